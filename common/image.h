@@ -1,0 +1,91 @@
+/* The image stream: one forward-only sequence of typed records.
+ *
+ *   record  = struct image_rec_hdr (24 bytes, little endian) + payload
+ *   checksum of record i = ckpt_hash64(hdr.type,hdr.length ++ payload,
+ *                                      seed = checksum of record i-1,
+ *                                      seed of record 0 = IMAGE_MAGIC)
+ * so a dropped, reordered or altered record breaks every checksum after it.
+ * The first record is HEADER, the last is TAIL (record and byte counts) or
+ * ERROR (a writer failed part-way, with its reason). Payload sizes are
+ * bounded: metadata <= IMAGE_MAX_META, pages <= IMAGE_MAX_PAGES.
+ * Nothing here buffers the whole stream; it works on pipes and sockets. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+#define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
+#define IMAGE_FORMAT_VERSION 1
+#define IMAGE_MAX_META (4u << 20)
+#define IMAGE_MAX_PAGES (64u << 20)
+
+enum image_rec_type {
+	IMG_HEADER = 1,
+	IMG_TASK = 2,
+	IMG_FILE = 3,
+	IMG_FDS = 4,
+	IMG_MM = 5,
+	IMG_PAGEMAP = 6,
+	IMG_PAGES = 7,
+	IMG_TAIL = 8,
+	IMG_ERROR = 9,
+	IMG_TYPE_MAX = IMG_ERROR,
+};
+
+struct image_rec_hdr {
+	uint32_t magic;
+	uint32_t type;
+	uint64_t length;
+	uint64_t checksum;
+} __attribute__((packed));
+
+const char *image_rec_type_name(uint32_t type);
+
+struct image_writer {
+	int fd;
+	uint64_t records;
+	uint64_t bytes;          /* payload bytes written */
+	uint64_t chain;          /* checksum of the last record */
+	void *scratch;           /* packing buffer for metadata */
+	size_t scratch_cap;
+	bool ended;              /* tail or error written */
+};
+
+void image_writer_init(struct image_writer *w, int fd);
+void image_writer_free(struct image_writer *w);
+/* Write one record (header + payload) with writev, retrying short writes.
+ * Returns 0 or -errno (-EFBIG if len exceeds its bound). */
+int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len);
+/* Pack a protobuf message and write it as one record. */
+int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg);
+int image_write_tail(struct image_writer *w);
+/* Best effort: end a failed stream with an ERROR record. */
+int image_write_error(struct image_writer *w, const char *message);
+
+struct image_reader {
+	int fd;
+	uint64_t records;
+	uint64_t bytes;
+	uint64_t chain;
+	uint64_t offset;         /* stream offset of the next record */
+	void *buf;               /* payload of the current record */
+	size_t cap;
+	bool done;               /* tail verified */
+	char error[256];         /* why the last call failed */
+};
+
+void image_reader_init(struct image_reader *r, int fd);
+void image_reader_free(struct image_reader *r);
+/* Read the next record. Returns 1 with type/payload/len (payload valid until
+ * the next call), 0 after a verified TAIL (the caller's signal that the image
+ * is complete), or -errno with r->error saying why:
+ *   -EPROTO   bad magic, unknown type, first record not HEADER
+ *   -EFBIG    a length over its bound
+ *   -EBADMSG  checksum mismatch, bad tail counts, ERROR record (message copied)
+ *   -ENODATA  stream ended before the tail (truncated)
+ *   other     read(2) failed */
+int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len);
+
+/* Unpack a metadata payload; NULL with r->error set if malformed. */
+void *image_unpack(struct image_reader *r, const ProtobufCMessageDescriptor *desc, const void *payload, size_t len);

@@ -1,0 +1,74 @@
+/* The C/R engine's interface to the service. Synchronous, no libevent, no
+ * libsystemd: a worker process calls one of these and reports the result. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum cr_errcode {
+	CR_OK = 0,
+	CR_ERR_UNSUPPORTED,   /* state we refuse to save or restore */
+	CR_ERR_BAD_IMAGE,     /* truncated, corrupt, oversized, incompatible */
+	CR_ERR_IO,            /* image fd or files */
+	CR_ERR_KERNEL,        /* unexpected syscall failure */
+	CR_ERR_BAD_STATE,     /* nothing to checkpoint, task gone, ... */
+	CR_ERR_INTERNAL,
+};
+
+/* The first error of a job, sent back to the client. */
+struct cr_error {
+	enum cr_errcode code;
+	char msg[512];
+};
+
+/* Keep the first error only; returns -err (err > 0 is an errno). */
+int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+
+struct cr_checkpoint_req {
+	const char *name;          /* container name, recorded in the header */
+	pid_t init_pid;            /* host pid of the container's init */
+	const char *cgroup_dir;    /* container cgroup (v2 dir, or v1 freezer dir) */
+	bool cgroup_v1;
+	int image_fd;              /* stream to write */
+	bool leave_running;        /* thaw instead of kill */
+	dev_t log_dev;             /* fds on this inode are the container log */
+	ino_t log_ino;
+	cr_progress_fn progress;
+	void *progress_arg;
+};
+
+struct cr_checkpoint_stats {
+	uint64_t frozen_us;
+	uint64_t total_us;
+	uint64_t image_bytes;
+	uint64_t pages;
+	uint32_t tasks;
+};
+
+int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stats *ret_stats,
+		  struct cr_error *err);
+
+struct cr_restart_req {
+	const char *name;
+	int image_fd;              /* stream to read */
+	pid_t init_pid;            /* host pid of the fresh container init */
+	int init_ctl_fd;           /* SOCK_SEQPACKET to that init (spawn.h protocol) */
+	int log_fd;                /* container log, O_WRONLY|O_APPEND */
+	cr_progress_fn progress;
+	void *progress_arg;
+};
+
+struct cr_restart_stats {
+	uint64_t total_us;
+	uint64_t image_bytes;
+	uint64_t pages;
+	pid_t root_pid;            /* first task, pid inside the namespace */
+	pid_t root_host_pid;       /* the same task, host pid */
+};
+
+/* On failure everything created inside the container is killed. */
+int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_stats,
+	       struct cr_error *err);
