@@ -6,6 +6,8 @@
  * umask, session and group, then blocks; the worker seizes it and
  * transplants the address space. The task's pidfd goes back to the worker. */
 #pragma once
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -16,6 +18,7 @@ int spawn_serve_one(int ctl_fd);
 struct spawn_fd {
 	int fd;          /* an fd in the caller, to be installed ... */
 	int target;      /* ... at this number in the new task */
+	bool cloexec;
 };
 
 struct spawn_req {
@@ -28,7 +31,8 @@ struct spawn_req {
 	size_t nfds;
 };
 
-/* Worker side: ask init to create a task. Returns a pidfd for it, the task
- * blocked on fd `ret_sync_fd_target` (an fd number inside the task that the
- * worker must close by injection); or -errno. */
-int spawn_task(int ctl_fd, const struct spawn_req *req, int *ret_sync_target);
+#define SPAWN_MAX_FDS 250   /* one SCM_RIGHTS datagram (SCM_MAX_FD 253) */
+
+/* Worker side: ask init to create a task. Returns a pidfd for it once the
+ * task has its fds and sits in pause(), or -errno. */
+int spawn_task(int ctl_fd, const struct spawn_req *req);

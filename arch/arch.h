@@ -1,0 +1,46 @@
+/* The one arch contract: everything that knows registers.
+ * Register sets travel as opaque blobs (the image stores them as bytes);
+ * only arch/<arch>/ interprets them. All functions work on a ptrace-stopped
+ * task and return 0 or -errno. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+extern const char arch_name[];            /* "x86_64" */
+#define ARCH_XSTATE_MAX (32u << 10)       /* bound for xstate blobs from images */
+
+/* General registers (incl. TLS bases) as one blob of arch_regs_size() bytes. */
+size_t arch_regs_size(void);
+int arch_get_regs(pid_t tid, void *regs);
+int arch_set_regs(pid_t tid, const void *regs);
+
+/* Extended state (FPU/SSE/AVX/...). */
+int arch_get_xstate(pid_t tid, void *buf, size_t cap, size_t *ret_len);
+int arch_set_xstate(pid_t tid, const void *buf, size_t len);
+/* Features enabled on this CPU/kernel and the xstate blob size they need. */
+int arch_xstate_info(uint64_t *ret_xfeatures, uint32_t *ret_size);
+/* Features recorded inside an xstate blob (0 if it can't tell). */
+uint64_t arch_xstate_features(const void *buf, size_t len);
+
+/* Image regs are hostile: check a blob could be a user context of this arch. */
+int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen);
+/* A task stopped inside a system call: make the context resume the way the
+ * kernel would have restarted the call (or report EINTR), and clear the
+ * in-syscall marker so nothing rewinds it again. */
+void arch_regs_prepare_resume(void *regs);
+uint64_t arch_regs_ip(const void *regs);
+uint64_t arch_regs_sp(const void *regs);
+
+/* The system call instruction, to find one in a task or plant one. */
+extern const unsigned char arch_syscall_insn[];
+extern const size_t arch_syscall_insn_len;
+
+/* Run one system call inside a ptrace-stopped task: start from `base` regs,
+ * execute the syscall instruction at insn_addr, stop at syscall exit.
+ * The task's signals must be blocked by the caller (PTRACE_SETSIGMASK).
+ * On return the task sits in a syscall-exit stop; the caller restores regs.
+ * Returns 0 with *ret the syscall's return value, or -errno if ptrace failed. */
+int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+			const unsigned long args[6], long *ret);

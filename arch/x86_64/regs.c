@@ -1,0 +1,149 @@
+/* x86_64 general registers and extended state through ptrace regsets. */
+#include "arch.h"
+#include <asm/unistd.h>
+#include <cpuid.h>
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#define ERESTARTSYS 512
+#define ERESTARTNOINTR 513
+#define ERESTARTNOHAND 514
+#define ERESTART_RESTARTBLOCK 516
+
+const char arch_name[] = "x86_64";
+
+size_t arch_regs_size(void)
+{
+	return sizeof(struct user_regs_struct);
+}
+
+static int regset(int req, pid_t tid, int type, void *buf, size_t len, size_t *ret_len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+
+	if (ptrace(req, tid, (void *)(long)type, &iov) < 0)
+		return -errno;
+	if (ret_len)
+		*ret_len = iov.iov_len;
+	return 0;
+}
+
+int arch_get_regs(pid_t tid, void *regs)
+{
+	size_t n;
+	int r = regset(PTRACE_GETREGSET, tid, NT_PRSTATUS, regs, sizeof(struct user_regs_struct), &n);
+
+	if (r < 0)
+		return r;
+	return n == sizeof(struct user_regs_struct) ? 0 : -EIO;
+}
+
+int arch_set_regs(pid_t tid, const void *regs)
+{
+	return regset(PTRACE_SETREGSET, tid, NT_PRSTATUS, (void *)regs, sizeof(struct user_regs_struct), NULL);
+}
+
+int arch_get_xstate(pid_t tid, void *buf, size_t cap, size_t *ret_len)
+{
+	return regset(PTRACE_GETREGSET, tid, NT_X86_XSTATE, buf, cap, ret_len);
+}
+
+int arch_set_xstate(pid_t tid, const void *buf, size_t len)
+{
+	return regset(PTRACE_SETREGSET, tid, NT_X86_XSTATE, (void *)buf, len, NULL);
+}
+
+int arch_xstate_info(uint64_t *ret_xfeatures, uint32_t *ret_size)
+{
+	unsigned a, b, c, d;
+	uint32_t lo, hi;
+
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+		return -EOPNOTSUPP;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	__cpuid_count(0xd, 0, a, b, c, d);
+	*ret_xfeatures = ((uint64_t)hi << 32) | lo;
+	*ret_size = b;   /* XSAVE area size for the features enabled in XCR0 */
+	return 0;
+}
+
+/* The kernel stores the features of an xstate blob in the software-reserved
+ * bytes of the legacy area (struct _fpx_sw_bytes at offset 464). */
+uint64_t arch_xstate_features(const void *buf, size_t len)
+{
+	uint64_t xfeatures;
+	uint32_t magic;
+
+	if (len < 488)
+		return 0;
+	memcpy(&magic, (const char *)buf + 464, sizeof(magic));
+	if (magic != 0x46505853u)   /* FP_XSTATE_MAGIC1 */
+		return 0;
+	memcpy(&xfeatures, (const char *)buf + 472, sizeof(xfeatures));
+	return xfeatures;
+}
+
+static bool canonical(uint64_t a)
+{
+	return a < 0x0000800000000000ull;
+}
+
+int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen)
+{
+	const struct user_regs_struct *r = regs;
+
+	if (len != sizeof(*r)) {
+		snprintf(why, whylen, "register blob is %zu bytes, expected %zu", len, sizeof(*r));
+		return -EINVAL;
+	}
+	/* 64-bit user code and stack selectors only (0x33, 0x2b). */
+	if (r->cs != 0x33 || r->ss != 0x2b) {
+		snprintf(why, whylen, "cs/ss %#llx/%#llx are not 64-bit user selectors", r->cs, r->ss);
+		return -EINVAL;
+	}
+	if (!canonical(r->rip) || !canonical(r->rsp) || !canonical(r->fs_base) || !canonical(r->gs_base)) {
+		snprintf(why, whylen, "ip/sp/fs/gs base outside the user address space");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void arch_regs_prepare_resume(void *regs)
+{
+	struct user_regs_struct *r = regs;
+
+	if ((long)r->orig_rax >= 0) {
+		switch ((long)r->rax) {
+		case -ERESTARTSYS:
+		case -ERESTARTNOINTR:
+		case -ERESTARTNOHAND:
+			/* No handler runs: the kernel re-executes the call. */
+			r->rax = r->orig_rax;
+			r->rip -= 2;
+			break;
+		case -ERESTART_RESTARTBLOCK:
+			/* The live task still has its restart block; a new one
+			 * gets -EINTR from restart_syscall, as the kernel would
+			 * give any task whose restart state is gone. */
+			r->rax = __NR_restart_syscall;
+			r->rip -= 2;
+			break;
+		}
+	}
+	r->orig_rax = (unsigned long long)-1;
+}
+
+uint64_t arch_regs_ip(const void *regs)
+{
+	return ((const struct user_regs_struct *)regs)->rip;
+}
+
+uint64_t arch_regs_sp(const void *regs)
+{
+	return ((const struct user_regs_struct *)regs)->rsp;
+}

@@ -1,0 +1,107 @@
+/* ckptctl: the thin client of ckptd. One verb per invocation: parse its
+ * arguments, send one ckpt.rpc.Request, render the final Response.
+ *
+ * Error convention: verbs and helpers return >= 0 or -errno and record the
+ * first human-readable reason with ctl_fail()/ctl_usage(); main() prints it
+ * as the single line "ckptctl: VERB: MESSAGE" and exits 1 (2 for usage). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rpc.pb-c.h"
+
+#define CTL_NAME_MAX 64
+
+struct ctl {
+	const char *socket_path;   /* resolved by wire_socket_path() */
+	const char *verb;
+	bool json;
+	bool usage_error;          /* exit 2 instead of 1 */
+	bool progress_shown;       /* a progress line is on the tty */
+	int sock;                  /* -1 until ctl_connect() */
+	char error[512];           /* first failure reason */
+};
+
+struct ctl_verb {
+	const char *name;
+	const char *usage;         /* arguments after the verb name */
+	const char *summary;
+	int (*run)(struct ctl *c, int argc, char **argv);
+};
+
+/* Record the first failure ("fmt" may use %m for -r) and return r (< 0). */
+int ctl_fail(struct ctl *c, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A usage error: recorded like ctl_fail, exit status 2, returns -EINVAL. */
+int ctl_usage(struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* [A-Za-z0-9_.-]{1,64}, not starting with '.'. Records a usage error. */
+int ctl_check_name(struct ctl *c, const char *name);
+
+/* Argument scanning shared by the verbs. ctl_opt() matches argv[*i] against
+ * "--long" / "--long=VAL" / "-s" (short may be 0); with want_value it takes
+ * the value from "=" or the next argument. Returns 1 if it matched (value in
+ * *ret_val, *i advanced past what it consumed minus one), 0 if not, or a
+ * usage error. */
+int ctl_opt(struct ctl *c, int argc, char **argv, int *i, const char *lng, char shrt,
+	    bool want_value, const char **ret_val);
+/* An argument that looks like an option ("-x", "--x") but matched nothing. */
+int ctl_unknown_opt(struct ctl *c, const char *arg);
+bool ctl_is_opt(const char *arg);
+
+/* rpc.c: the one exchange with ckptd. */
+int ctl_connect(struct ctl *c);
+/* Send req (with nfds fds attached) and wait for the final Response, showing
+ * progress on a tty. Fails with the daemon's Error message if it sent one,
+ * or if the body does not match expect. On success *ret_resp is the final
+ * response (free with ckpt__rpc__response__free_unpacked) and up to max_fds
+ * received fds are in ret_fds (caller closes). */
+int ctl_call(struct ctl *c, Ckpt__Rpc__Request *req, const int *fds, size_t nfds,
+	     Ckpt__Rpc__Response__BodyCase expect, Ckpt__Rpc__Response **ret_resp,
+	     int *ret_fds, size_t max_fds, size_t *ret_nfds);
+
+/* json.c: a minimal streaming JSON writer (no library). key is NULL inside
+ * arrays. Commas are handled by the writer. */
+#define JSON_MAX_DEPTH 16
+struct json {
+	FILE *f;
+	int depth;
+	bool first[JSON_MAX_DEPTH];
+};
+void json_init(struct json *j, FILE *f);
+void json_string(FILE *f, const char *s);     /* quoted and escaped; NULL -> null */
+void json_obj_begin(struct json *j, const char *key);
+void json_obj_end(struct json *j);
+void json_arr_begin(struct json *j, const char *key);
+void json_arr_end(struct json *j);
+void json_str(struct json *j, const char *key, const char *val);
+void json_u64(struct json *j, const char *key, uint64_t val);
+void json_i64(struct json *j, const char *key, int64_t val);
+void json_bool(struct json *j, const char *key, bool val);
+void json_hex(struct json *j, const char *key, uint64_t val);  /* "0x..." string */
+void json_null(struct json *j, const char *key);
+/* End the document with a newline and flush. */
+int json_finish(struct json *j);
+
+/* render.c: shared renderers. */
+const char *render_state(Ckpt__Rpc__ContainerState s);
+void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__ContainerInfo *ci);
+void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageInfo *ii);
+void render_size(char *buf, size_t len, uint64_t bytes);
+void render_time(char *buf, size_t len, int64_t unix_secs);
+void render_progress(struct ctl *c, const Ckpt__Rpc__Progress *p);
+void render_progress_clear(struct ctl *c);
+
+/* Verbs (verbs_container.c, verbs_image.c, inspect.c). argv[0] is the verb. */
+int verb_run(struct ctl *c, int argc, char **argv);
+int verb_list(struct ctl *c, int argc, char **argv);
+int verb_logs(struct ctl *c, int argc, char **argv);
+int verb_kill(struct ctl *c, int argc, char **argv);
+int verb_rm(struct ctl *c, int argc, char **argv);
+int verb_version(struct ctl *c, int argc, char **argv);
+int verb_check(struct ctl *c, int argc, char **argv);
+int verb_checkpoint(struct ctl *c, int argc, char **argv);
+int verb_restart(struct ctl *c, int argc, char **argv);
+int verb_images(struct ctl *c, int argc, char **argv);
+int verb_inspect(struct ctl *c, int argc, char **argv);

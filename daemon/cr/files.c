@@ -1,0 +1,317 @@
+/* Open files: saving fd tables and open file descriptions, reopening them. */
+#include "restore.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include "spawn.h"
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/kcmp.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+/* File status flags reopened as saved; creation flags never are. */
+#define REOPEN_MASK (~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC))
+#define FILE_OBJ 1
+
+struct dump_file {
+	pid_t pid;
+	int fd;
+};
+
+static int same_file(const void *a, const void *b)
+{
+	const struct dump_file *x = a, *y = b;
+
+	return syscall(SYS_kcmp, x->pid, y->pid, KCMP_FILE, x->fd, y->fd) == 0;
+}
+
+static bool is_tty(dev_t rdev)
+{
+	unsigned maj = major(rdev);
+
+	return maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
+}
+
+/* Classify one fd into a File message; NULL or why it is refused. */
+static const char *classify(struct dump_ctx *ctx, const char *link, const struct stat *st, Ckpt__Img__File *f)
+{
+	struct stat pst;
+
+	if (S_ISREG(st->st_mode) && st->st_dev == ctx->req->log_dev && st->st_ino == ctx->req->log_ino) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_LOG;
+		return NULL;
+	}
+	if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
+		return "this kind of file is not supported yet";
+	if (link[0] != '/' || strstr(link, " (deleted)"))
+		return "its file was deleted or has no path";
+	if (stat(link, &pst) < 0 || pst.st_dev != st->st_dev || pst.st_ino != st->st_ino)
+		return "its path now names another file";
+	f->path = (char *)link;
+	if (S_ISCHR(st->st_mode)) {
+		if (is_tty(st->st_rdev))
+			return "terminals are not supported";
+		f->kind = CKPT__IMG__FILE_KIND__FILE_CHR;
+		f->has_rdev = true;
+		f->rdev = st->st_rdev;
+	} else if (S_ISDIR(st->st_mode)) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_DIR;
+	} else {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_REG;
+		f->has_size = f->has_mtime_ns = true;
+		f->size = st->st_size;
+		f->mtime_ns = st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+	}
+	return NULL;
+}
+
+static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e)
+{
+	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+	struct proc_fdinfo fi;
+	struct dump_file *obj;
+	char path[64], link[PATH_MAX];
+	struct stat st;
+	const char *why;
+	void *existing;
+	uint32_t id;
+	ssize_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0 || stat(path, &st) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %d", pid, fd);
+	link[n] = 0;
+	r = proc_fdinfo_pid(pid, fd, &fi);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d: fdinfo", pid, fd);
+	why = classify(ctx, link, &st, &f);
+	if (why)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %s", pid, fd, link, why);
+	e->fd = fd;
+	e->cloexec = !!(fi.flags & O_CLOEXEC);
+	obj = malloc(sizeof(*obj));
+	if (!obj)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
+	*obj = (struct dump_file){ pid, fd };
+	r = objhash_lookup_add(ctx->files, FILE_OBJ, st.st_ino ^ ((uint64_t)st.st_dev << 32), obj, same_file, &id, &existing);
+	if (r < 0) {
+		free(obj);
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "task %d: fd %d: object table", pid, fd);
+	}
+	e->file_id = id;
+	if (r == 0) {   /* a dup of a description already written */
+		free(obj);
+		return 0;
+	}
+	f.id = id;
+	f.flags = fi.flags & REOPEN_MASK;
+	f.has_pos = true;
+	f.pos = fi.pos;
+	r = image_write_msg(&ctx->w, IMG_FILE, &f.base);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+}
+
+static int cmp_fd(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static int list_fds(pid_t pid, int **ret, size_t *ret_n)
+{
+	char path[64];
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_free_ int *fds = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (n == cap) {
+			int *nf = realloc(fds, (cap = cap ? cap * 2 : 64) * sizeof(int));
+			if (!nf)
+				return -ENOMEM;
+			fds = nf;
+		}
+		fds[n++] = atoi(de->d_name);
+	}
+	qsort(fds, n, sizeof(int), cmp_fd);
+	*ret = TAKE_PTR(fds);
+	*ret_n = n;
+	return 0;
+}
+
+int files_dump(struct dump_ctx *ctx, pid_t pid)
+{
+	Ckpt__Img__Fds msg = CKPT__IMG__FDS__INIT;
+	_cleanup_free_ int *fds = NULL;
+	_cleanup_free_ Ckpt__Img__Fd *ents = NULL;
+	_cleanup_free_ Ckpt__Img__Fd **ptrs = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = list_fds(pid, &fds, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: listing fds", pid);
+	if (n > SPAWN_MAX_FDS)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %zu open fds: more than %d are not supported yet", pid, n, SPAWN_MAX_FDS);
+	ents = calloc(n + 1, sizeof(*ents));
+	ptrs = calloc(n + 1, sizeof(*ptrs));
+	if (!ents || !ptrs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", pid);
+	for (i = 0; i < n; i++) {
+		ckpt__img__fd__init(&ents[i]);
+		r = dump_one_fd(ctx, pid, fds[i], &ents[i]);
+		if (r < 0)
+			return r;
+		ptrs[i] = &ents[i];
+	}
+	msg.fds = ptrs;
+	msg.n_fds = n;
+	r = image_write_msg(&ctx->w, IMG_FDS, &msg.base);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+}
+
+/* ---- restore ---- */
+
+static int check_reopened(struct restore_ctx *ctx, const Ckpt__Img__File *f, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %s", f->path);
+	switch (f->kind) {
+	case CKPT__IMG__FILE_KIND__FILE_REG:
+		if (!S_ISREG(st.st_mode))
+			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %s is no longer a regular file", f->path);
+		if (f->has_size && (uint64_t)st.st_size != f->size)
+			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %s changed size since the checkpoint (%lu -> %lu bytes)",
+				       f->path, (unsigned long)f->size, (unsigned long)st.st_size);
+		break;
+	case CKPT__IMG__FILE_KIND__FILE_CHR:
+		if (!S_ISCHR(st.st_mode) || !f->has_rdev || st.st_rdev != f->rdev)
+			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "device %s is not the saved device", f->path);
+		break;
+	case CKPT__IMG__FILE_KIND__FILE_DIR:
+		if (!S_ISDIR(st.st_mode))
+			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "%s is no longer a directory", f->path);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
+{
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG) {
+		fd = fcntl(ctx->req->log_fd, F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, errno, "container log") : TAKE_FD(fd);
+	}
+	if (!f->path || f->path[0] != '/')
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: no absolute path", f->id);
+	fd = open(f->path, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+	if (fd < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "reopening %s", f->path);
+	r = check_reopened(ctx, f, fd);
+	if (r < 0)
+		return r;
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_REG && f->has_pos &&
+	    lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "seeking %s to %lu", f->path, (unsigned long)f->pos);
+	return TAKE_FD(fd);
+}
+
+static void file_free(uint32_t type, void *obj)
+{
+	struct restore_file *rf = obj;
+
+	if (rf->fd >= 0)
+		close(rf->fd);
+	free(rf);
+}
+
+int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
+{
+	Ckpt__Img__File *f = image_unpack(&ctx->rd, &ckpt__img__file__descriptor, payload, len);
+	struct restore_file *rf;
+	int fd, r;
+
+	if (!f)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file record: %s", ctx->rd.error);
+	if (!ctx->files)
+		ctx->files = objhash_new(file_free);
+	fd = ctx->files ? reopen(ctx, f) : -ENOMEM;
+	r = fd;
+	if (fd >= 0) {
+		rf = malloc(sizeof(*rf));
+		if (!rf) {
+			close(fd);
+			r = -ENOMEM;
+		} else {
+			rf->fd = fd;
+			r = objhash_insert_id(ctx->files, FILE_OBJ, f->id, rf);
+			if (r < 0) {
+				file_free(0, rf);
+				r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file id %u appears twice", f->id);
+			}
+		}
+	}
+	protobuf_c_message_free_unpacked(&f->base, NULL);
+	return r < 0 ? r : 0;
+}
+
+int files_restore_fds_and_spawn(struct restore_ctx *ctx, const void *payload, size_t len)
+{
+	Ckpt__Img__Fds *m = image_unpack(&ctx->rd, &ckpt__img__fds__descriptor, payload, len);
+	struct spawn_fd sfds[SPAWN_MAX_FDS];
+	struct spawn_req req = { 0 };
+	_cleanup_close_ int cwd = -1;
+	size_t i, j;
+	int r = 0;
+
+	if (!m)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record: %s", ctx->rd.error);
+	if (!ctx->task || ctx->seized)
+		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record out of order");
+	else if (m->n_fds > SPAWN_MAX_FDS)
+		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu fds, at most %d", ctx->task->pid, m->n_fds, SPAWN_MAX_FDS);
+	for (i = 0; r >= 0 && i < m->n_fds; i++) {
+		struct restore_file *rf = ctx->files ? objhash_find_id(ctx->files, FILE_OBJ, m->fds[i]->file_id) : NULL;
+
+		if (!rf || m->fds[i]->fd > (1u << 20))
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u refers to unknown file %u", ctx->task->pid, m->fds[i]->fd, m->fds[i]->file_id);
+		for (j = 0; r >= 0 && j < i; j++)
+			if (m->fds[j]->fd == m->fds[i]->fd)
+				r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u listed twice", ctx->task->pid, m->fds[i]->fd);
+		if (r >= 0)
+			sfds[i] = (struct spawn_fd){ .fd = rf->fd, .target = m->fds[i]->fd, .cloexec = m->fds[i]->cloexec };
+	}
+	if (r >= 0) {
+		cwd = open(ctx->task->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (cwd < 0)
+			r = cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: working directory %s", ctx->task->pid, ctx->task->cwd);
+	}
+	if (r >= 0) {
+		req = (struct spawn_req){ .pid = ctx->task->pid, .pgid = ctx->task->pgid, .sid = ctx->task->sid,
+					  .umask = ctx->task->umask, .cwd_fd = cwd, .fds = sfds, .nfds = m->n_fds };
+		r = spawn_task(ctx->req->init_ctl_fd, &req);
+		if (r < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: creating it in the container", ctx->task->pid);
+		else
+			ctx->pidfd = r;
+	}
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	return r < 0 ? r : 0;
+}

@@ -1,0 +1,403 @@
+/* Rebuilding an address space inside a task that still runs ckptd's image:
+ * plant a scratch page with a syscall instruction, move [vvar]/[vdso] aside,
+ * unmap everything else, map the saved VMAs, fill their pages. */
+#include "restore.h"
+#include "arch.h"
+#include "hash.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include <fcntl.h>
+#include <linux/rseq.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#define TASK_TOP (1ull << 47)
+#define MAP_FLAGS_OK (MAP_PRIVATE | MAP_SHARED | MAP_GROWSDOWN)
+#ifndef PR_SET_VMA
+#define PR_SET_VMA 0x53564d41
+#define PR_SET_VMA_ANON_NAME 0
+#endif
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+struct range { uint64_t lo, hi; };
+
+static bool is_special(Ckpt__Img__VmaKind k)
+{
+	return k == CKPT__IMG__VMA_KIND__VMA_VDSO || k == CKPT__IMG__VMA_KIND__VMA_VVAR ||
+	       k == CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK;
+}
+
+static bool has_pages(Ckpt__Img__VmaKind k)
+{
+	return k == CKPT__IMG__VMA_KIND__VMA_ANON || k == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE ||
+	       k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON;
+}
+
+static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
+{
+	uint64_t prev_end = 0;
+	size_t i;
+
+	if (mm->n_vmas == 0 || mm->n_vmas > 65536)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu mappings", ctx->task->pid, mm->n_vmas);
+	for (i = 0; i < mm->n_vmas; i++) {
+		const Ckpt__Img__Vma *v = mm->vmas[i];
+		const char *why = NULL;
+
+		if (v->start >= v->end || v->end > TASK_TOP || (v->start | v->end) % PAGE_SZ || v->start < prev_end)
+			why = "bad or overlapping range";
+		else if (v->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+			why = "bad protection";
+		else if ((v->flags & ~MAP_FLAGS_OK) || !(v->flags & (MAP_PRIVATE | MAP_SHARED)) ||
+			 (v->flags & MAP_PRIVATE && v->flags & MAP_SHARED))
+			why = "bad flags";
+		else if (v->kind > CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK)
+			why = "unknown kind";
+		else if ((v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED) &&
+			 (!v->path || v->path[0] != '/' || strlen(v->path) >= 4000 || !v->has_pgoff || v->pgoff % PAGE_SZ))
+			why = "file mapping without a valid path or offset";
+		else if (v->anon_name && strlen(v->anon_name) > 80)
+			why = "anon name too long";
+		if (why)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx: %s", ctx->task->pid,
+				       (unsigned long)v->start, (unsigned long)v->end, why);
+		prev_end = v->end;
+	}
+	return 0;
+}
+
+int restore_scratch_put(struct restore_ctx *ctx, size_t off, const void *data, size_t len, uint64_t *ret_addr)
+{
+	int r;
+
+	if (off < PAGE_SZ || off + len > SCRATCH_LEN)
+		return -E2BIG;
+	r = rtask_write(ctx->host_pid, ctx->scratch + off, data, len);
+	if (r < 0)
+		return r;
+	*ret_addr = ctx->scratch + off;
+	return 0;
+}
+
+/* A hole of len bytes missing both the task's current maps and the saved ones. */
+static int find_hole(struct restore_ctx *ctx, const struct proc_vma *cur, size_t ncur, uint64_t len, uint64_t *ret)
+{
+	uint64_t cand = 1ull << 32;   /* clear of low ELF loads */
+
+	while (cand + len <= TASK_TOP - (1ull << 30)) {
+		uint64_t lo = cand - PAGE_SZ, hi = cand + len + PAGE_SZ, bump = 0;
+		size_t i;
+
+		for (i = 0; i < ncur; i++)
+			if (cur[i].start < hi && cur[i].end > lo)
+				bump = MAX(bump, cur[i].end);
+		for (i = 0; i < ctx->mm->n_vmas; i++)
+			if (ctx->mm->vmas[i]->start < hi && ctx->mm->vmas[i]->end > lo)
+				bump = MAX(bump, ctx->mm->vmas[i]->end);
+		if (!bump) {
+			*ret = cand;
+			return 0;
+		}
+		cand = ALIGN_UP(bump + PAGE_SZ, 1ull << 21);
+	}
+	return -ENOMEM;
+}
+
+static int seize_spawned(struct restore_ctx *ctx)
+{
+	struct ptrace_rseq_configuration { uint64_t ptr; uint32_t size, sig, flags, pad; } rc;
+	pid_t pid = proc_pidfd_pid(ctx->pidfd);
+	long ret;
+	int r;
+
+	if (pid <= 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, pid < 0 ? -pid : ESRCH, "task %d: its pid", ctx->task->pid);
+	ctx->host_pid = pid;
+	r = rtask_seize(pid, true);
+	if (r >= 0)
+		r = rtask_wait_stop(pid);
+	if (r >= 0)
+		ctx->seized = true;
+	if (r >= 0)
+		r = rtask_prepare(&ctx->rt, pid);
+	if (r >= 0)
+		r = rtask_find_insn(&ctx->rt);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d (host %d): seizing it", ctx->task->pid, pid);
+	/* glibc registered rseq in ckptd's TLS; drop it before that memory goes. */
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(rc), &rc) != sizeof(rc))
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", ctx->task->pid);
+	if (rc.ptr) {
+		ret = rsys(&ctx->rt, __NR_rseq, rc.ptr, rc.size, RSEQ_FLAG_UNREGISTER, rc.sig);
+		if (ret < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unregistering the inherited rseq", ctx->task->pid);
+	}
+	return 0;
+}
+
+/* Where the kernel put [vvar], [vvar_vclock] and [vdso] in the new task. */
+struct vdso_set {
+	struct range r[3];    /* indexed like VMA_VVAR, VMA_VVAR_VCLOCK, VMA_VDSO below */
+	uint64_t lo, hi;
+};
+
+static int vdso_index(Ckpt__Img__VmaKind k)
+{
+	return k == CKPT__IMG__VMA_KIND__VMA_VVAR ? 0 : k == CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK ? 1 : 2;
+}
+
+static int vdso_locate(struct restore_ctx *ctx, const struct proc_vma *cur, size_t n, struct vdso_set *vs)
+{
+	static const char *const names[3] = { "[vvar]", "[vvar_vclock]", "[vdso]" };
+	const Ckpt__Img__Header *h = ctx->hdr;
+	uint64_t want[3] = { h->vvar_size, h->vvar_vclock_size, h->vdso_size };
+	size_t i;
+	int k, r;
+
+	memset(vs, 0, sizeof(*vs));
+	vs->lo = ~0ull;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < 3; k++)
+			if (cur[i].path && streq(cur[i].path, names[k])) {
+				vs->r[k] = (struct range){ cur[i].start, cur[i].end };
+				vs->lo = MIN(vs->lo, cur[i].start);
+				vs->hi = MAX(vs->hi, cur[i].end);
+			}
+	for (k = 0; k < 3; k++)
+		if (vs->r[k].hi - vs->r[k].lo != want[k])
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: this kernel's %s is %lu bytes, the image's %lu: restore on the kernel that made the image",
+				       ctx->task->pid, names[k], (unsigned long)(vs->r[k].hi - vs->r[k].lo), (unsigned long)want[k]);
+	if (h->vdso_size) {
+		_cleanup_free_ void *buf = malloc(h->vdso_size);
+
+		if (!buf)
+			return -ENOMEM;
+		r = rtask_read(ctx->host_pid, vs->r[2].lo, buf, h->vdso_size);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading [vdso]", ctx->task->pid);
+		if (ckpt_hash64(buf, h->vdso_size, 0) != h->vdso_hash)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: this kernel's [vdso] differs from the image's: the program may hold pointers into it", ctx->task->pid);
+	}
+	return 0;
+}
+
+static long move(struct restore_ctx *ctx, uint64_t from, uint64_t len, uint64_t to)
+{
+	if (from == to)
+		return 0;
+	long ret = rsys(&ctx->rt, __NR_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	return ret < 0 ? ret : 0;
+}
+
+/* Scratch page + parking space for the vdso set, then clear everything else. */
+static int clear_address_space(struct restore_ctx *ctx)
+{
+	struct proc_vma *cur = NULL;
+	struct vdso_set vs;
+	uint64_t base, park, end;
+	size_t n = 0, i;
+	long ret;
+	int r, k;
+
+	r = proc_vmas_pid(ctx->host_pid, false, &cur, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading maps", ctx->task->pid);
+	r = vdso_locate(ctx, cur, n, &vs);
+	if (r >= 0 && find_hole(ctx, cur, n, SCRATCH_LEN + PAGE_SZ + (vs.hi - vs.lo), &base) < 0)
+		r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: no room for the restorer's scratch page", ctx->task->pid);
+	proc_vmas_free(cur, n);
+	if (r < 0)
+		return r;
+	ret = rsys(&ctx->rt, __NR_mmap, base, SCRATCH_LEN, PROT_READ | PROT_WRITE | PROT_EXEC,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (ret != (long)base)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping the scratch page", ctx->task->pid);
+	ctx->scratch = base;
+	r = rtask_write(ctx->host_pid, base, arch_syscall_insn, arch_syscall_insn_len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing the scratch page", ctx->task->pid);
+	ctx->rt.insn = base;
+	park = base + SCRATCH_LEN + PAGE_SZ;
+	for (k = 0; k < 3 && ret >= 0; k++)
+		ret = move(ctx, vs.r[k].lo, vs.r[k].hi - vs.r[k].lo, park + (vs.r[k].lo - vs.lo));
+	end = park + (vs.hi - vs.lo);
+	if (ret >= 0)
+		ret = rsys(&ctx->rt, __NR_munmap, 0, base);
+	if (ret >= 0)
+		ret = rsys(&ctx->rt, __NR_munmap, end, TASK_TOP - end);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: clearing the address space", ctx->task->pid);
+	/* Now the vdso set goes where the program expects it. */
+	for (i = 0; i < ctx->mm->n_vmas; i++) {
+		const Ckpt__Img__Vma *v = ctx->mm->vmas[i];
+
+		if (!is_special(v->kind))
+			continue;
+		k = vdso_index(v->kind);
+		if (v->end - v->start != vs.r[k].hi - vs.r[k].lo)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: vdso mapping size differs from the header", ctx->task->pid);
+		ret = move(ctx, park + (vs.r[k].lo - vs.lo), v->end - v->start, v->start);
+		if (ret < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso to %#lx", ctx->task->pid, (unsigned long)v->start);
+	}
+	return 0;
+}
+
+/* Open a file inside the task for mapping it; returns its fd there. */
+static long task_open(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+{
+	uint64_t addr;
+	struct stat st;
+	int flags = (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr) ? O_RDWR : O_RDONLY;
+	int r;
+
+	if (stat(v->path, &st) < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", ctx->task->pid, v->path);
+	if (!S_ISREG(st.st_mode) || (v->has_file_size && (uint64_t)st.st_size != v->file_size) ||
+	    (v->has_file_mtime_ns && st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec != v->file_mtime_ns))
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: mapped file %s changed since the checkpoint", ctx->task->pid, v->path);
+	r = restore_scratch_put(ctx, PAGE_SZ, v->path, strlen(v->path) + 1, &addr);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: scratch", ctx->task->pid);
+	long fd = rsys(&ctx->rt, __NR_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
+	if (fd < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening %s to map it", ctx->task->pid, v->path);
+	return fd;
+}
+
+static uint32_t map_prot(const Ckpt__Img__Vma *v)
+{
+	/* Writable while pages are filled; the saved protection comes last. */
+	return has_pages(v->kind) ? v->prot | PROT_READ | PROT_WRITE : v->prot;
+}
+
+static int map_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+{
+	unsigned long flags = (v->flags & MAP_FLAGS_OK) | MAP_FIXED;
+	long fd = -1, ret;
+
+	switch (v->kind) {
+	case CKPT__IMG__VMA_KIND__VMA_ANON:
+	case CKPT__IMG__VMA_KIND__VMA_SHARED_ANON:
+		flags |= MAP_ANONYMOUS;
+		break;
+	case CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE:
+	case CKPT__IMG__VMA_KIND__VMA_FILE_SHARED:
+		fd = task_open(ctx, v);
+		if (fd < 0)
+			return (int)fd;
+		break;
+	default:
+		return 0;
+	}
+	ret = rsys(&ctx->rt, __NR_mmap, v->start, v->end - v->start, map_prot(v), flags, fd, fd >= 0 ? v->pgoff : 0);
+	if (fd >= 0)
+		rsys(&ctx->rt, __NR_close, fd);
+	if (ret != (long)v->start)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping %#lx-%#lx %s", ctx->task->pid,
+			       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "");
+	return 0;
+}
+
+int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len)
+{
+	size_t i;
+	int r;
+
+	if (!ctx->task || ctx->pidfd < 0 || ctx->mm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record out of order");
+	ctx->mm = image_unpack(&ctx->rd, &ckpt__img__mm__descriptor, payload, len);
+	if (!ctx->mm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record: %s", ctx->rd.error);
+	r = validate_vmas(ctx, ctx->mm);
+	if (r >= 0)
+		r = seize_spawned(ctx);
+	if (r >= 0)
+		r = clear_address_space(ctx);
+	for (i = 0; r >= 0 && i < ctx->mm->n_vmas; i++)
+		r = map_one(ctx, ctx->mm->vmas[i]);
+	return r;
+}
+
+static const Ckpt__Img__Vma *vma_find(const Ckpt__Img__Mm *mm, uint64_t addr)
+{
+	size_t lo = 0, hi = mm->n_vmas;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (mm->vmas[mid]->end <= addr)
+			lo = mid + 1;
+		else if (mm->vmas[mid]->start > addr)
+			hi = mid;
+		else
+			return mm->vmas[mid];
+	}
+	return NULL;
+}
+
+int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len)
+{
+	const Ckpt__Img__Vma *v;
+	int r;
+
+	if (!ctx->mm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pages before the mm record");
+	v = vma_find(ctx->mm, pm->vaddr);
+	if (pm->vaddr % PAGE_SZ || pm->nr_pages == 0 || pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ ||
+	    len != pm->nr_pages * PAGE_SZ || !v || !has_pages(v->kind) || pm->vaddr + len > v->end)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx (%lu) don't fit a saved mapping",
+			       ctx->task->pid, (unsigned long)pm->vaddr, (unsigned long)pm->nr_pages);
+	r = rtask_write(ctx->host_pid, pm->vaddr, pages, len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->task->pid, (unsigned long)pm->vaddr);
+	ctx->pages += pm->nr_pages;
+	return 0;
+}
+
+static const struct { uint32_t bit; int advice; } madv_map[] = {
+	{ MADV_BIT_DONTFORK, MADV_DONTFORK }, { MADV_BIT_DONTDUMP, MADV_DONTDUMP },
+	{ MADV_BIT_WIPEONFORK, MADV_WIPEONFORK }, { MADV_BIT_HUGEPAGE, MADV_HUGEPAGE },
+	{ MADV_BIT_NOHUGEPAGE, MADV_NOHUGEPAGE }, { MADV_BIT_MERGEABLE, MADV_MERGEABLE },
+	{ MADV_BIT_SEQUENTIAL, MADV_SEQUENTIAL }, { MADV_BIT_RANDOM, MADV_RANDOM },
+};
+
+static int finish_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+{
+	uint64_t len = v->end - v->start, addr;
+	long ret = 0;
+	size_t i;
+
+	if (is_special(v->kind))
+		return 0;
+	if (map_prot(v) != v->prot)
+		ret = rsys(&ctx->rt, __NR_mprotect, v->start, len, v->prot);
+	for (i = 0; i < ARRAY_SIZE(madv_map) && ret >= 0; i++)
+		if (v->has_madv && (v->madv & madv_map[i].bit))
+			ret = rsys(&ctx->rt, __NR_madvise, v->start, len, madv_map[i].advice);
+	if (ret >= 0 && v->anon_name) {
+		if (restore_scratch_put(ctx, PAGE_SZ, v->anon_name, strlen(v->anon_name) + 1, &addr) < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: scratch", ctx->task->pid);
+		ret = rsys(&ctx->rt, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len, addr);
+	}
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: protecting/advising %#lx-%#lx", ctx->task->pid,
+			       (unsigned long)v->start, (unsigned long)v->end);
+	return 0;
+}
+
+int mm_restore_finish(struct restore_ctx *ctx)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ctx->mm->n_vmas && r >= 0; i++)
+		r = finish_one(ctx, ctx->mm->vmas[i]);
+	return r;
+}

@@ -1,0 +1,193 @@
+/* Seizing tasks and running system calls inside them. */
+#include "rtask.h"
+#include "arch.h"
+#include "macro.h"
+#include "proc.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+int rtask_wait_stop(pid_t pid)
+{
+	int status;
+
+	for (;;) {
+		pid_t w = waitpid(pid, &status, __WALL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == PTRACE_EVENT_STOP)
+			return 0;
+		/* A signal-delivery stop before our interrupt trap: keep
+		 * the signal queued for later by re-injecting it. */
+		if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)WSTOPSIG(status)) < 0)
+			return -errno;
+	}
+}
+
+int rtask_seize(pid_t pid, bool exitkill)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | (exitkill ? PTRACE_O_EXITKILL : 0);
+
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)opts) < 0)
+		return -errno;
+	if (ptrace(PTRACE_INTERRUPT, pid, NULL, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int rtask_prepare(struct rtask *t, pid_t pid)
+{
+	uint64_t all = ~0ull;
+
+	memset(t, 0, sizeof(*t));
+	t->pid = pid;
+	int r = arch_get_regs(pid, &t->regs);
+
+	if (r < 0)
+		return r;
+	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
+		return -errno;
+	if (ptrace(PTRACE_SETSIGMASK, pid, (void *)sizeof(uint64_t), &all) < 0)
+		return -errno;
+	t->prepared = true;
+	return 0;
+}
+
+static int find_insn_in(pid_t pid, const struct proc_vma *v, uint64_t *ret)
+{
+	size_t len = MIN(v->end - v->start, (uint64_t)(1 << 20)), off;
+	_cleanup_free_ unsigned char *buf = malloc(len);
+
+	if (!buf)
+		return -ENOMEM;
+	if (rtask_read(pid, v->start, buf, len) < 0)
+		return -EIO;
+	for (off = 0; off + arch_syscall_insn_len <= len; off++)
+		if (memcmp(buf + off, arch_syscall_insn, arch_syscall_insn_len) == 0) {
+			*ret = v->start + off;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int rtask_find_insn(struct rtask *t)
+{
+	struct proc_vma *vmas;
+	size_t n, i;
+	int r, pass;
+
+	r = proc_vmas_pid(t->pid, false, &vmas, &n);
+	if (r < 0)
+		return r;
+	r = -ENOENT;
+	/* The vdso first: its syscall fallbacks hold one, and it is not the
+	 * program's own code. */
+	for (pass = 0; pass < 2 && r < 0; pass++)
+		for (i = 0; i < n && r < 0; i++) {
+			bool vdso = vmas[i].path && streq(vmas[i].path, "[vdso]");
+
+			if ((pass == 0) != vdso || !(vmas[i].prot & 4 /* PROT_EXEC */))
+				continue;
+			r = find_insn_in(t->pid, &vmas[i], &t->insn);
+		}
+	proc_vmas_free(vmas, n);
+	return r;
+}
+
+long rtask_syscall(struct rtask *t, long nr, unsigned long a0, unsigned long a1, unsigned long a2,
+		   unsigned long a3, unsigned long a4, unsigned long a5)
+{
+	unsigned long args[6] = { a0, a1, a2, a3, a4, a5 };
+	long ret;
+	int r;
+
+	if (t->broken)
+		return t->broken;
+	r = arch_inject_syscall(t->pid, &t->regs, t->insn, nr, args, &ret);
+	if (r < 0) {
+		t->broken = r;
+		return r;
+	}
+	return ret;
+}
+
+static int mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	size_t done = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t n = write ? pwrite(fd, (char *)buf + done, len - done, addr + done)
+				  : pread(fd, (char *)buf + done, len - done, addr + done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += n;
+	}
+	return 0;
+}
+
+static int vm_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec l = { (char *)buf + done, len - done };
+		struct iovec r = { (void *)(addr + done), len - done };
+		ssize_t n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0)
+				  : process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (n <= 0)
+			/* Protections forbid it (PROT_NONE, read-only):
+			 * /proc/PID/mem goes through them, as ptrace may. */
+			return mem_io(pid, addr + done, (char *)buf + done, len - done, write);
+		done += n;
+	}
+	return 0;
+}
+
+int rtask_read(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	return vm_io(pid, addr, buf, len, false);
+}
+
+int rtask_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
+{
+	return vm_io(pid, addr, (void *)buf, len, true);
+}
+
+int rtask_restore(struct rtask *t)
+{
+	struct user_regs_struct regs = t->regs;
+	int r;
+
+	if (!t->prepared)
+		return 0;
+	/* The seized context may sit inside an interrupted system call; the
+	 * injections left the task at a syscall-exit stop where the kernel
+	 * no longer restarts it, so do it the way it would have. */
+	arch_regs_prepare_resume(&regs);
+	r = arch_set_regs(t->pid, &regs);
+	if (r < 0)
+		return r;
+	if (ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
+		return -errno;
+	t->prepared = false;
+	return 0;
+}

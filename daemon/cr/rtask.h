@@ -1,0 +1,43 @@
+/* A remote task: a ptrace-seized task we read, write and run syscalls in. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct rtask {
+	pid_t pid;                       /* host pid (== tid: single-threaded) */
+	struct user_regs_struct regs;    /* as seized: restored by rtask_release */
+	uint64_t sigmask;                /* as seized */
+	uint64_t insn;                   /* address of a syscall instruction in it */
+	bool prepared;                   /* signals blocked for injection */
+	int broken;                      /* first ptrace failure (-errno) */
+};
+
+/* PTRACE_SEIZE + PTRACE_INTERRUPT and wait for the stop. exitkill: the task
+ * dies if we do (restore side); never for checkpoint. */
+int rtask_seize(pid_t pid, bool exitkill);
+/* Wait for a seized task's interrupt stop. */
+int rtask_wait_stop(pid_t pid);
+
+/* Read regs and mask, block all signals so injected syscalls can't be
+ * interrupted. insn: where a syscall instruction lives (see rtask_find_insn). */
+int rtask_prepare(struct rtask *t, pid_t pid);
+/* Find a syscall instruction in the task's [vdso] (any r-x mapping as fallback). */
+int rtask_find_insn(struct rtask *t);
+/* Run syscall nr in the task. Returns its result (-errno on failure); a
+ * ptrace failure returns -ESRCH-style errors and sets t->broken. */
+long rtask_syscall(struct rtask *t, long nr, unsigned long a0, unsigned long a1, unsigned long a2,
+		   unsigned long a3, unsigned long a4, unsigned long a5);
+#define rsys(t, nr, ...) rtask_syscall_n(t, nr, __VA_ARGS__)
+#define rtask_syscall_n(t, nr, ...) rtask_syscall_(t, nr, __VA_ARGS__, 0, 0, 0, 0, 0, 0)
+#define rtask_syscall_(t, nr, a, b, c, d, e, f, ...) rtask_syscall(t, nr, (unsigned long)(a), \
+	(unsigned long)(b), (unsigned long)(c), (unsigned long)(d), (unsigned long)(e), (unsigned long)(f))
+
+/* Copy memory to/from the task (process_vm_*; /proc/PID/mem for pages our
+ * protections forbid). Returns 0 or -errno (-EIO on a short copy). */
+int rtask_read(pid_t pid, uint64_t addr, void *buf, size_t len);
+int rtask_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
+
+/* Put the seized registers and mask back (checkpoint side). */
+int rtask_restore(struct rtask *t);

@@ -1,0 +1,322 @@
+/* Saving one task's own state: identity, registers, signals, limits, mm bounds. */
+#include "dump.h"
+#include "arch.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+struct rseq_config {   /* struct ptrace_rseq_configuration */
+	uint64_t rseq_abi_pointer;
+	uint32_t rseq_abi_size;
+	uint32_t signature;
+	uint32_t flags;
+	uint32_t pad;
+};
+
+struct ksigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+/* What the injected calls bring back, laid out in the scratch page. */
+struct scratch {
+	struct ksigaction act;
+	uint64_t tid_addr;
+	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
+	struct itimerval itv;
+};
+
+struct task_state {
+	Ckpt__Img__Task t;
+	Ckpt__Img__MmInfo mm;
+	Ckpt__Img__Creds creds;
+	Ckpt__Img__Rseq rseq;
+	Ckpt__Img__SigAction acts[64], *actp[64];
+	Ckpt__Img__Rlimit lims[16], *limp[16];
+	Ckpt__Img__Itimer itimers[3], *itp[3];
+	uint32_t uids[4], gids[4];
+	unsigned char regs[512];
+	unsigned char xstate[ARCH_XSTATE_MAX];
+	char cwd[PATH_MAX], exe[PATH_MAX];
+	char *auxv;
+};
+
+static int read_link(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* State we refuse instead of saving wrong. */
+static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_status *st,
+			   const struct proc_status *init)
+{
+	char root[PATH_MAX];
+
+	if (st->threads != 1)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %d threads: multi-threaded processes are not supported yet", pid, st->threads);
+	if (st->sigpnd || st->shdpnd)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: pending signals (%#lx/%#lx) are not supported yet", pid, (unsigned long)st->sigpnd, (unsigned long)st->shdpnd);
+	if (st->seccomp)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: seccomp filters are not supported", pid);
+	if (memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
+	    st->ngroups != init->ngroups || memcmp(st->groups, init->groups, sizeof(st->groups[0]) * st->ngroups) ||
+	    st->capinh != init->capinh || st->capprm != init->capprm || st->capeff != init->capeff ||
+	    st->capbnd != init->capbnd || st->capamb != init->capamb || st->no_new_privs != init->no_new_privs)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u, gid %u, groups, capabilities) differ from the container's: changed credentials are not supported yet", pid, st->uid[0], st->gid[0]);
+	if (proc_posix_timers(pid) > 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: POSIX timers are not supported yet", pid);
+	if (read_link(pid, "root", root, sizeof(root)) < 0 || !streq(root, "/"))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a chroot'ed root directory is not supported", pid);
+	return 0;
+}
+
+/* Registers and mask as seized (rt holds them: injections change the live ones). */
+static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct task_state *s)
+{
+	pid_t pid = rt->pid;
+	struct rseq_config rc;
+	size_t xlen = 0;
+	uint64_t head = 0;
+	size_t hlen = 0;
+	int r;
+
+	memcpy(s->regs, &rt->regs, arch_regs_size());
+	s->t.sigmask = rt->sigmask;
+	r = arch_get_xstate(pid, s->xstate, sizeof(s->xstate), &xlen);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading registers", pid);
+	s->t.regs.data = s->regs;
+	s->t.regs.len = arch_regs_size();
+	s->t.xstate.data = s->xstate;
+	s->t.xstate.len = xlen;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(rc), &rc) != sizeof(rc))
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", pid);
+	if (rc.rseq_abi_pointer) {
+		s->rseq.ptr = rc.rseq_abi_pointer;
+		s->rseq.len = rc.rseq_abi_size;
+		s->rseq.flags = rc.flags;
+		s->rseq.sig = rc.signature;
+		s->t.rseq = &s->rseq;
+	}
+	if (syscall(SYS_get_robust_list, pid, &head, &hlen) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: get_robust_list", pid);
+	s->t.has_robust_list = s->t.has_robust_list_len = true;
+	s->t.robust_list = head;
+	s->t.robust_list_len = hlen;
+	return 0;
+}
+
+/* Only the task can tell: sigactions, clear_child_tid, sigaltstack, itimers, brk. */
+static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, struct task_state *s)
+{
+	struct scratch sc;
+	long addr, ret;
+	int sig, i, r = 0;
+
+	addr = rsys(rt, __NR_mmap, 0, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", rt->pid);
+	s->mm.brk = rsys(rt, __NR_brk, 0);
+	for (sig = 1; sig <= 64 && r >= 0; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		ret = rsys(rt, __NR_rt_sigaction, sig, 0, addr, 8);
+		if (ret < 0 || (r = rtask_read(rt->pid, addr, &sc.act, sizeof(sc.act))) < 0) {
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : -r, "task %d: rt_sigaction(%d)", rt->pid, sig);
+			break;
+		}
+		Ckpt__Img__SigAction *a = &s->acts[s->t.n_sigactions];
+		ckpt__img__sig_action__init(a);
+		a->sig = sig;
+		a->handler = sc.act.handler;
+		a->flags = sc.act.flags;
+		a->restorer = sc.act.restorer;
+		a->mask = sc.act.mask;
+		s->actp[s->t.n_sigactions++] = a;
+	}
+	if (r >= 0 && (ret = rsys(rt, __NR_prctl, PR_GET_TID_ADDRESS, addr + offsetof(struct scratch, tid_addr))) == 0 &&
+	    (ret = rsys(rt, __NR_sigaltstack, 0, addr + offsetof(struct scratch, ss))) == 0) {
+		for (i = 0; i < 3 && ret == 0; i++) {
+			ret = rsys(rt, __NR_getitimer, i, addr + offsetof(struct scratch, itv));
+			if (ret == 0)
+				r = rtask_read(rt->pid, addr, &sc, sizeof(sc));
+			if (ret == 0 && r >= 0) {
+				ckpt__img__itimer__init(&s->itimers[i]);
+				s->itimers[i].which = i;
+				s->itimers[i].interval_us = sc.itv.it_interval.tv_sec * 1000000ull + sc.itv.it_interval.tv_usec;
+				s->itimers[i].value_us = sc.itv.it_value.tv_sec * 1000000ull + sc.itv.it_value.tv_usec;
+				s->itp[i] = &s->itimers[i];
+			}
+		}
+	}
+	if (r >= 0 && ret != 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected prctl/sigaltstack/getitimer", rt->pid);
+	if (r >= 0) {
+		s->t.n_itimers = 3;
+		s->t.itimers = s->itp;
+		s->t.sigactions = s->actp;
+		s->t.has_clear_child_tid = true;
+		s->t.clear_child_tid = sc.tid_addr;
+		s->t.has_altstack_sp = s->t.has_altstack_size = s->t.has_altstack_flags = true;
+		s->t.altstack_sp = sc.ss.sp;
+		s->t.altstack_size = sc.ss.size;
+		s->t.altstack_flags = sc.ss.flags;
+	}
+	ret = rsys(rt, __NR_munmap, addr, PAGE_SZ);
+	if (r >= 0 && ret != 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", rt->pid);
+	return r;
+}
+
+static int dump_mm_info(struct dump_ctx *ctx, pid_t pid, const struct proc_stat *ps, struct task_state *s)
+{
+	char path[64];
+	size_t len = 0;
+	int r;
+
+	s->mm.start_code = ps->start_code;
+	s->mm.end_code = ps->end_code;
+	s->mm.start_data = ps->start_data;
+	s->mm.end_data = ps->end_data;
+	s->mm.start_brk = ps->start_brk;
+	s->mm.start_stack = ps->start_stack;
+	s->mm.arg_start = ps->arg_start;
+	s->mm.arg_end = ps->arg_end;
+	s->mm.env_start = ps->env_start;
+	s->mm.env_end = ps->env_end;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	r = proc_read_file(path, &s->auxv, &len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading auxv", pid);
+	s->mm.auxv.data = (uint8_t *)s->auxv;
+	s->mm.auxv.len = len;
+	if (read_link(pid, "exe", s->exe, sizeof(s->exe)) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: reading exe link", pid);
+	if (strstr(s->exe, " (deleted)"))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its executable %s was deleted", pid, s->exe);
+	s->mm.exe = s->exe;
+	s->t.mm = &s->mm;
+	return 0;
+}
+
+static int dump_identity(struct dump_ctx *ctx, pid_t pid, pid_t nspid, pid_t nsppid, struct task_state *s,
+			 const struct proc_stat *ps, const struct proc_status *st)
+{
+	struct proc_limit lim[16];
+	char path[64];
+	_cleanup_free_ char *pers = NULL;
+	size_t len, i;
+	int r;
+
+	s->t.pid = nspid;
+	s->t.ppid = nsppid;
+	s->t.pgid = st->nspgid_n ? st->nspgid[st->nspgid_n - 1] : 0;
+	s->t.sid = st->nssid_n ? st->nssid[st->nssid_n - 1] : 0;
+	if (s->t.sid != 1 && s->t.sid != nspid)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: session %d is neither its own nor the container's", pid, s->t.sid);
+	if (s->t.pgid != s->t.sid && s->t.pgid != nspid)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: process group %d is neither its own nor its session's", pid, s->t.pgid);
+	s->t.comm = (char *)ps->comm;
+	s->t.umask = st->umask;
+	s->t.has_exit_signal = true;
+	s->t.exit_signal = ps->exit_signal;
+	if (read_link(pid, "cwd", s->cwd, sizeof(s->cwd)) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: reading cwd", pid);
+	if (strstr(s->cwd, " (deleted)"))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its working directory was deleted", pid);
+	s->t.cwd = s->cwd;
+	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
+	if (proc_read_file(path, &pers, &len) >= 0) {
+		s->t.has_personality = true;
+		s->t.personality = strtoul(pers, NULL, 16);
+	}
+	r = proc_limits_pid(pid, lim);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading limits", pid);
+	for (i = 0; i < 16; i++) {
+		ckpt__img__rlimit__init(&s->lims[i]);
+		s->lims[i].resource = i;
+		s->lims[i].cur = lim[i].cur;
+		s->lims[i].max = lim[i].max;
+		s->limp[i] = &s->lims[i];
+	}
+	s->t.rlimits = s->limp;
+	s->t.n_rlimits = 16;
+	for (i = 0; i < 4; i++) {
+		s->uids[i] = st->uid[i];
+		s->gids[i] = st->gid[i];
+	}
+	s->creds.uid = s->uids;
+	s->creds.n_uid = 4;
+	s->creds.gid = s->gids;
+	s->creds.n_gid = 4;
+	s->creds.groups = (uint32_t *)st->groups;
+	s->creds.n_groups = st->ngroups;
+	s->creds.has_cap_inh = s->creds.has_cap_prm = s->creds.has_cap_eff = true;
+	s->creds.has_cap_bnd = s->creds.has_cap_amb = s->creds.has_no_new_privs = true;
+	s->creds.cap_inh = st->capinh;
+	s->creds.cap_prm = st->capprm;
+	s->creds.cap_eff = st->capeff;
+	s->creds.cap_bnd = st->capbnd;
+	s->creds.cap_amb = st->capamb;
+	s->creds.no_new_privs = st->no_new_privs;
+	s->t.creds = &s->creds;
+	return 0;
+}
+
+int task_dump(struct dump_ctx *ctx, struct rtask *rt, pid_t nspid, pid_t nsppid)
+{
+	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
+	struct proc_status st, init;
+	struct proc_stat ps;
+	pid_t pid = rt->pid;
+	int r;
+
+	if (!s)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d", pid);
+	ckpt__img__task__init(&s->t);
+	ckpt__img__mm_info__init(&s->mm);
+	ckpt__img__creds__init(&s->creds);
+	ckpt__img__rseq__init(&s->rseq);
+	r = proc_status_pid(pid, &st);
+	if (r >= 0)
+		r = proc_status_pid(ctx->req->init_pid, &init);
+	if (r >= 0)
+		r = proc_stat_pid(pid, &ps);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading /proc status", pid);
+	r = check_supported(ctx, pid, &st, &init);
+	if (r >= 0)
+		r = dump_identity(ctx, pid, nspid, nsppid, s, &ps, &st);
+	if (r >= 0)
+		r = dump_regs(ctx, rt, s);
+	if (r >= 0)
+		r = dump_injected(ctx, rt, s);
+	if (r >= 0)
+		r = dump_mm_info(ctx, pid, &ps, s);
+	if (r >= 0) {
+		r = image_write_msg(&ctx->w, IMG_TASK, &s->t.base);
+		if (r < 0)
+			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+	}
+	free(s->auxv);
+	return r;
+}

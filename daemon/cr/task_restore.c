@@ -1,0 +1,248 @@
+/* Restoring one task's own state by injected calls, then handing it its registers. */
+#include "restore.h"
+#include "arch.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include <fcntl.h>
+#include <linux/prctl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+
+#define SIG_NONE_OK (1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1))
+
+static int bad(struct restore_ctx *ctx, const Ckpt__Img__Task *t, const char *why)
+{
+	return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %s", t->pid, why);
+}
+
+int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
+{
+	char why[128];
+	uint64_t seen = 0, xf;
+	uint32_t xs;
+	size_t i;
+
+	if (t->pid < 2 || t->pid > (1 << 22))
+		return bad(ctx, t, "pid out of range");
+	if (t->ppid != 1)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: parent %d: process trees are not supported yet", t->pid, t->ppid);
+	if ((t->sid != 1 && t->sid != t->pid) || (t->pgid != t->sid && t->pgid != t->pid))
+		return bad(ctx, t, "session or process group out of range");
+	if (arch_regs_validate(t->regs.data, t->regs.len, why, sizeof(why)) < 0)
+		return bad(ctx, t, why);
+	if (arch_xstate_info(&xf, &xs) < 0 || t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX ||
+	    (arch_xstate_features(t->xstate.data, t->xstate.len) & ~xf))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its FPU/AVX state uses features this CPU lacks", t->pid);
+	if (strlen(t->comm) > 15 || t->cwd[0] != '/' || strlen(t->cwd) >= 4000 || t->umask > 0777)
+		return bad(ctx, t, "bad comm, cwd or umask");
+	for (i = 0; i < t->n_sigactions; i++) {
+		uint32_t s = t->sigactions[i]->sig;
+		if (s < 1 || s > 64 || (seen & (1ull << (s - 1))) || (SIG_NONE_OK & (1ull << (s - 1))))
+			return bad(ctx, t, "bad signal action");
+		seen |= 1ull << (s - 1);
+	}
+	for (i = 0; i < t->n_rlimits; i++)
+		if (t->rlimits[i]->resource >= RLIM_NLIMITS || t->rlimits[i]->cur > t->rlimits[i]->max)
+			return bad(ctx, t, "bad resource limit");
+	for (i = 0; i < t->n_itimers; i++)
+		if (t->itimers[i]->which > 2 || t->itimers[i]->value_us > (1ull << 50) || t->itimers[i]->interval_us > (1ull << 50))
+			return bad(ctx, t, "bad interval timer");
+	if (!t->mm || t->mm->auxv.len > 1024 || t->mm->auxv.len % 16 || !t->mm->exe || t->mm->exe[0] != '/' ||
+	    strlen(t->mm->exe) >= 4000)
+		return bad(ctx, t, "bad mm bounds, auxv or exe");
+	if (t->rseq && (t->rseq->len < 32 || t->rseq->len > 1024 || t->rseq->ptr % 32))
+		return bad(ctx, t, "bad rseq registration");
+	return 0;
+}
+
+static long put(struct restore_ctx *ctx, const void *data, size_t len)
+{
+	uint64_t addr;
+	int r = restore_scratch_put(ctx, PAGE_SZ, data, len, &addr);
+
+	return r < 0 ? r : (long)addr;
+}
+
+/* brk, code/data/stack/arg/env bounds, auxv and /proc/PID/exe in one call. */
+static int restore_mm_map(struct restore_ctx *ctx, const Ckpt__Img__MmInfo *m)
+{
+	struct prctl_mm_map map = {
+		.start_code = m->start_code, .end_code = m->end_code,
+		.start_data = m->start_data, .end_data = m->end_data,
+		.start_brk = m->start_brk, .brk = m->brk, .start_stack = m->start_stack,
+		.arg_start = m->arg_start, .arg_end = m->arg_end,
+		.env_start = m->env_start, .env_end = m->env_end,
+		.auxv_size = m->auxv.len,
+	};
+	long path, fd, ret, addr;
+
+	path = put(ctx, m->exe, strlen(m->exe) + 1);
+	if (path < 0)
+		return (int)path;
+	fd = rsys(&ctx->rt, __NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening its executable %s", ctx->task->pid, m->exe);
+	map.exe_fd = fd;
+	/* struct first, auxv right after it, in the scratch data area */
+	if (rtask_write(ctx->host_pid, ctx->scratch + 2 * PAGE_SZ + sizeof(map), m->auxv.data, m->auxv.len) < 0)
+		return -EIO;
+	map.auxv = (__u64 *)(ctx->scratch + 2 * PAGE_SZ + sizeof(map));
+	addr = ctx->scratch + 2 * PAGE_SZ;
+	if (rtask_write(ctx->host_pid, addr, &map, sizeof(map)) < 0)
+		return -EIO;
+	ret = rsys(&ctx->rt, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, addr, sizeof(map), 0);
+	rsys(&ctx->rt, __NR_close, fd);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: PR_SET_MM_MAP (brk %#lx, stack %#lx)", ctx->task->pid,
+			       (unsigned long)m->brk, (unsigned long)m->start_stack);
+	return 0;
+}
+
+struct ksigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
+static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+{
+	uint64_t done = 0;
+	long ret = 0, addr;
+	size_t i;
+	int sig;
+
+	for (i = 0; i < t->n_sigactions && ret >= 0; i++) {
+		const Ckpt__Img__SigAction *a = t->sigactions[i];
+		struct ksigaction k = { a->handler, a->flags, a->restorer, a->mask };
+
+		addr = put(ctx, &k, sizeof(k));
+		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_rt_sigaction, a->sig, addr, 0, 8);
+		done |= 1ull << (a->sig - 1);
+	}
+	/* Whatever ckptd's init had installed goes back to default. */
+	for (sig = 1; sig <= 64 && ret >= 0; sig++) {
+		struct ksigaction k = { (uint64_t)SIG_DFL, 0, 0, 0 };
+
+		if ((done & (1ull << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		addr = put(ctx, &k, sizeof(k));
+		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_rt_sigaction, sig, addr, 0, 8);
+	}
+	if (ret >= 0 && t->has_altstack_sp) {
+		struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = { t->altstack_sp, (int32_t)t->altstack_flags, 0, t->altstack_size };
+
+		if (ss.flags & SS_ONSTACK)   /* reported, not settable: it follows from sp */
+			ss.flags &= ~SS_ONSTACK;
+		addr = put(ctx, &ss, sizeof(ss));
+		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_sigaltstack, addr, 0);
+	}
+	return ret;
+}
+
+static long restore_misc(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+{
+	long ret = 0, addr;
+	size_t i;
+
+	for (i = 0; i < t->n_itimers && ret >= 0; i++) {
+		const Ckpt__Img__Itimer *it = t->itimers[i];
+		struct itimerval v = {
+			{ it->interval_us / 1000000, it->interval_us % 1000000 },
+			{ it->value_us / 1000000, it->value_us % 1000000 },
+		};
+		addr = put(ctx, &v, sizeof(v));
+		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_setitimer, it->which, addr, 0);
+	}
+	for (i = 0; i < t->n_rlimits && ret >= 0; i++) {
+		struct rlimit rl = { t->rlimits[i]->cur, t->rlimits[i]->max };
+
+		addr = put(ctx, &rl, sizeof(rl));
+		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_prlimit64, 0, t->rlimits[i]->resource, addr, 0);
+	}
+	if (ret >= 0 && t->has_personality)
+		ret = rsys(&ctx->rt, __NR_personality, t->personality);
+	if (ret >= 0) {
+		addr = put(ctx, t->comm, strlen(t->comm) + 1);
+		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_prctl, PR_SET_NAME, addr);
+	}
+	if (ret >= 0 && t->rseq)
+		ret = rsys(&ctx->rt, __NR_rseq, t->rseq->ptr, t->rseq->len, 0, t->rseq->sig);
+	if (ret >= 0 && t->has_robust_list)
+		ret = rsys(&ctx->rt, __NR_set_robust_list, t->robust_list, t->robust_list_len);
+	if (ret >= 0)
+		ret = rsys(&ctx->rt, __NR_set_tid_address, t->has_clear_child_tid ? t->clear_child_tid : 0);
+	return ret < 0 ? ret : 0;
+}
+
+/* Restored tasks get the container's credentials; the image must agree. */
+static int check_creds(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+{
+	const Ckpt__Img__Creds *c = t->creds;
+	struct proc_status st;
+	size_t i;
+
+	if (!c)
+		return 0;
+	if (proc_status_pid(ctx->host_pid, &st) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: status", t->pid);
+	for (i = 0; i < c->n_uid && i < 4; i++)
+		if (c->uid[i] != st.uid[i])
+			goto differ;
+	for (i = 0; i < c->n_gid && i < 4; i++)
+		if (c->gid[i] != st.gid[i])
+			goto differ;
+	if ((c->has_cap_eff && c->cap_eff != st.capeff) || (c->has_cap_prm && c->cap_prm != st.capprm) ||
+	    (c->has_cap_bnd && c->cap_bnd != st.capbnd))
+		goto differ;
+	return 0;
+differ:
+	return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: saved credentials differ from the container's", t->pid);
+}
+
+static int hand_off(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+{
+	unsigned char regs[512];
+	int r;
+
+	memcpy(regs, t->regs.data, t->regs.len);
+	arch_regs_prepare_resume(regs);
+	r = arch_set_regs(ctx->host_pid, regs);
+	if (r >= 0)
+		r = arch_set_xstate(ctx->host_pid, t->xstate.data, t->xstate.len);
+	if (r >= 0 && ptrace(PTRACE_SETSIGMASK, ctx->host_pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
+		r = -errno;
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: setting its registers", t->pid);
+	ctx->rt.prepared = false;
+	return 0;
+}
+
+int task_restore_finish(struct restore_ctx *ctx)
+{
+	const Ckpt__Img__Task *t = ctx->task;
+	long ret;
+	int r;
+
+	r = mm_restore_finish(ctx);
+	if (r >= 0)
+		r = restore_mm_map(ctx, t->mm);
+	if (r < 0)
+		return r;
+	ret = restore_signals(ctx, t);
+	if (ret >= 0)
+		ret = restore_misc(ctx, t);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: restoring signals, timers, limits or rseq", t->pid);
+	r = check_creds(ctx, t);
+	if (r < 0)
+		return r;
+	/* The last injected call unmaps the page it runs from: the task stops
+	 * at syscall exit, before it could execute anything there. */
+	ret = rsys(&ctx->rt, __NR_munmap, ctx->scratch, SCRATCH_LEN);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: removing the scratch page", t->pid);
+	ctx->scratch = 0;
+	return hand_off(ctx, t);
+}
