@@ -25,6 +25,7 @@ struct ctl {
 };
 
 struct ctl_verb {
+	const char *group;         /* usage section */
 	const char *name;
 	const char *usage;         /* arguments after the verb name */
 	const char *summary;

@@ -28,6 +28,10 @@ int mm_dump(struct dump_ctx *ctx, pid_t pid);
 /* mm.c: vdso/vvar facts for the header, from a task's maps. */
 int mm_dump_vdso_info(struct dump_ctx *ctx, pid_t pid);
 
+/* path as seen by task `pid` (through /proc/PID/root: its mount namespace),
+ * into buf; returns buf, or NULL if it doesn't fit. */
+const char *cr_task_path(pid_t pid, const char *path, char *buf, size_t len);
+
 #define PAGE_SZ 4096ull
 #define PAGEBUF_LEN (16u << 20)
 

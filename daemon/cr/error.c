@@ -1,4 +1,4 @@
-#include "cr.h"
+#include "dump.h"
 #include "log.h"
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,4 +22,11 @@ int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, 
 		memcpy(e->msg, buf, sizeof(e->msg));
 	}
 	return err > 0 ? -err : -EINVAL;
+}
+
+const char *cr_task_path(pid_t pid, const char *path, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "/proc/%d/root%s", pid, path);
+
+	return n > 0 && (size_t)n < len ? buf : NULL;
 }

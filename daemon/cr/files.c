@@ -6,6 +6,7 @@
 #include "spawn.h"
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/kcmp.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -35,8 +36,9 @@ static bool is_tty(dev_t rdev)
 }
 
 /* Classify one fd into a File message; NULL or why it is refused. */
-static const char *classify(struct dump_ctx *ctx, const char *link, const struct stat *st, Ckpt__Img__File *f)
+static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, const struct stat *st, Ckpt__Img__File *f)
 {
+	char buf[PATH_MAX + 64];
 	struct stat pst;
 
 	if (S_ISREG(st->st_mode) && st->st_dev == ctx->req->log_dev && st->st_ino == ctx->req->log_ino) {
@@ -47,7 +49,7 @@ static const char *classify(struct dump_ctx *ctx, const char *link, const struct
 		return "this kind of file is not supported yet";
 	if (link[0] != '/' || strstr(link, " (deleted)"))
 		return "its file was deleted or has no path";
-	if (stat(link, &pst) < 0 || pst.st_dev != st->st_dev || pst.st_ino != st->st_ino)
+	if (!cr_task_path(pid, link, buf, sizeof(buf)) || stat(buf, &pst) < 0 || pst.st_dev != st->st_dev || pst.st_ino != st->st_ino)
 		return "its path now names another file";
 	f->path = (char *)link;
 	if (S_ISCHR(st->st_mode)) {
@@ -88,7 +90,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	r = proc_fdinfo_pid(pid, fd, &fi);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d: fdinfo", pid, fd);
-	why = classify(ctx, link, &st, &f);
+	why = classify(ctx, pid, link, &st, &f);
 	if (why)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %s", pid, fd, link, why);
 	e->fd = fd;
@@ -213,15 +215,16 @@ static int check_reopened(struct restore_ctx *ctx, const Ckpt__Img__File *f, int
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1;
+	char buf[PATH_MAX + 64];
 	int r;
 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG) {
 		fd = fcntl(ctx->req->log_fd, F_DUPFD_CLOEXEC, 3);
 		return fd < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, errno, "container log") : TAKE_FD(fd);
 	}
-	if (!f->path || f->path[0] != '/')
+	if (!f->path || f->path[0] != '/' || !cr_task_path(ctx->req->init_pid, f->path, buf, sizeof(buf)))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: no absolute path", f->id);
-	fd = open(f->path, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+	fd = open(buf, (f->flags & REOPEN_MASK) | O_CLOEXEC);
 	if (fd < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "reopening %s", f->path);
 	r = check_reopened(ctx, f, fd);
@@ -299,7 +302,9 @@ int files_restore_fds_and_spawn(struct restore_ctx *ctx, const void *payload, si
 			sfds[i] = (struct spawn_fd){ .fd = rf->fd, .target = m->fds[i]->fd, .cloexec = m->fds[i]->cloexec };
 	}
 	if (r >= 0) {
-		cwd = open(ctx->task->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char buf[PATH_MAX + 64];
+
+		cwd = !cr_task_path(ctx->req->init_pid, ctx->task->cwd, buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (cwd < 0)
 			r = cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: working directory %s", ctx->task->pid, ctx->task->cwd);
 	}

@@ -5,6 +5,7 @@
 #include "macro.h"
 #include "proc.h"
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -44,9 +45,10 @@ static const char *vma_unsupported_flags(const struct proc_vma *v, bool special)
 }
 
 /* Fill kind and file facts; returns NULL or why the VMA is refused. */
-static const char *vma_classify(const struct proc_vma *v, Ckpt__Img__Vma *e, struct stat *st)
+static const char *vma_classify(pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e, struct stat *st)
 {
 	const char *p = v->path;
+	char buf[PATH_MAX + 64];
 
 	if (path_is(v, "[vdso]"))
 		e->kind = CKPT__IMG__VMA_KIND__VMA_VDSO;
@@ -67,7 +69,7 @@ static const char *vma_classify(const struct proc_vma *v, Ckpt__Img__Vma *e, str
 	} else if (strstr(p, " (deleted)")) {
 		return "its file was deleted";
 	} else {
-		if (stat(p, st) < 0)
+		if (!cr_task_path(pid, p, buf, sizeof(buf)) || stat(buf, st) < 0)
 			return "its file can't be found by its path";
 		if (!S_ISREG(st->st_mode))
 			return "not a regular file (device mapping)";
@@ -79,7 +81,10 @@ static const char *vma_classify(const struct proc_vma *v, Ckpt__Img__Vma *e, str
 		e->pgoff = v->pgoff;
 		e->has_file_size = true;
 		e->file_size = st->st_size;
-		e->has_file_mtime_ns = true;
+		/* Private mappings are code and data the program loaded: any
+		 * change means a different program. Shared ones change as the
+		 * program (or anyone) writes them; the size must still match. */
+		e->has_file_mtime_ns = !v->shared;
 		e->file_mtime_ns = st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
 		if (v->shared) {
 			e->has_file_rdwr = true;
@@ -197,7 +202,7 @@ int mm_dump(struct dump_ctx *ctx, pid_t pid)
 			continue;   /* fixed by the kernel, the same in every process */
 		ckpt__img__vma__init(e);
 		fill_vma(e, &vmas[i]);
-		why = vma_classify(&vmas[i], e, &st);
+		why = vma_classify(pid, &vmas[i], e, &st);
 		if (why) {
 			r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: %s", pid,
 				    (unsigned long)vmas[i].start, (unsigned long)vmas[i].end,

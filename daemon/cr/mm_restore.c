@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "proc.h"
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/rseq.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -254,10 +255,11 @@ static long task_open(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
 {
 	uint64_t addr;
 	struct stat st;
+	char buf[PATH_MAX + 64];
 	int flags = (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr) ? O_RDWR : O_RDONLY;
 	int r;
 
-	if (stat(v->path, &st) < 0)
+	if (!cr_task_path(ctx->req->init_pid, v->path, buf, sizeof(buf)) || stat(buf, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", ctx->task->pid, v->path);
 	if (!S_ISREG(st.st_mode) || (v->has_file_size && (uint64_t)st.st_size != v->file_size) ||
 	    (v->has_file_mtime_ns && st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec != v->file_mtime_ns))

@@ -6,7 +6,6 @@
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -117,19 +116,6 @@ static int read_image(struct restore_ctx *ctx)
 	return r;
 }
 
-/* Files are opened where the container sees them. */
-static int enter_container_mounts(struct restore_ctx *ctx)
-{
-	char path[64];
-	_cleanup_close_ int fd = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", ctx->req->init_pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || setns(fd, CLONE_NEWNS) < 0 || chdir("/") < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "entering the mount namespace of init %d", ctx->req->init_pid);
-	return 0;
-}
-
 static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 {
 	if (!ok && ctx->pidfd >= 0)
@@ -156,9 +142,9 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	int r;
 
 	image_reader_init(&ctx.rd, req->image_fd);
-	r = enter_container_mounts(&ctx);
-	if (r >= 0)
-		r = read_image(&ctx);
+	/* Paths are resolved in the container's mount namespace through
+	 * /proc/INIT/root (cr_task_path); the worker itself stays outside. */
+	r = read_image(&ctx);
 	if (r >= 0)
 		r = task_restore_finish(&ctx);
 	if (r >= 0 && ret_stats)

@@ -1,0 +1,159 @@
+/* ckptctl entry point: global options, the verb table, dispatch, exit status. */
+#include <signal.h>
+
+#include "ckptctl.h"
+#include "macro.h"
+#include "wire.h"
+
+#ifndef CKPTD_VERSION
+#define CKPTD_VERSION "unknown"
+#endif
+
+static const struct ctl_verb ctl_verbs[] = {
+	{ "Containers", "run", "NAME [--cwd DIR] [--env K=V]... -- CMD [ARGS...]",
+	  "start CMD in a new container", verb_run },
+	{ "Containers", "list", "", "list containers (NAME STATE PID HOSTPID IMAGES)", verb_list },
+	{ "Containers", "logs", "NAME", "copy the container's stdout/stderr log to stdout", verb_logs },
+	{ "Containers", "kill", "NAME [--signal N|NAME]", "signal the workload (default SIGKILL)", verb_kill },
+	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
+	{ "Images", "checkpoint", "NAME [--leave-running] [-o FILE|-]",
+	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
+	{ "Images", "restart", "NAME [--image ID] [-i FILE|-]",
+	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
+	{ "Images", "images", "[NAME]", "list stored images", verb_images },
+	{ "Images", "inspect", "FILE|-", "dump an image's records (local, no daemon)", verb_inspect },
+	{ "Daemon", "version", "", "client and daemon versions", verb_version },
+	{ "Daemon", "check", "", "kernel features for checkpoint/restart", verb_check },
+};
+
+static void usage(FILE *f)
+{
+	const char *group = NULL;
+
+	fprintf(f, "Usage: ckptctl [--socket PATH] [--json] VERB [ARGS...]\n");
+	for (size_t i = 0; i < ARRAY_SIZE(ctl_verbs); i++) {
+		const struct ctl_verb *v = &ctl_verbs[i];
+		char head[96];
+
+		if (!group || !streq(group, v->group)) {
+			group = v->group;
+			fprintf(f, "\n%s:\n", group);
+		}
+		snprintf(head, sizeof(head), "%s %s", v->name, v->usage);
+		fprintf(f, "  %-52s %s\n", head, v->summary);
+	}
+	fprintf(f, "\nOptions (before or after the verb, never after --):\n"
+		   "  --socket PATH   ckptd socket (default: $CKPTD_SOCKET, else %s)\n"
+		   "  --json          print one JSON object on stdout\n"
+		   "  -h, --help      this text; 'ckptctl VERB --help' for one verb\n"
+		   "  --version       client version only\n"
+		   "\nExit status: 0 success, 1 failure, 2 usage error.\n",
+		   CKPTD_DEFAULT_SOCKET);
+}
+
+static const struct ctl_verb *verb_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(ctl_verbs); i++)
+		if (streq(ctl_verbs[i].name, name))
+			return &ctl_verbs[i];
+	return NULL;
+}
+
+/* Strip --json and --socket from anywhere before "--" so verbs never see
+ * them; returns the new argc or a usage error. */
+static int strip_global_opts(struct ctl *c, int argc, char **argv, const char **ret_socket)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (streq(a, "--")) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (streq(a, "--json")) {
+			c->json = true;
+		} else if (streq(a, "--socket")) {
+			if (i + 1 >= argc)
+				return ctl_usage(c, "--socket needs a PATH");
+			*ret_socket = argv[++i];
+		} else if (!strncmp(a, "--socket=", 9)) {
+			*ret_socket = a + 9;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc && !streq(argv[i], "--"); i++)
+		if (streq(argv[i], "--help") || streq(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+static int report(struct ctl *c, int r)
+{
+	if (r >= 0)
+		return 0;
+	render_progress_clear(c);
+	if (!c->error[0])
+		snprintf(c->error, sizeof(c->error), "%s", strerror(-r));
+	if (c->verb)
+		fprintf(stderr, "ckptctl: %s: %s\n", c->verb, c->error);
+	else
+		fprintf(stderr, "ckptctl: %s\n", c->error);
+	return c->usage_error ? 2 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { .sock = -1 };
+	const struct ctl_verb *v;
+	const char *sock_arg = NULL;
+	int r;
+
+	/* A vanished peer or reader must give an error line, not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
+
+	r = strip_global_opts(&c, argc, argv, &sock_arg);
+	if (r < 0)
+		return report(&c, r);
+	argc = r;
+	c.socket_path = wire_socket_path(sock_arg);
+
+	if (argc < 2 || streq(argv[1], "help") || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		if (argc >= 3 && (v = verb_find(argv[2]))) {
+			printf("Usage: ckptctl %s %s\n  %s\n", v->name, v->usage, v->summary);
+			return 0;
+		}
+		usage(stdout);
+		return 0;
+	}
+	if (streq(argv[1], "--version")) {
+		printf("ckptctl %s\n", CKPTD_VERSION);
+		return 0;
+	}
+	if (ctl_is_opt(argv[1]))
+		return report(&c, ctl_unknown_opt(&c, argv[1]));
+	v = verb_find(argv[1]);
+	if (!v)
+		return report(&c, ctl_usage(&c, "unknown verb '%s' (see 'ckptctl help')", argv[1]));
+	c.verb = v->name;
+	if (wants_help(argc - 1, argv + 1)) {
+		printf("Usage: ckptctl %s %s\n  %s\n", v->name, v->usage, v->summary);
+		return 0;
+	}
+
+	r = v->run(&c, argc - 1, argv + 1);
+	if (c.sock >= 0)
+		close(c.sock);
+	if (r >= 0 && fflush(stdout) != 0)
+		r = ctl_fail(&c, negerrno(), "write to stdout: %m");
+	return report(&c, r);
+}
