@@ -23,8 +23,7 @@ static inline uint64_t read64(const unsigned char *p)
 	uint64_t v;
 
 	memcpy(&v, p, sizeof(v));
-	return __builtin_bswap64(__builtin_bswap64(v)) == v && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ?
-		v : __builtin_bswap64(v);
+	return __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? v : __builtin_bswap64(v);
 }
 
 static inline uint32_t read32(const unsigned char *p)

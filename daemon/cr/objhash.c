@@ -1,31 +1,54 @@
-/* Chained hash tables over (type, key) and (type, id). */
-#include "objhash.h"
+/* The object table: two chained hash indexes over one set of entries, by
+ * (type, key) for the checkpoint side and by (type, id) for both sides.
+ * Bucket arrays double when the load reaches 1, so lookups stay O(1). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
-struct obj {
-	struct obj *next_key, *next_id;
-	uint32_t type, id;
+#include "objhash.h"
+
+#define OBJHASH_MIN_BUCKETS 64u
+
+struct objhash_entry {
+	uint32_t type;
+	uint32_t id;
 	uint64_t key;
-	void *val;
+	bool keyed;                      /* in the key index (checkpoint side) */
+	void *obj;
+	struct objhash_entry *next_key;
+	struct objhash_entry *next_id;
 };
 
 struct objhash {
-	struct obj **by_key, **by_id;
-	size_t nbuckets, count;
+	struct objhash_entry **by_key;
+	struct objhash_entry **by_id;
+	size_t nbuckets;                 /* a power of two */
+	size_t count;
 	uint32_t next_id;
 	void (*free_obj)(uint32_t type, void *obj);
 };
 
-static size_t mix(uint64_t a, uint64_t b, size_t n)
+/* splitmix64's finalizer: keys are inode numbers and small ids, so mix well. */
+static uint64_t objhash_mix(uint64_t a, uint64_t b)
 {
-	uint64_t x = a * 0x9E3779B97F4A7C15ull ^ (b + 0x632BE59BD9B4E019ull);
+	uint64_t x = a * 0x9E3779B97F4A7C15ull ^ b;
 
-	x ^= x >> 29;
+	x ^= x >> 30;
 	x *= 0xBF58476D1CE4E5B9ull;
-	x ^= x >> 32;
-	return x & (n - 1);
+	x ^= x >> 27;
+	x *= 0x94D049BB133111EBull;
+	x ^= x >> 31;
+	return x;
+}
+
+static size_t key_bucket(const struct objhash *h, uint32_t type, uint64_t key)
+{
+	return objhash_mix(type, key) & (h->nbuckets - 1);
+}
+
+static size_t id_bucket(const struct objhash *h, uint32_t type, uint32_t id)
+{
+	return objhash_mix((uint64_t)type << 32 | 0x1d, id) & (h->nbuckets - 1);
 }
 
 struct objhash *objhash_new(void (*free_obj)(uint32_t type, void *obj))
@@ -34,32 +57,33 @@ struct objhash *objhash_new(void (*free_obj)(uint32_t type, void *obj))
 
 	if (!h)
 		return NULL;
-	h->nbuckets = 64;
+	h->nbuckets = OBJHASH_MIN_BUCKETS;
 	h->by_key = calloc(h->nbuckets, sizeof(*h->by_key));
 	h->by_id = calloc(h->nbuckets, sizeof(*h->by_id));
 	if (!h->by_key || !h->by_id) {
-		objhash_free(h);
+		free(h->by_key);
+		free(h->by_id);
+		free(h);
 		return NULL;
 	}
+	h->next_id = 1;
 	h->free_obj = free_obj;
 	return h;
 }
 
 void objhash_free(struct objhash *h)
 {
-	size_t i;
-
 	if (!h)
 		return;
-	for (i = 0; h->by_id && i < h->nbuckets; i++) {
-		struct obj *o = h->by_id[i];
+	/* every entry is in the id index exactly once */
+	for (size_t b = 0; b < h->nbuckets; b++) {
+		struct objhash_entry *e = h->by_id[b], *next;
 
-		while (o) {
-			struct obj *next = o->next_id;
+		for (; e; e = next) {
+			next = e->next_id;
 			if (h->free_obj)
-				h->free_obj(o->type, o->val);
-			free(o);
-			o = next;
+				h->free_obj(e->type, e->obj);
+			free(e);
 		}
 	}
 	free(h->by_key);
@@ -67,101 +91,141 @@ void objhash_free(struct objhash *h)
 	free(h);
 }
 
-size_t objhash_count(const struct objhash *h)
+size_t objhash_count(struct objhash *h)
 {
-	return h->count;
+	return h ? h->count : 0;
 }
 
-static int grow(struct objhash *h)
+/* Double the bucket arrays and relink every entry; on ENOMEM the table is
+ * left as it was (just more loaded). */
+static int objhash_grow(struct objhash *h)
 {
-	size_t n = h->nbuckets * 2, i;
-	struct obj **bk = calloc(n, sizeof(*bk)), **bi = calloc(n, sizeof(*bi));
+	size_t n = h->nbuckets * 2, b;
+	struct objhash_entry **by_key = calloc(n, sizeof(*by_key));
+	struct objhash_entry **by_id = calloc(n, sizeof(*by_id));
 
-	if (!bk || !bi) {
-		free(bk);
-		free(bi);
+	if (!by_key || !by_id) {
+		free(by_key);
+		free(by_id);
 		return -ENOMEM;
 	}
-	for (i = 0; i < h->nbuckets; i++) {
-		struct obj *o = h->by_id[i];
+	for (b = 0; b < h->nbuckets; b++) {
+		struct objhash_entry *e = h->by_id[b], *next;
 
-		while (o) {
-			struct obj *next = o->next_id;
-			size_t a = mix(o->type, o->key, n), b = mix(o->type, o->id, n);
+		for (; e; e = next) {
+			size_t i = objhash_mix((uint64_t)e->type << 32 | 0x1d, e->id) & (n - 1);
 
-			o->next_key = bk[a];
-			bk[a] = o;
-			o->next_id = bi[b];
-			bi[b] = o;
-			o = next;
+			next = e->next_id;
+			e->next_id = by_id[i];
+			by_id[i] = e;
+			if (e->keyed) {
+				i = objhash_mix(e->type, e->key) & (n - 1);
+				e->next_key = by_key[i];
+				by_key[i] = e;
+			}
 		}
 	}
 	free(h->by_key);
 	free(h->by_id);
-	h->by_key = bk;
-	h->by_id = bi;
+	h->by_key = by_key;
+	h->by_id = by_id;
 	h->nbuckets = n;
 	return 0;
 }
 
-static int add(struct objhash *h, uint32_t type, uint64_t key, uint32_t id, void *val)
+/* Room for one more entry: bounded, and growing at load 1. */
+static int objhash_reserve(struct objhash *h)
 {
-	struct obj *o;
-	size_t a, b;
-
-	if (h->count >= OBJHASH_MAX)
+	if (h->count >= OBJHASH_MAX_ENTRIES)
 		return -E2BIG;
-	if (h->count >= h->nbuckets && grow(h) < 0)
-		return -ENOMEM;
-	o = calloc(1, sizeof(*o));
-	if (!o)
-		return -ENOMEM;
-	*o = (struct obj){ .type = type, .id = id, .key = key, .val = val };
-	a = mix(type, key, h->nbuckets);
-	b = mix(type, id, h->nbuckets);
-	o->next_key = h->by_key[a];
-	h->by_key[a] = o;
-	o->next_id = h->by_id[b];
-	h->by_id[b] = o;
-	h->count++;
+	if (h->count >= h->nbuckets && h->nbuckets < OBJHASH_MAX_ENTRIES)
+		(void)objhash_grow(h);   /* a full table still works, only slower */
 	return 0;
+}
+
+static struct objhash_entry *objhash_link(struct objhash *h, uint32_t type, uint32_t id, void *obj)
+{
+	struct objhash_entry *e = calloc(1, sizeof(*e));
+	size_t b;
+
+	if (!e)
+		return NULL;
+	e->type = type;
+	e->id = id;
+	e->obj = obj;
+	b = id_bucket(h, type, id);
+	e->next_id = h->by_id[b];
+	h->by_id[b] = e;
+	h->count++;
+	return e;
 }
 
 int objhash_lookup_add(struct objhash *h, uint32_t type, uint64_t key, void *obj,
 		       int (*same)(const void *a, const void *b), uint32_t *ret_id, void **ret_obj)
 {
-	struct obj *o;
+	struct objhash_entry *e;
+	size_t b;
 	int r;
 
-	for (o = h->by_key[mix(type, key, h->nbuckets)]; o; o = o->next_key)
-		if (o->type == type && o->key == key && (!same || same(o->val, obj))) {
-			*ret_id = o->id;
-			if (ret_obj)
-				*ret_obj = o->val;
-			return 0;
-		}
-	r = add(h, type, key, h->next_id + 1, obj);
+	for (e = h->by_key[key_bucket(h, type, key)]; e; e = e->next_key) {
+		if (e->type != type || e->key != key)
+			continue;
+		if (same && same(e->obj, obj) != 1)
+			continue;
+		if (ret_id)
+			*ret_id = e->id;
+		if (ret_obj)
+			*ret_obj = e->obj;
+		return 0;
+	}
+	r = objhash_reserve(h);
 	if (r < 0)
 		return r;
-	*ret_id = ++h->next_id;
+	if (h->next_id == 0)     /* 2^32 ids: unreachable under the entry bound */
+		return -E2BIG;
+	e = objhash_link(h, type, h->next_id, obj);
+	if (!e)
+		return -ENOMEM;
+	h->next_id++;
+	e->key = key;
+	e->keyed = true;
+	b = key_bucket(h, type, key);
+	e->next_key = h->by_key[b];
+	h->by_key[b] = e;
+	if (ret_id)
+		*ret_id = e->id;
 	if (ret_obj)
 		*ret_obj = obj;
 	return 1;
 }
 
-int objhash_insert_id(struct objhash *h, uint32_t type, uint32_t id, void *obj)
+void *objhash_find_id(struct objhash *h, uint32_t type, uint32_t id)
 {
-	if (objhash_find_id(h, type, id))
-		return -EEXIST;
-	return add(h, type, id, id, obj);
+	struct objhash_entry *e;
+
+	for (e = h->by_id[id_bucket(h, type, id)]; e; e = e->next_id)
+		if (e->type == type && e->id == id)
+			return e->obj;
+	return NULL;
 }
 
-void *objhash_find_id(const struct objhash *h, uint32_t type, uint32_t id)
+int objhash_insert_id(struct objhash *h, uint32_t type, uint32_t id, void *obj)
 {
-	struct obj *o;
+	struct objhash_entry *e;
+	int r;
 
-	for (o = h->by_id[mix(type, id, h->nbuckets)]; o; o = o->next_id)
-		if (o->type == type && o->id == id)
-			return o->val;
-	return NULL;
+	if (id == 0)
+		return -EINVAL;
+	for (e = h->by_id[id_bucket(h, type, id)]; e; e = e->next_id)
+		if (e->type == type && e->id == id)
+			return -EEXIST;
+	r = objhash_reserve(h);
+	if (r < 0)
+		return r;
+	if (!objhash_link(h, type, id, obj))
+		return -ENOMEM;
+	/* keep ids handed out later from colliding with those filed here */
+	if (id >= h->next_id)
+		h->next_id = id == UINT32_MAX ? 0 : id + 1;
+	return 0;
 }

@@ -1,24 +1,37 @@
-/* The object table (the seed's objhash): shared kernel objects are written
- * once and referenced by id. Checkpoint side: find-or-add by a key plus an
- * exact comparison (kcmp). Restore side: id -> object, ids from the image
- * (hostile: duplicates refused). */
+/* The object table: shared kernel objects are written once and referenced by
+ * id (the seed patch's objhash).
+ *
+ * Checkpoint side: objhash_lookup_add() finds an object already seen (same
+ * type, same key, and same() agreeing) or gives the new one the next id.
+ * Restore side: objects are filed under the ids the image names, which are
+ * untrusted, so duplicates and id 0 are refused.
+ *
+ * Ids start at 1 and increase per table (not per type). The table owns the
+ * objects it holds and releases them with free_obj; an object a call refuses
+ * or does not keep stays the caller's. At most OBJHASH_MAX_ENTRIES entries. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
-#define OBJHASH_MAX (1u << 20)
+#define OBJHASH_MAX_ENTRIES (1u << 20)
 
 struct objhash;
 
+/* free_obj may be NULL (objects not owned). Returns NULL on ENOMEM. */
 struct objhash *objhash_new(void (*free_obj)(uint32_t type, void *obj));
+/* Frees every object with free_obj, then the table. NULL is fine. */
 void objhash_free(struct objhash *h);
-size_t objhash_count(const struct objhash *h);
+size_t objhash_count(struct objhash *h);
 
-/* Returns 0 with the existing entry's id/obj when one of this type and key
- * satisfies same(existing, obj) (or same is NULL); else stores obj under a
- * new id (1, 2, ... per table) and returns 1. -E2BIG when full, -ENOMEM. */
+/* Returns 0 with the existing entry's id and object if one of this type and
+ * key has same(existing, obj) == 1 (same == NULL: the key alone decides);
+ * else stores obj under a new id and returns 1 (ret_obj = obj).
+ * -E2BIG when the table is full, -ENOMEM. ret_obj may be NULL. */
 int objhash_lookup_add(struct objhash *h, uint32_t type, uint64_t key, void *obj,
 		       int (*same)(const void *a, const void *b), uint32_t *ret_id, void **ret_obj);
-/* Restore side. -EEXIST if (type, id) is taken. */
+
+/* Returns 0, -EEXIST if (type, id) is already there, -EINVAL for id 0,
+ * -E2BIG when full, -ENOMEM. */
 int objhash_insert_id(struct objhash *h, uint32_t type, uint32_t id, void *obj);
-void *objhash_find_id(const struct objhash *h, uint32_t type, uint32_t id);
+/* The object filed under (type, id), or NULL. */
+void *objhash_find_id(struct objhash *h, uint32_t type, uint32_t id);
