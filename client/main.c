@@ -40,7 +40,11 @@ static void usage(FILE *f)
 			fprintf(f, "\n%s:\n", group);
 		}
 		snprintf(head, sizeof(head), "%s %s", v->name, v->usage);
-		fprintf(f, "  %-52s %s\n", head, v->summary);
+		/* Long synopses get the summary on a line of its own. */
+		if (strlen(head) > 38)
+			fprintf(f, "  %s\n  %-38s  %s\n", head, "", v->summary);
+		else
+			fprintf(f, "  %-38s  %s\n", head, v->summary);
 	}
 	fprintf(f, "\nOptions (before or after the verb, never after --):\n"
 		   "  --socket PATH   ckptd socket (default: $CKPTD_SOCKET, else %s)\n"
@@ -101,6 +105,8 @@ static int report(struct ctl *c, int r)
 {
 	if (r >= 0)
 		return 0;
+	/* What was printed comes before the error line, even with 2>&1. */
+	fflush(stdout);
 	render_progress_clear(c);
 	if (!c->error[0])
 		snprintf(c->error, sizeof(c->error), "%s", strerror(-r));

@@ -1,12 +1,22 @@
-/* The image stream: records with chained checksums, read and written once. */
-#include "image.h"
-#include "hash.h"
-#include "image.pb-c.h"
-#include "macro.h"
+/* The image stream: typed records with chained checksums, written and read
+ * front to back once, so it works on pipes and sockets as well as files.
+ * Everything read is untrusted: lengths are bounded before anything is
+ * allocated or read, and every record is checked before it is handed out. */
+#include <endian.h>
+#include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
-static const char *const type_names[] = {
+#include "hash.h"
+#include "image.h"
+#include "image.pb-c.h"
+#include "macro.h"
+
+#define IMAGE_MIN_BUF 4096u
+
+static const char *const image_type_names[] = {
 	[IMG_HEADER] = "header", [IMG_TASK] = "task", [IMG_FILE] = "file",
 	[IMG_FDS] = "fds", [IMG_MM] = "mm", [IMG_PAGEMAP] = "pagemap",
 	[IMG_PAGES] = "pages", [IMG_TAIL] = "tail", [IMG_ERROR] = "error",
@@ -14,23 +24,43 @@ static const char *const type_names[] = {
 
 const char *image_rec_type_name(uint32_t type)
 {
-	return type >= 1 && type <= IMG_TYPE_MAX ? type_names[type] : "unknown";
+	return type >= IMG_HEADER && type <= IMG_TYPE_MAX ? image_type_names[type] : "unknown";
 }
 
-static size_t type_bound(uint32_t type)
+static bool image_type_valid(uint32_t type)
+{
+	return type >= IMG_HEADER && type <= IMG_TYPE_MAX;
+}
+
+static uint64_t image_type_bound(uint32_t type)
 {
 	return type == IMG_PAGES ? IMAGE_MAX_PAGES : IMAGE_MAX_META;
 }
 
-static uint64_t rec_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload)
+/* hash(type, length ++ payload), seeded with the previous record's checksum */
+static uint64_t image_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload)
 {
 	struct ckpt_hash_state s;
+	unsigned char tl[12];
+	uint32_t t = htole32(type);
+	uint64_t l = htole64(len);
 
+	memcpy(tl, &t, sizeof(t));
+	memcpy(tl + 4, &l, sizeof(l));
 	ckpt_hash_init(&s, chain);
-	ckpt_hash_update(&s, &type, sizeof(type));
-	ckpt_hash_update(&s, &len, sizeof(len));
+	ckpt_hash_update(&s, tl, sizeof(tl));
 	ckpt_hash_update(&s, payload, len);
 	return ckpt_hash_final(&s);
+}
+
+/* An fd handed to us (a client's pipe) may be O_NONBLOCK: wait, don't fail. */
+static int image_wait_fd(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, -1) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
 }
 
 /* ---- writer ---- */
@@ -49,15 +79,24 @@ void image_writer_free(struct image_writer *w)
 	w->scratch_cap = 0;
 }
 
-static int write_full(int fd, struct iovec *iov, int n)
+static int image_writev_full(int fd, struct iovec *iov, int n)
 {
 	while (n > 0) {
 		ssize_t k = writev(fd, iov, n);
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = image_wait_fd(fd, POLLOUT);
+
+				if (r < 0)
+					return r;
+				continue;
+			}
 			return -errno;
+		}
+		/* drop what went out, resume mid-iovec on a short write */
 		while (n > 0 && (size_t)k >= iov->iov_len) {
 			k -= iov->iov_len;
 			iov++;
@@ -71,91 +110,121 @@ static int write_full(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
-static int write_rec(struct image_writer *w, uint32_t type, const void *buf, size_t len)
+static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
-	struct image_rec_hdr h = { .magic = IMAGE_MAGIC, .type = type, .length = len };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)buf, len } };
+	struct image_rec_hdr h;
+	struct iovec iov[2] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)buf, .iov_len = len },
+	};
+	uint64_t sum;
 	int r;
 
 	if (w->ended)
 		return -EPIPE;
-	if (len > type_bound(type))
-		return -EFBIG;
-	h.checksum = rec_checksum(w->chain, type, len, buf);
-	r = write_full(w->fd, iov, len ? 2 : 1);
-	if (r < 0)
-		return r;
-	w->chain = h.checksum;
-	return 0;
-}
-
-int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len)
-{
-	int r;
-
-	if (type < IMG_HEADER || type > IMG_TYPE_MAX || type == IMG_TAIL || type == IMG_ERROR)
+	if (!image_type_valid(type))
 		return -EINVAL;
-	r = write_rec(w, type, buf, len);
-	if (r < 0)
+	if (len > image_type_bound(type))
+		return -EFBIG;
+	sum = image_checksum(w->chain, type, len, buf);
+	h = (struct image_rec_hdr){
+		.magic = htole32(IMAGE_MAGIC), .type = htole32(type),
+		.length = htole64(len), .checksum = htole64(sum),
+	};
+	r = image_writev_full(w->fd, iov, len ? 2 : 1);
+	if (r < 0) {
+		/* part of a record may be out: nothing after it could be read */
+		w->ended = true;
 		return r;
+	}
+	w->chain = sum;
 	w->records++;
 	w->bytes += len;
 	return 0;
 }
 
-static int pack(struct image_writer *w, const ProtobufCMessage *msg, size_t *ret_len)
+int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len)
+{
+	/* the stream's end is only written by image_write_tail/_error */
+	if (type == IMG_TAIL || type == IMG_ERROR)
+		return -EINVAL;
+	return image_write_raw(w, type, buf, len);
+}
+
+/* Pack msg into w->scratch; returns its length or -errno. */
+static ssize_t image_pack(struct image_writer *w, const ProtobufCMessage *msg)
 {
 	size_t len = protobuf_c_message_get_packed_size(msg);
 
 	if (len > IMAGE_MAX_META)
 		return -EFBIG;
-	if (len > w->scratch_cap) {
-		void *p = realloc(w->scratch, len);
+	if (len > w->scratch_cap || !w->scratch) {
+		size_t cap = MAX((size_t)IMAGE_MIN_BUF, len);
+		void *p;
+
+		/* round up so small growth doesn't realloc every record */
+		if (cap < IMAGE_MAX_META / 2)
+			cap = MIN((size_t)IMAGE_MAX_META, cap * 2);
+		p = realloc(w->scratch, cap);
 		if (!p)
 			return -ENOMEM;
 		w->scratch = p;
-		w->scratch_cap = len;
+		w->scratch_cap = cap;
 	}
-	protobuf_c_message_pack(msg, w->scratch);
-	*ret_len = len;
-	return 0;
+	if (protobuf_c_message_pack(msg, w->scratch) != len)
+		return -EINVAL;
+	return (ssize_t)len;
 }
 
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg)
 {
-	size_t len;
-	int r = pack(w, msg, &len);
+	ssize_t len;
 
-	return r < 0 ? r : image_write_record(w, type, w->scratch, len);
+	if (w->ended)
+		return -EPIPE;
+	len = image_pack(w, msg);
+	if (len < 0)
+		return (int)len;
+	return image_write_record(w, type, w->scratch, (size_t)len);
 }
 
 int image_write_tail(struct image_writer *w)
 {
 	Ckpt__Img__Tail t = CKPT__IMG__TAIL__INIT;
-	size_t len;
+	ssize_t len;
 	int r;
 
+	if (w->ended)
+		return -EPIPE;
 	t.records = w->records;
 	t.bytes = w->bytes;
-	r = pack(w, &t.base, &len);
-	if (r >= 0)
-		r = write_rec(w, IMG_TAIL, w->scratch, len);
-	if (r >= 0)
-		w->ended = true;
+	len = image_pack(w, &t.base);
+	if (len < 0)
+		return (int)len;
+	r = image_write_raw(w, IMG_TAIL, w->scratch, (size_t)len);
+	w->ended = true;
 	return r;
 }
 
 int image_write_error(struct image_writer *w, const char *message)
 {
 	Ckpt__Img__ErrorRec e = CKPT__IMG__ERROR_REC__INIT;
-	size_t len;
+	char msg[1024];
+	ssize_t len;
 	int r;
 
-	e.message = (char *)message;
-	r = pack(w, &e.base, &len);
-	if (r >= 0)
-		r = write_rec(w, IMG_ERROR, w->scratch, len);
-	w->ended = true;   /* never a tail after an error */
+	if (w->ended)
+		return -EPIPE;
+	/* keep it short and a valid UTF-8-agnostic proto string: bounded copy */
+	snprintf(msg, sizeof(msg), "%s", message && *message ? message : "writer failed");
+	e.message = msg;
+	len = image_pack(w, &e.base);
+	if (len < 0) {
+		w->ended = true;
+		return (int)len;
+	}
+	r = image_write_raw(w, IMG_ERROR, w->scratch, (size_t)len);
+	w->ended = true;
 	return r;
 }
 
@@ -175,108 +244,177 @@ void image_reader_free(struct image_reader *r)
 	r->cap = 0;
 }
 
-static int fail(struct image_reader *r, int err, const char *fmt, ...)
+static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
 {
 	va_list ap;
-	int n = snprintf(r->error, sizeof(r->error), "at offset %lu: ", (unsigned long)r->offset);
+	int n;
 
+	n = snprintf(r->error, sizeof(r->error), "offset %" PRIu64 ": ", r->offset);
+	if (n < 0 || (size_t)n >= sizeof(r->error))
+		n = 0;
 	va_start(ap, fmt);
 	vsnprintf(r->error + n, sizeof(r->error) - n, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
-/* Read exactly len bytes; returns bytes read before EOF, or -errno. */
-static ssize_t read_full(int fd, void *buf, size_t len)
+/* Read exactly len bytes; returns the bytes read (< len only at EOF) or -errno. */
+static ssize_t image_read_full(int fd, void *buf, size_t len)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		ssize_t k = read(fd, (char *)buf + done, len - done);
 
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k < 0)
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				int r = image_wait_fd(fd, POLLIN);
+
+				if (r < 0)
+					return r;
+				continue;
+			}
 			return -errno;
+		}
 		if (k == 0)
 			break;
 		done += k;
 	}
-	return done;
+	return (ssize_t)done;
 }
 
-static int check_tail(struct image_reader *r, const void *payload, size_t len)
+static int image_reserve(struct image_reader *r, size_t len)
 {
-	Ckpt__Img__Tail *t = (Ckpt__Img__Tail *)protobuf_c_message_unpack(&ckpt__img__tail__descriptor, NULL, len, payload);
-	bool ok;
+	size_t cap;
+	void *p;
 
-	if (!t)
-		return fail(r, -EBADMSG, "malformed tail");
-	ok = t->records == r->records && t->bytes == r->bytes;
-	protobuf_c_message_free_unpacked(&t->base, NULL);
-	if (!ok)
-		return fail(r, -EBADMSG, "tail counts disagree with the stream");
-	r->done = true;
+	if (r->buf && r->cap >= len)
+		return 0;
+	cap = MAX((size_t)IMAGE_MIN_BUF, len);
+	/* no realloc: the old payload is dead, copying it would be wasted work */
+	p = malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	free(r->buf);
+	r->buf = p;
+	r->cap = cap;
 	return 0;
 }
 
-static int reader_error_record(struct image_reader *r, const void *payload, size_t len)
+/* Read and check one record header; returns 1, or 0 at a clean EOF. */
+static int image_read_hdr(struct image_reader *r, uint32_t *ret_type, uint64_t *ret_len, uint64_t *ret_sum)
 {
-	Ckpt__Img__ErrorRec *e = (Ckpt__Img__ErrorRec *)protobuf_c_message_unpack(&ckpt__img__error_rec__descriptor, NULL, len, payload);
+	struct image_rec_hdr h;
+	uint32_t type;
+	uint64_t len;
+	ssize_t n;
 
-	fail(r, -EBADMSG, "the image was not completed: %s", e && e->message ? e->message : "(no reason)");
-	if (e)
-		protobuf_c_message_free_unpacked(&e->base, NULL);
+	n = image_read_full(r->fd, &h, sizeof(h));
+	if (n < 0)
+		return image_fail(r, (int)n, "reading a record header: %s", strerror((int)-n));
+	if (n == 0)
+		return 0;
+	if ((size_t)n < sizeof(h))
+		return image_fail(r, -ENODATA, "truncated: stream ends inside a record header");
+	if (le32toh(h.magic) != IMAGE_MAGIC)
+		return image_fail(r, -EPROTO, "bad record magic 0x%08x: not a ckptd image, or corrupt",
+				  le32toh(h.magic));
+	type = le32toh(h.type);
+	len = le64toh(h.length);
+	if (!image_type_valid(type))
+		return image_fail(r, -EPROTO, "unknown record type %u", type);
+	if (r->records == 0 && type != IMG_HEADER && type != IMG_ERROR)
+		return image_fail(r, -EPROTO, "first record is %s, not header", image_rec_type_name(type));
+	if (r->records > 0 && type == IMG_HEADER)
+		return image_fail(r, -EPROTO, "a second header record");
+	if (len > image_type_bound(type))
+		return image_fail(r, -EFBIG, "%s record of %" PRIu64 " bytes, at most %" PRIu64,
+				  image_rec_type_name(type), len, image_type_bound(type));
+	*ret_type = type;
+	*ret_len = len;
+	*ret_sum = le64toh(h.checksum);
+	return 1;
+}
+
+/* The TAIL: its counts must match what we read. */
+static int image_check_tail(struct image_reader *r, const void *payload, size_t len)
+{
+	Ckpt__Img__Tail *t = ckpt__img__tail__unpack(NULL, len, payload);
+	bool ok;
+
+	if (!t)
+		return image_fail(r, -EBADMSG, "malformed tail record");
+	ok = t->records == r->records && t->bytes == r->bytes;
+	if (!ok)
+		image_fail(r, -EBADMSG, "tail counts %" PRIu64 " records, %" PRIu64 " bytes; read %" PRIu64 " and %" PRIu64,
+			   t->records, t->bytes, r->records, r->bytes);
+	protobuf_c_message_free_unpacked(&t->base, NULL);
+	return ok ? 0 : -EBADMSG;
+}
+
+/* An ERROR record: the writer gave up; its reason becomes ours. */
+static int image_take_error(struct image_reader *r, const void *payload, size_t len)
+{
+	Ckpt__Img__ErrorRec *e = ckpt__img__error_rec__unpack(NULL, len, payload);
+
+	if (!e)
+		return image_fail(r, -EBADMSG, "the image ends with a malformed error record");
+	snprintf(r->error, sizeof(r->error), "%s", e->message);
+	protobuf_c_message_free_unpacked(&e->base, NULL);
 	return -EBADMSG;
 }
 
 int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
 {
-	struct image_rec_hdr h;
+	uint64_t len = 0, sum = 0;
+	uint32_t type = 0;
 	ssize_t n;
+	int ret;
 
 	if (r->done)
 		return 0;
-	n = read_full(r->fd, &h, sizeof(h));
+	r->error[0] = 0;
+	ret = image_read_hdr(r, &type, &len, &sum);
+	if (ret == 0)
+		return image_fail(r, -ENODATA, "truncated: stream ends after %" PRIu64 " records, before the tail",
+				  r->records);
+	if (ret < 0)
+		return ret;
+	ret = image_reserve(r, len);
+	if (ret < 0)
+		return image_fail(r, ret, "%s record of %" PRIu64 " bytes: out of memory", image_rec_type_name(type), len);
+	n = image_read_full(r->fd, r->buf, len);
 	if (n < 0)
-		return fail(r, (int)n, "read: %s", strerror((int)-n));
-	if (n < (ssize_t)sizeof(h))
-		return fail(r, -ENODATA, "truncated image: the stream ends before its tail");
-	if (h.magic != IMAGE_MAGIC)
-		return fail(r, -EPROTO, "bad record magic %#x: not a ckptd image, or corrupt", h.magic);
-	if (h.type < IMG_HEADER || h.type > IMG_TYPE_MAX)
-		return fail(r, -EPROTO, "unknown record type %u", h.type);
-	if ((r->records == 0 && r->chain == IMAGE_MAGIC) != (h.type == IMG_HEADER) && h.type != IMG_ERROR)
-		return fail(r, -EPROTO, "%s record where %s", image_rec_type_name(h.type),
-			    h.type == IMG_HEADER ? "a second header is not allowed" : "the header must come first");
-	if (h.length > type_bound(h.type))
-		return fail(r, -EFBIG, "%s record of %lu bytes exceeds its bound", image_rec_type_name(h.type), (unsigned long)h.length);
-	if (h.length > r->cap) {
-		void *p = realloc(r->buf, h.length);
-		if (!p)
-			return fail(r, -ENOMEM, "out of memory");
-		r->buf = p;
-		r->cap = h.length;
+		return image_fail(r, (int)n, "reading a %s record: %s", image_rec_type_name(type), strerror((int)-n));
+	if ((uint64_t)n < len)
+		return image_fail(r, -ENODATA, "truncated: stream ends inside a %s record (%zd of %" PRIu64 " bytes)",
+				  image_rec_type_name(type), n, len);
+	if (image_checksum(r->chain, type, len, r->buf) != sum)
+		return image_fail(r, -EBADMSG, "checksum mismatch in %s record %" PRIu64 ": corrupt, reordered or missing records",
+				  image_rec_type_name(type), r->records);
+	if (type == IMG_ERROR)
+		return image_take_error(r, r->buf, len);
+	if (type == IMG_TAIL) {
+		ret = image_check_tail(r, r->buf, len);
+		if (ret < 0)
+			return ret;
+		r->done = true;
 	}
-	n = read_full(r->fd, r->buf, h.length);
-	if (n < 0)
-		return fail(r, (int)n, "read: %s", strerror((int)-n));
-	if ((size_t)n < h.length)
-		return fail(r, -ENODATA, "truncated image: %s record cut short", image_rec_type_name(h.type));
-	if (rec_checksum(r->chain, h.type, h.length, r->buf) != h.checksum)
-		return fail(r, -EBADMSG, "checksum mismatch in %s record: the image is corrupt", image_rec_type_name(h.type));
-	r->chain = h.checksum;
-	r->offset += sizeof(h) + h.length;
-	if (h.type == IMG_TAIL)
-		return check_tail(r, r->buf, h.length);
-	if (h.type == IMG_ERROR)
-		return reader_error_record(r, r->buf, h.length);
-	r->records++;
-	r->bytes += h.length;
-	*ret_type = h.type;
+	r->chain = sum;
+	r->offset += sizeof(struct image_rec_hdr) + len;
+	if (!r->done) {
+		r->records++;
+		r->bytes += len;
+	}
+	*ret_type = type;
 	*ret_payload = r->buf;
-	*ret_len = h.length;
-	return 1;
+	*ret_len = len;
+	return r->done ? 0 : 1;
 }
 
 void *image_unpack(struct image_reader *r, const ProtobufCMessageDescriptor *desc, const void *payload, size_t len)
@@ -284,6 +422,6 @@ void *image_unpack(struct image_reader *r, const ProtobufCMessageDescriptor *des
 	void *m = protobuf_c_message_unpack(desc, NULL, len, payload);
 
 	if (!m)
-		fail(r, 0, "malformed %s record", desc->short_name);
+		snprintf(r->error, sizeof(r->error), "malformed %s message (%zu bytes)", desc->name, len);
 	return m;
 }

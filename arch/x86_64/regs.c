@@ -35,7 +35,7 @@ static int regset(int req, pid_t tid, int type, void *buf, size_t len, size_t *r
 
 int arch_get_regs(pid_t tid, void *regs)
 {
-	size_t n;
+	size_t n = 0;
 	int r = regset(PTRACE_GETREGSET, tid, NT_PRSTATUS, regs, sizeof(struct user_regs_struct), &n);
 
 	if (r < 0)

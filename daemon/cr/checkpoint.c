@@ -194,7 +194,13 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 		if (!j->seized || !j->seized[i])
 			continue;
 		if (kill_them) {
+			int st;
+
 			kill(j->pids[i], SIGKILL);
+			/* As its tracer we see the exit first; until we do, its
+			 * parent (init) can't reap it. */
+			while (waitpid(j->pids[i], &st, __WALL) < 0 && errno == EINTR)
+				;
 			continue;
 		}
 		if (j->rt && rtask_restore(&j->rt[i]) < 0)

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#define TASK_TOP (1ull << 47)
+#define TASK_TOP ((1ull << 47) - 4096)   /* TASK_SIZE: the last page is never mapped */
 #define MAP_FLAGS_OK (MAP_PRIVATE | MAP_SHARED | MAP_GROWSDOWN)
 #ifndef PR_SET_VMA
 #define PR_SET_VMA 0x53564d41
@@ -201,7 +201,7 @@ static int clear_address_space(struct restore_ctx *ctx)
 {
 	struct proc_vma *cur = NULL;
 	struct vdso_set vs;
-	uint64_t base, park, end;
+	uint64_t base = 0, park, end;
 	size_t n = 0, i;
 	long ret;
 	int r, k;
@@ -227,9 +227,10 @@ static int clear_address_space(struct restore_ctx *ctx)
 	park = base + SCRATCH_LEN + PAGE_SZ;
 	for (k = 0; k < 3 && ret >= 0; k++)
 		ret = move(ctx, vs.r[k].lo, vs.r[k].hi - vs.r[k].lo, park + (vs.r[k].lo - vs.lo));
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso aside", ctx->task->pid);
 	end = park + (vs.hi - vs.lo);
-	if (ret >= 0)
-		ret = rsys(&ctx->rt, __NR_munmap, 0, base);
+	ret = rsys(&ctx->rt, __NR_munmap, 0, base);
 	if (ret >= 0)
 		ret = rsys(&ctx->rt, __NR_munmap, end, TASK_TOP - end);
 	if (ret < 0)

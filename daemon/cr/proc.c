@@ -391,10 +391,8 @@ int proc_parse_fdinfo(int fd, struct proc_fdinfo *fi)
 			seen |= 1;
 		else if (sscanf(line, "flags: %o", &fi->flags) == 1)
 			seen |= 2;
-		else if (sscanf(line, "mnt_id: %d", &fi->mnt_id) == 1)
-			;
-		else if (sscanf(line, "ino: %" SCNu64, &fi->ino) == 1)
-			;
+		else if (sscanf(line, "mnt_id: %d", &fi->mnt_id) != 1)
+			sscanf(line, "ino: %" SCNu64, &fi->ino);
 	}
 	return seen == 3 ? 0 : -EINVAL;
 }

@@ -1,0 +1,376 @@
+/* ckptctl inspect FILE|-: a local, daemon-free dump of an image's records.
+ * The image is untrusted: the reader in common/image.c bounds and checks
+ * every record; here every string is escaped before it reaches a terminal. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/mman.h>
+
+#include "ckptctl.h"
+#include "image.h"
+#include "image.pb-c.h"
+#include "macro.h"
+
+struct inspect {
+	bool json;
+	struct json j;          /* json mode */
+	FILE *f;
+	uint32_t page_size;     /* from the header, for page counts */
+	uint64_t records;
+};
+
+/* Human mode: bytes outside printable ASCII become \xNN, so an image can't
+ * drive the terminal. */
+static void print_safe(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+			fprintf(f, "\\x%02x", *p);
+		else
+			fputc(*p, f);
+	}
+}
+
+/* Field emitters: "key=value" in human mode, "key":value in JSON mode. */
+static void f_str(struct inspect *in, const char *key, const char *val)
+{
+	if (!val)
+		return;
+	if (in->json) {
+		json_str(&in->j, key, val);
+		return;
+	}
+	fprintf(in->f, " %s=", key);
+	print_safe(in->f, val);
+}
+
+static void f_u64(struct inspect *in, const char *key, uint64_t val)
+{
+	if (in->json)
+		json_u64(&in->j, key, val);
+	else
+		fprintf(in->f, " %s=%" PRIu64, key, val);
+}
+
+static void f_i64(struct inspect *in, const char *key, int64_t val)
+{
+	if (in->json)
+		json_i64(&in->j, key, val);
+	else
+		fprintf(in->f, " %s=%" PRId64, key, val);
+}
+
+static void f_hex(struct inspect *in, const char *key, uint64_t val)
+{
+	if (in->json)
+		json_hex(&in->j, key, val);
+	else
+		fprintf(in->f, " %s=0x%" PRIx64, key, val);
+}
+
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t len)
+{
+	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+
+	if (ev)
+		return ev->name;
+	snprintf(buf, len, "%d", v);   /* an unknown value is data, not a crash */
+	return buf;
+}
+
+static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
+{
+	f_u64(in, "format_version", h->format_version);
+	f_str(in, "arch", h->arch);
+	f_u64(in, "page_size", h->page_size);
+	f_str(in, "kernel_release", h->kernel_release);
+	f_str(in, "container", h->container);
+	if (h->has_created)
+		f_i64(in, "created", h->created);
+	f_str(in, "hostname", h->hostname);
+	if (h->has_xfeatures)
+		f_hex(in, "xfeatures", h->xfeatures);
+	if (h->has_xstate_size)
+		f_u64(in, "xstate_size", h->xstate_size);
+	if (h->has_vdso_size)
+		f_hex(in, "vdso_size", h->vdso_size);
+	if (h->has_vvar_size)
+		f_hex(in, "vvar_size", h->vvar_size);
+	if (h->has_vvar_vclock_size)
+		f_hex(in, "vvar_vclock_size", h->vvar_vclock_size);
+	if (h->has_vdso_hash)
+		f_hex(in, "vdso_hash", h->vdso_hash);
+	if (h->has_task_count)
+		f_u64(in, "task_count", h->task_count);
+	/* Only a sane power of two is used to count pages below. */
+	if (h->page_size >= 4096 && h->page_size <= (1u << 21) && !(h->page_size & (h->page_size - 1)))
+		in->page_size = h->page_size;
+}
+
+static void inspect_task(struct inspect *in, const Ckpt__Img__Task *t)
+{
+	f_i64(in, "pid", t->pid);
+	f_str(in, "comm", t->comm);
+	f_i64(in, "ppid", t->ppid);
+	f_i64(in, "sid", t->sid);
+	f_i64(in, "pgid", t->pgid);
+	f_u64(in, "sigactions", t->n_sigactions);
+	f_hex(in, "sigmask", t->sigmask);
+	f_str(in, "cwd", t->cwd);
+	f_str(in, "exe", t->mm ? t->mm->exe : NULL);
+	if (t->rseq)
+		f_hex(in, "rseq", t->rseq->ptr);
+	if (t->has_robust_list)
+		f_hex(in, "robust_list", t->robust_list);
+	f_u64(in, "regs_bytes", t->regs.len);
+	f_u64(in, "xstate_bytes", t->xstate.len);
+}
+
+static void inspect_file(struct inspect *in, const Ckpt__Img__File *fl)
+{
+	char buf[16];
+
+	f_u64(in, "id", fl->id);
+	f_str(in, "kind", enum_name(&ckpt__img__file_kind__descriptor, fl->kind, buf, sizeof(buf)));
+	f_str(in, "path", fl->path);
+	f_hex(in, "flags", fl->flags);
+	if (fl->has_pos)
+		f_u64(in, "pos", fl->pos);
+	if (fl->has_size)
+		f_u64(in, "size", fl->size);
+}
+
+static void inspect_fds(struct inspect *in, const Ckpt__Img__Fds *fds)
+{
+	if (in->json) {
+		json_arr_begin(&in->j, "fds");
+		for (size_t i = 0; i < fds->n_fds; i++) {
+			json_obj_begin(&in->j, NULL);
+			json_u64(&in->j, "fd", fds->fds[i]->fd);
+			json_u64(&in->j, "file_id", fds->fds[i]->file_id);
+			json_bool(&in->j, "cloexec", fds->fds[i]->cloexec);
+			json_obj_end(&in->j);
+		}
+		json_arr_end(&in->j);
+		return;
+	}
+	fprintf(in->f, " fds(fd=file):");
+	for (size_t i = 0; i < fds->n_fds; i++)
+		fprintf(in->f, " %u=%u%s", fds->fds[i]->fd, fds->fds[i]->file_id,
+			fds->fds[i]->cloexec ? "e" : "");
+}
+
+static void vma_prot(const Ckpt__Img__Vma *v, char buf[5])
+{
+	buf[0] = v->prot & PROT_READ ? 'r' : '-';
+	buf[1] = v->prot & PROT_WRITE ? 'w' : '-';
+	buf[2] = v->prot & PROT_EXEC ? 'x' : '-';
+	buf[3] = v->flags & MAP_SHARED ? 's' : 'p';
+	buf[4] = '\0';
+}
+
+static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
+{
+	char prot[5], kbuf[16];
+
+	if (in->json)
+		json_arr_begin(&in->j, "vmas");
+	else
+		fprintf(in->f, " vmas=%zu", mm->n_vmas);
+	for (size_t i = 0; i < mm->n_vmas; i++) {
+		const Ckpt__Img__Vma *v = mm->vmas[i];
+		const char *kind = enum_name(&ckpt__img__vma_kind__descriptor, v->kind, kbuf, sizeof(kbuf));
+
+		vma_prot(v, prot);
+		if (in->json) {
+			json_obj_begin(&in->j, NULL);
+			json_hex(&in->j, "start", v->start);
+			json_hex(&in->j, "end", v->end);
+			json_str(&in->j, "prot", prot);
+			json_str(&in->j, "kind", kind);
+			if (v->has_pgoff)
+				json_hex(&in->j, "pgoff", v->pgoff);
+			if (v->path)
+				json_str(&in->j, "path", v->path);
+			json_obj_end(&in->j);
+			continue;
+		}
+		fprintf(in->f, "\n    %012" PRIx64 "-%012" PRIx64 " %s %-18s", v->start, v->end, prot, kind);
+		if (v->path) {
+			fputc(' ', in->f);
+			print_safe(in->f, v->path);
+		}
+		if (v->has_pgoff && v->pgoff)
+			fprintf(in->f, " +0x%" PRIx64, v->pgoff);
+	}
+	if (in->json)
+		json_arr_end(&in->j);
+}
+
+static void inspect_pagemap(struct inspect *in, const Ckpt__Img__Pagemap *pm)
+{
+	f_hex(in, "vaddr", pm->vaddr);
+	f_u64(in, "nr_pages", pm->nr_pages);
+}
+
+static void inspect_tail(struct inspect *in, const Ckpt__Img__Tail *t)
+{
+	f_u64(in, "records", t->records);
+	f_u64(in, "bytes", t->bytes);
+}
+
+static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
+{
+	switch (type) {
+	case IMG_HEADER: return &ckpt__img__header__descriptor;
+	case IMG_TASK: return &ckpt__img__task__descriptor;
+	case IMG_FILE: return &ckpt__img__file__descriptor;
+	case IMG_FDS: return &ckpt__img__fds__descriptor;
+	case IMG_MM: return &ckpt__img__mm__descriptor;
+	case IMG_PAGEMAP: return &ckpt__img__pagemap__descriptor;
+	case IMG_TAIL: return &ckpt__img__tail__descriptor;
+	default: return NULL;
+	}
+}
+
+/* Unpack and render one metadata payload; -EBADMSG (reason in r->error) if
+ * it doesn't parse. */
+static int inspect_meta(struct inspect *in, struct image_reader *r, uint32_t type,
+			const void *payload, size_t len)
+{
+	const ProtobufCMessageDescriptor *desc = meta_desc(type);
+	void *msg;
+
+	if (!desc)
+		return 0;
+	msg = image_unpack(r, desc, payload, len);
+	if (!msg)
+		return -EBADMSG;
+	switch (type) {
+	case IMG_HEADER: inspect_header(in, msg); break;
+	case IMG_TASK: inspect_task(in, msg); break;
+	case IMG_FILE: inspect_file(in, msg); break;
+	case IMG_FDS: inspect_fds(in, msg); break;
+	case IMG_MM: inspect_mm(in, msg); break;
+	case IMG_PAGEMAP: inspect_pagemap(in, msg); break;
+	case IMG_TAIL: inspect_tail(in, msg); break;
+	}
+	protobuf_c_message_free_unpacked(msg, NULL);
+	return 0;
+}
+
+static void inspect_pages(struct inspect *in, size_t len)
+{
+	if (in->page_size)
+		f_u64(in, "pages", len / in->page_size);
+}
+
+static int inspect_record(struct inspect *in, struct image_reader *r, uint64_t off,
+			  uint32_t type, const void *payload, size_t len)
+{
+	int ret;
+
+	if (in->json) {
+		json_obj_begin(&in->j, NULL);
+		json_u64(&in->j, "offset", off);
+		json_str(&in->j, "type", image_rec_type_name(type));
+		json_u64(&in->j, "length", len);
+	} else {
+		fprintf(in->f, "%10" PRIu64 "  %-8s %9zu ", off, image_rec_type_name(type), len);
+	}
+	ret = type == IMG_PAGES ? (inspect_pages(in, len), 0)
+				: inspect_meta(in, r, type, payload, len);
+	if (in->json)
+		json_obj_end(&in->j);
+	else
+		fputc('\n', in->f);
+	in->records++;
+	return ret;
+}
+
+/* Walk the stream; returns 0 for a complete, verified image, else -errno
+ * with the reason in r->error (or left to strerror). */
+static int inspect_stream(struct inspect *in, struct image_reader *r)
+{
+	for (;;) {
+		uint64_t off = r->offset;
+		const void *payload = NULL;
+		uint32_t type = 0;
+		size_t len = 0;
+		int ret;
+
+		ret = image_read_record(r, &type, &payload, &len);
+		if (ret < 0)
+			return ret;
+		/* The verified TAIL: render it if the reader handed it over. */
+		if (ret == 0) {
+			if (type == IMG_TAIL && payload)
+				return inspect_record(in, r, off, type, payload, len);
+			return 0;
+		}
+		ret = inspect_record(in, r, off, type, payload, len);
+		if (ret < 0)
+			return ret;
+	}
+}
+
+static int inspect_open(struct ctl *c, const char *path)
+{
+	int fd;
+
+	if (streq(path, "-")) {
+		if (isatty(STDIN_FILENO))
+			return ctl_fail(c, -EINVAL, "refusing to read an image from a terminal; redirect stdin");
+		return STDIN_FILENO;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return ctl_fail(c, negerrno(), "open %s: %m", path);
+	return fd;
+}
+
+int verb_inspect(struct ctl *c, int argc, char **argv)
+{
+	struct inspect in = { .json = c->json, .f = stdout };
+	struct image_reader r;
+	const char *path = NULL;
+	int fd, ret;
+
+	for (int i = 1; i < argc; i++) {
+		if (ctl_is_opt(argv[i]))
+			return ctl_unknown_opt(c, argv[i]);
+		if (path)
+			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
+		path = argv[i];
+	}
+	if (!path)
+		return ctl_usage(c, "missing FILE (or - for stdin)");
+	fd = inspect_open(c, path);
+	if (fd < 0)
+		return fd;
+
+	image_reader_init(&r, fd);
+	if (in.json) {
+		json_init(&in.j, stdout);
+		json_obj_begin(&in.j, NULL);
+		json_arr_begin(&in.j, "records");
+	} else {
+		printf("%10s  %-8s %9s  %s\n", "OFFSET", "TYPE", "LENGTH", "SUMMARY");
+	}
+	ret = inspect_stream(&in, &r);
+	if (ret < 0)
+		ctl_fail(c, ret, "%s", r.error[0] ? r.error : strerror(-ret));
+	if (in.json) {
+		json_arr_end(&in.j);
+		json_bool(&in.j, "valid", ret >= 0);
+		if (ret < 0)
+			json_str(&in.j, "error", c->error);
+		else
+			json_null(&in.j, "error");
+		json_obj_end(&in.j);
+		json_finish(&in.j);
+	}
+	image_reader_free(&r);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	return ret < 0 ? ret : 0;
+}

@@ -1,0 +1,102 @@
+/* Renderers shared by the verbs: states, sizes, times, progress, and the
+ * JSON form of ContainerInfo / ImageInfo. */
+#include <inttypes.h>
+#include <time.h>
+
+#include "ckptctl.h"
+#include "macro.h"
+
+const char *render_state(Ckpt__Rpc__ContainerState s)
+{
+	switch (s) {
+	case CKPT__RPC__CONTAINER_STATE__STATE_RUNNING: return "running";
+	case CKPT__RPC__CONTAINER_STATE__STATE_CHECKPOINTED: return "checkpointed";
+	case CKPT__RPC__CONTAINER_STATE__STATE_STOPPED: return "stopped";
+	case CKPT__RPC__CONTAINER_STATE__STATE_BUSY: return "busy";
+	default: return "unknown";
+	}
+}
+
+void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageInfo *ii)
+{
+	json_obj_begin(j, key);
+	json_str(j, "id", ii->id);
+	json_str(j, "container", ii->container);
+	if (ii->has_size)
+		json_u64(j, "size", ii->size);
+	if (ii->has_created)
+		json_i64(j, "created", ii->created);
+	json_obj_end(j);
+}
+
+void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__ContainerInfo *ci)
+{
+	json_obj_begin(j, key);
+	json_str(j, "name", ci->name);
+	json_str(j, "state", render_state(ci->state));
+	if (ci->has_pid)
+		json_i64(j, "pid", ci->pid);
+	if (ci->has_host_pid)
+		json_i64(j, "host_pid", ci->host_pid);
+	if (ci->has_init_host_pid)
+		json_i64(j, "init_host_pid", ci->init_host_pid);
+	if (ci->has_exit_status)
+		json_i64(j, "exit_status", ci->exit_status);
+	json_arr_begin(j, "argv");
+	for (size_t i = 0; i < ci->n_argv; i++)
+		json_str(j, NULL, ci->argv[i]);
+	json_arr_end(j);
+	json_arr_begin(j, "images");
+	for (size_t i = 0; i < ci->n_images; i++)
+		render_image_json(j, NULL, ci->images[i]);
+	json_arr_end(j);
+	json_obj_end(j);
+}
+
+void render_size(char *buf, size_t len, uint64_t bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%" PRIu64 " B", bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+}
+
+void render_time(char *buf, size_t len, int64_t unix_secs)
+{
+	time_t t = (time_t)unix_secs;
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm))
+		snprintf(buf, len, "%" PRId64, unix_secs);
+}
+
+/* stdout may carry an image stream: progress only ever goes to a tty on stderr. */
+void render_progress(struct ctl *c, const Ckpt__Rpc__Progress *p)
+{
+	if (!isatty(STDERR_FILENO))
+		return;
+	fprintf(stderr, "\r\033[K%.40s", p->phase ? p->phase : "");
+	if (p->has_done && p->has_total)
+		fprintf(stderr, " %" PRIu64 "/%" PRIu64, p->done, p->total);
+	else if (p->has_done)
+		fprintf(stderr, " %" PRIu64, p->done);
+	fflush(stderr);
+	c->progress_shown = true;
+}
+
+void render_progress_clear(struct ctl *c)
+{
+	if (!c->progress_shown)
+		return;
+	fputs("\r\033[K", stderr);
+	fflush(stderr);
+	c->progress_shown = false;
+}

@@ -1,0 +1,359 @@
+/* Image verbs: checkpoint, restart, images. Image streams never travel as
+ * paths: the client opens the file (or hands over stdin/stdout) and passes
+ * the fd by SCM_RIGHTS. */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include "ckptctl.h"
+#include "macro.h"
+#include "wire.h"
+
+#define IMAGE_ID_MAX 128
+
+/* The temporary image being written, so a signal can still remove it:
+ * a half-written image must never outlive ckptctl under any name. */
+static char checkpoint_tmp[PATH_MAX];
+
+static void checkpoint_tmp_signal(int sig)
+{
+	if (checkpoint_tmp[0])
+		unlink(checkpoint_tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void checkpoint_tmp_arm(bool on)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		signal(sigs[i], on ? checkpoint_tmp_signal : SIG_DFL);
+}
+
+static int checkpoint_tmp_open(struct ctl *c, const char *path)
+{
+	int fd, n;
+
+	n = snprintf(checkpoint_tmp, sizeof(checkpoint_tmp), "%s.tmp.%d", path, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof(checkpoint_tmp)) {
+		checkpoint_tmp[0] = '\0';
+		return ctl_fail(c, -ENAMETOOLONG, "%s: path too long", path);
+	}
+	checkpoint_tmp_arm(true);
+	fd = open(checkpoint_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int r = ctl_fail(c, negerrno(), "create %s: %m", checkpoint_tmp);
+
+		checkpoint_tmp_arm(false);
+		checkpoint_tmp[0] = '\0';
+		return r;
+	}
+	return fd;
+}
+
+static void checkpoint_tmp_discard(void)
+{
+	if (checkpoint_tmp[0])
+		unlink(checkpoint_tmp);
+	checkpoint_tmp_arm(false);
+	checkpoint_tmp[0] = '\0';
+}
+
+/* Make the complete image durable, then give it its real name. */
+static int checkpoint_tmp_commit(struct ctl *c, int fd, const char *path)
+{
+	_cleanup_free_ char *dir_copy = NULL;
+	_cleanup_close_ int dfd = -1;
+
+	if (fsync(fd) < 0)
+		return ctl_fail(c, negerrno(), "fsync %s: %m", checkpoint_tmp);
+	if (rename(checkpoint_tmp, path) < 0)
+		return ctl_fail(c, negerrno(), "rename %s to %s: %m", checkpoint_tmp, path);
+	checkpoint_tmp[0] = '\0';
+	checkpoint_tmp_arm(false);
+	/* The rename itself must survive a crash too. */
+	dir_copy = strdup(path);
+	if (dir_copy) {
+		dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0)
+			(void)fsync(dfd);
+	}
+	return 0;
+}
+
+struct checkpoint_args {
+	const char *name;
+	const char *output;   /* NULL: store; "-": stdout; else a path */
+	bool leave_running;
+};
+
+static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpoint_args *a)
+{
+	const char *val;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if ((r = ctl_opt(c, argc, argv, &i, "--leave-running", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			a->leave_running = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (!val[0])
+				return ctl_usage(c, "-o wants FILE or -");
+			a->output = val;
+		} else if (ctl_is_opt(argv[i])) {
+			return ctl_unknown_opt(c, argv[i]);
+		} else if (a->name) {
+			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
+		} else {
+			a->name = argv[i];
+		}
+	}
+	if (!a->name)
+		return ctl_usage(c, "missing NAME");
+	return ctl_check_name(c, a->name);
+}
+
+static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a,
+			      const Ckpt__Rpc__CheckpointResponse *cr)
+{
+	/* With -o - stdout is the image: everything else goes to stderr. */
+	FILE *out = a->output && streq(a->output, "-") ? stderr : stdout;
+	const char *where = cr->image_id ?: (a->output && !streq(a->output, "-") ? a->output : "-");
+
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, out);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", a->name);
+		if (cr->image_id)
+			json_str(&j, "image_id", cr->image_id);
+		if (a->output)
+			json_str(&j, "output", a->output);
+		json_bool(&j, "leave_running", a->leave_running);
+		json_u64(&j, "image_bytes", cr->image_bytes);
+		if (cr->has_pages)
+			json_u64(&j, "pages", cr->pages);
+		json_u64(&j, "frozen_us", cr->frozen_us);
+		json_u64(&j, "total_us", cr->total_us);
+		json_obj_end(&j);
+		json_finish(&j);
+		return;
+	}
+	fprintf(out, "checkpointed %s: image %s, %" PRIu64 " bytes, frozen %.1f ms, total %.1f ms\n",
+		a->name, where, cr->image_bytes, cr->frozen_us / 1000.0, cr->total_us / 1000.0);
+}
+
+int verb_checkpoint(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__CheckpointRequest cp = CKPT__RPC__CHECKPOINT_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	struct checkpoint_args a = {};
+	_cleanup_close_ int tmp_fd = -1;
+	int fd = -1, r;
+
+	if ((r = checkpoint_parse(c, argc, argv, &a)) < 0)
+		return r;
+	if (a.output && streq(a.output, "-")) {
+		if (isatty(STDOUT_FILENO))
+			return ctl_fail(c, -EINVAL, "refusing to write an image to a terminal; redirect stdout");
+		fd = STDOUT_FILENO;
+	} else if (a.output) {
+		if ((r = ctl_connect(c)) < 0)   /* no stray temp file if ckptd is down */
+			return r;
+		tmp_fd = checkpoint_tmp_open(c, a.output);
+		if (tmp_fd < 0)
+			return tmp_fd;
+		fd = tmp_fd;
+	}
+
+	cp.name = (char *)a.name;
+	cp.has_leave_running = a.leave_running;
+	cp.leave_running = a.leave_running;
+	cp.has_to_fd = fd >= 0;
+	cp.to_fd = fd >= 0;
+	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
+	req.checkpoint = &cp;
+	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
+		     CKPT__RPC__RESPONSE__BODY_CHECKPOINT, &resp, NULL, 0, NULL);
+	if (r >= 0 && tmp_fd >= 0)
+		r = checkpoint_tmp_commit(c, tmp_fd, a.output);
+	if (tmp_fd >= 0 && r < 0)
+		checkpoint_tmp_discard();
+	if (r < 0) {
+		if (resp)
+			ckpt__rpc__response__free_unpacked(resp, NULL);
+		return r;
+	}
+	checkpoint_render(c, &a, resp->checkpoint);
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+static int check_image_id(struct ctl *c, const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > IMAGE_ID_MAX || strchr(id, '/') || id[0] == '.')
+		return ctl_usage(c, "invalid image id '%.80s'", id);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)id[i] <= 0x20 || id[i] == 0x7f)
+			return ctl_usage(c, "invalid image id '%.80s'", id);
+	return 0;
+}
+
+static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__RestartRequest *rq,
+			 const char **ret_input)
+{
+	const char *val;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if ((r = ctl_opt(c, argc, argv, &i, "--image", 0, true, &val)) != 0) {
+			if (r < 0 || (r = check_image_id(c, val)) < 0)
+				return r;
+			rq->image_id = (char *)val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--input", 'i', true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (!val[0])
+				return ctl_usage(c, "-i wants FILE or -");
+			*ret_input = val;
+		} else if (ctl_is_opt(argv[i])) {
+			return ctl_unknown_opt(c, argv[i]);
+		} else if (rq->name) {
+			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
+		} else {
+			rq->name = argv[i];
+		}
+	}
+	if (!rq->name)
+		return ctl_usage(c, "missing NAME");
+	if (rq->image_id && *ret_input)
+		return ctl_usage(c, "--image and -i exclude each other");
+	return ctl_check_name(c, rq->name);
+}
+
+static void restart_render(struct ctl *c, const Ckpt__Rpc__RestartResponse *rr)
+{
+	const Ckpt__Rpc__ContainerInfo *ci = rr->container;
+
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		render_container_json(&j, "container", ci);
+		json_u64(&j, "image_bytes", rr->image_bytes);
+		json_u64(&j, "total_us", rr->total_us);
+		json_obj_end(&j);
+		json_finish(&j);
+		return;
+	}
+	printf("restarted %s: pid %d (host pid %d), %" PRIu64 " bytes, total %.1f ms\n",
+	       ci->name, ci->has_pid ? ci->pid : 0, ci->has_host_pid ? ci->host_pid : 0,
+	       rr->image_bytes, rr->total_us / 1000.0);
+}
+
+int verb_restart(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__RestartRequest rq = CKPT__RPC__RESTART_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	_cleanup_close_ int file_fd = -1;
+	const char *input = NULL;
+	int fd = -1, r;
+
+	if ((r = restart_parse(c, argc, argv, &rq, &input)) < 0)
+		return r;
+	if (input && streq(input, "-")) {
+		if (isatty(STDIN_FILENO))
+			return ctl_fail(c, -EINVAL, "refusing to read an image from a terminal; redirect stdin");
+		fd = STDIN_FILENO;
+	} else if (input) {
+		file_fd = open(input, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (file_fd < 0)
+			return ctl_fail(c, negerrno(), "open %s: %m", input);
+		fd = file_fd;
+	}
+
+	rq.has_from_fd = fd >= 0;
+	rq.from_fd = fd >= 0;
+	req.body_case = CKPT__RPC__REQUEST__BODY_RESTART;
+	req.restart = &rq;
+	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
+		     CKPT__RPC__RESPONSE__BODY_RESTART, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	restart_render(c, resp->restart);
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+static void images_table(const Ckpt__Rpc__ImagesResponse *ir)
+{
+	int wc = 9, wi = 2;
+
+	for (size_t i = 0; i < ir->n_images; i++) {
+		wc = MAX(wc, (int)strlen(ir->images[i]->container));
+		wi = MAX(wi, (int)strlen(ir->images[i]->id));
+	}
+	printf("%-*s  %-*s  %10s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED");
+	for (size_t i = 0; i < ir->n_images; i++) {
+		const Ckpt__Rpc__ImageInfo *ii = ir->images[i];
+		char size[32] = "-", created[64] = "-";
+
+		if (ii->has_size)
+			render_size(size, sizeof(size), ii->size);
+		if (ii->has_created)
+			render_time(created, sizeof(created), ii->created);
+		printf("%-*s  %-*s  %10s  %s\n", wc, ii->container, wi, ii->id, size, created);
+	}
+}
+
+int verb_images(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__ImagesRequest im = CKPT__RPC__IMAGES_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (ctl_is_opt(argv[i]))
+			return ctl_unknown_opt(c, argv[i]);
+		if (im.name)
+			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
+		im.name = argv[i];
+	}
+	if (im.name && (r = ctl_check_name(c, im.name)) < 0)
+		return r;
+	req.body_case = CKPT__RPC__REQUEST__BODY_IMAGES;
+	req.images = &im;
+	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_IMAGES, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_arr_begin(&j, "images");
+		for (size_t i = 0; i < resp->images->n_images; i++)
+			render_image_json(&j, NULL, resp->images->images[i]);
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		images_table(resp->images);
+	}
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	return 0;
+}

@@ -1,0 +1,718 @@
+/* The container table and its persistence, and the birth and death of inits.
+ *
+ * On disk, STATE/containers/NAME/ holds `state` (key=value lines), `argv`
+ * (NUL-separated), `log` and `images/`. Running containers survive ckptd:
+ * at start an init that is still alive (same pid and starttime as saved) is
+ * re-adopted through a pidfd. */
+#include "container.h"
+#include "handlers.h"
+#include "init.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include "server.h"
+#include "store.h"
+#include <event2/event.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define CONTAINERS_DIR "containers"
+#define STATE_FILE_MAX 8192
+#define ARGV_FILE_MAX (256 * 1024)
+
+static const char *const state_names[] = {
+	[CONTAINER_STOPPED] = "stopped",
+	[CONTAINER_RUNNING] = "running",
+	[CONTAINER_CHECKPOINTED] = "checkpointed",
+};
+
+bool container_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n >= 1 && n <= CONTAINER_NAME_MAX && name[0] != '.' &&
+	       strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+struct container *container_find(struct server *srv, const char *name)
+{
+	struct container *c;
+
+	for (c = srv->containers; c; c = c->next)
+		if (streq(c->name, name))
+			return c;
+	return NULL;
+}
+
+static void container_free_argv(struct container *c)
+{
+	size_t i;
+
+	for (i = 0; c->argv && i < c->argc; i++)
+		free(c->argv[i]);
+	free(c->argv);
+	c->argv = NULL;
+	c->argc = 0;
+}
+
+int container_set_argv(struct container *c, char *const *argv, size_t argc)
+{
+	char **v = calloc(argc + 1, sizeof(char *));
+	size_t i;
+
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < argc; i++)
+		if (!(v[i] = strdup(argv[i]))) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			return -ENOMEM;
+		}
+	container_free_argv(c);
+	c->argv = v;
+	c->argc = argc;
+	return 0;
+}
+
+static int container_open_log(struct container *c)
+{
+	int fd = openat(c->dir_fd, "log", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+
+	if (fd < 0)
+		return log_errno(-errno, "container %s: opening its log: %m", c->name);
+	c->log_fd = fd;
+	return 0;
+}
+
+static int container_alloc(struct server *srv, const char *name, bool create, struct container **ret)
+{
+	struct container *c;
+	char path[sizeof(CONTAINERS_DIR) + CONTAINER_NAME_MAX + 2];
+	int r;
+
+	snprintf(path, sizeof(path), CONTAINERS_DIR "/%s", name);
+	if (create && mkdirat(srv->state_fd, path, 0700) < 0 && errno != EEXIST)
+		return log_errno(-errno, "creating %s/%s: %m", srv->state_dir, path);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->srv = srv;
+	c->init_pidfd = c->log_fd = -1;
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->dir_fd = openat(srv->state_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (c->dir_fd < 0) {
+		r = log_errno(-errno, "opening %s/%s: %m", srv->state_dir, path);
+		container_free(c);
+		return r;
+	}
+	if (mkdirat(c->dir_fd, "images", 0700) < 0 && errno != EEXIST) {
+		r = log_errno(-errno, "container %s: creating images/: %m", name);
+		container_free(c);
+		return r;
+	}
+	r = container_open_log(c);
+	if (r < 0) {
+		container_free(c);
+		return r;
+	}
+	c->next = srv->containers;
+	srv->containers = c;
+	*ret = c;
+	return 0;
+}
+
+int container_new(struct server *srv, const char *name, struct container **ret)
+{
+	return container_alloc(srv, name, true, ret);
+}
+
+void container_free(struct container *c)
+{
+	if (!c)
+		return;
+	if (c->ev_init)
+		event_free(c->ev_init);
+	if (c->op_conn)
+		c->op_conn->waiting = NULL;
+	if (c->op_result)
+		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
+	c->init_pidfd = safe_close(c->init_pidfd);
+	c->log_fd = safe_close(c->log_fd);
+	c->dir_fd = safe_close(c->dir_fd);
+	container_free_argv(c);
+	free(c);
+}
+
+void container_drop(struct container *c)
+{
+	struct container **p;
+
+	for (p = &c->srv->containers; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	container_free(c);
+}
+
+/* rm -r of a directory we own; dir_fd is consumed. */
+static int rm_rf_at(int dir_fd)
+{
+	_cleanup_closedir_ DIR *d = fdopendir(dir_fd);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d) {
+		close(dir_fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			continue;
+		if (errno == EISDIR) {
+			int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+			if (sub >= 0 && rm_rf_at(sub) >= 0 && unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+				continue;
+		}
+		r = -errno;
+	}
+	return r;
+}
+
+int container_destroy(struct container *c)
+{
+	char path[sizeof(CONTAINERS_DIR) + CONTAINER_NAME_MAX + 2];
+	int r, fd;
+
+	container_cleanup_cgroup(c);
+	if (c->has_cgroup)
+		log_warn("container %s: cgroup %s left behind", c->name, c->cg.dir);
+	fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 3);
+	r = fd < 0 ? -errno : rm_rf_at(fd);
+	snprintf(path, sizeof(path), CONTAINERS_DIR "/%s", c->name);
+	if (r >= 0 && unlinkat(c->srv->state_fd, path, AT_REMOVEDIR) < 0)
+		r = -errno;
+	if (r < 0)
+		log_errno(r, "container %s: removing %s/%s: %m", c->name, c->srv->state_dir, path);
+	container_drop(c);
+	return r;
+}
+
+/* ---- persistence ---- */
+
+static int write_file_at(int dir_fd, const char *name, const void *buf, size_t len)
+{
+	char tmp[64];
+	_cleanup_close_ int fd = -1;
+
+	/* tmp + rename: a crash leaves the old or the new state, never half */
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, len) != (ssize_t)len)
+		return errno ? -errno : -EIO;
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
+		return -errno;
+	return 0;
+}
+
+int container_save(struct container *c)
+{
+	char buf[STATE_FILE_MAX];
+	_cleanup_free_ char *av = NULL;
+	size_t avlen = 0, i;
+	int n, r;
+
+	n = snprintf(buf, sizeof(buf), "state=%s\ninit_pid=%d\ninit_start=%" PRIu64 "\n",
+		     state_names[c->state], (int)c->init_pid, c->init_start);
+	if (c->has_exit_status)
+		n += snprintf(buf + n, sizeof(buf) - n, "exit_status=%d\n", c->exit_status);
+	if (c->has_cgroup)
+		n += snprintf(buf + n, sizeof(buf) - n, "cgroup_v1=%d\ncgroup=%s\n", c->cg.v1, c->cg.dir);
+	if ((size_t)n >= sizeof(buf))
+		return log_errno(-ENAMETOOLONG, "container %s: state too long", c->name);
+	r = write_file_at(c->dir_fd, "state", buf, n);
+	if (r < 0)
+		return log_errno(r, "container %s: saving its state: %m", c->name);
+	for (i = 0; i < c->argc; i++)
+		avlen += strlen(c->argv[i]) + 1;
+	av = malloc(avlen + 1);
+	if (!av)
+		return -ENOMEM;
+	for (i = 0, n = 0; i < c->argc; i++)
+		n += sprintf(av + n, "%s", c->argv[i]) + 1;
+	r = write_file_at(c->dir_fd, "argv", av, avlen);
+	if (r < 0)
+		return log_errno(r, "container %s: saving its argv: %m", c->name);
+	return 0;
+}
+
+/* Read a small file of ours into a NUL-terminated buffer. */
+static int read_file_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	buf = malloc(max + 1);
+	if (!buf)
+		return -ENOMEM;
+	while ((n = read(fd, buf + len, max - len)) > 0)
+		len += n;
+	if (n < 0)
+		return -errno;
+	if (len == max)
+		return -EFBIG;
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+static int container_load_argv(struct container *c)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ char **v = NULL;
+	size_t len, n = 0, i;
+	int r;
+
+	r = read_file_at(c->dir_fd, "argv", ARGV_FILE_MAX, &buf, &len);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	for (i = 0; i < len; i++)
+		n += buf[i] == '\0';
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0, n = 0; i < len; i += strlen(buf + i) + 1)
+		v[n++] = buf + i;
+	return container_set_argv(c, v, n);
+}
+
+static bool cgroup_path_ours(const char *name, const char *dir)
+{
+	char tail[CONTAINER_NAME_MAX + 16];
+	size_t n = strlen(dir), t;
+
+	t = snprintf(tail, sizeof(tail), "/ckptd-%s", name);
+	return dir[0] == '/' && !strstr(dir, "/../") && n > t && streq(dir + n - t, tail);
+}
+
+static int container_load_state(struct container *c)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	size_t len;
+	int r;
+
+	r = read_file_at(c->dir_fd, "state", STATE_FILE_MAX, &buf, &len);
+	if (r < 0)
+		return r;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *v = strchr(line, '=');
+
+		if (!v)
+			continue;
+		*v++ = '\0';
+		if (streq(line, "state"))
+			c->state = streq(v, "running") ? CONTAINER_RUNNING :
+				   streq(v, "checkpointed") ? CONTAINER_CHECKPOINTED : CONTAINER_STOPPED;
+		else if (streq(line, "init_pid"))
+			c->init_pid = atoi(v);
+		else if (streq(line, "init_start"))
+			c->init_start = strtoull(v, NULL, 10);
+		else if (streq(line, "exit_status")) {
+			c->has_exit_status = true;
+			c->exit_status = atoi(v);
+		} else if (streq(line, "cgroup_v1"))
+			c->cg.v1 = atoi(v);
+		else if (streq(line, "cgroup") && cgroup_path_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
+			snprintf(c->cg.dir, sizeof(c->cg.dir), "%s", v);
+			c->has_cgroup = true;
+		}
+	}
+	return 0;
+}
+
+static void container_on_init_exit(evutil_socket_t fd, short what, void *arg);
+
+static int container_watch_init(struct container *c)
+{
+	c->ev_init = event_new(c->srv->base, c->init_pidfd, EV_READ | EV_PERSIST, container_on_init_exit, c);
+	if (!c->ev_init || event_add(c->ev_init, NULL) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* The saved init is still the same process: adopt it. */
+static bool container_adopt(struct container *c)
+{
+	struct proc_stat st;
+	int fd;
+
+	if (c->init_pid <= 0 || proc_stat_pid(c->init_pid, &st) < 0 || st.starttime != c->init_start)
+		return false;
+	fd = syscall(SYS_pidfd_open, c->init_pid, 0);
+	if (fd < 0)
+		return false;
+	/* the pid might have been recycled between the two looks */
+	if (proc_stat_pid(c->init_pid, &st) < 0 || st.starttime != c->init_start) {
+		close(fd);
+		return false;
+	}
+	c->init_pidfd = fd;
+	c->init_is_child = false;
+	if (container_watch_init(c) < 0)
+		return false;
+	/* a checkpoint interrupted by our death would have left it frozen */
+	if (c->has_cgroup)
+		cgroup_thaw(&c->cg);
+	container_find_workload(c);
+	log_info("container %s: re-adopted init %d", c->name, c->init_pid);
+	return true;
+}
+
+/* Kill and remove what a dead container left in its cgroup. */
+void container_cleanup_cgroup(struct container *c)
+{
+	int r;
+
+	if (!c->has_cgroup)
+		return;
+	cgroup_kill(&c->cg);
+	r = cgroup_remove(&c->cg);
+	if (r < 0 && r != -ENOENT) {
+		/* left for cgroup_create to reuse, or the next rm to retry */
+		log_debug("container %s: removing cgroup %s: %s", c->name, c->cg.dir, strerror(-r));
+		return;
+	}
+	c->has_cgroup = false;
+}
+
+static int container_load(struct server *srv, const char *name)
+{
+	struct container *c;
+	int r;
+
+	r = container_alloc(srv, name, false, &c);
+	if (r < 0)
+		return r;
+	r = container_load_state(c);
+	if (r >= 0)
+		r = container_load_argv(c);
+	if (r < 0) {
+		log_errno(r, "container %s: loading its state: %m; ignoring it", name);
+		container_drop(c);
+		return 0;
+	}
+	if (c->state == CONTAINER_RUNNING && !container_adopt(c)) {
+		log_info("container %s: init %d is gone, now stopped", name, c->init_pid);
+		c->state = CONTAINER_STOPPED;
+		c->has_exit_status = false;
+	}
+	if (c->state != CONTAINER_RUNNING) {
+		c->init_pid = 0;
+		c->init_start = 0;
+		container_cleanup_cgroup(c);
+	}
+	store_clean_tmp(c->dir_fd);
+	return container_save(c);
+}
+
+int container_load_all(struct server *srv)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	if (mkdirat(srv->state_fd, CONTAINERS_DIR, 0700) < 0 && errno != EEXIST)
+		return log_errno(-errno, "creating %s/" CONTAINERS_DIR ": %m", srv->state_dir);
+	fd = openat(srv->state_fd, CONTAINERS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return log_errno(-errno, "opening %s/" CONTAINERS_DIR ": %m", srv->state_dir);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d)))
+		if (container_name_valid(de->d_name) && de->d_type == DT_DIR)
+			container_load(srv, de->d_name);
+	return 0;
+}
+
+/* ---- the init ---- */
+
+static pid_t container_clone(struct container *c, int cgroup_fd, int *ret_pidfd)
+{
+	struct clone_args args = {
+		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD,
+		.pidfd = (uintptr_t)ret_pidfd,
+		.exit_signal = SIGCHLD,
+	};
+
+	if (cgroup_fd >= 0) {
+		args.flags |= CLONE_INTO_CGROUP;
+		args.cgroup = cgroup_fd;
+	}
+	return syscall(SYS_clone3, &args, sizeof(args));
+}
+
+/* Wait (bounded) until init closed its ready fd: the workload exists. */
+static void container_wait_ready(struct container *c, int ready_fd)
+{
+	struct pollfd p = { .fd = ready_fd, .events = POLLIN };
+	char b;
+
+	if (poll(&p, 1, 2000) <= 0)
+		log_warn("container %s: init %d slow to start", c->name, c->init_pid);
+	else
+		(void)!read(ready_fd, &b, 1);
+}
+
+static int container_clone_init(struct container *c, const struct init_run *run, int cgroup_fd,
+				int ctl_child, int *ret_pidfd)
+{
+	_cleanup_close_ int ready_r = -1, ready_w = -1, sync_r = -1, sync_w = -1;
+	int p[2];
+	pid_t pid;
+	int r;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	ready_r = p[0];
+	ready_w = p[1];
+	if (c->cg.v1) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		sync_r = p[0];
+		sync_w = p[1];
+	}
+	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, ret_pidfd);
+	if (pid < 0)
+		return log_errno(-errno, "container %s: clone3: %m", c->name);
+	if (pid == 0) {
+		if (sync_w >= 0)
+			close(sync_w);     /* else we would wait for our own write end */
+		init_main(c->log_fd, ctl_child, sync_r, ready_w, run);
+	}
+	ready_w = safe_close(ready_w);
+	if (c->cg.v1) {
+		r = cgroup_attach(&c->cg, pid);
+		if (r < 0) {
+			syscall(SYS_pidfd_send_signal, *ret_pidfd, SIGKILL, NULL, 0);
+			waitpid(pid, NULL, 0);
+			*ret_pidfd = safe_close(*ret_pidfd);
+			return log_errno(r, "container %s: moving init %d into %s: %m", c->name, pid, c->cg.dir);
+		}
+		sync_w = safe_close(sync_w);
+	}
+	c->init_pid = pid;
+	container_wait_ready(c, ready_r);
+	return 0;
+}
+
+int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd)
+{
+	_cleanup_close_ int cgroup_fd = -1, ctl_parent = -1, ctl_child = -1, pidfd = -1;
+	struct proc_stat st;
+	int r;
+
+	r = cgroup_create(c->name, &c->cg);
+	if (r < 0)
+		return log_errno(r, "container %s: creating its cgroup: %m", c->name);
+	c->has_cgroup = true;
+	if (!c->cg.v1) {
+		cgroup_fd = cgroup_open(&c->cg);
+		if (cgroup_fd < 0)
+			return log_errno(cgroup_fd, "container %s: opening cgroup %s: %m", c->name, c->cg.dir);
+	}
+	if (!run) {
+		int sv[2];
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			return -errno;
+		ctl_parent = sv[0];
+		ctl_child = sv[1];
+	}
+	r = container_clone_init(c, run, cgroup_fd, ctl_child, &pidfd);
+	if (r < 0)
+		return r;
+	c->init_pidfd = TAKE_FD(pidfd);
+	c->init_is_child = true;
+	c->has_exit_status = false;
+	c->workload_pid = c->workload_nspid = 0;
+	c->init_start = proc_stat_pid(c->init_pid, &st) >= 0 ? st.starttime : 0;
+	r = container_watch_init(c);
+	if (r < 0) {
+		container_kill_all(c);
+		return r;
+	}
+	if (run)
+		container_find_workload(c);
+	log_info("container %s: init %d started in %s", c->name, c->init_pid, c->cg.dir);
+	if (ret_ctl_fd)
+		*ret_ctl_fd = TAKE_FD(ctl_parent);
+	return 0;
+}
+
+int container_kill_all(struct container *c)
+{
+	int r = 0;
+
+	/* init's death takes its pid namespace along; the cgroup catches the rest */
+	if (c->init_pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->init_pidfd, SIGKILL, NULL, 0) < 0 &&
+	    errno != ESRCH)
+		r = log_errno(-errno, "container %s: killing init %d: %m", c->name, c->init_pid);
+	if (c->has_cgroup)
+		cgroup_kill(&c->cg);
+	return r;
+}
+
+void container_find_workload(struct container *c)
+{
+	_cleanup_free_ pid_t *kids = NULL;
+	struct proc_status st;
+	size_t n = 0;
+
+	c->workload_pid = c->workload_nspid = 0;
+	if (c->init_pid <= 0 || proc_children(c->init_pid, &kids, &n) < 0 || n == 0)
+		return;
+	c->workload_pid = kids[0];
+	if (proc_status_pid(kids[0], &st) >= 0 && st.nspid_n > 0)
+		c->workload_nspid = st.nspid[st.nspid_n - 1];
+}
+
+static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct container *c = arg;
+	int st, status = -1;
+
+	if (c->init_is_child) {
+		/* our unreaped child: its pid can't have been reused */
+		pid_t p = waitpid(c->init_pid, &st, WNOHANG);
+
+		if (p == 0)
+			return;
+		if (p > 0)
+			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+	container_init_exited(c, status);
+}
+
+void container_init_exited(struct container *c, int status)
+{
+	log_info("container %s: init %d exited (%d)", c->name, c->init_pid, status);
+	if (c->ev_init) {
+		event_free(c->ev_init);
+		c->ev_init = NULL;
+	}
+	c->init_pidfd = safe_close(c->init_pidfd);
+	c->init_pid = 0;
+	c->init_start = 0;
+	c->workload_pid = c->workload_nspid = 0;
+	c->has_exit_status = status >= 0;
+	c->exit_status = status;
+	container_cleanup_cgroup(c);
+	if (c->op != OP_NONE) {
+		ops_init_exited(c);
+		return;
+	}
+	c->state = CONTAINER_STOPPED;
+	container_save(c);
+}
+
+/* ---- replies ---- */
+
+Ckpt__Rpc__ContainerState container_rpc_state(const struct container *c)
+{
+	if (c->op != OP_NONE)
+		return CKPT__RPC__CONTAINER_STATE__STATE_BUSY;
+	switch (c->state) {
+	case CONTAINER_RUNNING: return CKPT__RPC__CONTAINER_STATE__STATE_RUNNING;
+	case CONTAINER_CHECKPOINTED: return CKPT__RPC__CONTAINER_STATE__STATE_CHECKPOINTED;
+	default: return CKPT__RPC__CONTAINER_STATE__STATE_STOPPED;
+	}
+}
+
+/* One allocation per ContainerInfo; ci comes first so it can be freed from it. */
+struct info_block {
+	Ckpt__Rpc__ContainerInfo ci;
+	struct store_image *imgs;
+	Ckpt__Rpc__ImageInfo *ii;
+	Ckpt__Rpc__ImageInfo **iip;
+};
+
+int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
+{
+	struct info_block *b = calloc(1, sizeof(*b));
+	size_t n = 0, i;
+	int r;
+
+	if (!b)
+		return -ENOMEM;
+	b->ci = (Ckpt__Rpc__ContainerInfo)CKPT__RPC__CONTAINER_INFO__INIT;
+	r = store_list(c->dir_fd, &b->imgs, &n);
+	if (r < 0 || (n && (!(b->ii = calloc(n, sizeof(*b->ii))) || !(b->iip = calloc(n, sizeof(*b->iip)))))) {
+		container_info_free(&b->ci);
+		return r < 0 ? r : -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		b->ii[i] = (Ckpt__Rpc__ImageInfo)CKPT__RPC__IMAGE_INFO__INIT;
+		b->ii[i].id = b->imgs[i].id;
+		b->ii[i].container = c->name;
+		b->ii[i].has_size = b->ii[i].has_created = true;
+		b->ii[i].size = b->imgs[i].size;
+		b->ii[i].created = b->imgs[i].mtime;
+		b->iip[i] = &b->ii[i];
+	}
+	b->ci.name = c->name;
+	b->ci.state = container_rpc_state(c);
+	b->ci.n_images = n;
+	b->ci.images = b->iip;
+	b->ci.n_argv = c->argc;
+	b->ci.argv = c->argv;
+	if (c->init_pid > 0) {
+		if (c->workload_pid <= 0)
+			container_find_workload(c);
+		b->ci.has_init_host_pid = true;
+		b->ci.init_host_pid = c->init_pid;
+		b->ci.has_pid = b->ci.has_host_pid = c->workload_pid > 0;
+		b->ci.pid = c->workload_nspid;
+		b->ci.host_pid = c->workload_pid;
+	}
+	if (c->state != CONTAINER_RUNNING && c->has_exit_status) {
+		b->ci.has_exit_status = true;
+		b->ci.exit_status = c->exit_status;
+	}
+	*ret = &b->ci;
+	return 0;
+}
+
+void container_info_free(Ckpt__Rpc__ContainerInfo *ci)
+{
+	struct info_block *b = (struct info_block *)ci;
+
+	if (!b)
+		return;
+	free(b->imgs);
+	free(b->ii);
+	free(b->iip);
+	free(b);
+}

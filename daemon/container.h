@@ -1,0 +1,96 @@
+/* The container table: what ckptd knows about each container, persisted under
+ * STATE/containers/NAME/ so that it survives a ckptd restart. */
+#pragma once
+#include "cgroup.h"
+#include "rpc.pb-c.h"
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct server;
+struct conn;
+struct worker;
+struct event;
+
+#define CONTAINER_NAME_MAX 64
+
+enum container_state {
+	CONTAINER_STOPPED = 0,
+	CONTAINER_RUNNING,
+	CONTAINER_CHECKPOINTED,
+};
+
+/* The operation holding a container busy; OP_NONE when idle. */
+enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM };
+
+struct container {
+	struct container *next;
+	struct server *srv;
+	char name[CONTAINER_NAME_MAX + 1];
+	int dir_fd;                  /* STATE/containers/NAME */
+	enum container_state state;
+	char **argv;                 /* NULL-terminated, for list */
+	size_t argc;
+	int log_fd;                  /* O_WRONLY|O_APPEND, kept across restarts */
+
+	/* The init, while it exists. */
+	pid_t init_pid;              /* 0 when none */
+	uint64_t init_start;         /* /proc/PID/stat starttime, to recognise it after a restart */
+	int init_pidfd;
+	struct event *ev_init;
+	bool init_is_child;          /* we can collect its status (not re-adopted) */
+	pid_t workload_pid;          /* host pid of the task below init, 0 if unknown */
+	pid_t workload_nspid;
+	bool has_exit_status;
+	int exit_status;
+
+	struct cgroup cg;
+	bool has_cgroup;
+
+	/* The operation in progress. */
+	enum op_kind op;
+	struct conn *op_conn;        /* client to answer; NULL once it left */
+	struct worker *op_worker;
+	bool op_wait_init;           /* answer once init has exited */
+	bool op_new;                 /* restart created this entry: drop it on failure */
+	enum container_state op_prev_state;
+	bool op_leave_running;
+	char op_image_id[24];        /* checkpoint into the store: the id being written */
+	Ckpt__Rpc__Response *op_result;   /* worker's final answer, unpacked */
+	Ckpt__Rpc__ErrorCode op_err_code;  /* the failure to report once init is gone */
+	char op_err_msg[600];
+};
+
+bool container_name_valid(const char *name);
+struct container *container_find(struct server *srv, const char *name);
+/* New entry: creates STATE/containers/NAME (with its log). */
+int container_new(struct server *srv, const char *name, struct container **ret);
+void container_free(struct container *c);
+/* Unlink from the table and free; removes nothing on disk. */
+void container_drop(struct container *c);
+/* Remove the dir (images, log, state) and drop the entry. */
+int container_destroy(struct container *c);
+/* Load every container from the state dir, re-adopting live inits. */
+int container_load_all(struct server *srv);
+/* Save state and argv (tmp + rename). */
+int container_save(struct container *c);
+int container_set_argv(struct container *c, char *const *argv, size_t argc);
+
+/* Create the cgroup and spawn a fresh init. run_argv != NULL: the init forks
+ * and execs the workload; else it serves spawn requests on the other end of
+ * *ret_ctl_fd (restart). */
+struct init_run;
+int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd);
+/* Kill what is left in the cgroup and remove it (keeps it if still busy). */
+void container_cleanup_cgroup(struct container *c);
+/* Kill every process in the container (init included). */
+int container_kill_all(struct container *c);
+/* Called by the init watch when init exits (status = its exit code, or -1 unknown). */
+void container_init_exited(struct container *c, int status);
+/* Fill workload_pid/workload_nspid from /proc. */
+void container_find_workload(struct container *c);
+
+/* ContainerInfo for replies; free with container_info_free(). */
+int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret);
+void container_info_free(Ckpt__Rpc__ContainerInfo *ci);
+Ckpt__Rpc__ContainerState container_rpc_state(const struct container *c);

@@ -1,0 +1,38 @@
+/* Request handlers, one per Request body (the dispatch table is in server.c).
+ * Each either answers at once or starts an operation that answers later; the
+ * fds attached to the request are theirs (closed by the caller afterwards
+ * unless the handler took them, setting the entry to -1). */
+#pragma once
+#include "rpc.pb-c.h"
+#include <stddef.h>
+
+struct conn;
+struct container;
+
+/* A check runs in a worker (probes may fork and ptrace); conn is NULL once
+ * the client left. */
+struct check_job {
+	struct conn *conn;
+};
+
+/* query.c: answered without waiting for any container operation */
+void query_list(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_images(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_logs(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_version(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_check(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
+/* ops.c: container lifecycle */
+/* Validate name and find it; on failure answered (INVALID_REQUEST, NOT_FOUND), NULL. */
+struct container *ops_lookup(struct conn *cn, const char *name);
+void ops_run(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void ops_checkpoint(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void ops_restart(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void ops_kill(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void ops_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
+/* The init of a container with an operation in progress exited. */
+void ops_init_exited(struct container *ct);
+/* Shutdown: end the operation now, killing its worker, leaving the container
+ * consistent: thawed, or killed if half-restored. May free ct. */
+void ops_abort(struct container *ct);

@@ -1,0 +1,230 @@
+/* The container init, pid 1 of the container's pid namespace.
+ *
+ * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS).
+ * As in the seed patch, init is the container's agent and never part of an
+ * image: for `run` it forks the workload (pid 2); for `restart` it serves
+ * the restart worker's spawn requests, so restored tasks are its children.
+ * Either way it reaps everything and exits once it has no child left and its
+ * control socket is closed, with the last reaped child's status. */
+#include "init.h"
+#include "log.h"
+#include "macro.h"
+#include "spawn.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+/* Where init keeps its fds; 0-2 are /dev/null. */
+enum { INIT_LOG_FD = 3, INIT_CTL_FD = 4, INIT_READY_FD = 5, INIT_SIG_FD = 6 };
+
+static char *const init_default_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/",
+	"TERM=dumb",
+	NULL,
+};
+
+/* Errors of init go to the container log: nobody else would see them. */
+static void init_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void init_log(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	int n;
+
+	n = snprintf(line, sizeof(line), "ckptd-init: ");
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+	dprintf(INIT_LOG_FD, "%s\n", line);
+}
+
+static _Noreturn void init_die(const char *what)
+{
+	init_log("%s: %m", what);
+	_exit(125);
+}
+
+/* Copy fd far above the fixed numbers, so installing one of them can't
+ * clobber a source still needed. */
+static int init_lift(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 100);
+}
+
+static void init_place(int fd, int target)
+{
+	if (fd >= 0 && dup3(fd, target, O_CLOEXEC) < 0)
+		_exit(125);
+}
+
+static void init_setup_fds(int log_fd, int ctl_fd, int ready_fd)
+{
+	int null_fd, i;
+
+	log_fd = init_lift(log_fd);
+	ctl_fd = init_lift(ctl_fd);
+	ready_fd = init_lift(ready_fd);
+	null_fd = init_lift(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (log_fd < 0 || null_fd < 0)
+		_exit(125);
+	for (i = 0; i < 3; i++)
+		if (dup2(null_fd, i) < 0)
+			_exit(125);
+	init_place(log_fd, INIT_LOG_FD);
+	init_place(ctl_fd, INIT_CTL_FD);
+	init_place(ready_fd, INIT_READY_FD);
+	/* Everything else is ckptd's: listening socket, clients, other
+	 * containers, and the lifted copies. */
+	syscall(SYS_close_range, INIT_SIG_FD, ~0u, 0);
+	if (ctl_fd < 0)
+		close(INIT_CTL_FD);
+	if (ready_fd < 0)
+		close(INIT_READY_FD);
+}
+
+static void init_setup_signals(void)
+{
+	sigset_t mask;
+	int sig, fd;
+
+	/* ckptd's dispositions (ignored SIGPIPE, libevent handlers) are not ours. */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_SETMASK, &mask, NULL) < 0)
+		init_die("sigprocmask");
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		init_die("signalfd");
+	if (fd != INIT_SIG_FD) {
+		if (dup3(fd, INIT_SIG_FD, O_CLOEXEC) < 0)
+			init_die("dup3 signalfd");
+		close(fd);
+	}
+}
+
+static void init_setup_mounts(void)
+{
+	/* Our new mount namespace must not propagate back to the host's. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		init_die("making / private");
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		init_die("mounting /proc");
+}
+
+static _Noreturn void init_exec_workload(const struct init_run *run)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (dup2(INIT_LOG_FD, 1) < 0 || dup2(INIT_LOG_FD, 2) < 0)
+		_exit(127);
+	if (chdir(run->cwd ? run->cwd : "/") < 0) {
+		dprintf(2, "ckptd-init: chdir %s: %m\n", run->cwd);
+		_exit(127);
+	}
+	syscall(SYS_close_range, 3, ~0u, 0);
+	environ = (char **)(run->envp ? run->envp : init_default_env);
+	execvp(run->argv[0], run->argv);
+	dprintf(2, "ckptd-init: exec %s: %m\n", run->argv[0]);
+	_exit(127);
+}
+
+static int init_status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 0;
+}
+
+/* Reap every child (orphans of the namespace land here too); true once none is left. */
+static bool init_reap(int *last)
+{
+	int st;
+
+	for (;;) {
+		pid_t p = waitpid(-1, &st, WNOHANG);
+
+		if (p > 0) {
+			*last = init_status_code(st);
+			continue;
+		}
+		return p < 0 && errno == ECHILD;
+	}
+}
+
+static _Noreturn void init_loop(bool have_ctl)
+{
+	bool ctl_open = have_ctl;
+	int last = 0;
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = INIT_SIG_FD, .events = POLLIN },
+			{ .fd = ctl_open ? INIT_CTL_FD : -1, .events = POLLIN },
+		};
+		struct signalfd_siginfo si;
+
+		if (init_reap(&last) && !ctl_open)
+			_exit(last);
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno != EINTR)
+				init_die("poll");
+			continue;
+		}
+		while (read(INIT_SIG_FD, &si, sizeof(si)) == sizeof(si))
+			;
+		if (!ctl_open || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		int r = spawn_serve_one(INIT_CTL_FD);
+		if (r == 1 || (r < 0 && !(pfd[1].revents & POLLIN))) {
+			close(INIT_CTL_FD);
+			ctl_open = false;
+		} else if (r < 0) {
+			errno = -r;
+			init_log("serving a spawn request: %m");
+		}
+	}
+}
+
+_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, const struct init_run *run)
+{
+	char c;
+
+	/* cgroup v1: ckptd moves us into the container's cgroup by pid, then
+	 * closes its end; nothing may run before that. */
+	if (sync_fd >= 0) {
+		while (read(sync_fd, &c, 1) < 0 && errno == EINTR)
+			;
+		close(sync_fd);
+	}
+	init_setup_fds(log_fd, ctl_fd, ready_fd);
+	init_setup_signals();
+	init_setup_mounts();
+	if (setsid() < 0)
+		init_die("setsid");
+	prctl(PR_SET_NAME, "ckptd-init", 0, 0, 0);
+	if (run) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			init_die("fork");
+		if (pid == 0)
+			init_exec_workload(run);
+	}
+	/* ckptd waits for this EOF: the workload exists (run) or we serve (restart). */
+	close(INIT_READY_FD);
+	init_loop(ctl_fd >= 0);
+}

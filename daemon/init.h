@@ -1,0 +1,16 @@
+/* The container init: pid 1 of each container's pid namespace, ckptd code. */
+#pragma once
+#include <stdbool.h>
+
+/* What a `run` init starts as pid 2. */
+struct init_run {
+	char *const *argv;
+	char *const *envp;           /* NULL: a minimal default environment */
+	const char *cwd;
+};
+
+/* Runs in the child of clone3(CLONE_NEWPID|CLONE_NEWNS): never returns.
+ * log_fd: the container log; ctl_fd: spawn requests (restart) or -1 (run);
+ * sync_fd: if >= 0, wait for EOF on it first (cgroup v1: attached by pid);
+ * ready_fd: closed once the workload is forked (run) or init serves ctl_fd. */
+_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, const struct init_run *run);

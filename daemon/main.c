@@ -1,0 +1,225 @@
+/* ckptd: parse, check, build the server, READY=1, run the loop, STOPPING=1
+ * (the shape of systemd's src/oom/oomd.c). */
+#include "container.h"
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include "wire.h"
+#include <event2/event.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#define DEFAULT_STATE_DIR "/var/lib/ckptd"
+
+static const char *arg_socket;
+static const char *arg_state_dir = DEFAULT_STATE_DIR;
+
+static void help(void)
+{
+	printf("Usage: ckptd [OPTIONS]\n\n"
+	       "Checkpoint/restart daemon: runs containers and moves them into images and back.\n\n"
+	       "  -s, --socket PATH      listen on PATH (default $CKPTD_SOCKET or %s);\n"
+	       "                         ignored under socket activation\n"
+	       "  -d, --state-dir DIR    containers, logs and images (default %s)\n"
+	       "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
+	       "  -h, --help             show this help\n"
+	       "      --version          show the version\n",
+	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR);
+}
+
+static int parse_log_level(const char *s)
+{
+	static const char *const names[] = { "error", "warning", "info", "debug" };
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(names); i++)
+		if (streq(s, names[i]))
+			return (int)i;
+	return -EINVAL;
+}
+
+/* 1: go on, 0: done (help), <0: error */
+static int parse_argv(int argc, char **argv)
+{
+	enum { ARG_VERSION = 0x100 };
+	static const struct option options[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, ARG_VERSION },
+		{}
+	};
+	int c, lvl;
+
+	while ((c = getopt_long(argc, argv, "s:d:l:h", options, NULL)) >= 0) {
+		switch (c) {
+		case 's':
+			arg_socket = optarg;
+			break;
+		case 'd':
+			arg_state_dir = optarg;
+			break;
+		case 'l':
+			lvl = parse_log_level(optarg);
+			if (lvl < 0)
+				return log_errno(-EINVAL, "unknown log level '%s'", optarg);
+			log_set_level(lvl);
+			break;
+		case 'h':
+			help();
+			return 0;
+		case ARG_VERSION:
+			printf("ckptd %s\n", CKPTD_VERSION);
+			return 0;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind < argc)
+		return log_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (arg_state_dir[0] != '/')
+		return log_errno(-EINVAL, "--state-dir must be an absolute path");
+	return 1;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	char buf[PATH_MAX];
+	char *p;
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return -ENAMETOOLONG;
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Our own socket when not socket-activated: refuses to steal a live one. */
+static int listen_own(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	char dir[sizeof(sa.sun_path)];
+	struct stat st;
+	char *slash;
+	int r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return log_errno(-ENAMETOOLONG, "socket path %s too long", path);
+	strcpy(sa.sun_path, path);
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		r = mkdir_p(dir, 0755);
+		if (r < 0)
+			return log_errno(r, "creating %s: %m", dir);
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return log_errno(-errno, "socket: %m");
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return log_errno(-EEXIST, "%s exists and is not a socket", path);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return log_errno(-EADDRINUSE, "%s: another ckptd is listening", path);
+		close(fd);
+		fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return log_errno(-errno, "socket: %m");
+		unlink(path);        /* stale, from a ckptd that died */
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return log_errno(-errno, "bind %s: %m", path);
+	/* root only; SO_PEERCRED is checked anyway */
+	if (chmod(path, 0600) < 0)
+		return log_errno(-errno, "chmod %s: %m", path);
+	if (listen(fd, 64) < 0)
+		return log_errno(-errno, "listen %s: %m", path);
+	return TAKE_FD(fd);
+}
+
+static int listen_activated(void)
+{
+	int n = sd_listen_fds(1);
+
+	if (n < 0)
+		return log_errno(n, "sd_listen_fds: %m");
+	if (n == 0)
+		return -ENOENT;
+	if (n > 1)
+		return log_errno(-EINVAL, "got %d sockets from systemd, expected one", n);
+	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_SEQPACKET, 1, NULL, 0) <= 0)
+		return log_errno(-EINVAL, "the socket passed by systemd is not a listening AF_UNIX SOCK_SEQPACKET");
+	return SD_LISTEN_FDS_START;
+}
+
+static int run(int argc, char **argv)
+{
+	struct event_base *base = NULL;
+	struct server *srv = NULL;
+	_cleanup_close_ int lfd = -1;
+	const char *path = NULL;
+	int r;
+
+	log_set_prefix("ckptd");
+	r = parse_argv(argc, argv);
+	if (r <= 0)
+		return r;
+	/* logs are 0640, everything else of ours is private */
+	umask(0027);
+	/* a client that went away must be an EPIPE, not our death */
+	signal(SIGPIPE, SIG_IGN);
+	r = mkdir_p(arg_state_dir, 0700);
+	if (r < 0)
+		return log_errno(r, "creating state dir %s: %m", arg_state_dir);
+
+	lfd = listen_activated();
+	if (lfd == -ENOENT) {
+		path = wire_socket_path(arg_socket);
+		lfd = listen_own(path);
+	} else if (lfd >= 0)
+		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);
+	if (lfd < 0)
+		return lfd;
+	if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
+		return log_errno(-errno, "O_NONBLOCK: %m");
+
+	base = event_base_new();
+	if (!base)
+		return log_errno(-ENOMEM, "event_base_new failed");
+	r = server_new(base, lfd, arg_state_dir, &srv);
+	if (r >= 0)
+		r = container_load_all(srv);
+	if (r >= 0) {
+		log_info("ckptd %s ready on %s, state in %s", CKPTD_VERSION, path ? path : "the systemd socket",
+			 arg_state_dir);
+		sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", path ? path : "the socket from systemd");
+		r = server_run(srv);
+		sd_notify(0, "STOPPING=1");
+	}
+	server_free(srv);
+	event_base_free(base);
+	if (path)
+		unlink(path);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	return run(argc, argv) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}

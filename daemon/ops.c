@@ -1,0 +1,737 @@
+/* Container lifecycle requests: run, checkpoint, restart, kill, rm.
+ *
+ * An operation marks its container busy (c->op) until it has answered; a
+ * second operation on the same container gets ERR_BUSY meanwhile, while the
+ * loop keeps serving everything else. Checkpoint and restart run in a worker;
+ * when the outcome also needs init gone (a checkpoint that kills, a failed
+ * restart, kill, rm), the answer waits for init's exit (op_wait_init). */
+#include "container.h"
+#include "handlers.h"
+#include "init.h"
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include "store.h"
+#include "worker.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#define E(x) CKPT__RPC__ERROR_CODE__##x
+#define OPS_MAX_ARGS 4096
+
+static const char *const op_names[] = {
+	[OP_NONE] = "nothing", [OP_CHECKPOINT] = "checkpoint", [OP_RESTART] = "restart",
+	[OP_KILL] = "kill", [OP_RM] = "rm",
+};
+
+struct container *ops_lookup(struct conn *cn, const char *name)
+{
+	struct container *c;
+
+	if (!name || !container_name_valid(name)) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST),
+				 "invalid container name '%.80s': use 1-64 of [A-Za-z0-9_.-], not starting with '.'",
+				 name ? name : "");
+		return NULL;
+	}
+	c = container_find(cn->srv, name);
+	if (!c)
+		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container", name);
+	return c;
+}
+
+static bool ops_idle(struct conn *cn, struct container *c)
+{
+	if (c->op == OP_NONE)
+		return true;
+	conn_reply_error(cn, E(ERR_BUSY), "container %s: busy with a %s", c->name, op_names[c->op]);
+	return false;
+}
+
+static void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
+{
+	c->op = kind;
+	c->op_conn = cn;
+	cn->waiting = c;
+	c->op_prev_state = c->state;
+	c->op_wait_init = false;
+	c->op_err_code = E(ERR_NONE);
+	c->op_err_msg[0] = '\0';
+}
+
+static void op_end(struct container *c)
+{
+	if (c->op_conn)
+		c->op_conn->waiting = NULL;
+	c->op_conn = NULL;
+	c->op = OP_NONE;
+	c->op_worker = NULL;
+	c->op_wait_init = false;
+	c->op_new = false;
+	c->op_image_id[0] = '\0';
+	if (c->op_result)
+		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
+	c->op_result = NULL;
+	server_maybe_exit(c->srv);
+}
+
+static void op_set_error(struct container *c, Ckpt__Rpc__ErrorCode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void op_set_error(struct container *c, Ckpt__Rpc__ErrorCode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->op_err_code != E(ERR_NONE))
+		return;    /* the first error is the cause */
+	c->op_err_code = code;
+	va_start(ap, fmt);
+	vsnprintf(c->op_err_msg, sizeof(c->op_err_msg), fmt, ap);
+	va_end(ap);
+}
+
+static void op_reply_error(struct container *c)
+{
+	conn_reply_error(c->op_conn, c->op_err_code ? c->op_err_code : E(ERR_INTERNAL), "%s",
+			 c->op_err_msg[0] ? c->op_err_msg : "operation failed");
+}
+
+static void op_relay_progress(void *ud, Ckpt__Rpc__Response *resp)
+{
+	struct container *c = ud;
+
+	conn_send(c->op_conn, resp, NULL, 0);
+}
+
+static void op_worker_died(struct container *c, const char *what, int wait_status)
+{
+	if (WIFSIGNALED(wait_status))
+		op_set_error(c, E(ERR_INTERNAL), "container %s: the %s worker was killed by signal %d",
+			     c->name, what, WTERMSIG(wait_status));
+	else
+		op_set_error(c, E(ERR_INTERNAL), "container %s: the %s worker exited with %d without an answer",
+			     c->name, what, WEXITSTATUS(wait_status));
+}
+
+static void op_error_from(struct container *c, const Ckpt__Rpc__Response *final)
+{
+	op_set_error(c, final->error->code, "%s", final->error->message);
+}
+
+/* Answer with the container's info (run, restart). */
+static void ops_reply_container(struct container *c, struct conn *cn, bool restart,
+				const Ckpt__Rpc__RestartResponse *stats)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__RunResponse run = CKPT__RPC__RUN_RESPONSE__INIT;
+	Ckpt__Rpc__RestartResponse rr = CKPT__RPC__RESTART_RESPONSE__INIT;
+	Ckpt__Rpc__ContainerInfo *ci;
+	int r;
+
+	r = container_info(c, &ci);
+	if (r < 0) {
+		conn_reply_error(cn, E(ERR_IO), "container %s: reading its state: %s", c->name, strerror(-r));
+		return;
+	}
+	resp.final = true;
+	if (restart) {
+		if (stats)
+			rr = *stats;
+		rr.container = ci;
+		resp.body_case = CKPT__RPC__RESPONSE__BODY_RESTART;
+		resp.restart = &rr;
+	} else {
+		run.container = ci;
+		resp.body_case = CKPT__RPC__RESPONSE__BODY_RUN;
+		resp.run = &run;
+	}
+	conn_send(cn, &resp, NULL, 0);
+	container_info_free(ci);
+}
+
+/* ---- run ---- */
+
+static bool ops_find_program(const char *prog, const char *cwd, char *const *envp)
+{
+	const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char buf[PATH_MAX];
+	size_t i;
+
+	if (strchr(prog, '/')) {
+		if (prog[0] != '/')
+			snprintf(buf, sizeof(buf), "%s/%s", cwd, prog);
+		return access(prog[0] == '/' ? prog : buf, X_OK) == 0;
+	}
+	for (i = 0; envp && envp[i]; i++)
+		if (strncmp(envp[i], "PATH=", 5) == 0)
+			path = envp[i] + 5;
+	while (*path) {
+		size_t n = strcspn(path, ":");
+
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, path, prog);
+		if (n && access(buf, X_OK) == 0)
+			return true;
+		path += n + (path[n] == ':');
+	}
+	return false;
+}
+
+static bool ops_run_valid(struct conn *cn, const Ckpt__Rpc__RunRequest *r)
+{
+	size_t i;
+
+	if (r->n_argv == 0 || !r->argv[0][0]) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: no program given", r->name);
+		return false;
+	}
+	if (r->n_argv > OPS_MAX_ARGS || r->n_env > OPS_MAX_ARGS) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: more than %d arguments or variables",
+				 r->name, OPS_MAX_ARGS);
+		return false;
+	}
+	for (i = 0; i < r->n_env; i++)
+		if (!strchr(r->env[i], '=') || r->env[i][0] == '=') {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: environment entry '%.80s' is not NAME=VALUE",
+					 r->name, r->env[i]);
+			return false;
+		}
+	if (r->cwd && r->cwd[0] != '/') {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: cwd '%.200s' is not an absolute path",
+				 r->name, r->cwd);
+		return false;
+	}
+	return true;
+}
+
+void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	const Ckpt__Rpc__RunRequest *r = req->run;
+	_cleanup_free_ char **envp = NULL;
+	const char *cwd = r->cwd ? r->cwd : "/";
+	struct init_run run = { .cwd = cwd };
+	struct container *c;
+	struct stat st;
+	bool created = false;
+	int k;
+
+	if (!container_name_valid(r->name)) {
+		ops_lookup(cn, r->name);
+		return;
+	}
+	if (!ops_run_valid(cn, r))
+		return;
+	if (r->n_env) {
+		envp = calloc(r->n_env + 1, sizeof(char *));
+		if (!envp) {
+			conn_reply_error(cn, E(ERR_INTERNAL), "run %s: out of memory", r->name);
+			return;
+		}
+		memcpy(envp, r->env, r->n_env * sizeof(char *));
+	}
+	c = container_find(cn->srv, r->name);
+	if (c && !ops_idle(cn, c))
+		return;
+	/* A stopped container is replaced: new argv and init, same log and images. */
+	if (c && c->state != CONTAINER_STOPPED) {
+		conn_reply_error(cn, E(ERR_EXISTS), "container %s: already exists and is %s", r->name,
+				 c->state == CONTAINER_RUNNING ? "running" : "checkpointed");
+		return;
+	}
+	if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		conn_reply_error(cn, E(ERR_NOT_FOUND), "run %s: cwd %.200s: not a directory", r->name, cwd);
+		return;
+	}
+	if (!ops_find_program(r->argv[0], cwd, envp)) {
+		conn_reply_error(cn, E(ERR_NOT_FOUND), "run %s: program %.200s: not found or not executable",
+				 r->name, r->argv[0]);
+		return;
+	}
+	if (!c) {
+		k = container_new(cn->srv, r->name, &c);
+		if (k < 0) {
+			conn_reply_error(cn, E(ERR_IO), "run %s: creating its state: %s", r->name, strerror(-k));
+			return;
+		}
+		created = true;
+	}
+	k = container_set_argv(c, r->argv, r->n_argv);
+	if (k >= 0) {
+		run.argv = c->argv;
+		run.envp = envp;
+		k = container_spawn(c, &run, NULL);
+	}
+	if (k < 0) {
+		conn_reply_error(cn, E(ERR_KERNEL), "run %s: starting the container: %s", r->name, strerror(-k));
+		if (c->init_pid > 0)
+			container_kill_all(c);
+		else if (created)
+			container_destroy(c);
+		return;
+	}
+	c->state = CONTAINER_RUNNING;
+	container_save(c);
+	ops_reply_container(c, cn, false, NULL);
+}
+
+/* ---- checkpoint ---- */
+
+static void ops_checkpointed(struct container *c)
+{
+	c->state = CONTAINER_CHECKPOINTED;
+	container_save(c);
+	conn_send(c->op_conn, c->op_result, NULL, 0);
+	op_end(c);
+}
+
+static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
+{
+	struct container *c = ud;
+	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
+
+	c->op_worker = NULL;
+	if (!ok) {
+		if (final && final->error)
+			op_error_from(c, final);
+		else
+			op_worker_died(c, "checkpoint", wait_status);
+		if (final)
+			ckpt__rpc__response__free_unpacked(final, NULL);
+		/* A worker that died can't have thawed; the engine already did otherwise. */
+		if (c->has_cgroup)
+			cgroup_thaw(&c->cg);
+		if (c->op_image_id[0])
+			store_abort(c->dir_fd, c->op_image_id);
+		if (c->init_pid == 0) {
+			c->state = CONTAINER_STOPPED;
+			container_save(c);
+		}
+		op_reply_error(c);
+		op_end(c);
+		return;
+	}
+	c->op_result = final;
+	if (c->op_leave_running) {
+		if (c->init_pid == 0) {
+			c->state = CONTAINER_STOPPED;
+			container_save(c);
+		}
+		conn_send(c->op_conn, final, NULL, 0);
+		op_end(c);
+		return;
+	}
+	/* The engine killed the tasks; the answer goes out once init is gone, so
+	 * the client can restart right away. */
+	if (c->init_pid == 0) {
+		ops_checkpointed(c);
+		return;
+	}
+	c->op_wait_init = true;
+	container_kill_all(c);
+}
+
+static const struct worker_ops ops_checkpoint_ops = {
+	.progress = op_relay_progress,
+	.done = ops_checkpoint_done,
+};
+
+static int ops_fd_mode_ok(int fd, bool want_write)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || (fl & O_PATH))
+		return false;
+	fl &= O_ACCMODE;
+	return fl == O_RDWR || fl == (want_write ? O_WRONLY : O_RDONLY);
+}
+
+/* Check the attached fds against the request's from_fd/to_fd. */
+static bool ops_fds_ok(struct conn *cn, const char *what, const char *name, bool want_fd, bool write,
+		       size_t nfds, const int *fds)
+{
+	if (!want_fd && nfds) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "%s %s: %zu fds attached but none asked for",
+				 what, name, nfds);
+		return false;
+	}
+	if (want_fd && nfds != 1) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "%s %s: exactly one image fd must be attached, got %zu",
+				 what, name, nfds);
+		return false;
+	}
+	if (want_fd && !ops_fd_mode_ok(fds[0], write)) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "%s %s: the attached fd is not open for %s",
+				 what, name, write ? "writing" : "reading");
+		return false;
+	}
+	return true;
+}
+
+void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	const Ckpt__Rpc__CheckpointRequest *r = req->checkpoint;
+	struct worker_checkpoint_job job = { 0 };
+	_cleanup_close_ int tmp_fd = -1;
+	char id[STORE_ID_MAX] = "", what[128];
+	struct container *c;
+	struct worker *w;
+	struct stat st;
+	int keep[2], k;
+
+	c = ops_lookup(cn, r->name);
+	if (!c || !ops_idle(cn, c) || !ops_fds_ok(cn, "checkpoint", c->name, r->to_fd, true, nfds, fds))
+		return;
+	if (c->state != CONTAINER_RUNNING || c->init_pid <= 0) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is %s, not running", c->name,
+				 c->state == CONTAINER_CHECKPOINTED ? "checkpointed" : "stopped");
+		return;
+	}
+	if (!r->to_fd) {
+		k = store_next_id(c->dir_fd, id);
+		if (k >= 0)
+			k = tmp_fd = store_create_tmp(c->dir_fd, id);
+		if (k < 0) {
+			conn_reply_error(cn, E(ERR_IO), "container %s: creating image %s in the store: %s",
+					 c->name, id, strerror(-k));
+			return;
+		}
+	}
+	if (fstat(c->log_fd, &st) < 0) {
+		conn_reply_error(cn, E(ERR_IO), "container %s: stat of its log: %m", c->name);
+		if (id[0])
+			store_abort(c->dir_fd, id);
+		return;
+	}
+	job.req = (struct cr_checkpoint_req){
+		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
+		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
+		.log_dev = st.st_dev, .log_ino = st.st_ino,
+	};
+	job.dir_fd = c->dir_fd;
+	job.image_id = id[0] ? id : NULL;
+	keep[0] = job.req.image_fd;
+	keep[1] = c->dir_fd;
+	snprintf(what, sizeof(what), "checkpoint %s", c->name);
+	k = worker_start(cn->srv, what, worker_checkpoint, &job, keep, 2, &ops_checkpoint_ops, c, &w);
+	if (k < 0) {
+		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: starting the checkpoint worker: %s",
+				 c->name, strerror(-k));
+		if (id[0])
+			store_abort(c->dir_fd, id);
+		return;
+	}
+	/* Only the worker holds the image now: the reader sees EOF when it ends. */
+	if (r->to_fd)
+		fds[0] = safe_close(fds[0]);
+	op_begin(c, OP_CHECKPOINT, cn);
+	c->op_worker = w;
+	c->op_leave_running = r->leave_running;
+	memcpy(c->op_image_id, id, sizeof(id));
+}
+
+/* ---- restart ---- */
+
+static void ops_restart_failed(struct container *c)
+{
+	c->state = c->op_prev_state;
+	op_reply_error(c);
+	if (c->op_new) {
+		op_end(c);
+		container_destroy(c);
+		return;
+	}
+	container_save(c);
+	op_end(c);
+}
+
+static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
+{
+	struct container *c = ud;
+	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_RESTART &&
+		  final->restart && final->restart->container;
+
+	c->op_worker = NULL;
+	if (!ok) {
+		if (final && final->error)
+			op_error_from(c, final);
+		else
+			op_worker_died(c, "restart", wait_status);
+		if (final)
+			ckpt__rpc__response__free_unpacked(final, NULL);
+		/* kill what was built; the answer goes out once init is gone */
+		if (c->init_pid == 0) {
+			ops_restart_failed(c);
+			return;
+		}
+		c->op_wait_init = true;
+		container_kill_all(c);
+		return;
+	}
+	if (c->init_pid > 0) {
+		c->state = CONTAINER_RUNNING;
+		c->workload_pid = final->restart->container->host_pid;
+		c->workload_nspid = final->restart->container->pid;
+	} else {
+		/* restored, and already finished: not an error of ours */
+		c->state = CONTAINER_STOPPED;
+	}
+	container_save(c);
+	ops_reply_container(c, c->op_conn, true, final->restart);
+	ckpt__rpc__response__free_unpacked(final, NULL);
+	op_end(c);
+}
+
+static const struct worker_ops ops_restart_ops = {
+	.progress = op_relay_progress,
+	.done = ops_restart_done,
+};
+
+/* The image to restart from: the attached fd, --image ID, or the newest. */
+static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__Rpc__RestartRequest *r,
+			     int *fds)
+{
+	char id[STORE_ID_MAX];
+	int fd;
+
+	if (r->from_fd)
+		return TAKE_FD(fds[0]);
+	if (r->image_id) {
+		if (!store_id_valid(r->image_id)) {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "container %s: invalid image id '%.40s'",
+					 c->name, r->image_id);
+			return -EINVAL;
+		}
+		snprintf(id, sizeof(id), "%s", r->image_id);
+	} else if (store_newest(c->dir_fd, id) < 0) {
+		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: has no stored image", c->name);
+		return -ENOENT;
+	}
+	fd = store_open(c->dir_fd, id);
+	if (fd < 0)
+		conn_reply_error(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO), "container %s: image %s: %s",
+				 c->name, id, strerror(-fd));
+	return fd;
+}
+
+void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	const Ckpt__Rpc__RestartRequest *r = req->restart;
+	struct worker_restart_job job = { 0 };
+	_cleanup_close_ int image_fd = -1, ctl_fd = -1;
+	struct container *c;
+	struct worker *w;
+	char what[128];
+	bool created = false;
+	int keep[3], k;
+
+	if (!container_name_valid(r->name)) {
+		ops_lookup(cn, r->name);
+		return;
+	}
+	if (!ops_fds_ok(cn, "restart", r->name, r->from_fd, false, nfds, fds))
+		return;
+	if (r->from_fd && r->image_id) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: both an image id and an fd given", r->name);
+		return;
+	}
+	c = container_find(cn->srv, r->name);
+	if (!c && !r->from_fd) {
+		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container (an image stream creates it)",
+				 r->name);
+		return;
+	}
+	if (c && !ops_idle(cn, c))
+		return;
+	if (c && c->state == CONTAINER_RUNNING) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is running", c->name);
+		return;
+	}
+	if (!c) {
+		k = container_new(cn->srv, r->name, &c);
+		if (k < 0) {
+			conn_reply_error(cn, E(ERR_IO), "restart %s: creating its state: %s", r->name, strerror(-k));
+			return;
+		}
+		created = true;
+	}
+	image_fd = ops_restart_image(cn, c, r, fds);
+	if (image_fd < 0)
+		goto fail;
+	k = container_spawn(c, NULL, &ctl_fd);
+	if (k < 0) {
+		conn_reply_error(cn, E(ERR_KERNEL), "container %s: starting its init: %s", c->name, strerror(-k));
+		goto fail;
+	}
+	job.req = (struct cr_restart_req){
+		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
+		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd,
+	};
+	keep[0] = image_fd;
+	keep[1] = ctl_fd;
+	keep[2] = c->log_fd;
+	snprintf(what, sizeof(what), "restart %s", c->name);
+	op_begin(c, OP_RESTART, cn);
+	c->op_new = created;
+	k = worker_start(cn->srv, what, worker_restart, &job, keep, 3, &ops_restart_ops, c, &w);
+	if (k < 0) {
+		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
+			     c->name, strerror(-k));
+		c->op_wait_init = true;
+		container_kill_all(c);
+		return;
+	}
+	c->op_worker = w;
+	/* image_fd and ctl_fd are closed here: the worker holds them, and init
+	 * sees EOF on its control socket when the worker is done. */
+	return;
+fail:
+	if (created)
+		container_destroy(c);
+}
+
+/* ---- kill, rm ---- */
+
+static void ops_signal_workload(struct container *c, int sig)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0, i;
+
+	/* init ignores what it has no handler for; its tasks get the signal */
+	if (c->has_cgroup && cgroup_pids(&c->cg, &pids, &n) >= 0) {
+		for (i = 0; i < n; i++)
+			if (pids[i] != c->init_pid && kill(pids[i], sig) < 0 && errno != ESRCH)
+				log_warn("container %s: signal %d to %d: %m", c->name, sig, pids[i]);
+		return;
+	}
+	if (c->workload_pid > 0)
+		kill(c->workload_pid, sig);
+}
+
+void ops_kill(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	const Ckpt__Rpc__KillRequest *r = req->kill;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__KillResponse kr = CKPT__RPC__KILL_RESPONSE__INIT;
+	int sig = r->has_signal ? r->signal : SIGKILL;
+	struct container *c;
+
+	c = ops_lookup(cn, r->name);
+	if (!c || !ops_idle(cn, c))
+		return;
+	if (sig <= 0 || sig > SIGRTMAX || sig == SIGSTOP) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "kill %s: invalid signal %d", c->name, sig);
+		return;
+	}
+	if (c->state != CONTAINER_RUNNING || c->init_pid <= 0) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is not running", c->name);
+		return;
+	}
+	if (sig == SIGKILL) {
+		/* answered once init is gone: the container is stopped by then */
+		op_begin(c, OP_KILL, cn);
+		c->op_wait_init = true;
+		container_kill_all(c);
+		return;
+	}
+	ops_signal_workload(c, sig);
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_KILL;
+	resp.kill = &kr;
+	conn_send(cn, &resp, NULL, 0);
+}
+
+static void ops_rm_finish(struct container *c, struct conn *cn)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__RmResponse rr = CKPT__RPC__RM_RESPONSE__INIT;
+	char name[CONTAINER_NAME_MAX + 1];
+	int r;
+
+	snprintf(name, sizeof(name), "%s", c->name);
+	r = container_destroy(c);
+	if (r < 0) {
+		conn_reply_error(cn, E(ERR_IO), "rm %s: removing its state: %s", name, strerror(-r));
+		return;
+	}
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_RM;
+	resp.rm = &rr;
+	conn_send(cn, &resp, NULL, 0);
+}
+
+void ops_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	struct container *c;
+
+	c = ops_lookup(cn, req->rm->name);
+	if (!c || !ops_idle(cn, c))
+		return;
+	if (c->init_pid > 0) {
+		op_begin(c, OP_RM, cn);
+		c->op_wait_init = true;
+		container_kill_all(c);
+		return;
+	}
+	ops_rm_finish(c, cn);
+}
+
+/* ---- init exits during an operation ---- */
+
+void ops_init_exited(struct container *c)
+{
+	struct conn *cn = c->op_conn;
+
+	if (!c->op_wait_init)
+		return;    /* the worker's answer decides */
+	switch (c->op) {
+	case OP_CHECKPOINT:
+		ops_checkpointed(c);
+		break;
+	case OP_RESTART:
+		ops_restart_failed(c);
+		break;
+	case OP_KILL: {
+		Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+		Ckpt__Rpc__KillResponse kr = CKPT__RPC__KILL_RESPONSE__INIT;
+
+		c->state = CONTAINER_STOPPED;
+		container_save(c);
+		resp.final = true;
+		resp.body_case = CKPT__RPC__RESPONSE__BODY_KILL;
+		resp.kill = &kr;
+		conn_send(cn, &resp, NULL, 0);
+		op_end(c);
+		break;
+	}
+	case OP_RM:
+		op_end(c);
+		ops_rm_finish(c, cn);
+		break;
+	default:
+		op_end(c);
+	}
+}
+
+void ops_abort(struct container *c)
+{
+	if (c->op == OP_NONE)
+		return;
+	op_set_error(c, E(ERR_BUSY), "container %s: ckptd is shutting down", c->name);
+	if (c->op_worker)
+		worker_abort(c->op_worker);     /* its done() runs now */
+	if (c->op == OP_NONE)
+		return;
+	if (c->op == OP_CHECKPOINT && c->op_result) {
+		/* the image is complete; init is on its way out */
+		ops_checkpointed(c);
+		return;
+	}
+	if (c->op == OP_RESTART) {
+		container_kill_all(c);
+		ops_restart_failed(c);
+		return;
+	}
+	op_reply_error(c);
+	op_end(c);
+}

@@ -1,0 +1,364 @@
+/* The event loop: accept, check the peer, decode, dispatch, reply. */
+#include "server.h"
+#include "container.h"
+#include "handlers.h"
+#include "log.h"
+#include "macro.h"
+#include "wire.h"
+#include "worker.h"
+#include <event2/event.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+#include <systemd/sd-daemon.h>
+
+#define E(x) CKPT__RPC__ERROR_CODE__##x
+/* How long a SIGTERM waits for operations in flight before aborting them:
+ * a killed checkpoint worker can't restore the registers it borrowed. */
+#define SERVER_STOP_GRACE_S 20
+/* How long a final answer may wait for a client that does not read. */
+#define SERVER_SEND_TIMEOUT_MS 5000
+
+typedef void (*handler_fn)(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
+static const struct handler {
+	const char *name;
+	handler_fn fn;
+	bool takes_fd;         /* may carry an image fd */
+	bool changes;          /* starts work: refused while stopping */
+} handlers[] = {
+	[CKPT__RPC__REQUEST__BODY_RUN] = { "run", ops_run, false, true },
+	[CKPT__RPC__REQUEST__BODY_LIST] = { "list", query_list, false, false },
+	[CKPT__RPC__REQUEST__BODY_CHECKPOINT] = { "checkpoint", ops_checkpoint, true, true },
+	[CKPT__RPC__REQUEST__BODY_RESTART] = { "restart", ops_restart, true, true },
+	[CKPT__RPC__REQUEST__BODY_LOGS] = { "logs", query_logs, false, false },
+	[CKPT__RPC__REQUEST__BODY_IMAGES] = { "images", query_images, false, false },
+	[CKPT__RPC__REQUEST__BODY_KILL] = { "kill", ops_kill, false, true },
+	[CKPT__RPC__REQUEST__BODY_RM] = { "rm", ops_rm, false, true },
+	[CKPT__RPC__REQUEST__BODY_VERSION] = { "version", query_version, false, false },
+	[CKPT__RPC__REQUEST__BODY_CHECK] = { "check", query_check, false, true },
+};
+
+/* ---- replies ---- */
+
+int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t nfds)
+{
+	struct pollfd p;
+	int r;
+
+	if (!c || c->fd < 0)
+		return 0;
+	r = wire_send_msg(c->fd, &resp->base, fds, nfds);
+	/* Progress may be dropped for a slow reader; a final answer may not. */
+	if (r == -EAGAIN && resp->final) {
+		p = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
+		if (poll(&p, 1, SERVER_SEND_TIMEOUT_MS) > 0)
+			r = wire_send_msg(c->fd, &resp->base, fds, nfds);
+	}
+	if (r < 0 && (r != -EAGAIN || resp->final))
+		log_debug("client pid %d: sending a reply: %s", (int)c->pid, strerror(-r));
+	return r;
+}
+
+int conn_reply_error(struct conn *c, Ckpt__Rpc__ErrorCode code, const char *fmt, ...)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* one line, always */
+	msg[strcspn(msg, "\n")] = '\0';
+	log_info("client pid %d: %s", c ? (int)c->pid : 0, msg);
+	e.code = code;
+	e.message = msg;
+	resp.final = true;
+	resp.error = &e;
+	return conn_send(c, &resp, NULL, 0);
+}
+
+/* ---- connections ---- */
+
+static void conn_free(struct conn *c)
+{
+	struct conn **p;
+
+	for (p = &c->srv->conns; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	c->srv->n_conns--;
+	/* an operation outlives its client: it just has nobody to tell */
+	if (c->waiting)
+		c->waiting->op_conn = NULL;
+	if (c->check)
+		c->check->conn = NULL;
+	if (c->ev)
+		event_free(c->ev);
+	c->fd = safe_close(c->fd);
+	free(c);
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		fds[i] = safe_close(fds[i]);
+}
+
+static void conn_dispatch(struct conn *c, size_t len, int *fds, size_t nfds)
+{
+	Ckpt__Rpc__Request *req;
+	const struct handler *h;
+
+	req = ckpt__rpc__request__unpack(NULL, len, c->srv->buf);
+	if (!req) {
+		conn_reply_error(c, E(ERR_INVALID_REQUEST), "malformed request: not a ckpt.rpc.Request");
+		return;
+	}
+	if ((size_t)req->body_case >= ARRAY_SIZE(handlers) || !handlers[req->body_case].fn) {
+		conn_reply_error(c, E(ERR_INVALID_REQUEST), "request with no known body (%d)", (int)req->body_case);
+		goto out;
+	}
+	h = &handlers[req->body_case];
+	log_debug("client pid %d: %s", (int)c->pid, h->name);
+	if (nfds && !h->takes_fd)
+		conn_reply_error(c, E(ERR_INVALID_REQUEST), "%s: takes no fd, %zu attached", h->name, nfds);
+	else if (h->changes && c->srv->stopping)
+		conn_reply_error(c, E(ERR_BUSY), "%s: ckptd is shutting down", h->name);
+	else
+		h->fn(c, req, fds, nfds);
+out:
+	ckpt__rpc__request__free_unpacked(req, NULL);
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int fds[CKPT_RPC_MAX_FDS];
+	size_t nfds = 0;
+	ssize_t n;
+
+	n = wire_recv(c->fd, c->srv->buf, CKPT_RPC_MAX_MSG, fds, CKPT_RPC_MAX_FDS, &nfds);
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (c->denied) {
+		/* nothing of theirs is decoded */
+		if (n > 0)
+			close_fds(fds, nfds);
+		if (n > 0 || n == -EMSGSIZE || n == -EBADMSG)
+			conn_reply_error(c, E(ERR_PERMISSION_DENIED), "permission denied: uid %u may not use ckptd",
+					 (unsigned)c->uid);
+		conn_free(c);
+		return;
+	}
+	if (n == -EMSGSIZE || n == -EBADMSG) {
+		conn_reply_error(c, E(ERR_INVALID_REQUEST), n == -EMSGSIZE ? "request larger than %u bytes" :
+				 "request with more than %u fds", n == -EMSGSIZE ? CKPT_RPC_MAX_MSG : CKPT_RPC_MAX_FDS);
+		return;
+	}
+	if (n <= 0) {
+		if (n < 0)
+			log_debug("client pid %d: %s", (int)c->pid, strerror((int)-n));
+		conn_free(c);
+		return;
+	}
+	if (c->waiting || c->check) {
+		/* one request at a time: answering out of order would confuse it */
+		log_warn("client pid %d: request before the previous answer; closing", (int)c->pid);
+		close_fds(fds, nfds);
+		conn_free(c);
+		return;
+	}
+	conn_dispatch(c, n, fds, nfds);
+	close_fds(fds, nfds);
+}
+
+static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+	int fd, sz = 2 * CKPT_RPC_MAX_MSG;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd < 0) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_error("accept: %m");
+		return;
+	}
+	if (srv->n_conns >= SERVER_MAX_CONNS) {
+		log_warn("too many clients (%d), refusing one", SERVER_MAX_CONNS);
+		close(fd);
+		return;
+	}
+	/* peer credentials come first: nothing a stranger sends is ever decoded */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_error("SO_PEERCRED: %m");
+		close(fd);
+		return;
+	}
+	/* a final answer (a big list) must fit the socket in one datagram */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	*c = (struct conn){ .srv = srv, .fd = fd, .uid = cred.uid, .pid = cred.pid, .denied = cred.uid != 0 };
+	c->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
+	if (!c->ev || event_add(c->ev, NULL) < 0) {
+		if (c->ev)
+			event_free(c->ev);
+		close(fd);
+		free(c);
+		return;
+	}
+	c->next = srv->conns;
+	srv->conns = c;
+	srv->n_conns++;
+	if (c->denied)
+		log_warn("client pid %d uid %u: not root, refused", (int)cred.pid, (unsigned)cred.uid);
+}
+
+/* ---- stopping ---- */
+
+static bool server_busy(struct server *srv)
+{
+	struct container *c;
+
+	if (srv->workers)
+		return true;
+	for (c = srv->containers; c; c = c->next)
+		if (c->op != OP_NONE)
+			return true;
+	return false;
+}
+
+void server_maybe_exit(struct server *srv)
+{
+	if (srv->stopping && !server_busy(srv))
+		event_base_loopbreak(srv->base);
+}
+
+/* Grace is over: end every operation now, leaving containers consistent. */
+static void server_abort_all(struct server *srv)
+{
+	struct container *c, *next;
+
+	for (c = srv->containers; c; c = next) {
+		next = c->next;
+		ops_abort(c);
+	}
+	while (srv->workers)
+		worker_abort(srv->workers);
+	event_base_loopbreak(srv->base);
+}
+
+static void server_on_stop_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	log_warn("operations still running after %ds, aborting them", SERVER_STOP_GRACE_S);
+	server_abort_all(arg);
+}
+
+static void server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = { .tv_sec = SERVER_STOP_GRACE_S };
+
+	if (srv->stopping) {
+		log_info("signal %d again: aborting", (int)sig);
+		server_abort_all(srv);
+		return;
+	}
+	log_info("signal %d: stopping; containers keep running", (int)sig);
+	srv->stopping = true;
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
+	/* stop accepting; clients already here still get their answers */
+	event_del(srv->ev_listen);
+	if (!server_busy(srv)) {
+		event_base_loopbreak(srv->base);
+		return;
+	}
+	sd_notify(0, "STATUS=Stopping: waiting for operations in progress");
+	srv->ev_stop_timeout = evtimer_new(srv->base, server_on_stop_timeout, srv);
+	if (!srv->ev_stop_timeout || evtimer_add(srv->ev_stop_timeout, &tv) < 0)
+		server_abort_all(srv);
+}
+
+/* ---- life cycle ---- */
+
+int server_new(struct event_base *base, int listen_fd, const char *state_dir, struct server **ret)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv)
+		return -ENOMEM;
+	srv->base = base;
+	srv->listen_fd = listen_fd;
+	srv->state_dir = state_dir;
+	srv->state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	srv->buf = malloc(CKPT_RPC_MAX_MSG);
+	if (srv->state_fd < 0) {
+		int r = log_errno(-errno, "opening state dir %s: %m", state_dir);
+
+		server_free(srv);
+		return r;
+	}
+	srv->ev_listen = event_new(base, listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
+	srv->ev_sigterm = evsignal_new(base, SIGTERM, server_on_signal, srv);
+	srv->ev_sigint = evsignal_new(base, SIGINT, server_on_signal, srv);
+	if (!srv->buf || !srv->ev_listen || !srv->ev_sigterm || !srv->ev_sigint ||
+	    event_add(srv->ev_sigterm, NULL) < 0 || event_add(srv->ev_sigint, NULL) < 0) {
+		server_free(srv);
+		return -ENOMEM;
+	}
+	*ret = srv;
+	return 0;
+}
+
+int server_run(struct server *srv)
+{
+	if (event_add(srv->ev_listen, NULL) < 0)
+		return -ENOMEM;
+	if (event_base_dispatch(srv->base) < 0)
+		return log_errno(-EIO, "event loop failed");
+	return 0;
+}
+
+void server_free(struct server *srv)
+{
+	if (!srv)
+		return;
+	while (srv->workers)
+		worker_abort(srv->workers);
+	while (srv->conns)
+		conn_free(srv->conns);
+	/* containers keep running: only our bookkeeping goes */
+	while (srv->containers) {
+		struct container *c = srv->containers;
+
+		srv->containers = c->next;
+		container_free(c);
+	}
+	if (srv->ev_listen)
+		event_free(srv->ev_listen);
+	if (srv->ev_sigterm)
+		event_free(srv->ev_sigterm);
+	if (srv->ev_sigint)
+		event_free(srv->ev_sigint);
+	if (srv->ev_stop_timeout)
+		event_free(srv->ev_stop_timeout);
+	srv->state_fd = safe_close(srv->state_fd);
+	free(srv->buf);
+	free(srv);
+}

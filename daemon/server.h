@@ -1,0 +1,72 @@
+/* The ckptd service: one libevent loop owning the listening socket, the
+ * client connections, the container table and the workers. */
+#pragma once
+#include "rpc.pb-c.h"
+#include <errno.h>
+#include <unistd.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct event_base;
+struct event;
+struct container;
+struct worker;
+
+#define SERVER_MAX_CONNS 128
+
+/* close() that leaves the variable at -1 (closep() doesn't reset it, and a
+ * _cleanup_close_ variable closed early would be closed twice):
+ * fd = safe_close(fd). */
+static inline int safe_close(int fd)
+{
+	if (fd >= 0) {
+		int saved = errno;
+
+		close(fd);
+		errno = saved;
+	}
+	return -1;
+}
+
+struct conn {
+	struct conn *next;
+	struct server *srv;
+	int fd;
+	struct event *ev;
+	uid_t uid;
+	pid_t pid;
+	bool denied;                 /* not root: answer the first datagram, then close */
+	struct container *waiting;   /* an operation replies to us later */
+	struct check_job *check;     /* a check worker replies to us later */
+};
+
+struct server {
+	struct event_base *base;
+	struct event *ev_listen;
+	struct event *ev_sigterm, *ev_sigint;
+	int listen_fd;
+	const char *state_dir;
+	int state_fd;                /* O_DIRECTORY of state_dir */
+	struct conn *conns;
+	size_t n_conns;
+	struct container *containers;
+	struct worker *workers;
+	uint8_t *buf;                /* one datagram, CKPT_RPC_MAX_MSG */
+	bool stopping;
+	struct event *ev_stop_timeout;
+};
+
+/* Build the server around an already listening socket (taken over). */
+int server_new(struct event_base *base, int listen_fd, const char *state_dir, struct server **ret);
+/* Run until SIGTERM/SIGINT, then stop accepting and abort workers. */
+int server_run(struct server *srv);
+void server_free(struct server *srv);
+/* A worker ended or an operation finished: if stopping and idle, leave the loop. */
+void server_maybe_exit(struct server *srv);
+
+/* Replies. Every function sends one Response on conn (NULL: client gone, no-op). */
+int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t nfds);
+int conn_reply_error(struct conn *c, Ckpt__Rpc__ErrorCode code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));

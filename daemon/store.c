@@ -1,0 +1,209 @@
+/* The image store: plain files in the container's images/ dir, named by id. */
+#include "store.h"
+#include "log.h"
+#include "macro.h"
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#define IMAGES_DIR "images"
+
+bool store_id_valid(const char *id)
+{
+	size_t n = strspn(id, "0123456789");
+
+	/* decimal, no leading zero, fits an uint32 comfortably */
+	return n > 0 && n <= 9 && id[n] == '\0' && id[0] != '0';
+}
+
+static int images_dir(int dir_fd, int flags)
+{
+	int fd = openat(dir_fd, IMAGES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* "12.img" -> 12; 0 for anything else (including "12.img.tmp"). */
+static unsigned long image_name_id(const char *name)
+{
+	size_t n = strspn(name, "0123456789");
+
+	if (n == 0 || n > 9 || name[0] == '0' || !streq(name + n, ".img"))
+		return 0;
+	return strtoul(name, NULL, 10);
+}
+
+static int cmp_image(const void *a, const void *b)
+{
+	unsigned long x = strtoul(((const struct store_image *)a)->id, NULL, 10);
+	unsigned long y = strtoul(((const struct store_image *)b)->id, NULL, 10);
+
+	return x < y ? -1 : x > y;
+}
+
+int store_list(int dir_fd, struct store_image **ret, size_t *ret_n)
+{
+	_cleanup_free_ struct store_image *v = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int fd;
+
+	fd = images_dir(dir_fd, 0);
+	if (fd == -ENOENT) {
+		*ret = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (fd < 0)
+		return fd;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return negerrno();
+	}
+	while ((de = readdir(d))) {
+		unsigned long id = image_name_id(de->d_name);
+		struct stat st;
+
+		if (!id || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			struct store_image *nv = reallocarray(v, cap ? cap * 2 : 8, sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			cap = cap ? cap * 2 : 8;
+		}
+		snprintf(v[n].id, sizeof(v[n].id), "%lu", id);
+		v[n].size = st.st_size;
+		v[n].mtime = st.st_mtime;
+		n++;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_image);
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+int store_newest(int dir_fd, char ret_id[STORE_ID_MAX])
+{
+	_cleanup_free_ struct store_image *v = NULL;
+	size_t n;
+	int r;
+
+	r = store_list(dir_fd, &v, &n);
+	if (r < 0)
+		return r;
+	if (n == 0)
+		return -ENOENT;
+	memcpy(ret_id, v[n - 1].id, STORE_ID_MAX);
+	return 0;
+}
+
+int store_next_id(int dir_fd, char ret_id[STORE_ID_MAX])
+{
+	char id[STORE_ID_MAX];
+	int r;
+
+	r = store_newest(dir_fd, id);
+	if (r == -ENOENT) {
+		snprintf(ret_id, STORE_ID_MAX, "1");
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	snprintf(ret_id, STORE_ID_MAX, "%lu", strtoul(id, NULL, 10) + 1);
+	return 0;
+}
+
+int store_open(int dir_fd, const char *id)
+{
+	_cleanup_close_ int dfd = -1;
+	char name[STORE_ID_MAX + 8];
+	int fd;
+
+	if (!store_id_valid(id))
+		return -EINVAL;
+	dfd = images_dir(dir_fd, 0);
+	if (dfd < 0)
+		return dfd;
+	snprintf(name, sizeof(name), "%s.img", id);
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+int store_create_tmp(int dir_fd, const char *id)
+{
+	_cleanup_close_ int dfd = -1;
+	char name[STORE_ID_MAX + 16];
+	int fd;
+
+	if (!store_id_valid(id))
+		return -EINVAL;
+	if (mkdirat(dir_fd, IMAGES_DIR, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	dfd = images_dir(dir_fd, 0);
+	if (dfd < 0)
+		return dfd;
+	snprintf(name, sizeof(name), "%s.img.tmp", id);
+	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+int store_commit(int dir_fd, const char *id, int fd)
+{
+	_cleanup_close_ int dfd = -1;
+	char tmp[STORE_ID_MAX + 16], name[STORE_ID_MAX + 8];
+
+	if (fsync(fd) < 0)
+		return -errno;
+	dfd = images_dir(dir_fd, 0);
+	if (dfd < 0)
+		return dfd;
+	snprintf(tmp, sizeof(tmp), "%s.img.tmp", id);
+	snprintf(name, sizeof(name), "%s.img", id);
+	if (renameat(dfd, tmp, dfd, name) < 0)
+		return -errno;
+	/* the rename itself must be durable too */
+	if (fsync(dfd) < 0)
+		return -errno;
+	return 0;
+}
+
+void store_abort(int dir_fd, const char *id)
+{
+	_cleanup_close_ int dfd = images_dir(dir_fd, 0);
+	char tmp[STORE_ID_MAX + 16];
+
+	if (dfd < 0)
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.img.tmp", id);
+	if (unlinkat(dfd, tmp, 0) < 0 && errno != ENOENT)
+		log_warn("removing image %s: %m", tmp);
+}
+
+void store_clean_tmp(int dir_fd)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	int fd;
+
+	fd = images_dir(dir_fd, 0);
+	if (fd < 0)
+		return;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n > 8 && streq(de->d_name + n - 8, ".img.tmp"))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+}

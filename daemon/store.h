@@ -1,0 +1,33 @@
+/* The image store of one container: STATE/containers/NAME/images/ID.img.
+ * IDs are increasing decimal integers ("1", "2", ...); newest = highest.
+ * An image is written as ID.img.tmp and renamed only once complete and synced. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_ID_MAX 24
+
+struct store_image {
+	char id[STORE_ID_MAX];
+	uint64_t size;
+	int64_t mtime;
+};
+
+bool store_id_valid(const char *id);
+/* Images sorted by id, oldest first. dir_fd: the container dir. */
+int store_list(int dir_fd, struct store_image **ret, size_t *ret_n);
+/* Highest id, -ENOENT if there is none. */
+int store_newest(int dir_fd, char ret_id[STORE_ID_MAX]);
+/* The id the next checkpoint gets. */
+int store_next_id(int dir_fd, char ret_id[STORE_ID_MAX]);
+/* Open an existing image for reading (-ENOENT if absent). */
+int store_open(int dir_fd, const char *id);
+/* Create ID.img.tmp for writing. */
+int store_create_tmp(int dir_fd, const char *id);
+/* fsync fd, rename ID.img.tmp to ID.img, fsync the images dir. */
+int store_commit(int dir_fd, const char *id, int fd);
+/* Unlink ID.img.tmp (failure or crash of the writer). */
+void store_abort(int dir_fd, const char *id);
+/* Remove leftovers of writers that died (ckptd crash): every *.img.tmp. */
+void store_clean_tmp(int dir_fd);

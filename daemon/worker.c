@@ -1,0 +1,354 @@
+/* Worker processes: fork, watch by pidfd, relay their Response messages. */
+#include "worker.h"
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include "wire.h"
+#include <event2/event.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+struct worker {
+	struct worker *next;
+	struct server *srv;
+	char what[96];
+	pid_t pid;
+	int pidfd;
+	int report_fd;
+	struct event *ev_pid, *ev_report;
+	Ckpt__Rpc__Response *final;
+	const struct worker_ops *ops;
+	void *ud;
+};
+
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* In the child: close every fd of ckptd but keep[] (clients, listening
+ * socket, libevent's, other containers'). */
+static void worker_close_fds(int *keep, size_t n)
+{
+	unsigned lo = 0;
+	size_t i;
+
+	qsort(keep, n, sizeof(int), cmp_int);
+	for (i = 0; i < n; i++) {
+		if (keep[i] < 0)
+			continue;
+		if ((unsigned)keep[i] > lo)
+			syscall(SYS_close_range, lo, keep[i] - 1, 0);
+		lo = keep[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0u, 0);
+}
+
+static _Noreturn void worker_child(pid_t parent, worker_fn fn, void *arg, const int *keep,
+				   size_t nkeep, int report_fd)
+{
+	int fds[16];
+	sigset_t none;
+	size_t i;
+
+	/* A worker never outlives ckptd: the engine's rollback is its job, and a
+	 * new ckptd knows nothing of it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		_exit(1);
+	/* libevent's handlers would write into the loop's signal pipe. */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "ckptd-worker", 0, 0, 0);
+
+	for (i = 0; i < nkeep && i < ARRAY_SIZE(fds) - 3; i++)
+		fds[i] = keep[i];
+	fds[i++] = report_fd;
+	fds[i++] = 2;              /* our log goes where ckptd's goes */
+	worker_close_fds(fds, i);
+	_exit(fn(arg, report_fd) < 0 ? 1 : 0);
+}
+
+static void worker_read_reports(struct worker *w)
+{
+	for (;;) {
+		Ckpt__Rpc__Response *resp;
+		int fds[CKPT_RPC_MAX_FDS];
+		size_t nfds = 0;
+		ssize_t n;
+
+		/* a worker sends no fds: any would be closed and -EBADMSG returned */
+		n = wire_recv(w->report_fd, w->srv->buf, CKPT_RPC_MAX_MSG, fds, 0, &nfds);
+		if (n == -EAGAIN || n == -EINTR)
+			return;
+		if (n <= 0) {
+			if (n < 0)
+				log_errno((int)n, "%s: reading its reports: %m", w->what);
+			/* EOF or broken: stop listening, the pidfd tells the rest */
+			event_del(w->ev_report);
+			return;
+		}
+		resp = ckpt__rpc__response__unpack(NULL, n, w->srv->buf);
+		if (!resp) {
+			log_error("%s: undecodable report", w->what);
+			continue;
+		}
+		if (resp->final) {
+			if (w->final)
+				ckpt__rpc__response__free_unpacked(w->final, NULL);
+			w->final = resp;
+			continue;
+		}
+		if (w->ops->progress)
+			w->ops->progress(w->ud, resp);
+		ckpt__rpc__response__free_unpacked(resp, NULL);
+	}
+}
+
+static void worker_on_report(evutil_socket_t fd, short what, void *arg)
+{
+	worker_read_reports(arg);
+}
+
+static void worker_free(struct worker *w)
+{
+	struct worker **p;
+
+	for (p = &w->srv->workers; *p; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	if (w->ev_pid)
+		event_free(w->ev_pid);
+	if (w->ev_report)
+		event_free(w->ev_report);
+	w->pidfd = safe_close(w->pidfd);
+	w->report_fd = safe_close(w->report_fd);
+	if (w->final)
+		ckpt__rpc__response__free_unpacked(w->final, NULL);
+	free(w);
+}
+
+static void worker_finish(struct worker *w, int status)
+{
+	struct server *srv = w->srv;
+
+	/* Whatever it wrote before exiting is still queued. */
+	if (w->ev_report)
+		worker_read_reports(w);
+	if (WIFSIGNALED(status))
+		log_error("%s: worker %d killed by signal %d", w->what, w->pid, WTERMSIG(status));
+	else
+		log_debug("%s: worker %d exited with %d", w->what, w->pid, WEXITSTATUS(status));
+	w->ops->done(w->ud, TAKE_PTR(w->final), status);
+	worker_free(w);
+	server_maybe_exit(srv);
+}
+
+static void worker_on_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+	int st = 0;
+	pid_t p;
+
+	p = waitpid(w->pid, &st, WNOHANG);
+	if (p == 0)
+		return;            /* spurious */
+	if (p < 0) {
+		log_error("%s: waitpid %d: %m", w->what, w->pid);
+		st = W_EXITCODE(0, SIGKILL);
+	}
+	worker_finish(w, st);
+}
+
+int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
+		 const int *keep, size_t nkeep, const struct worker_ops *ops, void *ud,
+		 struct worker **ret)
+{
+	_cleanup_close_ int rfd = -1, cfd = -1, pidfd = -1;
+	pid_t parent = getpid(), pid;
+	struct worker *w;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	rfd = sv[0];
+	cfd = sv[1];
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		worker_child(parent, fn, arg, keep, nkeep, cfd);
+	cfd = safe_close(cfd);
+	/* Our own unreaped child: pidfd_open can't race with pid reuse. */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0 || fcntl(rfd, F_SETFL, O_NONBLOCK) < 0) {
+		int r = -errno;
+
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		goto fail;
+	*w = (struct worker){ .srv = srv, .pid = pid, .pidfd = TAKE_FD(pidfd),
+			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud };
+	snprintf(w->what, sizeof(w->what), "%s", what);
+	w->ev_pid = event_new(srv->base, w->pidfd, EV_READ | EV_PERSIST, worker_on_exit, w);
+	w->ev_report = event_new(srv->base, w->report_fd, EV_READ | EV_PERSIST, worker_on_report, w);
+	if (!w->ev_pid || !w->ev_report || event_add(w->ev_pid, NULL) < 0 ||
+	    event_add(w->ev_report, NULL) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		worker_free(w);
+		return -ENOMEM;
+	}
+	w->next = srv->workers;
+	srv->workers = w;
+	log_info("%s: worker %d started", what, pid);
+	*ret = w;
+	return 0;
+fail:
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -ENOMEM;
+}
+
+void worker_kill(struct worker *w)
+{
+	if (syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		log_error("%s: killing worker %d: %m", w->what, w->pid);
+}
+
+void worker_abort(struct worker *w)
+{
+	int st = W_EXITCODE(0, SIGKILL);
+
+	worker_kill(w);
+	if (waitpid(w->pid, &st, 0) < 0)
+		log_error("%s: waitpid %d: %m", w->what, w->pid);
+	worker_finish(w, st);
+}
+
+/* ---- in the worker ---- */
+
+Ckpt__Rpc__ErrorCode worker_errcode(enum cr_errcode code)
+{
+	switch (code) {
+	case CR_ERR_UNSUPPORTED: return CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED;
+	case CR_ERR_BAD_IMAGE:   return CKPT__RPC__ERROR_CODE__ERR_BAD_IMAGE;
+	case CR_ERR_IO:          return CKPT__RPC__ERROR_CODE__ERR_IO;
+	case CR_ERR_KERNEL:      return CKPT__RPC__ERROR_CODE__ERR_KERNEL;
+	case CR_ERR_BAD_STATE:   return CKPT__RPC__ERROR_CODE__ERR_BAD_STATE;
+	default:                 return CKPT__RPC__ERROR_CODE__ERR_INTERNAL;
+	}
+}
+
+static void worker_progress(void *arg, const char *phase, uint64_t done, uint64_t total)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__Progress p = CKPT__RPC__PROGRESS__INIT;
+	int fd = *(int *)arg;
+
+	p.phase = (char *)phase;
+	p.has_done = p.has_total = done || total;
+	p.done = done;
+	p.total = total;
+	resp.progress = &p;
+	/* progress is best effort: a loop that can't keep up must not fail the job */
+	(void)wire_send_msg(fd, &resp.base, NULL, 0);
+}
+
+static int worker_send_error(int report_fd, const struct cr_error *err, int r, const char *what)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
+	char msg[sizeof(err->msg) + 64];
+
+	if (err->code != CR_OK)
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+	else
+		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-r));
+	e.code = worker_errcode(err->code);
+	e.message = msg;
+	resp.final = true;
+	resp.error = &e;
+	return wire_send_msg(report_fd, &resp.base, NULL, 0);
+}
+
+int worker_checkpoint(void *arg, int report_fd)
+{
+	struct worker_checkpoint_job *job = arg;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__CheckpointResponse cr = CKPT__RPC__CHECKPOINT_RESPONSE__INIT;
+	struct cr_checkpoint_stats st = { 0 };
+	struct cr_error err = { 0 };
+	int r;
+
+	job->req.progress = worker_progress;
+	job->req.progress_arg = &report_fd;
+	r = cr_checkpoint(&job->req, &st, &err);
+	if (r >= 0 && job->image_id) {
+		r = store_commit(job->dir_fd, job->image_id, job->req.image_fd);
+		if (r < 0)
+			cr_fail(&err, CR_ERR_IO, -r, "container %s: storing image %s", job->req.name, job->image_id);
+	}
+	if (r < 0) {
+		if (job->image_id)
+			store_abort(job->dir_fd, job->image_id);
+		worker_send_error(report_fd, &err, r, "checkpoint failed");
+		return r;
+	}
+	if (job->image_id)
+		cr.image_id = (char *)job->image_id;
+	cr.has_image_bytes = cr.has_pages = cr.has_frozen_us = cr.has_total_us = true;
+	cr.image_bytes = st.image_bytes;
+	cr.pages = st.pages;
+	cr.frozen_us = st.frozen_us;
+	cr.total_us = st.total_us;
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
+	resp.checkpoint = &cr;
+	return wire_send_msg(report_fd, &resp.base, NULL, 0);
+}
+
+int worker_restart(void *arg, int report_fd)
+{
+	struct worker_restart_job *job = arg;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__RestartResponse rr = CKPT__RPC__RESTART_RESPONSE__INIT;
+	Ckpt__Rpc__ContainerInfo ci = CKPT__RPC__CONTAINER_INFO__INIT;
+	struct cr_restart_stats st = { 0 };
+	struct cr_error err = { 0 };
+	int r;
+
+	job->req.progress = worker_progress;
+	job->req.progress_arg = &report_fd;
+	r = cr_restart(&job->req, &st, &err);
+	if (r < 0) {
+		worker_send_error(report_fd, &err, r, "restart failed");
+		return r;
+	}
+	/* The loop fills the rest of the container info; we only know the task. */
+	ci.name = (char *)job->req.name;
+	ci.state = CKPT__RPC__CONTAINER_STATE__STATE_RUNNING;
+	ci.has_pid = ci.has_host_pid = true;
+	ci.pid = st.root_pid;
+	ci.host_pid = st.root_host_pid;
+	rr.container = &ci;
+	rr.has_image_bytes = rr.has_total_us = true;
+	rr.image_bytes = st.image_bytes;
+	rr.total_us = st.total_us;
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_RESTART;
+	resp.restart = &rr;
+	return wire_send_msg(report_fd, &resp.base, NULL, 0);
+}

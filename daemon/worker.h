@@ -1,0 +1,51 @@
+/* Workers: one forked process per checkpoint or restart, so the event loop
+ * never blocks on C/R work and never ptraces. The worker reports progress and
+ * its final result as ckpt.rpc.Response messages on a socketpair; the loop
+ * watches it through a pidfd. */
+#pragma once
+#include "cr.h"
+#include "rpc.pb-c.h"
+#include "store.h"
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct server;
+struct worker;
+
+/* Runs in the child; report_fd takes Response messages. Returns 0 or -errno. */
+typedef int (*worker_fn)(void *arg, int report_fd);
+
+struct worker_ops {
+	/* A progress message (final = false). */
+	void (*progress)(void *ud, Ckpt__Rpc__Response *resp);
+	/* The worker is gone. final: its last Response (the callee owns it; free
+	 * with ckpt__rpc__response__free_unpacked), NULL if it sent none (crash).
+	 * wait_status as from waitpid. */
+	void (*done)(void *ud, Ckpt__Rpc__Response *final, int wait_status);
+};
+
+/* Fork a worker running fn(arg). It keeps only the fds in keep[] (and its
+ * report socket), dies with ckptd (PR_SET_PDEATHSIG) and must not touch the
+ * event loop. */
+int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
+		 const int *keep, size_t nkeep, const struct worker_ops *ops, void *ud,
+		 struct worker **ret);
+/* SIGKILL it; done() still follows, from the loop. */
+void worker_kill(struct worker *w);
+/* Kill and reap synchronously (shutdown); done() is called. */
+void worker_abort(struct worker *w);
+
+/* Job bodies (run in the worker). */
+struct worker_checkpoint_job {
+	struct cr_checkpoint_req req;
+	int dir_fd;                    /* container dir, for the store */
+	const char *image_id;          /* into the store (req.image_fd = tmp file), or NULL */
+};
+int worker_checkpoint(void *arg, int report_fd);
+
+struct worker_restart_job {
+	struct cr_restart_req req;
+};
+int worker_restart(void *arg, int report_fd);
+
+Ckpt__Rpc__ErrorCode worker_errcode(enum cr_errcode code);
