@@ -140,6 +140,7 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	w->chain = sum;
 	w->records++;
 	w->bytes += len;
+	w->offset += sizeof(h) + len;
 	return 0;
 }
 
@@ -215,7 +216,7 @@ int image_write_error(struct image_writer *w, const char *message)
 
 	if (w->ended)
 		return -EPIPE;
-	/* keep it short and a valid UTF-8-agnostic proto string: bounded copy */
+	/* bounded: the reader keeps only sizeof(r->error) of it anyway */
 	snprintf(msg, sizeof(msg), "%s", message && *message ? message : "writer failed");
 	e.message = msg;
 	len = image_pack(w, &e.base);

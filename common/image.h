@@ -47,6 +47,7 @@ struct image_writer {
 	uint64_t records;
 	uint64_t bytes;          /* payload bytes written */
 	uint64_t chain;          /* checksum of the last record */
+	uint64_t offset;         /* stream bytes written, headers included */
 	void *scratch;           /* packing buffer for metadata */
 	size_t scratch_cap;
 	bool ended;              /* tail or error written */

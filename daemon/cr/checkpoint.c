@@ -247,7 +247,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 
 		*ret_stats = (struct cr_checkpoint_stats){
 			.frozen_us = t - j.t_frozen, .total_us = t - j.t_start,
-			.image_bytes = j.ctx.w.bytes, .pages = j.ctx.pages, .tasks = j.n,
+			.image_bytes = j.ctx.w.offset, .pages = j.ctx.pages, .tasks = j.n,
 		};
 	}
 	image_writer_free(&j.ctx.w);

@@ -149,7 +149,7 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 		r = task_restore_finish(&ctx);
 	if (r >= 0 && ret_stats)
 		*ret_stats = (struct cr_restart_stats){
-			.total_us = now_us() - t0, .image_bytes = ctx.rd.bytes, .pages = ctx.pages,
+			.total_us = now_us() - t0, .image_bytes = ctx.rd.offset, .pages = ctx.pages,
 			.root_pid = ctx.task->pid, .root_host_pid = ctx.host_pid,
 		};
 	restart_cleanup(&ctx, r >= 0);
