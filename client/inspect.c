@@ -1,6 +1,7 @@
 /* ckptctl inspect FILE|-: a local, daemon-free dump of an image's records.
  * The image is untrusted: the reader in common/image.c bounds and checks
  * every record; here every string is escaped before it reaches a terminal. */
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <sys/mman.h>
@@ -16,14 +17,16 @@ struct inspect {
 	FILE *f;
 	uint32_t page_size;     /* from the header, for page counts */
 	uint64_t records;
+	bool bad_record;        /* a record that read fine but didn't unpack */
+	uint64_t bad_offset;
 };
 
 /* Human mode: bytes outside printable ASCII become \xNN, so an image can't
- * drive the terminal. */
-static void print_safe(FILE *f, const char *s)
+ * drive the terminal; in key=value fields so do spaces, so a field is one word. */
+static void print_safe(FILE *f, const char *s, bool escape_space)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p < 0x20 || *p >= 0x7f || *p == '\\')
+		if (*p < 0x20 || *p >= 0x7f || *p == '\\' || (escape_space && *p == ' '))
 			fprintf(f, "\\x%02x", *p);
 		else
 			fputc(*p, f);
@@ -40,7 +43,7 @@ static void f_str(struct inspect *in, const char *key, const char *val)
 		return;
 	}
 	fprintf(in->f, " %s=", key);
-	print_safe(in->f, val);
+	print_safe(in->f, val, true);
 }
 
 static void f_u64(struct inspect *in, const char *key, uint64_t val)
@@ -67,13 +70,25 @@ static void f_hex(struct inspect *in, const char *key, uint64_t val)
 		fprintf(in->f, " %s=0x%" PRIx64, key, val);
 }
 
-static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, char *buf, size_t len)
+/* FILE_CHR -> "chr", VMA_FILE_PRIVATE -> "file-private"; an unknown value
+ * is data, not a crash: it prints as its number. */
+static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char *prefix,
+			     char *buf, size_t len)
 {
 	const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(d, v);
+	const char *name;
+	size_t i;
 
-	if (ev)
-		return ev->name;
-	snprintf(buf, len, "%d", v);   /* an unknown value is data, not a crash */
+	if (!ev) {
+		snprintf(buf, len, "%d", v);
+		return buf;
+	}
+	name = ev->name;
+	if (!strncmp(name, prefix, strlen(prefix)))
+		name += strlen(prefix);
+	for (i = 0; name[i] && i + 1 < len; i++)
+		buf[i] = name[i] == '_' ? '-' : (char)tolower((unsigned char)name[i]);
+	buf[i] = '\0';
 	return buf;
 }
 
@@ -127,10 +142,10 @@ static void inspect_task(struct inspect *in, const Ckpt__Img__Task *t)
 
 static void inspect_file(struct inspect *in, const Ckpt__Img__File *fl)
 {
-	char buf[16];
+	char buf[32];
 
 	f_u64(in, "id", fl->id);
-	f_str(in, "kind", enum_name(&ckpt__img__file_kind__descriptor, fl->kind, buf, sizeof(buf)));
+	f_str(in, "kind", enum_name(&ckpt__img__file_kind__descriptor, fl->kind, "FILE_", buf, sizeof(buf)));
 	f_str(in, "path", fl->path);
 	f_hex(in, "flags", fl->flags);
 	if (fl->has_pos)
@@ -170,7 +185,7 @@ static void vma_prot(const Ckpt__Img__Vma *v, char buf[5])
 
 static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 {
-	char prot[5], kbuf[16];
+	char prot[5], kbuf[32];
 
 	if (in->json)
 		json_arr_begin(&in->j, "vmas");
@@ -178,7 +193,7 @@ static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 		fprintf(in->f, " vmas=%zu", mm->n_vmas);
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Ckpt__Img__Vma *v = mm->vmas[i];
-		const char *kind = enum_name(&ckpt__img__vma_kind__descriptor, v->kind, kbuf, sizeof(kbuf));
+		const char *kind = enum_name(&ckpt__img__vma_kind__descriptor, v->kind, "VMA_", kbuf, sizeof(kbuf));
 
 		vma_prot(v, prot);
 		if (in->json) {
@@ -194,10 +209,10 @@ static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 			json_obj_end(&in->j);
 			continue;
 		}
-		fprintf(in->f, "\n    %012" PRIx64 "-%012" PRIx64 " %s %-18s", v->start, v->end, prot, kind);
+		fprintf(in->f, "\n    %012" PRIx64 "-%012" PRIx64 " %s %s", v->start, v->end, prot, kind);
 		if (v->path) {
-			fputc(' ', in->f);
-			print_safe(in->f, v->path);
+			fprintf(in->f, "%*s", (int)(14 - MIN(strlen(kind), 13)), "");
+			print_safe(in->f, v->path, false);
 		}
 		if (v->has_pgoff && v->pgoff)
 			fprintf(in->f, " +0x%" PRIx64, v->pgoff);
@@ -279,6 +294,11 @@ static int inspect_record(struct inspect *in, struct image_reader *r, uint64_t o
 	}
 	ret = type == IMG_PAGES ? (inspect_pages(in, len), 0)
 				: inspect_meta(in, r, type, payload, len);
+	if (ret < 0) {
+		/* The reader has moved past the record: remember where it was. */
+		in->bad_record = true;
+		in->bad_offset = off;
+	}
 	if (in->json)
 		json_obj_end(&in->j);
 	else
@@ -357,7 +377,9 @@ int verb_inspect(struct ctl *c, int argc, char **argv)
 		printf("%10s  %-8s %9s  %s\n", "OFFSET", "TYPE", "LENGTH", "SUMMARY");
 	}
 	ret = inspect_stream(&in, &r);
-	if (ret < 0)
+	if (ret < 0 && in.bad_record)
+		ctl_fail(c, ret, "offset %" PRIu64 ": %s", in.bad_offset, r.error);
+	else if (ret < 0)
 		ctl_fail(c, ret, "%s", r.error[0] ? r.error : strerror(-ret));
 	if (in.json) {
 		json_arr_end(&in.j);

@@ -1,6 +1,4 @@
 /* ckptctl entry point: global options, the verb table, dispatch, exit status. */
-#include <signal.h>
-
 #include "ckptctl.h"
 #include "macro.h"
 #include "wire.h"
@@ -124,9 +122,9 @@ int main(int argc, char **argv)
 	const char *sock_arg = NULL;
 	int r;
 
-	/* A vanished peer or reader must give an error line, not a silent death. */
-	signal(SIGPIPE, SIG_IGN);
-
+	/* SIGPIPE stays default: wire_send uses MSG_NOSIGNAL, so only a closed
+	 * stdout (ckptctl inspect | head) can raise it, and dying quietly is
+	 * what a filter should do then. */
 	r = strip_global_opts(&c, argc, argv, &sock_arg);
 	if (r < 0)
 		return report(&c, r);

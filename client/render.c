@@ -81,9 +81,17 @@ void render_time(char *buf, size_t len, int64_t unix_secs)
 /* stdout may carry an image stream: progress only ever goes to a tty on stderr. */
 void render_progress(struct ctl *c, const Ckpt__Rpc__Progress *p)
 {
+	char phase[41] = "";
+	size_t n = 0;
+
 	if (!isatty(STDERR_FILENO))
 		return;
-	fprintf(stderr, "\r\033[K%.40s", p->phase ? p->phase : "");
+	/* The phase comes from the wire: only printable bytes reach the tty. */
+	for (const char *s = p->phase ?: ""; *s && n + 1 < sizeof(phase); s++)
+		if (*s >= 0x20 && *s < 0x7f)
+			phase[n++] = *s;
+	phase[n] = '\0';
+	fprintf(stderr, "\r\033[K%s", phase);
 	if (p->has_done && p->has_total)
 		fprintf(stderr, " %" PRIu64 "/%" PRIu64, p->done, p->total);
 	else if (p->has_done)

@@ -411,10 +411,14 @@ int verb_check(struct ctl *c, int argc, char **argv)
 		for (size_t i = 0; i < cr->n_features; i++)
 			w = MAX(w, (int)strlen(cr->features[i]->name));
 		printf("%-*s  %-3s  %s\n", w, "FEATURE", "OK", "DETAIL");
-		for (size_t i = 0; i < cr->n_features; i++)
-			printf("%-*s  %-3s  %s\n", w, cr->features[i]->name,
-			       cr->features[i]->ok ? "yes" : "no",
-			       cr->features[i]->detail ?: "");
+		for (size_t i = 0; i < cr->n_features; i++) {
+			const Ckpt__Rpc__Feature *f = cr->features[i];
+
+			if (f->detail && f->detail[0])
+				printf("%-*s  %-3s  %s\n", w, f->name, f->ok ? "yes" : "no", f->detail);
+			else
+				printf("%-*s  %s\n", w, f->name, f->ok ? "yes" : "no");
+		}
 	}
 	ckpt__rpc__response__free_unpacked(resp, NULL);
 	return 0;

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -263,6 +264,20 @@ static void restart_render(struct ctl *c, const Ckpt__Rpc__RestartResponse *rr)
 	       rr->image_bytes, rr->total_us / 1000.0);
 }
 
+/* In "ckptctl checkpoint x -o - | ckptctl restart x -i -" both ends start
+ * at once, and a restart request that reaches ckptd before the checkpoint
+ * request would find x still running. The first image byte in the pipe
+ * proves the checkpoint is under way, so wait for it (or for EOF) first. */
+static int restart_wait_input(struct ctl *c, int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return ctl_fail(c, negerrno(), "wait for image input: %m");
+	return 0;
+}
+
 int verb_restart(struct ctl *c, int argc, char **argv)
 {
 	Ckpt__Rpc__RestartRequest rq = CKPT__RPC__RESTART_REQUEST__INIT;
@@ -285,6 +300,8 @@ int verb_restart(struct ctl *c, int argc, char **argv)
 		fd = file_fd;
 	}
 
+	if (fd >= 0 && (r = restart_wait_input(c, fd)) < 0)
+		return r;
 	rq.has_from_fd = fd >= 0;
 	rq.from_fd = fd >= 0;
 	req.body_case = CKPT__RPC__REQUEST__BODY_RESTART;

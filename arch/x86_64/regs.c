@@ -72,19 +72,17 @@ int arch_xstate_info(uint64_t *ret_xfeatures, uint32_t *ret_size)
 	return 0;
 }
 
-/* The kernel stores the features of an xstate blob in the software-reserved
- * bytes of the legacy area (struct _fpx_sw_bytes at offset 464). */
+/* In ptrace's NT_X86_XSTATE layout (struct user_xstateregs) the first
+ * software-reserved word of the legacy area (bytes 464..471,
+ * USER_XSTATE_XCR0_WORD) holds the feature mask the kernel saved with; the
+ * _fpx_sw_bytes magic lives there only in signal frames. */
 uint64_t arch_xstate_features(const void *buf, size_t len)
 {
 	uint64_t xfeatures;
-	uint32_t magic;
 
-	if (len < 488)
+	if (len < 472)
 		return 0;
-	memcpy(&magic, (const char *)buf + 464, sizeof(magic));
-	if (magic != 0x46505853u)   /* FP_XSTATE_MAGIC1 */
-		return 0;
-	memcpy(&xfeatures, (const char *)buf + 472, sizeof(xfeatures));
+	memcpy(&xfeatures, (const char *)buf + 464, sizeof(xfeatures));
 	return xfeatures;
 }
 

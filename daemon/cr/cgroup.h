@@ -17,6 +17,10 @@ int cgroup_parse_mountinfo(int fd, bool v1_freezer, char *ret_path, size_t len);
 /* This process's path in the v2 hierarchy ("0::/x") or v1 freezer hierarchy,
  * from a /proc/PID/cgroup text read from fd. */
 int cgroup_parse_self(int fd, bool v1_freezer, char *ret_path, size_t len);
+/* ckptd's own cgroup dir in the v2 (or v1 freezer) hierarchy: the mount from
+ * mountinfo joined with our path from /proc/PID/cgroup (minus the mount's
+ * root). fds < 0 read /proc/self/{mountinfo,cgroup}. */
+int cgroup_base_dir(int mountinfo_fd, int cgroup_fd, bool v1_freezer, char *ret_path, size_t len);
 
 /* Create (or reuse, if empty) <ckptd's cgroup>/ckptd-<name>. v2 first, v1 freezer fallback. */
 int cgroup_create(const char *name, struct cgroup *ret);

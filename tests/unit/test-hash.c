@@ -86,6 +86,38 @@ static void test_incremental(void **state)
 	free(b);
 }
 
+/* A few MiB, as the image writer feeds pages: random splits from 1 byte to
+ * 1 MiB, unaligned, must give the one-shot hash of the whole. */
+static void test_incremental_large(void **state)
+{
+	const size_t len = (3u << 20) + 17;
+	unsigned char *b = malloc(len + 8);
+	uint64_t x = 0x9E3779B97F4A7C15ull;
+
+	assert_non_null(b);
+	for (size_t i = 0; i < len + 8; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;   /* xorshift64 */
+		b[i] = (unsigned char)x;
+	}
+	srand(777);
+	for (int round = 0; round < 6; round++) {
+		size_t start = (size_t)round, off = 0;
+		uint64_t seed = (uint64_t)round * PRIME64;
+		struct ckpt_hash_state s;
+
+		ckpt_hash_init(&s, seed);
+		while (off < len) {
+			size_t n = round % 2 ? (size_t)rand() % (1u << 20) + 1 : (size_t)rand() % 100;
+
+			n = n > len - off ? len - off : n;
+			ckpt_hash_update(&s, b + start + off, n);
+			off += n;
+		}
+		assert_int_equal(ckpt_hash_final(&s), ckpt_hash64(b + start, len, seed));
+	}
+	free(b);
+}
+
 /* final() doesn't consume the state: more data may follow. */
 static void test_final_is_a_peek(void **state)
 {
@@ -106,6 +138,7 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_sanity_buffer),
 		cmocka_unit_test(test_incremental),
+		cmocka_unit_test(test_incremental_large),
 		cmocka_unit_test(test_final_is_a_peek),
 	};
 
