@@ -106,7 +106,7 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
-	c->init_pidfd = c->log_fd = -1;
+	c->init_pidfd = c->log_fd = c->pending_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->dir_fd = openat(srv->state_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (c->dir_fd < 0) {
@@ -143,6 +143,9 @@ void container_free(struct container *c)
 		event_free(c->ev_init);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
+	if (c->pending_conn)
+		c->pending_conn->waiting = NULL;
+	c->pending_fd = safe_close(c->pending_fd);
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
 	c->init_pidfd = safe_close(c->init_pidfd);

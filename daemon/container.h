@@ -59,6 +59,14 @@ struct container {
 	Ckpt__Rpc__Response *op_result;   /* worker's final answer, unpacked */
 	Ckpt__Rpc__ErrorCode op_err_code;  /* the failure to report once init is gone */
 	char op_err_msg[600];
+
+	/* A restart from a stream that this container's own checkpoint feeds
+	 * (`ckptctl checkpoint x -o - | ckptctl restart x -i -`): it starts
+	 * when the checkpoint is over. */
+	struct conn *pending_conn;
+	int pending_fd;              /* the spool file the stream is copied into */
+	bool pending_spooling;       /* its spool worker still runs */
+	int pending_err;             /* the spool failed: -errno */
 };
 
 bool container_name_valid(const char *name);

@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "server.h"
 #include "store.h"
+#include "wire.h"
 #include "worker.h"
 #include <fcntl.h>
 #include <signal.h>
@@ -277,12 +278,15 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 
 /* ---- checkpoint ---- */
 
+static void ops_run_pending(struct container *c);
+
 static void ops_checkpointed(struct container *c)
 {
 	c->state = CONTAINER_CHECKPOINTED;
 	container_save(c);
 	conn_send(c->op_conn, c->op_result, NULL, 0);
 	op_end(c);
+	ops_run_pending(c);
 }
 
 static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -309,6 +313,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 		}
 		op_reply_error(c);
 		op_end(c);
+		ops_run_pending(c);
 		return;
 	}
 	c->op_result = final;
@@ -514,50 +519,15 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 	return fd;
 }
 
-void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+/* Spawn a fresh init and a worker restoring image_fd into it. */
+static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd)
 {
-	const Ckpt__Rpc__RestartRequest *r = req->restart;
 	struct worker_restart_job job = { 0 };
-	_cleanup_close_ int image_fd = -1, ctl_fd = -1;
-	struct container *c;
+	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
 	char what[128];
-	bool created = false;
 	int keep[3], k;
 
-	if (!container_name_valid(r->name)) {
-		ops_lookup(cn, r->name);
-		return;
-	}
-	if (!ops_fds_ok(cn, "restart", r->name, r->from_fd, false, nfds, fds))
-		return;
-	if (r->from_fd && r->image_id) {
-		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: both an image id and an fd given", r->name);
-		return;
-	}
-	c = container_find(cn->srv, r->name);
-	if (!c && !r->from_fd) {
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container (an image stream creates it)",
-				 r->name);
-		return;
-	}
-	if (c && !ops_idle(cn, c))
-		return;
-	if (c && c->state == CONTAINER_RUNNING) {
-		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is running", c->name);
-		return;
-	}
-	if (!c) {
-		k = container_new(cn->srv, r->name, &c);
-		if (k < 0) {
-			conn_reply_error(cn, E(ERR_IO), "restart %s: creating its state: %s", r->name, strerror(-k));
-			return;
-		}
-		created = true;
-	}
-	image_fd = ops_restart_image(cn, c, r, fds);
-	if (image_fd < 0)
-		goto fail;
 	k = container_spawn(c, NULL, &ctl_fd);
 	if (k < 0) {
 		conn_reply_error(cn, E(ERR_KERNEL), "container %s: starting its init: %s", c->name, strerror(-k));
@@ -588,6 +558,161 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 fail:
 	if (created)
 		container_destroy(c);
+}
+
+/* A restart fed by this container's own checkpoint (`checkpoint x -o - |
+ * restart x -i -`) can't restore before the checkpoint is over, yet must
+ * read meanwhile or the checkpoint blocks on a full pipe: a worker copies
+ * the stream into an unlinked spool file, restored from once both ended. */
+struct spool_job {
+	int in_fd, out_fd;
+};
+
+static int worker_spool(void *arg, int report_fd)
+{
+	struct spool_job *job = arg;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	static char buf[1 << 20];
+	ssize_t n;
+
+	for (;;) {
+		n = read(job->in_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(job->out_fd, buf + off, n - off);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0)
+				return -errno;
+			off += w;
+		}
+	}
+	if (n < 0)
+		return -errno;
+	resp.final = true;
+	return wire_send_msg(report_fd, &resp.base, NULL, 0);
+}
+
+/* The checkpoint feeding a pending restart is over (and its stream fully
+ * spooled): start the restart, or say why not. */
+static void ops_run_pending(struct container *c)
+{
+	struct conn *cn = c->pending_conn;
+	int fd = c->pending_fd;
+
+	if (!cn || c->pending_spooling || c->op != OP_NONE)
+		return;
+	c->pending_conn = NULL;
+	c->pending_fd = -1;
+	cn->waiting = NULL;
+	if (c->pending_err < 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		close(fd);
+		conn_reply_error(cn, E(ERR_IO), "container %s: spooling the image stream: %s", c->name,
+				 strerror(c->pending_err < 0 ? -c->pending_err : errno));
+		return;
+	}
+	if (c->state == CONTAINER_RUNNING) {
+		close(fd);
+		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
+		return;
+	}
+	ops_restart_start(cn, c, false, fd);
+}
+
+static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
+{
+	struct container *c = ud;
+
+	c->pending_spooling = false;
+	if (!final || final->error || !WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0)
+		c->pending_err = -EIO;
+	if (final)
+		ckpt__rpc__response__free_unpacked(final, NULL);
+	ops_run_pending(c);
+}
+
+static const struct worker_ops ops_spool_ops = {
+	.done = ops_spool_done,
+};
+
+static void ops_restart_defer(struct conn *cn, struct container *c, int stream_fd)
+{
+	struct spool_job job = { .in_fd = stream_fd };
+	struct worker *w;
+	int keep[2], r;
+
+	job.out_fd = openat(c->dir_fd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (job.out_fd < 0) {
+		conn_reply_error(cn, E(ERR_IO), "container %s: creating a spool file: %s", c->name, strerror(errno));
+		return;
+	}
+	keep[0] = job.in_fd;
+	keep[1] = job.out_fd;
+	r = worker_start(cn->srv, "spool", worker_spool, &job, keep, 2, &ops_spool_ops, c, &w);
+	if (r < 0) {
+		close(job.out_fd);
+		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: starting the spool worker: %s", c->name, strerror(-r));
+		return;
+	}
+	c->pending_conn = cn;
+	c->pending_fd = job.out_fd;
+	c->pending_spooling = true;
+	c->pending_err = 0;
+	cn->waiting = c;
+}
+
+void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	const Ckpt__Rpc__RestartRequest *r = req->restart;
+	_cleanup_close_ int image_fd = -1;
+	struct container *c;
+	bool created = false;
+	int k;
+
+	if (!container_name_valid(r->name)) {
+		ops_lookup(cn, r->name);
+		return;
+	}
+	if (!ops_fds_ok(cn, "restart", r->name, r->from_fd, false, nfds, fds))
+		return;
+	if (r->from_fd && r->image_id) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: both an image id and an fd given", r->name);
+		return;
+	}
+	c = container_find(cn->srv, r->name);
+	if (!c && !r->from_fd) {
+		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container (an image stream creates it)",
+				 r->name);
+		return;
+	}
+	if (c && r->from_fd && c->op == OP_CHECKPOINT && !c->op_leave_running && !c->pending_conn) {
+		ops_restart_defer(cn, c, fds[0]);   /* most likely fed by that very checkpoint */
+		return;
+	}
+	if (c && !ops_idle(cn, c))
+		return;
+	if (c && c->state == CONTAINER_RUNNING) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is running", c->name);
+		return;
+	}
+	if (!c) {
+		k = container_new(cn->srv, r->name, &c);
+		if (k < 0) {
+			conn_reply_error(cn, E(ERR_IO), "restart %s: creating its state: %s", r->name, strerror(-k));
+			return;
+		}
+		created = true;
+	}
+	image_fd = ops_restart_image(cn, c, r, fds);
+	if (image_fd < 0) {
+		if (created)
+			container_destroy(c);
+		return;
+	}
+	ops_restart_start(cn, c, created, TAKE_FD(image_fd));
 }
 
 /* ---- kill, rm ---- */

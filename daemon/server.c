@@ -95,7 +95,10 @@ static void conn_free(struct conn *c)
 		}
 	c->srv->n_conns--;
 	/* an operation outlives its client: it just has nobody to tell */
-	if (c->waiting)
+	if (c->waiting && c->waiting->pending_conn == c) {
+		c->waiting->pending_conn = NULL;
+		c->waiting->pending_fd = safe_close(c->waiting->pending_fd);
+	} else if (c->waiting)
 		c->waiting->op_conn = NULL;
 	if (c->check)
 		c->check->conn = NULL;

@@ -170,6 +170,12 @@ static int spawn_one(const struct spawn_msg *m, int *fds, size_t nrecv, int *ret
 	while (n < 0 && errno == EINTR);
 	if (n != 1)   /* it died before it was ready: init reaps it */
 		return log_errno(-ECHILD, "spawn: task %d failed to install its files, cwd or session", m->pid);
+	/* Ready, but the worker may seize it only once it dropped the ready
+	 * fd too (else that fd would survive into the restored task): wait
+	 * for EOF, which its close() gives. */
+	do
+		n = read(rd, &c, 1);
+	while (n > 0 || (n < 0 && errno == EINTR));
 	*ret_pidfd = TAKE_FD(pidfd);
 	return 0;
 }
