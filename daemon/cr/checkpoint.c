@@ -69,6 +69,15 @@ static int collect(struct ckpt_job *j)
 		return cr_fail(j->ctx.err, CR_ERR_BAD_STATE, 0, "the container has no process to checkpoint");
 	if (j->n > 1)
 		return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: the container has %zu processes below init: process trees are not supported yet", j->pids[1], j->n);
+	{
+		struct proc_status st;
+
+		r = proc_status_pid(j->pids[0], &st);
+		if (r < 0)
+			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: status", j->pids[0]);
+		if (st.state == 'T' || st.state == 't' || st.tracer_pid)
+			return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", j->pids[0]);
+	}
 	r = proc_children(j->pids[0], &grand, &ng);
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "listing the children of %d", j->pids[0]);
