@@ -1,0 +1,42 @@
+#!/bin/bash
+# What the engine can't checkpoint yet is refused with an error that names
+# the task and the reason, and the container keeps running unfrozen:
+# a pipe fd, a second thread, a child process.
+. "$(dirname "$0")/lib.sh"
+
+start_ckptd
+
+refused()
+{
+	local mode=$1 re=$2 name=$P-$1 out pid cg t1 t2 flag
+	shift 2
+	run_ct "$name" "$WL/refuse" "$mode"
+	pid=$(host_pid "$name")
+	for flag in "" --leave-running "-o $TMP/$mode.img"; do
+		# shellcheck disable=SC2086
+		out=$(ckctl checkpoint "$name" $flag 2>&1) && fail "checkpoint $flag of '$mode' succeeded"
+		echo "$out" | grep -q "^ckptctl: checkpoint: " || fail "$mode: not a clear error: $out"
+		echo "$out" | grep -Eq "task [0-9]+" || fail "$mode: error does not name the task: $out"
+		echo "$out" | grep -Eqi "$re" || fail "$mode: error does not give the reason ($re): $out"
+		log "$mode ${flag:-(store)}: $out"
+		[ "$(ct_state "$name")" = running ] || fail "$mode: container is '$(ct_state "$name")' after the refusal"
+		[ "$(host_pid "$name")" = "$pid" ] || fail "$mode: host pid changed"
+		kill -0 "$pid" 2>/dev/null || fail "$mode: workload died"
+		cg=$(cgroup_dir_of "$pid")
+		if [ -n "$cg" ] && [ -f "$cg/cgroup.events" ]; then
+			grep -q '^frozen 0$' "$cg/cgroup.events" || fail "$mode: $cg is frozen: $(cat "$cg/cgroup.events")"
+		fi
+		grep -q '^State:[[:space:]]*[RS]' "/proc/$pid/status" ||
+			fail "$mode: workload $(grep '^State:' "/proc/$pid/status")"
+		grep -q '^TracerPid:[[:space:]]*0$' "/proc/$pid/status" || fail "$mode: workload still traced"
+		t1=$(count_log "$name" '^tick ')
+		wait_log_count "$name" '^tick ' $((t1 + 3)) 5
+	done
+	[ "$(images_count "$name")" = 0 ] || fail "$mode: a refused checkpoint left an image: $(ckctl images "$name")"
+	ckctl rm "$name" >/dev/null || fail "rm $name"
+}
+
+refused pipe 'pipe'
+refused thread 'thread'
+refused tree 'child|process tree|tree'
+echo "PASS: $TEST_NAME"
