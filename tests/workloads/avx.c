@@ -17,38 +17,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wl.h"
+
 #define LANES 4
 #define DIM 9
 #define LOOP_N 12000000UL
 #define MXCSR_VAL 0xffc0u	/* round toward zero, FTZ, DAZ, all masked */
 #define FPUCW_VAL 0x027fu	/* double precision */
 
-static volatile sig_atomic_t got_usr2;
 static uint64_t mat[DIM][DIM];	/* one step ^ LOOP_N */
 static uint64_t st[8][LANES] __attribute__((aligned(32)));
 static uint64_t cst[LANES] __attribute__((aligned(32)));
 static uint64_t kin[7][LANES] __attribute__((aligned(32)));
 static uint64_t kout[7][LANES] __attribute__((aligned(32)));
 static unsigned long iter;
-
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (write(1, buf, n) < 0)
-		_exit(3);
-}
-
-#define fail(...) do { say("FAIL " __VA_ARGS__); _exit(1); } while (0)
-
-static void on_usr2(int sig) { got_usr2 = 1; }
 
 static void mat_mul(uint64_t r[DIM][DIM], uint64_t a[DIM][DIM], uint64_t b[DIM][DIM])
 {

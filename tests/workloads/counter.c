@@ -9,26 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t got_usr2;
+#include "wl.h"
 
-static void say(const char *fmt, ...)
-{
-	char buf[128];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (write(1, buf, n) < 0)
-		_exit(3);
-}
-
-#define fail(...) do { say("FAIL " __VA_ARGS__); _exit(1); } while (0)
-
-static void on_usr2(int sig) { got_usr2 = 1; }
 
 /* Sleep the whole 10 ms even when a signal interrupts it. */
 static void sleep_10ms(void)

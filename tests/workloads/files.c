@@ -22,35 +22,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wl.h"
+
 #define RW_SIZE (64 * 1024)
 #define CHUNK 24
 
 enum { FD_RW = 10, FD_DUP = 11, FD_APP = 12, FD_DEVNULL = 13, FD_DEVZERO = 14, FD_CE = 15, FD_NCE = 42 };
 
-static volatile sig_atomic_t got_usr2;
 static uint8_t shadow[RW_SIZE];
 static off_t pos;		/* expected offset of FD_RW / FD_DUP */
 static off_t app_size;
 static unsigned long iter;
-
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (write(1, buf, n) < 0)
-		_exit(3);
-}
-
-#define fail(...) do { say("FAIL " __VA_ARGS__); _exit(1); } while (0)
-
-static void on_usr2(int sig) { got_usr2 = 1; }
 
 static void open_at(const char *dir, const char *name, int flags, int want)
 {

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wl.h"
+
 #define PG 4096UL
 #define HEAP_BYTES (8UL << 20)
 #define HEAP_WORDS (HEAP_BYTES / 8)
@@ -30,7 +32,6 @@
 #define PRIV_DIRTY 8
 #define SHARED_PAGES 8
 
-static volatile sig_atomic_t got_usr2;
 static sigjmp_buf probe_env;
 static volatile sig_atomic_t probing;
 
@@ -47,23 +48,6 @@ static int shared_fd = -1, priv_fd = -1;
 static uint64_t shared_ctr[SHARED_PAGES];
 static unsigned long iter;
 
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (write(1, buf, n) < 0)
-		_exit(3);
-}
-
-#define fail(...) do { say("FAIL " __VA_ARGS__); _exit(1); } while (0)
-
 static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -76,8 +60,6 @@ static uint64_t mix(uint64_t x)
 static uint8_t anon_byte(size_t i) { return (uint8_t)(mix(i + 0x1000) & 0xff); }
 static uint8_t file_byte(size_t i) { return (uint8_t)(i * 13 + 7); }
 static uint8_t dirty_byte(size_t i) { return (uint8_t)(i * 29 + 101); }
-
-static void on_usr2(int sig) { got_usr2 = 1; }
 
 static void on_segv(int sig)
 {

@@ -15,31 +15,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wl.h"
+
 #define NSIG_MAX 65
 
-static volatile sig_atomic_t got_usr2;
 static volatile sig_atomic_t usr1_count;
 static volatile sig_atomic_t usr1_bad;
 static struct sigaction snap[NSIG_MAX];
 static sigset_t snap_mask;
 static unsigned long iter;
-
-static void say(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > (int)sizeof(buf) - 1)
-		n = sizeof(buf) - 1;
-	if (write(1, buf, n) < 0)
-		_exit(3);
-}
-
-#define fail(...) do { say("FAIL " __VA_ARGS__); _exit(1); } while (0)
 
 static void on_usr1(int sig, siginfo_t *si, void *uc)
 {
@@ -53,8 +37,6 @@ static void on_usr1(int sig, siginfo_t *si, void *uc)
 		usr1_bad = 1;
 	usr1_count++;
 }
-
-static void on_usr2(int sig) { got_usr2 = 1; }
 
 static int sa_equal(const struct sigaction *a, const struct sigaction *b)
 {
