@@ -191,12 +191,33 @@ static int write_tail(struct ckpt_job *j)
 	return 0;
 }
 
+/* Engine messages name tasks by host pid, which is what /proc knows them by;
+ * the user knows them by their pid in the container: give both. */
+static void name_tasks_in_error(struct ckpt_job *j)
+{
+	struct cr_error *e = j->ctx.err;
+	char prefix[32], msg[sizeof(e->msg)];
+	struct proc_status st;
+	size_t i, n;
+
+	for (i = 0; i < j->n && e->code != CR_OK; i++) {
+		n = snprintf(prefix, sizeof(prefix), "task %d:", j->pids[i]);
+		if (strncmp(e->msg, prefix, n) != 0 || proc_status_pid(j->pids[i], &st) < 0)
+			continue;
+		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", st.nspid[st.nspid_n - 1], j->pids[i], e->msg + n);
+		memcpy(e->msg, msg, sizeof(msg));
+		return;
+	}
+}
+
 /* Undo in reverse: detach (or kill), thaw. */
 static void ckpt_finish(struct ckpt_job *j, bool ok)
 {
 	bool kill_them = ok && !j->ctx.req->leave_running;
 	size_t i;
 
+	if (!ok)
+		name_tasks_in_error(j);
 	if (!ok && !j->ctx.w.ended)
 		image_write_error(&j->ctx.w, j->ctx.err->msg[0] ? j->ctx.err->msg : "checkpoint failed");
 	for (i = 0; i < j->n; i++) {
