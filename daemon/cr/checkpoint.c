@@ -4,6 +4,7 @@
 #include "arch.h"
 #include "cgroup.h"
 #include "dump.h"
+#include "fault.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -262,13 +263,19 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	else
 		r = freeze(&j);
 	if (r >= 0)
+		r = fault_inject(err, "ckpt-frozen");
+	if (r >= 0)
 		r = collect(&j);
 	if (r >= 0)
 		r = seize(&j);
 	if (r >= 0)
+		r = fault_inject(err, "ckpt-seized");
+	if (r >= 0)
 		r = write_header(&j);
 	if (r >= 0)
 		r = dump_tasks(&j);
+	if (r >= 0)
+		r = fault_inject(err, "ckpt-tail");
 	if (r >= 0)
 		r = write_tail(&j);
 	ckpt_finish(&j, r >= 0);

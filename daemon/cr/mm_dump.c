@@ -1,5 +1,6 @@
 /* Saving an address space: which VMAs, what kind, which pages. */
 #include "dump.h"
+#include "fault.h"
 #include "hash.h"
 #include "log.h"
 #include "macro.h"
@@ -130,7 +131,7 @@ static int write_run(struct dump_ctx *ctx, pid_t pid, uint64_t addr, uint64_t nr
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
 	ctx->pages += nr;
-	return 0;
+	return fault_inject(ctx->err, "ckpt-pages");
 }
 
 static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int pm_fd, const Ckpt__Img__Vma *v)

@@ -2,6 +2,7 @@
  * plant a scratch page with a syscall instruction, move [vvar]/[vdso] aside,
  * unmap everything else, map the saved VMAs, fill their pages. */
 #include "restore.h"
+#include "fault.h"
 #include "arch.h"
 #include "hash.h"
 #include "log.h"
@@ -320,6 +321,8 @@ int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record: %s", ctx->rd.error);
 	r = validate_vmas(ctx, ctx->mm);
 	if (r >= 0)
+		r = fault_inject(ctx->err, "restore-spawned");
+	if (r >= 0)
 		r = seize_spawned(ctx);
 	if (r >= 0)
 		r = clear_address_space(ctx);
@@ -361,7 +364,7 @@ int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, cons
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->task->pid, (unsigned long)pm->vaddr);
 	ctx->pages += pm->nr_pages;
-	return 0;
+	return fault_inject(ctx->err, "restore-pages");
 }
 
 static const struct { uint32_t bit; int advice; } madv_map[] = {

@@ -1,5 +1,6 @@
 /* Restoring one task's own state by injected calls, then handing it its registers. */
 #include "restore.h"
+#include "fault.h"
 #include "arch.h"
 #include "log.h"
 #include "macro.h"
@@ -244,5 +245,6 @@ int task_restore_finish(struct restore_ctx *ctx)
 	if (ret < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: removing the scratch page", t->pid);
 	ctx->scratch = 0;
-	return hand_off(ctx, t);
+	r = fault_inject(ctx->err, "restore-handoff");
+	return r < 0 ? r : hand_off(ctx, t);
 }
