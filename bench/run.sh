@@ -1,0 +1,155 @@
+#!/bin/bash
+# Benchmark: checkpoint and restart of a container holding N MiB of dirty
+# anonymous memory (tests/workloads/dirtymem), into ckptd's store on a tmpfs
+# and through a pipe (ckptctl checkpoint -o - | ckptctl restart -i -).
+# Prints a table; never asserts on time. Each restored container is asked to
+# verify every page (SIGUSR2 -> PASS), so a fast but wrong result shows.
+#
+#   sudo bench/run.sh [SIZE_MIB...]      default: 64 1024
+#
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (3).
+set -u -o pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+REPO=$(pwd)
+BUILD=${CKPT_BUILD:-$REPO/build}
+REPS=${BENCH_REPS:-3}
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(64 1024)
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+if [ ! -x "$BUILD/ckptd" ] || [ ! -x "$BUILD/tests/workloads/dirtymem" ]; then
+	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+		cmake --build "$BUILD" -j "$(nproc)" >/dev/null || { echo "bench: build failed" >&2; exit 1; }
+fi
+PYTHON=python3
+[ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
+
+TMP=$(mktemp -d /tmp/ckpt-bench.XXXXXX)
+SOCK=$TMP/sock
+STORE=$TMP/store
+CKPTD_PID=
+CGS=()
+
+ckctl() { timeout -k 5 600 "$BUILD/ckptctl" --socket "$SOCK" "$@"; }
+now_ns() { date +%s%N; }
+die() { echo "bench: $*" >&2; exit 1; }
+
+cleanup() {
+	local n cg d
+	trap - EXIT INT TERM
+	if [ -n "$CKPTD_PID" ]; then
+		for n in $(ckctl --json list 2>/dev/null |
+			   "$PYTHON" -c 'import json,sys; [print(c["name"]) for c in json.load(sys.stdin)["containers"]]' 2>/dev/null); do
+			ckctl rm "$n" >/dev/null 2>&1
+		done
+		kill -TERM "$CKPTD_PID" 2>/dev/null
+		for _ in $(seq 300); do kill -0 "$CKPTD_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$CKPTD_PID" 2>/dev/null
+		wait "$CKPTD_PID" 2>/dev/null
+	fi
+	# whatever is left in our cgroups: thaw, kill, remove
+	for cg in "${CGS[@]}"; do
+		for d in $(find "$cg" -depth -type d 2>/dev/null); do
+			[ -f "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
+			[ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state" 2>/dev/null
+			[ -f "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null
+			kill -9 $(cat "$d/cgroup.procs" 2>/dev/null) 2>/dev/null
+		done
+		sleep 0.2
+		for d in $(find "$cg" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
+	done
+	mountpoint -q "$STORE" && umount -l "$STORE"
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# ckptd in a cgroup of its own: its containers go below it, apart from others'
+for m in $(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo) \
+	 $(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break;
+		  if ($(i+1) == "cgroup" && $(i+3) ~ /(^|,)freezer(,|$)/) { print $5; exit } }' /proc/self/mountinfo); do
+	mkdir -p "$m/ckpt-bench.$$" && CGS+=("$m/ckpt-bench.$$")
+done
+
+mkdir -p "$STORE"
+mount -t tmpfs -o mode=0700 ckpt-bench "$STORE" || die "mount tmpfs on $STORE"
+(
+	for cg in "${CGS[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
+	exec "$BUILD/ckptd" --socket "$SOCK" --state-dir "$STORE/state"
+) >"$TMP/ckptd.log" 2>&1 </dev/null &
+CKPTD_PID=$!
+for _ in $(seq 100); do
+	ckctl version >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ckctl version >/dev/null 2>&1 || { cat "$TMP/ckptd.log" >&2; die "ckptd did not start"; }
+
+count() { ckctl logs "$1" 2>/dev/null | grep -c "$2"; }
+
+wait_count() {	# NAME PATTERN N TIMEOUT_S
+	local i
+	for i in $(seq $(( $4 * 10 ))); do
+		[ "$(count "$1" "$2")" -ge "$3" ] && return 0
+		ckctl logs "$1" 2>/dev/null | grep -q '^FAIL' && return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+jget() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2" 2>/dev/null || echo 0; }
+
+rows=()
+
+measure() {	# SIZE_MIB MODE REP
+	local mib=$1 mode=$2 rep=$3 name=b$1-$2-$3 t0 t1 t2 n ok rc
+	ckctl run "$name" -- "$BUILD/tests/workloads/dirtymem" "$mib" >/dev/null || die "run $name"
+	wait_count "$name" '^READY' 1 120 || die "$name never got READY"
+	sleep 0.3
+	t0=$(now_ns)
+	if [ "$mode" = store ]; then
+		ckctl --json checkpoint "$name" >"$TMP/ck.json" || die "checkpoint $name"
+		t1=$(now_ns)
+		ckctl --json restart "$name" >"$TMP/rs.json" || die "restart $name"
+		t2=$(now_ns)
+	else
+		{ ckctl --json checkpoint "$name" -o - 2>"$TMP/ck.json"; echo $? >"$TMP/ck.rc"; now_ns >"$TMP/ck.end"; } |
+			ckctl --json restart "$name" -i - >"$TMP/rs.json"
+		rc=$?
+		t2=$(now_ns)
+		[ "$rc" = 0 ] && [ "$(cat "$TMP/ck.rc")" = 0 ] ||
+			die "pipe $name: checkpoint $(cat "$TMP/ck.rc"), restart $rc: $(cat "$TMP/ck.json")"
+		t1=$(cat "$TMP/ck.end")
+	fi
+	n=$(count "$name" '^PASS')
+	ckctl kill "$name" --signal USR2 >/dev/null
+	if wait_count "$name" '^PASS' $(( n + 1 )) 120; then ok=yes; else ok=NO; fi
+	ckctl rm "$name" >/dev/null
+	rows+=("$(awk -v mib="$mib" -v mode="$mode" -v rep="$rep" -v t0="$t0" -v t1="$t1" -v t2="$t2" \
+		-v fz="$(jget "$TMP/ck.json" frozen_us)" -v img="$(jget "$TMP/ck.json" image_bytes)" -v ok="$ok" 'BEGIN {
+		gib = mib / 1024; ck = (t1 - t0) / 1e9; rs = (t2 - (mode == "store" ? t1 : t0)) / 1e9
+		printf "%8s  %-5s  %3d  %9.1f  %9.1f  %9.1f  %10.2f  %11.2f  %9.1f  %s",
+			mib " MiB", mode, rep, ck * 1000, fz / 1000, rs * 1000,
+			gib / ck, (mode == "store" ? gib / rs : gib / ((t2 - t0) / 1e9)), img / 1048576, ok }')")
+	echo "${rows[-1]}" >&2
+}
+
+echo "bench: $(nproc) cpus, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), store on tmpfs, $REPS reps" >&2
+for mib in "${SIZES[@]}"; do
+	for mode in store pipe; do
+		for rep in $(seq "$REPS"); do
+			measure "$mib" "$mode" "$rep"
+		done
+	done
+done
+
+echo
+echo "ckptd checkpoint/restart of dirty anonymous memory ($(uname -r), $(nproc) cpus)"
+printf "%8s  %-5s  %3s  %9s  %9s  %9s  %10s  %11s  %9s  %s\n" \
+	size mode rep "ckpt ms" "frozen ms" "rest. ms" "ckpt GiB/s" "rest. GiB/s" "image MiB" verified
+for r in "${rows[@]}"; do
+	echo "$r"
+done
+echo
+echo "store: checkpoint into the store on tmpfs, then restart from it; GiB/s = size / wall time."
+echo "pipe: checkpoint -o - | restart -i -, both at once; 'rest. ms' and its GiB/s are the whole pipeline."
