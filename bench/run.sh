@@ -7,7 +7,12 @@
 #
 #   sudo bench/run.sh [SIZE_MIB...]      default: 64 1024
 #
-# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (3).
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (3),
+# BENCH_PREWARM (1): before each measurement, write and delete 3x SIZE in the
+# tmpfs. On a VM whose host backs guest RAM lazily, the first touch of a page
+# the guest has not used recently costs ~2 s/GiB (see the baseline rows):
+# without pre-warming, that host cost, not ckptd, is what gets measured.
+# Both are printed: a cold baseline (dd into fresh tmpfs pages) and a warm one.
 set -u -o pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -100,12 +105,37 @@ wait_count() {	# NAME PATTERN N TIMEOUT_S
 jget() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2" 2>/dev/null || echo 0; }
 
 rows=()
+PREWARM=${BENCH_PREWARM:-1}
+
+# prewarm MIB: touch and free that much page cache so the next allocations
+# reuse pages the host already backs.
+prewarm() {
+	[ "$PREWARM" = 1 ] || return 0
+	dd if=/dev/zero of="$STORE/prewarm" bs=16M count=$(( $1 / 16 + 1 )) status=none
+	rm -f "$STORE/prewarm"
+}
+
+# baseline MIB: what one plain write of that size into tmpfs costs, cold and warm
+baseline() {
+	local mib=$1 t0 t1 label
+	for label in cold warm; do
+		[ $label = warm ] && prewarm $(( mib * 2 ))
+		t0=$(now_ns)
+		dd if=/dev/zero of="$STORE/baseline" bs=16M count=$(( mib / 16 )) conv=fsync status=none
+		t1=$(now_ns)
+		rm -f "$STORE/baseline"
+		baseline_rows+=("$(awk -v mib="$mib" -v l="$label" -v t0="$t0" -v t1="$t1" 'BEGIN {
+			printf "%8s  dd into tmpfs, %s pages: %7.1f ms  %5.2f GiB/s", mib " MiB", l, (t1 - t0) / 1e6, mib / 1024 / ((t1 - t0) / 1e9) }')")
+	done
+}
+baseline_rows=()
 
 measure() {	# SIZE_MIB MODE REP
 	local mib=$1 mode=$2 rep=$3 name=b$1-$2-$3 t0 t1 t2 n ok rc
 	ckctl run "$name" -- "$BUILD/tests/workloads/dirtymem" "$mib" >/dev/null || die "run $name"
 	wait_count "$name" '^READY' 1 120 || die "$name never got READY"
 	sleep 0.3
+	prewarm $(( mib * 3 ))
 	t0=$(now_ns)
 	if [ "$mode" = store ]; then
 		ckctl --json checkpoint "$name" >"$TMP/ck.json" || die "checkpoint $name"
@@ -113,9 +143,12 @@ measure() {	# SIZE_MIB MODE REP
 		ckctl --json restart "$name" >"$TMP/rs.json" || die "restart $name"
 		t2=$(now_ns)
 	else
+		# as between two machines: the restart side creates the container
 		{ ckctl --json checkpoint "$name" -o - 2>"$TMP/ck.json"; echo $? >"$TMP/ck.rc"; now_ns >"$TMP/ck.end"; } |
-			ckctl --json restart "$name" -i - >"$TMP/rs.json"
+			ckctl --json restart "$name-b" -i - >"$TMP/rs.json"
 		rc=$?
+		ckctl rm "$name" >/dev/null
+		name=$name-b
 		t2=$(now_ns)
 		[ "$rc" = 0 ] && [ "$(cat "$TMP/ck.rc")" = 0 ] ||
 			die "pipe $name: checkpoint $(cat "$TMP/ck.rc"), restart $rc: $(cat "$TMP/ck.json")"
@@ -136,6 +169,7 @@ measure() {	# SIZE_MIB MODE REP
 
 echo "bench: $(nproc) cpus, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), store on tmpfs, $REPS reps" >&2
 for mib in "${SIZES[@]}"; do
+	baseline "$mib"
 	for mode in store pipe; do
 		for rep in $(seq "$REPS"); do
 			measure "$mib" "$mode" "$rep"
@@ -151,5 +185,10 @@ for r in "${rows[@]}"; do
 	echo "$r"
 done
 echo
+for r in "${baseline_rows[@]}"; do
+	echo "baseline $r"
+done
+echo
 echo "store: checkpoint into the store on tmpfs, then restart from it; GiB/s = size / wall time."
-echo "pipe: checkpoint -o - | restart -i -, both at once; 'rest. ms' and its GiB/s are the whole pipeline."
+echo "pipe: checkpoint A -o - | restart B -i - (as to another machine), both at once; 'rest. ms' and its GiB/s are the whole pipeline."
+echo "pre-warm: $PREWARM (see the header of bench/run.sh)"

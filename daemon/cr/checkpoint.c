@@ -256,6 +256,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 
 	j.t_start = now_us();
 	image_writer_init(&j.ctx.w, req->image_fd);
+	cr_tune_stream(req->image_fd);
 	j.ctx.files = objhash_new(free_obj);
 	j.ctx.pagebuf = malloc(PAGEBUF_LEN);
 	if (!j.ctx.files || !j.ctx.pagebuf)

@@ -30,10 +30,15 @@ int mm_dump_vdso_info(struct dump_ctx *ctx, pid_t pid);
 
 /* path as seen by task `pid` (through /proc/PID/root: its mount namespace),
  * into buf; returns buf, or NULL if it doesn't fit. */
+/* Bigger pipe buffers for image streams through pipes. */
+void cr_tune_stream(int fd);
+
 const char *cr_task_path(pid_t pid, const char *path, char *buf, size_t len);
 
 #define PAGE_SZ 4096ull
-#define PAGEBUF_LEN (16u << 20)
+/* Page data moves in pieces this big: small enough to stay in cache between
+ * the copy in, the checksum and the copy out, and cheap to fault in. */
+#define PAGEBUF_LEN (2u << 20)
 
 /* Vma.madv bits: madvise() advice to reapply on restore. */
 enum {

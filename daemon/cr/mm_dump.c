@@ -14,7 +14,7 @@
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 #define PM_FILE (1ull << 61)
-#define PM_CHUNK 4096          /* pagemap entries per read = 16 MiB of memory */
+#define PM_CHUNK (PAGEBUF_LEN / PAGE_SZ)   /* pagemap entries per read: a run never outgrows pagebuf */
 
 static bool path_is(const struct proc_vma *v, const char *name)
 {

@@ -142,6 +142,7 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	int r;
 
 	image_reader_init(&ctx.rd, req->image_fd);
+	cr_tune_stream(req->image_fd);
 	/* Paths are resolved in the container's mount namespace through
 	 * /proc/INIT/root (cr_task_path); the worker itself stays outside. */
 	r = read_image(&ctx);
