@@ -11,6 +11,11 @@
 extern const char arch_name[];            /* "x86_64" */
 #define ARCH_XSTATE_MAX (32u << 10)       /* bound for xstate blobs from images */
 
+/* struct sigaction as the rt_sigaction system call takes it on this arch. */
+struct arch_ksigaction {
+	uint64_t handler, flags, restorer, mask;
+};
+
 /* General registers (incl. TLS bases) as one blob of arch_regs_size() bytes. */
 size_t arch_regs_size(void);
 int arch_get_regs(pid_t tid, void *regs);

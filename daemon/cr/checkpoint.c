@@ -26,14 +26,6 @@ struct ckpt_job {
 	uint64_t t_start, t_frozen;
 };
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
-}
-
 static void progress(struct ckpt_job *j, const char *phase)
 {
 	if (j->ctx.req->progress)
@@ -51,7 +43,7 @@ static int freeze(struct ckpt_job *j)
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "freezing cgroup %s", j->cg.dir);
 	j->frozen = true;
-	j->t_frozen = now_us();
+	j->t_frozen = cr_now_us();
 	return 0;
 }
 
@@ -254,7 +246,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	struct ckpt_job j = { .ctx = { .req = req, .err = err } };
 	int r;
 
-	j.t_start = now_us();
+	j.t_start = cr_now_us();
 	image_writer_init(&j.ctx.w, req->image_fd);
 	cr_tune_stream(req->image_fd);
 	j.ctx.files = objhash_new(free_obj);
@@ -281,7 +273,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = write_tail(&j);
 	ckpt_finish(&j, r >= 0);
 	if (r >= 0 && ret_stats) {
-		uint64_t t = now_us();
+		uint64_t t = cr_now_us();
 
 		*ret_stats = (struct cr_checkpoint_stats){
 			.frozen_us = t - j.t_frozen, .total_us = t - j.t_start,

@@ -30,6 +30,9 @@ int mm_dump_vdso_info(struct dump_ctx *ctx, pid_t pid);
 
 /* path as seen by task `pid` (through /proc/PID/root: its mount namespace),
  * into buf; returns buf, or NULL if it doesn't fit. */
+/* CLOCK_MONOTONIC in microseconds, for the stats. */
+uint64_t cr_now_us(void);
+
 /* Bigger pipe buffers for image streams through pipes. */
 void cr_tune_stream(int fd);
 

@@ -2,6 +2,7 @@
 #include "log.h"
 #include <fcntl.h>
 #include <stdarg.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,21 +25,4 @@ int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, 
 		memcpy(e->msg, buf, sizeof(e->msg));
 	}
 	return err > 0 ? -err : -EINVAL;
-}
-
-void cr_tune_stream(int fd)
-{
-	struct stat st;
-
-	/* A 64 KiB pipe costs a context switch every 64 KiB of a GiB image;
-	 * the largest an unprivileged reader could also set is plenty. */
-	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode))
-		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
-}
-
-const char *cr_task_path(pid_t pid, const char *path, char *buf, size_t len)
-{
-	int n = snprintf(buf, len, "/proc/%d/root%s", pid, path);
-
-	return n > 0 && (size_t)n < len ? buf : NULL;
 }

@@ -23,9 +23,6 @@
 #define PR_SET_VMA 0x53564d41
 #define PR_SET_VMA_ANON_NAME 0
 #endif
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
 
 struct range { uint64_t lo, hi; };
 
@@ -113,7 +110,7 @@ static int find_hole(struct restore_ctx *ctx, const struct proc_vma *cur, size_t
 
 static int seize_spawned(struct restore_ctx *ctx)
 {
-	struct ptrace_rseq_configuration { uint64_t ptr; uint32_t size, sig, flags, pad; } rc;
+	struct rtask_rseq_config rc;
 	pid_t pid = proc_pidfd_pid(ctx->pidfd);
 	long ret;
 	int r;
@@ -133,7 +130,7 @@ static int seize_spawned(struct restore_ctx *ctx)
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d (host %d): seizing it", ctx->task->pid, pid);
 	/* glibc registered rseq in ckptd's TLS; drop it before that memory goes. */
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(rc), &rc) != sizeof(rc))
+	if (rtask_rseq_config(pid, &rc) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", ctx->task->pid);
 	if (rc.ptr) {
 		ret = rsys(&ctx->rt, __NR_rseq, rc.ptr, rc.size, RSEQ_FLAG_UNREGISTER, rc.sig);

@@ -12,14 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
-}
-
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Header *h;
@@ -138,7 +130,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_stats, struct cr_error *err)
 {
 	struct restore_ctx ctx = { .req = req, .err = err, .pidfd = -1 };
-	uint64_t t0 = now_us();
+	uint64_t t0 = cr_now_us();
 	int r;
 
 	image_reader_init(&ctx.rd, req->image_fd);
@@ -150,7 +142,7 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 		r = task_restore_finish(&ctx);
 	if (r >= 0 && ret_stats)
 		*ret_stats = (struct cr_restart_stats){
-			.total_us = now_us() - t0, .image_bytes = ctx.rd.offset, .pages = ctx.pages,
+			.total_us = cr_now_us() - t0, .image_bytes = ctx.rd.offset, .pages = ctx.pages,
 			.root_pid = ctx.task->pid, .root_host_pid = ctx.host_pid,
 		};
 	restart_cleanup(&ctx, r >= 0);

@@ -172,6 +172,19 @@ int rtask_write(pid_t pid, uint64_t addr, const void *buf, size_t len)
 	return vm_io(pid, addr, (void *)buf, len, true);
 }
 
+#ifndef PTRACE_GET_RSEQ_CONFIGURATION
+#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
+#endif
+
+int rtask_rseq_config(pid_t pid, struct rtask_rseq_config *ret)
+{
+	long n = ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(*ret), ret);
+
+	if (n < 0)
+		return -errno;
+	return n == sizeof(*ret) ? 0 : -EIO;
+}
+
 int rtask_restore(struct rtask *t)
 {
 	struct user_regs_struct regs = t->regs;

@@ -39,5 +39,12 @@ long rtask_syscall(struct rtask *t, long nr, unsigned long a0, unsigned long a1,
 int rtask_read(pid_t pid, uint64_t addr, void *buf, size_t len);
 int rtask_write(pid_t pid, uint64_t addr, const void *buf, size_t len);
 
+/* struct ptrace_rseq_configuration (PTRACE_GET_RSEQ_CONFIGURATION). */
+struct rtask_rseq_config {
+	uint64_t ptr;
+	uint32_t size, sig, flags, pad;
+};
+int rtask_rseq_config(pid_t pid, struct rtask_rseq_config *ret);
+
 /* Put the seized registers and mask back (checkpoint side). */
 int rtask_restore(struct rtask *t);

@@ -13,24 +13,10 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 
-#ifndef PTRACE_GET_RSEQ_CONFIGURATION
-#define PTRACE_GET_RSEQ_CONFIGURATION 0x420f
-#endif
-struct rseq_config {   /* struct ptrace_rseq_configuration */
-	uint64_t rseq_abi_pointer;
-	uint32_t rseq_abi_size;
-	uint32_t signature;
-	uint32_t flags;
-	uint32_t pad;
-};
-
-struct ksigaction {
-	uint64_t handler, flags, restorer, mask;
-};
 
 /* What the injected calls bring back, laid out in the scratch page. */
 struct scratch {
-	struct ksigaction act;
+	struct arch_ksigaction act;
 	uint64_t tid_addr;
 	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
 	struct itimerval itv;
@@ -92,7 +78,7 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct task_state *s)
 {
 	pid_t pid = rt->pid;
-	struct rseq_config rc;
+	struct rtask_rseq_config rc;
 	size_t xlen = 0;
 	uint64_t head = 0;
 	size_t hlen = 0;
@@ -107,13 +93,13 @@ static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct task_s
 	s->t.regs.len = arch_regs_size();
 	s->t.xstate.data = s->xstate;
 	s->t.xstate.len = xlen;
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, pid, (void *)sizeof(rc), &rc) != sizeof(rc))
+	if (rtask_rseq_config(pid, &rc) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", pid);
-	if (rc.rseq_abi_pointer) {
-		s->rseq.ptr = rc.rseq_abi_pointer;
-		s->rseq.len = rc.rseq_abi_size;
+	if (rc.ptr) {
+		s->rseq.ptr = rc.ptr;
+		s->rseq.len = rc.size;
 		s->rseq.flags = rc.flags;
-		s->rseq.sig = rc.signature;
+		s->rseq.sig = rc.sig;
 		s->t.rseq = &s->rseq;
 	}
 	if (syscall(SYS_get_robust_list, pid, &head, &hlen) < 0)

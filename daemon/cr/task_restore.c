@@ -103,10 +103,6 @@ static int restore_mm_map(struct restore_ctx *ctx, const Ckpt__Img__MmInfo *m)
 	return 0;
 }
 
-struct ksigaction {
-	uint64_t handler, flags, restorer, mask;
-};
-
 static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 {
 	uint64_t done = 0;
@@ -116,7 +112,7 @@ static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 
 	for (i = 0; i < t->n_sigactions && ret >= 0; i++) {
 		const Ckpt__Img__SigAction *a = t->sigactions[i];
-		struct ksigaction k = { a->handler, a->flags, a->restorer, a->mask };
+		struct arch_ksigaction k = { a->handler, a->flags, a->restorer, a->mask };
 
 		addr = put(ctx, &k, sizeof(k));
 		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_rt_sigaction, a->sig, addr, 0, 8);
@@ -124,7 +120,7 @@ static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 	}
 	/* Whatever ckptd's init had installed goes back to default. */
 	for (sig = 1; sig <= 64 && ret >= 0; sig++) {
-		struct ksigaction k = { (uint64_t)SIG_DFL, 0, 0, 0 };
+		struct arch_ksigaction k = { (uint64_t)SIG_DFL, 0, 0, 0 };
 
 		if ((done & (1ull << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
 			continue;
