@@ -1,9 +1,7 @@
-#include "dump.h"
+/* The first error of a job, kept for the client. */
+#include "cr.h"
 #include "log.h"
-#include <fcntl.h>
 #include <stdarg.h>
-#include <time.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <string.h>
 
