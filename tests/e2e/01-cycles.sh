@@ -46,5 +46,6 @@ cycle_workload files "$TMP/wd"
 cycle_workload signals
 cycle_workload avx
 cycle_workload counter
+cycle_workload kstate "$TMP/wd"
 cycle_workload dirtymem 64
 echo "PASS: $TEST_NAME"
