@@ -22,6 +22,9 @@ struct scratch {
 	struct itimerval itv;
 };
 
+#define SIGINFO_SIZE 128
+#define PENDING_MAX 1024   /* a queue longer than this is refused, not cut */
+
 struct task_state {
 	Ckpt__Img__Task t;
 	Ckpt__Img__MmInfo mm;
@@ -35,6 +38,8 @@ struct task_state {
 	unsigned char xstate[ARCH_XSTATE_MAX];
 	char cwd[PATH_MAX], exe[PATH_MAX];
 	char *auxv;
+	unsigned char (*siginfo)[SIGINFO_SIZE];   /* private queue, then shared */
+	ProtobufCBinaryData pending[2][PENDING_MAX];
 };
 
 static int read_link(pid_t pid, const char *what, char *buf, size_t len)
@@ -58,8 +63,6 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 
 	if (st->threads != 1)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %d threads: multi-threaded processes are not supported yet", pid, st->threads);
-	if (st->sigpnd || st->shdpnd)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: pending signals (%#lx/%#lx) are not supported yet", pid, (unsigned long)st->sigpnd, (unsigned long)st->shdpnd);
 	if (st->seccomp)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: seccomp filters are not supported", pid);
 	if (memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
@@ -107,6 +110,47 @@ static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct task_s
 	s->t.has_robust_list = s->t.has_robust_list_len = true;
 	s->t.robust_list = head;
 	s->t.robust_list_len = hlen;
+	return 0;
+}
+
+/* Pending signals: PTRACE_PEEKSIGINFO reads both queues without dequeuing. */
+static int dump_pending(struct dump_ctx *ctx, pid_t pid, struct task_state *s)
+{
+	static const uint32_t flags[2] = { 0, PTRACE_PEEKSIGINFO_SHARED };
+	size_t used = 0;
+	int q;
+
+	s->siginfo = calloc(2 * PENDING_MAX, SIGINFO_SIZE);
+	if (!s->siginfo)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: siginfo", pid);
+	for (q = 0; q < 2; q++) {
+		size_t n = 0;
+
+		for (;;) {
+			struct __ptrace_peeksiginfo_args a = { .off = n, .flags = flags[q], .nr = 64 };
+			long got;
+
+			if (n >= PENDING_MAX)
+				return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: more than %d pending signals", pid, PENDING_MAX);
+			a.nr = MIN(64, PENDING_MAX - n);
+			got = ptrace(PTRACE_PEEKSIGINFO, pid, &a, s->siginfo[used]);
+			if (got < 0)
+				return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_PEEKSIGINFO", pid);
+			if (got == 0)
+				break;
+			for (long i = 0; i < got; i++)
+				s->pending[q][n + i] = (ProtobufCBinaryData){ SIGINFO_SIZE, s->siginfo[used + i] };
+			n += got;
+			used += got;
+		}
+		if (q == 0) {
+			s->t.n_sigpending_private = n;
+			s->t.sigpending_private = s->pending[0];
+		} else {
+			s->t.n_sigpending_shared = n;
+			s->t.sigpending_shared = s->pending[1];
+		}
+	}
 	return 0;
 }
 
@@ -295,6 +339,8 @@ int task_dump(struct dump_ctx *ctx, struct rtask *rt, pid_t nspid, pid_t nsppid)
 	if (r >= 0)
 		r = dump_regs(ctx, rt, s);
 	if (r >= 0)
+		r = dump_pending(ctx, pid, s);
+	if (r >= 0)
 		r = dump_injected(ctx, rt, s);
 	if (r >= 0)
 		r = dump_mm_info(ctx, pid, &ps, s);
@@ -304,5 +350,6 @@ int task_dump(struct dump_ctx *ctx, struct rtask *rt, pid_t nspid, pid_t nsppid)
 			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
 	}
 	free(s->auxv);
+	free(s->siginfo);
 	return r;
 }

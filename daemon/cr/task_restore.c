@@ -55,6 +55,17 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 	if (!t->mm || t->mm->auxv.len > 1024 || t->mm->auxv.len % 16 || !t->mm->exe || t->mm->exe[0] != '/' ||
 	    strlen(t->mm->exe) >= 4000)
 		return bad(ctx, t, "bad mm bounds, auxv or exe");
+	for (i = 0; i < t->n_sigpending_private + t->n_sigpending_shared; i++) {
+		const ProtobufCBinaryData *b = i < t->n_sigpending_private ? &t->sigpending_private[i]
+									    : &t->sigpending_shared[i - t->n_sigpending_private];
+		int32_t sig;
+
+		if (i >= 1024 || b->len != 128)
+			return bad(ctx, t, "bad pending signal");
+		memcpy(&sig, b->data, sizeof(sig));
+		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+			return bad(ctx, t, "bad pending signal number");
+	}
 	if (t->rseq && (t->rseq->len < 32 || t->rseq->len > 1024 || t->rseq->ptr % 32))
 		return bad(ctx, t, "bad rseq registration");
 	return 0;
@@ -173,6 +184,30 @@ static long restore_misc(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 	return ret < 0 ? ret : 0;
 }
 
+/* Queue the saved pending signals again, oldest first, into the same queue.
+ * The task blocks everything while we inject, so they stay pending until
+ * the saved mask is back: then they arrive as they would have. */
+static long restore_pending(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+{
+	long ret = 0, addr;
+	size_t i;
+
+	for (i = 0; i < t->n_sigpending_private + t->n_sigpending_shared && ret >= 0; i++) {
+		bool priv = i < t->n_sigpending_private;
+		const ProtobufCBinaryData *b = priv ? &t->sigpending_private[i] : &t->sigpending_shared[i - t->n_sigpending_private];
+		int32_t sig;
+
+		memcpy(&sig, b->data, sizeof(sig));
+		addr = put(ctx, b->data, b->len);
+		if (addr < 0)
+			return addr;
+		/* to itself, any si_code is allowed: the original sender stays */
+		ret = priv ? rsys(&ctx->rt, __NR_rt_tgsigqueueinfo, t->pid, t->pid, sig, addr)
+			   : rsys(&ctx->rt, __NR_rt_sigqueueinfo, t->pid, sig, addr);
+	}
+	return ret;
+}
+
 /* Restored tasks get the container's credentials; the image must agree. */
 static int check_creds(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 {
@@ -230,6 +265,8 @@ int task_restore_finish(struct restore_ctx *ctx)
 	ret = restore_signals(ctx, t);
 	if (ret >= 0)
 		ret = restore_misc(ctx, t);
+	if (ret >= 0)
+		ret = restore_pending(ctx, t);
 	if (ret < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: restoring signals, timers, limits or rseq", t->pid);
 	r = check_creds(ctx, t);

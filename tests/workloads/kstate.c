@@ -1,4 +1,6 @@
 /* kstate: per-task kernel state only the task can see, checked from inside:
+ * pending signals (three queued real-time signals with their values, in
+ * order, a thread-directed one and a blocked standard one),
  * glibc's rseq registration (still registered with the same area, length
  * and signature, and the kernel still updates its cpu_id), the robust futex
  * list head, the clear_child_tid address, a sigaltstack that a SA_ONSTACK
@@ -68,6 +70,53 @@ static void check_rseq(void)
 		fail("rseq cpu_id %d not updated by the kernel\n", (int)rs->cpu_id);
 }
 
+#define RT_Q (SIGRTMIN + 2)   /* process-directed, three values queued */
+#define RT_T (SIGRTMIN + 3)   /* thread-directed */
+
+static void queue_pending(void)
+{
+	for (int v = 1; v <= 3; v++)
+		if (sigqueue(getpid(), RT_Q, (union sigval){ .sival_int = v }) < 0)
+			fail("sigqueue\n");
+	if (syscall(SYS_tgkill, getpid(), gettid(), RT_T) < 0 || kill(getpid(), SIGWINCH) < 0)
+		fail("tgkill/kill\n");
+}
+
+static void check_pending_set(void)
+{
+	sigset_t p;
+
+	sigpending(&p);
+	if (!sigismember(&p, RT_Q) || !sigismember(&p, RT_T) || !sigismember(&p, SIGWINCH))
+		fail("pending signals lost (%d %d %d)\n", sigismember(&p, RT_Q), sigismember(&p, RT_T), sigismember(&p, SIGWINCH));
+}
+
+/* Take every pending signal off its queue, check order and payload, queue them again. */
+static void check_pending_queues(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+	siginfo_t si;
+
+	sigemptyset(&set);
+	sigaddset(&set, RT_Q);
+	for (int v = 1; v <= 3; v++)
+		if (sigtimedwait(&set, &si, &zero) != RT_Q || si.si_code != SI_QUEUE ||
+		    si.si_value.sival_int != v || si.si_pid != getpid())
+			fail("queued signal %d: value %d code %d pid %d\n", v, si.si_value.sival_int, si.si_code, si.si_pid);
+	if (sigtimedwait(&set, &si, &zero) >= 0)
+		fail("an extra queued signal\n");
+	sigemptyset(&set);
+	sigaddset(&set, RT_T);
+	if (sigtimedwait(&set, &si, &zero) != RT_T)
+		fail("thread-directed signal lost: %d code %d\n", si.si_signo, si.si_code);
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	if (sigtimedwait(&set, &si, &zero) != SIGWINCH || si.si_pid != getpid())
+		fail("SIGWINCH lost\n");
+	queue_pending();
+}
+
 static void check_all(void)
 {
 	struct rlimit rl;
@@ -79,6 +128,7 @@ static void check_all(void)
 	mode_t m;
 
 	check_rseq();
+	check_pending_set();
 	if (usr1_on_alt != 1)
 		fail("SA_ONSTACK handler did not run on the alternate stack (%d)\n", (int)usr1_on_alt);
 	usr1_on_alt = -1;
@@ -135,6 +185,16 @@ int main(int argc, char **argv)
 	personality(personality(0xffffffff) | ADDR_NO_RANDOMIZE);
 	syscall(SYS_get_robust_list, 0, &robust_head, &len);
 	prctl(PR_GET_TID_ADDRESS, &tid_addr);
+	{
+		sigset_t b;
+
+		sigemptyset(&b);
+		sigaddset(&b, RT_Q);
+		sigaddset(&b, RT_T);
+		sigaddset(&b, SIGWINCH);
+		sigprocmask(SIG_BLOCK, &b, NULL);
+	}
+	queue_pending();
 	check_all();
 	say("READY\n");
 	for (;;) {
@@ -145,6 +205,7 @@ int main(int argc, char **argv)
 		iter++;
 		if (got_usr2) {
 			got_usr2 = 0;
+			check_pending_queues();
 			say("PASS kstate %lu\n", iter);
 		}
 	}
