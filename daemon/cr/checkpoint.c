@@ -23,6 +23,7 @@ struct ckpt_job {
 	size_t n;
 	bool *seized;
 	struct rtask *rt;
+	struct proc_status *st;       /* each task's status, read once while frozen */
 	uint64_t t_start, t_frozen;
 };
 
@@ -62,15 +63,14 @@ static int collect(struct ckpt_job *j)
 		return cr_fail(j->ctx.err, CR_ERR_BAD_STATE, 0, "the container has no process to checkpoint");
 	if (j->n > 1)
 		return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: the container has %zu processes below init: process trees are not supported yet", j->pids[1], j->n);
-	{
-		struct proc_status st;
-
-		r = proc_status_pid(j->pids[0], &st);
-		if (r < 0)
-			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: status", j->pids[0]);
-		if (st.state == 'T' || st.state == 't' || st.tracer_pid)
-			return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", j->pids[0]);
-	}
+	j->st = calloc(j->n, sizeof(*j->st));
+	if (!j->st)
+		return cr_fail(j->ctx.err, CR_ERR_INTERNAL, ENOMEM, "task table");
+	r = proc_status_pid(j->pids[0], &j->st[0]);
+	if (r < 0)
+		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: status", j->pids[0]);
+	if (j->st[0].state == 'T' || j->st[0].state == 't' || j->st[0].tracer_pid)
+		return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", j->pids[0]);
 	r = proc_children(j->pids[0], &grand, &ng);
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "listing the children of %d", j->pids[0]);
@@ -155,12 +155,7 @@ static int dump_tasks(struct ckpt_job *j)
 
 	progress(j, "dump");
 	for (i = 0; i < j->n && r >= 0; i++) {
-		struct proc_status st;
-
-		r = proc_status_pid(j->pids[i], &st);
-		if (r < 0)
-			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: status", j->pids[i]);
-		r = task_dump(&j->ctx, &j->rt[i], st.nspid[st.nspid_n - 1], 1);
+		r = task_dump(&j->ctx, &j->rt[i], &j->st[i], 1);
 		if (r >= 0)
 			r = rtask_restore(&j->rt[i]);   /* injections done: back to the seized state */
 		if (r >= 0)
@@ -190,14 +185,15 @@ static void name_tasks_in_error(struct ckpt_job *j)
 {
 	struct cr_error *e = j->ctx.err;
 	char prefix[32], msg[sizeof(e->msg)];
-	struct proc_status st;
 	size_t i, n;
 
-	for (i = 0; i < j->n && e->code != CR_OK; i++) {
+	for (i = 0; j->st && i < j->n && e->code != CR_OK; i++) {
+		const struct proc_status *st = &j->st[i];
+
 		n = snprintf(prefix, sizeof(prefix), "task %d:", j->pids[i]);
-		if (strncmp(e->msg, prefix, n) != 0 || proc_status_pid(j->pids[i], &st) < 0)
+		if (!st->nspid_n || strncmp(e->msg, prefix, n) != 0)
 			continue;
-		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", st.nspid[st.nspid_n - 1], j->pids[i], e->msg + n);
+		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", st->nspid[st->nspid_n - 1], j->pids[i], e->msg + n);
 		memcpy(e->msg, msg, sizeof(msg));
 		return;
 	}
@@ -287,5 +283,6 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	free(j.pids);
 	free(j.seized);
 	free(j.rt);
+	free(j.st);
 	return r < 0 ? r : 0;
 }

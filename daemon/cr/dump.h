@@ -18,9 +18,10 @@ struct dump_ctx {
 	uint64_t vdso_size, vvar_size, vvar_vclock_size;
 };
 
-/* task.c: everything about one task but its files and memory; uses
- * injected syscalls through rt (prepared). nspid: pid inside the container. */
-int task_dump(struct dump_ctx *ctx, struct rtask *rt, pid_t nspid, pid_t nsppid);
+/* task_dump.c: everything about one task but its files and memory; uses
+ * injected syscalls through rt (prepared). st: its status, read while frozen. */
+struct proc_status;
+int task_dump(struct dump_ctx *ctx, struct rtask *rt, const struct proc_status *st, pid_t nsppid);
 /* files.c: FILE records for descriptions not yet written, then FDS. */
 int files_dump(struct dump_ctx *ctx, pid_t pid);
 /* mm.c: the MM record and the pages. */

@@ -27,7 +27,10 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image format %u, this ckptd reads %u", h->format_version, IMAGE_FORMAT_VERSION);
 	if (strcmp(h->arch, arch_name) != 0 || h->page_size != PAGE_SZ || sysconf(_SC_PAGESIZE) != (long)PAGE_SZ)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image is for %s with %u-byte pages", h->arch, h->page_size);
-	if (arch_xstate_info(&xf, &xs) < 0 || (h->xfeatures & ~xf))
+	if (arch_xstate_info(&xf, &xs) < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "this CPU has no XSAVE");
+	ctx->xfeatures = xf;
+	if (h->xfeatures & ~xf)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "image needs CPU state features %#lx, this machine has %#lx",
 			       (unsigned long)h->xfeatures, (unsigned long)xf);
 	if (!h->has_task_count || h->task_count != 1)

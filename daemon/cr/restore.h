@@ -14,6 +14,7 @@ struct restore_ctx {
 	struct cr_error *err;
 	struct image_reader rd;
 	Ckpt__Img__Header *hdr;
+	uint64_t xfeatures;           /* this CPU's, probed with the header check */
 	struct objhash *files;        /* file id -> struct restore_file */
 	/* the task being restored (one for now) */
 	Ckpt__Img__Task *task;

@@ -312,10 +312,11 @@ static int dump_identity(struct dump_ctx *ctx, pid_t pid, pid_t nspid, pid_t nsp
 	return 0;
 }
 
-int task_dump(struct dump_ctx *ctx, struct rtask *rt, pid_t nspid, pid_t nsppid)
+int task_dump(struct dump_ctx *ctx, struct rtask *rt, const struct proc_status *st, pid_t nsppid)
 {
 	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
-	struct proc_status st, init;
+	pid_t nspid = st->nspid[st->nspid_n - 1];
+	struct proc_status init;
 	struct proc_stat ps;
 	pid_t pid = rt->pid;
 	int r;
@@ -326,16 +327,14 @@ int task_dump(struct dump_ctx *ctx, struct rtask *rt, pid_t nspid, pid_t nsppid)
 	ckpt__img__mm_info__init(&s->mm);
 	ckpt__img__creds__init(&s->creds);
 	ckpt__img__rseq__init(&s->rseq);
-	r = proc_status_pid(pid, &st);
-	if (r >= 0)
-		r = proc_status_pid(ctx->req->init_pid, &init);
+	r = proc_status_pid(ctx->req->init_pid, &init);
 	if (r >= 0)
 		r = proc_stat_pid(pid, &ps);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading /proc status", pid);
-	r = check_supported(ctx, pid, &st, &init);
+	r = check_supported(ctx, pid, st, &init);
 	if (r >= 0)
-		r = dump_identity(ctx, pid, nspid, nsppid, s, &ps, &st);
+		r = dump_identity(ctx, pid, nspid, nsppid, s, &ps, st);
 	if (r >= 0)
 		r = dump_regs(ctx, rt, s);
 	if (r >= 0)

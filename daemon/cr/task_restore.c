@@ -23,8 +23,7 @@ static int bad(struct restore_ctx *ctx, const Ckpt__Img__Task *t, const char *wh
 int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 {
 	char why[128];
-	uint64_t seen = 0, xf;
-	uint32_t xs;
+	uint64_t seen = 0;
 	size_t i;
 
 	if (t->pid < 2 || t->pid > (1 << 22))
@@ -35,8 +34,8 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 		return bad(ctx, t, "session or process group out of range");
 	if (arch_regs_validate(t->regs.data, t->regs.len, why, sizeof(why)) < 0)
 		return bad(ctx, t, why);
-	if (arch_xstate_info(&xf, &xs) < 0 || t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX ||
-	    (arch_xstate_features(t->xstate.data, t->xstate.len) & ~xf))
+	if (t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX ||
+	    (arch_xstate_features(t->xstate.data, t->xstate.len) & ~ctx->xfeatures))
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its FPU/AVX state uses features this CPU lacks", t->pid);
 	if (strlen(t->comm) > 15 || t->cwd[0] != '/' || strlen(t->cwd) >= 4000 || t->umask > 0777)
 		return bad(ctx, t, "bad comm, cwd or umask");
