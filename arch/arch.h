@@ -41,6 +41,12 @@ uint64_t arch_regs_sp(const void *regs);
 /* The system call instruction, to find one in a task or plant one. */
 extern const unsigned char arch_syscall_insn[];
 extern const size_t arch_syscall_insn_len;
+/* Code for a restorer's scratch page: the system call instruction that
+ * injections use, then a loop calling pause() forever. A task forked (or a
+ * thread cloned) by an injected call returns right after the instruction,
+ * into the loop, and waits there, all signals blocked, to be seized. */
+extern const unsigned char arch_scratch_code[];
+extern const size_t arch_scratch_code_len;
 
 /* Run one system call inside a ptrace-stopped task: start from `base` regs,
  * execute the syscall instruction at insn_addr, stop at syscall exit.

@@ -20,6 +20,8 @@ static const char *const image_type_names[] = {
 	[IMG_HEADER] = "header", [IMG_TASK] = "task", [IMG_FILE] = "file",
 	[IMG_FDS] = "fds", [IMG_MM] = "mm", [IMG_PAGEMAP] = "pagemap",
 	[IMG_PAGES] = "pages", [IMG_TAIL] = "tail", [IMG_ERROR] = "error",
+	[IMG_PIPE] = "pipe", [IMG_SHM] = "shm", [IMG_TREE] = "tree",
+	[IMG_THREAD] = "thread", [IMG_DROP] = "drop",
 };
 
 const char *image_rec_type_name(uint32_t type)

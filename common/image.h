@@ -16,7 +16,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
-#define IMAGE_FORMAT_VERSION 1
+#define IMAGE_FORMAT_VERSION 2
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 
@@ -30,7 +30,12 @@ enum image_rec_type {
 	IMG_PAGES = 7,
 	IMG_TAIL = 8,
 	IMG_ERROR = 9,
-	IMG_TYPE_MAX = IMG_ERROR,
+	IMG_PIPE = 10,
+	IMG_SHM = 11,
+	IMG_TREE = 12,
+	IMG_THREAD = 13,
+	IMG_DROP = 14,     /* a Pagemap: pages to drop from an inherited mapping */
+	IMG_TYPE_MAX = IMG_DROP,
 };
 
 struct image_rec_hdr {

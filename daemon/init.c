@@ -155,7 +155,7 @@ static bool init_reap(int *last)
 	int st;
 
 	for (;;) {
-		pid_t p = waitpid(-1, &st, WNOHANG);
+		pid_t p = waitpid(-1, &st, WNOHANG | __WALL);   /* any exit signal */
 
 		if (p > 0) {
 			*last = init_status_code(st);

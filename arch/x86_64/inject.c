@@ -10,6 +10,14 @@
 const unsigned char arch_syscall_insn[] = { 0x0f, 0x05 };
 const size_t arch_syscall_insn_len = sizeof(arch_syscall_insn);
 
+const unsigned char arch_scratch_code[] = {
+	0x0f, 0x05,                     /* 0: syscall            (injections) */
+	0xb8, 0x22, 0x00, 0x00, 0x00,   /* 2: mov $34, %eax      (__NR_pause) */
+	0x0f, 0x05,                     /* 7: syscall */
+	0xeb, 0xf7,                     /* 9: jmp 2 */
+};
+const size_t arch_scratch_code_len = sizeof(arch_scratch_code);
+
 /* Resume to the next syscall stop (entry or exit) of tid. */
 static int syscall_step(pid_t tid)
 {

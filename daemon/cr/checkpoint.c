@@ -19,11 +19,6 @@ struct ckpt_job {
 	struct dump_ctx ctx;
 	struct cgroup cg;
 	bool frozen;
-	pid_t *pids;                  /* host pids of the tasks below init */
-	size_t n;
-	bool *seized;
-	struct rtask *rt;
-	struct proc_status *st;       /* each task's status, read once while frozen */
 	uint64_t t_start, t_frozen;
 };
 
@@ -48,66 +43,42 @@ static int freeze(struct ckpt_job *j)
 	return 0;
 }
 
-/* The tasks below init, listed while frozen so none can fork or slip away. */
-static int collect(struct ckpt_job *j)
-{
-	pid_t init = j->ctx.req->init_pid;
-	_cleanup_free_ pid_t *grand = NULL;
-	size_t ng = 0;
-	int r;
-
-	r = proc_children(init, &j->pids, &j->n);
-	if (r < 0)
-		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "listing the tasks of init %d", init);
-	if (j->n == 0)
-		return cr_fail(j->ctx.err, CR_ERR_BAD_STATE, 0, "the container has no process to checkpoint");
-	if (j->n > 1)
-		return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: the container has %zu processes below init: process trees are not supported yet", j->pids[1], j->n);
-	j->st = calloc(j->n, sizeof(*j->st));
-	if (!j->st)
-		return cr_fail(j->ctx.err, CR_ERR_INTERNAL, ENOMEM, "task table");
-	r = proc_status_pid(j->pids[0], &j->st[0]);
-	if (r < 0)
-		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: status", j->pids[0]);
-	if (j->st[0].state == 'T' || j->st[0].state == 't' || j->st[0].tracer_pid)
-		return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", j->pids[0]);
-	r = proc_children(j->pids[0], &grand, &ng);
-	if (r < 0)
-		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "listing the children of %d", j->pids[0]);
-	if (ng)
-		return cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "task %d: child process %d: process trees are not supported yet", j->pids[0], grand[0]);
-	j->seized = calloc(j->n, sizeof(bool));
-	j->rt = calloc(j->n, sizeof(struct rtask));
-	return j->seized && j->rt ? 0 : cr_fail(j->ctx.err, CR_ERR_INTERNAL, ENOMEM, "task table");
-}
-
+/* Seize every thread while frozen (a trap is then pending in each), thaw
+ * so the traps can be taken, and wait for each stop. */
 static int seize(struct ckpt_job *j)
 {
-	size_t i;
+	struct dump_ctx *ctx = &j->ctx;
+	size_t i, k;
 	int r;
 
 	progress(j, "seize");
-	for (i = 0; i < j->n; i++) {
-		r = rtask_seize(j->pids[i], false);
-		if (r < 0)
-			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: PTRACE_SEIZE", j->pids[i]);
-		j->seized[i] = true;
+	for (i = 0; i < ctx->nprocs; i++) {
+		struct dump_proc *p = &ctx->procs[i];
+
+		for (k = 0; k < p->ntids; k++) {
+			r = rtask_seize(p->tids[k], false);
+			if (r < 0)
+				return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: PTRACE_SEIZE", p->pid, p->tids[k]);
+			p->seized[k] = true;
+		}
 	}
-	/* Every task has a trap pending and can only stop in it: thaw so the
-	 * traps (and our injected calls) can run. */
 	r = cgroup_thaw(&j->cg);
 	if (r < 0)
-		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "thawing cgroup %s", j->cg.dir);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "thawing cgroup %s", j->cg.dir);
 	j->frozen = false;
-	for (i = 0; i < j->n; i++) {
-		r = rtask_wait_stop(j->pids[i]);
-		if (r < 0)
-			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: waiting for it to stop", j->pids[i]);
-		r = rtask_prepare(&j->rt[i], j->pids[i]);
-		if (r >= 0)
-			r = rtask_find_insn(&j->rt[i]);
-		if (r < 0)
-			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: preparing for injection", j->pids[i]);
+	for (i = 0; i < ctx->nprocs; i++) {
+		struct dump_proc *p = &ctx->procs[i];
+
+		for (k = 0; k < p->ntids; k++) {
+			r = rtask_wait_stop(p->tids[k]);
+			if (r >= 0)
+				r = rtask_prepare(&p->rt[k], p->tids[k]);
+			if (r >= 0 && k == 0)
+				r = rtask_find_insn(&p->rt[0]);
+			if (r < 0)
+				return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: stopping it for injection", p->pid, p->tids[k]);
+			p->rt[k].insn = p->rt[0].insn;   /* one mm: one syscall instruction for all */
+		}
 	}
 	return 0;
 }
@@ -120,7 +91,15 @@ static int write_header(struct ckpt_job *j)
 	uint32_t xs;
 	int r;
 
-	r = mm_dump_vdso_info(&j->ctx, j->pids[0]);
+	struct dump_proc *first = NULL;
+	size_t i;
+
+	for (i = 0; i < j->ctx.nprocs && !first; i++)
+		if (!j->ctx.procs[i].zombie)
+			first = &j->ctx.procs[i];
+	if (!first)
+		return cr_fail(j->ctx.err, CR_ERR_BAD_STATE, 0, "the container has no live process to checkpoint");
+	r = mm_dump_vdso_info(&j->ctx, first->pid);
 	if (r < 0)
 		return r;
 	if (arch_xstate_info(&xf, &xs) < 0)
@@ -143,25 +122,50 @@ static int write_header(struct ckpt_job *j)
 	h.vvar_vclock_size = j->ctx.vvar_vclock_size;
 	h.vdso_hash = j->ctx.vdso_hash;
 	h.has_task_count = true;
-	h.task_count = j->n;
+	h.task_count = j->ctx.nprocs;
 	r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base);
 	return r < 0 ? cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image") : 0;
 }
 
-static int dump_tasks(struct ckpt_job *j)
+/* First pass: every shared object (file descriptions, pipes, shared
+ * memory) once, so that restore has them all before it creates a task. */
+static int dump_objects(struct ckpt_job *j)
 {
 	size_t i;
 	int r = 0;
 
+	progress(j, "objects");
+	for (i = 0; i < j->ctx.nprocs && r >= 0; i++) {
+		struct dump_proc *p = &j->ctx.procs[i];
+
+		if (p->zombie)
+			continue;
+		r = files_collect(&j->ctx, p);
+		if (r >= 0)
+			r = mm_collect(&j->ctx, p);
+	}
+	return r;
+}
+
+/* Second pass: each live process, parents first. */
+static int dump_tasks(struct ckpt_job *j)
+{
+	size_t i, k;
+	int r = 0;
+
 	progress(j, "dump");
-	for (i = 0; i < j->n && r >= 0; i++) {
-		r = task_dump(&j->ctx, &j->rt[i], &j->st[i], 1);
+	for (i = 0; i < j->ctx.nprocs && r >= 0; i++) {
+		struct dump_proc *p = &j->ctx.procs[i];
+
+		if (p->zombie)
+			continue;
+		r = task_dump(&j->ctx, p);
+		for (k = 0; k < p->ntids && r >= 0; k++)
+			r = rtask_restore(&p->rt[k]);   /* injections done: back to the seized state */
 		if (r >= 0)
-			r = rtask_restore(&j->rt[i]);   /* injections done: back to the seized state */
+			r = files_dump_fds(&j->ctx, p);
 		if (r >= 0)
-			r = files_dump(&j->ctx, j->pids[i]);
-		if (r >= 0)
-			r = mm_dump(&j->ctx, j->pids[i]);
+			r = mm_dump(&j->ctx, p);
 	}
 	return r;
 }
@@ -187,15 +191,43 @@ static void name_tasks_in_error(struct ckpt_job *j)
 	char prefix[32], msg[sizeof(e->msg)];
 	size_t i, n;
 
-	for (i = 0; j->st && i < j->n && e->code != CR_OK; i++) {
-		const struct proc_status *st = &j->st[i];
+	for (i = 0; i < j->ctx.nprocs && e->code != CR_OK; i++) {
+		const struct dump_proc *p = &j->ctx.procs[i];
 
-		n = snprintf(prefix, sizeof(prefix), "task %d:", j->pids[i]);
-		if (!st->nspid_n || strncmp(e->msg, prefix, n) != 0)
+		n = snprintf(prefix, sizeof(prefix), "task %d:", p->pid);
+		if (!p->nspid || strncmp(e->msg, prefix, n) != 0)
 			continue;
-		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", st->nspid[st->nspid_n - 1], j->pids[i], e->msg + n);
+		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", p->nspid, p->pid, e->msg + n);
 		memcpy(e->msg, msg, sizeof(msg));
 		return;
+	}
+}
+
+/* As its tracer we see a killed thread's exit first; until we do, its
+ * parent can't reap it. */
+static void kill_proc(struct dump_proc *p)
+{
+	size_t k;
+	int st;
+
+	kill(p->pid, SIGKILL);
+	for (k = 0; k < p->ntids; k++)
+		if (p->seized[k])
+			while (waitpid(p->tids[k], &st, __WALL) < 0 && errno == EINTR)
+				;
+}
+
+static void release_proc(struct dump_proc *p)
+{
+	size_t k;
+
+	for (k = 0; k < p->ntids; k++) {
+		if (!p->seized[k])
+			continue;
+		if (rtask_restore(&p->rt[k]) < 0)
+			log_error("task %d: thread %d: restoring its registers failed", p->pid, p->tids[k]);
+		if (ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0)
+			log_error("task %d: thread %d: PTRACE_DETACH: %m", p->pid, p->tids[k]);
 	}
 }
 
@@ -209,23 +241,16 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 		name_tasks_in_error(j);
 	if (!ok && !j->ctx.w.ended)
 		image_write_error(&j->ctx.w, j->ctx.err->msg[0] ? j->ctx.err->msg : "checkpoint failed");
-	for (i = 0; i < j->n; i++) {
-		if (!j->seized || !j->seized[i])
-			continue;
-		if (kill_them) {
-			int st;
+	/* Children first: a killed parent must not see its children die. */
+	for (i = j->ctx.nprocs; i-- > 0;) {
+		struct dump_proc *p = &j->ctx.procs[i];
 
-			kill(j->pids[i], SIGKILL);
-			/* As its tracer we see the exit first; until we do, its
-			 * parent (init) can't reap it. */
-			while (waitpid(j->pids[i], &st, __WALL) < 0 && errno == EINTR)
-				;
+		if (!p->seized)
 			continue;
-		}
-		if (j->rt && rtask_restore(&j->rt[i]) < 0)
-			log_error("task %d: restoring its registers failed", j->pids[i]);
-		if (ptrace(PTRACE_DETACH, j->pids[i], NULL, NULL) < 0)
-			log_error("task %d: PTRACE_DETACH: %m", j->pids[i]);
+		if (kill_them)
+			kill_proc(p);
+		else
+			release_proc(p);
 	}
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)
 		log_error("thawing %s failed", j->cg.dir);
@@ -254,13 +279,19 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-frozen");
 	if (r >= 0)
-		r = collect(&j);
+		r = tree_collect(&j.ctx);
+	if (r >= 0)
+		r = tree_check(&j.ctx);
 	if (r >= 0)
 		r = seize(&j);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-seized");
 	if (r >= 0)
 		r = write_header(&j);
+	if (r >= 0)
+		r = dump_objects(&j);
+	if (r >= 0)
+		r = tree_dump(&j.ctx);
 	if (r >= 0)
 		r = dump_tasks(&j);
 	if (r >= 0)
@@ -273,16 +304,13 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 
 		*ret_stats = (struct cr_checkpoint_stats){
 			.frozen_us = t - j.t_frozen, .total_us = t - j.t_start,
-			.image_bytes = j.ctx.w.offset, .pages = j.ctx.pages, .tasks = j.n,
+			.image_bytes = j.ctx.w.offset, .pages = j.ctx.pages, .tasks = j.ctx.nprocs,
 		};
 	}
 	image_writer_free(&j.ctx.w);
 	if (j.ctx.files)
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);
-	free(j.pids);
-	free(j.seized);
-	free(j.rt);
-	free(j.st);
+	tree_free(&j.ctx);
 	return r < 0 ? r : 0;
 }

@@ -5,6 +5,28 @@
 #include "image.pb-c.h"
 #include "objhash.h"
 #include "rtask.h"
+#include "proc.h"
+#include <stdbool.h>
+#include <sys/stat.h>
+
+/* One process of the container (or a zombie), as checkpoint sees it. */
+struct dump_proc {
+	pid_t pid;                    /* host pid */
+	pid_t nspid, nsppid, nspgid, nssid;   /* inside the container */
+	int parent;                   /* index in dump_ctx.procs; -1: init */
+	bool zombie;
+	int wait_status;              /* zombie: what wait() will report */
+	int exit_signal;
+	struct proc_status st;        /* main thread's status, read while frozen */
+	pid_t *tids, *nstids;         /* host and ns thread ids; [0] is the main thread */
+	size_t ntids;
+	struct rtask *rt;             /* per thread, once seized */
+	bool *seized;
+	struct proc_vma *vmas;        /* smaps, read by the first pass */
+	size_t nvmas;
+	Ckpt__Img__Fd *fds;           /* the fd table, built by the first pass */
+	size_t nfds;
+};
 
 struct dump_ctx {
 	const struct cr_checkpoint_req *req;
@@ -16,16 +38,35 @@ struct dump_ctx {
 	uint64_t pages;
 	uint64_t vdso_hash;           /* of the first task's [vdso] */
 	uint64_t vdso_size, vvar_size, vvar_vclock_size;
+	struct dump_proc *procs;      /* parents before children */
+	size_t nprocs;
+	int max_fd;
 };
 
-/* task_dump.c: everything about one task but its files and memory; uses
- * injected syscalls through rt (prepared). st: its status, read while frozen. */
-struct proc_status;
-int task_dump(struct dump_ctx *ctx, struct rtask *rt, const struct proc_status *st, pid_t nsppid);
-/* files.c: FILE records for descriptions not yet written, then FDS. */
-int files_dump(struct dump_ctx *ctx, pid_t pid);
-/* mm.c: the MM record and the pages. */
-int mm_dump(struct dump_ctx *ctx, pid_t pid);
+/* tree_dump.c: list the container's processes and threads (frozen), check
+ * what can be rebuilt, write the TREE record. */
+int tree_collect(struct dump_ctx *ctx);
+int tree_check(struct dump_ctx *ctx);
+int tree_dump(struct dump_ctx *ctx);
+void tree_free(struct dump_ctx *ctx);
+
+/* task_dump.c: a process's own state and its threads' (TASK, THREAD*);
+ * uses injected syscalls through p->rt (prepared). */
+int task_dump(struct dump_ctx *ctx, struct dump_proc *p);
+/* files.c: FILE (PIPE, SHM) records for descriptions not yet written and
+ * p->fds (first pass); the FDS record (second pass). */
+int files_collect(struct dump_ctx *ctx, struct dump_proc *p);
+int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p);
+/* pipe.c: the PIPE record for the pipe behind /proc/PID/fd/FD, once;
+ * its id in ret_id. */
+int pipe_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id);
+/* shm.c: the SHM record and pages of a shared memory object, once; path
+ * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
+int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);
+/* mm_dump.c: p->vmas and the shared memory they map (first pass); the MM
+ * record and the pages (second pass). */
+int mm_collect(struct dump_ctx *ctx, struct dump_proc *p);
+int mm_dump(struct dump_ctx *ctx, struct dump_proc *p);
 /* mm.c: vdso/vvar facts for the header, from a task's maps. */
 int mm_dump_vdso_info(struct dump_ctx *ctx, pid_t pid);
 
@@ -55,3 +96,6 @@ enum {
 	MADV_BIT_SEQUENTIAL = 1 << 6,
 	MADV_BIT_RANDOM = 1 << 7,
 };
+
+/* Object table types (one id space per image). */
+enum { OBJ_FILE = 1, OBJ_PIPE = 2, OBJ_SHM = 3 };

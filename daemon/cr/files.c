@@ -14,7 +14,6 @@
 
 /* File status flags reopened as saved; creation flags never are. */
 #define REOPEN_MASK (~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC))
-#define FILE_OBJ 1
 
 struct dump_file {
 	pid_t pid;
@@ -45,6 +44,16 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->kind = CKPT__IMG__FILE_KIND__FILE_LOG;
 		return NULL;
 	}
+	if (S_ISFIFO(st->st_mode) && strncmp(link, "pipe:[", 6) == 0) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_PIPE;
+		return NULL;
+	}
+	if (S_ISREG(st->st_mode) && strncmp(link, "/memfd:", 7) == 0 && strstr(link, " (deleted)")) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_MEMFD;
+		return NULL;
+	}
+	if (S_ISFIFO(st->st_mode))
+		return "named pipes (FIFOs) are not supported yet";
 	if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
 		return "this kind of file is not supported yet";
 	if (link[0] != '/' || strstr(link, " (deleted)"))
@@ -67,6 +76,30 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->mtime_ns = st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
 	}
 	return NULL;
+}
+
+/* The object behind a pipe or memfd description, written before it. */
+static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct stat *st, Ckpt__Img__File *f)
+{
+	char path[64], name[256];
+	size_t n;
+
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE) {
+		f->has_pipe_id = true;
+		return pipe_dump(ctx, pid, fd, st, &f->pipe_id);
+	}
+	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
+		return 0;
+	/* "/memfd:NAME (deleted)" */
+	n = strlen(link) - 7 - 10;
+	if (n >= sizeof(name))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d: memfd name too long", pid, fd);
+	memcpy(name, link + 7, n);
+	name[n] = 0;
+	f->path = NULL;
+	f->has_shm_id = true;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+	return shm_dump(ctx, path, true, name, &f->shm_id);
 }
 
 static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e)
@@ -99,7 +132,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	if (!obj)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
 	*obj = (struct dump_file){ pid, fd };
-	r = objhash_lookup_add(ctx->files, FILE_OBJ, st.st_ino ^ ((uint64_t)st.st_dev << 32), obj, same_file, &id, &existing);
+	r = objhash_lookup_add(ctx->files, OBJ_FILE, st.st_ino ^ ((uint64_t)st.st_dev << 32), obj, same_file, &id, &existing);
 	if (r < 0) {
 		free(obj);
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "task %d: fd %d: object table", pid, fd);
@@ -113,6 +146,9 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	f.flags = fi.flags & REOPEN_MASK;
 	f.has_pos = true;
 	f.pos = fi.pos;
+	r = dump_file_object(ctx, pid, fd, link, &st, &f);
+	if (r < 0)
+		return r;
 	r = image_write_msg(&ctx->w, IMG_FILE, &f.base);
 	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
 }
@@ -151,33 +187,44 @@ static int list_fds(pid_t pid, int **ret, size_t *ret_n)
 	return 0;
 }
 
-int files_dump(struct dump_ctx *ctx, pid_t pid)
+int files_collect(struct dump_ctx *ctx, struct dump_proc *p)
 {
-	Ckpt__Img__Fds msg = CKPT__IMG__FDS__INIT;
 	_cleanup_free_ int *fds = NULL;
-	_cleanup_free_ Ckpt__Img__Fd *ents = NULL;
-	_cleanup_free_ Ckpt__Img__Fd **ptrs = NULL;
 	size_t n = 0, i;
 	int r;
 
-	r = list_fds(pid, &fds, &n);
+	r = list_fds(p->pid, &fds, &n);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: listing fds", pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: listing fds", p->pid);
 	if (n > SPAWN_MAX_FDS)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %zu open fds: more than %d are not supported yet", pid, n, SPAWN_MAX_FDS);
-	ents = calloc(n + 1, sizeof(*ents));
-	ptrs = calloc(n + 1, sizeof(*ptrs));
-	if (!ents || !ptrs)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", pid);
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %zu open fds: more than %d are not supported yet", p->pid, n, SPAWN_MAX_FDS);
+	p->fds = calloc(n + 1, sizeof(*p->fds));
+	if (!p->fds)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", p->pid);
 	for (i = 0; i < n; i++) {
-		ckpt__img__fd__init(&ents[i]);
-		r = dump_one_fd(ctx, pid, fds[i], &ents[i]);
+		ckpt__img__fd__init(&p->fds[i]);
+		r = dump_one_fd(ctx, p->pid, fds[i], &p->fds[i]);
 		if (r < 0)
 			return r;
-		ptrs[i] = &ents[i];
+		p->nfds = i + 1;
+		ctx->max_fd = MAX(ctx->max_fd, fds[i]);
 	}
+	return 0;
+}
+
+int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	Ckpt__Img__Fds msg = CKPT__IMG__FDS__INIT;
+	_cleanup_free_ Ckpt__Img__Fd **ptrs = calloc(p->nfds + 1, sizeof(*ptrs));
+	size_t i;
+	int r;
+
+	if (!ptrs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", p->pid);
+	for (i = 0; i < p->nfds; i++)
+		ptrs[i] = &p->fds[i];
 	msg.fds = ptrs;
-	msg.n_fds = n;
+	msg.n_fds = p->nfds;
 	r = image_write_msg(&ctx->w, IMG_FDS, &msg.base);
 	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
 }
@@ -212,15 +259,48 @@ static int check_reopened(struct restore_ctx *ctx, const Ckpt__Img__File *f, int
 	return 0;
 }
 
+/* A memfd description: a new open of the object the worker made. */
+static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
+{
+	struct restore_obj *o = f->has_shm_id ? objhash_find_id(ctx->objs, OBJ_SHM, f->shm_id) : NULL;
+	char path[64];
+	int fd;
+
+	if (!o || !o->memfd)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: refers to unknown memfd", f->id);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->pool[o->slot]);
+	fd = open(path, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+	if (fd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u: reopening its memfd", f->id);
+	if (f->has_pos && lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos) {
+		close(fd);
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "file %u: seeking its memfd", f->id);
+	}
+	return fd;
+}
+
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1;
 	char buf[PATH_MAX + 64];
 	int r;
 
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG) {
+	switch (f->kind) {
+	case CKPT__IMG__FILE_KIND__FILE_LOG:
 		fd = fcntl(ctx->req->log_fd, F_DUPFD_CLOEXEC, 3);
 		return fd < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, errno, "container log") : TAKE_FD(fd);
+	case CKPT__IMG__FILE_KIND__FILE_PIPE:
+		if (!f->has_pipe_id)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: pipe without a pipe id", f->id);
+		return pipe_restore_end(ctx, f->pipe_id, f->flags);
+	case CKPT__IMG__FILE_KIND__FILE_MEMFD:
+		return reopen_memfd(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_REG:
+	case CKPT__IMG__FILE_KIND__FILE_CHR:
+	case CKPT__IMG__FILE_KIND__FILE_DIR:
+		break;
+	default:
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: unknown kind", f->id);
 	}
 	if (!f->path || f->path[0] != '/' || !cr_task_path(ctx->req->init_pid, f->path, buf, sizeof(buf)))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: no absolute path", f->id);
@@ -236,37 +316,26 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	return TAKE_FD(fd);
 }
 
-static void file_free(uint32_t type, void *obj)
-{
-	struct restore_file *rf = obj;
-
-	if (rf->fd >= 0)
-		close(rf->fd);
-	free(rf);
-}
-
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__File *f = image_unpack(&ctx->rd, &ckpt__img__file__descriptor, payload, len);
-	struct restore_file *rf;
-	int fd, r;
+	struct restore_obj *o;
+	int fd, slot, r;
 
 	if (!f)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file record: %s", ctx->rd.error);
-	if (!ctx->files)
-		ctx->files = objhash_new(file_free);
-	fd = ctx->files ? reopen(ctx, f) : -ENOMEM;
+	fd = reopen(ctx, f);
 	r = fd;
 	if (fd >= 0) {
-		rf = malloc(sizeof(*rf));
-		if (!rf) {
-			close(fd);
-			r = -ENOMEM;
+		slot = restore_pool_add(ctx, fd);
+		o = slot < 0 ? NULL : calloc(1, sizeof(*o));
+		if (!o) {
+			r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "file %u", f->id);
 		} else {
-			rf->fd = fd;
-			r = objhash_insert_id(ctx->files, FILE_OBJ, f->id, rf);
+			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 } };
+			r = objhash_insert_id(ctx->objs, OBJ_FILE, f->id, o);
 			if (r < 0) {
-				file_free(0, rf);
+				free(o);
 				r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file id %u appears twice", f->id);
 			}
 		}
@@ -275,48 +344,37 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 	return r < 0 ? r : 0;
 }
 
-int files_restore_fds_and_spawn(struct restore_ctx *ctx, const void *payload, size_t len)
+/* Bound the fd table before anything is created from it. */
+static int check_fds(struct restore_ctx *ctx, const Ckpt__Img__Fds *m)
+{
+	pid_t pid = ctx->cur->tt->pid;
+	size_t i, j;
+
+	if (m->n_fds > SPAWN_MAX_FDS)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu fds, at most %d", pid, m->n_fds, SPAWN_MAX_FDS);
+	for (i = 0; i < m->n_fds; i++) {
+		if (!objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id) || m->fds[i]->fd > ctx->tree->max_fd)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u refers to unknown file %u", pid, m->fds[i]->fd, m->fds[i]->file_id);
+		for (j = 0; j < i; j++)
+			if (m->fds[j]->fd == m->fds[i]->fd)
+				return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u listed twice", pid, m->fds[i]->fd);
+	}
+	return 0;
+}
+
+int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Fds *m = image_unpack(&ctx->rd, &ckpt__img__fds__descriptor, payload, len);
-	struct spawn_fd sfds[SPAWN_MAX_FDS];
-	struct spawn_req req = { 0 };
-	_cleanup_close_ int cwd = -1;
-	size_t i, j;
 	int r = 0;
 
 	if (!m)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record: %s", ctx->rd.error);
-	if (!ctx->task || ctx->seized)
+	if (!ctx->cur || !ctx->cur->task || ctx->cur->seized || ctx->cur->pidfd >= 0)
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record out of order");
-	else if (m->n_fds > SPAWN_MAX_FDS)
-		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu fds, at most %d", ctx->task->pid, m->n_fds, SPAWN_MAX_FDS);
-	for (i = 0; r >= 0 && i < m->n_fds; i++) {
-		struct restore_file *rf = ctx->files ? objhash_find_id(ctx->files, FILE_OBJ, m->fds[i]->file_id) : NULL;
-
-		if (!rf || m->fds[i]->fd > (1u << 20))
-			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u refers to unknown file %u", ctx->task->pid, m->fds[i]->fd, m->fds[i]->file_id);
-		for (j = 0; r >= 0 && j < i; j++)
-			if (m->fds[j]->fd == m->fds[i]->fd)
-				r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u listed twice", ctx->task->pid, m->fds[i]->fd);
-		if (r >= 0)
-			sfds[i] = (struct spawn_fd){ .fd = rf->fd, .target = m->fds[i]->fd, .cloexec = m->fds[i]->cloexec };
-	}
-	if (r >= 0) {
-		char buf[PATH_MAX + 64];
-
-		cwd = !cr_task_path(ctx->req->init_pid, ctx->task->cwd, buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (cwd < 0)
-			r = cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: working directory %s", ctx->task->pid, ctx->task->cwd);
-	}
-	if (r >= 0) {
-		req = (struct spawn_req){ .pid = ctx->task->pid, .pgid = ctx->task->pgid, .sid = ctx->task->sid,
-					  .umask = ctx->task->umask, .cwd_fd = cwd, .fds = sfds, .nfds = m->n_fds };
-		r = spawn_task(ctx->req->init_ctl_fd, &req);
-		if (r < 0)
-			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: creating it in the container", ctx->task->pid);
-		else
-			ctx->pidfd = r;
-	}
+	if (r >= 0)
+		r = check_fds(ctx, m);
+	if (r >= 0)
+		r = proc_restore_create(ctx, ctx->cur, m);
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	return r < 0 ? r : 0;
 }

@@ -63,10 +63,14 @@ static const char *vma_classify(pid_t pid, const struct proc_vma *v, Ckpt__Img__
 		e->kind = CKPT__IMG__VMA_KIND__VMA_ANON;
 	} else if (v->shared && streq(p, "/dev/zero (deleted)")) {
 		e->kind = CKPT__IMG__VMA_KIND__VMA_SHARED_ANON;
+		e->has_pgoff = true;
+		e->pgoff = v->pgoff;
 	} else if (p[0] == '[') {
 		return "a special kernel mapping";
-	} else if (strncmp(p, "/memfd:", 7) == 0) {
-		return "memfd mappings are not supported yet";
+	} else if (strncmp(p, "/memfd:", 7) == 0 && strstr(p, " (deleted)")) {
+		e->kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
+		e->has_pgoff = true;
+		e->pgoff = v->pgoff;
 	} else if (strstr(p, " (deleted)")) {
 		return "its file was deleted";
 	} else {
@@ -100,18 +104,32 @@ static const char *vma_classify(pid_t pid, const struct proc_vma *v, Ckpt__Img__
 	return vma_unsupported_flags(v, e->kind >= CKPT__IMG__VMA_KIND__VMA_VDSO);
 }
 
-static bool want_page(Ckpt__Img__VmaKind kind, uint64_t pme)
+/* Pages this process's image holds (shared memory's come with its object). */
+static bool want_page(const Ckpt__Img__Vma *v, uint64_t pme)
 {
-	switch (kind) {
+	switch (v->kind) {
 	case CKPT__IMG__VMA_KIND__VMA_ANON:
-	case CKPT__IMG__VMA_KIND__VMA_SHARED_ANON:
 		return pme & (PM_PRESENT | PM_SWAP);
+	case CKPT__IMG__VMA_KIND__VMA_MEMFD:
+		if (v->flags & MAP_SHARED)
+			return false;
+		/* a private mapping of a memfd: like a file's */
+		__attribute__((fallthrough));
 	case CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE:
 		/* Only copies made by writes: the rest comes from the file. */
 		return (pme & PM_SWAP) || ((pme & PM_PRESENT) && !(pme & PM_FILE));
 	default:
 		return false;
 	}
+}
+
+#define PM_PFN(x) ((x) & ((1ull << 55) - 1))
+
+/* An inherited page is still the one the parent has (the same frame, not
+ * yet copied by a write): the parent's restored copy will be inherited. */
+static bool same_frame(uint64_t a, uint64_t b)
+{
+	return (a & PM_PRESENT) && (b & PM_PRESENT) && PM_PFN(a) && PM_PFN(a) == PM_PFN(b);
 }
 
 static int write_run(struct dump_ctx *ctx, pid_t pid, uint64_t addr, uint64_t nr)
@@ -134,28 +152,63 @@ static int write_run(struct dump_ctx *ctx, pid_t pid, uint64_t addr, uint64_t nr
 	return fault_inject(ctx->err, "ckpt-pages");
 }
 
-static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int pm_fd, const Ckpt__Img__Vma *v)
+static int write_drop(struct dump_ctx *ctx, uint64_t addr, uint64_t nr)
 {
-	static uint64_t pme[PM_CHUNK];
+	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
+	int r;
+
+	pm.vaddr = addr;
+	pm.nr_pages = nr;
+	r = image_write_msg(&ctx->w, IMG_DROP, &pm.base);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+}
+
+/* What to do with one page: 1 write it, -1 drop it (the parent has one
+ * the child has not), 0 nothing. ppme is NULL unless inherited. */
+static int page_action(const Ckpt__Img__Vma *v, uint64_t pme, const uint64_t *ppme)
+{
+	bool mine = want_page(v, pme);
+
+	if (!ppme)
+		return mine;
+	if (mine)
+		return same_frame(pme, *ppme) ? 0 : 1;
+	return want_page(v, *ppme) ? -1 : 0;
+}
+
+static int flush_run(struct dump_ctx *ctx, pid_t pid, int action, uint64_t addr, uint64_t nr)
+{
+	if (!nr || !action)
+		return 0;
+	return action > 0 ? write_run(ctx, pid, addr, nr) : write_drop(ctx, addr, nr);
+}
+
+/* ppm_fd: the parent's pagemap for an inherited mapping, else -1. */
+static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int pm_fd, int ppm_fd, const Ckpt__Img__Vma *v)
+{
+	static uint64_t pme[PM_CHUNK], ppme[PM_CHUNK];
 	uint64_t addr = v->start;
 
 	while (addr < v->end) {
 		size_t n = MIN((v->end - addr) / PAGE_SZ, (uint64_t)PM_CHUNK), i, run = 0;
 		ssize_t got = pread(pm_fd, pme, n * 8, (addr / PAGE_SZ) * 8);
+		int act = 0, a, r;
 
+		if (got == (ssize_t)(n * 8) && ppm_fd >= 0)
+			got = pread(ppm_fd, ppme, n * 8, (addr / PAGE_SZ) * 8);
 		if (got != (ssize_t)(n * 8))
 			return cr_fail(ctx->err, CR_ERR_KERNEL, got < 0 ? errno : EIO, "task %d: reading pagemap", pid);
 		for (i = 0; i <= n; i++) {
-			if (i < n && want_page(v->kind, pme[i])) {
+			a = i < n ? page_action(v, pme[i], ppm_fd >= 0 ? &ppme[i] : NULL) : 0;
+			if (a == act && i < n) {
 				run++;
 				continue;
 			}
-			if (run) {
-				int r = write_run(ctx, pid, addr + (i - run) * PAGE_SZ, run);
-				if (r < 0)
-					return r;
-				run = 0;
-			}
+			r = flush_run(ctx, pid, act, addr + (i - run) * PAGE_SZ, run);
+			if (r < 0)
+				return r;
+			act = a;
+			run = 1;
 		}
 		addr += n * PAGE_SZ;
 		if (ctx->req->progress)
@@ -174,62 +227,142 @@ static void fill_vma(Ckpt__Img__Vma *e, const struct proc_vma *v)
 	e->madv = vma_madv(v->vmflags);
 }
 
-int mm_dump(struct dump_ctx *ctx, pid_t pid)
+static bool is_shm_kind(Ckpt__Img__VmaKind k)
 {
-	Ckpt__Img__Mm mm = CKPT__IMG__MM__INIT;
-	_cleanup_free_ Ckpt__Img__Vma *ents = NULL;
-	_cleanup_free_ Ckpt__Img__Vma **ptrs = NULL;
-	_cleanup_close_ int pm_fd = -1;
-	struct proc_vma *vmas = NULL;
-	char path[64];
-	size_t n = 0, i;
+	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD;
+}
+
+/* The object behind a shared anonymous or memfd mapping, written once. */
+static int vma_shm(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e)
+{
+	char path[96], name[256];
+	bool memfd = e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD;
+	size_t n;
+
+	name[0] = 0;
+	if (memfd) {   /* "/memfd:NAME (deleted)" */
+		n = strlen(v->path) - 7 - 10;
+		if (n >= sizeof(name))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: memfd name too long", pid);
+		memcpy(name, v->path + 7, n);
+		name[n] = 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	e->has_shm_id = true;
+	return shm_dump(ctx, path, memfd, name, &e->shm_id);
+}
+
+/* Same start, end, kind, file and offset as a mapping of the parent: the
+ * child has it by fork (or may take it so: the pages settle the rest). */
+static bool inherited(const struct dump_proc *pp, const struct proc_vma *v)
+{
+	size_t i;
+
+	for (i = 0; pp && i < pp->nvmas; i++) {
+		const struct proc_vma *w = &pp->vmas[i];
+
+		if (w->start != v->start)
+			continue;
+		return w->end == v->end && w->pgoff == v->pgoff && w->shared == v->shared && w->ino == v->ino &&
+		       w->dev_major == v->dev_major && w->dev_minor == v->dev_minor &&
+		       ((w->vmflags ^ v->vmflags) & VMF_GD) == 0 &&
+		       (w->path == v->path || (w->path && v->path && streq(w->path, v->path)));
+	}
+	return false;
+}
+
+/* Build the VMA list (and write the shared objects) from p->vmas. */
+static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma *ents, Ckpt__Img__Vma **ptrs, size_t *ret_n)
+{
+	const struct dump_proc *pp = p->parent >= 0 ? &ctx->procs[p->parent] : NULL;
+	size_t i, n = 0;
 	int r;
 
-	r = proc_vmas_pid(pid, true, &vmas, &n);
-	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", pid);
-	ents = calloc(n ? n : 1, sizeof(*ents));
-	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
-	if (!ents || !ptrs) {
-		r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: vma table", pid);
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		Ckpt__Img__Vma *e = &ents[mm.n_vmas];
+	for (i = 0; i < p->nvmas; i++) {
+		const struct proc_vma *v = &p->vmas[i];
+		Ckpt__Img__Vma *e = &ents[n];
 		const char *why;
 		struct stat st;
 
-		if (path_is(&vmas[i], "[vsyscall]"))
+		if (path_is(v, "[vsyscall]"))
 			continue;   /* fixed by the kernel, the same in every process */
 		ckpt__img__vma__init(e);
-		fill_vma(e, &vmas[i]);
-		why = vma_classify(pid, &vmas[i], e, &st);
-		if (why) {
-			r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: %s", pid,
-				    (unsigned long)vmas[i].start, (unsigned long)vmas[i].end,
-				    vmas[i].path ? vmas[i].path : "[anon]", why);
-			goto out;
+		ptrs[n++] = e;
+		*ret_n = n;
+		fill_vma(e, v);
+		why = vma_classify(p->pid, v, e, &st);
+		if (why)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: %s", p->pid,
+				       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "[anon]", why);
+		if (is_shm_kind(e->kind) && (r = vma_shm(ctx, p->pid, v, e)) < 0)
+			return r;
+		if (e->kind < CKPT__IMG__VMA_KIND__VMA_VDSO || e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD) {
+			e->has_inherit = true;
+			e->inherit = inherited(pp, v);
 		}
-		ptrs[mm.n_vmas++] = e;
 	}
-	mm.vmas = ptrs;
-	r = image_write_msg(&ctx->w, IMG_MM, &mm.base);
-	if (r < 0) {
-		r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
-		goto out;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
-	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (pm_fd < 0) {
-		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening pagemap", pid);
-		goto out;
-	}
-	for (i = 0; i < mm.n_vmas && r >= 0; i++)
-		r = dump_vma_pages(ctx, pid, pm_fd, ptrs[i]);
-out:
-	for (i = 0; i < mm.n_vmas; i++)
+	return 0;
+}
+
+int mm_collect(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	_cleanup_free_ Ckpt__Img__Vma *ents = NULL;
+	_cleanup_free_ Ckpt__Img__Vma **ptrs = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = proc_vmas_pid(p->pid, true, &p->vmas, &p->nvmas);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", p->pid);
+	/* Classify now: refusals come before any task is written, and the
+	 * shared memory objects go out with the other shared objects. */
+	ents = calloc(p->nvmas + 1, sizeof(*ents));
+	ptrs = calloc(p->nvmas + 1, sizeof(*ptrs));
+	if (!ents || !ptrs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: vma table", p->pid);
+	r = build_vmas(ctx, p, ents, ptrs, &n);
+	for (i = 0; i < n; i++)
 		free(ents[i].anon_name);
-	proc_vmas_free(vmas, n);
+	return r;
+}
+
+static int open_pagemap(struct dump_ctx *ctx, pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening pagemap", pid) : fd;
+}
+
+int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	Ckpt__Img__Mm mm = CKPT__IMG__MM__INIT;
+	_cleanup_free_ Ckpt__Img__Vma *ents = calloc(p->nvmas + 1, sizeof(*ents));
+	_cleanup_free_ Ckpt__Img__Vma **ptrs = calloc(p->nvmas + 1, sizeof(*ptrs));
+	_cleanup_close_ int pm_fd = -1, ppm_fd = -1;
+	size_t n = 0, i;
+	int r;
+
+	if (!ents || !ptrs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: vma table", p->pid);
+	r = build_vmas(ctx, p, ents, ptrs, &n);
+	if (r >= 0) {
+		mm.vmas = ptrs;
+		mm.n_vmas = n;
+		r = image_write_msg(&ctx->w, IMG_MM, &mm.base);
+		if (r < 0)
+			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+	}
+	if (r >= 0)
+		r = pm_fd = open_pagemap(ctx, p->pid);
+	if (r >= 0 && p->parent >= 0)
+		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
+	for (i = 0; i < n && r >= 0; i++)
+		r = dump_vma_pages(ctx, p->pid, pm_fd, ptrs[i]->has_inherit && ptrs[i]->inherit ? ppm_fd : -1, ptrs[i]);
+	for (i = 0; i < n; i++)
+		free(ents[i].anon_name);
 	return r < 0 ? r : 0;
 }
 

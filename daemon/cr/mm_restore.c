@@ -32,10 +32,17 @@ static bool is_special(Ckpt__Img__VmaKind k)
 	       k == CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK;
 }
 
-static bool has_pages(Ckpt__Img__VmaKind k)
+/* Mappings whose pages the image holds per process (shared memory's pages
+ * come with its object). */
+static bool has_pages(const Ckpt__Img__Vma *v)
 {
-	return k == CKPT__IMG__VMA_KIND__VMA_ANON || k == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE ||
-	       k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON;
+	return v->kind == CKPT__IMG__VMA_KIND__VMA_ANON || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE ||
+	       (v->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && (v->flags & MAP_PRIVATE));
+}
+
+static bool is_shm(Ckpt__Img__VmaKind k)
+{
+	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD;
 }
 
 static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
@@ -44,7 +51,7 @@ static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 	size_t i;
 
 	if (mm->n_vmas == 0 || mm->n_vmas > 65536)
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu mappings", ctx->task->pid, mm->n_vmas);
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu mappings", ctx->cur->tt->pid, mm->n_vmas);
 	for (i = 0; i < mm->n_vmas; i++) {
 		const Ckpt__Img__Vma *v = mm->vmas[i];
 		const char *why = NULL;
@@ -56,31 +63,35 @@ static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 		else if ((v->flags & ~MAP_FLAGS_OK) || !(v->flags & (MAP_PRIVATE | MAP_SHARED)) ||
 			 (v->flags & MAP_PRIVATE && v->flags & MAP_SHARED))
 			why = "bad flags";
-		else if (v->kind > CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK)
+		else if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD)
 			why = "unknown kind";
+		else if (is_shm(v->kind) && (!v->has_shm_id || !v->has_pgoff || v->pgoff % PAGE_SZ ||
+					     !objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id)))
+			why = "shared memory without a valid object or offset";
 		else if ((v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED) &&
 			 (!v->path || v->path[0] != '/' || strlen(v->path) >= 4000 || !v->has_pgoff || v->pgoff % PAGE_SZ))
 			why = "file mapping without a valid path or offset";
 		else if (v->anon_name && strlen(v->anon_name) > 80)
 			why = "anon name too long";
 		if (why)
-			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx: %s", ctx->task->pid,
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx: %s", ctx->cur->tt->pid,
 				       (unsigned long)v->start, (unsigned long)v->end, why);
 		prev_end = v->end;
 	}
 	return 0;
 }
 
-int restore_scratch_put(struct restore_ctx *ctx, size_t off, const void *data, size_t len, uint64_t *ret_addr)
+int restore_scratch_put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len, uint64_t *ret_addr)
 {
 	int r;
 
+	(void)ctx;
 	if (off < PAGE_SZ || off + len > SCRATCH_LEN)
 		return -E2BIG;
-	r = rtask_write(ctx->host_pid, ctx->scratch + off, data, len);
+	r = rtask_write(p->host_pid, p->scratch + off, data, len);
 	if (r < 0)
 		return r;
-	*ret_addr = ctx->scratch + off;
+	*ret_addr = p->scratch + off;
 	return 0;
 }
 
@@ -96,9 +107,9 @@ static int find_hole(struct restore_ctx *ctx, const struct proc_vma *cur, size_t
 		for (i = 0; i < ncur; i++)
 			if (cur[i].start < hi && cur[i].end > lo)
 				bump = MAX(bump, cur[i].end);
-		for (i = 0; i < ctx->mm->n_vmas; i++)
-			if (ctx->mm->vmas[i]->start < hi && ctx->mm->vmas[i]->end > lo)
-				bump = MAX(bump, ctx->mm->vmas[i]->end);
+		for (i = 0; i < ctx->cur->mm->n_vmas; i++)
+			if (ctx->cur->mm->vmas[i]->start < hi && ctx->cur->mm->vmas[i]->end > lo)
+				bump = MAX(bump, ctx->cur->mm->vmas[i]->end);
 		if (!bump) {
 			*ret = cand;
 			return 0;
@@ -111,31 +122,31 @@ static int find_hole(struct restore_ctx *ctx, const struct proc_vma *cur, size_t
 static int seize_spawned(struct restore_ctx *ctx)
 {
 	struct rtask_rseq_config rc;
-	pid_t pid = proc_pidfd_pid(ctx->pidfd);
+	pid_t pid = proc_pidfd_pid(ctx->cur->pidfd);
 	long ret;
 	int r;
 
 	if (pid <= 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, pid < 0 ? -pid : ESRCH, "task %d: its pid", ctx->task->pid);
-	ctx->host_pid = pid;
+		return cr_fail(ctx->err, CR_ERR_KERNEL, pid < 0 ? -pid : ESRCH, "task %d: its pid", ctx->cur->tt->pid);
+	ctx->cur->host_pid = pid;
 	r = rtask_seize(pid, true);
 	if (r >= 0)
 		r = rtask_wait_stop(pid);
 	if (r >= 0)
-		ctx->seized = true;
+		ctx->cur->seized = true;
 	if (r >= 0)
-		r = rtask_prepare(&ctx->rt, pid);
+		r = rtask_prepare(&ctx->cur->rt, pid);
 	if (r >= 0)
-		r = rtask_find_insn(&ctx->rt);
+		r = rtask_find_insn(&ctx->cur->rt);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d (host %d): seizing it", ctx->task->pid, pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d (host %d): seizing it", ctx->cur->tt->pid, pid);
 	/* glibc registered rseq in ckptd's TLS; drop it before that memory goes. */
 	if (rtask_rseq_config(pid, &rc) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", ctx->task->pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", ctx->cur->tt->pid);
 	if (rc.ptr) {
-		ret = rsys(&ctx->rt, __NR_rseq, rc.ptr, rc.size, RSEQ_FLAG_UNREGISTER, rc.sig);
+		ret = rsys(&ctx->cur->rt, __NR_rseq, rc.ptr, rc.size, RSEQ_FLAG_UNREGISTER, rc.sig);
 		if (ret < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unregistering the inherited rseq", ctx->task->pid);
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unregistering the inherited rseq", ctx->cur->tt->pid);
 	}
 	return 0;
 }
@@ -171,17 +182,17 @@ static int vdso_locate(struct restore_ctx *ctx, const struct proc_vma *cur, size
 	for (k = 0; k < 3; k++)
 		if (vs->r[k].hi - vs->r[k].lo != want[k])
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: this kernel's %s is %lu bytes, the image's %lu: restore on the kernel that made the image",
-				       ctx->task->pid, names[k], (unsigned long)(vs->r[k].hi - vs->r[k].lo), (unsigned long)want[k]);
+				       ctx->cur->tt->pid, names[k], (unsigned long)(vs->r[k].hi - vs->r[k].lo), (unsigned long)want[k]);
 	if (h->vdso_size) {
 		_cleanup_free_ void *buf = malloc(h->vdso_size);
 
 		if (!buf)
 			return -ENOMEM;
-		r = rtask_read(ctx->host_pid, vs->r[2].lo, buf, h->vdso_size);
+		r = rtask_read(ctx->cur->host_pid, vs->r[2].lo, buf, h->vdso_size);
 		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading [vdso]", ctx->task->pid);
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading [vdso]", ctx->cur->tt->pid);
 		if (ckpt_hash64(buf, h->vdso_size, 0) != h->vdso_hash)
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: this kernel's [vdso] differs from the image's: the program may hold pointers into it", ctx->task->pid);
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: this kernel's [vdso] differs from the image's: the program may hold pointers into it", ctx->cur->tt->pid);
 	}
 	return 0;
 }
@@ -190,8 +201,24 @@ static long move(struct restore_ctx *ctx, uint64_t from, uint64_t len, uint64_t 
 {
 	if (from == to)
 		return 0;
-	long ret = rsys(&ctx->rt, __NR_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	long ret = rsys(&ctx->cur->rt, __NR_mremap, from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
 	return ret < 0 ? ret : 0;
+}
+
+int mm_restore_plant_scratch(struct restore_ctx *ctx, struct rproc *p, uint64_t base)
+{
+	long ret = rsys(&p->rt, __NR_mmap, base, SCRATCH_LEN, PROT_READ | PROT_WRITE | PROT_EXEC,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	int r;
+
+	if (ret != (long)base)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping the scratch page", p->tt->pid);
+	p->scratch = base;
+	r = rtask_write(p->host_pid, base, arch_scratch_code, arch_scratch_code_len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing the scratch page", p->tt->pid);
+	p->rt.insn = base;
+	return 0;
 }
 
 /* Scratch page + parking space for the vdso set, then clear everything else. */
@@ -204,47 +231,42 @@ static int clear_address_space(struct restore_ctx *ctx)
 	long ret;
 	int r, k;
 
-	r = proc_vmas_pid(ctx->host_pid, false, &cur, &n);
+	r = proc_vmas_pid(ctx->cur->host_pid, false, &cur, &n);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading maps", ctx->task->pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading maps", ctx->cur->tt->pid);
 	r = vdso_locate(ctx, cur, n, &vs);
 	if (r >= 0 && find_hole(ctx, cur, n, SCRATCH_LEN + PAGE_SZ + (vs.hi - vs.lo), &base) < 0)
-		r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: no room for the restorer's scratch page", ctx->task->pid);
+		r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: no room for the restorer's scratch page", ctx->cur->tt->pid);
 	proc_vmas_free(cur, n);
 	if (r < 0)
 		return r;
-	ret = rsys(&ctx->rt, __NR_mmap, base, SCRATCH_LEN, PROT_READ | PROT_WRITE | PROT_EXEC,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-	if (ret != (long)base)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping the scratch page", ctx->task->pid);
-	ctx->scratch = base;
-	r = rtask_write(ctx->host_pid, base, arch_syscall_insn, arch_syscall_insn_len);
+	r = mm_restore_plant_scratch(ctx, ctx->cur, base);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing the scratch page", ctx->task->pid);
-	ctx->rt.insn = base;
+		return r;
+	ret = 0;
 	park = base + SCRATCH_LEN + PAGE_SZ;
 	for (k = 0; k < 3 && ret >= 0; k++)
 		ret = move(ctx, vs.r[k].lo, vs.r[k].hi - vs.r[k].lo, park + (vs.r[k].lo - vs.lo));
 	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso aside", ctx->task->pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso aside", ctx->cur->tt->pid);
 	end = park + (vs.hi - vs.lo);
-	ret = rsys(&ctx->rt, __NR_munmap, 0, base);
+	ret = rsys(&ctx->cur->rt, __NR_munmap, 0, base);
 	if (ret >= 0)
-		ret = rsys(&ctx->rt, __NR_munmap, end, TASK_TOP - end);
+		ret = rsys(&ctx->cur->rt, __NR_munmap, end, TASK_TOP - end);
 	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: clearing the address space", ctx->task->pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: clearing the address space", ctx->cur->tt->pid);
 	/* Now the vdso set goes where the program expects it. */
-	for (i = 0; i < ctx->mm->n_vmas; i++) {
-		const Ckpt__Img__Vma *v = ctx->mm->vmas[i];
+	for (i = 0; i < ctx->cur->mm->n_vmas; i++) {
+		const Ckpt__Img__Vma *v = ctx->cur->mm->vmas[i];
 
 		if (!is_special(v->kind))
 			continue;
 		k = vdso_index(v->kind);
 		if (v->end - v->start != vs.r[k].hi - vs.r[k].lo)
-			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: vdso mapping size differs from the header", ctx->task->pid);
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: vdso mapping size differs from the header", ctx->cur->tt->pid);
 		ret = move(ctx, park + (vs.r[k].lo - vs.lo), v->end - v->start, v->start);
 		if (ret < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso to %#lx", ctx->task->pid, (unsigned long)v->start);
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso to %#lx", ctx->cur->tt->pid, (unsigned long)v->start);
 	}
 	return 0;
 }
@@ -259,23 +281,23 @@ static long task_open(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
 	int r;
 
 	if (!cr_task_path(ctx->req->init_pid, v->path, buf, sizeof(buf)) || stat(buf, &st) < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", ctx->task->pid, v->path);
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", ctx->cur->tt->pid, v->path);
 	if (!S_ISREG(st.st_mode) || (v->has_file_size && (uint64_t)st.st_size != v->file_size) ||
 	    (v->has_file_mtime_ns && st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec != v->file_mtime_ns))
-		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: mapped file %s changed since the checkpoint", ctx->task->pid, v->path);
-	r = restore_scratch_put(ctx, PAGE_SZ, v->path, strlen(v->path) + 1, &addr);
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: mapped file %s changed since the checkpoint", ctx->cur->tt->pid, v->path);
+	r = restore_scratch_put(ctx, ctx->cur, PAGE_SZ, v->path, strlen(v->path) + 1, &addr);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: scratch", ctx->task->pid);
-	long fd = rsys(&ctx->rt, __NR_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: scratch", ctx->cur->tt->pid);
+	long fd = rsys(&ctx->cur->rt, __NR_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
 	if (fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening %s to map it", ctx->task->pid, v->path);
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening %s to map it", ctx->cur->tt->pid, v->path);
 	return fd;
 }
 
 static uint32_t map_prot(const Ckpt__Img__Vma *v)
 {
 	/* Writable while pages are filled; the saved protection comes last. */
-	return has_pages(v->kind) ? v->prot | PROT_READ | PROT_WRITE : v->prot;
+	return has_pages(v) ? v->prot | PROT_READ | PROT_WRITE : v->prot;
 }
 
 static int map_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
@@ -294,37 +316,146 @@ static int map_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
 		if (fd < 0)
 			return (int)fd;
 		break;
+	case CKPT__IMG__VMA_KIND__VMA_MEMFD:
+		break;
 	default:
 		return 0;
 	}
-	ret = rsys(&ctx->rt, __NR_mmap, v->start, v->end - v->start, map_prot(v), flags, fd, fd >= 0 ? v->pgoff : 0);
+	if (is_shm(v->kind)) {
+		/* the object the worker made, from the pool the task holds */
+		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id);
+
+		if (v->pgoff > o->size || v->end - v->start > o->size - v->pgoff)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx beyond its object", ctx->cur->tt->pid,
+				       (unsigned long)v->start, (unsigned long)v->end);
+		ret = rsys(&ctx->cur->rt, __NR_mmap, v->start, v->end - v->start, map_prot(v), (v->flags & MAP_FLAGS_OK) | MAP_FIXED,
+			   restore_pool_fd(ctx, o->slot), v->pgoff);
+		goto check;
+	}
+	ret = rsys(&ctx->cur->rt, __NR_mmap, v->start, v->end - v->start, map_prot(v), flags, fd, fd >= 0 ? v->pgoff : 0);
 	if (fd >= 0)
-		rsys(&ctx->rt, __NR_close, fd);
+		rsys(&ctx->cur->rt, __NR_close, fd);
+check:
 	if (ret != (long)v->start)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping %#lx-%#lx %s", ctx->task->pid,
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping %#lx-%#lx %s", ctx->cur->tt->pid,
 			       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "");
 	return 0;
 }
 
+static bool same_mapping(const Ckpt__Img__Vma *a, const Ckpt__Img__Vma *b)
+{
+	return a->start == b->start && a->end == b->end && a->kind == b->kind && a->flags == b->flags &&
+	       a->pgoff == b->pgoff && a->shm_id == b->shm_id &&
+	       (a->path == b->path || (a->path && b->path && streq(a->path, b->path)));
+}
+
+static const Ckpt__Img__Vma *vma_find(const Ckpt__Img__Mm *mm, uint64_t addr);
+
+static bool overlaps(const Ckpt__Img__Mm *mm, uint64_t lo, uint64_t hi)
+{
+	size_t i;
+
+	for (i = 0; i < mm->n_vmas; i++)
+		if (mm->vmas[i]->start < hi && mm->vmas[i]->end > lo)
+			return true;
+	return false;
+}
+
+/* The scratch page came from the parent; move it if this task's own
+ * mappings need its place. */
+static int move_scratch(struct restore_ctx *ctx, struct rproc *p)
+{
+	struct proc_vma *cur = NULL;
+	uint64_t old = p->scratch, base;
+	size_t n = 0;
+	long ret;
+	int r;
+
+	if (!overlaps(p->mm, old, old + SCRATCH_LEN))
+		return 0;
+	r = proc_vmas_pid(p->host_pid, false, &cur, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading maps", p->tt->pid);
+	r = find_hole(ctx, cur, n, SCRATCH_LEN, &base);
+	proc_vmas_free(cur, n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: no room for the restorer's scratch page", p->tt->pid);
+	r = mm_restore_plant_scratch(ctx, p, base);
+	if (r < 0)
+		return r;
+	ret = rsys(&p->rt, __NR_munmap, old, SCRATCH_LEN);
+	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the scratch page", p->tt->pid) : 0;
+}
+
+/* A forked task has its parent's restored mappings: keep the ones it
+ * inherited, unmap the others, map its own. */
+static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
+{
+	const Ckpt__Img__Mm *pm = ctx->procs[p->parent].mm, *mm = p->mm;
+	size_t i;
+	long ret;
+	int r;
+
+	r = move_scratch(ctx, p);
+	for (i = 0; i < pm->n_vmas && r >= 0; i++) {
+		const Ckpt__Img__Vma *v = pm->vmas[i], *c = vma_find(mm, v->start);
+
+		if (is_special(v->kind)) {
+			if (!c || !same_mapping(c, v))
+				return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its [vdso] is not where its parent's is: not supported", p->tt->pid);
+			continue;
+		}
+		if (c && c->has_inherit && c->inherit && same_mapping(c, v))
+			continue;
+		ret = rsys(&p->rt, __NR_munmap, v->start, v->end - v->start);
+		if (ret < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unmapping its parent's %#lx", p->tt->pid, (unsigned long)v->start);
+	}
+	for (i = 0; i < mm->n_vmas && r >= 0; i++) {
+		const Ckpt__Img__Vma *v = mm->vmas[i], *pv;
+
+		if (is_special(v->kind))
+			continue;
+		if (!v->has_inherit || !v->inherit) {
+			r = map_one(ctx, v);
+			continue;
+		}
+		pv = vma_find(pm, v->start);
+		if (!pv || !same_mapping(pv, v))
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx is marked inherited, its parent has no such mapping",
+				    p->tt->pid, (unsigned long)v->start);
+	}
+	return r;
+}
+
 int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len)
 {
+	struct rproc *p = ctx->cur;
 	size_t i;
 	int r;
 
-	if (!ctx->task || ctx->pidfd < 0 || ctx->mm)
+	if (!p || !p->task || p->pidfd < 0 || p->mm)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record out of order");
-	ctx->mm = image_unpack(&ctx->rd, &ckpt__img__mm__descriptor, payload, len);
-	if (!ctx->mm)
+	if (p->nthreads != p->tt->n_threads)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu thread records for %zu threads", p->tt->pid,
+			       p->nthreads, p->tt->n_threads);
+	p->mm = image_unpack(&ctx->rd, &ckpt__img__mm__descriptor, payload, len);
+	if (!p->mm)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record: %s", ctx->rd.error);
-	r = validate_vmas(ctx, ctx->mm);
+	r = validate_vmas(ctx, p->mm);
 	if (r >= 0)
 		r = fault_inject(ctx->err, "restore-spawned");
+	if (r >= 0 && p->forked)
+		return layout_forked(ctx, p);
+	for (i = 0; r >= 0 && i < p->mm->n_vmas; i++)
+		if (p->mm->vmas[i]->has_inherit && p->mm->vmas[i]->inherit)
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: an inherited mapping in a child of init", p->tt->pid);
 	if (r >= 0)
 		r = seize_spawned(ctx);
 	if (r >= 0)
 		r = clear_address_space(ctx);
-	for (i = 0; r >= 0 && i < ctx->mm->n_vmas; i++)
-		r = map_one(ctx, ctx->mm->vmas[i]);
+	for (i = 0; r >= 0 && i < p->mm->n_vmas; i++)
+		r = map_one(ctx, p->mm->vmas[i]);
 	return r;
 }
 
@@ -350,18 +481,36 @@ int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, cons
 	const Ckpt__Img__Vma *v;
 	int r;
 
-	if (!ctx->mm)
+	if (!ctx->cur || !ctx->cur->mm)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pages before the mm record");
-	v = vma_find(ctx->mm, pm->vaddr);
+	v = vma_find(ctx->cur->mm, pm->vaddr);
 	if (pm->vaddr % PAGE_SZ || pm->nr_pages == 0 || pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ ||
-	    len != pm->nr_pages * PAGE_SZ || !v || !has_pages(v->kind) || pm->vaddr + len > v->end)
+	    len != pm->nr_pages * PAGE_SZ || !v || !has_pages(v) || pm->vaddr + len > v->end)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx (%lu) don't fit a saved mapping",
-			       ctx->task->pid, (unsigned long)pm->vaddr, (unsigned long)pm->nr_pages);
-	r = rtask_write(ctx->host_pid, pm->vaddr, pages, len);
+			       ctx->cur->tt->pid, (unsigned long)pm->vaddr, (unsigned long)pm->nr_pages);
+	r = rtask_write(ctx->cur->host_pid, pm->vaddr, pages, len);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->task->pid, (unsigned long)pm->vaddr);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->cur->tt->pid, (unsigned long)pm->vaddr);
 	ctx->pages += pm->nr_pages;
 	return fault_inject(ctx->err, "restore-pages");
+}
+
+int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
+{
+	const Ckpt__Img__Vma *v;
+	long ret;
+
+	if (!ctx->cur || !ctx->cur->mm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "drop before the mm record");
+	v = vma_find(ctx->cur->mm, pm->vaddr);
+	if (pm->vaddr % PAGE_SZ || pm->nr_pages == 0 || !v || !has_pages(v) || !v->has_inherit || !v->inherit ||
+	    pm->nr_pages > (v->end - pm->vaddr) / PAGE_SZ)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: drop at %#lx (%lu) doesn't fit an inherited mapping",
+			       ctx->cur->tt->pid, (unsigned long)pm->vaddr, (unsigned long)pm->nr_pages);
+	/* Back to what the mapping holds untouched: zeroes, or the file. */
+	ret = rsys(&ctx->cur->rt, __NR_madvise, pm->vaddr, pm->nr_pages * PAGE_SZ, MADV_DONTNEED);
+	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: dropping pages at %#lx", ctx->cur->tt->pid,
+				  (unsigned long)pm->vaddr) : 0;
 }
 
 static const struct { uint32_t bit; int advice; } madv_map[] = {
@@ -371,7 +520,7 @@ static const struct { uint32_t bit; int advice; } madv_map[] = {
 	{ MADV_BIT_SEQUENTIAL, MADV_SEQUENTIAL }, { MADV_BIT_RANDOM, MADV_RANDOM },
 };
 
-static int finish_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+static int finish_one(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Vma *v)
 {
 	uint64_t len = v->end - v->start, addr;
 	long ret = 0;
@@ -379,28 +528,29 @@ static int finish_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
 
 	if (is_special(v->kind))
 		return 0;
-	if (map_prot(v) != v->prot)
-		ret = rsys(&ctx->rt, __NR_mprotect, v->start, len, v->prot);
+	/* An inherited mapping has its parent's protection, not its own. */
+	if (map_prot(v) != v->prot || (v->has_inherit && v->inherit))
+		ret = rsys(&p->rt, __NR_mprotect, v->start, len, v->prot);
 	for (i = 0; i < ARRAY_SIZE(madv_map) && ret >= 0; i++)
 		if (v->has_madv && (v->madv & madv_map[i].bit))
-			ret = rsys(&ctx->rt, __NR_madvise, v->start, len, madv_map[i].advice);
+			ret = rsys(&p->rt, __NR_madvise, v->start, len, madv_map[i].advice);
 	if (ret >= 0 && v->anon_name) {
-		if (restore_scratch_put(ctx, PAGE_SZ, v->anon_name, strlen(v->anon_name) + 1, &addr) < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: scratch", ctx->task->pid);
-		ret = rsys(&ctx->rt, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len, addr);
+		if (restore_scratch_put(ctx, p, PAGE_SZ, v->anon_name, strlen(v->anon_name) + 1, &addr) < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: scratch", p->tt->pid);
+		ret = rsys(&p->rt, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len, addr);
 	}
 	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: protecting/advising %#lx-%#lx", ctx->task->pid,
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: protecting/advising %#lx-%#lx", p->tt->pid,
 			       (unsigned long)v->start, (unsigned long)v->end);
 	return 0;
 }
 
-int mm_restore_finish(struct restore_ctx *ctx)
+int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 {
 	size_t i;
 	int r = 0;
 
-	for (i = 0; i < ctx->mm->n_vmas && r >= 0; i++)
-		r = finish_one(ctx, ctx->mm->vmas[i]);
+	for (i = 0; i < p->mm->n_vmas && r >= 0; i++)
+		r = finish_one(ctx, p, p->mm->vmas[i]);
 	return r;
 }

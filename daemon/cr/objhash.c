@@ -229,3 +229,16 @@ int objhash_insert_id(struct objhash *h, uint32_t type, uint32_t id, void *obj)
 		h->next_id = id == UINT32_MAX ? 0 : id + 1;
 	return 0;
 }
+
+int objhash_for_each(struct objhash *h, uint32_t type, int (*fn)(void *obj, void *arg), void *arg)
+{
+	struct objhash_entry *e;
+	size_t b;
+	int r;
+
+	for (b = 0; h && b < h->nbuckets; b++)
+		for (e = h->by_id[b]; e; e = e->next_id)
+			if (e->type == type && (r = fn(e->obj, arg)) < 0)
+				return r;
+	return 0;
+}

@@ -35,3 +35,6 @@ int objhash_lookup_add(struct objhash *h, uint32_t type, uint64_t key, void *obj
 int objhash_insert_id(struct objhash *h, uint32_t type, uint32_t id, void *obj);
 /* The object filed under (type, id), or NULL. */
 void *objhash_find_id(struct objhash *h, uint32_t type, uint32_t id);
+/* Call fn on every object of a type, in no particular order; stops at
+ * and returns the first negative result. */
+int objhash_for_each(struct objhash *h, uint32_t type, int (*fn)(void *obj, void *arg), void *arg);

@@ -886,6 +886,99 @@ int proc_children(pid_t ppid, pid_t **ret_pids, size_t *ret_n)
 	return list_pids("/proc", ppid, ret_pids, ret_n);
 }
 
+struct pid_pair { pid_t pid, ppid; };
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct pid_pair *x = a, *y = b;
+
+	return x->ppid != y->ppid ? (x->ppid < y->ppid ? -1 : 1) : (x->pid < y->pid ? -1 : x->pid > y->pid);
+}
+
+/* Every (pid, ppid) on the system, sorted by ppid then pid. */
+static int list_pairs(struct pid_pair **ret, size_t *ret_n)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct pid_pair *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((errno = 0, de = readdir(d))) {
+		pid_t p = dirent_pid(de);
+		struct proc_stat ps;
+
+		if (!p || proc_stat_pid(p, &ps) < 0)
+			continue;
+		if (n == cap) {
+			struct pid_pair *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = (struct pid_pair){ p, ps.ppid };
+	}
+	qsort(v, n, sizeof(*v), cmp_pair);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int proc_descendants(pid_t root, pid_t **ret_pids, pid_t **ret_ppids, size_t *ret_n)
+{
+	_cleanup_free_ struct pid_pair *all = NULL;
+	_cleanup_free_ struct pid_pair *stack = NULL;
+	_cleanup_free_ pid_t *pids = NULL, *ppids = NULL;
+	size_t n = 0, sp = 0, out = 0, i;
+	int r;
+
+	if (root <= 0)
+		return -EINVAL;
+	r = list_pairs(&all, &n);
+	if (r < 0)
+		return r;
+	stack = malloc((n + 1) * sizeof(*stack));
+	pids = malloc((n + 1) * sizeof(pid_t));
+	ppids = malloc((n + 1) * sizeof(pid_t));
+	if (!stack || !pids || !ppids)
+		return -ENOMEM;
+	/* Depth first, children in pid order: push them in reverse, record
+	 * each when it is popped, so a parent always precedes its subtree. */
+	stack[sp++] = (struct pid_pair){ root, 0 };
+	while (sp) {
+		struct pid_pair p = stack[--sp];
+		size_t lo = 0, hi = n;
+
+		if (p.pid != root) {
+			if (out >= n)
+				return -EIO;   /* a cycle: /proc changed under us */
+			pids[out] = p.pid;
+			ppids[out++] = p.ppid;
+		}
+		while (lo < hi) {   /* first pair with ppid >= p */
+			size_t mid = (lo + hi) / 2;
+			if (all[mid].ppid < p.pid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (i = lo; i < n && all[i].ppid == p.pid; i++)
+			;
+		while (i-- > lo) {
+			if (sp >= n)
+				return -EIO;
+			stack[sp++] = all[i];
+		}
+	}
+	*ret_pids = TAKE_PTR(pids);
+	*ret_ppids = TAKE_PTR(ppids);
+	*ret_n = out;
+	return 0;
+}
+
 int proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n)
 {
 	char path[64];

@@ -88,6 +88,10 @@ int proc_limits_pid(pid_t pid, struct proc_limit ret[16]);
 
 /* Host pids of the direct children of ppid (walks /proc/[0-9]*stat). */
 int proc_children(pid_t ppid, pid_t **ret_pids, size_t *ret_n);
+/* Host pids of every process below root with their parents' pids, in
+ * the order a depth-first walk meets them: parents before children,
+ * siblings in pid order. One pass over /proc. */
+int proc_descendants(pid_t root, pid_t **ret_pids, pid_t **ret_ppids, size_t *ret_n);
 /* Thread ids of a process (/proc/PID/task). */
 int proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n);
 /* Number of POSIX timers (/proc/PID/timers entries). */

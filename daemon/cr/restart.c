@@ -2,6 +2,7 @@
  * arrive; release it only after the tail proved the image complete. A failed
  * restart kills what it built. */
 #include "restore.h"
+#include "spawn.h"
 #include "arch.h"
 #include "log.h"
 #include "macro.h"
@@ -33,21 +34,95 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 	if (h->xfeatures & ~xf)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "image needs CPU state features %#lx, this machine has %#lx",
 			       (unsigned long)h->xfeatures, (unsigned long)xf);
-	if (!h->has_task_count || h->task_count != 1)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "image holds %u tasks: process trees are not supported yet", h->task_count);
+	if (!h->has_task_count || h->task_count == 0)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image holds no task");
 	if (h->vdso_size > (1 << 20) || h->vvar_size > (1 << 20) || h->vvar_vclock_size > (1 << 20))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "vdso sizes out of range");
 	return 0;
 }
 
+int restore_pool_add(struct restore_ctx *ctx, int fd)
+{
+	if (ctx->npool >= SPAWN_MAX_POOL) {
+		close(fd);
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "more than %u open files and shared memory objects", SPAWN_MAX_POOL);
+	}
+	if (ctx->npool == ctx->pool_cap) {
+		size_t cap = ctx->pool_cap ? ctx->pool_cap * 2 : 64;
+		int *v = realloc(ctx->pool, cap * sizeof(int));
+
+		if (!v) {
+			close(fd);
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "file pool");
+		}
+		ctx->pool = v;
+		ctx->pool_cap = cap;
+	}
+	ctx->pool[ctx->npool] = fd;
+	return (int)ctx->npool++;
+}
+
+/* A TASK record starts the next live process of the tree; the one before
+ * it is complete then (its children may be forked from it). */
 static int on_task(struct restore_ctx *ctx, const void *payload, size_t len)
 {
-	if (!ctx->hdr || ctx->task)
-		return cr_fail(ctx->err, ctx->task ? CR_ERR_UNSUPPORTED : CR_ERR_BAD_IMAGE, 0, "unexpected task record");
-	ctx->task = image_unpack(&ctx->rd, &ckpt__img__task__descriptor, payload, len);
-	if (!ctx->task)
+	struct rproc *p;
+
+	if (!ctx->tree)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task record before the tree");
+	if (ctx->cur && !ctx->cur->mm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: no mm record", ctx->cur->tt->pid);
+	if (ctx->cur)
+		ctx->cur->mm_done = true;
+	while (ctx->next < ctx->nprocs && ctx->procs[ctx->next].tt->zombie)
+		ctx->next++;
+	if (ctx->next >= ctx->nprocs)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "more task records than live processes in the tree");
+	p = ctx->cur = &ctx->procs[ctx->next++];
+	p->task = image_unpack(&ctx->rd, &ckpt__img__task__descriptor, payload, len);
+	if (!p->task)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task record: %s", ctx->rd.error);
-	return task_restore_check(ctx, ctx->task);
+	return task_restore_check(ctx, p->task);
+}
+
+static int on_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *p, size_t len)
+{
+	if (ctx->tree)
+		return mm_restore_pages(ctx, pm, p, len);
+	if (!ctx->cur_shm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pages before any shared memory object or task");
+	return shm_restore_pages(ctx, pm, p, len);
+}
+
+static int on_drop(struct restore_ctx *ctx, const void *p, size_t len)
+{
+	Ckpt__Img__Pagemap *pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
+	int r;
+
+	if (!pm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "drop: %s", ctx->rd.error);
+	r = mm_restore_drop(ctx, pm);
+	protobuf_c_message_free_unpacked(&pm->base, NULL);
+	return r;
+}
+
+/* Records that only come before the tree (shared objects) or after it. */
+static bool in_order(const struct restore_ctx *ctx, uint32_t type)
+{
+	switch (type) {
+	case IMG_HEADER:
+		return true;
+	case IMG_FILE:
+	case IMG_PIPE:
+	case IMG_SHM:
+	case IMG_TREE:
+		return ctx->hdr && !ctx->tree;
+	case IMG_PAGEMAP:
+	case IMG_PAGES:
+		return ctx->hdr != NULL;
+	default:
+		return ctx->tree != NULL;
+	}
 }
 
 /* Dispatch one record; pm holds a PAGEMAP until its PAGES arrive. */
@@ -57,22 +132,36 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 
 	if ((*pm != NULL) != (type == IMG_PAGES))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
+	if (!in_order(ctx, type))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "%s record out of order", image_rec_type_name(type));
+	if (type != IMG_SHM && type != IMG_PAGEMAP && type != IMG_PAGES)
+		ctx->cur_shm = NULL;
 	switch (type) {
 	case IMG_HEADER:
 		return check_header(ctx, p, len);
+	case IMG_FILE:
+		return files_restore_file(ctx, p, len);
+	case IMG_PIPE:
+		return pipe_restore(ctx, p, len);
+	case IMG_SHM:
+		return shm_restore(ctx, p, len);
+	case IMG_TREE:
+		return tree_restore(ctx, p, len);
 	case IMG_TASK:
 		return on_task(ctx, p, len);
-	case IMG_FILE:
-		return ctx->task ? files_restore_file(ctx, p, len) : cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file before task");
 	case IMG_FDS:
-		return files_restore_fds_and_spawn(ctx, p, len);
+		return files_restore_fds(ctx, p, len);
+	case IMG_THREAD:
+		return thread_restore_record(ctx, p, len);
 	case IMG_MM:
 		return mm_restore_layout(ctx, p, len);
+	case IMG_DROP:
+		return on_drop(ctx, p, len);
 	case IMG_PAGEMAP:
 		*pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
 		return *pm ? 0 : cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap: %s", ctx->rd.error);
 	case IMG_PAGES:
-		r = mm_restore_pages(ctx, *pm, p, len);
+		r = on_pages(ctx, *pm, p, len);
 		protobuf_c_message_free_unpacked(&(*pm)->base, NULL);
 		*pm = NULL;
 		if (ctx->req->progress && (ctx->pages & 0x3fff) < len / PAGE_SZ)
@@ -106,25 +195,94 @@ static int read_image(struct restore_ctx *ctx)
 	}
 	if (pm)
 		protobuf_c_message_free_unpacked(&pm->base, NULL);
-	if (r >= 0 && (!ctx->task || !ctx->mm))
+	if (r >= 0 && (!ctx->tree || !ctx->cur || !ctx->cur->mm))
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image ends without a complete task");
+	if (r >= 0)
+		ctx->cur->mm_done = true;
+	while (r >= 0 && ctx->next < ctx->nprocs && ctx->procs[ctx->next].tt->zombie)
+		ctx->next++;
+	if (r >= 0 && ctx->next != ctx->nprocs)
+		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image ends before task %d", ctx->procs[ctx->next].tt->pid);
 	return r;
+}
+
+/* The image is complete: zombies, groups, then each process's own state,
+ * the registers last. */
+static int finish(struct restore_ctx *ctx)
+{
+	size_t i;
+	int r;
+
+	r = proc_restore_zombies(ctx);
+	if (r >= 0)
+		r = proc_restore_groups(ctx);
+	for (i = 0; i < ctx->nprocs && r >= 0; i++)
+		if (!ctx->procs[i].tt->zombie)
+			r = task_restore_finish(ctx, &ctx->procs[i]);
+	if (r >= 0)
+		r = shm_restore_seal(ctx);
+	if (r >= 0 && (r = spawn_pool_drop(ctx->req->init_ctl_fd)) < 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "init: dropping the file pool");
+	for (i = 0; i < ctx->nprocs && r >= 0; i++)
+		if (!ctx->procs[i].tt->zombie)
+			r = task_restore_hand_off(ctx, &ctx->procs[i]);
+	return r;
+}
+
+static void detach(pid_t tid)
+{
+	if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0)
+		log_error("task %d: PTRACE_DETACH: %m", tid);
+}
+
+static void free_proc(struct rproc *p, bool ok)
+{
+	size_t i;
+
+	if (!ok && p->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
+	if (ok) {
+		for (i = 0; i < p->ntrt; i++)
+			detach(p->trt[i].pid);
+		if (p->seized)
+			detach(p->host_pid);
+	}
+	if (p->pidfd >= 0)
+		close(p->pidfd);
+	for (i = 0; i < p->nthreads; i++)
+		protobuf_c_message_free_unpacked(&p->threads[i]->base, NULL);
+	free(p->threads);
+	free(p->trt);
+	if (p->task)
+		protobuf_c_message_free_unpacked(&p->task->base, NULL);
+	if (p->mm)
+		protobuf_c_message_free_unpacked(&p->mm->base, NULL);
+}
+
+static void free_obj(uint32_t type, void *obj)
+{
+	struct restore_obj *o = obj;
+
+	(void)type;
+	for (int i = 0; i < 2; i++)
+		if (o->pipe[i] >= 0)
+			close(o->pipe[i]);
+	free(o);
 }
 
 static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 {
-	if (!ok && ctx->pidfd >= 0)
-		syscall(SYS_pidfd_send_signal, ctx->pidfd, SIGKILL, NULL, 0);
-	if (ok && ctx->seized && ptrace(PTRACE_DETACH, ctx->host_pid, NULL, NULL) < 0)
-		log_error("task %d: PTRACE_DETACH: %m", ctx->host_pid);
-	if (ctx->pidfd >= 0)
-		close(ctx->pidfd);
-	if (ctx->files)
-		objhash_free(ctx->files);
-	if (ctx->task)
-		protobuf_c_message_free_unpacked(&ctx->task->base, NULL);
-	if (ctx->mm)
-		protobuf_c_message_free_unpacked(&ctx->mm->base, NULL);
+	size_t i;
+
+	for (i = 0; i < ctx->nprocs; i++)
+		free_proc(&ctx->procs[i], ok);
+	free(ctx->procs);
+	for (i = 0; i < ctx->npool; i++)
+		close(ctx->pool[i]);
+	free(ctx->pool);
+	objhash_free(ctx->objs);
+	if (ctx->tree)
+		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);
 	if (ctx->hdr)
 		protobuf_c_message_free_unpacked(&ctx->hdr->base, NULL);
 	image_reader_free(&ctx->rd);
@@ -132,7 +290,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 
 int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_stats, struct cr_error *err)
 {
-	struct restore_ctx ctx = { .req = req, .err = err, .pidfd = -1 };
+	struct restore_ctx ctx = { .req = req, .err = err };
 	uint64_t t0 = cr_now_us();
 	int r;
 
@@ -140,13 +298,14 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	cr_tune_stream(req->image_fd);
 	/* Paths are resolved in the container's mount namespace through
 	 * /proc/INIT/root (cr_task_path); the worker itself stays outside. */
-	r = read_image(&ctx);
+	ctx.objs = objhash_new(free_obj);
+	r = ctx.objs ? read_image(&ctx) : cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "object table");
 	if (r >= 0)
-		r = task_restore_finish(&ctx);
+		r = finish(&ctx);
 	if (r >= 0 && ret_stats)
 		*ret_stats = (struct cr_restart_stats){
 			.total_us = cr_now_us() - t0, .image_bytes = ctx.rd.offset, .pages = ctx.pages,
-			.root_pid = ctx.task->pid, .root_host_pid = ctx.host_pid,
+			.root_pid = ctx.procs[0].tt->pid, .root_host_pid = ctx.procs[0].host_pid,
 		};
 	restart_cleanup(&ctx, r >= 0);
 	return r < 0 ? r : 0;

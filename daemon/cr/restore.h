@@ -9,41 +9,103 @@
 
 #define SCRATCH_LEN (64u << 10)   /* our page of code + data inside a task being restored */
 
+/* One process of the image being restored. */
+struct rproc {
+	const Ckpt__Img__TreeTask *tt;   /* its TREE entry */
+	int parent;                   /* index in restore_ctx.procs; -1: init */
+	Ckpt__Img__Task *task;
+	Ckpt__Img__Mm *mm;
+	Ckpt__Img__Thread **threads;  /* THREAD records, tt->threads order */
+	size_t nthreads;
+	pid_t host_pid;
+	int pidfd;
+	struct rtask rt;              /* the main thread, seized */
+	struct rtask *trt;            /* the other threads, once created */
+	size_t ntrt;                  /* ... how many of them are seized */
+	uint64_t scratch;             /* SCRATCH_LEN bytes, RWX, syscall insn at +0 */
+	bool seized;
+	bool forked;                  /* made by fork from its parent: has its layout */
+	bool mm_done;                 /* all its pages are in */
+};
+
 struct restore_ctx {
 	const struct cr_restart_req *req;
 	struct cr_error *err;
 	struct image_reader rd;
 	Ckpt__Img__Header *hdr;
 	uint64_t xfeatures;           /* this CPU's, probed with the header check */
-	struct objhash *files;        /* file id -> struct restore_file */
-	/* the task being restored (one for now) */
-	Ckpt__Img__Task *task;
-	Ckpt__Img__Mm *mm;
-	pid_t host_pid;
-	int pidfd;
-	struct rtask rt;
-	uint64_t scratch;             /* SCRATCH_LEN bytes, RWX, syscall insn at +0 */
+	struct objhash *objs;         /* FILE, PIPE, SHM ids -> struct restore_obj */
+	int *pool;                    /* worker fds of files and shm objects ... */
+	size_t npool, pool_cap;       /* ... which tasks get at pool_base + index */
+	int pool_base;
+	Ckpt__Img__Tree *tree;
+	struct rproc *procs;          /* tree order */
+	size_t nprocs;
+	size_t next;                  /* where the next TASK must be in the tree */
+	struct rproc *cur;            /* the process whose records arrive now */
+	struct restore_obj *cur_shm;  /* the shm object whose pages arrive now */
 	uint64_t pages;
-	bool seized;
 };
 
-struct restore_file {
-	int fd;                       /* opened by the worker */
+/* An object of the image, by id (objhash types OBJ_*). */
+struct restore_obj {
+	int slot;                     /* FILE, SHM: index in the pool; -1: none */
+	int pipe[2];                  /* PIPE: both ends until the tree arrives */
+	bool pipe_used[2];
+	uint64_t size;                /* SHM: object size */
+	uint32_t seals;               /* SHM (memfd): applied before release */
+	bool memfd;
 };
+
+/* The pool: objects the worker opened, handed to tasks at fixed numbers. */
+int restore_pool_add(struct restore_ctx *ctx, int fd);   /* takes fd; returns its slot */
+static inline int restore_pool_fd(const struct restore_ctx *ctx, int slot)
+{
+	return ctx->pool_base + slot;
+}
 
 /* files.c */
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len);
-/* Spawns the task with its fds, cwd, umask, session (spawn.h). */
-int files_restore_fds_and_spawn(struct restore_ctx *ctx, const void *payload, size_t len);
+/* The FDS record: create the current process (spawn by init or fork by
+ * its parent) and give it its fd table. */
+int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
+/* pipe.c */
+int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
+/* The description of one end of pipe id (flags: its open flags); a new fd. */
+int pipe_restore_end(struct restore_ctx *ctx, uint32_t id, uint32_t flags);
+/* Once every file is in: close the ends no description uses. */
+void pipe_restore_close_unused(struct restore_ctx *ctx);
+/* shm.c */
+int shm_restore(struct restore_ctx *ctx, const void *payload, size_t len);
+int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
+int shm_restore_seal(struct restore_ctx *ctx);
+
+/* tree_restore.c */
+int tree_restore(struct restore_ctx *ctx, const void *payload, size_t len);
+/* proc_restore.c: create the current process at its pid (spawn.h for
+ * init's children, an injected fork for the others), with its fds. */
+int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *fds);
+/* Zombies, then process groups, once every live process exists. */
+int proc_restore_zombies(struct restore_ctx *ctx);
+int proc_restore_groups(struct restore_ctx *ctx);
+/* thread_restore.c */
+int thread_restore_record(struct restore_ctx *ctx, const void *payload, size_t len);
+int thread_restore_create(struct restore_ctx *ctx, struct rproc *p);
+int thread_restore_state(struct restore_ctx *ctx, struct rproc *p);
+int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 
 /* mm_restore.c */
 int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len);
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
-int mm_restore_finish(struct restore_ctx *ctx);
+int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
+int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p);
+/* A syscall instruction and the park loop a forked task runs (see arch). */
+int mm_restore_plant_scratch(struct restore_ctx *ctx, struct rproc *p, uint64_t base);
 
 /* task_restore.c */
 int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t);
-int task_restore_finish(struct restore_ctx *ctx);
+int task_restore_finish(struct restore_ctx *ctx, struct rproc *p);
+int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 
-/* Scratch data area helpers: copy bytes into the task's scratch page at off. */
-int restore_scratch_put(struct restore_ctx *ctx, size_t off, const void *data, size_t len, uint64_t *ret_addr);
+/* Scratch data area helpers: copy bytes into p's scratch page at off. */
+int restore_scratch_put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len, uint64_t *ret_addr);

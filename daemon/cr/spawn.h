@@ -1,10 +1,15 @@
 /* Task creation inside a container being restored.
  *
  * The container init (pid 1, ckptd code) serves requests from the restart
- * worker on a SOCK_SEQPACKET socketpair. For each task it forks it with
- * clone3(set_tid) at its original pid; the new task installs its fds, cwd,
- * umask, session and group, then blocks; the worker seizes it and
- * transplants the address space. The task's pidfd goes back to the worker. */
+ * worker on a SOCK_SEQPACKET socketpair:
+ *  - POOL: fds (every open file description and shared memory object of
+ *    the image) that init keeps at pool base + index, so that the tasks it
+ *    forks inherit them all;
+ *  - SPAWN: fork a task with clone3(set_tid) at its original pid; it takes
+ *    its fds from the pool, its cwd, umask, session and group, then blocks
+ *    in pause() for the worker to seize it and transplant its memory. The
+ *    task's pidfd goes back to the worker;
+ *  - DROP: close the pool (the tasks hold what they need). */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,8 +21,8 @@
 int spawn_serve_one(int ctl_fd);
 
 struct spawn_fd {
-	int fd;          /* an fd in the caller, to be installed ... */
-	int target;      /* ... at this number in the new task */
+	int slot;        /* pool index ... */
+	int target;      /* ... installed at this number in the new task */
 	bool cloexec;
 };
 
@@ -25,6 +30,7 @@ struct spawn_req {
 	pid_t pid;       /* pid inside the namespace */
 	pid_t pgid;
 	pid_t sid;
+	int exit_signal;
 	uint32_t umask;
 	int cwd_fd;      /* O_PATH dir in the caller */
 	const struct spawn_fd *fds;
@@ -32,7 +38,13 @@ struct spawn_req {
 };
 
 #define SPAWN_MAX_FDS 250   /* one SCM_RIGHTS datagram (SCM_MAX_FD 253) */
+#define SPAWN_MAX_POOL (1u << 16)
+#define SPAWN_MAX_FD_NR (1u << 20)
 
-/* Worker side: ask init to create a task. Returns a pidfd for it once the
- * task has its fds and sits in pause(), or -errno. */
+/* Worker side. Hand init n fds to keep at base + index (sent in pieces). */
+int spawn_pool_send(int ctl_fd, int base, const int *fds, size_t n);
+/* Ask init to create a task. Returns a pidfd for it once the task has its
+ * fds and sits in pause(), or -errno. */
 int spawn_task(int ctl_fd, const struct spawn_req *req);
+/* Init closes its pool. */
+int spawn_pool_drop(int ctl_fd);

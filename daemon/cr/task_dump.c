@@ -25,21 +25,31 @@ struct scratch {
 #define SIGINFO_SIZE 128
 #define PENDING_MAX 1024   /* a queue longer than this is refused, not cut */
 
+/* One thread's own state, as the THREAD record (the main thread's is
+ * copied into its TASK record). */
+struct thread_state {
+	Ckpt__Img__Thread th;
+	Ckpt__Img__Rseq rseq;
+	unsigned char regs[512];
+	unsigned char xstate[ARCH_XSTATE_MAX];
+	char comm[32];
+	unsigned char (*siginfo)[SIGINFO_SIZE];
+	ProtobufCBinaryData pending[PENDING_MAX];
+};
+
 struct task_state {
 	Ckpt__Img__Task t;
 	Ckpt__Img__MmInfo mm;
 	Ckpt__Img__Creds creds;
-	Ckpt__Img__Rseq rseq;
 	Ckpt__Img__SigAction acts[64], *actp[64];
 	Ckpt__Img__Rlimit lims[16], *limp[16];
 	Ckpt__Img__Itimer itimers[3], *itp[3];
 	uint32_t uids[4], gids[4];
-	unsigned char regs[512];
-	unsigned char xstate[ARCH_XSTATE_MAX];
 	char cwd[PATH_MAX], exe[PATH_MAX];
 	char *auxv;
-	unsigned char (*siginfo)[SIGINFO_SIZE];   /* private queue, then shared */
-	ProtobufCBinaryData pending[2][PENDING_MAX];
+	unsigned char (*siginfo)[SIGINFO_SIZE];   /* the process's shared queue */
+	ProtobufCBinaryData pending[PENDING_MAX];
+	struct thread_state main;
 };
 
 static int read_link(pid_t pid, const char *what, char *buf, size_t len)
@@ -61,8 +71,6 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 {
 	char root[PATH_MAX];
 
-	if (st->threads != 1)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %d threads: multi-threaded processes are not supported yet", pid, st->threads);
 	if (st->seccomp)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: seccomp filters are not supported", pid);
 	if (memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
@@ -78,9 +86,9 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 }
 
 /* Registers and mask as seized (rt holds them: injections change the live ones). */
-static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct task_state *s)
+static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct thread_state *s)
 {
-	pid_t pid = rt->pid;
+	pid_t tid = rt->pid;
 	struct rtask_rseq_config rc;
 	size_t xlen = 0;
 	uint64_t head = 0;
@@ -88,91 +96,157 @@ static int dump_regs(struct dump_ctx *ctx, const struct rtask *rt, struct task_s
 	int r;
 
 	memcpy(s->regs, &rt->regs, arch_regs_size());
-	s->t.sigmask = rt->sigmask;
-	r = arch_get_xstate(pid, s->xstate, sizeof(s->xstate), &xlen);
+	s->th.sigmask = rt->sigmask;
+	r = arch_get_xstate(tid, s->xstate, sizeof(s->xstate), &xlen);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading registers", pid);
-	s->t.regs.data = s->regs;
-	s->t.regs.len = arch_regs_size();
-	s->t.xstate.data = s->xstate;
-	s->t.xstate.len = xlen;
-	if (rtask_rseq_config(pid, &rc) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: reading registers", rt->pid, tid);
+	s->th.regs.data = s->regs;
+	s->th.regs.len = arch_regs_size();
+	s->th.xstate.data = s->xstate;
+	s->th.xstate.len = xlen;
+	if (rtask_rseq_config(tid, &rc) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "thread %d: PTRACE_GET_RSEQ_CONFIGURATION", tid);
 	if (rc.ptr) {
 		s->rseq.ptr = rc.ptr;
 		s->rseq.len = rc.size;
 		s->rseq.flags = rc.flags;
 		s->rseq.sig = rc.sig;
-		s->t.rseq = &s->rseq;
+		s->th.rseq = &s->rseq;
 	}
-	if (syscall(SYS_get_robust_list, pid, &head, &hlen) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: get_robust_list", pid);
-	s->t.has_robust_list = s->t.has_robust_list_len = true;
-	s->t.robust_list = head;
-	s->t.robust_list_len = hlen;
+	if (syscall(SYS_get_robust_list, tid, &head, &hlen) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "thread %d: get_robust_list", tid);
+	s->th.has_robust_list = s->th.has_robust_list_len = true;
+	s->th.robust_list = head;
+	s->th.robust_list_len = hlen;
 	return 0;
 }
 
-/* Pending signals: PTRACE_PEEKSIGINFO reads both queues without dequeuing. */
-static int dump_pending(struct dump_ctx *ctx, pid_t pid, struct task_state *s)
+/* One queue of pending signals: PTRACE_PEEKSIGINFO reads without dequeuing. */
+static int dump_queue(struct dump_ctx *ctx, pid_t tid, bool shared, unsigned char (**bufp)[SIGINFO_SIZE],
+		      ProtobufCBinaryData *out, size_t *ret_n)
 {
-	static const uint32_t flags[2] = { 0, PTRACE_PEEKSIGINFO_SHARED };
-	size_t used = 0;
-	int q;
+	size_t n = 0;
 
-	s->siginfo = calloc(2 * PENDING_MAX, SIGINFO_SIZE);
-	if (!s->siginfo)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: siginfo", pid);
-	for (q = 0; q < 2; q++) {
-		size_t n = 0;
+	*bufp = calloc(PENDING_MAX, SIGINFO_SIZE);
+	if (!*bufp)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "thread %d: siginfo", tid);
+	for (;;) {
+		struct __ptrace_peeksiginfo_args a = {
+			.off = n, .flags = shared ? PTRACE_PEEKSIGINFO_SHARED : 0, .nr = MIN(64, PENDING_MAX - n),
+		};
+		long got;
 
-		for (;;) {
-			struct __ptrace_peeksiginfo_args a = { .off = n, .flags = flags[q], .nr = 64 };
-			long got;
-
-			if (n >= PENDING_MAX)
-				return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: more than %d pending signals", pid, PENDING_MAX);
-			a.nr = MIN(64, PENDING_MAX - n);
-			got = ptrace(PTRACE_PEEKSIGINFO, pid, &a, s->siginfo[used]);
-			if (got < 0)
-				return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_PEEKSIGINFO", pid);
-			if (got == 0)
-				break;
-			for (long i = 0; i < got; i++)
-				s->pending[q][n + i] = (ProtobufCBinaryData){ SIGINFO_SIZE, s->siginfo[used + i] };
-			n += got;
-			used += got;
-		}
-		if (q == 0) {
-			s->t.n_sigpending_private = n;
-			s->t.sigpending_private = s->pending[0];
-		} else {
-			s->t.n_sigpending_shared = n;
-			s->t.sigpending_shared = s->pending[1];
-		}
+		if (n >= PENDING_MAX)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "thread %d: more than %d pending signals", tid, PENDING_MAX);
+		got = ptrace(PTRACE_PEEKSIGINFO, tid, &a, (*bufp)[n]);
+		if (got < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "thread %d: PTRACE_PEEKSIGINFO", tid);
+		if (got == 0)
+			break;
+		for (long i = 0; i < got; i++)
+			out[n + i] = (ProtobufCBinaryData){ SIGINFO_SIZE, (*bufp)[n + i] };
+		n += got;
 	}
+	*ret_n = n;
 	return 0;
 }
 
-/* Only the task can tell: sigactions, clear_child_tid, sigaltstack, itimers, brk. */
-static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, struct task_state *s)
+/* Only the thread itself can tell its clear_child_tid and sigaltstack. */
+static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct thread_state *s)
 {
 	struct scratch sc;
-	long addr, ret;
+	long ret;
+	int r;
+
+	ret = rsys(rt, __NR_prctl, PR_GET_TID_ADDRESS, addr + offsetof(struct scratch, tid_addr));
+	if (ret == 0)
+		ret = rsys(rt, __NR_sigaltstack, 0, addr + offsetof(struct scratch, ss));
+	if (ret != 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "thread %d: injected prctl/sigaltstack", rt->pid);
+	r = rtask_read(rt->pid, addr, &sc, sizeof(sc));
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "thread %d: reading the scratch page", rt->pid);
+	s->th.has_clear_child_tid = true;
+	s->th.clear_child_tid = sc.tid_addr;
+	s->th.has_altstack_sp = s->th.has_altstack_size = s->th.has_altstack_flags = true;
+	s->th.altstack_sp = sc.ss.sp;
+	s->th.altstack_size = sc.ss.size;
+	s->th.altstack_flags = sc.ss.flags;
+	return 0;
+}
+
+static int dump_thread_comm(struct dump_ctx *ctx, pid_t pid, pid_t tid, struct thread_state *s)
+{
+	char path[64];
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "thread %d: reading its name", tid);
+	while (len && buf[len - 1] == '\n')
+		len--;
+	len = MIN(len, sizeof(s->comm) - 1);
+	memcpy(s->comm, buf, len);
+	s->comm[len] = 0;
+	s->th.comm = s->comm;
+	return 0;
+}
+
+static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, uint64_t addr, struct thread_state *s)
+{
+	int r;
+
+	ckpt__img__thread__init(&s->th);
+	ckpt__img__rseq__init(&s->rseq);
+	s->th.tid = p->nstids[k];
+	r = dump_regs(ctx, &p->rt[k], s);
+	if (r >= 0)
+		r = dump_queue(ctx, p->tids[k], false, &s->siginfo, s->pending, &s->th.n_sigpending);
+	s->th.sigpending = s->pending;
+	if (r >= 0)
+		r = dump_thread_injected(ctx, &p->rt[k], addr, s);
+	if (r >= 0)
+		r = dump_thread_comm(ctx, p->pid, p->tids[k], s);
+	return r;
+}
+
+/* The main thread's state goes into the TASK record's own fields. */
+static void task_take_thread(Ckpt__Img__Task *t, struct thread_state *s)
+{
+	t->regs = s->th.regs;
+	t->xstate = s->th.xstate;
+	t->sigmask = s->th.sigmask;
+	t->rseq = s->th.rseq;
+	t->has_robust_list = t->has_robust_list_len = true;
+	t->robust_list = s->th.robust_list;
+	t->robust_list_len = s->th.robust_list_len;
+	t->has_clear_child_tid = true;
+	t->clear_child_tid = s->th.clear_child_tid;
+	t->has_altstack_sp = t->has_altstack_size = t->has_altstack_flags = true;
+	t->altstack_sp = s->th.altstack_sp;
+	t->altstack_size = s->th.altstack_size;
+	t->altstack_flags = s->th.altstack_flags;
+	t->n_sigpending_private = s->th.n_sigpending;
+	t->sigpending_private = s->th.sigpending;
+}
+
+/* Process-wide state only the task can tell: sigactions, itimers, brk. */
+static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct task_state *s)
+{
+	struct scratch sc;
+	long ret;
 	int sig, i, r = 0;
 
-	addr = rsys(rt, __NR_mmap, 0, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (addr < 0 && addr > -4096)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", rt->pid);
 	s->mm.brk = rsys(rt, __NR_brk, 0);
 	for (sig = 1; sig <= 64 && r >= 0; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
 		ret = rsys(rt, __NR_rt_sigaction, sig, 0, addr, 8);
-		if (ret < 0 || (r = rtask_read(rt->pid, addr, &sc.act, sizeof(sc.act))) < 0) {
-			r = cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : -r, "task %d: rt_sigaction(%d)", rt->pid, sig);
-			break;
-		}
+		if (ret < 0 || (r = rtask_read(rt->pid, addr, &sc.act, sizeof(sc.act))) < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : -r, "task %d: rt_sigaction(%d)", rt->pid, sig);
 		Ckpt__Img__SigAction *a = &s->acts[s->t.n_sigactions];
 		ckpt__img__sig_action__init(a);
 		a->sig = sig;
@@ -182,38 +256,23 @@ static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, struct task_sta
 		a->mask = sc.act.mask;
 		s->actp[s->t.n_sigactions++] = a;
 	}
-	if (r >= 0 && (ret = rsys(rt, __NR_prctl, PR_GET_TID_ADDRESS, addr + offsetof(struct scratch, tid_addr))) == 0 &&
-	    (ret = rsys(rt, __NR_sigaltstack, 0, addr + offsetof(struct scratch, ss))) == 0) {
-		for (i = 0; i < 3 && ret == 0; i++) {
-			ret = rsys(rt, __NR_getitimer, i, addr + offsetof(struct scratch, itv));
-			if (ret == 0)
-				r = rtask_read(rt->pid, addr, &sc, sizeof(sc));
-			if (ret == 0 && r >= 0) {
-				ckpt__img__itimer__init(&s->itimers[i]);
-				s->itimers[i].which = i;
-				s->itimers[i].interval_us = sc.itv.it_interval.tv_sec * 1000000ull + sc.itv.it_interval.tv_usec;
-				s->itimers[i].value_us = sc.itv.it_value.tv_sec * 1000000ull + sc.itv.it_value.tv_usec;
-				s->itp[i] = &s->itimers[i];
-			}
-		}
+	for (i = 0; i < 3; i++) {
+		ret = rsys(rt, __NR_getitimer, i, addr + offsetof(struct scratch, itv));
+		if (ret != 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected getitimer", rt->pid);
+		r = rtask_read(rt->pid, addr, &sc, sizeof(sc));
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading the scratch page", rt->pid);
+		ckpt__img__itimer__init(&s->itimers[i]);
+		s->itimers[i].which = i;
+		s->itimers[i].interval_us = sc.itv.it_interval.tv_sec * 1000000ull + sc.itv.it_interval.tv_usec;
+		s->itimers[i].value_us = sc.itv.it_value.tv_sec * 1000000ull + sc.itv.it_value.tv_usec;
+		s->itp[i] = &s->itimers[i];
 	}
-	if (r >= 0 && ret != 0)
-		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected prctl/sigaltstack/getitimer", rt->pid);
-	if (r >= 0) {
-		s->t.n_itimers = 3;
-		s->t.itimers = s->itp;
-		s->t.sigactions = s->actp;
-		s->t.has_clear_child_tid = true;
-		s->t.clear_child_tid = sc.tid_addr;
-		s->t.has_altstack_sp = s->t.has_altstack_size = s->t.has_altstack_flags = true;
-		s->t.altstack_sp = sc.ss.sp;
-		s->t.altstack_size = sc.ss.size;
-		s->t.altstack_flags = sc.ss.flags;
-	}
-	ret = rsys(rt, __NR_munmap, addr, PAGE_SZ);
-	if (r >= 0 && ret != 0)
-		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", rt->pid);
-	return r;
+	s->t.n_itimers = 3;
+	s->t.itimers = s->itp;
+	s->t.sigactions = s->actp;
+	return 0;
 }
 
 static int dump_mm_info(struct dump_ctx *ctx, pid_t pid, const struct proc_stat *ps, struct task_state *s)
@@ -260,10 +319,6 @@ static int dump_identity(struct dump_ctx *ctx, pid_t pid, pid_t nspid, pid_t nsp
 	s->t.ppid = nsppid;
 	s->t.pgid = st->nspgid_n ? st->nspgid[st->nspgid_n - 1] : 0;
 	s->t.sid = st->nssid_n ? st->nssid[st->nssid_n - 1] : 0;
-	if (s->t.sid != 1 && s->t.sid != nspid)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: session %d is neither its own nor the container's", pid, s->t.sid);
-	if (s->t.pgid != s->t.sid && s->t.pgid != nspid)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: process group %d is neither its own nor its session's", pid, s->t.pgid);
 	s->t.comm = (char *)ps->comm;
 	s->t.umask = st->umask;
 	s->t.has_exit_signal = true;
@@ -312,43 +367,80 @@ static int dump_identity(struct dump_ctx *ctx, pid_t pid, pid_t nspid, pid_t nsp
 	return 0;
 }
 
-int task_dump(struct dump_ctx *ctx, struct rtask *rt, const struct proc_status *st, pid_t nsppid)
+/* THREAD records for every thread but the main one. */
+static int dump_threads(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr)
 {
-	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
-	pid_t nspid = st->nspid[st->nspid_n - 1];
-	struct proc_status init;
-	struct proc_stat ps;
-	pid_t pid = rt->pid;
-	int r;
+	_cleanup_free_ struct thread_state *s = malloc(sizeof(*s));
+	size_t k;
+	int r = 0;
 
 	if (!s)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d", pid);
-	ckpt__img__task__init(&s->t);
-	ckpt__img__mm_info__init(&s->mm);
-	ckpt__img__creds__init(&s->creds);
-	ckpt__img__rseq__init(&s->rseq);
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: thread state", p->pid);
+	for (k = 1; k < p->ntids && r >= 0; k++) {
+		s->siginfo = NULL;
+		r = thread_collect(ctx, p, k, addr, s);
+		if (r >= 0 && (r = image_write_msg(&ctx->w, IMG_THREAD, &s->th.base)) < 0)
+			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+		free(s->siginfo);
+	}
+	return r;
+}
+
+static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct task_state *s, uint64_t addr)
+{
+	struct proc_status init;
+	struct proc_stat ps;
+	pid_t pid = p->pid;
+	int r;
+
 	r = proc_status_pid(ctx->req->init_pid, &init);
 	if (r >= 0)
 		r = proc_stat_pid(pid, &ps);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading /proc status", pid);
-	r = check_supported(ctx, pid, st, &init);
+	r = check_supported(ctx, pid, &p->st, &init);
 	if (r >= 0)
-		r = dump_identity(ctx, pid, nspid, nsppid, s, &ps, st);
+		r = dump_identity(ctx, pid, p->nspid, p->nsppid, s, &ps, &p->st);
 	if (r >= 0)
-		r = dump_regs(ctx, rt, s);
+		r = thread_collect(ctx, p, 0, addr, &s->main);
+	if (r >= 0) {
+		task_take_thread(&s->t, &s->main);
+		r = dump_queue(ctx, pid, true, &s->siginfo, s->pending, &s->t.n_sigpending_shared);
+		s->t.sigpending_shared = s->pending;
+	}
 	if (r >= 0)
-		r = dump_pending(ctx, pid, s);
-	if (r >= 0)
-		r = dump_injected(ctx, rt, s);
+		r = dump_injected(ctx, &p->rt[0], addr, s);
 	if (r >= 0)
 		r = dump_mm_info(ctx, pid, &ps, s);
-	if (r >= 0) {
-		r = image_write_msg(&ctx->w, IMG_TASK, &s->t.base);
-		if (r < 0)
-			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
-	}
+	if (r >= 0 && (r = image_write_msg(&ctx->w, IMG_TASK, &s->t.base)) < 0)
+		r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+	if (r >= 0)
+		r = dump_threads(ctx, p, addr);
+	return r;
+}
+
+int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
+	struct rtask *rt = &p->rt[0];
+	long addr, ret;
+	int r;
+
+	if (!s)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d", p->pid);
+	ckpt__img__task__init(&s->t);
+	ckpt__img__mm_info__init(&s->mm);
+	ckpt__img__creds__init(&s->creds);
+	/* A page for what injected calls report, in the process's own memory. */
+	addr = rsys(rt, __NR_mmap, 0, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
+	r = task_dump_state(ctx, p, s, addr);
+	ret = rsys(rt, __NR_munmap, addr, PAGE_SZ);
+	if (r >= 0 && ret != 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);
 	free(s->auxv);
 	free(s->siginfo);
+	free(s->main.siginfo);
 	return r;
 }

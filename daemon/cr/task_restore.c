@@ -26,12 +26,10 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 	uint64_t seen = 0;
 	size_t i;
 
-	if (t->pid < 2 || t->pid > (1 << 22))
-		return bad(ctx, t, "pid out of range");
-	if (t->ppid != 1)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: parent %d: process trees are not supported yet", t->pid, t->ppid);
-	if ((t->sid != 1 && t->sid != t->pid) || (t->pgid != t->sid && t->pgid != t->pid))
-		return bad(ctx, t, "session or process group out of range");
+	const Ckpt__Img__TreeTask *tt = ctx->cur->tt;
+
+	if (t->pid != tt->pid || t->ppid != tt->ppid || t->sid != tt->sid || t->pgid != tt->pgid)
+		return bad(ctx, t, "pid, parent, session or group differ from the tree's");
 	if (arch_regs_validate(t->regs.data, t->regs.len, why, sizeof(why)) < 0)
 		return bad(ctx, t, why);
 	if (t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX ||
@@ -70,16 +68,16 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 	return 0;
 }
 
-static long put(struct restore_ctx *ctx, const void *data, size_t len)
+static long put(struct restore_ctx *ctx, struct rproc *p, const void *data, size_t len)
 {
 	uint64_t addr;
-	int r = restore_scratch_put(ctx, PAGE_SZ, data, len, &addr);
+	int r = restore_scratch_put(ctx, p, PAGE_SZ, data, len, &addr);
 
 	return r < 0 ? r : (long)addr;
 }
 
 /* brk, code/data/stack/arg/env bounds, auxv and /proc/PID/exe in one call. */
-static int restore_mm_map(struct restore_ctx *ctx, const Ckpt__Img__MmInfo *m)
+static int restore_mm_map(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__MmInfo *m)
 {
 	struct prctl_mm_map map = {
 		.start_code = m->start_code, .end_code = m->end_code,
@@ -91,29 +89,29 @@ static int restore_mm_map(struct restore_ctx *ctx, const Ckpt__Img__MmInfo *m)
 	};
 	long path, fd, ret, addr;
 
-	path = put(ctx, m->exe, strlen(m->exe) + 1);
+	path = put(ctx, p, m->exe, strlen(m->exe) + 1);
 	if (path < 0)
 		return (int)path;
-	fd = rsys(&ctx->rt, __NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+	fd = rsys(&p->rt, __NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening its executable %s", ctx->task->pid, m->exe);
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening its executable %s", p->task->pid, m->exe);
 	map.exe_fd = fd;
 	/* struct first, auxv right after it, in the scratch data area */
-	if (rtask_write(ctx->host_pid, ctx->scratch + 2 * PAGE_SZ + sizeof(map), m->auxv.data, m->auxv.len) < 0)
+	if (rtask_write(p->host_pid, p->scratch + 2 * PAGE_SZ + sizeof(map), m->auxv.data, m->auxv.len) < 0)
 		return -EIO;
-	map.auxv = (__u64 *)(ctx->scratch + 2 * PAGE_SZ + sizeof(map));
-	addr = ctx->scratch + 2 * PAGE_SZ;
-	if (rtask_write(ctx->host_pid, addr, &map, sizeof(map)) < 0)
+	map.auxv = (__u64 *)(p->scratch + 2 * PAGE_SZ + sizeof(map));
+	addr = p->scratch + 2 * PAGE_SZ;
+	if (rtask_write(p->host_pid, addr, &map, sizeof(map)) < 0)
 		return -EIO;
-	ret = rsys(&ctx->rt, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, addr, sizeof(map), 0);
-	rsys(&ctx->rt, __NR_close, fd);
+	ret = rsys(&p->rt, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, addr, sizeof(map), 0);
+	rsys(&p->rt, __NR_close, fd);
 	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: PR_SET_MM_MAP (brk %#lx, stack %#lx)", ctx->task->pid,
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: PR_SET_MM_MAP (brk %#lx, stack %#lx)", p->task->pid,
 			       (unsigned long)m->brk, (unsigned long)m->start_stack);
 	return 0;
 }
 
-static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+static long restore_signals(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	uint64_t done = 0;
 	long ret = 0, addr;
@@ -124,8 +122,8 @@ static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 		const Ckpt__Img__SigAction *a = t->sigactions[i];
 		struct arch_ksigaction k = { a->handler, a->flags, a->restorer, a->mask };
 
-		addr = put(ctx, &k, sizeof(k));
-		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_rt_sigaction, a->sig, addr, 0, 8);
+		addr = put(ctx, p, &k, sizeof(k));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_rt_sigaction, a->sig, addr, 0, 8);
 		done |= 1ull << (a->sig - 1);
 	}
 	/* Whatever ckptd's init had installed goes back to default. */
@@ -134,21 +132,21 @@ static long restore_signals(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 
 		if ((done & (1ull << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		addr = put(ctx, &k, sizeof(k));
-		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_rt_sigaction, sig, addr, 0, 8);
+		addr = put(ctx, p, &k, sizeof(k));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_rt_sigaction, sig, addr, 0, 8);
 	}
 	if (ret >= 0 && t->has_altstack_sp) {
 		struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = { t->altstack_sp, (int32_t)t->altstack_flags, 0, t->altstack_size };
 
 		if (ss.flags & SS_ONSTACK)   /* reported, not settable: it follows from sp */
 			ss.flags &= ~SS_ONSTACK;
-		addr = put(ctx, &ss, sizeof(ss));
-		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_sigaltstack, addr, 0);
+		addr = put(ctx, p, &ss, sizeof(ss));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_sigaltstack, addr, 0);
 	}
 	return ret;
 }
 
-static long restore_misc(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+static long restore_misc(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	long ret = 0, addr;
 	size_t i;
@@ -159,34 +157,34 @@ static long restore_misc(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 			{ it->interval_us / 1000000, it->interval_us % 1000000 },
 			{ it->value_us / 1000000, it->value_us % 1000000 },
 		};
-		addr = put(ctx, &v, sizeof(v));
-		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_setitimer, it->which, addr, 0);
+		addr = put(ctx, p, &v, sizeof(v));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_setitimer, it->which, addr, 0);
 	}
 	for (i = 0; i < t->n_rlimits && ret >= 0; i++) {
 		struct rlimit rl = { t->rlimits[i]->cur, t->rlimits[i]->max };
 
-		addr = put(ctx, &rl, sizeof(rl));
-		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_prlimit64, 0, t->rlimits[i]->resource, addr, 0);
+		addr = put(ctx, p, &rl, sizeof(rl));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_prlimit64, 0, t->rlimits[i]->resource, addr, 0);
 	}
 	if (ret >= 0 && t->has_personality)
-		ret = rsys(&ctx->rt, __NR_personality, t->personality);
+		ret = rsys(&p->rt, __NR_personality, t->personality);
 	if (ret >= 0) {
-		addr = put(ctx, t->comm, strlen(t->comm) + 1);
-		ret = addr < 0 ? addr : rsys(&ctx->rt, __NR_prctl, PR_SET_NAME, addr);
+		addr = put(ctx, p, t->comm, strlen(t->comm) + 1);
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_prctl, PR_SET_NAME, addr);
 	}
 	if (ret >= 0 && t->rseq)
-		ret = rsys(&ctx->rt, __NR_rseq, t->rseq->ptr, t->rseq->len, 0, t->rseq->sig);
+		ret = rsys(&p->rt, __NR_rseq, t->rseq->ptr, t->rseq->len, 0, t->rseq->sig);
 	if (ret >= 0 && t->has_robust_list)
-		ret = rsys(&ctx->rt, __NR_set_robust_list, t->robust_list, t->robust_list_len);
+		ret = rsys(&p->rt, __NR_set_robust_list, t->robust_list, t->robust_list_len);
 	if (ret >= 0)
-		ret = rsys(&ctx->rt, __NR_set_tid_address, t->has_clear_child_tid ? t->clear_child_tid : 0);
+		ret = rsys(&p->rt, __NR_set_tid_address, t->has_clear_child_tid ? t->clear_child_tid : 0);
 	return ret < 0 ? ret : 0;
 }
 
 /* Queue the saved pending signals again, oldest first, into the same queue.
  * The task blocks everything while we inject, so they stay pending until
  * the saved mask is back: then they arrive as they would have. */
-static long restore_pending(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+static long restore_pending(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	long ret = 0, addr;
 	size_t i;
@@ -197,18 +195,18 @@ static long restore_pending(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 		int32_t sig;
 
 		memcpy(&sig, b->data, sizeof(sig));
-		addr = put(ctx, b->data, b->len);
+		addr = put(ctx, p, b->data, b->len);
 		if (addr < 0)
 			return addr;
 		/* to itself, any si_code is allowed: the original sender stays */
-		ret = priv ? rsys(&ctx->rt, __NR_rt_tgsigqueueinfo, t->pid, t->pid, sig, addr)
-			   : rsys(&ctx->rt, __NR_rt_sigqueueinfo, t->pid, sig, addr);
+		ret = priv ? rsys(&p->rt, __NR_rt_tgsigqueueinfo, t->pid, t->pid, sig, addr)
+			   : rsys(&p->rt, __NR_rt_sigqueueinfo, t->pid, sig, addr);
 	}
 	return ret;
 }
 
 /* Restored tasks get the container's credentials; the image must agree. */
-static int check_creds(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+static int check_creds(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	const Ckpt__Img__Creds *c = t->creds;
 	struct proc_status st;
@@ -216,7 +214,7 @@ static int check_creds(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
 
 	if (!c)
 		return 0;
-	if (proc_status_pid(ctx->host_pid, &st) < 0)
+	if (proc_status_pid(p->host_pid, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: status", t->pid);
 	for (i = 0; i < c->n_uid && i < 4; i++)
 		if (c->uid[i] != st.uid[i])
@@ -232,51 +230,81 @@ differ:
 	return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: saved credentials differ from the container's", t->pid);
 }
 
-static int hand_off(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	unsigned char regs[512];
 	int r;
 
 	memcpy(regs, t->regs.data, t->regs.len);
 	arch_regs_prepare_resume(regs);
-	r = arch_set_regs(ctx->host_pid, regs);
+	r = arch_set_regs(p->host_pid, regs);
 	if (r >= 0)
-		r = arch_set_xstate(ctx->host_pid, t->xstate.data, t->xstate.len);
-	if (r >= 0 && ptrace(PTRACE_SETSIGMASK, ctx->host_pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
+		r = arch_set_xstate(p->host_pid, t->xstate.data, t->xstate.len);
+	if (r >= 0 && ptrace(PTRACE_SETSIGMASK, p->host_pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		r = -errno;
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: setting its registers", t->pid);
-	ctx->rt.prepared = false;
+	p->rt.prepared = false;
 	return 0;
 }
 
-int task_restore_finish(struct restore_ctx *ctx)
+/* Everything but the registers, while the scratch page is there. */
+static int finish_state(struct restore_ctx *ctx, struct rproc *p)
 {
-	const Ckpt__Img__Task *t = ctx->task;
+	const Ckpt__Img__Task *t = p->task;
 	long ret;
 	int r;
 
-	r = mm_restore_finish(ctx);
+	r = mm_restore_finish(ctx, p);
 	if (r >= 0)
-		r = restore_mm_map(ctx, t->mm);
+		r = restore_mm_map(ctx, p, t->mm);
 	if (r < 0)
 		return r;
-	ret = restore_signals(ctx, t);
+	ret = restore_signals(ctx, p, t);
 	if (ret >= 0)
-		ret = restore_misc(ctx, t);
-	if (ret >= 0)
-		ret = restore_pending(ctx, t);
+		ret = restore_misc(ctx, p, t);
 	if (ret < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: restoring signals, timers, limits or rseq", t->pid);
-	r = check_creds(ctx, t);
+	r = thread_restore_create(ctx, p);
+	if (r >= 0)
+		r = thread_restore_state(ctx, p);
 	if (r < 0)
 		return r;
+	/* Pending signals last: the threads they may be queued to exist now. */
+	ret = restore_pending(ctx, p, t);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: queueing its pending signals", t->pid);
+	return check_creds(ctx, p, t);
+}
+
+int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
+{
+	long ret;
+	int r;
+
+	r = finish_state(ctx, p);
+	if (r < 0)
+		return r;
+	/* The pool was for building the fd tables: from here, only its own. */
+	ret = rsys(&p->rt, __NR_close_range, ctx->pool_base, ~0u, 0);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: closing the restorer's files", p->tt->pid);
 	/* The last injected call unmaps the page it runs from: the task stops
 	 * at syscall exit, before it could execute anything there. */
-	ret = rsys(&ctx->rt, __NR_munmap, ctx->scratch, SCRATCH_LEN);
+	ret = rsys(&p->rt, __NR_munmap, p->scratch, SCRATCH_LEN);
 	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: removing the scratch page", t->pid);
-	ctx->scratch = 0;
-	r = fault_inject(ctx->err, "restore-handoff");
-	return r < 0 ? r : hand_off(ctx, t);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: removing the scratch page", p->tt->pid);
+	p->scratch = 0;
+	return 0;
+}
+
+int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
+{
+	int r = fault_inject(ctx->err, "restore-handoff");
+
+	if (r >= 0)
+		r = hand_off(ctx, p, p->task);
+	if (r >= 0)
+		r = thread_restore_hand_off(ctx, p);
+	return r;
 }

@@ -1,0 +1,243 @@
+/* Creating the processes of an image at their pids. Children of init are
+ * spawned by init (spawn.h); every other process is forked by its parent,
+ * already restored, through an injected clone3(set_tid): so it inherits
+ * the parent's memory copy-on-write, as it did, and the pool of files. */
+#include "restore.h"
+#include "arch.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include "spawn.h"
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+static long put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len)
+{
+	uint64_t addr;
+	int r = restore_scratch_put(ctx, p, off, data, len, &addr);
+
+	return r < 0 ? r : (long)addr;
+}
+
+static int spawn_by_init(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
+{
+	struct spawn_fd sfds[SPAWN_MAX_FDS];
+	char buf[PATH_MAX + 64];
+	_cleanup_close_ int cwd = -1;
+	struct spawn_req req;
+	size_t i;
+	int r;
+
+	for (i = 0; i < m->n_fds; i++) {
+		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id);
+
+		sfds[i] = (struct spawn_fd){ .slot = o->slot, .target = m->fds[i]->fd, .cloexec = m->fds[i]->cloexec };
+	}
+	cwd = !cr_task_path(ctx->req->init_pid, p->task->cwd, buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: working directory %s", p->tt->pid, p->task->cwd);
+	req = (struct spawn_req){ .pid = p->tt->pid, .pgid = p->tt->pgid, .sid = p->tt->sid, .exit_signal = p->tt->exit_signal,
+				  .umask = p->task->umask, .cwd_fd = cwd, .fds = sfds, .nfds = m->n_fds };
+	r = spawn_task(ctx->req->init_ctl_fd, &req);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: creating it in the container", p->tt->pid);
+	p->pidfd = r;
+	return 0;
+}
+
+/* clone3 arguments and results in the parent's scratch data area. */
+struct fork_area {
+	struct clone_args args;
+	int32_t tid;
+	int32_t pidfd;
+};
+
+/* Fork child c (tree entry c->tt) from its restored parent pp and seize it;
+ * it waits in the scratch page's park loop. */
+static int fork_from(struct restore_ctx *ctx, struct rproc *pp, struct rproc *c)
+{
+	struct fork_area fa = { .tid = c->tt->pid, .pidfd = -1 };
+	long addr, ret;
+	int r;
+
+	fa.args.flags = CLONE_PIDFD;
+	fa.args.exit_signal = c->tt->exit_signal;
+	fa.args.set_tid_size = 1;
+	fa.args.set_tid = pp->scratch + PAGE_SZ + offsetof(struct fork_area, tid);
+	fa.args.pidfd = pp->scratch + PAGE_SZ + offsetof(struct fork_area, pidfd);
+	addr = put(ctx, pp, PAGE_SZ, &fa, sizeof(fa));
+	ret = addr < 0 ? addr : rsys(&pp->rt, __NR_clone3, addr, sizeof(fa.args));
+	if (ret != c->tt->pid)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EEXIST, "task %d: forking it from %d", c->tt->pid, pp->tt->pid);
+	/* CLONE_PIDFD put a pidfd in the parent's table: take a copy, close it there. */
+	r = rtask_read(pp->host_pid, addr, &fa, sizeof(fa));
+	if (r >= 0) {
+		c->pidfd = (int)syscall(SYS_pidfd_getfd, pp->pidfd, fa.pidfd, 0);
+		r = c->pidfd < 0 ? -errno : 0;
+		rsys(&pp->rt, __NR_close, fa.pidfd);
+	}
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: its pidfd", c->tt->pid);
+	c->host_pid = proc_pidfd_pid(c->pidfd);
+	c->scratch = pp->scratch;
+	c->forked = true;
+	r = c->host_pid > 0 ? rtask_seize(c->host_pid, true) : -ESRCH;
+	if (r >= 0)
+		r = rtask_wait_stop(c->host_pid);
+	if (r >= 0)
+		c->seized = true;
+	if (r >= 0)
+		r = rtask_prepare(&c->rt, c->host_pid);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: seizing it", c->tt->pid);
+	c->rt.insn = c->scratch;
+	return 0;
+}
+
+/* Session or group leadership, right after fork: its children come later
+ * and inherit it. Joining another group waits until all exist. */
+static long lead(struct rproc *c)
+{
+	if (c->tt->sid == c->tt->pid)
+		return rsys(&c->rt, __NR_setsid, 0);
+	if (c->tt->pgid == c->tt->pid)
+		return rsys(&c->rt, __NR_setpgid, 0, 0);
+	return 0;
+}
+
+/* The fork left it its parent's fds, cwd and umask: make them its own. */
+static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Img__Fds *m)
+{
+	long ret, addr;
+	size_t i;
+
+	ret = rsys(&c->rt, __NR_close_range, 0, ctx->pool_base - 1, 0);
+	for (i = 0; i < m->n_fds && ret >= 0; i++) {
+		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id);
+
+		ret = rsys(&c->rt, __NR_dup3, restore_pool_fd(ctx, o->slot), m->fds[i]->fd, m->fds[i]->cloexec ? O_CLOEXEC : 0);
+	}
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: installing its fds", c->tt->pid);
+	addr = put(ctx, c, PAGE_SZ, c->task->cwd, strlen(c->task->cwd) + 1);
+	ret = addr < 0 ? addr : rsys(&c->rt, __NR_chdir, addr);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-ret, "task %d: working directory %s", c->tt->pid, c->task->cwd);
+	rsys(&c->rt, __NR_umask, c->task->umask);
+	ret = lead(c);
+	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: its session or group", c->tt->pid) : 0;
+}
+
+int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
+{
+	struct rproc *pp = p->parent < 0 ? NULL : &ctx->procs[p->parent];
+	int r;
+
+	if (!pp)
+		return spawn_by_init(ctx, p, m);
+	if (!pp->mm_done || !pp->seized || !pp->scratch)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its parent %d is not restored before it", p->tt->pid, pp->tt->pid);
+	r = fork_from(ctx, pp, p);
+	return r < 0 ? r : setup_forked(ctx, p, m);
+}
+
+/* Kill the forked zombie-to-be the way it died; we see it exit first (as
+ * its tracer), then its parent has it to wait for. */
+static int die(struct restore_ctx *ctx, struct rproc *z)
+{
+	int ws = z->tt->wait_status, sig;
+	struct arch_ksigaction dfl = { (uint64_t)SIG_DFL, 0, 0, 0 };
+	uint64_t none = 0;
+	long ret, addr;
+
+	if (WIFEXITED(ws)) {
+		ret = rsys(&z->rt, __NR_exit_group, WEXITSTATUS(ws));
+	} else {
+		sig = WTERMSIG(ws);
+		addr = put(ctx, z, PAGE_SZ, &dfl, sizeof(dfl));
+		ret = addr < 0 ? addr : rsys(&z->rt, __NR_rt_sigaction, sig, addr, 0, 8);
+		if (ret >= 0 && ptrace(PTRACE_SETSIGMASK, z->host_pid, (void *)sizeof(none), &none) < 0)
+			ret = -errno;
+		if (ret >= 0)
+			ret = rsys(&z->rt, __NR_tgkill, z->tt->pid, z->tt->pid, sig);
+	}
+	if (ret != -ESRCH)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "task %d: making it a zombie", z->tt->pid);
+	z->seized = false;
+	return 0;
+}
+
+/* Its parent did not get the exit signal of the zombie now (it had it at
+ * checkpoint, or it is among the saved pending signals): take it back. */
+static int drain_signal(struct restore_ctx *ctx, struct rproc *pp, int sig)
+{
+	uint64_t set = 1ull << (sig - 1);
+	struct timespec zero = { 0, 0 };
+	long a_set, a_ts, ret;
+
+	a_set = put(ctx, pp, PAGE_SZ, &set, sizeof(set));
+	a_ts = put(ctx, pp, PAGE_SZ + 64, &zero, sizeof(zero));
+	if (a_set < 0 || a_ts < 0)
+		return -EIO;
+	do
+		ret = rsys(&pp->rt, __NR_rt_sigtimedwait, a_set, 0, a_ts, 8);
+	while (ret == sig);
+	return ret == -EAGAIN ? 0 : cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EIO, "task %d: taking back signal %d", pp->tt->pid, sig);
+}
+
+static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
+{
+	struct rproc *pp = &ctx->procs[z->parent];
+	long ret;
+	int r;
+
+	r = fork_from(ctx, pp, z);
+	if (r < 0)
+		return r;
+	ret = lead(z);
+	if (ret >= 0 && z->tt->pgid != z->tt->pid && z->tt->sid != z->tt->pid)
+		ret = rsys(&z->rt, __NR_setpgid, 0, z->tt->pgid);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: its session or group", z->tt->pid);
+	r = die(ctx, z);
+	close(z->pidfd);
+	z->pidfd = -1;
+	if (r >= 0 && z->tt->exit_signal)
+		r = drain_signal(ctx, pp, z->tt->exit_signal);
+	return r;
+}
+
+int proc_restore_zombies(struct restore_ctx *ctx)
+{
+	size_t i;
+	int r = 0;
+
+	/* Zombies of init were init's to reap: they are not in the image. */
+	for (i = 0; i < ctx->nprocs && r >= 0; i++)
+		if (ctx->procs[i].tt->zombie)
+			r = make_zombie(ctx, &ctx->procs[i]);
+	return r;
+}
+
+int proc_restore_groups(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nprocs; i++) {
+		struct rproc *p = &ctx->procs[i];
+		long ret;
+
+		if (p->tt->zombie || p->tt->pgid == p->tt->pid || p->tt->sid == p->tt->pid)
+			continue;
+		ret = rsys(&p->rt, __NR_setpgid, 0, p->tt->pgid);
+		if (ret < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: joining process group %d", p->tt->pid, p->tt->pgid);
+	}
+	return 0;
+}

@@ -1,0 +1,259 @@
+/* The container's process tree at checkpoint: who is there (listed while
+ * frozen, so nothing forks or exits meanwhile), whether restart can rebuild
+ * their relations, and the TREE record. */
+#include "dump.h"
+#include "log.h"
+#include "macro.h"
+#include <linux/kcmp.h>
+#include <sys/syscall.h>
+
+#define TREE_MAX_PROCS 32768
+#define TREE_MAX_THREADS 65536   /* over the whole container */
+
+static pid_t ns_last(const pid_t *v, int n)
+{
+	return n > 0 ? v[n - 1] : 0;
+}
+
+/* A thread's pid inside the container: the last NSpid of its status. */
+static int ns_tid(pid_t tid, pid_t *ret)
+{
+	struct proc_status st;
+	int r = proc_status_pid(tid, &st);
+
+	if (r < 0)
+		return r;
+	*ret = ns_last(st.nspid, st.nspid_n);
+	return *ret > 0 ? 0 : -EINVAL;
+}
+
+static int collect_threads(struct dump_ctx *ctx, struct dump_proc *p, size_t *total)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	size_t n = 0, i, main_at = SIZE_MAX;
+	int r;
+
+	r = proc_threads(p->pid, &tids, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: listing its threads", p->pid);
+	for (i = 0; i < n; i++)
+		if (tids[i] == p->pid)
+			main_at = i;
+	if (main_at == SIZE_MAX)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its main thread has exited while others run: not supported", p->pid);
+	*total += n;
+	if (*total > TREE_MAX_THREADS)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: more than %d threads in the container", p->pid, TREE_MAX_THREADS);
+	/* the main thread first */
+	tids[main_at] = tids[0];
+	tids[0] = p->pid;
+	p->nstids = calloc(n, sizeof(pid_t));
+	p->rt = calloc(n, sizeof(struct rtask));
+	p->seized = calloc(n, sizeof(bool));
+	if (!p->nstids || !p->rt || !p->seized)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: thread table", p->pid);
+	for (i = 0; i < n; i++) {
+		r = ns_tid(tids[i], &p->nstids[i]);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: status", p->pid, tids[i]);
+	}
+	p->ntids = n;
+	p->tids = TAKE_PTR(tids);
+	return 0;
+}
+
+static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, size_t *total)
+{
+	struct proc_stat ps;
+	size_t i;
+	int r;
+
+	r = proc_status_pid(p->pid, &p->st);
+	if (r >= 0)
+		r = proc_stat_pid(p->pid, &ps);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading its status", p->pid);
+	p->nspid = ns_last(p->st.nspid, p->st.nspid_n);
+	p->nspgid = ns_last(p->st.nspgid, p->st.nspgid_n);
+	p->nssid = ns_last(p->st.nssid, p->st.nssid_n);
+	p->exit_signal = ps.exit_signal;
+	p->parent = -1;
+	p->nsppid = 1;
+	for (i = 0; ctx->procs + i < p; i++)
+		if (ctx->procs[i].pid == ppid) {
+			p->parent = i;
+			p->nsppid = ctx->procs[i].nspid;
+		}
+	if (ppid != ctx->req->init_pid && p->parent < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: parent %d is not in the container", p->pid, ppid);
+	if (p->st.state == 'Z') {
+		p->zombie = true;
+		p->wait_status = ps.exit_code;
+		return 0;
+	}
+	if (p->st.state == 'T' || p->st.state == 't' || p->st.tracer_pid)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", p->pid);
+	return collect_threads(ctx, p, total);
+}
+
+int tree_collect(struct dump_ctx *ctx)
+{
+	pid_t init = ctx->req->init_pid;
+	_cleanup_free_ pid_t *pids = NULL, *ppids = NULL;
+	size_t n = 0, i, out = 0, threads = 0;
+	int r;
+
+	r = proc_descendants(init, &pids, &ppids, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "listing the tasks of init %d", init);
+	if (n == 0)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "the container has no process to checkpoint");
+	if (n > TREE_MAX_PROCS)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "the container has %zu processes, at most %d are supported", n, TREE_MAX_PROCS);
+	ctx->procs = calloc(n, sizeof(*ctx->procs));
+	if (!ctx->procs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task table");
+	for (i = 0; i < n; i++) {
+		struct dump_proc *p = &ctx->procs[out];
+		struct proc_status st;
+
+		/* A zombie child of init is init's to reap, now or right
+		 * after restart: it is not part of the saved state. */
+		if (ppids[i] == init && proc_status_pid(pids[i], &st) >= 0 && st.state == 'Z')
+			continue;
+		p->pid = pids[i];
+		ctx->nprocs = ++out;
+		r = collect_one(ctx, p, ppids[i], &threads);
+		if (r < 0)
+			return r;
+	}
+	if (out == 0)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "the container has no process to checkpoint");
+	return 0;
+}
+
+static bool kcmp_same(pid_t a, pid_t b, int type)
+{
+	return syscall(SYS_kcmp, a, b, type, 0, 0) == 0;
+}
+
+/* What fork, clone and setsid/setpgid can rebuild, in the order restart
+ * does it: a child gets its parent's session unless it leads its own. */
+static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	pid_t parent_sid = p->parent < 0 ? 1 : ctx->procs[p->parent].nssid;
+	size_t i;
+
+	if (p->nssid != p->nspid && p->nssid != parent_sid)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its session %d is neither its own nor its parent's (%d): not supported yet",
+			       p->pid, p->nssid, parent_sid);
+	if (p->nspgid == p->nspid || (p->nspgid == 1 && p->nssid == 1))
+		return 0;
+	for (i = 0; i < ctx->nprocs; i++) {
+		const struct dump_proc *l = &ctx->procs[i];
+
+		if (l->nspid != p->nspgid)
+			continue;
+		if (l->nspgid != l->nspid || l->nssid != p->nssid)
+			break;
+		return 0;
+	}
+	return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its process group %d has no leader in it any more: not supported yet",
+		       p->pid, p->nspgid);
+}
+
+/* Kernel objects restart would not share the way they were shared. */
+static int check_sharing(struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	const struct dump_proc *pp = p->parent < 0 ? NULL : &ctx->procs[p->parent];
+	size_t k;
+
+	if (pp && !pp->zombie) {
+		if (kcmp_same(p->pid, pp->pid, KCMP_VM))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares its memory with its parent (vfork in progress): not supported", p->pid);
+		if (kcmp_same(p->pid, pp->pid, KCMP_FILES))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares its fd table with its parent (CLONE_FILES): not supported", p->pid);
+		if (kcmp_same(p->pid, pp->pid, KCMP_FS))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares cwd and umask with its parent (CLONE_FS): not supported", p->pid);
+	}
+	for (k = 1; k < p->ntids; k++) {
+		if (!kcmp_same(p->pid, p->tids[k], KCMP_FILES))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d has its own fd table: not supported", p->pid, p->nstids[k]);
+		if (!kcmp_same(p->pid, p->tids[k], KCMP_FS))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d has its own cwd/umask (unshare(CLONE_FS)): not supported", p->pid, p->nstids[k]);
+	}
+	return 0;
+}
+
+int tree_check(struct dump_ctx *ctx)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ctx->nprocs && r >= 0; i++) {
+		const struct dump_proc *p = &ctx->procs[i];
+
+		if (p->zombie && (p->wait_status & 0x80))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a zombie that dumped core: not supported", p->pid);
+		r = check_ids(ctx, p);
+		if (r >= 0 && !p->zombie)
+			r = check_sharing(ctx, p);
+	}
+	return r;
+}
+
+int tree_dump(struct dump_ctx *ctx)
+{
+	Ckpt__Img__Tree tree = CKPT__IMG__TREE__INIT;
+	_cleanup_free_ Ckpt__Img__TreeTask *ents = calloc(ctx->nprocs, sizeof(*ents));
+	_cleanup_free_ Ckpt__Img__TreeTask **ptrs = calloc(ctx->nprocs, sizeof(*ptrs));
+	size_t i;
+	int r;
+
+	if (!ents || !ptrs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "tree record");
+	for (i = 0; i < ctx->nprocs; i++) {
+		const struct dump_proc *p = &ctx->procs[i];
+		Ckpt__Img__TreeTask *t = &ents[i];
+
+		ckpt__img__tree_task__init(t);
+		t->pid = p->nspid;
+		t->ppid = p->nsppid;
+		t->pgid = p->nspgid;
+		t->sid = p->nssid;
+		t->exit_signal = p->exit_signal;
+		if (p->zombie) {
+			t->has_zombie = t->has_wait_status = true;
+			t->zombie = true;
+			t->wait_status = p->wait_status;
+		} else {
+			t->n_threads = p->ntids - 1;
+			t->threads = p->nstids + 1;
+		}
+		ptrs[i] = t;
+	}
+	tree.tasks = ptrs;
+	tree.n_tasks = ctx->nprocs;
+	tree.max_fd = ctx->max_fd;
+	r = image_write_msg(&ctx->w, IMG_TREE, &tree.base);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+}
+
+void tree_free(struct dump_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nprocs; i++) {
+		struct dump_proc *p = &ctx->procs[i];
+
+		free(p->tids);
+		free(p->nstids);
+		free(p->rt);
+		free(p->seized);
+		proc_vmas_free(p->vmas, p->nvmas);
+		free(p->fds);
+	}
+	free(ctx->procs);
+	ctx->procs = NULL;
+	ctx->nprocs = 0;
+}
