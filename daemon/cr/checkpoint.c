@@ -211,7 +211,8 @@ static void kill_proc(struct dump_proc *p)
 	int st;
 
 	kill(p->pid, SIGKILL);
-	for (k = 0; k < p->ntids; k++)
+	/* The main thread last: it is reported only after the others are. */
+	for (k = p->ntids; k-- > 0;)
 		if (p->seized[k])
 			while (waitpid(p->tids[k], &st, __WALL) < 0 && errno == EINTR)
 				;

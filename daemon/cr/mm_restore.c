@@ -387,6 +387,48 @@ static int move_scratch(struct restore_ctx *ctx, struct rproc *p)
 	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the scratch page", p->tt->pid) : 0;
 }
 
+/* A forked task that ran another program has its [vvar]/[vdso] elsewhere
+ * than its parent: park the parent's set (which it has) in a hole, then
+ * move each piece where the task had it. */
+static int move_specials(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Mm *pm)
+{
+	const Ckpt__Img__Vma *from[3] = { 0 }, *to[3] = { 0 };
+	struct proc_vma *cur = NULL;
+	uint64_t lo = ~0ull, hi = 0, park;
+	size_t n = 0, i;
+	long ret = 0;
+	int k, r;
+
+	for (i = 0; i < pm->n_vmas; i++)
+		if (is_special(pm->vmas[i]->kind)) {
+			from[vdso_index(pm->vmas[i]->kind)] = pm->vmas[i];
+			lo = MIN(lo, pm->vmas[i]->start);
+			hi = MAX(hi, pm->vmas[i]->end);
+		}
+	for (i = 0; i < p->mm->n_vmas; i++)
+		if (is_special(p->mm->vmas[i]->kind))
+			to[vdso_index(p->mm->vmas[i]->kind)] = p->mm->vmas[i];
+	for (k = 0; k < 3; k++)
+		if (!from[k] != !to[k] || (from[k] && from[k]->end - from[k]->start != to[k]->end - to[k]->start))
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its [vvar]/[vdso] differ from its parent's", p->tt->pid);
+	if (!hi)
+		return 0;
+	r = proc_vmas_pid(p->host_pid, false, &cur, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading maps", p->tt->pid);
+	r = find_hole(ctx, cur, n, hi - lo, &park);
+	proc_vmas_free(cur, n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: no room to move the vdso", p->tt->pid);
+	for (k = 0; k < 3 && ret >= 0; k++)
+		if (from[k])
+			ret = move(ctx, from[k]->start, from[k]->end - from[k]->start, park + (from[k]->start - lo));
+	for (k = 0; k < 3 && ret >= 0; k++)
+		if (to[k])
+			ret = move(ctx, park + (from[k]->start - lo), to[k]->end - to[k]->start, to[k]->start);
+	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: moving the vdso", p->tt->pid) : 0;
+}
+
 /* A forked task has its parent's restored mappings: keep the ones it
  * inherited, unmap the others, map its own. */
 static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
@@ -396,13 +438,14 @@ static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
 	long ret;
 	int r;
 
+	bool specials_moved = false;
+
 	r = move_scratch(ctx, p);
 	for (i = 0; i < pm->n_vmas && r >= 0; i++) {
 		const Ckpt__Img__Vma *v = pm->vmas[i], *c = vma_find(mm, v->start);
 
 		if (is_special(v->kind)) {
-			if (!c || !same_mapping(c, v))
-				return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its [vdso] is not where its parent's is: not supported", p->tt->pid);
+			specials_moved |= !c || !same_mapping(c, v);
 			continue;
 		}
 		if (c && c->has_inherit && c->inherit && same_mapping(c, v))
@@ -411,6 +454,8 @@ static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
 		if (ret < 0)
 			r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unmapping its parent's %#lx", p->tt->pid, (unsigned long)v->start);
 	}
+	if (r >= 0 && specials_moved)
+		r = move_specials(ctx, p, pm);
 	for (i = 0; i < mm->n_vmas && r >= 0; i++) {
 		const Ckpt__Img__Vma *v = mm->vmas[i], *pv;
 

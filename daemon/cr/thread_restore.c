@@ -55,7 +55,7 @@ int thread_restore_record(struct restore_ctx *ctx, const void *payload, size_t l
 	Ckpt__Img__Thread *th, **v;
 	int r;
 
-	if (!p || !p->task || p->pidfd < 0 || p->mm)
+	if (!p || !p->task || p->pidfd >= 0 || p->mm)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "thread record out of order");
 	th = image_unpack(&ctx->rd, &ckpt__img__thread__descriptor, payload, len);
 	if (!th)
