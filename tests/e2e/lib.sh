@@ -422,3 +422,234 @@ cgroup_dir_of() {
 }
 
 e2e_init
+
+# --- process trees (issue 3): every process below the container's init --------
+
+# ct_init_host_pid NAME: host pid of the container's init (the workload's parent)
+ct_init_host_pid() {
+	local p
+	p=$(host_pid_of "$1")
+	[ -n "$p" ] && awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null
+	return 0
+}
+
+# e2e_tree_py INIT_HOST_PID MODE [OPTS...]: the /proc walk behind the helpers
+# below. MODE pids: host pids of every process below init, zombies included
+# (cgroup.procs leaves zombies out), one a line. MODE snap: the snapshot.
+e2e_tree_py() {
+	"$PYTHON" - "$@" <<'PY'
+import os, re, sys
+
+init, mode, opts = int(sys.argv[1]), sys.argv[2], set(sys.argv[3:])
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+def status(path):
+    d = {}
+    for line in (read(path + "/status") or "").splitlines():
+        k, _, v = line.partition(":")
+        d[k] = v.strip()
+    return d
+
+def inner(v):                   # NSpid/NSpgid/NSsid: the innermost namespace's number
+    return v.split()[-1] if v else "?"
+
+kids = {}
+for d in os.listdir("/proc"):
+    if d.isdigit():
+        pp = status("/proc/" + d).get("PPid")
+        if pp:
+            kids.setdefault(int(pp), []).append(int(d))
+tree, todo = [], [init]
+while todo:
+    for c in kids.get(todo.pop(), []):
+        tree.append(c)
+        todo.append(c)
+if mode == "pids":
+    for p in sorted(tree):
+        print(p)
+    sys.exit(0)
+
+ns = {init: "1"}
+st = {}
+for p in tree:
+    st[p] = status("/proc/%d" % p)
+    ns[p] = inner(st[p].get("NSpid"))
+names = {}                      # pipe:[ino] -> pipe#N, by first appearance
+
+def norm(kind, ino):
+    k = (kind, ino)
+    if k not in names:
+        names[k] = "%s#%d" % (kind, 1 + sum(1 for x in names if x[0] == kind))
+    return names[k]
+
+def norm_fd(t):
+    m = re.match(r"^(pipe|socket|anon_inode):\[(\d+)\]$", t)
+    return norm(m.group(1), m.group(2)) if m else t
+
+def norm_map(line):
+    f = line.split(None, 5)
+    if len(f) < 6:
+        return line
+    path = f[5]
+    # shared memory objects get new inode numbers when they are rebuilt;
+    # which mappings share one is what matters
+    if f[4] != "0" and (path.startswith(("/memfd:", "/dev/zero", "/SYSV", "/dev/shm/"))
+                        or path.endswith("(deleted)")):
+        f[4] = norm("shm", f[4])
+    return " ".join(f)
+
+out = []
+for p in sorted(tree, key=lambda p: int(ns[p]) if ns[p].isdigit() else 1 << 30):
+    s = st[p]
+    stat = read("/proc/%d/stat" % p) or ""
+    rest = stat[stat.rfind(")") + 2:].split()
+    state = s.get("State", "?")[:1]
+    state = "live" if state in ("R", "S", "D") else state
+    ppid = ns.get(int(s.get("PPid", "0")), "outside")
+    out.append("pid %s ppid %s pgid %s sid %s state %s threads %s exit_signal %s comm %s" % (
+        ns[p], ppid, inner(s.get("NSpgid")), inner(s.get("NSsid")), state,
+        s.get("Threads", "?"), rest[35] if len(rest) > 35 else "?", s.get("Name", "?")))
+    for k in ("Uid", "Gid", "Groups", "SigIgn", "SigCgt"):
+        out.append("  %s %s" % (k, s.get(k, "")))
+    tasks = []
+    for t in os.listdir("/proc/%d/task" % p) if os.path.isdir("/proc/%d/task" % p) else []:
+        ts = status("/proc/%d/task/%s" % (p, t))
+        line = "  task %s comm %s" % (inner(ts.get("NSpid")), ts.get("Name", "?"))
+        if "nosigblk" not in opts:
+            line += " SigBlk %s" % ts.get("SigBlk", "?")
+        tasks.append((int(inner(ts.get("NSpid"))) if inner(ts.get("NSpid")).isdigit() else 0, line))
+    out.extend(l for _, l in sorted(tasks))
+    fdd = "/proc/%d/fd" % p
+    try:
+        fds = sorted(int(x) for x in os.listdir(fdd))
+    except OSError:
+        fds = []
+    for fd in fds:
+        try:
+            t = os.readlink("%s/%d" % (fdd, fd))
+        except OSError:
+            continue
+        m = re.search(r"^flags:\s*([0-7]+)", read("/proc/%d/fdinfo/%d" % (p, fd)) or "", re.M)
+        flags = "%o" % (int(m.group(1), 8) & ~0o100000) if m else "?"   # O_LARGEFILE aside
+        out.append("  fd %d %s flags %s" % (fd, norm_fd(t), flags))
+    if "nomaps" not in opts:
+        for line in (read("/proc/%d/maps" % p) or "").splitlines():
+            out.append("  map " + norm_map(line))
+print("\n".join(out))
+PY
+}
+
+# tree_host_pids NAME: host pids of every process of the container but init
+tree_host_pids() {
+	local init
+	init=$(ct_init_host_pid "$1")
+	[ -n "$init" ] || return 0
+	e2e_tree_py "$init" pids
+}
+
+# snapshot_tree NAME OUT [nomaps] [nosigblk]: every process below the
+# container's init, sorted by its pid in the namespace: ns pid, ppid, pgid,
+# sid, state (R/S/D read as "live"), threads, exit signal, comm, ids and
+# signal dispositions, each thread (ns tid, name, SigBlk unless nosigblk),
+# each fd (pipe/socket inode numbers renamed pipe#1, pipe#2, ... by first
+# appearance, so sharing shows; flags from fdinfo) and the maps (unless
+# nomaps; inode numbers of shared memory objects renamed the same way).
+snapshot_tree() {
+	local name=$1 out=$2 init
+	shift 2
+	init=$(ct_init_host_pid "$name")
+	[ -n "$init" ] && [ -d "/proc/$init" ] || fail "snapshot_tree $name: no init"
+	e2e_tree_py "$init" snap "$@" > "$out" || fail "snapshot_tree $name"
+	grep -q '^pid ' "$out" || fail "snapshot_tree $name: no process below init"
+}
+
+# snap_count FILE: processes in a snapshot_tree file
+snap_count() { grep -c '^pid ' "$1"; }
+
+# pass_grew NAME WORKLOAD: the last two "PASS WORKLOAD" lines of the log, as
+# tokens: KEY=N[,N...] (counters) must all have grown, every other token
+# (KEY:ids, words) must be the same.
+pass_grew() {
+	local name=$1 wl=$2 msg
+	msg=$(ckctl logs "$name" | grep -E "^PASS $wl( |$)" | tail -n 2 | "$PYTHON" -c '
+import sys
+lines = [l.split() for l in sys.stdin.read().splitlines()]
+if len(lines) < 2:
+    sys.exit("fewer than two PASS lines")
+a, b = lines
+if len(a) != len(b):
+    sys.exit("PASS lines differ in shape: %s / %s" % (" ".join(a), " ".join(b)))
+for x, y in zip(a, b):
+    kx, eq, vx = x.partition("=")
+    ky, _, vy = y.partition("=")
+    if eq and kx == ky and all(v.isdigit() for v in vx.split(",") + vy.split(",")):
+        xs, ys = [int(v) for v in vx.split(",")], [int(v) for v in vy.split(",")]
+        if len(xs) != len(ys) or any(j <= i for i, j in zip(xs, ys)):
+            sys.exit("%s did not grow: %s -> %s" % (kx, vx, vy))
+    elif x != y:
+        sys.exit("%s became %s" % (x, y))
+' 2>&1) || fail "$name: $wl PASS lines: $msg"
+}
+
+# cr_tree_cycle NAME WORKLOAD [snapshot_tree opts]: checkpoint into the store
+# and restart, proving it on the whole tree: same pid in the namespace, the
+# same snapshot_tree before and after, a new PASS whose counters grew.
+cr_tree_cycle() {
+	local name=$1 wl=$2 i pid_before pid_after
+	shift 2
+	i=$(( ${CR_CYCLES:-0} + 1 ))
+	CR_CYCLES=$i
+	snapshot_tree "$name" "$TMP/$name.tree.before.$i" "$@"
+	pid_before=$(ct_field "$name" pid)
+	checkpoint_ct "$name"
+	[ -z "$(tree_host_pids "$name")" ] || fail "$name: checkpointed, but processes are left"
+	restart_ct "$name"
+	pid_after=$(ct_field "$name" pid)
+	[ "$pid_before" = "$pid_after" ] || fail "$name: pid $pid_before became $pid_after"
+	snapshot_tree "$name" "$TMP/$name.tree.after.$i" "$@"
+	same_snap "$TMP/$name.tree.before.$i" "$TMP/$name.tree.after.$i" "$name cycle $i"
+	verify_ct "$name" "$wl"
+	pass_grew "$name" "$wl"
+}
+
+# check_tree_running NAME [HOST_PIDS...]: the container is running, not
+# frozen, and each process (all of them by default) exists and none of its
+# threads is stopped or traced (zombies may be zombies).
+check_tree_running() {
+	local name=$1 pid cg t s f
+	shift
+	[ "$(state_of "$name")" = running ] || fail "$name: state '$(state_of "$name")', want running"
+	# shellcheck disable=SC2046
+	[ $# -gt 0 ] || set -- $(tree_host_pids "$name")
+	[ $# -gt 0 ] || fail "$name: no process below init"
+	cg=$(cgroup_dir_of "$1")
+	if [ -n "$cg" ] && [ -f "$cg/cgroup.events" ]; then
+		grep -q '^frozen 0$' "$cg/cgroup.events" || fail "$name: $cg is frozen"
+	fi
+	if [ -n "$cg" ] && [ -f "$cg/cgroup.freeze" ]; then
+		[ "$(cat "$cg/cgroup.freeze")" = 0 ] || fail "$name: $cg/cgroup.freeze is $(cat "$cg/cgroup.freeze")"
+	fi
+	for pid in "$@"; do
+		[ -d "/proc/$pid" ] || fail "$name: process $pid is gone"
+		f=$(awk '$2 ~ /freezer/ { print $3 }' "/proc/$pid/cgroup" 2>/dev/null)
+		if [ -n "$f" ] && [ -n "$(cg1_freezer_mount)" ] && [ -f "$(cg1_freezer_mount)$f/freezer.state" ]; then
+			[ "$(cat "$(cg1_freezer_mount)$f/freezer.state")" = THAWED ] ||
+				fail "$name: freezer $f is $(cat "$(cg1_freezer_mount)$f/freezer.state")"
+		fi
+		for t in /proc/"$pid"/task/*; do
+			s=$(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null)
+			case $s in
+			R|S|D|Z) ;;
+			*) fail "$name: task ${t##*/} of $pid is in state '$s'" ;;
+			esac
+			grep -q '^TracerPid:[[:space:]]*0$' "$t/status" ||
+				fail "$name: task ${t##*/} of $pid is traced: $(grep TracerPid "$t/status")"
+		done
+	done
+}
