@@ -27,13 +27,15 @@ static long put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void
 
 static int spawn_by_init(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
 {
-	struct spawn_fd sfds[SPAWN_MAX_FDS];
+	_cleanup_free_ struct spawn_fd *sfds = calloc(m->n_fds + 1, sizeof(*sfds));
 	char buf[PATH_MAX + 64];
 	_cleanup_close_ int cwd = -1;
 	struct spawn_req req;
 	size_t i;
 	int r;
 
+	if (!sfds)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "fd table");
 	for (i = 0; i < m->n_fds; i++) {
 		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id);
 

@@ -162,9 +162,13 @@ static int vm_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write)
 	return 0;
 }
 
+/* Not process_vm_readv(): it pins the pages, and pinning an anonymous page
+ * shared copy-on-write with another process unshares it (the kernel copies
+ * it), so reading a forked tree would break its sharing. /proc/PID/mem
+ * reads without pinning. */
 int rtask_read(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	return vm_io(pid, addr, buf, len, false);
+	return mem_io(pid, addr, buf, len, false);
 }
 
 int rtask_write(pid_t pid, uint64_t addr, const void *buf, size_t len)

@@ -190,7 +190,7 @@ static int pool_take(const struct spawn_msg *m, int *fds, size_t nrecv)
 	struct rlimit rl;
 	size_t i;
 
-	if (nrecv != m->n || m->n > SPAWN_MAX_FDS || m->first != pool_n || m->first + m->n > SPAWN_MAX_POOL ||
+	if (nrecv != m->n || m->n > SPAWN_POOL_CHUNK || m->first != pool_n || m->first + m->n > SPAWN_MAX_POOL ||
 	    m->base < 3 || (uint64_t)m->base + m->first + m->n + 16 > SPAWN_MAX_FD_NR || (pool_base >= 0 && m->base != pool_base))
 		return -EINVAL;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -221,7 +221,7 @@ static void pool_drop(void)
 int spawn_serve_one(int ctl_fd)
 {
 	static struct spawn_msg m;
-	int fds[SPAWN_MAX_FDS + 1], pidfd = -1;
+	int fds[SPAWN_POOL_CHUNK + 1], pidfd = -1;
 	size_t nrecv = 0, i;
 	ssize_t len;
 	int r = -EBADMSG;
@@ -296,7 +296,7 @@ int spawn_pool_send(int ctl_fd, int base, const int *fds, size_t n)
 		m.op = OP_POOL;
 		m.base = base;
 		m.first = done;
-		m.n = MIN(n - done, (size_t)SPAWN_MAX_FDS);
+		m.n = MIN(n - done, (size_t)SPAWN_POOL_CHUNK);
 		r = call(ctl_fd, &m, offsetof(struct spawn_msg, pid), fds + done, m.n, NULL);
 		if (r < 0)
 			return r;

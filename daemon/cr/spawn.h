@@ -37,7 +37,8 @@ struct spawn_req {
 	size_t nfds;
 };
 
-#define SPAWN_MAX_FDS 250   /* one SCM_RIGHTS datagram (SCM_MAX_FD 253) */
+#define SPAWN_MAX_FDS 8192       /* entries of one task's fd table */
+#define SPAWN_POOL_CHUNK 250     /* fds per POOL datagram (SCM_MAX_FD is 253) */
 #define SPAWN_MAX_POOL (1u << 16)
 #define SPAWN_MAX_FD_NR (1u << 20)
 
