@@ -16,6 +16,7 @@ struct dump_proc {
 	int parent;                   /* index in dump_ctx.procs; -1: init */
 	bool zombie;
 	int wait_status;              /* zombie: what wait() will report */
+	char comm[16];                /* zombie: its name */
 	int exit_signal;
 	struct proc_status st;        /* main thread's status, read while frozen */
 	pid_t *tids, *nstids;         /* host and ns thread ids; [0] is the main thread */

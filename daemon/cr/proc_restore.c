@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -149,6 +150,23 @@ int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Im
 	return r < 0 ? r : setup_forked(ctx, p, m);
 }
 
+/* Let a signal queued to the task kill it: pass it on at its
+ * signal-delivery stop. Returns -ESRCH once it is dead. */
+static long deliver(pid_t pid)
+{
+	int st, sig = 0;
+
+	for (;;) {
+		if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig) < 0)
+			return -errno;
+		if (waitpid(pid, &st, __WALL) < 0)
+			return -errno;
+		if (WIFEXITED(st) || WIFSIGNALED(st))
+			return -ESRCH;
+		sig = WIFSTOPPED(st) && (st >> 16) == 0 ? WSTOPSIG(st) : 0;
+	}
+}
+
 /* Kill the forked zombie-to-be the way it died; we see it exit first (as
  * its tracer), then its parent has it to wait for. */
 static int die(struct restore_ctx *ctx, struct rproc *z)
@@ -158,8 +176,17 @@ static int die(struct restore_ctx *ctx, struct rproc *z)
 	uint64_t none = 0;
 	long ret, addr;
 
+	if (z->tt->comm && strlen(z->tt->comm) < 16) {
+		addr = put(ctx, z, PAGE_SZ, z->tt->comm, strlen(z->tt->comm) + 1);
+		if (addr >= 0)
+			rsys(&z->rt, __NR_prctl, PR_SET_NAME, addr);
+	}
 	if (WIFEXITED(ws)) {
-		ret = rsys(&z->rt, __NR_exit_group, WEXITSTATUS(ws));
+		uint64_t mask = z->tt->has_sigmask ? z->tt->sigmask : 0;
+
+		ret = ptrace(PTRACE_SETSIGMASK, z->host_pid, (void *)sizeof(mask), &mask) < 0 ? -errno : 0;
+		if (ret >= 0)
+			ret = rsys(&z->rt, __NR_exit_group, WEXITSTATUS(ws));
 	} else {
 		sig = WTERMSIG(ws);
 		addr = put(ctx, z, PAGE_SZ, &dfl, sizeof(dfl));
@@ -168,6 +195,8 @@ static int die(struct restore_ctx *ctx, struct rproc *z)
 			ret = -errno;
 		if (ret >= 0)
 			ret = rsys(&z->rt, __NR_tgkill, z->tt->pid, z->tt->pid, sig);
+		if (ret == 0)
+			ret = deliver(z->host_pid);
 	}
 	if (ret != -ESRCH)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "task %d: making it a zombie", z->tt->pid);

@@ -206,19 +206,25 @@ static int read_image(struct restore_ctx *ctx)
 	return r;
 }
 
-/* The image is complete: zombies, groups, then each process's own state,
- * the registers last. */
+/* The image is complete: each process's own state, then zombies (forked
+ * from their finished parents), groups, pending signals, and the
+ * registers last. */
 static int finish(struct restore_ctx *ctx)
 {
 	size_t i;
 	int r;
 
-	r = proc_restore_zombies(ctx);
+	r = 0;
+	for (i = 0; i < ctx->nprocs && r >= 0; i++)
+		if (!ctx->procs[i].tt->zombie)
+			r = task_restore_finish(ctx, &ctx->procs[i]);
+	if (r >= 0)
+		r = proc_restore_zombies(ctx);
 	if (r >= 0)
 		r = proc_restore_groups(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
-			r = task_restore_finish(ctx, &ctx->procs[i]);
+			r = task_restore_release(ctx, &ctx->procs[i]);
 	if (r >= 0)
 		r = shm_restore_seal(ctx);
 	if (r >= 0 && (r = spawn_pool_drop(ctx->req->init_ctl_fd)) < 0)

@@ -104,7 +104,11 @@ int mm_restore_plant_scratch(struct restore_ctx *ctx, struct rproc *p, uint64_t 
 
 /* task_restore.c */
 int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t);
+/* Everything but pending signals, while the scratch page is there (the
+ * zombies are forked after it: they inherit its signal actions). */
 int task_restore_finish(struct restore_ctx *ctx, struct rproc *p);
+/* Pending signals, then close the pool and unmap the scratch page. */
+int task_restore_release(struct restore_ctx *ctx, struct rproc *p);
 int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 
 /* Scratch data area helpers: copy bytes into p's scratch page at off. */

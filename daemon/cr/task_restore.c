@@ -268,21 +268,25 @@ static int finish_state(struct restore_ctx *ctx, struct rproc *p)
 	r = thread_restore_create(ctx, p);
 	if (r >= 0)
 		r = thread_restore_state(ctx, p);
-	if (r < 0)
-		return r;
-	/* Pending signals last: the threads they may be queued to exist now. */
-	ret = restore_pending(ctx, p, t);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: queueing its pending signals", t->pid);
-	return check_creds(ctx, p, t);
+	return r;
 }
 
 int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 {
+	return finish_state(ctx, p);
+}
+
+int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
+{
 	long ret;
 	int r;
 
-	r = finish_state(ctx, p);
+	/* Pending signals last: the threads they may be queued to exist,
+	 * and the zombies' exit signals have been taken back. */
+	ret = restore_pending(ctx, p, p->task);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: queueing its pending signals", p->tt->pid);
+	r = check_creds(ctx, p, p->task);
 	if (r < 0)
 		return r;
 	/* The pool was for building the fd tables: from here, only its own. */

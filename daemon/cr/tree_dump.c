@@ -89,6 +89,7 @@ static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, si
 	if (p->st.state == 'Z') {
 		p->zombie = true;
 		p->wait_status = ps.exit_code;
+		memcpy(p->comm, ps.comm, sizeof(p->comm) - 1);
 		return 0;
 	}
 	if (p->st.state == 'T' || p->st.state == 't' || p->st.tracer_pid)
@@ -226,6 +227,9 @@ int tree_dump(struct dump_ctx *ctx)
 			t->has_zombie = t->has_wait_status = true;
 			t->zombie = true;
 			t->wait_status = p->wait_status;
+			t->comm = (char *)p->comm;
+			t->has_sigmask = true;
+			t->sigmask = p->st.sigblk;
 		} else {
 			t->n_threads = p->ntids - 1;
 			t->threads = p->nstids + 1;
