@@ -32,9 +32,12 @@ uint64_t arch_xstate_features(const void *buf, size_t len);
 /* Image regs are hostile: check a blob could be a user context of this arch. */
 int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen);
 /* A task stopped inside a system call: make the context resume the way the
- * kernel would have restarted the call (or report EINTR), and clear the
- * in-syscall marker so nothing rewinds it again. */
-void arch_regs_prepare_resume(void *regs);
+ * kernel would have restarted the call, and clear the in-syscall marker so
+ * nothing rewinds it again. A call with a restart block (nanosleep, poll,
+ * futex waits with a timeout) continues through restart_syscall in the
+ * task that has the block (live); a restored task has none (!live): it
+ * calls the same system call again, with its saved arguments. */
+void arch_regs_prepare_resume(void *regs, bool live);
 uint64_t arch_regs_ip(const void *regs);
 uint64_t arch_regs_sp(const void *regs);
 

@@ -111,7 +111,7 @@ int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen)
 	return 0;
 }
 
-void arch_regs_prepare_resume(void *regs)
+void arch_regs_prepare_resume(void *regs, bool live)
 {
 	struct user_regs_struct *r = regs;
 
@@ -125,10 +125,11 @@ void arch_regs_prepare_resume(void *regs)
 			r->rip -= 2;
 			break;
 		case -ERESTART_RESTARTBLOCK:
-			/* The live task still has its restart block; a new one
-			 * gets -EINTR from restart_syscall, as the kernel would
-			 * give any task whose restart state is gone. */
-			r->rax = __NR_restart_syscall;
+			/* restart_syscall in a new task would report -EINTR,
+			 * which the program never asked to see: calling again
+			 * waits up to the full time again, which any of these
+			 * calls may do anyway (the arguments are in place). */
+			r->rax = live ? __NR_restart_syscall : r->orig_rax;
 			r->rip -= 2;
 			break;
 		}

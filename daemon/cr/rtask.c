@@ -199,7 +199,7 @@ int rtask_restore(struct rtask *t)
 	/* The seized context may sit inside an interrupted system call; the
 	 * injections left the task at a syscall-exit stop where the kernel
 	 * no longer restarts it, so do it the way it would have. */
-	arch_regs_prepare_resume(&regs);
+	arch_regs_prepare_resume(&regs, true);
 	r = arch_set_regs(t->pid, &regs);
 	if (r < 0)
 		return r;

@@ -236,7 +236,7 @@ static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__T
 	int r;
 
 	memcpy(regs, t->regs.data, t->regs.len);
-	arch_regs_prepare_resume(regs);
+	arch_regs_prepare_resume(regs, false);
 	r = arch_set_regs(p->host_pid, regs);
 	if (r >= 0)
 		r = arch_set_xstate(p->host_pid, t->xstate.data, t->xstate.len);

@@ -204,7 +204,7 @@ int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
 		pid_t t = p->trt[i].pid;
 
 		memcpy(regs, th->regs.data, th->regs.len);
-		arch_regs_prepare_resume(regs);
+		arch_regs_prepare_resume(regs, false);
 		r = arch_set_regs(t, regs);
 		if (r >= 0)
 			r = arch_set_xstate(t, th->xstate.data, th->xstate.len);

@@ -201,13 +201,13 @@ static void test_resume_restart_codes(void **state)
 	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
 		struct user_regs_struct r = in_syscall(__NR_read, codes[i]), want = r;
 
-		arch_regs_prepare_resume(&r);
+		arch_regs_prepare_resume(&r, true);
 		want.rax = __NR_read;
 		want.rip = 0x401000;
 		want.orig_rax = (unsigned long long)-1;
 		assert_memory_equal(&r, &want, sizeof(r));
 		/* done once: a second call must not rewind again */
-		arch_regs_prepare_resume(&r);
+		arch_regs_prepare_resume(&r, true);
 		assert_memory_equal(&r, &want, sizeof(r));
 	}
 }
@@ -216,10 +216,15 @@ static void test_resume_restart_block(void **state)
 {
 	struct user_regs_struct r = in_syscall(__NR_nanosleep, -ERESTART_RESTARTBLOCK), want = r;
 
-	arch_regs_prepare_resume(&r);
+	arch_regs_prepare_resume(&r, true);
 	want.rax = __NR_restart_syscall;
 	want.rip = 0x401000;
 	want.orig_rax = (unsigned long long)-1;
+	assert_memory_equal(&r, &want, sizeof(r));
+	/* a restored task has no restart block: the call itself again */
+	r = in_syscall(__NR_nanosleep, -ERESTART_RESTARTBLOCK);
+	arch_regs_prepare_resume(&r, false);
+	want.rax = __NR_nanosleep;
 	assert_memory_equal(&r, &want, sizeof(r));
 }
 
@@ -232,7 +237,7 @@ static void test_resume_untouched(void **state)
 	for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++) {
 		struct user_regs_struct r = in_syscall(__NR_read, results[i]), want = r;
 
-		arch_regs_prepare_resume(&r);
+		arch_regs_prepare_resume(&r, true);
 		want.orig_rax = (unsigned long long)-1;
 		assert_memory_equal(&r, &want, sizeof(r));
 	}
@@ -240,7 +245,7 @@ static void test_resume_untouched(void **state)
 	for (int c = ERESTARTSYS; c <= ERESTART_RESTARTBLOCK; c++) {
 		struct user_regs_struct r = in_syscall(-1, -c), want = r;
 
-		arch_regs_prepare_resume(&r);
+		arch_regs_prepare_resume(&r, true);
 		assert_memory_equal(&r, &want, sizeof(r));
 	}
 }
@@ -259,7 +264,7 @@ static void test_resume_real(void **state)
 	assert_int_equal((long)regs.orig_rax, __NR_pause);
 	assert_int_equal((long)regs.rax, -ERESTARTNOHAND);
 	before = regs;
-	arch_regs_prepare_resume(&regs);
+	arch_regs_prepare_resume(&regs, true);
 	assert_int_equal(regs.rip, before.rip - 2);
 	assert_int_equal(regs.rax, __NR_pause);
 	assert_int_equal((long)regs.orig_rax, -1);
