@@ -152,6 +152,10 @@ static void inspect_file(struct inspect *in, const Ckpt__Img__File *fl)
 		f_u64(in, "pos", fl->pos);
 	if (fl->has_size)
 		f_u64(in, "size", fl->size);
+	if (fl->has_pipe_id)
+		f_u64(in, "pipe", fl->pipe_id);
+	if (fl->has_shm_id)
+		f_u64(in, "shm", fl->shm_id);
 }
 
 static void inspect_fds(struct inspect *in, const Ckpt__Img__Fds *fds)
@@ -206,6 +210,10 @@ static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 				json_hex(&in->j, "pgoff", v->pgoff);
 			if (v->path)
 				json_str(&in->j, "path", v->path);
+			if (v->has_shm_id)
+				json_u64(&in->j, "shm_id", v->shm_id);
+			if (v->has_inherit)
+				json_bool(&in->j, "inherit", v->inherit);
 			json_obj_end(&in->j);
 			continue;
 		}
@@ -216,6 +224,10 @@ static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 		}
 		if (v->has_pgoff && v->pgoff)
 			fprintf(in->f, " +0x%" PRIx64, v->pgoff);
+		if (v->has_shm_id)
+			fprintf(in->f, " shm %u", v->shm_id);
+		if (v->has_inherit && v->inherit)
+			fprintf(in->f, " inherited");
 	}
 	if (in->json)
 		json_arr_end(&in->j);
@@ -225,6 +237,63 @@ static void inspect_pagemap(struct inspect *in, const Ckpt__Img__Pagemap *pm)
 {
 	f_hex(in, "vaddr", pm->vaddr);
 	f_u64(in, "nr_pages", pm->nr_pages);
+}
+
+static void inspect_pipe(struct inspect *in, const Ckpt__Img__Pipe *pp)
+{
+	f_u64(in, "id", pp->id);
+	f_u64(in, "size", pp->size);
+	f_u64(in, "bytes", pp->data.len);
+}
+
+static void inspect_shm(struct inspect *in, const Ckpt__Img__Shm *m)
+{
+	char buf[32];
+
+	f_u64(in, "id", m->id);
+	f_str(in, "kind", enum_name(&ckpt__img__shm_kind__descriptor, m->kind, "SHM_", buf, sizeof(buf)));
+	f_u64(in, "size", m->size);
+	f_str(in, "name", m->name);
+	if (m->has_seals)
+		f_hex(in, "seals", m->seals);
+}
+
+static void inspect_tree(struct inspect *in, const Ckpt__Img__Tree *t)
+{
+	f_u64(in, "tasks", t->n_tasks);
+	f_u64(in, "max_fd", t->max_fd);
+	if (in->json)
+		json_arr_begin(&in->j, "tree");
+	for (size_t i = 0; i < t->n_tasks; i++) {
+		const Ckpt__Img__TreeTask *e = t->tasks[i];
+
+		if (in->json) {
+			json_obj_begin(&in->j, NULL);
+			json_u64(&in->j, "pid", e->pid);
+			json_u64(&in->j, "ppid", e->ppid);
+			json_u64(&in->j, "pgid", e->pgid);
+			json_u64(&in->j, "sid", e->sid);
+			json_u64(&in->j, "threads", e->n_threads + !e->zombie);
+			json_bool(&in->j, "zombie", e->zombie);
+			json_obj_end(&in->j);
+			continue;
+		}
+		fprintf(in->f, "\n    pid %d ppid %d pgid %d sid %d %s", e->pid, e->ppid, e->pgid, e->sid,
+			e->zombie ? "zombie" : "");
+		if (e->n_threads)
+			fprintf(in->f, "threads %zu", e->n_threads + 1);
+	}
+	if (in->json)
+		json_arr_end(&in->j);
+}
+
+static void inspect_thread(struct inspect *in, const Ckpt__Img__Thread *t)
+{
+	f_i64(in, "tid", t->tid);
+	f_str(in, "comm", t->comm);
+	f_hex(in, "sigmask", t->sigmask);
+	if (t->rseq)
+		f_hex(in, "rseq", t->rseq->ptr);
 }
 
 static void inspect_tail(struct inspect *in, const Ckpt__Img__Tail *t)
@@ -242,7 +311,12 @@ static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 	case IMG_FDS: return &ckpt__img__fds__descriptor;
 	case IMG_MM: return &ckpt__img__mm__descriptor;
 	case IMG_PAGEMAP: return &ckpt__img__pagemap__descriptor;
+	case IMG_DROP: return &ckpt__img__pagemap__descriptor;
 	case IMG_TAIL: return &ckpt__img__tail__descriptor;
+	case IMG_PIPE: return &ckpt__img__pipe__descriptor;
+	case IMG_SHM: return &ckpt__img__shm__descriptor;
+	case IMG_TREE: return &ckpt__img__tree__descriptor;
+	case IMG_THREAD: return &ckpt__img__thread__descriptor;
 	default: return NULL;
 	}
 }
@@ -267,7 +341,12 @@ static int inspect_meta(struct inspect *in, struct image_reader *r, uint32_t typ
 	case IMG_FDS: inspect_fds(in, msg); break;
 	case IMG_MM: inspect_mm(in, msg); break;
 	case IMG_PAGEMAP: inspect_pagemap(in, msg); break;
+	case IMG_DROP: inspect_pagemap(in, msg); break;
 	case IMG_TAIL: inspect_tail(in, msg); break;
+	case IMG_PIPE: inspect_pipe(in, msg); break;
+	case IMG_SHM: inspect_shm(in, msg); break;
+	case IMG_TREE: inspect_tree(in, msg); break;
+	case IMG_THREAD: inspect_thread(in, msg); break;
 	}
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return 0;

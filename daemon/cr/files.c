@@ -54,6 +54,8 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 	}
 	if (S_ISFIFO(st->st_mode))
 		return "named pipes (FIFOs) are not supported yet";
+	if (S_ISSOCK(st->st_mode))
+		return "sockets are not supported yet";
 	if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
 		return "this kind of file is not supported yet";
 	if (link[0] != '/' || strstr(link, " (deleted)"))

@@ -1,26 +1,21 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse pipe | thread | tree
+ *   refuse socket | fifo | timer
  *
- * pipe: holds both ends of a pipe; thread: a second thread; tree: a child
- * process. Writes READY, then "tick N" every 100 ms, so a test can see that
+ * socket: holds a connected unix socketpair; fifo: a named pipe opened
+ * read-write; timer: a POSIX timer. Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "wl.h"
-
-static void *thread_main(void *arg)
-{
-	for (;;)
-		pause();
-	return NULL;
-}
 
 int main(int argc, char **argv)
 {
@@ -29,24 +24,25 @@ int main(int argc, char **argv)
 	unsigned long n = 0;
 	int p[2];
 
-	if (!strcmp(mode, "pipe")) {
-		if (pipe(p))
+	if (!strcmp(mode, "socket")) {
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
 			return 1;
-	} else if (!strcmp(mode, "thread")) {
-		pthread_t t;
+	} else if (!strcmp(mode, "fifo")) {
+		char path[64];
 
-		if (pthread_create(&t, NULL, thread_main, NULL))
+		snprintf(path, sizeof(path), "/tmp/refuse-fifo.%d", (int)getpid());
+		unlink(path);
+		if (mkfifo(path, 0600) || open(path, O_RDWR) < 0)
 			return 1;
-	} else if (!strcmp(mode, "tree")) {
-		pid_t pid = fork();
+		unlink(path);   /* the open fifo is what must be refused */
+	} else if (!strcmp(mode, "timer")) {
+		struct sigevent sev = { .sigev_notify = SIGEV_NONE };
+		timer_t t;
 
-		if (pid < 0)
+		if (timer_create(CLOCK_MONOTONIC, &sev, &t))
 			return 1;
-		if (pid == 0)
-			for (;;)
-				pause();
 	} else {
-		say("FAIL usage: refuse pipe|thread|tree\n");
+		say("FAIL usage: refuse socket|fifo|timer\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
