@@ -119,34 +119,45 @@ static int find_hole(struct restore_ctx *ctx, const struct proc_vma *cur, size_t
 	return -ENOMEM;
 }
 
-static int seize_spawned(struct restore_ctx *ctx)
+int restore_seize_spawned(struct restore_ctx *ctx, struct rproc *p)
 {
-	struct rtask_rseq_config rc;
-	pid_t pid = proc_pidfd_pid(ctx->cur->pidfd);
-	long ret;
+	pid_t pid = proc_pidfd_pid(p->pidfd);
 	int r;
 
 	if (pid <= 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, pid < 0 ? -pid : ESRCH, "task %d: its pid", ctx->cur->tt->pid);
-	ctx->cur->host_pid = pid;
+		return cr_fail(ctx->err, CR_ERR_KERNEL, pid < 0 ? -pid : ESRCH, "task %d: its pid", p->tt->pid);
+	p->host_pid = pid;
 	r = rtask_seize(pid, true);
 	if (r >= 0)
 		r = rtask_wait_stop(pid);
 	if (r >= 0)
-		ctx->cur->seized = true;
+		p->seized = true;
 	if (r >= 0)
-		r = rtask_prepare(&ctx->cur->rt, pid);
+		r = rtask_prepare(&p->rt, pid);
 	if (r >= 0)
-		r = rtask_find_insn(&ctx->cur->rt);
+		r = rtask_find_insn(&p->rt);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d (host %d): seizing it", ctx->cur->tt->pid, pid);
-	/* glibc registered rseq in ckptd's TLS; drop it before that memory goes. */
-	if (rtask_rseq_config(pid, &rc) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", ctx->cur->tt->pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d (host %d): seizing it", p->tt->pid, pid);
+	return 0;
+}
+
+/* A task made from ckptd's code: seize it (unless its creator did), and
+ * drop the rseq glibc registered in ckptd's TLS before that memory goes. */
+static int seize_spawned(struct restore_ctx *ctx)
+{
+	struct rproc *p = ctx->cur;
+	struct rtask_rseq_config rc;
+	long ret;
+	int r;
+
+	if (!p->seized && (r = restore_seize_spawned(ctx, p)) < 0)
+		return r;
+	if (rtask_rseq_config(p->host_pid, &rc) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: PTRACE_GET_RSEQ_CONFIGURATION", p->tt->pid);
 	if (rc.ptr) {
-		ret = rsys(&ctx->cur->rt, __NR_rseq, rc.ptr, rc.size, RSEQ_FLAG_UNREGISTER, rc.sig);
+		ret = rsys(&p->rt, __NR_rseq, rc.ptr, rc.size, RSEQ_FLAG_UNREGISTER, rc.sig);
 		if (ret < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unregistering the inherited rseq", ctx->cur->tt->pid);
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unregistering the inherited rseq", p->tt->pid);
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <linux/sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -137,11 +138,105 @@ static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Im
 	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: its session or group", c->tt->pid) : 0;
 }
 
+/* ---- session helpers ----
+ * A child of init may belong to a session whose leader has exited (a shell
+ * that started it in the background and ended). Nothing can join a
+ * session: a helper takes the leader's pid, makes the session, forks such
+ * children into it, and exits before the container runs again, so they are
+ * init's children again, in their session, as they were. */
+
+#define HELPERS_MAX 64
+
+static int plant_scratch(struct restore_ctx *ctx, struct rproc *h)
+{
+	long addr = rsys(&h->rt, __NR_mmap, 0, SCRATCH_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int r;
+
+	if (addr < 0 && addr > -4096)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "session helper %d: scratch page", h->tt->pid);
+	r = rtask_write(h->host_pid, addr, arch_scratch_code, arch_scratch_code_len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "session helper %d: scratch page", h->tt->pid);
+	h->scratch = h->rt.insn = addr;
+	h->mm_done = true;
+	return 0;
+}
+
+static struct rproc *session_helper(struct restore_ctx *ctx, pid_t sid)
+{
+	char buf[PATH_MAX + 64];
+	_cleanup_close_ int cwd = -1;
+	struct spawn_req req;
+	struct rproc *h;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ctx->nhelpers; i++)
+		if (ctx->helpers[i].tt->pid == sid)
+			return &ctx->helpers[i];
+	if (!ctx->helpers) {
+		ctx->helpers = calloc(HELPERS_MAX, sizeof(*ctx->helpers));
+		ctx->helper_tt = calloc(HELPERS_MAX, sizeof(*ctx->helper_tt));
+	}
+	if (!ctx->helpers || !ctx->helper_tt || ctx->nhelpers == HELPERS_MAX) {
+		cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "more than %d sessions whose leader exited", HELPERS_MAX);
+		return NULL;
+	}
+	h = &ctx->helpers[ctx->nhelpers];
+	ckpt__img__tree_task__init(&ctx->helper_tt[ctx->nhelpers]);
+	h->tt = &ctx->helper_tt[ctx->nhelpers++];
+	ctx->helper_tt[ctx->nhelpers - 1] = (Ckpt__Img__TreeTask){ .base = h->tt->base, .pid = sid, .ppid = 1, .pgid = sid, .sid = sid,
+								   .exit_signal = SIGCHLD };
+	h->parent = -1;
+	h->pidfd = -1;
+	cwd = !cr_task_path(ctx->req->init_pid, "/", buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	req = (struct spawn_req){ .pid = sid, .pgid = sid, .sid = sid, .exit_signal = SIGCHLD, .umask = 022, .cwd_fd = cwd };
+	r = cwd < 0 ? -errno : spawn_task(ctx->req->init_ctl_fd, &req);
+	if (r < 0) {
+		cr_fail(ctx->err, CR_ERR_KERNEL, -r, "session %d: creating a leader for it", sid);
+		return NULL;
+	}
+	h->pidfd = r;
+	if (restore_seize_spawned(ctx, h) < 0 || plant_scratch(ctx, h) < 0)
+		return NULL;
+	return h;
+}
+
+static bool needs_helper(const struct rproc *p)
+{
+	return p->parent < 0 && p->tt->sid != p->tt->pid && p->tt->sid != 1;
+}
+
+/* The helpers' work is done once every process exists and joined its group. */
+int proc_restore_end_helpers(struct restore_ctx *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < ctx->nhelpers; i++) {
+		struct rproc *h = &ctx->helpers[i];
+		long ret = rsys(&h->rt, __NR_exit_group, 0);
+
+		if (ret != -ESRCH)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "session helper %d: ending it", h->tt->pid);
+		h->seized = false;   /* gone; init reaps it */
+	}
+	return 0;
+}
+
 int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
 {
 	struct rproc *pp = p->parent < 0 ? NULL : &ctx->procs[p->parent];
 	int r;
 
+	if (!pp && needs_helper(p)) {
+		struct rproc *h = session_helper(ctx, p->tt->sid);
+
+		r = h ? fork_from(ctx, h, p) : -EIO;
+		if (r < 0)
+			return r;
+		p->forked = false;   /* ckptd's image, not a restored parent's: replaced whole */
+		return setup_forked(ctx, p, m);
+	}
 	if (!pp)
 		return spawn_by_init(ctx, p, m);
 	if (!pp->mm_done || !pp->seized || !pp->scratch)

@@ -222,6 +222,8 @@ static int finish(struct restore_ctx *ctx)
 		r = proc_restore_zombies(ctx);
 	if (r >= 0)
 		r = proc_restore_groups(ctx);
+	if (r >= 0)
+		r = proc_restore_end_helpers(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -282,7 +284,11 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 
 	for (i = 0; i < ctx->nprocs; i++)
 		free_proc(&ctx->procs[i], ok);
+	for (i = 0; i < ctx->nhelpers; i++)
+		free_proc(&ctx->helpers[i], ok);
 	free(ctx->procs);
+	free(ctx->helpers);
+	free(ctx->helper_tt);
 	for (i = 0; i < ctx->npool; i++)
 		close(ctx->pool[i]);
 	free(ctx->pool);

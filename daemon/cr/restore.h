@@ -24,7 +24,7 @@ struct rproc {
 	size_t ntrt;                  /* ... how many of them are seized */
 	uint64_t scratch;             /* SCRATCH_LEN bytes, RWX, syscall insn at +0 */
 	bool seized;
-	bool forked;                  /* made by fork from its parent: has its layout */
+	bool forked;                  /* made by fork from its restored parent: has its layout */
 	bool mm_done;                 /* all its pages are in */
 };
 
@@ -41,6 +41,9 @@ struct restore_ctx {
 	Ckpt__Img__Tree *tree;
 	struct rproc *procs;          /* tree order */
 	size_t nprocs;
+	struct rproc *helpers;        /* session leaders that had exited (proc_restore.c) */
+	Ckpt__Img__TreeTask *helper_tt;
+	size_t nhelpers;
 	size_t next;                  /* where the next TASK must be in the tree */
 	struct rproc *cur;            /* the process whose records arrive now */
 	struct restore_obj *cur_shm;  /* the shm object whose pages arrive now */
@@ -88,6 +91,8 @@ int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Im
 /* Zombies, then process groups, once every live process exists. */
 int proc_restore_zombies(struct restore_ctx *ctx);
 int proc_restore_groups(struct restore_ctx *ctx);
+/* Session helpers (leaders that had exited) exit: their children go to init. */
+int proc_restore_end_helpers(struct restore_ctx *ctx);
 /* thread_restore.c */
 int thread_restore_record(struct restore_ctx *ctx, const void *payload, size_t len);
 int thread_restore_create(struct restore_ctx *ctx, struct rproc *p);
@@ -99,6 +104,8 @@ int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len);
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
 int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p);
+/* Seize a task spawned by init (p->pidfd), ready for injections. */
+int restore_seize_spawned(struct restore_ctx *ctx, struct rproc *p);
 /* A syscall instruction and the park loop a forked task runs (see arch). */
 int mm_restore_plant_scratch(struct restore_ctx *ctx, struct rproc *p, uint64_t base);
 

@@ -140,12 +140,28 @@ static bool kcmp_same(pid_t a, pid_t b, int type)
 
 /* What fork, clone and setsid/setpgid can rebuild, in the order restart
  * does it: a child gets its parent's session unless it leads its own. */
+static bool id_used(const struct dump_ctx *ctx, pid_t id)
+{
+	size_t i, k;
+
+	for (i = 0; i < ctx->nprocs; i++)
+		for (k = 0; k < MAX(ctx->procs[i].ntids, (size_t)1); k++)
+			if ((ctx->procs[i].ntids ? ctx->procs[i].nstids[k] : ctx->procs[i].nspid) == id)
+				return true;
+	return false;
+}
+
 static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
 {
 	pid_t parent_sid = p->parent < 0 ? 1 : ctx->procs[p->parent].nssid;
+	/* a child of init in a session whose leader exited: restart makes a
+	 * helper leader at that free pid */
+	bool helped = p->parent < 0 && p->nssid != p->nspid && p->nssid != 1 && !id_used(ctx, p->nssid);
 	size_t i;
 
-	if (p->nssid != p->nspid && p->nssid != parent_sid)
+	if (helped && (p->nspgid == p->nspid || p->nspgid == p->nssid))
+		return 0;
+	if (p->nssid != p->nspid && p->nssid != parent_sid && !helped)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its session %d is neither its own nor its parent's (%d): not supported yet",
 			       p->pid, p->nssid, parent_sid);
 	if (p->nspgid == p->nspid || (p->nspgid == 1 && p->nssid == 1))

@@ -44,6 +44,21 @@ static const char *check_ids_unique(const Ckpt__Img__Tree *t)
 	return NULL;
 }
 
+/* Whether a process or thread of the tree has this id. */
+static bool id_used(const Ckpt__Img__Tree *t, pid_t id)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->n_tasks; i++) {
+		if (t->tasks[i]->pid == id)
+			return true;
+		for (k = 0; k < t->tasks[i]->n_threads; k++)
+			if (t->tasks[i]->threads[k] == id)
+				return true;
+	}
+	return false;
+}
+
 /* The index of the entry with this pid before `before`, or -1. */
 static int find_before(const Ckpt__Img__Tree *t, size_t before, pid_t pid)
 {
@@ -70,9 +85,13 @@ static const char *check_task(const Ckpt__Img__Tree *t, size_t i, int *ret_paren
 			  !(WIFEXITED(e->wait_status) || WIFSIGNALED(e->wait_status)) ||
 			  (WIFSIGNALED(e->wait_status) && (WTERMSIG(e->wait_status) > 64 || WTERMSIG(e->wait_status) == SIGSTOP))))
 		return "bad zombie";
-	if (e->sid != e->pid && e->sid != psid)
+	/* A child of init may be in a session whose leader exited: a helper
+	 * takes the free pid (proc_restore.c). */
+	bool helped = parent < 0 && e->sid != e->pid && e->sid != 1 && !id_used(t, e->sid);
+
+	if (e->sid != e->pid && e->sid != psid && !helped)
 		return "session neither its own nor its parent's";
-	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1))
+	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1) || (helped && e->pgid == e->sid))
 		return NULL;
 	for (leader = 0; (size_t)leader < t->n_tasks; leader++)
 		if (t->tasks[leader]->pid == e->pgid)

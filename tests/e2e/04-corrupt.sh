@@ -73,20 +73,20 @@ check_no_procs
 restart_ct "$name" -i "$TMP/good.img"
 verify_ct "$name" counter
 
-# the stream of a checkpoint that fails (a pipe fd is unsupported) is refused
-bad=$P-pipe
-run_ct "$bad" "$WL/refuse" pipe
-out=$(ckctl checkpoint "$bad" -o "$TMP/failed-file.img" 2>&1) && fail "checkpoint of a pipe holder succeeded"
+# the stream of a checkpoint that fails (a socket is unsupported) is refused
+bad=$P-sock
+run_ct "$bad" "$WL/refuse" socket
+out=$(ckctl checkpoint "$bad" -o "$TMP/failed-file.img" 2>&1) && fail "checkpoint of a socket holder succeeded"
 log "failed checkpoint: $out"
-echo "$out" | grep -q 'pipe' || fail "refusal does not name the pipe: $out"
+echo "$out" | grep -q 'socket' || fail "refusal does not name the socket: $out"
 [ -e "$TMP/failed-file.img" ] && expect_refused "$P-fromfailed" "$TMP/failed-file.img"
 # what a reader at the other end of a stream gets
-ckctl checkpoint "$bad" -o - >"$TMP/failed.img" 2>/dev/null && fail "checkpoint -o - of a pipe holder succeeded"
+ckctl checkpoint "$bad" -o - >"$TMP/failed.img" 2>/dev/null && fail "checkpoint -o - of a socket holder succeeded"
 expect_refused "$P-fromfailed" "$TMP/failed.img"
 ckctl rm "$P-fromfailed" >/dev/null 2>&1
 ckctl checkpoint "$bad" -o - 2>"$TMP/ck.err" | ckctl restart "$P-fromfailed2" -i - >"$TMP/rs.out" 2>"$TMP/rs.err"
 st=("${PIPESTATUS[@]}")
-[ "${st[0]}" != 0 ] || fail "streamed checkpoint of a pipe holder succeeded"
+[ "${st[0]}" != 0 ] || fail "streamed checkpoint of a socket holder succeeded"
 [ "${st[1]}" != 0 ] || fail "restart from the stream of a failed checkpoint succeeded"
 grep -q '^ckptctl: restart: ' "$TMP/rs.err" || fail "streamed failed checkpoint: $(cat "$TMP/rs.err")"
 s2=$(ct_state "$P-fromfailed2")
