@@ -164,7 +164,9 @@ static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
 	if (p->nssid != p->nspid && p->nssid != parent_sid && !helped)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its session %d is neither its own nor its parent's (%d): not supported yet",
 			       p->pid, p->nssid, parent_sid);
-	if (p->nspgid == p->nspid || (p->nspgid == 1 && p->nssid == 1))
+	/* its own group, init's, or its parent's (which fork gives it) */
+	if (p->nspgid == p->nspid || (p->nspgid == 1 && p->nssid == 1) ||
+	    (p->parent >= 0 && p->nspgid == ctx->procs[p->parent].nspgid))
 		return 0;
 	for (i = 0; i < ctx->nprocs; i++) {
 		const struct dump_proc *l = &ctx->procs[i];

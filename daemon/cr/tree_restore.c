@@ -91,7 +91,8 @@ static const char *check_task(const Ckpt__Img__Tree *t, size_t i, int *ret_paren
 
 	if (e->sid != e->pid && e->sid != psid && !helped)
 		return "session neither its own nor its parent's";
-	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1) || (helped && e->pgid == e->sid))
+	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1) || (helped && e->pgid == e->sid) ||
+	    (parent >= 0 && e->pgid == t->tasks[parent]->pgid))
 		return NULL;
 	for (leader = 0; (size_t)leader < t->n_tasks; leader++)
 		if (t->tasks[leader]->pid == e->pgid)

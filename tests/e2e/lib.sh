@@ -428,6 +428,8 @@ e2e_init
 # ct_init_host_pid NAME: host pid of the container's init (the workload's parent)
 ct_init_host_pid() {
 	local p
+	p=$(ct_field "$1" init_host_pid)
+	[ -n "$p" ] && [ "$p" != 0 ] && { echo "$p"; return 0; }
 	p=$(host_pid_of "$1")
 	[ -n "$p" ] && awk '/^PPid:/ { print $2 }' "/proc/$p/status" 2>/dev/null
 	return 0
