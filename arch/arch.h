@@ -51,6 +51,19 @@ extern const size_t arch_syscall_insn_len;
 extern const unsigned char arch_scratch_code[];
 extern const size_t arch_scratch_code_len;
 
+/* Many system calls in one go: arch_batch_code, copied into the task at
+ * code_addr, runs the n calls of the table at table_addr in order and
+ * writes each result into its entry. Signals must be blocked (as for
+ * arch_inject_syscall). Returns 0 once the task stopped at the end. */
+struct arch_call {
+	uint64_t nr;
+	uint64_t args[6];
+	int64_t ret;
+};
+_Static_assert(sizeof(struct arch_call) == 64, "arch_batch_code walks 64-byte entries");
+extern const unsigned char arch_batch_code[], arch_batch_code_end[];
+int arch_run_batch(pid_t tid, const void *base, uint64_t code_addr, uint64_t table_addr, unsigned n);
+
 /* Run one system call inside a ptrace-stopped task: start from `base` regs,
  * execute the syscall instruction at insn_addr, stop at syscall exit.
  * The task's signals must be blocked by the caller (PTRACE_SETSIGMASK).

@@ -79,3 +79,58 @@ int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr
 	*ret = (long)r.rax;
 	return 0;
 }
+
+/* Batches: many system calls for one stop. The task runs this code with
+ * %r12 = a table of struct arch_call, %r13 = how many; each call's result
+ * goes into its entry; int3 stops it at the end. Position independent. */
+__asm__(".pushsection .rodata\n"
+	".globl arch_batch_code\n"
+	"arch_batch_code:\n"
+	"1:	test %r13, %r13\n"
+	"	jz 2f\n"
+	"	mov 0(%r12), %rax\n"
+	"	mov 8(%r12), %rdi\n"
+	"	mov 16(%r12), %rsi\n"
+	"	mov 24(%r12), %rdx\n"
+	"	mov 32(%r12), %r10\n"
+	"	mov 40(%r12), %r8\n"
+	"	mov 48(%r12), %r9\n"
+	"	syscall\n"
+	"	mov %rax, 56(%r12)\n"
+	"	add $64, %r12\n"
+	"	dec %r13\n"
+	"	jmp 1b\n"
+	"2:	int3\n"
+	".globl arch_batch_code_end\n"
+	"arch_batch_code_end:\n"
+	".popsection\n");
+
+int arch_run_batch(pid_t tid, const void *base, uint64_t code_addr, uint64_t table_addr, unsigned n)
+{
+	struct user_regs_struct r = *(const struct user_regs_struct *)base;
+	int status, e;
+
+	r.rip = code_addr;
+	r.r12 = table_addr;
+	r.r13 = n;
+	r.orig_rax = (unsigned long long)-1;
+	e = arch_set_regs(tid, &r);
+	if (e < 0)
+		return e;
+	if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		return -errno;
+	for (;;) {
+		if (waitpid(tid, &status, __WALL) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status))
+			return -ESRCH;
+		if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP && (status >> 16) == 0)
+			return 0;   /* the int3: the trap is not delivered */
+		/* anything else (signals are blocked): let it go on */
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+			return -errno;
+	}
+}

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "rbatch.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -14,13 +15,13 @@
 #include <sys/time.h>
 
 
-/* What the injected calls bring back, laid out in the scratch page. */
-struct scratch {
-	struct arch_ksigaction act;
-	uint64_t tid_addr;
-	struct { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; } ss;
-	struct itimerval itv;
-};
+/* Memory of our own in the task, for batches of injected calls
+ * (rbatch.h): code, then the data area, then the call table. */
+#define SC_DATA PAGE_SZ
+#define SC_TABLE (8 * PAGE_SZ)
+#define SC_LEN (16 * PAGE_SZ)
+
+struct kaltstack { uint64_t sp; int32_t flags; int32_t pad; uint64_t size; };
 
 #define SIGINFO_SIZE 128
 #define PENDING_MAX 1024   /* a queue longer than this is refused, not cut */
@@ -127,7 +128,7 @@ static int dump_queue(struct dump_ctx *ctx, pid_t tid, bool shared, unsigned cha
 {
 	size_t n = 0;
 
-	*bufp = calloc(PENDING_MAX, SIGINFO_SIZE);
+	*bufp = malloc(PENDING_MAX * SIGINFO_SIZE);
 	if (!*bufp)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "thread %d: siginfo", tid);
 	for (;;) {
@@ -151,27 +152,43 @@ static int dump_queue(struct dump_ctx *ctx, pid_t tid, bool shared, unsigned cha
 	return 0;
 }
 
+static struct rbatch *batch_new(uint64_t addr)
+{
+	struct rbatch *b = malloc(sizeof(*b));
+
+	if (b)
+		rbatch_init(b, addr, addr + SC_DATA, addr + SC_TABLE);
+	return b;
+}
+
 /* Only the thread itself can tell its clear_child_tid and sigaltstack. */
 static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct thread_state *s)
 {
-	struct scratch sc;
-	long ret;
+	_cleanup_free_ struct rbatch *b = batch_new(addr);
+	const struct kaltstack *ss;
+	uint64_t a_tid, a_ss;
+	size_t i;
 	int r;
 
-	ret = rsys(rt, __NR_prctl, PR_GET_TID_ADDRESS, addr + offsetof(struct scratch, tid_addr));
-	if (ret == 0)
-		ret = rsys(rt, __NR_sigaltstack, 0, addr + offsetof(struct scratch, ss));
-	if (ret != 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "thread %d: injected prctl/sigaltstack", rt->pid);
-	r = rtask_read(rt->pid, addr, &sc, sizeof(sc));
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	a_tid = rbatch_space(b, sizeof(uint64_t));
+	a_ss = rbatch_space(b, sizeof(struct kaltstack));
+	rbatch_add(b, __NR_prctl, PR_GET_TID_ADDRESS, a_tid, 0, 0, 0, 0);
+	rbatch_add(b, __NR_sigaltstack, 0, a_ss, 0, 0, 0, 0);
+	r = rbatch_run(b, rt);
+	for (i = 0; r >= 0 && i < b->n; i++)
+		if (b->calls[i].ret < 0)
+			r = (int)b->calls[i].ret;
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "thread %d: reading the scratch page", rt->pid);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "thread %d: injected prctl/sigaltstack", rt->pid);
+	ss = rbatch_result(b, a_ss);
 	s->th.has_clear_child_tid = true;
-	s->th.clear_child_tid = sc.tid_addr;
+	memcpy(&s->th.clear_child_tid, rbatch_result(b, a_tid), sizeof(uint64_t));
 	s->th.has_altstack_sp = s->th.has_altstack_size = s->th.has_altstack_flags = true;
-	s->th.altstack_sp = sc.ss.sp;
-	s->th.altstack_size = sc.ss.size;
-	s->th.altstack_flags = sc.ss.flags;
+	s->th.altstack_sp = ss->sp;
+	s->th.altstack_size = ss->size;
+	s->th.altstack_flags = ss->flags;
 	return 0;
 }
 
@@ -233,40 +250,56 @@ static void task_take_thread(Ckpt__Img__Task *t, struct thread_state *s)
 	t->sigpending_private = s->th.sigpending;
 }
 
-/* Process-wide state only the task can tell: sigactions, itimers, brk. */
+/* Process-wide state only the task can tell: sigactions, itimers, brk;
+ * in one batch. */
 static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct task_state *s)
 {
-	struct scratch sc;
-	long ret;
-	int sig, i, r = 0;
+	_cleanup_free_ struct rbatch *b = batch_new(addr);
+	uint64_t a_act[65] = { 0 }, a_itv[3];
+	size_t brk_at, i;
+	int sig, r;
 
-	s->mm.brk = rsys(rt, __NR_brk, 0);
-	for (sig = 1; sig <= 64 && r >= 0; sig++) {
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	brk_at = rbatch_add(b, __NR_brk, 0, 0, 0, 0, 0, 0);
+	for (sig = 1; sig <= 64; sig++) {
 		if (sig == SIGKILL || sig == SIGSTOP)
 			continue;
-		ret = rsys(rt, __NR_rt_sigaction, sig, 0, addr, 8);
-		if (ret < 0 || (r = rtask_read(rt->pid, addr, &sc.act, sizeof(sc.act))) < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : -r, "task %d: rt_sigaction(%d)", rt->pid, sig);
+		a_act[sig] = rbatch_space(b, sizeof(struct arch_ksigaction));
+		rbatch_add(b, __NR_rt_sigaction, sig, 0, a_act[sig], 8, 0, 0);
+	}
+	for (i = 0; i < 3; i++) {
+		a_itv[i] = rbatch_space(b, sizeof(struct itimerval));
+		rbatch_add(b, __NR_getitimer, i, a_itv[i], 0, 0, 0, 0);
+	}
+	r = rbatch_run(b, rt);
+	for (i = 1; r >= 0 && i < b->n; i++)
+		if (b->calls[i].ret < 0)
+			r = (int)b->calls[i].ret;
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: injected rt_sigaction/getitimer", rt->pid);
+	s->mm.brk = b->calls[brk_at].ret;
+	for (sig = 1; sig <= 64; sig++) {
+		const struct arch_ksigaction *k = a_act[sig] ? rbatch_result(b, a_act[sig]) : NULL;
 		Ckpt__Img__SigAction *a = &s->acts[s->t.n_sigactions];
+
+		if (!k)
+			continue;
 		ckpt__img__sig_action__init(a);
 		a->sig = sig;
-		a->handler = sc.act.handler;
-		a->flags = sc.act.flags;
-		a->restorer = sc.act.restorer;
-		a->mask = sc.act.mask;
+		a->handler = k->handler;
+		a->flags = k->flags;
+		a->restorer = k->restorer;
+		a->mask = k->mask;
 		s->actp[s->t.n_sigactions++] = a;
 	}
 	for (i = 0; i < 3; i++) {
-		ret = rsys(rt, __NR_getitimer, i, addr + offsetof(struct scratch, itv));
-		if (ret != 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected getitimer", rt->pid);
-		r = rtask_read(rt->pid, addr, &sc, sizeof(sc));
-		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading the scratch page", rt->pid);
+		const struct itimerval *v = rbatch_result(b, a_itv[i]);
+
 		ckpt__img__itimer__init(&s->itimers[i]);
 		s->itimers[i].which = i;
-		s->itimers[i].interval_us = sc.itv.it_interval.tv_sec * 1000000ull + sc.itv.it_interval.tv_usec;
-		s->itimers[i].value_us = sc.itv.it_value.tv_sec * 1000000ull + sc.itv.it_value.tv_usec;
+		s->itimers[i].interval_us = v->it_interval.tv_sec * 1000000ull + v->it_interval.tv_usec;
+		s->itimers[i].value_us = v->it_value.tv_sec * 1000000ull + v->it_value.tv_usec;
 		s->itp[i] = &s->itimers[i];
 	}
 	s->t.n_itimers = 3;
@@ -431,12 +464,12 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	ckpt__img__task__init(&s->t);
 	ckpt__img__mm_info__init(&s->mm);
 	ckpt__img__creds__init(&s->creds);
-	/* A page for what injected calls report, in the process's own memory. */
-	addr = rsys(rt, __NR_mmap, 0, PAGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Memory for batches of injected calls, in the process's own. */
+	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
 	r = task_dump_state(ctx, p, s, addr);
-	ret = rsys(rt, __NR_munmap, addr, PAGE_SZ);
+	ret = rsys(rt, __NR_munmap, addr, SC_LEN);
 	if (r >= 0 && ret != 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);
 	free(s->auxv);

@@ -1,0 +1,75 @@
+/* Batches of system calls run inside a seized task in one go. */
+#include "rbatch.h"
+#include "macro.h"
+#include <string.h>
+
+void rbatch_init(struct rbatch *b, uint64_t code_addr, uint64_t data_addr, uint64_t table_addr)
+{
+	b->code_addr = code_addr;
+	b->data_addr = data_addr;
+	b->table_addr = table_addr;
+	b->n = b->used = 0;
+	b->overflow = 0;
+}
+
+uint64_t rbatch_space(struct rbatch *b, size_t len)
+{
+	size_t off = ALIGN_UP(b->used, (size_t)16);
+
+	if (len > RBATCH_MAX_DATA || off > RBATCH_MAX_DATA - len) {
+		b->overflow = 1;
+		return 0;
+	}
+	memset(b->data + off, 0, len);
+	b->used = off + len;
+	return b->data_addr + off;
+}
+
+uint64_t rbatch_data(struct rbatch *b, const void *p, size_t len)
+{
+	uint64_t addr = rbatch_space(b, len);
+
+	if (addr)
+		memcpy(b->data + (addr - b->data_addr), p, len);
+	return addr;
+}
+
+size_t rbatch_add(struct rbatch *b, long nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5)
+{
+	if (b->n >= RBATCH_MAX_CALLS) {
+		b->overflow = 1;
+		return RBATCH_MAX_CALLS - 1;
+	}
+	b->calls[b->n] = (struct arch_call){ .nr = nr, .args = { a0, a1, a2, a3, a4, a5 }, .ret = -ENOSYS };
+	return b->n++;
+}
+
+int rbatch_run(struct rbatch *b, struct rtask *t)
+{
+	size_t code_len = arch_batch_code_end - arch_batch_code;
+	int r;
+
+	if (b->overflow)
+		return -E2BIG;
+	if (t->broken)
+		return t->broken;
+	r = rtask_write(t->pid, b->code_addr, arch_batch_code, code_len);
+	if (r >= 0 && b->used)
+		r = rtask_write(t->pid, b->data_addr, b->data, b->used);
+	if (r >= 0 && b->n)
+		r = rtask_write(t->pid, b->table_addr, b->calls, b->n * sizeof(b->calls[0]));
+	if (r >= 0 && b->n)
+		r = arch_run_batch(t->pid, &t->regs, b->code_addr, b->table_addr, b->n);
+	if (r >= 0 && b->n)
+		r = rtask_read(t->pid, b->table_addr, b->calls, b->n * sizeof(b->calls[0]));
+	if (r >= 0 && b->used)
+		r = rtask_read(t->pid, b->data_addr, b->data, b->used);
+	if (r < 0)
+		t->broken = r;
+	return r;
+}
+
+const void *rbatch_result(const struct rbatch *b, uint64_t addr)
+{
+	return b->data + (addr - b->data_addr);
+}
