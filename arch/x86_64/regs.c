@@ -129,6 +129,10 @@ void arch_regs_prepare_resume(void *regs, bool live)
 			 * which the program never asked to see: calling again
 			 * waits up to the full time again, which any of these
 			 * calls may do anyway (the arguments are in place). */
+			if (!live && (long)r->orig_rax == __NR_restart_syscall) {
+				r->rax = -EINTR;   /* what it restarted is gone */
+				break;
+			}
 			r->rax = live ? __NR_restart_syscall : r->orig_rax;
 			r->rip -= 2;
 			break;

@@ -65,6 +65,10 @@ static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 			why = "bad flags";
 		else if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD)
 			why = "unknown kind";
+		else if ((v->kind == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON && !(v->flags & MAP_SHARED)) ||
+			 ((v->kind == CKPT__IMG__VMA_KIND__VMA_ANON || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE) && !(v->flags & MAP_PRIVATE)) ||
+			 (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && !(v->flags & MAP_SHARED)))
+			why = "flags that do not match its kind";
 		else if (is_shm(v->kind) && (!v->has_shm_id || !v->has_pgoff || v->pgoff % PAGE_SZ ||
 					     !objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id)))
 			why = "shared memory without a valid object or offset";
@@ -198,7 +202,7 @@ static int vdso_locate(struct restore_ctx *ctx, const struct proc_vma *cur, size
 		_cleanup_free_ void *buf = malloc(h->vdso_size);
 
 		if (!buf)
-			return -ENOMEM;
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "vdso");
 		r = rtask_read(ctx->cur->host_pid, vs->r[2].lo, buf, h->vdso_size);
 		if (r < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading [vdso]", ctx->cur->tt->pid);
@@ -464,6 +468,11 @@ static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
 		ret = rsys(&p->rt, __NR_munmap, v->start, v->end - v->start);
 		if (ret < 0)
 			r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unmapping its parent's %#lx", p->tt->pid, (unsigned long)v->start);
+	}
+	for (i = 0; i < mm->n_vmas; i++) {
+		const Ckpt__Img__Vma *v = mm->vmas[i], *pv = vma_find(pm, v->start);
+
+		specials_moved |= is_special(v->kind) && (!pv || !same_mapping(pv, v));
 	}
 	if (r >= 0 && specials_moved)
 		r = move_specials(ctx, p, pm);

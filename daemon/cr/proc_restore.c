@@ -247,19 +247,21 @@ int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Im
 
 /* Let a signal queued to the task kill it: pass it on at its
  * signal-delivery stop. Returns -ESRCH once it is dead. */
-static long deliver(pid_t pid)
+static long deliver(pid_t pid, int want)
 {
-	int st, sig = 0;
+	int st, sig = 0, i;
 
-	for (;;) {
+	for (i = 0; i < 16; i++) {
 		if (ptrace(PTRACE_CONT, pid, NULL, (void *)(long)sig) < 0)
 			return -errno;
 		if (waitpid(pid, &st, __WALL) < 0)
 			return -errno;
 		if (WIFEXITED(st) || WIFSIGNALED(st))
-			return -ESRCH;
+			return st == want ? -ESRCH : -EPROTO;
 		sig = WIFSTOPPED(st) && (st >> 16) == 0 ? WSTOPSIG(st) : 0;
 	}
+	kill(pid, SIGKILL);   /* it would not die of it: give up, loudly */
+	return -EPROTO;
 }
 
 /* Kill the forked zombie-to-be the way it died; we see it exit first (as
@@ -285,13 +287,16 @@ static int die(struct restore_ctx *ctx, struct rproc *z)
 	} else {
 		sig = WTERMSIG(ws);
 		addr = put(ctx, z, PAGE_SZ, &dfl, sizeof(dfl));
-		ret = addr < 0 ? addr : rsys(&z->rt, __NR_rt_sigaction, sig, addr, 0, 8);
+		ret = addr < 0 ? addr : sig == SIGKILL ? 0 : rsys(&z->rt, __NR_rt_sigaction, sig, addr, 0, 8);
+		/* no core file, and no core flag in the status */
+		if (ret >= 0)
+			ret = rsys(&z->rt, __NR_prctl, PR_SET_DUMPABLE, 0);
 		if (ret >= 0 && ptrace(PTRACE_SETSIGMASK, z->host_pid, (void *)sizeof(none), &none) < 0)
 			ret = -errno;
 		if (ret >= 0)
 			ret = rsys(&z->rt, __NR_tgkill, z->tt->pid, z->tt->pid, sig);
 		if (ret == 0)
-			ret = deliver(z->host_pid);
+			ret = deliver(z->host_pid, ws);
 	}
 	if (ret != -ESRCH)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "task %d: making it a zombie", z->tt->pid);
@@ -310,11 +315,29 @@ static int drain_signal(struct restore_ctx *ctx, struct rproc *pp, int sig)
 	a_set = put(ctx, pp, PAGE_SZ, &set, sizeof(set));
 	a_ts = put(ctx, pp, PAGE_SZ + 64, &zero, sizeof(zero));
 	if (a_set < 0 || a_ts < 0)
-		return -EIO;
+		return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: scratch", pp->tt->pid);
 	do
 		ret = rsys(&pp->rt, __NR_rt_sigtimedwait, a_set, 0, a_ts, 8);
 	while (ret == sig);
 	return ret == -EAGAIN ? 0 : cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EIO, "task %d: taking back signal %d", pp->tt->pid, sig);
+}
+
+/* A parent ignoring SIGCHLD (or SA_NOCLDWAIT) would have its zombie reaped
+ * at once: SIG_DFL while it is made (on), then its own action back (off). */
+static int sigchld_default(struct restore_ctx *ctx, struct rproc *pp, bool on)
+{
+	const Ckpt__Img__Task *t = pp->task;
+	struct arch_ksigaction k = { (uint64_t)SIG_DFL, 0, 0, 0 };
+	long addr, ret;
+	size_t i;
+
+	for (i = 0; !on && i < t->n_sigactions; i++)
+		if (t->sigactions[i]->sig == SIGCHLD)
+			k = (struct arch_ksigaction){ t->sigactions[i]->handler, t->sigactions[i]->flags,
+						      t->sigactions[i]->restorer, t->sigactions[i]->mask };
+	addr = put(ctx, pp, PAGE_SZ, &k, sizeof(k));
+	ret = addr < 0 ? addr : rsys(&pp->rt, __NR_rt_sigaction, SIGCHLD, addr, 0, 8);
+	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: SIGCHLD action", pp->tt->pid) : 0;
 }
 
 static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
@@ -323,7 +346,9 @@ static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
 	long ret;
 	int r;
 
-	r = fork_from(ctx, pp, z);
+	r = sigchld_default(ctx, pp, true);
+	if (r >= 0)
+		r = fork_from(ctx, pp, z);
 	if (r < 0)
 		return r;
 	ret = lead(z);
@@ -334,6 +359,8 @@ static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
 	r = die(ctx, z);
 	close(z->pidfd);
 	z->pidfd = -1;
+	if (r >= 0)
+		r = sigchld_default(ctx, pp, false);
 	if (r >= 0 && z->tt->exit_signal)
 		r = drain_signal(ctx, pp, z->tt->exit_signal);
 	return r;

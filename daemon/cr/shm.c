@@ -7,6 +7,9 @@
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <sys/mman.h>
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
 
 #define SHM_MAX_SIZE (1ull << 40)
 
@@ -126,7 +129,7 @@ static const char *shm_invalid(const Ckpt__Img__Shm *m)
 	if (m->kind == CKPT__IMG__SHM_KIND__SHM_MEMFD) {
 		if (!m->name || strlen(m->name) > 249 || strchr(m->name, '/'))
 			return "bad memfd name";
-		if (m->seals & ~(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE))
+		if (m->seals & ~(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC))
 			return "unknown seals";
 	} else if (m->kind != CKPT__IMG__SHM_KIND__SHM_ANON) {
 		return "unknown kind";
@@ -179,7 +182,8 @@ int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, con
 	struct restore_obj *o = ctx->cur_shm;
 	ssize_t n;
 
-	if (pm->vaddr % PAGE_SZ || len != pm->nr_pages * PAGE_SZ || pm->vaddr > o->size || len > o->size - pm->vaddr)
+	if (pm->vaddr % PAGE_SZ || pm->nr_pages == 0 || pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ ||
+	    len != pm->nr_pages * PAGE_SZ || pm->vaddr > o->size || len > o->size - pm->vaddr)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "shm pages at %#lx don't fit the object", (unsigned long)pm->vaddr);
 	n = pwrite(ctx->pool[o->slot], pages, len, pm->vaddr);
 	if (n != (ssize_t)len)

@@ -97,12 +97,13 @@ static int restore_mm_map(struct restore_ctx *ctx, struct rproc *p, const Ckpt__
 		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening its executable %s", p->task->pid, m->exe);
 	map.exe_fd = fd;
 	/* struct first, auxv right after it, in the scratch data area */
-	if (rtask_write(p->host_pid, p->scratch + 2 * PAGE_SZ + sizeof(map), m->auxv.data, m->auxv.len) < 0)
-		return -EIO;
 	map.auxv = (__u64 *)(p->scratch + 2 * PAGE_SZ + sizeof(map));
 	addr = p->scratch + 2 * PAGE_SZ;
-	if (rtask_write(p->host_pid, addr, &map, sizeof(map)) < 0)
-		return -EIO;
+	if (rtask_write(p->host_pid, addr + sizeof(map), m->auxv.data, m->auxv.len) < 0 ||
+	    rtask_write(p->host_pid, addr, &map, sizeof(map)) < 0) {
+		rsys(&p->rt, __NR_close, fd);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: writing its mm map", p->task->pid);
+	}
 	ret = rsys(&p->rt, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, addr, sizeof(map), 0);
 	rsys(&p->rt, __NR_close, fd);
 	if (ret < 0)

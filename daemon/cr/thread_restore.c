@@ -102,21 +102,36 @@ static int clone_one(struct restore_ctx *ctx, struct rproc *p, pid_t tid)
 	return 0;
 }
 
-/* Host tid of the thread whose tid in the container is nstid. */
-static pid_t host_tid(const pid_t *tids, size_t n, pid_t nstid)
+/* Host tid of the thread whose tid in the container is nstid (ns[i]: the
+ * container tid of host tid tids[i], read once). */
+static pid_t host_tid(const pid_t *tids, const pid_t *ns, size_t n, pid_t nstid)
 {
-	struct proc_status st;
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (proc_status_pid(tids[i], &st) >= 0 && st.nspid_n && st.nspid[st.nspid_n - 1] == nstid)
+		if (ns[i] == nstid)
 			return tids[i];
 	return -ESRCH;
 }
 
+static int ns_tids(const pid_t *tids, size_t n, pid_t *ns)
+{
+	struct proc_status st;
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++) {
+		r = proc_status_pid(tids[i], &st);
+		if (r < 0)
+			return r;
+		ns[i] = st.nspid_n ? st.nspid[st.nspid_n - 1] : 0;
+	}
+	return 0;
+}
+
 int thread_restore_create(struct restore_ctx *ctx, struct rproc *p)
 {
-	_cleanup_free_ pid_t *tids = NULL;
+	_cleanup_free_ pid_t *tids = NULL, *ns = NULL;
 	size_t n = 0, i;
 	int r = 0;
 
@@ -127,10 +142,12 @@ int thread_restore_create(struct restore_ctx *ctx, struct rproc *p)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "thread table");
 	for (i = 0; i < p->nthreads && r >= 0; i++)
 		r = clone_one(ctx, p, p->threads[i]->tid);
-	if (r >= 0 && (r = proc_threads(p->host_pid, &tids, &n)) < 0)
+	if (r >= 0 && (r = proc_threads(p->host_pid, &tids, &n)) >= 0)
+		r = (ns = calloc(n + 1, sizeof(pid_t))) ? ns_tids(tids, n, ns) : -ENOMEM;
+	if (r < 0 && !ctx->err->code)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: listing its threads", p->tt->pid);
 	for (i = 0; i < p->nthreads && r >= 0; i++) {
-		pid_t t = host_tid(tids, n, p->threads[i]->tid);
+		pid_t t = host_tid(tids, ns, n, p->threads[i]->tid);
 
 		r = t < 0 ? t : rtask_seize(t, true);
 		if (r >= 0)
@@ -174,7 +191,9 @@ static long thread_state(struct restore_ctx *ctx, struct rproc *p, struct rtask 
 
 		memcpy(&sig, th->sigpending[i].data, sizeof(sig));
 		addr = put(ctx, p, PAGE_SZ, th->sigpending[i].data, th->sigpending[i].len);
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_rt_tgsigqueueinfo, p->tt->pid, th->tid, sig, addr);
+		/* from the thread itself: the kernel lets only a thread queue
+		 * a kernel- or kill()-style siginfo to itself */
+		ret = addr < 0 ? addr : rsys(rt, __NR_rt_tgsigqueueinfo, p->tt->pid, th->tid, sig, addr);
 	}
 	return ret;
 }

@@ -86,6 +86,9 @@ static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, si
 		}
 	if (ppid != ctx->req->init_pid && p->parent < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: parent %d is not in the container", p->pid, ppid);
+	if (p->st.state == 'Z' && p->st.threads > 1)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its main thread has exited while %d others run: not supported",
+			       p->pid, p->st.threads - 1);
 	if (p->st.state == 'Z') {
 		p->zombie = true;
 		p->wait_status = ps.exit_code;

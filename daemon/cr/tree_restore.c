@@ -6,6 +6,7 @@
 #include "macro.h"
 #include "spawn.h"
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/wait.h>
 
 #define TREE_MAX_PROCS 32768
@@ -14,7 +15,20 @@
 
 static int cmp_pid(const void *a, const void *b)
 {
-	return *(const pid_t *)a - *(const pid_t *)b;
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Signals whose default action ends the process (the ones a zombie can
+ * have died of), without a core dump (refused at checkpoint). */
+static bool kills(int sig)
+{
+	static const uint64_t no = 1ull << (SIGCHLD - 1) | 1ull << (SIGCONT - 1) | 1ull << (SIGURG - 1) |
+				   1ull << (SIGWINCH - 1) | 1ull << (SIGSTOP - 1) | 1ull << (SIGTSTP - 1) |
+				   1ull << (SIGTTIN - 1) | 1ull << (SIGTTOU - 1);
+
+	return sig >= 1 && sig <= 64 && !(no & (1ull << (sig - 1)));
 }
 
 /* Every pid and tid in range and used once. */
@@ -81,10 +95,12 @@ static const char *check_task(const Ckpt__Img__Tree *t, size_t i, int *ret_paren
 		return "its parent is not a live process before it";
 	if (e->exit_signal < 0 || e->exit_signal > 64)
 		return "bad exit signal";
-	if (e->zombie && (e->n_threads || !e->has_wait_status || e->wait_status & ~0xffff || (e->wait_status & 0x80) ||
+	if (e->zombie && (parent < 0 || e->n_threads || !e->has_wait_status || e->wait_status & ~0xffff || (e->wait_status & 0x80) ||
 			  !(WIFEXITED(e->wait_status) || WIFSIGNALED(e->wait_status)) ||
-			  (WIFSIGNALED(e->wait_status) && (WTERMSIG(e->wait_status) > 64 || WTERMSIG(e->wait_status) == SIGSTOP))))
+			  (WIFSIGNALED(e->wait_status) && !kills(WTERMSIG(e->wait_status)))))
 		return "bad zombie";
+	if (e->sid == e->pid && e->pgid != e->pid)
+		return "a session leader outside its own group";
 	/* A child of init may be in a session whose leader exited: a helper
 	 * takes the free pid (proc_restore.c). */
 	bool helped = parent < 0 && e->sid != e->pid && e->sid != 1 && !id_used(t, e->sid);
