@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "rbatch.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/rseq.h>
@@ -286,27 +287,65 @@ static int clear_address_space(struct restore_ctx *ctx)
 	return 0;
 }
 
-/* Open a file inside the task for mapping it; returns its fd there. */
-static long task_open(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+struct rbatch *restore_batch_new(struct rproc *p)
 {
-	uint64_t addr;
-	struct stat st;
+	struct rbatch *b = malloc(sizeof(*b));
+
+	/* code after the park loop, data from the second page, calls after */
+	if (b)
+		rbatch_init(b, p->scratch + 64, p->scratch + PAGE_SZ, p->scratch + 8 * PAGE_SZ);
+	return b;
+}
+
+int restore_batch_run(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what)
+{
+	int r = b->n ? rbatch_run(b, rt) : 0;
+	size_t i;
+
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: %s", p->tt->pid, what);
+	for (i = 0; i < b->n; i++)
+		if (b->calls[i].ret < 0 && b->calls[i].ret > -4096)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-b->calls[i].ret, "task %d: %s (system call %lu)", p->tt->pid, what,
+				       (unsigned long)b->calls[i].nr);
+	rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
+	return 0;
+}
+
+/* Like restore_batch_run, but the results stay for the caller to read. */
+static int restore_batch_run_keep(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, const char *what)
+{
+	int r = b->n ? rbatch_run(b, &p->rt) : 0;
+	size_t i;
+
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: %s", p->tt->pid, what);
+	for (i = 0; i < b->n; i++)
+		if (b->calls[i].ret < 0 && b->calls[i].ret > -4096)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-b->calls[i].ret, "task %d: %s (system call %lu)", p->tt->pid, what,
+				       (unsigned long)b->calls[i].nr);
+	return 0;
+}
+
+int restore_batch_room(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, size_t len, const char *what)
+{
+	if (b->n + 1 < RBATCH_MAX_CALLS && b->used + len + 32 <= RBATCH_MAX_DATA)
+		return 0;
+	return restore_batch_run(ctx, p, rt, b, what);
+}
+
+/* A mapped file must be the one the image saw. */
+static int check_mapped_file(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+{
 	char buf[PATH_MAX + 64];
-	int flags = (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr) ? O_RDWR : O_RDONLY;
-	int r;
+	struct stat st;
 
 	if (!cr_task_path(ctx->req->init_pid, v->path, buf, sizeof(buf)) || stat(buf, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", ctx->cur->tt->pid, v->path);
 	if (!S_ISREG(st.st_mode) || (v->has_file_size && (uint64_t)st.st_size != v->file_size) ||
 	    (v->has_file_mtime_ns && st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec != v->file_mtime_ns))
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: mapped file %s changed since the checkpoint", ctx->cur->tt->pid, v->path);
-	r = restore_scratch_put(ctx, ctx->cur, PAGE_SZ, v->path, strlen(v->path) + 1, &addr);
-	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: scratch", ctx->cur->tt->pid);
-	long fd = rsys(&ctx->cur->rt, __NR_openat, AT_FDCWD, addr, flags | O_CLOEXEC, 0);
-	if (fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening %s to map it", ctx->cur->tt->pid, v->path);
-	return fd;
+	return 0;
 }
 
 static uint32_t map_prot(const Ckpt__Img__Vma *v)
@@ -315,46 +354,81 @@ static uint32_t map_prot(const Ckpt__Img__Vma *v)
 	return has_pages(v) ? v->prot | PROT_READ | PROT_WRITE : v->prot;
 }
 
-static int map_one(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+static bool is_file(Ckpt__Img__VmaKind k)
 {
-	unsigned long flags = (v->flags & MAP_FLAGS_OK) | MAP_FIXED;
-	long fd = -1, ret;
+	return k == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || k == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED;
+}
 
+/* First batch: anonymous and shared memory mapped at once, files opened
+ * (their fds come back in the calls' results). */
+static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img__Vma *v, size_t *ret_open)
+{
+	unsigned long flags = (v->flags & MAP_FLAGS_OK) | MAP_FIXED, len = v->end - v->start;
+	int oflags = (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr) ? O_RDWR : O_RDONLY;
+	struct restore_obj *o;
+	int r;
+
+	*ret_open = SIZE_MAX;
 	switch (v->kind) {
 	case CKPT__IMG__VMA_KIND__VMA_ANON:
+		rbatch_add(b, __NR_mmap, v->start, len, map_prot(v), flags | MAP_ANONYMOUS, -1, 0);
+		return 0;
 	case CKPT__IMG__VMA_KIND__VMA_SHARED_ANON:
-		flags |= MAP_ANONYMOUS;
-		break;
+	case CKPT__IMG__VMA_KIND__VMA_MEMFD:
+		/* the object the worker made, from the pool the task holds */
+		o = objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id);
+		if (v->pgoff > o->size || len > o->size - v->pgoff)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx beyond its object", ctx->cur->tt->pid,
+				       (unsigned long)v->start, (unsigned long)v->end);
+		rbatch_add(b, __NR_mmap, v->start, len, map_prot(v), flags, restore_pool_fd(ctx, o->slot), v->pgoff);
+		return 0;
 	case CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE:
 	case CKPT__IMG__VMA_KIND__VMA_FILE_SHARED:
-		fd = task_open(ctx, v);
-		if (fd < 0)
-			return (int)fd;
-		break;
-	case CKPT__IMG__VMA_KIND__VMA_MEMFD:
-		break;
+		r = check_mapped_file(ctx, v);
+		if (r < 0)
+			return r;
+		*ret_open = rbatch_add(b, __NR_openat, AT_FDCWD, rbatch_data(b, v->path, strlen(v->path) + 1), oflags | O_CLOEXEC, 0, 0, 0);
+		return 0;
 	default:
 		return 0;
 	}
-	if (is_shm(v->kind)) {
-		/* the object the worker made, from the pool the task holds */
-		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id);
+}
 
-		if (v->pgoff > o->size || v->end - v->start > o->size - v->pgoff)
-			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx beyond its object", ctx->cur->tt->pid,
-				       (unsigned long)v->start, (unsigned long)v->end);
-		ret = rsys(&ctx->cur->rt, __NR_mmap, v->start, v->end - v->start, map_prot(v), (v->flags & MAP_FLAGS_OK) | MAP_FIXED,
-			   restore_pool_fd(ctx, o->slot), v->pgoff);
-		goto check;
+/* Map vmas[0..n) but the inherited and special ones, in two batches per
+ * chunk: opens and anonymous maps, then file maps and closes. */
+static int map_all(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, Ckpt__Img__Vma *const *vmas, size_t n)
+{
+	size_t i = 0, first, k, *open_at = calloc(n + 1, sizeof(size_t));
+	int r = 0;
+
+	if (!open_at)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "vma table");
+	while (i < n && r >= 0) {
+		for (first = i; i < n && r >= 0 && b->n < RBATCH_MAX_CALLS / 2 - 1 && b->used + PATH_MAX < RBATCH_MAX_DATA; i++) {
+			open_at[i] = SIZE_MAX;
+			if (is_special(vmas[i]->kind) || (vmas[i]->has_inherit && vmas[i]->inherit))
+				continue;
+			r = map_queue(ctx, b, vmas[i], &open_at[i]);
+		}
+		if (r >= 0)
+			r = restore_batch_run_keep(ctx, p, b, "opening files and mapping memory");
+		for (k = first; k < i && r >= 0; k++)
+			open_at[k] = open_at[k] == SIZE_MAX ? SIZE_MAX : (size_t)b->calls[open_at[k]].ret;
+		rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
+		for (k = first; k < i && r >= 0; k++) {
+			const Ckpt__Img__Vma *v = vmas[k];
+			long fd = (long)open_at[k];
+
+			if (open_at[k] == SIZE_MAX || !is_file(v->kind))
+				continue;
+			rbatch_add(b, __NR_mmap, v->start, v->end - v->start, map_prot(v), (v->flags & MAP_FLAGS_OK) | MAP_FIXED, fd, v->pgoff);
+			rbatch_add(b, __NR_close, fd, 0, 0, 0, 0, 0);
+		}
+		if (r >= 0)
+			r = restore_batch_run(ctx, p, &p->rt, b, "mapping files");
 	}
-	ret = rsys(&ctx->cur->rt, __NR_mmap, v->start, v->end - v->start, map_prot(v), flags, fd, fd >= 0 ? v->pgoff : 0);
-	if (fd >= 0)
-		rsys(&ctx->cur->rt, __NR_close, fd);
-check:
-	if (ret != (long)v->start)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EFAULT, "task %d: mapping %#lx-%#lx %s", ctx->cur->tt->pid,
-			       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "");
-	return 0;
+	free(open_at);
+	return r;
 }
 
 static bool same_mapping(const Ckpt__Img__Vma *a, const Ckpt__Img__Vma *b)
@@ -449,13 +523,16 @@ static int move_specials(struct restore_ctx *ctx, struct rproc *p, const Ckpt__I
 static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
 {
 	const Ckpt__Img__Mm *pm = ctx->procs[p->parent].mm, *mm = p->mm;
+	_cleanup_free_ struct rbatch *b = NULL;
 	size_t i;
-	long ret;
 	int r;
 
 	bool specials_moved = false;
 
 	r = move_scratch(ctx, p);
+	b = r < 0 ? NULL : restore_batch_new(p);
+	if (r >= 0 && !b)
+		r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
 	for (i = 0; i < pm->n_vmas && r >= 0; i++) {
 		const Ckpt__Img__Vma *v = pm->vmas[i], *c = vma_find(mm, v->start);
 
@@ -465,10 +542,11 @@ static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
 		}
 		if (c && c->has_inherit && c->inherit && same_mapping(c, v))
 			continue;
-		ret = rsys(&p->rt, __NR_munmap, v->start, v->end - v->start);
-		if (ret < 0)
-			r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: unmapping its parent's %#lx", p->tt->pid, (unsigned long)v->start);
+		r = restore_batch_room(ctx, p, &p->rt, b, 0, "unmapping its parent's memory");
+		rbatch_add(b, __NR_munmap, v->start, v->end - v->start, 0, 0, 0, 0);
 	}
+	if (r >= 0)
+		r = restore_batch_run(ctx, p, &p->rt, b, "unmapping its parent's memory");
 	for (i = 0; i < mm->n_vmas; i++) {
 		const Ckpt__Img__Vma *v = mm->vmas[i], *pv = vma_find(pm, v->start);
 
@@ -476,15 +554,13 @@ static int layout_forked(struct restore_ctx *ctx, struct rproc *p)
 	}
 	if (r >= 0 && specials_moved)
 		r = move_specials(ctx, p, pm);
+	if (r >= 0)
+		r = map_all(ctx, p, b, mm->vmas, mm->n_vmas);
 	for (i = 0; i < mm->n_vmas && r >= 0; i++) {
 		const Ckpt__Img__Vma *v = mm->vmas[i], *pv;
 
-		if (is_special(v->kind))
+		if (is_special(v->kind) || !v->has_inherit || !v->inherit)
 			continue;
-		if (!v->has_inherit || !v->inherit) {
-			r = map_one(ctx, v);
-			continue;
-		}
 		pv = vma_find(pm, v->start);
 		if (!pv || !same_mapping(pv, v))
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx is marked inherited, its parent has no such mapping",
@@ -519,8 +595,12 @@ int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len)
 		r = seize_spawned(ctx);
 	if (r >= 0)
 		r = clear_address_space(ctx);
-	for (i = 0; r >= 0 && i < p->mm->n_vmas; i++)
-		r = map_one(ctx, p->mm->vmas[i]);
+	if (r >= 0) {
+		struct rbatch *b = restore_batch_new(p);
+
+		r = b ? map_all(ctx, p, b, p->mm->vmas, p->mm->n_vmas) : cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+		free(b);
+	}
 	return r;
 }
 
@@ -585,37 +665,35 @@ static const struct { uint32_t bit; int advice; } madv_map[] = {
 	{ MADV_BIT_SEQUENTIAL, MADV_SEQUENTIAL }, { MADV_BIT_RANDOM, MADV_RANDOM },
 };
 
-static int finish_one(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Vma *v)
+static int finish_one(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, const Ckpt__Img__Vma *v)
 {
-	uint64_t len = v->end - v->start, addr;
-	long ret = 0;
+	uint64_t len = v->end - v->start;
 	size_t i;
+	int r;
 
 	if (is_special(v->kind))
 		return 0;
+	r = restore_batch_room(ctx, p, &p->rt, b, 128, "protecting and advising its memory");
+	if (r < 0)
+		return r;
 	/* An inherited mapping has its parent's protection, not its own. */
 	if (map_prot(v) != v->prot || (v->has_inherit && v->inherit))
-		ret = rsys(&p->rt, __NR_mprotect, v->start, len, v->prot);
-	for (i = 0; i < ARRAY_SIZE(madv_map) && ret >= 0; i++)
+		rbatch_add(b, __NR_mprotect, v->start, len, v->prot, 0, 0, 0);
+	for (i = 0; i < ARRAY_SIZE(madv_map); i++)
 		if (v->has_madv && (v->madv & madv_map[i].bit))
-			ret = rsys(&p->rt, __NR_madvise, v->start, len, madv_map[i].advice);
-	if (ret >= 0 && v->anon_name) {
-		if (restore_scratch_put(ctx, p, PAGE_SZ, v->anon_name, strlen(v->anon_name) + 1, &addr) < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: scratch", p->tt->pid);
-		ret = rsys(&p->rt, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len, addr);
-	}
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: protecting/advising %#lx-%#lx", p->tt->pid,
-			       (unsigned long)v->start, (unsigned long)v->end);
+			rbatch_add(b, __NR_madvise, v->start, len, madv_map[i].advice, 0, 0, 0);
+	if (v->anon_name)
+		rbatch_add(b, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len,
+			   rbatch_data(b, v->anon_name, strlen(v->anon_name) + 1), 0);
 	return 0;
 }
 
-int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p)
+int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b)
 {
 	size_t i;
 	int r = 0;
 
 	for (i = 0; i < p->mm->n_vmas && r >= 0; i++)
-		r = finish_one(ctx, p, p->mm->vmas[i]);
+		r = finish_one(ctx, p, b, p->mm->vmas[i]);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "rbatch.h"
 #include "spawn.h"
 #include <fcntl.h>
 #include <limits.h>
@@ -115,27 +116,36 @@ static long lead(struct rproc *c)
 	return 0;
 }
 
-/* The fork left it its parent's fds, cwd and umask: make them its own. */
+/* The fork left it its parent's fds, cwd and umask: make them its own,
+ * in one batch. */
 static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Img__Fds *m)
 {
-	long ret, addr;
+	_cleanup_free_ struct rbatch *b = restore_batch_new(c);
 	size_t i;
+	int r = 0;
 
-	ret = rsys(&c->rt, __NR_close_range, 0, ctx->pool_base - 1, 0);
-	for (i = 0; i < m->n_fds && ret >= 0; i++) {
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	rbatch_add(b, __NR_close_range, 0, ctx->pool_base - 1, 0, 0, 0, 0);
+	for (i = 0; i < m->n_fds && r >= 0; i++) {
 		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id);
 
-		ret = rsys(&c->rt, __NR_dup3, restore_pool_fd(ctx, o->slot), m->fds[i]->fd, m->fds[i]->cloexec ? O_CLOEXEC : 0);
+		r = restore_batch_room(ctx, c, &c->rt, b, 0, "installing its fds");
+		rbatch_add(b, __NR_dup3, restore_pool_fd(ctx, o->slot), m->fds[i]->fd, m->fds[i]->cloexec ? O_CLOEXEC : 0, 0, 0, 0);
 	}
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: installing its fds", c->tt->pid);
-	addr = put(ctx, c, PAGE_SZ, c->task->cwd, strlen(c->task->cwd) + 1);
-	ret = addr < 0 ? addr : rsys(&c->rt, __NR_chdir, addr);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, (int)-ret, "task %d: working directory %s", c->tt->pid, c->task->cwd);
-	rsys(&c->rt, __NR_umask, c->task->umask);
-	ret = lead(c);
-	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: its session or group", c->tt->pid) : 0;
+	if (r >= 0)
+		r = restore_batch_room(ctx, c, &c->rt, b, PATH_MAX, "installing its fds");
+	if (r < 0)
+		return r;
+	rbatch_add(b, __NR_chdir, rbatch_data(b, c->task->cwd, strlen(c->task->cwd) + 1), 0, 0, 0, 0, 0);
+	rbatch_add(b, __NR_umask, c->task->umask, 0, 0, 0, 0, 0);
+	/* Session or group leadership, right after fork: its children come
+	 * later and inherit it. Joining another group waits until all exist. */
+	if (c->tt->sid == c->tt->pid)
+		rbatch_add(b, __NR_setsid, 0, 0, 0, 0, 0, 0);
+	else if (c->tt->pgid == c->tt->pid)
+		rbatch_add(b, __NR_setpgid, 0, 0, 0, 0, 0, 0);
+	return restore_batch_run(ctx, c, &c->rt, b, "installing its fds, cwd, umask, session or group");
 }
 
 /* ---- session helpers ----

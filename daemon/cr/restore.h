@@ -103,7 +103,14 @@ int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len);
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
-int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p);
+struct rbatch;
+int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b);
+/* Batches of injected calls (rbatch.h) in p's scratch page. */
+struct rbatch *restore_batch_new(struct rproc *p);
+/* Run b in rt (a thread of p) and check every call; b is empty after. */
+int restore_batch_run(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what);
+/* Run b first if it has no room for one more call with len bytes. */
+int restore_batch_room(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, size_t len, const char *what);
 /* Seize a task spawned by init (p->pidfd), ready for injections. */
 int restore_seize_spawned(struct restore_ctx *ctx, struct rproc *p);
 /* A syscall instruction and the park loop a forked task runs (see arch). */

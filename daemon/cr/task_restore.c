@@ -5,6 +5,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "rbatch.h"
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <signal.h>
@@ -112,98 +113,92 @@ static int restore_mm_map(struct restore_ctx *ctx, struct rproc *p, const Ckpt__
 	return 0;
 }
 
-static long restore_signals(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
+static void restore_signals(struct rbatch *b, const Ckpt__Img__Task *t)
 {
-	uint64_t done = 0;
-	long ret = 0, addr;
+	struct arch_ksigaction acts[65] = { 0 };
+	uint64_t set = 0;
 	size_t i;
 	int sig;
 
-	for (i = 0; i < t->n_sigactions && ret >= 0; i++) {
+	for (i = 0; i < t->n_sigactions; i++) {
 		const Ckpt__Img__SigAction *a = t->sigactions[i];
-		struct arch_ksigaction k = { a->handler, a->flags, a->restorer, a->mask };
 
-		addr = put(ctx, p, &k, sizeof(k));
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_rt_sigaction, a->sig, addr, 0, 8);
-		done |= 1ull << (a->sig - 1);
+		acts[a->sig] = (struct arch_ksigaction){ a->handler, a->flags, a->restorer, a->mask };
+		set |= 1ull << (a->sig - 1);
 	}
-	/* Whatever ckptd's init had installed goes back to default. */
-	for (sig = 1; sig <= 64 && ret >= 0; sig++) {
-		struct arch_ksigaction k = { (uint64_t)SIG_DFL, 0, 0, 0 };
+	/* Whatever ckptd's init had installed goes back to default (zeroes). */
+	for (sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			rbatch_add(b, __NR_rt_sigaction, sig, rbatch_data(b, &acts[sig], sizeof(acts[sig])), 0, 8, 0, 0);
+	(void)set;
+	if (t->has_altstack_sp) {
+		/* SS_ONSTACK is reported, not settable: it follows from sp */
+		struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = {
+			t->altstack_sp, (int32_t)(t->altstack_flags & ~SS_ONSTACK), 0, t->altstack_size };
 
-		if ((done & (1ull << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
-			continue;
-		addr = put(ctx, p, &k, sizeof(k));
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_rt_sigaction, sig, addr, 0, 8);
+		rbatch_add(b, __NR_sigaltstack, rbatch_data(b, &ss, sizeof(ss)), 0, 0, 0, 0, 0);
 	}
-	if (ret >= 0 && t->has_altstack_sp) {
-		struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = { t->altstack_sp, (int32_t)t->altstack_flags, 0, t->altstack_size };
-
-		if (ss.flags & SS_ONSTACK)   /* reported, not settable: it follows from sp */
-			ss.flags &= ~SS_ONSTACK;
-		addr = put(ctx, p, &ss, sizeof(ss));
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_sigaltstack, addr, 0);
-	}
-	return ret;
 }
 
-static long restore_misc(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
+static void restore_misc(struct rbatch *b, const Ckpt__Img__Task *t)
 {
-	long ret = 0, addr;
 	size_t i;
 
-	for (i = 0; i < t->n_itimers && ret >= 0; i++) {
+	for (i = 0; i < t->n_itimers; i++) {
 		const Ckpt__Img__Itimer *it = t->itimers[i];
 		struct itimerval v = {
 			{ it->interval_us / 1000000, it->interval_us % 1000000 },
 			{ it->value_us / 1000000, it->value_us % 1000000 },
 		};
-		addr = put(ctx, p, &v, sizeof(v));
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_setitimer, it->which, addr, 0);
+		rbatch_add(b, __NR_setitimer, it->which, rbatch_data(b, &v, sizeof(v)), 0, 0, 0, 0);
 	}
-	for (i = 0; i < t->n_rlimits && ret >= 0; i++) {
+	if (t->has_personality)
+		rbatch_add(b, __NR_personality, t->personality, 0, 0, 0, 0, 0);
+	rbatch_add(b, __NR_prctl, PR_SET_NAME, rbatch_data(b, t->comm, strlen(t->comm) + 1), 0, 0, 0, 0);
+	if (t->rseq)
+		rbatch_add(b, __NR_rseq, t->rseq->ptr, t->rseq->len, 0, t->rseq->sig, 0, 0);
+	if (t->has_robust_list)
+		rbatch_add(b, __NR_set_robust_list, t->robust_list, t->robust_list_len, 0, 0, 0, 0);
+	rbatch_add(b, __NR_set_tid_address, t->has_clear_child_tid ? t->clear_child_tid : 0, 0, 0, 0, 0, 0);
+}
+
+/* Limits last: set earlier, they would bind what restore itself does
+ * (creating threads, queueing signals, holding the pool). */
+static void restore_rlimits(struct rbatch *b, const Ckpt__Img__Task *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n_rlimits; i++) {
 		struct rlimit rl = { t->rlimits[i]->cur, t->rlimits[i]->max };
 
-		addr = put(ctx, p, &rl, sizeof(rl));
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_prlimit64, 0, t->rlimits[i]->resource, addr, 0);
+		rbatch_add(b, __NR_prlimit64, 0, t->rlimits[i]->resource, rbatch_data(b, &rl, sizeof(rl)), 0, 0, 0);
 	}
-	if (ret >= 0 && t->has_personality)
-		ret = rsys(&p->rt, __NR_personality, t->personality);
-	if (ret >= 0) {
-		addr = put(ctx, p, t->comm, strlen(t->comm) + 1);
-		ret = addr < 0 ? addr : rsys(&p->rt, __NR_prctl, PR_SET_NAME, addr);
-	}
-	if (ret >= 0 && t->rseq)
-		ret = rsys(&p->rt, __NR_rseq, t->rseq->ptr, t->rseq->len, 0, t->rseq->sig);
-	if (ret >= 0 && t->has_robust_list)
-		ret = rsys(&p->rt, __NR_set_robust_list, t->robust_list, t->robust_list_len);
-	if (ret >= 0)
-		ret = rsys(&p->rt, __NR_set_tid_address, t->has_clear_child_tid ? t->clear_child_tid : 0);
-	return ret < 0 ? ret : 0;
 }
 
 /* Queue the saved pending signals again, oldest first, into the same queue.
  * The task blocks everything while we inject, so they stay pending until
  * the saved mask is back: then they arrive as they would have. */
-static long restore_pending(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
+static int restore_pending(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, const Ckpt__Img__Task *t)
 {
-	long ret = 0, addr;
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < t->n_sigpending_private + t->n_sigpending_shared && ret >= 0; i++) {
+	for (i = 0; i < t->n_sigpending_private + t->n_sigpending_shared && r >= 0; i++) {
 		bool priv = i < t->n_sigpending_private;
-		const ProtobufCBinaryData *b = priv ? &t->sigpending_private[i] : &t->sigpending_shared[i - t->n_sigpending_private];
+		const ProtobufCBinaryData *d = priv ? &t->sigpending_private[i] : &t->sigpending_shared[i - t->n_sigpending_private];
+		uint64_t addr;
 		int32_t sig;
 
-		memcpy(&sig, b->data, sizeof(sig));
-		addr = put(ctx, p, b->data, b->len);
-		if (addr < 0)
-			return addr;
+		memcpy(&sig, d->data, sizeof(sig));
+		r = restore_batch_room(ctx, p, &p->rt, b, d->len, "queueing its pending signals");
+		addr = rbatch_data(b, d->data, d->len);
 		/* to itself, any si_code is allowed: the original sender stays */
-		ret = priv ? rsys(&p->rt, __NR_rt_tgsigqueueinfo, t->pid, t->pid, sig, addr)
-			   : rsys(&p->rt, __NR_rt_sigqueueinfo, t->pid, sig, addr);
+		if (priv)
+			rbatch_add(b, __NR_rt_tgsigqueueinfo, t->pid, t->pid, sig, addr, 0, 0);
+		else
+			rbatch_add(b, __NR_rt_sigqueueinfo, t->pid, sig, addr, 0, 0, 0);
 	}
-	return ret;
+	return r;
 }
 
 /* Restored tasks get the container's credentials; the image must agree. */
@@ -252,21 +247,24 @@ static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__T
 /* Everything but the registers, while the scratch page is there. */
 static int finish_state(struct restore_ctx *ctx, struct rproc *p)
 {
+	_cleanup_free_ struct rbatch *b = restore_batch_new(p);
 	const Ckpt__Img__Task *t = p->task;
-	long ret;
 	int r;
 
-	r = mm_restore_finish(ctx, p);
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	r = mm_restore_finish(ctx, p, b);
+	if (r >= 0)
+		r = restore_batch_run(ctx, p, &p->rt, b, "protecting and advising its memory");
 	if (r >= 0)
 		r = restore_mm_map(ctx, p, t->mm);
 	if (r < 0)
 		return r;
-	ret = restore_signals(ctx, p, t);
-	if (ret >= 0)
-		ret = restore_misc(ctx, p, t);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: restoring signals, timers, limits or rseq", t->pid);
-	r = thread_restore_create(ctx, p);
+	restore_signals(b, t);
+	restore_misc(b, t);
+	r = restore_batch_run(ctx, p, &p->rt, b, "restoring signals, timers, name or rseq");
+	if (r >= 0)
+		r = thread_restore_create(ctx, p);
 	if (r >= 0)
 		r = thread_restore_state(ctx, p);
 	return r;
@@ -279,21 +277,25 @@ int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 
 int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 {
+	_cleanup_free_ struct rbatch *b = restore_batch_new(p);
 	long ret;
 	int r;
 
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
 	/* Pending signals last: the threads they may be queued to exist,
-	 * and the zombies' exit signals have been taken back. */
-	ret = restore_pending(ctx, p, p->task);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: queueing its pending signals", p->tt->pid);
-	r = check_creds(ctx, p, p->task);
+	 * and the zombies' exit signals have been taken back. The pool was
+	 * for building the fd tables: from here, only its own fds. */
+	r = restore_pending(ctx, p, b, p->task);
+	if (r >= 0) {
+		restore_rlimits(b, p->task);
+		rbatch_add(b, __NR_close_range, ctx->pool_base, ~0u, 0, 0, 0, 0);
+		r = restore_batch_run(ctx, p, &p->rt, b, "queueing pending signals, setting limits, closing the pool");
+	}
+	if (r >= 0)
+		r = check_creds(ctx, p, p->task);
 	if (r < 0)
 		return r;
-	/* The pool was for building the fd tables: from here, only its own. */
-	ret = rsys(&p->rt, __NR_close_range, ctx->pool_base, ~0u, 0);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: closing the restorer's files", p->tt->pid);
 	/* The last injected call unmaps the page it runs from: the task stops
 	 * at syscall exit, before it could execute anything there. */
 	ret = rsys(&p->rt, __NR_munmap, p->scratch, SCRATCH_LEN);

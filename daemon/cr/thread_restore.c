@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "rbatch.h"
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -163,53 +164,49 @@ int thread_restore_create(struct restore_ctx *ctx, struct rproc *p)
 	return r;
 }
 
-static long thread_state(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, const Ckpt__Img__Thread *th)
+/* A thread's own state, set by the thread itself, in one batch. */
+static int thread_state(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const Ckpt__Img__Thread *th)
 {
-	long ret = 0, addr;
 	size_t i;
+	int r = 0;
 
 	if (th->rseq)
-		ret = rsys(rt, __NR_rseq, th->rseq->ptr, th->rseq->len, 0, th->rseq->sig);
-	if (ret >= 0 && th->has_robust_list)
-		ret = rsys(rt, __NR_set_robust_list, th->robust_list, th->robust_list_len);
-	if (ret >= 0)
-		ret = rsys(rt, __NR_set_tid_address, th->has_clear_child_tid ? th->clear_child_tid : 0);
-	if (ret >= 0 && th->has_altstack_sp) {
+		rbatch_add(b, __NR_rseq, th->rseq->ptr, th->rseq->len, 0, th->rseq->sig, 0, 0);
+	if (th->has_robust_list)
+		rbatch_add(b, __NR_set_robust_list, th->robust_list, th->robust_list_len, 0, 0, 0, 0);
+	rbatch_add(b, __NR_set_tid_address, th->has_clear_child_tid ? th->clear_child_tid : 0, 0, 0, 0, 0, 0);
+	if (th->has_altstack_sp) {
 		struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = {
 			th->altstack_sp, (int32_t)(th->altstack_flags & ~SS_ONSTACK), 0, th->altstack_size };
 
-		addr = put(ctx, p, PAGE_SZ, &ss, sizeof(ss));
-		ret = addr < 0 ? addr : rsys(rt, __NR_sigaltstack, addr, 0);
+		rbatch_add(b, __NR_sigaltstack, rbatch_data(b, &ss, sizeof(ss)), 0, 0, 0, 0, 0);
 	}
-	if (ret >= 0) {
-		addr = put(ctx, p, PAGE_SZ, th->comm, strlen(th->comm) + 1);
-		ret = addr < 0 ? addr : rsys(rt, __NR_prctl, PR_SET_NAME, addr);
-	}
-	/* Its own queue, oldest first; it blocks everything until hand-off. */
-	for (i = 0; i < th->n_sigpending && ret >= 0; i++) {
+	rbatch_add(b, __NR_prctl, PR_SET_NAME, rbatch_data(b, th->comm, strlen(th->comm) + 1), 0, 0, 0, 0);
+	/* Its own queue, oldest first, queued by itself: the kernel lets only
+	 * a thread queue a kernel- or kill()-style siginfo to itself. It
+	 * blocks everything until hand-off. */
+	for (i = 0; i < th->n_sigpending && r >= 0; i++) {
 		int32_t sig;
 
 		memcpy(&sig, th->sigpending[i].data, sizeof(sig));
-		addr = put(ctx, p, PAGE_SZ, th->sigpending[i].data, th->sigpending[i].len);
-		/* from the thread itself: the kernel lets only a thread queue
-		 * a kernel- or kill()-style siginfo to itself */
-		ret = addr < 0 ? addr : rsys(rt, __NR_rt_tgsigqueueinfo, p->tt->pid, th->tid, sig, addr);
+		r = restore_batch_room(ctx, p, rt, b, th->sigpending[i].len, "queueing a thread's pending signals");
+		rbatch_add(b, __NR_rt_tgsigqueueinfo, p->tt->pid, th->tid, sig,
+			   rbatch_data(b, th->sigpending[i].data, th->sigpending[i].len), 0, 0);
 	}
-	return ret;
+	return r < 0 ? r : restore_batch_run(ctx, p, rt, b, "restoring a thread's rseq, robust list, altstack, name or signals");
 }
 
 int thread_restore_state(struct restore_ctx *ctx, struct rproc *p)
 {
+	_cleanup_free_ struct rbatch *b = p->nthreads ? restore_batch_new(p) : NULL;
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < p->nthreads; i++) {
-		long ret = thread_state(ctx, p, &p->trt[i], p->threads[i]);
-
-		if (ret < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: thread %d: restoring rseq, robust list, altstack or signals",
-				       p->tt->pid, p->threads[i]->tid);
-	}
-	return 0;
+	if (p->nthreads && !b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	for (i = 0; i < p->nthreads && r >= 0; i++)
+		r = thread_state(ctx, p, &p->trt[i], b, p->threads[i]);
+	return r;
 }
 
 int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
