@@ -227,7 +227,10 @@ static void release_proc(struct dump_proc *p)
 			continue;
 		if (rtask_restore(&p->rt[k]) < 0)
 			log_error("task %d: thread %d: restoring its registers failed", p->pid, p->tids[k]);
-		if (ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0)
+		/* Seized but not yet stopped (a failure while frozen): it stops
+		 * at its trap once thawed; detach it then. */
+		if (ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0 &&
+		    (errno != ESRCH || rtask_wait_stop(p->tids[k]) < 0 || ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0))
 			log_error("task %d: thread %d: PTRACE_DETACH: %m", p->pid, p->tids[k]);
 	}
 }
@@ -242,6 +245,11 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 		name_tasks_in_error(j);
 	if (!ok && !j->ctx.w.ended)
 		image_write_error(&j->ctx.w, j->ctx.err->msg[0] ? j->ctx.err->msg : "checkpoint failed");
+	/* Thaw first: a task seized while frozen takes its trap only then
+	 * (the others stay in their ptrace stops). */
+	if (j->frozen && cgroup_thaw(&j->cg) < 0)
+		log_error("thawing %s failed", j->cg.dir);
+	j->frozen = false;
 	/* Children first: a killed parent must not see its children die. */
 	for (i = j->ctx.nprocs; i-- > 0;) {
 		struct dump_proc *p = &j->ctx.procs[i];

@@ -283,7 +283,7 @@ static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, path_fd = -1;
 	char buf[PATH_MAX + 64];
 	int r;
 
@@ -306,12 +306,18 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	}
 	if (!f->path || f->path[0] != '/' || !cr_task_path(ctx->req->init_pid, f->path, buf, sizeof(buf)))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: no absolute path", f->id);
+	/* Look before opening for real: a FIFO or a device put where the
+	 * file was must not block the worker or be opened for effect. */
+	path_fd = open(buf, O_PATH | O_CLOEXEC);
+	if (path_fd < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "reopening %s", f->path);
+	r = check_reopened(ctx, f, path_fd);
+	if (r < 0)
+		return r;
+	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", path_fd);
 	fd = open(buf, (f->flags & REOPEN_MASK) | O_CLOEXEC);
 	if (fd < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "reopening %s", f->path);
-	r = check_reopened(ctx, f, fd);
-	if (r < 0)
-		return r;
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_REG && f->has_pos &&
 	    lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "seeking %s to %lu", f->path, (unsigned long)f->pos);

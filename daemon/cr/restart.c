@@ -228,7 +228,7 @@ static int finish(struct restore_ctx *ctx)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
 	if (r >= 0)
-		r = shm_restore_seal(ctx);
+		r = shm_restore_seal(ctx, true);
 	if (r >= 0 && (r = spawn_pool_drop(ctx->req->init_ctl_fd)) < 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "init: dropping the file pool");
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)

@@ -81,7 +81,7 @@ void pipe_restore_close_unused(struct restore_ctx *ctx);
 /* shm.c */
 int shm_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
-int shm_restore_seal(struct restore_ctx *ctx);
+int shm_restore_seal(struct restore_ctx *ctx, bool late);
 
 /* tree_restore.c */
 int tree_restore(struct restore_ctx *ctx, const void *payload, size_t len);

@@ -192,23 +192,32 @@ int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, con
 	return 0;
 }
 
+struct seal_pass {
+	struct restore_ctx *ctx;
+	bool late;
+};
+
 static int seal_one(void *obj, void *arg)
 {
 	struct restore_obj *o = obj;
-	struct restore_ctx *ctx = arg;
+	struct seal_pass *sp = arg;
 	uint32_t seals = o->seals;
 
 	/* Without MFD_ALLOW_SEALING it already reads F_SEAL_SEAL. */
-	if (!o->memfd || !seals || seals == F_SEAL_SEAL)
+	if (!o->memfd || !seals || seals == F_SEAL_SEAL || sp->late != !!(seals & F_SEAL_FUTURE_WRITE))
 		return 0;
-	if (fcntl(ctx->pool[o->slot], F_ADD_SEALS, seals) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "sealing a memfd with %#x", seals);
+	if (fcntl(sp->ctx->pool[o->slot], F_ADD_SEALS, seals) < 0)
+		return cr_fail(sp->ctx->err, CR_ERR_KERNEL, errno, "sealing a memfd with %#x", seals);
 	return 0;
 }
 
-/* Seals forbid what restore itself does (writing, mapping writable): they
- * come last, when every task has its mappings. */
-int shm_restore_seal(struct restore_ctx *ctx)
+/* Seals forbid what restore itself does: writing the pages (sealed once
+ * they are in, before the tasks map it: F_SEAL_WRITE lets read-only shared
+ * mappings be made, as they were), and for F_SEAL_FUTURE_WRITE mapping it
+ * writable (sealed last, when every task has its mappings). */
+int shm_restore_seal(struct restore_ctx *ctx, bool late)
 {
-	return objhash_for_each(ctx->objs, OBJ_SHM, seal_one, ctx);
+	struct seal_pass sp = { ctx, late };
+
+	return objhash_for_each(ctx->objs, OBJ_SHM, seal_one, &sp);
 }

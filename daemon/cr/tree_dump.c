@@ -207,10 +207,41 @@ static int check_sharing(struct dump_ctx *ctx, const struct dump_proc *p)
 	return 0;
 }
 
+/* Every process of the container's cgroup must be in the tree (nothing
+ * entered it from outside, with setns): else it would run on during the
+ * dump, unseen. Zombies are not listed in cgroup.procs. */
+static int check_cgroup_members(struct dump_ctx *ctx)
+{
+	char path[4200], *buf = NULL, *line, *save = NULL;
+	size_t len = 0, i;
+	int r, n;
+
+	n = snprintf(path, sizeof(path), "%s/cgroup.procs", ctx->req->cgroup_dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENAMETOOLONG, "cgroup path");
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reading %s", path);
+	for (line = strtok_r(buf, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save)) {
+		pid_t pid = atoi(line);
+		bool known = pid == ctx->req->init_pid;
+
+		for (i = 0; i < ctx->nprocs && !known; i++)
+			known = ctx->procs[i].pid == pid;
+		if (!known)
+			r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: in the container's cgroup but not below its init (entered from outside?): not supported", pid);
+	}
+	free(buf);
+	return r;
+}
+
 int tree_check(struct dump_ctx *ctx)
 {
 	size_t i;
-	int r = 0;
+	int r = check_cgroup_members(ctx);
+
+	if (r < 0)
+		return r;
 
 	for (i = 0; i < ctx->nprocs && r >= 0; i++) {
 		const struct dump_proc *p = &ctx->procs[i];
