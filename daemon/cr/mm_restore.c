@@ -313,9 +313,9 @@ int restore_batch_run(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt
 }
 
 /* Like restore_batch_run, but the results stay for the caller to read. */
-static int restore_batch_run_keep(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, const char *what)
+int restore_batch_run_keep(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what)
 {
-	int r = b->n ? rbatch_run(b, &p->rt) : 0;
+	int r = b->n ? rbatch_run(b, rt) : 0;
 	size_t i;
 
 	if (r < 0)
@@ -411,7 +411,7 @@ static int map_all(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, C
 			r = map_queue(ctx, b, vmas[i], &open_at[i]);
 		}
 		if (r >= 0)
-			r = restore_batch_run_keep(ctx, p, b, "opening files and mapping memory");
+			r = restore_batch_run_keep(ctx, p, &p->rt, b, "opening files and mapping memory");
 		for (k = first; k < i && r >= 0; k++)
 			open_at[k] = open_at[k] == SIZE_MAX ? SIZE_MAX : (size_t)b->calls[open_at[k]].ret;
 		rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);

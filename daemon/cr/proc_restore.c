@@ -83,9 +83,18 @@ static int fork_from(struct restore_ctx *ctx, struct rproc *pp, struct rproc *c)
 	/* CLONE_PIDFD put a pidfd in the parent's table: take a copy, close it there. */
 	r = rtask_read(pp->host_pid, addr, &fa, sizeof(fa));
 	if (r >= 0) {
+		int *v = realloc(pp->stale_fds, (pp->nstale + 1) * sizeof(int));
+
 		c->pidfd = (int)syscall(SYS_pidfd_getfd, pp->pidfd, fa.pidfd, 0);
 		r = c->pidfd < 0 ? -errno : 0;
-		rsys(&pp->rt, __NR_close, fa.pidfd);
+		/* closed in the parent's last batch (later siblings close
+		 * their copy with the rest of their parent's fds) */
+		if (v) {
+			v[pp->nstale++] = fa.pidfd;
+			pp->stale_fds = v;
+		} else {
+			rsys(&pp->rt, __NR_close, fa.pidfd);
+		}
 	}
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: its pidfd", c->tt->pid);

@@ -261,6 +261,7 @@ static void free_proc(struct rproc *p, bool ok)
 		protobuf_c_message_free_unpacked(&p->threads[i]->base, NULL);
 	free(p->threads);
 	free(p->trt);
+	free(p->stale_fds);
 	if (p->task)
 		protobuf_c_message_free_unpacked(&p->task->base, NULL);
 	if (p->mm)

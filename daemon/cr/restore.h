@@ -26,6 +26,8 @@ struct rproc {
 	bool seized;
 	bool forked;                  /* made by fork from its restored parent: has its layout */
 	bool mm_done;                 /* all its pages are in */
+	int *stale_fds;               /* its children's pidfds, closed at release */
+	size_t nstale;
 };
 
 struct restore_ctx {
@@ -109,6 +111,8 @@ int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b
 struct rbatch *restore_batch_new(struct rproc *p);
 /* Run b in rt (a thread of p) and check every call; b is empty after. */
 int restore_batch_run(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what);
+/* The same, but the results stay in b for the caller to read. */
+int restore_batch_run_keep(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what);
 /* Run b first if it has no room for one more call with len bytes. */
 int restore_batch_room(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, size_t len, const char *what);
 /* Seize a task spawned by init (p->pidfd), ready for injections. */

@@ -69,16 +69,11 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 	return 0;
 }
 
-static long put(struct restore_ctx *ctx, struct rproc *p, const void *data, size_t len)
-{
-	uint64_t addr;
-	int r = restore_scratch_put(ctx, p, PAGE_SZ, data, len, &addr);
-
-	return r < 0 ? r : (long)addr;
-}
 
 /* brk, code/data/stack/arg/env bounds, auxv and /proc/PID/exe in one call. */
-static int restore_mm_map(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__MmInfo *m)
+/* brk, code/data/stack/arg/env bounds, auxv and /proc/PID/exe in one call,
+ * queued in b; exe_fd is the executable, opened in the task. */
+static void restore_mm_map(struct rbatch *b, const Ckpt__Img__MmInfo *m, long exe_fd)
 {
 	struct prctl_mm_map map = {
 		.start_code = m->start_code, .end_code = m->end_code,
@@ -86,31 +81,12 @@ static int restore_mm_map(struct restore_ctx *ctx, struct rproc *p, const Ckpt__
 		.start_brk = m->start_brk, .brk = m->brk, .start_stack = m->start_stack,
 		.arg_start = m->arg_start, .arg_end = m->arg_end,
 		.env_start = m->env_start, .env_end = m->env_end,
-		.auxv_size = m->auxv.len,
+		.auxv_size = m->auxv.len, .exe_fd = exe_fd,
 	};
-	long path, fd, ret, addr;
 
-	path = put(ctx, p, m->exe, strlen(m->exe) + 1);
-	if (path < 0)
-		return (int)path;
-	fd = rsys(&p->rt, __NR_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, (int)-fd, "task %d: opening its executable %s", p->task->pid, m->exe);
-	map.exe_fd = fd;
-	/* struct first, auxv right after it, in the scratch data area */
-	map.auxv = (__u64 *)(p->scratch + 2 * PAGE_SZ + sizeof(map));
-	addr = p->scratch + 2 * PAGE_SZ;
-	if (rtask_write(p->host_pid, addr + sizeof(map), m->auxv.data, m->auxv.len) < 0 ||
-	    rtask_write(p->host_pid, addr, &map, sizeof(map)) < 0) {
-		rsys(&p->rt, __NR_close, fd);
-		return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: writing its mm map", p->task->pid);
-	}
-	ret = rsys(&p->rt, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, addr, sizeof(map), 0);
-	rsys(&p->rt, __NR_close, fd);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: PR_SET_MM_MAP (brk %#lx, stack %#lx)", p->task->pid,
-			       (unsigned long)m->brk, (unsigned long)m->start_stack);
-	return 0;
+	map.auxv = (__u64 *)rbatch_data(b, m->auxv.data, m->auxv.len);
+	rbatch_add(b, __NR_prctl, PR_SET_MM, PR_SET_MM_MAP, rbatch_data(b, &map, sizeof(map)), sizeof(map), 0, 0);
+	rbatch_add(b, __NR_close, exe_fd, 0, 0, 0, 0, 0);
 }
 
 static void restore_signals(struct rbatch *b, const Ckpt__Img__Task *t)
@@ -253,13 +229,22 @@ static int finish_state(struct restore_ctx *ctx, struct rproc *p)
 
 	if (!b)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	size_t open_at;
+	long exe_fd;
+
+	/* Its memory's protections and advice, and its executable opened ... */
 	r = mm_restore_finish(ctx, p, b);
 	if (r >= 0)
-		r = restore_batch_run(ctx, p, &p->rt, b, "protecting and advising its memory");
+		r = restore_batch_room(ctx, p, &p->rt, b, PATH_MAX, "protecting and advising its memory");
+	open_at = rbatch_add(b, __NR_openat, AT_FDCWD, rbatch_data(b, t->mm->exe, strlen(t->mm->exe) + 1), O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	if (r >= 0)
-		r = restore_mm_map(ctx, p, t->mm);
+		r = restore_batch_run_keep(ctx, p, &p->rt, b, "protecting its memory, opening its executable");
 	if (r < 0)
 		return r;
+	exe_fd = b->calls[open_at].ret;
+	rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
+	/* ... then its mm bounds and exe, signals, timers, name, rseq */
+	restore_mm_map(b, t->mm, exe_fd);
 	restore_signals(b, t);
 	restore_misc(b, t);
 	r = restore_batch_run(ctx, p, &p->rt, b, "restoring signals, timers, name or rseq");
@@ -288,6 +273,10 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	 * for building the fd tables: from here, only its own fds. */
 	r = restore_pending(ctx, p, b, p->task);
 	if (r >= 0) {
+		size_t i;
+
+		for (i = 0; i < p->nstale; i++)
+			rbatch_add(b, __NR_close, p->stale_fds[i], 0, 0, 0, 0, 0);
 		restore_rlimits(b, p->task);
 		rbatch_add(b, __NR_close_range, ctx->pool_base, ~0u, 0, 0, 0, 0);
 		r = restore_batch_run(ctx, p, &p->rt, b, "queueing pending signals, setting limits, closing the pool");
