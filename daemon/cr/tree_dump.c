@@ -184,25 +184,57 @@ static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
 		       p->pid, p->nspgid);
 }
 
-/* Kernel objects restart would not share the way they were shared. */
-static int check_sharing(struct dump_ctx *ctx, const struct dump_proc *p)
+/* Threads share their process's fd table and cwd; restart can't give a
+ * thread its own. */
+static int check_threads_sharing(struct dump_ctx *ctx, const struct dump_proc *p)
 {
-	const struct dump_proc *pp = p->parent < 0 ? NULL : &ctx->procs[p->parent];
 	size_t k;
 
-	if (pp && !pp->zombie) {
-		if (kcmp_same(p->pid, pp->pid, KCMP_VM))
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares its memory with its parent (vfork in progress): not supported", p->pid);
-		if (kcmp_same(p->pid, pp->pid, KCMP_FILES))
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares its fd table with its parent (CLONE_FILES): not supported", p->pid);
-		if (kcmp_same(p->pid, pp->pid, KCMP_FS))
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares cwd and umask with its parent (CLONE_FS): not supported", p->pid);
-	}
 	for (k = 1; k < p->ntids; k++) {
 		if (!kcmp_same(p->pid, p->tids[k], KCMP_FILES))
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d has its own fd table: not supported", p->pid, p->nstids[k]);
 		if (!kcmp_same(p->pid, p->tids[k], KCMP_FS))
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d has its own cwd/umask (unshare(CLONE_FS)): not supported", p->pid, p->nstids[k]);
+	}
+	return 0;
+}
+
+static int kcmp_type;
+
+/* kcmp orders kernel objects: sort by it, equal ones end up side by side. */
+static int cmp_kcmp(const void *a, const void *b)
+{
+	const struct dump_proc *x = *(struct dump_proc *const *)a, *y = *(struct dump_proc *const *)b;
+	long r = syscall(SYS_kcmp, x->pid, y->pid, kcmp_type, 0, 0);
+
+	return r == 1 ? -1 : r == 2 ? 1 : 0;
+}
+
+/* Processes that share memory, an fd table or cwd/umask without being one
+ * process's threads (vfork in progress, CLONE_FILES, CLONE_FS): restart
+ * would make them separate copies. */
+static int check_process_sharing(struct dump_ctx *ctx)
+{
+	static const struct { int type; const char *what; } kinds[] = {
+		{ KCMP_VM, "memory (vfork in progress?)" },
+		{ KCMP_FILES, "an fd table (CLONE_FILES)" },
+		{ KCMP_FS, "cwd and umask (CLONE_FS)" },
+	};
+	_cleanup_free_ struct dump_proc **v = calloc(ctx->nprocs + 1, sizeof(*v));
+	size_t n = 0, i, k;
+
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task table");
+	for (i = 0; i < ctx->nprocs; i++)
+		if (!ctx->procs[i].zombie)
+			v[n++] = &ctx->procs[i];
+	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
+		kcmp_type = kinds[k].type;
+		qsort(v, n, sizeof(*v), cmp_kcmp);
+		for (i = 1; i < n; i++)
+			if (kcmp_same(v[i - 1]->pid, v[i]->pid, kinds[k].type))
+				return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares %s with task %d: not supported",
+					       v[i]->pid, kinds[k].what, v[i - 1]->nspid);
 	}
 	return 0;
 }
@@ -250,9 +282,9 @@ int tree_check(struct dump_ctx *ctx)
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a zombie that dumped core: not supported", p->pid);
 		r = check_ids(ctx, p);
 		if (r >= 0 && !p->zombie)
-			r = check_sharing(ctx, p);
+			r = check_threads_sharing(ctx, p);
 	}
-	return r;
+	return r < 0 ? r : check_process_sharing(ctx);
 }
 
 int tree_dump(struct dump_ctx *ctx)

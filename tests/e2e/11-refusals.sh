@@ -1,7 +1,7 @@
 #!/bin/bash
 # What the engine can't checkpoint yet is refused with an error that names
 # the task and the reason, and the container keeps running unfrozen:
-# a socket, a named pipe, a POSIX timer.
+# a socket, a named pipe, a POSIX timer, two processes sharing an fd table.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -39,4 +39,5 @@ refused()
 refused socket 'socket'
 refused fifo 'named pipe|fifo'
 refused timer 'timer'
+refused sharedfiles 'fd table|CLONE_FILES'
 echo "PASS: $TEST_NAME"

@@ -1,11 +1,14 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer
+ *   refuse socket | fifo | timer | sharedfiles
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
- * read-write; timer: a POSIX timer. Writes READY, then "tick N" every 100 ms, so a test can see that
+ * read-write; timer: a POSIX timer; sharedfiles: a child process sharing
+ * its fd table (clone(CLONE_FILES)). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -41,8 +44,16 @@ int main(int argc, char **argv)
 
 		if (timer_create(CLOCK_MONOTONIC, &sev, &t))
 			return 1;
+	} else if (!strcmp(mode, "sharedfiles")) {
+		long pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+
+		if (pid < 0)
+			return 1;
+		if (pid == 0)
+			for (;;)
+				pause();
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
