@@ -297,21 +297,6 @@ struct rbatch *restore_batch_new(struct rproc *p)
 	return b;
 }
 
-int restore_batch_run(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what)
-{
-	int r = b->n ? rbatch_run(b, rt) : 0;
-	size_t i;
-
-	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: %s", p->tt->pid, what);
-	for (i = 0; i < b->n; i++)
-		if (b->calls[i].ret < 0 && b->calls[i].ret > -4096)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-b->calls[i].ret, "task %d: %s (system call %lu)", p->tt->pid, what,
-				       (unsigned long)b->calls[i].nr);
-	rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
-	return 0;
-}
-
 /* Like restore_batch_run, but the results stay for the caller to read. */
 int restore_batch_run_keep(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what)
 {
@@ -325,6 +310,14 @@ int restore_batch_run_keep(struct restore_ctx *ctx, struct rproc *p, struct rtas
 			return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-b->calls[i].ret, "task %d: %s (system call %lu)", p->tt->pid, what,
 				       (unsigned long)b->calls[i].nr);
 	return 0;
+}
+
+int restore_batch_run(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, const char *what)
+{
+	int r = restore_batch_run_keep(ctx, p, rt, b, what);
+
+	rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
+	return r;
 }
 
 int restore_batch_room(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b, size_t len, const char *what)
