@@ -19,12 +19,16 @@ struct dump_proc {
 	char comm[16];                /* zombie: its name */
 	int exit_signal;
 	struct proc_status st;        /* main thread's status, read while frozen */
+	struct proc_stat ps;          /* its stat, read then too */
 	pid_t *tids, *nstids;         /* host and ns thread ids; [0] is the main thread */
 	size_t ntids;
 	struct rtask *rt;             /* per thread, once seized */
 	bool *seized;
 	struct proc_vma *vmas;        /* smaps, read by the first pass */
 	size_t nvmas;
+	Ckpt__Img__Vma *vma_ents;     /* ... classified then, for the MM record */
+	Ckpt__Img__Vma **vma_ptrs;
+	size_t nvma_ents;
 	Ckpt__Img__Fd *fds;           /* the fd table, built by the first pass */
 	size_t nfds;
 };
@@ -39,6 +43,7 @@ struct dump_ctx {
 	uint64_t pages;
 	uint64_t vdso_hash;           /* of the first task's [vdso] */
 	uint64_t vdso_size, vvar_size, vvar_vclock_size;
+	struct proc_status init_st;   /* the container's init, for credentials */
 	struct dump_proc *procs;      /* parents before children */
 	size_t nprocs;
 	int max_fd;

@@ -304,26 +304,21 @@ static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma 
 	return 0;
 }
 
+/* Read and classify the mappings now: refusals come before any task is
+ * written, and the shared memory objects go out with the other shared
+ * objects. The entries are kept for the MM record. */
 int mm_collect(struct dump_ctx *ctx, struct dump_proc *p)
 {
-	_cleanup_free_ Ckpt__Img__Vma *ents = NULL;
-	_cleanup_free_ Ckpt__Img__Vma **ptrs = NULL;
-	size_t n = 0, i;
 	int r;
 
 	r = proc_vmas_pid(p->pid, true, &p->vmas, &p->nvmas);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", p->pid);
-	/* Classify now: refusals come before any task is written, and the
-	 * shared memory objects go out with the other shared objects. */
-	ents = calloc(p->nvmas + 1, sizeof(*ents));
-	ptrs = calloc(p->nvmas + 1, sizeof(*ptrs));
-	if (!ents || !ptrs)
+	p->vma_ents = calloc(p->nvmas + 1, sizeof(*p->vma_ents));
+	p->vma_ptrs = calloc(p->nvmas + 1, sizeof(*p->vma_ptrs));
+	if (!p->vma_ents || !p->vma_ptrs)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: vma table", p->pid);
-	r = build_vmas(ctx, p, ents, ptrs, &n);
-	for (i = 0; i < n; i++)
-		free(ents[i].anon_name);
-	return r;
+	return build_vmas(ctx, p, p->vma_ents, p->vma_ptrs, &p->nvma_ents);
 }
 
 static int open_pagemap(struct dump_ctx *ctx, pid_t pid)
@@ -339,30 +334,21 @@ static int open_pagemap(struct dump_ctx *ctx, pid_t pid)
 int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	Ckpt__Img__Mm mm = CKPT__IMG__MM__INIT;
-	_cleanup_free_ Ckpt__Img__Vma *ents = calloc(p->nvmas + 1, sizeof(*ents));
-	_cleanup_free_ Ckpt__Img__Vma **ptrs = calloc(p->nvmas + 1, sizeof(*ptrs));
 	_cleanup_close_ int pm_fd = -1, ppm_fd = -1;
-	size_t n = 0, i;
+	Ckpt__Img__Vma **v = p->vma_ptrs;
+	size_t i;
 	int r;
 
-	if (!ents || !ptrs)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: vma table", p->pid);
-	r = build_vmas(ctx, p, ents, ptrs, &n);
-	if (r >= 0) {
-		mm.vmas = ptrs;
-		mm.n_vmas = n;
-		r = image_write_msg(&ctx->w, IMG_MM, &mm.base);
-		if (r < 0)
-			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
-	}
-	if (r >= 0)
-		r = pm_fd = open_pagemap(ctx, p->pid);
+	mm.vmas = v;
+	mm.n_vmas = p->nvma_ents;
+	r = image_write_msg(&ctx->w, IMG_MM, &mm.base);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+	r = pm_fd = open_pagemap(ctx, p->pid);
 	if (r >= 0 && p->parent >= 0)
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
-	for (i = 0; i < n && r >= 0; i++)
-		r = dump_vma_pages(ctx, p->pid, pm_fd, ptrs[i]->has_inherit && ptrs[i]->inherit ? ppm_fd : -1, ptrs[i]);
-	for (i = 0; i < n; i++)
-		free(ents[i].anon_name);
+	for (i = 0; i < mm.n_vmas && r >= 0; i++)
+		r = dump_vma_pages(ctx, p->pid, pm_fd, v[i]->has_inherit && v[i]->inherit ? ppm_fd : -1, v[i]);
 	return r < 0 ? r : 0;
 }
 

@@ -86,18 +86,14 @@ static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 	return 0;
 }
 
-int restore_scratch_put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len, uint64_t *ret_addr)
+long restore_scratch_put(struct rproc *p, size_t off, const void *data, size_t len)
 {
 	int r;
 
-	(void)ctx;
-	if (off < PAGE_SZ || off + len > SCRATCH_LEN)
+	if (off < PAGE_SZ || off > SCRATCH_LEN || len > SCRATCH_LEN - off)
 		return -E2BIG;
 	r = rtask_write(p->host_pid, p->scratch + off, data, len);
-	if (r < 0)
-		return r;
-	*ret_addr = p->scratch + off;
-	return 0;
+	return r < 0 ? r : (long)(p->scratch + off);
 }
 
 /* A hole of len bytes missing both the task's current maps and the saved ones. */

@@ -20,14 +20,6 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-static long put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len)
-{
-	uint64_t addr;
-	int r = restore_scratch_put(ctx, p, off, data, len, &addr);
-
-	return r < 0 ? r : (long)addr;
-}
-
 static int spawn_by_init(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
 {
 	_cleanup_free_ struct spawn_fd *sfds = calloc(m->n_fds + 1, sizeof(*sfds));
@@ -76,7 +68,7 @@ static int fork_from(struct restore_ctx *ctx, struct rproc *pp, struct rproc *c)
 	fa.args.set_tid_size = 1;
 	fa.args.set_tid = pp->scratch + PAGE_SZ + offsetof(struct fork_area, tid);
 	fa.args.pidfd = pp->scratch + PAGE_SZ + offsetof(struct fork_area, pidfd);
-	addr = put(ctx, pp, PAGE_SZ, &fa, sizeof(fa));
+	addr = restore_scratch_put(pp, PAGE_SZ, &fa, sizeof(fa));
 	ret = addr < 0 ? addr : rsys(&pp->rt, __NR_clone3, addr, sizeof(fa.args));
 	if (ret != c->tt->pid)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EEXIST, "task %d: forking it from %d", c->tt->pid, pp->tt->pid);
@@ -116,13 +108,12 @@ static int fork_from(struct restore_ctx *ctx, struct rproc *pp, struct rproc *c)
 
 /* Session or group leadership, right after fork: its children come later
  * and inherit it. Joining another group waits until all exist. */
-static long lead(struct rproc *c)
+static void queue_lead(struct rbatch *b, const Ckpt__Img__TreeTask *tt)
 {
-	if (c->tt->sid == c->tt->pid)
-		return rsys(&c->rt, __NR_setsid, 0);
-	if (c->tt->pgid == c->tt->pid)
-		return rsys(&c->rt, __NR_setpgid, 0, 0);
-	return 0;
+	if (tt->sid == tt->pid)
+		rbatch_add(b, __NR_setsid, 0, 0, 0, 0, 0, 0);
+	else if (tt->pgid == tt->pid)
+		rbatch_add(b, __NR_setpgid, 0, 0, 0, 0, 0, 0);
 }
 
 /* The fork left it its parent's fds, cwd and umask: make them its own,
@@ -148,12 +139,7 @@ static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Im
 		return r;
 	rbatch_add(b, __NR_chdir, rbatch_data(b, c->task->cwd, strlen(c->task->cwd) + 1), 0, 0, 0, 0, 0);
 	rbatch_add(b, __NR_umask, c->task->umask, 0, 0, 0, 0, 0);
-	/* Session or group leadership, right after fork: its children come
-	 * later and inherit it. Joining another group waits until all exist. */
-	if (c->tt->sid == c->tt->pid)
-		rbatch_add(b, __NR_setsid, 0, 0, 0, 0, 0, 0);
-	else if (c->tt->pgid == c->tt->pid)
-		rbatch_add(b, __NR_setpgid, 0, 0, 0, 0, 0, 0);
+	queue_lead(b, c->tt);
 	return restore_batch_run(ctx, c, &c->rt, b, "installing its fds, cwd, umask, session or group");
 }
 
@@ -287,36 +273,18 @@ static long deliver(pid_t pid, int want)
  * its tracer), then its parent has it to wait for. */
 static int die(struct restore_ctx *ctx, struct rproc *z)
 {
-	int ws = z->tt->wait_status, sig;
-	struct arch_ksigaction dfl = { (uint64_t)SIG_DFL, 0, 0, 0 };
-	uint64_t none = 0;
-	long ret, addr;
+	int ws = z->tt->wait_status;
+	/* an exit leaves its saved mask; a signal must get through */
+	uint64_t mask = WIFEXITED(ws) && z->tt->has_sigmask ? z->tt->sigmask : 0;
+	long ret;
 
-	if (z->tt->comm && strlen(z->tt->comm) < 16) {
-		addr = put(ctx, z, PAGE_SZ, z->tt->comm, strlen(z->tt->comm) + 1);
-		if (addr >= 0)
-			rsys(&z->rt, __NR_prctl, PR_SET_NAME, addr);
-	}
-	if (WIFEXITED(ws)) {
-		uint64_t mask = z->tt->has_sigmask ? z->tt->sigmask : 0;
-
-		ret = ptrace(PTRACE_SETSIGMASK, z->host_pid, (void *)sizeof(mask), &mask) < 0 ? -errno : 0;
-		if (ret >= 0)
-			ret = rsys(&z->rt, __NR_exit_group, WEXITSTATUS(ws));
-	} else {
-		sig = WTERMSIG(ws);
-		addr = put(ctx, z, PAGE_SZ, &dfl, sizeof(dfl));
-		ret = addr < 0 ? addr : sig == SIGKILL ? 0 : rsys(&z->rt, __NR_rt_sigaction, sig, addr, 0, 8);
-		/* no core file, and no core flag in the status */
-		if (ret >= 0)
-			ret = rsys(&z->rt, __NR_prctl, PR_SET_DUMPABLE, 0);
-		if (ret >= 0 && ptrace(PTRACE_SETSIGMASK, z->host_pid, (void *)sizeof(none), &none) < 0)
-			ret = -errno;
-		if (ret >= 0)
-			ret = rsys(&z->rt, __NR_tgkill, z->tt->pid, z->tt->pid, sig);
-		if (ret == 0)
-			ret = deliver(z->host_pid, ws);
-	}
+	ret = ptrace(PTRACE_SETSIGMASK, z->host_pid, (void *)sizeof(mask), &mask) < 0 ? -errno : 0;
+	if (ret >= 0 && WIFEXITED(ws))
+		ret = rsys(&z->rt, __NR_exit_group, WEXITSTATUS(ws));
+	else if (ret >= 0)
+		ret = rsys(&z->rt, __NR_tgkill, z->tt->pid, z->tt->pid, WTERMSIG(ws));
+	if (ret == 0)
+		ret = deliver(z->host_pid, ws);
 	if (ret != -ESRCH)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "task %d: making it a zombie", z->tt->pid);
 	z->seized = false;
@@ -331,8 +299,8 @@ static int drain_signal(struct restore_ctx *ctx, struct rproc *pp, int sig)
 	struct timespec zero = { 0, 0 };
 	long a_set, a_ts, ret;
 
-	a_set = put(ctx, pp, PAGE_SZ, &set, sizeof(set));
-	a_ts = put(ctx, pp, PAGE_SZ + 64, &zero, sizeof(zero));
+	a_set = restore_scratch_put(pp, PAGE_SZ, &set, sizeof(set));
+	a_ts = restore_scratch_put(pp, PAGE_SZ + 64, &zero, sizeof(zero));
 	if (a_set < 0 || a_ts < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, EIO, "task %d: scratch", pp->tt->pid);
 	do
@@ -354,15 +322,36 @@ static int sigchld_default(struct restore_ctx *ctx, struct rproc *pp, bool on)
 		if (t->sigactions[i]->sig == SIGCHLD)
 			k = (struct arch_ksigaction){ t->sigactions[i]->handler, t->sigactions[i]->flags,
 						      t->sigactions[i]->restorer, t->sigactions[i]->mask };
-	addr = put(ctx, pp, PAGE_SZ, &k, sizeof(k));
+	addr = restore_scratch_put(pp, PAGE_SZ, &k, sizeof(k));
 	ret = addr < 0 ? addr : rsys(&pp->rt, __NR_rt_sigaction, SIGCHLD, addr, 0, 8);
 	return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: SIGCHLD action", pp->tt->pid) : 0;
+}
+
+/* Its session or group, its name, and for a signal death the default
+ * action without a core file (nor the core flag in the status). */
+static int prepare_zombie(struct restore_ctx *ctx, struct rproc *z)
+{
+	_cleanup_free_ struct rbatch *b = restore_batch_new(z);
+	static const struct arch_ksigaction dfl = { (uint64_t)SIG_DFL, 0, 0, 0 };
+	int ws = z->tt->wait_status;
+
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	queue_lead(b, z->tt);
+	if (z->tt->pgid != z->tt->pid && z->tt->sid != z->tt->pid)
+		rbatch_add(b, __NR_setpgid, 0, z->tt->pgid, 0, 0, 0, 0);
+	if (z->tt->comm && strlen(z->tt->comm) < 16)
+		rbatch_add(b, __NR_prctl, PR_SET_NAME, rbatch_data(b, z->tt->comm, strlen(z->tt->comm) + 1), 0, 0, 0, 0);
+	if (WIFSIGNALED(ws) && WTERMSIG(ws) != SIGKILL)
+		rbatch_add(b, __NR_rt_sigaction, WTERMSIG(ws), rbatch_data(b, &dfl, sizeof(dfl)), 0, 8, 0, 0);
+	if (WIFSIGNALED(ws))
+		rbatch_add(b, __NR_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
+	return restore_batch_run(ctx, z, &z->rt, b, "its session, group, name or signal action");
 }
 
 static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
 {
 	struct rproc *pp = &ctx->procs[z->parent];
-	long ret;
 	int r;
 
 	r = sigchld_default(ctx, pp, true);
@@ -370,12 +359,9 @@ static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
 		r = fork_from(ctx, pp, z);
 	if (r < 0)
 		return r;
-	ret = lead(z);
-	if (ret >= 0 && z->tt->pgid != z->tt->pid && z->tt->sid != z->tt->pid)
-		ret = rsys(&z->rt, __NR_setpgid, 0, z->tt->pgid);
-	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: its session or group", z->tt->pid);
-	r = die(ctx, z);
+	r = prepare_zombie(ctx, z);
+	if (r >= 0)
+		r = die(ctx, z);
 	close(z->pidfd);
 	z->pidfd = -1;
 	if (r >= 0)

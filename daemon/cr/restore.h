@@ -129,5 +129,6 @@ int task_restore_finish(struct restore_ctx *ctx, struct rproc *p);
 int task_restore_release(struct restore_ctx *ctx, struct rproc *p);
 int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 
-/* Scratch data area helpers: copy bytes into p's scratch page at off. */
-int restore_scratch_put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len, uint64_t *ret_addr);
+/* Copy bytes into p's scratch page at off (>= PAGE_SZ: the data area);
+ * returns their address in the task, or -errno. */
+long restore_scratch_put(struct rproc *p, size_t off, const void *data, size_t len);

@@ -421,19 +421,12 @@ static int dump_threads(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr
 
 static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct task_state *s, uint64_t addr)
 {
-	struct proc_status init;
-	struct proc_stat ps;
 	pid_t pid = p->pid;
 	int r;
 
-	r = proc_status_pid(ctx->req->init_pid, &init);
+	r = check_supported(ctx, pid, &p->st, &ctx->init_st);
 	if (r >= 0)
-		r = proc_stat_pid(pid, &ps);
-	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading /proc status", pid);
-	r = check_supported(ctx, pid, &p->st, &init);
-	if (r >= 0)
-		r = dump_identity(ctx, pid, p->nspid, p->nsppid, s, &ps, &p->st);
+		r = dump_identity(ctx, pid, p->nspid, p->nsppid, s, &p->ps, &p->st);
 	if (r >= 0)
 		r = thread_collect(ctx, p, 0, addr, &s->main);
 	if (r >= 0) {
@@ -444,7 +437,7 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 	if (r >= 0)
 		r = dump_injected(ctx, &p->rt[0], addr, s);
 	if (r >= 0)
-		r = dump_mm_info(ctx, pid, &ps, s);
+		r = dump_mm_info(ctx, pid, &p->ps, s);
 	if (r >= 0 && (r = image_write_msg(&ctx->w, IMG_TASK, &s->t.base)) < 0)
 		r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
 	if (r >= 0)

@@ -92,7 +92,6 @@ static void restore_mm_map(struct rbatch *b, const Ckpt__Img__MmInfo *m, long ex
 static void restore_signals(struct rbatch *b, const Ckpt__Img__Task *t)
 {
 	struct arch_ksigaction acts[65] = { 0 };
-	uint64_t set = 0;
 	size_t i;
 	int sig;
 
@@ -100,13 +99,11 @@ static void restore_signals(struct rbatch *b, const Ckpt__Img__Task *t)
 		const Ckpt__Img__SigAction *a = t->sigactions[i];
 
 		acts[a->sig] = (struct arch_ksigaction){ a->handler, a->flags, a->restorer, a->mask };
-		set |= 1ull << (a->sig - 1);
 	}
 	/* Whatever ckptd's init had installed goes back to default (zeroes). */
 	for (sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			rbatch_add(b, __NR_rt_sigaction, sig, rbatch_data(b, &acts[sig], sizeof(acts[sig])), 0, 8, 0, 0);
-	(void)set;
 	if (t->has_altstack_sp) {
 		/* SS_ONSTACK is reported, not settable: it follows from sp */
 		struct { uint64_t sp; int32_t flags, pad; uint64_t size; } ss = {
@@ -220,8 +217,7 @@ static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__T
 	return 0;
 }
 
-/* Everything but the registers, while the scratch page is there. */
-static int finish_state(struct restore_ctx *ctx, struct rproc *p)
+int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 {
 	_cleanup_free_ struct rbatch *b = restore_batch_new(p);
 	const Ckpt__Img__Task *t = p->task;
@@ -253,11 +249,6 @@ static int finish_state(struct restore_ctx *ctx, struct rproc *p)
 	if (r >= 0)
 		r = thread_restore_state(ctx, p);
 	return r;
-}
-
-int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
-{
-	return finish_state(ctx, p);
 }
 
 int task_restore_release(struct restore_ctx *ctx, struct rproc *p)

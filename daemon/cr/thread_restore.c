@@ -75,14 +75,6 @@ int thread_restore_record(struct restore_ctx *ctx, const void *payload, size_t l
 	return 0;
 }
 
-static long put(struct restore_ctx *ctx, struct rproc *p, size_t off, const void *data, size_t len)
-{
-	uint64_t addr;
-	int r = restore_scratch_put(ctx, p, off, data, len, &addr);
-
-	return r < 0 ? r : (long)addr;
-}
-
 static int clone_one(struct restore_ctx *ctx, struct rproc *p, pid_t tid)
 {
 	struct clone_args args = {
@@ -91,9 +83,9 @@ static int clone_one(struct restore_ctx *ctx, struct rproc *p, pid_t tid)
 	};
 	long a_tid, a_args, ret;
 
-	a_tid = put(ctx, p, PAGE_SZ + sizeof(args), &tid, sizeof(tid));
+	a_tid = restore_scratch_put(p, PAGE_SZ + sizeof(args), &tid, sizeof(tid));
 	args.set_tid = a_tid;
-	a_args = a_tid < 0 ? a_tid : put(ctx, p, PAGE_SZ, &args, sizeof(args));
+	a_args = a_tid < 0 ? a_tid : restore_scratch_put(p, PAGE_SZ, &args, sizeof(args));
 	if (a_args < 0)
 		return (int)a_args;
 	/* No stack: the thread runs only the park loop, which uses none. */

@@ -64,19 +64,19 @@ static int collect_threads(struct dump_ctx *ctx, struct dump_proc *p, size_t *to
 
 static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, size_t *total)
 {
-	struct proc_stat ps;
+	const struct proc_stat *ps = &p->ps;
 	size_t i;
 	int r;
 
 	r = proc_status_pid(p->pid, &p->st);
 	if (r >= 0)
-		r = proc_stat_pid(p->pid, &ps);
+		r = proc_stat_pid(p->pid, &p->ps);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading its status", p->pid);
 	p->nspid = ns_last(p->st.nspid, p->st.nspid_n);
 	p->nspgid = ns_last(p->st.nspgid, p->st.nspgid_n);
 	p->nssid = ns_last(p->st.nssid, p->st.nssid_n);
-	p->exit_signal = ps.exit_signal;
+	p->exit_signal = ps->exit_signal;
 	p->parent = -1;
 	p->nsppid = 1;
 	for (i = 0; ctx->procs + i < p; i++)
@@ -91,8 +91,8 @@ static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, si
 			       p->pid, p->st.threads - 1);
 	if (p->st.state == 'Z') {
 		p->zombie = true;
-		p->wait_status = ps.exit_code;
-		memcpy(p->comm, ps.comm, sizeof(p->comm) - 1);
+		p->wait_status = ps->exit_code;
+		memcpy(p->comm, ps->comm, sizeof(p->comm) - 1);
 		return 0;
 	}
 	if (p->st.state == 'T' || p->st.state == 't' || p->st.tracer_pid)
@@ -108,6 +108,8 @@ int tree_collect(struct dump_ctx *ctx)
 	int r;
 
 	r = proc_descendants(init, &pids, &ppids, &n);
+	if (r >= 0)
+		r = proc_status_pid(init, &ctx->init_st);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "listing the tasks of init %d", init);
 	if (n == 0)
@@ -339,6 +341,10 @@ void tree_free(struct dump_ctx *ctx)
 		free(p->rt);
 		free(p->seized);
 		proc_vmas_free(p->vmas, p->nvmas);
+		for (size_t k = 0; k < p->nvma_ents; k++)
+			free(p->vma_ents[k].anon_name);
+		free(p->vma_ents);
+		free(p->vma_ptrs);
 		free(p->fds);
 	}
 	free(ctx->procs);

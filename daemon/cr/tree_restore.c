@@ -84,7 +84,7 @@ static int find_before(const Ckpt__Img__Tree *t, size_t before, pid_t pid)
 	return -1;
 }
 
-static const char *check_task(const Ckpt__Img__Tree *t, size_t i, int *ret_parent)
+static const char *check_task(const Ckpt__Img__Tree *t, size_t i)
 {
 	const Ckpt__Img__TreeTask *e = t->tasks[i];
 	int parent = e->ppid == 1 ? -1 : find_before(t, i, e->ppid);
@@ -115,7 +115,6 @@ static const char *check_task(const Ckpt__Img__Tree *t, size_t i, int *ret_paren
 			break;
 	if ((size_t)leader == t->n_tasks || t->tasks[leader]->pgid != e->pgid || t->tasks[leader]->sid != e->sid)
 		return "process group without its leader";
-	*ret_parent = parent;
 	return NULL;
 }
 
@@ -123,7 +122,6 @@ static int check_tree(struct restore_ctx *ctx, const Ckpt__Img__Tree *t)
 {
 	const char *why = NULL;
 	size_t i;
-	int parent = -1;
 
 	if (t->n_tasks == 0 || t->n_tasks > TREE_MAX_PROCS || t->n_tasks != ctx->hdr->task_count)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "tree of %zu tasks (header: %u)", t->n_tasks, ctx->hdr->task_count);
@@ -131,7 +129,7 @@ static int check_tree(struct restore_ctx *ctx, const Ckpt__Img__Tree *t)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fd numbers up to %u", t->max_fd);
 	why = check_ids_unique(t);
 	for (i = 0; i < t->n_tasks && !why; i++)
-		why = check_task(t, i, &parent);
+		why = check_task(t, i);
 	if (why)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "process tree: task %d: %s", i ? t->tasks[i - 1]->pid : 0, why);
 	return 0;
