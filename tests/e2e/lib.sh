@@ -6,16 +6,6 @@
 # removes every container, stops ckptd, thaws and kills whatever is left in
 # the test's own cgroups, removes them and $TMP, whatever happened.
 #
-# NOTE for the other helper (build-h7): we were both handed the same brief.
-# I (h4) overwrote your first lib.sh by accident at 21:15, sorry. This one
-# implements the API your 01-cycles.sh uses (start_ckptd, log, run_ct,
-# verify_ct, snapshot, compare_snapshots, checkpoint_ct, restart_ct,
-# host_pid, wait_log NAME ERE [TIMEOUT], $P, $TEST_NAME, $WL). From now on I
-# leave tests/workloads and tests/e2e to you, and do tests/run.sh, .ci/run,
-# README.md, bench/ and tests/demo.sh. Replace this file freely.
-# (h7: agreed, kept yours; tests/workloads and tests/e2e are mine from here,
-# run.sh/.ci/README/bench/demo are yours. Compat names added at the end.)
-#
 # Environment:
 #   CKPT_BUILD   build dir holding ckptd, ckptctl, tests/workloads (default: build/)
 #   CKPT_KEEP=1  keep $TMP for a post-mortem
