@@ -22,6 +22,13 @@ struct ctl {
 	bool progress_shown;       /* a progress line is on the tty */
 	int sock;                  /* -1 until ctl_connect() */
 	char error[512];           /* first failure reason */
+	bool stdout_is_image;      /* -o -: --json output goes to stderr */
+	struct ctl_error {         /* the daemon's error, as fields (--json) */
+		const char *code;      /* ErrorCode name; NULL: not from the daemon */
+		int sys_errno, task_pid, task_host_pid;   /* 0: not known */
+		char object[128];
+		char reason[384];
+	} derr;
 };
 
 struct ctl_verb {

@@ -99,6 +99,31 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+/* --json: the error as one object, {"error": {...}}, for programs. */
+static void report_json(struct ctl *c, int r)
+{
+	const struct ctl_error *d = &c->derr;
+	struct json j;
+
+	json_init(&j, c->stdout_is_image ? stderr : stdout);
+	json_obj_begin(&j, NULL);
+	json_obj_begin(&j, "error");
+	json_str(&j, "code", d->code ? d->code : c->usage_error ? "USAGE" : "CLIENT");
+	json_str(&j, "message", c->error);
+	json_i64(&j, "errno", d->code ? d->sys_errno : -r);
+	if (d->task_pid)
+		json_i64(&j, "task_pid", d->task_pid);
+	if (d->task_host_pid)
+		json_i64(&j, "task_host_pid", d->task_host_pid);
+	if (d->object[0])
+		json_str(&j, "object", d->object);
+	if (d->reason[0])
+		json_str(&j, "reason", d->reason);
+	json_obj_end(&j);
+	json_obj_end(&j);
+	json_finish(&j);
+}
+
 static int report(struct ctl *c, int r)
 {
 	if (r >= 0)
@@ -108,6 +133,8 @@ static int report(struct ctl *c, int r)
 	render_progress_clear(c);
 	if (!c->error[0])
 		snprintf(c->error, sizeof(c->error), "%s", strerror(-r));
+	if (c->json)
+		report_json(c, r);
 	if (c->verb)
 		fprintf(stderr, "ckptctl: %s: %s\n", c->verb, c->error);
 	else

@@ -60,10 +60,15 @@ static int daemon_error(struct ctl *c, const Ckpt__Rpc__Error *e)
 	for (i = 0; msg[i]; i++)
 		if ((unsigned char)msg[i] < 0x20 || msg[i] == 0x7f)
 			msg[i] = ' ';
-	if (!msg[0]) {
-		v = protobuf_c_enum_descriptor_get_value(&ckpt__rpc__error_code__descriptor, e->code);
+	v = protobuf_c_enum_descriptor_get_value(&ckpt__rpc__error_code__descriptor, e->code);
+	if (!msg[0])
 		snprintf(msg, sizeof(msg), "ckptd error %s", v ? v->name : "unknown");
-	}
+	c->derr.code = v ? v->name : "ERR_INTERNAL";
+	c->derr.sys_errno = e->has_sys_errno ? e->sys_errno : 0;
+	c->derr.task_pid = e->has_task_pid ? e->task_pid : 0;
+	c->derr.task_host_pid = e->has_task_host_pid ? e->task_host_pid : 0;
+	snprintf(c->derr.object, sizeof(c->derr.object), "%s", e->object ? e->object : "");
+	snprintf(c->derr.reason, sizeof(c->derr.reason), "%s", e->reason ? e->reason : "");
 	return ctl_fail(c, error_code_errno(e->code), "%s", msg);
 }
 

@@ -163,6 +163,7 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 
 	if ((r = checkpoint_parse(c, argc, argv, &a)) < 0)
 		return r;
+	c->stdout_is_image = a.output && streq(a.output, "-");
 	if (a.output && streq(a.output, "-")) {
 		if (isatty(STDOUT_FILENO))
 			return ctl_fail(c, -EINVAL, "refusing to write an image to a terminal; redirect stdout");

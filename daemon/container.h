@@ -59,6 +59,11 @@ struct container {
 	Ckpt__Rpc__Response *op_result;   /* worker's final answer, unpacked */
 	Ckpt__Rpc__ErrorCode op_err_code;  /* the failure to report once init is gone */
 	char op_err_msg[600];
+	/* ... and its fields, when the worker gave them (rpc.proto Error) */
+	struct op_err_detail {
+		int32_t sys_errno, task_pid, task_host_pid;   /* 0: not known */
+		char object[128], reason[384];
+	} op_err_detail;
 
 	/* A restart from a stream that this container's own checkpoint feeds
 	 * (`ckptctl checkpoint x -o - | ckptctl restart x -i -`): it starts

@@ -88,6 +88,7 @@ static void op_set_error(struct container *c, Ckpt__Rpc__ErrorCode code, const c
 	if (c->op_err_code != E(ERR_NONE))
 		return;    /* the first error is the cause */
 	c->op_err_code = code;
+	memset(&c->op_err_detail, 0, sizeof(c->op_err_detail));
 	va_start(ap, fmt);
 	vsnprintf(c->op_err_msg, sizeof(c->op_err_msg), fmt, ap);
 	va_end(ap);
@@ -95,8 +96,22 @@ static void op_set_error(struct container *c, Ckpt__Rpc__ErrorCode code, const c
 
 static void op_reply_error(struct container *c)
 {
-	conn_reply_error(c->op_conn, c->op_err_code ? c->op_err_code : E(ERR_INTERNAL), "%s",
-			 c->op_err_msg[0] ? c->op_err_msg : "operation failed");
+	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
+	struct op_err_detail *d = &c->op_err_detail;
+	char msg[sizeof(c->op_err_msg)];
+
+	snprintf(msg, sizeof(msg), "%s", c->op_err_msg[0] ? c->op_err_msg : "operation failed");
+	e.code = c->op_err_code ? c->op_err_code : E(ERR_INTERNAL);
+	e.message = msg;
+	e.has_sys_errno = d->sys_errno != 0;
+	e.sys_errno = d->sys_errno;
+	e.has_task_pid = d->task_pid != 0;
+	e.task_pid = d->task_pid;
+	e.has_task_host_pid = d->task_host_pid != 0;
+	e.task_host_pid = d->task_host_pid;
+	e.object = d->object[0] ? d->object : NULL;
+	e.reason = d->reason[0] ? d->reason : NULL;
+	conn_reply_error_msg(c->op_conn, &e);
 }
 
 static void op_relay_progress(void *ud, Ckpt__Rpc__Response *resp)
@@ -118,7 +133,17 @@ static void op_worker_died(struct container *c, const char *what, int wait_statu
 
 static void op_error_from(struct container *c, const Ckpt__Rpc__Response *final)
 {
-	op_set_error(c, final->error->code, "%s", final->error->message);
+	const Ckpt__Rpc__Error *e = final->error;
+	struct op_err_detail *d = &c->op_err_detail;
+
+	if (c->op_err_code != E(ERR_NONE))
+		return;
+	op_set_error(c, e->code, "%s", e->message);
+	d->sys_errno = e->has_sys_errno ? e->sys_errno : 0;
+	d->task_pid = e->has_task_pid ? e->task_pid : 0;
+	d->task_host_pid = e->has_task_host_pid ? e->task_host_pid : 0;
+	snprintf(d->object, sizeof(d->object), "%s", e->object ? e->object : "");
+	snprintf(d->reason, sizeof(d->reason), "%s", e->reason ? e->reason : "");
 }
 
 /* Answer with the container's info (run, restart). */

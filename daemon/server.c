@@ -64,7 +64,6 @@ int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t 
 
 int conn_reply_error(struct conn *c, Ckpt__Rpc__ErrorCode code, const char *fmt, ...)
 {
-	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
 	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
 	char msg[1024];
 	va_list ap;
@@ -72,13 +71,20 @@ int conn_reply_error(struct conn *c, Ckpt__Rpc__ErrorCode code, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	/* one line, always */
-	msg[strcspn(msg, "\n")] = '\0';
-	log_info("client pid %d: %s", c ? (int)c->pid : 0, msg);
 	e.code = code;
 	e.message = msg;
+	return conn_reply_error_msg(c, &e);
+}
+
+int conn_reply_error_msg(struct conn *c, Ckpt__Rpc__Error *e)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+
+	/* one line, always */
+	e->message[strcspn(e->message, "\n")] = '\0';
+	log_info("client pid %d: %s", c ? (int)c->pid : 0, e->message);
 	resp.final = true;
-	resp.error = &e;
+	resp.error = e;
 	return conn_send(c, &resp, NULL, 0);
 }
 

@@ -68,5 +68,7 @@ void server_maybe_exit(struct server *srv);
 
 /* Replies. Every function sends one Response on conn (NULL: client gone, no-op). */
 int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t nfds);
+/* Send a prepared final error (its message is cut to one line). */
+int conn_reply_error_msg(struct conn *c, Ckpt__Rpc__Error *e);
 int conn_reply_error(struct conn *c, Ckpt__Rpc__ErrorCode code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -279,6 +279,19 @@ static int worker_send_error(int report_fd, const struct cr_error *err, int r, c
 		snprintf(msg, sizeof(msg), "%s: %s", what, strerror(-r));
 	e.code = worker_errcode(err->code);
 	e.message = msg;
+	if (err->code != CR_OK) {
+		e.has_sys_errno = err->sys_errno != 0;
+		e.sys_errno = err->sys_errno;
+		e.has_task_pid = err->task_pid != 0;
+		e.has_task_host_pid = err->task_host_pid != 0;
+		e.task_pid = err->task_pid;
+		e.task_host_pid = err->task_host_pid;
+		e.object = err->object[0] ? (char *)err->object : NULL;
+		e.reason = err->reason[0] ? (char *)err->reason : NULL;
+	} else {
+		e.has_sys_errno = true;
+		e.sys_errno = -r;
+	}
 	resp.final = true;
 	resp.error = &e;
 	return wire_send_msg(report_fd, &resp.base, NULL, 0);

@@ -140,6 +140,7 @@ static int dump_objects(struct ckpt_job *j)
 
 		if (p->zombie)
 			continue;
+		cr_error_scope(j->ctx.err, p->nspid, p->pid);
 		r = files_collect(&j->ctx, p);
 		if (r >= 0)
 			r = mm_collect(&j->ctx, p);
@@ -159,6 +160,7 @@ static int dump_tasks(struct ckpt_job *j)
 
 		if (p->zombie)
 			continue;
+		cr_error_scope(j->ctx.err, p->nspid, p->pid);
 		r = task_dump(&j->ctx, p);
 		for (k = 0; k < p->ntids && r >= 0; k++)
 			r = rtask_restore(&p->rt[k]);   /* injections done: back to the seized state */
@@ -199,6 +201,10 @@ static void name_tasks_in_error(struct ckpt_job *j)
 			continue;
 		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", p->nspid, p->pid, e->msg + n);
 		memcpy(e->msg, msg, sizeof(msg));
+		e->task_pid = p->nspid;
+		e->task_host_pid = p->pid;
+		if (strncmp(e->reason, prefix, n) == 0)
+			memmove(e->reason, e->reason + n + (e->reason[n] == ' '), strlen(e->reason + n) + 1);
 		return;
 	}
 }

@@ -15,15 +15,36 @@ enum cr_errcode {
 	CR_ERR_INTERNAL,
 };
 
-/* The first error of a job, sent back to the client. */
+/* The first error of a job, sent back to the client: a one-line message
+ * for people, and the same facts as fields for programs. */
 struct cr_error {
 	enum cr_errcode code;
-	char msg[512];
+	int sys_errno;             /* the errno behind it; 0: none */
+	pid_t task_pid;            /* the task it concerns, in the container; 0: none */
+	pid_t task_host_pid;       /* ... and on the host */
+	char object[128];          /* what ckptd could not save or restore; "" if none */
+	char reason[384];          /* why, without the task and object */
+	char msg[512];             /* the whole line */
+	/* The task being worked on (cr_error_scope): recorded with the
+	 * first error, so a failure deep in a helper still names it. */
+	pid_t scope_pid, scope_host_pid;
 };
 
 /* Keep the first error only; returns -err (err > 0 is an errno). */
 int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* The same, naming the object (an fd, a mapping, a thread, ...): the
+ * message reads "task P (host H): OBJECT: REASON". */
+int cr_fail_obj(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+/* From here on, errors concern this task (0, 0: none). */
+static inline void cr_error_scope(struct cr_error *e, pid_t pid, pid_t host_pid)
+{
+	if (e) {
+		e->scope_pid = pid;
+		e->scope_host_pid = host_pid;
+	}
+}
 
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
 

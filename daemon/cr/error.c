@@ -5,6 +5,34 @@
 #include <stdio.h>
 #include <string.h>
 
+static int record(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *reason)
+{
+	char line[sizeof(e->msg)];
+	char errtxt[160] = "";
+	pid_t pid = e ? e->scope_pid : 0, host = e ? e->scope_host_pid : 0;
+
+	if (err > 0)
+		snprintf(errtxt, sizeof(errtxt), ": %s", strerror(err));
+	/* A message that already names its task keeps its own wording. */
+	if (object && pid)
+		snprintf(line, sizeof(line), "task %d (host pid %d): %s: %s%s", pid, host, object, reason, errtxt);
+	else if (object)
+		snprintf(line, sizeof(line), "%s: %s%s", object, reason, errtxt);
+	else
+		snprintf(line, sizeof(line), "%s%s", reason, errtxt);
+	log_error("%s", line);
+	if (e && e->code == CR_OK) {
+		e->code = code;
+		e->sys_errno = err > 0 ? err : 0;
+		e->task_pid = pid;
+		e->task_host_pid = host;
+		snprintf(e->object, sizeof(e->object), "%s", object ? object : "");
+		snprintf(e->reason, sizeof(e->reason), "%s%s", reason, errtxt);
+		memcpy(e->msg, line, sizeof(e->msg));
+	}
+	return err > 0 ? -err : -EINVAL;
+}
+
 int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, ...)
 {
 	char buf[sizeof(e->msg)];
@@ -13,14 +41,16 @@ int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (err > 0) {
-		size_t n = strlen(buf);
-		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(err));
-	}
-	log_error("%s", buf);
-	if (e && e->code == CR_OK) {
-		e->code = code;
-		memcpy(e->msg, buf, sizeof(e->msg));
-	}
-	return err > 0 ? -err : -EINVAL;
+	return record(e, code, err, NULL, buf);
+}
+
+int cr_fail_obj(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *fmt, ...)
+{
+	char buf[sizeof(e->reason)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return record(e, code, err, object, buf);
 }

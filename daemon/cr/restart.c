@@ -79,6 +79,7 @@ static int on_task(struct restore_ctx *ctx, const void *payload, size_t len)
 	if (ctx->next >= ctx->nprocs)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "more task records than live processes in the tree");
 	p = ctx->cur = &ctx->procs[ctx->next++];
+	cr_error_scope(ctx->err, p->tt->pid, 0);
 	p->task = image_unpack(&ctx->rd, &ckpt__img__task__descriptor, payload, len);
 	if (!p->task)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task record: %s", ctx->rd.error);

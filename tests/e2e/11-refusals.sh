@@ -6,6 +6,22 @@
 
 start_ckptd
 
+# With --json the refusal is also an object on stdout whose fields name
+# the task (in the container and on the host) and the reason.
+json_error()
+{
+	local name=$1 mode=$2 out
+	out=$(ckctl --json checkpoint "$name" 2>/dev/null) && fail "$mode: --json checkpoint succeeded"
+	echo "$out" | "$PYTHON" -c '
+import json, sys
+e = json.load(sys.stdin)["error"]
+assert e["code"] == "ERR_UNSUPPORTED", e
+assert e["task_pid"] >= 1 and e["task_host_pid"] > 1, e
+assert e["reason"] and e["message"], e
+' || fail "$mode: --json error lacks its fields: $out"
+	log "$mode --json: $out"
+}
+
 refused()
 {
 	local mode=$1 re=$2 name=$P-$1 out pid cg t1 t2 flag
@@ -32,6 +48,7 @@ refused()
 		t1=$(count_log "$name" '^tick ')
 		wait_log_count "$name" '^tick ' $((t1 + 3)) 5
 	done
+	json_error "$name" "$mode"
 	[ "$(images_count "$name")" = 0 ] || fail "$mode: a refused checkpoint left an image: $(ckctl images "$name")"
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 }
