@@ -11,6 +11,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "server.h"
+#include "statefile.h"
 #include "store.h"
 #include <event2/event.h>
 #include <fcntl.h>
@@ -215,23 +216,6 @@ int container_destroy(struct container *c)
 
 /* ---- persistence ---- */
 
-static int write_file_at(int dir_fd, const char *name, const void *buf, size_t len)
-{
-	char tmp[64];
-	_cleanup_close_ int fd = -1;
-
-	/* tmp + rename: a crash leaves the old or the new state, never half */
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		return errno ? -errno : -EIO;
-	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
-		return -errno;
-	return 0;
-}
-
 int container_save(struct container *c)
 {
 	char buf[STATE_FILE_MAX];
@@ -247,7 +231,7 @@ int container_save(struct container *c)
 		n += snprintf(buf + n, sizeof(buf) - n, "cgroup_v1=%d\ncgroup=%s\n", c->cg.v1, c->cg.dir);
 	if ((size_t)n >= sizeof(buf))
 		return log_errno(-ENAMETOOLONG, "container %s: state too long", c->name);
-	r = write_file_at(c->dir_fd, "state", buf, n);
+	r = statefile_write(c->dir_fd, "state", buf, n);
 	if (r < 0)
 		return log_errno(r, "container %s: saving its state: %m", c->name);
 	for (i = 0; i < c->argc; i++)
@@ -257,34 +241,9 @@ int container_save(struct container *c)
 		return -ENOMEM;
 	for (i = 0, n = 0; i < c->argc; i++)
 		n += sprintf(av + n, "%s", c->argv[i]) + 1;
-	r = write_file_at(c->dir_fd, "argv", av, avlen);
+	r = statefile_write(c->dir_fd, "argv", av, avlen);
 	if (r < 0)
 		return log_errno(r, "container %s: saving its argv: %m", c->name);
-	return 0;
-}
-
-/* Read a small file of ours into a NUL-terminated buffer. */
-static int read_file_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len)
-{
-	_cleanup_close_ int fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	buf = malloc(max + 1);
-	if (!buf)
-		return -ENOMEM;
-	while ((n = read(fd, buf + len, max - len)) > 0)
-		len += n;
-	if (n < 0)
-		return -errno;
-	if (len == max)
-		return -EFBIG;
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
 	return 0;
 }
 
@@ -295,7 +254,7 @@ static int container_load_argv(struct container *c)
 	size_t len, n = 0, i;
 	int r;
 
-	r = read_file_at(c->dir_fd, "argv", ARGV_FILE_MAX, &buf, &len);
+	r = statefile_read(c->dir_fd, "argv", ARGV_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r == -ENOENT ? 0 : r;
 	for (i = 0; i < len; i++)
@@ -324,7 +283,7 @@ static int container_load_state(struct container *c)
 	size_t len;
 	int r;
 
-	r = read_file_at(c->dir_fd, "state", STATE_FILE_MAX, &buf, &len);
+	r = statefile_read(c->dir_fd, "state", STATE_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

@@ -297,7 +297,13 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		return;
 	}
 	c->state = CONTAINER_RUNNING;
-	container_save(c);
+	k = container_save(c);
+	if (k < 0) {
+		/* a container ckptd can't record would be lost at its next start */
+		conn_reply_error(cn, E(ERR_IO), "run %s: saving its state: %s; stopped it", r->name, strerror(-k));
+		container_kill_all(c);
+		return;
+	}
 	ops_reply_container(c, cn, false, NULL);
 }
 
@@ -307,9 +313,18 @@ static void ops_run_pending(struct container *c);
 
 static void ops_checkpointed(struct container *c)
 {
+	int r;
+
 	c->state = CONTAINER_CHECKPOINTED;
-	container_save(c);
-	conn_send(c->op_conn, c->op_result, NULL, 0);
+	r = container_save(c);
+	if (r < 0) {
+		op_set_error(c, E(ERR_IO), "container %s: checkpointed into %s, but saving its state failed: %s",
+			     c->name, c->op_result->checkpoint && c->op_result->checkpoint->image_id ?
+			     c->op_result->checkpoint->image_id : "the output", strerror(-r));
+		op_reply_error(c);
+	} else {
+		conn_send(c->op_conn, c->op_result, NULL, 0);
+	}
 	op_end(c);
 	ops_run_pending(c);
 }
@@ -480,6 +495,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 	struct container *c = ud;
 	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_RESTART &&
 		  final->restart && final->restart->container;
+	int r;
 
 	c->op_worker = NULL;
 	if (!ok) {
@@ -506,8 +522,14 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		/* restored, and already finished: not an error of ours */
 		c->state = CONTAINER_STOPPED;
 	}
-	container_save(c);
-	ops_reply_container(c, c->op_conn, true, final->restart);
+	r = container_save(c);
+	if (r < 0) {
+		op_set_error(c, E(ERR_IO), "container %s: restarted, but saving its state failed: %s",
+			     c->name, strerror(-r));
+		op_reply_error(c);
+	} else {
+		ops_reply_container(c, c->op_conn, true, final->restart);
+	}
 	ckpt__rpc__response__free_unpacked(final, NULL);
 	op_end(c);
 }
