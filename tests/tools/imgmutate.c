@@ -1,7 +1,8 @@
 /* imgmutate IN OUT SEED: copy an image, flipping a few bytes in the payload
  * of one metadata record (never page data), and recompute the chained
  * checksums so the damage gets past them: what remains to stop it is the
- * reader's validation of every field. For the hostile-image e2e test. */
+ * reader's validation of every field. Prints the type of the record it
+ * changed. For the hostile-image e2e test. */
 #include "hash.h"
 #include "image.h"
 #include <stdio.h>
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
 		int flips = 1 + rand() % 4;
 
 		memcpy(&h, buf + off, sizeof(h));
+		printf("%u\n", h.type);   /* which record: the test judges by it */
 		while (flips--)
 			buf[off + sizeof(h) + rand() % h.length] ^= (unsigned char)(1 + rand() % 255);
 	}
