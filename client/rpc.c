@@ -81,6 +81,10 @@ static int recv_response(struct ctl *c, void *buf, Ckpt__Rpc__Response **ret,
 	ssize_t n;
 
 	n = wire_recv(c->sock, buf, CKPT_RPC_MAX_MSG, fds, CKPT_RPC_MAX_FDS, &nfds);
+	/* A peer closed with our request unread reports ECONNRESET once,
+	 * before the answer it left us */
+	if (n == -ECONNRESET)
+		n = wire_recv(c->sock, buf, CKPT_RPC_MAX_MSG, fds, CKPT_RPC_MAX_FDS, &nfds);
 	if (n == 0)
 		return ctl_fail(c, -ECONNRESET, "ckptd closed the connection without a reply");
 	if (n < 0)
@@ -107,12 +111,14 @@ int ctl_call(struct ctl *c, Ckpt__Rpc__Request *req, const int *fds, size_t nfds
 	r = ctl_connect(c);
 	if (r < 0)
 		return r;
-	r = wire_send_msg(c->sock, &req->base, fds, nfds);
-	if (r < 0)
-		return ctl_fail(c, r, "send request to %s: %m", c->socket_path);
 	buf = malloc(CKPT_RPC_MAX_MSG);
 	if (!buf)
 		return ctl_fail(c, -ENOMEM, "out of memory");
+	r = wire_send_msg(c->sock, &req->base, fds, nfds);
+	/* ckptd answers a peer it refuses at once and closes: the answer
+	 * is waiting in our socket */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return ctl_fail(c, r, "send request to %s: %m", c->socket_path);
 
 	for (;;) {
 		Ckpt__Rpc__Response *resp = NULL;

@@ -110,6 +110,8 @@ static void conn_free(struct conn *c)
 		c->check->conn = NULL;
 	if (c->ev)
 		event_free(c->ev);
+	if (c->idle)
+		event_free(c->idle);
 	c->fd = safe_close(c->fd);
 	free(c);
 }
@@ -148,6 +150,28 @@ out:
 	ckpt__rpc__request__free_unpacked(req, NULL);
 }
 
+/* A client that sends nothing while nothing is running for it loses its
+ * slot; one waiting for an operation or a check keeps it. */
+static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tv = { c->srv->idle_timeout_s, 0 };
+
+	if (c->waiting || c->check) {
+		evtimer_add(c->idle, &tv);
+		return;
+	}
+	log_info("client pid %d: idle for %d s, closing", (int)c->pid, c->srv->idle_timeout_s);
+	conn_free(c);
+}
+
+static void conn_touch(struct conn *c)
+{
+	struct timeval tv = { c->srv->idle_timeout_s, 0 };
+
+	evtimer_add(c->idle, &tv);
+}
+
 static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -158,16 +182,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 	n = wire_recv(c->fd, c->srv->buf, CKPT_RPC_MAX_MSG, fds, CKPT_RPC_MAX_FDS, &nfds);
 	if (n == -EAGAIN || n == -EINTR)
 		return;
-	if (c->denied) {
-		/* nothing of theirs is decoded */
-		if (n > 0)
-			close_fds(fds, nfds);
-		if (n > 0 || n == -EMSGSIZE || n == -EBADMSG)
-			conn_reply_error(c, E(ERR_PERMISSION_DENIED), "permission denied: uid %u may not use ckptd",
-					 (unsigned)c->uid);
-		conn_free(c);
-		return;
-	}
+	conn_touch(c);
 	if (n == -EMSGSIZE || n == -EBADMSG) {
 		conn_reply_error(c, E(ERR_INVALID_REQUEST), n == -EMSGSIZE ? "request larger than %u bytes" :
 				 "request with more than %u fds", n == -EMSGSIZE ? CKPT_RPC_MAX_MSG : CKPT_RPC_MAX_FDS);
@@ -188,6 +203,25 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	conn_dispatch(c, n, fds, nfds);
 	close_fds(fds, nfds);
+}
+
+/* A peer that may not use ckptd gets its answer at once and is closed: it
+ * holds no slot, and nothing it sends is read. The reply waits in its
+ * socket for the request it is about to send. */
+static void refuse_peer(int fd, const struct ucred *cred)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
+	char msg[96];
+
+	snprintf(msg, sizeof(msg), "permission denied: uid %u may not use ckptd", (unsigned)cred->uid);
+	e.code = E(ERR_PERMISSION_DENIED);
+	e.message = msg;
+	resp.final = true;
+	resp.error = &e;
+	(void)wire_send_msg(fd, &resp.base, NULL, 0);
+	log_warn("client pid %d uid %u: not root, refused", (int)cred->pid, (unsigned)cred->uid);
+	close(fd);
 }
 
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
@@ -215,6 +249,10 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
+	if (cred.uid != 0) {
+		refuse_peer(fd, &cred);
+		return;
+	}
 	/* a final answer (a big list) must fit the socket in one datagram */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)) < 0)
 		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
@@ -223,20 +261,17 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		close(fd);
 		return;
 	}
-	*c = (struct conn){ .srv = srv, .fd = fd, .uid = cred.uid, .pid = cred.pid, .denied = cred.uid != 0 };
-	c->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
-	if (!c->ev || event_add(c->ev, NULL) < 0) {
-		if (c->ev)
-			event_free(c->ev);
-		close(fd);
-		free(c);
-		return;
-	}
+	*c = (struct conn){ .srv = srv, .fd = fd, .uid = cred.uid, .pid = cred.pid };
 	c->next = srv->conns;
 	srv->conns = c;
 	srv->n_conns++;
-	if (c->denied)
-		log_warn("client pid %d uid %u: not root, refused", (int)cred.pid, (unsigned)cred.uid);
+	c->ev = event_new(srv->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
+	c->idle = evtimer_new(srv->base, conn_on_idle, c);
+	if (!c->ev || !c->idle || event_add(c->ev, NULL) < 0) {
+		conn_free(c);
+		return;
+	}
+	conn_touch(c);
 }
 
 /* ---- stopping ---- */
@@ -315,6 +350,7 @@ int server_new(struct event_base *base, int listen_fd, const char *state_dir, st
 	srv->base = base;
 	srv->listen_fd = listen_fd;
 	srv->state_dir = state_dir;
+	srv->idle_timeout_s = SERVER_IDLE_TIMEOUT_S;
 	srv->state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	srv->buf = malloc(CKPT_RPC_MAX_MSG);
 	if (srv->state_fd < 0) {

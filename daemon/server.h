@@ -37,7 +37,7 @@ struct conn {
 	struct event *ev;
 	uid_t uid;
 	pid_t pid;
-	bool denied;                 /* not root: answer the first datagram, then close */
+	struct event *idle;          /* closes a connection that sends nothing */
 	struct container *waiting;   /* an operation replies to us later */
 	struct check_job *check;     /* a check worker replies to us later */
 };
@@ -56,7 +56,10 @@ struct server {
 	uint8_t *buf;                /* one datagram, CKPT_RPC_MAX_MSG */
 	bool stopping;
 	struct event *ev_stop_timeout;
+	int idle_timeout_s;          /* a client silent this long is closed */
 };
+
+#define SERVER_IDLE_TIMEOUT_S 60
 
 /* Build the server around an already listening socket (taken over). */
 int server_new(struct event_base *base, int listen_fd, const char *state_dir, struct server **ret);
