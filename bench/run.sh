@@ -5,7 +5,7 @@
 # Prints a table; never asserts on time. Each restored container is asked to
 # verify every page (SIGUSR2 -> PASS), so a fast but wrong result shows.
 #
-#   sudo bench/run.sh [SIZE_MIB...]      default: 64 1024
+#   bench/run.sh [SIZE_MIB...]      default: 64 1024
 #
 # Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (3),
 # BENCH_PREWARM (1): before each measurement, write and delete 3x SIZE in the

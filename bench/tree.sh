@@ -2,7 +2,7 @@
 # Benchmark (issue 3): checkpoint and restart of whole containers, into
 # ckptd's store on a tmpfs. Prints a table; never asserts on time.
 #
-#   sudo bench/tree.sh [CASE...]      default: procs threads cow
+#   bench/tree.sh [CASE...]      default: procs threads cow
 #
 #   procs    100 processes (bench/forkmem private 99 10: a parent and 99
 #            children), each with 10 MiB of dirty private anonymous memory

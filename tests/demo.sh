@@ -1,5 +1,5 @@
 #!/bin/bash
-# The main job, end to end: sudo tests/demo.sh
+# The main job, end to end: tests/demo.sh (as root)
 #
 # Installs what is missing (Debian 12), builds build/, starts a private
 # ckptd, runs the counter workload in a container, checkpoints it (leaving
@@ -23,7 +23,7 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 show() { echo "\$ $*"; "$@"; }
 
-[ "$(id -u)" = 0 ] || die "run as root: sudo $0"
+[ "$(id -u)" = 0 ] || die "run as root: $0"
 
 missing=()
 for p in "${PACKAGES[@]}"; do

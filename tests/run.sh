@@ -1,5 +1,5 @@
 #!/bin/bash
-# The one test command: sudo tests/run.sh
+# The one test command, as root: tests/run.sh
 #
 # On a fresh Debian 12 machine, as root: installs what is missing, builds
 # build/ (RelWithDebInfo) and build-asan/ (ASan+UBSan), runs the unit tests
@@ -57,7 +57,7 @@ summary() {
 }
 
 if [ "$(id -u)" != 0 ]; then
-	echo "run.sh: must run as root (sudo tests/run.sh): ckptd needs ptrace, namespaces and cgroups" >&2
+	echo "run.sh: must run as root: ckptd needs ptrace, namespaces and cgroups" >&2
 	exit 1
 fi
 
