@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 
 #ifndef PR_SET_MDWE
@@ -130,7 +131,11 @@ static int thread_sched(struct dump_ctx *ctx, const struct dump_proc *p, pid_t t
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: thread %d: sched_getattr", p->pid, tid);
 	s->a.sched_policy = sa.sched_policy;
 	s->a.sched_flags = sa.sched_flags & SCHED_FLAGS_SAVED;
-	s->a.sched_nice = sa.sched_nice;
+	/* sched_getattr leaves it out for the real-time policies */
+	errno = 0;
+	s->a.sched_nice = getpriority(PRIO_PROCESS, tid);
+	if (errno)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: thread %d: getpriority", p->pid, tid);
 	s->a.sched_priority = sa.sched_priority;
 	if (sa.sched_policy == SCHED_DEADLINE) {
 		s->a.has_sched_runtime = s->a.has_sched_deadline = s->a.has_sched_period = true;
@@ -619,7 +624,7 @@ static int proc_writes(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img
 			       p->tt->pid, a->oom_score_adj);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing oom_score_adj", p->tt->pid);
-	snprintf(v, sizeof(v), "%x", a->coredump_filter);
+	snprintf(v, sizeof(v), "0x%x", a->coredump_filter);
 	r = write_proc(p->host_pid, "coredump_filter", v);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing coredump_filter", p->tt->pid);
@@ -678,7 +683,12 @@ static int set_sched(struct restore_ctx *ctx, struct rproc *p, pid_t host, pid_t
 	what = "CPU affinity (sched_setaffinity)";
 	if (a->has_affinity && syscall(SYS_sched_setaffinity, host, a->affinity.len, a->affinity.data) < 0)
 		goto fail;
-	what = "scheduling policy, priority and nice value (sched_setattr)";
+	/* sched_setattr sets the nice value of SCHED_OTHER/BATCH only: the
+	 * others (IDLE, real-time) keep theirs for when they go back. */
+	what = "nice value (setpriority)";
+	if (setpriority(PRIO_PROCESS, host, a->sched_nice) < 0)
+		goto fail;
+	what = "scheduling policy and priority (sched_setattr)";
 	if (syscall(SYS_sched_setattr, host, &sa, 0) < 0)
 		goto fail;
 	return 0;

@@ -458,6 +458,26 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 	return r;
 }
 
+/* Our memory in the task: RWX, or, in a process that denies writable and
+ * executable mappings (PR_SET_MDWE), the code page read+exec over a
+ * read+write area (rtask_write gets into it through /proc/PID/mem). */
+static long scratch_map(struct rtask *rt)
+{
+	long addr, ret;
+
+	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr != -EACCES)
+		return addr;
+	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096)
+		return addr;
+	ret = rsys(rt, __NR_mmap, addr, PAGE_SZ, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (ret == addr)
+		return addr;
+	rsys(rt, __NR_munmap, addr, SC_LEN);
+	return ret < 0 && ret > -4096 ? ret : -EIO;
+}
+
 int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
@@ -471,7 +491,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	ckpt__img__mm_info__init(&s->mm);
 	ckpt__img__creds__init(&s->creds);
 	/* Memory for batches of injected calls, in the process's own. */
-	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	addr = scratch_map(rt);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
 	r = task_dump_state(ctx, p, s, addr);
