@@ -42,7 +42,7 @@
 #define FUTEX_SLOTS_MAX (1u << 16)
 #define LOGINUID_UNSET 4294967295u
 #define IOPRIO_WHO_PROCESS 1
-#define PTRACE_GET_SUD_CONFIG 0x4210
+#define PTRACE_GET_SUD_CONFIG 0x4211
 
 #define SCHED_FLAG_RESET_ON_FORK 0x01
 #define SCHED_FLAG_RECLAIM 0x02
@@ -369,6 +369,8 @@ int attrs_proc_take(struct dump_ctx *ctx, const struct dump_proc *p, const struc
 
 static int bad(struct restore_ctx *ctx, pid_t pid, pid_t tid, const char *why)
 {
+	if (tid == pid)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: attributes: %s", pid, why);
 	return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: thread %d: attributes: %s", pid, tid, why);
 }
 
