@@ -71,3 +71,22 @@ int arch_run_batch(pid_t tid, const void *base, uint64_t code_addr, uint64_t tab
  * Returns 0 with *ret the syscall's return value, or -errno if ptrace failed. */
 int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr,
 			const unsigned long args[6], long *ret);
+
+/* Knobs of this arch a task sets on itself (prctl/arch_prctl) and only
+ * it can read: each is read by an injected getter, checked (what can't be
+ * restored is refused at checkpoint, and again when an image says so),
+ * and set back by injected setters. Values travel as u64, by index. */
+enum arch_knob_scope { ARCH_KNOB_THREAD, ARCH_KNOB_PROCESS };
+unsigned arch_knob_count(enum arch_knob_scope scope);
+const char *arch_knob_name(enum arch_knob_scope scope, unsigned i);
+/* The getter call; out: a u64 in the task it may write through. */
+struct arch_call arch_knob_get(enum arch_knob_scope scope, unsigned i, uint64_t out);
+/* The value from the getter's result and *out (a getter this kernel
+ * lacks reads as the default). */
+uint64_t arch_knob_value(enum arch_knob_scope scope, unsigned i, int64_t ret, uint64_t out);
+/* 0, or -EOPNOTSUPP with the reason in why: the value can't be restored. */
+int arch_knob_check(enum arch_knob_scope scope, unsigned i, uint64_t value, char *why, size_t whylen);
+/* Up to ARCH_KNOB_SET_MAX setter calls into calls; returns how many
+ * (0: the default, nothing to do). */
+#define ARCH_KNOB_SET_MAX 2
+size_t arch_knob_set(enum arch_knob_scope scope, unsigned i, uint64_t value, struct arch_call *calls);

@@ -1,6 +1,7 @@
 /* Saving one task's own state: identity, registers, signals, limits, mm bounds. */
 #include "dump.h"
 #include "arch.h"
+#include "attrs.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -36,6 +37,7 @@ struct thread_state {
 	char comm[32];
 	unsigned char (*siginfo)[SIGINFO_SIZE];
 	ProtobufCBinaryData pending[PENDING_MAX];
+	struct attrs_thread attrs;
 };
 
 struct task_state {
@@ -48,6 +50,7 @@ struct task_state {
 	uint32_t uids[4], gids[4];
 	char cwd[PATH_MAX], exe[PATH_MAX];
 	char *auxv;
+	struct attrs_proc attrs;
 	unsigned char (*siginfo)[SIGINFO_SIZE];   /* the process's shared queue */
 	ProtobufCBinaryData pending[PENDING_MAX];
 	struct thread_state main;
@@ -161,10 +164,13 @@ static struct rbatch *batch_new(uint64_t addr)
 	return b;
 }
 
-/* Only the thread itself can tell its clear_child_tid and sigaltstack. */
-static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct thread_state *s)
+/* Only the thread itself can tell its clear_child_tid, sigaltstack and
+ * prctl settings. */
+static int dump_thread_injected(struct dump_ctx *ctx, struct dump_proc *p, size_t k, uint64_t addr, struct thread_state *s)
 {
 	_cleanup_free_ struct rbatch *b = batch_new(addr);
+	struct rtask *rt = &p->rt[k];
+	struct attrs_thread_calls ac;
 	const struct kaltstack *ss;
 	uint64_t a_tid, a_ss;
 	size_t i;
@@ -176,8 +182,9 @@ static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t
 	a_ss = rbatch_space(b, sizeof(struct kaltstack));
 	rbatch_add(b, __NR_prctl, PR_GET_TID_ADDRESS, a_tid, 0, 0, 0, 0);
 	rbatch_add(b, __NR_sigaltstack, 0, a_ss, 0, 0, 0, 0);
+	attrs_thread_queue(b, &ac);
 	r = rbatch_run(b, rt);
-	for (i = 0; r >= 0 && i < b->n; i++)
+	for (i = 0; r >= 0 && i < ac.first; i++)
 		if (b->calls[i].ret < 0)
 			r = (int)b->calls[i].ret;
 	if (r < 0)
@@ -189,7 +196,8 @@ static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t
 	s->th.altstack_sp = ss->sp;
 	s->th.altstack_size = ss->size;
 	s->th.altstack_flags = ss->flags;
-	return 0;
+	s->th.attrs = &s->attrs.a;
+	return attrs_thread_take(ctx, p, k, b, &ac, &s->attrs);
 }
 
 static int dump_thread_comm(struct dump_ctx *ctx, pid_t pid, pid_t tid, struct thread_state *s)
@@ -224,7 +232,7 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 		r = dump_queue(ctx, p->tids[k], false, &s->siginfo, s->pending, &s->th.n_sigpending);
 	s->th.sigpending = s->pending;
 	if (r >= 0)
-		r = dump_thread_injected(ctx, &p->rt[k], addr, s);
+		r = dump_thread_injected(ctx, p, k, addr, s);
 	if (r >= 0)
 		r = dump_thread_comm(ctx, p->pid, p->tids[k], s);
 	return r;
@@ -248,13 +256,16 @@ static void task_take_thread(Ckpt__Img__Task *t, struct thread_state *s)
 	t->altstack_flags = s->th.altstack_flags;
 	t->n_sigpending_private = s->th.n_sigpending;
 	t->sigpending_private = s->th.sigpending;
+	t->thread_attrs = s->th.attrs;
 }
 
-/* Process-wide state only the task can tell: sigactions, itimers, brk;
- * in one batch. */
-static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct task_state *s)
+/* Process-wide state only the task can tell: sigactions, itimers, brk,
+ * prctl settings; in one batch. */
+static int dump_injected(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr, struct task_state *s)
 {
 	_cleanup_free_ struct rbatch *b = batch_new(addr);
+	struct rtask *rt = &p->rt[0];
+	struct attrs_proc_calls ac;
 	uint64_t a_act[65] = { 0 }, a_itv[3];
 	size_t brk_at, i;
 	int sig, r;
@@ -272,8 +283,9 @@ static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, 
 		a_itv[i] = rbatch_space(b, sizeof(struct itimerval));
 		rbatch_add(b, __NR_getitimer, i, a_itv[i], 0, 0, 0, 0);
 	}
+	attrs_proc_queue(b, &ac);
 	r = rbatch_run(b, rt);
-	for (i = 1; r >= 0 && i < b->n; i++)
+	for (i = 1; r >= 0 && i < ac.first; i++)
 		if (b->calls[i].ret < 0)
 			r = (int)b->calls[i].ret;
 	if (r < 0)
@@ -305,7 +317,8 @@ static int dump_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, 
 	s->t.n_itimers = 3;
 	s->t.itimers = s->itp;
 	s->t.sigactions = s->actp;
-	return 0;
+	s->t.attrs = &s->attrs.a;
+	return attrs_proc_take(ctx, p, b, &ac, &s->attrs);
 }
 
 static int dump_mm_info(struct dump_ctx *ctx, pid_t pid, const struct proc_stat *ps, struct task_state *s)
@@ -435,7 +448,7 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 		s->t.sigpending_shared = s->pending;
 	}
 	if (r >= 0)
-		r = dump_injected(ctx, &p->rt[0], addr, s);
+		r = dump_injected(ctx, p, addr, s);
 	if (r >= 0)
 		r = dump_mm_info(ctx, pid, &p->ps, s);
 	if (r >= 0 && (r = image_write_msg(&ctx->w, IMG_TASK, &s->t.base)) < 0)
@@ -443,6 +456,26 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 	if (r >= 0)
 		r = dump_threads(ctx, p, addr);
 	return r;
+}
+
+/* Our memory in the task: RWX, or, in a process that denies writable and
+ * executable mappings (PR_SET_MDWE), the code page read+exec over a
+ * read+write area (rtask_write gets into it through /proc/PID/mem). */
+static long scratch_map(struct rtask *rt)
+{
+	long addr, ret;
+
+	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr != -EACCES)
+		return addr;
+	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (addr < 0 && addr > -4096)
+		return addr;
+	ret = rsys(rt, __NR_mmap, addr, PAGE_SZ, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	if (ret == addr)
+		return addr;
+	rsys(rt, __NR_munmap, addr, SC_LEN);
+	return ret < 0 && ret > -4096 ? ret : -EIO;
 }
 
 int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
@@ -458,7 +491,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	ckpt__img__mm_info__init(&s->mm);
 	ckpt__img__creds__init(&s->creds);
 	/* Memory for batches of injected calls, in the process's own. */
-	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	addr = scratch_map(rt);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
 	r = task_dump_state(ctx, p, s, addr);

@@ -2,6 +2,7 @@
 #include "restore.h"
 #include "fault.h"
 #include "arch.h"
+#include "attrs.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -66,6 +67,8 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 	}
 	if (t->rseq && (t->rseq->len < 32 || t->rseq->len > 1024 || t->rseq->ptr % 32))
 		return bad(ctx, t, "bad rseq registration");
+	if (attrs_check_proc(ctx, t->pid, t->attrs) < 0 || attrs_check_thread(ctx, t->pid, t->pid, t->thread_attrs) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -274,6 +277,8 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	}
 	if (r >= 0)
 		r = check_creds(ctx, p, p->task);
+	if (r >= 0)
+		r = attrs_restore_release(ctx, p);
 	if (r < 0)
 		return r;
 	/* The last injected call unmaps the page it runs from: the task stops
@@ -289,6 +294,8 @@ int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
 {
 	int r = fault_inject(ctx->err, "restore-handoff");
 
+	if (r >= 0)
+		r = attrs_restore_sched(ctx, p);
 	if (r >= 0)
 		r = hand_off(ctx, p, p->task);
 	if (r >= 0)

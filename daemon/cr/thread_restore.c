@@ -4,6 +4,7 @@
  * finally its registers. */
 #include "restore.h"
 #include "arch.h"
+#include "attrs.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -47,7 +48,7 @@ static int check_thread(struct restore_ctx *ctx, const Ckpt__Img__Thread *th)
 		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
 			return bad(ctx, th, "bad pending signal number");
 	}
-	return 0;
+	return attrs_check_thread(ctx, ctx->cur->tt->pid, th->tid, th->attrs);
 }
 
 int thread_restore_record(struct restore_ctx *ctx, const void *payload, size_t len)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # What the engine can't checkpoint yet is refused with an error that names
 # the task and the reason, and the container keeps running unfrozen:
-# a socket, a named pipe, a POSIX timer, two processes sharing an fd table.
+# a socket, a named pipe, a POSIX timer, two processes sharing an fd table,
+# syscall user dispatch, a NUMA memory policy.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -57,4 +58,6 @@ refused socket 'socket'
 refused fifo 'named pipe|fifo'
 refused timer 'timer'
 refused sharedfiles 'fd table|CLONE_FILES'
+refused sud 'syscall user dispatch.*not supported'
+refused mempolicy 'NUMA memory policy.*not supported'
 echo "PASS: $TEST_NAME"

@@ -1,10 +1,11 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer | sharedfiles
+ *   refuse socket | fifo | timer | sharedfiles | sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
  * read-write; timer: a POSIX timer; sharedfiles: a child process sharing
- * its fd table (clone(CLONE_FILES)). Writes READY, then "tick N" every 100 ms, so a test can see that
+ * its fd table (clone(CLONE_FILES)); sud: syscall user dispatch on (every call allowed
+ * by its selector); mempolicy: a NUMA policy (MPOL_BIND to node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
 #include <fcntl.h>
 #include <sched.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "wl.h"
@@ -52,8 +54,18 @@ int main(int argc, char **argv)
 		if (pid == 0)
 			for (;;)
 				pause();
+	} else if (!strcmp(mode, "sud")) {
+		static volatile char selector;   /* SYSCALL_DISPATCH_FILTER_ALLOW */
+
+		if (prctl(59 /* PR_SET_SYSCALL_USER_DISPATCH */, 1 /* ON */, 0, 0, &selector))
+			return 1;
+	} else if (!strcmp(mode, "mempolicy")) {
+		unsigned long nodes = 1;
+
+		if (syscall(SYS_set_mempolicy, 2 /* MPOL_BIND */, &nodes, 2))
+			return 1;
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
