@@ -44,6 +44,7 @@ struct dump_ctx {
 	uint64_t vdso_hash;           /* of the first task's [vdso] */
 	uint64_t vdso_size, vvar_size, vvar_vclock_size;
 	struct proc_status init_st;   /* the container's init, for credentials */
+	struct check_base *check;     /* ... and what else every thread shares with it */
 	struct dump_proc *procs;      /* parents before children */
 	size_t nprocs;
 	int max_fd;
@@ -55,6 +56,14 @@ int tree_collect(struct dump_ctx *ctx);
 int tree_check(struct dump_ctx *ctx);
 int tree_dump(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
+
+/* task_check.c: what every thread must share with init (credentials,
+ * seccomp, namespaces, cgroup, LSM label); read while frozen. */
+int task_check_init(struct dump_ctx *ctx);
+int task_check(struct dump_ctx *ctx, const struct dump_proc *p);
+/* Locks held by the container's tasks that no fd shows (after files_collect). */
+int task_check_locks(struct dump_ctx *ctx);
+void task_check_free(struct dump_ctx *ctx);
 
 /* task_dump.c: a process's own state and its threads' (TASK, THREAD*);
  * uses injected syscalls through p->rt (prepared). */

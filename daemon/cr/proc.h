@@ -77,6 +77,8 @@ struct proc_fdinfo {
 	uint32_t flags;                 /* octal in the file */
 	int mnt_id;
 	uint64_t ino;
+	int nlocks;                     /* "lock:" lines: locks and leases on this description */
+	char lock[40];                  /* the first one's kind and type: "FLOCK WRITE" */
 };
 int proc_parse_fdinfo(int fd, struct proc_fdinfo *ret);
 int proc_fdinfo_pid(pid_t pid, int fd, struct proc_fdinfo *ret);

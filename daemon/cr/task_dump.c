@@ -161,13 +161,14 @@ static struct rbatch *batch_new(uint64_t addr)
 	return b;
 }
 
-/* Only the thread itself can tell its clear_child_tid and sigaltstack. */
-static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t addr, struct thread_state *s)
+/* Only the thread itself can tell its clear_child_tid, sigaltstack and
+ * securebits. */
+static int dump_thread_injected(struct dump_ctx *ctx, pid_t pid, struct rtask *rt, uint64_t addr, struct thread_state *s)
 {
 	_cleanup_free_ struct rbatch *b = batch_new(addr);
 	const struct kaltstack *ss;
 	uint64_t a_tid, a_ss;
-	size_t i;
+	size_t i, sb_at;
 	int r;
 
 	if (!b)
@@ -176,12 +177,17 @@ static int dump_thread_injected(struct dump_ctx *ctx, struct rtask *rt, uint64_t
 	a_ss = rbatch_space(b, sizeof(struct kaltstack));
 	rbatch_add(b, __NR_prctl, PR_GET_TID_ADDRESS, a_tid, 0, 0, 0, 0);
 	rbatch_add(b, __NR_sigaltstack, 0, a_ss, 0, 0, 0, 0);
+	sb_at = rbatch_add(b, __NR_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
 	r = rbatch_run(b, rt);
 	for (i = 0; r >= 0 && i < b->n; i++)
 		if (b->calls[i].ret < 0)
 			r = (int)b->calls[i].ret;
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "thread %d: injected prctl/sigaltstack", rt->pid);
+	/* Restored tasks inherit ckptd's securebits through the fresh init. */
+	if (b->calls[sb_at].ret != prctl(PR_GET_SECUREBITS))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d: securebits %#lx differ from the container's (%#x): not supported",
+			       pid, s->th.tid, (long)b->calls[sb_at].ret, prctl(PR_GET_SECUREBITS));
 	ss = rbatch_result(b, a_ss);
 	s->th.has_clear_child_tid = true;
 	memcpy(&s->th.clear_child_tid, rbatch_result(b, a_tid), sizeof(uint64_t));
@@ -224,7 +230,7 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 		r = dump_queue(ctx, p->tids[k], false, &s->siginfo, s->pending, &s->th.n_sigpending);
 	s->th.sigpending = s->pending;
 	if (r >= 0)
-		r = dump_thread_injected(ctx, &p->rt[k], addr, s);
+		r = dump_thread_injected(ctx, p->pid, &p->rt[k], addr, s);
 	if (r >= 0)
 		r = dump_thread_comm(ctx, p->pid, p->tids[k], s);
 	return r;
