@@ -112,5 +112,11 @@ enum {
 	MADV_BIT_RANDOM = 1 << 7,
 };
 
+/* mmap flag of kernels >= 6.11 (a map type, like MAP_PRIVATE), for
+ * libc headers that lack it. */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
+
 /* Object table types (one id space per image). */
 enum { OBJ_FILE = 1, OBJ_PIPE = 2, OBJ_SHM = 3 };

@@ -224,6 +224,7 @@ static const struct { char name[3]; uint64_t bit; } vmflag_names[] = {
 	{ "ar", VMF_AR }, { "wf", VMF_WF }, { "dd", VMF_DD }, { "sd", VMF_SD }, { "mm", VMF_MM },
 	{ "hg", VMF_HG }, { "nh", VMF_NH }, { "mg", VMF_MG }, { "um", VMF_UM }, { "uw", VMF_UW },
 	{ "ss", VMF_SS }, { "sl", VMF_SL }, { "bt", VMF_BT }, { "mt", VMF_MT }, { "ui", VMF_UI },
+	{ "dp", VMF_DP }, { "lf", VMF_LF },
 };
 
 /* Unknown mnemonics (newer kernels add them: "lf", "dp", "gu", ...) become
