@@ -62,6 +62,10 @@ struct arch_call {
 };
 _Static_assert(sizeof(struct arch_call) == 64, "arch_batch_code walks 64-byte entries");
 extern const unsigned char arch_batch_code[], arch_batch_code_end[];
+/* The signal of the batch's final stop. The kernel forces it: if it is
+ * blocked (as all are during injection) or ignored, its action is reset to
+ * SIG_DFL and it is unblocked, so the caller must put the action back. */
+#define ARCH_BATCH_STOP_SIG 5   /* SIGTRAP, from the int3 */
 int arch_run_batch(pid_t tid, const void *base, uint64_t code_addr, uint64_t table_addr, unsigned n);
 
 /* Run one system call inside a ptrace-stopped task: start from `base` regs,

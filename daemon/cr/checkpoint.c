@@ -306,6 +306,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (r >= 0)
 		r = dump_objects(&j);
 	if (r >= 0)
+		r = task_check_locks(&j.ctx);
+	if (r >= 0)
 		r = tree_dump(&j.ctx);
 	if (r >= 0)
 		r = dump_tasks(&j);

@@ -44,6 +44,7 @@ struct dump_ctx {
 	uint64_t vdso_hash;           /* of the first task's [vdso] */
 	uint64_t vdso_size, vvar_size, vvar_vclock_size;
 	struct proc_status init_st;   /* the container's init, for credentials */
+	struct check_base *check;     /* ... and what else every thread shares with it */
 	struct dump_proc *procs;      /* parents before children */
 	size_t nprocs;
 	int max_fd;
@@ -55,6 +56,14 @@ int tree_collect(struct dump_ctx *ctx);
 int tree_check(struct dump_ctx *ctx);
 int tree_dump(struct dump_ctx *ctx);
 void tree_free(struct dump_ctx *ctx);
+
+/* task_check.c: what every thread must share with init (credentials,
+ * seccomp, namespaces, cgroup, LSM label); read while frozen. */
+int task_check_init(struct dump_ctx *ctx);
+int task_check(struct dump_ctx *ctx, const struct dump_proc *p);
+/* Locks held by the container's tasks that no fd shows (after files_collect). */
+int task_check_locks(struct dump_ctx *ctx);
+void task_check_free(struct dump_ctx *ctx);
 
 /* task_dump.c: a process's own state and its threads' (TASK, THREAD*);
  * uses injected syscalls through p->rt (prepared). */
@@ -102,6 +111,12 @@ enum {
 	MADV_BIT_SEQUENTIAL = 1 << 6,
 	MADV_BIT_RANDOM = 1 << 7,
 };
+
+/* mmap flag of kernels >= 6.11 (a map type, like MAP_PRIVATE), for
+ * libc headers that lack it. */
+#ifndef MAP_DROPPABLE
+#define MAP_DROPPABLE 0x08
+#endif
 
 /* Object table types (one id space per image). */
 enum { OBJ_FILE = 1, OBJ_PIPE = 2, OBJ_SHM = 3 };

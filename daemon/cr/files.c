@@ -104,6 +104,23 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	return shm_dump(ctx, path, true, name, &f->shm_id);
 }
 
+/* A lock or lease lost in a restart lets another process take it: the
+ * holder's data silently stops being protected. fdinfo lists those of this
+ * description (flock, OFD, leases: even when the process that took them
+ * has exited) and this process's POSIX locks taken through it. */
+static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi)
+{
+	if (fi->nlocks)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease (%s%s): file locks are not supported yet",
+			       pid, fd, link, fi->lock, fi->nlocks > 1 ? ", and more" : "");
+	/* Reopening can't register the description for SIGIO (open() keeps
+	 * the flag but not the owner or the signal). */
+	if (fi->flags & O_ASYNC)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): signal-driven I/O (O_ASYNC, with its F_SETOWN owner and F_SETSIG signal) is not supported yet",
+			       pid, fd, link);
+	return 0;
+}
+
 static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e)
 {
 	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
@@ -128,6 +145,9 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	why = classify(ctx, pid, link, &st, &f);
 	if (why)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %s", pid, fd, link, why);
+	r = check_fd_state(ctx, pid, fd, link, &fi);
+	if (r < 0)
+		return r;
 	e->fd = fd;
 	e->cloexec = !!(fi.flags & O_CLOEXEC);
 	obj = malloc(sizeof(*obj));

@@ -29,10 +29,25 @@ static uint32_t vma_madv(uint64_t f)
 	       (f & VMF_SR ? MADV_BIT_SEQUENTIAL : 0) | (f & VMF_RR ? MADV_BIT_RANDOM : 0);
 }
 
-/* VmFlags we can't reproduce: refuse rather than restore something else. */
+/* VmFlags and what restore does with each:
+ *   rd wr ex sh: prot and MAP_SHARED, mapped as saved
+ *   mr mw me ms: what the mapping may become: follow from prot, sharing and
+ *      the file's open mode (file_rdwr)
+ *   gd: MAP_GROWSDOWN;  dp: MAP_DROPPABLE (it brings wf dd nr along)
+ *   sr rr dc dd wf hg nh mg: madvise advice, reapplied (vma_madv)
+ *   ac nr: overcommit accounting, which the kernel derives again
+ *   de sd ht: set by the kernel for special or hugetlb mappings, soft-dirty
+ *      tracking; the same on a new mapping of the same kind
+ *   pf io mm ar: device memory: only the kernel's own [vdso]/[vvar]
+ *   lo lf, um uw ui, sl, ss, sf: refused below
+ *   bt mt: arm64 only
+ * Anything else is a flag this code does not know (VMF_OTHER): refused,
+ * so that a new kernel's flag is never dropped silently. */
 static const char *vma_unsupported_flags(const struct proc_vma *v, bool special)
 {
-	if (v->vmflags & VMF_LO)
+	if (v->vmflags & VMF_OTHER)
+		return "VmFlags that ckptd does not know (a newer kernel's flag)";
+	if (v->vmflags & (VMF_LO | VMF_LF))
 		return "locked (mlock) memory";
 	if (v->vmflags & (VMF_UM | VMF_UW))
 		return "userfaultfd-registered memory";
@@ -40,8 +55,14 @@ static const char *vma_unsupported_flags(const struct proc_vma *v, bool special)
 		return "sealed (mseal) memory";
 	if (v->vmflags & VMF_SS)
 		return "a shadow stack";
-	if (!special && (v->vmflags & (VMF_IO | VMF_PF)))
-		return "a device (I/O or PFN) mapping";
+	if (v->vmflags & VMF_SF)
+		return "a synchronous (MAP_SYNC) DAX mapping";
+	if (v->vmflags & (VMF_BT | VMF_MT))
+		return "VmFlags of another architecture";
+	if (!special && (v->vmflags & (VMF_IO | VMF_PF | VMF_MM | VMF_AR)))
+		return "a device (I/O, PFN or mixed) mapping";
+	if ((v->vmflags & VMF_DP) && (v->shared || v->path))
+		return "droppable memory that is not anonymous";
 	return NULL;
 }
 
@@ -225,6 +246,7 @@ static void fill_vma(Ckpt__Img__Vma *e, const struct proc_vma *v)
 	e->flags = (v->shared ? MAP_SHARED : MAP_PRIVATE) | (v->vmflags & VMF_GD ? MAP_GROWSDOWN : 0);
 	e->has_madv = true;
 	e->madv = vma_madv(v->vmflags);
+	e->has_droppable = e->droppable = !!(v->vmflags & VMF_DP);
 }
 
 static bool is_shm_kind(Ckpt__Img__VmaKind k)
@@ -265,7 +287,7 @@ static bool inherited(const struct dump_proc *pp, const struct proc_vma *v)
 			continue;
 		return w->end == v->end && w->pgoff == v->pgoff && w->shared == v->shared && w->ino == v->ino &&
 		       w->dev_major == v->dev_major && w->dev_minor == v->dev_minor &&
-		       ((w->vmflags ^ v->vmflags) & VMF_GD) == 0 &&
+		       ((w->vmflags ^ v->vmflags) & (VMF_GD | VMF_DP)) == 0 &&
 		       (w->path == v->path || (w->path && v->path && streq(w->path, v->path)));
 	}
 	return false;

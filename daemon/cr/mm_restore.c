@@ -78,6 +78,8 @@ static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 			why = "file mapping without a valid path or offset";
 		else if (v->anon_name && strlen(v->anon_name) > 80)
 			why = "anon name too long";
+		else if (v->droppable && (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON || (v->flags & MAP_GROWSDOWN)))
+			why = "droppable but not plain anonymous memory";
 		if (why)
 			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx: %s", ctx->cur->tt->pid,
 				       (unsigned long)v->start, (unsigned long)v->end, why);
@@ -360,6 +362,8 @@ static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img_
 	*ret_open = SIZE_MAX;
 	switch (v->kind) {
 	case CKPT__IMG__VMA_KIND__VMA_ANON:
+		if (v->droppable)
+			flags = (flags & ~MAP_PRIVATE) | MAP_DROPPABLE;
 		rbatch_add(b, __NR_mmap, v->start, len, map_prot(v), flags | MAP_ANONYMOUS, -1, 0);
 		return 0;
 	case CKPT__IMG__VMA_KIND__VMA_SHARED_ANON:
@@ -423,7 +427,7 @@ static int map_all(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, C
 static bool same_mapping(const Ckpt__Img__Vma *a, const Ckpt__Img__Vma *b)
 {
 	return a->start == b->start && a->end == b->end && a->kind == b->kind && a->flags == b->flags &&
-	       a->pgoff == b->pgoff && a->shm_id == b->shm_id &&
+	       a->droppable == b->droppable && a->pgoff == b->pgoff && a->shm_id == b->shm_id &&
 	       (a->path == b->path || (a->path && b->path && streq(a->path, b->path)));
 }
 

@@ -224,6 +224,7 @@ static const struct { char name[3]; uint64_t bit; } vmflag_names[] = {
 	{ "ar", VMF_AR }, { "wf", VMF_WF }, { "dd", VMF_DD }, { "sd", VMF_SD }, { "mm", VMF_MM },
 	{ "hg", VMF_HG }, { "nh", VMF_NH }, { "mg", VMF_MG }, { "um", VMF_UM }, { "uw", VMF_UW },
 	{ "ss", VMF_SS }, { "sl", VMF_SL }, { "bt", VMF_BT }, { "mt", VMF_MT }, { "ui", VMF_UI },
+	{ "dp", VMF_DP }, { "lf", VMF_LF },
 };
 
 /* Unknown mnemonics (newer kernels add them: "lf", "dp", "gu", ...) become
@@ -675,6 +676,28 @@ int proc_stat_pid(pid_t pid, struct proc_stat *ret)
 
 /* ---- fdinfo ---- */
 
+/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (fs/locks.c
+ * lock_get_status): keep the kind and the type, "FLOCK WRITE". */
+static int parse_fdinfo_lock(const char *v, char *buf, size_t len)
+{
+	const char *p = skip_blanks(v), *kind, *type;
+	size_t nk, nt;
+	uint64_t id;
+
+	if (parse_u64(&p, 10, &id) < 0 || *p++ != ':')
+		return -EINVAL;
+	kind = skip_blanks(p);
+	nk = strcspn(kind, " \t");
+	p = skip_blanks(kind + nk);
+	p += strcspn(p, " \t");      /* ADVISORY, ACTIVE, BREAKING, ... */
+	type = skip_blanks(p);
+	nt = strcspn(type, " \t");
+	if (!nk || !nt || nk > 16 || nt > 16)
+		return -EINVAL;
+	snprintf(buf, len, "%.*s %.*s", (int)nk, kind, (int)nt, type);
+	return 0;
+}
+
 int proc_parse_fdinfo(int fd, struct proc_fdinfo *ret)
 {
 	_cleanup_free_ struct line_reader *lr = malloc(sizeof(*lr));
@@ -707,6 +730,9 @@ int proc_parse_fdinfo(int fd, struct proc_fdinfo *ret)
 				return -EINVAL;
 		} else if (streq(line, "ino")) {
 			if (parse_u64_all(val, 10, UINT64_MAX, &fi.ino) < 0)
+				return -EINVAL;
+		} else if (streq(line, "lock")) {
+			if (fi.nlocks++ == 0 && parse_fdinfo_lock(val, fi.lock, sizeof(fi.lock)) < 0)
 				return -EINVAL;
 		}
 	}

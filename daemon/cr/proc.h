@@ -16,7 +16,8 @@ enum {
 	VMF_AR = 1ull << 20, VMF_WF = 1ull << 21, VMF_DD = 1ull << 22, VMF_SD = 1ull << 23,
 	VMF_MM = 1ull << 24, VMF_HG = 1ull << 25, VMF_NH = 1ull << 26, VMF_MG = 1ull << 27,
 	VMF_UM = 1ull << 28, VMF_UW = 1ull << 29, VMF_SS = 1ull << 30, VMF_SL = 1ull << 31,
-	VMF_BT = 1ull << 32, VMF_MT = 1ull << 33, VMF_UI = 1ull << 34, VMF_OTHER = 1ull << 63,
+	VMF_BT = 1ull << 32, VMF_MT = 1ull << 33, VMF_UI = 1ull << 34, VMF_DP = 1ull << 35,
+	VMF_LF = 1ull << 36, VMF_OTHER = 1ull << 63,
 };
 
 struct proc_vma {
@@ -77,6 +78,8 @@ struct proc_fdinfo {
 	uint32_t flags;                 /* octal in the file */
 	int mnt_id;
 	uint64_t ino;
+	int nlocks;                     /* "lock:" lines: locks and leases on this description */
+	char lock[40];                  /* the first one's kind and type: "FLOCK WRITE" */
 };
 int proc_parse_fdinfo(int fd, struct proc_fdinfo *ret);
 int proc_fdinfo_pid(pid_t pid, int fd, struct proc_fdinfo *ret);

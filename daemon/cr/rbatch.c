@@ -2,6 +2,7 @@
 #include "rbatch.h"
 #include "macro.h"
 #include <string.h>
+#include <sys/syscall.h>
 
 void rbatch_init(struct rbatch *b, uint64_t code_addr, uint64_t data_addr, uint64_t table_addr)
 {
@@ -44,11 +45,33 @@ size_t rbatch_add(struct rbatch *b, long nr, uint64_t a0, uint64_t a1, uint64_t 
 	return b->n++;
 }
 
+/* The batch ends in a trap the kernel forces on the task, which resets
+ * that signal's action: read the action as the batch leaves it, last, and
+ * set it again after the stop (by a single injected call, which raises no
+ * signal). SIG_DFL needs nothing. */
+static int keep_stop_sig_action(struct rbatch *b, struct rtask *t, uint64_t act_addr)
+{
+	const struct arch_ksigaction *act = rbatch_result(b, act_addr);
+	long ret;
+
+	if (b->calls[b->n].ret < 0 || act->handler == 0)
+		return 0;
+	ret = rtask_syscall(t, __NR_rt_sigaction, ARCH_BATCH_STOP_SIG, act_addr, 0, sizeof(act->mask), 0, 0);
+	return ret < 0 ? (int)ret : 0;
+}
+
 int rbatch_run(struct rbatch *b, struct rtask *t)
 {
 	size_t code_len = arch_batch_code_end - arch_batch_code;
+	uint64_t act_addr = 0;
 	int r;
 
+	if (b->n) {
+		act_addr = rbatch_space(b, sizeof(struct arch_ksigaction));
+		rbatch_add(b, __NR_rt_sigaction, ARCH_BATCH_STOP_SIG, 0, act_addr, sizeof(uint64_t), 0, 0);
+		if (!b->overflow)
+			b->n--;   /* out of the callers' sight; run below as n + 1 */
+	}
 	if (b->overflow)
 		return -E2BIG;
 	if (t->broken)
@@ -57,13 +80,15 @@ int rbatch_run(struct rbatch *b, struct rtask *t)
 	if (r >= 0 && b->used)
 		r = rtask_write(t->pid, b->data_addr, b->data, b->used);
 	if (r >= 0 && b->n)
-		r = rtask_write(t->pid, b->table_addr, b->calls, b->n * sizeof(b->calls[0]));
+		r = rtask_write(t->pid, b->table_addr, b->calls, (b->n + 1) * sizeof(b->calls[0]));
 	if (r >= 0 && b->n)
-		r = arch_run_batch(t->pid, &t->regs, b->code_addr, b->table_addr, b->n);
+		r = arch_run_batch(t->pid, &t->regs, b->code_addr, b->table_addr, b->n + 1);
 	if (r >= 0 && b->n)
-		r = rtask_read(t->pid, b->table_addr, b->calls, b->n * sizeof(b->calls[0]));
+		r = rtask_read(t->pid, b->table_addr, b->calls, (b->n + 1) * sizeof(b->calls[0]));
 	if (r >= 0 && b->used)
 		r = rtask_read(t->pid, b->data_addr, b->data, b->used);
+	if (r >= 0 && b->n)
+		r = keep_stop_sig_action(b, t, act_addr);
 	if (r < 0)
 		t->broken = r;
 	return r;

@@ -112,6 +112,9 @@ int tree_collect(struct dump_ctx *ctx)
 		r = proc_status_pid(init, &ctx->init_st);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "listing the tasks of init %d", init);
+	r = task_check_init(ctx);
+	if (r < 0)
+		return r;
 	if (n == 0)
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "the container has no process to checkpoint");
 	if (n > TREE_MAX_PROCS)
@@ -285,6 +288,8 @@ int tree_check(struct dump_ctx *ctx)
 		r = check_ids(ctx, p);
 		if (r >= 0 && !p->zombie)
 			r = check_threads_sharing(ctx, p);
+		if (r >= 0 && !p->zombie)
+			r = task_check(ctx, p);
 	}
 	return r < 0 ? r : check_process_sharing(ctx);
 }
@@ -348,6 +353,7 @@ void tree_free(struct dump_ctx *ctx)
 		free(p->fds);
 	}
 	free(ctx->procs);
+	task_check_free(ctx);
 	ctx->procs = NULL;
 	ctx->nprocs = 0;
 }

@@ -48,4 +48,5 @@ cycle_workload avx
 cycle_workload counter
 cycle_workload kstate "$TMP/wd"
 cycle_workload dirtymem 64
+cycle_workload droppable
 echo "PASS: $TEST_NAME"

@@ -160,13 +160,13 @@ static void test_smaps_nasty(void **state)
 	assert_int_equal(proc_parse_vmas(fd, &v, &n), 0);
 	assert_int_equal(n, 4);
 	assert_string_equal(v[0].path, "/tmp/dir with spaces/my prog");
-	assert_int_equal(v[0].vmflags, VMF_RD | VMF_EX | VMF_MR | VMF_MW | VMF_ME | VMF_OTHER);
+	assert_int_equal(v[0].vmflags, VMF_RD | VMF_EX | VMF_MR | VMF_MW | VMF_ME | VMF_LF);
 	assert_string_equal(v[1].path, "[anon:my name]");
 	assert_int_equal(v[1].vmflags, VMF_RD | VMF_WR | VMF_MR | VMF_MW | VMF_ME | VMF_AC | VMF_SD |
 			 VMF_MG | VMF_UM | VMF_UW | VMF_UI | VMF_WF | VMF_DD);
 	assert_int_equal(v[2].vmflags, VMF_RD | VMF_MR | VMF_PF | VMF_IO | VMF_DE | VMF_DD);
 	assert_int_equal(v[3].vmflags, VMF_RD | VMF_WR | VMF_MR | VMF_MW | VMF_ME | VMF_GD | VMF_AC |
-			 VMF_SS | VMF_SL | VMF_BT | VMF_MT | VMF_OTHER);
+			 VMF_SS | VMF_SL | VMF_BT | VMF_MT | VMF_DP | VMF_OTHER);
 	proc_vmas_free(v, n);
 }
 
@@ -470,6 +470,7 @@ static void test_fdinfo(void **state)
 	_cleanup_close_ int a = fixture("fdinfo-file.txt");
 	_cleanup_close_ int b = fixture("fdinfo-append.txt");
 	_cleanup_close_ int c = fixture("fdinfo-pidfd.txt");
+	_cleanup_close_ int d = fixture("fdinfo-locks.txt");
 	struct proc_fdinfo fi;
 
 	assert_int_equal(proc_parse_fdinfo(a, &fi), 0);
@@ -483,6 +484,10 @@ static void test_fdinfo(void **state)
 	assert_int_equal(fi.ino, 10952717);
 	assert_int_equal(proc_parse_fdinfo(c, &fi), 0);
 	assert_int_equal(fi.flags, O_RDWR | O_CLOEXEC);
+	assert_int_equal(fi.nlocks, 0);
+	assert_int_equal(proc_parse_fdinfo(d, &fi), 0);
+	assert_int_equal(fi.nlocks, 2);
+	assert_string_equal(fi.lock, "FLOCK WRITE");
 }
 
 static void test_fdinfo_malformed(void **state)
@@ -496,6 +501,7 @@ static void test_fdinfo_malformed(void **state)
 		"pos:\tx\nflags:\t02\n",
 		"pos:\t0\nflags:\t02\nmnt_id:\tabc\n",
 		"pos:\t0\nflags:\t02\nino:\t\n",
+		"pos:\t0\nflags:\t02\nlock:\tFLOCK\n",
 	};
 	size_t i;
 

@@ -1,11 +1,21 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer | sharedfiles | sud | mempolicy
+ *   refuse socket | fifo | timer | sharedfiles | threadseccomp | threaduid |
+ *          netns | utsns | timens | flock | posix | ofd | lease | orphanflock | async |
+ *          sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
  * read-write; timer: a POSIX timer; sharedfiles: a child process sharing
- * its fd table (clone(CLONE_FILES)); sud: syscall user dispatch on (every call allowed
- * by its selector); mempolicy: a NUMA policy (MPOL_BIND to node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
+ * its fd table (clone(CLONE_FILES)); threadseccomp: a second thread with a
+ * seccomp filter of its own; threaduid: a second thread that changed its
+ * uid alone (raw setresuid); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
+ * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
+ * for children); flock, posix, ofd: a write lock of that kind on a file in
+ * the cwd; lease: a read lease on its own file; orphanflock: a child took a
+ * flock on a description its parent holds, and exited; async: a pipe with
+ * O_ASYNC, F_SETOWN and F_SETSIG; sud: syscall user dispatch on (every
+ * call allowed by its selector); mempolicy: a NUMA policy (MPOL_BIND to
+ * node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
 #include <fcntl.h>
 #include <sched.h>
@@ -16,17 +26,97 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "wl.h"
+
+static pthread_barrier_t ready;
+
+static void *thread_seccomp(void *arg)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { 1, &allow };
+
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+		fail("seccomp: %m\n");
+	pthread_barrier_wait(&ready);
+	for (;;)
+		pause();
+	return arg;
+}
+
+static void *thread_uid(void *arg)
+{
+	/* the raw call: glibc's setresuid would change every thread */
+	if (syscall(SYS_setresuid, 1000, 1000, 1000))
+		fail("setresuid: %m\n");
+	pthread_barrier_wait(&ready);
+	for (;;)
+		pause();
+	return arg;
+}
+
+static void second_thread(void *(*fn)(void *))
+{
+	pthread_t t;
+
+	pthread_barrier_init(&ready, NULL, 2);
+	if (pthread_create(&t, NULL, fn, NULL))
+		fail("pthread_create\n");
+	pthread_barrier_wait(&ready);
+}
+
+static int lock_file(const char *name)
+{
+	int fd = open(name, O_RDWR | O_CREAT, 0600);
+
+	if (fd < 0)
+		fail("open %s: %m\n", name);
+	return fd;
+}
+
+static int file_locks(const char *mode)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
+	int fd;
+
+	if (!strcmp(mode, "flock"))
+		return flock(lock_file("refuse-flock"), LOCK_EX | LOCK_NB);
+	if (!strcmp(mode, "posix"))
+		return fcntl(lock_file("refuse-posix"), F_SETLK, &fl);
+	if (!strcmp(mode, "ofd"))
+		return fcntl(lock_file("refuse-ofd"), F_OFD_SETLK, &fl);
+	if (!strcmp(mode, "lease")) {
+		close(lock_file("refuse-lease"));
+		fd = open("refuse-lease", O_RDONLY);
+		return fd < 0 ? -1 : fcntl(fd, F_SETLEASE, F_RDLCK);
+	}
+	if (!strcmp(mode, "orphanflock")) {
+		pid_t pid;
+
+		fd = lock_file("refuse-orphanflock");
+		pid = fork();
+		if (pid == 0)
+			_exit(flock(fd, LOCK_EX | LOCK_NB) ? 1 : 0);
+		if (pid < 0 || waitpid(pid, &fd, 0) != pid || fd != 0)
+			return -1;
+		return 0;
+	}
+	return 1;
+}
 
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	const char *mode = argc > 1 ? argv[1] : "";
-	unsigned long n = 0;
+	long n = 0;
 	int p[2];
 
 	if (!strcmp(mode, "socket")) {
@@ -54,6 +144,15 @@ int main(int argc, char **argv)
 		if (pid == 0)
 			for (;;)
 				pause();
+	} else if (!strcmp(mode, "threadseccomp")) {
+		second_thread(thread_seccomp);
+	} else if (!strcmp(mode, "threaduid")) {
+		second_thread(thread_uid);
+	} else if (!strcmp(mode, "netns") || !strcmp(mode, "utsns") || !strcmp(mode, "timens")) {
+		int flag = mode[0] == 'n' ? CLONE_NEWNET : mode[0] == 'u' ? CLONE_NEWUTS : CLONE_NEWTIME;
+
+		if (unshare(flag))
+			fail("unshare %s: %m\n", mode);
 	} else if (!strcmp(mode, "sud")) {
 		static volatile char selector;   /* SYSCALL_DISPATCH_FILTER_ALLOW */
 
@@ -64,13 +163,21 @@ int main(int argc, char **argv)
 
 		if (syscall(SYS_set_mempolicy, 2 /* MPOL_BIND */, &nodes, 2))
 			return 1;
+	} else if ((n = file_locks(mode)) <= 0) {
+		if (n)
+			fail("%s: %m\n", mode);
+		n = 0;
+	} else if (!strcmp(mode, "async")) {
+		if (pipe(p) || fcntl(p[0], F_SETOWN, getpid()) || fcntl(p[0], F_SETSIG, SIGRTMIN + 1) ||
+		    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC))
+			fail("async: %m\n");
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|flock|posix|ofd|lease|orphanflock|async|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
 	for (;;) {
 		nanosleep(&ts, NULL);
-		say("tick %lu\n", ++n);
+		say("tick %ld\n", ++n);
 	}
 }

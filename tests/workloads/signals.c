@@ -2,11 +2,14 @@
  * signals must survive a restart, and the handler must still run.
  *
  * SIGUSR1: SA_SIGINFO|SA_RESTART handler with sa_mask {SIGTERM, SIGWINCH, SIGRTMIN+3}
- * SIGHUP: ignored.  SIGPROF: blocked.  SIGUSR2: verify and report.
+ * SIGHUP, SIGPIPE: ignored.  SIGPROF: blocked.  SIGUSR2: verify and report.
+ * SIGTRAP: a handler (the program raises SIGTRAP itself at each SIGUSR2 and
+ * counts it). SIGSEGV: SA_ONSTACK|SA_NODEFER on an alternate stack; SIGCHLD:
+ * SA_NOCLDSTOP; SIGCONT: SA_RESETHAND; SIGILL: a handler with SA_SIGINFO.
  * Each time the SIGUSR1 count changes it writes "usr1 count=N".
  * READY, then every ~25 ms the whole sigaction table and the blocked mask are
  * read back and compared with the snapshot taken after setting them up.
- * SIGUSR2: "PASS signals <iter> usr1=<count>". */
+ * SIGUSR2: "PASS signals <iter> trap=<count> usr1=<count>". */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +24,44 @@
 
 static volatile sig_atomic_t usr1_count;
 static volatile sig_atomic_t usr1_bad;
+static volatile sig_atomic_t trap_count;
+static char altstack[64 * 1024];
+
+static void on_trap(int sig) { if (sig == SIGTRAP) trap_count++; }
+static void on_other(int sig) { (void)sig; }
+static void on_other_info(int sig, siginfo_t *si, void *uc) { (void)sig; (void)si; (void)uc; }
+
+/* Handlers with the flags whose loss would go unnoticed until they fire. */
+static void install_more(void)
+{
+	static const struct { int sig, flags; } more[] = {
+		{ SIGTRAP, SA_RESTART },
+		{ SIGSEGV, SA_ONSTACK | SA_NODEFER },
+		{ SIGCHLD, SA_NOCLDSTOP | SA_RESTART },
+		{ SIGCONT, SA_RESETHAND },
+		{ SIGILL, SA_SIGINFO },
+	};
+	stack_t ss = { .ss_sp = altstack, .ss_size = sizeof(altstack) };
+	struct sigaction sa;
+
+	if (sigaltstack(&ss, NULL))
+		fail("sigaltstack\n");
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_flags = more[i].flags;
+		if (more[i].flags & SA_SIGINFO)
+			sa.sa_sigaction = on_other_info;
+		else
+			sa.sa_handler = more[i].sig == SIGTRAP ? on_trap : on_other;
+		sigaddset(&sa.sa_mask, SIGQUIT);
+		if (sigaction(more[i].sig, &sa, NULL))
+			fail("sigaction %d\n", more[i].sig);
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL))
+		fail("sigaction SIGPIPE\n");
+}
 static struct sigaction snap[NSIG_MAX];
 static sigset_t snap_mask;
 static unsigned long iter;
@@ -74,8 +115,12 @@ static void verify_all(void)
 	if (snap[SIGUSR1].sa_sigaction != on_usr1 ||
 	    (snap[SIGUSR1].sa_flags & (SA_SIGINFO | SA_RESTART)) != (SA_SIGINFO | SA_RESTART))
 		fail("SIGUSR1 disposition\n");
-	if (snap[SIGHUP].sa_handler != SIG_IGN)
-		fail("SIGHUP not ignored\n");
+	if (snap[SIGHUP].sa_handler != SIG_IGN || snap[SIGPIPE].sa_handler != SIG_IGN)
+		fail("SIGHUP or SIGPIPE not ignored\n");
+	if (snap[SIGTRAP].sa_handler != on_trap || !(snap[SIGSEGV].sa_flags & SA_ONSTACK) ||
+	    !(snap[SIGSEGV].sa_flags & SA_NODEFER) || !(snap[SIGCONT].sa_flags & SA_RESETHAND) ||
+	    !(snap[SIGCHLD].sa_flags & SA_NOCLDSTOP))
+		fail("SIGTRAP, SIGSEGV, SIGCONT or SIGCHLD disposition\n");
 	if (sigprocmask(SIG_BLOCK, NULL, &mask))
 		fail("sigprocmask\n");
 	for (int s = 1; s < NSIG_MAX; s++)
@@ -115,6 +160,7 @@ int main(void)
 	if (sigprocmask(SIG_BLOCK, &m, NULL))
 		fail("sigprocmask\n");
 
+	install_more();
 	read_table(snap);
 	sigprocmask(SIG_BLOCK, NULL, &snap_mask);
 	verify_all();
@@ -127,8 +173,15 @@ int main(void)
 			say("usr1 count=%d\n", seen);
 		}
 		if (got_usr2) {
+			int traps = trap_count;
+
 			got_usr2 = 0;
-			say("PASS signals %lu usr1=%d\n", iter, (int)usr1_count);
+			/* its own SIGTRAP must reach its handler, not kill it */
+			raise(SIGTRAP);
+			if (trap_count != traps + 1)
+				fail("SIGTRAP handler did not run (count %d, was %d)\n", (int)trap_count, traps);
+			verify_all();
+			say("PASS signals %lu trap=%d usr1=%d\n", iter, (int)trap_count, (int)usr1_count);
 		}
 		iter++;
 	}

@@ -1,0 +1,215 @@
+/* What every thread must share with the container's init, because restart
+ * makes each task from that init and gives it nothing of its own: status
+ * credentials and seccomp, namespaces, cgroup, LSM label. Read while the
+ * container is frozen, before any task is seized. */
+#include "dump.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include <fcntl.h>
+#include <limits.h>
+#include <sys/stat.h>
+
+/* /proc/PID/ns entries, with how a difference is worded. */
+static const struct { const char *name, *what; } ns_kinds[] = {
+	{ "user", "its own user namespace" },
+	{ "net", "its own network namespace" },
+	{ "ipc", "its own IPC namespace" },
+	{ "uts", "its own UTS (hostname) namespace" },
+	{ "mnt", "its own mount namespace" },
+	{ "cgroup", "its own cgroup namespace" },
+	{ "time", "its own time namespace" },
+	{ "time_for_children", "a pending time namespace for its children" },
+	{ "pid", "its own pid namespace" },
+	{ "pid_for_children", "a pending pid namespace for its children" },
+};
+
+#define LABEL_MAX 256
+#define CGROUP_TEXT_MAX 4096
+
+/* One thread's view of what it shares with init. An entry that can't be
+ * read (a kernel without time namespaces, no LSM) keeps its errno, so
+ * that equal absences compare equal. */
+struct thread_view {
+	struct { dev_t dev; ino_t ino; int err; } ns[ARRAY_SIZE(ns_kinds)];
+	char label[LABEL_MAX];
+	int label_err;
+	char cgroup[CGROUP_TEXT_MAX];
+	int cgroup_err;
+};
+
+struct check_base {
+	struct thread_view init;
+};
+
+static int read_small(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+static void view_read(pid_t pid, pid_t tid, struct thread_view *v)
+{
+	char path[96];
+	struct stat st;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	for (i = 0; i < ARRAY_SIZE(ns_kinds); i++) {
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/ns/%s", pid, tid, ns_kinds[i].name);
+		if (stat(path, &st) < 0) {
+			v->ns[i].err = errno;
+			continue;
+		}
+		v->ns[i].dev = st.st_dev;
+		v->ns[i].ino = st.st_ino;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/attr/current", pid, tid);
+	v->label_err = -read_small(path, v->label, sizeof(v->label));
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);
+	v->cgroup_err = -read_small(path, v->cgroup, sizeof(v->cgroup));
+}
+
+int task_check_init(struct dump_ctx *ctx)
+{
+	pid_t init = ctx->req->init_pid;
+
+	ctx->check = calloc(1, sizeof(*ctx->check));
+	if (!ctx->check)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "init's namespaces");
+	view_read(init, init, &ctx->check->init);
+	if (ctx->check->init.cgroup_err)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, ctx->check->init.cgroup_err, "reading the cgroup of init %d", init);
+	return 0;
+}
+
+void task_check_free(struct dump_ctx *ctx)
+{
+	free(ctx->check);
+	ctx->check = NULL;
+}
+
+static bool creds_differ(const struct proc_status *st, const struct proc_status *init)
+{
+	return memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
+	       st->ngroups != init->ngroups || memcmp(st->groups, init->groups, sizeof(st->groups[0]) * st->ngroups) ||
+	       st->capinh != init->capinh || st->capprm != init->capprm || st->capeff != init->capeff ||
+	       st->capbnd != init->capbnd || st->capamb != init->capamb || st->no_new_privs != init->no_new_privs;
+}
+
+/* "task H:" or "task H: thread T (host pid X):", T as the task sees it. */
+static void thread_name(const struct dump_proc *p, size_t k, char *buf, size_t len)
+{
+	if (k == 0)
+		snprintf(buf, len, "task %d:", p->pid);
+	else
+		snprintf(buf, len, "task %d: thread %d (host pid %d):", p->pid, p->nstids[k], p->tids[k]);
+}
+
+static int check_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t k, const char *who)
+{
+	char path[96];
+	_cleanup_close_ int fd = -1;
+	struct proc_status st;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, p->tids[k]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : proc_parse_status(fd, &st);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "%s reading its status", who);
+	if (st.seccomp)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s seccomp (mode %d): seccomp filters are not supported", who, st.seccomp);
+	if (creds_differ(&st, &ctx->init_st))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0,
+			       "%s credentials (uid %u, gid %u, groups, capabilities, no_new_privs) differ from the container's: changed credentials are not supported yet",
+			       who, st.uid[0], st.gid[0]);
+	return 0;
+}
+
+static int check_view(struct dump_ctx *ctx, const struct thread_view *v, const char *who)
+{
+	const struct thread_view *init = &ctx->check->init;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ns_kinds); i++)
+		if (v->ns[i].err != init->ns[i].err || v->ns[i].dev != init->ns[i].dev || v->ns[i].ino != init->ns[i].ino)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s %s (ns/%s): nested namespaces are not supported",
+				       who, ns_kinds[i].what, ns_kinds[i].name);
+	if (v->cgroup_err || !streq(v->cgroup, init->cgroup))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s it left the container's cgroup: a process outside its cgroup is not supported",
+			       who);
+	if (v->label_err != init->label_err || !streq(v->label, init->label))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s its LSM label (attr/current) differs from the container's: not supported",
+			       who);
+	return 0;
+}
+
+/* Every thread of p (zombies have nothing left to compare). */
+int task_check(struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	_cleanup_free_ struct thread_view *v = malloc(sizeof(*v));
+	char who[96];
+	size_t k;
+	int r = 0;
+
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: checks", p->pid);
+	for (k = 0; k < p->ntids && r >= 0; k++) {
+		thread_name(p, k, who, sizeof(who));
+		r = check_status(ctx, p, k, who);
+		if (r >= 0) {
+			view_read(p->pid, p->tids[k], v);
+			r = check_view(ctx, v, who);
+		}
+	}
+	return r;
+}
+
+static const struct dump_proc *proc_of(const struct dump_ctx *ctx, pid_t pid)
+{
+	size_t i, k;
+
+	for (i = 0; i < ctx->nprocs; i++)
+		for (k = 0; k < ctx->procs[i].ntids; k++)
+			if (ctx->procs[i].tids[k] == pid)
+				return &ctx->procs[i];
+	return NULL;
+}
+
+/* Locks the fd checks can't see: one held through a description that no
+ * fd holds any more (a file mapping keeps it). /proc/locks gives the pid
+ * that took a POSIX or flock lock, as this process sees it. */
+int task_check_locks(struct dump_ctx *ctx)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	size_t len = 0;
+	int r;
+
+	r = proc_read_file("/proc/locks", &buf, &len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reading /proc/locks");
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char kind[16], mode[16], type[16], inode[64];
+		const struct dump_proc *p;
+		int pid;
+
+		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters have "->" */
+		if (sscanf(line, "%*d: %15s %15s %15s %d %63s", kind, mode, type, &pid, inode) != 5 || pid <= 0)
+			continue;
+		p = proc_of(ctx, pid);
+		if (p)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: holds a file lock (%s %s on inode %s) through a file it has no fd for: file locks are not supported yet",
+				       p->pid, kind, type, inode);
+	}
+	return 0;
+}
