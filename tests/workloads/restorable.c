@@ -49,19 +49,23 @@ struct rec {
 	const char *what;
 	int fl, fdf;
 	struct stat st;
-	bool proc;        /* procfs: a new instance after restart, other inode numbers */
+	enum { SAME_INODE, SAME_PROC, SAME_NAME } ident;
+	char link[256];   /* what /proc/self/fd/N names */
 };
 
 static struct rec recs[32];
 static int nrecs;
 static pid_t child;
-static dev_t proc_dev;
 static off_t db_pos;
 static unsigned long iter;
 
-static void keep(int fd, int want, const char *what, bool proc)
+/* ident: how the file is the same after a restart: the same inode; a
+ * file of the container's /proc (mounted anew: other inode numbers); a
+ * memfd (made anew: the same name, type and contents). */
+static void keep(int fd, int want, const char *what, int ident)
 {
 	struct rec *r = &recs[nrecs++];
+	char path[64];
 
 	if (fd < 0)
 		fail("open %s: %s\n", what, strerror(errno));
@@ -74,7 +78,10 @@ static void keep(int fd, int want, const char *what, bool proc)
 	r->what = what;
 	r->fl = fcntl(want, F_GETFL);
 	r->fdf = fcntl(want, F_GETFD);
-	r->proc = proc;
+	r->ident = ident;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", want);
+	if (readlink(path, r->link, sizeof(r->link) - 1) < 0)
+		fail("readlink %s: %s\n", path, strerror(errno));
 	if (fstat(want, &r->st) < 0)
 		fail("fstat %s: %s\n", what, strerror(errno));
 }
@@ -82,7 +89,8 @@ static void keep(int fd, int want, const char *what, bool proc)
 static void check_rec(const struct rec *r)
 {
 	int fl = fcntl(r->fd, F_GETFL), fdf = fcntl(r->fd, F_GETFD);
-	struct stat st;
+	char path[64], link[256] = "";
+	struct stat st, pst;
 
 	if (fl != r->fl)
 		fail("%s (fd %d): F_GETFL %#x, was %#x\n", r->what, r->fd, fl, r->fl);
@@ -92,7 +100,11 @@ static void check_rec(const struct rec *r)
 		fail("%s (fd %d): fstat: %s\n", r->what, r->fd, strerror(errno));
 	if ((st.st_mode & S_IFMT) != (r->st.st_mode & S_IFMT) || st.st_rdev != r->st.st_rdev)
 		fail("%s (fd %d): file type or device changed\n", r->what, r->fd);
-	if (r->proc ? st.st_dev != proc_dev : (st.st_dev != r->st.st_dev || st.st_ino != r->st.st_ino))
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", r->fd);
+	if (readlink(path, link, sizeof(link) - 1) < 0 || strcmp(link, r->link))
+		fail("%s (fd %d): names '%s', was '%s'\n", r->what, r->fd, link, r->link);
+	if ((r->ident == SAME_INODE && (st.st_dev != r->st.st_dev || st.st_ino != r->st.st_ino)) ||
+	    (r->ident == SAME_PROC && (stat("/proc", &pst) < 0 || st.st_dev != pst.st_dev)))
 		fail("%s (fd %d): not the same file any more\n", r->what, r->fd);
 }
 
@@ -135,7 +147,7 @@ static void setup_memfd(void)
 {
 	int fd;
 
-	keep(memfd_create("rst-empty", MFD_CLOEXEC), 20, "empty memfd", false);
+	keep(memfd_create("rst-empty", MFD_CLOEXEC), 20, "empty memfd", SAME_NAME);
 	fd = memfd_create("rst-holes", 0);
 	if (fd < 0 || ftruncate(fd, HOLEY_SIZE) < 0)
 		fail("memfd holes: %s\n", strerror(errno));
@@ -144,16 +156,16 @@ static void setup_memfd(void)
 	put_page(fd, 5 * 4096, 100);   /* the partial last page */
 	if (lseek(fd, 1234, SEEK_SET) != 1234)
 		fail("lseek memfd\n");
-	keep(fd, 21, "memfd with holes", false);
+	keep(fd, 21, "memfd with holes", SAME_NAME);
 	fd = memfd_create("rst-sparse", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, SPARSE_SIZE) < 0)
 		fail("memfd sparse: %s\n", strerror(errno));
 	put_page(fd, SPARSE_AT, 4096);
-	keep(fd, 22, "sparse memfd", false);
+	keep(fd, 22, "sparse memfd", SAME_NAME);
 	fd = memfd_create("rst-sealed", MFD_ALLOW_SEALING);
 	if (fd < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		fail("memfd sealed: %s\n", strerror(errno));
-	keep(fd, 23, "sealed empty memfd", false);
+	keep(fd, 23, "sealed empty memfd", SAME_NAME);
 }
 
 static void verify_memfd(void)
@@ -165,14 +177,14 @@ static void verify_memfd(void)
 		fail("empty memfd is not empty\n");
 	if (fstat(21, &st) || st.st_size != HOLEY_SIZE || lseek(21, 0, SEEK_CUR) != 1234)
 		fail("memfd with holes: size %lld or offset changed\n", (long long)st.st_size);
-	check_range(21, "memfd with holes", 0, 4096, false);
-	check_range(21, "memfd with holes", 4096, 4096, true);
-	check_range(21, "memfd with holes", 3 * 4096, 4096, false);
-	check_range(21, "memfd with holes", 5 * 4096, 100, false);
+	check_range(21, "memfd with holes", 0, 4096, SAME_INODE);
+	check_range(21, "memfd with holes", 4096, 4096, SAME_PROC);
+	check_range(21, "memfd with holes", 3 * 4096, 4096, SAME_INODE);
+	check_range(21, "memfd with holes", 5 * 4096, 100, SAME_INODE);
 	if (fstat(22, &st) || (uint64_t)st.st_size != SPARSE_SIZE || st.st_blocks > 64)
 		fail("sparse memfd: size %lld, %lld blocks\n", (long long)st.st_size, (long long)st.st_blocks);
-	check_range(22, "sparse memfd", SPARSE_AT, 4096, false);
-	check_range(22, "sparse memfd", SPARSE_AT - 4096, 4096, true);
+	check_range(22, "sparse memfd", SPARSE_AT, 4096, SAME_INODE);
+	check_range(22, "sparse memfd", SPARSE_AT - 4096, 4096, SAME_PROC);
 	if (fstat(23, &st) || st.st_size != 0)
 		fail("sealed memfd is not empty\n");
 	if (fcntl(23, F_GET_SEALS) != (F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_WRITE | F_SEAL_SEAL))
@@ -190,10 +202,10 @@ static void setup_opath(const char *dir)
 	unlink(l);
 	if (symlink("rst.file", l) < 0)
 		fail("symlink %s: %s\n", l, strerror(errno));
-	keep(open(p, O_PATH), 30, "O_PATH file", false);
-	keep(open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), 31, "O_PATH directory", false);
-	keep(open(l, O_PATH | O_NOFOLLOW), 32, "O_PATH symlink", false);
-	keep(open("/dev/null", O_PATH), 33, "O_PATH /dev/null", false);
+	keep(open(p, O_PATH), 30, "O_PATH file", SAME_INODE);
+	keep(open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC), 31, "O_PATH directory", SAME_INODE);
+	keep(open(l, O_PATH | O_NOFOLLOW), 32, "O_PATH symlink", SAME_INODE);
+	keep(open("/dev/null", O_PATH), 33, "O_PATH /dev/null", SAME_INODE);
 	if (!S_ISLNK(recs[nrecs - 2].st.st_mode))
 		fail("O_PATH|O_NOFOLLOW did not give the symlink\n");
 }
@@ -218,23 +230,25 @@ static void setup_proc(void)
 
 	if (stat("/proc", &(struct stat){ 0 }) < 0)
 		fail("no /proc\n");
-	keep(open("/proc/self/stat", O_RDONLY), 40, "/proc/self/stat", true);
+	keep(open("/proc/self/stat", O_RDONLY), 40, "/proc/self/stat", SAME_PROC);
 	child = fork();
 	if (child < 0)
 		fail("fork: %s\n", strerror(errno));
 	if (child == 0) {
+		/* a /proc description shared by two processes is refused */
+		close(40);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (;;)
 			pause();
 	}
 	snprintf(p, sizeof(p), "/proc/%d/status", child);
-	keep(open(p, O_RDONLY | O_CLOEXEC), 41, "/proc/CHILD/status", true);
-	keep(open("/proc/self/fd", O_RDONLY | O_DIRECTORY), 42, "/proc/self/fd/", true);
+	keep(open(p, O_RDONLY | O_CLOEXEC), 41, "/proc/CHILD/status", SAME_PROC);
+	keep(open("/proc/self/fd", O_RDONLY | O_DIRECTORY), 42, "/proc/self/fd/", SAME_PROC);
 	fd = open("/proc/meminfo", O_RDONLY);
 	if (fd < 0 || read(fd, (char[100]){ 0 }, 100) != 100)
 		fail("read /proc/meminfo: %s\n", strerror(errno));
-	keep(fd, 43, "/proc/meminfo", true);
-	keep(open("/proc/uptime", O_RDONLY), 44, "/proc/uptime", true);
+	keep(fd, 43, "/proc/meminfo", SAME_PROC);
+	keep(open("/proc/uptime", O_RDONLY), 44, "/proc/uptime", SAME_PROC);
 }
 
 static void verify_proc(void)
@@ -267,9 +281,9 @@ static void setup_nofollow(const char *dir)
 
 	snprintf(p, sizeof(p), "%s/rst.db", dir);
 	unlink(p);
-	keep(open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600), 50, "O_NOFOLLOW database", false);
+	keep(open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600), 50, "O_NOFOLLOW database", SAME_INODE);
 	snprintf(p, sizeof(p), "%s/rst.file", dir);
-	keep(open(p, O_RDONLY | O_NOFOLLOW), 51, "O_NOFOLLOW read-only file", false);
+	keep(open(p, O_RDONLY | O_NOFOLLOW), 51, "O_NOFOLLOW read-only file", SAME_INODE);
 }
 
 static void work_nofollow(void)
@@ -303,7 +317,7 @@ static void setup_longpath(const char *dir)
 
 	memset(name, 'd', 190);
 	name[190] = 0;
-	for (n = 0; n < 22; n++) {   /* 22 * 191 bytes: over 4096 with the workdir */
+	for (n = 0; n < 21; n++) {   /* 21 * 191 bytes: over 4000, under 4096 with the workdir */
 		int nd;
 
 		if (mkdirat(d, name, 0700) < 0 && errno != EEXIST)
@@ -314,7 +328,7 @@ static void setup_longpath(const char *dir)
 		close(d);
 		d = nd;
 	}
-	keep(openat(d, "f", O_RDWR | O_CREAT, 0600), 61, "a file with a long path", false);
+	keep(openat(d, "f", O_RDWR | O_CREAT, 0600), 61, "a file with a long path", SAME_INODE);
 	close(d);
 }
 
@@ -325,14 +339,10 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
 	struct timespec ts = { 0, 25 * 1000 * 1000 };
 	bool all = !strcmp(modes, "all");
-	struct stat st;
 	char p[512];
 	int fd;
 
 	sigaction(SIGUSR2, &sa, NULL);
-	if (stat("/proc", &st) < 0)
-		fail("stat /proc\n");
-	proc_dev = st.st_dev;
 	snprintf(p, sizeof(p), "%s/rst.file", dir);
 	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, "rst-file\n", 9) != 9)
@@ -347,7 +357,7 @@ int main(int argc, char **argv)
 	if (all || has(modes, "nofollow"))
 		setup_nofollow(dir);
 	if (has(modes, "procmem"))
-		keep(open("/proc/self/mem", O_RDONLY), 60, "/proc/self/mem", true);
+		keep(open("/proc/self/mem", O_RDONLY), 60, "/proc/self/mem", SAME_PROC);
 	if (has(modes, "longpath"))
 		setup_longpath(dir);
 	say("READY\n");
