@@ -10,6 +10,7 @@
 
 extern const char arch_name[];            /* "x86_64" */
 #define ARCH_XSTATE_MAX (32u << 10)       /* bound for xstate blobs from images */
+#define ARCH_O_LARGEFILE 0100000          /* the kernel's (glibc's O_LARGEFILE is 0 on 64-bit) */
 
 /* struct sigaction as the rt_sigaction system call takes it on this arch. */
 struct arch_ksigaction {

@@ -72,6 +72,13 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p);
  * p->fds (first pass); the FDS record (second pass). */
 int files_collect(struct dump_ctx *ctx, struct dump_proc *p);
 int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p);
+/* Reopen FILE f of task pid's fd (stat st) as restart will, and close it:
+ * refuses what restart could not reopen. */
+int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *f, const struct stat *st);
+/* dump_write.c: write one metadata record of task pid (host pid; 0: none)
+ * after checking it as restart will (validate.h): a record restart would
+ * refuse fails the checkpoint, before anything is killed. */
+int dump_write_msg(struct dump_ctx *ctx, pid_t pid, uint32_t type, const ProtobufCMessage *msg);
 /* pipe.c: the PIPE record for the pipe behind /proc/PID/fd/FD, once;
  * its id in ret_id. */
 int pipe_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id);

@@ -1,5 +1,6 @@
 /* Open files: saving fd tables and open file descriptions, reopening them. */
 #include "restore.h"
+#include "validate.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -8,16 +9,20 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/kcmp.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
 /* File status flags reopened as saved; creation flags never are. */
 #define REOPEN_MASK (~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC))
+#define PROC_SUPER_MAGIC 0x9fa0
 
 struct dump_file {
 	pid_t pid;
 	int fd;
+	bool proc;      /* FILE_PROC: reopened in its one holder at restart */
 };
 
 static int same_file(const void *a, const void *b)
@@ -34,8 +39,44 @@ static bool is_tty(dev_t rdev)
 	return maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
 }
 
+static bool in_container(const struct dump_ctx *ctx, pid_t nspid)
+{
+	size_t i, k;
+
+	for (i = 0; i < ctx->nprocs; i++)
+		for (k = 0; k < (ctx->procs[i].zombie ? 1 : ctx->procs[i].ntids); k++)
+			if ((ctx->procs[i].zombie ? ctx->procs[i].nspid : ctx->procs[i].nstids[k]) == nspid)
+				return true;
+	return false;
+}
+
+/* A file of /proc: only of the container's own /proc (restart mounts a new
+ * one, where the same pids name the same tasks again), of a kind that
+ * reads afresh (validate_proc_path), naming a task that is in the image. */
+static const char *classify_proc(struct dump_ctx *ctx, pid_t pid, const char *link, const struct stat *st, uint32_t flags,
+				 Ckpt__Img__File *f)
+{
+	char buf[PATH_MAX + 64];
+	struct stat pst;
+	const char *why;
+	pid_t named;
+
+	if (!cr_task_path(pid, "/proc", buf, sizeof(buf)) || stat(buf, &pst) < 0 || pst.st_dev != st->st_dev)
+		return "a file of a /proc other than the container's (another pid namespace's)";
+	why = validate_proc_path(link, flags);
+	if (why)
+		return why;
+	named = validate_proc_pid(link);
+	if (named && !in_container(ctx, named))
+		return "it names a process outside the container";
+	f->kind = CKPT__IMG__FILE_KIND__FILE_PROC;
+	f->path = (char *)link;
+	return NULL;
+}
+
 /* Classify one fd into a File message; NULL or why it is refused. */
-static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, const struct stat *st, Ckpt__Img__File *f)
+static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, const struct stat *st, uint32_t flags,
+			    bool procfs, Ckpt__Img__File *f)
 {
 	char buf[PATH_MAX + 64];
 	struct stat pst;
@@ -52,18 +93,30 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->kind = CKPT__IMG__FILE_KIND__FILE_MEMFD;
 		return NULL;
 	}
-	if (S_ISFIFO(st->st_mode))
-		return "named pipes (FIFOs) are not supported yet";
-	if (S_ISSOCK(st->st_mode))
-		return "sockets are not supported yet";
-	if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
-		return "this kind of file is not supported yet";
+	if (procfs)
+		return classify_proc(ctx, pid, link, st, flags, f);
+	if (!(flags & O_PATH)) {
+		if (S_ISFIFO(st->st_mode))
+			return "named pipes (FIFOs) are not supported yet";
+		if (S_ISSOCK(st->st_mode))
+			return "sockets are not supported yet";
+		if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
+			return "this kind of file is not supported yet";
+	}
 	if (link[0] != '/' || strstr(link, " (deleted)"))
 		return "its file was deleted or has no path";
-	if (!cr_task_path(pid, link, buf, sizeof(buf)) || stat(buf, &pst) < 0 || pst.st_dev != st->st_dev || pst.st_ino != st->st_ino)
+	/* the path names the object itself (a symlink, for O_PATH|O_NOFOLLOW) */
+	if (!cr_task_path(pid, link, buf, sizeof(buf)) || lstat(buf, &pst) < 0 || pst.st_dev != st->st_dev || pst.st_ino != st->st_ino)
 		return "its path now names another file";
 	f->path = (char *)link;
-	if (S_ISCHR(st->st_mode)) {
+	if (flags & O_PATH) {
+		/* no access to contents: what it names is all there is */
+		f->kind = CKPT__IMG__FILE_KIND__FILE_PATH;
+		f->has_ftype = true;
+		f->ftype = st->st_mode & S_IFMT;
+		f->has_rdev = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode);
+		f->rdev = f->has_rdev ? st->st_rdev : 0;
+	} else if (S_ISCHR(st->st_mode)) {
 		if (is_tty(st->st_rdev))
 			return "terminals are not supported";
 		f->kind = CKPT__IMG__FILE_KIND__FILE_CHR;
@@ -127,22 +180,29 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	struct proc_fdinfo fi;
 	struct dump_file *obj;
 	char path[64], link[PATH_MAX];
+	struct statfs sfs;
 	struct stat st;
 	const char *why;
 	void *existing;
+	bool procfs;
 	uint32_t id;
 	ssize_t n;
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
-	n = readlink(path, link, sizeof(link) - 1);
+	n = readlink(path, link, sizeof(link));
+	if (n < 0 && errno == ENAMETOOLONG)
+		n = sizeof(link);
 	if (n < 0 || stat(path, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %d", pid, fd);
+	if ((size_t)n >= sizeof(link))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d: its path is longer than an image holds", pid, fd);
 	link[n] = 0;
+	procfs = statfs(path, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
 	r = proc_fdinfo_pid(pid, fd, &fi);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d: fdinfo", pid, fd);
-	why = classify(ctx, pid, link, &st, &f);
+	why = classify(ctx, pid, link, &st, fi.flags & REOPEN_MASK, procfs, &f);
 	if (why)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %s", pid, fd, link, why);
 	r = check_fd_state(ctx, pid, fd, link, &fi);
@@ -153,7 +213,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	obj = malloc(sizeof(*obj));
 	if (!obj)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
-	*obj = (struct dump_file){ pid, fd };
+	*obj = (struct dump_file){ pid, fd, f.kind == CKPT__IMG__FILE_KIND__FILE_PROC };
 	r = objhash_lookup_add(ctx->files, OBJ_FILE, st.st_ino ^ ((uint64_t)st.st_dev << 32), obj, same_file, &id, &existing);
 	if (r < 0) {
 		free(obj);
@@ -161,7 +221,12 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	}
 	e->file_id = id;
 	if (r == 0) {   /* a dup of a description already written */
+		pid_t holder = ((struct dump_file *)existing)->pid;
+
 		free(obj);
+		if (((struct dump_file *)existing)->proc && holder != pid)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): a /proc file description shared with "
+				       "another process (task %d): not supported", pid, fd, link, holder);
 		return 0;
 	}
 	f.id = id;
@@ -169,10 +234,9 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	f.has_pos = true;
 	f.pos = fi.pos;
 	r = dump_file_object(ctx, pid, fd, link, &st, &f);
-	if (r < 0)
-		return r;
-	r = image_write_msg(&ctx->w, IMG_FILE, &f.base);
-	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+	if (r >= 0)
+		r = files_probe(ctx, pid, fd, &f, &st);
+	return r < 0 ? r : dump_write_msg(ctx, pid, IMG_FILE, &f.base);
 }
 
 static int cmp_fd(const void *a, const void *b)
@@ -239,7 +303,6 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p)
 	Ckpt__Img__Fds msg = CKPT__IMG__FDS__INIT;
 	_cleanup_free_ Ckpt__Img__Fd **ptrs = calloc(p->nfds + 1, sizeof(*ptrs));
 	size_t i;
-	int r;
 
 	if (!ptrs)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", p->pid);
@@ -247,39 +310,140 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p)
 		ptrs[i] = &p->fds[i];
 	msg.fds = ptrs;
 	msg.n_fds = p->nfds;
-	r = image_write_msg(&ctx->w, IMG_FDS, &msg.base);
-	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+	return dump_write_msg(ctx, p->pid, IMG_FDS, &msg.base);
+}
+
+/* ---- reopening by path (restart, and the checkpoint's probe) ---- */
+
+/* What restart checks of the object a path names now. */
+static const char *check_kind(const Ckpt__Img__File *f, const struct stat *st, char *why, size_t len)
+{
+	switch (f->kind) {
+	case CKPT__IMG__FILE_KIND__FILE_REG:
+		if (!S_ISREG(st->st_mode))
+			return "it is no longer a regular file";
+		if (f->has_size && (uint64_t)st->st_size != f->size) {
+			snprintf(why, len, "it changed size since the checkpoint (%lu -> %lu bytes)",
+				 (unsigned long)f->size, (unsigned long)st->st_size);
+			return why;
+		}
+		return NULL;
+	case CKPT__IMG__FILE_KIND__FILE_CHR:
+		return S_ISCHR(st->st_mode) && f->has_rdev && st->st_rdev == f->rdev ? NULL : "it is not the saved device";
+	case CKPT__IMG__FILE_KIND__FILE_DIR:
+		return S_ISDIR(st->st_mode) ? NULL : "it is no longer a directory";
+	case CKPT__IMG__FILE_KIND__FILE_PATH:
+		if ((st->st_mode & S_IFMT) != f->ftype)
+			return "it is no longer the same kind of file";
+		if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != f->rdev)
+			return "it is not the saved device";
+		return NULL;
+	default:
+		return "not a file reopened by path";
+	}
+}
+
+static int openat_beneath(int dirfd, const char *name, uint64_t flags)
+{
+	struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+
+	return fd < 0 ? -errno : fd;
+}
+
+/* Open f (REG, CHR, DIR, PATH) in the tree under rootfd (a task's root)
+ * with exactly its saved flags. Look first at what the path names itself
+ * (O_PATH|O_NOFOLLOW: a FIFO or a device put there must not block us or be
+ * opened for effect) and check it; then open it for real: through the
+ * look (race-free) when the flags follow symlinks, else by name in its
+ * directory (a reopen through /proc/self/fd is a symlink to O_NOFOLLOW, and
+ * O_PATH would open the link), checking it is what was looked at.
+ * Returns the fd, or -errno with why it failed in why. */
+static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t len)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int dirfd = -1, look = -1, fd = -1;
+	_cleanup_free_ char *dir = NULL;
+	const char *base, *bad;
+	struct stat lst, st;
+	char self[64];
+
+	base = strrchr(f->path, '/');
+	dir = base == f->path ? strdup("/") : strndup(f->path, base - f->path);
+	base = base[1] ? base + 1 : ".";
+	if (!dir)
+		return -ENOMEM;
+	dirfd = (int)syscall(SYS_openat2, rootfd, dir, &how, sizeof(how));
+	if (dirfd < 0)
+		return snprintf(why, len, "its directory: %m"), -errno;
+	look = openat_beneath(dirfd, base, O_PATH | O_NOFOLLOW);
+	if (look < 0 || fstat(look, &lst) < 0)
+		return snprintf(why, len, "%s", strerror(look < 0 ? -look : errno)), look < 0 ? look : -errno;
+	bad = check_kind(f, &lst, why, len);
+	if (bad)
+		return snprintf(why, len, "%s", bad), -ESTALE;
+	if (!(f->flags & (O_PATH | O_NOFOLLOW))) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", look);
+		fd = open(self, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+		fd = fd < 0 ? -errno : fd;
+	} else {
+		fd = openat_beneath(dirfd, base, f->flags & REOPEN_MASK);
+	}
+	if (fd < 0)
+		return snprintf(why, len, "%s", strerror(-fd)), fd;
+	if (fstat(fd, &st) < 0 || st.st_dev != lst.st_dev || st.st_ino != lst.st_ino)
+		return snprintf(why, len, "it changed while it was reopened"), -ESTALE;
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_REG && f->has_pos && lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos)
+		return snprintf(why, len, "seeking to %lu: %m", (unsigned long)f->pos), -errno;
+	return TAKE_FD(fd);
+}
+
+/* Character devices the probe may open: opening them does nothing. */
+static bool harmless_chr(dev_t rdev)
+{
+	return major(rdev) == 1 && (minor(rdev) == 3 || minor(rdev) == 5 || minor(rdev) == 7 ||
+				    minor(rdev) == 8 || minor(rdev) == 9);
+}
+
+/* Checkpoint: reopen f the way restart will, from the task's root, and
+ * check it is the same file (st, the fd's), at the same offset. Skipped:
+ * objects restart recreates (log, pipes, memfds) and devices other than
+ * the harmless ones (opening a device can act: rewind a tape, arm a
+ * watchdog); /proc files are opened as the task will open them. */
+int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *f, const struct stat *st)
+{
+	char root[64], why[256] = "";
+	_cleanup_close_ int rootfd = -1, nfd = -1;
+	struct stat nst;
+
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+		return 0;
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC) {
+		struct open_how how = { .flags = (f->flags & REOPEN_MASK) | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+
+		nfd = (int)syscall(SYS_openat2, rootfd, f->path, &how, sizeof(how));
+		if (nfd < 0)
+			snprintf(why, sizeof(why), "%m");
+		else if (!(f->flags & O_PATH) && lseek(nfd, f->pos, SEEK_SET) != (off_t)f->pos)
+			snprintf(why, sizeof(why), "seeking to %lu: %m", (unsigned long)f->pos);
+		else if (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev)
+			snprintf(why, sizeof(why), "it is not in the same /proc");
+	} else {
+		nfd = open_in_root(rootfd, f, why, sizeof(why));
+		if (nfd >= 0 && (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev || nst.st_ino != st->st_ino))
+			snprintf(why, sizeof(why), "its path now names another file");
+	}
+	if (why[0])
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): restart could not reopen it: %s", pid, fd, f->path, why);
+	return 0;
 }
 
 /* ---- restore ---- */
-
-static int check_reopened(struct restore_ctx *ctx, const Ckpt__Img__File *f, int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %s", f->path);
-	switch (f->kind) {
-	case CKPT__IMG__FILE_KIND__FILE_REG:
-		if (!S_ISREG(st.st_mode))
-			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %s is no longer a regular file", f->path);
-		if (f->has_size && (uint64_t)st.st_size != f->size)
-			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %s changed size since the checkpoint (%lu -> %lu bytes)",
-				       f->path, (unsigned long)f->size, (unsigned long)st.st_size);
-		break;
-	case CKPT__IMG__FILE_KIND__FILE_CHR:
-		if (!S_ISCHR(st.st_mode) || !f->has_rdev || st.st_rdev != f->rdev)
-			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "device %s is not the saved device", f->path);
-		break;
-	case CKPT__IMG__FILE_KIND__FILE_DIR:
-		if (!S_ISDIR(st.st_mode))
-			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "%s is no longer a directory", f->path);
-		break;
-	default:
-		break;
-	}
-	return 0;
-}
 
 /* A memfd description: a new open of the object the worker made. */
 static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
@@ -303,69 +467,68 @@ static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
-	_cleanup_close_ int fd = -1, path_fd = -1;
-	char buf[PATH_MAX + 64];
-	int r;
+	_cleanup_close_ int fd = -1, rootfd = -1;
+	char buf[64], why[256] = "";
 
 	switch (f->kind) {
 	case CKPT__IMG__FILE_KIND__FILE_LOG:
 		fd = fcntl(ctx->req->log_fd, F_DUPFD_CLOEXEC, 3);
 		return fd < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, errno, "container log") : TAKE_FD(fd);
 	case CKPT__IMG__FILE_KIND__FILE_PIPE:
-		if (!f->has_pipe_id)
-			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: pipe without a pipe id", f->id);
 		return pipe_restore_end(ctx, f->pipe_id, f->flags);
 	case CKPT__IMG__FILE_KIND__FILE_MEMFD:
 		return reopen_memfd(ctx, f);
-	case CKPT__IMG__FILE_KIND__FILE_REG:
-	case CKPT__IMG__FILE_KIND__FILE_CHR:
-	case CKPT__IMG__FILE_KIND__FILE_DIR:
-		break;
 	default:
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: unknown kind", f->id);
+		break;
 	}
-	if (!f->path || f->path[0] != '/' || !cr_task_path(ctx->req->init_pid, f->path, buf, sizeof(buf)))
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: no absolute path", f->id);
-	/* Look before opening for real: a FIFO or a device put where the
-	 * file was must not block the worker or be opened for effect. */
-	path_fd = open(buf, O_PATH | O_CLOEXEC);
-	if (path_fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "reopening %s", f->path);
-	r = check_reopened(ctx, f, path_fd);
-	if (r < 0)
-		return r;
-	snprintf(buf, sizeof(buf), "/proc/self/fd/%d", path_fd);
-	fd = open(buf, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
+	fd = open_in_root(rootfd, f, why, sizeof(why));
+	if (fd == -ESTALE)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "reopening %s: %s", f->path, why);
 	if (fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "reopening %s", f->path);
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_REG && f->has_pos &&
-	    lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "seeking %s to %lu", f->path, (unsigned long)f->pos);
+		return cr_fail(ctx->err, CR_ERR_IO, -fd, "reopening %s: %s", f->path, why);
 	return TAKE_FD(fd);
 }
 
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__File *f = image_unpack(&ctx->rd, &ckpt__img__file__descriptor, payload, len);
-	struct restore_obj *o;
-	int fd, slot, r;
+	struct restore_obj *o = NULL;
+	const char *why;
+	int fd = -1, slot = -1, r = 0;
 
 	if (!f)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file record: %s", ctx->rd.error);
-	fd = reopen(ctx, f);
-	r = fd;
-	if (fd >= 0) {
-		slot = restore_pool_add(ctx, fd);
-		o = slot < 0 ? NULL : calloc(1, sizeof(*o));
-		if (!o) {
+	why = validate_file(f);
+	if (why)
+		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: %s", f->id, why);
+	/* a /proc file names tasks that don't exist yet: opened by its
+	 * holder once they all do (files_restore_late) */
+	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC) {
+		fd = r = reopen(ctx, f);
+		if (fd >= 0)
+			slot = r = restore_pool_add(ctx, fd);
+	}
+	if (r >= 0) {
+		o = calloc(1, sizeof(*o));
+		if (o)
+			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .pos = f->has_pos ? f->pos : 0 };
+		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
+			free(o);
+			o = NULL;
+		}
+		if (!o)
 			r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "file %u", f->id);
-		} else {
-			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 } };
-			r = objhash_insert_id(ctx->objs, OBJ_FILE, f->id, o);
-			if (r < 0) {
-				free(o);
-				r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file id %u appears twice", f->id);
-			}
+	}
+	if (r >= 0) {
+		r = objhash_insert_id(ctx->objs, OBJ_FILE, f->id, o);
+		if (r < 0) {
+			free(o->proc_path);
+			free(o);
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file id %u appears twice", f->id);
 		}
 	}
 	protobuf_c_message_free_unpacked(&f->base, NULL);
@@ -376,33 +539,130 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 static int check_fds(struct restore_ctx *ctx, const Ckpt__Img__Fds *m)
 {
 	pid_t pid = ctx->cur->tt->pid;
-	size_t i, j;
+	const char *why = validate_fds(m, ctx->tree->max_fd);
+	size_t i;
 
-	if (m->n_fds > SPAWN_MAX_FDS)
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu fds, at most %d", pid, m->n_fds, SPAWN_MAX_FDS);
-	for (i = 0; i < m->n_fds; i++) {
-		if (!objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id) || m->fds[i]->fd > ctx->tree->max_fd)
+	if (why)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd table: %s", pid, why);
+	for (i = 0; i < m->n_fds; i++)
+		if (!objhash_find_id(ctx->objs, OBJ_FILE, m->fds[i]->file_id))
 			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u refers to unknown file %u", pid, m->fds[i]->fd, m->fds[i]->file_id);
-		for (j = 0; j < i; j++)
-			if (m->fds[j]->fd == m->fds[i]->fd)
-				return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u listed twice", pid, m->fds[i]->fd);
+	return 0;
+}
+
+/* The fds that wait for every task to exist (/proc files) go to ctx->late;
+ * the others stay in m (reordered) and *ret_n counts them. */
+static int split_late(struct restore_ctx *ctx, Ckpt__Img__Fds *m, size_t *ret_n)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < m->n_fds; i++) {
+		Ckpt__Img__Fd *e = m->fds[i];
+		struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, e->file_id);
+
+		if (o->slot >= 0) {
+			m->fds[i] = m->fds[n];
+			m->fds[n++] = e;
+			continue;
+		}
+		if (ctx->nlate % 64 == 0) {
+			struct late_fd *v = realloc(ctx->late, (ctx->nlate + 64) * sizeof(*v));
+
+			if (!v)
+				return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "fd table");
+			ctx->late = v;
+		}
+		ctx->late[ctx->nlate++] = (struct late_fd){ .proc = ctx->cur - ctx->procs, .fd = e->fd,
+							   .file_id = e->file_id, .cloexec = e->cloexec };
 	}
+	*ret_n = n;
 	return 0;
 }
 
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Fds *m = image_unpack(&ctx->rd, &ckpt__img__fds__descriptor, payload, len);
+	size_t all = 0, now = 0;
 	int r = 0;
 
 	if (!m)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record: %s", ctx->rd.error);
+	all = m->n_fds;
 	if (!ctx->cur || !ctx->cur->task || ctx->cur->seized || ctx->cur->pidfd >= 0)
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record out of order");
 	if (r >= 0)
 		r = check_fds(ctx, m);
 	if (r >= 0)
+		r = split_late(ctx, m, &now);
+	if (r >= 0) {
+		m->n_fds = now;
 		r = proc_restore_create(ctx, ctx->cur, m);
+		m->n_fds = all;
+	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	return r < 0 ? r : 0;
+}
+
+static struct rproc *find_proc(struct restore_ctx *ctx, pid_t id)
+{
+	size_t i, k;
+
+	for (i = 0; i < ctx->nprocs; i++) {
+		if (ctx->procs[i].tt->pid == id)
+			return &ctx->procs[i];
+		for (k = 0; k < ctx->procs[i].tt->n_threads; k++)
+			if (ctx->procs[i].tt->threads[k] == id)
+				return &ctx->procs[i];
+	}
+	return NULL;
+}
+
+/* One /proc fd, opened by its task itself (its /proc is the container's),
+ * or a dup of the one it opened before for the same description. */
+static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const struct late_fd *first)
+{
+	struct rproc *p = &ctx->procs[l->proc];
+	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, l->file_id);
+	pid_t named = validate_proc_pid(o->proc_path);
+	long addr, k, ret;
+
+	if (named && !find_proc(ctx, named))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u: %s names no task of the image", p->tt->pid, l->fd, o->proc_path);
+	if (first) {
+		ret = rsys(&p->rt, __NR_dup3, first->fd, l->fd, l->cloexec ? O_CLOEXEC : 0);
+		return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: dup of fd %u", p->tt->pid, l->fd, first->fd) : 0;
+	}
+	addr = restore_scratch_put(p, PAGE_SZ, o->proc_path, strlen(o->proc_path) + 1);
+	k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & REOPEN_MASK) | O_CLOEXEC, 0);
+	if (k < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-k, "task %d: fd %u: reopening %s", p->tt->pid, l->fd, o->proc_path);
+	if (k != l->fd) {
+		ret = rsys(&p->rt, __NR_dup3, k, l->fd, l->cloexec ? O_CLOEXEC : 0);
+		rsys(&p->rt, __NR_close, k);
+	} else {
+		ret = rsys(&p->rt, __NR_fcntl, k, F_SETFD, l->cloexec ? FD_CLOEXEC : 0);
+	}
+	/* seq_file's lseek reads up to the offset: a reader goes on where it
+	 * was, in contents computed afresh */
+	if (ret >= 0 && !(o->flags & O_PATH) && o->pos)
+		ret = rsys(&p->rt, __NR_lseek, l->fd, o->pos, SEEK_SET);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: installing %s", p->tt->pid, l->fd, o->proc_path);
+	return 0;
+}
+
+int files_restore_late(struct restore_ctx *ctx)
+{
+	size_t i, j;
+	int r = 0;
+
+	for (i = 0; i < ctx->nlate && r >= 0; i++) {
+		const struct late_fd *first = NULL;
+
+		for (j = 0; j < i && !first; j++)
+			if (ctx->late[j].proc == ctx->late[i].proc && ctx->late[j].file_id == ctx->late[i].file_id)
+				first = &ctx->late[j];
+		r = install_late(ctx, &ctx->late[i], first);
+	}
+	return r;
 }

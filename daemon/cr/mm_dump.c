@@ -363,9 +363,9 @@ int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
 
 	mm.vmas = v;
 	mm.n_vmas = p->nvma_ents;
-	r = image_write_msg(&ctx->w, IMG_MM, &mm.base);
+	r = dump_write_msg(ctx, p->pid, IMG_MM, &mm.base);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+		return r;
 	r = pm_fd = open_pagemap(ctx, p->pid);
 	if (r >= 0 && p->parent >= 0)
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);

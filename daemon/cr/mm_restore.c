@@ -9,6 +9,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "validate.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/rseq.h>
@@ -48,43 +49,17 @@ static bool is_shm(Ckpt__Img__VmaKind k)
 
 static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 {
-	uint64_t prev_end = 0;
 	size_t i;
+	const char *why = validate_mm(mm, &i);
 
-	if (mm->n_vmas == 0 || mm->n_vmas > 65536)
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu mappings", ctx->cur->tt->pid, mm->n_vmas);
-	for (i = 0; i < mm->n_vmas; i++) {
-		const Ckpt__Img__Vma *v = mm->vmas[i];
-		const char *why = NULL;
-
-		if (v->start >= v->end || v->end > TASK_TOP || (v->start | v->end) % PAGE_SZ || v->start < prev_end)
-			why = "bad or overlapping range";
-		else if (v->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
-			why = "bad protection";
-		else if ((v->flags & ~MAP_FLAGS_OK) || !(v->flags & (MAP_PRIVATE | MAP_SHARED)) ||
-			 (v->flags & MAP_PRIVATE && v->flags & MAP_SHARED))
-			why = "bad flags";
-		else if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD)
-			why = "unknown kind";
-		else if ((v->kind == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON && !(v->flags & MAP_SHARED)) ||
-			 ((v->kind == CKPT__IMG__VMA_KIND__VMA_ANON || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE) && !(v->flags & MAP_PRIVATE)) ||
-			 (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && !(v->flags & MAP_SHARED)))
-			why = "flags that do not match its kind";
-		else if (is_shm(v->kind) && (!v->has_shm_id || !v->has_pgoff || v->pgoff % PAGE_SZ ||
-					     !objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id)))
+	for (i = why ? i : 0; !why && i < mm->n_vmas; i++)
+		if (is_shm(mm->vmas[i]->kind) && !objhash_find_id(ctx->objs, OBJ_SHM, mm->vmas[i]->shm_id))
 			why = "shared memory without a valid object or offset";
-		else if ((v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED) &&
-			 (!v->path || v->path[0] != '/' || strlen(v->path) >= 4000 || !v->has_pgoff || v->pgoff % PAGE_SZ))
-			why = "file mapping without a valid path or offset";
-		else if (v->anon_name && strlen(v->anon_name) > 80)
-			why = "anon name too long";
-		else if (v->droppable && (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON || (v->flags & MAP_GROWSDOWN)))
-			why = "droppable but not plain anonymous memory";
-		if (why)
-			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx: %s", ctx->cur->tt->pid,
-				       (unsigned long)v->start, (unsigned long)v->end, why);
-		prev_end = v->end;
-	}
+	if (why && i >= mm->n_vmas)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu mappings: %s", ctx->cur->tt->pid, mm->n_vmas, why);
+	if (why)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx: %s", ctx->cur->tt->pid,
+			       (unsigned long)mm->vmas[i]->start, (unsigned long)mm->vmas[i]->end, why);
 	return 0;
 }
 
@@ -370,7 +345,8 @@ static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img_
 	case CKPT__IMG__VMA_KIND__VMA_MEMFD:
 		/* the object the worker made, from the pool the task holds */
 		o = objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id);
-		if (v->pgoff > o->size || len > o->size - v->pgoff)
+		/* a memfd's partial last page is mapped whole */
+		if (v->pgoff > ALIGN_UP(o->size, PAGE_SZ) || len > ALIGN_UP(o->size, PAGE_SZ) - v->pgoff)
 			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx beyond its object", ctx->cur->tt->pid,
 				       (unsigned long)v->start, (unsigned long)v->end);
 		rbatch_add(b, __NR_mmap, v->start, len, map_prot(v), flags, restore_pool_fd(ctx, o->slot), v->pgoff);

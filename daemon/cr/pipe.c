@@ -1,13 +1,13 @@
 /* Pipes: the buffer size and the bytes in flight are saved with the pipe,
  * once; each open end is a file description that refers to it. */
 #include "restore.h"
+#include "validate.h"
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/ioctl.h>
 
-#define PIPE_MAX_SIZE (16u << 20)   /* bound for sizes and data from images */
 
 /* ---- checkpoint ---- */
 
@@ -53,7 +53,7 @@ static int write_pipe(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t id)
 	size = fcntl(src, F_GETPIPE_SZ);
 	if (size <= 0 || ioctl(src, FIONREAD, &avail) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %d: pipe size", pid, fd);
-	if ((unsigned)size > PIPE_MAX_SIZE || avail < 0 || avail > size)
+	if ((unsigned)size > CR_PIPE_MAX_SIZE || avail < 0 || avail > size)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d: a pipe of %d bytes holding %d", pid, fd, size, avail);
 	if (avail) {
 		buf = malloc(avail);
@@ -68,8 +68,7 @@ static int write_pipe(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t id)
 	m.has_data = true;
 	m.data.data = buf;
 	m.data.len = avail;
-	r = image_write_msg(&ctx->w, IMG_PIPE, &m.base);
-	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+	return dump_write_msg(ctx, pid, IMG_PIPE, &m.base);
 }
 
 int pipe_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id)
@@ -112,7 +111,7 @@ int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 
 	if (!m)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pipe record: %s", ctx->rd.error);
-	if (m->size < PAGE_SZ || m->size > PIPE_MAX_SIZE || m->data.len > m->size)
+	if (validate_pipe(m))
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pipe %u: size %u with %zu bytes", m->id, m->size, m->data.len);
 	else if (pipe2(p, O_CLOEXEC) < 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "pipe %u: pipe2", m->id);

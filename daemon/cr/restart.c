@@ -225,6 +225,8 @@ static int finish(struct restore_ctx *ctx)
 		r = proc_restore_groups(ctx);
 	if (r >= 0)
 		r = proc_restore_end_helpers(ctx);
+	if (r >= 0)
+		r = files_restore_late(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -277,6 +279,7 @@ static void free_obj(uint32_t type, void *obj)
 	for (int i = 0; i < 2; i++)
 		if (o->pipe[i] >= 0)
 			close(o->pipe[i]);
+	free(o->proc_path);
 	free(o);
 }
 
@@ -294,6 +297,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	for (i = 0; i < ctx->npool; i++)
 		close(ctx->pool[i]);
 	free(ctx->pool);
+	free(ctx->late);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

@@ -50,6 +50,8 @@ struct restore_ctx {
 	struct rproc *cur;            /* the process whose records arrive now */
 	struct restore_obj *cur_shm;  /* the shm object whose pages arrive now */
 	uint64_t pages;
+	struct late_fd *late;         /* fds files_restore_late installs */
+	size_t nlate;
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
@@ -60,6 +62,16 @@ struct restore_obj {
 	uint64_t size;                /* SHM: object size */
 	uint32_t seals;               /* SHM (memfd): applied before release */
 	bool memfd;
+	char *proc_path;              /* FILE (a /proc file): opened late, by its holder */
+	uint32_t flags;               /* FILE: its open flags */
+	uint64_t pos;                 /* FILE: its offset */
+};
+
+/* An fd installed once every task exists (a /proc file naming them). */
+struct late_fd {
+	size_t proc;                  /* index in restore_ctx.procs */
+	uint32_t fd, file_id;
+	bool cloexec;
 };
 
 /* The pool: objects the worker opened, handed to tasks at fixed numbers. */
@@ -74,6 +86,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 /* The FDS record: create the current process (spawn by init or fork by
  * its parent) and give it its fd table. */
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
+/* Once every task exists: the fds on /proc files, opened by their tasks. */
+int files_restore_late(struct restore_ctx *ctx);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */

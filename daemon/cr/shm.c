@@ -2,6 +2,7 @@
  * once with their pages, whoever maps or holds them; on restart the worker
  * creates each one, fills it, and hands it to the tasks through the pool. */
 #include "restore.h"
+#include "validate.h"
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
@@ -11,12 +12,13 @@
 #define F_SEAL_EXEC 0x0020
 #endif
 
-#define SHM_MAX_SIZE (1ull << 40)
-
 /* ---- checkpoint ---- */
 
+/* Pages with data, whole: a memfd's partial last page is read up to its
+ * end and zero-filled after it. */
 static int write_shm_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id)
 {
+	uint64_t end = ALIGN_UP(size, PAGE_SZ);
 	off_t off = 0;
 
 	for (;;) {
@@ -27,15 +29,18 @@ static int write_shm_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t
 		hole = data < 0 ? -1 : lseek(fd, data, SEEK_HOLE);
 		if (hole < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "shm %u: finding its pages", id);
-		hole = MIN((uint64_t)ALIGN_UP(hole, (off_t)PAGE_SZ), size);
+		hole = MIN((uint64_t)ALIGN_UP(hole, (off_t)PAGE_SZ), end);
 		data &= ~(off_t)(PAGE_SZ - 1);
 		for (off = data; off < hole;) {
 			Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
 			size_t len = MIN((uint64_t)(hole - off), (uint64_t)PAGEBUF_LEN);
-			ssize_t n = pread(fd, ctx->pagebuf, len, off);
+			size_t want = MIN((uint64_t)len, size - off);
+			ssize_t n = pread(fd, ctx->pagebuf, want, off);
 			int r;
 
-			if (n != (ssize_t)len)
+			if (n == (ssize_t)want)
+				memset((char *)ctx->pagebuf + want, 0, len - want);
+			if (n != (ssize_t)want)
 				return cr_fail(ctx->err, CR_ERR_KERNEL, n < 0 ? errno : EIO, "shm %u: reading at %lld", id, (long long)off);
 			pm.vaddr = off;
 			pm.nr_pages = len / PAGE_SZ;
@@ -47,7 +52,7 @@ static int write_shm_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t
 			ctx->pages += pm.nr_pages;
 			off += len;
 		}
-		if ((uint64_t)off >= size)
+		if ((uint64_t)off >= end)
 			return 0;
 	}
 }
@@ -68,8 +73,8 @@ int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *nam
 		free(obj);
 	if (r <= 0)
 		return r < 0 ? cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "object table") : 0;
-	if ((uint64_t)st.st_size > SHM_MAX_SIZE || st.st_size % PAGE_SZ)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s: a shared memory object of %lld bytes (not whole pages): not supported",
+	if ((uint64_t)st.st_size > CR_SHM_MAX_SIZE || (!memfd && st.st_size % PAGE_SZ))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s: a shared memory object of %lld bytes: not supported",
 			       path, (long long)st.st_size);
 	if (memfd) {
 		seals = fcntl(fd, F_GET_SEALS);
@@ -82,9 +87,9 @@ int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *nam
 	m.name = (char *)name;
 	m.has_seals = memfd;
 	m.seals = seals;
-	r = image_write_msg(&ctx->w, IMG_SHM, &m.base);
+	r = dump_write_msg(ctx, 0, IMG_SHM, &m.base);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+		return r;
 	return write_shm_pages(ctx, fd, st.st_size, m.id);
 }
 
@@ -122,21 +127,6 @@ static int create_memfd(const Ckpt__Img__Shm *m)
 	return fd;
 }
 
-static const char *shm_invalid(const Ckpt__Img__Shm *m)
-{
-	if (m->size == 0 || m->size > SHM_MAX_SIZE || m->size % PAGE_SZ)
-		return "size out of range";
-	if (m->kind == CKPT__IMG__SHM_KIND__SHM_MEMFD) {
-		if (!m->name || strlen(m->name) > 249 || strchr(m->name, '/'))
-			return "bad memfd name";
-		if (m->seals & ~(F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC))
-			return "unknown seals";
-	} else if (m->kind != CKPT__IMG__SHM_KIND__SHM_ANON) {
-		return "unknown kind";
-	}
-	return NULL;
-}
-
 int shm_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Shm *m = image_unpack(&ctx->rd, &ckpt__img__shm__descriptor, payload, len);
@@ -146,7 +136,7 @@ int shm_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 
 	if (!m)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "shm record: %s", ctx->rd.error);
-	why = shm_invalid(m);
+	why = validate_shm(m);
 	if (why) {
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "shm %u: %s", m->id, why);
 		goto out;
@@ -180,13 +170,17 @@ out:
 int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len)
 {
 	struct restore_obj *o = ctx->cur_shm;
+	uint64_t end = ALIGN_UP(o->size, PAGE_SZ);
+	size_t want;
 	ssize_t n;
 
 	if (pm->vaddr % PAGE_SZ || pm->nr_pages == 0 || pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ ||
-	    len != pm->nr_pages * PAGE_SZ || pm->vaddr > o->size || len > o->size - pm->vaddr)
+	    len != pm->nr_pages * PAGE_SZ || pm->vaddr > end || len > end - pm->vaddr)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "shm pages at %#lx don't fit the object", (unsigned long)pm->vaddr);
-	n = pwrite(ctx->pool[o->slot], pages, len, pm->vaddr);
-	if (n != (ssize_t)len)
+	/* a memfd's partial last page: up to its size, which must not grow */
+	want = MIN((uint64_t)len, o->size - pm->vaddr);
+	n = pwrite(ctx->pool[o->slot], pages, want, pm->vaddr);
+	if (n != (ssize_t)want)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, n < 0 ? errno : EIO, "writing shm pages at %#lx", (unsigned long)pm->vaddr);
 	ctx->pages += pm->nr_pages;
 	return 0;

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "cr_limits.h"
 
 /* Init side: handle one request on ctl_fd.
  * Returns 0 when handled, 1 on EOF (worker gone), -errno on failure. */
@@ -37,10 +38,10 @@ struct spawn_req {
 	size_t nfds;
 };
 
-#define SPAWN_MAX_FDS 8192       /* entries of one task's fd table */
+#define SPAWN_MAX_FDS CR_MAX_FDS /* entries of one task's fd table */
 #define SPAWN_POOL_CHUNK 250     /* fds per POOL datagram (SCM_MAX_FD is 253) */
 #define SPAWN_MAX_POOL (1u << 16)
-#define SPAWN_MAX_FD_NR (1u << 20)
+#define SPAWN_MAX_FD_NR CR_MAX_FD_NR
 
 /* Worker side. Hand init n fds to keep at base + index (sent in pieces). */
 int spawn_pool_send(int ctl_fd, int base, const int *fds, size_t n);

@@ -425,8 +425,8 @@ static int dump_threads(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr
 	for (k = 1; k < p->ntids && r >= 0; k++) {
 		s->siginfo = NULL;
 		r = thread_collect(ctx, p, k, addr, s);
-		if (r >= 0 && (r = image_write_msg(&ctx->w, IMG_THREAD, &s->th.base)) < 0)
-			r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+		if (r >= 0)
+			r = dump_write_msg(ctx, p->pid, IMG_THREAD, &s->th.base);
 		free(s->siginfo);
 	}
 	return r;
@@ -451,8 +451,8 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 		r = dump_injected(ctx, p, addr, s);
 	if (r >= 0)
 		r = dump_mm_info(ctx, pid, &p->ps, s);
-	if (r >= 0 && (r = image_write_msg(&ctx->w, IMG_TASK, &s->t.base)) < 0)
-		r = cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+	if (r >= 0)
+		r = dump_write_msg(ctx, p->pid, IMG_TASK, &s->t.base);
 	if (r >= 0)
 		r = dump_threads(ctx, p, addr);
 	return r;

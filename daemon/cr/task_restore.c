@@ -7,6 +7,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "validate.h"
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <signal.h>
@@ -24,54 +25,21 @@ static int bad(struct restore_ctx *ctx, const Ckpt__Img__Task *t, const char *wh
 
 int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 {
-	char why[128];
-	uint64_t seen = 0;
-	size_t i;
-
 	const Ckpt__Img__TreeTask *tt = ctx->cur->tt;
+	const char *why;
+	char buf[128];
 
 	if (t->pid != tt->pid || t->ppid != tt->ppid || t->sid != tt->sid || t->pgid != tt->pgid)
 		return bad(ctx, t, "pid, parent, session or group differ from the tree's");
-	if (arch_regs_validate(t->regs.data, t->regs.len, why, sizeof(why)) < 0)
+	why = validate_task(t, buf, sizeof(buf));
+	if (why)
 		return bad(ctx, t, why);
-	if (t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX ||
-	    (arch_xstate_features(t->xstate.data, t->xstate.len) & ~ctx->xfeatures))
+	if (arch_xstate_features(t->xstate.data, t->xstate.len) & ~ctx->xfeatures)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its FPU/AVX state uses features this CPU lacks", t->pid);
-	if (strlen(t->comm) > 15 || t->cwd[0] != '/' || strlen(t->cwd) >= 4000 || t->umask > 0777)
-		return bad(ctx, t, "bad comm, cwd or umask");
-	for (i = 0; i < t->n_sigactions; i++) {
-		uint32_t s = t->sigactions[i]->sig;
-		if (s < 1 || s > 64 || (seen & (1ull << (s - 1))) || (SIG_NONE_OK & (1ull << (s - 1))))
-			return bad(ctx, t, "bad signal action");
-		seen |= 1ull << (s - 1);
-	}
-	for (i = 0; i < t->n_rlimits; i++)
-		if (t->rlimits[i]->resource >= RLIM_NLIMITS || t->rlimits[i]->cur > t->rlimits[i]->max)
-			return bad(ctx, t, "bad resource limit");
-	for (i = 0; i < t->n_itimers; i++)
-		if (t->itimers[i]->which > 2 || t->itimers[i]->value_us > (1ull << 50) || t->itimers[i]->interval_us > (1ull << 50))
-			return bad(ctx, t, "bad interval timer");
-	if (!t->mm || t->mm->auxv.len > 1024 || t->mm->auxv.len % 16 || !t->mm->exe || t->mm->exe[0] != '/' ||
-	    strlen(t->mm->exe) >= 4000)
-		return bad(ctx, t, "bad mm bounds, auxv or exe");
-	for (i = 0; i < t->n_sigpending_private + t->n_sigpending_shared; i++) {
-		const ProtobufCBinaryData *b = i < t->n_sigpending_private ? &t->sigpending_private[i]
-									    : &t->sigpending_shared[i - t->n_sigpending_private];
-		int32_t sig;
-
-		if (i >= 1024 || b->len != 128)
-			return bad(ctx, t, "bad pending signal");
-		memcpy(&sig, b->data, sizeof(sig));
-		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
-			return bad(ctx, t, "bad pending signal number");
-	}
-	if (t->rseq && (t->rseq->len < 32 || t->rseq->len > 1024 || t->rseq->ptr % 32))
-		return bad(ctx, t, "bad rseq registration");
 	if (attrs_check_proc(ctx, t->pid, t->attrs) < 0 || attrs_check_thread(ctx, t->pid, t->pid, t->thread_attrs) < 0)
 		return -EINVAL;
 	return 0;
 }
-
 
 /* brk, code/data/stack/arg/env bounds, auxv and /proc/PID/exe in one call. */
 /* brk, code/data/stack/arg/env bounds, auxv and /proc/PID/exe in one call,

@@ -3,6 +3,7 @@
  * pause loop, is seized, gets its own state by injections in itself, and
  * finally its registers. */
 #include "restore.h"
+#include "validate.h"
 #include "arch.h"
 #include "attrs.h"
 #include "log.h"
@@ -24,30 +25,14 @@ static int bad(struct restore_ctx *ctx, const Ckpt__Img__Thread *th, const char 
 
 static int check_thread(struct restore_ctx *ctx, const Ckpt__Img__Thread *th)
 {
-	char why[128];
-	size_t i;
+	char buf[128];
+	const char *why = validate_thread(th, buf, sizeof(buf));
 
-	if (arch_regs_validate(th->regs.data, th->regs.len, why, sizeof(why)) < 0)
+	if (why)
 		return bad(ctx, th, why);
-	if (th->xstate.len < 576 || th->xstate.len > ARCH_XSTATE_MAX ||
-	    (arch_xstate_features(th->xstate.data, th->xstate.len) & ~ctx->xfeatures))
+	if (arch_xstate_features(th->xstate.data, th->xstate.len) & ~ctx->xfeatures)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d: its FPU/AVX state uses features this CPU lacks",
 			       ctx->cur->tt->pid, th->tid);
-	if (strlen(th->comm) > 15)
-		return bad(ctx, th, "name too long");
-	if (th->rseq && (th->rseq->len < 32 || th->rseq->len > 1024 || th->rseq->ptr % 32))
-		return bad(ctx, th, "bad rseq registration");
-	if (th->n_sigpending > 1024)
-		return bad(ctx, th, "too many pending signals");
-	for (i = 0; i < th->n_sigpending; i++) {
-		int32_t sig;
-
-		if (th->sigpending[i].len != 128)
-			return bad(ctx, th, "bad pending signal");
-		memcpy(&sig, th->sigpending[i].data, sizeof(sig));
-		if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
-			return bad(ctx, th, "bad pending signal number");
-	}
 	return attrs_check_thread(ctx, ctx->cur->tt->pid, th->tid, th->attrs);
 }
 

@@ -7,7 +7,8 @@
 #include <linux/kcmp.h>
 #include <sys/syscall.h>
 
-#define TREE_MAX_PROCS 32768
+#include "cr_limits.h"
+#define TREE_MAX_PROCS CR_MAX_TASKS
 #define TREE_MAX_THREADS 65536   /* over the whole container */
 
 static pid_t ns_last(const pid_t *v, int n)
@@ -300,7 +301,6 @@ int tree_dump(struct dump_ctx *ctx)
 	_cleanup_free_ Ckpt__Img__TreeTask *ents = calloc(ctx->nprocs, sizeof(*ents));
 	_cleanup_free_ Ckpt__Img__TreeTask **ptrs = calloc(ctx->nprocs, sizeof(*ptrs));
 	size_t i;
-	int r;
 
 	if (!ents || !ptrs)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "tree record");
@@ -330,8 +330,7 @@ int tree_dump(struct dump_ctx *ctx)
 	tree.tasks = ptrs;
 	tree.n_tasks = ctx->nprocs;
 	tree.max_fd = ctx->max_fd;
-	r = image_write_msg(&ctx->w, IMG_TREE, &tree.base);
-	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+	return dump_write_msg(ctx, 0, IMG_TREE, &tree.base);
 }
 
 void tree_free(struct dump_ctx *ctx)

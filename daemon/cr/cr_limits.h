@@ -1,0 +1,18 @@
+/* Bounds an image must keep: the checkpoint refuses what exceeds them
+ * (validate.h runs on every record it writes) and restart refuses images
+ * that exceed them. One place, so both sides agree. */
+#pragma once
+
+#define CR_MAX_TASKS 32768            /* processes and zombies in a tree */
+#define CR_MAX_IDS (1u << 17)         /* pids and tids together */
+#define CR_PID_MAX (1 << 22)
+#define CR_MAX_FDS 8192               /* entries of one fd table */
+#define CR_MAX_FD_NR (1u << 20)       /* fd numbers (the pool sits above them) */
+#define CR_MAX_VMAS 65536             /* mappings of one process */
+#define CR_PATH_MAX 4000              /* saved paths (files, cwd, exe, mappings) */
+#define CR_MEMFD_NAME_MAX 249         /* memfd_create() name, without "memfd:" */
+#define CR_SHM_MAX_SIZE (1ull << 40)  /* a shared memory object or memfd */
+#define CR_PIPE_MAX_SIZE (16u << 20)  /* a pipe's buffer and its data */
+#define CR_MAX_SIGPENDING 1024        /* queued signals of a task or thread */
+#define CR_SIGINFO_SIZE 128
+#define CR_ANON_NAME_MAX 80

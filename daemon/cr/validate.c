@@ -1,0 +1,496 @@
+/* Pure checks of image records, shared by restart and checkpoint (validate.h). */
+#include "validate.h"
+#include "arch.h"
+#include "dump.h"
+#include "macro.h"
+#include <fcntl.h>
+#include <linux/memfd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
+/* Status flags a description may be reopened with (creation flags were
+ * dropped by the kernel or by the checkpoint). */
+#define FILE_FLAGS_OK (O_ACCMODE | O_APPEND | O_NONBLOCK | O_SYNC | O_DSYNC | O_DIRECT | ARCH_O_LARGEFILE | \
+		       O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_ASYNC | O_PATH)
+/* What an O_PATH description keeps of its open flags. */
+#define PATH_FLAGS_OK (O_PATH | O_NOFOLLOW | O_DIRECTORY)
+#define SEALS_OK (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_FUTURE_WRITE | F_SEAL_EXEC)
+#define TASK_TOP ((1ull << 47) - 4096)   /* TASK_SIZE: the last page is never mapped */
+#define MAP_FLAGS_OK (MAP_PRIVATE | MAP_SHARED | MAP_GROWSDOWN)
+#define SIG_NONE_OK (1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1))
+
+static bool path_ok(const char *p)
+{
+	return p && p[0] == '/' && strlen(p) < CR_PATH_MAX;
+}
+
+/* ---- files ---- */
+
+static bool in(const char *s, size_t n, const char *const *list)
+{
+	for (; *list; list++)
+		if (strlen(*list) == n && !strncmp(s, *list, n))
+			return true;
+	return false;
+}
+
+/* Files of /proc whose contents are computed at each read from state the
+ * restored container has again: reopened by name, read afresh. */
+static const char *const proc_global_ro[] = {
+	"meminfo", "uptime", "loadavg", "stat", "cpuinfo", "version", "filesystems", "swaps", "vmstat",
+	"zoneinfo", "diskstats", "partitions", "cmdline", "devices", "interrupts", "softirqs", "buddyinfo",
+	"modules", "misc", "crypto", "locks", "execdomains", NULL,
+};
+static const char *const proc_global_dirs[] = { "sys", "pressure", NULL };
+static const char *const proc_pid_ro[] = {
+	"stat", "status", "statm", "cmdline", "environ", "maps", "smaps", "smaps_rollup", "numa_maps", "limits",
+	"io", "cgroup", "mountinfo", "mounts", "mountstats", "oom_score", "schedstat", "sched", "wchan",
+	"personality", "loginuid", "sessionid", "cpuset", "auxv", "syscall", NULL,
+};
+static const char *const proc_pid_rw[] = { "comm", "oom_score_adj", "oom_adj", NULL };
+static const char *const proc_pid_dirs[] = { "fd", "fdinfo", "task", "net", NULL };
+
+/* The next component of p (after a '/'): its start and length; false at the end. */
+static bool next_comp(const char **p, const char **ret, size_t *ret_n)
+{
+	const char *s = *p, *e;
+
+	if (*s != '/')
+		return false;
+	s++;
+	e = strchrnul(s, '/');
+	*ret = s;
+	*ret_n = e - s;
+	*p = e;
+	return true;
+}
+
+static bool is_id(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > 7 || s[0] == '0')
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return atoi(s) <= CR_PID_MAX;
+}
+
+/* What follows /proc/PID or /proc/PID/task/TID. */
+static const char *proc_pid_entry(const char *rest, bool top, bool rdonly)
+{
+	const char *c;
+	size_t n;
+
+	if (!next_comp(&rest, &c, &n))
+		return rdonly ? NULL : "a process's /proc directory opened for writing";
+	if (top && n == 4 && !strncmp(c, "task", 4) && *rest) {
+		if (!next_comp(&rest, &c, &n) || !is_id(c, n))
+			return "not a thread of the process";
+		return proc_pid_entry(rest, false, rdonly);
+	}
+	if (n == 6 && !strncmp(c, "fdinfo", 6) && *rest) {
+		if (!next_comp(&rest, &c, &n) || !is_id(c, n) || *rest)
+			return "not an fdinfo file";
+		return rdonly ? NULL : "fdinfo opened for writing";
+	}
+	if (n == 3 && !strncmp(c, "net", 3))
+		return rdonly ? NULL : "a /proc/PID/net file opened for writing";
+	if (*rest)
+		return "not a file restart can reopen";
+	if (in(c, n, proc_pid_rw))
+		return NULL;
+	if (in(c, n, proc_pid_ro) || in(c, n, proc_pid_dirs))
+		return rdonly ? NULL : "opened for writing";
+	if ((n == 3 && !strncmp(c, "mem", 3)) || (n == 7 && !strncmp(c, "pagemap", 7)))
+		return "it reads a process's memory by address: not a file restart can reopen";
+	return "not a /proc file restart can reopen faithfully";
+}
+
+const char *validate_proc_path(const char *path, uint32_t flags)
+{
+	bool rdonly = (flags & O_PATH) || (flags & O_ACCMODE) == O_RDONLY;
+	const char *p, *c;
+	size_t n;
+
+	if (!path_ok(path) || strncmp(path, "/proc", 5) || (path[5] && path[5] != '/'))
+		return "not a path under /proc";
+	if (strstr(path, "//") || path[strlen(path) - 1] == '/' || strstr(path, "/./") || strstr(path, "/../") ||
+	    !strcmp(path + strlen(path) - 2, "/.") || !strcmp(path + strlen(path) - 3, "/.."))
+		return "not a plain /proc path";
+	if (flags & O_PATH && flags & ~PATH_FLAGS_OK)
+		return "bad O_PATH flags";
+	p = path + 5;
+	if (!next_comp(&p, &c, &n))
+		return rdonly ? NULL : "/proc opened for writing";
+	if (is_id(c, n)) {
+		if (n == 1 && c[0] == '1')
+			return "it names the container's init, which restart replaces";
+		return proc_pid_entry(p, true, rdonly);
+	}
+	if (in(c, n, proc_global_dirs))
+		return rdonly ? NULL : "a /proc/sys or /proc/pressure file opened for writing";
+	if (*p || !in(c, n, proc_global_ro))
+		return "not a /proc file restart can reopen faithfully";
+	return rdonly ? NULL : "opened for writing";
+}
+
+pid_t validate_proc_pid(const char *path)
+{
+	const char *p = path + 5, *c;
+	size_t n;
+	pid_t pid;
+
+	if (!next_comp(&p, &c, &n) || !is_id(c, n))
+		return 0;
+	pid = atoi(c);
+	if (next_comp(&p, &c, &n) && n == 4 && !strncmp(c, "task", 4) && next_comp(&p, &c, &n) && is_id(c, n))
+		pid = atoi(c);
+	return pid;
+}
+
+const char *validate_file(const Ckpt__Img__File *f)
+{
+	if (f->flags & ~FILE_FLAGS_OK)
+		return "open flags restart can't give back";
+	if ((f->flags & O_ACCMODE) == O_ACCMODE)
+		return "bad access mode";
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC)
+		return validate_proc_path(f->path, f->flags);
+	if ((f->flags & O_PATH) != (f->kind == CKPT__IMG__FILE_KIND__FILE_PATH ? O_PATH : 0))
+		return "O_PATH flags on a kind that is not O_PATH";
+	switch (f->kind) {
+	case CKPT__IMG__FILE_KIND__FILE_LOG:
+		return NULL;
+	case CKPT__IMG__FILE_KIND__FILE_PIPE:
+		return f->has_pipe_id ? NULL : "a pipe without a pipe id";
+	case CKPT__IMG__FILE_KIND__FILE_MEMFD:
+		return f->has_shm_id ? NULL : "a memfd without a shm id";
+	case CKPT__IMG__FILE_KIND__FILE_REG:
+	case CKPT__IMG__FILE_KIND__FILE_DIR:
+		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+	case CKPT__IMG__FILE_KIND__FILE_CHR:
+		if (!f->has_rdev)
+			return "a device without its number";
+		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+	case CKPT__IMG__FILE_KIND__FILE_PATH:
+		if (f->flags & ~PATH_FLAGS_OK)
+			return "bad O_PATH flags";
+		if (!f->has_ftype || !f->ftype || f->ftype & ~S_IFMT)
+			return "an O_PATH file without its type";
+		if ((S_ISCHR(f->ftype) || S_ISBLK(f->ftype)) && !f->has_rdev)
+			return "a device without its number";
+		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+	default:
+		return "unknown kind";
+	}
+}
+
+/* ---- shared objects ---- */
+
+const char *validate_shm(const Ckpt__Img__Shm *m)
+{
+	if (m->kind == CKPT__IMG__SHM_KIND__SHM_MEMFD) {
+		/* a memfd has any size, 0 included; its last page may be partial */
+		if (m->size > CR_SHM_MAX_SIZE)
+			return "size out of range";
+		if (!m->name || strlen(m->name) > CR_MEMFD_NAME_MAX || strchr(m->name, '/'))
+			return "bad memfd name";
+		if (m->seals & ~SEALS_OK)
+			return "unknown seals";
+		return NULL;
+	}
+	if (m->kind != CKPT__IMG__SHM_KIND__SHM_ANON)
+		return "unknown kind";
+	if (m->size == 0 || m->size > CR_SHM_MAX_SIZE || m->size % PAGE_SZ)
+		return "size out of range";
+	return NULL;
+}
+
+const char *validate_pipe(const Ckpt__Img__Pipe *m)
+{
+	if (m->size < PAGE_SZ || m->size > CR_PIPE_MAX_SIZE || m->data.len > m->size)
+		return "buffer size or data out of range";
+	return NULL;
+}
+
+const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd)
+{
+	size_t i, j;
+
+	if (m->n_fds > CR_MAX_FDS)
+		return "too many fds";
+	for (i = 0; i < m->n_fds; i++) {
+		if (m->fds[i]->fd > max_fd)
+			return "an fd number above the tree's highest";
+		for (j = 0; j < i; j++)
+			if (m->fds[j]->fd == m->fds[i]->fd)
+				return "an fd listed twice";
+	}
+	return NULL;
+}
+
+/* ---- the tree ---- */
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Signals whose default action ends the process (the ones a zombie can
+ * have died of), without a core dump (refused at checkpoint). */
+static bool kills(int sig)
+{
+	static const uint64_t no = 1ull << (SIGCHLD - 1) | 1ull << (SIGCONT - 1) | 1ull << (SIGURG - 1) |
+				   1ull << (SIGWINCH - 1) | 1ull << (SIGSTOP - 1) | 1ull << (SIGTSTP - 1) |
+				   1ull << (SIGTTIN - 1) | 1ull << (SIGTTOU - 1);
+
+	return sig >= 1 && sig <= 64 && !(no & (1ull << (sig - 1)));
+}
+
+/* Every pid and tid in range and used once. */
+static const char *check_ids_unique(const Ckpt__Img__Tree *t)
+{
+	_cleanup_free_ pid_t *ids = NULL;
+	size_t n = 0, i, k;
+
+	for (i = 0; i < t->n_tasks; i++) {
+		n += 1 + t->tasks[i]->n_threads;
+		if (n > CR_MAX_IDS)
+			return "too many threads";
+	}
+	ids = malloc(n * sizeof(pid_t));
+	if (!ids)
+		return "out of memory";
+	n = 0;
+	for (i = 0; i < t->n_tasks; i++) {
+		ids[n++] = t->tasks[i]->pid;
+		for (k = 0; k < t->tasks[i]->n_threads; k++)
+			ids[n++] = t->tasks[i]->threads[k];
+	}
+	qsort(ids, n, sizeof(pid_t), cmp_pid);
+	for (i = 0; i < n; i++)
+		if (ids[i] < 2 || ids[i] > CR_PID_MAX || (i && ids[i] == ids[i - 1]))
+			return "a pid or tid out of range or used twice";
+	return NULL;
+}
+
+/* Whether a process or thread of the tree has this id. */
+static bool id_used(const Ckpt__Img__Tree *t, pid_t id)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->n_tasks; i++) {
+		if (t->tasks[i]->pid == id)
+			return true;
+		for (k = 0; k < t->tasks[i]->n_threads; k++)
+			if (t->tasks[i]->threads[k] == id)
+				return true;
+	}
+	return false;
+}
+
+static int find_before(const Ckpt__Img__Tree *t, size_t before, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < before; i++)
+		if (t->tasks[i]->pid == pid)
+			return (int)i;
+	return -1;
+}
+
+static const char *check_tree_task(const Ckpt__Img__Tree *t, size_t i)
+{
+	const Ckpt__Img__TreeTask *e = t->tasks[i];
+	int parent = e->ppid == 1 ? -1 : find_before(t, i, e->ppid);
+	pid_t psid = parent < 0 ? 1 : t->tasks[parent]->sid;
+	int leader;
+
+	if (e->ppid != 1 && (parent < 0 || t->tasks[parent]->zombie))
+		return "its parent is not a live process before it";
+	if (e->exit_signal < 0 || e->exit_signal > 64)
+		return "bad exit signal";
+	if (e->zombie && (parent < 0 || e->n_threads || !e->has_wait_status || e->wait_status & ~0xffff || (e->wait_status & 0x80) ||
+			  !(WIFEXITED(e->wait_status) || WIFSIGNALED(e->wait_status)) ||
+			  (WIFSIGNALED(e->wait_status) && !kills(WTERMSIG(e->wait_status)))))
+		return "bad zombie";
+	if (e->sid == e->pid && e->pgid != e->pid)
+		return "a session leader outside its own group";
+	/* A child of init may be in a session whose leader exited: a helper
+	 * takes the free pid (proc_restore.c). */
+	bool helped = parent < 0 && e->sid != e->pid && e->sid != 1 && !id_used(t, e->sid);
+
+	if (e->sid != e->pid && e->sid != psid && !helped)
+		return "session neither its own nor its parent's";
+	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1) || (helped && e->pgid == e->sid) ||
+	    (parent >= 0 && e->pgid == t->tasks[parent]->pgid))
+		return NULL;
+	for (leader = 0; (size_t)leader < t->n_tasks; leader++)
+		if (t->tasks[leader]->pid == e->pgid)
+			break;
+	if ((size_t)leader == t->n_tasks || t->tasks[leader]->pgid != e->pgid || t->tasks[leader]->sid != e->sid)
+		return "process group without its leader";
+	return NULL;
+}
+
+const char *validate_tree(const Ckpt__Img__Tree *t, uint32_t task_count, pid_t *ret_pid)
+{
+	const char *why;
+	size_t i;
+
+	*ret_pid = 0;
+	if (t->n_tasks == 0 || t->n_tasks > CR_MAX_TASKS || t->n_tasks != task_count)
+		return "task count out of range or not the header's";
+	if (t->max_fd >= CR_MAX_FD_NR / 2)
+		return "fd numbers out of range";
+	why = check_ids_unique(t);
+	for (i = 0; i < t->n_tasks && !why; i++) {
+		why = check_tree_task(t, i);
+		if (why)
+			*ret_pid = t->tasks[i]->pid;
+	}
+	return why;
+}
+
+/* ---- tasks, threads, memory ---- */
+
+static const char *check_sigpending(const ProtobufCBinaryData *b)
+{
+	int32_t sig;
+
+	if (b->len != CR_SIGINFO_SIZE)
+		return "bad pending signal";
+	memcpy(&sig, b->data, sizeof(sig));
+	if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP)
+		return "bad pending signal number";
+	return NULL;
+}
+
+static const char *check_rseq(const Ckpt__Img__Rseq *r)
+{
+	return r && (r->len < 32 || r->len > 1024 || r->ptr % 32) ? "bad rseq registration" : NULL;
+}
+
+const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
+{
+	const char *why;
+	uint64_t seen = 0;
+	size_t i;
+
+	if (arch_regs_validate(t->regs.data, t->regs.len, buf, len) < 0)
+		return buf;
+	if (t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX)
+		return "bad FPU/AVX state size";
+	if (strlen(t->comm) > 15 || !path_ok(t->cwd) || t->umask > 0777)
+		return "bad comm, cwd or umask";
+	for (i = 0; i < t->n_sigactions; i++) {
+		uint32_t s = t->sigactions[i]->sig;
+
+		if (s < 1 || s > 64 || (seen & (1ull << (s - 1))) || (SIG_NONE_OK & (1ull << (s - 1))))
+			return "bad signal action";
+		seen |= 1ull << (s - 1);
+	}
+	for (i = 0; i < t->n_rlimits; i++)
+		if (t->rlimits[i]->resource >= RLIM_NLIMITS || t->rlimits[i]->cur > t->rlimits[i]->max)
+			return "bad resource limit";
+	for (i = 0; i < t->n_itimers; i++)
+		if (t->itimers[i]->which > 2 || t->itimers[i]->value_us > (1ull << 50) || t->itimers[i]->interval_us > (1ull << 50))
+			return "bad interval timer";
+	if (!t->mm || t->mm->auxv.len > 1024 || t->mm->auxv.len % 16 || !path_ok(t->mm->exe))
+		return "bad mm bounds, auxv or exe";
+	if (t->n_sigpending_private + t->n_sigpending_shared > CR_MAX_SIGPENDING)
+		return "too many pending signals";
+	for (i = 0; i < t->n_sigpending_private; i++)
+		if ((why = check_sigpending(&t->sigpending_private[i])))
+			return why;
+	for (i = 0; i < t->n_sigpending_shared; i++)
+		if ((why = check_sigpending(&t->sigpending_shared[i])))
+			return why;
+	return check_rseq(t->rseq);
+}
+
+const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
+{
+	const char *why;
+	size_t i;
+
+	if (arch_regs_validate(th->regs.data, th->regs.len, buf, len) < 0)
+		return buf;
+	if (th->xstate.len < 576 || th->xstate.len > ARCH_XSTATE_MAX)
+		return "bad FPU/AVX state size";
+	if (strlen(th->comm) > 15)
+		return "name too long";
+	if ((why = check_rseq(th->rseq)))
+		return why;
+	if (th->n_sigpending > CR_MAX_SIGPENDING)
+		return "too many pending signals";
+	for (i = 0; i < th->n_sigpending; i++)
+		if ((why = check_sigpending(&th->sigpending[i])))
+			return why;
+	return NULL;
+}
+
+static bool is_shm(Ckpt__Img__VmaKind k)
+{
+	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD;
+}
+
+static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
+{
+	if (v->start >= v->end || v->end > TASK_TOP || (v->start | v->end) % PAGE_SZ || v->start < prev_end)
+		return "bad or overlapping range";
+	if (v->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC))
+		return "bad protection";
+	if ((v->flags & ~MAP_FLAGS_OK) || !(v->flags & (MAP_PRIVATE | MAP_SHARED)) ||
+	    (v->flags & MAP_PRIVATE && v->flags & MAP_SHARED))
+		return "bad flags";
+	if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD)
+		return "unknown kind";
+	if ((v->kind == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON && !(v->flags & MAP_SHARED)) ||
+	    ((v->kind == CKPT__IMG__VMA_KIND__VMA_ANON || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE) && !(v->flags & MAP_PRIVATE)) ||
+	    (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && !(v->flags & MAP_SHARED)))
+		return "flags that do not match its kind";
+	if (is_shm(v->kind) && (!v->has_shm_id || !v->has_pgoff || v->pgoff % PAGE_SZ))
+		return "shared memory without a valid object or offset";
+	if ((v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED) &&
+	    (!path_ok(v->path) || !v->has_pgoff || v->pgoff % PAGE_SZ))
+		return "file mapping without a valid path or offset";
+	if (v->anon_name && strlen(v->anon_name) > CR_ANON_NAME_MAX)
+		return "anon name too long";
+	if (v->droppable && (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON || (v->flags & MAP_GROWSDOWN)))
+		return "droppable but not plain anonymous memory";
+	return NULL;
+}
+
+const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index)
+{
+	uint64_t prev_end = 0;
+	const char *why;
+	size_t i;
+
+	*ret_index = SIZE_MAX;
+	if (mm->n_vmas == 0 || mm->n_vmas > CR_MAX_VMAS)
+		return "no mappings, or too many";
+	for (i = 0; i < mm->n_vmas; i++) {
+		why = check_vma(mm->vmas[i], prev_end);
+		if (why) {
+			*ret_index = i;
+			return why;
+		}
+		prev_end = mm->vmas[i]->end;
+	}
+	return NULL;
+}

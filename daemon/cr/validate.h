@@ -1,0 +1,33 @@
+/* Whether a record can be restored, judged from the record alone.
+ *
+ * Restart runs these on every record it decodes (images are hostile
+ * input), and the checkpoint runs the same ones on every record it is about
+ * to write (dump_write_msg), so it fails before it kills anything rather
+ * than write an image restart would refuse. Pure: no system calls, no
+ * context beyond the arguments. Each returns NULL, or why the record is
+ * refused (a static string, or buf when one is given). */
+#pragma once
+#include "image.pb-c.h"
+#include "cr_limits.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+const char *validate_file(const Ckpt__Img__File *f);
+/* A /proc file (FILE_PROC): which names reopen faithfully, and how. */
+const char *validate_proc_path(const char *path, uint32_t flags);
+/* The pid a valid /proc path names (/proc/PID/... or task/TID), 0 if none. */
+pid_t validate_proc_pid(const char *path);
+const char *validate_shm(const Ckpt__Img__Shm *m);
+const char *validate_pipe(const Ckpt__Img__Pipe *m);
+/* One fd table; fd numbers up to max_fd (the tree's). */
+const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd);
+/* The whole tree; task_count from the header. On failure *ret_pid names
+ * the entry at fault (0: the tree as a whole). */
+const char *validate_tree(const Ckpt__Img__Tree *t, uint32_t task_count, pid_t *ret_pid);
+/* A TASK record, without what depends on this CPU (its xstate features). */
+const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len);
+const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len);
+/* An MM record; on failure *ret_index is the mapping at fault. Which
+ * shared memory objects exist is the caller's to check. */
+const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index);

@@ -1,0 +1,303 @@
+/* The record checks restart and checkpoint share (validate.h): good
+ * records pass, each kind of bad one is refused. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <cmocka.h>
+
+#include "arch.h"
+#include "validate.h"
+
+#define LARGE ARCH_O_LARGEFILE
+
+static Ckpt__Img__File file(Ckpt__Img__FileKind kind, const char *path, uint32_t flags)
+{
+	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+
+	f.id = 1;
+	f.kind = kind;
+	f.path = (char *)path;
+	f.flags = flags;
+	return f;
+}
+
+static void test_file_paths(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_REG, "/data/db", O_RDWR | LARGE | O_NOFOLLOW);
+	char *lng = malloc(CR_PATH_MAX + 2);
+
+	(void)state;
+	assert_null(validate_file(&f));
+	f.path = "relative";
+	assert_non_null(validate_file(&f));
+	f.path = NULL;
+	assert_non_null(validate_file(&f));
+	memset(lng, 'a', CR_PATH_MAX + 1);
+	lng[0] = '/';
+	lng[CR_PATH_MAX + 1] = 0;
+	f.path = lng;
+	assert_non_null(validate_file(&f));
+	lng[CR_PATH_MAX - 1] = 0;
+	assert_null(validate_file(&f));
+	free(lng);
+
+	f = file(CKPT__IMG__FILE_KIND__FILE_REG, "/x", O_RDWR | O_CREAT);
+	assert_non_null(validate_file(&f));   /* creation flags never come back */
+	f.flags = O_ACCMODE;
+	assert_non_null(validate_file(&f));
+	f.flags = O_RDONLY | O_PATH;
+	assert_non_null(validate_file(&f));   /* O_PATH only as FILE_PATH */
+
+	f = file(CKPT__IMG__FILE_KIND__FILE_CHR, "/dev/null", O_WRONLY);
+	assert_non_null(validate_file(&f));   /* no device number */
+	f.has_rdev = true;
+	f.rdev = makedev(1, 3);
+	assert_null(validate_file(&f));
+	f.kind = 99;
+	assert_non_null(validate_file(&f));
+}
+
+static void test_file_opath(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_PATH, "/d/link", O_PATH | O_NOFOLLOW);
+
+	(void)state;
+	assert_non_null(validate_file(&f));   /* no file type */
+	f.has_ftype = true;
+	f.ftype = S_IFLNK;
+	assert_null(validate_file(&f));
+	f.flags = O_PATH | O_RDWR;
+	assert_non_null(validate_file(&f));
+	f.flags = O_NOFOLLOW;
+	assert_non_null(validate_file(&f));   /* FILE_PATH without O_PATH */
+	f.flags = O_PATH;
+	f.ftype = S_IFCHR;
+	assert_non_null(validate_file(&f));   /* a device without its number */
+	f.has_rdev = true;
+	assert_null(validate_file(&f));
+	f.ftype = 0777;
+	assert_non_null(validate_file(&f));
+}
+
+static void test_file_objects(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_PIPE, NULL, O_RDONLY);
+
+	(void)state;
+	assert_non_null(validate_file(&f));
+	f.has_pipe_id = true;
+	assert_null(validate_file(&f));
+	f = file(CKPT__IMG__FILE_KIND__FILE_MEMFD, NULL, O_RDWR | LARGE);
+	assert_non_null(validate_file(&f));
+	f.has_shm_id = true;
+	assert_null(validate_file(&f));
+}
+
+static void test_proc(void **state)
+{
+	static const char *const good[] = {
+		"/proc/2/stat", "/proc/2/status", "/proc/17/fd", "/proc/17/task/18/stat", "/proc/17/fdinfo/3",
+		"/proc/meminfo", "/proc/uptime", "/proc/sys/kernel/pid_max", "/proc/5/net/dev", "/proc/5", "/proc",
+		NULL,
+	};
+	static const char *const bad[] = {
+		"/proc/2/mem", "/proc/2/pagemap", "/proc/1/stat", "/proc/kcore", "/proc/kmsg", "/proc/sysrq-trigger",
+		"/proc/2/../3/stat", "/proc//2/stat", "/proc/2/stat/", "/proc/02/stat", "/proc/2/clear_refs",
+		"/procx/2/stat", "/sys/kernel", "/proc/2/task/x/stat", "/proc/2/map_files/1-2", "/proc/99999999/stat",
+		"/proc/2/fd/3", NULL,
+	};
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_PROC, NULL, O_RDONLY | LARGE);
+	size_t i;
+
+	(void)state;
+	for (i = 0; good[i]; i++) {
+		f.path = (char *)good[i];
+		if (validate_file(&f))
+			fail_msg("%s refused: %s", good[i], validate_file(&f));
+	}
+	for (i = 0; bad[i]; i++) {
+		f.path = (char *)bad[i];
+		if (!validate_file(&f))
+			fail_msg("%s accepted", bad[i]);
+	}
+	/* writing: only the few a task may write to */
+	assert_non_null(validate_proc_path("/proc/2/stat", O_RDWR));
+	assert_non_null(validate_proc_path("/proc/sys/kernel/pid_max", O_WRONLY));
+	assert_null(validate_proc_path("/proc/2/comm", O_RDWR));
+	assert_null(validate_proc_path("/proc/2/stat", O_PATH | O_NOFOLLOW));
+	assert_non_null(validate_proc_path("/proc/2/stat", O_PATH | O_RDWR));
+
+	assert_int_equal(validate_proc_pid("/proc/2/stat"), 2);
+	assert_int_equal(validate_proc_pid("/proc/17/task/18/stat"), 18);
+	assert_int_equal(validate_proc_pid("/proc/meminfo"), 0);
+}
+
+static void test_shm(void **state)
+{
+	Ckpt__Img__Shm m = CKPT__IMG__SHM__INIT;
+
+	(void)state;
+	m.kind = CKPT__IMG__SHM_KIND__SHM_MEMFD;
+	m.name = "x";
+	m.size = 0;
+	assert_null(validate_shm(&m));      /* an empty memfd */
+	m.size = 5 * 4096 + 100;
+	assert_null(validate_shm(&m));      /* not whole pages */
+	m.size = CR_SHM_MAX_SIZE + 1;
+	assert_non_null(validate_shm(&m));
+	m.size = 4096;
+	m.name = "a/b";
+	assert_non_null(validate_shm(&m));
+	m.name = NULL;
+	assert_non_null(validate_shm(&m));
+	m.name = "x";
+	m.seals = 0x10000;
+	assert_non_null(validate_shm(&m));
+	m.seals = F_SEAL_SEAL | F_SEAL_WRITE;
+	assert_null(validate_shm(&m));
+
+	m.kind = CKPT__IMG__SHM_KIND__SHM_ANON;
+	m.size = 0;
+	assert_non_null(validate_shm(&m));  /* shared anonymous memory is whole pages */
+	m.size = 100;
+	assert_non_null(validate_shm(&m));
+	m.size = 8192;
+	assert_null(validate_shm(&m));
+	m.kind = 7;
+	assert_non_null(validate_shm(&m));
+}
+
+static void test_pipe_fds(void **state)
+{
+	Ckpt__Img__Pipe p = CKPT__IMG__PIPE__INIT;
+	Ckpt__Img__Fd a = CKPT__IMG__FD__INIT, b = CKPT__IMG__FD__INIT, *v[2] = { &a, &b };
+	Ckpt__Img__Fds m = CKPT__IMG__FDS__INIT;
+
+	(void)state;
+	p.size = 65536;
+	p.data.len = 10;
+	assert_null(validate_pipe(&p));
+	p.data.len = 65537;
+	assert_non_null(validate_pipe(&p));
+	p.size = CR_PIPE_MAX_SIZE * 2;
+	p.data.len = 0;
+	assert_non_null(validate_pipe(&p));
+
+	a.fd = 3;
+	b.fd = 4;
+	m.fds = v;
+	m.n_fds = 2;
+	assert_null(validate_fds(&m, 4));
+	assert_non_null(validate_fds(&m, 3));   /* above the tree's max */
+	b.fd = 3;
+	assert_non_null(validate_fds(&m, 4));   /* listed twice */
+	m.n_fds = CR_MAX_FDS + 1;
+	assert_non_null(validate_fds(&m, 4));
+}
+
+static void test_tree(void **state)
+{
+	Ckpt__Img__TreeTask a = CKPT__IMG__TREE_TASK__INIT, b = CKPT__IMG__TREE_TASK__INIT, *v[2] = { &a, &b };
+	Ckpt__Img__Tree t = CKPT__IMG__TREE__INIT;
+	pid_t pid;
+
+	(void)state;
+	a = (Ckpt__Img__TreeTask){ .base = a.base, .pid = 2, .ppid = 1, .pgid = 2, .sid = 2, .exit_signal = SIGCHLD };
+	b = (Ckpt__Img__TreeTask){ .base = b.base, .pid = 3, .ppid = 2, .pgid = 2, .sid = 2, .exit_signal = SIGCHLD };
+	t.tasks = v;
+	t.n_tasks = 2;
+	t.max_fd = 10;
+	assert_null(validate_tree(&t, 2, &pid));
+	assert_non_null(validate_tree(&t, 3, &pid));   /* not the header's count */
+	assert_int_equal(pid, 0);
+	b.ppid = 4;
+	assert_non_null(validate_tree(&t, 2, &pid));   /* no parent before it */
+	assert_int_equal(pid, 3);
+	b.ppid = 2;
+	b.pid = 2;
+	assert_non_null(validate_tree(&t, 2, &pid));   /* a pid twice */
+	b.pid = 3;
+	b.zombie = true;
+	assert_non_null(validate_tree(&t, 2, &pid));   /* a zombie without a status */
+	b.has_wait_status = true;
+	b.wait_status = 0x0100;                        /* exit(1) */
+	assert_null(validate_tree(&t, 2, &pid));
+	t.max_fd = CR_MAX_FD_NR;
+	assert_non_null(validate_tree(&t, 2, &pid));
+}
+
+static void test_mm(void **state)
+{
+	Ckpt__Img__Vma a = CKPT__IMG__VMA__INIT, b = CKPT__IMG__VMA__INIT, *v[2] = { &a, &b };
+	Ckpt__Img__Mm mm = CKPT__IMG__MM__INIT;
+	size_t i;
+
+	(void)state;
+	a.start = 0x400000;
+	a.end = 0x401000;
+	a.prot = PROT_READ;
+	a.flags = MAP_PRIVATE;
+	a.kind = CKPT__IMG__VMA_KIND__VMA_ANON;
+	b = a;
+	b.start = 0x500000;
+	b.end = 0x502000;
+	mm.vmas = v;
+	mm.n_vmas = 2;
+	assert_null(validate_mm(&mm, &i));
+	b.start = 0x400800;
+	assert_non_null(validate_mm(&mm, &i));   /* overlapping, unaligned */
+	assert_int_equal(i, 1);
+	b.start = 0x500000;
+	b.kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
+	b.flags = MAP_SHARED;
+	assert_non_null(validate_mm(&mm, &i));   /* no object */
+	b.has_shm_id = b.has_pgoff = true;
+	assert_null(validate_mm(&mm, &i));
+	b.kind = CKPT__IMG__VMA_KIND__VMA_FILE_SHARED;
+	assert_non_null(validate_mm(&mm, &i));   /* no path */
+	b.path = "/lib/x.so";
+	assert_null(validate_mm(&mm, &i));
+	mm.n_vmas = 0;
+	assert_non_null(validate_mm(&mm, &i));
+}
+
+static void test_thread(void **state)
+{
+	Ckpt__Img__Thread th = CKPT__IMG__THREAD__INIT;
+	uint8_t regs[4096] = { 0 }, xs[1024] = { 0 };
+	char buf[128];
+
+	(void)state;
+	th.regs.data = regs;
+	th.regs.len = 3;                          /* not a register set */
+	th.xstate.data = xs;
+	th.xstate.len = sizeof(xs);
+	th.comm = "t";
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_paths),
+		cmocka_unit_test(test_file_opath),
+		cmocka_unit_test(test_file_objects),
+		cmocka_unit_test(test_proc),
+		cmocka_unit_test(test_shm),
+		cmocka_unit_test(test_pipe_fds),
+		cmocka_unit_test(test_tree),
+		cmocka_unit_test(test_mm),
+		cmocka_unit_test(test_thread),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
