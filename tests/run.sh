@@ -2,8 +2,9 @@
 # The one test command, as root: tests/run.sh
 #
 # On a fresh Debian 12 machine, as root: installs what is missing, builds
-# build/ (RelWithDebInfo) and build-asan/ (ASan+UBSan), runs the unit tests
-# in both, verifies the systemd units, then runs every end-to-end test in
+# build/ (RelWithDebInfo), build-asan/ (ASan+UBSan) and build-fuzz/ (the
+# libFuzzer harnesses, clang), runs the unit tests in the first two,
+# verifies the systemd units, then runs every end-to-end test in
 # tests/e2e/ against build/ with a timeout each, and prints a summary.
 # Exit status: 0 when nothing failed.
 #
@@ -13,7 +14,8 @@
 #   --e2e-only     no builds from scratch, no unit tests (build/ must exist)
 #   PATTERN...     run only the e2e tests whose file name contains a PATTERN
 # Environment: E2E_TIMEOUT (seconds per e2e test, default 600), JOBS,
-#   CKPT_BUILD / CKPT_BUILD_ASAN (build dirs, default build/ and build-asan/).
+#   CKPT_BUILD / CKPT_BUILD_ASAN / CKPT_BUILD_FUZZ (build dirs, default build/,
+#   build-asan/ and build-fuzz/), FUZZ_SECONDS (per harness in 27-fuzz).
 set -u -o pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -26,7 +28,7 @@ for a in "$@"; do
 	--no-install) install=0 ;;
 	--no-asan) asan=0 ;;
 	--e2e-only) unit=0 asan=0 install=0 ;;
-	-h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $a" >&2; exit 2 ;;
 	*) patterns+=("$a") ;;
 	esac
@@ -35,9 +37,10 @@ done
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 BUILD=${CKPT_BUILD:-$REPO/build}
 BUILD_ASAN=${CKPT_BUILD_ASAN:-$REPO/build-asan}
+BUILD_FUZZ=${CKPT_BUILD_FUZZ:-$REPO/build-fuzz}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
-	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps)
+	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -83,14 +86,16 @@ if [ $install = 1 ]; then
 fi
 
 # --- builds and unit tests -------------------------------------------------------
+# build DIR [--target T...] [CMAKE ARGS...]
 build() {
-	local dir=$1 log
+	local dir=$1 log targets=()
 	shift
+	while [ "${1:-}" = --target ]; do targets+=(--target "$2"); shift 2; done
 	step "build $dir"
 	log=$(mktemp)
 	cmake -S "$REPO" -B "$dir" "$@" >"$log" 2>&1 || { cat "$log"; rm -f "$log"; return 1; }
 	rm -f "$log"
-	cmake --build "$dir" -j "$JOBS"
+	cmake --build "$dir" -j "$JOBS" "${targets[@]}"
 }
 
 unit_tests() {
@@ -119,6 +124,16 @@ if [ $unit = 1 ]; then
 				unit_tests "$BUILD_ASAN"
 		else
 			ko "build (asan)"
+		fi
+	fi
+
+	# libFuzzer harnesses, run by e2e 27-fuzz
+	if command -v clang >/dev/null; then
+		if CC=clang build "$BUILD_FUZZ" --target fuzz-image --target fuzz-proc --target fuzz-rpc \
+			-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_FUZZ=ON; then
+			ok "build (fuzz)"
+		else
+			ko "build (fuzz)"
 		fi
 	fi
 
@@ -152,7 +167,7 @@ for t in "$REPO"/tests/e2e/[0-9]*.sh; do
 		[ $sel = 1 ] || continue
 	fi
 	t0=$(date +%s)
-	CKPT_BUILD="$BUILD" timeout -k 30 "$E2E_TIMEOUT" bash "$t" </dev/null >"$logdir/$name.log" 2>&1
+	CKPT_BUILD="$BUILD" CKPT_BUILD_FUZZ="$BUILD_FUZZ" timeout -k 30 "$E2E_TIMEOUT" bash "$t" </dev/null >"$logdir/$name.log" 2>&1
 	rc=$?
 	dt=$(( $(date +%s) - t0 ))
 	case $rc in

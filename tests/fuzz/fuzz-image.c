@@ -1,0 +1,109 @@
+/* libFuzzer harness: an image stream, as restart reads it up to the first
+ * system call that would change anything: the record reader (framing,
+ * bounds, chained checksums, tail), protobuf decoding of every metadata
+ * record, and the record checks restart runs (validate.h). The input is
+ * the stream; with checksums in the way a mutator rarely gets past the
+ * first record, so each record's checksum is recomputed first (what a
+ * hostile writer would do anyway). */
+#include "hash.h"
+#include "image.h"
+#include "image.pb-c.h"
+#include "validate.h"
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static void fix_checksums(uint8_t *buf, size_t size)
+{
+	uint64_t chain = IMAGE_MAGIC;
+	size_t off = 0;
+
+	while (off + sizeof(struct image_rec_hdr) <= size) {
+		struct image_rec_hdr h;
+		struct ckpt_hash_state s;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.length > size - off - sizeof(h))
+			break;
+		ckpt_hash_init(&s, chain);
+		ckpt_hash_update(&s, &h.type, sizeof(h.type));
+		ckpt_hash_update(&s, &h.length, sizeof(h.length));
+		ckpt_hash_update(&s, buf + off + sizeof(h), h.length);
+		h.checksum = chain = ckpt_hash_final(&s);
+		memcpy(buf + off, &h, sizeof(h));
+		off += sizeof(h) + h.length;
+	}
+}
+
+static void check_record(uint32_t type, const uint8_t *p, size_t len)
+{
+	const ProtobufCMessageDescriptor *d = NULL;
+	ProtobufCMessage *m;
+	char buf[256];
+	pid_t pid;
+	size_t i;
+
+	switch (type) {
+	case IMG_HEADER: d = &ckpt__img__header__descriptor; break;
+	case IMG_TASK: d = &ckpt__img__task__descriptor; break;
+	case IMG_FILE: d = &ckpt__img__file__descriptor; break;
+	case IMG_FDS: d = &ckpt__img__fds__descriptor; break;
+	case IMG_MM: d = &ckpt__img__mm__descriptor; break;
+	case IMG_PAGEMAP: case IMG_DROP: d = &ckpt__img__pagemap__descriptor; break;
+	case IMG_PIPE: d = &ckpt__img__pipe__descriptor; break;
+	case IMG_SHM: d = &ckpt__img__shm__descriptor; break;
+	case IMG_TREE: d = &ckpt__img__tree__descriptor; break;
+	case IMG_THREAD: d = &ckpt__img__thread__descriptor; break;
+	default: return;
+	}
+	m = protobuf_c_message_unpack(d, NULL, len, p);
+	if (!m)
+		return;
+	switch (type) {
+	case IMG_TASK: (void)validate_task((void *)m, buf, sizeof(buf)); break;
+	case IMG_FILE: (void)validate_file((void *)m); break;
+	case IMG_FDS: (void)validate_fds((void *)m, 1u << 16); break;
+	case IMG_MM: (void)validate_mm((void *)m, &i); break;
+	case IMG_PIPE: (void)validate_pipe((void *)m); break;
+	case IMG_SHM: (void)validate_shm((void *)m); break;
+	case IMG_TREE: (void)validate_tree((void *)m, 64, &pid); break;
+	case IMG_THREAD: (void)validate_thread((void *)m, buf, sizeof(buf)); break;
+	}
+	protobuf_c_message_free_unpacked(m, NULL);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct image_reader rd;
+	uint8_t *copy;
+	int fd, r;
+
+	if (size > (8u << 20))
+		return 0;
+	copy = malloc(size ? size : 1);
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	fix_checksums(copy, size);
+	fd = memfd_create("fuzz-image", MFD_CLOEXEC);
+	if (fd < 0 || write(fd, copy, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	free(copy);
+	image_reader_init(&rd, fd);
+	for (;;) {
+		uint32_t type;
+		const void *payload;
+		size_t len;
+
+		r = image_read_record(&rd, &type, &payload, &len);
+		if (r <= 0)
+			break;
+		check_record(type, payload, len);
+	}
+	image_reader_free(&rd);
+	close(fd);
+	return 0;
+}
