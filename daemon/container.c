@@ -93,24 +93,40 @@ static int container_open_log(struct container *c)
 	return 0;
 }
 
+/* STATE/containers, never through a symlink: something planted in the state
+ * dir must not move where containers are created, read or removed. */
+static int containers_dir(struct server *srv)
+{
+	int fd = openat(srv->state_fd, CONTAINERS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return log_errno(-errno, "opening %s/" CONTAINERS_DIR ": %m", srv->state_dir);
+	return fd;
+}
+
 static int container_alloc(struct server *srv, const char *name, bool create, struct container **ret)
 {
+	_cleanup_close_ int cfd = -1;
 	struct container *c;
-	char path[sizeof(CONTAINERS_DIR) + CONTAINER_NAME_MAX + 2];
 	int r;
 
-	snprintf(path, sizeof(path), CONTAINERS_DIR "/%s", name);
-	if (create && mkdirat(srv->state_fd, path, 0700) < 0 && errno != EEXIST)
-		return log_errno(-errno, "creating %s/%s: %m", srv->state_dir, path);
+	/* the name is a path component: callers validated it, never trust that here */
+	if (!container_name_valid(name))
+		return -EINVAL;
+	cfd = containers_dir(srv);
+	if (cfd < 0)
+		return cfd;
+	if (create && mkdirat(cfd, name, 0700) < 0 && errno != EEXIST)
+		return log_errno(-errno, "creating %s/" CONTAINERS_DIR "/%s: %m", srv->state_dir, name);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
 	c->init_pidfd = c->log_fd = c->pending_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->dir_fd = openat(srv->state_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	c->dir_fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (c->dir_fd < 0) {
-		r = log_errno(-errno, "opening %s/%s: %m", srv->state_dir, path);
+		r = log_errno(-errno, "opening %s/" CONTAINERS_DIR "/%s: %m", srv->state_dir, name);
 		container_free(c);
 		return r;
 	}
@@ -196,7 +212,7 @@ static int rm_rf_at(int dir_fd)
 
 int container_destroy(struct container *c)
 {
-	char path[sizeof(CONTAINERS_DIR) + CONTAINER_NAME_MAX + 2];
+	_cleanup_close_ int cfd = -1;
 	int r, fd;
 
 	container_cleanup_cgroup(c);
@@ -204,11 +220,13 @@ int container_destroy(struct container *c)
 		log_warn("container %s: cgroup %s left behind", c->name, c->cg.dir);
 	fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 3);
 	r = fd < 0 ? -errno : rm_rf_at(fd);
-	snprintf(path, sizeof(path), CONTAINERS_DIR "/%s", c->name);
-	if (r >= 0 && unlinkat(c->srv->state_fd, path, AT_REMOVEDIR) < 0)
-		r = -errno;
+	if (r >= 0) {
+		cfd = containers_dir(c->srv);
+		r = cfd < 0 ? cfd : unlinkat(cfd, c->name, AT_REMOVEDIR) < 0 ? -errno : 0;
+	}
 	if (r < 0)
-		log_errno(r, "container %s: removing %s/%s: %m", c->name, c->srv->state_dir, path);
+		log_errno(r, "container %s: removing %s/" CONTAINERS_DIR "/%s: %m", c->name, c->srv->state_dir,
+			  c->name);
 	container_drop(c);
 	return r;
 }
@@ -446,9 +464,9 @@ int container_load_all(struct server *srv)
 
 	if (mkdirat(srv->state_fd, CONTAINERS_DIR, 0700) < 0 && errno != EEXIST)
 		return log_errno(-errno, "creating %s/" CONTAINERS_DIR ": %m", srv->state_dir);
-	fd = openat(srv->state_fd, CONTAINERS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = containers_dir(srv);
 	if (fd < 0)
-		return log_errno(-errno, "opening %s/" CONTAINERS_DIR ": %m", srv->state_dir);
+		return fd;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);

@@ -4,7 +4,8 @@
 # replaced atomically (a failed checkpoint leaves it byte-identical and no
 # temporary file behind); a symlink stays a symlink and its target gets the
 # image; a directory or a dangling symlink is refused before anything
-# happens to the container.
+# happens to the container. And ckptd itself never follows a symlink
+# planted in its state dir.
 #
 # The /dev cases run in a mount namespace of their own whose /dev is a
 # private tmpfs holding a fresh null (1:3) and stdout (-> /proc/self/fd/1):
@@ -130,6 +131,25 @@ echo "$out" | grep -q "directory" || fail "-o DIR: unclear error: $out"
 [ -z "$(ls -A "$TMP" | grep '^dir\.')" ] || fail "-o DIR left: $(ls -A "$TMP" | grep '^dir\.')"
 still_running "-o DIR"
 log "directory ok"
+
+# --- ckptd's own paths: a symlink planted in its state dir is never followed
+plant=$P-plant
+run_ct "$plant" "$WL/counter"
+ckctl kill "$plant" >/dev/null || fail "kill $plant"
+wait_state "$plant" stopped 10
+ckptd_stop
+mkdir "$TMP/elsewhere"
+echo keep >"$TMP/elsewhere/1.img.tmp"
+echo keep >"$TMP/elsewhere/2.img"
+rmdir "$STATE/containers/$plant/images" || fail "$plant has no empty images/"
+ln -s "$TMP/elsewhere" "$STATE/containers/$plant/images"
+ckptd_start
+[ "$(images_count "$plant" 2>/dev/null)" != 1 ] || fail "ckptd lists images through a planted symlink"
+ckctl rm "$plant" >/dev/null 2>&1
+[ "$(cat "$TMP/elsewhere/1.img.tmp" "$TMP/elsewhere/2.img" 2>/dev/null | tr '\n' ' ')" = "keep keep " ] ||
+	fail "ckptd removed files through a planted images/ symlink: $(ls -A "$TMP/elsewhere")"
+[ ! -e "$STATE/containers/$plant" ] || fail "rm $plant left $(ls -lA "$STATE/containers/$plant")"
+log "planted symlink ok"
 
 verify_ct "$name" memory
 [ "$(images_count "$name")" = 0 ] || fail "-o also stored images: $(ckctl images "$name")"
