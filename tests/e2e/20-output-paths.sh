@@ -5,7 +5,7 @@
 # temporary file behind); a symlink stays a symlink and its target gets the
 # image; a directory or a dangling symlink is refused before anything
 # happens to the container. And ckptd itself never follows a symlink
-# planted in its state dir.
+# planted in its state dir, nor starts on a state dir others may write.
 #
 # The /dev cases run in a mount namespace of their own whose /dev is a
 # private tmpfs holding a fresh null (1:3) and stdout (-> /proc/self/fd/1):
@@ -150,6 +150,14 @@ ckctl rm "$plant" >/dev/null 2>&1
 	fail "ckptd removed files through a planted images/ symlink: $(ls -A "$TMP/elsewhere")"
 [ ! -e "$STATE/containers/$plant" ] || fail "rm $plant left $(ls -lA "$STATE/containers/$plant")"
 log "planted symlink ok"
+
+# a state dir others may write into is refused at start
+mkdir -m 0777 "$TMP/loose"
+out=$(timeout -k 5 20 "$CKPTD" --socket "$TMP/loose.sock" --state-dir "$TMP/loose" 2>&1 </dev/null) &&
+	fail "ckptd started on a world-writable state dir"
+echo "$out" | grep -q "writable by no one else" || fail "loose state dir: unclear error: $out"
+[ ! -e "$TMP/loose.sock" ] && [ -z "$(ls -A "$TMP/loose")" ] || fail "loose state dir: ckptd left $(ls -A "$TMP")"
+log "loose state dir ok"
 
 verify_ct "$name" memory
 [ "$(images_count "$name")" = 0 ] || fail "-o also stored images: $(ckctl images "$name")"
