@@ -15,6 +15,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -22,6 +23,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #define CONTAINERS_DIR "containers"
@@ -326,13 +328,19 @@ static int container_load_argv(struct container *c)
 	return container_set_argv(c, v, n);
 }
 
+/* A cgroup path read back from the state file. ckptd kills what it lists
+ * and removes it, so it must be ours by name and a cgroup indeed: not a
+ * directory made to look like one, with a cgroup.procs naming anyone. */
 static bool cgroup_path_ours(const char *name, const char *dir)
 {
 	char tail[CONTAINER_NAME_MAX + 16];
 	size_t n = strlen(dir), t;
+	struct statfs sf;
 
 	t = snprintf(tail, sizeof(tail), "/ckptd-%s", name);
-	return dir[0] == '/' && !strstr(dir, "/../") && n > t && streq(dir + n - t, tail);
+	if (dir[0] != '/' || strstr(dir, "/../") || n <= t || !streq(dir + n - t, tail))
+		return false;
+	return statfs(dir, &sf) == 0 && (sf.f_type == CGROUP2_SUPER_MAGIC || sf.f_type == CGROUP_SUPER_MAGIC);
 }
 
 static int container_load_state(struct container *c)

@@ -143,7 +143,17 @@ echo keep >"$TMP/elsewhere/1.img.tmp"
 echo keep >"$TMP/elsewhere/2.img"
 rmdir "$STATE/containers/$plant/images" || fail "$plant has no empty images/"
 ln -s "$TMP/elsewhere" "$STATE/containers/$plant/images"
+# a state file naming a "cgroup" that is a plain directory listing a bystander
+(echo "$BASHPID" >"${E2E_CGROUPS[0]}/cgroup.procs" && exec sleep 600) &
+bystander=$!
+mkdir -p "$TMP/fake/ckptd-$plant"
+echo "$bystander" >"$TMP/fake/ckptd-$plant/cgroup.procs"
+echo 0 >"$TMP/fake/ckptd-$plant/cgroup.freeze"
+printf 'cgroup_v1=0\ncgroup=%s\n' "$TMP/fake/ckptd-$plant" >>"$STATE/containers/$plant/state"
 ckptd_start
+kill -0 "$bystander" 2>/dev/null || fail "ckptd killed a process listed in a fake cgroup from its state file"
+[ -d "$TMP/fake/ckptd-$plant" ] || fail "ckptd removed a fake cgroup directory from its state file"
+kill "$bystander"
 [ "$(images_count "$plant" 2>/dev/null)" != 1 ] || fail "ckptd lists images through a planted symlink"
 ckctl rm "$plant" >/dev/null 2>&1
 [ "$(cat "$TMP/elsewhere/1.img.tmp" "$TMP/elsewhere/2.img" 2>/dev/null | tr '\n' ' ')" = "keep keep " ] ||
