@@ -240,16 +240,27 @@ static int write_file_at(int dir_fd, const char *name, const void *buf, size_t l
 	char tmp[64];
 	_cleanup_close_ int fd = -1;
 
-	/* tmp + rename: a crash leaves the old or the new state, never half */
+	ssize_t n;
+	int r = 0;
+
+	/* tmp + fsync + rename: a crash leaves the old or the new state, never
+	 * half. The tmp name is ours: whatever a crash left there goes first,
+	 * and O_EXCL never opens something else (a FIFO would block the loop). */
 	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	(void)unlinkat(dir_fd, tmp, 0);
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, buf, len) != (ssize_t)len)
-		return errno ? -errno : -EIO;
-	if (renameat(dir_fd, tmp, dir_fd, name) < 0)
-		return -errno;
-	return 0;
+	n = write(fd, buf, len);
+	if (n != (ssize_t)len)
+		r = n < 0 ? -errno : -EIO;
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlinkat(dir_fd, tmp, 0);
+	return r;
 }
 
 int container_save(struct container *c)
