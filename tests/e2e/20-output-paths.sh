@@ -77,7 +77,7 @@ ckctl --json inspect - <"$TMP/fifo" >"$TMP/fifo.json" 2>&1 &
 reader=$!
 out=$(ckctl checkpoint "$name" --leave-running -o "$TMP/fifo" 2>&1)
 rc=$?
-[ -p "$TMP/fifo" ] || { kill "$reader"; : >"$TMP/fifo.gone"; fail "-o FIFO: the FIFO is now $(stat -c %F "$TMP/fifo")"; }
+[ -p "$TMP/fifo" ] || { kill "$reader"; fail "-o FIFO: the FIFO is now $(stat -c %F "$TMP/fifo")"; }
 [ $rc = 0 ] || { kill "$reader"; fail "checkpoint -o FIFO: $out"; }
 wait "$reader" || fail "inspect - on the FIFO failed: $(cat "$TMP/fifo.json")"
 [ "$(json_get valid <"$TMP/fifo.json")" = True ] || fail "-o FIFO: inspect says $(json_get error <"$TMP/fifo.json")"
