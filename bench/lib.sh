@@ -46,7 +46,7 @@ bench_cleanup() {
 		for d in $(find "$cg" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
 	done
 	mountpoint -q "$STORE" && umount -l "$STORE"
-	rm -rf "$TMP"
+	rm -rf --one-file-system "$TMP"
 }
 trap bench_cleanup EXIT
 trap 'exit 1' INT TERM

@@ -5,6 +5,7 @@
  * first human-readable reason with ctl_fail()/ctl_usage(); main() prints it
  * as the single line "ckptctl: VERB: MESSAGE" and exits 1 (2 for usage). */
 #pragma once
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,23 @@ int ctl_connect(struct ctl *c);
 int ctl_call(struct ctl *c, Ckpt__Rpc__Request *req, const int *fds, size_t nfds,
 	     Ckpt__Rpc__Response__BodyCase expect, Ckpt__Rpc__Response **ret_resp,
 	     int *ret_fds, size_t max_fds, size_t *ret_nfds);
+
+/* output.c: where `checkpoint -o PATH` writes. A regular file or a new name
+ * is written under a temporary name and renamed over PATH by output_commit();
+ * anything else that exists is written in place; "-" is stdout. */
+struct ctl_output {
+	int fd;                 /* what ckptd writes into */
+	int own_fd;             /* fd when ckptctl opened it, else -1 */
+	bool replace;           /* fd is a temporary file, renamed over target on commit */
+	char target[PATH_MAX];  /* the name the temporary file becomes */
+};
+/* Refuses (with the reason recorded) a directory, a dangling symlink or a terminal. */
+int output_open(struct ctl *c, const char *path, struct ctl_output *o);
+/* The output is ckptctl's own stdout (-o -, -o /dev/stdout, ...). */
+bool output_is_stdout(const struct ctl_output *o);
+int output_commit(struct ctl *c, struct ctl_output *o);
+/* Close; an uncommitted temporary file is removed. */
+void output_close(struct ctl_output *o);
 
 /* json.c: a minimal streaming JSON writer (no library). key is NULL inside
  * arrays. Commas are handled by the writer. */

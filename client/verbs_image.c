@@ -3,10 +3,8 @@
  * the fd by SCM_RIGHTS. */
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/stat.h>
 
 #include "ckptctl.h"
@@ -14,77 +12,6 @@
 #include "wire.h"
 
 #define IMAGE_ID_MAX 128
-
-/* The temporary image being written, so a signal can still remove it:
- * a half-written image must never outlive ckptctl under any name. */
-static char checkpoint_tmp[PATH_MAX];
-
-static void checkpoint_tmp_signal(int sig)
-{
-	if (checkpoint_tmp[0])
-		unlink(checkpoint_tmp);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-static void checkpoint_tmp_arm(bool on)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		signal(sigs[i], on ? checkpoint_tmp_signal : SIG_DFL);
-}
-
-static int checkpoint_tmp_open(struct ctl *c, const char *path)
-{
-	int fd, n;
-
-	n = snprintf(checkpoint_tmp, sizeof(checkpoint_tmp), "%s.tmp.%d", path, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof(checkpoint_tmp)) {
-		checkpoint_tmp[0] = '\0';
-		return ctl_fail(c, -ENAMETOOLONG, "%s: path too long", path);
-	}
-	checkpoint_tmp_arm(true);
-	fd = open(checkpoint_tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int r = ctl_fail(c, negerrno(), "create %s: %m", checkpoint_tmp);
-
-		checkpoint_tmp_arm(false);
-		checkpoint_tmp[0] = '\0';
-		return r;
-	}
-	return fd;
-}
-
-static void checkpoint_tmp_discard(void)
-{
-	if (checkpoint_tmp[0])
-		unlink(checkpoint_tmp);
-	checkpoint_tmp_arm(false);
-	checkpoint_tmp[0] = '\0';
-}
-
-/* Make the complete image durable, then give it its real name. */
-static int checkpoint_tmp_commit(struct ctl *c, int fd, const char *path)
-{
-	_cleanup_free_ char *dir_copy = NULL;
-	_cleanup_close_ int dfd = -1;
-
-	if (fsync(fd) < 0)
-		return ctl_fail(c, negerrno(), "fsync %s: %m", checkpoint_tmp);
-	if (rename(checkpoint_tmp, path) < 0)
-		return ctl_fail(c, negerrno(), "rename %s to %s: %m", checkpoint_tmp, path);
-	checkpoint_tmp[0] = '\0';
-	checkpoint_tmp_arm(false);
-	/* The rename itself must survive a crash too. */
-	dir_copy = strdup(path);
-	if (dir_copy) {
-		dfd = open(dirname(dir_copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0)
-			(void)fsync(dfd);
-	}
-	return 0;
-}
 
 struct checkpoint_args {
 	const char *name;
@@ -121,11 +48,11 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 	return ctl_check_name(c, a->name);
 }
 
-static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a,
+static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bool image_on_stdout,
 			      const Ckpt__Rpc__CheckpointResponse *cr)
 {
-	/* With -o - stdout is the image: everything else goes to stderr. */
-	FILE *out = a->output && streq(a->output, "-") ? stderr : stdout;
+	/* When stdout is the image, everything else goes to stderr. */
+	FILE *out = image_on_stdout ? stderr : stdout;
 	const char *where = cr->image_id ?: (a->output && !streq(a->output, "-") ? a->output : "-");
 
 	if (c->json) {
@@ -158,23 +85,20 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
 	Ckpt__Rpc__Response *resp = NULL;
 	struct checkpoint_args a = {};
-	_cleanup_close_ int tmp_fd = -1;
+	struct ctl_output o = { .fd = -1, .own_fd = -1 };
+	bool image_on_stdout = false;
 	int fd = -1, r;
 
 	if ((r = checkpoint_parse(c, argc, argv, &a)) < 0)
 		return r;
-	c->stdout_is_image = a.output && streq(a.output, "-");
-	if (a.output && streq(a.output, "-")) {
-		if (isatty(STDOUT_FILENO))
-			return ctl_fail(c, -EINVAL, "refusing to write an image to a terminal; redirect stdout");
-		fd = STDOUT_FILENO;
-	} else if (a.output) {
+	if (a.output) {
 		if ((r = ctl_connect(c)) < 0)   /* no stray temp file if ckptd is down */
 			return r;
-		tmp_fd = checkpoint_tmp_open(c, a.output);
-		if (tmp_fd < 0)
-			return tmp_fd;
-		fd = tmp_fd;
+		if ((r = output_open(c, a.output, &o)) < 0)
+			return r;
+		fd = o.fd;
+		image_on_stdout = output_is_stdout(&o);
+		c->stdout_is_image = image_on_stdout;
 	}
 
 	cp.name = (char *)a.name;
@@ -186,16 +110,15 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	req.checkpoint = &cp;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
 		     CKPT__RPC__RESPONSE__BODY_CHECKPOINT, &resp, NULL, 0, NULL);
-	if (r >= 0 && tmp_fd >= 0)
-		r = checkpoint_tmp_commit(c, tmp_fd, a.output);
-	if (tmp_fd >= 0 && r < 0)
-		checkpoint_tmp_discard();
+	if (r >= 0 && a.output)
+		r = output_commit(c, &o);
+	output_close(&o);
 	if (r < 0) {
 		if (resp)
 			ckpt__rpc__response__free_unpacked(resp, NULL);
 		return r;
 	}
-	checkpoint_render(c, &a, resp->checkpoint);
+	checkpoint_render(c, &a, image_on_stdout, resp->checkpoint);
 	ckpt__rpc__response__free_unpacked(resp, NULL);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #define CONTAINERS_DIR "containers"
@@ -94,24 +96,40 @@ static int container_open_log(struct container *c)
 	return 0;
 }
 
+/* STATE/containers, never through a symlink: something planted in the state
+ * dir must not move where containers are created, read or removed. */
+static int containers_dir(struct server *srv)
+{
+	int fd = openat(srv->state_fd, CONTAINERS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return log_errno(-errno, "opening %s/" CONTAINERS_DIR ": %m", srv->state_dir);
+	return fd;
+}
+
 static int container_alloc(struct server *srv, const char *name, bool create, struct container **ret)
 {
+	_cleanup_close_ int cfd = -1;
 	struct container *c;
-	char path[sizeof(CONTAINERS_DIR) + CONTAINER_NAME_MAX + 2];
 	int r;
 
-	snprintf(path, sizeof(path), CONTAINERS_DIR "/%s", name);
-	if (create && mkdirat(srv->state_fd, path, 0700) < 0 && errno != EEXIST)
-		return log_errno(-errno, "creating %s/%s: %m", srv->state_dir, path);
+	/* the name is a path component: callers validated it, never trust that here */
+	if (!container_name_valid(name))
+		return -EINVAL;
+	cfd = containers_dir(srv);
+	if (cfd < 0)
+		return cfd;
+	if (create && mkdirat(cfd, name, 0700) < 0 && errno != EEXIST)
+		return log_errno(-errno, "creating %s/" CONTAINERS_DIR "/%s: %m", srv->state_dir, name);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
 	c->init_pidfd = c->log_fd = c->pending_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->dir_fd = openat(srv->state_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	c->dir_fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (c->dir_fd < 0) {
-		r = log_errno(-errno, "opening %s/%s: %m", srv->state_dir, path);
+		r = log_errno(-errno, "opening %s/" CONTAINERS_DIR "/%s: %m", srv->state_dir, name);
 		container_free(c);
 		return r;
 	}
@@ -197,7 +215,7 @@ static int rm_rf_at(int dir_fd)
 
 int container_destroy(struct container *c)
 {
-	char path[sizeof(CONTAINERS_DIR) + CONTAINER_NAME_MAX + 2];
+	_cleanup_close_ int cfd = -1;
 	int r, fd;
 
 	container_cleanup_cgroup(c);
@@ -205,11 +223,13 @@ int container_destroy(struct container *c)
 		log_warn("container %s: cgroup %s left behind", c->name, c->cg.dir);
 	fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 3);
 	r = fd < 0 ? -errno : rm_rf_at(fd);
-	snprintf(path, sizeof(path), CONTAINERS_DIR "/%s", c->name);
-	if (r >= 0 && unlinkat(c->srv->state_fd, path, AT_REMOVEDIR) < 0)
-		r = -errno;
+	if (r >= 0) {
+		cfd = containers_dir(c->srv);
+		r = cfd < 0 ? cfd : unlinkat(cfd, c->name, AT_REMOVEDIR) < 0 ? -errno : 0;
+	}
 	if (r < 0)
-		log_errno(r, "container %s: removing %s/%s: %m", c->name, c->srv->state_dir, path);
+		log_errno(r, "container %s: removing %s/" CONTAINERS_DIR "/%s: %m", c->name, c->srv->state_dir,
+			  c->name);
 	container_drop(c);
 	return r;
 }
@@ -267,13 +287,19 @@ static int container_load_argv(struct container *c)
 	return container_set_argv(c, v, n);
 }
 
+/* A cgroup path read back from the state file. ckptd kills what it lists
+ * and removes it, so it must be ours by name and a cgroup indeed: not a
+ * directory made to look like one, with a cgroup.procs naming anyone. */
 static bool cgroup_path_ours(const char *name, const char *dir)
 {
 	char tail[CONTAINER_NAME_MAX + 16];
 	size_t n = strlen(dir), t;
+	struct statfs sf;
 
 	t = snprintf(tail, sizeof(tail), "/ckptd-%s", name);
-	return dir[0] == '/' && !strstr(dir, "/../") && n > t && streq(dir + n - t, tail);
+	if (dir[0] != '/' || strstr(dir, "/../") || n <= t || !streq(dir + n - t, tail))
+		return false;
+	return statfs(dir, &sf) == 0 && (sf.f_type == CGROUP2_SUPER_MAGIC || sf.f_type == CGROUP_SUPER_MAGIC);
 }
 
 static int container_load_state(struct container *c)
@@ -405,9 +431,9 @@ int container_load_all(struct server *srv)
 
 	if (mkdirat(srv->state_fd, CONTAINERS_DIR, 0700) < 0 && errno != EEXIST)
 		return log_errno(-errno, "creating %s/" CONTAINERS_DIR ": %m", srv->state_dir);
-	fd = openat(srv->state_fd, CONTAINERS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = containers_dir(srv);
 	if (fd < 0)
-		return log_errno(-errno, "opening %s/" CONTAINERS_DIR ": %m", srv->state_dir);
+		return fd;
 	d = fdopendir(fd);
 	if (!d) {
 		close(fd);

@@ -120,6 +120,37 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
+/* Everything below the state dir is trusted (names, cgroup paths, images):
+ * a dir that someone else owns or may write into would let them plant it. */
+static int check_state_dir(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return log_errno(-errno, "state dir %s: %m", path);
+	if (!S_ISDIR(st.st_mode))
+		return log_errno(-ENOTDIR, "state dir %s: not a directory", path);
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		return log_errno(-EPERM, "state dir %s: owned by uid %u with mode %04o; it must be owned by uid %u "
+				 "and writable by no one else", path, (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 07777), (unsigned)geteuid());
+	return 0;
+}
+
+/* The socket ckptd bound, so that it removes at exit only that one and not
+ * whatever has taken its name since. */
+static dev_t own_socket_dev;
+static ino_t own_socket_ino;
+
+static void unlink_own_socket(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == own_socket_dev &&
+	    st.st_ino == own_socket_ino)
+		unlink(path);
+}
+
 /* Our own socket when not socket-activated: refuses to steal a live one. */
 static int listen_own(const char *path)
 {
@@ -160,6 +191,10 @@ static int listen_own(const char *path)
 	/* root only; SO_PEERCRED is checked anyway */
 	if (chmod(path, 0600) < 0)
 		return log_errno(-errno, "chmod %s: %m", path);
+	if (lstat(path, &st) < 0)
+		return log_errno(-errno, "stat %s: %m", path);
+	own_socket_dev = st.st_dev;
+	own_socket_ino = st.st_ino;
 	if (listen(fd, 64) < 0)
 		return log_errno(-errno, "listen %s: %m", path);
 	return TAKE_FD(fd);
@@ -199,6 +234,9 @@ static int run(int argc, char **argv)
 	r = mkdir_p(arg_state_dir, 0700);
 	if (r < 0)
 		return log_errno(r, "creating state dir %s: %m", arg_state_dir);
+	r = check_state_dir(arg_state_dir);
+	if (r < 0)
+		return r;
 
 	lfd = listen_activated();
 	if (lfd == -ENOENT) {
@@ -229,7 +267,7 @@ static int run(int argc, char **argv)
 	server_free(srv);
 	event_base_free(base);
 	if (path)
-		unlink(path);
+		unlink_own_socket(path);
 	return r;
 }
 

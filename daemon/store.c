@@ -17,9 +17,11 @@ bool store_id_valid(const char *id)
 	return n > 0 && n <= 9 && id[n] == '\0' && id[0] != '0';
 }
 
-static int images_dir(int dir_fd, int flags)
+/* Never through a symlink: one planted as images/ must not make ckptd
+ * truncate, rename or clean up *.img.tmp files somewhere else. */
+static int images_dir(int dir_fd)
 {
-	int fd = openat(dir_fd, IMAGES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | flags);
+	int fd = openat(dir_fd, IMAGES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 
 	return fd < 0 ? -errno : fd;
 }
@@ -50,7 +52,7 @@ int store_list(int dir_fd, struct store_image **ret, size_t *ret_n)
 	struct dirent *de;
 	int fd;
 
-	fd = images_dir(dir_fd, 0);
+	fd = images_dir(dir_fd);
 	if (fd == -ENOENT) {
 		*ret = NULL;
 		*ret_n = 0;
@@ -128,7 +130,7 @@ int store_open(int dir_fd, const char *id)
 
 	if (!store_id_valid(id))
 		return -EINVAL;
-	dfd = images_dir(dir_fd, 0);
+	dfd = images_dir(dir_fd);
 	if (dfd < 0)
 		return dfd;
 	snprintf(name, sizeof(name), "%s.img", id);
@@ -146,7 +148,7 @@ int store_create_tmp(int dir_fd, const char *id)
 		return -EINVAL;
 	if (mkdirat(dir_fd, IMAGES_DIR, 0700) < 0 && errno != EEXIST)
 		return -errno;
-	dfd = images_dir(dir_fd, 0);
+	dfd = images_dir(dir_fd);
 	if (dfd < 0)
 		return dfd;
 	snprintf(name, sizeof(name), "%s.img.tmp", id);
@@ -161,7 +163,7 @@ int store_commit(int dir_fd, const char *id, int fd)
 
 	if (fsync(fd) < 0)
 		return -errno;
-	dfd = images_dir(dir_fd, 0);
+	dfd = images_dir(dir_fd);
 	if (dfd < 0)
 		return dfd;
 	snprintf(tmp, sizeof(tmp), "%s.img.tmp", id);
@@ -176,7 +178,7 @@ int store_commit(int dir_fd, const char *id, int fd)
 
 void store_abort(int dir_fd, const char *id)
 {
-	_cleanup_close_ int dfd = images_dir(dir_fd, 0);
+	_cleanup_close_ int dfd = images_dir(dir_fd);
 	char tmp[STORE_ID_MAX + 16];
 
 	if (dfd < 0)
@@ -192,7 +194,7 @@ void store_clean_tmp(int dir_fd)
 	struct dirent *de;
 	int fd;
 
-	fd = images_dir(dir_fd, 0);
+	fd = images_dir(dir_fd);
 	if (fd < 0)
 		return;
 	d = fdopendir(fd);

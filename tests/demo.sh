@@ -67,7 +67,7 @@ cleanup() {
 		sleep 0.2
 		for d in $(find "$cg" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
 	done
-	rm -rf "$TMP"
+	rm -rf --one-file-system "$TMP"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

@@ -206,12 +206,12 @@ e2e_cleanup() {
 	done
 	if [ -n "$TMP" ] && [ -d "$TMP" ]; then
 		# anything a test mounted below $TMP (tmpfs for a state dir)
-		awk -v t="$TMP" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		awk -v t="$TMP" '$5 == t || index($5, t "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 			while read -r m; do umount -l "$m"; done
 		if [ "${CKPT_KEEP:-0}" = 1 ]; then
 			echo "[$E2E_NAME] kept $TMP" >&2
 		else
-			rm -rf "$TMP"
+			rm -rf --one-file-system "$TMP"
 		fi
 	fi
 	exit $rc
