@@ -16,7 +16,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
-#define IMAGE_FORMAT_VERSION 2
+#define IMAGE_FORMAT_VERSION 3
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 
