@@ -38,6 +38,13 @@ int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen);
  * task that has the block (live); a restored task has none (!live): it
  * calls the same system call again, with its saved arguments. */
 void arch_regs_prepare_resume(void *regs, bool live);
+/* The system call a context is stopped in: false if none, else its number,
+ * its six arguments and what it returned so far (-ERESTART_* while a stop
+ * interrupts it). */
+bool arch_regs_syscall(const void *regs, long *ret_nr, uint64_t args[6], long *ret_rv);
+/* Make the context one in which system call nr just returned rv, for
+ * arch_regs_prepare_resume to finish the way the kernel would. */
+void arch_regs_set_syscall_return(void *regs, long nr, long rv);
 uint64_t arch_regs_ip(const void *regs);
 uint64_t arch_regs_sp(const void *regs);
 
@@ -71,3 +78,10 @@ int arch_run_batch(pid_t tid, const void *base, uint64_t code_addr, uint64_t tab
  * Returns 0 with *ret the syscall's return value, or -errno if ptrace failed. */
 int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr,
 			const unsigned long args[6], long *ret);
+/* The same, with a PTRACE_INTERRUPT pending when the call starts: a call
+ * that would sleep returns at once as a stop makes it return, and one with
+ * a restart block (nanosleep, poll, futex waits with a timeout) leaves that
+ * block, deadline set, in the task, for restart_syscall to continue. The
+ * interrupt stays pending until the next stop or PTRACE_DETACH. */
+int arch_inject_syscall_interrupted(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+				    const unsigned long args[6], long *ret);
