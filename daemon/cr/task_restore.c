@@ -6,6 +6,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "sleep.h"
 #include <fcntl.h>
 #include <linux/prctl.h>
 #include <signal.h>
@@ -32,6 +33,8 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 	if (t->pid != tt->pid || t->ppid != tt->ppid || t->sid != tt->sid || t->pgid != tt->pgid)
 		return bad(ctx, t, "pid, parent, session or group differ from the tree's");
 	if (arch_regs_validate(t->regs.data, t->regs.len, why, sizeof(why)) < 0)
+		return bad(ctx, t, why);
+	if (t->has_timeout_left_ns && sleep_restore_check(t->regs.data, t->timeout_left_ns, why, sizeof(why)) < 0)
 		return bad(ctx, t, why);
 	if (t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX ||
 	    (arch_xstate_features(t->xstate.data, t->xstate.len) & ~ctx->xfeatures))
@@ -202,10 +205,15 @@ differ:
 static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	unsigned char regs[512];
+
+	char what[32];
 	int r;
 
+	snprintf(what, sizeof(what), "task %d", t->pid);
 	memcpy(regs, t->regs.data, t->regs.len);
-	arch_regs_prepare_resume(regs, false);
+	r = sleep_restore(ctx, &p->rt, regs, t->has_timeout_left_ns, t->timeout_left_ns, what);
+	if (r < 0)
+		return r;
 	r = arch_set_regs(p->host_pid, regs);
 	if (r >= 0)
 		r = arch_set_xstate(p->host_pid, t->xstate.data, t->xstate.len);

@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "sleep.h"
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -27,6 +28,8 @@ static int check_thread(struct restore_ctx *ctx, const Ckpt__Img__Thread *th)
 	size_t i;
 
 	if (arch_regs_validate(th->regs.data, th->regs.len, why, sizeof(why)) < 0)
+		return bad(ctx, th, why);
+	if (th->has_timeout_left_ns && sleep_restore_check(th->regs.data, th->timeout_left_ns, why, sizeof(why)) < 0)
 		return bad(ctx, th, why);
 	if (th->xstate.len < 576 || th->xstate.len > ARCH_XSTATE_MAX ||
 	    (arch_xstate_features(th->xstate.data, th->xstate.len) & ~ctx->xfeatures))
@@ -211,8 +214,13 @@ int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
 		const Ckpt__Img__Thread *th = p->threads[i];
 		pid_t t = p->trt[i].pid;
 
+		char what[48];
+
+		snprintf(what, sizeof(what), "task %d: thread %d", p->tt->pid, th->tid);
 		memcpy(regs, th->regs.data, th->regs.len);
-		arch_regs_prepare_resume(regs, false);
+		r = sleep_restore(ctx, &p->trt[i], regs, th->has_timeout_left_ns, th->timeout_left_ns, what);
+		if (r < 0)
+			return r;
 		r = arch_set_regs(t, regs);
 		if (r >= 0)
 			r = arch_set_xstate(t, th->xstate.data, th->xstate.len);

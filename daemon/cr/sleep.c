@@ -1,0 +1,449 @@
+/* Sleeping system calls across checkpoint and restart (see sleep.h). */
+#include "sleep.h"
+#include "arch.h"
+#include "cgroup.h"
+#include "dump.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include "restore.h"
+#include "rtask.h"
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ERESTART_RESTARTBLOCK 516
+#define NSEC 1000000000ull
+/* Bound for left times from images, and timeouts longer than this (sleep
+ * infinity) are simply called again: ten years. */
+#define LEFT_MAX (NSEC * 86400 * 3650)
+/* An estimate leaving less than this can't be told from the thread's next
+ * call of the same kind caught by the freeze before it slept (see
+ * sleep_dump): the whole timeout is used then. */
+#define LEFT_MIN (NSEC / 1000)
+/* Calibration runs (sched_yield stamps) per CPU; the clock windows of all
+ * of them must agree within this. */
+#define CALIB_RUNS 5
+#define CALIB_SLACK_NS 20000
+
+struct sleep_call {
+	int arg;          /* which argument is the timeout */
+	uint64_t timeout; /* address of its struct timespec; 0: poll's int ms */
+	uint64_t rem;     /* where the kernel writes what is left; 0: nowhere */
+};
+
+struct sleep_sample {
+	pid_t tid;
+	long nr;
+	uint64_t args[6];
+	uint64_t timeout_ns;
+	uint64_t exec[2], nvcsw[2];   /* [0] before the freeze, [1] after */
+	int cpu[2];
+	bool ok;                      /* slept_ns holds how long it slept */
+	uint64_t slept_ns;
+};
+
+struct sleep_census {
+	struct sleep_sample *v;
+	size_t n, cap;
+	int64_t off[CPU_SETSIZE];     /* CLOCK_MONOTONIC - scheduler clock, per CPU */
+	bool has_off[CPU_SETSIZE];
+};
+
+/* A call whose relative timeout the kernel continues through a restart
+ * block, and where its timeout is. */
+static bool sleep_call(long nr, const uint64_t a[6], struct sleep_call *c)
+{
+	memset(c, 0, sizeof(*c));
+	switch (nr) {
+	case __NR_nanosleep:
+		*c = (struct sleep_call){ .arg = 0, .timeout = a[0], .rem = a[1] };
+		return c->timeout != 0;
+	case __NR_clock_nanosleep:
+		/* TIMER_ABSTIME deadlines restart as they are; a CPU-time
+		 * clock doesn't run while the container is away anyway. */
+		if (a[1] & TIMER_ABSTIME)
+			return false;
+		if (a[0] != CLOCK_REALTIME && a[0] != CLOCK_MONOTONIC && a[0] != CLOCK_BOOTTIME && a[0] != CLOCK_TAI)
+			return false;
+		*c = (struct sleep_call){ .arg = 2, .timeout = a[2], .rem = a[3] };
+		return c->timeout != 0;
+	case __NR_poll:
+		c->arg = 2;
+		return (int)a[2] >= 0;
+	case __NR_futex:
+		/* FUTEX_WAIT's timeout is relative, FUTEX_WAIT_BITSET's absolute. */
+		if ((a[1] & FUTEX_CMD_MASK) != FUTEX_WAIT || !a[3])
+			return false;
+		*c = (struct sleep_call){ .arg = 3, .timeout = a[3] };
+		return true;
+	}
+	return false;
+}
+
+static int ts_ns(const struct timespec *ts, uint64_t *ret)
+{
+	if (ts->tv_sec < 0 || ts->tv_nsec < 0 || (uint64_t)ts->tv_nsec >= NSEC || (uint64_t)ts->tv_sec >= LEFT_MAX / NSEC)
+		return -ERANGE;
+	*ret = (uint64_t)ts->tv_sec * NSEC + (uint64_t)ts->tv_nsec;
+	return 0;
+}
+
+static int read_ts(pid_t tid, uint64_t addr, uint64_t *ret)
+{
+	struct timespec ts;
+	int r = rtask_read(tid, addr, &ts, sizeof(ts));
+
+	return r < 0 ? r : ts_ns(&ts, ret);
+}
+
+static int read_timeout(pid_t tid, const struct sleep_call *c, const uint64_t a[6], uint64_t *ret)
+{
+	if (!c->timeout) {
+		*ret = (uint64_t)(int)a[c->arg] * (NSEC / 1000);
+		return 0;
+	}
+	return read_ts(tid, c->timeout, ret);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * NSEC + (uint64_t)t.tv_nsec;
+}
+
+/* The value of "KEY   : VALUE" in a /proc/PID/sched text. */
+static const char *sched_field(const char *buf, const char *key)
+{
+	size_t n = strlen(key);
+	const char *l;
+
+	for (l = buf; l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, key, n) && (l[n] == ' ' || l[n] == ':'))
+			return strchr(l, ':') ? strchr(l, ':') + 1 : NULL;
+	return NULL;
+}
+
+/* se.exec_start (the scheduler clock of the thread's CPU when it last
+ * stopped running, printed as ms.nnnnnn) and nr_voluntary_switches. */
+static int read_sched(pid_t tid, uint64_t *ret_exec, uint64_t *ret_nvcsw)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *e, *v;
+	char path[64], *end;
+	uint64_t ms, ns;
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/sched", tid);
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return r;
+	e = sched_field(buf, "se.exec_start");
+	v = sched_field(buf, "nr_voluntary_switches");
+	if (!e || !v)
+		return -EINVAL;
+	ms = strtoull(e, &end, 10);
+	if (*end != '.' || strspn(end + 1, "0123456789") != 6)
+		return -EINVAL;
+	ns = strtoull(end + 1, NULL, 10);
+	*ret_exec = ms * 1000000 + ns;
+	*ret_nvcsw = strtoull(v, &end, 10);
+	return 0;
+}
+
+/* The CPU a thread last ran on (/proc/TID/stat field 39). */
+static int read_cpu(pid_t tid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64], *s;
+	size_t len;
+	int r, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return r;
+	s = strrchr(buf, ')');
+	for (i = 0; s && i < 37; i++)       /* fields 3..39 follow ") " */
+		s = strchr(s + 1, ' ');
+	return s ? atoi(s + 1) : -EINVAL;
+}
+
+/* The call a blocked thread is in (/proc/TID/syscall: "NR ARG1..ARG6 SP PC"). */
+static int read_syscall(pid_t tid, long *ret_nr, uint64_t a[6])
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", tid);
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return r;
+	if (sscanf(buf, "%ld %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64 " %" SCNx64,
+		   ret_nr, &a[0], &a[1], &a[2], &a[3], &a[4], &a[5]) != 7)
+		return -ENOENT;   /* running, or not in a system call */
+	return 0;
+}
+
+static void sample(struct sleep_census *c, pid_t tid)
+{
+	struct sleep_sample s = { .tid = tid };
+	struct sleep_call call;
+
+	if (read_syscall(tid, &s.nr, s.args) < 0 || !sleep_call(s.nr, s.args, &call) || call.rem)
+		return;
+	if (read_timeout(tid, &call, s.args, &s.timeout_ns) < 0 || read_sched(tid, &s.exec[0], &s.nvcsw[0]) < 0 ||
+	    (s.cpu[0] = read_cpu(tid)) < 0)
+		return;
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		struct sleep_sample *v = realloc(c->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		c->v = v;
+		c->cap = cap;
+	}
+	c->v[c->n++] = s;
+}
+
+struct sleep_census *sleep_census_before(const char *cgroup_dir, bool v1)
+{
+	struct cgroup cg = { .v1 = v1 };
+	struct sleep_census *c = calloc(1, sizeof(*c));
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0, i, k;
+
+	snprintf(cg.dir, sizeof(cg.dir), "%s", cgroup_dir);
+	if (!c || cgroup_pids(&cg, &pids, &n) < 0)
+		return c;
+	for (i = 0; i < n; i++) {
+		_cleanup_free_ pid_t *tids = NULL;
+		size_t nt = 0;
+
+		if (proc_threads(pids[i], &tids, &nt) < 0)
+			continue;
+		for (k = 0; k < nt; k++)
+			sample(c, tids[k]);
+	}
+	return c;
+}
+
+/* CLOCK_MONOTONIC minus the scheduler clock of cpu (both ns): sched_yield()
+ * stamps this thread's se.exec_start with that clock, between two
+ * CLOCK_MONOTONIC reads. Every run must agree (a tick between the yield and
+ * the read would move the stamp): else no answer. */
+static int cpu_offset(int cpu, int64_t *ret)
+{
+	int64_t lo = INT64_MIN, hi = INT64_MAX;
+	cpu_set_t set;
+	int i;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) < 0)
+		return -errno;
+	for (i = 0; i < CALIB_RUNS; i++) {
+		uint64_t a, b, e, nv;
+
+		a = mono_ns();
+		sched_yield();
+		b = mono_ns();
+		if (read_sched(gettid(), &e, &nv) < 0 || sched_getcpu() != cpu)
+			return -EIO;
+		lo = MAX(lo, (int64_t)(a - e));
+		hi = MIN(hi, (int64_t)(b - e));
+	}
+	if (lo > hi + CALIB_SLACK_NS)
+		return -ERANGE;
+	*ret = lo;
+	return 0;
+}
+
+/* Offsets of the CPUs the samples ran on. */
+static void calibrate(struct sleep_census *c)
+{
+	cpu_set_t keep;
+	bool tried[CPU_SETSIZE] = { false };
+	size_t i;
+	int k;
+
+	if (sched_getaffinity(0, sizeof(keep), &keep) < 0)
+		return;
+	for (i = 0; i < c->n; i++)
+		for (k = 0; k < 2; k++) {
+			int cpu = c->v[i].cpu[k];
+
+			if (!c->v[i].ok || cpu < 0 || cpu >= CPU_SETSIZE || tried[cpu])
+				continue;
+			tried[cpu] = true;
+			c->has_off[cpu] = cpu_offset(cpu, &c->off[cpu]) >= 0;
+		}
+	if (sched_setaffinity(0, sizeof(keep), &keep) < 0)
+		log_error("restoring the worker's CPU affinity: %m");
+}
+
+void sleep_census_after(struct sleep_census *c)
+{
+	size_t i;
+	int tries;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++) {
+		struct sleep_sample *s = &c->v[i];
+
+		/* The freezer reports frozen as each thread enters its trap,
+		 * a moment before it switches out there. */
+		for (tries = 0; tries < 100; tries++) {
+			if (read_sched(s->tid, &s->exec[1], &s->nvcsw[1]) < 0 || (s->cpu[1] = read_cpu(s->tid)) < 0)
+				break;
+			if (s->nvcsw[1] != s->nvcsw[0])
+				break;
+			usleep(100);
+		}
+		/* One switch only: the freezer's. The thread slept from its
+		 * first stamp until the freeze woke it. */
+		s->ok = tries < 100 && s->nvcsw[1] == s->nvcsw[0] + 1;
+	}
+	calibrate(c);
+	for (i = 0; i < c->n; i++) {
+		struct sleep_sample *s = &c->v[i];
+		int64_t t0, t1;
+
+		if (!s->ok || s->cpu[0] >= CPU_SETSIZE || s->cpu[1] >= CPU_SETSIZE ||
+		    !c->has_off[s->cpu[0]] || !c->has_off[s->cpu[1]]) {
+			s->ok = false;
+			continue;
+		}
+		t0 = (int64_t)s->exec[0] + c->off[s->cpu[0]];
+		t1 = (int64_t)s->exec[1] + c->off[s->cpu[1]];
+		s->ok = t1 >= t0;
+		s->slept_ns = s->ok ? (uint64_t)(t1 - t0) : 0;
+	}
+}
+
+void sleep_census_free(struct sleep_census *c)
+{
+	if (c)
+		free(c->v);
+	free(c);
+}
+
+static const struct sleep_sample *census_find(const struct sleep_census *c, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; c && i < c->n; i++)
+		if (c->v[i].tid == tid)
+			return &c->v[i];
+	return NULL;
+}
+
+/* Sleeping since the sample, or the same call with the same timeout
+ * caught by the freeze in the instant before it slept? In that case the
+ * earlier call ran its whole timeout since the sample, so less than
+ * LEFT_MIN seems left: only then is the whole timeout used again. */
+int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_left_ns)
+{
+	const struct sleep_sample *s;
+	struct sleep_call c;
+	uint64_t a[6], timeout;
+	long nr, rv;
+
+	if (!arch_regs_syscall(regs, &nr, a, &rv) || rv != -ERESTART_RESTARTBLOCK || !sleep_call(nr, a, &c))
+		return 0;
+	if (c.rem)
+		/* The kernel wrote what was left there when the freezer
+		 * interrupted the call. */
+		return read_ts(tid, c.rem, ret_left_ns) >= 0;
+	s = census_find(ctx->sleeps, tid);
+	if (read_timeout(tid, &c, a, &timeout) < 0 || !s || !s->ok || s->nr != nr ||
+	    memcmp(s->args, a, sizeof(a)) || s->timeout_ns != timeout || s->slept_ns + LEFT_MIN > timeout) {
+		log_debug("thread %d: system call %ld restarts with its whole timeout", tid, nr);
+		return 0;
+	}
+	*ret_left_ns = timeout - s->slept_ns;
+	return 1;
+}
+
+int sleep_restore_check(const void *regs, uint64_t left_ns, char *why, size_t whylen)
+{
+	struct sleep_call c;
+	uint64_t a[6];
+	long nr, rv;
+
+	if (!arch_regs_syscall(regs, &nr, a, &rv) || rv != -ERESTART_RESTARTBLOCK || !sleep_call(nr, a, &c)) {
+		snprintf(why, whylen, "a timeout left, but not stopped in a call with a relative timeout");
+		return -EINVAL;
+	}
+	if (left_ns >= LEFT_MAX) {
+		snprintf(why, whylen, "timeout left out of range");
+		return -ERANGE;
+	}
+	return 0;
+}
+
+/* Call it again with left_ns instead of its timeout (the program's own
+ * timespec holds it for the moment of the call: the kernel reads it only
+ * at entry), interrupted at once: the new restart block counts from now. */
+static int call_again(struct rtask *rt, const void *regs, long nr, const uint64_t a[6], uint64_t left_ns, long *ret)
+{
+	struct timespec keep, ts = { (time_t)(left_ns / NSEC), (long)(left_ns % NSEC) };
+	unsigned char insn[8];
+	uint64_t at = arch_regs_ip(regs) - arch_syscall_insn_len;
+	unsigned long args[6];
+	struct sleep_call c;
+	int i, r, w;
+
+	sleep_call(nr, a, &c);
+	for (i = 0; i < 6; i++)
+		args[i] = a[i];
+	/* It stopped right after a system call instruction: the kernel's
+	 * own restart runs that one again, and so do we. */
+	r = rtask_read(rt->pid, at, insn, arch_syscall_insn_len);
+	if (r < 0 || memcmp(insn, arch_syscall_insn, arch_syscall_insn_len))
+		return -EFAULT;
+	if (!c.timeout)
+		args[c.arg] = (unsigned long)MIN((left_ns + NSEC / 1000 - 1) / (NSEC / 1000), (uint64_t)INT_MAX);
+	else if ((r = rtask_read(rt->pid, c.timeout, &keep, sizeof(keep))) < 0 ||
+		 (r = rtask_write(rt->pid, c.timeout, &ts, sizeof(ts))) < 0)
+		return r;
+	r = arch_inject_syscall_interrupted(rt->pid, regs, at, nr, args, ret);
+	if (c.timeout && (w = rtask_write(rt->pid, c.timeout, &keep, sizeof(keep))) < 0 && r >= 0)
+		r = w;
+	return r;
+}
+
+int sleep_restore(struct restore_ctx *ctx, struct rtask *rt, void *regs, bool has, uint64_t left_ns, const char *what)
+{
+	uint64_t a[6];
+	long nr, rv, ret;
+	int r;
+
+	if (!has) {
+		arch_regs_prepare_resume(regs, false);
+		return 0;
+	}
+	arch_regs_syscall(regs, &nr, a, &rv);
+	r = call_again(rt, regs, nr, a, left_ns, &ret);
+	if (r < 0)
+		return cr_fail(ctx->err, r == -EFAULT ? CR_ERR_BAD_IMAGE : CR_ERR_KERNEL, -r,
+			       "%s: calling its sleeping system call %ld again", what, nr);
+	/* What the call returned (its restart, or its result if it had
+	 * nothing left to wait for), resumed as in a live task. */
+	arch_regs_set_syscall_return(regs, nr, ret);
+	arch_regs_prepare_resume(regs, true);
+	return 0;
+}
