@@ -23,9 +23,9 @@
 /* Bound for left times from images, and timeouts longer than this (sleep
  * infinity) are simply called again: ten years. */
 #define LEFT_MAX (NSEC * 86400 * 3650)
-/* An estimate leaving less than this can't be told from the thread's next
- * call of the same kind caught by the freeze before it slept (see
- * sleep_dump): the whole timeout is used then. */
+/* An estimate leaving less than this plus the freeze's duration can't be
+ * told from the thread's next call caught by the freeze before it slept
+ * (see sleep_dump): the whole timeout is used then. */
 #define LEFT_MIN (NSEC / 1000)
 /* Calibration runs (sched_yield stamps) per CPU; the clock windows of all
  * of them must agree within this. */
@@ -43,8 +43,9 @@ struct sleep_sample {
 	long nr;
 	uint64_t args[6];
 	uint64_t timeout_ns;
-	uint64_t exec[2], nvcsw[2];   /* [0] before the freeze, [1] after */
-	int cpu[2];
+	uint64_t exec;                /* when it went to sleep: scheduler clock of ... */
+	int cpu;                      /* ... this CPU */
+	uint64_t nvcsw[2];            /* voluntary switches before the freeze, after */
 	bool ok;                      /* slept_ns holds how long it slept */
 	uint64_t slept_ns;
 };
@@ -52,6 +53,7 @@ struct sleep_sample {
 struct sleep_census {
 	struct sleep_sample *v;
 	size_t n, cap;
+	uint64_t t_freeze, t_frozen;  /* CLOCK_MONOTONIC before and after the freeze */
 	int64_t off[CPU_SETSIZE];     /* CLOCK_MONOTONIC - scheduler clock, per CPU */
 	bool has_off[CPU_SETSIZE];
 };
@@ -132,21 +134,12 @@ static const char *sched_field(const char *buf, const char *key)
 	return NULL;
 }
 
-/* se.exec_start (the scheduler clock of the thread's CPU when it last
- * stopped running, printed as ms.nnnnnn) and nr_voluntary_switches. */
-static int read_sched(pid_t tid, uint64_t *ret_exec, uint64_t *ret_nvcsw)
+int sleep_parse_sched(const char *buf, uint64_t *ret_exec, uint64_t *ret_nvcsw)
 {
-	_cleanup_free_ char *buf = NULL;
 	const char *e, *v;
-	char path[64], *end;
+	char *end;
 	uint64_t ms, ns;
-	size_t len;
-	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/sched", tid);
-	r = proc_read_file(path, &buf, &len);
-	if (r < 0)
-		return r;
 	e = sched_field(buf, "se.exec_start");
 	v = sched_field(buf, "nr_voluntary_switches");
 	if (!e || !v)
@@ -157,11 +150,24 @@ static int read_sched(pid_t tid, uint64_t *ret_exec, uint64_t *ret_nvcsw)
 	ns = strtoull(end + 1, NULL, 10);
 	*ret_exec = ms * 1000000 + ns;
 	*ret_nvcsw = strtoull(v, &end, 10);
+	if (end == v || (*end != '\n' && *end))
+		return -EINVAL;
 	return 0;
 }
 
-/* The CPU a thread last ran on (/proc/TID/stat field 39). */
-static int read_cpu(pid_t tid)
+static int read_sched(pid_t tid, uint64_t *ret_exec, uint64_t *ret_nvcsw)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64];
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/sched", tid);
+	r = proc_read_file(path, &buf, &len);
+	return r < 0 ? r : sleep_parse_sched(buf, ret_exec, ret_nvcsw);
+}
+
+int sleep_thread_cpu(pid_t tid)
 {
 	_cleanup_free_ char *buf = NULL;
 	char path[64], *s;
@@ -203,8 +209,8 @@ static void sample(struct sleep_census *c, pid_t tid)
 
 	if (read_syscall(tid, &s.nr, s.args) < 0 || !sleep_call(s.nr, s.args, &call) || call.rem)
 		return;
-	if (read_timeout(tid, &call, s.args, &s.timeout_ns) < 0 || read_sched(tid, &s.exec[0], &s.nvcsw[0]) < 0 ||
-	    (s.cpu[0] = read_cpu(tid)) < 0)
+	if (read_timeout(tid, &call, s.args, &s.timeout_ns) < 0 || read_sched(tid, &s.exec, &s.nvcsw[0]) < 0 ||
+	    (s.cpu = sleep_thread_cpu(tid)) < 0)
 		return;
 	if (c->n == c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : 16;
@@ -237,14 +243,14 @@ struct sleep_census *sleep_census_before(const char *cgroup_dir, bool v1)
 		for (k = 0; k < nt; k++)
 			sample(c, tids[k]);
 	}
+	c->t_freeze = mono_ns();
 	return c;
 }
 
-/* CLOCK_MONOTONIC minus the scheduler clock of cpu (both ns): sched_yield()
- * stamps this thread's se.exec_start with that clock, between two
- * CLOCK_MONOTONIC reads. Every run must agree (a tick between the yield and
- * the read would move the stamp): else no answer. */
-static int cpu_offset(int cpu, int64_t *ret)
+/* sched_yield() stamps this thread's se.exec_start with the CPU's clock,
+ * between two CLOCK_MONOTONIC reads. Every run must agree (a tick between
+ * the yield and the read would move the stamp): else no answer. */
+int sleep_cpu_offset(int cpu, int64_t *ret)
 {
 	int64_t lo = INT64_MIN, hi = INT64_MAX;
 	cpu_set_t set;
@@ -277,19 +283,17 @@ static void calibrate(struct sleep_census *c)
 	cpu_set_t keep;
 	bool tried[CPU_SETSIZE] = { false };
 	size_t i;
-	int k;
 
 	if (sched_getaffinity(0, sizeof(keep), &keep) < 0)
 		return;
-	for (i = 0; i < c->n; i++)
-		for (k = 0; k < 2; k++) {
-			int cpu = c->v[i].cpu[k];
+	for (i = 0; i < c->n; i++) {
+		int cpu = c->v[i].cpu;
 
-			if (!c->v[i].ok || cpu < 0 || cpu >= CPU_SETSIZE || tried[cpu])
-				continue;
-			tried[cpu] = true;
-			c->has_off[cpu] = cpu_offset(cpu, &c->off[cpu]) >= 0;
-		}
+		if (!c->v[i].ok || cpu >= CPU_SETSIZE || tried[cpu])
+			continue;
+		tried[cpu] = true;
+		c->has_off[cpu] = sleep_cpu_offset(cpu, &c->off[cpu]) >= 0;
+	}
 	if (sched_setaffinity(0, sizeof(keep), &keep) < 0)
 		log_error("restoring the worker's CPU affinity: %m");
 }
@@ -301,36 +305,38 @@ void sleep_census_after(struct sleep_census *c)
 
 	if (!c)
 		return;
+	c->t_frozen = mono_ns();
 	for (i = 0; i < c->n; i++) {
 		struct sleep_sample *s = &c->v[i];
+		uint64_t exec;
 
 		/* The freezer reports frozen as each thread enters its trap,
 		 * a moment before it switches out there. */
 		for (tries = 0; tries < 100; tries++) {
-			if (read_sched(s->tid, &s->exec[1], &s->nvcsw[1]) < 0 || (s->cpu[1] = read_cpu(s->tid)) < 0)
-				break;
-			if (s->nvcsw[1] != s->nvcsw[0])
+			if (read_sched(s->tid, &exec, &s->nvcsw[1]) < 0 || s->nvcsw[1] != s->nvcsw[0])
 				break;
 			usleep(100);
 		}
-		/* One switch only: the freezer's. The thread slept from its
-		 * first stamp until the freeze woke it. */
-		s->ok = tries < 100 && s->nvcsw[1] == s->nvcsw[0] + 1;
+		/* One switch only, the freezer's: it slept in this call from
+		 * its stamp until the freeze woke it. */
+		s->ok = s->nvcsw[1] == s->nvcsw[0] + 1;
 	}
 	calibrate(c);
 	for (i = 0; i < c->n; i++) {
 		struct sleep_sample *s = &c->v[i];
-		int64_t t0, t1;
+		int64_t t0;
 
-		if (!s->ok || s->cpu[0] >= CPU_SETSIZE || s->cpu[1] >= CPU_SETSIZE ||
-		    !c->has_off[s->cpu[0]] || !c->has_off[s->cpu[1]]) {
+		if (!s->ok || s->cpu >= CPU_SETSIZE || !c->has_off[s->cpu]) {
 			s->ok = false;
 			continue;
 		}
-		t0 = (int64_t)s->exec[0] + c->off[s->cpu[0]];
-		t1 = (int64_t)s->exec[1] + c->off[s->cpu[1]];
-		s->ok = t1 >= t0;
-		s->slept_ns = s->ok ? (uint64_t)(t1 - t0) : 0;
+		/* Up to the moment ckptd asked for the freeze, not the moment
+		 * the thread took it: never more than it slept, so the call
+		 * never ends early; late by how long the freeze took to
+		 * reach it. */
+		t0 = (int64_t)s->exec + c->off[s->cpu];
+		s->ok = (int64_t)c->t_freeze >= t0;
+		s->slept_ns = s->ok ? c->t_freeze - (uint64_t)t0 : 0;
 	}
 }
 
@@ -351,10 +357,11 @@ static const struct sleep_sample *census_find(const struct sleep_census *c, pid_
 	return NULL;
 }
 
-/* Sleeping since the sample, or the same call with the same timeout
- * caught by the freeze in the instant before it slept? In that case the
- * earlier call ran its whole timeout since the sample, so less than
- * LEFT_MIN seems left: only then is the whole timeout used again. */
+/* Asleep since the sample, or its next call, same timeout, caught by the
+ * freeze in the instant before it slept? Then the sampled call ended
+ * between the request to freeze and the freeze reaching the thread, and
+ * what seems left is less than the freeze took: when so little seems
+ * left, the whole timeout is used again. */
 int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_left_ns)
 {
 	const struct sleep_sample *s;
@@ -370,7 +377,8 @@ int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_
 		return read_ts(tid, c.rem, ret_left_ns) >= 0;
 	s = census_find(ctx->sleeps, tid);
 	if (read_timeout(tid, &c, a, &timeout) < 0 || !s || !s->ok || s->nr != nr ||
-	    memcmp(s->args, a, sizeof(a)) || s->timeout_ns != timeout || s->slept_ns + LEFT_MIN > timeout) {
+	    memcmp(s->args, a, sizeof(a)) || s->timeout_ns != timeout ||
+	    s->slept_ns + (ctx->sleeps->t_frozen - ctx->sleeps->t_freeze) + LEFT_MIN > timeout) {
 		log_debug("thread %d: system call %ld restarts with its whole timeout", tid, nr);
 		return 0;
 	}

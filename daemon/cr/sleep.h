@@ -12,12 +12,14 @@
  * - the call has a rem/rmtp pointer: the kernel wrote it there at the
  *   freeze (exact);
  * - otherwise (poll, futex, nanosleep without rem): the timeout minus the
- *   time the thread slept, from the scheduler's clock in
- *   /proc/TID/sched (se.exec_start: when it went to sleep, read before the
- *   freeze; when the freeze woke it, read after), mapped to
- *   CLOCK_MONOTONIC per CPU. Used only if the thread switched exactly once
- *   (into the freezer) in between and its call and timeout are the ones
- *   sampled; else the whole timeout is used again, as if restarted by hand.
+ *   time the thread slept until ckptd asked for the freeze, which began
+ *   when it last switched out (/proc/TID/sched se.exec_start, read just
+ *   before the freeze, in the scheduler clock of its CPU, mapped to
+ *   CLOCK_MONOTONIC by a measure on that CPU). Used only if the thread
+ *   switched exactly once (into the freezer) in between and its call and
+ *   timeout are the ones sampled; else the whole timeout is used again,
+ *   as before. Never early: it went to sleep after it armed its timer and
+ *   the freeze reached it after ckptd asked.
  */
 #pragma once
 #include <stdbool.h>
@@ -49,3 +51,13 @@ int sleep_restore_check(const void *regs, uint64_t left_ns, char *why, size_t wh
  * fresh restart block with that much left. rt: the thread, seized and
  * ready for injection; what names it in errors. */
 int sleep_restore(struct restore_ctx *ctx, struct rtask *rt, void *regs, bool has, uint64_t left_ns, const char *what);
+
+/* Parts, for tests. se.exec_start (ns: the scheduler clock of the thread's
+ * CPU when it last stopped running) and nr_voluntary_switches from a
+ * /proc/TID/sched text. */
+int sleep_parse_sched(const char *buf, uint64_t *ret_exec, uint64_t *ret_nvcsw);
+/* The CPU a thread last ran on (/proc/TID/stat field 39). */
+int sleep_thread_cpu(pid_t tid);
+/* CLOCK_MONOTONIC minus cpu's scheduler clock (ns), measured by running
+ * there: leaves this thread's affinity set to cpu. */
+int sleep_cpu_offset(int cpu, int64_t *ret);
