@@ -27,9 +27,12 @@
  * told from the thread's next call caught by the freeze before it slept
  * (see sleep_dump): the whole timeout is used then. */
 #define LEFT_MIN (NSEC / 1000)
-/* Calibration runs (sched_yield stamps) per CPU; the clock windows of all
- * of them must agree within this. */
-#define CALIB_RUNS 5
+/* Calibration: up to CALIB_RUNS sched_yield stamps per CPU, of which
+ * CALIB_CLEAN within a CLOCK_MONOTONIC window of CALIB_WINDOW_NS must
+ * agree within CALIB_SLACK_NS. */
+#define CALIB_RUNS 50
+#define CALIB_CLEAN 4
+#define CALIB_WINDOW_NS 50000
 #define CALIB_SLACK_NS 20000
 
 struct sleep_call {
@@ -254,13 +257,13 @@ int sleep_cpu_offset(int cpu, int64_t *ret)
 {
 	int64_t lo = INT64_MIN, hi = INT64_MAX;
 	cpu_set_t set;
-	int i;
+	int i, clean = 0;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		return -errno;
-	for (i = 0; i < CALIB_RUNS; i++) {
+	for (i = 0; i < CALIB_RUNS && clean < CALIB_CLEAN; i++) {
 		uint64_t a, b, e, nv;
 
 		a = mono_ns();
@@ -268,10 +271,14 @@ int sleep_cpu_offset(int cpu, int64_t *ret)
 		b = mono_ns();
 		if (read_sched(gettid(), &e, &nv) < 0 || sched_getcpu() != cpu)
 			return -EIO;
+		/* A run that lost the CPU in between says little. */
+		if (b - a > CALIB_WINDOW_NS)
+			continue;
+		clean++;
 		lo = MAX(lo, (int64_t)(a - e));
 		hi = MIN(hi, (int64_t)(b - e));
 	}
-	if (lo > hi + CALIB_SLACK_NS)
+	if (clean < CALIB_CLEAN || lo > hi + CALIB_SLACK_NS)
 		return -ERANGE;
 	*ret = lo;
 	return 0;
@@ -293,6 +300,8 @@ static void calibrate(struct sleep_census *c)
 			continue;
 		tried[cpu] = true;
 		c->has_off[cpu] = sleep_cpu_offset(cpu, &c->off[cpu]) >= 0;
+		if (!c->has_off[cpu])
+			log_debug("CPU %d: no steady measure of its scheduler clock", cpu);
 	}
 	if (sched_setaffinity(0, sizeof(keep), &keep) < 0)
 		log_error("restoring the worker's CPU affinity: %m");
@@ -320,6 +329,8 @@ void sleep_census_after(struct sleep_census *c)
 		/* One switch only, the freezer's: it slept in this call from
 		 * its stamp until the freeze woke it. */
 		s->ok = s->nvcsw[1] == s->nvcsw[0] + 1;
+		if (!s->ok)
+			log_debug("thread %d: switched %" PRIu64 " times around the freeze", s->tid, s->nvcsw[1] - s->nvcsw[0]);
 	}
 	calibrate(c);
 	for (i = 0; i < c->n; i++) {
@@ -366,7 +377,8 @@ int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_
 {
 	const struct sleep_sample *s;
 	struct sleep_call c;
-	uint64_t a[6], timeout;
+	uint64_t a[6], timeout = 0;
+	const char *why;
 	long nr, rv;
 
 	if (!arch_regs_syscall(regs, &nr, a, &rv) || rv != -ERESTART_RESTARTBLOCK || !sleep_call(nr, a, &c))
@@ -376,12 +388,17 @@ int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_
 		 * interrupted the call. */
 		return read_ts(tid, c.rem, ret_left_ns) >= 0;
 	s = census_find(ctx->sleeps, tid);
-	if (read_timeout(tid, &c, a, &timeout) < 0 || !s || !s->ok || s->nr != nr ||
-	    memcmp(s->args, a, sizeof(a)) || s->timeout_ns != timeout ||
-	    s->slept_ns + (ctx->sleeps->t_frozen - ctx->sleeps->t_freeze) + LEFT_MIN > timeout) {
-		log_debug("thread %d: system call %ld restarts with its whole timeout", tid, nr);
+	why = read_timeout(tid, &c, a, &timeout) < 0 ? "its timeout is unreadable" :
+	      !s ? "it was not asleep in it before the freeze" :
+	      !s->ok ? "it ran between the sample and the freeze, or its CPU's clock is unknown" :
+	      s->nr != nr || memcmp(s->args, a, sizeof(a)) || s->timeout_ns != timeout ? "it is another call than sampled" :
+	      s->slept_ns + (ctx->sleeps->t_frozen - ctx->sleeps->t_freeze) + LEFT_MIN > timeout ? "too little seems left" :
+	      NULL;
+	if (why) {
+		log_debug("thread %d: system call %ld restarts with its whole timeout: %s", tid, nr, why);
 		return 0;
 	}
+	log_debug("thread %d: system call %ld: %" PRIu64 " of %" PRIu64 " ns left", tid, nr, timeout - s->slept_ns, timeout);
 	*ret_left_ns = timeout - s->slept_ns;
 	return 1;
 }

@@ -54,8 +54,8 @@ static struct timespec ts_of(long m)
 
 /* The calls whose deadline the kernel keeps in a restart block, exact ones
  * (rem) and those ckptd estimates alike, started together and must end
- * together. */
-#define SPREAD_MS 100
+ * together: within what a loaded machine takes to wake a thread. */
+#define SPREAD_MS 1000
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int64_t took_min = INT64_MAX, took_max = INT64_MIN;
 
