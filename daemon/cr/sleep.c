@@ -422,7 +422,9 @@ int sleep_restore_check(const void *regs, uint64_t left_ns, char *why, size_t wh
 
 /* Call it again with left_ns instead of its timeout (the program's own
  * timespec holds it for the moment of the call: the kernel reads it only
- * at entry), interrupted at once: the new restart block counts from now. */
+ * at entry), interrupted at once: the new restart block counts from now.
+ * -EFAULT: it can't be done here (no system call instruction before the
+ * ip, a timespec we can't write), nothing changed. */
 static int call_again(struct rtask *rt, const void *regs, long nr, const uint64_t a[6], uint64_t left_ns, long *ret)
 {
 	struct timespec keep, ts = { (time_t)(left_ns / NSEC), (long)(left_ns % NSEC) };
@@ -430,42 +432,43 @@ static int call_again(struct rtask *rt, const void *regs, long nr, const uint64_
 	uint64_t at = arch_regs_ip(regs) - arch_syscall_insn_len;
 	unsigned long args[6];
 	struct sleep_call c;
-	int i, r, w;
+	int i, r, w = 0;
 
 	sleep_call(nr, a, &c);
 	for (i = 0; i < 6; i++)
 		args[i] = a[i];
 	/* It stopped right after a system call instruction: the kernel's
 	 * own restart runs that one again, and so do we. */
-	r = rtask_read(rt->pid, at, insn, arch_syscall_insn_len);
-	if (r < 0 || memcmp(insn, arch_syscall_insn, arch_syscall_insn_len))
+	if (rtask_read(rt->pid, at, insn, arch_syscall_insn_len) < 0 || memcmp(insn, arch_syscall_insn, arch_syscall_insn_len))
 		return -EFAULT;
 	if (!c.timeout)
 		args[c.arg] = (unsigned long)MIN((left_ns + NSEC / 1000 - 1) / (NSEC / 1000), (uint64_t)INT_MAX);
-	else if ((r = rtask_read(rt->pid, c.timeout, &keep, sizeof(keep))) < 0 ||
-		 (r = rtask_write(rt->pid, c.timeout, &ts, sizeof(ts))) < 0)
-		return r;
+	else if (rtask_read(rt->pid, c.timeout, &keep, sizeof(keep)) < 0 || rtask_write(rt->pid, c.timeout, &ts, sizeof(ts)) < 0)
+		return -EFAULT;
 	r = arch_inject_syscall_interrupted(rt->pid, regs, at, nr, args, ret);
-	if (c.timeout && (w = rtask_write(rt->pid, c.timeout, &keep, sizeof(keep))) < 0 && r >= 0)
-		r = w;
-	return r;
+	if (c.timeout)
+		w = rtask_write(rt->pid, c.timeout, &keep, sizeof(keep));
+	return r < 0 ? r : w < 0 ? -EIO : 0;
 }
 
 int sleep_restore(struct restore_ctx *ctx, struct rtask *rt, void *regs, bool has, uint64_t left_ns, const char *what)
 {
 	uint64_t a[6];
-	long nr, rv, ret;
-	int r;
+	long nr = 0, rv, ret = 0;
+	int r = -EFAULT;
 
-	if (!has) {
+	if (has) {
+		arch_regs_syscall(regs, &nr, a, &rv);
+		r = call_again(rt, regs, nr, a, left_ns, &ret);
+		if (r == -EFAULT)
+			log_warn("%s: system call %ld restarts with its whole timeout: its timeout can't be set", what, nr);
+		else if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "%s: calling its sleeping system call %ld again", what, nr);
+	}
+	if (r < 0) {
 		arch_regs_prepare_resume(regs, false);
 		return 0;
 	}
-	arch_regs_syscall(regs, &nr, a, &rv);
-	r = call_again(rt, regs, nr, a, left_ns, &ret);
-	if (r < 0)
-		return cr_fail(ctx->err, r == -EFAULT ? CR_ERR_BAD_IMAGE : CR_ERR_KERNEL, -r,
-			       "%s: calling its sleeping system call %ld again", what, nr);
 	/* What the call returned (its restart, or its result if it had
 	 * nothing left to wait for), resumed as in a live task. */
 	arch_regs_set_syscall_return(regs, nr, ret);
