@@ -1,7 +1,7 @@
 #!/bin/bash
 # Sleeping calls wake when they would have without the checkpoint, counting
 # only the time the container ran:
-# - coreutils `sleep 10`, checkpointed after ~1 s and restarted ~3 s later,
+# - coreutils `sleep 10`, checkpointed after ~4 s and restarted ~3 s later,
 #   exits 10 s plus the downtime after it started, not 10 s after restart;
 # - the sleepers workload (threads in nanosleep with and without rem,
 #   clock_nanosleep, poll, ppoll, select, futex, semtimedop, and absolute
@@ -31,16 +31,18 @@ checkpoint_timed() {
 }
 restart_timed() { T0=$(now_ms); restart_ct "$@"; T1=$(now_ms); }
 
-# Each is checkpointed a second after its start.
+# All three start together; the checkpoints come ~3.5 s into their
+# timeouts, so that sleeping the whole timeout again after the restart
+# would be seconds late, yet before any could end on a loaded machine.
+t_b=$(now_ms)
 run_ct "$B" "$WL/sleepers" "$MS" window "$SEMKEY"
-sleep 1
-checkpoint_timed "$B"; cb0=$T0 cb1=$T1
 t_a=$(now_ms)
 ckctl run "$A" --cwd "$WORK" -- "$SLEEP" "$SLEEP_S" >/dev/null || fail "run $A"
-sleep 1
-checkpoint_timed "$A"; ca0=$T0 ca1=$T1
 run_ct "$C" "$WL/sleepers" "$MS" no-window 0
-sleep 1
+wait_ms=$(( t_b + 3500 - $(now_ms) ))
+[ "$wait_ms" -gt 0 ] && sleep "$(printf '%d.%03d' $(( wait_ms / 1000 )) $(( wait_ms % 1000 )))"
+checkpoint_timed "$B"; cb0=$T0 cb1=$T1
+checkpoint_timed "$A"; ca0=$T0 ca1=$T1
 checkpoint_timed "$C" --leave-running
 sleep 2
 restart_timed "$B"; rb0=$T0 rb1=$T1
