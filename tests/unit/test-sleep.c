@@ -1,6 +1,7 @@
 /* Sleeping calls: the /proc/TID/sched parser on a captured fixture and on
- * malformed text, and, live, that a sleeping thread's stamp mapped through
- * its CPU's offset lands on CLOCK_MONOTONIC where the thread went to sleep. */
+ * malformed text, the check of a time left from an image (x86_64
+ * registers), and, live, that a sleeping thread's stamp mapped through its
+ * CPU's offset lands on CLOCK_MONOTONIC where the thread went to sleep. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <sys/user.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +61,53 @@ static void parse_malformed(void **state)
 	assert_int_equal(sleep_parse_sched("se.exec_start : 1.000002\nnr_voluntary_switches : 3\n", &exec, &nv), 0);
 	assert_int_equal(exec, 1000002);
 	assert_int_equal(nv, 3);
+}
+
+/* Images are hostile: a time left only goes with registers stopped in a
+ * call with a relative timeout that the kernel continues by restart block. */
+static void restore_check(void **state)
+{
+	struct user_regs_struct r = { 0 };
+	char why[128];
+
+	(void)state;
+	r.orig_rax = __NR_nanosleep;
+	r.rax = (unsigned long long)-516;   /* -ERESTART_RESTARTBLOCK */
+	r.rdi = 0x1000;
+	assert_int_equal(sleep_restore_check(&r, 5000000000ull, why, sizeof(why)), 0);
+	/* out of range */
+	assert_int_equal(sleep_restore_check(&r, ~0ull, why, sizeof(why)), -ERANGE);
+	/* not interrupted by a stop, or no timeout to give */
+	r.rax = 0;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.rax = (unsigned long long)-516;
+	r.rdi = 0;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	/* not in a system call */
+	r.orig_rax = (unsigned long long)-1;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	/* absolute deadlines and CPU-time clocks restart as they are */
+	r.orig_rax = __NR_clock_nanosleep;
+	r.rdi = CLOCK_MONOTONIC;
+	r.rsi = TIMER_ABSTIME;
+	r.rdx = 0x1000;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.rsi = 0;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), 0);
+	r.rdi = CLOCK_PROCESS_CPUTIME_ID;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.orig_rax = __NR_futex;
+	r.rsi = FUTEX_WAIT_BITSET_PRIVATE;
+	r.r10 = 0x1000;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.rsi = FUTEX_WAIT_PRIVATE;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), 0);
+	/* poll: no timeout (-1) has nothing left to count */
+	r.orig_rax = __NR_poll;
+	r.rdx = (unsigned long long)-1;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.rdx = 100;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), 0);
 }
 
 static volatile pid_t sleeper_tid;
@@ -111,6 +162,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_fixture),
 		cmocka_unit_test(parse_malformed),
+		cmocka_unit_test(restore_check),
 		cmocka_unit_test(live_stamp),
 	};
 
