@@ -205,7 +205,6 @@ differ:
 static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	unsigned char regs[512];
-
 	char what[32];
 	int r;
 

@@ -213,7 +213,6 @@ int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
 	for (i = 0; i < p->nthreads && r >= 0; i++) {
 		const Ckpt__Img__Thread *th = p->threads[i];
 		pid_t t = p->trt[i].pid;
-
 		char what[48];
 
 		snprintf(what, sizeof(what), "task %d: thread %d", p->tt->pid, th->tid);
