@@ -36,7 +36,8 @@ int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen);
  * nothing rewinds it again. A call with a restart block (nanosleep, poll,
  * futex waits with a timeout) continues through restart_syscall in the
  * task that has the block (live); a restored task has none (!live): it
- * calls the same system call again, with its saved arguments. */
+ * calls the same system call again, with its saved arguments, unless the
+ * engine gave it a new block first (daemon/cr/sleep.c). */
 void arch_regs_prepare_resume(void *regs, bool live);
 /* The system call a context is stopped in: false if none, else its number,
  * its six arguments and what it returned so far (-ERESTART_* while a stop
