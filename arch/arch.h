@@ -37,8 +37,16 @@ int arch_regs_validate(const void *regs, size_t len, char *why, size_t whylen);
  * nothing rewinds it again. A call with a restart block (nanosleep, poll,
  * futex waits with a timeout) continues through restart_syscall in the
  * task that has the block (live); a restored task has none (!live): it
- * calls the same system call again, with its saved arguments. */
+ * calls the same system call again, with its saved arguments, unless the
+ * engine gave it a new block first (daemon/cr/sleep.c). */
 void arch_regs_prepare_resume(void *regs, bool live);
+/* The system call a context is stopped in: false if none, else its number,
+ * its six arguments and what it returned so far (-ERESTART_* while a stop
+ * interrupts it). */
+bool arch_regs_syscall(const void *regs, long *ret_nr, uint64_t args[6], long *ret_rv);
+/* Make the context one in which system call nr just returned rv, for
+ * arch_regs_prepare_resume to finish the way the kernel would. */
+void arch_regs_set_syscall_return(void *regs, long nr, long rv);
 uint64_t arch_regs_ip(const void *regs);
 uint64_t arch_regs_sp(const void *regs);
 
@@ -95,3 +103,10 @@ int arch_knob_check(enum arch_knob_scope scope, unsigned i, uint64_t value, char
  * (0: the default, nothing to do). */
 #define ARCH_KNOB_SET_MAX 2
 size_t arch_knob_set(enum arch_knob_scope scope, unsigned i, uint64_t value, struct arch_call *calls);
+/* The same, with a PTRACE_INTERRUPT pending when the call starts: a call
+ * that would sleep returns at once as a stop makes it return, and one with
+ * a restart block (nanosleep, poll, futex waits with a timeout) leaves that
+ * block, deadline set, in the task, for restart_syscall to continue. The
+ * interrupt stays pending until the next stop or PTRACE_DETACH. */
+int arch_inject_syscall_interrupted(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+				    const unsigned long args[6], long *ret);

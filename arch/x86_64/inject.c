@@ -49,8 +49,8 @@ static int syscall_step(pid_t tid)
 	}
 }
 
-int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr,
-			const unsigned long args[6], long *ret)
+static int inject(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+		  const unsigned long args[6], bool interrupt, long *ret)
 {
 	struct user_regs_struct r = *(const struct user_regs_struct *)base;
 	int e;
@@ -70,6 +70,11 @@ int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr
 	e = syscall_step(tid);          /* entry */
 	if (e < 0)
 		return e;
+	/* Pending from the start, the interrupt makes a sleeping call
+	 * return before it sleeps; the syscall-exit stop comes before the
+	 * interrupt's own. */
+	if (interrupt && ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return -errno;
 	e = syscall_step(tid);          /* exit */
 	if (e < 0)
 		return e;
@@ -78,6 +83,18 @@ int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr
 		return e;
 	*ret = (long)r.rax;
 	return 0;
+}
+
+int arch_inject_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+			const unsigned long args[6], long *ret)
+{
+	return inject(tid, base, insn_addr, nr, args, false, ret);
+}
+
+int arch_inject_syscall_interrupted(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+				    const unsigned long args[6], long *ret)
+{
+	return inject(tid, base, insn_addr, nr, args, true, ret);
 }
 
 /* Batches: many system calls for one stop. The task runs this code with

@@ -141,6 +141,31 @@ void arch_regs_prepare_resume(void *regs, bool live)
 	r->orig_rax = (unsigned long long)-1;
 }
 
+bool arch_regs_syscall(const void *regs, long *ret_nr, uint64_t args[6], long *ret_rv)
+{
+	const struct user_regs_struct *r = regs;
+
+	if ((long)r->orig_rax < 0)
+		return false;
+	*ret_nr = (long)r->orig_rax;
+	args[0] = r->rdi;
+	args[1] = r->rsi;
+	args[2] = r->rdx;
+	args[3] = r->r10;
+	args[4] = r->r8;
+	args[5] = r->r9;
+	*ret_rv = (long)r->rax;
+	return true;
+}
+
+void arch_regs_set_syscall_return(void *regs, long nr, long rv)
+{
+	struct user_regs_struct *r = regs;
+
+	r->orig_rax = (unsigned long long)nr;
+	r->rax = (unsigned long long)rv;
+}
+
 uint64_t arch_regs_ip(const void *regs)
 {
 	return ((const struct user_regs_struct *)regs)->rip;

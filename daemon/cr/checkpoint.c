@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "sleep.h"
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -35,11 +36,14 @@ static int freeze(struct ckpt_job *j)
 	progress(j, "freeze");
 	snprintf(j->cg.dir, sizeof(j->cg.dir), "%s", j->ctx.req->cgroup_dir);
 	j->cg.v1 = j->ctx.req->cgroup_v1;
+	/* When its sleepers went to sleep: the freeze wakes them. */
+	j->ctx.sleeps = sleep_census_before(j->cg.dir, j->cg.v1);
 	r = cgroup_freeze(&j->cg, 10000);
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "freezing cgroup %s", j->cg.dir);
 	j->frozen = true;
 	j->t_frozen = cr_now_us();
+	sleep_census_after(j->ctx.sleeps);
 	return 0;
 }
 
@@ -329,5 +333,6 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);
 	tree_free(&j.ctx);
+	sleep_census_free(j.ctx.sleeps);
 	return r < 0 ? r : 0;
 }

@@ -48,6 +48,7 @@ struct dump_ctx {
 	struct dump_proc *procs;      /* parents before children */
 	size_t nprocs;
 	int max_fd;
+	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

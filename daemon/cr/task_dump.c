@@ -6,6 +6,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "sleep.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -228,6 +229,8 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 	ckpt__img__rseq__init(&s->rseq);
 	s->th.tid = p->nstids[k];
 	r = dump_regs(ctx, &p->rt[k], s);
+	if (r >= 0 && (r = sleep_dump(ctx, p->tids[k], s->regs, &s->th.timeout_left_ns)) > 0)
+		s->th.has_timeout_left_ns = true;
 	if (r >= 0)
 		r = dump_queue(ctx, p->tids[k], false, &s->siginfo, s->pending, &s->th.n_sigpending);
 	s->th.sigpending = s->pending;
@@ -254,6 +257,8 @@ static void task_take_thread(Ckpt__Img__Task *t, struct thread_state *s)
 	t->altstack_sp = s->th.altstack_sp;
 	t->altstack_size = s->th.altstack_size;
 	t->altstack_flags = s->th.altstack_flags;
+	t->has_timeout_left_ns = s->th.has_timeout_left_ns;
+	t->timeout_left_ns = s->th.timeout_left_ns;
 	t->n_sigpending_private = s->th.n_sigpending;
 	t->sigpending_private = s->th.sigpending;
 	t->thread_attrs = s->th.attrs;

@@ -7,6 +7,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "sleep.h"
 #include "validate.h"
 #include <fcntl.h>
 #include <linux/prctl.h>
@@ -173,10 +174,14 @@ differ:
 static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
 {
 	unsigned char regs[512];
+	char what[32];
 	int r;
 
+	snprintf(what, sizeof(what), "task %d", t->pid);
 	memcpy(regs, t->regs.data, t->regs.len);
-	arch_regs_prepare_resume(regs, false);
+	r = sleep_restore(ctx, &p->rt, regs, t->has_timeout_left_ns, t->timeout_left_ns, what);
+	if (r < 0)
+		return r;
 	r = arch_set_regs(p->host_pid, regs);
 	if (r >= 0)
 		r = arch_set_xstate(p->host_pid, t->xstate.data, t->xstate.len);

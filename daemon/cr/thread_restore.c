@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "sleep.h"
 #include <linux/sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -196,9 +197,13 @@ int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
 	for (i = 0; i < p->nthreads && r >= 0; i++) {
 		const Ckpt__Img__Thread *th = p->threads[i];
 		pid_t t = p->trt[i].pid;
+		char what[48];
 
+		snprintf(what, sizeof(what), "task %d: thread %d", p->tt->pid, th->tid);
 		memcpy(regs, th->regs.data, th->regs.len);
-		arch_regs_prepare_resume(regs, false);
+		r = sleep_restore(ctx, &p->trt[i], regs, th->has_timeout_left_ns, th->timeout_left_ns, what);
+		if (r < 0)
+			return r;
 		r = arch_set_regs(t, regs);
 		if (r >= 0)
 			r = arch_set_xstate(t, th->xstate.data, th->xstate.len);

@@ -1,5 +1,6 @@
 /* Pure checks of image records, shared by restart and checkpoint (validate.h). */
 #include "validate.h"
+#include "sleep.h"
 #include "arch.h"
 #include "dump.h"
 #include "macro.h"
@@ -392,6 +393,8 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 
 	if (arch_regs_validate(t->regs.data, t->regs.len, buf, len) < 0)
 		return buf;
+	if (t->has_timeout_left_ns && sleep_restore_check(t->regs.data, t->timeout_left_ns, buf, len) < 0)
+		return buf;
 	if (t->xstate.len < 576 || t->xstate.len > ARCH_XSTATE_MAX)
 		return "bad FPU/AVX state size";
 	if (strlen(t->comm) > 15 || !path_ok(t->cwd) || t->umask > 0777)
@@ -428,6 +431,8 @@ const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
 	size_t i;
 
 	if (arch_regs_validate(th->regs.data, th->regs.len, buf, len) < 0)
+		return buf;
+	if (th->has_timeout_left_ns && sleep_restore_check(th->regs.data, th->timeout_left_ns, buf, len) < 0)
 		return buf;
 	if (th->xstate.len < 576 || th->xstate.len > ARCH_XSTATE_MAX)
 		return "bad FPU/AVX state size";
