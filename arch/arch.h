@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The one arch contract: everything that knows registers.
  * Register sets travel as opaque blobs (the image stores them as bytes);
  * only arch/<arch>/ interprets them. All functions work on a ptrace-stopped

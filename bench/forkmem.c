@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* forkmem: a process tree holding dirty anonymous memory, for bench/tree.sh.
  *
  *   forkmem private NCHILD MIB   parent and NCHILD children each write MIB of

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Shared by the benchmarks: a private ckptd in cgroups of its own with its
 # store on a tmpfs, and a trap that removes every container, process,

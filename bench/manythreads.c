@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* manythreads: one process with N threads, each blocked in a wait, for
  * bench/tree.sh.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Benchmark: checkpoint and restart of a container holding N MiB of dirty
 # anonymous memory (tests/workloads/dirtymem), into ckptd's store on a tmpfs
 # and through a pipe (ckptctl checkpoint -o - | ckptctl restart -i -).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Benchmark (issue 3): checkpoint and restart of whole containers, into
 # ckptd's store on a tmpfs. Prints a table; never asserts on time.
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Argument helpers and the first-error-wins failure record. */
 #include <stdarg.h>
 

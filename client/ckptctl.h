@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptctl: the thin client of ckptd. One verb per invocation: parse its
  * arguments, send one ckpt.rpc.Request, render the final Response.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptctl inspect FILE|-: a local, daemon-free dump of an image's records.
  * The image is untrusted: the reader in common/image.c bounds and checks
  * every record; here every string is escaped before it reaches a terminal. */

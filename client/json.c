@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* A minimal streaming JSON writer: enough for ckptctl --json, no library. */
 #include <inttypes.h>
 

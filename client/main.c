@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptctl entry point: global options, the verb table, dispatch, exit status. */
 #include "ckptctl.h"
 #include "macro.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Where `checkpoint -o PATH` writes, without ever destroying what PATH is.
  *
  * A new name or an existing regular file gets the image under a temporary

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Renderers shared by the verbs: states, sizes, times, progress, and the
  * JSON form of ContainerInfo / ImageInfo. */
 #include <inttypes.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The client side of the exchange in proto/rpc.proto: one Request, then
  * Responses until the one with final = true. */
 #include <sys/socket.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Container verbs: run, list, logs, kill, rm; daemon verbs: version, check. */
 #include <signal.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Image verbs: checkpoint, restart, images. Image streams never travel as
  * paths: the client opens the file (or hands over stdin/stdout) and passes
  * the fd by SCM_RIGHTS. */

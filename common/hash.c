@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* XXH64, written from its public description: four 64-bit lanes of
  * multiply-rotate over 32-byte stripes, the lanes merged, the tail folded in
  * 8, 4 and 1 bytes at a time, then an avalanche. Output matches the reference

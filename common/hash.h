@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Fast non-cryptographic 64-bit checksum for image integrity (several GB/s). */
 #pragma once
 #include <stddef.h>

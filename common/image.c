@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The image stream: typed records with chained checksums, written and read
  * front to back once, so it works on pipes and sockets as well as files.
  * Everything read is untrusted: lengths are bounded before anything is

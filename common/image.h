@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The image stream: one forward-only sequence of typed records.
  *
  *   record  = struct image_rec_hdr (24 bytes, little endian) + payload

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Logging: one line per event to stderr, "ckptd[pid]: message". */
 #pragma once
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Small helpers shared by ckptd and ckptctl: cleanup attributes and friends. */
 #pragma once
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* RPC framing: one datagram per message on a SOCK_SEQPACKET socket, fds as
  * SCM_RIGHTS. Received fds are owned by the caller only on success; on every
  * error path they are closed here, so a hostile peer can't leak fds into us. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* RPC framing on the ckptd socket: one protobuf message per SOCK_SEQPACKET
  * datagram, fds as SCM_RIGHTS. Shared by ckptd and ckptctl; see proto/rpc.proto. */
 #pragma once

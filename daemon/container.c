@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The container table and its persistence, and the birth and death of inits.
  *
  * On disk, STATE/containers/NAME/ holds `state` (key=value lines), `argv`

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The container table: what ckptd knows about each container, persisted under
  * STATE/containers/NAME/ so that it survives a ckptd restart. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Request handlers, one per Request body (the dispatch table is in server.c).
  * Each either answers at once or starts an operation that answers later; the
  * fds attached to the request are theirs (closed by the caller afterwards

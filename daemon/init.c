@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The container init, pid 1 of the container's pid namespace.
  *
  * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS).

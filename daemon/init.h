@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The container init: pid 1 of each container's pid namespace, ckptd code. */
 #pragma once
 #include <stdbool.h>

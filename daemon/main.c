@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptd: parse, check, build the server, READY=1, run the loop, STOPPING=1
  * (the shape of systemd's src/oom/oomd.c). */
 #include "container.h"

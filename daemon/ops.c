@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Container lifecycle requests: run, checkpoint, restart, kill, rm.
  *
  * An operation marks its container busy (c->op) until it has answered; a

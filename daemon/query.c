@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Requests answered at once from the table and the store: list, images,
  * logs, version, check. They never wait for an operation in progress. */
 #include "container.h"

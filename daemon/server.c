@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The event loop: accept, check the peer, decode, dispatch, reply. */
 #include "server.h"
 #include "container.h"

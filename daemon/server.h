@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The ckptd service: one libevent loop owning the listening socket, the
  * client connections, the container table and the workers. */
 #pragma once

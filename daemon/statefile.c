@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Small state files written atomically and durably (statefile.h). */
 #include "statefile.h"
 #include "macro.h"

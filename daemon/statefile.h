@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Small files of ckptd's own state (a container's record, its argv):
  * written whole or not at all, and durable once written. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The image store: plain files in the container's images/ dir, named by id. */
 #include "store.h"
 #include "log.h"

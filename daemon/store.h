@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The image store of one container: STATE/containers/NAME/images/ID.img.
  * IDs are increasing decimal integers ("1", "2", ...); newest = highest.
  * An image is written as ID.img.tmp and renamed only once complete and synced. */

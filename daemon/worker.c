@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Worker processes: fork, watch by pidfd, relay their Response messages. */
 #include "worker.h"
 #include "log.h"

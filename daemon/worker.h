@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Workers: one forked process per checkpoint or restart, so the event loop
  * never blocks on C/R work and never ptraces. The worker reports progress and
  * its final result as ckpt.rpc.Response messages on a socketpair; the loop

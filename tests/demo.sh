@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The main job, end to end: tests/demo.sh (as root)
 #
 # Installs what is missing (Debian 12), builds build/, starts a private

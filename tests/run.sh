@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The one test command, as root: tests/run.sh
 #
 # On a fresh Debian 12 machine, as root: installs what is missing, builds
@@ -28,7 +29,7 @@ for a in "$@"; do
 	--no-install) install=0 ;;
 	--no-asan) asan=0 ;;
 	--e2e-only) unit=0 asan=0 install=0 ;;
-	-h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,19p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $a" >&2; exit 2 ;;
 	*) patterns+=("$a") ;;
 	esac

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Remote system calls: point the task at a syscall instruction, let it run
  * exactly that instruction under PTRACE_SYSCALL, collect the result. */
 #include "arch.h"

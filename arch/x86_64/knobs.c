@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* x86 knobs a task sets on itself: the TSC and CPUID faulting modes (per
  * thread), shadow stacks, linear address masking and the permission for
  * dynamic xstate features such as AMX tiles (per process). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* x86_64 general registers and extended state through ptrace regsets. */
 #include "arch.h"
 #include <asm/unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Kernel knobs of threads and processes: saved where they can be restored
  * faithfully, refused at checkpoint where they can't (docs/census.md). */
 #include "attrs.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Kernel knobs a program sets on its threads and its process: scheduling,
  * affinity, I/O priority, prctl settings, oom and audit state (the census
  * in docs/census.md lists each, with how it is read and restored or why it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Container cgroups, found through mountinfo (never an assumed mount point):
  * cgroup2 first, the v1 freezer hierarchy as a fallback. Whatever fails, a
  * cgroup we froze is thawed before we return. */

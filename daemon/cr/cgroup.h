@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* cgroups for containers: locate mounts from mountinfo (never assumed), create
  * a container cgroup under ckptd's own, freeze/thaw, kill, remove.
  * cgroup v2 (cgroup.freeze) when available, the v1 freezer as fallback. */

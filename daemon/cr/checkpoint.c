@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Checkpoint: freeze, seize, write the image, then detach and thaw, or kill.
  * Everything done to the container is recorded in struct ckpt_job and undone
  * in ckpt_finish(), whatever failed: the container is never left frozen. */

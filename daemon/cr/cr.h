@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The C/R engine's interface to the service. Synchronous, no libevent, no
  * libsystemd: a worker process calls one of these and reports the result. */
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Bounds an image must keep: the checkpoint refuses what exceeds them
  * (validate.h runs on every record it writes) and restart refuses images
  * that exceed them. One place, so both sides agree. */

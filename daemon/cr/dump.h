@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* State shared by the steps of one checkpoint (checkpoint.c drives them). */
 #pragma once
 #include "cr.h"

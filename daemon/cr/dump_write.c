@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Every metadata record the checkpoint writes goes through the checks
  * restart will run on it (validate.h) first: a checkpoint never kills a
  * workload into an image restart would refuse. */

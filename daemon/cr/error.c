@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The first error of a job, kept for the client. */
 #include "cr.h"
 #include "log.h"

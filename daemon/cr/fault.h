@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Fault injection for tests (CRIU's CKPT-style switch): CKPTD_FAULT=<point>
  * in ckptd's environment makes the engine fail at that point, so the tests
  * can drive every rollback path. Points: ckpt-frozen, ckpt-seized,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Open files: saving fd tables and open file descriptions, reopening them. */
 #include "restore.h"
 #include "validate.h"

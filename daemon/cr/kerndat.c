@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* What this kernel offers for C/R, probed by trying it (never by version).
  * Probes that need a process fork one; every probe child dies with us
  * (PR_SET_PDEATHSIG), is bounded in time and is killed and reaped on every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Kernel features C/R relies on, probed (never by version number). */
 #pragma once
 #include <stdbool.h>

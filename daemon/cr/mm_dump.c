@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Saving an address space: which VMAs, what kind, which pages. */
 #include "dump.h"
 #include "fault.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Rebuilding an address space inside a task that still runs ckptd's image:
  * plant a scratch page with a syscall instruction, move [vvar]/[vdso] aside,
  * unmap everything else, map the saved VMAs, fill their pages. */

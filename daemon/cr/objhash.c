@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The object table: two chained hash indexes over one set of entries, by
  * (type, key) for the checkpoint side and by (type, id) for both sides.
  * Bucket arrays double when the load reaches 1, so lookups stay O(1). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The object table: shared kernel objects are written once and referenced by
  * id (the seed patch's objhash).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Pipes: the buffer size and the bytes in flight are saved with the pipe,
  * once; each open end is a file description that refers to it. */
 #include "restore.h"

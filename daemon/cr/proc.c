@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* /proc parsers. Each works on an fd so tests can feed fixtures; the text is
  * read a line at a time through a fixed buffer, so no line and no file can
  * make us allocate without bound. Numbers are parsed strictly: a field that

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Parsers for /proc files. Each takes an open fd (or a buffer) so unit tests
  * can feed fixtures; the *_pid helpers open /proc/PID/... themselves.
  * All return 0 or -errno (-EINVAL for malformed input). */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Creating the processes of an image at their pids. Children of init are
  * spawned by init (spawn.h); every other process is forked by its parent,
  * already restored, through an injected clone3(set_tid): so it inherits

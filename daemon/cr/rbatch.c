@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Batches of system calls run inside a seized task in one go. */
 #include "rbatch.h"
 #include "macro.h"

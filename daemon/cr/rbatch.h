@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Batches of system calls run inside a seized task in one go (see
  * arch_batch_code): the data they point to and the call table are built
  * here, copied into the task's scratch memory, run, and read back. One

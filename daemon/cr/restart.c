@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Restart: read the image once, front to back, building the task as records
  * arrive; release it only after the tail proved the image complete. A failed
  * restart kills what it built. */

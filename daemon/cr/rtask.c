@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Seizing tasks and running system calls inside them. */
 #include "rtask.h"
 #include "arch.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* A remote task: a ptrace-seized task we read, write and run syscalls in. */
 #pragma once
 #include <stdbool.h>

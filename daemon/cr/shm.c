@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Shared memory objects (MAP_SHARED|MAP_ANONYMOUS memory, memfds): saved
  * once with their pages, whoever maps or holds them; on restart the worker
  * creates each one, fills it, and hands it to the tasks through the pool. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Sleeping system calls across checkpoint and restart (see sleep.h). */
 #include "sleep.h"
 #include "arch.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Sleeping system calls across checkpoint and restart.
  *
  * A thread stopped in nanosleep, clock_nanosleep, poll or a futex wait with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Creating restored tasks at their original pids, from inside the container. */
 #include "spawn.h"
 #include "log.h"

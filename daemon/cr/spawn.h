@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Task creation inside a container being restored.
  *
  * The container init (pid 1, ckptd code) serves requests from the restart

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* What every thread must share with the container's init, because restart
  * makes each task from that init and gives it nothing of its own: status
  * credentials and seccomp, namespaces, cgroup, LSM label. Read while the

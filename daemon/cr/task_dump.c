@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Saving one task's own state: identity, registers, signals, limits, mm bounds. */
 #include "dump.h"
 #include "arch.h"

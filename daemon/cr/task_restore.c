@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Restoring one task's own state by injected calls, then handing it its registers. */
 #include "restore.h"
 #include "fault.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Threads: each is cloned inside its restored process at its original tid
  * by an injected clone3(CLONE_THREAD, set_tid), parks in the scratch page's
  * pause loop, is seized, gets its own state by injections in itself, and

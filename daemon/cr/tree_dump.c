@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The container's process tree at checkpoint: who is there (listed while
  * frozen, so nothing forks or exits meanwhile), whether restart can rebuild
  * their relations, and the TREE record. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The TREE record: check it can be rebuilt (it is hostile input), set up a
  * struct rproc per process, and hand init the pool every task will take its
  * files from. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Small helpers the engine's steps share: paths in a task's mount
  * namespace, time, stream tuning. */
 #include "dump.h"

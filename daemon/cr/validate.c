@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Pure checks of image records, shared by restart and checkpoint (validate.h). */
 #include "validate.h"
 #include "sleep.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Whether a record can be restored, judged from the record alone.
  *
  * Restart runs these on every record it decodes (images are hostile

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every C workload: run, then 3 x (checkpoint, restart), comparing
 # /proc/PID/maps, the fd list and the identity/signal lines of
 # /proc/PID/status before and after, and the workload's own PASS each time.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # checkpoint --leave-running: the container keeps running (same host pid,
 # still passing its checks), and the stored image is usable: kill the
 # container, restart from the store, and it passes again.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Images outside the store: `checkpoint -o - | restart -i -` through a pipe,
 # and `checkpoint -o FILE` then `restart -i FILE`.
 . "$(dirname "$0")/lib.sh"

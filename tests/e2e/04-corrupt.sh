@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Bad images are refused cleanly: a flipped byte in the middle, a truncated
 # image, garbage, empty input, and the stream of a checkpoint that failed.
 # Each time: non-zero exit, a one-line "ckptctl: restart: ..." message,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # ckptd keeps answering while a large checkpoint is in progress: the image
 # of a 1 GiB workload goes into a pipe whose reader waits 4 s before reading,
 # so the checkpoint is certainly still running while we ask `list` and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Socket activation: systemd-socket-activate owns the listening
 # SOCK_SEQPACKET socket and hands it to ckptd (sd_listen_fds; ckptd gets no
 # --socket, so that fd is its only way in); run, checkpoint and restart go

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A real program no one here wrote: python3 in the middle of a loop holding
 # a dict, a hash chain and a suspended generator survives 3 checkpoint/
 # restart cycles and goes on (its own checks run every ~30 ms).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `restart NEWNAME -i FILE` with a name ckptd never saw creates the container
 # (how an image moves to another machine): on the same ckptd under a new
 # name, and on a fresh ckptd with an empty state dir under the old name.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `ckptctl logs` shows the container's output from before and after a
 # restart, in order, once.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # ckptd restart (SIGTERM, start again on the same state dir) keeps the
 # container list and the running container: same workload, same host pid,
 # still counting, and the new ckptd can checkpoint and restart it. A

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # What the engine can't checkpoint yet is refused with an error that names
 # the task and the reason, and the container keeps running unfrozen:
 # a socket, a named pipe, a POSIX timer, two processes sharing an fd table,

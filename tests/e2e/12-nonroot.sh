@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Only root may talk to ckptd: a non-root peer (uid 65534) that can reach
 # the socket gets a clear permission error from ckptd (SO_PEERCRED), and
 # ckptd goes on serving root. Refused peers hold no slot (200 of them

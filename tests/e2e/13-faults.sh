@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Rollback paths, driven by fault injection (CKPTD_FAULT in ckptd's
 # environment, see daemon/cr/fault.h). A checkpoint failing at any step
 # leaves the container running, thawed and making progress, with no image

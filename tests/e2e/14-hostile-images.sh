@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile images: metadata records with flipped bytes and *recomputed*
 # checksums (tests/tools/imgmutate), so only field validation stands in the
 # way. Each restart either fails with a one-line error, leaving nothing in

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Process trees: a three-level fork tree talking through pipes (tree), two
 # zombies reaped only after the restarts (zombie), a session leader with two
 # process groups (session), two processes sharing anonymous shared memory and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Threads: threads.c (8 pthreads under mutexes and condition variables, each
 # with __thread state, its own blocked mask and name, blocked in futex,
 # nanosleep, read and poll) and py-threads.py (a real python3 with threads,

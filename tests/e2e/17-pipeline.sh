@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A real shell pipeline no one here wrote, checkpointed and restarted while it
 # runs: sh -c 'yes abcdefgh | head -c N | cat | cat | cksum' (six processes,
 # four pipes full of bytes), 3 times through the store and once through

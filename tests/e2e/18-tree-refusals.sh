@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Refusals deep in a tree: the fork tree of 15-trees.sh, where one grandchild
 # (g22) also holds something ckptd refuses (a connected unix socketpair with
 # a byte in flight; a listening TCP socket). Each checkpoint flavour (store,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Children of init in a session (and a process group) whose leader exited:
 # restart keeps them init's children, in that session and group, with a
 # grandchild below one of them; 3 cycles, each process checking its ids.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # `checkpoint -o PATH` never destroys what PATH is: a device, a FIFO or
 # /dev/stdout is written in place and stays what it was; a regular file is
 # replaced atomically (a failed checkpoint leaves it byte-identical and no

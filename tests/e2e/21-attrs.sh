@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Task attributes: attrs.c sets every per-process and per-thread knob the
 # census (docs/census.md) says is restored to a value that isn't the
 # default, different in each of its 3 threads, and checks them from inside

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # State that restart would lose without a word is refused at checkpoint,
 # with an error naming the task (its pid in the container and on the host),
 # the object and the reason, and the container runs on, not frozen, not

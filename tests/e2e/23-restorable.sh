@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A checkpoint never kills a workload into an image restart would refuse.
 # Each kind of description alone, then all together through 3 cycles,
 # restores exactly (the workload checks contents, F_GETFL, F_GETFD, offsets

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Sleeping calls wake when they would have without the checkpoint, counting
 # only the time the container ran:
 # - coreutils `sleep 10`, checkpointed after ~4 s and restarted ~3 s later,

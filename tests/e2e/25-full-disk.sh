@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A full disk under ckptd's state dir (a small tmpfs): a checkpoint into the
 # store fails with a clear error and leaves the container running and no
 # partial image; a container whose state can't be saved is not started;

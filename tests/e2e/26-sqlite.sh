@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sqlite (through python3's sqlite3) opens its database and journals with
 # O_NOFOLLOW: it writes rows in a loop, in a rollback-journal and a WAL
 # database, through 3 checkpoint/restart cycles; its rows go on from where

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # A short run of each libFuzzer harness (tests/fuzz, built by run.sh in
 # build-fuzz/ when clang is there): first every kept regression input
 # (tests/fuzz/regress/NAME/), then FUZZ_SECONDS (default 20) of fuzzing

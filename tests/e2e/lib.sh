@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # End-to-end test library: sourced by tests/e2e/NN-name.sh.
 #

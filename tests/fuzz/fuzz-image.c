@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer harness: an image stream, as restart reads it up to the first
  * system call that would change anything: the record reader (framing,
  * bounds, chained checksums, tail), protobuf decoding of every metadata

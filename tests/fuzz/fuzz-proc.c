@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer harness: the /proc parsers, on text the kernel would never
  * write. The first byte picks the parser, the rest is the file. */
 #include "proc.h"

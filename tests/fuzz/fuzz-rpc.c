@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer harness: a request datagram as ckptd decodes it (protobuf-c
  * with the rpc.proto descriptors), then packed again: what a client can
  * make ckptd parse before any handler runs. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* imgmutate IN OUT SEED: copy an image, flipping a few bytes in the payload
  * of one metadata record (never page data), and recompute the chained
  * checksums so the damage gets past them: what remains to stop it is the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* x86_64 register rules: what a user context may look like, how a task
  * stopped in a system call is made to restart it, and what an xstate blob
  * says about its features. Real register sets come from a seized child. */

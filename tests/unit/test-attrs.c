@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* attrs: the restart checks of ThreadAttrs and ProcAttrs records, which
  * come from an image and so are hostile: each field out of its range is
  * refused, with the error class that says why. */

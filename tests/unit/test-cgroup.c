@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* cgroup mount and membership parsing on fixtures (hybrid, pure v2, v1 only),
  * and, as root, a live create/attach/freeze/thaw/kill/remove cycle on each
  * hierarchy this machine has. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* ckpt_hash64 is XXH64: published vectors, and incremental == one-shot. */
 #include <setjmp.h>
 #include <stdarg.h>

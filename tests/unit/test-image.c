@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The image stream: round trips through a file and a pipe, and every way a
  * damaged or hostile stream must be refused. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Kernel feature probes: each answers with a detail, leaves no child and no
  * cgroup behind, and (as root, on the kernels we support) finds what the
  * engine needs. */

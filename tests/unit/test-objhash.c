@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The object table: written-once objects by key, restored objects by id. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* /proc parsers on captured and hand-made fixtures, on malformed input, and
  * live on this process. */
 #include <stdarg.h>

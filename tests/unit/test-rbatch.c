@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* rbatch: the table and data area (pure), and a real batch run in a seized
  * child: results, data written by the calls, an error in the middle. */
 #include <errno.h>

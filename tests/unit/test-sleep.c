@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Sleeping calls: the /proc/TID/sched parser on a captured fixture and on
  * malformed text, the check of a time left from an image (x86_64
  * registers), and, live, that a sleeping thread's stamp mapped through its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* The record checks restart and checkpoint share (validate.h): good
  * records pass, each kind of bad one is refused. */
 #include <errno.h>

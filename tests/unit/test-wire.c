@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* RPC framing over a seqpacket socketpair: data, fds, truncation, EOF. */
 #include <dirent.h>
 #include <errno.h>

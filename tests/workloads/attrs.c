@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* attrs: every per-process and per-thread kernel knob the census lists as
  * restored, set to a value that is not the default (different in each
  * thread where the knob is per thread), then checked from inside.

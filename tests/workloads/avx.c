@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* avx: values that live only in ymm registers while a long inline-asm loop
  * runs, so a checkpoint almost always lands inside it. Any loss or
  * corruption of the extended register state (upper ymm halves included) is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* counter: a counter incremented every 10 ms that must never reset nor go
  * backwards. Prints "counter N" every 100 increments (about once a second).
  * SIGUSR2: "PASS counter N". */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* dirtymem: SIZE MiB of dirty anonymous memory, every page holding a pattern.
  *
  *   dirtymem SIZE_MIB

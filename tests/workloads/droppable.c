@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* droppable: MAP_DROPPABLE memory (kernel >= 6.11) must come back droppable
  * and with its contents.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* files: file descriptors whose numbers, paths, modes, flags and offsets must
  * survive a restart.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* kstate: per-task kernel state only the task can see, checked from inside:
  * pending signals (three queued real-time signals with their values, in
  * order, a thread-directed one and a blocked standard one),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* memory: every kind of private and shared mapping a program has, each holding
  * a pattern that the workload verifies itself (CRIU ZDTM shape).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* orphans: children of init in a session whose leader has exited.
  *
  * The main process (pid 2) makes a session (setsid), forks A and C, and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """py-sqlite: sqlite3 writing rows in a loop, the way many programs keep
 their data. sqlite opens its database and journals with O_NOFOLLOW.
 

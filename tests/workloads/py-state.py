@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """py-state: a real interpreter holding state in the middle of a loop.
 
 A dict built deterministically, a running sha256 hash chain and a generator

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """py-threads: a multi-threaded python3 program, checked from the inside.
 
   adder-0..2  add to one shared counter under a Lock, each keeping its own

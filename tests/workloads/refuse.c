@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
  *   refuse socket | fifo | timer | sharedfiles | threadseccomp | threaduid |

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* restorable: descriptions a checkpoint must either restore exactly or
  * refuse before it kills anything.
  *

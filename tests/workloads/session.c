@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* session: a session leader with two process groups.
  *
  * The workload (started in init's session) calls setsid(), then forks a

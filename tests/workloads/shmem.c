@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* shmem: two processes sharing an anonymous shared mapping and a memfd.
  *
  * The parent maps MAP_SHARED|MAP_ANONYMOUS memory and a memfd (memfd_create,

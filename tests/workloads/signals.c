@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* signals: dispositions (handler, flags, mask, restorer), ignored and blocked
  * signals must survive a restart, and the handler must still run.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Threads each blocked in one kind of system call with a relative timeout
  * of MS milliseconds. Each measures on CLOCK_MONOTONIC how long its call
  * took and checks it against MS plus the time the container spent

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* threads: 8 pthreads mutating shared state under mutexes and condition
  * variables, each with its own thread-local state, signal mask, name and tid.
  *

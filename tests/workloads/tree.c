@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* tree: a fork tree three levels deep, its levels talking through pipes.
  *
  *   tree [unix|tcp]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* Shared by the workloads (ZDTM shape): report lines with write(2), so
  * nothing sits in a stdio buffer across a checkpoint; FAIL exits at once;
  * SIGUSR2 asks for an immediate full verification. */

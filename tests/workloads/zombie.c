@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 /* zombie: two zombies whose parent reaps them only when asked.
  *
  * Child a exits at once with status 42; child b waits to be killed by
