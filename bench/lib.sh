@@ -36,15 +36,14 @@ bench_cleanup() {
 	fi
 	# whatever is left in our cgroups: thaw, kill, remove
 	for cg in "${CGS[@]}"; do
-		for d in $(find "$cg" -depth -type d 2>/dev/null); do
+		find "$cg" -depth -type d 2>/dev/null | while read -r d; do
 			[ -f "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
 			[ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state" 2>/dev/null
 			[ -f "$d/cgroup.kill" ] && echo 1 >"$d/cgroup.kill" 2>/dev/null
-			# shellcheck disable=SC2046
-			kill -9 $(cat "$d/cgroup.procs" 2>/dev/null) 2>/dev/null
+			xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
 		done
 		sleep 0.2
-		for d in $(find "$cg" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
+		find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	mountpoint -q "$STORE" && umount -l "$STORE"
 	rm -rf --one-file-system "$TMP"

@@ -60,13 +60,13 @@ cleanup() {
 		kill -KILL "$CKPTD_PID" 2>/dev/null
 	fi
 	for cg in "${CGS[@]}"; do
-		for d in $(find "$cg" -depth -type d 2>/dev/null); do
+		find "$cg" -depth -type d 2>/dev/null | while read -r d; do
 			[ -f "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
 			[ -f "$d/freezer.state" ] && echo THAWED >"$d/freezer.state" 2>/dev/null
-			kill -9 $(cat "$d/cgroup.procs" 2>/dev/null) 2>/dev/null
+			xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
 		done
 		sleep 0.2
-		for d in $(find "$cg" -depth -type d 2>/dev/null); do rmdir "$d" 2>/dev/null; done
+		find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	rm -rf --one-file-system "$TMP"
 }

@@ -5,7 +5,8 @@
 # On a fresh Debian 12 machine, as root: installs what is missing, builds
 # build/ (RelWithDebInfo), build-asan/ (ASan+UBSan) and build-fuzz/ (the
 # libFuzzer harnesses, clang), runs the unit tests in the first two,
-# verifies the systemd units, then runs every end-to-end test in
+# verifies the systemd units and the shell scripts (shellcheck), then runs
+# every end-to-end test in
 # tests/e2e/ against build/ with a timeout each, and prints a summary.
 # Exit status: 0 when nothing failed.
 #
@@ -29,7 +30,7 @@ for a in "$@"; do
 	--no-install) install=0 ;;
 	--no-asan) asan=0 ;;
 	--e2e-only) unit=0 asan=0 install=0 ;;
-	-h|--help) sed -n '3,19p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $a" >&2; exit 2 ;;
 	*) patterns+=("$a") ;;
 	esac
@@ -41,7 +42,7 @@ BUILD_ASAN=${CKPT_BUILD_ASAN:-$REPO/build-asan}
 BUILD_FUZZ=${CKPT_BUILD_FUZZ:-$REPO/build-fuzz}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
-	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang)
+	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -149,6 +150,15 @@ if [ $unit = 1 ]; then
 			ko "systemd-analyze verify"
 		fi
 	rm -rf "$units"
+
+	step "shellcheck"
+	if ! command -v shellcheck >/dev/null; then
+		sk "shellcheck: not installed"
+	elif (cd "$REPO" && shellcheck -S warning tests/*.sh tests/e2e/*.sh bench/*.sh .ci/run); then
+		ok "shellcheck"
+	else
+		ko "shellcheck"
+	fi
 elif [ ! -x "$BUILD/ckptd" ]; then
 	echo "run.sh: --e2e-only needs $BUILD/ckptd" >&2
 	exit 1

@@ -16,5 +16,5 @@ cr_cycle "$name"
 # the socket ckptd got from the activator is the one we talk to
 [ -S "$SOCK" ] || fail "$SOCK is not a socket"
 pid=$CKPTD_PID
-ls -l "/proc/$pid/fd" 2>/dev/null | grep -q socket || fail "ckptd (pid $pid) holds no socket"
+find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | grep -q . || fail "ckptd (pid $pid) holds no socket"
 echo "PASS: $TEST_NAME"

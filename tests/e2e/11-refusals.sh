@@ -26,7 +26,7 @@ assert e["reason"] and e["message"], e
 
 refused()
 {
-	local mode=$1 re=$2 name=$P-$1 out pid cg t1 t2 flag
+	local mode=$1 re=$2 name=$P-$1 out pid cg t1 flag
 	shift 2
 	run_ct "$name" "$WL/refuse" "$mode"
 	pid=$(host_pid "$name")

@@ -27,7 +27,7 @@ for point in ckpt-frozen ckpt-seized ckpt-pages ckpt-tail; do
 	[ "$(host_pid "$name")" = "$pid" ] || fail "$point: $name has a new host pid"
 	not_frozen "$name" || fail "$point: $name left frozen"
 	[ "$(images_count "$name")" = 0 ] || fail "$point: an image was stored: $(ckctl images "$name")"
-	ls "$STATE/containers/$name/images/" 2>/dev/null | grep -q . && fail "$point: leftover files in the store: $(ls "$STATE/containers/$name/images/")"
+	[ -n "$(ls -A "$STATE/containers/$name/images/" 2>/dev/null)" ] && fail "$point: leftover files in the store: $(ls "$STATE/containers/$name/images/")"
 	# streamed: the stream must end with an error record, not a tail
 	ckctl checkpoint "$name" -o - > "$TMP/$point.img" 2>/dev/null && fail "$point: streamed checkpoint succeeded"
 	ckctl inspect "$TMP/$point.img" >/dev/null 2>&1 && fail "$point: a failed stream reads as a valid image"

@@ -129,7 +129,8 @@ mkdir "$TMP/dir"
 out=$(ckctl checkpoint "$name" -o "$TMP/dir" 2>&1) && fail "checkpoint -o DIR succeeded"
 echo "$out" | grep -q "directory" || fail "-o DIR: unclear error: $out"
 [ -d "$TMP/dir" ] && [ -z "$(ls -A "$TMP/dir")" ] || fail "-o DIR: the directory changed: $(ls -lA "$TMP/dir")"
-[ -z "$(ls -A "$TMP" | grep '^dir\.')" ] || fail "-o DIR left: $(ls -A "$TMP" | grep '^dir\.')"
+leftover=$(find "$TMP" -maxdepth 1 -name 'dir.*')
+[ -z "$leftover" ] || fail "-o DIR left: $leftover"
 still_running "-o DIR"
 log "directory ok"
 

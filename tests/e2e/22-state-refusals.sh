@@ -30,7 +30,8 @@ refused()
 		if [ -n "$cg" ] && [ -f "$cg/cgroup.events" ]; then
 			grep -q '^frozen 0$' "$cg/cgroup.events" || fail "$mode: $cg is frozen: $(cat "$cg/cgroup.events")"
 		fi
-		for tid in $(ls "/proc/$pid/task"); do
+		for tid in "/proc/$pid/task/"*; do
+			tid=${tid##*/}
 			grep -q '^State:[[:space:]]*[RS]' "/proc/$pid/task/$tid/status" ||
 				fail "$mode: thread $tid $(grep '^State:' "/proc/$pid/task/$tid/status")"
 			grep -q '^TracerPid:[[:space:]]*0$' "/proc/$pid/task/$tid/status" || fail "$mode: thread $tid still traced"

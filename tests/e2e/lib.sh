@@ -1,4 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
+# Variables set here are used by the tests that source this file.
+# shellcheck disable=SC2034
 # shellcheck shell=bash
 # End-to-end test library: sourced by tests/e2e/NN-name.sh.
 #
@@ -102,7 +104,7 @@ e2e_make_cgroups() {
 cg_destroy() {
 	local root=$1 d i pids
 	[ -d "$root" ] || return 0
-	for d in $(find "$root" -depth -type d 2>/dev/null); do
+	find "$root" -depth -type d 2>/dev/null | while read -r d; do
 		[ -f "$d/cgroup.freeze" ] && echo 0 > "$d/cgroup.freeze" 2>/dev/null
 		[ -f "$d/freezer.state" ] && echo THAWED > "$d/freezer.state" 2>/dev/null
 	done
@@ -116,9 +118,7 @@ cg_destroy() {
 		fi
 		sleep 0.1
 	done
-	for d in $(find "$root" -depth -type d 2>/dev/null); do
-		rmdir "$d" 2>/dev/null
-	done
+	find "$root" -depth -type d -exec rmdir {} + 2>/dev/null
 	[ -d "$root" ] && echo "[$E2E_NAME] warning: could not remove cgroup $root" >&2
 	return 0
 }
