@@ -18,7 +18,20 @@ struct checkpoint_args {
 	const char *name;
 	const char *output;   /* NULL: store; "-": stdout; else a path */
 	bool leave_running;
+	uint32_t timeout_s;   /* 0: ckptd's default */
 };
+
+/* --timeout SECONDS: 1 .. one day */
+static int parse_timeout(struct ctl *c, const char *val, uint32_t *ret)
+{
+	char *end;
+	unsigned long v = strtoul(val, &end, 10);
+
+	if (*end || end == val || v < 1 || v > 86400)
+		return ctl_usage(c, "--timeout wants 1 to 86400 seconds, not '%s'", val);
+	*ret = (uint32_t)v;
+	return 0;
+}
 
 static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpoint_args *a)
 {
@@ -30,6 +43,9 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0)
 				return r;
 			a->leave_running = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--timeout", 0, true, &val)) != 0) {
+			if (r < 0 || (r = parse_timeout(c, val, &a->timeout_s)) < 0)
+				return r;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -107,6 +123,8 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	cp.leave_running = a.leave_running;
 	cp.has_to_fd = fd >= 0;
 	cp.to_fd = fd >= 0;
+	cp.has_timeout_s = a.timeout_s != 0;
+	cp.timeout_s = a.timeout_s;
 	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
 	req.checkpoint = &cp;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
@@ -147,6 +165,10 @@ static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__Restar
 			if (r < 0 || (r = check_image_id(c, val)) < 0)
 				return r;
 			rq->image_id = (char *)val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--timeout", 0, true, &val)) != 0) {
+			if (r < 0 || (r = parse_timeout(c, val, &rq->timeout_s)) < 0)
+				return r;
+			rq->has_timeout_s = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--input", 'i', true, &val)) != 0) {
 			if (r < 0)
 				return r;

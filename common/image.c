@@ -8,7 +8,11 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #include "hash.h"
 #include "image.h"
@@ -57,13 +61,66 @@ static uint64_t image_checksum(uint64_t chain, uint32_t type, uint64_t len, cons
 }
 
 /* An fd handed to us (a client's pipe) may be O_NONBLOCK: wait, don't fail. */
-static int image_wait_fd(int fd, short events)
+static uint64_t now_ms(void)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct timespec ts;
 
-	if (poll(&p, 1, -1) < 0 && errno != EINTR)
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until fd is ready, or fail with -ETIMEDOUT at the deadline. */
+static int image_wait_fd(const struct image_io *io, short events)
+{
+	struct pollfd p = { .fd = io->fd, .events = events };
+	int timeout = -1, n;
+
+	if (io->deadline_ms) {
+		uint64_t now = now_ms();
+
+		if (now >= io->deadline_ms)
+			return -ETIMEDOUT;
+		timeout = (int)MIN(io->deadline_ms - now, (uint64_t)INT32_MAX);
+	}
+	n = poll(&p, 1, timeout);
+	if (n < 0 && errno != EINTR)
 		return -errno;
+	return n == 0 ? -ETIMEDOUT : 0;
+}
+
+int image_io_set_deadline(struct image_io *io, int fd, bool write, uint64_t deadline_ms)
+{
+	struct stat st;
+	char path[64];
+	int nfd;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	io->deadline_ms = deadline_ms;
+	if (S_ISSOCK(st.st_mode)) {
+		io->sock = true;
+	} else if (S_ISFIFO(st.st_mode) && !io->owned) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		nfd = open(path, (write ? O_WRONLY : O_RDONLY) | O_NONBLOCK | O_CLOEXEC);
+		if (nfd < 0)
+			return -errno;
+		io->fd = nfd;
+		io->owned = true;
+	}
 	return 0;
+}
+
+/* ETIMEDOUT here only ever means the stream's deadline. */
+static const char *image_io_error(int err)
+{
+	return err == ETIMEDOUT ? "the operation's deadline passed (--timeout)" : strerror(err);
+}
+
+void image_io_close(struct image_io *io)
+{
+	if (io->owned)
+		close(io->fd);
+	io->owned = false;
 }
 
 /* ---- writer ---- */
@@ -72,26 +129,29 @@ void image_writer_init(struct image_writer *w, int fd)
 {
 	memset(w, 0, sizeof(*w));
 	w->fd = fd;
+	w->io.fd = fd;
 	w->chain = IMAGE_MAGIC;
 }
 
 void image_writer_free(struct image_writer *w)
 {
+	image_io_close(&w->io);
 	free(w->scratch);
 	w->scratch = NULL;
 	w->scratch_cap = 0;
 }
 
-static int image_writev_full(int fd, struct iovec *iov, int n)
+static int image_writev_full(const struct image_io *io, struct iovec *iov, int n)
 {
 	while (n > 0) {
-		ssize_t k = writev(fd, iov, n);
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
+		ssize_t k = io->sock ? sendmsg(io->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : writev(io->fd, iov, n);
 
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				int r = image_wait_fd(fd, POLLOUT);
+				int r = image_wait_fd(io, POLLOUT);
 
 				if (r < 0)
 					return r;
@@ -134,7 +194,7 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		.magic = htole32(IMAGE_MAGIC), .type = htole32(type),
 		.length = htole64(len), .checksum = htole64(sum),
 	};
-	r = image_writev_full(w->fd, iov, len ? 2 : 1);
+	r = image_writev_full(&w->io, iov, len ? 2 : 1);
 	if (r < 0) {
 		/* part of a record may be out: nothing after it could be read */
 		w->ended = true;
@@ -238,11 +298,13 @@ void image_reader_init(struct image_reader *r, int fd)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
+	r->io.fd = fd;
 	r->chain = IMAGE_MAGIC;
 }
 
 void image_reader_free(struct image_reader *r)
 {
+	image_io_close(&r->io);
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;
@@ -266,18 +328,19 @@ static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
 }
 
 /* Read exactly len bytes; returns the bytes read (< len only at EOF) or -errno. */
-static ssize_t image_read_full(int fd, void *buf, size_t len)
+static ssize_t image_read_full(const struct image_io *io, void *buf, size_t len)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t k = read(fd, (char *)buf + done, len - done);
+		ssize_t k = io->sock ? recv(io->fd, (char *)buf + done, len - done, MSG_DONTWAIT)
+				     : read(io->fd, (char *)buf + done, len - done);
 
 		if (k < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				int r = image_wait_fd(fd, POLLIN);
+				int r = image_wait_fd(io, POLLIN);
 
 				if (r < 0)
 					return r;
@@ -318,9 +381,9 @@ static int image_read_hdr(struct image_reader *r, uint32_t *ret_type, uint64_t *
 	uint64_t len;
 	ssize_t n;
 
-	n = image_read_full(r->fd, &h, sizeof(h));
+	n = image_read_full(&r->io, &h, sizeof(h));
 	if (n < 0)
-		return image_fail(r, (int)n, "reading a record header: %s", strerror((int)-n));
+		return image_fail(r, (int)n, "reading a record header: %s", image_io_error((int)-n));
 	if (n == 0)
 		return 0;
 	if ((size_t)n < sizeof(h))
@@ -392,9 +455,9 @@ int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **r
 	ret = image_reserve(r, len);
 	if (ret < 0)
 		return image_fail(r, ret, "%s record of %" PRIu64 " bytes: out of memory", image_rec_type_name(type), len);
-	n = image_read_full(r->fd, r->buf, len);
+	n = image_read_full(&r->io, r->buf, len);
 	if (n < 0)
-		return image_fail(r, (int)n, "reading a %s record: %s", image_rec_type_name(type), strerror((int)-n));
+		return image_fail(r, (int)n, "reading a %s record: %s", image_rec_type_name(type), image_io_error((int)-n));
 	if ((uint64_t)n < len)
 		return image_fail(r, -ENODATA, "truncated: stream ends inside a %s record (%zd of %" PRIu64 " bytes)",
 				  image_rec_type_name(type), n, len);

@@ -48,8 +48,25 @@ struct image_rec_hdr {
 
 const char *image_rec_type_name(uint32_t type);
 
+/* How a stream's bytes move, and how long a wait may last. */
+struct image_io {
+	int fd;                  /* what is read or written: the stream's fd, or
+				  * a non-blocking reopen of the same pipe */
+	bool owned;              /* fd is ours to close */
+	bool sock;               /* a socket: MSG_DONTWAIT per call */
+	uint64_t deadline_ms;    /* CLOCK_MONOTONIC; 0: waits are unbounded */
+};
+/* Bound every later wait on the stream by deadline_ms (CLOCK_MONOTONIC,
+ * ms): a stuck reader or writer at the other end then fails the call with
+ * -ETIMEDOUT. A pipe or FIFO is reopened non-blocking through
+ * /proc/self/fd (the client's own description keeps its flags); a socket
+ * is used with MSG_DONTWAIT; a regular file never waits. */
+int image_io_set_deadline(struct image_io *io, int fd, bool write, uint64_t deadline_ms);
+void image_io_close(struct image_io *io);
+
 struct image_writer {
 	int fd;
+	struct image_io io;
 	uint64_t records;
 	uint64_t bytes;          /* payload bytes written */
 	uint64_t chain;          /* checksum of the last record */
@@ -72,6 +89,7 @@ int image_write_error(struct image_writer *w, const char *message);
 
 struct image_reader {
 	int fd;
+	struct image_io io;
 	uint64_t records;
 	uint64_t bytes;
 	uint64_t chain;

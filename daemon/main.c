@@ -20,6 +20,7 @@
 static const char *arg_socket;
 static const char *arg_state_dir = DEFAULT_STATE_DIR;
 static int arg_idle_timeout = SERVER_IDLE_TIMEOUT_S;
+static int arg_op_timeout = SERVER_OP_TIMEOUT_S;
 
 static void help(void)
 {
@@ -30,9 +31,10 @@ static void help(void)
 	       "  -d, --state-dir DIR    containers, logs and images (default %s)\n"
 	       "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	       "      --idle-timeout S   close a client silent for S seconds (default %d)\n"
+	       "      --timeout S        default deadline of a checkpoint or restart (default %d)\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
-	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S);
+	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S);
 }
 
 static int parse_log_level(const char *s)
@@ -49,7 +51,7 @@ static int parse_log_level(const char *s)
 /* 1: go on, 0: done (help), <0: error */
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT };
+	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -57,6 +59,7 @@ static int parse_argv(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
+		{ "timeout", required_argument, NULL, ARG_OP_TIMEOUT },
 		{}
 	};
 	int c, lvl;
@@ -78,13 +81,15 @@ static int parse_argv(int argc, char **argv)
 		case 'h':
 			help();
 			return 0;
-		case ARG_IDLE_TIMEOUT: {
+		case ARG_IDLE_TIMEOUT:
+		case ARG_OP_TIMEOUT: {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 
 			if (*end || end == optarg || v < 1 || v > 86400)
-				return log_errno(-EINVAL, "--idle-timeout: 1 to 86400 seconds, not '%s'", optarg);
-			arg_idle_timeout = (int)v;
+				return log_errno(-EINVAL, "--%s: 1 to 86400 seconds, not '%s'",
+						 c == ARG_OP_TIMEOUT ? "timeout" : "idle-timeout", optarg);
+			*(c == ARG_OP_TIMEOUT ? &arg_op_timeout : &arg_idle_timeout) = (int)v;
 			break;
 		}
 		case ARG_VERSION:
@@ -254,8 +259,10 @@ static int run(int argc, char **argv)
 	if (!base)
 		return log_errno(-ENOMEM, "event_base_new failed");
 	r = server_new(base, lfd, arg_state_dir, &srv);
-	if (r >= 0)
+	if (r >= 0) {
 		srv->idle_timeout_s = arg_idle_timeout;
+		srv->op_timeout_s = arg_op_timeout;
+	}
 	if (r >= 0)
 		r = container_load_all(srv);
 	if (r >= 0) {

@@ -452,6 +452,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	job.req = (struct cr_checkpoint_req){
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
 		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
+		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
 		.log_dev = st.st_dev, .log_ino = st.st_ino,
 	};
 	job.dir_fd = c->dir_fd;
@@ -568,7 +569,7 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 }
 
 /* Spawn a fresh init and a worker restoring image_fd into it. */
-static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd)
+static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s)
 {
 	struct worker_restart_job job = { 0 };
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
@@ -584,6 +585,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
 		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd,
+		.deadline_ms = server_deadline_ms(cn->srv, timeout_s),
 	};
 	keep[0] = image_fd;
 	keep[1] = ctl_fd;
@@ -667,7 +669,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, fd);
+	ops_restart_start(cn, c, false, fd, 0);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -760,7 +762,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
-	ops_restart_start(cn, c, created, TAKE_FD(image_fd));
+	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s);
 }
 
 /* ---- kill, rm ---- */

@@ -275,6 +275,15 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 	conn_touch(c);
 }
 
+uint64_t server_deadline_ms(const struct server *srv, uint32_t timeout_s)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	       (uint64_t)(timeout_s ? timeout_s : (uint32_t)srv->op_timeout_s) * 1000;
+}
+
 /* ---- stopping ---- */
 
 static bool server_busy(struct server *srv)
@@ -352,6 +361,7 @@ int server_new(struct event_base *base, int listen_fd, const char *state_dir, st
 	srv->listen_fd = listen_fd;
 	srv->state_dir = state_dir;
 	srv->idle_timeout_s = SERVER_IDLE_TIMEOUT_S;
+	srv->op_timeout_s = SERVER_OP_TIMEOUT_S;
 	srv->state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	srv->buf = malloc(CKPT_RPC_MAX_MSG);
 	if (srv->state_fd < 0) {

@@ -58,9 +58,15 @@ struct server {
 	bool stopping;
 	struct event *ev_stop_timeout;
 	int idle_timeout_s;          /* a client silent this long is closed */
+	int op_timeout_s;            /* default deadline of a checkpoint or restart */
 };
 
+/* CLOCK_MONOTONIC ms at which an operation asked for now with timeout_s
+ * (0: the server's default) must be over. */
+uint64_t server_deadline_ms(const struct server *srv, uint32_t timeout_s);
+
 #define SERVER_IDLE_TIMEOUT_S 60
+#define SERVER_OP_TIMEOUT_S 600
 
 /* Build the server around an already listening socket (taken over). */
 int server_new(struct event_base *base, int listen_fd, const char *state_dir, struct server **ret);

@@ -294,6 +294,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	j.ctx.pagebuf = malloc(PAGEBUF_LEN);
 	if (!j.ctx.files || !j.ctx.pagebuf)
 		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint buffers");
+	else if (req->deadline_ms && (r = image_io_set_deadline(&j.ctx.w.io, req->image_fd, true, req->deadline_ms)) < 0)
+		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
 	else
 		r = freeze(&j);
 	if (r >= 0)

@@ -56,6 +56,7 @@ struct cr_checkpoint_req {
 	bool cgroup_v1;
 	int image_fd;              /* stream to write */
 	bool leave_running;        /* thaw instead of kill */
+	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
 	ino_t log_ino;
 	cr_progress_fn progress;
@@ -79,6 +80,7 @@ struct cr_restart_req {
 	pid_t init_pid;            /* host pid of the fresh container init */
 	int init_ctl_fd;           /* SOCK_SEQPACKET to that init (spawn.h protocol) */
 	int log_fd;                /* container log, O_WRONLY|O_APPEND */
+	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	cr_progress_fn progress;
 	void *progress_arg;
 };

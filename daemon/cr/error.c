@@ -12,7 +12,10 @@ static int record(struct cr_error *e, enum cr_errcode code, int err, const char 
 	char errtxt[160] = "";
 	pid_t pid = e ? e->scope_pid : 0, host = e ? e->scope_host_pid : 0;
 
-	if (err > 0)
+	/* ETIMEDOUT from the engine is always its own deadline */
+	if (err == ETIMEDOUT)
+		snprintf(errtxt, sizeof(errtxt), ": the operation's deadline passed (--timeout)");
+	else if (err > 0)
 		snprintf(errtxt, sizeof(errtxt), ": %s", strerror(err));
 	/* A message that already names its task keeps its own wording. */
 	if (object && pid)

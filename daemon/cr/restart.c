@@ -318,7 +318,11 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	/* Paths are resolved in the container's mount namespace through
 	 * /proc/INIT/root (cr_task_path); the worker itself stays outside. */
 	ctx.objs = objhash_new(free_obj);
-	r = ctx.objs ? read_image(&ctx) : cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "object table");
+	r = ctx.objs ? 0 : cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "object table");
+	if (r >= 0 && req->deadline_ms && (r = image_io_set_deadline(&ctx.rd.io, req->image_fd, false, req->deadline_ms)) < 0)
+		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
+	if (r >= 0)
+		r = read_image(&ctx);
 	if (r >= 0)
 		r = finish(&ctx);
 	if (r >= 0 && ret_stats)
