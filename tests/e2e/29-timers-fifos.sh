@@ -8,6 +8,8 @@
 #   periodic ones tick at their intervals to the right thread with the right
 #   id and value, and the one-shot one's time left went down by the time the
 #   container ran (the test writes the summed downtime window for it);
+# - a timer on a thread's CPU-time clock is refused at checkpoint, naming
+#   the timer and why, and the workload keeps running and passing;
 # - coreutils timeout (a POSIX timer on CLOCK_REALTIME): `timeout 30 sleep
 #   25` ends with sleep after 25 s plus the downtime, status 0, and
 #   `timeout 6 sleep 60` kills sleep 6 s plus the downtime after it started,
@@ -39,6 +41,17 @@ for c in $(seq "$CYCLES"); do
 	log "ptimers: cycle $c ok (downtime $lo..$hi ms so far): $(last_log "$W" '^PASS ptimers')"
 done
 ckctl rm "$W" >/dev/null || fail "rm $W"
+
+# --- refused: a thread's CPU-time clock ----------------------------------
+R=$P-thread-cpu
+run_ct "$R" "$WL/ptimers" no-window thread-cpu
+out=$(ckctl checkpoint "$R" 2>&1) && fail "$R: checkpoint succeeded"
+echo "$out" | grep -q "POSIX timer [0-9]*: clock -2: it counts a thread's CPU time" ||
+	fail "$R: checkpoint failed, but not as expected: $out"
+log "$R: refused: $out"
+expect_state "$R" running
+verify_ct "$R" ptimers
+ckctl rm "$R" >/dev/null || fail "rm $R"
 
 # --- coreutils timeout -----------------------------------------------------
 A=$P-timeout-ok B=$P-timeout-kill
