@@ -17,3 +17,5 @@
 #define CR_MAX_SIGPENDING 1024        /* queued signals of a task or thread */
 #define CR_SIGINFO_SIZE 128
 #define CR_ANON_NAME_MAX 80
+#define CR_MAX_PTIMERS 4096          /* POSIX timers of a process */
+#define CR_PTIMER_NS_MAX (1ull << 62) /* a timer's time left or interval */

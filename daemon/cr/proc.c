@@ -1016,22 +1016,118 @@ int proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n)
 	return list_pids(path, 0, ret_tids, ret_n);
 }
 
-int proc_posix_timers(pid_t pid)
+/* "notify: signal/tid.123": the kernel's sigev_notify names, and whose. */
+static int parse_timer_notify(const char *v, struct proc_ptimer *t)
+{
+	static const char *const names[] = { "signal", "none", "thread" };
+	size_t i, len;
+
+	v = skip_blanks(v);
+	for (i = 0; i < ARRAY_SIZE(names); i++) {
+		len = strlen(names[i]);
+		if (strncmp(v, names[i], len) == 0 && v[len] == '/')
+			break;
+	}
+	if (i == ARRAY_SIZE(names))
+		return -EINVAL;
+	v += len + 1;
+	t->notify = (int)i;
+	if (strncmp(v, "tid.", 4) == 0)
+		t->notify |= 4;   /* SIGEV_THREAD_ID */
+	else if (strncmp(v, "pid.", 4) != 0)
+		return -EINVAL;
+	return parse_int_all(v + 4, 0, INT_MAX, &t->pid);
+}
+
+/* "signal: 10/00007f0012345678": signal number and sigev_value. */
+static int parse_timer_signal(const char *v, struct proc_ptimer *t)
+{
+	const char *p = skip_blanks(v);
+	uint64_t sig;
+	int r;
+
+	r = parse_u64(&p, 10, &sig);
+	if (r < 0 || sig > 64 || *p != '/')
+		return -EINVAL;
+	t->signo = (int)sig;
+	return parse_u64_all(p + 1, 16, UINT64_MAX, &t->value);
+}
+
+static int timer_line(const char *line, struct proc_ptimer *t, unsigned *seen)
+{
+	if (strncmp(line, "signal:", 7) == 0 && !(*seen & 1)) {
+		*seen |= 1;
+		return parse_timer_signal(line + 7, t);
+	}
+	if (strncmp(line, "notify:", 7) == 0 && !(*seen & 2)) {
+		*seen |= 2;
+		return parse_timer_notify(line + 7, t);
+	}
+	if (strncmp(line, "ClockID:", 8) == 0 && !(*seen & 4)) {
+		*seen |= 4;
+		return parse_int_all(line + 8, INT_MIN, INT_MAX, &t->clock);
+	}
+	return -EINVAL;
+}
+
+int proc_parse_timers(int fd, size_t max, struct proc_ptimer **ret, size_t *ret_n)
 {
 	_cleanup_free_ struct line_reader *lr = malloc(sizeof(*lr));
-	_cleanup_close_ int fd = open_pid(pid, "timers");
+	_cleanup_free_ struct proc_ptimer *v = NULL;
+	size_t n = 0, cap = 0;
+	unsigned seen = 7;
 	char *line;
-	int r, n = 0;
+	int r;
 
 	if (!lr)
 		return -ENOMEM;
+	lr_init(lr, fd);
+	while ((r = lr_next(lr, &line)) > 0) {
+		if (strncmp(line, "ID:", 3) != 0) {
+			if (n == 0 || (r = timer_line(line, &v[n - 1], &seen)) < 0)
+				return -EINVAL;
+			continue;
+		}
+		if (seen != 7 || n >= max)
+			return seen != 7 ? -EINVAL : -E2BIG;
+		if (n == cap) {
+			struct proc_ptimer *nv = reallocarray(v, cap ? cap * 2 : 8, sizeof(*v));
+
+			if (!nv)
+				return -ENOMEM;
+			v = nv;
+			cap = cap ? cap * 2 : 8;
+		}
+		memset(&v[n], 0, sizeof(v[n]));
+		seen = 0;
+		if (parse_int_all(line + 3, 0, INT_MAX, &v[n++].id) < 0)
+			return -EINVAL;
+	}
+	if (r < 0)
+		return r;
+	if (seen != 7)
+		return -EINVAL;
+	*ret = TAKE_PTR(v);
+	*ret_n = n;
+	return 0;
+}
+
+int proc_timers_pid(pid_t pid, size_t max, struct proc_ptimer **ret, size_t *ret_n)
+{
+	_cleanup_close_ int fd = open_pid(pid, "timers");
+
 	if (fd < 0)
 		return fd;
-	lr_init(lr, fd);
-	while ((r = lr_next(lr, &line)) > 0)
-		if (strncmp(line, "ID:", 3) == 0 && n < INT_MAX)
-			n++;
-	return r < 0 ? r : n;
+	return proc_parse_timers(fd, max, ret, ret_n);
+}
+
+int proc_posix_timers(pid_t pid)
+{
+	_cleanup_free_ struct proc_ptimer *v = NULL;
+	size_t n = 0;
+	int r = proc_timers_pid(pid, INT_MAX, &v, &n);
+
+	return r < 0 ? r : (int)n;
 }
 
 pid_t proc_pidfd_pid(int pidfd)

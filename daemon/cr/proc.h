@@ -98,6 +98,18 @@ int proc_children(pid_t ppid, pid_t **ret_pids, size_t *ret_n);
 int proc_descendants(pid_t root, pid_t **ret_pids, pid_t **ret_ppids, size_t *ret_n);
 /* Thread ids of a process (/proc/PID/task). */
 int proc_threads(pid_t pid, pid_t **ret_tids, size_t *ret_n);
+/* One POSIX timer as /proc/PID/timers shows it. */
+struct proc_ptimer {
+	int id;
+	int signo;
+	uint64_t value;               /* sigev_value */
+	int notify;                   /* sigev_notify: SIGEV_SIGNAL, _NONE, _THREAD, | SIGEV_THREAD_ID */
+	pid_t pid;                    /* the process or thread notified, in the /proc's pid namespace */
+	int clock;
+};
+/* The timers of /proc/PID/timers (at most max: -E2BIG above); *ret is malloc'd. */
+int proc_parse_timers(int fd, size_t max, struct proc_ptimer **ret, size_t *ret_n);
+int proc_timers_pid(pid_t pid, size_t max, struct proc_ptimer **ret, size_t *ret_n);
 /* Number of POSIX timers (/proc/PID/timers entries). */
 int proc_posix_timers(pid_t pid);
 /* Read a whole small /proc file into a malloc'd NUL-terminated buffer. */

@@ -140,7 +140,7 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t);
 /* Everything but pending signals, while the scratch page is there (the
  * zombies are forked after it: they inherit its signal actions). */
 int task_restore_finish(struct restore_ctx *ctx, struct rproc *p);
-/* Pending signals, then close the pool and unmap the scratch page. */
+/* POSIX timers and pending signals, then close the pool and unmap the scratch page. */
 int task_restore_release(struct restore_ctx *ctx, struct rproc *p);
 int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "ptimer.h"
 #include "rbatch.h"
 #include "sleep.h"
 #include <fcntl.h>
@@ -53,6 +54,7 @@ struct task_state {
 	char cwd[PATH_MAX], exe[PATH_MAX];
 	char *auxv;
 	struct attrs_proc attrs;
+	struct ptimer_dump timers;
 	unsigned char (*siginfo)[SIGINFO_SIZE];   /* the process's shared queue */
 	ProtobufCBinaryData pending[PENDING_MAX];
 	struct thread_state main;
@@ -84,8 +86,6 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 	    st->capinh != init->capinh || st->capprm != init->capprm || st->capeff != init->capeff ||
 	    st->capbnd != init->capbnd || st->capamb != init->capamb || st->no_new_privs != init->no_new_privs)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u, gid %u, groups, capabilities) differ from the container's: changed credentials are not supported yet", pid, st->uid[0], st->gid[0]);
-	if (proc_posix_timers(pid) > 0)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: POSIX timers are not supported yet", pid);
 	if (read_link(pid, "root", root, sizeof(root)) < 0 || !streq(root, "/"))
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a chroot'ed root directory is not supported", pid);
 	return 0;
@@ -438,6 +438,19 @@ static int dump_threads(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr
 	return r;
 }
 
+static int dump_timers(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr, struct task_state *s)
+{
+	_cleanup_free_ struct rbatch *b = batch_new(addr);
+	int r;
+
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	r = ptimer_dump(ctx, p, b, &s->timers);
+	s->t.n_posix_timers = s->timers.n;
+	s->t.posix_timers = s->timers.ptrs;
+	return r;
+}
+
 static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct task_state *s, uint64_t addr)
 {
 	pid_t pid = p->pid;
@@ -455,6 +468,8 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 	}
 	if (r >= 0)
 		r = dump_injected(ctx, p, addr, s);
+	if (r >= 0)
+		r = dump_timers(ctx, p, addr, s);
 	if (r >= 0)
 		r = dump_mm_info(ctx, pid, &p->ps, s);
 	if (r >= 0)
@@ -505,6 +520,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	if (r >= 0 && ret != 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);
 	free(s->auxv);
+	ptimer_dump_free(&s->timers);
 	free(s->siginfo);
 	free(s->main.siginfo);
 	return r;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "ptimer.h"
 #include "rbatch.h"
 #include "sleep.h"
 #include "validate.h"
@@ -25,6 +26,23 @@ static int bad(struct restore_ctx *ctx, const Ckpt__Img__Task *t, const char *wh
 	return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %s", t->pid, why);
 }
 
+/* A SIGEV_THREAD_ID timer signals one of the process's own threads. */
+static int check_timer_threads(struct restore_ctx *ctx, const Ckpt__Img__Task *t, const Ckpt__Img__TreeTask *tt)
+{
+	size_t i, k;
+
+	for (i = 0; i < t->n_posix_timers; i++) {
+		const Ckpt__Img__PosixTimer *tm = t->posix_timers[i];
+		bool found = !tm->has_tid || tm->tid == t->pid;
+
+		for (k = 0; k < tt->n_threads && !found; k++)
+			found = tt->threads[k] == tm->tid;
+		if (!found)
+			return bad(ctx, t, "a POSIX timer signals a thread the process doesn't have");
+	}
+	return 0;
+}
+
 int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 {
 	const Ckpt__Img__TreeTask *tt = ctx->cur->tt;
@@ -38,6 +56,8 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 		return bad(ctx, t, why);
 	if (arch_xstate_features(t->xstate.data, t->xstate.len) & ~ctx->xfeatures)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its FPU/AVX state uses features this CPU lacks", t->pid);
+	if (check_timer_threads(ctx, t, tt) < 0)
+		return -EINVAL;
 	if (attrs_check_proc(ctx, t->pid, t->attrs) < 0 || attrs_check_thread(ctx, t->pid, t->pid, t->thread_attrs) < 0)
 		return -EINVAL;
 	return 0;
@@ -239,7 +259,9 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	/* Pending signals last: the threads they may be queued to exist,
 	 * and the zombies' exit signals have been taken back. The pool was
 	 * for building the fd tables: from here, only its own fds. */
-	r = restore_pending(ctx, p, b, p->task);
+	r = ptimer_restore(ctx, p, b);
+	if (r >= 0)
+		r = restore_pending(ctx, p, b, p->task);
 	if (r >= 0) {
 		size_t i;
 

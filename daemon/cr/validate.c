@@ -5,6 +5,7 @@
 #include "arch.h"
 #include "dump.h"
 #include "macro.h"
+#include "ptimer.h"
 #include <fcntl.h>
 #include <linux/memfd.h>
 #include <signal.h>
@@ -381,6 +382,32 @@ static const char *check_sigpending(const ProtobufCBinaryData *b)
 	return NULL;
 }
 
+/* Which thread a SIGEV_THREAD_ID timer signals is the caller's to check. */
+static const char *check_ptimers(const Ckpt__Img__Task *t)
+{
+	size_t i, j;
+
+	if (t->n_posix_timers > CR_MAX_PTIMERS)
+		return "too many POSIX timers";
+	for (i = 0; i < t->n_posix_timers; i++) {
+		const Ckpt__Img__PosixTimer *tm = t->posix_timers[i];
+		bool by_tid = tm->notify & SIGEV_THREAD_ID;
+		int how = tm->notify & ~SIGEV_THREAD_ID;
+
+		if (tm->id < 0 || ptimer_clock_refusal(tm->clock))
+			return "bad POSIX timer id or clock";
+		if (how < SIGEV_SIGNAL || how > SIGEV_THREAD || (by_tid && how != SIGEV_SIGNAL) || by_tid != tm->has_tid ||
+		    (by_tid && tm->tid <= 0) || tm->signo < 0 || tm->signo > 64 || (how != SIGEV_NONE && tm->signo == 0))
+			return "bad POSIX timer notification";
+		if (tm->value_ns > CR_PTIMER_NS_MAX || tm->interval_ns > CR_PTIMER_NS_MAX || tm->overrun < 0)
+			return "bad POSIX timer time";
+		for (j = 0; j < i; j++)
+			if (t->posix_timers[j]->id == tm->id)
+				return "two POSIX timers with one id";
+	}
+	return NULL;
+}
+
 static const char *check_rseq(const Ckpt__Img__Rseq *r)
 {
 	return r && (r->len < 32 || r->len > 1024 || r->ptr % 32) ? "bad rseq registration" : NULL;
@@ -423,6 +450,8 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 	for (i = 0; i < t->n_sigpending_shared; i++)
 		if ((why = check_sigpending(&t->sigpending_shared[i])))
 			return why;
+	if ((why = check_ptimers(t)))
+		return why;
 	return check_rseq(t->rseq);
 }
 

@@ -712,6 +712,47 @@ static void test_live_threads(void **state)
 	free(tids);
 }
 
+static void test_parse_timers(void **state)
+{
+	static const char good[] =
+		"ID: 4\nsignal: 35/000055cc0000002a\nnotify: signal/tid.28004\nClockID: 0\n"
+		"ID: 2\nsignal: 0/0000000000000000\nnotify: none/pid.28002\nClockID: -6\n";
+	static const char *const bad[] = {
+		"ID: 1\nsignal: 10/0\nnotify: signal/pid.5\n",                      /* no ClockID */
+		"ID: 1\nsignal: 10/0\nnotify: bogus/pid.5\nClockID: 0\n",
+		"ID: 1\nsignal: 99/0\nnotify: signal/pid.5\nClockID: 0\n",
+		"ID: -1\nsignal: 10/0\nnotify: signal/pid.5\nClockID: 0\n",
+		"ID: 1\nsignal: 10/0\nsignal: 10/0\nnotify: signal/pid.5\nClockID: 0\n",
+		"signal: 10/0\n",
+		"ID: 1\nsignal: 10/xyz\nnotify: signal/pid.5\nClockID: 0\n",
+	};
+	struct proc_ptimer *v = NULL;
+	size_t n = 0, i;
+	int fd;
+
+	fd = text_fd(good);
+	assert_int_equal(proc_parse_timers(fd, 16, &v, &n), 0);
+	close(fd);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].id, 4);
+	assert_int_equal(v[0].signo, 35);
+	assert_true(v[0].value == 0x55cc0000002aull);
+	assert_int_equal(v[0].notify, SIGEV_SIGNAL | SIGEV_THREAD_ID);
+	assert_int_equal(v[0].pid, 28004);
+	assert_int_equal(v[0].clock, 0);
+	assert_int_equal(v[1].notify, SIGEV_NONE);
+	assert_int_equal(v[1].clock, -6);
+	free(v);
+	fd = text_fd(good);
+	assert_int_equal(proc_parse_timers(fd, 1, &v, &n), -E2BIG);
+	close(fd);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		fd = text_fd(bad[i]);
+		assert_int_equal(proc_parse_timers(fd, 16, &v, &n), -EINVAL);
+		close(fd);
+	}
+}
+
 static void test_live_timers(void **state)
 {
 	timer_t t1, t2;
@@ -778,6 +819,7 @@ int main(void)
 		cmocka_unit_test(test_live_fdinfo),
 		cmocka_unit_test(test_live_children),
 		cmocka_unit_test(test_live_threads),
+		cmocka_unit_test(test_parse_timers),
 		cmocka_unit_test(test_live_timers),
 		cmocka_unit_test(test_live_pidfd),
 		cmocka_unit_test(test_read_file),

@@ -6,7 +6,7 @@
  *          sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
- * read-write; timer: a POSIX timer; sharedfiles: a child process sharing
+ * read-write; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
  * its fd table (clone(CLONE_FILES)); threadseccomp: a second thread with a
  * seccomp filter of its own; threaduid: a second thread that changed its
  * uid alone (raw setresuid); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
 		struct sigevent sev = { .sigev_notify = SIGEV_NONE };
 		timer_t t;
 
-		if (timer_create(CLOCK_MONOTONIC, &sev, &t))
+		if (timer_create(CLOCK_THREAD_CPUTIME_ID, &sev, &t))
 			return 1;
 	} else if (!strcmp(mode, "sharedfiles")) {
 		long pid = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
