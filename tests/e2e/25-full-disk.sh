@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$STATE"
-mount -t tmpfs -o size=4m ckpt-e2e-full "$STATE" || skip "cannot mount a tmpfs"
+mount -t tmpfs -o size=4m,mode=0700 ckpt-e2e-full "$STATE" || skip "cannot mount a tmpfs"
 start_ckptd
 
 name=$P-mem
