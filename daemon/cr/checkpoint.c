@@ -22,6 +22,7 @@ struct ckpt_job {
 	struct cgroup cg;
 	bool frozen;
 	uint64_t t_start, t_frozen;
+	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
 };
 
 static void progress(struct ckpt_job *j, const char *phase)
@@ -45,6 +46,10 @@ static int freeze(struct ckpt_job *j)
 	j->frozen = true;
 	j->t_frozen = cr_now_us();
 	sleep_census_after(j->ctx.sleeps);
+	r = cr_ns_read(j->ctx.req->init_pid, &j->ns);
+	if (r < 0)
+		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "reading the UTS names and clocks of the container (init %d)",
+			       j->ctx.req->init_pid);
 	return 0;
 }
 
@@ -128,6 +133,11 @@ static int write_header(struct ckpt_job *j)
 	h.vdso_hash = j->ctx.vdso_hash;
 	h.has_task_count = true;
 	h.task_count = j->ctx.nprocs;
+	h.uts_nodename = j->ns.nodename;
+	h.uts_domainname = j->ns.domainname;
+	h.has_clock_monotonic_ns = h.has_clock_boottime_ns = true;
+	h.clock_monotonic_ns = j->ns.monotonic_ns;
+	h.clock_boottime_ns = j->ns.boottime_ns;
 	r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base);
 	return r < 0 ? cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image") : 0;
 }

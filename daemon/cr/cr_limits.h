@@ -17,3 +17,5 @@
 #define CR_MAX_SIGPENDING 1024        /* queued signals of a task or thread */
 #define CR_SIGINFO_SIZE 128
 #define CR_ANON_NAME_MAX 80
+#define CR_UTS_NAME_MAX 64           /* nodename and domainname, without the NUL */
+#define CR_CLOCK_MAX_NS (1ull << 62)  /* a saved container clock (146 years) */

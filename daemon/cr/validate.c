@@ -500,3 +500,15 @@ const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index)
 	}
 	return NULL;
 }
+
+const char *validate_header_ns(const Ckpt__Img__Header *h)
+{
+	if ((h->uts_nodename && strlen(h->uts_nodename) > CR_UTS_NAME_MAX) ||
+	    (h->uts_domainname && strlen(h->uts_domainname) > CR_UTS_NAME_MAX))
+		return "UTS name longer than 64 bytes";
+	if (h->has_clock_monotonic_ns != h->has_clock_boottime_ns)
+		return "one container clock without the other";
+	if (h->clock_monotonic_ns >= CR_CLOCK_MAX_NS || h->clock_boottime_ns >= CR_CLOCK_MAX_NS)
+		return "container clock out of range";
+	return NULL;
+}
