@@ -2,7 +2,7 @@
 /* The container init, pid 1 of the container's pid namespace.
  *
  * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|
- * CLONE_NEWUTS); it makes the container's time namespace (ns.c) and lives
+ * CLONE_NEWUTS|CLONE_NEWIPC); it makes the container's time namespace (ns.c) and lives
  * in it, like every task of the container.
  * As in the seed patch, init is the container's agent and never part of an
  * image: for `run` it forks the workload (pid 2); for `restart` it serves
@@ -169,6 +169,11 @@ static bool init_reap(int *last)
 	}
 }
 
+static const struct spawn_ns_ops init_ns_ops = {
+	.setup = ns_setup,
+	.sem_create = ns_sem_create,
+};
+
 static _Noreturn void init_loop(bool have_ctl)
 {
 	bool ctl_open = have_ctl;
@@ -192,7 +197,7 @@ static _Noreturn void init_loop(bool have_ctl)
 			;
 		if (!ctl_open || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		int r = spawn_serve_one(INIT_CTL_FD, ns_setup);
+		int r = spawn_serve_one(INIT_CTL_FD, &init_ns_ops);
 		if (r == 1 || (r < 0 && !(pfd[1].revents & POLLIN))) {
 			close(INIT_CTL_FD);
 			ctl_open = false;

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/sem.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -117,4 +118,36 @@ int ns_setup(const struct cr_ns_config *cfg)
 	if (setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)
 		return -errno;
 	return time_setup(cfg);
+}
+
+/* The set gets its old id: the IPC namespace is new and init alone in it,
+ * so sem_next_id decides the id of the next semget. */
+int ns_sem_create(const struct cr_sem_set *set)
+{
+	_cleanup_close_ int fd = -1;
+	struct semid_ds ds;
+	char buf[16];
+	int n, id;
+
+	fd = open("/proc/sys/kernel/sem_next_id", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d", set->id);
+	if (write(fd, buf, n) != n)
+		return -errno;
+	id = semget(set->key, set->nsems, IPC_CREAT | IPC_EXCL | 0600);
+	if (id < 0)
+		return -errno;
+	if (id != set->id) {
+		semctl(id, 0, IPC_RMID);
+		return -EADDRINUSE;
+	}
+	if (semctl(id, 0, SETALL, set->values) < 0)
+		return -errno;
+	if (semctl(id, 0, IPC_STAT, &ds) < 0)
+		return -errno;
+	ds.sem_perm.uid = set->uid;
+	ds.sem_perm.gid = set->gid;
+	ds.sem_perm.mode = set->mode;
+	return semctl(id, 0, IPC_SET, &ds) < 0 ? -errno : 0;
 }

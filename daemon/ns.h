@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The namespaces a container owns besides its pid and mount namespaces:
- * UTS (its hostname) and time (its own CLOCK_MONOTONIC and CLOCK_BOOTTIME).
- * The init creates them with clone3(CLONE_NEWUTS) and ns_setup(), before
- * any process of the container exists. */
+ * UTS (its hostname), IPC (its SysV objects and POSIX message queues) and
+ * time (its own CLOCK_MONOTONIC and CLOCK_BOOTTIME). The init creates them
+ * with clone3(CLONE_NEWUTS|CLONE_NEWIPC) and ns_setup(), before any process
+ * of the container exists. */
 #pragma once
 #include "cr.h"
 #include <stdbool.h>
@@ -22,3 +23,6 @@ void ns_default_hostname(const char *container, char buf[NS_HOSTNAME_MAX + 1]);
  * host's, without cfg->has_clocks), and enter it, so that init and every
  * task it forks share it. Returns 0 or -errno. */
 int ns_setup(const struct cr_ns_config *cfg);
+/* In the init of a restart, after ns_setup and before the first task: the
+ * semaphore set again, at its id, with its key, owner, mode and values. */
+int ns_sem_create(const struct cr_sem_set *set);

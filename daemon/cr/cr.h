@@ -59,6 +59,14 @@ struct cr_ns_config {
 	uint64_t monotonic_ns, boottime_ns;
 };
 
+/* A SysV semaphore set of the container's IPC namespace: restart creates
+ * it again at the same id with the same key, owner, mode and values. */
+struct cr_sem_set {
+	int32_t key, id;
+	uint32_t mode, uid, gid, nsems;
+	uint16_t values[CR_SEM_MAX_NSEMS];
+};
+
 /* What a container sees of its namespaces now: init's UTS names, and its
  * clocks (the host's plus the offsets of init's time namespace). */
 int cr_ns_read(pid_t init_pid, struct cr_ns_config *ret);

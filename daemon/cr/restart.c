@@ -18,7 +18,8 @@
 /* The container's namespaces, set up by its init before the first task is
  * born into them: the hostname, and clocks that continue from where they
  * were when the container was frozen. An image without them gets the
- * container's name and the host's clocks. */
+ * container's name and the host's clocks. Then the SysV semaphore sets of
+ * its IPC namespace. */
 static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 {
 	struct cr_ns_config cfg = { 0 };
@@ -35,6 +36,21 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 	r = spawn_ns_setup(ctx->req->init_ctl_fd, &cfg);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting up the container's hostname and clocks in its init");
+	for (size_t i = 0; i < h->n_sysv_sems; i++) {
+		const Ckpt__Img__SysvSem *m = h->sysv_sems[i];
+		static struct cr_sem_set set;
+		char obj[96];
+
+		set = (struct cr_sem_set){ .key = m->key, .id = m->id, .mode = m->mode, .uid = m->uid,
+					   .gid = m->gid, .nsems = m->n_values };
+		for (size_t k = 0; k < m->n_values; k++)
+			set.values[k] = m->values[k];
+		r = spawn_sem_create(ctx->req->init_ctl_fd, &set);
+		if (r < 0) {
+			snprintf(obj, sizeof(obj), "SysV semaphore set key %#x (semid %d)", (unsigned)m->key, m->id);
+			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");
+		}
+	}
 	return 0;
 }
 

@@ -15,7 +15,7 @@
 
 #define SPAWN_MAGIC 0x4e505343u   /* "CSPN" */
 
-enum { OP_POOL = 1, OP_SPAWN = 2, OP_DROP = 3, OP_NS = 4 };
+enum { OP_POOL = 1, OP_SPAWN = 2, OP_DROP = 3, OP_NS = 4, OP_SEM = 5 };
 
 struct spawn_msg {
 	uint32_t magic, op;
@@ -32,6 +32,11 @@ struct spawn_msg {
 struct spawn_ns_msg {
 	uint32_t magic, op;
 	struct cr_ns_config cfg;
+};
+
+struct spawn_sem_msg {
+	uint32_t magic, op;
+	struct cr_sem_set set;
 };
 
 struct spawn_reply {
@@ -228,11 +233,11 @@ static void pool_drop(void)
 
 /* The worker's config is checked again here: init must not call the
  * namespace hook with unterminated names or clocks out of range. */
-static int ns_setup_one(const struct spawn_msg *m, size_t len, size_t nrecv, spawn_ns_fn ns_setup)
+static int ns_setup_one(const void *m, size_t len, size_t nrecv, const struct spawn_ns_ops *ns)
 {
 	struct spawn_ns_msg nm;
 
-	if (len != sizeof(nm) || nrecv != 0 || !ns_setup)
+	if (len != sizeof(nm) || nrecv != 0 || !ns)
 		return -EBADMSG;
 	if (ns_done || spawned)
 		return -EBUSY;
@@ -242,10 +247,28 @@ static int ns_setup_one(const struct spawn_msg *m, size_t len, size_t nrecv, spa
 	    (nm.cfg.has_clocks && (nm.cfg.monotonic_ns >= CR_CLOCK_MAX_NS || nm.cfg.boottime_ns >= CR_CLOCK_MAX_NS)))
 		return -EINVAL;
 	ns_done = true;
-	return ns_setup(&nm.cfg);
+	return ns->setup(&nm.cfg);
 }
 
-int spawn_serve_one(int ctl_fd, spawn_ns_fn ns_setup)
+static int sem_create_one(const void *m, size_t len, size_t nrecv, const struct spawn_ns_ops *ns)
+{
+	static struct spawn_sem_msg sm;
+	uint32_t i;
+
+	if (len != sizeof(sm) || nrecv != 0 || !ns)
+		return -EBADMSG;
+	if (!ns_done || spawned)
+		return -EBUSY;
+	memcpy(&sm, m, sizeof(sm));
+	if (sm.set.id < 0 || sm.set.nsems < 1 || sm.set.nsems > CR_SEM_MAX_NSEMS || sm.set.mode > 0777)
+		return -EINVAL;
+	for (i = 0; i < sm.set.nsems; i++)
+		if (sm.set.values[i] > CR_SEM_VALUE_MAX)
+			return -EINVAL;
+	return ns->sem_create(&sm.set);
+}
+
+int spawn_serve_one(int ctl_fd, const struct spawn_ns_ops *ns)
 {
 	static struct spawn_msg m;
 	int fds[SPAWN_POOL_CHUNK + 1], pidfd = -1;
@@ -272,7 +295,10 @@ int spawn_serve_one(int ctl_fd, spawn_ns_fn ns_setup)
 			spawned = true;
 			break;
 		case OP_NS:
-			r = ns_setup_one(&m, len, nrecv, ns_setup);
+			r = ns_setup_one(&m, len, nrecv, ns);
+			break;
+		case OP_SEM:
+			r = sem_create_one(&m, len, nrecv, ns);
 			break;
 		case OP_DROP:
 			pool_drop();
@@ -340,6 +366,16 @@ int spawn_ns_setup(int ctl_fd, const struct cr_ns_config *cfg)
 {
 	struct spawn_ns_msg m = { .magic = SPAWN_MAGIC, .op = OP_NS, .cfg = *cfg };
 
+	return call(ctl_fd, &m, sizeof(m), NULL, 0, NULL);
+}
+
+int spawn_sem_create(int ctl_fd, const struct cr_sem_set *set)
+{
+	static struct spawn_sem_msg m;
+
+	m.magic = SPAWN_MAGIC;
+	m.op = OP_SEM;
+	m.set = *set;
 	return call(ctl_fd, &m, sizeof(m), NULL, 0, NULL);
 }
 

@@ -12,7 +12,9 @@
  *    task's pidfd goes back to the worker;
  *  - DROP: close the pool (the tasks hold what they need);
  *  - NS: set up the container's namespaces (hostname, time namespace
- *    offsets) through the init's hook, once, before the first SPAWN. */
+ *    offsets) through the init's hook, once, before the first SPAWN;
+ *  - SEM: create a SysV semaphore set in its IPC namespace, before the
+ *    first SPAWN. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,11 +24,14 @@
 #include "cr_limits.h"
 
 /* Init side: sets up the namespaces the tasks will be born into. */
-typedef int (*spawn_ns_fn)(const struct cr_ns_config *cfg);
+struct spawn_ns_ops {
+	int (*setup)(const struct cr_ns_config *cfg);
+	int (*sem_create)(const struct cr_sem_set *set);
+};
 
-/* Init side: handle one request on ctl_fd; NS requests go to ns_setup.
+/* Init side: handle one request on ctl_fd; NS and SEM requests go to ns.
  * Returns 0 when handled, 1 on EOF (worker gone), -errno on failure. */
-int spawn_serve_one(int ctl_fd, spawn_ns_fn ns_setup);
+int spawn_serve_one(int ctl_fd, const struct spawn_ns_ops *ns);
 
 struct spawn_fd {
 	int slot;        /* pool index ... */
@@ -57,5 +62,7 @@ int spawn_pool_send(int ctl_fd, int base, const int *fds, size_t n);
 int spawn_task(int ctl_fd, const struct spawn_req *req);
 /* Init sets up the container's namespaces; before any spawn_task(). */
 int spawn_ns_setup(int ctl_fd, const struct cr_ns_config *cfg);
+/* Init creates a semaphore set; after spawn_ns_setup(), before any task. */
+int spawn_sem_create(int ctl_fd, const struct cr_sem_set *set);
 /* Init closes its pool. */
 int spawn_pool_drop(int ctl_fd);

@@ -9,6 +9,10 @@
 #   clocks workload fails on any step above 1 s and on a periodic absolute
 #   clock_nanosleep waking late, and counts each time CLOCK_REALTIME ran
 #   2 s ahead of CLOCK_MONOTONIC: it must count one gap per cycle);
+# - IPC: SysV semaphore sets survive 2 cycles at their ids with their
+#   values and mode; a SysV shared memory segment, message queue or POSIX
+#   message queue makes the checkpoint fail naming it, and the container
+#   keeps running; none of them is visible on the host;
 # - an invalid --hostname is refused.
 . "$(dirname "$0")/lib.sh"
 
@@ -52,4 +56,39 @@ for c in $(seq $CYCLES); do
 	log "cycle $c: $(last_log "$A" '^gap ')"
 done
 check_no_fail "$A"
+
+# an IPC key of the workload is not the host's
+not_on_host() { ipcs "$1" | grep -qi "$2" && fail "key $2 is visible on the host: $(ipcs "$1")"; return 0; }
+
+S=$P-sem
+run_ct "$S" "$WL/ipc" sem
+semid=$(last_log "$S" '^READY ipc sem' | sed 's/.*id=//')
+not_on_host -s 0x31000031
+for c in 1 2; do
+	checkpoint_ct "$S"
+	restart_ct "$S"
+	verify_ct "$S" "ipc sem id=$semid\$"
+done
+not_on_host -s 0x31000031
+ckctl rm "$S" >/dev/null || fail "rm $S"
+
+refused_ipc() {
+	local mode=$1 re=$2 name=$P-$1 out t
+	run_ct "$name" "$WL/ipc" "$mode"
+	out=$(ckctl checkpoint "$name" 2>&1) && fail "checkpoint with a $mode object succeeded"
+	log "$mode: $out"
+	echo "$out" | grep -Eq "$re" || fail "$mode: the error does not name the object ($re): $out"
+	[ "$(ct_state "$name")" = running ] || fail "$mode: container is '$(ct_state "$name")' after the refusal"
+	[ "$(images_count "$name")" = 0 ] || fail "$mode: a refused checkpoint left an image"
+	t=$(count_log "$name" '^tick')
+	wait_log_count "$name" '^tick' $((t + 3)) 5
+	verify_ct "$name" "ipc $mode"
+	ckctl rm "$name" >/dev/null || fail "rm $name"
+}
+refused_ipc shm 'SysV shared memory segment key 0x31000032 .*not saved'
+not_on_host -m 0x31000032
+refused_ipc msg 'SysV message queue key 0x31000033 .*not saved'
+not_on_host -q 0x31000033
+refused_ipc mq 'POSIX message queue /ckpt-ipc-mq: .*not saved'
+[ -e /dev/mqueue/ckpt-ipc-mq ] && fail "the POSIX message queue is visible on the host"
 pass
