@@ -18,7 +18,7 @@
 #define CR_SIGINFO_SIZE 128
 #define CR_ANON_NAME_MAX 80
 #define CR_UTS_NAME_MAX 64           /* nodename and domainname, without the NUL */
-#define CR_CLOCK_MAX_NS (1ull << 62)  /* a saved container clock (146 years) */
+#define CR_CLOCK_MAX_NS (1ull << 61)  /* a saved container clock (73 years) */
 #define CR_MAX_SEM_SETS 1024          /* SysV semaphore sets of a container */
 #define CR_SEM_MAX_NSEMS 1024         /* semaphores of one set */
 #define CR_SEM_VALUE_MAX 32767        /* SEMVMX */
