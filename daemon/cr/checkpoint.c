@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "sleep.h"
+#include "validate.h"
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -139,6 +140,7 @@ static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
 static int write_header(struct ckpt_job *j)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	const char *why;
 	struct utsname u;
 	uint64_t xf;
 	uint32_t xs;
@@ -182,11 +184,19 @@ static int write_header(struct ckpt_job *j)
 	h.clock_monotonic_ns = j->ns.monotonic_ns;
 	h.clock_boottime_ns = j->ns.boottime_ns;
 	r = header_sems(j, &h);
-	if (r >= 0)
-		r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base);
+	if (r < 0) {
+		free(h.sysv_sems);
+		return cr_fail(j->ctx.err, CR_ERR_INTERNAL, -r, "the container's semaphore sets");
+	}
+	/* what restart would refuse is refused now, before anything is killed */
+	why = validate_header_ns(&h);
+	if (why)
+		r = cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "the container's namespaces: %s", why);
+	else if ((r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base)) < 0)
+		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
 	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
 	free(h.sysv_sems);
-	return r < 0 ? cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image") : 0;
+	return r < 0 ? r : 0;
 }
 
 /* First pass: every shared object (file descriptions, pipes, shared
