@@ -9,7 +9,7 @@
 #endif
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "Containers", "run", "NAME [--cwd DIR] [--env K=V]... -- CMD [ARGS...]",
+	{ "Containers", "run", "NAME [--cwd DIR] [--env K=V]... [--hostname H] -- CMD [ARGS...]",
 	  "start CMD in a new container", verb_run },
 	{ "Containers", "list", "", "list containers (NAME STATE PID HOSTPID IMAGES)", verb_list },
 	{ "Containers", "logs", "NAME", "copy the container's stdout/stderr log to stdout", verb_logs },

@@ -71,6 +71,10 @@ int verb_run(struct ctl *c, int argc, char **argv)
 			if (r < 0)
 				return r;
 			run.cwd = (char *)val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--hostname", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			run.hostname = (char *)val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--env", 'e', true, &val)) != 0) {
 			if (r < 0 || (r = parse_env(c, val, env, &nenv)) < 0)
 				return r;

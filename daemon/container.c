@@ -10,6 +10,7 @@
 #include "init.h"
 #include "log.h"
 #include "macro.h"
+#include "ns.h"
 #include "proc.h"
 #include "server.h"
 #include "statefile.h"
@@ -250,6 +251,8 @@ int container_save(struct container *c)
 		n += snprintf(buf + n, sizeof(buf) - n, "exit_status=%d\n", c->exit_status);
 	if (c->has_cgroup)
 		n += snprintf(buf + n, sizeof(buf) - n, "cgroup_v1=%d\ncgroup=%s\n", c->cg.v1, c->cg.dir);
+	if (c->hostname[0])
+		n += snprintf(buf + n, sizeof(buf) - n, "hostname=%s\n", c->hostname);
 	if ((size_t)n >= sizeof(buf))
 		return log_errno(-ENAMETOOLONG, "container %s: state too long", c->name);
 	r = statefile_write(c->dir_fd, "state", buf, n);
@@ -451,7 +454,7 @@ int container_load_all(struct server *srv)
 static pid_t container_clone(struct container *c, int cgroup_fd, int *ret_pidfd)
 {
 	struct clone_args args = {
-		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_PIDFD,
+		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD,
 		.pidfd = (uintptr_t)ret_pidfd,
 		.exit_signal = SIGCHLD,
 	};

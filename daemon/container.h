@@ -33,6 +33,7 @@ struct container {
 	char **argv;                 /* NULL-terminated, for list */
 	size_t argc;
 	int log_fd;                  /* O_WRONLY|O_APPEND, kept across restarts */
+	char hostname[65];           /* given at run; the image's own wins at restart */
 
 	/* The init, while it exists. */
 	pid_t init_pid;              /* 0 when none */

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The container init, pid 1 of the container's pid namespace.
  *
- * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS).
+ * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|
+ * CLONE_NEWUTS|CLONE_NEWIPC); it makes the container's time namespace (ns.c) and lives
+ * in it, like every task of the container.
  * As in the seed patch, init is the container's agent and never part of an
  * image: for `run` it forks the workload (pid 2); for `restart` it serves
  * the restart worker's spawn requests, so restored tasks are its children.
@@ -10,6 +12,7 @@
 #include "init.h"
 #include "log.h"
 #include "macro.h"
+#include "ns.h"
 #include "spawn.h"
 #include <fcntl.h>
 #include <poll.h>
@@ -166,6 +169,11 @@ static bool init_reap(int *last)
 	}
 }
 
+static const struct spawn_ns_ops init_ns_ops = {
+	.setup = ns_setup,
+	.sem_create = ns_sem_create,
+};
+
 static _Noreturn void init_loop(bool have_ctl)
 {
 	bool ctl_open = have_ctl;
@@ -189,7 +197,7 @@ static _Noreturn void init_loop(bool have_ctl)
 			;
 		if (!ctl_open || !(pfd[1].revents & (POLLIN | POLLHUP | POLLERR)))
 			continue;
-		int r = spawn_serve_one(INIT_CTL_FD);
+		int r = spawn_serve_one(INIT_CTL_FD, &init_ns_ops);
 		if (r == 1 || (r < 0 && !(pfd[1].revents & POLLIN))) {
 			close(INIT_CTL_FD);
 			ctl_open = false;
@@ -218,7 +226,17 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, cons
 		init_die("setsid");
 	prctl(PR_SET_NAME, "ckptd-init", 0, 0, 0);
 	if (run) {
-		pid_t pid = fork();
+		struct cr_ns_config ns = { .domainname = "(none)" };
+		pid_t pid;
+		int r;
+
+		snprintf(ns.nodename, sizeof(ns.nodename), "%s", run->hostname);
+		r = ns_setup(&ns);
+		if (r < 0) {
+			errno = -r;
+			init_die("setting up the hostname and time namespace");
+		}
+		pid = fork();
 
 		if (pid < 0)
 			init_die("fork");

@@ -11,6 +11,7 @@
 #include "init.h"
 #include "log.h"
 #include "macro.h"
+#include "ns.h"
 #include "server.h"
 #include "store.h"
 #include "wire.h"
@@ -224,6 +225,12 @@ static bool ops_run_valid(struct conn *cn, const Ckpt__Rpc__RunRequest *r)
 					 r->name, r->env[i]);
 			return false;
 		}
+	if (r->hostname && !ns_hostname_valid(r->hostname)) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST),
+				 "run %s: hostname '%.80s' is not a hostname: 1-64 bytes of dot-separated [A-Za-z0-9-] labels, none starting or ending with '-'",
+				 r->name, r->hostname);
+		return false;
+	}
 	if (r->cwd && r->cwd[0] != '/') {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: cwd '%.200s' is not an absolute path",
 				 r->name, r->cwd);
@@ -283,6 +290,11 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		}
 		created = true;
 	}
+	if (r->hostname)
+		snprintf(c->hostname, sizeof(c->hostname), "%s", r->hostname);
+	else
+		ns_default_hostname(c->name, c->hostname);
+	run.hostname = c->hostname;
 	k = container_set_argv(c, r->argv, r->n_argv);
 	if (k >= 0) {
 		run.argv = c->argv;

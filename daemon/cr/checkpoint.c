@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "sleep.h"
+#include "validate.h"
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -22,6 +23,9 @@ struct ckpt_job {
 	struct cgroup cg;
 	bool frozen;
 	uint64_t t_start, t_frozen;
+	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
+	struct cr_sem_set *sems;   /* its IPC namespace's semaphore sets */
+	size_t nsems;
 };
 
 static void progress(struct ckpt_job *j, const char *phase)
@@ -45,6 +49,13 @@ static int freeze(struct ckpt_job *j)
 	j->frozen = true;
 	j->t_frozen = cr_now_us();
 	sleep_census_after(j->ctx.sleeps);
+	r = cr_ns_read(j->ctx.req->init_pid, &j->ns);
+	if (r < 0)
+		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "reading the UTS names and clocks of the container (init %d)",
+			       j->ctx.req->init_pid);
+	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->sems, &j->nsems);
+	if (r < 0)
+		return r;
 	return 0;
 }
 
@@ -88,9 +99,48 @@ static int seize(struct ckpt_job *j)
 	return 0;
 }
 
+/* Header.sysv_sems: one allocation for the messages and their values
+ * (sysv_sems[0] points to its start). */
+static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
+{
+	size_t i, k, total = 0;
+	Ckpt__Img__SysvSem *m;
+	uint32_t *v;
+
+	if (!j->nsems)
+		return 0;
+	for (i = 0; i < j->nsems; i++)
+		total += j->sems[i].nsems;
+	h->sysv_sems = calloc(j->nsems, sizeof(*h->sysv_sems));
+	m = malloc(j->nsems * sizeof(*m) + total * sizeof(*v));
+	if (!h->sysv_sems || !m) {
+		free(m);
+		return -ENOMEM;
+	}
+	v = (uint32_t *)(m + j->nsems);
+	for (i = 0; i < j->nsems; i++) {
+		const struct cr_sem_set *s = &j->sems[i];
+
+		m[i] = (Ckpt__Img__SysvSem)CKPT__IMG__SYSV_SEM__INIT;
+		m[i].key = s->key;
+		m[i].id = s->id;
+		m[i].mode = s->mode;
+		m[i].uid = s->uid;
+		m[i].gid = s->gid;
+		m[i].n_values = s->nsems;
+		m[i].values = v;
+		for (k = 0; k < s->nsems; k++)
+			*v++ = s->values[k];
+		h->sysv_sems[i] = &m[i];
+	}
+	h->n_sysv_sems = j->nsems;
+	return 0;
+}
+
 static int write_header(struct ckpt_job *j)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	const char *why;
 	struct utsname u;
 	uint64_t xf;
 	uint32_t xs;
@@ -128,8 +178,25 @@ static int write_header(struct ckpt_job *j)
 	h.vdso_hash = j->ctx.vdso_hash;
 	h.has_task_count = true;
 	h.task_count = j->ctx.nprocs;
-	r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base);
-	return r < 0 ? cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image") : 0;
+	h.uts_nodename = j->ns.nodename;
+	h.uts_domainname = j->ns.domainname;
+	h.has_clock_monotonic_ns = h.has_clock_boottime_ns = true;
+	h.clock_monotonic_ns = j->ns.monotonic_ns;
+	h.clock_boottime_ns = j->ns.boottime_ns;
+	r = header_sems(j, &h);
+	if (r < 0) {
+		free(h.sysv_sems);
+		return cr_fail(j->ctx.err, CR_ERR_INTERNAL, -r, "the container's semaphore sets");
+	}
+	/* what restart would refuse is refused now, before anything is killed */
+	why = validate_header_ns(&h);
+	if (why)
+		r = cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "the container's namespaces: %s", why);
+	else if ((r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base)) < 0)
+		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
+	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
+	free(h.sysv_sems);
+	return r < 0 ? r : 0;
 }
 
 /* First pass: every shared object (file descriptions, pipes, shared
@@ -337,5 +404,6 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	free(j.ctx.pagebuf);
 	tree_free(&j.ctx);
 	sleep_census_free(j.ctx.sleeps);
+	free(j.sems);
 	return r < 0 ? r : 0;
 }

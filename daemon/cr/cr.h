@@ -2,6 +2,7 @@
 /* The C/R engine's interface to the service. Synchronous, no libevent, no
  * libsystemd: a worker process calls one of these and reports the result. */
 #pragma once
+#include "cr_limits.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -46,6 +47,29 @@ static inline void cr_error_scope(struct cr_error *e, pid_t pid, pid_t host_pid)
 		e->scope_host_pid = host_pid;
 	}
 }
+
+/* The container's namespaces as a restart recreates them, in the fresh init
+ * before any task exists: its UTS names, and the clocks its time namespace
+ * continues from (CLOCK_MONOTONIC and CLOCK_BOOTTIME as the container saw
+ * them when it was frozen). */
+struct cr_ns_config {
+	char nodename[CR_UTS_NAME_MAX + 1];
+	char domainname[CR_UTS_NAME_MAX + 1];
+	bool has_clocks;           /* false: the container's clocks are the host's */
+	uint64_t monotonic_ns, boottime_ns;
+};
+
+/* A SysV semaphore set of the container's IPC namespace: restart creates
+ * it again at the same id with the same key, owner, mode and values. */
+struct cr_sem_set {
+	int32_t key, id;
+	uint32_t mode, uid, gid, nsems;
+	uint16_t values[CR_SEM_MAX_NSEMS];
+};
+
+/* What a container sees of its namespaces now: init's UTS names, and its
+ * clocks (the host's plus the offsets of init's time namespace). */
+int cr_ns_read(pid_t init_pid, struct cr_ns_config *ret);
 
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
 

@@ -19,3 +19,8 @@
 #define CR_ANON_NAME_MAX 80
 #define CR_MAX_PTIMERS 4096          /* POSIX timers of a process */
 #define CR_PTIMER_NS_MAX (1ull << 62) /* a timer's time left or interval */
+#define CR_UTS_NAME_MAX 64           /* nodename and domainname, without the NUL */
+#define CR_CLOCK_MAX_NS (1ull << 61)  /* a saved container clock (73 years) */
+#define CR_MAX_SEM_SETS 1024          /* SysV semaphore sets of a container */
+#define CR_SEM_MAX_NSEMS 1024         /* semaphores of one set */
+#define CR_SEM_VALUE_MAX 32767        /* SEMVMX */

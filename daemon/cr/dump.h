@@ -61,6 +61,9 @@ void tree_free(struct dump_ctx *ctx);
 
 /* task_check.c: what every thread must share with init (credentials,
  * seccomp, namespaces, cgroup, LSM label); read while frozen. */
+/* Inside the container's IPC namespace: refuse SysV shared memory, message
+ * queues and POSIX message queues; return its semaphore sets (free()). */
+int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct cr_sem_set **ret, size_t *ret_n);
 int task_check_init(struct dump_ctx *ctx);
 int task_check(struct dump_ctx *ctx, const struct dump_proc *p);
 /* Locks held by the container's tasks that no fd shows (after files_collect). */

@@ -4,6 +4,7 @@
  * restart kills what it built. */
 #include "restore.h"
 #include "spawn.h"
+#include "validate.h"
 #include "arch.h"
 #include "log.h"
 #include "macro.h"
@@ -13,6 +14,45 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* The container's namespaces, set up by its init before the first task is
+ * born into them: the hostname, and clocks that continue from where they
+ * were when the container was frozen. An image without them gets the
+ * container's name and the host's clocks. Then the SysV semaphore sets of
+ * its IPC namespace. */
+static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
+{
+	struct cr_ns_config cfg = { 0 };
+	const char *why = validate_header_ns(h);
+	int r;
+
+	if (why)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "header: %s", why);
+	snprintf(cfg.nodename, sizeof(cfg.nodename), "%s", h->uts_nodename ? h->uts_nodename : ctx->req->name);
+	snprintf(cfg.domainname, sizeof(cfg.domainname), "%s", h->uts_domainname ? h->uts_domainname : "(none)");
+	cfg.has_clocks = h->has_clock_monotonic_ns;
+	cfg.monotonic_ns = h->clock_monotonic_ns;
+	cfg.boottime_ns = h->clock_boottime_ns;
+	r = spawn_ns_setup(ctx->req->init_ctl_fd, &cfg);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting up the container's hostname and clocks in its init");
+	for (size_t i = 0; i < h->n_sysv_sems; i++) {
+		const Ckpt__Img__SysvSem *m = h->sysv_sems[i];
+		static struct cr_sem_set set;
+		char obj[96];
+
+		set = (struct cr_sem_set){ .key = m->key, .id = m->id, .mode = m->mode, .uid = m->uid,
+					   .gid = m->gid, .nsems = m->n_values };
+		for (size_t k = 0; k < m->n_values; k++)
+			set.values[k] = m->values[k];
+		r = spawn_sem_create(ctx->req->init_ctl_fd, &set);
+		if (r < 0) {
+			snprintf(obj, sizeof(obj), "SysV semaphore set key %#x (semid %d)", (unsigned)m->key, m->id);
+			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");
+		}
+	}
+	return 0;
+}
 
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
 {
@@ -39,7 +79,7 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image holds no task");
 	if (h->vdso_size > (1 << 20) || h->vvar_size > (1 << 20) || h->vvar_vclock_size > (1 << 20))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "vdso sizes out of range");
-	return 0;
+	return restore_ns(ctx, h);
 }
 
 int restore_pool_add(struct restore_ctx *ctx, int fd)

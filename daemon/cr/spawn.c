@@ -15,7 +15,7 @@
 
 #define SPAWN_MAGIC 0x4e505343u   /* "CSPN" */
 
-enum { OP_POOL = 1, OP_SPAWN = 2, OP_DROP = 3 };
+enum { OP_POOL = 1, OP_SPAWN = 2, OP_DROP = 3, OP_NS = 4, OP_SEM = 5 };
 
 struct spawn_msg {
 	uint32_t magic, op;
@@ -29,6 +29,16 @@ struct spawn_msg {
 	struct { int32_t target; uint32_t slot, cloexec; } fds[SPAWN_MAX_FDS];
 };
 
+struct spawn_ns_msg {
+	uint32_t magic, op;
+	struct cr_ns_config cfg;
+};
+
+struct spawn_sem_msg {
+	uint32_t magic, op;
+	struct cr_sem_set set;
+};
+
 struct spawn_reply {
 	uint32_t magic;
 	int32_t status;            /* 0, or -errno; a pidfd rides along on success */
@@ -37,6 +47,8 @@ struct spawn_reply {
 /* Init's pool: slots at pool_base .. pool_base + pool_n - 1. */
 static int pool_base = -1;
 static uint32_t pool_n;
+/* Namespaces are set up before the first task is born into them, once. */
+static bool ns_done, spawned;
 
 /* ---- inside the new task (ckptd code, until the worker takes over) ---- */
 
@@ -219,7 +231,44 @@ static void pool_drop(void)
 	pool_n = 0;
 }
 
-int spawn_serve_one(int ctl_fd)
+/* The worker's config is checked again here: init must not call the
+ * namespace hook with unterminated names or clocks out of range. */
+static int ns_setup_one(const void *m, size_t len, size_t nrecv, const struct spawn_ns_ops *ns)
+{
+	struct spawn_ns_msg nm;
+
+	if (len != sizeof(nm) || nrecv != 0 || !ns)
+		return -EBADMSG;
+	if (ns_done || spawned)
+		return -EBUSY;
+	memcpy(&nm, m, sizeof(nm));
+	if (memchr(nm.cfg.nodename, 0, sizeof(nm.cfg.nodename)) == NULL ||
+	    memchr(nm.cfg.domainname, 0, sizeof(nm.cfg.domainname)) == NULL ||
+	    (nm.cfg.has_clocks && (nm.cfg.monotonic_ns >= CR_CLOCK_MAX_NS || nm.cfg.boottime_ns >= CR_CLOCK_MAX_NS)))
+		return -EINVAL;
+	ns_done = true;
+	return ns->setup(&nm.cfg);
+}
+
+static int sem_create_one(const void *m, size_t len, size_t nrecv, const struct spawn_ns_ops *ns)
+{
+	static struct spawn_sem_msg sm;
+	uint32_t i;
+
+	if (len != sizeof(sm) || nrecv != 0 || !ns)
+		return -EBADMSG;
+	if (!ns_done || spawned)
+		return -EBUSY;
+	memcpy(&sm, m, sizeof(sm));
+	if (sm.set.id < 0 || sm.set.nsems < 1 || sm.set.nsems > CR_SEM_MAX_NSEMS || sm.set.mode > 0777)
+		return -EINVAL;
+	for (i = 0; i < sm.set.nsems; i++)
+		if (sm.set.values[i] > CR_SEM_VALUE_MAX)
+			return -EINVAL;
+	return ns->sem_create(&sm.set);
+}
+
+int spawn_serve_one(int ctl_fd, const struct spawn_ns_ops *ns)
 {
 	static struct spawn_msg m;
 	int fds[SPAWN_POOL_CHUNK + 1], pidfd = -1;
@@ -243,6 +292,13 @@ int spawn_serve_one(int ctl_fd)
 			r = validate_spawn(&m, len, nrecv);
 			if (r == 0)
 				r = spawn_one(&m, fds[0], &pidfd);
+			spawned = true;
+			break;
+		case OP_NS:
+			r = ns_setup_one(&m, len, nrecv, ns);
+			break;
+		case OP_SEM:
+			r = sem_create_one(&m, len, nrecv, ns);
 			break;
 		case OP_DROP:
 			pool_drop();
@@ -260,7 +316,7 @@ int spawn_serve_one(int ctl_fd)
 
 /* ---- worker side ---- */
 
-static int call(int ctl_fd, const struct spawn_msg *m, size_t len, const int *fds, size_t nfds, int *ret_fd)
+static int call(int ctl_fd, const void *m, size_t len, const int *fds, size_t nfds, int *ret_fd)
 {
 	struct spawn_reply rep;
 	int fd = -1, r;
@@ -304,6 +360,23 @@ int spawn_pool_send(int ctl_fd, int base, const int *fds, size_t n)
 		done += m.n;
 	} while (done < n);
 	return 0;
+}
+
+int spawn_ns_setup(int ctl_fd, const struct cr_ns_config *cfg)
+{
+	struct spawn_ns_msg m = { .magic = SPAWN_MAGIC, .op = OP_NS, .cfg = *cfg };
+
+	return call(ctl_fd, &m, sizeof(m), NULL, 0, NULL);
+}
+
+int spawn_sem_create(int ctl_fd, const struct cr_sem_set *set)
+{
+	static struct spawn_sem_msg m;
+
+	m.magic = SPAWN_MAGIC;
+	m.op = OP_SEM;
+	m.set = *set;
+	return call(ctl_fd, &m, sizeof(m), NULL, 0, NULL);
 }
 
 int spawn_pool_drop(int ctl_fd)

@@ -529,3 +529,29 @@ const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index)
 	}
 	return NULL;
 }
+
+const char *validate_header_ns(const Ckpt__Img__Header *h)
+{
+	if ((h->uts_nodename && strlen(h->uts_nodename) > CR_UTS_NAME_MAX) ||
+	    (h->uts_domainname && strlen(h->uts_domainname) > CR_UTS_NAME_MAX))
+		return "UTS name longer than 64 bytes";
+	if (h->has_clock_monotonic_ns != h->has_clock_boottime_ns)
+		return "one container clock without the other";
+	if (h->clock_monotonic_ns >= CR_CLOCK_MAX_NS || h->clock_boottime_ns >= CR_CLOCK_MAX_NS)
+		return "container clock out of range";
+	if (h->n_sysv_sems > CR_MAX_SEM_SETS)
+		return "too many SysV semaphore sets";
+	for (size_t i = 0; i < h->n_sysv_sems; i++) {
+		const Ckpt__Img__SysvSem *s = h->sysv_sems[i];
+
+		if (s->id < 0 || s->mode > 0777 || s->n_values < 1 || s->n_values > CR_SEM_MAX_NSEMS)
+			return "SysV semaphore set: id, mode or size out of range";
+		for (size_t k = 0; k < s->n_values; k++)
+			if (s->values[k] > CR_SEM_VALUE_MAX)
+				return "SysV semaphore set: value out of range";
+		for (size_t k = 0; k < i; k++)
+			if (h->sysv_sems[k]->id == s->id || (s->key != 0 && h->sysv_sems[k]->key == s->key))
+				return "SysV semaphore set: id or key twice";
+	}
+	return NULL;
+}

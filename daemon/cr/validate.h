@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* The header's namespace fields (UTS names, clocks). */
+const char *validate_header_ns(const Ckpt__Img__Header *h);
 const char *validate_file(const Ckpt__Img__File *f);
 /* A /proc file (FILE_PROC): which names reopen faithfully, and how. */
 const char *validate_proc_path(const char *path, uint32_t flags);

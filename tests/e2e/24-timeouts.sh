@@ -16,8 +16,6 @@
 
 start_ckptd --log-level debug
 SEMKEY=$(( 0x24000000 + $$ % 65536 ))
-# a semaphore set left behind by a failed run is removed with the rest
-trap 'rc=$?; ipcrm -S "$SEMKEY" 2>/dev/null; (exit $rc); e2e_cleanup' EXIT
 
 SLEEP=$(command -v sleep)
 A=$P-sleep B=$P-sleepers C=$P-leave

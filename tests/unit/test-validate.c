@@ -286,6 +286,70 @@ static void test_thread(void **state)
 	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
 }
 
+static void test_header_ns(void **state)
+{
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	Ckpt__Img__SysvSem a = CKPT__IMG__SYSV_SEM__INIT, b = CKPT__IMG__SYSV_SEM__INIT;
+	Ckpt__Img__SysvSem *sems[] = { &a, &b };
+	uint32_t va[] = { 1, 32767 }, vb[] = { 0 };
+	char name[80];
+
+	(void)state;
+	assert_null(validate_header_ns(&h));
+	h.uts_nodename = "box";
+	h.has_clock_monotonic_ns = h.has_clock_boottime_ns = true;
+	h.clock_monotonic_ns = 5;
+	h.clock_boottime_ns = 7;
+	assert_null(validate_header_ns(&h));
+	memset(name, 'a', 65);
+	name[65] = 0;
+	h.uts_nodename = name;
+	assert_non_null(validate_header_ns(&h));
+	name[64] = 0;
+	assert_null(validate_header_ns(&h));
+	h.has_clock_boottime_ns = false;
+	assert_non_null(validate_header_ns(&h));
+	h.has_clock_boottime_ns = true;
+	h.clock_monotonic_ns = CR_CLOCK_MAX_NS;
+	assert_non_null(validate_header_ns(&h));
+	h.clock_monotonic_ns = 5;
+
+	a.key = 0x31;
+	a.id = 0;
+	a.mode = 0640;
+	a.n_values = 2;
+	a.values = va;
+	b.key = 0;
+	b.id = 32768;
+	b.mode = 0600;
+	b.n_values = 1;
+	b.values = vb;
+	h.sysv_sems = sems;
+	h.n_sysv_sems = 2;
+	assert_null(validate_header_ns(&h));
+	va[1] = 32768;
+	assert_non_null(validate_header_ns(&h));
+	va[1] = 1;
+	b.id = 0;
+	assert_non_null(validate_header_ns(&h));
+	b.id = 1;
+	b.key = 0x31;
+	assert_non_null(validate_header_ns(&h));
+	b.key = 0;
+	b.mode = 01777;
+	assert_non_null(validate_header_ns(&h));
+	b.mode = 0600;
+	b.n_values = 0;
+	assert_non_null(validate_header_ns(&h));
+	b.n_values = CR_SEM_MAX_NSEMS + 1;
+	assert_non_null(validate_header_ns(&h));
+	b.n_values = 1;
+	a.id = -1;
+	assert_non_null(validate_header_ns(&h));
+	a.id = 0;
+	assert_null(validate_header_ns(&h));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -298,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_tree),
 		cmocka_unit_test(test_mm),
 		cmocka_unit_test(test_thread),
+		cmocka_unit_test(test_header_ns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

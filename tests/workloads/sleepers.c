@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Threads each blocked in one kind of system call with a relative timeout
- * of MS milliseconds. Each measures on CLOCK_MONOTONIC how long its call
- * took and checks it against MS plus the time the container spent
- * checkpointed, which only the test knows: when the call returns, the
- * thread reads the file WINDOW ("LO HI": the least and the most the
- * downtime can have been, in ms; absent: no downtime) and wants
- * MS + LO - EARLY_MS <= took <= MS + HI + LATE_MS. Two more threads wait
- * for an absolute deadline MS ms after their start (clock_nanosleep
- * TIMER_ABSTIME, FUTEX_WAIT_BITSET), which the downtime doesn't move.
+ * of MS milliseconds. Each measures on CLOCK_REALTIME how long its call
+ * took (the container's CLOCK_MONOTONIC stops while it is checkpointed: it
+ * has a time namespace of its own) and checks it against MS plus the time
+ * the container spent checkpointed, which only the test knows: when the
+ * call returns, the thread reads the file WINDOW ("LO HI": the least and
+ * the most the downtime can have been, in ms; absent: no downtime) and
+ * wants MS + LO - EARLY_MS <= took <= MS + HI + LATE_MS. Two more threads
+ * wait for an absolute deadline MS ms after their start on the container's
+ * CLOCK_MONOTONIC (clock_nanosleep TIMER_ABSTIME, FUTEX_WAIT_BITSET): that
+ * clock does not count the downtime, so they end as late as the others.
  *
  * epoll_wait and semtimedop fail with EINTR when their thread is stopped
  * (SIGSTOP, the cgroup freezer: signal(7)), so for those two EINTR is
@@ -44,7 +46,7 @@ static int64_t now_ms(void)
 {
 	struct timespec t;
 
-	clock_gettime(CLOCK_MONOTONIC, &t);
+	clock_gettime(CLOCK_REALTIME, &t);
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
@@ -68,7 +70,7 @@ static void together(int64_t took)
 	pthread_mutex_unlock(&lock);
 }
 
-enum { EINTR_OK = 1, ABSOLUTE = 2 };
+enum { EINTR_OK = 1 };
 
 static int64_t check(const char *what, int64_t t0, long ret, int err, int how)
 {
@@ -83,9 +85,8 @@ static int64_t check(const char *what, int64_t t0, long ret, int err, int how)
 	}
 	if (ret != 0 && !(ret < 0 && err == ETIMEDOUT) && !(ret < 0 && err == EAGAIN))
 		fail("sleepers %s: returned %ld (%s) after %lld ms\n", what, ret, ret < 0 ? strerror(err) : "-", (long long)took);
-	/* Late without a window yet: an absolute deadline that passed while
-	 * the container was away ends right at the restart, before the test
-	 * could tell the downtime. */
+	/* Late without a window yet: a call that ends right after the
+	 * restart, before the test could tell the downtime. */
 	for (tries = 0; !(f = fopen(window, "r")) && took > ms + LATE_MS && tries < 100; tries++)
 		usleep(100000);
 	if (f) {
@@ -93,10 +94,6 @@ static int64_t check(const char *what, int64_t t0, long ret, int err, int how)
 			fail("sleepers %s: bad window file %s\n", what, window);
 		fclose(f);
 	}
-	/* An absolute deadline doesn't move: it may pass while the
-	 * container is away, and the call ends as soon as it is back. */
-	if (how & ABSOLUTE)
-		lo = 0;
 	if (took < ms + lo - EARLY_MS || took > ms + hi + LATE_MS)
 		fail("sleepers %s: slept %lld ms, want %ld..%ld (%ld + downtime %ld..%ld)\n", what, (long long)took,
 		     ms + lo - EARLY_MS, ms + hi + LATE_MS, ms, lo, hi);
@@ -179,7 +176,8 @@ static void *do_futex(void *a)
 	return a;
 }
 
-/* Absolute deadlines stay where they are: the downtime counts. */
+/* Absolute deadlines on the container's CLOCK_MONOTONIC: the downtime
+ * doesn't count there. */
 static struct timespec deadline(void)
 {
 	struct timespec t;
@@ -198,7 +196,7 @@ static void *clock_nanosleep_abs(void *a)
 {
 	struct timespec t = deadline();
 
-	RUN("clock_nanosleep-abs", syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL), ABSOLUTE);
+	RUN("clock_nanosleep-abs", syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL), 0);
 	return a;
 }
 
@@ -207,7 +205,7 @@ static void *futex_abs(void *a)
 	struct timespec t = deadline();
 
 	RUN("futex-bitset-abs", syscall(SYS_futex, &futex_word, FUTEX_WAIT_BITSET_PRIVATE, 0, &t, NULL,
-					FUTEX_BITSET_MATCH_ANY), ABSOLUTE);
+					FUTEX_BITSET_MATCH_ANY), 0);
 	return a;
 }
 
