@@ -94,6 +94,8 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->kind = CKPT__IMG__FILE_KIND__FILE_MEMFD;
 		return NULL;
 	}
+	if (evfd_classify(link, f))
+		return NULL;
 	if (procfs)
 		return classify_proc(ctx, pid, link, st, flags, f);
 	if (!(flags & O_PATH)) {
@@ -144,6 +146,8 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		f->has_pipe_id = true;
 		return pipe_dump(ctx, pid, fd, st, &f->pipe_id);
 	}
+	if (evfd_kind(f->kind))
+		return evfd_dump(ctx, pid, fd, f);
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
 		return 0;
 	/* "/memfd:NAME (deleted)" */
@@ -237,7 +241,20 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	r = dump_file_object(ctx, pid, fd, link, &st, &f);
 	if (r >= 0)
 		r = files_probe(ctx, pid, fd, &f, &st);
-	return r < 0 ? r : dump_write_msg(ctx, pid, IMG_FILE, &f.base);
+	if (r >= 0)
+		r = dump_write_msg(ctx, pid, IMG_FILE, &f.base);
+	evfd_dump_free(&f);
+	return r;
+}
+
+int files_dump_target(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t *ret_id)
+{
+	Ckpt__Img__Fd e = CKPT__IMG__FD__INIT;
+	int r = dump_one_fd(ctx, pid, fd, &e);
+
+	if (r >= 0)
+		*ret_id = e.file_id;
+	return r;
 }
 
 static int cmp_fd(const void *a, const void *b)
@@ -418,7 +435,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	struct stat nst;
 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -479,6 +496,11 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 		return pipe_restore_end(ctx, f->pipe_id, f->flags);
 	case CKPT__IMG__FILE_KIND__FILE_MEMFD:
 		return reopen_memfd(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_EVENTFD:
+	case CKPT__IMG__FILE_KIND__FILE_TIMERFD:
+	case CKPT__IMG__FILE_KIND__FILE_SIGNALFD:
+	case CKPT__IMG__FILE_KIND__FILE_EPOLL:
+		return evfd_reopen(ctx, f);
 	default:
 		break;
 	}

@@ -89,6 +89,9 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Once every task exists: the fds on /proc files, opened by their tasks. */
 int files_restore_late(struct restore_ctx *ctx);
+/* evfd.c: make an eventfd, timerfd, signalfd or epoll (its targets
+ * registered) as f says; a new fd. */
+int evfd_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */
