@@ -12,6 +12,7 @@
 #include <linux/kcmp.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -66,6 +67,15 @@ static bool parse_epoll_line(const char *line, struct epoll_line *ret)
 {
 	return sscanf(line, "tfd: %d events: %x data: %" SCNx64 " pos:%*d ino:%lx sdev:%x",
 		      &ret->tfd, &ret->events, &ret->data, &ret->ino, &ret->sdev) == 5 && ret->tfd >= 0;
+}
+
+/* Bits epoll keeps of an entry once an EPOLLONESHOT fired (EP_PRIVATE_BITS). */
+#define EPOLL_PRIVATE (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
+
+/* A one-shot entry that fired and was not re-armed: no event bits left. */
+static bool disarmed(uint32_t events)
+{
+	return (events & EPOLLONESHOT) && !(events & ~EPOLL_PRIVATE);
 }
 
 /* ---- checkpoint ---- */
@@ -150,6 +160,35 @@ static int dump_signalfd(struct dump_ctx *ctx, int fd, char *buf, Ckpt__Img__Fil
 	return f->has_sfd_sigmask ? 0 : fail_fd(ctx, fd, kinds[2].link, "its fdinfo lacks the signal mask");
 }
 
+/* Restart can make a disarmed one-shot entry exactly only by firing it
+ * (add_disarmed): its file must be ready for something, unless it is a
+ * kind that never reports EPOLLERR or EPOLLHUP, which EPOLL_CTL_ADD adds. */
+static int check_disarmed(struct dump_ctx *ctx, pid_t pid, int fd, int tfd)
+{
+	Ckpt__Img__File tf = CKPT__IMG__FILE__INIT;
+	struct pollfd pfd = { .events = POLLIN | POLLOUT | POLLPRI | POLLRDHUP };
+	_cleanup_close_ int pidfd = -1;
+	char path[64], link[64] = "";
+	char why[200];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, tfd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0 && evfd_classify((link[n] = 0, link), &tf))
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pfd.fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, tfd, 0);
+	if (pfd.fd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %d: its epoll target fd %d", pid, fd, tfd);
+	n = poll(&pfd, 1, 0);
+	close(pfd.fd);
+	if (n > 0 && (pfd.revents & ~(POLLERR | POLLHUP | POLLNVAL)))
+		return 0;
+	snprintf(why, sizeof(why), "its EPOLLONESHOT target fd %d fired and is not re-armed, and it is not ready "
+		 "for anything now: restart could not register it disarmed", tfd);
+	return fail_fd(ctx, fd, kinds[3].link, why);
+}
+
 /* The target is registered under (file, fd number): the number is the one
  * the registering process had, and the one it will use for EPOLL_CTL_MOD
  * and _DEL. Only a file still at that number in this process can be
@@ -169,6 +208,11 @@ static int dump_target(struct dump_ctx *ctx, pid_t pid, int fd, const struct epo
 		snprintf(why, sizeof(why), "its target registered as fd %d is no longer open at that number "
 			 "(closed or replaced): it could not be registered again", l->tfd);
 		return fail_fd(ctx, fd, kinds[3].link, why);
+	}
+	if (disarmed(l->events)) {
+		r = check_disarmed(ctx, pid, fd, l->tfd);
+		if (r < 0)
+			return r;
 	}
 	ckpt__img__epoll_target__init(t);
 	t->tfd = l->tfd;
@@ -309,38 +353,78 @@ static int make_signalfd(const Ckpt__Img__File *f)
 	return fd < 0 ? -errno : fd;
 }
 
+/* EPOLL_CTL_ADD always adds EPOLLERR|EPOLLHUP, so a disarmed entry is
+ * made by firing it: registered for what its file is ready for now, then
+ * collected by an epoll_wait while no other entry is there to be lost. */
+static int add_disarmed(int e, int fd, const Ckpt__Img__EpollTarget *t)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLOUT | POLLPRI | POLLRDHUP | POLLRDNORM | POLLRDBAND |
+				      POLLWRNORM | POLLWRBAND | POLLMSG };
+	struct epoll_event ev = { .data.u64 = t->data };
+
+	if (poll(&pfd, 1, 0) < 0)
+		return -1;
+	ev.events = t->events | (pfd.revents & ~(POLLERR | POLLHUP | POLLNVAL));
+	return epoll_ctl(e, EPOLL_CTL_ADD, t->tfd, &ev);
+}
+
 /* In a child of the worker (its own fd table, the same files): put each
  * target at its fd number and register it; the registration outlives the
  * child since the pool keeps the files open. Moving everything above the
  * highest target number first keeps a dup2 from closing a file still
- * needed. Reports the failing target and errno through rep. */
+ * needed. Disarmed one-shots go first (add_disarmed). Reports the
+ * failing target and errno through rep. */
 static void __attribute__((noreturn)) register_child(int epfd, const Ckpt__Img__File *f, int *src, int rep)
 {
-	int hi = 0, e, res[2];
-	size_t i;
+	size_t i, n = f->n_epoll_targets;
+	struct epoll_event evs[64];
+	int hi = 0, e, res[2], pass;
 
-	for (i = 0; i < f->n_epoll_targets; i++)
+	for (i = 0; i < n; i++)
 		hi = MAX(hi, (int)f->epoll_targets[i]->tfd);
 	e = fcntl(epfd, F_DUPFD, hi + 1);
-	for (i = 0; i < f->n_epoll_targets && e >= 0; i++)
+	for (i = 0; i < n && e >= 0; i++)
 		if ((src[i] = fcntl(src[i], F_DUPFD, hi + 1)) < 0)
-			break;
-	for (i = 0; i < f->n_epoll_targets && e >= 0 && src[i] >= 0; i++) {
-		const Ckpt__Img__EpollTarget *t = f->epoll_targets[i];
-		struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
+			goto out;
+	for (i = 0; i < n && e >= 0; i++)
+		if (dup2(src[i], f->epoll_targets[i]->tfd) < 0)
+			goto out;
+	for (pass = 0; pass < 2 && e >= 0; pass++) {
+		for (i = 0; i < n; i++) {
+			const Ckpt__Img__EpollTarget *t = f->epoll_targets[i];
+			struct epoll_event ev = { .events = t->events, .data.u64 = t->data };
 
-		if (dup2(src[i], t->tfd) < 0 || epoll_ctl(e, EPOLL_CTL_ADD, t->tfd, &ev) < 0)
-			break;
+			if (disarmed(t->events) != !pass)
+				continue;
+			if ((pass ? epoll_ctl(e, EPOLL_CTL_ADD, t->tfd, &ev) : add_disarmed(e, src[i], t)) < 0)
+				goto out;
+		}
+		while (!pass && epoll_wait(e, evs, 64, 0) > 0)
+			;
 	}
-	if (e >= 0 && i == f->n_epoll_targets)
+	if (e >= 0)
 		_exit(0);
-	res[0] = (int)MIN(i, f->n_epoll_targets - 1);
+out:
+	res[0] = (int)MIN(i, n - 1);
 	res[1] = errno;
 	_exit(write(rep, res, sizeof(res)) == sizeof(res) ? 1 : 2);
 }
 
 /* What the kernel kept of each registration is what was saved (it would
  * drop EPOLLWAKEUP, say, without CAP_BLOCK_SUSPEND). */
+static bool same_entry(struct restore_ctx *ctx, const struct epoll_line *l, const Ckpt__Img__EpollTarget *t)
+{
+	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, t->file_id);
+
+	if (l->data != t->data)
+		return false;
+	if (l->events == t->events)
+		return true;
+	/* a disarmed one-shot whose file was not ready to fire it: the
+	 * EPOLLERR|EPOLLHUP it got can't happen on these kinds */
+	return disarmed(t->events) && l->events == (t->events | EPOLLERR | EPOLLHUP) && o && evfd_kind(o->kind);
+}
+
 static int check_registered(struct restore_ctx *ctx, int epfd, const Ckpt__Img__File *f)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -361,7 +445,7 @@ static int check_registered(struct restore_ctx *ctx, int epfd, const Ckpt__Img__
 		for (i = 0; i < f->n_epoll_targets; i++)
 			if (parse_epoll_line(line, &l) && (uint32_t)l.tfd == f->epoll_targets[i]->tfd)
 				break;
-		if (i == f->n_epoll_targets || l.events != f->epoll_targets[i]->events || l.data != f->epoll_targets[i]->data)
+		if (i == f->n_epoll_targets || !same_entry(ctx, &l, f->epoll_targets[i]))
 			return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "epoll %u: the kernel did not register \"%s\" as saved", f->id, line);
 	}
 	if (n != f->n_epoll_targets)

@@ -538,7 +538,7 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 	if (r >= 0) {
 		o = calloc(1, sizeof(*o));
 		if (o)
-			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .pos = f->has_pos ? f->pos : 0 };
+			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .kind = f->kind, .pos = f->has_pos ? f->pos : 0 };
 		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
 			free(o);
 			o = NULL;

@@ -65,6 +65,7 @@ struct restore_obj {
 	bool memfd;
 	char *proc_path;              /* FILE (a /proc file): opened late, by its holder */
 	uint32_t flags;               /* FILE: its open flags */
+	uint32_t kind;                /* FILE: its FileKind */
 	uint64_t pos;                 /* FILE: its offset */
 };
 

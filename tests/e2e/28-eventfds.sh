@@ -17,7 +17,7 @@ run_ct "$name" "$WL/evloop"
 sleep 0.5
 verify_ct "$name" evloop
 for c in 1 2 3; do
-	cr_cycle "$name"
+	cr_tree_cycle "$name" evloop
 	sleep 0.3
 	check_no_fail "$name"
 	log "cycle $c ok: $(last_log "$name" '^PASS')"
@@ -59,7 +59,7 @@ run_ct "$name" "$py" -u "$REPO/tests/workloads/py-asyncio.py"
 sleep 0.5
 verify_ct "$name" py-asyncio
 for c in 1 2 3; do
-	cr_cycle "$name"
+	cr_tree_cycle "$name" py-asyncio
 	sleep 0.3
 	check_no_fail "$name"
 	log "asyncio cycle $c ok: $(last_log "$name" '^PASS')"

@@ -18,7 +18,7 @@
  * read and checked against what the program put in (counts, the signal's
  * value, the pipe's bytes) and filled again. The timers must keep firing
  * (a tick at least every 200 / 400 turns; turns don't run while frozen).
- * SIGUSR2: "PASS evloop <turn> ticks=<periodic> abs=<realtime>". */
+ * SIGUSR2: "PASS evloop turns=<turn> ticks=<periodic> abs=<realtime>". */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -255,7 +255,7 @@ int main(void)
 		check_timers();
 		if (got_usr2) {
 			got_usr2 = 0;
-			say("PASS evloop %lu ticks=%lu abs=%lu\n", turn, ticks, abs_ticks);
+			say("PASS evloop turns=%lu ticks=%lu abs=%lu\n", turn, ticks, abs_ticks);
 		}
 		nanosleep(&ts, NULL);
 	}
