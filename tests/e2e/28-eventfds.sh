@@ -6,7 +6,8 @@
 # queued signal pending, a pipe holding data, a nested epoll, an EPOLLONESHOT
 # and an EPOLLET target: 3 cycles through the store, one --leave-running
 # then a restart of that image, one `checkpoint -o - | restart -i -`; the
-# loop checks every source through the epoll each turn. Then a real
+# loop checks every source through the epoll each turn. An epoll target
+# whose fd number was closed is refused. Then a real
 # program: python3 asyncio (call_later timers, add_reader on a pipe,
 # asyncio.sleep) through 3 cycles, checking its own state; while sockets
 # are refused, asyncio's self-pipe socketpair must be the only refusal.
@@ -51,6 +52,21 @@ verify_ct "$name" evloop
 b=$(last_log "$name" '^PASS' | sed 's/.*ticks=\([0-9]*\).*/\1/')
 [ "$b" -gt "$a" ] || fail "the periodic timer made no progress after the stream ($a -> $b ticks)"
 log "stream ok: $(last_log "$name" '^PASS')"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+# an epoll target registered under an fd number that no longer holds it:
+# refused by name, and the loop goes on
+name=$P-stale
+run_ct "$name" "$WL/evloop" stale
+sleep 0.3
+out=$(ckctl checkpoint "$name" 2>&1) && fail "checkpoint of a stale epoll target succeeded"
+case $out in
+*"anon_inode:[eventpoll]"*"registered as fd "*"no longer open at that number"*) ;;
+*) fail "stale epoll target: unexpected refusal: $out" ;;
+esac
+expect_state "$name" running
+verify_ct "$name" evloop
+log "stale target refused: $out"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 
 py=$(python_bin)

@@ -18,6 +18,8 @@
  * read and checked against what the program put in (counts, the signal's
  * value, the pipe's bytes) and filled again. The timers must keep firing
  * (a tick at least every 200 / 400 turns; turns don't run while frozen).
+ * "evloop stale": also an eventfd registered as one fd number and reached
+ * through another once that one is closed (the checkpoint must refuse it).
  * SIGUSR2: "PASS evloop turns=<turn> ticks=<periodic> abs=<realtime>". */
 #include <errno.h>
 #include <fcntl.h>
@@ -239,7 +241,18 @@ static void check_timers(void)
 		     (long)cur.it_interval.tv_sec, cur.it_interval.tv_nsec);
 }
 
-int main(void)
+/* The registration stays (a dup keeps the file open) under a number that
+ * no longer holds it: nothing can modify or delete it any more. */
+static void add_stale(void)
+{
+	int a = chk(eventfd(0, EFD_NONBLOCK), "eventfd stale");
+
+	chk(dup2(a, 40), "dup2");
+	add(ep, a, EPOLLIN, 1u << 20);
+	close(a);
+}
+
+int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -248,6 +261,8 @@ int main(void)
 	if (sigaction(SIGUSR2, &sa, NULL))
 		fail("sigaction SIGUSR2\n");
 	setup();
+	if (argc > 1 && !strcmp(argv[1], "stale"))
+		add_stale();
 	say("READY\n");
 	for (;; turn++) {
 		check_ready();
