@@ -94,6 +94,8 @@ bool evfd_classify(const char *link, Ckpt__Img__File *f);
 bool evfd_kind(Ckpt__Img__FileKind kind);
 int evfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 void evfd_dump_free(Ckpt__Img__File *f);
+/* evfd.c: a pidfd: the container pid (or tid) it refers to, from fdinfo. */
+int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 /* shm.c: the SHM record and pages of a shared memory object, once; path
  * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/timerfd.h>
@@ -25,6 +26,7 @@
 #endif
 
 #define NSEC 1000000000ull
+#define PROC_SUPER_MAGIC 0x9fa0
 
 static const struct {
 	const char *link;
@@ -189,6 +191,21 @@ static int check_disarmed(struct dump_ctx *ctx, pid_t pid, int fd, int tfd)
 	return fail_fd(ctx, fd, kinds[3].link, why);
 }
 
+/* Files restart opens in their holder once every task exists, after the
+ * epolls are made. */
+static bool late_target(pid_t pid, int tfd)
+{
+	char path[64], link[32] = "";
+	struct statfs sfs;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, tfd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0 && (link[n] = 0, streq(link, "anon_inode:[pidfd]")))
+		return true;
+	return statfs(path, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
 /* The target is registered under (file, fd number): the number is the one
  * the registering process had, and the one it will use for EPOLL_CTL_MOD
  * and _DEL. Only a file still at that number in this process can be
@@ -207,6 +224,11 @@ static int dump_target(struct dump_ctx *ctx, pid_t pid, int fd, const struct epo
 	    st.st_ino != l->ino || major(st.st_dev) != l->sdev >> 20 || minor(st.st_dev) != (l->sdev & 0xfffff)) {
 		snprintf(why, sizeof(why), "its target registered as fd %d is no longer open at that number "
 			 "(closed or replaced): it could not be registered again", l->tfd);
+		return fail_fd(ctx, fd, kinds[3].link, why);
+	}
+	if (late_target(pid, l->tfd)) {
+		snprintf(why, sizeof(why), "its target fd %d is a pidfd or a /proc file: epoll targets that are not "
+			 "supported yet", l->tfd);
 		return fail_fd(ctx, fd, kinds[3].link, why);
 	}
 	if (disarmed(l->events)) {
@@ -291,6 +313,55 @@ int evfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f)
 	default:
 		return dump_epoll(ctx, pid, fd, buf, f);
 	}
+}
+
+/* The pid in the container of host pid hpid: a process (a zombie too)
+ * or, for PIDFD_THREAD, any thread; 0: not in the container. */
+static pid_t ns_pid(const struct dump_ctx *ctx, pid_t hpid, bool thread)
+{
+	for (size_t i = 0; i < ctx->nprocs; i++) {
+		const struct dump_proc *p = &ctx->procs[i];
+
+		if (p->pid == hpid)
+			return p->nspid;
+		for (size_t k = 1; thread && !p->zombie && k < p->ntids; k++)
+			if (p->tids[k] == hpid)
+				return p->nstids[k];
+	}
+	return 0;
+}
+
+int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f)
+{
+	_cleanup_free_ char *buf = NULL;
+	char path[64], why[128], *line, *save = NULL;
+	unsigned seen = 0, flags = 0;
+	int hpid = 0, r;
+	size_t len;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d: fdinfo", pid, fd);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "Pid: %d", &hpid) == 1)
+			seen |= 1;
+		else if (sscanf(line, "flags: %o", &flags) == 1)
+			seen |= 2;
+	}
+	if (seen != 3)
+		return fail_fd(ctx, fd, "anon_inode:[pidfd]", "its fdinfo lacks the pid");
+	if (hpid <= 0)
+		return fail_fd(ctx, fd, "anon_inode:[pidfd]", "the process it refers to has exited and was reaped");
+	f->pidfd_thread = (flags & O_EXCL) != 0;    /* PIDFD_THREAD */
+	f->pidfd_pid = ns_pid(ctx, hpid, f->pidfd_thread);
+	if (!f->pidfd_pid) {
+		snprintf(why, sizeof(why), "it refers to a process outside the container (host pid %d)", hpid);
+		return fail_fd(ctx, fd, "anon_inode:[pidfd]", why);
+	}
+	f->has_pidfd_pid = true;
+	f->has_pidfd_thread = f->pidfd_thread;
+	return 0;
 }
 
 void evfd_dump_free(Ckpt__Img__File *f)

@@ -66,6 +66,8 @@ struct restore_obj {
 	char *proc_path;              /* FILE (a /proc file): opened late, by its holder */
 	uint32_t flags;               /* FILE: its open flags */
 	uint32_t kind;                /* FILE: its FileKind */
+	pid_t pidfd_pid;              /* FILE (a pidfd): the pid in the container */
+	bool pidfd_thread;            /* ... PIDFD_THREAD */
 	uint64_t pos;                 /* FILE: its offset */
 };
 

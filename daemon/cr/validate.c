@@ -236,6 +236,17 @@ static const char *validate_epoll(const Ckpt__Img__File *f)
 	return NULL;
 }
 
+static const char *validate_pidfd(const Ckpt__Img__File *f)
+{
+	if (f->path)
+		return "a path on a file that has none";
+	if ((f->flags & ~(O_NONBLOCK | ARCH_O_LARGEFILE)) != O_RDWR)
+		return "open flags a pidfd does not have";
+	if (!f->has_pidfd_pid || f->pidfd_pid <= 1 || f->pidfd_pid >= CR_PID_MAX)
+		return "a pidfd without a pid of the container";
+	return NULL;
+}
+
 /* Event and notification fds: made anew, never reopened by path. */
 static const char *validate_evfd(const Ckpt__Img__File *f)
 {
@@ -253,6 +264,8 @@ static const char *validate_evfd(const Ckpt__Img__File *f)
 		return "a signal mask on another kind of file";
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_EPOLL && f->n_epoll_targets)
 		return "epoll targets on another kind of file";
+	if (f->has_pidfd_pid || f->has_pidfd_thread)
+		return "pidfd fields on another kind of file";
 	switch (f->kind) {
 	case CKPT__IMG__FILE_KIND__FILE_EVENTFD:
 		/* eventfd_write() never lets the counter reach ULLONG_MAX */
@@ -274,6 +287,8 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return "bad access mode";
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC)
 		return validate_proc_path(f->path, f->flags);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD)
+		return validate_pidfd(f);
 	if ((f->flags & O_PATH) != (f->kind == CKPT__IMG__FILE_KIND__FILE_PATH ? O_PATH : 0))
 		return "O_PATH flags on a kind that is not O_PATH";
 	switch (f->kind) {

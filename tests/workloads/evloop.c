@@ -20,6 +20,8 @@
  * (a tick at least every 200 / 400 turns; turns don't run while frozen).
  * "evloop stale": also an eventfd registered as one fd number and reached
  * through another once that one is closed (the checkpoint must refuse it).
+ * Beside: a non-blocking pidfd of a child that lives (never readable), a
+ * pidfd of a child that exited with 7, not reaped (readable, waitid says 7).
  * SIGUSR2: "PASS evloop turns=<turn> ticks=<periodic> abs=<realtime>". */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +29,15 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/pidfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +49,8 @@
 
 enum { D_SEM = 1, D_EFD, D_TICK, D_ABS, D_INNER, D_ONE, D_ET, D_SIG, D_PIPE, D_INNER_EFD = 77 };
 
+static pid_t kid_a, kid_b;
+static int pfd_a, pfd_b;
 static int ep, in, efd_sem, efd, tper, tabs, efd_in, efd_one, efd_et, sfd, prd, pwr;
 static unsigned long turn, last_tick, last_abs, ticks, abs_ticks;
 static uint64_t efd_shadow;
@@ -84,6 +92,58 @@ static void queue_sig(void)
 	union sigval v = { .sival_int = ++sig_value };
 
 	chk(sigqueue(getpid(), SIGUSR1, v), "sigqueue");
+}
+
+/* The pid a pidfd refers to, as its fdinfo shows it in our namespace. */
+static pid_t pidfd_pid(int fd)
+{
+	char path[64], line[128];
+	FILE *f;
+	int pid = -2;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "re");
+	if (!f)
+		fail("%s: %s\n", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+static void setup_kids(void)
+{
+	kid_a = chk(fork(), "fork");
+	if (!kid_a) {
+		close_range(3, ~0u, 0);
+		for (;;)
+			pause();
+	}
+	kid_b = chk(fork(), "fork");
+	if (!kid_b)
+		_exit(7);
+	pfd_a = chk((int)syscall(SYS_pidfd_open, kid_a, PIDFD_NONBLOCK), "pidfd_open");
+	pfd_b = chk((int)syscall(SYS_pidfd_open, kid_b, 0), "pidfd_open");
+}
+
+static void check_kids(void)
+{
+	struct pollfd p[2] = { { .fd = pfd_a, .events = POLLIN }, { .fd = pfd_b, .events = POLLIN } };
+	siginfo_t si = { 0 };
+
+	if (chk(poll(p, 2, 0), "poll") != 1 || p[0].revents || p[1].revents != POLLIN)
+		fail("pidfds poll %#x (live child) %#x (exited child)\n", p[0].revents, p[1].revents);
+	if (pidfd_pid(pfd_a) != kid_a || pidfd_pid(pfd_b) != kid_b)
+		fail("the pidfds refer to %d and %d, not %d and %d\n", pidfd_pid(pfd_a), pidfd_pid(pfd_b), kid_a, kid_b);
+	if (!(fcntl(pfd_a, F_GETFL) & O_NONBLOCK) || (fcntl(pfd_b, F_GETFL) & O_NONBLOCK))
+		fail("pidfd flags %#x %#x\n", fcntl(pfd_a, F_GETFL), fcntl(pfd_b, F_GETFL));
+	chk((int)syscall(SYS_pidfd_send_signal, pfd_a, 0, NULL, 0), "pidfd_send_signal to the live child");
+	if (waitid(P_PIDFD, pfd_a, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid)
+		fail("the live child's pidfd reports it exited\n");
+	if (waitid(P_PIDFD, pfd_b, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid != kid_b ||
+	    si.si_code != CLD_EXITED || si.si_status != 7)
+		fail("the exited child's pidfd: pid %d code %d status %d\n", si.si_pid, si.si_code, si.si_status);
 }
 
 static void setup(void)
@@ -261,6 +321,7 @@ int main(int argc, char **argv)
 	if (sigaction(SIGUSR2, &sa, NULL))
 		fail("sigaction SIGUSR2\n");
 	setup();
+	setup_kids();
 	if (argc > 1 && !strcmp(argv[1], "stale"))
 		add_stale();
 	say("READY\n");
@@ -268,6 +329,8 @@ int main(int argc, char **argv)
 		check_ready();
 		check_sources();
 		check_timers();
+		if (turn % 16 == 15)
+			check_kids();
 		if (got_usr2) {
 			got_usr2 = 0;
 			say("PASS evloop turns=%lu ticks=%lu abs=%lu\n", turn, ticks, abs_ticks);
