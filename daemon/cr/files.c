@@ -664,6 +664,15 @@ static long open_pidfd(struct restore_ctx *ctx, struct rproc *p, const struct re
 		    (o->pidfd_thread ? PIDFD_THREAD : 0));
 }
 
+/* Installing at fd replaces what is there, maybe the pidfd a fork left
+ * in the parent (stale_fds): it must not be closed later over the file. */
+static void unstale(struct rproc *p, uint32_t fd)
+{
+	for (size_t i = 0; i < p->nstale; i++)
+		if (p->stale_fds[i] == (int)fd)
+			p->stale_fds[i--] = p->stale_fds[--p->nstale];
+}
+
 static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const struct late_fd *first)
 {
 	struct rproc *p = &ctx->procs[l->proc];
@@ -674,6 +683,7 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 
 	if (named && !find_proc(ctx, named))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u: %s names no task of the image", p->tt->pid, l->fd, what);
+	unstale(p, l->fd);
 	if (first) {
 		ret = rsys(&p->rt, __NR_dup3, first->fd, l->fd, l->cloexec ? O_CLOEXEC : 0);
 		return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: dup of fd %u", p->tt->pid, l->fd, first->fd) : 0;
