@@ -14,6 +14,8 @@
 #define CR_MEMFD_NAME_MAX 249         /* memfd_create() name, without "memfd:" */
 #define CR_SHM_MAX_SIZE (1ull << 40)  /* a shared memory object or memfd */
 #define CR_PIPE_MAX_SIZE (16u << 20)  /* a pipe's buffer and its data */
+#define CR_EPOLL_MAX_TARGETS 65536    /* interest list of one epoll */
+#define CR_TIMER_MAX_NS (1ull << 62)  /* a timerfd's value, period or deadline */
 #define CR_MAX_SIGPENDING 1024        /* queued signals of a task or thread */
 #define CR_SIGINFO_SIZE 128
 #define CR_ANON_NAME_MAX 80

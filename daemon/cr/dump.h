@@ -87,6 +87,18 @@ int dump_write_msg(struct dump_ctx *ctx, pid_t pid, uint32_t type, const Protobu
 /* pipe.c: the PIPE record for the pipe behind /proc/PID/fd/FD, once;
  * its id in ret_id. */
 int pipe_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id);
+/* files.c: the FILE record of task pid's fd (once), for a file another
+ * record refers to (an epoll target); its id in ret_id. */
+int files_dump_target(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t *ret_id);
+/* evfd.c: eventfd, timerfd, signalfd, epoll: link names the kind (f->kind
+ * set); evfd_dump fills f from fdinfo (epoll targets written first),
+ * evfd_dump_free frees what it allocated in f. */
+bool evfd_classify(const char *link, Ckpt__Img__File *f);
+bool evfd_kind(Ckpt__Img__FileKind kind);
+int evfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
+void evfd_dump_free(Ckpt__Img__File *f);
+/* evfd.c: a pidfd: the container pid (or tid) it refers to, from fdinfo. */
+int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 /* shm.c: the SHM record and pages of a shared memory object, once; path
  * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);

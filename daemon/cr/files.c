@@ -13,6 +13,10 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/pidfd.h>
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
@@ -23,7 +27,7 @@
 struct dump_file {
 	pid_t pid;
 	int fd;
-	bool proc;      /* FILE_PROC: reopened in its one holder at restart */
+	bool proc;      /* FILE_PROC, FILE_PIDFD: reopened in its one holder at restart */
 };
 
 static int same_file(const void *a, const void *b)
@@ -94,6 +98,12 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->kind = CKPT__IMG__FILE_KIND__FILE_MEMFD;
 		return NULL;
 	}
+	if (evfd_classify(link, f))
+		return NULL;
+	if (streq(link, "anon_inode:[pidfd]")) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_PIDFD;
+		return NULL;
+	}
 	if (procfs)
 		return classify_proc(ctx, pid, link, st, flags, f);
 	if (!(flags & O_PATH)) {
@@ -144,6 +154,10 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		f->has_pipe_id = true;
 		return pipe_dump(ctx, pid, fd, st, &f->pipe_id);
 	}
+	if (evfd_kind(f->kind))
+		return evfd_dump(ctx, pid, fd, f);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD)
+		return pidfd_dump(ctx, pid, fd, f);
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
 		return 0;
 	/* "/memfd:NAME (deleted)" */
@@ -214,7 +228,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	obj = malloc(sizeof(*obj));
 	if (!obj)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
-	*obj = (struct dump_file){ pid, fd, f.kind == CKPT__IMG__FILE_KIND__FILE_PROC };
+	*obj = (struct dump_file){ pid, fd, f.kind == CKPT__IMG__FILE_KIND__FILE_PROC || f.kind == CKPT__IMG__FILE_KIND__FILE_PIDFD };
 	r = objhash_lookup_add(ctx->files, OBJ_FILE, st.st_ino ^ ((uint64_t)st.st_dev << 32), obj, same_file, &id, &existing);
 	if (r < 0) {
 		free(obj);
@@ -226,8 +240,9 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 
 		free(obj);
 		if (((struct dump_file *)existing)->proc && holder != pid)
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): a /proc file description shared with "
-				       "another process (task %d): not supported", pid, fd, link, holder);
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): a %s description shared with "
+				       "another process (task %d): not supported", pid, fd, link,
+				       strncmp(link, "anon_inode:", 11) ? "/proc file" : "pidfd", holder);
 		return 0;
 	}
 	f.id = id;
@@ -237,7 +252,20 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	r = dump_file_object(ctx, pid, fd, link, &st, &f);
 	if (r >= 0)
 		r = files_probe(ctx, pid, fd, &f, &st);
-	return r < 0 ? r : dump_write_msg(ctx, pid, IMG_FILE, &f.base);
+	if (r >= 0)
+		r = dump_write_msg(ctx, pid, IMG_FILE, &f.base);
+	evfd_dump_free(&f);
+	return r;
+}
+
+int files_dump_target(struct dump_ctx *ctx, pid_t pid, int fd, uint32_t *ret_id)
+{
+	Ckpt__Img__Fd e = CKPT__IMG__FD__INIT;
+	int r = dump_one_fd(ctx, pid, fd, &e);
+
+	if (r >= 0)
+		*ret_id = e.file_id;
+	return r;
 }
 
 static int cmp_fd(const void *a, const void *b)
@@ -418,7 +446,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	struct stat nst;
 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -479,6 +507,11 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 		return pipe_restore_end(ctx, f->pipe_id, f->flags);
 	case CKPT__IMG__FILE_KIND__FILE_MEMFD:
 		return reopen_memfd(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_EVENTFD:
+	case CKPT__IMG__FILE_KIND__FILE_TIMERFD:
+	case CKPT__IMG__FILE_KIND__FILE_SIGNALFD:
+	case CKPT__IMG__FILE_KIND__FILE_EPOLL:
+		return evfd_reopen(ctx, f);
 	default:
 		break;
 	}
@@ -506,9 +539,9 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 	why = validate_file(f);
 	if (why)
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: %s", f->id, why);
-	/* a /proc file names tasks that don't exist yet: opened by its
-	 * holder once they all do (files_restore_late) */
-	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC) {
+	/* a /proc file or a pidfd names tasks that don't exist yet: opened
+	 * by its holder once they all do (files_restore_late) */
+	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD) {
 		fd = r = reopen(ctx, f);
 		if (fd >= 0)
 			slot = r = restore_pool_add(ctx, fd);
@@ -516,7 +549,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 	if (r >= 0) {
 		o = calloc(1, sizeof(*o));
 		if (o)
-			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .pos = f->has_pos ? f->pos : 0 };
+			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .kind = f->kind, .pos = f->has_pos ? f->pos : 0,
+						   .pidfd_pid = f->pidfd_pid, .pidfd_thread = f->pidfd_thread };
 		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
 			free(o);
 			o = NULL;
@@ -620,23 +654,48 @@ static struct rproc *find_proc(struct restore_ctx *ctx, pid_t id)
 
 /* One /proc fd, opened by its task itself (its /proc is the container's),
  * or a dup of the one it opened before for the same description. */
+/* pidfd_open() by the holder: the pid is read in the container's pid
+ * namespace, where it names the restored process (or thread). */
+static long open_pidfd(struct restore_ctx *ctx, struct rproc *p, const struct restore_obj *o)
+{
+	if (!find_proc(ctx, o->pidfd_pid))
+		return -ESRCH;
+	return rsys(&p->rt, __NR_pidfd_open, o->pidfd_pid, (o->flags & O_NONBLOCK ? PIDFD_NONBLOCK : 0) |
+		    (o->pidfd_thread ? PIDFD_THREAD : 0));
+}
+
+/* Installing at fd replaces what is there, maybe the pidfd a fork left
+ * in the parent (stale_fds): it must not be closed later over the file. */
+static void unstale(struct rproc *p, uint32_t fd)
+{
+	for (size_t i = 0; i < p->nstale; i++)
+		if (p->stale_fds[i] == (int)fd)
+			p->stale_fds[i--] = p->stale_fds[--p->nstale];
+}
+
 static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const struct late_fd *first)
 {
 	struct rproc *p = &ctx->procs[l->proc];
 	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, l->file_id);
-	pid_t named = validate_proc_pid(o->proc_path);
+	pid_t named = o->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ? o->pidfd_pid : validate_proc_pid(o->proc_path);
+	const char *what = o->proc_path ? o->proc_path : "its pidfd";
 	long addr, k, ret;
 
 	if (named && !find_proc(ctx, named))
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u: %s names no task of the image", p->tt->pid, l->fd, o->proc_path);
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u: %s names no task of the image", p->tt->pid, l->fd, what);
+	unstale(p, l->fd);
 	if (first) {
 		ret = rsys(&p->rt, __NR_dup3, first->fd, l->fd, l->cloexec ? O_CLOEXEC : 0);
 		return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: dup of fd %u", p->tt->pid, l->fd, first->fd) : 0;
 	}
-	addr = restore_scratch_put(p, PAGE_SZ, o->proc_path, strlen(o->proc_path) + 1);
-	k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & REOPEN_MASK) | O_CLOEXEC, 0);
+	if (o->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD) {
+		k = open_pidfd(ctx, p, o);
+	} else {
+		addr = restore_scratch_put(p, PAGE_SZ, o->proc_path, strlen(o->proc_path) + 1);
+		k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & REOPEN_MASK) | O_CLOEXEC, 0);
+	}
 	if (k < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, (int)-k, "task %d: fd %u: reopening %s", p->tt->pid, l->fd, o->proc_path);
+		return cr_fail(ctx->err, CR_ERR_IO, (int)-k, "task %d: fd %u: reopening %s", p->tt->pid, l->fd, what);
 	if (k != l->fd) {
 		ret = rsys(&p->rt, __NR_dup3, k, l->fd, l->cloexec ? O_CLOEXEC : 0);
 		rsys(&p->rt, __NR_close, k);
@@ -645,10 +704,10 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 	}
 	/* seq_file's lseek reads up to the offset: a reader goes on where it
 	 * was, in contents computed afresh */
-	if (ret >= 0 && !(o->flags & O_PATH) && o->pos)
+	if (ret >= 0 && o->proc_path && !(o->flags & O_PATH) && o->pos)
 		ret = rsys(&p->rt, __NR_lseek, l->fd, o->pos, SEEK_SET);
 	if (ret < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: installing %s", p->tt->pid, l->fd, o->proc_path);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: installing %s", p->tt->pid, l->fd, what);
 	return 0;
 }
 

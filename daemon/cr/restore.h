@@ -65,6 +65,9 @@ struct restore_obj {
 	bool memfd;
 	char *proc_path;              /* FILE (a /proc file): opened late, by its holder */
 	uint32_t flags;               /* FILE: its open flags */
+	uint32_t kind;                /* FILE: its FileKind */
+	pid_t pidfd_pid;              /* FILE (a pidfd): the pid in the container */
+	bool pidfd_thread;            /* ... PIDFD_THREAD */
 	uint64_t pos;                 /* FILE: its offset */
 };
 
@@ -89,6 +92,9 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Once every task exists: the fds on /proc files, opened by their tasks. */
 int files_restore_late(struct restore_ctx *ctx);
+/* evfd.c: make an eventfd, timerfd, signalfd or epoll (its targets
+ * registered) as f says; a new fd. */
+int evfd_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */

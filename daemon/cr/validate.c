@@ -16,6 +16,9 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #ifndef F_SEAL_EXEC
 #define F_SEAL_EXEC 0x0020
 #endif
@@ -162,6 +165,121 @@ pid_t validate_proc_pid(const char *path)
 	return pid;
 }
 
+static bool timer_clock_ok(int32_t c)
+{
+	return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC || c == CLOCK_BOOTTIME ||
+	       c == CLOCK_REALTIME_ALARM || c == CLOCK_BOOTTIME_ALARM;
+}
+
+/* Armed: time left, or a period whose expiry is waiting to be read (it is
+ * re-armed by the read); a period alone is what settime kept of a disarm. */
+bool validate_timer_armed(const Ckpt__Img__File *f)
+{
+	return f->tfd_value_ns || (f->tfd_interval_ns && f->tfd_ticks);
+}
+
+static bool timer_abs_realtime(const Ckpt__Img__File *f)
+{
+	return (f->tfd_settime_flags & TFD_TIMER_ABSTIME) &&
+	       (f->tfd_clockid == CLOCK_REALTIME || f->tfd_clockid == CLOCK_REALTIME_ALARM);
+}
+
+static const char *validate_timerfd(const Ckpt__Img__File *f)
+{
+	if (!f->has_tfd_clockid || !timer_clock_ok(f->tfd_clockid))
+		return "a timerfd on an unknown clock";
+	if (f->tfd_settime_flags & ~(TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET))
+		return "unknown timerfd settime flags";
+	if (f->tfd_value_ns > CR_TIMER_MAX_NS || f->tfd_interval_ns > CR_TIMER_MAX_NS)
+		return "a timerfd value out of range";
+	if (f->has_tfd_deadline_ns != (timer_abs_realtime(f) && validate_timer_armed(f)))
+		return "a timerfd deadline where none belongs, or none where one does";
+	if (f->has_tfd_deadline_ns && (f->tfd_deadline_ns <= 0 || (uint64_t)f->tfd_deadline_ns > CR_TIMER_MAX_NS))
+		return "a timerfd deadline out of range";
+	return NULL;
+}
+
+/* What epoll_ctl(EPOLL_CTL_ADD) accepts (fs/eventpoll.c). */
+#define EPOLL_EVENTS_OK (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND | \
+			 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP | EPOLLEXCLUSIVE | EPOLLWAKEUP | \
+			 EPOLLONESHOT | EPOLLET)
+#define EPOLL_EXCLUSIVE_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
+
+const char *validate_epoll_target(const Ckpt__Img__EpollTarget *t)
+{
+	if (t->tfd >= CR_MAX_FD_NR)
+		return "a target fd number out of range";
+	if (t->events & ~EPOLL_EVENTS_OK)
+		return "unknown epoll events";
+	if ((t->events & EPOLLEXCLUSIVE) && (t->events & ~EPOLL_EXCLUSIVE_OK))
+		return "EPOLLEXCLUSIVE with events it does not take";
+	return NULL;
+}
+
+static const char *validate_epoll(const Ckpt__Img__File *f)
+{
+	const char *why;
+	size_t i, j;
+
+	if (f->n_epoll_targets > CR_EPOLL_MAX_TARGETS)
+		return "an epoll with too many targets";
+	for (i = 0; i < f->n_epoll_targets; i++) {
+		why = validate_epoll_target(f->epoll_targets[i]);
+		if (why)
+			return why;
+		if (f->epoll_targets[i]->file_id == f->id)
+			return "an epoll that watches itself";
+		/* one fd number holds one file: a second entry is a stale one */
+		for (j = 0; j < i; j++)
+			if (f->epoll_targets[j]->tfd == f->epoll_targets[i]->tfd)
+				return "two epoll targets under one fd number";
+	}
+	return NULL;
+}
+
+static const char *validate_pidfd(const Ckpt__Img__File *f)
+{
+	if (f->path)
+		return "a path on a file that has none";
+	if ((f->flags & ~(O_NONBLOCK | ARCH_O_LARGEFILE)) != O_RDWR)
+		return "open flags a pidfd does not have";
+	if (!f->has_pidfd_pid || f->pidfd_pid <= 1 || f->pidfd_pid >= CR_PID_MAX)
+		return "a pidfd without a pid of the container";
+	return NULL;
+}
+
+/* Event and notification fds: made anew, never reopened by path. */
+static const char *validate_evfd(const Ckpt__Img__File *f)
+{
+	if (f->path)
+		return "a path on a file that has none";
+	if ((f->flags & ~(O_NONBLOCK | ARCH_O_LARGEFILE)) != O_RDWR)
+		return "open flags this kind of file does not have";
+	if (f->kind != CKPT__IMG__FILE_KIND__FILE_EVENTFD && (f->has_efd_count || f->has_efd_semaphore))
+		return "eventfd fields on another kind of file";
+	if (f->kind != CKPT__IMG__FILE_KIND__FILE_TIMERFD &&
+	    (f->has_tfd_clockid || f->has_tfd_ticks || f->has_tfd_settime_flags || f->has_tfd_value_ns ||
+	     f->has_tfd_interval_ns || f->has_tfd_deadline_ns))
+		return "timerfd fields on another kind of file";
+	if (f->kind != CKPT__IMG__FILE_KIND__FILE_SIGNALFD && f->has_sfd_sigmask)
+		return "a signal mask on another kind of file";
+	if (f->kind != CKPT__IMG__FILE_KIND__FILE_EPOLL && f->n_epoll_targets)
+		return "epoll targets on another kind of file";
+	if (f->has_pidfd_pid || f->has_pidfd_thread)
+		return "pidfd fields on another kind of file";
+	switch (f->kind) {
+	case CKPT__IMG__FILE_KIND__FILE_EVENTFD:
+		/* eventfd_write() never lets the counter reach ULLONG_MAX */
+		return f->has_efd_count && f->efd_count < UINT64_MAX ? NULL : "an eventfd without a valid count";
+	case CKPT__IMG__FILE_KIND__FILE_TIMERFD:
+		return validate_timerfd(f);
+	case CKPT__IMG__FILE_KIND__FILE_SIGNALFD:
+		return f->has_sfd_sigmask ? NULL : "a signalfd without its mask";
+	default:
+		return validate_epoll(f);
+	}
+}
+
 const char *validate_file(const Ckpt__Img__File *f)
 {
 	if (f->flags & ~FILE_FLAGS_OK)
@@ -170,11 +288,18 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return "bad access mode";
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC)
 		return validate_proc_path(f->path, f->flags);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD)
+		return validate_pidfd(f);
 	if ((f->flags & O_PATH) != (f->kind == CKPT__IMG__FILE_KIND__FILE_PATH ? O_PATH : 0))
 		return "O_PATH flags on a kind that is not O_PATH";
 	switch (f->kind) {
 	case CKPT__IMG__FILE_KIND__FILE_LOG:
 		return NULL;
+	case CKPT__IMG__FILE_KIND__FILE_EVENTFD:
+	case CKPT__IMG__FILE_KIND__FILE_TIMERFD:
+	case CKPT__IMG__FILE_KIND__FILE_SIGNALFD:
+	case CKPT__IMG__FILE_KIND__FILE_EPOLL:
+		return validate_evfd(f);
 	case CKPT__IMG__FILE_KIND__FILE_PIPE:
 		return f->has_pipe_id ? NULL : "a pipe without a pipe id";
 	case CKPT__IMG__FILE_KIND__FILE_MEMFD:

@@ -10,6 +10,7 @@
 #pragma once
 #include "image.pb-c.h"
 #include "cr_limits.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -17,6 +18,8 @@
 /* The header's namespace fields (UTS names, clocks). */
 const char *validate_header_ns(const Ckpt__Img__Header *h);
 const char *validate_file(const Ckpt__Img__File *f);
+bool validate_timer_armed(const Ckpt__Img__File *f);
+const char *validate_epoll_target(const Ckpt__Img__EpollTarget *t);
 /* A /proc file (FILE_PROC): which names reopen faithfully, and how. */
 const char *validate_proc_path(const char *path, uint32_t flags);
 /* The pid a valid /proc path names (/proc/PID/... or task/TID), 0 if none. */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -65,6 +66,94 @@ static void test_file_paths(void **state)
 	assert_null(validate_file(&f));
 	f.kind = 99;
 	assert_non_null(validate_file(&f));
+}
+
+static void test_file_evfds(void **state)
+{
+	Ckpt__Img__EpollTarget t1 = CKPT__IMG__EPOLL_TARGET__INIT, t2 = CKPT__IMG__EPOLL_TARGET__INIT;
+	Ckpt__Img__EpollTarget *ts[2] = { &t1, &t2 };
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_EVENTFD, NULL, O_RDWR | O_NONBLOCK);
+
+	(void)state;
+	assert_non_null(validate_file(&f));   /* no count */
+	f.has_efd_count = true;
+	f.efd_count = UINT64_MAX - 1;
+	assert_null(validate_file(&f));
+	f.efd_count = UINT64_MAX;             /* an eventfd never holds that */
+	assert_non_null(validate_file(&f));
+	f.efd_count = 3;
+	f.path = "/x";
+	assert_non_null(validate_file(&f));   /* no path on these */
+	f.path = NULL;
+	f.flags = O_RDONLY;
+	assert_non_null(validate_file(&f));
+	f.flags = O_RDWR;
+	f.has_sfd_sigmask = true;
+	assert_non_null(validate_file(&f));   /* another kind's field */
+
+	f = file(CKPT__IMG__FILE_KIND__FILE_SIGNALFD, NULL, O_RDWR);
+	assert_non_null(validate_file(&f));
+	f.has_sfd_sigmask = true;
+	f.sfd_sigmask = 1u << (SIGUSR1 - 1);
+	assert_null(validate_file(&f));
+
+	f = file(CKPT__IMG__FILE_KIND__FILE_TIMERFD, NULL, O_RDWR);
+	assert_non_null(validate_file(&f));   /* no clock */
+	f.has_tfd_clockid = true;
+	f.tfd_clockid = 99;
+	assert_non_null(validate_file(&f));
+	f.tfd_clockid = 1;                    /* CLOCK_MONOTONIC */
+	f.tfd_value_ns = 5000000;
+	f.tfd_interval_ns = 5000000;
+	f.tfd_ticks = 7;
+	assert_null(validate_file(&f));
+	f.tfd_settime_flags = 4;
+	assert_non_null(validate_file(&f));   /* unknown settime flag */
+	f.tfd_settime_flags = 1;              /* TFD_TIMER_ABSTIME: relative all the same off REALTIME */
+	assert_null(validate_file(&f));
+	f.tfd_clockid = 0;                    /* CLOCK_REALTIME: the deadline is needed */
+	assert_non_null(validate_file(&f));
+	f.has_tfd_deadline_ns = true;
+	f.tfd_deadline_ns = 1800000000ll * 1000000000ll;
+	assert_null(validate_file(&f));
+	f.tfd_deadline_ns = -1;
+	assert_non_null(validate_file(&f));
+	f.tfd_value_ns = 0;                   /* disarmed: no deadline */
+	f.tfd_ticks = 0;
+	assert_non_null(validate_file(&f));
+	f.has_tfd_deadline_ns = false;
+	assert_null(validate_file(&f));
+	f.tfd_interval_ns = CR_TIMER_MAX_NS + 1;
+	assert_non_null(validate_file(&f));
+
+	f = file(CKPT__IMG__FILE_KIND__FILE_EPOLL, NULL, O_RDWR);
+	assert_null(validate_file(&f));
+	t1.tfd = 5;
+	t1.file_id = 2;
+	t1.events = EPOLLIN | EPOLLET;
+	t2.tfd = 6;
+	t2.file_id = 3;
+	t2.events = EPOLLONESHOT;             /* a one-shot that fired */
+	f.epoll_targets = ts;
+	f.n_epoll_targets = 2;
+	assert_null(validate_file(&f));
+	t2.tfd = 5;
+	assert_non_null(validate_file(&f));   /* two entries under one number */
+	t2.tfd = CR_MAX_FD_NR;
+	assert_non_null(validate_file(&f));
+	t2.tfd = 6;
+	t2.file_id = 1;
+	assert_non_null(validate_file(&f));   /* watching itself */
+	t2.file_id = 3;
+	t2.events = 1u << 20;
+	assert_non_null(validate_file(&f));   /* unknown event bit */
+	t2.events = EPOLLEXCLUSIVE | EPOLLONESHOT;
+	assert_non_null(validate_file(&f));
+	t2.events = EPOLLEXCLUSIVE | EPOLLIN;
+	assert_null(validate_file(&f));
+	f.kind = CKPT__IMG__FILE_KIND__FILE_EVENTFD;
+	f.has_efd_count = true;
+	assert_non_null(validate_file(&f));   /* targets on another kind */
 }
 
 static void test_file_opath(void **state)
@@ -355,6 +444,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_file_paths),
 		cmocka_unit_test(test_file_opath),
+		cmocka_unit_test(test_file_evfds),
 		cmocka_unit_test(test_file_objects),
 		cmocka_unit_test(test_proc),
 		cmocka_unit_test(test_shm),
