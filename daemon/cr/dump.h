@@ -50,6 +50,8 @@ struct dump_ctx {
 	size_t nprocs;
 	int max_fd;
 	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
+	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
+	size_t nlocks;                /* ... for task_check_locks to account for */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <linux/kcmp.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -158,17 +159,105 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	return shm_dump(ctx, path, true, name, &f->shm_id);
 }
 
-/* A lock or lease lost in a restart lets another process take it: the
- * holder's data silently stops being protected. fdinfo lists those of this
- * description (flock, OFD, leases: even when the process that took them
- * has exited) and this process's POSIX locks taken through it. */
+/* The kind restart re-takes a lock as, or -1: leases (re-taking one needs
+ * every other open of the file gone, and one being broken can't be
+ * resumed), and what is no lock held (a waiter, an access check). */
+static int lock_kind(const struct proc_lock *l)
+{
+	if (l->waiter || !streq(l->mode, "ADVISORY") || (!streq(l->type, "READ") && !streq(l->type, "WRITE")))
+		return -1;
+	if (streq(l->kind, "FLOCK"))
+		return CKPT__IMG__LOCK_KIND__LOCK_FLOCK;
+	if (streq(l->kind, "OFDLCK"))
+		return CKPT__IMG__LOCK_KIND__LOCK_OFD;
+	if (streq(l->kind, "POSIX"))
+		return CKPT__IMG__LOCK_KIND__LOCK_POSIX;
+	return -1;
+}
+
+static void lock_msg(const struct proc_lock *l, int kind, Ckpt__Img__FileLock *m)
+{
+	ckpt__img__file_lock__init(m);
+	m->kind = kind;
+	m->write = streq(l->type, "WRITE");
+	if (kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK)
+		return;
+	m->has_start = m->has_len = true;
+	m->start = l->start;
+	m->len = l->end == UINT64_MAX ? 0 : l->end - l->start + 1;
+}
+
+/* Remember a saved lock for task_check_locks. */
+static int note_lock(struct dump_ctx *ctx, const struct proc_lock *l)
+{
+	if (ctx->nlocks % 64 == 0) {
+		struct proc_lock *v = realloc(ctx->locks, (ctx->nlocks + 64) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ctx->locks = v;
+	}
+	ctx->locks[ctx->nlocks++] = *l;
+	return 0;
+}
+
+/* A lock lost in a restart lets another process take it: the holder's
+ * data silently stops being protected. fdinfo lists the flock and OFD
+ * locks of this description (even when the process that took them has
+ * exited), and this process's POSIX locks taken through it. The
+ * description's go to its FILE record (f: only when it is written now),
+ * the process's to the fd's entry. */
+static int collect_locks(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi,
+			 Ckpt__Img__File *f, Ckpt__Img__FileLock *flocks, Ckpt__Img__FileLock **fptrs, Ckpt__Img__Fd *e)
+{
+	Ckpt__Img__FileLock **pp = NULL, *pl = NULL;
+	size_t nposix = 0;
+	int i, kind;
+
+	if (fi->nlocks > PROC_FDINFO_LOCKS)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %d file locks through one fd: more than %d are not supported",
+			       pid, fd, link, fi->nlocks, PROC_FDINFO_LOCKS);
+	for (i = 0; i < fi->nlocks; i++) {
+		const struct proc_lock *l = &fi->locks[i];
+
+		if (lock_kind(l) < 0)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease restart can't re-take (%s %s, %s): "
+				       "leases are not supported", pid, fd, link, l->kind, l->type, l->mode);
+		nposix += lock_kind(l) == CKPT__IMG__LOCK_KIND__LOCK_POSIX;
+	}
+	if (nposix) {
+		pp = malloc(nposix * (sizeof(*pp) + sizeof(*pl)));
+		if (!pp)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d: locks", pid, fd);
+		pl = (Ckpt__Img__FileLock *)(pp + nposix);
+		e->posix_locks = pp;
+	}
+	for (i = 0; i < fi->nlocks; i++) {
+		const struct proc_lock *l = &fi->locks[i];
+
+		kind = lock_kind(l);
+		if (kind == CKPT__IMG__LOCK_KIND__LOCK_POSIX) {
+			lock_msg(l, kind, &pl[e->n_posix_locks]);
+			pp[e->n_posix_locks] = &pl[e->n_posix_locks];
+			e->n_posix_locks++;
+		} else if (f) {
+			lock_msg(l, kind, &flocks[f->n_locks]);
+			fptrs[f->n_locks] = &flocks[f->n_locks];
+			f->n_locks++;
+			f->locks = fptrs;
+		} else {
+			continue;
+		}
+		if (note_lock(ctx, l) < 0)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d: locks", pid, fd);
+	}
+	return 0;
+}
+
+/* Reopening can't register the description for SIGIO (open() keeps the
+ * flag but not the owner or the signal). */
 static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi)
 {
-	if (fi->nlocks)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease (%s%s): file locks are not supported yet",
-			       pid, fd, link, fi->lock, fi->nlocks > 1 ? ", and more" : "");
-	/* Reopening can't register the description for SIGIO (open() keeps
-	 * the flag but not the owner or the signal). */
 	if (fi->flags & O_ASYNC)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): signal-driven I/O (O_ASYNC, with its F_SETOWN owner and F_SETSIG signal) is not supported yet",
 			       pid, fd, link);
@@ -178,6 +267,7 @@ static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *l
 static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e)
 {
 	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+	Ckpt__Img__FileLock flocks[PROC_FDINFO_LOCKS], *fptrs[PROC_FDINFO_LOCKS];
 	struct proc_fdinfo fi;
 	struct dump_file *obj;
 	char path[64], link[PATH_MAX];
@@ -185,7 +275,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	struct stat st;
 	const char *why;
 	void *existing;
-	bool procfs;
+	bool procfs, first;
 	uint32_t id;
 	ssize_t n;
 	int r;
@@ -221,7 +311,14 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "task %d: fd %d: object table", pid, fd);
 	}
 	e->file_id = id;
-	if (r == 0) {   /* a dup of a description already written */
+	first = r == 1;
+	r = collect_locks(ctx, pid, fd, link, &fi, first ? &f : NULL, flocks, fptrs, e);
+	if (r < 0) {
+		if (!first)
+			free(obj);
+		return r;
+	}
+	if (!first) {   /* a dup of a description already written */
 		pid_t holder = ((struct dump_file *)existing)->pid;
 
 		free(obj);
@@ -446,6 +543,61 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 
 /* ---- restore ---- */
 
+static const char *lock_name(const Ckpt__Img__FileLock *l, char *buf, size_t len)
+{
+	char end[32] = "EOF";
+
+	if (l->kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK) {
+		snprintf(buf, len, "flock (%s)", l->write ? "LOCK_EX" : "LOCK_SH");
+		return buf;
+	}
+	if (l->len)
+		snprintf(end, sizeof(end), "%lu", (unsigned long)(l->start + l->len - 1));
+	snprintf(buf, len, "%s %s lock on bytes %lu..%s", l->kind == CKPT__IMG__LOCK_KIND__LOCK_OFD ? "OFD" : "POSIX",
+		 l->write ? "write" : "read", (unsigned long)l->start, end);
+	return buf;
+}
+
+static int lock_failed(struct restore_ctx *ctx, const char *who, const Ckpt__Img__FileLock *l, int err)
+{
+	char name[96];
+
+	lock_name(l, name, sizeof(name));
+	if (err == -EAGAIN || err == -EACCES)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "%s: re-taking its %s: another process holds a conflicting lock", who, name);
+	return cr_fail(ctx->err, CR_ERR_KERNEL, -err, "%s: re-taking its %s", who, name);
+}
+
+static struct flock lock_flock(const Ckpt__Img__FileLock *l)
+{
+	return (struct flock){ .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET, .l_start = l->start, .l_len = l->len };
+}
+
+/* The flock and OFD locks of a description belong to it, whoever holds
+ * it: the worker takes them on the description it opened, which the tasks
+ * get. Never waiting: a lock someone took since the checkpoint fails the
+ * restart, before any task exists. */
+static int take_file_locks(struct restore_ctx *ctx, const Ckpt__Img__File *f, int fd)
+{
+	char who[PATH_MAX + 32];
+	size_t i;
+	int r;
+
+	snprintf(who, sizeof(who), "file %u (%s)", f->id, f->path ? f->path : f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ? "a pipe" : "a memfd");
+	for (i = 0; i < f->n_locks; i++) {
+		const Ckpt__Img__FileLock *l = f->locks[i];
+		struct flock fl = lock_flock(l);
+
+		if (l->kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK)
+			r = flock(fd, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else
+			r = fcntl(fd, F_OFD_SETLK, &fl);
+		if (r < 0)
+			return lock_failed(ctx, who, l, -errno);
+	}
+	return 0;
+}
+
 /* A memfd description: a new open of the object the worker made. */
 static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
@@ -512,6 +664,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 		fd = r = reopen(ctx, f);
 		if (fd >= 0)
 			slot = r = restore_pool_add(ctx, fd);
+		if (r >= 0)
+			r = take_file_locks(ctx, f, fd);
 	}
 	if (r >= 0) {
 		o = calloc(1, sizeof(*o));
@@ -580,6 +734,25 @@ static int split_late(struct restore_ctx *ctx, Ckpt__Img__Fds *m, size_t *ret_n)
 	return 0;
 }
 
+/* A process's POSIX locks wait for all its fds (and the other processes'
+ * locks: they were compatible). */
+static int keep_posix_locks(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
+{
+	size_t i, k, n = 0;
+
+	for (i = 0; i < m->n_fds; i++)
+		n += m->fds[i]->n_posix_locks;
+	if (!n)
+		return 0;
+	p->locks = calloc(n, sizeof(*p->locks));
+	if (!p->locks)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: locks", p->tt->pid);
+	for (i = 0; i < m->n_fds; i++)
+		for (k = 0; k < m->fds[i]->n_posix_locks; k++)
+			p->locks[p->nlocks++] = (struct rlock){ m->fds[i]->fd, *m->fds[i]->posix_locks[k] };
+	return 0;
+}
+
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Fds *m = image_unpack(&ctx->rd, &ckpt__img__fds__descriptor, payload, len);
@@ -593,6 +766,8 @@ int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record out of order");
 	if (r >= 0)
 		r = check_fds(ctx, m);
+	if (r >= 0)
+		r = keep_posix_locks(ctx, ctx->cur, m);
 	if (r >= 0)
 		r = split_late(ctx, m, &now);
 	if (r >= 0) {
@@ -665,5 +840,36 @@ int files_restore_late(struct restore_ctx *ctx)
 				first = &ctx->late[j];
 		r = install_late(ctx, &ctx->late[i], first);
 	}
+	return r;
+}
+
+/* POSIX locks belong to the process that took them: it takes them again. */
+static int take_posix_locks(struct restore_ctx *ctx, struct rproc *p)
+{
+	char who[64];
+	size_t i;
+	long addr, ret;
+
+	for (i = 0; i < p->nlocks; i++) {
+		struct flock fl = lock_flock(&p->locks[i].l);
+
+		addr = restore_scratch_put(p, PAGE_SZ, &fl, sizeof(fl));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_fcntl, p->locks[i].fd, F_SETLK, addr);
+		if (ret < 0) {
+			snprintf(who, sizeof(who), "task %d: fd %u", p->tt->pid, p->locks[i].fd);
+			return lock_failed(ctx, who, &p->locks[i].l, (int)ret);
+		}
+	}
+	return 0;
+}
+
+int files_restore_locks(struct restore_ctx *ctx)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ctx->nprocs && r >= 0; i++)
+		if (!ctx->procs[i].tt->zombie)
+			r = take_posix_locks(ctx, &ctx->procs[i]);
 	return r;
 }

@@ -228,6 +228,8 @@ static int finish(struct restore_ctx *ctx)
 		r = proc_restore_end_helpers(ctx);
 	if (r >= 0)
 		r = files_restore_late(ctx);
+	if (r >= 0)
+		r = files_restore_locks(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -266,6 +268,7 @@ static void free_proc(struct rproc *p, bool ok)
 	free(p->threads);
 	free(p->trt);
 	free(p->stale_fds);
+	free(p->locks);
 	if (p->task)
 		protobuf_c_message_free_unpacked(&p->task->base, NULL);
 	if (p->mm)

@@ -29,6 +29,14 @@ struct rproc {
 	bool mm_done;                 /* all its pages are in */
 	int *stale_fds;               /* its children's pidfds, closed at release */
 	size_t nstale;
+	struct rlock *locks;          /* its POSIX locks, re-taken once every fd is in */
+	size_t nlocks;
+};
+
+/* A POSIX lock of a process, on its fd. */
+struct rlock {
+	uint32_t fd;
+	Ckpt__Img__FileLock l;
 };
 
 struct restore_ctx {
@@ -89,6 +97,9 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Once every task exists: the fds on /proc files, opened by their tasks. */
 int files_restore_late(struct restore_ctx *ctx);
+/* Then, before any task runs: each process's POSIX locks, by injected
+ * fcntl(F_SETLK) in the process (a lock someone took meanwhile fails it). */
+int files_restore_locks(struct restore_ctx *ctx);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */
