@@ -844,7 +844,7 @@ int files_restore_late(struct restore_ctx *ctx)
 }
 
 /* POSIX locks belong to the process that took them: it takes them again. */
-static int take_posix_locks(struct restore_ctx *ctx, struct rproc *p)
+int files_restore_locks(struct restore_ctx *ctx, struct rproc *p)
 {
 	char who[64];
 	size_t i;
@@ -861,15 +861,4 @@ static int take_posix_locks(struct restore_ctx *ctx, struct rproc *p)
 		}
 	}
 	return 0;
-}
-
-int files_restore_locks(struct restore_ctx *ctx)
-{
-	size_t i;
-	int r = 0;
-
-	for (i = 0; i < ctx->nprocs && r >= 0; i++)
-		if (!ctx->procs[i].tt->zombie)
-			r = take_posix_locks(ctx, &ctx->procs[i]);
-	return r;
 }

@@ -228,8 +228,6 @@ static int finish(struct restore_ctx *ctx)
 		r = proc_restore_end_helpers(ctx);
 	if (r >= 0)
 		r = files_restore_late(ctx);
-	if (r >= 0)
-		r = files_restore_locks(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);

@@ -97,9 +97,9 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Once every task exists: the fds on /proc files, opened by their tasks. */
 int files_restore_late(struct restore_ctx *ctx);
-/* Then, before any task runs: each process's POSIX locks, by injected
- * fcntl(F_SETLK) in the process (a lock someone took meanwhile fails it). */
-int files_restore_locks(struct restore_ctx *ctx);
+/* At release, once p's pool is closed: its POSIX locks, by injected
+ * fcntl(F_SETLK) (a lock someone took meanwhile fails the restart). */
+int files_restore_locks(struct restore_ctx *ctx, struct rproc *p);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */
