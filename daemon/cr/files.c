@@ -214,17 +214,8 @@ static int collect_locks(struct dump_ctx *ctx, pid_t pid, int fd, const char *li
 	size_t nposix = 0;
 	int i, kind;
 
-	if (fi->nlocks > PROC_FDINFO_LOCKS)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %d file locks through one fd: more than %d are not supported",
-			       pid, fd, link, fi->nlocks, PROC_FDINFO_LOCKS);
-	for (i = 0; i < fi->nlocks; i++) {
-		const struct proc_lock *l = &fi->locks[i];
-
-		if (lock_kind(l) < 0)
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease restart can't re-take (%s %s, %s): "
-				       "leases are not supported", pid, fd, link, l->kind, l->type, l->mode);
-		nposix += lock_kind(l) == CKPT__IMG__LOCK_KIND__LOCK_POSIX;
-	}
+	for (i = 0; i < fi->nlocks; i++)
+		nposix += lock_kind(&fi->locks[i]) == CKPT__IMG__LOCK_KIND__LOCK_POSIX;
 	if (nposix) {
 		pp = malloc(nposix * (sizeof(*pp) + sizeof(*pl)));
 		if (!pp)
@@ -254,10 +245,23 @@ static int collect_locks(struct dump_ctx *ctx, pid_t pid, int fd, const char *li
 	return 0;
 }
 
-/* Reopening can't register the description for SIGIO (open() keeps the
- * flag but not the owner or the signal). */
+/* Locks restart can't re-take (a lease also sets O_ASYNC: it is named
+ * first). Reopening can't register the description for SIGIO (open()
+ * keeps the flag but not the owner or the signal). */
 static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi)
 {
+	int i;
+
+	if (fi->nlocks > PROC_FDINFO_LOCKS)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %d file locks through one fd: more than %d are not supported",
+			       pid, fd, link, fi->nlocks, PROC_FDINFO_LOCKS);
+	for (i = 0; i < fi->nlocks; i++) {
+		const struct proc_lock *l = &fi->locks[i];
+
+		if (lock_kind(l) < 0)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease restart can't re-take (%s %s, %s): "
+				       "leases are not supported", pid, fd, link, l->kind, l->type, l->mode);
+	}
 	if (fi->flags & O_ASYNC)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): signal-driven I/O (O_ASYNC, with its F_SETOWN owner and F_SETSIG signal) is not supported yet",
 			       pid, fd, link);
