@@ -6,6 +6,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "spawn.h"
+#include "rbatch.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,9 @@
 
 /* File status flags reopened as saved; creation flags never are. */
 #define REOPEN_MASK (~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC))
+/* open() takes O_ASYNC without registering for SIGIO, and F_SETFL only
+ * registers a change: it is set after the owner (files_restore_fd_state). */
+#define OPEN_MASK (REOPEN_MASK & ~O_ASYNC)
 #define PROC_SUPER_MAGIC 0x9fa0
 
 struct dump_file {
@@ -245,9 +249,7 @@ static int collect_locks(struct dump_ctx *ctx, pid_t pid, int fd, const char *li
 	return 0;
 }
 
-/* Locks restart can't re-take (a lease also sets O_ASYNC: it is named
- * first). Reopening can't register the description for SIGIO (open()
- * keeps the flag but not the owner or the signal). */
+/* Locks restart can't re-take. */
 static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi)
 {
 	int i;
@@ -262,9 +264,6 @@ static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *l
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease restart can't re-take (%s %s, %s): "
 				       "leases are not supported", pid, fd, link, l->kind, l->type, l->mode);
 	}
-	if (fi->flags & O_ASYNC)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): signal-driven I/O (O_ASYNC, with its F_SETOWN owner and F_SETSIG signal) is not supported yet",
-			       pid, fd, link);
 	return 0;
 }
 
@@ -305,6 +304,12 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 		return r;
 	e->fd = fd;
 	e->cloexec = !!(fi.flags & O_CLOEXEC);
+	if (fi.flags & O_ASYNC) {   /* saved even with no owner: files_dump_owners fills it */
+		e->fown = calloc(1, sizeof(*e->fown));
+		if (!e->fown)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
+		ckpt__img__fown__init(e->fown);
+	}
 	obj = malloc(sizeof(*obj));
 	if (!obj)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
@@ -391,13 +396,84 @@ int files_collect(struct dump_ctx *ctx, struct dump_proc *p)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", p->pid);
 	for (i = 0; i < n; i++) {
 		ckpt__img__fd__init(&p->fds[i]);
+		p->nfds = i + 1;
 		r = dump_one_fd(ctx, p->pid, fds[i], &p->fds[i]);
 		if (r < 0)
 			return r;
-		p->nfds = i + 1;
 		ctx->max_fd = MAX(ctx->max_fd, fds[i]);
 	}
 	return 0;
+}
+
+static bool owner_in_container(const struct dump_ctx *ctx, const struct f_owner_ex *o)
+{
+	size_t i;
+
+	if (o->type != F_OWNER_PGRP)
+		return in_container(ctx, o->pid);
+	for (i = 0; i < ctx->nprocs; i++)
+		if (ctx->procs[i].nspgid == o->pid)
+			return true;
+	return false;
+}
+
+/* The SIGIO owner and signal of fds[from..to) by injected fcntl (only
+ * the process can tell, in its own pid namespace). */
+static int read_owners(struct dump_ctx *ctx, struct dump_proc *p, struct rbatch *b, size_t from, size_t to)
+{
+	uint64_t a[RBATCH_MAX_CALLS / 2];
+	size_t i, k;
+	int r;
+
+	for (i = from; i < to; i++) {
+		a[i - from] = rbatch_space(b, sizeof(struct f_owner_ex));
+		rbatch_add(b, __NR_fcntl, p->fds[i].fd, F_GETOWN_EX, a[i - from], 0, 0, 0);
+		rbatch_add(b, __NR_fcntl, p->fds[i].fd, F_GETSIG, 0, 0, 0, 0);
+	}
+	r = rbatch_run(b, &p->rt[0]);
+	/* EBADF: an O_PATH fd, which has no owner */
+	for (k = 0; r >= 0 && k < b->n; k++)
+		if (b->calls[k].ret < 0 && b->calls[k].ret != -EBADF)
+			r = (int)b->calls[k].ret;
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: injected F_GETOWN_EX/F_GETSIG", p->pid);
+	for (i = from; i < to; i++) {
+		struct f_owner_ex o;
+		Ckpt__Img__Fd *e = &p->fds[i];
+		long sig = b->calls[2 * (i - from) + 1].ret;
+
+		if (sig == -EBADF)
+			continue;
+		memcpy(&o, rbatch_result(b, a[i - from]), sizeof(o));
+		if (!e->fown && !o.pid && !sig)
+			continue;
+		if (o.pid && !owner_in_container(ctx, &o))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d: its SIGIO owner (F_SETOWN_EX type %d, pid %d) is not in the container",
+				       p->pid, e->fd, o.type, o.pid);
+		if (!e->fown && !(e->fown = malloc(sizeof(*e->fown))))
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", p->pid, e->fd);
+		ckpt__img__fown__init(e->fown);
+		e->fown->type = o.type;
+		e->fown->pid = o.pid;
+		e->fown->signum = sig;
+	}
+	return 0;
+}
+
+int files_dump_owners(struct dump_ctx *ctx, struct dump_proc *p, uint64_t code, uint64_t data, uint64_t table)
+{
+	_cleanup_free_ struct rbatch *b = malloc(sizeof(*b));
+	size_t i, n;
+	int r = 0;
+
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	for (i = 0; i < p->nfds && r >= 0; i += n) {
+		n = MIN(p->nfds - i, (size_t)RBATCH_MAX_CALLS / 2);
+		rbatch_init(b, code, data, table);
+		r = read_owners(ctx, p, b, i, i + n);
+	}
+	return r;
 }
 
 int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p)
@@ -486,7 +562,7 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t 
 		return snprintf(why, len, "%s", bad), -ESTALE;
 	if (!(f->flags & (O_PATH | O_NOFOLLOW))) {
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", look);
-		fd = open(self, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+		fd = open(self, (f->flags & OPEN_MASK) | O_CLOEXEC);
 		fd = fd < 0 ? -errno : fd;
 	} else {
 		fd = openat_beneath(dirfd, base, f->flags & REOPEN_MASK);
@@ -526,7 +602,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	if (rootfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC) {
-		struct open_how how = { .flags = (f->flags & REOPEN_MASK) | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+		struct open_how how = { .flags = (f->flags & OPEN_MASK) | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 
 		nfd = (int)syscall(SYS_openat2, rootfd, f->path, &how, sizeof(how));
 		if (nfd < 0)
@@ -612,7 +688,7 @@ static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	if (!o || !o->memfd)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: refers to unknown memfd", f->id);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->pool[o->slot]);
-	fd = open(path, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+	fd = open(path, (f->flags & OPEN_MASK) | O_CLOEXEC);
 	if (fd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u: reopening its memfd", f->id);
 	if (f->has_pos && lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos) {
@@ -739,21 +815,29 @@ static int split_late(struct restore_ctx *ctx, Ckpt__Img__Fds *m, size_t *ret_n)
 }
 
 /* A process's POSIX locks wait for all its fds (and the other processes'
- * locks: they were compatible). */
-static int keep_posix_locks(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
+ * locks: they were compatible), its fds' SIGIO owners for its threads. */
+static int keep_fd_state(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
 {
-	size_t i, k, n = 0;
+	size_t i, k, n = 0, no = 0;
 
-	for (i = 0; i < m->n_fds; i++)
+	for (i = 0; i < m->n_fds; i++) {
 		n += m->fds[i]->n_posix_locks;
-	if (!n)
-		return 0;
-	p->locks = calloc(n, sizeof(*p->locks));
-	if (!p->locks)
+		no += m->fds[i]->fown != NULL;
+	}
+	p->locks = n ? calloc(n, sizeof(*p->locks)) : NULL;
+	p->owners = no ? calloc(no, sizeof(*p->owners)) : NULL;
+	if ((n && !p->locks) || (no && !p->owners))
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: locks", p->tt->pid);
-	for (i = 0; i < m->n_fds; i++)
-		for (k = 0; k < m->fds[i]->n_posix_locks; k++)
-			p->locks[p->nlocks++] = (struct rlock){ m->fds[i]->fd, *m->fds[i]->posix_locks[k] };
+	for (i = 0; i < m->n_fds; i++) {
+		const Ckpt__Img__Fd *e = m->fds[i];
+		const struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, e->file_id);
+
+		for (k = 0; k < e->n_posix_locks; k++)
+			p->locks[p->nlocks++] = (struct rlock){ e->fd, *e->posix_locks[k] };
+		if (e->fown)
+			p->owners[p->nowners++] = (struct rfown){ e->fd, e->fown->type, e->fown->pid, e->fown->signum,
+								  !!(o->flags & O_ASYNC) };
+	}
 	return 0;
 }
 
@@ -771,7 +855,7 @@ int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 	if (r >= 0)
 		r = check_fds(ctx, m);
 	if (r >= 0)
-		r = keep_posix_locks(ctx, ctx->cur, m);
+		r = keep_fd_state(ctx, ctx->cur, m);
 	if (r >= 0)
 		r = split_late(ctx, m, &now);
 	if (r >= 0) {
@@ -813,7 +897,7 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 		return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: dup of fd %u", p->tt->pid, l->fd, first->fd) : 0;
 	}
 	addr = restore_scratch_put(p, PAGE_SZ, o->proc_path, strlen(o->proc_path) + 1);
-	k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & REOPEN_MASK) | O_CLOEXEC, 0);
+	k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & OPEN_MASK) | O_CLOEXEC, 0);
 	if (k < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, (int)-k, "task %d: fd %u: reopening %s", p->tt->pid, l->fd, o->proc_path);
 	if (k != l->fd) {
@@ -847,13 +931,40 @@ int files_restore_late(struct restore_ctx *ctx)
 	return r;
 }
 
+/* The SIGIO owner (a pid in the container's namespace: the task sets it
+ * in its own), the signal, then O_ASYNC, which registers the description
+ * for SIGIO only when F_SETFL turns it on. */
+static int set_owner(struct restore_ctx *ctx, struct rproc *p, const struct rfown *w)
+{
+	struct f_owner_ex own = { .type = w->type, .pid = w->pid };
+	long addr, ret, fl = 0;
+
+	addr = restore_scratch_put(p, PAGE_SZ, &own, sizeof(own));
+	ret = addr < 0 ? addr : rsys(&p->rt, __NR_fcntl, w->fd, F_SETOWN_EX, addr);
+	if (ret >= 0)
+		ret = rsys(&p->rt, __NR_fcntl, w->fd, F_SETSIG, w->sig);
+	if (ret >= 0 && w->async)
+		ret = fl = rsys(&p->rt, __NR_fcntl, w->fd, F_GETFL);
+	if (ret >= 0 && w->async)
+		ret = rsys(&p->rt, __NR_fcntl, w->fd, F_SETFL, fl | O_ASYNC);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: setting its SIGIO owner (type %u, pid %d), signal %u%s",
+			       p->tt->pid, w->fd, w->type, w->pid, w->sig, w->async ? " and O_ASYNC" : "");
+	return 0;
+}
+
 /* POSIX locks belong to the process that took them: it takes them again. */
-int files_restore_locks(struct restore_ctx *ctx, struct rproc *p)
+int files_restore_fd_state(struct restore_ctx *ctx, struct rproc *p)
 {
 	char who[64];
 	size_t i;
 	long addr, ret;
 
+	int r;
+
+	for (i = 0; i < p->nowners; i++)
+		if ((r = set_owner(ctx, p, &p->owners[i])) < 0)
+			return r;
 	for (i = 0; i < p->nlocks; i++) {
 		struct flock fl = lock_flock(&p->locks[i].l);
 

@@ -31,6 +31,16 @@ struct rproc {
 	size_t nstale;
 	struct rlock *locks;          /* its POSIX locks, re-taken once every fd is in */
 	size_t nlocks;
+	struct rfown *owners;         /* its fds' SIGIO owners, set then too */
+	size_t nowners;
+};
+
+/* The SIGIO owner and signal of a description, set through an fd. */
+struct rfown {
+	uint32_t fd, type;
+	int32_t pid;
+	uint32_t sig;
+	bool async;                   /* the description had O_ASYNC */
 };
 
 /* A POSIX lock of a process, on its fd. */
@@ -97,9 +107,10 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Once every task exists: the fds on /proc files, opened by their tasks. */
 int files_restore_late(struct restore_ctx *ctx);
-/* At release, once p's pool is closed: its POSIX locks, by injected
- * fcntl(F_SETLK) (a lock someone took meanwhile fails the restart). */
-int files_restore_locks(struct restore_ctx *ctx, struct rproc *p);
+/* At release, once p's pool is closed: its fds' SIGIO owners and its
+ * POSIX locks, by injected fcntl (a lock someone took meanwhile fails the
+ * restart). */
+int files_restore_fd_state(struct restore_ctx *ctx, struct rproc *p);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */

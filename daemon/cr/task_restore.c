@@ -252,7 +252,7 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	/* closing an fd of a file drops the process's POSIX locks on it:
 	 * they come after the pool is gone */
 	if (r >= 0)
-		r = files_restore_locks(ctx, p);
+		r = files_restore_fd_state(ctx, p);
 	if (r >= 0)
 		r = check_creds(ctx, p, p->task);
 	if (r >= 0)

@@ -350,8 +350,10 @@ void tree_free(struct dump_ctx *ctx)
 			free(p->vma_ents[k].anon_name);
 		free(p->vma_ents);
 		free(p->vma_ptrs);
-		for (size_t k = 0; p->fds && k < p->nfds; k++)
+		for (size_t k = 0; p->fds && k < p->nfds; k++) {
 			free(p->fds[k].posix_locks);   /* one block with the locks */
+			free(p->fds[k].fown);
+		}
 		free(p->fds);
 	}
 	free(ctx->procs);

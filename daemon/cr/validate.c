@@ -273,6 +273,17 @@ const char *validate_pipe(const Ckpt__Img__Pipe *m)
 	return NULL;
 }
 
+static const char *check_fown(const Ckpt__Img__Fown *o)
+{
+	if (!o)
+		return NULL;
+	if (o->type != F_OWNER_TID && o->type != F_OWNER_PID && o->type != F_OWNER_PGRP)
+		return "an unknown kind of SIGIO owner";
+	if (o->pid < 0 || o->pid > CR_PID_MAX)
+		return "a SIGIO owner out of range";
+	return o->signum > 64 ? "a SIGIO signal out of range" : NULL;
+}
+
 const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd)
 {
 	const char *why;
@@ -284,6 +295,9 @@ const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd)
 		if (m->fds[i]->fd > max_fd)
 			return "an fd number above the tree's highest";
 		why = check_locks(m->fds[i]->posix_locks, m->fds[i]->n_posix_locks, true);
+		if (why)
+			return why;
+		why = check_fown(m->fds[i]->fown);
 		if (why)
 			return why;
 		for (j = 0; j < i; j++)

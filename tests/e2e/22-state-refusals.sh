@@ -4,8 +4,8 @@
 # with an error naming the task (its pid in the container and on the host),
 # the object and the reason, and the container runs on, not frozen, not
 # stopped, not traced: a thread with its own seccomp filter or uid, network
-# / UTS namespaces, a pending time namespace, a lease, signal-driven I/O
-# (O_ASYNC). File locks are restored (30-locks-async.sh).
+# / UTS namespaces, a pending time namespace, a lease. File locks and
+# signal-driven I/O are restored (30-locks-async.sh).
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -49,5 +49,4 @@ refused netns 'its own network namespace .*nested namespaces are not supported'
 refused utsns 'its own UTS .*nested namespaces are not supported'
 refused timens 'a pending time namespace for its children'
 refused lease 'fd [0-9]+ \(.*/refuse-lease\): holds a file lock or lease .*LEASE READ.*leases are not supported'
-refused async 'fd [0-9]+ \(pipe:\[[0-9]+\]\): signal-driven I/O \(O_ASYNC'
 echo "PASS: $TEST_NAME"

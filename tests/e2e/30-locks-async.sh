@@ -44,7 +44,9 @@ locks_cycles()
 	run_ct "$name" "$WL/locks" $mode
 	verify_ct "$name" locks
 	for c in $(seq "$CYCLES"); do
-		cr_cycle "$name"
+		checkpoint_ct "$name"
+		restart_ct "$name"
+		verify_ct "$name" locks
 		log "$name: cycle $c ok: $(last_log "$name" '^PASS locks')"
 	done
 	checkpoint_ct "$name"
@@ -63,4 +65,5 @@ locks_cycles()
 }
 
 locks_cycles "$P-locks" ""
+locks_cycles "$P-async" async
 echo "PASS: $TEST_NAME"

@@ -2,7 +2,7 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
  *   refuse socket | fifo | timer | sharedfiles | threadseccomp | threaduid |
- *          netns | utsns | timens | lease | async |
+ *          netns | utsns | timens | lease |
  *          sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
@@ -11,8 +11,7 @@
  * seccomp filter of its own; threaduid: a second thread that changed its
  * uid alone (raw setresuid); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
- * for children); lease: a read lease on its own file; async: a pipe with
- * O_ASYNC, F_SETOWN and F_SETSIG; sud: syscall user dispatch on (every
+ * for children); lease: a read lease on its own file; sud: syscall user dispatch on (every
  * call allowed by its selector); mempolicy: a NUMA policy (MPOL_BIND to
  * node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
@@ -147,12 +146,8 @@ int main(int argc, char **argv)
 		if (n)
 			fail("%s: %m\n", mode);
 		n = 0;
-	} else if (!strcmp(mode, "async")) {
-		if (pipe(p) || fcntl(p[0], F_SETOWN, getpid()) || fcntl(p[0], F_SETSIG, SIGRTMIN + 1) ||
-		    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC))
-			fail("async: %m\n");
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|lease|async|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|lease|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
