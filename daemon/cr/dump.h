@@ -50,6 +50,8 @@ struct dump_ctx {
 	size_t nprocs;
 	int max_fd;
 	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
+	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
+	size_t nlocks;                /* ... for task_check_locks to account for */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check
@@ -77,6 +79,9 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p);
  * p->fds (first pass); the FDS record (second pass). */
 int files_collect(struct dump_ctx *ctx, struct dump_proc *p);
 int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p);
+/* The SIGIO owner and signal of p's fds, by batches of injected fcntl
+ * (task_dump, in its scratch memory: code, data and table addresses). */
+int files_dump_owners(struct dump_ctx *ctx, struct dump_proc *p, uint64_t code, uint64_t data, uint64_t table);
 /* Reopen FILE f of task pid's fd (stat st) as restart will, and close it:
  * refuses what restart could not reopen. */
 int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *f, const struct stat *st);

@@ -6,11 +6,13 @@
 #include "macro.h"
 #include "proc.h"
 #include "spawn.h"
+#include "rbatch.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/kcmp.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/pidfd.h>
@@ -22,6 +24,9 @@
 
 /* File status flags reopened as saved; creation flags never are. */
 #define REOPEN_MASK (~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY | O_CLOEXEC))
+/* open() takes O_ASYNC without registering for SIGIO, and F_SETFL only
+ * registers a change: it is set after the owner (files_restore_fd_state). */
+#define OPEN_MASK (REOPEN_MASK & ~O_ASYNC)
 #define PROC_SUPER_MAGIC 0x9fa0
 
 struct dump_file {
@@ -172,26 +177,114 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	return shm_dump(ctx, path, true, name, &f->shm_id);
 }
 
-/* A lock or lease lost in a restart lets another process take it: the
- * holder's data silently stops being protected. fdinfo lists those of this
- * description (flock, OFD, leases: even when the process that took them
- * has exited) and this process's POSIX locks taken through it. */
+/* The kind restart re-takes a lock as, or -1: leases (re-taking one needs
+ * every other open of the file gone, and one being broken can't be
+ * resumed), and what is no lock held (a waiter, an access check). */
+static int lock_kind(const struct proc_lock *l)
+{
+	if (l->waiter || !streq(l->mode, "ADVISORY") || (!streq(l->type, "READ") && !streq(l->type, "WRITE")))
+		return -1;
+	if (streq(l->kind, "FLOCK"))
+		return CKPT__IMG__LOCK_KIND__LOCK_FLOCK;
+	if (streq(l->kind, "OFDLCK"))
+		return CKPT__IMG__LOCK_KIND__LOCK_OFD;
+	if (streq(l->kind, "POSIX"))
+		return CKPT__IMG__LOCK_KIND__LOCK_POSIX;
+	return -1;
+}
+
+static void lock_msg(const struct proc_lock *l, int kind, Ckpt__Img__FileLock *m)
+{
+	ckpt__img__file_lock__init(m);
+	m->kind = kind;
+	m->write = streq(l->type, "WRITE");
+	if (kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK)
+		return;
+	m->has_start = m->has_len = true;
+	m->start = l->start;
+	m->len = l->end == UINT64_MAX ? 0 : l->end - l->start + 1;
+}
+
+/* Remember a saved lock for task_check_locks. */
+static int note_lock(struct dump_ctx *ctx, const struct proc_lock *l)
+{
+	if (ctx->nlocks % 64 == 0) {
+		struct proc_lock *v = realloc(ctx->locks, (ctx->nlocks + 64) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		ctx->locks = v;
+	}
+	ctx->locks[ctx->nlocks++] = *l;
+	return 0;
+}
+
+/* A lock lost in a restart lets another process take it: the holder's
+ * data silently stops being protected. fdinfo lists the flock and OFD
+ * locks of this description (even when the process that took them has
+ * exited), and this process's POSIX locks taken through it. The
+ * description's go to its FILE record (f: only when it is written now),
+ * the process's to the fd's entry. */
+static int collect_locks(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi,
+			 Ckpt__Img__File *f, Ckpt__Img__FileLock *flocks, Ckpt__Img__FileLock **fptrs, Ckpt__Img__Fd *e)
+{
+	Ckpt__Img__FileLock **pp = NULL, *pl = NULL;
+	size_t nposix = 0;
+	int i, kind;
+
+	for (i = 0; i < fi->nlocks; i++)
+		nposix += lock_kind(&fi->locks[i]) == CKPT__IMG__LOCK_KIND__LOCK_POSIX;
+	if (nposix) {
+		pp = malloc(nposix * (sizeof(*pp) + sizeof(*pl)));
+		if (!pp)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d: locks", pid, fd);
+		pl = (Ckpt__Img__FileLock *)(pp + nposix);
+		e->posix_locks = pp;
+	}
+	for (i = 0; i < fi->nlocks; i++) {
+		const struct proc_lock *l = &fi->locks[i];
+
+		kind = lock_kind(l);
+		if (kind == CKPT__IMG__LOCK_KIND__LOCK_POSIX) {
+			lock_msg(l, kind, &pl[e->n_posix_locks]);
+			pp[e->n_posix_locks] = &pl[e->n_posix_locks];
+			e->n_posix_locks++;
+		} else if (f) {
+			lock_msg(l, kind, &flocks[f->n_locks]);
+			fptrs[f->n_locks] = &flocks[f->n_locks];
+			f->n_locks++;
+			f->locks = fptrs;
+		} else {
+			continue;
+		}
+		if (note_lock(ctx, l) < 0)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d: locks", pid, fd);
+	}
+	return 0;
+}
+
+/* Locks restart can't re-take. */
 static int check_fd_state(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct proc_fdinfo *fi)
 {
-	if (fi->nlocks)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease (%s%s): file locks are not supported yet",
-			       pid, fd, link, fi->lock, fi->nlocks > 1 ? ", and more" : "");
-	/* Reopening can't register the description for SIGIO (open() keeps
-	 * the flag but not the owner or the signal). */
-	if (fi->flags & O_ASYNC)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): signal-driven I/O (O_ASYNC, with its F_SETOWN owner and F_SETSIG signal) is not supported yet",
-			       pid, fd, link);
+	int i;
+
+	if (fi->nlocks > PROC_FDINFO_LOCKS)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %d file locks through one fd: more than %d are not supported",
+			       pid, fd, link, fi->nlocks, PROC_FDINFO_LOCKS);
+	for (i = 0; i < fi->nlocks; i++) {
+		const struct proc_lock *l = &fi->locks[i];
+
+		if (lock_kind(l) < 0)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): holds a file lock or lease restart can't re-take (%s %s, %s): "
+				       "leases are not supported", pid, fd, link, l->kind, l->type, l->mode);
+	}
 	return 0;
 }
 
 static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e)
 {
 	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+	Ckpt__Img__FileLock flocks[PROC_FDINFO_LOCKS], *fptrs[PROC_FDINFO_LOCKS];
 	struct proc_fdinfo fi;
 	struct dump_file *obj;
 	char path[64], link[PATH_MAX];
@@ -199,7 +292,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	struct stat st;
 	const char *why;
 	void *existing;
-	bool procfs;
+	bool procfs, first;
 	uint32_t id;
 	ssize_t n;
 	int r;
@@ -225,6 +318,12 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 		return r;
 	e->fd = fd;
 	e->cloexec = !!(fi.flags & O_CLOEXEC);
+	if (fi.flags & O_ASYNC) {   /* saved even with no owner: files_dump_owners fills it */
+		e->fown = calloc(1, sizeof(*e->fown));
+		if (!e->fown)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
+		ckpt__img__fown__init(e->fown);
+	}
 	obj = malloc(sizeof(*obj));
 	if (!obj)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", pid, fd);
@@ -235,7 +334,14 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "task %d: fd %d: object table", pid, fd);
 	}
 	e->file_id = id;
-	if (r == 0) {   /* a dup of a description already written */
+	first = r == 1;
+	r = collect_locks(ctx, pid, fd, link, &fi, first ? &f : NULL, flocks, fptrs, e);
+	if (r < 0) {
+		if (!first)
+			free(obj);
+		return r;
+	}
+	if (!first) {   /* a dup of a description already written */
 		pid_t holder = ((struct dump_file *)existing)->pid;
 
 		free(obj);
@@ -318,13 +424,84 @@ int files_collect(struct dump_ctx *ctx, struct dump_proc *p)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", p->pid);
 	for (i = 0; i < n; i++) {
 		ckpt__img__fd__init(&p->fds[i]);
+		p->nfds = i + 1;
 		r = dump_one_fd(ctx, p->pid, fds[i], &p->fds[i]);
 		if (r < 0)
 			return r;
-		p->nfds = i + 1;
 		ctx->max_fd = MAX(ctx->max_fd, fds[i]);
 	}
 	return 0;
+}
+
+static bool owner_in_container(const struct dump_ctx *ctx, const struct f_owner_ex *o)
+{
+	size_t i;
+
+	if (o->type != F_OWNER_PGRP)
+		return in_container(ctx, o->pid);
+	for (i = 0; i < ctx->nprocs; i++)
+		if (ctx->procs[i].nspgid == o->pid)
+			return true;
+	return false;
+}
+
+/* The SIGIO owner and signal of fds[from..to) by injected fcntl (only
+ * the process can tell, in its own pid namespace). */
+static int read_owners(struct dump_ctx *ctx, struct dump_proc *p, struct rbatch *b, size_t from, size_t to)
+{
+	uint64_t a[RBATCH_MAX_CALLS / 2];
+	size_t i, k;
+	int r;
+
+	for (i = from; i < to; i++) {
+		a[i - from] = rbatch_space(b, sizeof(struct f_owner_ex));
+		rbatch_add(b, __NR_fcntl, p->fds[i].fd, F_GETOWN_EX, a[i - from], 0, 0, 0);
+		rbatch_add(b, __NR_fcntl, p->fds[i].fd, F_GETSIG, 0, 0, 0, 0);
+	}
+	r = rbatch_run(b, &p->rt[0]);
+	/* EBADF: an O_PATH fd, which has no owner */
+	for (k = 0; r >= 0 && k < b->n; k++)
+		if (b->calls[k].ret < 0 && b->calls[k].ret != -EBADF)
+			r = (int)b->calls[k].ret;
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: injected F_GETOWN_EX/F_GETSIG", p->pid);
+	for (i = from; i < to; i++) {
+		struct f_owner_ex o;
+		Ckpt__Img__Fd *e = &p->fds[i];
+		long sig = b->calls[2 * (i - from) + 1].ret;
+
+		if (sig == -EBADF)
+			continue;
+		memcpy(&o, rbatch_result(b, a[i - from]), sizeof(o));
+		if (!e->fown && !o.pid && !sig)
+			continue;
+		if (o.pid && !owner_in_container(ctx, &o))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d: its SIGIO owner (F_SETOWN_EX type %d, pid %d) is not in the container",
+				       p->pid, e->fd, o.type, o.pid);
+		if (!e->fown && !(e->fown = malloc(sizeof(*e->fown))))
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd %d", p->pid, e->fd);
+		ckpt__img__fown__init(e->fown);
+		e->fown->type = o.type;
+		e->fown->pid = o.pid;
+		e->fown->signum = sig;
+	}
+	return 0;
+}
+
+int files_dump_owners(struct dump_ctx *ctx, struct dump_proc *p, uint64_t code, uint64_t data, uint64_t table)
+{
+	_cleanup_free_ struct rbatch *b = malloc(sizeof(*b));
+	size_t i, n;
+	int r = 0;
+
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	for (i = 0; i < p->nfds && r >= 0; i += n) {
+		n = MIN(p->nfds - i, (size_t)RBATCH_MAX_CALLS / 2);
+		rbatch_init(b, code, data, table);
+		r = read_owners(ctx, p, b, i, i + n);
+	}
+	return r;
 }
 
 int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p)
@@ -413,10 +590,10 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t 
 		return snprintf(why, len, "%s", bad), -ESTALE;
 	if (!(f->flags & (O_PATH | O_NOFOLLOW))) {
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", look);
-		fd = open(self, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+		fd = open(self, (f->flags & OPEN_MASK) | O_CLOEXEC);
 		fd = fd < 0 ? -errno : fd;
 	} else {
-		fd = openat_beneath(dirfd, base, f->flags & REOPEN_MASK);
+		fd = openat_beneath(dirfd, base, f->flags & OPEN_MASK);
 	}
 	if (fd < 0)
 		return snprintf(why, len, "%s", strerror(-fd)), fd;
@@ -453,7 +630,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	if (rootfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC) {
-		struct open_how how = { .flags = (f->flags & REOPEN_MASK) | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+		struct open_how how = { .flags = (f->flags & OPEN_MASK) | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 
 		nfd = (int)syscall(SYS_openat2, rootfd, f->path, &how, sizeof(how));
 		if (nfd < 0)
@@ -474,6 +651,61 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 
 /* ---- restore ---- */
 
+static const char *lock_name(const Ckpt__Img__FileLock *l, char *buf, size_t len)
+{
+	char end[32] = "EOF";
+
+	if (l->kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK) {
+		snprintf(buf, len, "flock (%s)", l->write ? "LOCK_EX" : "LOCK_SH");
+		return buf;
+	}
+	if (l->len)
+		snprintf(end, sizeof(end), "%lu", (unsigned long)(l->start + l->len - 1));
+	snprintf(buf, len, "%s %s lock on bytes %lu..%s", l->kind == CKPT__IMG__LOCK_KIND__LOCK_OFD ? "OFD" : "POSIX",
+		 l->write ? "write" : "read", (unsigned long)l->start, end);
+	return buf;
+}
+
+static int lock_failed(struct restore_ctx *ctx, const char *who, const Ckpt__Img__FileLock *l, int err)
+{
+	char name[96];
+
+	lock_name(l, name, sizeof(name));
+	if (err == -EAGAIN || err == -EACCES)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "%s: re-taking its %s: another process holds a conflicting lock", who, name);
+	return cr_fail(ctx->err, CR_ERR_KERNEL, -err, "%s: re-taking its %s", who, name);
+}
+
+static struct flock lock_flock(const Ckpt__Img__FileLock *l)
+{
+	return (struct flock){ .l_type = l->write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET, .l_start = l->start, .l_len = l->len };
+}
+
+/* The flock and OFD locks of a description belong to it, whoever holds
+ * it: the worker takes them on the description it opened, which the tasks
+ * get. Never waiting: a lock someone took since the checkpoint fails the
+ * restart, before any task exists. */
+static int take_file_locks(struct restore_ctx *ctx, const Ckpt__Img__File *f, int fd)
+{
+	char who[PATH_MAX + 32];
+	size_t i;
+	int r;
+
+	snprintf(who, sizeof(who), "file %u (%s)", f->id, f->path ? f->path : f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ? "a pipe" : "a memfd");
+	for (i = 0; i < f->n_locks; i++) {
+		const Ckpt__Img__FileLock *l = f->locks[i];
+		struct flock fl = lock_flock(l);
+
+		if (l->kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK)
+			r = flock(fd, (l->write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+		else
+			r = fcntl(fd, F_OFD_SETLK, &fl);
+		if (r < 0)
+			return lock_failed(ctx, who, l, -errno);
+	}
+	return 0;
+}
+
 /* A memfd description: a new open of the object the worker made. */
 static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
@@ -484,7 +716,7 @@ static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	if (!o || !o->memfd)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: refers to unknown memfd", f->id);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->pool[o->slot]);
-	fd = open(path, (f->flags & REOPEN_MASK) | O_CLOEXEC);
+	fd = open(path, (f->flags & OPEN_MASK) | O_CLOEXEC);
 	if (fd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u: reopening its memfd", f->id);
 	if (f->has_pos && lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos) {
@@ -545,6 +777,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 		fd = r = reopen(ctx, f);
 		if (fd >= 0)
 			slot = r = restore_pool_add(ctx, fd);
+		if (r >= 0)
+			r = take_file_locks(ctx, f, fd);
 	}
 	if (r >= 0) {
 		o = calloc(1, sizeof(*o));
@@ -614,6 +848,33 @@ static int split_late(struct restore_ctx *ctx, Ckpt__Img__Fds *m, size_t *ret_n)
 	return 0;
 }
 
+/* A process's POSIX locks wait for all its fds (and the other processes'
+ * locks: they were compatible), its fds' SIGIO owners for its threads. */
+static int keep_fd_state(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
+{
+	size_t i, k, n = 0, no = 0;
+
+	for (i = 0; i < m->n_fds; i++) {
+		n += m->fds[i]->n_posix_locks;
+		no += m->fds[i]->fown != NULL;
+	}
+	p->locks = n ? calloc(n, sizeof(*p->locks)) : NULL;
+	p->owners = no ? calloc(no, sizeof(*p->owners)) : NULL;
+	if ((n && !p->locks) || (no && !p->owners))
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: locks", p->tt->pid);
+	for (i = 0; i < m->n_fds; i++) {
+		const Ckpt__Img__Fd *e = m->fds[i];
+		const struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, e->file_id);
+
+		for (k = 0; k < e->n_posix_locks; k++)
+			p->locks[p->nlocks++] = (struct rlock){ e->fd, *e->posix_locks[k] };
+		if (e->fown)
+			p->owners[p->nowners++] = (struct rfown){ e->fd, e->fown->type, e->fown->pid, e->fown->signum,
+								  !!(o->flags & O_ASYNC) };
+	}
+	return 0;
+}
+
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Fds *m = image_unpack(&ctx->rd, &ckpt__img__fds__descriptor, payload, len);
@@ -627,6 +888,8 @@ int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len)
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "fds record out of order");
 	if (r >= 0)
 		r = check_fds(ctx, m);
+	if (r >= 0)
+		r = keep_fd_state(ctx, ctx->cur, m);
 	if (r >= 0)
 		r = split_late(ctx, m, &now);
 	if (r >= 0) {
@@ -692,7 +955,7 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 		k = open_pidfd(ctx, p, o);
 	} else {
 		addr = restore_scratch_put(p, PAGE_SZ, o->proc_path, strlen(o->proc_path) + 1);
-		k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & REOPEN_MASK) | O_CLOEXEC, 0);
+		k = addr < 0 ? addr : rsys(&p->rt, __NR_openat, AT_FDCWD, addr, (o->flags & OPEN_MASK) | O_CLOEXEC, 0);
 	}
 	if (k < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, (int)-k, "task %d: fd %u: reopening %s", p->tt->pid, l->fd, what);
@@ -725,4 +988,51 @@ int files_restore_late(struct restore_ctx *ctx)
 		r = install_late(ctx, &ctx->late[i], first);
 	}
 	return r;
+}
+
+/* The SIGIO owner (a pid in the container's namespace: the task sets it
+ * in its own), the signal, then O_ASYNC, which registers the description
+ * for SIGIO only when F_SETFL turns it on. */
+static int set_owner(struct restore_ctx *ctx, struct rproc *p, const struct rfown *w)
+{
+	struct f_owner_ex own = { .type = w->type, .pid = w->pid };
+	long addr, ret, fl = 0;
+
+	addr = restore_scratch_put(p, PAGE_SZ, &own, sizeof(own));
+	ret = addr < 0 ? addr : rsys(&p->rt, __NR_fcntl, w->fd, F_SETOWN_EX, addr);
+	if (ret >= 0)
+		ret = rsys(&p->rt, __NR_fcntl, w->fd, F_SETSIG, w->sig);
+	if (ret >= 0 && w->async)
+		ret = fl = rsys(&p->rt, __NR_fcntl, w->fd, F_GETFL);
+	if (ret >= 0 && w->async)
+		ret = rsys(&p->rt, __NR_fcntl, w->fd, F_SETFL, fl | O_ASYNC);
+	if (ret < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: setting its SIGIO owner (type %u, pid %d), signal %u%s",
+			       p->tt->pid, w->fd, w->type, w->pid, w->sig, w->async ? " and O_ASYNC" : "");
+	return 0;
+}
+
+/* POSIX locks belong to the process that took them: it takes them again. */
+int files_restore_fd_state(struct restore_ctx *ctx, struct rproc *p)
+{
+	char who[64];
+	size_t i;
+	long addr, ret;
+
+	int r;
+
+	for (i = 0; i < p->nowners; i++)
+		if ((r = set_owner(ctx, p, &p->owners[i])) < 0)
+			return r;
+	for (i = 0; i < p->nlocks; i++) {
+		struct flock fl = lock_flock(&p->locks[i].l);
+
+		addr = restore_scratch_put(p, PAGE_SZ, &fl, sizeof(fl));
+		ret = addr < 0 ? addr : rsys(&p->rt, __NR_fcntl, p->locks[i].fd, F_SETLK, addr);
+		if (ret < 0) {
+			snprintf(who, sizeof(who), "task %d: fd %u", p->tt->pid, p->locks[i].fd);
+			return lock_failed(ctx, who, &p->locks[i].l, (int)ret);
+		}
+	}
+	return 0;
 }

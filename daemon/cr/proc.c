@@ -677,25 +677,60 @@ int proc_stat_pid(pid_t pid, struct proc_stat *ret)
 
 /* ---- fdinfo ---- */
 
-/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" (fs/locks.c
- * lock_get_status): keep the kind and the type, "FLOCK WRITE". */
-static int parse_fdinfo_lock(const char *v, char *buf, size_t len)
+static int parse_word(const char **p, char *buf, size_t len)
 {
-	const char *p = skip_blanks(v), *kind, *type;
-	size_t nk, nt;
-	uint64_t id;
+	const char *w = skip_blanks(*p);
+	size_t n = strcspn(w, " \t\n");
+
+	if (!n || n >= len)
+		return -EINVAL;
+	memcpy(buf, w, n);
+	buf[n] = 0;
+	*p = w + n;
+	return 0;
+}
+
+int proc_parse_lock(const char *line, struct proc_lock *ret)
+{
+	struct proc_lock l = { 0 };
+	const char *p = skip_blanks(line);
+	uint64_t id, v;
+	char word[24];
+	bool neg;
 
 	if (parse_u64(&p, 10, &id) < 0 || *p++ != ':')
 		return -EINVAL;
-	kind = skip_blanks(p);
-	nk = strcspn(kind, " \t");
-	p = skip_blanks(kind + nk);
-	p += strcspn(p, " \t");      /* ADVISORY, ACTIVE, BREAKING, ... */
-	type = skip_blanks(p);
-	nt = strcspn(type, " \t");
-	if (!nk || !nt || nk > 16 || nt > 16)
+	p = skip_blanks(p);
+	if (strncmp(p, "->", 2) == 0) {
+		l.waiter = true;
+		p += 2;
+	}
+	if (parse_word(&p, l.kind, sizeof(l.kind)) < 0 || parse_word(&p, l.mode, sizeof(l.mode)) < 0 ||
+	    parse_word(&p, l.type, sizeof(l.type)) < 0)
 		return -EINVAL;
-	snprintf(buf, len, "%.*s %.*s", (int)nk, kind, (int)nt, type);
+	p = skip_blanks(p);
+	neg = *p == '-';
+	p += neg;
+	if (parse_u64(&p, 10, &v) < 0 || v > INT_MAX)
+		return -EINVAL;
+	l.pid = neg ? -(int)v : (int)v;
+	p = skip_blanks(p);
+	if (parse_u64(&p, 16, &v) < 0 || v > UINT32_MAX || *p++ != ':')
+		return -EINVAL;
+	l.dev_major = v;
+	if (parse_u64(&p, 16, &v) < 0 || v > UINT32_MAX || *p++ != ':')
+		return -EINVAL;
+	l.dev_minor = v;
+	if (parse_u64(&p, 10, &l.ino) < 0)
+		return -EINVAL;
+	p = skip_blanks(p);
+	if (parse_u64(&p, 10, &l.start) < 0 || parse_word(&p, word, sizeof(word)) < 0)
+		return -EINVAL;
+	if (streq(word, "EOF"))
+		l.end = UINT64_MAX;
+	else if (parse_u64_all(word, 10, INT64_MAX, &l.end) < 0 || l.end < l.start)
+		return -EINVAL;
+	*ret = l;
 	return 0;
 }
 
@@ -733,8 +768,15 @@ int proc_parse_fdinfo(int fd, struct proc_fdinfo *ret)
 			if (parse_u64_all(val, 10, UINT64_MAX, &fi.ino) < 0)
 				return -EINVAL;
 		} else if (streq(line, "lock")) {
-			if (fi.nlocks++ == 0 && parse_fdinfo_lock(val, fi.lock, sizeof(fi.lock)) < 0)
+			struct proc_lock l;
+
+			if (proc_parse_lock(val, &l) < 0)
 				return -EINVAL;
+			if (fi.nlocks == 0)
+				snprintf(fi.lock, sizeof(fi.lock), "%s %s", l.kind, l.type);
+			if (fi.nlocks < PROC_FDINFO_LOCKS)
+				fi.locks[fi.nlocks] = l;
+			fi.nlocks++;
 		}
 	}
 	if (r < 0)

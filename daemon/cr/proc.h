@@ -74,6 +74,21 @@ struct proc_stat {
 int proc_parse_stat(int fd, struct proc_stat *ret);
 int proc_stat_pid(pid_t pid, struct proc_stat *ret);
 
+/* One line of /proc/locks or a "lock:" line of fdinfo (fs/locks.c
+ * lock_get_status): "1: POSIX  ADVISORY  WRITE 1234 08:01:5678 0 EOF". */
+struct proc_lock {
+	char kind[8];                   /* FLOCK, POSIX, OFDLCK, LEASE, DELEG, ACCESS, ... */
+	char mode[12];                  /* ADVISORY; leases: ACTIVE, BREAKING, BREAKER */
+	char type[8];                   /* READ, WRITE, UNLCK */
+	int pid;                        /* as the reader's /proc sees it; -1: OFD */
+	unsigned dev_major, dev_minor;
+	uint64_t ino;
+	uint64_t start, end;            /* end: UINT64_MAX for "EOF" */
+	bool waiter;                    /* "->": blocked, waiting for the lock */
+};
+int proc_parse_lock(const char *line, struct proc_lock *ret);
+
+#define PROC_FDINFO_LOCKS 32
 struct proc_fdinfo {
 	uint64_t pos;
 	uint32_t flags;                 /* octal in the file */
@@ -81,6 +96,7 @@ struct proc_fdinfo {
 	uint64_t ino;
 	int nlocks;                     /* "lock:" lines: locks and leases on this description */
 	char lock[40];                  /* the first one's kind and type: "FLOCK WRITE" */
+	struct proc_lock locks[PROC_FDINFO_LOCKS];   /* the first ones of them */
 };
 int proc_parse_fdinfo(int fd, struct proc_fdinfo *ret);
 int proc_fdinfo_pid(pid_t pid, int fd, struct proc_fdinfo *ret);

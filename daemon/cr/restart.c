@@ -306,6 +306,8 @@ static void free_proc(struct rproc *p, bool ok)
 	free(p->threads);
 	free(p->trt);
 	free(p->stale_fds);
+	free(p->locks);
+	free(p->owners);
 	if (p->task)
 		protobuf_c_message_free_unpacked(&p->task->base, NULL);
 	if (p->mm)

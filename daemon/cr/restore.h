@@ -29,6 +29,24 @@ struct rproc {
 	bool mm_done;                 /* all its pages are in */
 	int *stale_fds;               /* its children's pidfds, closed at release */
 	size_t nstale;
+	struct rlock *locks;          /* its POSIX locks, re-taken once every fd is in */
+	size_t nlocks;
+	struct rfown *owners;         /* its fds' SIGIO owners, set then too */
+	size_t nowners;
+};
+
+/* The SIGIO owner and signal of a description, set through an fd. */
+struct rfown {
+	uint32_t fd, type;
+	int32_t pid;
+	uint32_t sig;
+	bool async;                   /* the description had O_ASYNC */
+};
+
+/* A POSIX lock of a process, on its fd. */
+struct rlock {
+	uint32_t fd;
+	Ckpt__Img__FileLock l;
 };
 
 struct restore_ctx {
@@ -95,6 +113,10 @@ int files_restore_late(struct restore_ctx *ctx);
 /* evfd.c: make an eventfd, timerfd, signalfd or epoll (its targets
  * registered) as f says; a new fd. */
 int evfd_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
+/* At release, once p's pool is closed: its fds' SIGIO owners and its
+ * POSIX locks, by injected fcntl (a lock someone took meanwhile fails the
+ * restart). */
+int files_restore_fd_state(struct restore_ctx *ctx, struct rproc *p);
 /* pipe.c */
 int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 /* The description of one end of pipe id (flags: its open flags); a new fd. */

@@ -186,31 +186,49 @@ static const struct dump_proc *proc_of(const struct dump_ctx *ctx, pid_t pid)
 	return NULL;
 }
 
+static bool same_lock(const struct proc_lock *a, const struct proc_lock *b)
+{
+	return streq(a->kind, b->kind) && streq(a->type, b->type) && a->dev_major == b->dev_major &&
+	       a->dev_minor == b->dev_minor && a->ino == b->ino && a->start == b->start && a->end == b->end &&
+	       (!streq(a->kind, "POSIX") || a->pid == b->pid);
+}
+
 /* Locks the fd checks can't see: one held through a description that no
  * fd holds any more (a file mapping keeps it). /proc/locks gives the pid
- * that took a POSIX or flock lock, as this process sees it. */
+ * that took a POSIX or flock lock, as this process sees it: each such
+ * lock of a task must be one the fds saved (one saved lock accounts for
+ * one line). */
 int task_check_locks(struct dump_ctx *ctx)
 {
 	_cleanup_free_ char *buf = NULL;
+	_cleanup_free_ bool *used = calloc(ctx->nlocks + 1, sizeof(bool));
 	char *line, *save = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
 	int r;
 
+	if (!used)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lock checks");
 	r = proc_read_file("/proc/locks", &buf, &len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reading /proc/locks");
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char kind[16], mode[16], type[16], inode[64];
 		const struct dump_proc *p;
-		int pid;
+		struct proc_lock l;
 
-		/* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; waiters have "->" */
-		if (sscanf(line, "%*d: %15s %15s %15s %d %63s", kind, mode, type, &pid, inode) != 5 || pid <= 0)
+		if (proc_parse_lock(line, &l) < 0 || l.waiter || l.pid <= 0)
 			continue;
-		p = proc_of(ctx, pid);
-		if (p)
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: holds a file lock (%s %s on inode %s) through a file it has no fd for: file locks are not supported yet",
-				       p->pid, kind, type, inode);
+		p = proc_of(ctx, l.pid);
+		if (!p)
+			continue;
+		for (i = 0; i < ctx->nlocks; i++)
+			if (!used[i] && same_lock(&ctx->locks[i], &l))
+				break;
+		if (i < ctx->nlocks) {
+			used[i] = true;
+			continue;
+		}
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: holds a file lock (%s %s on inode %02x:%02x:%lu) through a file it has no fd for: not supported",
+			       p->pid, l.kind, l.type, l.dev_major, l.dev_minor, (unsigned long)l.ino);
 	}
 	return 0;
 }

@@ -516,6 +516,8 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
 	r = task_dump_state(ctx, p, s, addr);
+	if (r >= 0)
+		r = files_dump_owners(ctx, p, addr, addr + SC_DATA, addr + SC_TABLE);
 	ret = rsys(rt, __NR_munmap, addr, SC_LEN);
 	if (r >= 0 && ret != 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);

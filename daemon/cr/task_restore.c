@@ -271,6 +271,10 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 		rbatch_add(b, __NR_close_range, ctx->pool_base, ~0u, 0, 0, 0, 0);
 		r = restore_batch_run(ctx, p, &p->rt, b, "queueing pending signals, setting limits, closing the pool");
 	}
+	/* closing an fd of a file drops the process's POSIX locks on it:
+	 * they come after the pool is gone */
+	if (r >= 0)
+		r = files_restore_fd_state(ctx, p);
 	if (r >= 0)
 		r = check_creds(ctx, p, p->task);
 	if (r >= 0)

@@ -350,9 +350,15 @@ void tree_free(struct dump_ctx *ctx)
 			free(p->vma_ents[k].anon_name);
 		free(p->vma_ents);
 		free(p->vma_ptrs);
+		for (size_t k = 0; p->fds && k < p->nfds; k++) {
+			free(p->fds[k].posix_locks);   /* one block with the locks */
+			free(p->fds[k].fown);
+		}
 		free(p->fds);
 	}
 	free(ctx->procs);
+	free(ctx->locks);
+	ctx->locks = NULL;
 	task_check_free(ctx);
 	ctx->procs = NULL;
 	ctx->nprocs = 0;

@@ -280,8 +280,56 @@ static const char *validate_evfd(const Ckpt__Img__File *f)
 	}
 }
 
+
+/* A lock of kind (FLOCK: no range), its range within off_t. */
+static const char *check_lock(const Ckpt__Img__FileLock *l, bool posix)
+{
+	if (posix != (l->kind == CKPT__IMG__LOCK_KIND__LOCK_POSIX))
+		return posix ? "a description's lock among a process's" : "a process's lock among a description's";
+	if (l->kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK)
+		return l->has_start || l->has_len ? "a flock with a range" : NULL;
+	if (l->kind != CKPT__IMG__LOCK_KIND__LOCK_OFD && l->kind != CKPT__IMG__LOCK_KIND__LOCK_POSIX)
+		return "an unknown kind of lock";
+	if (!l->has_start || !l->has_len || l->start > INT64_MAX || l->len > INT64_MAX - l->start)
+		return "a lock range out of bounds";
+	return NULL;
+}
+
+static const char *check_locks(Ckpt__Img__FileLock *const *v, size_t n, bool posix)
+{
+	const char *why;
+	size_t i, nflock = 0;
+
+	if (n > CR_MAX_LOCKS)
+		return "too many locks";
+	for (i = 0; i < n; i++) {
+		why = check_lock(v[i], posix);
+		if (why)
+			return why;
+		nflock += v[i]->kind == CKPT__IMG__LOCK_KIND__LOCK_FLOCK;
+	}
+	return nflock > 1 ? "two flocks on one description" : NULL;
+}
+
+/* Locks and the SIGIO owner, on the kinds that have them here. */
+static const char *check_file_state(const Ckpt__Img__File *f)
+{
+	const char *why = check_locks(f->locks, f->n_locks, false);
+
+	if (why)
+		return why;
+	if (f->n_locks && (f->kind == CKPT__IMG__FILE_KIND__FILE_PATH || f->kind == CKPT__IMG__FILE_KIND__FILE_PROC ||
+			   f->kind == CKPT__IMG__FILE_KIND__FILE_LOG))
+		return "locks on a kind of file that restart can't lock (O_PATH, /proc, the container log)";
+	return NULL;
+}
+
 const char *validate_file(const Ckpt__Img__File *f)
 {
+	const char *why = check_file_state(f);
+
+	if (why)
+		return why;
 	if (f->flags & ~FILE_FLAGS_OK)
 		return "open flags restart can't give back";
 	if ((f->flags & O_ACCMODE) == O_ACCMODE)
@@ -352,8 +400,20 @@ const char *validate_pipe(const Ckpt__Img__Pipe *m)
 	return NULL;
 }
 
+static const char *check_fown(const Ckpt__Img__Fown *o)
+{
+	if (!o)
+		return NULL;
+	if (o->type != F_OWNER_TID && o->type != F_OWNER_PID && o->type != F_OWNER_PGRP)
+		return "an unknown kind of SIGIO owner";
+	if (o->pid < 0 || o->pid > CR_PID_MAX)
+		return "a SIGIO owner out of range";
+	return o->signum > 64 ? "a SIGIO signal out of range" : NULL;
+}
+
 const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd)
 {
+	const char *why;
 	size_t i, j;
 
 	if (m->n_fds > CR_MAX_FDS)
@@ -361,6 +421,12 @@ const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd)
 	for (i = 0; i < m->n_fds; i++) {
 		if (m->fds[i]->fd > max_fd)
 			return "an fd number above the tree's highest";
+		why = check_locks(m->fds[i]->posix_locks, m->fds[i]->n_posix_locks, true);
+		if (why)
+			return why;
+		why = check_fown(m->fds[i]->fown);
+		if (why)
+			return why;
 		for (j = 0; j < i; j++)
 			if (m->fds[j]->fd == m->fds[i]->fd)
 				return "an fd listed twice";

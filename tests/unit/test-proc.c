@@ -489,6 +489,36 @@ static void test_fdinfo(void **state)
 	assert_int_equal(proc_parse_fdinfo(d, &fi), 0);
 	assert_int_equal(fi.nlocks, 2);
 	assert_string_equal(fi.lock, "FLOCK WRITE");
+	assert_string_equal(fi.locks[0].kind, "FLOCK");
+	assert_int_equal(fi.locks[0].pid, 1234);
+	assert_int_equal(fi.locks[0].dev_major, 8);
+	assert_int_equal(fi.locks[0].ino, 733);
+	assert_true(fi.locks[0].end == UINT64_MAX);
+	assert_string_equal(fi.locks[1].kind, "POSIX");
+	assert_string_equal(fi.locks[1].type, "READ");
+	assert_int_equal(fi.locks[1].start, 0);
+	assert_int_equal(fi.locks[1].end, 9);
+}
+
+static void test_lock_lines(void **state)
+{
+	struct proc_lock l;
+
+	assert_int_equal(proc_parse_lock("3: OFDLCK ADVISORY  WRITE -1 fe:00:10970582 5 14", &l), 0);
+	assert_string_equal(l.kind, "OFDLCK");
+	assert_int_equal(l.pid, -1);
+	assert_int_equal(l.dev_major, 0xfe);
+	assert_int_equal(l.start, 5);
+	assert_int_equal(l.end, 14);
+	assert_false(l.waiter);
+	assert_int_equal(proc_parse_lock("1: -> FLOCK  ADVISORY  WRITE 77 08:01:5 0 EOF", &l), 0);
+	assert_true(l.waiter);
+	assert_int_equal(l.pid, 77);
+	assert_int_equal(proc_parse_lock("2: LEASE  ACTIVE    READ 12 08:01:9 0 EOF", &l), 0);
+	assert_string_equal(l.mode, "ACTIVE");
+	assert_int_equal(proc_parse_lock("1: POSIX  ADVISORY  WRITE 12 08:01:9 9 5", &l), -EINVAL);
+	assert_int_equal(proc_parse_lock("1: POSIX  ADVISORY  WRITE 12 <none>:0 0 EOF", &l), -EINVAL);
+	assert_int_equal(proc_parse_lock("POSIX ADVISORY WRITE", &l), -EINVAL);
 }
 
 static void test_fdinfo_malformed(void **state)
@@ -812,6 +842,7 @@ int main(void)
 		cmocka_unit_test(test_stat_nasty),
 		cmocka_unit_test(test_stat_malformed),
 		cmocka_unit_test(test_fdinfo),
+		cmocka_unit_test(test_lock_lines),
 		cmocka_unit_test(test_fdinfo_malformed),
 		cmocka_unit_test(test_limits_captured),
 		cmocka_unit_test(test_limits_malformed),

@@ -2,7 +2,7 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
  *   refuse socket | fifo | timer | sharedfiles | threadseccomp | threaduid |
- *          netns | utsns | timens | flock | posix | ofd | lease | orphanflock | async |
+ *          netns | utsns | timens | lease |
  *          sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
@@ -11,10 +11,7 @@
  * seccomp filter of its own; threaduid: a second thread that changed its
  * uid alone (raw setresuid); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
- * for children); flock, posix, ofd: a write lock of that kind on a file in
- * the cwd; lease: a read lease on its own file; orphanflock: a child took a
- * flock on a description its parent holds, and exited; async: a pipe with
- * O_ASYNC, F_SETOWN and F_SETSIG; sud: syscall user dispatch on (every
+ * for children); lease: a read lease on its own file; sud: syscall user dispatch on (every
  * call allowed by its selector); mempolicy: a NUMA policy (MPOL_BIND to
  * node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
@@ -83,34 +80,15 @@ static int lock_file(const char *name)
 	return fd;
 }
 
-static int file_locks(const char *mode)
+static int file_lease(const char *mode)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 10 };
 	int fd;
 
-	if (!strcmp(mode, "flock"))
-		return flock(lock_file("refuse-flock"), LOCK_EX | LOCK_NB);
-	if (!strcmp(mode, "posix"))
-		return fcntl(lock_file("refuse-posix"), F_SETLK, &fl);
-	if (!strcmp(mode, "ofd"))
-		return fcntl(lock_file("refuse-ofd"), F_OFD_SETLK, &fl);
-	if (!strcmp(mode, "lease")) {
-		close(lock_file("refuse-lease"));
-		fd = open("refuse-lease", O_RDONLY);
-		return fd < 0 ? -1 : fcntl(fd, F_SETLEASE, F_RDLCK);
-	}
-	if (!strcmp(mode, "orphanflock")) {
-		pid_t pid;
-
-		fd = lock_file("refuse-orphanflock");
-		pid = fork();
-		if (pid == 0)
-			_exit(flock(fd, LOCK_EX | LOCK_NB) ? 1 : 0);
-		if (pid < 0 || waitpid(pid, &fd, 0) != pid || fd != 0)
-			return -1;
-		return 0;
-	}
-	return 1;
+	if (strcmp(mode, "lease"))
+		return 1;
+	close(lock_file("refuse-lease"));
+	fd = open("refuse-lease", O_RDONLY);
+	return fd < 0 ? -1 : fcntl(fd, F_SETLEASE, F_RDLCK);
 }
 
 int main(int argc, char **argv)
@@ -164,16 +142,12 @@ int main(int argc, char **argv)
 
 		if (syscall(SYS_set_mempolicy, 2 /* MPOL_BIND */, &nodes, 2))
 			return 1;
-	} else if ((n = file_locks(mode)) <= 0) {
+	} else if ((n = file_lease(mode)) <= 0) {
 		if (n)
 			fail("%s: %m\n", mode);
 		n = 0;
-	} else if (!strcmp(mode, "async")) {
-		if (pipe(p) || fcntl(p[0], F_SETOWN, getpid()) || fcntl(p[0], F_SETSIG, SIGRTMIN + 1) ||
-		    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC))
-			fail("async: %m\n");
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|flock|posix|ofd|lease|orphanflock|async|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|lease|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
