@@ -655,6 +655,10 @@ static int finish_one(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b
 	if (v->anon_name)
 		rbatch_add(b, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len,
 			   rbatch_data(b, v->anon_name, strlen(v->anon_name) + 1), 0);
+	/* The pages are in: locking faults in only the holes. ckptd's caps
+	 * lift RLIMIT_MEMLOCK, which is set again later. */
+	if (v->locked)
+		rbatch_add(b, __NR_mlock2, v->start, len, v->lock_onfault ? MLOCK_ONFAULT : 0, 0, 0, 0);
 	return 0;
 }
 

@@ -484,6 +484,30 @@ static long scratch_map(struct rtask *rt)
 	return ret < 0 && ret > -4096 ? ret : -EIO;
 }
 
+/* mlockall(MCL_FUTURE) leaves no trace in /proc but in what it does: a
+ * new mapping (our scratch area) comes locked, "lf" too under MCL_ONFAULT. */
+static int dump_mlockall(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr, Ckpt__Img__Task *t)
+{
+	struct proc_vma *v = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = proc_vmas_pid(p->pid, true, &v, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", p->pid);
+	for (i = 0; i < n; i++) {
+		if (addr < v[i].start || addr >= v[i].end)
+			continue;
+		if (v[i].vmflags & VMF_LO) {
+			t->has_mlockall = true;
+			t->mlockall = MCL_FUTURE | (v[i].vmflags & VMF_LF ? MCL_ONFAULT : 0);
+		}
+		break;
+	}
+	proc_vmas_free(v, n);
+	return 0;
+}
+
 int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
@@ -500,7 +524,9 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	addr = scratch_map(rt);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
-	r = task_dump_state(ctx, p, s, addr);
+	r = dump_mlockall(ctx, p, addr, &s->t);
+	if (r >= 0)
+		r = task_dump_state(ctx, p, s, addr);
 	ret = rsys(rt, __NR_munmap, addr, SC_LEN);
 	if (r >= 0 && ret != 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);

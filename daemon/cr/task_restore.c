@@ -245,6 +245,9 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 
 		for (i = 0; i < p->nstale; i++)
 			rbatch_add(b, __NR_close, p->stale_fds[i], 0, 0, 0, 0, 0);
+		/* Last of its memory: from here on, new mappings come locked. */
+		if (p->task->has_mlockall)
+			rbatch_add(b, __NR_mlockall, p->task->mlockall, 0, 0, 0, 0, 0);
 		restore_rlimits(b, p->task);
 		rbatch_add(b, __NR_close_range, ctx->pool_base, ~0u, 0, 0, 0, 0);
 		r = restore_batch_run(ctx, p, &p->rt, b, "queueing pending signals, setting limits, closing the pool");

@@ -415,6 +415,8 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 			return "bad interval timer";
 	if (!t->mm || t->mm->auxv.len > 1024 || t->mm->auxv.len % 16 || !path_ok(t->mm->exe))
 		return "bad mm bounds, auxv or exe";
+	if (t->has_mlockall && ((t->mlockall & ~(MCL_FUTURE | MCL_ONFAULT)) || !(t->mlockall & MCL_FUTURE)))
+		return "bad mlockall flags";
 	if (t->n_sigpending_private + t->n_sigpending_shared > CR_MAX_SIGPENDING)
 		return "too many pending signals";
 	for (i = 0; i < t->n_sigpending_private; i++)
@@ -478,6 +480,9 @@ static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
 		return "anon name too long";
 	if (v->droppable && (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON || (v->flags & MAP_GROWSDOWN)))
 		return "droppable but not plain anonymous memory";
+	if ((v->lock_onfault && !v->locked) || (v->locked && (v->kind == CKPT__IMG__VMA_KIND__VMA_VDSO ||
+	    v->kind == CKPT__IMG__VMA_KIND__VMA_VVAR || v->kind == CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK)))
+		return "bad mlock flags";
 	return NULL;
 }
 
