@@ -17,3 +17,4 @@
 #define CR_MAX_SIGPENDING 1024        /* queued signals of a task or thread */
 #define CR_SIGINFO_SIZE 128
 #define CR_ANON_NAME_MAX 80
+#define CR_MAX_GROUPS 64              /* supplementary groups of a thread */

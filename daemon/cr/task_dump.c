@@ -3,6 +3,7 @@
 #include "dump.h"
 #include "arch.h"
 #include "attrs.h"
+#include "creds.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -40,6 +41,7 @@ struct thread_state {
 	unsigned char (*siginfo)[SIGINFO_SIZE];
 	ProtobufCBinaryData pending[PENDING_MAX];
 	struct attrs_thread attrs;
+	struct creds_buf creds;
 };
 
 struct task_state {
@@ -79,11 +81,6 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 
 	if (st->seccomp)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: seccomp filters are not supported", pid);
-	if (memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
-	    st->ngroups != init->ngroups || memcmp(st->groups, init->groups, sizeof(st->groups[0]) * st->ngroups) ||
-	    st->capinh != init->capinh || st->capprm != init->capprm || st->capeff != init->capeff ||
-	    st->capbnd != init->capbnd || st->capamb != init->capamb || st->no_new_privs != init->no_new_privs)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u, gid %u, groups, capabilities) differ from the container's: changed credentials are not supported yet", pid, st->uid[0], st->gid[0]);
 	if (proc_posix_timers(pid) > 0)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: POSIX timers are not supported yet", pid);
 	if (read_link(pid, "root", root, sizeof(root)) < 0 || !streq(root, "/"))
@@ -222,6 +219,27 @@ static int dump_thread_comm(struct dump_ctx *ctx, pid_t pid, pid_t tid, struct t
 	return 0;
 }
 
+/* A thread's credentials, when they are not its process's (the main
+ * thread's, in the TASK record). */
+static int dump_thread_creds(struct dump_ctx *ctx, const struct dump_proc *p, size_t k, struct thread_state *s)
+{
+	struct proc_status st;
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, p->tids[k]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : proc_parse_status(fd, &st);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: reading its status", p->pid, p->nstids[k]);
+	if (creds_differ(&st, &p->st)) {
+		creds_fill(&s->creds, &st);
+		s->th.creds = &s->creds.c;
+	}
+	return 0;
+}
+
 static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, uint64_t addr, struct thread_state *s)
 {
 	int r;
@@ -239,6 +257,8 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 		r = dump_thread_injected(ctx, p, k, addr, s);
 	if (r >= 0)
 		r = dump_thread_comm(ctx, p->pid, p->tids[k], s);
+	if (r >= 0 && k > 0)
+		r = dump_thread_creds(ctx, p, k, s);
 	return r;
 }
 

@@ -386,6 +386,19 @@ static const char *check_rseq(const Ckpt__Img__Rseq *r)
 	return r && (r->len < 32 || r->len > 1024 || r->ptr % 32) ? "bad rseq registration" : NULL;
 }
 
+/* Saved credentials: what setgroups, setres[ug]id and capset accept. */
+static const char *check_creds(const Ckpt__Img__Creds *c)
+{
+	if (!c)
+		return NULL;
+	if (c->n_uid != 4 || c->n_gid != 4 || c->n_groups > CR_MAX_GROUPS)
+		return "bad credentials (uids, gids or groups)";
+	if (!c->has_cap_inh || !c->has_cap_prm || !c->has_cap_eff || !c->has_cap_bnd || !c->has_cap_amb ||
+	    (c->cap_eff & ~c->cap_prm) || (c->cap_amb & ~(c->cap_prm & c->cap_inh)))
+		return "bad capability sets";
+	return NULL;
+}
+
 const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 {
 	const char *why;
@@ -417,6 +430,8 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 		return "bad mm bounds, auxv or exe";
 	if (t->has_mlockall && ((t->mlockall & ~(MCL_FUTURE | MCL_ONFAULT)) || !(t->mlockall & MCL_FUTURE)))
 		return "bad mlockall flags";
+	if ((why = check_creds(t->creds)))
+		return why;
 	if (t->n_sigpending_private + t->n_sigpending_shared > CR_MAX_SIGPENDING)
 		return "too many pending signals";
 	for (i = 0; i < t->n_sigpending_private; i++)
@@ -441,7 +456,7 @@ const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
 		return "bad FPU/AVX state size";
 	if (strlen(th->comm) > 15)
 		return "name too long";
-	if ((why = check_rseq(th->rseq)))
+	if ((why = check_rseq(th->rseq)) || (why = check_creds(th->creds)))
 		return why;
 	if (th->n_sigpending > CR_MAX_SIGPENDING)
 		return "too many pending signals";
