@@ -255,6 +255,8 @@ int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 	open_at = rbatch_add(b, __NR_openat, AT_FDCWD, rbatch_data(b, t->mm->exe, strlen(t->mm->exe) + 1), O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	if (r >= 0)
 		r = restore_batch_run_keep(ctx, p, &p->rt, b, "protecting its memory, opening its executable");
+	if (r >= 0)
+		r = mm_restore_lock_none(ctx, p);
 	if (r < 0)
 		return r;
 	exe_fd = b->calls[open_at].ret;
