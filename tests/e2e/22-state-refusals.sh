@@ -3,7 +3,7 @@
 # State that restart would lose without a word is refused at checkpoint,
 # with an error naming the task (its pid in the container and on the host),
 # the object and the reason, and the container runs on, not frozen, not
-# stopped, not traced: a thread with its own seccomp filter or uid, network
+# stopped, not traced: a thread with its own seccomp filter, network
 # / UTS namespaces, a pending time namespace, flock, POSIX and OFD locks, a
 # lease, a flock left by a child that exited, signal-driven I/O (O_ASYNC).
 . "$(dirname "$0")/lib.sh"
@@ -44,7 +44,6 @@ refused()
 }
 
 refused threadseccomp 'thread [0-9]+ \(host pid [0-9]+\): seccomp'
-refused threaduid 'thread [0-9]+ \(host pid [0-9]+\): credentials \(uid 1000'
 refused netns 'its own network namespace .*nested namespaces are not supported'
 refused utsns 'its own UTS .*nested namespaces are not supported'
 refused timens 'a pending time namespace for its children'

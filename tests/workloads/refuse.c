@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer | sharedfiles | threadseccomp | threaduid |
+ *   refuse socket | fifo | timer | sharedfiles | threadseccomp |
  *          netns | utsns | timens | flock | posix | ofd | lease | orphanflock | async |
  *          sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
  * read-write; timer: a POSIX timer; sharedfiles: a child process sharing
  * its fd table (clone(CLONE_FILES)); threadseccomp: a second thread with a
- * seccomp filter of its own; threaduid: a second thread that changed its
- * uid alone (raw setresuid); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
+ * seccomp filter of its own; netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
  * for children); flock, posix, ofd: a write lock of that kind on a file in
  * the cwd; lease: a read lease on its own file; orphanflock: a child took a
@@ -47,17 +46,6 @@ static void *thread_seccomp(void *arg)
 
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
 		fail("seccomp: %m\n");
-	pthread_barrier_wait(&ready);
-	for (;;)
-		pause();
-	return arg;
-}
-
-static void *thread_uid(void *arg)
-{
-	/* the raw call: glibc's setresuid would change every thread */
-	if (syscall(SYS_setresuid, 1000, 1000, 1000))
-		fail("setresuid: %m\n");
 	pthread_barrier_wait(&ready);
 	for (;;)
 		pause();
@@ -147,8 +135,6 @@ int main(int argc, char **argv)
 				pause();
 	} else if (!strcmp(mode, "threadseccomp")) {
 		second_thread(thread_seccomp);
-	} else if (!strcmp(mode, "threaduid")) {
-		second_thread(thread_uid);
 	} else if (!strcmp(mode, "netns") || !strcmp(mode, "utsns") || !strcmp(mode, "timens")) {
 		int flag = mode[0] == 'n' ? CLONE_NEWNET : mode[0] == 'u' ? CLONE_NEWUTS : CLONE_NEWTIME;
 
@@ -173,7 +159,7 @@ int main(int argc, char **argv)
 		    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC))
 			fail("async: %m\n");
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|flock|posix|ofd|lease|orphanflock|async|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|netns|utsns|timens|flock|posix|ofd|lease|orphanflock|async|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
