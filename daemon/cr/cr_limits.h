@@ -18,3 +18,5 @@
 #define CR_SIGINFO_SIZE 128
 #define CR_ANON_NAME_MAX 80
 #define CR_MAX_GROUPS 64              /* supplementary groups of a thread */
+#define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
+#define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */

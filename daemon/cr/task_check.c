@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What every thread must share with the container's init, because restart
- * makes each task from that init and gives it nothing of its own: seccomp,
- * namespaces, cgroup, LSM label (credentials are saved: creds.c). Read while the
+ * makes each task from that init and gives it nothing of its own:
+ * namespaces, cgroup, LSM label (credentials and seccomp are saved:
+ * creds.c, seccomp.c). Read while the
  * container is frozen, before any task is seized. */
 #include "dump.h"
 #include "log.h"
@@ -119,8 +120,6 @@ static int check_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t 
 	r = fd < 0 ? -errno : proc_parse_status(fd, &st);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "%s reading its status", who);
-	if (st.seccomp)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s seccomp (mode %d): seccomp filters are not supported", who, st.seccomp);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "arch.h"
 #include "attrs.h"
 #include "creds.h"
+#include "seccomp.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -299,6 +300,10 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	}
 	if (r >= 0)
 		r = attrs_restore_release(ctx, p);
+	/* Filters before credentials, which may take away the CAP_SYS_ADMIN
+	 * installing them needs; suspended, they judge no injected call. */
+	if (r >= 0)
+		r = seccomp_restore(ctx, p);
 	if (r >= 0)
 		r = restore_all_creds(ctx, p);
 	if (r < 0)

@@ -7,6 +7,7 @@
 #include "macro.h"
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -399,6 +400,23 @@ static const char *check_creds(const Ckpt__Img__Creds *c)
 	return NULL;
 }
 
+/* Seccomp: a known mode, filters only in filter mode, each within what
+ * restart installs (the kernel checks the programs themselves). */
+static const char *check_seccomp(bool has_mode, uint32_t mode, Ckpt__Img__SeccompFilter *const *f, size_t n)
+{
+	size_t i;
+
+	if (!has_mode)
+		return n ? "seccomp filters without a mode" : NULL;
+	if (mode > SECCOMP_MODE_FILTER || (mode == SECCOMP_MODE_FILTER) != (n > 0) || n > CR_MAX_SECCOMP_FILTERS)
+		return "bad seccomp mode or filter count";
+	for (i = 0; i < n; i++)
+		if (!f[i]->prog.len || f[i]->prog.len % 8 || f[i]->prog.len > CR_SECCOMP_MAX_INSNS * 8 ||
+		    (f[i]->flags & ~SECCOMP_FILTER_FLAG_LOG))
+			return "bad seccomp filter";
+	return NULL;
+}
+
 const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 {
 	const char *why;
@@ -430,7 +448,8 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 		return "bad mm bounds, auxv or exe";
 	if (t->has_mlockall && ((t->mlockall & ~(MCL_FUTURE | MCL_ONFAULT)) || !(t->mlockall & MCL_FUTURE)))
 		return "bad mlockall flags";
-	if ((why = check_creds(t->creds)))
+	if ((why = check_creds(t->creds)) ||
+	    (why = check_seccomp(t->has_seccomp_mode, t->seccomp_mode, t->seccomp_filters, t->n_seccomp_filters)))
 		return why;
 	if (t->n_sigpending_private + t->n_sigpending_shared > CR_MAX_SIGPENDING)
 		return "too many pending signals";
@@ -456,7 +475,8 @@ const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
 		return "bad FPU/AVX state size";
 	if (strlen(th->comm) > 15)
 		return "name too long";
-	if ((why = check_rseq(th->rseq)) || (why = check_creds(th->creds)))
+	if ((why = check_rseq(th->rseq)) || (why = check_creds(th->creds)) ||
+	    (why = check_seccomp(th->has_seccomp_mode, th->seccomp_mode, th->seccomp_filters, th->n_seccomp_filters)))
 		return why;
 	if (th->n_sigpending > CR_MAX_SIGPENDING)
 		return "too many pending signals";
