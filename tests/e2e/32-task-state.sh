@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Task state that was refused and is now restored: privs.c (mlock,
 # mlock2(MLOCK_ONFAULT), mlockall(MCL_FUTURE); a thread that changed its own
-# uid; a child at uid 65534 with reduced capabilities, an ambient
-# capability and no_new_privs), 3 x (checkpoint, restart) with the same
+# uid; a thread with its own seccomp filter, one in strict mode; a child at
+# uid 65534 with reduced capabilities, an ambient capability, no_new_privs
+# and a filter shared with its thread), 3 x (checkpoint, restart) with the same
 # maps before and after and a new PASS (the workload checks the rest from
 # inside). From the host, every task's and thread's credential lines
 # and the locked regions' VmFlags must be what they were.
@@ -23,7 +24,7 @@ host_view()
 		for p in $pid $(cat "/proc/$pid/task/"*/children); do
 			for t in $(ls "/proc/$p/task" | sort -n); do
 				ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/task/$t/status")
-				awk -v ns="$ns" '/^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp|Seccomp_filters):/ { print "thread " ns ": " $0 }' \
+				awk -v ns="$ns" '/^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):/ { print "thread " ns ": " $0 }' \
 					"/proc/$p/task/$t/status"
 			done
 			awk -v p="$p" '/^[0-9a-f]+-[0-9a-f]+ / { r = $1 } /^VmFlags:.* lo / { print "locked " r (/ lf / ? " on fault" : "") }' "/proc/$p/smaps"
@@ -37,6 +38,8 @@ verify_ct "$name" privs
 host_view "$name" "$TMP/view.0"
 grep -q "Uid:.*65534" "$TMP/view.0" || fail "no task at uid 65534: $(cat "$TMP/view.0")"
 grep -q "Uid:.*1000" "$TMP/view.0" || fail "no thread at uid 1000: $(cat "$TMP/view.0")"
+[ "$(grep -c 'Seccomp:.2' "$TMP/view.0")" = 3 ] || fail "not 3 threads with filters: $(cat "$TMP/view.0")"
+grep -q 'Seccomp:.1' "$TMP/view.0" || fail "no thread in strict mode: $(cat "$TMP/view.0")"
 [ "$(grep -c '^locked .* on fault$' "$TMP/view.0")" -ge 1 ] || fail "no MLOCK_ONFAULT region: $(cat "$TMP/view.0")"
 for c in $(seq "$CYCLES"); do
 	cat "/proc/$(host_pid "$name")/maps" > "$TMP/maps.before.$c"

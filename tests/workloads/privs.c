@@ -22,6 +22,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -38,8 +41,32 @@
 #define CREDS_MAX 1024
 
 static unsigned char *lock_region, *fault_region;
-static volatile int check_gen, checked[3];
-static char creds_want[3][CREDS_MAX];
+#define NW 5   /* main, t1, t2, t3, and the child (or the child's thread) */
+static volatile int check_gen, checked[NW];
+static char creds_want[NW][CREDS_MAX];
+static int strict_in[2], strict_out[2];
+static volatile pid_t strict_tid;
+
+/* Fail call nr with err; allow everything else. */
+static int deny(int nr, int err, unsigned flags)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | err),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+static void expect_denied(const char *name, int nr, int err)
+{
+	errno = 0;
+	if (syscall(nr) != -1 || errno != err)
+		fail("privs: %s: call %d not failed with %d by its filter (errno %d)\n", name, nr, err, errno);
+}
 
 static void read_file(const char *path, char *buf, size_t len)
 {
@@ -61,7 +88,7 @@ static void read_file(const char *path, char *buf, size_t len)
 static void creds_lines(char *out, size_t len)
 {
 	static const char *keys[] = { "Uid:", "Gid:", "Groups:", "CapInh:", "CapPrm:", "CapEff:", "CapBnd:",
-				      "CapAmb:", "NoNewPrivs:" };
+				      "CapAmb:", "NoNewPrivs:", "Seccomp:" };
 	char buf[8192], *line, *save = NULL;
 	size_t used = 0, k;
 
@@ -156,6 +183,8 @@ static void *thread_main(void *arg)
 
 	if (who == 1 && (syscall(SYS_setresgid, 1000, 1000, 1000) || syscall(SYS_setresuid, 1000, 1000, 1000)))
 		fail("privs: t1: setresuid: %m\n");
+	if (who == 3 && deny(SYS_getppid, EPERM, SECCOMP_FILTER_FLAG_LOG))
+		fail("privs: t3: seccomp: %m\n");
 	creds_lines(creds_want[who], CREDS_MAX);
 	if (who == 1 && !strstr(creds_want[who], "CapEff:\t0000000000000000"))
 		fail("privs: t1 kept capabilities after setresuid:\n%s", creds_want[who]);
@@ -165,10 +194,40 @@ static void *thread_main(void *arg)
 		if (check_gen == seen)
 			continue;
 		seen = check_gen;
-		check_creds(who, who == 1 ? "t1" : "t2", id, id);
+		check_creds(who, who == 1 ? "t1" : who == 2 ? "t2" : "t3", id, id);
+		if (who == 3)
+			expect_denied("t3", SYS_getppid, EPERM);
+		else if (syscall(SYS_getppid) <= 0)
+			fail("privs: t%d: getppid: %m (the filter of t3 reached it)\n", who);
 		checked[who] = seen;
 	}
 	return NULL;
+}
+
+/* Strict mode: read, write, exit, sigreturn only. */
+static void *strict_main(void *arg)
+{
+	char c;
+
+	strict_tid = syscall(SYS_gettid);
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT))
+		fail("privs: t4: strict mode: %m\n");
+	for (;;)
+		if (read(strict_in[0], &c, 1) != 1 || write(strict_out[1], &c, 1) != 1)
+			syscall(SYS_exit, 1);
+	return arg;
+}
+
+static void check_strict(void)
+{
+	char path[64], buf[8192], c = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/status", strict_tid);
+	read_file(path, buf, sizeof(buf));
+	if (!strstr(buf, "\nSeccomp:\t1\n"))
+		fail("privs: t4 is not in seccomp strict mode\n");
+	if (write(strict_in[1], "s", 1) != 1 || read(strict_out[0], &c, 1) != 1 || c != 's')
+		fail("privs: t4 does not echo\n");
 }
 
 static void child_setup(void)
@@ -185,17 +244,57 @@ static void child_setup(void)
 		fail("privs: child: dropping privileges: %m\n");
 }
 
+static void *child_thread(void *arg)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int seen = 0;
+
+	creds_lines(creds_want[4], CREDS_MAX);
+	checked[4] = -1;
+	for (;;) {
+		nanosleep(&ts, NULL);
+		if (check_gen == seen)
+			continue;
+		seen = check_gen;
+		check_creds(4, "the child's thread", 65534, 65534);
+		expect_denied("the child's thread", SYS_getpgrp, EACCES);
+		checked[4] = seen;
+	}
+	return arg;
+}
+
 /* The child answers each byte main writes with 'y' or fails itself. */
 static void child_main(int in, int out)
 {
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { 1, &allow };
+	pthread_t th;
+	long ret;
 	char c;
 
 	child_setup();
+	if (deny(SYS_getpgrp, EACCES, 0))
+		fail("privs: child: seccomp: %m\n");
 	creds_lines(creds_want[2], CREDS_MAX);
+	if (pthread_create(&th, NULL, child_thread, NULL))
+		fail("privs: child: pthread_create\n");
+	while (!checked[4])
+		nanosleep(&ts, NULL);
 	for (;;) {
 		if (read(in, &c, 1) != 1)
 			_exit(0);
+		check_gen++;
 		check_creds(2, "child", 65534, 65534);
+		expect_denied("child", SYS_getpgrp, EACCES);
+		for (int w = 0; checked[4] != check_gen; w++) {
+			if (w > 1000)
+				fail("privs: the child's thread did not check itself\n");
+			nanosleep(&ts, NULL);
+		}
+		ret = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+		if (ret != 0)
+			fail("privs: child: TSYNC: %ld (%m): its thread's filters are not its own\n", ret);
 		if (prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN) != 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1 ||
 		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0) != 1 ||
 		    prctl(PR_GET_KEEPCAPS) != 1)
@@ -234,12 +333,15 @@ int main(void)
 	    mlockall(MCL_FUTURE))
 		fail("privs: mlock: %m\n");
 	creds_lines(creds_want[0], CREDS_MAX);
-	for (i = 1; i <= 2; i++)
+	for (i = 1; i <= 3; i++)
 		if (pthread_create(&th, NULL, thread_main, (void *)(intptr_t)i))
 			fail("privs: pthread_create\n");
-	while (!checked[1] || !checked[2])
+	if (pipe(strict_in) || pipe(strict_out) || pthread_create(&th, NULL, strict_main, NULL))
+		fail("privs: strict thread: %m\n");
+	while (!checked[1] || !checked[2] || !checked[3] || !strict_tid)
 		nanosleep(&ts, NULL);
 	check_memory();
+	check_strict();
 	say("READY privs\n");
 	for (;;) {
 		nanosleep(&ts, NULL);
@@ -249,9 +351,10 @@ int main(void)
 		check_gen++;
 		check_creds(0, "main", 0, 0);
 		check_memory();
+		check_strict();
 		if (write(to_child[1], "?", 1) != 1 || read(from_child[0], &c, 1) != 1 || c != 'y')
 			fail("privs: the child does not answer\n");
-		for (i = 1; i <= 2; i++)
+		for (i = 1; i <= 3; i++)
 			for (int w = 0; checked[i] != check_gen; w++) {
 				if (w > 1000)
 					fail("privs: thread t%d did not check itself\n", i);
