@@ -3,7 +3,7 @@
 # State that restart would lose without a word is refused at checkpoint,
 # with an error naming the task (its pid in the container and on the host),
 # the object and the reason, and the container runs on, not frozen, not
-# stopped, not traced: a thread with its own seccomp filter, network
+# stopped, not traced: a seccomp filter that hands calls to a supervisor, network
 # / UTS namespaces, a pending time namespace, flock, POSIX and OFD locks, a
 # lease, a flock left by a child that exited, signal-driven I/O (O_ASYNC).
 . "$(dirname "$0")/lib.sh"
@@ -43,7 +43,7 @@ refused()
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 }
 
-refused threadseccomp 'thread [0-9]+ \(host pid [0-9]+\): seccomp'
+refused seccompnotif 'seccomp filter 0: a filter that hands calls to a supervisor \(SECCOMP_RET_USER_NOTIF\)'
 refused netns 'its own network namespace .*nested namespaces are not supported'
 refused utsns 'its own UTS .*nested namespaces are not supported'
 refused timens 'a pending time namespace for its children'

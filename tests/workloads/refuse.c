@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer | sharedfiles | threadseccomp |
+ *   refuse socket | fifo | timer | sharedfiles | seccompnotif |
  *          netns | utsns | timens | flock | posix | ofd | lease | orphanflock | async |
  *          sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
  * read-write; timer: a POSIX timer; sharedfiles: a child process sharing
- * its fd table (clone(CLONE_FILES)); threadseccomp: a second thread with a
- * seccomp filter of its own; netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
+ * its fd table (clone(CLONE_FILES)); seccompnotif: a seccomp filter that
+ * hands getppid to a supervisor (SECCOMP_RET_USER_NOTIF; the listener fd
+ * closed again); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
  * for children); flock, posix, ofd: a write lock of that kind on a file in
  * the cwd; lease: a read lease on its own file; orphanflock: a child took a
@@ -18,6 +19,7 @@
  * node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
 #include <fcntl.h>
+#include <stddef.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -26,7 +28,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <pthread.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/file.h>
@@ -37,29 +38,20 @@
 
 #include "wl.h"
 
-static pthread_barrier_t ready;
-
-static void *thread_seccomp(void *arg)
+static void seccomp_notif(void)
 {
-	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	struct sock_fprog prog = { 1, &allow };
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+	if (fd < 0)
 		fail("seccomp: %m\n");
-	pthread_barrier_wait(&ready);
-	for (;;)
-		pause();
-	return arg;
-}
-
-static void second_thread(void *(*fn)(void *))
-{
-	pthread_t t;
-
-	pthread_barrier_init(&ready, NULL, 2);
-	if (pthread_create(&t, NULL, fn, NULL))
-		fail("pthread_create\n");
-	pthread_barrier_wait(&ready);
+	close(fd);
 }
 
 static int lock_file(const char *name)
@@ -133,8 +125,8 @@ int main(int argc, char **argv)
 		if (pid == 0)
 			for (;;)
 				pause();
-	} else if (!strcmp(mode, "threadseccomp")) {
-		second_thread(thread_seccomp);
+	} else if (!strcmp(mode, "seccompnotif")) {
+		seccomp_notif();
 	} else if (!strcmp(mode, "netns") || !strcmp(mode, "utsns") || !strcmp(mode, "timens")) {
 		int flag = mode[0] == 'n' ? CLONE_NEWNET : mode[0] == 'u' ? CLONE_NEWUTS : CLONE_NEWTIME;
 
@@ -159,7 +151,7 @@ int main(int argc, char **argv)
 		    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC))
 			fail("async: %m\n");
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|netns|utsns|timens|flock|posix|ofd|lease|orphanflock|async|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|seccompnotif|netns|utsns|timens|flock|posix|ofd|lease|orphanflock|async|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
