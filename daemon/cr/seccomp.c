@@ -107,9 +107,9 @@ int seccomp_dump_thread(struct dump_ctx *ctx, pid_t tid, int mode, const char *w
 		if (r > 0)
 			n++;
 	}
-	s->n = n;
 	if (r < 0)
-		return r;
+		return r;   /* s->n counts the failed one too: its prog is freed */
+	s->n = n;
 	/* The kernel counts from the newest; install order is the oldest first. */
 	for (i = 0; i < n / 2; i++) {
 		Ckpt__Img__SeccompFilter t = s->filters[i];
