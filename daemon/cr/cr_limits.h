@@ -27,3 +27,6 @@
 #define CR_SEM_MAX_NSEMS 1024         /* semaphores of one set */
 #define CR_SEM_VALUE_MAX 32767        /* SEMVMX */
 #define CR_MAX_LOCKS 32                /* file locks of one description, or of one fd */
+#define CR_MAX_GROUPS 64              /* supplementary groups of a thread */
+#define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
+#define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */

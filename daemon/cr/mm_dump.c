@@ -40,7 +40,8 @@ static uint32_t vma_madv(uint64_t f)
  *   de sd ht: set by the kernel for special or hugetlb mappings, soft-dirty
  *      tracking; the same on a new mapping of the same kind
  *   pf io mm ar: device memory: only the kernel's own [vdso]/[vvar]
- *   lo lf, um uw ui, sl, ss, sf: refused below
+ *   lo lf: mlock (lf: MLOCK_ONFAULT), locked again after the pages are in
+ *   um uw ui, sl, ss, sf: refused below
  *   bt mt: arm64 only
  * Anything else is a flag this code does not know (VMF_OTHER): refused,
  * so that a new kernel's flag is never dropped silently. */
@@ -48,8 +49,8 @@ static const char *vma_unsupported_flags(const struct proc_vma *v, bool special)
 {
 	if (v->vmflags & VMF_OTHER)
 		return "VmFlags that ckptd does not know (a newer kernel's flag)";
-	if (v->vmflags & (VMF_LO | VMF_LF))
-		return "locked (mlock) memory";
+	if ((v->vmflags & (VMF_LO | VMF_LF)) && special)
+		return "locked (mlock) kernel mapping";
 	if (v->vmflags & (VMF_UM | VMF_UW))
 		return "userfaultfd-registered memory";
 	if (v->vmflags & VMF_SL)
@@ -248,6 +249,8 @@ static void fill_vma(Ckpt__Img__Vma *e, const struct proc_vma *v)
 	e->has_madv = true;
 	e->madv = vma_madv(v->vmflags);
 	e->has_droppable = e->droppable = !!(v->vmflags & VMF_DP);
+	e->has_locked = e->locked = !!(v->vmflags & VMF_LO);
+	e->has_lock_onfault = e->lock_onfault = !!(v->vmflags & VMF_LF);
 }
 
 static bool is_shm_kind(Ckpt__Img__VmaKind k)

@@ -655,7 +655,54 @@ static int finish_one(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b
 	if (v->anon_name)
 		rbatch_add(b, __NR_prctl, PR_SET_VMA, PR_SET_VMA_ANON_NAME, v->start, len,
 			   rbatch_data(b, v->anon_name, strlen(v->anon_name) + 1), 0);
+	/* The pages are in: locking faults in only the holes. ckptd's caps
+	 * lift RLIMIT_MEMLOCK, which is set again later. */
+	if (v->locked && v->prot != PROT_NONE)
+		rbatch_add(b, __NR_mlock2, v->start, len, v->lock_onfault ? MLOCK_ONFAULT : 0, 0, 0, 0);
 	return 0;
+}
+
+/* A locked PROT_NONE mapping (a thread's guard page under MCL_FUTURE):
+ * mlock marks it and then fails to fault it in (ENOMEM), as mmap under
+ * MCL_FUTURE silently did. After the finishing batch took its access away,
+ * so that nothing is faulted in; smaps must then say it is locked. */
+int mm_restore_lock_none(struct restore_ctx *ctx, struct rproc *p)
+{
+	struct proc_vma *cur = NULL;
+	size_t i, j, n = 0;
+	bool any = false;
+	int r = 0;
+
+	for (i = 0; i < p->mm->n_vmas && r >= 0; i++) {
+		const Ckpt__Img__Vma *v = p->mm->vmas[i];
+		long ret;
+
+		if (!v->locked || v->prot != PROT_NONE)
+			continue;
+		any = true;
+		ret = rsys(&p->rt, __NR_mlock2, v->start, v->end - v->start, v->lock_onfault ? MLOCK_ONFAULT : 0);
+		if (ret < 0 && ret != -ENOMEM)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: locking its memory at %#lx", p->tt->pid,
+				    (unsigned long)v->start);
+	}
+	if (r < 0 || !any)
+		return r;
+	r = proc_vmas_pid(p->host_pid, true, &cur, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", p->tt->pid);
+	for (i = 0; i < p->mm->n_vmas && r >= 0; i++) {
+		const Ckpt__Img__Vma *v = p->mm->vmas[i];
+
+		if (!v->locked || v->prot != PROT_NONE)
+			continue;
+		for (j = 0; j < n && !(cur[j].start <= v->start && v->start < cur[j].end); j++)
+			;
+		if (j == n || !(cur[j].vmflags & VMF_LO))
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, 0, "task %d: locking its memory at %#lx: not locked", p->tt->pid,
+				    (unsigned long)v->start);
+	}
+	proc_vmas_free(cur, n);
+	return r;
 }
 
 int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b)

@@ -150,6 +150,7 @@ int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, cons
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
 struct rbatch;
 int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b);
+int mm_restore_lock_none(struct restore_ctx *ctx, struct rproc *p);
 /* Batches of injected calls (rbatch.h) in p's scratch page. */
 struct rbatch *restore_batch_new(struct rproc *p);
 /* Run b in rt (a thread of p) and check every call; b is empty after. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* What every thread must share with the container's init, because restart
- * makes each task from that init and gives it nothing of its own: status
- * credentials and seccomp, namespaces, cgroup, LSM label. Read while the
+ * makes each task from that init and gives it nothing of its own:
+ * namespaces, cgroup, LSM label (credentials and seccomp are saved:
+ * creds.c, seccomp.c). Read while the
  * container is frozen, before any task is seized. */
 #include "dump.h"
 #include "log.h"
@@ -98,14 +99,6 @@ void task_check_free(struct dump_ctx *ctx)
 	ctx->check = NULL;
 }
 
-static bool creds_differ(const struct proc_status *st, const struct proc_status *init)
-{
-	return memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
-	       st->ngroups != init->ngroups || memcmp(st->groups, init->groups, sizeof(st->groups[0]) * st->ngroups) ||
-	       st->capinh != init->capinh || st->capprm != init->capprm || st->capeff != init->capeff ||
-	       st->capbnd != init->capbnd || st->capamb != init->capamb || st->no_new_privs != init->no_new_privs;
-}
-
 /* "task H:" or "task H: thread T (host pid X):", T as the task sees it. */
 static void thread_name(const struct dump_proc *p, size_t k, char *buf, size_t len)
 {
@@ -127,12 +120,6 @@ static int check_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t 
 	r = fd < 0 ? -errno : proc_parse_status(fd, &st);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "%s reading its status", who);
-	if (st.seccomp)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s seccomp (mode %d): seccomp filters are not supported", who, st.seccomp);
-	if (creds_differ(&st, &ctx->init_st))
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0,
-			       "%s credentials (uid %u, gid %u, groups, capabilities, no_new_privs) differ from the container's: changed credentials are not supported yet",
-			       who, st.uid[0], st.gid[0]);
 	return 0;
 }
 

@@ -3,11 +3,13 @@
 #include "dump.h"
 #include "arch.h"
 #include "attrs.h"
+#include "creds.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
 #include "ptimer.h"
 #include "rbatch.h"
+#include "seccomp.h"
 #include "sleep.h"
 #include <fcntl.h>
 #include <limits.h>
@@ -41,6 +43,8 @@ struct thread_state {
 	unsigned char (*siginfo)[SIGINFO_SIZE];
 	ProtobufCBinaryData pending[PENDING_MAX];
 	struct attrs_thread attrs;
+	struct creds_buf creds;
+	struct seccomp_state sc;
 };
 
 struct task_state {
@@ -79,13 +83,6 @@ static int check_supported(struct dump_ctx *ctx, pid_t pid, const struct proc_st
 {
 	char root[PATH_MAX];
 
-	if (st->seccomp)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: seccomp filters are not supported", pid);
-	if (memcmp(st->uid, init->uid, sizeof(st->uid)) || memcmp(st->gid, init->gid, sizeof(st->gid)) ||
-	    st->ngroups != init->ngroups || memcmp(st->groups, init->groups, sizeof(st->groups[0]) * st->ngroups) ||
-	    st->capinh != init->capinh || st->capprm != init->capprm || st->capeff != init->capeff ||
-	    st->capbnd != init->capbnd || st->capamb != init->capamb || st->no_new_privs != init->no_new_privs)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u, gid %u, groups, capabilities) differ from the container's: changed credentials are not supported yet", pid, st->uid[0], st->gid[0]);
 	if (read_link(pid, "root", root, sizeof(root)) < 0 || !streq(root, "/"))
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a chroot'ed root directory is not supported", pid);
 	return 0;
@@ -222,6 +219,49 @@ static int dump_thread_comm(struct dump_ctx *ctx, pid_t pid, pid_t tid, struct t
 	return 0;
 }
 
+static int thread_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t k, struct proc_status *st)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, p->tids[k]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 ? -errno : proc_parse_status(fd, st);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: reading its status", p->pid, p->nstids[k]);
+	return 0;
+}
+
+/* A thread's seccomp filters, and its credentials when they are not its
+ * process's (the main thread's, in the TASK record). */
+static int dump_thread_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t k, struct thread_state *s)
+{
+	struct proc_status st;
+	char who[96];
+	int r;
+
+	r = thread_status(ctx, p, k, &st);
+	if (r < 0)
+		return r;
+	if (k > 0 && creds_differ(&st, &p->st)) {
+		creds_fill(&s->creds, &st);
+		s->th.creds = &s->creds.c;
+	}
+	if (k == 0)
+		snprintf(who, sizeof(who), "task %d:", p->pid);
+	else
+		snprintf(who, sizeof(who), "task %d: thread %d (host pid %d):", p->pid, p->nstids[k], p->tids[k]);
+	r = seccomp_dump_thread(ctx, p->tids[k], st.seccomp, who, &s->sc);
+	if (r >= 0 && st.seccomp) {
+		s->th.has_seccomp_mode = true;
+		s->th.seccomp_mode = st.seccomp;
+		s->th.n_seccomp_filters = s->sc.n;
+		s->th.seccomp_filters = s->sc.ptrs;
+	}
+	return r;
+}
+
 static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, uint64_t addr, struct thread_state *s)
 {
 	int r;
@@ -239,6 +279,8 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 		r = dump_thread_injected(ctx, p, k, addr, s);
 	if (r >= 0)
 		r = dump_thread_comm(ctx, p->pid, p->tids[k], s);
+	if (r >= 0)
+		r = dump_thread_status(ctx, p, k, s);
 	return r;
 }
 
@@ -263,6 +305,10 @@ static void task_take_thread(Ckpt__Img__Task *t, struct thread_state *s)
 	t->n_sigpending_private = s->th.n_sigpending;
 	t->sigpending_private = s->th.sigpending;
 	t->thread_attrs = s->th.attrs;
+	t->has_seccomp_mode = s->th.has_seccomp_mode;
+	t->seccomp_mode = s->th.seccomp_mode;
+	t->n_seccomp_filters = s->th.n_seccomp_filters;
+	t->seccomp_filters = s->th.seccomp_filters;
 }
 
 /* Process-wide state only the task can tell: sigactions, itimers, brk,
@@ -428,12 +474,14 @@ static int dump_threads(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr
 
 	if (!s)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: thread state", p->pid);
+	s->sc = (struct seccomp_state){ 0 };
 	for (k = 1; k < p->ntids && r >= 0; k++) {
 		s->siginfo = NULL;
 		r = thread_collect(ctx, p, k, addr, s);
 		if (r >= 0)
 			r = dump_write_msg(ctx, p->pid, IMG_THREAD, &s->th.base);
 		free(s->siginfo);
+		seccomp_state_free(&s->sc);
 	}
 	return r;
 }
@@ -499,6 +547,47 @@ static long scratch_map(struct rtask *rt)
 	return ret < 0 && ret > -4096 ? ret : -EIO;
 }
 
+/* Filters would judge our injected calls: keep them out of the way. */
+static int suspend_seccomp(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	struct proc_status st;
+	size_t k;
+	int r;
+
+	for (k = 0; k < p->ntids; k++) {
+		r = thread_status(ctx, p, k, &st);
+		if (r < 0)
+			return r;
+		if (st.seccomp && (r = seccomp_suspend(p->tids[k], false)) < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: PTRACE_O_SUSPEND_SECCOMP", p->pid, p->nstids[k]);
+	}
+	return 0;
+}
+
+/* mlockall(MCL_FUTURE) leaves no trace in /proc but in what it does: a
+ * new mapping (our scratch area) comes locked, "lf" too under MCL_ONFAULT. */
+static int dump_mlockall(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr, Ckpt__Img__Task *t)
+{
+	struct proc_vma *v = NULL;
+	size_t n = 0, i;
+	int r;
+
+	r = proc_vmas_pid(p->pid, true, &v, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", p->pid);
+	for (i = 0; i < n; i++) {
+		if (addr < v[i].start || addr >= v[i].end)
+			continue;
+		if (v[i].vmflags & VMF_LO) {
+			t->has_mlockall = true;
+			t->mlockall = MCL_FUTURE | (v[i].vmflags & VMF_LF ? MCL_ONFAULT : 0);
+		}
+		break;
+	}
+	proc_vmas_free(v, n);
+	return 0;
+}
+
 int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
@@ -511,11 +600,16 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	ckpt__img__task__init(&s->t);
 	ckpt__img__mm_info__init(&s->mm);
 	ckpt__img__creds__init(&s->creds);
+	r = suspend_seccomp(ctx, p);
+	if (r < 0)
+		return r;
 	/* Memory for batches of injected calls, in the process's own. */
 	addr = scratch_map(rt);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
-	r = task_dump_state(ctx, p, s, addr);
+	r = dump_mlockall(ctx, p, addr, &s->t);
+	if (r >= 0)
+		r = task_dump_state(ctx, p, s, addr);
 	if (r >= 0)
 		r = files_dump_owners(ctx, p, addr, addr + SC_DATA, addr + SC_TABLE);
 	ret = rsys(rt, __NR_munmap, addr, SC_LEN);
@@ -525,5 +619,6 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	ptimer_dump_free(&s->timers);
 	free(s->siginfo);
 	free(s->main.siginfo);
+	seccomp_state_free(&s->main.sc);
 	return r;
 }

@@ -4,6 +4,8 @@
 #include "fault.h"
 #include "arch.h"
 #include "attrs.h"
+#include "creds.h"
+#include "seccomp.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -13,6 +15,7 @@
 #include "validate.h"
 #include <fcntl.h>
 #include <linux/prctl.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
@@ -58,6 +61,9 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its FPU/AVX state uses features this CPU lacks", t->pid);
 	if (check_timer_threads(ctx, t, tt) < 0)
 		return -EINVAL;
+	if (t->creds && !creds_may_restore(ctx, t->creds))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u): beyond what the container may use",
+			       t->pid, t->creds->uid[1]);
 	if (attrs_check_proc(ctx, t->pid, t->attrs) < 0 || attrs_check_thread(ctx, t->pid, t->pid, t->thread_attrs) < 0)
 		return -EINVAL;
 	return 0;
@@ -167,29 +173,67 @@ static int restore_pending(struct restore_ctx *ctx, struct rproc *p, struct rbat
 	return r;
 }
 
-/* Restored tasks get the container's credentials; the image must agree. */
-static int check_creds(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
+/* Credentials, set by the thread itself. */
+static int restore_creds(struct restore_ctx *ctx, struct rproc *p, struct rtask *rt, struct rbatch *b,
+			 const Ckpt__Img__Creds *c, const Ckpt__Img__ThreadAttrs *a, bool *changed)
 {
-	const Ckpt__Img__Creds *c = t->creds;
 	struct proc_status st;
-	size_t i;
+	int r;
 
-	if (!c)
+	r = proc_status_pid(rt->pid, &st);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading the status of thread %d (host)", p->tt->pid, rt->pid);
+	if (creds_match(c, &st))
 		return 0;
-	if (proc_status_pid(p->host_pid, &st) < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: status", t->pid);
-	for (i = 0; i < c->n_uid && i < 4; i++)
-		if (c->uid[i] != st.uid[i])
-			goto differ;
-	for (i = 0; i < c->n_gid && i < 4; i++)
-		if (c->gid[i] != st.gid[i])
-			goto differ;
-	if ((c->has_cap_eff && c->cap_eff != st.capeff) || (c->has_cap_prm && c->cap_prm != st.capprm) ||
-	    (c->has_cap_bnd && c->cap_bnd != st.capbnd))
-		goto differ;
+	*changed = true;
+	creds_queue(b, c, &st, a && a->keepcaps, a && (a->securebits & SECBIT_KEEP_CAPS_LOCKED));
+	return restore_batch_run(ctx, p, rt, b, "setting its credentials (groups, uids, gids, capabilities, no_new_privs)");
+}
+
+static int check_creds(struct restore_ctx *ctx, struct rproc *p, pid_t host, pid_t tid, const Ckpt__Img__Creds *c)
+{
+	struct proc_status st;
+	int r = proc_status_pid(host, &st);
+
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: reading its status", p->tt->pid, tid);
+	if (!creds_match(c, &st))
+		return cr_fail(ctx->err, CR_ERR_KERNEL, 0, "task %d: thread %d: credentials: the kernel did not take the saved ones (uid %u, gid %u, capabilities %#llx)",
+			       p->tt->pid, tid, c->uid[1], c->gid[1], (unsigned long long)c->cap_eff);
 	return 0;
-differ:
-	return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: saved credentials differ from the container's", t->pid);
+}
+
+/* Credentials last of all, each thread's by itself: after them, a task
+ * may lack what the earlier steps needed. A change of uid resets the
+ * process's dumpable flag: set it again. */
+static int restore_all_creds(struct restore_ctx *ctx, struct rproc *p)
+{
+	_cleanup_free_ struct rbatch *b = restore_batch_new(p);
+	const Ckpt__Img__Task *t = p->task;
+	bool changed = false;
+	size_t i;
+	int r = 0;
+
+	if (!t->creds)
+		return 0;
+	if (!b)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
+	for (i = 0; i < p->nthreads && r >= 0; i++) {
+		const Ckpt__Img__Thread *th = p->threads[i];
+
+		r = restore_creds(ctx, p, &p->trt[i], b, th->creds ? th->creds : t->creds, th->attrs, &changed);
+	}
+	if (r >= 0)
+		r = restore_creds(ctx, p, &p->rt, b, t->creds, t->thread_attrs, &changed);
+	if (r >= 0 && changed && t->attrs) {
+		rbatch_add(b, __NR_prctl, PR_SET_DUMPABLE, t->attrs->dumpable, 0, 0, 0, 0);
+		r = restore_batch_run(ctx, p, &p->rt, b, "setting dumpable again");
+	}
+	for (i = 0; i < p->nthreads && r >= 0; i++)
+		r = check_creds(ctx, p, p->trt[i].pid, p->threads[i]->tid, p->threads[i]->creds ? p->threads[i]->creds : t->creds);
+	if (r >= 0)
+		r = check_creds(ctx, p, p->host_pid, t->pid, t->creds);
+	return r;
 }
 
 static int hand_off(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Task *t)
@@ -232,6 +276,8 @@ int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 	open_at = rbatch_add(b, __NR_openat, AT_FDCWD, rbatch_data(b, t->mm->exe, strlen(t->mm->exe) + 1), O_RDONLY | O_CLOEXEC, 0, 0, 0);
 	if (r >= 0)
 		r = restore_batch_run_keep(ctx, p, &p->rt, b, "protecting its memory, opening its executable");
+	if (r >= 0)
+		r = mm_restore_lock_none(ctx, p);
 	if (r < 0)
 		return r;
 	exe_fd = b->calls[open_at].ret;
@@ -267,6 +313,9 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 
 		for (i = 0; i < p->nstale; i++)
 			rbatch_add(b, __NR_close, p->stale_fds[i], 0, 0, 0, 0, 0);
+		/* Last of its memory: from here on, new mappings come locked. */
+		if (p->task->has_mlockall)
+			rbatch_add(b, __NR_mlockall, p->task->mlockall, 0, 0, 0, 0, 0);
 		restore_rlimits(b, p->task);
 		rbatch_add(b, __NR_close_range, ctx->pool_base, ~0u, 0, 0, 0, 0);
 		r = restore_batch_run(ctx, p, &p->rt, b, "queueing pending signals, setting limits, closing the pool");
@@ -276,9 +325,13 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	if (r >= 0)
 		r = files_restore_fd_state(ctx, p);
 	if (r >= 0)
-		r = check_creds(ctx, p, p->task);
-	if (r >= 0)
 		r = attrs_restore_release(ctx, p);
+	/* Filters before credentials, which may take away the CAP_SYS_ADMIN
+	 * installing them needs; suspended, they judge no injected call. */
+	if (r >= 0)
+		r = seccomp_restore(ctx, p);
+	if (r >= 0)
+		r = restore_all_creds(ctx, p);
 	if (r < 0)
 		return r;
 	/* The last injected call unmaps the page it runs from: the task stops

@@ -8,6 +8,7 @@
 #include "ptimer.h"
 #include <fcntl.h>
 #include <linux/memfd.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -604,6 +605,36 @@ static const char *check_rseq(const Ckpt__Img__Rseq *r)
 	return r && (r->len < 32 || r->len > 1024 || r->ptr % 32) ? "bad rseq registration" : NULL;
 }
 
+/* Saved credentials: what setgroups, setres[ug]id and capset accept. */
+static const char *check_creds(const Ckpt__Img__Creds *c)
+{
+	if (!c)
+		return NULL;
+	if (c->n_uid != 4 || c->n_gid != 4 || c->n_groups > CR_MAX_GROUPS)
+		return "bad credentials (uids, gids or groups)";
+	if (!c->has_cap_inh || !c->has_cap_prm || !c->has_cap_eff || !c->has_cap_bnd || !c->has_cap_amb ||
+	    (c->cap_eff & ~c->cap_prm) || (c->cap_amb & ~(c->cap_prm & c->cap_inh)))
+		return "bad capability sets";
+	return NULL;
+}
+
+/* Seccomp: a known mode, filters only in filter mode, each within what
+ * restart installs (the kernel checks the programs themselves). */
+static const char *check_seccomp(bool has_mode, uint32_t mode, Ckpt__Img__SeccompFilter *const *f, size_t n)
+{
+	size_t i;
+
+	if (!has_mode)
+		return n ? "seccomp filters without a mode" : NULL;
+	if (mode > SECCOMP_MODE_FILTER || (mode == SECCOMP_MODE_FILTER) != (n > 0) || n > CR_MAX_SECCOMP_FILTERS)
+		return "bad seccomp mode or filter count";
+	for (i = 0; i < n; i++)
+		if (!f[i]->prog.len || f[i]->prog.len % 8 || f[i]->prog.len > CR_SECCOMP_MAX_INSNS * 8 ||
+		    (f[i]->flags & ~SECCOMP_FILTER_FLAG_LOG))
+			return "bad seccomp filter";
+	return NULL;
+}
+
 const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 {
 	const char *why;
@@ -633,6 +664,11 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 			return "bad interval timer";
 	if (!t->mm || t->mm->auxv.len > 1024 || t->mm->auxv.len % 16 || !path_ok(t->mm->exe))
 		return "bad mm bounds, auxv or exe";
+	if (t->has_mlockall && ((t->mlockall & ~(MCL_FUTURE | MCL_ONFAULT)) || !(t->mlockall & MCL_FUTURE)))
+		return "bad mlockall flags";
+	if ((why = check_creds(t->creds)) ||
+	    (why = check_seccomp(t->has_seccomp_mode, t->seccomp_mode, t->seccomp_filters, t->n_seccomp_filters)))
+		return why;
 	if (t->n_sigpending_private + t->n_sigpending_shared > CR_MAX_SIGPENDING)
 		return "too many pending signals";
 	for (i = 0; i < t->n_sigpending_private; i++)
@@ -659,7 +695,8 @@ const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
 		return "bad FPU/AVX state size";
 	if (strlen(th->comm) > 15)
 		return "name too long";
-	if ((why = check_rseq(th->rseq)))
+	if ((why = check_rseq(th->rseq)) || (why = check_creds(th->creds)) ||
+	    (why = check_seccomp(th->has_seccomp_mode, th->seccomp_mode, th->seccomp_filters, th->n_seccomp_filters)))
 		return why;
 	if (th->n_sigpending > CR_MAX_SIGPENDING)
 		return "too many pending signals";
@@ -698,6 +735,9 @@ static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
 		return "anon name too long";
 	if (v->droppable && (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON || (v->flags & MAP_GROWSDOWN)))
 		return "droppable but not plain anonymous memory";
+	if ((v->lock_onfault && !v->locked) || (v->locked && (v->kind == CKPT__IMG__VMA_KIND__VMA_VDSO ||
+	    v->kind == CKPT__IMG__VMA_KIND__VMA_VVAR || v->kind == CKPT__IMG__VMA_KIND__VMA_VVAR_VCLOCK)))
+		return "bad mlock flags";
 	return NULL;
 }
 

@@ -3,9 +3,10 @@
 # State that restart would lose without a word is refused at checkpoint,
 # with an error naming the task (its pid in the container and on the host),
 # the object and the reason, and the container runs on, not frozen, not
-# stopped, not traced: a thread with its own seccomp filter or uid, network
-# / UTS namespaces, a pending time namespace, a lease. File locks and
-# signal-driven I/O are restored (30-locks-async.sh).
+# stopped, not traced: a seccomp filter that hands calls to a supervisor,
+# network / UTS namespaces, a pending time namespace, a lease. File locks
+# and signal-driven I/O are restored (30-locks-async.sh), and so are
+# per-thread seccomp filters and credentials (32-task-state.sh).
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -44,8 +45,7 @@ refused()
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 }
 
-refused threadseccomp 'thread [0-9]+ \(host pid [0-9]+\): seccomp'
-refused threaduid 'thread [0-9]+ \(host pid [0-9]+\): credentials \(uid 1000'
+refused seccompnotif 'seccomp filter 0: a filter that hands calls to a supervisor \(SECCOMP_RET_USER_NOTIF\)'
 refused netns 'its own network namespace .*nested namespaces are not supported'
 refused utsns 'its own UTS .*nested namespaces are not supported'
 refused timens 'a pending time namespace for its children'

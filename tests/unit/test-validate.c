@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/user.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <cmocka.h>
@@ -356,8 +357,81 @@ static void test_mm(void **state)
 	assert_non_null(validate_mm(&mm, &i));   /* no path */
 	b.path = "/lib/x.so";
 	assert_null(validate_mm(&mm, &i));
+	b.locked = b.lock_onfault = true;
+	assert_null(validate_mm(&mm, &i));
+	b.locked = false;
+	assert_non_null(validate_mm(&mm, &i));   /* on fault, not locked */
+	b.locked = b.lock_onfault = false;
+	a.kind = CKPT__IMG__VMA_KIND__VMA_VDSO;
+	a.locked = true;
+	assert_non_null(validate_mm(&mm, &i));   /* a locked vDSO */
+	a.kind = CKPT__IMG__VMA_KIND__VMA_ANON;
+	a.locked = false;
 	mm.n_vmas = 0;
 	assert_non_null(validate_mm(&mm, &i));
+}
+
+/* Credentials and seccomp of a thread whose registers are sane. */
+static void test_thread_state(void **state)
+{
+	Ckpt__Img__Thread th = CKPT__IMG__THREAD__INIT;
+	Ckpt__Img__Creds c = CKPT__IMG__CREDS__INIT;
+	Ckpt__Img__SeccompFilter f = CKPT__IMG__SECCOMP_FILTER__INIT, *fp[1] = { &f };
+	struct user_regs_struct regs = { .cs = 0x33, .ss = 0x2b, .rip = 0x401000, .rsp = 0x7ffd0000 };
+	uint32_t ids[4] = { 65534, 65534, 65534, 65534 }, groups[65] = { 0 };
+	uint8_t xs[1024] = { 0 }, prog[16] = { 0 };
+	char buf[128];
+
+	(void)state;
+	th.regs.data = (uint8_t *)&regs;
+	th.regs.len = sizeof(regs);
+	th.xstate.data = xs;
+	th.xstate.len = sizeof(xs);
+	th.comm = "t";
+	assert_null(validate_thread(&th, buf, sizeof(buf)));
+	c.uid = c.gid = ids;
+	c.n_uid = c.n_gid = 4;
+	c.has_cap_inh = c.has_cap_prm = c.has_cap_eff = c.has_cap_bnd = c.has_cap_amb = true;
+	c.cap_prm = c.cap_eff = 0x400;
+	th.creds = &c;
+	assert_null(validate_thread(&th, buf, sizeof(buf)));
+	c.cap_eff = 0x401;                        /* effective beyond permitted */
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	c.cap_eff = 0x400;
+	c.cap_amb = 0x400;                        /* ambient, not inheritable */
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	c.cap_amb = 0;
+	c.n_uid = 3;
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	c.n_uid = 4;
+	c.groups = groups;
+	c.n_groups = 65;
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	c.n_groups = 64;
+	assert_null(validate_thread(&th, buf, sizeof(buf)));
+
+	f.prog.data = prog;
+	f.prog.len = sizeof(prog);
+	th.has_seccomp_mode = true;
+	th.seccomp_mode = 2;
+	th.seccomp_filters = fp;
+	th.n_seccomp_filters = 1;
+	assert_null(validate_thread(&th, buf, sizeof(buf)));
+	f.prog.len = 12;                          /* not whole instructions */
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	f.prog.len = sizeof(prog);
+	f.flags = 1;                              /* TSYNC is restart's to choose */
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	f.flags = 0;
+	th.seccomp_mode = 1;                      /* strict, with filters */
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	th.n_seccomp_filters = 0;
+	assert_null(validate_thread(&th, buf, sizeof(buf)));
+	th.seccomp_mode = 3;
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
+	th.has_seccomp_mode = false;
+	th.n_seccomp_filters = 1;                 /* filters without a mode */
+	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
 }
 
 static void test_thread(void **state)
@@ -453,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_mm),
 		cmocka_unit_test(test_thread),
 		cmocka_unit_test(test_header_ns),
+		cmocka_unit_test(test_thread_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

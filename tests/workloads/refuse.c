@@ -1,21 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer | sharedfiles | threadseccomp | threaduid |
- *          netns | utsns | timens | lease |
- *          sud | mempolicy
+ *   refuse socket | fifo | timer | sharedfiles | seccompnotif |
+ *          netns | utsns | timens | lease | sud | mempolicy
  *
  * socket: holds a connected unix socketpair; fifo: a named pipe opened
  * read-write; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
- * its fd table (clone(CLONE_FILES)); threadseccomp: a second thread with a
- * seccomp filter of its own; threaduid: a second thread that changed its
- * uid alone (raw setresuid); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
+ * its fd table (clone(CLONE_FILES)); seccompnotif: a seccomp filter that
+ * hands getppid to a supervisor (SECCOMP_RET_USER_NOTIF; the listener fd
+ * closed again); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
  * for children); lease: a read lease on its own file; sud: syscall user dispatch on (every
  * call allowed by its selector); mempolicy: a NUMA policy (MPOL_BIND to
  * node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
  * it keeps running after the refused checkpoint. */
 #include <fcntl.h>
+#include <stddef.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <signal.h>
@@ -24,7 +24,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <pthread.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/file.h>
@@ -35,40 +34,20 @@
 
 #include "wl.h"
 
-static pthread_barrier_t ready;
-
-static void *thread_seccomp(void *arg)
+static void seccomp_notif(void)
 {
-	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-	struct sock_fprog prog = { 1, &allow };
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+	long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 
-	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog))
+	if (fd < 0)
 		fail("seccomp: %m\n");
-	pthread_barrier_wait(&ready);
-	for (;;)
-		pause();
-	return arg;
-}
-
-static void *thread_uid(void *arg)
-{
-	/* the raw call: glibc's setresuid would change every thread */
-	if (syscall(SYS_setresuid, 1000, 1000, 1000))
-		fail("setresuid: %m\n");
-	pthread_barrier_wait(&ready);
-	for (;;)
-		pause();
-	return arg;
-}
-
-static void second_thread(void *(*fn)(void *))
-{
-	pthread_t t;
-
-	pthread_barrier_init(&ready, NULL, 2);
-	if (pthread_create(&t, NULL, fn, NULL))
-		fail("pthread_create\n");
-	pthread_barrier_wait(&ready);
+	close(fd);
 }
 
 static int lock_file(const char *name)
@@ -123,10 +102,8 @@ int main(int argc, char **argv)
 		if (pid == 0)
 			for (;;)
 				pause();
-	} else if (!strcmp(mode, "threadseccomp")) {
-		second_thread(thread_seccomp);
-	} else if (!strcmp(mode, "threaduid")) {
-		second_thread(thread_uid);
+	} else if (!strcmp(mode, "seccompnotif")) {
+		seccomp_notif();
 	} else if (!strcmp(mode, "netns") || !strcmp(mode, "utsns") || !strcmp(mode, "timens")) {
 		int flag = mode[0] == 'n' ? CLONE_NEWNET : mode[0] == 'u' ? CLONE_NEWUTS : CLONE_NEWTIME;
 
@@ -147,7 +124,7 @@ int main(int argc, char **argv)
 			fail("%s: %m\n", mode);
 		n = 0;
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|threadseccomp|threaduid|netns|utsns|timens|lease|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Credentials of a thread: saved from its status, set again last. */
+#pragma once
+#include "image.pb-c.h"
+#include "proc.h"
+#include "rbatch.h"
+#include <stdbool.h>
+
+struct restore_ctx;
+
+/* A Creds record and the storage it points into. */
+struct creds_buf {
+	Ckpt__Img__Creds c;
+	uint32_t uids[4], gids[4];
+	uint32_t groups[64];
+	size_t ngroups;
+};
+
+void creds_fill(struct creds_buf *cb, const struct proc_status *st);
+bool creds_differ(const struct proc_status *a, const struct proc_status *b);
+bool creds_match(const Ckpt__Img__Creds *c, const struct proc_status *st);
+bool creds_may_restore(const struct restore_ctx *ctx, const Ckpt__Img__Creds *c);
+void creds_queue(struct rbatch *b, const Ckpt__Img__Creds *c, const struct proc_status *now, bool keepcaps, bool locked);
