@@ -15,6 +15,7 @@ pid=$(host_pid "$name")
 
 # a reader that holds the FIFO open and never reads
 mkfifo "$TMP/stuck"
+# shellcheck disable=SC2217  # sleep holds the read end open and never reads: that is the point
 sleep 60 < "$TMP/stuck" &
 stuck=$!
 t0=$(now_ms)
