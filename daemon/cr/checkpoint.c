@@ -217,6 +217,8 @@ static int dump_objects(struct ckpt_job *j)
 		if (r >= 0)
 			r = mm_collect(&j->ctx, p);
 	}
+	/* what fails from here on is no one task's */
+	cr_error_scope(j->ctx.err, 0, 0);
 	return r;
 }
 
@@ -241,6 +243,7 @@ static int dump_tasks(struct ckpt_job *j)
 		if (r >= 0)
 			r = mm_dump(&j->ctx, p);
 	}
+	cr_error_scope(j->ctx.err, 0, 0);
 	return r;
 }
 

@@ -365,6 +365,8 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
 	if (r >= 0)
 		r = read_image(&ctx);
+	/* the last record's task is not the one later failures concern */
+	cr_error_scope(err, 0, 0);
 	if (r >= 0)
 		r = finish(&ctx);
 	if (r >= 0 && ret_stats)
