@@ -243,18 +243,9 @@ void attrs_proc_queue(struct rbatch *b, struct attrs_proc_calls *c)
 static int read_proc_word(pid_t pid, const char *what, char *buf, size_t len)
 {
 	char path[64];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/%s", pid, what);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return (int)n;
+	return proc_read_text(path, buf, len);
 }
 
 /* LSM labels: the restored task gets its restorer's, which is init's. */

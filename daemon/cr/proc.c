@@ -596,6 +596,20 @@ static int stat_fields(const char *p, uint64_t f[STAT_FIELDS + 1])
 	return (*p == '\n' && !p[1]) || !*p ? 0 : -EINVAL;
 }
 
+int proc_read_text(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
 static int read_small(int fd, char *buf, size_t size)
 {
 	size_t len = 0;

@@ -130,5 +130,8 @@ int proc_timers_pid(pid_t pid, size_t max, struct proc_ptimer **ret, size_t *ret
 int proc_posix_timers(pid_t pid);
 /* Read a whole small /proc file into a malloc'd NUL-terminated buffer. */
 int proc_read_file(const char *path, char **ret_buf, size_t *ret_len);
+/* A short /proc file (a number, a label) into buf, NUL-terminated and cut
+ * at size - 1 bytes; returns its length or -errno. */
+int proc_read_text(const char *path, char *buf, size_t size);
 /* Pid of a pidfd as seen from this process's namespace (fdinfo "Pid:"). */
 pid_t proc_pidfd_pid(int pidfd);

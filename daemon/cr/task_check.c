@@ -44,20 +44,6 @@ struct check_base {
 	struct thread_view init;
 };
 
-static int read_small(const char *path, char *buf, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 static void view_read(pid_t pid, pid_t tid, struct thread_view *v)
 {
 	char path[96];
@@ -75,9 +61,9 @@ static void view_read(pid_t pid, pid_t tid, struct thread_view *v)
 		v->ns[i].ino = st.st_ino;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/attr/current", pid, tid);
-	v->label_err = -read_small(path, v->label, sizeof(v->label));
+	v->label_err = MAX(0, -proc_read_text(path, v->label, sizeof(v->label)));
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/cgroup", pid, tid);
-	v->cgroup_err = -read_small(path, v->cgroup, sizeof(v->cgroup));
+	v->cgroup_err = MAX(0, -proc_read_text(path, v->cgroup, sizeof(v->cgroup)));
 }
 
 int task_check_init(struct dump_ctx *ctx)

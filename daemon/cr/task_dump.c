@@ -50,11 +50,10 @@ struct thread_state {
 struct task_state {
 	Ckpt__Img__Task t;
 	Ckpt__Img__MmInfo mm;
-	Ckpt__Img__Creds creds;
+	struct creds_buf creds;
 	Ckpt__Img__SigAction acts[64], *actp[64];
 	Ckpt__Img__Rlimit lims[16], *limp[16];
 	Ckpt__Img__Itimer itimers[3], *itp[3];
-	uint32_t uids[4], gids[4];
 	char cwd[PATH_MAX], exe[PATH_MAX];
 	char *auxv;
 	struct attrs_proc attrs;
@@ -443,25 +442,8 @@ static int dump_identity(struct dump_ctx *ctx, pid_t pid, pid_t nspid, pid_t nsp
 	}
 	s->t.rlimits = s->limp;
 	s->t.n_rlimits = 16;
-	for (i = 0; i < 4; i++) {
-		s->uids[i] = st->uid[i];
-		s->gids[i] = st->gid[i];
-	}
-	s->creds.uid = s->uids;
-	s->creds.n_uid = 4;
-	s->creds.gid = s->gids;
-	s->creds.n_gid = 4;
-	s->creds.groups = (uint32_t *)st->groups;
-	s->creds.n_groups = st->ngroups;
-	s->creds.has_cap_inh = s->creds.has_cap_prm = s->creds.has_cap_eff = true;
-	s->creds.has_cap_bnd = s->creds.has_cap_amb = s->creds.has_no_new_privs = true;
-	s->creds.cap_inh = st->capinh;
-	s->creds.cap_prm = st->capprm;
-	s->creds.cap_eff = st->capeff;
-	s->creds.cap_bnd = st->capbnd;
-	s->creds.cap_amb = st->capamb;
-	s->creds.no_new_privs = st->no_new_privs;
-	s->t.creds = &s->creds;
+	creds_fill(&s->creds, st);
+	s->t.creds = &s->creds.c;
 	return 0;
 }
 
@@ -599,7 +581,6 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d", p->pid);
 	ckpt__img__task__init(&s->t);
 	ckpt__img__mm_info__init(&s->mm);
-	ckpt__img__creds__init(&s->creds);
 	r = suspend_seccomp(ctx, p);
 	if (r < 0)
 		return r;
