@@ -56,7 +56,7 @@ static int freeze(struct ckpt_job *j)
 	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->sems, &j->nsems);
 	if (r < 0)
 		return r;
-	return 0;
+	return cr_enter_netns(j->ctx.req->init_pid, j->ctx.err);
 }
 
 /* Seize every thread while frozen (a trap is then pending in each), thaw

@@ -30,3 +30,4 @@
 #define CR_MAX_GROUPS 64              /* supplementary groups of a thread */
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
+#define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */

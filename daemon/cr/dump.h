@@ -124,6 +124,10 @@ void cr_tune_stream(int fd);
 
 const char *cr_task_path(pid_t pid, const char *path, char *buf, size_t len);
 
+/* The worker joins the container's network namespace (init's), where its
+ * sockets are read at checkpoint and made at restart. */
+int cr_enter_netns(pid_t init_pid, struct cr_error *err);
+
 #define PAGE_SZ 4096ull
 /* Page data moves in pieces this big: small enough to stay in cache between
  * the copy in, the checksum and the copy out, and cheap to fault in. */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Open files: saving fd tables and open file descriptions, reopening them. */
 #include "restore.h"
+#include "sock.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -111,11 +112,15 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 	}
 	if (procfs)
 		return classify_proc(ctx, pid, link, st, flags, f);
+	if (S_ISSOCK(st->st_mode) && !(flags & O_PATH) && strncmp(link, "socket:[", 8) == 0) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_SOCKET;
+		return NULL;
+	}
 	if (!(flags & O_PATH)) {
 		if (S_ISFIFO(st->st_mode))
 			return "named pipes (FIFOs) are not supported yet";
 		if (S_ISSOCK(st->st_mode))
-			return "sockets are not supported yet";
+			return "this kind of socket is not supported";
 		if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
 			return "this kind of file is not supported yet";
 	}
@@ -163,6 +168,8 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		return evfd_dump(ctx, pid, fd, f);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD)
 		return pidfd_dump(ctx, pid, fd, f);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET)
+		return sock_dump(ctx, pid, fd, link, st, f);
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
 		return 0;
 	/* "/memfd:NAME (deleted)" */
@@ -361,6 +368,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	if (r >= 0)
 		r = dump_write_msg(ctx, pid, IMG_FILE, &f.base);
 	evfd_dump_free(&f);
+	sock_dump_free(&f);
 	return r;
 }
 
@@ -623,7 +631,8 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	struct stat nst;
 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -744,6 +753,8 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	case CKPT__IMG__FILE_KIND__FILE_SIGNALFD:
 	case CKPT__IMG__FILE_KIND__FILE_EPOLL:
 		return evfd_reopen(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_SOCKET:
+		return sock_reopen(ctx, f);
 	default:
 		break;
 	}

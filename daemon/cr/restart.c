@@ -36,6 +36,9 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 	r = spawn_ns_setup(ctx->req->init_ctl_fd, &cfg);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting up the container's hostname and clocks in its init");
+	r = cr_enter_netns(ctx->req->init_pid, ctx->err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < h->n_sysv_sems; i++) {
 		const Ckpt__Img__SysvSem *m = h->sysv_sems[i];
 		static struct cr_sem_set set;

@@ -353,6 +353,8 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return f->has_pipe_id ? NULL : "a pipe without a pipe id";
 	case CKPT__IMG__FILE_KIND__FILE_MEMFD:
 		return f->has_shm_id ? NULL : "a memfd without a shm id";
+	case CKPT__IMG__FILE_KIND__FILE_SOCKET:
+		return validate_socket(f->sock);
 	case CKPT__IMG__FILE_KIND__FILE_REG:
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
 		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";

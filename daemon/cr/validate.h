@@ -18,6 +18,8 @@
 /* The header's namespace fields (UTS names, clocks). */
 const char *validate_header_ns(const Ckpt__Img__Header *h);
 const char *validate_file(const Ckpt__Img__File *f);
+/* A socket's state (validate_sock.c), whatever its family. */
+const char *validate_socket(const Ckpt__Img__Socket *s);
 bool validate_timer_armed(const Ckpt__Img__File *f);
 const char *validate_epoll_target(const Ckpt__Img__EpollTarget *t);
 /* A /proc file (FILE_PROC): which names reopen faithfully, and how. */

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Sockets (FILE_SOCKET): what every family shares, and each family's part.
+ *
+ * Checkpoint takes the worker's own fd on the socket (pidfd_getfd), so it
+ * can ask the socket itself (getsockopt, sock_diag, peeking its queues)
+ * without injecting anything into the task. Restart makes the socket in
+ * the worker, which is in the container's network namespace by then (and
+ * in no other of its namespaces), and hands it over like any file. */
+#pragma once
+#include "restore.h"
+#include "dump.h"
+
+/* One socket being checkpointed. */
+struct sock_dump {
+	struct dump_ctx *ctx;
+	pid_t pid;                    /* its holder (host pid) ... */
+	int fd;                       /* ... and the fd it has there */
+	const char *link;             /* "socket:[INO]" */
+	ino_t ino;                    /* its inode number: sock_diag's key */
+	int sk;                       /* the worker's fd on the same socket */
+	Ckpt__Img__Socket *s;         /* what the image keeps (family, type, protocol set) */
+};
+
+/* Refuse the socket: "task T (host H): fd N (socket:[INO]): WHY". */
+int sock_refuse(struct sock_dump *sd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A kernel call about the socket failed (err: errno). */
+int sock_fail(struct sock_dump *sd, int err, const char *what);
+
+/* One socket being restarted. */
+struct sock_restore {
+	struct restore_ctx *ctx;
+	const Ckpt__Img__File *f;
+	const Ckpt__Img__Socket *s;
+};
+
+/* sock.c: called by files.c for a FILE_SOCKET. */
+int sock_dump(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct stat *st, Ckpt__Img__File *f);
+void sock_dump_free(Ckpt__Img__File *f);
+int sock_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);   /* a new fd */
+/* "file N (socket, FAMILY TYPE)": what restart errors name. */
+const char *sock_name(const Ckpt__Img__File *f, char *buf, size_t len);
+
+/* sock_opts.c: the options of sock_optab.c. Dump saves those that differ
+ * from a new socket's of the same family, type and protocol; restore sets
+ * those of one phase (the family's restore calls it: SOPT_EARLY right
+ * after socket(), SOPT_LATE once queues and state are back). */
+enum sock_opt_phase { SOPT_EARLY = 0, SOPT_LATE = 1 };
+int sock_opts_dump(struct sock_dump *sd);
+int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase);
+
+/* Each family: dump fills sd->s (its part, and refuses what it can't
+ * keep); free releases what dump allocated in s; restore makes the socket
+ * (options included) and returns a new fd. */
+int sock_unix_dump(struct sock_dump *sd);
+void sock_unix_free(Ckpt__Img__Socket *s);
+int sock_unix_restore(struct sock_restore *sr);
+int sock_inet_dump(struct sock_dump *sd);
+void sock_inet_free(Ckpt__Img__Socket *s);
+int sock_inet_restore(struct sock_restore *sr);
+int sock_netlink_dump(struct sock_dump *sd);
+void sock_netlink_free(Ckpt__Img__Socket *s);
+int sock_netlink_restore(struct sock_restore *sr);
+int sock_packet_dump(struct sock_dump *sd);
+void sock_packet_free(Ckpt__Img__Socket *s);
+int sock_packet_restore(struct sock_restore *sr);

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Socket options (sock_optab.c): saved when they differ from a new
+ * socket's, set again in two phases. Comparing with a new socket made
+ * here, in the container's network namespace, keeps images small and
+ * leaves every default (which sysctls may change) to the kernel. */
+#include "sock.h"
+#include "sock_optab.h"
+#include "macro.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define OPT_MAX 64   /* the largest option value in the table */
+
+/* Options a kind of socket doesn't have read as these: not saved. */
+static bool absent(int err)
+{
+	return err == ENOPROTOOPT || err == EOPNOTSUPP || err == EINVAL;
+}
+
+static int save_opt(struct sock_dump *sd, const struct sock_opt_desc *d, const void *val, socklen_t len)
+{
+	Ckpt__Img__Socket *s = sd->s;
+	Ckpt__Img__SockOpt *o, **v;
+
+	v = realloc(s->opts, (s->n_opts + 1) * sizeof(*v));
+	if (!v)
+		return cr_fail(sd->ctx->err, CR_ERR_INTERNAL, ENOMEM, "socket options");
+	s->opts = v;
+	o = calloc(1, sizeof(*o));
+	if (o) {
+		ckpt__img__sock_opt__init(o);
+		o->value.data = malloc(len ? len : 1);
+	}
+	if (!o || !o->value.data) {
+		free(o);
+		return cr_fail(sd->ctx->err, CR_ERR_INTERNAL, ENOMEM, "socket options");
+	}
+	o->level = d->level;
+	o->name = d->name;
+	o->value.len = len;
+	memcpy(o->value.data, val, len);
+	s->opts[s->n_opts++] = o;
+	return 0;
+}
+
+static int dump_one(struct sock_dump *sd, int fresh, const struct sock_opt_desc *d)
+{
+	char cur[OPT_MAX] = "", def[OPT_MAX] = "";
+	socklen_t clen = sizeof(cur), dlen = sizeof(def);
+
+	if (getsockopt(sd->sk, d->level, d->name, cur, &clen) < 0) {
+		if (absent(errno))
+			return 0;
+		return sock_fail(sd, errno, d->label);
+	}
+	if (getsockopt(fresh, d->level, d->name, def, &dlen) < 0)
+		dlen = 0;   /* a new socket lacks it: whatever it is now differs */
+	if (clen == dlen && memcmp(cur, def, clen) == 0)
+		return 0;
+	if (d->kind == SOPT_STRING) {
+		clen = strnlen(cur, clen);
+		if (clen > d->len)
+			return sock_refuse(sd, "%s: a value longer than %u bytes", d->label, d->len);
+	} else if (clen != d->len) {
+		return sock_refuse(sd, "%s: a value of %u bytes, not %u", d->label, (unsigned)clen, d->len);
+	}
+	return save_opt(sd, d, cur, clen);
+}
+
+int sock_opts_dump(struct sock_dump *sd)
+{
+	_cleanup_close_ int fresh = socket(sd->s->family, sd->s->type | SOCK_CLOEXEC, sd->s->protocol);
+	int r = 0;
+
+	if (fresh < 0)
+		return sock_fail(sd, errno, "making a socket of its kind to compare its options with");
+	for (size_t i = 0; i < sock_optab_len && r >= 0; i++)
+		if (sock_optab[i].family == 0 || sock_optab[i].family == sd->s->family)
+			r = dump_one(sd, fresh, &sock_optab[i]);
+	return r;
+}
+
+int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase)
+{
+	char name[96];
+
+	for (size_t i = 0; i < sr->s->n_opts; i++) {
+		const Ckpt__Img__SockOpt *o = sr->s->opts[i];
+		const struct sock_opt_desc *d = sock_opt_find(sr->s->family, o->level, o->name);
+		const void *val = o->value.data;
+		socklen_t len = o->value.len;
+		int half;
+
+		if (!d)   /* validate_socket let it through: a bug, not the image's */
+			return cr_fail(sr->ctx->err, CR_ERR_INTERNAL, 0, "%s: unknown option %d/%d",
+				       sock_name(sr->f, name, sizeof(name)), o->level, o->name);
+		if (d->phase != (int)phase)
+			continue;
+		if (d->kind == SOPT_BUF) {
+			memcpy(&half, val, sizeof(half));
+			half /= 2;
+			val = &half;
+		}
+		if (setsockopt(sk, d->level, d->set_name ? d->set_name : d->name, val, len) < 0)
+			return cr_fail(sr->ctx->err, CR_ERR_KERNEL, errno, "%s: setting %s",
+				       sock_name(sr->f, name, sizeof(name)), d->label);
+	}
+	return 0;
+}

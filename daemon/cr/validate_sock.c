@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Pure checks of a socket's record (validate.h): the part every family
+ * shares, then its family's part. */
+#include "validate.h"
+#include "sock_optab.h"
+#include <string.h>
+#include <sys/socket.h>
+
+static const char *check_opt(int family, const Ckpt__Img__SockOpt *o)
+{
+	const struct sock_opt_desc *d = sock_opt_find(family, o->level, o->name);
+
+	if (!d)
+		return "a socket option restart doesn't set";
+	if (!o->value.data && o->value.len)
+		return "a socket option without its value";
+	switch (d->kind) {
+	case SOPT_STRING:
+		if (o->value.len > d->len || memchr(o->value.data, 0, o->value.len))
+			return "a socket option whose name is too long or holds a NUL";
+		return NULL;
+	default:
+		return o->value.len == d->len ? NULL : "a socket option of the wrong size";
+	}
+}
+
+static const char *check_family_part(const Ckpt__Img__Socket *s)
+{
+	bool inet = s->family == AF_INET || s->family == AF_INET6;
+
+	if (!!s->unx != (s->family == AF_UNIX) || !!s->inet != inet || !!s->nl != (s->family == AF_NETLINK) ||
+	    !!s->packet != (s->family == AF_PACKET))
+		return "a socket whose state is not its family's";
+	return NULL;
+}
+
+const char *validate_socket(const Ckpt__Img__Socket *s)
+{
+	const char *why;
+
+	if (!s)
+		return "a socket without its state";
+	switch (s->family) {
+	case AF_UNIX: case AF_INET: case AF_INET6: case AF_NETLINK: case AF_PACKET:
+		break;
+	default:
+		return "a socket of an unknown family";
+	}
+	switch (s->type) {
+	case SOCK_STREAM: case SOCK_DGRAM: case SOCK_SEQPACKET: case SOCK_RAW:
+		break;
+	default:
+		return "a socket of an unknown type";
+	}
+	if (s->protocol < 0 || s->protocol > 65535)
+		return "a socket protocol out of range";
+	if (s->n_opts > CR_SOCK_MAX_OPTS)
+		return "too many socket options";
+	for (size_t i = 0; i < s->n_opts; i++) {
+		why = check_opt(s->family, s->opts[i]);
+		if (why)
+			return why;
+	}
+	return check_family_part(s);
+}
