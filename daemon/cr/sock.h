@@ -9,6 +9,7 @@
 #pragma once
 #include "restore.h"
 #include "dump.h"
+#include <sys/socket.h>
 
 /* One socket being checkpointed. */
 struct sock_dump {
@@ -57,6 +58,16 @@ int sock_unix_restore(struct sock_restore *sr);
 int sock_inet_dump(struct sock_dump *sd);
 void sock_inet_free(Ckpt__Img__Socket *s);
 int sock_inet_restore(struct sock_restore *sr);
+/* sock_inet.c fills InetSock's addresses, then hands over to TCP
+ * (sock_tcp.c) or the datagram and raw kinds (sock_dgram.c). */
+int sock_tcp_dump(struct sock_dump *sd);
+void sock_tcp_free(Ckpt__Img__Socket *s);
+int sock_tcp_restore(struct sock_restore *sr);
+int sock_dgram_dump(struct sock_dump *sd);
+void sock_dgram_free(Ckpt__Img__Socket *s);
+int sock_dgram_restore(struct sock_restore *sr);
+/* A saved address (4 or 16 bytes; none: the wildcard) and port. */
+void sock_inet_sockaddr(int family, const ProtobufCBinaryData *addr, uint32_t port, struct sockaddr_storage *ss, socklen_t *len);
 int sock_netlink_dump(struct sock_dump *sd);
 void sock_netlink_free(Ckpt__Img__Socket *s);
 int sock_netlink_restore(struct sock_restore *sr);

@@ -24,6 +24,18 @@ static const char *check_opt(int family, const Ckpt__Img__SockOpt *o)
 	}
 }
 
+static const char *check_inet(int family, const Ckpt__Img__InetSock *in)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	if ((in->has_src_addr && in->src_addr.len && in->src_addr.len != alen) ||
+	    (in->has_dst_addr && in->dst_addr.len && in->dst_addr.len != alen))
+		return "an address of the wrong size for its family";
+	if (in->src_port > 65535 || in->dst_port > 65535)
+		return "a port out of range";
+	return NULL;
+}
+
 static const char *check_family_part(const Ckpt__Img__Socket *s)
 {
 	bool inet = s->family == AF_INET || s->family == AF_INET6;
@@ -31,6 +43,8 @@ static const char *check_family_part(const Ckpt__Img__Socket *s)
 	if (!!s->unx != (s->family == AF_UNIX) || !!s->inet != inet || !!s->nl != (s->family == AF_NETLINK) ||
 	    !!s->packet != (s->family == AF_PACKET))
 		return "a socket whose state is not its family's";
+	if (s->inet)
+		return check_inet(s->family, s->inet);
 	return NULL;
 }
 
