@@ -79,12 +79,18 @@ enum { TG_SLACK, TG_PDEATH, TG_FLUSHER, TG_MCE, TG_SPEC, TG_KEEPCAPS = TG_SPEC +
 enum { PG_SUBREAPER, PG_THP, PG_DUMPABLE, PG_MERGE, PG_MDWE, PG_FUTEX, PG_MB_QUERY, PG_MB_PRIV, PG_MB_SYNC,
        PG_MB_RSEQ, PG_ARCH };
 
+/* The object and reason go into the error's fields, so that a client can
+ * tell what was refused without parsing the message. */
 static int refuse(struct dump_ctx *ctx, const struct dump_proc *p, pid_t tid, const char *what, const char *why)
 {
-	if (tid && tid != p->pid)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d (pid %d in the container): thread %d: %s: %s",
-			       p->pid, p->nspid, tid, what, why);
-	return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d (pid %d in the container): %s: %s", p->pid, p->nspid, what, why);
+	char obj[160];
+
+	if (tid && tid != p->pid) {
+		snprintf(obj, sizeof(obj), "thread %d: %s", tid, what);
+		what = obj;
+	}
+	cr_error_scope(ctx->err, p->nspid, p->pid);
+	return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, what, "%s", why);
 }
 
 void attrs_thread_queue(struct rbatch *b, struct attrs_thread_calls *c)
