@@ -155,7 +155,7 @@ if [ $unit = 1 ]; then
 	step "shellcheck"
 	if ! command -v shellcheck >/dev/null; then
 		sk "shellcheck: not installed"
-	elif (cd "$REPO" && shellcheck -S warning tests/*.sh tests/e2e/*.sh bench/*.sh .ci/run); then
+	elif (cd "$REPO" && shellcheck -S warning tests/*.sh tests/e2e/*.sh bench/*.sh .ci/run completion/ckptctl.bash); then
 		ok "shellcheck"
 	else
 		ko "shellcheck"
