@@ -5,9 +5,10 @@
 # On a fresh Debian 12 machine, as root: installs what is missing, builds
 # build/ (RelWithDebInfo), build-asan/ (ASan+UBSan) and build-fuzz/ (the
 # libFuzzer harnesses, clang), runs the unit tests in the first two,
-# verifies the systemd units and the shell scripts (shellcheck), then runs
-# every end-to-end test in
-# tests/e2e/ against build/ with a timeout each, and prints a summary.
+# verifies the systemd units, boots systemd as pid 1 with the installed tree
+# (tests/check-systemd-boot.sh), checks the shell scripts (shellcheck), then
+# runs every end-to-end test in tests/e2e/ against build/ with a timeout
+# each, and prints a summary.
 # Exit status: 0 when nothing failed.
 #
 # Options:
@@ -30,7 +31,7 @@ for a in "$@"; do
 	--no-install) install=0 ;;
 	--no-asan) asan=0 ;;
 	--e2e-only) unit=0 asan=0 install=0 ;;
-	-h|--help) sed -n '3,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '3,21p' "$0"; exit 0 ;;
 	-*) echo "run.sh: unknown option $a" >&2; exit 2 ;;
 	*) patterns+=("$a") ;;
 	esac
@@ -43,7 +44,7 @@ BUILD_FUZZ=${CKPT_BUILD_FUZZ:-$REPO/build-fuzz}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
 	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck
-	  python3-protobuf protobuf-compiler scdoc man-db)
+	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container)
 
 passed=0 failed=0 skipped=0
 failures=()
@@ -151,6 +152,15 @@ if [ $unit = 1 ]; then
 			ko "systemd-analyze verify"
 		fi
 	rm -rf "$units"
+
+	step "systemd as pid 1"
+	# the installed units, socket activation and re-adoption in a booted machine
+	bash "$REPO/tests/check-systemd-boot.sh" "$BUILD" >"$BUILD/systemd-boot.log" 2>&1
+	case $? in
+	0) ok "systemd as pid 1" ;;
+	77) sk "systemd as pid 1: $(grep -m1 SKIP "$BUILD/systemd-boot.log" | sed 's/.*SKIP: //')" ;;
+	*) tail -n 40 "$BUILD/systemd-boot.log"; ko "systemd as pid 1" ;;
+	esac
 
 	step "shellcheck"
 	if ! command -v shellcheck >/dev/null; then
