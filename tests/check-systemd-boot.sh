@@ -41,8 +41,12 @@ fail() {
 	exit 1
 }
 
-# inside CMD...: run CMD in every namespace of the booted machine
-inside() { timeout -k 5 "${INSIDE_TIMEOUT:-120}" nsenter -t "$LEADER" -a -- "$@" </dev/null; }
+# inside CMD...: run CMD in every namespace of the booted machine, with an
+# environment of its own (none of ours, $CKPTD_SOCKET included)
+inside() {
+	timeout -k 5 "${INSIDE_TIMEOUT:-120}" nsenter -t "$LEADER" -a -- \
+		env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@" </dev/null
+}
 ctl() { inside ckptctl "$@"; }
 
 cleanup() {
