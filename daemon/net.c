@@ -4,9 +4,10 @@
  * --net private (the default): the init is born in a network namespace of
  * its own (run: clone3(CLONE_NEWNET); restart: it unshares one when the
  * image says so), where ckptd brings loopback up. With published ports, a
- * veth pair joins it to the host: the host end "ck-<hash of the name>"
- * holds .1 of a /30 from 10.213.0.0/16, the container's end "eth0" holds .2
- * and routes everything via .1, and an nft table "ckptd_<hash>" on the host
+ * veth pair joins it to the host: each container gets a /30 of
+ * 10.213.0.0/16, its end "eth0" holds .2 of it and routes everything via
+ * .1, which the host end "ck-<hash of the name>" holds (as a /32, with a
+ * route to .2), and an nft table "ckptd_<hash>" on the host
  * DNATs each HOSTPORT to the container. Connections from the host itself
  * are DNATed in the output hook; those to 127.0.0.1 leave with a loopback
  * source, which the kernel drops on a real interface unless route_localnet
@@ -316,17 +317,19 @@ static int net_nat(const char *container, const struct cr_net_config *cfg, char 
 	return net_nft(-1, script, why, whylen);
 }
 
+/* The host end holds the gateway as a /32 and routes the container's
+ * address to it: no prefix route, so a container restarted from another's
+ * image (same addresses inside) takes the route over from the one it
+ * replaces, which a checkpoint is ending. */
 static int net_veth(const char *container, pid_t init_pid, int nsfd, const struct cr_net_config *cfg,
 		    char *why, size_t whylen)
 {
-	char veth[IF_NAMESIZE], used[IF_NAMESIZE], a[16], h[16], path[96];
+	char veth[IF_NAMESIZE], a[16], h[16], path[96];
 	int r;
 
 	net_names(container, veth, NULL);
 	net_addr_str(cfg->addr, a);
 	net_addr_str(cfg->host_addr, h);
-	if (net_addr_in_use(cfg->host_addr, used))
-		return net_fail(why, whylen, -EADDRINUSE, "address %s is already in use on this host (interface %s)", h, used);
 	if (if_nametoindex(veth))
 		net_ip(-1, why, whylen, "link del %s", veth);   /* a dead container's, not yet gone */
 	r = net_ip(-1, why, whylen, "link add %s type veth peer name eth0 netns %d", veth, init_pid);
@@ -337,9 +340,11 @@ static int net_veth(const char *container, pid_t init_pid, int nsfd, const struc
 			net_fail(why, whylen, r, "setting %s: %s", path, strerror(-r));
 	}
 	if (r >= 0)
-		r = net_ip(-1, why, whylen, "addr add %s/%u dev %s", h, cfg->prefix_len, veth);
+		r = net_ip(-1, why, whylen, "addr add %s/32 dev %s", h, veth);
 	if (r >= 0)
 		r = net_ip(-1, why, whylen, "link set %s up", veth);
+	if (r >= 0)
+		r = net_ip(-1, why, whylen, "route replace %s/32 dev %s", a, veth);
 	if (r >= 0)
 		r = net_ip(nsfd, why, whylen, "addr add %s/%u dev eth0", a, cfg->prefix_len);
 	if (r >= 0)
@@ -415,17 +420,71 @@ void net_from_info(struct cr_net_config *net, const Ckpt__Rpc__ContainerInfo *ci
 			net->npublish++;
 }
 
+const struct net_busy *net_busy_port(const struct net_busy *b, size_t n, const struct cr_net_publish *p)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < b[i].npublish; k++)
+			if (b[i].publish[k].host_port == p->host_port && b[i].publish[k].protocol == p->protocol)
+				return &b[i];
+	return NULL;
+}
+
+int net_busy_list(struct server *srv, const struct container *self, struct net_busy **ret, size_t *ret_n)
+{
+	const struct container *c;
+	struct net_busy *v;
+	size_t n = 0;
+
+	for (c = srv->containers; c; c = c->next)
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	for (c = srv->containers; c; c = c->next) {
+		/* a checkpoint that ends the container gives its address up */
+		if (c == self || !c->net.addr || c->init_pid <= 0 ||
+		    (c->op == OP_CHECKPOINT && !c->op_leave_running))
+			continue;
+		v[n].addr = c->net.addr;
+		v[n].npublish = c->net.npublish;
+		memcpy(v[n].publish, c->net.publish, sizeof(v[n].publish));
+		snprintf(v[n].name, sizeof(v[n].name), "%s", c->name);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- the engine's hooks, in a worker ---- */
 
 static int net_hook_setup(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err)
 {
-	const char *name = arg;
-	char why[NET_CMD_OUT_MAX];
-	int r = net_setup(name, init_pid, cfg, why, sizeof(why));
+	const struct net_hook_arg *h = arg;
+	char why[NET_CMD_OUT_MAX], a[16];
+	size_t i;
+	int r;
 
+	for (i = 0; cfg->addr && i < h->nbusy; i++)
+		if (h->busy[i].addr == cfg->addr)
+			return cr_fail_obj(err, CR_ERR_BAD_STATE, EADDRINUSE, "the container's network",
+					   "its address %s is container %s's, which is running",
+					   net_addr_str(cfg->addr, a), h->busy[i].name);
+	for (i = 0; i < cfg->npublish; i++) {
+		const struct net_busy *b = net_busy_port(h->busy, h->nbusy, &cfg->publish[i]);
+		char p[NET_PUBLISH_STR_MAX];
+
+		net_format_publish(&cfg->publish[i], p);
+		if (b)
+			return cr_fail_obj(err, CR_ERR_BAD_STATE, EADDRINUSE, "the container's network",
+					   "its published port %s is container %s's, which is running", p, b->name);
+	}
+	r = net_setup(h->name, init_pid, cfg, why, sizeof(why));
 	if (r < 0)
-		return cr_fail_obj(err, r == -EADDRINUSE ? CR_ERR_BAD_STATE : CR_ERR_KERNEL, -r,
-				   "the container's network", "setting it up again: %s", why);
+		return cr_fail_obj(err, CR_ERR_KERNEL, -r, "the container's network", "setting it up again: %s", why);
 	return 0;
 }
 

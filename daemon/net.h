@@ -39,5 +39,22 @@ void net_cleanup(const char *container);
 /* The network a restart's worker reports (ContainerInfo net fields). */
 void net_from_info(struct cr_net_config *net, const Ckpt__Rpc__ContainerInfo *ci);
 
-/* The engine's hooks (cr_net_ops), for workers; arg is unused. */
+/* The addresses of containers that run on (not ending in a checkpoint):
+ * a restart must not take one. Free *ret. */
+struct net_busy {
+	uint32_t addr;               /* 0: none */
+	size_t npublish;
+	struct cr_net_publish publish[CR_NET_MAX_PUBLISH];
+	char name[65];
+};
+/* Is one of p's host ports published by a container of b? */
+const struct net_busy *net_busy_port(const struct net_busy *b, size_t n, const struct cr_net_publish *p);
+int net_busy_list(struct server *srv, const struct container *self, struct net_busy **ret, size_t *ret_n);
+
+/* The engine's hooks (cr_net_ops), for workers; arg is a struct net_hook_arg. */
+struct net_hook_arg {
+	const char *name;            /* the container's */
+	const struct net_busy *busy; /* restart: addresses it must not take */
+	size_t nbusy;
+};
 extern const struct cr_net_ops net_engine_ops;

@@ -278,6 +278,28 @@ static bool ops_run_net(struct conn *cn, const Ckpt__Rpc__RunRequest *r, struct 
 	return true;
 }
 
+/* A host port serves one container. */
+static bool ops_run_ports_free(struct conn *cn, const char *name, struct container *c, const struct cr_net_config *net)
+{
+	_cleanup_free_ struct net_busy *busy = NULL;
+	char p[NET_PUBLISH_STR_MAX];
+	size_t n = 0, i;
+
+	if (!net->npublish || net_busy_list(cn->srv, c, &busy, &n) < 0)
+		return true;
+	for (i = 0; i < net->npublish; i++) {
+		const struct net_busy *b = net_busy_port(busy, n, &net->publish[i]);
+
+		if (b) {
+			net_format_publish(&net->publish[i], p);
+			conn_reply_error(cn, E(ERR_EXISTS), "run %s: host port %s is published by container %s",
+					 name, p, b->name);
+			return false;
+		}
+	}
+	return true;
+}
+
 void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	char why[512] = "";
@@ -323,6 +345,8 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 				 r->name, r->argv[0]);
 		return;
 	}
+	if (!ops_run_ports_free(cn, r->name, c, &net))
+		return;
 	if (!c) {
 		k = container_new(cn->srv, r->name, &c);
 		if (k < 0) {
@@ -634,6 +658,7 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s)
 {
 	struct worker_restart_job job = { 0 };
+	_cleanup_free_ struct net_busy *busy = NULL;
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
 	char what[128];
@@ -657,7 +682,10 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	snprintf(what, sizeof(what), "restart %s", c->name);
 	op_begin(c, OP_RESTART, cn);
 	c->op_new = created;
-	k = worker_start(cn->srv, what, worker_restart, &job, keep, 3, &ops_restart_ops, c, &w);
+	k = net_busy_list(cn->srv, c, &busy, &job.net_nbusy);
+	job.net_busy = busy;
+	if (k >= 0)
+		k = worker_start(cn->srv, what, worker_restart, &job, keep, 3, &ops_restart_ops, c, &w);
 	if (k < 0) {
 		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
 			     c->name, strerror(-k));

@@ -310,9 +310,11 @@ int worker_checkpoint(void *arg, int report_fd)
 
 	struct cr_net_ops net_ops = net_engine_ops;
 
+	struct net_hook_arg net_arg = { .name = job->req.name };
+
 	job->req.progress = worker_progress;
 	job->req.progress_arg = &report_fd;
-	net_ops.arg = (void *)job->req.name;
+	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	r = cr_checkpoint(&job->req, &st, &err);
 	if (r >= 0 && job->image_id) {
@@ -353,9 +355,11 @@ int worker_restart(void *arg, int report_fd)
 	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX], *publishp[CR_NET_MAX_PUBLISH];
 	char addr[16], host_addr[16], veth[IF_NAMESIZE];
 
+	struct net_hook_arg net_arg = { .name = job->req.name, .busy = job->net_busy, .nbusy = job->net_nbusy };
+
 	job->req.progress = worker_progress;
 	job->req.progress_arg = &report_fd;
-	net_ops.arg = (void *)job->req.name;
+	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	r = cr_restart(&job->req, &st, &err);
 	if (r < 0) {
