@@ -138,7 +138,7 @@ int net_alloc(struct server *srv, const struct container *self, struct cr_net_co
 }
 
 /* Run argv (absolute path) in netns_fd's network namespace (-1: ours),
- * input on its stdin; its stderr lands in out. 0 if it exited 0. */
+ * input on its stdin; its output lands in out. 0 if it exited 0. */
 static int net_run(int netns_fd, char *const argv[], const char *input, char *out, size_t outlen)
 {
 	int in[2] = { -1, -1 }, err[2] = { -1, -1 };
@@ -160,11 +160,9 @@ static int net_run(int netns_fd, char *const argv[], const char *input, char *ou
 		goto out;
 	}
 	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
 		if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
 			_exit(126);
-		if (dup2(in[0], 0) < 0 || dup2(null, 1) < 0 || dup2(err[1], 2) < 0)
+		if (dup2(in[0], 0) < 0 || dup2(err[1], 1) < 0 || dup2(err[1], 2) < 0)
 			_exit(126);
 		signal(SIGPIPE, SIG_DFL);
 		execv(argv[0], argv);
@@ -375,6 +373,119 @@ int net_setup(const char *container, pid_t init_pid, const struct cr_net_config 
 	return r;
 }
 
+/* An address ckptd put there, or one the kernel gives any interface. */
+static bool net_addr_ours(const struct ifaddrs *i, const struct cr_net_config *cfg)
+{
+	bool lo = streq(i->ifa_name, "lo");
+
+	if (i->ifa_addr->sa_family == AF_INET) {
+		uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+
+		return lo ? a == INADDR_LOOPBACK : a == cfg->addr;
+	}
+	if (i->ifa_addr->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+		return lo ? IN6_IS_ADDR_LOOPBACK(a) : IN6_IS_ADDR_LINKLOCAL(a);
+	}
+	return true;    /* AF_PACKET: the link itself */
+}
+
+/* Lines of /proc/self/net/route: the IPv4 routes of the main table. */
+static int net_count_routes(void)
+{
+	FILE *f = fopen("/proc/self/net/route", "re");
+	char line[256];
+	int n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* In a child that entered the container's namespace; the reason goes to out. */
+static _Noreturn void net_check_child(int nsfd, const struct cr_net_config *cfg, int out)
+{
+	struct if_nameindex *names, *n;
+	struct ifaddrs *ifa, *i;
+	char a[INET6_ADDRSTRLEN];
+	int routes;
+
+	if (setns(nsfd, CLONE_NEWNET) < 0 || !(names = if_nameindex()) || getifaddrs(&ifa) < 0)
+		_exit(1);
+	for (n = names; n->if_index; n++)
+		if (!streq(n->if_name, "lo") && !(cfg->addr && streq(n->if_name, "eth0"))) {
+			dprintf(out, "interface %s: made inside the container; ckptd restores lo%s only", n->if_name,
+				cfg->addr ? " and its eth0" : "");
+			_exit(0);
+		}
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && !net_addr_ours(i, cfg)) {
+			inet_ntop(i->ifa_addr->sa_family, i->ifa_addr->sa_family == AF_INET ?
+				  (void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
+				  (void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, a, sizeof(a));
+			dprintf(out, "address %s on %s: added inside the container; ckptd restores the addresses it gave", a, i->ifa_name);
+			_exit(0);
+		}
+	routes = net_count_routes();
+	if (routes != (cfg->addr ? 2 : 0)) {
+		dprintf(out, "IPv4 routes: %d in its main table, ckptd made %d; routes made inside are not restored",
+			routes, cfg->addr ? 2 : 0);
+		_exit(0);
+	}
+	_exit(0);
+}
+
+int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen)
+{
+	char *const list[] = { "/usr/sbin/nft", "list", "tables", NULL };
+	_cleanup_close_ int nsfd = net_open_ns(init_pid);
+	int p[2], st, r;
+	ssize_t n = 0;
+	pid_t pid;
+
+	why[0] = '\0';
+	if (nsfd < 0)
+		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		net_check_child(nsfd, cfg, p[1]);
+	}
+	close(p[1]);
+	if (pid > 0)
+		while ((n = read(p[0], why, whylen - 1)) < 0 && errno == EINTR)
+			;
+	close(p[0]);
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n > 0) {
+		why[n] = '\0';
+		return -EOPNOTSUPP;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return net_fail(why, whylen, -EIO, "reading the interfaces of the container's network namespace");
+	r = net_run(nsfd, list, NULL, why, whylen);
+	if (r < 0)
+		return net_fail(why, whylen, r, "nft list tables: %s", r == -ENOENT ? "nft(8) not found (nftables)" : why);
+	for (size_t k = strlen(why); k > 0 && why[k - 1] == ' '; k--)
+		why[k - 1] = '\0';
+	if (why[0]) {
+		char tables[256];
+
+		snprintf(tables, sizeof(tables), "%s", why);
+		return net_fail(why, whylen, -EOPNOTSUPP, "nft tables made inside the container (%s): not restored", tables);
+	}
+	return 0;
+}
+
 int net_hold(pid_t init_pid, bool on, char *why, size_t whylen)
 {
 	static const char hold[] =
@@ -488,6 +599,18 @@ static int net_hook_setup(void *arg, pid_t init_pid, const struct cr_net_config 
 	return 0;
 }
 
+static int net_hook_check(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err)
+{
+	char why[NET_CMD_OUT_MAX];
+	int r = net_check(init_pid, cfg, why, sizeof(why));
+
+	if (r == -EOPNOTSUPP)
+		return cr_fail_obj(err, CR_ERR_UNSUPPORTED, 0, "the container's network", "%s", why);
+	if (r < 0)
+		return cr_fail_obj(err, CR_ERR_KERNEL, -r, "the container's network", "%s", why);
+	return 0;
+}
+
 static int net_hook_hold(void *arg, pid_t init_pid, bool on, struct cr_error *err)
 {
 	char why[NET_CMD_OUT_MAX];
@@ -501,5 +624,6 @@ static int net_hook_hold(void *arg, pid_t init_pid, bool on, struct cr_error *er
 
 const struct cr_net_ops net_engine_ops = {
 	.setup = net_hook_setup,
+	.check = net_hook_check,
 	.hold = net_hook_hold,
 };

@@ -31,6 +31,10 @@ int net_alloc(struct server *srv, const struct container *self, struct cr_net_co
  * routes and the NAT table. On failure *why says what failed; what was
  * made on the host is removed again. */
 int net_setup(const char *container, pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen);
+/* What ckptd did not make in init_pid's network namespace (interfaces,
+ * addresses, IPv4 routes, nft tables) would be lost at restart: -EOPNOTSUPP
+ * and *why names it. */
+int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen);
 /* Drop every packet to and from init_pid's network namespace (on), or no more. */
 int net_hold(pid_t init_pid, bool on, char *why, size_t whylen);
 /* Remove what net_setup made on the host for this container, if anything is left. */

@@ -36,7 +36,8 @@ static void progress(struct ckpt_job *j, const char *phase)
 		j->ctx.req->progress(j->ctx.req->progress_arg, phase, 0, 0);
 }
 
-/* A private network's traffic is dropped from before the freeze on, so no
+/* What was made inside a private network would be lost: refused. Its
+ * traffic is dropped from before the freeze on, so no
  * peer hears a reset or an answer from a half-saved container; peers
  * retransmit. The host's network can't be held for one container. */
 static int hold_traffic(struct ckpt_job *j)
@@ -46,6 +47,9 @@ static int hold_traffic(struct ckpt_job *j)
 
 	if (!req->net || !req->net->private_ns || !req->net_ops)
 		return 0;
+	r = req->net_ops->check(req->net_ops->arg, req->init_pid, req->net, j->ctx.err);
+	if (r < 0 || !req->net->addr)
+		return r;    /* without a veth no peer is outside */
 	r = req->net_ops->hold(req->net_ops->arg, req->init_pid, true, j->ctx.err);
 	if (r < 0)
 		return r;

@@ -81,6 +81,8 @@ struct cr_net_ops {
 	/* Restart: the init has a new network namespace and no task exists
 	 * yet; give it cfg's interfaces, addresses, routes and host NAT. */
 	int (*setup)(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err);
+	/* Checkpoint: refuse what the namespace holds beyond cfg (made inside). */
+	int (*check)(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err);
 	/* Drop every packet to or from the container (on), or stop (off). */
 	int (*hold)(void *arg, pid_t init_pid, bool on, struct cr_error *err);
 	void *arg;

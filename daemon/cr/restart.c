@@ -28,8 +28,8 @@ static int restore_net(struct restore_ctx *ctx)
 	if (!ops)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the container's network", "a private network can't be set up here");
 	r = ops->setup(ops->arg, ctx->req->init_pid, &ctx->net, ctx->err);
-	if (r < 0)
-		return r;
+	if (r < 0 || !ctx->net.addr)
+		return r;    /* without a veth no peer is outside */
 	r = ops->hold(ops->arg, ctx->req->init_pid, true, ctx->err);
 	if (r < 0)
 		return r;

@@ -16,13 +16,20 @@
 #   --leave-running checkpoint;
 # - `checkpoint -o - | restart other -i -`: the new container has the same
 #   address inside, its own veth, and serves the published port;
-# - bad --publish values and a host port published twice are refused;
+# - bad --publish values and a host port published twice are refused, and
+#   so is a checkpoint of a network namespace holding an address, an
+#   interface or an nft table made inside (the container runs on);
 # - after rm nothing ckptd made is left: no veth, no nft table.
 . "$(dirname "$0")/lib.sh"
 
 command -v nft >/dev/null || skip "no nft (nftables)"
 command -v ip >/dev/null || skip "no ip (iproute2)"
 command -v nsenter >/dev/null || skip "no nsenter"
+# ckptd removes a container's nft table when the container ends; a test
+# that fails before its rm leaves that to lib.sh's cgroup kill, after
+# ckptd is gone: these go first.
+NET_TABLES=()
+trap 'rc=$?; for t in "${NET_TABLES[@]}"; do nft delete table ip "$t" 2>/dev/null; done; (exit $rc); e2e_cleanup' EXIT
 start_ckptd
 PY=$(python_bin)
 SERVE=$REPO/tests/workloads/net-serve.py
@@ -97,6 +104,24 @@ import socket; s = socket.create_connection(('127.0.0.1', $CP), timeout=5)
 s.sendall(b'hi\n'); print(s.makefile().readline().strip())")
 [ "$got" = "pong hi tokA" ] || fail "$A: over its loopback got '$got'"
 wait_log "$A" '^SERVED 1' 30
+# what ckptd did not make there would be lost: refused, and it runs on
+refused_net() {
+	local out
+	out=$(ckctl checkpoint "$A" 2>&1) && fail "$A: checkpoint with $1 succeeded"
+	echo "$out" | grep -E "$2" >/dev/null || fail "$A: checkpoint with $1: unclear error: $out"
+	expect_state "$A" running
+	[ -z "$(in_ct "$A" nft list tables | grep ckptd_hold)" ] || fail "$A: traffic still held after a refused checkpoint"
+}
+in_ct "$A" ip addr add 192.0.2.77/32 dev lo || fail "ip addr add inside"
+refused_net "an address added inside" "the container's network: address 192.0.2.77 on lo: added inside"
+in_ct "$A" ip addr del 192.0.2.77/32 dev lo
+in_ct "$A" ip link add dummy0 type dummy 2>/dev/null && {
+	refused_net "an interface made inside" "interface dummy0: made inside"
+	in_ct "$A" ip link del dummy0
+}
+in_ct "$A" nft add table inet mine || fail "nft add table inside"
+refused_net "an nft table made inside" "nft tables made inside the container .table inet mine.: not restored"
+in_ct "$A" nft delete table inet mine
 cr_cycle "$A"
 in_ct "$A" ip -o link show lo | grep "UP" >/dev/null || fail "$A: loopback not up after restart"
 verify_ct "$A" "net-serve ifaces=lo served=1"
@@ -122,6 +147,7 @@ ckctl run "$C" --publish "$HP:$CP" --publish "$HP:$CP/udp" --cwd "$WORK" -- "$PY
 	fail "run $C --publish"
 wait_log "$C" '^READY' 30
 VC=$(veth_of "$C")
+NET_TABLES+=("$(table_of "$VC")")
 ADDR=$(ct_field "$C" net_address)
 [ -n "$VC" ] && [ -n "$ADDR" ] || fail "$C: no veth or address in list: $(ckctl --json list)"
 has_veth "$VC" || fail "$C: no host interface $VC"
@@ -141,8 +167,8 @@ ckctl checkpoint "$C" --leave-running -o - | { sleep 5; cat >/dev/null; } &
 CKPT=$!
 sleep 1.5
 got=$(connect 127.0.0.1 "$HP" x)
-[ "$got" = timeout ] || fail "$C: during the checkpoint a SYN got '$got', not silence"
 wait $CKPT || fail "checkpoint $C --leave-running -o -"
+[ "$got" = timeout ] || fail "$C: during the checkpoint a SYN got '$got', not silence"
 expect_state "$C" running
 [ -z "$(in_ct "$C" nft list tables)" ] || fail "$C: traffic still held after the checkpoint: $(in_ct "$C" nft list tables)"
 [ "$(connect 127.0.0.1 "$HP" x)" = refused ] || fail "$C: no reset from the container after the checkpoint"
@@ -168,6 +194,7 @@ D=$P-moved
 ckctl checkpoint "$C" -o - | ckctl restart "$D" -i - >/dev/null || fail "checkpoint $C -o - | restart $D -i -"
 expect_state "$D" running
 VD=$(veth_of "$D")
+NET_TABLES+=("$(table_of "$VD")")
 [ "$(ct_field "$D" net_address)" = "$ADDR" ] || fail "$D: address $(ct_field "$D" net_address), want $ADDR"
 [ "$VD" != "$VC" ] || fail "$D: the veth of $C"
 in_ct "$D" ip -o addr show eth0 | grep "inet $ADDR/30" >/dev/null || fail "$D: eth0 has not $ADDR/30"
