@@ -114,6 +114,7 @@ int json_finish(struct json *j);
 /* render.c: shared renderers. */
 const char *render_state(Ckpt__Rpc__ContainerState s);
 void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__ContainerInfo *ci);
+void render_net(char *buf, size_t len, const Ckpt__Rpc__ContainerInfo *ci);
 void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageInfo *ii);
 void render_size(char *buf, size_t len, uint64_t bytes);
 void render_time(char *buf, size_t len, int64_t unix_secs);

@@ -93,6 +93,29 @@ static const char *enum_name(const ProtobufCEnumDescriptor *d, int v, const char
 	return buf;
 }
 
+/* net=private|host|MODE, net_address=A.B.C.D/N, net_gateway=..., publish=HP:P/tcp,... */
+static void inspect_net(struct inspect *in, const Ckpt__Img__NetConfig *n)
+{
+	char a[24], pub[64 * 24] = "", mode[16];
+	size_t len = 0;
+
+	snprintf(mode, sizeof(mode), "%u", n->mode);
+	f_str(in, "net", n->mode == 1 ? "private" : n->mode == 2 ? "host" : mode);
+	if (n->has_address) {
+		snprintf(a, sizeof(a), "%u.%u.%u.%u/%u", n->address >> 24, (n->address >> 16) & 255,
+			 (n->address >> 8) & 255, n->address & 255, n->prefix_len);
+		f_str(in, "net_address", a);
+		snprintf(a, sizeof(a), "%u.%u.%u.%u", n->host_address >> 24, (n->host_address >> 16) & 255,
+			 (n->host_address >> 8) & 255, n->host_address & 255);
+		f_str(in, "net_gateway", a);
+	}
+	for (size_t i = 0; i < n->n_publish && len < sizeof(pub); i++)
+		len += snprintf(pub + len, sizeof(pub) - len, "%s%u:%u/%s", i ? "," : "", n->publish[i]->host_port,
+				n->publish[i]->port, n->publish[i]->protocol == 17 ? "udp" : n->publish[i]->protocol == 6 ? "tcp" : "?");
+	if (n->n_publish)
+		f_str(in, "publish", pub);
+}
+
 static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 {
 	f_u64(in, "format_version", h->format_version);
@@ -117,6 +140,8 @@ static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 		f_hex(in, "vdso_hash", h->vdso_hash);
 	if (h->has_task_count)
 		f_u64(in, "task_count", h->task_count);
+	if (h->net)
+		inspect_net(in, h->net);
 	/* Only a sane power of two is used to count pages below. */
 	if (h->page_size >= 4096 && h->page_size <= (1u << 21) && !(h->page_size & (h->page_size - 1)))
 		in->page_size = h->page_size;

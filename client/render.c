@@ -47,11 +47,40 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 	for (size_t i = 0; i < ci->n_argv; i++)
 		json_str(j, NULL, ci->argv[i]);
 	json_arr_end(j);
+	if (ci->has_net) {
+		json_str(j, "net", ci->net == CKPT__RPC__NET_MODE__NET_HOST ? "host" : "private");
+		json_arr_begin(j, "publish");
+		for (size_t i = 0; i < ci->n_publish; i++)
+			json_str(j, NULL, ci->publish[i]);
+		json_arr_end(j);
+		if (ci->net_address)
+			json_str(j, "net_address", ci->net_address);
+		if (ci->net_host_address)
+			json_str(j, "net_host_address", ci->net_host_address);
+		if (ci->net_veth)
+			json_str(j, "net_veth", ci->net_veth);
+	}
 	json_arr_begin(j, "images");
 	for (size_t i = 0; i < ci->n_images; i++)
 		render_image_json(j, NULL, ci->images[i]);
 	json_arr_end(j);
 	json_obj_end(j);
+}
+
+/* "private 10.213.0.6 8080:80/tcp,..." / "host" / "-" */
+void render_net(char *buf, size_t len, const Ckpt__Rpc__ContainerInfo *ci)
+{
+	size_t n, i;
+
+	if (!ci->has_net) {
+		snprintf(buf, len, "-");
+		return;
+	}
+	n = snprintf(buf, len, "%s", ci->net == CKPT__RPC__NET_MODE__NET_HOST ? "host" : "private");
+	if (ci->net_address && n < len)
+		n += snprintf(buf + n, len - n, " %s", ci->net_address);
+	for (i = 0; i < ci->n_publish && n < len; i++)
+		n += snprintf(buf + n, len - n, "%s%s", i ? "," : " ", ci->publish[i]);
 }
 
 void render_size(char *buf, size_t len, uint64_t bytes)

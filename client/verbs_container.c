@@ -11,6 +11,7 @@
 #endif
 
 #define RUN_MAX_ENV 1024
+#define RUN_MAX_PUBLISH 32
 
 /* For verbs whose only argument is NAME. */
 static int parse_name_only(struct ctl *c, int argc, char **argv, const char **ret_name)
@@ -56,8 +57,9 @@ int verb_run(struct ctl *c, int argc, char **argv)
 	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
 	Ckpt__Rpc__Response *resp = NULL;
 	_cleanup_free_ char **env = calloc(RUN_MAX_ENV, sizeof(char *));
+	char *publish[RUN_MAX_PUBLISH];
 	const char *val;
-	size_t nenv = 0;
+	size_t nenv = 0, npublish = 0;
 	int i, r;
 
 	if (!env)
@@ -75,6 +77,22 @@ int verb_run(struct ctl *c, int argc, char **argv)
 			if (r < 0)
 				return r;
 			run.hostname = (char *)val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--net", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (streq(val, "private"))
+				run.net = CKPT__RPC__NET_MODE__NET_PRIVATE;
+			else if (streq(val, "host"))
+				run.net = CKPT__RPC__NET_MODE__NET_HOST;
+			else
+				return ctl_usage(c, "--net must be 'private' or 'host', not '%s'", val);
+			run.has_net = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--publish", 'p', true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (npublish >= RUN_MAX_PUBLISH)
+				return ctl_usage(c, "too many --publish (at most %d)", RUN_MAX_PUBLISH);
+			publish[npublish++] = (char *)val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--env", 'e', true, &val)) != 0) {
 			if (r < 0 || (r = parse_env(c, val, env, &nenv)) < 0)
 				return r;
@@ -98,6 +116,8 @@ int verb_run(struct ctl *c, int argc, char **argv)
 	run.n_argv = argc - i;
 	run.env = env;
 	run.n_env = nenv;
+	run.publish = publish;
+	run.n_publish = npublish;
 	req.body_case = CKPT__RPC__REQUEST__BODY_RUN;
 	req.run = &run;
 
@@ -128,7 +148,7 @@ static void list_table(const Ckpt__Rpc__ListResponse *l)
 
 	for (size_t i = 0; i < l->n_containers; i++)
 		w = MAX(w, (int)strlen(l->containers[i]->name));
-	printf("%-*s  %-12s  %7s  %7s  %6s\n", w, "NAME", "STATE", "PID", "HOSTPID", "IMAGES");
+	printf("%-*s  %-12s  %7s  %7s  %6s  %s\n", w, "NAME", "STATE", "PID", "HOSTPID", "IMAGES", "NET");
 	for (size_t i = 0; i < l->n_containers; i++) {
 		const Ckpt__Rpc__ContainerInfo *ci = l->containers[i];
 		char pid[16] = "-", hpid[16] = "-";
@@ -137,8 +157,11 @@ static void list_table(const Ckpt__Rpc__ListResponse *l)
 			snprintf(pid, sizeof(pid), "%d", ci->pid);
 		if (ci->has_host_pid)
 			snprintf(hpid, sizeof(hpid), "%d", ci->host_pid);
-		printf("%-*s  %-12s  %7s  %7s  %6zu\n", w, ci->name, render_state(ci->state),
-		       pid, hpid, ci->n_images);
+		char net[512];
+
+		render_net(net, sizeof(net), ci);
+		printf("%-*s  %-12s  %7s  %7s  %6zu  %s\n", w, ci->name, render_state(ci->state),
+		       pid, hpid, ci->n_images, net);
 	}
 }
 

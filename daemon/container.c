@@ -6,10 +6,12 @@
  * at start an init that is still alive (same pid and starttime as saved) is
  * re-adopted through a pidfd. */
 #include "container.h"
+#include <arpa/inet.h>
 #include "handlers.h"
 #include "init.h"
 #include "log.h"
 #include "macro.h"
+#include "net.h"
 #include "ns.h"
 #include "proc.h"
 #include "server.h"
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/magic.h>
+#include <netinet/in.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -238,6 +241,44 @@ int container_destroy(struct container *c)
 
 /* ---- persistence ---- */
 
+/* net=private|host, net_address=A.B.C.D (the container's; its /30 gives
+ * the host end), publish=HOSTPORT:PORT/PROTO lines. */
+static int container_save_net(const struct container *c, char *buf, size_t len)
+{
+	char a[16], p[NET_PUBLISH_STR_MAX];
+	size_t n, i;
+
+	n = snprintf(buf, len, "net=%s\n", c->net.private_ns ? "private" : "host");
+	if (c->net.addr && n < len)
+		n += snprintf(buf + n, len - n, "net_address=%s\n", net_addr_str(c->net.addr, a));
+	for (i = 0; i < c->net.npublish && n < len; i++) {
+		net_format_publish(&c->net.publish[i], p);
+		n += snprintf(buf + n, len - n, "publish=%s\n", p);
+	}
+	return n;
+}
+
+/* One line of the record's network part; anything not as ckptd writes it
+ * leaves the container without a veth (and its NAT), not with a wrong one. */
+static void container_load_net(struct container *c, const char *key, const char *v)
+{
+	struct in_addr a;
+
+	if (streq(key, "net"))
+		c->net.private_ns = streq(v, "private");
+	else if (streq(key, "net_address") && inet_pton(AF_INET, v, &a) == 1) {
+		uint32_t addr = ntohl(a.s_addr);
+
+		if ((addr & CR_NET_RANGE_MASK) == CR_NET_RANGE_BASE && (addr & 3) == 2) {
+			c->net.addr = addr;
+			c->net.host_addr = addr - 1;
+			c->net.prefix_len = CR_NET_PREFIX_LEN;
+		}
+	} else if (streq(key, "publish") && c->net.npublish < CR_NET_MAX_PUBLISH &&
+		   net_parse_publish(v, &c->net.publish[c->net.npublish]) == 0)
+		c->net.npublish++;
+}
+
 int container_save(struct container *c)
 {
 	char buf[STATE_FILE_MAX];
@@ -253,6 +294,7 @@ int container_save(struct container *c)
 		n += snprintf(buf + n, sizeof(buf) - n, "cgroup_v1=%d\ncgroup=%s\n", c->cg.v1, c->cg.dir);
 	if (c->hostname[0])
 		n += snprintf(buf + n, sizeof(buf) - n, "hostname=%s\n", c->hostname);
+	n += container_save_net(c, buf + n, sizeof(buf) - (size_t)n);
 	if ((size_t)n >= sizeof(buf))
 		return log_errno(-ENAMETOOLONG, "container %s: state too long", c->name);
 	r = statefile_write(c->dir_fd, "state", buf, n);
@@ -334,6 +376,8 @@ static int container_load_state(struct container *c)
 			c->exit_status = atoi(v);
 		} else if (streq(line, "cgroup_v1"))
 			c->cg.v1 = atoi(v);
+		else if (streq(line, "net") || streq(line, "net_address") || streq(line, "publish"))
+			container_load_net(c, line, v);
 		else if (streq(line, "cgroup") && cgroup_path_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
 			snprintf(c->cg.dir, sizeof(c->cg.dir), "%s", v);
 			c->has_cgroup = true;
@@ -422,6 +466,8 @@ static int container_load(struct server *srv, const char *name)
 		c->init_pid = 0;
 		c->init_start = 0;
 		container_cleanup_cgroup(c);
+		if (c->net.addr)
+			net_cleanup(c->name);    /* ckptd died before it could */
 	}
 	store_clean_tmp(c->dir_fd);
 	return container_save(c);
@@ -451,10 +497,11 @@ int container_load_all(struct server *srv)
 
 /* ---- the init ---- */
 
-static pid_t container_clone(struct container *c, int cgroup_fd, int *ret_pidfd)
+static pid_t container_clone(struct container *c, int cgroup_fd, bool newnet, int *ret_pidfd)
 {
 	struct clone_args args = {
-		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD,
+		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD |
+			 (newnet ? CLONE_NEWNET : 0),
 		.pidfd = (uintptr_t)ret_pidfd,
 		.exit_signal = SIGCHLD,
 	};
@@ -478,10 +525,20 @@ static void container_wait_ready(struct container *c, int ready_fd)
 		(void)!read(ready_fd, &b, 1);
 }
 
+static void container_abort_init(pid_t pid, int *pidfd)
+{
+	syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, NULL, 0);
+	waitpid(pid, NULL, 0);
+	*pidfd = safe_close(*pidfd);
+}
+
+/* run, --net private: the init waits (sync pipe) in its new network
+ * namespace until it is configured, so the workload starts with its network. */
 static int container_clone_init(struct container *c, const struct init_run *run, int cgroup_fd,
-				int ctl_child, int *ret_pidfd)
+				int ctl_child, int *ret_pidfd, char *why, size_t whylen)
 {
 	_cleanup_close_ int ready_r = -1, ready_w = -1, sync_r = -1, sync_w = -1;
+	bool newnet = run && c->net.private_ns;
 	int p[2];
 	pid_t pid;
 	int r;
@@ -490,13 +547,13 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 		return -errno;
 	ready_r = p[0];
 	ready_w = p[1];
-	if (c->cg.v1) {
+	if (c->cg.v1 || newnet) {
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return -errno;
 		sync_r = p[0];
 		sync_w = p[1];
 	}
-	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, ret_pidfd);
+	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, newnet, ret_pidfd);
 	if (pid < 0)
 		return log_errno(-errno, "container %s: clone3: %m", c->name);
 	if (pid == 0) {
@@ -508,19 +565,24 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 	if (c->cg.v1) {
 		r = cgroup_attach(&c->cg, pid);
 		if (r < 0) {
-			syscall(SYS_pidfd_send_signal, *ret_pidfd, SIGKILL, NULL, 0);
-			waitpid(pid, NULL, 0);
-			*ret_pidfd = safe_close(*ret_pidfd);
+			container_abort_init(pid, ret_pidfd);
 			return log_errno(r, "container %s: moving init %d into %s: %m", c->name, pid, c->cg.dir);
 		}
-		sync_w = safe_close(sync_w);
 	}
+	if (newnet) {
+		r = net_setup(c->name, pid, &c->net, why, whylen);
+		if (r < 0) {
+			container_abort_init(pid, ret_pidfd);
+			return log_errno(r, "container %s: setting up its network: %s", c->name, why);
+		}
+	}
+	sync_w = safe_close(sync_w);
 	c->init_pid = pid;
 	container_wait_ready(c, ready_r);
 	return 0;
 }
 
-int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd)
+int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd, char *why, size_t whylen)
 {
 	_cleanup_close_ int cgroup_fd = -1, ctl_parent = -1, ctl_child = -1, pidfd = -1;
 	struct proc_stat st;
@@ -543,7 +605,8 @@ int container_spawn(struct container *c, const struct init_run *run, int *ret_ct
 		ctl_parent = sv[0];
 		ctl_child = sv[1];
 	}
-	r = container_clone_init(c, run, cgroup_fd, ctl_child, &pidfd);
+	why[0] = '\0';
+	r = container_clone_init(c, run, cgroup_fd, ctl_child, &pidfd, why, whylen);
 	if (r < 0)
 		return r;
 	c->init_pidfd = TAKE_FD(pidfd);
@@ -622,6 +685,9 @@ void container_init_exited(struct container *c, int status)
 	c->has_exit_status = status >= 0;
 	c->exit_status = status;
 	container_cleanup_cgroup(c);
+	/* a restart's network is the image's, which only its worker knew */
+	if (c->net.addr || c->op == OP_RESTART)
+		net_cleanup(c->name);
 	if (c->op != OP_NONE) {
 		ops_init_exited(c);
 		return;
@@ -649,7 +715,30 @@ struct info_block {
 	struct store_image *imgs;
 	Ckpt__Rpc__ImageInfo *ii;
 	Ckpt__Rpc__ImageInfo **iip;
+	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX];
+	char *publishp[CR_NET_MAX_PUBLISH];
+	char addr[16], host_addr[16], veth[IF_NAMESIZE];
 };
+
+static void container_info_net(const struct container *c, struct info_block *b)
+{
+	size_t i;
+
+	b->ci.has_net = true;
+	b->ci.net = c->net.private_ns ? CKPT__RPC__NET_MODE__NET_PRIVATE : CKPT__RPC__NET_MODE__NET_HOST;
+	for (i = 0; i < c->net.npublish; i++) {
+		net_format_publish(&c->net.publish[i], b->publish[i]);
+		b->publishp[i] = b->publish[i];
+	}
+	b->ci.n_publish = c->net.npublish;
+	b->ci.publish = b->publishp;
+	if (c->net.addr) {
+		b->ci.net_address = (char *)net_addr_str(c->net.addr, b->addr);
+		b->ci.net_host_address = (char *)net_addr_str(c->net.host_addr, b->host_addr);
+		net_names(c->name, b->veth, NULL);
+		b->ci.net_veth = b->veth;
+	}
+}
 
 int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 {
@@ -689,6 +778,7 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 		b->ci.pid = c->workload_nspid;
 		b->ci.host_pid = c->workload_pid;
 	}
+	container_info_net(c, b);
 	if (c->state != CONTAINER_RUNNING && c->has_exit_status) {
 		b->ci.has_exit_status = true;
 		b->ci.exit_status = c->exit_status;

@@ -3,6 +3,7 @@
  * STATE/containers/NAME/ so that it survives a ckptd restart. */
 #pragma once
 #include "cgroup.h"
+#include "cr.h"
 #include "rpc.pb-c.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,6 +35,7 @@ struct container {
 	size_t argc;
 	int log_fd;                  /* O_WRONLY|O_APPEND, kept across restarts */
 	char hostname[65];           /* given at run; the image's own wins at restart */
+	struct cr_net_config net;    /* given at run; the image's after a restart */
 
 	/* The init, while it exists. */
 	pid_t init_pid;              /* 0 when none */
@@ -95,7 +97,7 @@ int container_set_argv(struct container *c, char *const *argv, size_t argc);
  * and execs the workload; else it serves spawn requests on the other end of
  * *ret_ctl_fd (restart). */
 struct init_run;
-int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd);
+int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd, char *why, size_t whylen);
 /* Kill what is left in the cgroup and remove it (keeps it if still busy). */
 void container_cleanup_cgroup(struct container *c);
 /* Kill every process in the container (init included). */

@@ -11,7 +11,8 @@ struct init_run {
 	const char *hostname;        /* of its UTS namespace */
 };
 
-/* Runs in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC): never returns.
+/* Runs in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS|CLONE_NEWIPC, and
+ * CLONE_NEWNET for a run with a private network): never returns.
  * log_fd: the container log; ctl_fd: spawn requests (restart) or -1 (run);
  * sync_fd: if >= 0, wait for EOF on it first (cgroup v1: attached by pid);
  * ready_fd: closed once the workload is forked (run) or init serves ctl_fd. */

@@ -113,6 +113,9 @@ static int time_setup(const struct cr_ns_config *cfg)
 
 int ns_setup(const struct cr_ns_config *cfg)
 {
+	/* restart: the image's network is private; the worker configures it */
+	if (cfg->net_private && unshare(CLONE_NEWNET) < 0)
+		return -errno;
 	if (sethostname(cfg->nodename, strlen(cfg->nodename)) < 0)
 		return -errno;
 	if (setdomainname(cfg->domainname, strlen(cfg->domainname)) < 0)

@@ -3,7 +3,8 @@
  * UTS (its hostname), IPC (its SysV objects and POSIX message queues) and
  * time (its own CLOCK_MONOTONIC and CLOCK_BOOTTIME). The init creates them
  * with clone3(CLONE_NEWUTS|CLONE_NEWIPC) and ns_setup(), before any process
- * of the container exists. */
+ * of the container exists. A private network namespace (net.c) comes from
+ * clone3(CLONE_NEWNET) at run and from ns_setup() at restart. */
 #pragma once
 #include "cr.h"
 #include <stdbool.h>

@@ -11,6 +11,7 @@
 #include "init.h"
 #include "log.h"
 #include "macro.h"
+#include "net.h"
 #include "ns.h"
 #include "server.h"
 #include "store.h"
@@ -231,6 +232,19 @@ static bool ops_run_valid(struct conn *cn, const Ckpt__Rpc__RunRequest *r)
 				 r->name, r->hostname);
 		return false;
 	}
+	if (r->has_net && r->net != CKPT__RPC__NET_MODE__NET_DEFAULT && r->net != CKPT__RPC__NET_MODE__NET_PRIVATE &&
+	    r->net != CKPT__RPC__NET_MODE__NET_HOST) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: unknown network mode %d", r->name, r->net);
+		return false;
+	}
+	if (r->n_publish && r->has_net && r->net == CKPT__RPC__NET_MODE__NET_HOST) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: --publish needs --net private (with --net host the container's ports are the host's)", r->name);
+		return false;
+	}
+	if (r->n_publish > CR_NET_MAX_PUBLISH) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: more than %d published ports", r->name, CR_NET_MAX_PUBLISH);
+		return false;
+	}
 	if (r->cwd && r->cwd[0] != '/') {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: cwd '%.200s' is not an absolute path",
 				 r->name, r->cwd);
@@ -239,8 +253,57 @@ static bool ops_run_valid(struct conn *cn, const Ckpt__Rpc__RunRequest *r)
 	return true;
 }
 
+/* The network a run asks for; its addresses come later (ops_run_addr). */
+static bool ops_run_net(struct conn *cn, const Ckpt__Rpc__RunRequest *r, struct cr_net_config *net)
+{
+	size_t i, k;
+
+	*net = (struct cr_net_config){ .private_ns = !r->has_net || r->net != CKPT__RPC__NET_MODE__NET_HOST };
+	for (i = 0; i < r->n_publish; i++) {
+		struct cr_net_publish *p = &net->publish[i];
+
+		if (net_parse_publish(r->publish[i], p) < 0) {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: --publish '%.40s': not HOSTPORT:PORT[/tcp|/udp] with ports 1-65535",
+					 r->name, r->publish[i]);
+			return false;
+		}
+		for (k = 0; k < i; k++)
+			if (net->publish[k].host_port == p->host_port && net->publish[k].protocol == p->protocol) {
+				conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: host port %s twice in --publish",
+						 r->name, r->publish[i]);
+				return false;
+			}
+	}
+	net->npublish = r->n_publish;
+	return true;
+}
+
+/* A host port serves one container. */
+static bool ops_run_ports_free(struct conn *cn, const char *name, struct container *c, const struct cr_net_config *net)
+{
+	_cleanup_free_ struct net_busy *busy = NULL;
+	char p[NET_PUBLISH_STR_MAX];
+	size_t n = 0, i;
+
+	if (!net->npublish || net_busy_list(cn->srv, c, &busy, &n) < 0)
+		return true;
+	for (i = 0; i < net->npublish; i++) {
+		const struct net_busy *b = net_busy_port(busy, n, &net->publish[i]);
+
+		if (b) {
+			net_format_publish(&net->publish[i], p);
+			conn_reply_error(cn, E(ERR_EXISTS), "run %s: host port %s is published by container %s",
+					 name, p, b->name);
+			return false;
+		}
+	}
+	return true;
+}
+
 void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
+	char why[512] = "";
+	struct cr_net_config net;
 	const Ckpt__Rpc__RunRequest *r = req->run;
 	_cleanup_free_ char **envp = NULL;
 	const char *cwd = r->cwd ? r->cwd : "/";
@@ -254,7 +317,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		ops_lookup(cn, r->name);
 		return;
 	}
-	if (!ops_run_valid(cn, r))
+	if (!ops_run_valid(cn, r) || !ops_run_net(cn, r, &net))
 		return;
 	if (r->n_env) {
 		envp = calloc(r->n_env + 1, sizeof(char *));
@@ -282,6 +345,8 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 				 r->name, r->argv[0]);
 		return;
 	}
+	if (!ops_run_ports_free(cn, r->name, c, &net))
+		return;
 	if (!c) {
 		k = container_new(cn->srv, r->name, &c);
 		if (k < 0) {
@@ -295,14 +360,22 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	else
 		ns_default_hostname(c->name, c->hostname);
 	run.hostname = c->hostname;
-	k = container_set_argv(c, r->argv, r->n_argv);
+	c->net = net;
+	k = net.npublish ? net_alloc(cn->srv, c, &c->net) : 0;
+	if (k < 0)
+		snprintf(why, sizeof(why), "no free address left in ckptd's range for its veth");
+	if (k >= 0)
+		k = container_set_argv(c, r->argv, r->n_argv);
 	if (k >= 0) {
 		run.argv = c->argv;
 		run.envp = envp;
-		k = container_spawn(c, &run, NULL);
+		k = container_spawn(c, &run, NULL, why, sizeof(why));
 	}
 	if (k < 0) {
-		conn_reply_error(cn, E(ERR_KERNEL), "run %s: starting the container: %s", r->name, strerror(-k));
+		if (why[0])
+			conn_reply_error(cn, E(ERR_KERNEL), "run %s: setting up its network: %s", r->name, why);
+		else
+			conn_reply_error(cn, E(ERR_KERNEL), "run %s: starting the container: %s", r->name, strerror(-k));
 		if (c->init_pid > 0)
 			container_kill_all(c);
 		else if (created)
@@ -465,7 +538,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
 		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
-		.log_dev = st.st_dev, .log_ino = st.st_ino,
+		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net,
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
@@ -528,6 +601,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		container_kill_all(c);
 		return;
 	}
+	net_from_info(&c->net, final->restart->container);
 	if (c->init_pid > 0) {
 		c->state = CONTAINER_RUNNING;
 		c->workload_pid = final->restart->container->host_pid;
@@ -584,12 +658,15 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s)
 {
 	struct worker_restart_job job = { 0 };
+	_cleanup_free_ struct net_busy *busy = NULL;
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
 	char what[128];
 	int keep[3], k;
 
-	k = container_spawn(c, NULL, &ctl_fd);
+	char why[512];
+
+	k = container_spawn(c, NULL, &ctl_fd, why, sizeof(why));
 	if (k < 0) {
 		conn_reply_error(cn, E(ERR_KERNEL), "container %s: starting its init: %s", c->name, strerror(-k));
 		goto fail;
@@ -605,7 +682,10 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	snprintf(what, sizeof(what), "restart %s", c->name);
 	op_begin(c, OP_RESTART, cn);
 	c->op_new = created;
-	k = worker_start(cn->srv, what, worker_restart, &job, keep, 3, &ops_restart_ops, c, &w);
+	k = net_busy_list(cn->srv, c, &busy, &job.net_nbusy);
+	job.net_busy = busy;
+	if (k >= 0)
+		k = worker_start(cn->srv, what, worker_restart, &job, keep, 3, &ops_restart_ops, c, &w);
 	if (k < 0) {
 		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
 			     c->name, strerror(-k));
@@ -916,6 +996,7 @@ void ops_abort(struct container *c)
 	}
 	if (c->op == OP_RESTART) {
 		container_kill_all(c);
+		net_cleanup(c->name);    /* ckptd won't be there when init is gone */
 		ops_restart_failed(c);
 		return;
 	}

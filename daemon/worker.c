@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Worker processes: fork, watch by pidfd, relay their Response messages. */
 #include "worker.h"
+#include "net.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -307,8 +308,14 @@ int worker_checkpoint(void *arg, int report_fd)
 	struct cr_error err = { 0 };
 	int r;
 
+	struct cr_net_ops net_ops = net_engine_ops;
+
+	struct net_hook_arg net_arg = { .name = job->req.name };
+
 	job->req.progress = worker_progress;
 	job->req.progress_arg = &report_fd;
+	net_ops.arg = &net_arg;
+	job->req.net_ops = &net_ops;
 	r = cr_checkpoint(&job->req, &st, &err);
 	if (r >= 0 && job->image_id) {
 		r = store_commit(job->dir_fd, job->image_id, job->req.image_fd);
@@ -344,8 +351,16 @@ int worker_restart(void *arg, int report_fd)
 	struct cr_error err = { 0 };
 	int r;
 
+	struct cr_net_ops net_ops = net_engine_ops;
+	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX], *publishp[CR_NET_MAX_PUBLISH];
+	char addr[16], host_addr[16], veth[IF_NAMESIZE];
+
+	struct net_hook_arg net_arg = { .name = job->req.name, .busy = job->net_busy, .nbusy = job->net_nbusy };
+
 	job->req.progress = worker_progress;
 	job->req.progress_arg = &report_fd;
+	net_ops.arg = &net_arg;
+	job->req.net_ops = &net_ops;
 	r = cr_restart(&job->req, &st, &err);
 	if (r < 0) {
 		worker_send_error(report_fd, &err, r, "restart failed");
@@ -357,6 +372,21 @@ int worker_restart(void *arg, int report_fd)
 	ci.has_pid = ci.has_host_pid = true;
 	ci.pid = st.root_pid;
 	ci.host_pid = st.root_host_pid;
+	/* and the network it got, for the container's record */
+	ci.has_net = true;
+	ci.net = st.net.private_ns ? CKPT__RPC__NET_MODE__NET_PRIVATE : CKPT__RPC__NET_MODE__NET_HOST;
+	for (size_t i = 0; i < st.net.npublish; i++) {
+		net_format_publish(&st.net.publish[i], publish[i]);
+		publishp[i] = publish[i];
+	}
+	ci.n_publish = st.net.npublish;
+	ci.publish = publishp;
+	if (st.net.addr) {
+		ci.net_address = (char *)net_addr_str(st.net.addr, addr);
+		ci.net_host_address = (char *)net_addr_str(st.net.host_addr, host_addr);
+		net_names(job->req.name, veth, NULL);
+		ci.net_veth = veth;
+	}
 	rr.container = &ci;
 	rr.has_image_bytes = rr.has_total_us = true;
 	rr.image_bytes = st.image_bytes;

@@ -46,6 +46,8 @@ int worker_checkpoint(void *arg, int report_fd);
 
 struct worker_restart_job {
 	struct cr_restart_req req;
+	const struct net_busy *net_busy;   /* addresses of containers running on */
+	size_t net_nbusy;
 };
 int worker_restart(void *arg, int report_fd);
 

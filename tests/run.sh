@@ -44,7 +44,8 @@ BUILD_FUZZ=${CKPT_BUILD_FUZZ:-$REPO/build-fuzz}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
 	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck
-	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container)
+	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container
+	  nftables iproute2)
 
 passed=0 failed=0 skipped=0
 failures=()

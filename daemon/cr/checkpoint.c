@@ -8,6 +8,7 @@
 #include "fault.h"
 #include "log.h"
 #include "macro.h"
+#include "netcfg.h"
 #include "proc.h"
 #include "sleep.h"
 #include "validate.h"
@@ -22,6 +23,7 @@ struct ckpt_job {
 	struct dump_ctx ctx;
 	struct cgroup cg;
 	bool frozen;
+	bool held;                 /* its traffic is dropped (cr_net_ops.hold) */
 	uint64_t t_start, t_frozen;
 	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
 	struct cr_sem_set *sems;   /* its IPC namespace's semaphore sets */
@@ -34,10 +36,34 @@ static void progress(struct ckpt_job *j, const char *phase)
 		j->ctx.req->progress(j->ctx.req->progress_arg, phase, 0, 0);
 }
 
+/* What was made inside a private network would be lost: refused. Its
+ * traffic is dropped from before the freeze on, so no
+ * peer hears a reset or an answer from a half-saved container; peers
+ * retransmit. The host's network can't be held for one container. */
+static int hold_traffic(struct ckpt_job *j)
+{
+	const struct cr_checkpoint_req *req = j->ctx.req;
+	int r;
+
+	if (!req->net || !req->net->private_ns || !req->net_ops)
+		return 0;
+	r = req->net_ops->check(req->net_ops->arg, req->init_pid, req->net, j->ctx.err);
+	if (r < 0 || !req->net->addr)
+		return r;    /* without a veth no peer is outside */
+	r = req->net_ops->hold(req->net_ops->arg, req->init_pid, true, j->ctx.err);
+	if (r < 0)
+		return r;
+	j->held = true;
+	return 0;
+}
+
 static int freeze(struct ckpt_job *j)
 {
 	int r;
 
+	r = hold_traffic(j);
+	if (r < 0)
+		return r;
 	progress(j, "freeze");
 	snprintf(j->cg.dir, sizeof(j->cg.dir), "%s", j->ctx.req->cgroup_dir);
 	j->cg.v1 = j->ctx.req->cgroup_v1;
@@ -140,6 +166,7 @@ static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
 static int write_header(struct ckpt_job *j)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	static struct netcfg_msg net;
 	const char *why;
 	struct utsname u;
 	uint64_t xf;
@@ -183,6 +210,10 @@ static int write_header(struct ckpt_job *j)
 	h.has_clock_monotonic_ns = h.has_clock_boottime_ns = true;
 	h.clock_monotonic_ns = j->ns.monotonic_ns;
 	h.clock_boottime_ns = j->ns.boottime_ns;
+	if (j->ctx.req->net) {
+		netcfg_to_image(j->ctx.req->net, &net);
+		h.net = &net.m;
+	}
 	r = header_sems(j, &h);
 	if (r < 0) {
 		free(h.sysv_sems);
@@ -345,6 +376,15 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)
 		log_error("thawing %s failed", j->cg.dir);
 	j->frozen = false;
+	/* killed, its network namespace goes with it */
+	if (j->held && !kill_them) {
+		const struct cr_net_ops *ops = j->ctx.req->net_ops;
+		struct cr_error e = { 0 };
+
+		if (ops->hold(ops->arg, j->ctx.req->init_pid, false, &e) < 0)
+			log_error("container %s: %s", j->ctx.req->name, e.msg);
+	}
+	j->held = false;
 }
 
 static void free_obj(uint32_t type, void *obj)

@@ -57,6 +57,35 @@ struct cr_ns_config {
 	char domainname[CR_UTS_NAME_MAX + 1];
 	bool has_clocks;           /* false: the container's clocks are the host's */
 	uint64_t monotonic_ns, boottime_ns;
+	bool net_private;          /* the init unshares a network namespace of its own */
+};
+
+/* A container's network (image.proto NetConfig): the host's, or a network
+ * namespace of its own with loopback up and, when ports are published, a
+ * veth pair with addresses from ckptd's range and DNAT on the host. */
+struct cr_net_publish {
+	uint16_t host_port, port;
+	uint8_t protocol;          /* IPPROTO_TCP or IPPROTO_UDP */
+};
+
+struct cr_net_config {
+	bool private_ns;
+	uint32_t addr, host_addr;  /* IPv4, host byte order; 0: no veth */
+	uint8_t prefix_len;
+	size_t npublish;
+	struct cr_net_publish publish[CR_NET_MAX_PUBLISH];
+};
+
+/* What the service does to a container's network for the engine. */
+struct cr_net_ops {
+	/* Restart: the init has a new network namespace and no task exists
+	 * yet; give it cfg's interfaces, addresses, routes and host NAT. */
+	int (*setup)(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err);
+	/* Checkpoint: refuse what the namespace holds beyond cfg (made inside). */
+	int (*check)(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err);
+	/* Drop every packet to or from the container (on), or stop (off). */
+	int (*hold)(void *arg, pid_t init_pid, bool on, struct cr_error *err);
+	void *arg;
 };
 
 /* A SysV semaphore set of the container's IPC namespace: restart creates
@@ -83,6 +112,8 @@ struct cr_checkpoint_req {
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
 	ino_t log_ino;
+	const struct cr_net_config *net;  /* recorded in the header; NULL: the host's */
+	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	cr_progress_fn progress;
 	void *progress_arg;
 };
@@ -105,11 +136,13 @@ struct cr_restart_req {
 	int init_ctl_fd;           /* SOCK_SEQPACKET to that init (spawn.h protocol) */
 	int log_fd;                /* container log, O_WRONLY|O_APPEND */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
+	const struct cr_net_ops *net_ops; /* a private network needs it */
 	cr_progress_fn progress;
 	void *progress_arg;
 };
 
 struct cr_restart_stats {
+	struct cr_net_config net;  /* the network the container got */
 	uint64_t total_us;
 	uint64_t image_bytes;
 	uint64_t pages;

@@ -31,3 +31,14 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+
+/* Published ports of one container. */
+#define CR_NET_MAX_PUBLISH 32
+/* ckptd's addresses for container veths: 10.213.0.0/16 in /30s, the host
+ * end at .1 and the container's at .2 of each. */
+#define CR_NET_RANGE_BASE 0x0ad50000u
+#define CR_NET_RANGE_MASK 0xffff0000u
+#define CR_NET_PREFIX_LEN 30
+/* NetConfig.mode */
+#define CR_NET_MODE_PRIVATE 1
+#define CR_NET_MODE_HOST 2

@@ -4,6 +4,7 @@
  * restart kills what it built. */
 #include "restore.h"
 #include "spawn.h"
+#include "netcfg.h"
 #include "validate.h"
 #include "arch.h"
 #include "log.h"
@@ -14,6 +15,27 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+
+/* A private network is configured again before any task or socket exists,
+ * and its traffic held until the tasks run again. */
+static int restore_net(struct restore_ctx *ctx)
+{
+	const struct cr_net_ops *ops = ctx->req->net_ops;
+	int r;
+
+	if (!ctx->net.private_ns)
+		return 0;
+	if (!ops)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the container's network", "a private network can't be set up here");
+	r = ops->setup(ops->arg, ctx->req->init_pid, &ctx->net, ctx->err);
+	if (r < 0 || !ctx->net.addr)
+		return r;    /* without a veth no peer is outside */
+	r = ops->hold(ops->arg, ctx->req->init_pid, true, ctx->err);
+	if (r < 0)
+		return r;
+	ctx->net_held = true;
+	return 0;
+}
 
 /* The container's namespaces, set up by its init before the first task is
  * born into them: the hostname, and clocks that continue from where they
@@ -33,9 +55,14 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 	cfg.has_clocks = h->has_clock_monotonic_ns;
 	cfg.monotonic_ns = h->clock_monotonic_ns;
 	cfg.boottime_ns = h->clock_boottime_ns;
+	netcfg_from_image(h->net, &ctx->net);
+	cfg.net_private = ctx->net.private_ns;
 	r = spawn_ns_setup(ctx->req->init_ctl_fd, &cfg);
 	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting up the container's hostname and clocks in its init");
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting up the container's hostname, clocks and network namespace in its init");
+	r = restore_net(ctx);
+	if (r < 0)
+		return r;
 	r = cr_enter_netns(ctx->req->init_pid, ctx->err);
 	if (r < 0)
 		return r;
@@ -372,10 +399,13 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	cr_error_scope(err, 0, 0);
 	if (r >= 0)
 		r = finish(&ctx);
+	if (r >= 0 && ctx.net_held)
+		r = req->net_ops->hold(req->net_ops->arg, req->init_pid, false, err);
 	if (r >= 0 && ret_stats)
 		*ret_stats = (struct cr_restart_stats){
 			.total_us = cr_now_us() - t0, .image_bytes = ctx.rd.offset, .pages = ctx.pages,
 			.root_pid = ctx.procs[0].tt->pid, .root_host_pid = ctx.procs[0].host_pid,
+			.net = ctx.net,
 		};
 	restart_cleanup(&ctx, r >= 0);
 	return r < 0 ? r : 0;

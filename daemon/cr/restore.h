@@ -55,6 +55,8 @@ struct restore_ctx {
 	struct image_reader rd;
 	Ckpt__Img__Header *hdr;
 	uint64_t xfeatures;           /* this CPU's, probed with the header check */
+	struct cr_net_config net;     /* the image's network (Header.net) */
+	bool net_held;                /* its traffic dropped until the tasks run */
 	struct objhash *objs;         /* FILE, PIPE, SHM ids -> struct restore_obj */
 	int *pool;                    /* worker fds of files and shm objects ... */
 	size_t npool, pool_cap;       /* ... which tasks get at pool_base + index */

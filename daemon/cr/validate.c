@@ -7,6 +7,7 @@
 #include "macro.h"
 #include "ptimer.h"
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <linux/memfd.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -763,8 +764,47 @@ const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index)
 	return NULL;
 }
 
+/* A private network's veth must be the /30 ckptd gives out (.1 the host's,
+ * .2 the container's), so that an image can't make ckptd configure an
+ * address or route of the host's own networks. */
+const char *validate_net(const Ckpt__Img__NetConfig *n)
+{
+	uint32_t net = n->address & ~3u;
+	size_t i, k;
+
+	if (n->mode != CR_NET_MODE_PRIVATE && n->mode != CR_NET_MODE_HOST)
+		return "network: unknown mode";
+	if (n->n_publish > CR_NET_MAX_PUBLISH)
+		return "network: too many published ports";
+	if (n->mode == CR_NET_MODE_HOST && (n->has_address || n->has_host_address || n->has_prefix_len || n->n_publish))
+		return "network: the host's network with addresses or published ports";
+	if (n->has_address != n->has_host_address || n->has_address != n->has_prefix_len ||
+	    n->has_address != (n->n_publish > 0))
+		return "network: addresses without published ports, or published ports without addresses";
+	if (n->has_address && ((n->address & CR_NET_RANGE_MASK) != CR_NET_RANGE_BASE || net == CR_NET_RANGE_BASE ||
+			       n->address != net + 2 || n->host_address != net + 1 || n->prefix_len != CR_NET_PREFIX_LEN))
+		return "network: veth addresses outside ckptd's range (10.213.0.0/16 in /30s)";
+	for (i = 0; i < n->n_publish; i++) {
+		const Ckpt__Img__NetPublish *p = n->publish[i];
+
+		if (p->host_port < 1 || p->host_port > 65535 || p->port < 1 || p->port > 65535 ||
+		    (p->protocol != IPPROTO_TCP && p->protocol != IPPROTO_UDP))
+			return "network: published port out of range or neither TCP nor UDP";
+		for (k = 0; k < i; k++)
+			if (n->publish[k]->host_port == p->host_port && n->publish[k]->protocol == p->protocol)
+				return "network: a host port published twice";
+	}
+	return NULL;
+}
+
 const char *validate_header_ns(const Ckpt__Img__Header *h)
 {
+	if (h->net) {
+		const char *why = validate_net(h->net);
+
+		if (why)
+			return why;
+	}
 	if ((h->uts_nodename && strlen(h->uts_nodename) > CR_UTS_NAME_MAX) ||
 	    (h->uts_domainname && strlen(h->uts_domainname) > CR_UTS_NAME_MAX))
 		return "UTS name longer than 64 bytes";

@@ -15,8 +15,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The header's namespace fields (UTS names, clocks). */
+/* The header's namespace fields (UTS names, clocks, network). */
 const char *validate_header_ns(const Ckpt__Img__Header *h);
+/* A container's network (Header.net). */
+const char *validate_net(const Ckpt__Img__NetConfig *n);
 const char *validate_file(const Ckpt__Img__File *f);
 /* A socket's state (validate_sock.c), whatever its family. */
 const char *validate_socket(const Ckpt__Img__Socket *s);

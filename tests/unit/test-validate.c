@@ -19,6 +19,7 @@
 
 #include "arch.h"
 #include "validate.h"
+#include <netinet/in.h>
 
 #define LARGE ARCH_O_LARGEFILE
 
@@ -513,9 +514,75 @@ static void test_header_ns(void **state)
 	assert_null(validate_header_ns(&h));
 }
 
+/* A private network's veth addresses must be a /30 of ckptd's range. */
+static void test_net(void **state)
+{
+	Ckpt__Img__NetConfig n = CKPT__IMG__NET_CONFIG__INIT;
+	Ckpt__Img__NetPublish a = CKPT__IMG__NET_PUBLISH__INIT, b = CKPT__IMG__NET_PUBLISH__INIT;
+	Ckpt__Img__NetPublish *pubs[] = { &a, &b };
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+
+	(void)state;
+	n.mode = CR_NET_MODE_HOST;
+	assert_null(validate_net(&n));
+	n.mode = CR_NET_MODE_PRIVATE;
+	assert_null(validate_net(&n));
+	n.mode = 3;
+	assert_non_null(validate_net(&n));
+	n.mode = CR_NET_MODE_PRIVATE;
+	a.host_port = 8080;
+	a.port = 80;
+	a.protocol = IPPROTO_TCP;
+	b.host_port = 8080;
+	b.port = 53;
+	b.protocol = IPPROTO_UDP;
+	n.publish = pubs;
+	n.n_publish = 2;
+	assert_non_null(validate_net(&n));          /* ports without addresses */
+	n.has_address = n.has_host_address = n.has_prefix_len = true;
+	n.address = CR_NET_RANGE_BASE + 6;
+	n.host_address = CR_NET_RANGE_BASE + 5;
+	n.prefix_len = CR_NET_PREFIX_LEN;
+	assert_null(validate_net(&n));
+	h.net = &n;
+	assert_null(validate_header_ns(&h));
+	b.protocol = IPPROTO_TCP;                   /* 8080/tcp twice */
+	assert_non_null(validate_net(&n));
+	assert_non_null(validate_header_ns(&h));
+	b.protocol = IPPROTO_ICMP;
+	assert_non_null(validate_net(&n));
+	b.protocol = IPPROTO_UDP;
+	b.port = 0;
+	assert_non_null(validate_net(&n));
+	b.port = 65536;
+	assert_non_null(validate_net(&n));
+	b.port = 53;
+	n.address = 0xc0a80102;                     /* 192.168.1.2: not ckptd's */
+	n.host_address = 0xc0a80101;
+	assert_non_null(validate_net(&n));
+	n.address = CR_NET_RANGE_BASE + 2;          /* the range's first /30 is never given */
+	n.host_address = CR_NET_RANGE_BASE + 1;
+	assert_non_null(validate_net(&n));
+	n.address = CR_NET_RANGE_BASE + 6;
+	n.host_address = CR_NET_RANGE_BASE + 9;     /* gateway in another /30 */
+	assert_non_null(validate_net(&n));
+	n.host_address = CR_NET_RANGE_BASE + 5;
+	n.prefix_len = 24;
+	assert_non_null(validate_net(&n));
+	n.prefix_len = CR_NET_PREFIX_LEN;
+	n.mode = CR_NET_MODE_HOST;                  /* the host's, with a veth */
+	assert_non_null(validate_net(&n));
+	n.mode = CR_NET_MODE_PRIVATE;
+	n.n_publish = CR_NET_MAX_PUBLISH + 1;
+	assert_non_null(validate_net(&n));
+	n.n_publish = 2;
+	assert_null(validate_net(&n));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_file_paths),
 		cmocka_unit_test(test_file_opath),
 		cmocka_unit_test(test_file_evfds),

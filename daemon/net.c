@@ -1,0 +1,629 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* A container's network.
+ *
+ * --net private (the default): the init is born in a network namespace of
+ * its own (run: clone3(CLONE_NEWNET); restart: it unshares one when the
+ * image says so), where ckptd brings loopback up. With published ports, a
+ * veth pair joins it to the host: each container gets a /30 of
+ * 10.213.0.0/16, its end "eth0" holds .2 of it and routes everything via
+ * .1, which the host end "ck-<hash of the name>" holds (as a /32, with a
+ * route to .2), and an nft table "ckptd_<hash>" on the host
+ * DNATs each HOSTPORT to the container. Connections from the host itself
+ * are DNATed in the output hook; those to 127.0.0.1 leave with a loopback
+ * source, which the kernel drops on a real interface unless route_localnet
+ * is set on it: it is, on the container's veth only, and a masquerade gives
+ * them the veth's address so the container's answer finds its way back.
+ *
+ * Interfaces and the nft table are made with ip(8) and nft(8), run in a
+ * child that entered the right network namespace. The veth goes away with
+ * the container's namespace; net_cleanup removes the table (and the veth,
+ * at once, rather than when the kernel gets to it). */
+#include "net.h"
+#include "container.h"
+#include "hash.h"
+#include "log.h"
+#include "macro.h"
+#include "server.h"
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#define NET_CMD_OUT_MAX 512
+#define NET_SCRIPT_MAX 8192
+#define HOLD_TABLE "ckptd_hold"
+
+int net_parse_publish(const char *s, struct cr_net_publish *ret)
+{
+	unsigned long hp, p;
+	char *end;
+	uint8_t proto = IPPROTO_TCP;
+
+	if (!isdigit((unsigned char)s[0]))
+		return -EINVAL;
+	hp = strtoul(s, &end, 10);
+	if (*end != ':' || !isdigit((unsigned char)end[1]))
+		return -EINVAL;
+	p = strtoul(end + 1, &end, 10);
+	if (*end == '/') {
+		if (streq(end + 1, "tcp"))
+			proto = IPPROTO_TCP;
+		else if (streq(end + 1, "udp"))
+			proto = IPPROTO_UDP;
+		else
+			return -EINVAL;
+	} else if (*end) {
+		return -EINVAL;
+	}
+	if (hp < 1 || hp > 65535 || p < 1 || p > 65535)
+		return -EINVAL;
+	*ret = (struct cr_net_publish){ .host_port = hp, .port = p, .protocol = proto };
+	return 0;
+}
+
+void net_format_publish(const struct cr_net_publish *p, char buf[NET_PUBLISH_STR_MAX])
+{
+	snprintf(buf, NET_PUBLISH_STR_MAX, "%u:%u/%s", p->host_port, p->port,
+		 p->protocol == IPPROTO_UDP ? "udp" : "tcp");
+}
+
+void net_names(const char *container, char veth[IF_NAMESIZE], char table[NET_TABLE_MAX])
+{
+	uint32_t h = (uint32_t)ckpt_hash64(container, strlen(container), 0);
+
+	if (veth)
+		snprintf(veth, IF_NAMESIZE, "ck-%08x", h);
+	if (table)
+		snprintf(table, NET_TABLE_MAX, "ckptd_%08x", h);
+}
+
+const char *net_addr_str(uint32_t addr, char buf[16])
+{
+	struct in_addr a = { .s_addr = htonl(addr) };
+
+	return inet_ntop(AF_INET, &a, buf, 16) ? buf : "?";
+}
+
+/* An IPv4 address of an interface of the caller's network namespace. */
+static bool net_addr_in_use(uint32_t addr, char ifname[IF_NAMESIZE])
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa) < 0)
+		return false;
+	for (i = ifa; i && !found; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+		    ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr) == addr) {
+			found = true;
+			if (ifname)
+				snprintf(ifname, IF_NAMESIZE, "%s", i->ifa_name);
+		}
+	freeifaddrs(ifa);
+	return found;
+}
+
+static bool net_slot_taken(struct server *srv, const struct container *self, uint32_t net)
+{
+	const struct container *c;
+
+	for (c = srv->containers; c; c = c->next)
+		if (c != self && c->net.addr && (c->net.addr & ~3u) == net)
+			return true;
+	return net_addr_in_use(net + 1, NULL) || net_addr_in_use(net + 2, NULL);
+}
+
+int net_alloc(struct server *srv, const struct container *self, struct cr_net_config *cfg)
+{
+	uint32_t i, n = ~CR_NET_RANGE_MASK + 1;
+
+	for (i = 4; i < n; i += 4) {
+		uint32_t net = CR_NET_RANGE_BASE + i;
+
+		if (net_slot_taken(srv, self, net))
+			continue;
+		cfg->host_addr = net + 1;
+		cfg->addr = net + 2;
+		cfg->prefix_len = CR_NET_PREFIX_LEN;
+		return 0;
+	}
+	return -EADDRNOTAVAIL;
+}
+
+/* Run argv (absolute path) in netns_fd's network namespace (-1: ours),
+ * input on its stdin; its output lands in out. 0 if it exited 0. */
+static int net_run(int netns_fd, char *const argv[], const char *input, char *out, size_t outlen)
+{
+	int in[2] = { -1, -1 }, err[2] = { -1, -1 };
+	size_t got = 0;
+	pid_t pid;
+	int st, r = 0;
+
+	if (out && outlen)
+		out[0] = '\0';
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (pid == 0) {
+		if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) < 0)
+			_exit(126);
+		if (dup2(in[0], 0) < 0 || dup2(err[1], 1) < 0 || dup2(err[1], 2) < 0)
+			_exit(126);
+		signal(SIGPIPE, SIG_DFL);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	in[0] = safe_close(in[0]);
+	err[1] = safe_close(err[1]);
+	if (input) {
+		size_t len = strlen(input), off = 0;
+
+		while (off < len) {
+			ssize_t w = write(in[1], input + off, len - off);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				break;
+			off += w;
+		}
+	}
+	in[1] = safe_close(in[1]);
+	for (;;) {
+		char buf[256];
+		ssize_t n = read(err[0], buf, sizeof(buf));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t k = 0; k < n && out && got + 1 < outlen; k++)
+			out[got++] = buf[k] == '\n' ? ' ' : buf[k];
+	}
+	if (out && outlen)
+		out[got] = '\0';
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR) {
+			r = -errno;
+			goto out;
+		}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		r = WIFEXITED(st) && WEXITSTATUS(st) == 127 ? -ENOENT : -EIO;
+out:
+	safe_close(in[0]);
+	safe_close(in[1]);
+	safe_close(err[0]);
+	safe_close(err[1]);
+	return r;
+}
+
+static int net_fail(char *why, size_t whylen, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int net_fail(char *why, size_t whylen, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
+	return r < 0 ? r : -EIO;
+}
+
+/* ip(8) with a printf-built command line, in netns_fd's namespace. */
+static int net_ip(int netns_fd, char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int net_ip(int netns_fd, char *why, size_t whylen, const char *fmt, ...)
+{
+	char line[256], out[NET_CMD_OUT_MAX], *argv[24], *save = NULL, *tok;
+	size_t n = 0;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	argv[n++] = "/sbin/ip";
+	for (tok = strtok_r(line, " ", &save); tok && n + 1 < sizeof(argv) / sizeof(argv[0]); tok = strtok_r(NULL, " ", &save))
+		argv[n++] = tok;
+	argv[n] = NULL;
+	r = net_run(netns_fd, argv, NULL, out, sizeof(out));
+	if (r < 0) {
+		char cmd[256];
+
+		va_start(ap, fmt);
+		vsnprintf(cmd, sizeof(cmd), fmt, ap);
+		va_end(ap);
+		return net_fail(why, whylen, r, "ip %s: %s", cmd, r == -ENOENT ? "ip(8) not found (iproute2)" : out);
+	}
+	return 0;
+}
+
+static int net_nft(int netns_fd, const char *script, char *why, size_t whylen)
+{
+	char *const argv[] = { "/usr/sbin/nft", "-f", "-", NULL };
+	char out[NET_CMD_OUT_MAX];
+	int r = net_run(netns_fd, argv, script, out, sizeof(out));
+
+	if (r < 0)
+		return net_fail(why, whylen, r, "nft: %s", r == -ENOENT ? "nft(8) not found (nftables)" : out);
+	return 0;
+}
+
+static int net_open_ns(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int net_write_sysctl(const char *path, const char *val)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t n = strlen(val);
+
+	if (fd < 0)
+		return -errno;
+	return write(fd, val, n) == (ssize_t)n ? 0 : -errno;
+}
+
+/* The host's NAT for the published ports (see the top of this file). The
+ * table is replaced whole, in one transaction. */
+static int net_nat(const char *container, const struct cr_net_config *cfg, char *why, size_t whylen)
+{
+	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], a[16], rules[NET_SCRIPT_MAX / 2];
+	_cleanup_free_ char *script = malloc(NET_SCRIPT_MAX);
+	size_t i, n = 0;
+
+	if (!script)
+		return -ENOMEM;
+	net_names(container, veth, table);
+	net_addr_str(cfg->addr, a);
+	rules[0] = '\0';
+	for (i = 0; i < cfg->npublish; i++) {
+		const struct cr_net_publish *p = &cfg->publish[i];
+
+		n += snprintf(rules + n, sizeof(rules) - n, "    fib daddr type local %s dport %u dnat to %s:%u\n",
+			      p->protocol == IPPROTO_UDP ? "udp" : "tcp", p->host_port, a, p->port);
+		if (n >= sizeof(rules))
+			return net_fail(why, whylen, -E2BIG, "too many published ports");
+	}
+	snprintf(script, NET_SCRIPT_MAX,
+		 "table ip %1$s\n"
+		 "delete table ip %1$s\n"
+		 "table ip %1$s {\n"
+		 "  chain pre {\n    type nat hook prerouting priority dstnat; policy accept;\n%2$s  }\n"
+		 "  chain out {\n    type nat hook output priority -100; policy accept;\n%2$s  }\n"
+		 "  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n"
+		 "    oifname \"%3$s\" ip saddr 127.0.0.0/8 masquerade\n  }\n"
+		 "}\n", table, rules, veth);
+	return net_nft(-1, script, why, whylen);
+}
+
+/* The host end holds the gateway as a /32 and routes the container's
+ * address to it: no prefix route, so a container restarted from another's
+ * image (same addresses inside) takes the route over from the one it
+ * replaces, which a checkpoint is ending. */
+static int net_veth(const char *container, pid_t init_pid, int nsfd, const struct cr_net_config *cfg,
+		    char *why, size_t whylen)
+{
+	char veth[IF_NAMESIZE], a[16], h[16], path[96];
+	int r;
+
+	net_names(container, veth, NULL);
+	net_addr_str(cfg->addr, a);
+	net_addr_str(cfg->host_addr, h);
+	if (if_nametoindex(veth))
+		net_ip(-1, why, whylen, "link del %s", veth);   /* a dead container's, not yet gone */
+	r = net_ip(-1, why, whylen, "link add %s type veth peer name eth0 netns %d", veth, init_pid);
+	if (r >= 0) {
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/route_localnet", veth);
+		r = net_write_sysctl(path, "1");
+		if (r < 0)
+			net_fail(why, whylen, r, "setting %s: %s", path, strerror(-r));
+	}
+	if (r >= 0)
+		r = net_ip(-1, why, whylen, "addr add %s/32 dev %s", h, veth);
+	if (r >= 0)
+		r = net_ip(-1, why, whylen, "link set %s up", veth);
+	if (r >= 0)
+		r = net_ip(-1, why, whylen, "route replace %s/32 dev %s", a, veth);
+	if (r >= 0)
+		r = net_ip(nsfd, why, whylen, "addr add %s/%u dev eth0", a, cfg->prefix_len);
+	if (r >= 0)
+		r = net_ip(nsfd, why, whylen, "link set eth0 up");
+	if (r >= 0)
+		r = net_ip(nsfd, why, whylen, "route add default via %s dev eth0", h);
+	return r;
+}
+
+int net_setup(const char *container, pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen)
+{
+	_cleanup_close_ int nsfd = -1;
+	int r;
+
+	why[0] = '\0';
+	if (!cfg->private_ns)
+		return 0;
+	nsfd = net_open_ns(init_pid);
+	if (nsfd < 0)
+		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
+	r = net_ip(nsfd, why, whylen, "link set lo up");
+	if (r >= 0 && cfg->addr)
+		r = net_veth(container, init_pid, nsfd, cfg, why, whylen);
+	if (r >= 0 && cfg->addr)
+		r = net_nat(container, cfg, why, whylen);
+	if (r < 0)
+		net_cleanup(container);
+	return r;
+}
+
+/* An address ckptd put there, or one the kernel gives any interface. */
+static bool net_addr_ours(const struct ifaddrs *i, const struct cr_net_config *cfg)
+{
+	bool lo = streq(i->ifa_name, "lo");
+
+	if (i->ifa_addr->sa_family == AF_INET) {
+		uint32_t a = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+
+		return lo ? a == INADDR_LOOPBACK : a == cfg->addr;
+	}
+	if (i->ifa_addr->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+
+		return lo ? IN6_IS_ADDR_LOOPBACK(a) : IN6_IS_ADDR_LINKLOCAL(a);
+	}
+	return true;    /* AF_PACKET: the link itself */
+}
+
+/* Lines of /proc/self/net/route: the IPv4 routes of the main table. */
+static int net_count_routes(void)
+{
+	FILE *f = fopen("/proc/self/net/route", "re");
+	char line[256];
+	int n = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n++;
+	fclose(f);
+	return n;
+}
+
+/* In a child that entered the container's namespace; the reason goes to out. */
+static _Noreturn void net_check_child(int nsfd, const struct cr_net_config *cfg, int out)
+{
+	struct if_nameindex *names, *n;
+	struct ifaddrs *ifa, *i;
+	char a[INET6_ADDRSTRLEN];
+	int routes;
+
+	if (setns(nsfd, CLONE_NEWNET) < 0 || !(names = if_nameindex()) || getifaddrs(&ifa) < 0)
+		_exit(1);
+	for (n = names; n->if_index; n++)
+		if (!streq(n->if_name, "lo") && !(cfg->addr && streq(n->if_name, "eth0"))) {
+			dprintf(out, "interface %s: made inside the container; ckptd restores lo%s only", n->if_name,
+				cfg->addr ? " and its eth0" : "");
+			_exit(0);
+		}
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && !net_addr_ours(i, cfg)) {
+			inet_ntop(i->ifa_addr->sa_family, i->ifa_addr->sa_family == AF_INET ?
+				  (void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
+				  (void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, a, sizeof(a));
+			dprintf(out, "address %s on %s: added inside the container; ckptd restores the addresses it gave", a, i->ifa_name);
+			_exit(0);
+		}
+	routes = net_count_routes();
+	if (routes != (cfg->addr ? 2 : 0)) {
+		dprintf(out, "IPv4 routes: %d in its main table, ckptd made %d; routes made inside are not restored",
+			routes, cfg->addr ? 2 : 0);
+		_exit(0);
+	}
+	_exit(0);
+}
+
+int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen)
+{
+	char *const list[] = { "/usr/sbin/nft", "list", "tables", NULL };
+	_cleanup_close_ int nsfd = net_open_ns(init_pid);
+	int p[2], st, r;
+	ssize_t n = 0;
+	pid_t pid;
+
+	why[0] = '\0';
+	if (nsfd < 0)
+		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		net_check_child(nsfd, cfg, p[1]);
+	}
+	close(p[1]);
+	if (pid > 0)
+		while ((n = read(p[0], why, whylen - 1)) < 0 && errno == EINTR)
+			;
+	close(p[0]);
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (n > 0) {
+		why[n] = '\0';
+		return -EOPNOTSUPP;
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return net_fail(why, whylen, -EIO, "reading the interfaces of the container's network namespace");
+	r = net_run(nsfd, list, NULL, why, whylen);
+	if (r < 0)
+		return net_fail(why, whylen, r, "nft list tables: %s", r == -ENOENT ? "nft(8) not found (nftables)" : why);
+	for (size_t k = strlen(why); k > 0 && why[k - 1] == ' '; k--)
+		why[k - 1] = '\0';
+	if (why[0]) {
+		char tables[256];
+
+		snprintf(tables, sizeof(tables), "%s", why);
+		return net_fail(why, whylen, -EOPNOTSUPP, "nft tables made inside the container (%s): not restored", tables);
+	}
+	return 0;
+}
+
+int net_hold(pid_t init_pid, bool on, char *why, size_t whylen)
+{
+	static const char hold[] =
+		"table inet " HOLD_TABLE "\n"
+		"delete table inet " HOLD_TABLE "\n"
+		"table inet " HOLD_TABLE " {\n"
+		"  chain in { type filter hook input priority -400; policy drop; }\n"
+		"  chain out { type filter hook output priority -400; policy drop; }\n"
+		"}\n";
+	static const char release[] = "delete table inet " HOLD_TABLE "\n";
+	_cleanup_close_ int nsfd = net_open_ns(init_pid);
+
+	if (nsfd < 0)
+		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
+	return net_nft(nsfd, on ? hold : release, why, whylen);
+}
+
+void net_cleanup(const char *container)
+{
+	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], script[128], why[NET_CMD_OUT_MAX];
+
+	net_names(container, veth, table);
+	snprintf(script, sizeof(script), "table ip %1$s\ndelete table ip %1$s\n", table);
+	if (net_nft(-1, script, why, sizeof(why)) < 0)
+		log_warn("container %s: removing nft table %s: %s", container, table, why);
+	if (if_nametoindex(veth) && net_ip(-1, why, sizeof(why), "link del %s", veth) < 0 && if_nametoindex(veth))
+		log_warn("container %s: removing %s: %s", container, veth, why);
+}
+
+void net_from_info(struct cr_net_config *net, const Ckpt__Rpc__ContainerInfo *ci)
+{
+	struct in_addr a;
+	size_t i;
+
+	*net = (struct cr_net_config){ .private_ns = ci->has_net && ci->net == CKPT__RPC__NET_MODE__NET_PRIVATE };
+	if (ci->net_address && inet_pton(AF_INET, ci->net_address, &a) == 1) {
+		net->addr = ntohl(a.s_addr);
+		net->host_addr = net->addr - 1;
+		net->prefix_len = CR_NET_PREFIX_LEN;
+	}
+	for (i = 0; i < ci->n_publish && net->npublish < CR_NET_MAX_PUBLISH; i++)
+		if (net_parse_publish(ci->publish[i], &net->publish[net->npublish]) == 0)
+			net->npublish++;
+}
+
+const struct net_busy *net_busy_port(const struct net_busy *b, size_t n, const struct cr_net_publish *p)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < b[i].npublish; k++)
+			if (b[i].publish[k].host_port == p->host_port && b[i].publish[k].protocol == p->protocol)
+				return &b[i];
+	return NULL;
+}
+
+int net_busy_list(struct server *srv, const struct container *self, struct net_busy **ret, size_t *ret_n)
+{
+	const struct container *c;
+	struct net_busy *v;
+	size_t n = 0;
+
+	for (c = srv->containers; c; c = c->next)
+		n++;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	n = 0;
+	for (c = srv->containers; c; c = c->next) {
+		/* a checkpoint that ends the container gives its address up */
+		if (c == self || !c->net.addr || c->init_pid <= 0 ||
+		    (c->op == OP_CHECKPOINT && !c->op_leave_running))
+			continue;
+		v[n].addr = c->net.addr;
+		v[n].npublish = c->net.npublish;
+		memcpy(v[n].publish, c->net.publish, sizeof(v[n].publish));
+		snprintf(v[n].name, sizeof(v[n].name), "%s", c->name);
+		n++;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/* ---- the engine's hooks, in a worker ---- */
+
+static int net_hook_setup(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err)
+{
+	const struct net_hook_arg *h = arg;
+	char why[NET_CMD_OUT_MAX], a[16];
+	size_t i;
+	int r;
+
+	for (i = 0; cfg->addr && i < h->nbusy; i++)
+		if (h->busy[i].addr == cfg->addr)
+			return cr_fail_obj(err, CR_ERR_BAD_STATE, EADDRINUSE, "the container's network",
+					   "its address %s is container %s's, which is running",
+					   net_addr_str(cfg->addr, a), h->busy[i].name);
+	for (i = 0; i < cfg->npublish; i++) {
+		const struct net_busy *b = net_busy_port(h->busy, h->nbusy, &cfg->publish[i]);
+		char p[NET_PUBLISH_STR_MAX];
+
+		net_format_publish(&cfg->publish[i], p);
+		if (b)
+			return cr_fail_obj(err, CR_ERR_BAD_STATE, EADDRINUSE, "the container's network",
+					   "its published port %s is container %s's, which is running", p, b->name);
+	}
+	r = net_setup(h->name, init_pid, cfg, why, sizeof(why));
+	if (r < 0)
+		return cr_fail_obj(err, CR_ERR_KERNEL, -r, "the container's network", "setting it up again: %s", why);
+	return 0;
+}
+
+static int net_hook_check(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err)
+{
+	char why[NET_CMD_OUT_MAX];
+	int r = net_check(init_pid, cfg, why, sizeof(why));
+
+	if (r == -EOPNOTSUPP)
+		return cr_fail_obj(err, CR_ERR_UNSUPPORTED, 0, "the container's network", "%s", why);
+	if (r < 0)
+		return cr_fail_obj(err, CR_ERR_KERNEL, -r, "the container's network", "%s", why);
+	return 0;
+}
+
+static int net_hook_hold(void *arg, pid_t init_pid, bool on, struct cr_error *err)
+{
+	char why[NET_CMD_OUT_MAX];
+	int r = net_hold(init_pid, on, why, sizeof(why));
+
+	if (r < 0)
+		return cr_fail_obj(err, CR_ERR_KERNEL, -r, "the container's network",
+				   "%s its traffic: %s", on ? "holding" : "releasing", why);
+	return 0;
+}
+
+const struct cr_net_ops net_engine_ops = {
+	.setup = net_hook_setup,
+	.check = net_hook_check,
+	.hold = net_hook_hold,
+};
