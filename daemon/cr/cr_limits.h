@@ -31,3 +31,7 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+#define CR_GHOST_MAX_SIZE (1ull << 40) /* a file deleted while open (the user's --ghost-limit bounds it more) */
+#define CR_GHOST_LIMIT_DEFAULT (1u << 20) /* --ghost-limit when not given */
+#define CR_INOTIFY_MAX_WATCHES 8192   /* watches of one inotify instance */
+#define CR_INOTIFY_MAX_WD (1 << 20)   /* a watch descriptor restart makes again */
