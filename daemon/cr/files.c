@@ -614,8 +614,10 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t 
 	if (look < 0 || fstat(look, &lst) < 0)
 		return snprintf(why, len, "%s", strerror(look < 0 ? -look : errno)), look < 0 ? look : -errno;
 	bad = check_kind(f, &lst, why, len);
+	if (bad && bad != why)
+		snprintf(why, len, "%s", bad);
 	if (bad)
-		return snprintf(why, len, "%s", bad), -ESTALE;
+		return -ESTALE;
 	if (!(f->flags & (O_PATH | O_NOFOLLOW))) {
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", look);
 		fd = open(self, (f->flags & OPEN_MASK) | O_CLOEXEC);

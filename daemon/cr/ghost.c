@@ -126,30 +126,43 @@ int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *li
 
 /* ---- restart ---- */
 
-/* An unlinked file in dirfd: O_TMPFILE, or where the filesystem has
- * none, a fresh name unlinked at once. */
-static int ghost_create(int dirfd, uint32_t id)
+/* name in dirfd made afresh (O_EXCL) and unlinked again. */
+static int create_unlinked(int dirfd, const char *name)
+{
+	struct stat st, nst;
+	int fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600), r;
+
+	if (fd < 0)
+		return -errno;
+	r = fstat(fd, &st) < 0 || fstatat(dirfd, name, &nst, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (r >= 0 && (nst.st_ino != st.st_ino || nst.st_dev != st.st_dev))
+		r = -ESTALE;
+	if (r >= 0 && unlinkat(dirfd, name, 0) < 0)
+		r = -errno;
+	if (r < 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
+/* An unlinked file in dirfd: under the name it had when that is free, so
+ * /proc shows it as before ("NAME (deleted)"); else O_TMPFILE, or where
+ * the filesystem has none, a fresh name. */
+static int ghost_create(int dirfd, const char *path, uint32_t id)
 {
 	char name[64];
 	int fd, i;
 
+	fd = create_unlinked(dirfd, strrchr(path, '/') + 1);
+	if (fd != -EEXIST)
+		return fd;
 	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
 		return fd < 0 ? -errno : fd;
 	for (i = 0; i < 16; i++) {
 		snprintf(name, sizeof(name), ".ckpt-ghost-%u-%d-%d", id, (int)getpid(), i);
-		fd = openat(dirfd, name, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0) {
-			if (unlinkat(dirfd, name, 0) < 0) {
-				int r = -errno;
-
-				close(fd);
-				return r;
-			}
+		fd = create_unlinked(dirfd, name);
+		if (fd != -EEXIST)
 			return fd;
-		}
-		if (errno != EEXIST)
-			return -errno;
 	}
 	return -EEXIST;
 }
@@ -158,6 +171,7 @@ static int ghost_make(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m)
 {
 	_cleanup_close_ int rootfd = -1, dirfd = -1, fd = -1;
 	char buf[64];
+	struct stat st;
 
 	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
 	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -173,11 +187,15 @@ static int ghost_make(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: its directory", m->path);
 	close(dirfd);
 	dirfd = TAKE_FD(fd);
-	fd = ghost_create(dirfd, m->id);
+	fd = ghost_create(dirfd, m->path, m->id);
 	if (fd < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, -fd, "the deleted file %s: making it again", m->path);
 	if (fchown(fd, m->uid, m->gid) < 0 || fchmod(fd, m->mode) < 0 || ftruncate(fd, m->size) < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: its owner, mode and size", m->path);
+	if (fstat(fd, &st) < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s", m->path);
+	if (st.st_nlink)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "the deleted file %s: someone linked it while it was made again", m->path);
 	return TAKE_FD(fd);
 }
 

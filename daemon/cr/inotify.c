@@ -130,7 +130,7 @@ static int watch_path(pid_t pid, const struct watch_line *w, char *ret, size_t l
 		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &mnr, mnt) != 3 || strchr(mnt, '\\') ||
 		    maj != w->sdev >> 20 || mnr != (w->sdev & 0xfffff) || !cr_task_path(pid, mnt, path, sizeof(path)))
 			continue;
-		mfd = open(path, O_PATH | O_CLOEXEC);
+		mfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* not O_PATH: open_by_handle_at refuses it */
 		fd = mfd < 0 ? -1 : (int)syscall(SYS_open_by_handle_at, mfd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0)
 			continue;
