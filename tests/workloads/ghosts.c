@@ -14,6 +14,7 @@
  *        MAP_SHARED whole and MAP_PRIVATE with one page changed.
  * fd 15: inotify: wd 1 on ghosts.dir (IN_CREATE), wd 3 on ghosts.watched
  *        (IN_MODIFY); wd 2 was added and removed, so 3 is past a gap.
+ * fd 16: epoll over fd 10 and fd 15 (EPOLLIN, data: the fd number).
  * On SIGUSR2: the FIFO gives back exactly the pending line and is still one
  * buffer, the deleted file's contents, size, offsets and mappings are
  * intact and one file, and the watches fire (a file created in ghosts.dir,
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -32,7 +34,7 @@
 
 #include "wl.h"
 
-enum { FD_FR = 10, FD_FW = 11, FD_FRW = 12, FD_G = 13, FD_G2 = 14, FD_IN = 15 };
+enum { FD_FR = 10, FD_FW = 11, FD_FRW = 12, FD_G = 13, FD_G2 = 14, FD_IN = 15, FD_EP = 16 };
 #define FIFO_SZ (128 * 1024)
 #define GPOS 1234
 
@@ -58,10 +60,23 @@ static void put_pending(void)
 		fail("fifo write: %s\n", strerror(errno));
 }
 
+/* The epoll reports exactly the fd want ready (-1: none). */
+static void expect_ready(int want)
+{
+	struct epoll_event ev[4];
+	int n = epoll_wait(FD_EP, ev, 4, 0);
+
+	if (n != (want >= 0) || (n == 1 && (ev[0].data.fd != want || !(ev[0].events & EPOLLIN))))
+		fail("epoll: %d ready (first fd %d), want fd %d\n", n, n > 0 ? ev[0].data.fd : -1, want);
+}
+
 static void check_fifo(void)
 {
 	char buf[128];
-	ssize_t r = read(FD_FR, buf, sizeof(buf));
+	ssize_t r;
+
+	expect_ready(FD_FR);
+	r = read(FD_FR, buf, sizeof(buf));
 
 	if (r != (ssize_t)strlen(pending) || memcmp(buf, pending, r))
 		fail("fifo: read %zd bytes, want '%.*s'\n", r, (int)strlen(pending) - 1, pending);
@@ -135,6 +150,7 @@ static void check_inotify(void)
 	fd = open(path, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0 || close(fd) || unlink(path))
 		fail("inotify: %s: %s\n", path, strerror(errno));
+	expect_ready(FD_IN);
 	expect_event(1, IN_CREATE, name);
 	fd = open("ghosts.watched", O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (fd < 0 || write(fd, "m\n", 2) != 2 || close(fd))
@@ -187,6 +203,10 @@ static void setup(void)
 	    inotify_rm_watch(FD_IN, 2) || inotify_add_watch(FD_IN, "ghosts.watched", IN_MODIFY) != 3)
 		fail("inotify watches: %s\n", strerror(errno));
 	expect_event(2, IN_IGNORED, NULL);
+	to_fd(epoll_create1(0), FD_EP);
+	if (epoll_ctl(FD_EP, EPOLL_CTL_ADD, FD_FR, &(struct epoll_event){ .events = EPOLLIN, .data.fd = FD_FR }) ||
+	    epoll_ctl(FD_EP, EPOLL_CTL_ADD, FD_IN, &(struct epoll_event){ .events = EPOLLIN, .data.fd = FD_IN }))
+		fail("epoll_ctl: %s\n", strerror(errno));
 }
 
 int main(int argc, char **argv)
