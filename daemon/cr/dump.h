@@ -111,10 +111,10 @@ int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *nam
 int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
 /* A regular file deleted while open or mapped (link: "/path (deleted)"),
  * its contents in the image, once; path opens it (/proc/PID/fd/N or
- * map_files). */
+ * map_files); obj names the fd or mapping in errors. */
 bool ghost_link(const char *link);
 bool ghost_classify(const char *link, Ckpt__Img__File *f);
-int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, uint32_t *ret_id);
+int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, const char *obj, uint32_t *ret_id);
 /* inotify: its watches, each by path in the container. */
 bool inotify_classify(const char *link, Ckpt__Img__File *f);
 int inotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);

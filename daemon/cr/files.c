@@ -181,9 +181,12 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET)
 		return sock_dump(ctx, pid, fd, link, st, f);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST) {
+		char obj[96];
+
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		snprintf(obj, sizeof(obj), "fd %d (%.80s)", fd, link);
 		f->has_ghost_id = true;
-		return ghost_dump(ctx, pid, path, link, &f->ghost_id);
+		return ghost_dump(ctx, pid, path, link, obj, &f->ghost_id);
 	}
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY)
 		return inotify_dump(ctx, pid, fd, f);

@@ -68,10 +68,10 @@ static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const
 	if (!S_ISREG(st->st_mode))
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "deleted, and not a regular file: not supported");
 	if (st->st_nlink)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "deleted under this name but still linked under "
-				   "another (%lu links): not supported", (unsigned long)st->st_nlink);
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a deleted file still linked under "
+				   "another name (%lu links): not supported", (unsigned long)st->st_nlink);
 	if ((uint64_t)st->st_size > ctx->req->ghost_limit)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "deleted while open, and its %lld bytes are more "
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a file deleted while open, and its %lld bytes are more "
 				   "than the ghost limit of %llu bytes (ckptctl checkpoint --ghost-limit BYTES raises it)",
 				   (long long)st->st_size, (unsigned long long)ctx->req->ghost_limit);
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
@@ -80,23 +80,22 @@ static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
 	dirfd = ghost_dir(rootfd, where);
 	if (dirfd < 0)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "deleted while open, and restart could not make it "
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a file deleted while open, and restart could not make it "
 				   "again where it was: its directory: %s", strerror(-dirfd));
 	return 0;
 }
 
-int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, uint32_t *ret_id)
+int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, const char *obj, uint32_t *ret_id)
 {
 	Ckpt__Img__Ghost m = CKPT__IMG__GHOST__INIT;
 	_cleanup_close_ int fd = -1;
-	char where[PATH_MAX], obj[sizeof(((struct cr_error *)0)->object)];
+	char where[PATH_MAX];
 	struct stat st;
 	void *key;
 	int r;
 
 	if (!ghost_where(link, where, sizeof(where)))
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, EINVAL, "task %d: %s: not a deleted file", pid, link);
-	snprintf(obj, sizeof(obj), "deleted file %.100s", where);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening %s (%s)", pid, path, link);

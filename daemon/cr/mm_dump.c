@@ -273,8 +273,20 @@ static int vma_shm(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, Ck
 	name[0] = 0;
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
 	if (e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !memfd) {
+		struct stat st;
+		char obj[160];
+
+		/* restart maps it from a file of the saved size */
+		if (stat(path, &st) < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: %s", pid, path);
+		if (v->pgoff > (uint64_t)ALIGN_UP(st.st_size, (off_t)PAGE_SZ) ||
+		    v->end - v->start > ALIGN_UP(st.st_size, (off_t)PAGE_SZ) - v->pgoff)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: it reaches past the end "
+				       "of the deleted file (%lld bytes): not supported", pid, (unsigned long)v->start,
+				       (unsigned long)v->end, v->path, (long long)st.st_size);
+		snprintf(obj, sizeof(obj), "mapping %#lx-%#lx (%.80s)", (unsigned long)v->start, (unsigned long)v->end, v->path);
 		e->has_shm_id = true;
-		return ghost_dump(ctx, pid, path, v->path, &e->shm_id);
+		return ghost_dump(ctx, pid, path, v->path, obj, &e->shm_id);
 	}
 	if (memfd) {   /* "/memfd:NAME (deleted)" */
 		n = strlen(v->path) - 7 - 10;

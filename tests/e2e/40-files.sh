@@ -9,7 +9,8 @@
 #   under their wds for what happens after the restart;
 # - a deleted file bigger than the ghost limit (1 MiB by default) is
 #   refused by name and the workload keeps running; --ghost-limit raises it;
-# - a queued inotify event is refused by name;
+# - a queued inotify event, a FIFO whose path was deleted and a deleted
+#   file still linked under another name are refused by name;
 # - coreutils `tail -f` (inotify) sees lines appended after the restart,
 #   each once;
 # - `make -j4` (its jobserver a pipe) of a Makefile whose jobs sleep,
@@ -64,7 +65,7 @@ W=$P-big
 mkdir -p "$WORK/big"
 ckctl run "$W" --cwd "$WORK/big" -- "$WL/ghosts" 3145728 >/dev/null || fail "run $W"
 wait_log "$W" '^READY' 30
-refused_ct "$W" 'deleted file .*ghosts.ghost.*3145728 bytes.*ghost limit of 1048576.*--ghost-limit'
+refused_ct "$W" 'fd 13 \(.*/big/ghosts.ghost \(deleted\)\): a file deleted while open, and its 3145728 bytes.*ghost limit of 1048576.*--ghost-limit'
 refused_ct "$W" 'ghost limit of 2097152' --ghost-limit 2097152
 verify_ct "$W" ghosts
 ghost_cycle "$W" 1 --ghost-limit 4194304
@@ -76,6 +77,22 @@ mkdir -p "$WORK/queued"
 ckctl run "$W" --cwd "$WORK/queued" -- "$WL/ghosts" 8192 queued >/dev/null || fail "run $W"
 wait_log "$W" '^READY' 30
 refused_ct "$W" 'fd 15 \(inotify\): [0-9]+ bytes of events not read yet'
+ckctl rm "$W" >/dev/null || fail "rm $W"
+
+# --- refused: a FIFO deleted while open, a deleted file still linked --------
+W=$P-delfifo
+mkdir -p "$WORK/delfifo"
+ckctl run "$W" --cwd "$WORK/delfifo" -- /bin/sh -c 'mkfifo f && exec 3<>f && rm f && echo READY && exec sleep 600' >/dev/null ||
+	fail "run $W"
+wait_log "$W" '^READY' 30
+refused_ct "$W" 'fd 3 \(.*/f \(deleted\)\): a named pipe whose path was deleted'
+ckctl rm "$W" >/dev/null || fail "rm $W"
+W=$P-linked
+mkdir -p "$WORK/linked"
+ckctl run "$W" --cwd "$WORK/linked" -- /bin/sh -c 'echo x > a && exec 3<a && ln a b && rm a && echo READY && exec sleep 600' >/dev/null ||
+	fail "run $W"
+wait_log "$W" '^READY' 30
+refused_ct "$W" 'fd 3 \(.*/linked/a \(deleted\)\): a deleted file still linked under another name'
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- tail -f -------------------------------------------------------------------
