@@ -157,6 +157,10 @@ static void inspect_file(struct inspect *in, const Ckpt__Img__File *fl)
 		f_u64(in, "pipe", fl->pipe_id);
 	if (fl->has_shm_id)
 		f_u64(in, "shm", fl->shm_id);
+	if (fl->has_ghost_id)
+		f_u64(in, "ghost", fl->ghost_id);
+	if (fl->n_inotify_watches)
+		f_u64(in, "inotify_watches", fl->n_inotify_watches);
 }
 
 static void inspect_fds(struct inspect *in, const Ckpt__Img__Fds *fds)

@@ -726,7 +726,8 @@ static int take_file_locks(struct restore_ctx *ctx, const Ckpt__Img__File *f, in
 	size_t i;
 	int r;
 
-	snprintf(who, sizeof(who), "file %u (%s)", f->id, f->path ? f->path : f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ? "a pipe" : "a memfd");
+	snprintf(who, sizeof(who), "file %u (%s)", f->id, f->path ? f->path : f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ? "a pipe" :
+		 f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST ? "a deleted file" : "a memfd");
 	for (i = 0; i < f->n_locks; i++) {
 		const Ckpt__Img__FileLock *l = f->locks[i];
 		struct flock fl = lock_flock(l);
