@@ -115,6 +115,8 @@ int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
 bool ghost_link(const char *link);
 bool ghost_classify(const char *link, Ckpt__Img__File *f);
 int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, const char *obj, uint32_t *ret_id);
+/* A removed directory's offset can be set again on one (restart seeks it). */
+int ghost_dir_probe(struct dump_ctx *ctx, const char *path, uint64_t pos, const char *obj);
 /* inotify: its watches, each by path in the container. */
 bool inotify_classify(const char *link, Ckpt__Img__File *f);
 int inotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);

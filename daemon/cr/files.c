@@ -123,9 +123,7 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 	if (!(flags & O_PATH)) {
 		if (S_ISFIFO(st->st_mode) && strstr(link, " (deleted)"))
 			return "a named pipe whose path was deleted: not supported";
-		if (S_ISDIR(st->st_mode) && strstr(link, " (deleted)"))
-			return "an open directory that was deleted: not supported";
-		if (S_ISREG(st->st_mode) && link[0] == '/' && ghost_classify(link, f))
+		if ((S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && link[0] == '/' && ghost_classify(link, f))
 			return NULL;
 		if (S_ISSOCK(st->st_mode))
 			return "this kind of socket is not supported";
@@ -169,6 +167,7 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 {
 	char path[64], name[256];
 	size_t n;
+	int r;
 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO) {
 		f->has_pipe_id = true;
@@ -186,7 +185,8 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 		snprintf(obj, sizeof(obj), "fd %d (%.80s)", fd, link);
 		f->has_ghost_id = true;
-		return ghost_dump(ctx, pid, path, link, obj, &f->ghost_id);
+		r = ghost_dump(ctx, pid, path, link, obj, &f->ghost_id);
+		return r < 0 || !S_ISDIR(st->st_mode) ? r : ghost_dir_probe(ctx, path, f->pos, obj);
 	}
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY)
 		return inotify_dump(ctx, pid, fd, f);

@@ -65,12 +65,12 @@ static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const
 	_cleanup_close_ int rootfd = -1, dirfd = -1;
 	char root[64];
 
-	if (!S_ISREG(st->st_mode))
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "deleted, and not a regular file: not supported");
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "deleted, and not a regular file or directory: not supported");
 	if (st->st_nlink)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a deleted file still linked under "
 				   "another name (%lu links): not supported", (unsigned long)st->st_nlink);
-	if ((uint64_t)st->st_size > ctx->req->ghost_limit)
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size > ctx->req->ghost_limit)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a file deleted while open, and its %lld bytes are more "
 				   "than the ghost limit of %llu bytes (ckptctl checkpoint --ghost-limit BYTES raises it)",
 				   (long long)st->st_size, (unsigned long long)ctx->req->ghost_limit);
@@ -96,7 +96,7 @@ int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *li
 
 	if (!ghost_where(link, where, sizeof(where)))
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, EINVAL, "task %d: %s: not a deleted file", pid, link);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening %s (%s)", pid, path, link);
 	r = ghost_check(ctx, pid, where, &st, obj);
@@ -111,7 +111,9 @@ int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *li
 		return r < 0 ? cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "object table") : 0;
 	m.id = *ret_id;
 	m.path = where;
-	m.size = st.st_size;
+	m.dir = S_ISDIR(st.st_mode);
+	m.has_dir = m.dir;
+	m.size = m.dir ? 0 : st.st_size;
 	m.mode = st.st_mode & 07777;
 	m.uid = st.st_uid;
 	m.gid = st.st_gid;
@@ -120,7 +122,22 @@ int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *li
 	r = dump_write_msg(ctx, pid, IMG_GHOST, &m.base);
 	if (r < 0)
 		return r;
-	return shm_write_pages(ctx, fd, st.st_size, m.id);
+	return m.dir ? 0 : shm_write_pages(ctx, fd, st.st_size, m.id);
+}
+
+/* A removed directory (no entries, size 0) may keep an offset it can't
+ * be seeked to any more, such as the end of the hashed directory it was:
+ * tried on our own open of it, as restart will on the one it makes. */
+int ghost_dir_probe(struct dump_ctx *ctx, const char *path, uint64_t pos, const char *obj)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "%s: opening it", obj);
+	if (pos > INT64_MAX || lseek(fd, (off_t)pos, SEEK_SET) != (off_t)pos)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a directory removed while open, at offset %llu, which "
+				   "can't be set again: not supported", (unsigned long long)pos);
+	return 0;
 }
 
 /* ---- restart ---- */
@@ -143,17 +160,47 @@ static int create_unlinked(int dirfd, const char *name)
 	return r < 0 ? r : fd;
 }
 
-/* An unlinked file in dirfd: under the name it had when that is free, so
- * /proc shows it as before ("NAME (deleted)"); else O_TMPFILE, or where
- * the filesystem has none, a fresh name. */
-static int ghost_create(int dirfd, const char *path, uint32_t id)
+/* name in dirfd made afresh as an empty directory, opened and removed
+ * again. */
+static int create_removed(int dirfd, const char *name)
+{
+	struct stat st, nst;
+	int fd, r;
+
+	if (mkdirat(dirfd, name, 0700) < 0)
+		return -errno;
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = fstat(fd, &st) < 0 || fstatat(dirfd, name, &nst, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (r >= 0 && (nst.st_ino != st.st_ino || nst.st_dev != st.st_dev))
+		r = -ESTALE;
+	if (r >= 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	if (r < 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
+/* An unlinked file (or removed directory) in dirfd: under the name it had
+ * when that is free, so /proc shows it as before ("NAME (deleted)"); else
+ * (a file) O_TMPFILE, or a fresh name. */
+static int ghost_create(int dirfd, const char *path, uint32_t id, bool dir)
 {
 	char name[64];
 	int fd, i;
 
-	fd = create_unlinked(dirfd, strrchr(path, '/') + 1);
+	fd = dir ? create_removed(dirfd, strrchr(path, '/') + 1) : create_unlinked(dirfd, strrchr(path, '/') + 1);
 	if (fd != -EEXIST)
 		return fd;
+	for (i = 0; dir && i < 16; i++) {
+		snprintf(name, sizeof(name), ".ckpt-ghost-%u-%d-%d", id, (int)getpid(), i);
+		fd = create_removed(dirfd, name);
+		if (fd != -EEXIST)
+			return fd;
+	}
+	if (dir)
+		return -EEXIST;
 	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL))
 		return fd < 0 ? -errno : fd;
@@ -186,10 +233,10 @@ static int ghost_make(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: its directory", m->path);
 	close(dirfd);
 	dirfd = TAKE_FD(fd);
-	fd = ghost_create(dirfd, m->path, m->id);
+	fd = ghost_create(dirfd, m->path, m->id, m->dir);
 	if (fd < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, -fd, "the deleted file %s: making it again", m->path);
-	if (fchown(fd, m->uid, m->gid) < 0 || fchmod(fd, m->mode) < 0 || ftruncate(fd, m->size) < 0)
+	if (fchown(fd, m->uid, m->gid) < 0 || fchmod(fd, m->mode) < 0 || (!m->dir && ftruncate(fd, m->size) < 0))
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: its owner, mode and size", m->path);
 	if (fstat(fd, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s", m->path);

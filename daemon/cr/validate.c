@@ -445,6 +445,8 @@ const char *validate_ghost(const Ckpt__Img__Ghost *m)
 		return "bad mode";
 	if (m->has_mtime_ns && m->mtime_ns < 0)
 		return "mtime out of range";
+	if (m->dir && m->size)
+		return "a removed directory with contents";
 	return NULL;
 }
 

@@ -2,15 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Named pipes, files deleted while open, inotify:
 # - the ghosts workload (a FIFO with a line in it, three descriptions of it;
-#   a deleted file open twice and mapped shared and private; inotify watches
-#   wd 1 and 3 past a removed wd 2): 3 x (checkpoint, restart), the same
+#   a deleted file open twice and mapped shared and private; a directory
+#   removed while open; inotify watches wd 1 and 3 past a removed wd 2; an
+#   epoll over the FIFO and the inotify): 3 x (checkpoint, restart), the same
 #   /proc view, and the workload checks the FIFO gives back its line, the
 #   deleted file its contents, offsets and mappings, and the watches fire
 #   under their wds for what happens after the restart;
 # - a deleted file bigger than the ghost limit (1 MiB by default) is
 #   refused by name and the workload keeps running; --ghost-limit raises it;
-# - a queued inotify event, a FIFO whose path was deleted and a deleted
-#   file still linked under another name are refused by name;
+# - a directory removed while open at an offset that can't be set again
+#   (read to its end), a queued inotify event, a FIFO whose path was
+#   deleted and a deleted file still linked under another name are refused
+#   by name;
 # - coreutils `tail -f` (inotify) sees lines appended after the restart,
 #   each once;
 # - `make -j4` (its jobserver a pipe) of a Makefile whose jobs sleep,
@@ -77,6 +80,26 @@ mkdir -p "$WORK/queued"
 ckctl run "$W" --cwd "$WORK/queued" -- "$WL/ghosts" 8192 queued >/dev/null || fail "run $W"
 wait_log "$W" '^READY' 30
 refused_ct "$W" 'fd 15 \(inotify\): [0-9]+ bytes of events not read yet'
+ckctl rm "$W" >/dev/null || fail "rm $W"
+
+# --- a removed directory read to its end ---------------------------------------
+# Its offset (the end of a hashed ext4 directory) may no longer be one it
+# can be seeked to: then refused by name; else restored and checked.
+W=$P-readdir
+mkdir -p "$WORK/readdir"
+ckctl run "$W" --cwd "$WORK/readdir" -- "$WL/ghosts" 8192 readdir >/dev/null || fail "run $W"
+wait_log "$W" '^READY' 30
+if out=$(ckctl checkpoint "$W" 2>&1); then
+	restart_ct "$W"
+	verify_ct "$W" ghosts
+	log "readdir: restored at its offset"
+else
+	echo "$out" | grep -Eq 'fd 17 \(.*/ghosts.rmdir \(deleted\)\): a directory removed while open, at offset [0-9]+, which can.t be set again' ||
+		fail "$W: not refused as expected: $out"
+	expect_state "$W" running
+	verify_ct "$W" ghosts
+	log "readdir refused: $out"
+fi
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- refused: a FIFO deleted while open, a deleted file still linked --------

@@ -229,6 +229,11 @@ static void test_fifo_ghost(void **state)
 	assert_non_null(validate_ghost(&g));
 	g.mtime_ns = 1;
 	assert_null(validate_ghost(&g));
+	g.dir = true;
+	assert_null(validate_ghost(&g));
+	g.size = 1;
+	assert_non_null(validate_ghost(&g));           /* a removed directory is empty */
+	g.size = 0;
 	g.path = "/";
 	assert_non_null(validate_ghost(&g));
 	g.path = "rel";

@@ -2,9 +2,9 @@
 /* ghosts: a named pipe with bytes in it, a file deleted while open and
  * mapped, and inotify watches, across restarts.
  *
- *   ghosts [SIZE [queued]]  (ghosts.* are created in the cwd; SIZE of the
- *                            deleted file, default 256 KiB; queued: an
- *                            inotify event is left unread after READY)
+ *   ghosts [SIZE [queued|readdir]]  (ghosts.* are created in the cwd; SIZE
+ *        of the deleted file, default 256 KiB; queued: an inotify event is
+ *        left unread after READY; readdir: see fd 17)
  *
  * fd 10: ghosts.fifo O_RDONLY|O_NONBLOCK, fd 11: the same FIFO O_WRONLY,
  *        fd 12: O_RDWR (three descriptions of one buffer, 128 KiB); a
@@ -15,11 +15,14 @@
  * fd 15: inotify: wd 1 on ghosts.dir (IN_CREATE), wd 3 on ghosts.watched
  *        (IN_MODIFY); wd 2 was added and removed, so 3 is past a gap.
  * fd 16: epoll over fd 10 and fd 15 (EPOLLIN, data: the fd number).
+ * fd 17: ghosts.rmdir O_RDONLY|O_DIRECTORY, removed (with "readdir", read
+ *        to its end first: an offset that can't be set again, refused).
  * On SIGUSR2: the FIFO gives back exactly the pending line and is still one
  * buffer, the deleted file's contents, size, offsets and mappings are
  * intact and one file, and the watches fire (a file created in ghosts.dir,
  * a write to ghosts.watched) under their wds. "PASS ghosts <n>". */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -30,11 +33,12 @@
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "wl.h"
 
-enum { FD_FR = 10, FD_FW = 11, FD_FRW = 12, FD_G = 13, FD_G2 = 14, FD_IN = 15, FD_EP = 16 };
+enum { FD_FR = 10, FD_FW = 11, FD_FRW = 12, FD_G = 13, FD_G2 = 14, FD_IN = 15, FD_EP = 16, FD_D = 17 };
 #define FIFO_SZ (128 * 1024)
 #define GPOS 1234
 
@@ -42,6 +46,8 @@ static size_t gsize = 256 * 1024;
 static unsigned char *shared, *priv;
 static char pending[64];
 static unsigned long n;
+static off_t dpos;
+static bool readdir_end;
 
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 131 + (i >> 12)); }
 
@@ -123,6 +129,24 @@ static void check_ghost(void)
 	free(buf);
 }
 
+static void check_dir(void)
+{
+	char link[512], buf[1024];
+	ssize_t l = readlink("/proc/self/fd/17", link, sizeof(link) - 1);
+	struct stat st;
+
+	if (l < 0)
+		fail("dir: %s\n", strerror(errno));
+	link[l] = 0;
+	if (!strstr(link, "/ghosts.rmdir (deleted)") || fstat(FD_D, &st) || !S_ISDIR(st.st_mode) || st.st_nlink ||
+	    (st.st_mode & 07777) != 0750)
+		fail("dir: fd 17 is %s, mode %o, %lu links\n", link, st.st_mode, (unsigned long)st.st_nlink);
+	if (lseek(FD_D, 0, SEEK_CUR) != dpos)
+		fail("dir: offset %lld, want %lld\n", (long long)lseek(FD_D, 0, SEEK_CUR), (long long)dpos);
+	if (syscall(SYS_getdents64, FD_D, buf, sizeof(buf)) != -1 || errno != ENOENT)
+		fail("dir: getdents64 on a removed directory did not say ENOENT\n");
+}
+
 /* One event of wd with mask (and name, if any) must be next. */
 static void expect_event(int wd, uint32_t mask, const char *name)
 {
@@ -162,6 +186,7 @@ static void check_inotify(void)
 
 static void setup(void)
 {
+	char path_buf[1024];
 	unsigned char *buf = malloc(gsize);
 	size_t i;
 	int fd;
@@ -203,6 +228,14 @@ static void setup(void)
 	    inotify_rm_watch(FD_IN, 2) || inotify_add_watch(FD_IN, "ghosts.watched", IN_MODIFY) != 3)
 		fail("inotify watches: %s\n", strerror(errno));
 	expect_event(2, IN_IGNORED, NULL);
+	if (mkdir("ghosts.rmdir", 0750) || chmod("ghosts.rmdir", 0750))
+		fail("mkdir ghosts.rmdir: %s\n", strerror(errno));
+	to_fd(open("ghosts.rmdir", O_RDONLY | O_DIRECTORY), FD_D);
+	while (readdir_end && syscall(SYS_getdents64, FD_D, path_buf, sizeof(path_buf)) > 0)
+		;
+	dpos = lseek(FD_D, 0, SEEK_CUR);
+	if (rmdir("ghosts.rmdir"))
+		fail("rmdir: %s\n", strerror(errno));
 	to_fd(epoll_create1(0), FD_EP);
 	if (epoll_ctl(FD_EP, EPOLL_CTL_ADD, FD_FR, &(struct epoll_event){ .events = EPOLLIN, .data.fd = FD_FR }) ||
 	    epoll_ctl(FD_EP, EPOLL_CTL_ADD, FD_IN, &(struct epoll_event){ .events = EPOLLIN, .data.fd = FD_IN }))
@@ -213,12 +246,14 @@ int main(int argc, char **argv)
 {
 	if (argc > 1)
 		gsize = strtoul(argv[1], NULL, 0);
+	readdir_end = argc > 2 && !strcmp(argv[2], "readdir");
 	if (gsize < 8192)
 		fail("usage: ghosts [SIZE >= 8192]\n");
 	signal(SIGUSR2, on_usr2);
 	setup();
 	put_pending();
 	check_ghost();
+	check_dir();
 	if (argc > 2 && !strcmp(argv[2], "queued") && mkdir("ghosts.dir/queued", 0700))
 		fail("mkdir ghosts.dir/queued: %s\n", strerror(errno));
 	say("READY\n");
@@ -229,6 +264,7 @@ int main(int argc, char **argv)
 		got_usr2 = 0;
 		check_fifo();
 		check_ghost();
+		check_dir();
 		check_inotify();
 		n++;
 		put_pending();
