@@ -263,7 +263,7 @@ int ghost_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 		r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "deleted file %u", m->id);
 	if (r >= 0) {
 		*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .size = m->size, .ghost = true,
-					   .ghost_path = strdup(m->path), .ghost_mtime_ns = m->has_mtime_ns ? m->mtime_ns : 0 };
+					   .ghost_path = strdup(m->path), .ghost_mtime_ns = m->has_mtime_ns ? m->mtime_ns : -1 };
 		if (!o->ghost_path || objhash_insert_id(ctx->objs, OBJ_SHM, m->id, o) < 0) {
 			r = o->ghost_path ? cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "shm id %u appears twice", m->id)
 					  : cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "deleted file %u", m->id);

@@ -82,7 +82,7 @@ struct restore_obj {
 	bool fifo;                    /* PIPE: a named pipe's; pipe[0] is the worker's O_RDWR hold */
 	bool ghost;                   /* SHM: a deleted file made again (not a memfd) */
 	char *ghost_path;             /* ... where it was */
-	int64_t ghost_mtime_ns;       /* ... its mtime, given back once its pages are in */
+	int64_t ghost_mtime_ns;       /* ... its mtime, given back once its pages are in (-1: none saved) */
 	uint64_t size;                /* SHM: object size */
 	uint32_t seals;               /* SHM (memfd): applied before release */
 	bool memfd;

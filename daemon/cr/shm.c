@@ -199,7 +199,7 @@ static int seal_one(void *obj, void *arg)
 	uint32_t seals = o->seals;
 
 	/* a ghost's pages are in: its mtime as it was */
-	if (o->ghost && !sp->late) {
+	if (o->ghost && !sp->late && o->ghost_mtime_ns >= 0) {
 		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
 					  { o->ghost_mtime_ns / 1000000000, o->ghost_mtime_ns % 1000000000 } };
 
@@ -208,7 +208,7 @@ static int seal_one(void *obj, void *arg)
 		return 0;
 	}
 	/* Without MFD_ALLOW_SEALING it already reads F_SEAL_SEAL. */
-	if (!o->memfd || !seals || seals == F_SEAL_SEAL || sp->late != !!(seals & F_SEAL_FUTURE_WRITE))
+	if (o->ghost || !o->memfd || !seals || seals == F_SEAL_SEAL || sp->late != !!(seals & F_SEAL_FUTURE_WRITE))
 		return 0;
 	if (fcntl(sp->ctx->pool[o->slot], F_ADD_SEALS, seals) < 0)
 		return cr_fail(sp->ctx->err, CR_ERR_KERNEL, errno, "sealing a memfd with %#x", seals);
