@@ -18,9 +18,11 @@
  * fd 17: ghosts.rmdir O_RDONLY|O_DIRECTORY, removed (with "readdir", read
  *        to its end first: an offset that can't be set again, refused).
  * On SIGUSR2: the FIFO gives back exactly the pending line and is still one
- * buffer, the deleted file's contents, size, offsets and mappings are
- * intact and one file, and the watches fire (a file created in ghosts.dir,
- * a write to ghosts.watched) under their wds. "PASS ghosts <n>". */
+ * buffer, the deleted file's contents, size, mtime, offsets and mappings
+ * are intact and one file, the removed directory is one at its offset, and
+ * the watches fire (a file created in ghosts.dir, a write to
+ * ghosts.watched) under their wds, seen through the epoll too.
+ * "PASS ghosts <n>". */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -47,6 +49,7 @@ static unsigned char *shared, *priv;
 static char pending[64];
 static unsigned long n;
 static off_t dpos;
+static struct timespec gmtime;   /* of the deleted file after the last check */
 static bool readdir_end;
 
 static unsigned char pattern(size_t i) { return (unsigned char)(i * 131 + (i >> 12)); }
@@ -114,6 +117,9 @@ static void check_ghost(void)
 	    (st.st_mode & 07777) != 0640 || st.st_ino != st2.st_ino || st.st_dev != st2.st_dev)
 		fail("ghost: nlink %lu size %lld mode %o, or fds 13 and 14 are not one file\n",
 		     (unsigned long)st.st_nlink, (long long)st.st_size, st.st_mode & 07777);
+	if (gmtime.tv_sec && (st.st_mtim.tv_sec != gmtime.tv_sec || st.st_mtim.tv_nsec != gmtime.tv_nsec))
+		fail("ghost: mtime %ld.%09ld, want %ld.%09ld\n", (long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+		     (long)gmtime.tv_sec, gmtime.tv_nsec);
 	if (lseek(FD_G, 0, SEEK_CUR) != GPOS || lseek(FD_G2, 0, SEEK_CUR) != 0)
 		fail("ghost: offsets %lld %lld\n", (long long)lseek(FD_G, 0, SEEK_CUR), (long long)lseek(FD_G2, 0, SEEK_CUR));
 	if (pread(FD_G2, buf, gsize, 0) != (ssize_t)gsize)
@@ -126,6 +132,9 @@ static void check_ghost(void)
 		fail("ghost: a write through fd 13 does not show in the shared mapping\n");
 	if (pread(FD_G2, buf, 0, 0) != 0 || fcntl(FD_G2, F_GETFL) & O_ACCMODE)
 		fail("ghost: fd 14 flags\n");
+	if (fstat(FD_G, &st))
+		fail("ghost: fstat: %s\n", strerror(errno));
+	gmtime = st.st_mtim;
 	free(buf);
 }
 
