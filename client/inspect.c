@@ -182,6 +182,10 @@ static void inspect_file(struct inspect *in, const Ckpt__Img__File *fl)
 		f_u64(in, "pipe", fl->pipe_id);
 	if (fl->has_shm_id)
 		f_u64(in, "shm", fl->shm_id);
+	if (fl->has_ghost_id)
+		f_u64(in, "ghost", fl->ghost_id);
+	if (fl->n_inotify_watches)
+		f_u64(in, "inotify_watches", fl->n_inotify_watches);
 }
 
 static void inspect_fds(struct inspect *in, const Ckpt__Img__Fds *fds)
@@ -284,6 +288,14 @@ static void inspect_shm(struct inspect *in, const Ckpt__Img__Shm *m)
 		f_hex(in, "seals", m->seals);
 }
 
+static void inspect_ghost(struct inspect *in, const Ckpt__Img__Ghost *m)
+{
+	f_u64(in, "id", m->id);
+	f_str(in, "path", m->path);
+	f_u64(in, "size", m->size);
+	f_hex(in, "mode", m->mode);
+}
+
 static void inspect_tree(struct inspect *in, const Ckpt__Img__Tree *t)
 {
 	f_u64(in, "tasks", t->n_tasks);
@@ -341,6 +353,7 @@ static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 	case IMG_TAIL: return &ckpt__img__tail__descriptor;
 	case IMG_PIPE: return &ckpt__img__pipe__descriptor;
 	case IMG_SHM: return &ckpt__img__shm__descriptor;
+	case IMG_GHOST: return &ckpt__img__ghost__descriptor;
 	case IMG_TREE: return &ckpt__img__tree__descriptor;
 	case IMG_THREAD: return &ckpt__img__thread__descriptor;
 	default: return NULL;
@@ -371,6 +384,7 @@ static int inspect_meta(struct inspect *in, struct image_reader *r, uint32_t typ
 	case IMG_TAIL: inspect_tail(in, msg); break;
 	case IMG_PIPE: inspect_pipe(in, msg); break;
 	case IMG_SHM: inspect_shm(in, msg); break;
+	case IMG_GHOST: inspect_ghost(in, msg); break;
 	case IMG_TREE: inspect_tree(in, msg); break;
 	case IMG_THREAD: inspect_thread(in, msg); break;
 	}

@@ -2,6 +2,7 @@
 /* Image verbs: checkpoint, restart, images. Image streams never travel as
  * paths: the client opens the file (or hands over stdin/stdout) and passes
  * the fd by SCM_RIGHTS. */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -19,7 +20,23 @@ struct checkpoint_args {
 	const char *output;   /* NULL: store; "-": stdout; else a path */
 	bool leave_running;
 	uint32_t timeout_s;   /* 0: ckptd's default */
+	bool has_ghost_limit;
+	uint64_t ghost_limit; /* bytes of one file deleted while open */
 };
+
+/* --ghost-limit BYTES: 0 .. 1 TiB */
+static int parse_ghost_limit(struct ctl *c, const char *val, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(val, &end, 10);
+	if (errno || *end || end == val || val[0] == '-' || v > (1ull << 40))
+		return ctl_usage(c, "--ghost-limit wants 0 to %llu bytes, not '%s'", 1ull << 40, val);
+	*ret = v;
+	return 0;
+}
 
 /* --timeout SECONDS: 1 .. one day */
 static int parse_timeout(struct ctl *c, const char *val, uint32_t *ret)
@@ -46,6 +63,10 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--timeout", 0, true, &val)) != 0) {
 			if (r < 0 || (r = parse_timeout(c, val, &a->timeout_s)) < 0)
 				return r;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--ghost-limit", 0, true, &val)) != 0) {
+			if (r < 0 || (r = parse_ghost_limit(c, val, &a->ghost_limit)) < 0)
+				return r;
+			a->has_ghost_limit = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -125,6 +146,8 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	cp.to_fd = fd >= 0;
 	cp.has_timeout_s = a.timeout_s != 0;
 	cp.timeout_s = a.timeout_s;
+	cp.has_ghost_limit = a.has_ghost_limit;
+	cp.ghost_limit = a.ghost_limit;
 	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
 	req.checkpoint = &cp;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,

@@ -27,6 +27,7 @@ static const char *const image_type_names[] = {
 	[IMG_PAGES] = "pages", [IMG_TAIL] = "tail", [IMG_ERROR] = "error",
 	[IMG_PIPE] = "pipe", [IMG_SHM] = "shm", [IMG_TREE] = "tree",
 	[IMG_THREAD] = "thread", [IMG_DROP] = "drop",
+	[IMG_GHOST] = "ghost",
 };
 
 const char *image_rec_type_name(uint32_t type)

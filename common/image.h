@@ -36,7 +36,8 @@ enum image_rec_type {
 	IMG_TREE = 12,
 	IMG_THREAD = 13,
 	IMG_DROP = 14,     /* a Pagemap: pages to drop from an inherited mapping */
-	IMG_TYPE_MAX = IMG_DROP,
+	IMG_GHOST = 15,    /* a file deleted while open; its pages follow */
+	IMG_TYPE_MAX = IMG_GHOST,
 };
 
 struct image_rec_hdr {

@@ -7,6 +7,7 @@
  * when the outcome also needs init gone (a checkpoint that kills, a failed
  * restart, kill, rm), the answer waits for init's exit (op_wait_init). */
 #include "container.h"
+#include "cr_limits.h"
 #include "handlers.h"
 #include "init.h"
 #include "log.h"
@@ -539,6 +540,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net,
+		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;

@@ -109,6 +109,7 @@ struct cr_checkpoint_req {
 	bool cgroup_v1;
 	int image_fd;              /* stream to write */
 	bool leave_running;        /* thaw instead of kill */
+	uint64_t ghost_limit;      /* bytes of one file deleted while open (ghost.c) */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
 	ino_t log_ino;

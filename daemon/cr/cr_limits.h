@@ -42,3 +42,7 @@
 /* NetConfig.mode */
 #define CR_NET_MODE_PRIVATE 1
 #define CR_NET_MODE_HOST 2
+#define CR_GHOST_MAX_SIZE (1ull << 40) /* a file deleted while open (the user's --ghost-limit bounds it more) */
+#define CR_GHOST_LIMIT_DEFAULT (1u << 20) /* --ghost-limit when not given */
+#define CR_INOTIFY_MAX_WATCHES 8192   /* watches of one inotify instance */
+#define CR_INOTIFY_MAX_WD (1 << 20)   /* a watch descriptor restart makes again */

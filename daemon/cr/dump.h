@@ -107,6 +107,20 @@ int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 /* shm.c: the SHM record and pages of a shared memory object, once; path
  * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);
+/* The pages of a file (an shm object's or a ghost's) after its record. */
+int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
+/* A regular file deleted while open or mapped (link: "/path (deleted)"),
+ * its contents in the image, once; path opens it (/proc/PID/fd/N or
+ * map_files); obj names the fd or mapping in errors. */
+bool ghost_link(const char *link);
+bool ghost_classify(const char *link, Ckpt__Img__File *f);
+int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, const char *obj, uint32_t *ret_id);
+/* A removed directory's offset can be set again on one (restart seeks it). */
+int ghost_dir_probe(struct dump_ctx *ctx, const char *path, uint64_t pos, const char *obj);
+/* inotify: its watches, each by path in the container. */
+bool inotify_classify(const char *link, Ckpt__Img__File *f);
+int inotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
+void inotify_dump_free(Ckpt__Img__File *f);
 /* mm_dump.c: p->vmas and the shared memory they map (first pass); the MM
  * record and the pages (second pass). */
 int mm_collect(struct dump_ctx *ctx, struct dump_proc *p);

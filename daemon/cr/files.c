@@ -116,12 +116,18 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->kind = CKPT__IMG__FILE_KIND__FILE_SOCKET;
 		return NULL;
 	}
+	if (streq(link, "anon_inode:[fanotify]"))
+		return "fanotify is not supported (its marks and permission events can't be given back faithfully)";
+	if (inotify_classify(link, f))
+		return NULL;
 	if (!(flags & O_PATH)) {
-		if (S_ISFIFO(st->st_mode))
-			return "named pipes (FIFOs) are not supported yet";
+		if (S_ISFIFO(st->st_mode) && strstr(link, " (deleted)"))
+			return "a named pipe whose path was deleted: not supported";
+		if ((S_ISREG(st->st_mode) || S_ISDIR(st->st_mode)) && link[0] == '/' && ghost_classify(link, f))
+			return NULL;
 		if (S_ISSOCK(st->st_mode))
 			return "this kind of socket is not supported";
-		if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode))
+		if (!S_ISREG(st->st_mode) && !S_ISCHR(st->st_mode) && !S_ISDIR(st->st_mode) && !S_ISFIFO(st->st_mode))
 			return "this kind of file is not supported yet";
 	}
 	if (link[0] != '/' || strstr(link, " (deleted)"))
@@ -145,6 +151,8 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->rdev = st->st_rdev;
 	} else if (S_ISDIR(st->st_mode)) {
 		f->kind = CKPT__IMG__FILE_KIND__FILE_DIR;
+	} else if (S_ISFIFO(st->st_mode)) {
+		f->kind = CKPT__IMG__FILE_KIND__FILE_FIFO;
 	} else {
 		f->kind = CKPT__IMG__FILE_KIND__FILE_REG;
 		f->has_size = f->has_mtime_ns = true;
@@ -159,8 +167,9 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 {
 	char path[64], name[256];
 	size_t n;
+	int r;
 
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE) {
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO) {
 		f->has_pipe_id = true;
 		return pipe_dump(ctx, pid, fd, st, &f->pipe_id);
 	}
@@ -170,6 +179,17 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		return pidfd_dump(ctx, pid, fd, f);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET)
 		return sock_dump(ctx, pid, fd, link, st, f);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST) {
+		char obj[96];
+
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		snprintf(obj, sizeof(obj), "fd %d (%.80s)", fd, link);
+		f->has_ghost_id = true;
+		r = ghost_dump(ctx, pid, path, link, obj, &f->ghost_id);
+		return r < 0 || !S_ISDIR(st->st_mode) ? r : ghost_dir_probe(ctx, path, f->pos, obj);
+	}
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY)
+		return inotify_dump(ctx, pid, fd, f);
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
 		return 0;
 	/* "/memfd:NAME (deleted)" */
@@ -369,6 +389,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 		r = dump_write_msg(ctx, pid, IMG_FILE, &f.base);
 	evfd_dump_free(&f);
 	sock_dump_free(&f);
+	inotify_dump_free(&f);
 	return r;
 }
 
@@ -546,6 +567,8 @@ static const char *check_kind(const Ckpt__Img__File *f, const struct stat *st, c
 		return S_ISCHR(st->st_mode) && f->has_rdev && st->st_rdev == f->rdev ? NULL : "it is not the saved device";
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
 		return S_ISDIR(st->st_mode) ? NULL : "it is no longer a directory";
+	case CKPT__IMG__FILE_KIND__FILE_FIFO:
+		return S_ISFIFO(st->st_mode) ? NULL : "it is no longer a named pipe";
 	case CKPT__IMG__FILE_KIND__FILE_PATH:
 		if ((st->st_mode & S_IFMT) != f->ftype)
 			return "it is no longer the same kind of file";
@@ -594,8 +617,10 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t 
 	if (look < 0 || fstat(look, &lst) < 0)
 		return snprintf(why, len, "%s", strerror(look < 0 ? -look : errno)), look < 0 ? look : -errno;
 	bad = check_kind(f, &lst, why, len);
+	if (bad && bad != why)
+		snprintf(why, len, "%s", bad);
 	if (bad)
-		return snprintf(why, len, "%s", bad), -ESTALE;
+		return -ESTALE;
 	if (!(f->flags & (O_PATH | O_NOFOLLOW))) {
 		snprintf(self, sizeof(self), "/proc/self/fd/%d", look);
 		fd = open(self, (f->flags & OPEN_MASK) | O_CLOEXEC);
@@ -632,7 +657,8 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -700,7 +726,8 @@ static int take_file_locks(struct restore_ctx *ctx, const Ckpt__Img__File *f, in
 	size_t i;
 	int r;
 
-	snprintf(who, sizeof(who), "file %u (%s)", f->id, f->path ? f->path : f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ? "a pipe" : "a memfd");
+	snprintf(who, sizeof(who), "file %u (%s)", f->id, f->path ? f->path : f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ? "a pipe" :
+		 f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST ? "a deleted file" : "a memfd");
 	for (i = 0; i < f->n_locks; i++) {
 		const Ckpt__Img__FileLock *l = f->locks[i];
 		struct flock fl = lock_flock(l);
@@ -735,6 +762,58 @@ static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	return fd;
 }
 
+/* A ghost's description: a new open of the file the worker made again. */
+static int reopen_ghost(struct restore_ctx *ctx, const Ckpt__Img__File *f)
+{
+	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_SHM, f->ghost_id);
+	char path[64];
+	int fd;
+
+	if (!o || !o->ghost)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: refers to unknown deleted file %u", f->id, f->ghost_id);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ctx->pool[o->slot]);
+	fd = open(path, (f->flags & OPEN_MASK) | O_CLOEXEC);
+	if (fd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u: reopening the deleted file %s", f->id, o->ghost_path);
+	if (f->has_pos && lseek(fd, f->pos, SEEK_SET) != (off_t)f->pos) {
+		close(fd);
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "file %u: seeking the deleted file %s", f->id, o->ghost_path);
+	}
+	return fd;
+}
+
+/* A FIFO: the worker first holds it O_RDWR (so no open of it blocks or
+ * fails for want of a reader, and its buffer lives until every
+ * description is in the pool) and gives it its saved bytes; then each
+ * description is opened with its own flags. */
+static int reopen_fifo(struct restore_ctx *ctx, int rootfd, const Ckpt__Img__File *f)
+{
+	Ckpt__Img__File nb = *f;
+	char why[256] = "";
+	int fd, r;
+
+	if (!pipe_restore_fifo_held(ctx, f->pipe_id)) {
+		nb.flags = O_RDWR | O_NONBLOCK;
+		fd = open_in_root(rootfd, &nb, why, sizeof(why));
+		if (fd < 0)
+			return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, fd == -ESTALE ? 0 : -fd,
+				       "reopening the named pipe %s: %s", f->path, why);
+		r = pipe_restore_fifo(ctx, f->pipe_id, fd);
+		if (r < 0)
+			return r;
+	}
+	nb.flags = f->flags | O_NONBLOCK;
+	fd = open_in_root(rootfd, &nb, why, sizeof(why));
+	if (fd < 0)
+		return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, fd == -ESTALE ? 0 : -fd,
+			       "reopening the named pipe %s: %s", f->path, why);
+	if (fcntl(fd, F_SETFL, f->flags & (O_NONBLOCK | O_APPEND | O_DIRECT | O_NOATIME)) < 0) {
+		close(fd);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the named pipe %s: flags %#x", f->path, f->flags);
+	}
+	return fd;
+}
+
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1;
@@ -755,6 +834,10 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 		return evfd_reopen(ctx, f);
 	case CKPT__IMG__FILE_KIND__FILE_SOCKET:
 		return sock_reopen(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_GHOST:
+		return reopen_ghost(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
+		return inotify_reopen(ctx, f);
 	default:
 		break;
 	}
@@ -762,6 +845,8 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
+		return reopen_fifo(ctx, rootfd, f);
 	fd = open_in_root(rootfd, f, why, sizeof(why));
 	if (fd == -ESTALE)
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "reopening %s: %s", f->path, why);

@@ -94,8 +94,13 @@ static const char *vma_classify(pid_t pid, const struct proc_vma *v, Ckpt__Img__
 		e->kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
 		e->has_pgoff = true;
 		e->pgoff = v->pgoff;
-	} else if (strstr(p, " (deleted)")) {
+	} else if (strstr(p, " (deleted)") && (strncmp(p, "/SYSV", 5) == 0 || !ghost_link(p))) {
 		return "its file was deleted";
+	} else if (strstr(p, " (deleted)")) {
+		/* a ghost file: mapped, like a memfd, from the file restart makes */
+		e->kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
+		e->has_pgoff = true;
+		e->pgoff = v->pgoff;
 	} else {
 		if (!cr_task_path(pid, p, buf, sizeof(buf)) || stat(buf, st) < 0)
 			return "its file can't be found by its path";
@@ -262,10 +267,27 @@ static bool is_shm_kind(Ckpt__Img__VmaKind k)
 static int vma_shm(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e)
 {
 	char path[96], name[256];
-	bool memfd = e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD;
+	bool memfd = e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && strncmp(v->path, "/memfd:", 7) == 0;
 	size_t n;
 
 	name[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
+	if (e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !memfd) {
+		struct stat st;
+		char obj[160];
+
+		/* restart maps it from a file of the saved size */
+		if (stat(path, &st) < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: %s", pid, path);
+		if (v->pgoff > (uint64_t)ALIGN_UP(st.st_size, (off_t)PAGE_SZ) ||
+		    v->end - v->start > ALIGN_UP(st.st_size, (off_t)PAGE_SZ) - v->pgoff)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: it reaches past the end "
+				       "of the deleted file (%lld bytes): not supported", pid, (unsigned long)v->start,
+				       (unsigned long)v->end, v->path, (long long)st.st_size);
+		snprintf(obj, sizeof(obj), "mapping %#lx-%#lx (%.80s)", (unsigned long)v->start, (unsigned long)v->end, v->path);
+		e->has_shm_id = true;
+		return ghost_dump(ctx, pid, path, v->path, obj, &e->shm_id);
+	}
 	if (memfd) {   /* "/memfd:NAME (deleted)" */
 		n = strlen(v->path) - 7 - 10;
 		if (n >= sizeof(name))
@@ -273,7 +295,6 @@ static int vma_shm(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, Ck
 		memcpy(name, v->path + 7, n);
 		name[n] = 0;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid, (unsigned long)v->start, (unsigned long)v->end);
 	e->has_shm_id = true;
 	return shm_dump(ctx, path, memfd, name, &e->shm_id);
 }

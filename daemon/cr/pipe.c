@@ -87,6 +87,8 @@ int pipe_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, ui
 
 /* ---- restart ---- */
 
+static int close_ends(void *obj, void *arg);
+
 static int fill(int wr, const ProtobufCBinaryData *d)
 {
 	int fl = fcntl(wr, F_GETFL);
@@ -146,8 +148,9 @@ int pipe_restore_end(struct restore_ctx *ctx, uint32_t id, uint32_t flags)
 	int acc = flags & O_ACCMODE, end = acc == O_WRONLY, fd;
 	char path[64];
 
-	if (!o || o->pipe[end] < 0 || acc == 3)
+	if (!o || o->fifo || o->pipe[end] < 0 || acc == 3)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file refers to unknown pipe %u", id);
+	o->pipe_end_used = true;
 	if (!o->pipe_used[end] && acc != O_RDWR) {
 		/* The first description of this end is the one pipe2() made. */
 		o->pipe_used[end] = true;
@@ -164,6 +167,46 @@ int pipe_restore_end(struct restore_ctx *ctx, uint32_t id, uint32_t flags)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "pipe %u: flags %#x", id, flags);
 	}
 	return fd;
+}
+
+bool pipe_restore_fifo_held(struct restore_ctx *ctx, uint32_t id)
+{
+	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_PIPE, id);
+
+	return o && o->fifo;
+}
+
+/* The FIFO's buffer is the pipe's: its size, then the bytes pipe_restore
+ * put in a pipe of our own, moved over. Takes hold (the worker's O_RDWR
+ * open of the FIFO), kept until pipe_restore_close_unused. */
+int pipe_restore_fifo(struct restore_ctx *ctx, uint32_t id, int hold)
+{
+	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_PIPE, id);
+	int size, avail = 0, r = 0;
+	ssize_t n;
+
+	if (!o || o->pipe_end_used || o->pipe[0] < 0) {
+		close(hold);
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "a named pipe refers to unknown pipe %u", id);
+	}
+	size = fcntl(o->pipe[0], F_GETPIPE_SZ);
+	if (size <= 0 || fcntl(hold, F_SETPIPE_SZ, size) < size || ioctl(o->pipe[0], FIONREAD, &avail) < 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "named pipe %u: setting its size to %d", id, size);
+	while (r >= 0 && avail > 0) {
+		n = splice(o->pipe[0], NULL, hold, NULL, avail, SPLICE_F_NONBLOCK);
+		if (n <= 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, n < 0 ? errno : EIO, "named pipe %u: writing its %d bytes", id, avail);
+		else
+			avail -= n;
+	}
+	if (r < 0) {
+		close(hold);
+		return r;
+	}
+	close_ends(o, NULL);
+	o->pipe[0] = hold;
+	o->fifo = true;
+	return 0;
 }
 
 static int close_ends(void *obj, void *arg)

@@ -187,6 +187,7 @@ static bool in_order(const struct restore_ctx *ctx, uint32_t type)
 	case IMG_FILE:
 	case IMG_PIPE:
 	case IMG_SHM:
+	case IMG_GHOST:
 	case IMG_TREE:
 		return ctx->hdr && !ctx->tree;
 	case IMG_PAGEMAP:
@@ -206,7 +207,7 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
 	if (!in_order(ctx, type))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "%s record out of order", image_rec_type_name(type));
-	if (type != IMG_SHM && type != IMG_PAGEMAP && type != IMG_PAGES)
+	if (type != IMG_SHM && type != IMG_GHOST && type != IMG_PAGEMAP && type != IMG_PAGES)
 		ctx->cur_shm = NULL;
 	switch (type) {
 	case IMG_HEADER:
@@ -217,6 +218,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return pipe_restore(ctx, p, len);
 	case IMG_SHM:
 		return shm_restore(ctx, p, len);
+	case IMG_GHOST:
+		return ghost_restore(ctx, p, len);
 	case IMG_TREE:
 		return tree_restore(ctx, p, len);
 	case IMG_TASK:
@@ -298,6 +301,8 @@ static int finish(struct restore_ctx *ctx)
 		r = proc_restore_end_helpers(ctx);
 	if (r >= 0)
 		r = files_restore_late(ctx);
+	if (r >= 0)
+		r = inotify_restore_drain(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -353,6 +358,7 @@ static void free_obj(uint32_t type, void *obj)
 		if (o->pipe[i] >= 0)
 			close(o->pipe[i]);
 	free(o->proc_path);
+	free(o->ghost_path);
 	free(o);
 }
 

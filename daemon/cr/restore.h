@@ -80,6 +80,11 @@ struct restore_obj {
 	int slot;                     /* FILE, SHM: index in the pool; -1: none */
 	int pipe[2];                  /* PIPE: both ends until the tree arrives */
 	bool pipe_used[2];
+	bool pipe_end_used;           /* PIPE: a FILE_PIPE took an end */
+	bool fifo;                    /* PIPE: a named pipe's; pipe[0] is the worker's O_RDWR hold */
+	bool ghost;                   /* SHM: a deleted file made again (not a memfd) */
+	char *ghost_path;             /* ... where it was */
+	int64_t ghost_mtime_ns;       /* ... its mtime, given back once its pages are in (-1: none saved) */
 	uint64_t size;                /* SHM: object size */
 	uint32_t seals;               /* SHM (memfd): applied before release */
 	bool memfd;
@@ -125,6 +130,14 @@ int pipe_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 int pipe_restore_end(struct restore_ctx *ctx, uint32_t id, uint32_t flags);
 /* Once every file is in: close the ends no description uses. */
 void pipe_restore_close_unused(struct restore_ctx *ctx);
+/* A FIFO's bytes go into hold (taken: the worker's O_RDWR open of it). */
+bool pipe_restore_fifo_held(struct restore_ctx *ctx, uint32_t id);
+int pipe_restore_fifo(struct restore_ctx *ctx, uint32_t id, int hold);
+/* ghost.c */
+int ghost_restore(struct restore_ctx *ctx, const void *payload, size_t len);
+/* inotify.c */
+int inotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
+int inotify_restore_drain(struct restore_ctx *ctx);
 /* shm.c */
 int shm_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);

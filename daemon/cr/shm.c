@@ -17,7 +17,7 @@
 
 /* Pages with data, whole: a memfd's partial last page is read up to its
  * end and zero-filled after it. */
-static int write_shm_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id)
+int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id)
 {
 	uint64_t end = ALIGN_UP(size, PAGE_SZ);
 	off_t off = 0;
@@ -91,7 +91,7 @@ int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *nam
 	r = dump_write_msg(ctx, 0, IMG_SHM, &m.base);
 	if (r < 0)
 		return r;
-	return write_shm_pages(ctx, fd, st.st_size, m.id);
+	return shm_write_pages(ctx, fd, st.st_size, m.id);
 }
 
 /* ---- restart ---- */
@@ -198,8 +198,17 @@ static int seal_one(void *obj, void *arg)
 	struct seal_pass *sp = arg;
 	uint32_t seals = o->seals;
 
+	/* a ghost's pages are in: its mtime as it was */
+	if (o->ghost && !sp->late && o->ghost_mtime_ns >= 0) {
+		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT },
+					  { o->ghost_mtime_ns / 1000000000, o->ghost_mtime_ns % 1000000000 } };
+
+		if (futimens(sp->ctx->pool[o->slot], ts) < 0)
+			return cr_fail(sp->ctx->err, CR_ERR_KERNEL, errno, "the deleted file %s: setting its mtime", o->ghost_path);
+		return 0;
+	}
 	/* Without MFD_ALLOW_SEALING it already reads F_SEAL_SEAL. */
-	if (!o->memfd || !seals || seals == F_SEAL_SEAL || sp->late != !!(seals & F_SEAL_FUTURE_WRITE))
+	if (o->ghost || !o->memfd || !seals || seals == F_SEAL_SEAL || sp->late != !!(seals & F_SEAL_FUTURE_WRITE))
 		return 0;
 	if (fcntl(sp->ctx->pool[o->slot], F_ADD_SEALS, seals) < 0)
 		return cr_fail(sp->ctx->err, CR_ERR_KERNEL, errno, "sealing a memfd with %#x", seals);

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #ifndef F_SEAL_EXEC
@@ -326,6 +327,29 @@ static const char *check_file_state(const Ckpt__Img__File *f)
 	return NULL;
 }
 
+/* Watches in increasing wd order (restart makes them so), each once. */
+static const char *validate_inotify(const Ckpt__Img__File *f)
+{
+	int32_t prev = 0;
+
+	if (f->flags & ~(O_ACCMODE | O_NONBLOCK | ARCH_O_LARGEFILE) || (f->flags & O_ACCMODE) != O_RDONLY)
+		return "inotify flags other than O_NONBLOCK";
+	if (f->n_inotify_watches > CR_INOTIFY_MAX_WATCHES)
+		return "too many inotify watches";
+	for (size_t i = 0; i < f->n_inotify_watches; i++) {
+		const Ckpt__Img__InotifyWatch *w = f->inotify_watches[i];
+
+		if (w->wd <= prev || w->wd > CR_INOTIFY_MAX_WD)
+			return "inotify watch descriptors out of range or order";
+		if (!w->mask || w->mask & ~(IN_ALL_EVENTS | IN_ONESHOT | IN_EXCL_UNLINK))
+			return "an inotify watch with a bad mask";
+		if (!path_ok(w->path) || !w->ftype || w->ftype & ~S_IFMT)
+			return "an inotify watch without a valid path or type";
+		prev = w->wd;
+	}
+	return NULL;
+}
+
 const char *validate_file(const Ckpt__Img__File *f)
 {
 	const char *why = check_file_state(f);
@@ -356,6 +380,14 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return f->has_shm_id ? NULL : "a memfd without a shm id";
 	case CKPT__IMG__FILE_KIND__FILE_SOCKET:
 		return validate_socket(f->sock);
+	case CKPT__IMG__FILE_KIND__FILE_FIFO:
+		if (!f->has_pipe_id)
+			return "a named pipe without a pipe id";
+		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+	case CKPT__IMG__FILE_KIND__FILE_GHOST:
+		return f->has_ghost_id ? NULL : "a deleted file without a ghost id";
+	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
+		return validate_inotify(f);
 	case CKPT__IMG__FILE_KIND__FILE_REG:
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
 		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
@@ -401,6 +433,21 @@ const char *validate_pipe(const Ckpt__Img__Pipe *m)
 {
 	if (m->size < PAGE_SZ || m->size > CR_PIPE_MAX_SIZE || m->data.len > m->size)
 		return "buffer size or data out of range";
+	return NULL;
+}
+
+const char *validate_ghost(const Ckpt__Img__Ghost *m)
+{
+	if (!path_ok(m->path) || streq(m->path, "/"))
+		return "no absolute path, or one longer than an image holds";
+	if (m->size > CR_GHOST_MAX_SIZE)
+		return "size out of range";
+	if (m->mode & ~07777)
+		return "bad mode";
+	if (m->has_mtime_ns && m->mtime_ns < 0)
+		return "mtime out of range";
+	if (m->dir && m->size)
+		return "a removed directory with contents";
 	return NULL;
 }
 

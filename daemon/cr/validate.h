@@ -30,6 +30,7 @@ const char *validate_proc_path(const char *path, uint32_t flags);
 pid_t validate_proc_pid(const char *path);
 const char *validate_shm(const Ckpt__Img__Shm *m);
 const char *validate_pipe(const Ckpt__Img__Pipe *m);
+const char *validate_ghost(const Ckpt__Img__Ghost *m);
 /* One fd table; fd numbers up to max_fd (the tree's). */
 const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd);
 /* The whole tree; task_count from the header. On failure *ret_pid names

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # What the engine can't checkpoint yet is refused with an error that names
 # the task and the reason, and the container keeps running unfrozen:
-# a socket, a named pipe, a POSIX timer on a thread's CPU clock, two processes sharing an fd table,
+# a socket, a fanotify group, a POSIX timer on a thread's CPU clock, two processes sharing an fd table,
 # syscall user dispatch, a NUMA memory policy.
 . "$(dirname "$0")/lib.sh"
 
@@ -56,7 +56,7 @@ refused()
 }
 
 refused socket 'socket'
-refused fifo 'named pipe|fifo'
+refused fanotify 'fd [0-9]+ \(anon_inode:\[fanotify\]\): fanotify is not supported'
 refused timer "timer .*: clock -2: it counts a thread's CPU time"
 refused sharedfiles 'fd table|CLONE_FILES'
 refused sud 'syscall user dispatch.*not supported'

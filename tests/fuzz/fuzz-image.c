@@ -55,6 +55,7 @@ static void check_record(uint32_t type, const uint8_t *p, size_t len)
 	case IMG_PAGEMAP: case IMG_DROP: d = &ckpt__img__pagemap__descriptor; break;
 	case IMG_PIPE: d = &ckpt__img__pipe__descriptor; break;
 	case IMG_SHM: d = &ckpt__img__shm__descriptor; break;
+	case IMG_GHOST: d = &ckpt__img__ghost__descriptor; break;
 	case IMG_TREE: d = &ckpt__img__tree__descriptor; break;
 	case IMG_THREAD: d = &ckpt__img__thread__descriptor; break;
 	default: return;
@@ -69,6 +70,7 @@ static void check_record(uint32_t type, const uint8_t *p, size_t len)
 	case IMG_MM: (void)validate_mm((void *)m, &i); break;
 	case IMG_PIPE: (void)validate_pipe((void *)m); break;
 	case IMG_SHM: (void)validate_shm((void *)m); break;
+	case IMG_GHOST: (void)validate_ghost((void *)m); break;
 	case IMG_TREE: (void)validate_tree((void *)m, 64, &pid); break;
 	case IMG_THREAD: (void)validate_thread((void *)m, buf, sizeof(buf)); break;
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/user.h>
 #include <sys/stat.h>
@@ -192,6 +193,96 @@ static void test_file_objects(void **state)
 	assert_non_null(validate_file(&f));
 	f.has_shm_id = true;
 	assert_null(validate_file(&f));
+}
+
+static void test_fifo_ghost(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_FIFO, "/run/fifo", O_WRONLY | O_NONBLOCK);
+	Ckpt__Img__Ghost g = CKPT__IMG__GHOST__INIT;
+
+	(void)state;
+	assert_non_null(validate_file(&f));          /* no pipe id */
+	f.has_pipe_id = true;
+	assert_null(validate_file(&f));
+	f.path = "fifo";
+	assert_non_null(validate_file(&f));          /* not absolute */
+	f.path = NULL;
+	assert_non_null(validate_file(&f));
+	f = file(CKPT__IMG__FILE_KIND__FILE_GHOST, NULL, O_RDWR | O_APPEND);
+	assert_non_null(validate_file(&f));          /* no ghost id */
+	f.has_ghost_id = true;
+	assert_null(validate_file(&f));
+	f.flags = O_PATH;
+	assert_non_null(validate_file(&f));
+
+	g.path = "/tmp/x";
+	g.size = 4096;
+	g.mode = 0640;
+	assert_null(validate_ghost(&g));
+	g.mode = S_IFREG | 0640;
+	assert_non_null(validate_ghost(&g));
+	g.mode = 0640;
+	g.size = CR_GHOST_MAX_SIZE + 1;
+	assert_non_null(validate_ghost(&g));
+	g.size = 0;
+	g.has_mtime_ns = true;
+	g.mtime_ns = -1;
+	assert_non_null(validate_ghost(&g));
+	g.mtime_ns = 1;
+	assert_null(validate_ghost(&g));
+	g.dir = true;
+	assert_null(validate_ghost(&g));
+	g.size = 1;
+	assert_non_null(validate_ghost(&g));           /* a removed directory is empty */
+	g.size = 0;
+	g.path = "/";
+	assert_non_null(validate_ghost(&g));
+	g.path = "rel";
+	assert_non_null(validate_ghost(&g));
+}
+
+static void test_inotify(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_INOTIFY, NULL, O_RDONLY | O_NONBLOCK);
+	Ckpt__Img__InotifyWatch w[2] = { CKPT__IMG__INOTIFY_WATCH__INIT, CKPT__IMG__INOTIFY_WATCH__INIT };
+	Ckpt__Img__InotifyWatch *v[2] = { &w[0], &w[1] };
+
+	(void)state;
+	assert_null(validate_file(&f));              /* no watches */
+	w[0].wd = 1;
+	w[0].mask = IN_CREATE | IN_ONESHOT;
+	w[0].path = "/tmp";
+	w[0].ftype = S_IFDIR;
+	w[1] = w[0];
+	w[1].wd = 5;
+	w[1].path = "/tmp/f";
+	w[1].ftype = S_IFREG;
+	f.inotify_watches = v;
+	f.n_inotify_watches = 2;
+	assert_null(validate_file(&f));
+	w[1].wd = 1;                                 /* not increasing */
+	assert_non_null(validate_file(&f));
+	w[1].wd = CR_INOTIFY_MAX_WD + 1;
+	assert_non_null(validate_file(&f));
+	w[1].wd = 5;
+	w[1].mask = IN_MASK_ADD | IN_MODIFY;
+	assert_non_null(validate_file(&f));
+	w[1].mask = 0;
+	assert_non_null(validate_file(&f));
+	w[1].mask = IN_MODIFY;
+	w[1].ftype = 0;
+	assert_non_null(validate_file(&f));
+	w[1].ftype = S_IFREG;
+	w[1].path = "f";
+	assert_non_null(validate_file(&f));
+	w[1].path = "/tmp/f";
+	f.flags = O_RDWR;
+	assert_non_null(validate_file(&f));
+	f.flags = O_RDONLY | O_CLOEXEC;
+	assert_non_null(validate_file(&f));
+	f.flags = O_RDONLY;
+	w[0].wd = 0;
+	assert_non_null(validate_file(&f));
 }
 
 static void test_proc(void **state)
@@ -587,6 +678,8 @@ int main(void)
 		cmocka_unit_test(test_file_opath),
 		cmocka_unit_test(test_file_evfds),
 		cmocka_unit_test(test_file_objects),
+		cmocka_unit_test(test_fifo_ghost),
+		cmocka_unit_test(test_inotify),
 		cmocka_unit_test(test_proc),
 		cmocka_unit_test(test_shm),
 		cmocka_unit_test(test_pipe_fds),

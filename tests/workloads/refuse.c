@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fifo | timer | sharedfiles | seccompnotif |
+ *   refuse socket | fanotify | timer | sharedfiles | seccompnotif |
  *          netns | utsns | timens | lease | sud | mempolicy
  *
- * socket: holds a connected unix socketpair; fifo: a named pipe opened
- * read-write; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
+ * socket: holds a connected unix socketpair; fanotify: a fanotify group
+ * marking its cwd; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
  * its fd table (clone(CLONE_FILES)); seccompnotif: a seccomp filter that
  * hands getppid to a supervisor (SECCOMP_RET_USER_NOTIF; the listener fd
  * closed again); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
@@ -26,6 +26,7 @@
 #include <unistd.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sys/fanotify.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
@@ -80,14 +81,11 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "socket")) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
 			return 1;
-	} else if (!strcmp(mode, "fifo")) {
-		char path[64];
+	} else if (!strcmp(mode, "fanotify")) {
+		int fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
 
-		snprintf(path, sizeof(path), "/tmp/refuse-fifo.%d", (int)getpid());
-		unlink(path);
-		if (mkfifo(path, 0600) || open(path, O_RDWR) < 0)
-			return 1;
-		unlink(path);   /* the open fifo is what must be refused */
+		if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, "."))
+			fail("fanotify: %m\n");
 	} else if (!strcmp(mode, "timer")) {
 		struct sigevent sev = { .sigev_notify = SIGEV_NONE };
 		timer_t t;
@@ -124,7 +122,7 @@ int main(int argc, char **argv)
 			fail("%s: %m\n", mode);
 		n = 0;
 	} else {
-		say("FAIL usage: refuse socket|fifo|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy\n");
 		return 2;
 	}
 	say("READY %s\n", mode);

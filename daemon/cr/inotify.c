@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* inotify: each watch is saved with its watch descriptor, its mask and the
+ * path (in the container) of what it watches, found from the file handle
+ * fdinfo gives. Restart makes the instance in the worker and adds the
+ * watches in wd order, spending the numbers in between on watches of a
+ * file of its own (inotify hands out wds in increasing order), so the
+ * program finds every watch under the number it knows. Events not yet
+ * read are refused. */
+#include "restore.h"
+#include "validate.h"
+#include "log.h"
+#include "macro.h"
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#define HANDLE_MAX 128
+
+bool inotify_classify(const char *link, Ckpt__Img__File *f)
+{
+	if (!streq(link, "anon_inode:inotify"))
+		return false;
+	f->kind = CKPT__IMG__FILE_KIND__FILE_INOTIFY;
+	return true;
+}
+
+/* ---- checkpoint ---- */
+
+/* One "inotify" line of fdinfo (fs/notify/fdinfo.c inotify_fdinfo). */
+struct watch_line {
+	int wd;
+	unsigned long ino;
+	unsigned sdev;      /* the kernel's dev_t: major << 20 | minor */
+	uint32_t mask;
+	unsigned hbytes;
+	int htype;
+	unsigned char handle[HANDLE_MAX];
+};
+
+static int unhex(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static bool parse_watch(const char *line, struct watch_line *w)
+{
+	int n = 0, hi, lo;
+	const char *h;
+
+	if (sscanf(line, "inotify wd:%x ino:%lx sdev:%x mask:%x ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x f_handle:%n",
+		   (unsigned *)&w->wd, &w->ino, &w->sdev, &w->mask, &w->hbytes, (unsigned *)&w->htype, &n) < 6 || !n)
+		return false;
+	if (w->wd <= 0 || w->hbytes == 0 || w->hbytes > HANDLE_MAX)
+		return false;
+	for (h = line + n, n = 0; n < (int)w->hbytes; n++, h += 2) {
+		hi = unhex(h[0]);
+		lo = hi < 0 ? -1 : unhex(h[1]);
+		if (lo < 0)
+			return false;
+		w->handle[n] = (unsigned char)(hi << 4 | lo);
+	}
+	return true;
+}
+
+/* fdinfo whole (it grows with the watches). */
+static char *read_fdinfo(pid_t pid, int fd)
+{
+	char path[64];
+	_cleanup_close_ int in = -1;
+	size_t len = 0, cap = 1 << 16;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || !buf) {
+		free(buf);
+		return NULL;
+	}
+	while ((n = read(in, buf + len, cap - len - 1)) > 0) {
+		len += n;
+		if (cap - len < 4096) {
+			if (cap > (size_t)CR_INOTIFY_MAX_WATCHES * 512 || !(nb = realloc(buf, cap * 2))) {
+				free(buf);
+				errno = EFBIG;
+				return NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[len] = 0;
+	return buf;
+}
+
+/* The path, in the container, of what a watch names: the handle opened
+ * through each mount of its filesystem the task sees, until one gives a
+ * path that names the same file there. */
+static int watch_path(pid_t pid, const struct watch_line *w, char *ret, size_t len, struct stat *ret_st)
+{
+	_cleanup_free_ struct file_handle *fh = malloc(sizeof(*fh) + HANDLE_MAX);
+	_cleanup_fclose_ FILE *mi = NULL;
+	char path[PATH_MAX + 64], mnt[PATH_MAX], self[64], line[PATH_MAX * 2 + 256];
+	unsigned maj, mnr;
+	struct stat st;
+	ssize_t n;
+
+	if (!fh)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
+	mi = fopen(path, "re");
+	if (!mi)
+		return -errno;
+	fh->handle_bytes = w->hbytes;
+	fh->handle_type = w->htype;
+	memcpy(fh->f_handle, w->handle, w->hbytes);
+	while (fgets(line, sizeof(line), mi)) {
+		_cleanup_close_ int mfd = -1, fd = -1;
+
+		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &mnr, mnt) != 3 || strchr(mnt, '\\') ||
+		    maj != w->sdev >> 20 || mnr != (w->sdev & 0xfffff) || !cr_task_path(pid, mnt, path, sizeof(path)))
+			continue;
+		mfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* not O_PATH: open_by_handle_at refuses it */
+		fd = mfd < 0 ? -1 : (int)syscall(SYS_open_by_handle_at, mfd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		n = readlink(self, ret, len);
+		if (n <= 0 || (size_t)n >= len)
+			continue;
+		ret[n] = 0;
+		if (ret[0] != '/' || strstr(ret, " (deleted)") || !cr_task_path(pid, ret, path, sizeof(path)) ||
+		    lstat(path, &st) < 0 || st.st_ino != w->ino || major(st.st_dev) != maj || minor(st.st_dev) != mnr)
+			continue;
+		*ret_st = st;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int cmp_wd(const void *a, const void *b)
+{
+	return (*(Ckpt__Img__InotifyWatch *const *)a)->wd - (*(Ckpt__Img__InotifyWatch *const *)b)->wd;
+}
+
+static int fail_fd(struct dump_ctx *ctx, int fd, const char *fmt, int arg, const char *s)
+{
+	char obj[64], why[PATH_MAX + 128];
+
+	snprintf(obj, sizeof(obj), "fd %d (inotify)", fd);
+	snprintf(why, sizeof(why), fmt, arg, s);
+	return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", why);
+}
+
+static int add_watch(struct dump_ctx *ctx, pid_t pid, int fd, const struct watch_line *wl, Ckpt__Img__File *f)
+{
+	Ckpt__Img__InotifyWatch *w;
+	char p[PATH_MAX];
+	struct stat st = { 0 };
+
+	if (watch_path(pid, wl, p, sizeof(p), &st) < 0)
+		return fail_fd(ctx, fd, "watch %d: what it watches has no path in the container (deleted, or on a "
+			       "filesystem it can't be found on)%s", wl->wd, "");
+	if (f->n_inotify_watches >= CR_INOTIFY_MAX_WATCHES)
+		return fail_fd(ctx, fd, "more than %d watches%s", CR_INOTIFY_MAX_WATCHES, "");
+	w = malloc(sizeof(*w));
+	if (w)
+		ckpt__img__inotify_watch__init(w);
+	if (!w || !(w->path = strdup(p))) {
+		free(w);
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "inotify watches");
+	}
+	w->wd = wl->wd;
+	w->mask = wl->mask;
+	w->ftype = st.st_mode & S_IFMT;
+	f->inotify_watches[f->n_inotify_watches++] = w;
+	return 0;
+}
+
+int inotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f)
+{
+	_cleanup_close_ int pidfd = -1, ifd = -1;
+	_cleanup_free_ char *info = read_fdinfo(pid, fd);
+	struct watch_line *wl = NULL;
+	char *line, *save = NULL;
+	int queued = 0, r = 0;
+
+	if (!info)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %d: inotify fdinfo", pid, fd);
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	ifd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (ifd < 0 || ioctl(ifd, FIONREAD, &queued) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %d: inotify: reading its queue", pid, fd);
+	if (queued)
+		return fail_fd(ctx, fd, "%d bytes of events not read yet: queued events are not supported%s", queued, "");
+	f->inotify_watches = calloc(CR_INOTIFY_MAX_WATCHES, sizeof(*f->inotify_watches));
+	wl = malloc(sizeof(*wl));
+	if (!f->inotify_watches || !wl) {
+		free(wl);
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "inotify watches");
+	}
+	for (line = strtok_r(info, "\n", &save); line && r >= 0; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "inotify ", 8))
+			continue;
+		if (!parse_watch(line, wl))
+			r = fail_fd(ctx, fd, "a watch fdinfo shows without a file handle (%.*s)", 80, line);
+		else
+			r = add_watch(ctx, pid, fd, wl, f);
+	}
+	free(wl);
+	if (r >= 0)
+		qsort(f->inotify_watches, f->n_inotify_watches, sizeof(*f->inotify_watches), cmp_wd);
+	return r;
+}
+
+void inotify_dump_free(Ckpt__Img__File *f)
+{
+	for (size_t i = 0; i < f->n_inotify_watches; i++) {
+		free(f->inotify_watches[i]->path);
+		free(f->inotify_watches[i]);
+	}
+	free(f->inotify_watches);
+	f->inotify_watches = NULL;
+	f->n_inotify_watches = 0;
+}
+
+/* ---- restart ---- */
+
+/* Read away what the instance has queued (IN_IGNORED of the spent wds). */
+static int drain(int fd)
+{
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	return n < 0 && errno != EAGAIN ? -errno : 0;
+}
+
+/* Spend wds up to (not including) want on watches of spare, a file of
+ * our own no saved watch can name. */
+static int spend_wds(int fd, const char *spare, int *next, int want)
+{
+	int wd, r;
+
+	while (*next < want) {
+		wd = inotify_add_watch(fd, spare, IN_ATTRIB);
+		if (wd < 0)
+			return -errno;
+		if (wd != *next)
+			return -ERANGE;
+		if (inotify_rm_watch(fd, wd) < 0)
+			return -errno;
+		if (++*next % 1024 == 0 && (r = drain(fd)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int add_saved(struct restore_ctx *ctx, int fd, int rootfd, const Ckpt__Img__InotifyWatch *w, uint32_t id)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int t = (int)syscall(SYS_openat2, rootfd, w->path, &how, sizeof(how));
+	char self[64];
+	struct stat st;
+	int wd;
+
+	if (t < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "file %u (inotify): watch %d on %s", id, w->wd, w->path);
+	if (fstat(t, &st) < 0 || (st.st_mode & S_IFMT) != w->ftype)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %u (inotify): watch %d: %s is no longer the same kind of file",
+			       id, w->wd, w->path);
+	/* the magic link leads to the object itself, a symlink included */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", t);
+	wd = inotify_add_watch(fd, self, w->mask);
+	if (wd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u (inotify): watch %d on %s", id, w->wd, w->path);
+	if (wd != w->wd)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u (inotify): watch on %s came back as wd %d, not %d "
+			       "(one file watched twice?)", id, w->path, wd, w->wd);
+	return 0;
+}
+
+int inotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
+{
+	_cleanup_close_ int fd = -1, rootfd = -1, spare = -1;
+	char buf[64], spare_path[64];
+	int next = 1, r = 0;
+	size_t i;
+
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	spare = memfd_create("ckpt-inotify-spare", MFD_CLOEXEC);
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || spare < 0 || rootfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u (inotify): making it", f->id);
+	snprintf(spare_path, sizeof(spare_path), "/proc/self/fd/%d", spare);
+	for (i = 0; i < f->n_inotify_watches && r >= 0; i++) {
+		const Ckpt__Img__InotifyWatch *w = f->inotify_watches[i];
+
+		r = spend_wds(fd, spare_path, &next, w->wd);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (inotify): reaching watch descriptor %d", f->id, w->wd);
+		r = add_saved(ctx, fd, rootfd, w, f->id);
+		next = w->wd + 1;
+	}
+	if (r >= 0 && (r = drain(fd)) < 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (inotify): reading its queue", f->id);
+	if (r >= 0 && !(f->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, 0) < 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u (inotify): flags", f->id);
+	return r < 0 ? r : TAKE_FD(fd);
+}
+
+static int drain_one(void *obj, void *arg)
+{
+	struct restore_obj *o = obj;
+	struct restore_ctx *ctx = arg;
+	int fd, fl, r;
+
+	if (o->kind != CKPT__IMG__FILE_KIND__FILE_INOTIFY || o->slot < 0)
+		return 0;
+	fd = ctx->pool[o->slot];
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "inotify: flags");
+	r = drain(fd);
+	if (r < 0 || fcntl(fd, F_SETFL, fl) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, r < 0 ? -r : errno, "inotify: reading its queue");
+	return 0;
+}
+
+/* The checkpoint saw every queue empty: what restart's own opens of the
+ * container's files queued since is read away before any task runs. */
+int inotify_restore_drain(struct restore_ctx *ctx)
+{
+	return objhash_for_each(ctx->objs, OBJ_FILE, drain_one, ctx);
+}
