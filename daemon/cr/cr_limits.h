@@ -31,3 +31,6 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+#define CR_USK_MAX_QUEUE (64u << 20)  /* bytes queued on one unix socket */
+#define CR_USK_MAX_MSGS 65536         /* messages queued on one unix socket */
+#define CR_USK_MAX_CONNS 65536        /* pending and accepted connections of one listener */

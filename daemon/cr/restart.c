@@ -4,6 +4,7 @@
  * restart kills what it built. */
 #include "restore.h"
 #include "spawn.h"
+#include "sock.h"
 #include "validate.h"
 #include "arch.h"
 #include "log.h"
@@ -271,6 +272,8 @@ static int finish(struct restore_ctx *ctx)
 		r = proc_restore_end_helpers(ctx);
 	if (r >= 0)
 		r = files_restore_late(ctx);
+	if (r >= 0)
+		r = sock_unix_restore_finish(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -344,6 +347,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 		close(ctx->pool[i]);
 	free(ctx->pool);
 	free(ctx->late);
+	sock_unix_restore_done(ctx);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);
