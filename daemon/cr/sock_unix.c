@@ -5,6 +5,7 @@
 #include "cr_limits.h"
 #include "macro.h"
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,10 +57,17 @@ static int outside(struct sock_dump *sd, const char *what, const struct usk_diag
 {
 	char buf[2 * USK_NAME_MAX + 40];
 
-	if (o)
-		usk_describe(o, buf, sizeof(buf));
+	struct usk_diag peer = { .ino = ino };
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+
+	/* a peer in another network namespace: named by the address it has */
+	if (!o && getpeername(sd->sk, (struct sockaddr *)&sa, &len) == 0 && len > offsetof(struct sockaddr_un, sun_path) &&
+	    (peer.namelen = len - offsetof(struct sockaddr_un, sun_path)) <= sizeof(peer.name))
+		memcpy(peer.name, sa.sun_path, peer.namelen);
 	else
-		snprintf(buf, sizeof(buf), "socket:[%u]", ino);
+		peer.namelen = 0;
+	usk_describe(o ? o : &peer, buf, sizeof(buf));
 	return sock_refuse(sd, "%s %s is outside the container (no task of it holds that socket)", what, buf);
 }
 

@@ -168,7 +168,7 @@ static int walk(struct peek *pk, bool msgs)
 		memcpy(m->data.data, pk->buf, n);
 		m->data.len = n;
 		namelen = mh.msg_namelen > offsetof(struct sockaddr_un, sun_path) ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path) : 0;
-		if (msgs && namelen) {
+		if (pk->sd->s->type == SOCK_DGRAM && namelen) {   /* a connection's sender is its peer */
 			m->has_addr = true;
 			m->addr.data = malloc(namelen);
 			if (!m->addr.data)
@@ -202,7 +202,8 @@ int usk_queue_dump(struct sock_dump *sd, const struct usk_diag *d, Ckpt__Img__Un
 	struct peek pk = { .sd = sd, .u = u };
 	int peek_off = -1, passcred = 0, r, r2;
 
-	if (d->state == TCP_LISTEN)
+	/* a stream or seqpacket socket has a queue once connected only */
+	if (d->state == TCP_LISTEN || (d->type != SOCK_DGRAM && d->state != TCP_ESTABLISHED))
 		return 0;
 	if (get_opt(sd->sk, SO_PEEK_OFF, &peek_off) < 0 || get_opt(sd->sk, SO_PASSCRED, &passcred) < 0)
 		return sock_fail(sd, errno, "SO_PEEK_OFF, SO_PASSCRED");

@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sched.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 struct usk_rent *usk_find(struct restore_ctx *ctx, uint32_t ino)
@@ -98,15 +101,64 @@ static int fail_name(struct sock_restore *sr, int err, const char *what)
 	return cr_fail(sr->ctx->err, CR_ERR_KERNEL, err, "%s: %s", sock_name(sr->f, name, sizeof(name)), what);
 }
 
+/* Bind sk to the path in sa as the container sees it: the kernel keeps
+ * the path it was bound with as the socket's name, so it is bound from a
+ * child of the worker in the container's mount namespace and root. */
+static int bind_path(struct restore_ctx *ctx, int sk, const struct sockaddr_un *sa, socklen_t len)
+{
+	_cleanup_close_ int mnt = -1, root = -1;
+	char buf[64];
+	int st;
+	pid_t pid;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/ns/mnt", ctx->req->init_pid);
+	mnt = open(buf, O_RDONLY | O_CLOEXEC);
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	root = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mnt < 0 || root < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		if (setns(mnt, CLONE_NEWNS) < 0 || fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
+			_exit(1);
+		_exit(bind(sk, (const struct sockaddr *)sa, len) < 0 ? (errno & 0x7f) + 2 : 0);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 1)
+		return -ECHILD;
+	return WEXITSTATUS(st) ? -(WEXITSTATUS(st) - 2) : 0;
+}
+
+/* An abstract name lives in the network namespace: one the container
+ * shares may still hold the checkpointed container's socket for a while
+ * when its image streams straight into this restart (it is killed once
+ * the image is written), so a name in use is tried again for 2 s. */
+static int bind_abstract(int sk, const struct sockaddr_un *sa, socklen_t len)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	for (int i = 0; i < 100; i++) {
+		if (bind(sk, (const struct sockaddr *)sa, len) == 0)
+			return 0;
+		if (errno != EADDRINUSE)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	return -errno;
+}
+
 /* Bind sk to its own name: a path's old socket file is replaced by the
  * new one, with the saved mode and owner. */
 static int bind_name(struct sock_restore *sr, int sk, const Ckpt__Img__UnixSock *u)
 {
 	_cleanup_close_ int dirfd = -1;
-	struct sockaddr_un sa;
+	struct sockaddr_un sa, path;
 	struct stat st;
 	const char *base = NULL;
-	socklen_t len;
+	socklen_t len, plen;
 	int r;
 
 	if (!u->has_name || !u->name.len)
@@ -114,6 +166,10 @@ static int bind_name(struct sock_restore *sr, int sk, const Ckpt__Img__UnixSock 
 	r = usk_name_addr(sr->ctx, &u->name, &sa, &len, &dirfd);
 	if (r < 0)
 		return fail_name(sr, -r, "the directory of its name");
+	memset(&path, 0, sizeof(path));
+	path.sun_family = AF_UNIX;
+	memcpy(path.sun_path, u->name.data, u->name.len);
+	plen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + u->name.len + 1);
 	if (dirfd >= 0) {
 		base = strrchr(sa.sun_path, '/') + 1;
 		if (fstatat(dirfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0) {
@@ -124,8 +180,14 @@ static int bind_name(struct sock_restore *sr, int sk, const Ckpt__Img__UnixSock 
 				return fail_name(sr, errno, "removing its old socket file");
 		}
 	}
-	if (bind(sk, (struct sockaddr *)&sa, len) < 0)
-		return fail_name(sr, errno, "bind");
+	if (dirfd < 0)
+		r = bind_abstract(sk, &sa, len);
+	else
+		r = bind_path(sr->ctx, sk, &path, plen);
+	if (r == -ECHILD)
+		return fail_name(sr, 0, "entering the container's mount namespace to bind its path");
+	if (r < 0)
+		return fail_name(sr, -r, "bind");
 	if (dirfd >= 0 && u->has_file_mode &&
 	    (fchownat(dirfd, base, u->file_uid, u->file_gid, AT_SYMLINK_NOFOLLOW) < 0 || fchmodat(dirfd, base, u->file_mode, 0) < 0))
 		return fail_name(sr, errno, "the mode and owner of its socket file");
