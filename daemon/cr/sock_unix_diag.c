@@ -42,14 +42,17 @@ void usk_table_free(struct usk_table *t)
 const char *usk_describe(const struct usk_diag *d, char *buf, size_t len)
 {
 	char name[2 * USK_NAME_MAX + 2];
-	uint32_t i;
+	uint32_t i, n = d->namelen;
 
 	if (!d->namelen) {
 		snprintf(buf, len, "socket:[%u]", d->ino);
 		return buf;
 	}
-	/* an abstract name starts with a NUL and may hold any byte */
-	for (i = 0; i < d->namelen && i < sizeof(name) - 2; i++)
+	/* an abstract name starts with a NUL and may hold any byte; a path
+	 * ends with one */
+	while (d->name[0] && n && !d->name[n - 1])
+		n--;
+	for (i = 0; i < n && i < sizeof(name) - 2; i++)
 		name[i] = (i == 0 && d->name[0] == 0) ? '@' : (d->name[i] >= 32 && d->name[i] < 127 ? d->name[i] : '?');
 	name[i] = 0;
 	snprintf(buf, len, "socket:[%u] (%s)", d->ino, name);
