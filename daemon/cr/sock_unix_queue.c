@@ -168,6 +168,8 @@ static int walk(struct peek *pk, bool msgs)
 		memcpy(m->data.data, pk->buf, n);
 		m->data.len = n;
 		namelen = mh.msg_namelen > offsetof(struct sockaddr_un, sun_path) ? mh.msg_namelen - offsetof(struct sockaddr_un, sun_path) : 0;
+		while (namelen && from.sun_path[0] && !from.sun_path[namelen - 1])
+			namelen--;   /* a path's NUL: names are kept without it */
 		if (pk->sd->s->type == SOCK_DGRAM && namelen) {   /* a connection's sender is its peer */
 			m->has_addr = true;
 			m->addr.data = malloc(namelen);

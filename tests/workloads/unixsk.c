@@ -12,8 +12,8 @@
  *     client, data both ways;
  *   a stream pair shut down for writing both ways, "last" left for P;
  *   a datagram socket of P bound to an abstract name, and C's datagram
- *     socket bound to another abstract name and connected to P's: P holds
- *     C's datagrams with C's name as sender.
+ *     socket bound to a path and connected to P's: P holds C's datagrams
+ *     with C's path as sender.
  * P also holds a listener bound to a path and one with an abstract name,
  * each with one connection of C waiting in its backlog (C sent nothing on
  * it), a pair whose other end was closed after writing "gone", and an
@@ -59,7 +59,7 @@ static int lpath, lab;               /* listeners */
 static int cl_path, cl_abs;           /* C's clients waiting in their backlogs */
 static int gone, loose;
 static int to_c[2], to_p[2];          /* control pipes */
-static char path_l[108], path_acc[108], abs_l[64], abs_dgp[64], abs_dgc[64];
+static char path_l[108], path_acc[108], abs_l[64], abs_dgp[64], abs_dgc[108];
 static pid_t child;
 static unsigned long rounds, total;
 
@@ -234,7 +234,7 @@ static void check_named_dgrams(unsigned long r)
 		if (n != (ssize_t)strlen(want) || memcmp(buf, want, n))
 			fail("unixsk named dgram %d of round %lu: %zd bytes\n", i, r, n);
 		if (flen != wlen || memcmp(from.sun_path, w.sun_path, wlen - offsetof(struct sockaddr_un, sun_path)))
-			fail("unixsk named dgram: not from %s\n", abs_dgc + 1);
+			fail("unixsk named dgram: not from %s\n", abs_dgc);
 		total += n;
 	}
 	if (recv(ndg_p, buf, 1, MSG_DONTWAIT) != -1 || errno != EAGAIN)
@@ -373,7 +373,7 @@ static void setup(void)
 	snprintf(path_acc, sizeof(path_acc), "%s/unixsk-%d.a", cwd, getpid());
 	snprintf(abs_l, sizeof(abs_l), "@unixsk-%d.l", getpid());
 	snprintf(abs_dgp, sizeof(abs_dgp), "@unixsk-%d.dp", getpid());
-	snprintf(abs_dgc, sizeof(abs_dgc), "@unixsk-%d.dc", getpid());
+	snprintf(abs_dgc, sizeof(abs_dgc), "%s/unixsk-%d.dc", cwd, getpid());
 	for (i = 0; i < ACC; i++) {
 		chk(socketpair(AF_UNIX, ptype[i], 0, sv), "socketpair");
 		pe[i] = sv[0];
