@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,6 +204,13 @@ static int dump_peer(struct sock_dump *sd, const struct usk_table *t, const stru
 	return l ? dump_listener_first(sd, l, u) : 0;
 }
 
+static bool has_error(int sk)
+{
+	struct pollfd p = { .fd = sk };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 int sock_unix_dump(struct sock_dump *sd)
 {
 	Ckpt__Img__UnixSock *u;
@@ -220,6 +228,10 @@ int sock_unix_dump(struct sock_dump *sd)
 		return sock_refuse(sd, "a unix socket of another network namespace: not supported");
 	if (d->state != TCP_CLOSE && d->state != TCP_LISTEN && d->state != TCP_ESTABLISHED)
 		return sock_refuse(sd, "a unix socket in state %u: not supported", d->state);
+	/* a pending error (ECONNRESET from a peer closed with data unread)
+	 * would be consumed by SO_ERROR: seen through poll, and refused */
+	if (has_error(sd->sk))
+		return sock_refuse(sd, "an error is pending on it (its peer was closed with data unread?): not supported");
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return cr_fail(sd->ctx->err, CR_ERR_INTERNAL, ENOMEM, "socket");
