@@ -40,6 +40,8 @@ struct usk_diag {
 struct usk_table {
 	struct usk_diag *v;
 	size_t n;
+	int *inflight;                /* the worker's fds on files in flight, kept to the end */
+	size_t ninflight;
 };
 
 /* sock_unix_diag.c */

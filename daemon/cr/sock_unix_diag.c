@@ -35,6 +35,9 @@ void usk_table_free(struct usk_table *t)
 		return;
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i].icons);
+	for (size_t i = 0; i < t->ninflight; i++)
+		close(t->inflight[i]);
+	free(t->inflight);
 	free(t->v);
 	free(t);
 }

@@ -18,6 +18,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#ifndef SCM_MAX_FD
+#define SCM_MAX_FD 253   /* include/net/scm.h: the most one message carries */
+#endif
+
 struct fin {
 	struct restore_ctx *ctx;
 	struct usk_rtab *t;
@@ -75,33 +79,66 @@ static pid_t host_pid(struct fin *fn, pid_t pid)
 	return 0;
 }
 
+/* m's credentials (the pid mapped to its new host pid) and files in
+ * flight (the worker's fds on their restored descriptions), into mh. */
+static int control(struct fin *fn, size_t ri, const Ckpt__Img__UnixMsg *m, struct msghdr *mh)
+{
+	struct cmsghdr *c;
+	size_t len = 0;
+
+	if (m->has_pid) {
+		struct ucred uc = { .pid = host_pid(fn, m->pid), .uid = m->uid, .gid = m->gid };
+
+		if (!uc.pid)
+			return bad(fn, ri, "a message carries the credentials of a pid that is not in the tree");
+		mh->msg_controllen = CMSG_SPACE(sizeof(uc));
+		c = CMSG_FIRSTHDR(mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_CREDENTIALS;
+		c->cmsg_len = CMSG_LEN(sizeof(uc));
+		memcpy(CMSG_DATA(c), &uc, sizeof(uc));
+		len = CMSG_SPACE(sizeof(uc));
+	}
+	if (m->n_files) {
+		int fds[SCM_MAX_FD];
+
+		for (size_t i = 0; i < m->n_files; i++) {
+			const struct restore_obj *o = objhash_find_id(fn->ctx->objs, OBJ_FILE, m->files[i]);
+
+			if (!o || o->slot < 0 || (size_t)o->slot >= fn->ctx->npool)
+				return bad(fn, ri, "a file in flight that is not a file the worker opened");
+			fds[i] = fn->ctx->pool[o->slot];
+		}
+		mh->msg_controllen = len + CMSG_SPACE(m->n_files * sizeof(int));
+		c = len ? CMSG_NXTHDR(mh, CMSG_FIRSTHDR(mh)) : CMSG_FIRSTHDR(mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(m->n_files * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, m->n_files * sizeof(int));
+	}
+	if (!mh->msg_controllen)
+		mh->msg_control = NULL;
+	return 0;
+}
+
 /* Send m from fd to the receiver (to: its address, or NULL: connected). */
 static int send_one(struct fin *fn, size_t ri, int fd, const Ckpt__Img__UnixMsg *m, const struct sockaddr_un *to, socklen_t tolen)
 {
 	union {
 		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(struct ucred))];
+		char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(SCM_MAX_FD * sizeof(int))];
 	} ctl;
 	struct iovec iov = { m->data.data, m->data.len };
-	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = to ? tolen : 0, .msg_iov = &iov, .msg_iovlen = 1 };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = to ? tolen : 0, .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctl.b };
 	int passcred = get_opt(fd, SO_PASSCRED), sndbuf = get_opt(fd, SO_SNDBUF), r = 0;
 	bool stream = fn->s[ri]->type == SOCK_STREAM;
 	size_t done = 0;
 
-	if (m->has_pid) {
-		struct ucred uc = { .pid = host_pid(fn, m->pid), .uid = m->uid, .gid = m->gid };
-		struct cmsghdr *c;
-
-		if (!uc.pid)
-			return bad(fn, ri, "a message carries the credentials of a pid that is not in the tree");
-		mh.msg_control = ctl.b;
-		mh.msg_controllen = sizeof(ctl.b);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_CREDENTIALS;
-		c->cmsg_len = CMSG_LEN(sizeof(uc));
-		memcpy(CMSG_DATA(c), &uc, sizeof(uc));
-	}
+	memset(ctl.b, 0, sizeof(ctl.b));
+	r = control(fn, ri, m, &mh);
+	if (r < 0)
+		return r;
 	if (passcred < 0 || sndbuf < 0 || set_opt(fd, SO_PASSCRED, 0) < 0 ||
 	    set_opt(fd, SO_SNDBUFFORCE, (int)MIN(m->data.len * 2 + (1 << 20), (size_t)1 << 30)) < 0)
 		return kfail(fn, ri, errno, "preparing the socket that sends its queue");

@@ -15,7 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#ifndef SCM_MAX_FD
+#define SCM_MAX_FD 253   /* include/net/scm.h: the most one message carries */
+#endif
 
 struct peek {
 	struct sock_dump *sd;
@@ -46,23 +51,69 @@ static pid_t ns_pid(const struct dump_ctx *ctx, pid_t h)
 	return 0;
 }
 
+/* Files in flight (SCM_RIGHTS): the peek gave the worker an fd on each;
+ * each is saved like a task's fd (its FILE record written now, before
+ * this socket's) and kept open until the checkpoint ends, since the
+ * object table compares later fds with it. A socket in flight is
+ * refused: no task holds it, so neither it nor its peer could be paired. */
+static int in_flight(struct peek *pk, Ckpt__Img__UnixMsg *m, const int *fds, size_t n)
+{
+	struct usk_table *t = pk->sd->ctx->usk;
+	int r = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		uint32_t id, *v;
+		int *keep;
+
+		if (r >= 0 && fstat(fds[i], &st) < 0)
+			r = sock_fail(pk->sd, errno, "a file in flight");
+		else if (r >= 0 && S_ISSOCK(st.st_mode))
+			r = sock_refuse(pk->sd, "a socket in flight (SCM_RIGHTS) in its receive queue: not supported");
+		keep = realloc(t->inflight, (t->ninflight + 1) * sizeof(*keep));
+		if (!keep) {
+			close(fds[i]);
+			r = r < 0 ? r : cr_fail(pk->sd->ctx->err, CR_ERR_INTERNAL, ENOMEM, "files in flight");
+			continue;
+		}
+		t->inflight = keep;
+		t->inflight[t->ninflight++] = fds[i];
+		if (r < 0)
+			continue;
+		r = files_dump_target(pk->sd->ctx, getpid(), fds[i], &id);
+		if (r < 0)
+			continue;
+		v = realloc(m->files, (m->n_files + 1) * sizeof(*v));
+		if (!v) {
+			r = cr_fail(pk->sd->ctx->err, CR_ERR_INTERNAL, ENOMEM, "files in flight");
+			continue;
+		}
+		m->files = v;
+		m->files[m->n_files++] = id;
+	}
+	return r;
+}
+
 /* The control data of one message: credentials kept; passed files
  * closed and refused. */
 static int read_cmsgs(struct peek *pk, struct msghdr *mh, Ckpt__Img__UnixMsg *m)
 {
 	struct cmsghdr *c;
 	bool rights = false;
+	int r;
 
 	for (c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET)
 			continue;
 		if (c->cmsg_type == SCM_RIGHTS) {
 			size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int *fds = (int *)CMSG_DATA(c);
+			int fds[SCM_MAX_FD];
 
-			for (size_t i = 0; i < n; i++)
-				close(fds[i]);
-			rights = true;
+			memcpy(fds, CMSG_DATA(c), MIN(n, (size_t)SCM_MAX_FD) * sizeof(int));
+			r = in_flight(pk, m, fds, MIN(n, (size_t)SCM_MAX_FD));
+			if (r < 0)
+				return r;
+			rights = rights || n > SCM_MAX_FD;
 		} else if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
 			struct ucred uc;
 
@@ -79,7 +130,7 @@ static int read_cmsgs(struct peek *pk, struct msghdr *mh, Ckpt__Img__UnixMsg *m)
 		}
 	}
 	if (rights || (mh->msg_flags & MSG_CTRUNC))
-		return sock_refuse(pk->sd, "a file descriptor in flight (SCM_RIGHTS) in its receive queue: not supported");
+		return sock_refuse(pk->sd, "more file descriptors in flight (SCM_RIGHTS) in one message than a message can hold");
 	return 0;
 }
 
@@ -136,7 +187,7 @@ static int walk(struct peek *pk, bool msgs)
 {
 	union {
 		struct cmsghdr align;
-		char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(253 * sizeof(int))];
+		char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(SCM_MAX_FD * sizeof(int))];
 	} ctl;
 	struct sockaddr_un from;
 	int off = 0, r;
@@ -227,6 +278,7 @@ void usk_queue_free(Ckpt__Img__UnixSock *u)
 	for (size_t i = 0; i < u->n_queue; i++) {
 		free(u->queue[i]->data.data);
 		free(u->queue[i]->addr.data);
+		free(u->queue[i]->files);
 		free(u->queue[i]);
 	}
 	free(u->queue);

@@ -65,6 +65,11 @@ static const char *check_unix_queue(int type, const Ckpt__Img__UnixSock *u)
 			return "a unix socket message with a bad sender address";
 		if (m->has_pid && (m->pid <= 0 || m->pid >= CR_PID_MAX))
 			return "a unix socket message with credentials of a bad pid";
+		if (m->n_files > 253)
+			return "a unix socket message with too many files in flight";
+		for (size_t k = 0; k < m->n_files; k++)
+			if (!m->files[k])
+				return "a unix socket message with a bad file in flight";
 	}
 	return bytes > CR_USK_MAX_QUEUE ? "too many bytes queued on a unix socket" : NULL;
 }

@@ -8,8 +8,9 @@
 # datagram sockets: 3 cycles through the store, a --leave-running
 # checkpoint (the container goes on; then the image restarts), and
 # `checkpoint -o - | restart -i -`; the workload checks every socket after
-# each. A file descriptor in flight and a peer outside the container are
-# refused by name, and the container goes on.
+# each; a pipe travels in flight (SCM_RIGHTS) in every round. A socket in
+# flight and a peer outside the container are refused by name, and the
+# container goes on.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -56,7 +57,7 @@ refused() {
 	log "unixsk $* refused: $out"
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 }
-refused "$P-rights" 'socket:\[[0-9]+\].*file descriptor in flight \(SCM_RIGHTS\)' rights
+refused "$P-rights" 'socket:\[[0-9]+\].*a socket in flight \(SCM_RIGHTS\)' rights
 
 "$PYTHON" -c '
 import os, socket, sys, time

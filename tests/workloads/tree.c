@@ -26,7 +26,7 @@
  * once every edge has moved on since the last PASS (within 10 s),
  * "PASS tree n=<passes> e=<bytes c1,c2,g11,g12,g21,g22> st=<records> pids:...".
  *
- * unix|tcp: g22 also holds a unix socketpair with a file descriptor in
+ * unix|tcp: g22 also holds a unix socketpair with one of its ends in
  * flight (SCM_RIGHTS) or a listening TCP
  * socket, which a checkpoint must refuse (18-tree-refusals.sh). */
 #include <arpa/inet.h>
@@ -316,7 +316,7 @@ static void make_refused(void)
 	if (!strcmp(refuse_mode, "unix")) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 			fail("tree: socketpair: %d\n", errno);
-		if (send_fd(sv[0], 0) < 0)	/* a file descriptor in flight */
+		if (send_fd(sv[0], sv[0]) < 0)	/* a socket in flight */
 			fail("tree: SCM_RIGHTS: %d\n", errno);
 		self.sock = sv[1];
 	} else {

@@ -6,7 +6,8 @@
  *     other side sent in the last round (3 per side, of different lengths:
  *     a message boundary lost or moved shows); P's seqpacket end has
  *     SO_PASSCRED (C's messages carry C's pid and uid), P's stream end an
- *     SO_PEEK_OFF of 3 and a 64 KiB SO_SNDBUF;
+ *     SO_PEEK_OFF of 3 and a 64 KiB SO_SNDBUF; P's first datagram of a
+ *     round carries a pipe (SCM_RIGHTS) held by nothing but the message;
  *   a connection accepted from P's listener bound to a path (still
  *     listening): the accepted end (named like the listener) and its
  *     client, data both ways;
@@ -27,9 +28,10 @@
  * round; P sends its own, and prints
  * "PASS unixsk rounds=<n> bytes=<total>".
  *
- * "unixsk rights": P also holds a pair with a file descriptor in flight
- * (SCM_RIGHTS); "unixsk outside PATH": P is also connected to the
- * listener at PATH, outside the container. A checkpoint refuses both. */
+ * "unixsk rights": P also holds a pair with one of its own ends in flight
+ * (SCM_RIGHTS: a socket in flight); "unixsk outside PATH": P is also
+ * connected to the listener at PATH, outside the container. A checkpoint
+ * refuses both. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -114,17 +116,63 @@ static size_t msg(char *buf, int side, int k, unsigned long r, int i)
 	return len[i];
 }
 
+/* P's first datagram of a round carries the read end of a pipe holding
+ * "fd <round>", whose write end is closed: the pipe lives in flight only. */
+static bool carries_fd(int side, int k, int i)
+{
+	return side == 'P' && k == DGRAM && i == 0;
+}
+
 static void send_round(int side, const int *ends, unsigned long r)
 {
-	char buf[512];
+	union { struct cmsghdr a; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+	char buf[512], token[32];
+	int p[2] = { -1, -1 };
 
 	for (int k = 0; k < NPAIR; k++)
 		for (int i = 0; i < NMSG; i++) {
-			size_t n = msg(buf, side, k, r, i);
+			struct iovec iov = { buf, msg(buf, side, k, r, i) };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-			if (chk(send(ends[k], buf, n, MSG_NOSIGNAL), pname[k]) != (ssize_t)n)
+			if (carries_fd(side, k, i)) {
+				struct cmsghdr *c;
+
+				chk(pipe(p), "pipe");
+				snprintf(token, sizeof(token), "fd %lu", r);
+				chk((int)write(p[1], token, strlen(token)), "pipe write");
+				close(p[1]);
+				mh.msg_control = ctl.b;
+				mh.msg_controllen = sizeof(ctl.b);
+				c = CMSG_FIRSTHDR(&mh);
+				c->cmsg_level = SOL_SOCKET;
+				c->cmsg_type = SCM_RIGHTS;
+				c->cmsg_len = CMSG_LEN(sizeof(int));
+				memcpy(CMSG_DATA(c), &p[0], sizeof(int));
+			}
+			if (chk(sendmsg(ends[k], &mh, MSG_NOSIGNAL), pname[k]) != (ssize_t)iov.iov_len)
 				fail("unixsk %s: short send\n", pname[k]);
+			if (p[0] >= 0)
+				close(p[0]);
+			p[0] = -1;
 		}
+}
+
+/* The pipe that came with a datagram: "fd <r>", then EOF. */
+static void check_passed(struct msghdr *mh, unsigned long r)
+{
+	struct cmsghdr *c = CMSG_FIRSTHDR(mh);
+	char want[32], got[32];
+	ssize_t n;
+	int fd;
+
+	if (!c || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
+		fail("unixsk dgram: no file came with the first datagram of round %lu\n", r);
+	memcpy(&fd, CMSG_DATA(c), sizeof(int));
+	snprintf(want, sizeof(want), "fd %lu", r);
+	n = read(fd, got, sizeof(got));
+	if (n != (ssize_t)strlen(want) || memcmp(got, want, n) || read(fd, got, 1) != 0)
+		fail("unixsk dgram: the pipe in flight held %zd bytes, not \"%s\" then EOF\n", n, want);
+	close(fd);
 }
 
 static void recv_exact(int fd, char *buf, size_t n, const char *what)
@@ -163,7 +211,7 @@ static void check_round(int from, const int *ends, unsigned long r, bool creds)
 			}
 		} else {
 			for (int i = 0; i < NMSG; i++) {
-				union { struct cmsghdr a; char b[CMSG_SPACE(sizeof(struct ucred))]; } ctl;
+				union { struct cmsghdr a; char b[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))]; } ctl;
 				size_t n = msg(want, from, k, r, i);
 				struct iovec iov = { got, sizeof(got) };
 				struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
@@ -174,6 +222,8 @@ static void check_round(int from, const int *ends, unsigned long r, bool creds)
 				if (m != (ssize_t)n || memcmp(got, want, n))
 					fail("unixsk %s: message %d of round %lu: %zd bytes, want %zu (%s)\n", pname[k], i, r, m, n,
 					     m < 0 ? strerror(errno) : "boundary or bytes");
+				if (carries_fd(from, k, i))
+					check_passed(&mh, r);
 				if (!creds || k != SEQP)
 					continue;
 				if (!c || c->cmsg_type != SCM_CREDENTIALS)
@@ -438,7 +488,7 @@ static void extra(int argc, char **argv)
 	c->cmsg_level = SOL_SOCKET;
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &to_p[0], sizeof(int));
+	memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
 	chk(sendmsg(sv[0], &mh, 0), "sendmsg SCM_RIGHTS");
 }
 
