@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #ifndef SCM_MAX_FD
@@ -51,6 +54,24 @@ static pid_t ns_pid(const struct dump_ctx *ctx, pid_t h)
 	return 0;
 }
 
+/* A pidfd or a /proc file: restart opens those in their tasks, never in
+ * the worker that sends the queues again. */
+static bool opened_late(int fd)
+{
+	char path[64], link[32];
+	struct statfs sfs;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n > 0) {
+		link[n] = 0;
+		if (!strcmp(link, "anon_inode:[pidfd]"))
+			return true;
+	}
+	return fstatfs(fd, &sfs) == 0 && sfs.f_type == PROC_SUPER_MAGIC;
+}
+
 /* Files in flight (SCM_RIGHTS): the peek gave the worker an fd on each;
  * each is saved like a task's fd (its FILE record written now, before
  * this socket's) and kept open until the checkpoint ends, since the
@@ -70,6 +91,8 @@ static int in_flight(struct peek *pk, Ckpt__Img__UnixMsg *m, const int *fds, siz
 			r = sock_fail(pk->sd, errno, "a file in flight");
 		else if (r >= 0 && S_ISSOCK(st.st_mode))
 			r = sock_refuse(pk->sd, "a socket in flight (SCM_RIGHTS) in its receive queue: not supported");
+		else if (r >= 0 && opened_late(fds[i]))
+			r = sock_refuse(pk->sd, "a pidfd or /proc file in flight (SCM_RIGHTS) in its receive queue: not supported");
 		keep = realloc(t->inflight, (t->ninflight + 1) * sizeof(*keep));
 		if (!keep) {
 			close(fds[i]);
