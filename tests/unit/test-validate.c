@@ -201,7 +201,7 @@ static void test_unix_socket(void **state)
 	Ckpt__Img__UnixSock u = CKPT__IMG__UNIX_SOCK__INIT;
 	Ckpt__Img__UnixMsg m = CKPT__IMG__UNIX_MSG__INIT, *q[1] = { &m };
 	uint8_t path[] = "/tmp/sock", rel[] = "tmp/sock", abs[] = "\0name", nul[] = "/tmp/a\0b", long_path[120];
-	uint32_t pending[1] = { 9 };
+	uint32_t pending[1] = { 9 }, files[1] = { 0 };
 
 	(void)state;
 	s.family = AF_UNIX;
@@ -268,6 +268,14 @@ static void test_unix_socket(void **state)
 	assert_non_null(validate_socket(&s));
 	m.pid = 5;
 	assert_null(validate_socket(&s));
+	m.n_files = 1;
+	m.files = files;
+	assert_non_null(validate_socket(&s));   /* file id 0 */
+	files[0] = 4;
+	assert_null(validate_socket(&s));
+	m.n_files = 254;
+	assert_non_null(validate_socket(&s));   /* more than a message carries */
+	m.n_files = 0;
 	m.data = (ProtobufCBinaryData){ 3, NULL };
 	assert_non_null(validate_socket(&s));
 	m.data = (ProtobufCBinaryData){ 3, path };
