@@ -3,6 +3,7 @@
  * Everything done to the container is recorded in struct ckpt_job and undone
  * in ckpt_finish(), whatever failed: the container is never left frozen. */
 #include "arch.h"
+#include "sock.h"
 #include "cgroup.h"
 #include "dump.h"
 #include "fault.h"
@@ -446,6 +447,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);
 	tree_free(&j.ctx);
+	sock_unix_dump_done(&j.ctx);
 	sleep_census_free(j.ctx.sleeps);
 	free(j.sems);
 	return r < 0 ? r : 0;

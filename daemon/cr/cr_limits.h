@@ -46,3 +46,6 @@
 #define CR_GHOST_LIMIT_DEFAULT (1u << 20) /* --ghost-limit when not given */
 #define CR_INOTIFY_MAX_WATCHES 8192   /* watches of one inotify instance */
 #define CR_INOTIFY_MAX_WD (1 << 20)   /* a watch descriptor restart makes again */
+#define CR_USK_MAX_QUEUE (64u << 20)  /* bytes queued on one unix socket */
+#define CR_USK_MAX_MSGS 65536         /* messages queued on one unix socket */
+#define CR_USK_MAX_CONNS 65536        /* pending and accepted connections of one listener */

@@ -5,6 +5,7 @@
 #include "restore.h"
 #include "spawn.h"
 #include "netcfg.h"
+#include "sock.h"
 #include "validate.h"
 #include "arch.h"
 #include "log.h"
@@ -302,6 +303,8 @@ static int finish(struct restore_ctx *ctx)
 	if (r >= 0)
 		r = files_restore_late(ctx);
 	if (r >= 0)
+		r = sock_unix_restore_finish(ctx);
+	if (r >= 0)
 		r = inotify_restore_drain(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
@@ -377,6 +380,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 		close(ctx->pool[i]);
 	free(ctx->pool);
 	free(ctx->late);
+	sock_unix_restore_done(ctx);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

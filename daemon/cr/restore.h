@@ -73,6 +73,7 @@ struct restore_ctx {
 	uint64_t pages;
 	struct late_fd *late;         /* fds files_restore_late installs */
 	size_t nlate;
+	struct usk_rtab *usk;         /* unix sockets made so far (sock_unix.h) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */

@@ -40,6 +40,7 @@ static const char *family_name(int family)
 	case AF_INET6: return "inet6";
 	case AF_NETLINK: return "netlink";
 	case AF_PACKET: return "packet";
+	case AF_VSOCK: return "vsock";
 	default: return "unknown";
 	}
 }
@@ -96,9 +97,14 @@ static int dump_family(struct sock_dump *sd)
 		return sock_netlink_dump(sd);
 	case AF_PACKET:
 		return sock_packet_dump(sd);
-	default:
-		return sock_refuse(sd, "sockets of address family %d are not supported", sd->s->family);
+	default:   /* refused before its options are read */
+		return 0;
 	}
+}
+
+static bool family_known(int family)
+{
+	return family == AF_UNIX || family == AF_INET || family == AF_INET6 || family == AF_NETLINK || family == AF_PACKET;
 }
 
 int sock_dump(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct stat *st, Ckpt__Img__File *f)
@@ -117,6 +123,8 @@ int sock_dump(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const s
 		r = get_int(&sd, SO_TYPE, "SO_TYPE", &sd.s->type);
 	if (r >= 0)
 		r = get_int(&sd, SO_PROTOCOL, "SO_PROTOCOL", &sd.s->protocol);
+	if (r >= 0 && !family_known(sd.s->family))
+		r = sock_refuse(&sd, "%s sockets (address family %d) are not supported", family_name(sd.s->family), sd.s->family);
 	if (r >= 0)
 		r = sock_opts_dump(&sd);
 	if (r >= 0)

@@ -55,6 +55,12 @@ int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase
 int sock_unix_dump(struct sock_dump *sd);
 void sock_unix_free(Ckpt__Img__Socket *s);
 int sock_unix_restore(struct sock_restore *sr);
+/* Checkpoint: drop the table of unix sockets. Restart: once every task
+ * and file exists, unix sockets' queues, shutdown and late options; and
+ * the end of the restart's unix sockets (closing those not handed over). */
+void sock_unix_dump_done(struct dump_ctx *ctx);
+int sock_unix_restore_finish(struct restore_ctx *ctx);
+void sock_unix_restore_done(struct restore_ctx *ctx);
 int sock_inet_dump(struct sock_dump *sd);
 void sock_inet_free(Ckpt__Img__Socket *s);
 int sock_inet_restore(struct sock_restore *sr);

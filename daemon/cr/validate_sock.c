@@ -3,6 +3,9 @@
  * shares, then its family's part. */
 #include "validate.h"
 #include "sock_optab.h"
+#include "cr_limits.h"
+#include <netinet/tcp.h>
+#include <sys/un.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -36,6 +39,77 @@ static const char *check_inet(int family, const Ckpt__Img__InetSock *in)
 	return NULL;
 }
 
+#define UNIX_NAME_MAX sizeof(((struct sockaddr_un *)0)->sun_path)
+
+/* A unix address: a path (absolute, no NUL) or an abstract name. */
+static bool unix_name_ok(const ProtobufCBinaryData *n)
+{
+	if (!n->len || n->len > UNIX_NAME_MAX || !n->data)
+		return false;
+	return n->data[0] == 0 || (n->data[0] == '/' && !memchr(n->data, 0, n->len) && n->len < UNIX_NAME_MAX);
+}
+
+static const char *check_unix_queue(int type, const Ckpt__Img__UnixSock *u)
+{
+	uint64_t bytes = 0;
+
+	if (u->n_queue > CR_USK_MAX_MSGS)
+		return "too many messages queued on a unix socket";
+	for (size_t i = 0; i < u->n_queue; i++) {
+		const Ckpt__Img__UnixMsg *m = u->queue[i];
+
+		bytes += m->data.len;
+		if (!m->data.data && m->data.len)
+			return "a unix socket message without its bytes";
+		if (m->has_addr && (type != SOCK_DGRAM || !unix_name_ok(&m->addr)))
+			return "a unix socket message with a bad sender address";
+		if (m->has_pid && (m->pid <= 0 || m->pid >= CR_PID_MAX))
+			return "a unix socket message with credentials of a bad pid";
+		if (m->n_files > 253)
+			return "a unix socket message with too many files in flight";
+		for (size_t k = 0; k < m->n_files; k++)
+			if (!m->files[k])
+				return "a unix socket message with a bad file in flight";
+	}
+	return bytes > CR_USK_MAX_QUEUE ? "too many bytes queued on a unix socket" : NULL;
+}
+
+static const char *check_unix(int type, const Ckpt__Img__UnixSock *u)
+{
+	bool listening = u->state == TCP_LISTEN;
+
+	if (!u->ino)
+		return "a unix socket without its inode";
+	if (u->state != TCP_CLOSE && !listening && u->state != TCP_ESTABLISHED)
+		return "a unix socket in an unknown state";
+	if (u->has_name && !unix_name_ok(&u->name))
+		return "a unix socket name that is neither an absolute path nor an abstract name";
+	if (u->has_file_mode && u->file_mode > 07777)
+		return "a unix socket file mode out of range";
+	if (u->shutdown > 3)
+		return "a unix socket shutdown out of range";
+	if (listening != (u->has_backlog) || (!listening && (u->n_pending || u->n_accepted)))
+		return "listening state of a unix socket that is not listening";
+	if (listening && (!u->has_name || u->has_peer || u->peer_closed || u->has_listener || u->n_queue))
+		return "a listening unix socket with a connection or a queue";
+	if (u->n_pending + u->n_accepted > CR_USK_MAX_CONNS)
+		return "too many connections of a listening unix socket";
+	for (size_t i = 0; i < u->n_pending; i++)
+		if (!u->pending[i] || u->pending[i] == u->ino)
+			return "a bad pending connection of a unix socket";
+	for (size_t i = 0; i < u->n_accepted; i++)
+		if (!u->accepted[i]->server || u->accepted[i]->server == u->ino || u->accepted[i]->client == u->ino ||
+		    u->accepted[i]->client == u->accepted[i]->server)
+			return "a bad accepted connection of a unix socket";
+	if ((u->has_peer && (!u->peer || u->peer == u->ino)) || (u->has_peer && u->peer_closed))
+		return "a bad peer of a unix socket";
+	if (u->connect_peer && (type != SOCK_DGRAM || !u->has_peer))
+		return "a unix socket connected by name that is not a connected datagram socket";
+	if (u->has_listener && (!u->listener || u->listener == u->ino))
+		return "a bad listener of a unix socket";
+	return check_unix_queue(type, u);
+}
+
 static const char *check_family_part(const Ckpt__Img__Socket *s)
 {
 	bool inet = s->family == AF_INET || s->family == AF_INET6;
@@ -45,6 +119,8 @@ static const char *check_family_part(const Ckpt__Img__Socket *s)
 		return "a socket whose state is not its family's";
 	if (s->inet)
 		return check_inet(s->family, s->inet);
+	if (s->unx)
+		return check_unix(s->type, s->unx);
 	return NULL;
 }
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Refusals deep in a tree: the fork tree of 15-trees.sh, where one grandchild
-# (g22) also holds something ckptd refuses (a connected unix socketpair with
-# a byte in flight; a listening TCP socket). Each checkpoint flavour (store,
+# (g22) also holds something ckptd refuses (a unix socketpair with one of its
+# ends in flight; a listening TCP socket). Each checkpoint flavour (store,
 # --leave-running, -o FILE) must fail with an error naming that grandchild's
 # pid inside the container and the reason, leave no image, and leave every
 # process of the tree where it was: same host pids, not frozen, not stopped,

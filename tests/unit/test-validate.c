@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/user.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/sysmacros.h>
 #include <cmocka.h>
 
@@ -283,6 +284,99 @@ static void test_inotify(void **state)
 	f.flags = O_RDONLY;
 	w[0].wd = 0;
 	assert_non_null(validate_file(&f));
+}
+
+/* A unix socket's record: names, connections, queue. */
+static void test_unix_socket(void **state)
+{
+	Ckpt__Img__Socket s = CKPT__IMG__SOCKET__INIT;
+	Ckpt__Img__UnixSock u = CKPT__IMG__UNIX_SOCK__INIT;
+	Ckpt__Img__UnixMsg m = CKPT__IMG__UNIX_MSG__INIT, *q[1] = { &m };
+	uint8_t path[] = "/tmp/sock", rel[] = "tmp/sock", abs[] = "\0name", nul[] = "/tmp/a\0b", long_path[120];
+	uint32_t pending[1] = { 9 }, files[1] = { 0 };
+
+	(void)state;
+	s.family = AF_UNIX;
+	s.type = SOCK_STREAM;
+	assert_non_null(validate_socket(&s));   /* no family part */
+	s.unx = &u;
+	assert_non_null(validate_socket(&s));   /* no inode */
+	u.ino = 7;
+	u.state = 7;   /* TCP_CLOSE */
+	assert_null(validate_socket(&s));
+	u.has_name = true;
+	u.name = (ProtobufCBinaryData){ sizeof(path) - 1, path };
+	assert_null(validate_socket(&s));
+	u.name = (ProtobufCBinaryData){ 6, abs };
+	assert_null(validate_socket(&s));
+	u.name = (ProtobufCBinaryData){ sizeof(rel) - 1, rel };
+	assert_non_null(validate_socket(&s));
+	u.name = (ProtobufCBinaryData){ sizeof(nul) - 1, nul };
+	assert_non_null(validate_socket(&s));
+	memset(long_path, 'a', sizeof(long_path));
+	long_path[0] = '/';
+	u.name = (ProtobufCBinaryData){ sizeof(long_path), long_path };
+	assert_non_null(validate_socket(&s));
+	u.name = (ProtobufCBinaryData){ sizeof(path) - 1, path };
+	/* listening: a backlog, waiting clients, no peer or queue */
+	u.state = 10;   /* TCP_LISTEN */
+	assert_non_null(validate_socket(&s));
+	u.has_backlog = true;
+	u.n_pending = 1;
+	u.pending = pending;
+	assert_null(validate_socket(&s));
+	pending[0] = 7;
+	assert_non_null(validate_socket(&s));   /* waiting on itself */
+	pending[0] = 9;
+	u.has_peer = true;
+	u.peer = 9;
+	assert_non_null(validate_socket(&s));
+	u.has_peer = false;
+	u.state = 1;   /* TCP_ESTABLISHED */
+	assert_non_null(validate_socket(&s));   /* waiting clients on a connected socket */
+	u.has_backlog = false;
+	u.n_pending = 0;
+	u.has_peer = true;
+	u.peer = 7;
+	assert_non_null(validate_socket(&s));   /* its own peer */
+	u.peer = 9;
+	assert_null(validate_socket(&s));
+	u.connect_peer = true;
+	assert_non_null(validate_socket(&s));   /* by name: datagrams only */
+	s.type = SOCK_DGRAM;
+	assert_null(validate_socket(&s));
+	/* the queue */
+	u.n_queue = 1;
+	u.queue = q;
+	m.data = (ProtobufCBinaryData){ 3, path };
+	assert_null(validate_socket(&s));
+	m.has_addr = true;
+	m.addr = (ProtobufCBinaryData){ sizeof(rel) - 1, rel };
+	assert_non_null(validate_socket(&s));
+	m.addr = (ProtobufCBinaryData){ 6, abs };
+	assert_null(validate_socket(&s));
+	m.has_pid = true;
+	m.pid = 0;
+	assert_non_null(validate_socket(&s));
+	m.pid = 5;
+	assert_null(validate_socket(&s));
+	m.n_files = 1;
+	m.files = files;
+	assert_non_null(validate_socket(&s));   /* file id 0 */
+	files[0] = 4;
+	assert_null(validate_socket(&s));
+	m.n_files = 254;
+	assert_non_null(validate_socket(&s));   /* more than a message carries */
+	m.n_files = 0;
+	m.data = (ProtobufCBinaryData){ 3, NULL };
+	assert_non_null(validate_socket(&s));
+	m.data = (ProtobufCBinaryData){ 3, path };
+	s.type = SOCK_STREAM;
+	u.connect_peer = false;
+	assert_non_null(validate_socket(&s));   /* a sender name on a stream */
+	u.shutdown = 4;
+	m.has_addr = false;
+	assert_non_null(validate_socket(&s));
 }
 
 static void test_proc(void **state)
@@ -680,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_file_objects),
 		cmocka_unit_test(test_fifo_ghost),
 		cmocka_unit_test(test_inotify),
+		cmocka_unit_test(test_unix_socket),
 		cmocka_unit_test(test_proc),
 		cmocka_unit_test(test_shm),
 		cmocka_unit_test(test_pipe_fds),

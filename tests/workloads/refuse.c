@@ -4,7 +4,7 @@
  *   refuse socket | fanotify | timer | sharedfiles | seccompnotif |
  *          netns | utsns | timens | lease | sud | mempolicy
  *
- * socket: holds a connected unix socketpair; fanotify: a fanotify group
+ * socket: holds an AF_VSOCK socket (a family ckptd refuses); fanotify: a fanotify group
  * marking its cwd; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
  * its fd table (clone(CLONE_FILES)); seccompnotif: a seccomp filter that
  * hands getppid to a supervisor (SECCOMP_RET_USER_NOTIF; the listener fd
@@ -29,6 +29,7 @@
 #include <sys/fanotify.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <linux/vm_sockets.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -76,10 +77,9 @@ int main(int argc, char **argv)
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
 	const char *mode = argc > 1 ? argv[1] : "";
 	long n = 0;
-	int p[2];
 
 	if (!strcmp(mode, "socket")) {
-		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p))
+		if (socket(AF_VSOCK, SOCK_STREAM, 0) < 0)
 			return 1;
 	} else if (!strcmp(mode, "fanotify")) {
 		int fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);

@@ -26,7 +26,8 @@
  * once every edge has moved on since the last PASS (within 10 s),
  * "PASS tree n=<passes> e=<bytes c1,c2,g11,g12,g21,g22> st=<records> pids:...".
  *
- * unix|tcp: g22 also holds a connected unix socketpair or a listening TCP
+ * unix|tcp: g22 also holds a unix socketpair with one of its ends in
+ * flight (SCM_RIGHTS) or a listening TCP
  * socket, which a checkpoint must refuse (18-tree-refusals.sh). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,6 +291,21 @@ static void close_all_but(const int *keep, int n)
 	}
 }
 
+/* Send fd over sk as SCM_RIGHTS with one byte. */
+static int send_fd(int sk, int fd)
+{
+	union { struct cmsghdr a; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+	struct iovec iov = { "x", 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	return sendmsg(sk, &mh, 0) == 1 ? 0 : -1;
+}
+
 static void make_refused(void)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -300,8 +316,8 @@ static void make_refused(void)
 	if (!strcmp(refuse_mode, "unix")) {
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
 			fail("tree: socketpair: %d\n", errno);
-		if (write(sv[0], "x", 1) != 1)	/* a byte in flight, too */
-			fail("tree: socketpair write: %d\n", errno);
+		if (send_fd(sv[0], sv[0]) < 0)	/* a socket in flight */
+			fail("tree: SCM_RIGHTS: %d\n", errno);
 		self.sock = sv[1];
 	} else {
 		self.sock = socket(AF_INET, SOCK_STREAM, 0);
