@@ -31,3 +31,6 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+#define CR_TCP_MAX_QUEUE (64u << 20)  /* a TCP connection's send or receive queue */
+#define CR_TCP_MAX_BACKLOG 65536      /* listen() backlog (the kernel caps it lower) */
+#define CR_SOCK_FILTER_MAX 4096       /* classic BPF instructions (BPF_MAXINSNS) */
