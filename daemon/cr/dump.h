@@ -52,6 +52,8 @@ struct dump_ctx {
 	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
 	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
 	size_t nlocks;                /* ... for task_check_locks to account for */
+	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
+	size_t nrepaired;
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

@@ -71,6 +71,8 @@ struct restore_ctx {
 	uint64_t pages;
 	struct late_fd *late;         /* fds files_restore_late installs */
 	size_t nlate;
+	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
+	size_t nrepaired;
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
