@@ -26,8 +26,9 @@
  * once every edge has moved on since the last PASS (within 10 s),
  * "PASS tree n=<passes> e=<bytes c1,c2,g11,g12,g21,g22> st=<records> pids:...".
  *
- * unix|tcp: g22 also holds a connected unix socketpair or a listening TCP
- * socket, which a checkpoint must refuse (18-tree-refusals.sh). */
+ * unix|tcp: g22 also holds a connected unix socketpair, or a listening TCP
+ * socket with a connection it has not accepted (and that connection's
+ * other end), which a checkpoint must refuse (18-tree-refusals.sh). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -304,10 +305,17 @@ static void make_refused(void)
 			fail("tree: socketpair write: %d\n", errno);
 		self.sock = sv[1];
 	} else {
+		socklen_t len = sizeof(a);
+		int cl;
+
 		self.sock = socket(AF_INET, SOCK_STREAM, 0);
 		if (self.sock < 0 || bind(self.sock, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-		    listen(self.sock, 4) < 0)
+		    listen(self.sock, 4) < 0 || getsockname(self.sock, (struct sockaddr *)&a, &len) < 0)
 			fail("tree: tcp socket: %d\n", errno);
+		/* a connection waiting in its accept queue, never accepted */
+		cl = socket(AF_INET, SOCK_STREAM, 0);
+		if (cl < 0 || connect(cl, (struct sockaddr *)&a, sizeof(a)) < 0)
+			fail("tree: tcp connect: %d\n", errno);
 	}
 }
 
