@@ -64,10 +64,13 @@ int sock_tcp_dump(struct sock_dump *sd);
 void sock_tcp_free(Ckpt__Img__Socket *s);
 int sock_tcp_restore(struct sock_restore *sr);
 const char *sock_tcp_state_name(unsigned state);
-/* A connection in TCP repair mode, held by the worker until the
- * operation ends: closed then (silently, in repair mode) or, resume,
- * taken out of repair mode first (reuse: SO_REUSEADDR to set again). */
+/* A connection in TCP repair mode until the operation ends: then left in
+ * it (closed by its tasks' death or a failed restart's cleanup, silently)
+ * or, resume, taken out of it (reuse: SO_REUSEADDR to set again). The
+ * worker keeps no fd on it: pid's fd at checkpoint, the pool's fd at
+ * restart. */
 struct sock_repaired {
+	pid_t pid;                    /* 0: fd is the worker's */
 	int fd;
 	int reuse;
 };

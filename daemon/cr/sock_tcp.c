@@ -7,7 +7,9 @@
  * A connection put in repair mode stays in it until the checkpoint ends
  * (sock_tcp_dump_end): a socket closed in repair mode sends nothing, so
  * when the workload is killed no FIN or RST reaches its peer; when it goes
- * on running, repair mode is turned off before it runs again. */
+ * on running, repair mode is turned off before it runs again. The task's
+ * own fd keeps the socket: the worker holds none (10,000 connections
+ * would be as many fds). */
 #include "sock.h"
 #include "cr_limits.h"
 #include "log.h"
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <linux/filter.h>
 #include <linux/sockios.h>
 #include <unistd.h>
@@ -67,16 +70,12 @@ static int keep_repaired(struct sock_dump *sd, int reuse)
 {
 	struct dump_ctx *ctx = sd->ctx;
 	struct sock_repaired *v;
-	int fd;
 
 	v = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(*v));
 	if (!v)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "repaired connections");
 	ctx->repaired = v;
-	fd = fcntl(sd->sk, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return sock_fail(sd, errno, "keeping an fd on it");
-	v[ctx->nrepaired++] = (struct sock_repaired){ .fd = fd, .reuse = reuse };
+	v[ctx->nrepaired++] = (struct sock_repaired){ .pid = sd->pid, .fd = sd->fd, .reuse = reuse };
 	return 0;
 }
 
@@ -322,18 +321,28 @@ void sock_tcp_free(Ckpt__Img__Socket *s)
 	s->inet->tcp = NULL;
 }
 
+/* Out of repair mode (through the task's fd at checkpoint). */
+static void repair_off(const struct sock_repaired *e)
+{
+	int off = TCP_REPAIR_OFF, one = 1, fd = e->fd, pidfd;
+
+	if (e->pid) {
+		pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+		fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, e->fd, 0);
+		if (pidfd >= 0)
+			close(pidfd);
+	}
+	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)) < 0 ||
+	    (e->reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0))
+		log_error("task %d: fd %d: a TCP connection left in repair mode: %m", e->pid, e->fd);
+	if (e->pid && fd >= 0)
+		close(fd);
+}
+
 void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume)
 {
-	int off = TCP_REPAIR_OFF, one = 1;
-
-	for (size_t i = 0; i < *n; i++) {
-		struct sock_repaired *e = &(*v)[i];
-
-		if (resume && (setsockopt(e->fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)) < 0 ||
-			       (e->reuse && setsockopt(e->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)))
-			log_error("a TCP connection: leaving repair mode: %m");
-		close(e->fd);
-	}
+	for (size_t i = 0; resume && i < *n; i++)
+		repair_off(&(*v)[i]);
 	free(*v);
 	*v = NULL;
 	*n = 0;

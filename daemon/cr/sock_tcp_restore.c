@@ -149,19 +149,16 @@ static int set_window(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock 
 	return 0;
 }
 
+/* The fd stays the worker's until restart ends (the pool's). */
 static int keep_repaired(struct sock_restore *sr, int sk)
 {
 	struct restore_ctx *ctx = sr->ctx;
 	struct sock_repaired *v = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(*v));
-	int fd;
 
 	if (!v)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "repaired connections");
 	ctx->repaired = v;
-	fd = fcntl(sk, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return fail(sr, errno, "keeping an fd on it");
-	v[ctx->nrepaired++] = (struct sock_repaired){ .fd = fd, .reuse = saved_reuse(sr->s) };
+	v[ctx->nrepaired++] = (struct sock_repaired){ .fd = sk, .reuse = saved_reuse(sr->s) };
 	return 0;
 }
 
