@@ -18,6 +18,11 @@ free_port() {
 	"$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# The clients are on the host: where containers get a network of their
+# own by default, these get the host's.
+NET=()
+"$CKPTCTL" --help 2>&1 | grep -q -- '--net private|host' && NET=(--net host)
+
 start_ckptd
 
 # --- redis -------------------------------------------------------------------
@@ -104,7 +109,7 @@ if [ -z "$REDIS" ]; then
 else
 	port=$(free_port)
 	name=$P-redis
-	ckctl run "$name" --cwd "$WORK" -- "$REDIS" --port "$port" --bind 127.0.0.1 --save "" \
+	ckctl run "$name" "${NET[@]}" --cwd "$WORK" -- "$REDIS" --port "$port" --bind 127.0.0.1 --save "" \
 		--appendonly no --protected-mode no >/dev/null || fail "run redis-server"
 	wait_log "$name" 'Ready to accept connections' 30
 	mkfifo "$TMP/rin" "$TMP/rout"
@@ -134,7 +139,7 @@ port=$(free_port)
 name=$P-http
 mkdir -p "$WORK/www"
 head -c 300000 /dev/urandom > "$WORK/www/blob"
-ckctl run "$name" --cwd "$WORK/www" -- "$py" -u -m http.server "$port" --bind 127.0.0.1 >/dev/null ||
+ckctl run "$name" "${NET[@]}" --cwd "$WORK/www" -- "$py" -u -m http.server "$port" --bind 127.0.0.1 >/dev/null ||
 	fail "run http.server"
 fetch() {
 	local what=$1 i
