@@ -220,6 +220,11 @@ int sock_tcp_restore(struct sock_restore *sr)
 	_cleanup_close_ int sk = socket(sr->s->family, SOCK_STREAM | SOCK_CLOEXEC, sr->s->protocol);
 	int r;
 
+	if (!sr->s->inet->tcp) {
+		char name[96];
+
+		return cr_fail(sr->ctx->err, CR_ERR_BAD_IMAGE, 0, "%s: no TCP state", sock_name(sr->f, name, sizeof(name)));
+	}
 	if (sk < 0)
 		return fail(sr, errno, "socket");
 	r = sock_opts_restore(sr, sk, SOPT_EARLY);

@@ -53,9 +53,9 @@ static const char *check_tcp(int type, const Ckpt__Img__InetSock *in)
 {
 	const Ckpt__Img__TcpSock *t = in->tcp;
 
-	if (!t != (type != SOCK_STREAM))
-		return "a TCP state on a socket that is not TCP, or none on one that is";
-	if (!t)
+	if (t && type != SOCK_STREAM)
+		return "a TCP state on a socket that is not TCP";
+	if (!t)   /* sock_tcp_restore refuses a stream socket without one */
 		return NULL;
 	switch (t->state) {
 	case TCP_ESTABLISHED:
