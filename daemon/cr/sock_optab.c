@@ -95,6 +95,7 @@ const struct sock_opt_desc sock_optab[] = {
 };
 
 const size_t sock_optab_len = ARRAY_SIZE(sock_optab);
+_Static_assert(ARRAY_SIZE(sock_optab) <= SOCK_OPTAB_MAX, "sock_optab has more rows than SOCK_OPTAB_MAX");
 
 const struct sock_opt_desc *sock_opt_find(int family, int level, int name)
 {
