@@ -2,8 +2,10 @@
 /* tcpsk: TCP sockets whose state must survive a restart, over IPv4 and IPv6
  * on loopback.
  *
- * The parent listens on 127.0.0.1 and [::1] (ports the kernel picks) and
- * forks an echo child, which connects to both; the parent accepts. On each
+ * The parent listens on 127.0.0.1, [::1] and [::] (dual-stack; ports the
+ * kernel picks) and forks an echo child, which connects to each (to the
+ * third over IPv4: the parent's end has an IPv4-mapped address); the
+ * parent accepts. On each
  * connection, every round: the parent's stream (byte i of it is a function
  * of i) goes to the child, which checks it byte by byte and echoes it, and
  * the child's own stream comes back; the parent checks both. Between
@@ -46,7 +48,12 @@
 
 #define ROUND (48 << 10)
 #define EXTRA (40 << 10)
-#define NCONN 2
+#define NCONN 3
+/* Listener and client families: the third listener is IPv6 on the
+ * wildcard address, dual-stack, and its client IPv4 (the accepted end has
+ * an IPv4-mapped address). */
+static const int lfam[NCONN] = { AF_INET, AF_INET6, AF_INET6 };
+static const int cfam[NCONN] = { AF_INET, AF_INET6, AF_INET };
 
 struct conn {
 	int fam;
@@ -192,21 +199,34 @@ static void same_addr(int fd, bool peer, const struct sockaddr_storage *want, co
 static void listeners(void)
 {
 	for (int c = 0; c < NCONN; c++) {
-		int fam = c ? AF_INET6 : AF_INET;
+		int fam = lfam[c];
 		socklen_t len = sizeof(laddr[c]);
 
 		lsk[c] = chk(socket(fam, SOCK_STREAM, 0), "socket");
-		if (fam == AF_INET6) {
+		if (c == 1) {
 			set_int(lsk[c], IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
 			set_int(lsk[c], IPPROTO_TCP, TCP_DEFER_ACCEPT, 5, "TCP_DEFER_ACCEPT");
-		} else {
+		} else if (c == 0) {
 			set_int(lsk[c], IPPROTO_TCP, TCP_FASTOPEN, 16, "TCP_FASTOPEN");
 		}
 		loopback(fam, &laddr[c]);
+		if (c == 2)
+			((struct sockaddr_in6 *)&laddr[c])->sin6_addr = in6addr_any;
 		chk(bind(lsk[c], (void *)&laddr[c], alen(fam)), "bind");
 		chk(listen(lsk[c], 8), "listen");
 		chk(getsockname(lsk[c], (void *)&laddr[c], &len), "getsockname");
 	}
+}
+
+/* Where a client of listener c connects. */
+static void target(int c, struct sockaddr_storage *ss)
+{
+	if (cfam[c] == lfam[c]) {
+		*ss = laddr[c];
+		return;
+	}
+	loopback(AF_INET, ss);
+	((struct sockaddr_in *)ss)->sin_port = ((struct sockaddr_in6 *)&laddr[c])->sin6_port;
 }
 
 static int defer_accept_value;
@@ -215,21 +235,23 @@ static bool pending_mode;   /* listener 0 holds a connection never accepted */
 static void check_listeners(void)
 {
 	for (int c = 0; c < NCONN; c++) {
-		int fam = c ? AF_INET6 : AF_INET, cl, sv;
+		int fam = cfam[c], cl, sv;
+		struct sockaddr_storage to;
 		char b = 0;
 
 		if (c == 0 && pending_mode)
 			continue;
 		same_addr(lsk[c], false, &laddr[c], "a listener's address");
-		if (c)
-			want_int(lsk[c], IPPROTO_IPV6, IPV6_V6ONLY, 1, "IPV6_V6ONLY");
-		if (c)
+		if (lfam[c] == AF_INET6)
+			want_int(lsk[c], IPPROTO_IPV6, IPV6_V6ONLY, c == 1, "IPV6_V6ONLY");
+		if (c == 1)
 			want_int(lsk[c], IPPROTO_TCP, TCP_DEFER_ACCEPT, defer_accept_value, "TCP_DEFER_ACCEPT");
-		else
+		else if (c == 0)
 			want_int(lsk[c], IPPROTO_TCP, TCP_FASTOPEN, 16, "TCP_FASTOPEN");
 		/* a new connection to it, with a byte (TCP_DEFER_ACCEPT waits for one) */
 		cl = chk(socket(fam, SOCK_STREAM, 0), "socket");
-		chk(connect(cl, (void *)&laddr[c], alen(fam)), "connecting to a listener");
+		target(c, &to);
+		chk(connect(cl, (void *)&to, alen(fam)), "connecting to a listener");
 		if (write(cl, "L", 1) != 1)
 			fail("tcpsk: write to a new connection: %s\n", strerror(errno));
 		sv = chk(accept(lsk[c], NULL, NULL), "accept");
@@ -332,12 +354,14 @@ static void child(void)
 	char go;
 
 	for (int c = 0; c < NCONN; c++) {
-		int fam = c ? AF_INET6 : AF_INET;
+		int fam = cfam[c];
+		struct sockaddr_storage to;
 
 		conns[c].fd = chk(socket(fam, SOCK_STREAM, 0), "socket");
 		if (c == 1)
 			set_int(conns[c].fd, SOL_SOCKET, SO_RCVBUF, 4096, "SO_RCVBUF");
-		chk(connect(conns[c].fd, (void *)&laddr[c], alen(fam)), "connect");
+		target(c, &to);
+		chk(connect(conns[c].fd, (void *)&to, alen(fam)), "connect");
 		if (c == 1 && write(conns[c].fd, "D", 1) != 1)   /* for TCP_DEFER_ACCEPT */
 			fail("tcpsk: write: %s\n", strerror(errno));
 	}
@@ -482,8 +506,8 @@ int main(int argc, char **argv)
 	/* the first bytes in flight */
 	for (int c = 0; c < NCONN; c++)
 		put_stream(conns[c].fd, 0, c, &conns[c].out, ROUND);
-	say("READY tcpsk v4:%d v6:%d\n", ntohs(((struct sockaddr_in *)&laddr[0])->sin_port),
-	    ntohs(((struct sockaddr_in6 *)&laddr[1])->sin6_port));
+	say("READY tcpsk v4:%d v6:%d dual:%d\n", ntohs(((struct sockaddr_in *)&laddr[0])->sin_port),
+	    ntohs(((struct sockaddr_in6 *)&laddr[1])->sin6_port), ntohs(((struct sockaddr_in6 *)&laddr[2])->sin6_port));
 	for (;;) {
 		int st;
 
