@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# TCP sockets (tests/workloads/tcpsk.c): listeners on 127.0.0.1 and [::1]
-# and an echo pair on each, with bytes in flight both ways (in receive
+# TCP sockets (tests/workloads/tcpsk.c): listeners on 127.0.0.1, [::1]
+# and dual-stack [::], an echo pair on each, with bytes in flight both ways (in receive
 # queues, and in a send queue behind a closed window), options set on both
 # ends. Two cycles through the store, a --leave-running checkpoint (the
 # connections go on, then that image restarts), and `checkpoint -o - |
