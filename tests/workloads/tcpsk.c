@@ -22,7 +22,9 @@
  * parent's: its bytes in flight there wait in the parent's send queue,
  * most of them never sent (the child's window is closed); on the listeners TCP_FASTOPEN (v4), IPV6_V6ONLY and
  * TCP_DEFER_ACCEPT (v6). Addresses and ports must be those of before.
- * Each round also connects to each listener anew, sends a byte, accepts
+ * On the parent's dual-stack end, SO_PEEK_OFF, moved past the first bytes
+ * in flight by a peek after each round. Each round also connects to each
+ * listener anew, sends a byte, accepts
  * and reads it: the listeners still listen where they did.
  *
  * "tcpsk pending": also a connection to the IPv4 listener not accepted;
@@ -69,6 +71,8 @@ static int go_pipe[2], ok_pipe[2];
 static pid_t kid;
 static uint64_t rounds, checked;
 static int sndbuf, rcvbuf;   /* as the kernel reports them once set */
+#define PEEKED 10
+static char peeked[PEEKED];
 
 static int chk(int r, const char *what)
 {
@@ -281,6 +285,7 @@ static void parent_options(void)
 	set_int(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, 99999, "TCP_NOTSENT_LOWAT");
 	chk(setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, strlen(cc)), "TCP_CONGESTION");
 	set_int(conns[1].fd, SOL_SOCKET, SO_SNDBUF, 256 << 10, "SO_SNDBUF");
+	set_int(conns[2].fd, SOL_SOCKET, SO_PEEK_OFF, 0, "SO_PEEK_OFF");
 	sndbuf = get_int(conns[1].fd, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF");
 }
 
@@ -425,6 +430,7 @@ static void round_trip(void)
 
 	check_addrs();
 	check_parent_options();
+	want_int(conns[2].fd, SOL_SOCKET, SO_PEEK_OFF, rounds ? PEEKED : 0, "SO_PEEK_OFF");
 	check_listeners();
 	if (write(go_pipe[1], "g", 1) != 1)
 		fail("tcpsk: go pipe: %s\n", strerror(errno));
@@ -443,6 +449,10 @@ static void round_trip(void)
 		break;
 	}
 	rounds++;
+	/* peek at the child's extra bytes: SO_PEEK_OFF moves past them, and a
+	 * checkpoint must still save them from the start of the queue */
+	if (recv(conns[2].fd, peeked, PEEKED, MSG_PEEK | MSG_WAITALL) != PEEKED)
+		fail("tcpsk: MSG_PEEK: %s\n", strerror(errno));
 	/* leave bytes in flight both ways: ours unread by the child, the
 	 * child's extra unread by us */
 	for (int c = 0; c < NCONN; c++)
