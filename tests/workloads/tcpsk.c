@@ -23,7 +23,9 @@
  * most of them never sent (the child's window is closed); on the listeners TCP_FASTOPEN (v4), IPV6_V6ONLY and
  * TCP_DEFER_ACCEPT (v6). Addresses and ports must be those of before.
  * On the parent's dual-stack end, SO_PEEK_OFF, moved past the first bytes
- * in flight by a peek after each round. Each round also connects to each
+ * in flight by a peek after each round. Beside, a connection whose
+ * client end was shut for reading (shutdown(SHUT_RD)): it must still read
+ * EOF and send. Each round also connects to each
  * listener anew, sends a byte, accepts
  * and reads it: the listeners still listen where they did.
  *
@@ -36,6 +38,8 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <linux/filter.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -424,6 +428,42 @@ static void take_mixed(int c, size_t extra_first)
 	checked += extra_first + ROUND;
 }
 
+/* A connection whose client end shut its reading side: it still reads
+ * EOF, poll says so, and it still sends. What it sends stays unread in the
+ * accepted end, which so never closes with a FIN: no TIME_WAIT holds the
+ * listener's port when the workload is killed in the host's network. */
+static int shut_cl, shut_sv, shut_sent;
+
+static void shut_pair(void)
+{
+	shut_cl = chk(socket(AF_INET, SOCK_STREAM, 0), "socket");
+	chk(connect(shut_cl, (void *)&laddr[0], alen(AF_INET)), "connect");
+	shut_sv = chk(accept(lsk[0], NULL, NULL), "accept");
+	chk(shutdown(shut_cl, SHUT_RD), "shutdown(SHUT_RD)");
+}
+
+static void check_shut_pair(void)
+{
+	struct pollfd p = { .fd = shut_cl, .events = POLLRDHUP };
+	int queued = -1;
+	char b = 0;
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLRDHUP))
+		fail("tcpsk: a connection shut for reading no longer is (revents %#x)\n", p.revents);
+	if (recv(shut_cl, &b, 1, MSG_DONTWAIT) != 0)
+		fail("tcpsk: a connection shut for reading does not read EOF\n");
+	if (write(shut_cl, "s", 1) != 1)
+		fail("tcpsk: a connection shut for reading no longer sends: %s\n", strerror(errno));
+	shut_sent++;
+	for (int i = 0; i < 100 && queued != shut_sent; i++) {
+		if (i)
+			usleep(10000);
+		chk(ioctl(shut_sv, FIONREAD, &queued), "FIONREAD");
+	}
+	if (queued != shut_sent)
+		fail("tcpsk: %d bytes sent on a connection shut for reading, %d arrived\n", shut_sent, queued);
+}
+
 static void round_trip(void)
 {
 	char k;
@@ -431,6 +471,7 @@ static void round_trip(void)
 	check_addrs();
 	check_parent_options();
 	want_int(conns[2].fd, SOL_SOCKET, SO_PEEK_OFF, rounds ? PEEKED : 0, "SO_PEEK_OFF");
+	check_shut_pair();
 	check_listeners();
 	if (write(go_pipe[1], "g", 1) != 1)
 		fail("tcpsk: go pipe: %s\n", strerror(errno));
@@ -511,6 +552,7 @@ int main(int argc, char **argv)
 	}
 	save_addrs();
 	parent_options();
+	shut_pair();
 	if (argc > 1)
 		refused_state(argv[1]);
 	/* the first bytes in flight */
