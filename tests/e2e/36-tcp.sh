@@ -3,7 +3,8 @@
 # TCP sockets (tests/workloads/tcpsk.c): listeners on 127.0.0.1, [::1]
 # and dual-stack [::], an echo pair on each, with bytes in flight both ways (in receive
 # queues, and in a send queue behind a closed window), options set on both
-# ends. Two cycles through the store, a --leave-running checkpoint (the
+# ends, SO_PEEK_OFF moved by a peek, a connection shut for reading. Two
+# cycles through the store, a --leave-running checkpoint (the
 # connections go on, then that image restarts), and `checkpoint -o - |
 # restart -i -`; after each, the workload checks every byte end to end, its
 # options and addresses, and that its listeners accept new connections.
