@@ -12,6 +12,7 @@
 #include "netcfg.h"
 #include "proc.h"
 #include "sleep.h"
+#include "sock.h"
 #include "validate.h"
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -363,6 +364,10 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)
 		log_error("thawing %s failed", j->cg.dir);
 	j->frozen = false;
+	/* Connections read in repair mode: out of it before their tasks run
+	 * again; closed in it (silently) once their tasks are dead. */
+	if (!kill_them)
+		sock_tcp_dump_end(&j->ctx, true);
 	/* Children first: a killed parent must not see its children die. */
 	for (i = j->ctx.nprocs; i-- > 0;) {
 		struct dump_proc *p = &j->ctx.procs[i];
@@ -374,6 +379,7 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 		else
 			release_proc(p);
 	}
+	sock_tcp_dump_end(&j->ctx, false);
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)
 		log_error("thawing %s failed", j->cg.dir);
 	j->frozen = false;

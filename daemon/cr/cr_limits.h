@@ -49,3 +49,6 @@
 #define CR_USK_MAX_QUEUE (64u << 20)  /* bytes queued on one unix socket */
 #define CR_USK_MAX_MSGS 65536         /* messages queued on one unix socket */
 #define CR_USK_MAX_CONNS 65536        /* pending and accepted connections of one listener */
+#define CR_TCP_MAX_QUEUE (64u << 20)  /* a TCP connection's send or receive queue */
+#define CR_TCP_MAX_BACKLOG 65536      /* listen() backlog (the kernel caps it lower) */
+#define CR_SOCK_FILTER_MAX 4096       /* classic BPF instructions (BPF_MAXINSNS) */

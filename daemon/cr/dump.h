@@ -53,6 +53,8 @@ struct dump_ctx {
 	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
 	size_t nlocks;                /* ... for task_check_locks to account for */
 	struct usk_table *usk;        /* the container's unix sockets, once one is saved (sock_unix.h) */
+	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
+	size_t nrepaired;
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

@@ -526,7 +526,8 @@ int files_dump_owners(struct dump_ctx *ctx, struct dump_proc *p, uint64_t code, 
 	if (!b)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
 	for (i = 0; i < p->nfds && r >= 0; i += n) {
-		n = MIN(p->nfds - i, (size_t)RBATCH_MAX_CALLS / 2);
+		/* two calls an fd, and rbatch_run's own last one */
+		n = MIN(p->nfds - i, (size_t)(RBATCH_MAX_CALLS - 1) / 2);
 		rbatch_init(b, code, data, table);
 		r = read_owners(ctx, p, b, i, i + n);
 	}

@@ -313,6 +313,9 @@ static int finish(struct restore_ctx *ctx)
 		r = shm_restore_seal(ctx, true);
 	if (r >= 0 && (r = spawn_pool_drop(ctx->req->init_ctl_fd)) < 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "init: dropping the file pool");
+	/* every socket exists: restored connections may speak again */
+	if (r >= 0)
+		sock_tcp_restore_end(ctx, true);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_hand_off(ctx, &ctx->procs[i]);
@@ -381,6 +384,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	free(ctx->pool);
 	free(ctx->late);
 	sock_unix_restore_done(ctx);
+	sock_tcp_restore_end(ctx, false);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

@@ -74,6 +74,8 @@ struct restore_ctx {
 	struct late_fd *late;         /* fds files_restore_late installs */
 	size_t nlate;
 	struct usk_rtab *usk;         /* unix sockets made so far (sock_unix.h) */
+	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
+	size_t nrepaired;
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */

@@ -69,6 +69,24 @@ int sock_inet_restore(struct sock_restore *sr);
 int sock_tcp_dump(struct sock_dump *sd);
 void sock_tcp_free(Ckpt__Img__Socket *s);
 int sock_tcp_restore(struct sock_restore *sr);
+const char *sock_tcp_state_name(unsigned state);
+/* A connection in TCP repair mode until the operation ends: then left in
+ * it (closed by its tasks' death or a failed restart's cleanup, silently)
+ * or, resume, taken out of it (reuse: SO_REUSEADDR to set again). The
+ * worker keeps no fd on it: pid's fd at checkpoint, the pool's fd at
+ * restart. */
+struct sock_repaired {
+	pid_t pid;                    /* 0: fd is the worker's */
+	int fd;
+	int reuse;
+};
+void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume);
+/* The end of a checkpoint: resume when the workload goes on running
+ * (before it does), else once it is dead. */
+void sock_tcp_dump_end(struct dump_ctx *ctx, bool resume);
+/* The end of a restart: resume once every socket exists (before the
+ * tasks run), else when a failed restart cleans up. */
+void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume);
 int sock_dgram_dump(struct sock_dump *sd);
 void sock_dgram_free(Ckpt__Img__Socket *s);
 int sock_dgram_restore(struct sock_restore *sr);

@@ -46,19 +46,60 @@ static int save_opt(struct sock_dump *sd, const struct sock_opt_desc *d, const v
 	return 0;
 }
 
-static int dump_one(struct sock_dump *sd, int fresh, const struct sock_opt_desc *d)
+/* What a new socket of one kind reads for every row of the table: read
+ * once per kind and checkpoint (the worker is made for one operation), not
+ * once per socket: a container with thousands of connections would pay a
+ * socket() and a getsockopt() per row for each. */
+struct opt_defaults {
+	int family, type, protocol;
+	socklen_t len[SOCK_OPTAB_MAX];   /* 0: a new socket lacks it */
+	char val[SOCK_OPTAB_MAX][OPT_MAX];
+};
+
+static struct opt_defaults *defaults_of(struct sock_dump *sd)
 {
-	char cur[OPT_MAX] = "", def[OPT_MAX] = "";
-	socklen_t clen = sizeof(cur), dlen = sizeof(def);
+	static struct opt_defaults *cache[8];
+	static size_t ncache;
+	struct opt_defaults *od;
+	int fresh;
+
+	for (size_t i = 0; i < ncache; i++)
+		if (cache[i]->family == sd->s->family && cache[i]->type == sd->s->type && cache[i]->protocol == sd->s->protocol)
+			return cache[i];
+	od = calloc(1, sizeof(*od));
+	if (!od)
+		return NULL;
+	fresh = socket(sd->s->family, sd->s->type | SOCK_CLOEXEC, sd->s->protocol);
+	if (fresh < 0) {
+		free(od);
+		return NULL;
+	}
+	od->family = sd->s->family;
+	od->type = sd->s->type;
+	od->protocol = sd->s->protocol;
+	for (size_t i = 0; i < sock_optab_len; i++) {
+		od->len[i] = OPT_MAX;
+		if (getsockopt(fresh, sock_optab[i].level, sock_optab[i].name, od->val[i], &od->len[i]) < 0)
+			od->len[i] = 0;   /* a new socket lacks it: whatever it is now differs */
+	}
+	close(fresh);
+	if (ncache < ARRAY_SIZE(cache))
+		cache[ncache++] = od;
+	return od;
+}
+
+static int dump_one(struct sock_dump *sd, const struct opt_defaults *od, size_t row)
+{
+	const struct sock_opt_desc *d = &sock_optab[row];
+	char cur[OPT_MAX] = "";
+	socklen_t clen = sizeof(cur);
 
 	if (getsockopt(sd->sk, d->level, d->name, cur, &clen) < 0) {
 		if (absent(errno))
 			return 0;
 		return sock_fail(sd, errno, d->label);
 	}
-	if (getsockopt(fresh, d->level, d->name, def, &dlen) < 0)
-		dlen = 0;   /* a new socket lacks it: whatever it is now differs */
-	if (clen == dlen && memcmp(cur, def, clen) == 0)
+	if (clen == od->len[row] && memcmp(cur, od->val[row], clen) == 0)
 		return 0;
 	if (d->kind == SOPT_STRING) {
 		clen = strnlen(cur, clen);
@@ -72,14 +113,14 @@ static int dump_one(struct sock_dump *sd, int fresh, const struct sock_opt_desc 
 
 int sock_opts_dump(struct sock_dump *sd)
 {
-	_cleanup_close_ int fresh = socket(sd->s->family, sd->s->type | SOCK_CLOEXEC, sd->s->protocol);
+	const struct opt_defaults *od = defaults_of(sd);
 	int r = 0;
 
-	if (fresh < 0)
+	if (!od)
 		return sock_fail(sd, errno, "making a socket of its kind to compare its options with");
 	for (size_t i = 0; i < sock_optab_len && r >= 0; i++)
 		if (sock_optab[i].family == 0 || sock_optab[i].family == sd->s->family)
-			r = dump_one(sd, fresh, &sock_optab[i]);
+			r = dump_one(sd, od, i);
 	return r;
 }
 

@@ -27,8 +27,9 @@
  * "PASS tree n=<passes> e=<bytes c1,c2,g11,g12,g21,g22> st=<records> pids:...".
  *
  * unix|tcp: g22 also holds a unix socketpair with one of its ends in
- * flight (SCM_RIGHTS) or a listening TCP
- * socket, which a checkpoint must refuse (18-tree-refusals.sh). */
+ * flight (SCM_RIGHTS), or a listening TCP socket with a connection it has
+ * not accepted (and that connection's other end), which a checkpoint must
+ * refuse (18-tree-refusals.sh). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -320,10 +321,17 @@ static void make_refused(void)
 			fail("tree: SCM_RIGHTS: %d\n", errno);
 		self.sock = sv[1];
 	} else {
+		socklen_t len = sizeof(a);
+		int cl;
+
 		self.sock = socket(AF_INET, SOCK_STREAM, 0);
 		if (self.sock < 0 || bind(self.sock, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-		    listen(self.sock, 4) < 0)
+		    listen(self.sock, 4) < 0 || getsockname(self.sock, (struct sockaddr *)&a, &len) < 0)
 			fail("tree: tcp socket: %d\n", errno);
+		/* a connection waiting in its accept queue, never accepted */
+		cl = socket(AF_INET, SOCK_STREAM, 0);
+		if (cl < 0 || connect(cl, (struct sockaddr *)&a, sizeof(a)) < 0)
+			fail("tree: tcp connect: %d\n", errno);
 	}
 }
 
