@@ -31,3 +31,8 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+#define CR_DGRAM_MAX_QUEUE 8192       /* unread datagrams of one socket */
+#define CR_DGRAM_MAX_BYTES (2u << 20) /* ... and their bytes (the record stays under IMAGE_MAX_META) */
+#define CR_DGRAM_MAX_DATA4 65507      /* one UDP datagram's data from an IPv4 sender */
+#define CR_DGRAM_MAX_DATA6 65527      /* ... from an IPv6 sender */
+#define CR_NETLINK_MAX_GROUP_WORDS 32 /* netlink groups of one socket, 32 a word */
