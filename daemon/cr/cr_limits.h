@@ -36,3 +36,5 @@
 #define CR_DGRAM_MAX_DATA4 65507      /* one UDP datagram's data from an IPv4 sender */
 #define CR_DGRAM_MAX_DATA6 65527      /* ... from an IPv6 sender */
 #define CR_NETLINK_MAX_GROUP_WORDS 32 /* netlink groups of one socket, 32 a word */
+#define CR_MC_MAX_GROUPS 256          /* multicast groups of one socket */
+#define CR_MC_MAX_SOURCES 64          /* sources of one group's filter */

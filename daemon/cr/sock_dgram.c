@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Datagram and raw internet sockets: UDP, UDP-Lite, ICMP ping sockets
  * (SOCK_DGRAM with IPPROTO_ICMP/ICMPV6) and raw sockets. What they are is
- * their addresses, options and shutdown state; a UDP socket's unread
- * datagrams are kept too (sock_dgram_queue.c). */
+ * their addresses, options, shutdown state and multicast groups
+ * (sock_dgram_mc.c); a UDP socket's unread datagrams are kept too
+ * (sock_dgram_queue.c). */
 #include "sock.h"
 #include "sock_dgram.h"
 #include "macro.h"
@@ -168,12 +169,16 @@ int sock_dgram_dump(struct sock_dump *sd)
 	}
 	if (kind == DG_RAW)
 		in->src_port = in->dst_port = 0;   /* the protocol, not a port */
-	return kind == DG_UDP ? dgram_queue_dump(sd) : 0;
+	r = dgram_mc_dump(sd);
+	if (r >= 0 && kind == DG_UDP)
+		r = dgram_queue_dump(sd);
+	return r;
 }
 
 void sock_dgram_free(Ckpt__Img__Socket *s)
 {
 	dgram_queue_free(s->inet);
+	dgram_mc_free(s->inet);
 }
 
 static bool any_addr(const ProtobufCBinaryData *a)
@@ -236,6 +241,8 @@ int sock_dgram_restore(struct sock_restore *sr)
 	r = sock_opts_restore(sr, sk, SOPT_EARLY);
 	if (r >= 0)
 		r = restore_addrs(sr, sk, kind);
+	if (r >= 0)
+		r = dgram_mc_restore(sr, sk);
 	if (r >= 0 && kind == DG_UDP)
 		r = dgram_queue_restore(sr, sk);
 	if (r >= 0)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Datagram and raw internet sockets (sock_dgram.c) and the unread
- * datagrams of UDP sockets (sock_dgram_queue.c). */
+/* Datagram and raw internet sockets (sock_dgram.c), their multicast
+ * groups (sock_dgram_mc.c) and the unread datagrams of UDP sockets
+ * (sock_dgram_queue.c). */
 #pragma once
 #include "sock.h"
 #include <netinet/in.h>
@@ -28,5 +29,8 @@ static inline enum dgram_kind dgram_kind(int family, int type, int protocol)
 
 int dgram_queue_dump(struct sock_dump *sd);
 void dgram_queue_free(Ckpt__Img__InetSock *in);
+int dgram_mc_dump(struct sock_dump *sd);
+void dgram_mc_free(Ckpt__Img__InetSock *in);
+int dgram_mc_restore(struct sock_restore *sr, int sk);
 /* sk: bound and connected as it was */
 int dgram_queue_restore(struct sock_restore *sr, int sk);

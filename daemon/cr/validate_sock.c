@@ -6,6 +6,7 @@
 #include "sock_dgram.h"
 #include "cr_limits.h"
 #include <net/if.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -54,6 +55,22 @@ static const char *check_dgram(const Ckpt__Img__Datagram *g)
 	return NULL;
 }
 
+static const char *check_mc(int family, const Ckpt__Img__McGroup *g)
+{
+	if (!g->ifname || !g->ifname[0] || strlen(g->ifname) >= IFNAMSIZ || strchr(g->ifname, '/'))
+		return "a multicast group on an interface name that is not one";
+	if (!g->group.data || (g->group.len != 4 && (g->group.len != 16 || family != AF_INET6)))
+		return "a multicast group that is not an address of its socket's family";
+	if (g->fmode != MCAST_EXCLUDE && g->fmode != MCAST_INCLUDE)
+		return "a multicast filter mode out of range";
+	if (g->n_sources > CR_MC_MAX_SOURCES)
+		return "too many multicast sources";
+	for (size_t i = 0; i < g->n_sources; i++)
+		if (!g->sources[i].data || g->sources[i].len != g->group.len)
+			return "a multicast source that is not an address of its group's family";
+	return NULL;
+}
+
 /* The datagram and raw kinds (sock_dgram.c). */
 static const char *check_inet_dgram(const Ckpt__Img__Socket *s)
 {
@@ -72,6 +89,13 @@ static const char *check_inet_dgram(const Ckpt__Img__Socket *s)
 		return "a port on a raw socket";
 	if (in->n_queue && kind != DG_UDP)
 		return "queued datagrams on a socket that is not UDP";
+	if (in->n_mc > CR_MC_MAX_GROUPS)
+		return "too many multicast groups";
+	for (size_t i = 0; i < in->n_mc; i++) {
+		why = check_mc(s->family, in->mc[i]);
+		if (why)
+			return why;
+	}
 	if (in->n_queue > CR_DGRAM_MAX_QUEUE)
 		return "too many queued datagrams";
 	if (in->n_queue && !in->src_port)
