@@ -14,6 +14,9 @@
  *    IPv6 socket, a wildcard socket with IP_PKTINFO sent to 127.0.0.9):
  *    sizes 0, 1, 100, 1400 and 60000, their bytes, each sender's address
  *    and port, the destination the program sees, no more than those;
+ *  - a UDP socket joined 239.1.2.3 on lo and 232.1.1.1 from 127.0.0.3
+ *    only: both memberships and filters as they were, and a datagram sent
+ *    to 239.1.2.3 (IP_MULTICAST_IF 127.0.0.1) arrives;
  *  - options set at the start (IP_TOS, IPV6_V6ONLY on and off, IP_PKTINFO,
  *    UDP_SEGMENT, SO_RCVBUF) and every bound address and port as before;
  *  - an ICMP ping socket connect()ed to 127.0.0.1 echoes (its identifier
@@ -92,7 +95,7 @@ struct bound {
 
 static struct pair p4 = { "udp4", AF_INET, -1, -1, 0, 0 }, p6 = { "udp6", AF_INET6, -1, -1, 0, 0 };
 static struct queue queues[4];
-static struct bound bounds[16];
+static struct bound bounds[32];
 static size_t nbounds;
 static int ping_fd = -1, raw_rcv, raw_snd, raw_other, nl_fd, pkt_fd, lo_index;
 static uint16_t ping_seq;
@@ -145,7 +148,11 @@ static int sock_at(int family, int type, int proto, const char *ip, struct socka
 /* remember what getsockname says now, to compare at each check */
 static void remember(int fd)
 {
-	struct bound *b = &bounds[nbounds++];
+	struct bound *b;
+
+	if (nbounds == sizeof(bounds) / sizeof(bounds[0]))
+		fail("more sockets than bounds[] holds\n");
+	b = &bounds[nbounds++];
 
 	b->fd = fd;
 	b->len = sizeof(b->ss);
@@ -356,6 +363,73 @@ static void options_check(void)
 		fail("UDP_SEGMENT is %d, not 1000\n", opt(p4.srv, SOL_UDP, UDP_SEGMENT));
 	if (opt(p4.srv, SOL_SOCKET, SO_RCVBUF) != rcvbuf_set)
 		fail("SO_RCVBUF is %d, not %d\n", opt(p4.srv, SOL_SOCKET, SO_RCVBUF), rcvbuf_set);
+}
+
+/* --- multicast ----------------------------------------------------------- */
+
+static int mc_rcv, mc_snd;
+static struct sockaddr_storage mc_to;
+static socklen_t mc_tolen;
+
+static void mc_setup(void)
+{
+	struct ip_mreqn m = { .imr_ifindex = lo_index };
+	struct group_source_req gs = { .gsr_interface = (uint32_t)lo_index };
+	struct in_addr lo = { htonl(0x7f000001) };
+	struct sockaddr_storage ss;
+	socklen_t len;
+	uint16_t port;
+
+	mc_rcv = sock_at(AF_INET, SOCK_DGRAM, 0, "0.0.0.0", &ss, &len);
+	port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	inet_pton(AF_INET, "239.1.2.3", &m.imr_multiaddr);
+	chk(setsockopt(mc_rcv, SOL_IP, IP_ADD_MEMBERSHIP, &m, sizeof(m)), "IP_ADD_MEMBERSHIP");
+	addr_of(AF_INET, "232.1.1.1", 0, &gs.gsr_group);
+	addr_of(AF_INET, "127.0.0.3", 0, &gs.gsr_source);
+	chk(setsockopt(mc_rcv, SOL_IP, MCAST_JOIN_SOURCE_GROUP, &gs, sizeof(gs)), "MCAST_JOIN_SOURCE_GROUP");
+	mc_snd = chk(socket(AF_INET, SOCK_DGRAM, 0), "socket");
+	chk(setsockopt(mc_snd, SOL_IP, IP_MULTICAST_IF, &lo, sizeof(lo)), "IP_MULTICAST_IF");
+	mc_tolen = addr_of(AF_INET, "239.1.2.3", port, &mc_to);
+	remember(mc_rcv);
+}
+
+/* the filter of one group, as the socket reports it */
+static void mc_expect(const char *group, uint32_t fmode, const char *source)
+{
+	union {
+		struct group_filter gf;
+		char buf[GROUP_FILTER_SIZE(4)];
+	} u;
+	socklen_t len = sizeof(u);
+	struct sockaddr_storage want;
+
+	memset(&u, 0, sizeof(u));
+	u.gf.gf_interface = (uint32_t)lo_index;
+	u.gf.gf_numsrc = 4;
+	addr_of(AF_INET, group, 0, &u.gf.gf_group);
+	if (getsockopt(mc_rcv, SOL_IP, MCAST_MSFILTER, &u, &len) < 0)
+		fail("multicast: not a member of %s on lo: %s\n", group, strerror(errno));
+	if (u.gf.gf_fmode != fmode || u.gf.gf_numsrc != (source ? 1u : 0u))
+		fail("multicast: %s has filter mode %u with %u sources\n", group, u.gf.gf_fmode, u.gf.gf_numsrc);
+	addr_of(AF_INET, source ? source : "0.0.0.0", 0, &want);
+	if (source && memcmp(&((struct sockaddr_in *)&u.gf.gf_slist[0])->sin_addr, &((struct sockaddr_in *)&want)->sin_addr, 4))
+		fail("multicast: %s lets another source through\n", group);
+}
+
+static void mc_check(void)
+{
+	char msg[32], buf[64];
+	ssize_t n;
+
+	mc_expect("239.1.2.3", MCAST_EXCLUDE, NULL);
+	mc_expect("232.1.1.1", MCAST_INCLUDE, "127.0.0.3");
+	snprintf(msg, sizeof(msg), "mc %lu", turns);
+	chk((int)sendto(mc_snd, msg, strlen(msg), 0, (struct sockaddr *)&mc_to, mc_tolen), "multicast sendto");
+	if (wait_in(mc_rcv, 5000) <= 0)
+		fail("multicast: nothing sent to 239.1.2.3 arrived\n");
+	n = recv(mc_rcv, buf, sizeof(buf), MSG_DONTWAIT);
+	if (n != (ssize_t)strlen(msg) || memcmp(buf, msg, (size_t)n))
+		fail("multicast: got something else than \"%s\"\n", msg);
 }
 
 /* --- ping -------------------------------------------------------------- */
@@ -610,6 +684,7 @@ static void verify(void)
 		queue_check(&queues[i]);
 		queue_fill(&queues[i]);
 	}
+	mc_check();
 	ping_check();
 	raw_check();
 	nl_check();
@@ -633,6 +708,7 @@ int main(int argc, char **argv)
 	raw_setup();
 	nl_setup();
 	pkt_setup();
+	mc_setup();
 	if (argc > 1)
 		refused(argv[1]);
 	verify();
