@@ -19,8 +19,11 @@
  *    to 239.1.2.3 (IP_MULTICAST_IF 127.0.0.1) arrives;
  *  - options set at the start (IP_TOS, IPV6_V6ONLY on and off, IP_PKTINFO,
  *    UDP_SEGMENT, SO_RCVBUF) and every bound address and port as before;
- *  - an ICMP ping socket connect()ed to 127.0.0.1 echoes (its identifier
- *    is its port) when net.ipv4.ping_group_range lets root make one;
+ *  - ICMP ping sockets connect()ed to 127.0.0.1 and ::1 echo (the
+ *    identifier is the port) when net.ipv4.ping_group_range lets root
+ *    make them;
+ *  - a UDP socket shut down for sending fails to send with EPIPE, one shut
+ *    down for receiving polls POLLRDHUP;
  *  - a raw socket of protocol 253 bound to 127.0.0.1 and connect()ed to
  *    127.0.0.4 gets what a raw socket bound to 127.0.0.4 sends, and not
  *    what one bound to 127.0.0.5 sends first;
@@ -97,6 +100,7 @@ static struct pair p4 = { "udp4", AF_INET, -1, -1, 0, 0 }, p6 = { "udp6", AF_INE
 static struct queue queues[4];
 static struct bound bounds[32];
 static size_t nbounds;
+static int ping6_fd = -1, shut_wr, shut_rd;
 static int ping_fd = -1, raw_rcv, raw_snd, raw_other, nl_fd, pkt_fd, lo_index;
 static uint16_t ping_seq;
 static uint32_t nl_seq;
@@ -449,6 +453,38 @@ static void ping_setup(void)
 	remember(ping_fd);
 }
 
+static void ping6_setup(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = addr_of(AF_INET6, "::1", 0, &ss);
+
+	ping6_fd = socket(AF_INET6, SOCK_DGRAM, IPPROTO_ICMPV6);
+	if (ping6_fd < 0) {
+		if (errno != EACCES)
+			fail("ping6 socket: %s\n", strerror(errno));
+		return;
+	}
+	chk(connect(ping6_fd, (struct sockaddr *)&ss, len), "ping6 connect");
+	remember(ping6_fd);
+}
+
+/* ICMPv6 echo request 128, reply 129; the kernel sets the identifier */
+static void ping6_check(void)
+{
+	uint8_t req[16] = { 128, 0, 0, 0, 0, 0, 0, 0, 'd', 'g', 'r', 'a', 'm', 's', 'k', '6' }, rep[64];
+
+	if (ping6_fd < 0)
+		return;
+	req[6] = (uint8_t)(ping_seq >> 8);
+	req[7] = (uint8_t)ping_seq;
+	chk((int)send(ping6_fd, req, sizeof(req), 0), "ping6 send");
+	if (wait_in(ping6_fd, 5000) <= 0)
+		fail("ping6: no echo reply\n");
+	if (recv(ping6_fd, rep, sizeof(rep), MSG_DONTWAIT) != (ssize_t)sizeof(req) || rep[0] != 129 ||
+	    memcmp(rep + 6, req + 6, sizeof(req) - 6))
+		fail("ping6: the reply is not the echo\n");
+}
+
 static void ping_check(void)
 {
 	struct icmphdr h = { .type = ICMP_ECHO }, r;
@@ -467,6 +503,32 @@ static void ping_check(void)
 	memcpy(&r, buf, sizeof(r));
 	if (r.type != ICMP_ECHOREPLY || ntohs(r.un.echo.sequence) != ping_seq || memcmp(buf + sizeof(r), "dgramsk", 8))
 		fail("ping: the reply is not the echo of %u\n", ping_seq);
+}
+
+/* --- shutdown ------------------------------------------------------------ */
+
+static void shut_setup(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	chk(getsockname(p4.srv, (struct sockaddr *)&ss, &len), "getsockname");
+	shut_wr = chk(socket(AF_INET, SOCK_DGRAM, 0), "socket");
+	chk(connect(shut_wr, (struct sockaddr *)&ss, len), "connect");
+	chk(shutdown(shut_wr, SHUT_WR), "shutdown");
+	shut_rd = chk(socket(AF_INET, SOCK_DGRAM, 0), "socket");
+	chk(connect(shut_rd, (struct sockaddr *)&ss, len), "connect");
+	chk(shutdown(shut_rd, SHUT_RD), "shutdown");
+}
+
+static void shut_check(void)
+{
+	struct pollfd p = { .fd = shut_rd, .events = POLLIN | POLLRDHUP };
+
+	if (send(shut_wr, "x", 1, MSG_NOSIGNAL) >= 0 || errno != EPIPE)
+		fail("shutdown(SHUT_WR): a send did not fail with EPIPE\n");
+	if (poll(&p, 1, 0) != 1 || !(p.revents & POLLRDHUP) || (p.revents & POLLHUP))
+		fail("shutdown(SHUT_RD): poll says %#x\n", p.revents);
 }
 
 /* --- raw --------------------------------------------------------------- */
@@ -686,6 +748,8 @@ static void verify(void)
 	}
 	mc_check();
 	ping_check();
+	ping6_check();
+	shut_check();
 	raw_check();
 	nl_check();
 	pkt_check();
@@ -705,6 +769,8 @@ int main(int argc, char **argv)
 	queues_setup();
 	options_setup();
 	ping_setup();
+	ping6_setup();
+	shut_setup();
 	raw_setup();
 	nl_setup();
 	pkt_setup();
