@@ -61,7 +61,7 @@ static int check_packet(struct sock_dump *sd)
 	if (!d.found)
 		return sock_refuse(sd, "the kernel's socket listing (sock_diag) does not show it");
 	if (d.rx_ring || d.tx_ring)
-		return sock_refuse(sd, "a packet ring (PACKET_%s_RING) mapped by the program", d.rx_ring ? "RX" : "TX");
+		return sock_refuse(sd, "a packet ring (PACKET_%s_RING), memory the kernel shares with the program", d.rx_ring ? "RX" : "TX");
 	if (d.fanout)
 		return sock_refuse(sd, "a member of a packet fanout group (PACKET_FANOUT)");
 	if (d.mclist)
