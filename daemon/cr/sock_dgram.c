@@ -142,6 +142,10 @@ static int check_dgram(struct sock_dump *sd)
 	memset(&in6, 0, sizeof(in6));
 	if (sd->s->family == AF_INET6 && getsockname(sd->sk, (struct sockaddr *)&in6, &len) == 0 && (in6.sin6_scope_id || in6.sin6_flowinfo))
 		return sock_refuse(sd, "bound to a link-local IPv6 address of an interface (scope id %u)", in6.sin6_scope_id);
+	memset(&in6, 0, sizeof(in6));
+	len = sizeof(in6);
+	if (sd->s->family == AF_INET6 && getpeername(sd->sk, (struct sockaddr *)&in6, &len) == 0 && (in6.sin6_scope_id || in6.sin6_flowinfo))
+		return sock_refuse(sd, "connected to a link-local IPv6 address of an interface (scope id %u)", in6.sin6_scope_id);
 	return 0;
 }
 

@@ -2,8 +2,8 @@
 /* The datagrams waiting in a UDP socket. The checkpoint peeks at each of
  * them with SO_PEEK_OFF (so nothing is taken from a socket that lives on);
  * restart sends each again from its sender's address and port, through a
- * raw socket (IP_HDRINCL) in the container's network namespace, to the
- * address it was sent to, and checks they all arrived.
+ * raw socket (IP_HDRINCL) on the loopback of the container's network
+ * namespace, to the address it was sent to, and checks they all arrived.
  *
  * Not kept, as a network may lose datagrams: those of a socket that shares
  * its port (SO_REUSEADDR, SO_REUSEPORT: another socket could take them
@@ -262,6 +262,23 @@ static void pick_dst(const struct requeue *q, const Ckpt__Img__Datagram *g, bool
 		memcpy(dst, lo6, 16);
 }
 
+/* Sent on the loopback only: a packet with another host's address as its
+ * source never leaves the namespace, whatever its destination. */
+static int raw_socket(int family)
+{
+	int fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 static int send4(struct requeue *q, const Ckpt__Img__Datagram *g, const uint8_t *src)
 {
 	struct iphdr *ip = (void *)q->pkt;
@@ -285,8 +302,8 @@ static int send4(struct requeue *q, const Ckpt__Img__Datagram *g, const uint8_t 
 	sum = csum_add(0, &ip->saddr, 8) + IPPROTO_UDP + (uint32_t)ulen;
 	u->check = csum_fold(csum_add(sum, u, ulen));
 	to.sin_addr.s_addr = ip->daddr;
-	if (q->raw4 < 0 && (q->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) < 0)
-		return -errno;
+	if (q->raw4 < 0 && (q->raw4 = raw_socket(AF_INET)) < 0)
+		return q->raw4;
 	return sendto(q->raw4, q->pkt, sizeof(*ip) + ulen, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
 }
 
@@ -312,8 +329,8 @@ static int send6(struct requeue *q, const Ckpt__Img__Datagram *g)
 	sum = csum_add(0, &ip->ip6_src, 32) + IPPROTO_UDP + (uint32_t)ulen;
 	u->check = csum_fold(csum_add(sum, u, ulen));
 	to.sin6_addr = ip->ip6_dst;
-	if (q->raw6 < 0 && (q->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW)) < 0)
-		return -errno;
+	if (q->raw6 < 0 && (q->raw6 = raw_socket(AF_INET6)) < 0)
+		return q->raw6;
 	return sendto(q->raw6, q->pkt, sizeof(*ip) + ulen, 0, (struct sockaddr *)&to, sizeof(to)) < 0 ? -errno : 0;
 }
 
