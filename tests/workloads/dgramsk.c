@@ -3,8 +3,9 @@
  * a restart, each checked by the program itself.
  *
  * Every turn (~10 ms): a UDP client connect()ed to a server (IPv4 on
- * 127.0.0.1, IPv6 on ::1, the clients never bound, so their ports are the
- * kernel's choice) sends a sequence number; the server answers the sender
+ * 127.0.0.1, IPv6 on ::1, and UDP-Lite over IPv4 with a checksum coverage
+ * of 12 bytes; the clients never bound, so their ports are the kernel's
+ * choice) sends a sequence number; the server answers the sender
  * with recvfrom/sendto; the client checks the answer. A datagram lost or
  * out of order fails.
  *
@@ -32,7 +33,7 @@
  *    and finds lo; its port id and groups are the same;
  *  - a packet socket (SOCK_DGRAM, ETH_P_IP, bound to lo, PACKET_AUXDATA)
  *    sees a marked UDP datagram sent on lo.
- * "PASS dgramsk turns=N udp4=N udp6=N ping=on|off queued:20".
+ * "PASS dgramsk turns=N udp4=N udp6=N udplite=N ping=on|off queued:20".
  *
  * "dgramsk MODE" also holds what a checkpoint must refuse: nlunread, a
  * second NETLINK_ROUTE socket whose answer to RTM_GETLINK waits unread;
@@ -62,6 +63,10 @@
 
 #include "wl.h"
 
+#ifndef UDPLITE_SEND_CSCOV
+#define UDPLITE_SEND_CSCOV 10
+#define UDPLITE_RECV_CSCOV 11
+#endif
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
@@ -74,7 +79,7 @@ static const size_t qsizes[] = { 0, 1, 100, 1400, 60000 };
 
 struct pair {
 	const char *name;
-	int family, srv, cli;
+	int family, proto, srv, cli;
 	uint32_t seq;
 	unsigned long count;
 };
@@ -96,7 +101,8 @@ struct bound {
 	socklen_t len;
 };
 
-static struct pair p4 = { "udp4", AF_INET, -1, -1, 0, 0 }, p6 = { "udp6", AF_INET6, -1, -1, 0, 0 };
+static struct pair p4 = { "udp4", AF_INET, IPPROTO_UDP, -1, -1, 0, 0 }, p6 = { "udp6", AF_INET6, IPPROTO_UDP, -1, -1, 0, 0 };
+static struct pair pl = { "udplite", AF_INET, IPPROTO_UDPLITE, -1, -1, 0, 0 };
 static struct queue queues[4];
 static struct bound bounds[32];
 static size_t nbounds;
@@ -195,8 +201,8 @@ static void pair_setup(struct pair *p)
 	struct sockaddr_storage ss;
 	socklen_t len;
 
-	p->srv = sock_at(p->family, SOCK_DGRAM, 0, lo, &ss, &len);
-	p->cli = chk(socket(p->family, SOCK_DGRAM, 0), "socket");
+	p->srv = sock_at(p->family, SOCK_DGRAM, p->proto, lo, &ss, &len);
+	p->cli = chk(socket(p->family, SOCK_DGRAM, p->proto), "socket");
 	chk(connect(p->cli, (struct sockaddr *)&ss, len), "connect");
 	remember(p->srv);
 	remember(p->cli);
@@ -347,12 +353,14 @@ static int rcvbuf_set;
 
 static void options_setup(void)
 {
-	int tos = 0x28, seg = 1000, buf = 50000;
+	int tos = 0x28, seg = 1000, buf = 50000, cscov = 12;
 
 	chk(setsockopt(p4.cli, SOL_IP, IP_TOS, &tos, sizeof(tos)), "IP_TOS");
 	chk(setsockopt(p4.srv, SOL_UDP, UDP_SEGMENT, &seg, sizeof(seg)), "UDP_SEGMENT");
 	chk(setsockopt(p4.srv, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf)), "SO_RCVBUF");
 	rcvbuf_set = opt(p4.srv, SOL_SOCKET, SO_RCVBUF);
+	chk(setsockopt(pl.cli, IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV, &cscov, sizeof(cscov)), "UDPLITE_SEND_CSCOV");
+	chk(setsockopt(pl.srv, IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV, &cscov, sizeof(cscov)), "UDPLITE_RECV_CSCOV");
 }
 
 static void options_check(void)
@@ -365,6 +373,8 @@ static void options_check(void)
 		fail("IP_PKTINFO is off\n");
 	if (opt(p4.srv, SOL_UDP, UDP_SEGMENT) != 1000)
 		fail("UDP_SEGMENT is %d, not 1000\n", opt(p4.srv, SOL_UDP, UDP_SEGMENT));
+	if (opt(pl.cli, IPPROTO_UDPLITE, UDPLITE_SEND_CSCOV) != 12 || opt(pl.srv, IPPROTO_UDPLITE, UDPLITE_RECV_CSCOV) != 12)
+		fail("UDP-Lite checksum coverage changed\n");
 	if (opt(p4.srv, SOL_SOCKET, SO_RCVBUF) != rcvbuf_set)
 		fail("SO_RCVBUF is %d, not %d\n", opt(p4.srv, SOL_SOCKET, SO_RCVBUF), rcvbuf_set);
 }
@@ -753,7 +763,7 @@ static void verify(void)
 	raw_check();
 	nl_check();
 	pkt_check();
-	say("PASS dgramsk turns=%lu udp4=%lu udp6=%lu ping=%s queued:%zu\n", turns, p4.count, p6.count,
+	say("PASS dgramsk turns=%lu udp4=%lu udp6=%lu udplite=%lu ping=%s queued:%zu\n", turns, p4.count, p6.count, pl.count,
 	    ping_fd >= 0 ? "on" : "off", 4 * NQ);
 }
 
@@ -766,6 +776,7 @@ int main(int argc, char **argv)
 		fail("sigaction SIGUSR2\n");
 	pair_setup(&p4);
 	pair_setup(&p6);
+	pair_setup(&pl);
 	queues_setup();
 	options_setup();
 	ping_setup();
@@ -782,6 +793,7 @@ int main(int argc, char **argv)
 	for (;;) {
 		pair_turn(&p4);
 		pair_turn(&p6);
+		pair_turn(&pl);
 		nl_drain();
 		pkt_drain();
 		turns++;
