@@ -96,8 +96,11 @@ static int probe_one(struct sock_dump *sd, const struct mc_listed *l, struct gro
 	gf->gf_interface = (uint32_t)l->ifindex;
 	set_sockaddr(&gf->gf_group, l->family, l->group);
 	gf->gf_numsrc = CR_MC_MAX_SOURCES;
+	/* not a member; or a kind (an IPv6 raw socket asked for an IPv4 group)
+	 * that can't be one */
 	if (getsockopt(sd->sk, level, MCAST_MSFILTER, gf, &len) < 0)
-		return errno == EADDRNOTAVAIL || errno == ENODEV || errno == EINVAL ? 0 : sock_fail(sd, errno, "MCAST_MSFILTER");
+		return errno == EADDRNOTAVAIL || errno == ENODEV || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP ?
+		       0 : sock_fail(sd, errno, "MCAST_MSFILTER");
 	if (gf->gf_numsrc > CR_MC_MAX_SOURCES)
 		return sock_refuse(sd, "a multicast source filter of more than %u sources", CR_MC_MAX_SOURCES);
 	if (in->n_mc >= CR_MC_MAX_GROUPS)
