@@ -119,6 +119,30 @@ int sock_refuse_filter(struct sock_dump *sd)
 	return len ? sock_refuse(sd, "a socket filter (SO_ATTACH_FILTER, %u instructions)", (unsigned)len) : 0;
 }
 
+/* IP options and IPv6 sticky extension headers set on the socket: bytes
+ * of a variable length that the option table does not carry. */
+static int refuse_ip_options(struct sock_dump *sd)
+{
+	static const struct { int level, name; const char *label; } opts[] = {
+		{ SOL_IP, IP_OPTIONS, "IP_OPTIONS" },
+		{ SOL_IPV6, IPV6_HOPOPTS, "IPV6_HOPOPTS" },
+		{ SOL_IPV6, IPV6_RTHDRDSTOPTS, "IPV6_RTHDRDSTOPTS" },
+		{ SOL_IPV6, IPV6_RTHDR, "IPV6_RTHDR" },
+		{ SOL_IPV6, IPV6_DSTOPTS, "IPV6_DSTOPTS" },
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+		socklen_t len = sizeof(buf);
+
+		if (opts[i].level == SOL_IPV6 && sd->s->family != AF_INET6)
+			continue;
+		if (getsockopt(sd->sk, opts[i].level, opts[i].name, buf, &len) == 0 && len > 0)
+			return sock_refuse(sd, "%s set (%u bytes)", opts[i].label, (unsigned)len);
+	}
+	return 0;
+}
+
 /* What restart can't put back: an error a program has not collected, data
  * being sent or held by UDP_CORK, an IPv6 address tied to an interface. */
 static int check_dgram(struct sock_dump *sd)
@@ -130,6 +154,8 @@ static int check_dgram(struct sock_dump *sd)
 
 	int r = sock_refuse_filter(sd);
 
+	if (r >= 0)
+		r = refuse_ip_options(sd);
 	if (r < 0)
 		return r;
 	if (poll(&p, 1, 0) > 0 && (p.revents & POLLERR))
