@@ -52,3 +52,10 @@
 #define CR_TCP_MAX_QUEUE (64u << 20)  /* a TCP connection's send or receive queue */
 #define CR_TCP_MAX_BACKLOG 65536      /* listen() backlog (the kernel caps it lower) */
 #define CR_SOCK_FILTER_MAX 4096       /* classic BPF instructions (BPF_MAXINSNS) */
+#define CR_DGRAM_MAX_QUEUE 8192       /* unread datagrams of one socket */
+#define CR_DGRAM_MAX_BYTES (2u << 20) /* ... and their bytes (the record stays under IMAGE_MAX_META) */
+#define CR_DGRAM_MAX_DATA4 65507      /* one UDP datagram's data from an IPv4 sender */
+#define CR_DGRAM_MAX_DATA6 65527      /* ... from an IPv6 sender */
+#define CR_NETLINK_MAX_GROUP_WORDS 32 /* netlink groups of one socket, 32 a word */
+#define CR_MC_MAX_GROUPS 256          /* multicast groups of one socket */
+#define CR_MC_MAX_SOURCES 64          /* sources of one group's filter */

@@ -87,9 +87,13 @@ static int get_int(struct sock_dump *sd, int opt, const char *what, int32_t *ret
 
 static int dump_family(struct sock_dump *sd)
 {
+	int r;
+
 	switch (sd->s->family) {
 	case AF_UNIX:
-		return sock_unix_dump(sd);
+		/* a filter only inet sockets save: refused, not lost */
+		r = sock_refuse_filter(sd);
+		return r < 0 ? r : sock_unix_dump(sd);
 	case AF_INET:
 	case AF_INET6:
 		return sock_inet_dump(sd);

@@ -27,6 +27,19 @@ int sock_refuse(struct sock_dump *sd, const char *fmt, ...) __attribute__((forma
 /* A kernel call about the socket failed (err: errno). */
 int sock_fail(struct sock_dump *sd, int err, const char *what);
 
+/* A classic BPF filter is attached (SO_GET_FILTER): refuse it. */
+int sock_refuse_filter(struct sock_dump *sd);
+
+/* sock_diag.c: one sock_diag dump of the worker's network namespace (req:
+ * the family's request, no netlink header); fn sees each record and
+ * returns 1 when it is the socket it looks for, 0 to go on, or -errno.
+ * Returns 1 (found), 0 (not listed) or -errno. */
+struct nlmsghdr;
+struct nlattr;
+int sock_diag_find(const void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg);
+/* The attribute of type in the len bytes from first, or NULL. */
+const struct nlattr *sock_diag_attr(const void *first, size_t len, int type);
+
 /* One socket being restarted. */
 struct sock_restore {
 	struct restore_ctx *ctx;
@@ -92,6 +105,14 @@ void sock_dgram_free(Ckpt__Img__Socket *s);
 int sock_dgram_restore(struct sock_restore *sr);
 /* A saved address (4 or 16 bytes; none: the wildcard) and port. */
 void sock_inet_sockaddr(int family, const ProtobufCBinaryData *addr, uint32_t port, struct sockaddr_storage *ss, socklen_t *len);
+/* The netlink protocols whose sockets hold no kernel state beyond their
+ * port id, groups and options: route (getaddrinfo, ip), sock_diag (ss)
+ * and uevents (udev listeners). */
+static inline bool sock_netlink_kept(int protocol)
+{
+	return protocol == 0 /* NETLINK_ROUTE */ || protocol == 4 /* NETLINK_SOCK_DIAG */ ||
+	       protocol == 15 /* NETLINK_KOBJECT_UEVENT */;
+}
 int sock_netlink_dump(struct sock_dump *sd);
 void sock_netlink_free(Ckpt__Img__Socket *s);
 int sock_netlink_restore(struct sock_restore *sr);

@@ -23,7 +23,7 @@ struct sock_opt_desc {
 	int phase;        /* enum sock_opt_phase */
 };
 
-#define SOCK_OPTAB_MAX 128   /* rows the table may have */
+#define SOCK_OPTAB_MAX 256   /* rows the table may have */
 
 extern const struct sock_opt_desc sock_optab[];
 extern const size_t sock_optab_len;

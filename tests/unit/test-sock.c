@@ -42,6 +42,8 @@ static void test_socket_base(void **state)
 	s.family = AF_UNIX;
 	s.type = SOCK_STREAM;
 	s.unx = &u;
+	u.ino = 7;
+	u.state = 7;   /* TCP_CLOSE: made, not connected */
 	assert_null(validate_socket(&s));
 	s.type = 77;
 	assert_non_null(validate_socket(&s));
@@ -53,11 +55,12 @@ static void test_socket_base(void **state)
 	assert_non_null(validate_socket(&s));
 	s.unx = NULL;
 	s.inet = &in;
+	s.protocol = IPPROTO_UDP;
 	assert_null(validate_socket(&s));
 	s.protocol = -1;
 	assert_non_null(validate_socket(&s));
-	s.protocol = IPPROTO_UDP;
-	assert_null(validate_socket(&s));
+	s.protocol = IPPROTO_SCTP;   /* a datagram kind restart doesn't make */
+	assert_non_null(validate_socket(&s));
 }
 
 static void test_inet_addrs(void **state)
@@ -97,6 +100,8 @@ static void test_options(void **state)
 	s.family = AF_UNIX;
 	s.type = SOCK_STREAM;
 	s.unx = &u;
+	u.ino = 7;
+	u.state = 7;
 	s.n_opts = 1;
 	s.opts = &op;
 	o.level = SOL_SOCKET;
