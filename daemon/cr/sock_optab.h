@@ -21,11 +21,13 @@ struct sock_opt_desc {
 	uint32_t len;     /* SOPT_BYTES: its size; SOPT_STRING: the most */
 	int set_name;     /* the option to set it with, if not name (SO_RCVBUFFORCE) */
 	int phase;        /* enum sock_opt_phase */
+	bool nostream;    /* not a stream socket's: the kernel won't set it there */
 };
 
 #define SOCK_OPTAB_MAX 256   /* rows the table may have */
 
 extern const struct sock_opt_desc sock_optab[];
 extern const size_t sock_optab_len;
-/* The entry for (level, name) that applies to family, or NULL. */
+/* The entry for (level, name) that applies to family, or NULL (type
+ * decides nothing: callers check nostream). */
 const struct sock_opt_desc *sock_opt_find(int family, int level, int name);

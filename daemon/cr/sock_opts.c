@@ -119,7 +119,8 @@ int sock_opts_dump(struct sock_dump *sd)
 	if (!od)
 		return sock_fail(sd, errno, "making a socket of its kind to compare its options with");
 	for (size_t i = 0; i < sock_optab_len && r >= 0; i++)
-		if (sock_optab[i].family == 0 || sock_optab[i].family == sd->s->family)
+		if ((sock_optab[i].family == 0 || sock_optab[i].family == sd->s->family) &&
+		    !(sock_optab[i].nostream && sd->s->type == SOCK_STREAM))
 			r = dump_one(sd, od, i);
 	return r;
 }

@@ -15,11 +15,11 @@
 #include <netinet/tcp.h>
 #include <linux/filter.h>
 
-static const char *check_opt(int family, const Ckpt__Img__SockOpt *o)
+static const char *check_opt(int family, int type, const Ckpt__Img__SockOpt *o)
 {
 	const struct sock_opt_desc *d = sock_opt_find(family, o->level, o->name);
 
-	if (!d)
+	if (!d || (d->nostream && type == SOCK_STREAM))
 		return "a socket option restart doesn't set";
 	if (!o->value.data && o->value.len)
 		return "a socket option without its value";
@@ -315,7 +315,7 @@ const char *validate_socket(const Ckpt__Img__Socket *s)
 	if (s->n_opts > CR_SOCK_MAX_OPTS)
 		return "too many socket options";
 	for (size_t i = 0; i < s->n_opts; i++) {
-		why = check_opt(s->family, s->opts[i]);
+		why = check_opt(s->family, s->type, s->opts[i]);
 		if (why)
 			return why;
 	}
