@@ -123,6 +123,13 @@ static void init_setup_mounts(void)
 		init_die("making / private");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		init_die("mounting /proc");
+	/* A devpts instance of its own: the ptys made inside get the same
+	 * index again in the fresh one a restart mounts, and the host's
+	 * terminals are out of sight. /dev/ptmx opens this instance's. */
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		init_die("mounting /dev/pts");
+	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL) < 0)
+		init_die("binding /dev/pts/ptmx to /dev/ptmx");
 }
 
 static _Noreturn void init_exec_workload(const struct init_run *run)
