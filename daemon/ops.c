@@ -465,7 +465,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
 		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
-		.log_dev = st.st_dev, .log_ino = st.st_ino,
+		.log_dev = st.st_dev, .log_ino = st.st_ino, .console_fd = -1,
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
@@ -596,7 +596,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	}
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
-		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd,
+		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = -1,
 		.deadline_ms = server_deadline_ms(cn->srv, timeout_s),
 	};
 	keep[0] = image_fd;

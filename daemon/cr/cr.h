@@ -82,6 +82,7 @@ struct cr_checkpoint_req {
 	bool leave_running;        /* thaw instead of kill */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
+	int console_fd;            /* master of the console pty ckptd holds; -1: none */
 	ino_t log_ino;
 	cr_progress_fn progress;
 	void *progress_arg;
@@ -104,6 +105,7 @@ struct cr_restart_req {
 	pid_t init_pid;            /* host pid of the fresh container init */
 	int init_ctl_fd;           /* SOCK_SEQPACKET to that init (spawn.h protocol) */
 	int log_fd;                /* container log, O_WRONLY|O_APPEND */
+	int console_fd;            /* master of the fresh console pty; -1: none */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	cr_progress_fn progress;
 	void *progress_arg;

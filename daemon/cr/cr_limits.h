@@ -31,3 +31,5 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+#define CR_PTY_MAX_INDEX 4095         /* pty indexes of a devpts instance */
+#define CR_PTY_MAX_DATA (1u << 20)    /* bytes waiting in one direction of a pty */

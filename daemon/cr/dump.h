@@ -52,6 +52,7 @@ struct dump_ctx {
 	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
 	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
 	size_t nlocks;                /* ... for task_check_locks to account for */
+	struct tty_dump *ttys;        /* the container's ptys (tty.c) */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

@@ -71,6 +71,7 @@ struct restore_ctx {
 	uint64_t pages;
 	struct late_fd *late;         /* fds files_restore_late installs */
 	size_t nlate;
+	struct tty_restore *ttys;     /* the ptys made so far (tty.c) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
@@ -87,6 +88,7 @@ struct restore_obj {
 	pid_t pidfd_pid;              /* FILE (a pidfd): the pid in the container */
 	bool pidfd_thread;            /* ... PIDFD_THREAD */
 	uint64_t pos;                 /* FILE: its offset */
+	uint32_t pty_index;           /* FILE (a pty end): its index */
 };
 
 /* An fd installed once every task exists (a /proc file naming them). */

@@ -18,6 +18,8 @@
 /* The header's namespace fields (UTS names, clocks). */
 const char *validate_header_ns(const Ckpt__Img__Header *h);
 const char *validate_file(const Ckpt__Img__File *f);
+/* The header's terminal fields (console, controlling terminals). */
+const char *validate_header_tty(const Ckpt__Img__Header *h);
 /* A socket's state (validate_sock.c), whatever its family. */
 const char *validate_socket(const Ckpt__Img__Socket *s);
 bool validate_timer_armed(const Ckpt__Img__File *f);
