@@ -92,9 +92,10 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 
 /* Input for the slave's reader, written into the master with the slave's
  * input processing and echo off so it lands as it was read; in canonical
- * mode (a partial line) the line editing characters are off too. Then the
- * slave's own termios t. P: an open of the slave. */
-static int tty_put_input(int master, int peer, const struct termios *t, const uint8_t *data, size_t len)
+ * mode (a partial line) the line editing characters are off too, and an
+ * end-of-file (eof) is typed again as one. Then the slave's own termios t.
+ * peer: an open of the slave. */
+static int tty_put_input(int master, int peer, const struct termios *t, const uint8_t *data, size_t len, bool eof)
 {
 	struct termios ti = *t;
 	int n = 0, tries = 0, r;
@@ -105,17 +106,27 @@ static int tty_put_input(int master, int peer, const struct termios *t, const ui
 	ti.c_iflag &= ~(ISTRIP | INLCR | IGNCR | ICRNL | IUCLC | PARMRK | BRKINT | IGNBRK | INPCK | IMAXBEL);
 	if (t->c_lflag & ICANON)
 		ti.c_cc[VERASE] = ti.c_cc[VKILL] = ti.c_cc[VEOF] = _POSIX_VDISABLE;
+	if (eof)
+		ti.c_cc[VEOF] = 4;
 	if (tcsetattr(peer, TCSANOW, &ti) < 0)
 		return -errno;
-	r = write_all(master, data, len);
+	r = write_all(master, eof ? (const uint8_t *)"\4" : data, len);
 	/* The slave takes them in from a work queue: wait until it has. A
-	 * poll with no complete line available waits for that work. */
+	 * poll with no complete line available waits for that work; the one
+	 * end-of-file is there once there is one. */
 	while (r >= 0) {
 		struct pollfd pfd = { .fd = peer, .events = POLLIN };
 
 		poll(&pfd, 1, 0);
-		if (t->c_lflag & ICANON)
+		if ((t->c_lflag & ICANON) && (!eof || (pfd.revents & POLLIN)))
 			break;
+		if (t->c_lflag & ICANON) {
+			if (++tries > 2000)
+				r = -ETIMEDOUT;
+			else
+				msleep(1);
+			continue;
+		}
 		if (ioctl(peer, TIOCINQ, &n) < 0)
 			r = -errno;
 		else if ((size_t)n >= len)
@@ -612,15 +623,19 @@ static int drain(int fd, bool packet, uint8_t **buf, size_t *len)
 	}
 }
 
-/* What tty_put_input could not give back as it was read. */
-static const char *input_unfaithful(const struct termios *t, const uint8_t *d, size_t len)
+/* What tty_put_input could not give back as it was read. In canonical
+ * mode an end-of-file reads as a NUL once ICANON is off: eof_line says
+ * one waits (a line is there and TIOCINQ counted no byte of it). */
+static const char *input_unfaithful(const struct termios *t, const uint8_t *d, size_t len, bool eof_line)
 {
+	if (eof_line)
+		return len == 1 && d[0] == 0 ? NULL : "more than one end-of-file, or one and more input, wait in canonical mode";
 	for (size_t i = 0; i < len; i++) {
 		if ((t->c_iflag & IXON) && ((d[i] == t->c_cc[VSTART] || d[i] == t->c_cc[VSTOP]) && d[i] != _POSIX_VDISABLE))
 			return "its waiting input holds a flow control character (IXON)";
-		if ((t->c_lflag & ICANON) && (d[i] == '\n' || d[i] == 0 || (d[i] == t->c_cc[VEOL] && d[i] != _POSIX_VDISABLE) ||
+		if ((t->c_lflag & ICANON) && (d[i] == '\n' || (d[i] == t->c_cc[VEOL] && d[i] != _POSIX_VDISABLE) ||
 					      (d[i] == t->c_cc[VEOL2] && d[i] != _POSIX_VDISABLE)))
-			return "its partial input line holds a line end or an EOF (canonical mode)";
+			return "its partial input line holds a line end (canonical mode)";
 	}
 	return NULL;
 }
@@ -656,6 +671,7 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	const char *why;
 	int packet = 0, locked = 0, excl = 0, r, r2;
 	size_t nin = 0, nout = 0;
+	bool eof_line = false;
 
 	if (ioctl(m, TIOCGPKT, &packet) < 0 || ioctl(m, TIOCGPTLCK, &locked) < 0 || ioctl(m, TIOCGWINSZ, &ws) < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, errno, obj, "reading its master's state");
@@ -667,6 +683,11 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	why = dump_precheck(m, peer, &s->t, packet, buf, sizeof(buf));
 	if (why)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", why);
+	if (s->t.c_lflag & ICANON) {
+		struct pollfd pfd = { .fd = peer, .events = POLLIN };
+
+		eof_line = poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
+	}
 	/* non-canonical for a moment: a partial line becomes readable */
 	raw = s->t;
 	raw.c_lflag &= ~ICANON;
@@ -679,7 +700,7 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	if (tcsetattr(peer, TCSANOW, &s->t) < 0 && r >= 0)
 		r = -errno;
 	/* give back what was read, whatever comes next */
-	r2 = tty_put_input(m, peer, &s->t, s->in, nin);
+	r2 = tty_put_input(m, peer, &s->t, s->in, nin, eof_line && nin == 1 && !s->in[0]);
 	if (r2 >= 0)
 		r2 = tty_put_output(peer, &s->t, s->out, nout);
 	if (r2 < 0)
@@ -690,7 +711,7 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "more than %u bytes wait to be read", CR_PTY_MAX_DATA);
 	if (r < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "reading the bytes waiting in it");
-	why = input_unfaithful(&s->t, s->in, nin);
+	why = input_unfaithful(&s->t, s->in, nin, eof_line);
 	if (why)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", why);
 	termios_to_msg(&s->t, pm);
@@ -708,6 +729,8 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	pm->to_slave = (ProtobufCBinaryData){ nin, s->in };
 	pm->to_master = (ProtobufCBinaryData){ nout, s->out };
 	pm->master_path = s->master_path[0] ? s->master_path : NULL;
+	pm->has_to_slave_eof = true;
+	pm->to_slave_eof = eof_line;
 	return 0;
 }
 
@@ -897,7 +920,7 @@ static int make_pty(struct restore_ctx *ctx, const Ckpt__Img__Pty *pm, struct tt
 	termios_from_msg(pm, &tio);
 	if (tcsetattr(t->peer, TCSANOW, &tio) < 0 || ioctl(t->master, TIOCSWINSZ, &ws) < 0)
 		return -errno;
-	r = tty_put_input(t->master, t->peer, &tio, pm->to_slave.data, pm->to_slave.len);
+	r = tty_put_input(t->master, t->peer, &tio, pm->to_slave.data, pm->to_slave.len, pm->to_slave_eof);
 	if (r >= 0)
 		r = tty_put_output(t->peer, &tio, pm->to_master.data, pm->to_master.len);
 	if (r < 0)

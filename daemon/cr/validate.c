@@ -347,6 +347,8 @@ static const char *validate_pty(const Ckpt__Img__File *f)
 		return "bad termios or window size";
 	if (m->to_slave.len > CR_PTY_MAX_DATA || m->to_master.len > CR_PTY_MAX_DATA)
 		return "more bytes waiting in a pty than an image holds";
+	if (m->to_slave_eof && (m->to_slave.len != 1 || m->to_slave.data[0] || !(m->lflag & ICANON)))
+		return "a waiting end-of-file that is not one, alone, in canonical mode";
 	return NULL;
 }
 
