@@ -42,7 +42,7 @@ BUILD_ASAN=${CKPT_BUILD_ASAN:-$REPO/build-asan}
 BUILD_FUZZ=${CKPT_BUILD_FUZZ:-$REPO/build-fuzz}
 E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
-	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck)
+	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck tmux)
 
 passed=0 failed=0 skipped=0
 failures=()
