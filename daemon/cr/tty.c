@@ -34,6 +34,7 @@
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 #define PTMX_RDEV makedev(5, 2)
+#define N_TTY_FULL 4095   /* what N_TTY's read buffer holds at most */
 #define PTS_MAJOR_FIRST 136
 #define PTS_MAJOR_LAST 143
 
@@ -75,7 +76,9 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	int tries = 0;
 
 	while (done < len) {
-		ssize_t n = write(fd, p + done, len - done);
+		/* in small pieces: a big one waits for flip buffer room that
+		 * only frees up piece by piece */
+		ssize_t n = write(fd, p + done, MIN(len - done, (size_t)512));
 
 		if (n > 0) {
 			done += n;
@@ -653,9 +656,12 @@ static const char *dump_precheck(int m, int peer, const struct termios *t, bool 
 	poll(&pm, 1, 0);
 	if (packet && (pm.revents & POLLPRI))
 		return "a packet mode status change waits to be read on its master";
+	/* Not writable: stopped (XOFF), which nothing else shows and restart
+	 * can't give back, or full (nobody reads the master: a console no one
+	 * is attached to), which reading it ends. */
 	poll(&ps, 1, 0);
-	if (!(ps.revents & POLLOUT))
-		return "its output is stopped (XOFF, ^S) or its master's buffer is full";
+	if (!(ps.revents & POLLOUT) && (ioctl(m, TIOCINQ, &n) < 0 || n < N_TTY_FULL))
+		return "its output is stopped (XOFF, ^S)";
 	if ((t->c_lflag & ICANON) && (ioctl(peer, TIOCINQ, &n) < 0 || n > 0))
 		return snprintf(buf, blen, "%d bytes of complete input lines wait to be read in canonical mode: not supported", n), buf;
 	return NULL;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 # console.py CKPTCTL SOCKET NAME [SEND EXPECT]...: attach to NAME's console in
-# a pty of our own, send each SEND (\r ends a line) and wait (10 s) until
-# the output since then matches the regex EXPECT; then Ctrl-] to detach
+# a pty of our own, send each SEND (\r ends a line) and wait until
+# the output since then matches the regex EXPECT (30 s); then Ctrl-] to detach
 # and check attach ends. Exit 0 or 1 with what was seen.
 import os, pty, re, select, sys, time
 
@@ -11,7 +11,7 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(ctl, [ctl, "--socket", sock, "attach", name])
 
-def read_until(pat, timeout=10):
+def read_until(pat, timeout=30):
     buf = b""
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -14,12 +14,14 @@
  * C: canonical mode with output processing (ONLCR), echo off, packet mode,
  *    locked (TIOCSPTLCK) after its slave was opened: a partial input line
  *    waits for the slave's reader, and processed output for the master's.
+ * D: raw mode, its slave written (non-blocking) until its master's side is
+ *    full: what a console nobody is attached to comes to.
  * SIGUSR2: every pty's termios, window size, packet, lock and exclusive
  * state are as set; A's and C's waiting bytes are exactly there (and put
  * back for the next check); C's partial line completes into one line when
  * a newline follows; B's session and foreground group read from its
  * master; the children are alive and beating:
- * "PASS ptys n=<checks> beats=<child,grandchild> A:<index> B:<index> C:<index>". */
+ * "PASS ptys n=<checks> beats=<child,grandchild> A:<index> B:<index> C:<index> D:<index>/<bytes>". */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -32,6 +34,10 @@
 #include <time.h>
 
 #include "wl.h"
+
+#ifndef MIN
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#endif
 
 static const char IN_A[] = "in-A \x01\x02\x7f\r\n raw bytes";
 static const char OUT_A[] = "out-A\n\x1b[1m raw \r";
@@ -237,6 +243,55 @@ static void check_c(struct pty *c)
 	put(c->s, OUT_C_WRITTEN, sizeof(OUT_C_WRITTEN) - 1, "C's slave");
 }
 
+static char fill_byte(size_t i)
+{
+	return (char)('a' + (i * 7 + i / 251) % 26);
+}
+
+/* Write D's slave until it takes no more for 100 ms (want: that many
+ * bytes, 0: until full); how much went in. */
+static size_t fill_d(struct pty *d, size_t want)
+{
+	size_t n = 0;
+	int idle = 0;
+
+	while (idle < 100 && (!want || n < want)) {
+		char buf[512];
+		size_t k = want ? MIN(sizeof(buf), want - n) : sizeof(buf);
+		ssize_t w;
+
+		for (size_t i = 0; i < k; i++)
+			buf[i] = fill_byte(n + i);
+		w = write(d->s, buf, k);
+		if (w > 0) {
+			n += w;
+			idle = 0;
+		} else if (w < 0 && errno == EAGAIN) {
+			idle++;
+			sleep_ms(1);
+		} else {
+			fail("ptys: D: write: %d\n", errno);
+		}
+	}
+	return n;
+}
+
+static void check_d(struct pty *d, size_t full)
+{
+	static char buf[256 << 10];
+	size_t n;
+
+	check_state(d, "D");
+	n = read_all(d->m, buf, sizeof(buf));
+	if (n != full)
+		fail("ptys: D's master: %zu bytes, want %zu\n", n, full);
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] != fill_byte(i))
+			fail("ptys: D's master: byte %zu is %#x, want %#x\n", i, (unsigned char)buf[i], (unsigned char)fill_byte(i));
+	if (fill_d(d, full) != full)
+		fail("ptys: D: could not fill it again with %zu bytes\n", full);
+}
+
 static void check_b(const struct pty *b, pid_t child, pid_t gc)
 {
 	pid_t sid = -1;
@@ -249,7 +304,8 @@ static void check_b(const struct pty *b, pid_t child, pid_t gc)
 int main(void)
 {
 	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
-	struct pty a = { 0 }, b = { 0 }, c = { 0 };
+	struct pty a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+	size_t full;
 	uint64_t checks = 0, beats[2] = { 0 }, at_pass[2] = { 0 };
 	char name[64];
 	int beat[2];
@@ -272,6 +328,13 @@ int main(void)
 	c.locked = 1;
 	set_state(&c, "C");
 
+	open_pty(&d, "D");
+	cfmakeraw(&d.t);
+	d.ws = (struct winsize){ .ws_row = 5, .ws_col = 7 };
+	set_state(&d, "D");
+	if (fcntl(d.s, F_SETFL, O_NONBLOCK) < 0)
+		fail("ptys: D: O_NONBLOCK: %d\n", errno);
+
 	b.m = posix_openpt(O_RDWR | O_NOCTTY);
 	if (b.m < 0 || grantpt(b.m) < 0 || unlockpt(b.m) < 0 || ptsname_r(b.m, name, sizeof(name)) || ioctl(b.m, TIOCGPTN, &b.idx) < 0)
 		fail("ptys: B: posix_openpt: %d\n", errno);
@@ -288,7 +351,7 @@ int main(void)
 		fail("ptys: fork: %d\n", errno);
 	if (child == 0) {
 		close(beat[0]);
-		close(a.m), close(a.s), close(b.m), close(b.s), close(c.m), close(c.s);
+		close(a.m), close(a.s), close(b.m), close(b.s), close(c.m), close(c.s), close(d.m), close(d.s);
 		fcntl(beat[1], F_SETFL, 0);
 		child_main(name, beat[1]);
 	}
@@ -302,8 +365,11 @@ int main(void)
 	put(a.s, OUT_A, sizeof(OUT_A) - 1, "A's slave");
 	put(c.m, PART_C, sizeof(PART_C) - 1, "C's master");
 	put(c.s, OUT_C_WRITTEN, sizeof(OUT_C_WRITTEN) - 1, "C's slave");
+	full = fill_d(&d, 0);
+	if (full < 4096)
+		fail("ptys: D: full after %zu bytes\n", full);
 	sleep_ms(100);
-	say("READY ptys A:%u B:%u C:%u\n", a.idx, b.idx, c.idx);
+	say("READY ptys A:%u B:%u C:%u D:%u/%zu\n", a.idx, b.idx, c.idx, d.idx, full);
 	for (;;) {
 		char buf[256];
 		ssize_t n;
@@ -327,9 +393,10 @@ int main(void)
 		if (getpgid(gc) != gc || getsid(gc) != child)
 			fail("ptys: B's foreground group %d is not the grandchild's in session %d\n", gc, child);
 		check_c(&c);
+		check_d(&d, full);
 		at_pass[0] = beats[0];
 		at_pass[1] = beats[1];
-		say("PASS ptys n=%lu beats=%lu,%lu A:%u B:%u C:%u\n", (unsigned long)checks, (unsigned long)beats[0],
-		    (unsigned long)beats[1], a.idx, b.idx, c.idx);
+		say("PASS ptys n=%lu beats=%lu,%lu A:%u B:%u C:%u D:%u/%zu\n", (unsigned long)checks, (unsigned long)beats[0],
+		    (unsigned long)beats[1], a.idx, b.idx, c.idx, d.idx, full);
 	}
 }
