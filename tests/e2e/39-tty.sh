@@ -7,7 +7,8 @@
 # checkpoint/restart cycles, each proving itself; the container's devpts is
 # its own, not the host's. An interactive bash on a console (run -t),
 # driven through attach from a pty of our own (tests/tools/console.py),
-# keeps its variables and cwd across checkpoint and restart. script(1)
+# keeps its variables and cwd across checkpoint and restart, and its
+# console across a ckptd restart. script(1)
 # records a counter through its pty across a restart. tmux with a shell
 # loop in a pane: its pane output goes on through attach; a checkpoint of
 # it is refused naming its server's unix socket while those are refused,
@@ -57,6 +58,10 @@ for c in 1 2; do
 		'v=ckpt42 d=/tmp t=/dev/pts/0 s= *2 f= *2' || fail "$name: bash on the console after restart $c"
 	log "bash: cycle $c ok"
 done
+# a ckptd restarted while the container runs finds its console again
+ckptd_stop
+ckptd_start
+console "$name" 'echo "v=$X again"\r' 'v=ckpt42 again' || fail "$name: no console after a ckptd restart"
 # attach ends when the console's last holder goes
 console "$name" 'exit\r' 'exit' || fail "$name: bash did not exit"
 wait_state "$name" stopped 10
