@@ -125,6 +125,7 @@ void render_progress_clear(struct ctl *c);
 int verb_run(struct ctl *c, int argc, char **argv);
 int verb_list(struct ctl *c, int argc, char **argv);
 int verb_logs(struct ctl *c, int argc, char **argv);
+int verb_attach(struct ctl *c, int argc, char **argv);
 int verb_kill(struct ctl *c, int argc, char **argv);
 int verb_rm(struct ctl *c, int argc, char **argv);
 int verb_version(struct ctl *c, int argc, char **argv);

@@ -9,8 +9,9 @@
 #endif
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "Containers", "run", "NAME [--cwd DIR] [--env K=V]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... -- CMD [ARGS...]",
-	  "start CMD in a new container", verb_run },
+	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... -- CMD [ARGS...]",
+	  "start CMD in a new container (-t: with a console)", verb_run },
+	{ "Containers", "attach", "NAME", "connect this terminal to the console (Ctrl-] detaches)", verb_attach },
 	{ "Containers", "list", "", "list containers (NAME STATE PID HOSTPID IMAGES NET)", verb_list },
 	{ "Containers", "logs", "NAME", "copy the container's stdout/stderr log to stdout", verb_logs },
 	{ "Containers", "kill", "NAME [--signal N|NAME]", "signal the workload (default SIGKILL)", verb_kill },

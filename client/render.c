@@ -43,6 +43,8 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 		json_i64(j, "init_host_pid", ci->init_host_pid);
 	if (ci->has_exit_status)
 		json_i64(j, "exit_status", ci->exit_status);
+	if (ci->has_tty && ci->tty)
+		json_bool(j, "tty", true);
 	json_arr_begin(j, "argv");
 	for (size_t i = 0; i < ci->n_argv; i++)
 		json_str(j, NULL, ci->argv[i]);

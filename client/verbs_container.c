@@ -4,6 +4,7 @@
 
 #include "ckptctl.h"
 #include "macro.h"
+#include <sys/ioctl.h>
 #include "wire.h"
 
 #ifndef CKPTD_VERSION
@@ -96,6 +97,17 @@ int verb_run(struct ctl *c, int argc, char **argv)
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--env", 'e', true, &val)) != 0) {
 			if (r < 0 || (r = parse_env(c, val, env, &nenv)) < 0)
 				return r;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--tty", 't', false, &val)) != 0) {
+			struct winsize ws;
+
+			if (r < 0)
+				return r;
+			run.has_tty = run.tty = true;
+			if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+				run.has_rows = run.has_cols = true;
+				run.rows = ws.ws_row;
+				run.cols = ws.ws_col;
+			}
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (!run.name) {

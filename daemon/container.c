@@ -130,7 +130,7 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
-	c->init_pidfd = c->log_fd = c->pending_fd = -1;
+	c->init_pidfd = c->log_fd = c->pending_fd = c->console_fd = -1;
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->dir_fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (c->dir_fd < 0) {
@@ -173,6 +173,7 @@ void container_free(struct container *c)
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
 	c->init_pidfd = safe_close(c->init_pidfd);
+	c->console_fd = safe_close(c->console_fd);
 	c->log_fd = safe_close(c->log_fd);
 	c->dir_fd = safe_close(c->dir_fd);
 	container_free_argv(c);
@@ -295,6 +296,8 @@ int container_save(struct container *c)
 	if (c->hostname[0])
 		n += snprintf(buf + n, sizeof(buf) - n, "hostname=%s\n", c->hostname);
 	n += container_save_net(c, buf + n, sizeof(buf) - (size_t)n);
+	if (c->tty)
+		n += snprintf(buf + n, sizeof(buf) - n, "tty=1\n");
 	if ((size_t)n >= sizeof(buf))
 		return log_errno(-ENAMETOOLONG, "container %s: state too long", c->name);
 	r = statefile_write(c->dir_fd, "state", buf, n);
@@ -371,6 +374,8 @@ static int container_load_state(struct container *c)
 			c->init_pid = atoi(v);
 		else if (streq(line, "init_start"))
 			c->init_start = strtoull(v, NULL, 10);
+		else if (streq(line, "tty"))
+			c->tty = streq(v, "1");
 		else if (streq(line, "exit_status")) {
 			c->has_exit_status = true;
 			c->exit_status = atoi(v);
@@ -416,6 +421,8 @@ static bool container_adopt(struct container *c)
 	c->init_is_child = false;
 	if (container_watch_init(c) < 0)
 		return false;
+	if (c->tty && container_take_console(c) < 0)
+		log_warn("container %s: its console is gone: attach will fail", c->name);
 	/* a checkpoint interrupted by our death would have left it frozen */
 	if (c->has_cgroup)
 		cgroup_thaw(&c->cg);
@@ -559,7 +566,7 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 	if (pid == 0) {
 		if (sync_w >= 0)
 			close(sync_w);     /* else we would wait for our own write end */
-		init_main(c->log_fd, ctl_child, sync_r, ready_w, run);
+		init_main(c->log_fd, ctl_child, sync_r, ready_w, c->tty, run);
 	}
 	ready_w = safe_close(ready_w);
 	if (c->cg.v1) {
@@ -619,11 +626,26 @@ int container_spawn(struct container *c, const struct init_run *run, int *ret_ct
 		container_kill_all(c);
 		return r;
 	}
+	if (c->tty && (r = container_take_console(c)) < 0) {
+		container_kill_all(c);
+		return log_errno(r, "container %s: taking its console from init: %m", c->name);
+	}
 	if (run)
 		container_find_workload(c);
 	log_info("container %s: init %d started in %s", c->name, c->init_pid, c->cg.dir);
 	if (ret_ctl_fd)
 		*ret_ctl_fd = TAKE_FD(ctl_parent);
+	return 0;
+}
+
+int container_take_console(struct container *c)
+{
+	int fd = (int)syscall(SYS_pidfd_getfd, c->init_pidfd, INIT_CONSOLE_FD, 0);
+
+	if (fd < 0)
+		return -errno;
+	safe_close(c->console_fd);
+	c->console_fd = fd;
 	return 0;
 }
 
@@ -679,6 +701,7 @@ void container_init_exited(struct container *c, int status)
 		c->ev_init = NULL;
 	}
 	c->init_pidfd = safe_close(c->init_pidfd);
+	c->console_fd = safe_close(c->console_fd);
 	c->init_pid = 0;
 	c->init_start = 0;
 	c->workload_pid = c->workload_nspid = 0;
@@ -769,6 +792,8 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 	b->ci.images = b->iip;
 	b->ci.n_argv = c->argc;
 	b->ci.argv = c->argv;
+	b->ci.has_tty = c->tty;
+	b->ci.tty = c->tty;
 	if (c->init_pid > 0) {
 		if (c->workload_pid <= 0)
 			container_find_workload(c);

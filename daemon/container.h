@@ -36,6 +36,8 @@ struct container {
 	int log_fd;                  /* O_WRONLY|O_APPEND, kept across restarts */
 	char hostname[65];           /* given at run; the image's own wins at restart */
 	struct cr_net_config net;    /* given at run; the image's after a restart */
+	bool tty;                    /* it has a console (run -t) */
+	int console_fd;              /* the console pty's master, while init lives; -1: none */
 
 	/* The init, while it exists. */
 	pid_t init_pid;              /* 0 when none */
@@ -104,6 +106,8 @@ void container_cleanup_cgroup(struct container *c);
 int container_kill_all(struct container *c);
 /* Called by the init watch when init exits (status = its exit code, or -1 unknown). */
 void container_init_exited(struct container *c, int status);
+/* The console master from init (which keeps one), into c->console_fd. */
+int container_take_console(struct container *c);
 /* Fill workload_pid/workload_nspid from /proc. */
 void container_find_workload(struct container *c);
 

@@ -23,6 +23,9 @@ void query_logs(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t 
 void query_version(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void query_check(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
+/* console.c: hand the client the master of a container's console */
+void console_attach(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
 /* ops.c: container lifecycle */
 /* Validate name and find it; on failure answered (INVALID_REQUEST, NOT_FOUND), NULL. */
 struct container *ops_lookup(struct conn *cn, const char *name);

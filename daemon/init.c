@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -31,6 +32,13 @@ static char *const init_default_env[] = {
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 	"HOME=/",
 	"TERM=dumb",
+	NULL,
+};
+
+static char *const init_console_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"HOME=/",
+	"TERM=xterm",
 	NULL,
 };
 
@@ -123,22 +131,69 @@ static void init_setup_mounts(void)
 		init_die("making / private");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		init_die("mounting /proc");
+	/* A devpts instance of its own: the ptys made inside get the same
+	 * index again in the fresh one a restart mounts, and the host's
+	 * terminals are out of sight. /dev/ptmx opens this instance's. */
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
+		init_die("mounting /dev/pts");
+	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL) < 0)
+		init_die("binding /dev/pts/ptmx to /dev/ptmx");
 }
 
-static _Noreturn void init_exec_workload(const struct init_run *run)
+/* The console: a pty of the container's own devpts (index 0: the first),
+ * unlocked, its master at INIT_CONSOLE_FD. */
+static void init_make_console(const struct init_run *run)
+{
+	int unlock = 0, fd = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	if (fd < 0 || ioctl(fd, TIOCSPTLCK, &unlock) < 0)
+		init_die("making the console pty");
+	if (run && run->rows && run->cols) {
+		struct winsize ws = { .ws_row = run->rows, .ws_col = run->cols };
+
+		ioctl(fd, TIOCSWINSZ, &ws);
+	}
+	if (fd != INIT_CONSOLE_FD) {
+		if (dup3(fd, INIT_CONSOLE_FD, O_CLOEXEC) < 0)
+			init_die("placing the console pty");
+		close(fd);
+	}
+}
+
+/* The workload in a session of its own, the console's slave its
+ * controlling terminal (opened as a session leader) and its stdio. */
+static void init_attach_console(void)
+{
+	char path[32];
+	unsigned idx;
+	int fd;
+
+	if (setsid() < 0 || ioctl(INIT_CONSOLE_FD, TIOCGPTN, &idx) < 0)
+		_exit(127);
+	snprintf(path, sizeof(path), "/dev/pts/%u", idx);
+	fd = open(path, O_RDWR);
+	if (fd < 0 || ioctl(fd, TIOCSCTTY, 0) < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+		dprintf(INIT_LOG_FD, "ckptd-init: the console %s: %m\n", path);
+		_exit(127);
+	}
+}
+
+static _Noreturn void init_exec_workload(const struct init_run *run, bool console)
 {
 	sigset_t none;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (dup2(INIT_LOG_FD, 1) < 0 || dup2(INIT_LOG_FD, 2) < 0)
+	if (console)
+		init_attach_console();
+	else if (dup2(INIT_LOG_FD, 1) < 0 || dup2(INIT_LOG_FD, 2) < 0)
 		_exit(127);
 	if (chdir(run->cwd ? run->cwd : "/") < 0) {
 		dprintf(2, "ckptd-init: chdir %s: %m\n", run->cwd);
 		_exit(127);
 	}
 	syscall(SYS_close_range, 3, ~0u, 0);
-	environ = (char **)(run->envp ? run->envp : init_default_env);
+	environ = (char **)(run->envp ? run->envp : console ? init_console_env : init_default_env);
 	execvp(run->argv[0], run->argv);
 	dprintf(2, "ckptd-init: exec %s: %m\n", run->argv[0]);
 	_exit(127);
@@ -208,7 +263,7 @@ static _Noreturn void init_loop(bool have_ctl)
 	}
 }
 
-_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, const struct init_run *run)
+_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool console, const struct init_run *run)
 {
 	char c;
 
@@ -224,6 +279,8 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, cons
 	init_setup_mounts();
 	if (setsid() < 0)
 		init_die("setsid");
+	if (console)
+		init_make_console(run);
 	prctl(PR_SET_NAME, "ckptd-init", 0, 0, 0);
 	if (run) {
 		struct cr_ns_config ns = { .domainname = "(none)" };
@@ -241,7 +298,7 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, cons
 		if (pid < 0)
 			init_die("fork");
 		if (pid == 0)
-			init_exec_workload(run);
+			init_exec_workload(run, console);
 	}
 	/* ckptd waits for this EOF: the workload exists (run) or we serve (restart). */
 	close(INIT_READY_FD);

@@ -365,6 +365,9 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	k = net.npublish ? net_alloc(cn->srv, c, &c->net) : 0;
 	if (k < 0)
 		snprintf(why, sizeof(why), "no free address left in ckptd's range for its veth");
+	c->tty = r->has_tty && r->tty;
+	run.rows = MIN(r->rows, 0xffffu);
+	run.cols = MIN(r->cols, 0xffffu);
 	if (k >= 0)
 		k = container_set_argv(c, r->argv, r->n_argv);
 	if (k >= 0) {
@@ -509,7 +512,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	struct container *c;
 	struct worker *w;
 	struct stat st;
-	int keep[2], k;
+	int keep[3], k;
 
 	c = ops_lookup(cn, r->name);
 	if (!c || !ops_idle(cn, c) || !ops_fds_ok(cn, "checkpoint", c->name, r->to_fd, true, nfds, fds))
@@ -539,15 +542,16 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
 		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
-		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net,
+		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
 	keep[0] = job.req.image_fd;
 	keep[1] = c->dir_fd;
+	keep[2] = c->console_fd;
 	snprintf(what, sizeof(what), "checkpoint %s", c->name);
-	k = worker_start(cn->srv, what, worker_checkpoint, &job, keep, 2, &ops_checkpoint_ops, c, &w);
+	k = worker_start(cn->srv, what, worker_checkpoint, &job, keep, 3, &ops_checkpoint_ops, c, &w);
 	if (k < 0) {
 		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: starting the checkpoint worker: %s",
 				 c->name, strerror(-k));
@@ -664,7 +668,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
 	char what[128];
-	int keep[3], k;
+	int keep[4], k;
 
 	char why[512];
 
@@ -675,19 +679,20 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	}
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
-		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd,
+		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = c->console_fd,
 		.deadline_ms = server_deadline_ms(cn->srv, timeout_s),
 	};
 	keep[0] = image_fd;
 	keep[1] = ctl_fd;
 	keep[2] = c->log_fd;
+	keep[3] = c->console_fd;
 	snprintf(what, sizeof(what), "restart %s", c->name);
 	op_begin(c, OP_RESTART, cn);
 	c->op_new = created;
 	k = net_busy_list(cn->srv, c, &busy, &job.net_nbusy);
 	job.net_busy = busy;
 	if (k >= 0)
-		k = worker_start(cn->srv, what, worker_restart, &job, keep, 3, &ops_restart_ops, c, &w);
+		k = worker_start(cn->srv, what, worker_restart, &job, keep, 4, &ops_restart_ops, c, &w);
 	if (k < 0) {
 		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
 			     c->name, strerror(-k));

@@ -40,6 +40,7 @@ static const struct handler {
 	[CKPT__RPC__REQUEST__BODY_RM] = { "rm", ops_rm, false, true },
 	[CKPT__RPC__REQUEST__BODY_VERSION] = { "version", query_version, false, false },
 	[CKPT__RPC__REQUEST__BODY_CHECK] = { "check", query_check, false, true },
+	[CKPT__RPC__REQUEST__BODY_ATTACH] = { "attach", console_attach, false, false },
 };
 
 /* ---- replies ---- */

@@ -13,6 +13,7 @@
 #include "proc.h"
 #include "sleep.h"
 #include "sock.h"
+#include "tty.h"
 #include "validate.h"
 #include <signal.h>
 #include <sys/ptrace.h>
@@ -221,6 +222,12 @@ static int write_header(struct ckpt_job *j)
 		free(h.sysv_sems);
 		return cr_fail(j->ctx.err, CR_ERR_INTERNAL, -r, "the container's semaphore sets");
 	}
+	r = tty_dump_header(&j->ctx, &h);
+	if (r < 0) {
+		free(h.sysv_sems ? h.sysv_sems[0] : NULL);
+		free(h.sysv_sems);
+		return r;
+	}
 	/* what restart would refuse is refused now, before anything is killed */
 	why = validate_header_ns(&h);
 	if (why)
@@ -229,6 +236,7 @@ static int write_header(struct ckpt_job *j)
 		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
 	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
 	free(h.sysv_sems);
+	tty_dump_header_free(&h);
 	return r < 0 ? r : 0;
 }
 
@@ -452,6 +460,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (j.ctx.files)
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);
+	tty_dump_done(&j.ctx);
 	tree_free(&j.ctx);
 	sock_unix_dump_done(&j.ctx);
 	sleep_census_free(j.ctx.sleeps);

@@ -112,6 +112,7 @@ struct cr_checkpoint_req {
 	uint64_t ghost_limit;      /* bytes of one file deleted while open (ghost.c) */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
+	int console_fd;            /* master of the console pty ckptd holds; -1: none */
 	ino_t log_ino;
 	const struct cr_net_config *net;  /* recorded in the header; NULL: the host's */
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
@@ -136,6 +137,7 @@ struct cr_restart_req {
 	pid_t init_pid;            /* host pid of the fresh container init */
 	int init_ctl_fd;           /* SOCK_SEQPACKET to that init (spawn.h protocol) */
 	int log_fd;                /* container log, O_WRONLY|O_APPEND */
+	int console_fd;            /* master of the fresh console pty; -1: none */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	const struct cr_net_ops *net_ops; /* a private network needs it */
 	cr_progress_fn progress;

@@ -59,3 +59,5 @@
 #define CR_NETLINK_MAX_GROUP_WORDS 32 /* netlink groups of one socket, 32 a word */
 #define CR_MC_MAX_GROUPS 256          /* multicast groups of one socket */
 #define CR_MC_MAX_SOURCES 64          /* sources of one group's filter */
+#define CR_PTY_MAX_INDEX 4095         /* pty indexes of a devpts instance */
+#define CR_PTY_MAX_DATA (1u << 20)    /* bytes waiting in one direction of a pty */

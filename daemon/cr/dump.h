@@ -55,6 +55,7 @@ struct dump_ctx {
 	struct usk_table *usk;        /* the container's unix sockets, once one is saved (sock_unix.h) */
 	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
 	size_t nrepaired;
+	struct tty_dump *ttys;        /* the container's ptys (tty.c) */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

@@ -2,6 +2,7 @@
 /* Open files: saving fd tables and open file descriptions, reopening them. */
 #include "restore.h"
 #include "sock.h"
+#include "tty.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -43,13 +44,6 @@ static int same_file(const void *a, const void *b)
 	return syscall(SYS_kcmp, x->pid, y->pid, KCMP_FILE, x->fd, y->fd) == 0;
 }
 
-static bool is_tty(dev_t rdev)
-{
-	unsigned maj = major(rdev);
-
-	return maj == 4 || maj == 5 || (maj >= 136 && maj <= 143);
-}
-
 static bool in_container(const struct dump_ctx *ctx, pid_t nspid)
 {
 	size_t i, k;
@@ -86,11 +80,12 @@ static const char *classify_proc(struct dump_ctx *ctx, pid_t pid, const char *li
 }
 
 /* Classify one fd into a File message; NULL or why it is refused. */
-static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, const struct stat *st, uint32_t flags,
+static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char *link, const struct stat *st, uint32_t flags,
 			    bool procfs, Ckpt__Img__File *f)
 {
 	char buf[PATH_MAX + 64];
 	struct stat pst;
+	const char *why;
 
 	if (S_ISREG(st->st_mode) && st->st_dev == ctx->req->log_dev && st->st_ino == ctx->req->log_ino) {
 		f->kind = CKPT__IMG__FILE_KIND__FILE_LOG;
@@ -120,6 +115,8 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		return "fanotify is not supported (its marks and permission events can't be given back faithfully)";
 	if (inotify_classify(link, f))
 		return NULL;
+	if (tty_classify(ctx, pid, fd, st, flags, f, &why))
+		return why;
 	if (!(flags & O_PATH)) {
 		if (S_ISFIFO(st->st_mode) && strstr(link, " (deleted)"))
 			return "a named pipe whose path was deleted: not supported";
@@ -144,8 +141,6 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, const char *link, c
 		f->has_rdev = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode);
 		f->rdev = f->has_rdev ? st->st_rdev : 0;
 	} else if (S_ISCHR(st->st_mode)) {
-		if (is_tty(st->st_rdev))
-			return "terminals are not supported";
 		f->kind = CKPT__IMG__FILE_KIND__FILE_CHR;
 		f->has_rdev = true;
 		f->rdev = st->st_rdev;
@@ -190,6 +185,8 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	}
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY)
 		return inotify_dump(ctx, pid, fd, f);
+	if (tty_kind(f->kind))
+		return tty_dump(ctx, pid, fd, f);
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
 		return 0;
 	/* "/memfd:NAME (deleted)" */
@@ -337,7 +334,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	r = proc_fdinfo_pid(pid, fd, &fi);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d: fdinfo", pid, fd);
-	why = classify(ctx, pid, link, &st, fi.flags & REOPEN_MASK, procfs, &f);
+	why = classify(ctx, pid, fd, link, &st, fi.flags & REOPEN_MASK, procfs, &f);
 	if (why)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): %s", pid, fd, link, why);
 	r = check_fd_state(ctx, pid, fd, link, &fi);
@@ -390,6 +387,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	evfd_dump_free(&f);
 	sock_dump_free(&f);
 	inotify_dump_free(&f);
+	tty_dump_free(&f);
 	return r;
 }
 
@@ -659,7 +657,8 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) ||
+	    (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -839,6 +838,9 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 		return reopen_ghost(ctx, f);
 	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
 		return inotify_reopen(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:
+	case CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE:
+		return tty_reopen(ctx, f);
 	default:
 		break;
 	}
@@ -881,7 +883,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 		o = calloc(1, sizeof(*o));
 		if (o)
 			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .kind = f->kind, .pos = f->has_pos ? f->pos : 0,
-						   .pidfd_pid = f->pidfd_pid, .pidfd_thread = f->pidfd_thread };
+						   .pidfd_pid = f->pidfd_pid, .pidfd_thread = f->pidfd_thread,
+						   .pty_index = f->pty_index };
 		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
 			free(o);
 			o = NULL;

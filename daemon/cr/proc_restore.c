@@ -10,6 +10,7 @@
 #include "proc.h"
 #include "rbatch.h"
 #include "spawn.h"
+#include "tty.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/sched.h>
@@ -243,12 +244,17 @@ int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Im
 		p->forked = false;   /* ckptd's image, not a restored parent's: replaced whole */
 		return setup_forked(ctx, p, m);
 	}
-	if (!pp)
-		return spawn_by_init(ctx, p, m);
-	if (!pp->mm_done || !pp->seized || !pp->scratch)
+	if (!pp) {
+		r = spawn_by_init(ctx, p, m);
+	} else if (!pp->mm_done || !pp->seized || !pp->scratch) {
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its parent %d is not restored before it", p->tt->pid, pp->tt->pid);
-	r = fork_from(ctx, pp, p);
-	return r < 0 ? r : setup_forked(ctx, p, m);
+	} else {
+		r = fork_from(ctx, pp, p);
+		if (r >= 0)
+			r = setup_forked(ctx, p, m);
+	}
+	/* a session leader's terminal, before anything is forked into its session */
+	return r < 0 ? r : tty_restore_ctty(ctx, p, m);
 }
 
 /* Let a signal queued to the task kill it: pass it on at its

@@ -3,6 +3,7 @@
  * arrive; release it only after the tail proved the image complete. A failed
  * restart kills what it built. */
 #include "restore.h"
+#include "tty.h"
 #include "spawn.h"
 #include "netcfg.h"
 #include "sock.h"
@@ -90,6 +91,7 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 	Ckpt__Img__Header *h;
 	uint64_t xf;
 	uint32_t xs;
+	int r;
 
 	if (ctx->hdr)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "a second header record");
@@ -110,7 +112,8 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image holds no task");
 	if (h->vdso_size > (1 << 20) || h->vvar_size > (1 << 20) || h->vvar_vclock_size > (1 << 20))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "vdso sizes out of range");
-	return restore_ns(ctx, h);
+	r = tty_restore_header(ctx, h);
+	return r < 0 ? r : restore_ns(ctx, h);
 }
 
 int restore_pool_add(struct restore_ctx *ctx, int fd)
@@ -299,6 +302,8 @@ static int finish(struct restore_ctx *ctx)
 	if (r >= 0)
 		r = proc_restore_groups(ctx);
 	if (r >= 0)
+		r = tty_restore_finish(ctx);
+	if (r >= 0)
 		r = proc_restore_end_helpers(ctx);
 	if (r >= 0)
 		r = files_restore_late(ctx);
@@ -385,6 +390,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	free(ctx->late);
 	sock_unix_restore_done(ctx);
 	sock_tcp_restore_end(ctx, false);
+	tty_restore_done(ctx);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

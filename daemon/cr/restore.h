@@ -76,6 +76,7 @@ struct restore_ctx {
 	struct usk_rtab *usk;         /* unix sockets made so far (sock_unix.h) */
 	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
 	size_t nrepaired;
+	struct tty_restore *ttys;     /* the ptys made so far (tty.c) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
@@ -97,6 +98,7 @@ struct restore_obj {
 	pid_t pidfd_pid;              /* FILE (a pidfd): the pid in the container */
 	bool pidfd_thread;            /* ... PIDFD_THREAD */
 	uint64_t pos;                 /* FILE: its offset */
+	uint32_t pty_index;           /* FILE (a pty end): its index */
 };
 
 /* An fd installed once every task exists (a /proc file naming them). */

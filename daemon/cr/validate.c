@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/timerfd.h>
@@ -350,6 +351,52 @@ static const char *validate_inotify(const Ckpt__Img__File *f)
 	return NULL;
 }
 
+/* A pty end; its state when the File carries it. */
+static const char *validate_pty(const Ckpt__Img__File *f)
+{
+	const Ckpt__Img__Pty *m = f->pty;
+
+	if (!f->has_pty_index || f->pty_index > CR_PTY_MAX_INDEX)
+		return "a pty without its index, or one out of range";
+	if (f->flags & ~(O_ACCMODE | O_NONBLOCK | O_APPEND | O_ASYNC | ARCH_O_LARGEFILE))
+		return "open flags restart can't give a pty back";
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_PTY_MASTER && (f->flags & O_ACCMODE) != O_RDWR)
+		return "a pty master not open for reading and writing";
+	if (!m)
+		return NULL;
+	if (m->master_path && !streq(m->master_path, "/dev/ptmx") && !streq(m->master_path, "/dev/pts/ptmx"))
+		return "a pty master path other than /dev/ptmx or /dev/pts/ptmx";
+	if (m->index != f->pty_index)
+		return "pty state of another index";
+	if (m->cc.len != NCCS || m->rows > 0xffff || m->cols > 0xffff || m->xpixel > 0xffff || m->ypixel > 0xffff)
+		return "bad termios or window size";
+	if (m->to_slave.len > CR_PTY_MAX_DATA || m->to_master.len > CR_PTY_MAX_DATA)
+		return "more bytes waiting in a pty than an image holds";
+	if (m->to_slave_eof && (m->to_slave.len != 1 || m->to_slave.data[0] || !(m->lflag & ICANON)))
+		return "a waiting end-of-file that is not one, alone, in canonical mode";
+	return NULL;
+}
+
+const char *validate_header_tty(const Ckpt__Img__Header *h)
+{
+	size_t i, k;
+
+	if (h->has_console_pty && h->console_pty > CR_PTY_MAX_INDEX)
+		return "console pty index out of range";
+	if (h->n_cttys > CR_MAX_TASKS)
+		return "too many controlling terminals";
+	for (i = 0; i < h->n_cttys; i++) {
+		const Ckpt__Img__Ctty *c = h->cttys[i];
+
+		if (c->sid < 2 || c->sid > CR_PID_MAX || c->index > CR_PTY_MAX_INDEX || c->fg_pgrp < 0 || c->fg_pgrp > CR_PID_MAX)
+			return "controlling terminal: session, pty or process group out of range";
+		for (k = 0; k < i; k++)
+			if (h->cttys[k]->sid == c->sid)
+				return "a session with two controlling terminals";
+	}
+	return NULL;
+}
+
 const char *validate_file(const Ckpt__Img__File *f)
 {
 	const char *why = check_file_state(f);
@@ -388,6 +435,9 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return f->has_ghost_id ? NULL : "a deleted file without a ghost id";
 	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
 		return validate_inotify(f);
+	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:
+	case CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE:
+		return validate_pty(f);
 	case CKPT__IMG__FILE_KIND__FILE_REG:
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
 		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/sysmacros.h>
+#include <termios.h>
 #include <cmocka.h>
 
 #include "arch.h"
@@ -764,6 +765,89 @@ static void test_net(void **state)
 	assert_null(validate_net(&n));
 }
 
+static void test_pty(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE, NULL, O_RDWR | LARGE | O_NONBLOCK);
+	Ckpt__Img__Pty m = CKPT__IMG__PTY__INIT;
+	uint8_t cc[NCCS] = { 0 }, nul = 0;
+
+	(void)state;
+	assert_non_null(validate_file(&f));   /* no index */
+	f.has_pty_index = true;
+	f.pty_index = CR_PTY_MAX_INDEX + 1;
+	assert_non_null(validate_file(&f));
+	f.pty_index = 3;
+	assert_null(validate_file(&f));
+	f.flags |= O_DIRECT;
+	assert_non_null(validate_file(&f));
+	f.flags = O_RDONLY;
+	f.kind = CKPT__IMG__FILE_KIND__FILE_PTY_MASTER;
+	assert_non_null(validate_file(&f));   /* a master is read-write */
+	f.flags = O_RDWR;
+	assert_null(validate_file(&f));
+
+	f.pty = &m;
+	m.index = 3;
+	m.cc = (ProtobufCBinaryData){ NCCS, cc };
+	m.rows = 24;
+	m.cols = 80;
+	assert_null(validate_file(&f));
+	m.index = 4;
+	assert_non_null(validate_file(&f));   /* another pty's state */
+	m.index = 3;
+	m.cc.len = NCCS - 1;
+	assert_non_null(validate_file(&f));
+	m.cc.len = NCCS;
+	m.cols = 0x10000;
+	assert_non_null(validate_file(&f));
+	m.cols = 80;
+	m.to_master.len = CR_PTY_MAX_DATA + 1;
+	assert_non_null(validate_file(&f));
+	m.to_master.len = 0;
+	m.master_path = "/dev/pts/../../etc/passwd";
+	assert_non_null(validate_file(&f));
+	m.master_path = "/dev/ptmx";
+	assert_null(validate_file(&f));
+	m.to_slave_eof = true;                /* an end-of-file is one NUL, canonical */
+	assert_non_null(validate_file(&f));
+	m.to_slave = (ProtobufCBinaryData){ 1, &nul };
+	assert_non_null(validate_file(&f));
+	m.lflag = ICANON;
+	assert_null(validate_file(&f));
+}
+
+static void test_header_tty(void **state)
+{
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	Ckpt__Img__Ctty a = CKPT__IMG__CTTY__INIT, b = CKPT__IMG__CTTY__INIT, *v[] = { &a, &b };
+
+	(void)state;
+	assert_null(validate_header_tty(&h));
+	h.has_console_pty = true;
+	h.console_pty = CR_PTY_MAX_INDEX + 1;
+	assert_non_null(validate_header_tty(&h));
+	h.console_pty = 0;
+	a.sid = 2;
+	a.index = 0;
+	b.sid = 7;
+	b.index = 1;
+	b.has_fg_pgrp = true;
+	b.fg_pgrp = 9;
+	h.cttys = v;
+	h.n_cttys = 2;
+	assert_null(validate_header_tty(&h));
+	b.sid = 2;
+	assert_non_null(validate_header_tty(&h));   /* one session, two terminals */
+	b.sid = 1;
+	assert_non_null(validate_header_tty(&h));   /* init's session is not the image's */
+	b.sid = 7;
+	b.fg_pgrp = -1;
+	assert_non_null(validate_header_tty(&h));
+	b.fg_pgrp = 9;
+	b.index = CR_PTY_MAX_INDEX + 1;
+	assert_non_null(validate_header_tty(&h));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -782,6 +866,8 @@ int main(void)
 		cmocka_unit_test(test_mm),
 		cmocka_unit_test(test_thread),
 		cmocka_unit_test(test_header_ns),
+		cmocka_unit_test(test_pty),
+		cmocka_unit_test(test_header_tty),
 		cmocka_unit_test(test_thread_state),
 	};
 
