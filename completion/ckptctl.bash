@@ -5,22 +5,22 @@
 # with --socket, else $CKPTD_SOCKET, else the default), files for -o, -i
 # and inspect, a command after "run NAME --".
 
-_ckptctl_verbs="run list logs kill rm checkpoint restart images inspect version check"
+_ckptctl_verbs="run attach list logs kill rm checkpoint restart images inspect version check"
 _ckptctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 
 # The flags of a verb, and those of them that take a value.
 _ckptctl_flags() {
 	case $1 in
-	run) echo "--cwd --env --hostname --" ;;
+	run) echo "-t --cwd --env --hostname --net --publish --" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--leave-running --timeout --output -o" ;;
+	checkpoint) echo "--leave-running --timeout --ghost-limit --output -o" ;;
 	restart) echo "--image --timeout --input -i" ;;
 	esac
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--hostname|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
+	--socket|--cwd|--env|-e|--hostname|--net|--publish|--ghost-limit|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
 	esac
 	return 1
 }
@@ -57,7 +57,7 @@ _ckptctl() {
 		--) [[ $verb == run ]] && after_dd=0 ;;
 		--socket) i=$((i + 1)); _ckptctl_sock=${COMP_WORDS[i]} ;;
 		--socket=*) _ckptctl_sock=${w#--socket=} ;;
-		-*=*|--json|--leave-running|--help|-h) ;;
+		-*=*|--json|--leave-running|--help|-h|-t) ;;
 		-*) _ckptctl_takes_value "$w" && i=$((i + 1)) ;;
 		*)
 			if [[ -z $verb ]]; then
@@ -84,7 +84,8 @@ _ckptctl() {
 	case $prev in
 	--socket) _ckptctl_files "$cur"; return ;;
 	--cwd) compopt -o filenames 2>/dev/null; _ckptctl_add -d -- "$cur"; return ;;
-	--env|-e|--hostname|--timeout) return ;;
+	--env|-e|--hostname|--publish|--ghost-limit|--timeout) return ;;
+	--net) _ckptctl_add -W "private host" -- "$cur"; return ;;
 	--signal|-s)
 		[[ $verb == kill ]] && _ckptctl_add -W "$_ckptctl_signals" -- "${cur^^}"
 		return ;;

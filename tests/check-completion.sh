@@ -52,7 +52,7 @@ checkpoint_ct "$b" --leave-running
 id=$(ckctl --json images "$b" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
 [ -n "$id" ] || fail "no image id for $b"
 
-expect "check checkpoint images inspect kill list logs restart rm run version" "$C" ""
+expect "attach check checkpoint images inspect kill list logs restart rm run version" "$C" ""
 expect "check checkpoint" "$C" ch
 expect "--help --json --socket --version" "$C" --
 expect "$a $b" "$C" --socket "$SOCK" logs ""
@@ -62,9 +62,9 @@ expect "$b" "$C" --json --socket="$SOCK" checkpoint "$P-b"
 expect "" "$C" --socket "$SOCK" logs "$a" ""
 expect "$id" "$C" --socket "$SOCK" restart "$b" --image ""
 expect "" "$C" --socket "$SOCK" restart "$a" --image ""
-expect_has --leave-running --timeout --output -o -- "$C" --socket "$SOCK" checkpoint "$a" -
+expect_has --leave-running --timeout --ghost-limit --output -o -- "$C" --socket "$SOCK" checkpoint "$a" -
 expect_has --image --input -i -- "$C" --socket "$SOCK" restart "$a" -
-expect_has --cwd --env --hostname -- "$C" run x --
+expect_has --cwd --env --hostname --net --publish -- "$C" run x --
 expect "USR1 USR2" "$C" --socket "$SOCK" kill "$a" --signal US
 expect "USR1 USR2" "$C" --socket "$SOCK" kill "$a" --signal usr
 # files for -o and -i (and "-"), directories for --cwd
