@@ -36,7 +36,8 @@ enum image_rec_type {
 	IMG_TREE = 12,
 	IMG_THREAD = 13,
 	IMG_DROP = 14,     /* a Pagemap: pages to drop from an inherited mapping */
-	IMG_TYPE_MAX = IMG_DROP,
+	IMG_SYSV_SHM = 17, /* a SysV shared memory segment, its pages after it */
+	IMG_TYPE_MAX = IMG_SYSV_SHM,
 };
 
 struct image_rec_hdr {

@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "dump.h"
 #include "fault.h"
+#include "ipc.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -24,8 +25,7 @@ struct ckpt_job {
 	bool frozen;
 	uint64_t t_start, t_frozen;
 	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
-	struct cr_sem_set *sems;   /* its IPC namespace's semaphore sets */
-	size_t nsems;
+	struct ns_ipc ipc;         /* its IPC namespace's objects */
 };
 
 static void progress(struct ckpt_job *j, const char *phase)
@@ -53,7 +53,8 @@ static int freeze(struct ckpt_job *j)
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "reading the UTS names and clocks of the container (init %d)",
 			       j->ctx.req->init_pid);
-	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->sems, &j->nsems);
+	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->ipc);
+	j->ctx.ipc = &j->ipc;
 	if (r < 0)
 		return r;
 	return cr_enter_netns(j->ctx.req->init_pid, j->ctx.err);
@@ -107,19 +108,19 @@ static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
 	Ckpt__Img__SysvSem *m;
 	uint32_t *v;
 
-	if (!j->nsems)
+	if (!j->ipc.nsems)
 		return 0;
-	for (i = 0; i < j->nsems; i++)
-		total += j->sems[i].nsems;
-	h->sysv_sems = calloc(j->nsems, sizeof(*h->sysv_sems));
-	m = malloc(j->nsems * sizeof(*m) + total * sizeof(*v));
+	for (i = 0; i < j->ipc.nsems; i++)
+		total += j->ipc.sems[i].nsems;
+	h->sysv_sems = calloc(j->ipc.nsems, sizeof(*h->sysv_sems));
+	m = malloc(j->ipc.nsems * sizeof(*m) + total * sizeof(*v));
 	if (!h->sysv_sems || !m) {
 		free(m);
 		return -ENOMEM;
 	}
-	v = (uint32_t *)(m + j->nsems);
-	for (i = 0; i < j->nsems; i++) {
-		const struct cr_sem_set *s = &j->sems[i];
+	v = (uint32_t *)(m + j->ipc.nsems);
+	for (i = 0; i < j->ipc.nsems; i++) {
+		const struct cr_sem_set *s = &j->ipc.sems[i];
 
 		m[i] = (Ckpt__Img__SysvSem)CKPT__IMG__SYSV_SEM__INIT;
 		m[i].key = s->key;
@@ -133,7 +134,7 @@ static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
 			*v++ = s->values[k];
 		h->sysv_sems[i] = &m[i];
 	}
-	h->n_sysv_sems = j->nsems;
+	h->n_sysv_sems = j->ipc.nsems;
 	return 0;
 }
 
@@ -183,6 +184,10 @@ static int write_header(struct ckpt_job *j)
 	h.has_clock_monotonic_ns = h.has_clock_boottime_ns = true;
 	h.clock_monotonic_ns = j->ns.monotonic_ns;
 	h.clock_boottime_ns = j->ns.boottime_ns;
+	h.n_sysv_msqs = j->ipc.nmsqs;
+	h.sysv_msqs = j->ipc.msqs;
+	h.n_posix_mqs = j->ipc.nmqs;
+	h.posix_mqs = j->ipc.mqs;
 	r = header_sems(j, &h);
 	if (r < 0) {
 		free(h.sysv_sems);
@@ -194,6 +199,8 @@ static int write_header(struct ckpt_job *j)
 		r = cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "the container's namespaces: %s", why);
 	else if ((r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base)) < 0)
 		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
+	else
+		r = ipc_dump_shms(&j->ctx, &j->ipc);
 	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
 	free(h.sysv_sems);
 	return r < 0 ? r : 0;
@@ -407,6 +414,6 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	free(j.ctx.pagebuf);
 	tree_free(&j.ctx);
 	sleep_census_free(j.ctx.sleeps);
-	free(j.sems);
+	ipc_free(&j.ipc);
 	return r < 0 ? r : 0;
 }

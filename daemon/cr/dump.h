@@ -50,6 +50,7 @@ struct dump_ctx {
 	size_t nprocs;
 	int max_fd;
 	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
+	const struct ns_ipc *ipc;     /* its IPC namespace's objects (SysV shm for mm_dump) */
 	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
 	size_t nlocks;                /* ... for task_check_locks to account for */
 };
@@ -63,9 +64,10 @@ void tree_free(struct dump_ctx *ctx);
 
 /* task_check.c: what every thread must share with init (credentials,
  * seccomp, namespaces, cgroup, LSM label); read while frozen. */
-/* Inside the container's IPC namespace: refuse SysV shared memory, message
- * queues and POSIX message queues; return its semaphore sets (free()). */
-int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct cr_sem_set **ret, size_t *ret_n);
+/* Inside the container's IPC namespace: its semaphore sets, segments and
+ * queues (ipc.h; ipc_free() them). */
+struct ns_ipc;
+int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct ns_ipc *ret);
 int task_check_init(struct dump_ctx *ctx);
 int task_check(struct dump_ctx *ctx, const struct dump_proc *p);
 /* Locks held by the container's tasks that no fd shows (after files_collect). */
@@ -107,6 +109,8 @@ int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 /* shm.c: the SHM record and pages of a shared memory object, once; path
  * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);
+/* (PAGEMAP, PAGES) pairs of the pages with data of fd's first size bytes. */
+int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
 /* mm_dump.c: p->vmas and the shared memory they map (first pass); the MM
  * record and the pages (second pass). */
 int mm_collect(struct dump_ctx *ctx, struct dump_proc *p);

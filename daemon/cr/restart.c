@@ -4,6 +4,7 @@
  * restart kills what it built. */
 #include "restore.h"
 #include "spawn.h"
+#include "ipc.h"
 #include "validate.h"
 #include "arch.h"
 #include "log.h"
@@ -54,7 +55,7 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");
 		}
 	}
-	return 0;
+	return ipc_restore_ns(ctx, h);
 }
 
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
@@ -134,6 +135,8 @@ static int on_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const
 {
 	if (ctx->tree)
 		return mm_restore_pages(ctx, pm, p, len);
+	if (ipc_restore_has_pages(ctx))
+		return ipc_restore_pages(ctx, pm, p, len);
 	if (!ctx->cur_shm)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pages before any shared memory object or task");
 	return shm_restore_pages(ctx, pm, p, len);
@@ -160,6 +163,7 @@ static bool in_order(const struct restore_ctx *ctx, uint32_t type)
 	case IMG_FILE:
 	case IMG_PIPE:
 	case IMG_SHM:
+	case IMG_SYSV_SHM:
 	case IMG_TREE:
 		return ctx->hdr && !ctx->tree;
 	case IMG_PAGEMAP:
@@ -181,6 +185,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "%s record out of order", image_rec_type_name(type));
 	if (type != IMG_SHM && type != IMG_PAGEMAP && type != IMG_PAGES)
 		ctx->cur_shm = NULL;
+	if (type != IMG_PAGEMAP && type != IMG_PAGES)
+		ipc_restore_end_pages(ctx);
 	switch (type) {
 	case IMG_HEADER:
 		return check_header(ctx, p, len);
@@ -190,6 +196,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return pipe_restore(ctx, p, len);
 	case IMG_SHM:
 		return shm_restore(ctx, p, len);
+	case IMG_SYSV_SHM:
+		return ipc_restore_shm(ctx, p, len);
 	case IMG_TREE:
 		return tree_restore(ctx, p, len);
 	case IMG_TASK:
@@ -276,6 +284,8 @@ static int finish(struct restore_ctx *ctx)
 			r = task_restore_release(ctx, &ctx->procs[i]);
 	if (r >= 0)
 		r = shm_restore_seal(ctx, true);
+	if (r >= 0)
+		r = ipc_restore_finish(ctx);
 	if (r >= 0 && (r = spawn_pool_drop(ctx->req->init_ctl_fd)) < 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "init: dropping the file pool");
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
@@ -344,6 +354,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 		close(ctx->pool[i]);
 	free(ctx->pool);
 	free(ctx->late);
+	ipc_restore_free(ctx);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

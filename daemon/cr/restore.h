@@ -68,6 +68,7 @@ struct restore_ctx {
 	size_t next;                  /* where the next TASK must be in the tree */
 	struct rproc *cur;            /* the process whose records arrive now */
 	struct restore_obj *cur_shm;  /* the shm object whose pages arrive now */
+	struct ipc_rstate *ipc;       /* SysV segments made in its IPC namespace (ipc.c) */
 	uint64_t pages;
 	struct late_fd *late;         /* fds files_restore_late installs */
 	size_t nlate;

@@ -17,7 +17,7 @@
 
 /* Pages with data, whole: a memfd's partial last page is read up to its
  * end and zero-filled after it. */
-static int write_shm_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id)
+int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id)
 {
 	uint64_t end = ALIGN_UP(size, PAGE_SZ);
 	off_t off = 0;
@@ -91,7 +91,7 @@ int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *nam
 	r = dump_write_msg(ctx, 0, IMG_SHM, &m.base);
 	if (r < 0)
 		return r;
-	return write_shm_pages(ctx, fd, st.st_size, m.id);
+	return shm_write_pages(ctx, fd, st.st_size, m.id);
 }
 
 /* ---- restart ---- */

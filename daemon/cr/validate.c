@@ -35,6 +35,8 @@
 #define MAP_FLAGS_OK (MAP_PRIVATE | MAP_SHARED | MAP_GROWSDOWN)
 #define SIG_NONE_OK (1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1))
 
+static bool mq_name_ok(const char *name);
+
 static bool path_ok(const char *p)
 {
 	return p && p[0] == '/' && strlen(p) < CR_PATH_MAX;
@@ -355,6 +357,10 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return f->has_shm_id ? NULL : "a memfd without a shm id";
 	case CKPT__IMG__FILE_KIND__FILE_SOCKET:
 		return validate_socket(f->sock);
+	case CKPT__IMG__FILE_KIND__FILE_MQUEUE:
+		if (f->flags & ~(O_ACCMODE | O_NONBLOCK))
+			return "bad message queue flags";
+		return mq_name_ok(f->path) ? NULL : "a message queue without a valid name";
 	case CKPT__IMG__FILE_KIND__FILE_REG:
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
 		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
@@ -376,6 +382,17 @@ const char *validate_file(const Ckpt__Img__File *f)
 }
 
 /* ---- shared objects ---- */
+
+const char *validate_sysv_shm(const Ckpt__Img__SysvShm *m)
+{
+	if (m->id < 0 || m->mode > 0777)
+		return "id or mode out of range";
+	if (m->size == 0 || m->size > CR_SHM_MAX_SIZE)
+		return "size out of range";
+	if (m->removed && m->key != 0)
+		return "removed but still with a key";
+	return NULL;
+}
 
 const char *validate_shm(const Ckpt__Img__Shm *m)
 {
@@ -710,7 +727,8 @@ const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
 
 static bool is_shm(Ckpt__Img__VmaKind k)
 {
-	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD;
+	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD ||
+	       k == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM;
 }
 
 static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
@@ -722,8 +740,11 @@ static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
 	if ((v->flags & ~MAP_FLAGS_OK) || !(v->flags & (MAP_PRIVATE | MAP_SHARED)) ||
 	    (v->flags & MAP_PRIVATE && v->flags & MAP_SHARED))
 		return "bad flags";
-	if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD)
+	if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD && v->kind != CKPT__IMG__VMA_KIND__VMA_SYSV_SHM)
 		return "unknown kind";
+	if (v->kind == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM &&
+	    (!(v->flags & MAP_SHARED) || (v->flags & MAP_GROWSDOWN) || v->pgoff != 0 || v->shm_id > INT32_MAX))
+		return "a SysV shm attach that is not the whole segment";
 	if ((v->kind == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON && !(v->flags & MAP_SHARED)) ||
 	    ((v->kind == CKPT__IMG__VMA_KIND__VMA_ANON || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE) && !(v->flags & MAP_PRIVATE)) ||
 	    (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && !(v->flags & MAP_SHARED)))
@@ -763,6 +784,79 @@ const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index)
 	return NULL;
 }
 
+static bool mq_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n > 0 && n <= CR_MQ_NAME_MAX && !strchr(name, '/') && !streq(name, ".") && !streq(name, "..");
+}
+
+static const char *check_msq(const Ckpt__Img__SysvMsq *q, uint64_t *msgs, uint64_t *bytes)
+{
+	uint64_t total = 0;
+
+	if (q->id < 0 || q->mode > 0777 || q->qbytes > CR_MSQ_MAX_QBYTES)
+		return "SysV message queue: id, mode or size out of range";
+	for (size_t k = 0; k < q->n_msgs; k++) {
+		if (q->msgs[k]->mtype < 1)
+			return "SysV message queue: a message type below 1";
+		total += q->msgs[k]->text.len;
+	}
+	*msgs += q->n_msgs;
+	*bytes += total;
+	/* it held them, so they fit it: restart sends them with its qbytes set */
+	if (total > q->qbytes)
+		return "SysV message queue: more bytes than it holds";
+	return NULL;
+}
+
+static const char *check_mq(const Ckpt__Img__PosixMq *q, uint64_t *msgs, uint64_t *bytes)
+{
+	if (!mq_name_ok(q->name))
+		return "POSIX message queue: bad name";
+	if (q->mode > 07777 || q->maxmsg < 1 || q->maxmsg > CR_MQ_MAX_MAXMSG || q->msgsize < 1 ||
+	    q->msgsize > CR_MQ_MAX_MSGSIZE || q->n_msgs >= q->maxmsg)
+		return "POSIX message queue: mode, size or message count out of range";
+	for (size_t k = 0; k < q->n_msgs; k++) {
+		if (q->msgs[k]->prio >= CR_MQ_PRIO_MAX || q->msgs[k]->data.len > q->msgsize)
+			return "POSIX message queue: message priority or size out of range";
+		/* receive order: priorities never rise */
+		if (k && q->msgs[k]->prio > q->msgs[k - 1]->prio)
+			return "POSIX message queue: messages out of order";
+		*bytes += q->msgs[k]->data.len;
+	}
+	*msgs += q->n_msgs;
+	return NULL;
+}
+
+/* The header's message queues: bounded in number, messages and bytes. */
+static const char *check_queues(const Ckpt__Img__Header *h)
+{
+	uint64_t msgs = 0, bytes = 0;
+	const char *why;
+
+	if (h->n_sysv_msqs > CR_MAX_MSQS || h->n_posix_mqs > CR_MAX_MQS)
+		return "too many message queues";
+	for (size_t i = 0; i < h->n_sysv_msqs; i++) {
+		if ((why = check_msq(h->sysv_msqs[i], &msgs, &bytes)))
+			return why;
+		for (size_t k = 0; k < i; k++)
+			if (h->sysv_msqs[k]->id == h->sysv_msqs[i]->id ||
+			    (h->sysv_msqs[i]->key != 0 && h->sysv_msqs[k]->key == h->sysv_msqs[i]->key))
+				return "SysV message queue: id or key twice";
+	}
+	for (size_t i = 0; i < h->n_posix_mqs; i++) {
+		if ((why = check_mq(h->posix_mqs[i], &msgs, &bytes)))
+			return why;
+		for (size_t k = 0; k < i; k++)
+			if (streq(h->posix_mqs[k]->name, h->posix_mqs[i]->name))
+				return "POSIX message queue: name twice";
+	}
+	if (msgs > CR_IPC_MAX_MSGS || bytes > CR_IPC_MAX_MSG_BYTES)
+		return "message queues: too many messages or bytes";
+	return NULL;
+}
+
 const char *validate_header_ns(const Ckpt__Img__Header *h)
 {
 	if ((h->uts_nodename && strlen(h->uts_nodename) > CR_UTS_NAME_MAX) ||
@@ -786,5 +880,5 @@ const char *validate_header_ns(const Ckpt__Img__Header *h)
 			if (h->sysv_sems[k]->id == s->id || (s->key != 0 && h->sysv_sems[k]->key == s->key))
 				return "SysV semaphore set: id or key twice";
 	}
-	return NULL;
+	return check_queues(h);
 }

@@ -27,6 +27,7 @@ const char *validate_proc_path(const char *path, uint32_t flags);
 /* The pid a valid /proc path names (/proc/PID/... or task/TID), 0 if none. */
 pid_t validate_proc_pid(const char *path);
 const char *validate_shm(const Ckpt__Img__Shm *m);
+const char *validate_sysv_shm(const Ckpt__Img__SysvShm *m);
 const char *validate_pipe(const Ckpt__Img__Pipe *m);
 /* One fd table; fd numbers up to max_fd (the tree's). */
 const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd);
