@@ -188,6 +188,8 @@ static int write_header(struct ckpt_job *j)
 	h.sysv_msqs = j->ipc.msqs;
 	h.n_posix_mqs = j->ipc.nmqs;
 	h.posix_mqs = j->ipc.mqs;
+	h.n_ipc_sysctls = j->ipc.nsysctls;
+	h.ipc_sysctls = j->ipc.sysctls;
 	r = header_sems(j, &h);
 	if (r < 0) {
 		free(h.sysv_sems);

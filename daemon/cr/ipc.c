@@ -35,7 +35,39 @@
 #define MSG_COPY 040000
 #endif
 
+const char *const ipc_sysctl_names[IPC_NSYSCTLS] = {
+	"kernel/shmmax", "kernel/shmall", "kernel/shmmni", "kernel/shm_rmid_forced",
+	"kernel/msgmax", "kernel/msgmnb", "kernel/msgmni", "kernel/sem",
+	"fs/mqueue/msg_max", "fs/mqueue/msgsize_max", "fs/mqueue/queues_max",
+	"fs/mqueue/msg_default", "fs/mqueue/msgsize_default",
+};
+
 /* ---- checkpoint ---- */
+
+/* These files answer for the reader's IPC namespace. */
+static int read_sysctls(struct cr_error *err, struct ns_ipc *ipc)
+{
+	char path[96], buf[IPC_SYSCTL_VALUE_MAX + 2];
+	size_t i;
+
+	for (i = 0; i < IPC_NSYSCTLS; i++) {
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/sys/%s", ipc_sysctl_names[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			return cr_fail(err, CR_ERR_KERNEL, errno, "reading %s of the container's IPC namespace", path);
+		while (n > 0 && buf[n - 1] == '\n')
+			n--;
+		buf[n] = 0;
+		if (asprintf(&ipc->sysctls[i], "%s=%s", ipc_sysctl_names[i], buf) < 0)
+			return cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "IPC limits");
+		ipc->nsysctls = i + 1;
+	}
+	return 0;
+}
 
 /* The ids of a /proc/sysvipc file ("key id ..." lines after a header), as
  * the reader's IPC namespace has them. */
@@ -397,8 +429,10 @@ static int read_mqs(struct cr_error *err, struct ns_ipc *ipc)
 
 int ipc_read(struct cr_error *err, struct ns_ipc *ipc)
 {
-	int r = read_shms(err, ipc);
+	int r = read_sysctls(err, ipc);
 
+	if (r >= 0)
+		r = read_shms(err, ipc);
 	if (r >= 0)
 		r = read_msqs(err, ipc);
 	if (r >= 0)
@@ -430,6 +464,8 @@ void ipc_free(struct ns_ipc *ipc)
 		free(ipc->mqs[i]->name);
 		free(ipc->mqs[i]);
 	}
+	for (i = 0; i < ipc->nsysctls; i++)
+		free(ipc->sysctls[i]);
 	free(ipc->shms);
 	free(ipc->msqs);
 	free(ipc->mqs);
@@ -562,6 +598,22 @@ static int mq_create(const Ckpt__Img__PosixMq *q)
 	return r;
 }
 
+/* "name=value", checked by validate_header_ns: a name of the list. */
+static int write_sysctl(const char *s)
+{
+	_cleanup_close_ int fd = -1;
+	const char *eq = strchr(s, '=');
+	char path[96];
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(eq - s), s);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = strlen(eq + 1);
+	return write(fd, eq + 1, n) == (ssize_t)n ? 0 : -errno;
+}
+
 int ipc_restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 {
 	_cleanup_close_ int ns = -1;
@@ -578,6 +630,12 @@ int ipc_restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 	if (ns < 0 || setns(ns, CLONE_NEWIPC) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "entering the IPC namespace of the container (init %d)",
 			       ctx->req->init_pid);
+	/* limits first: the objects were made within them */
+	for (i = 0; i < h->n_ipc_sysctls; i++) {
+		r = write_sysctl(h->ipc_sysctls[i]);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting %s in the container's IPC namespace", h->ipc_sysctls[i]);
+	}
 	for (i = 0; i < h->n_sysv_msqs; i++) {
 		r = msq_create(h->sysv_msqs[i]);
 		if (r < 0) {

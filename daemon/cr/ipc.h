@@ -11,6 +11,12 @@
 struct dump_ctx;
 struct restore_ctx;
 
+/* The limits an IPC namespace has of its own (under /proc/sys), which the
+ * container may have changed: saved and set again before any object. */
+#define IPC_NSYSCTLS 13
+extern const char *const ipc_sysctl_names[IPC_NSYSCTLS];
+#define IPC_SYSCTL_VALUE_MAX 64
+
 /* A SysV shared memory segment as checkpoint read it. */
 struct ipc_shm {
 	int32_t key, id;
@@ -32,6 +38,8 @@ struct ns_ipc {
 	size_t nmqs;
 	uint64_t nmsgs, msg_bytes;    /* of all queues, against the limits */
 	dev_t mq_dev;                 /* its mqueue filesystem: fds on it are queues */
+	char *sysctls[IPC_NSYSCTLS];  /* "name=value" of each of ipc_sysctl_names */
+	size_t nsysctls;
 };
 
 /* Checkpoint, called from inside the container's IPC namespace: its

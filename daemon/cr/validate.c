@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Pure checks of image records, shared by restart and checkpoint (validate.h). */
 #include "validate.h"
+#include "ipc.h"
 #include "sleep.h"
 #include "arch.h"
 #include "dump.h"
@@ -829,12 +830,38 @@ static const char *check_mq(const Ckpt__Img__PosixMq *q, uint64_t *msgs, uint64_
 	return NULL;
 }
 
+/* "name=value": a name of the list, once; a value of digits and blanks. */
+static const char *check_sysctls(const Ckpt__Img__Header *h)
+{
+	bool seen[IPC_NSYSCTLS] = { false };
+
+	if (h->n_ipc_sysctls > IPC_NSYSCTLS)
+		return "too many IPC limits";
+	for (size_t i = 0; i < h->n_ipc_sysctls; i++) {
+		const char *s = h->ipc_sysctls[i], *eq = strchr(s, '=');
+		size_t k;
+
+		if (!eq || strlen(eq + 1) == 0 || strlen(eq + 1) > IPC_SYSCTL_VALUE_MAX ||
+		    strspn(eq + 1, "0123456789 \t") != strlen(eq + 1))
+			return "an IPC limit without a numeric value";
+		for (k = 0; k < IPC_NSYSCTLS; k++)
+			if (strlen(ipc_sysctl_names[k]) == (size_t)(eq - s) && !strncmp(s, ipc_sysctl_names[k], eq - s))
+				break;
+		if (k == IPC_NSYSCTLS || seen[k])
+			return "an unknown IPC limit, or one twice";
+		seen[k] = true;
+	}
+	return NULL;
+}
+
 /* The header's message queues: bounded in number, messages and bytes. */
 static const char *check_queues(const Ckpt__Img__Header *h)
 {
 	uint64_t msgs = 0, bytes = 0;
-	const char *why;
+	const char *why = check_sysctls(h);
 
+	if (why)
+		return why;
 	if (h->n_sysv_msqs > CR_MAX_MSQS || h->n_posix_mqs > CR_MAX_MQS)
 		return "too many message queues";
 	for (size_t i = 0; i < h->n_sysv_msqs; i++) {

@@ -14,9 +14,11 @@
  * msg: queue 0x31000033 (mode 0620, msg_qbytes 8000) with 5 messages of
  * types 1, 2 and 3 and a private queue with one; checks them in place
  * (MSG_COPY), receives by type what it sends.
- * mq: POSIX queue /ckpt-ipc-mq (mode 0640, 8 messages of 128 bytes at
- * most, held open O_RDWR|O_NONBLOCK) with 4 messages of priorities 1, 5,
- * 1, 3; checks attributes and receive order, then sends them back.
+ * mq: raises the namespace's fs.mqueue.msg_max to 16 and makes POSIX
+ * queue /ckpt-ipc-mq (mode 0640, 12 messages of 128 bytes at most: above
+ * the default limit, held open O_RDWR|O_NONBLOCK) with 4 messages of
+ * priorities 1, 5, 1, 3; checks the limit, attributes and receive order,
+ * then sends the messages back.
  * mqnotify, mqfull: a queue with an mq_notify registration, a full queue
  * (the checkpoint must refuse them). */
 #include <errno.h>
@@ -251,12 +253,33 @@ static const struct { unsigned prio; const char *text; } mqmsgs[] = {
 };
 static const int mq_order[] = { 1, 3, 0, 2 };
 
+/* The namespace's own limits: a queue longer than the default allows. */
+static void set_msg_max(void)
+{
+	int fd = open("/proc/sys/fs/mqueue/msg_max", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "16", 2) != 2)
+		fail("ipc: raising fs.mqueue.msg_max: %s\n", strerror(errno));
+	close(fd);
+}
+
+static void check_msg_max(void)
+{
+	char buf[16] = "";
+	int fd = open("/proc/sys/fs/mqueue/msg_max", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || read(fd, buf, sizeof(buf) - 1) < 0 || atoi(buf) != 16)
+		fail("ipc: fs.mqueue.msg_max is '%s', want 16\n", buf);
+	close(fd);
+}
+
 static int setup_mq(const char *mode)
 {
-	struct mq_attr at = { .mq_maxmsg = 8, .mq_msgsize = 128 };
+	struct mq_attr at = { .mq_maxmsg = 12, .mq_msgsize = 128 };
 	int q;
 	size_t i;
 
+	set_msg_max();
 	q = mq_open("/ckpt-ipc-mq", O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK | O_CLOEXEC, 0640, &at);
 	if (q < 0)
 		fail("ipc mq_open: %s\n", strerror(errno));
@@ -289,7 +312,8 @@ static void check_mq(int q)
 
 	if (mq_getattr(q, &at) < 0 || fstat(q, &st) < 0)
 		fail("ipc mq: %s\n", strerror(errno));
-	if (at.mq_maxmsg != 8 || at.mq_msgsize != 128 || at.mq_curmsgs != 4 || !(at.mq_flags & O_NONBLOCK) ||
+	check_msg_max();
+	if (at.mq_maxmsg != 12 || at.mq_msgsize != 128 || at.mq_curmsgs != 4 || !(at.mq_flags & O_NONBLOCK) ||
 	    (st.st_mode & 07777) != 0640)
 		fail("ipc mq: maxmsg %ld msgsize %ld curmsgs %ld flags %#lx mode %o\n", at.mq_maxmsg, at.mq_msgsize,
 		     at.mq_curmsgs, at.mq_flags, st.st_mode & 07777);
