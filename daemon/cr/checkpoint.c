@@ -222,7 +222,9 @@ static int dump_objects(struct ckpt_job *j)
 		if (p->zombie)
 			continue;
 		cr_error_scope(j->ctx.err, p->nspid, p->pid);
-		r = files_collect(&j->ctx, p);
+		r = ipc_check_undo(&j->ctx, p);
+		if (r >= 0)
+			r = files_collect(&j->ctx, p);
 		if (r >= 0)
 			r = mm_collect(&j->ctx, p);
 	}

@@ -18,6 +18,7 @@
 #include "macro.h"
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <linux/magic.h>
 #include <linux/mount.h>
 #include <mqueue.h>
@@ -471,6 +472,28 @@ void ipc_free(struct ns_ipc *ipc)
 	free(ipc->mqs);
 	free(ipc->sems);
 	*ipc = (struct ns_ipc){ 0 };
+}
+
+/* A thread's SEM_UNDO list: allocated by its first semop() with SEM_UNDO
+ * and kept for its life; the kernel shows neither it nor its adjustments,
+ * but kcmp() tells it from none (the worker never has one). */
+int ipc_check_undo(struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	for (size_t k = 0; k < p->ntids; k++) {
+		long r = syscall(SYS_kcmp, p->tids[k], getpid(), KCMP_SYSVSEM, 0, 0);
+
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: thread %d: kcmp(KCMP_SYSVSEM)", p->pid, p->tids[k]);
+		if (r != 0) {
+			char obj[80];
+
+			snprintf(obj, sizeof(obj), "thread %d: SysV semaphore undo list", p->nstids ? p->nstids[k] : p->tids[k]);
+			return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj,
+					   "it did semop() with SEM_UNDO: the kernel does not show the adjustments "
+					   "to make at its exit, so they can't be saved");
+		}
+	}
+	return 0;
 }
 
 const struct ipc_shm *ipc_find_shm(const struct ns_ipc *ipc, int id)

@@ -19,8 +19,8 @@
  * the default limit, held open O_RDWR|O_NONBLOCK) with 4 messages of
  * priorities 1, 5, 1, 3; checks the limit, attributes and receive order,
  * then sends the messages back.
- * mqnotify, mqfull: a queue with an mq_notify registration, a full queue
- * (the checkpoint must refuse them). */
+ * mqnotify, mqfull, semundo: a queue with an mq_notify registration, a
+ * full queue, a semop() with SEM_UNDO (the checkpoint must refuse them). */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -349,6 +349,12 @@ int main(int argc, char **argv)
 		    semctl(priv, 0, SETVAL, 5) < 0)
 			fail("ipc semaphores: %s\n", strerror(errno));
 		check_sem(id, priv);
+	} else if (strcmp(argv[1], "semundo") == 0) {
+		struct sembuf op = { .sem_num = 0, .sem_op = 1, .sem_flg = SEM_UNDO };
+
+		id = semget(IPC_PRIVATE, 1, 0600);
+		if (id < 0 || semop(id, &op, 1) < 0)
+			fail("ipc semop SEM_UNDO: %s\n", strerror(errno));
 	} else if (strcmp(argv[1], "shm") == 0) {
 		setup_shm();
 		id = shm_id;
