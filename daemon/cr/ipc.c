@@ -474,11 +474,16 @@ void ipc_free(struct ns_ipc *ipc)
 	*ipc = (struct ns_ipc){ 0 };
 }
 
-/* A thread's SEM_UNDO list: allocated by its first semop() with SEM_UNDO
- * and kept for its life; the kernel shows neither it nor its adjustments,
- * but kcmp() tells it from none (the worker never has one). */
+/* A thread's SEM_UNDO list: made by its first semop() with SEM_UNDO, or
+ * shared with a thread made with CLONE_SYSVSEM (pthread_create), and kept
+ * for its life. The kernel shows neither the list nor its adjustments;
+ * kcmp() only tells a thread that has one from one that has none (as the
+ * worker). Adjustments only matter for semaphore sets that exist: with
+ * none in the namespace there is nothing to lose. */
 int ipc_check_undo(struct dump_ctx *ctx, const struct dump_proc *p)
 {
+	if (!ctx->ipc || !ctx->ipc->nsems)
+		return 0;
 	for (size_t k = 0; k < p->ntids; k++) {
 		long r = syscall(SYS_kcmp, p->tids[k], getpid(), KCMP_SYSVSEM, 0, 0);
 
@@ -489,8 +494,9 @@ int ipc_check_undo(struct dump_ctx *ctx, const struct dump_proc *p)
 
 			snprintf(obj, sizeof(obj), "thread %d: SysV semaphore undo list", p->nstids ? p->nstids[k] : p->tids[k]);
 			return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj,
-					   "it did semop() with SEM_UNDO: the kernel does not show the adjustments "
-					   "to make at its exit, so they can't be saved");
+					   "it has one (made by semop() with SEM_UNDO, or by creating threads) while the "
+					   "container has semaphore sets: the kernel does not show the adjustments it "
+					   "would make at exit, so they can't be saved");
 		}
 	}
 	return 0;

@@ -18,7 +18,7 @@ static pid_t ns_last(const pid_t *v, int n)
 }
 
 /* A thread's pid inside the container: the last NSpid of its status. */
-static int ns_tid(pid_t tid, pid_t *ret)
+static int ns_tid(pid_t tid, pid_t *ret, char *ret_state, pid_t *ret_tracer)
 {
 	struct proc_status st;
 	int r = proc_status_pid(tid, &st);
@@ -26,6 +26,8 @@ static int ns_tid(pid_t tid, pid_t *ret)
 	if (r < 0)
 		return r;
 	*ret = ns_last(st.nspid, st.nspid_n);
+	*ret_state = st.state;
+	*ret_tracer = st.tracer_pid;
 	return *ret > 0 ? 0 : -EINVAL;
 }
 
@@ -55,9 +57,19 @@ static int collect_threads(struct dump_ctx *ctx, struct dump_proc *p, size_t *to
 	if (!p->nstids || !p->rt || !p->seized)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: thread table", p->pid);
 	for (i = 0; i < n; i++) {
-		r = ns_tid(tids[i], &p->nstids[i]);
+		char state;
+		pid_t tracer;
+
+		r = ns_tid(tids[i], &p->nstids[i], &state, &tracer);
 		if (r < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: status", p->pid, tids[i]);
+		if (tracer || state == 't')
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d is traced by host pid %d (a debugger or tracer): not supported",
+				       p->pid, p->nstids[i], tracer);
+		/* a group stop stops every thread; one half done is not a state */
+		if ((state == 'T') != (p->st.state == 'T'))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d is %s while its main thread is %s: a group stop in progress",
+				       p->pid, p->nstids[i], state == 'T' ? "stopped" : "not", p->st.state == 'T' ? "stopped" : "not");
 	}
 	p->ntids = n;
 	p->tids = TAKE_PTR(tids);
@@ -97,8 +109,9 @@ static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, si
 		memcpy(p->comm, ps->comm, sizeof(p->comm) - 1);
 		return 0;
 	}
-	if (p->st.state == 'T' || p->st.state == 't' || p->st.tracer_pid)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", p->pid);
+	if (p->st.tracer_pid || p->st.state == 't')
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: traced by host pid %d (a debugger or tracer): not supported",
+			       p->pid, p->st.tracer_pid);
 	return collect_threads(ctx, p, total);
 }
 
@@ -325,6 +338,7 @@ int tree_dump(struct dump_ctx *ctx)
 		} else {
 			t->n_threads = p->ntids - 1;
 			t->threads = p->nstids + 1;
+			t->has_stopped = t->stopped = p->st.state == 'T';
 		}
 		ptrs[i] = t;
 	}

@@ -542,6 +542,8 @@ static const char *check_tree_task(const Ckpt__Img__Tree *t, size_t i)
 			  !(WIFEXITED(e->wait_status) || WIFSIGNALED(e->wait_status)) ||
 			  (WIFSIGNALED(e->wait_status) && !kills(WTERMSIG(e->wait_status)))))
 		return "bad zombie";
+	if (e->zombie && e->stopped)
+		return "a stopped zombie";
 	if (e->sid == e->pid && e->pgid != e->pid)
 		return "a session leader outside its own group";
 	/* A child of init may be in a session whose leader exited: a helper

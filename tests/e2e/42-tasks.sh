@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Job control state below the container's init:
+# - stopped tasks (SIGSTOP, SIGTSTP in a group of its own, a stopped
+#   two-thread process) come back stopped, every thread in state T, after
+#   2 cycles and after a checkpoint with --leave-running; the workload
+#   checks they stay still, continues them with SIGCONT (they count
+#   again) and stops them again on each verification;
+# - a process traced from outside the container (PTRACE_SEIZE by a host
+#   process) makes the checkpoint fail naming its tracer, and the container
+#   keeps running.
+. "$(dirname "$0")/lib.sh"
+
+start_ckptd
+
+# the stopped children of NAME: every thread in state T
+check_stopped() {
+	local name=$1 pid t s n=0
+	for pid in $(tree_host_pids "$name"); do
+		[ "$(awk '/^PPid:/ { print $2 }' "/proc/$pid/status")" = "$(host_pid "$name")" ] || continue
+		for t in /proc/"$pid"/task/*; do
+			s=$(awk '/^State:/ { print $2 }' "$t/status")
+			[ "$s" = T ] || fail "$name: thread ${t##*/} of child $pid is in state '$s', not stopped"
+			n=$((n + 1))
+		done
+	done
+	[ $n = 4 ] || fail "$name: $n stopped threads, want 4"
+}
+
+S=$P-stopped
+run_ct "$S" "$WL/jobs" stopped
+check_stopped "$S"
+verify_ct "$S" "jobs stopped"
+for c in 1 2; do
+	cr_tree_cycle "$S" "jobs stopped"
+	check_stopped "$S"
+	log "stopped: cycle $c passed"
+done
+checkpoint_ct "$S" --leave-running
+check_stopped "$S"
+verify_ct "$S" "jobs stopped"
+check_stopped "$S"
+check_no_fail "$S"
+
+# traced from the host: refused, and the container runs on untouched
+pid=$(host_pid "$S")
+python3 -c '
+import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.ptrace(0x4206, int(sys.argv[1]), None, None) != 0:   # PTRACE_SEIZE
+    sys.exit("PTRACE_SEIZE: errno %d" % ctypes.get_errno())
+print("seized", flush=True)
+time.sleep(120)
+' "$pid" > "$TMP/tracer.out" &
+tracer=$!
+for _ in $(seq 50); do grep -q seized "$TMP/tracer.out" && break; sleep 0.1; done
+grep -q seized "$TMP/tracer.out" || { kill "$tracer"; fail "could not seize $pid"; }
+out=$(ckctl checkpoint "$S" 2>&1) && { kill "$tracer"; fail "checkpoint of a traced task succeeded"; }
+kill "$tracer"
+wait "$tracer" 2>/dev/null
+log "traced: $out"
+echo "$out" | grep -Eq "traced by host pid $tracer " || fail "traced: the error does not name the tracer $tracer: $out"
+[ "$(ct_state "$S")" = running ] || fail "traced: container is '$(ct_state "$S")' after the refusal"
+verify_ct "$S" "jobs stopped"
+check_stopped "$S"
+ckctl rm "$S" >/dev/null || fail "rm $S"
+
+pass
