@@ -60,6 +60,9 @@ struct dump_ctx {
 int tree_collect(struct dump_ctx *ctx);
 int tree_check(struct dump_ctx *ctx);
 int tree_dump(struct dump_ctx *ctx);
+/* Refuse p if a child of its needs a session helper (its session's leader
+ * exited) and p, not init, is no child subreaper to adopt it back. */
+int tree_check_reaper(struct dump_ctx *ctx, const struct dump_proc *p, bool subreaper);
 void tree_free(struct dump_ctx *ctx);
 
 /* task_check.c: what every thread must share with init (credentials,

@@ -272,6 +272,8 @@ static int finish(struct restore_ctx *ctx)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_finish(ctx, &ctx->procs[i]);
 	if (r >= 0)
+		r = proc_restore_group_helpers(ctx);
+	if (r >= 0)
 		r = proc_restore_zombies(ctx);
 	if (r >= 0)
 		r = proc_restore_groups(ctx);

@@ -503,6 +503,21 @@ static const char *check_ids_unique(const Ckpt__Img__Tree *t)
 }
 
 /* Whether a process or thread of the tree has this id. */
+static bool id_used(const Ckpt__Img__Tree *t, pid_t id);
+
+bool tree_id_used(const Ckpt__Img__Tree *t, pid_t id)
+{
+	return id_used(t, id);
+}
+
+int tree_group_creator(const Ckpt__Img__Tree *t, pid_t pgid)
+{
+	for (size_t i = 0; i < t->n_tasks; i++)
+		if (!t->tasks[i]->zombie && t->tasks[i]->pgid == pgid)
+			return (int)i;
+	return -1;
+}
+
 static bool id_used(const Ckpt__Img__Tree *t, pid_t id)
 {
 	size_t i, k;
@@ -546,15 +561,21 @@ static const char *check_tree_task(const Ckpt__Img__Tree *t, size_t i)
 		return "a stopped zombie";
 	if (e->sid == e->pid && e->pgid != e->pid)
 		return "a session leader outside its own group";
-	/* A child of init may be in a session whose leader exited: a helper
-	 * takes the free pid (proc_restore.c). */
-	bool helped = parent < 0 && e->sid != e->pid && e->sid != 1 && !id_used(t, e->sid);
+	/* A process may be in a session whose leader exited: a helper takes
+	 * the free pid (proc_restore.c). */
+	bool helped = e->sid != e->pid && e->sid != psid && !id_used(t, e->sid);
+	int creator;
 
 	if (e->sid != e->pid && e->sid != psid && !helped)
 		return "session neither its own nor its parent's";
 	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1) || (helped && e->pgid == e->sid) ||
 	    (parent >= 0 && e->pgid == t->tasks[parent]->pgid))
 		return NULL;
+	/* a group whose leader exited: its first live member makes it again */
+	if (!id_used(t, e->pgid)) {
+		creator = tree_group_creator(t, e->pgid);
+		return creator >= 0 && t->tasks[creator]->sid == e->sid ? NULL : "process group without its leader or a live member";
+	}
 	for (leader = 0; (size_t)leader < t->n_tasks; leader++)
 		if (t->tasks[leader]->pid == e->pgid)
 			break;

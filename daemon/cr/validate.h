@@ -34,6 +34,11 @@ const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd);
 /* The whole tree; task_count from the header. On failure *ret_pid names
  * the entry at fault (0: the tree as a whole). */
 const char *validate_tree(const Ckpt__Img__Tree *t, uint32_t task_count, pid_t *ret_pid);
+/* The live process that makes again a group whose leader exited (its
+ * first live member), or -1. */
+int tree_group_creator(const Ckpt__Img__Tree *t, pid_t pgid);
+/* Some process or thread of the tree has this id. */
+bool tree_id_used(const Ckpt__Img__Tree *t, pid_t id);
 /* A TASK record, without what depends on this CPU (its xstate features). */
 const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len);
 const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len);

@@ -8,7 +8,11 @@
 #   again) and stops them again on each verification;
 # - a process traced from outside the container (PTRACE_SEIZE by a host
 #   process) makes the checkpoint fail naming its tracer, and the container
-#   keeps running.
+#   keeps running;
+# - a session whose leader exited below a subreaper that is not init (a
+#   daemon that forked and exited), with a child in it, and a process group
+#   whose leader exited and was reaped, keep their ids, parents, groups and
+#   sessions across 2 cycles (the processes check them every 10 ms).
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -65,4 +69,13 @@ verify_ct "$S" "jobs stopped"
 check_stopped "$S"
 ckctl rm "$S" >/dev/null || fail "rm $S"
 
+L=$P-leaders
+run_ct "$L" "$WL/jobs" leaders
+verify_ct "$L" "jobs leaders"
+for c in 1 2; do
+	cr_tree_cycle "$L" "jobs leaders"
+	log "leaders: cycle $c passed"
+done
+check_no_fail "$L"
+ckctl rm "$L" >/dev/null || fail "rm $L"
 pass
