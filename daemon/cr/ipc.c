@@ -428,12 +428,26 @@ static int read_mqs(struct cr_error *err, struct ns_ipc *ipc)
 	return 0;
 }
 
+/* kernel.shm_rmid_forced removes a segment nobody attaches when its
+ * creator exits: restart's creator is its worker, which exits at once. */
+static int check_rmid_forced(struct cr_error *err, const struct ns_ipc *ipc)
+{
+	for (size_t i = 0; i < ipc->nsysctls; i++)
+		if (streq(ipc->sysctls[i], "kernel/shm_rmid_forced=1") && ipc->nshms)
+			return cr_fail_obj(err, CR_ERR_UNSUPPORTED, 0, "the container's IPC namespace",
+					   "kernel.shm_rmid_forced is set while it holds SysV shared memory segments: "
+					   "they would not survive the restart's own process");
+	return 0;
+}
+
 int ipc_read(struct cr_error *err, struct ns_ipc *ipc)
 {
 	int r = read_sysctls(err, ipc);
 
 	if (r >= 0)
 		r = read_shms(err, ipc);
+	if (r >= 0)
+		r = check_rmid_forced(err, ipc);
 	if (r >= 0)
 		r = read_msqs(err, ipc);
 	if (r >= 0)

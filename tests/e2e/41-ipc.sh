@@ -12,8 +12,9 @@
 #   and the workload's O_NONBLOCK descriptor on it;
 # - a POSIX queue with an mq_notify() registration, a full one, and a
 #   process that did semop() with SEM_UNDO while semaphore sets exist (its
-#   undo adjustments can't be read) make the checkpoint fail naming them,
-#   and the container keeps running;
+#   undo adjustments can't be read), and shared memory with
+#   kernel.shm_rmid_forced set make the checkpoint fail naming them, and
+#   the container keeps running;
 # - none of the objects is visible on the host.
 . "$(dirname "$0")/lib.sh"
 
@@ -63,5 +64,6 @@ refused() {
 }
 refused mqnotify 'POSIX message queue /ckpt-ipc-mq-empty: an mq_notify\(\) registration .*not saved'
 refused mqfull 'POSIX message queue /ckpt-ipc-mq: it is full'
+refused shmforced "the container's IPC namespace: kernel.shm_rmid_forced is set"
 refused semundo 'task [0-9]+ .*thread [0-9]+: SysV semaphore undo list: it has one \(made by semop\(\) with SEM_UNDO'
 pass

@@ -19,8 +19,9 @@
  * the default limit, held open O_RDWR|O_NONBLOCK) with 4 messages of
  * priorities 1, 5, 1, 3; checks the limit, attributes and receive order,
  * then sends the messages back.
- * mqnotify, mqfull, semundo: a queue with an mq_notify registration, a
- * full queue, a semop() with SEM_UNDO (the checkpoint must refuse them). */
+ * mqnotify, mqfull, semundo, shmforced: a queue with an mq_notify
+ * registration, a full queue, a semop() with SEM_UNDO, a segment with
+ * kernel.shm_rmid_forced set (the checkpoint must refuse them). */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -355,6 +356,15 @@ int main(int argc, char **argv)
 		id = semget(IPC_PRIVATE, 1, 0600);
 		if (id < 0 || semop(id, &op, 1) < 0)
 			fail("ipc semop SEM_UNDO: %s\n", strerror(errno));
+	} else if (strcmp(argv[1], "shmforced") == 0) {
+		int fd = open("/proc/sys/kernel/shm_rmid_forced", O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0 || write(fd, "1", 1) != 1)
+			fail("ipc: setting kernel.shm_rmid_forced: %s\n", strerror(errno));
+		close(fd);
+		id = shmget(IPC_PRIVATE, 4096, 0600);
+		if (id >= 0 && shmat(id, NULL, 0) == (void *)-1)
+			id = -1;
 	} else if (strcmp(argv[1], "shm") == 0) {
 		setup_shm();
 		id = shm_id;
