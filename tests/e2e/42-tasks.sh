@@ -12,7 +12,10 @@
 # - a session whose leader exited below a subreaper that is not init (a
 #   daemon that forked and exited), with a child in it, and a process group
 #   whose leader exited and was reaped, keep their ids, parents, groups and
-#   sessions across 2 cycles (the processes check them every 10 ms).
+#   sessions across 2 cycles (the processes check them every 10 ms); such
+#   a session below a process that left it after the fork (no subreaper,
+#   so nothing could adopt its members back) makes the checkpoint fail
+#   naming it, and the container keeps running.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -78,4 +81,17 @@ for c in 1 2; do
 done
 check_no_fail "$L"
 ckctl rm "$L" >/dev/null || fail "rm $L"
+
+# a session left behind below a process that is no subreaper: refused
+X=$P-leftsession
+run_ct "$X" "$WL/jobs" leftsession
+out=$(ckctl checkpoint "$X" 2>&1) && fail "checkpoint of a session left below a non-subreaper succeeded"
+log "leftsession: $out"
+echo "$out" | grep -Eq "its child [0-9]+ is in session [0-9]+, whose leader exited, and it is no child subreaper" ||
+	fail "leftsession: unclear error: $out"
+[ "$(ct_state "$X")" = running ] || fail "leftsession: container is '$(ct_state "$X")' after the refusal"
+check_tree_running "$X"
+verify_ct "$X" "jobs leftsession"
+check_no_fail "$X"
+ckctl rm "$X" >/dev/null || fail "rm $X"
 pass

@@ -16,7 +16,12 @@
  * H, which joins group G; G exits and is reaped: H stays in a group whose
  * leader is gone. E, F and H check their pid, parent, group and session
  * every 10 ms, and on SIGUSR2 the main process asks each for its check
- * count through shared memory and prints "PASS jobs leaders n=...". */
+ * count through shared memory and prints "PASS jobs leaders n=...".
+ *
+ * leftsession: L makes a session and forks X; X forks Y, then makes a
+ * session of its own; L exits. Y is in session L, whose leader is gone,
+ * below X, which is no child subreaper: nothing can give it back (the
+ * checkpoint must refuse it). */
 #include <errno.h>
 #include <stdbool.h>
 #include <pthread.h>
@@ -249,6 +254,40 @@ static void setup_leaders(void)
 		fail("jobs: H in group %d (want %d), E in session %d (want %d)\n", getpgid(h), g, getsid(sh->pid[0]), d);
 }
 
+/* L makes a session and forks X, X forks Y and leaves for a session of its
+ * own, L exits: Y is in session L (its leader gone) below X, which is no
+ * subreaper (the checkpoint must refuse it). */
+static void setup_leftsession(void)
+{
+	pid_t l = fork(), x;
+	int st;
+
+	if (l == 0) {
+		setsid();
+		x = fork();
+		if (x == 0) {
+			if (fork() == 0)
+				member("Y", 1);
+			while (!sh->pid[1])
+				tick();
+			if (setsid() < 0)
+				fail("jobs X: setsid: %s\n", strerror(errno));
+			x = getppid();
+			sh->pid[2] = getpid();
+			while (getppid() == x)   /* L exits: init adopts X */
+				tick();
+			member("X", 0);
+		}
+		while (!sh->pid[2])
+			tick();
+		_exit(0);
+	}
+	if (l < 0 || waitpid(l, &st, 0) != l)
+		fail("jobs: L: %s\n", strerror(errno));
+	while (!sh->pid[0])
+		tick();
+}
+
 static void check_leaders(void)
 {
 	uint64_t want = ++sh->asked;
@@ -269,8 +308,8 @@ int main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
 	bool stopped;
 
-	if (argc < 2 || (strcmp(argv[1], "stopped") && strcmp(argv[1], "leaders")))
-		fail("jobs usage: jobs stopped|leaders\n");
+	if (argc < 2 || (strcmp(argv[1], "stopped") && strcmp(argv[1], "leaders") && strcmp(argv[1], "leftsession")))
+		fail("jobs usage: jobs stopped|leaders|leftsession\n");
 	stopped = strcmp(argv[1], "stopped") == 0;
 	sigaction(SIGUSR2, &sa, NULL);
 	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -278,6 +317,8 @@ int main(int argc, char **argv)
 		fail("jobs mmap: %s\n", strerror(errno));
 	if (stopped)
 		setup_stopped();
+	else if (strcmp(argv[1], "leftsession") == 0)
+		setup_leftsession();
 	else
 		setup_leaders();
 	say("READY jobs %s\n", argv[1]);
@@ -287,8 +328,10 @@ int main(int argc, char **argv)
 			got_usr2 = 0;
 			if (stopped)
 				check_stopped();
-			else
+			else if (strcmp(argv[1], "leaders") == 0)
 				check_leaders();
+			else
+				say("PASS jobs %s\n", argv[1]);
 		}
 	}
 }
