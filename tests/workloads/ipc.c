@@ -13,12 +13,14 @@
  * child still shares them: it answers a token written to either segment.
  * msg: queue 0x31000033 (mode 0620, msg_qbytes 8000) with 5 messages of
  * types 1, 2 and 3 and a private queue with one; checks them in place
- * (MSG_COPY), receives by type what it sends.
+ * (MSG_COPY), receives by type what it sends, and pings a child asleep in
+ * msgrcv() for type 42, which answers with type 43.
  * mq: raises the namespace's fs.mqueue.msg_max to 16 and makes POSIX
  * queue /ckpt-ipc-mq (mode 0640, 12 messages of 128 bytes at most: above
  * the default limit, held open O_RDWR|O_NONBLOCK) with 4 messages of
  * priorities 1, 5, 1, 3; checks the limit, attributes and receive order,
- * then sends the messages back.
+ * then sends the messages back, and pings a child asleep in mq_receive()
+ * on /ckpt-ipc-ping, which answers on /ckpt-ipc-pong.
  * mqnotify, mqfull, semundo, shmforced: a queue with an mq_notify
  * registration, a full queue, a semop() with SEM_UNDO, a segment with
  * kernel.shm_rmid_forced set (the checkpoint must refuse them). */
@@ -215,6 +217,49 @@ static void setup_msg(int id)
 		fail("ipc msgsnd: %s\n", strerror(errno));
 }
 
+/* A child asleep in msgrcv() for type 42 answers each with type 43. */
+static void msg_echo_child(int id)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		fail("ipc fork: %s\n", strerror(errno));
+	if (p > 0)
+		return;
+	for (;;) {
+		struct wl_msg m = { 0 };
+		ssize_t n = msgrcv(id, &m, sizeof(m.text), 42, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			fail("ipc echo msgrcv: %s\n", strerror(errno));
+		m.mtype = 43;
+		if (msgsnd(id, &m, n, 0) < 0)
+			fail("ipc echo msgsnd: %s\n", strerror(errno));
+	}
+}
+
+static void msg_ping(int id)
+{
+	static unsigned seq;
+	struct wl_msg m = { .mtype = 42 };
+	int len, i;
+	ssize_t n = -1;
+
+	len = snprintf(m.text, sizeof(m.text), "ping %u", ++seq);
+	if (msgsnd(id, &m, len, IPC_NOWAIT) < 0)
+		fail("ipc ping msgsnd: %s\n", strerror(errno));
+	for (i = 0; i < 500 && n < 0; i++) {
+		memset(&m, 0, sizeof(m));
+		n = msgrcv(id, &m, sizeof(m.text), 43, IPC_NOWAIT);
+		if (n < 0)
+			usleep(10 * 1000);
+	}
+	if (n != len || strncmp(m.text, "ping", 4))
+		fail("ipc: the child asleep in msgrcv did not answer ping %u\n", seq);
+}
+
 static void check_msg(int id)
 {
 	struct msqid_ds ds;
@@ -245,6 +290,7 @@ static void check_msg(int id)
 	memset(&m, 0, sizeof(m));
 	if (msgrcv(id, &m, sizeof(m.text), 9, IPC_NOWAIT) != 10 || memcmp(m.text, "round trip", 10))
 		fail("ipc msgrcv type 9 failed\n");
+	msg_ping(id);
 }
 
 /* ---- POSIX mq ---- */
@@ -302,6 +348,58 @@ static int setup_mq(const char *mode)
 	return q;
 }
 
+/* A child asleep in mq_receive() on /ckpt-ipc-ping (its own blocking
+ * descriptor) answers each message there on /ckpt-ipc-pong. */
+static mqd_t mq_pong;
+
+static void mq_echo_child(void)
+{
+	struct mq_attr at = { .mq_maxmsg = 4, .mq_msgsize = 64 };
+	mqd_t ping = mq_open("/ckpt-ipc-ping", O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600, &at);
+	pid_t p;
+
+	mq_pong = mq_open("/ckpt-ipc-pong", O_CREAT | O_EXCL | O_RDWR | O_NONBLOCK | O_CLOEXEC, 0600, &at);
+	if (ping < 0 || mq_pong < 0)
+		fail("ipc mq_open ping/pong: %s\n", strerror(errno));
+	p = fork();
+	if (p < 0)
+		fail("ipc fork: %s\n", strerror(errno));
+	if (p > 0) {
+		close(ping);
+		return;
+	}
+	for (;;) {
+		char buf[64];
+		ssize_t n = mq_receive(ping, buf, sizeof(buf), NULL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || mq_send(mq_pong, buf, n, 0) < 0)
+			fail("ipc echo mq: %s\n", strerror(errno));
+	}
+}
+
+static void mq_ping(void)
+{
+	static unsigned seq;
+	mqd_t ping = mq_open("/ckpt-ipc-ping", O_WRONLY | O_CLOEXEC);
+	char buf[64], want[32];
+	ssize_t n = -1;
+	int i;
+
+	snprintf(want, sizeof(want), "mq ping %u", ++seq);
+	if (ping < 0 || mq_send(ping, want, strlen(want), 0) < 0)
+		fail("ipc mq ping: %s\n", strerror(errno));
+	close(ping);
+	for (i = 0; i < 500 && n < 0; i++) {
+		n = mq_receive(mq_pong, buf, sizeof(buf), NULL);
+		if (n < 0)
+			usleep(10 * 1000);
+	}
+	if (n != (ssize_t)strlen(want) || memcmp(buf, want, n))
+		fail("ipc: the child asleep in mq_receive did not answer %s\n", want);
+}
+
 static void check_mq(int q)
 {
 	struct mq_attr at;
@@ -330,6 +428,7 @@ static void check_mq(int q)
 	for (i = 0; i < 4; i++)
 		if (mq_send(q, mqmsgs[i].text, strlen(mqmsgs[i].text), mqmsgs[i].prio) < 0)
 			fail("ipc mq_send: %s\n", strerror(errno));
+	mq_ping();
 }
 
 int main(int argc, char **argv)
@@ -374,11 +473,14 @@ int main(int argc, char **argv)
 		id = msgget(MSG_KEY, IPC_CREAT | IPC_EXCL | 0600);
 		if (id >= 0)
 			setup_msg(id);
+		msg_echo_child(id);
 		check_msg(id);
 	} else {
 		id = setup_mq(argv[1]);
-		if (strcmp(argv[1], "mq") == 0)
+		if (strcmp(argv[1], "mq") == 0) {
+			mq_echo_child();
 			check_mq(id);
+		}
 	}
 	if (id < 0)
 		fail("ipc %s: %s\n", argv[1], strerror(errno));
