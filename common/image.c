@@ -27,17 +27,17 @@ static const char *const image_type_names[] = {
 	[IMG_PAGES] = "pages", [IMG_TAIL] = "tail", [IMG_ERROR] = "error",
 	[IMG_PIPE] = "pipe", [IMG_SHM] = "shm", [IMG_TREE] = "tree",
 	[IMG_THREAD] = "thread", [IMG_DROP] = "drop",
-	[IMG_GHOST] = "ghost",
+	[IMG_GHOST] = "ghost", [IMG_SYSV_SHM] = "sysv-shm",
 };
 
 const char *image_rec_type_name(uint32_t type)
 {
-	return type >= IMG_HEADER && type <= IMG_TYPE_MAX ? image_type_names[type] : "unknown";
+	return type >= IMG_HEADER && type <= IMG_TYPE_MAX && image_type_names[type] ? image_type_names[type] : "unknown";
 }
 
 static bool image_type_valid(uint32_t type)
 {
-	return type >= IMG_HEADER && type <= IMG_TYPE_MAX;
+	return type >= IMG_HEADER && type <= IMG_TYPE_MAX && image_type_names[type];
 }
 
 static uint64_t image_type_bound(uint32_t type)

@@ -37,7 +37,8 @@ enum image_rec_type {
 	IMG_THREAD = 13,
 	IMG_DROP = 14,     /* a Pagemap: pages to drop from an inherited mapping */
 	IMG_GHOST = 15,    /* a file deleted while open; its pages follow */
-	IMG_TYPE_MAX = IMG_GHOST,
+	IMG_SYSV_SHM = 17, /* a SysV shared memory segment, its pages after it */
+	IMG_TYPE_MAX = IMG_SYSV_SHM,
 };
 
 struct image_rec_hdr {

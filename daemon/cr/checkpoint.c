@@ -7,6 +7,7 @@
 #include "cgroup.h"
 #include "dump.h"
 #include "fault.h"
+#include "ipc.h"
 #include "log.h"
 #include "macro.h"
 #include "netcfg.h"
@@ -29,8 +30,7 @@ struct ckpt_job {
 	bool held;                 /* its traffic is dropped (cr_net_ops.hold) */
 	uint64_t t_start, t_frozen;
 	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
-	struct cr_sem_set *sems;   /* its IPC namespace's semaphore sets */
-	size_t nsems;
+	struct ns_ipc ipc;         /* its IPC namespace's objects */
 };
 
 static void progress(struct ckpt_job *j, const char *phase)
@@ -82,7 +82,8 @@ static int freeze(struct ckpt_job *j)
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "reading the UTS names and clocks of the container (init %d)",
 			       j->ctx.req->init_pid);
-	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->sems, &j->nsems);
+	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->ipc);
+	j->ctx.ipc = &j->ipc;
 	if (r < 0)
 		return r;
 	return cr_enter_netns(j->ctx.req->init_pid, j->ctx.err);
@@ -136,19 +137,19 @@ static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
 	Ckpt__Img__SysvSem *m;
 	uint32_t *v;
 
-	if (!j->nsems)
+	if (!j->ipc.nsems)
 		return 0;
-	for (i = 0; i < j->nsems; i++)
-		total += j->sems[i].nsems;
-	h->sysv_sems = calloc(j->nsems, sizeof(*h->sysv_sems));
-	m = malloc(j->nsems * sizeof(*m) + total * sizeof(*v));
+	for (i = 0; i < j->ipc.nsems; i++)
+		total += j->ipc.sems[i].nsems;
+	h->sysv_sems = calloc(j->ipc.nsems, sizeof(*h->sysv_sems));
+	m = malloc(j->ipc.nsems * sizeof(*m) + total * sizeof(*v));
 	if (!h->sysv_sems || !m) {
 		free(m);
 		return -ENOMEM;
 	}
-	v = (uint32_t *)(m + j->nsems);
-	for (i = 0; i < j->nsems; i++) {
-		const struct cr_sem_set *s = &j->sems[i];
+	v = (uint32_t *)(m + j->ipc.nsems);
+	for (i = 0; i < j->ipc.nsems; i++) {
+		const struct cr_sem_set *s = &j->ipc.sems[i];
 
 		m[i] = (Ckpt__Img__SysvSem)CKPT__IMG__SYSV_SEM__INIT;
 		m[i].key = s->key;
@@ -162,7 +163,7 @@ static int header_sems(struct ckpt_job *j, Ckpt__Img__Header *h)
 			*v++ = s->values[k];
 		h->sysv_sems[i] = &m[i];
 	}
-	h->n_sysv_sems = j->nsems;
+	h->n_sysv_sems = j->ipc.nsems;
 	return 0;
 }
 
@@ -217,6 +218,12 @@ static int write_header(struct ckpt_job *j)
 		netcfg_to_image(j->ctx.req->net, &net);
 		h.net = &net.m;
 	}
+	h.n_sysv_msqs = j->ipc.nmsqs;
+	h.sysv_msqs = j->ipc.msqs;
+	h.n_posix_mqs = j->ipc.nmqs;
+	h.posix_mqs = j->ipc.mqs;
+	h.n_ipc_sysctls = j->ipc.nsysctls;
+	h.ipc_sysctls = j->ipc.sysctls;
 	r = header_sems(j, &h);
 	if (r < 0) {
 		free(h.sysv_sems);
@@ -234,6 +241,8 @@ static int write_header(struct ckpt_job *j)
 		r = cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "the container's namespaces: %s", why);
 	else if ((r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base)) < 0)
 		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
+	else
+		r = ipc_dump_shms(&j->ctx, &j->ipc);
 	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
 	free(h.sysv_sems);
 	tty_dump_header_free(&h);
@@ -254,7 +263,9 @@ static int dump_objects(struct ckpt_job *j)
 		if (p->zombie)
 			continue;
 		cr_error_scope(j->ctx.err, p->nspid, p->pid);
-		r = files_collect(&j->ctx, p);
+		r = ipc_check_undo(&j->ctx, p);
+		if (r >= 0)
+			r = files_collect(&j->ctx, p);
 		if (r >= 0)
 			r = mm_collect(&j->ctx, p);
 	}
@@ -464,6 +475,6 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	tree_free(&j.ctx);
 	sock_unix_dump_done(&j.ctx);
 	sleep_census_free(j.ctx.sleeps);
-	free(j.sems);
+	ipc_free(&j.ipc);
 	return r < 0 ? r : 0;
 }

@@ -61,3 +61,13 @@
 #define CR_MC_MAX_SOURCES 64          /* sources of one group's filter */
 #define CR_PTY_MAX_INDEX 4095         /* pty indexes of a devpts instance */
 #define CR_PTY_MAX_DATA (1u << 20)    /* bytes waiting in one direction of a pty */
+#define CR_MAX_SYSV_SHMS 1024         /* SysV shared memory segments of a container */
+#define CR_MAX_MSQS 1024              /* SysV message queues of a container */
+#define CR_MAX_MQS 256                /* POSIX message queues of a container */
+#define CR_IPC_MAX_MSGS 65536         /* messages of all queues together (in the header) */
+#define CR_IPC_MAX_MSG_BYTES (2u << 20) /* ... and their bytes */
+#define CR_MSQ_MAX_QBYTES 0x7fffffffu /* msg_qbytes (MSGMNB at most INT_MAX) */
+#define CR_MQ_MAX_MAXMSG 65536        /* mq_maxmsg (HARD_MSGMAX) */
+#define CR_MQ_MAX_MSGSIZE (16u << 20) /* mq_msgsize (HARD_MSGSIZEMAX) */
+#define CR_MQ_PRIO_MAX 32768          /* MQ_PRIO_MAX */
+#define CR_MQ_NAME_MAX 255

@@ -50,6 +50,7 @@ struct dump_ctx {
 	size_t nprocs;
 	int max_fd;
 	struct sleep_census *sleeps;  /* threads asleep before the freeze (sleep.h) */
+	const struct ns_ipc *ipc;     /* its IPC namespace's objects (SysV shm for mm_dump) */
 	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
 	size_t nlocks;                /* ... for task_check_locks to account for */
 	struct usk_table *usk;        /* the container's unix sockets, once one is saved (sock_unix.h) */
@@ -63,13 +64,17 @@ struct dump_ctx {
 int tree_collect(struct dump_ctx *ctx);
 int tree_check(struct dump_ctx *ctx);
 int tree_dump(struct dump_ctx *ctx);
+/* Refuse p if a child of its needs a session helper (its session's leader
+ * exited) and p, not init, is no child subreaper to adopt it back. */
+int tree_check_reaper(struct dump_ctx *ctx, const struct dump_proc *p, bool subreaper);
 void tree_free(struct dump_ctx *ctx);
 
 /* task_check.c: what every thread must share with init (credentials,
  * seccomp, namespaces, cgroup, LSM label); read while frozen. */
-/* Inside the container's IPC namespace: refuse SysV shared memory, message
- * queues and POSIX message queues; return its semaphore sets (free()). */
-int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct cr_sem_set **ret, size_t *ret_n);
+/* Inside the container's IPC namespace: its semaphore sets, segments and
+ * queues (ipc.h; ipc_free() them). */
+struct ns_ipc;
+int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct ns_ipc *ret);
 int task_check_init(struct dump_ctx *ctx);
 int task_check(struct dump_ctx *ctx, const struct dump_proc *p);
 /* Locks held by the container's tasks that no fd shows (after files_collect). */

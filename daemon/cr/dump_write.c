@@ -24,6 +24,9 @@ static const char *check(struct dump_ctx *ctx, uint32_t type, const ProtobufCMes
 	case IMG_GHOST:
 		*ret_what = "deleted file";
 		return validate_ghost((const Ckpt__Img__Ghost *)msg);
+	case IMG_SYSV_SHM:
+		*ret_what = "SysV shared memory segment";
+		return validate_sysv_shm((const Ckpt__Img__SysvShm *)msg);
 	case IMG_PIPE:
 		*ret_what = "pipe";
 		return validate_pipe((const Ckpt__Img__Pipe *)msg);

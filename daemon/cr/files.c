@@ -3,6 +3,7 @@
 #include "restore.h"
 #include "sock.h"
 #include "tty.h"
+#include "ipc.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -12,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <mqueue.h>
 #include <linux/kcmp.h>
 #include <linux/openat2.h>
 #include <sys/file.h>
@@ -107,6 +109,15 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	}
 	if (procfs)
 		return classify_proc(ctx, pid, link, st, flags, f);
+	if (ctx->ipc && ctx->ipc->mq_dev && st->st_dev == ctx->ipc->mq_dev) {
+		const char *name = strrchr(link, '/');
+
+		if (!S_ISREG(st->st_mode) || (flags & O_PATH) || !name || strstr(link, " (deleted)"))
+			return "a file of the mqueue filesystem other than an open message queue";
+		f->kind = CKPT__IMG__FILE_KIND__FILE_MQUEUE;
+		f->path = (char *)name + 1;
+		return NULL;
+	}
 	if (S_ISSOCK(st->st_mode) && !(flags & O_PATH) && strncmp(link, "socket:[", 8) == 0) {
 		f->kind = CKPT__IMG__FILE_KIND__FILE_SOCKET;
 		return NULL;
@@ -658,7 +669,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) ||
-	    (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -814,6 +825,19 @@ static int reopen_fifo(struct restore_ctx *ctx, int rootfd, const Ckpt__Img__Fil
 	return fd;
 }
 
+/* The worker is in the container's IPC namespace: its queues are there. */
+static int reopen_mqueue(struct restore_ctx *ctx, const Ckpt__Img__File *f)
+{
+	char name[CR_MQ_NAME_MAX + 2];
+	mqd_t mq;
+
+	snprintf(name, sizeof(name), "/%s", f->path);
+	mq = mq_open(name, (f->flags & (O_ACCMODE | O_NONBLOCK)) | O_CLOEXEC);
+	if (mq < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "opening POSIX message queue %s", name);
+	return mq;
+}
+
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1;
@@ -841,6 +865,8 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:
 	case CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE:
 		return tty_reopen(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_MQUEUE:
+		return reopen_mqueue(ctx, f);
 	default:
 		break;
 	}

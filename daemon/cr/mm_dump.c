@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Saving an address space: which VMAs, what kind, which pages. */
 #include "dump.h"
+#include "ipc.h"
 #include "fault.h"
 #include "hash.h"
 #include "log.h"
@@ -69,7 +70,29 @@ static const char *vma_unsupported_flags(const struct proc_vma *v, bool special)
 }
 
 /* Fill kind and file facts; returns NULL or why the VMA is refused. */
-static const char *vma_classify(pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e, struct stat *st)
+/* A SysV segment attached (its inode number is the shmid): restart
+ * attaches it again with shmat(), which maps it whole. */
+static const char *vma_sysv_shm(const struct ns_ipc *ipc, const struct proc_vma *v, Ckpt__Img__Vma *e)
+{
+	const struct ipc_shm *s = ipc_find_shm(ipc, (int)v->ino);
+
+	if (!s || v->ino > INT32_MAX)
+		return "a SysV shared memory segment of another IPC namespace";
+	if (v->pgoff != 0 || v->end - v->start != ALIGN_UP(s->size, PAGE_SZ))
+		return "a part of a SysV shared memory segment (partly detached or split): only whole attaches are restored";
+	if (v->vmflags & VMF_GD)
+		return "a growing SysV shared memory attach";
+	e->kind = CKPT__IMG__VMA_KIND__VMA_SYSV_SHM;
+	e->has_shm_id = e->has_pgoff = true;
+	e->shm_id = s->id;
+	e->pgoff = 0;
+	e->has_file_rdwr = true;
+	e->file_rdwr = !!(v->vmflags & VMF_MW);
+	return vma_unsupported_flags(v, false);
+}
+
+static const char *vma_classify(const struct ns_ipc *ipc, pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e,
+				struct stat *st)
 {
 	const char *p = v->path;
 	char buf[PATH_MAX + 64];
@@ -90,6 +113,8 @@ static const char *vma_classify(pid_t pid, const struct proc_vma *v, Ckpt__Img__
 		e->pgoff = v->pgoff;
 	} else if (p[0] == '[') {
 		return "a special kernel mapping";
+	} else if (strncmp(p, "/SYSV", 5) == 0 && strstr(p, " (deleted)") && v->shared) {
+		return vma_sysv_shm(ipc, v, e);
 	} else if (strncmp(p, "/memfd:", 7) == 0 && strstr(p, " (deleted)")) {
 		e->kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
 		e->has_pgoff = true;
@@ -337,13 +362,14 @@ static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma 
 		ptrs[n++] = e;
 		*ret_n = n;
 		fill_vma(e, v);
-		why = vma_classify(p->pid, v, e, &st);
+		why = vma_classify(ctx->ipc, p->pid, v, e, &st);
 		if (why)
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: %s", p->pid,
 				       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "[anon]", why);
 		if (is_shm_kind(e->kind) && (r = vma_shm(ctx, p->pid, v, e)) < 0)
 			return r;
-		if (e->kind < CKPT__IMG__VMA_KIND__VMA_VDSO || e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD) {
+		if (e->kind < CKPT__IMG__VMA_KIND__VMA_VDSO || e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD ||
+		    e->kind == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM) {
 			e->has_inherit = true;
 			e->inherit = inherited(pp, v);
 		}

@@ -4,6 +4,7 @@
  * unmap everything else, map the saved VMAs, fill their pages. */
 #include "restore.h"
 #include "fault.h"
+#include "ipc.h"
 #include "arch.h"
 #include "hash.h"
 #include "log.h"
@@ -15,6 +16,7 @@
 #include <limits.h>
 #include <linux/rseq.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -53,9 +55,16 @@ static int validate_vmas(struct restore_ctx *ctx, const Ckpt__Img__Mm *mm)
 	size_t i;
 	const char *why = validate_mm(mm, &i);
 
-	for (i = why ? i : 0; !why && i < mm->n_vmas; i++)
-		if (is_shm(mm->vmas[i]->kind) && !objhash_find_id(ctx->objs, OBJ_SHM, mm->vmas[i]->shm_id))
+	for (i = why ? i : 0; !why && i < mm->n_vmas; i++) {
+		const Ckpt__Img__Vma *v = mm->vmas[i];
+		int64_t seg;
+
+		if (is_shm(v->kind) && !objhash_find_id(ctx->objs, OBJ_SHM, v->shm_id))
 			why = "shared memory without a valid object or offset";
+		if (v->kind == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM &&
+		    ((seg = ipc_restore_shm_size(ctx, v->shm_id)) < 0 || ALIGN_UP((uint64_t)seg, PAGE_SZ) != v->end - v->start))
+			why = "a SysV shm attach without its segment, or not all of it";
+	}
 	if (why && i >= mm->n_vmas)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: %zu mappings: %s", ctx->cur->tt->pid, mm->n_vmas, why);
 	if (why)
@@ -333,7 +342,7 @@ static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img_
 	unsigned long flags = (v->flags & MAP_FLAGS_OK) | MAP_FIXED, len = v->end - v->start;
 	int oflags = (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr) ? O_RDWR : O_RDONLY;
 	struct restore_obj *o;
-	int r;
+	int r, shmflg;
 
 	*ret_open = SIZE_MAX;
 	switch (v->kind) {
@@ -351,6 +360,15 @@ static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img_
 			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: mapping %#lx-%#lx beyond its object", ctx->cur->tt->pid,
 				       (unsigned long)v->start, (unsigned long)v->end);
 		rbatch_add(b, __NR_mmap, v->start, len, map_prot(v), flags, restore_pool_fd(ctx, o->slot), v->pgoff);
+		return 0;
+	case CKPT__IMG__VMA_KIND__VMA_SYSV_SHM:
+		/* a real attach (shm_nattch counts it, shmdt() undoes it); may
+		 * it be made writable, executable: the attach decides */
+		shmflg = SHM_REMAP | ((v->prot & PROT_WRITE) || v->file_rdwr ? 0 : SHM_RDONLY) |
+			 (v->prot & PROT_EXEC ? SHM_EXEC : 0);
+		rbatch_add(b, __NR_shmat, v->shm_id, v->start, shmflg, 0, 0, 0);
+		if (v->prot != (PROT_READ | (shmflg & SHM_RDONLY ? 0 : PROT_WRITE) | (v->prot & PROT_EXEC)))
+			rbatch_add(b, __NR_mprotect, v->start, len, v->prot, 0, 0, 0);
 		return 0;
 	case CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE:
 	case CKPT__IMG__VMA_KIND__VMA_FILE_SHARED:

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The container's namespaces as its processes see them: UTS names read
  * from inside its UTS namespace, clocks from its time namespace's offsets,
- * SysV semaphore sets from inside its IPC namespace (which must hold no
- * other IPC object). Restart sets them again in the fresh init (spawn.h NS
- * and SEM) before any task. */
+ * SysV semaphore sets from inside its IPC namespace (its other IPC objects:
+ * ipc.c). Restart sets them again in the fresh init (spawn.h NS and SEM)
+ * before any task. */
 #include "cr.h"
 #include "log.h"
 #include "macro.h"
 #include "dump.h"
+#include "ipc.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -128,61 +129,6 @@ static FILE *sysvipc_open(const char *name)
 	return f;
 }
 
-/* SysV shared memory and message queues are not saved: refuse any. */
-static int refuse_shm_msg(struct cr_error *err)
-{
-	_cleanup_fclose_ FILE *shm = sysvipc_open("shm"), *msg = sysvipc_open("msg");
-	char obj[128];
-	int key, id;
-	unsigned long a, b, c;
-
-	if (!shm || !msg)
-		return cr_fail(err, CR_ERR_KERNEL, errno, "reading /proc/sysvipc of the container's IPC namespace");
-	if (fscanf(shm, "%d %d %lo %lu", &key, &id, &a, &b) == 4) {
-		snprintf(obj, sizeof(obj), "SysV shared memory segment key %#x (shmid %d, %lu bytes)", (unsigned)key, id, b);
-		return cr_fail_obj(err, CR_ERR_UNSUPPORTED, 0, obj,
-				   "the container's IPC namespace holds it: SysV shared memory is not saved");
-	}
-	if (fscanf(msg, "%d %d %lo %lu %lu", &key, &id, &a, &b, &c) == 5) {
-		snprintf(obj, sizeof(obj), "SysV message queue key %#x (msqid %d, %lu messages)", (unsigned)key, id, c);
-		return cr_fail_obj(err, CR_ERR_UNSUPPORTED, 0, obj,
-				   "the container's IPC namespace holds it: SysV message queues are not saved");
-	}
-	return 0;
-}
-
-/* POSIX message queues live in the IPC namespace's mqueue filesystem: a
- * detached mount of it (fsopen takes the caller's IPC namespace) lists them. */
-static int refuse_mqueue(struct cr_error *err)
-{
-	_cleanup_close_ int fs = -1, mnt = -1;
-	_cleanup_closedir_ DIR *d = NULL;
-	struct dirent *de;
-	char obj[CR_UTS_NAME_MAX + 300];
-	int dfd;
-
-	fs = syscall(SYS_fsopen, "mqueue", FSOPEN_CLOEXEC);
-	if (fs < 0 || syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return cr_fail(err, CR_ERR_KERNEL, errno, "mounting the mqueue filesystem of the container's IPC namespace");
-	mnt = syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
-	if (mnt < 0)
-		return cr_fail(err, CR_ERR_KERNEL, errno, "mounting the mqueue filesystem of the container's IPC namespace");
-	dfd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || !(d = fdopendir(dfd))) {
-		if (dfd >= 0)
-			close(dfd);
-		return cr_fail(err, CR_ERR_KERNEL, errno, "listing the POSIX message queues of the container");
-	}
-	while ((de = readdir(d))) {
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		snprintf(obj, sizeof(obj), "POSIX message queue /%.255s", de->d_name);
-		return cr_fail_obj(err, CR_ERR_UNSUPPORTED, 0, obj,
-				   "the container's IPC namespace holds it: POSIX message queues are not saved");
-	}
-	return 0;
-}
-
 static int read_sems(struct cr_error *err, struct cr_sem_set **ret, size_t *ret_n)
 {
 	_cleanup_fclose_ FILE *f = sysvipc_open("sem");
@@ -218,7 +164,7 @@ static int read_sems(struct cr_error *err, struct cr_sem_set **ret, size_t *ret_
 	return 0;
 }
 
-int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct cr_sem_set **ret, size_t *ret_n)
+int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct ns_ipc *ret)
 {
 	_cleanup_close_ int self = -1, target = -1;
 	char path[64];
@@ -229,15 +175,10 @@ int ns_ipc_read(pid_t init_pid, struct cr_error *err, struct cr_sem_set **ret, s
 	target = open(path, O_RDONLY | O_CLOEXEC);
 	if (self < 0 || target < 0 || setns(target, CLONE_NEWIPC) < 0)
 		return cr_fail(err, CR_ERR_KERNEL, errno, "entering the IPC namespace of the container (init %d)", init_pid);
-	r = refuse_shm_msg(err);
+	r = read_sems(err, &ret->sems, &ret->nsems);
 	if (r >= 0)
-		r = refuse_mqueue(err);
-	if (r >= 0)
-		r = read_sems(err, ret, ret_n);
-	if (setns(self, CLONE_NEWIPC) < 0 && r >= 0) {
+		r = ipc_read(err, ret);
+	if (setns(self, CLONE_NEWIPC) < 0 && r >= 0)
 		r = cr_fail(err, CR_ERR_KERNEL, errno, "leaving the IPC namespace of the container");
-		free(*ret);
-		*ret = NULL;
-	}
 	return r;
 }

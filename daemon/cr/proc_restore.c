@@ -11,6 +11,7 @@
 #include "rbatch.h"
 #include "spawn.h"
 #include "tty.h"
+#include "validate.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/sched.h>
@@ -145,12 +146,18 @@ static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Im
 	return restore_batch_run(ctx, c, &c->rt, b, "installing its fds, cwd, umask, session or group");
 }
 
-/* ---- session helpers ----
- * A child of init may belong to a session whose leader has exited (a shell
- * that started it in the background and ended). Nothing can join a
- * session: a helper takes the leader's pid, makes the session, forks such
- * children into it, and exits before the container runs again, so they are
- * init's children again, in their session, as they were. */
+/* ---- helpers ----
+ * A process may belong to a session whose leader has exited (a shell that
+ * started it in the background and ended, a daemon that forked and
+ * exited). Nothing can join a session: a helper takes the leader's pid,
+ * makes the session, forks such processes into it, and exits before the
+ * container runs again. For init's children init spawns it; for the
+ * children of a child subreaper the subreaper forks it: either way its
+ * exit hands them back to their parent, as they were.
+ * A process group whose leader has exited is made again the same way: a
+ * helper forked at the leader's pid by a live member makes the group, the
+ * others join it, and the helper exits. A helper's parent ignores SIGCHLD
+ * while it exits, so nothing is left of it. */
 
 #define HELPERS_MAX 64
 
@@ -169,33 +176,48 @@ static int plant_scratch(struct restore_ctx *ctx, struct rproc *h)
 	return 0;
 }
 
-static struct rproc *session_helper(struct restore_ctx *ctx, pid_t sid)
+static struct rproc *helper_find(struct restore_ctx *ctx, pid_t pid)
 {
-	char buf[PATH_MAX + 64];
-	_cleanup_close_ int cwd = -1;
-	struct spawn_req req;
-	struct rproc *h;
-	size_t i;
-	int r;
-
-	for (i = 0; i < ctx->nhelpers; i++)
-		if (ctx->helpers[i].tt->pid == sid)
+	for (size_t i = 0; i < ctx->nhelpers; i++)
+		if (ctx->helpers[i].tt->pid == pid)
 			return &ctx->helpers[i];
+	return NULL;
+}
+
+/* A new helper entry at pid, child of procs[parent] (-1: init). */
+static struct rproc *helper_new(struct restore_ctx *ctx, pid_t pid, pid_t pgid, pid_t sid, int parent)
+{
+	struct rproc *h;
+
 	if (!ctx->helpers) {
 		ctx->helpers = calloc(HELPERS_MAX, sizeof(*ctx->helpers));
 		ctx->helper_tt = calloc(HELPERS_MAX, sizeof(*ctx->helper_tt));
 	}
 	if (!ctx->helpers || !ctx->helper_tt || ctx->nhelpers == HELPERS_MAX) {
-		cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "more than %d sessions whose leader exited", HELPERS_MAX);
+		cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "more than %d sessions or groups whose leader exited", HELPERS_MAX);
 		return NULL;
 	}
 	h = &ctx->helpers[ctx->nhelpers];
 	ckpt__img__tree_task__init(&ctx->helper_tt[ctx->nhelpers]);
 	h->tt = &ctx->helper_tt[ctx->nhelpers++];
-	ctx->helper_tt[ctx->nhelpers - 1] = (Ckpt__Img__TreeTask){ .base = h->tt->base, .pid = sid, .ppid = 1, .pgid = sid, .sid = sid,
-								   .exit_signal = SIGCHLD };
-	h->parent = -1;
+	ctx->helper_tt[ctx->nhelpers - 1] = (Ckpt__Img__TreeTask){ .base = h->tt->base, .pid = pid,
+								   .ppid = parent < 0 ? 1 : ctx->procs[parent].tt->pid,
+								   .pgid = pgid, .sid = sid, .exit_signal = SIGCHLD };
+	h->parent = parent;
 	h->pidfd = -1;
+	return h;
+}
+
+static struct rproc *spawned_helper(struct restore_ctx *ctx, pid_t sid)
+{
+	char buf[PATH_MAX + 64];
+	_cleanup_close_ int cwd = -1;
+	struct spawn_req req;
+	struct rproc *h = helper_new(ctx, sid, sid, sid, -1);
+	int r;
+
+	if (!h)
+		return NULL;
 	cwd = !cr_task_path(ctx->req->init_pid, "/", buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	req = (struct spawn_req){ .pid = sid, .pgid = sid, .sid = sid, .exit_signal = SIGCHLD, .umask = 022, .cwd_fd = cwd };
 	r = cwd < 0 ? -errno : spawn_task(ctx->req->init_ctl_fd, &req);
@@ -209,25 +231,107 @@ static struct rproc *session_helper(struct restore_ctx *ctx, pid_t sid)
 	return h;
 }
 
-static bool needs_helper(const struct rproc *p)
+/* A helper forked by a restored process pp, which leads what setsid or
+ * setpgid(0, 0) (nr) makes. */
+static struct rproc *forked_helper(struct restore_ctx *ctx, int parent, pid_t pid, long nr)
 {
-	return p->parent < 0 && p->tt->sid != p->tt->pid && p->tt->sid != 1;
+	struct rproc *pp = &ctx->procs[parent];
+	struct rproc *h = helper_new(ctx, pid, pid, nr == __NR_setsid ? pid : pp->tt->sid, parent);
+	long ret;
+
+	if (!h || fork_from(ctx, pp, h) < 0)
+		return NULL;
+	h->mm_done = true;
+	ret = nr == __NR_setsid ? rsys(&h->rt, __NR_setsid, 0) : rsys(&h->rt, __NR_setpgid, 0, 0);
+	if (ret != (nr == __NR_setsid ? pid : 0)) {
+		cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EPROTO, "%s %d: its helper leader making it",
+			nr == __NR_setsid ? "session" : "process group", pid);
+		return NULL;
+	}
+	return h;
 }
+
+static pid_t parent_sid(const struct restore_ctx *ctx, const struct rproc *p)
+{
+	return p->parent < 0 ? 1 : ctx->procs[p->parent].tt->sid;
+}
+
+/* The validated tree says no process has the session's id. */
+static bool needs_helper(const struct restore_ctx *ctx, const struct rproc *p)
+{
+	return p->tt->sid != p->tt->pid && p->tt->sid != parent_sid(ctx, p);
+}
+
+static struct rproc *session_helper(struct restore_ctx *ctx, const struct rproc *p)
+{
+	struct rproc *h = helper_find(ctx, p->tt->sid);
+	const struct rproc *pp = p->parent < 0 ? NULL : &ctx->procs[p->parent];
+	long ret;
+
+	if (h && h->parent != p->parent) {
+		cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: session %d has members under two parents", p->tt->pid, p->tt->sid);
+		return NULL;
+	}
+	if (h)
+		return h;
+	if (!pp)
+		return spawned_helper(ctx, p->tt->sid);
+	/* only a subreaper adopts what its helper leaves */
+	if (!pp->task || !pp->task->attrs || !pp->task->attrs->child_subreaper) {
+		cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: in session %d whose leader exited, but its parent %d is no subreaper",
+			p->tt->pid, p->tt->sid, pp->tt->pid);
+		return NULL;
+	}
+	ret = rsys(&ctx->procs[p->parent].rt, __NR_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	if (ret != 0) {
+		cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EPROTO, "task %d: PR_SET_CHILD_SUBREAPER", pp->tt->pid);
+		return NULL;
+	}
+	return forked_helper(ctx, p->parent, p->tt->sid, __NR_setsid);
+}
+
+int proc_restore_group_helpers(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nprocs; i++) {
+		const Ckpt__Img__TreeTask *tt = ctx->procs[i].tt;
+		int creator;
+
+		if (tt->pgid == tt->pid || (tt->pgid == 1 && tt->sid == 1) || tree_id_used(ctx->tree, tt->pgid) ||
+		    helper_find(ctx, tt->pgid))
+			continue;
+		creator = tree_group_creator(ctx->tree, tt->pgid);
+		if (creator < 0 || ctx->procs[creator].tt->zombie || !ctx->procs[creator].seized)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: process group %d has no leader nor live member", tt->pid, tt->pgid);
+		if (!forked_helper(ctx, creator, tt->pgid, __NR_setpgid))
+			return -EIO;
+	}
+	return 0;
+}
+
+enum sigchld_mode { SIGCHLD_DFL, SIGCHLD_IGN, SIGCHLD_OWN };
+static int sigchld_set(struct restore_ctx *ctx, struct rproc *pp, enum sigchld_mode mode);
 
 /* The helpers' work is done once every process exists and joined its group. */
 int proc_restore_end_helpers(struct restore_ctx *ctx)
 {
 	size_t i;
+	int r = 0;
 
-	for (i = 0; i < ctx->nhelpers; i++) {
+	for (i = 0; i < ctx->nhelpers && r >= 0; i++) {
 		struct rproc *h = &ctx->helpers[i];
-		long ret = rsys(&h->rt, __NR_exit_group, 0);
+		struct rproc *pp = h->parent < 0 ? NULL : &ctx->procs[h->parent];
+		long ret;
 
+		if (pp && (r = sigchld_set(ctx, pp, SIGCHLD_IGN)) < 0)
+			break;
+		ret = rsys(&h->rt, __NR_exit_group, 0);
 		if (ret != -ESRCH)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "session helper %d: ending it", h->tt->pid);
-		h->seized = false;   /* gone; init reaps it */
+			return cr_fail(ctx->err, CR_ERR_KERNEL, ret < 0 ? (int)-ret : EBUSY, "helper leader %d: ending it", h->tt->pid);
+		h->seized = false;   /* gone; init, or its parent ignoring SIGCHLD, reaps it */
+		if (pp)
+			r = sigchld_set(ctx, pp, SIGCHLD_OWN);
 	}
-	return 0;
+	return r;
 }
 
 int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
@@ -235,19 +339,21 @@ int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Im
 	struct rproc *pp = p->parent < 0 ? NULL : &ctx->procs[p->parent];
 	int r;
 
-	if (!pp && needs_helper(p)) {
-		struct rproc *h = session_helper(ctx, p->tt->sid);
+	if (pp && (!pp->mm_done || !pp->seized || !pp->scratch))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its parent %d is not restored before it", p->tt->pid, pp->tt->pid);
+	if (needs_helper(ctx, p)) {
+		struct rproc *h = session_helper(ctx, p);
 
 		r = h ? fork_from(ctx, h, p) : -EIO;
 		if (r < 0)
 			return r;
-		p->forked = false;   /* ckptd's image, not a restored parent's: replaced whole */
-		return setup_forked(ctx, p, m);
-	}
-	if (!pp) {
+		/* spawned by init, the helper holds ckptd's image, not a
+		 * restored parent's: replaced whole */
+		if (!pp)
+			p->forked = false;
+		r = setup_forked(ctx, p, m);
+	} else if (!pp) {
 		r = spawn_by_init(ctx, p, m);
-	} else if (!pp->mm_done || !pp->seized || !pp->scratch) {
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its parent %d is not restored before it", p->tt->pid, pp->tt->pid);
 	} else {
 		r = fork_from(ctx, pp, p);
 		if (r >= 0)
@@ -317,15 +423,16 @@ static int drain_signal(struct restore_ctx *ctx, struct rproc *pp, int sig)
 }
 
 /* A parent ignoring SIGCHLD (or SA_NOCLDWAIT) would have its zombie reaped
- * at once: SIG_DFL while it is made (on), then its own action back (off). */
-static int sigchld_default(struct restore_ctx *ctx, struct rproc *pp, bool on)
+ * at once: SIG_DFL while it is made, then its own action back (OWN). A
+ * helper's parent ignores it while the helper exits (IGN): reaped at once. */
+static int sigchld_set(struct restore_ctx *ctx, struct rproc *pp, enum sigchld_mode mode)
 {
 	const Ckpt__Img__Task *t = pp->task;
-	struct arch_ksigaction k = { (uint64_t)SIG_DFL, 0, 0, 0 };
+	struct arch_ksigaction k = { (uint64_t)(mode == SIGCHLD_IGN ? SIG_IGN : SIG_DFL), 0, 0, 0 };
 	long addr, ret;
 	size_t i;
 
-	for (i = 0; !on && i < t->n_sigactions; i++)
+	for (i = 0; mode == SIGCHLD_OWN && i < t->n_sigactions; i++)
 		if (t->sigactions[i]->sig == SIGCHLD)
 			k = (struct arch_ksigaction){ t->sigactions[i]->handler, t->sigactions[i]->flags,
 						      t->sigactions[i]->restorer, t->sigactions[i]->mask };
@@ -361,7 +468,7 @@ static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
 	struct rproc *pp = &ctx->procs[z->parent];
 	int r;
 
-	r = sigchld_default(ctx, pp, true);
+	r = sigchld_set(ctx, pp, SIGCHLD_DFL);
 	if (r >= 0)
 		r = fork_from(ctx, pp, z);
 	if (r < 0)
@@ -372,7 +479,7 @@ static int make_zombie(struct restore_ctx *ctx, struct rproc *z)
 	close(z->pidfd);
 	z->pidfd = -1;
 	if (r >= 0)
-		r = sigchld_default(ctx, pp, false);
+		r = sigchld_set(ctx, pp, SIGCHLD_OWN);
 	if (r >= 0 && z->tt->exit_signal)
 		r = drain_signal(ctx, pp, z->tt->exit_signal);
 	return r;

@@ -7,6 +7,7 @@
 #include "spawn.h"
 #include "netcfg.h"
 #include "sock.h"
+#include "ipc.h"
 #include "validate.h"
 #include "arch.h"
 #include "log.h"
@@ -83,7 +84,7 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");
 		}
 	}
-	return 0;
+	return ipc_restore_ns(ctx, h);
 }
 
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
@@ -165,6 +166,8 @@ static int on_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const
 {
 	if (ctx->tree)
 		return mm_restore_pages(ctx, pm, p, len);
+	if (ipc_restore_has_pages(ctx))
+		return ipc_restore_pages(ctx, pm, p, len);
 	if (!ctx->cur_shm)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pages before any shared memory object or task");
 	return shm_restore_pages(ctx, pm, p, len);
@@ -192,6 +195,7 @@ static bool in_order(const struct restore_ctx *ctx, uint32_t type)
 	case IMG_PIPE:
 	case IMG_SHM:
 	case IMG_GHOST:
+	case IMG_SYSV_SHM:
 	case IMG_TREE:
 		return ctx->hdr && !ctx->tree;
 	case IMG_PAGEMAP:
@@ -213,6 +217,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "%s record out of order", image_rec_type_name(type));
 	if (type != IMG_SHM && type != IMG_GHOST && type != IMG_PAGEMAP && type != IMG_PAGES)
 		ctx->cur_shm = NULL;
+	if (type != IMG_PAGEMAP && type != IMG_PAGES)
+		ipc_restore_end_pages(ctx);
 	switch (type) {
 	case IMG_HEADER:
 		return check_header(ctx, p, len);
@@ -224,6 +230,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return shm_restore(ctx, p, len);
 	case IMG_GHOST:
 		return ghost_restore(ctx, p, len);
+	case IMG_SYSV_SHM:
+		return ipc_restore_shm(ctx, p, len);
 	case IMG_TREE:
 		return tree_restore(ctx, p, len);
 	case IMG_TASK:
@@ -298,6 +306,8 @@ static int finish(struct restore_ctx *ctx)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_finish(ctx, &ctx->procs[i]);
 	if (r >= 0)
+		r = proc_restore_group_helpers(ctx);
+	if (r >= 0)
 		r = proc_restore_zombies(ctx);
 	if (r >= 0)
 		r = proc_restore_groups(ctx);
@@ -316,6 +326,8 @@ static int finish(struct restore_ctx *ctx)
 			r = task_restore_release(ctx, &ctx->procs[i]);
 	if (r >= 0)
 		r = shm_restore_seal(ctx, true);
+	if (r >= 0)
+		r = ipc_restore_finish(ctx);
 	if (r >= 0 && (r = spawn_pool_drop(ctx->req->init_ctl_fd)) < 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "init: dropping the file pool");
 	/* every socket exists: restored connections may speak again */
@@ -391,6 +403,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	sock_unix_restore_done(ctx);
 	sock_tcp_restore_end(ctx, false);
 	tty_restore_done(ctx);
+	ipc_restore_free(ctx);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

@@ -70,6 +70,7 @@ struct restore_ctx {
 	size_t next;                  /* where the next TASK must be in the tree */
 	struct rproc *cur;            /* the process whose records arrive now */
 	struct restore_obj *cur_shm;  /* the shm object whose pages arrive now */
+	struct ipc_rstate *ipc;       /* SysV segments made in its IPC namespace (ipc.c) */
 	uint64_t pages;
 	struct late_fd *late;         /* fds files_restore_late installs */
 	size_t nlate;
@@ -156,7 +157,10 @@ int proc_restore_create(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Im
 /* Zombies, then process groups, once every live process exists. */
 int proc_restore_zombies(struct restore_ctx *ctx);
 int proc_restore_groups(struct restore_ctx *ctx);
-/* Session helpers (leaders that had exited) exit: their children go to init. */
+/* Helper leaders of process groups whose leader had exited, forked by a
+ * live member, before the zombies and groups are made. */
+int proc_restore_group_helpers(struct restore_ctx *ctx);
+/* The helper leaders exit: their children go back to their parents. */
 int proc_restore_end_helpers(struct restore_ctx *ctx);
 /* thread_restore.c */
 int thread_restore_record(struct restore_ctx *ctx, const void *payload, size_t len);

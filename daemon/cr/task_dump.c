@@ -592,6 +592,8 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	if (r >= 0)
 		r = task_dump_state(ctx, p, s, addr);
 	if (r >= 0)
+		r = tree_check_reaper(ctx, p, s->attrs.a.child_subreaper);
+	if (r >= 0)
 		r = files_dump_owners(ctx, p, addr, addr + SC_DATA, addr + SC_TABLE);
 	ret = rsys(rt, __NR_munmap, addr, SC_LEN);
 	if (r >= 0 && ret != 0)

@@ -353,5 +353,8 @@ int task_restore_hand_off(struct restore_ctx *ctx, struct rproc *p)
 		r = hand_off(ctx, p, p->task);
 	if (r >= 0)
 		r = thread_restore_hand_off(ctx, p);
+	/* pending before the detach lets it run: it stops before user code */
+	if (r >= 0 && p->tt->stopped && syscall(SYS_pidfd_send_signal, p->pidfd, SIGSTOP, NULL, 0) < 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: stopping it again (SIGSTOP)", p->tt->pid);
 	return r;
 }

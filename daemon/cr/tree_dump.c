@@ -18,7 +18,7 @@ static pid_t ns_last(const pid_t *v, int n)
 }
 
 /* A thread's pid inside the container: the last NSpid of its status. */
-static int ns_tid(pid_t tid, pid_t *ret)
+static int ns_tid(pid_t tid, pid_t *ret, char *ret_state, pid_t *ret_tracer)
 {
 	struct proc_status st;
 	int r = proc_status_pid(tid, &st);
@@ -26,6 +26,8 @@ static int ns_tid(pid_t tid, pid_t *ret)
 	if (r < 0)
 		return r;
 	*ret = ns_last(st.nspid, st.nspid_n);
+	*ret_state = st.state;
+	*ret_tracer = st.tracer_pid;
 	return *ret > 0 ? 0 : -EINVAL;
 }
 
@@ -55,9 +57,19 @@ static int collect_threads(struct dump_ctx *ctx, struct dump_proc *p, size_t *to
 	if (!p->nstids || !p->rt || !p->seized)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: thread table", p->pid);
 	for (i = 0; i < n; i++) {
-		r = ns_tid(tids[i], &p->nstids[i]);
+		char state;
+		pid_t tracer;
+
+		r = ns_tid(tids[i], &p->nstids[i], &state, &tracer);
 		if (r < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: status", p->pid, tids[i]);
+		if (tracer || state == 't')
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d is traced by host pid %d (a debugger or tracer): not supported",
+				       p->pid, p->nstids[i], tracer);
+		/* a group stop stops every thread; one half done is not a state */
+		if ((state == 'T') != (p->st.state == 'T'))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d is %s while its main thread is %s: a group stop in progress",
+				       p->pid, p->nstids[i], state == 'T' ? "stopped" : "not", p->st.state == 'T' ? "stopped" : "not");
 	}
 	p->ntids = n;
 	p->tids = TAKE_PTR(tids);
@@ -97,8 +109,9 @@ static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, si
 		memcpy(p->comm, ps->comm, sizeof(p->comm) - 1);
 		return 0;
 	}
-	if (p->st.state == 'T' || p->st.state == 't' || p->st.tracer_pid)
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: stopped or traced tasks are not supported yet", p->pid);
+	if (p->st.tracer_pid || p->st.state == 't')
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: traced by host pid %d (a debugger or tracer): not supported",
+			       p->pid, p->st.tracer_pid);
 	return collect_threads(ctx, p, total);
 }
 
@@ -161,14 +174,38 @@ static bool id_used(const struct dump_ctx *ctx, pid_t id)
 	return false;
 }
 
+/* A session whose leader is gone (no process has its id): restart makes
+ * a helper leader at that id, a child of the process's parent, which
+ * forks the process into the session and exits (the parent, init or a
+ * child subreaper, adopts it back). */
+static bool session_helped(const struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	pid_t parent_sid = p->parent < 0 ? 1 : ctx->procs[p->parent].nssid;
+
+	return p->nssid != p->nspid && p->nssid != parent_sid && !id_used(ctx, p->nssid);
+}
+
+/* A group whose leader is gone: restart forks a helper at its id from its
+ * first live member, which makes the group for the others to join. */
+static const struct dump_proc *group_creator(const struct dump_ctx *ctx, pid_t pgid)
+{
+	for (size_t i = 0; i < ctx->nprocs; i++)
+		if (!ctx->procs[i].zombie && ctx->procs[i].nspgid == pgid)
+			return &ctx->procs[i];
+	return NULL;
+}
+
 static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
 {
 	pid_t parent_sid = p->parent < 0 ? 1 : ctx->procs[p->parent].nssid;
-	/* a child of init in a session whose leader exited: restart makes a
-	 * helper leader at that free pid */
-	bool helped = p->parent < 0 && p->nssid != p->nspid && p->nssid != 1 && !id_used(ctx, p->nssid);
+	bool helped = session_helped(ctx, p);
+	const struct dump_proc *c;
 	size_t i;
 
+	for (i = 0; helped && i < ctx->nprocs; i++)
+		if (ctx->procs[i].nssid == p->nssid && ctx->procs[i].parent != p->parent && session_helped(ctx, &ctx->procs[i]))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: session %d, whose leader exited, has members under two parents (%d and %d): not supported",
+				       p->pid, p->nssid, p->nsppid, ctx->procs[i].nsppid);
 	if (helped && (p->nspgid == p->nspid || p->nspgid == p->nssid))
 		return 0;
 	if (p->nssid != p->nspid && p->nssid != parent_sid && !helped)
@@ -178,6 +215,13 @@ static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
 	if (p->nspgid == p->nspid || (p->nspgid == 1 && p->nssid == 1) ||
 	    (p->parent >= 0 && p->nspgid == ctx->procs[p->parent].nspgid))
 		return 0;
+	if (!id_used(ctx, p->nspgid)) {
+		c = group_creator(ctx, p->nspgid);
+		if (c && c->nssid == p->nssid)
+			return 0;
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its process group %d, whose leader exited, has no live process to make it again: not supported",
+			       p->pid, p->nspgid);
+	}
 	for (i = 0; i < ctx->nprocs; i++) {
 		const struct dump_proc *l = &ctx->procs[i];
 
@@ -189,6 +233,18 @@ static int check_ids(struct dump_ctx *ctx, const struct dump_proc *p)
 	}
 	return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its process group %d has no leader in it any more: not supported yet",
 		       p->pid, p->nspgid);
+}
+
+int tree_check_reaper(struct dump_ctx *ctx, const struct dump_proc *p, bool subreaper)
+{
+	for (size_t i = 0; i < ctx->nprocs && !subreaper; i++) {
+		const struct dump_proc *c = &ctx->procs[i];
+
+		if (c->parent >= 0 && &ctx->procs[c->parent] == p && session_helped(ctx, c))
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its child %d is in session %d, whose leader exited, and it is no child subreaper (it left that session after the fork?): not supported",
+				       p->pid, c->nspid, c->nssid);
+	}
+	return 0;
 }
 
 /* Threads share their process's fd table and cwd; restart can't give a
@@ -325,6 +381,7 @@ int tree_dump(struct dump_ctx *ctx)
 		} else {
 			t->n_threads = p->ntids - 1;
 			t->threads = p->nstids + 1;
+			t->has_stopped = t->stopped = p->st.state == 'T';
 		}
 		ptrs[i] = t;
 	}

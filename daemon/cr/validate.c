@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Pure checks of image records, shared by restart and checkpoint (validate.h). */
 #include "validate.h"
+#include "ipc.h"
 #include "sleep.h"
 #include "arch.h"
 #include "dump.h"
@@ -37,6 +38,8 @@
 #define TASK_TOP ((1ull << 47) - 4096)   /* TASK_SIZE: the last page is never mapped */
 #define MAP_FLAGS_OK (MAP_PRIVATE | MAP_SHARED | MAP_GROWSDOWN)
 #define SIG_NONE_OK (1ull << (SIGKILL - 1) | 1ull << (SIGSTOP - 1))
+
+static bool mq_name_ok(const char *name);
 
 static bool path_ok(const char *p)
 {
@@ -438,6 +441,10 @@ const char *validate_file(const Ckpt__Img__File *f)
 	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:
 	case CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE:
 		return validate_pty(f);
+	case CKPT__IMG__FILE_KIND__FILE_MQUEUE:
+		if (f->flags & ~(O_ACCMODE | O_NONBLOCK))
+			return "bad message queue flags";
+		return mq_name_ok(f->path) ? NULL : "a message queue without a valid name";
 	case CKPT__IMG__FILE_KIND__FILE_REG:
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
 		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
@@ -459,6 +466,17 @@ const char *validate_file(const Ckpt__Img__File *f)
 }
 
 /* ---- shared objects ---- */
+
+const char *validate_sysv_shm(const Ckpt__Img__SysvShm *m)
+{
+	if (m->id < 0 || m->mode > 0777)
+		return "id or mode out of range";
+	if (m->size == 0 || m->size > CR_SHM_MAX_SIZE)
+		return "size out of range";
+	if (m->removed && m->key != 0)
+		return "removed but still with a key";
+	return NULL;
+}
 
 const char *validate_shm(const Ckpt__Img__Shm *m)
 {
@@ -583,6 +601,21 @@ static const char *check_ids_unique(const Ckpt__Img__Tree *t)
 }
 
 /* Whether a process or thread of the tree has this id. */
+static bool id_used(const Ckpt__Img__Tree *t, pid_t id);
+
+bool tree_id_used(const Ckpt__Img__Tree *t, pid_t id)
+{
+	return id_used(t, id);
+}
+
+int tree_group_creator(const Ckpt__Img__Tree *t, pid_t pgid)
+{
+	for (size_t i = 0; i < t->n_tasks; i++)
+		if (!t->tasks[i]->zombie && t->tasks[i]->pgid == pgid)
+			return (int)i;
+	return -1;
+}
+
 static bool id_used(const Ckpt__Img__Tree *t, pid_t id)
 {
 	size_t i, k;
@@ -622,17 +655,25 @@ static const char *check_tree_task(const Ckpt__Img__Tree *t, size_t i)
 			  !(WIFEXITED(e->wait_status) || WIFSIGNALED(e->wait_status)) ||
 			  (WIFSIGNALED(e->wait_status) && !kills(WTERMSIG(e->wait_status)))))
 		return "bad zombie";
+	if (e->zombie && e->stopped)
+		return "a stopped zombie";
 	if (e->sid == e->pid && e->pgid != e->pid)
 		return "a session leader outside its own group";
-	/* A child of init may be in a session whose leader exited: a helper
-	 * takes the free pid (proc_restore.c). */
-	bool helped = parent < 0 && e->sid != e->pid && e->sid != 1 && !id_used(t, e->sid);
+	/* A process may be in a session whose leader exited: a helper takes
+	 * the free pid (proc_restore.c). */
+	bool helped = e->sid != e->pid && e->sid != psid && !id_used(t, e->sid);
+	int creator;
 
 	if (e->sid != e->pid && e->sid != psid && !helped)
 		return "session neither its own nor its parent's";
 	if (e->pgid == e->pid || (e->pgid == 1 && e->sid == 1) || (helped && e->pgid == e->sid) ||
 	    (parent >= 0 && e->pgid == t->tasks[parent]->pgid))
 		return NULL;
+	/* a group whose leader exited: its first live member makes it again */
+	if (!id_used(t, e->pgid)) {
+		creator = tree_group_creator(t, e->pgid);
+		return creator >= 0 && t->tasks[creator]->sid == e->sid ? NULL : "process group without its leader or a live member";
+	}
 	for (leader = 0; (size_t)leader < t->n_tasks; leader++)
 		if (t->tasks[leader]->pid == e->pgid)
 			break;
@@ -808,7 +849,8 @@ const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len)
 
 static bool is_shm(Ckpt__Img__VmaKind k)
 {
-	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD;
+	return k == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON || k == CKPT__IMG__VMA_KIND__VMA_MEMFD ||
+	       k == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM;
 }
 
 static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
@@ -820,8 +862,11 @@ static const char *check_vma(const Ckpt__Img__Vma *v, uint64_t prev_end)
 	if ((v->flags & ~MAP_FLAGS_OK) || !(v->flags & (MAP_PRIVATE | MAP_SHARED)) ||
 	    (v->flags & MAP_PRIVATE && v->flags & MAP_SHARED))
 		return "bad flags";
-	if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD)
+	if (v->kind > CKPT__IMG__VMA_KIND__VMA_MEMFD && v->kind != CKPT__IMG__VMA_KIND__VMA_SYSV_SHM)
 		return "unknown kind";
+	if (v->kind == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM &&
+	    (!(v->flags & MAP_SHARED) || (v->flags & MAP_GROWSDOWN) || v->pgoff != 0 || v->shm_id > INT32_MAX))
+		return "a SysV shm attach that is not the whole segment";
 	if ((v->kind == CKPT__IMG__VMA_KIND__VMA_SHARED_ANON && !(v->flags & MAP_SHARED)) ||
 	    ((v->kind == CKPT__IMG__VMA_KIND__VMA_ANON || v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE) && !(v->flags & MAP_PRIVATE)) ||
 	    (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && !(v->flags & MAP_SHARED)))
@@ -894,6 +939,105 @@ const char *validate_net(const Ckpt__Img__NetConfig *n)
 	return NULL;
 }
 
+static bool mq_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	return n > 0 && n <= CR_MQ_NAME_MAX && !strchr(name, '/') && !streq(name, ".") && !streq(name, "..");
+}
+
+static const char *check_msq(const Ckpt__Img__SysvMsq *q, uint64_t *msgs, uint64_t *bytes)
+{
+	uint64_t total = 0;
+
+	if (q->id < 0 || q->mode > 0777 || q->qbytes > CR_MSQ_MAX_QBYTES)
+		return "SysV message queue: id, mode or size out of range";
+	for (size_t k = 0; k < q->n_msgs; k++) {
+		if (q->msgs[k]->mtype < 1)
+			return "SysV message queue: a message type below 1";
+		total += q->msgs[k]->text.len;
+	}
+	*msgs += q->n_msgs;
+	*bytes += total;
+	/* it held them, so they fit it: restart sends them with its qbytes set */
+	if (total > q->qbytes)
+		return "SysV message queue: more bytes than it holds";
+	return NULL;
+}
+
+static const char *check_mq(const Ckpt__Img__PosixMq *q, uint64_t *msgs, uint64_t *bytes)
+{
+	if (!mq_name_ok(q->name))
+		return "POSIX message queue: bad name";
+	if (q->mode > 07777 || q->maxmsg < 1 || q->maxmsg > CR_MQ_MAX_MAXMSG || q->msgsize < 1 ||
+	    q->msgsize > CR_MQ_MAX_MSGSIZE || q->n_msgs >= q->maxmsg)
+		return "POSIX message queue: mode, size or message count out of range";
+	for (size_t k = 0; k < q->n_msgs; k++) {
+		if (q->msgs[k]->prio >= CR_MQ_PRIO_MAX || q->msgs[k]->data.len > q->msgsize)
+			return "POSIX message queue: message priority or size out of range";
+		/* receive order: priorities never rise */
+		if (k && q->msgs[k]->prio > q->msgs[k - 1]->prio)
+			return "POSIX message queue: messages out of order";
+		*bytes += q->msgs[k]->data.len;
+	}
+	*msgs += q->n_msgs;
+	return NULL;
+}
+
+/* "name=value": a name of the list, once; a value of digits and blanks. */
+static const char *check_sysctls(const Ckpt__Img__Header *h)
+{
+	bool seen[IPC_NSYSCTLS] = { false };
+
+	if (h->n_ipc_sysctls > IPC_NSYSCTLS)
+		return "too many IPC limits";
+	for (size_t i = 0; i < h->n_ipc_sysctls; i++) {
+		const char *s = h->ipc_sysctls[i], *eq = strchr(s, '=');
+		size_t k;
+
+		if (!eq || strlen(eq + 1) == 0 || strlen(eq + 1) > IPC_SYSCTL_VALUE_MAX ||
+		    strspn(eq + 1, "0123456789 \t") != strlen(eq + 1))
+			return "an IPC limit without a numeric value";
+		for (k = 0; k < IPC_NSYSCTLS; k++)
+			if (strlen(ipc_sysctl_names[k]) == (size_t)(eq - s) && !strncmp(s, ipc_sysctl_names[k], eq - s))
+				break;
+		if (k == IPC_NSYSCTLS || seen[k])
+			return "an unknown IPC limit, or one twice";
+		seen[k] = true;
+	}
+	return NULL;
+}
+
+/* The header's message queues: bounded in number, messages and bytes. */
+static const char *check_queues(const Ckpt__Img__Header *h)
+{
+	uint64_t msgs = 0, bytes = 0;
+	const char *why = check_sysctls(h);
+
+	if (why)
+		return why;
+	if (h->n_sysv_msqs > CR_MAX_MSQS || h->n_posix_mqs > CR_MAX_MQS)
+		return "too many message queues";
+	for (size_t i = 0; i < h->n_sysv_msqs; i++) {
+		if ((why = check_msq(h->sysv_msqs[i], &msgs, &bytes)))
+			return why;
+		for (size_t k = 0; k < i; k++)
+			if (h->sysv_msqs[k]->id == h->sysv_msqs[i]->id ||
+			    (h->sysv_msqs[i]->key != 0 && h->sysv_msqs[k]->key == h->sysv_msqs[i]->key))
+				return "SysV message queue: id or key twice";
+	}
+	for (size_t i = 0; i < h->n_posix_mqs; i++) {
+		if ((why = check_mq(h->posix_mqs[i], &msgs, &bytes)))
+			return why;
+		for (size_t k = 0; k < i; k++)
+			if (streq(h->posix_mqs[k]->name, h->posix_mqs[i]->name))
+				return "POSIX message queue: name twice";
+	}
+	if (msgs > CR_IPC_MAX_MSGS || bytes > CR_IPC_MAX_MSG_BYTES)
+		return "message queues: too many messages or bytes";
+	return NULL;
+}
+
 const char *validate_header_ns(const Ckpt__Img__Header *h)
 {
 	if (h->net) {
@@ -923,5 +1067,5 @@ const char *validate_header_ns(const Ckpt__Img__Header *h)
 			if (h->sysv_sems[k]->id == s->id || (s->key != 0 && h->sysv_sems[k]->key == s->key))
 				return "SysV semaphore set: id or key twice";
 	}
-	return NULL;
+	return check_queues(h);
 }

@@ -31,6 +31,7 @@ const char *validate_proc_path(const char *path, uint32_t flags);
 /* The pid a valid /proc path names (/proc/PID/... or task/TID), 0 if none. */
 pid_t validate_proc_pid(const char *path);
 const char *validate_shm(const Ckpt__Img__Shm *m);
+const char *validate_sysv_shm(const Ckpt__Img__SysvShm *m);
 const char *validate_pipe(const Ckpt__Img__Pipe *m);
 const char *validate_ghost(const Ckpt__Img__Ghost *m);
 /* One fd table; fd numbers up to max_fd (the tree's). */
@@ -38,6 +39,11 @@ const char *validate_fds(const Ckpt__Img__Fds *m, uint32_t max_fd);
 /* The whole tree; task_count from the header. On failure *ret_pid names
  * the entry at fault (0: the tree as a whole). */
 const char *validate_tree(const Ckpt__Img__Tree *t, uint32_t task_count, pid_t *ret_pid);
+/* The live process that makes again a group whose leader exited (its
+ * first live member), or -1. */
+int tree_group_creator(const Ckpt__Img__Tree *t, pid_t pgid);
+/* Some process or thread of the tree has this id. */
+bool tree_id_used(const Ckpt__Img__Tree *t, pid_t id);
 /* A TASK record, without what depends on this CPU (its xstate features). */
 const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len);
 const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len);

@@ -513,6 +513,45 @@ static void test_tree(void **state)
 	assert_non_null(validate_tree(&t, 2, &pid));
 }
 
+/* Sessions and groups whose leader exited: helped anywhere; a group needs
+ * a live member in its session; a stopped zombie is no state. */
+static void test_tree_leaders(void **state)
+{
+	Ckpt__Img__TreeTask m = CKPT__IMG__TREE_TASK__INIT, e = CKPT__IMG__TREE_TASK__INIT, h = CKPT__IMG__TREE_TASK__INIT;
+	Ckpt__Img__TreeTask *v[3] = { &m, &e, &h };
+	Ckpt__Img__Tree t = CKPT__IMG__TREE__INIT;
+	pid_t pid;
+
+	(void)state;
+	m = (Ckpt__Img__TreeTask){ .base = m.base, .pid = 2, .ppid = 1, .pgid = 2, .sid = 2, .exit_signal = SIGCHLD };
+	/* E: below m, in session 4 whose leader exited */
+	e = (Ckpt__Img__TreeTask){ .base = e.base, .pid = 5, .ppid = 2, .pgid = 4, .sid = 4, .exit_signal = SIGCHLD };
+	/* H: in group 7 whose leader exited */
+	h = (Ckpt__Img__TreeTask){ .base = h.base, .pid = 8, .ppid = 2, .pgid = 7, .sid = 2, .exit_signal = SIGCHLD };
+	t.tasks = v;
+	t.n_tasks = 3;
+	t.max_fd = 10;
+	assert_null(validate_tree(&t, 3, &pid));
+	assert_int_equal(tree_group_creator(&t, 7), 2);
+	assert_true(tree_id_used(&t, 5));
+	assert_false(tree_id_used(&t, 7));
+	e.pgid = 7;                                    /* group 7 across sessions 4 and 2 */
+	assert_non_null(validate_tree(&t, 3, &pid));
+	assert_int_equal(pid, 8);
+	e.pgid = 4;
+	h.pgid = 5;                                    /* E leads no group of its own */
+	assert_non_null(validate_tree(&t, 3, &pid));
+	h.pgid = 7;
+	h.zombie = h.has_wait_status = true;           /* only a zombie left in group 7 */
+	h.wait_status = 0;
+	assert_non_null(validate_tree(&t, 3, &pid));
+	h.zombie = false;
+	h.stopped = true;
+	assert_null(validate_tree(&t, 3, &pid));
+	h.zombie = true;
+	assert_non_null(validate_tree(&t, 3, &pid));   /* stopped zombie */
+}
+
 static void test_mm(void **state)
 {
 	Ckpt__Img__Vma a = CKPT__IMG__VMA__INIT, b = CKPT__IMG__VMA__INIT, *v[2] = { &a, &b };
@@ -848,6 +887,72 @@ static void test_header_tty(void **state)
 	assert_non_null(validate_header_tty(&h));
 }
 
+static void test_header_queues(void **state)
+{
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	Ckpt__Img__SysvMsq q = CKPT__IMG__SYSV_MSQ__INIT, *qs[] = { &q };
+	Ckpt__Img__SysvMsg m1 = CKPT__IMG__SYSV_MSG__INIT, *ms[] = { &m1 };
+	Ckpt__Img__PosixMq p = CKPT__IMG__POSIX_MQ__INIT, *ps[] = { &p };
+	Ckpt__Img__PosixMqMsg a = CKPT__IMG__POSIX_MQ_MSG__INIT, b = CKPT__IMG__POSIX_MQ_MSG__INIT, *pm[] = { &a, &b };
+	char *sysctls[] = { "kernel/msgmnb=16384", "kernel/sem=32000\t1024000000\t500\t32000" };
+	Ckpt__Img__SysvShm s = CKPT__IMG__SYSV_SHM__INIT;
+
+	(void)state;
+	q = (Ckpt__Img__SysvMsq){ .base = q.base, .key = 0x33, .id = 32768, .mode = 0620, .qbytes = 8000, .n_msgs = 1, .msgs = ms };
+	m1.mtype = 2;
+	m1.text.data = (uint8_t *)"two";
+	m1.text.len = 3;
+	p = (Ckpt__Img__PosixMq){ .base = p.base, .name = "q", .mode = 0640, .maxmsg = 12, .msgsize = 128, .n_msgs = 2, .msgs = pm };
+	a.prio = 5;
+	a.data.data = (uint8_t *)"urgent";
+	a.data.len = 6;
+	b.prio = 1;
+	b.data.data = (uint8_t *)"x";
+	b.data.len = 1;
+	h.sysv_msqs = qs;
+	h.n_sysv_msqs = 1;
+	h.posix_mqs = ps;
+	h.n_posix_mqs = 1;
+	h.ipc_sysctls = sysctls;
+	h.n_ipc_sysctls = 2;
+	assert_null(validate_header_ns(&h));
+	m1.mtype = 0;
+	assert_non_null(validate_header_ns(&h));       /* mtype below 1 */
+	m1.mtype = 2;
+	q.qbytes = 2;
+	assert_non_null(validate_header_ns(&h));       /* more bytes than it holds */
+	q.qbytes = 8000;
+	b.prio = 6;
+	assert_non_null(validate_header_ns(&h));       /* not in receive order */
+	b.prio = 1;
+	b.data.len = 129;
+	assert_non_null(validate_header_ns(&h));       /* above msgsize */
+	b.data.len = 1;
+	p.name = "../q";
+	assert_non_null(validate_header_ns(&h));
+	p.name = "q";
+	p.maxmsg = 2;
+	assert_non_null(validate_header_ns(&h));       /* full: never saved */
+	p.maxmsg = 12;
+	sysctls[0] = "kernel/core_pattern=|/x";
+	assert_non_null(validate_header_ns(&h));
+	sysctls[0] = "kernel/msgmnb=1;2";
+	assert_non_null(validate_header_ns(&h));
+	sysctls[0] = "kernel/sem=1";
+	assert_non_null(validate_header_ns(&h));       /* twice */
+	sysctls[0] = "kernel/msgmnb=16384";
+	assert_null(validate_header_ns(&h));
+
+	s = (Ckpt__Img__SysvShm){ .base = s.base, .key = 0x32, .id = 32768, .mode = 0640, .size = 12388 };
+	assert_null(validate_sysv_shm(&s));
+	s.removed = true;
+	assert_non_null(validate_sysv_shm(&s));        /* removed keeps no key */
+	s.key = 0;
+	assert_null(validate_sysv_shm(&s));
+	s.size = 0;
+	assert_non_null(validate_sysv_shm(&s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -863,11 +968,13 @@ int main(void)
 		cmocka_unit_test(test_shm),
 		cmocka_unit_test(test_pipe_fds),
 		cmocka_unit_test(test_tree),
+		cmocka_unit_test(test_tree_leaders),
 		cmocka_unit_test(test_mm),
 		cmocka_unit_test(test_thread),
 		cmocka_unit_test(test_header_ns),
 		cmocka_unit_test(test_pty),
 		cmocka_unit_test(test_header_tty),
+		cmocka_unit_test(test_header_queues),
 		cmocka_unit_test(test_thread_state),
 	};
 
