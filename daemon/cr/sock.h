@@ -100,6 +100,9 @@ void sock_tcp_dump_end(struct dump_ctx *ctx, bool resume);
 /* The end of a restart: resume once every socket exists (before the
  * tasks run), else when a failed restart cleans up. */
 void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume);
+/* sock_tcp_peer.c: in the host's network, a connection whose peer is
+ * not the container's own is refused (its traffic can't be held). */
+int sock_tcp_check_peer(struct sock_dump *sd);
 int sock_dgram_dump(struct sock_dump *sd);
 void sock_dgram_free(Ckpt__Img__Socket *s);
 int sock_dgram_restore(struct sock_restore *sr);

@@ -296,7 +296,8 @@ int sock_tcp_dump(struct sock_dump *sd)
 		t->backlog = ti.tcpi_sacked;
 		return 0;
 	case TCP_ESTABLISHED:
-		return dump_established(sd, t);
+		r = sock_tcp_check_peer(sd);
+		return r < 0 ? r : dump_established(sd, t);
 	case TCP_SYN_SENT:
 	case TCP_SYN_RECV:
 		return sock_refuse(sd, "a TCP connection being set up (state %s): connections in progress are not supported",

@@ -59,4 +59,15 @@ refused() {
 }
 refused pending "not accepted yet"
 refused closewait "state CLOSE_WAIT"
+
+# In the host's network, connections between the container's own sockets
+# are its to save: both ends are held while it is frozen.
+name=$P-tcp-host
+ckctl run "$name" --net host --cwd "$WORK" -- "$WL/tcpsk" >/dev/null || fail "run $name --net host"
+wait_log "$name" '^READY' 30
+verify_ct "$name" tcpsk
+checkpoint_ct "$name"
+restart_ct "$name"
+verify_ct "$name" tcpsk
+ckctl rm "$name" >/dev/null || fail "rm $name"
 echo "PASS: $TEST_NAME"
