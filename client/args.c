@@ -85,3 +85,20 @@ int ctl_opt(struct ctl *c, int argc, char **argv, int *i, const char *lng, char 
 	*ret_val = argv[++*i];
 	return 1;
 }
+
+int ctl_parse_name_only(struct ctl *c, int argc, char **argv, const char **ret_name)
+{
+	const char *name = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (ctl_is_opt(argv[i]))
+			return ctl_unknown_opt(c, argv[i]);
+		if (name)
+			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
+		name = argv[i];
+	}
+	if (!name)
+		return ctl_usage(c, "missing NAME");
+	*ret_name = name;
+	return ctl_check_name(c, name);
+}

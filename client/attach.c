@@ -124,16 +124,7 @@ int verb_attach(struct ctl *c, int argc, char **argv)
 	size_t nfds = 0;
 	int r;
 
-	for (int i = 1; i < argc; i++) {
-		if (ctl_is_opt(argv[i]))
-			return ctl_unknown_opt(c, argv[i]);
-		if (name)
-			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
-		name = argv[i];
-	}
-	if (!name)
-		return ctl_usage(c, "missing NAME");
-	if ((r = ctl_check_name(c, name)) < 0)
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
 	at.name = (char *)name;
 	if (tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {

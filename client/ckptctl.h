@@ -59,6 +59,8 @@ int ctl_opt(struct ctl *c, int argc, char **argv, int *i, const char *lng, char 
 /* An argument that looks like an option ("-x", "--x") but matched nothing. */
 int ctl_unknown_opt(struct ctl *c, const char *arg);
 bool ctl_is_opt(const char *arg);
+/* For verbs whose only argument is NAME: that NAME, checked. */
+int ctl_parse_name_only(struct ctl *c, int argc, char **argv, const char **ret_name);
 
 /* rpc.c: the one exchange with ckptd. */
 int ctl_connect(struct ctl *c);

@@ -14,24 +14,6 @@
 #define RUN_MAX_ENV 1024
 #define RUN_MAX_PUBLISH 32
 
-/* For verbs whose only argument is NAME. */
-static int parse_name_only(struct ctl *c, int argc, char **argv, const char **ret_name)
-{
-	const char *name = NULL;
-
-	for (int i = 1; i < argc; i++) {
-		if (ctl_is_opt(argv[i]))
-			return ctl_unknown_opt(c, argv[i]);
-		if (name)
-			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
-		name = argv[i];
-	}
-	if (!name)
-		return ctl_usage(c, "missing NAME");
-	*ret_name = name;
-	return ctl_check_name(c, name);
-}
-
 static int no_args(struct ctl *c, int argc, char **argv)
 {
 	if (argc > 1)
@@ -248,7 +230,7 @@ int verb_logs(struct ctl *c, int argc, char **argv)
 	size_t nfds = 0;
 	int r;
 
-	if ((r = parse_name_only(c, argc, argv, &name)) < 0)
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
 	logs.name = (char *)name;
 	req.body_case = CKPT__RPC__REQUEST__BODY_LOGS;
@@ -345,7 +327,7 @@ int verb_rm(struct ctl *c, int argc, char **argv)
 	const char *name = NULL;
 	int r;
 
-	if ((r = parse_name_only(c, argc, argv, &name)) < 0)
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
 	rm.name = (char *)name;
 	req.body_case = CKPT__RPC__REQUEST__BODY_RM;
