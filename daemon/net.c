@@ -303,7 +303,7 @@ static int net_nat(const char *container, const struct cr_net_config *cfg, char 
 		if (n >= sizeof(rules))
 			return net_fail(why, whylen, -E2BIG, "too many published ports");
 	}
-	snprintf(script, NET_SCRIPT_MAX,
+	n = (size_t)snprintf(script, NET_SCRIPT_MAX,
 		 "table ip %1$s\n"
 		 "delete table ip %1$s\n"
 		 "table ip %1$s {\n"
@@ -312,6 +312,8 @@ static int net_nat(const char *container, const struct cr_net_config *cfg, char 
 		 "  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n"
 		 "    oifname \"%3$s\" ip saddr 127.0.0.0/8 masquerade\n  }\n"
 		 "}\n", table, rules, veth);
+	if (n >= NET_SCRIPT_MAX)
+		return net_fail(why, whylen, -E2BIG, "too many published ports");
 	return net_nft(-1, script, why, whylen);
 }
 

@@ -20,7 +20,7 @@ NAME=ckpt-boot-$$
 CACHE=${CKPT_BOOT_CACHE:-/var/cache/ckptd-tests}
 MIRROR=${CKPT_BOOT_MIRROR:-}
 # what the binaries need at run time besides systemd
-PKGS=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1
+PKGS=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1,iproute2,nftables
 TAR=$CACHE/bookworm-minbase-$(echo "$PKGS" | cksum | cut -d' ' -f1).tar
 
 ROOT=
