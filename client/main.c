@@ -36,7 +36,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: ckptctl [--socket PATH] [--json] VERB [ARGS...]\n");
 	for (size_t i = 0; i < ARRAY_SIZE(ctl_verbs); i++) {
 		const struct ctl_verb *v = &ctl_verbs[i];
-		char head[96];
+		char head[256];
 
 		if (!group || !streq(group, v->group)) {
 			group = v->group;
