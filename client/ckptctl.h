@@ -24,6 +24,7 @@ struct ctl {
 	bool progress_shown;       /* a progress line is on the tty */
 	int sock;                  /* -1 until ctl_connect() */
 	char error[512];           /* first failure reason */
+	int exit_status;           /* on success (wait: the workload's) */
 	bool stdout_is_image;      /* -o -: --json output goes to stderr */
 	struct ctl_error {         /* the daemon's error, as fields (--json) */
 		const char *code;      /* ErrorCode name; NULL: not from the daemon */
@@ -136,3 +137,6 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv);
 int verb_restart(struct ctl *c, int argc, char **argv);
 int verb_images(struct ctl *c, int argc, char **argv);
 int verb_inspect(struct ctl *c, int argc, char **argv);
+int verb_ps(struct ctl *c, int argc, char **argv);
+int verb_wait(struct ctl *c, int argc, char **argv);
+int verb_stats(struct ctl *c, int argc, char **argv);

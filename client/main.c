@@ -9,18 +9,21 @@
 #endif
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... -- CMD [ARGS...]",
+	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--env-file FILE]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... -- CMD [ARGS...]",
 	  "start CMD in a new container (-t: with a console)", verb_run },
 	{ "Containers", "attach", "NAME", "connect this terminal to the console (Ctrl-] detaches)", verb_attach },
 	{ "Containers", "list", "", "list containers (NAME STATE PID HOSTPID IMAGES NET)", verb_list },
-	{ "Containers", "logs", "NAME", "copy the container's stdout/stderr log to stdout", verb_logs },
+	{ "Containers", "ps", "NAME", "its processes (PID HOSTPID PPID STATE COMMAND)", verb_ps },
+	{ "Containers", "wait", "NAME", "wait for the workload to end; exit with its status", verb_wait },
+	{ "Containers", "stats", "NAME", "memory, process count, image count and bytes", verb_stats },
+	{ "Containers", "logs", "NAME [-f]", "copy the log to stdout (-f: follow until it stops)", verb_logs },
 	{ "Containers", "kill", "NAME [--signal N|NAME]", "signal the workload (default SIGKILL)", verb_kill },
 	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
 	{ "Images", "checkpoint", "NAME [--leave-running] [--timeout S] [--ghost-limit BYTES] [-o FILE|-]",
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
 	{ "Images", "restart", "NAME [--image ID] [--timeout S] [-i FILE|-]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
-	{ "Images", "images", "[NAME]", "list stored images", verb_images },
+	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
 	{ "Images", "inspect", "FILE|-", "dump an image's records (local, no daemon)", verb_inspect },
 	{ "Daemon", "version", "", "client and daemon versions", verb_version },
 	{ "Daemon", "check", "", "kernel features for checkpoint/restart", verb_check },
@@ -33,7 +36,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: ckptctl [--socket PATH] [--json] VERB [ARGS...]\n");
 	for (size_t i = 0; i < ARRAY_SIZE(ctl_verbs); i++) {
 		const struct ctl_verb *v = &ctl_verbs[i];
-		char head[96];
+		char head[256];
 
 		if (!group || !streq(group, v->group)) {
 			group = v->group;
@@ -129,7 +132,7 @@ static void report_json(struct ctl *c, int r)
 static int report(struct ctl *c, int r)
 {
 	if (r >= 0)
-		return 0;
+		return c->exit_status;
 	/* What was printed comes before the error line, even with 2>&1. */
 	fflush(stdout);
 	render_progress_clear(c);

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Container verbs: run, list, logs, kill, rm; daemon verbs: version, check. */
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 
 #include "ckptctl.h"
 #include "macro.h"
@@ -13,6 +16,13 @@
 
 #define RUN_MAX_ENV 1024
 #define RUN_MAX_PUBLISH 32
+
+static int safe_close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
 
 static int no_args(struct ctl *c, int argc, char **argv)
 {
@@ -34,13 +44,70 @@ static int parse_env(struct ctl *c, const char *kv, char **env, size_t *n)
 	return 0;
 }
 
-int verb_run(struct ctl *c, int argc, char **argv)
+#define ENV_FILE_MAX (1 << 20)
+
+/* KEY=VALUE lines; blank lines and lines starting with '#' (after leading
+ * blanks) are skipped. Values are taken literally: no quotes, no expansion.
+ * The entries point into *ret_buf, which the caller frees. */
+static int parse_env_file(struct ctl *c, const char *path, char **env, size_t *n, char **ret_buf)
+{
+	_cleanup_close_ int fd = -1;
+	char *buf, *line, *save = NULL;
+	size_t len = 0;
+	ssize_t k;
+	int r, lineno = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return ctl_fail(c, negerrno(), "--env-file %s: %m", path);
+	buf = malloc(ENV_FILE_MAX + 1);
+	if (!buf)
+		return ctl_fail(c, -ENOMEM, "out of memory");
+	*ret_buf = buf;
+	while (len < ENV_FILE_MAX && (k = read(fd, buf + len, ENV_FILE_MAX - len)) != 0) {
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return ctl_fail(c, negerrno(), "--env-file %s: %m", path);
+		len += k;
+	}
+	if (len == ENV_FILE_MAX)
+		return ctl_usage(c, "--env-file %s: larger than %d bytes", path, ENV_FILE_MAX);
+	if (memchr(buf, '\0', len))
+		return ctl_usage(c, "--env-file %s: not a text file (NUL byte)", path);
+	buf[len] = '\0';
+	/* strtok_r skips empty lines, so count them by hand for messages */
+	for (line = buf; line && *line; line = save) {
+		char *nl = strchr(line, '\n');
+
+		save = nl ? nl + 1 : NULL;
+		if (nl)
+			*nl = '\0';
+		lineno++;
+		if (nl > line && nl[-1] == '\r')
+			nl[-1] = '\0';
+		line += strspn(line, " \t");
+		if (!*line || *line == '#')
+			continue;
+		if (!strchr(line, '=') || line[0] == '=')
+			return ctl_usage(c, "--env-file %s:%d: wants KEY=VALUE, got '%.64s'", path, lineno, line);
+		if ((r = parse_env(c, line, env, n)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+#define RUN_MAX_ENV_FILES 8
+
+/* env_bufs: the --env-file contents the environment points into; freed by verb_run */
+static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 {
 	Ckpt__Rpc__RunRequest run = CKPT__RPC__RUN_REQUEST__INIT;
 	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
 	Ckpt__Rpc__Response *resp = NULL;
 	_cleanup_free_ char **env = calloc(RUN_MAX_ENV, sizeof(char *));
 	char *publish[RUN_MAX_PUBLISH];
+	size_t nbufs = 0;
 	const char *val;
 	size_t nenv = 0, npublish = 0;
 	int i, r;
@@ -78,6 +145,13 @@ int verb_run(struct ctl *c, int argc, char **argv)
 			publish[npublish++] = (char *)val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--env", 'e', true, &val)) != 0) {
 			if (r < 0 || (r = parse_env(c, val, env, &nenv)) < 0)
+				return r;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--env-file", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (nbufs >= RUN_MAX_ENV_FILES)
+				return ctl_usage(c, "too many --env-file (at most %d)", RUN_MAX_ENV_FILES);
+			if ((r = parse_env_file(c, val, env, &nenv, &env_bufs[nbufs++])) < 0)
 				return r;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--tty", 't', false, &val)) != 0) {
 			struct winsize ws;
@@ -136,6 +210,16 @@ int verb_run(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+int verb_run(struct ctl *c, int argc, char **argv)
+{
+	char *env_bufs[RUN_MAX_ENV_FILES] = {};
+	int r = run(c, argc, argv, env_bufs);
+
+	for (size_t i = 0; i < RUN_MAX_ENV_FILES; i++)
+		free(env_bufs[i]);
+	return r;
+}
+
 static void list_table(const Ckpt__Rpc__ListResponse *l)
 {
 	int w = 4;
@@ -191,7 +275,8 @@ int verb_list(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
-/* Copy the log until EOF. A reader that went away (| head) ends it quietly. */
+/* Copy the log until EOF: 0. A reader that went away (| head) ends it
+ * quietly: 1. */
 static int copy_to_stdout(struct ctl *c, int fd)
 {
 	char buf[65536];
@@ -212,12 +297,75 @@ static int copy_to_stdout(struct ctl *c, int fd)
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0 && errno == EPIPE)
-				return 0;
+				return 1;
 			if (w < 0)
 				return ctl_fail(c, negerrno(), "write to stdout: %m");
 			off += w;
 		}
 	}
+}
+
+/* A second connection whose WaitRequest ckptd answers when the workload
+ * ends: readable then. */
+static int logs_wait_conn(struct ctl *c, const char *name, struct ctl *w)
+{
+	Ckpt__Rpc__WaitRequest wr = CKPT__RPC__WAIT_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	int r;
+
+	*w = (struct ctl){ .sock = -1, .socket_path = c->socket_path, .verb = c->verb };
+	r = ctl_connect(w);
+	if (r < 0)
+		return ctl_fail(c, r, "%s", w->error);
+	wr.name = (char *)name;
+	req.body_case = CKPT__RPC__REQUEST__BODY_WAIT;
+	req.wait = &wr;
+	r = wire_send_msg(w->sock, &req.base, NULL, 0);
+	if (r < 0) {
+		w->sock = safe_close_fd(w->sock);
+		return ctl_fail(c, r, "send request to %s: %m", c->socket_path);
+	}
+	return 0;
+}
+
+/* Copy what the log has, then what is appended to it (inotify wakes us,
+ * a slow poll covers filesystems without it), until the workload ended;
+ * what it wrote last is copied before returning. */
+static int logs_follow(struct ctl *c, const char *name, int fd)
+{
+	struct ctl w;
+	_cleanup_close_ int ino = -1;
+	char path[64];
+	int r;
+
+	r = logs_wait_conn(c, name, &w);
+	if (r < 0)
+		return r;
+	ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	if (ino >= 0 && inotify_add_watch(ino, path, IN_MODIFY) < 0)
+		ino = safe_close_fd(ino);
+	for (;;) {
+		struct pollfd p[2] = { { .fd = w.sock, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
+		char drain[4096];
+
+		r = copy_to_stdout(c, fd);
+		if (r < 0 || r == 1)
+			break;
+		if (poll(p, 2, 500) < 0 && errno != EINTR) {
+			r = ctl_fail(c, negerrno(), "poll: %m");
+			break;
+		}
+		if (p[1].revents & POLLIN)
+			while (read(ino, drain, sizeof(drain)) > 0)
+				;
+		if (p[0].revents) {
+			r = copy_to_stdout(c, fd);
+			break;
+		}
+	}
+	safe_close_fd(w.sock);
+	return r < 0 ? r : 0;
 }
 
 int verb_logs(struct ctl *c, int argc, char **argv)
@@ -226,11 +374,27 @@ int verb_logs(struct ctl *c, int argc, char **argv)
 	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
 	Ckpt__Rpc__Response *resp = NULL;
 	_cleanup_close_ int fd = -1;
-	const char *name = NULL;
+	const char *name = NULL, *val;
+	bool follow = false;
 	size_t nfds = 0;
 	int r;
 
-	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
+	for (int i = 1; i < argc; i++) {
+		if ((r = ctl_opt(c, argc, argv, &i, "--follow", 'f', false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			follow = true;
+		} else if (ctl_is_opt(argv[i])) {
+			return ctl_unknown_opt(c, argv[i]);
+		} else if (name) {
+			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
+		} else {
+			name = argv[i];
+		}
+	}
+	if (!name)
+		return ctl_usage(c, "missing NAME");
+	if ((r = ctl_check_name(c, name)) < 0)
 		return r;
 	logs.name = (char *)name;
 	req.body_case = CKPT__RPC__REQUEST__BODY_LOGS;
@@ -241,7 +405,10 @@ int verb_logs(struct ctl *c, int argc, char **argv)
 	ckpt__rpc__response__free_unpacked(resp, NULL);
 	if (nfds != 1)
 		return ctl_fail(c, -EPROTO, "ckptd sent no log fd");
-	return copy_to_stdout(c, fd);
+	if (follow)
+		return logs_follow(c, name, fd);
+	r = copy_to_stdout(c, fd);
+	return r < 0 ? r : 0;
 }
 
 /* "9", "KILL", "SIGKILL", "sigterm". */

@@ -306,6 +306,47 @@ static void images_table(const Ckpt__Rpc__ImagesResponse *ir)
 	}
 }
 
+/* images rm NAME ID */
+static int images_rm(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__ImageRmRequest rm = CKPT__RPC__IMAGE_RM_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	int r;
+
+	for (int i = 2; i < argc; i++)
+		if (ctl_is_opt(argv[i]))
+			return ctl_unknown_opt(c, argv[i]);
+	if (argc != 4)
+		return ctl_usage(c, "usage: images rm NAME ID");
+	if ((r = ctl_check_name(c, argv[2])) < 0)
+		return r;
+	if (!argv[3][0] || strlen(argv[3]) >= IMAGE_ID_MAX)
+		return ctl_usage(c, "bad image id '%s'", argv[3]);
+	rm.name = argv[2];
+	rm.image_id = argv[3];
+	req.body_case = CKPT__RPC__REQUEST__BODY_IMAGE_RM;
+	req.image_rm = &rm;
+	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_IMAGE_RM, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", rm.name);
+		json_str(&j, "image_id", rm.image_id);
+		json_bool(&j, "removed", true);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		printf("removed image %s of %s\n", rm.image_id, rm.name);
+	}
+	return 0;
+}
+
 int verb_images(struct ctl *c, int argc, char **argv)
 {
 	Ckpt__Rpc__ImagesRequest im = CKPT__RPC__IMAGES_REQUEST__INIT;
@@ -313,6 +354,9 @@ int verb_images(struct ctl *c, int argc, char **argv)
 	Ckpt__Rpc__Response *resp = NULL;
 	int r;
 
+	/* "images rm" alone lists a container named rm */
+	if (argc > 2 && streq(argv[1], "rm"))
+		return images_rm(c, argc, argv);
 	for (int i = 1; i < argc; i++) {
 		if (ctl_is_opt(argv[i]))
 			return ctl_unknown_opt(c, argv[i]);

@@ -5,14 +5,15 @@
 # with --socket, else $CKPTD_SOCKET, else the default), files for -o, -i
 # and inspect, a command after "run NAME --".
 
-_ckptctl_verbs="run attach list logs kill rm checkpoint restart images inspect version check"
+_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart images inspect version check"
 _ckptctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 
 # The flags of a verb, and those of them that take a value.
 _ckptctl_flags() {
 	case $1 in
-	run) echo "-t --cwd --env --hostname --net --publish --" ;;
+	run) echo "-t --cwd --env --env-file --hostname --net --publish --" ;;
+	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
 	checkpoint) echo "--leave-running --timeout --ghost-limit --output -o" ;;
 	restart) echo "--image --timeout --input -i" ;;
@@ -20,7 +21,7 @@ _ckptctl_flags() {
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--hostname|--net|--publish|--ghost-limit|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
 	esac
 	return 1
 }
@@ -57,7 +58,7 @@ _ckptctl() {
 		--) [[ $verb == run ]] && after_dd=0 ;;
 		--socket) i=$((i + 1)); _ckptctl_sock=${COMP_WORDS[i]} ;;
 		--socket=*) _ckptctl_sock=${w#--socket=} ;;
-		-*=*|--json|--leave-running|--help|-h|-t) ;;
+		-*=*|--json|--leave-running|--help|-h|-t|-f|--follow) ;;
 		-*) _ckptctl_takes_value "$w" && i=$((i + 1)) ;;
 		*)
 			if [[ -z $verb ]]; then
@@ -82,7 +83,7 @@ _ckptctl() {
 
 	# the value of a flag
 	case $prev in
-	--socket) _ckptctl_files "$cur"; return ;;
+	--socket|--env-file) _ckptctl_files "$cur"; return ;;
 	--cwd) compopt -o filenames 2>/dev/null; _ckptctl_add -d -- "$cur"; return ;;
 	--env|-e|--hostname|--publish|--ghost-limit|--timeout) return ;;
 	--net) _ckptctl_add -W "private host" -- "$cur"; return ;;
@@ -109,7 +110,16 @@ _ckptctl() {
 		return
 	fi
 	case $verb in
-	logs|kill|rm|checkpoint|restart|images)
+	images)
+		# "images rm NAME ID" or "images [NAME]"
+		if ((nargs == 0)); then
+			_ckptctl_add -W "rm $(_ckptctl_containers)" -- "$cur"
+		elif [[ $name == rm ]] && ((nargs == 1)); then
+			_ckptctl_add -W "$(_ckptctl_containers)" -- "$cur"
+		elif [[ $name == rm ]] && ((nargs == 2)); then
+			_ckptctl_add -W "$(_ckptctl_image_ids "$prev")" -- "$cur"
+		fi ;;
+	logs|kill|rm|checkpoint|restart|ps|wait|stats)
 		((nargs == 0)) && _ckptctl_add -W "$(_ckptctl_containers)" -- "$cur" ;;
 	inspect)
 		((nargs == 0)) && { [[ -z $cur || $cur == - ]] && COMPREPLY=(-); _ckptctl_files "$cur"; } ;;

@@ -163,6 +163,7 @@ void container_free(struct container *c)
 {
 	if (!c)
 		return;
+	query_wait_gone(c);
 	if (c->ev_init)
 		event_free(c->ev_init);
 	if (c->op_conn)
@@ -717,6 +718,7 @@ void container_init_exited(struct container *c, int status)
 	}
 	c->state = CONTAINER_STOPPED;
 	container_save(c);
+	query_wait_wake(c);
 }
 
 /* ---- replies ---- */

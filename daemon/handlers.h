@@ -23,6 +23,16 @@ void query_logs(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t 
 void query_version(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void query_check(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
+/* query_proc.c: processes, stats, image removal, wait */
+void query_ps(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_stats(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_image_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void query_wait(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+/* The container's state changed: answer the waits its workload's end completes. */
+void query_wait_wake(struct container *ct);
+/* The container is going away: its waits fail. */
+void query_wait_gone(struct container *ct);
+
 /* console.c: hand the client the master of a container's console */
 void console_attach(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 

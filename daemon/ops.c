@@ -80,6 +80,7 @@ static void op_end(struct container *c)
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
 	c->op_result = NULL;
+	query_wait_wake(c);
 	server_maybe_exit(c->srv);
 }
 

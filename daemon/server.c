@@ -41,6 +41,10 @@ static const struct handler {
 	[CKPT__RPC__REQUEST__BODY_VERSION] = { "version", query_version, false, false },
 	[CKPT__RPC__REQUEST__BODY_CHECK] = { "check", query_check, false, true },
 	[CKPT__RPC__REQUEST__BODY_ATTACH] = { "attach", console_attach, false, false },
+	[CKPT__RPC__REQUEST__BODY_PS] = { "ps", query_ps, false, false },
+	[CKPT__RPC__REQUEST__BODY_WAIT] = { "wait", query_wait, false, false },
+	[CKPT__RPC__REQUEST__BODY_IMAGE_RM] = { "images rm", query_image_rm, false, true },
+	[CKPT__RPC__REQUEST__BODY_STATS] = { "stats", query_stats, false, false },
 };
 
 /* ---- replies ---- */
@@ -159,7 +163,7 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct timeval tv = { c->srv->idle_timeout_s, 0 };
 
-	if (c->waiting || c->check) {
+	if (c->waiting || c->check || c->wait_for) {
 		evtimer_add(c->idle, &tv);
 		return;
 	}
@@ -196,7 +200,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if (c->waiting || c->check) {
+	if (c->waiting || c->check || c->wait_for) {
 		/* one request at a time: answering out of order would confuse it */
 		log_warn("client pid %d: request before the previous answer; closing", (int)c->pid);
 		close_fds(fds, nfds);

@@ -41,6 +41,7 @@ struct conn {
 	struct event *idle;          /* closes a connection that sends nothing */
 	struct container *waiting;   /* an operation replies to us later */
 	struct check_job *check;     /* a check worker replies to us later */
+	struct container *wait_for;  /* wait: answered when its workload ends */
 };
 
 struct server {

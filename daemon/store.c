@@ -210,3 +210,20 @@ void store_clean_tmp(int dir_fd)
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
 }
+
+int store_remove(int dir_fd, const char *id)
+{
+	_cleanup_close_ int dfd = -1;
+	char name[STORE_ID_MAX + 8];
+
+	if (!store_id_valid(id))
+		return -EINVAL;
+	dfd = images_dir(dir_fd);
+	if (dfd < 0)
+		return dfd;
+	snprintf(name, sizeof(name), "%s.img", id);
+	if (unlinkat(dfd, name, 0) < 0)
+		return -errno;
+	/* the removal must survive a crash like a commit does */
+	return fsync(dfd) < 0 ? -errno : 0;
+}

@@ -32,3 +32,5 @@ int store_commit(int dir_fd, const char *id, int fd);
 void store_abort(int dir_fd, const char *id);
 /* Remove leftovers of writers that died (ckptd crash): every *.img.tmp. */
 void store_clean_tmp(int dir_fd);
+/* Unlink ID.img (-ENOENT if absent) and fsync the images dir. */
+int store_remove(int dir_fd, const char *id);

@@ -52,7 +52,7 @@ checkpoint_ct "$b" --leave-running
 id=$(ckctl --json images "$b" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
 [ -n "$id" ] || fail "no image id for $b"
 
-expect "attach check checkpoint images inspect kill list logs restart rm run version" "$C" ""
+expect "attach check checkpoint images inspect kill list logs ps restart rm run stats version wait" "$C" ""
 expect "check checkpoint" "$C" ch
 expect "--help --json --socket --version" "$C" --
 expect "$a $b" "$C" --socket "$SOCK" logs ""
@@ -64,7 +64,14 @@ expect "$id" "$C" --socket "$SOCK" restart "$b" --image ""
 expect "" "$C" --socket "$SOCK" restart "$a" --image ""
 expect_has --leave-running --timeout --ghost-limit --output -o -- "$C" --socket "$SOCK" checkpoint "$a" -
 expect_has --image --input -i -- "$C" --socket "$SOCK" restart "$a" -
-expect_has --cwd --env --hostname --net --publish -- "$C" run x --
+expect_has --cwd --env --env-file --hostname --net --publish -- "$C" run x --
+expect_has --follow -f -- "$C" logs "$a" -
+expect "$a $b" "$C" --socket "$SOCK" ps ""
+expect "$a $b" "$C" --socket "$SOCK" wait ""
+expect "$a $b" "$C" --socket "$SOCK" stats ""
+expect "rm" "$C" --socket "$SOCK" images r
+expect "$b" "$C" --socket "$SOCK" images rm "$P-b"
+expect "$id" "$C" --socket "$SOCK" images rm "$b" ""
 expect "USR1 USR2" "$C" --socket "$SOCK" kill "$a" --signal US
 expect "USR1 USR2" "$C" --socket "$SOCK" kill "$a" --signal usr
 # files for -o and -i (and "-"), directories for --cwd
@@ -74,6 +81,7 @@ expect "$WORK/file1" "$C" --socket "$SOCK" restart "$a" -i "$WORK/fi"
 expect_has - -- "$C" restart "$a" -i ""
 expect "$WORK/dir1" "$C" run x --cwd "$WORK/"
 expect "$WORK/file1" "$C" inspect "$WORK/f"
+expect "$WORK/file1" "$C" run x --env-file "$WORK/fi"
 # a command after "run NAME --", its files after that
 expect_has echo -- "$C" run x -- ech
 expect "$WORK/file1" "$C" run x -- cat "$WORK/f"

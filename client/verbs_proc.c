@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Verbs about a container's life: ps, wait, stats. */
+#include <inttypes.h>
+
+#include "ckptctl.h"
+#include "macro.h"
+
+
+static void ps_table(const Ckpt__Rpc__PsResponse *p)
+{
+	printf("%7s  %7s  %7s  %-5s  %s\n", "PID", "HOSTPID", "PPID", "STATE", "COMMAND");
+	for (size_t i = 0; i < p->n_processes; i++) {
+		const Ckpt__Rpc__ProcessInfo *pi = p->processes[i];
+
+		printf("%7d  %7d  %7d  %-5s  %s\n", pi->pid, pi->host_pid, pi->ppid,
+		       pi->state ?: "?", pi->command ?: "");
+	}
+}
+
+int verb_ps(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__PsRequest ps = CKPT__RPC__PS_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	const char *name = NULL;
+	int r;
+
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
+		return r;
+	ps.name = (char *)name;
+	req.body_case = CKPT__RPC__REQUEST__BODY_PS;
+	req.ps = &ps;
+	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_PS, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", name);
+		json_arr_begin(&j, "processes");
+		for (size_t i = 0; i < resp->ps->n_processes; i++) {
+			const Ckpt__Rpc__ProcessInfo *pi = resp->ps->processes[i];
+
+			json_obj_begin(&j, NULL);
+			json_i64(&j, "pid", pi->pid);
+			json_i64(&j, "host_pid", pi->host_pid);
+			json_i64(&j, "ppid", pi->ppid);
+			json_str(&j, "state", pi->state);
+			json_str(&j, "command", pi->command);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		ps_table(resp->ps);
+	}
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	return 0;
+}
+
+int verb_wait(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__WaitRequest w = CKPT__RPC__WAIT_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	const Ckpt__Rpc__ContainerInfo *ci;
+	const char *name = NULL;
+	int r;
+
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
+		return r;
+	w.name = (char *)name;
+	req.body_case = CKPT__RPC__REQUEST__BODY_WAIT;
+	req.wait = &w;
+	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_WAIT, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	ci = resp->wait->container;
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		render_container_json(&j, "container", ci);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else if (ci->has_exit_status) {
+		printf("%s exited with status %d\n", ci->name, ci->exit_status);
+	}
+	/* the workload's status becomes ours, as with the shell's wait */
+	if (ci->has_exit_status)
+		c->exit_status = ci->exit_status & 0xff;
+	else
+		r = ctl_fail(c, -ENODATA, "%s stopped, its exit status is unknown (ckptd restarted meanwhile)",
+			     ci->name);
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	return r;
+}
+
+int verb_stats(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__StatsRequest st = CKPT__RPC__STATS_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	const Ckpt__Rpc__StatsResponse *s;
+	const char *name = NULL;
+	char mem[32] = "-", img[32];
+	int r;
+
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
+		return r;
+	st.name = (char *)name;
+	req.body_case = CKPT__RPC__REQUEST__BODY_STATS;
+	req.stats = &st;
+	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_STATS, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	s = resp->stats;
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", name);
+		json_str(&j, "state", render_state(s->state));
+		if (s->has_memory_bytes) {
+			json_u64(&j, "memory_bytes", s->memory_bytes);
+			json_str(&j, "memory_source", s->memory_source);
+		}
+		json_u64(&j, "processes", s->processes);
+		json_u64(&j, "images", s->images);
+		json_u64(&j, "image_bytes", s->image_bytes);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else {
+		if (s->has_memory_bytes)
+			render_size(mem, sizeof(mem), s->memory_bytes);
+		render_size(img, sizeof(img), s->image_bytes);
+		printf("%-12s  %10s  %-14s  %5s  %6s  %s\n", "STATE", "MEMORY", "(SOURCE)", "PROCS", "IMAGES",
+		       "IMAGE BYTES");
+		printf("%-12s  %10s  %-14s  %5u  %6u  %s\n", render_state(s->state), mem,
+		       s->memory_source ?: "-", s->processes, s->images, img);
+	}
+	ckpt__rpc__response__free_unpacked(resp, NULL);
+	return 0;
+}
