@@ -32,17 +32,21 @@ errline() { tail -n 1 "$1" 2>/dev/null | sed 's/^ckptctl: //' | cut -c 1-100; }
 ms_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 
 rows=()
-row() {	# N REP SETUP_MS CK_MS FROZEN_US RS_MS IMG_BYTES VERDICT
-	rows+=("$(awk -v n="$1" -v rep="$2" -v setup="$3" -v ck="$4" -v fz="$5" -v rs="$6" -v img="$7" -v v="$8" '
+# ENGINE_US: the checkpoint's and the restart's own time (total_us), apart
+# from the daemon's (network, cgroups, the client)
+row() {	# N REP SETUP_MS CK_MS FROZEN_US RS_MS IMG_BYTES VERDICT [CK_ENGINE_US RS_ENGINE_US]
+	rows+=("$(awk -v n="$1" -v rep="$2" -v setup="$3" -v ck="$4" -v fz="$5" -v rs="$6" -v img="$7" -v v="$8" \
+		  -v cke="${9:-}" -v rse="${10:-}" '
+	function ms(us) { return us == "" || us == "-" || us == 0 ? "-" : sprintf("%.1f", us / 1000) }
 	BEGIN {
-		fz = fz == "" || fz == "-" || fz == 0 ? "-" : sprintf("%.1f", fz / 1000)
 		mib = img == "" || img == "-" ? "-" : sprintf("%.1f", img / 1048576)
-		printf "| %6s | %3s | %8s | %9s | %9s | %9s | %9s | %s |", n, rep, setup, ck, fz, rs, mib, v }')")
+		printf "| %6s | %3s | %8s | %9s | %9s | %9s | %9s | %9s | %9s | %s |",
+			n, rep, setup, ck, ms(fz), ms(cke), rs, ms(rse), mib, v }')")
 	echo "${rows[-1]}" >&2
 }
 
 measure() {	# N REP
-	local n=$1 rep=$2 name=tcp-$1-$2 setup t0 t1 t2 rc img fz ck rs c
+	local n=$1 rep=$2 name=tcp-$1-$2 setup t0 t1 t2 rc img fz ck rs c cke rse
 	if ! ckctl run "$name" -- "$BUILD/bench/tcpconns" "$n" >/dev/null 2>"$TMP/err"; then
 		row "$n" "$rep" - - - - - "run failed: $(errline "$TMP/err")"
 		return
@@ -66,10 +70,12 @@ measure() {	# N REP
 	fi
 	img=$(jget "$TMP/ck.json" image_bytes)
 	fz=$(jget "$TMP/ck.json" frozen_us)
+	cke=$(jget "$TMP/ck.json" total_us)
 	ckctl --json restart "$name" >"$TMP/rs.json" 2>"$TMP/err"
 	rc=$?
 	t2=$(now_ns)
 	rs=$(ms_since "$t1" "$t2")
+	rse=$(jget "$TMP/rs.json" total_us)
 	if [ $rc != 0 ]; then
 		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" "restart failed: $(errline "$TMP/err")"
 		ckctl rm "$name" >/dev/null 2>&1
@@ -78,10 +84,10 @@ measure() {	# N REP
 	c=$(count "$name" '^PASS')
 	ckctl kill "$name" --signal USR2 >/dev/null 2>&1
 	if wait_count "$name" '^PASS' $(( c + 1 )) 300; then
-		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" yes
+		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" yes "$cke" "$rse"
 	else
 		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" \
-			"NO: $(ckctl logs "$name" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-80)"
+			"NO: $(ckctl logs "$name" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-80)" "$cke" "$rse"
 	fi
 	ckctl rm "$name" >/dev/null 2>&1
 }
@@ -96,8 +102,8 @@ done
 echo
 echo "ckptd checkpoint/restart of established TCP connections ($(uname -r), $(nproc) cpus)"
 echo
-echo "|  conns | rep | setup ms |   ckpt ms | frozen ms |  rest. ms | image MiB | verified |"
-echo "|-------:|----:|---------:|----------:|----------:|----------:|----------:|----------|"
+echo "|  conns | rep | setup ms |   ckpt ms | frozen ms | ck eng ms |  rest. ms | rs eng ms | image MiB | verified |"
+echo "|-------:|----:|---------:|----------:|----------:|----------:|----------:|----------:|----------:|----------|"
 for r in "${rows[@]}"; do
 	echo "$r"
 done

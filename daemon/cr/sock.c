@@ -63,10 +63,28 @@ const char *sock_name(const Ckpt__Img__File *f, char *buf, size_t len)
 	return buf;
 }
 
+/* A pidfd on the task the last socket came from: sockets are dumped task
+ * by task, and thousands of them would each pay a pidfd_open and a close.
+ * It pins the task itself, so a pid reused meanwhile is never mistaken
+ * for it. The worker ends with its operation and drops it then. */
+static int holder_pidfd(pid_t pid)
+{
+	static pid_t last_pid;
+	static int last_fd = -1;
+
+	if (last_fd >= 0 && last_pid == pid)
+		return last_fd;
+	if (last_fd >= 0)
+		close(last_fd);
+	last_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	last_pid = pid;
+	return last_fd;
+}
+
 /* The worker's own fd on the socket the task holds at fd. */
 static int grab(struct sock_dump *sd)
 {
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, sd->pid, 0);
+	int pidfd = holder_pidfd(sd->pid);
 
 	if (pidfd < 0)
 		return sock_fail(sd, errno, "pidfd_open of its holder");

@@ -60,6 +60,9 @@ const char *sock_name(const Ckpt__Img__File *f, char *buf, size_t len);
  * after socket(), SOPT_LATE once queues and state are back). */
 enum sock_opt_phase { SOPT_EARLY = 0, SOPT_LATE = 1 };
 int sock_opts_dump(struct sock_dump *sd);
+/* An int option as sock_opts_dump read it (after it): 0, or -ENOENT when it
+ * did not read it. */
+int sock_opt_int(struct sock_dump *sd, int level, int name, int *ret);
 int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase);
 
 /* Each family: dump fills sd->s (its part, and refuses what it can't

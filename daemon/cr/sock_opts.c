@@ -53,6 +53,7 @@ static int save_opt(struct sock_dump *sd, const struct sock_opt_desc *d, const v
 struct opt_defaults {
 	int family, type, protocol;
 	socklen_t len[SOCK_OPTAB_MAX];   /* 0: a new socket lacks it */
+	bool unknown[SOCK_OPTAB_MAX];    /* its level or kind lacks it: ENOPROTOOPT, EOPNOTSUPP */
 	char val[SOCK_OPTAB_MAX][OPT_MAX];
 };
 
@@ -79,8 +80,10 @@ static struct opt_defaults *defaults_of(struct sock_dump *sd)
 	od->protocol = sd->s->protocol;
 	for (size_t i = 0; i < sock_optab_len; i++) {
 		od->len[i] = OPT_MAX;
-		if (getsockopt(fresh, sock_optab[i].level, sock_optab[i].name, od->val[i], &od->len[i]) < 0)
+		if (getsockopt(fresh, sock_optab[i].level, sock_optab[i].name, od->val[i], &od->len[i]) < 0) {
+			od->unknown[i] = errno == ENOPROTOOPT || errno == EOPNOTSUPP;
 			od->len[i] = 0;   /* a new socket lacks it: whatever it is now differs */
+		}
 	}
 	close(fresh);
 	if (ncache < ARRAY_SIZE(cache))
@@ -118,11 +121,37 @@ int sock_opts_dump(struct sock_dump *sd)
 
 	if (!od)
 		return sock_fail(sd, errno, "making a socket of its kind to compare its options with");
+	/* ENOPROTOOPT and EOPNOTSUPP come from the level's switch or the
+	 * kind's operations, the same for every socket of a kind whatever its
+	 * state: such rows (UDP options on a TCP socket...) are not asked
+	 * again, a syscall saved per row and socket */
 	for (size_t i = 0; i < sock_optab_len && r >= 0; i++)
 		if ((sock_optab[i].family == 0 || sock_optab[i].family == sd->s->family) &&
-		    !(sock_optab[i].nostream && sd->s->type == SOCK_STREAM))
+		    !(sock_optab[i].nostream && sd->s->type == SOCK_STREAM) && !od->unknown[i])
 			r = dump_one(sd, od, i);
 	return r;
+}
+
+int sock_opt_int(struct sock_dump *sd, int level, int name, int *ret)
+{
+	const struct opt_defaults *od = defaults_of(sd);
+	const Ckpt__Img__Socket *s = sd->s;
+
+	for (size_t i = 0; i < s->n_opts; i++)
+		if (s->opts[i]->level == level && s->opts[i]->name == name && s->opts[i]->value.len == sizeof(*ret)) {
+			memcpy(ret, s->opts[i]->value.data, sizeof(*ret));
+			return 0;
+		}
+	/* not saved: it read as a new socket's (when the pass asked for it) */
+	for (size_t i = 0; od && i < sock_optab_len; i++)
+		if (sock_optab[i].level == level && sock_optab[i].name == name &&
+		    (sock_optab[i].family == 0 || sock_optab[i].family == s->family) &&
+		    !(sock_optab[i].nostream && s->type == SOCK_STREAM) && !od->unknown[i] &&
+		    od->len[i] == sizeof(*ret)) {
+			memcpy(ret, od->val[i], sizeof(*ret));
+			return 0;
+		}
+	return -ENOENT;
 }
 
 int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase)

@@ -86,7 +86,8 @@ static int repair_on(struct sock_dump *sd)
 
 	/* repair mode forces address reuse, and turning it off clears it:
 	 * what the program had is set again then */
-	if (getsockopt(sd->sk, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) < 0)
+	if (sock_opt_int(sd, SOL_SOCKET, SO_REUSEADDR, &reuse) < 0 &&
+	    getsockopt(sd->sk, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) < 0)
 		return sock_fail(sd, errno, "SO_REUSEADDR");
 	if (setsockopt(sd->sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0)
 		return sock_fail(sd, errno, "turning TCP repair mode on (needs CAP_NET_ADMIN in its network namespace)");
@@ -126,7 +127,8 @@ static int peek_rcvq(struct sock_dump *sd, Ckpt__Img__TcpSock *t, uint32_t len)
 	int off = -1, none = -1, r;
 	socklen_t olen = sizeof(off);
 
-	if (getsockopt(sd->sk, SOL_SOCKET, SO_PEEK_OFF, &off, &olen) < 0)
+	if (sock_opt_int(sd, SOL_SOCKET, SO_PEEK_OFF, &off) < 0 &&
+	    getsockopt(sd->sk, SOL_SOCKET, SO_PEEK_OFF, &off, &olen) < 0)
 		off = -1;
 	if (off >= 0 && setsockopt(sd->sk, SOL_SOCKET, SO_PEEK_OFF, &none, sizeof(none)) < 0)
 		return sock_fail(sd, errno, "SO_PEEK_OFF");
