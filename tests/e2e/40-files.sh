@@ -4,10 +4,12 @@
 # - the ghosts workload (a FIFO with a line in it, three descriptions of it;
 #   a deleted file open twice and mapped shared and private; a directory
 #   removed while open; inotify watches wd 1 and 3 past a removed wd 2; an
-#   epoll over the FIFO and the inotify): 3 x (checkpoint, restart), the same
-#   /proc view, and the workload checks the FIFO gives back its line, the
-#   deleted file its contents, offsets and mappings, and the watches fire
-#   under their wds for what happens after the restart;
+#   epoll over the FIFO and the inotify; a child whose working directory was
+#   removed): 3 x (checkpoint, restart), the same /proc view, and the
+#   workload checks the FIFO gives back its line, the deleted file its
+#   contents, offsets and mappings, the watches fire under their wds for
+#   what happens after the restart, and the child's cwd is still the removed
+#   directory (getcwd says ENOENT, "." opens and stats);
 # - a deleted file bigger than the ghost limit (1 MiB by default) is
 #   refused by name and the workload keeps running; --ghost-limit raises it;
 # - a directory removed while open at an offset that can't be set again
