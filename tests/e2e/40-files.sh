@@ -14,8 +14,8 @@
 #   refused by name and the workload keeps running; --ghost-limit raises it;
 # - a directory removed while open at an offset that can't be set again
 #   (read to its end), a queued inotify event, a FIFO whose path was
-#   deleted and a deleted file still linked under another name are refused
-#   by name;
+#   deleted, a deleted file still linked under another name and a removed
+#   working directory whose parent is gone too are refused by name;
 # - coreutils `tail -f` (inotify) sees lines appended after the restart,
 #   each once;
 # - `make -j4` (its jobserver a pipe) of a Makefile whose jobs sleep,
@@ -118,6 +118,13 @@ ckctl run "$W" --cwd "$WORK/linked" -- /bin/sh -c 'echo x > a && exec 3<a && ln 
 	fail "run $W"
 wait_log "$W" '^READY' 30
 refused_ct "$W" 'fd 3 \(.*/linked/a \(deleted\)\): a deleted file still linked under another name'
+ckctl rm "$W" >/dev/null || fail "rm $W"
+W=$P-gonecwd
+mkdir -p "$WORK/gonecwd"
+ckctl run "$W" --cwd "$WORK/gonecwd" -- /bin/sh -c 'mkdir -p d/e && cd d/e && rmdir "$OLDPWD/d/e" "$OLDPWD/d" && echo READY && exec sleep 600' >/dev/null ||
+	fail "run $W"
+wait_log "$W" '^READY' 30
+refused_ct "$W" 'its working directory \(.*/gonecwd/d/e \(deleted\)\): .*could not make it again where it was'
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- tail -f -------------------------------------------------------------------
