@@ -80,8 +80,9 @@ static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
 	dirfd = ghost_dir(rootfd, where);
 	if (dirfd < 0)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a file deleted while open, and restart could not make it "
-				   "again where it was: its directory: %s", strerror(-dirfd));
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s, and restart could not make it again where it was: "
+				   "its directory: %s", S_ISDIR(st->st_mode) ? "a removed directory" : "a file deleted while open",
+				   strerror(-dirfd));
 	return 0;
 }
 

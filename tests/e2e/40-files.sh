@@ -125,7 +125,7 @@ mkdir -p "$WORK/gonecwd"
 ckctl run "$W" --cwd "$WORK/gonecwd" -- /bin/sh -c 'mkdir -p d/e && cd d/e && rmdir "$OLDPWD/d/e" "$OLDPWD/d" && echo READY && exec sleep 600' >/dev/null ||
 	fail "run $W"
 wait_log "$W" '^READY' 30
-refused_ct "$W" 'its working directory \(.*/gonecwd/d/e \(deleted\)\): .*could not make it again where it was'
+refused_ct "$W" 'its working directory \(.*/gonecwd/d/e \(deleted\)\): a removed directory, and restart could not make it again where it was'
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- tail -f -------------------------------------------------------------------
