@@ -10,6 +10,9 @@
 #   contents, offsets and mappings, the watches fire under their wds for
 #   what happens after the restart, and the child's cwd is still the removed
 #   directory (getcwd says ENOENT, "." opens and stats);
+# - a shell whose cwd was removed, and the children it forks: 2 x
+#   (checkpoint, restart), /proc shows the cwd "(deleted)" where it was,
+#   and the shell finds getcwd still failing and "." a removed directory;
 # - a deleted file bigger than the ghost limit (1 MiB by default) is
 #   refused by name and the workload keeps running; --ghost-limit raises it;
 # - a directory removed while open at an offset that can't be set again
@@ -64,6 +67,30 @@ for c in $(seq "$CYCLES"); do
 	ghost_cycle "$W" "$c"
 	log "ghosts: cycle $c ok: $(last_log "$W" '^PASS ghosts')"
 done
+ckctl rm "$W" >/dev/null || fail "rm $W"
+
+# --- a removed cwd in init's child (spawned) and its children (forked) --------
+# realpath . (getcwd) must still fail with ENOENT; "." must still stat as a
+# directory in which nothing can be made.
+W=$P-cwd
+mkdir -p "$WORK/cwd"
+# shellcheck disable=SC2016
+ckctl run "$W" --cwd "$WORK/cwd" -- /bin/sh -c 'mkdir d && cd d && rmdir "$OLDPWD/d" &&
+	trap '\''if realpath . >/dev/null 2>&1 || ! [ -d . ] || mkdir x 2>/dev/null; then echo FAIL cwd; else echo PASS cwd; fi'\'' USR2 &&
+	echo READY && while :; do sleep 1; done' >/dev/null || fail "run $W"
+wait_log "$W" '^READY' 30
+verify_ct "$W" cwd
+for c in 1 2; do
+	checkpoint_ct "$W"
+	restart_ct "$W"
+	pid=$(host_pid_of "$W")
+	case $(readlink "/proc/$pid/cwd") in
+	*/cwd/d" (deleted)") ;;
+	*) fail "$W: cwd after restart $c is $(readlink "/proc/$pid/cwd")" ;;
+	esac
+	verify_ct "$W" cwd
+done
+log "removed cwd: $(count_log "$W" '^PASS cwd') checks passed"
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- the ghost limit -----------------------------------------------------------
