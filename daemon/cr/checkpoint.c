@@ -267,6 +267,8 @@ static int dump_objects(struct ckpt_job *j)
 		if (r >= 0)
 			r = files_collect(&j->ctx, p);
 		if (r >= 0)
+			r = ghost_dump_cwd(&j->ctx, p);
+		if (r >= 0)
 			r = mm_collect(&j->ctx, p);
 	}
 	/* what fails from here on is no one task's */

@@ -32,6 +32,8 @@ struct dump_proc {
 	size_t nvma_ents;
 	Ckpt__Img__Fd *fds;           /* the fd table, built by the first pass */
 	size_t nfds;
+	bool cwd_ghost;               /* its cwd was removed: the Ghost made for it ... */
+	uint32_t cwd_ghost_id;        /* ... by the first pass */
 };
 
 struct dump_ctx {
@@ -124,6 +126,9 @@ int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
 bool ghost_link(const char *link);
 bool ghost_classify(const char *link, Ckpt__Img__File *f);
 int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, const char *obj, uint32_t *ret_id);
+/* First pass: a removed working directory becomes a Ghost (dir), its id
+ * kept in p for the TASK record. */
+int ghost_dump_cwd(struct dump_ctx *ctx, struct dump_proc *p);
 /* A removed directory's offset can be set again on one (restart seeks it). */
 int ghost_dir_probe(struct dump_ctx *ctx, const char *path, uint64_t pos, const char *obj);
 /* inotify: its watches, each by path in the container. */

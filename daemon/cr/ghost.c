@@ -80,8 +80,9 @@ static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
 	dirfd = ghost_dir(rootfd, where);
 	if (dirfd < 0)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a file deleted while open, and restart could not make it "
-				   "again where it was: its directory: %s", strerror(-dirfd));
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s, and restart could not make it again where it was: "
+				   "its directory: %s", S_ISDIR(st->st_mode) ? "a removed directory" : "a file deleted while open",
+				   strerror(-dirfd));
 	return 0;
 }
 
@@ -123,6 +124,27 @@ int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *li
 	if (r < 0)
 		return r;
 	return m.dir ? 0 : shm_write_pages(ctx, fd, st.st_size, m.id);
+}
+
+int ghost_dump_cwd(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	char path[64], link[PATH_MAX], obj[PATH_MAX + 64];
+	ssize_t n;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/cwd", p->pid);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: reading cwd", p->pid);
+	link[n] = 0;
+	if (!ghost_link(link))
+		return 0;
+	snprintf(obj, sizeof(obj), "its working directory (%s)", link);
+	r = ghost_dump(ctx, p->pid, path, link, obj, &p->cwd_ghost_id);
+	if (r < 0)
+		return r;
+	p->cwd_ghost = true;
+	return 0;
 }
 
 /* A removed directory (no entries, size 0) may keep an offset it can't
@@ -275,4 +297,20 @@ int ghost_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 	}
 	protobuf_c_message_free_unpacked(&m->base, NULL);
 	return r < 0 ? r : 0;
+}
+
+/* The pool slot of t's removed working directory: a ghost of this image
+ * that is a directory. */
+int ghost_restore_cwd(struct restore_ctx *ctx, const Ckpt__Img__Task *t)
+{
+	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_SHM, t->cwd_ghost);
+	struct stat st;
+
+	if (!o || !o->ghost)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its working directory names no deleted directory (%u)",
+			       t->pid, t->cwd_ghost);
+	if (fstat(ctx->pool[o->slot], &st) < 0 || !S_ISDIR(st.st_mode))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: its working directory: deleted file %u is not a directory",
+			       t->pid, t->cwd_ghost);
+	return o->slot;
 }

@@ -39,7 +39,14 @@ static int spawn_by_init(struct restore_ctx *ctx, struct rproc *p, const Ckpt__I
 
 		sfds[i] = (struct spawn_fd){ .slot = o->slot, .target = m->fds[i]->fd, .cloexec = m->fds[i]->cloexec };
 	}
-	cwd = !cr_task_path(ctx->req->init_pid, p->task->cwd, buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (p->task->has_cwd_ghost) {
+		r = ghost_restore_cwd(ctx, p->task);
+		if (r < 0)
+			return r;
+		cwd = fcntl(ctx->pool[r], F_DUPFD_CLOEXEC, 3);
+	} else {
+		cwd = !cr_task_path(ctx->req->init_pid, p->task->cwd, buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (cwd < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: working directory %s", p->tt->pid, p->task->cwd);
 	req = (struct spawn_req){ .pid = p->tt->pid, .pgid = p->tt->pgid, .sid = p->tt->sid, .exit_signal = p->tt->exit_signal,
@@ -125,7 +132,7 @@ static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Im
 {
 	_cleanup_free_ struct rbatch *b = restore_batch_new(c);
 	size_t i;
-	int r = 0;
+	int r = 0, cwd = -1;
 
 	if (!b)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "batch");
@@ -138,9 +145,15 @@ static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Im
 	}
 	if (r >= 0)
 		r = restore_batch_room(ctx, c, &c->rt, b, PATH_MAX, "installing its fds");
+	if (r >= 0 && c->task->has_cwd_ghost)
+		r = cwd = ghost_restore_cwd(ctx, c->task);
 	if (r < 0)
 		return r;
-	rbatch_add(b, __NR_chdir, rbatch_data(b, c->task->cwd, strlen(c->task->cwd) + 1), 0, 0, 0, 0, 0);
+	/* a removed cwd has no path: the ghost made again, in the pool */
+	if (c->task->has_cwd_ghost)
+		rbatch_add(b, __NR_fchdir, restore_pool_fd(ctx, cwd), 0, 0, 0, 0, 0);
+	else
+		rbatch_add(b, __NR_chdir, rbatch_data(b, c->task->cwd, strlen(c->task->cwd) + 1), 0, 0, 0, 0, 0);
 	rbatch_add(b, __NR_umask, c->task->umask, 0, 0, 0, 0, 0);
 	queue_lead(b, c->tt);
 	return restore_batch_run(ctx, c, &c->rt, b, "installing its fds, cwd, umask, session or group");

@@ -141,6 +141,8 @@ bool pipe_restore_fifo_held(struct restore_ctx *ctx, uint32_t id);
 int pipe_restore_fifo(struct restore_ctx *ctx, uint32_t id, int hold);
 /* ghost.c */
 int ghost_restore(struct restore_ctx *ctx, const void *payload, size_t len);
+/* The pool slot of t's removed working directory (Task.cwd_ghost), checked. */
+int ghost_restore_cwd(struct restore_ctx *ctx, const Ckpt__Img__Task *t);
 /* inotify.c */
 int inotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
 int inotify_restore_drain(struct restore_ctx *ctx);

@@ -422,8 +422,6 @@ static int dump_identity(struct dump_ctx *ctx, pid_t pid, pid_t nspid, pid_t nsp
 	s->t.exit_signal = ps->exit_signal;
 	if (read_link(pid, "cwd", s->cwd, sizeof(s->cwd)) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: reading cwd", pid);
-	if (strstr(s->cwd, " (deleted)"))
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its working directory was deleted", pid);
 	s->t.cwd = s->cwd;
 	snprintf(path, sizeof(path), "/proc/%d/personality", pid);
 	if (proc_read_file(path, &pers, &len) >= 0) {
@@ -481,6 +479,21 @@ static int dump_timers(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr,
 	return r;
 }
 
+/* A removed cwd: the first pass saved it as a Ghost; cwd keeps where it was. */
+static int dump_cwd_ghost(struct dump_ctx *ctx, const struct dump_proc *p, struct task_state *s)
+{
+	size_t n = strlen(s->cwd), d = strlen(" (deleted)");
+
+	if (!ghost_link(s->cwd))
+		return 0;
+	if (!p->cwd_ghost)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, 0, "task %d: its working directory %s was removed during the checkpoint", p->pid, s->cwd);
+	s->cwd[n - d] = 0;
+	s->t.has_cwd_ghost = true;
+	s->t.cwd_ghost = p->cwd_ghost_id;
+	return 0;
+}
+
 static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct task_state *s, uint64_t addr)
 {
 	pid_t pid = p->pid;
@@ -489,6 +502,8 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 	r = check_supported(ctx, pid, &p->st, &ctx->init_st);
 	if (r >= 0)
 		r = dump_identity(ctx, pid, p->nspid, p->nsppid, s, &p->ps, &p->st);
+	if (r >= 0)
+		r = dump_cwd_ghost(ctx, p, s);
 	if (r >= 0)
 		r = thread_collect(ctx, p, 0, addr, &s->main);
 	if (r >= 0) {

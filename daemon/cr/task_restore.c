@@ -61,6 +61,8 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: its FPU/AVX state uses features this CPU lacks", t->pid);
 	if (check_timer_threads(ctx, t, tt) < 0)
 		return -EINVAL;
+	if (t->has_cwd_ghost && ghost_restore_cwd(ctx, t) < 0)
+		return -EINVAL;
 	if (t->creds && !creds_may_restore(ctx, t->creds))
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u): beyond what the container may use",
 			       t->pid, t->creds->uid[1]);

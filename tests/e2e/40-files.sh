@@ -4,16 +4,21 @@
 # - the ghosts workload (a FIFO with a line in it, three descriptions of it;
 #   a deleted file open twice and mapped shared and private; a directory
 #   removed while open; inotify watches wd 1 and 3 past a removed wd 2; an
-#   epoll over the FIFO and the inotify): 3 x (checkpoint, restart), the same
-#   /proc view, and the workload checks the FIFO gives back its line, the
-#   deleted file its contents, offsets and mappings, and the watches fire
-#   under their wds for what happens after the restart;
+#   epoll over the FIFO and the inotify; a child whose working directory was
+#   removed): 3 x (checkpoint, restart), the same /proc view, and the
+#   workload checks the FIFO gives back its line, the deleted file its
+#   contents, offsets and mappings, the watches fire under their wds for
+#   what happens after the restart, and the child's cwd is still the removed
+#   directory (getcwd says ENOENT, "." opens and stats);
+# - a shell whose cwd was removed, and the children it forks: 2 x
+#   (checkpoint, restart), /proc shows the cwd "(deleted)" where it was,
+#   and the shell finds getcwd still failing and "." a removed directory;
 # - a deleted file bigger than the ghost limit (1 MiB by default) is
 #   refused by name and the workload keeps running; --ghost-limit raises it;
 # - a directory removed while open at an offset that can't be set again
 #   (read to its end), a queued inotify event, a FIFO whose path was
-#   deleted and a deleted file still linked under another name are refused
-#   by name;
+#   deleted, a deleted file still linked under another name and a removed
+#   working directory whose parent is gone too are refused by name;
 # - coreutils `tail -f` (inotify) sees lines appended after the restart,
 #   each once;
 # - `make -j4` (its jobserver a pipe) of a Makefile whose jobs sleep,
@@ -25,7 +30,7 @@ start_ckptd
 CYCLES=${CYCLES:-3}
 
 # ghost_cycle NAME N [ARGS]: checkpoint (with ARGS), restart, the same /proc view (a deleted
-# file made again is a new inode: its number is masked), PASS.
+# file made again, and the child's pipe, are new inodes: their numbers are masked), PASS.
 ghost_cycle()
 {
 	local name=$1 c=$2 f
@@ -35,7 +40,8 @@ ghost_cycle()
 	restart_ct "$name"
 	snap "$name" "$TMP/$name.after.$c"
 	for f in "$TMP/$name.before.$c" "$TMP/$name.after.$c"; do
-		sed -i -E 's/^([0-9a-f]+-[0-9a-f]+ [rwxps-]+ [0-9a-f]+ [0-9a-f:]+ )[0-9]+( +.* \(deleted\))$/\1INODE\2/' "$f"
+		sed -i -E -e 's/^([0-9a-f]+-[0-9a-f]+ [rwxps-]+ [0-9a-f]+ [0-9a-f:]+ )[0-9]+( +.* \(deleted\))$/\1INODE\2/' \
+			-e 's/^18 pipe:\[[0-9]+\]$/18 pipe:[INODE]/' "$f"
 	done
 	same_snap "$TMP/$name.before.$c" "$TMP/$name.after.$c" "$name cycle $c"
 	verify_ct "$name" ghosts
@@ -61,6 +67,30 @@ for c in $(seq "$CYCLES"); do
 	ghost_cycle "$W" "$c"
 	log "ghosts: cycle $c ok: $(last_log "$W" '^PASS ghosts')"
 done
+ckctl rm "$W" >/dev/null || fail "rm $W"
+
+# --- a removed cwd in init's child (spawned) and its children (forked) --------
+# realpath . (getcwd) must still fail with ENOENT; "." must still stat as a
+# directory in which nothing can be made.
+W=$P-cwd
+mkdir -p "$WORK/cwd"
+# shellcheck disable=SC2016
+ckctl run "$W" --cwd "$WORK/cwd" -- /bin/sh -c 'mkdir d && cd d && rmdir "$OLDPWD/d" &&
+	trap '\''if realpath . >/dev/null 2>&1 || ! [ -d . ] || mkdir x 2>/dev/null; then echo FAIL cwd; else echo PASS cwd; fi'\'' USR2 &&
+	echo READY && while :; do sleep 1; done' >/dev/null || fail "run $W"
+wait_log "$W" '^READY' 30
+verify_ct "$W" cwd
+for c in 1 2; do
+	checkpoint_ct "$W"
+	restart_ct "$W"
+	pid=$(host_pid_of "$W")
+	case $(readlink "/proc/$pid/cwd") in
+	*/cwd/d" (deleted)") ;;
+	*) fail "$W: cwd after restart $c is $(readlink "/proc/$pid/cwd")" ;;
+	esac
+	verify_ct "$W" cwd
+done
+log "removed cwd: $(count_log "$W" '^PASS cwd') checks passed"
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- the ghost limit -----------------------------------------------------------
@@ -116,6 +146,13 @@ ckctl run "$W" --cwd "$WORK/linked" -- /bin/sh -c 'echo x > a && exec 3<a && ln 
 	fail "run $W"
 wait_log "$W" '^READY' 30
 refused_ct "$W" 'fd 3 \(.*/linked/a \(deleted\)\): a deleted file still linked under another name'
+ckctl rm "$W" >/dev/null || fail "rm $W"
+W=$P-gonecwd
+mkdir -p "$WORK/gonecwd"
+ckctl run "$W" --cwd "$WORK/gonecwd" -- /bin/sh -c 'mkdir -p d/e && cd d/e && rmdir "$OLDPWD/d/e" "$OLDPWD/d" && echo READY && exec sleep 600' >/dev/null ||
+	fail "run $W"
+wait_log "$W" '^READY' 30
+refused_ct "$W" 'its working directory \(.*/gonecwd/d/e \(deleted\)\): a removed directory, and restart could not make it again where it was'
 ckctl rm "$W" >/dev/null || fail "rm $W"
 
 # --- tail -f -------------------------------------------------------------------

@@ -17,11 +17,17 @@
  * fd 16: epoll over fd 10 and fd 15 (EPOLLIN, data: the fd number).
  * fd 17: ghosts.rmdir O_RDONLY|O_DIRECTORY, removed (with "readdir", read
  *        to its end first: an offset that can't be set again, refused).
+ * fd 18: a pipe from a child whose working directory, ghosts.cwd, was
+ *        removed; the child answers each verification (SIGUSR2 reaches every
+ *        task of the container) on it.
  * On SIGUSR2: the FIFO gives back exactly the pending line and is still one
  * buffer, the deleted file's contents, size, mtime, offsets and mappings
  * are intact and one file, the removed directory is one at its offset, and
  * the watches fire (a file created in ghosts.dir, a write to
- * ghosts.watched) under their wds, seen through the epoll too.
+ * ghosts.watched) under their wds, seen through the epoll too; the child's
+ * cwd is still the removed directory: getcwd() says ENOENT, /proc shows
+ * "ghosts.cwd (deleted)", "." opens and stats as an empty directory with
+ * its mode and no links, and nothing can be created in it.
  * "PASS ghosts <n>". */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
@@ -40,7 +47,7 @@
 
 #include "wl.h"
 
-enum { FD_FR = 10, FD_FW = 11, FD_FRW = 12, FD_G = 13, FD_G2 = 14, FD_IN = 15, FD_EP = 16, FD_D = 17 };
+enum { FD_FR = 10, FD_FW = 11, FD_FRW = 12, FD_G = 13, FD_G2 = 14, FD_IN = 15, FD_EP = 16, FD_D = 17, FD_CH = 18 };
 #define FIFO_SZ (128 * 1024)
 #define GPOS 1234
 
@@ -156,6 +163,78 @@ static void check_dir(void)
 		fail("dir: getdents64 on a removed directory did not say ENOENT\n");
 }
 
+/* In the child: its cwd is the removed ghosts.cwd. */
+static void check_cwd(void)
+{
+	char buf[512];
+	ssize_t l = readlink("/proc/self/cwd", buf, sizeof(buf) - 1);
+	struct stat st;
+	int fd;
+
+	if (l < 0)
+		fail("cwd: %s\n", strerror(errno));
+	buf[l] = 0;
+	if (!strstr(buf, "/ghosts.cwd (deleted)"))
+		fail("cwd: it is %s\n", buf);
+	if (getcwd(buf, sizeof(buf)) || errno != ENOENT)
+		fail("cwd: getcwd did not say ENOENT: %s\n", strerror(errno));
+	if (stat(".", &st) || !S_ISDIR(st.st_mode) || st.st_nlink || (st.st_mode & 07777) != 0750)
+		fail("cwd: mode %o, %lu links\n", st.st_mode, (unsigned long)st.st_nlink);
+	fd = openat(AT_FDCWD, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || syscall(SYS_getdents64, fd, buf, sizeof(buf)) != -1 || errno != ENOENT || close(fd))
+		fail("cwd: opening and reading \".\": %s\n", strerror(errno));
+	if (mkdir("x", 0700) != -1 || errno != ENOENT)
+		fail("cwd: an entry could be made in it\n");
+}
+
+/* A child whose cwd is a removed directory, checking it on SIGUSR2 and
+ * answering 'y' on its pipe (fd 18 of the parent). */
+static void start_child(void)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(p))
+		fail("pipe: %s\n", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		fail("fork: %s\n", strerror(errno));
+	if (!pid) {
+		if (dup2(p[1], 3) != 3 || close_range(4, ~0u, 0))
+			fail("child fds: %s\n", strerror(errno));
+		if (mkdir("ghosts.cwd", 0750) || chmod("ghosts.cwd", 0750) || chdir("ghosts.cwd") || rmdir("../ghosts.cwd"))
+			fail("child: ghosts.cwd: %s\n", strerror(errno));
+		check_cwd();
+		if (write(3, "r", 1) != 1)
+			_exit(1);
+		for (;;) {
+			pause();
+			if (!got_usr2)
+				continue;
+			got_usr2 = 0;
+			check_cwd();
+			if (write(3, "y", 1) != 1)
+				_exit(1);
+		}
+	}
+	close(p[1]);
+	to_fd(p[0], FD_CH);
+	if (read(FD_CH, &c, 1) != 1 || c != 'r')
+		fail("child: did not start\n");
+}
+
+/* The child got the same SIGUSR2 (every task of the container does):
+ * its answer. */
+static void check_child(void)
+{
+	struct pollfd pfd = { .fd = FD_CH, .events = POLLIN };
+	char c;
+
+	if (poll(&pfd, 1, 20000) != 1 || read(FD_CH, &c, 1) != 1 || c != 'y')
+		fail("child: no answer about its cwd\n");
+}
+
 /* One event of wd with mask (and name, if any) must be next. */
 static void expect_event(int wd, uint32_t mask, const char *name)
 {
@@ -259,6 +338,8 @@ int main(int argc, char **argv)
 	if (gsize < 8192)
 		fail("usage: ghosts [SIZE >= 8192]\n");
 	signal(SIGUSR2, on_usr2);
+	rmdir("ghosts.cwd");
+	start_child();
 	setup();
 	put_pending();
 	check_ghost();
@@ -275,6 +356,7 @@ int main(int argc, char **argv)
 		check_ghost();
 		check_dir();
 		check_inotify();
+		check_child();
 		n++;
 		put_pending();
 		say("PASS ghosts %lu\n", n);
