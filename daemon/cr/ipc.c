@@ -641,19 +641,31 @@ static int mq_create(const Ckpt__Img__PosixMq *q)
 	return r;
 }
 
-/* "name=value", checked by validate_header_ns: a name of the list. */
+/* "name=value", checked by validate_header_ns: a name of the list. A
+ * value the namespace already has is not written: /proc/sys may be
+ * read-only where ckptd runs (in a container of its own), and a new
+ * IPC namespace starts with the defaults most images saved. */
 static int write_sysctl(const char *s)
 {
 	_cleanup_close_ int fd = -1;
 	const char *eq = strchr(s, '=');
-	char path[96];
-	size_t n;
+	char path[96], cur[IPC_SYSCTL_VALUE_MAX + 2];
+	ssize_t got;
+	size_t n = strlen(eq + 1);
 
 	snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(eq - s), s);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	got = fd < 0 ? -1 : read(fd, cur, sizeof(cur) - 1);
+	if (got >= 0) {
+		while (got > 0 && cur[got - 1] == '\n')
+			got--;
+		if ((size_t)got == n && memcmp(cur, eq + 1, n) == 0)
+			return 0;
+	}
+	close(fd);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = strlen(eq + 1);
 	return write(fd, eq + 1, n) == (ssize_t)n ? 0 : -errno;
 }
 

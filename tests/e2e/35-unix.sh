@@ -69,7 +69,7 @@ c, _ = s.accept()
 time.sleep(120)
 ' "$WORK/outside.sock" >/dev/null &
 outside=$!
-trap 'kill $outside 2>/dev/null; e2e_cleanup' EXIT
+trap 'rc=$?; kill $outside 2>/dev/null; (exit $rc); e2e_cleanup' EXIT
 for _ in $(seq 50); do [ -S "$WORK/outside.sock" ] && break; sleep 0.1; done
 refused "$P-outside" "its peer socket:\[[0-9]+\].* is outside the container" outside "$WORK/outside.sock"
 kill "$outside" 2>/dev/null
