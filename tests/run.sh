@@ -46,7 +46,7 @@ PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protob
 	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck
 	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container
 	  nftables iproute2 make coreutils
-	  redis-server tmux nodejs)
+	  redis-server tmux nodejs nginx-light)
 
 passed=0 failed=0 skipped=0
 failures=()
