@@ -56,6 +56,9 @@ struct dump_ctx {
 	struct proc_lock *locks;      /* every lock saved, as its fdinfo showed it ... */
 	size_t nlocks;                /* ... for task_check_locks to account for */
 	struct usk_table *usk;        /* the container's unix sockets, once one is saved (sock_unix.h) */
+	struct sock_held *held;       /* socket inodes the container's tasks hold (sock_held.c) */
+	size_t nheld;
+	bool held_read;
 	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
 	size_t nrepaired;
 	struct tty_dump *ttys;        /* the container's ptys (tty.c) */

@@ -103,6 +103,11 @@ void sock_tcp_dump_end(struct dump_ctx *ctx, bool resume);
 /* The end of a restart: resume once every socket exists (before the
  * tasks run), else when a failed restart cleans up. */
 void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume);
+/* sock_held.c: the first task of the container (host pid, fd) holding
+ * socket inode ino: 1, 0 if none does, or -errno. sock_held_free at the
+ * end of the checkpoint. */
+int sock_held_find(struct dump_ctx *ctx, uint32_t ino, pid_t *ret_pid, int *ret_fd);
+void sock_held_free(struct dump_ctx *ctx);
 /* sock_tcp_peer.c: in the host's network, a connection whose peer is
  * not the container's own is refused (its traffic can't be held). */
 int sock_tcp_check_peer(struct sock_dump *sd);

@@ -8,7 +8,6 @@
  * every outside peer is behind its held veth. */
 #include "sock.h"
 #include "macro.h"
-#include <dirent.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -76,32 +75,6 @@ static int find_peer(struct peer_query *q)
 	return 0;
 }
 
-/* Whether a task of the container holds socket inode ino. */
-static bool held_by_container(const struct dump_ctx *ctx, uint32_t ino)
-{
-	char want[32], path[320], link[32];
-
-	snprintf(want, sizeof(want), "socket:[%u]", ino);
-	for (size_t i = 0; i < ctx->nprocs; i++) {
-		_cleanup_closedir_ DIR *d = NULL;
-		struct dirent *e;
-
-		snprintf(path, sizeof(path), "/proc/%d/fd", ctx->procs[i].pid);
-		d = opendir(path);
-		while (d && (e = readdir(d))) {
-			ssize_t n;
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "/proc/%d/fd/%s", ctx->procs[i].pid, e->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n > 0 && (link[n] = '\0', strcmp(link, want) == 0))
-				return true;
-		}
-	}
-	return false;
-}
-
 int sock_tcp_check_peer(struct sock_dump *sd)
 {
 	const struct cr_net_config *net = sd->ctx->req->net;
@@ -119,8 +92,16 @@ int sock_tcp_check_peer(struct sock_dump *sd)
 	r = find_peer(&q);
 	if (r < 0)
 		return sock_fail(sd, -r, "sock_diag");
-	if (q.ino && held_by_container(sd->ctx, q.ino))
-		return 0;
+	if (q.ino) {
+		pid_t pid;
+		int fd;
+
+		r = sock_held_find(sd->ctx, q.ino, &pid, &fd);
+		if (r < 0)
+			return sock_fail(sd, -r, "reading the container's fd tables");
+		if (r > 0)
+			return 0;
+	}
 	inet_ntop(sd->s->family, in->dst_addr.data, addr, sizeof(addr));
 	return sock_refuse(sd, "a TCP connection to %s port %u, a peer outside the container, in the host's network: "
 			   "its traffic can't be held while the container is checkpointed (a private network "

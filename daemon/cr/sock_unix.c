@@ -271,4 +271,5 @@ void sock_unix_dump_done(struct dump_ctx *ctx)
 {
 	usk_table_free(ctx->usk);
 	ctx->usk = NULL;
+	sock_held_free(ctx);
 }

@@ -186,36 +186,11 @@ static int diag_dump(struct usk_table *t)
 /* Which task of the container holds each socket (the first one seen). */
 static int find_holders(struct dump_ctx *ctx, struct usk_table *t)
 {
-	for (size_t i = 0; i < ctx->nprocs; i++) {
-		const struct dump_proc *p = &ctx->procs[i];
-		_cleanup_closedir_ DIR *d = NULL;
-		struct dirent *de;
-		char path[320], link[64];
+	for (size_t i = 0; i < t->n; i++) {
+		int r = sock_held_find(ctx, t->v[i].ino, &t->v[i].holder, &t->v[i].holder_fd);
 
-		if (p->zombie)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd", p->pid);
-		d = opendir(path);
-		if (!d)
-			return -errno;
-		while ((de = readdir(d))) {
-			unsigned long ino;
-			struct usk_diag *u;
-			ssize_t n;
-
-			snprintf(path, sizeof(path), "/proc/%d/fd/%s", p->pid, de->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
-				continue;
-			link[n] = 0;
-			if (sscanf(link, "socket:[%lu]", &ino) != 1)
-				continue;
-			u = usk_table_find(t, (uint32_t)ino);
-			if (u && !u->holder) {
-				u->holder = p->pid;
-				u->holder_fd = atoi(de->d_name);
-			}
-		}
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
