@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptd: parse, check, build the server, READY=1, run the loop, STOPPING=1
  * (the shape of systemd's src/oom/oomd.c). */
+#include "access.h"
+#include "config.h"
 #include "container.h"
 #include "log.h"
 #include "macro.h"
@@ -17,35 +19,29 @@
 
 #define DEFAULT_STATE_DIR "/var/lib/ckptd"
 
-static const char *arg_socket;
-static const char *arg_state_dir = DEFAULT_STATE_DIR;
-static int arg_idle_timeout = SERVER_IDLE_TIMEOUT_S;
-static int arg_op_timeout = SERVER_OP_TIMEOUT_S;
+/* What the command line set (it wins over the file), and the file named. */
+static struct ckptd_config arg_cli;
+static const char *arg_config;
+/* The settings in force: defaults, then the file, then the command line. */
+static struct ckptd_config cfg;
+static struct access_policy policy;
 
 static void help(void)
 {
 	printf("Usage: ckptd [OPTIONS]\n\n"
 	       "Checkpoint/restart daemon: runs containers and moves them into images and back.\n\n"
+	       "  -c, --config FILE      settings (default %s; options given here win)\n"
 	       "  -s, --socket PATH      listen on PATH (default $CKPTD_SOCKET or %s);\n"
 	       "                         ignored under socket activation\n"
 	       "  -d, --state-dir DIR    containers, logs and images (default %s)\n"
+	       "  -g, --group GROUP      its members may use ckptd on what they own (default %s)\n"
 	       "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	       "      --idle-timeout S   close a client silent for S seconds (default %d)\n"
 	       "      --timeout S        default deadline of a checkpoint or restart (default %d)\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
-	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S);
-}
-
-static int parse_log_level(const char *s)
-{
-	static const char *const names[] = { "error", "warning", "info", "debug" };
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(names); i++)
-		if (streq(s, names[i]))
-			return (int)i;
-	return -EINVAL;
+	       CONFIG_DEFAULT_PATH, CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, CONFIG_DEFAULT_GROUP,
+	       SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S);
 }
 
 /* 1: go on, 0: done (help), <0: error */
@@ -53,8 +49,10 @@ static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT };
 	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
+		{ "group", required_argument, NULL, 'g' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, ARG_VERSION },
@@ -62,36 +60,31 @@ static int parse_argv(int argc, char **argv)
 		{ "timeout", required_argument, NULL, ARG_OP_TIMEOUT },
 		{}
 	};
-	int c, lvl;
+	static const struct { int opt; enum config_key key; const char *name; } keyed[] = {
+		{ 's', CONFIG_SOCKET, "socket" }, { 'd', CONFIG_STATE_DIR, "state-dir" },
+		{ 'g', CONFIG_GROUP, "group" }, { 'l', CONFIG_LOG_LEVEL, "log-level" },
+		{ ARG_IDLE_TIMEOUT, CONFIG_IDLE_TIMEOUT, "idle-timeout" }, { ARG_OP_TIMEOUT, CONFIG_TIMEOUT, "timeout" },
+	};
+	char why[256];
+	size_t i;
+	int c;
 
-	while ((c = getopt_long(argc, argv, "s:d:l:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "c:s:d:g:l:h", options, NULL)) >= 0) {
+		for (i = 0; i < ARRAY_SIZE(keyed); i++)
+			if (keyed[i].opt == c)
+				break;
+		if (i < ARRAY_SIZE(keyed)) {
+			if (config_set(&arg_cli, keyed[i].key, optarg, why, sizeof(why)) < 0)
+				return log_errno(-EINVAL, "--%s: %s", keyed[i].name, why);
+			continue;
+		}
 		switch (c) {
-		case 's':
-			arg_socket = optarg;
-			break;
-		case 'd':
-			arg_state_dir = optarg;
-			break;
-		case 'l':
-			lvl = parse_log_level(optarg);
-			if (lvl < 0)
-				return log_errno(-EINVAL, "unknown log level '%s'", optarg);
-			log_set_level(lvl);
+		case 'c':
+			arg_config = optarg;
 			break;
 		case 'h':
 			help();
 			return 0;
-		case ARG_IDLE_TIMEOUT:
-		case ARG_OP_TIMEOUT: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-
-			if (*end || end == optarg || v < 1 || v > 86400)
-				return log_errno(-EINVAL, "--%s: 1 to 86400 seconds, not '%s'",
-						 c == ARG_OP_TIMEOUT ? "timeout" : "idle-timeout", optarg);
-			*(c == ARG_OP_TIMEOUT ? &arg_op_timeout : &arg_idle_timeout) = (int)v;
-			break;
-		}
 		case ARG_VERSION:
 			printf("ckptd %s\n", CKPTD_VERSION);
 			return 0;
@@ -101,9 +94,40 @@ static int parse_argv(int argc, char **argv)
 	}
 	if (optind < argc)
 		return log_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
-	if (arg_state_dir[0] != '/')
-		return log_errno(-EINVAL, "--state-dir must be an absolute path");
 	return 1;
+}
+
+/* Defaults, then the file (the default one may be missing), then argv. */
+static int load_config(void)
+{
+	char why[PATH_MAX + 300];
+	int k, r;
+
+	cfg = (struct ckptd_config){ .log_level = log_get_level(), .idle_timeout_s = SERVER_IDLE_TIMEOUT_S,
+				     .timeout_s = SERVER_OP_TIMEOUT_S };
+	snprintf(cfg.group, sizeof(cfg.group), "%s", CONFIG_DEFAULT_GROUP);
+	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", DEFAULT_STATE_DIR);
+	r = config_load(arg_config ? arg_config : CONFIG_DEFAULT_PATH, &cfg, why, sizeof(why));
+	if (r == -ENOENT && !arg_config)
+		r = 0;
+	if (r < 0)
+		return log_errno(r, "configuration: %s", why);
+	for (k = 0; k < _CONFIG_KEY_MAX; k++) {
+		if (!(arg_cli.set & (1u << k)))
+			continue;
+		switch ((enum config_key)k) {
+		case CONFIG_GROUP: memcpy(cfg.group, arg_cli.group, sizeof(cfg.group)); break;
+		case CONFIG_SOCKET: memcpy(cfg.socket, arg_cli.socket, sizeof(cfg.socket)); break;
+		case CONFIG_STATE_DIR: memcpy(cfg.state_dir, arg_cli.state_dir, sizeof(cfg.state_dir)); break;
+		case CONFIG_LOG_LEVEL: cfg.log_level = arg_cli.log_level; break;
+		case CONFIG_IDLE_TIMEOUT: cfg.idle_timeout_s = arg_cli.idle_timeout_s; break;
+		case CONFIG_TIMEOUT: cfg.timeout_s = arg_cli.timeout_s; break;
+		default: break;
+		}
+		cfg.set |= 1u << k;
+	}
+	log_set_level(cfg.log_level);
+	return 0;
 }
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -157,8 +181,19 @@ static void unlink_own_socket(const char *path)
 		unlink(path);
 }
 
+/* Root and the group may connect (SO_PEERCRED and SO_PEERGROUPS are
+ * checked anyway); without the group, root alone. */
+static int socket_set_access(const char *path, const struct access_policy *ap)
+{
+	if (ap->has_group && chown(path, 0, ap->gid) < 0)
+		return log_errno(-errno, "chown %s to group %s: %m", path, ap->group);
+	if (chmod(path, ap->has_group ? 0660 : 0600) < 0)
+		return log_errno(-errno, "chmod %s: %m", path);
+	return 0;
+}
+
 /* Our own socket when not socket-activated: refuses to steal a live one. */
-static int listen_own(const char *path)
+static int listen_own(const char *path, const struct access_policy *ap)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	_cleanup_close_ int fd = -1;
@@ -194,9 +229,9 @@ static int listen_own(const char *path)
 	}
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return log_errno(-errno, "bind %s: %m", path);
-	/* root only; SO_PEERCRED is checked anyway */
-	if (chmod(path, 0600) < 0)
-		return log_errno(-errno, "chmod %s: %m", path);
+	r = socket_set_access(path, ap);
+	if (r < 0)
+		return r;
 	if (lstat(path, &st) < 0)
 		return log_errno(-errno, "stat %s: %m", path);
 	own_socket_dev = st.st_dev;
@@ -221,6 +256,25 @@ static int listen_activated(void)
 	return SD_LISTEN_FDS_START;
 }
 
+/* systemd made the socket (ckptd.socket): say so when its group or mode
+ * keeps the configured group out, rather than leave members to guess. */
+static void check_activated_socket(int fd, const struct access_policy *ap)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa);
+	struct stat st;
+
+	if (!ap->has_group || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_path[0] != '/')
+		return;
+	sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+	if (stat(sa.sun_path, &st) < 0)
+		return;
+	if (st.st_gid != ap->gid || (st.st_mode & 060) != 060)
+		log_warn("socket %s from systemd has group %u and mode %04o: members of group %s can't connect; "
+			 "set SocketGroup=%s and SocketMode=0660 in ckptd.socket", sa.sun_path, (unsigned)st.st_gid,
+			 (unsigned)(st.st_mode & 07777), ap->group, ap->group);
+}
+
 static int run(int argc, char **argv)
 {
 	struct event_base *base = NULL;
@@ -233,23 +287,35 @@ static int run(int argc, char **argv)
 	r = parse_argv(argc, argv);
 	if (r <= 0)
 		return r;
+	r = load_config();
+	if (r < 0)
+		return r;
+	r = access_policy_init(&policy, cfg.group);
+	if (r < 0)
+		return log_errno(r, "looking up group %s: %m", cfg.group);
+	if (!policy.has_group)
+		log_warn("group %s does not exist: only root may use ckptd", cfg.group);
 	/* logs are 0640, everything else of ours is private */
 	umask(0027);
 	/* a client that went away must be an EPIPE, not our death */
 	signal(SIGPIPE, SIG_IGN);
-	r = mkdir_p(arg_state_dir, 0700);
+	r = mkdir_p(cfg.state_dir, 0700);
 	if (r < 0)
-		return log_errno(r, "creating state dir %s: %m", arg_state_dir);
-	r = check_state_dir(arg_state_dir);
+		return log_errno(r, "creating state dir %s: %m", cfg.state_dir);
+	r = check_state_dir(cfg.state_dir);
 	if (r < 0)
 		return r;
 
 	lfd = listen_activated();
 	if (lfd == -ENOENT) {
-		path = wire_socket_path(arg_socket);
-		lfd = listen_own(path);
-	} else if (lfd >= 0)
+		/* --socket, then $CKPTD_SOCKET, then the file's, then the default */
+		path = wire_socket_path(arg_cli.set & (1u << CONFIG_SOCKET) ? arg_cli.socket :
+					getenv("CKPTD_SOCKET") || !cfg.socket[0] ? NULL : cfg.socket);
+		lfd = listen_own(path, &policy);
+	} else if (lfd >= 0) {
 		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);
+		check_activated_socket(lfd, &policy);
+	}
 	if (lfd < 0)
 		return lfd;
 	if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
@@ -258,16 +324,18 @@ static int run(int argc, char **argv)
 	base = event_base_new();
 	if (!base)
 		return log_errno(-ENOMEM, "event_base_new failed");
-	r = server_new(base, lfd, arg_state_dir, &srv);
+	r = server_new(base, lfd, cfg.state_dir, &srv);
 	if (r >= 0) {
-		srv->idle_timeout_s = arg_idle_timeout;
-		srv->op_timeout_s = arg_op_timeout;
+		srv->idle_timeout_s = cfg.idle_timeout_s;
+		srv->op_timeout_s = cfg.timeout_s;
+		srv->access = policy;
 	}
 	if (r >= 0)
 		r = container_load_all(srv);
 	if (r >= 0) {
-		log_info("ckptd %s ready on %s, state in %s", CKPTD_VERSION, path ? path : "the systemd socket",
-			 arg_state_dir);
+		log_info("ckptd %s ready on %s, state in %s, for root%s%s", CKPTD_VERSION,
+			 path ? path : "the systemd socket", cfg.state_dir, policy.has_group ? " and group " : " only",
+			 policy.has_group ? policy.group : "");
 		sd_notifyf(0, "READY=1\nSTATUS=Listening on %s", path ? path : "the socket from systemd");
 		r = server_run(srv);
 		sd_notify(0, "STOPPING=1");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The event loop: accept, check the peer, decode, dispatch, reply. */
 #include "server.h"
+#include "access.h"
 #include "container.h"
 #include "handlers.h"
 #include "log.h"
@@ -214,29 +215,37 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 /* A peer that may not use ckptd gets its answer at once and is closed: it
  * holds no slot, and nothing it sends is read. The reply waits in its
  * socket for the request it is about to send. */
-static void refuse_peer(int fd, const struct ucred *cred)
+static void refuse_peer(struct server *srv, int fd, const struct ucred *cred)
 {
 	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
 	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
-	char msg[96];
+	char msg[160];
 
-	snprintf(msg, sizeof(msg), "permission denied: uid %u may not use ckptd", (unsigned)cred->uid);
+	if (srv->access.has_group)
+		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use ckptd: it is neither root "
+			 "nor in group %s", (unsigned)cred->uid, srv->access.group);
+	else
+		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use ckptd: only root may "
+			 "(group %s does not exist)", (unsigned)cred->uid, srv->access.group);
 	e.code = E(ERR_PERMISSION_DENIED);
 	e.message = msg;
 	resp.final = true;
 	resp.error = &e;
 	(void)wire_send_msg(fd, &resp.base, NULL, 0);
-	log_warn("client pid %d uid %u: not root, refused", (int)cred->pid, (unsigned)cred->uid);
+	log_warn("client pid %d uid %u: neither root nor in group %s, refused", (int)cred->pid,
+		 (unsigned)cred->uid, srv->access.group);
 	close(fd);
 }
 
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct server *srv = arg;
+	_cleanup_free_ gid_t *groups = NULL;
+	enum access_class who;
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
+	size_t ngroups = 0;
 	struct conn *c;
-	int fd, sz = 2 * CKPT_RPC_MAX_MSG;
+	int fd, r, sz = 2 * CKPT_RPC_MAX_MSG;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
@@ -250,13 +259,15 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	/* peer credentials come first: nothing a stranger sends is ever decoded */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_error("SO_PEERCRED: %m");
+	r = access_peer_read(fd, &cred, &groups, &ngroups);
+	if (r < 0) {
+		log_error("reading the peer's credentials: %s", strerror(-r));
 		close(fd);
 		return;
 	}
-	if (cred.uid != 0) {
-		refuse_peer(fd, &cred);
+	who = access_classify(&srv->access, cred.uid, cred.gid, groups, ngroups);
+	if (who == ACCESS_DENIED) {
+		refuse_peer(srv, fd, &cred);
 		return;
 	}
 	/* a final answer (a big list) must fit the socket in one datagram */

@@ -2,6 +2,7 @@
 /* The ckptd service: one libevent loop owning the listening socket, the
  * client connections, the container table and the workers. */
 #pragma once
+#include "access.h"
 #include "rpc.pb-c.h"
 #include <errno.h>
 #include <unistd.h>
@@ -36,7 +37,7 @@ struct conn {
 	struct server *srv;
 	int fd;
 	struct event *ev;
-	uid_t uid;
+	uid_t uid;                   /* SO_PEERCRED: owner of what it creates */
 	pid_t pid;
 	struct event *idle;          /* closes a connection that sends nothing */
 	struct container *waiting;   /* an operation replies to us later */
@@ -60,6 +61,7 @@ struct server {
 	struct event *ev_stop_timeout;
 	int idle_timeout_s;          /* a client silent this long is closed */
 	int op_timeout_s;            /* default deadline of a checkpoint or restart */
+	struct access_policy access; /* who may connect (access.h) */
 };
 
 /* CLOCK_MONOTONIC ms at which an operation asked for now with timeout_s
