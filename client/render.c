@@ -27,6 +27,8 @@ void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageIn
 		json_u64(j, "size", ii->size);
 	if (ii->has_created)
 		json_i64(j, "created", ii->created);
+	if (ii->has_owner_uid)
+		json_u64(j, "owner_uid", ii->owner_uid);
 	json_obj_end(j);
 }
 
@@ -45,6 +47,10 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 		json_i64(j, "exit_status", ci->exit_status);
 	if (ci->has_tty && ci->tty)
 		json_bool(j, "tty", true);
+	if (ci->has_owner_uid)
+		json_u64(j, "owner_uid", ci->owner_uid);
+	if (ci->owner)
+		json_str(j, "owner", ci->owner);
 	json_arr_begin(j, "argv");
 	for (size_t i = 0; i < ci->n_argv; i++)
 		json_str(j, NULL, ci->argv[i]);

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -154,9 +155,25 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 	return 0;
 }
 
-int container_new(struct server *srv, const char *name, struct container **ret)
+/* The owner's user name, for list; a uid without one shows as its number. */
+static void container_set_owner(struct container *c, uid_t uid)
 {
-	return container_alloc(srv, name, true, ret);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+
+	c->owner_uid = uid;
+	c->owner_name[0] = '\0';
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res && strlen(res->pw_name) < sizeof(c->owner_name))
+		snprintf(c->owner_name, sizeof(c->owner_name), "%s", res->pw_name);
+}
+
+int container_new(struct server *srv, const char *name, uid_t owner, struct container **ret)
+{
+	int r = container_alloc(srv, name, true, ret);
+
+	if (r >= 0)
+		container_set_owner(*ret, owner);
+	return r;
 }
 
 void container_free(struct container *c)
@@ -288,8 +305,8 @@ int container_save(struct container *c)
 	size_t avlen = 0, i;
 	int n, r;
 
-	n = snprintf(buf, sizeof(buf), "state=%s\ninit_pid=%d\ninit_start=%" PRIu64 "\n",
-		     state_names[c->state], (int)c->init_pid, c->init_start);
+	n = snprintf(buf, sizeof(buf), "state=%s\nowner_uid=%u\ninit_pid=%d\ninit_start=%" PRIu64 "\n",
+		     state_names[c->state], (unsigned)c->owner_uid, (int)c->init_pid, c->init_start);
 	if (c->has_exit_status)
 		n += snprintf(buf + n, sizeof(buf) - n, "exit_status=%d\n", c->exit_status);
 	if (c->has_cgroup)
@@ -352,12 +369,30 @@ static bool cgroup_path_ours(const char *name, const char *dir)
 	return statfs(dir, &sf) == 0 && (sf.f_type == CGROUP2_SUPER_MAGIC || sf.f_type == CGROUP_SUPER_MAGIC);
 }
 
+/* owner_uid=N as container_save writes it; anything else is root's: a
+ * damaged record takes a container away from a member, never gives one. */
+static uid_t container_parse_owner(const char *v)
+{
+	unsigned long long u = 0;
+	size_t i;
+
+	for (i = 0; v[i]; i++) {
+		if (v[i] < '0' || v[i] > '9' || i >= 10)
+			return 0;
+		u = u * 10 + (unsigned)(v[i] - '0');
+	}
+	return i == 0 || u >= (uid_t)-1 ? 0 : (uid_t)u;
+}
+
 static int container_load_state(struct container *c)
 {
 	_cleanup_free_ char *buf = NULL;
 	char *line, *save = NULL;
 	size_t len;
 	int r;
+
+	/* records from before owners were kept are root's: only root could ask then */
+	uid_t owner = 0;
 
 	r = statefile_read(c->dir_fd, "state", STATE_FILE_MAX, &buf, &len);
 	if (r < 0)
@@ -371,6 +406,8 @@ static int container_load_state(struct container *c)
 		if (streq(line, "state"))
 			c->state = streq(v, "running") ? CONTAINER_RUNNING :
 				   streq(v, "checkpointed") ? CONTAINER_CHECKPOINTED : CONTAINER_STOPPED;
+		else if (streq(line, "owner_uid"))
+			owner = container_parse_owner(v);
 		else if (streq(line, "init_pid"))
 			c->init_pid = atoi(v);
 		else if (streq(line, "init_start"))
@@ -389,6 +426,7 @@ static int container_load_state(struct container *c)
 			c->has_cgroup = true;
 		}
 	}
+	container_set_owner(c, owner);
 	return 0;
 }
 
@@ -786,6 +824,8 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 		b->ii[i].has_size = b->ii[i].has_created = true;
 		b->ii[i].size = b->imgs[i].size;
 		b->ii[i].created = b->imgs[i].mtime;
+		b->ii[i].has_owner_uid = true;
+		b->ii[i].owner_uid = b->imgs[i].owner_uid;
 		b->iip[i] = &b->ii[i];
 	}
 	b->ci.name = c->name;
@@ -794,6 +834,9 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 	b->ci.images = b->iip;
 	b->ci.n_argv = c->argc;
 	b->ci.argv = c->argv;
+	b->ci.has_owner_uid = true;
+	b->ci.owner_uid = c->owner_uid;
+	b->ci.owner = c->owner_name[0] ? c->owner_name : NULL;
 	b->ci.has_tty = c->tty;
 	b->ci.tty = c->tty;
 	if (c->init_pid > 0) {

@@ -30,6 +30,8 @@ struct container {
 	struct server *srv;
 	char name[CONTAINER_NAME_MAX + 1];
 	int dir_fd;                  /* STATE/containers/NAME */
+	uid_t owner_uid;             /* who created it; access_may_act() decides who may touch it */
+	char owner_name[33];         /* its user name, "" if it has none */
 	enum container_state state;
 	char **argv;                 /* NULL-terminated, for list */
 	size_t argc;
@@ -82,8 +84,8 @@ struct container {
 
 bool container_name_valid(const char *name);
 struct container *container_find(struct server *srv, const char *name);
-/* New entry: creates STATE/containers/NAME (with its log). */
-int container_new(struct server *srv, const char *name, struct container **ret);
+/* New entry owned by owner: creates STATE/containers/NAME (with its log). */
+int container_new(struct server *srv, const char *name, uid_t owner, struct container **ret);
 void container_free(struct container *c);
 /* Unlink from the table and free; removes nothing on disk. */
 void container_drop(struct container *c);

@@ -6,6 +6,7 @@
  * loop keeps serving everything else. Checkpoint and restart run in a worker;
  * when the outcome also needs init gone (a checkpoint that kills, a failed
  * restart, kill, rm), the answer waits for init's exit (op_wait_init). */
+#include "access.h"
 #include "container.h"
 #include "cr_limits.h"
 #include "handlers.h"
@@ -43,9 +44,22 @@ struct container *ops_lookup(struct conn *cn, const char *name)
 		return NULL;
 	}
 	c = container_find(cn->srv, name);
+	/* someone else's is not there for this peer: not even its name leaks */
+	if (c && !access_may_act(cn->uid, c->owner_uid))
+		c = NULL;
 	if (!c)
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container", name);
 	return c;
+}
+
+/* run or restart into a name someone else's container holds: names are
+ * shared by all, so that it is taken is all this peer may learn. */
+static bool ops_name_free_for(struct conn *cn, const char *verb, struct container *c)
+{
+	if (!c || access_may_act(cn->uid, c->owner_uid))
+		return true;
+	conn_reply_error(cn, E(ERR_EXISTS), "%s %s: the name is taken by another user's container", verb, c->name);
+	return false;
 }
 
 static bool ops_idle(struct conn *cn, struct container *c)
@@ -330,6 +344,8 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		memcpy(envp, r->env, r->n_env * sizeof(char *));
 	}
 	c = container_find(cn->srv, r->name);
+	if (!ops_name_free_for(cn, "run", c))
+		return;
 	if (c && !ops_idle(cn, c))
 		return;
 	/* A stopped container is replaced: new argv and init, same log and images. */
@@ -350,7 +366,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	if (!ops_run_ports_free(cn, r->name, c, &net))
 		return;
 	if (!c) {
-		k = container_new(cn->srv, r->name, &c);
+		k = container_new(cn->srv, r->name, cn->uid, &c);
 		if (k < 0) {
 			conn_reply_error(cn, E(ERR_IO), "run %s: creating its state: %s", r->name, strerror(-k));
 			return;
@@ -526,7 +542,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	if (!r->to_fd) {
 		k = store_next_id(c->dir_fd, id);
 		if (k >= 0)
-			k = tmp_fd = store_create_tmp(c->dir_fd, id);
+			k = tmp_fd = store_create_tmp(c->dir_fd, id, c->owner_uid);
 		if (k < 0) {
 			conn_reply_error(cn, E(ERR_IO), "container %s: creating image %s in the store: %s",
 					 c->name, id, strerror(-k));
@@ -639,6 +655,7 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 			     int *fds)
 {
 	char id[STORE_ID_MAX];
+	struct stat st;
 	int fd;
 
 	if (r->from_fd)
@@ -655,6 +672,11 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 		return -ENOENT;
 	}
 	fd = store_open(c->dir_fd, id);
+	if (fd >= 0 && fstat(fd, &st) < 0)
+		fd = safe_close(fd), fd = -EIO;
+	/* an image that is not the peer's is not there for it */
+	if (fd >= 0 && !access_may_act(cn->uid, st.st_uid))
+		fd = safe_close(fd), fd = -ENOENT;
 	if (fd < 0)
 		conn_reply_error(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO), "container %s: image %s: %s",
 				 c->name, id, strerror(-fd));
@@ -833,6 +855,10 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		return;
 	}
 	c = container_find(cn->srv, r->name);
+	if (c && !r->from_fd && !access_may_act(cn->uid, c->owner_uid))
+		c = NULL;
+	if (!ops_name_free_for(cn, "restart", c))
+		return;
 	if (!c && !r->from_fd) {
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container (an image stream creates it)",
 				 r->name);
@@ -849,7 +875,8 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		return;
 	}
 	if (!c) {
-		k = container_new(cn->srv, r->name, &c);
+		/* from a stream: whoever hands the image owns what it becomes */
+		k = container_new(cn->srv, r->name, cn->uid, &c);
 		if (k < 0) {
 			conn_reply_error(cn, E(ERR_IO), "restart %s: creating its state: %s", r->name, strerror(-k));
 			return;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Requests answered at once from the table and the store: list, images,
  * logs, version, check. They never wait for an operation in progress. */
+#include "access.h"
 #include "container.h"
 #include "handlers.h"
 #include "image.h"
@@ -39,8 +40,11 @@ void query_list(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t
 		conn_reply_error(cn, E(ERR_INTERNAL), "list: out of memory");
 		return;
 	}
-	for (c = cn->srv->containers, i = 0; c && r >= 0; c = c->next, i++)
-		r = container_info(c, &v[i]);
+	/* each peer sees its own; root sees all */
+	n = 0;
+	for (c = cn->srv->containers; c && r >= 0; c = c->next)
+		if (access_may_act(cn->uid, c->owner_uid) && (r = container_info(c, &v[n])) >= 0)
+			n++;
 	if (r < 0)
 		conn_reply_error(cn, E(ERR_IO), "list: reading the state of container %s: %s",
 				 c ? c->name : "?", strerror(-r));
@@ -55,8 +59,8 @@ void query_list(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t
 		container_info_free(v[i]);
 }
 
-/* Images of one container appended to *v. */
-static int query_add_images(struct container *c, Ckpt__Rpc__ImageInfo ***v, size_t *n)
+/* Images of one container that the peer may see appended to *v. */
+static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__ImageInfo ***v, size_t *n)
 {
 	_cleanup_free_ struct store_image *imgs = NULL;
 	Ckpt__Rpc__ImageInfo **nv;
@@ -71,8 +75,11 @@ static int query_add_images(struct container *c, Ckpt__Rpc__ImageInfo ***v, size
 		return -ENOMEM;
 	*v = nv;
 	for (i = 0; i < k; i++) {
-		Ckpt__Rpc__ImageInfo *ii = malloc(sizeof(*ii));
+		Ckpt__Rpc__ImageInfo *ii;
 
+		if (!access_may_act(cn->uid, c->owner_uid) || !access_may_act(cn->uid, imgs[i].owner_uid))
+			continue;
+		ii = malloc(sizeof(*ii));
 		if (!ii)
 			return -ENOMEM;
 		*ii = (Ckpt__Rpc__ImageInfo)CKPT__RPC__IMAGE_INFO__INIT;
@@ -81,6 +88,8 @@ static int query_add_images(struct container *c, Ckpt__Rpc__ImageInfo ***v, size
 		ii->has_size = ii->has_created = true;
 		ii->size = imgs[i].size;
 		ii->created = imgs[i].mtime;
+		ii->has_owner_uid = true;
+		ii->owner_uid = imgs[i].owner_uid;
 		(*v)[(*n)++] = ii;
 		if (!ii->id)
 			return -ENOMEM;
@@ -102,10 +111,10 @@ void query_images(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size
 		c = ops_lookup(cn, name);
 		if (!c)
 			return;
-		r = query_add_images(c, &v, &n);
+		r = query_add_images(cn, c, &v, &n);
 	} else {
 		for (c = cn->srv->containers; c && r >= 0; c = c->next)
-			r = query_add_images(c, &v, &n);
+			r = query_add_images(cn, c, &v, &n);
 	}
 	if (r < 0)
 		conn_reply_error(cn, E(ERR_IO), "images: listing the store: %s", strerror(-r));

@@ -3,6 +3,7 @@
  * wait, image removal. ps and stats read /proc and the cgroup at once;
  * wait parks the connection until the workload has ended and never
  * blocks the loop. */
+#include "access.h"
 #include "container.h"
 #include "handlers.h"
 #include "log.h"
@@ -10,6 +11,7 @@
 #include "server.h"
 #include "store.h"
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -273,13 +275,24 @@ void query_stats(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	conn_send(cn, &resp, NULL, 0);
 }
 
+/* The uid owning a stored image, or -errno. */
+static int64_t query_image_owner(struct container *c, const char *id)
+{
+	_cleanup_close_ int fd = store_open(c->dir_fd, id);
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	return fstat(fd, &st) < 0 ? -errno : (int64_t)st.st_uid;
+}
+
 void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	Ckpt__Rpc__Response resp = final_response();
 	Ckpt__Rpc__ImageRmResponse ir = CKPT__RPC__IMAGE_RM_RESPONSE__INIT;
 	const char *id = req->image_rm->image_id;
 	struct container *c;
-	int r;
+	int64_t r;
 
 	c = ops_lookup(cn, req->image_rm->name);
 	if (!c)
@@ -293,7 +306,11 @@ void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		conn_reply_error(cn, E(ERR_BUSY), "images rm: container %s is busy", c->name);
 		return;
 	}
-	r = store_remove(c->dir_fd, id);
+	r = query_image_owner(c, id);
+	if (r >= 0 && !access_may_act(cn->uid, (uid_t)r))
+		r = -ENOENT;    /* not the peer's: not there for it */
+	if (r >= 0)
+		r = store_remove(c->dir_fd, id);
 	if (r == -ENOENT) {
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "images rm: container %s has no image %s", c->name, id);
 		return;

@@ -83,6 +83,7 @@ int store_list(int dir_fd, struct store_image **ret, size_t *ret_n)
 		snprintf(v[n].id, sizeof(v[n].id), "%lu", id);
 		v[n].size = st.st_size;
 		v[n].mtime = st.st_mtime;
+		v[n].owner_uid = st.st_uid;
 		n++;
 	}
 	if (n)
@@ -139,7 +140,7 @@ int store_open(int dir_fd, const char *id)
 	return fd < 0 ? -errno : fd;
 }
 
-int store_create_tmp(int dir_fd, const char *id)
+int store_create_tmp(int dir_fd, const char *id, uid_t owner)
 {
 	_cleanup_close_ int dfd = -1;
 	char name[STORE_ID_MAX + 16];
@@ -154,7 +155,16 @@ int store_create_tmp(int dir_fd, const char *id)
 		return dfd;
 	snprintf(name, sizeof(name), "%s.img.tmp", id);
 	fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0)
+		return -errno;
+	if (fchown(fd, owner, (gid_t)-1) < 0) {
+		int r = -errno;
+
+		close(fd);
+		unlinkat(dfd, name, 0);
+		return r;
+	}
+	return fd;
 }
 
 int store_commit(int dir_fd, const char *id, int fd)

@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The image store of one container: STATE/containers/NAME/images/ID.img.
  * IDs are increasing decimal integers ("1", "2", ...); newest = highest.
- * An image is written as ID.img.tmp and renamed only once complete and synced. */
+ * An image is written as ID.img.tmp and renamed only once complete and synced.
+ * Its file is owned by the image's owner (the uid of its container's owner):
+ * the store's directories are root's alone, so the owner can't reach it,
+ * but whose it is travels with the file, atomically. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define STORE_ID_MAX 24
 
@@ -13,6 +17,7 @@ struct store_image {
 	char id[STORE_ID_MAX];
 	uint64_t size;
 	int64_t mtime;
+	uid_t owner_uid;     /* the file's owner is the image's */
 };
 
 bool store_id_valid(const char *id);
@@ -24,8 +29,8 @@ int store_newest(int dir_fd, char ret_id[STORE_ID_MAX]);
 int store_next_id(int dir_fd, char ret_id[STORE_ID_MAX]);
 /* Open an existing image for reading (-ENOENT if absent). */
 int store_open(int dir_fd, const char *id);
-/* Create ID.img.tmp for writing. */
-int store_create_tmp(int dir_fd, const char *id);
+/* Create ID.img.tmp for writing, owned by owner (the image's owner). */
+int store_create_tmp(int dir_fd, const char *id, uid_t owner);
 /* fsync fd, rename ID.img.tmp to ID.img, fsync the images dir. */
 int store_commit(int dir_fd, const char *id, int fd);
 /* Unlink ID.img.tmp (failure or crash of the writer). */
