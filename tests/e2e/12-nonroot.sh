@@ -1,13 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Only root may talk to ckptd: a non-root peer (uid 65534) that can reach
-# the socket gets a clear permission error from ckptd (SO_PEERCRED), and
-# ckptd goes on serving root. Refused peers hold no slot (200 of them
-# connected at once leave root served), and a client that sends nothing
-# is closed after --idle-timeout.
+# Only root and the members of ckptd's group may talk to ckptd: a peer in
+# neither (uid 65534, with ckptd's group set to root's) that can reach the
+# socket gets a clear permission error from ckptd (SO_PEERCRED and
+# SO_PEERGROUPS), and ckptd goes on serving root. Refused peers hold no
+# slot (200 of them connected at once leave root served), and a client
+# that sends nothing is closed after --idle-timeout. (48-access drives
+# members and owners.)
 . "$(dirname "$0")/lib.sh"
 
-start_ckptd --idle-timeout 2
+start_ckptd --idle-timeout 2 --group root
+[ "$(stat -c '%a %G' "$SOCK")" = "660 root" ] || fail "socket is $(stat -c '%a %U:%G' "$SOCK"), want 660 root:root"
 # let uid 65534 reach the socket, so the refusal is ckptd's, not the fs's
 cp "$CKPTCTL" "$TMP/ckptctl" && chmod 755 "$TMP/ckptctl"
 chmod 0777 "$SOCK"
@@ -21,7 +24,8 @@ fi
 for verb in version list "run $P-x -- /bin/true" "checkpoint $P-x"; do
 	# shellcheck disable=SC2086
 	out=$(as_nobody "$TMP/ckptctl" --socket "$SOCK" $verb 2>&1) && fail "uid 65534 was allowed: ckptctl $verb: $out"
-	echo "$out" | grep -Eqi 'permission|denied|root' || fail "ckptctl $verb as uid 65534: unclear refusal: $out"
+	echo "$out" | grep -qi 'permission denied.*neither root nor in group root' ||
+		fail "ckptctl $verb as uid 65534: unclear refusal: $out"
 	log "$verb: $out"
 done
 [ -z "$(ct_state "$P-x")" ] || fail "a container was created for uid 65534"
