@@ -7,7 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* SYSCONFDIR/ckptd/ckptd.conf, from the build */
+#ifdef CKPTD_CONFIG_PATH
+#define CONFIG_DEFAULT_PATH CKPTD_CONFIG_PATH
+#else
 #define CONFIG_DEFAULT_PATH "/etc/ckptd/ckptd.conf"
+#endif
 #define CONFIG_DEFAULT_GROUP "ckpt"
 #define CONFIG_FILE_MAX (64 * 1024)
 #define CONFIG_LINE_MAX 1024

@@ -256,20 +256,24 @@ static int listen_activated(void)
 	return SD_LISTEN_FDS_START;
 }
 
-/* systemd made the socket (ckptd.socket): say so when its group or mode
- * keeps the configured group out, rather than leave members to guess. */
-static void check_activated_socket(int fd, const struct access_policy *ap)
+/* systemd made the socket (ckptd.socket, SocketGroup=ckpt): ckptd.conf
+ * decides who may connect, so its group is given the socket. A socket
+ * systemd bound elsewhere than a path ckptd can name is left alone, with
+ * a warning if members can't reach it. */
+static void activated_socket_access(int fd, const struct access_policy *ap)
 {
 	struct sockaddr_un sa = { 0 };
 	socklen_t len = sizeof(sa);
 	struct stat st;
 
-	if (!ap->has_group || getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_path[0] != '/')
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) < 0 || sa.sun_path[0] != '/')
 		return;
 	sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
-	if (stat(sa.sun_path, &st) < 0)
+	if (lstat(sa.sun_path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return;
-	if (st.st_gid != ap->gid || (st.st_mode & 060) != 060)
+	if (socket_set_access(sa.sun_path, ap) >= 0)
+		return;
+	if (ap->has_group && (st.st_gid != ap->gid || (st.st_mode & 060) != 060))
 		log_warn("socket %s from systemd has group %u and mode %04o: members of group %s can't connect; "
 			 "set SocketGroup=%s and SocketMode=0660 in ckptd.socket", sa.sun_path, (unsigned)st.st_gid,
 			 (unsigned)(st.st_mode & 07777), ap->group, ap->group);
@@ -314,7 +318,7 @@ static int run(int argc, char **argv)
 		lfd = listen_own(path, &policy);
 	} else if (lfd >= 0) {
 		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);
-		check_activated_socket(lfd, &policy);
+		activated_socket_access(lfd, &policy);
 	}
 	if (lfd < 0)
 		return lfd;

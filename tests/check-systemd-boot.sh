@@ -170,6 +170,9 @@ esac
 
 # --- socket activation ---------------------------------------------------------------
 inside systemctl start ckptd.socket || fail "systemctl start ckptd.socket"
+# the ckpt group (sysusers.d) may connect: the socket is 0660 root:ckpt
+sock_mode=$(inside stat -c '%a %U:%G' /run/ckptd/ckptd.sock)
+[ "$sock_mode" = "660 root:ckpt" ] || fail "ckptd.socket made /run/ckptd/ckptd.sock $sock_mode, want 660 root:ckpt"
 [ "$(inside systemctl is-active ckptd.service)" != active ] || fail "ckptd.service runs before any client"
 ctl run count -- /opt/ckptd-test/counter >/dev/null || fail "ckptctl run through socket activation"
 [ "$(inside systemctl is-active ckptd.service)" = active ] || fail "ckptd.service not active after the first client"
