@@ -55,6 +55,22 @@ if [ -s "$tmp/ckptctl.1.txt" ]; then
 	need ckptctl.1 option "${opts[@]}"
 fi
 
+# ckptd.conf(5): reads cleanly and documents every setting of the
+# installed default file (each there as "#key = default")
+f=$man_dir/ckptd.conf.5
+src=$(dirname "$0")/../etc/ckptd.conf
+if [ ! -s "$f" ]; then
+	bad "ckptd.conf.5: not rendered"
+else
+	render "$f" >"$tmp/ckptd.conf.5.txt" || bad "ckptd.conf.5: man -l failed: $(cat "$tmp/err")"
+	[ -s "$tmp/err" ] && bad "ckptd.conf.5: man reports: $(cat "$tmp/err")"
+	groff -man -ww -z "$f" 2>"$tmp/err.groff"
+	[ -s "$tmp/err.groff" ] && bad "ckptd.conf.5: groff reports: $(cat "$tmp/err.groff")"
+	mapfile -t keys < <(sed -n 's/^#\([a-z_]*\) = .*/\1/p' "$src")
+	[ ${#keys[@]} -ge 6 ] || bad "etc/ckptd.conf shows ${#keys[@]} settings"
+	need ckptd.conf.5 setting "${keys[@]}"
+fi
+
 help=$("$build/ckptd" --help) || bad "ckptd --help failed"
 mapfile -t opts < <(echo "$help" | grep -oE -- '(^|[ ,])--?[a-z][a-z-]*' | sed 's/^[ ,]*//' | sort -u)
 [ ${#opts[@]} -ge 5 ] || bad "ckptd --help lists ${#opts[@]} options"
