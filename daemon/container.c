@@ -156,7 +156,7 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 }
 
 /* The owner's user name, for list; a uid without one shows as its number. */
-static void container_set_owner(struct container *c, uid_t uid)
+void container_set_owner(struct container *c, uid_t uid)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];

@@ -84,6 +84,8 @@ struct container {
 
 bool container_name_valid(const char *name);
 struct container *container_find(struct server *srv, const char *name);
+/* Give it to uid (its user name looked up for list). */
+void container_set_owner(struct container *c, uid_t uid);
 /* New entry owned by owner: creates STATE/containers/NAME (with its log). */
 int container_new(struct server *srv, const char *name, uid_t owner, struct container **ret);
 void container_free(struct container *c);

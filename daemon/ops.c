@@ -403,6 +403,8 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 			container_destroy(c);
 		return;
 	}
+	/* a stopped container run again is whoever ran it last's (root may reuse a member's) */
+	container_set_owner(c, cn->uid);
 	c->state = CONTAINER_RUNNING;
 	k = container_save(c);
 	if (k < 0) {

@@ -132,15 +132,17 @@ ckptd_start() {
 	if [ "${1:-}" = --activate ]; then activate=1; shift; fi
 	mkdir -p "$STATE"
 	rm -f "$SOCK"
+	# never the machine's ckptd.conf: a test's own --config comes later and wins
+	[ -e "$TMP/e2e.conf" ] || { : > "$TMP/e2e.conf" && chmod 644 "$TMP/e2e.conf"; }
 	(
 		for cg in "${E2E_CGROUPS[@]}"; do
 			echo "$BASHPID" > "$cg/cgroup.procs" || exit 99
 		done
 		if [ $activate = 1 ]; then
 			exec systemd-socket-activate -l "$SOCK" --seqpacket \
-				"$CKPTD" --state-dir "$STATE" "$@"
+				"$CKPTD" --config "$TMP/e2e.conf" --state-dir "$STATE" "$@"
 		fi
-		exec "$CKPTD" --socket "$SOCK" --state-dir "$STATE" "$@"
+		exec "$CKPTD" --config "$TMP/e2e.conf" --socket "$SOCK" --state-dir "$STATE" "$@"
 	) >>"$TMP/ckptd.log" 2>&1 </dev/null &
 	CKPTD_PID=$!
 	for i in $(seq 100); do
