@@ -6,10 +6,12 @@
 # a permission error; member A runs, checkpoints and restarts its own
 # container, which proves its state survived; member B neither sees A's
 # container nor reaches it (it is "not found", its name merely taken);
-# root sees both with their owners, and a restart by root keeps A as the
-# owner. Then --group on the command line overrides the file: a group that
-# does not exist leaves ckptd to root (logged), and A's container, re-adopted,
-# is still A's. A config file with an unknown key stops ckptd, naming the line.
+# root sees both with their owners, a checkpoint and restart by root keep
+# A the owner, and B's stopped container run again by root becomes root's.
+# Then --group on the command line overrides the file: a group that does
+# not exist leaves ckptd to root (logged), and A's container, re-adopted,
+# is still A's. A config file with an unknown key stops ckptd, naming the
+# line.
 # The users and the group are removed whatever happens.
 . "$(dirname "$0")/lib.sh"
 
@@ -134,6 +136,13 @@ img_owner=$(ckctl --json images "$P-a" | "$PYTHON" -c 'import json,sys; print(" 
 verify_ct "$P-a" counter
 [ "$(names_of "$UA")" = "$P-a" ] || fail "$UA lists '$(names_of "$UA")' after root's restart"
 uctl "$UA" images rm "$P-a" 1 >/dev/null || fail "$UA: images rm of its own image"
+
+# a stopped container run again belongs to whoever ran it: root takes B's
+uctl "$UB" kill "$P-b" >/dev/null || fail "$UB: kill its own container"
+wait_state "$P-b" stopped
+ckctl run "$P-b" --cwd "$WORK" -- "$WL/counter" >/dev/null || fail "root: run over $UB's stopped $P-b"
+[ "$(ct_field "$P-b" owner_uid)" = 0 ] || fail "$P-b run again by root: owner_uid '$(ct_field "$P-b" owner_uid)', want 0"
+[ -z "$(names_of "$UB")" ] || fail "$UB still lists '$(names_of "$UB")' after root took $P-b"
 
 # --- the command line wins over the file: a missing group leaves root alone ---
 ckptd_stop
