@@ -313,8 +313,10 @@ static int run(int argc, char **argv)
 	lfd = listen_activated();
 	if (lfd == -ENOENT) {
 		/* --socket, then $CKPTD_SOCKET, then the file's, then the default */
+		const char *env = getenv("CKPTD_SOCKET");
+
 		path = wire_socket_path(arg_cli.set & (1u << CONFIG_SOCKET) ? arg_cli.socket :
-					getenv("CKPTD_SOCKET") || !cfg.socket[0] ? NULL : cfg.socket);
+					(env && *env) || !cfg.socket[0] ? NULL : cfg.socket);
 		lfd = listen_own(path, &policy);
 	} else if (lfd >= 0) {
 		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);

@@ -674,11 +674,11 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 		return -ENOENT;
 	}
 	fd = store_open(c->dir_fd, id);
-	if (fd >= 0 && fstat(fd, &st) < 0)
-		fd = safe_close(fd), fd = -EIO;
 	/* an image that is not the peer's is not there for it */
-	if (fd >= 0 && !access_may_act(cn->uid, st.st_uid))
-		fd = safe_close(fd), fd = -ENOENT;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !access_may_act(cn->uid, st.st_uid))) {
+		close(fd);
+		fd = -ENOENT;
+	}
 	if (fd < 0)
 		conn_reply_error(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO), "container %s: image %s: %s",
 				 c->name, id, strerror(-fd));

@@ -67,6 +67,8 @@ static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__Ima
 	size_t k, i;
 	int r;
 
+	if (!access_may_act(cn->uid, c->owner_uid))
+		return 0;
 	r = store_list(c->dir_fd, &imgs, &k);
 	if (r < 0 || k == 0)
 		return r;
@@ -77,7 +79,7 @@ static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__Ima
 	for (i = 0; i < k; i++) {
 		Ckpt__Rpc__ImageInfo *ii;
 
-		if (!access_may_act(cn->uid, c->owner_uid) || !access_may_act(cn->uid, imgs[i].owner_uid))
+		if (!access_may_act(cn->uid, imgs[i].owner_uid))
 			continue;
 		ii = malloc(sizeof(*ii));
 		if (!ii)
