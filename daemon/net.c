@@ -19,6 +19,7 @@
  * the container's namespace; net_cleanup removes the table (and the veth,
  * at once, rather than when the kernel gets to it). */
 #include "net.h"
+#include "access.h"
 #include "container.h"
 #include "hash.h"
 #include "log.h"
@@ -544,7 +545,8 @@ const struct net_busy *net_busy_port(const struct net_busy *b, size_t n, const s
 	return NULL;
 }
 
-int net_busy_list(struct server *srv, const struct container *self, struct net_busy **ret, size_t *ret_n)
+int net_busy_list(struct server *srv, const struct container *self, uid_t peer_uid, struct net_busy **ret,
+		  size_t *ret_n)
 {
 	const struct container *c;
 	struct net_busy *v;
@@ -564,7 +566,9 @@ int net_busy_list(struct server *srv, const struct container *self, struct net_b
 		v[n].addr = c->net.addr;
 		v[n].npublish = c->net.npublish;
 		memcpy(v[n].publish, c->net.publish, sizeof(v[n].publish));
-		snprintf(v[n].name, sizeof(v[n].name), "%s", c->name);
+		/* whose the port is, only to a peer that may see that container */
+		snprintf(v[n].name, sizeof(v[n].name), "%s",
+			 access_may_act(peer_uid, c->owner_uid) ? c->name : "(another user's)");
 		n++;
 	}
 	*ret = v;

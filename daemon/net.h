@@ -44,7 +44,8 @@ void net_cleanup(const char *container);
 void net_from_info(struct cr_net_config *net, const Ckpt__Rpc__ContainerInfo *ci);
 
 /* The addresses of containers that run on (not ending in a checkpoint):
- * a restart must not take one. Free *ret. */
+ * a restart must not take one. Each is named only if peer_uid may see it
+ * (access_may_act). Free *ret. */
 struct net_busy {
 	uint32_t addr;               /* 0: none */
 	size_t npublish;
@@ -53,7 +54,8 @@ struct net_busy {
 };
 /* Is one of p's host ports published by a container of b? */
 const struct net_busy *net_busy_port(const struct net_busy *b, size_t n, const struct cr_net_publish *p);
-int net_busy_list(struct server *srv, const struct container *self, struct net_busy **ret, size_t *ret_n);
+int net_busy_list(struct server *srv, const struct container *self, uid_t peer_uid, struct net_busy **ret,
+		  size_t *ret_n);
 
 /* The engine's hooks (cr_net_ops), for workers; arg is a struct net_hook_arg. */
 struct net_hook_arg {

@@ -301,7 +301,7 @@ static bool ops_run_ports_free(struct conn *cn, const char *name, struct contain
 	char p[NET_PUBLISH_STR_MAX];
 	size_t n = 0, i;
 
-	if (!net->npublish || net_busy_list(cn->srv, c, &busy, &n) < 0)
+	if (!net->npublish || net_busy_list(cn->srv, c, cn->uid, &busy, &n) < 0)
 		return true;
 	for (i = 0; i < net->npublish; i++) {
 		const struct net_busy *b = net_busy_port(busy, n, &net->publish[i]);
@@ -714,7 +714,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	snprintf(what, sizeof(what), "restart %s", c->name);
 	op_begin(c, OP_RESTART, cn);
 	c->op_new = created;
-	k = net_busy_list(cn->srv, c, &busy, &job.net_nbusy);
+	k = net_busy_list(cn->srv, c, cn->uid, &busy, &job.net_nbusy);
 	job.net_busy = busy;
 	if (k >= 0)
 		k = worker_start(cn->srv, what, worker_restart, &job, keep, 4, &ops_restart_ops, c, &w);

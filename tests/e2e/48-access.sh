@@ -5,7 +5,8 @@
 # primary group) and an outsider. The outsider is refused every verb with
 # a permission error; member A runs, checkpoints and restarts its own
 # container, which proves its state survived; member B neither sees A's
-# container nor reaches it (it is "not found", its name merely taken);
+# container nor reaches it (it is "not found", its name and published
+# port merely taken);
 # root sees both with their owners, a checkpoint and restart by root keep
 # A the owner, and B's stopped container run again by root becomes root's.
 # Then --group on the command line overrides the file: a group that does
@@ -77,7 +78,8 @@ start_ckptd --config "$TMP/ckptd.conf"
 grep -q "for root and group $G" "$TMP/ckptd.log" || fail "ckptd does not say it serves group $G"
 
 # --- member A: its own container, checkpointed and restarted by itself ---
-uctl "$UA" run "$P-a" --cwd "$WORK" -- "$WL/counter" >/dev/null || fail "$UA: run"
+port=$((20000 + $$ % 20000))
+uctl "$UA" run "$P-a" --cwd "$WORK" --publish "$port:8080" -- "$WL/counter" >/dev/null || fail "$UA: run"
 wait_log "$P-a" '^READY'
 [ "$(ct_field "$P-a" owner_uid)" = "$uid_a" ] || fail "$P-a: owner_uid '$(ct_field "$P-a" owner_uid)', want $uid_a"
 [ "$(ct_field "$P-a" owner)" = "$UA" ] || fail "$P-a: owner '$(ct_field "$P-a" owner)', want $UA"
@@ -118,6 +120,11 @@ for verb in "checkpoint $P-a" "restart $P-a" "logs $P-a" "attach $P-a" "ps $P-a"
 done
 refused_as "$UB" "name is taken" run "$P-a" --cwd "$WORK" -- /bin/true
 refused_as "$UB" "name is taken" restart "$P-a" -i /dev/null
+# a port A publishes is taken, but whose it is B is not told
+out=$(uctl "$UB" run "$P-b2" --cwd "$WORK" --publish "$port:80" -- /bin/true 2>&1) &&
+	fail "$UB could publish $UA's port $port"
+echo "$out" | grep -q "published by container (another user's)" || fail "$UB: port $port refused unclearly: $out"
+echo "$out" | grep -q -- "$P-a" && fail "$UB was told the name of $UA's container: $out"
 expect_state "$P-a" running
 [ "$(ct_field "$P-a" owner_uid)" = "$uid_a" ] || fail "$P-a changed owner"
 n=$(count_log "$P-a" '^PASS counter')
