@@ -340,6 +340,22 @@ static void inspect_tail(struct inspect *in, const Ckpt__Img__Tail *t)
 	f_u64(in, "bytes", t->bytes);
 }
 
+static void inspect_segment(struct inspect *in, const Ckpt__Img__Segment *sg)
+{
+	static const char *const owners[] = { "task", "shm", "ghost", "sysv-shm" };
+
+	f_u64(in, "index", sg->index);
+	f_str(in, "owner", (unsigned)sg->owner < 4 ? owners[sg->owner] : "unknown");
+	f_i64(in, "id", sg->id);
+}
+
+static void inspect_meta_end(struct inspect *in, const Ckpt__Img__MetaEnd *e)
+{
+	f_u64(in, "records", e->records);
+	f_u64(in, "segments", e->segments);
+	f_u64(in, "bytes", e->bytes);
+}
+
 static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 {
 	switch (type) {
@@ -356,6 +372,8 @@ static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 	case IMG_GHOST: return &ckpt__img__ghost__descriptor;
 	case IMG_TREE: return &ckpt__img__tree__descriptor;
 	case IMG_THREAD: return &ckpt__img__thread__descriptor;
+	case IMG_SEGMENT: return &ckpt__img__segment__descriptor;
+	case IMG_META_END: return &ckpt__img__meta_end__descriptor;
 	default: return NULL;
 	}
 }
@@ -387,6 +405,8 @@ static int inspect_meta(struct inspect *in, struct image_reader *r, uint32_t typ
 	case IMG_GHOST: inspect_ghost(in, msg); break;
 	case IMG_TREE: inspect_tree(in, msg); break;
 	case IMG_THREAD: inspect_thread(in, msg); break;
+	case IMG_SEGMENT: inspect_segment(in, msg); break;
+	case IMG_META_END: inspect_meta_end(in, msg); break;
 	}
 	protobuf_c_message_free_unpacked(msg, NULL);
 	return 0;

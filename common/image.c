@@ -28,6 +28,7 @@ static const char *const image_type_names[] = {
 	[IMG_PIPE] = "pipe", [IMG_SHM] = "shm", [IMG_TREE] = "tree",
 	[IMG_THREAD] = "thread", [IMG_DROP] = "drop",
 	[IMG_GHOST] = "ghost", [IMG_SYSV_SHM] = "sysv-shm",
+	[IMG_SEGMENT] = "segment", [IMG_META_END] = "meta-end",
 };
 
 const char *image_rec_type_name(uint32_t type)

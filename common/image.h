@@ -9,7 +9,18 @@
  * The first record is HEADER, the last is TAIL (record and byte counts) or
  * ERROR (a writer failed part-way, with its reason). Payload sizes are
  * bounded: metadata <= IMAGE_MAX_META, pages <= IMAGE_MAX_PAGES.
- * Nothing here buffers the whole stream; it works on pipes and sockets. */
+ * Nothing here buffers the whole stream; it works on pipes and sockets.
+ *
+ * Since format 4 an image has two parts (proto/image.proto says which
+ * records go where):
+ *   metadata: HEADER, every metadata record, with a SEGMENT placeholder
+ *             where a task's or a shared object's pages belong, META_END;
+ *   pages:    for each segment in placeholder order, a SEGMENT marker (the
+ *             placeholder's payload again) and its PAGEMAP/PAGES pairs
+ *             and DROPs; then TAIL.
+ * A reader can thus read and check all of the metadata (bounded by
+ * CR_META_MAX_BYTES/CR_META_MAX_RECORDS) before it acts on any, and knows
+ * every mapping before the first page. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -17,7 +28,7 @@
 #include <protobuf-c/protobuf-c.h>
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
-#define IMAGE_FORMAT_VERSION 3
+#define IMAGE_FORMAT_VERSION 4
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 
@@ -37,8 +48,10 @@ enum image_rec_type {
 	IMG_THREAD = 13,
 	IMG_DROP = 14,     /* a Pagemap: pages to drop from an inherited mapping */
 	IMG_GHOST = 15,    /* a file deleted while open; its pages follow */
-	IMG_SYSV_SHM = 17, /* a SysV shared memory segment, its pages after it */
-	IMG_TYPE_MAX = IMG_SYSV_SHM,
+	IMG_SYSV_SHM = 17, /* a SysV shared memory segment (pages: its segment) */
+	IMG_SEGMENT = 18,  /* a Segment: where a page segment belongs, or where it starts */
+	IMG_META_END = 19, /* a MetaEnd: the metadata part is over, the pages follow */
+	IMG_TYPE_MAX = IMG_META_END,
 };
 
 struct image_rec_hdr {

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Checkpoint: freeze, seize, write the image, then detach and thaw, or kill.
+/* Checkpoint: freeze, seize, write the image (all of its metadata, checked
+ * as a whole, then the pages), then detach and thaw, or kill.
  * Everything done to the container is recorded in struct ckpt_job and undone
  * in ckpt_finish(), whatever failed: the container is never left frozen. */
 #include "arch.h"
@@ -239,9 +240,7 @@ static int write_header(struct ckpt_job *j)
 	why = validate_header_ns(&h);
 	if (why)
 		r = cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "the container's namespaces: %s", why);
-	else if ((r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base)) < 0)
-		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
-	else
+	else if ((r = dump_write_msg(&j->ctx, 0, IMG_HEADER, &h.base)) >= 0)
 		r = ipc_dump_shms(&j->ctx, &j->ipc);
 	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
 	free(h.sysv_sems);
@@ -456,6 +455,11 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = tree_dump(&j.ctx);
 	if (r >= 0)
 		r = dump_tasks(&j);
+	/* all of the metadata, checked as restart will check it, then the pages */
+	if (r >= 0)
+		r = dump_meta_write(&j.ctx);
+	if (r >= 0)
+		r = dump_page_jobs_run(&j.ctx);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-tail");
 	if (r >= 0)
@@ -470,6 +474,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		};
 	}
 	image_writer_free(&j.ctx.w);
+	dump_page_jobs_free(&j.ctx);
 	if (j.ctx.files)
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);

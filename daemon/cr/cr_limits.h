@@ -71,3 +71,7 @@
 #define CR_MQ_MAX_MSGSIZE (16u << 20) /* mq_msgsize (HARD_MSGSIZEMAX) */
 #define CR_MQ_PRIO_MAX 32768          /* MQ_PRIO_MAX */
 #define CR_MQ_NAME_MAX 255
+/* The metadata part of an image (everything before the pages), which the
+ * checkpoint holds and restart reads whole before it acts on any of it. */
+#define CR_META_MAX_BYTES (256ull << 20)  /* payload bytes of all metadata records */
+#define CR_META_MAX_RECORDS (1u << 20)    /* metadata records, SEGMENTs included */

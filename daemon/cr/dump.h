@@ -5,6 +5,7 @@
 #include "image.h"
 #include "image.pb-c.h"
 #include "objhash.h"
+#include "plan.h"
 #include "rtask.h"
 #include "proc.h"
 #include <stdbool.h>
@@ -36,10 +37,25 @@ struct dump_proc {
 	uint32_t cwd_ghost_id;        /* ... by the first pass */
 };
 
+/* What to read for one segment of pages, once the metadata is out
+ * (dump_page_jobs_run). Fixed while the container is stopped: which task or
+ * object, not yet its pages. */
+struct page_job {
+	uint32_t seg;                 /* its SEGMENT's index */
+	Ckpt__Img__SegmentOwner owner;
+	int32_t id;                   /* the Segment's id: the task's pid in the container, the object's id */
+	size_t proc;                  /* SEG_TASK: index in dump_ctx.procs */
+	int fd;                       /* objects: the object, open (owned); else -1 */
+	uint64_t size;                /* ... and its size */
+};
+
 struct dump_ctx {
 	const struct cr_checkpoint_req *req;
 	struct cr_error *err;
 	struct image_writer w;
+	struct restart_plan meta;     /* the metadata part, held until it is complete and checked */
+	struct page_job *jobs;        /* one per SEGMENT of meta, in order */
+	size_t njobs;
 	struct objhash *files;        /* open file descriptions, written once */
 	void *pagebuf;                /* staging for page data */
 	size_t pagebuf_len;
@@ -103,6 +119,17 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
  * after checking it as restart will (validate.h): a record restart would
  * refuse fails the checkpoint, before anything is killed. */
 int dump_write_msg(struct dump_ctx *ctx, pid_t pid, uint32_t type, const ProtobufCMessage *msg);
+/* The pages of p's private memory (SEG_TASK), or of an object (fd, dup'ed:
+ * the caller keeps its own), belong here: a SEGMENT placeholder goes into
+ * the metadata and the job is queued. */
+int dump_task_pages_later(struct dump_ctx *ctx, struct dump_proc *p);
+int dump_object_pages_later(struct dump_ctx *ctx, Ckpt__Img__SegmentOwner owner, uint32_t id, int fd, uint64_t size);
+/* The metadata is complete: end it (META_END), check it as restart will
+ * (plan_check), and write it. */
+int dump_meta_write(struct dump_ctx *ctx);
+/* Then the pages, segment by segment, each after its SEGMENT marker. */
+int dump_page_jobs_run(struct dump_ctx *ctx);
+void dump_page_jobs_free(struct dump_ctx *ctx);
 /* pipe.c: the PIPE record for the pipe behind /proc/PID/fd/FD, once;
  * its id in ret_id. */
 int pipe_dump(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t *ret_id);
@@ -121,7 +148,7 @@ int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 /* shm.c: the SHM record and pages of a shared memory object, once; path
  * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);
-/* The pages of a file (an shm object's or a ghost's) after its record. */
+/* The pages of a file (an shm object's or a ghost's): its page job. */
 int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
 /* A regular file deleted while open or mapped (link: "/path (deleted)"),
  * its contents in the image, once; path opens it (/proc/PID/fd/N or
@@ -142,6 +169,8 @@ void inotify_dump_free(Ckpt__Img__File *f);
  * record and the pages (second pass). */
 int mm_collect(struct dump_ctx *ctx, struct dump_proc *p);
 int mm_dump(struct dump_ctx *ctx, struct dump_proc *p);
+/* The pages of p's private mappings (its page job). */
+int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p);
 /* mm.c: vdso/vvar facts for the header, from a task's maps. */
 int mm_dump_vdso_info(struct dump_ctx *ctx, pid_t pid);
 

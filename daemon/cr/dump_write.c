@@ -1,10 +1,52 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Every metadata record the checkpoint writes goes through the checks
- * restart will run on it (validate.h) first: a checkpoint never kills a
- * workload into an image restart would refuse. */
+ * restart will run on it (validate.h) first, and the whole metadata through
+ * restart's plan check (plan.h) before any of it is written: a checkpoint
+ * never kills a workload into an image restart would refuse. The metadata
+ * is held in memory until then; the pages follow it, read by page jobs. */
 #include "dump.h"
 #include "validate.h"
+#include "log.h"
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static int meta_fail(struct dump_ctx *ctx, int r)
+{
+	if (r == -EFBIG)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image's metadata: %s", ctx->meta.error);
+	return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "holding the image's metadata: %s", ctx->meta.error);
+}
+
+static int meta_add(struct dump_ctx *ctx, uint32_t type, const ProtobufCMessage *msg)
+{
+	int r = plan_add_msg(&ctx->meta, type, msg);
+
+	return r < 0 ? meta_fail(ctx, r) : 0;
+}
+
+/* A SEGMENT placeholder where the pages belong, and the job that reads them. */
+static int job_add(struct dump_ctx *ctx, struct page_job *job)
+{
+	Ckpt__Img__Segment s = CKPT__IMG__SEGMENT__INIT;
+	struct page_job *v;
+	int r;
+
+	v = realloc(ctx->jobs, (ctx->njobs + 1) * sizeof(*v));
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "page jobs");
+	ctx->jobs = v;
+	job->seg = (uint32_t)ctx->njobs;
+	s.index = job->seg;
+	s.owner = job->owner;
+	s.id = job->id;
+	r = meta_add(ctx, IMG_SEGMENT, &s.base);
+	if (r < 0)
+		return r;
+	ctx->jobs[ctx->njobs++] = *job;
+	return 0;
+}
 
 /* The record's own check, keyed by type; NULL if it would be restored. */
 static const char *check(struct dump_ctx *ctx, uint32_t type, const ProtobufCMessage *msg, char *buf, size_t len,
@@ -61,12 +103,87 @@ int dump_write_msg(struct dump_ctx *ctx, pid_t pid, uint32_t type, const Protobu
 {
 	char buf[256];
 	const char *what = "record", *why = check(ctx, type, msg, buf, sizeof(buf), &what);
-	int r;
 
 	if (why && pid)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %s: restart would refuse it: %s", pid, what, why);
 	if (why)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "%s: restart would refuse it: %s", what, why);
-	r = image_write_msg(&ctx->w, type, msg);
+	return meta_add(ctx, type, msg);
+}
+
+int dump_task_pages_later(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	return job_add(ctx, &(struct page_job){ .owner = CKPT__IMG__SEGMENT_OWNER__SEG_TASK, .id = p->nspid,
+						.proc = (size_t)(p - ctx->procs), .fd = -1 });
+}
+
+int dump_object_pages_later(struct dump_ctx *ctx, Ckpt__Img__SegmentOwner owner, uint32_t id, int fd, uint64_t size)
+{
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int r;
+
+	if (nfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "shared memory object %u: keeping it open for its pages", id);
+	r = job_add(ctx, &(struct page_job){ .owner = owner, .id = (int32_t)id, .fd = nfd, .size = size });
+	if (r < 0)
+		close(nfd);
+	return r;
+}
+
+int dump_meta_write(struct dump_ctx *ctx)
+{
+	int r = plan_end(&ctx->meta);
+
+	if (r < 0)
+		return meta_fail(ctx, r);
+	/* what restart checks before it acts, on the whole metadata */
+	r = plan_check(&ctx->meta);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image's metadata: restart would refuse it: %s", ctx->meta.error);
+	for (size_t i = 0; i < ctx->meta.nrecs && r >= 0; i++) {
+		const struct plan_rec *rec = &ctx->meta.recs[i];
+
+		r = image_write_record(&ctx->w, rec->type, rec->payload, rec->len);
+	}
+	plan_free(&ctx->meta);
 	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+}
+
+static int run_job(struct dump_ctx *ctx, const struct page_job *job)
+{
+	Ckpt__Img__Segment s = CKPT__IMG__SEGMENT__INIT;
+	int r;
+
+	s.index = job->seg;
+	s.owner = job->owner;
+	s.id = job->id;
+	r = image_write_msg(&ctx->w, IMG_SEGMENT, &s.base);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+	if (job->owner != CKPT__IMG__SEGMENT_OWNER__SEG_TASK)
+		return shm_write_pages(ctx, job->fd, job->size, (uint32_t)job->id);
+	cr_error_scope(ctx->err, ctx->procs[job->proc].nspid, ctx->procs[job->proc].pid);
+	r = mm_dump_pages(ctx, &ctx->procs[job->proc]);
+	cr_error_scope(ctx->err, 0, 0);
+	return r;
+}
+
+int dump_page_jobs_run(struct dump_ctx *ctx)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->njobs && r >= 0; i++)
+		r = run_job(ctx, &ctx->jobs[i]);
+	return r;
+}
+
+void dump_page_jobs_free(struct dump_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->njobs; i++)
+		if (ctx->jobs[i].fd >= 0)
+			close(ctx->jobs[i].fd);
+	free(ctx->jobs);
+	ctx->jobs = NULL;
+	ctx->njobs = 0;
+	plan_free(&ctx->meta);
 }

@@ -123,7 +123,7 @@ int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *li
 	r = dump_write_msg(ctx, pid, IMG_GHOST, &m.base);
 	if (r < 0)
 		return r;
-	return m.dir ? 0 : shm_write_pages(ctx, fd, st.st_size, m.id);
+	return m.dir ? 0 : dump_object_pages_later(ctx, CKPT__IMG__SEGMENT_OWNER__SEG_GHOST, m.id, fd, st.st_size);
 }
 
 int ghost_dump_cwd(struct dump_ctx *ctx, struct dump_proc *p)

@@ -524,7 +524,7 @@ const struct ipc_shm *ipc_find_shm(const struct ns_ipc *ipc, int id)
 	return NULL;
 }
 
-/* SYSV_SHM records and their pages, before the tree. */
+/* SYSV_SHM records and their pages' segments, before the tree. */
 int ipc_dump_shms(struct dump_ctx *ctx, const struct ns_ipc *ipc)
 {
 	size_t i;
@@ -544,7 +544,7 @@ int ipc_dump_shms(struct dump_ctx *ctx, const struct ns_ipc *ipc)
 		m.has_locked = m.locked = s->locked;
 		r = dump_write_msg(ctx, 0, IMG_SYSV_SHM, &m.base);
 		if (r >= 0)
-			r = shm_write_pages(ctx, s->fd, s->size, s->id);
+			r = dump_object_pages_later(ctx, CKPT__IMG__SEGMENT_OWNER__SEG_SYSV_SHM, (uint32_t)s->id, s->fd, s->size);
 		if (r < 0)
 			return r;
 	}

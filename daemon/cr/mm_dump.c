@@ -404,23 +404,29 @@ static int open_pagemap(struct dump_ctx *ctx, pid_t pid)
 	return fd < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening pagemap", pid) : fd;
 }
 
+/* The MM record, and a segment for its pages where they belong. */
 int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	Ckpt__Img__Mm mm = CKPT__IMG__MM__INIT;
+	int r;
+
+	mm.vmas = p->vma_ptrs;
+	mm.n_vmas = p->nvma_ents;
+	r = dump_write_msg(ctx, p->pid, IMG_MM, &mm.base);
+	return r < 0 ? r : dump_task_pages_later(ctx, p);
+}
+
+int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
+{
 	_cleanup_close_ int pm_fd = -1, ppm_fd = -1;
 	Ckpt__Img__Vma **v = p->vma_ptrs;
 	size_t i;
 	int r;
 
-	mm.vmas = v;
-	mm.n_vmas = p->nvma_ents;
-	r = dump_write_msg(ctx, p->pid, IMG_MM, &mm.base);
-	if (r < 0)
-		return r;
 	r = pm_fd = open_pagemap(ctx, p->pid);
 	if (r >= 0 && p->parent >= 0)
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
-	for (i = 0; i < mm.n_vmas && r >= 0; i++)
+	for (i = 0; i < p->nvma_ents && r >= 0; i++)
 		r = dump_vma_pages(ctx, p->pid, pm_fd, v[i]->has_inherit && v[i]->inherit ? ppm_fd : -1, v[i]);
 	return r < 0 ? r : 0;
 }

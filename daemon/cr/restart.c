@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Restart: read the image once, front to back, building the task as records
- * arrive; release it only after the tail proved the image complete. A failed
- * restart kills what it built. */
+/* Restart: read the image's metadata whole and check it (plan.h) before
+ * anything is created; then replay it, building the tasks record by
+ * record, and read each segment of pages from the stream where its
+ * placeholder stands. Release the tasks only after the tail proved the
+ * image complete. A failed restart kills what it built. */
 #include "restore.h"
+#include "plan.h"
 #include "tty.h"
 #include "spawn.h"
 #include "netcfg.h"
@@ -99,9 +102,8 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 	h = ctx->hdr = image_unpack(&ctx->rd, &ckpt__img__header__descriptor, payload, len);
 	if (!h)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "header: %s", ctx->rd.error);
-	if (h->format_version != IMAGE_FORMAT_VERSION)
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image format %u, this ckptd reads %u", h->format_version, IMAGE_FORMAT_VERSION);
-	if (strcmp(h->arch, arch_name) != 0 || h->page_size != PAGE_SZ || sysconf(_SC_PAGESIZE) != (long)PAGE_SZ)
+	/* the plan checked the rest of the header; what remains is this machine's */
+	if (sysconf(_SC_PAGESIZE) != (long)PAGE_SZ)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image is for %s with %u-byte pages", h->arch, h->page_size);
 	if (arch_xstate_info(&xf, &xs) < 0)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "this CPU has no XSAVE");
@@ -109,10 +111,6 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 	if (h->xfeatures & ~xf)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "image needs CPU state features %#lx, this machine has %#lx",
 			       (unsigned long)h->xfeatures, (unsigned long)xf);
-	if (!h->has_task_count || h->task_count == 0)
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image holds no task");
-	if (h->vdso_size > (1 << 20) || h->vvar_size > (1 << 20) || h->vvar_vclock_size > (1 << 20))
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "vdso sizes out of range");
 	r = tty_restore_header(ctx, h);
 	return r < 0 ? r : restore_ns(ctx, h);
 }
@@ -259,29 +257,151 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 	}
 }
 
-static int read_image(struct restore_ctx *ctx)
+static int stream_fail(struct restore_ctx *ctx, int r)
 {
-	Ckpt__Img__Pagemap *pm = NULL;
+	return cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA ? CR_ERR_BAD_IMAGE : CR_ERR_IO,
+		       0, "image: %s", ctx->rd.error);
+}
+
+/* HEADER .. META_END, held and checked: nothing has been done yet. */
+static int read_plan(struct restore_ctx *ctx, struct restart_plan *pl)
+{
 	const void *payload;
 	uint32_t type;
 	size_t len;
 	int r;
 
-	for (;;) {
+	while (!pl->ended) {
 		r = image_read_record(&ctx->rd, &type, &payload, &len);
 		if (r == 0)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: the tail before the end of the metadata");
+		if (r < 0)
+			return stream_fail(ctx, r);
+		r = plan_add(pl, type, payload, len);
+		if (r < 0)
+			return cr_fail(ctx->err, r == -ENOMEM ? CR_ERR_INTERNAL : CR_ERR_BAD_IMAGE, 0, "image: %s", pl->error);
+	}
+	r = plan_check(pl);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: %s", pl->error) : 0;
+}
+
+/* Where the page part of the stream is: the marker of the next segment
+ * (read when the segment before ended), or the tail. */
+struct seg_cursor {
+	void *next;                   /* the next SEGMENT's payload, or NULL */
+	size_t next_len;
+	bool tail;
+};
+
+/* The next record of the page part; 0 at the tail. */
+static int next_page_rec(struct restore_ctx *ctx, struct seg_cursor *sc, uint32_t *type, const void **p, size_t *len)
+{
+	int r = image_read_record(&ctx->rd, type, p, len);
+
+	if (r < 0)
+		return stream_fail(ctx, r);
+	if (r == 0)
+		sc->tail = true;
+	return r;
+}
+
+/* Placeholder rec stands where its pages go: read them from the stream
+ * (its marker, then PAGEMAP/PAGES pairs and DROPs up to the next marker
+ * or the tail) and hand them to today's handlers. */
+static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const struct plan_rec *rec)
+{
+	Ckpt__Img__Pagemap *pm = NULL;
+	const void *p;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	if (!sc->next && !sc->tail) {
+		r = next_page_rec(ctx, sc, &type, &p, &len);
+		if (r > 0 && type != IMG_SEGMENT)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: a %s record before the first segment marker",
+				       image_rec_type_name(type));
+		if (r > 0 && !(sc->next = malloc(len ? len : 1)))
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "segment marker");
+		if (r > 0) {
+			memcpy(sc->next, p, len);
+			sc->next_len = len;
+		}
+		if (r < 0)
+			return r;
+	}
+	if (!sc->next || sc->next_len != rec->len || memcmp(sc->next, rec->payload, rec->len) != 0)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: the pages do not follow the segments of the metadata");
+	free(sc->next);
+	sc->next = NULL;
+	for (;;) {
+		r = next_page_rec(ctx, sc, &type, &p, &len);
+		if (r <= 0)
 			break;
-		if (r < 0) {
-			r = cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA ? CR_ERR_BAD_IMAGE : CR_ERR_IO,
-				    0, "image: %s", ctx->rd.error);
+		if (type == IMG_SEGMENT) {
+			sc->next = malloc(len ? len : 1);
+			if (!sc->next) {
+				r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "segment marker");
+				break;
+			}
+			memcpy(sc->next, p, len);
+			sc->next_len = len;
 			break;
 		}
-		r = on_record(ctx, type, payload, len, &pm);
+		if (type != IMG_PAGEMAP && type != IMG_PAGES && type != IMG_DROP) {
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: a %s record among the pages", image_rec_type_name(type));
+			break;
+		}
+		r = on_record(ctx, type, p, len, &pm);
 		if (r < 0)
 			break;
 	}
-	if (pm)
+	if (pm) {
 		protobuf_c_message_free_unpacked(&pm->base, NULL);
+		if (r >= 0)
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
+	}
+	return r < 0 ? r : 0;
+}
+
+/* Replay the checked metadata through the handlers, in image order. */
+static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
+{
+	struct seg_cursor sc = { 0 };
+	Ckpt__Img__Pagemap *pm = NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
+		const struct plan_rec *rec = &pl->recs[i];
+
+		if (rec->type == IMG_SEGMENT)
+			r = read_segment(ctx, &sc, rec);
+		else if (rec->type != IMG_META_END)
+			r = on_record(ctx, rec->type, rec->payload, rec->len, &pm);
+	}
+	if (r >= 0 && (sc.next || !sc.tail)) {
+		const void *p;
+		uint32_t type;
+		size_t len;
+
+		r = sc.next || sc.tail ? 1 : next_page_rec(ctx, &sc, &type, &p, &len);
+		if (r > 0)
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: more pages than the metadata has segments");
+	}
+	free(sc.next);
+	return r;
+}
+
+static int read_image(struct restore_ctx *ctx)
+{
+	struct restart_plan pl;
+	int r;
+
+	plan_init(&pl);
+	r = read_plan(ctx, &pl);
+	if (r >= 0)
+		r = replay(ctx, &pl);
+	plan_free(&pl);
 	if (r >= 0 && (!ctx->tree || !ctx->cur || !ctx->cur->mm))
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image ends without a complete task");
 	if (r >= 0)

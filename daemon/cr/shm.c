@@ -91,7 +91,7 @@ int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *nam
 	r = dump_write_msg(ctx, 0, IMG_SHM, &m.base);
 	if (r < 0)
 		return r;
-	return shm_write_pages(ctx, fd, st.st_size, m.id);
+	return dump_object_pages_later(ctx, CKPT__IMG__SEGMENT_OWNER__SEG_SHM, m.id, fd, st.st_size);
 }
 
 /* ---- restart ---- */

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* libFuzzer harness: an image stream, as restart reads it up to the first
  * system call that would change anything: the record reader (framing,
- * bounds, chained checksums, tail), protobuf decoding of every metadata
- * record, and the record checks restart runs (validate.h). The input is
+ * bounds, chained checksums, tail), the metadata part held and checked as
+ * restart's plan (plan.h: every record decoded and checked, and what
+ * records say of each other), then the page part's segment markers and
+ * page maps, decoded and checked as records too. The input is
  * the stream; with checksums in the way a mutator rarely gets past the
  * first record, so each record's checksum is recomputed first (what a
  * hostile writer would do anyway). */
 #include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
+#include "plan.h"
 #include "validate.h"
 #include <stdint.h>
 #include <stdlib.h>
@@ -58,6 +61,8 @@ static void check_record(uint32_t type, const uint8_t *p, size_t len)
 	case IMG_GHOST: d = &ckpt__img__ghost__descriptor; break;
 	case IMG_TREE: d = &ckpt__img__tree__descriptor; break;
 	case IMG_THREAD: d = &ckpt__img__thread__descriptor; break;
+	case IMG_SEGMENT: d = &ckpt__img__segment__descriptor; break;
+	case IMG_META_END: d = &ckpt__img__meta_end__descriptor; break;
 	default: return;
 	}
 	m = protobuf_c_message_unpack(d, NULL, len, p);
@@ -81,6 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct image_reader rd;
+	struct restart_plan pl;
 	uint8_t *copy;
 	int fd, r;
 
@@ -96,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	free(copy);
 	image_reader_init(&rd, fd);
+	plan_init(&pl);
 	for (;;) {
 		uint32_t type;
 		const void *payload;
@@ -105,7 +112,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (r <= 0)
 			break;
 		check_record(type, payload, len);
+		if (!pl.ended) {
+			/* the metadata part: held, and checked once it ends */
+			if (plan_add(&pl, type, payload, len) < 0)
+				break;
+			if (pl.ended && plan_check(&pl) < 0)
+				break;
+		} else if (type == IMG_SEGMENT) {
+			Ckpt__Img__Segment *seg = plan_segment_unpack(payload, len);
+
+			if (!seg)
+				break;
+			protobuf_c_message_free_unpacked(&seg->base, NULL);
+		}
 	}
+	plan_free(&pl);
 	image_reader_free(&rd);
 	close(fd);
 	return 0;
