@@ -97,7 +97,10 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		f->kind = CKPT__IMG__FILE_KIND__FILE_PIPE;
 		return NULL;
 	}
-	if (S_ISREG(st->st_mode) && strncmp(link, "/memfd:", 7) == 0 && strstr(link, " (deleted)")) {
+	/* the shm mount's files are named by the kernel (shm_internal_dev) */
+	if (S_ISREG(st->st_mode) && st->st_dev == shm_internal_dev()) {
+		if (strncmp(link, "/memfd:", 7) != 0 || !strstr(link, " (deleted)"))
+			return "shared memory other than a memfd (a SysV segment or MAP_SHARED|MAP_ANONYMOUS memory opened through map_files): not supported";
 		f->kind = CKPT__IMG__FILE_KIND__FILE_MEMFD;
 		return NULL;
 	}
