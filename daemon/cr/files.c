@@ -133,7 +133,7 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		return NULL;
 	if (tty_classify(ctx, pid, fd, st, flags, f, &why))
 		return why;
-	if (flags & __O_TMPFILE)
+	if (flags & O_TMPFILE & ~O_DIRECTORY)
 		return "opened with O_TMPFILE: restart opens only files that exist, and can't make one that linkat() may still name";
 	if (S_ISBLK(st->st_mode))
 		return "a block device: not restored";

@@ -441,7 +441,8 @@ const char *validate_file(const Ckpt__Img__File *f)
 
 	if (why)
 		return why;
-	if (f->flags & (O_CREAT | O_EXCL | O_TRUNC | __O_TMPFILE))
+	/* O_TMPFILE holds O_DIRECTORY: its own bit is what tells it */
+	if (f->flags & (O_CREAT | O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY)))
 		return "open flags that create or truncate a file (O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE): restart opens only what exists";
 	if (f->flags & ~FILE_FLAGS_OK)
 		return "open flags restart can't give back";

@@ -228,7 +228,7 @@ static void test_file_chr(void **state)
 /* Restart opens what exists: never O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE. */
 static void test_file_create_flags(void **state)
 {
-	static const int bad[] = { O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE, __O_TMPFILE, O_CREAT | O_TRUNC };
+	static const int bad[] = { O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE, O_TMPFILE & ~O_DIRECTORY, O_CREAT | O_TRUNC };
 	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_REG, "/etc/passwd", O_RDWR);
 
 	(void)state;
@@ -242,6 +242,8 @@ static void test_file_create_flags(void **state)
 	assert_non_null(validate_file(&f));
 	f.path = "/etc/./passwd";
 	assert_non_null(validate_file(&f));
+	f = file(CKPT__IMG__FILE_KIND__FILE_DIR, "/tmp", O_RDONLY | O_DIRECTORY);
+	assert_null(validate_file(&f));       /* O_DIRECTORY alone is no O_TMPFILE */
 	f = file(CKPT__IMG__FILE_KIND__FILE_GHOST, NULL, O_RDWR | O_TMPFILE);
 	f.has_ghost_id = true;
 	assert_non_null(validate_file(&f));
