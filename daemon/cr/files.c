@@ -10,12 +10,11 @@
 #include "proc.h"
 #include "spawn.h"
 #include "rbatch.h"
+#include "fsident.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <grp.h>
 #include <mqueue.h>
-#include <pwd.h>
 #include <linux/kcmp.h>
 #include <linux/openat2.h>
 #include <sys/file.h>
@@ -780,62 +779,6 @@ static int take_file_locks(struct restore_ctx *ctx, const Ckpt__Img__File *f, in
 	return 0;
 }
 
-/* The file system identity a path is reopened with: the container
- * owner's (fsuid, fsgid, supplementary groups), so an image opens nothing
- * its owner could not; the worker's own comes back after. Root's
- * containers keep root's. Raw system calls: this thread only. */
-struct fs_ident {
-	bool changed;
-	uid_t fsuid;
-	gid_t fsgid;
-	int ngroups;
-	gid_t groups[CR_MAX_GROUPS];
-};
-
-static int owner_groups(uid_t uid, gid_t gid, gid_t *groups, int max)
-{
-	struct passwd *pw = getpwuid(uid);
-	int n = max;
-
-	if (!pw || getgrouplist(pw->pw_name, gid, groups, &n) < 0) {
-		groups[0] = gid;
-		return 1;
-	}
-	return n;
-}
-
-static int owner_enter(const struct cr_restart_req *req, struct fs_ident *saved)
-{
-	gid_t groups[CR_MAX_GROUPS];
-	int n;
-
-	saved->changed = false;
-	if (req->owner_uid == 0 && req->owner_gid == 0)
-		return 0;
-	saved->ngroups = getgroups(CR_MAX_GROUPS, saved->groups);
-	if (saved->ngroups < 0)
-		return -errno;
-	n = owner_groups(req->owner_uid, req->owner_gid, groups, CR_MAX_GROUPS);
-	if (syscall(SYS_setgroups, n, groups) < 0)
-		return -errno;
-	saved->changed = true;
-	saved->fsgid = (gid_t)syscall(SYS_setfsgid, req->owner_gid);
-	saved->fsuid = (uid_t)syscall(SYS_setfsuid, req->owner_uid);
-	/* setfsuid() says nothing of failure: ask again */
-	if ((uid_t)syscall(SYS_setfsuid, -1) != req->owner_uid || (gid_t)syscall(SYS_setfsgid, -1) != req->owner_gid)
-		return -EPERM;
-	return 0;
-}
-
-static void owner_leave(const struct fs_ident *saved)
-{
-	if (!saved->changed)
-		return;
-	syscall(SYS_setfsuid, saved->fsuid);
-	syscall(SYS_setfsgid, saved->fsgid);
-	syscall(SYS_setgroups, saved->ngroups, saved->groups);
-}
-
 /* A memfd description: a new open of the object the worker made. */
 static int reopen_memfd(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
@@ -959,9 +902,8 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
-	r = owner_enter(ctx->req, &saved);
-	if (r < 0)
-		owner_leave(&saved);
+	/* an image opens nothing its owner could not */
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reopening %s: taking the identity of the owner (uid %u, gid %u)",
 			       f->path, ctx->req->owner_uid, ctx->req->owner_gid);
@@ -969,7 +911,7 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 		fd = r = reopen_fifo(ctx, rootfd, f);
 	else
 		fd = open_in_root(rootfd, f, ctx->req->allow_changed_files, why, sizeof(why));
-	owner_leave(&saved);
+	fs_ident_leave(&saved);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
 		return r < 0 ? r : TAKE_FD(fd);
 	if (fd == -ESTALE)
