@@ -632,9 +632,10 @@ static int openat_beneath(int dirfd, const char *name, uint64_t flags)
 }
 
 /* Open f (REG, CHR, DIR, PATH) in the tree under rootfd (a task's root)
- * with exactly its saved flags (never creating: validate_file). Look first at what the path names itself
- * (O_PATH|O_NOFOLLOW: a FIFO or a device put there must not block us or be
- * opened for effect) and check it; then open it for real: through the
+ * with exactly its saved flags (which never create: validate_file). Look
+ * first at what the path names itself (O_PATH|O_NOFOLLOW: a FIFO or a
+ * device put there must not block us or be opened for effect) and check
+ * it, size and mtime too unless allow_changed; then open it for real: through the
  * look (race-free) when the flags follow symlinks, else by name in its
  * directory (a reopen through /proc/self/fd is a symlink to O_NOFOLLOW, and
  * O_PATH would open the link), checking it is what was looked at.
