@@ -118,6 +118,8 @@ struct cr_checkpoint_req {
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	cr_progress_fn progress;
 	void *progress_arg;
+	uid_t owner_uid;           /* the container's owner: files are probed as restart reopens them */
+	gid_t owner_gid;
 };
 
 struct cr_checkpoint_stats {

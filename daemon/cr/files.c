@@ -681,8 +681,9 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, bool allow_changed
 	return TAKE_FD(fd);
 }
 
-/* Checkpoint: reopen f the way restart will, from the task's root, and
- * check it is the same file (st, the fd's), at the same offset. Skipped:
+/* Checkpoint: reopen f the way restart will, from the task's root, as
+ * the owner, and check it is the same file (st, the fd's), at the same
+ * offset. Skipped:
  * objects restart recreates (log, pipes, memfds); devices are only the
  * allowed ones (classify), whose opening does nothing; /proc files are
  * opened as the task will open them. */
@@ -713,7 +714,14 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 		else if (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev)
 			snprintf(why, sizeof(why), "it is not in the same /proc");
 	} else {
+		struct fs_ident saved;
+		int r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d (%s): taking the identity of the owner (uid %u, gid %u)",
+				       pid, fd, f->path, ctx->req->owner_uid, ctx->req->owner_gid);
 		nfd = open_in_root(rootfd, f, false, why, sizeof(why));
+		fs_ident_leave(&saved);
 		if (nfd >= 0 && (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev || nst.st_ino != st->st_ino))
 			snprintf(why, sizeof(why), "its path now names another file");
 	}
