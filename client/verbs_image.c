@@ -198,6 +198,10 @@ static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__Restar
 			if (!val[0])
 				return ctl_usage(c, "-i wants FILE or -");
 			*ret_input = val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--allow-changed-files", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			rq->has_allow_changed_files = rq->allow_changed_files = true;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (rq->name) {

@@ -16,7 +16,7 @@ _ckptctl_flags() {
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
 	checkpoint) echo "--leave-running --timeout --ghost-limit --output -o" ;;
-	restart) echo "--image --timeout --input -i" ;;
+	restart) echo "--image --timeout --input -i --allow-changed-files" ;;
 	esac
 }
 _ckptctl_takes_value() {

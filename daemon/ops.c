@@ -686,7 +686,8 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 }
 
 /* Spawn a fresh init and a worker restoring image_fd into it. */
-static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s)
+static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s,
+			      bool allow_changed)
 {
 	struct worker_restart_job job = { 0 };
 	_cleanup_free_ struct net_busy *busy = NULL;
@@ -705,7 +706,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
 		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = c->console_fd,
-		.deadline_ms = server_deadline_ms(cn->srv, timeout_s),
+		.deadline_ms = server_deadline_ms(cn->srv, timeout_s), .allow_changed_files = allow_changed,
 	};
 	keep[0] = image_fd;
 	keep[1] = ctl_fd;
@@ -793,7 +794,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, fd, 0);
+	ops_restart_start(cn, c, false, fd, 0, c->pending_allow_changed);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -867,6 +868,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		return;
 	}
 	if (c && r->from_fd && c->op == OP_CHECKPOINT && !c->op_leave_running && !c->pending_conn) {
+		c->pending_allow_changed = r->allow_changed_files;
 		ops_restart_defer(cn, c, fds[0]);   /* most likely fed by that very checkpoint */
 		return;
 	}
@@ -891,7 +893,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
-	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s);
+	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s, r->allow_changed_files);
 }
 
 /* ---- kill, rm ---- */

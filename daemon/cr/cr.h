@@ -118,6 +118,8 @@ struct cr_checkpoint_req {
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	cr_progress_fn progress;
 	void *progress_arg;
+	uid_t owner_uid;           /* the container's owner: files are probed as restart reopens them */
+	gid_t owner_gid;
 };
 
 struct cr_checkpoint_stats {
@@ -142,6 +144,9 @@ struct cr_restart_req {
 	const struct cr_net_ops *net_ops; /* a private network needs it */
 	cr_progress_fn progress;
 	void *progress_arg;
+	uid_t owner_uid;           /* the container's owner: files are reopened as it */
+	gid_t owner_gid;
+	bool allow_changed_files;  /* reopen regular files whose size or mtime changed */
 };
 
 struct cr_restart_stats {

@@ -148,6 +148,10 @@ int pidfd_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 /* shm.c: the SHM record and pages of a shared memory object, once; path
  * opens it (/proc/PID/fd/N or /proc/PID/map_files/A-B). */
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id);
+/* The device of the kernel's internal shm mount (memfds, shared anonymous
+ * memory, SysV segments), 0 if it can't be learnt: what a mapping or file
+ * is there, and only there, is shared memory, whatever its name. */
+dev_t shm_internal_dev(void);
 /* The pages of a file (an shm object's or a ghost's): its page job. */
 int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id);
 /* A regular file deleted while open or mapped (link: "/path (deleted)"),

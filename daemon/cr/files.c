@@ -10,6 +10,7 @@
 #include "proc.h"
 #include "spawn.h"
 #include "rbatch.h"
+#include "fsident.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -97,7 +98,10 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		f->kind = CKPT__IMG__FILE_KIND__FILE_PIPE;
 		return NULL;
 	}
-	if (S_ISREG(st->st_mode) && strncmp(link, "/memfd:", 7) == 0 && strstr(link, " (deleted)")) {
+	/* the shm mount's files are named by the kernel (shm_internal_dev) */
+	if (S_ISREG(st->st_mode) && st->st_dev == shm_internal_dev()) {
+		if (strncmp(link, "/memfd:", 7) != 0 || !strstr(link, " (deleted)"))
+			return "shared memory other than a memfd (a SysV segment or MAP_SHARED|MAP_ANONYMOUS memory opened through map_files): not supported";
 		f->kind = CKPT__IMG__FILE_KIND__FILE_MEMFD;
 		return NULL;
 	}
@@ -128,6 +132,16 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		return NULL;
 	if (tty_classify(ctx, pid, fd, st, flags, f, &why))
 		return why;
+	if (flags & O_TMPFILE & ~O_DIRECTORY)
+		return "opened with O_TMPFILE: restart opens only files that exist, and can't make one that linkat() may still name";
+	if (S_ISBLK(st->st_mode))
+		return "a block device: not restored";
+	/* what a device does when opened, and what it reaches, is its own:
+	 * only the ones that reach nothing come back (terminals: tty_classify) */
+	if (S_ISCHR(st->st_mode) && !validate_chr_allowed(st->st_rdev))
+		return "a character device other than /dev/null, zero, full, random and urandom (or the container's ptys): not restored";
+	if (S_ISCHR(st->st_mode) && strncmp(link, "/dev/", 5) != 0)
+		return "a device outside the container's /dev: not restored";
 	if (!(flags & O_PATH)) {
 		if (S_ISFIFO(st->st_mode) && strstr(link, " (deleted)"))
 			return "a named pipe whose path was deleted: not supported";
@@ -560,19 +574,38 @@ int files_dump_fds(struct dump_ctx *ctx, struct dump_proc *p)
 
 /* ---- reopening by path (restart, and the checkpoint's probe) ---- */
 
+/* A regular file restart reopens must be the one the checkpoint saw: a
+ * file changed meanwhile (another size or mtime) no longer fits the
+ * offsets, locks and caches the process kept of it, unless the user said
+ * so (allow_changed). */
+static const char *check_reg(const Ckpt__Img__File *f, const struct stat *st, bool allow_changed, char *why, size_t len)
+{
+	int64_t mtime = st->st_mtim.tv_sec * 1000000000ll + st->st_mtim.tv_nsec;
+
+	if (!S_ISREG(st->st_mode))
+		return "it is no longer a regular file";
+	if (allow_changed)
+		return NULL;
+	if (f->has_size && (uint64_t)st->st_size != f->size) {
+		snprintf(why, len, "it changed size since the checkpoint (%lu -> %lu bytes; --allow-changed-files restores it anyway)",
+			 (unsigned long)f->size, (unsigned long)st->st_size);
+		return why;
+	}
+	if (f->has_mtime_ns && mtime != f->mtime_ns) {
+		snprintf(why, len, "it was modified since the checkpoint (mtime %lld.%09lld -> %lld.%09lld; --allow-changed-files restores it anyway)",
+			 (long long)(f->mtime_ns / 1000000000), (long long)(f->mtime_ns % 1000000000),
+			 (long long)st->st_mtim.tv_sec, (long long)st->st_mtim.tv_nsec);
+		return why;
+	}
+	return NULL;
+}
+
 /* What restart checks of the object a path names now. */
-static const char *check_kind(const Ckpt__Img__File *f, const struct stat *st, char *why, size_t len)
+static const char *check_kind(const Ckpt__Img__File *f, const struct stat *st, bool allow_changed, char *why, size_t len)
 {
 	switch (f->kind) {
 	case CKPT__IMG__FILE_KIND__FILE_REG:
-		if (!S_ISREG(st->st_mode))
-			return "it is no longer a regular file";
-		if (f->has_size && (uint64_t)st->st_size != f->size) {
-			snprintf(why, len, "it changed size since the checkpoint (%lu -> %lu bytes)",
-				 (unsigned long)f->size, (unsigned long)st->st_size);
-			return why;
-		}
-		return NULL;
+		return check_reg(f, st, allow_changed, why, len);
 	case CKPT__IMG__FILE_KIND__FILE_CHR:
 		return S_ISCHR(st->st_mode) && f->has_rdev && st->st_rdev == f->rdev ? NULL : "it is not the saved device";
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
@@ -599,14 +632,15 @@ static int openat_beneath(int dirfd, const char *name, uint64_t flags)
 }
 
 /* Open f (REG, CHR, DIR, PATH) in the tree under rootfd (a task's root)
- * with exactly its saved flags. Look first at what the path names itself
- * (O_PATH|O_NOFOLLOW: a FIFO or a device put there must not block us or be
- * opened for effect) and check it; then open it for real: through the
+ * with exactly its saved flags (which never create: validate_file). Look
+ * first at what the path names itself (O_PATH|O_NOFOLLOW: a FIFO or a
+ * device put there must not block us or be opened for effect) and check
+ * it, size and mtime too unless allow_changed; then open it for real: through the
  * look (race-free) when the flags follow symlinks, else by name in its
  * directory (a reopen through /proc/self/fd is a symlink to O_NOFOLLOW, and
  * O_PATH would open the link), checking it is what was looked at.
  * Returns the fd, or -errno with why it failed in why. */
-static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t len)
+static int open_in_root(int rootfd, const Ckpt__Img__File *f, bool allow_changed, char *why, size_t len)
 {
 	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	_cleanup_close_ int dirfd = -1, look = -1, fd = -1;
@@ -626,7 +660,7 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t 
 	look = openat_beneath(dirfd, base, O_PATH | O_NOFOLLOW);
 	if (look < 0 || fstat(look, &lst) < 0)
 		return snprintf(why, len, "%s", strerror(look < 0 ? -look : errno)), look < 0 ? look : -errno;
-	bad = check_kind(f, &lst, why, len);
+	bad = check_kind(f, &lst, allow_changed, why, len);
 	if (bad && bad != why)
 		snprintf(why, len, "%s", bad);
 	if (bad)
@@ -647,18 +681,12 @@ static int open_in_root(int rootfd, const Ckpt__Img__File *f, char *why, size_t 
 	return TAKE_FD(fd);
 }
 
-/* Character devices the probe may open: opening them does nothing. */
-static bool harmless_chr(dev_t rdev)
-{
-	return major(rdev) == 1 && (minor(rdev) == 3 || minor(rdev) == 5 || minor(rdev) == 7 ||
-				    minor(rdev) == 8 || minor(rdev) == 9);
-}
-
-/* Checkpoint: reopen f the way restart will, from the task's root, and
- * check it is the same file (st, the fd's), at the same offset. Skipped:
- * objects restart recreates (log, pipes, memfds) and devices other than
- * the harmless ones (opening a device can act: rewind a tape, arm a
- * watchdog); /proc files are opened as the task will open them. */
+/* Checkpoint: reopen f the way restart will, from the task's root, as
+ * the owner, and check it is the same file (st, the fd's), at the same
+ * offset. Skipped:
+ * objects restart recreates (log, pipes, memfds); devices are only the
+ * allowed ones (classify), whose opening does nothing; /proc files are
+ * opened as the task will open them. */
 int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *f, const struct stat *st)
 {
 	char root[64], why[256] = "";
@@ -669,7 +697,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE || (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && !harmless_chr(st->st_rdev)))
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE)
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -686,7 +714,14 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 		else if (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev)
 			snprintf(why, sizeof(why), "it is not in the same /proc");
 	} else {
-		nfd = open_in_root(rootfd, f, why, sizeof(why));
+		struct fs_ident saved;
+		int r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: fd %d (%s): taking the identity of the owner (uid %u, gid %u)",
+				       pid, fd, f->path, ctx->req->owner_uid, ctx->req->owner_gid);
+		nfd = open_in_root(rootfd, f, false, why, sizeof(why));
+		fs_ident_leave(&saved);
 		if (nfd >= 0 && (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev || nst.st_ino != st->st_ino))
 			snprintf(why, sizeof(why), "its path now names another file");
 	}
@@ -805,7 +840,7 @@ static int reopen_fifo(struct restore_ctx *ctx, int rootfd, const Ckpt__Img__Fil
 
 	if (!pipe_restore_fifo_held(ctx, f->pipe_id)) {
 		nb.flags = O_RDWR | O_NONBLOCK;
-		fd = open_in_root(rootfd, &nb, why, sizeof(why));
+		fd = open_in_root(rootfd, &nb, false, why, sizeof(why));
 		if (fd < 0)
 			return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, fd == -ESTALE ? 0 : -fd,
 				       "reopening the named pipe %s: %s", f->path, why);
@@ -814,7 +849,7 @@ static int reopen_fifo(struct restore_ctx *ctx, int rootfd, const Ckpt__Img__Fil
 			return r;
 	}
 	nb.flags = f->flags | O_NONBLOCK;
-	fd = open_in_root(rootfd, &nb, why, sizeof(why));
+	fd = open_in_root(rootfd, &nb, false, why, sizeof(why));
 	if (fd < 0)
 		return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, fd == -ESTALE ? 0 : -fd,
 			       "reopening the named pipe %s: %s", f->path, why);
@@ -842,6 +877,8 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1;
 	char buf[64], why[256] = "";
+	struct fs_ident saved;
+	int r;
 
 	switch (f->kind) {
 	case CKPT__IMG__FILE_KIND__FILE_LOG:
@@ -874,9 +911,18 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
+	/* an image opens nothing its owner could not */
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reopening %s: taking the identity of the owner (uid %u, gid %u)",
+			       f->path, ctx->req->owner_uid, ctx->req->owner_gid);
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
-		return reopen_fifo(ctx, rootfd, f);
-	fd = open_in_root(rootfd, f, why, sizeof(why));
+		fd = r = reopen_fifo(ctx, rootfd, f);
+	else
+		fd = open_in_root(rootfd, f, ctx->req->allow_changed_files, why, sizeof(why));
+	fs_ident_leave(&saved);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
+		return r < 0 ? r : TAKE_FD(fd);
 	if (fd == -ESTALE)
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "reopening %s: %s", f->path, why);
 	if (fd < 0)
@@ -895,7 +941,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file record: %s", ctx->rd.error);
 	why = validate_file(f);
 	if (why)
-		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: %s", f->id, why);
+		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u%s%.200s%s: %s", f->id, f->path ? " (" : "", f->path ? f->path : "",
+			    f->path ? ")" : "", why);
 	/* a /proc file or a pidfd names tasks that don't exist yet: opened
 	 * by its holder once they all do (files_restore_late) */
 	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD) {

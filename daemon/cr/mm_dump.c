@@ -91,6 +91,35 @@ static const char *vma_sysv_shm(const struct ns_ipc *ipc, const struct proc_vma 
 	return vma_unsupported_flags(v, false);
 }
 
+static bool on_shm_mount(const struct proc_vma *v)
+{
+	dev_t d = shm_internal_dev();
+
+	return d && v->path && v->dev_major == major(d) && v->dev_minor == minor(d);
+}
+
+/* A mapping of the shm mount: its name is the kernel's, and says which
+ * object it is (shmem_zero_setup, memfd_create, shmget). */
+static const char *vma_shm_kind(const struct ns_ipc *ipc, const struct proc_vma *v, Ckpt__Img__Vma *e)
+{
+	const char *p = v->path;
+
+	if (v->shared && streq(p, "/dev/zero (deleted)")) {
+		e->kind = CKPT__IMG__VMA_KIND__VMA_SHARED_ANON;
+	} else if (strncmp(p, "/SYSV", 5) == 0) {
+		if (!v->shared)
+			return "a private mapping of a SysV shared memory segment";
+		return vma_sysv_shm(ipc, v, e);
+	} else if (strncmp(p, "/memfd:", 7) == 0 && strstr(p, " (deleted)")) {
+		e->kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
+	} else {
+		return "shared memory of a kind not supported";
+	}
+	e->has_pgoff = true;
+	e->pgoff = v->pgoff;
+	return NULL;
+}
+
 static const char *vma_classify(const struct ns_ipc *ipc, pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e,
 				struct stat *st)
 {
@@ -107,19 +136,14 @@ static const char *vma_classify(const struct ns_ipc *ipc, pid_t pid, const struc
 		if (v->shared)
 			return "shared anonymous memory without a file";
 		e->kind = CKPT__IMG__VMA_KIND__VMA_ANON;
-	} else if (v->shared && streq(p, "/dev/zero (deleted)")) {
-		e->kind = CKPT__IMG__VMA_KIND__VMA_SHARED_ANON;
-		e->has_pgoff = true;
-		e->pgoff = v->pgoff;
 	} else if (p[0] == '[') {
 		return "a special kernel mapping";
-	} else if (strncmp(p, "/SYSV", 5) == 0 && strstr(p, " (deleted)") && v->shared) {
-		return vma_sysv_shm(ipc, v, e);
-	} else if (strncmp(p, "/memfd:", 7) == 0 && strstr(p, " (deleted)")) {
-		e->kind = CKPT__IMG__VMA_KIND__VMA_MEMFD;
-		e->has_pgoff = true;
-		e->pgoff = v->pgoff;
-	} else if (strstr(p, " (deleted)") && (strncmp(p, "/SYSV", 5) == 0 || !ghost_link(p))) {
+	} else if (on_shm_mount(v)) {
+		const char *why = vma_shm_kind(ipc, v, e);
+
+		if (why)
+			return why;
+	} else if (strstr(p, " (deleted)") && !ghost_link(p)) {
 		return "its file was deleted";
 	} else if (strstr(p, " (deleted)")) {
 		/* a ghost file: mapped, like a memfd, from the file restart makes */
@@ -292,7 +316,7 @@ static bool is_shm_kind(Ckpt__Img__VmaKind k)
 static int vma_shm(struct dump_ctx *ctx, pid_t pid, const struct proc_vma *v, Ckpt__Img__Vma *e)
 {
 	char path[96], name[256];
-	bool memfd = e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && strncmp(v->path, "/memfd:", 7) == 0;
+	bool memfd = e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && on_shm_mount(v);
 	size_t n;
 
 	name[0] = 0;

@@ -58,6 +58,26 @@ int shm_write_pages(struct dump_ctx *ctx, int fd, uint64_t size, uint32_t id)
 	}
 }
 
+dev_t shm_internal_dev(void)
+{
+	static dev_t dev;
+	struct stat st;
+	int fd;
+
+	if (dev)
+		return dev;
+	/* a memfd lives where MAP_SHARED|MAP_ANONYMOUS memory and SysV
+	 * segments do: the kernel's shm mount, mounted nowhere, where only
+	 * the kernel names files */
+	fd = memfd_create("ckptd-probe", MFD_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) == 0)
+		dev = st.st_dev;
+	close(fd);
+	return dev;
+}
+
 int shm_dump(struct dump_ctx *ctx, const char *path, bool memfd, const char *name, uint32_t *ret_id)
 {
 	Ckpt__Img__Shm m = CKPT__IMG__SHM__INIT;

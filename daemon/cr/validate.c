@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <sys/epoll.h>
@@ -41,9 +42,43 @@
 
 static bool mq_name_ok(const char *name);
 
+/* No "." or ".." component: the path says plainly where it leads (the
+ * kernel's names of files, which the checkpoint saves, never have one). */
+static bool path_plain(const char *p)
+{
+	for (const char *c = p; c; c = strchr(c + 1, '/'))
+		if ((c[1] == '.' && (c[2] == '/' || !c[2])) || (c[1] == '.' && c[2] == '.' && (c[3] == '/' || !c[3])))
+			return false;
+	return true;
+}
+
 static bool path_ok(const char *p)
 {
-	return p && p[0] == '/' && strlen(p) < CR_PATH_MAX;
+	return p && p[0] == '/' && strlen(p) < CR_PATH_MAX && path_plain(p);
+}
+
+bool validate_chr_allowed(uint64_t rdev)
+{
+	/* major 1 (mem): 3 null, 5 zero, 7 full, 8 random, 9 urandom; never
+	 * 1 mem, 2 kmem, 4 port, 11 kmsg */
+	unsigned int min = minor((dev_t)rdev);
+
+	return major((dev_t)rdev) == 1 && (min == 3 || min == 5 || min == 7 || min == 8 || min == 9);
+}
+
+/* A character device opened (FILE_CHR) or held by O_PATH: one of the
+ * allowed ones, by number and by a plain path in the container's /dev. */
+static const char *validate_chr(const Ckpt__Img__File *f)
+{
+	if (!f->has_rdev)
+		return "a device without its number";
+	if (!path_ok(f->path))
+		return "no absolute path, one with a . or .. component, or one longer than an image holds";
+	if (!validate_chr_allowed(f->rdev))
+		return "a character device other than /dev/null, zero, full, random and urandom";
+	if (strncmp(f->path, "/dev/", 5) != 0)
+		return "a device outside the container's /dev";
+	return NULL;
 }
 
 /* ---- files ---- */
@@ -406,6 +441,9 @@ const char *validate_file(const Ckpt__Img__File *f)
 
 	if (why)
 		return why;
+	/* O_TMPFILE holds O_DIRECTORY: its own bit is what tells it */
+	if (f->flags & (O_CREAT | O_EXCL | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY)))
+		return "open flags that create or truncate a file (O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE): restart opens only what exists";
 	if (f->flags & ~FILE_FLAGS_OK)
 		return "open flags restart can't give back";
 	if ((f->flags & O_ACCMODE) == O_ACCMODE)
@@ -433,7 +471,7 @@ const char *validate_file(const Ckpt__Img__File *f)
 	case CKPT__IMG__FILE_KIND__FILE_FIFO:
 		if (!f->has_pipe_id)
 			return "a named pipe without a pipe id";
-		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+		return path_ok(f->path) ? NULL : "no absolute path, one with a . or .. component, or one longer than an image holds";
 	case CKPT__IMG__FILE_KIND__FILE_GHOST:
 		return f->has_ghost_id ? NULL : "a deleted file without a ghost id";
 	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
@@ -447,19 +485,19 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return mq_name_ok(f->path) ? NULL : "a message queue without a valid name";
 	case CKPT__IMG__FILE_KIND__FILE_REG:
 	case CKPT__IMG__FILE_KIND__FILE_DIR:
-		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+		return path_ok(f->path) ? NULL : "no absolute path, one with a . or .. component, or one longer than an image holds";
 	case CKPT__IMG__FILE_KIND__FILE_CHR:
-		if (!f->has_rdev)
-			return "a device without its number";
-		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+		return validate_chr(f);
 	case CKPT__IMG__FILE_KIND__FILE_PATH:
 		if (f->flags & ~PATH_FLAGS_OK)
 			return "bad O_PATH flags";
 		if (!f->has_ftype || !f->ftype || f->ftype & ~S_IFMT)
 			return "an O_PATH file without its type";
-		if ((S_ISCHR(f->ftype) || S_ISBLK(f->ftype)) && !f->has_rdev)
-			return "a device without its number";
-		return path_ok(f->path) ? NULL : "no absolute path, or one longer than an image holds";
+		if (S_ISBLK(f->ftype))
+			return "a block device";
+		if (S_ISCHR(f->ftype))
+			return validate_chr(f);
+		return path_ok(f->path) ? NULL : "no absolute path, one with a . or .. component, or one longer than an image holds";
 	default:
 		return "unknown kind";
 	}
@@ -507,7 +545,7 @@ const char *validate_pipe(const Ckpt__Img__Pipe *m)
 const char *validate_ghost(const Ckpt__Img__Ghost *m)
 {
 	if (!path_ok(m->path) || streq(m->path, "/"))
-		return "no absolute path, or one longer than an image holds";
+		return "no absolute path, one with a . or .. component, or one longer than an image holds";
 	if (m->size > CR_GHOST_MAX_SIZE)
 		return "size out of range";
 	if (m->mode & ~07777)

@@ -20,6 +20,8 @@ const char *validate_header_ns(const Ckpt__Img__Header *h);
 /* A container's network (Header.net). */
 const char *validate_net(const Ckpt__Img__NetConfig *n);
 const char *validate_file(const Ckpt__Img__File *f);
+/* The character devices an image may name (the rest are refused). */
+bool validate_chr_allowed(uint64_t rdev);
 /* The header's terminal fields (console, controlling terminals). */
 const char *validate_header_tty(const Ckpt__Img__Header *h);
 /* A socket's state (validate_sock.c), whatever its family. */

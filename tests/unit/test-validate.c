@@ -178,9 +178,77 @@ static void test_file_opath(void **state)
 	f.ftype = S_IFCHR;
 	assert_non_null(validate_file(&f));   /* a device without its number */
 	f.has_rdev = true;
+	f.rdev = makedev(1, 3);
+	assert_non_null(validate_file(&f));   /* not in /dev */
+	f.path = "/dev/null";
 	assert_null(validate_file(&f));
+	f.rdev = makedev(1, 1);
+	assert_non_null(validate_file(&f));   /* /dev/mem, by O_PATH too */
+	f.ftype = S_IFBLK;
+	f.rdev = makedev(8, 0);
+	assert_non_null(validate_file(&f));   /* block devices */
 	f.ftype = 0777;
 	assert_non_null(validate_file(&f));
+}
+
+/* Devices from an allow list, by number and by a plain path in /dev. */
+static void test_file_chr(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_CHR, "/dev/urandom", O_RDONLY);
+	static const unsigned ok[] = { 3, 5, 7, 8, 9 }, bad[] = { 1, 2, 4, 6, 11 };
+
+	(void)state;
+	assert_non_null(validate_file(&f));   /* no number */
+	f.has_rdev = true;
+	for (size_t i = 0; i < (sizeof(ok) / sizeof(ok[0])); i++) {
+		f.rdev = makedev(1, ok[i]);
+		assert_null(validate_file(&f));
+	}
+	for (size_t i = 0; i < (sizeof(bad) / sizeof(bad[0])); i++) {
+		f.rdev = makedev(1, bad[i]);
+		assert_non_null(validate_file(&f));
+	}
+	f.rdev = makedev(5, 0);               /* /dev/tty: FILE_CHR never */
+	assert_non_null(validate_file(&f));
+	f.rdev = makedev(136, 0);             /* a pty: its own kinds */
+	assert_non_null(validate_file(&f));
+	f.rdev = makedev(1, 9);
+	f.path = "/tmp/urandom";
+	assert_non_null(validate_file(&f));
+	f.path = "/dev/../tmp/urandom";
+	assert_non_null(validate_file(&f));
+	f.path = "/dev/./urandom";
+	assert_non_null(validate_file(&f));
+	f.path = "/dev/..";
+	assert_non_null(validate_file(&f));
+	f.path = "/dev/..urandom";
+	assert_null(validate_file(&f));
+}
+
+/* Restart opens what exists: never O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE. */
+static void test_file_create_flags(void **state)
+{
+	static const int bad[] = { O_CREAT, O_EXCL, O_TRUNC, O_TMPFILE, O_TMPFILE & ~O_DIRECTORY, O_CREAT | O_TRUNC };
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_REG, "/etc/passwd", O_RDWR);
+
+	(void)state;
+	assert_null(validate_file(&f));
+	for (size_t i = 0; i < (sizeof(bad) / sizeof(bad[0])); i++) {
+		f.flags = O_RDWR | bad[i];
+		assert_non_null(validate_file(&f));
+	}
+	f.flags = O_RDWR;
+	f.path = "/tmp/../etc/passwd";       /* the kernel's names are plain */
+	assert_non_null(validate_file(&f));
+	f.path = "/etc/./passwd";
+	assert_non_null(validate_file(&f));
+	f = file(CKPT__IMG__FILE_KIND__FILE_DIR, "/tmp", O_RDONLY | O_DIRECTORY);
+	assert_null(validate_file(&f));       /* O_DIRECTORY alone is no O_TMPFILE */
+	f = file(CKPT__IMG__FILE_KIND__FILE_GHOST, NULL, O_RDWR | O_TMPFILE);
+	f.has_ghost_id = true;
+	assert_non_null(validate_file(&f));
+	f.flags = O_RDWR;
+	assert_null(validate_file(&f));
 }
 
 static void test_file_objects(void **state)
@@ -959,6 +1027,8 @@ int main(void)
 		cmocka_unit_test(test_net),
 		cmocka_unit_test(test_file_paths),
 		cmocka_unit_test(test_file_opath),
+		cmocka_unit_test(test_file_chr),
+		cmocka_unit_test(test_file_create_flags),
 		cmocka_unit_test(test_file_evfds),
 		cmocka_unit_test(test_file_objects),
 		cmocka_unit_test(test_fifo_ghost),

@@ -2,7 +2,8 @@
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
  *   refuse socket | fanotify | timer | sharedfiles | seccompnotif |
- *          netns | utsns | timens | lease | sud | mempolicy
+ *          netns | utsns | timens | lease | sud | mempolicy |
+ *          userns | pidns | tmpfile | kmsg | fakeshm | cgroup CGROUP2_MOUNT
  *
  * socket: holds an AF_VSOCK socket (a family ckptd refuses); fanotify: a fanotify group
  * marking its cwd; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
@@ -12,8 +13,16 @@
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
  * for children); lease: a read lease on its own file; sud: syscall user dispatch on (every
  * call allowed by its selector); mempolicy: a NUMA policy (MPOL_BIND to
- * node 0). Writes READY, then "tick N" every 100 ms, so a test can see that
- * it keeps running after the refused checkpoint. */
+ * node 0); userns: unshare(CLONE_NEWUSER); pidns: unshare(CLONE_NEWPID), then
+ * a child (pid 1 of that namespace) that ticks while the parent waits;
+ * tmpfile: an O_TMPFILE file never linked, open in its cwd; kmsg:
+ * /dev/kmsg open (a device outside the allow list); fakeshm: an ordinary
+ * file named "/dev/zero (deleted)" (the test makes it) mapped shared, its
+ * fd closed: a file, whatever its name says; cgroup: moves itself into a
+ * new child "moved" of its cgroup (cgroup v2, mounted at CGROUP2_MOUNT).
+ * Writes READY, then
+ * "tick N" every 100 ms, so a test can see that it keeps running after the
+ * refused checkpoint. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <sched.h>
@@ -30,6 +39,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <linux/vm_sockets.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -72,6 +82,30 @@ static int file_lease(const char *mode)
 	return fd < 0 ? -1 : fcntl(fd, F_SETLEASE, F_RDLCK);
 }
 
+static void move_cgroup(const char *mnt)
+{
+	char cg[512] = "", dir[1200];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	int fd;
+
+	if (!mnt || !f)
+		fail("cgroup: no /proc/self/cgroup (or no mount given)\n");
+	while (fgets(cg, sizeof(cg), f) && strncmp(cg, "0::", 3))
+		;
+	if (strncmp(cg, "0::", 3))
+		fail("cgroup: not in a cgroup v2 hierarchy\n");
+	fclose(f);
+	cg[strcspn(cg, "\n")] = 0;
+	snprintf(dir, sizeof(dir), "%s%s/moved", mnt, cg + 3);
+	if (mkdir(dir, 0755) < 0)
+		fail("mkdir %s: %m\n", dir);
+	strcat(dir, "/cgroup.procs");
+	fd = open(dir, O_WRONLY);
+	if (fd < 0 || write(fd, "0", 1) != 1)
+		fail("moving into %s: %m\n", dir);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	struct timespec ts = { 0, 100 * 1000 * 1000 };
@@ -107,6 +141,35 @@ int main(int argc, char **argv)
 
 		if (unshare(flag))
 			fail("unshare %s: %m\n", mode);
+	} else if (!strcmp(mode, "userns")) {
+		if (unshare(CLONE_NEWUSER))
+			fail("unshare %s: %m\n", mode);
+	} else if (!strcmp(mode, "pidns")) {
+		pid_t child;
+
+		if (unshare(CLONE_NEWPID))
+			fail("unshare %s: %m\n", mode);
+		child = fork();
+		if (child < 0)
+			fail("fork: %m\n");
+		if (child > 0)
+			for (;;)
+				if (waitpid(child, NULL, 0) == child)
+					fail("pid 1 of the nested pid namespace exited\n");
+	} else if (!strcmp(mode, "tmpfile")) {
+		if (open(".", O_TMPFILE | O_RDWR, 0600) < 0)
+			fail("O_TMPFILE: %m\n");
+	} else if (!strcmp(mode, "kmsg")) {
+		if (open("/dev/kmsg", O_RDONLY | O_NONBLOCK) < 0)
+			fail("/dev/kmsg: %m\n");
+	} else if (!strcmp(mode, "fakeshm")) {
+		int fd = open("/dev/zero (deleted)", O_RDWR);
+
+		if (fd < 0 || mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED)
+			fail("fakeshm: %m\n");
+		close(fd);
+	} else if (!strcmp(mode, "cgroup")) {
+		move_cgroup(argc > 2 ? argv[2] : NULL);
 	} else if (!strcmp(mode, "sud")) {
 		static volatile char selector;   /* SYSCALL_DISPATCH_FILTER_ALLOW */
 
@@ -122,7 +185,7 @@ int main(int argc, char **argv)
 			fail("%s: %m\n", mode);
 		n = 0;
 	} else {
-		say("FAIL usage: refuse socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy\n");
+		say("FAIL usage: refuse socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy|userns|pidns|tmpfile|kmsg|fakeshm|cgroup\n");
 		return 2;
 	}
 	say("READY %s\n", mode);
