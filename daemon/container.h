@@ -78,6 +78,7 @@ struct container {
 	int pending_fd;              /* the spool file the stream is copied into */
 	bool pending_spooling;       /* its spool worker still runs */
 	int pending_err;             /* the spool failed: -errno */
+	bool pending_trust;          /* restart it with --trust-image */
 };
 
 bool container_name_valid(const char *name);

@@ -2,6 +2,7 @@
 /* ckptd: parse, check, build the server, READY=1, run the loop, STOPPING=1
  * (the shape of systemd's src/oom/oomd.c). */
 #include "container.h"
+#include "key.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -21,6 +22,8 @@ static const char *arg_socket;
 static const char *arg_state_dir = DEFAULT_STATE_DIR;
 static int arg_idle_timeout = SERVER_IDLE_TIMEOUT_S;
 static int arg_op_timeout = SERVER_OP_TIMEOUT_S;
+static const char *arg_trusted_keys = KEY_DEFAULT_TRUSTED_DIR;
+static bool arg_key_id;
 
 static void help(void)
 {
@@ -32,9 +35,13 @@ static void help(void)
 	       "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	       "      --idle-timeout S   close a client silent for S seconds (default %d)\n"
 	       "      --timeout S        default deadline of a checkpoint or restart (default %d)\n"
+	       "      --trusted-keys DIR image keys of other machines whose images restore here\n"
+	       "                         (default %s)\n"
+	       "      --key-id           show the id of this ckptd's image key and exit\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
-	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S);
+	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S,
+	       KEY_DEFAULT_TRUSTED_DIR);
 }
 
 static int parse_log_level(const char *s)
@@ -51,7 +58,7 @@ static int parse_log_level(const char *s)
 /* 1: go on, 0: done (help), <0: error */
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT };
+	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT, ARG_TRUSTED_KEYS, ARG_KEY_ID };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -60,6 +67,8 @@ static int parse_argv(int argc, char **argv)
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
 		{ "timeout", required_argument, NULL, ARG_OP_TIMEOUT },
+		{ "trusted-keys", required_argument, NULL, ARG_TRUSTED_KEYS },
+		{ "key-id", no_argument, NULL, ARG_KEY_ID },
 		{}
 	};
 	int c, lvl;
@@ -92,6 +101,12 @@ static int parse_argv(int argc, char **argv)
 			*(c == ARG_OP_TIMEOUT ? &arg_op_timeout : &arg_idle_timeout) = (int)v;
 			break;
 		}
+		case ARG_TRUSTED_KEYS:
+			arg_trusted_keys = optarg;
+			break;
+		case ARG_KEY_ID:
+			arg_key_id = true;
+			break;
 		case ARG_VERSION:
 			printf("ckptd %s\n", CKPTD_VERSION);
 			return 0;
@@ -103,6 +118,8 @@ static int parse_argv(int argc, char **argv)
 		return log_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
 	if (arg_state_dir[0] != '/')
 		return log_errno(-EINVAL, "--state-dir must be an absolute path");
+	if (arg_trusted_keys[0] != '/')
+		return log_errno(-EINVAL, "--trusted-keys must be an absolute path");
 	return 1;
 }
 
@@ -221,10 +238,29 @@ static int listen_activated(void)
 	return SD_LISTEN_FDS_START;
 }
 
+/* The image keys, before anything listens: a ckptd that can't sign or
+ * verify images must not start. --key-id: show ours and stop. */
+static int load_keys(struct key_ring *ret)
+{
+	_cleanup_close_ int fd = open(arg_state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char hex[MAC_KEY_ID_HEX];
+	int r;
+
+	if (fd < 0)
+		return log_errno(-errno, "state dir %s: %m", arg_state_dir);
+	r = key_ring_load(fd, arg_trusted_keys, ret);
+	if (r < 0 || !arg_key_id)
+		return r < 0 ? r : 1;
+	mac_key_id_hex(ret->keys[0].id, hex);
+	printf("%s\n", hex);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	struct event_base *base = NULL;
 	struct server *srv = NULL;
+	struct key_ring keys = { 0 };
 	_cleanup_close_ int lfd = -1;
 	const char *path = NULL;
 	int r;
@@ -243,6 +279,11 @@ static int run(int argc, char **argv)
 	r = check_state_dir(arg_state_dir);
 	if (r < 0)
 		return r;
+	r = load_keys(&keys);
+	if (r <= 0) {
+		key_ring_free(&keys);
+		return r;
+	}
 
 	lfd = listen_activated();
 	if (lfd == -ENOENT) {
@@ -251,17 +292,20 @@ static int run(int argc, char **argv)
 	} else if (lfd >= 0)
 		(void)fcntl(lfd, F_SETFD, FD_CLOEXEC);
 	if (lfd < 0)
-		return lfd;
-	if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
-		return log_errno(-errno, "O_NONBLOCK: %m");
-
-	base = event_base_new();
-	if (!base)
-		return log_errno(-ENOMEM, "event_base_new failed");
+		r = lfd;
+	else if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
+		r = log_errno(-errno, "O_NONBLOCK: %m");
+	else if (!(base = event_base_new()))
+		r = log_errno(-ENOMEM, "event_base_new failed");
+	if (r < 0) {
+		key_ring_free(&keys);
+		return r;
+	}
 	r = server_new(base, lfd, arg_state_dir, &srv);
 	if (r >= 0) {
 		srv->idle_timeout_s = arg_idle_timeout;
 		srv->op_timeout_s = arg_op_timeout;
+		srv->keys = &keys;
 	}
 	if (r >= 0)
 		r = container_load_all(srv);
@@ -274,6 +318,7 @@ static int run(int argc, char **argv)
 	}
 	server_free(srv);
 	event_base_free(base);
+	key_ring_free(&keys);
 	if (path)
 		unlink_own_socket(path);
 	return r;

@@ -272,7 +272,8 @@ static int read_image(struct restore_ctx *ctx)
 		if (r == 0)
 			break;
 		if (r < 0) {
-			r = cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA ? CR_ERR_BAD_IMAGE : CR_ERR_IO,
+			r = cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA ||
+					      r == -EKEYREJECTED ? CR_ERR_BAD_IMAGE : CR_ERR_IO,
 				    0, "image: %s", ctx->rd.error);
 			break;
 		}
@@ -426,6 +427,9 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	r = ctx.objs ? 0 : cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "object table");
 	if (r >= 0 && req->deadline_ms && (r = image_io_set_deadline(&ctx.rd.io, req->image_fd, false, req->deadline_ms)) < 0)
 		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
+	/* an image is root's code and data: only ours or a trusted key's */
+	if (r >= 0 && !req->trust_image && (r = image_reader_verify(&ctx.rd, req->keys, req->nkeys)) < 0)
+		r = cr_fail(err, CR_ERR_INTERNAL, -r, "the image's MAC keys");
 	if (r >= 0)
 		r = read_image(&ctx);
 	/* the last record's task is not the one later failures concern */

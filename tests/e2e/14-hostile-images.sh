@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Hostile images: metadata records with flipped bytes and *recomputed*
-# checksums (tests/tools/imgmutate), so only field validation stands in the
-# way. Each restart either fails with a one-line error, leaving nothing in
+# checksums (tests/tools/imgmutate): the keyed MAC refuses them, and with
+# --trust-image only field validation stands in the way. Each restart either fails with a one-line error, leaving nothing in
 # the container's cgroup, or restores something the image really describes;
 # ckptd answers after every attempt. A restart worker that dies or fails
 # internally is a failure of the test, and so is a restored mutant that
@@ -34,7 +34,13 @@ mutate() {
 	for i in $(seq "$n"); do
 		rtype=$("$MUT" "$img" "$TMP/bad.img" "$i") || fail "imgmutate $i"
 		name=h$tag$i
-		if out=$(ckctl restart "$name" -i "$TMP/bad.img" 2>&1); then
+		if [ "$i" = 1 ]; then
+			out=$(ckctl restart "$name" -i "$TMP/bad.img" 2>&1) && fail "$tag mutant 1 restored without --trust-image"
+			case $out in *"not signed by this ckptd or a trusted key"*) ;;
+			*) fail "$tag mutant 1 without --trust-image: not refused for its MAC: $out" ;; esac
+			ckctl rm "$name" >/dev/null 2>&1
+		fi
+		if out=$(ckctl restart "$name" --trust-image -i "$TMP/bad.img" 2>&1); then
 			restored=$((restored + 1))
 			info "$tag mutant $i restored (record type $rtype): $out"
 			# What restores must pass the workload's own checks, except

@@ -5,11 +5,15 @@
  * record, and the record checks restart runs (validate.h). The input is
  * the stream; with checksums in the way a mutator rarely gets past the
  * first record, so each record's checksum is recomputed first (what a
- * hostile writer would do anyway). */
+ * hostile writer would do anyway). Each input is read twice: trusting it,
+ * as `restart --trust-image` does, so the checks behind the MAC are
+ * reached, and verifying its MACs (IMG_MAC records, the tail's) under the
+ * key in $CKPT_FUZZ_KEY (the seeds' ckptd's image.key; else a fixed one). */
 #include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include "validate.h"
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,12 +81,58 @@ static void check_record(uint32_t type, const uint8_t *p, size_t len)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
+static const struct mac_key *fuzz_key(void)
+{
+	static struct mac_key key;
+	static int loaded;
+	const char *path = getenv("CKPT_FUZZ_KEY");
+	int fd;
+
+	if (loaded)
+		return &key;
+	loaded = 1;
+	memset(key.key, 0x5a, sizeof(key.key));
+	if (path && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (read(fd, key.key, sizeof(key.key)) != (ssize_t)sizeof(key.key))
+			abort();
+		close(fd);
+	}
+	if (mac_key_set_id(&key) < 0)
+		abort();
+	return &key;
+}
+
+static void read_all(int fd, bool verify)
+{
+	struct image_reader rd;
+	int r = 0;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	image_reader_init(&rd, fd);
+	if (verify && image_reader_verify(&rd, fuzz_key(), 1) < 0)
+		abort();
+	while (r >= 0) {
+		uint32_t type;
+		const void *payload;
+		size_t len;
+
+		r = image_read_record(&rd, &type, &payload, &len);
+		if (r <= 0)
+			break;
+		check_record(type, payload, len);
+	}
+	/* a verified image verified all the way */
+	if (verify && r == 0 && !rd.mac_ok)
+		abort();
+	image_reader_free(&rd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct image_reader rd;
 	uint8_t *copy;
-	int fd, r;
+	int fd;
 
 	if (size > (8u << 20))
 		return 0;
@@ -95,18 +145,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || write(fd, copy, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0)
 		abort();
 	free(copy);
-	image_reader_init(&rd, fd);
-	for (;;) {
-		uint32_t type;
-		const void *payload;
-		size_t len;
-
-		r = image_read_record(&rd, &type, &payload, &len);
-		if (r <= 0)
-			break;
-		check_record(type, payload, len);
-	}
-	image_reader_free(&rd);
+	read_all(fd, false);
+	read_all(fd, true);
 	close(fd);
 	return 0;
 }
