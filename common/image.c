@@ -380,6 +380,8 @@ static void image_mac_drop(struct image_reader *r)
 {
 	for (size_t i = 0; i < r->ncand; i++)
 		mac_free(&r->cand[i].st);
+	if (r->cand)
+		explicit_bzero(r->cand, r->ncand * sizeof(*r->cand));
 	free(r->cand);
 	r->cand = NULL;
 	r->ncand = 0;
@@ -530,6 +532,8 @@ static void image_mac_keep(struct image_reader *r, size_t i)
 		if (j != i)
 			mac_free(&r->cand[j].st);
 	r->cand[0] = r->cand[i];
+	if (r->ncand > 1)
+		explicit_bzero(&r->cand[1], (r->ncand - 1) * sizeof(*r->cand));
 	r->ncand = 1;
 }
 
@@ -628,6 +632,7 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 	ssize_t n;
 	int ret;
 
+	r->rec_offset = r->offset;
 	ret = image_read_hdr(r, &type, &len, &sum);
 	if (ret == 0)
 		return image_fail(r, -ENODATA, "truncated: stream ends after %" PRIu64 " records, before the tail",

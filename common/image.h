@@ -113,6 +113,7 @@ struct image_reader {
 	uint64_t bytes;
 	uint64_t chain;
 	uint64_t offset;         /* stream offset of the next record */
+	uint64_t rec_offset;     /* ... and of the record last handed out */
 	void *buf;               /* payload of the current record */
 	size_t cap;
 	bool done;               /* tail verified */

@@ -241,6 +241,9 @@ static int write_header(struct ckpt_job *j)
 		r = cr_fail(j->ctx.err, CR_ERR_UNSUPPORTED, 0, "the container's namespaces: %s", why);
 	else if ((r = image_write_msg(&j->ctx.w, IMG_HEADER, &h.base)) < 0)
 		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
+	/* names the key early: a reader holding several drops the others */
+	else if (j->ctx.w.keyed && (r = image_write_mac(&j->ctx.w)) < 0)
+		r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "writing the image");
 	else
 		r = ipc_dump_shms(&j->ctx, &j->ipc);
 	free(h.sysv_sems ? h.sysv_sems[0] : NULL);
