@@ -151,7 +151,8 @@ int key_load_trusted(const char *dir, struct key_ring *ring)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(what, sizeof(what), "trusted key %s/%s", dir, de->d_name);
-		r = key_read(dfd, de->d_name, what, S_IWGRP | S_IWOTH, &k);
+		/* a key others can read is one they can forge images with */
+		r = key_read(dfd, de->d_name, what, 0077, &k);
 		if (r == -ENOENT) {
 			r = 0;
 			continue;
