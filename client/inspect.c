@@ -338,6 +338,13 @@ static void inspect_tail(struct inspect *in, const Ckpt__Img__Tail *t)
 {
 	f_u64(in, "records", t->records);
 	f_u64(in, "bytes", t->bytes);
+	/* the key it names; whether it verifies is ckptd's to say (`images`) */
+	if (t->mac && t->mac->key_id.len == MAC_KEY_ID_LEN) {
+		char hex[MAC_KEY_ID_HEX];
+
+		mac_key_id_hex(t->mac->key_id.data, hex);
+		f_str(in, "mac_key_id", hex);
+	}
 }
 
 static void inspect_segment(struct inspect *in, const Ckpt__Img__Segment *sg)
@@ -451,7 +458,6 @@ static int inspect_record(struct inspect *in, struct image_reader *r, uint64_t o
 static int inspect_stream(struct inspect *in, struct image_reader *r)
 {
 	for (;;) {
-		uint64_t off = r->offset;
 		const void *payload = NULL;
 		uint32_t type = 0;
 		size_t len = 0;
@@ -463,10 +469,10 @@ static int inspect_stream(struct inspect *in, struct image_reader *r)
 		/* The verified TAIL: render it if the reader handed it over. */
 		if (ret == 0) {
 			if (type == IMG_TAIL && payload)
-				return inspect_record(in, r, off, type, payload, len);
+				return inspect_record(in, r, r->rec_offset, type, payload, len);
 			return 0;
 		}
-		ret = inspect_record(in, r, off, type, payload, len);
+		ret = inspect_record(in, r, r->rec_offset, type, payload, len);
 		if (ret < 0)
 			return ret;
 	}

@@ -21,7 +21,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
 	{ "Images", "checkpoint", "NAME [--leave-running] [--timeout S] [--ghost-limit BYTES] [-o FILE|-]",
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
-	{ "Images", "restart", "NAME [--image ID] [--timeout S] [-i FILE|-] [--allow-changed-files]",
+	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [-i FILE|-] [--allow-changed-files]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
 	{ "Images", "inspect", "FILE|-", "dump an image's records (local, no daemon)", verb_inspect },

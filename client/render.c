@@ -29,6 +29,10 @@ void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageIn
 		json_i64(j, "created", ii->created);
 	if (ii->has_owner_uid)
 		json_u64(j, "owner_uid", ii->owner_uid);
+	if (ii->has_trusted)
+		json_bool(j, "trusted", ii->trusted);
+	if (ii->key_id)
+		json_str(j, "key_id", ii->key_id);
 	json_obj_end(j);
 }
 

@@ -202,6 +202,10 @@ static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__Restar
 			if (r < 0)
 				return r;
 			rq->has_allow_changed_files = rq->allow_changed_files = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--trust-image", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			rq->has_trust_image = rq->trust_image = true;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (rq->name) {
@@ -297,7 +301,7 @@ static void images_table(const Ckpt__Rpc__ImagesResponse *ir)
 		wc = MAX(wc, (int)strlen(ir->images[i]->container));
 		wi = MAX(wi, (int)strlen(ir->images[i]->id));
 	}
-	printf("%-*s  %-*s  %10s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED");
+	printf("%-*s  %-*s  %10s  %-19s  %-7s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED", "TRUSTED", "KEY");
 	for (size_t i = 0; i < ir->n_images; i++) {
 		const Ckpt__Rpc__ImageInfo *ii = ir->images[i];
 		char size[32] = "-", created[64] = "-";
@@ -306,7 +310,8 @@ static void images_table(const Ckpt__Rpc__ImagesResponse *ir)
 			render_size(size, sizeof(size), ii->size);
 		if (ii->has_created)
 			render_time(created, sizeof(created), ii->created);
-		printf("%-*s  %-*s  %10s  %s\n", wc, ii->container, wi, ii->id, size, created);
+		printf("%-*s  %-*s  %10s  %-19s  %-7s  %s\n", wc, ii->container, wi, ii->id, size, created,
+		       !ii->has_trusted ? "-" : ii->trusted ? "yes" : "NO", ii->key_id ? ii->key_id : "-");
 	}
 }
 

@@ -29,6 +29,7 @@ static const char *const image_type_names[] = {
 	[IMG_THREAD] = "thread", [IMG_DROP] = "drop",
 	[IMG_GHOST] = "ghost", [IMG_SYSV_SHM] = "sysv-shm",
 	[IMG_SEGMENT] = "segment", [IMG_META_END] = "meta-end",
+	[IMG_MAC] = "mac",
 };
 
 const char *image_rec_type_name(uint32_t type)
@@ -60,6 +61,22 @@ static uint64_t image_checksum(uint64_t chain, uint32_t type, uint64_t len, cons
 	ckpt_hash_update(&s, tl, sizeof(tl));
 	ckpt_hash_update(&s, payload, len);
 	return ckpt_hash_final(&s);
+}
+
+static void image_hdr_make(struct image_rec_hdr *h, uint32_t type, uint64_t len, uint64_t sum)
+{
+	*h = (struct image_rec_hdr){
+		.magic = htole32(IMAGE_MAGIC), .type = htole32(type),
+		.length = htole64(len), .checksum = htole64(sum),
+	};
+}
+
+/* The MAC covers a record as it is on the wire: header, then payload. */
+static int image_mac_feed(struct mac_state *m, const struct image_rec_hdr *h, const void *payload, size_t len)
+{
+	int r = mac_update(m, h, sizeof(*h));
+
+	return r < 0 ? r : mac_update(m, payload, len);
 }
 
 /* An fd handed to us (a client's pipe) may be O_NONBLOCK: wait, don't fail. */
@@ -138,6 +155,8 @@ void image_writer_init(struct image_writer *w, int fd)
 void image_writer_free(struct image_writer *w)
 {
 	image_io_close(&w->io);
+	mac_free(&w->mac);
+	w->keyed = false;
 	free(w->scratch);
 	w->scratch = NULL;
 	w->scratch_cap = 0;
@@ -192,10 +211,12 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	if (len > image_type_bound(type))
 		return -EFBIG;
 	sum = image_checksum(w->chain, type, len, buf);
-	h = (struct image_rec_hdr){
-		.magic = htole32(IMAGE_MAGIC), .type = htole32(type),
-		.length = htole64(len), .checksum = htole64(sum),
-	};
+	image_hdr_make(&h, type, len, sum);
+	if (w->keyed && (r = image_mac_feed(&w->mac, &h, buf, len)) < 0) {
+		/* the MAC no longer matches the stream: end it */
+		w->ended = true;
+		return r;
+	}
 	r = image_writev_full(&w->io, iov, len ? 2 : 1);
 	if (r < 0) {
 		/* part of a record may be out: nothing after it could be read */
@@ -254,9 +275,58 @@ int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessag
 	return image_write_record(w, type, w->scratch, (size_t)len);
 }
 
+int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
+{
+	int r;
+
+	/* a MAC of part of the stream would authenticate nothing */
+	if (w->records || w->keyed)
+		return -EBUSY;
+	r = mac_init(&w->mac, key->key, sizeof(key->key));
+	if (r < 0)
+		return r;
+	memcpy(w->key_id, key->id, sizeof(w->key_id));
+	w->keyed = true;
+	return 0;
+}
+
+/* The Mac of everything written so far, into m (mac: its storage). */
+static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[MAC_LEN])
+{
+	int r = mac_peek(&w->mac, mac);
+
+	if (r < 0)
+		return r;
+	m->key_id = (ProtobufCBinaryData){ .len = MAC_KEY_ID_LEN, .data = w->key_id };
+	m->mac = (ProtobufCBinaryData){ .len = MAC_LEN, .data = mac };
+	return 0;
+}
+
+int image_write_mac(struct image_writer *w)
+{
+	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
+	uint8_t mac[MAC_LEN];
+	ssize_t len;
+	int r;
+
+	if (w->ended)
+		return -EPIPE;
+	if (!w->keyed)
+		return -ENOKEY;
+	r = image_mac_now(w, &m, mac);
+	if (r < 0)
+		return r;
+	len = image_pack(w, &m.base);
+	if (len < 0)
+		return (int)len;
+	return image_write_record(w, IMG_MAC, w->scratch, (size_t)len);
+}
+
 int image_write_tail(struct image_writer *w)
 {
 	Ckpt__Img__Tail t = CKPT__IMG__TAIL__INIT;
+	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
+	uint8_t mac[MAC_LEN];
 	ssize_t len;
 	int r;
 
@@ -264,6 +334,12 @@ int image_write_tail(struct image_writer *w)
 		return -EPIPE;
 	t.records = w->records;
 	t.bytes = w->bytes;
+	if (w->keyed) {
+		r = image_mac_now(w, &m, mac);
+		if (r < 0)
+			return r;
+		t.mac = &m;
+	}
 	len = image_pack(w, &t.base);
 	if (len < 0)
 		return (int)len;
@@ -296,6 +372,45 @@ int image_write_error(struct image_writer *w, const char *message)
 
 /* ---- reader ---- */
 
+struct image_mac_cand {
+	struct mac_key key;
+	struct mac_state st;
+};
+
+static void image_mac_drop(struct image_reader *r)
+{
+	for (size_t i = 0; i < r->ncand; i++)
+		mac_free(&r->cand[i].st);
+	if (r->cand)
+		explicit_bzero(r->cand, r->ncand * sizeof(*r->cand));
+	free(r->cand);
+	r->cand = NULL;
+	r->ncand = 0;
+}
+
+int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size_t n)
+{
+	int ret;
+
+	if (r->records || r->verify)
+		return -EBUSY;
+	if (n > MAC_MAX_KEYS)
+		return -E2BIG;
+	r->verify = true;
+	if (!n)
+		return 0;
+	r->cand = calloc(n, sizeof(*r->cand));
+	if (!r->cand)
+		return -ENOMEM;
+	for (; r->ncand < n; r->ncand++) {
+		r->cand[r->ncand].key = keys[r->ncand];
+		ret = mac_init(&r->cand[r->ncand].st, keys[r->ncand].key, MAC_KEY_LEN);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
 void image_reader_init(struct image_reader *r, int fd)
 {
 	memset(r, 0, sizeof(*r));
@@ -307,6 +422,7 @@ void image_reader_init(struct image_reader *r, int fd)
 void image_reader_free(struct image_reader *r)
 {
 	image_io_close(&r->io);
+	image_mac_drop(r);
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;
@@ -410,20 +526,92 @@ static int image_read_hdr(struct image_reader *r, uint32_t *ret_type, uint64_t *
 	return 1;
 }
 
-/* The TAIL: its counts must match what we read. */
+/* Once a MAC names its key, the other candidates are dead weight. */
+static void image_mac_keep(struct image_reader *r, size_t i)
+{
+	for (size_t j = 0; j < r->ncand; j++)
+		if (j != i)
+			mac_free(&r->cand[j].st);
+	r->cand[0] = r->cand[i];
+	if (r->ncand > 1)
+		explicit_bzero(&r->cand[1], (r->ncand - 1) * sizeof(*r->cand));
+	r->ncand = 1;
+}
+
+/* m (NULL: the image has none) against the MAC of every record read so far. */
+static int image_mac_check(struct image_reader *r, const Ckpt__Img__Mac *m)
+{
+	char hex[MAC_KEY_ID_HEX];
+	uint8_t mac[MAC_LEN];
+	bool known = false;
+
+	if (m && (m->key_id.len != MAC_KEY_ID_LEN || m->mac.len != MAC_LEN))
+		return image_fail(r, -EBADMSG, "malformed MAC (%zu-byte key id, %zu-byte MAC)", m->key_id.len, m->mac.len);
+	if (m) {
+		memcpy(r->mac_key_id, m->key_id.data, MAC_KEY_ID_LEN);
+		r->mac_seen = true;
+	}
+	if (!r->verify)
+		return 0;
+	if (!m)
+		return image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key (it carries no MAC)");
+	mac_key_id_hex(r->mac_key_id, hex);
+	for (size_t i = 0; i < r->ncand; i++) {
+		if (memcmp(r->cand[i].key.id, r->mac_key_id, MAC_KEY_ID_LEN))
+			continue;
+		known = true;
+		if (mac_peek(&r->cand[i].st, mac) < 0)
+			return image_fail(r, -EIO, "computing the image's MAC failed");
+		if (mac_equal(mac, m->mac.data)) {
+			image_mac_keep(r, i);
+			r->mac_ok = true;
+			return 0;
+		}
+	}
+	r->mac_ok = false;
+	return image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key (key id %s%s)", hex,
+			  known ? ": a known key, but the MAC does not match: altered since it was written" : "");
+}
+
+/* An IMG_MAC record. */
+static int image_take_mac(struct image_reader *r, const void *payload, size_t len)
+{
+	Ckpt__Img__Mac *m = ckpt__img__mac__unpack(NULL, len, payload);
+	int ret;
+
+	if (!m)
+		return image_fail(r, -EBADMSG, "malformed mac record");
+	ret = image_mac_check(r, m);
+	protobuf_c_message_free_unpacked(&m->base, NULL);
+	return ret;
+}
+
+/* The TAIL: its counts must match what we read, its MAC what we computed. */
 static int image_check_tail(struct image_reader *r, const void *payload, size_t len)
 {
 	Ckpt__Img__Tail *t = ckpt__img__tail__unpack(NULL, len, payload);
-	bool ok;
+	int ret = 0;
 
 	if (!t)
 		return image_fail(r, -EBADMSG, "malformed tail record");
-	ok = t->records == r->records && t->bytes == r->bytes;
-	if (!ok)
-		image_fail(r, -EBADMSG, "tail counts %" PRIu64 " records, %" PRIu64 " bytes; read %" PRIu64 " and %" PRIu64,
-			   t->records, t->bytes, r->records, r->bytes);
+	if (t->records != r->records || t->bytes != r->bytes)
+		ret = image_fail(r, -EBADMSG, "tail counts %" PRIu64 " records, %" PRIu64 " bytes; read %" PRIu64 " and %" PRIu64,
+				 t->records, t->bytes, r->records, r->bytes);
+	if (ret >= 0)
+		ret = image_mac_check(r, t->mac);
 	protobuf_c_message_free_unpacked(&t->base, NULL);
-	return ok ? 0 : -EBADMSG;
+	return ret;
+}
+
+static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len, uint64_t sum)
+{
+	struct image_rec_hdr h;
+
+	image_hdr_make(&h, type, len, sum);
+	for (size_t i = 0; i < r->ncand; i++)
+		if (image_mac_feed(&r->cand[i].st, &h, r->buf, len) < 0)
+			return image_fail(r, -EIO, "computing the image's MAC failed");
+	return 0;
 }
 
 /* An ERROR record: the writer gave up; its reason becomes ours. */
@@ -438,16 +626,14 @@ static int image_take_error(struct image_reader *r, const void *payload, size_t 
 	return -EBADMSG;
 }
 
-int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
+static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
 {
 	uint64_t len = 0, sum = 0;
 	uint32_t type = 0;
 	ssize_t n;
 	int ret;
 
-	if (r->done)
-		return 0;
-	r->error[0] = 0;
+	r->rec_offset = r->offset;
 	ret = image_read_hdr(r, &type, &len, &sum);
 	if (ret == 0)
 		return image_fail(r, -ENODATA, "truncated: stream ends after %" PRIu64 " records, before the tail",
@@ -468,6 +654,10 @@ int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **r
 				  image_rec_type_name(type), r->records);
 	if (type == IMG_ERROR)
 		return image_take_error(r, r->buf, len);
+	if (type == IMG_MAC && (ret = image_take_mac(r, r->buf, len)) < 0)
+		return ret;
+	if (type != IMG_TAIL && (ret = image_feed_cands(r, type, len, sum)) < 0)
+		return ret;
 	if (type == IMG_TAIL) {
 		ret = image_check_tail(r, r->buf, len);
 		if (ret < 0)
@@ -484,6 +674,39 @@ int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **r
 	*ret_payload = r->buf;
 	*ret_len = len;
 	return r->done ? 0 : 1;
+}
+
+int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
+{
+	int ret;
+
+	if (r->done)
+		return 0;
+	r->error[0] = 0;
+	do
+		ret = image_read_one(r, ret_type, ret_payload, ret_len);
+	while (ret == 1 && *ret_type == IMG_MAC);
+	return ret;
+}
+
+int image_read_mac(struct image_reader *r)
+{
+	const void *payload;
+	uint32_t type;
+	size_t len;
+	int ret;
+
+	if (!r->verify)
+		return 0;
+	if (r->done)
+		return image_fail(r, -EKEYREJECTED, "image not signed: it has no MAC after its metadata");
+	r->error[0] = 0;
+	ret = image_read_one(r, &type, &payload, &len);
+	if (ret < 0)
+		return ret;
+	if (ret == 0 || type != IMG_MAC)
+		return image_fail(r, -EKEYREJECTED, "image not signed: it has no MAC after its metadata");
+	return r->mac_ok ? 0 : image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key");
 }
 
 void *image_unpack(struct image_reader *r, const ProtobufCMessageDescriptor *desc, const void *payload, size_t len)

@@ -6,6 +6,12 @@
  *                                      seed = checksum of record i-1,
  *                                      seed of record 0 = IMAGE_MAGIC)
  * so a dropped, reordered or altered record breaks every checksum after it.
+ * That chain detects corruption; it is no defence against whoever can write
+ * the image, since anyone can compute it. Authenticity is the keyed MAC
+ * (mac.h): a writer given a key feeds every record (its 24-byte header as
+ * written, then its payload) to HMAC-SHA256; an IMG_MAC record and the
+ * TAIL carry the MAC of everything before them and the key's id, and a
+ * reader given keys refuses an image whose MACs none of them made.
  * The first record is HEADER, the last is TAIL (record and byte counts) or
  * ERROR (a writer failed part-way, with its reason). Payload sizes are
  * bounded: metadata <= IMAGE_MAX_META, pages <= IMAGE_MAX_PAGES.
@@ -26,6 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
+
+#include "mac.h"
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
 #define IMAGE_FORMAT_VERSION 4
@@ -51,7 +59,8 @@ enum image_rec_type {
 	IMG_SYSV_SHM = 17, /* a SysV shared memory segment (pages: its segment) */
 	IMG_SEGMENT = 18,  /* a Segment: where a page segment belongs, or where it starts */
 	IMG_META_END = 19, /* a MetaEnd: the metadata part is over, the pages follow */
-	IMG_TYPE_MAX = IMG_META_END,
+	IMG_MAC = 20,      /* a Mac: the keyed MAC of every record before it */
+	IMG_TYPE_MAX = IMG_MAC,
 };
 
 struct image_rec_hdr {
@@ -89,6 +98,9 @@ struct image_writer {
 	void *scratch;           /* packing buffer for metadata */
 	size_t scratch_cap;
 	bool ended;              /* tail or error written */
+	bool keyed;              /* mac runs: IMG_MAC and the tail carry it */
+	struct mac_state mac;
+	uint8_t key_id[MAC_KEY_ID_LEN];
 };
 
 void image_writer_init(struct image_writer *w, int fd);
@@ -99,6 +111,11 @@ int image_write_record(struct image_writer *w, uint32_t type, const void *buf, s
 /* Pack a protobuf message and write it as one record. */
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg);
 int image_write_tail(struct image_writer *w);
+/* MAC every record from here on (call before the first) under key. */
+int image_writer_set_key(struct image_writer *w, const struct mac_key *key);
+/* Write an IMG_MAC record: the MAC of every record so far, so a reader can
+ * authenticate them before acting on them. -ENOKEY without a key. */
+int image_write_mac(struct image_writer *w);
 /* Best effort: end a failed stream with an ERROR record. */
 int image_write_error(struct image_writer *w, const char *message);
 
@@ -109,20 +126,40 @@ struct image_reader {
 	uint64_t bytes;
 	uint64_t chain;
 	uint64_t offset;         /* stream offset of the next record */
+	uint64_t rec_offset;     /* ... and of the record last handed out */
 	void *buf;               /* payload of the current record */
 	size_t cap;
 	bool done;               /* tail verified */
 	char error[256];         /* why the last call failed */
+	/* MAC verification (image_reader_verify): one running MAC per
+	 * candidate key until a MAC record names the key that made it. */
+	bool verify;
+	struct image_mac_cand *cand;
+	size_t ncand;
+	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
+	bool mac_ok;             /* ... and every one verified */
+	uint8_t mac_key_id[MAC_KEY_ID_LEN];   /* the key the last MAC names */
 };
 
 void image_reader_init(struct image_reader *r, int fd);
 void image_reader_free(struct image_reader *r);
-/* Read the next record. Returns 1 with type/payload/len (payload valid until
+/* Refuse the image unless keys[] made its MACs: an IMG_MAC record and the
+ * TAIL must verify under one of them (copied; call before the first read).
+ * A reader not told so checks no MAC: for tools that only look at an image,
+ * never for one that acts on it. Returns 0 or -errno. */
+int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size_t n);
+/* Verifying, the next record must be an IMG_MAC that verifies: what was
+ * read so far (the metadata) is authenticated before anything acts on it.
+ * 0, or -EKEYREJECTED and the others of image_read_record. */
+int image_read_mac(struct image_reader *r);
+/* Read the next record (IMG_MAC records are checked and skipped here, never
+ * returned). Returns 1 with type/payload/len (payload valid until
  * the next call), 0 after a verified TAIL (the caller's signal that the image
  * is complete), or -errno with r->error saying why:
  *   -EPROTO   bad magic, unknown type, first record not HEADER
  *   -EFBIG    a length over its bound
  *   -EBADMSG  checksum mismatch, bad tail counts, ERROR record (message copied)
+ *   -EKEYREJECTED  verifying, and no given key made a MAC of the image, or it has none
  *   -ENODATA  stream ended before the tail (truncated)
  *   other     read(2) failed */
 int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len);

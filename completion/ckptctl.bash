@@ -16,7 +16,7 @@ _ckptctl_flags() {
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
 	checkpoint) echo "--leave-running --timeout --ghost-limit --output -o" ;;
-	restart) echo "--image --timeout --input -i --allow-changed-files" ;;
+	restart) echo "--image --timeout --trust-image --input -i --allow-changed-files" ;;
 	esac
 }
 _ckptctl_takes_value() {
@@ -58,7 +58,7 @@ _ckptctl() {
 		--) [[ $verb == run ]] && after_dd=0 ;;
 		--socket) i=$((i + 1)); _ckptctl_sock=${COMP_WORDS[i]} ;;
 		--socket=*) _ckptctl_sock=${w#--socket=} ;;
-		-*=*|--json|--leave-running|--help|-h|-t|-f|--follow) ;;
+		-*=*|--json|--leave-running|--trust-image|--help|-h|-t|-f|--follow) ;;
 		-*) _ckptctl_takes_value "$w" && i=$((i + 1)) ;;
 		*)
 			if [[ -z $verb ]]; then

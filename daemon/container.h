@@ -81,6 +81,7 @@ struct container {
 	bool pending_spooling;       /* its spool worker still runs */
 	int pending_err;             /* the spool failed: -errno */
 	bool pending_allow_changed;  /* its --allow-changed-files */
+	bool pending_trust;          /* restart it with --trust-image */
 };
 
 bool container_name_valid(const char *name);

@@ -4,6 +4,7 @@
 #include "access.h"
 #include "config.h"
 #include "container.h"
+#include "key.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -25,6 +26,8 @@ static const char *arg_config;
 /* The settings in force: defaults, then the file, then the command line. */
 static struct ckptd_config cfg;
 static struct access_policy policy;
+static const char *arg_trusted_keys = KEY_DEFAULT_TRUSTED_DIR;
+static bool arg_key_id;
 
 static void help(void)
 {
@@ -38,16 +41,19 @@ static void help(void)
 	       "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	       "      --idle-timeout S   close a client silent for S seconds (default %d)\n"
 	       "      --timeout S        default deadline of a checkpoint or restart (default %d)\n"
+	       "      --trusted-keys DIR image keys of other machines whose images restore here\n"
+	       "                         (default %s)\n"
+	       "      --key-id           show the id of this ckptd's image key and exit\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
 	       CONFIG_DEFAULT_PATH, CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, CONFIG_DEFAULT_GROUP,
-	       SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S);
+	       SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S, KEY_DEFAULT_TRUSTED_DIR);
 }
 
 /* 1: go on, 0: done (help), <0: error */
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT };
+	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT, ARG_TRUSTED_KEYS, ARG_KEY_ID };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
@@ -58,6 +64,8 @@ static int parse_argv(int argc, char **argv)
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
 		{ "timeout", required_argument, NULL, ARG_OP_TIMEOUT },
+		{ "trusted-keys", required_argument, NULL, ARG_TRUSTED_KEYS },
+		{ "key-id", no_argument, NULL, ARG_KEY_ID },
 		{}
 	};
 	static const struct { int opt; enum config_key key; const char *name; } keyed[] = {
@@ -85,6 +93,12 @@ static int parse_argv(int argc, char **argv)
 		case 'h':
 			help();
 			return 0;
+		case ARG_TRUSTED_KEYS:
+			arg_trusted_keys = optarg;
+			break;
+		case ARG_KEY_ID:
+			arg_key_id = true;
+			break;
 		case ARG_VERSION:
 			printf("ckptd %s\n", CKPTD_VERSION);
 			return 0;
@@ -94,6 +108,8 @@ static int parse_argv(int argc, char **argv)
 	}
 	if (optind < argc)
 		return log_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
+	if (arg_trusted_keys[0] != '/')
+		return log_errno(-EINVAL, "--trusted-keys must be an absolute path");
 	return 1;
 }
 
@@ -279,10 +295,29 @@ static void activated_socket_access(int fd, const struct access_policy *ap)
 			 (unsigned)(st.st_mode & 07777), ap->group, ap->group);
 }
 
+/* The image keys, before anything listens: a ckptd that can't sign or
+ * verify images must not start. --key-id: show ours and stop. */
+static int load_keys(struct key_ring *ret)
+{
+	_cleanup_close_ int fd = open(cfg.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char hex[MAC_KEY_ID_HEX];
+	int r;
+
+	if (fd < 0)
+		return log_errno(-errno, "state dir %s: %m", cfg.state_dir);
+	r = key_ring_load(fd, arg_trusted_keys, ret);
+	if (r < 0 || !arg_key_id)
+		return r < 0 ? r : 1;
+	mac_key_id_hex(ret->keys[0].id, hex);
+	printf("%s\n", hex);
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	struct event_base *base = NULL;
 	struct server *srv = NULL;
+	struct key_ring keys = { 0 };
 	_cleanup_close_ int lfd = -1;
 	const char *path = NULL;
 	int r;
@@ -309,6 +344,11 @@ static int run(int argc, char **argv)
 	r = check_state_dir(cfg.state_dir);
 	if (r < 0)
 		return r;
+	r = load_keys(&keys);
+	if (r <= 0) {
+		key_ring_free(&keys);
+		return r;
+	}
 
 	lfd = listen_activated();
 	if (lfd == -ENOENT) {
@@ -323,18 +363,21 @@ static int run(int argc, char **argv)
 		activated_socket_access(lfd, &policy);
 	}
 	if (lfd < 0)
-		return lfd;
-	if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
-		return log_errno(-errno, "O_NONBLOCK: %m");
-
-	base = event_base_new();
-	if (!base)
-		return log_errno(-ENOMEM, "event_base_new failed");
+		r = lfd;
+	else if (fcntl(lfd, F_SETFL, O_NONBLOCK) < 0)
+		r = log_errno(-errno, "O_NONBLOCK: %m");
+	else if (!(base = event_base_new()))
+		r = log_errno(-ENOMEM, "event_base_new failed");
+	if (r < 0) {
+		key_ring_free(&keys);
+		return r;
+	}
 	r = server_new(base, lfd, cfg.state_dir, &srv);
 	if (r >= 0) {
 		srv->idle_timeout_s = cfg.idle_timeout_s;
 		srv->op_timeout_s = cfg.timeout_s;
 		srv->access = policy;
+		srv->keys = &keys;
 	}
 	if (r >= 0)
 		r = container_load_all(srv);
@@ -348,6 +391,7 @@ static int run(int argc, char **argv)
 	}
 	server_free(srv);
 	event_base_free(base);
+	key_ring_free(&keys);
 	if (path)
 		unlink_own_socket(path);
 	return r;

@@ -11,6 +11,7 @@
 #include "cr_limits.h"
 #include "handlers.h"
 #include "init.h"
+#include "key.h"
 #include "log.h"
 #include "macro.h"
 #include "net.h"
@@ -563,6 +564,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
+		.key = cn->srv->keys ? &cn->srv->keys->keys[0] : NULL,
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
@@ -687,7 +689,7 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 
 /* Spawn a fresh init and a worker restoring image_fd into it. */
 static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s,
-			      bool allow_changed)
+			      bool allow_changed, bool trust_image)
 {
 	struct worker_restart_job job = { 0 };
 	_cleanup_free_ struct net_busy *busy = NULL;
@@ -707,7 +709,12 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
 		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = c->console_fd,
 		.deadline_ms = server_deadline_ms(cn->srv, timeout_s), .allow_changed_files = allow_changed,
+		.keys = cn->srv->keys ? cn->srv->keys->keys : NULL,
+		.nkeys = cn->srv->keys ? cn->srv->keys->n : 0,
+		.trust_image = trust_image,
 	};
+	if (trust_image)
+		log_warn("container %s: restart of an image root trusts without its MAC (--trust-image)", c->name);
 	keep[0] = image_fd;
 	keep[1] = ctl_fd;
 	keep[2] = c->log_fd;
@@ -794,7 +801,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, fd, 0, c->pending_allow_changed);
+	ops_restart_start(cn, c, false, fd, 0, c->pending_allow_changed, c->pending_trust);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -813,7 +820,7 @@ static const struct worker_ops ops_spool_ops = {
 	.done = ops_spool_done,
 };
 
-static void ops_restart_defer(struct conn *cn, struct container *c, int stream_fd)
+static void ops_restart_defer(struct conn *cn, struct container *c, int stream_fd, bool trust_image)
 {
 	struct spool_job job = { .in_fd = stream_fd };
 	struct worker *w;
@@ -836,6 +843,7 @@ static void ops_restart_defer(struct conn *cn, struct container *c, int stream_f
 	c->pending_fd = job.out_fd;
 	c->pending_spooling = true;
 	c->pending_err = 0;
+	c->pending_trust = trust_image;
 	cn->waiting = c;
 }
 
@@ -853,6 +861,13 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	}
 	if (!ops_fds_ok(cn, "restart", r->name, r->from_fd, false, nfds, fds))
 		return;
+	/* an image is the state of processes run as root: only root may vouch
+	 * for one that carries no MAC ckptd accepts */
+	if (r->trust_image && cn->uid != 0) {
+		conn_reply_error(cn, E(ERR_PERMISSION_DENIED), "restart %s: only root may restart an image with --trust-image",
+				 r->name);
+		return;
+	}
 	if (r->from_fd && r->image_id) {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: both an image id and an fd given", r->name);
 		return;
@@ -869,7 +884,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	}
 	if (c && r->from_fd && c->op == OP_CHECKPOINT && !c->op_leave_running && !c->pending_conn) {
 		c->pending_allow_changed = r->allow_changed_files;
-		ops_restart_defer(cn, c, fds[0]);   /* most likely fed by that very checkpoint */
+		ops_restart_defer(cn, c, fds[0], r->trust_image);   /* most likely fed by that very checkpoint */
 		return;
 	}
 	if (c && !ops_idle(cn, c))
@@ -893,7 +908,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
-	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s, r->allow_changed_files);
+	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s, r->allow_changed_files, r->trust_image);
 }
 
 /* ---- kill, rm ---- */

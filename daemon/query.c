@@ -6,6 +6,7 @@
 #include "handlers.h"
 #include "image.h"
 #include "kerndat.h"
+#include "key.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -59,6 +60,32 @@ void query_list(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t
 		container_info_free(v[i]);
 }
 
+/* Whether the image verifies here, and the key its MAC names. */
+static int query_image_trust(struct container *c, Ckpt__Rpc__ImageInfo *ii)
+{
+	const struct key_ring *keys = c->srv->keys;
+	uint8_t key_id[MAC_KEY_ID_LEN];
+	bool trusted, has_key_id;
+	int r;
+
+	if (!keys)
+		return 0;
+	r = store_verify(c->dir_fd, ii->id, keys->keys, keys->n, &trusted, key_id, &has_key_id);
+	if (r == -ENOENT)
+		return 0;        /* removed since it was listed */
+	if (r < 0)
+		return r;
+	ii->has_trusted = true;
+	ii->trusted = trusted;
+	if (has_key_id) {
+		ii->key_id = malloc(MAC_KEY_ID_HEX);
+		if (!ii->key_id)
+			return -ENOMEM;
+		mac_key_id_hex(key_id, ii->key_id);
+	}
+	return 0;
+}
+
 /* Images of one container that the peer may see appended to *v. */
 static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__ImageInfo ***v, size_t *n)
 {
@@ -95,6 +122,9 @@ static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__Ima
 		(*v)[(*n)++] = ii;
 		if (!ii->id)
 			return -ENOMEM;
+		r = query_image_trust(c, ii);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -129,6 +159,7 @@ void query_images(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size
 	}
 	for (i = 0; i < n; i++) {
 		free(v[i]->id);
+		free(v[i]->key_id);
 		free(v[i]);
 	}
 	free(v);

@@ -15,6 +15,7 @@ struct event_base;
 struct event;
 struct container;
 struct worker;
+struct key_ring;
 
 #define SERVER_MAX_CONNS 128
 
@@ -62,6 +63,7 @@ struct server {
 	int idle_timeout_s;          /* a client silent this long is closed */
 	int op_timeout_s;            /* default deadline of a checkpoint or restart */
 	struct access_policy access; /* who may connect (access.h) */
+	const struct key_ring *keys; /* images are signed with [0], accepted from all */
 };
 
 /* CLOCK_MONOTONIC ms at which an operation asked for now with timeout_s

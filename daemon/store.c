@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The image store: plain files in the container's images/ dir, named by id. */
 #include "store.h"
+#include "image.h"
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
@@ -219,6 +220,77 @@ void store_clean_tmp(int dir_fd)
 		if (n > 8 && streq(de->d_name + n - 8, ".img.tmp"))
 			unlinkat(dirfd(d), de->d_name, 0);
 	}
+}
+
+/* Verifying reads a whole image: `images` asks again and again about the
+ * same immutable files, so recent answers are kept. */
+struct store_verdict {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	const struct mac_key *keys;
+	size_t nkeys;
+	bool trusted, has_key_id;
+	uint8_t key_id[MAC_KEY_ID_LEN];
+};
+
+#define STORE_VERDICTS 64
+static struct store_verdict store_verdicts[STORE_VERDICTS];
+static size_t store_verdict_next;
+
+static bool ts_eq(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+static struct store_verdict *store_verdict_find(const struct stat *st, const struct mac_key *keys, size_t n)
+{
+	for (size_t i = 0; i < STORE_VERDICTS; i++) {
+		struct store_verdict *v = &store_verdicts[i];
+
+		if (v->ino == st->st_ino && v->dev == st->st_dev && v->size == st->st_size &&
+		    ts_eq(v->mtime, st->st_mtim) && ts_eq(v->ctime, st->st_ctim) && v->keys == keys && v->nkeys == n)
+			return v;
+	}
+	return NULL;
+}
+
+int store_verify(int dir_fd, const char *id, const struct mac_key *keys, size_t n, bool *ret_trusted,
+		 uint8_t ret_key_id[MAC_KEY_ID_LEN], bool *ret_has_key_id)
+{
+	_cleanup_close_ int fd = store_open(dir_fd, id);
+	struct store_verdict *v;
+	struct image_reader rd;
+	const void *payload;
+	struct stat st;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	v = store_verdict_find(&st, keys, n);
+	if (!v) {
+		image_reader_init(&rd, fd);
+		r = image_reader_verify(&rd, keys, n);
+		while (r >= 0 && (r = image_read_record(&rd, &type, &payload, &len)) == 1)
+			;
+		v = &store_verdicts[store_verdict_next++ % STORE_VERDICTS];
+		*v = (struct store_verdict){
+			.dev = st.st_dev, .ino = st.st_ino, .size = st.st_size, .mtime = st.st_mtim,
+			.ctime = st.st_ctim, .keys = keys, .nkeys = n,
+			.trusted = r == 0 && rd.mac_ok, .has_key_id = rd.mac_seen,
+		};
+		memcpy(v->key_id, rd.mac_key_id, MAC_KEY_ID_LEN);
+		image_reader_free(&rd);
+	}
+	*ret_trusted = v->trusted;
+	*ret_has_key_id = v->has_key_id;
+	memcpy(ret_key_id, v->key_id, MAC_KEY_ID_LEN);
+	return 0;
 }
 
 int store_remove(int dir_fd, const char *id)

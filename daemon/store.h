@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "mac.h"
+
 #define STORE_ID_MAX 24
 
 struct store_image {
@@ -37,5 +39,11 @@ int store_commit(int dir_fd, const char *id, int fd);
 void store_abort(int dir_fd, const char *id);
 /* Remove leftovers of writers that died (ckptd crash): every *.img.tmp. */
 void store_clean_tmp(int dir_fd);
+/* Whether image ID verifies under one of keys[] (its MAC and its
+ * checksums, read to the end), and the key id its MAC names
+ * (*ret_has_key_id false: none found). The answer for an unchanged file
+ * (same inode, size, mtime and ctime) is remembered. */
+int store_verify(int dir_fd, const char *id, const struct mac_key *keys, size_t n, bool *ret_trusted,
+		 uint8_t ret_key_id[MAC_KEY_ID_LEN], bool *ret_has_key_id);
 /* Unlink ID.img (-ENOENT if absent) and fsync the images dir. */
 int store_remove(int dir_fd, const char *id);

@@ -433,6 +433,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint buffers");
 	else if (req->deadline_ms && (r = image_io_set_deadline(&j.ctx.w.io, req->image_fd, true, req->deadline_ms)) < 0)
 		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
+	else if (req->key && (r = image_writer_set_key(&j.ctx.w, req->key)) < 0)
+		r = cr_fail(err, CR_ERR_INTERNAL, -r, "the image's MAC");
 	else
 		r = freeze(&j);
 	if (r >= 0)

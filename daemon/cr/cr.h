@@ -100,6 +100,8 @@ struct cr_sem_set {
  * clocks (the host's plus the offsets of init's time namespace). */
 int cr_ns_read(pid_t init_pid, struct cr_ns_config *ret);
 
+struct mac_key;
+
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
 
 struct cr_checkpoint_req {
@@ -116,6 +118,7 @@ struct cr_checkpoint_req {
 	ino_t log_ino;
 	const struct cr_net_config *net;  /* recorded in the header; NULL: the host's */
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
+	const struct mac_key *key; /* the image's MAC key (image.h); NULL: no MAC */
 	cr_progress_fn progress;
 	void *progress_arg;
 	uid_t owner_uid;           /* the container's owner: files are probed as restart reopens them */
@@ -142,6 +145,9 @@ struct cr_restart_req {
 	int console_fd;            /* master of the fresh console pty; -1: none */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	const struct cr_net_ops *net_ops; /* a private network needs it */
+	const struct mac_key *keys; /* the image must carry a MAC of one of them */
+	size_t nkeys;
+	bool trust_image;          /* root said so: no MAC is checked */
 	cr_progress_fn progress;
 	void *progress_arg;
 	uid_t owner_uid;           /* the container's owner: files are reopened as it */

@@ -145,6 +145,9 @@ int dump_meta_write(struct dump_ctx *ctx)
 
 		r = image_write_record(&ctx->w, rec->type, rec->payload, rec->len);
 	}
+	/* the metadata's own MAC: restart authenticates it before it acts */
+	if (r >= 0 && ctx->w.keyed)
+		r = image_write_mac(&ctx->w);
 	plan_free(&ctx->meta);
 	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
 }

@@ -259,8 +259,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 
 static int stream_fail(struct restore_ctx *ctx, int r)
 {
-	return cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA ? CR_ERR_BAD_IMAGE : CR_ERR_IO,
-		       0, "image: %s", ctx->rd.error);
+	return cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA || r == -EKEYREJECTED ?
+		       CR_ERR_BAD_IMAGE : CR_ERR_IO, 0, "image: %s", ctx->rd.error);
 }
 
 /* HEADER .. META_END, held and checked: nothing has been done yet. */
@@ -281,6 +281,10 @@ static int read_plan(struct restore_ctx *ctx, struct restart_plan *pl)
 		if (r < 0)
 			return cr_fail(ctx->err, r == -ENOMEM ? CR_ERR_INTERNAL : CR_ERR_BAD_IMAGE, 0, "image: %s", pl->error);
 	}
+	/* authenticated before it is checked or acted on */
+	r = image_read_mac(&ctx->rd);
+	if (r < 0)
+		return stream_fail(ctx, r);
 	r = plan_check(pl);
 	return r < 0 ? cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: %s", pl->error) : 0;
 }
@@ -546,6 +550,9 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	r = ctx.objs ? 0 : cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "object table");
 	if (r >= 0 && req->deadline_ms && (r = image_io_set_deadline(&ctx.rd.io, req->image_fd, false, req->deadline_ms)) < 0)
 		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
+	/* an image is root's code and data: only ours or a trusted key's */
+	if (r >= 0 && !req->trust_image && (r = image_reader_verify(&ctx.rd, req->keys, req->nkeys)) < 0)
+		r = cr_fail(err, CR_ERR_INTERNAL, -r, "the image's MAC keys");
 	if (r >= 0)
 		r = read_image(&ctx);
 	/* the last record's task is not the one later failures concern */

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # `restart NEWNAME -i FILE` with a name ckptd never saw creates the container
 # (how an image moves to another machine): on the same ckptd under a new
-# name, and on a fresh ckptd with an empty state dir under the old name.
+# name, and on a fresh ckptd with an empty state dir that trusts the first
+# one's image key, under the old name.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -29,10 +30,13 @@ cr_cycle "$new"
 checkpoint_ct "$new" -o "$TMP/mem2.img"
 ckctl rm "$new" >/dev/null || fail "rm $new"
 
-# another "machine": a fresh ckptd, empty state dir
+# another "machine": a fresh ckptd, empty state dir, that trusts the first
+# one's image key (how images move between machines)
 ckptd_stop
+mkdir -p "$TMP/trusted"
+cp "$STATE/keys/image.key" "$TMP/trusted/first.key"
 STATE=$TMP/state2
-ckptd_start
+ckptd_start --trusted-keys "$TMP/trusted"
 [ -z "$(ct_state "$name")" ] || fail "fresh ckptd knows $name"
 restart_ct "$name" -i "$TMP/mem2.img"
 verify_ct "$name" memory

@@ -5,6 +5,8 @@
 # (tests/fuzz/regress/NAME/), then FUZZ_SECONDS (default 20) of fuzzing
 # from seeds: images this test makes with a real ckptd (a counter, shared
 # memory across processes, threads), the /proc fixtures of the unit tests.
+# fuzz-image verifies MACs under that ckptd's key (CKPT_FUZZ_KEY), so the
+# seeds start out authentic.
 # A crash, a leak or a sanitizer report fails the test; its input is left
 # in $TMP (CKPT_KEEP=1 keeps it) to be added to the regression inputs once
 # fixed.
@@ -36,6 +38,8 @@ for fx in "$REPO"/tests/unit/fixtures/{maps,smaps,status,stat,fdinfo,limits}-*.t
 	i=$((i + 1))
 done
 printf '\x0a\x00' > "$TMP/rpc/empty-version"
+export CKPT_FUZZ_KEY=$STATE/keys/image.key
+[ -s "$CKPT_FUZZ_KEY" ] || fail "no image key in $STATE/keys"
 
 run_fuzzer() {
 	local name=$1 out=$TMP/fuzz-$1.log reg=$REPO/tests/fuzz/regress/$1

@@ -7,12 +7,16 @@
  * page maps, decoded and checked as records too. The input is
  * the stream; with checksums in the way a mutator rarely gets past the
  * first record, so each record's checksum is recomputed first (what a
- * hostile writer would do anyway). */
+ * hostile writer would do anyway). Each input is read twice: trusting it,
+ * as `restart --trust-image` does, so the checks behind the MAC are
+ * reached, and verifying its MACs (IMG_MAC records, the tail's) under the
+ * key in $CKPT_FUZZ_KEY (the seeds' ckptd's image.key; else a fixed one). */
 #include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include "plan.h"
 #include "validate.h"
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,13 +86,74 @@ static void check_record(uint32_t type, const uint8_t *p, size_t len)
 	protobuf_c_message_free_unpacked(m, NULL);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static const struct mac_key *fuzz_key(void)
+{
+	static struct mac_key key;
+	static int loaded;
+	const char *path = getenv("CKPT_FUZZ_KEY");
+	int fd;
+
+	if (loaded)
+		return &key;
+	loaded = 1;
+	memset(key.key, 0x5a, sizeof(key.key));
+	if (path && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		if (read(fd, key.key, sizeof(key.key)) != (ssize_t)sizeof(key.key))
+			abort();
+		close(fd);
+	}
+	if (mac_key_set_id(&key) < 0)
+		abort();
+	return &key;
+}
+
+static void read_all(int fd, bool verify)
 {
 	struct image_reader rd;
 	struct restart_plan pl;
+	int r = 0;
+
+	if (lseek(fd, 0, SEEK_SET) != 0)
+		abort();
+	image_reader_init(&rd, fd);
+	plan_init(&pl);
+	if (verify && image_reader_verify(&rd, fuzz_key(), 1) < 0)
+		abort();
+	while (r >= 0) {
+		uint32_t type;
+		const void *payload;
+		size_t len;
+
+		r = image_read_record(&rd, &type, &payload, &len);
+		if (r <= 0)
+			break;
+		check_record(type, payload, len);
+		if (!pl.ended) {
+			/* the metadata part: held, authenticated, checked once it ends */
+			if (plan_add(&pl, type, payload, len) < 0)
+				break;
+			if (pl.ended && (image_read_mac(&rd) < 0 || plan_check(&pl) < 0))
+				break;
+		} else if (type == IMG_SEGMENT) {
+			Ckpt__Img__Segment *seg = plan_segment_unpack(payload, len);
+
+			if (!seg)
+				break;
+			protobuf_c_message_free_unpacked(&seg->base, NULL);
+		}
+	}
+	/* a verified image verified all the way */
+	if (verify && r == 0 && !rd.mac_ok)
+		abort();
+	plan_free(&pl);
+	image_reader_free(&rd);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
 	uint8_t *copy;
-	int fd, r;
+	int fd;
 
 	if (size > (8u << 20))
 		return 0;
@@ -101,33 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0 || write(fd, copy, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET) != 0)
 		abort();
 	free(copy);
-	image_reader_init(&rd, fd);
-	plan_init(&pl);
-	for (;;) {
-		uint32_t type;
-		const void *payload;
-		size_t len;
-
-		r = image_read_record(&rd, &type, &payload, &len);
-		if (r <= 0)
-			break;
-		check_record(type, payload, len);
-		if (!pl.ended) {
-			/* the metadata part: held, and checked once it ends */
-			if (plan_add(&pl, type, payload, len) < 0)
-				break;
-			if (pl.ended && plan_check(&pl) < 0)
-				break;
-		} else if (type == IMG_SEGMENT) {
-			Ckpt__Img__Segment *seg = plan_segment_unpack(payload, len);
-
-			if (!seg)
-				break;
-			protobuf_c_message_free_unpacked(&seg->base, NULL);
-		}
-	}
-	plan_free(&pl);
-	image_reader_free(&rd);
+	read_all(fd, false);
+	read_all(fd, true);
 	close(fd);
 	return 0;
 }

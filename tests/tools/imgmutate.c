@@ -2,8 +2,14 @@
 /* imgmutate IN OUT SEED: copy an image, flipping a few bytes in the payload
  * of one metadata record (never page data), and recompute the chained
  * checksums so the damage gets past them: what remains to stop it is the
- * reader's validation of every field. Prints the type of the record it
- * changed. For the hostile-image e2e test. */
+ * reader's validation of every field (restart needs --trust-image for
+ * that, since the keyed MAC no longer matches). Prints the type of the
+ * record it changed. For the hostile-image e2e test.
+ *
+ * imgmutate --replace OLD NEW IN OUT: copy an image, replacing every OLD
+ * in page data by NEW (as long), and recompute the checksums: what anyone
+ * who can write an image can do without its key. Prints how many it
+ * replaced; exits 1 if none. For the MAC e2e test. */
 #include "hash.h"
 #include "image.h"
 #include <stdio.h>
@@ -21,24 +27,92 @@ static uint64_t rec_sum(uint64_t chain, uint32_t type, uint64_t len, const unsig
 	return ckpt_hash_final(&s);
 }
 
-int main(int argc, char **argv)
+static unsigned char *load(const char *path, long *ret_size)
 {
-	FILE *in, *out;
+	FILE *in = fopen(path, "rb");
 	unsigned char *buf;
-	size_t n, off, cand[4096], ncand = 0;
-	uint64_t chain = IMAGE_MAGIC;
 	long size;
 
-	if (argc != 4 || !(in = fopen(argv[1], "rb")))
-		return 2;
-	srand(atoi(argv[3]));
+	if (!in)
+		return NULL;
 	fseek(in, 0, SEEK_END);
 	size = ftell(in);
 	rewind(in);
-	buf = malloc(size);
+	buf = malloc(size ? size : 1);
 	if (!buf || fread(buf, 1, size, in) != (size_t)size)
-		return 2;
+		return NULL;
 	fclose(in);
+	*ret_size = size;
+	return buf;
+}
+
+static void rechecksum(unsigned char *buf, size_t size)
+{
+	uint64_t chain = IMAGE_MAGIC;
+
+	for (size_t off = 0; off + sizeof(struct image_rec_hdr) <= size;) {
+		struct image_rec_hdr h;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.length > size - off - sizeof(h))
+			break;
+		h.checksum = rec_sum(chain, h.type, h.length, buf + off + sizeof(h));
+		chain = h.checksum;
+		memcpy(buf + off, &h, sizeof(h));
+		off += sizeof(h) + h.length;
+	}
+}
+
+static int save(const char *path, const unsigned char *buf, size_t size)
+{
+	FILE *out = fopen(path, "wb");
+	size_t n = out ? fwrite(buf, 1, size, out) : 0;
+
+	return out && n == size && fclose(out) == 0 ? 0 : 1;
+}
+
+static int replace(const char *old, const char *new, const char *inpath, const char *outpath)
+{
+	size_t len = strlen(old), count = 0;
+	unsigned char *buf;
+	long size;
+
+	if (!len || strlen(new) != len || !(buf = load(inpath, &size)))
+		return 2;
+	for (size_t off = 0; off + sizeof(struct image_rec_hdr) <= (size_t)size;) {
+		struct image_rec_hdr h;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.length > (size_t)size - off - sizeof(h))
+			return 2;
+		for (size_t i = 0; h.type == IMG_PAGES && i + len <= h.length; i++) {
+			unsigned char *p = buf + off + sizeof(h) + i;
+
+			if (!memcmp(p, old, len)) {
+				memcpy(p, new, len);
+				count++;
+			}
+		}
+		off += sizeof(h) + h.length;
+	}
+	printf("%zu\n", count);
+	if (!count)
+		return 1;
+	rechecksum(buf, size);
+	return save(outpath, buf, size);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned char *buf;
+	size_t off, cand[4096], ncand = 0;
+	long size;
+
+	if (argc == 6 && !strcmp(argv[1], "--replace"))
+		return replace(argv[2], argv[3], argv[4], argv[5]);
+	if (argc != 4 || !(buf = load(argv[1], &size)))
+		return 2;
+	srand(atoi(argv[3]));
 	/* metadata records other than the tail */
 	for (off = 0; off + sizeof(struct image_rec_hdr) <= (size_t)size && ncand < 4096;) {
 		struct image_rec_hdr h;
@@ -60,16 +134,6 @@ int main(int argc, char **argv)
 		while (flips--)
 			buf[off + sizeof(h) + rand() % h.length] ^= (unsigned char)(1 + rand() % 255);
 	}
-	for (off = 0; off + sizeof(struct image_rec_hdr) <= (size_t)size;) {
-		struct image_rec_hdr h;
-
-		memcpy(&h, buf + off, sizeof(h));
-		h.checksum = rec_sum(chain, h.type, h.length, buf + off + sizeof(h));
-		chain = h.checksum;
-		memcpy(buf + off, &h, sizeof(h));
-		off += sizeof(h) + h.length;
-	}
-	out = fopen(argv[2], "wb");
-	n = out ? fwrite(buf, 1, size, out) : 0;
-	return out && n == (size_t)size && fclose(out) == 0 ? 0 : 1;
+	rechecksum(buf, size);
+	return save(argv[2], buf, size);
 }

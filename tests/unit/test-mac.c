@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Keyed image MACs: HMAC-SHA256 through mac.h against RFC 4231, and the
+ * image reader refusing what no given key made, after the unkeyed chain
+ * checksums were fixed up the way anyone could. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "hash.h"
+#include "image.h"
+#include "image.pb-c.h"
+#include "mac.h"
+
+#define HDR sizeof(struct image_rec_hdr)
+#define NPAGES 8
+
+static void unhex(const char *s, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(sscanf(s + 2 * i, "%2hhx", &out[i]), 1);
+}
+
+/* RFC 4231 test cases 1 and 2, one shot and in pieces. */
+static void test_rfc4231(void **state)
+{
+	uint8_t key1[20], want[MAC_LEN], got[MAC_LEN];
+	struct mac_state s;
+
+	(void)state;
+	memset(key1, 0x0b, sizeof(key1));
+	unhex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7", want, MAC_LEN);
+	assert_int_equal(mac_hmac_sha256(key1, sizeof(key1), "Hi There", 8, got), 0);
+	assert_memory_equal(got, want, MAC_LEN);
+
+	unhex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843", want, MAC_LEN);
+	assert_int_equal(mac_hmac_sha256((const uint8_t *)"Jefe", 4, "what do ya want for nothing?", 28, got), 0);
+	assert_memory_equal(got, want, MAC_LEN);
+	assert_true(mac_equal(got, want));
+	/* a peek leaves the state running: the tail sees what the IMG_MAC saw */
+	assert_int_equal(mac_init(&s, (const uint8_t *)"Jefe", 4), 0);
+	assert_int_equal(mac_update(&s, "what do ya ", 11), 0);
+	assert_int_equal(mac_peek(&s, got), 0);
+	assert_false(mac_equal(got, want));
+	assert_int_equal(mac_update(&s, "want for nothing?", 17), 0);
+	assert_int_equal(mac_peek(&s, got), 0);
+	assert_memory_equal(got, want, MAC_LEN);
+	mac_free(&s);
+	got[MAC_LEN - 1] ^= 1;
+	assert_false(mac_equal(got, want));
+}
+
+static void key_make(struct mac_key *k, unsigned char fill)
+{
+	memset(k->key, fill, sizeof(k->key));
+	assert_int_equal(mac_key_set_id(k), 0);
+}
+
+static void test_key_id(void **state)
+{
+	struct mac_key k;
+	char hex[MAC_KEY_ID_HEX];
+	uint8_t md[32];
+
+	(void)state;
+	/* SHA-256 of 32 zero bytes, first 8 bytes */
+	key_make(&k, 0);
+	unhex("66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925", md, 32);
+	assert_memory_equal(k.id, md, MAC_KEY_ID_LEN);
+	mac_key_id_hex(k.id, hex);
+	assert_string_equal(hex, "66687aadf862bd77");
+}
+
+/* HEADER, PAGES, [MAC], PAGES, TAIL; returns the stream in a memfd. */
+static int write_image(const struct mac_key *key, bool mac_record)
+{
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	static unsigned char pages[NPAGES * 4096];
+	struct image_writer w;
+	int fd = memfd_create("image", MFD_CLOEXEC);
+
+	assert_true(fd >= 0);
+	for (size_t i = 0; i < sizeof(pages); i++)
+		pages[i] = (unsigned char)(i * 7 + 3);
+	h.format_version = IMAGE_FORMAT_VERSION;
+	h.arch = (char *)"x86_64";
+	h.page_size = 4096;
+	h.container = (char *)"unit";
+	image_writer_init(&w, fd);
+	if (key)
+		assert_int_equal(image_writer_set_key(&w, key), 0);
+	else
+		assert_int_equal(image_write_mac(&w), -ENOKEY);
+	assert_int_equal(image_write_msg(&w, IMG_HEADER, &h.base), 0);
+	if (key)
+		assert_int_equal(image_writer_set_key(&w, key), -EBUSY);
+	assert_int_equal(image_write_record(&w, IMG_PAGES, pages, sizeof(pages)), 0);
+	if (mac_record)
+		assert_int_equal(image_write_mac(&w), 0);
+	assert_int_equal(image_write_record(&w, IMG_PAGES, pages, sizeof(pages)), 0);
+	assert_int_equal(image_write_tail(&w), 0);
+	image_writer_free(&w);
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+/* Read fd to the end; returns the reader's last result, *ret_n the records
+ * handed out. */
+static int read_image(int fd, const struct mac_key *keys, size_t nkeys, bool verify, size_t *ret_n,
+		      char *err, size_t errlen)
+{
+	struct image_reader r;
+	const void *p;
+	uint32_t type;
+	size_t len, n = 0;
+	int ret;
+
+	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+	image_reader_init(&r, fd);
+	if (verify)
+		assert_int_equal(image_reader_verify(&r, keys, nkeys), 0);
+	while ((ret = image_read_record(&r, &type, &p, &len)) == 1) {
+		assert_int_not_equal(type, IMG_MAC);
+		n++;
+	}
+	if (ret == 0)
+		assert_true(!verify || r.mac_ok);
+	if (err)
+		snprintf(err, errlen, "%s", r.error);
+	image_reader_free(&r);
+	*ret_n = n;
+	return ret;
+}
+
+/* The unkeyed chain as anyone can recompute it (image.h). */
+static void rechecksum(int fd)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	unsigned char *buf = malloc(size);
+	uint64_t chain = IMAGE_MAGIC;
+
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, size, 0), size);
+	for (size_t off = 0; off + HDR <= (size_t)size;) {
+		struct image_rec_hdr h;
+		struct ckpt_hash_state s;
+
+		memcpy(&h, buf + off, HDR);
+		ckpt_hash_init(&s, chain);
+		ckpt_hash_update(&s, &h.type, sizeof(h.type));
+		ckpt_hash_update(&s, &h.length, sizeof(h.length));
+		ckpt_hash_update(&s, buf + off + HDR, h.length);
+		h.checksum = chain = ckpt_hash_final(&s);
+		memcpy(buf + off, &h, HDR);
+		off += HDR + h.length;
+	}
+	assert_int_equal(pwrite(fd, buf, size, 0), size);
+	free(buf);
+}
+
+static void flip(int fd, off_t off)
+{
+	unsigned char b;
+
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x20;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+}
+
+static off_t second_record(int fd)
+{
+	struct image_rec_hdr h;
+
+	assert_int_equal(pread(fd, &h, HDR, 0), (ssize_t)HDR);
+	return (off_t)(HDR + h.length);
+}
+
+static void test_round_trip(void **state)
+{
+	struct mac_key keys[2];
+	char err[256];
+	size_t n;
+	int fd;
+
+	(void)state;
+	key_make(&keys[0], 0x11);
+	key_make(&keys[1], 0x22);
+	for (int rec = 0; rec < 2; rec++) {
+		fd = write_image(&keys[1], rec);
+		/* the writer's key among others, and alone */
+		assert_int_equal(read_image(fd, keys, 2, true, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 3);
+		assert_int_equal(read_image(fd, &keys[1], 1, true, &n, err, sizeof(err)), 0);
+		/* a reader that verifies nothing reads it too */
+		assert_int_equal(read_image(fd, NULL, 0, false, &n, err, sizeof(err)), 0);
+		assert_int_equal(n, 3);
+		close(fd);
+	}
+}
+
+static void test_wrong_key(void **state)
+{
+	struct mac_key keys[2];
+	char err[256], hex[MAC_KEY_ID_HEX], want[128];
+	size_t n;
+	int fd;
+
+	(void)state;
+	key_make(&keys[0], 0x11);
+	key_make(&keys[1], 0x22);
+	mac_key_id_hex(keys[1].id, hex);
+	snprintf(want, sizeof(want), "image not signed by this ckptd or a trusted key (key id %s)", hex);
+	fd = write_image(&keys[1], true);
+	/* refused at the IMG_MAC record: nothing after it was handed out */
+	assert_int_equal(read_image(fd, keys, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(err, want));
+	assert_int_equal(read_image(fd, NULL, 0, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	close(fd);
+	/* without an IMG_MAC record, the tail refuses it */
+	fd = write_image(&keys[1], false);
+	assert_int_equal(read_image(fd, keys, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 3);
+	assert_non_null(strstr(err, want));
+	close(fd);
+	/* an image without any MAC */
+	fd = write_image(NULL, false);
+	assert_int_equal(read_image(fd, keys, 2, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_non_null(strstr(err, "carries no MAC"));
+	assert_int_equal(read_image(fd, NULL, 0, false, &n, err, sizeof(err)), 0);
+	close(fd);
+}
+
+static void test_flipped_byte(void **state)
+{
+	struct mac_key key;
+	char err[256];
+	size_t n;
+	int fd;
+
+	(void)state;
+	key_make(&key, 0x33);
+	/* a page byte before the IMG_MAC record */
+	fd = write_image(&key, true);
+	flip(fd, second_record(fd) + HDR + 100);
+	/* the unkeyed chain catches it: corrupt */
+	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "checksum mismatch"));
+	/* fixed up: only the MAC stands in the way, before the record after it */
+	rechecksum(fd);
+	assert_int_equal(read_image(fd, NULL, 0, false, &n, err, sizeof(err)), 0);
+	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 2);
+	assert_non_null(strstr(err, "the MAC does not match"));
+	close(fd);
+	/* the last byte of the last page: the tail refuses it */
+	fd = write_image(&key, true);
+	{
+		off_t end = lseek(fd, 0, SEEK_END);
+		struct image_rec_hdr h;
+		off_t off = 0, last_pages = 0;
+
+		while (off < end) {
+			assert_int_equal(pread(fd, &h, HDR, off), (ssize_t)HDR);
+			if (h.type == IMG_PAGES)
+				last_pages = off;
+			off += HDR + h.length;
+		}
+		flip(fd, last_pages + HDR + NPAGES * 4096 - 1);
+	}
+	rechecksum(fd);
+	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 3);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rfc4231),
+		cmocka_unit_test(test_key_id),
+		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_flipped_byte),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
