@@ -2,6 +2,7 @@
 /* ckptd: parse, check, build the server, READY=1, run the loop, STOPPING=1
  * (the shape of systemd's src/oom/oomd.c). */
 #include "container.h"
+#include "journal.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -230,6 +231,7 @@ static int run(int argc, char **argv)
 	int r;
 
 	log_set_prefix("ckptd");
+	journal_setup();
 	r = parse_argv(argc, argv);
 	if (r <= 0)
 		return r;

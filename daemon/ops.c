@@ -19,6 +19,7 @@
 #include "wire.h"
 #include "worker.h"
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -398,6 +399,32 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	ops_reply_container(c, cn, false, NULL);
 }
 
+/* One line per finished checkpoint or restart, with the journal fields an
+ * operator filters on (CKPT_CONTAINER=, CKPT_OPERATION=, ...). bytes and
+ * total_us are those of the response; a failure carries its error instead. */
+static void ops_log_done(const struct container *c, const char *op, bool ok, const char *image_id,
+			 uint64_t bytes, uint64_t total_us)
+{
+	char ms[24], nbytes[24];
+	struct log_field f[] = {
+		{ "CKPT_CONTAINER", c->name },
+		{ "CKPT_OPERATION", op },
+		{ "CKPT_RESULT", ok ? "ok" : "failed" },
+		{ "CKPT_DURATION_MS", ok ? ms : NULL },
+		{ "CKPT_BYTES", ok ? nbytes : NULL },
+		{ "CKPT_IMAGE", image_id && image_id[0] ? image_id : NULL },
+	};
+
+	snprintf(ms, sizeof(ms), "%" PRIu64, total_us / 1000);
+	snprintf(nbytes, sizeof(nbytes), "%" PRIu64, bytes);
+	if (ok)
+		log_fields(LOG_LVL_INFO, f, ARRAY_SIZE(f), "container %s: %s done in %s ms, %s bytes%s%s",
+			   c->name, op, ms, nbytes, f[5].value ? ", image " : "", f[5].value ? f[5].value : "");
+	else
+		log_fields(LOG_LVL_WARN, f, ARRAY_SIZE(f), "container %s: %s failed: %s", c->name, op,
+			   c->op_err_msg[0] ? c->op_err_msg : "no reason given");
+}
+
 /* ---- checkpoint ---- */
 
 static void ops_run_pending(struct container *c);
@@ -433,6 +460,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 			op_worker_died(c, "checkpoint", wait_status);
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
+		ops_log_done(c, "checkpoint", false, NULL, 0, 0);
 		/* A worker that died can't have thawed; the engine already did otherwise. */
 		if (c->has_cgroup)
 			cgroup_thaw(&c->cg);
@@ -448,6 +476,9 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 		return;
 	}
 	c->op_result = final;
+	if (final->checkpoint)
+		ops_log_done(c, "checkpoint", true, final->checkpoint->image_id, final->checkpoint->image_bytes,
+			     final->checkpoint->total_us);
 	if (c->op_leave_running) {
 		if (c->init_pid == 0) {
 			c->state = CONTAINER_STOPPED;
@@ -599,6 +630,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 			op_worker_died(c, "restart", wait_status);
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
+		ops_log_done(c, "restart", false, NULL, 0, 0);
 		/* kill what was built; the answer goes out once init is gone */
 		if (c->init_pid == 0) {
 			ops_restart_failed(c);
@@ -608,6 +640,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		container_kill_all(c);
 		return;
 	}
+	ops_log_done(c, "restart", true, NULL, final->restart->image_bytes, final->restart->total_us);
 	net_from_info(&c->net, final->restart->container);
 	if (c->init_pid > 0) {
 		c->state = CONTAINER_RUNNING;
