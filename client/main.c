@@ -24,7 +24,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "Images", "restart", "NAME [--image ID] [--timeout S] [-i FILE|-]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
-	{ "Images", "inspect", "FILE|-", "dump an image's records (local, no daemon)", verb_inspect },
+	{ "Images", "inspect", "FILE|- | --encode JSON|-", "dump an image's records, or write --json's form back (local)", verb_inspect },
 	{ "Daemon", "version", "", "client and daemon versions", verb_version },
 	{ "Daemon", "check", "", "kernel features for checkpoint/restart", verb_check },
 };

