@@ -142,3 +142,5 @@ int verb_inspect(struct ctl *c, int argc, char **argv);
 int verb_ps(struct ctl *c, int argc, char **argv);
 int verb_wait(struct ctl *c, int argc, char **argv);
 int verb_stats(struct ctl *c, int argc, char **argv);
+int verb_export(struct ctl *c, int argc, char **argv);
+int verb_import(struct ctl *c, int argc, char **argv);

@@ -25,6 +25,8 @@ static const struct ctl_verb ctl_verbs[] = {
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
 	{ "Images", "inspect", "FILE|- | --encode JSON|-", "dump an image's records, or write --json's form back (local)", verb_inspect },
+	{ "Images", "export", "NAME [ID] -o FILE|-", "copy a stored image (default: the newest) out of the store", verb_export },
+	{ "Images", "import", "NAME -i FILE|-", "verify an image and store it as NAME's newest (creates NAME)", verb_import },
 	{ "Daemon", "version", "", "client and daemon versions", verb_version },
 	{ "Daemon", "check", "", "kernel features for checkpoint/restart", verb_check },
 };

@@ -30,7 +30,7 @@
 
 static const char *const op_names[] = {
 	[OP_NONE] = "nothing", [OP_CHECKPOINT] = "checkpoint", [OP_RESTART] = "restart",
-	[OP_KILL] = "kill", [OP_RM] = "rm",
+	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_IMPORT] = "import",
 };
 
 struct container *ops_lookup(struct conn *cn, const char *name)
@@ -57,7 +57,7 @@ static bool ops_idle(struct conn *cn, struct container *c)
 	return false;
 }
 
-static void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
+void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
 {
 	c->op = kind;
 	c->op_conn = cn;
@@ -68,7 +68,7 @@ static void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
 	c->op_err_msg[0] = '\0';
 }
 
-static void op_end(struct container *c)
+void op_end(struct container *c)
 {
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
@@ -1026,6 +1026,11 @@ void ops_abort(struct container *c)
 	if (c->op == OP_NONE)
 		return;
 	op_set_error(c, E(ERR_BUSY), "container %s: ckptd is shutting down", c->name);
+	/* its done() answers, and drops a container made for the import */
+	if (c->op == OP_IMPORT) {
+		worker_abort(c->op_worker);
+		return;
+	}
 	if (c->op_worker)
 		worker_abort(c->op_worker);     /* its done() runs now */
 	if (c->op == OP_NONE)

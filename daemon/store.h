@@ -34,3 +34,11 @@ void store_abort(int dir_fd, const char *id);
 void store_clean_tmp(int dir_fd);
 /* Unlink ID.img (-ENOENT if absent) and fsync the images dir. */
 int store_remove(int dir_fd, const char *id);
+
+/* Copy the image stream in_fd into out_fd, verifying it on the way: the
+ * framing, every checksum, the tail, and that every metadata record
+ * unpacks as its message. Waits past deadline_ms (CLOCK_MONOTONIC; 0:
+ * none) fail. Returns 0 with the image's size in *ret_bytes, or -errno
+ * with why in why (the output is then incomplete: the caller drops it). */
+int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *ret_bytes,
+			char *why, size_t why_len);

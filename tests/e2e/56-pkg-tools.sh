@@ -68,4 +68,53 @@ ckctl inspect --encode "$TMP/u.json" >"$TMP/u.img" 2>"$TMP/u.err" && fail "an un
 grep -q 'records\[0\].msg.no_such_field' "$TMP/u.err" || fail "unknown field: $(cat "$TMP/u.err")"
 info "bad JSON refused: $(cat "$TMP/u.err")"
 
+# --- export / import -----------------------------------------------------------------
+# images_files NAME: what the store directory of NAME holds
+images_files() { ls -A "$STATE/containers/$1/images" 2>/dev/null | tr '\n' ' '; }
+checkpoint_ct "$name"
+id=$(ckctl --json images "$name" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["images"][-1]["id"])')
+[ -n "$id" ] || fail "no stored image after a checkpoint"
+ckctl export "$name" "$id" -o "$TMP/exp.img" >"$TMP/exp.out" || fail "export: $(cat "$TMP/exp.out")"
+cmp "$TMP/exp.img" "$STATE/containers/$name/images/$id.img" || fail "export -o FILE is not the stored image"
+ckctl export "$name" -o - >"$TMP/exp2.img" 2>"$TMP/exp2.err" || fail "export -o -: $(cat "$TMP/exp2.err")"
+cmp "$TMP/exp.img" "$TMP/exp2.img" || fail "export -o - (the newest) is not the stored image"
+ckctl export "$name" 999 -o "$TMP/none.img" 2>"$TMP/none.err" && fail "export of a missing image succeeded"
+[ -e "$TMP/none.img" ] && fail "a failed export left $TMP/none.img"
+info "exported image $id: $(cat "$TMP/exp.out")"
+
+# into a container that does not exist yet: created, checkpointed, restartable
+other=$P-moved
+ckctl --json import "$other" -i "$TMP/exp.img" >"$TMP/imp.json" || fail "import: $(cat "$TMP/imp.json")"
+[ "$(pyfield "$TMP/imp.json" 'd["created"]')" = True ] || fail "import did not create $other: $(cat "$TMP/imp.json")"
+iid=$(pyfield "$TMP/imp.json" 'd["image_id"]')
+cmp "$TMP/exp.img" "$STATE/containers/$other/images/$iid.img" || fail "the imported image differs from the exported one"
+[ "$(ct_state "$other")" = checkpointed ] || fail "$other is $(ct_state "$other") after the import"
+restart_ct "$other"
+verify_ct "$other" memory
+info "imported into a new container $other as image $iid; it restarts and verifies"
+ckctl rm "$other" >/dev/null || fail "rm $other"
+
+# from stdin into an existing container: the newest image
+before=$(images_count "$name")
+ckctl import "$name" -i - <"$TMP/exp.img" >"$TMP/imp2.out" || fail "import -i -: $(cat "$TMP/imp2.out")"
+[ "$(images_count "$name")" = $((before + 1)) ] || fail "import -i - did not add an image to $name"
+
+# refused: a corrupt image, a truncated one, something that is no image;
+# none leaves an image or a temporary file, and no container is created
+cp "$TMP/exp.img" "$TMP/corrupt.img"
+size=$(stat -c %s "$TMP/corrupt.img")
+printf 'XXXX' | dd of="$TMP/corrupt.img" bs=1 seek=$((size / 2)) conv=notrunc status=none
+head -c $((size / 3)) "$TMP/exp.img" >"$TMP/trunc.img"
+echo "not an image" >"$TMP/text.img"
+files=$(images_files "$name")
+for bad in corrupt trunc text; do
+	ckctl import "$name" -i "$TMP/$bad.img" >"$TMP/$bad.out" 2>&1 && fail "a $bad image was imported"
+	grep -q 'refused' "$TMP/$bad.out" || fail "$bad import: $(cat "$TMP/$bad.out")"
+	[ "$(images_files "$name")" = "$files" ] || fail "a $bad import left: $(images_files "$name") (was: $files)"
+	ckctl import "$P-new-$bad" -i "$TMP/$bad.img" >/dev/null 2>&1 && fail "a $bad image was imported into a new container"
+	[ -z "$(ct_state "$P-new-$bad")" ] || fail "a refused import left container $P-new-$bad"
+	info "$bad image refused: $(head -n 1 "$TMP/$bad.out")"
+done
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
 echo "PASS: $TEST_NAME"
