@@ -143,4 +143,6 @@ int verb_ps(struct ctl *c, int argc, char **argv);
 int verb_wait(struct ctl *c, int argc, char **argv);
 int verb_stats(struct ctl *c, int argc, char **argv);
 int verb_export(struct ctl *c, int argc, char **argv);
+/* verbs_check.c: the answer to checkpoint --check (sets the exit status). */
+void checkpoint_check_render(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr);
 int verb_import(struct ctl *c, int argc, char **argv);

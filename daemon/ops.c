@@ -77,6 +77,7 @@ void op_end(struct container *c)
 	c->op_worker = NULL;
 	c->op_wait_init = false;
 	c->op_new = false;
+	c->op_check = false;
 	c->op_image_id[0] = '\0';
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
@@ -476,7 +477,10 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 		return;
 	}
 	c->op_result = final;
-	if (final->checkpoint)
+	if (final->checkpoint && c->op_check)
+		log_fields(LOG_LVL_INFO, (struct log_field[]){ { "CKPT_CONTAINER", c->name }, { "CKPT_OPERATION", "check" } },
+			   2, "container %s: checkpoint --check found %zu refusals", c->name, final->checkpoint->n_errors);
+	else if (final->checkpoint)
 		ops_log_done(c, "checkpoint", true, final->checkpoint->image_id, final->checkpoint->image_bytes,
 			     final->checkpoint->total_us);
 	if (c->op_leave_running) {
@@ -554,7 +558,19 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 				 c->state == CONTAINER_CHECKPOINTED ? "checkpointed" : "stopped");
 		return;
 	}
-	if (!r->to_fd) {
+	if (r->check_only && r->to_fd) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: --check writes no image: no fd may be attached",
+				 c->name);
+		return;
+	}
+	if (r->check_only) {
+		/* the engine goes through the motions: its image goes nowhere */
+		k = tmp_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (k < 0) {
+			conn_reply_error(cn, E(ERR_IO), "container %s: opening /dev/null: %m", c->name);
+			return;
+		}
+	} else if (!r->to_fd) {
 		k = store_next_id(c->dir_fd, id);
 		if (k >= 0)
 			k = tmp_fd = store_create_tmp(c->dir_fd, id);
@@ -572,7 +588,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	}
 	job.req = (struct cr_checkpoint_req){
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
-		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
+		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running || r->check_only,
+		.check_only = r->check_only,
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
@@ -596,7 +613,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		fds[0] = safe_close(fds[0]);
 	op_begin(c, OP_CHECKPOINT, cn);
 	c->op_worker = w;
-	c->op_leave_running = r->leave_running;
+	c->op_leave_running = r->leave_running || r->check_only;
+	c->op_check = r->check_only;
 	memcpy(c->op_image_id, id, sizeof(id));
 }
 

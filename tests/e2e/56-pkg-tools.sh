@@ -117,4 +117,47 @@ for bad in corrupt trunc text; do
 done
 ckctl rm "$name" >/dev/null || fail "rm $name"
 
+# --- checkpoint --check ----------------------------------------------------------------
+bad=$P-refuse
+ckctl run "$bad" --cwd "$WORK" -- /bin/sh -c "$WL/refuse socket & exec $WL/refuse fanotify" >/dev/null ||
+	fail "run $bad"
+wait_log_count "$bad" '^READY' 2 30
+rc=0
+ckctl --json checkpoint "$bad" --check >"$TMP/check.json" 2>"$TMP/check.err" || rc=$?
+[ "$rc" = 1 ] || fail "checkpoint --check of a refusable container exited $rc: $(cat "$TMP/check.json" "$TMP/check.err")"
+"$PYTHON" - "$TMP/check.json" <<'PY' || fail "checkpoint --check: $(cat "$TMP/check.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+errs = d["errors"]
+assert not d["ok"], "ok with refusals"
+assert all(e["code"] == "ERR_UNSUPPORTED" for e in errs), f"not all refusals: {errs}"
+text = [e["message"].lower() for e in errs]
+assert any("vsock" in t for t in text), f"no AF_VSOCK refusal: {text}"
+assert any("fanotify" in t for t in text), f"no fanotify refusal: {text}"
+pids = {e.get("task_pid") for e in errs}
+assert len(pids) >= 2 and None not in pids, f"refusals do not name two tasks: {errs}"
+for e in errs:
+    print("[56-pkg-tools] refused:", e["message"], file=sys.stderr)
+PY
+[ "$(images_count "$bad")" = 0 ] || fail "checkpoint --check stored an image"
+[ -z "$(ls -A "$STATE/containers/$bad/images" 2>/dev/null)" ] || fail "checkpoint --check left files in the store"
+[ "$(ct_state "$bad")" = running ] || fail "$bad is $(ct_state "$bad") after --check"
+n=$(log_count "$bad" '^tick')
+sleep 0.5
+[ "$(log_count "$bad" '^tick')" -gt "$n" ] || fail "$bad stopped ticking after --check"
+ckctl checkpoint "$bad" --check >"$TMP/check.txt" 2>&1 && fail "checkpoint --check (human) exited 0"
+grep -q 'would refuse 2 objects' "$TMP/check.txt" || fail "checkpoint --check says: $(cat "$TMP/check.txt")"
+# without --check: the first refusal only, as always, and it still runs
+ckctl checkpoint "$bad" >"$TMP/real.txt" 2>&1 && fail "a checkpoint of $bad succeeded"
+[ "$(ct_state "$bad")" = running ] || fail "$bad is $(ct_state "$bad") after a refused checkpoint"
+info "checkpoint --check listed both refusals; $bad runs on"
+
+good=$P-count
+run_ct "$good" "$WL/counter"
+ckctl checkpoint "$good" --check >"$TMP/good.txt" 2>&1 || fail "checkpoint --check of $good: $(cat "$TMP/good.txt")"
+grep -q 'would refuse nothing' "$TMP/good.txt" || fail "checkpoint --check of $good says: $(cat "$TMP/good.txt")"
+[ "$(images_count "$good")" = 0 ] || fail "checkpoint --check of $good stored an image"
+verify_ct "$good" counter
+cr_cycle "$good"
+
 echo "PASS: $TEST_NAME"
