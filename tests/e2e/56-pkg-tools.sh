@@ -8,8 +8,9 @@
 #   container's byte for byte, and restarts there; a corrupt or truncated
 #   import is refused and leaves no image behind, not even a temporary one.
 #   checkpoint --check: every object a checkpoint would refuse, listed at
-#   once (two processes, one refusable fd each), no image written, the
-#   workload still running; a container with nothing to refuse passes.
+#   once (two processes: one with a vsock socket, one with a fanotify fd
+#   and a vsock socket), no image written, the workload still running; a
+#   container with nothing to refuse passes.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 start_ckptd
@@ -119,7 +120,7 @@ ckctl rm "$name" >/dev/null || fail "rm $name"
 
 # --- checkpoint --check ----------------------------------------------------------------
 bad=$P-refuse
-ckctl run "$bad" --cwd "$WORK" -- /bin/sh -c "$WL/refuse socket & exec $WL/refuse fanotify" >/dev/null ||
+ckctl run "$bad" --cwd "$WORK" -- /bin/sh -c "$WL/refuse socket & exec $WL/refuse fanotify socket" >/dev/null ||
 	fail "run $bad"
 wait_log_count "$bad" '^READY' 2 30
 rc=0
@@ -134,8 +135,9 @@ assert all(e["code"] == "ERR_UNSUPPORTED" for e in errs), f"not all refusals: {e
 text = [e["message"].lower() for e in errs]
 assert any("vsock" in t for t in text), f"no AF_VSOCK refusal: {text}"
 assert any("fanotify" in t for t in text), f"no fanotify refusal: {text}"
-pids = {e.get("task_pid") for e in errs}
-assert len(pids) >= 2 and None not in pids, f"refusals do not name two tasks: {errs}"
+pids = [e.get("task_pid") for e in errs]
+assert len(errs) == 3, f"{len(errs)} refusals, expected 3: {text}"
+assert len(set(pids)) == 2 and None not in pids, f"refusals do not name two tasks: {errs}"
 for e in errs:
     print("[56-pkg-tools] refused:", e["message"], file=sys.stderr)
 PY
@@ -146,11 +148,11 @@ n=$(log_count "$bad" '^tick')
 sleep 0.5
 [ "$(log_count "$bad" '^tick')" -gt "$n" ] || fail "$bad stopped ticking after --check"
 ckctl checkpoint "$bad" --check >"$TMP/check.txt" 2>&1 && fail "checkpoint --check (human) exited 0"
-grep -q 'would refuse 2 objects' "$TMP/check.txt" || fail "checkpoint --check says: $(cat "$TMP/check.txt")"
+grep -q 'would refuse 3 objects' "$TMP/check.txt" || fail "checkpoint --check says: $(cat "$TMP/check.txt")"
 # without --check: the first refusal only, as always, and it still runs
 ckctl checkpoint "$bad" >"$TMP/real.txt" 2>&1 && fail "a checkpoint of $bad succeeded"
 [ "$(ct_state "$bad")" = running ] || fail "$bad is $(ct_state "$bad") after a refused checkpoint"
-info "checkpoint --check listed both refusals; $bad runs on"
+info "checkpoint --check listed all three refusals; $bad runs on"
 
 good=$P-count
 run_ct "$good" "$WL/counter"

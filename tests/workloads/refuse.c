@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fanotify | timer | sharedfiles | seccompnotif |
- *          netns | utsns | timens | lease | sud | mempolicy
+ *   refuse MODE...   (each of: socket | fanotify | timer | sharedfiles |
+ *                     seccompnotif | netns | utsns | timens | lease | sud |
+ *                     mempolicy; several at once in one process)
  *
  * socket: holds an AF_VSOCK socket (a family ckptd refuses); fanotify: a fanotify group
  * marking its cwd; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
@@ -72,10 +73,9 @@ static int file_lease(const char *mode)
 	return fd < 0 ? -1 : fcntl(fd, F_SETLEASE, F_RDLCK);
 }
 
-int main(int argc, char **argv)
+/* Set up what mode names: 0, or the exit status for a failure. */
+static int setup(const char *mode)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	const char *mode = argc > 1 ? argv[1] : "";
 	long n = 0;
 
 	if (!strcmp(mode, "socket")) {
@@ -120,12 +120,25 @@ int main(int argc, char **argv)
 	} else if ((n = file_lease(mode)) <= 0) {
 		if (n)
 			fail("%s: %m\n", mode);
-		n = 0;
 	} else {
-		say("FAIL usage: refuse socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy\n");
+		say("FAIL usage: refuse MODE... (socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy)\n");
 		return 2;
 	}
-	say("READY %s\n", mode);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	long n = 0;
+
+	for (int i = 1; i < argc || i == 1; i++) {
+		int r = setup(i < argc ? argv[i] : "");
+
+		if (r)
+			return r;
+	}
+	say("READY %s\n", argc > 1 ? argv[1] : "");
 	for (;;) {
 		nanosleep(&ts, NULL);
 		say("tick %ld\n", ++n);
