@@ -76,7 +76,11 @@ if command -v scdoc >/dev/null; then
 		grep -qxF "$f" "$TMP/deb.list" || bad "the package has no $f"
 	done
 fi
-grep -v '^/usr/' "$TMP/deb.list" | grep -v '^/etc/' | sed 's/^/outside \/usr and \/etc: /' >"$TMP/stray"
+# a prefix computed at configure time (/usr/local/...) has no place in a package
+grep -Ev '^/(usr|etc)/' "$TMP/deb.list" | sed 's/^/outside \/usr and \/etc: /' >"$TMP/stray"
+grep '^/usr/local/' "$TMP/deb.list" | sed 's/^/under \/usr\/local: /' >>"$TMP/stray"
+# the configuration file, when there is one, where ckptd reads it
+grep '/ckptd\.conf$' "$TMP/deb.list" | grep -vx /etc/ckptd/ckptd.conf | sed 's/^/a ckptd.conf not at \/etc\/ckptd: /' >>"$TMP/stray"
 [ -s "$TMP/stray" ] && bad "$(cat "$TMP/stray")"
 # conffiles: every file under /etc, nothing else
 grep '^/etc/' "$TMP/deb.list" >"$TMP/etc.list"
