@@ -111,6 +111,8 @@ void json_i64(struct json *j, const char *key, int64_t val);
 void json_bool(struct json *j, const char *key, bool val);
 void json_hex(struct json *j, const char *key, uint64_t val);  /* "0x..." string */
 void json_null(struct json *j, const char *key);
+/* The separator and key of a value the caller writes to j->f itself. */
+void json_raw_begin(struct json *j, const char *key);
 /* End the document with a newline and flush. */
 int json_finish(struct json *j);
 
@@ -140,3 +142,7 @@ int verb_inspect(struct ctl *c, int argc, char **argv);
 int verb_ps(struct ctl *c, int argc, char **argv);
 int verb_wait(struct ctl *c, int argc, char **argv);
 int verb_stats(struct ctl *c, int argc, char **argv);
+int verb_export(struct ctl *c, int argc, char **argv);
+/* verbs_check.c: the answer to checkpoint --check (sets the exit status). */
+void checkpoint_check_render(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr);
+int verb_import(struct ctl *c, int argc, char **argv);

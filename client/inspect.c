@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* ckptctl inspect FILE|-: a local, daemon-free dump of an image's records.
+/* ckptctl inspect FILE|-: a local, daemon-free dump of an image's records;
+ * with --json every record whole (docs/image-json.md), which
+ * `inspect --encode` writes back into an image.
  * The image is untrusted: the reader in common/image.c bounds and checks
  * every record; here every string is escaped before it reaches a terminal. */
 #include <ctype.h>
@@ -10,6 +12,7 @@
 #include "ckptctl.h"
 #include "image.h"
 #include "image.pb-c.h"
+#include "image_json.h"
 #include "macro.h"
 
 struct inspect {
@@ -34,41 +37,28 @@ static void print_safe(FILE *f, const char *s, bool escape_space)
 	}
 }
 
-/* Field emitters: "key=value" in human mode, "key":value in JSON mode. */
+/* Field emitters of the summary: "key=value". */
 static void f_str(struct inspect *in, const char *key, const char *val)
 {
 	if (!val)
 		return;
-	if (in->json) {
-		json_str(&in->j, key, val);
-		return;
-	}
 	fprintf(in->f, " %s=", key);
 	print_safe(in->f, val, true);
 }
 
 static void f_u64(struct inspect *in, const char *key, uint64_t val)
 {
-	if (in->json)
-		json_u64(&in->j, key, val);
-	else
-		fprintf(in->f, " %s=%" PRIu64, key, val);
+	fprintf(in->f, " %s=%" PRIu64, key, val);
 }
 
 static void f_i64(struct inspect *in, const char *key, int64_t val)
 {
-	if (in->json)
-		json_i64(&in->j, key, val);
-	else
-		fprintf(in->f, " %s=%" PRId64, key, val);
+	fprintf(in->f, " %s=%" PRId64, key, val);
 }
 
 static void f_hex(struct inspect *in, const char *key, uint64_t val)
 {
-	if (in->json)
-		json_hex(&in->j, key, val);
-	else
-		fprintf(in->f, " %s=0x%" PRIx64, key, val);
+	fprintf(in->f, " %s=0x%" PRIx64, key, val);
 }
 
 /* FILE_CHR -> "chr", VMA_FILE_PRIVATE -> "file-private"; an unknown value
@@ -190,18 +180,6 @@ static void inspect_file(struct inspect *in, const Ckpt__Img__File *fl)
 
 static void inspect_fds(struct inspect *in, const Ckpt__Img__Fds *fds)
 {
-	if (in->json) {
-		json_arr_begin(&in->j, "fds");
-		for (size_t i = 0; i < fds->n_fds; i++) {
-			json_obj_begin(&in->j, NULL);
-			json_u64(&in->j, "fd", fds->fds[i]->fd);
-			json_u64(&in->j, "file_id", fds->fds[i]->file_id);
-			json_bool(&in->j, "cloexec", fds->fds[i]->cloexec);
-			json_obj_end(&in->j);
-		}
-		json_arr_end(&in->j);
-		return;
-	}
 	fprintf(in->f, " fds(fd=file):");
 	for (size_t i = 0; i < fds->n_fds; i++)
 		fprintf(in->f, " %u=%u%s", fds->fds[i]->fd, fds->fds[i]->file_id,
@@ -221,32 +199,12 @@ static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 {
 	char prot[5], kbuf[32];
 
-	if (in->json)
-		json_arr_begin(&in->j, "vmas");
-	else
-		fprintf(in->f, " vmas=%zu", mm->n_vmas);
+	fprintf(in->f, " vmas=%zu", mm->n_vmas);
 	for (size_t i = 0; i < mm->n_vmas; i++) {
 		const Ckpt__Img__Vma *v = mm->vmas[i];
 		const char *kind = enum_name(&ckpt__img__vma_kind__descriptor, v->kind, "VMA_", kbuf, sizeof(kbuf));
 
 		vma_prot(v, prot);
-		if (in->json) {
-			json_obj_begin(&in->j, NULL);
-			json_hex(&in->j, "start", v->start);
-			json_hex(&in->j, "end", v->end);
-			json_str(&in->j, "prot", prot);
-			json_str(&in->j, "kind", kind);
-			if (v->has_pgoff)
-				json_hex(&in->j, "pgoff", v->pgoff);
-			if (v->path)
-				json_str(&in->j, "path", v->path);
-			if (v->has_shm_id)
-				json_u64(&in->j, "shm_id", v->shm_id);
-			if (v->has_inherit)
-				json_bool(&in->j, "inherit", v->inherit);
-			json_obj_end(&in->j);
-			continue;
-		}
 		fprintf(in->f, "\n    %012" PRIx64 "-%012" PRIx64 " %s %s", v->start, v->end, prot, kind);
 		if (v->path) {
 			fprintf(in->f, "%*s", (int)(14 - MIN(strlen(kind), 13)), "");
@@ -259,8 +217,6 @@ static void inspect_mm(struct inspect *in, const Ckpt__Img__Mm *mm)
 		if (v->has_inherit && v->inherit)
 			fprintf(in->f, " inherited");
 	}
-	if (in->json)
-		json_arr_end(&in->j);
 }
 
 static void inspect_pagemap(struct inspect *in, const Ckpt__Img__Pagemap *pm)
@@ -300,29 +256,14 @@ static void inspect_tree(struct inspect *in, const Ckpt__Img__Tree *t)
 {
 	f_u64(in, "tasks", t->n_tasks);
 	f_u64(in, "max_fd", t->max_fd);
-	if (in->json)
-		json_arr_begin(&in->j, "tree");
 	for (size_t i = 0; i < t->n_tasks; i++) {
 		const Ckpt__Img__TreeTask *e = t->tasks[i];
 
-		if (in->json) {
-			json_obj_begin(&in->j, NULL);
-			json_u64(&in->j, "pid", e->pid);
-			json_u64(&in->j, "ppid", e->ppid);
-			json_u64(&in->j, "pgid", e->pgid);
-			json_u64(&in->j, "sid", e->sid);
-			json_u64(&in->j, "threads", e->n_threads + !e->zombie);
-			json_bool(&in->j, "zombie", e->zombie);
-			json_obj_end(&in->j);
-			continue;
-		}
 		fprintf(in->f, "\n    pid %d ppid %d pgid %d sid %d %s", e->pid, e->ppid, e->pgid, e->sid,
 			e->zombie ? "zombie" : "");
 		if (e->n_threads)
 			fprintf(in->f, "threads %zu", e->n_threads + 1);
 	}
-	if (in->json)
-		json_arr_end(&in->j);
 }
 
 static void inspect_thread(struct inspect *in, const Ckpt__Img__Thread *t)
@@ -381,6 +322,8 @@ static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 	case IMG_THREAD: return &ckpt__img__thread__descriptor;
 	case IMG_SEGMENT: return &ckpt__img__segment__descriptor;
 	case IMG_META_END: return &ckpt__img__meta_end__descriptor;
+	case IMG_SYSV_SHM: return &ckpt__img__sysv_shm__descriptor;
+	case IMG_MAC: return &ckpt__img__mac__descriptor;
 	default: return NULL;
 	}
 }
@@ -425,6 +368,27 @@ static void inspect_pages(struct inspect *in, size_t len)
 		f_u64(in, "pages", len / in->page_size);
 }
 
+/* JSON mode: the record whole, metadata as "msg", any other payload
+ * (pages) as base64 "data": enough to write it back (inspect --encode). */
+static int inspect_record_json(struct inspect *in, struct image_reader *r, uint32_t type,
+			       const void *payload, size_t len)
+{
+	const ProtobufCMessageDescriptor *desc = meta_desc(type);
+	void *msg;
+
+	if (!desc) {
+		json_raw_begin(&in->j, "data");
+		json_base64(in->j.f, payload, len);
+		return 0;
+	}
+	msg = image_unpack(r, desc, payload, len);
+	if (!msg)
+		return -EBADMSG;
+	image_json_msg(&in->j, "msg", msg);
+	protobuf_c_message_free_unpacked(msg, NULL);
+	return 0;
+}
+
 static int inspect_record(struct inspect *in, struct image_reader *r, uint64_t off,
 			  uint32_t type, const void *payload, size_t len)
 {
@@ -435,11 +399,12 @@ static int inspect_record(struct inspect *in, struct image_reader *r, uint64_t o
 		json_u64(&in->j, "offset", off);
 		json_str(&in->j, "type", image_rec_type_name(type));
 		json_u64(&in->j, "length", len);
+		ret = inspect_record_json(in, r, type, payload, len);
 	} else {
 		fprintf(in->f, "%10" PRIu64 "  %-8s %9zu ", off, image_rec_type_name(type), len);
+		ret = type == IMG_PAGES ? (inspect_pages(in, len), 0)
+					: inspect_meta(in, r, type, payload, len);
 	}
-	ret = type == IMG_PAGES ? (inspect_pages(in, len), 0)
-				: inspect_meta(in, r, type, payload, len);
 	if (ret < 0) {
 		/* The reader has moved past the record: remember where it was. */
 		in->bad_record = true;
@@ -493,14 +458,141 @@ static int inspect_open(struct ctl *c, const char *path)
 	return fd;
 }
 
+/* ---- inspect --encode: the JSON form back to an image ---- */
+
+static int read_all(struct ctl *c, int fd, char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *b;
+
+			cap = cap ? cap * 2 : 1 << 16;
+			b = realloc(buf, cap + 1);
+			if (!b)
+				return ctl_fail(c, -ENOMEM, "reading the JSON: out of memory");
+			buf = b;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return ctl_fail(c, negerrno(), "reading the JSON: %m");
+		if (n == 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+static int rec_type_by_name(const char *name)
+{
+	for (uint32_t t = IMG_HEADER; t <= IMG_TYPE_MAX; t++)
+		if (streq(image_rec_type_name(t), name))
+			return (int)t;
+	return -EINVAL;
+}
+
+/* One record of the JSON form: its payload packed or decoded, written. */
+static int encode_record(struct ctl *c, struct image_writer *w, const struct jsonv *rec, size_t i, bool last)
+{
+	const struct jsonv *type = jsonv_get(rec, "type"), *msg = jsonv_get(rec, "msg"), *data = jsonv_get(rec, "data");
+	const ProtobufCMessageDescriptor *desc;
+	ProtobufCMessage *m = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	char path[48], err[512];
+	size_t len;
+	int t, r;
+
+	snprintf(path, sizeof(path), "records[%zu]", i);
+	if (!type || type->type != JSONV_STRING || (t = rec_type_by_name(type->str)) < 0 || t == IMG_ERROR)
+		return ctl_fail(c, -EINVAL, "%s: no \"type\", or not one of an image's record types", path);
+	if ((i == 0) != (t == IMG_HEADER) || last != (t == IMG_TAIL))
+		return ctl_fail(c, -EINVAL, "%s: %s: an image is a header first, a tail last, and neither elsewhere",
+				path, type->str);
+	/* the tail's counts and checksum are the writer's, never the JSON's */
+	if (t == IMG_TAIL) {
+		r = image_write_tail(w);
+		return r < 0 ? ctl_fail(c, r, "writing the image: %m") : 0;
+	}
+	desc = meta_desc((uint32_t)t);
+	if (desc) {
+		if (!msg || data)
+			return ctl_fail(c, -EINVAL, "%s: a %s record has \"msg\" and no \"data\"", path, type->str);
+		snprintf(path, sizeof(path), "records[%zu].msg", i);
+		r = image_json_to_msg(msg, desc, path, &m, err, sizeof(err));
+		if (r < 0)
+			return ctl_fail(c, r, "%s", err);
+		r = image_write_msg(w, (uint32_t)t, m);
+		protobuf_c_message_free_unpacked(m, NULL);
+	} else {
+		if (!data || msg || data->type != JSONV_STRING)
+			return ctl_fail(c, -EINVAL, "%s: a %s record has base64 \"data\" and no \"msg\"", path, type->str);
+		if (base64_decode(data->str, data->len, &buf, &len) < 0)
+			return ctl_fail(c, -EINVAL, "%s.data: not base64", path);
+		r = image_write_record(w, (uint32_t)t, buf, len);
+	}
+	if (r == -EFBIG)
+		return ctl_fail(c, r, "records[%zu]: larger than an image record may be", i);
+	return r < 0 ? ctl_fail(c, r, "writing the image: %m") : 0;
+}
+
+static int inspect_encode(struct ctl *c, const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	const struct jsonv *recs;
+	struct image_writer w;
+	struct jsonv *doc;
+	char err[256];
+	size_t len = 0;
+	int fd, r;
+
+	if (isatty(STDOUT_FILENO))
+		return ctl_fail(c, -EINVAL, "refusing to write an image to a terminal; redirect stdout");
+	fd = inspect_open(c, path);
+	if (fd < 0)
+		return fd;
+	r = read_all(c, fd, &text, &len);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	if (r < 0)
+		return r;
+	doc = jsonv_parse(text, len, err, sizeof(err));
+	if (!doc)
+		return ctl_fail(c, -EINVAL, "%s", err);
+	recs = jsonv_get(doc, "records");
+	if (!recs || recs->type != JSONV_ARRAY || recs->n < 2) {
+		jsonv_free(doc);
+		return ctl_fail(c, -EINVAL, "no \"records\" array with a header and a tail (the form of inspect --json)");
+	}
+	image_writer_init(&w, STDOUT_FILENO);
+	for (size_t i = 0; i < recs->n && r >= 0; i++)
+		r = encode_record(c, &w, recs->items[i], i, i + 1 == recs->n);
+	image_writer_free(&w);
+	jsonv_free(doc);
+	return r;
+}
+
 int verb_inspect(struct ctl *c, int argc, char **argv)
 {
 	struct inspect in = { .json = c->json, .f = stdout };
 	struct image_reader r;
 	const char *path = NULL;
+	bool encode = false;
 	int fd, ret;
 
 	for (int i = 1; i < argc; i++) {
+		if (streq(argv[i], "--encode")) {
+			encode = true;
+			continue;
+		}
 		if (ctl_is_opt(argv[i]))
 			return ctl_unknown_opt(c, argv[i]);
 		if (path)
@@ -509,6 +601,8 @@ int verb_inspect(struct ctl *c, int argc, char **argv)
 	}
 	if (!path)
 		return ctl_usage(c, "missing FILE (or - for stdin)");
+	if (encode)
+		return inspect_encode(c, path);
 	fd = inspect_open(c, path);
 	if (fd < 0)
 		return fd;

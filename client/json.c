@@ -141,6 +141,11 @@ void json_hex(struct json *j, const char *key, uint64_t val)
 	fprintf(j->f, "\"0x%" PRIx64 "\"", val);
 }
 
+void json_raw_begin(struct json *j, const char *key)
+{
+	json_key(j, key);
+}
+
 void json_null(struct json *j, const char *key)
 {
 	json_key(j, key);

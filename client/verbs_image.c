@@ -19,6 +19,7 @@ struct checkpoint_args {
 	const char *name;
 	const char *output;   /* NULL: store; "-": stdout; else a path */
 	bool leave_running;
+	bool check;           /* --check: list what would be refused, save nothing */
 	uint32_t timeout_s;   /* 0: ckptd's default */
 	bool has_ghost_limit;
 	uint64_t ghost_limit; /* bytes of one file deleted while open */
@@ -60,6 +61,10 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0)
 				return r;
 			a->leave_running = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--check", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			a->check = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--timeout", 0, true, &val)) != 0) {
 			if (r < 0 || (r = parse_timeout(c, val, &a->timeout_s)) < 0)
 				return r;
@@ -83,6 +88,8 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 	}
 	if (!a->name)
 		return ctl_usage(c, "missing NAME");
+	if (a->check && (a->output || a->leave_running))
+		return ctl_usage(c, "--check saves nothing and leaves the container running: no -o, no --leave-running");
 	return ctl_check_name(c, a->name);
 }
 
@@ -148,6 +155,8 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	cp.timeout_s = a.timeout_s;
 	cp.has_ghost_limit = a.has_ghost_limit;
 	cp.ghost_limit = a.ghost_limit;
+	cp.has_check_only = a.check;
+	cp.check_only = a.check;
 	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
 	req.checkpoint = &cp;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
@@ -160,7 +169,10 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 			ckpt__rpc__response__free_unpacked(resp, NULL);
 		return r;
 	}
-	checkpoint_render(c, &a, image_on_stdout, resp->checkpoint);
+	if (a.check)
+		checkpoint_check_render(c, a.name, resp->checkpoint);
+	else
+		checkpoint_render(c, &a, image_on_stdout, resp->checkpoint);
 	ckpt__rpc__response__free_unpacked(resp, NULL);
 	return 0;
 }

@@ -5,7 +5,7 @@
 # with --socket, else $CKPTD_SOCKET, else the default), files for -o, -i
 # and inspect, a command after "run NAME --".
 
-_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart images inspect version check"
+_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart images inspect export import version check"
 _ckptctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 
@@ -15,7 +15,10 @@ _ckptctl_flags() {
 	run) echo "-t --cwd --env --env-file --hostname --net --publish --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--leave-running --timeout --ghost-limit --output -o" ;;
+	checkpoint) echo "--check --leave-running --timeout --ghost-limit --output -o" ;;
+	export) echo "--output -o" ;;
+	import) echo "--input -i" ;;
+	inspect) echo "--encode" ;;
 	restart) echo "--image --timeout --trust-image --input -i --allow-changed-files" ;;
 	esac
 }
@@ -58,7 +61,7 @@ _ckptctl() {
 		--) [[ $verb == run ]] && after_dd=0 ;;
 		--socket) i=$((i + 1)); _ckptctl_sock=${COMP_WORDS[i]} ;;
 		--socket=*) _ckptctl_sock=${w#--socket=} ;;
-		-*=*|--json|--leave-running|--trust-image|--help|-h|-t|-f|--follow) ;;
+		-*=*|--json|--leave-running|--trust-image|--check|--encode|--help|-h|-t|-f|--follow) ;;
 		-*) _ckptctl_takes_value "$w" && i=$((i + 1)) ;;
 		*)
 			if [[ -z $verb ]]; then
@@ -119,8 +122,15 @@ _ckptctl() {
 		elif [[ $name == rm ]] && ((nargs == 2)); then
 			_ckptctl_add -W "$(_ckptctl_image_ids "$prev")" -- "$cur"
 		fi ;;
-	logs|kill|rm|checkpoint|restart|ps|wait|stats)
+	logs|kill|rm|checkpoint|restart|ps|wait|stats|import)
 		((nargs == 0)) && _ckptctl_add -W "$(_ckptctl_containers)" -- "$cur" ;;
+	export)
+		# "export NAME [ID]"
+		if ((nargs == 0)); then
+			_ckptctl_add -W "$(_ckptctl_containers)" -- "$cur"
+		elif ((nargs == 1)); then
+			_ckptctl_add -W "$(_ckptctl_image_ids "$name")" -- "$cur"
+		fi ;;
 	inspect)
 		((nargs == 0)) && { [[ -z $cur || $cur == - ]] && COMPREPLY=(-); _ckptctl_files "$cur"; } ;;
 	esac

@@ -23,7 +23,7 @@ enum container_state {
 };
 
 /* The operation holding a container busy; OP_NONE when idle. */
-enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM };
+enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM, OP_IMPORT };
 
 struct container {
 	struct container *next;
@@ -60,6 +60,7 @@ struct container {
 	struct conn *op_conn;        /* client to answer; NULL once it left */
 	struct worker *op_worker;
 	bool op_wait_init;           /* answer once init has exited */
+	bool op_check;               /* a checkpoint --check: nothing is saved */
 	bool op_new;                 /* restart created this entry: drop it on failure */
 	enum container_state op_prev_state;
 	bool op_leave_running;

@@ -7,6 +7,8 @@
 #include "rpc.pb-c.h"
 #include <stddef.h>
 
+#include "container.h"
+
 struct conn;
 struct container;
 
@@ -44,6 +46,15 @@ void ops_checkpoint(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, siz
 void ops_restart(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_kill(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
+/* An operation starts (the container is busy until op_end) and ends
+ * (the client answered). */
+void op_begin(struct container *ct, enum op_kind kind, struct conn *cn);
+void op_end(struct container *ct);
+
+/* transfer.c: stored images out of and into the store */
+void transfer_export(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void transfer_import(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
 /* The init of a container with an operation in progress exited. */
 void ops_init_exited(struct container *ct);

@@ -5,6 +5,7 @@
 #include "config.h"
 #include "container.h"
 #include "key.h"
+#include "journal.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -323,6 +324,7 @@ static int run(int argc, char **argv)
 	int r;
 
 	log_set_prefix("ckptd");
+	journal_setup();
 	r = parse_argv(argc, argv);
 	if (r <= 0)
 		return r;

@@ -21,6 +21,7 @@
 #include "wire.h"
 #include "worker.h"
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/stat.h>
@@ -31,7 +32,7 @@
 
 static const char *const op_names[] = {
 	[OP_NONE] = "nothing", [OP_CHECKPOINT] = "checkpoint", [OP_RESTART] = "restart",
-	[OP_KILL] = "kill", [OP_RM] = "rm",
+	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_IMPORT] = "import",
 };
 
 struct container *ops_lookup(struct conn *cn, const char *name)
@@ -71,7 +72,7 @@ static bool ops_idle(struct conn *cn, struct container *c)
 	return false;
 }
 
-static void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
+void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
 {
 	c->op = kind;
 	c->op_conn = cn;
@@ -82,7 +83,7 @@ static void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
 	c->op_err_msg[0] = '\0';
 }
 
-static void op_end(struct container *c)
+void op_end(struct container *c)
 {
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
@@ -91,6 +92,7 @@ static void op_end(struct container *c)
 	c->op_worker = NULL;
 	c->op_wait_init = false;
 	c->op_new = false;
+	c->op_check = false;
 	c->op_image_id[0] = '\0';
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
@@ -417,6 +419,32 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	ops_reply_container(c, cn, false, NULL);
 }
 
+/* One line per finished checkpoint or restart, with the journal fields an
+ * operator filters on (CKPT_CONTAINER=, CKPT_OPERATION=, ...). bytes and
+ * total_us are those of the response; a failure carries its error instead. */
+static void ops_log_done(const struct container *c, const char *op, bool ok, const char *image_id,
+			 uint64_t bytes, uint64_t total_us)
+{
+	char ms[24], nbytes[24];
+	struct log_field f[] = {
+		{ "CKPT_CONTAINER", c->name },
+		{ "CKPT_OPERATION", op },
+		{ "CKPT_RESULT", ok ? "ok" : "failed" },
+		{ "CKPT_DURATION_MS", ok ? ms : NULL },
+		{ "CKPT_BYTES", ok ? nbytes : NULL },
+		{ "CKPT_IMAGE", image_id && image_id[0] ? image_id : NULL },
+	};
+
+	snprintf(ms, sizeof(ms), "%" PRIu64, total_us / 1000);
+	snprintf(nbytes, sizeof(nbytes), "%" PRIu64, bytes);
+	if (ok)
+		log_fields(LOG_LVL_INFO, f, ARRAY_SIZE(f), "container %s: %s done in %s ms, %s bytes%s%s",
+			   c->name, op, ms, nbytes, f[5].value ? ", image " : "", f[5].value ? f[5].value : "");
+	else
+		log_fields(LOG_LVL_WARN, f, ARRAY_SIZE(f), "container %s: %s failed: %s", c->name, op,
+			   c->op_err_msg[0] ? c->op_err_msg : "no reason given");
+}
+
 /* ---- checkpoint ---- */
 
 static void ops_run_pending(struct container *c);
@@ -452,6 +480,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 			op_worker_died(c, "checkpoint", wait_status);
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
+		ops_log_done(c, "checkpoint", false, NULL, 0, 0);
 		/* A worker that died can't have thawed; the engine already did otherwise. */
 		if (c->has_cgroup)
 			cgroup_thaw(&c->cg);
@@ -467,6 +496,12 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 		return;
 	}
 	c->op_result = final;
+	if (final->checkpoint && c->op_check)
+		log_fields(LOG_LVL_INFO, (struct log_field[]){ { "CKPT_CONTAINER", c->name }, { "CKPT_OPERATION", "check" } },
+			   2, "container %s: checkpoint --check found %zu refusals", c->name, final->checkpoint->n_errors);
+	else if (final->checkpoint)
+		ops_log_done(c, "checkpoint", true, final->checkpoint->image_id, final->checkpoint->image_bytes,
+			     final->checkpoint->total_us);
 	if (c->op_leave_running) {
 		if (c->init_pid == 0) {
 			c->state = CONTAINER_STOPPED;
@@ -542,7 +577,19 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 				 c->state == CONTAINER_CHECKPOINTED ? "checkpointed" : "stopped");
 		return;
 	}
-	if (!r->to_fd) {
+	if (r->check_only && r->to_fd) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: --check writes no image: no fd may be attached",
+				 c->name);
+		return;
+	}
+	if (r->check_only) {
+		/* the engine goes through the motions: its image goes nowhere */
+		k = tmp_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (k < 0) {
+			conn_reply_error(cn, E(ERR_IO), "container %s: opening /dev/null: %m", c->name);
+			return;
+		}
+	} else if (!r->to_fd) {
 		k = store_next_id(c->dir_fd, id);
 		if (k >= 0)
 			k = tmp_fd = store_create_tmp(c->dir_fd, id, c->owner_uid);
@@ -560,7 +607,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	}
 	job.req = (struct cr_checkpoint_req){
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
-		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running,
+		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running || r->check_only,
+		.check_only = r->check_only,
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
@@ -585,7 +633,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		fds[0] = safe_close(fds[0]);
 	op_begin(c, OP_CHECKPOINT, cn);
 	c->op_worker = w;
-	c->op_leave_running = r->leave_running;
+	c->op_leave_running = r->leave_running || r->check_only;
+	c->op_check = r->check_only;
 	memcpy(c->op_image_id, id, sizeof(id));
 }
 
@@ -619,6 +668,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 			op_worker_died(c, "restart", wait_status);
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
+		ops_log_done(c, "restart", false, NULL, 0, 0);
 		/* kill what was built; the answer goes out once init is gone */
 		if (c->init_pid == 0) {
 			ops_restart_failed(c);
@@ -628,6 +678,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		container_kill_all(c);
 		return;
 	}
+	ops_log_done(c, "restart", true, NULL, final->restart->image_bytes, final->restart->total_us);
 	net_from_info(&c->net, final->restart->container);
 	if (c->init_pid > 0) {
 		c->state = CONTAINER_RUNNING;
@@ -1039,6 +1090,11 @@ void ops_abort(struct container *c)
 	if (c->op == OP_NONE)
 		return;
 	op_set_error(c, E(ERR_BUSY), "container %s: ckptd is shutting down", c->name);
+	/* its done() answers, and drops a container made for the import */
+	if (c->op == OP_IMPORT) {
+		worker_abort(c->op_worker);
+		return;
+	}
 	if (c->op_worker)
 		worker_abort(c->op_worker);     /* its done() runs now */
 	if (c->op == OP_NONE)

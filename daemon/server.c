@@ -46,6 +46,8 @@ static const struct handler {
 	[CKPT__RPC__REQUEST__BODY_WAIT] = { "wait", query_wait, false, false },
 	[CKPT__RPC__REQUEST__BODY_IMAGE_RM] = { "images rm", query_image_rm, false, true },
 	[CKPT__RPC__REQUEST__BODY_STATS] = { "stats", query_stats, false, false },
+	[CKPT__RPC__REQUEST__BODY_EXPORT_IMAGE] = { "export", transfer_export, false, false },
+	[CKPT__RPC__REQUEST__BODY_IMPORT_IMAGE] = { "import", transfer_import, true, true },
 };
 
 /* ---- replies ---- */

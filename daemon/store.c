@@ -2,6 +2,7 @@
 /* The image store: plain files in the container's images/ dir, named by id. */
 #include "store.h"
 #include "image.h"
+#include "image.pb-c.h"
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
@@ -308,4 +309,77 @@ int store_remove(int dir_fd, const char *id)
 		return -errno;
 	/* the removal must survive a crash like a commit does */
 	return fsync(dfd) < 0 ? -errno : 0;
+}
+
+static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
+{
+	switch (type) {
+	case IMG_HEADER: return &ckpt__img__header__descriptor;
+	case IMG_TASK: return &ckpt__img__task__descriptor;
+	case IMG_FILE: return &ckpt__img__file__descriptor;
+	case IMG_FDS: return &ckpt__img__fds__descriptor;
+	case IMG_MM: return &ckpt__img__mm__descriptor;
+	case IMG_PAGEMAP: case IMG_DROP: return &ckpt__img__pagemap__descriptor;
+	case IMG_PIPE: return &ckpt__img__pipe__descriptor;
+	case IMG_SHM: return &ckpt__img__shm__descriptor;
+	case IMG_GHOST: return &ckpt__img__ghost__descriptor;
+	case IMG_TREE: return &ckpt__img__tree__descriptor;
+	case IMG_THREAD: return &ckpt__img__thread__descriptor;
+	case IMG_SYSV_SHM: return &ckpt__img__sysv_shm__descriptor;
+	default: return NULL;
+	}
+}
+
+/* The writer makes the same bytes from the same records (the checksum
+ * chain and the tail depend on nothing else), so the copy is the image. */
+int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *ret_bytes,
+			char *why, size_t why_len)
+{
+	struct image_reader r;
+	struct image_writer w;
+	int ret;
+
+	why[0] = '\0';
+	image_reader_init(&r, in_fd);
+	image_writer_init(&w, out_fd);
+	ret = deadline_ms ? image_io_set_deadline(&r.io, in_fd, false, deadline_ms) : 0;
+	if (ret < 0)
+		snprintf(r.error, sizeof(r.error), "preparing the stream: %s", strerror(-ret));
+	while (ret >= 0) {
+		const ProtobufCMessageDescriptor *desc;
+		const void *payload;
+		uint32_t type;
+		size_t len;
+		uint64_t off = r.offset;
+		void *msg;
+
+		ret = image_read_record(&r, &type, &payload, &len);
+		if (ret <= 0)
+			break;
+		desc = meta_desc(type);
+		if (desc) {
+			msg = image_unpack(&r, desc, payload, len);
+			if (!msg) {
+				ret = -EBADMSG;
+				snprintf(why, why_len, "offset %" PRIu64 ": %s", off, r.error);
+				break;
+			}
+			protobuf_c_message_free_unpacked(msg, NULL);
+		}
+		ret = image_write_record(&w, type, payload, len);
+		if (ret < 0)
+			snprintf(r.error, sizeof(r.error), "writing the copy: %s", strerror(-ret));
+	}
+	if (ret == 0) {
+		ret = image_write_tail(&w);
+		if (ret < 0)
+			snprintf(r.error, sizeof(r.error), "writing the copy: %s", strerror(-ret));
+	}
+	if (ret < 0 && !why[0])
+		snprintf(why, why_len, "%s", r.error[0] ? r.error : strerror(-ret));
+	if (ret >= 0)
+		*ret_bytes = w.offset;
+	image_reader_free(&r);
+	image_writer_free(&w);
+	return ret < 0 ? ret : 0;
 }

@@ -47,3 +47,11 @@ int store_verify(int dir_fd, const char *id, const struct mac_key *keys, size_t 
 		 uint8_t ret_key_id[MAC_KEY_ID_LEN], bool *ret_has_key_id);
 /* Unlink ID.img (-ENOENT if absent) and fsync the images dir. */
 int store_remove(int dir_fd, const char *id);
+
+/* Copy the image stream in_fd into out_fd, verifying it on the way: the
+ * framing, every checksum, the tail, and that every metadata record
+ * unpacks as its message. Waits past deadline_ms (CLOCK_MONOTONIC; 0:
+ * none) fail. Returns 0 with the image's size in *ret_bytes, or -errno
+ * with why in why (the output is then incomplete: the caller drops it). */
+int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *ret_bytes,
+			char *why, size_t why_len);

@@ -299,6 +299,73 @@ static int worker_send_error(int report_fd, const struct cr_error *err, int r, c
 	return wire_send_msg(report_fd, &resp.base, NULL, 0);
 }
 
+/* checkpoint --check: the answer lists every refusal, then the error that
+ * stopped the check early, if one did. */
+static int worker_check_reply(int report_fd, const struct cr_error *err, int r)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__CheckpointResponse cr = CKPT__RPC__CHECKPOINT_RESPONSE__INIT;
+	const struct cr_refusals *l = err->collect;
+	size_t n = l->n, i;
+	_cleanup_free_ Ckpt__Rpc__Error *ev = calloc(n + 2, sizeof(*ev));
+	_cleanup_free_ Ckpt__Rpc__Error **ep = calloc(n + 2, sizeof(*ep));
+	char last[sizeof(err->msg) + 64], more[64];
+
+	if (!ev || !ep)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		const struct cr_refusal *f = &l->v[i];
+		Ckpt__Rpc__Error *e = &ev[i];
+
+		ckpt__rpc__error__init(e);
+		e->code = CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED;
+		e->message = (char *)f->msg;
+		e->has_sys_errno = f->sys_errno != 0;
+		e->sys_errno = f->sys_errno;
+		e->has_task_pid = f->task_pid != 0;
+		e->task_pid = f->task_pid;
+		e->has_task_host_pid = f->task_host_pid != 0;
+		e->task_host_pid = f->task_host_pid;
+		e->object = f->object[0] ? (char *)f->object : NULL;
+		e->reason = f->reason[0] ? (char *)f->reason : NULL;
+		ep[i] = e;
+	}
+	if (l->truncated) {
+		ckpt__rpc__error__init(&ev[n]);
+		snprintf(more, sizeof(more), "more than %d refusals: the rest are not listed", CR_REFUSALS_MAX);
+		ev[n].code = CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED;
+		ev[n].message = more;
+		ep[n] = &ev[n];
+		n++;
+	}
+	if (r < 0) {
+		Ckpt__Rpc__Error *e = &ev[n];
+
+		ckpt__rpc__error__init(e);
+		if (err->code != CR_OK)
+			snprintf(last, sizeof(last), "the check stopped here: %s", err->msg);
+		else
+			snprintf(last, sizeof(last), "the check stopped here: %s", strerror(-r));
+		e->code = worker_errcode(err->code != CR_OK ? err->code : CR_ERR_INTERNAL);
+		e->message = last;
+		e->has_sys_errno = err->sys_errno != 0;
+		e->sys_errno = err->sys_errno;
+		e->has_task_pid = err->task_pid != 0;
+		e->task_pid = err->task_pid;
+		e->has_task_host_pid = err->task_host_pid != 0;
+		e->task_host_pid = err->task_host_pid;
+		e->object = err->object[0] ? (char *)err->object : NULL;
+		e->reason = err->reason[0] ? (char *)err->reason : NULL;
+		ep[n++] = e;
+	}
+	cr.n_errors = n;
+	cr.errors = ep;
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
+	resp.checkpoint = &cr;
+	return wire_send_msg(report_fd, &resp.base, NULL, 0);
+}
+
 int worker_checkpoint(void *arg, int report_fd)
 {
 	struct worker_checkpoint_job *job = arg;
@@ -316,6 +383,15 @@ int worker_checkpoint(void *arg, int report_fd)
 	job->req.progress_arg = &report_fd;
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
+	if (job->req.check_only) {
+		struct cr_refusals refusals = { 0 };
+
+		err.collect = &refusals;
+		r = cr_checkpoint(&job->req, &st, &err);
+		r = worker_check_reply(report_fd, &err, r);
+		free(refusals.v);
+		return r;
+	}
 	r = cr_checkpoint(&job->req, &st, &err);
 	if (r >= 0 && job->image_id) {
 		r = store_commit(job->dir_fd, job->image_id, job->req.image_fd);

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # `systemctl start ckptd` for real: systemd as pid 1 in a throwaway
 # container. A minimal Debian root (mmdebstrap, cached under
-# /var/cache/ckptd-tests) gets the built tree by `cmake --install`
-# (DESTDIR), boots under systemd-nspawn, and inside it:
+# /var/cache/ckptd-tests) boots under systemd-nspawn, and inside it:
+#   dpkg -i the package built from BUILD (cmake --target package): its
+#   postinst creates the ckpt group and reloads systemd;
 #   systemctl start ckptd.socket; ckptd.service is not running yet;
 #   ckptctl run starts it by socket activation; checkpoint and restart;
 #   systemctl stop ckptd with the container running: it keeps running;
 #   systemctl start ckptd: the container is adopted again (same host pid,
-#   still counting) and checkpoints and restarts as before.
+#   still counting) and checkpoints and restarts as before;
+#   journalctl -u ckptd -o json holds the checkpoint's structured fields.
 # The machine is powered off and its root removed whatever happens.
 # Usage: tests/check-systemd-boot.sh [BUILD]. Exit 0 pass, 1 fail, 77 skip
 # (no mmdebstrap or systemd-nspawn, no package archive, no boot).
@@ -20,7 +22,7 @@ NAME=ckpt-boot-$$
 CACHE=${CKPT_BOOT_CACHE:-/var/cache/ckptd-tests}
 MIRROR=${CKPT_BOOT_MIRROR:-}
 # what the binaries need at run time besides systemd
-PKGS=systemd,systemd-sysv,dbus,libevent-2.1-7,libprotobuf-c1,iproute2,nftables
+PKGS=systemd,systemd-sysv,dbus,adduser,libevent-2.1-7,libprotobuf-c1,iproute2,nftables
 TAR=$CACHE/bookworm-minbase-$(echo "$PKGS" | cksum | cut -d' ' -f1).tar
 
 ROOT=
@@ -102,6 +104,7 @@ for t in mmdebstrap systemd-nspawn nsenter; do
 done
 [ -x "$BUILD/ckptd" ] && [ -x "$BUILD/ckptctl" ] && [ -x "$BUILD/tests/workloads/counter" ] ||
 	skip "ckptd, ckptctl or the counter workload not built in $BUILD"
+command -v dpkg-deb >/dev/null || skip "dpkg-deb is not installed"
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
@@ -120,16 +123,12 @@ fi
 ROOT=$(mktemp -d /var/tmp/ckpt-boot.XXXXXX) || fail "mktemp"
 LOG=$(mktemp /tmp/ckpt-boot-log.XXXXXX) || fail "mktemp"
 tar -C "$ROOT" -xf "$TAR" || fail "extract $TAR"
-DESTDIR=$ROOT cmake --install "$BUILD" >"$LOG" 2>&1 || fail "cmake --install: $(tail -n 3 "$LOG")"
-unit=$(find "$ROOT" -name ckptd.service -path '*/systemd/system/*' | head -n 1)
-[ -n "$unit" ] || fail "cmake --install installed no ckptd.service"
-exe=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
-[ -x "$ROOT$exe" ] || fail "ckptd.service starts $exe, which the install did not put in place"
+# the package, as an administrator would get it
+cmake --build "$BUILD" --target package >"$LOG" 2>&1 || fail "cmake --target package: $(tail -n 3 "$LOG")"
+debs=("$BUILD"/ckptd_*.deb)
+[ ${#debs[@]} = 1 ] && [ -s "${debs[0]}" ] || fail "no single ckptd_*.deb in $BUILD"
+install -D -m 0644 "${debs[0]}" "$ROOT/var/tmp/ckptd.deb"
 install -D -m 0755 "$BUILD/tests/workloads/counter" "$ROOT/opt/ckptd-test/counter"
-# ckptctl in PATH for root, wherever the prefix put it
-ctl_path=$(find "$ROOT" -name ckptctl -type f -perm -u+x | head -n 1)
-[ -n "$ctl_path" ] || fail "cmake --install installed no ckptctl"
-[ "${ctl_path#"$ROOT"}" = /usr/bin/ckptctl ] || ln -sf "${ctl_path#"$ROOT"}" "$ROOT/usr/bin/ckptctl"
 
 # --- boot -------------------------------------------------------------------------
 # ckptd needs what it has on a real machine: every capability, and no
@@ -167,6 +166,15 @@ running|degraded) info "systemd is pid 1 and $st" ;;
 *) skip "the machine did not boot: '$st'" ;;
 esac
 [ "$(inside cat /proc/1/comm)" = systemd ] || fail "pid 1 inside is not systemd"
+
+# --- the package -----------------------------------------------------------------------
+inside getent group ckpt >/dev/null && fail "the fresh root already has a ckpt group"
+out=$(inside dpkg -i /var/tmp/ckptd.deb 2>&1) || fail "dpkg -i ckptd.deb: $(tail -n 5 <<<"$out")"
+inside dpkg-query -W -f='${Status}' ckptd | grep -q 'install ok installed' || fail "ckptd is not installed after dpkg -i"
+inside getent group ckpt >/dev/null || fail "postinst made no ckpt group"
+exe=$(inside systemctl show -P ExecStart ckptd.service | sed -n 's/.*path=\([^ ;]*\).*/\1/p')
+[ "$exe" = /usr/sbin/ckptd ] || fail "systemd starts '$exe' for ckptd.service, not the packaged /usr/sbin/ckptd"
+info "package installed: $(inside dpkg-query -W ckptd), group $(inside getent group ckpt)"
 
 # --- socket activation ---------------------------------------------------------------
 inside systemctl start ckptd.socket || fail "systemctl start ckptd.socket"
@@ -231,4 +239,25 @@ c3=$(verify)
 info "stopped with the container running, started again, adopted: counter $c2 -> $c3"
 ctl rm count >/dev/null || fail "rm count"
 inside journalctl -u ckptd --no-pager -o cat | grep -q . || fail "nothing from ckptd in the journal"
+# structured fields, and the message without a "ckptd[pid]:" of its own
+# (journald adds that one)
+inside journalctl -u ckptd --no-pager -o json >"$LOG.json" 2>/dev/null || fail "journalctl -o json"
+python3 - "$LOG.json" <<'PY' || { rm -f "$LOG.json"; fail "the journal lacks ckptd's structured fields"; }
+import json, sys
+done = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    msg = e.get("MESSAGE", "")
+    if isinstance(msg, str) and msg.startswith("ckptd["):
+        sys.exit(f"a journal message prints its own prefix: {msg}")
+    if e.get("CKPT_CONTAINER") == "count" and e.get("CKPT_RESULT") == "ok":
+        op = e.get("CKPT_OPERATION")
+        if not e.get("CKPT_DURATION_MS", "").isdigit() or not e.get("CKPT_BYTES", "").isdigit():
+            sys.exit(f"{op}: no duration or bytes: {e}")
+        done[op] = done.get(op, 0) + 1
+if done.get("checkpoint", 0) < 2 or done.get("restart", 0) < 2:
+    sys.exit(f"completions in the journal: {done}, expected 2 checkpoints and 2 restarts")
+print(f"[systemd-boot] journal fields: {done}", file=sys.stderr)
+PY
+rm -f "$LOG.json"
 echo "PASS: systemd as pid 1"

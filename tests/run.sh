@@ -5,8 +5,9 @@
 # On a fresh Debian 12 machine, as root: installs what is missing, builds
 # build/ (RelWithDebInfo), build-asan/ (ASan+UBSan) and build-fuzz/ (the
 # libFuzzer harnesses, clang), runs the unit tests in the first two,
-# verifies the systemd units, boots systemd as pid 1 with the installed tree
-# (tests/check-systemd-boot.sh), checks the shell scripts (shellcheck), then
+# verifies the systemd units, builds and checks the Debian package
+# (tests/check-package.sh), boots systemd as pid 1 with that package
+# installed (tests/check-systemd-boot.sh), checks the shell scripts (shellcheck), then
 # runs every end-to-end test in tests/e2e/ against build/ with a timeout
 # each, and prints a summary.
 # Exit status: 0 when nothing failed.
@@ -45,7 +46,7 @@ E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
 	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck
 	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container
-	  nftables iproute2 make coreutils libssl-dev
+	  nftables iproute2 make coreutils libssl-dev dpkg-dev file
 	  redis-server tmux nodejs nginx-light)
 
 passed=0 failed=0 skipped=0
@@ -154,6 +155,14 @@ if [ $unit = 1 ]; then
 			ko "systemd-analyze verify"
 		fi
 	rm -rf "$units"
+
+	step "debian package"
+	bash "$REPO/tests/check-package.sh" "$BUILD" >"$BUILD/package.log" 2>&1
+	case $? in
+	0) ok "debian package" ;;
+	77) sk "debian package: $(grep -m1 SKIP "$BUILD/package.log" | sed 's/.*SKIP: //')" ;;
+	*) tail -n 40 "$BUILD/package.log"; ko "debian package" ;;
+	esac
 
 	step "systemd as pid 1"
 	# the installed units, socket activation and re-adoption in a booted machine

@@ -32,7 +32,14 @@ struct ckpt_job {
 	uint64_t t_start, t_frozen;
 	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
 	struct ns_ipc ipc;         /* its IPC namespace's objects */
+	bool *refused;             /* --check: per process, something of it was refused */
 };
+
+/* checkpoint --check: a step that failed with refusals only has had them
+ * collected, and the check goes on; any other failure ends it. Without
+ * --check nothing is collected and r is returned as it is. */
+#define STEP(j, call) ({ size_t _before = cr_refusal_count((j)->ctx.err); int _r = (call); \
+			 cr_refusal_absorbed((j)->ctx.err, _r, _before) ? 0 : _r; })
 
 static void progress(struct ckpt_job *j, const char *phase)
 {
@@ -51,9 +58,9 @@ static int hold_traffic(struct ckpt_job *j)
 
 	if (!req->net || !req->net->private_ns || !req->net_ops)
 		return 0;
-	r = req->net_ops->check(req->net_ops->arg, req->init_pid, req->net, j->ctx.err);
-	if (r < 0 || !req->net->addr)
-		return r;    /* without a veth no peer is outside */
+	r = STEP(j, req->net_ops->check(req->net_ops->arg, req->init_pid, req->net, j->ctx.err));
+	if (r < 0 || !req->net->addr || req->check_only)
+		return r;    /* without a veth no peer is outside; a check saves nothing */
 	r = req->net_ops->hold(req->net_ops->arg, req->init_pid, true, j->ctx.err);
 	if (r < 0)
 		return r;
@@ -83,7 +90,7 @@ static int freeze(struct ckpt_job *j)
 	if (r < 0)
 		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "reading the UTS names and clocks of the container (init %d)",
 			       j->ctx.req->init_pid);
-	r = ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->ipc);
+	r = STEP(j, ns_ipc_read(j->ctx.req->init_pid, j->ctx.err, &j->ipc));
 	j->ctx.ipc = &j->ipc;
 	if (r < 0)
 		return r;
@@ -258,17 +265,20 @@ static int dump_objects(struct ckpt_job *j)
 	progress(j, "objects");
 	for (i = 0; i < j->ctx.nprocs && r >= 0; i++) {
 		struct dump_proc *p = &j->ctx.procs[i];
+		size_t before = cr_refusal_count(j->ctx.err);
 
 		if (p->zombie)
 			continue;
 		cr_error_scope(j->ctx.err, p->nspid, p->pid);
-		r = ipc_check_undo(&j->ctx, p);
+		r = STEP(j, ipc_check_undo(&j->ctx, p));
 		if (r >= 0)
-			r = files_collect(&j->ctx, p);
+			r = STEP(j, files_collect(&j->ctx, p));
 		if (r >= 0)
-			r = ghost_dump_cwd(&j->ctx, p);
+			r = STEP(j, ghost_dump_cwd(&j->ctx, p));
 		if (r >= 0)
-			r = mm_collect(&j->ctx, p);
+			r = STEP(j, mm_collect(&j->ctx, p));
+		if (j->refused && cr_refusal_count(j->ctx.err) > before)
+			j->refused[i] = true;
 	}
 	/* what fails from here on is no one task's */
 	cr_error_scope(j->ctx.err, 0, 0);
@@ -284,8 +294,10 @@ static int dump_tasks(struct ckpt_job *j)
 	progress(j, "dump");
 	for (i = 0; i < j->ctx.nprocs && r >= 0; i++) {
 		struct dump_proc *p = &j->ctx.procs[i];
+		size_t before = cr_refusal_count(j->ctx.err);
 
-		if (p->zombie)
+		/* --check: what was refused of it is not there to dump */
+		if (p->zombie || (j->refused && j->refused[i]))
 			continue;
 		cr_error_scope(j->ctx.err, p->nspid, p->pid);
 		r = task_dump(&j->ctx, p);
@@ -295,6 +307,8 @@ static int dump_tasks(struct ckpt_job *j)
 			r = files_dump_fds(&j->ctx, p);
 		if (r >= 0)
 			r = mm_dump(&j->ctx, p);
+		if (cr_refusal_absorbed(j->ctx.err, r, before))
+			r = 0;
 	}
 	cr_error_scope(j->ctx.err, 0, 0);
 	return r;
@@ -315,25 +329,38 @@ static int write_tail(struct ckpt_job *j)
 
 /* Engine messages name tasks by host pid, which is what /proc knows them by;
  * the user knows them by their pid in the container: give both. */
-static void name_tasks_in_error(struct ckpt_job *j)
+static void name_task(struct ckpt_job *j, char *emsg, size_t msg_len, char *reason, pid_t *task_pid,
+		      pid_t *task_host_pid)
 {
-	struct cr_error *e = j->ctx.err;
-	char prefix[32], msg[sizeof(e->msg)];
+	char prefix[32], msg[512];
 	size_t i, n;
 
-	for (i = 0; i < j->ctx.nprocs && e->code != CR_OK; i++) {
+	for (i = 0; i < j->ctx.nprocs; i++) {
 		const struct dump_proc *p = &j->ctx.procs[i];
 
 		n = snprintf(prefix, sizeof(prefix), "task %d:", p->pid);
-		if (!p->nspid || strncmp(e->msg, prefix, n) != 0)
+		if (!p->nspid || strncmp(emsg, prefix, n) != 0)
 			continue;
-		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", p->nspid, p->pid, e->msg + n);
-		memcpy(e->msg, msg, sizeof(msg));
-		e->task_pid = p->nspid;
-		e->task_host_pid = p->pid;
-		if (strncmp(e->reason, prefix, n) == 0)
-			memmove(e->reason, e->reason + n + (e->reason[n] == ' '), strlen(e->reason + n) + 1);
+		snprintf(msg, sizeof(msg), "task %d (host pid %d):%s", p->nspid, p->pid, emsg + n);
+		snprintf(emsg, msg_len, "%s", msg);
+		*task_pid = p->nspid;
+		*task_host_pid = p->pid;
+		if (strncmp(reason, prefix, n) == 0)
+			memmove(reason, reason + n + (reason[n] == ' '), strlen(reason + n) + 1);
 		return;
+	}
+}
+
+static void name_tasks_in_error(struct ckpt_job *j)
+{
+	struct cr_error *e = j->ctx.err;
+
+	if (e->code != CR_OK)
+		name_task(j, e->msg, sizeof(e->msg), e->reason, &e->task_pid, &e->task_host_pid);
+	for (size_t i = 0; e->collect && i < e->collect->n; i++) {
+		struct cr_refusal *f = &e->collect->v[i];
+
+		name_task(j, f->msg, sizeof(f->msg), f->reason, &f->task_pid, &f->task_host_pid);
 	}
 }
 
@@ -372,10 +399,10 @@ static void release_proc(struct dump_proc *p)
 /* Undo in reverse: detach (or kill), thaw. */
 static void ckpt_finish(struct ckpt_job *j, bool ok)
 {
-	bool kill_them = ok && !j->ctx.req->leave_running;
+	bool kill_them = ok && !j->ctx.req->leave_running && !j->ctx.req->check_only;
 	size_t i;
 
-	if (!ok)
+	if (!ok || j->ctx.req->check_only)
 		name_tasks_in_error(j);
 	if (!ok && !j->ctx.w.ended)
 		image_write_error(&j->ctx.w, j->ctx.err->msg[0] ? j->ctx.err->msg : "checkpoint failed");
@@ -441,20 +468,22 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = fault_inject(err, "ckpt-frozen");
 	if (r >= 0)
 		r = tree_collect(&j.ctx);
+	if (r >= 0 && req->check_only && !(j.refused = calloc(j.ctx.nprocs + 1, sizeof(bool))))
+		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint --check table");
 	if (r >= 0)
-		r = tree_check(&j.ctx);
+		r = STEP(&j, tree_check(&j.ctx));
 	if (r >= 0)
 		r = seize(&j);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-seized");
 	if (r >= 0)
-		r = write_header(&j);
+		r = STEP(&j, write_header(&j));
 	if (r >= 0)
 		r = dump_objects(&j);
 	if (r >= 0)
-		r = task_check_locks(&j.ctx);
+		r = STEP(&j, task_check_locks(&j.ctx));
 	if (r >= 0)
-		r = tree_dump(&j.ctx);
+		r = STEP(&j, tree_dump(&j.ctx));
 	if (r >= 0)
 		r = dump_tasks(&j);
 	/* all of the metadata, checked as restart will check it, then the pages */
@@ -464,7 +493,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = dump_page_jobs_run(&j.ctx);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-tail");
-	if (r >= 0)
+	/* a check writes into a sink: no tail, nothing to sync */
+	if (r >= 0 && !req->check_only)
 		r = write_tail(&j);
 	ckpt_finish(&j, r >= 0);
 	if (r >= 0 && ret_stats) {
@@ -480,6 +510,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (j.ctx.files)
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);
+	free(j.refused);
 	tty_dump_done(&j.ctx);
 	tree_free(&j.ctx);
 	sock_unix_dump_done(&j.ctx);

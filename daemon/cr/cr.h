@@ -17,6 +17,23 @@ enum cr_errcode {
 	CR_ERR_INTERNAL,
 };
 
+/* One refusal collected by a checkpoint --check (struct cr_error.collect). */
+struct cr_refusal {
+	pid_t task_pid, task_host_pid;
+	int sys_errno;
+	char object[128];
+	char reason[384];
+	char msg[512];
+};
+
+#define CR_REFUSALS_MAX 256
+
+struct cr_refusals {
+	struct cr_refusal *v;
+	size_t n, cap;
+	bool truncated;            /* more than CR_REFUSALS_MAX */
+};
+
 /* The first error of a job, sent back to the client: a one-line message
  * for people, and the same facts as fields for programs. */
 struct cr_error {
@@ -30,7 +47,24 @@ struct cr_error {
 	/* The task being worked on (cr_error_scope): recorded with the
 	 * first error, so a failure deep in a helper still names it. */
 	pid_t scope_pid, scope_host_pid;
+	/* A checkpoint --check: every CR_ERR_UNSUPPORTED failure is added
+	 * here instead of becoming the job's error (code stays CR_OK), so
+	 * the engine can go on and find the next. NULL: the first error ends
+	 * the job, as always. */
+	struct cr_refusals *collect;
 };
+
+/* How many refusals were collected so far (0 when not collecting). */
+static inline size_t cr_refusal_count(const struct cr_error *e)
+{
+	return e && e->collect ? e->collect->n + e->collect->truncated : 0;
+}
+/* A failure r < 0 of a step begun when cr_refusal_count() was before is
+ * only refusals, collected: the caller may go on with the next object. */
+static inline bool cr_refusal_absorbed(const struct cr_error *e, int r, size_t before)
+{
+	return r < 0 && e && e->collect && e->code == CR_OK && cr_refusal_count(e) > before;
+}
 
 /* Keep the first error only; returns -err (err > 0 is an errno). */
 int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, ...)
@@ -111,6 +145,7 @@ struct cr_checkpoint_req {
 	bool cgroup_v1;
 	int image_fd;              /* stream to write */
 	bool leave_running;        /* thaw instead of kill */
+	bool check_only;           /* list refusals in err->collect; image_fd is a sink */
 	uint64_t ghost_limit;      /* bytes of one file deleted while open (ghost.c) */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */

@@ -2,9 +2,40 @@
 /* The first error of a job, kept for the client. */
 #include "cr.h"
 #include "log.h"
+#include "macro.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+static void collect(struct cr_refusals *l, pid_t pid, pid_t host, int err, const char *object,
+		    const char *reason, const char *errtxt, const char *line)
+{
+	struct cr_refusal *f;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (streq(l->v[i].msg, line))
+			return;    /* the same object refused by two paths */
+	if (l->n >= CR_REFUSALS_MAX) {
+		l->truncated = true;
+		return;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 8;
+
+		f = realloc(l->v, cap * sizeof(*f));
+		if (!f) {
+			l->truncated = true;
+			return;
+		}
+		l->v = f;
+		l->cap = cap;
+	}
+	f = &l->v[l->n++];
+	*f = (struct cr_refusal){ .task_pid = pid, .task_host_pid = host, .sys_errno = err > 0 ? err : 0 };
+	snprintf(f->object, sizeof(f->object), "%s", object ? object : "");
+	snprintf(f->reason, sizeof(f->reason), "%s%s", reason, errtxt);
+	snprintf(f->msg, sizeof(f->msg), "%s", line);
+}
 
 static int record(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *reason)
 {
@@ -25,6 +56,10 @@ static int record(struct cr_error *e, enum cr_errcode code, int err, const char 
 	else
 		snprintf(line, sizeof(line), "%s%s", reason, errtxt);
 	log_error("%s", line);
+	if (e && e->collect && code == CR_ERR_UNSUPPORTED && e->code == CR_OK) {
+		collect(e->collect, pid, host, err, object, reason, errtxt, line);
+		return err > 0 ? -err : -EINVAL;
+	}
 	if (e && e->code == CR_OK) {
 		e->code = code;
 		e->sys_errno = err > 0 ? err : 0;

@@ -464,7 +464,7 @@ int files_collect(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_free_ int *fds = NULL;
 	size_t n = 0, i;
-	int r;
+	int r, refused = 0;
 
 	r = list_fds(p->pid, &fds, &n);
 	if (r < 0)
@@ -475,14 +475,21 @@ int files_collect(struct dump_ctx *ctx, struct dump_proc *p)
 	if (!p->fds)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: fd table", p->pid);
 	for (i = 0; i < n; i++) {
+		size_t before = cr_refusal_count(ctx->err);
+
 		ckpt__img__fd__init(&p->fds[i]);
 		p->nfds = i + 1;
 		r = dump_one_fd(ctx, p->pid, fds[i], &p->fds[i]);
+		/* checkpoint --check: on to the next fd, the task stays refused */
+		if (cr_refusal_absorbed(ctx->err, r, before)) {
+			refused = r;
+			continue;
+		}
 		if (r < 0)
 			return r;
 		ctx->max_fd = MAX(ctx->max_fd, fds[i]);
 	}
-	return 0;
+	return refused;
 }
 
 static bool owner_in_container(const struct dump_ctx *ctx, const struct f_owner_ex *o)

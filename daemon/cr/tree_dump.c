@@ -333,23 +333,33 @@ static int check_cgroup_members(struct dump_ctx *ctx)
 int tree_check(struct dump_ctx *ctx)
 {
 	size_t i;
+	size_t before = cr_refusal_count(ctx->err);
 	int r = check_cgroup_members(ctx);
 
-	if (r < 0)
+	if (r < 0 && !cr_refusal_absorbed(ctx->err, r, before))
 		return r;
-
+	r = 0;
 	for (i = 0; i < ctx->nprocs && r >= 0; i++) {
 		const struct dump_proc *p = &ctx->procs[i];
 
+		before = cr_refusal_count(ctx->err);
 		if (p->zombie && (p->wait_status & 0x80))
-			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a zombie that dumped core: not supported", p->pid);
-		r = check_ids(ctx, p);
+			r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: a zombie that dumped core: not supported", p->pid);
+		else
+			r = check_ids(ctx, p);
 		if (r >= 0 && !p->zombie)
 			r = check_threads_sharing(ctx, p);
 		if (r >= 0 && !p->zombie)
 			r = task_check(ctx, p);
+		/* checkpoint --check: on to the next task */
+		if (cr_refusal_absorbed(ctx->err, r, before))
+			r = 0;
 	}
-	return r < 0 ? r : check_process_sharing(ctx);
+	if (r < 0)
+		return r;
+	before = cr_refusal_count(ctx->err);
+	r = check_process_sharing(ctx);
+	return cr_refusal_absorbed(ctx->err, r, before) ? 0 : r;
 }
 
 int tree_dump(struct dump_ctx *ctx)

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* refuse: workloads the engine must refuse to checkpoint (for now).
  *
- *   refuse socket | fanotify | timer | sharedfiles | seccompnotif |
- *          netns | utsns | timens | lease | sud | mempolicy |
- *          userns | pidns | tmpfile | kmsg | fakeshm | cgroup CGROUP2_MOUNT
+ *   refuse MODE...   (each of: socket | fanotify | timer | sharedfiles |
+ *                     seccompnotif | netns | utsns | timens | lease | sud |
+ *                     mempolicy | userns | pidns | tmpfile | kmsg | fakeshm |
+ *                     cgroup CGROUP2_MOUNT; several at once in one process)
  *
  * socket: holds an AF_VSOCK socket (a family ckptd refuses); fanotify: a fanotify group
  * marking its cwd; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
@@ -20,9 +21,8 @@
  * file named "/dev/zero (deleted)" (the test makes it) mapped shared, its
  * fd closed: a file, whatever its name says; cgroup: moves itself into a
  * new child "moved" of its cgroup (cgroup v2, mounted at CGROUP2_MOUNT).
- * Writes READY, then
- * "tick N" every 100 ms, so a test can see that it keeps running after the
- * refused checkpoint. */
+ * Writes READY, then "tick N" every 100 ms, so a test can see that it
+ * keeps running after the refused checkpoint. */
 #include <fcntl.h>
 #include <stddef.h>
 #include <sched.h>
@@ -106,10 +106,10 @@ static void move_cgroup(const char *mnt)
 	close(fd);
 }
 
-int main(int argc, char **argv)
+/* Set up what mode names (arg: the word after it, for cgroup): 0, or the
+ * exit status for a failure. */
+static int setup(const char *mode, const char *arg)
 {
-	struct timespec ts = { 0, 100 * 1000 * 1000 };
-	const char *mode = argc > 1 ? argv[1] : "";
 	long n = 0;
 
 	if (!strcmp(mode, "socket")) {
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 			fail("fakeshm: %m\n");
 		close(fd);
 	} else if (!strcmp(mode, "cgroup")) {
-		move_cgroup(argc > 2 ? argv[2] : NULL);
+		move_cgroup(arg);
 	} else if (!strcmp(mode, "sud")) {
 		static volatile char selector;   /* SYSCALL_DISPATCH_FILTER_ALLOW */
 
@@ -183,12 +183,27 @@ int main(int argc, char **argv)
 	} else if ((n = file_lease(mode)) <= 0) {
 		if (n)
 			fail("%s: %m\n", mode);
-		n = 0;
 	} else {
-		say("FAIL usage: refuse socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy|userns|pidns|tmpfile|kmsg|fakeshm|cgroup\n");
+		say("FAIL usage: refuse MODE... (socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy|userns|pidns|tmpfile|kmsg|fakeshm|cgroup MOUNT)\n");
 		return 2;
 	}
-	say("READY %s\n", mode);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	long n = 0;
+
+	for (int i = 1; i < argc || i == 1; i++) {
+		const char *mode = i < argc ? argv[i] : "";
+		const char *arg = !strcmp(mode, "cgroup") && i + 1 < argc ? argv[++i] : NULL;
+		int r = setup(mode, arg);
+
+		if (r)
+			return r;
+	}
+	say("READY %s\n", argc > 1 ? argv[1] : "");
 	for (;;) {
 		nanosleep(&ts, NULL);
 		say("tick %ld\n", ++n);

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* ckptctl checkpoint NAME --check: what a checkpoint would refuse, every
+ * object at once. The container is frozen as long as a checkpoint would
+ * hold it, nothing is written, and it runs on. Exit status 1 when
+ * something would be refused (or the check could not finish), 0 when a
+ * checkpoint would succeed. */
+#include <inttypes.h>
+
+#include "ckptctl.h"
+#include "macro.h"
+
+static const char *code_name(Ckpt__Rpc__ErrorCode code)
+{
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&ckpt__rpc__error_code__descriptor, code);
+
+	return v ? v->name : "ERR_INTERNAL";
+}
+
+static void check_json(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr)
+{
+	struct json j;
+
+	json_init(&j, stdout);
+	json_obj_begin(&j, NULL);
+	json_str(&j, "name", name);
+	json_bool(&j, "ok", cr->n_errors == 0);
+	json_arr_begin(&j, "errors");
+	for (size_t i = 0; i < cr->n_errors; i++) {
+		const Ckpt__Rpc__Error *e = cr->errors[i];
+
+		json_obj_begin(&j, NULL);
+		json_str(&j, "code", code_name(e->code));
+		json_str(&j, "message", e->message);
+		if (e->has_task_pid)
+			json_i64(&j, "task_pid", e->task_pid);
+		if (e->has_task_host_pid)
+			json_i64(&j, "task_host_pid", e->task_host_pid);
+		if (e->object)
+			json_str(&j, "object", e->object);
+		if (e->reason)
+			json_str(&j, "reason", e->reason);
+		if (e->has_sys_errno)
+			json_i64(&j, "sys_errno", e->sys_errno);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_obj_end(&j);
+	json_finish(&j);
+}
+
+void checkpoint_check_render(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr)
+{
+	size_t refused = 0;
+
+	c->exit_status = cr->n_errors ? 1 : 0;
+	if (c->json) {
+		check_json(c, name, cr);
+		return;
+	}
+	for (size_t i = 0; i < cr->n_errors; i++)
+		refused += cr->errors[i]->code == CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED;
+	if (!cr->n_errors) {
+		printf("%s: a checkpoint would refuse nothing\n", name);
+		return;
+	}
+	printf("%s: a checkpoint would refuse %zu object%s:\n", name, refused, refused == 1 ? "" : "s");
+	for (size_t i = 0; i < cr->n_errors; i++)
+		printf("  %s\n", cr->errors[i]->message);
+}
