@@ -102,6 +102,9 @@ int cr_ns_read(pid_t init_pid, struct cr_ns_config *ret);
 
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
 
+struct cr_contain;
+struct cr_creds_limit;
+
 struct cr_checkpoint_req {
 	const char *name;          /* container name, recorded in the header */
 	pid_t init_pid;            /* host pid of the container's init */
@@ -116,6 +119,8 @@ struct cr_checkpoint_req {
 	ino_t log_ino;
 	const struct cr_net_config *net;  /* recorded in the header; NULL: the host's */
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
+	const struct cr_contain *contain; /* recorded in the header (contain.h); NULL: none */
+	const struct cr_creds_limit *creds_limit; /* no task holds more (validate.h); NULL: no bound */
 	cr_progress_fn progress;
 	void *progress_arg;
 };
@@ -140,6 +145,8 @@ struct cr_restart_req {
 	int console_fd;            /* master of the fresh console pty; -1: none */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	const struct cr_net_ops *net_ops; /* a private network needs it */
+	const struct cr_contain *contain; /* the container's, set up by its init; the image's must fit */
+	const struct cr_creds_limit *creds_limit; /* no restored task gets more (validate.h) */
 	cr_progress_fn progress;
 	void *progress_arg;
 };

@@ -3,6 +3,7 @@
  * arrive; release it only after the tail proved the image complete. A failed
  * restart kills what it built. */
 #include "restore.h"
+#include "contain.h"
 #include "tty.h"
 #include "spawn.h"
 #include "netcfg.h"
@@ -90,6 +91,8 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Header *h;
+	const char *why;
+	char buf[600];
 	uint64_t xf;
 	uint32_t xs;
 	int r;
@@ -113,6 +116,8 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image holds no task");
 	if (h->vdso_size > (1 << 20) || h->vvar_size > (1 << 20) || h->vvar_vclock_size > (1 << 20))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "vdso sizes out of range");
+	if (ctx->req->contain && (why = contain_check_header(h, ctx->req->contain, buf, sizeof(buf))))
+		return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, "the container's privileges", "%s", why);
 	r = tty_restore_header(ctx, h);
 	return r < 0 ? r : restore_ns(ctx, h);
 }
