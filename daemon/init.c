@@ -141,6 +141,20 @@ static void init_setup_mounts(const struct rootfs_config *fs)
 	}
 }
 
+/* 0-2 again from the container's /dev/null: the host's, opened before a
+ * pivot_root, would have no path a restart can reopen. */
+static void init_reopen_null(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), i;
+
+	if (fd < 0)
+		init_die("opening /dev/null");
+	for (i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			init_die("placing /dev/null");
+	close(fd);
+}
+
 /* The workload's credentials: the container's capability set bounds it
  * (and whatever it execs); with --user it is that user, with no
  * capability. Done before exec, so exec computes its sets from these. */
@@ -314,6 +328,7 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool
 	init_setup_fds(log_fd, ctl_fd, ready_fd);
 	init_setup_signals();
 	init_setup_mounts(fs);
+	init_reopen_null();
 	if (setsid() < 0)
 		init_die("setsid");
 	if (console)
