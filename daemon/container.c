@@ -698,6 +698,12 @@ int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain
 			snprintf(why, len, "--bind %.200s: %s", k.binds[i].src, strerror(errno));
 			return -ENOENT;
 		}
+		/* on the host's tree a mount point is never made: it must exist */
+		if (!k.root[0] && stat(k.binds[i].dst, &st) < 0) {
+			snprintf(why, len, "--bind %.200s: %s (without --root the target must exist)", k.binds[i].dst,
+				 strerror(errno));
+			return -ENOENT;
+		}
 	}
 	k.nbinds = r->n_bind;
 	*ret = k;
