@@ -4,7 +4,8 @@
 # tries to reach ckptd's socket and state dir, another container's cgroup
 # and the host's /proc, and reads its own uid and capabilities; all must be
 # out of reach or reduced, before and after a checkpoint and restart:
-#   - root's default set (docker's), --cap-add NET_ADMIN, --user nobody;
+#   - root's default set (docker's), --cap-add NET_ADMIN, --user nobody,
+#     --privileged (every capability);
 #   - --root DIR (a root made of the workload and its libraries) with a
 #     --bind of a host dir, whose file survives the restart;
 #   - an image whose task claims CAP_SYS_ADMIN, restarted into a default
@@ -63,6 +64,16 @@ expect_status "$P-na" CapEff "$NET_ADMIN"
 
 # --user nobody: uid 65534, no capability, same bounding set
 contained "$P-nobody" 65534 0000000000000000 --user nobody
+
+# --privileged keeps every capability the host's root has, across a restart
+ALL=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
+ckctl run "$P-priv" --cwd "$WORK" --privileged -- "$WL/contain" capeff="$ALL" capbnd="$ALL" >/dev/null ||
+	fail "run --privileged"
+wait_log "$P-priv" '^READY' 30
+checkpoint_ct "$P-priv"
+restart_ct "$P-priv"
+verify_ct "$P-priv" contain
+expect_status "$P-priv" CapEff "$ALL"
 
 # an unknown capability is a usage error, before anything runs
 out=$(ckctl run "$P-bad" --cap-add NOPE -- /bin/true 2>&1) && fail "run --cap-add NOPE succeeded"
