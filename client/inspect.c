@@ -106,6 +106,19 @@ static void inspect_net(struct inspect *in, const Ckpt__Img__NetConfig *n)
 		f_str(in, "publish", pub);
 }
 
+/* "SRC:DST[:ro],..." */
+static void inspect_binds(struct inspect *in, const Ckpt__Img__Header *h)
+{
+	char buf[4096];
+	size_t len = 0;
+
+	for (size_t i = 0; i < h->n_binds && len < sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%s:%s%s", i ? "," : "", h->binds[i]->src,
+				h->binds[i]->dst, h->binds[i]->ro ? ":ro" : "");
+	if (h->n_binds)
+		f_str(in, "binds", buf);
+}
+
 static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 {
 	f_u64(in, "format_version", h->format_version);
@@ -132,6 +145,16 @@ static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 		f_u64(in, "task_count", h->task_count);
 	if (h->net)
 		inspect_net(in, h->net);
+	if (h->has_contain_caps)
+		f_hex(in, "contain_caps", h->contain_caps);
+	if (h->has_privileged && h->privileged)
+		f_u64(in, "privileged", 1);
+	if (h->has_user_uid)
+		f_u64(in, "user_uid", h->user_uid);
+	if (h->has_user_gid)
+		f_u64(in, "user_gid", h->user_gid);
+	f_str(in, "root", h->root);
+	inspect_binds(in, h);
 	/* Only a sane power of two is used to count pages below. */
 	if (h->page_size >= 4096 && h->page_size <= (1u << 21) && !(h->page_size & (h->page_size - 1)))
 		in->page_size = h->page_size;

@@ -72,6 +72,20 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 		if (ci->net_veth)
 			json_str(j, "net_veth", ci->net_veth);
 	}
+	if (ci->has_caps)
+		json_u64(j, "caps", ci->caps);
+	if (ci->has_privileged && ci->privileged)
+		json_bool(j, "privileged", true);
+	if (ci->user)
+		json_str(j, "user", ci->user);
+	if (ci->root)
+		json_str(j, "root", ci->root);
+	if (ci->n_bind) {
+		json_arr_begin(j, "bind");
+		for (size_t i = 0; i < ci->n_bind; i++)
+			json_str(j, NULL, ci->bind[i]);
+		json_arr_end(j);
+	}
 	json_arr_begin(j, "images");
 	for (size_t i = 0; i < ci->n_images; i++)
 		render_image_json(j, NULL, ci->images[i]);

@@ -98,6 +98,52 @@ static int parse_env_file(struct ctl *c, const char *path, char **env, size_t *n
 }
 
 #define RUN_MAX_ENV_FILES 8
+#define RUN_MAX_CAPS 64
+#define RUN_MAX_BINDS 16
+
+struct run_lists {
+	char *add[RUN_MAX_CAPS], *drop[RUN_MAX_CAPS], *bind[RUN_MAX_BINDS];
+	size_t nadd, ndrop, nbind;
+};
+
+static int run_list_add(struct ctl *c, char **list, size_t *n, size_t max, const char *opt, const char *val)
+{
+	if (*n >= max)
+		return ctl_usage(c, "too many %s (at most %zu)", opt, max);
+	list[(*n)++] = (char *)val;
+	return 1;
+}
+
+/* What the container may do and see: 1 if argv[*i] was one of these
+ * options, 0 if not, -errno on a usage error. ckptd checks the values. */
+static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, Ckpt__Rpc__RunRequest *run,
+			   struct run_lists *l)
+{
+	const char *val;
+	int r;
+
+	if ((r = ctl_opt(c, argc, argv, i, "--cap-add", 0, true, &val)) != 0)
+		return r < 0 ? r : run_list_add(c, l->add, &l->nadd, RUN_MAX_CAPS, "--cap-add", val);
+	if ((r = ctl_opt(c, argc, argv, i, "--cap-drop", 0, true, &val)) != 0)
+		return r < 0 ? r : run_list_add(c, l->drop, &l->ndrop, RUN_MAX_CAPS, "--cap-drop", val);
+	if ((r = ctl_opt(c, argc, argv, i, "--bind", 0, true, &val)) != 0)
+		return r < 0 ? r : run_list_add(c, l->bind, &l->nbind, RUN_MAX_BINDS, "--bind", val);
+	if ((r = ctl_opt(c, argc, argv, i, "--privileged", 0, false, &val)) != 0) {
+		run->has_privileged = run->privileged = r > 0;
+		return r;
+	}
+	if ((r = ctl_opt(c, argc, argv, i, "--user", 'u', true, &val)) != 0) {
+		run->user = (char *)val;
+		return r;
+	}
+	if ((r = ctl_opt(c, argc, argv, i, "--root", 0, true, &val)) != 0) {
+		if (r > 0 && val[0] != '/')
+			return ctl_usage(c, "--root must be an absolute path");
+		run->root = (char *)val;
+		return r;
+	}
+	return 0;
+}
 
 /* env_bufs: the --env-file contents the environment points into; freed by verb_run */
 static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
@@ -107,6 +153,7 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 	Ckpt__Rpc__Response *resp = NULL;
 	_cleanup_free_ char **env = calloc(RUN_MAX_ENV, sizeof(char *));
 	char *publish[RUN_MAX_PUBLISH];
+	struct run_lists lists = { .nadd = 0 };
 	size_t nbufs = 0;
 	const char *val;
 	size_t nenv = 0, npublish = 0;
@@ -164,6 +211,9 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 				run.rows = ws.ws_row;
 				run.cols = ws.ws_col;
 			}
+		} else if ((r = run_contain_opt(c, argc, argv, &i, &run, &lists)) != 0) {
+			if (r < 0)
+				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (!run.name) {
@@ -186,6 +236,12 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 	run.n_env = nenv;
 	run.publish = publish;
 	run.n_publish = npublish;
+	run.cap_add = lists.add;
+	run.n_cap_add = lists.nadd;
+	run.cap_drop = lists.drop;
+	run.n_cap_drop = lists.ndrop;
+	run.bind = lists.bind;
+	run.n_bind = lists.nbind;
 	req.body_case = CKPT__RPC__REQUEST__BODY_RUN;
 	req.run = &run;
 

@@ -6,6 +6,7 @@
  * at start an init that is still alive (same pid and starttime as saved) is
  * re-adopted through a pidfd. */
 #include "container.h"
+#include "creds.h"
 #include <arpa/inet.h>
 #include "handlers.h"
 #include "init.h"
@@ -14,11 +15,15 @@
 #include "net.h"
 #include "ns.h"
 #include "proc.h"
+#include "rootfs.h"
 #include "server.h"
 #include "statefile.h"
 #include "store.h"
 #include <event2/event.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <strings.h>
 #include <inttypes.h>
 #include <linux/magic.h>
 #include <netinet/in.h>
@@ -28,13 +33,14 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 
 #define CONTAINERS_DIR "containers"
-#define STATE_FILE_MAX 8192
+#define STATE_FILE_MAX 16384
 #define ARGV_FILE_MAX (256 * 1024)
 
 static const char *const state_names[] = {
@@ -132,6 +138,7 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 		return -ENOMEM;
 	c->srv = srv;
 	c->init_pidfd = c->log_fd = c->pending_fd = c->console_fd = -1;
+	c->contain.caps = contain_default_caps();   /* a record without caps= predates them */
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->dir_fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (c->dir_fd < 0) {
@@ -277,6 +284,70 @@ static int container_save_net(const struct container *c, char *buf, size_t len)
 	return n;
 }
 
+/* caps=HEX, privileged=1, user=UID:GID[:G,...], root=DIR, bind=SRC:DST[:ro] lines. */
+static int container_save_contain(const struct cr_contain *k, char *buf, size_t len)
+{
+	size_t n, i;
+
+	n = snprintf(buf, len, "caps=%" PRIx64 "\n", k->caps);
+	if (k->privileged && n < len)
+		n += snprintf(buf + n, len - n, "privileged=1\n");
+	if (k->has_user && n < len) {
+		n += snprintf(buf + n, len - n, "user=%u:%u:", k->uid, k->gid);
+		for (i = 0; i < k->ngroups && n < len; i++)
+			n += snprintf(buf + n, len - n, "%s%u", i ? "," : "", k->groups[i]);
+		if (n < len)
+			n += snprintf(buf + n, len - n, "\n");
+	}
+	if (k->root[0] && n < len)
+		n += snprintf(buf + n, len - n, "root=%s\n", k->root);
+	for (i = 0; i < k->nbinds && n < len; i++)
+		n += snprintf(buf + n, len - n, "bind=%s:%s%s\n", k->binds[i].src, k->binds[i].dst,
+			      k->binds[i].ro ? ":ro" : "");
+	return n;
+}
+
+/* One line of the record's containment part. What is not as ckptd writes
+ * it leaves the container with less: no capability, no bind, a root that
+ * fails to set up rather than the host's. */
+static void container_load_contain(struct cr_contain *k, const char *key, const char *v)
+{
+	char *end;
+
+	if (streq(key, "caps")) {
+		k->caps = strtoull(v, &end, 16) & CONTAIN_CAPS_ALL;
+		if (*end)
+			k->caps = 0;
+	} else if (streq(key, "privileged"))
+		k->privileged = streq(v, "1");
+	else if (streq(key, "user")) {
+		unsigned long u = strtoul(v, &end, 10), g;
+
+		if (*end++ != ':')
+			return;
+		g = strtoul(end, &end, 10);
+		if (*end++ != ':' || u > UINT32_MAX || g > UINT32_MAX)
+			return;
+		k->has_user = true;
+		k->uid = u;
+		k->gid = g;
+		while (*end && k->ngroups < CR_MAX_GROUPS) {
+			k->groups[k->ngroups++] = strtoul(end, &end, 10);
+			if (*end == ',')
+				end++;
+			else
+				break;
+		}
+	} else if (streq(key, "root")) {
+		if (contain_path_ok(v))
+			snprintf(k->root, sizeof(k->root), "%s", v);
+		else
+			snprintf(k->root, sizeof(k->root), "/nonexistent");
+	} else if (streq(key, "bind") && k->nbinds < CONTAIN_MAX_BINDS &&
+		   contain_bind_parse(v, &k->binds[k->nbinds]) == 0)
+		k->nbinds++;
+}
+
 /* One line of the record's network part; anything not as ckptd writes it
  * leaves the container without a veth (and its NAT), not with a wrong one. */
 static void container_load_net(struct container *c, const char *key, const char *v)
@@ -316,6 +387,8 @@ int container_save(struct container *c)
 	n += container_save_net(c, buf + n, sizeof(buf) - (size_t)n);
 	if (c->tty)
 		n += snprintf(buf + n, sizeof(buf) - n, "tty=1\n");
+	if ((size_t)n < sizeof(buf))
+		n += container_save_contain(&c->contain, buf + n, sizeof(buf) - (size_t)n);
 	if ((size_t)n >= sizeof(buf))
 		return log_errno(-ENAMETOOLONG, "container %s: state too long", c->name);
 	r = statefile_write(c->dir_fd, "state", buf, n);
@@ -421,6 +494,9 @@ static int container_load_state(struct container *c)
 			c->cg.v1 = atoi(v);
 		else if (streq(line, "net") || streq(line, "net_address") || streq(line, "publish"))
 			container_load_net(c, line, v);
+		else if (streq(line, "caps") || streq(line, "privileged") || streq(line, "user") ||
+			 streq(line, "root") || streq(line, "bind"))
+			container_load_contain(&c->contain, line, v);
 		else if (streq(line, "cgroup") && cgroup_path_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
 			snprintf(c->cg.dir, sizeof(c->cg.dir), "%s", v);
 			c->has_cgroup = true;
@@ -541,6 +617,186 @@ int container_load_all(struct server *srv)
 	return 0;
 }
 
+/* ---- what a container may do and see ---- */
+
+static int contain_caps_from_run(const Ckpt__Rpc__RunRequest *r, uint64_t *caps, char *why, size_t len)
+{
+	size_t i;
+	int n;
+
+	*caps = r->privileged ? CONTAIN_CAPS_ALL : contain_default_caps();
+	for (i = 0; i < r->n_cap_add + r->n_cap_drop; i++) {
+		bool add = i < r->n_cap_add;
+		const char *name = add ? r->cap_add[i] : r->cap_drop[i - r->n_cap_add];
+		uint64_t bits;
+
+		if (!strcasecmp(name, "ALL"))
+			bits = CONTAIN_CAPS_ALL;
+		else if ((n = contain_cap_number(name)) >= 0)
+			bits = 1ull << n;
+		else {
+			snprintf(why, len, "unknown capability '%.40s' (names as in capabilities(7), or ALL)", name);
+			return -EINVAL;
+		}
+		*caps = add ? *caps | bits : *caps & ~bits;
+	}
+	return 0;
+}
+
+/* USER[:GROUP], names (the host's passwd and group) or numbers; a user
+ * by name brings its supplementary groups. */
+static int contain_user_from_run(const char *spec, struct cr_contain *k, char *why, size_t len)
+{
+	char ubuf[CONTAIN_PATH_MAX], *grp, *end, pwbuf[4096];
+	struct passwd pw, *pwr = NULL;
+	struct group gr, *grr = NULL;
+	gid_t groups[CR_MAX_GROUPS];
+	int ng = CR_MAX_GROUPS, i;
+	unsigned long v;
+
+	if (strlen(spec) >= sizeof(ubuf) || !spec[0])
+		goto bad;
+	snprintf(ubuf, sizeof(ubuf), "%s", spec);
+	grp = strchr(ubuf, ':');
+	if (grp)
+		*grp++ = '\0';
+	errno = 0;
+	v = strtoul(ubuf, &end, 10);
+	if (!*end && ubuf[0] && v < UINT32_MAX) {
+		k->uid = v;
+		k->gid = v;
+		if (getpwuid_r(v, &pw, pwbuf, sizeof(pwbuf), &pwr) != 0)
+			pwr = NULL;
+	} else if (getpwnam_r(ubuf, &pw, pwbuf, sizeof(pwbuf), &pwr) != 0 || !pwr) {
+		snprintf(why, len, "--user: no user '%.64s'", ubuf);
+		return -ENOENT;
+	}
+	if (pwr) {
+		k->uid = pw.pw_uid;
+		k->gid = pw.pw_gid;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0) {
+			snprintf(why, len, "--user: user '%.64s' has more than %d groups", ubuf, CR_MAX_GROUPS);
+			return -E2BIG;
+		}
+		for (i = 0, k->ngroups = 0; i < ng; i++)
+			k->groups[k->ngroups++] = groups[i];
+	}
+	if (grp) {
+		char grbuf[4096];
+
+		v = strtoul(grp, &end, 10);
+		if (!*end && grp[0] && v < UINT32_MAX)
+			k->gid = v;
+		else if (getgrnam_r(grp, &gr, grbuf, sizeof(grbuf), &grr) == 0 && grr)
+			k->gid = gr.gr_gid;
+		else {
+			snprintf(why, len, "--user: no group '%.64s'", grp);
+			return -ENOENT;
+		}
+	}
+	k->has_user = true;
+	return 0;
+bad:
+	snprintf(why, len, "--user: '%.64s' is not USER[:GROUP]", spec);
+	return -EINVAL;
+}
+
+int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain *ret, char *why, size_t len)
+{
+	struct cr_contain k = { .privileged = r->has_privileged && r->privileged };
+	struct stat st;
+	size_t i;
+	int e;
+
+	if ((e = contain_caps_from_run(r, &k.caps, why, len)) < 0)
+		return e;
+	if (r->user && (e = contain_user_from_run(r->user, &k, why, len)) < 0)
+		return e;
+	if (r->root) {
+		if (!contain_path_ok(r->root) || streq(r->root, "/")) {
+			snprintf(why, len, "--root '%.200s': not an absolute path below /", r->root);
+			return -EINVAL;
+		}
+		if (stat(r->root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			snprintf(why, len, "--root %.200s: not a directory", r->root);
+			return -ENOTDIR;
+		}
+		snprintf(k.root, sizeof(k.root), "%s", r->root);
+	}
+	if (r->n_bind > CONTAIN_MAX_BINDS) {
+		snprintf(why, len, "more than %d --bind", CONTAIN_MAX_BINDS);
+		return -E2BIG;
+	}
+	for (i = 0; i < r->n_bind; i++) {
+		if (contain_bind_parse(r->bind[i], &k.binds[i]) < 0) {
+			snprintf(why, len, "--bind '%.200s': not SRC:DST[:ro] with absolute paths", r->bind[i]);
+			return -EINVAL;
+		}
+		if (stat(k.binds[i].src, &st) < 0) {
+			snprintf(why, len, "--bind %.200s: %s", k.binds[i].src, strerror(errno));
+			return -ENOENT;
+		}
+		/* on the host's tree a mount point is never made: it must exist */
+		if (!k.root[0] && stat(k.binds[i].dst, &st) < 0) {
+			snprintf(why, len, "--bind %.200s: %s (without --root the target must exist)", k.binds[i].dst,
+				 strerror(errno));
+			return -ENOENT;
+		}
+	}
+	k.nbinds = r->n_bind;
+	*ret = k;
+	return 0;
+}
+
+int container_creds_limit(const struct container *c, struct cr_creds_limit *ret)
+{
+	return creds_allowed(c->owner_uid, c->contain.privileged ? CONTAIN_CAPS_ALL : c->contain.caps, ret);
+}
+
+gid_t container_owner_gid(const struct container *c)
+{
+	struct passwd pw, *pwr = NULL;
+	char buf[4096];
+
+	if (getpwuid_r(c->owner_uid, &pw, buf, sizeof(buf), &pwr) != 0 || !pwr)
+		return c->owner_uid ? (gid_t)c->owner_uid : 0;
+	return pw.pw_gid;
+}
+
+/* A member's container runs as the member, with its groups and no
+ * capability: what it asks beyond that is refused, never granted. */
+int container_contain_member(uid_t member, struct cr_contain *k, char *why, size_t len)
+{
+	struct passwd pw, *pwr = NULL;
+	gid_t groups[CR_MAX_GROUPS];
+	int ng = CR_MAX_GROUPS;
+	char buf[4096];
+
+	if (k->privileged || k->caps & ~contain_default_caps()) {
+		snprintf(why, len, "only root may run a container with --privileged or --cap-add");
+		return -EPERM;
+	}
+	if (k->has_user && k->uid != member) {
+		snprintf(why, len, "--user: a member's container runs as the member (uid %u)", (unsigned)member);
+		return -EPERM;
+	}
+	k->has_user = true;
+	k->uid = member;
+	k->gid = member;
+	k->ngroups = 0;
+	k->caps = 0;
+	if (getpwuid_r(member, &pw, buf, sizeof(buf), &pwr) == 0 && pwr) {
+		k->gid = pw.pw_gid;
+		if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &ng) < 0) {
+			snprintf(why, len, "user %u has more than %d groups", (unsigned)member, CR_MAX_GROUPS);
+			return -E2BIG;
+		}
+		for (int i = 0; i < ng; i++)
+			k->groups[k->ngroups++] = groups[i];
+	}
+	return 0;
+}
+
 /* ---- the init ---- */
 
 static pid_t container_clone(struct container *c, int cgroup_fd, bool newnet, int *ret_pidfd)
@@ -578,6 +834,29 @@ static void container_abort_init(pid_t pid, int *pidfd)
 	*pidfd = safe_close(*pidfd);
 }
 
+/* What a container must not see of ckptd: the directory of its socket
+ * (where other clients connect), its state dir (and the store in it). */
+static void container_hidden_dirs(const struct server *srv, char *sockdir, struct rootfs_config *fs)
+{
+	struct sockaddr_un sa = { 0 };
+	socklen_t len = sizeof(sa);
+	size_t n = 0;
+	char *slash;
+
+	sockdir[0] = '\0';
+	if (getsockname(srv->listen_fd, (struct sockaddr *)&sa, &len) == 0 && sa.sun_family == AF_UNIX &&
+	    sa.sun_path[0] == '/') {
+		memcpy(sockdir, sa.sun_path, sizeof(sa.sun_path));
+		sockdir[sizeof(sa.sun_path)] = '\0';
+		slash = strrchr(sockdir, '/');
+		*slash = '\0';
+		if (sockdir[0])     /* never "/" */
+			fs->hide[n++] = sockdir;
+	}
+	if (srv->state_dir && srv->state_dir[0] == '/' && srv->state_dir[1])
+		fs->hide[n++] = srv->state_dir;
+}
+
 /* run, --net private: the init waits (sync pipe) in its new network
  * namespace until it is configured, so the workload starts with its network. */
 static int container_clone_init(struct container *c, const struct init_run *run, int cgroup_fd,
@@ -585,10 +864,13 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 {
 	_cleanup_close_ int ready_r = -1, ready_w = -1, sync_r = -1, sync_w = -1;
 	bool newnet = run && c->net.private_ns;
+	char sockdir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	struct rootfs_config fs = { .contain = &c->contain };
 	int p[2];
 	pid_t pid;
 	int r;
 
+	container_hidden_dirs(c->srv, sockdir, &fs);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
 	ready_r = p[0];
@@ -605,7 +887,7 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 	if (pid == 0) {
 		if (sync_w >= 0)
 			close(sync_w);     /* else we would wait for our own write end */
-		init_main(c->log_fd, ctl_child, sync_r, ready_w, c->tty, run);
+		init_main(c->log_fd, ctl_child, sync_r, ready_w, c->tty, run, &fs);
 	}
 	ready_w = safe_close(ready_w);
 	if (c->cg.v1) {
@@ -781,7 +1063,33 @@ struct info_block {
 	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX];
 	char *publishp[CR_NET_MAX_PUBLISH];
 	char addr[16], host_addr[16], veth[IF_NAMESIZE];
+	char user[32];
+	char bind[CONTAIN_MAX_BINDS][2 * CONTAIN_PATH_MAX + 4];
+	char *bindp[CONTAIN_MAX_BINDS];
 };
+
+static void container_info_contain(const struct container *c, struct info_block *b)
+{
+	const struct cr_contain *k = &c->contain;
+	size_t i;
+
+	b->ci.has_caps = b->ci.has_privileged = true;
+	b->ci.caps = k->caps;
+	b->ci.privileged = k->privileged;
+	if (k->has_user) {
+		snprintf(b->user, sizeof(b->user), "%u:%u", k->uid, k->gid);
+		b->ci.user = b->user;
+	}
+	if (k->root[0])
+		b->ci.root = (char *)k->root;
+	for (i = 0; i < k->nbinds; i++) {
+		snprintf(b->bind[i], sizeof(b->bind[i]), "%s:%s%s", k->binds[i].src, k->binds[i].dst,
+			 k->binds[i].ro ? ":ro" : "");
+		b->bindp[i] = b->bind[i];
+	}
+	b->ci.n_bind = k->nbinds;
+	b->ci.bind = b->bindp;
+}
 
 static void container_info_net(const struct container *c, struct info_block *b)
 {
@@ -849,6 +1157,7 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 		b->ci.host_pid = c->workload_pid;
 	}
 	container_info_net(c, b);
+	container_info_contain(c, b);
 	if (c->state != CONTAINER_RUNNING && c->has_exit_status) {
 		b->ci.has_exit_status = true;
 		b->ci.exit_status = c->exit_status;

@@ -4,6 +4,7 @@
 #pragma once
 #include "cgroup.h"
 #include "cr.h"
+#include "contain.h"
 #include "rpc.pb-c.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -40,6 +41,7 @@ struct container {
 	struct cr_net_config net;    /* given at run; the image's after a restart */
 	bool tty;                    /* it has a console (run -t) */
 	int console_fd;              /* the console pty's master, while init lives; -1: none */
+	struct cr_contain contain;   /* what it may do and see (contain.h) */
 
 	/* The init, while it exists. */
 	pid_t init_pid;              /* 0 when none */
@@ -117,6 +119,20 @@ void container_init_exited(struct container *c, int status);
 int container_take_console(struct container *c);
 /* Fill workload_pid/workload_nspid from /proc. */
 void container_find_workload(struct container *c);
+
+/* What a run asks the container may do and see (--cap-add, --cap-drop,
+ * --privileged, --user, --root, --bind), checked; 0, or -errno and why. */
+int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain *ret, char *why, size_t len);
+
+/* The most any of its tasks may hold (creds_allowed): its owner's bound
+ * and its capability set. 0 or -errno. */
+struct cr_creds_limit;
+/* The owner's primary group (its passwd entry; its uid if it has none). */
+gid_t container_owner_gid(const struct container *c);
+/* Make k a member's: the member's ids and groups, no capability; -EPERM
+ * (why set) if the request asked for more. */
+int container_contain_member(uid_t member, struct cr_contain *k, char *why, size_t len);
+int container_creds_limit(const struct container *c, struct cr_creds_limit *ret);
 
 /* ContainerInfo for replies; free with container_info_free(). */
 int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret);

@@ -3,7 +3,10 @@
  *
  * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|
  * CLONE_NEWUTS|CLONE_NEWIPC); it makes the container's time namespace (ns.c) and lives
- * in it, like every task of the container.
+ * in it, like every task of the container, and its mounts (rootfs.c). It keeps
+ * every capability (the workload can't ptrace it: it has fewer); the
+ * workload it forks gets the container's set, and restored tasks the
+ * image's credentials, checked against that set.
  * As in the seed patch, init is the container's agent and never part of an
  * image: for `run` it forks the workload (pid 2); for `restart` it serves
  * the restart worker's spawn requests, so restored tasks are its children.
@@ -13,8 +16,11 @@
 #include "log.h"
 #include "macro.h"
 #include "ns.h"
+#include "rootfs.h"
 #include "spawn.h"
 #include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -124,20 +130,62 @@ static void init_setup_signals(void)
 	}
 }
 
-static void init_setup_mounts(void)
+static void init_setup_mounts(const struct rootfs_config *fs)
 {
-	/* Our new mount namespace must not propagate back to the host's. */
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		init_die("making / private");
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		init_die("mounting /proc");
-	/* A devpts instance of its own: the ptys made inside get the same
-	 * index again in the fresh one a restart mounts, and the host's
-	 * terminals are out of sight. /dev/ptmx opens this instance's. */
-	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0)
-		init_die("mounting /dev/pts");
-	if (mount("/dev/pts/ptmx", "/dev/ptmx", NULL, MS_BIND, NULL) < 0)
-		init_die("binding /dev/pts/ptmx to /dev/ptmx");
+	const char *what = "setting up its mounts";
+	int r = rootfs_setup(fs, &what);
+
+	if (r < 0) {
+		errno = -r;
+		init_die(what);
+	}
+}
+
+/* 0-2 again from the container's /dev/null: the host's, opened before a
+ * pivot_root, would have no path a restart can reopen. */
+static void init_reopen_null(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), i;
+
+	if (fd < 0)
+		init_die("opening /dev/null");
+	for (i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			init_die("placing /dev/null");
+	close(fd);
+}
+
+/* The workload's credentials: the container's capability set bounds it
+ * (and whatever it execs); with --user it is that user, with no
+ * capability. Done before exec, so exec computes its sets from these. */
+static void init_drop_privileges(const struct cr_contain *k)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	unsigned cap;
+
+	if (syscall(SYS_capget, &hdr, data) < 0)
+		_exit(126);
+	for (cap = 0; cap < 64; cap++)
+		if (!(k->caps & (1ull << cap)) && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1 &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			_exit(126);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	data[0].inheritable &= (uint32_t)k->caps;
+	data[1].inheritable &= (uint32_t)(k->caps >> 32);
+	data[0].permitted &= (uint32_t)k->caps;
+	data[1].permitted &= (uint32_t)(k->caps >> 32);
+	data[0].effective &= data[0].permitted;
+	data[1].effective &= data[1].permitted;
+	if (k->has_user) {
+		data[0].inheritable = data[1].inheritable = 0;
+		if (syscall(SYS_capset, &hdr, data) < 0 || setgroups(k->ngroups, (const gid_t *)k->groups) < 0 ||
+		    setresgid(k->gid, k->gid, k->gid) < 0 || setresuid(k->uid, k->uid, k->uid) < 0)
+			_exit(126);
+		return;   /* setresuid away from 0 cleared the rest */
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		_exit(126);
 }
 
 /* The console: a pty of the container's own devpts (index 0: the first),
@@ -178,7 +226,7 @@ static void init_attach_console(void)
 	}
 }
 
-static _Noreturn void init_exec_workload(const struct init_run *run, bool console)
+static _Noreturn void init_exec_workload(const struct init_run *run, const struct cr_contain *k, bool console)
 {
 	sigset_t none;
 
@@ -188,6 +236,8 @@ static _Noreturn void init_exec_workload(const struct init_run *run, bool consol
 		init_attach_console();
 	else if (dup2(INIT_LOG_FD, 1) < 0 || dup2(INIT_LOG_FD, 2) < 0)
 		_exit(127);
+	if (!k->privileged || k->has_user)
+		init_drop_privileges(k);
 	if (chdir(run->cwd ? run->cwd : "/") < 0) {
 		dprintf(2, "ckptd-init: chdir %s: %m\n", run->cwd);
 		_exit(127);
@@ -263,7 +313,8 @@ static _Noreturn void init_loop(bool have_ctl)
 	}
 }
 
-_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool console, const struct init_run *run)
+_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool console, const struct init_run *run,
+			 const struct rootfs_config *fs)
 {
 	char c;
 
@@ -276,7 +327,8 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool
 	}
 	init_setup_fds(log_fd, ctl_fd, ready_fd);
 	init_setup_signals();
-	init_setup_mounts();
+	init_setup_mounts(fs);
+	init_reopen_null();
 	if (setsid() < 0)
 		init_die("setsid");
 	if (console)
@@ -298,7 +350,7 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool
 		if (pid < 0)
 			init_die("fork");
 		if (pid == 0)
-			init_exec_workload(run, console);
+			init_exec_workload(run, fs->contain, console);
 	}
 	/* ckptd waits for this EOF: the workload exists (run) or we serve (restart). */
 	close(INIT_READY_FD);

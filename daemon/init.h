@@ -23,4 +23,7 @@ struct init_run {
  * ready_fd: closed once the workload is forked (run) or init serves ctl_fd;
  * console: make the console pty (the first of the container's devpts) and
  * give its slave to the workload as stdio and controlling terminal. */
-_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool console, const struct init_run *run);
+/* fs: its mounts and what the workload may do (rootfs.h). */
+struct rootfs_config;
+_Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool console, const struct init_run *run,
+			 const struct rootfs_config *fs);

@@ -18,6 +18,7 @@
 #include "ns.h"
 #include "server.h"
 #include "store.h"
+#include "validate.h"
 #include "wire.h"
 #include "worker.h"
 #include <fcntl.h>
@@ -327,6 +328,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	_cleanup_free_ char **envp = NULL;
 	const char *cwd = r->cwd ? r->cwd : "/";
 	struct init_run run = { .cwd = cwd };
+	static struct cr_contain contain;
 	struct container *c;
 	struct stat st;
 	bool created = false;
@@ -357,11 +359,21 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 				 c->state == CONTAINER_RUNNING ? "running" : "checkpointed");
 		return;
 	}
-	if (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode)) {
+	if (container_contain_from_run(r, &contain, why, sizeof(why)) < 0) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: %s", r->name, why);
+		return;
+	}
+	if (cn->uid != 0 && container_contain_member(cn->uid, &contain, why, sizeof(why)) < 0) {
+		conn_reply_error(cn, E(ERR_PERMISSION_DENIED), "run %s: %s", r->name, why);
+		return;
+	}
+	why[0] = '\0';
+	/* with --root, cwd and program are the root's: init says if they fail */
+	if (!contain.root[0] && (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode))) {
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "run %s: cwd %.200s: not a directory", r->name, cwd);
 		return;
 	}
-	if (!ops_find_program(r->argv[0], cwd, envp)) {
+	if (!contain.root[0] && !ops_find_program(r->argv[0], cwd, envp)) {
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "run %s: program %.200s: not found or not executable",
 				 r->name, r->argv[0]);
 		return;
@@ -381,6 +393,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	else
 		ns_default_hostname(c->name, c->hostname);
 	run.hostname = c->hostname;
+	c->contain = contain;
 	c->net = net;
 	k = net.npublish ? net_alloc(cn->srv, c, &c->net) : 0;
 	if (k < 0)
@@ -562,6 +575,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 {
 	const Ckpt__Rpc__CheckpointRequest *r = req->checkpoint;
 	struct worker_checkpoint_job job = { 0 };
+	static struct cr_creds_limit limit;   /* the worker's copy is taken at fork */
 	_cleanup_close_ int tmp_fd = -1;
 	char id[STORE_ID_MAX] = "", what[128];
 	struct container *c;
@@ -599,6 +613,12 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 			return;
 		}
 	}
+	if ((k = container_creds_limit(c, &limit)) < 0) {
+		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: its owner's credentials: %s", c->name, strerror(-k));
+		if (id[0])
+			store_abort(c->dir_fd, id);
+		return;
+	}
 	if (fstat(c->log_fd, &st) < 0) {
 		conn_reply_error(cn, E(ERR_IO), "container %s: stat of its log: %m", c->name);
 		if (id[0])
@@ -613,6 +633,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
 		.key = cn->srv->keys ? &cn->srv->keys->keys[0] : NULL,
+		.contain = &c->contain, .creds_limit = &limit,
+		.owner_uid = c->owner_uid, .owner_gid = container_owner_gid(c),
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
@@ -743,6 +765,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 			      bool allow_changed, bool trust_image)
 {
 	struct worker_restart_job job = { 0 };
+	static struct cr_creds_limit limit;   /* the worker's copy is taken at fork */
 	_cleanup_free_ struct net_busy *busy = NULL;
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
@@ -751,6 +774,11 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 
 	char why[512];
 
+	k = container_creds_limit(c, &limit);
+	if (k < 0) {
+		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: its owner's credentials: %s", c->name, strerror(-k));
+		goto fail;
+	}
 	k = container_spawn(c, NULL, &ctl_fd, why, sizeof(why));
 	if (k < 0) {
 		conn_reply_error(cn, E(ERR_KERNEL), "container %s: starting its init: %s", c->name, strerror(-k));
@@ -758,6 +786,8 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	}
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
+		.contain = &c->contain, .creds_limit = &limit,
+		.owner_uid = c->owner_uid, .owner_gid = container_owner_gid(c),
 		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = c->console_fd,
 		.deadline_ms = server_deadline_ms(cn->srv, timeout_s), .allow_changed_files = allow_changed,
 		.keys = cn->srv->keys ? cn->srv->keys->keys : NULL,
@@ -904,6 +934,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	_cleanup_close_ int image_fd = -1;
 	struct container *c;
 	bool created = false;
+	char why[256];
 	int k;
 
 	if (!container_name_valid(r->name)) {
@@ -952,6 +983,12 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			return;
 		}
 		created = true;
+		/* a member's comes back as the member's, whatever the image says */
+		if (cn->uid != 0 && (k = container_contain_member(cn->uid, &c->contain, why, sizeof(why))) < 0) {
+			conn_reply_error(cn, E(ERR_PERMISSION_DENIED), "restart %s: %s", r->name, why);
+			container_destroy(c);
+			return;
+		}
 	}
 	image_fd = ops_restart_image(cn, c, r, fds);
 	if (image_fd < 0) {

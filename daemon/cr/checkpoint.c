@@ -6,6 +6,7 @@
 #include "arch.h"
 #include "sock.h"
 #include "cgroup.h"
+#include "contain.h"
 #include "dump.h"
 #include "fault.h"
 #include "ipc.h"
@@ -179,6 +180,7 @@ static int write_header(struct ckpt_job *j)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
 	static struct netcfg_msg net;
+	static struct contain_hdr contain;
 	const char *why;
 	struct utsname u;
 	uint64_t xf;
@@ -226,6 +228,8 @@ static int write_header(struct ckpt_job *j)
 		netcfg_to_image(j->ctx.req->net, &net);
 		h.net = &net.m;
 	}
+	if (j->ctx.req->contain)
+		contain_to_header(j->ctx.req->contain, &h, &contain);
 	h.n_sysv_msqs = j->ipc.nmsqs;
 	h.sysv_msqs = j->ipc.msqs;
 	h.n_posix_mqs = j->ipc.nmqs;

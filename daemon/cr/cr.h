@@ -138,6 +138,9 @@ struct mac_key;
 
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
 
+struct cr_contain;
+struct cr_creds_limit;
+
 struct cr_checkpoint_req {
 	const char *name;          /* container name, recorded in the header */
 	pid_t init_pid;            /* host pid of the container's init */
@@ -154,6 +157,8 @@ struct cr_checkpoint_req {
 	const struct cr_net_config *net;  /* recorded in the header; NULL: the host's */
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	const struct mac_key *key; /* the image's MAC key (image.h); NULL: no MAC */
+	const struct cr_contain *contain; /* recorded in the header (contain.h); NULL: none */
+	const struct cr_creds_limit *creds_limit; /* no task holds more (validate.h); NULL: no bound */
 	cr_progress_fn progress;
 	void *progress_arg;
 	uid_t owner_uid;           /* the container's owner: files are probed as restart reopens them */
@@ -183,6 +188,8 @@ struct cr_restart_req {
 	const struct mac_key *keys; /* the image must carry a MAC of one of them */
 	size_t nkeys;
 	bool trust_image;          /* root said so: no MAC is checked */
+	const struct cr_contain *contain; /* the container's, set up by its init; the image's must fit */
+	const struct cr_creds_limit *creds_limit; /* no restored task gets more (validate.h) */
 	cr_progress_fn progress;
 	void *progress_arg;
 	uid_t owner_uid;           /* the container's owner: files are reopened as it */

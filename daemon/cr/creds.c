@@ -2,11 +2,16 @@
 /* Credentials of a thread: uids, gids, groups, capabilities and
  * no_new_privs, read from its status and set again by the thread itself,
  * in the last batch before hand-off: every earlier step may need the
- * container's privileges, which these may take away. */
+ * container's privileges, which these may take away. No task gets more
+ * than its container may have (creds_allowed). */
 #include "creds.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "restore.h"
+#include "validate.h"
+#include <grp.h>
+#include <pwd.h>
 #include <linux/capability.h>
 #include <linux/prctl.h>
 #include <sys/syscall.h>
@@ -65,14 +70,34 @@ bool creds_match(const Ckpt__Img__Creds *c, const struct proc_status *st)
 		 (c->has_no_new_privs && c->no_new_privs != (st->no_new_privs != 0)));
 }
 
-/* Containers run as root with every capability: whatever a task of the
- * container could become, the container may restore. The owner's bounds
- * are decided here once containers have them. */
-bool creds_may_restore(const struct restore_ctx *ctx, const Ckpt__Img__Creds *c)
+int creds_allowed(uid_t owner, uint64_t capset, struct cr_creds_limit *ret)
 {
-	(void)ctx;
-	(void)c;
-	return true;
+	struct passwd pw, *res = NULL;
+	gid_t groups[CR_MAX_GROUPS];
+	int n = CR_MAX_GROUPS, i;
+	char buf[4096];
+
+	memset(ret, 0, sizeof(*ret));
+	if (owner == 0) {
+		ret->caps = capset;
+		return 0;
+	}
+	/* anyone else's tasks are the owner, without a capability */
+	if (getpwuid_r(owner, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return -ENOENT;
+	if (getgrouplist(pw.pw_name, pw.pw_gid, groups, &n) < 0)
+		return -E2BIG;
+	ret->ids_fixed = true;
+	ret->uid = owner;
+	ret->gid = pw.pw_gid;
+	for (i = 0; i < n; i++)
+		ret->groups[ret->ngroups++] = groups[i];
+	return 0;
+}
+
+const char *creds_may_restore(const struct restore_ctx *ctx, const Ckpt__Img__Creds *c, char *buf, size_t len)
+{
+	return validate_creds_allowed(c, ctx->req->creds_limit, buf, len);
 }
 
 static void queue_capset(struct rbatch *b, uint64_t eff, uint64_t prm, uint64_t inh)

@@ -4,6 +4,7 @@
 #include "image.pb-c.h"
 #include "proc.h"
 #include "rbatch.h"
+#include "validate.h"
 #include <stdbool.h>
 
 struct restore_ctx;
@@ -19,5 +20,10 @@ struct creds_buf {
 void creds_fill(struct creds_buf *cb, const struct proc_status *st);
 bool creds_differ(const struct proc_status *a, const struct proc_status *b);
 bool creds_match(const Ckpt__Img__Creds *c, const struct proc_status *st);
-bool creds_may_restore(const struct restore_ctx *ctx, const Ckpt__Img__Creds *c);
+/* The bound of every task of a container owned by `owner` whose set is
+ * capset: root's tasks any ids and capset at most; anyone else's the
+ * owner's uid, gid and groups and no capability. 0 or -errno. */
+int creds_allowed(uid_t owner, uint64_t capset, struct cr_creds_limit *ret);
+/* NULL if a task may have c in this restart, else why not. */
+const char *creds_may_restore(const struct restore_ctx *ctx, const Ckpt__Img__Creds *c, char *buf, size_t len);
 void creds_queue(struct rbatch *b, const Ckpt__Img__Creds *c, const struct proc_status *now, bool keepcaps, bool locked);

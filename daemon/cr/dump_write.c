@@ -80,10 +80,14 @@ static const char *check(struct dump_ctx *ctx, uint32_t type, const ProtobufCMes
 		return validate_tree((const Ckpt__Img__Tree *)msg, ctx->nprocs, &bad_pid);
 	case IMG_TASK:
 		*ret_what = "task state";
-		return validate_task((const Ckpt__Img__Task *)msg, buf, len);
+		why = validate_task((const Ckpt__Img__Task *)msg, buf, len);
+		return why ? why : validate_creds_allowed(((const Ckpt__Img__Task *)msg)->creds, ctx->req->creds_limit, buf, len);
 	case IMG_THREAD:
 		*ret_what = "thread state";
-		return validate_thread((const Ckpt__Img__Thread *)msg, buf, len);
+		why = validate_thread((const Ckpt__Img__Thread *)msg, buf, len);
+		if (why || !((const Ckpt__Img__Thread *)msg)->creds)
+			return why;
+		return validate_creds_allowed(((const Ckpt__Img__Thread *)msg)->creds, ctx->req->creds_limit, buf, len);
 	case IMG_MM:
 		*ret_what = "memory mappings";
 		why = validate_mm((const Ckpt__Img__Mm *)msg, &i);

@@ -6,6 +6,7 @@
  * image complete. A failed restart kills what it built. */
 #include "restore.h"
 #include "plan.h"
+#include "contain.h"
 #include "tty.h"
 #include "spawn.h"
 #include "netcfg.h"
@@ -93,6 +94,8 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Header *h;
+	const char *why;
+	char buf[600];
 	uint64_t xf;
 	uint32_t xs;
 	int r;
@@ -111,6 +114,8 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 	if (h->xfeatures & ~xf)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "image needs CPU state features %#lx, this machine has %#lx",
 			       (unsigned long)h->xfeatures, (unsigned long)xf);
+	if (ctx->req->contain && (why = contain_check_header(h, ctx->req->contain, buf, sizeof(buf))))
+		return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, "the container's privileges", "%s", why);
 	r = tty_restore_header(ctx, h);
 	return r < 0 ? r : restore_ns(ctx, h);
 }

@@ -63,9 +63,8 @@ int task_restore_check(struct restore_ctx *ctx, Ckpt__Img__Task *t)
 		return -EINVAL;
 	if (t->has_cwd_ghost && ghost_restore_cwd(ctx, t) < 0)
 		return -EINVAL;
-	if (t->creds && !creds_may_restore(ctx, t->creds))
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: credentials (uid %u): beyond what the container may use",
-			       t->pid, t->creds->uid[1]);
+	if ((why = creds_may_restore(ctx, t->creds, buf, sizeof(buf))))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: credentials: %s", t->pid, why);
 	if (attrs_check_proc(ctx, t->pid, t->attrs) < 0 || attrs_check_thread(ctx, t->pid, t->pid, t->thread_attrs) < 0)
 		return -EINVAL;
 	return 0;

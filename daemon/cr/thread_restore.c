@@ -36,9 +36,9 @@ static int check_thread(struct restore_ctx *ctx, const Ckpt__Img__Thread *th)
 	if (arch_xstate_features(th->xstate.data, th->xstate.len) & ~ctx->xfeatures)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d: its FPU/AVX state uses features this CPU lacks",
 			       ctx->cur->tt->pid, th->tid);
-	if (th->creds && !creds_may_restore(ctx, th->creds))
-		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: thread %d: credentials (uid %u): beyond what the container may use",
-			       ctx->cur->tt->pid, th->tid, th->creds->uid[1]);
+	if (th->creds && (why = creds_may_restore(ctx, th->creds, buf, sizeof(buf))))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: thread %d: credentials: %s",
+			       ctx->cur->tt->pid, th->tid, why);
 	return attrs_check_thread(ctx, ctx->cur->tt->pid, th->tid, th->attrs);
 }
 

@@ -13,6 +13,7 @@
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -794,6 +795,53 @@ static const char *check_creds(const Ckpt__Img__Creds *c)
 	if (!c->has_cap_inh || !c->has_cap_prm || !c->has_cap_eff || !c->has_cap_bnd || !c->has_cap_amb ||
 	    (c->cap_eff & ~c->cap_prm) || (c->cap_amb & ~(c->cap_prm & c->cap_inh)))
 		return "bad capability sets";
+	return NULL;
+}
+
+static bool group_in(uint32_t g, const struct cr_creds_limit *lim)
+{
+	uint32_t i;
+
+	if (g == lim->gid)
+		return true;
+	for (i = 0; i < lim->ngroups && i < CR_MAX_GROUPS; i++)
+		if (lim->groups[i] == g)
+			return true;
+	return false;
+}
+
+const char *validate_creds_allowed(const Ckpt__Img__Creds *c, const struct cr_creds_limit *lim, char *buf, size_t len)
+{
+	uint64_t all;
+	size_t i;
+
+	if (!lim)
+		return NULL;
+	if (!c)   /* it would keep the init's */
+		return "no credentials saved";
+	all = c->cap_inh | c->cap_prm | c->cap_eff | c->cap_amb | c->cap_bnd;
+	if (all & ~lim->caps) {
+		snprintf(buf, len, "capabilities %#llx beyond the container's set %#llx",
+			 (unsigned long long)(all & ~lim->caps), (unsigned long long)lim->caps);
+		return buf;
+	}
+	if (!lim->ids_fixed)
+		return NULL;
+	for (i = 0; i < c->n_uid; i++)
+		if (c->uid[i] != lim->uid) {
+			snprintf(buf, len, "uid %u, the container's owner is uid %u", c->uid[i], lim->uid);
+			return buf;
+		}
+	for (i = 0; i < c->n_gid; i++)
+		if (!group_in(c->gid[i], lim)) {
+			snprintf(buf, len, "gid %u, not a group of the container's owner (uid %u)", c->gid[i], lim->uid);
+			return buf;
+		}
+	for (i = 0; i < c->n_groups; i++)
+		if (!group_in(c->groups[i], lim)) {
+			snprintf(buf, len, "group %u, not a group of the container's owner (uid %u)", c->groups[i], lim->uid);
+			return buf;
+		}
 	return NULL;
 }
 

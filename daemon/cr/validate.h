@@ -49,6 +49,19 @@ bool tree_id_used(const Ckpt__Img__Tree *t, pid_t id);
 /* A TASK record, without what depends on this CPU (its xstate features). */
 const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len);
 const char *validate_thread(const Ckpt__Img__Thread *th, char *buf, size_t len);
+/* The most a task's credentials may be (creds_allowed()): the container's
+ * capability set and, for a container whose owner is not root, the
+ * owner's ids and groups. */
+struct cr_creds_limit {
+	uint64_t caps;
+	bool ids_fixed;
+	uint32_t uid, gid;
+	uint32_t ngroups;
+	uint32_t groups[CR_MAX_GROUPS];
+};
+/* A TASK's or THREAD's credentials within lim (NULL lim: no bound; NULL c:
+ * refused, a task without credentials would keep its creator's). */
+const char *validate_creds_allowed(const Ckpt__Img__Creds *c, const struct cr_creds_limit *lim, char *buf, size_t len);
 /* An MM record; on failure *ret_index is the mapping at fault. Which
  * shared memory objects exist is the caller's to check. */
 const char *validate_mm(const Ckpt__Img__Mm *mm, size_t *ret_index);

@@ -28,7 +28,13 @@ refused()
 {
 	local mode=$1 re=$2 name=$P-$1 out pid cg t1 flag
 	shift 2
-	run_ct "$name" "$WL/refuse" "$mode"
+	# a fanotify group needs CAP_SYS_ADMIN, outside root's default set
+	if [ "$mode" = fanotify ]; then
+		ckctl run "$name" --cwd "$WORK" --cap-add SYS_ADMIN -- "$WL/refuse" "$mode" >/dev/null || fail "run $name"
+		wait_log "$name" '^READY' 30
+	else
+		run_ct "$name" "$WL/refuse" "$mode"
+	fi
 	pid=$(host_pid "$name")
 	for flag in "" --leave-running "-o $TMP/$mode.img"; do
 		# shellcheck disable=SC2086

@@ -42,7 +42,8 @@ run_ct "$B" "$WL/clocks" "${P}-dflt"
 verify_ct "$B" "clocks host=${P}-dflt"
 ckctl rm "$B" >/dev/null || fail "rm $B"
 
-ckctl run "$A" --hostname "$H1" --cwd "$WORK" -- "$WL/clocks" "$H1" "$H2" >/dev/null || fail "run $A"
+# it renames its host: sethostname needs CAP_SYS_ADMIN
+ckctl run "$A" --hostname "$H1" --cwd "$WORK" --cap-add SYS_ADMIN -- "$WL/clocks" "$H1" "$H2" >/dev/null || fail "run $A"
 wait_log "$A" '^READY' 30
 check_ns "$A"
 verify_ct "$A" "clocks host=$H2 gaps=0 "

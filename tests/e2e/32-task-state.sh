@@ -17,12 +17,15 @@ CYCLES=${CYCLES:-3}
 # in the container, and the locked mappings of each task
 host_view()
 {
-	local pid p t ns
+	local pid p t d ns
 	pid=$(host_pid "$1")
 	[ -n "$pid" ] || fail "$1: no host pid"
 	{
 		for p in $pid $(cat "/proc/$pid/task/"*/children); do
-			for t in $(ls "/proc/$p/task" | sort -n); do
+			# by tid in the container: host tids of restored threads come in any order
+			for t in $(for d in /proc/"$p"/task/*; do
+					echo "$(awk '/^NSpid:/ { print $NF }' "$d/status") ${d##*/}"
+				done | sort -n | awk '{ print $2 }'); do
 				ns=$(awk '/^NSpid:/ { print $NF }' "/proc/$p/task/$t/status")
 				awk -v ns="$ns" '/^(Uid|Gid|Groups|Cap[A-Za-z]+|NoNewPrivs|Seccomp):/ { print "thread " ns ": " $0 }' \
 					"/proc/$p/task/$t/status"
@@ -33,7 +36,11 @@ host_view()
 }
 
 name=$P-privs
-run_ct "$name" "$WL/privs"
+# mlockall(MCL_FUTURE) locks every thread's stack (beyond RLIMIT_MEMLOCK
+# without CAP_IPC_LOCK) and a thread installs a seccomp filter without
+# no_new_privs (CAP_SYS_ADMIN): both beyond root's default set
+ckctl run "$name" --cwd "$WORK" --cap-add IPC_LOCK --cap-add SYS_ADMIN -- "$WL/privs" >/dev/null || fail "run $name"
+wait_log "$name" '^READY' 30
 verify_ct "$name" privs
 host_view "$name" "$TMP/view.0"
 grep -q "Uid:.*65534" "$TMP/view.0" || fail "no task at uid 65534: $(cat "$TMP/view.0")"

@@ -13,8 +13,18 @@
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
+
+# tcpsk attaches a socket filter (SO_ATTACH_FILTER), which this kernel
+# allows only with CAP_NET_ADMIN: outside root's default set
+run_tcpsk() {
+	local name=$1
+	shift
+	ckctl run "$name" --cwd "$WORK" --cap-add NET_ADMIN "$@" >/dev/null || fail "run $name $*"
+	wait_log "$name" '^READY' 30
+	expect_state "$name" running
+}
 name=$P-tcp
-run_ct "$name" "$WL/tcpsk"
+run_tcpsk "$name" -- "$WL/tcpsk"
 verify_ct "$name" tcpsk
 for c in 1 2; do
 	cr_tree_cycle "$name" tcpsk
@@ -48,7 +58,7 @@ ckctl rm "$name" >/dev/null || fail "rm $name"
 refused() {
 	local mode=$1 want=$2 out
 	name=$P-$mode
-	run_ct "$name" "$WL/tcpsk" "$mode"
+	run_tcpsk "$name" -- "$WL/tcpsk" "$mode"
 	out=$(ckctl checkpoint "$name" 2>&1) && fail "checkpoint of a tcpsk $mode succeeded"
 	log "$mode: $out"
 	echo "$out" | grep -q "socket:\[" || fail "$mode: the error does not name the socket: $out"
@@ -63,7 +73,7 @@ refused closewait "state CLOSE_WAIT"
 # In the host's network, connections between the container's own sockets
 # are its to save: both ends are held while it is frozen.
 name=$P-tcp-host
-ckctl run "$name" --net host --cwd "$WORK" -- "$WL/tcpsk" >/dev/null || fail "run $name --net host"
+ckctl run "$name" --net host --cwd "$WORK" --cap-add NET_ADMIN -- "$WL/tcpsk" >/dev/null || fail "run $name --net host"
 wait_log "$name" '^READY' 30
 verify_ct "$name" tcpsk
 checkpoint_ct "$name"

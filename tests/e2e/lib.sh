@@ -226,10 +226,12 @@ e2e_init() {
 	[ -n "$PYTHON" ] || skip "no python3"
 	TMP=$(mktemp -d /tmp/ckpt-e2e.XXXXXX) || fail "mktemp"
 	chmod 755 "$TMP"
-	SOCK=$TMP/sock
+	# ckptd's socket in a dir of its own: containers don't see that dir
+	SOCK=$TMP/run/ckptd.sock
 	STATE=$TMP/state
 	WORK=$TMP/wd
 	mkdir -p "$WORK"
+	mkdir -m 755 "$TMP/run"
 	trap e2e_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
 	e2e_make_cgroups
