@@ -15,6 +15,7 @@ enum cr_errcode {
 	CR_ERR_KERNEL,        /* unexpected syscall failure */
 	CR_ERR_BAD_STATE,     /* nothing to checkpoint, task gone, ... */
 	CR_ERR_INTERNAL,
+	CR_ERR_CANCELED,      /* cr_cancel(): by request, deadline or ckptd's death */
 };
 
 /* The first error of a job, sent back to the client: a one-line message
@@ -118,6 +119,10 @@ struct cr_checkpoint_req {
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	cr_progress_fn progress;
 	void *progress_arg;
+	/* Called once the image is whole, before any task is killed or let
+	 * go (may be NULL): make it durable there. A failure rolls back. */
+	int (*commit)(void *arg, struct cr_error *err);
+	void *commit_arg;
 };
 
 struct cr_checkpoint_stats {
