@@ -131,6 +131,7 @@ int verb_logs(struct ctl *c, int argc, char **argv);
 int verb_attach(struct ctl *c, int argc, char **argv);
 int verb_kill(struct ctl *c, int argc, char **argv);
 int verb_rm(struct ctl *c, int argc, char **argv);
+int verb_cancel(struct ctl *c, int argc, char **argv);
 int verb_version(struct ctl *c, int argc, char **argv);
 int verb_check(struct ctl *c, int argc, char **argv);
 int verb_checkpoint(struct ctl *c, int argc, char **argv);

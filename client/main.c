@@ -23,6 +23,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
 	{ "Images", "restart", "NAME [--image ID] [--timeout S] [-i FILE|-]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
+	{ "Images", "cancel", "NAME", "stop its checkpoint or restart; the container stays as it was", verb_cancel },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
 	{ "Images", "inspect", "FILE|-", "dump an image's records (local, no daemon)", verb_inspect },
 	{ "Daemon", "version", "", "client and daemon versions", verb_version },

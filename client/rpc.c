@@ -46,6 +46,7 @@ static int error_code_errno(Ckpt__Rpc__ErrorCode code)
 	case CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED: return -EOPNOTSUPP;
 	case CKPT__RPC__ERROR_CODE__ERR_BAD_IMAGE: return -EBADMSG;
 	case CKPT__RPC__ERROR_CODE__ERR_BUSY: return -EBUSY;
+	case CKPT__RPC__ERROR_CODE__ERR_CANCELED: return -ECANCELED;
 	default: return -EIO;
 	}
 }

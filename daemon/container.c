@@ -6,6 +6,7 @@
  * at start an init that is still alive (same pid and starttime as saved) is
  * re-adopted through a pidfd. */
 #include "container.h"
+#include "intent.h"
 #include <arpa/inet.h>
 #include "handlers.h"
 #include "init.h"
@@ -17,6 +18,7 @@
 #include "server.h"
 #include "statefile.h"
 #include "store.h"
+#include "worker.h"
 #include <event2/event.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -164,12 +166,16 @@ void container_free(struct container *c)
 	if (!c)
 		return;
 	query_wait_gone(c);
+	if (c->log_worker)
+		worker_abort(c->log_worker);    /* its done() needs c */
 	if (c->ev_init)
 		event_free(c->ev_init);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
 	if (c->pending_conn)
 		c->pending_conn->waiting = NULL;
+	if (c->cancel_conn)
+		c->cancel_conn->canceling = NULL;
 	c->pending_fd = safe_close(c->pending_fd);
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
@@ -340,7 +346,7 @@ static int container_load_argv(struct container *c)
 /* A cgroup path read back from the state file. ckptd kills what it lists
  * and removes it, so it must be ours by name and a cgroup indeed: not a
  * directory made to look like one, with a cgroup.procs naming anyone. */
-static bool cgroup_path_ours(const char *name, const char *dir)
+bool container_cgroup_ours(const char *name, const char *dir)
 {
 	char tail[CONTAINER_NAME_MAX + 16];
 	size_t n = strlen(dir), t;
@@ -384,7 +390,7 @@ static int container_load_state(struct container *c)
 			c->cg.v1 = atoi(v);
 		else if (streq(line, "net") || streq(line, "net_address") || streq(line, "publish"))
 			container_load_net(c, line, v);
-		else if (streq(line, "cgroup") && cgroup_path_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
+		else if (streq(line, "cgroup") && container_cgroup_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
 			snprintf(c->cg.dir, sizeof(c->cg.dir), "%s", v);
 			c->has_cgroup = true;
 		}
@@ -460,11 +466,21 @@ static int container_load(struct server *srv, const char *name)
 	r = container_load_state(c);
 	if (r >= 0)
 		r = container_load_argv(c);
+	if (r < 0 && intent_read(c->dir_fd, &(struct intent){}) >= 0)
+		r = 0;    /* an operation that made it had not yet saved it */
 	if (r < 0) {
 		log_errno(r, "container %s: loading its state: %m; ignoring it", name);
 		container_drop(c);
 		return 0;
 	}
+	/* an operation ckptd died in the middle of, finished or undone */
+	r = intent_recover(c);
+	if (r == 1) {
+		container_destroy(c);
+		return 0;
+	}
+	if (r < 0)
+		log_errno(r, "container %s: recovering its interrupted operation: %m", name);
 	if (c->state == CONTAINER_RUNNING && !container_adopt(c)) {
 		log_info("container %s: init %d is gone, now stopped", name, c->init_pid);
 		c->state = CONTAINER_STOPPED;

@@ -44,6 +44,7 @@ void ops_checkpoint(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, siz
 void ops_restart(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_kill(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void ops_cancel(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
 /* The init of a container with an operation in progress exited. */
 void ops_init_exited(struct container *ct);

@@ -21,6 +21,10 @@ static const char *arg_socket;
 static const char *arg_state_dir = DEFAULT_STATE_DIR;
 static int arg_idle_timeout = SERVER_IDLE_TIMEOUT_S;
 static int arg_op_timeout = SERVER_OP_TIMEOUT_S;
+static int arg_max_conns = SERVER_MAX_CONNS;
+static int arg_max_conns_per_uid = SERVER_MAX_CONNS_PER_UID;
+static int arg_max_ops = SERVER_MAX_OPS;
+static uint64_t arg_log_max_bytes = SERVER_LOG_MAX_BYTES;
 
 static void help(void)
 {
@@ -32,9 +36,15 @@ static void help(void)
 	       "  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 	       "      --idle-timeout S   close a client silent for S seconds (default %d)\n"
 	       "      --timeout S        default deadline of a checkpoint or restart (default %d)\n"
+	       "      --max-conns N      clients connected at once (default %d)\n"
+	       "      --max-conns-per-uid N  ... of one uid (default %d)\n"
+	       "      --max-ops N        checkpoints and restarts at once; more get ERR_BUSY (default %d)\n"
+	       "      --log-max-size BYTES  rotate a container's log to log.1 beyond this\n"
+	       "                         (K, M, G suffixes; 0: never; default %uM)\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
-	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S);
+	       CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S,
+	       SERVER_MAX_CONNS, SERVER_MAX_CONNS_PER_UID, SERVER_MAX_OPS, SERVER_LOG_MAX_BYTES >> 20);
 }
 
 static int parse_log_level(const char *s)
@@ -48,10 +58,34 @@ static int parse_log_level(const char *s)
 	return -EINVAL;
 }
 
+/* "64M": bytes, with K, M, G suffixes; 0 (never) or at least 4 KiB. */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || v > (1ull << 40) >> shift || (v && v << shift < 4096))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
 /* 1: go on, 0: done (help), <0: error */
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT };
+	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT, ARG_MAX_CONNS, ARG_MAX_CONNS_UID,
+	       ARG_MAX_OPS, ARG_LOG_MAX };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "state-dir", required_argument, NULL, 'd' },
@@ -60,6 +94,10 @@ static int parse_argv(int argc, char **argv)
 		{ "version", no_argument, NULL, ARG_VERSION },
 		{ "idle-timeout", required_argument, NULL, ARG_IDLE_TIMEOUT },
 		{ "timeout", required_argument, NULL, ARG_OP_TIMEOUT },
+		{ "max-conns", required_argument, NULL, ARG_MAX_CONNS },
+		{ "max-conns-per-uid", required_argument, NULL, ARG_MAX_CONNS_UID },
+		{ "max-ops", required_argument, NULL, ARG_MAX_OPS },
+		{ "log-max-size", required_argument, NULL, ARG_LOG_MAX },
 		{}
 	};
 	int c, lvl;
@@ -92,6 +130,22 @@ static int parse_argv(int argc, char **argv)
 			*(c == ARG_OP_TIMEOUT ? &arg_op_timeout : &arg_idle_timeout) = (int)v;
 			break;
 		}
+		case ARG_MAX_CONNS:
+		case ARG_MAX_CONNS_UID:
+		case ARG_MAX_OPS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 65536)
+				return log_errno(-EINVAL, "--%s: 1 to 65536, not '%s'", c == ARG_MAX_CONNS ? "max-conns" : c == ARG_MAX_OPS ? "max-ops" : "max-conns-per-uid", optarg);
+			*(c == ARG_MAX_CONNS ? &arg_max_conns : c == ARG_MAX_OPS ? &arg_max_ops : &arg_max_conns_per_uid) = (int)v;
+			break;
+		}
+		case ARG_LOG_MAX:
+			if (parse_size(optarg, &arg_log_max_bytes) < 0)
+				return log_errno(-EINVAL, "--log-max-size: a size in bytes (K, M, G suffixes), 0 or at least 4K, not '%s'",
+						 optarg);
+			break;
 		case ARG_VERSION:
 			printf("ckptd %s\n", CKPTD_VERSION);
 			return 0;
@@ -262,6 +316,10 @@ static int run(int argc, char **argv)
 	if (r >= 0) {
 		srv->idle_timeout_s = arg_idle_timeout;
 		srv->op_timeout_s = arg_op_timeout;
+		srv->max_conns = arg_max_conns;
+		srv->max_conns_per_uid = arg_max_conns_per_uid;
+		srv->max_ops = arg_max_ops;
+		srv->log_max_bytes = arg_log_max_bytes;
 	}
 	if (r >= 0)
 		r = container_load_all(srv);

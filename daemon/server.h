@@ -15,7 +15,11 @@ struct event;
 struct container;
 struct worker;
 
+/* Defaults of the bounds (ckptd --help). */
 #define SERVER_MAX_CONNS 128
+#define SERVER_MAX_CONNS_PER_UID 64
+#define SERVER_MAX_OPS 8
+#define SERVER_LOG_MAX_BYTES (64u << 20)
 
 /* close() that leaves the variable at -1 (closep() doesn't reset it, and a
  * _cleanup_close_ variable closed early would be closed twice):
@@ -42,6 +46,7 @@ struct conn {
 	struct container *waiting;   /* an operation replies to us later */
 	struct check_job *check;     /* a check worker replies to us later */
 	struct container *wait_for;  /* wait: answered when its workload ends */
+	struct container *canceling; /* cancel: answered when its operation ends */
 };
 
 struct server {
@@ -60,6 +65,11 @@ struct server {
 	struct event *ev_stop_timeout;
 	int idle_timeout_s;          /* a client silent this long is closed */
 	int op_timeout_s;            /* default deadline of a checkpoint or restart */
+	int max_conns;               /* clients connected at once */
+	int max_conns_per_uid;       /* ... of one uid */
+	int max_ops;                 /* checkpoints and restarts at once */
+	uint64_t log_max_bytes;      /* a container log rotates beyond this (0: never) */
+	struct event *ev_log_check;  /* looks at the logs' sizes now and then */
 };
 
 /* CLOCK_MONOTONIC ms at which an operation asked for now with timeout_s
