@@ -2,6 +2,7 @@
 /* Worker processes: fork, watch by pidfd, relay their Response messages. */
 #include "worker.h"
 #include "fault.h"
+#include "image.h"
 #include "net.h"
 #include "log.h"
 #include "macro.h"
@@ -76,6 +77,7 @@ static void worker_cancelable(uint64_t deadline_ms)
 	struct timespec ts;
 	uint64_t now;
 
+	image_io_interrupted = cr_cancel_errno;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sa.sa_handler = worker_on_alarm;

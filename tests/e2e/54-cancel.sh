@@ -41,6 +41,7 @@ t0=$(now_ms)
 out=$(ckctl cancel "$name" 2>&1) || fail "cancel of the checkpoint failed: $out"
 dt=$(( $(now_ms) - t0 ))
 log "cancel: $out (${dt} ms)"
+[ "$dt" -lt 10000 ] || fail "the cancel waited ${dt} ms for the stuck reader"
 echo "$out" | grep -q "canceled the checkpoint" || fail "cancel answered: $out"
 wait "$ck" && fail "the canceled checkpoint's client reported success"
 kill "$stuck" 2>/dev/null; wait "$stuck" 2>/dev/null
@@ -60,7 +61,11 @@ ckctl restart "$name" -i - < "$TMP/slow" > /dev/null 2> "$TMP/rst.err" &
 rs=$!
 wait_busy "$name"
 sleep 0.5
+t0=$(now_ms)
 out=$(ckctl cancel "$name" 2>&1) || fail "cancel of the restart failed: $out"
+dt=$(( $(now_ms) - t0 ))
+log "cancel: $out (${dt} ms)"
+[ "$dt" -lt 10000 ] || fail "the cancel waited ${dt} ms for the stalled stream"
 echo "$out" | grep -q "canceled the restart" || fail "cancel answered: $out"
 wait "$rs" && fail "the canceled restart's client reported success"
 kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null
