@@ -674,8 +674,9 @@ int container_kill_all(struct container *c)
 	if (c->init_pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->init_pidfd, SIGKILL, NULL, 0) < 0 &&
 	    errno != ESRCH)
 		r = log_errno(-errno, "container %s: killing init %d: %m", c->name, c->init_pid);
+	/* the loop does not wait for them: init's exit (watched) tells */
 	if (c->has_cgroup)
-		cgroup_kill(&c->cg);
+		cgroup_kill_nowait(&c->cg);
 	return r;
 }
 

@@ -521,6 +521,20 @@ static int kill_listed(const struct cgroup *cg, size_t *ret_n)
 	return r < 0 ? r : 0;
 }
 
+int cgroup_kill_nowait(const struct cgroup *cg)
+{
+	size_t left;
+	int r;
+
+	r = cgroup_thaw(cg);
+	if (r == -ENOENT)
+		return 0;
+	if (!cg->v1 && write_file(cg->dir, "cgroup.kill", "1") == 0)
+		return 0;
+	r = kill_listed(cg, &left);
+	return r == -ENOENT ? 0 : r;
+}
+
 int cgroup_kill(const struct cgroup *cg)
 {
 	int64_t deadline = now_ms() + KILL_TIMEOUT_MS;
