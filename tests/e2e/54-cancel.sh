@@ -6,6 +6,9 @@
 # running, thawed, untraced and the same process after a checkpoint; not
 # running, its stored image intact, after a restart. With nothing in
 # progress cancel says so and fails.
+# Then the bounds that go with it: --max-ops refuses an operation beyond
+# it at once, --max-conns-per-uid a client beyond it, and --log-max-size
+# rotates a chatty container's log into log.1 while `logs -f` follows on.
 . "$(dirname "$0")/lib.sh"
 
 # wait_busy NAME: its operation has begun
@@ -88,4 +91,64 @@ wait "$rs" && fail "the canceled restart's client reported success"
 kill "$writer" 2>/dev/null; wait "$writer" 2>/dev/null
 [ -z "$(ct_state "$P-new")" ] || fail "$P-new is listed as $(ct_state "$P-new") after its restart was canceled"
 ckctl version >/dev/null || fail "ckptd stopped answering"
+ckptd_stop
+
+# ---- bounds ----
+ckptd_start --max-ops 1 --max-conns-per-uid 4 --log-max-size 8K
+chat=$P-chat
+ckctl run "$chat" -- /bin/sh -c 'i=0; while :; do echo "line $i of the chatty container log"; i=$((i + 1)); sleep 0.005; done' >/dev/null ||
+	fail "run $chat"
+# (ckptctl itself, not ckctl, so that $! is the process holding the connections)
+"$CKPTCTL" --socket "$SOCK" logs -f "$chat" > "$TMP/follow" 2>&1 &
+follower=$!
+for _ in $(seq 300); do
+	[ -e "$STATE/containers/$chat/log.1" ] && break
+	sleep 0.1
+done
+[ -e "$STATE/containers/$chat/log.1" ] || fail "the log was never rotated ($(stat -c %s "$STATE/containers/$chat/log") bytes)"
+sleep 3
+sz=$(stat -c %s "$STATE/containers/$chat/log")
+[ "$sz" -lt 65536 ] || fail "the log grew to $sz bytes with --log-max-size 8K"
+first=$(head -n 1 "$STATE/containers/$chat/log.1" | awk '{ print $2 }')
+last=$(grep -a '^line ' "$TMP/follow" | tail -n 1 | awk '{ print $2 }')
+now=$(ckctl logs "$chat" | grep -a '^line ' | tail -n 1 | awk '{ print $2 }')
+log "rotation: log.1 starts at line $first, the follower is at line $last, the log at $now"
+[ -n "$last" ] && [ -n "$now" ] && [ "$last" -gt "$first" ] || fail "logs -f stopped at line ${last:-none} across the rotation (log.1 starts at $first)"
+[ $(( now - last )) -lt 1000 ] || fail "logs -f lags: at line $last, the log at $now"
+
+# one operation at a time: a second one is refused at once
+sleep 120 < "$TMP/stuck" &
+stuck=$!
+ckctl checkpoint "$name" -o - > "$TMP/stuck" 2>"$TMP/first.err" &
+ck=$!
+wait_busy "$name"
+out=$(ckctl checkpoint "$chat" 2>&1) && fail "a second operation ran beyond --max-ops 1 (the first: $(cat "$TMP/first.err"))"
+echo "$out" | grep -q -- "--max-ops" || fail "beyond --max-ops: $out"
+ckctl cancel "$name" >/dev/null || fail "cancel $name"
+wait "$ck"
+kill "$stuck" 2>/dev/null; wait "$stuck" 2>/dev/null
+check_tree_running "$name"
+
+# four connections of root are all it gets (the follower holds two: its
+# logs request and the wait that tells it the workload ended)
+waits=()
+for _ in 1; do
+	"$CKPTCTL" --socket "$SOCK" wait "$chat" >/dev/null 2>&1 &
+	waits+=($!)
+done
+sleep 1
+out=$(ckctl list 2>&1) || fail "list with 3 of 4 connections in use: $out"
+"$CKPTCTL" --socket "$SOCK" wait "$chat" >/dev/null 2>&1 &
+waits+=($!)
+sleep 1
+out=$(ckctl list 2>&1) && fail "a fifth connection was served beyond --max-conns-per-uid 4"
+echo "$out" | grep -q -- "--max-conns-per-uid" || fail "beyond --max-conns-per-uid: $out"
+kill "$follower" "${waits[@]}" 2>/dev/null
+wait "$follower" "${waits[@]}" 2>/dev/null
+# their slots free once ckptd has seen them close
+for _ in $(seq 50); do
+	ckctl version >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ckctl version >/dev/null || fail "ckptd did not serve again once the clients left"
 pass
