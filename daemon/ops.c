@@ -171,7 +171,7 @@ static bool ops_intent(struct conn *cn, struct container *c, const struct intent
 	int r = intent_write(c->dir_fd, in);
 
 	if (r < 0)
-		conn_reply_error(cn, E(ERR_IO), "container %s: recording the %s's intent: %s", c->name,
+		conn_reply_error(cn, E(ERR_IO), "container %s: saving its state (the %s's intent record): %s", c->name,
 				 op_names[in->op], strerror(-r));
 	return r >= 0;
 }
