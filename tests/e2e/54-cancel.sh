@@ -5,7 +5,8 @@
 # ERR_CANCELED, cancel answers once the container is back as it was:
 # running, thawed, untraced and the same process after a checkpoint; not
 # running, its stored image intact, after a restart. With nothing in
-# progress cancel says so and fails.
+# progress cancel says so and fails. Ctrl-C in a ckptctl waiting for its
+# checkpoint cancels it the same way.
 # Then the bounds that go with it: --max-ops refuses an operation beyond
 # it at once, --max-conns-per-uid a client beyond it, and --log-max-size
 # rotates a chatty container's log into log.1 while `logs -f` follows on.
@@ -53,6 +54,25 @@ check_tree_running "$name"
 [ "$(host_pid "$name")" = "$pid" ] || fail "workload replaced"
 verify_ct "$name" dirtymem
 [ "$(images_count "$name")" = 0 ] || fail "a canceled checkpoint stored an image"
+
+# ---- Ctrl-C in a ckptctl that waits for its checkpoint cancels it ----
+sleep 120 < "$TMP/stuck" &
+stuck=$!
+"$CKPTCTL" --socket "$SOCK" checkpoint "$name" -o - > "$TMP/stuck" 2> "$TMP/ctrlc.err" &
+ck=$!
+wait_busy "$name"
+sleep 0.5
+kill -INT "$ck"
+for _ in $(seq 100); do
+	kill -0 "$ck" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$ck" 2>/dev/null && fail "ckptctl still waits 10 s after Ctrl-C"
+wait "$ck" && fail "the checkpoint interrupted by Ctrl-C reported success"
+kill "$stuck" 2>/dev/null; wait "$stuck" 2>/dev/null
+grep -q "canceled" "$TMP/ctrlc.err" || fail "after Ctrl-C: $(cat "$TMP/ctrlc.err")"
+check_tree_running "$name"
+[ "$(host_pid "$name")" = "$pid" ] || fail "workload replaced"
 
 # ---- a restart from a stream that stalls half-way ----
 checkpoint_ct "$name"
