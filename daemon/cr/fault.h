@@ -4,8 +4,8 @@
  * can drive every rollback path. Points: ckpt-frozen, ckpt-seized,
  * ckpt-pages, ckpt-tail, ckpt-commit, restore-spawned, restore-pages,
  * restore-handoff; the worker adds ckpt-committed and restore-done (after
- * the point of no return), ckptd ckpt-saving and restore-saving (before it
- * records the outcome).
+ * the point of no return), ckptd ckpt-saving, restore-saving and run-saving
+ * (before it records the outcome).
  *
  * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
  * <point>:kill-worker the worker: what the next ckptd, or this one, finds
