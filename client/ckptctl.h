@@ -26,6 +26,7 @@ struct ctl {
 	char error[512];           /* first failure reason */
 	int exit_status;           /* on success (wait: the workload's) */
 	bool stdout_is_image;      /* -o -: --json output goes to stderr */
+	const char *cancel_name;   /* Ctrl-C while waiting cancels this container's operation */
 	struct ctl_error {         /* the daemon's error, as fields (--json) */
 		const char *code;      /* ErrorCode name; NULL: not from the daemon */
 		int sys_errno, task_pid, task_host_pid;   /* 0: not known */
@@ -133,6 +134,7 @@ int verb_logs(struct ctl *c, int argc, char **argv);
 int verb_attach(struct ctl *c, int argc, char **argv);
 int verb_kill(struct ctl *c, int argc, char **argv);
 int verb_rm(struct ctl *c, int argc, char **argv);
+int verb_cancel(struct ctl *c, int argc, char **argv);
 int verb_version(struct ctl *c, int argc, char **argv);
 int verb_check(struct ctl *c, int argc, char **argv);
 int verb_checkpoint(struct ctl *c, int argc, char **argv);

@@ -23,6 +23,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
 	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [-i FILE|-] [--allow-changed-files]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
+	{ "Images", "cancel", "NAME", "stop its checkpoint or restart; the container stays as it was", verb_cancel },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
 	{ "Images", "inspect", "FILE|- | --encode JSON|-", "dump an image's records, or write --json's form back (local)", verb_inspect },
 	{ "Images", "export", "NAME [ID] -o FILE|-", "copy a stored image (default: the newest) out of the store", verb_export },

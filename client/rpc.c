@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The client side of the exchange in proto/rpc.proto: one Request, then
  * Responses until the one with final = true. */
+#include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
@@ -46,6 +48,7 @@ static int error_code_errno(Ckpt__Rpc__ErrorCode code)
 	case CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED: return -EOPNOTSUPP;
 	case CKPT__RPC__ERROR_CODE__ERR_BAD_IMAGE: return -EBADMSG;
 	case CKPT__RPC__ERROR_CODE__ERR_BUSY: return -EBUSY;
+	case CKPT__RPC__ERROR_CODE__ERR_CANCELED: return -ECANCELED;
 	default: return -EIO;
 	}
 }
@@ -74,6 +77,55 @@ static int daemon_error(struct ctl *c, const Ckpt__Rpc__Error *e)
 }
 
 /* Receive one Response; fds that came with it land in fds/ret_nfds. */
+static volatile sig_atomic_t ctl_interrupted;
+
+static void ctl_on_sigint(int sig)
+{
+	/* a second Ctrl-C while the cancel runs: leave at once */
+	if (ctl_interrupted) {
+		signal(SIGINT, SIG_DFL);
+		raise(SIGINT);
+	}
+	ctl_interrupted = 1;
+}
+
+/* Ctrl-C: ask ckptd, on a connection of its own, to cancel the operation
+ * we wait for; its answer to us then says how it ended. */
+static void ctl_send_cancel(struct ctl *c, int *cancel_sock)
+{
+	Ckpt__Rpc__CancelRequest cr = CKPT__RPC__CANCEL_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	struct ctl k = { .sock = -1, .socket_path = c->socket_path, .verb = "cancel" };
+
+	render_progress_clear(c);
+	fprintf(stderr, "ckptctl: canceling the %s of %s (Ctrl-C again to leave at once)\n", c->verb,
+		c->cancel_name);
+	if (ctl_connect(&k) < 0)
+		return;
+	cr.name = (char *)c->cancel_name;
+	req.body_case = CKPT__RPC__REQUEST__BODY_CANCEL;
+	req.cancel = &cr;
+	if (wire_send_msg(k.sock, &req.base, NULL, 0) < 0) {
+		close(k.sock);
+		return;
+	}
+	*cancel_sock = k.sock;   /* held until our answer: closing it early is fine too */
+}
+
+/* Wait for the reply, turning a Ctrl-C into a cancel when we may. */
+static int wait_readable(struct ctl *c, int *cancel_sock)
+{
+	struct pollfd p = { .fd = c->sock, .events = POLLIN };
+
+	while (poll(&p, 1, -1) < 0) {
+		if (errno != EINTR)
+			return -errno;
+		if (ctl_interrupted && *cancel_sock < 0 && c->cancel_name)
+			ctl_send_cancel(c, cancel_sock);
+	}
+	return 0;
+}
+
 static int recv_response(struct ctl *c, void *buf, Ckpt__Rpc__Response **ret,
 			 int *fds, size_t *ret_nfds)
 {
@@ -105,6 +157,7 @@ int ctl_call(struct ctl *c, Ckpt__Rpc__Request *req, const int *fds, size_t nfds
 	     int *ret_fds, size_t max_fds, size_t *ret_nfds)
 {
 	_cleanup_free_ void *buf = NULL;
+	_cleanup_close_ int cancel_sock = -1;
 	int rfds[CKPT_RPC_MAX_FDS];
 	size_t rn = 0;
 	int r;
@@ -120,9 +173,18 @@ int ctl_call(struct ctl *c, Ckpt__Rpc__Request *req, const int *fds, size_t nfds
 	 * is waiting in our socket */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return ctl_fail(c, r, "send request to %s: %m", c->socket_path);
+	if (c->cancel_name) {
+		struct sigaction sa = { .sa_handler = ctl_on_sigint };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+	}
 
 	for (;;) {
 		Ckpt__Rpc__Response *resp = NULL;
+
+		if (c->cancel_name && (r = wait_readable(c, &cancel_sock)) < 0)
+			return ctl_fail(c, r, "wait for a reply from %s: %m", c->socket_path);
 
 		r = recv_response(c, buf, &resp, rfds, &rn);
 		if (r < 0)

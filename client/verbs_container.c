@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 
 #include "ckptctl.h"
+#include <sys/stat.h>
 #include "macro.h"
 #include <sys/ioctl.h>
 #include "wire.h"
@@ -404,7 +405,12 @@ static int logs_follow(struct ctl *c, const char *name, int fd)
 	for (;;) {
 		struct pollfd p[2] = { { .fd = w.sock, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
 		char drain[4096];
+		struct stat st;
 
+		/* shorter than what we read: ckptd rotated it (its start moved to
+		 * log.1); what is in it now is new */
+		if (fstat(fd, &st) == 0 && st.st_size < lseek(fd, 0, SEEK_CUR))
+			lseek(fd, 0, SEEK_SET);
 		r = copy_to_stdout(c, fd);
 		if (r < 0 || r == 1)
 			break;
@@ -571,6 +577,45 @@ int verb_rm(struct ctl *c, int argc, char **argv)
 	} else {
 		printf("removed %s\n", name);
 	}
+	return 0;
+}
+
+/* Answered once the operation has ended, the container put back. */
+int verb_cancel(struct ctl *c, int argc, char **argv)
+{
+	Ckpt__Rpc__CancelRequest cr = CKPT__RPC__CANCEL_REQUEST__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__Response *resp = NULL;
+	const char *name = NULL, *op;
+	bool canceled;
+	int r;
+
+	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
+		return r;
+	cr.name = (char *)name;
+	req.body_case = CKPT__RPC__REQUEST__BODY_CANCEL;
+	req.cancel = &cr;
+	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_CANCEL, &resp, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	canceled = resp->cancel->canceled;
+	op = resp->cancel->operation ? resp->cancel->operation : "operation";
+	if (c->json) {
+		struct json j;
+
+		json_init(&j, stdout);
+		json_obj_begin(&j, NULL);
+		json_str(&j, "name", name);
+		json_str(&j, "operation", op);
+		json_bool(&j, "canceled", canceled);
+		json_obj_end(&j);
+		json_finish(&j);
+	} else if (canceled) {
+		printf("canceled the %s of %s\n", op, name);
+	} else {
+		printf("the %s of %s had passed its point of no return and completed\n", op, name);
+	}
+	ckpt__rpc__response__free_unpacked(resp, NULL);
 	return 0;
 }
 

@@ -159,6 +159,7 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	cp.check_only = a.check;
 	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
 	req.checkpoint = &cp;
+	c->cancel_name = cp.name;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
 		     CKPT__RPC__RESPONSE__BODY_CHECKPOINT, &resp, NULL, 0, NULL);
 	if (r >= 0 && a.output)
@@ -296,6 +297,7 @@ int verb_restart(struct ctl *c, int argc, char **argv)
 	rq.from_fd = fd >= 0;
 	req.body_case = CKPT__RPC__REQUEST__BODY_RESTART;
 	req.restart = &rq;
+	c->cancel_name = rq.name;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
 		     CKPT__RPC__RESPONSE__BODY_RESTART, &resp, NULL, 0, NULL);
 	if (r < 0)

@@ -88,6 +88,14 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int (*image_io_interrupted)(void);
+
+/* A signal interrupted us: go on (0) or stop (<0), as the hook says. */
+static int image_io_eintr(void)
+{
+	return image_io_interrupted ? image_io_interrupted() : 0;
+}
+
 /* Wait until fd is ready, or fail with -ETIMEDOUT at the deadline. */
 static int image_wait_fd(const struct image_io *io, short events)
 {
@@ -104,6 +112,8 @@ static int image_wait_fd(const struct image_io *io, short events)
 	n = poll(&p, 1, timeout);
 	if (n < 0 && errno != EINTR)
 		return -errno;
+	if (n < 0)
+		return image_io_eintr();
 	return n == 0 ? -ETIMEDOUT : 0;
 }
 
@@ -169,8 +179,10 @@ static int image_writev_full(const struct image_io *io, struct iovec *iov, int n
 		ssize_t k = io->sock ? sendmsg(io->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) : writev(io->fd, iov, n);
 
 		if (k < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && image_io_eintr() == 0)
 				continue;
+			if (errno == EINTR)
+				return image_io_eintr();
 			if (errno == EAGAIN) {
 				int r = image_wait_fd(io, POLLOUT);
 
@@ -455,8 +467,10 @@ static ssize_t image_read_full(const struct image_io *io, void *buf, size_t len)
 				     : read(io->fd, (char *)buf + done, len - done);
 
 		if (k < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR && image_io_eintr() == 0)
 				continue;
+			if (errno == EINTR)
+				return image_io_eintr();
 			if (errno == EAGAIN) {
 				int r = image_wait_fd(io, POLLIN);
 

@@ -86,6 +86,10 @@ struct image_io {
  * /proc/self/fd (the client's own description keeps its flags); a socket
  * is used with MSG_DONTWAIT; a regular file never waits. */
 int image_io_set_deadline(struct image_io *io, int fd, bool write, uint64_t deadline_ms);
+/* Asked when a signal interrupts a call or wait on a stream (NULL: go on):
+ * a value < 0 ends it with that error. A worker sets it, so that a cancel
+ * or its deadline does not wait for the other end. */
+extern int (*image_io_interrupted)(void);
 void image_io_close(struct image_io *io);
 
 struct image_writer {

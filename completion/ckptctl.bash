@@ -5,7 +5,7 @@
 # with --socket, else $CKPTD_SOCKET, else the default), files for -o, -i
 # and inspect, a command after "run NAME --".
 
-_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart images inspect export import version check"
+_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart cancel images inspect export import version check"
 _ckptctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 
@@ -122,7 +122,7 @@ _ckptctl() {
 		elif [[ $name == rm ]] && ((nargs == 2)); then
 			_ckptctl_add -W "$(_ckptctl_image_ids "$prev")" -- "$cur"
 		fi ;;
-	logs|kill|rm|checkpoint|restart|ps|wait|stats|import)
+	logs|kill|rm|checkpoint|restart|cancel|ps|wait|stats|import)
 		((nargs == 0)) && _ckptctl_add -W "$(_ckptctl_containers)" -- "$cur" ;;
 	export)
 		# "export NAME [ID]"

@@ -7,6 +7,7 @@
  * re-adopted through a pidfd. */
 #include "container.h"
 #include "creds.h"
+#include "intent.h"
 #include <arpa/inet.h>
 #include "handlers.h"
 #include "init.h"
@@ -19,6 +20,7 @@
 #include "server.h"
 #include "statefile.h"
 #include "store.h"
+#include "worker.h"
 #include <event2/event.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -188,12 +190,16 @@ void container_free(struct container *c)
 	if (!c)
 		return;
 	query_wait_gone(c);
+	if (c->log_worker)
+		worker_abort(c->log_worker);    /* its done() needs c */
 	if (c->ev_init)
 		event_free(c->ev_init);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
 	if (c->pending_conn)
 		c->pending_conn->waiting = NULL;
+	if (c->cancel_conn)
+		c->cancel_conn->canceling = NULL;
 	c->pending_fd = safe_close(c->pending_fd);
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
@@ -430,7 +436,7 @@ static int container_load_argv(struct container *c)
 /* A cgroup path read back from the state file. ckptd kills what it lists
  * and removes it, so it must be ours by name and a cgroup indeed: not a
  * directory made to look like one, with a cgroup.procs naming anyone. */
-static bool cgroup_path_ours(const char *name, const char *dir)
+bool container_cgroup_ours(const char *name, const char *dir)
 {
 	char tail[CONTAINER_NAME_MAX + 16];
 	size_t n = strlen(dir), t;
@@ -497,7 +503,7 @@ static int container_load_state(struct container *c)
 		else if (streq(line, "caps") || streq(line, "privileged") || streq(line, "user") ||
 			 streq(line, "root") || streq(line, "bind"))
 			container_load_contain(&c->contain, line, v);
-		else if (streq(line, "cgroup") && cgroup_path_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
+		else if (streq(line, "cgroup") && container_cgroup_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
 			snprintf(c->cg.dir, sizeof(c->cg.dir), "%s", v);
 			c->has_cgroup = true;
 		}
@@ -574,11 +580,21 @@ static int container_load(struct server *srv, const char *name)
 	r = container_load_state(c);
 	if (r >= 0)
 		r = container_load_argv(c);
+	if (r < 0 && intent_read(c->dir_fd, &(struct intent){}) >= 0)
+		r = 0;    /* an operation that made it had not yet saved it */
 	if (r < 0) {
 		log_errno(r, "container %s: loading its state: %m; ignoring it", name);
 		container_drop(c);
 		return 0;
 	}
+	/* an operation ckptd died in the middle of, finished or undone */
+	r = intent_recover(c);
+	if (r == 1) {
+		container_destroy(c);
+		return 0;
+	}
+	if (r < 0)
+		log_errno(r, "container %s: recovering its interrupted operation: %m", name);
 	if (c->state == CONTAINER_RUNNING && !container_adopt(c)) {
 		log_info("container %s: init %d is gone, now stopped", name, c->init_pid);
 		c->state = CONTAINER_STOPPED;
@@ -978,8 +994,9 @@ int container_kill_all(struct container *c)
 	if (c->init_pidfd >= 0 && syscall(SYS_pidfd_send_signal, c->init_pidfd, SIGKILL, NULL, 0) < 0 &&
 	    errno != ESRCH)
 		r = log_errno(-errno, "container %s: killing init %d: %m", c->name, c->init_pid);
+	/* the loop does not wait for them: init's exit (watched) tells */
 	if (c->has_cgroup)
-		cgroup_kill(&c->cg);
+		cgroup_kill_nowait(&c->cg);
 	return r;
 }
 

@@ -24,7 +24,7 @@ enum container_state {
 };
 
 /* The operation holding a container busy; OP_NONE when idle. */
-enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM, OP_IMPORT };
+enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM, OP_IMPORT, OP_RUN };
 
 struct container {
 	struct container *next;
@@ -37,6 +37,7 @@ struct container {
 	char **argv;                 /* NULL-terminated, for list */
 	size_t argc;
 	int log_fd;                  /* O_WRONLY|O_APPEND, kept across restarts */
+	struct worker *log_worker;   /* moving it to log.1 (logrot.c) */
 	char hostname[65];           /* given at run; the image's own wins at restart */
 	struct cr_net_config net;    /* given at run; the image's after a restart */
 	bool tty;                    /* it has a console (run -t) */
@@ -76,6 +77,8 @@ struct container {
 		char object[128], reason[384];
 	} op_err_detail;
 
+	struct conn *cancel_conn;    /* ckptctl cancel: answered when the operation ends */
+
 	/* A restart from a stream that this container's own checkpoint feeds
 	 * (`ckptctl checkpoint x -o - | ckptctl restart x -i -`): it starts
 	 * when the checkpoint is over. */
@@ -109,6 +112,8 @@ int container_set_argv(struct container *c, char *const *argv, size_t argc);
  * *ret_ctl_fd (restart). */
 struct init_run;
 int container_spawn(struct container *c, const struct init_run *run, int *ret_ctl_fd, char *why, size_t whylen);
+/* A cgroup path read back from a state file names this container's cgroup. */
+bool container_cgroup_ours(const char *name, const char *dir);
 /* Kill what is left in the cgroup and remove it (keeps it if still busy). */
 void container_cleanup_cgroup(struct container *c);
 /* Kill every process in the container (init included). */

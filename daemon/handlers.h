@@ -46,6 +46,7 @@ void ops_checkpoint(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, siz
 void ops_restart(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_kill(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+void ops_cancel(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
 /* An operation starts (the container is busy until op_end) and ends
  * (the client answered). */

@@ -29,6 +29,10 @@ static struct ckptd_config cfg;
 static struct access_policy policy;
 static const char *arg_trusted_keys = KEY_DEFAULT_TRUSTED_DIR;
 static bool arg_key_id;
+static int arg_max_conns = SERVER_MAX_CONNS;
+static int arg_max_conns_per_uid = SERVER_MAX_CONNS_PER_UID;
+static int arg_max_ops = SERVER_MAX_OPS;
+static uint64_t arg_log_max_bytes = SERVER_LOG_MAX_BYTES;
 
 static void help(void)
 {
@@ -45,16 +49,46 @@ static void help(void)
 	       "      --trusted-keys DIR image keys of other machines whose images restore here\n"
 	       "                         (default %s)\n"
 	       "      --key-id           show the id of this ckptd's image key and exit\n"
+	       "      --max-conns N      clients connected at once (default %d)\n"
+	       "      --max-conns-per-uid N  ... of one uid (default %d)\n"
+	       "      --max-ops N        checkpoints and restarts at once; more get ERR_BUSY (default %d)\n"
+	       "      --log-max-size BYTES  rotate a container's log to log.1 beyond this\n"
+	       "                         (K, M, G suffixes; 0: never; default %uM)\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
 	       CONFIG_DEFAULT_PATH, CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, CONFIG_DEFAULT_GROUP,
-	       SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S, KEY_DEFAULT_TRUSTED_DIR);
+	       SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S, KEY_DEFAULT_TRUSTED_DIR,
+	       SERVER_MAX_CONNS, SERVER_MAX_CONNS_PER_UID, SERVER_MAX_OPS, SERVER_LOG_MAX_BYTES >> 20);
+}
+
+/* "64M": bytes, with K, M, G suffixes; 0 (never) or at least 4 KiB. */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -EINVAL;
+	switch (*end) {
+	case 'K': shift = 10; end++; break;
+	case 'M': shift = 20; end++; break;
+	case 'G': shift = 30; end++; break;
+	default: break;
+	}
+	if (*end || v > (1ull << 40) >> shift || (v && v << shift < 4096))
+		return -EINVAL;
+	*ret = (uint64_t)v << shift;
+	return 0;
 }
 
 /* 1: go on, 0: done (help), <0: error */
 static int parse_argv(int argc, char **argv)
 {
-	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT, ARG_TRUSTED_KEYS, ARG_KEY_ID };
+	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT, ARG_TRUSTED_KEYS, ARG_KEY_ID, ARG_MAX_CONNS,
+	       ARG_MAX_CONNS_UID, ARG_MAX_OPS, ARG_LOG_MAX };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
@@ -67,6 +101,10 @@ static int parse_argv(int argc, char **argv)
 		{ "timeout", required_argument, NULL, ARG_OP_TIMEOUT },
 		{ "trusted-keys", required_argument, NULL, ARG_TRUSTED_KEYS },
 		{ "key-id", no_argument, NULL, ARG_KEY_ID },
+		{ "max-conns", required_argument, NULL, ARG_MAX_CONNS },
+		{ "max-conns-per-uid", required_argument, NULL, ARG_MAX_CONNS_UID },
+		{ "max-ops", required_argument, NULL, ARG_MAX_OPS },
+		{ "log-max-size", required_argument, NULL, ARG_LOG_MAX },
 		{}
 	};
 	static const struct { int opt; enum config_key key; const char *name; } keyed[] = {
@@ -99,6 +137,22 @@ static int parse_argv(int argc, char **argv)
 			break;
 		case ARG_KEY_ID:
 			arg_key_id = true;
+			break;
+		case ARG_MAX_CONNS:
+		case ARG_MAX_CONNS_UID:
+		case ARG_MAX_OPS: {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (*end || end == optarg || v < 1 || v > 65536)
+				return log_errno(-EINVAL, "--%s: 1 to 65536, not '%s'", c == ARG_MAX_CONNS ? "max-conns" : c == ARG_MAX_OPS ? "max-ops" : "max-conns-per-uid", optarg);
+			*(c == ARG_MAX_CONNS ? &arg_max_conns : c == ARG_MAX_OPS ? &arg_max_ops : &arg_max_conns_per_uid) = (int)v;
+			break;
+		}
+		case ARG_LOG_MAX:
+			if (parse_size(optarg, &arg_log_max_bytes) < 0)
+				return log_errno(-EINVAL, "--log-max-size: a size in bytes (K, M, G suffixes), 0 or at least 4K, not '%s'",
+						 optarg);
 			break;
 		case ARG_VERSION:
 			printf("ckptd %s\n", CKPTD_VERSION);
@@ -380,6 +434,10 @@ static int run(int argc, char **argv)
 		srv->op_timeout_s = cfg.timeout_s;
 		srv->access = policy;
 		srv->keys = &keys;
+		srv->max_conns = arg_max_conns;
+		srv->max_conns_per_uid = arg_max_conns_per_uid;
+		srv->max_ops = arg_max_ops;
+		srv->log_max_bytes = arg_log_max_bytes;
 	}
 	if (r >= 0)
 		r = container_load_all(srv);

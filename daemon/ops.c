@@ -9,6 +9,8 @@
 #include "access.h"
 #include "container.h"
 #include "cr_limits.h"
+#include "fault.h"
+#include "intent.h"
 #include "handlers.h"
 #include "init.h"
 #include "key.h"
@@ -33,7 +35,7 @@
 
 static const char *const op_names[] = {
 	[OP_NONE] = "nothing", [OP_CHECKPOINT] = "checkpoint", [OP_RESTART] = "restart",
-	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_IMPORT] = "import",
+	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_IMPORT] = "import", [OP_RUN] = "run",
 };
 
 struct container *ops_lookup(struct conn *cn, const char *name)
@@ -84,8 +86,19 @@ void op_begin(struct container *c, enum op_kind kind, struct conn *cn)
 	c->op_err_msg[0] = '\0';
 }
 
+static void op_reply_cancel(struct container *c);
+
 void op_end(struct container *c)
 {
+	int r;
+
+	/* the outcome is saved (or there was nothing to save): the intent is spent */
+	if (c->op == OP_CHECKPOINT || c->op == OP_RESTART) {
+		r = intent_clear(c->dir_fd);
+		if (r < 0)
+			log_errno(r, "container %s: clearing its intent record: %m", c->name);
+	}
+	op_reply_cancel(c);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
 	c->op_conn = NULL;
@@ -167,6 +180,33 @@ static void op_error_from(struct container *c, const Ckpt__Rpc__Response *final)
 	d->task_host_pid = e->has_task_host_pid ? e->task_host_pid : 0;
 	snprintf(d->object, sizeof(d->object), "%s", e->object ? e->object : "");
 	snprintf(d->reason, sizeof(d->reason), "%s", e->reason ? e->reason : "");
+}
+
+/* Record what is about to happen (intent.h); refuse the operation if it
+ * can't be, since a ckptd dying in it could not put things back. */
+static bool ops_intent(struct conn *cn, struct container *c, const struct intent *in)
+{
+	int r = intent_write(c->dir_fd, in);
+
+	if (r < 0)
+		conn_reply_error(cn, E(ERR_IO), "container %s: saving its state (the %s's intent record): %s", c->name,
+				 op_names[in->op], strerror(-r));
+	return r >= 0;
+}
+
+/* Checkpoints and restarts in flight, against --max-ops. */
+static bool ops_slot(struct conn *cn, const char *name)
+{
+	struct container *c;
+	int n = 0;
+
+	for (c = cn->srv->containers; c; c = c->next)
+		n += c->op_worker != NULL;
+	if (n < cn->srv->max_ops)
+		return true;
+	conn_reply_error(cn, E(ERR_BUSY), "container %s: ckptd runs %d checkpoints and restarts already (--max-ops); try again later",
+			 name, n);
+	return false;
 }
 
 /* Answer with the container's info (run, restart). */
@@ -388,6 +428,17 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		}
 		created = true;
 	}
+	{
+		struct intent in;
+
+		intent_from(&in, c, OP_RUN);
+		in.created = created;
+		if (!ops_intent(cn, c, &in)) {
+			if (created)
+				container_destroy(c);
+			return;
+		}
+	}
 	if (r->hostname)
 		snprintf(c->hostname, sizeof(c->hostname), "%s", r->hostname);
 	else
@@ -415,13 +466,17 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 			conn_reply_error(cn, E(ERR_KERNEL), "run %s: starting the container: %s", r->name, strerror(-k));
 		if (c->init_pid > 0)
 			container_kill_all(c);
-		else if (created)
+		else if (created) {
 			container_destroy(c);
+			return;
+		}
+		intent_clear(c->dir_fd);
 		return;
 	}
 	/* a stopped container run again is whoever ran it last's (root may reuse a member's) */
 	container_set_owner(c, cn->uid);
 	c->state = CONTAINER_RUNNING;
+	fault_crash("run-saving");
 	k = container_save(c);
 	if (k < 0) {
 		/* a container ckptd can't record would be lost at its next start */
@@ -429,6 +484,9 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		container_kill_all(c);
 		return;
 	}
+	k = intent_clear(c->dir_fd);
+	if (k < 0)
+		log_errno(k, "container %s: clearing its intent record: %m", c->name);
 	ops_reply_container(c, cn, false, NULL);
 }
 
@@ -467,6 +525,7 @@ static void ops_checkpointed(struct container *c)
 	int r;
 
 	c->state = CONTAINER_CHECKPOINTED;
+	fault_crash("ckpt-saving");
 	r = container_save(c);
 	if (r < 0) {
 		op_set_error(c, E(ERR_IO), "container %s: checkpointed into %s, but saving its state failed: %s",
@@ -591,6 +650,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 				 c->state == CONTAINER_CHECKPOINTED ? "checkpointed" : "stopped");
 		return;
 	}
+	if (!ops_slot(cn, c->name))
+		return;
 	if (r->check_only && r->to_fd) {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: --check writes no image: no fd may be attached",
 				 c->name);
@@ -638,6 +699,14 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
+	intent_from(&job.intent, c, OP_CHECKPOINT);
+	job.intent.leave_running = r->leave_running;
+	snprintf(job.intent.image_id, sizeof(job.intent.image_id), "%s", id);
+	if (!ops_intent(cn, c, &job.intent)) {
+		if (id[0])
+			store_abort(c->dir_fd, id);
+		return;
+	}
 	keep[0] = job.req.image_fd;
 	keep[1] = c->dir_fd;
 	keep[2] = c->console_fd;
@@ -648,6 +717,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 				 c->name, strerror(-k));
 		if (id[0])
 			store_abort(c->dir_fd, id);
+		intent_clear(c->dir_fd);
 		return;
 	}
 	/* Only the worker holds the image now: the reader sees EOF when it ends. */
@@ -702,6 +772,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 	}
 	ops_log_done(c, "restart", true, NULL, final->restart->image_bytes, final->restart->total_us);
 	net_from_info(&c->net, final->restart->container);
+	fault_crash("restore-saving");
 	if (c->init_pid > 0) {
 		c->state = CONTAINER_RUNNING;
 		c->workload_pid = final->restart->container->host_pid;
@@ -770,7 +841,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
 	char what[128];
-	int keep[4], k;
+	int keep[5], k;
 
 	char why[512];
 
@@ -779,11 +850,22 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: its owner's credentials: %s", c->name, strerror(-k));
 		goto fail;
 	}
+	if (!ops_slot(cn, c->name))
+		goto fail;
+	intent_from(&job.intent, c, OP_RESTART);
+	job.intent.created = created;
+	if (!ops_intent(cn, c, &job.intent))
+		goto fail;
 	k = container_spawn(c, NULL, &ctl_fd, why, sizeof(why));
 	if (k < 0) {
 		conn_reply_error(cn, E(ERR_KERNEL), "container %s: starting its init: %s", c->name, strerror(-k));
+		intent_clear(c->dir_fd);
 		goto fail;
 	}
+	/* now with the init and cgroup a recovery kills */
+	intent_from(&job.intent, c, OP_RESTART);
+	job.intent.created = created;
+	job.dir_fd = c->dir_fd;
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
 		.contain = &c->contain, .creds_limit = &limit,
@@ -800,13 +882,16 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	keep[1] = ctl_fd;
 	keep[2] = c->log_fd;
 	keep[3] = c->console_fd;
+	keep[4] = c->dir_fd;
 	snprintf(what, sizeof(what), "restart %s", c->name);
 	op_begin(c, OP_RESTART, cn);
 	c->op_new = created;
-	k = net_busy_list(cn->srv, c, cn->uid, &busy, &job.net_nbusy);
+	k = intent_write(c->dir_fd, &job.intent);
+	if (k >= 0)
+		k = net_busy_list(cn->srv, c, cn->uid, &busy, &job.net_nbusy);
 	job.net_busy = busy;
 	if (k >= 0)
-		k = worker_start(cn->srv, what, worker_restart, &job, keep, 4, &ops_restart_ops, c, &w);
+		k = worker_start(cn->srv, what, worker_restart, &job, keep, 5, &ops_restart_ops, c, &w);
 	if (k < 0) {
 		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
 			     c->name, strerror(-k));
@@ -1076,6 +1161,13 @@ void ops_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfd
 	c = ops_lookup(cn, req->rm->name);
 	if (!c || !ops_idle(cn, c))
 		return;
+	{
+		struct intent in;
+
+		intent_from(&in, c, OP_RM);
+		if (!ops_intent(cn, c, &in))
+			return;
+	}
 	if (c->init_pid > 0) {
 		op_begin(c, OP_RM, cn);
 		c->op_wait_init = true;
@@ -1083,6 +1175,69 @@ void ops_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfd
 		return;
 	}
 	ops_rm_finish(c, cn);
+}
+
+/* ---- cancel ---- */
+
+static void ops_cancel_reply(struct conn *cn, bool canceled, const char *op)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__CancelResponse cr = CKPT__RPC__CANCEL_RESPONSE__INIT;
+
+	cr.canceled = canceled;
+	cr.operation = (char *)op;
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_CANCEL;
+	resp.cancel = &cr;
+	conn_send(cn, &resp, NULL, 0);
+}
+
+/* The canceled operation is over, the container as it left it. */
+static void op_reply_cancel(struct container *c)
+{
+	struct conn *cn = c->cancel_conn;
+
+	if (!cn)
+		return;
+	c->cancel_conn = NULL;
+	cn->canceling = NULL;
+	ops_cancel_reply(cn, c->op_err_code == E(ERR_CANCELED), op_names[c->op]);
+}
+
+void ops_cancel(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	struct container *c;
+
+	c = ops_lookup(cn, req->cancel->name);
+	if (!c)
+		return;
+	if (c->pending_conn && c->op != OP_RESTART) {
+		/* a restart still waiting for the checkpoint that feeds it */
+		struct conn *pc = c->pending_conn;
+
+		c->pending_conn = NULL;
+		c->pending_fd = safe_close(c->pending_fd);
+		pc->waiting = NULL;
+		conn_reply_error(pc, E(ERR_CANCELED), "container %s: restart canceled (ckptctl cancel) before it began",
+				 c->name);
+		ops_cancel_reply(cn, true, "restart");
+		return;
+	}
+	if ((c->op != OP_CHECKPOINT && c->op != OP_RESTART) || !c->op_worker) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: no checkpoint or restart to cancel%s%s",
+				 c->name, c->op != OP_NONE ? ": busy with a " : "",
+				 c->op != OP_NONE ? op_names[c->op] : "");
+		return;
+	}
+	if (c->cancel_conn) {
+		conn_reply_error(cn, E(ERR_BUSY), "container %s: its %s is being canceled already", c->name,
+				 op_names[c->op]);
+		return;
+	}
+	log_info("container %s: canceling its %s", c->name, op_names[c->op]);
+	c->cancel_conn = cn;
+	cn->canceling = c;
+	worker_cancel(c->op_worker);
 }
 
 /* ---- init exits during an operation ---- */

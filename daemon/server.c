@@ -5,6 +5,7 @@
 #include "container.h"
 #include "handlers.h"
 #include "log.h"
+#include "logrot.h"
 #include "macro.h"
 #include "wire.h"
 #include "worker.h"
@@ -48,6 +49,7 @@ static const struct handler {
 	[CKPT__RPC__REQUEST__BODY_STATS] = { "stats", query_stats, false, false },
 	[CKPT__RPC__REQUEST__BODY_EXPORT_IMAGE] = { "export", transfer_export, false, false },
 	[CKPT__RPC__REQUEST__BODY_IMPORT_IMAGE] = { "import", transfer_import, true, true },
+	[CKPT__RPC__REQUEST__BODY_CANCEL] = { "cancel", ops_cancel, false, false },
 };
 
 /* ---- replies ---- */
@@ -117,6 +119,8 @@ static void conn_free(struct conn *c)
 		c->waiting->op_conn = NULL;
 	if (c->check)
 		c->check->conn = NULL;
+	if (c->canceling)
+		c->canceling->cancel_conn = NULL;
 	if (c->ev)
 		event_free(c->ev);
 	if (c->idle)
@@ -166,7 +170,7 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct timeval tv = { c->srv->idle_timeout_s, 0 };
 
-	if (c->waiting || c->check || c->wait_for) {
+	if (c->waiting || c->check || c->wait_for || c->canceling) {
 		evtimer_add(c->idle, &tv);
 		return;
 	}
@@ -203,7 +207,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if (c->waiting || c->check || c->wait_for) {
+	if (c->waiting || c->check || c->wait_for || c->canceling) {
 		/* one request at a time: answering out of order would confuse it */
 		log_warn("client pid %d: request before the previous answer; closing", (int)c->pid);
 		close_fds(fds, nfds);
@@ -239,6 +243,38 @@ static void refuse_peer(struct server *srv, int fd, const struct ucred *cred)
 	close(fd);
 }
 
+/* Over a bound: the client hears why at once (its request is never read)
+ * and holds no slot. */
+static void refuse_busy(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void refuse_busy(int fd, const char *fmt, ...)
+{
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e.code = E(ERR_BUSY);
+	e.message = msg;
+	resp.final = true;
+	resp.error = &e;
+	(void)wire_send_msg(fd, &resp.base, NULL, 0);
+	log_warn("refused a client: %s", msg);
+	close(fd);
+}
+
+static int server_conns_of(const struct server *srv, uid_t uid)
+{
+	const struct conn *c;
+	int n = 0;
+
+	for (c = srv->conns; c; c = c->next)
+		n += c->uid == uid;
+	return n;
+}
+
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -255,9 +291,8 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 			log_error("accept: %m");
 		return;
 	}
-	if (srv->n_conns >= SERVER_MAX_CONNS) {
-		log_warn("too many clients (%d), refusing one", SERVER_MAX_CONNS);
-		close(fd);
+	if (srv->n_conns >= (size_t)srv->max_conns) {
+		refuse_busy(fd, "too many clients connected (--max-conns %d)", srv->max_conns);
 		return;
 	}
 	/* peer credentials come first: nothing a stranger sends is ever decoded */
@@ -265,6 +300,11 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 	if (r < 0) {
 		log_error("reading the peer's credentials: %s", strerror(-r));
 		close(fd);
+		return;
+	}
+	if (server_conns_of(srv, cred.uid) >= srv->max_conns_per_uid) {
+		refuse_busy(fd, "too many clients of uid %u connected (--max-conns-per-uid %d)",
+			    (unsigned)cred.uid, srv->max_conns_per_uid);
 		return;
 	}
 	who = access_classify(&srv->access, cred.uid, cred.gid, groups, ngroups);
@@ -380,6 +420,10 @@ int server_new(struct event_base *base, int listen_fd, const char *state_dir, st
 	srv->state_dir = state_dir;
 	srv->idle_timeout_s = SERVER_IDLE_TIMEOUT_S;
 	srv->op_timeout_s = SERVER_OP_TIMEOUT_S;
+	srv->max_conns = SERVER_MAX_CONNS;
+	srv->max_conns_per_uid = SERVER_MAX_CONNS_PER_UID;
+	srv->max_ops = SERVER_MAX_OPS;
+	srv->log_max_bytes = SERVER_LOG_MAX_BYTES;
 	srv->state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	srv->buf = malloc(CKPT_RPC_MAX_MSG);
 	if (srv->state_fd < 0) {
@@ -402,7 +446,7 @@ int server_new(struct event_base *base, int listen_fd, const char *state_dir, st
 
 int server_run(struct server *srv)
 {
-	if (event_add(srv->ev_listen, NULL) < 0)
+	if (event_add(srv->ev_listen, NULL) < 0 || logrot_start(srv) < 0)
 		return -ENOMEM;
 	if (event_base_dispatch(srv->base) < 0)
 		return log_errno(-EIO, "event loop failed");
@@ -432,6 +476,8 @@ void server_free(struct server *srv)
 		event_free(srv->ev_sigint);
 	if (srv->ev_stop_timeout)
 		event_free(srv->ev_stop_timeout);
+	if (srv->ev_log_check)
+		event_free(srv->ev_log_check);
 	srv->state_fd = safe_close(srv->state_fd);
 	free(srv->buf);
 	free(srv);

@@ -17,7 +17,11 @@ struct container;
 struct worker;
 struct key_ring;
 
+/* Defaults of the bounds (ckptd --help). */
 #define SERVER_MAX_CONNS 128
+#define SERVER_MAX_CONNS_PER_UID 64
+#define SERVER_MAX_OPS 8
+#define SERVER_LOG_MAX_BYTES (64u << 20)
 
 /* close() that leaves the variable at -1 (closep() doesn't reset it, and a
  * _cleanup_close_ variable closed early would be closed twice):
@@ -44,6 +48,7 @@ struct conn {
 	struct container *waiting;   /* an operation replies to us later */
 	struct check_job *check;     /* a check worker replies to us later */
 	struct container *wait_for;  /* wait: answered when its workload ends */
+	struct container *canceling; /* cancel: answered when its operation ends */
 };
 
 struct server {
@@ -64,6 +69,11 @@ struct server {
 	int op_timeout_s;            /* default deadline of a checkpoint or restart */
 	struct access_policy access; /* who may connect (access.h) */
 	const struct key_ring *keys; /* images are signed with [0], accepted from all */
+	int max_conns;               /* clients connected at once */
+	int max_conns_per_uid;       /* ... of one uid */
+	int max_ops;                 /* checkpoints and restarts at once */
+	uint64_t log_max_bytes;      /* a container log rotates beyond this (0: never) */
+	struct event *ev_log_check;  /* looks at the logs' sizes now and then */
 };
 
 /* CLOCK_MONOTONIC ms at which an operation asked for now with timeout_s

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Worker processes: fork, watch by pidfd, relay their Response messages. */
 #include "worker.h"
+#include "fault.h"
+#include "image.h"
 #include "net.h"
 #include "log.h"
 #include "macro.h"
@@ -12,7 +14,9 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 
 struct worker {
 	struct worker *next;
@@ -50,6 +54,49 @@ static void worker_close_fds(int *keep, size_t n)
 	syscall(SYS_close_range, lo, ~0u, 0);
 }
 
+static pid_t worker_parent;
+
+static void worker_on_term(int sig)
+{
+	cr_cancel(getppid() != worker_parent ? CR_CANCEL_ORPHAN : CR_CANCEL_REQUEST);
+}
+
+static void worker_on_alarm(int sig)
+{
+	cr_cancel(CR_CANCEL_DEADLINE);
+}
+
+/* In a checkpoint or restart worker: SIGTERM (ckptctl cancel, or ckptd's
+ * death) and the operation's deadline stop the engine at its next safe
+ * point, and interrupt the system call it waits in (no SA_RESTART), so
+ * no wait outlives them. */
+static void worker_cancelable(uint64_t deadline_ms)
+{
+	struct sigaction sa = { .sa_handler = worker_on_term };
+	struct itimerval it = { 0 };
+	struct timespec ts;
+	uint64_t now;
+
+	image_io_interrupted = cr_cancel_errno;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = worker_on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	if (getppid() != worker_parent)
+		cr_cancel(CR_CANCEL_ORPHAN);   /* it died before we could hear of it */
+	if (!deadline_ms)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (deadline_ms <= now) {
+		cr_cancel(CR_CANCEL_DEADLINE);
+		return;
+	}
+	it.it_value.tv_sec = (deadline_ms - now) / 1000;
+	it.it_value.tv_usec = (deadline_ms - now) % 1000 * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 static _Noreturn void worker_child(pid_t parent, worker_fn fn, void *arg, const int *keep,
 				   size_t nkeep, int report_fd)
 {
@@ -57,10 +104,12 @@ static _Noreturn void worker_child(pid_t parent, worker_fn fn, void *arg, const 
 	sigset_t none;
 	size_t i;
 
-	/* A worker never outlives ckptd: the engine's rollback is its job, and a
-	 * new ckptd knows nothing of it. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+	/* A worker hears of ckptd's death: a checkpoint or restart then rolls
+	 * back at its next safe point (worker_cancelable), anything else just
+	 * dies. The next ckptd waits for it (intent.h). */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0) < 0 || getppid() != parent)
 		_exit(1);
+	worker_parent = parent;
 	/* libevent's handlers would write into the loop's signal pipe. */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -230,6 +279,12 @@ void worker_kill(struct worker *w)
 		log_error("%s: killing worker %d: %m", w->what, w->pid);
 }
 
+void worker_cancel(struct worker *w)
+{
+	if (syscall(SYS_pidfd_send_signal, w->pidfd, SIGTERM, NULL, 0) < 0 && errno != ESRCH)
+		log_error("%s: canceling worker %d: %m", w->what, w->pid);
+}
+
 void worker_abort(struct worker *w)
 {
 	int st = W_EXITCODE(0, SIGKILL);
@@ -250,6 +305,7 @@ Ckpt__Rpc__ErrorCode worker_errcode(enum cr_errcode code)
 	case CR_ERR_IO:          return CKPT__RPC__ERROR_CODE__ERR_IO;
 	case CR_ERR_KERNEL:      return CKPT__RPC__ERROR_CODE__ERR_KERNEL;
 	case CR_ERR_BAD_STATE:   return CKPT__RPC__ERROR_CODE__ERR_BAD_STATE;
+	case CR_ERR_CANCELED:    return CKPT__RPC__ERROR_CODE__ERR_CANCELED;
 	default:                 return CKPT__RPC__ERROR_CODE__ERR_INTERNAL;
 	}
 }
@@ -267,6 +323,26 @@ static void worker_progress(void *arg, const char *phase, uint64_t done, uint64_
 	resp.progress = &p;
 	/* progress is best effort: a loop that can't keep up must not fail the job */
 	(void)wire_send_msg(fd, &resp.base, NULL, 0);
+}
+
+/* A canceled job reports the cancel, not the interrupted system call it
+ * stopped in. */
+static void worker_cancel_error(struct cr_error *err, const char *name, const char *op)
+{
+	enum cr_cancel_why why = cr_canceled();
+	char first[sizeof(err->msg)];
+
+	if (why == CR_CANCEL_NONE || err->code == CR_ERR_CANCELED)
+		return;
+	snprintf(first, sizeof(first), "%s", err->msg);
+	*err = (struct cr_error){ 0 };
+	if (why == CR_CANCEL_DEADLINE)
+		cr_fail(err, CR_ERR_IO, ETIMEDOUT, "container %s: %s stopped and rolled back", name, op);
+	else
+		cr_fail(err, CR_ERR_CANCELED, ECANCELED, "container %s: %s canceled (%s) and rolled back",
+			name, op, why == CR_CANCEL_ORPHAN ? "ckptd died" : "ckptctl cancel");
+	if (first[0])
+		log_info("container %s: the %s stopped at: %s", name, op, first);
 }
 
 static int worker_send_error(int report_fd, const struct cr_error *err, int r, const char *what)
@@ -366,6 +442,29 @@ static int worker_check_reply(int report_fd, const struct cr_error *err, int r)
 	return wire_send_msg(report_fd, &resp.base, NULL, 0);
 }
 
+/* The image is whole: store it, durably, and record that from here on the
+ * checkpoint completes whatever happens (its tasks are killed next). */
+static int worker_checkpoint_commit(void *arg, struct cr_error *err)
+{
+	struct worker_checkpoint_job *job = arg;
+	int r;
+
+	if (job->image_id) {
+		r = store_commit(job->dir_fd, job->image_id, job->req.image_fd);
+		if (r < 0)
+			return cr_fail(err, CR_ERR_IO, -r, "container %s: storing image %s", job->req.name,
+				       job->image_id);
+	}
+	r = intent_phase(job->dir_fd, &job->intent, INTENT_COMMITTED);
+	if (r < 0) {
+		if (job->image_id)
+			store_remove(job->dir_fd, job->image_id);
+		return cr_fail(err, CR_ERR_IO, -r, "container %s: recording the checkpoint's commit", job->req.name);
+	}
+	fault_crash_worker("ckpt-committed");
+	return 0;
+}
+
 int worker_checkpoint(void *arg, int report_fd)
 {
 	struct worker_checkpoint_job *job = arg;
@@ -383,6 +482,7 @@ int worker_checkpoint(void *arg, int report_fd)
 	job->req.progress_arg = &report_fd;
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
+	worker_cancelable(job->req.deadline_ms);
 	if (job->req.check_only) {
 		struct cr_refusals refusals = { 0 };
 
@@ -392,15 +492,17 @@ int worker_checkpoint(void *arg, int report_fd)
 		free(refusals.v);
 		return r;
 	}
-	r = cr_checkpoint(&job->req, &st, &err);
-	if (r >= 0 && job->image_id) {
-		r = store_commit(job->dir_fd, job->image_id, job->req.image_fd);
-		if (r < 0)
-			cr_fail(&err, CR_ERR_IO, -r, "container %s: storing image %s", job->req.name, job->image_id);
-	}
+	job->req.commit = worker_checkpoint_commit;
+	job->req.commit_arg = job;
+	r = intent_worker_begin(job->dir_fd, &job->intent);
+	if (r < 0)
+		cr_fail(&err, CR_ERR_IO, -r, "container %s: recording the checkpoint's intent", job->req.name);
+	else
+		r = cr_checkpoint(&job->req, &st, &err);
 	if (r < 0) {
 		if (job->image_id)
 			store_abort(job->dir_fd, job->image_id);
+		worker_cancel_error(&err, job->req.name, "checkpoint");
 		worker_send_error(report_fd, &err, r, "checkpoint failed");
 		return r;
 	}
@@ -437,11 +539,22 @@ int worker_restart(void *arg, int report_fd)
 	job->req.progress_arg = &report_fd;
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
-	r = cr_restart(&job->req, &st, &err);
+	worker_cancelable(job->req.deadline_ms);
+	r = intent_worker_begin(job->dir_fd, &job->intent);
+	if (r < 0)
+		cr_fail(&err, CR_ERR_IO, -r, "container %s: recording the restart's intent", job->req.name);
+	else
+		r = cr_restart(&job->req, &st, &err);
 	if (r < 0) {
+		worker_cancel_error(&err, job->req.name, "restart");
 		worker_send_error(report_fd, &err, r, "restart failed");
 		return r;
 	}
+	/* Its tasks run: a ckptd that dies from here on must find it running. */
+	r = intent_phase(job->dir_fd, &job->intent, INTENT_HANDED_OFF);
+	if (r < 0)
+		log_errno(r, "container %s: recording the restart's hand-off: %m", job->req.name);
+	fault_crash_worker("restore-done");
 	/* The loop fills the rest of the container info; we only know the task. */
 	ci.name = (char *)job->req.name;
 	ci.state = CKPT__RPC__CONTAINER_STATE__STATE_RUNNING;

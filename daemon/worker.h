@@ -5,6 +5,7 @@
  * watches it through a pidfd. */
 #pragma once
 #include "cr.h"
+#include "intent.h"
 #include "rpc.pb-c.h"
 #include "store.h"
 #include <stdbool.h>
@@ -33,6 +34,10 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		 struct worker **ret);
 /* SIGKILL it; done() still follows, from the loop. */
 void worker_kill(struct worker *w);
+/* Ask a checkpoint or restart worker to stop at its next safe point
+ * (SIGTERM): it rolls back and answers ERR_CANCELED, unless it is past
+ * its point of no return. */
+void worker_cancel(struct worker *w);
 /* Kill and reap synchronously (shutdown); done() is called. */
 void worker_abort(struct worker *w);
 
@@ -41,6 +46,7 @@ struct worker_checkpoint_job {
 	struct cr_checkpoint_req req;
 	int dir_fd;                    /* container dir, for the store */
 	const char *image_id;          /* into the store (req.image_fd = tmp file), or NULL */
+	struct intent intent;          /* ckptd's record: the worker adds itself and the commit */
 };
 int worker_checkpoint(void *arg, int report_fd);
 
@@ -48,6 +54,8 @@ struct worker_restart_job {
 	struct cr_restart_req req;
 	const struct net_busy *net_busy;   /* addresses of containers running on */
 	size_t net_nbusy;
+	int dir_fd;                    /* container dir, for the intent record */
+	struct intent intent;
 };
 int worker_restart(void *arg, int report_fd);
 

@@ -52,7 +52,7 @@ checkpoint_ct "$b" --leave-running
 id=$(ckctl --json images "$b" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
 [ -n "$id" ] || fail "no image id for $b"
 
-expect "attach check checkpoint export images import inspect kill list logs ps restart rm run stats version wait" "$C" ""
+expect "attach cancel check checkpoint export images import inspect kill list logs ps restart rm run stats version wait" "$C" ""
 expect "check checkpoint" "$C" ch
 expect "--help --json --socket --version" "$C" --
 expect "$a $b" "$C" --socket "$SOCK" logs ""

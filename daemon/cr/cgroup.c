@@ -2,6 +2,7 @@
 /* Container cgroups, found through mountinfo (never an assumed mount point):
  * cgroup2 first, the v1 freezer hierarchy as a fallback. Whatever fails, a
  * cgroup we froze is thawed before we return. */
+#include "fault.h"
 #include "cgroup.h"
 #include "macro.h"
 #include "proc.h"
@@ -388,6 +389,9 @@ static int v2_freeze(const struct cgroup *cg, int timeout_ms)
 		left = deadline - now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
+		r = cr_cancel_errno();
+		if (r < 0)
+			return r;
 		/* kernfs wakes POLLPRI on every cgroup.events change; the cap only
 		 * guards against a missed wake-up */
 		if (poll(&pfd, 1, (int)MIN(left, 100)) < 0 && errno != EINTR)
@@ -515,6 +519,20 @@ static int kill_listed(const struct cgroup *cg, size_t *ret_n)
 			close(fds[i]);
 	}
 	return r < 0 ? r : 0;
+}
+
+int cgroup_kill_nowait(const struct cgroup *cg)
+{
+	size_t left;
+	int r;
+
+	r = cgroup_thaw(cg);
+	if (r == -ENOENT)
+		return 0;
+	if (!cg->v1 && write_file(cg->dir, "cgroup.kill", "1") == 0)
+		return 0;
+	r = kill_listed(cg, &left);
+	return r == -ENOENT ? 0 : r;
 }
 
 int cgroup_kill(const struct cgroup *cg)

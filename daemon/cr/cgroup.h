@@ -34,6 +34,8 @@ int cgroup_freeze(const struct cgroup *cg, int timeout_ms);
 int cgroup_thaw(const struct cgroup *cg);
 /* SIGKILL every process in it (cgroup.kill on v2 if present, else by list). */
 int cgroup_kill(const struct cgroup *cg);
+/* The same, without waiting for them to be gone (for an event loop). */
+int cgroup_kill_nowait(const struct cgroup *cg);
 /* Pids listed in cgroup.procs. */
 int cgroup_pids(const struct cgroup *cg, pid_t **ret_pids, size_t *ret_n);
 /* Remove the (empty) cgroup dir; thaws first. */

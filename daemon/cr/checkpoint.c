@@ -500,6 +500,10 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	/* a check writes into a sink: no tail, nothing to sync */
 	if (r >= 0 && !req->check_only)
 		r = write_tail(&j);
+	if (r >= 0)
+		r = fault_inject(err, "ckpt-commit");
+	if (r >= 0 && req->commit)
+		r = req->commit(req->commit_arg, err);
 	ckpt_finish(&j, r >= 0);
 	if (r >= 0 && ret_stats) {
 		uint64_t t = cr_now_us();

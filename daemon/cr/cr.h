@@ -15,6 +15,7 @@ enum cr_errcode {
 	CR_ERR_KERNEL,        /* unexpected syscall failure */
 	CR_ERR_BAD_STATE,     /* nothing to checkpoint, task gone, ... */
 	CR_ERR_INTERNAL,
+	CR_ERR_CANCELED,      /* cr_cancel(): by request, deadline or ckptd's death */
 };
 
 /* One refusal collected by a checkpoint --check (struct cr_error.collect). */
@@ -163,6 +164,10 @@ struct cr_checkpoint_req {
 	void *progress_arg;
 	uid_t owner_uid;           /* the container's owner: files are probed as restart reopens them */
 	gid_t owner_gid;
+	/* Called once the image is whole, before any task is killed or let
+	 * go (may be NULL): make it durable there. A failure rolls back. */
+	int (*commit)(void *arg, struct cr_error *err);
+	void *commit_arg;
 };
 
 struct cr_checkpoint_stats {

@@ -1,18 +1,134 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "fault.h"
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t cancel_why;
+
+void cr_cancel(enum cr_cancel_why why)
+{
+	if (!cancel_why)
+		cancel_why = why;
+}
+
+enum cr_cancel_why cr_canceled(void)
+{
+	return cancel_why;
+}
+
+int cr_cancel_check(struct cr_error *err)
+{
+	switch (cr_canceled()) {
+	case CR_CANCEL_NONE:
+		return 0;
+	case CR_CANCEL_DEADLINE:
+		return cr_fail(err, CR_ERR_IO, ETIMEDOUT, "canceled");
+	case CR_CANCEL_ORPHAN:
+		return cr_fail(err, CR_ERR_CANCELED, ECANCELED, "canceled: ckptd died");
+	default:
+		return cr_fail(err, CR_ERR_CANCELED, ECANCELED, "canceled (ckptctl cancel)");
+	}
+}
+
+int cr_cancel_errno(void)
+{
+	switch (cr_canceled()) {
+	case CR_CANCEL_NONE:
+		return 0;
+	case CR_CANCEL_DEADLINE:
+		return -ETIMEDOUT;
+	default:
+		return -ECANCELED;
+	}
+}
+
+int cr_wait_readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	for (;;) {
+		int r = cr_cancel_errno();
+
+		if (r < 0)
+			return r;
+		if (poll(&p, 1, -1) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* CKPTD_FAULT is POINT or POINT:MODE; NULL if it names another point. */
+static const char *fault_mode(const char *point)
+{
+	const char *f = getenv("CKPTD_FAULT");
+	size_t n = strlen(point);
+
+	if (!f || strncmp(f, point, n) != 0)
+		return NULL;
+	if (f[n] == '\0')
+		return "";
+	return f[n] == ':' ? f + n + 1 : NULL;
+}
 
 bool fault_at(const char *point)
 {
-	const char *f = getenv("CKPTD_FAULT");
+	const char *m = fault_mode(point);
 
-	return f && strcmp(f, point) == 0;
+	return m && !m[0];
+}
+
+void fault_crash(const char *point)
+{
+	const char *m = fault_mode(point);
+
+	if (m && strcmp(m, "crash") == 0)
+		raise(SIGKILL);
+}
+
+/* ckptd dies; we are its worker: wait for our own notice of it
+ * (PR_SET_PDEATHSIG), then go on as an orphan would. */
+static void fault_kill_parent(void)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+
+	kill(getppid(), SIGKILL);
+	for (int i = 0; i < 300 && !cr_canceled(); i++)
+		nanosleep(&ts, NULL);
+}
+
+void fault_crash_worker(const char *point)
+{
+	const char *m = fault_mode(point);
+
+	if (m && strcmp(m, "crash") == 0)
+		fault_kill_parent();
+	else if (m && strcmp(m, "kill-worker") == 0)
+		raise(SIGKILL);
 }
 
 int fault_inject(struct cr_error *err, const char *point)
 {
-	if (!fault_at(point))
+	const char *m;
+	int r = cr_cancel_check(err);
+
+	if (r < 0)
+		return r;
+	m = fault_mode(point);
+	if (!m)
+		return 0;
+	if (strcmp(m, "crash") == 0) {
+		fault_kill_parent();
+		return cr_cancel_check(err);
+	}
+	if (strcmp(m, "kill-worker") == 0)
+		raise(SIGKILL);
+	if (m[0])
 		return 0;
 	return cr_fail(err, CR_ERR_INTERNAL, 0, "fault injected at %s (CKPTD_FAULT)", point);
 }

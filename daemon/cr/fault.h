@@ -2,11 +2,46 @@
 /* Fault injection for tests (CRIU's CKPT-style switch): CKPTD_FAULT=<point>
  * in ckptd's environment makes the engine fail at that point, so the tests
  * can drive every rollback path. Points: ckpt-frozen, ckpt-seized,
- * ckpt-pages, ckpt-tail, restore-spawned, restore-pages, restore-handoff. */
+ * ckpt-pages, ckpt-tail, ckpt-commit, restore-spawned, restore-pages,
+ * restore-handoff; the worker adds ckpt-committed and restore-done (after
+ * the point of no return), ckptd ckpt-saving, restore-saving and run-saving
+ * (before it records the outcome).
+ *
+ * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
+ * <point>:kill-worker the worker: what the next ckptd, or this one, finds
+ * must be consistent (intent.h).
+ *
+ * The same points are where a canceled operation stops (cr_cancel). */
 #pragma once
 #include "cr.h"
 #include <stdbool.h>
 
 bool fault_at(const char *point);
-/* fault_at() and, if so, fail the job with a message naming the point. */
+/* Cancellation first; then fault_at() and, if so, fail the job with a
+ * message naming the point, or crash as CKPTD_FAULT asks. */
 int fault_inject(struct cr_error *err, const char *point);
+/* In ckptd itself: SIGKILL ourselves if CKPTD_FAULT=<point>:crash. */
+void fault_crash(const char *point);
+/* In a worker past its point of no return: kill ckptd (and wait to
+ * hear of it) or ourselves, as CKPTD_FAULT asks; never fails the job. */
+void fault_crash_worker(const char *point);
+
+/* Why an operation stops at its next safe point. */
+enum cr_cancel_why {
+	CR_CANCEL_NONE = 0,
+	CR_CANCEL_REQUEST,         /* ckptctl cancel */
+	CR_CANCEL_DEADLINE,        /* its --timeout passed */
+	CR_CANCEL_ORPHAN,          /* ckptd died */
+};
+/* Async-signal-safe: the worker's signal handlers call it. The first
+ * reason stays. */
+void cr_cancel(enum cr_cancel_why why);
+enum cr_cancel_why cr_canceled(void);
+/* Fail the job if it was canceled (0 otherwise). Every wait of the engine
+ * that can't be interrupted checks it in its loop. */
+int cr_cancel_check(struct cr_error *err);
+/* For a wait interrupted by a signal: -ETIMEDOUT (deadline) or -ECANCELED
+ * if the operation was canceled, 0 to wait on. */
+int cr_cancel_errno(void);
+/* Wait until fd is readable, or the operation is canceled. */
+int cr_wait_readable(int fd);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Seizing tasks and running system calls inside them. */
+#include "fault.h"
 #include "rtask.h"
 #include "arch.h"
 #include "macro.h"
@@ -19,9 +20,10 @@ int rtask_wait_stop(pid_t pid)
 		pid_t w = waitpid(pid, &status, __WALL);
 
 		if (w < 0) {
-			if (errno == EINTR)
+			/* a cancel or the deadline (SIGTERM, SIGALRM) ends the wait */
+			if (errno == EINTR && !cr_cancel_errno())
 				continue;
-			return -errno;
+			return errno == EINTR ? cr_cancel_errno() : -errno;
 		}
 		if (WIFEXITED(status) || WIFSIGNALED(status))
 			return -ESRCH;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Creating restored tasks at their original pids, from inside the container. */
+#include "fault.h"
 #include "spawn.h"
 #include "log.h"
 #include "macro.h"
@@ -324,6 +325,10 @@ static int call(int ctl_fd, const void *m, size_t len, const int *fds, size_t nf
 	ssize_t got;
 
 	r = wire_send(ctl_fd, m, len, fds, nfds);
+	if (r < 0)
+		return r;
+	/* init answers in its own time: a cancel or the deadline ends the wait */
+	r = cr_wait_readable(ctl_fd);
 	if (r < 0)
 		return r;
 	got = wire_recv(ctl_fd, &rep, sizeof(rep), &fd, 1, &n);
