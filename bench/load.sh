@@ -49,7 +49,7 @@ client() {
 		elif [ $n -lt 88 ]; then verb=restart
 		elif [ $n -lt 93 ]; then verb=cancel
 		elif [ $n -lt 97 ]; then verb=run
-		else verb=rm
+		else verb="rm"
 		fi
 		t0=$(now_ns)
 		case $verb in

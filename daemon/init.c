@@ -178,9 +178,18 @@ static void init_drop_privileges(const struct cr_contain *k)
 	data[0].effective &= data[0].permitted;
 	data[1].effective &= data[1].permitted;
 	if (k->has_user) {
+		/* the ids are changed with SETGID and SETUID, whatever the set */
+		uint32_t ids = (1u << CAP_SETGID) | (1u << CAP_SETUID);
+
+		data[0].permitted |= ids;
+		data[0].effective |= ids;
 		data[0].inheritable = data[1].inheritable = 0;
 		if (syscall(SYS_capset, &hdr, data) < 0 || setgroups(k->ngroups, (const gid_t *)k->groups) < 0 ||
 		    setresgid(k->gid, k->gid, k->gid) < 0 || setresuid(k->uid, k->uid, k->uid) < 0)
+			_exit(126);
+		/* no capability at all (a member's container): a set-user-ID
+		 * program must not make it root on the host's files either */
+		if (!k->caps && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			_exit(126);
 		return;   /* setresuid away from 0 cleared the rest */
 	}

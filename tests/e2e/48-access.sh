@@ -77,10 +77,24 @@ start_ckptd --config "$TMP/ckptd.conf"
 [ "$(stat -c '%a %G' "$SOCK")" = "660 $G" ] || fail "socket is $(stat -c '%a %U:%G' "$SOCK"), want 660 root:$G"
 grep -q "for root and group $G" "$TMP/ckptd.log" || fail "ckptd does not say it serves group $G"
 
+# runs_as_member NAME WHEN: its workload has member A's uid and gid and no
+# capability at all, as the kernel sees it
+runs_as_member() {
+	local pid st
+	pid=$(host_pid_of "$1")
+	[ -n "$pid" ] || fail "$1 ($2): no host pid"
+	st=$(cat "/proc/$pid/status") || fail "$1 ($2): no /proc/$pid/status"
+	grep -Eq "^Uid:[[:space:]]+${uid_a}[[:space:]]+${uid_a}[[:space:]]+${uid_a}[[:space:]]+${uid_a}\$" <<<"$st" ||
+		fail "$1 ($2): $(grep ^Uid: <<<"$st"), want $uid_a everywhere"
+	grep -Eq '^CapEff:[[:space:]]+0+$' <<<"$st" || fail "$1 ($2): $(grep ^CapEff: <<<"$st"), want none"
+	grep -Eq '^CapBnd:[[:space:]]+0+$' <<<"$st" || fail "$1 ($2): $(grep ^CapBnd: <<<"$st"), want none"
+}
+
 # --- member A: its own container, checkpointed and restarted by itself ---
 port=$((20000 + $$ % 20000))
 uctl "$UA" run "$P-a" --cwd "$WORK" --publish "$port:8080" -- "$WL/counter" >/dev/null || fail "$UA: run"
 wait_log "$P-a" '^READY'
+runs_as_member "$P-a" "ran"
 [ "$(ct_field "$P-a" owner_uid)" = "$uid_a" ] || fail "$P-a: owner_uid '$(ct_field "$P-a" owner_uid)', want $uid_a"
 [ "$(ct_field "$P-a" owner)" = "$UA" ] || fail "$P-a: owner '$(ct_field "$P-a" owner)', want $UA"
 [ "$(names_of "$UA")" = "$P-a" ] || fail "$UA lists '$(names_of "$UA")', want only $P-a"
@@ -97,6 +111,9 @@ n=$(count_log "$P-a" '^PASS counter')
 uctl "$UA" kill "$P-a" --signal USR2 >/dev/null || fail "$UA: kill -USR2 its own container"
 wait_log_count "$P-a" '^PASS counter' $((n + 1)) 30
 fail_if_failed "$P-a"
+runs_as_member "$P-a" "restarted"
+refused_as "$UA" "only root may" run "$P-p" --privileged --cwd "$WORK" -- /bin/true
+refused_as "$UA" "runs as the member" run "$P-p" --user 0 --cwd "$WORK" -- /bin/true
 log "$UA ran, checkpointed and restarted $P-a: $(last_log "$P-a" '^PASS counter')"
 
 # --- the outsider: every verb refused before anything is decoded ---
