@@ -159,6 +159,11 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 	}
 	sp = &s->procs[p - ctx->procs];
 	sp->pid = p->pid;
+	/* the frozen copy on request, to compare the two (bench/snapshot.sh) */
+	if (getenv("CKPTD_SNAPSHOT") && strcmp(getenv("CKPTD_SNAPSHOT"), "frozen") == 0) {
+		fall_back(s, "CKPTD_SNAPSHOT=frozen");
+		return;
+	}
 	/* Faults in the kernel (a read(2) into protected memory) must wait
 	 * for the handler too: no UFFD_USER_MODE_ONLY. */
 	fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
