@@ -5,7 +5,8 @@
 # image must be the instant of the freeze: snapwriter writes its pages
 # without pause and checks, after restart, that every page holds what its
 # counter says. The original keeps running and passing; a multi-process
-# tree with copy-on-write shared pages restores; a checkpoint failing in
+# tree with copy-on-write shared pages restores, and so does shared memory
+# beside private memory; a checkpoint failing in
 # the middle of the copy leaves nothing write-protected.
 . "$(dirname "$0")/lib.sh"
 
@@ -79,6 +80,21 @@ pass_all "$P-tree2" 3
 info "tree: the original and its restarted snapshot pass in every process"
 ckctl rm "$P-tree2" >/dev/null || fail "rm $P-tree2"
 ckctl rm "$tree" >/dev/null || fail "rm $tree"
+
+# shared memory (copied while stopped) and private memory (copied while
+# running) of the same instant: shmem checks its shared counters against
+# private shadows
+shm=$P-shm
+run_ct "$shm" "$WL/shmem"
+verify_ct "$shm" shmem
+checkpoint_bg "$shm" "$TMP/shm.img"
+verify_ct "$shm" shmem
+ckctl restart "$P-shm2" -i "$TMP/shm.img" >/dev/null || fail "restart $P-shm2 from the snapshot"
+expect_state "$P-shm2" running
+verify_ct "$P-shm2" shmem
+info "shared memory: the original and its restarted snapshot pass"
+ckctl rm "$P-shm2" >/dev/null || fail "rm $P-shm2"
+ckctl rm "$shm" >/dev/null || fail "rm $shm"
 ckptd_stop
 
 # failing in the middle of the copy: nothing stays protected or open
