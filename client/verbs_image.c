@@ -116,12 +116,15 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 			json_u64(&j, "pages", cr->pages);
 		json_u64(&j, "frozen_us", cr->frozen_us);
 		json_u64(&j, "total_us", cr->total_us);
+		if (cr->copy)
+			json_str(&j, "copy", cr->copy);
 		json_obj_end(&j);
 		json_finish(&j);
 		return;
 	}
-	fprintf(out, "checkpointed %s: image %s, %" PRIu64 " bytes, frozen %.1f ms, total %.1f ms\n",
-		a->name, where, cr->image_bytes, cr->frozen_us / 1000.0, cr->total_us / 1000.0);
+	fprintf(out, "checkpointed %s: image %s, %" PRIu64 " bytes, frozen %.1f ms, total %.1f ms%s%s\n",
+		a->name, where, cr->image_bytes, cr->frozen_us / 1000.0, cr->total_us / 1000.0,
+		cr->copy ? ", memory copied " : "", cr->copy ? cr->copy : "");
 }
 
 int verb_checkpoint(struct ctl *c, int argc, char **argv)

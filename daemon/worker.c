@@ -513,6 +513,7 @@ int worker_checkpoint(void *arg, int report_fd)
 	cr.pages = st.pages;
 	cr.frozen_us = st.frozen_us;
 	cr.total_us = st.total_us;
+	cr.copy = st.copy;
 	resp.final = true;
 	resp.body_case = CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
 	resp.checkpoint = &cr;

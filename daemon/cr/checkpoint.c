@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "netcfg.h"
 #include "proc.h"
+#include "snapshot.h"
 #include "sleep.h"
 #include "sock.h"
 #include "tty.h"
@@ -31,6 +32,7 @@ struct ckpt_job {
 	bool frozen;
 	bool held;                 /* its traffic is dropped (cr_net_ops.hold) */
 	uint64_t t_start, t_frozen;
+	uint64_t t_released;       /* the tasks run again (0: not yet) */
 	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
 	struct ns_ipc ipc;         /* its IPC namespace's objects */
 	bool *refused;             /* --check: per process, something of it was refused */
@@ -305,6 +307,8 @@ static int dump_tasks(struct ckpt_job *j)
 			continue;
 		cr_error_scope(j->ctx.err, p->nspid, p->pid);
 		r = task_dump(&j->ctx, p);
+		if (r >= 0)
+			snapshot_take_uffd(&j->ctx, p);
 		for (k = 0; k < p->ntids && r >= 0; k++)
 			r = rtask_restore(&p->rt[k]);   /* injections done: back to the seized state */
 		if (r >= 0)
@@ -397,6 +401,7 @@ static void release_proc(struct dump_proc *p)
 		if (ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0 &&
 		    (errno != ESRCH || rtask_wait_stop(p->tids[k]) < 0 || ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0))
 			log_error("task %d: thread %d: PTRACE_DETACH: %m", p->pid, p->tids[k]);
+		p->seized[k] = false;   /* released once: a background copy releases early */
 	}
 }
 
@@ -443,6 +448,29 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 			log_error("container %s: %s", j->ctx.req->name, e.msg);
 	}
 	j->held = false;
+	if (!j->t_released)
+		j->t_released = cr_now_us();
+}
+
+/* The page jobs, and the moment the tasks run again: after the metadata
+ * for a plain checkpoint (they die at the end), before the memory for a
+ * background copy (snapshot.h) — what it protected, once protected. */
+static int write_pages(struct ckpt_job *j)
+{
+	size_t first;
+	int r, e;
+
+	r = snapshot_protect(&j->ctx, &first);
+	if (r >= 0)
+		r = dump_page_jobs_run(&j->ctx, 0, first);
+	if (r >= 0 && first < j->ctx.njobs) {
+		progress(j, "background");
+		ckpt_finish(j, true);
+		r = dump_page_jobs_run(&j->ctx, first, j->ctx.njobs);
+	}
+	/* on every path: nothing of the program may stay protected */
+	e = snapshot_end(&j->ctx);
+	return r < 0 ? r : e;
 }
 
 static void free_obj(uint32_t type, void *obj)
@@ -494,7 +522,9 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (r >= 0)
 		r = dump_meta_write(&j.ctx);
 	if (r >= 0)
-		r = dump_page_jobs_run(&j.ctx);
+		r = write_pages(&j);
+	else
+		snapshot_end(&j.ctx);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-tail");
 	/* a check writes into a sink: no tail, nothing to sync */
@@ -508,11 +538,14 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (r >= 0 && ret_stats) {
 		uint64_t t = cr_now_us();
 
+		/* frozen: from the freeze to the tasks' release (or their death) */
 		*ret_stats = (struct cr_checkpoint_stats){
-			.frozen_us = t - j.t_frozen, .total_us = t - j.t_start,
+			.frozen_us = (j.t_released ? j.t_released : t) - j.t_frozen, .total_us = t - j.t_start,
 			.image_bytes = j.ctx.w.offset, .pages = j.ctx.pages, .tasks = j.ctx.nprocs,
 		};
+		snprintf(ret_stats->copy, sizeof(ret_stats->copy), "%s", snapshot_mode(&j.ctx));
 	}
+	snapshot_free(&j.ctx);
 	image_writer_free(&j.ctx.w);
 	dump_page_jobs_free(&j.ctx);
 	if (j.ctx.files)

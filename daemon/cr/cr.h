@@ -176,6 +176,7 @@ struct cr_checkpoint_stats {
 	uint64_t image_bytes;
 	uint64_t pages;
 	uint32_t tasks;
+	char copy[200];            /* how memory was copied: "background", or "frozen: why" */
 };
 
 int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stats *ret_stats,

@@ -78,6 +78,8 @@ struct dump_ctx {
 	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
 	size_t nrepaired;
 	struct tty_dump *ttys;        /* the container's ptys (tty.c) */
+	struct snapshot *snap;        /* a background copy under way (snapshot.h) */
+	struct snapshot *snap_state;  /* ... its userfaultfds and pages, from the first one taken */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check
@@ -127,8 +129,9 @@ int dump_object_pages_later(struct dump_ctx *ctx, Ckpt__Img__SegmentOwner owner,
 /* The metadata is complete: end it (META_END), check it as restart will
  * (plan_check), and write it. */
 int dump_meta_write(struct dump_ctx *ctx);
-/* Then the pages, segment by segment, each after its SEGMENT marker. */
-int dump_page_jobs_run(struct dump_ctx *ctx);
+/* Then the pages, segment by segment, each after its SEGMENT marker:
+ * jobs [from, to). */
+int dump_page_jobs_run(struct dump_ctx *ctx, size_t from, size_t to);
 void dump_page_jobs_free(struct dump_ctx *ctx);
 /* pipe.c: the PIPE record for the pipe behind /proc/PID/fd/FD, once;
  * its id in ret_id. */

@@ -175,11 +175,11 @@ static int run_job(struct dump_ctx *ctx, const struct page_job *job)
 	return r;
 }
 
-int dump_page_jobs_run(struct dump_ctx *ctx)
+int dump_page_jobs_run(struct dump_ctx *ctx, size_t from, size_t to)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < ctx->njobs && r >= 0; i++)
+	for (size_t i = from; i < to && i < ctx->njobs && r >= 0; i++)
 		r = run_job(ctx, &ctx->jobs[i]);
 	return r;
 }

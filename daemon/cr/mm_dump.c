@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "snapshot.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <sys/mman.h>
@@ -209,13 +210,17 @@ static bool same_frame(uint64_t a, uint64_t b)
 	return (a & PM_PRESENT) && (b & PM_PRESENT) && PM_PFN(a) && PM_PFN(a) == PM_PFN(b);
 }
 
-static int write_run(struct dump_ctx *ctx, pid_t pid, uint64_t addr, uint64_t nr)
+static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr)
 {
 	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
 	size_t len = nr * PAGE_SZ;
+	pid_t pid = p->pid;
 	int r;
 
-	r = rtask_read(pid, addr, ctx->pagebuf, len);
+	if (snapshot_active(ctx))
+		r = snapshot_read(ctx, p, addr, nr, ctx->pagebuf);
+	else
+		r = rtask_read(pid, addr, ctx->pagebuf, len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading pages at %#lx+%zu", pid, (unsigned long)addr, len);
 	pm.vaddr = addr;
@@ -253,40 +258,70 @@ static int page_action(const Ckpt__Img__Vma *v, uint64_t pme, const uint64_t *pp
 	return want_page(v, *ppme) ? -1 : 0;
 }
 
-static int flush_run(struct dump_ctx *ctx, pid_t pid, int action, uint64_t addr, uint64_t nr)
+static int flush_run(struct dump_ctx *ctx, const struct dump_proc *p, int action, uint64_t addr, uint64_t nr)
 {
 	if (!nr || !action)
 		return 0;
-	return action > 0 ? write_run(ctx, pid, addr, nr) : write_drop(ctx, addr, nr);
+	return action > 0 ? write_run(ctx, p, addr, nr) : write_drop(ctx, addr, nr);
 }
 
-/* ppm_fd: the parent's pagemap for an inherited mapping, else -1. */
-static int dump_vma_pages(struct dump_ctx *ctx, pid_t pid, int pm_fd, int ppm_fd, const Ckpt__Img__Vma *v)
+/* n pagemap entries of fd (or of a background copy's freeze: snapshot.h)
+ * from addr. */
+static const uint64_t *read_pagemap(struct dump_ctx *ctx, const struct dump_proc *p, int fd, uint64_t addr, size_t n,
+				    uint64_t *buf)
 {
-	static uint64_t pme[PM_CHUNK], ppme[PM_CHUNK];
+	ssize_t got;
+
+	if (snapshot_active(ctx)) {
+		const uint64_t *pme = snapshot_pagemap(ctx, p, addr, addr + n * PAGE_SZ);
+
+		if (!pme)
+			cr_fail(ctx->err, CR_ERR_INTERNAL, 0, "task %d: no pagemap kept at the freeze for %#lx", p->pid,
+				(unsigned long)addr);
+		return pme;
+	}
+	got = pread(fd, buf, n * 8, (addr / PAGE_SZ) * 8);
+	if (got == (ssize_t)(n * 8))
+		return buf;
+	cr_fail(ctx->err, CR_ERR_KERNEL, got < 0 ? errno : EIO, "task %d: reading pagemap", p->pid);
+	return NULL;
+}
+
+/* ppm_fd: the parent's pagemap for an inherited mapping (pp), else -1. */
+static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int pm_fd, const struct dump_proc *pp,
+			  int ppm_fd, const Ckpt__Img__Vma *v)
+{
+	static uint64_t pmebuf[PM_CHUNK], ppmebuf[PM_CHUNK];
 	uint64_t addr = v->start;
+
+	if (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON && v->kind != CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE &&
+	    !(v->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !(v->flags & MAP_SHARED)))
+		return 0;   /* no page of it is this process's own (want_page) */
 
 	while (addr < v->end) {
 		size_t n = MIN((v->end - addr) / PAGE_SZ, (uint64_t)PM_CHUNK), i, run = 0;
-		ssize_t got = pread(pm_fd, pme, n * 8, (addr / PAGE_SZ) * 8);
+		const uint64_t *pme = read_pagemap(ctx, p, pm_fd, addr, n, pmebuf), *ppme = NULL;
 		int act = 0, a, r;
 
-		if (got == (ssize_t)(n * 8) && ppm_fd >= 0)
-			got = pread(ppm_fd, ppme, n * 8, (addr / PAGE_SZ) * 8);
-		if (got != (ssize_t)(n * 8))
-			return cr_fail(ctx->err, CR_ERR_KERNEL, got < 0 ? errno : EIO, "task %d: reading pagemap", pid);
+		if (pme && ppm_fd >= 0 && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
+			pme = NULL;
+		if (!pme)
+			return -EIO;
 		for (i = 0; i <= n; i++) {
-			a = i < n ? page_action(v, pme[i], ppm_fd >= 0 ? &ppme[i] : NULL) : 0;
+			a = i < n ? page_action(v, pme[i], ppme ? &ppme[i] : NULL) : 0;
 			if (a == act && i < n) {
 				run++;
 				continue;
 			}
-			r = flush_run(ctx, pid, act, addr + (i - run) * PAGE_SZ, run);
+			r = flush_run(ctx, p, act, addr + (i - run) * PAGE_SZ, run);
 			if (r < 0)
 				return r;
 			act = a;
 			run = 1;
 		}
+		/* past these pages, the program may write them freely */
+		if (snapshot_active(ctx) && snapshot_pagemap(ctx, p, addr, addr + n * PAGE_SZ))
+			snapshot_done(ctx, p, addr, n);
 		addr += n * PAGE_SZ;
 		if (ctx->req->progress)
 			ctx->req->progress(ctx->req->progress_arg, "memory", ctx->pages, 0);
@@ -451,7 +486,8 @@ int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
 	if (r >= 0 && p->parent >= 0)
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
 	for (i = 0; i < p->nvma_ents && r >= 0; i++)
-		r = dump_vma_pages(ctx, p->pid, pm_fd, v[i]->has_inherit && v[i]->inherit ? ppm_fd : -1, v[i]);
+		r = dump_vma_pages(ctx, p, pm_fd, p->parent >= 0 ? &ctx->procs[p->parent] : NULL,
+				   v[i]->has_inherit && v[i]->inherit ? ppm_fd : -1, v[i]);
 	return r < 0 ? r : 0;
 }
 

@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Background snapshots (snapshot.h): userfaultfd write-protection of the
+ * memory the page jobs read, a fault handler thread that saves a page
+ * before the program's first write to it, and the page jobs reading the
+ * rest while the program runs. */
+#include "snapshot.h"
+#include "log.h"
+#include "macro.h"
+#include "uapi_uffd.h"
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAP (1ull << 62)
+#define PM_FILE (1ull << 61)
+
+/* What the handler needs; events that would change memory it has not yet
+ * saved (discarded, unmapped, moved) are told too, so that they fail the
+ * checkpoint instead of leaving an inexact image. */
+#define SNAP_FEATURES (UFFD_FEATURE_WP_UNPOPULATED | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP | \
+		       UFFD_FEATURE_EVENT_REMAP)
+/* Memory that cannot be protected is copied while the tasks are stopped;
+ * past this much the whole copy is a frozen one (ckptd's memory stays bounded). */
+#define SNAP_PRECOPY_MAX (256ull << 20)
+
+/* One mapping the page job reads. */
+struct snap_vma {
+	uint64_t start, end;
+	bool wp;                 /* registered and write-protected; else copied while stopped */
+	uint64_t *pme;           /* its pagemap at the freeze */
+	unsigned long *done;     /* pages the image no longer needs from the program */
+	void **copy;             /* pages as they were at the freeze, saved before a write */
+};
+
+struct snap_proc {
+	pid_t pid;
+	int uffd;                /* ours; -1: none */
+	struct snap_vma *v;
+	size_t nv;
+};
+
+struct snapshot {
+	struct snap_proc *procs;         /* indexed like dump_ctx.procs */
+	size_t nprocs;
+	pthread_mutex_t lock;            /* v[].done, v[].copy, error, why */
+	pthread_t thread;
+	bool thread_running;
+	int wake_fd;                     /* tells the handler to stop */
+	bool stop;
+	int error;                       /* first failure that makes the copy inexact (-errno) */
+	char error_msg[200];
+	char mode[200];                  /* "background", or "frozen: why" */
+	uint64_t precopied;
+};
+
+#define BITS (8 * sizeof(unsigned long))
+
+static bool test_bit(const unsigned long *b, size_t i)
+{
+	return b[i / BITS] & (1ul << (i % BITS));
+}
+
+static void set_bit(unsigned long *b, size_t i)
+{
+	b[i / BITS] |= 1ul << (i % BITS);
+}
+
+static bool wanted(uint64_t pme)
+{
+	/* what a page job can write: present or swapped, not the file's own page */
+	return (pme & PM_SWAP) || ((pme & PM_PRESENT) && !(pme & PM_FILE));
+}
+
+static struct snapshot *snap_get(struct dump_ctx *ctx)
+{
+	struct snapshot *s = ctx->snap_state;
+	size_t i;
+
+	if (s)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->procs = calloc(ctx->nprocs, sizeof(*s->procs));
+	if (!s->procs) {
+		free(s);
+		return NULL;
+	}
+	s->nprocs = ctx->nprocs;
+	for (i = 0; i < s->nprocs; i++)
+		s->procs[i].uffd = -1;
+	s->wake_fd = -1;
+	pthread_mutex_init(&s->lock, NULL);
+	snprintf(s->mode, sizeof(s->mode), "background");
+	ctx->snap_state = s;
+	return s;
+}
+
+static void fall_back(struct snapshot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fall_back(struct snapshot *s, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (strncmp(s->mode, "frozen", 6) == 0)
+		return;   /* the first reason is the one to tell */
+	n = snprintf(s->mode, sizeof(s->mode), "frozen: ");
+	va_start(ap, fmt);
+	vsnprintf(s->mode + n, sizeof(s->mode) - n, fmt, ap);
+	va_end(ap);
+	log_info("checkpoint: memory copied while frozen (%s)", s->mode + n);
+}
+
+static bool falling_back(const struct snapshot *s)
+{
+	return strncmp(s->mode, "frozen", 6) == 0;
+}
+
+/* The copy can no longer be exact: the checkpoint fails at its end. */
+static void snap_error(struct snapshot *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void snap_error(struct snapshot *s, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->error)
+		return;
+	s->error = err ? err : -EIO;
+	va_start(ap, fmt);
+	vsnprintf(s->error_msg, sizeof(s->error_msg), fmt, ap);
+	va_end(ap);
+}
+
+void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
+{
+	struct snapshot *s;
+	struct snap_proc *sp;
+	char path[64];
+	struct stat st;
+	long fd, r;
+	int pidfd, ufd;
+
+	if (!ctx->req->leave_running || p->zombie)
+		return;
+	s = snap_get(ctx);
+	if (!s || falling_back(s)) {
+		if (!s)
+			log_error("checkpoint: no memory for the background copy's state");
+		return;
+	}
+	sp = &s->procs[p - ctx->procs];
+	sp->pid = p->pid;
+	/* the frozen copy on request, to compare the two (bench/snapshot.sh) */
+	if (getenv("CKPTD_SNAPSHOT") && strcmp(getenv("CKPTD_SNAPSHOT"), "frozen") == 0) {
+		fall_back(s, "CKPTD_SNAPSHOT=frozen");
+		return;
+	}
+	/* Faults in the kernel (a read(2) into protected memory) must wait
+	 * for the handler too: no UFFD_USER_MODE_ONLY. */
+	fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		fall_back(s, "task %d: userfaultfd: %s", p->pid, strerror((int)-fd));
+		return;
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+	ufd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
+	if (ufd < 0)
+		fall_back(s, "task %d: taking its userfaultfd: %m", p->pid);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (ufd >= 0 && fcntl(ufd, F_SETFD, FD_CLOEXEC) < 0)
+		log_error("checkpoint: FD_CLOEXEC on a userfaultfd: %m");
+	sp->uffd = ufd;
+	r = rsys(&p->rt[0], __NR_close, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", p->pid, fd);
+	if (r < 0 || lstat(path, &st) == 0) {
+		/* its fd table is no longer the one saved: fail rather than leave it */
+		snap_error(s, r < 0 ? (int)r : -EEXIST, "task %d: closing the userfaultfd made in it (fd %ld)", p->pid, fd);
+		fall_back(s, "task %d: its userfaultfd could not be closed in it", p->pid);
+	}
+}
+
+/* The mappings whose pages the job reads, with their pagemap now. */
+static int snap_collect(struct dump_ctx *ctx, size_t i)
+{
+	struct snap_proc *sp = &ctx->snap_state->procs[i];
+	const struct dump_proc *p = &ctx->procs[i];
+	_cleanup_close_ int pm_fd = -1;
+	char path[64];
+	size_t k;
+
+	sp->v = calloc(p->nvma_ents ? p->nvma_ents : 1, sizeof(*sp->v));
+	if (!sp->v)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->pid);
+	pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm_fd < 0)
+		return -errno;
+	for (k = 0; k < p->nvma_ents; k++) {
+		const Ckpt__Img__Vma *e = p->vma_ptrs[k];
+		struct snap_vma *v = &sp->v[sp->nv];
+		size_t n = (e->end - e->start) / PAGE_SZ;
+
+		if (e->kind != CKPT__IMG__VMA_KIND__VMA_ANON && e->kind != CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE &&
+		    !(e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !(e->flags & MAP_SHARED)))
+			continue;
+		v->start = e->start;
+		v->end = e->end;
+		v->pme = malloc(n * sizeof(*v->pme));
+		v->done = calloc((n + BITS - 1) / BITS, sizeof(*v->done));
+		v->copy = calloc(n, sizeof(*v->copy));
+		sp->nv++;
+		if (!v->pme || !v->done || !v->copy)
+			return -ENOMEM;
+		if (pread(pm_fd, v->pme, n * 8, (e->start / PAGE_SZ) * 8) != (ssize_t)(n * 8))
+			return errno ? -errno : -EIO;
+	}
+	return 0;
+}
+
+static int wp_range(int uffd, uint64_t start, uint64_t len, bool on)
+{
+	struct uffdio_writeprotect w = { .range = { .start = start, .len = len }, .mode = on ? UFFDIO_WRITEPROTECT_MODE_WP : 0 };
+
+	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &w) < 0)
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	return 0;
+}
+
+/* Anonymous private memory is registered; the rest (file-backed private
+ * mappings, which userfaultfd cannot write-protect) is copied now. */
+static int snap_protect_proc(struct snapshot *s, struct snap_proc *sp)
+{
+	size_t k, i;
+	int r;
+
+	for (k = 0; k < sp->nv; k++) {
+		struct snap_vma *v = &sp->v[k];
+		struct uffdio_register reg = { .range = { .start = v->start, .len = v->end - v->start },
+					       .mode = UFFDIO_REGISTER_MODE_WP };
+		size_t n = (v->end - v->start) / PAGE_SZ;
+
+		if (ioctl(sp->uffd, UFFDIO_REGISTER, &reg) == 0) {
+			r = wp_range(sp->uffd, v->start, v->end - v->start, true);
+			if (r < 0)
+				return r;
+			v->wp = true;
+			continue;
+		}
+		for (i = 0; i < n; i++) {
+			if (!wanted(v->pme[i]))
+				continue;
+			if (s->precopied >= SNAP_PRECOPY_MAX)
+				return -E2BIG;
+			v->copy[i] = malloc(PAGE_SZ);
+			if (!v->copy[i])
+				return -ENOMEM;
+			r = rtask_read(sp->pid, v->start + i * PAGE_SZ, v->copy[i], PAGE_SZ);
+			if (r < 0)
+				return r;
+			s->precopied += PAGE_SZ;
+		}
+	}
+	return 0;
+}
+
+static struct snap_vma *find_vma(struct snap_proc *sp, uint64_t addr)
+{
+	size_t lo = 0, hi = sp->nv;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (addr < sp->v[mid].start)
+			hi = mid;
+		else if (addr >= sp->v[mid].end)
+			lo = mid + 1;
+		else
+			return &sp->v[mid];
+	}
+	return NULL;
+}
+
+/* A write to a protected page: save it first, then let the write go on. */
+static void on_write_fault(struct snapshot *s, struct snap_proc *sp, uint64_t addr)
+{
+	struct snap_vma *v;
+	int r;
+
+	addr &= ~(PAGE_SZ - 1);
+	pthread_mutex_lock(&s->lock);
+	v = find_vma(sp, addr);
+	if (v && v->wp) {
+		size_t i = (addr - v->start) / PAGE_SZ;
+
+		if (!test_bit(v->done, i) && !v->copy[i] && wanted(v->pme[i])) {
+			v->copy[i] = malloc(PAGE_SZ);
+			r = v->copy[i] ? rtask_read(sp->pid, addr, v->copy[i], PAGE_SZ) : -ENOMEM;
+			if (r < 0) {
+				free(v->copy[i]);
+				v->copy[i] = NULL;
+				snap_error(s, r, "task %d: saving page %#lx before the program's write", sp->pid,
+					   (unsigned long)addr);
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	r = wp_range(sp->uffd, addr, PAGE_SZ, false);
+	if (r < 0) {
+		struct uffdio_range wake = { .start = addr, .len = PAGE_SZ };
+
+		/* never leave the faulting thread waiting */
+		ioctl(sp->uffd, UFFDIO_WAKE, &wake);
+		if (r != -ENOENT)
+			log_error("checkpoint: task %d: un-protecting page %#lx: %s", sp->pid, (unsigned long)addr,
+				  strerror(-r));
+	}
+}
+
+/* Memory discarded, unmapped or moved by the program: fine where the image
+ * has it already or never needed it; otherwise the copy is no longer exact. */
+static void on_lost(struct snapshot *s, struct snap_proc *sp, uint64_t start, uint64_t end, const char *what)
+{
+	size_t k, i;
+
+	pthread_mutex_lock(&s->lock);
+	for (k = 0; k < sp->nv; k++) {
+		struct snap_vma *v = &sp->v[k];
+		uint64_t a = MAX(start, v->start), b = MIN(end, v->end);
+
+		for (; a < b; a += PAGE_SZ) {
+			i = (a - v->start) / PAGE_SZ;
+			if (wanted(v->pme[i]) && !test_bit(v->done, i) && !v->copy[i]) {
+				snap_error(s, -EBUSY, "task %d: the program %s memory at %#lx-%#lx while it was being "
+					   "copied", sp->pid, what, (unsigned long)start, (unsigned long)end);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_msg(struct snapshot *s, struct snap_proc *sp, const struct uffd_msg *m)
+{
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		on_write_fault(s, sp, m->arg.pagefault.address);
+		break;
+	case UFFD_EVENT_REMOVE:
+		on_lost(s, sp, m->arg.remove.start, m->arg.remove.end, "discarded");
+		break;
+	case UFFD_EVENT_UNMAP:
+		on_lost(s, sp, m->arg.remove.start, m->arg.remove.end, "unmapped");
+		break;
+	case UFFD_EVENT_REMAP:
+		on_lost(s, sp, m->arg.remap.from, m->arg.remap.from + m->arg.remap.len, "moved");
+		break;
+	default:
+		break;
+	}
+}
+
+static void *handler(void *arg)
+{
+	struct snapshot *s = arg;
+	struct pollfd *pfd = calloc(s->nprocs + 1, sizeof(*pfd));
+	size_t *idx = calloc(s->nprocs + 1, sizeof(*idx));
+	size_t n = 0, i;
+
+	if (!pfd || !idx) {
+		pthread_mutex_lock(&s->lock);
+		snap_error(s, -ENOMEM, "the fault handler's tables");
+		pthread_mutex_unlock(&s->lock);
+		free(pfd);
+		free(idx);
+		return NULL;
+	}
+	pfd[n++] = (struct pollfd){ .fd = s->wake_fd, .events = POLLIN };
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].uffd >= 0) {
+			idx[n] = i;
+			pfd[n++] = (struct pollfd){ .fd = s->procs[i].uffd, .events = POLLIN };
+		}
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+			break;
+		for (i = 1; i < n; i++) {
+			struct uffd_msg m[32];
+			ssize_t got;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			while ((got = read(pfd[i].fd, m, sizeof(m))) > 0)
+				for (size_t k = 0; k < (size_t)got / sizeof(m[0]); k++)
+					on_msg(s, &s->procs[idx[i]], &m[k]);
+		}
+	}
+	free(pfd);
+	free(idx);
+	return NULL;
+}
+
+int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
+{
+	struct snapshot *s = ctx->snap_state;
+	size_t i, first = 0;
+	int r = 0;
+
+	*ret_first = ctx->njobs;
+	if (!ctx->req->leave_running || !s)
+		return 0;
+	if (falling_back(s))
+		goto frozen;
+	/* Shared memory objects and deleted files can be written through other
+	 * mappings and fds no userfaultfd sees: their jobs (which come before
+	 * the tasks') run while the tasks are stopped. */
+	for (i = 0; i < ctx->njobs; i++)
+		if (ctx->jobs[i].owner != CKPT__IMG__SEGMENT_OWNER__SEG_TASK)
+			first = i + 1;
+	for (i = first; i < ctx->njobs; i++)
+		if (ctx->jobs[i].owner != CKPT__IMG__SEGMENT_OWNER__SEG_TASK) {
+			fall_back(s, "shared memory saved after a task's pages");
+			goto frozen;
+		}
+	for (i = 0; i < s->nprocs && r >= 0; i++) {
+		struct snap_proc *sp = &s->procs[i];
+		struct uffdio_api api = { .api = UFFD_API, .features = SNAP_FEATURES };
+
+		if (ctx->procs[i].zombie)
+			continue;
+		if (sp->uffd < 0) {
+			fall_back(s, "task %d has no userfaultfd", ctx->procs[i].pid);
+			goto frozen;
+		}
+		if (ioctl(sp->uffd, UFFDIO_API, &api) < 0) {
+			fall_back(s, "this kernel's userfaultfd lacks write-protection of unpopulated memory or its events (%m)");
+			goto frozen;
+		}
+		r = snap_collect(ctx, i);
+		if (r < 0) {
+			fall_back(s, "task %d: reading its pagemap: %s", sp->pid, strerror(-r));
+			goto frozen;
+		}
+		r = snap_protect_proc(s, sp);
+		if (r == -E2BIG) {
+			fall_back(s, "more than %llu MiB of memory userfaultfd cannot protect", SNAP_PRECOPY_MAX >> 20);
+			goto frozen;
+		}
+		if (r < 0) {
+			fall_back(s, "task %d: write-protecting its memory: %s", sp->pid, strerror(-r));
+			goto frozen;
+		}
+	}
+	s->wake_fd = eventfd(0, EFD_CLOEXEC);
+	if (s->wake_fd < 0) {
+		fall_back(s, "eventfd: %m");
+		goto frozen;
+	}
+	if ((r = pthread_create(&s->thread, NULL, handler, s)) != 0) {
+		fall_back(s, "starting the fault handler: %s", strerror(r));
+		goto frozen;
+	}
+	s->thread_running = true;
+	ctx->snap = s;
+	*ret_first = first;
+	return 0;
+frozen:
+	/* nothing may stay protected: the frozen copy reads it all now */
+	snapshot_end(ctx);
+	ctx->snap = NULL;
+	return 0;
+}
+
+const uint64_t *snapshot_pagemap(const struct dump_ctx *ctx, const struct dump_proc *p, uint64_t start, uint64_t end)
+{
+	struct snap_proc *sp;
+	struct snap_vma *v;
+
+	if (!ctx->snap)
+		return NULL;
+	sp = &ctx->snap->procs[p - ctx->procs];
+	v = find_vma(sp, start);
+	if (!v || end > v->end)
+		return NULL;
+	return v->pme + (start - v->start) / PAGE_SZ;
+}
+
+int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr, void *buf)
+{
+	struct snapshot *s = ctx->snap;
+	struct snap_proc *sp = &s->procs[p - ctx->procs];
+	struct snap_vma *v = find_vma(sp, addr);
+	size_t i, i0;
+	int r = 0;
+
+	if (!v || addr + nr * PAGE_SZ > v->end)
+		return -EFAULT;
+	/* Read first, then take the saved copies: a page the handler let go
+	 * during the read was saved before it was let go. */
+	if (v->wp)
+		r = rtask_read(p->pid, addr, buf, nr * PAGE_SZ);
+	if (r < 0)
+		return r;
+	i0 = (addr - v->start) / PAGE_SZ;
+	pthread_mutex_lock(&s->lock);
+	for (i = 0; i < nr && r >= 0; i++) {
+		void *c = v->copy[i0 + i];
+
+		if (c)
+			memcpy((char *)buf + i * PAGE_SZ, c, PAGE_SZ);
+		else if (!v->wp)
+			r = -EFAULT;   /* copied while stopped: every page it may write is */
+	}
+	if (s->error && r >= 0)
+		r = cr_fail(ctx->err, CR_ERR_BAD_STATE, -s->error, "background copy: %s", s->error_msg);
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr)
+{
+	struct snapshot *s = ctx->snap;
+	struct snap_proc *sp = &s->procs[p - ctx->procs];
+	struct snap_vma *v = find_vma(sp, addr);
+	size_t i, i0;
+
+	if (!v || addr + nr * PAGE_SZ > v->end)
+		return -EFAULT;
+	i0 = (addr - v->start) / PAGE_SZ;
+	pthread_mutex_lock(&s->lock);
+	for (i = i0; i < i0 + nr; i++) {
+		set_bit(v->done, i);
+		free(v->copy[i]);
+		v->copy[i] = NULL;
+	}
+	pthread_mutex_unlock(&s->lock);
+	/* A range left protected (the program has unmapped part of it) costs
+	 * the program a round trip through the handler, no more. */
+	if (v->wp && wp_range(sp->uffd, addr, nr * PAGE_SZ, false) < 0)
+		log_debug("checkpoint: task %d: un-protecting %#lx+%lu pages: %m", sp->pid, (unsigned long)addr,
+			  (unsigned long)nr);
+	return 0;
+}
+
+int snapshot_end(struct dump_ctx *ctx)
+{
+	struct snapshot *s = ctx->snap_state;
+	size_t i, k;
+
+	if (!s)
+		return 0;
+	if (s->thread_running) {
+		uint64_t one = 1;
+
+		__atomic_store_n(&s->stop, true, __ATOMIC_RELEASE);
+		if (write(s->wake_fd, &one, sizeof(one)) != sizeof(one))
+			log_error("checkpoint: waking the fault handler: %m");
+		pthread_join(s->thread, NULL);
+		s->thread_running = false;
+	}
+	for (i = 0; i < s->nprocs; i++) {
+		struct snap_proc *sp = &s->procs[i];
+
+		if (sp->uffd < 0)
+			continue;
+		/* Unregistering clears the protection; closing wakes any thread
+		 * still waiting for a fault to be handled. */
+		for (k = 0; k < sp->nv; k++) {
+			struct uffdio_range rg = { .start = sp->v[k].start, .len = sp->v[k].end - sp->v[k].start };
+
+			if (sp->v[k].wp && ioctl(sp->uffd, UFFDIO_UNREGISTER, &rg) < 0 && errno != ENOENT &&
+			    errno != EINVAL)
+				log_error("checkpoint: task %d: unregistering %#lx-%#lx: %m", sp->pid,
+					  (unsigned long)rg.start, (unsigned long)(rg.start + rg.len));
+			sp->v[k].wp = false;
+		}
+		close(sp->uffd);
+		sp->uffd = -1;
+	}
+	if (s->wake_fd >= 0)
+		close(s->wake_fd);
+	s->wake_fd = -1;
+	ctx->snap = NULL;
+	if (s->error)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, -s->error, "background copy: %s", s->error_msg);
+	return 0;
+}
+
+const char *snapshot_mode(const struct dump_ctx *ctx)
+{
+	if (!ctx->req->leave_running)
+		return "frozen: the checkpoint stops the container";
+	return ctx->snap_state ? ctx->snap_state->mode : "frozen: no process to protect";
+}
+
+void snapshot_free(struct dump_ctx *ctx)
+{
+	struct snapshot *s = ctx->snap_state;
+	size_t i, k, j;
+
+	if (!s)
+		return;
+	snapshot_end(ctx);
+	for (i = 0; i < s->nprocs; i++) {
+		struct snap_proc *sp = &s->procs[i];
+
+		for (k = 0; k < sp->nv; k++) {
+			size_t n = (sp->v[k].end - sp->v[k].start) / PAGE_SZ;
+
+			for (j = 0; sp->v[k].copy && j < n; j++)
+				free(sp->v[k].copy[j]);
+			free(sp->v[k].copy);
+			free(sp->v[k].pme);
+			free(sp->v[k].done);
+		}
+		free(sp->v);
+	}
+	free(s->procs);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	ctx->snap_state = NULL;
+}

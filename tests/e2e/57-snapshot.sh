@@ -1,0 +1,118 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Background snapshots: a --leave-running checkpoint write-protects the
+# program's memory while it is stopped and copies it while it runs. The
+# image must be the instant of the freeze: snapwriter writes its pages
+# without pause and checks, after restart, that every page holds what its
+# counter says. The original keeps running and passing; a multi-process
+# tree with copy-on-write shared pages restores, and so does shared memory
+# beside private memory; a checkpoint failing in
+# the middle of the copy leaves nothing write-protected.
+. "$(dirname "$0")/lib.sh"
+
+# checkpoint_bg NAME IMG: --leave-running into IMG; the copy must have run
+# in the background (the stats say how memory was copied)
+checkpoint_bg() {
+	local name=$1 img=$2 out copy frozen
+	out=$(ckctl --json checkpoint "$name" --leave-running -o "$img" 2>&1) || fail "checkpoint $name: $out"
+	copy=$(echo "$out" | json_get copy)
+	frozen=$(echo "$out" | json_get frozen_us)
+	[ "$copy" = background ] || fail "$name: memory was not copied in the background: $copy"
+	info "$name: frozen ${frozen} us, memory copied $copy"
+	expect_state "$name" running
+}
+
+# no_uffd PID: no userfaultfd left in its fd table, no write-protected mapping
+no_uffd() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		case $(readlink "$f") in *userfaultfd*) fail "pid $1: a userfaultfd is left in its fd table ($f)" ;; esac
+	done
+	grep -E '^VmFlags:.* (uw|um|ui)( |$)' "/proc/$1/smaps" >&2 &&
+		fail "pid $1: memory still registered with a userfaultfd"
+	return 0
+}
+
+# pass_all NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
+pass_all() {
+	local n
+	n=$(log_count "$1" '^PASS snapwriter')
+	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
+	wait_log_count "$1" '^PASS snapwriter' $(( n + $2 )) 60
+	check_no_fail "$1"
+}
+
+start_ckptd
+
+# one process, 256 MiB written while it is copied
+name=$P-one
+run_ct "$name" "$WL/snapwriter" 256
+pid=$(host_pid "$name")
+snapshot "$pid" "$TMP/one.before"
+checkpoint_bg "$name" "$TMP/one.img"
+snapshot "$pid" "$TMP/one.after"
+compare_snapshots "$TMP/one.before" "$TMP/one.after" "$name after a background snapshot"
+no_uffd "$pid"
+pass_all "$name" 1
+c1=$(last_log "$name" '^PASS snapwriter' | awk '{print $4}')
+sleep 0.2
+pass_all "$name" 1
+c2=$(last_log "$name" '^PASS snapwriter' | awk '{print $4}')
+[ "$c2" -gt "$c1" ] || fail "$name: no progress after the snapshot ($c1, then $c2)"
+ckctl restart "$P-copy" -i "$TMP/one.img" >/dev/null || fail "restart $P-copy from the snapshot"
+expect_state "$P-copy" running
+# a full pass of writes checks every page against the one before it
+sleep 1
+pass_all "$P-copy" 1
+info "one process: the original and its restarted snapshot pass"
+ckctl rm "$P-copy" >/dev/null || fail "rm $P-copy"
+
+# a tree: two children forked after the memory was filled share its upper half
+tree=$P-tree
+run_ct "$tree" "$WL/snapwriter" 64 2
+checkpoint_bg "$tree" "$TMP/tree.img"
+for p in $(tree_host_pids "$tree"); do no_uffd "$p"; done
+pass_all "$tree" 3
+ckctl restart "$P-tree2" -i "$TMP/tree.img" >/dev/null || fail "restart $P-tree2 from the snapshot"
+expect_state "$P-tree2" running
+sleep 1
+pass_all "$P-tree2" 3
+info "tree: the original and its restarted snapshot pass in every process"
+ckctl rm "$P-tree2" >/dev/null || fail "rm $P-tree2"
+ckctl rm "$tree" >/dev/null || fail "rm $tree"
+
+# shared memory (copied while stopped) and private memory (copied while
+# running) of the same instant: shmem checks its shared counters against
+# private shadows
+shm=$P-shm
+run_ct "$shm" "$WL/shmem"
+verify_ct "$shm" shmem
+checkpoint_bg "$shm" "$TMP/shm.img"
+verify_ct "$shm" shmem
+ckctl restart "$P-shm2" -i "$TMP/shm.img" >/dev/null || fail "restart $P-shm2 from the snapshot"
+expect_state "$P-shm2" running
+verify_ct "$P-shm2" shmem
+info "shared memory: the original and its restarted snapshot pass"
+ckctl rm "$P-shm2" >/dev/null || fail "rm $P-shm2"
+ckctl rm "$shm" >/dev/null || fail "rm $shm"
+ckptd_stop
+
+# failing in the middle of the copy: nothing stays protected or open
+export CKPTD_FAULT=ckpt-pages
+start_ckptd
+out=$(ckctl checkpoint "$name" --leave-running -o "$TMP/failed.img" 2>&1) && fail "checkpoint with a fault mid-copy succeeded: $out"
+case $out in *"fault injected at ckpt-pages"*) ;; *) fail "mid-copy fault: unexpected error: $out" ;; esac
+expect_state "$name" running
+[ "$(host_pid "$name")" = "$pid" ] || fail "$name: a new host pid after the failed checkpoint"
+snapshot "$pid" "$TMP/one.failed"
+compare_snapshots "$TMP/one.before" "$TMP/one.failed" "$name after a failed background snapshot"
+no_uffd "$pid"
+pass_all "$name" 1
+c3=$(last_log "$name" '^PASS snapwriter' | awk '{print $4}')
+sleep 0.2
+pass_all "$name" 1
+c4=$(last_log "$name" '^PASS snapwriter' | awk '{print $4}')
+[ "$c4" -gt "$c3" ] || fail "$name: stuck after the failed checkpoint ($c3, then $c4)"
+info "failed mid-copy: $name runs on, unprotected"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+pass
