@@ -22,6 +22,7 @@ struct checkpoint_args {
 	uint32_t timeout_s;   /* 0: ckptd's default */
 	bool has_ghost_limit;
 	uint64_t ghost_limit; /* bytes of one file deleted while open */
+	bool external_unix_drop;
 };
 
 /* --ghost-limit BYTES: 0 .. 1 TiB */
@@ -67,6 +68,12 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0 || (r = parse_ghost_limit(c, val, &a->ghost_limit)) < 0)
 				return r;
 			a->has_ghost_limit = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--external-unix", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (strcmp(val, "drop"))
+				return ctl_usage(c, "--external-unix wants drop, not '%s'", val);
+			a->external_unix_drop = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -148,6 +155,8 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	cp.timeout_s = a.timeout_s;
 	cp.has_ghost_limit = a.has_ghost_limit;
 	cp.ghost_limit = a.ghost_limit;
+	cp.has_external_unix_drop = a.external_unix_drop;
+	cp.external_unix_drop = a.external_unix_drop;
 	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
 	req.checkpoint = &cp;
 	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
