@@ -23,6 +23,7 @@ struct checkpoint_args {
 	uint32_t timeout_s;   /* 0: ckptd's default */
 	bool has_ghost_limit;
 	uint64_t ghost_limit; /* bytes of one file deleted while open */
+	bool external_unix_drop;
 };
 
 /* --ghost-limit BYTES: 0 .. 1 TiB */
@@ -72,6 +73,12 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0 || (r = parse_ghost_limit(c, val, &a->ghost_limit)) < 0)
 				return r;
 			a->has_ghost_limit = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--external-unix", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (strcmp(val, "drop"))
+				return ctl_usage(c, "--external-unix wants drop, not '%s'", val);
+			a->external_unix_drop = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -160,6 +167,8 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 	cp.ghost_limit = a.ghost_limit;
 	cp.has_check_only = a.check;
 	cp.check_only = a.check;
+	cp.has_external_unix_drop = a.external_unix_drop;
+	cp.external_unix_drop = a.external_unix_drop;
 	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
 	req.checkpoint = &cp;
 	c->cancel_name = cp.name;

@@ -15,7 +15,7 @@ _ckptctl_flags() {
 	run) echo "-t --cwd --env --env-file --hostname --net --publish --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--check --leave-running --timeout --ghost-limit --output -o" ;;
+	checkpoint) echo "--check --leave-running --timeout --ghost-limit --external-unix --output -o" ;;
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
@@ -24,7 +24,7 @@ _ckptctl_flags() {
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
 	esac
 	return 1
 }
@@ -90,6 +90,7 @@ _ckptctl() {
 	--cwd) compopt -o filenames 2>/dev/null; _ckptctl_add -d -- "$cur"; return ;;
 	--env|-e|--hostname|--publish|--ghost-limit|--timeout) return ;;
 	--net) _ckptctl_add -W "private host" -- "$cur"; return ;;
+	--external-unix) _ckptctl_add -W "drop" -- "$cur"; return ;;
 	--signal|-s)
 		[[ $verb == kill ]] && _ckptctl_add -W "$_ckptctl_signals" -- "${cur^^}"
 		return ;;

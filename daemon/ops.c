@@ -696,6 +696,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.key = cn->srv->keys ? &cn->srv->keys->keys[0] : NULL,
 		.contain = &c->contain, .creds_limit = &limit,
 		.owner_uid = c->owner_uid, .owner_gid = container_owner_gid(c),
+		.external_unix_drop = r->external_unix_drop,
 	};
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;

@@ -151,6 +151,7 @@ struct cr_checkpoint_req {
 	bool leave_running;        /* thaw instead of kill */
 	bool check_only;           /* list refusals in err->collect; image_fd is a sink */
 	uint64_t ghost_limit;      /* bytes of one file deleted while open (ghost.c) */
+	bool external_unix_drop;   /* a unix peer outside: saved as hung up, not refused */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
 	int console_fd;            /* master of the console pty ckptd holds; -1: none */

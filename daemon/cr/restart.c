@@ -461,6 +461,8 @@ static int finish(struct restore_ctx *ctx)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "init: dropping the file pool");
 	/* every socket exists: restored connections may speak again */
 	if (r >= 0)
+		r = sock_tcp_restore_close(ctx);
+	if (r >= 0)
 		sock_tcp_restore_end(ctx, true);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)

@@ -95,6 +95,12 @@ struct sock_repaired {
 	pid_t pid;                    /* 0: fd is the worker's */
 	int fd;
 	int reuse;
+	/* restart only: a closing connection sends its FIN again (shutdown
+	 * in repair mode, once every socket exists); fin_in: it waits for
+	 * its peer's; connect: not repaired, a connect in progress made again */
+	bool fin_out, fin_in, connect;
+	struct sockaddr_storage dst;  /* connect: where to */
+	socklen_t dstlen;
 };
 void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume);
 /* The end of a checkpoint: resume when the workload goes on running
@@ -103,6 +109,25 @@ void sock_tcp_dump_end(struct dump_ctx *ctx, bool resume);
 /* The end of a restart: resume once every socket exists (before the
  * tasks run), else when a failed restart cleans up. */
 void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume);
+/* Before sock_tcp_restore_end(resume): closing connections send their FIN
+ * again and receive their peer's; connects in progress start again. */
+int sock_tcp_restore_close(struct restore_ctx *ctx);
+/* The closing states (FIN_WAIT1 to LAST_ACK): which FIN each has sent or
+ * received. Its sequence numbers count them. */
+static inline bool sock_tcp_fin_sent(unsigned state)
+{
+	return state == 4 /* FIN_WAIT1 */ || state == 5 /* FIN_WAIT2 */ || state == 11 /* CLOSING */ ||
+	       state == 9 /* LAST_ACK */;
+}
+static inline bool sock_tcp_fin_rcvd(unsigned state)
+{
+	return state == 8 /* CLOSE_WAIT */ || state == 11 /* CLOSING */ || state == 9 /* LAST_ACK */;
+}
+/* ... and the FIN it sent is acknowledged (counted in SIOCOUTQ until then). */
+static inline bool sock_tcp_fin_acked(unsigned state)
+{
+	return state == 5 /* FIN_WAIT2 */;
+}
 /* sock_held.c: the first task of the container (host pid, fd) holding
  * socket inode ino: 1, 0 if none does, or -errno. sock_held_free at the
  * end of the checkpoint. */
@@ -111,6 +136,12 @@ void sock_held_free(struct dump_ctx *ctx);
 /* sock_tcp_peer.c: in the host's network, a connection whose peer is
  * not the container's own is refused (its traffic can't be held). */
 int sock_tcp_check_peer(struct sock_dump *sd);
+/* A connection that received its peer's FIN gets it again at restart only
+ * from that peer, restored in a state that sent it: refused otherwise. */
+int sock_tcp_check_fin_peer(struct sock_dump *sd, unsigned state);
+/* A connect in progress (SYN_SENT): its destination, which getpeername
+ * doesn't tell, from sock_diag. */
+int sock_tcp_syn_dst(struct sock_dump *sd);
 int sock_dgram_dump(struct sock_dump *sd);
 void sock_dgram_free(Ckpt__Img__Socket *s);
 int sock_dgram_restore(struct sock_restore *sr);

@@ -200,6 +200,27 @@ static bool shut_rd(struct sock_dump *sd)
 	return poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP);
 }
 
+static bool kept_state(unsigned state)
+{
+	return state == TCP_ESTABLISHED || sock_tcp_fin_sent(state) || sock_tcp_fin_rcvd(state);
+}
+
+/* The send queue as SIOCOUTQ counts it holds the FIN too until it is
+ * acknowledged: its bytes are one fewer. */
+static int sndq_bytes(struct sock_dump *sd, unsigned state, uint32_t *outq)
+{
+	if (!sock_tcp_fin_sent(state) || sock_tcp_fin_acked(state))
+		return 0;
+	if (!*outq)
+		return sock_refuse(sd, "a TCP connection in state %s with its FIN missing from its send queue",
+				   sock_tcp_state_name(state));
+	(*outq)--;
+	return 0;
+}
+
+/* An established or closing connection. Its state is read again in
+ * repair mode (a segment in flight may have moved it on): that one is
+ * what the sequence numbers and queues read next belong to. */
 static int dump_established(struct sock_dump *sd, Ckpt__Img__TcpSock *t)
 {
 	uint32_t outq = 0, inq = 0;
@@ -209,10 +230,16 @@ static int dump_established(struct sock_dump *sd, Ckpt__Img__TcpSock *t)
 	r = repair_on(sd);
 	if (r >= 0)
 		r = get_info(sd, &ti);
-	if (r >= 0 && ti.tcpi_state != TCP_ESTABLISHED)
+	if (r >= 0 && !kept_state(ti.tcpi_state))
 		r = sock_refuse(sd, "a TCP connection in state %s: it changed while it was read", sock_tcp_state_name(ti.tcpi_state));
+	if (r >= 0 && ti.tcpi_state != t->state)
+		r = sock_tcp_check_fin_peer(sd, ti.tcpi_state);
+	if (r < 0)
+		return r;
+	t->state = ti.tcpi_state;
+	r = queue_sizes(sd, &outq, &inq);
 	if (r >= 0)
-		r = queue_sizes(sd, &outq, &inq);
+		r = sndq_bytes(sd, t->state, &outq);
 	if (r >= 0)
 		r = read_negotiated(sd, t, &ti);
 	if (r >= 0)
@@ -222,7 +249,8 @@ static int dump_established(struct sock_dump *sd, Ckpt__Img__TcpSock *t)
 		r = peek_rcvq(sd, t, inq);
 	if (r >= 0)
 		r = peek_queue(sd, TCP_SEND_QUEUE, outq, &t->snd_seq, &t->sndq);
-	if (r >= 0 && shut_rd(sd))
+	/* after the peer's FIN poll reports it as a shut reading side too */
+	if (r >= 0 && !sock_tcp_fin_rcvd(t->state) && shut_rd(sd))
 		t->has_shut_rd = t->shut_rd = true;
 	return r;
 }
@@ -298,14 +326,19 @@ int sock_tcp_dump(struct sock_dump *sd)
 		t->backlog = ti.tcpi_sacked;
 		return 0;
 	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT1:
+	case TCP_FIN_WAIT2:
+	case TCP_CLOSE_WAIT:
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
 		r = sock_tcp_check_peer(sd);
+		if (r >= 0)
+			r = sock_tcp_check_fin_peer(sd, ti.tcpi_state);
 		return r < 0 ? r : dump_established(sd, t);
 	case TCP_SYN_SENT:
-	case TCP_SYN_RECV:
-		return sock_refuse(sd, "a TCP connection being set up (state %s): connections in progress are not supported",
-				   sock_tcp_state_name(ti.tcpi_state));
+		return sock_tcp_syn_dst(sd);
 	default:
-		return sock_refuse(sd, "a TCP connection in state %s: closing connections are not supported",
+		return sock_refuse(sd, "a TCP connection in state %s: connections in this state are not supported",
 				   sock_tcp_state_name(ti.tcpi_state));
 	}
 }
@@ -328,6 +361,9 @@ void sock_tcp_free(Ckpt__Img__Socket *s)
 static void repair_off(const struct sock_repaired *e)
 {
 	int off = TCP_REPAIR_OFF, one = 1, fd = e->fd, pidfd;
+
+	if (e->connect)   /* never in repair mode */
+		return;
 
 	if (e->pid) {
 		pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);

@@ -13,6 +13,8 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/filter.h>
 
@@ -137,12 +139,17 @@ static int set_options(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock
 	return 0;
 }
 
-static int set_window(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock *t)
+/* The window, as of before the peer's FIN (rcv_nxt without it): the
+ * kernel takes no window update beyond what was received. */
+static int set_window(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock *t, uint32_t rcv_nxt)
 {
 	struct tcp_repair_window w = {
 		.snd_wl1 = t->snd_wl1, .snd_wnd = t->snd_wnd, .max_window = t->max_window,
 		.rcv_wnd = t->rcv_wnd, .rcv_wup = t->rcv_wup,
 	};
+
+	if ((int32_t)(w.rcv_wup - rcv_nxt) > 0)
+		w.rcv_wup = rcv_nxt;
 
 	if (setsockopt(sk, IPPROTO_TCP, TCP_REPAIR_WINDOW, &w, sizeof(w)) < 0)
 		return fail(sr, errno, "TCP_REPAIR_WINDOW");
@@ -158,14 +165,27 @@ static int keep_repaired(struct sock_restore *sr, int sk)
 	if (!v)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "repaired connections");
 	ctx->repaired = v;
-	v[ctx->nrepaired++] = (struct sock_repaired){ .fd = sk, .reuse = saved_reuse(sr->s) };
+	v[ctx->nrepaired++] = (struct sock_repaired){
+		.fd = sk, .reuse = saved_reuse(sr->s),
+		.fin_out = sock_tcp_fin_sent(sr->s->inet->tcp->state),
+		.fin_in = sock_tcp_fin_rcvd(sr->s->inet->tcp->state),
+	};
 	return 0;
 }
 
+/* An established connection, or a closing one made as it was before its
+ * FINs: the sequence numbers count each FIN sent or received, which the
+ * connection is restored without. sock_tcp_restore_close then sends its
+ * own FIN again (shutdown in repair mode: the segment TCP sent, or will
+ * send once its window lets it) and its peer's FIN comes back from the
+ * peer, restored the same way. Both are segments TCP acknowledges or
+ * ignores as it would any retransmission. */
 static int restore_established(struct sock_restore *sr, int sk)
 {
 	const Ckpt__Img__InetSock *in = sr->s->inet;
 	const Ckpt__Img__TcpSock *t = in->tcp;
+	uint32_t rcv_nxt = t->rcv_seq - (sock_tcp_fin_rcvd(t->state) ? 1 : 0);
+	uint32_t snd_nxt = t->snd_seq - (sock_tcp_fin_sent(t->state) ? 1 : 0);
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int r;
@@ -175,9 +195,9 @@ static int restore_established(struct sock_restore *sr, int sk)
 		r = bind_src(sr, sk);
 	/* the queues' first bytes: what was read last, what was acked last */
 	if (r >= 0)
-		r = set_queue_seq(sr, sk, TCP_RECV_QUEUE, t->rcv_seq - (uint32_t)t->rcvq.len);
+		r = set_queue_seq(sr, sk, TCP_RECV_QUEUE, rcv_nxt - (uint32_t)t->rcvq.len);
 	if (r >= 0)
-		r = set_queue_seq(sr, sk, TCP_SEND_QUEUE, t->snd_seq - (uint32_t)t->sndq.len);
+		r = set_queue_seq(sr, sk, TCP_SEND_QUEUE, snd_nxt - (uint32_t)t->sndq.len);
 	if (r >= 0) {
 		sock_inet_sockaddr(sr->s->family, &in->dst_addr, in->dst_port, &ss, &len);
 		if (connect(sk, (struct sockaddr *)&ss, len) < 0)
@@ -192,12 +212,37 @@ static int restore_established(struct sock_restore *sr, int sk)
 	if (r >= 0)
 		r = set_int(sr, sk, TCP_REPAIR_QUEUE, TCP_NO_QUEUE, "TCP_REPAIR_QUEUE");
 	if (r >= 0)
-		r = set_window(sr, sk, t);
+		r = set_window(sr, sk, t, rcv_nxt);
 	if (r >= 0 && t->shut_rd && shutdown(sk, SHUT_RD) < 0)
 		r = fail(sr, errno, "shutdown(SHUT_RD)");
 	if (r >= 0)
 		r = keep_repaired(sr, sk);
 	return r;
+}
+
+/* A connect in progress: bound where it was, connected again by
+ * sock_tcp_restore_close. Its first SYN was lost to the peer as far as
+ * the peer knows, or answered by a SYN-ACK the restart drops with the
+ * old socket: either way the new SYN, with a new initial sequence
+ * number, is what TCP sends when a SYN goes unanswered, and the program
+ * sees a connect still in progress, then its outcome. */
+static int restore_connecting(struct sock_restore *sr, int sk)
+{
+	const Ckpt__Img__InetSock *in = sr->s->inet;
+	struct restore_ctx *ctx = sr->ctx;
+	struct sock_repaired *v;
+	int r = restore_bound(sr, sk);
+
+	if (r < 0)
+		return r;
+	v = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(*v));
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "repaired connections");
+	ctx->repaired = v;
+	v += ctx->nrepaired++;
+	*v = (struct sock_repaired){ .fd = sk, .connect = true };
+	sock_inet_sockaddr(sr->s->family, &in->dst_addr, in->dst_port, &v->dst, &v->dstlen);
+	return 0;
 }
 
 /* SO_ATTACH_FILTER with the saved classic BPF program. */
@@ -230,11 +275,76 @@ int sock_tcp_restore(struct sock_restore *sr)
 	r = sock_opts_restore(sr, sk, SOPT_EARLY);
 	if (r >= 0)
 		r = attach_filter(sr, sk);
-	if (r >= 0)
-		r = sr->s->inet->tcp->state == TCP_ESTABLISHED ? restore_established(sr, sk) : restore_bound(sr, sk);
+	if (r >= 0) {
+		unsigned state = sr->s->inet->tcp->state;
+
+		if (state == TCP_SYN_SENT)
+			r = restore_connecting(sr, sk);
+		else if (state == TCP_ESTABLISHED || sock_tcp_fin_sent(state) || sock_tcp_fin_rcvd(state))
+			r = restore_established(sr, sk);
+		else
+			r = restore_bound(sr, sk);
+	}
 	if (r >= 0)
 		r = sock_opts_restore(sr, sk, SOPT_LATE);
 	return r < 0 ? r : TAKE_FD(sk);
+}
+
+static int connect_again(struct restore_ctx *ctx, const struct sock_repaired *e)
+{
+	int fl = fcntl(e->fd, F_GETFL), r = 0;
+
+	/* the worker must not wait for it: the program's own flags after */
+	if (fl < 0 || fcntl(e->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "a TCP connect in progress: fcntl");
+	if (connect(e->fd, (const struct sockaddr *)&e->dst, e->dstlen) < 0 && errno != EINPROGRESS)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "a TCP connect in progress: connecting it again");
+	if (fcntl(e->fd, F_SETFL, fl) < 0 && r >= 0)
+		r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "a TCP connect in progress: fcntl");
+	return r;
+}
+
+/* Every peer's FIN is back (its receiver reads EOF), or the restart fails:
+ * the program must not find its peer still open. */
+static int wait_fins(struct restore_ctx *ctx)
+{
+	const int deadline_ms = 3000;
+	struct timespec t0, now;
+	size_t i, left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		left = 0;
+		for (i = 0; i < ctx->nrepaired; i++) {
+			struct pollfd p = { .fd = ctx->repaired[i].fd, .events = POLLRDHUP };
+
+			if (ctx->repaired[i].fin_in && !(poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP)))
+				left++;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!left)
+			return 0;
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 > deadline_ms)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, ETIMEDOUT,
+				       "%zu closing TCP connections: their peer's FIN did not arrive again", left);
+		usleep(2000);
+	}
+}
+
+int sock_tcp_restore_close(struct restore_ctx *ctx)
+{
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < ctx->nrepaired && r >= 0; i++) {
+		const struct sock_repaired *e = &ctx->repaired[i];
+
+		if (e->fin_out && shutdown(e->fd, SHUT_WR) < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "a closing TCP connection: sending its FIN again");
+		else if (e->connect)
+			r = connect_again(ctx, e);
+	}
+	return r < 0 ? r : wait_fins(ctx);
 }
 
 void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume)

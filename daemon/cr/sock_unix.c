@@ -72,6 +72,14 @@ static int outside(struct sock_dump *sd, const char *what, const struct usk_diag
 	return sock_refuse(sd, "%s %s is outside the container (no task of it holds that socket)", what, buf);
 }
 
+/* --external-unix drop: a stream or seqpacket peer outside the container
+ * is taken as gone, as it may go at any time: the socket is saved as one
+ * whose peer closed (peer_closed). */
+static bool drop_outside(const struct sock_dump *sd, const struct usk_diag *d)
+{
+	return sd->ctx->req->external_unix_drop && d->type != SOCK_DGRAM;
+}
+
 /* Its own address (a listener's accepted connections only carry its
  * name): a path must still name its socket file, whose mode and owner
  * are kept. */
@@ -144,7 +152,9 @@ static int dump_listener(struct sock_dump *sd, const struct usk_table *t, const 
 		if (!s->holder)
 			return outside(sd, "a connection accepted from it,", s, s->ino);
 		c = s->has_peer && s->peer ? usk_table_find(t, s->peer) : NULL;
-		if (s->has_peer && s->peer && (!c || !c->holder))
+		if (s->has_peer && s->peer && (!c || !c->holder) && drop_outside(sd, s))
+			c = NULL;   /* its client hung up */
+		else if (s->has_peer && s->peer && (!c || !c->holder))
 			return outside(sd, "the client of a connection accepted from it,", c, s->peer);
 		cn = calloc(1, sizeof(*cn));
 		if (!cn)
@@ -175,6 +185,11 @@ static int dump_peer(struct sock_dump *sd, const struct usk_table *t, const stru
 
 	if (!d->has_peer || d->state == TCP_LISTEN)
 		return 0;
+	if (d->peer && (!p || !p->holder) && drop_outside(sd, d)) {
+		u->has_peer_closed = u->peer_closed = true;
+		l = accepted_from(t, d);
+		return l ? dump_listener_first(sd, l, u) : 0;
+	}
 	if (d->peer) {
 		if (!p || !p->holder)
 			return outside(sd, "its peer", p, d->peer);

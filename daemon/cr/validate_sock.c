@@ -64,8 +64,23 @@ static const char *check_tcp(int type, const Ckpt__Img__InetSock *in)
 	if (!t)   /* sock_tcp_restore refuses a stream socket without one */
 		return NULL;
 	switch (t->state) {
+	case TCP_FIN_WAIT2:
+		/* its FIN is acknowledged: so is every byte before it */
+		if (t->sndq.len)
+			return "a TCP connection in FIN_WAIT2 with bytes to send";
+		/* fall through */
 	case TCP_ESTABLISHED:
+	case TCP_FIN_WAIT1:
+	case TCP_CLOSE_WAIT:
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
 		return check_tcp_established(in, t);
+	case TCP_SYN_SENT:
+		if (!in->src_port || !in->dst_port || !in->has_dst_addr || !in->dst_addr.len)
+			return "a TCP connect in progress without both of its addresses";
+		if (t->has_snd_seq || t->has_rcv_seq || t->sndq.len || t->rcvq.len)
+			return "a TCP connect in progress with the state of a connection";
+		return NULL;
 	case TCP_LISTEN:
 		if (!t->has_backlog || t->backlog > CR_TCP_MAX_BACKLOG)
 			return "a listening TCP socket without a backlog in range";

@@ -76,7 +76,13 @@ static void test_established(void **state)
 	in.dst_port = 0;                     /* connected to no one */
 	assert_non_null(validate_socket(&s));
 	in.dst_port = 80;
-	t.state = TCP_CLOSE_WAIT;            /* a state restart doesn't make */
+	t.state = TCP_SYN_RECV;              /* a state restart doesn't make */
+	assert_non_null(validate_socket(&s));
+	t.state = TCP_CLOSE_WAIT;            /* closing: made like an established one */
+	assert_null(validate_socket(&s));
+	t.state = TCP_FIN_WAIT2;             /* its FIN acknowledged, bytes still to send */
+	assert_non_null(validate_socket(&s));
+	t.state = TCP_SYN_SENT;              /* a connect in progress with sequence numbers */
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_ESTABLISHED;
 	s.type = SOCK_DGRAM;                 /* TCP state on a datagram socket */
