@@ -80,7 +80,7 @@ fi
 grep -Ev '^/(usr|etc)/' "$TMP/deb.list" | sed 's/^/outside \/usr and \/etc: /' >"$TMP/stray"
 grep '^/usr/local/' "$TMP/deb.list" | sed 's/^/under \/usr\/local: /' >>"$TMP/stray"
 # the configuration file, when there is one, where ckptd reads it
-grep '/ckptd\.conf$' "$TMP/deb.list" | grep -vx /etc/ckptd/ckptd.conf | sed 's/^/a ckptd.conf not at \/etc\/ckptd: /' >>"$TMP/stray"
+grep '/ckptd\.conf$' "$TMP/deb.list" | grep -vx -e /etc/ckptd/ckptd.conf -e /usr/lib/sysusers.d/ckptd.conf | sed 's/^/a ckptd.conf not at \/etc\/ckptd: /' >>"$TMP/stray"
 [ -s "$TMP/stray" ] && bad "$(cat "$TMP/stray")"
 # conffiles: every file under /etc, nothing else
 grep '^/etc/' "$TMP/deb.list" >"$TMP/etc.list"

@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 		if (pid < 0)
 			fail("snapwriter: fork: %m\n");
 		if (pid == 0) {
-			static char name[16];
+			static char name[24];   /* "child" and any int */
 
 			nchildren = 0;
 			snprintf(name, sizeof(name), "child%d", c);
