@@ -107,15 +107,17 @@ static bool wants_help(int argc, char **argv)
 /* --json: the error as one object, {"error": {...}}, for programs. */
 static void report_json(struct ctl *c, int r)
 {
-	const struct ctl_error *d = &c->derr;
+	const struct ckpt_error *d = &c->derr;
+	/* a refusal of ckptd's, not one of ours or of the exchange */
+	bool daemon = d->code_name && d->code != CKPT_E_CLIENT;
 	struct json j;
 
 	json_init(&j, c->stdout_is_image ? stderr : stdout);
 	json_obj_begin(&j, NULL);
 	json_obj_begin(&j, "error");
-	json_str(&j, "code", d->code ? d->code : c->usage_error ? "USAGE" : "CLIENT");
+	json_str(&j, "code", daemon ? d->code_name : c->usage_error ? "USAGE" : "CLIENT");
 	json_str(&j, "message", c->error);
-	json_i64(&j, "errno", d->code ? d->sys_errno : -r);
+	json_i64(&j, "errno", daemon ? d->sys_errno : -r);
 	if (d->task_pid)
 		json_i64(&j, "task_pid", d->task_pid);
 	if (d->task_host_pid)
@@ -149,7 +151,7 @@ static int report(struct ctl *c, int r)
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .sock = -1 };
+	struct ctl c = {};
 	const struct ctl_verb *v;
 	const char *sock_arg = NULL;
 	int r;
@@ -187,8 +189,7 @@ int main(int argc, char **argv)
 	}
 
 	r = v->run(&c, argc - 1, argv + 1);
-	if (c.sock >= 0)
-		close(c.sock);
+	ctl_disconnect(&c);
 	if (r >= 0 && fflush(stdout) != 0)
 		r = ctl_fail(&c, negerrno(), "write to stdout: %m");
 	return report(&c, r);
