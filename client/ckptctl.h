@@ -85,6 +85,20 @@ int output_commit(struct ctl *c, struct ctl_output *o);
 /* Close; an uncommitted temporary file is removed. */
 void output_close(struct ctl_output *o);
 
+/* hooks.c: --hook PHASE=COMMAND of checkpoint and restart */
+#define CTL_MAX_HOOKS 8
+struct ctl_hooks {
+	size_t n, n_wait;
+	char phase[CTL_MAX_HOOKS][32];
+	const char *cmd[CTL_MAX_HOOKS];
+	const char *names[CTL_MAX_HOOKS];   /* phase[], as the request's notify list */
+	const char *wait[CTL_MAX_HOOKS];    /* the phases waited at */
+};
+int hooks_parse(struct ctl *c, const char *val, struct ctl_hooks *hk);
+/* The libckpt phase handler: runs the phase's hook with CKPT_CONTAINER,
+ * CKPT_PHASE, CKPT_INIT_PID and CKPT_NETNS set; its exit status answers. */
+int hooks_run(const struct ckpt_phase *p, char *reason, size_t reason_size, void *userdata);
+
 /* json.c: a minimal streaming JSON writer (no library). key is NULL inside
  * arrays. Commas are handled by the writer. */
 #define JSON_MAX_DEPTH 16
@@ -135,3 +149,4 @@ int verb_inspect(struct ctl *c, int argc, char **argv);
 int verb_ps(struct ctl *c, int argc, char **argv);
 int verb_wait(struct ctl *c, int argc, char **argv);
 int verb_stats(struct ctl *c, int argc, char **argv);
+int verb_events(struct ctl *c, int argc, char **argv);

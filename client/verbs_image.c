@@ -18,6 +18,7 @@ struct checkpoint_args {
 	const char *name;
 	const char *output;   /* NULL: store; "-": stdout; else a path */
 	struct ckpt_checkpoint_opts o;
+	struct ctl_hooks hooks;
 };
 
 /* --ghost-limit BYTES: 0 .. 1 TiB */
@@ -69,6 +70,9 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (!val[0])
 				return ctl_usage(c, "-o wants FILE or -");
 			a->output = val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
+			if (r < 0 || (r = hooks_parse(c, val, &a->hooks)) < 0)
+				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (a->name) {
@@ -134,6 +138,11 @@ int verb_checkpoint(struct ctl *c, int argc, char **argv)
 		c->stdout_is_image = image_on_stdout;
 	}
 
+	a.o.notify = a.hooks.names;
+	a.o.n_notify = a.hooks.n;
+	a.o.wait = a.hooks.wait;
+	a.o.n_wait = a.hooks.n_wait;
+	ckpt_set_phase_handler(c->h, hooks_run, &a.hooks);
 	r = ctl_lib(c, ckpt_checkpoint(c->h, a.name, &a.o, &res, &c->derr));
 	if (r >= 0 && a.output)
 		r = output_commit(c, &o);
@@ -160,7 +169,7 @@ static int check_image_id(struct ctl *c, const char *id)
 }
 
 static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_name,
-			 struct ckpt_restart_opts *rq, const char **ret_input)
+			 struct ckpt_restart_opts *rq, struct ctl_hooks *hooks, const char **ret_input)
 {
 	const char *val;
 	int r;
@@ -179,6 +188,9 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 			if (!val[0])
 				return ctl_usage(c, "-i wants FILE or -");
 			*ret_input = val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
+			if (r < 0 || (r = hooks_parse(c, val, hooks)) < 0)
+				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (*ret_name) {
@@ -233,11 +245,12 @@ int verb_restart(struct ctl *c, int argc, char **argv)
 {
 	struct ckpt_restart_opts rq = { .fd = -1 };
 	struct ckpt_restart_result res = {};
+	struct ctl_hooks hooks = {};
 	_cleanup_close_ int file_fd = -1;
 	const char *name = NULL, *input = NULL;
 	int fd = -1, r;
 
-	if ((r = restart_parse(c, argc, argv, &name, &rq, &input)) < 0)
+	if ((r = restart_parse(c, argc, argv, &name, &rq, &hooks, &input)) < 0)
 		return r;
 	if (input && streq(input, "-")) {
 		if (isatty(STDIN_FILENO))
@@ -254,7 +267,13 @@ int verb_restart(struct ctl *c, int argc, char **argv)
 		return r;
 	rq.from_fd = fd >= 0;
 	rq.fd = fd;
-	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_restart(c->h, name, &rq, &res, &c->derr))) < 0)
+	rq.notify = hooks.names;
+	rq.n_notify = hooks.n;
+	rq.wait = hooks.wait;
+	rq.n_wait = hooks.n_wait;
+	if ((r = ctl_connect(c)) == 0)
+		ckpt_set_phase_handler(c->h, hooks_run, &hooks);
+	if (r < 0 || (r = ctl_lib(c, ckpt_restart(c->h, name, &rq, &res, &c->derr))) < 0)
 		return r;
 	restart_render(c, &res);
 	ckpt_restart_result_free(&res);

@@ -5,7 +5,7 @@
 # with --socket, else $CKPTD_SOCKET, else the default), files for -o, -i
 # and inspect, a command after "run NAME --".
 
-_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart images inspect version check"
+_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart images inspect events version check"
 _ckptctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 
@@ -15,13 +15,13 @@ _ckptctl_flags() {
 	run) echo "-t --cwd --env --env-file --hostname --net --publish --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--leave-running --timeout --ghost-limit --output -o" ;;
-	restart) echo "--image --timeout --input -i" ;;
+	checkpoint) echo "--leave-running --timeout --ghost-limit --hook --output -o" ;;
+	restart) echo "--image --timeout --hook --input -i" ;;
 	esac
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook) return 0 ;;
 	esac
 	return 1
 }

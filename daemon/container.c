@@ -6,6 +6,7 @@
  * at start an init that is still alive (same pid and starttime as saved) is
  * re-adopted through a pidfd. */
 #include "container.h"
+#include "events.h"
 #include <arpa/inet.h>
 #include "handlers.h"
 #include "init.h"
@@ -718,6 +719,10 @@ void container_init_exited(struct container *c, int status)
 	}
 	c->state = CONTAINER_STOPPED;
 	container_save(c);
+	if (c->has_exit_status)
+		events_publish(c->srv, "exited", c, "status %d", c->exit_status);
+	else
+		events_publish(c->srv, "exited", c, "status unknown");
 	query_wait_wake(c);
 }
 

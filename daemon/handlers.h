@@ -5,6 +5,7 @@
  * unless the handler took them, setting the entry to -1). */
 #pragma once
 #include "rpc.pb-c.h"
+#include <stdbool.h>
 #include <stddef.h>
 
 struct conn;
@@ -44,6 +45,10 @@ void ops_checkpoint(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, siz
 void ops_restart(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_kill(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void ops_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
+/* A datagram from a client whose checkpoint or restart runs: if it is the
+ * PhaseAck the worker waits for, hand it over and return true. */
+bool ops_phase_ack(struct conn *cn, const void *buf, size_t len);
 
 /* The init of a container with an operation in progress exited. */
 void ops_init_exited(struct container *ct);

@@ -2,6 +2,7 @@
 /* The event loop: accept, check the peer, decode, dispatch, reply. */
 #include "server.h"
 #include "container.h"
+#include "events.h"
 #include "handlers.h"
 #include "log.h"
 #include "macro.h"
@@ -45,6 +46,7 @@ static const struct handler {
 	[CKPT__RPC__REQUEST__BODY_WAIT] = { "wait", query_wait, false, false },
 	[CKPT__RPC__REQUEST__BODY_IMAGE_RM] = { "images rm", query_image_rm, false, true },
 	[CKPT__RPC__REQUEST__BODY_STATS] = { "stats", query_stats, false, false },
+	[CKPT__RPC__REQUEST__BODY_EVENTS] = { "events", events_subscribe, false, false },
 };
 
 /* ---- replies ---- */
@@ -57,13 +59,14 @@ int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t 
 	if (!c || c->fd < 0)
 		return 0;
 	r = wire_send_msg(c->fd, &resp->base, fds, nfds);
-	/* Progress may be dropped for a slow reader; a final answer may not. */
-	if (r == -EAGAIN && resp->final) {
+	/* Progress may be dropped for a slow reader; a final answer or a
+	 * phase may not. */
+	if (r == -EAGAIN && (resp->final || resp->phase)) {
 		p = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
 		if (poll(&p, 1, SERVER_SEND_TIMEOUT_MS) > 0)
 			r = wire_send_msg(c->fd, &resp->base, fds, nfds);
 	}
-	if (r < 0 && (r != -EAGAIN || resp->final))
+	if (r < 0 && (r != -EAGAIN || resp->final || resp->phase))
 		log_debug("client pid %d: sending a reply: %s", (int)c->pid, strerror(-r));
 	return r;
 }
@@ -122,6 +125,11 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+void conn_close(struct conn *c)
+{
+	conn_free(c);
+}
+
 static void close_fds(int *fds, size_t n)
 {
 	size_t i;
@@ -163,7 +171,7 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct timeval tv = { c->srv->idle_timeout_s, 0 };
 
-	if (c->waiting || c->check || c->wait_for) {
+	if (c->waiting || c->check || c->wait_for || c->events) {
 		evtimer_add(c->idle, &tv);
 		return;
 	}
@@ -200,7 +208,9 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if (c->waiting || c->check || c->wait_for) {
+	if (c->waiting && !nfds && ops_phase_ack(c, c->srv->buf, n))
+		return;
+	if (c->waiting || c->check || c->wait_for || c->events) {
 		/* one request at a time: answering out of order would confuse it */
 		log_warn("client pid %d: request before the previous answer; closing", (int)c->pid);
 		close_fds(fds, nfds);

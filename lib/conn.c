@@ -59,6 +59,36 @@ void ckpt_set_progress(struct ckpt *h, ckpt_progress_fn fn, void *userdata)
 	h->progress_data = userdata;
 }
 
+void ckpt_set_phase_handler(struct ckpt *h, ckpt_phase_fn fn, void *userdata)
+{
+	h->phase = fn;
+	h->phase_data = userdata;
+}
+
+/* Tell the handler; where ckptd waits, answer with its verdict. */
+static int handle_phase(struct ckpt *h, const Ckpt__Rpc__Phase *p, struct ckpt_error *err)
+{
+	Ckpt__Rpc__PhaseAck ack = CKPT__RPC__PHASE_ACK__INIT;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	struct ckpt_phase ph = {
+		.name = p->name, .container = p->container,
+		.init_host_pid = p->has_init_host_pid ? p->init_host_pid : 0,
+		.netns = p->netns, .wait = p->has_wait && p->wait,
+	};
+	char reason[256] = "";
+	int v = h->phase ? h->phase(&ph, reason, sizeof(reason), h->phase_data) : 0;
+
+	if (!ph.wait)
+		return 0;
+	ack.name = p->name;
+	ack.ok = v == 0;
+	reason[sizeof(reason) - 1] = '\0';
+	ack.reason = v ? (reason[0] ? reason : "refused by the client") : NULL;
+	req.body_case = CKPT__RPC__REQUEST__BODY_PHASE_ACK;
+	req.phase_ack = &ack;
+	return ckpt_send(h, &req, NULL, 0, err);
+}
+
 static void close_fds(int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -104,6 +134,18 @@ static int recv_response(struct ckpt *h, Ckpt__Rpc__Response **ret, int *fds, si
 	return 0;
 }
 
+int ckpt_recv(struct ckpt *h, Ckpt__Rpc__Response **ret, struct ckpt_error *err)
+{
+	int fds[CKPT_RPC_MAX_FDS];
+	size_t nfds = 0;
+	int r = recv_response(h, ret, fds, &nfds, err);
+
+	/* nothing of this kind carries fds */
+	if (r >= 0)
+		close_fds(fds, nfds);
+	return r;
+}
+
 static void report_progress(struct ckpt *h, const Ckpt__Rpc__Progress *p)
 {
 	if (h->progress && p->phase)
@@ -128,7 +170,10 @@ int ckpt_finish(struct ckpt *h, Ckpt__Rpc__Response__BodyCase expect, Ckpt__Rpc_
 			close_fds(rfds, rn);
 			if (resp->progress)
 				report_progress(h, resp->progress);
+			r = resp->phase ? handle_phase(h, resp->phase, err) : 0;
 			ckpt__rpc__response__free_unpacked(resp, NULL);
+			if (r < 0)
+				return r;
 			continue;
 		}
 		if (resp->error || resp->body_case != expect) {

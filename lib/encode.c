@@ -89,10 +89,41 @@ int ckpt_encode_run(const char *name, const struct ckpt_run_opts *o, Ckpt__Rpc__
 	return 0;
 }
 
+/* A wait at a phase it is not told of is refused here; which names a
+ * checkpoint or restart has is ckptd's to say. */
+static int encode_phases(const char *what, const char *name, size_t n_notify, const char *const *notify,
+			 size_t n_wait, const char *const *wait, Ckpt__Rpc__PhaseNotify *pn,
+			 Ckpt__Rpc__PhaseNotify **ret, struct ckpt_error *err)
+{
+	if (!n_notify && !n_wait)
+		return 0;
+	if ((n_notify && !notify) || (n_wait && !wait))
+		return ckpt_err_invalid(err, "%s %s: a phase count without its list", what, name);
+	for (size_t i = 0; i < n_notify; i++)
+		if (!notify[i] || !notify[i][0])
+			return ckpt_err_invalid(err, "%s %s: an empty phase name", what, name);
+	for (size_t i = 0; i < n_wait; i++) {
+		size_t k = 0;
+
+		while (k < n_notify && (!wait[i] || strcmp(wait[i], notify[k])))
+			k++;
+		if (k == n_notify)
+			return ckpt_err_invalid(err, "%s %s: waits at phase '%.40s' without being told of it",
+						what, name, wait[i] ? wait[i] : "");
+	}
+	pn->phases = (char **)notify;
+	pn->n_phases = n_notify;
+	pn->wait = (char **)wait;
+	pn->n_wait = n_wait;
+	*ret = pn;
+	return 0;
+}
+
 static const struct ckpt_checkpoint_opts checkpoint_defaults = { .fd = -1 };
 
 int ckpt_encode_checkpoint(const char *name, const struct ckpt_checkpoint_opts *o,
-			   Ckpt__Rpc__CheckpointRequest *rq, struct ckpt_error *err)
+			   Ckpt__Rpc__CheckpointRequest *rq, Ckpt__Rpc__PhaseNotify *pn,
+			   struct ckpt_error *err)
 {
 	int r;
 
@@ -102,6 +133,9 @@ int ckpt_encode_checkpoint(const char *name, const struct ckpt_checkpoint_opts *
 		o = &checkpoint_defaults;
 	if (o->to_fd && o->fd < 0)
 		return ckpt_err_invalid(err, "checkpoint %s: to_fd without an fd", name);
+	if ((r = encode_phases("checkpoint", name, o->n_notify, o->notify, o->n_wait, o->wait, pn,
+			       &rq->notify, err)) < 0)
+		return r;
 	rq->name = (char *)name;
 	rq->has_leave_running = rq->leave_running = o->leave_running;
 	rq->has_to_fd = rq->to_fd = o->to_fd;
@@ -115,7 +149,7 @@ int ckpt_encode_checkpoint(const char *name, const struct ckpt_checkpoint_opts *
 static const struct ckpt_restart_opts restart_defaults = { .fd = -1 };
 
 int ckpt_encode_restart(const char *name, const struct ckpt_restart_opts *o,
-			Ckpt__Rpc__RestartRequest *rq, struct ckpt_error *err)
+			Ckpt__Rpc__RestartRequest *rq, Ckpt__Rpc__PhaseNotify *pn, struct ckpt_error *err)
 {
 	int r;
 
@@ -128,6 +162,9 @@ int ckpt_encode_restart(const char *name, const struct ckpt_restart_opts *o,
 	if (o->from_fd && o->image_id)
 		return ckpt_err_invalid(err, "restart %s: an image id and an fd exclude each other", name);
 	if (o->image_id && (r = ckpt_encode_image_id(o->image_id, err)) < 0)
+		return r;
+	if ((r = encode_phases("restart", name, o->n_notify, o->notify, o->n_wait, o->wait, pn,
+			       &rq->notify, err)) < 0)
 		return r;
 	rq->name = (char *)name;
 	rq->image_id = (char *)o->image_id;

@@ -15,6 +15,8 @@ struct ckpt {
 	char path[108];
 	ckpt_progress_fn progress;
 	void *progress_data;
+	ckpt_phase_fn phase;
+	void *phase_data;
 	void *buf;               /* CKPT_RPC_MAX_MSG bytes, for replies */
 };
 
@@ -34,10 +36,12 @@ int ckpt_errc_errno(int code);
 /* encode.c: options to requests. Strings are borrowed from the caller. */
 int ckpt_encode_run(const char *name, const struct ckpt_run_opts *o, Ckpt__Rpc__RunRequest *rq,
 		    struct ckpt_error *err);
+/* pn: room for the phase lists, pointed to by rq->notify if any */
 int ckpt_encode_checkpoint(const char *name, const struct ckpt_checkpoint_opts *o,
-			   Ckpt__Rpc__CheckpointRequest *rq, struct ckpt_error *err);
+			   Ckpt__Rpc__CheckpointRequest *rq, Ckpt__Rpc__PhaseNotify *pn,
+			   struct ckpt_error *err);
 int ckpt_encode_restart(const char *name, const struct ckpt_restart_opts *o,
-			Ckpt__Rpc__RestartRequest *rq, struct ckpt_error *err);
+			Ckpt__Rpc__RestartRequest *rq, Ckpt__Rpc__PhaseNotify *pn, struct ckpt_error *err);
 int ckpt_encode_name(const char *name, struct ckpt_error *err);
 int ckpt_encode_image_id(const char *id, struct ckpt_error *err);
 
@@ -58,5 +62,7 @@ int ckpt_call(struct ckpt *h, Ckpt__Rpc__Request *req, const int *fds, size_t nf
 	      Ckpt__Rpc__Response__BodyCase expect, Ckpt__Rpc__Response **ret_resp,
 	      int *ret_fds, size_t max_fds, size_t *ret_nfds, struct ckpt_error *err);
 int ckpt_send(struct ckpt *h, Ckpt__Rpc__Request *req, const int *fds, size_t nfds, struct ckpt_error *err);
+/* One Response, whatever it is; fds with it are closed. */
+int ckpt_recv(struct ckpt *h, Ckpt__Rpc__Response **ret, struct ckpt_error *err);
 int ckpt_finish(struct ckpt *h, Ckpt__Rpc__Response__BodyCase expect, Ckpt__Rpc__Response **ret_resp,
 		int *ret_fds, size_t max_fds, size_t *ret_nfds, struct ckpt_error *err);

@@ -110,13 +110,14 @@ int ckpt_checkpoint(struct ckpt *h, const char *name, const struct ckpt_checkpoi
 		    struct ckpt_checkpoint_result *ret, struct ckpt_error *err)
 {
 	Ckpt__Rpc__CheckpointRequest rq = CKPT__RPC__CHECKPOINT_REQUEST__INIT;
+	Ckpt__Rpc__PhaseNotify pn = CKPT__RPC__PHASE_NOTIFY__INIT;
 	Ckpt__Rpc__Request req = REQ(checkpoint, CHECKPOINT, &rq);
 	Ckpt__Rpc__Response *resp = NULL;
 	const Ckpt__Rpc__CheckpointResponse *cr;
 	struct ckpt_priv *p;
 	int r;
 
-	if ((r = ckpt_encode_checkpoint(name, opts, &rq, err)) < 0)
+	if ((r = ckpt_encode_checkpoint(name, opts, &rq, &pn, err)) < 0)
 		return r;
 	r = ckpt_call(h, &req, rq.to_fd ? &opts->fd : NULL, rq.to_fd ? 1 : 0,
 		      CKPT__RPC__RESPONSE__BODY_CHECKPOINT, &resp, NULL, 0, NULL, err);
@@ -147,12 +148,13 @@ int ckpt_restart(struct ckpt *h, const char *name, const struct ckpt_restart_opt
 		 struct ckpt_restart_result *ret, struct ckpt_error *err)
 {
 	Ckpt__Rpc__RestartRequest rq = CKPT__RPC__RESTART_REQUEST__INIT;
+	Ckpt__Rpc__PhaseNotify pn = CKPT__RPC__PHASE_NOTIFY__INIT;
 	Ckpt__Rpc__Request req = REQ(restart, RESTART, &rq);
 	Ckpt__Rpc__Response *resp = NULL;
 	struct ckpt_container_result cr = {};
 	int r;
 
-	if ((r = ckpt_encode_restart(name, opts, &rq, err)) < 0)
+	if ((r = ckpt_encode_restart(name, opts, &rq, &pn, err)) < 0)
 		return r;
 	r = ckpt_call(h, &req, rq.from_fd ? &opts->fd : NULL, rq.from_fd ? 1 : 0,
 		      CKPT__RPC__RESPONSE__BODY_RESTART, &resp, NULL, 0, NULL, err);

@@ -101,6 +101,14 @@ struct cr_sem_set {
 int cr_ns_read(pid_t init_pid, struct cr_ns_config *ret);
 
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+/* A phase of the operation ("frozen", "namespaces-set-up", ...) that the
+ * caller may act at: 0 goes on; < 0 aborts, with err set by the callee. */
+typedef int (*cr_phase_fn)(void *arg, const char *phase, struct cr_error *err);
+
+static inline int cr_phase(cr_phase_fn fn, void *arg, const char *phase, struct cr_error *err)
+{
+	return fn ? fn(arg, phase, err) : 0;
+}
 
 struct cr_checkpoint_req {
 	const char *name;          /* container name, recorded in the header */
@@ -118,6 +126,8 @@ struct cr_checkpoint_req {
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	cr_progress_fn progress;
 	void *progress_arg;
+	cr_phase_fn phase;         /* may be NULL */
+	void *phase_arg;
 };
 
 struct cr_checkpoint_stats {
@@ -142,6 +152,8 @@ struct cr_restart_req {
 	const struct cr_net_ops *net_ops; /* a private network needs it */
 	cr_progress_fn progress;
 	void *progress_arg;
+	cr_phase_fn phase;         /* may be NULL */
+	void *phase_arg;
 };
 
 struct cr_restart_stats {

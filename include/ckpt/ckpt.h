@@ -28,6 +28,7 @@ extern "C" {
 #endif
 
 #define CKPT_API_VERSION 1
+#define CKPT_PROTO_VERSION 1   /* of proto/rpc.proto, as VersionResponse reports it */
 
 #if defined(CKPT_BUILDING_LIB) && defined(__GNUC__)
 #define CKPT_EXPORT __attribute__((visibility("default")))
@@ -121,6 +122,21 @@ CKPT_EXPORT void ckpt_close(struct ckpt *h);
 CKPT_EXPORT int ckpt_fd(const struct ckpt *h);
 CKPT_EXPORT void ckpt_set_progress(struct ckpt *h, ckpt_progress_fn fn, void *userdata);
 
+/* A phase of a checkpoint or restart that asked to be told of it (the
+ * notify/wait lists of its options). When wait is set ckptd waits for the
+ * handler: 0 lets the operation go on; anything else aborts it, with the
+ * reason the handler wrote (a checkpoint leaves the container running, a
+ * restart kills what it built). No handler: every phase goes on. */
+struct ckpt_phase {
+	const char *name;         /* "frozen", "namespaces-set-up", ... */
+	const char *container;
+	int init_host_pid;        /* the container's init; 0: unknown */
+	const char *netns;        /* "/proc/PID/ns/net" of the container; NULL: unknown */
+	bool wait;
+};
+typedef int (*ckpt_phase_fn)(const struct ckpt_phase *p, char *reason, size_t reason_size, void *userdata);
+CKPT_EXPORT void ckpt_set_phase_handler(struct ckpt *h, ckpt_phase_fn fn, void *userdata);
+
 /* A name is [A-Za-z0-9_.-]{1,64}, not starting with '.'. */
 CKPT_EXPORT bool ckpt_name_valid(const char *name);
 CKPT_EXPORT const char *ckpt_state_name(enum ckpt_state s);   /* "running", ... */
@@ -164,6 +180,11 @@ struct ckpt_checkpoint_opts {
 	uint32_t timeout_s;       /* 0: ckptd's default */
 	bool has_ghost_limit;
 	uint64_t ghost_limit;     /* bytes a file deleted while open may hold */
+	/* phases to be told of ("network-locked", "frozen", "dumped",
+	 * "before-resume" with leave_running, "killed"), and of those the
+	 * ones ckptd waits at for the phase handler ("killed": never) */
+	size_t n_notify, n_wait;
+	const char *const *notify, *const *wait;
 };
 struct ckpt_checkpoint_result {
 	const char *image_id;     /* NULL unless stored */
@@ -183,6 +204,11 @@ struct ckpt_restart_opts {
 	bool from_fd;             /* read the image from fd */
 	int fd;
 	uint32_t timeout_s;       /* 0: ckptd's default */
+	/* phases to be told of ("namespaces-set-up": init and namespaces
+	 * exist, no task yet; "before-resume"; "resumed"), and of those the
+	 * ones ckptd waits at for the phase handler */
+	size_t n_notify, n_wait;
+	const char *const *notify, *const *wait;
 };
 struct ckpt_restart_result {
 	struct ckpt_container container;
@@ -271,6 +297,22 @@ struct ckpt_check_result {
 };
 CKPT_EXPORT int ckpt_check(struct ckpt *h, struct ckpt_check_result *ret, struct ckpt_error *err);
 CKPT_EXPORT void ckpt_check_result_free(struct ckpt_check_result *r);
+
+/* events: the lifecycle of every container the caller may see, as it
+ * happens. fn is called for each event, the first being "subscribed" (from
+ * then on nothing is missed); it returns 0 to go on, anything else to stop,
+ * and ckpt_events() then returns that value. A subscriber that fell behind
+ * gets "overflow" and the call returns -ENOBUFS. The connection serves
+ * nothing else afterwards: close it. */
+struct ckpt_event {
+	const char *type;         /* "started", "checkpointed", "restarted", "exited",
+				     "damaged", "removed"; "subscribed", "overflow" */
+	const char *container;    /* NULL for "subscribed" and "overflow" */
+	int64_t time_us;          /* unix time */
+	const char *details;      /* for people; NULL: none */
+};
+typedef int (*ckpt_event_fn)(const struct ckpt_event *ev, void *userdata);
+CKPT_EXPORT int ckpt_events(struct ckpt *h, ckpt_event_fn fn, void *userdata, struct ckpt_error *err);
 
 #ifdef __cplusplus
 }

@@ -93,41 +93,66 @@ static void test_run_refusals(void **state)
 static void test_checkpoint(void **state)
 {
 	Ckpt__Rpc__CheckpointRequest rq = CKPT__RPC__CHECKPOINT_REQUEST__INIT;
+	Ckpt__Rpc__PhaseNotify pn = CKPT__RPC__PHASE_NOTIFY__INIT;
 	struct ckpt_error e;
 
-	assert_int_equal(ckpt_encode_checkpoint("w", NULL, &rq, &e), 0);
+	assert_int_equal(ckpt_encode_checkpoint("w", NULL, &rq, &pn, &e), 0);
 	assert_false(rq.has_to_fd || rq.has_timeout_s || rq.has_ghost_limit || rq.leave_running);
 
 	struct ckpt_checkpoint_opts o = { .leave_running = true, .to_fd = true, .fd = 5, .timeout_s = 30,
 					  .has_ghost_limit = true, .ghost_limit = 0 };
-	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &e), 0);
+	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &pn, &e), 0);
 	assert_true(rq.has_leave_running && rq.leave_running);
 	assert_true(rq.has_to_fd && rq.to_fd);
 	assert_true(rq.has_timeout_s && rq.timeout_s == 30);
 	assert_true(rq.has_ghost_limit && rq.ghost_limit == 0);
 
+	assert_null(rq.notify);
+
+	/* phases: told of two, waits at one of them */
+	const char *notify[] = { "frozen", "dumped" }, *wait[] = { "dumped" }, *bad_wait[] = { "killed" };
+	o.notify = notify;
+	o.n_notify = 2;
+	o.wait = wait;
+	o.n_wait = 1;
+	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &pn, &e), 0);
+	assert_ptr_equal(rq.notify, &pn);
+	assert_int_equal(pn.n_phases, 2);
+	assert_string_equal(pn.phases[1], "dumped");
+	assert_int_equal(pn.n_wait, 1);
+	assert_string_equal(pn.wait[0], "dumped");
+	o.wait = bad_wait;
+	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &pn, &e), -EINVAL);
+	assert_non_null(strstr(e.message, "without being told"));
+	o.wait = NULL;
+	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &pn, &e), -EINVAL);
+
+	o.n_notify = o.n_wait = 0;
 	o.fd = -1;
-	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &e), -EINVAL);
+	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &pn, &e), -EINVAL);
 	assert_non_null(strstr(e.message, "to_fd"));
 }
 
 static void test_restart(void **state)
 {
 	Ckpt__Rpc__RestartRequest rq = CKPT__RPC__RESTART_REQUEST__INIT;
+	Ckpt__Rpc__PhaseNotify pn = CKPT__RPC__PHASE_NOTIFY__INIT;
 	struct ckpt_error e;
 
 	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .image_id = "20250101-1", .fd = -1 },
-					     &rq, &e), 0);
+					     &rq, &pn, &e), 0);
 	assert_string_equal(rq.image_id, "20250101-1");
 	assert_false(rq.has_from_fd);
-	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .from_fd = true, .fd = 0 }, &rq, &e), 0);
+	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .from_fd = true, .fd = 0 },
+					     &rq, &pn, &e), 0);
 	assert_true(rq.has_from_fd && rq.from_fd);
 	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .image_id = "../x", .fd = -1 },
-					     &rq, &e), -EINVAL);
+					     &rq, &pn, &e), -EINVAL);
 	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .image_id = "a b", .fd = -1 },
-					     &rq, &e), -EINVAL);
+					     &rq, &pn, &e), -EINVAL);
 	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .image_id = "x", .from_fd = true,
-									       .fd = 3 }, &rq, &e), -EINVAL);
+									       .fd = 3 },
+					     &rq, &pn, &e), -EINVAL);
 	assert_non_null(strstr(e.message, "exclude"));
 }
 
