@@ -49,6 +49,9 @@ void ops_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds
 /* A datagram from a client whose checkpoint or restart runs: if it is the
  * PhaseAck the worker waits for, hand it over and return true. */
 bool ops_phase_ack(struct conn *cn, const void *buf, size_t len);
+/* The client of a checkpoint or restart left: a phase waiting for its
+ * answer is aborted now, not at the deadline. */
+void ops_client_gone(struct conn *cn);
 
 /* The init of a container with an operation in progress exited. */
 void ops_init_exited(struct container *ct);

@@ -140,6 +140,23 @@ static void op_relay_progress(void *ud, Ckpt__Rpc__Response *resp)
 	(void)worker_phase_ack(c->op_worker, &req);
 }
 
+void ops_client_gone(struct conn *cn)
+{
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__PhaseAck ack = CKPT__RPC__PHASE_ACK__INIT;
+	struct container *c = cn->waiting;
+
+	if (!c || c->op_conn != cn || !c->op_worker || (c->op != OP_CHECKPOINT && c->op != OP_RESTART))
+		return;
+	/* read only if the worker waits at a phase, now or later */
+	ack.name = "";
+	ack.ok = false;
+	ack.reason = "the client that asked to be told of its phases left";
+	req.body_case = CKPT__RPC__REQUEST__BODY_PHASE_ACK;
+	req.phase_ack = &ack;
+	(void)worker_phase_ack(c->op_worker, &req);
+}
+
 bool ops_phase_ack(struct conn *cn, const void *buf, size_t len)
 {
 	struct container *c = cn->waiting;

@@ -110,6 +110,7 @@ static void conn_free(struct conn *c)
 		}
 	c->srv->n_conns--;
 	/* an operation outlives its client: it just has nobody to tell */
+	ops_client_gone(c);
 	if (c->waiting && c->waiting->pending_conn == c) {
 		c->waiting->pending_conn = NULL;
 		c->waiting->pending_fd = safe_close(c->waiting->pending_fd);

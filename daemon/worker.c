@@ -344,7 +344,10 @@ static int worker_phase_wait(struct worker_phase_ctx *pc, const char *phase, str
 	if (n <= 0)
 		return cr_fail(err, CR_ERR_INTERNAL, n < 0 ? (int)-n : EPIPE, "phase %s: ckptd went away", phase);
 	req = ckpt__rpc__request__unpack(NULL, n, buf);
-	if (!req || req->body_case != CKPT__RPC__REQUEST__BODY_PHASE_ACK || !streq(req->phase_ack->name, phase)) {
+	/* an abort counts whatever phase it names: ckptd sends one unnamed
+	 * when the client leaves */
+	if (!req || req->body_case != CKPT__RPC__REQUEST__BODY_PHASE_ACK ||
+	    (req->phase_ack->ok && !streq(req->phase_ack->name, phase))) {
 		if (req)
 			ckpt__rpc__request__free_unpacked(req, NULL);
 		return cr_fail(err, CR_ERR_BAD_STATE, 0, "container %s: the client answered phase %s with something else",

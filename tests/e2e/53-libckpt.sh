@@ -33,9 +33,10 @@ other=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDB]$/ && $3 !~ /^ckpt_/ { pri
 # shellcheck disable=SC2086 # pkg-config output is a list of flags
 cc -Wall -Werror -o "$TMP/example" "$REPO/tests/clients/ckpt-example.c" $cflags $libs ||
 	fail "compile the example against the installed libckpt"
+pblibs=$(pkg-config --libs libprotobuf-c) || fail "pkg-config libprotobuf-c"
 # shellcheck disable=SC2086
 cc -Wall -Werror -o "$TMP/example-static" "$REPO/tests/clients/ckpt-example.c" $cflags \
-	"$libdir/libckpt.a" $(pkg-config --libs libprotobuf-c) ||
+	"$libdir/libckpt.a" $pblibs ||
 	fail "link the example against the static libckpt"
 ldd "$TMP/example-static" | grep -q libckpt && fail "the static example needs libckpt.so"
 LD_LIBRARY_PATH=$libdir ldd "$TMP/example" | grep -q "libckpt.so.1 => $root" ||

@@ -106,6 +106,23 @@ expect_state "$h" running
 [ "$(host_pid_of "$h")" = "$pid" ] || fail "$h: host pid $(host_pid_of "$h") after the aborted checkpoint, was $pid"
 n=$(count_log "$h" '^UNSEEN')
 wait_log_count "$h" '^UNSEEN' $((n + 2))
+# a client that dies while its hook runs: the checkpoint is aborted at
+# once (not at the deadline) and the container runs on
+n=$(count_log "$h" '^UNSEEN')
+"$CKPTCTL" --socket "$SOCK" checkpoint "$h" --timeout 120 \
+	--hook frozen='echo $$ >'"$TMP/hook.pid"'; exec sleep 100' >/dev/null 2>&1 &
+ctl=$!
+BG+=("$ctl")
+for _ in $(seq 100); do [ -s "$TMP/hook.pid" ] && break; sleep 0.1; done
+[ -s "$TMP/hook.pid" ] || fail "the frozen hook did not start"
+BG+=("$(cat "$TMP/hook.pid")")
+kill -KILL "$ctl"
+t0=$(now_ms)
+wait_state "$h" running 20
+wait_log_count "$h" '^UNSEEN' $((n + 2)) 20
+info "the checkpoint whose client died in a hook was over after $(( $(now_ms) - t0 )) ms"
+[ "$(host_pid_of "$h")" = "$pid" ] || fail "$h: host pid $(host_pid_of "$h") after the orphaned checkpoint, was $pid"
+kill "$(cat "$TMP/hook.pid")" 2>/dev/null
 # hooks that succeed see their phase, container, init and netns
 ckctl checkpoint "$h" --hook frozen='echo "$CKPT_PHASE $CKPT_CONTAINER $CKPT_INIT_PID $CKPT_NETNS" >>'"$hooklog" \
 	--hook killed='echo "$CKPT_PHASE $CKPT_CONTAINER" >>'"$hooklog" >/dev/null || fail "checkpoint $h with hooks"
