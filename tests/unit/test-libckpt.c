@@ -192,6 +192,7 @@ static void test_error_from_proto(void **state)
 		{ CKPT__RPC__ERROR_CODE__ERR_BAD_IMAGE, -EBADMSG },
 		{ CKPT__RPC__ERROR_CODE__ERR_BUSY, -EBUSY },
 		{ CKPT__RPC__ERROR_CODE__ERR_IO, -EIO },
+		{ CKPT__RPC__ERROR_CODE__ERR_CANCELED, -ECANCELED },
 		{ 999, -EIO },
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -270,6 +271,174 @@ static void test_decode_list(void **state)
 	ckpt_list_result_free(&res);   /* twice is harmless */
 }
 
+/* Packed and unpacked, as the library receives it. */
+static Ckpt__Rpc__Response *through_wire(const Ckpt__Rpc__Response *resp)
+{
+	size_t len = ckpt__rpc__response__get_packed_size(resp);
+	uint8_t *buf = malloc(len);
+	Ckpt__Rpc__Response *u;
+
+	assert_non_null(buf);
+	ckpt__rpc__response__pack(resp, buf);
+	u = ckpt__rpc__response__unpack(NULL, len, buf);
+	free(buf);
+	assert_non_null(u);
+	return u;
+}
+
+static void test_run_contain(void **state)
+{
+	const char *argv[] = { "/bin/true" };
+	const char *add[] = { "NET_ADMIN", "sys_ptrace" }, *drop[] = { "ALL" };
+	const char *bind[] = { "/srv/data:/data:ro" };
+	Ckpt__Rpc__RunRequest rq = CKPT__RPC__RUN_REQUEST__INIT;
+	struct ckpt_run_opts o = {
+		.argc = 1, .argv = argv, .n_cap_add = 2, .cap_add = add, .n_cap_drop = 1, .cap_drop = drop,
+		.privileged = true, .user = "1000:1000", .root = "/srv/rootfs", .n_bind = 1, .bind = bind,
+	};
+	struct ckpt_error e;
+
+	assert_int_equal(ckpt_encode_run("w", &o, &rq, &e), 0);
+	assert_int_equal(rq.n_cap_add, 2);
+	assert_string_equal(rq.cap_add[1], "sys_ptrace");
+	assert_int_equal(rq.n_cap_drop, 1);
+	assert_string_equal(rq.cap_drop[0], "ALL");
+	assert_true(rq.has_privileged && rq.privileged);
+	assert_string_equal(rq.user, "1000:1000");
+	assert_string_equal(rq.root, "/srv/rootfs");
+	assert_int_equal(rq.n_bind, 1);
+	assert_string_equal(rq.bind[0], "/srv/data:/data:ro");
+
+	/* the defaults send none of it */
+	Ckpt__Rpc__RunRequest rd = CKPT__RPC__RUN_REQUEST__INIT;
+	assert_int_equal(ckpt_encode_run("w", &(struct ckpt_run_opts){ .argc = 1, .argv = argv }, &rd, &e), 0);
+	assert_false(rd.has_privileged);
+	assert_null(rd.user);
+	assert_null(rd.root);
+	assert_int_equal(rd.n_cap_add + rd.n_cap_drop + rd.n_bind, 0);
+
+	/* a relative root, and counts without lists, never leave */
+	assert_int_equal(ckpt_encode_run("w", &(struct ckpt_run_opts){ .argc = 1, .argv = argv, .root = "rootfs" },
+					 &rq, &e), -EINVAL);
+	assert_non_null(strstr(e.message, "root"));
+	assert_int_equal(ckpt_encode_run("w", &(struct ckpt_run_opts){ .argc = 1, .argv = argv, .n_cap_add = 1 },
+					 &rq, &e), -EINVAL);
+	assert_int_equal(ckpt_encode_run("w", &(struct ckpt_run_opts){ .argc = 1, .argv = argv, .n_bind = 2 },
+					 &rq, &e), -EINVAL);
+}
+
+static void test_check_and_restart_flags(void **state)
+{
+	Ckpt__Rpc__CheckpointRequest cq = CKPT__RPC__CHECKPOINT_REQUEST__INIT;
+	Ckpt__Rpc__RestartRequest rq = CKPT__RPC__RESTART_REQUEST__INIT;
+	Ckpt__Rpc__PhaseNotify pn = CKPT__RPC__PHASE_NOTIFY__INIT;
+	struct ckpt_error e;
+
+	assert_int_equal(ckpt_encode_checkpoint("w", &(struct ckpt_checkpoint_opts){ .check_only = true, .fd = -1 },
+						&cq, &pn, &e), 0);
+	assert_true(cq.has_check_only && cq.check_only);
+	assert_false(cq.to_fd);
+	/* a check writes nothing and never stops the container */
+	assert_int_equal(ckpt_encode_checkpoint("w", &(struct ckpt_checkpoint_opts){ .check_only = true,
+						.to_fd = true, .fd = 1 }, &cq, &pn, &e), -EINVAL);
+	assert_int_equal(ckpt_encode_checkpoint("w", &(struct ckpt_checkpoint_opts){ .check_only = true,
+						.leave_running = true, .fd = -1 }, &cq, &pn, &e), -EINVAL);
+
+	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .fd = -1 }, &rq, &pn, &e), 0);
+	assert_false(rq.has_trust_image || rq.has_allow_changed_files);
+	assert_int_equal(ckpt_encode_restart("w", &(struct ckpt_restart_opts){ .fd = -1, .trust_image = true,
+					     .allow_changed_files = true }, &rq, &pn, &e), 0);
+	assert_true(rq.has_trust_image && rq.trust_image);
+	assert_true(rq.has_allow_changed_files && rq.allow_changed_files);
+}
+
+static void test_decode_owner_and_contain(void **state)
+{
+	Ckpt__Rpc__ImageInfo i1 = CKPT__RPC__IMAGE_INFO__INIT, i2 = CKPT__RPC__IMAGE_INFO__INIT;
+	Ckpt__Rpc__ImageInfo *imgs[] = { &i1, &i2 };
+	Ckpt__Rpc__ContainerInfo ci = CKPT__RPC__CONTAINER_INFO__INIT;
+	Ckpt__Rpc__RunResponse run = CKPT__RPC__RUN_RESPONSE__INIT;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	char *bind[] = { "/a:/b", "/c:/d:ro" };
+	struct ckpt_container_result res;
+
+	i1.id = "a"; i1.container = "w";
+	i1.has_owner_uid = true; i1.owner_uid = 1000;
+	i1.has_trusted = true; i1.trusted = true; i1.key_id = "0123abcd";
+	i2.id = "b"; i2.container = "w";
+	ci.name = "w"; ci.state = CKPT__RPC__CONTAINER_STATE__STATE_RUNNING;
+	ci.n_images = 2; ci.images = imgs;
+	ci.has_owner_uid = true; ci.owner_uid = 1000; ci.owner = "alice";
+	ci.has_caps = true; ci.caps = 0xa80425fbull;
+	ci.has_privileged = true; ci.privileged = true;
+	ci.user = "1000:1000"; ci.root = "/srv/rootfs"; ci.n_bind = 2; ci.bind = bind;
+	run.container = &ci;
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_RUN;
+	resp.run = &run;
+	Ckpt__Rpc__Response *u = through_wire(&resp);
+	assert_int_equal(ckpt_decode_container_result(u, u->run->container, &res), 0);
+
+	const struct ckpt_container *c = &res.container;
+	assert_true(c->has_owner_uid);
+	assert_int_equal(c->owner_uid, 1000);
+	assert_string_equal(c->owner, "alice");
+	assert_true(c->has_caps);
+	assert_int_equal(c->caps, 0xa80425fbull);
+	assert_true(c->privileged);
+	assert_string_equal(c->user, "1000:1000");
+	assert_string_equal(c->root, "/srv/rootfs");
+	assert_int_equal(c->n_bind, 2);
+	assert_string_equal(c->bind[1], "/c:/d:ro");
+	assert_true(c->images[0].has_owner_uid && c->images[0].has_trusted && c->images[0].trusted);
+	assert_int_equal(c->images[0].owner_uid, 1000);
+	assert_string_equal(c->images[0].key_id, "0123abcd");
+	/* absent stays absent: no MAC, trust not judged */
+	assert_false(c->images[1].has_owner_uid || c->images[1].has_trusted);
+	assert_null(c->images[1].key_id);
+	ckpt_container_result_free(&res);
+}
+
+static void test_decode_check_errors(void **state)
+{
+	Ckpt__Rpc__Error e1 = CKPT__RPC__ERROR__INIT, e2 = CKPT__RPC__ERROR__INIT;
+	Ckpt__Rpc__Error *errs[] = { &e1, &e2 };
+	Ckpt__Rpc__CheckpointResponse cr = CKPT__RPC__CHECKPOINT_RESPONSE__INIT;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	struct ckpt_checkpoint_result res;
+
+	e1.code = CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED;
+	e1.message = "task 1 (pid 3 in the container): fd 5 (/dev/kmsg): a character device";
+	e1.has_task_pid = true; e1.task_pid = 3;
+	e1.object = "fd 5 (/dev/kmsg)"; e1.reason = "a character device";
+	e2.code = CKPT__RPC__ERROR_CODE__ERR_KERNEL;
+	e2.message = "ptrace: \033[2Jgone";
+	cr.n_errors = 2; cr.errors = errs;
+	resp.final = true;
+	resp.body_case = CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
+	resp.checkpoint = &cr;
+	Ckpt__Rpc__Response *u = through_wire(&resp);
+	assert_int_equal(ckpt_decode_checkpoint(u, &res), 0);
+	assert_null(res.image_id);
+	assert_int_equal(res.n_errors, 2);
+	assert_int_equal(res.errors[0].code, CKPT_E_UNSUPPORTED);
+	assert_int_equal(res.errors[0].task_pid, 3);
+	assert_string_equal(res.errors[0].object, "fd 5 (/dev/kmsg)");
+	assert_string_equal(res.errors[0].reason, "a character device");
+	assert_string_equal(res.errors[1].code_name, "ERR_KERNEL");
+	for (const char *s = res.errors[1].message; *s; s++)
+		assert_true((unsigned char)*s >= 0x20);
+	ckpt_checkpoint_result_free(&res);
+	assert_null(res.errors);
+
+	/* a checkpoint that would succeed lists nothing */
+	cr.n_errors = 0;
+	u = through_wire(&resp);
+	assert_int_equal(ckpt_decode_checkpoint(u, &res), 0);
+	assert_int_equal(res.n_errors, 0);
+	ckpt_checkpoint_result_free(&res);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,6 +450,10 @@ int main(void)
 		cmocka_unit_test(test_error_from_proto),
 		cmocka_unit_test(test_error_client),
 		cmocka_unit_test(test_decode_list),
+		cmocka_unit_test(test_run_contain),
+		cmocka_unit_test(test_check_and_restart_flags),
+		cmocka_unit_test(test_decode_owner_and_contain),
+		cmocka_unit_test(test_decode_check_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
