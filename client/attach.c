@@ -112,39 +112,23 @@ static int relay(struct ctl *c, int master, int sigfd)
 
 int verb_attach(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__AttachRequest at = CKPT__RPC__ATTACH_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
 	_cleanup_close_ int master = -1, sigfd = -1;
 	struct termios saved, raw;
 	bool tty = isatty(STDIN_FILENO);
 	const char *name = NULL;
-	struct winsize ws;
+	struct winsize ws = {};
 	sigset_t mask;
-	size_t nfds = 0;
 	int r;
 
 	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
-	at.name = (char *)name;
-	if (tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
-		at.has_rows = at.has_cols = true;
-		at.rows = ws.ws_row;
-		at.cols = ws.ws_col;
-	}
-	req.body_case = CKPT__RPC__REQUEST__BODY_ATTACH;
-	req.attach = &at;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_ATTACH, &resp, &master, 1, &nfds);
-	if (r < 0)
+	if (tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0)
+		ws = (struct winsize){};
+	if ((r = ctl_connect(c)) < 0 ||
+	    (r = ctl_lib(c, ckpt_attach(c->h, name, ws.ws_row, ws.ws_col, &master, &c->derr))) < 0)
 		return r;
-	ckpt__rpc__response__free_unpacked(resp, NULL);
-	if (nfds != 1)
-		return ctl_fail(c, -EPROTO, "ckptd sent no console fd");
 	/* the console is ours now: no connection to hold */
-	if (c->sock >= 0) {
-		close(c->sock);
-		c->sock = -1;
-	}
+	ctl_disconnect(c);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, NULL);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptctl: the thin client of ckptd. One verb per invocation: parse its
- * arguments, send one ckpt.rpc.Request, render the final Response.
+ * arguments, make the one libckpt call (include/ckpt/ckpt.h) that sends
+ * the request, render its result.
  *
  * Error convention: verbs and helpers return >= 0 or -errno and record the
  * first human-readable reason with ctl_fail()/ctl_usage(); main() prints it
@@ -12,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rpc.pb-c.h"
+#include "ckpt/ckpt.h"
 
 #define CTL_NAME_MAX 64
 
@@ -22,17 +23,12 @@ struct ctl {
 	bool json;
 	bool usage_error;          /* exit 2 instead of 1 */
 	bool progress_shown;       /* a progress line is on the tty */
-	int sock;                  /* -1 until ctl_connect() */
+	struct ckpt *h;            /* NULL until ctl_connect() */
 	char error[512];           /* first failure reason */
 	int exit_status;           /* on success (wait: the workload's) */
 	bool stdout_is_image;      /* -o -: --json output goes to stderr */
 	const char *cancel_name;   /* Ctrl-C while waiting cancels this container's operation */
-	struct ctl_error {         /* the daemon's error, as fields (--json) */
-		const char *code;      /* ErrorCode name; NULL: not from the daemon */
-		int sys_errno, task_pid, task_host_pid;   /* 0: not known */
-		char object[128];
-		char reason[384];
-	} derr;
+	struct ckpt_error derr;    /* the failed call's error, as fields (--json) */
 };
 
 struct ctl_verb {
@@ -64,16 +60,17 @@ bool ctl_is_opt(const char *arg);
 /* For verbs whose only argument is NAME: that NAME, checked. */
 int ctl_parse_name_only(struct ctl *c, int argc, char **argv, const char **ret_name);
 
-/* rpc.c: the one exchange with ckptd. */
+/* rpc.c: the connection to ckptd, through libckpt. ctl_connect() also
+ * routes progress to the terminal. */
 int ctl_connect(struct ctl *c);
-/* Send req (with nfds fds attached) and wait for the final Response, showing
- * progress on a tty. Fails with the daemon's Error message if it sent one,
- * or if the body does not match expect. On success *ret_resp is the final
- * response (free with ckpt__rpc__response__free_unpacked) and up to max_fds
- * received fds are in ret_fds (caller closes). */
-int ctl_call(struct ctl *c, Ckpt__Rpc__Request *req, const int *fds, size_t nfds,
-	     Ckpt__Rpc__Response__BodyCase expect, Ckpt__Rpc__Response **ret_resp,
-	     int *ret_fds, size_t max_fds, size_t *ret_nfds);
+void ctl_disconnect(struct ctl *c);
+/* The result r of a libckpt call made with &c->derr (the progress line is
+ * cleared either way): a failure is recorded
+ * with the library's message (the daemon's, or why the exchange failed). */
+int ctl_lib(struct ctl *c, int r);
+/* Ctrl-C while the call on c->h waits cancels NAME's checkpoint or
+ * restart (a second Ctrl-C leaves at once). */
+void ctl_cancel_on_interrupt(struct ctl *c, const char *name);
 
 /* output.c: where `checkpoint -o PATH` writes. A regular file or a new name
  * is written under a temporary name and renamed over PATH by output_commit();
@@ -91,6 +88,20 @@ bool output_is_stdout(const struct ctl_output *o);
 int output_commit(struct ctl *c, struct ctl_output *o);
 /* Close; an uncommitted temporary file is removed. */
 void output_close(struct ctl_output *o);
+
+/* hooks.c: --hook PHASE=COMMAND of checkpoint and restart */
+#define CTL_MAX_HOOKS 8
+struct ctl_hooks {
+	size_t n, n_wait;
+	char phase[CTL_MAX_HOOKS][32];
+	const char *cmd[CTL_MAX_HOOKS];
+	const char *names[CTL_MAX_HOOKS];   /* phase[], as the request's notify list */
+	const char *wait[CTL_MAX_HOOKS];    /* the phases waited at */
+};
+int hooks_parse(struct ctl *c, const char *val, struct ctl_hooks *hk);
+/* The libckpt phase handler: runs the phase's hook with CKPT_CONTAINER,
+ * CKPT_PHASE, CKPT_INIT_PID and CKPT_NETNS set; its exit status answers. */
+int hooks_run(const struct ckpt_phase *p, char *reason, size_t reason_size, void *userdata);
 
 /* json.c: a minimal streaming JSON writer (no library). key is NULL inside
  * arrays. Commas are handled by the writer. */
@@ -118,13 +129,14 @@ void json_raw_begin(struct json *j, const char *key);
 int json_finish(struct json *j);
 
 /* render.c: shared renderers. */
-const char *render_state(Ckpt__Rpc__ContainerState s);
-void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__ContainerInfo *ci);
-void render_net(char *buf, size_t len, const Ckpt__Rpc__ContainerInfo *ci);
-void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageInfo *ii);
+const char *render_state(enum ckpt_state s);
+void render_container_json(struct json *j, const char *key, const struct ckpt_container *ci);
+void render_net(char *buf, size_t len, const struct ckpt_container *ci);
+void render_image_json(struct json *j, const char *key, const struct ckpt_image *ii);
 void render_size(char *buf, size_t len, uint64_t bytes);
 void render_time(char *buf, size_t len, int64_t unix_secs);
-void render_progress(struct ctl *c, const Ckpt__Rpc__Progress *p);
+void render_progress(struct ctl *c, const char *phase, bool has_done, uint64_t done,
+		     bool has_total, uint64_t total);
 void render_progress_clear(struct ctl *c);
 
 /* Verbs (verbs_container.c, verbs_image.c, inspect.c). argv[0] is the verb. */
@@ -146,5 +158,6 @@ int verb_wait(struct ctl *c, int argc, char **argv);
 int verb_stats(struct ctl *c, int argc, char **argv);
 int verb_export(struct ctl *c, int argc, char **argv);
 /* verbs_check.c: the answer to checkpoint --check (sets the exit status). */
-void checkpoint_check_render(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr);
+void checkpoint_check_render(struct ctl *c, const char *name, const struct ckpt_checkpoint_result *cr);
 int verb_import(struct ctl *c, int argc, char **argv);
+int verb_events(struct ctl *c, int argc, char **argv);

@@ -19,15 +19,16 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "Containers", "logs", "NAME [-f]", "copy the log to stdout (-f: follow until it stops)", verb_logs },
 	{ "Containers", "kill", "NAME [--signal N|NAME]", "signal the workload (default SIGKILL)", verb_kill },
 	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
-	{ "Images", "checkpoint", "NAME [--check] [--leave-running] [--timeout S] [--ghost-limit BYTES] [--external-unix drop] [-o FILE|-]",
+	{ "Images", "checkpoint", "NAME [--check] [--leave-running] [--timeout S] [--ghost-limit BYTES] [--external-unix drop] [--hook PHASE=CMD]... [-o FILE|-]",
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
-	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [-i FILE|-] [--allow-changed-files]",
+	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [--hook PHASE=CMD]... [-i FILE|-] [--allow-changed-files]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
 	{ "Images", "cancel", "NAME", "stop its checkpoint or restart; the container stays as it was", verb_cancel },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },
 	{ "Images", "inspect", "FILE|- | --encode JSON|-", "dump an image's records, or write --json's form back (local)", verb_inspect },
 	{ "Images", "export", "NAME [ID] -o FILE|-", "copy a stored image (default: the newest) out of the store", verb_export },
 	{ "Images", "import", "NAME -i FILE|-", "verify an image and store it as NAME's newest (creates NAME)", verb_import },
+	{ "Daemon", "events", "", "container lifecycle events as they happen, a line each", verb_events },
 	{ "Daemon", "version", "", "client and daemon versions", verb_version },
 	{ "Daemon", "check", "", "kernel features for checkpoint/restart", verb_check },
 };
@@ -110,15 +111,17 @@ static bool wants_help(int argc, char **argv)
 /* --json: the error as one object, {"error": {...}}, for programs. */
 static void report_json(struct ctl *c, int r)
 {
-	const struct ctl_error *d = &c->derr;
+	const struct ckpt_error *d = &c->derr;
+	/* a refusal of ckptd's, not one of ours or of the exchange */
+	bool daemon = d->code_name && d->code != CKPT_E_CLIENT;
 	struct json j;
 
 	json_init(&j, c->stdout_is_image ? stderr : stdout);
 	json_obj_begin(&j, NULL);
 	json_obj_begin(&j, "error");
-	json_str(&j, "code", d->code ? d->code : c->usage_error ? "USAGE" : "CLIENT");
+	json_str(&j, "code", daemon ? d->code_name : c->usage_error ? "USAGE" : "CLIENT");
 	json_str(&j, "message", c->error);
-	json_i64(&j, "errno", d->code ? d->sys_errno : -r);
+	json_i64(&j, "errno", daemon ? d->sys_errno : -r);
 	if (d->task_pid)
 		json_i64(&j, "task_pid", d->task_pid);
 	if (d->task_host_pid)
@@ -152,7 +155,7 @@ static int report(struct ctl *c, int r)
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { .sock = -1 };
+	struct ctl c = {};
 	const struct ctl_verb *v;
 	const char *sock_arg = NULL;
 	int r;
@@ -190,8 +193,7 @@ int main(int argc, char **argv)
 	}
 
 	r = v->run(&c, argc - 1, argv + 1);
-	if (c.sock >= 0)
-		close(c.sock);
+	ctl_disconnect(&c);
 	if (r >= 0 && fflush(stdout) != 0)
 		r = ctl_fail(&c, negerrno(), "write to stdout: %m");
 	return report(&c, r);

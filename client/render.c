@@ -1,24 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Renderers shared by the verbs: states, sizes, times, progress, and the
- * JSON form of ContainerInfo / ImageInfo. */
+ * JSON form of a container and of an image. */
 #include <inttypes.h>
 #include <time.h>
 
 #include "ckptctl.h"
 #include "macro.h"
 
-const char *render_state(Ckpt__Rpc__ContainerState s)
+const char *render_state(enum ckpt_state s)
 {
-	switch (s) {
-	case CKPT__RPC__CONTAINER_STATE__STATE_RUNNING: return "running";
-	case CKPT__RPC__CONTAINER_STATE__STATE_CHECKPOINTED: return "checkpointed";
-	case CKPT__RPC__CONTAINER_STATE__STATE_STOPPED: return "stopped";
-	case CKPT__RPC__CONTAINER_STATE__STATE_BUSY: return "busy";
-	default: return "unknown";
-	}
+	return ckpt_state_name(s);
 }
 
-void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageInfo *ii)
+void render_image_json(struct json *j, const char *key, const struct ckpt_image *ii)
 {
 	json_obj_begin(j, key);
 	json_str(j, "id", ii->id);
@@ -36,7 +30,7 @@ void render_image_json(struct json *j, const char *key, const Ckpt__Rpc__ImageIn
 	json_obj_end(j);
 }
 
-void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__ContainerInfo *ci)
+void render_container_json(struct json *j, const char *key, const struct ckpt_container *ci)
 {
 	json_obj_begin(j, key);
 	json_str(j, "name", ci->name);
@@ -49,7 +43,7 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 		json_i64(j, "init_host_pid", ci->init_host_pid);
 	if (ci->has_exit_status)
 		json_i64(j, "exit_status", ci->exit_status);
-	if (ci->has_tty && ci->tty)
+	if (ci->tty)
 		json_bool(j, "tty", true);
 	if (ci->has_owner_uid)
 		json_u64(j, "owner_uid", ci->owner_uid);
@@ -60,7 +54,7 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 		json_str(j, NULL, ci->argv[i]);
 	json_arr_end(j);
 	if (ci->has_net) {
-		json_str(j, "net", ci->net == CKPT__RPC__NET_MODE__NET_HOST ? "host" : "private");
+		json_str(j, "net", ci->net == CKPT_NET_HOST ? "host" : "private");
 		json_arr_begin(j, "publish");
 		for (size_t i = 0; i < ci->n_publish; i++)
 			json_str(j, NULL, ci->publish[i]);
@@ -74,7 +68,7 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 	}
 	if (ci->has_caps)
 		json_u64(j, "caps", ci->caps);
-	if (ci->has_privileged && ci->privileged)
+	if (ci->privileged)
 		json_bool(j, "privileged", true);
 	if (ci->user)
 		json_str(j, "user", ci->user);
@@ -88,13 +82,13 @@ void render_container_json(struct json *j, const char *key, const Ckpt__Rpc__Con
 	}
 	json_arr_begin(j, "images");
 	for (size_t i = 0; i < ci->n_images; i++)
-		render_image_json(j, NULL, ci->images[i]);
+		render_image_json(j, NULL, &ci->images[i]);
 	json_arr_end(j);
 	json_obj_end(j);
 }
 
 /* "private 10.213.0.6 8080:80/tcp,..." / "host" / "-" */
-void render_net(char *buf, size_t len, const Ckpt__Rpc__ContainerInfo *ci)
+void render_net(char *buf, size_t len, const struct ckpt_container *ci)
 {
 	size_t n, i;
 
@@ -102,7 +96,7 @@ void render_net(char *buf, size_t len, const Ckpt__Rpc__ContainerInfo *ci)
 		snprintf(buf, len, "-");
 		return;
 	}
-	n = snprintf(buf, len, "%s", ci->net == CKPT__RPC__NET_MODE__NET_HOST ? "host" : "private");
+	n = snprintf(buf, len, "%s", ci->net == CKPT_NET_HOST ? "host" : "private");
 	if (ci->net_address && n < len)
 		n += snprintf(buf + n, len - n, " %s", ci->net_address);
 	for (i = 0; i < ci->n_publish && n < len; i++)
@@ -135,7 +129,8 @@ void render_time(char *buf, size_t len, int64_t unix_secs)
 }
 
 /* stdout may carry an image stream: progress only ever goes to a tty on stderr. */
-void render_progress(struct ctl *c, const Ckpt__Rpc__Progress *p)
+void render_progress(struct ctl *c, const char *phase_in, bool has_done, uint64_t done,
+		     bool has_total, uint64_t total)
 {
 	char phase[41] = "";
 	size_t n = 0;
@@ -143,15 +138,15 @@ void render_progress(struct ctl *c, const Ckpt__Rpc__Progress *p)
 	if (!isatty(STDERR_FILENO))
 		return;
 	/* The phase comes from the wire: only printable bytes reach the tty. */
-	for (const char *s = p->phase ?: ""; *s && n + 1 < sizeof(phase); s++)
+	for (const char *s = phase_in ?: ""; *s && n + 1 < sizeof(phase); s++)
 		if (*s >= 0x20 && *s < 0x7f)
 			phase[n++] = *s;
 	phase[n] = '\0';
 	fprintf(stderr, "\r\033[K%s", phase);
-	if (p->has_done && p->has_total)
-		fprintf(stderr, " %" PRIu64 "/%" PRIu64, p->done, p->total);
-	else if (p->has_done)
-		fprintf(stderr, " %" PRIu64, p->done);
+	if (has_done && has_total)
+		fprintf(stderr, " %" PRIu64 "/%" PRIu64, done, total);
+	else if (has_done)
+		fprintf(stderr, " %" PRIu64, done);
 	fflush(stderr);
 	c->progress_shown = true;
 }

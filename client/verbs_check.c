@@ -9,14 +9,7 @@
 #include "ckptctl.h"
 #include "macro.h"
 
-static const char *code_name(Ckpt__Rpc__ErrorCode code)
-{
-	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(&ckpt__rpc__error_code__descriptor, code);
-
-	return v ? v->name : "ERR_INTERNAL";
-}
-
-static void check_json(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr)
+static void check_json(struct ctl *c, const char *name, const struct ckpt_checkpoint_result *cr)
 {
 	struct json j;
 
@@ -26,20 +19,20 @@ static void check_json(struct ctl *c, const char *name, const Ckpt__Rpc__Checkpo
 	json_bool(&j, "ok", cr->n_errors == 0);
 	json_arr_begin(&j, "errors");
 	for (size_t i = 0; i < cr->n_errors; i++) {
-		const Ckpt__Rpc__Error *e = cr->errors[i];
+		const struct ckpt_error *e = &cr->errors[i];
 
 		json_obj_begin(&j, NULL);
-		json_str(&j, "code", code_name(e->code));
+		json_str(&j, "code", e->code_name);
 		json_str(&j, "message", e->message);
-		if (e->has_task_pid)
+		if (e->task_pid)
 			json_i64(&j, "task_pid", e->task_pid);
-		if (e->has_task_host_pid)
+		if (e->task_host_pid)
 			json_i64(&j, "task_host_pid", e->task_host_pid);
-		if (e->object)
+		if (e->object[0])
 			json_str(&j, "object", e->object);
-		if (e->reason)
+		if (e->reason[0])
 			json_str(&j, "reason", e->reason);
-		if (e->has_sys_errno)
+		if (e->sys_errno)
 			json_i64(&j, "sys_errno", e->sys_errno);
 		json_obj_end(&j);
 	}
@@ -48,7 +41,7 @@ static void check_json(struct ctl *c, const char *name, const Ckpt__Rpc__Checkpo
 	json_finish(&j);
 }
 
-void checkpoint_check_render(struct ctl *c, const char *name, const Ckpt__Rpc__CheckpointResponse *cr)
+void checkpoint_check_render(struct ctl *c, const char *name, const struct ckpt_checkpoint_result *cr)
 {
 	size_t refused = 0;
 
@@ -58,12 +51,12 @@ void checkpoint_check_render(struct ctl *c, const char *name, const Ckpt__Rpc__C
 		return;
 	}
 	for (size_t i = 0; i < cr->n_errors; i++)
-		refused += cr->errors[i]->code == CKPT__RPC__ERROR_CODE__ERR_UNSUPPORTED;
+		refused += cr->errors[i].code == CKPT_E_UNSUPPORTED;
 	if (!cr->n_errors) {
 		printf("%s: a checkpoint would refuse nothing\n", name);
 		return;
 	}
 	printf("%s: a checkpoint would refuse %zu object%s:\n", name, refused, refused == 1 ? "" : "s");
 	for (size_t i = 0; i < cr->n_errors; i++)
-		printf("  %s\n", cr->errors[i]->message);
+		printf("  %s\n", cr->errors[i].message);
 }

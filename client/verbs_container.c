@@ -9,7 +9,6 @@
 #include <sys/stat.h>
 #include "macro.h"
 #include <sys/ioctl.h>
-#include "wire.h"
 
 #ifndef CKPTD_VERSION
 #define CKPTD_VERSION "unknown"
@@ -103,21 +102,21 @@ static int parse_env_file(struct ctl *c, const char *path, char **env, size_t *n
 #define RUN_MAX_BINDS 16
 
 struct run_lists {
-	char *add[RUN_MAX_CAPS], *drop[RUN_MAX_CAPS], *bind[RUN_MAX_BINDS];
+	const char *add[RUN_MAX_CAPS], *drop[RUN_MAX_CAPS], *bind[RUN_MAX_BINDS];
 	size_t nadd, ndrop, nbind;
 };
 
-static int run_list_add(struct ctl *c, char **list, size_t *n, size_t max, const char *opt, const char *val)
+static int run_list_add(struct ctl *c, const char **list, size_t *n, size_t max, const char *opt, const char *val)
 {
 	if (*n >= max)
 		return ctl_usage(c, "too many %s (at most %zu)", opt, max);
-	list[(*n)++] = (char *)val;
+	list[(*n)++] = val;
 	return 1;
 }
 
 /* What the container may do and see: 1 if argv[*i] was one of these
  * options, 0 if not, -errno on a usage error. ckptd checks the values. */
-static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, Ckpt__Rpc__RunRequest *run,
+static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, struct ckpt_run_opts *run,
 			   struct run_lists *l)
 {
 	const char *val;
@@ -130,17 +129,17 @@ static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, Ckpt__R
 	if ((r = ctl_opt(c, argc, argv, i, "--bind", 0, true, &val)) != 0)
 		return r < 0 ? r : run_list_add(c, l->bind, &l->nbind, RUN_MAX_BINDS, "--bind", val);
 	if ((r = ctl_opt(c, argc, argv, i, "--privileged", 0, false, &val)) != 0) {
-		run->has_privileged = run->privileged = r > 0;
+		run->privileged = r > 0;
 		return r;
 	}
 	if ((r = ctl_opt(c, argc, argv, i, "--user", 'u', true, &val)) != 0) {
-		run->user = (char *)val;
+		run->user = val;
 		return r;
 	}
 	if ((r = ctl_opt(c, argc, argv, i, "--root", 0, true, &val)) != 0) {
 		if (r > 0 && val[0] != '/')
 			return ctl_usage(c, "--root must be an absolute path");
-		run->root = (char *)val;
+		run->root = val;
 		return r;
 	}
 	return 0;
@@ -149,11 +148,11 @@ static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, Ckpt__R
 /* env_bufs: the --env-file contents the environment points into; freed by verb_run */
 static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 {
-	Ckpt__Rpc__RunRequest run = CKPT__RPC__RUN_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_run_opts run = {};
+	struct ckpt_container_result res = {};
+	const char *name = NULL;
 	_cleanup_free_ char **env = calloc(RUN_MAX_ENV, sizeof(char *));
-	char *publish[RUN_MAX_PUBLISH];
+	const char *publish[RUN_MAX_PUBLISH];
 	struct run_lists lists = { .nadd = 0 };
 	size_t nbufs = 0;
 	const char *val;
@@ -170,27 +169,26 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 		if ((r = ctl_opt(c, argc, argv, &i, "--cwd", 0, true, &val)) != 0) {
 			if (r < 0)
 				return r;
-			run.cwd = (char *)val;
+			run.cwd = val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--hostname", 0, true, &val)) != 0) {
 			if (r < 0)
 				return r;
-			run.hostname = (char *)val;
+			run.hostname = val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--net", 0, true, &val)) != 0) {
 			if (r < 0)
 				return r;
 			if (streq(val, "private"))
-				run.net = CKPT__RPC__NET_MODE__NET_PRIVATE;
+				run.net = CKPT_NET_PRIVATE;
 			else if (streq(val, "host"))
-				run.net = CKPT__RPC__NET_MODE__NET_HOST;
+				run.net = CKPT_NET_HOST;
 			else
 				return ctl_usage(c, "--net must be 'private' or 'host', not '%s'", val);
-			run.has_net = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--publish", 'p', true, &val)) != 0) {
 			if (r < 0)
 				return r;
 			if (npublish >= RUN_MAX_PUBLISH)
 				return ctl_usage(c, "too many --publish (at most %d)", RUN_MAX_PUBLISH);
-			publish[npublish++] = (char *)val;
+			publish[npublish++] = val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--env", 'e', true, &val)) != 0) {
 			if (r < 0 || (r = parse_env(c, val, env, &nenv)) < 0)
 				return r;
@@ -206,9 +204,8 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 
 			if (r < 0)
 				return r;
-			run.has_tty = run.tty = true;
+			run.tty = true;
 			if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
-				run.has_rows = run.has_cols = true;
 				run.rows = ws.ws_row;
 				run.cols = ws.ws_col;
 			}
@@ -217,23 +214,23 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
-		} else if (!run.name) {
-			run.name = argv[i];
+		} else if (!name) {
+			name = argv[i];
 		} else {
 			break;   /* "run NAME CMD..." without "--": CMD starts here */
 		}
 	}
-	if (!run.name)
+	if (!name)
 		return ctl_usage(c, "missing NAME");
-	if ((r = ctl_check_name(c, run.name)) < 0)
+	if ((r = ctl_check_name(c, name)) < 0)
 		return r;
 	if (i >= argc)
 		return ctl_usage(c, "missing command: run NAME [OPTIONS] -- CMD [ARGS...]");
 	if (run.cwd && run.cwd[0] != '/')
 		return ctl_usage(c, "--cwd must be an absolute path");
-	run.argv = argv + i;
-	run.n_argv = argc - i;
-	run.env = env;
+	run.argv = (const char *const *)argv + i;
+	run.argc = argc - i;
+	run.env = (const char *const *)env;
 	run.n_env = nenv;
 	run.publish = publish;
 	run.n_publish = npublish;
@@ -243,27 +240,24 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 	run.n_cap_drop = lists.ndrop;
 	run.bind = lists.bind;
 	run.n_bind = lists.nbind;
-	req.body_case = CKPT__RPC__REQUEST__BODY_RUN;
-	req.run = &run;
 
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_RUN, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_run(c->h, name, &run, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
 		struct json j;
 
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
-		render_container_json(&j, "container", resp->run->container);
+		render_container_json(&j, "container", &res.container);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		const Ckpt__Rpc__ContainerInfo *ci = resp->run->container;
+		const struct ckpt_container *ci = &res.container;
 
 		printf("started %s: pid %d (host pid %d)\n", ci->name,
 		       ci->has_pid ? ci->pid : 0, ci->has_host_pid ? ci->host_pid : 0);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_container_result_free(&res);
 	return 0;
 }
 
@@ -277,15 +271,15 @@ int verb_run(struct ctl *c, int argc, char **argv)
 	return r;
 }
 
-static void list_table(const Ckpt__Rpc__ListResponse *l)
+static void list_table(const struct ckpt_list_result *l)
 {
 	int w = 4;
 
 	for (size_t i = 0; i < l->n_containers; i++)
-		w = MAX(w, (int)strlen(l->containers[i]->name));
+		w = MAX(w, (int)strlen(l->containers[i].name));
 	printf("%-*s  %-12s  %7s  %7s  %6s  %s\n", w, "NAME", "STATE", "PID", "HOSTPID", "IMAGES", "NET");
 	for (size_t i = 0; i < l->n_containers; i++) {
-		const Ckpt__Rpc__ContainerInfo *ci = l->containers[i];
+		const struct ckpt_container *ci = &l->containers[i];
 		char pid[16] = "-", hpid[16] = "-";
 
 		if (ci->has_pid)
@@ -302,17 +296,12 @@ static void list_table(const Ckpt__Rpc__ListResponse *l)
 
 int verb_list(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__ListRequest list = CKPT__RPC__LIST_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_list_result res = {};
 	int r;
 
 	if ((r = no_args(c, argc, argv)) < 0)
 		return r;
-	req.body_case = CKPT__RPC__REQUEST__BODY_LIST;
-	req.list = &list;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_LIST, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_list(c->h, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
 		struct json j;
@@ -320,15 +309,15 @@ int verb_list(struct ctl *c, int argc, char **argv)
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
 		json_arr_begin(&j, "containers");
-		for (size_t i = 0; i < resp->list->n_containers; i++)
-			render_container_json(&j, NULL, resp->list->containers[i]);
+		for (size_t i = 0; i < res.n_containers; i++)
+			render_container_json(&j, NULL, &res.containers[i]);
 		json_arr_end(&j);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		list_table(resp->list);
+		list_table(&res);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_list_result_free(&res);
 	return 0;
 }
 
@@ -362,26 +351,19 @@ static int copy_to_stdout(struct ctl *c, int fd)
 	}
 }
 
-/* A second connection whose WaitRequest ckptd answers when the workload
- * ends: readable then. */
-static int logs_wait_conn(struct ctl *c, const char *name, struct ctl *w)
+/* A second connection whose wait ckptd answers when the workload ends:
+ * readable then. */
+static int logs_wait_conn(struct ctl *c, const char *name, struct ckpt **ret)
 {
-	Ckpt__Rpc__WaitRequest wr = CKPT__RPC__WAIT_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	struct ckpt *w = NULL;
 	int r;
 
-	*w = (struct ctl){ .sock = -1, .socket_path = c->socket_path, .verb = c->verb };
-	r = ctl_connect(w);
+	r = ckpt_connect(c->socket_path, &w, &c->derr);
+	if (r >= 0 && (r = ckpt_wait_start(w, name, &c->derr)) < 0)
+		ckpt_close(w);
 	if (r < 0)
-		return ctl_fail(c, r, "%s", w->error);
-	wr.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_WAIT;
-	req.wait = &wr;
-	r = wire_send_msg(w->sock, &req.base, NULL, 0);
-	if (r < 0) {
-		w->sock = safe_close_fd(w->sock);
-		return ctl_fail(c, r, "send request to %s: %m", c->socket_path);
-	}
+		return ctl_lib(c, r);
+	*ret = w;
 	return 0;
 }
 
@@ -390,7 +372,7 @@ static int logs_wait_conn(struct ctl *c, const char *name, struct ctl *w)
  * what it wrote last is copied before returning. */
 static int logs_follow(struct ctl *c, const char *name, int fd)
 {
-	struct ctl w;
+	struct ckpt *w = NULL;
 	_cleanup_close_ int ino = -1;
 	char path[64];
 	int r;
@@ -403,7 +385,7 @@ static int logs_follow(struct ctl *c, const char *name, int fd)
 	if (ino >= 0 && inotify_add_watch(ino, path, IN_MODIFY) < 0)
 		ino = safe_close_fd(ino);
 	for (;;) {
-		struct pollfd p[2] = { { .fd = w.sock, .events = POLLIN }, { .fd = ino, .events = POLLIN } };
+		struct pollfd p[2] = { { .fd = ckpt_fd(w), .events = POLLIN }, { .fd = ino, .events = POLLIN } };
 		char drain[4096];
 		struct stat st;
 
@@ -426,19 +408,15 @@ static int logs_follow(struct ctl *c, const char *name, int fd)
 			break;
 		}
 	}
-	safe_close_fd(w.sock);
+	ckpt_close(w);
 	return r < 0 ? r : 0;
 }
 
 int verb_logs(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__LogsRequest logs = CKPT__RPC__LOGS_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *name = NULL, *val;
 	bool follow = false;
-	size_t nfds = 0;
 	int r;
 
 	for (int i = 1; i < argc; i++) {
@@ -458,15 +436,8 @@ int verb_logs(struct ctl *c, int argc, char **argv)
 		return ctl_usage(c, "missing NAME");
 	if ((r = ctl_check_name(c, name)) < 0)
 		return r;
-	logs.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_LOGS;
-	req.logs = &logs;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_LOGS, &resp, &fd, 1, &nfds);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_logs(c->h, name, &fd, &c->derr))) < 0)
 		return r;
-	ckpt__rpc__response__free_unpacked(resp, NULL);
-	if (nfds != 1)
-		return ctl_fail(c, -EPROTO, "ckptd sent no log fd");
 	if (follow)
 		return logs_follow(c, name, fd);
 	r = copy_to_stdout(c, fd);
@@ -499,10 +470,7 @@ static int parse_signal(const char *s)
 
 int verb_kill(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__KillRequest kill = CKPT__RPC__KILL_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
-	const char *val;
+	const char *name = NULL, *val;
 	int sig = SIGKILL;
 	int r;
 
@@ -515,56 +483,42 @@ int verb_kill(struct ctl *c, int argc, char **argv)
 				return ctl_usage(c, "unknown signal '%s'", val);
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
-		} else if (kill.name) {
+		} else if (name) {
 			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
 		} else {
-			kill.name = argv[i];
+			name = argv[i];
 		}
 	}
-	if (!kill.name)
+	if (!name)
 		return ctl_usage(c, "missing NAME");
-	if ((r = ctl_check_name(c, kill.name)) < 0)
+	if ((r = ctl_check_name(c, name)) < 0)
 		return r;
-	kill.has_signal = true;
-	kill.signal = sig;
-	req.body_case = CKPT__RPC__REQUEST__BODY_KILL;
-	req.kill = &kill;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_KILL, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_kill(c->h, name, sig, &c->derr))) < 0)
 		return r;
-	ckpt__rpc__response__free_unpacked(resp, NULL);
 	if (c->json) {
 		struct json j;
 
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
-		json_str(&j, "name", kill.name);
+		json_str(&j, "name", name);
 		json_i64(&j, "signal", sig);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		printf("sent SIG%s to %s\n", sigabbrev_np(sig) ?: "?", kill.name);
+		printf("sent SIG%s to %s\n", sigabbrev_np(sig) ?: "?", name);
 	}
 	return 0;
 }
 
 int verb_rm(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__RmRequest rm = CKPT__RPC__RM_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
 	const char *name = NULL;
 	int r;
 
 	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
-	rm.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_RM;
-	req.rm = &rm;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_RM, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_rm(c->h, name, &c->derr))) < 0)
 		return r;
-	ckpt__rpc__response__free_unpacked(resp, NULL);
 	if (c->json) {
 		struct json j;
 
@@ -583,23 +537,17 @@ int verb_rm(struct ctl *c, int argc, char **argv)
 /* Answered once the operation has ended, the container put back. */
 int verb_cancel(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__CancelRequest cr = CKPT__RPC__CANCEL_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_cancel_result res = {};
 	const char *name = NULL, *op;
 	bool canceled;
 	int r;
 
 	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
-	cr.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_CANCEL;
-	req.cancel = &cr;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_CANCEL, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_cancel(c->h, name, &res, &c->derr))) < 0)
 		return r;
-	canceled = resp->cancel->canceled;
-	op = resp->cancel->operation ? resp->cancel->operation : "operation";
+	canceled = res.canceled;
+	op = res.operation ? res.operation : "operation";
 	if (c->json) {
 		struct json j;
 
@@ -615,32 +563,24 @@ int verb_cancel(struct ctl *c, int argc, char **argv)
 	} else {
 		printf("the %s of %s had passed its point of no return and completed\n", op, name);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_cancel_result_free(&res);
 	return 0;
 }
 
 int verb_version(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__VersionRequest ver = CKPT__RPC__VERSION_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
-	const Ckpt__Rpc__VersionResponse *v;
+	struct ckpt_version_result v = {};
 	int r;
 
 	if ((r = no_args(c, argc, argv)) < 0)
 		return r;
 	/* The client's own version is useful even when the daemon is down. */
 	if (!c->json) {
-		printf("ckptctl %s (protocol %d)\n", CKPTD_VERSION,
-		       CKPT__RPC__PROTO_VERSION__PROTO_VERSION_CURRENT);
+		printf("ckptctl %s (protocol %d)\n", CKPTD_VERSION, CKPT_PROTO_VERSION);
 		fflush(stdout);
 	}
-	req.body_case = CKPT__RPC__REQUEST__BODY_VERSION;
-	req.version = &ver;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_VERSION, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_version(c->h, &v, &c->derr))) < 0)
 		return r;
-	v = resp->version;
 	if (c->json) {
 		struct json j;
 
@@ -648,50 +588,43 @@ int verb_version(struct ctl *c, int argc, char **argv)
 		json_obj_begin(&j, NULL);
 		json_obj_begin(&j, "client");
 		json_str(&j, "version", CKPTD_VERSION);
-		json_u64(&j, "proto_version", CKPT__RPC__PROTO_VERSION__PROTO_VERSION_CURRENT);
+		json_u64(&j, "proto_version", CKPT_PROTO_VERSION);
 		json_obj_end(&j);
 		json_obj_begin(&j, "daemon");
-		json_str(&j, "version", v->version);
-		json_u64(&j, "proto_version", v->proto_version);
-		json_u64(&j, "image_version", v->image_version);
+		json_str(&j, "version", v.version);
+		json_u64(&j, "proto_version", v.proto_version);
+		json_u64(&j, "image_version", v.image_version);
 		json_obj_end(&j);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		printf("ckptd %s (protocol %u, image format %u)\n", v->version,
-		       v->proto_version, v->image_version);
+		printf("ckptd %s (protocol %u, image format %u)\n", v.version,
+		       v.proto_version, v.image_version);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_version_result_free(&v);
 	return 0;
 }
 
 int verb_check(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__CheckRequest chk = CKPT__RPC__CHECK_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
-	const Ckpt__Rpc__CheckResponse *cr;
+	struct ckpt_check_result res = {}, *cr = &res;
 	struct json j;
 	int r, w = 7;
 
 	if ((r = no_args(c, argc, argv)) < 0)
 		return r;
-	req.body_case = CKPT__RPC__REQUEST__BODY_CHECK;
-	req.check = &chk;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_CHECK, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_check(c->h, &res, &c->derr))) < 0)
 		return r;
-	cr = resp->check;
 	if (c->json) {
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
 		json_arr_begin(&j, "features");
 		for (size_t i = 0; i < cr->n_features; i++) {
 			json_obj_begin(&j, NULL);
-			json_str(&j, "name", cr->features[i]->name);
-			json_bool(&j, "ok", cr->features[i]->ok);
-			if (cr->features[i]->detail)
-				json_str(&j, "detail", cr->features[i]->detail);
+			json_str(&j, "name", cr->features[i].name);
+			json_bool(&j, "ok", cr->features[i].ok);
+			if (cr->features[i].detail)
+				json_str(&j, "detail", cr->features[i].detail);
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -699,10 +632,10 @@ int verb_check(struct ctl *c, int argc, char **argv)
 		json_finish(&j);
 	} else {
 		for (size_t i = 0; i < cr->n_features; i++)
-			w = MAX(w, (int)strlen(cr->features[i]->name));
+			w = MAX(w, (int)strlen(cr->features[i].name));
 		printf("%-*s  %-3s  %s\n", w, "FEATURE", "OK", "DETAIL");
 		for (size_t i = 0; i < cr->n_features; i++) {
-			const Ckpt__Rpc__Feature *f = cr->features[i];
+			const struct ckpt_feature *f = &cr->features[i];
 
 			if (f->detail && f->detail[0])
 				printf("%-*s  %-3s  %s\n", w, f->name, f->ok ? "yes" : "no", f->detail);
@@ -710,6 +643,6 @@ int verb_check(struct ctl *c, int argc, char **argv)
 				printf("%-*s  %s\n", w, f->name, f->ok ? "yes" : "no");
 		}
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_check_result_free(&res);
 	return 0;
 }

@@ -11,19 +11,14 @@
 
 #include "ckptctl.h"
 #include "macro.h"
-#include "wire.h"
 
 #define IMAGE_ID_MAX 128
 
 struct checkpoint_args {
 	const char *name;
 	const char *output;   /* NULL: store; "-": stdout; else a path */
-	bool leave_running;
-	bool check;           /* --check: list what would be refused, save nothing */
-	uint32_t timeout_s;   /* 0: ckptd's default */
-	bool has_ghost_limit;
-	uint64_t ghost_limit; /* bytes of one file deleted while open */
-	bool external_unix_drop;
+	struct ckpt_checkpoint_opts o;
+	struct ctl_hooks hooks;
 };
 
 /* --ghost-limit BYTES: 0 .. 1 TiB */
@@ -61,30 +56,33 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 		if ((r = ctl_opt(c, argc, argv, &i, "--leave-running", 0, false, &val)) != 0) {
 			if (r < 0)
 				return r;
-			a->leave_running = true;
+			a->o.leave_running = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--check", 0, false, &val)) != 0) {
 			if (r < 0)
 				return r;
-			a->check = true;
+			a->o.check_only = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--timeout", 0, true, &val)) != 0) {
-			if (r < 0 || (r = parse_timeout(c, val, &a->timeout_s)) < 0)
+			if (r < 0 || (r = parse_timeout(c, val, &a->o.timeout_s)) < 0)
 				return r;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--ghost-limit", 0, true, &val)) != 0) {
-			if (r < 0 || (r = parse_ghost_limit(c, val, &a->ghost_limit)) < 0)
+			if (r < 0 || (r = parse_ghost_limit(c, val, &a->o.ghost_limit)) < 0)
 				return r;
-			a->has_ghost_limit = true;
+			a->o.has_ghost_limit = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--external-unix", 0, true, &val)) != 0) {
 			if (r < 0)
 				return r;
 			if (strcmp(val, "drop"))
 				return ctl_usage(c, "--external-unix wants drop, not '%s'", val);
-			a->external_unix_drop = true;
+			a->o.external_unix_drop = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
 			if (r < 0)
 				return r;
 			if (!val[0])
 				return ctl_usage(c, "-o wants FILE or -");
 			a->output = val;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
+			if (r < 0 || (r = hooks_parse(c, val, &a->hooks)) < 0)
+				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (a->name) {
@@ -95,13 +93,13 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 	}
 	if (!a->name)
 		return ctl_usage(c, "missing NAME");
-	if (a->check && (a->output || a->leave_running))
+	if (a->o.check_only && (a->output || a->o.leave_running))
 		return ctl_usage(c, "--check saves nothing and leaves the container running: no -o, no --leave-running");
 	return ctl_check_name(c, a->name);
 }
 
 static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bool image_on_stdout,
-			      const Ckpt__Rpc__CheckpointResponse *cr)
+			      const struct ckpt_checkpoint_result *cr)
 {
 	/* When stdout is the image, everything else goes to stderr. */
 	FILE *out = image_on_stdout ? stderr : stdout;
@@ -117,7 +115,7 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 			json_str(&j, "image_id", cr->image_id);
 		if (a->output)
 			json_str(&j, "output", a->output);
-		json_bool(&j, "leave_running", a->leave_running);
+		json_bool(&j, "leave_running", a->o.leave_running);
 		json_u64(&j, "image_bytes", cr->image_bytes);
 		if (cr->has_pages)
 			json_u64(&j, "pages", cr->pages);
@@ -136,57 +134,44 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 
 int verb_checkpoint(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__CheckpointRequest cp = CKPT__RPC__CHECKPOINT_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
-	struct checkpoint_args a = {};
+	struct checkpoint_args a = { .o.fd = -1 };
+	struct ckpt_checkpoint_result res = {};
 	struct ctl_output o = { .fd = -1, .own_fd = -1 };
 	bool image_on_stdout = false;
-	int fd = -1, r;
+	int r;
 
 	if ((r = checkpoint_parse(c, argc, argv, &a)) < 0)
 		return r;
+	if ((r = ctl_connect(c)) < 0)   /* no stray temp file if ckptd is down */
+		return r;
 	if (a.output) {
-		if ((r = ctl_connect(c)) < 0)   /* no stray temp file if ckptd is down */
-			return r;
 		if ((r = output_open(c, a.output, &o)) < 0)
 			return r;
-		fd = o.fd;
+		a.o.to_fd = true;
+		a.o.fd = o.fd;
 		image_on_stdout = output_is_stdout(&o);
 		c->stdout_is_image = image_on_stdout;
 	}
 
-	cp.name = (char *)a.name;
-	cp.has_leave_running = a.leave_running;
-	cp.leave_running = a.leave_running;
-	cp.has_to_fd = fd >= 0;
-	cp.to_fd = fd >= 0;
-	cp.has_timeout_s = a.timeout_s != 0;
-	cp.timeout_s = a.timeout_s;
-	cp.has_ghost_limit = a.has_ghost_limit;
-	cp.ghost_limit = a.ghost_limit;
-	cp.has_check_only = a.check;
-	cp.check_only = a.check;
-	cp.has_external_unix_drop = a.external_unix_drop;
-	cp.external_unix_drop = a.external_unix_drop;
-	req.body_case = CKPT__RPC__REQUEST__BODY_CHECKPOINT;
-	req.checkpoint = &cp;
-	c->cancel_name = cp.name;
-	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
-		     CKPT__RPC__RESPONSE__BODY_CHECKPOINT, &resp, NULL, 0, NULL);
+	a.o.notify = a.hooks.names;
+	a.o.n_notify = a.hooks.n;
+	a.o.wait = a.hooks.wait;
+	a.o.n_wait = a.hooks.n_wait;
+	ckpt_set_phase_handler(c->h, hooks_run, &a.hooks);
+	ctl_cancel_on_interrupt(c, a.name);
+	r = ctl_lib(c, ckpt_checkpoint(c->h, a.name, &a.o, &res, &c->derr));
 	if (r >= 0 && a.output)
 		r = output_commit(c, &o);
 	output_close(&o);
 	if (r < 0) {
-		if (resp)
-			ckpt__rpc__response__free_unpacked(resp, NULL);
+		ckpt_checkpoint_result_free(&res);
 		return r;
 	}
-	if (a.check)
-		checkpoint_check_render(c, a.name, resp->checkpoint);
+	if (a.o.check_only)
+		checkpoint_check_render(c, a.name, &res);
 	else
-		checkpoint_render(c, &a, image_on_stdout, resp->checkpoint);
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+		checkpoint_render(c, &a, image_on_stdout, &res);
+	ckpt_checkpoint_result_free(&res);
 	return 0;
 }
 
@@ -202,8 +187,8 @@ static int check_image_id(struct ctl *c, const char *id)
 	return 0;
 }
 
-static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__RestartRequest *rq,
-			 const char **ret_input)
+static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_name,
+			 struct ckpt_restart_opts *rq, struct ctl_hooks *hooks, const char **ret_input)
 {
 	const char *val;
 	int r;
@@ -212,11 +197,10 @@ static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__Restar
 		if ((r = ctl_opt(c, argc, argv, &i, "--image", 0, true, &val)) != 0) {
 			if (r < 0 || (r = check_image_id(c, val)) < 0)
 				return r;
-			rq->image_id = (char *)val;
+			rq->image_id = val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--timeout", 0, true, &val)) != 0) {
 			if (r < 0 || (r = parse_timeout(c, val, &rq->timeout_s)) < 0)
 				return r;
-			rq->has_timeout_s = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--input", 'i', true, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -226,29 +210,32 @@ static int restart_parse(struct ctl *c, int argc, char **argv, Ckpt__Rpc__Restar
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--allow-changed-files", 0, false, &val)) != 0) {
 			if (r < 0)
 				return r;
-			rq->has_allow_changed_files = rq->allow_changed_files = true;
+			rq->allow_changed_files = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--trust-image", 0, false, &val)) != 0) {
 			if (r < 0)
 				return r;
-			rq->has_trust_image = rq->trust_image = true;
+			rq->trust_image = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
+			if (r < 0 || (r = hooks_parse(c, val, hooks)) < 0)
+				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
-		} else if (rq->name) {
+		} else if (*ret_name) {
 			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
 		} else {
-			rq->name = argv[i];
+			*ret_name = argv[i];
 		}
 	}
-	if (!rq->name)
+	if (!*ret_name)
 		return ctl_usage(c, "missing NAME");
 	if (rq->image_id && *ret_input)
 		return ctl_usage(c, "--image and -i exclude each other");
-	return ctl_check_name(c, rq->name);
+	return ctl_check_name(c, *ret_name);
 }
 
-static void restart_render(struct ctl *c, const Ckpt__Rpc__RestartResponse *rr)
+static void restart_render(struct ctl *c, const struct ckpt_restart_result *rr)
 {
-	const Ckpt__Rpc__ContainerInfo *ci = rr->container;
+	const struct ckpt_container *ci = &rr->container;
 
 	if (c->json) {
 		struct json j;
@@ -283,14 +270,14 @@ static int restart_wait_input(struct ctl *c, int fd)
 
 int verb_restart(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__RestartRequest rq = CKPT__RPC__RESTART_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_restart_opts rq = { .fd = -1 };
+	struct ckpt_restart_result res = {};
+	struct ctl_hooks hooks = {};
 	_cleanup_close_ int file_fd = -1;
-	const char *input = NULL;
+	const char *name = NULL, *input = NULL;
 	int fd = -1, r;
 
-	if ((r = restart_parse(c, argc, argv, &rq, &input)) < 0)
+	if ((r = restart_parse(c, argc, argv, &name, &rq, &hooks, &input)) < 0)
 		return r;
 	if (input && streq(input, "-")) {
 		if (isatty(STDIN_FILENO))
@@ -305,31 +292,34 @@ int verb_restart(struct ctl *c, int argc, char **argv)
 
 	if (fd >= 0 && (r = restart_wait_input(c, fd)) < 0)
 		return r;
-	rq.has_from_fd = fd >= 0;
 	rq.from_fd = fd >= 0;
-	req.body_case = CKPT__RPC__REQUEST__BODY_RESTART;
-	req.restart = &rq;
-	c->cancel_name = rq.name;
-	r = ctl_call(c, &req, fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0,
-		     CKPT__RPC__RESPONSE__BODY_RESTART, &resp, NULL, 0, NULL);
-	if (r < 0)
+	rq.fd = fd;
+	rq.notify = hooks.names;
+	rq.n_notify = hooks.n;
+	rq.wait = hooks.wait;
+	rq.n_wait = hooks.n_wait;
+	if ((r = ctl_connect(c)) == 0) {
+		ckpt_set_phase_handler(c->h, hooks_run, &hooks);
+		ctl_cancel_on_interrupt(c, name);
+	}
+	if (r < 0 || (r = ctl_lib(c, ckpt_restart(c->h, name, &rq, &res, &c->derr))) < 0)
 		return r;
-	restart_render(c, resp->restart);
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	restart_render(c, &res);
+	ckpt_restart_result_free(&res);
 	return 0;
 }
 
-static void images_table(const Ckpt__Rpc__ImagesResponse *ir)
+static void images_table(const struct ckpt_images_result *ir)
 {
 	int wc = 9, wi = 2;
 
 	for (size_t i = 0; i < ir->n_images; i++) {
-		wc = MAX(wc, (int)strlen(ir->images[i]->container));
-		wi = MAX(wi, (int)strlen(ir->images[i]->id));
+		wc = MAX(wc, (int)strlen(ir->images[i].container));
+		wi = MAX(wi, (int)strlen(ir->images[i].id));
 	}
 	printf("%-*s  %-*s  %10s  %-19s  %-7s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED", "TRUSTED", "KEY");
 	for (size_t i = 0; i < ir->n_images; i++) {
-		const Ckpt__Rpc__ImageInfo *ii = ir->images[i];
+		const struct ckpt_image *ii = &ir->images[i];
 		char size[32] = "-", created[64] = "-";
 
 		if (ii->has_size)
@@ -344,9 +334,6 @@ static void images_table(const Ckpt__Rpc__ImagesResponse *ir)
 /* images rm NAME ID */
 static int images_rm(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__ImageRmRequest rm = CKPT__RPC__IMAGE_RM_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
 	int r;
 
 	for (int i = 2; i < argc; i++)
@@ -358,35 +345,28 @@ static int images_rm(struct ctl *c, int argc, char **argv)
 		return r;
 	if (!argv[3][0] || strlen(argv[3]) >= IMAGE_ID_MAX)
 		return ctl_usage(c, "bad image id '%s'", argv[3]);
-	rm.name = argv[2];
-	rm.image_id = argv[3];
-	req.body_case = CKPT__RPC__REQUEST__BODY_IMAGE_RM;
-	req.image_rm = &rm;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_IMAGE_RM, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_image_rm(c->h, argv[2], argv[3], &c->derr))) < 0)
 		return r;
-	ckpt__rpc__response__free_unpacked(resp, NULL);
 	if (c->json) {
 		struct json j;
 
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
-		json_str(&j, "name", rm.name);
-		json_str(&j, "image_id", rm.image_id);
+		json_str(&j, "name", argv[2]);
+		json_str(&j, "image_id", argv[3]);
 		json_bool(&j, "removed", true);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		printf("removed image %s of %s\n", rm.image_id, rm.name);
+		printf("removed image %s of %s\n", argv[3], argv[2]);
 	}
 	return 0;
 }
 
 int verb_images(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__ImagesRequest im = CKPT__RPC__IMAGES_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_images_result res = {};
+	const char *name = NULL;
 	int r;
 
 	/* "images rm" alone lists a container named rm */
@@ -395,16 +375,13 @@ int verb_images(struct ctl *c, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (ctl_is_opt(argv[i]))
 			return ctl_unknown_opt(c, argv[i]);
-		if (im.name)
+		if (name)
 			return ctl_usage(c, "unexpected argument '%s'", argv[i]);
-		im.name = argv[i];
+		name = argv[i];
 	}
-	if (im.name && (r = ctl_check_name(c, im.name)) < 0)
+	if (name && (r = ctl_check_name(c, name)) < 0)
 		return r;
-	req.body_case = CKPT__RPC__REQUEST__BODY_IMAGES;
-	req.images = &im;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_IMAGES, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_images(c->h, name, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
 		struct json j;
@@ -412,14 +389,14 @@ int verb_images(struct ctl *c, int argc, char **argv)
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
 		json_arr_begin(&j, "images");
-		for (size_t i = 0; i < resp->images->n_images; i++)
-			render_image_json(&j, NULL, resp->images->images[i]);
+		for (size_t i = 0; i < res.n_images; i++)
+			render_image_json(&j, NULL, &res.images[i]);
 		json_arr_end(&j);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		images_table(resp->images);
+		images_table(&res);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_images_result_free(&res);
 	return 0;
 }

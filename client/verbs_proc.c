@@ -6,11 +6,11 @@
 #include "macro.h"
 
 
-static void ps_table(const Ckpt__Rpc__PsResponse *p)
+static void ps_table(const struct ckpt_ps_result *p)
 {
 	printf("%7s  %7s  %7s  %-5s  %s\n", "PID", "HOSTPID", "PPID", "STATE", "COMMAND");
 	for (size_t i = 0; i < p->n_processes; i++) {
-		const Ckpt__Rpc__ProcessInfo *pi = p->processes[i];
+		const struct ckpt_process *pi = &p->processes[i];
 
 		printf("%7d  %7d  %7d  %-5s  %s\n", pi->pid, pi->host_pid, pi->ppid,
 		       pi->state ?: "?", pi->command ?: "");
@@ -19,19 +19,13 @@ static void ps_table(const Ckpt__Rpc__PsResponse *p)
 
 int verb_ps(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__PsRequest ps = CKPT__RPC__PS_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_ps_result res = {};
 	const char *name = NULL;
 	int r;
 
 	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
-	ps.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_PS;
-	req.ps = &ps;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_PS, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_ps(c->h, name, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
 		struct json j;
@@ -40,8 +34,8 @@ int verb_ps(struct ctl *c, int argc, char **argv)
 		json_obj_begin(&j, NULL);
 		json_str(&j, "name", name);
 		json_arr_begin(&j, "processes");
-		for (size_t i = 0; i < resp->ps->n_processes; i++) {
-			const Ckpt__Rpc__ProcessInfo *pi = resp->ps->processes[i];
+		for (size_t i = 0; i < res.n_processes; i++) {
+			const struct ckpt_process *pi = &res.processes[i];
 
 			json_obj_begin(&j, NULL);
 			json_i64(&j, "pid", pi->pid);
@@ -55,30 +49,23 @@ int verb_ps(struct ctl *c, int argc, char **argv)
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
-		ps_table(resp->ps);
+		ps_table(&res);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_ps_result_free(&res);
 	return 0;
 }
 
 int verb_wait(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__WaitRequest w = CKPT__RPC__WAIT_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
-	const Ckpt__Rpc__ContainerInfo *ci;
+	struct ckpt_container_result res = {};
+	const struct ckpt_container *ci = &res.container;
 	const char *name = NULL;
 	int r;
 
 	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
-	w.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_WAIT;
-	req.wait = &w;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_WAIT, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_wait(c->h, name, &res, &c->derr))) < 0)
 		return r;
-	ci = resp->wait->container;
 	if (c->json) {
 		struct json j;
 
@@ -96,29 +83,21 @@ int verb_wait(struct ctl *c, int argc, char **argv)
 	else
 		r = ctl_fail(c, -ENODATA, "%s stopped, its exit status is unknown (ckptd restarted meanwhile)",
 			     ci->name);
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_container_result_free(&res);
 	return r;
 }
 
 int verb_stats(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__StatsRequest st = CKPT__RPC__STATS_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
-	const Ckpt__Rpc__StatsResponse *s;
+	struct ckpt_stats_result res = {}, *s = &res;
 	const char *name = NULL;
 	char mem[32] = "-", img[32];
 	int r;
 
 	if ((r = ctl_parse_name_only(c, argc, argv, &name)) < 0)
 		return r;
-	st.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_STATS;
-	req.stats = &st;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_STATS, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_stats(c->h, name, &res, &c->derr))) < 0)
 		return r;
-	s = resp->stats;
 	if (c->json) {
 		struct json j;
 
@@ -144,6 +123,6 @@ int verb_stats(struct ctl *c, int argc, char **argv)
 		printf("%-12s  %10s  %-14s  %5u  %6u  %s\n", render_state(s->state), mem,
 		       s->memory_source ?: "-", s->processes, s->images, img);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_stats_result_free(&res);
 	return 0;
 }

@@ -69,40 +69,27 @@ static int export_parse(struct ctl *c, int argc, char **argv, const char **name,
 
 int verb_export(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__ExportRequest er = CKPT__RPC__EXPORT_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_export_result res = { .fd = -1 };
 	struct ctl_output o = { .fd = -1, .own_fd = -1 };
 	const char *name = NULL, *id = NULL, *output = NULL;
-	_cleanup_close_ int img = -1;
 	uint64_t bytes = 0;
-	size_t nfds = 0;
 	bool to_stdout;
 	int r;
 
 	if ((r = export_parse(c, argc, argv, &name, &id, &output)) < 0)
 		return r;
-	er.name = (char *)name;
-	er.image_id = (char *)id;
-	req.body_case = CKPT__RPC__REQUEST__BODY_EXPORT_IMAGE;
-	req.export_image = &er;
-	r = ctl_call(c, &req, NULL, 0, CKPT__RPC__RESPONSE__BODY_EXPORT_IMAGE, &resp, &img, 1, &nfds);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_export(c->h, name, id, &res, &c->derr))) < 0)
 		return r;
-	if (nfds != 1) {
-		ckpt__rpc__response__free_unpacked(resp, NULL);
-		return ctl_fail(c, -EPROTO, "ckptd sent no image");
-	}
 	r = output_open(c, output, &o);
 	to_stdout = r >= 0 && output_is_stdout(&o);
 	c->stdout_is_image = to_stdout;
 	if (r >= 0 && to_stdout && isatty(o.fd))
 		r = ctl_fail(c, -EINVAL, "refusing to write an image to a terminal; redirect stdout");
 	if (r >= 0)
-		r = copy_fd(c, img, o.fd, &bytes);
-	if (r >= 0 && bytes != resp->export_image->image_bytes)
+		r = copy_fd(c, res.fd, o.fd, &bytes);
+	if (r >= 0 && bytes != res.image_bytes)
 		r = ctl_fail(c, -EIO, "image %s: %" PRIu64 " bytes copied of %" PRIu64,
-			     resp->export_image->image_id, bytes, resp->export_image->image_bytes);
+			     res.image_id, bytes, res.image_bytes);
 	if (r >= 0)
 		r = output_commit(c, &o);
 	output_close(&o);
@@ -115,25 +102,23 @@ int verb_export(struct ctl *c, int argc, char **argv)
 			json_init(&j, out);
 			json_obj_begin(&j, NULL);
 			json_str(&j, "name", name);
-			json_str(&j, "image_id", resp->export_image->image_id);
+			json_str(&j, "image_id", res.image_id);
 			json_str(&j, "output", output);
 			json_u64(&j, "image_bytes", bytes);
 			json_obj_end(&j);
 			json_finish(&j);
 		} else {
 			fprintf(out, "exported %s image %s to %s: %" PRIu64 " bytes\n", name,
-				resp->export_image->image_id, output, bytes);
+				res.image_id, output, bytes);
 		}
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_export_result_free(&res);
 	return r;
 }
 
 int verb_import(struct ctl *c, int argc, char **argv)
 {
-	Ckpt__Rpc__ImportRequest ir = CKPT__RPC__IMPORT_REQUEST__INIT;
-	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
-	Ckpt__Rpc__Response *resp = NULL;
+	struct ckpt_import_result res = {};
 	const char *name = NULL, *input = NULL;
 	_cleanup_close_ int file_fd = -1;
 	int fd, r;
@@ -169,11 +154,8 @@ int verb_import(struct ctl *c, int argc, char **argv)
 		if (fd < 0)
 			return ctl_fail(c, negerrno(), "open %s: %m", input);
 	}
-	ir.name = (char *)name;
-	req.body_case = CKPT__RPC__REQUEST__BODY_IMPORT_IMAGE;
-	req.import_image = &ir;
-	r = ctl_call(c, &req, &fd, 1, CKPT__RPC__RESPONSE__BODY_IMPORT_IMAGE, &resp, NULL, 0, NULL);
-	if (r < 0)
+	if ((r = ctl_connect(c)) < 0 ||
+	    (r = ctl_lib(c, ckpt_import(c->h, name, &(struct ckpt_import_opts){ .fd = fd }, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
 		struct json j;
@@ -181,16 +163,16 @@ int verb_import(struct ctl *c, int argc, char **argv)
 		json_init(&j, stdout);
 		json_obj_begin(&j, NULL);
 		json_str(&j, "name", name);
-		json_str(&j, "image_id", resp->import_image->image_id);
-		json_u64(&j, "image_bytes", resp->import_image->image_bytes);
-		json_bool(&j, "created", resp->import_image->created);
+		json_str(&j, "image_id", res.image_id);
+		json_u64(&j, "image_bytes", res.image_bytes);
+		json_bool(&j, "created", res.created);
 		json_obj_end(&j);
 		json_finish(&j);
 	} else {
 		printf("imported into %s%s: image %s, %" PRIu64 " bytes\n", name,
-		       resp->import_image->created ? " (created)" : "", resp->import_image->image_id,
-		       resp->import_image->image_bytes);
+		       res.created ? " (created)" : "", res.image_id,
+		       res.image_bytes);
 	}
-	ckpt__rpc__response__free_unpacked(resp, NULL);
+	ckpt_import_result_free(&res);
 	return 0;
 }

@@ -5,7 +5,7 @@
 # with --socket, else $CKPTD_SOCKET, else the default), files for -o, -i
 # and inspect, a command after "run NAME --".
 
-_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart cancel images inspect export import version check"
+_ckptctl_verbs="run attach list ps wait stats logs kill rm checkpoint restart cancel images inspect export import events version check"
 _ckptctl_signals="HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM
 STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 
@@ -15,16 +15,16 @@ _ckptctl_flags() {
 	run) echo "-t --cwd --env --env-file --hostname --net --publish --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--check --leave-running --timeout --ghost-limit --external-unix --output -o" ;;
+	checkpoint) echo "--check --leave-running --timeout --ghost-limit --external-unix --hook --output -o" ;;
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
-	restart) echo "--image --timeout --trust-image --input -i --allow-changed-files" ;;
+	restart) echo "--image --timeout --trust-image --hook --input -i --allow-changed-files" ;;
 	esac
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook) return 0 ;;
 	esac
 	return 1
 }

@@ -8,6 +8,7 @@
 #include "container.h"
 #include "creds.h"
 #include "intent.h"
+#include "events.h"
 #include <arpa/inet.h>
 #include "handlers.h"
 #include "init.h"
@@ -1055,6 +1056,10 @@ void container_init_exited(struct container *c, int status)
 	}
 	c->state = CONTAINER_STOPPED;
 	container_save(c);
+	if (c->has_exit_status)
+		events_publish(c->srv, "exited", c, "status %d", c->exit_status);
+	else
+		events_publish(c->srv, "exited", c, "status unknown");
 	query_wait_wake(c);
 }
 

@@ -5,6 +5,7 @@
  * unless the handler took them, setting the entry to -1). */
 #pragma once
 #include "rpc.pb-c.h"
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "container.h"
@@ -56,6 +57,13 @@ void op_end(struct container *ct);
 /* transfer.c: stored images out of and into the store */
 void transfer_export(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void transfer_import(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+
+/* A datagram from a client whose checkpoint or restart runs: if it is the
+ * PhaseAck the worker waits for, hand it over and return true. */
+bool ops_phase_ack(struct conn *cn, const void *buf, size_t len);
+/* The client of a checkpoint or restart left: a phase waiting for its
+ * answer is aborted now, not at the deadline. */
+void ops_client_gone(struct conn *cn);
 
 /* The init of a container with an operation in progress exited. */
 void ops_init_exited(struct container *ct);

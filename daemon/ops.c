@@ -11,6 +11,7 @@
 #include "cr_limits.h"
 #include "fault.h"
 #include "intent.h"
+#include "events.h"
 #include "handlers.h"
 #include "init.h"
 #include "key.h"
@@ -150,11 +151,93 @@ static void op_reply_error(struct container *c)
 	conn_reply_error_msg(c->op_conn, &e);
 }
 
+/* Progress and phases go to the client; a phase it must answer that
+ * can't reach it is answered here, with an abort. */
 static void op_relay_progress(void *ud, Ckpt__Rpc__Response *resp)
 {
 	struct container *c = ud;
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__PhaseAck ack = CKPT__RPC__PHASE_ACK__INIT;
 
-	conn_send(c->op_conn, resp, NULL, 0);
+	if (conn_send(c->op_conn, resp, NULL, 0) >= 0 && c->op_conn)
+		return;
+	if (!resp->phase || !resp->phase->wait || !c->op_worker)
+		return;
+	ack.name = resp->phase->name;
+	ack.ok = false;
+	ack.reason = "the client that asked to be told of it is gone";
+	req.body_case = CKPT__RPC__REQUEST__BODY_PHASE_ACK;
+	req.phase_ack = &ack;
+	(void)worker_phase_ack(c->op_worker, &req);
+}
+
+void ops_client_gone(struct conn *cn)
+{
+	Ckpt__Rpc__Request req = CKPT__RPC__REQUEST__INIT;
+	Ckpt__Rpc__PhaseAck ack = CKPT__RPC__PHASE_ACK__INIT;
+	struct container *c = cn->waiting;
+
+	if (!c || c->op_conn != cn || !c->op_worker || (c->op != OP_CHECKPOINT && c->op != OP_RESTART))
+		return;
+	/* read only if the worker waits at a phase, now or later */
+	ack.name = "";
+	ack.ok = false;
+	ack.reason = "the client that asked to be told of its phases left";
+	req.body_case = CKPT__RPC__REQUEST__BODY_PHASE_ACK;
+	req.phase_ack = &ack;
+	(void)worker_phase_ack(c->op_worker, &req);
+}
+
+bool ops_phase_ack(struct conn *cn, const void *buf, size_t len)
+{
+	struct container *c = cn->waiting;
+	Ckpt__Rpc__Request *req;
+	bool ok;
+
+	if (!c || c->op_conn != cn || !c->op_worker || (c->op != OP_CHECKPOINT && c->op != OP_RESTART))
+		return false;
+	req = ckpt__rpc__request__unpack(NULL, len, buf);
+	ok = req && req->body_case == CKPT__RPC__REQUEST__BODY_PHASE_ACK;
+	if (ok && worker_phase_ack(c->op_worker, req) < 0)
+		log_warn("container %s: handing the client's answer to the worker failed", c->name);
+	if (req)
+		ckpt__rpc__request__free_unpacked(req, NULL);
+	return ok;
+}
+
+/* The phases a request asked for, checked whole; false: refused (answered). */
+static bool ops_phases(struct conn *cn, const char *what, const char *name,
+		       const Ckpt__Rpc__PhaseNotify *n, bool restart, struct worker_phases *ret)
+{
+	int bit;
+
+	*ret = (struct worker_phases){ 0 };
+	if (!n)
+		return true;
+	for (size_t i = 0; i < n->n_phases; i++) {
+		bit = worker_phase_bit(n->phases[i], restart);
+		if (bit < 0) {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "%s %s: a %s has no phase '%.40s'", what, name,
+					 what, n->phases[i]);
+			return false;
+		}
+		ret->notify |= 1u << bit;
+	}
+	for (size_t i = 0; i < n->n_wait; i++) {
+		bit = worker_phase_bit(n->wait[i], restart);
+		if (bit < 0 || !(ret->notify & (1u << bit))) {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "%s %s: waiting at phase '%.40s' that it is not told of",
+					 what, name, n->wait[i]);
+			return false;
+		}
+		if (!worker_phase_waitable(n->wait[i])) {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "%s %s: phase '%s' can't be waited at: nothing is left to undo",
+					 what, name, n->wait[i]);
+			return false;
+		}
+		ret->wait |= 1u << bit;
+	}
+	return true;
 }
 
 static void op_worker_died(struct container *c, const char *what, int wait_status)
@@ -487,6 +570,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	k = intent_clear(c->dir_fd);
 	if (k < 0)
 		log_errno(k, "container %s: clearing its intent record: %m", c->name);
+	events_publish(cn->srv, "started", c, "host pid %d", (int)c->workload_pid);
 	ops_reply_container(c, cn, false, NULL);
 }
 
@@ -520,6 +604,17 @@ static void ops_log_done(const struct container *c, const char *op, bool ok, con
 
 static void ops_run_pending(struct container *c);
 
+static void ops_checkpoint_event(struct container *c)
+{
+	const Ckpt__Rpc__CheckpointResponse *cr = c->op_result ? c->op_result->checkpoint : NULL;
+
+	events_publish(c->srv, "checkpointed", c, "%s%s%s, %llu bytes",
+		       cr && cr->image_id ? "image " : "into a stream",
+		       cr && cr->image_id ? cr->image_id : "",
+		       c->op_leave_running ? ", left running" : "",
+		       cr ? (unsigned long long)cr->image_bytes : 0ull);
+}
+
 static void ops_checkpointed(struct container *c)
 {
 	int r;
@@ -533,6 +628,7 @@ static void ops_checkpointed(struct container *c)
 			     c->op_result->checkpoint->image_id : "the output", strerror(-r));
 		op_reply_error(c);
 	} else {
+		ops_checkpoint_event(c);
 		conn_send(c->op_conn, c->op_result, NULL, 0);
 	}
 	op_end(c);
@@ -561,6 +657,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 		if (c->init_pid == 0) {
 			c->state = CONTAINER_STOPPED;
 			container_save(c);
+			events_publish(c->srv, "damaged", c, "%s", c->op_err_msg);
 		}
 		op_reply_error(c);
 		op_end(c);
@@ -579,6 +676,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 			c->state = CONTAINER_STOPPED;
 			container_save(c);
 		}
+		ops_checkpoint_event(c);
 		conn_send(c->op_conn, final, NULL, 0);
 		op_end(c);
 		return;
@@ -643,7 +741,8 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	int keep[3], k;
 
 	c = ops_lookup(cn, r->name);
-	if (!c || !ops_idle(cn, c) || !ops_fds_ok(cn, "checkpoint", c->name, r->to_fd, true, nfds, fds))
+	if (!c || !ops_idle(cn, c) || !ops_fds_ok(cn, "checkpoint", c->name, r->to_fd, true, nfds, fds) ||
+	    !ops_phases(cn, "checkpoint", c->name, r->notify, false, &job.phases))
 		return;
 	if (c->state != CONTAINER_RUNNING || c->init_pid <= 0) {
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is %s, not running", c->name,
@@ -708,6 +807,9 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 			store_abort(c->dir_fd, id);
 		return;
 	}
+	job.phases.container = c->name;
+	job.phases.init_pid = c->init_pid;
+	job.phases.deadline_ms = job.req.deadline_ms;
 	keep[0] = job.req.image_fd;
 	keep[1] = c->dir_fd;
 	keep[2] = c->console_fd;
@@ -788,6 +890,8 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 			     c->name, strerror(-r));
 		op_reply_error(c);
 	} else {
+		events_publish(c->srv, "restarted", c, "host pid %d, %llu bytes", (int)c->workload_pid,
+			       (unsigned long long)final->restart->image_bytes);
 		ops_reply_container(c, c->op_conn, true, final->restart);
 	}
 	ckpt__rpc__response__free_unpacked(final, NULL);
@@ -834,7 +938,7 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 
 /* Spawn a fresh init and a worker restoring image_fd into it. */
 static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s,
-			      bool allow_changed, bool trust_image)
+			      bool allow_changed, bool trust_image, const struct worker_phases *phases)
 {
 	struct worker_restart_job job = { 0 };
 	static struct cr_creds_limit limit;   /* the worker's copy is taken at fork */
@@ -879,6 +983,11 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	};
 	if (trust_image)
 		log_warn("container %s: restart of an image root trusts without its MAC (--trust-image)", c->name);
+	if (phases)
+		job.phases = *phases;
+	job.phases.container = c->name;
+	job.phases.init_pid = c->init_pid;
+	job.phases.deadline_ms = job.req.deadline_ms;
 	keep[0] = image_fd;
 	keep[1] = ctl_fd;
 	keep[2] = c->log_fd;
@@ -968,7 +1077,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, fd, 0, c->pending_allow_changed, c->pending_trust);
+	ops_restart_start(cn, c, false, fd, 0, c->pending_allow_changed, c->pending_trust, NULL);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -1017,6 +1126,7 @@ static void ops_restart_defer(struct conn *cn, struct container *c, int stream_f
 void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	const Ckpt__Rpc__RestartRequest *r = req->restart;
+	struct worker_phases phases;
 	_cleanup_close_ int image_fd = -1;
 	struct container *c;
 	bool created = false;
@@ -1040,6 +1150,8 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: both an image id and an fd given", r->name);
 		return;
 	}
+	if (!ops_phases(cn, "restart", r->name, r->notify, true, &phases))
+		return;
 	c = container_find(cn->srv, r->name);
 	if (c && !r->from_fd && !access_may_act(cn->uid, c->owner_uid))
 		c = NULL;
@@ -1051,6 +1163,11 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		return;
 	}
 	if (c && r->from_fd && c->op == OP_CHECKPOINT && !c->op_leave_running && !c->pending_conn) {
+		if (phases.notify) {
+			conn_reply_error(cn, E(ERR_BUSY), "restart %s: its checkpoint still runs (a restart that waits for "
+					 "it can't be told of its phases)", r->name);
+			return;
+		}
 		c->pending_allow_changed = r->allow_changed_files;
 		ops_restart_defer(cn, c, fds[0], r->trust_image);   /* most likely fed by that very checkpoint */
 		return;
@@ -1082,7 +1199,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
-	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s, r->allow_changed_files, r->trust_image);
+	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s, r->allow_changed_files, r->trust_image, &phases);
 }
 
 /* ---- kill, rm ---- */
@@ -1144,6 +1261,7 @@ static void ops_rm_finish(struct container *c, struct conn *cn)
 	int r;
 
 	snprintf(name, sizeof(name), "%s", c->name);
+	events_publish(c->srv, "removed", c, NULL);
 	r = container_destroy(c);
 	if (r < 0) {
 		conn_reply_error(cn, E(ERR_IO), "rm %s: removing its state: %s", name, strerror(-r));
@@ -1262,6 +1380,7 @@ void ops_init_exited(struct container *c)
 
 		c->state = CONTAINER_STOPPED;
 		container_save(c);
+		events_publish(c->srv, "exited", c, "status %d", c->exit_status);
 		resp.final = true;
 		resp.body_case = CKPT__RPC__RESPONSE__BODY_KILL;
 		resp.kill = &kr;

@@ -3,6 +3,7 @@
 #include "server.h"
 #include "access.h"
 #include "container.h"
+#include "events.h"
 #include "handlers.h"
 #include "log.h"
 #include "logrot.h"
@@ -50,6 +51,7 @@ static const struct handler {
 	[CKPT__RPC__REQUEST__BODY_EXPORT_IMAGE] = { "export", transfer_export, false, false },
 	[CKPT__RPC__REQUEST__BODY_IMPORT_IMAGE] = { "import", transfer_import, true, true },
 	[CKPT__RPC__REQUEST__BODY_CANCEL] = { "cancel", ops_cancel, false, false },
+	[CKPT__RPC__REQUEST__BODY_EVENTS] = { "events", events_subscribe, false, false },
 };
 
 /* ---- replies ---- */
@@ -62,13 +64,14 @@ int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t 
 	if (!c || c->fd < 0)
 		return 0;
 	r = wire_send_msg(c->fd, &resp->base, fds, nfds);
-	/* Progress may be dropped for a slow reader; a final answer may not. */
-	if (r == -EAGAIN && resp->final) {
+	/* Progress may be dropped for a slow reader; a final answer or a
+	 * phase may not. */
+	if (r == -EAGAIN && (resp->final || resp->phase)) {
 		p = (struct pollfd){ .fd = c->fd, .events = POLLOUT };
 		if (poll(&p, 1, SERVER_SEND_TIMEOUT_MS) > 0)
 			r = wire_send_msg(c->fd, &resp->base, fds, nfds);
 	}
-	if (r < 0 && (r != -EAGAIN || resp->final))
+	if (r < 0 && (r != -EAGAIN || resp->final || resp->phase))
 		log_debug("client pid %d: sending a reply: %s", (int)c->pid, strerror(-r));
 	return r;
 }
@@ -112,6 +115,7 @@ static void conn_free(struct conn *c)
 		}
 	c->srv->n_conns--;
 	/* an operation outlives its client: it just has nobody to tell */
+	ops_client_gone(c);
 	if (c->waiting && c->waiting->pending_conn == c) {
 		c->waiting->pending_conn = NULL;
 		c->waiting->pending_fd = safe_close(c->waiting->pending_fd);
@@ -127,6 +131,11 @@ static void conn_free(struct conn *c)
 		event_free(c->idle);
 	c->fd = safe_close(c->fd);
 	free(c);
+}
+
+void conn_close(struct conn *c)
+{
+	conn_free(c);
 }
 
 static void close_fds(int *fds, size_t n)
@@ -170,7 +179,7 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct timeval tv = { c->srv->idle_timeout_s, 0 };
 
-	if (c->waiting || c->check || c->wait_for || c->canceling) {
+	if (c->waiting || c->check || c->wait_for || c->canceling || c->events) {
 		evtimer_add(c->idle, &tv);
 		return;
 	}
@@ -207,7 +216,9 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	if (c->waiting || c->check || c->wait_for || c->canceling) {
+	if (c->waiting && !nfds && ops_phase_ack(c, c->srv->buf, n))
+		return;
+	if (c->waiting || c->check || c->wait_for || c->canceling || c->events) {
 		/* one request at a time: answering out of order would confuse it */
 		log_warn("client pid %d: request before the previous answer; closing", (int)c->pid);
 		close_fds(fds, nfds);

@@ -49,6 +49,7 @@ struct conn {
 	struct check_job *check;     /* a check worker replies to us later */
 	struct container *wait_for;  /* wait: answered when its workload ends */
 	struct container *canceling; /* cancel: answered when its operation ends */
+	bool events;                 /* a subscriber of lifecycle events (events.c) */
 };
 
 struct server {
@@ -90,6 +91,9 @@ int server_run(struct server *srv);
 void server_free(struct server *srv);
 /* A worker ended or an operation finished: if stopping and idle, leave the loop. */
 void server_maybe_exit(struct server *srv);
+
+/* Close a client's connection now (a subscriber that fell behind). */
+void conn_close(struct conn *c);
 
 /* Replies. Every function sends one Response on conn (NULL: client gone, no-op). */
 int conn_send(struct conn *c, Ckpt__Rpc__Response *resp, const int *fds, size_t nfds);

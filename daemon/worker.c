@@ -10,7 +10,9 @@
 #include "wire.h"
 #include <event2/event.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -345,6 +347,121 @@ static void worker_cancel_error(struct cr_error *err, const char *name, const ch
 		log_info("container %s: the %s stopped at: %s", name, op, first);
 }
 
+/* ---- phases ---- */
+
+static const struct {
+	const char *name;
+	bool restart;              /* a restart's phase, else a checkpoint's */
+	bool waitable;
+} worker_phase_names[] = {
+	{ "network-locked", false, true },
+	{ "frozen", false, true },
+	{ "dumped", false, true },
+	{ "before-resume", false, true },
+	{ "killed", false, false },
+	{ "namespaces-set-up", true, true },
+	{ "before-resume", true, true },
+	{ "resumed", true, true },
+};
+
+int worker_phase_bit(const char *name, bool restart)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(worker_phase_names); i++)
+		if (worker_phase_names[i].restart == restart && streq(worker_phase_names[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+bool worker_phase_waitable(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(worker_phase_names); i++)
+		if (streq(worker_phase_names[i].name, name))
+			return worker_phase_names[i].waitable;
+	return false;
+}
+
+int worker_phase_ack(struct worker *w, const Ckpt__Rpc__Request *req)
+{
+	return wire_send_msg(w->report_fd, &req->base, NULL, 0);
+}
+
+struct worker_phase_ctx {
+	int report_fd;
+	bool restart;
+	const struct worker_phases *ph;
+};
+
+/* The client's answer to phase, by the deadline. */
+static int worker_phase_wait(struct worker_phase_ctx *pc, const char *phase, struct cr_error *err)
+{
+	_cleanup_free_ uint8_t *buf = malloc(CKPT_RPC_MAX_MSG);
+	Ckpt__Rpc__Request *req;
+	struct pollfd p = { .fd = pc->report_fd, .events = POLLIN };
+	struct timespec ts;
+	int64_t left;
+	ssize_t n;
+	int r;
+
+	if (!buf)
+		return cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "phase %s: waiting for the client", phase);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		left = (int64_t)pc->ph->deadline_ms - ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		if (left <= 0)
+			return cr_fail(err, CR_ERR_IO, ETIMEDOUT, "container %s: no answer from the client at phase %s before the deadline",
+				       pc->ph->container, phase);
+		r = poll(&p, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+		if (r < 0 && errno != EINTR)
+			return cr_fail(err, CR_ERR_KERNEL, errno, "phase %s: waiting for the client", phase);
+		if (r > 0)
+			break;
+	}
+	n = wire_recv(pc->report_fd, buf, CKPT_RPC_MAX_MSG, NULL, 0, NULL);
+	if (n <= 0)
+		return cr_fail(err, CR_ERR_INTERNAL, n < 0 ? (int)-n : EPIPE, "phase %s: ckptd went away", phase);
+	req = ckpt__rpc__request__unpack(NULL, n, buf);
+	/* an abort counts whatever phase it names: ckptd sends one unnamed
+	 * when the client leaves */
+	if (!req || req->body_case != CKPT__RPC__REQUEST__BODY_PHASE_ACK ||
+	    (req->phase_ack->ok && !streq(req->phase_ack->name, phase))) {
+		if (req)
+			ckpt__rpc__request__free_unpacked(req, NULL);
+		return cr_fail(err, CR_ERR_BAD_STATE, 0, "container %s: the client answered phase %s with something else",
+			       pc->ph->container, phase);
+	}
+	r = req->phase_ack->ok ? 0 :
+	    cr_fail(err, CR_ERR_BAD_STATE, 0, "container %s: the client aborted at phase %s: %.200s", pc->ph->container,
+		    phase, req->phase_ack->reason ? req->phase_ack->reason : "no reason given");
+	ckpt__rpc__request__free_unpacked(req, NULL);
+	return r;
+}
+
+static int worker_phase(void *arg, const char *phase, struct cr_error *err)
+{
+	struct worker_phase_ctx *pc = arg;
+	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
+	Ckpt__Rpc__Phase ph = CKPT__RPC__PHASE__INIT;
+	int bit = worker_phase_bit(phase, pc->restart);
+	char netns[64];
+	int r;
+
+	if (bit < 0 || !(pc->ph->notify & (1u << bit)))
+		return 0;
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)pc->ph->init_pid);
+	ph.name = (char *)phase;
+	ph.container = (char *)pc->ph->container;
+	ph.has_init_host_pid = true;
+	ph.init_host_pid = pc->ph->init_pid;
+	ph.netns = netns;
+	ph.has_wait = true;
+	ph.wait = pc->ph->wait & (1u << bit);
+	resp.phase = &ph;
+	r = wire_send_msg(pc->report_fd, &resp.base, NULL, 0);
+	if (r < 0)
+		return cr_fail(err, CR_ERR_INTERNAL, -r, "phase %s: telling ckptd", phase);
+	return ph.wait ? worker_phase_wait(pc, phase, err) : 0;
+}
+
 static int worker_send_error(int report_fd, const struct cr_error *err, int r, const char *what)
 {
 	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
@@ -478,8 +595,12 @@ int worker_checkpoint(void *arg, int report_fd)
 
 	struct net_hook_arg net_arg = { .name = job->req.name };
 
+	struct worker_phase_ctx pc = { .report_fd = report_fd, .restart = false, .ph = &job->phases };
+
 	job->req.progress = worker_progress;
 	job->req.progress_arg = &report_fd;
+	job->req.phase = worker_phase;
+	job->req.phase_arg = &pc;
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);
@@ -536,8 +657,12 @@ int worker_restart(void *arg, int report_fd)
 
 	struct net_hook_arg net_arg = { .name = job->req.name, .busy = job->net_busy, .nbusy = job->net_nbusy };
 
+	struct worker_phase_ctx pc = { .report_fd = report_fd, .restart = true, .ph = &job->phases };
+
 	job->req.progress = worker_progress;
 	job->req.progress_arg = &report_fd;
+	job->req.phase = worker_phase;
+	job->req.phase_arg = &pc;
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);

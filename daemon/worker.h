@@ -41,12 +41,29 @@ void worker_cancel(struct worker *w);
 /* Kill and reap synchronously (shutdown); done() is called. */
 void worker_abort(struct worker *w);
 
+/* The phases a checkpoint or restart request asked to be told of (rpc.proto
+ * PhaseNotify), as bits of worker_phase_names[]. */
+struct worker_phases {
+	uint32_t notify, wait;
+	const char *container;
+	pid_t init_pid;            /* the container's init (restart: the fresh one) */
+	uint64_t deadline_ms;      /* CLOCK_MONOTONIC: the answer must come by then */
+};
+/* The bit of phase name for a checkpoint (restart = false) or a restart;
+ * -1 if it has none. */
+int worker_phase_bit(const char *name, bool restart);
+/* A phase where waiting is allowed. */
+bool worker_phase_waitable(const char *name);
+/* Hand the client's PhaseAck (a packed Request) to the worker waiting for it. */
+int worker_phase_ack(struct worker *w, const Ckpt__Rpc__Request *req);
+
 /* Job bodies (run in the worker). */
 struct worker_checkpoint_job {
 	struct cr_checkpoint_req req;
 	int dir_fd;                    /* container dir, for the store */
 	const char *image_id;          /* into the store (req.image_fd = tmp file), or NULL */
 	struct intent intent;          /* ckptd's record: the worker adds itself and the commit */
+	struct worker_phases phases;
 };
 int worker_checkpoint(void *arg, int report_fd);
 
@@ -56,6 +73,7 @@ struct worker_restart_job {
 	size_t net_nbusy;
 	int dir_fd;                    /* container dir, for the intent record */
 	struct intent intent;
+	struct worker_phases phases;
 };
 int worker_restart(void *arg, int report_fd);
 

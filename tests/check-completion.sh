@@ -52,7 +52,7 @@ checkpoint_ct "$b" --leave-running
 id=$(ckctl --json images "$b" | "$PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["images"][0]["id"])')
 [ -n "$id" ] || fail "no image id for $b"
 
-expect "attach cancel check checkpoint export images import inspect kill list logs ps restart rm run stats version wait" "$C" ""
+expect "attach cancel check checkpoint events export images import inspect kill list logs ps restart rm run stats version wait" "$C" ""
 expect "check checkpoint" "$C" ch
 expect "--help --json --socket --version" "$C" --
 expect "$a $b" "$C" --socket "$SOCK" logs ""
@@ -62,7 +62,7 @@ expect "$b" "$C" --json --socket="$SOCK" checkpoint "$P-b"
 expect "" "$C" --socket "$SOCK" logs "$a" ""
 expect "$id" "$C" --socket "$SOCK" restart "$b" --image ""
 expect "" "$C" --socket "$SOCK" restart "$a" --image ""
-expect_has --check --leave-running --timeout --ghost-limit --output -o -- "$C" --socket "$SOCK" checkpoint "$a" -
+expect_has --check --leave-running --timeout --ghost-limit --hook --output -o -- "$C" --socket "$SOCK" checkpoint "$a" -
 expect_has --image --input -i -- "$C" --socket "$SOCK" restart "$a" -
 expect_has --cwd --env --env-file --hostname --net --publish -- "$C" run x --
 expect_has --follow -f -- "$C" logs "$a" -

@@ -68,7 +68,7 @@ static int hold_traffic(struct ckpt_job *j)
 	if (r < 0)
 		return r;
 	j->held = true;
-	return 0;
+	return cr_phase(req->phase, req->phase_arg, "network-locked", j->ctx.err);
 }
 
 static int freeze(struct ckpt_job *j)
@@ -497,6 +497,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	else
 		r = freeze(&j);
 	if (r >= 0)
+		r = cr_phase(req->phase, req->phase_arg, "frozen", err);
+	if (r >= 0)
 		r = fault_inject(err, "ckpt-frozen");
 	if (r >= 0)
 		r = tree_collect(&j.ctx);
@@ -531,10 +533,17 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (r >= 0 && !req->check_only)
 		r = write_tail(&j);
 	if (r >= 0)
+		r = cr_phase(req->phase, req->phase_arg, "dumped", err);
+	if (r >= 0 && req->leave_running)
+		r = cr_phase(req->phase, req->phase_arg, "before-resume", err);
+	if (r >= 0)
 		r = fault_inject(err, "ckpt-commit");
 	if (r >= 0 && req->commit)
 		r = req->commit(req->commit_arg, err);
 	ckpt_finish(&j, r >= 0);
+	/* nothing is left to undo: told, never waited at */
+	if (r >= 0 && !req->leave_running)
+		(void)cr_phase(req->phase, req->phase_arg, "killed", err);
 	if (r >= 0 && ret_stats) {
 		uint64_t t = cr_now_us();
 

@@ -138,6 +138,14 @@ int cr_ns_read(pid_t init_pid, struct cr_ns_config *ret);
 struct mac_key;
 
 typedef void (*cr_progress_fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+/* A phase of the operation ("frozen", "namespaces-set-up", ...) that the
+ * caller may act at: 0 goes on; < 0 aborts, with err set by the callee. */
+typedef int (*cr_phase_fn)(void *arg, const char *phase, struct cr_error *err);
+
+static inline int cr_phase(cr_phase_fn fn, void *arg, const char *phase, struct cr_error *err)
+{
+	return fn ? fn(arg, phase, err) : 0;
+}
 
 struct cr_contain;
 struct cr_creds_limit;
@@ -169,6 +177,8 @@ struct cr_checkpoint_req {
 	 * go (may be NULL): make it durable there. A failure rolls back. */
 	int (*commit)(void *arg, struct cr_error *err);
 	void *commit_arg;
+	cr_phase_fn phase;         /* may be NULL */
+	void *phase_arg;
 };
 
 struct cr_checkpoint_stats {
@@ -202,6 +212,8 @@ struct cr_restart_req {
 	uid_t owner_uid;           /* the container's owner: files are reopened as it */
 	gid_t owner_gid;
 	bool allow_changed_files;  /* reopen regular files whose size or mtime changed */
+	cr_phase_fn phase;         /* may be NULL */
+	void *phase_arg;
 };
 
 struct cr_restart_stats {

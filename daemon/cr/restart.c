@@ -88,7 +88,10 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");
 		}
 	}
-	return ipc_restore_ns(ctx, h);
+	r = ipc_restore_ns(ctx, h);
+	if (r < 0)
+		return r;
+	return cr_phase(ctx->req->phase, ctx->req->phase_arg, "namespaces-set-up", ctx->err);
 }
 
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
@@ -464,6 +467,8 @@ static int finish(struct restore_ctx *ctx)
 		r = sock_tcp_restore_close(ctx);
 	if (r >= 0)
 		sock_tcp_restore_end(ctx, true);
+	if (r >= 0)
+		r = cr_phase(ctx->req->phase, ctx->req->phase_arg, "before-resume", ctx->err);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_hand_off(ctx, &ctx->procs[i]);
@@ -575,5 +580,8 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 			.net = ctx.net,
 		};
 	restart_cleanup(&ctx, r >= 0);
+	/* an abort now fails the restart: the caller kills what runs */
+	if (r >= 0)
+		r = cr_phase(req->phase, req->phase_arg, "resumed", err);
 	return r < 0 ? r : 0;
 }
