@@ -80,7 +80,7 @@ refused() {
 	rm -f "$TMP/opens" "$TMP/stop" "$TMP/feed"
 	watch_opens
 	mkfifo "$TMP/feed"
-	ckctl restart "bad$tag" -i - <"$TMP/feed" >"$TMP/rs.out" 2>&1 &
+	ckctl restart "bad$tag" -i - --trust-image <"$TMP/feed" >"$TMP/rs.out" 2>&1 &
 	RS=$!
 	exec 7>"$TMP/feed"
 	head -c "$at" "$TMP/bad$tag.img" >&7

@@ -23,7 +23,7 @@ EDIT=$BUILD/tests/tools/imgedit
 WATCH=$BUILD/tests/tools/openwatch
 [ -x "$EDIT" ] && [ -x "$WATCH" ] || fail "no $EDIT or $WATCH"
 # flags every restart of an edited image takes (images are authenticated)
-TAMPERED_FLAGS=()
+TAMPERED_FLAGS=(--trust-image)
 start_ckptd
 
 D=$WORK/f
