@@ -523,6 +523,27 @@ static int rec_type_by_name(const char *name)
 	return -EINVAL;
 }
 
+/* The tail's counts and checksum are the writer's, never the JSON's; its
+ * MAC is the JSON's as it is (like an IMG_MAC record's): an unchanged
+ * document is the same image, an edited one fails its MAC at restart. */
+static int encode_tail(struct ctl *c, struct image_writer *w, const struct jsonv *msg, const char *path)
+{
+	Ckpt__Img__Tail *t = NULL;
+	char at[64], err[512];
+	int r;
+
+	if (msg) {
+		snprintf(at, sizeof(at), "%s.msg", path);
+		r = image_json_to_msg(msg, &ckpt__img__tail__descriptor, at, (ProtobufCMessage **)&t, err, sizeof(err));
+		if (r < 0)
+			return ctl_fail(c, r, "%s", err);
+	}
+	r = image_write_tail_mac(w, t ? t->mac : NULL);
+	if (t)
+		protobuf_c_message_free_unpacked(&t->base, NULL);
+	return r < 0 ? ctl_fail(c, r, "writing the image: %m") : 0;
+}
+
 /* One record of the JSON form: its payload packed or decoded, written. */
 static int encode_record(struct ctl *c, struct image_writer *w, const struct jsonv *rec, size_t i, bool last)
 {
@@ -540,12 +561,9 @@ static int encode_record(struct ctl *c, struct image_writer *w, const struct jso
 	if ((i == 0) != (t == IMG_HEADER) || last != (t == IMG_TAIL))
 		return ctl_fail(c, -EINVAL, "%s: %s: an image is a header first, a tail last, and neither elsewhere",
 				path, type->str);
-	/* the tail's counts and checksum are the writer's, never the JSON's */
-	if (t == IMG_TAIL) {
-		r = image_write_tail(w);
-		return r < 0 ? ctl_fail(c, r, "writing the image: %m") : 0;
-	}
 	desc = meta_desc((uint32_t)t);
+	if (t == IMG_TAIL)
+		return encode_tail(c, w, msg, path);
 	if (desc) {
 		if (!msg || data)
 			return ctl_fail(c, -EINVAL, "%s: a %s record has \"msg\" and no \"data\"", path, type->str);
@@ -631,6 +649,8 @@ int verb_inspect(struct ctl *c, int argc, char **argv)
 		return fd;
 
 	image_reader_init(&r, fd);
+	/* the JSON form is the whole image: --encode writes its MAC back */
+	r.pass_mac = in.json;
 	if (in.json) {
 		json_init(&in.j, stdout);
 		json_obj_begin(&in.j, NULL);
