@@ -545,7 +545,8 @@ static int encode_tail(struct ctl *c, struct image_writer *w, const struct jsonv
 }
 
 /* One record of the JSON form: its payload packed or decoded, written. */
-static int encode_record(struct ctl *c, struct image_writer *w, const struct jsonv *rec, size_t i, bool last)
+static int encode_record(struct ctl *c, struct image_writer *w, const struct jsonv *rec, size_t i, bool last,
+			 uint32_t *segs)
 {
 	const struct jsonv *type = jsonv_get(rec, "type"), *msg = jsonv_get(rec, "msg"), *data = jsonv_get(rec, "data");
 	const ProtobufCMessageDescriptor *desc;
@@ -571,6 +572,16 @@ static int encode_record(struct ctl *c, struct image_writer *w, const struct jso
 		r = image_json_to_msg(msg, desc, path, &m, err, sizeof(err));
 		if (r < 0)
 			return ctl_fail(c, r, "%s", err);
+		if (t == IMG_SEGMENT)
+			(*segs)++;
+		/* like the tail's, the metadata's counts are the writer's */
+		if (t == IMG_META_END) {
+			Ckpt__Img__MetaEnd *e = (Ckpt__Img__MetaEnd *)m;
+
+			e->records = w->records;
+			e->segments = *segs;
+			e->bytes = w->bytes;
+		}
 		r = image_write_msg(w, (uint32_t)t, m);
 		protobuf_c_message_free_unpacked(m, NULL);
 	} else {
@@ -593,6 +604,7 @@ static int inspect_encode(struct ctl *c, const char *path)
 	struct jsonv *doc;
 	char err[256];
 	size_t len = 0;
+	uint32_t segs = 0;
 	int fd, r;
 
 	if (isatty(STDOUT_FILENO))
@@ -615,7 +627,7 @@ static int inspect_encode(struct ctl *c, const char *path)
 	}
 	image_writer_init(&w, STDOUT_FILENO);
 	for (size_t i = 0; i < recs->n && r >= 0; i++)
-		r = encode_record(c, &w, recs->items[i], i, i + 1 == recs->n);
+		r = encode_record(c, &w, recs->items[i], i, i + 1 == recs->n, &segs);
 	image_writer_free(&w);
 	jsonv_free(doc);
 	return r;
