@@ -523,8 +523,30 @@ static int rec_type_by_name(const char *name)
 	return -EINVAL;
 }
 
+/* The tail's counts and checksum are the writer's, never the JSON's; its
+ * MAC is the JSON's as it is (like an IMG_MAC record's): an unchanged
+ * document is the same image, an edited one fails its MAC at restart. */
+static int encode_tail(struct ctl *c, struct image_writer *w, const struct jsonv *msg, const char *path)
+{
+	Ckpt__Img__Tail *t = NULL;
+	char at[64], err[512];
+	int r;
+
+	if (msg) {
+		snprintf(at, sizeof(at), "%s.msg", path);
+		r = image_json_to_msg(msg, &ckpt__img__tail__descriptor, at, (ProtobufCMessage **)&t, err, sizeof(err));
+		if (r < 0)
+			return ctl_fail(c, r, "%s", err);
+	}
+	r = image_write_tail_mac(w, t ? t->mac : NULL);
+	if (t)
+		protobuf_c_message_free_unpacked(&t->base, NULL);
+	return r < 0 ? ctl_fail(c, r, "writing the image: %m") : 0;
+}
+
 /* One record of the JSON form: its payload packed or decoded, written. */
-static int encode_record(struct ctl *c, struct image_writer *w, const struct jsonv *rec, size_t i, bool last)
+static int encode_record(struct ctl *c, struct image_writer *w, const struct jsonv *rec, size_t i, bool last,
+			 uint32_t *segs)
 {
 	const struct jsonv *type = jsonv_get(rec, "type"), *msg = jsonv_get(rec, "msg"), *data = jsonv_get(rec, "data");
 	const ProtobufCMessageDescriptor *desc;
@@ -540,12 +562,9 @@ static int encode_record(struct ctl *c, struct image_writer *w, const struct jso
 	if ((i == 0) != (t == IMG_HEADER) || last != (t == IMG_TAIL))
 		return ctl_fail(c, -EINVAL, "%s: %s: an image is a header first, a tail last, and neither elsewhere",
 				path, type->str);
-	/* the tail's counts and checksum are the writer's, never the JSON's */
-	if (t == IMG_TAIL) {
-		r = image_write_tail(w);
-		return r < 0 ? ctl_fail(c, r, "writing the image: %m") : 0;
-	}
 	desc = meta_desc((uint32_t)t);
+	if (t == IMG_TAIL)
+		return encode_tail(c, w, msg, path);
 	if (desc) {
 		if (!msg || data)
 			return ctl_fail(c, -EINVAL, "%s: a %s record has \"msg\" and no \"data\"", path, type->str);
@@ -553,6 +572,16 @@ static int encode_record(struct ctl *c, struct image_writer *w, const struct jso
 		r = image_json_to_msg(msg, desc, path, &m, err, sizeof(err));
 		if (r < 0)
 			return ctl_fail(c, r, "%s", err);
+		if (t == IMG_SEGMENT)
+			(*segs)++;
+		/* like the tail's, the metadata's counts are the writer's */
+		if (t == IMG_META_END) {
+			Ckpt__Img__MetaEnd *e = (Ckpt__Img__MetaEnd *)m;
+
+			e->records = w->records;
+			e->segments = *segs;
+			e->bytes = w->bytes;
+		}
 		r = image_write_msg(w, (uint32_t)t, m);
 		protobuf_c_message_free_unpacked(m, NULL);
 	} else {
@@ -575,6 +604,7 @@ static int inspect_encode(struct ctl *c, const char *path)
 	struct jsonv *doc;
 	char err[256];
 	size_t len = 0;
+	uint32_t segs = 0;
 	int fd, r;
 
 	if (isatty(STDOUT_FILENO))
@@ -597,7 +627,7 @@ static int inspect_encode(struct ctl *c, const char *path)
 	}
 	image_writer_init(&w, STDOUT_FILENO);
 	for (size_t i = 0; i < recs->n && r >= 0; i++)
-		r = encode_record(c, &w, recs->items[i], i, i + 1 == recs->n);
+		r = encode_record(c, &w, recs->items[i], i, i + 1 == recs->n, &segs);
 	image_writer_free(&w);
 	jsonv_free(doc);
 	return r;
@@ -631,6 +661,8 @@ int verb_inspect(struct ctl *c, int argc, char **argv)
 		return fd;
 
 	image_reader_init(&r, fd);
+	/* the JSON form is the whole image: --encode writes its MAC back */
+	r.pass_mac = in.json;
 	if (in.json) {
 		json_init(&in.j, stdout);
 		json_obj_begin(&in.j, NULL);

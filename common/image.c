@@ -334,11 +334,9 @@ int image_write_mac(struct image_writer *w)
 	return image_write_record(w, IMG_MAC, w->scratch, (size_t)len);
 }
 
-int image_write_tail(struct image_writer *w)
+static int image_write_tail_of(struct image_writer *w, Ckpt__Img__Mac *m)
 {
 	Ckpt__Img__Tail t = CKPT__IMG__TAIL__INIT;
-	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
-	uint8_t mac[MAC_LEN];
 	ssize_t len;
 	int r;
 
@@ -346,18 +344,36 @@ int image_write_tail(struct image_writer *w)
 		return -EPIPE;
 	t.records = w->records;
 	t.bytes = w->bytes;
-	if (w->keyed) {
-		r = image_mac_now(w, &m, mac);
-		if (r < 0)
-			return r;
-		t.mac = &m;
-	}
+	t.mac = m;
 	len = image_pack(w, &t.base);
 	if (len < 0)
 		return (int)len;
 	r = image_write_raw(w, IMG_TAIL, w->scratch, (size_t)len);
 	w->ended = true;
 	return r;
+}
+
+int image_write_tail(struct image_writer *w)
+{
+	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
+	uint8_t mac[MAC_LEN];
+	int r;
+
+	if (w->ended)
+		return -EPIPE;
+	if (!w->keyed)
+		return image_write_tail_of(w, NULL);
+	r = image_mac_now(w, &m, mac);
+	if (r < 0)
+		return r;
+	return image_write_tail_of(w, &m);
+}
+
+int image_write_tail_mac(struct image_writer *w, const struct Ckpt__Img__Mac *m)
+{
+	if (w->keyed)
+		return -EINVAL;
+	return image_write_tail_of(w, (Ckpt__Img__Mac *)m);
 }
 
 int image_write_error(struct image_writer *w, const char *message)
@@ -699,7 +715,7 @@ int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **r
 	r->error[0] = 0;
 	do
 		ret = image_read_one(r, ret_type, ret_payload, ret_len);
-	while (ret == 1 && *ret_type == IMG_MAC);
+	while (ret == 1 && *ret_type == IMG_MAC && !r->pass_mac);
 	return ret;
 }
 

@@ -92,6 +92,8 @@ int image_io_set_deadline(struct image_io *io, int fd, bool write, uint64_t dead
 extern int (*image_io_interrupted)(void);
 void image_io_close(struct image_io *io);
 
+struct Ckpt__Img__Mac;
+
 struct image_writer {
 	int fd;
 	struct image_io io;
@@ -115,6 +117,10 @@ int image_write_record(struct image_writer *w, uint32_t type, const void *buf, s
 /* Pack a protobuf message and write it as one record. */
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg);
 int image_write_tail(struct image_writer *w);
+/* An unkeyed writer copying an image: its tail with the counts of what was
+ * written and the copied image's own MAC m (NULL: none), so the copy is the
+ * same bytes. -EINVAL on a keyed writer (its MAC is its own). */
+int image_write_tail_mac(struct image_writer *w, const struct Ckpt__Img__Mac *m);
 /* MAC every record from here on (call before the first) under key. */
 int image_writer_set_key(struct image_writer *w, const struct mac_key *key);
 /* Write an IMG_MAC record: the MAC of every record so far, so a reader can
@@ -141,6 +147,8 @@ struct image_reader {
 	struct image_mac_cand *cand;
 	size_t ncand;
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
+	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
+				  * or show an image must keep them */
 	bool mac_ok;             /* ... and every one verified */
 	uint8_t mac_key_id[MAC_KEY_ID_LEN];   /* the key the last MAC names */
 };
@@ -156,8 +164,8 @@ int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size
  * read so far (the metadata) is authenticated before anything acts on it.
  * 0, or -EKEYREJECTED and the others of image_read_record. */
 int image_read_mac(struct image_reader *r);
-/* Read the next record (IMG_MAC records are checked and skipped here, never
- * returned). Returns 1 with type/payload/len (payload valid until
+/* Read the next record (IMG_MAC records are checked and skipped here, and
+ * returned only if r->pass_mac). Returns 1 with type/payload/len (payload valid until
  * the next call), 0 after a verified TAIL (the caller's signal that the image
  * is complete), or -errno with r->error saying why:
  *   -EPROTO   bad magic, unknown type, first record not HEADER

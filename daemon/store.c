@@ -330,26 +330,42 @@ static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 	}
 }
 
+/* The verified tail payload of the image copied: the copy's tail. */
+static int store_copy_tail(struct image_writer *w, const void *payload, size_t len)
+{
+	Ckpt__Img__Tail *t = payload ? ckpt__img__tail__unpack(NULL, len, payload) : NULL;
+	int ret;
+
+	if (!t)
+		return -EBADMSG;
+	ret = image_write_tail_mac(w, t->mac);
+	protobuf_c_message_free_unpacked(&t->base, NULL);
+	return ret;
+}
+
 /* The writer makes the same bytes from the same records (the checksum
- * chain and the tail depend on nothing else), so the copy is the image. */
+ * chain and the tail's counts depend on nothing else); the image's IMG_MAC
+ * records and its tail's MAC are copied as they are, so the copy is the
+ * image byte for byte. */
 int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *ret_bytes,
 			char *why, size_t why_len)
 {
 	struct image_reader r;
 	struct image_writer w;
+	const void *payload = NULL;
+	size_t len = 0;
 	int ret;
 
 	why[0] = '\0';
 	image_reader_init(&r, in_fd);
+	r.pass_mac = true;
 	image_writer_init(&w, out_fd);
 	ret = deadline_ms ? image_io_set_deadline(&r.io, in_fd, false, deadline_ms) : 0;
 	if (ret < 0)
 		snprintf(r.error, sizeof(r.error), "preparing the stream: %s", strerror(-ret));
 	while (ret >= 0) {
 		const ProtobufCMessageDescriptor *desc;
-		const void *payload;
 		uint32_t type;
-		size_t len;
 		uint64_t off = r.offset;
 		void *msg;
 
@@ -371,7 +387,7 @@ int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *r
 			snprintf(r.error, sizeof(r.error), "writing the copy: %s", strerror(-ret));
 	}
 	if (ret == 0) {
-		ret = image_write_tail(&w);
+		ret = store_copy_tail(&w, payload, len);
 		if (ret < 0)
 			snprintf(r.error, sizeof(r.error), "writing the copy: %s", strerror(-ret));
 	}

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The operator's tools:
 #   inspect --json / --encode: an image decoded to JSON and encoded again is
-#   the same bytes; a field changed in the JSON is in the new image (inspect
-#   shows it, and the container restarts from it); a broken JSON is refused.
+#   the same bytes, its MACs included; a field changed in the JSON is in the
+#   new image (inspect shows it); its MAC no longer matches, so restart
+#   refuses it, and restarts from it with --trust-image; a broken JSON is
+#   refused.
 #   export / import: a stored image leaves one store and enters another
 #   container's byte for byte, and restarts there; a corrupt or truncated
 #   import is refused and leaves no image behind, not even a temporary one.
@@ -32,6 +34,10 @@ ckctl --json inspect "$TMP/a.img" >"$TMP/a.json" || fail "inspect --json: $(tail
 	fail "header.container is not $name in the JSON"
 [ "$(pyfield "$TMP/a.json" 'sum(1 for r in d["records"] if r["type"] == "pages" and r.get("data"))')" -gt 0 ] ||
 	fail "no pages record with base64 data"
+[ "$(pyfield "$TMP/a.json" 'sum(1 for r in d["records"] if r["type"] == "mac")')" = 1 ] ||
+	fail "the JSON does not show the image's mac record"
+[ "$(pyfield "$TMP/a.json" 'len(d["records"][-1]["msg"]["mac"]["mac"]) > 0')" = True ] ||
+	fail "the JSON's tail carries no MAC"
 ckctl inspect --encode "$TMP/a.json" >"$TMP/b.img" || fail "inspect --encode failed"
 cmp "$TMP/a.img" "$TMP/b.img" || fail "decode + encode changed the image"
 ckctl inspect --encode - <"$TMP/a.json" >"$TMP/c.img" || fail "inspect --encode - failed"
@@ -51,9 +57,12 @@ ckctl inspect "$TMP/m.img" >"$TMP/m.txt" || fail "inspect of the edited image: $
 grep -q ' hostname=edited-host' "$TMP/m.txt" || fail "inspect does not show the edited hostname"
 ckctl --json inspect "$TMP/m.img" >"$TMP/m2.json" || fail "inspect --json of the edited image"
 [ "$(pyfield "$TMP/m2.json" 'd["records"][0]["msg"]["hostname"]')" = edited-host ] || fail "the edit did not survive"
-restart_ct "$name" -i "$TMP/m.img"
+ckctl restart "$name" -i "$TMP/m.img" >"$TMP/m.out" 2>&1 && fail "the edited image restarted without --trust-image"
+grep -q 'not signed' "$TMP/m.out" || fail "the edited image's refusal: $(cat "$TMP/m.out")"
+[ "$(ct_state "$name")" = checkpointed ] || fail "$name is $(ct_state "$name") after a refused restart"
+restart_ct "$name" --trust-image -i "$TMP/m.img"
 verify_ct "$name" memory
-info "an edited hostname: inspect shows it, the container restarts from it"
+info "an edited hostname: inspect shows it, its MAC refuses it, it restarts with --trust-image"
 
 # refusals name what is wrong
 printf '{"records": [' >"$TMP/bad.json"
@@ -120,7 +129,7 @@ ckctl rm "$name" >/dev/null || fail "rm $name"
 
 # --- checkpoint --check ----------------------------------------------------------------
 bad=$P-refuse
-ckctl run "$bad" --cwd "$WORK" -- /bin/sh -c "$WL/refuse socket & exec $WL/refuse fanotify socket" >/dev/null ||
+ckctl run "$bad" --cwd "$WORK" --cap-add SYS_ADMIN -- /bin/sh -c "$WL/refuse socket & exec $WL/refuse fanotify socket" >/dev/null ||
 	fail "run $bad"
 wait_log_count "$bad" '^READY' 2 30
 rc=0
@@ -137,6 +146,8 @@ assert any("vsock" in t for t in text), f"no AF_VSOCK refusal: {text}"
 assert any("fanotify" in t for t in text), f"no fanotify refusal: {text}"
 pids = [e.get("task_pid") for e in errs]
 assert len(errs) == 3, f"{len(errs)} refusals, expected 3: {text}"
+assert sum("vsock" in t for t in text) == 2, f"not one AF_VSOCK refusal per task: {text}"
+assert sum("fanotify" in t for t in text) == 1, f"not one fanotify refusal: {text}"
 assert len(set(pids)) == 2 and None not in pids, f"refusals do not name two tasks: {errs}"
 for e in errs:
     print("[56-pkg-tools] refused:", e["message"], file=sys.stderr)
