@@ -113,7 +113,10 @@ ckctl rm chg >/dev/null || fail "rm chg"
 refused_ckpt() {
 	local mode=$1 re=$2 name=rf-$1 out pid t1 cg
 	shift 2
-	run_ct "$name" "$WL/refuse" "$mode" "$@"
+	# unshare(CLONE_NEWNET/NEWPID) and moving its own cgroup take
+	# privileges a default container does not have
+	ckctl run "$name" --cwd "$WORK" --privileged -- "$WL/refuse" "$mode" "$@" >/dev/null || fail "run $name"
+	wait_log "$name" '^READY' 30
 	pid=$(host_pid "$name")
 	out=$(ckctl checkpoint "$name" 2>&1) && fail "$mode: checkpoint succeeded"
 	printf '%s\n' "$out" | grep -Eq "^ckptctl: checkpoint: .*task [0-9]+.*($re)" || fail "$mode: not refused by name for '$re': $out"

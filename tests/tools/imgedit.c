@@ -99,6 +99,16 @@ int main(int argc, char **argv)
 			if (f)
 				ckpt__img__file__free_unpacked(f, NULL);
 		}
+		if (h.type == IMG_META_END) {
+			Ckpt__Img__MetaEnd *m = ckpt__img__meta_end__unpack(NULL, len, p);
+
+			if (!m)
+				return 2;
+			m->bytes += delta;   /* the metadata's payload bytes, as the tail's */
+			len = ckpt__img__meta_end__pack(m, q);
+			ckpt__img__meta_end__free_unpacked(m, NULL);
+			delta += (int64_t)len - (int64_t)h.length;
+		}
 		if (h.type == IMG_TAIL) {
 			Ckpt__Img__Tail *t = ckpt__img__tail__unpack(NULL, len, p);
 
