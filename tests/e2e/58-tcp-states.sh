@@ -15,7 +15,8 @@
 
 start_ckptd
 name=$P-tcpst
-run_ct "$name" "$WL/tcpclose"
+# its listener's socket filter (SO_ATTACH_FILTER) takes CAP_NET_ADMIN here
+run_wl_cap NET_ADMIN "$name" "$WL/tcpclose"
 checkpoint_ct "$name"
 restart_ct "$name"
 verify_ct "$name" tcpclose

@@ -298,6 +298,15 @@ run_wl() {
 	wait_log "$name" '^READY' 30
 	expect_state "$name" running
 }
+# run_wl_cap CAP NAME PROG [ARGS]: run_wl with one capability beyond the
+# default set, for a workload that needs it
+run_wl_cap() {
+	local cap=$1 name=$2
+	shift 2
+	ckctl run "$name" --cwd "$WORK" --cap-add "$cap" -- "$@" >/dev/null || fail "run $name (+$cap): $*"
+	wait_log "$name" '^READY' 30
+	expect_state "$name" running
+}
 
 # verify_pass NAME: ask the workload to verify itself (SIGUSR2), wait for PASS
 verify_pass() {
