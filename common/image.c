@@ -47,8 +47,7 @@ static uint64_t image_type_bound(uint32_t type)
 	return type == IMG_PAGES ? IMAGE_MAX_PAGES : IMAGE_MAX_META;
 }
 
-/* hash(type, length ++ payload), seeded with the previous record's checksum */
-static uint64_t image_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload)
+uint64_t image_record_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload)
 {
 	struct ckpt_hash_state s;
 	unsigned char tl[12];
@@ -222,7 +221,7 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EINVAL;
 	if (len > image_type_bound(type))
 		return -EFBIG;
-	sum = image_checksum(w->chain, type, len, buf);
+	sum = image_record_checksum(w->chain, type, len, buf);
 	image_hdr_make(&h, type, len, sum);
 	if (w->keyed && (r = image_mac_feed(&w->mac, &h, buf, len)) < 0) {
 		/* the MAC no longer matches the stream: end it */
@@ -679,7 +678,7 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 	if ((uint64_t)n < len)
 		return image_fail(r, -ENODATA, "truncated: stream ends inside a %s record (%zd of %" PRIu64 " bytes)",
 				  image_rec_type_name(type), n, len);
-	if (image_checksum(r->chain, type, len, r->buf) != sum)
+	if (image_record_checksum(r->chain, type, len, r->buf) != sum)
 		return image_fail(r, -EBADMSG, "checksum mismatch in %s record %" PRIu64 ": corrupt, reordered or missing records",
 				  image_rec_type_name(type), r->records);
 	if (type == IMG_ERROR)

@@ -71,6 +71,9 @@ struct image_rec_hdr {
 } __attribute__((packed));
 
 const char *image_rec_type_name(uint32_t type);
+/* A record's checksum: hash(type, length ++ payload), seeded with the
+ * previous record's checksum (IMAGE_MAGIC for the first). */
+uint64_t image_record_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload);
 
 /* How a stream's bytes move, and how long a wait may last. */
 struct image_io {

@@ -4,23 +4,11 @@
  * and bounding), and recompute the tail and the chained checksums so that
  * only restart's check of what the container may have can stop it. For
  * the containment e2e test. */
-#include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rec_sum(uint64_t chain, uint32_t type, uint64_t len, const unsigned char *p)
-{
-	struct ckpt_hash_state s;
-
-	ckpt_hash_init(&s, chain);
-	ckpt_hash_update(&s, &type, sizeof(type));
-	ckpt_hash_update(&s, &len, sizeof(len));
-	ckpt_hash_update(&s, p, len);
-	return ckpt_hash_final(&s);
-}
 
 static unsigned char *slurp(const char *path, size_t *ret_len)
 {
@@ -91,7 +79,7 @@ int main(int argc, char **argv)
 			h.length = ckpt__img__tail__pack(&tail, tailbuf);
 			p = tailbuf;
 		}
-		h.checksum = chain = rec_sum(chain, h.type, h.length, p);
+		h.checksum = chain = image_record_checksum(chain, h.type, h.length, p);
 		if (fwrite(&h, sizeof(h), 1, out) != 1 || (h.length && fwrite(p, h.length, 1, out) != 1))
 			return 1;
 		records++;

@@ -5,24 +5,12 @@
  * way. EDITs: path=NEW, flags=N (replace), addflags=N (or), rdev=MAJ:MIN,
  * kind=N (numbers as strtoul base 0). Exit 1 if no record has PATH. For
  * the e2e test of what restart may open. */
-#include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
-
-static uint64_t rec_sum(uint64_t chain, uint32_t type, uint64_t len, const unsigned char *p)
-{
-	struct ckpt_hash_state s;
-
-	ckpt_hash_init(&s, chain);
-	ckpt_hash_update(&s, &type, sizeof(type));
-	ckpt_hash_update(&s, &len, sizeof(len));
-	ckpt_hash_update(&s, p, len);
-	return ckpt_hash_final(&s);
-}
 
 static int edit(Ckpt__Img__File *f, int argc, char **argv)
 {
@@ -119,7 +107,7 @@ int main(int argc, char **argv)
 			ckpt__img__tail__free_unpacked(t, NULL);
 		}
 		h.length = len;
-		h.checksum = rec_sum(chain, h.type, h.length, q);
+		h.checksum = image_record_checksum(chain, h.type, h.length, q);
 		chain = h.checksum;
 		memcpy(out + o, &h, sizeof(h));
 		off += sizeof(h) + (size_t)((struct image_rec_hdr *)(in + off))->length;

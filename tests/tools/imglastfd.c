@@ -5,7 +5,6 @@
  * restart's checks can stop it. Prints the stream offset of the changed
  * record in OUT: a test feeds OUT up to there, looks at what restart has
  * done so far, then feeds the rest. For the e2e test 47-plan. */
-#include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include <stdbool.h>
@@ -19,17 +18,6 @@ struct rec {
 	struct image_rec_hdr h;
 	unsigned char *p;
 };
-
-static uint64_t rec_sum(uint64_t chain, uint32_t type, uint64_t len, const unsigned char *p)
-{
-	struct ckpt_hash_state s;
-
-	ckpt_hash_init(&s, chain);
-	ckpt_hash_update(&s, &type, sizeof(type));
-	ckpt_hash_update(&s, &len, sizeof(len));
-	ckpt_hash_update(&s, p, len);
-	return ckpt_hash_final(&s);
-}
 
 /* Replace rec's payload with msg packed. */
 static int repack(struct rec *r, const ProtobufCMessage *msg)
@@ -106,7 +94,7 @@ int main(int argc, char **argv)
 		}
 		if (i == last_fds)
 			changed_at = off;
-		recs[i].h.checksum = rec_sum(chain, recs[i].h.type, recs[i].h.length, recs[i].p);
+		recs[i].h.checksum = image_record_checksum(chain, recs[i].h.type, recs[i].h.length, recs[i].p);
 		chain = recs[i].h.checksum;
 		off += sizeof(recs[i].h) + recs[i].h.length;
 		bytes += recs[i].h.length;

@@ -10,22 +10,10 @@
  * in page data by NEW (as long), and recompute the checksums: what anyone
  * who can write an image can do without its key. Prints how many it
  * replaced; exits 1 if none. For the MAC e2e test. */
-#include "hash.h"
 #include "image.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static uint64_t rec_sum(uint64_t chain, uint32_t type, uint64_t len, const unsigned char *p)
-{
-	struct ckpt_hash_state s;
-
-	ckpt_hash_init(&s, chain);
-	ckpt_hash_update(&s, &type, sizeof(type));
-	ckpt_hash_update(&s, &len, sizeof(len));
-	ckpt_hash_update(&s, p, len);
-	return ckpt_hash_final(&s);
-}
 
 static unsigned char *load(const char *path, long *ret_size)
 {
@@ -56,7 +44,7 @@ static void rechecksum(unsigned char *buf, size_t size)
 		memcpy(&h, buf + off, sizeof(h));
 		if (h.length > size - off - sizeof(h))
 			break;
-		h.checksum = rec_sum(chain, h.type, h.length, buf + off + sizeof(h));
+		h.checksum = image_record_checksum(chain, h.type, h.length, buf + off + sizeof(h));
 		chain = h.checksum;
 		memcpy(buf + off, &h, sizeof(h));
 		off += sizeof(h) + h.length;
