@@ -937,12 +937,27 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	return TAKE_FD(fd);
 }
 
+int files_make(struct restore_ctx *ctx, const Ckpt__Img__File *f)
+{
+	int fd = reopen(ctx, f), r;
+
+	if (fd < 0)
+		return fd;
+	r = take_file_locks(ctx, f, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__File *f = image_unpack(&ctx->rd, &ckpt__img__file__descriptor, payload, len);
 	struct restore_obj *o = NULL;
 	const char *why;
 	int fd = -1, slot = -1, r = 0;
+	bool deferred = false;
 
 	if (!f)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file record: %s", ctx->rd.error);
@@ -950,21 +965,25 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 	if (why)
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u%s%.200s%s: %s", f->id, f->path ? " (" : "", f->path ? f->path : "",
 			    f->path ? ")" : "", why);
+	if (r >= 0)
+		r = files_defer_file(ctx, f, payload, len, &deferred);
+	if (r >= 0 && deferred) {
+		protobuf_c_message_free_unpacked(&f->base, NULL);
+		return 0;
+	}
 	/* a /proc file or a pidfd names tasks that don't exist yet: opened
 	 * by its holder once they all do (files_restore_late) */
 	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD) {
-		fd = r = reopen(ctx, f);
+		fd = r = files_make(ctx, f);
 		if (fd >= 0)
 			slot = r = restore_pool_add(ctx, fd);
-		if (r >= 0)
-			r = take_file_locks(ctx, f, fd);
 	}
 	if (r >= 0) {
 		o = calloc(1, sizeof(*o));
 		if (o)
 			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .kind = f->kind, .pos = f->has_pos ? f->pos : 0,
 						   .pidfd_pid = f->pidfd_pid, .pidfd_thread = f->pidfd_thread,
-						   .pty_index = f->pty_index };
+						   .pty_index = f->pty_index, .dfd = -1, .rep = -1 };
 		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
 			free(o);
 			o = NULL;
@@ -1012,6 +1031,13 @@ static int split_late(struct restore_ctx *ctx, Ckpt__Img__Fds *m, size_t *ret_n)
 		if (o->slot >= 0) {
 			m->fds[i] = m->fds[n];
 			m->fds[n++] = e;
+			continue;
+		}
+		if (o->deferred) {
+			int r = files_defer_fd(ctx, o, e);
+
+			if (r < 0)
+				return r;
 			continue;
 		}
 		if (ctx->nlate % 64 == 0) {

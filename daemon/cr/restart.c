@@ -381,7 +381,7 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 {
 	struct seg_cursor sc = { 0 };
 	Ckpt__Img__Pagemap *pm = NULL;
-	int r = 0;
+	int r = files_defer_scan(ctx, pl);
 
 	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &pl->recs[i];
@@ -433,7 +433,7 @@ static int finish(struct restore_ctx *ctx)
 	size_t i;
 	int r;
 
-	r = 0;
+	r = files_defer_deliver(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_finish(ctx, &ctx->procs[i]);
@@ -516,6 +516,9 @@ static void free_obj(uint32_t type, void *obj)
 	for (int i = 0; i < 2; i++)
 		if (o->pipe[i] >= 0)
 			close(o->pipe[i]);
+	if (o->deferred && o->dfd >= 0)
+		close(o->dfd);
+	free(o->rec);
 	free(o->proc_path);
 	free(o->ghost_path);
 	free(o);
@@ -538,6 +541,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	free(ctx->late);
 	sock_unix_restore_done(ctx);
 	sock_tcp_restore_end(ctx, false);
+	files_defer_free(ctx);
 	tty_restore_done(ctx);
 	ipc_restore_free(ctx);
 	objhash_free(ctx->objs);

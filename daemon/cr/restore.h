@@ -78,6 +78,7 @@ struct restore_ctx {
 	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
 	size_t nrepaired;
 	struct tty_restore *ttys;     /* the ptys made so far (tty.c) */
+	struct files_defer *defer;    /* files made at their holders (files_defer.c) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
@@ -100,6 +101,14 @@ struct restore_obj {
 	bool pidfd_thread;            /* ... PIDFD_THREAD */
 	uint64_t pos;                 /* FILE: its offset */
 	uint32_t pty_index;           /* FILE (a pty end): its index */
+	/* FILE made only when its holders get it (files_defer.c): its
+	 * record until then, the worker's fd while a holder still needs it */
+	bool deferred;
+	void *rec;
+	size_t rec_len;
+	int dfd;
+	uint32_t users;               /* ... fd table entries that still need it */
+	int rep;                      /* ... its entry in restore_ctx.repaired; -1: none */
 };
 
 /* An fd installed once every task exists (a /proc file naming them). */
@@ -118,6 +127,25 @@ static inline int restore_pool_fd(const struct restore_ctx *ctx, int slot)
 
 /* files.c */
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len);
+/* Make the object of file record f (the worker's fd), its locks taken. */
+int files_make(struct restore_ctx *ctx, const Ckpt__Img__File *f);
+
+/* files_defer.c: established TCP connections are made when their holders
+ * get them, so that no process of the restart holds more than one task's
+ * fds of them at a time. */
+struct restart_plan;
+/* Before the replay: which files the checkpoint's other records name
+ * (epoll targets, descriptors in flight) and so must be made in order. */
+int files_defer_scan(struct restore_ctx *ctx, const struct restart_plan *pl);
+/* Whether the file of this record waits for its holders; if so, its object. */
+int files_defer_file(struct restore_ctx *ctx, const Ckpt__Img__File *f, const void *payload, size_t len, bool *ret_deferred);
+/* An fd of the current task whose file waits: installed by files_defer_deliver. */
+int files_defer_fd(struct restore_ctx *ctx, struct restore_obj *o, const Ckpt__Img__Fd *e);
+/* The tree: the channel the tasks receive their deferred files through, in the pool. */
+int files_defer_channel(struct restore_ctx *ctx);
+/* Every task exists: make each waiting file and install it in its holders. */
+int files_defer_deliver(struct restore_ctx *ctx);
+void files_defer_free(struct restore_ctx *ctx);
 /* The FDS record: create the current process (spawn by init or fork by
  * its parent) and give it its fd table. */
 int files_restore_fds(struct restore_ctx *ctx, const void *payload, size_t len);

@@ -357,8 +357,27 @@ void sock_tcp_free(Ckpt__Img__Socket *s)
 	s->inet->tcp = NULL;
 }
 
-/* Out of repair mode (through the task's fd at checkpoint). */
-static void repair_off(const struct sock_repaired *e)
+/* A pidfd of the last task a connection was reached through: the
+ * entries of one task come together. */
+struct pidfd_cache {
+	pid_t pid;
+	int pidfd;
+};
+
+static int cached_pidfd(struct pidfd_cache *c, pid_t pid)
+{
+	if (c->pid != pid) {
+		if (c->pidfd >= 0)
+			close(c->pidfd);
+		c->pid = pid;
+		c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	}
+	return c->pidfd;
+}
+
+/* Out of repair mode (through the task's fd at checkpoint, and at restart
+ * for a connection handed to its task already). */
+static void repair_off(const struct sock_repaired *e, struct pidfd_cache *c)
 {
 	int off = TCP_REPAIR_OFF, one = 1, fd = e->fd, pidfd;
 
@@ -366,10 +385,8 @@ static void repair_off(const struct sock_repaired *e)
 		return;
 
 	if (e->pid) {
-		pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+		pidfd = cached_pidfd(c, e->pid);
 		fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, e->fd, 0);
-		if (pidfd >= 0)
-			close(pidfd);
 	}
 	if (fd < 0 || setsockopt(fd, IPPROTO_TCP, TCP_REPAIR, &off, sizeof(off)) < 0 ||
 	    (e->reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0))
@@ -380,8 +397,12 @@ static void repair_off(const struct sock_repaired *e)
 
 void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume)
 {
+	struct pidfd_cache c = { .pid = 0, .pidfd = -1 };
+
 	for (size_t i = 0; resume && i < *n; i++)
-		repair_off(&(*v)[i]);
+		repair_off(&(*v)[i], &c);
+	if (c.pidfd >= 0)
+		close(c.pidfd);
 	free(*v);
 	*v = NULL;
 	*n = 0;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <linux/filter.h>
+#include <sys/syscall.h>
 
 static int fail(struct sock_restore *sr, int err, const char *what)
 {
@@ -304,6 +305,27 @@ static int connect_again(struct restore_ctx *ctx, const struct sock_repaired *e)
 	return r;
 }
 
+/* A connection the restart handed to its task (files_defer.c) is
+ * reached through the task's fd: a copy of it, closed by entry_put. */
+static int entry_fd(const struct sock_repaired *e)
+{
+	int pidfd, fd;
+
+	if (!e->pid)
+		return e->fd;
+	pidfd = (int)syscall(SYS_pidfd_open, e->pid, 0);
+	fd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, e->fd, 0);
+	if (pidfd >= 0)
+		close(pidfd);
+	return fd;
+}
+
+static void entry_put(const struct sock_repaired *e, int fd)
+{
+	if (e->pid && fd >= 0)
+		close(fd);
+}
+
 /* Every peer's FIN is back (its receiver reads EOF), or the restart fails:
  * the program must not find its peer still open. */
 static int wait_fins(struct restore_ctx *ctx)
@@ -316,10 +338,15 @@ static int wait_fins(struct restore_ctx *ctx)
 	for (;;) {
 		left = 0;
 		for (i = 0; i < ctx->nrepaired; i++) {
-			struct pollfd p = { .fd = ctx->repaired[i].fd, .events = POLLRDHUP };
+			const struct sock_repaired *e = &ctx->repaired[i];
+			struct pollfd p = { .fd = -1, .events = POLLRDHUP };
 
-			if (ctx->repaired[i].fin_in && !(poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP)))
+			if (!e->fin_in)
+				continue;
+			p.fd = entry_fd(e);
+			if (!(p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP)))
 				left++;
+			entry_put(e, p.fd);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (!left)
@@ -338,11 +365,19 @@ int sock_tcp_restore_close(struct restore_ctx *ctx)
 
 	for (i = 0; i < ctx->nrepaired && r >= 0; i++) {
 		const struct sock_repaired *e = &ctx->repaired[i];
+		struct sock_repaired own = *e;
 
-		if (e->fin_out && shutdown(e->fd, SHUT_WR) < 0)
+		if (!e->fin_out && !e->connect)
+			continue;
+		own.fd = entry_fd(e);
+		own.pid = 0;
+		if (own.fd < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task (host pid %d): fd %d: a TCP connection: taking it back", e->pid, e->fd);
+		else if (e->fin_out && shutdown(own.fd, SHUT_WR) < 0)
 			r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "a closing TCP connection: sending its FIN again");
 		else if (e->connect)
-			r = connect_again(ctx, e);
+			r = connect_again(ctx, &own);
+		entry_put(e, own.fd);
 	}
 	return r < 0 ? r : wait_fins(ctx);
 }

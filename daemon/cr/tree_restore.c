@@ -61,6 +61,9 @@ int tree_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 	r = shm_restore_seal(ctx, false);
 	if (r < 0)
 		return r;
+	r = files_defer_channel(ctx);
+	if (r < 0)
+		return r;
 	ctx->pool_base = MAX(ALIGN_UP(t->max_fd + 1, 64u), 256u);
 	r = spawn_pool_send(ctx->req->init_ctl_fd, ctx->pool_base, ctx->pool, ctx->npool);
 	if (r < 0)
