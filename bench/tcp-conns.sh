@@ -8,7 +8,9 @@
 #   bench/tcp-conns.sh [N...]      default: 10 1000 10000
 #
 # Each container is verified after the restart (SIGUSR2: every connection
-# delivers the bytes that were in flight and answers).
+# delivers the bytes that were in flight and answers). "wk fds" and "init
+# fds": the most fds the restart's worker and the container's init held
+# at once (sampled from /proc every 10 ms during the restart).
 # Environment: CKPT_BUILD (default build/), BENCH_REPS (3).
 set -u -o pipefail
 
@@ -31,22 +33,43 @@ jget() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(s
 errline() { tail -n 1 "$1" 2>/dev/null | sed 's/^ckptctl: //' | cut -c 1-100; }
 ms_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 
+# The peak number of fds of ckptd's restart workers and of the containers'
+# inits (pid 1 of their namespace), sampled from /proc until SIGTERM, then
+# written to $1 as "WORKER INIT".
+fd_sampler() {
+	local out=$1 w=0 i=0 p n comm
+	trap 'echo "$w $i" >"$out"; exit 0' TERM
+	while :; do
+		for p in $(pgrep -P "$CKPTD_PID"); do
+			comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+			[ "$comm" = ckptd-worker ] || [ "$comm" = ckptd-init ] || continue
+			n=$(ls -U "/proc/$p/fd" 2>/dev/null | wc -l)
+			if [ "$comm" = ckptd-worker ]; then
+				[ "$n" -gt "$w" ] && w=$n
+			else
+				[ "$n" -gt "$i" ] && i=$n
+			fi
+		done
+		sleep 0.01
+	done
+}
+
 rows=()
 # ENGINE_US: the checkpoint's and the restart's own time (total_us), apart
 # from the daemon's (network, cgroups, the client)
-row() {	# N REP SETUP_MS CK_MS FROZEN_US RS_MS IMG_BYTES VERDICT [CK_ENGINE_US RS_ENGINE_US]
+row() {	# N REP SETUP_MS CK_MS FROZEN_US RS_MS IMG_BYTES VERDICT [CK_ENGINE_US RS_ENGINE_US WORKER_FDS INIT_FDS]
 	rows+=("$(awk -v n="$1" -v rep="$2" -v setup="$3" -v ck="$4" -v fz="$5" -v rs="$6" -v img="$7" -v v="$8" \
-		  -v cke="${9:-}" -v rse="${10:-}" '
+		  -v cke="${9:-}" -v rse="${10:-}" -v wfd="${11:--}" -v ifd="${12:--}" '
 	function ms(us) { return us == "" || us == "-" || us == 0 ? "-" : sprintf("%.1f", us / 1000) }
 	BEGIN {
 		mib = img == "" || img == "-" ? "-" : sprintf("%.1f", img / 1048576)
-		printf "| %6s | %3s | %8s | %9s | %9s | %9s | %9s | %9s | %9s | %s |",
-			n, rep, setup, ck, ms(fz), ms(cke), rs, ms(rse), mib, v }')")
+		printf "| %6s | %3s | %8s | %9s | %9s | %9s | %9s | %9s | %9s | %7s | %7s | %s |",
+			n, rep, setup, ck, ms(fz), ms(cke), rs, ms(rse), mib, wfd, ifd, v }')")
 	echo "${rows[-1]}" >&2
 }
 
 measure() {	# N REP
-	local n=$1 rep=$2 name=tcp-$1-$2 setup t0 t1 t2 rc img fz ck rs c cke rse
+	local n=$1 rep=$2 name=tcp-$1-$2 setup t0 t1 t2 rc img fz ck rs c cke rse sp wfd ifd
 	if ! ckctl run "$name" -- "$BUILD/bench/tcpconns" "$n" >/dev/null 2>"$TMP/err"; then
 		row "$n" "$rep" - - - - - "run failed: $(errline "$TMP/err")"
 		return
@@ -71,23 +94,28 @@ measure() {	# N REP
 	img=$(jget "$TMP/ck.json" image_bytes)
 	fz=$(jget "$TMP/ck.json" frozen_us)
 	cke=$(jget "$TMP/ck.json" total_us)
+	fd_sampler "$TMP/fds" &
+	sp=$!
 	ckctl --json restart "$name" >"$TMP/rs.json" 2>"$TMP/err"
 	rc=$?
 	t2=$(now_ns)
+	kill -TERM "$sp" 2>/dev/null
+	wait "$sp" 2>/dev/null
+	read -r wfd ifd <"$TMP/fds" 2>/dev/null || { wfd=-; ifd=-; }
 	rs=$(ms_since "$t1" "$t2")
 	rse=$(jget "$TMP/rs.json" total_us)
 	if [ $rc != 0 ]; then
-		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" "restart failed: $(errline "$TMP/err")"
+		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" "restart failed: $(errline "$TMP/err")" "$cke" "$rse" "$wfd" "$ifd"
 		ckctl rm "$name" >/dev/null 2>&1
 		return
 	fi
 	c=$(count "$name" '^PASS')
 	ckctl kill "$name" --signal USR2 >/dev/null 2>&1
 	if wait_count "$name" '^PASS' $(( c + 1 )) 300; then
-		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" yes "$cke" "$rse"
+		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" yes "$cke" "$rse" "$wfd" "$ifd"
 	else
 		row "$n" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" \
-			"NO: $(ckctl logs "$name" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-80)" "$cke" "$rse"
+			"NO: $(ckctl logs "$name" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-80)" "$cke" "$rse" "$wfd" "$ifd"
 	fi
 	ckctl rm "$name" >/dev/null 2>&1
 }
@@ -102,8 +130,8 @@ done
 echo
 echo "ckptd checkpoint/restart of established TCP connections ($(uname -r), $(nproc) cpus)"
 echo
-echo "|  conns | rep | setup ms |   ckpt ms | frozen ms | ck eng ms |  rest. ms | rs eng ms | image MiB | verified |"
-echo "|-------:|----:|---------:|----------:|----------:|----------:|----------:|----------:|----------:|----------|"
+echo "|  conns | rep | setup ms |   ckpt ms | frozen ms | ck eng ms |  rest. ms | rs eng ms | image MiB | wk fds | init fds | verified |"
+echo "|-------:|----:|---------:|----------:|----------:|----------:|----------:|----------:|----------:|--------:|---------:|----------|"
 for r in "${rows[@]}"; do
 	echo "$r"
 done

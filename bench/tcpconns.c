@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* tcpconns N: N established TCP connections on loopback, both ends in the
- * container (bench/tcp-conns.sh). Processes of up to PER_PROC connections
- * each (an fd table stays under ckptd's limit): each listens on 127.0.0.1,
+/* tcpconns N [PER_PROC]: N established TCP connections on loopback, both
+ * ends in the container (bench/tcp-conns.sh, tests/e2e/65-tcp-backlog.sh).
+ * Processes of up to PER_PROC connections each (default 3000: an fd table
+ * stays under ckptd's limit): each listens on 127.0.0.1,
  * connects to itself PER_PROC times and accepts, then leaves 64 bytes in
  * flight on every connection, unread.
  *
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #define PER_PROC 3000
+#define MAX_PROCS 64
 #define MSG 64
 
 static volatile sig_atomic_t got_usr2;
@@ -117,14 +119,14 @@ static void round_trip(void)
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
-	int total = argc > 1 ? atoi(argv[1]) : 1000, nproc, me = 0, st[2], ok = 0;
+	int total = argc > 1 ? atoi(argv[1]) : 1000, per = argc > 2 ? atoi(argv[2]) : PER_PROC, nproc, me = 0, st[2], ok = 0;
 	struct rlimit rl;
 	struct timespec t0, t1;
-	pid_t kids[64];
+	pid_t kids[MAX_PROCS];
 	char c;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (total < 1 || total > 64 * PER_PROC)
+	if (total < 1 || per < 1 || per > PER_PROC || total > MAX_PROCS * per)
 		return 2;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rl.rlim_cur = rl.rlim_max;
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR2, &sa, NULL);
 	if (pipe(st) < 0)
 		die("pipe");
-	nproc = (total + PER_PROC - 1) / PER_PROC;
+	nproc = (total + per - 1) / per;
 	for (me = 1; me < nproc; me++) {
 		kids[me] = fork();
 		if (kids[me] < 0)
@@ -143,7 +145,7 @@ int main(int argc, char **argv)
 	}
 	if (me == nproc)
 		me = 0;
-	n = me == nproc - 1 ? total - PER_PROC * (nproc - 1) : PER_PROC;
+	n = me == nproc - 1 ? total - per * (nproc - 1) : per;
 	setup();
 	if (me) {
 		close(st[0]);
