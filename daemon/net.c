@@ -495,8 +495,8 @@ int net_hold(pid_t init_pid, bool on, char *why, size_t whylen)
 		"table inet " HOLD_TABLE "\n"
 		"delete table inet " HOLD_TABLE "\n"
 		"table inet " HOLD_TABLE " {\n"
-		"  chain in { type filter hook input priority -400; policy drop; }\n"
-		"  chain out { type filter hook output priority -400; policy drop; }\n"
+		"  chain in { type filter hook input priority -400; policy drop; iifname \"lo\" accept; }\n"
+		"  chain out { type filter hook output priority -400; policy drop; oifname \"lo\" accept; }\n"
 		"}\n";
 	static const char release[] = "delete table inet " HOLD_TABLE "\n";
 	_cleanup_close_ int nsfd = net_open_ns(init_pid);

@@ -35,7 +35,9 @@ int net_setup(const char *container, pid_t init_pid, const struct cr_net_config 
  * addresses, IPv4 routes, nft tables) would be lost at restart: -EOPNOTSUPP
  * and *why names it. */
 int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen);
-/* Drop every packet to and from init_pid's network namespace (on), or no more. */
+/* Drop every packet to and from init_pid's network namespace but its own
+ * loopback's (on), or no more. The loopback carries what the namespace
+ * says to itself, and the restart's packets forged from outside peers. */
 int net_hold(pid_t init_pid, bool on, char *why, size_t whylen);
 /* Remove what net_setup made on the host for this container, if anything is left. */
 void net_cleanup(const char *container);

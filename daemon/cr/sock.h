@@ -101,7 +101,20 @@ struct sock_repaired {
 	bool fin_out, fin_in, connect;
 	struct sockaddr_storage dst;  /* connect: where to */
 	socklen_t dstlen;
+	struct tcp_forge *forge;      /* fin_in from a peer outside: sent by the restart */
 };
+
+/* The FIN of a peer outside the container, as it sent it: from its
+ * address and port to ours, at the sequence number it had. */
+struct tcp_forge {
+	int family;
+	uint8_t peer[16], own[16];
+	uint16_t peer_port, own_port;
+	uint32_t seq, ack;
+	uint16_t win;
+};
+/* Send it on the container's loopback (a raw socket: the source is the peer's). */
+int sock_tcp_forge_fin(const struct tcp_forge *f);
 void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume);
 /* The end of a checkpoint: resume when the workload goes on running
  * (before it does), else once it is dead. */

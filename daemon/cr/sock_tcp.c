@@ -403,6 +403,8 @@ void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume)
 		repair_off(&(*v)[i], &c);
 	if (c.pidfd >= 0)
 		close(c.pidfd);
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i].forge);
 	free(*v);
 	*v = NULL;
 	*n = 0;

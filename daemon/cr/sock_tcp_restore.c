@@ -157,19 +157,47 @@ static int set_window(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock 
 	return 0;
 }
 
-/* The fd stays the worker's until restart ends (the pool's). */
+/* The peer's FIN as it sent it (sock_tcp_forge.c), for a CLOSE_WAIT
+ * connection whose peer is outside. */
+static struct tcp_forge *new_forge(const Ckpt__Img__Socket *s)
+{
+	const Ckpt__Img__InetSock *in = s->inet;
+	const Ckpt__Img__TcpSock *t = in->tcp;
+	struct tcp_forge *f = calloc(1, sizeof(*f));
+	uint32_t win = t->snd_wnd >> ((t->opts & TCPI_OPT_WSCALE) ? t->snd_wscale : 0);
+
+	if (!f)
+		return NULL;
+	f->family = s->family;
+	memcpy(f->peer, in->dst_addr.data, in->dst_addr.len);
+	memcpy(f->own, in->src_addr.data, in->src_addr.len);
+	f->peer_port = (uint16_t)in->dst_port;
+	f->own_port = (uint16_t)in->src_port;
+	f->seq = t->rcv_seq - 1;                           /* the FIN's own */
+	f->ack = t->snd_seq - (uint32_t)t->sndq.len;       /* what the peer had acknowledged */
+	f->win = (uint16_t)MIN(win, 65535u);
+	return f;
+}
+
+/* The fd stays the worker's until restart ends (the pool's), or until
+ * its task has it (files_defer.c). */
 static int keep_repaired(struct sock_restore *sr, int sk)
 {
 	struct restore_ctx *ctx = sr->ctx;
 	struct sock_repaired *v = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(*v));
+	struct tcp_forge *forge = NULL;
 
+	if (v)
+		ctx->repaired = v;
+	if (v && sr->s->inet->tcp->peer_fin_outside && !(forge = new_forge(sr->s)))
+		v = NULL;
 	if (!v)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "repaired connections");
-	ctx->repaired = v;
 	v[ctx->nrepaired++] = (struct sock_repaired){
 		.fd = sk, .reuse = saved_reuse(sr->s),
 		.fin_out = sock_tcp_fin_sent(sr->s->inet->tcp->state),
 		.fin_in = sock_tcp_fin_rcvd(sr->s->inet->tcp->state),
+		.forge = forge,
 	};
 	return 0;
 }
@@ -379,6 +407,9 @@ int sock_tcp_restore_close(struct restore_ctx *ctx)
 			r = connect_again(ctx, &own);
 		entry_put(e, own.fd);
 	}
+	for (i = 0; i < ctx->nrepaired && r >= 0; i++)
+		if (ctx->repaired[i].forge && (r = sock_tcp_forge_fin(ctx->repaired[i].forge)) < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "a TCP connection in CLOSE_WAIT: forging its outside peer's FIN again");
 	return r < 0 ? r : wait_fins(ctx);
 }
 
