@@ -34,11 +34,11 @@ errline() { tail -n 1 "$1" 2>/dev/null | sed 's/^ckptctl: //' | cut -c 1-100; }
 ms_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 
 # The peak number of fds of ckptd's restart workers and of the containers'
-# inits (pid 1 of their namespace), sampled from /proc until SIGTERM, then
-# written to $1 as "WORKER INIT".
+# inits, sampled from /proc until SIGTERM, then written to $1 as "WORKER
+# INIT" ("-": a restart too short to be seen).
 fd_sampler() {
 	local out=$1 w=0 i=0 p n comm
-	trap 'echo "$w $i" >"$out"; exit 0' TERM
+	trap '[ "$w" = 0 ] && w=-; [ "$i" = 0 ] && i=-; echo "$w $i" >"$out"; exit 0' TERM
 	while :; do
 		for p in $(pgrep -P "$CKPTD_PID"); do
 			comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
