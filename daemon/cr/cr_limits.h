@@ -61,6 +61,7 @@
 #define CR_MC_MAX_SOURCES 64          /* sources of one group's filter */
 #define CR_PTY_MAX_INDEX 4095         /* pty indexes of a devpts instance */
 #define CR_PTY_MAX_DATA (1u << 20)    /* bytes waiting in one direction of a pty */
+#define CR_PTY_MAX_CANON 4095        /* what N_TTY holds in canonical mode, lines and end-of-files */
 #define CR_MAX_SYSV_SHMS 1024         /* SysV shared memory segments of a container */
 #define CR_MAX_MSQS 1024              /* SysV message queues of a container */
 #define CR_MAX_MQS 256                /* POSIX message queues of a container */

@@ -390,6 +390,28 @@ static const char *validate_inotify(const Ckpt__Img__File *f)
 	return NULL;
 }
 
+/* Canonical mode's complete lines: within to_slave, and no more than
+ * the line discipline holds (an end-of-file takes a byte of it). */
+static const char *validate_pty_lines(const Ckpt__Img__Pty *m)
+{
+	size_t sum = 0;
+
+	if (!m->n_to_slave_lines)
+		return NULL;
+	if (!(m->lflag & ICANON) || (m->lflag & EXTPROC) || m->to_slave_eof)
+		return "complete input lines of a pty not in canonical mode";
+	if (m->n_to_slave_lines > CR_PTY_MAX_CANON)
+		return "more complete input lines in a pty than it holds";
+	for (size_t i = 0; i < m->n_to_slave_lines; i++) {
+		if (m->to_slave_lines[i] > CR_PTY_MAX_CANON)
+			return "a pty input line longer than a line can be";
+		sum += m->to_slave_lines[i];
+	}
+	if (sum > m->to_slave.len || m->to_slave.len > CR_PTY_MAX_CANON)
+		return "complete input lines of a pty that its input does not hold";
+	return NULL;
+}
+
 /* A pty end; its state when the File carries it. */
 static const char *validate_pty(const Ckpt__Img__File *f)
 {
@@ -413,7 +435,7 @@ static const char *validate_pty(const Ckpt__Img__File *f)
 		return "more bytes waiting in a pty than an image holds";
 	if (m->to_slave_eof && (m->to_slave.len != 1 || m->to_slave.data[0] || !(m->lflag & ICANON)))
 		return "a waiting end-of-file that is not one, alone, in canonical mode";
-	return NULL;
+	return validate_pty_lines(m);
 }
 
 const char *validate_header_tty(const Ckpt__Img__Header *h)

@@ -877,6 +877,7 @@ static void test_pty(void **state)
 	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE, NULL, O_RDWR | LARGE | O_NONBLOCK);
 	Ckpt__Img__Pty m = CKPT__IMG__PTY__INIT;
 	uint8_t cc[NCCS] = { 0 }, nul = 0;
+	uint32_t lines[2] = { 5, 0 };
 
 	(void)state;
 	assert_non_null(validate_file(&f));   /* no index */
@@ -921,6 +922,24 @@ static void test_pty(void **state)
 	assert_non_null(validate_file(&f));
 	m.lflag = ICANON;
 	assert_null(validate_file(&f));
+	/* complete lines in canonical mode: within to_slave, bounded */
+	m.to_slave_eof = false;
+	m.n_to_slave_lines = 2;
+	m.to_slave_lines = lines;
+	assert_non_null(validate_file(&f));   /* 5 bytes of lines in 1 */
+	lines[0] = 1;
+	assert_null(validate_file(&f));
+	m.lflag = 0;
+	assert_non_null(validate_file(&f));   /* not canonical */
+	m.lflag = ICANON;
+	lines[1] = CR_PTY_MAX_CANON + 1;
+	assert_non_null(validate_file(&f));
+	lines[1] = 0;
+	m.n_to_slave_lines = CR_PTY_MAX_CANON + 1;
+	assert_non_null(validate_file(&f));
+	m.n_to_slave_lines = 2;
+	m.to_slave_eof = true;
+	assert_non_null(validate_file(&f));   /* not both forms */
 }
 
 static void test_header_tty(void **state)
