@@ -24,6 +24,7 @@
 #include <termios.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/fanotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #ifndef F_SEAL_EXEC
@@ -367,6 +368,34 @@ static const char *check_file_state(const Ckpt__Img__File *f)
 	return NULL;
 }
 
+/* A fanotify group: flags restart can make it with, marks it can add. */
+static const char *validate_fanotify(const Ckpt__Img__File *f)
+{
+	const Ckpt__Img__Fanotify *g = f->fanotify;
+
+	if (!g)
+		return "a fanotify group without its state";
+	if (f->flags & ~(O_ACCMODE | O_NONBLOCK | ARCH_O_LARGEFILE))
+		return "fanotify open flags other than O_NONBLOCK";
+	if (g->flags & ~(uint32_t)CR_FANOTIFY_FLAGS_OK || g->event_flags & ~(uint32_t)CR_FANOTIFY_EVENT_FLAGS_OK)
+		return "fanotify init flags or event_f_flags restart does not make";
+	if (g->n_marks > CR_FANOTIFY_MAX_MARKS)
+		return "too many fanotify marks";
+	for (size_t i = 0; i < g->n_marks; i++) {
+		const Ckpt__Img__FanotifyMark *m = g->marks[i];
+
+		if ((unsigned)m->kind > CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_FILESYSTEM || !path_ok(m->path))
+			return "a fanotify mark of no known kind, or without a valid path";
+		if (m->mflags & ~(uint32_t)(FAN_MARK_EVICTABLE | FAN_MARK_IGNORED_SURV_MODIFY | FAN_MARK_IGNORE))
+			return "a fanotify mark with flags restart does not give";
+		if ((m->mask | m->ignored_mask) & CR_FANOTIFY_PERM_EVENTS)
+			return "a fanotify mark with permission events";
+		if ((m->kind == CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_INODE) != m->has_ftype || m->ftype & ~S_IFMT)
+			return "a fanotify mark whose file type does not fit its kind";
+	}
+	return NULL;
+}
+
 /* Watches in increasing wd order (restart makes them so), each once. */
 static const char *validate_inotify(const Ckpt__Img__File *f)
 {
@@ -497,6 +526,8 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return path_ok(f->path) ? NULL : "no absolute path, one with a . or .. component, or one longer than an image holds";
 	case CKPT__IMG__FILE_KIND__FILE_GHOST:
 		return f->has_ghost_id ? NULL : "a deleted file without a ghost id";
+	case CKPT__IMG__FILE_KIND__FILE_FANOTIFY:
+		return validate_fanotify(f);
 	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
 		return validate_inotify(f);
 	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:
