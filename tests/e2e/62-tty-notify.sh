@@ -9,6 +9,12 @@
 # with the same boundaries, and the partial line completes when more is
 # typed. Output stopped by ^S and a packet mode status not read yet are
 # refused by name, the container running on.
+# fanmarks (tests/workloads/fanmarks.c, CAP_SYS_ADMIN): a fanotify group
+# with marks on a file, on a directory (events on children) and an
+# ignored mask on a file in it: through 2 cycles and a --leave-running
+# checkpoint its fdinfo (flags, event flags, marks) is what it was, and a
+# checker's writes show up as events with the right masks, the ignored
+# file's not at all. A group with events not read yet is refused by name.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -45,5 +51,28 @@ refused xoff 'fd [0-9]+ \(pts [0-9]+(, its master)?\): its output is stopped \(X
 refused pktstatus 'fd [0-9]+ \(pts [0-9]+(, its master)?\): a packet mode status change waits' "$PYTHON" -c \
 	'import os, time, fcntl, termios, struct; m, s = os.openpty(); fcntl.ioctl(m, termios.TIOCPKT, struct.pack("i", 1));
 termios.tcflush(s, termios.TCIFLUSH); print("READY", flush=True); time.sleep(1000)'
+
+name=$P-fan
+run_wl_cap SYS_ADMIN "$name" "$WL/fanmarks"
+verify_ct "$name" fanmarks
+CR_CYCLES=0
+for c in 1 2; do
+	cr_cycle "$name"
+	verify_ct "$name" fanmarks
+	log "fanmarks: cycle $c ok: $(last_log "$name" '^PASS fanmarks')"
+done
+checkpoint_ct "$name" --leave-running
+verify_ct "$name" fanmarks
+log "fanmarks: --leave-running ok"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+name=$P-fanq
+run_wl_cap SYS_ADMIN "$name" "$WL/fanmarks" queued
+out=$(ckctl checkpoint "$name" 2>&1) && fail "$name: checkpoint succeeded"
+echo "$out" | grep -Eq 'task [0-9]+ \(host pid [0-9]+\): fd [0-9]+ \(fanotify\): [0-9]+ bytes of events not read yet \(1 event\)' ||
+	fail "$name: not refused by task, fd and count: $out"
+[ "$(ct_state "$name")" = running ] || fail "$name: not running after the refusal"
+log "fanotify queued: $out"
+ckctl rm "$name" >/dev/null || fail "rm $name"
 
 echo "PASS: $TEST_NAME"
