@@ -14,7 +14,8 @@
 # ignored mask on a file in it: through 2 cycles and a --leave-running
 # checkpoint its fdinfo (flags, event flags, marks) is what it was, and a
 # checker's writes show up as events with the right masks, the ignored
-# file's not at all. A group with events not read yet is refused by name.
+# file's not at all; again with a mount mark on the container's root
+# mount. A group with events not read yet is refused by name.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -64,6 +65,16 @@ done
 checkpoint_ct "$name" --leave-running
 verify_ct "$name" fanmarks
 log "fanmarks: --leave-running ok"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+# a mount mark too, on the container's root mount: it comes back on the new one
+name=$P-fanmnt
+run_wl_cap SYS_ADMIN "$name" "$WL/fanmarks" mount
+verify_ct "$name" fanmarks
+CR_CYCLES=0
+cr_cycle "$name"
+verify_ct "$name" fanmarks
+log "fanmarks mount: ok: $(last_log "$name" '^PASS fanmarks')"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 
 name=$P-fanq

@@ -11,8 +11,12 @@
  * fan-dir/child with FAN_MODIFY alone, and nothing else:
  * "PASS fanmarks n=<checks> marks=<count>".
  * fanmarks queued: writes fan-file itself before READY and never reads
- * the events (a checkpoint must refuse it). */
+ * the events (a checkpoint must refuse it).
+ * fanmarks mount: also a mount mark (FAN_CLOSE_WRITE) on its root's mount:
+ * the checker's writes give FAN_CLOSE_WRITE on fan-dir/child and
+ * fan-dir/quiet too (fdinfo's mount id is a new one after restart). */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include "wl.h"
 
 static char fdinfo0[4096];
+static bool mount_mark;
 
 /* The fanotify lines of fd's fdinfo. */
 static int fan_lines(int fd, char *out, size_t len)
@@ -43,8 +48,12 @@ static int fan_lines(int fd, char *out, size_t len)
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "fanotify ", 9))
 			continue;
-		marks += !strncmp(line, "fanotify ino:", 13);
-		n += snprintf(out + n, len - n, "%s", line);
+		marks += !strncmp(line, "fanotify ino:", 13) || !strncmp(line, "fanotify mnt_id:", 16);
+		/* a mount's id is its own: the next one is another */
+		if (!strncmp(line, "fanotify mnt_id:", 16))
+			n += snprintf(out + n, len - n, "fanotify mnt_id:*%s", strchr(line + 16, ' ') ? strchr(line + 16, ' ') : "\n");
+		else
+			n += snprintf(out + n, len - n, "%s", line);
 		if (n >= len)
 			fail("fdinfo too long\n");
 	}
@@ -69,7 +78,7 @@ static void checker(void)
 static void check_events(int g, pid_t child)
 {
 	char buf[8192] __attribute__((aligned(8))), path[64], name[512];
-	uint64_t file_mask = 0, child_mask = 0;
+	uint64_t file_mask = 0, child_mask = 0, quiet_mask = 0;
 	struct timespec ts = { 0, 5 * 1000 * 1000 };
 
 	/* events come at once; a few rounds for any late one */
@@ -89,6 +98,9 @@ static void check_events(int g, pid_t child)
 			l = readlink(path, name, sizeof(name) - 1);
 			close(md->fd);
 			name[l > 0 ? l : 0] = 0;
+			/* a mount mark sees the whole container's writes */
+			if (md->pid != child && mount_mark)
+				continue;
 			if (md->pid != child)
 				fail("event %#llx on %s from pid %d, not the checker %d\n", (unsigned long long)md->mask, name,
 				     md->pid, child);
@@ -98,6 +110,8 @@ static void check_events(int g, pid_t child)
 				file_mask |= md->mask;
 			else if (!strcmp(base, "child") && strstr(name, "/fan-dir/"))
 				child_mask |= md->mask;
+			else if (!strcmp(base, "quiet") && strstr(name, "/fan-dir/") && mount_mark)
+				quiet_mask |= md->mask;
 			else
 				fail("event %#llx on %s: no mark asks for it\n", (unsigned long long)md->mask, name);
 		}
@@ -105,8 +119,10 @@ static void check_events(int g, pid_t child)
 	}
 	if (file_mask != (FAN_MODIFY | FAN_CLOSE_WRITE))
 		fail("fan-file: events %#llx, not FAN_MODIFY|FAN_CLOSE_WRITE\n", (unsigned long long)file_mask);
-	if (child_mask != FAN_MODIFY)
-		fail("fan-dir/child: events %#llx, not FAN_MODIFY\n", (unsigned long long)child_mask);
+	if (child_mask != (mount_mark ? FAN_MODIFY | FAN_CLOSE_WRITE : FAN_MODIFY))
+		fail("fan-dir/child: events %#llx, not FAN_MODIFY%s\n", (unsigned long long)child_mask, mount_mark ? "|FAN_CLOSE_WRITE" : "");
+	if (quiet_mask != (mount_mark ? FAN_CLOSE_WRITE : 0))
+		fail("fan-dir/quiet: events %#llx, not %s\n", (unsigned long long)quiet_mask, mount_mark ? "FAN_CLOSE_WRITE" : "none");
 }
 
 int main(int argc, char **argv)
@@ -129,9 +145,12 @@ int main(int argc, char **argv)
 	    fanotify_mark(g, FAN_MARK_ADD | FAN_MARK_IGNORED_MASK | FAN_MARK_IGNORED_SURV_MODIFY, FAN_MODIFY, AT_FDCWD,
 			  "fan-dir/quiet"))
 		fail("fanotify_mark: %m\n");
+	mount_mark = argc > 1 && !strcmp(argv[1], "mount");
+	if (mount_mark && fanotify_mark(g, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_WRITE, AT_FDCWD, "/"))
+		fail("fanotify_mark (mount): %m\n");
 	marks = fan_lines(g, fdinfo0, sizeof(fdinfo0));
-	if (marks != 3)
-		fail("%d marks in fdinfo, not 3:\n%s", marks, fdinfo0);
+	if (marks != 3 + mount_mark)
+		fail("%d marks in fdinfo, not %d:\n%s", marks, 3 + mount_mark, fdinfo0);
 	if (argc > 1 && !strcmp(argv[1], "queued")) {
 		int fd = open("fan-file", O_WRONLY | O_APPEND | O_CLOEXEC);
 
