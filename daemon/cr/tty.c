@@ -779,9 +779,7 @@ static int read_lines(int peer, uint8_t **buf, size_t *len, uint32_t **lines, si
 			return 0;
 		if (n < 0)
 			return -errno;
-		/* the line discipline holds N_TTY_FULL bytes, an end-of-file one of them */
-		if (*nlines > N_TTY_FULL || *len + n > N_TTY_FULL)
-			return -EFBIG;
+		*len += n;   /* kept whatever follows: it is given back */
 		if (*nlines % 64 == 0) {
 			uint32_t *v = realloc(*lines, (*nlines + 64) * sizeof(*v));
 
@@ -790,7 +788,9 @@ static int read_lines(int peer, uint8_t **buf, size_t *len, uint32_t **lines, si
 			*lines = v;
 		}
 		(*lines)[(*nlines)++] = n;
-		*len += n;
+		/* the line discipline holds N_TTY_FULL bytes, an end-of-file one of them */
+		if (*nlines > N_TTY_FULL || *len > N_TTY_FULL)
+			return -EFBIG;
 	}
 }
 
