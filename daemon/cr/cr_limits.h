@@ -45,6 +45,15 @@
 #define CR_GHOST_MAX_SIZE (1ull << 40) /* a file deleted while open (the user's --ghost-limit bounds it more) */
 #define CR_GHOST_LIMIT_DEFAULT (1u << 20) /* --ghost-limit when not given */
 #define CR_INOTIFY_MAX_WATCHES 8192   /* watches of one inotify instance */
+#define CR_FANOTIFY_MAX_MARKS 8192    /* marks of one fanotify group */
+/* fanotify_init() flags restart makes a group with: FAN_CLOEXEC,
+ * FAN_NONBLOCK, FAN_CLASS_CONTENT, FAN_CLASS_PRE_CONTENT,
+ * FAN_UNLIMITED_QUEUE, FAN_UNLIMITED_MARKS, FAN_REPORT_TID */
+#define CR_FANOTIFY_FLAGS_OK 0x13fu
+/* its event_f_flags: O_ACCMODE, O_LARGEFILE, O_CLOEXEC, O_APPEND, O_DSYNC, O_NOATIME, O_NONBLOCK, O_SYNC */
+#define CR_FANOTIFY_EVENT_FLAGS_OK (03u | 0100000u | 02000000u | 02000u | 010000u | 01000000u | 04000u | 04010000u)
+/* FAN_ACCESS_PERM, FAN_OPEN_PERM, FAN_OPEN_EXEC_PERM, FAN_PRE_ACCESS */
+#define CR_FANOTIFY_PERM_EVENTS 0x00170000u
 #define CR_INOTIFY_MAX_WD (1 << 20)   /* a watch descriptor restart makes again */
 #define CR_USK_MAX_QUEUE (64u << 20)  /* bytes queued on one unix socket */
 #define CR_USK_MAX_MSGS 65536         /* messages queued on one unix socket */
@@ -61,6 +70,7 @@
 #define CR_MC_MAX_SOURCES 64          /* sources of one group's filter */
 #define CR_PTY_MAX_INDEX 4095         /* pty indexes of a devpts instance */
 #define CR_PTY_MAX_DATA (1u << 20)    /* bytes waiting in one direction of a pty */
+#define CR_PTY_MAX_CANON 4095        /* what N_TTY holds in canonical mode, lines and end-of-files */
 #define CR_MAX_SYSV_SHMS 1024         /* SysV shared memory segments of a container */
 #define CR_MAX_MSQS 1024              /* SysV message queues of a container */
 #define CR_MAX_MQS 256                /* POSIX message queues of a container */

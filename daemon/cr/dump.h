@@ -172,6 +172,11 @@ int ghost_dir_probe(struct dump_ctx *ctx, const char *path, uint64_t pos, const 
 bool inotify_classify(const char *link, Ckpt__Img__File *f);
 int inotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 void inotify_dump_free(Ckpt__Img__File *f);
+
+/* fanotify.c: a group, its init flags and marks, each by path in the container. */
+bool fanotify_classify(const char *link, Ckpt__Img__File *f);
+int fanotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
+void fanotify_dump_free(Ckpt__Img__File *f);
 /* mm_dump.c: p->vmas and the shared memory they map (first pass); the MM
  * record and the pages (second pass). */
 int mm_collect(struct dump_ctx *ctx, struct dump_proc *p);

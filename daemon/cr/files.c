@@ -126,8 +126,8 @@ static const char *classify(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 		f->kind = CKPT__IMG__FILE_KIND__FILE_SOCKET;
 		return NULL;
 	}
-	if (streq(link, "anon_inode:[fanotify]"))
-		return "fanotify is not supported (its marks and permission events can't be given back faithfully)";
+	if (fanotify_classify(link, f))
+		return NULL;
 	if (inotify_classify(link, f))
 		return NULL;
 	if (tty_classify(ctx, pid, fd, st, flags, f, &why))
@@ -210,6 +210,8 @@ static int dump_file_object(struct dump_ctx *ctx, pid_t pid, int fd, const char 
 	}
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY)
 		return inotify_dump(ctx, pid, fd, f);
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FANOTIFY)
+		return fanotify_dump(ctx, pid, fd, f);
 	if (tty_kind(f->kind))
 		return tty_dump(ctx, pid, fd, f);
 	if (f->kind != CKPT__IMG__FILE_KIND__FILE_MEMFD)
@@ -412,6 +414,7 @@ static int dump_one_fd(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__Fd *e
 	evfd_dump_free(&f);
 	sock_dump_free(&f);
 	inotify_dump_free(&f);
+	fanotify_dump_free(&f);
 	tty_dump_free(&f);
 	return r;
 }
@@ -704,7 +707,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE)
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE || f->kind == CKPT__IMG__FILE_KIND__FILE_FANOTIFY)
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
 	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -906,6 +909,8 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 		return reopen_ghost(ctx, f);
 	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
 		return inotify_reopen(ctx, f);
+	case CKPT__IMG__FILE_KIND__FILE_FANOTIFY:
+		return fanotify_reopen(ctx, f);
 	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:
 	case CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE:
 		return tty_reopen(ctx, f);

@@ -453,6 +453,8 @@ static int finish(struct restore_ctx *ctx)
 		r = sock_unix_restore_finish(ctx);
 	if (r >= 0)
 		r = inotify_restore_drain(ctx);
+	if (r >= 0)
+		r = fanotify_restore_drain(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);

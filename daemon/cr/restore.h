@@ -174,6 +174,10 @@ int ghost_restore_cwd(struct restore_ctx *ctx, const Ckpt__Img__Task *t);
 /* inotify.c */
 int inotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
 int inotify_restore_drain(struct restore_ctx *ctx);
+
+/* fanotify.c */
+int fanotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f);
+int fanotify_restore_drain(struct restore_ctx *ctx);
 /* shm.c */
 int shm_restore(struct restore_ctx *ctx, const void *payload, size_t len);
 int shm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);

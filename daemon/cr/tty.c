@@ -93,46 +93,174 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Input waiting for the slave's reader (struct tty_input): data, of
+ * which, in canonical mode, the first lines[] are complete lines, each
+ * its length as read() returns it (0: an end-of-file on an empty line),
+ * and the rest is the partial line. */
+struct tty_input {
+	const uint8_t *data;
+	size_t len;
+	const uint32_t *lines;
+	size_t nlines;
+};
+
+static bool canonical(const struct termios *t)
+{
+	return (t->c_lflag & ICANON) && !(t->c_lflag & EXTPROC);
+}
+
+/* The part of the canonical stream written last in one piece: small
+ * enough for one flip buffer, so the line discipline takes it in at once
+ * (TTY_BUFFER_PAGE is 1792 bytes with 4 KiB pages). */
+#define CANON_TAIL_MAX 1024
+
+/* The characters of a canonical stream: the lines' own line ends
+ * (newline, and VEOL, VEOL2 when the slave has them), and an
+ * end-of-file and a quote (VLNEXT) of our own choosing. */
+struct canon_chars {
+	uint8_t eol, eol2, eof, lnext;
+};
+
+static bool canon_special(const struct canon_chars *c, uint8_t b)
+{
+	return b == '\n' || b == c->eof || b == c->lnext || (c->eol && b == c->eol) || (c->eol2 && b == c->eol2);
+}
+
+static void canon_chars_of(const struct termios *t, struct canon_chars *c)
+{
+	static const uint8_t pick[] = { 4, 0x16, 1, 2, 3, 5, 6 };
+	size_t i = 0;
+
+	c->eol = t->c_cc[VEOL];
+	c->eol2 = (t->c_lflag & IEXTEN) ? t->c_cc[VEOL2] : 0;
+	c->eof = c->lnext = 0;
+	while (canon_special(c, pick[i]))
+		i++;
+	c->eof = pick[i];
+	while (canon_special(c, pick[i]))
+		i++;
+	c->lnext = pick[i];
+}
+
+static size_t canon_quote(const struct canon_chars *c, const uint8_t *d, size_t len, uint8_t *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (canon_special(c, d[i]))
+			out[n++] = c->lnext;
+		out[n++] = d[i];
+	}
+	return n;
+}
+
+/* What to type for in (out: 2 * len + nlines bytes) so each line ends
+ * as it did: in its own line end when it has one, else in an end-of-file;
+ * everything else is quoted. *tail: where the last piece starts (the end
+ * of the last non-empty line, or the start when there is none); *sum:
+ * what TIOCINQ counts once it is in. */
+static size_t canon_stream(const struct canon_chars *c, const struct tty_input *in, uint8_t *out, size_t *tail, size_t *sum)
+{
+	size_t n = 0, off = 0;
+
+	*tail = 0;
+	*sum = 0;
+	for (size_t i = 0; i < in->nlines; i++) {
+		const uint8_t *l = in->data + off;
+		size_t ll = in->lines[i];
+		bool own = ll && (l[ll - 1] == '\n' || (c->eol && l[ll - 1] == c->eol) || (c->eol2 && l[ll - 1] == c->eol2));
+
+		n += canon_quote(c, l, own ? ll - 1 : ll, out + n);
+		if (ll)
+			*tail = n;
+		out[n++] = own ? l[ll - 1] : c->eof;
+		off += ll;
+		*sum += ll;
+	}
+	return n + canon_quote(c, in->data + off, in->len - off, out + n);
+}
+
+/* Canonical input typed again into master, peer an open of the slave
+ * with its termios t. The line discipline takes it in from a work queue,
+ * and the bytes must be in before t comes back: the last piece goes in
+ * one write, so once TIOCINQ counts every line (or, when all are
+ * end-of-files, one is readable) everything is in. Without complete lines
+ * a poll waits for that work itself. -E2BIG: the last piece is too big
+ * to be taken in at once (put in anyway, as well as it goes). */
+static int put_canon(int master, int peer, const struct termios *t, const struct tty_input *in)
+{
+	struct canon_chars c;
+	struct termios ti = *t;
+	_cleanup_free_ uint8_t *s = malloc(2 * in->len + in->nlines + 1);
+	size_t n, tail, sum;
+	int tries = 0, r, big;
+
+	if (!s)
+		return -ENOMEM;
+	canon_chars_of(t, &c);
+	n = canon_stream(&c, in, s, &tail, &sum);
+	big = n - tail > CANON_TAIL_MAX;
+	ti.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ISIG);
+	ti.c_lflag |= IEXTEN;
+	ti.c_iflag &= ~(ISTRIP | INLCR | IGNCR | ICRNL | IUCLC | PARMRK | BRKINT | IGNBRK | INPCK | IMAXBEL | IXON | IXOFF | IXANY);
+	ti.c_cc[VINTR] = ti.c_cc[VQUIT] = ti.c_cc[VERASE] = ti.c_cc[VKILL] = ti.c_cc[VSTART] = ti.c_cc[VSTOP] = _POSIX_VDISABLE;
+	ti.c_cc[VSUSP] = ti.c_cc[VREPRINT] = ti.c_cc[VWERASE] = ti.c_cc[VDISCARD] = _POSIX_VDISABLE;
+	ti.c_cc[VEOL] = c.eol;
+	ti.c_cc[VEOL2] = c.eol2;
+	ti.c_cc[VEOF] = c.eof;
+	ti.c_cc[VLNEXT] = c.lnext;
+	if (tcsetattr(peer, TCSANOW, &ti) < 0)
+		return -errno;
+	r = write_all(master, s, tail);
+	if (r >= 0 && n > tail) {
+		ssize_t w = big ? 0 : write(master, s + tail, n - tail);
+
+		r = w == (ssize_t)(n - tail) ? 0 : write_all(master, s + tail + (w > 0 ? w : 0), n - tail - (w > 0 ? w : 0));
+	}
+	while (r >= 0) {
+		struct pollfd pfd = { .fd = peer, .events = POLLIN };
+		int q = 0;
+
+		poll(&pfd, 1, 0);
+		if (!in->nlines)
+			break;
+		if (ioctl(peer, TIOCINQ, &q) < 0)
+			r = -errno;
+		else if ((size_t)q == sum && (pfd.revents & POLLIN))
+			break;
+		else if (++tries > 2000)
+			r = -ETIMEDOUT;
+		else
+			msleep(1);
+	}
+	if (tcsetattr(peer, TCSANOW, t) < 0 && r >= 0)
+		r = -errno;
+	return r < 0 ? r : big ? -E2BIG : 0;
+}
+
 /* Input for the slave's reader, written into the master with the slave's
- * input processing and echo off so it lands as it was read; in canonical
- * mode (a partial line) the line editing characters are off too, and an
- * end-of-file (eof) is typed again as one. Then the slave's own termios t.
+ * input processing, flow control and echo off so it lands as it was
+ * read; canonical input by put_canon. Then the slave's own termios t.
  * peer: an open of the slave. */
-static int tty_put_input(int master, int peer, const struct termios *t, const uint8_t *data, size_t len, bool eof)
+static int tty_put_input(int master, int peer, const struct termios *t, const struct tty_input *in)
 {
 	struct termios ti = *t;
 	int n = 0, tries = 0, r;
 
-	if (!len)
+	if (canonical(t) && (in->len || in->nlines))
+		return put_canon(master, peer, t, in);
+	if (!in->len)
 		return 0;
 	ti.c_lflag &= ~(ECHO | ECHOE | ECHOK | ECHONL | ISIG | IEXTEN);
-	ti.c_iflag &= ~(ISTRIP | INLCR | IGNCR | ICRNL | IUCLC | PARMRK | BRKINT | IGNBRK | INPCK | IMAXBEL);
-	if (t->c_lflag & ICANON)
-		ti.c_cc[VERASE] = ti.c_cc[VKILL] = ti.c_cc[VEOF] = _POSIX_VDISABLE;
-	if (eof)
-		ti.c_cc[VEOF] = 4;
+	ti.c_iflag &= ~(ISTRIP | INLCR | IGNCR | ICRNL | IUCLC | PARMRK | BRKINT | IGNBRK | INPCK | IMAXBEL | IXON | IXOFF | IXANY);
 	if (tcsetattr(peer, TCSANOW, &ti) < 0)
 		return -errno;
-	r = write_all(master, eof ? (const uint8_t *)"\4" : data, len);
-	/* The slave takes them in from a work queue: wait until it has. A
-	 * poll with no complete line available waits for that work; the one
-	 * end-of-file is there once there is one. */
+	r = write_all(master, in->data, in->len);
+	/* the slave takes them in from a work queue: wait until it has */
 	while (r >= 0) {
-		struct pollfd pfd = { .fd = peer, .events = POLLIN };
-
-		poll(&pfd, 1, 0);
-		if ((t->c_lflag & ICANON) && (!eof || (pfd.revents & POLLIN)))
-			break;
-		if (t->c_lflag & ICANON) {
-			if (++tries > 2000)
-				r = -ETIMEDOUT;
-			else
-				msleep(1);
-			continue;
-		}
 		if (ioctl(peer, TIOCINQ, &n) < 0)
 			r = -errno;
-		else if ((size_t)n >= len)
+		else if ((size_t)n >= in->len)
 			break;
 		else if (++tries > 2000)
 			r = -ETIMEDOUT;
@@ -220,6 +348,8 @@ struct tty_seen {
 	bool saved;         /* its state is in the image */
 	struct termios t;   /* ... and f->pty points into these */
 	uint8_t *in, *out;
+	uint32_t *lines;    /* canonical: the complete lines in in */
+	size_t nlines;
 };
 
 struct tty_dump {
@@ -587,12 +717,11 @@ bool tty_classify(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st
 }
 
 /* Read everything waiting on fd (a master: its output; a peer of the
- * slave set non-canonical: its input) into *buf. */
+ * slave set non-canonical: its input) into *buf, after its *len bytes. */
 static int drain(int fd, bool packet, uint8_t **buf, size_t *len)
 {
 	size_t cap = 0;
 
-	*len = 0;
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t n;
@@ -626,21 +755,43 @@ static int drain(int fd, bool packet, uint8_t **buf, size_t *len)
 	}
 }
 
-/* What tty_put_input could not give back as it was read. In canonical
- * mode an end-of-file reads as a NUL once ICANON is off: eof_line says
- * one waits (a line is there and TIOCINQ counted no byte of it). */
-static const char *input_unfaithful(const struct termios *t, const uint8_t *d, size_t len, bool eof_line)
+/* Canonical mode: every complete line waiting, one read() each (an
+ * end-of-file on an empty line reads as nothing), appended to *buf; the
+ * partial line stays. */
+static int read_lines(int peer, uint8_t **buf, size_t *len, uint32_t **lines, size_t *nlines)
 {
-	if (eof_line)
-		return len == 1 && d[0] == 0 ? NULL : "more than one end-of-file, or one and more input, wait in canonical mode";
-	for (size_t i = 0; i < len; i++) {
-		if ((t->c_iflag & IXON) && ((d[i] == t->c_cc[VSTART] || d[i] == t->c_cc[VSTOP]) && d[i] != _POSIX_VDISABLE))
-			return "its waiting input holds a flow control character (IXON)";
-		if ((t->c_lflag & ICANON) && (d[i] == '\n' || (d[i] == t->c_cc[VEOL] && d[i] != _POSIX_VDISABLE) ||
-					      (d[i] == t->c_cc[VEOL2] && d[i] != _POSIX_VDISABLE)))
-			return "its partial input line holds a line end (canonical mode)";
+	size_t cap = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (*len + N_TTY_FULL + 1 > cap) {
+			uint8_t *v;
+
+			cap = *len + 2 * (N_TTY_FULL + 1);
+			v = realloc(*buf, cap);
+			if (!v)
+				return -ENOMEM;
+			*buf = v;
+		}
+		n = read(peer, *buf + *len, N_TTY_FULL + 1);
+		if (n < 0 && (errno == EAGAIN || errno == EIO))
+			return 0;
+		if (n < 0)
+			return -errno;
+		*len += n;   /* kept whatever follows: it is given back */
+		if (*nlines % 64 == 0) {
+			uint32_t *v = realloc(*lines, (*nlines + 64) * sizeof(*v));
+
+			if (!v)
+				return -ENOMEM;
+			*lines = v;
+		}
+		(*lines)[(*nlines)++] = n;
+		/* the line discipline holds N_TTY_FULL bytes, an end-of-file one of them */
+		if (*nlines > N_TTY_FULL || *len > N_TTY_FULL)
+			return -EFBIG;
 	}
-	return NULL;
 }
 
 /* The checks that come before anything is read. */
@@ -657,13 +808,14 @@ static const char *dump_precheck(int m, int peer, const struct termios *t, bool 
 	if (packet && (pm.revents & POLLPRI))
 		return "a packet mode status change waits to be read on its master";
 	/* Not writable: stopped (XOFF), which nothing else shows and restart
-	 * can't give back, or full (nobody reads the master: a console no one
+	 * can't give back as it was (stopped by ^S, which ^Q ends, or by
+	 * tcflow(TCOOFF), which it doesn't; with echo on, the echoes held back
+	 * while stopped can't be read), or full (nobody reads the master: a console no one
 	 * is attached to), which reading it ends. */
 	poll(&ps, 1, 0);
 	if (!(ps.revents & POLLOUT) && (ioctl(m, TIOCINQ, &n) < 0 || n < N_TTY_FULL))
-		return "its output is stopped (XOFF, ^S)";
-	if ((t->c_lflag & ICANON) && (ioctl(peer, TIOCINQ, &n) < 0 || n > 0))
-		return snprintf(buf, blen, "%d bytes of complete input lines wait to be read in canonical mode: not supported", n), buf;
+		return "its output is stopped (XOFF, ^S, or tcflow): whether ^Q would start it again, and the echoes it "
+		       "holds back, can't be read";
 	return NULL;
 }
 
@@ -675,9 +827,9 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	struct termios raw;
 	char buf[128];
 	const char *why;
-	int packet = 0, locked = 0, excl = 0, r, r2;
+	int packet = 0, locked = 0, excl = 0, off = 0, r, r2, r3 = 0;
 	size_t nin = 0, nout = 0;
-	bool eof_line = false;
+	struct tty_input in;
 
 	if (ioctl(m, TIOCGPKT, &packet) < 0 || ioctl(m, TIOCGPTLCK, &locked) < 0 || ioctl(m, TIOCGWINSZ, &ws) < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, errno, obj, "reading its master's state");
@@ -689,37 +841,43 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	why = dump_precheck(m, peer, &s->t, packet, buf, sizeof(buf));
 	if (why)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", why);
-	if (s->t.c_lflag & ICANON) {
-		struct pollfd pfd = { .fd = peer, .events = POLLIN };
-
-		eof_line = poll(&pfd, 1, 0) > 0 && (pfd.revents & POLLIN);
-	}
-	/* non-canonical for a moment: a partial line becomes readable */
+	/* canonical: the complete lines first, each by its own read, as its
+	 * reader would; then non-canonical for a moment: the partial line
+	 * becomes readable */
+	r = canonical(&s->t) ? read_lines(peer, &s->in, &nin, &s->lines, &s->nlines) : 0;
 	raw = s->t;
 	raw.c_lflag &= ~ICANON;
 	raw.c_cc[VMIN] = raw.c_cc[VTIME] = 0;
 	if (tcsetattr(peer, TCSANOW, &raw) < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, errno, obj, "tcsetattr");
-	r = drain(peer, false, &s->in, &nin);
+	if (r >= 0)
+		r = drain(peer, false, &s->in, &nin);
 	if (r >= 0)
 		r = drain(m, packet, &s->out, &nout);
 	if (tcsetattr(peer, TCSANOW, &s->t) < 0 && r >= 0)
 		r = -errno;
-	/* give back what was read, whatever comes next */
-	r2 = tty_put_input(m, peer, &s->t, s->in, nin, eof_line && nin == 1 && !s->in[0]);
-	if (r2 >= 0)
-		r2 = tty_put_output(peer, &s->t, s->out, nout);
-	if (r2 < 0)
-		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r2, obj, "putting back the %zu input and %zu output bytes it read", nin, nout);
+	/* give back what was read, whatever comes next; packet mode off
+	 * meanwhile, as at restart: the termios changes of putting it back
+	 * make status changes (flow control on and off) otherwise, and
+	 * turning it on again starts with none, as there was none */
+	in = (struct tty_input){ s->in, nin, s->lines, s->nlines };
+	r3 = packet ? ioctl(m, TIOCPKT, &off) : 0;
+	r2 = r3 < 0 ? -errno : tty_put_input(m, peer, &s->t, &in);
+	if (r2 >= 0 || r2 == -E2BIG)
+		r3 = tty_put_output(peer, &s->t, s->out, nout);
+	if (packet && ioctl(m, TIOCPKT, &packet) < 0 && r3 >= 0)
+		r3 = -errno;
+	if (r3 < 0 || (r2 < 0 && r2 != -E2BIG))
+		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, r3 < 0 ? -r3 : -r2, obj, "putting back the %zu input and %zu output bytes it read", nin, nout);
 	if (r == -EPROTO)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "a packet mode status change waits to be read on its master");
 	if (r == -EFBIG)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "more than %u bytes wait to be read", CR_PTY_MAX_DATA);
 	if (r < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "reading the bytes waiting in it");
-	why = input_unfaithful(&s->t, s->in, nin, eof_line);
-	if (why)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", why);
+	if (r2 == -E2BIG)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "canonical mode: more than %d bytes to type after its last "
+				   "complete line (its partial line): restart could not tell when they are in", CANON_TAIL_MAX);
 	termios_to_msg(&s->t, pm);
 	pm->index = s->index;
 	pm->rows = ws.ws_row;
@@ -735,8 +893,8 @@ static int dump_state(struct dump_ctx *ctx, const char *obj, struct tty_seen *s,
 	pm->to_slave = (ProtobufCBinaryData){ nin, s->in };
 	pm->to_master = (ProtobufCBinaryData){ nout, s->out };
 	pm->master_path = s->master_path[0] ? s->master_path : NULL;
-	pm->has_to_slave_eof = true;
-	pm->to_slave_eof = eof_line;
+	pm->n_to_slave_lines = s->nlines;
+	pm->to_slave_lines = s->lines;
 	return 0;
 }
 
@@ -785,6 +943,7 @@ void tty_dump_done(struct dump_ctx *ctx)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].in);
 		free(t->v[i].out);
+		free(t->v[i].lines);
 	}
 	free(t->v);
 	free(t->cttys);
@@ -902,6 +1061,8 @@ static int open_index(struct restore_ctx *ctx, const char *path, uint32_t index)
 static int make_pty(struct restore_ctx *ctx, const Ckpt__Img__Pty *pm, struct tty_made *t)
 {
 	struct winsize ws = { .ws_row = pm->rows, .ws_col = pm->cols, .ws_xpixel = pm->xpixel, .ws_ypixel = pm->ypixel };
+	static const uint32_t eof_line[1] = { 0 };
+	struct tty_input in = { pm->to_slave.data, pm->to_slave.len, pm->to_slave_lines, pm->n_to_slave_lines };
 	struct termios tio;
 	int unlock = 0, r, on = pm->packet;
 	unsigned got;
@@ -926,7 +1087,11 @@ static int make_pty(struct restore_ctx *ctx, const Ckpt__Img__Pty *pm, struct tt
 	termios_from_msg(pm, &tio);
 	if (tcsetattr(t->peer, TCSANOW, &tio) < 0 || ioctl(t->master, TIOCSWINSZ, &ws) < 0)
 		return -errno;
-	r = tty_put_input(t->master, t->peer, &tio, pm->to_slave.data, pm->to_slave.len, pm->to_slave_eof);
+	/* an image of before the lines were saved: to_slave_eof is one
+	 * end-of-file on an empty line, to_slave its NUL */
+	if (pm->to_slave_eof)
+		in = (struct tty_input){ NULL, 0, eof_line, 1 };
+	r = tty_put_input(t->master, t->peer, &tio, &in);
 	if (r >= 0)
 		r = tty_put_output(t->peer, &tio, pm->to_master.data, pm->to_master.len);
 	if (r < 0)

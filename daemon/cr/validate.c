@@ -24,6 +24,7 @@
 #include <termios.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/fanotify.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #ifndef F_SEAL_EXEC
@@ -367,6 +368,34 @@ static const char *check_file_state(const Ckpt__Img__File *f)
 	return NULL;
 }
 
+/* A fanotify group: flags restart can make it with, marks it can add. */
+static const char *validate_fanotify(const Ckpt__Img__File *f)
+{
+	const Ckpt__Img__Fanotify *g = f->fanotify;
+
+	if (!g)
+		return "a fanotify group without its state";
+	if (f->flags & ~(O_ACCMODE | O_NONBLOCK | ARCH_O_LARGEFILE))
+		return "fanotify open flags other than O_NONBLOCK";
+	if (g->flags & ~(uint32_t)CR_FANOTIFY_FLAGS_OK || g->event_flags & ~(uint32_t)CR_FANOTIFY_EVENT_FLAGS_OK)
+		return "fanotify init flags or event_f_flags restart does not make";
+	if (g->n_marks > CR_FANOTIFY_MAX_MARKS)
+		return "too many fanotify marks";
+	for (size_t i = 0; i < g->n_marks; i++) {
+		const Ckpt__Img__FanotifyMark *m = g->marks[i];
+
+		if ((unsigned)m->kind > CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_FILESYSTEM || !path_ok(m->path))
+			return "a fanotify mark of no known kind, or without a valid path";
+		if (m->mflags & ~(uint32_t)(FAN_MARK_EVICTABLE | FAN_MARK_IGNORED_SURV_MODIFY | FAN_MARK_IGNORE))
+			return "a fanotify mark with flags restart does not give";
+		if ((m->mask | m->ignored_mask) & CR_FANOTIFY_PERM_EVENTS)
+			return "a fanotify mark with permission events";
+		if ((m->kind == CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_INODE) != m->has_ftype || m->ftype & ~S_IFMT)
+			return "a fanotify mark whose file type does not fit its kind";
+	}
+	return NULL;
+}
+
 /* Watches in increasing wd order (restart makes them so), each once. */
 static const char *validate_inotify(const Ckpt__Img__File *f)
 {
@@ -387,6 +416,28 @@ static const char *validate_inotify(const Ckpt__Img__File *f)
 			return "an inotify watch without a valid path or type";
 		prev = w->wd;
 	}
+	return NULL;
+}
+
+/* Canonical mode's complete lines: within to_slave, and no more than
+ * the line discipline holds (an end-of-file takes a byte of it). */
+static const char *validate_pty_lines(const Ckpt__Img__Pty *m)
+{
+	size_t sum = 0;
+
+	if (!m->n_to_slave_lines)
+		return NULL;
+	if (!(m->lflag & ICANON) || (m->lflag & EXTPROC) || m->to_slave_eof)
+		return "complete input lines of a pty not in canonical mode";
+	if (m->n_to_slave_lines > CR_PTY_MAX_CANON)
+		return "more complete input lines in a pty than it holds";
+	for (size_t i = 0; i < m->n_to_slave_lines; i++) {
+		if (m->to_slave_lines[i] > CR_PTY_MAX_CANON)
+			return "a pty input line longer than a line can be";
+		sum += m->to_slave_lines[i];
+	}
+	if (sum > m->to_slave.len || m->to_slave.len > CR_PTY_MAX_CANON)
+		return "complete input lines of a pty that its input does not hold";
 	return NULL;
 }
 
@@ -413,7 +464,7 @@ static const char *validate_pty(const Ckpt__Img__File *f)
 		return "more bytes waiting in a pty than an image holds";
 	if (m->to_slave_eof && (m->to_slave.len != 1 || m->to_slave.data[0] || !(m->lflag & ICANON)))
 		return "a waiting end-of-file that is not one, alone, in canonical mode";
-	return NULL;
+	return validate_pty_lines(m);
 }
 
 const char *validate_header_tty(const Ckpt__Img__Header *h)
@@ -475,6 +526,8 @@ const char *validate_file(const Ckpt__Img__File *f)
 		return path_ok(f->path) ? NULL : "no absolute path, one with a . or .. component, or one longer than an image holds";
 	case CKPT__IMG__FILE_KIND__FILE_GHOST:
 		return f->has_ghost_id ? NULL : "a deleted file without a ghost id";
+	case CKPT__IMG__FILE_KIND__FILE_FANOTIFY:
+		return validate_fanotify(f);
 	case CKPT__IMG__FILE_KIND__FILE_INOTIFY:
 		return validate_inotify(f);
 	case CKPT__IMG__FILE_KIND__FILE_PTY_MASTER:

@@ -62,7 +62,7 @@ refused()
 }
 
 refused socket 'socket'
-refused fanotify 'fd [0-9]+ \(anon_inode:\[fanotify\]\): fanotify is not supported'
+refused fanotify 'fd [0-9]+ \(fanotify\): an inode mark with permission events'
 refused timer "timer .*: clock -2: it counts a thread's CPU time"
 refused sharedfiles 'fd table|CLONE_FILES'
 refused sud 'syscall user dispatch.*not supported'

@@ -98,9 +98,8 @@ console "$name" '' "tick $((t1 + 3))" || fail "$name: the pane's output did not 
 log "tmux: restarted, pane went on past tick $((t1 + 3))"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 
-# refused by name, the container running on: input lines waiting in
-# canonical mode (a reader sees where one ends only as the kernel keeps
-# it), and a terminal that is not a pty of the container's devpts
+# refused by name, the container running on: a terminal that is not a
+# pty of the container's devpts
 refused() {
 	local what=$1 name=$P-$1 re=$2 out
 	shift 2
@@ -112,8 +111,6 @@ refused() {
 	log "$what: $out"
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 }
-refused lines 'fd [0-9]+ \(pts [0-9]+(, its master)?\): [0-9]+ bytes of complete input lines wait to be read in canonical mode' \
-	'import os, time; m, s = os.openpty(); os.write(m, b"a line\n"); print("READY", flush=True); time.sleep(1000)'
 refused console 'fd 3 \(/dev/console\): terminals other than the ptys of the container.s devpts' \
 	'import os, time; fd = os.open("/dev/console", os.O_RDONLY | os.O_NOCTTY); print("READY", flush=True); time.sleep(1000)'
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/fanotify.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/user.h>
@@ -309,6 +310,56 @@ static void test_fifo_ghost(void **state)
 	assert_non_null(validate_ghost(&g));
 	g.path = "rel";
 	assert_non_null(validate_ghost(&g));
+}
+
+static void test_fanotify(void **state)
+{
+	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_FANOTIFY, NULL, O_RDONLY | O_NONBLOCK);
+	Ckpt__Img__Fanotify g = CKPT__IMG__FANOTIFY__INIT;
+	Ckpt__Img__FanotifyMark m[2] = { CKPT__IMG__FANOTIFY_MARK__INIT, CKPT__IMG__FANOTIFY_MARK__INIT };
+	Ckpt__Img__FanotifyMark *v[2] = { &m[0], &m[1] };
+
+	(void)state;
+	assert_non_null(validate_file(&f));          /* no group */
+	f.fanotify = &g;
+	g.flags = FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_CLOEXEC;
+	g.event_flags = O_RDONLY | O_CLOEXEC;
+	assert_null(validate_file(&f));              /* no marks */
+	m[0].kind = CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_INODE;
+	m[0].path = "/tmp/f";
+	m[0].mask = FAN_MODIFY | FAN_CLOSE_WRITE;
+	m[0].has_ftype = true;
+	m[0].ftype = S_IFREG;
+	m[1].kind = CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_MOUNT;
+	m[1].path = "/";
+	m[1].mask = FAN_CLOSE_WRITE;
+	g.marks = v;
+	g.n_marks = 2;
+	assert_null(validate_file(&f));
+	g.flags |= FAN_REPORT_FID;                   /* a report mode restart does not make */
+	assert_non_null(validate_file(&f));
+	g.flags &= ~FAN_REPORT_FID;
+	g.event_flags = O_PATH;
+	assert_non_null(validate_file(&f));
+	g.event_flags = O_RDONLY;
+	m[0].mask |= FAN_OPEN_PERM;                  /* permission events */
+	assert_non_null(validate_file(&f));
+	m[0].mask &= ~FAN_OPEN_PERM;
+	m[1].has_ftype = true;                       /* a type on a mount mark */
+	assert_non_null(validate_file(&f));
+	m[1].has_ftype = false;
+	m[1].kind = 7;
+	assert_non_null(validate_file(&f));
+	m[1].kind = CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_FILESYSTEM;
+	m[1].path = "/tmp/../etc";
+	assert_non_null(validate_file(&f));
+	m[1].path = "/tmp";
+	m[1].mflags = FAN_MARK_ONLYDIR;
+	assert_non_null(validate_file(&f));
+	m[1].mflags = FAN_MARK_IGNORED_SURV_MODIFY;
+	assert_null(validate_file(&f));
+	g.n_marks = CR_FANOTIFY_MAX_MARKS + 1;
+	assert_non_null(validate_file(&f));
 }
 
 static void test_inotify(void **state)
@@ -877,6 +928,7 @@ static void test_pty(void **state)
 	Ckpt__Img__File f = file(CKPT__IMG__FILE_KIND__FILE_PTY_SLAVE, NULL, O_RDWR | LARGE | O_NONBLOCK);
 	Ckpt__Img__Pty m = CKPT__IMG__PTY__INIT;
 	uint8_t cc[NCCS] = { 0 }, nul = 0;
+	uint32_t lines[2] = { 5, 0 };
 
 	(void)state;
 	assert_non_null(validate_file(&f));   /* no index */
@@ -921,6 +973,24 @@ static void test_pty(void **state)
 	assert_non_null(validate_file(&f));
 	m.lflag = ICANON;
 	assert_null(validate_file(&f));
+	/* complete lines in canonical mode: within to_slave, bounded */
+	m.to_slave_eof = false;
+	m.n_to_slave_lines = 2;
+	m.to_slave_lines = lines;
+	assert_non_null(validate_file(&f));   /* 5 bytes of lines in 1 */
+	lines[0] = 1;
+	assert_null(validate_file(&f));
+	m.lflag = 0;
+	assert_non_null(validate_file(&f));   /* not canonical */
+	m.lflag = ICANON;
+	lines[1] = CR_PTY_MAX_CANON + 1;
+	assert_non_null(validate_file(&f));
+	lines[1] = 0;
+	m.n_to_slave_lines = CR_PTY_MAX_CANON + 1;
+	assert_non_null(validate_file(&f));
+	m.n_to_slave_lines = 2;
+	m.to_slave_eof = true;
+	assert_non_null(validate_file(&f));   /* not both forms */
 }
 
 static void test_header_tty(void **state)
@@ -1033,6 +1103,7 @@ int main(void)
 		cmocka_unit_test(test_file_objects),
 		cmocka_unit_test(test_fifo_ghost),
 		cmocka_unit_test(test_inotify),
+		cmocka_unit_test(test_fanotify),
 		cmocka_unit_test(test_unix_socket),
 		cmocka_unit_test(test_proc),
 		cmocka_unit_test(test_shm),

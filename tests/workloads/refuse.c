@@ -7,7 +7,7 @@
  *                     cgroup CGROUP2_MOUNT; several at once in one process)
  *
  * socket: holds an AF_VSOCK socket (a family ckptd refuses); fanotify: a fanotify group
- * marking its cwd; timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
+ * marking a file of its own in its cwd for permission events (FAN_OPEN_PERM); timer: a POSIX timer on the thread's CPU-time clock; sharedfiles: a child process sharing
  * its fd table (clone(CLONE_FILES)); seccompnotif: a seccomp filter that
  * hands getppid to a supervisor (SECCOMP_RET_USER_NOTIF; the listener fd
  * closed again); netns, utsns: unshare(CLONE_NEWNET/NEWUTS);
@@ -116,9 +116,11 @@ static int setup(const char *mode, const char *arg)
 		if (socket(AF_VSOCK, SOCK_STREAM, 0) < 0)
 			return 1;
 	} else if (!strcmp(mode, "fanotify")) {
-		int fd = fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
+		/* on a file of its own: whoever opened it would wait for an answer */
+		int fd = fanotify_init(FAN_CLASS_CONTENT, O_RDONLY);
 
-		if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, FAN_MODIFY, AT_FDCWD, "."))
+		close(open("refuse-fanotify", O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		if (fd < 0 || fanotify_mark(fd, FAN_MARK_ADD, FAN_OPEN_PERM, AT_FDCWD, "refuse-fanotify"))
 			fail("fanotify: %m\n");
 	} else if (!strcmp(mode, "timer")) {
 		struct sigevent sev = { .sigev_notify = SIGEV_NONE };
