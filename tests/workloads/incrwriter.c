@@ -2,7 +2,7 @@
 /* incrwriter: memory that changes a little between checkpoints, for
  * incremental images.
  *
- *   incrwriter SIZE_MIB
+ *   incrwriter SIZE_MIB [plain]
  *
  * SIZE_MIB of anonymous memory, N pages; every word of page p holds a
  * value of (p, seq[p], word), seq[p] its sequence number (kept in a heap
@@ -11,7 +11,8 @@
  * the first step also maps a new 1 MiB region (its own pattern) and forks
  * a child, which rewrites that region with a pattern of its own and
  * checks, besides, the big region as the fork left it (its copy of seq).
- * Each step ends with "STEP s".
+ * With "plain", steps only rewrite pages (bench/incremental.sh). Each
+ * step ends with "STEP s".
  *
  * SIGUSR2 (to the first process; it passes it on) checks every word of
  * every page: "PASS incrwriter <role> <steps>". */
@@ -38,6 +39,7 @@ static uint32_t extra_seq;
 static pid_t child;
 static const char *role = "parent";
 static volatile sig_atomic_t got_usr1;
+static int plain;
 
 static void on_usr1(int sig)
 {
@@ -78,7 +80,7 @@ static void step(void)
 	steps++;
 	for (size_t p = steps % 100; p < npages; p += 100)
 		fill(mem + p * WPP, p, ++seq[p]);
-	if (steps == 1) {
+	if (steps == 1 && !plain) {
 		extra = mmap(NULL, EXTRA_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (extra == MAP_FAILED)
 			fail("incrwriter: mmap: %m\n");
@@ -95,7 +97,7 @@ static void step(void)
 				fill(extra + p * WPP, p + (1u << 30), extra_seq);
 		}
 	}
-	if (child)
+	if (child || plain)
 		say("STEP %u\n", steps);
 }
 
@@ -106,6 +108,7 @@ int main(int argc, char **argv)
 	unsigned long mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 64;
 
 	npages = (mib << 20) / PG;
+	plain = argc > 2 && strcmp(argv[2], "plain") == 0;
 	if (npages < 100)
 		fail("usage: incrwriter SIZE_MIB (1 or more)\n");
 	sigaction(SIGUSR2, &sa, NULL);
