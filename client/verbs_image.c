@@ -331,8 +331,8 @@ static void images_table(const struct ckpt_images_result *ir)
 		wc = MAX(wc, (int)strlen(ir->images[i].container));
 		wi = MAX(wi, (int)strlen(ir->images[i].id));
 	}
-	printf("%-*s  %-*s  %10s  %-19s  %-7s  %-16s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED", "TRUSTED", "KEY",
-	       "PARENT");
+	printf("%-*s  %-*s  %10s  %-19s  %-*s  %-7s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED", MAX(wi, 6),
+	       "PARENT", "TRUSTED", "KEY");
 	for (size_t i = 0; i < ir->n_images; i++) {
 		const struct ckpt_image *ii = &ir->images[i];
 		char size[32] = "-", created[64] = "-";
@@ -341,9 +341,9 @@ static void images_table(const struct ckpt_images_result *ir)
 			render_size(size, sizeof(size), ii->size);
 		if (ii->has_created)
 			render_time(created, sizeof(created), ii->created);
-		printf("%-*s  %-*s  %10s  %-19s  %-7s  %-16s  %s\n", wc, ii->container, wi, ii->id, size, created,
-		       !ii->has_trusted ? "-" : ii->trusted ? "yes" : "NO", ii->key_id ? ii->key_id : "-",
-		       ii->parent_id ? ii->parent_id : "-");
+		printf("%-*s  %-*s  %10s  %-19s  %-*s  %-7s  %s\n", wc, ii->container, wi, ii->id, size, created,
+		       MAX(wi, 6), ii->parent_id ? ii->parent_id : "-", !ii->has_trusted ? "-" : ii->trusted ? "yes" : "NO",
+		       ii->key_id ? ii->key_id : "-");
 	}
 }
 

@@ -1026,34 +1026,43 @@ static int ops_restart_chain(struct conn *cn, struct container *c, const char *i
 			     char ids[CR_INCR_CHAIN_MAX][STORE_ID_MAX])
 {
 	char cur[STORE_ID_MAX];
+	char next[STORE_ID_MAX];
 	struct stat st;
 	int n = 0, r;
 
 	snprintf(cur, sizeof(cur), "%s", id);
-	while ((r = store_parent(c->dir_fd, cur, ids[n])) > 0) {
+	for (;;) {
+		r = store_parent(c->dir_fd, cur, next);
+		/* the image itself unreadable: the restart says what is wrong with it */
+		if (r < 0 && n == 0)
+			r = 0;
+		if (r < 0) {
+			conn_reply_error(cn, E(ERR_BAD_IMAGE), "container %s: image %s: reading which image is its "
+					 "parent: %s", c->name, cur, strerror(-r));
+			break;
+		}
+		if (r == 0)
+			break;
 		if (n == CR_INCR_CHAIN_MAX) {
+			conn_reply_error(cn, E(ERR_BAD_IMAGE), "container %s: image %s: a chain of more than %d parent "
+					 "images", c->name, id, CR_INCR_CHAIN_MAX);
 			r = -ELOOP;
 			break;
 		}
-		fds[n] = store_open(c->dir_fd, ids[n]);
-		if (fds[n] >= 0 && (fstat(fds[n], &st) < 0 || !access_may_act(cn->uid, st.st_uid))) {
-			close(fds[n]);
-			fds[n] = -ENOENT;
+		r = store_open(c->dir_fd, next);
+		if (r >= 0 && (fstat(r, &st) < 0 || !access_may_act(cn->uid, st.st_uid))) {
+			close(r);
+			r = -ENOENT;
 		}
-		if (fds[n] < 0) {
-			r = fds[n];
+		if (r < 0) {
 			conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: image %s is incremental and its parent image "
-					 "%s is gone: %s", c->name, id, ids[n], strerror(-r));
+					 "%s is gone: %s", c->name, id, next, strerror(-r));
 			break;
 		}
-		memcpy(cur, ids[n++], STORE_ID_MAX);
+		fds[n] = r;
+		memcpy(ids[n++], next, STORE_ID_MAX);
+		memcpy(cur, next, STORE_ID_MAX);
 	}
-	if (r == -ELOOP)
-		conn_reply_error(cn, E(ERR_BAD_IMAGE), "container %s: image %s: a chain of more than %d parent images",
-				 c->name, id, CR_INCR_CHAIN_MAX);
-	else if (r < 0 && r != -ENOENT && fds[n] >= 0)
-		conn_reply_error(cn, E(ERR_BAD_IMAGE), "container %s: image %s: reading its parent's name: %s", c->name,
-				 cur, strerror(-r));
 	if (r < 0) {
 		while (n-- > 0)
 			close(fds[n]);

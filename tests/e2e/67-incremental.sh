@@ -87,7 +87,7 @@ parents=$(ckctl --json images "$name" | "$PYTHON" -c '
 import json, sys
 print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.stdin)["images"]))')
 [ "$parents" = "$id1:- $id2:$id1 $id3:$id2" ] || fail "images shows the chain as '$parents'"
-ckctl images "$name" | grep -qE "^$name +$id3 .* $id2\$" || fail "images does not show $id3's parent: $(ckctl images "$name")"
+ckctl images "$name" | grep -qE "^$name +$id3 .* $id2 +(yes|NO|-) " || fail "images does not show $id3's parent: $(ckctl images "$name")"
 
 # the middle image is its child's: its removal is refused with a hint;
 # an incremental image is not exported alone
@@ -101,6 +101,23 @@ rm -f "$TMP/x.img"
 restart_ct "$name" --image "$id3"
 passes "$name" 2
 info "restart of $id3 from the chain $id1 <- $id2 <- $id3: both processes pass"
+
+# a restarted container has no tracking: its next one begins a new chain;
+# a checkpoint without --incremental ends it again
+incr "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "the first image after a restart names a parent: $out"
+[ -n "$(echo "$out" | json_get full_reason)" ] || fail "a full image after a restart names no reason: $out"
+id4=$(echo "$out" | json_get image_id)
+incr "$name" --leave-running
+[ "$(echo "$out" | json_get parent_id)" = "$id4" ] || fail "the chain after the restart does not begin at $id4: $out"
+ckctl checkpoint "$name" --leave-running >/dev/null || fail "plain checkpoint of $name"
+for p in $(tree_host_pids "$name"); do
+	grep -qE '^VmFlags:.* uw( |$)' "/proc/$p/smaps" && fail "pid $p: still write-tracked after a plain checkpoint"
+done
+incr "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "a plain checkpoint did not end the chain: $out"
+passes "$name" 2
+info "a restart, and a plain checkpoint, begin a new chain"
 
 # a parent replaced by another image of the same id is refused by digest
 ckctl kill "$name" >/dev/null 2>&1
