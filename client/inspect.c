@@ -126,6 +126,9 @@ static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 	f_u64(in, "page_size", h->page_size);
 	f_str(in, "kernel_release", h->kernel_release);
 	f_str(in, "container", h->container);
+	f_str(in, "parent_id", h->parent_id);
+	if (h->has_parent_digest)
+		f_hex(in, "parent_digest", h->parent_digest);
 	if (h->has_created)
 		f_i64(in, "created", h->created);
 	f_str(in, "hostname", h->hostname);
@@ -337,6 +340,7 @@ static const ProtobufCMessageDescriptor *meta_desc(uint32_t type)
 	case IMG_MM: return &ckpt__img__mm__descriptor;
 	case IMG_PAGEMAP: return &ckpt__img__pagemap__descriptor;
 	case IMG_DROP: return &ckpt__img__pagemap__descriptor;
+	case IMG_PARENT_REF: return &ckpt__img__pagemap__descriptor;
 	case IMG_TAIL: return &ckpt__img__tail__descriptor;
 	case IMG_PIPE: return &ckpt__img__pipe__descriptor;
 	case IMG_SHM: return &ckpt__img__shm__descriptor;
@@ -372,6 +376,7 @@ static int inspect_meta(struct inspect *in, struct image_reader *r, uint32_t typ
 	case IMG_MM: inspect_mm(in, msg); break;
 	case IMG_PAGEMAP: inspect_pagemap(in, msg); break;
 	case IMG_DROP: inspect_pagemap(in, msg); break;
+	case IMG_PARENT_REF: inspect_pagemap(in, msg); break;
 	case IMG_TAIL: inspect_tail(in, msg); break;
 	case IMG_PIPE: inspect_pipe(in, msg); break;
 	case IMG_SHM: inspect_shm(in, msg); break;

@@ -27,6 +27,8 @@ void render_image_json(struct json *j, const char *key, const struct ckpt_image 
 		json_bool(j, "trusted", ii->trusted);
 	if (ii->key_id)
 		json_str(j, "key_id", ii->key_id);
+	if (ii->parent_id)
+		json_str(j, "parent_id", ii->parent_id);
 	json_obj_end(j);
 }
 

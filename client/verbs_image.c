@@ -57,6 +57,10 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0)
 				return r;
 			a->o.leave_running = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--incremental", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			a->o.incremental = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--check", 0, false, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -95,6 +99,8 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 		return ctl_usage(c, "missing NAME");
 	if (a->o.check_only && (a->output || a->o.leave_running))
 		return ctl_usage(c, "--check saves nothing and leaves the container running: no -o, no --leave-running");
+	if (a->o.incremental && (a->output || a->o.check_only))
+		return ctl_usage(c, "--incremental images are kept in the store, with their parents: no -o, no --check");
 	return ctl_check_name(c, a->name);
 }
 
@@ -123,6 +129,10 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 		json_u64(&j, "total_us", cr->total_us);
 		if (cr->copy)
 			json_str(&j, "copy", cr->copy);
+		if (cr->parent_id)
+			json_str(&j, "parent_id", cr->parent_id);
+		if (cr->full_reason)
+			json_str(&j, "full_reason", cr->full_reason);
 		json_obj_end(&j);
 		json_finish(&j);
 		return;
@@ -130,6 +140,10 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 	fprintf(out, "checkpointed %s: image %s, %" PRIu64 " bytes, frozen %.1f ms, total %.1f ms%s%s\n",
 		a->name, where, cr->image_bytes, cr->frozen_us / 1000.0, cr->total_us / 1000.0,
 		cr->copy ? ", memory copied " : "", cr->copy ? cr->copy : "");
+	if (cr->parent_id)
+		fprintf(out, "incremental: only the pages written since image %s\n", cr->parent_id);
+	else if (cr->full_reason)
+		fprintf(out, "full image: %s\n", cr->full_reason);
 }
 
 int verb_checkpoint(struct ctl *c, int argc, char **argv)
@@ -317,7 +331,8 @@ static void images_table(const struct ckpt_images_result *ir)
 		wc = MAX(wc, (int)strlen(ir->images[i].container));
 		wi = MAX(wi, (int)strlen(ir->images[i].id));
 	}
-	printf("%-*s  %-*s  %10s  %-19s  %-7s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED", "TRUSTED", "KEY");
+	printf("%-*s  %-*s  %10s  %-19s  %-*s  %-7s  %s\n", wc, "CONTAINER", wi, "ID", "SIZE", "CREATED", MAX(wi, 6),
+	       "PARENT", "TRUSTED", "KEY");
 	for (size_t i = 0; i < ir->n_images; i++) {
 		const struct ckpt_image *ii = &ir->images[i];
 		char size[32] = "-", created[64] = "-";
@@ -326,8 +341,9 @@ static void images_table(const struct ckpt_images_result *ir)
 			render_size(size, sizeof(size), ii->size);
 		if (ii->has_created)
 			render_time(created, sizeof(created), ii->created);
-		printf("%-*s  %-*s  %10s  %-19s  %-7s  %s\n", wc, ii->container, wi, ii->id, size, created,
-		       !ii->has_trusted ? "-" : ii->trusted ? "yes" : "NO", ii->key_id ? ii->key_id : "-");
+		printf("%-*s  %-*s  %10s  %-19s  %-*s  %-7s  %s\n", wc, ii->container, wi, ii->id, size, created,
+		       MAX(wi, 6), ii->parent_id ? ii->parent_id : "-", !ii->has_trusted ? "-" : ii->trusted ? "yes" : "NO",
+		       ii->key_id ? ii->key_id : "-");
 	}
 }
 

@@ -30,6 +30,7 @@ static const char *const image_type_names[] = {
 	[IMG_GHOST] = "ghost", [IMG_SYSV_SHM] = "sysv-shm",
 	[IMG_SEGMENT] = "segment", [IMG_META_END] = "meta-end",
 	[IMG_MAC] = "mac",
+	[IMG_PARENT_REF] = "parent-ref",
 };
 
 const char *image_rec_type_name(uint32_t type)

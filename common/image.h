@@ -60,7 +60,8 @@ enum image_rec_type {
 	IMG_SEGMENT = 18,  /* a Segment: where a page segment belongs, or where it starts */
 	IMG_META_END = 19, /* a MetaEnd: the metadata part is over, the pages follow */
 	IMG_MAC = 20,      /* a Mac: the keyed MAC of every record before it */
-	IMG_TYPE_MAX = IMG_MAC,
+	IMG_PARENT_REF = 21, /* a Pagemap: pages of an incremental image that its parent holds */
+	IMG_TYPE_MAX = IMG_PARENT_REF,
 };
 
 struct image_rec_hdr {

@@ -186,6 +186,39 @@ int container_new(struct server *srv, const char *name, uid_t owner, struct cont
 	return r;
 }
 
+void container_incr_drop(struct container *c)
+{
+	for (size_t i = 0; i < c->incr_nfds; i++)
+		safe_close(c->incr_fds[i]);
+	free(c->incr_fds);
+	c->incr_fds = NULL;
+	c->incr_nfds = 0;
+	c->incr_parent[0] = 0;
+	c->incr_digest = 0;
+}
+
+void container_incr_keep(struct container *c, int *fds, size_t n, const char *id, uint64_t digest)
+{
+	int *v = n ? realloc(c->incr_fds, (c->incr_nfds + n) * sizeof(int)) : c->incr_fds;
+	size_t i;
+
+	if ((n && !v) || c->incr_nfds + n > CONTAINER_INCR_FDS_MAX || strlen(id) >= sizeof(c->incr_parent)) {
+		/* the chain ends here: the next image is a full one */
+		log_warn("container %s: write tracking not kept (%zu userfaultfds)", c->name, c->incr_nfds + n);
+		if (v)
+			c->incr_fds = v;
+		for (i = 0; i < n; i++)
+			close(fds[i]);
+		container_incr_drop(c);
+		return;
+	}
+	c->incr_fds = v;
+	for (i = 0; i < n; i++)
+		c->incr_fds[c->incr_nfds++] = fds[i];
+	snprintf(c->incr_parent, sizeof(c->incr_parent), "%s", id);
+	c->incr_digest = digest;
+}
+
 void container_free(struct container *c)
 {
 	if (!c)
@@ -204,6 +237,10 @@ void container_free(struct container *c)
 	c->pending_fd = safe_close(c->pending_fd);
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
+	container_incr_drop(c);
+	for (size_t i = 0; i < c->incr_nnew; i++)
+		close(c->incr_new[i]);
+	free(c->incr_new);
 	c->init_pidfd = safe_close(c->init_pidfd);
 	c->console_fd = safe_close(c->console_fd);
 	c->log_fd = safe_close(c->log_fd);
@@ -1039,6 +1076,7 @@ void container_init_exited(struct container *c, int status)
 		event_free(c->ev_init);
 		c->ev_init = NULL;
 	}
+	container_incr_drop(c);
 	c->init_pidfd = safe_close(c->init_pidfd);
 	c->console_fd = safe_close(c->console_fd);
 	c->init_pid = 0;

@@ -79,6 +79,18 @@ struct container {
 
 	struct conn *cancel_conn;    /* ckptctl cancel: answered when the operation ends */
 
+	/* Write tracking of --incremental checkpoints (daemon/cr/incr.h): the
+	 * userfaultfds registered in its processes, and the image the next
+	 * incremental one names as its parent. */
+	int *incr_fds;
+	size_t incr_nfds;
+	char incr_parent[24];        /* "": no chain */
+	uint64_t incr_digest;
+	int *incr_new;               /* ... handed over by the checkpoint under way */
+	size_t incr_nnew;
+	bool incr_lost;              /* ... some of which could not be kept */
+	bool op_incremental;
+
 	/* A restart from a stream that this container's own checkpoint feeds
 	 * (`ckptctl checkpoint x -o - | ckptctl restart x -i -`): it starts
 	 * when the checkpoint is over. */
@@ -120,6 +132,12 @@ void container_cleanup_cgroup(struct container *c);
 int container_kill_all(struct container *c);
 /* Called by the init watch when init exits (status = its exit code, or -1 unknown). */
 void container_init_exited(struct container *c, int status);
+/* End its chain of incremental checkpoints: the tracking goes (closing
+ * the last userfaultfd unregisters it in the tasks). */
+void container_incr_drop(struct container *c);
+/* Keep fds[n] (taken) as tracking after image id, whose digest is digest. */
+void container_incr_keep(struct container *c, int *fds, size_t n, const char *id, uint64_t digest);
+#define CONTAINER_INCR_FDS_MAX 256
 /* The console master from init (which keeps one), into c->console_fd. */
 int container_take_console(struct container *c);
 /* Fill workload_pid/workload_nspid from /proc. */

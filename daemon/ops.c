@@ -635,12 +635,53 @@ static void ops_checkpointed(struct container *c)
 	ops_run_pending(c);
 }
 
+static void ops_incr_fds(void *ud, int *fds, size_t n)
+{
+	struct container *c = ud;
+	int *v = realloc(c->incr_new, (c->incr_nnew + n) * sizeof(int));
+
+	if (!v || c->incr_nnew + n > CONTAINER_INCR_FDS_MAX) {
+		log_error("container %s: write tracking: too many userfaultfds", c->name);
+		c->incr_new = v ? v : c->incr_new;
+		for (size_t i = 0; i < n; i++)
+			close(fds[i]);
+		c->incr_lost = true;
+		return;
+	}
+	c->incr_new = v;
+	for (size_t i = 0; i < n; i++)
+		c->incr_new[c->incr_nnew++] = fds[i];
+}
+
+/* A checkpoint's end: its write tracking joins the container's (an
+ * incremental one that leaves it running, stored), or the chain ends (a
+ * failed checkpoint may have cleared written bits its image never got). */
+static void ops_incr_done(struct container *c, const Ckpt__Rpc__CheckpointResponse *cr)
+{
+	bool keep = cr && c->op_incremental && c->op_leave_running && !c->op_check && cr->image_id && !c->incr_lost &&
+		    (c->incr_nnew || c->incr_nfds);
+
+	if (keep)
+		container_incr_keep(c, c->incr_new, c->incr_nnew, cr->image_id, cr->image_digest);
+	else {
+		for (size_t i = 0; i < c->incr_nnew; i++)
+			close(c->incr_new[i]);
+		if (!c->op_check)
+			container_incr_drop(c);
+	}
+	free(c->incr_new);
+	c->incr_new = NULL;
+	c->incr_nnew = 0;
+	c->incr_lost = false;
+}
+
 static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
 {
 	struct container *c = ud;
 	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
 
 	c->op_worker = NULL;
+	ops_incr_done(c, ok ? final->checkpoint : NULL);
 	if (!ok) {
 		if (final && final->error)
 			op_error_from(c, final);
@@ -694,6 +735,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 static const struct worker_ops ops_checkpoint_ops = {
 	.progress = op_relay_progress,
 	.done = ops_checkpoint_done,
+	.fds = ops_incr_fds,
 };
 
 static int ops_fd_mode_ok(int fd, bool want_write)
@@ -728,6 +770,39 @@ static bool ops_fds_ok(struct conn *cn, const char *what, const char *name, bool
 	return true;
 }
 
+/* The incremental part of a checkpoint request: the parent, if the chain
+ * still holds (its tracking kept, its image stored), or why not. A plain
+ * checkpoint ends the chain. */
+static void ops_incr_request(struct container *c, const Ckpt__Rpc__CheckpointRequest *r,
+			     struct worker_checkpoint_job *job)
+{
+	static char parent[24];
+	int fd;
+
+	job->req.incr_tracked = c->incr_nfds > 0;
+	if (r->check_only)
+		return;
+	if (!r->incremental) {
+		container_incr_drop(c);
+		job->req.incr_tracked = false;
+		return;
+	}
+	job->req.incremental = true;
+	if (!c->incr_parent[0]) {
+		job->full_reason = "the first image of a chain (no write tracking armed in the container)";
+		return;
+	}
+	fd = store_open(c->dir_fd, c->incr_parent);
+	if (fd < 0) {
+		job->full_reason = "the previous image of the chain is gone from the store";
+		return;
+	}
+	close(fd);
+	snprintf(parent, sizeof(parent), "%s", c->incr_parent);
+	job->req.parent_id = parent;
+	job->req.parent_digest = c->incr_digest;
+}
+
 void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	const Ckpt__Rpc__CheckpointRequest *r = req->checkpoint;
@@ -753,6 +828,12 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		return;
 	if (r->check_only && r->to_fd) {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: --check writes no image: no fd may be attached",
+				 c->name);
+		return;
+	}
+	if (r->incremental && r->to_fd) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: --incremental images live in the store, where "
+				 "their parents are: drop --output",
 				 c->name);
 		return;
 	}
@@ -797,6 +878,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.owner_uid = c->owner_uid, .owner_gid = container_owner_gid(c),
 		.external_unix_drop = r->external_unix_drop,
 	};
+	ops_incr_request(c, r, &job);
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
 	intent_from(&job.intent, c, OP_CHECKPOINT);
@@ -830,6 +912,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	c->op_worker = w;
 	c->op_leave_running = r->leave_running || r->check_only;
 	c->op_check = r->check_only;
+	c->op_incremental = r->incremental;
 	memcpy(c->op_image_id, id, sizeof(id));
 }
 
@@ -905,12 +988,12 @@ static const struct worker_ops ops_restart_ops = {
 
 /* The image to restart from: the attached fd, --image ID, or the newest. */
 static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__Rpc__RestartRequest *r,
-			     int *fds)
+			     int *fds, char id[STORE_ID_MAX])
 {
-	char id[STORE_ID_MAX];
 	struct stat st;
 	int fd;
 
+	id[0] = 0;
 	if (r->from_fd)
 		return TAKE_FD(fds[0]);
 	if (r->image_id) {
@@ -919,7 +1002,7 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 					 c->name, r->image_id);
 			return -EINVAL;
 		}
-		snprintf(id, sizeof(id), "%s", r->image_id);
+		snprintf(id, STORE_ID_MAX, "%s", r->image_id);
 	} else if (store_newest(c->dir_fd, id) < 0) {
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: has no stored image", c->name);
 		return -ENOENT;
@@ -937,19 +1020,78 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 }
 
 /* Spawn a fresh init and a worker restoring image_fd into it. */
-static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, uint32_t timeout_s,
-			      bool allow_changed, bool trust_image, const struct worker_phases *phases)
+/* The parents of stored image id (an incremental one), opened, parent
+ * first; how many, or -errno with the answer sent. */
+static int ops_restart_chain(struct conn *cn, struct container *c, const char *id, int fds[CR_INCR_CHAIN_MAX],
+			     char ids[CR_INCR_CHAIN_MAX][STORE_ID_MAX])
 {
+	char cur[STORE_ID_MAX];
+	char next[STORE_ID_MAX];
+	struct stat st;
+	int n = 0, r;
+
+	snprintf(cur, sizeof(cur), "%s", id);
+	for (;;) {
+		r = store_parent(c->dir_fd, cur, next);
+		/* the image itself unreadable: the restart says what is wrong with it */
+		if (r < 0 && n == 0)
+			r = 0;
+		if (r < 0) {
+			conn_reply_error(cn, E(ERR_BAD_IMAGE), "container %s: image %s: reading which image is its "
+					 "parent: %s", c->name, cur, strerror(-r));
+			break;
+		}
+		if (r == 0)
+			break;
+		if (n == CR_INCR_CHAIN_MAX) {
+			conn_reply_error(cn, E(ERR_BAD_IMAGE), "container %s: image %s: a chain of more than %d parent "
+					 "images", c->name, id, CR_INCR_CHAIN_MAX);
+			r = -ELOOP;
+			break;
+		}
+		r = store_open(c->dir_fd, next);
+		if (r >= 0 && (fstat(r, &st) < 0 || !access_may_act(cn->uid, st.st_uid))) {
+			close(r);
+			r = -ENOENT;
+		}
+		if (r < 0) {
+			conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: image %s is incremental and its parent image "
+					 "%s is gone: %s", c->name, id, next, strerror(-r));
+			break;
+		}
+		fds[n] = r;
+		memcpy(ids[n++], next, STORE_ID_MAX);
+		memcpy(cur, next, STORE_ID_MAX);
+	}
+	if (r < 0) {
+		while (n-- > 0)
+			close(fds[n]);
+		return r;
+	}
+	return n;
+}
+
+static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, const char *image_id,
+			      uint32_t timeout_s, bool allow_changed, bool trust_image, const struct worker_phases *phases)
+{
+	static int pfds[CR_INCR_CHAIN_MAX];
+	static char pids[CR_INCR_CHAIN_MAX][STORE_ID_MAX];
+	static const char *pidp[CR_INCR_CHAIN_MAX];
+	int npar = 0;
 	struct worker_restart_job job = { 0 };
 	static struct cr_creds_limit limit;   /* the worker's copy is taken at fork */
 	_cleanup_free_ struct net_busy *busy = NULL;
 	_cleanup_close_ int image_fd = fd, ctl_fd = -1;
 	struct worker *w;
 	char what[128];
-	int keep[5], k;
+	int keep[5 + CR_INCR_CHAIN_MAX], k;
 
 	char why[512];
 
+	if (image_id && image_id[0] && (npar = ops_restart_chain(cn, c, image_id, pfds, pids)) < 0) {
+		npar = 0;
+		goto fail;
+	}
 	k = container_creds_limit(c, &limit);
 	if (k < 0) {
 		conn_reply_error(cn, E(ERR_INTERNAL), "container %s: its owner's credentials: %s", c->name, strerror(-k));
@@ -980,7 +1122,12 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		.keys = cn->srv->keys ? cn->srv->keys->keys : NULL,
 		.nkeys = cn->srv->keys ? cn->srv->keys->n : 0,
 		.trust_image = trust_image,
+		.parent_fds = pfds, .parent_ids = pidp, .nparents = (size_t)npar,
 	};
+	for (k = 0; k < npar; k++) {
+		pidp[k] = pids[k];
+		keep[5 + k] = pfds[k];
+	}
 	if (trust_image)
 		log_warn("container %s: restart of an image root trusts without its MAC (--trust-image)", c->name);
 	if (phases)
@@ -1001,7 +1148,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		k = net_busy_list(cn->srv, c, cn->uid, &busy, &job.net_nbusy);
 	job.net_busy = busy;
 	if (k >= 0)
-		k = worker_start(cn->srv, what, worker_restart, &job, keep, 5, &ops_restart_ops, c, &w);
+		k = worker_start(cn->srv, what, worker_restart, &job, keep, 5 + npar, &ops_restart_ops, c, &w);
 	if (k < 0) {
 		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
 			     c->name, strerror(-k));
@@ -1012,8 +1159,12 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	c->op_worker = w;
 	/* image_fd and ctl_fd are closed here: the worker holds them, and init
 	 * sees EOF on its control socket when the worker is done. */
+	while (npar-- > 0)
+		close(pfds[npar]);
 	return;
 fail:
+	while (npar-- > 0)
+		close(pfds[npar]);
 	if (created)
 		container_destroy(c);
 }
@@ -1077,7 +1228,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, fd, 0, c->pending_allow_changed, c->pending_trust, NULL);
+	ops_restart_start(cn, c, false, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -1128,6 +1279,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	const Ckpt__Rpc__RestartRequest *r = req->restart;
 	struct worker_phases phases;
 	_cleanup_close_ int image_fd = -1;
+	char image_id[STORE_ID_MAX];
 	struct container *c;
 	bool created = false;
 	char why[256];
@@ -1193,13 +1345,14 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			return;
 		}
 	}
-	image_fd = ops_restart_image(cn, c, r, fds);
+	image_fd = ops_restart_image(cn, c, r, fds, image_id);
 	if (image_fd < 0) {
 		if (created)
 			container_destroy(c);
 		return;
 	}
-	ops_restart_start(cn, c, created, TAKE_FD(image_fd), r->timeout_s, r->allow_changed_files, r->trust_image, &phases);
+	ops_restart_start(cn, c, created, TAKE_FD(image_fd), image_id, r->timeout_s, r->allow_changed_files,
+			  r->trust_image, &phases);
 }
 
 /* ---- kill, rm ---- */

@@ -91,6 +91,7 @@ static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__Ima
 {
 	_cleanup_free_ struct store_image *imgs = NULL;
 	Ckpt__Rpc__ImageInfo **nv;
+	char parent[STORE_ID_MAX];
 	size_t k, i;
 	int r;
 
@@ -125,6 +126,8 @@ static int query_add_images(struct conn *cn, struct container *c, Ckpt__Rpc__Ima
 		r = query_image_trust(c, ii);
 		if (r < 0)
 			return r;
+		if (store_parent(c->dir_fd, ii->id, parent) > 0 && !(ii->parent_id = strdup(parent)))
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -160,6 +163,7 @@ void query_images(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size
 	for (i = 0; i < n; i++) {
 		free(v[i]->id);
 		free(v[i]->key_id);
+		free(v[i]->parent_id);
 		free(v[i]);
 	}
 	free(v);

@@ -291,6 +291,7 @@ void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	Ckpt__Rpc__Response resp = final_response();
 	Ckpt__Rpc__ImageRmResponse ir = CKPT__RPC__IMAGE_RM_RESPONSE__INIT;
 	const char *id = req->image_rm->image_id;
+	char child[STORE_ID_MAX];
 	struct container *c;
 	int64_t r;
 
@@ -309,6 +310,12 @@ void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	r = query_image_owner(c, id);
 	if (r >= 0 && !access_may_act(cn->uid, (uid_t)r))
 		r = -ENOENT;    /* not the peer's: not there for it */
+	if (r >= 0 && store_child(c->dir_fd, id, child) > 0) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "images rm: container %s: image %s is the parent of incremental "
+				 "image %s, which needs its pages: remove %s (and its own children) first, or restart "
+				 "the container from %s and take a full checkpoint", c->name, id, child, child, child);
+		return;
+	}
 	if (r >= 0)
 		r = store_remove(c->dir_fd, id);
 	if (r == -ENOENT) {

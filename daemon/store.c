@@ -399,3 +399,46 @@ int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *r
 	image_writer_free(&w);
 	return ret < 0 ? ret : 0;
 }
+
+int store_parent(int dir_fd, const char *id, char ret_parent[STORE_ID_MAX])
+{
+	_cleanup_close_ int fd = store_open(dir_fd, id);
+	Ckpt__Img__Header *h = NULL;
+	struct image_reader rd;
+	const void *p;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	image_reader_init(&rd, fd);
+	r = image_read_record(&rd, &type, &p, &len);
+	if (r > 0 && type == IMG_HEADER)
+		h = image_unpack(&rd, &ckpt__img__header__descriptor, p, len);
+	r = r < 0 ? r : !h ? -EBADMSG : 0;
+	if (h && h->parent_id) {
+		r = store_id_valid(h->parent_id) ? 1 : -EBADMSG;
+		if (r > 0)
+			snprintf(ret_parent, STORE_ID_MAX, "%s", h->parent_id);
+	}
+	if (h)
+		protobuf_c_message_free_unpacked(&h->base, NULL);
+	image_reader_free(&rd);
+	return r;
+}
+
+int store_child(int dir_fd, const char *id, char ret_child[STORE_ID_MAX])
+{
+	_cleanup_free_ struct store_image *imgs = NULL;
+	char parent[STORE_ID_MAX];
+	size_t n;
+	int r = store_list(dir_fd, &imgs, &n);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		if (store_parent(dir_fd, imgs[i].id, parent) > 0 && streq(parent, id)) {
+			snprintf(ret_child, STORE_ID_MAX, "%s", imgs[i].id);
+			return 1;
+		}
+	return r < 0 ? r : 0;
+}

@@ -25,7 +25,7 @@ void transfer_export(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, s
 	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
 	Ckpt__Rpc__ExportResponse er = CKPT__RPC__EXPORT_RESPONSE__INIT;
 	_cleanup_close_ int fd = -1;
-	char id[STORE_ID_MAX];
+	char id[STORE_ID_MAX], parent[STORE_ID_MAX];
 	struct container *c;
 	struct stat st;
 
@@ -55,6 +55,12 @@ void transfer_export(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, s
 	/* an image is its owner's, whoever holds the container now */
 	if (!access_may_act(cn->uid, st.st_uid)) {
 		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: image %s: no such image", c->name, id);
+		return;
+	}
+	if (store_parent(c->dir_fd, id, parent) > 0) {
+		conn_reply_error(cn, E(ERR_UNSUPPORTED), "container %s: image %s is incremental (its parent is image %s): "
+				 "only a full image can be exported; restart the container from it and take a checkpoint "
+				 "without --incremental, then export that", c->name, id, parent);
 		return;
 	}
 	er.image_id = id;

@@ -102,7 +102,7 @@ static void worker_cancelable(uint64_t deadline_ms)
 static _Noreturn void worker_child(pid_t parent, worker_fn fn, void *arg, const int *keep,
 				   size_t nkeep, int report_fd)
 {
-	int fds[16];
+	int fds[16 + CR_INCR_CHAIN_MAX];
 	sigset_t none;
 	size_t i;
 
@@ -136,8 +136,9 @@ static void worker_read_reports(struct worker *w)
 		size_t nfds = 0;
 		ssize_t n;
 
-		/* a worker sends no fds: any would be closed and -EBADMSG returned */
-		n = wire_recv(w->report_fd, w->srv->buf, CKPT_RPC_MAX_MSG, fds, 0, &nfds);
+		/* only a worker whose ops take fds may send them: others' are
+		 * closed and -EBADMSG returned */
+		n = wire_recv(w->report_fd, w->srv->buf, CKPT_RPC_MAX_MSG, fds, w->ops->fds ? CKPT_RPC_MAX_FDS : 0, &nfds);
 		if (n == -EAGAIN || n == -EINTR)
 			return;
 		if (n <= 0) {
@@ -150,7 +151,21 @@ static void worker_read_reports(struct worker *w)
 		resp = ckpt__rpc__response__unpack(NULL, n, w->srv->buf);
 		if (!resp) {
 			log_error("%s: undecodable report", w->what);
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
 			continue;
+		}
+		if (nfds) {
+			if (!resp->final && !resp->progress && !resp->phase && resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET)
+				w->ops->fds(w->ud, fds, nfds);
+			else
+				for (size_t i = 0; i < nfds; i++)
+					close(fds[i]);
+			nfds = 0;
+			if (!resp->final) {
+				ckpt__rpc__response__free_unpacked(resp, NULL);
+				continue;
+			}
 		}
 		if (resp->final) {
 			if (w->final)
@@ -627,8 +642,24 @@ int worker_checkpoint(void *arg, int report_fd)
 		worker_send_error(report_fd, &err, r, "checkpoint failed");
 		return r;
 	}
+	/* write tracking for the next one: ckptd keeps it for the container */
+	for (size_t i = 0; i < st.nuffds; i += CKPT_RPC_MAX_FDS) {
+		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
+
+		if (wire_send_msg(report_fd, &hand.base, st.uffds + i, MIN(st.nuffds - i, (size_t)CKPT_RPC_MAX_FDS)) < 0)
+			log_error("container %s: handing over write tracking: %m", job->req.name);
+	}
+	for (size_t i = 0; i < st.nuffds; i++)
+		close(st.uffds[i]);
+	free(st.uffds);
 	if (job->image_id)
 		cr.image_id = (char *)job->image_id;
+	if (job->req.incremental && job->req.parent_id)
+		cr.parent_id = (char *)job->req.parent_id;
+	else if (job->req.incremental)
+		cr.full_reason = (char *)(job->full_reason ? job->full_reason : "no parent image");
+	cr.has_image_digest = true;
+	cr.image_digest = st.digest;
 	cr.has_image_bytes = cr.has_pages = cr.has_frozen_us = cr.has_total_us = true;
 	cr.image_bytes = st.image_bytes;
 	cr.pages = st.pages;

@@ -24,6 +24,9 @@ struct worker_ops {
 	 * with ckpt__rpc__response__free_unpacked), NULL if it sent none (crash).
 	 * wait_status as from waitpid. */
 	void (*done)(void *ud, Ckpt__Rpc__Response *final, int wait_status);
+	/* fds the worker handed over (a report without a body); the callee
+	 * owns them. NULL: a worker may send none. */
+	void (*fds)(void *ud, int *fds, size_t n);
 };
 
 /* Fork a worker running fn(arg). It keeps only the fds in keep[] (and its
@@ -64,6 +67,7 @@ struct worker_checkpoint_job {
 	const char *image_id;          /* into the store (req.image_fd = tmp file), or NULL */
 	struct intent intent;          /* ckptd's record: the worker adds itself and the commit */
 	struct worker_phases phases;
+	const char *full_reason;       /* --incremental, yet no parent: why */
 };
 int worker_checkpoint(void *arg, int report_fd);
 

@@ -40,6 +40,7 @@ void ckpt_decode_image(const Ckpt__Rpc__ImageInfo *ii, struct ckpt_image *out)
 		.owner_uid = ii->owner_uid,
 		.has_trusted = ii->has_trusted, .trusted = ii->trusted,
 		.key_id = ii->key_id,
+		.parent_id = ii->parent_id,
 	};
 }
 
@@ -123,6 +124,8 @@ int ckpt_decode_checkpoint(Ckpt__Rpc__Response *resp, struct ckpt_checkpoint_res
 		.priv_ = p,
 		.n_errors = cr->n_errors, .errors = errs,
 		.copy = cr->copy,
+		.parent_id = cr->parent_id,
+		.full_reason = cr->full_reason,
 	};
 	return 0;
 }

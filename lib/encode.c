@@ -160,6 +160,7 @@ int ckpt_encode_checkpoint(const char *name, const struct ckpt_checkpoint_opts *
 	rq->ghost_limit = o->ghost_limit;
 	rq->has_check_only = rq->check_only = o->check_only;
 	rq->has_external_unix_drop = rq->external_unix_drop = o->external_unix_drop;
+	rq->has_incremental = rq->incremental = o->incremental;
 	return 0;
 }
 

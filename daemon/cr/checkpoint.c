@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "netcfg.h"
 #include "proc.h"
+#include "incr.h"
 #include "snapshot.h"
 #include "sleep.h"
 #include "sock.h"
@@ -209,6 +210,11 @@ static int write_header(struct ckpt_job *j)
 	h.kernel_release = u.release;
 	h.hostname = u.nodename;
 	h.container = (char *)j->ctx.req->name;
+	if (j->ctx.req->incremental && j->ctx.req->parent_id) {
+		h.parent_id = (char *)j->ctx.req->parent_id;
+		h.has_parent_digest = true;
+		h.parent_digest = j->ctx.req->parent_digest;
+	}
 	h.has_created = true;
 	h.created = time(NULL);
 	h.has_xfeatures = h.has_xstate_size = true;
@@ -309,6 +315,8 @@ static int dump_tasks(struct ckpt_job *j)
 		r = task_dump(&j->ctx, p);
 		if (r >= 0)
 			snapshot_take_uffd(&j->ctx, p);
+		if (r >= 0)
+			incr_take_uffd(&j->ctx, p);
 		for (k = 0; k < p->ntids && r >= 0; k++)
 			r = rtask_restore(&p->rt[k]);   /* injections done: back to the seized state */
 		if (r >= 0)
@@ -527,6 +535,9 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = write_pages(&j);
 	else
 		snapshot_end(&j.ctx);
+	/* still stopped: what is written from now on is the next image's */
+	if (r >= 0 && req->incremental && !req->check_only)
+		incr_arm(&j.ctx);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-tail");
 	/* a check writes into a sink: no tail, nothing to sync */
@@ -553,7 +564,11 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 			.image_bytes = j.ctx.w.offset, .pages = j.ctx.pages, .tasks = j.ctx.nprocs,
 		};
 		snprintf(ret_stats->copy, sizeof(ret_stats->copy), "%s", snapshot_mode(&j.ctx));
+		ret_stats->digest = j.ctx.w.chain;
+		if (req->leave_running)
+			ret_stats->nuffds = incr_take_fds(&j.ctx, &ret_stats->uffds);
 	}
+	incr_free(&j.ctx);
 	snapshot_free(&j.ctx);
 	image_writer_free(&j.ctx.w);
 	dump_page_jobs_free(&j.ctx);

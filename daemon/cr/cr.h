@@ -179,6 +179,15 @@ struct cr_checkpoint_req {
 	void *commit_arg;
 	cr_phase_fn phase;         /* may be NULL */
 	void *phase_arg;
+	/* --incremental (incr.h): write tracking is used and, with
+	 * leave_running, armed for the next one. parent_id (NULL: a full
+	 * image) and parent_digest name the image whose pages the unwritten
+	 * ones are; incr_tracked: ckptd keeps write tracking in the container's
+	 * processes (their VMAs registered with its userfaultfds). */
+	bool incremental;
+	bool incr_tracked;
+	const char *parent_id;
+	uint64_t parent_digest;
 };
 
 struct cr_checkpoint_stats {
@@ -188,6 +197,9 @@ struct cr_checkpoint_stats {
 	uint64_t pages;
 	uint32_t tasks;
 	char copy[200];            /* how memory was copied: "background", or "frozen: why" */
+	uint64_t digest;           /* the image's last record checksum (incr.h) */
+	int *uffds;                /* write tracking to keep (the caller closes and frees) */
+	size_t nuffds;
 };
 
 int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stats *ret_stats,
@@ -212,6 +224,11 @@ struct cr_restart_req {
 	uid_t owner_uid;           /* the container's owner: files are reopened as it */
 	gid_t owner_gid;
 	bool allow_changed_files;  /* reopen regular files whose size or mtime changed */
+	/* The images an incremental image names, its parent first, each
+	 * with the id its child names (incr.h). */
+	const int *parent_fds;
+	const char *const *parent_ids;
+	size_t nparents;
 	cr_phase_fn phase;         /* may be NULL */
 	void *phase_arg;
 };

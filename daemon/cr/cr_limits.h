@@ -85,3 +85,8 @@
  * checkpoint holds and restart reads whole before it acts on any of it. */
 #define CR_META_MAX_BYTES (256ull << 20)  /* payload bytes of all metadata records */
 #define CR_META_MAX_RECORDS (1u << 20)    /* metadata records, SEGMENTs included */
+/* Incremental images (incr.h): parents one image may name, through its
+ * parent, its parent's parent, ...; and page runs one task's segment of a
+ * parent may hold. */
+#define CR_INCR_CHAIN_MAX 16
+#define CR_INCR_RUNS_MAX (1u << 22)

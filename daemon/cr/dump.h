@@ -80,6 +80,7 @@ struct dump_ctx {
 	struct tty_dump *ttys;        /* the container's ptys (tty.c) */
 	struct snapshot *snap;        /* a background copy under way (snapshot.h) */
 	struct snapshot *snap_state;  /* ... its userfaultfds and pages, from the first one taken */
+	struct incr_state *incr;      /* write tracking of --incremental (incr.h) */
 };
 
 /* tree_dump.c: list the container's processes and threads (frozen), check

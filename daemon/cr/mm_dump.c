@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Saving an address space: which VMAs, what kind, which pages. */
 #include "dump.h"
+#include "incr.h"
 #include "ipc.h"
 #include "fault.h"
 #include "hash.h"
@@ -258,10 +259,25 @@ static int page_action(const Ckpt__Img__Vma *v, uint64_t pme, const uint64_t *pp
 	return want_page(v, *ppme) ? -1 : 0;
 }
 
+/* Pages an incremental image leaves to its parent (incr.h). */
+static int write_parent_ref(struct dump_ctx *ctx, uint64_t addr, uint64_t nr)
+{
+	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
+	int r;
+
+	pm.vaddr = addr;
+	pm.nr_pages = nr;
+	r = image_write_msg(&ctx->w, IMG_PARENT_REF, &pm.base);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image") : 0;
+}
+
+/* action: 1 write, 2 the parent has them, -1 drop, 0 nothing */
 static int flush_run(struct dump_ctx *ctx, const struct dump_proc *p, int action, uint64_t addr, uint64_t nr)
 {
 	if (!nr || !action)
 		return 0;
+	if (action == 2)
+		return write_parent_ref(ctx, addr, nr);
 	return action > 0 ? write_run(ctx, p, addr, nr) : write_drop(ctx, addr, nr);
 }
 
@@ -292,16 +308,22 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 			  int ppm_fd, const Ckpt__Img__Vma *v)
 {
 	static uint64_t pmebuf[PM_CHUNK], ppmebuf[PM_CHUNK];
+	_cleanup_free_ unsigned long *written = NULL;
 	uint64_t addr = v->start;
+	int r;
 
 	if (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON && v->kind != CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE &&
 	    !(v->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !(v->flags & MAP_SHARED)))
 		return 0;   /* no page of it is this process's own (want_page) */
+	r = incr_vma_written(ctx, p, v, &written);
+	if (r < 0)
+		return r;
 
 	while (addr < v->end) {
 		size_t n = MIN((v->end - addr) / PAGE_SZ, (uint64_t)PM_CHUNK), i, run = 0;
 		const uint64_t *pme = read_pagemap(ctx, p, pm_fd, addr, n, pmebuf), *ppme = NULL;
-		int act = 0, a, r;
+		size_t off = (addr - v->start) / PAGE_SZ;
+		int act = 0, a;
 
 		if (pme && ppm_fd >= 0 && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
 			pme = NULL;
@@ -309,6 +331,8 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 			return -EIO;
 		for (i = 0; i <= n; i++) {
 			a = i < n ? page_action(v, pme[i], ppme ? &ppme[i] : NULL) : 0;
+			if (a == 1 && written && !incr_test(written, off + i))
+				a = 2;   /* not written since the parent image */
 			if (a == act && i < n) {
 				run++;
 				continue;
@@ -412,6 +436,7 @@ static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma 
 	for (i = 0; i < p->nvmas; i++) {
 		const struct proc_vma *v = &p->vmas[i];
 		Ckpt__Img__Vma *e = &ents[n];
+		struct proc_vma vv;
 		const char *why;
 		struct stat st;
 
@@ -421,7 +446,11 @@ static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma 
 		ptrs[n++] = e;
 		*ret_n = n;
 		fill_vma(e, v);
-		why = vma_classify(ctx->ipc, p->pid, v, e, &st);
+		/* ckptd's own write tracking (incr.h), which no task holds */
+		vv = *v;
+		if (ctx->req->incr_tracked && !(vv.vmflags & VMF_UM))
+			vv.vmflags &= ~VMF_UW;
+		why = vma_classify(ctx->ipc, p->pid, &vv, e, &st);
 		if (why)
 			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: mapping %#lx-%#lx %s: %s", p->pid,
 				       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "[anon]", why);

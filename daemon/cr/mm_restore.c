@@ -3,6 +3,7 @@
  * plant a scratch page with a syscall instruction, move [vvar]/[vdso] aside,
  * unmap everything else, map the saved VMAs, fill their pages. */
 #include "restore.h"
+#include "incr.h"
 #include "fault.h"
 #include "ipc.h"
 #include "arch.h"
@@ -626,6 +627,20 @@ int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, cons
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->cur->tt->pid, (unsigned long)pm->vaddr);
 	ctx->pages += pm->nr_pages;
 	return fault_inject(ctx->err, "restore-pages");
+}
+
+int mm_restore_parent_ref(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
+{
+	const Ckpt__Img__Vma *v;
+
+	if (!ctx->cur || !ctx->cur->mm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "parent pages before the mm record");
+	v = vma_find(ctx->cur->mm, pm->vaddr);
+	if (pm->vaddr % PAGE_SZ || pm->nr_pages == 0 || !v || !has_pages(v) ||
+	    pm->nr_pages > (v->end - pm->vaddr) / PAGE_SZ)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: parent pages at %#lx (%lu) don't fit a saved "
+			       "mapping", ctx->cur->tt->pid, (unsigned long)pm->vaddr, (unsigned long)pm->nr_pages);
+	return incr_chain_fill(ctx, pm);
 }
 
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)

@@ -5,6 +5,7 @@
  * placeholder stands. Release the tasks only after the tail proved the
  * image complete. A failed restart kills what it built. */
 #include "restore.h"
+#include "incr.h"
 #include "plan.h"
 #include "contain.h"
 #include "tty.h"
@@ -120,6 +121,8 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 	if (ctx->req->contain && (why = contain_check_header(h, ctx->req->contain, buf, sizeof(buf))))
 		return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, "the container's privileges", "%s", why);
 	r = tty_restore_header(ctx, h);
+	if (r >= 0)
+		r = incr_chain_open(ctx);
 	return r < 0 ? r : restore_ns(ctx, h);
 }
 
@@ -191,6 +194,18 @@ static int on_drop(struct restore_ctx *ctx, const void *p, size_t len)
 	return r;
 }
 
+static int on_parent_ref(struct restore_ctx *ctx, const void *p, size_t len)
+{
+	Ckpt__Img__Pagemap *pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
+	int r;
+
+	if (!pm)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "parent-ref: %s", ctx->rd.error);
+	r = mm_restore_parent_ref(ctx, pm);
+	protobuf_c_message_free_unpacked(&pm->base, NULL);
+	return r;
+}
+
 /* Records that only come before the tree (shared objects) or after it. */
 static bool in_order(const struct restore_ctx *ctx, uint32_t type)
 {
@@ -250,6 +265,8 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return mm_restore_layout(ctx, p, len);
 	case IMG_DROP:
 		return on_drop(ctx, p, len);
+	case IMG_PARENT_REF:
+		return on_parent_ref(ctx, p, len);
 	case IMG_PAGEMAP:
 		*pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
 		return *pm ? 0 : cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap: %s", ctx->rd.error);
@@ -360,7 +377,7 @@ static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const st
 			sc->next_len = len;
 			break;
 		}
-		if (type != IMG_PAGEMAP && type != IMG_PAGES && type != IMG_DROP) {
+		if (type != IMG_PAGEMAP && type != IMG_PAGES && type != IMG_DROP && type != IMG_PARENT_REF) {
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: a %s record among the pages", image_rec_type_name(type));
 			break;
 		}
@@ -546,6 +563,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	files_defer_free(ctx);
 	tty_restore_done(ctx);
 	ipc_restore_free(ctx);
+	incr_chain_free(ctx);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);

@@ -79,6 +79,7 @@ struct restore_ctx {
 	size_t nrepaired;
 	struct tty_restore *ttys;     /* the ptys made so far (tty.c) */
 	struct files_defer *defer;    /* files made at their holders (files_defer.c) */
+	struct incr_chain *chain;     /* an incremental image's parents, indexed (incr.h) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
@@ -206,6 +207,8 @@ int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len);
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
+/* A PARENT_REF of an incremental image: those pages from its parents. */
+int mm_restore_parent_ref(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
 struct rbatch;
 int mm_restore_finish(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b);
 int mm_restore_lock_none(struct restore_ctx *ctx, struct rproc *p);

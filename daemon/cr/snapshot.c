@@ -159,6 +159,12 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 	}
 	sp = &s->procs[p - ctx->procs];
 	sp->pid = p->pid;
+	/* Write tracking (incr.h) holds the memory a background copy would
+	 * protect: the pages are copied while the tasks are stopped. */
+	if (ctx->req->incremental) {
+		fall_back(s, "write tracking for incremental checkpoints");
+		return;
+	}
 	/* the frozen copy on request, to compare the two (bench/snapshot.sh) */
 	if (getenv("CKPTD_SNAPSHOT") && strcmp(getenv("CKPTD_SNAPSHOT"), "frozen") == 0) {
 		fall_back(s, "CKPTD_SNAPSHOT=frozen");

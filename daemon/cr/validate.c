@@ -1177,8 +1177,26 @@ static const char *check_queues(const Ckpt__Img__Header *h)
 	return NULL;
 }
 
+/* An incremental image's parent: a store id, and its digest with it. */
+static const char *check_parent(const Ckpt__Img__Header *h)
+{
+	const char *p = h->parent_id;
+
+	if (!p)
+		return h->has_parent_digest ? "a parent digest without a parent image" : NULL;
+	if (!h->has_parent_digest)
+		return "a parent image without its digest";
+	if (!p[0] || strlen(p) > 20 || p[0] == '0' || strspn(p, "0123456789") != strlen(p))
+		return "parent image id malformed";
+	return NULL;
+}
+
 const char *validate_header_ns(const Ckpt__Img__Header *h)
 {
+	const char *why = check_parent(h);
+
+	if (why)
+		return why;
 	if (h->net) {
 		const char *why = validate_net(h->net);
 

@@ -92,6 +92,7 @@ struct ckpt_image {
 	uint32_t owner_uid;       /* its container's owner when it was written */
 	bool trusted;             /* in ckpt_images: its MAC verifies under a key ckptd trusts */
 	const char *key_id;       /* the key its MAC names (hex); NULL: no MAC */
+	const char *parent_id;    /* an incremental image: its parent's id; NULL: a full one */
 };
 
 struct ckpt_container {
@@ -214,6 +215,9 @@ struct ckpt_checkpoint_opts {
 	/* a unix stream or seqpacket socket whose peer is outside the
 	 * container is saved as one whose peer hung up (default: refused) */
 	bool external_unix_drop;
+	/* only the pages written since the previous incremental checkpoint,
+	 * naming its image as the parent (the first of a chain is full) */
+	bool incremental;
 };
 struct ckpt_checkpoint_result {
 	const char *image_id;     /* NULL unless stored */
@@ -230,6 +234,8 @@ struct ckpt_checkpoint_result {
 	/* how memory was copied: "background" (while it ran) or "frozen: why";
 	 * NULL if ckptd did not say */
 	const char *copy;
+	const char *parent_id;    /* an incremental image: the parent it names */
+	const char *full_reason;  /* incremental asked, yet a full image: why */
 };
 CKPT_EXPORT int ckpt_checkpoint(struct ckpt *h, const char *name, const struct ckpt_checkpoint_opts *opts,
 				struct ckpt_checkpoint_result *ret, struct ckpt_error *err);

@@ -794,6 +794,27 @@ static void test_thread(void **state)
 	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
 }
 
+/* An incremental image's parent: a store id, with its digest. */
+static void test_header_parent(void **state)
+{
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+	const char *bad[] = { "", "0", "01", "1a", "../1", "123456789012345678901" };
+
+	(void)state;
+	assert_null(validate_header_ns(&h));
+	h.parent_id = "12";
+	assert_non_null(validate_header_ns(&h));    /* no digest */
+	h.has_parent_digest = true;
+	h.parent_digest = 0x1234;
+	assert_null(validate_header_ns(&h));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		h.parent_id = (char *)bad[i];
+		assert_non_null(validate_header_ns(&h));
+	}
+	h.parent_id = NULL;
+	assert_non_null(validate_header_ns(&h));    /* a digest without a parent */
+}
+
 static void test_header_ns(void **state)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
@@ -1113,6 +1134,7 @@ int main(void)
 		cmocka_unit_test(test_mm),
 		cmocka_unit_test(test_thread),
 		cmocka_unit_test(test_header_ns),
+		cmocka_unit_test(test_header_parent),
 		cmocka_unit_test(test_pty),
 		cmocka_unit_test(test_header_tty),
 		cmocka_unit_test(test_header_queues),

@@ -1,0 +1,84 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Benchmark (issue 11, target 2): after a program writes 1% of its memory,
+# how many bytes an --incremental checkpoint writes and how long it takes,
+# against the full checkpoint that began the chain, in the same run.
+# Prints a table; never asserts on time.
+#
+#   bench/incremental.sh [SIZE_MIB...]      default: 1024
+#
+# The program is tests/workloads/incrwriter SIZE plain: every page filled,
+# then each SIGUSR1 rewrites every hundredth page. Round: checkpoint
+# --leave-running --incremental (full: the first of a chain, which arms
+# the write tracking), one step (1%), checkpoint --leave-running
+# --incremental again (only the written pages), then the program checks
+# every page (SIGUSR2; "ok"); it is killed, the chain restarted from the
+# store, and the restarted program checks every page too ("ok").
+#
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2).
+set -u -o pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+REPO=$(pwd)
+BUILD=${CKPT_BUILD:-$REPO/build}
+REPS=${BENCH_REPS:-2}
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(1024)
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+if [ ! -x "$BUILD/ckptd" ] || [ ! -x "$BUILD/tests/workloads/incrwriter" ]; then
+	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+		cmake --build "$BUILD" -j "$(nproc)" >/dev/null || { echo "bench: build failed" >&2; exit 1; }
+fi
+
+# one round: "full_bytes full_us incr_bytes incr_us verified restored restart_us"
+if [ "${1:-}" = --round ]; then
+	size=$2
+	. "$REPO/bench/lib.sh" ckpt-bench-incr
+	name=incr$$
+	field() { "$PYTHON" -c 'import json,sys; j=json.load(sys.stdin); print(j.get(sys.argv[1], "-"))' "$1"; }
+	ckctl run "$name" --cap-add SYS_PTRACE -- "$BUILD/tests/workloads/incrwriter" "$size" plain >/dev/null ||
+		die "run incrwriter $size"
+	wait_count "$name" '^READY' 1 600 || die "incrwriter $size did not start"
+	full=$(ckctl --json checkpoint "$name" --leave-running --incremental) || die "checkpoint: $full"
+	ckctl kill "$name" --signal USR1 >/dev/null || die "kill -USR1"
+	wait_count "$name" '^STEP 1' 1 600 || die "no step"
+	incr=$(ckctl --json checkpoint "$name" --leave-running --incremental) || die "checkpoint --incremental: $incr"
+	[ "$(echo "$incr" | field parent_id)" != - ] || die "not incremental: $incr"
+	ok=NO
+	ckctl kill "$name" --signal USR2 >/dev/null && wait_count "$name" '^PASS' 1 600 && ok=ok
+	id=$(echo "$incr" | field image_id)
+	ckctl kill "$name" >/dev/null 2>&1
+	for _ in $(seq 100); do
+		ckctl --json list | "$PYTHON" -c '
+import json, sys
+sys.exit(0 if any(c["name"] == sys.argv[1] and c["state"] == "stopped" for c in json.load(sys.stdin)["containers"]) else 1)' "$name" && break
+		sleep 0.1
+	done
+	# the chain, restarted from the store
+	t0=$(now_ns)
+	rok=NO
+	if ckctl restart "$name" --image "$id" >/dev/null; then
+		t1=$(now_ns)
+		n=$(ckctl logs "$name" | grep -c '^PASS')
+		ckctl kill "$name" --signal USR2 >/dev/null && wait_count "$name" '^PASS' $(( n + 1 )) 600 && rok=ok
+	fi
+	echo "$(echo "$full" | field image_bytes) $(echo "$full" | field total_us)" \
+	     "$(echo "$incr" | field image_bytes) $(echo "$incr" | field total_us) $ok $rok $(( (${t1:-$t0} - t0) / 1000 ))"
+	exit 0
+fi
+
+printf '%-9s %12s %10s %12s %10s %8s %8s %9s %9s %11s\n' memory "full bytes" "full ms" "incr bytes" "incr ms" \
+	"bytes %" "time %" verified restored "restart ms"
+for size in "${SIZES[@]}"; do
+	for _ in $(seq "$REPS"); do
+		r=$("$0" --round "$size") || r="- - - - NO NO -"
+		read -r fb ft ib it ok rok rt <<<"$r"
+		awk -v s="$size" -v fb="$fb" -v ft="$ft" -v ib="$ib" -v it="$it" -v ok="$ok" -v rok="$rok" -v rt="$rt" 'BEGIN {
+			bad = fb == "-" || ib == "-"
+			printf "%-9s %12s %10s %12s %10s %8s %8s %9s %9s %11s\n", s " MiB", fb,
+			       bad ? "-" : sprintf("%.1f", ft / 1000), ib, bad ? "-" : sprintf("%.1f", it / 1000),
+			       bad ? "-" : sprintf("%.2f", 100 * ib / fb), bad ? "-" : sprintf("%.2f", 100 * it / ft),
+			       ok, rok, rt == "-" ? "-" : sprintf("%.1f", rt / 1000) }'
+	done
+done

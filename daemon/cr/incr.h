@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Incremental checkpoints. A --incremental checkpoint leaves, in every
+ * process it saved (with --leave-running), the kernel's written-page
+ * tracking armed: a userfaultfd made in the process and taken out of it,
+ * registered in write-protect mode with UFFD_FEATURE_WP_ASYNC over its
+ * private memory, everything write-protected while the tasks are still
+ * stopped. A write then clears the protection of its page without any
+ * fault reaching ckptd, and PAGEMAP_SCAN reports the pages written since
+ * (re-protecting them in the same call). ckptd keeps the userfaultfds for
+ * the container; the next --incremental checkpoint writes only those
+ * pages and names the image before it as its parent (PARENT_REF records
+ * stand for the others). A mapping the tracking does not cover (mapped,
+ * moved or remapped since, or a new or exec'ed process: the kernel drops
+ * the registration then) is written whole.
+ *
+ * Restart follows the chain (incr_chain_*): every page comes from the
+ * newest image that holds it. */
+#pragma once
+#include "dump.h"
+
+struct restore_ctx;
+
+/* dump: the pages of mapping v of p that were written since the parent
+ * image, as a bitmap of its pages, re-protected (PAGEMAP_SCAN). *ret_map
+ * NULL: every page counts as written (the mapping is not tracked, or the
+ * image has no parent). Tracked mappings are scanned on every --incremental
+ * checkpoint, so the next one counts from this one. */
+int incr_vma_written(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v,
+		     unsigned long **ret_map);
+static inline bool incr_test(const unsigned long *map, size_t i)
+{
+	return map[i / (8 * sizeof(long))] & (1ul << (i % (8 * sizeof(long))));
+}
+/* While p's threads are prepared for injection: a userfaultfd for its
+ * mappings not yet tracked, made in it and taken out of it. */
+void incr_take_uffd(struct dump_ctx *ctx, struct dump_proc *p);
+/* The pages are written, the tasks still stopped: register and protect
+ * what is not tracked yet. Failures leave mappings untracked (the next
+ * image writes them whole), never the checkpoint failed. */
+void incr_arm(struct dump_ctx *ctx);
+/* The userfaultfds to keep for the container (moved to the caller). */
+size_t incr_take_fds(struct dump_ctx *ctx, int **ret_fds);
+void incr_free(struct dump_ctx *ctx);
+
+/* restart: the images the one being restored names, newest first
+ * (req->parent_fds), read whole, authenticated like the child and
+ * indexed. */
+int incr_chain_open(struct restore_ctx *ctx);
+/* A PARENT_REF record of the current task: its pages from the chain. */
+int incr_chain_fill(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
+void incr_chain_free(struct restore_ctx *ctx);

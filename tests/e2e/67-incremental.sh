@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Incremental checkpoints: a --leave-running --incremental checkpoint (the
+# first of a chain: a full image) leaves the kernel's written-page
+# tracking armed in the container's processes, held by ckptd (nothing in
+# their fd tables); the next --incremental ones write only the pages
+# written since and name their parent. incrwriter rewrites 1% of its
+# 128 MiB between checkpoints, maps a new region and forks a child after
+# the first; restart of the last image follows the chain and every
+# process checks every word of its memory. The parent of an image can't
+# be removed from under it, nor can an incremental image be exported, and
+# a chain whose parent was replaced is refused.
+. "$(dirname "$0")/lib.sh"
+
+# incr NAME [ARGS...]: checkpoint --incremental, its --json answer in $out
+incr() {
+	local name=$1
+	shift
+	out=$(ckctl --json checkpoint "$name" --incremental "$@" 2>&1) || fail "checkpoint $name --incremental $*: $out"
+}
+
+# no_uffd_fd PID: ckptd's userfaultfds are not in the task's fd table
+no_uffd_fd() {
+	local f
+	for f in /proc/"$1"/fd/*; do
+		case $(readlink "$f") in *userfaultfd*) fail "pid $1: a userfaultfd in its fd table ($f)" ;; esac
+	done
+}
+
+# passes NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
+passes() {
+	local n
+	n=$(log_count "$1" '^PASS incrwriter')
+	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
+	wait_log_count "$1" '^PASS incrwriter' $(( n + $2 )) 60
+	check_no_fail "$1"
+}
+
+# step NAME N: SIGUSR1, wait for "STEP N"
+step() {
+	ckctl kill "$1" --signal USR1 >/dev/null || fail "kill -USR1 $1"
+	wait_log "$1" "^STEP $2\$" 30
+}
+
+start_ckptd
+name=$P-incr
+# a userfaultfd that tracks the kernel's own writes too takes CAP_SYS_PTRACE
+run_wl_cap SYS_PTRACE "$name" "$WL/incrwriter" 128
+pid=$(host_pid "$name")
+
+# the first of a chain: full, and tracking is armed
+incr "$name" --leave-running
+id1=$(echo "$out" | json_get image_id)
+full=$(echo "$out" | json_get image_bytes)
+why=$(echo "$out" | json_get full_reason)
+[ -n "$why" ] || fail "the first image of a chain names no reason for being full: $out"
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "the first image names a parent: $out"
+[ "$full" -gt $(( 128 << 20 )) ] || fail "the full image holds $full bytes, less than the workload's memory"
+no_uffd_fd "$pid"
+grep -qE '^VmFlags:.* uw( |$)' "/proc/$pid/smaps" || fail "no mapping of pid $pid is write-tracked"
+passes "$name" 1
+info "image $id1: full, $full bytes ($why)"
+
+# 1% written, a new mapping and a child: the second image
+step "$name" 1
+incr "$name" --leave-running
+id2=$(echo "$out" | json_get image_id)
+b2=$(echo "$out" | json_get image_bytes)
+[ "$(echo "$out" | json_get parent_id)" = "$id1" ] || fail "image $id2 does not name $id1 as its parent: $out"
+[ "$b2" -lt $(( full / 10 )) ] || fail "incremental image $id2 holds $b2 bytes, not < 10% of $full"
+for p in $(tree_host_pids "$name"); do no_uffd_fd "$p"; done
+passes "$name" 2
+info "image $id2: incremental, $b2 bytes"
+
+# 1% more, and the last of the chain kills the container
+step "$name" 2
+incr "$name"
+id3=$(echo "$out" | json_get image_id)
+b3=$(echo "$out" | json_get image_bytes)
+[ "$(echo "$out" | json_get parent_id)" = "$id2" ] || fail "image $id3 does not name $id2 as its parent: $out"
+[ "$b3" -lt $(( full / 10 )) ] || fail "incremental image $id3 holds $b3 bytes, not < 10% of $full"
+expect_state "$name" checkpointed
+info "image $id3: incremental, $b3 bytes"
+
+# images shows the chain
+parents=$(ckctl --json images "$name" | "$PYTHON" -c '
+import json, sys
+print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.stdin)["images"]))')
+[ "$parents" = "$id1:- $id2:$id1 $id3:$id2" ] || fail "images shows the chain as '$parents'"
+ckctl images "$name" | grep -qE "^$name +$id3 .* $id2 +(yes|NO|-) " || fail "images does not show $id3's parent: $(ckctl images "$name")"
+
+# the middle image is its child's: its removal is refused with a hint;
+# an incremental image is not exported alone
+out=$(ckctl images rm "$name" "$id2" 2>&1) && fail "removing the parent $id2 of $id3 succeeded"
+case $out in *"parent of incremental image $id3"*) ;; *) fail "images rm $id2: unexpected answer: $out" ;; esac
+out=$(ckctl export "$name" "$id3" -o "$TMP/x.img" 2>&1) && fail "exporting incremental image $id3 succeeded"
+case $out in *"is incremental"*) ;; *) fail "export $id3: unexpected answer: $out" ;; esac
+rm -f "$TMP/x.img"
+
+# restart of the last image follows the chain: every word checks out
+restart_ct "$name" --image "$id3"
+passes "$name" 2
+info "restart of $id3 from the chain $id1 <- $id2 <- $id3: both processes pass"
+
+# a restarted container has no tracking: its next one begins a new chain;
+# a checkpoint without --incremental ends it again
+incr "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "the first image after a restart names a parent: $out"
+[ -n "$(echo "$out" | json_get full_reason)" ] || fail "a full image after a restart names no reason: $out"
+id4=$(echo "$out" | json_get image_id)
+incr "$name" --leave-running
+[ "$(echo "$out" | json_get parent_id)" = "$id4" ] || fail "the chain after the restart does not begin at $id4: $out"
+ckctl checkpoint "$name" --leave-running >/dev/null || fail "plain checkpoint of $name"
+for p in $(tree_host_pids "$name"); do
+	grep -qE '^VmFlags:.* uw( |$)' "/proc/$p/smaps" && fail "pid $p: still write-tracked after a plain checkpoint"
+done
+incr "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "a plain checkpoint did not end the chain: $out"
+passes "$name" 2
+info "a restart, and a plain checkpoint, begin a new chain"
+
+# a parent replaced by another image of the same id is refused by digest
+ckctl kill "$name" >/dev/null 2>&1
+wait_state "$name" stopped 30
+dir=$STATE/containers/$name/images
+[ -f "$dir/$id1.img" ] && [ -f "$dir/$id2.img" ] || fail "images $id1 and $id2 are not in $dir"
+cp "$dir/$id2.img" "$TMP/saved.img"
+cp "$dir/$id1.img" "$dir/$id2.img.swap" && mv "$dir/$id2.img.swap" "$dir/$id2.img"
+out=$(ckctl restart "$name" --image "$id3" 2>&1) && fail "restart with a replaced parent succeeded"
+case $out in *"parent image $id2: not the image its child was made after"*) ;;
+	*) fail "replaced parent: unexpected error: $out" ;; esac
+mv "$TMP/saved.img" "$dir/$id2.img"
+expect_state "$name" stopped
+info "a replaced parent is refused: $out"
+# and the chain, whole again, restores
+restart_ct "$name" --image "$id3"
+passes "$name" 2
+ckctl rm "$name" >/dev/null || fail "rm $name"
+pass
