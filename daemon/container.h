@@ -57,6 +57,9 @@ struct container {
 
 	struct cgroup cg;
 	bool has_cgroup;
+	struct event *ev_cg_gone;    /* retries removing the cgroup of a dead init */
+	uint64_t cg_gone_deadline_ms;
+	int cg_gone_wait_ms;
 
 	/* The operation in progress. */
 	enum op_kind op;
