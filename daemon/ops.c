@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "net.h"
 #include "ns.h"
+#include "opqueue.h"
 #include "server.h"
 #include "store.h"
 #include "validate.h"
@@ -1325,8 +1326,13 @@ static void op_reply_cancel(struct container *c)
 
 void ops_cancel(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
+	const char *queued_op;
 	struct container *c;
 
+	if (req->cancel->name && opqueue_cancel(cn->srv, cn->uid, req->cancel->name, &queued_op)) {
+		ops_cancel_reply(cn, true, queued_op);
+		return;
+	}
 	c = ops_lookup(cn, req->cancel->name);
 	if (!c)
 		return;

@@ -5,6 +5,7 @@
 #include "image.h"
 #include "net.h"
 #include "log.h"
+#include "opqueue.h"
 #include "macro.h"
 #include "server.h"
 #include "wire.h"
@@ -202,6 +203,8 @@ static void worker_finish(struct worker *w, int status)
 		log_debug("%s: worker %d exited with %d", w->what, w->pid, WEXITSTATUS(status));
 	w->ops->done(w->ud, TAKE_PTR(w->final), status);
 	worker_free(w);
+	/* its slot may be free now */
+	opqueue_kick(srv);
 	server_maybe_exit(srv);
 }
 
