@@ -197,6 +197,7 @@ void container_free(struct container *c)
 		event_free(c->ev_init);
 	if (c->ev_cg_gone)
 		event_free(c->ev_cg_gone);
+	store_cache_free(&c->images);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
 	if (c->pending_conn)
@@ -1010,17 +1011,46 @@ int container_kill_all(struct container *c)
 	return r;
 }
 
+/* init's first child from /proc/PID/task/PID/children (init has one
+ * thread): one small read, where proc_children reads the stat of every
+ * process on the host, which list must not do on the loop. 0 if none,
+ * -errno if the file can't be read. */
+static pid_t container_first_child(pid_t init)
+{
+	char path[64], buf[32];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	long v;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
+}
+
 void container_find_workload(struct container *c)
 {
 	_cleanup_free_ pid_t *kids = NULL;
 	struct proc_status st;
 	size_t n = 0;
+	pid_t kid;
 
 	c->workload_pid = c->workload_nspid = 0;
-	if (c->init_pid <= 0 || proc_children(c->init_pid, &kids, &n) < 0 || n == 0)
+	if (c->init_pid <= 0)
 		return;
-	c->workload_pid = kids[0];
-	if (proc_status_pid(kids[0], &st) >= 0 && st.nspid_n > 0)
+	kid = container_first_child(c->init_pid);
+	if (kid == -ENOENT && proc_children(c->init_pid, &kids, &n) >= 0 && n > 0)
+		kid = kids[0];     /* a kernel without CONFIG_PROC_CHILDREN */
+	if (kid <= 0)
+		return;
+	c->workload_pid = kid;
+	if (proc_status_pid(kid, &st) >= 0 && st.nspid_n > 0)
 		c->workload_nspid = st.nspid[st.nspid_n - 1];
 }
 
@@ -1239,7 +1269,7 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 	if (!b)
 		return -ENOMEM;
 	b->ci = (Ckpt__Rpc__ContainerInfo)CKPT__RPC__CONTAINER_INFO__INIT;
-	r = store_list(c->dir_fd, &b->imgs, &n);
+	r = store_list_cached(c->dir_fd, &c->images, &b->imgs, &n);
 	if (r < 0 || (n && (!(b->ii = calloc(n, sizeof(*b->ii))) || !(b->iip = calloc(n, sizeof(*b->iip)))))) {
 		container_info_free(&b->ci);
 		return r < 0 ? r : -ENOMEM;

@@ -6,6 +6,7 @@
 #include "cr.h"
 #include "contain.h"
 #include "rpc.pb-c.h"
+#include "store.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,6 +56,7 @@ struct container {
 	bool has_exit_status;
 	int exit_status;
 
+	struct store_cache images;   /* list answers from it (store_list_cached) */
 	struct cgroup cg;
 	bool has_cgroup;
 	struct event *ev_cg_gone;    /* retries removing the cgroup of a dead init */
