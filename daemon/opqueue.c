@@ -105,7 +105,8 @@ bool opqueue_offer(struct conn *c, const Ckpt__Rpc__Request *req, const uint8_t 
 	const char *name, *op = NULL;
 
 	name = request_name(req, &op);
-	if (!name || !container_name_valid(name) || opqueue_running(srv) < srv->max_ops)
+	/* first come, first served: none overtakes a request already waiting */
+	if (!name || !container_name_valid(name) || (!srv->queue && opqueue_running(srv) < srv->max_ops))
 		return false;
 	/* what is refused anyway is refused now, not after a wait: a busy
 	 * container, and a restart that waits for the checkpoint feeding it */
@@ -142,6 +143,7 @@ bool opqueue_offer(struct conn *c, const Ckpt__Rpc__Request *req, const uint8_t 
 	log_info("container %s: %s queued at position %zu (%d running, --max-ops %d)", name, op, srv->queue_len,
 		 opqueue_running(srv), srv->max_ops);
 	opqueue_tell_positions(srv);
+	opqueue_kick(srv);     /* a slot may be free already: the queue runs in order */
 	return true;
 }
 
