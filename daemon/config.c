@@ -17,6 +17,7 @@ static const char *const key_names[_CONFIG_KEY_MAX] = {
 	[CONFIG_LOG_LEVEL] = "log_level",
 	[CONFIG_IDLE_TIMEOUT] = "idle_timeout",
 	[CONFIG_TIMEOUT] = "timeout",
+	[CONFIG_QUEUE_LENGTH] = "queue_length",
 };
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
@@ -133,6 +134,21 @@ int config_set(struct ckptd_config *cfg, enum config_key k, const char *v, char 
 				    CONFIG_TIMEOUT_MAX);
 		*(k == CONFIG_TIMEOUT ? &cfg->timeout_s : &cfg->idle_timeout_s) = r;
 		break;
+	case CONFIG_QUEUE_LENGTH: {
+		long n = 0;
+		size_t i;
+
+		for (i = 0; v[i] && n <= CONFIG_QUEUE_LENGTH_MAX; i++) {
+			if (v[i] < '0' || v[i] > '9')
+				break;
+			n = n * 10 + (v[i] - '0');
+		}
+		if (!i || v[i] || n > CONFIG_QUEUE_LENGTH_MAX)
+			return errf(-EINVAL, err, errlen, "'%s' is not 0 to %d operations", printable(v, q, sizeof(q)),
+				    CONFIG_QUEUE_LENGTH_MAX);
+		cfg->queue_length = (int)n;
+		break;
+	}
 	default:
 		return errf(-EINVAL, err, errlen, "no such setting");
 	}

@@ -21,6 +21,7 @@
 /* sun_path of struct sockaddr_un, NUL included */
 #define CONFIG_SOCKET_MAX 108
 #define CONFIG_TIMEOUT_MAX 86400
+#define CONFIG_QUEUE_LENGTH_MAX 65536
 
 /* Which settings a source gave; the others keep their defaults. */
 enum config_key {
@@ -30,6 +31,7 @@ enum config_key {
 	CONFIG_LOG_LEVEL,
 	CONFIG_IDLE_TIMEOUT,
 	CONFIG_TIMEOUT,
+	CONFIG_QUEUE_LENGTH,
 	_CONFIG_KEY_MAX,
 };
 
@@ -41,6 +43,7 @@ struct ckptd_config {
 	int log_level;                         /* enum log_level */
 	int idle_timeout_s;
 	int timeout_s;
+	int queue_length;                      /* operations waiting beyond --max-ops */
 };
 
 /* The setting's name in the file ("state_dir"). */

@@ -228,6 +228,9 @@ void container_free(struct container *c)
 		worker_abort(c->log_worker);    /* its done() needs c */
 	if (c->ev_init)
 		event_free(c->ev_init);
+	if (c->ev_cg_gone)
+		event_free(c->ev_cg_gone);
+	store_cache_free(&c->images);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
 	if (c->pending_conn)
@@ -851,6 +854,8 @@ int container_contain_member(uid_t member, struct cr_contain *k, char *why, size
 	return 0;
 }
 
+static void container_drain_now(struct container *c);
+
 /* ---- the init ---- */
 
 static pid_t container_clone(struct container *c, int cgroup_fd, bool newnet, int *ret_pidfd)
@@ -960,7 +965,11 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 	}
 	sync_w = safe_close(sync_w);
 	c->init_pid = pid;
-	container_wait_ready(c, ready_r);
+	/* run answers with the workload's pid, and a console is taken from
+	 * init once it made one; a restart's init is ready when it answers
+	 * the worker, which waits for it instead of the loop. */
+	if (run || c->tty)
+		container_wait_ready(c, ready_r);
 	return 0;
 }
 
@@ -970,6 +979,7 @@ int container_spawn(struct container *c, const struct init_run *run, int *ret_ct
 	struct proc_stat st;
 	int r;
 
+	container_drain_now(c);
 	r = cgroup_create(c->name, &c->cg);
 	if (r < 0)
 		return log_errno(r, "container %s: creating its cgroup: %m", c->name);
@@ -1038,17 +1048,46 @@ int container_kill_all(struct container *c)
 	return r;
 }
 
+/* init's first child from /proc/PID/task/PID/children (init has one
+ * thread): one small read, where proc_children reads the stat of every
+ * process on the host, which list must not do on the loop. 0 if none,
+ * -errno if the file can't be read. */
+static pid_t container_first_child(pid_t init)
+{
+	char path[64], buf[32];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	long v;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)init, (int)init);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 && v <= INT32_MAX ? (pid_t)v : 0;
+}
+
 void container_find_workload(struct container *c)
 {
 	_cleanup_free_ pid_t *kids = NULL;
 	struct proc_status st;
 	size_t n = 0;
+	pid_t kid;
 
 	c->workload_pid = c->workload_nspid = 0;
-	if (c->init_pid <= 0 || proc_children(c->init_pid, &kids, &n) < 0 || n == 0)
+	if (c->init_pid <= 0)
 		return;
-	c->workload_pid = kids[0];
-	if (proc_status_pid(kids[0], &st) >= 0 && st.nspid_n > 0)
+	kid = container_first_child(c->init_pid);
+	if (kid == -ENOENT && proc_children(c->init_pid, &kids, &n) >= 0 && n > 0)
+		kid = kids[0];     /* a kernel without CONFIG_PROC_CHILDREN */
+	if (kid <= 0)
+		return;
+	c->workload_pid = kid;
+	if (proc_status_pid(kid, &st) >= 0 && st.nspid_n > 0)
 		c->workload_nspid = st.nspid[st.nspid_n - 1];
 }
 
@@ -1069,6 +1108,96 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
 	container_init_exited(c, status);
 }
 
+/* How long the members of a dead init's cgroup may take to leave it before
+ * the cgroup is left behind for the next init to reuse. */
+#define CONTAINER_CG_DRAIN_MS 7000
+
+static uint64_t container_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* true once the cgroup is gone (or can't be removed for another reason
+ * than members still leaving it). */
+static bool container_cgroup_try_gone(struct container *c)
+{
+	int r;
+
+	if (!c->has_cgroup)
+		return true;
+	r = cgroup_try_remove(&c->cg);
+	if (r == -EBUSY)
+		return false;
+	if (r < 0)
+		log_debug("container %s: removing cgroup %s: %s", c->name, c->cg.dir, strerror(-r));
+	else
+		c->has_cgroup = false;
+	return true;
+}
+
+/* The cgroup is empty (or given up on): an operation waiting for init's
+ * end may answer now, and a restart find the cgroup free. */
+static void container_cgroup_drained(struct container *c)
+{
+	if (c->has_cgroup)
+		log_debug("container %s: cgroup %s still busy after %d ms; left for reuse", c->name, c->cg.dir,
+			  CONTAINER_CG_DRAIN_MS);
+	if (c->op != OP_NONE)
+		ops_init_exited(c);
+}
+
+static void container_on_cg_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct container *c = arg;
+	struct timeval tv = { 0 };
+
+	if (!container_cgroup_try_gone(c) && container_now_ms() < c->cg_gone_deadline_ms) {
+		c->cg_gone_wait_ms = MIN(c->cg_gone_wait_ms * 2, 100);
+		tv.tv_usec = c->cg_gone_wait_ms * 1000;
+		evtimer_add(c->ev_cg_gone, &tv);
+		return;
+	}
+	container_cgroup_drained(c);
+}
+
+/* A dead init's pid namespace dies with it, but its members leave the
+ * cgroup as they finish exiting, which can take a while on a loaded
+ * machine: the loop does not sleep on it, a timer retries the rmdir. */
+static void container_drain_cgroup(struct container *c)
+{
+	struct timeval tv = { 0, 2000 };
+
+	if (c->has_cgroup)
+		cgroup_kill_nowait(&c->cg);
+	if (container_cgroup_try_gone(c)) {
+		container_cgroup_drained(c);
+		return;
+	}
+	if (!c->ev_cg_gone)
+		c->ev_cg_gone = evtimer_new(c->srv->base, container_on_cg_retry, c);
+	if (!c->ev_cg_gone) {
+		container_cleanup_cgroup(c);
+		container_cgroup_drained(c);
+		return;
+	}
+	c->cg_gone_deadline_ms = container_now_ms() + CONTAINER_CG_DRAIN_MS;
+	c->cg_gone_wait_ms = 2;
+	evtimer_add(c->ev_cg_gone, &tv);
+}
+
+/* A new init needs the cgroup a dead one is still leaving: wait for it
+ * here (rare: only a run right after a workload ended by itself). */
+static void container_drain_now(struct container *c)
+{
+	if (!c->ev_cg_gone || !evtimer_pending(c->ev_cg_gone, NULL))
+		return;
+	evtimer_del(c->ev_cg_gone);
+	container_cleanup_cgroup(c);
+}
+
 void container_init_exited(struct container *c, int status)
 {
 	log_info("container %s: init %d exited (%d)", c->name, c->init_pid, status);
@@ -1084,21 +1213,19 @@ void container_init_exited(struct container *c, int status)
 	c->workload_pid = c->workload_nspid = 0;
 	c->has_exit_status = status >= 0;
 	c->exit_status = status;
-	container_cleanup_cgroup(c);
 	/* a restart's network is the image's, which only its worker knew */
 	if (c->net.addr || c->op == OP_RESTART)
 		net_cleanup(c->name);
-	if (c->op != OP_NONE) {
-		ops_init_exited(c);
-		return;
+	if (c->op == OP_NONE) {
+		c->state = CONTAINER_STOPPED;
+		container_save(c);
+		if (c->has_exit_status)
+			events_publish(c->srv, "exited", c, "status %d", c->exit_status);
+		else
+			events_publish(c->srv, "exited", c, "status unknown");
+		query_wait_wake(c);
 	}
-	c->state = CONTAINER_STOPPED;
-	container_save(c);
-	if (c->has_exit_status)
-		events_publish(c->srv, "exited", c, "status %d", c->exit_status);
-	else
-		events_publish(c->srv, "exited", c, "status unknown");
-	query_wait_wake(c);
+	container_drain_cgroup(c);
 }
 
 /* ---- replies ---- */
@@ -1180,7 +1307,7 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 	if (!b)
 		return -ENOMEM;
 	b->ci = (Ckpt__Rpc__ContainerInfo)CKPT__RPC__CONTAINER_INFO__INIT;
-	r = store_list(c->dir_fd, &b->imgs, &n);
+	r = store_list_cached(c->dir_fd, &c->images, &b->imgs, &n);
 	if (r < 0 || (n && (!(b->ii = calloc(n, sizeof(*b->ii))) || !(b->iip = calloc(n, sizeof(*b->iip)))))) {
 		container_info_free(&b->ci);
 		return r < 0 ? r : -ENOMEM;

@@ -6,6 +6,7 @@
 #include "cr.h"
 #include "contain.h"
 #include "rpc.pb-c.h"
+#include "store.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -55,8 +56,12 @@ struct container {
 	bool has_exit_status;
 	int exit_status;
 
+	struct store_cache images;   /* list answers from it (store_list_cached) */
 	struct cgroup cg;
 	bool has_cgroup;
+	struct event *ev_cg_gone;    /* retries removing the cgroup of a dead init */
+	uint64_t cg_gone_deadline_ms;
+	int cg_gone_wait_ms;
 
 	/* The operation in progress. */
 	enum op_kind op;

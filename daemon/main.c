@@ -8,6 +8,7 @@
 #include "journal.h"
 #include "log.h"
 #include "macro.h"
+#include "opqueue.h"
 #include "server.h"
 #include "wire.h"
 #include <event2/event.h>
@@ -51,14 +52,17 @@ static void help(void)
 	       "      --key-id           show the id of this ckptd's image key and exit\n"
 	       "      --max-conns N      clients connected at once (default %d)\n"
 	       "      --max-conns-per-uid N  ... of one uid (default %d)\n"
-	       "      --max-ops N        checkpoints and restarts at once; more get ERR_BUSY (default %d)\n"
+	       "      --max-ops N        checkpoints and restarts at once; more wait in a queue (default %d)\n"
+	       "      --queue-length N   checkpoints and restarts waiting for a slot; more get\n"
+	       "                         ERR_BUSY (0: none wait; default %d)\n"
 	       "      --log-max-size BYTES  rotate a container's log to log.1 beyond this\n"
 	       "                         (K, M, G suffixes; 0: never; default %uM)\n"
 	       "  -h, --help             show this help\n"
 	       "      --version          show the version\n",
 	       CONFIG_DEFAULT_PATH, CKPTD_DEFAULT_SOCKET, DEFAULT_STATE_DIR, CONFIG_DEFAULT_GROUP,
 	       SERVER_IDLE_TIMEOUT_S, SERVER_OP_TIMEOUT_S, KEY_DEFAULT_TRUSTED_DIR,
-	       SERVER_MAX_CONNS, SERVER_MAX_CONNS_PER_UID, SERVER_MAX_OPS, SERVER_LOG_MAX_BYTES >> 20);
+	       SERVER_MAX_CONNS, SERVER_MAX_CONNS_PER_UID, SERVER_MAX_OPS, OPQUEUE_LENGTH_DEFAULT,
+	       SERVER_LOG_MAX_BYTES >> 20);
 }
 
 /* "64M": bytes, with K, M, G suffixes; 0 (never) or at least 4 KiB. */
@@ -88,7 +92,7 @@ static int parse_size(const char *s, uint64_t *ret)
 static int parse_argv(int argc, char **argv)
 {
 	enum { ARG_VERSION = 0x100, ARG_IDLE_TIMEOUT, ARG_OP_TIMEOUT, ARG_TRUSTED_KEYS, ARG_KEY_ID, ARG_MAX_CONNS,
-	       ARG_MAX_CONNS_UID, ARG_MAX_OPS, ARG_LOG_MAX };
+	       ARG_MAX_CONNS_UID, ARG_MAX_OPS, ARG_LOG_MAX, ARG_QUEUE_LENGTH };
 	static const struct option options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "socket", required_argument, NULL, 's' },
@@ -105,12 +109,14 @@ static int parse_argv(int argc, char **argv)
 		{ "max-conns-per-uid", required_argument, NULL, ARG_MAX_CONNS_UID },
 		{ "max-ops", required_argument, NULL, ARG_MAX_OPS },
 		{ "log-max-size", required_argument, NULL, ARG_LOG_MAX },
+		{ "queue-length", required_argument, NULL, ARG_QUEUE_LENGTH },
 		{}
 	};
 	static const struct { int opt; enum config_key key; const char *name; } keyed[] = {
 		{ 's', CONFIG_SOCKET, "socket" }, { 'd', CONFIG_STATE_DIR, "state-dir" },
 		{ 'g', CONFIG_GROUP, "group" }, { 'l', CONFIG_LOG_LEVEL, "log-level" },
 		{ ARG_IDLE_TIMEOUT, CONFIG_IDLE_TIMEOUT, "idle-timeout" }, { ARG_OP_TIMEOUT, CONFIG_TIMEOUT, "timeout" },
+		{ ARG_QUEUE_LENGTH, CONFIG_QUEUE_LENGTH, "queue-length" },
 	};
 	char why[256];
 	size_t i;
@@ -175,7 +181,7 @@ static int load_config(void)
 	int k, r;
 
 	cfg = (struct ckptd_config){ .log_level = log_get_level(), .idle_timeout_s = SERVER_IDLE_TIMEOUT_S,
-				     .timeout_s = SERVER_OP_TIMEOUT_S };
+				     .timeout_s = SERVER_OP_TIMEOUT_S, .queue_length = OPQUEUE_LENGTH_DEFAULT };
 	snprintf(cfg.group, sizeof(cfg.group), "%s", CONFIG_DEFAULT_GROUP);
 	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", DEFAULT_STATE_DIR);
 	r = config_load(arg_config ? arg_config : CONFIG_DEFAULT_PATH, &cfg, why, sizeof(why));
@@ -193,6 +199,7 @@ static int load_config(void)
 		case CONFIG_LOG_LEVEL: cfg.log_level = arg_cli.log_level; break;
 		case CONFIG_IDLE_TIMEOUT: cfg.idle_timeout_s = arg_cli.idle_timeout_s; break;
 		case CONFIG_TIMEOUT: cfg.timeout_s = arg_cli.timeout_s; break;
+		case CONFIG_QUEUE_LENGTH: cfg.queue_length = arg_cli.queue_length; break;
 		default: break;
 		}
 		cfg.set |= 1u << k;
@@ -437,6 +444,7 @@ static int run(int argc, char **argv)
 		srv->max_conns = arg_max_conns;
 		srv->max_conns_per_uid = arg_max_conns_per_uid;
 		srv->max_ops = arg_max_ops;
+		srv->max_queue = cfg.queue_length;
 		srv->log_max_bytes = arg_log_max_bytes;
 	}
 	if (r >= 0)

@@ -34,6 +34,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -355,6 +357,37 @@ static int net_veth(const char *container, pid_t init_pid, int nsfd, const struc
 	return r;
 }
 
+/* lo up in the namespace of nsfd without a fork and exec (the loop waits
+ * for this): a socket made in that namespace keeps to it once we are back
+ * in ours, and SIOCSIFFLAGS acts in the socket's namespace. */
+static int net_lo_up(int nsfd, char *why, size_t whylen)
+{
+	_cleanup_close_ int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), s = -1;
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int r = 0;
+
+	if (self < 0)
+		return net_fail(why, whylen, -errno, "opening ckptd's own network namespace: %m");
+	if (setns(nsfd, CLONE_NEWNET) < 0)
+		return net_fail(why, whylen, -errno, "entering the container's network namespace: %m");
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		r = -errno;
+	if (setns(self, CLONE_NEWNET) < 0) {
+		/* ckptd would go on in a container's network: never */
+		log_error("returning to ckptd's own network namespace: %m");
+		abort();
+	}
+	if (r < 0)
+		return net_fail(why, whylen, r, "a socket in the container's network namespace: %s", strerror(-r));
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return net_fail(why, whylen, -errno, "reading the flags of lo: %m");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return net_fail(why, whylen, -errno, "setting lo up: %m");
+	return 0;
+}
+
 int net_setup(const char *container, pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen)
 {
 	_cleanup_close_ int nsfd = -1;
@@ -366,7 +399,7 @@ int net_setup(const char *container, pid_t init_pid, const struct cr_net_config 
 	nsfd = net_open_ns(init_pid);
 	if (nsfd < 0)
 		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
-	r = net_ip(nsfd, why, whylen, "link set lo up");
+	r = net_lo_up(nsfd, why, whylen);
 	if (r >= 0 && cfg->addr)
 		r = net_veth(container, init_pid, nsfd, cfg, why, whylen);
 	if (r >= 0 && cfg->addr)

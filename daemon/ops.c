@@ -19,6 +19,7 @@
 #include "macro.h"
 #include "net.h"
 #include "ns.h"
+#include "opqueue.h"
 #include "server.h"
 #include "store.h"
 #include "validate.h"
@@ -675,13 +676,45 @@ static void ops_incr_done(struct container *c, const Ckpt__Rpc__CheckpointRespon
 	c->incr_lost = false;
 }
 
+/* The worker died holding tasks' registers and signal masks: the kernel
+ * killed those tasks with it (PTRACE_O_EXITKILL, rtask.h) rather than let
+ * them run on with ours. What is left of the container goes too, and it
+ * is reported damaged, never running. */
+static void ops_checkpoint_damaged(struct container *c, int wait_status, int held, pid_t held_pid)
+{
+	if (WIFSIGNALED(wait_status))
+		op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker was killed by signal %d while it held "
+			     "the registers of %d task%s (host pid %d among them): they were killed with it; the container is damaged and stopped",
+			     c->name, WTERMSIG(wait_status), held, held == 1 ? "" : "s", (int)held_pid);
+	else
+		op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker exited with %d while it held "
+			     "the registers of %d task%s (host pid %d among them): they were killed with it; the container is damaged and stopped",
+			     c->name, WEXITSTATUS(wait_status), held, held == 1 ? "" : "s", (int)held_pid);
+	ops_log_done(c, "checkpoint", false, NULL, 0, 0);
+	if (c->op_image_id[0])
+		store_abort(c->dir_fd, c->op_image_id);
+	container_kill_all(c);
+	c->state = CONTAINER_STOPPED;
+	container_save(c);
+	events_publish(c->srv, "damaged", c, "%s", c->op_err_msg);
+	op_reply_error(c);
+	op_end(c);
+	ops_run_pending(c);
+}
+
 static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
 {
 	struct container *c = ud;
 	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
+	pid_t held_pid = 0;
+	int held = worker_borrowed(c->op_worker, &held_pid);
 
 	c->op_worker = NULL;
 	ops_incr_done(c, ok ? final->checkpoint : NULL);
+	if (!ok && !final && held > 0) {
+		ops_checkpoint_damaged(c, wait_status, held, held_pid);
+		return;
+	}
 	if (!ok) {
 		if (final && final->error)
 			op_error_from(c, final);
@@ -1478,8 +1511,13 @@ static void op_reply_cancel(struct container *c)
 
 void ops_cancel(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
+	const char *queued_op;
 	struct container *c;
 
+	if (req->cancel->name && opqueue_cancel(cn->srv, cn->uid, req->cancel->name, &queued_op)) {
+		ops_cancel_reply(cn, true, queued_op);
+		return;
+	}
 	c = ops_lookup(cn, req->cancel->name);
 	if (!c)
 		return;

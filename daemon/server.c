@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "logrot.h"
+#include "opqueue.h"
 #include "macro.h"
 #include "wire.h"
 #include "worker.h"
@@ -116,6 +117,7 @@ static void conn_free(struct conn *c)
 	c->srv->n_conns--;
 	/* an operation outlives its client: it just has nobody to tell */
 	ops_client_gone(c);
+	opqueue_conn_gone(c);
 	if (c->waiting && c->waiting->pending_conn == c) {
 		c->waiting->pending_conn = NULL;
 		c->waiting->pending_fd = safe_close(c->waiting->pending_fd);
@@ -146,10 +148,21 @@ static void close_fds(int *fds, size_t n)
 		fds[i] = safe_close(fds[i]);
 }
 
+void server_dispatch(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
+{
+	const struct handler *h = &handlers[req->body_case];
+
+	if (nfds && !h->takes_fd)
+		conn_reply_error(c, E(ERR_INVALID_REQUEST), "%s: takes no fd, %zu attached", h->name, nfds);
+	else if (h->changes && c->srv->stopping)
+		conn_reply_error(c, E(ERR_BUSY), "%s: ckptd is shutting down", h->name);
+	else
+		h->fn(c, req, fds, nfds);
+}
+
 static void conn_dispatch(struct conn *c, size_t len, int *fds, size_t nfds)
 {
 	Ckpt__Rpc__Request *req;
-	const struct handler *h;
 
 	req = ckpt__rpc__request__unpack(NULL, len, c->srv->buf);
 	if (!req) {
@@ -160,14 +173,9 @@ static void conn_dispatch(struct conn *c, size_t len, int *fds, size_t nfds)
 		conn_reply_error(c, E(ERR_INVALID_REQUEST), "request with no known body (%d)", (int)req->body_case);
 		goto out;
 	}
-	h = &handlers[req->body_case];
-	log_debug("client pid %d: %s", (int)c->pid, h->name);
-	if (nfds && !h->takes_fd)
-		conn_reply_error(c, E(ERR_INVALID_REQUEST), "%s: takes no fd, %zu attached", h->name, nfds);
-	else if (h->changes && c->srv->stopping)
-		conn_reply_error(c, E(ERR_BUSY), "%s: ckptd is shutting down", h->name);
-	else
-		h->fn(c, req, fds, nfds);
+	log_debug("client pid %d: %s", (int)c->pid, handlers[req->body_case].name);
+	if (c->srv->stopping || !opqueue_offer(c, req, c->srv->buf, len, fds, nfds))
+		server_dispatch(c, req, fds, nfds);
 out:
 	ckpt__rpc__request__free_unpacked(req, NULL);
 }
@@ -179,7 +187,7 @@ static void conn_on_idle(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct timeval tv = { c->srv->idle_timeout_s, 0 };
 
-	if (c->waiting || c->check || c->wait_for || c->canceling || c->events) {
+	if (c->waiting || c->check || c->wait_for || c->canceling || c->events || c->queued) {
 		evtimer_add(c->idle, &tv);
 		return;
 	}
@@ -218,7 +226,7 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->waiting && !nfds && ops_phase_ack(c, c->srv->buf, n))
 		return;
-	if (c->waiting || c->check || c->wait_for || c->canceling || c->events) {
+	if (c->waiting || c->check || c->wait_for || c->canceling || c->events || c->queued) {
 		/* one request at a time: answering out of order would confuse it */
 		log_warn("client pid %d: request before the previous answer; closing", (int)c->pid);
 		close_fds(fds, nfds);
@@ -347,10 +355,12 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 uint64_t server_deadline_ms(const struct server *srv, uint32_t timeout_s)
 {
 	struct timespec ts;
+	uint64_t from;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
-	       (uint64_t)(timeout_s ? timeout_s : (uint32_t)srv->op_timeout_s) * 1000;
+	/* a request that waited in the queue: its deadline counts from its arrival */
+	from = srv->req_since_ms ? srv->req_since_ms : (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return from + (uint64_t)(timeout_s ? timeout_s : (uint32_t)srv->op_timeout_s) * 1000;
 }
 
 /* ---- stopping ---- */
@@ -408,6 +418,7 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping");
 	/* stop accepting; clients already here still get their answers */
 	event_del(srv->ev_listen);
+	opqueue_flush(srv, "ckptd is shutting down");
 	if (!server_busy(srv)) {
 		event_base_loopbreak(srv->base);
 		return;
@@ -434,6 +445,7 @@ int server_new(struct event_base *base, int listen_fd, const char *state_dir, st
 	srv->max_conns = SERVER_MAX_CONNS;
 	srv->max_conns_per_uid = SERVER_MAX_CONNS_PER_UID;
 	srv->max_ops = SERVER_MAX_OPS;
+	srv->max_queue = OPQUEUE_LENGTH_DEFAULT;
 	srv->log_max_bytes = SERVER_LOG_MAX_BYTES;
 	srv->state_fd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	srv->buf = malloc(CKPT_RPC_MAX_MSG);
@@ -470,6 +482,7 @@ void server_free(struct server *srv)
 		return;
 	while (srv->workers)
 		worker_abort(srv->workers);
+	opqueue_free(srv);
 	while (srv->conns)
 		conn_free(srv->conns);
 	/* containers keep running: only our bookkeeping goes */

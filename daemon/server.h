@@ -16,6 +16,7 @@ struct event;
 struct container;
 struct worker;
 struct key_ring;
+struct opqueue_entry;
 
 /* Defaults of the bounds (ckptd --help). */
 #define SERVER_MAX_CONNS 128
@@ -50,6 +51,7 @@ struct conn {
 	struct container *wait_for;  /* wait: answered when its workload ends */
 	struct container *canceling; /* cancel: answered when its operation ends */
 	bool events;                 /* a subscriber of lifecycle events (events.c) */
+	struct opqueue_entry *queued; /* its checkpoint or restart waits for a slot (opqueue.h) */
 };
 
 struct server {
@@ -73,6 +75,11 @@ struct server {
 	int max_conns;               /* clients connected at once */
 	int max_conns_per_uid;       /* ... of one uid */
 	int max_ops;                 /* checkpoints and restarts at once */
+	int max_queue;               /* ... waiting for one of those slots */
+	struct opqueue_entry *queue; /* FIFO */
+	size_t queue_len;
+	struct event *ev_queue;      /* starts queued operations from the loop */
+	uint64_t req_since_ms;       /* a queued request being started: when it came */
 	uint64_t log_max_bytes;      /* a container log rotates beyond this (0: never) */
 	struct event *ev_log_check;  /* looks at the logs' sizes now and then */
 };
@@ -91,6 +98,9 @@ int server_run(struct server *srv);
 void server_free(struct server *srv);
 /* A worker ended or an operation finished: if stopping and idle, leave the loop. */
 void server_maybe_exit(struct server *srv);
+
+/* Run a decoded request (a queued one, when its turn comes). */
+void server_dispatch(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
 /* Close a client's connection now (a subscriber that fell behind). */
 void conn_close(struct conn *c);

@@ -442,3 +442,47 @@ int store_child(int dir_fd, const char *id, char ret_child[STORE_ID_MAX])
 		}
 	return r < 0 ? r : 0;
 }
+
+void store_cache_free(struct store_cache *sc)
+{
+	free(sc->imgs);
+	*sc = (struct store_cache){ 0 };
+}
+
+static int64_t timespec_ms(const struct timespec *t)
+{
+	return (int64_t)t->tv_sec * 1000 + t->tv_nsec / 1000000;
+}
+
+int store_list_cached(int dir_fd, struct store_cache *sc, struct store_image **ret, size_t *ret_n)
+{
+	struct store_image *v = NULL;
+	struct timespec now;
+	struct stat st;
+	int r;
+
+	if (fstatat(dir_fd, IMAGES_DIR, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		store_cache_free(sc);
+		return errno == ENOENT ? store_list(dir_fd, ret, ret_n) : -errno;
+	}
+	if (!sc->valid || sc->ino != st.st_ino || sc->mtime.tv_sec != st.st_mtim.tv_sec ||
+	    sc->mtime.tv_nsec != st.st_mtim.tv_nsec) {
+		store_cache_free(sc);
+		clock_gettime(CLOCK_REALTIME, &now);
+		r = store_list(dir_fd, &sc->imgs, &sc->n);
+		if (r < 0)
+			return r;
+		sc->ino = st.st_ino;
+		sc->mtime = st.st_mtim;
+		sc->valid = timespec_ms(&now) - timespec_ms(&st.st_mtim) >= STORE_CACHE_RACY_MS;
+	}
+	if (sc->n && !(v = malloc(sc->n * sizeof(*v))))
+		return -ENOMEM;
+	if (sc->n)
+		memcpy(v, sc->imgs, sc->n * sizeof(*v));
+	*ret = v;
+	*ret_n = sc->n;
+	if (!sc->valid)
+		store_cache_free(sc);
+	return 0;
+}

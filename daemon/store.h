@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <sys/types.h>
 
 #include "mac.h"
@@ -21,6 +22,16 @@ struct store_image {
 	int64_t mtime;
 	uid_t owner_uid;     /* the file's owner is the image's */
 };
+
+/* What store_list_cached last saw of a container's images. */
+struct store_cache {
+	struct store_image *imgs;
+	size_t n;
+	bool valid;
+	ino_t ino;
+	struct timespec mtime;       /* of the images dir at that scan */
+};
+void store_cache_free(struct store_cache *sc);
 
 bool store_id_valid(const char *id);
 /* Images sorted by id, oldest first. dir_fd: the container dir. */
@@ -60,3 +71,11 @@ int store_remove(int dir_fd, const char *id);
  * with why in why (the output is then incomplete: the caller drops it). */
 int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *ret_bytes,
 			char *why, size_t why_len);
+
+/* store_list answered from the cache while the images dir's mtime says
+ * nothing changed (one fstatat instead of a scan: list runs on the loop).
+ * A scan less than STORE_CACHE_RACY_MS after that mtime is not trusted
+ * (a change in the same clock tick leaves the mtime as it was), as git
+ * does with racily clean index entries. *ret is the caller's copy. */
+#define STORE_CACHE_RACY_MS 100
+int store_list_cached(int dir_fd, struct store_cache *sc, struct store_image **ret, size_t *ret_n);

@@ -5,6 +5,8 @@
 #include "image.h"
 #include "net.h"
 #include "log.h"
+#include "opqueue.h"
+#include "rtask.h"
 #include "macro.h"
 #include "server.h"
 #include "wire.h"
@@ -13,6 +15,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -31,6 +34,7 @@ struct worker {
 	Ckpt__Rpc__Response *final;
 	const struct worker_ops *ops;
 	void *ud;
+	struct rtask_ledger *ledger; /* shared with the child: what it borrows now */
 };
 
 static int cmp_int(const void *a, const void *b)
@@ -100,7 +104,7 @@ static void worker_cancelable(uint64_t deadline_ms)
 }
 
 static _Noreturn void worker_child(pid_t parent, worker_fn fn, void *arg, const int *keep,
-				   size_t nkeep, int report_fd)
+				   size_t nkeep, int report_fd, struct rtask_ledger *ledger)
 {
 	int fds[16 + CR_INCR_CHAIN_MAX];
 	sigset_t none;
@@ -119,6 +123,7 @@ static _Noreturn void worker_child(pid_t parent, worker_fn fn, void *arg, const 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "ckptd-worker", 0, 0, 0);
+	rtask_set_ledger(ledger);
 
 	for (i = 0; i < nkeep && i < ARRAY_SIZE(fds) - 3; i++)
 		fds[i] = keep[i];
@@ -201,7 +206,17 @@ static void worker_free(struct worker *w)
 	w->report_fd = safe_close(w->report_fd);
 	if (w->final)
 		ckpt__rpc__response__free_unpacked(w->final, NULL);
+	if (w->ledger)
+		munmap(w->ledger, sizeof(*w->ledger));
 	free(w);
+}
+
+int worker_borrowed(const struct worker *w, pid_t *ret_pid)
+{
+	if (!w || !w->ledger)
+		return 0;
+	*ret_pid = w->ledger->pid;
+	return w->ledger->borrowed;
 }
 
 static void worker_finish(struct worker *w, int status)
@@ -217,6 +232,8 @@ static void worker_finish(struct worker *w, int status)
 		log_debug("%s: worker %d exited with %d", w->what, w->pid, WEXITSTATUS(status));
 	w->ops->done(w->ud, TAKE_PTR(w->final), status);
 	worker_free(w);
+	/* its slot may be free now */
+	opqueue_kick(srv);
 	server_maybe_exit(srv);
 }
 
@@ -242,6 +259,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 {
 	_cleanup_close_ int rfd = -1, cfd = -1, pidfd = -1;
 	pid_t parent = getpid(), pid;
+	struct rtask_ledger *ledger;
 	struct worker *w;
 	int sv[2];
 
@@ -249,11 +267,16 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		return -errno;
 	rfd = sv[0];
 	cfd = sv[1];
-	pid = fork();
-	if (pid < 0)
+	ledger = mmap(NULL, sizeof(*ledger), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (ledger == MAP_FAILED)
 		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		munmap(ledger, sizeof(*ledger));
+		return -errno;
+	}
 	if (pid == 0)
-		worker_child(parent, fn, arg, keep, nkeep, cfd);
+		worker_child(parent, fn, arg, keep, nkeep, cfd, ledger);
 	cfd = safe_close(cfd);
 	/* Our own unreaped child: pidfd_open can't race with pid reuse. */
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
@@ -262,13 +285,16 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		munmap(ledger, sizeof(*ledger));
 		return r;
 	}
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	if (!w) {
+		munmap(ledger, sizeof(*ledger));
 		goto fail;
+	}
 	*w = (struct worker){ .srv = srv, .pid = pid, .pidfd = TAKE_FD(pidfd),
-			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud };
+			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud, .ledger = ledger };
 	snprintf(w->what, sizeof(w->what), "%s", what);
 	w->ev_pid = event_new(srv->base, w->pidfd, EV_READ | EV_PERSIST, worker_on_exit, w);
 	w->ev_report = event_new(srv->base, w->report_fd, EV_READ | EV_PERSIST, worker_on_report, w);

@@ -37,6 +37,9 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		 struct worker **ret);
 /* SIGKILL it; done() still follows, from the loop. */
 void worker_kill(struct worker *w);
+/* Tasks whose registers the worker held when last it said (rtask.h),
+ * and the last of them in *ret_pid; read once it died. */
+int worker_borrowed(const struct worker *w, pid_t *ret_pid);
 /* Ask a checkpoint or restart worker to stop at its next safe point
  * (SIGTERM): it rolls back and answers ERR_CANCELED, unless it is past
  * its point of no return. */

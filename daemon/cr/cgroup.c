@@ -564,6 +564,13 @@ int cgroup_kill(const struct cgroup *cg)
 	}
 }
 
+int cgroup_try_remove(const struct cgroup *cg)
+{
+	if (rmdir(cg->dir) == 0 || errno == ENOENT)
+		return 0;
+	return -errno;
+}
+
 int cgroup_remove(const struct cgroup *cg)
 {
 	int64_t deadline = now_ms() + REMOVE_TIMEOUT_MS;

@@ -38,5 +38,7 @@ int cgroup_kill(const struct cgroup *cg);
 int cgroup_kill_nowait(const struct cgroup *cg);
 /* Pids listed in cgroup.procs. */
 int cgroup_pids(const struct cgroup *cg, pid_t **ret_pids, size_t *ret_n);
+/* One attempt at removing it: 0, -EBUSY while members are still leaving. */
+int cgroup_try_remove(const struct cgroup *cg);
 /* Remove the (empty) cgroup dir; thaws first. */
 int cgroup_remove(const struct cgroup *cg);

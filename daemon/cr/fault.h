@@ -3,7 +3,8 @@
  * in ckptd's environment makes the engine fail at that point, so the tests
  * can drive every rollback path. Points: ckpt-frozen, ckpt-seized,
  * ckpt-pages, ckpt-tail, ckpt-commit, restore-spawned, restore-pages,
- * restore-handoff; the worker adds ckpt-committed and restore-done (after
+ * restore-handoff; the worker adds ckpt-injecting (a task's registers and
+ * scratch area borrowed), ckpt-committed and restore-done (after
  * the point of no return), ckptd ckpt-saving, restore-saving and run-saving
  * (before it records the outcome).
  *

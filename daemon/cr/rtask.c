@@ -49,6 +49,22 @@ int rtask_seize(pid_t pid, bool exitkill)
 	return 0;
 }
 
+static struct rtask_ledger *ledger;
+
+void rtask_set_ledger(struct rtask_ledger *l)
+{
+	ledger = l;
+}
+
+static void ledger_note(pid_t pid, int delta)
+{
+	if (!ledger)
+		return;
+	__atomic_add_fetch(&ledger->borrowed, delta, __ATOMIC_SEQ_CST);
+	if (delta > 0)
+		__atomic_store_n(&ledger->pid, pid, __ATOMIC_SEQ_CST);
+}
+
 int rtask_prepare(struct rtask *t, pid_t pid)
 {
 	uint64_t all = ~0ull;
@@ -61,9 +77,14 @@ int rtask_prepare(struct rtask *t, pid_t pid)
 		return r;
 	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		return -errno;
-	if (ptrace(PTRACE_SETSIGMASK, pid, (void *)sizeof(uint64_t), &all) < 0)
+	/* from here on the task holds what is ours: it must not outlive us
+	 * holding it (rtask_ledger) */
+	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0)
 		return -errno;
 	t->prepared = true;
+	ledger_note(pid, 1);
+	if (ptrace(PTRACE_SETSIGMASK, pid, (void *)sizeof(uint64_t), &all) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -208,6 +229,10 @@ int rtask_restore(struct rtask *t)
 		return r;
 	if (ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		return -errno;
+	/* its own state again: our death no longer concerns it */
+	if (ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
+		return -errno;
 	t->prepared = false;
+	ledger_note(t->pid, -1);
 	return 0;
 }

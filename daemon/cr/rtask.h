@@ -15,6 +15,18 @@ struct rtask {
 	int broken;                      /* first ptrace failure (-errno) */
 };
 
+/* What a worker borrows, for its parent to read if it dies: the tasks
+ * whose registers and signal mask it holds right now. While it holds
+ * them a task has PTRACE_O_EXITKILL: a worker killed then takes the task
+ * with it, so that no task ever resumes with borrowed registers, a
+ * blocked signal mask, or inside an injected call. */
+struct rtask_ledger {
+	int32_t borrowed;                /* tasks prepared and not yet restored */
+	int32_t pid;                     /* the last of them (host pid) */
+};
+/* Where rtask_prepare and rtask_restore keep count (NULL: nowhere). */
+void rtask_set_ledger(struct rtask_ledger *l);
+
 /* PTRACE_SEIZE + PTRACE_INTERRUPT and wait for the stop. exitkill: the task
  * dies if we do (restore side); never for checkpoint. */
 int rtask_seize(pid_t pid, bool exitkill);

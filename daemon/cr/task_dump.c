@@ -5,6 +5,7 @@
 #include "attrs.h"
 #include "creds.h"
 #include "log.h"
+#include "fault.h"
 #include "macro.h"
 #include "proc.h"
 #include "ptimer.h"
@@ -603,6 +604,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	addr = scratch_map(rt);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
+	fault_crash_worker("ckpt-injecting");
 	r = dump_mlockall(ctx, p, addr, &s->t);
 	if (r >= 0)
 		r = task_dump_state(ctx, p, s, addr);

@@ -8,7 +8,9 @@
 # after it, it is checkpointed with a complete image that restarts. A
 # restart interrupted before its hand-off leaves nothing running and its
 # image usable; after it, the container is recorded as running. No intent
-# record survives the recovery.
+# record survives the recovery. The worker alone is killed too: before
+# it borrowed a task's registers the container runs on; while it holds
+# them the tasks die with it and the container is reported damaged.
 . "$(dirname "$0")/lib.sh"
 
 crash_ckptd() {
@@ -80,6 +82,49 @@ for point in ckpt-frozen ckpt-seized ckpt-pages ckpt-tail ckpt-commit ckpt-commi
 		restart_ct "$name"
 		still_counting "$name"
 		info "$point: rolled back: running, thawed, untraced, no image"
+		;;
+	esac
+	ckctl rm "$name" >/dev/null || fail "rm $name"
+	ckptd_stop
+done
+
+# ---- the worker killed (CKPTD_FAULT=POINT:kill-worker) ----
+# Before it borrows anything (ckpt-frozen) the container runs on, checking
+# itself. Inside an injection (ckpt-injecting: a task's registers, signal
+# mask and a scratch mapping are the worker's) its tasks must never resume
+# with them: they die with the worker and the container is reported
+# damaged and stopped, never running.
+for point in ckpt-frozen ckpt-injecting; do
+	unset CKPTD_FAULT
+	export CKPTD_FAULT=$point:kill-worker
+	start_ckptd
+	name=$P-kw-${point#ckpt-}
+	run_ct "$name" "$WL/counter"
+	wait_log "$name" '^counter 100$' 10
+	pid=$(host_pid "$name")
+	out=$(ckctl checkpoint "$name" 2>&1) && fail "$point: checkpoint answered success: $out"
+	unset CKPTD_FAULT
+	echo "$out" | grep -q "worker" || fail "$point: the answer does not name the worker's death: $out"
+	no_leftovers "$name" "$point:kill-worker"
+	case $point in
+	ckpt-injecting)
+		echo "$out" | grep -q "registers" || fail "$point: the answer does not say what the worker held: $out"
+		echo "$out" | grep -q "damaged" || fail "$point: the answer does not say the container is damaged: $out"
+		wait_state "$name" stopped 10
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$pid" 2>/dev/null && fail "$point: the task whose registers were borrowed (host pid $pid) still runs"
+		n=$(log_count "$name" '^counter ')
+		sleep 1
+		[ "$(log_count "$name" '^counter ')" = "$n" ] || fail "$point: the damaged container still counts"
+		[ "$(images_count "$name")" = 0 ] || fail "$point: an image was stored: $(ckctl images "$name")"
+		cgroup_empty "$name" "$point"
+		info "$point:kill-worker: its tasks died with the worker; reported damaged and stopped"
+		;;
+	*)
+		check_tree_running "$name"
+		[ "$(host_pid "$name")" = "$pid" ] || fail "$point: $name has a new host pid"
+		still_counting "$name"
+		info "$point:kill-worker: nothing was borrowed: the container runs on"
 		;;
 	esac
 	ckctl rm "$name" >/dev/null || fail "rm $name"

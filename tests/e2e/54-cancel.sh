@@ -7,8 +7,9 @@
 # running, its stored image intact, after a restart. With nothing in
 # progress cancel says so and fails. Ctrl-C in a ckptctl waiting for its
 # checkpoint cancels it the same way.
-# Then the bounds that go with it: --max-ops refuses an operation beyond
-# it at once, --max-conns-per-uid a client beyond it, and --log-max-size
+# Then the bounds that go with it: beyond --max-ops an operation waits in
+# a queue (cancelable, its deadline running), beyond the queue's length it
+# is refused at once, --max-conns-per-uid refuses a client beyond it, and --log-max-size
 # rotates a chatty container's log into log.1 while `logs -f` follows on.
 . "$(dirname "$0")/lib.sh"
 
@@ -118,7 +119,7 @@ ckctl version >/dev/null || fail "ckptd stopped answering"
 ckptd_stop
 
 # ---- bounds ----
-ckptd_start --max-ops 1 --max-conns-per-uid 4 --log-max-size 8K
+ckptd_start --max-ops 1 --queue-length 0 --max-conns-per-uid 4 --log-max-size 8K
 chat=$P-chat
 ckctl run "$chat" -- /bin/sh -c 'i=0; while :; do echo "line $i of the chatty container log"; i=$((i + 1)); sleep 0.005; done' >/dev/null ||
 	fail "run $chat"
@@ -140,7 +141,8 @@ log "rotation: log.1 starts at line $first, the follower is at line $last, the l
 [ -n "$last" ] && [ -n "$now" ] && [ "$last" -gt "$first" ] || fail "logs -f stopped at line ${last:-none} across the rotation (log.1 starts at $first)"
 [ $(( now - last )) -lt 1000 ] || fail "logs -f lags: at line $last, the log at $now"
 
-# one operation at a time: a second one is refused at once
+# one operation at a time, none may wait (--queue-length 0): a second one
+# is refused at once
 # a reader that holds the FIFO open and never reads it
 # shellcheck disable=SC2217
 sleep 120 < "$TMP/stuck" &
@@ -175,4 +177,67 @@ for _ in $(seq 50); do
 	sleep 0.1
 done
 ckctl version >/dev/null || fail "ckptd did not serve again once the clients left"
+# ---- the queue ----
+ckptd_stop
+ckptd_start --max-ops 1 --queue-length 1
+# one operation at a time (--max-ops 1) and one place in the queue
+# (--queue-length 1): a second operation waits, told its place, and can be
+# canceled there; a third is refused at once; a queued one runs when the
+# slot frees, and one whose deadline passed while it waited fails then.
+# (ckptctl runs under script: it shows its progress on a terminal only.)
+queued_ckpt() {	# TYPESCRIPT ARGS...: a ckptctl checkpoint on a terminal, in the background
+	local ts=$1
+	shift
+	script -qfec "$CKPTCTL --socket $SOCK checkpoint $*" "$ts" </dev/null >/dev/null 2>&1 &
+}
+wait_queued() {	# TYPESCRIPT: it was told it is first in the queue
+	for _ in $(seq 100); do
+		grep -aq "queued 1/1" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	fail "no 'queued 1/1' progress from the queued client: $(tr -d '\r' < "$1" 2>/dev/null)"
+}
+# a reader that holds the FIFO open and never reads it
+# shellcheck disable=SC2217
+sleep 120 < "$TMP/stuck" &
+stuck=$!
+ckctl checkpoint "$name" -o - > "$TMP/stuck" 2>"$TMP/first.err" &
+ck=$!
+wait_busy "$name"
+queued_ckpt "$TMP/q1.ts" "$chat" --leave-running
+q1=$!
+wait_queued "$TMP/q1.ts"
+[ "$(ct_state "$chat")" = running ] || fail "$chat is $(ct_state "$chat") while its checkpoint waits in the queue"
+out=$(ckctl checkpoint "$chat" --leave-running 2>&1) && fail "a third operation ran beyond --max-ops 1 and --queue-length 1"
+echo "$out" | grep -q -- "queue_length" || fail "beyond the queue: $out"
+out=$(ckctl cancel "$chat" 2>&1) || fail "cancel of the queued checkpoint: $out"
+wait "$q1" && fail "the canceled queued checkpoint succeeded: $(tr -d '\r' < "$TMP/q1.ts")"
+grep -aq "canceled" "$TMP/q1.ts" || fail "the canceled queued client was not told: $(tr -d '\r' < "$TMP/q1.ts")"
+[ "$(images_count "$chat")" = 0 ] || fail "a canceled queued checkpoint left an image"
+# queued again: it runs once the first is canceled
+queued_ckpt "$TMP/q2.ts" "$chat" --leave-running
+q2=$!
+wait_queued "$TMP/q2.ts"
+ckctl cancel "$name" >/dev/null || fail "cancel $name"
+wait "$ck"
+wait "$q2" || fail "the queued checkpoint failed once the slot was free: $(tr -d '\r' < "$TMP/q2.ts")"
+[ "$(images_count "$chat")" = 1 ] || fail "the queued checkpoint stored $(images_count "$chat") images, not 1"
+# a deadline counts from the request: 2 s spent waiting are 2 s spent
+ckctl checkpoint "$name" -o - > "$TMP/stuck" 2>"$TMP/first.err" &
+ck=$!
+wait_busy "$name"
+queued_ckpt "$TMP/q3.ts" "$chat" --leave-running --timeout 2
+q3=$!
+wait_queued "$TMP/q3.ts"
+sleep 3
+ckctl cancel "$name" >/dev/null || fail "cancel $name"
+wait "$ck"
+wait "$q3" && fail "a queued checkpoint ran after its deadline had passed in the queue"
+grep -aq "past its deadline" "$TMP/q3.ts" || fail "queued past its deadline: $(tr -d '\r' < "$TMP/q3.ts")"
+[ "$(images_count "$chat")" = 1 ] || fail "the late queued checkpoint stored an image"
+kill "$stuck" 2>/dev/null; wait "$stuck" 2>/dev/null
+check_tree_running "$name"
+# (its shell's children come and go: its state is what can be checked)
+[ "$(ct_state "$chat")" = running ] || fail "$chat is $(ct_state "$chat") after its queued checkpoints"
+
 pass

@@ -47,6 +47,7 @@ static void test_every_setting(void **state)
 			       "log_level = debug\n"
 			       "   # indented comment\n"
 			       "idle_timeout = 30\n"
+			       "queue_length = 0\n"
 			       "timeout = 86400", &cfg), 0);
 	assert_string_equal(cfg.group, "ops");
 	assert_string_equal(cfg.socket, "/run/x/ckptd.sock");
@@ -54,7 +55,23 @@ static void test_every_setting(void **state)
 	assert_int_equal(cfg.log_level, 3);
 	assert_int_equal(cfg.idle_timeout_s, 30);
 	assert_int_equal(cfg.timeout_s, 86400);
+	assert_int_equal(cfg.queue_length, 0);
 	assert_int_equal(cfg.set, (1u << _CONFIG_KEY_MAX) - 1);
+}
+
+/* 0 to 65536 operations, decimal digits only. */
+static void test_queue_length(void **state)
+{
+	struct ckptd_config cfg;
+
+	assert_int_equal(parse("queue_length = 65536\n", &cfg), 0);
+	assert_int_equal(cfg.queue_length, 65536);
+	assert_int_equal(parse("queue_length = 7", &cfg), 0);
+	assert_int_equal(cfg.queue_length, 7);
+	refused("queue_length = 65537\n", "line 1: queue_length: '65537' is not 0 to 65536 operations");
+	refused("queue_length = -1\n", "is not 0 to 65536");
+	refused("queue_length = 1e3\n", "is not 0 to 65536");
+	refused("queue_length = 99999999999999999999\n", "is not 0 to 65536");
 }
 
 static void test_empty_keeps_defaults(void **state)
@@ -186,6 +203,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_setting),
+		cmocka_unit_test(test_queue_length),
 		cmocka_unit_test(test_empty_keeps_defaults),
 		cmocka_unit_test(test_unknown_and_malformed),
 		cmocka_unit_test(test_duplicates),
