@@ -403,6 +403,9 @@ static const char *census_left(const struct dump_ctx *ctx, pid_t tid, long nr, c
 	      s->nr != nr || memcmp(s->args, a, sizeof(s->args)) || s->timeout_ns != timeout ? "it is another call than sampled" :
 	      s->slept_ns + (ctx->sleeps->t_frozen - ctx->sleeps->t_freeze) + LEFT_MIN > timeout ? "too little seems left" :
 	      NULL;
+	if (why && s && s->ok)
+		log_debug("thread %d: slept %" PRIu64 " ns of %" PRIu64 ", frozen in %" PRIu64 " ns", tid, s->slept_ns, timeout,
+			  ctx->sleeps->t_frozen - ctx->sleeps->t_freeze);
 	if (!why) {
 		log_debug("thread %d: system call %ld: %" PRIu64 " of %" PRIu64 " ns left", tid, nr, timeout - s->slept_ns, timeout);
 		*ret_left_ns = timeout - s->slept_ns;
