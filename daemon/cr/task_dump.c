@@ -8,6 +8,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "ptimer.h"
+#include "sem_undo.h"
 #include "rbatch.h"
 #include "seccomp.h"
 #include "sleep.h"
@@ -58,6 +59,7 @@ struct task_state {
 	char *auxv;
 	struct attrs_proc attrs;
 	struct ptimer_dump timers;
+	struct sem_undo undo;
 	unsigned char (*siginfo)[SIGINFO_SIZE];   /* the process's shared queue */
 	ProtobufCBinaryData pending[PENDING_MAX];
 	struct thread_state main;
@@ -476,6 +478,10 @@ static int dump_timers(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr,
 	r = ptimer_dump(ctx, p, b, &s->timers);
 	s->t.n_posix_timers = s->timers.n;
 	s->t.posix_timers = s->timers.ptrs;
+	if (r >= 0)
+		r = sem_undo_dump(ctx, p, b, &s->undo);
+	s->t.n_sem_undo = s->undo.n;
+	s->t.sem_undo = s->undo.ptrs;
 	return r;
 }
 
@@ -615,6 +621,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);
 	free(s->auxv);
 	ptimer_dump_free(&s->timers);
+	sem_undo_free(&s->undo);
 	free(s->siginfo);
 	free(s->main.siginfo);
 	seccomp_state_free(&s->main.sc);

@@ -1,6 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
 # SysV semaphores and the waits a stop ends with EINTR:
+# - the semundo workload: a process holding a mutex semaphore and a counter
+#   through its SEM_UNDO list, checkpointed with --leave-running (the list
+#   is read by applying it and made again in the live process), then twice
+#   checkpointed and restarted: each time its exit releases the mutex and
+#   takes back its part of the counter exactly, and the values are right
+#   before (the workload checks, a new holder for each cycle);
 # - the waits workload: processes asleep in epoll_wait, epoll_pwait and
 #   epoll_pwait2 (20 s each), semtimedop (20 s), semop and epoll_wait
 #   without timeout, checkpointed 8 s in and restarted at once: the timed
@@ -16,6 +22,22 @@
 
 start_ckptd --log-level debug
 TIMED_MS=20000 AT_MS=8000
+
+# --- an undo list ----------------------------------------------------------
+U=$P-semundo
+run_ct "$U" "$WL/semundo"
+id=$(last_log "$U" '^READY semundo' | sed 's/.*id=//')
+checkpoint_ct "$U" --leave-running
+verify_ct "$U" "semundo id=$id\$"
+log "semundo: left running, the list still applies"
+for c in 1 2; do
+	checkpoint_ct "$U"
+	restart_ct "$U"
+	verify_ct "$U" "semundo id=$id\$"
+	log "semundo: cycle $c: the restored list applies"
+done
+fail_if_failed "$U"
+ckctl rm "$U" >/dev/null || fail "rm $U"
 
 # --- waits that a stop ends with EINTR ---------------------------------------
 W=$P-waits
