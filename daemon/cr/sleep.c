@@ -415,19 +415,18 @@ static const char *census_left(const struct dump_ctx *ctx, pid_t tid, long nr, c
 
 /* A signal the thread does not block is pending: it ended the call as
  * much as the freeze did, and the program is to see -EINTR after its
- * handler. (The mask is the one the call returns to: PTRACE_GETSIGMASK
- * answers that one while an epoll_pwait's own mask is in force.) Unknown
- * counts as pending. */
-static bool signal_waiting(pid_t tid)
+ * handler. (mask: the one the call returns to, as seized: injections
+ * block everything meanwhile.) Unknown counts as pending. */
+static bool signal_waiting(pid_t tid, uint64_t mask)
 {
 	_cleanup_free_ char *buf = NULL;
 	const char *keys[] = { "\nSigPnd:", "\nShdPnd:" };
-	uint64_t mask, pend = 0;
+	uint64_t pend = 0;
 	char path[64];
 	size_t len, i;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (proc_read_file(path, &buf, &len) < 0 || ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0)
+	if (proc_read_file(path, &buf, &len) < 0)
 		return true;
 	for (i = 0; i < ARRAY_SIZE(keys); i++) {
 		const char *v = strstr(buf, keys[i]);
@@ -443,11 +442,11 @@ static bool signal_waiting(pid_t tid)
  * at restart (with *ret_left_ns of its timeout; 0 for a call without
  * one), 0 if it is to see -EINTR, as it would after any stop. */
 static int eintr_dump(struct dump_ctx *ctx, pid_t tid, long nr, const uint64_t a[6], const struct sleep_call *c,
-		      uint64_t *ret_left_ns)
+		      uint64_t sigmask, uint64_t *ret_left_ns)
 {
 	const char *why;
 
-	if (signal_waiting(tid)) {
+	if (signal_waiting(tid, sigmask)) {
 		log_debug("thread %d: system call %ld returns EINTR: a signal is pending for it", tid, nr);
 		return 0;
 	}
@@ -461,7 +460,7 @@ static int eintr_dump(struct dump_ctx *ctx, pid_t tid, long nr, const uint64_t a
 	return !why;
 }
 
-int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_left_ns)
+int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t sigmask, uint64_t *ret_left_ns)
 {
 	struct sleep_call c;
 	uint64_t a[6];
@@ -471,7 +470,7 @@ int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_
 	if (!arch_regs_syscall(regs, &nr, a, &rv) || !sleep_call(nr, a, &c))
 		return 0;
 	if (c.eintr)
-		return rv == -EINTR ? eintr_dump(ctx, tid, nr, a, &c, ret_left_ns) : 0;
+		return rv == -EINTR ? eintr_dump(ctx, tid, nr, a, &c, sigmask, ret_left_ns) : 0;
 	if (rv != -ERESTART_RESTARTBLOCK)
 		return 0;
 	if (c.rem)

@@ -49,8 +49,10 @@ void sleep_census_after(struct sleep_census *c);
 void sleep_census_free(struct sleep_census *c);
 
 /* Checkpoint: the left time of a thread (host tid) whose seized registers
- * are regs, if it sleeps in such a call: 1 and *ret_left_ns, or 0. */
-int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_left_ns);
+ * are regs and signal mask sigmask (as seized: PTRACE_GETSIGMASK's, the
+ * one a call with its own mask returns to), if it sleeps in such a call:
+ * 1 and *ret_left_ns, or 0. */
+int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t sigmask, uint64_t *ret_left_ns);
 
 /* Restore, at record time: the left time makes sense for those registers
  * (why: what is wrong). */

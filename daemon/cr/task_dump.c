@@ -271,7 +271,7 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 	ckpt__img__rseq__init(&s->rseq);
 	s->th.tid = p->nstids[k];
 	r = dump_regs(ctx, &p->rt[k], s);
-	if (r >= 0 && (r = sleep_dump(ctx, p->tids[k], s->regs, &s->th.timeout_left_ns)) > 0)
+	if (r >= 0 && (r = sleep_dump(ctx, p->tids[k], s->regs, s->th.sigmask, &s->th.timeout_left_ns)) > 0)
 		s->th.has_timeout_left_ns = true;
 	if (r >= 0)
 		r = dump_queue(ctx, p->tids[k], false, &s->siginfo, s->pending, &s->th.n_sigpending);
