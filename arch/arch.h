@@ -50,6 +50,13 @@ bool arch_regs_syscall(const void *regs, long *ret_nr, uint64_t args[6], long *r
 void arch_regs_set_syscall_return(void *regs, long nr, long rv);
 uint64_t arch_regs_ip(const void *regs);
 uint64_t arch_regs_sp(const void *regs);
+/* Make the context one stopped at the entry of system call nr with args,
+ * its ip right after the instruction (as the kernel has it at a
+ * syscall-entry stop): what a task resumed from such a stop then runs. */
+void arch_regs_set_syscall_entry(void *regs, long nr, const unsigned long args[6]);
+/* Below this many bytes under the stack pointer, memory is free for
+ * anyone (the ABI's red zone is above it). */
+extern const size_t arch_red_zone;
 
 /* The system call instruction, to find one in a task or plant one. */
 extern const unsigned char arch_syscall_insn[];
@@ -109,5 +116,11 @@ size_t arch_knob_set(enum arch_knob_scope scope, unsigned i, uint64_t value, str
  * a restart block (nanosleep, poll, futex waits with a timeout) leaves that
  * block, deadline set, in the task, for restart_syscall to continue. The
  * interrupt stays pending until the next stop or PTRACE_DETACH. */
+/* Start system call nr with args from `base` regs at the syscall
+ * instruction at insn_addr and leave the task in its syscall-entry stop:
+ * the call runs, with the arguments the context holds then, when the task
+ * is resumed (PTRACE_DETACH included). Signals must be blocked, as for
+ * arch_inject_syscall. */
+int arch_enter_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr, const unsigned long args[6]);
 int arch_inject_syscall_interrupted(pid_t tid, const void *base, uint64_t insn_addr, long nr,
 				    const unsigned long args[6], long *ret);

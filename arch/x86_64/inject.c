@@ -50,8 +50,8 @@ static int syscall_step(pid_t tid)
 	}
 }
 
-static int inject(pid_t tid, const void *base, uint64_t insn_addr, long nr,
-		  const unsigned long args[6], bool interrupt, long *ret)
+/* Up to the entry stop of call nr at insn_addr. */
+static int enter(pid_t tid, const void *base, uint64_t insn_addr, long nr, const unsigned long args[6])
 {
 	struct user_regs_struct r = *(const struct user_regs_struct *)base;
 	int e;
@@ -66,9 +66,21 @@ static int inject(pid_t tid, const void *base, uint64_t insn_addr, long nr,
 	r.r8 = args[4];
 	r.r9 = args[5];
 	e = arch_set_regs(tid, &r);
-	if (e < 0)
-		return e;
-	e = syscall_step(tid);          /* entry */
+	return e < 0 ? e : syscall_step(tid);
+}
+
+int arch_enter_syscall(pid_t tid, const void *base, uint64_t insn_addr, long nr, const unsigned long args[6])
+{
+	return enter(tid, base, insn_addr, nr, args);
+}
+
+static int inject(pid_t tid, const void *base, uint64_t insn_addr, long nr,
+		  const unsigned long args[6], bool interrupt, long *ret)
+{
+	struct user_regs_struct r;
+	int e;
+
+	e = enter(tid, base, insn_addr, nr, args);
 	if (e < 0)
 		return e;
 	/* Pending from the start, the interrupt makes a sleeping call

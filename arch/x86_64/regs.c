@@ -167,6 +167,22 @@ void arch_regs_set_syscall_return(void *regs, long nr, long rv)
 	r->rax = (unsigned long long)rv;
 }
 
+void arch_regs_set_syscall_entry(void *regs, long nr, const unsigned long args[6])
+{
+	struct user_regs_struct *r = regs;
+
+	r->orig_rax = (unsigned long long)nr;
+	r->rax = (unsigned long long)-ENOSYS;
+	r->rdi = args[0];
+	r->rsi = args[1];
+	r->rdx = args[2];
+	r->r10 = args[3];
+	r->r8 = args[4];
+	r->r9 = args[5];
+}
+
+const size_t arch_red_zone = 128;
+
 uint64_t arch_regs_ip(const void *regs)
 {
 	return ((const struct user_regs_struct *)regs)->rip;

@@ -26,6 +26,7 @@
 #define CR_MAX_SEM_SETS 1024          /* SysV semaphore sets of a container */
 #define CR_SEM_MAX_NSEMS 1024         /* semaphores of one set */
 #define CR_SEM_VALUE_MAX 32767        /* SEMVMX */
+#define CR_MAX_SEM_UNDO 4096          /* undo entries of one process */
 #define CR_MAX_LOCKS 32                /* file locks of one description, or of one fd */
 #define CR_MAX_GROUPS 64              /* supplementary groups of a thread */
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */

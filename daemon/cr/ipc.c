@@ -13,6 +13,7 @@
  * once they have. */
 #include "restore.h"
 #include "ipc.h"
+#include "sem_undo.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -488,32 +489,10 @@ void ipc_free(struct ns_ipc *ipc)
 	*ipc = (struct ns_ipc){ 0 };
 }
 
-/* A thread's SEM_UNDO list: made by its first semop() with SEM_UNDO, or
- * shared with a thread made with CLONE_SYSVSEM (pthread_create), and kept
- * for its life. The kernel shows neither the list nor its adjustments;
- * kcmp() only tells a thread that has one from one that has none (as the
- * worker). Adjustments only matter for semaphore sets that exist: with
- * none in the namespace there is nothing to lose. */
+/* Undo lists: see sem_undo.c. */
 int ipc_check_undo(struct dump_ctx *ctx, const struct dump_proc *p)
 {
-	if (!ctx->ipc || !ctx->ipc->nsems)
-		return 0;
-	for (size_t k = 0; k < p->ntids; k++) {
-		long r = syscall(SYS_kcmp, p->tids[k], getpid(), KCMP_SYSVSEM, 0, 0);
-
-		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: thread %d: kcmp(KCMP_SYSVSEM)", p->pid, p->tids[k]);
-		if (r != 0) {
-			char obj[80];
-
-			snprintf(obj, sizeof(obj), "thread %d: SysV semaphore undo list", p->nstids ? p->nstids[k] : p->tids[k]);
-			return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj,
-					   "it has one (made by semop() with SEM_UNDO, or by creating threads) while the "
-					   "container has semaphore sets: the kernel does not show the adjustments it "
-					   "would make at exit, so they can't be saved");
-		}
-	}
-	return 0;
+	return sem_undo_check(ctx, p);
 }
 
 const struct ipc_shm *ipc_find_shm(const struct ns_ipc *ipc, int id)

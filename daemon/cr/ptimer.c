@@ -91,6 +91,22 @@ static uint64_t ts_ns(const struct timespec *ts)
 	return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
 }
 
+/* timer_getoverrun() answers the overrun of the timer's last delivered
+ * signal until the next one is delivered; no kernel call sets it (a new
+ * timer starts at 0, and timer_settime() clears it), so a program that
+ * reads it after the restart would read 0. */
+static int check_overrun(struct dump_ctx *ctx, const Ckpt__Img__PosixTimer *e)
+{
+	char obj[48];
+
+	if (e->overrun == 0)
+		return 0;
+	snprintf(obj, sizeof(obj), "POSIX timer %d", e->id);
+	return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj,
+			   "its last signal came with an overrun of %d, which timer_getoverrun() still answers and a recreated timer can't (it starts at 0)",
+			   e->overrun);
+}
+
 /* Time left, interval and overrun of ents[from, to), in one batch. */
 static int read_times(struct dump_ctx *ctx, struct dump_proc *p, struct rbatch *b, Ckpt__Img__PosixTimer *ents, size_t from, size_t to)
 {
@@ -116,6 +132,9 @@ static int read_times(struct dump_ctx *ctx, struct dump_proc *p, struct rbatch *
 		ents[i].value_ns = ts_ns(&its->it_value);
 		ents[i].interval_ns = ts_ns(&its->it_interval);
 		ents[i].overrun = (int32_t)b->calls[2 * (i - from) + 1].ret;
+		r = check_overrun(ctx, &ents[i]);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }

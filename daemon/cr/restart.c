@@ -6,6 +6,7 @@
  * image complete. A failed restart kills what it built. */
 #include "restore.h"
 #include "incr.h"
+#include "sleep.h"
 #include "plan.h"
 #include "contain.h"
 #include "tty.h"
@@ -494,9 +495,11 @@ static int finish(struct restore_ctx *ctx)
 	return r;
 }
 
-static void detach(pid_t tid)
+static void detach(pid_t tid, bool in_call)
 {
-	if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0)
+	if (in_call)
+		sleep_release(tid);
+	else if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0)
 		log_error("task %d: PTRACE_DETACH: %m", tid);
 }
 
@@ -508,9 +511,9 @@ static void free_proc(struct rproc *p, bool ok)
 		syscall(SYS_pidfd_send_signal, p->pidfd, SIGKILL, NULL, 0);
 	if (ok) {
 		for (i = 0; i < p->ntrt; i++)
-			detach(p->trt[i].pid);
+			detach(p->trt[i].pid, p->trt[i].in_call);
 		if (p->seized)
-			detach(p->host_pid);
+			detach(p->host_pid, p->rt.in_call);
 	}
 	if (p->pidfd >= 0)
 		close(p->pidfd);

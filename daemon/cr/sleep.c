@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,8 +39,10 @@
 
 struct sleep_call {
 	int arg;          /* which argument is the timeout */
-	uint64_t timeout; /* address of its struct timespec; 0: poll's int ms */
+	uint64_t timeout; /* address of its struct timespec; 0: an int of ms */
 	uint64_t rem;     /* where the kernel writes what is left; 0: nowhere */
+	bool eintr;       /* a stop makes it return -EINTR: no restart block */
+	bool forever;     /* no timeout: it waits until woken */
 };
 
 struct sleep_sample {
@@ -63,7 +66,8 @@ struct sleep_census {
 };
 
 /* A call whose relative timeout the kernel continues through a restart
- * block, and where its timeout is. */
+ * block, or one that a stop ends with -EINTR (eintr), and where its
+ * timeout is. */
 static bool sleep_call(long nr, const uint64_t a[6], struct sleep_call *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -88,6 +92,18 @@ static bool sleep_call(long nr, const uint64_t a[6], struct sleep_call *c)
 		if ((a[1] & FUTEX_CMD_MASK) != FUTEX_WAIT || !a[3])
 			return false;
 		*c = (struct sleep_call){ .arg = 3, .timeout = a[3] };
+		return true;
+	case __NR_epoll_wait:
+	case __NR_epoll_pwait:
+		/* milliseconds: < 0 waits for ever, 0 never sleeps */
+		*c = (struct sleep_call){ .arg = 3, .eintr = true, .forever = (int)a[3] < 0 };
+		return (int)a[3] != 0;
+	case __NR_epoll_pwait2:
+	case __NR_semtimedop:
+		*c = (struct sleep_call){ .arg = 3, .timeout = a[3], .eintr = true, .forever = !a[3] };
+		return true;
+	case __NR_semop:
+		*c = (struct sleep_call){ .eintr = true, .forever = true };
 		return true;
 	}
 	return false;
@@ -211,7 +227,7 @@ static void sample(struct sleep_census *c, pid_t tid)
 	struct sleep_sample s = { .tid = tid };
 	struct sleep_call call;
 
-	if (read_syscall(tid, &s.nr, s.args) < 0 || !sleep_call(s.nr, s.args, &call) || call.rem)
+	if (read_syscall(tid, &s.nr, s.args) < 0 || !sleep_call(s.nr, s.args, &call) || call.rem || call.forever)
 		return;
 	if (read_timeout(tid, &call, s.args, &s.timeout_ns) < 0 || read_sched(tid, &s.exec, &s.nvcsw[0]) < 0 ||
 	    (s.cpu = sleep_thread_cpu(tid)) < 0)
@@ -373,35 +389,98 @@ static const struct sleep_sample *census_find(const struct sleep_census *c, pid_
  * freeze in the instant before it slept? Then the sampled call ended
  * between the request to freeze and the freeze reaching the thread, and
  * what seems left is less than the freeze took: when so little seems
- * left, the whole timeout is used again. */
-int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_left_ns)
+ * left, no answer. NULL and *ret_left_ns, or why there is no answer. */
+static const char *census_left(const struct dump_ctx *ctx, pid_t tid, long nr, const uint64_t a[6],
+			       const struct sleep_call *c, uint64_t *ret_left_ns)
 {
-	const struct sleep_sample *s;
+	const struct sleep_sample *s = census_find(ctx->sleeps, tid);
+	uint64_t timeout = 0;
+	const char *why;
+
+	why = read_timeout(tid, c, a, &timeout) < 0 ? "its timeout is unreadable" :
+	      !s ? "it was not asleep in it before the freeze" :
+	      !s->ok ? "it ran between the sample and the freeze, or its CPU's clock is unknown" :
+	      s->nr != nr || memcmp(s->args, a, sizeof(s->args)) || s->timeout_ns != timeout ? "it is another call than sampled" :
+	      s->slept_ns + (ctx->sleeps->t_frozen - ctx->sleeps->t_freeze) + LEFT_MIN > timeout ? "too little seems left" :
+	      NULL;
+	if (why && s && s->ok)
+		log_debug("thread %d: slept %" PRIu64 " ns of %" PRIu64 ", frozen in %" PRIu64 " ns", tid, s->slept_ns, timeout,
+			  ctx->sleeps->t_frozen - ctx->sleeps->t_freeze);
+	if (!why) {
+		log_debug("thread %d: system call %ld: %" PRIu64 " of %" PRIu64 " ns left", tid, nr, timeout - s->slept_ns, timeout);
+		*ret_left_ns = timeout - s->slept_ns;
+	}
+	return why;
+}
+
+/* A signal the thread does not block is pending: it ended the call as
+ * much as the freeze did, and the program is to see -EINTR after its
+ * handler. (mask: the one the call returns to, as seized: injections
+ * block everything meanwhile.) Unknown counts as pending. */
+static bool signal_waiting(pid_t tid, uint64_t mask)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *keys[] = { "\nSigPnd:", "\nShdPnd:" };
+	uint64_t pend = 0;
+	char path[64];
+	size_t len, i;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	if (proc_read_file(path, &buf, &len) < 0)
+		return true;
+	for (i = 0; i < ARRAY_SIZE(keys); i++) {
+		const char *v = strstr(buf, keys[i]);
+
+		if (!v)
+			return true;
+		pend |= strtoull(v + strlen(keys[i]), NULL, 16);
+	}
+	return (pend & ~mask) != 0;
+}
+
+/* A call a stop ended with -EINTR: 1 if the thread is to go back into it
+ * at restart (with *ret_left_ns of its timeout; 0 for a call without
+ * one), 0 if it is to see -EINTR, as it would after any stop. */
+static int eintr_dump(struct dump_ctx *ctx, pid_t tid, long nr, const uint64_t a[6], const struct sleep_call *c,
+		      uint64_t sigmask, uint64_t *ret_left_ns)
+{
+	const char *why;
+
+	if (signal_waiting(tid, sigmask)) {
+		log_debug("thread %d: system call %ld returns EINTR: a signal is pending for it", tid, nr);
+		return 0;
+	}
+	if (c->forever) {
+		*ret_left_ns = 0;
+		return 1;
+	}
+	why = census_left(ctx, tid, nr, a, c, ret_left_ns);
+	if (why)
+		log_debug("thread %d: system call %ld returns EINTR: %s", tid, nr, why);
+	return !why;
+}
+
+int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t sigmask, uint64_t *ret_left_ns)
+{
 	struct sleep_call c;
-	uint64_t a[6], timeout = 0;
+	uint64_t a[6];
 	const char *why;
 	long nr, rv;
 
-	if (!arch_regs_syscall(regs, &nr, a, &rv) || rv != -ERESTART_RESTARTBLOCK || !sleep_call(nr, a, &c))
+	if (!arch_regs_syscall(regs, &nr, a, &rv) || !sleep_call(nr, a, &c))
+		return 0;
+	if (c.eintr)
+		return rv == -EINTR ? eintr_dump(ctx, tid, nr, a, &c, sigmask, ret_left_ns) : 0;
+	if (rv != -ERESTART_RESTARTBLOCK)
 		return 0;
 	if (c.rem)
 		/* The kernel wrote what was left there when the freezer
 		 * interrupted the call. */
 		return read_ts(tid, c.rem, ret_left_ns) >= 0;
-	s = census_find(ctx->sleeps, tid);
-	why = read_timeout(tid, &c, a, &timeout) < 0 ? "its timeout is unreadable" :
-	      !s ? "it was not asleep in it before the freeze" :
-	      !s->ok ? "it ran between the sample and the freeze, or its CPU's clock is unknown" :
-	      s->nr != nr || memcmp(s->args, a, sizeof(a)) || s->timeout_ns != timeout ? "it is another call than sampled" :
-	      s->slept_ns + (ctx->sleeps->t_frozen - ctx->sleeps->t_freeze) + LEFT_MIN > timeout ? "too little seems left" :
-	      NULL;
-	if (why) {
+	why = census_left(ctx, tid, nr, a, &c, ret_left_ns);
+	if (why)
 		log_debug("thread %d: system call %ld restarts with its whole timeout: %s", tid, nr, why);
-		return 0;
-	}
-	log_debug("thread %d: system call %ld: %" PRIu64 " of %" PRIu64 " ns left", tid, nr, timeout - s->slept_ns, timeout);
-	*ret_left_ns = timeout - s->slept_ns;
-	return 1;
+	return !why;
 }
 
 int sleep_restore_check(const void *regs, uint64_t left_ns, char *why, size_t whylen)
@@ -410,8 +489,13 @@ int sleep_restore_check(const void *regs, uint64_t left_ns, char *why, size_t wh
 	uint64_t a[6];
 	long nr, rv;
 
-	if (!arch_regs_syscall(regs, &nr, a, &rv) || rv != -ERESTART_RESTARTBLOCK || !sleep_call(nr, a, &c)) {
+	if (!arch_regs_syscall(regs, &nr, a, &rv) || !sleep_call(nr, a, &c) ||
+	    rv != (c.eintr ? -EINTR : -ERESTART_RESTARTBLOCK)) {
 		snprintf(why, whylen, "a timeout left, but not stopped in a call with a relative timeout");
+		return -EINVAL;
+	}
+	if (c.forever && left_ns) {
+		snprintf(why, whylen, "a timeout left for a call that has none");
 		return -EINVAL;
 	}
 	if (left_ns >= LEFT_MAX) {
@@ -452,12 +536,73 @@ static int call_again(struct rtask *rt, const void *regs, long nr, const uint64_
 	return r < 0 ? r : w < 0 ? -EIO : 0;
 }
 
+/* A call that a stop ends with -EINTR has no restart block: the thread
+ * goes back into the call itself, with what was left of its timeout, and
+ * waits in its syscall-entry stop for the detach to let the kernel run
+ * it. No handler can run in between, so a timespec put below the stack's
+ * red zone is still there when the kernel reads it. The program sees the
+ * call return as it would have without the checkpoint; only the register
+ * of the timeout argument (caller-saved, and no wrapper reads it back)
+ * holds the time left, or that timespec's address, instead of its own.
+ * -EFAULT: it can't be done here, nothing changed. */
+static int reenter(struct rtask *rt, void *regs, long nr, const uint64_t a[6], uint64_t left_ns)
+{
+	struct timespec ts = { (time_t)(left_ns / NSEC), (long)(left_ns % NSEC) };
+	uint64_t at = arch_regs_ip(regs) - arch_syscall_insn_len;
+	unsigned char insn[8];
+	unsigned long args[6];
+	struct sleep_call c;
+	int i, r;
+
+	sleep_call(nr, a, &c);
+	for (i = 0; i < 6; i++)
+		args[i] = a[i];
+	if (rtask_read(rt->pid, at, insn, arch_syscall_insn_len) < 0 || memcmp(insn, arch_syscall_insn, arch_syscall_insn_len))
+		return -EFAULT;
+	if (!c.forever && c.timeout) {
+		uint64_t sp = (arch_regs_sp(regs) - arch_red_zone - sizeof(ts)) & ~(uint64_t)15;
+
+		if (rtask_write(rt->pid, sp, &ts, sizeof(ts)) < 0)
+			return -EFAULT;
+		args[c.arg] = sp;
+	} else if (!c.forever) {
+		args[c.arg] = (unsigned long)MIN((left_ns + NSEC / 1000 - 1) / (NSEC / 1000), (uint64_t)INT_MAX);
+	}
+	r = arch_enter_syscall(rt->pid, regs, at, nr, args);
+	if (r < 0)
+		return r == -EFAULT ? -EIO : r;
+	arch_regs_set_syscall_entry(regs, nr, args);
+	rt->in_call = true;
+	return 0;
+}
+
+/* PTRACE_DETACH wakes a task in a ptrace stop as a signal would, and the
+ * call would see a signal pending and return -EINTR at once. Resumed
+ * instead, it runs the call still traced (no longer killed with us), and
+ * the worker's exit detaches it without a wake-up: it is not stopped. */
+void sleep_release(pid_t tid)
+{
+	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, NULL) < 0 || ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+		log_error("task %d: resuming it into its system call: %m", tid);
+}
+
 int sleep_restore(struct restore_ctx *ctx, struct rtask *rt, void *regs, bool has, uint64_t left_ns, const char *what)
 {
+	struct sleep_call c;
 	uint64_t a[6];
 	long nr = 0, rv, ret = 0;
 	int r = -EFAULT;
 
+	if (has && arch_regs_syscall(regs, &nr, a, &rv) && sleep_call(nr, a, &c) && c.eintr) {
+		r = reenter(rt, regs, nr, a, left_ns);
+		if (r == -EFAULT)
+			log_warn("%s: system call %ld returns EINTR: it can't be entered again here", what, nr);
+		else if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "%s: entering its system call %ld again", what, nr);
+		if (r < 0)
+			arch_regs_prepare_resume(regs, false);
+		return 0;
+	}
 	if (has) {
 		arch_regs_syscall(regs, &nr, a, &rv);
 		r = call_again(rt, regs, nr, a, left_ns, &ret);

@@ -9,6 +9,14 @@
  * restart block, and hands the thread off into restart_syscall with its own
  * registers untouched. Only the time the container ran counts.
  *
+ * epoll_wait, epoll_pwait, epoll_pwait2, semop and semtimedop have no
+ * restart block: the freeze ends them with -EINTR. Unless a signal the
+ * thread doesn't block is pending (which ends them as well), restart puts
+ * the thread back into the same call, with what was left of its timeout,
+ * in a syscall-entry stop that the hand-off's detach lets run; the
+ * program never sees the -EINTR. Where what was left can't be told, the
+ * program sees -EINTR, as after any stop of the task.
+ *
  * Where the left time comes from:
  * - the call has a rem/rmtp pointer: the kernel wrote it there at the
  *   freeze (exact);
@@ -41,8 +49,10 @@ void sleep_census_after(struct sleep_census *c);
 void sleep_census_free(struct sleep_census *c);
 
 /* Checkpoint: the left time of a thread (host tid) whose seized registers
- * are regs, if it sleeps in such a call: 1 and *ret_left_ns, or 0. */
-int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t *ret_left_ns);
+ * are regs and signal mask sigmask (as seized: PTRACE_GETSIGMASK's, the
+ * one a call with its own mask returns to), if it sleeps in such a call:
+ * 1 and *ret_left_ns, or 0. */
+int sleep_dump(struct dump_ctx *ctx, pid_t tid, const void *regs, uint64_t sigmask, uint64_t *ret_left_ns);
 
 /* Restore, at record time: the left time makes sense for those registers
  * (why: what is wrong). */
@@ -52,6 +62,10 @@ int sleep_restore_check(const void *regs, uint64_t left_ns, char *why, size_t wh
  * fresh restart block with that much left. rt: the thread, seized and
  * ready for injection; what names it in errors. */
 int sleep_restore(struct restore_ctx *ctx, struct rtask *rt, void *regs, bool has, uint64_t left_ns, const char *what);
+/* Instead of PTRACE_DETACH, for a thread that sleep_restore left in the
+ * entry stop of its call (rt->in_call): the caller exits soon after, which
+ * detaches it. */
+void sleep_release(pid_t tid);
 
 /* Parts, for tests. se.exec_start (ns: the scheduler clock of the thread's
  * CPU when it last stopped running) and nr_voluntary_switches from a

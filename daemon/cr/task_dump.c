@@ -9,6 +9,7 @@
 #include "macro.h"
 #include "proc.h"
 #include "ptimer.h"
+#include "sem_undo.h"
 #include "rbatch.h"
 #include "seccomp.h"
 #include "sleep.h"
@@ -59,6 +60,7 @@ struct task_state {
 	char *auxv;
 	struct attrs_proc attrs;
 	struct ptimer_dump timers;
+	struct sem_undo undo;
 	unsigned char (*siginfo)[SIGINFO_SIZE];   /* the process's shared queue */
 	ProtobufCBinaryData pending[PENDING_MAX];
 	struct thread_state main;
@@ -270,7 +272,7 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 	ckpt__img__rseq__init(&s->rseq);
 	s->th.tid = p->nstids[k];
 	r = dump_regs(ctx, &p->rt[k], s);
-	if (r >= 0 && (r = sleep_dump(ctx, p->tids[k], s->regs, &s->th.timeout_left_ns)) > 0)
+	if (r >= 0 && (r = sleep_dump(ctx, p->tids[k], s->regs, s->th.sigmask, &s->th.timeout_left_ns)) > 0)
 		s->th.has_timeout_left_ns = true;
 	if (r >= 0)
 		r = dump_queue(ctx, p->tids[k], false, &s->siginfo, s->pending, &s->th.n_sigpending);
@@ -477,6 +479,10 @@ static int dump_timers(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr,
 	r = ptimer_dump(ctx, p, b, &s->timers);
 	s->t.n_posix_timers = s->timers.n;
 	s->t.posix_timers = s->timers.ptrs;
+	if (r >= 0)
+		r = sem_undo_dump(ctx, p, b, &s->undo);
+	s->t.n_sem_undo = s->undo.n;
+	s->t.sem_undo = s->undo.ptrs;
 	return r;
 }
 
@@ -617,6 +623,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);
 	free(s->auxv);
 	ptimer_dump_free(&s->timers);
+	sem_undo_free(&s->undo);
 	free(s->siginfo);
 	free(s->main.siginfo);
 	seccomp_state_free(&s->main.sc);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Restoring one task's own state by injected calls, then handing it its registers. */
 #include "restore.h"
+#include "sem_undo.h"
 #include "fault.h"
 #include "arch.h"
 #include "attrs.h"
@@ -288,6 +289,8 @@ int task_restore_finish(struct restore_ctx *ctx, struct rproc *p)
 	restore_signals(b, t);
 	restore_misc(b, t);
 	r = restore_batch_run(ctx, p, &p->rt, b, "restoring signals, timers, name or rseq");
+	if (r >= 0)
+		r = sem_undo_restore(ctx, p, b);
 	if (r >= 0)
 		r = thread_restore_create(ctx, p);
 	if (r >= 0)

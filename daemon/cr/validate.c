@@ -833,6 +833,27 @@ static const char *check_ptimers(const Ckpt__Img__Task *t)
 	return NULL;
 }
 
+/* An undo list: bounded adjustments, one per semaphore; that each set
+ * exists is the restart's to check (the header has them). */
+static const char *check_sem_undo(const Ckpt__Img__Task *t)
+{
+	size_t i, j;
+
+	if (t->n_sem_undo > CR_MAX_SEM_UNDO)
+		return "too many semaphore undo entries";
+	for (i = 0; i < t->n_sem_undo; i++) {
+		const Ckpt__Img__SemUndo *u = t->sem_undo[i];
+
+		if (u->semid < 0 || u->num >= CR_SEM_MAX_NSEMS || u->adj == 0 || u->adj > CR_SEM_VALUE_MAX ||
+		    u->adj < -CR_SEM_VALUE_MAX)
+			return "bad semaphore undo entry";
+		for (j = 0; j < i; j++)
+			if (t->sem_undo[j]->semid == u->semid && t->sem_undo[j]->num == u->num)
+				return "two undo entries for one semaphore";
+	}
+	return NULL;
+}
+
 static const char *check_rseq(const Ckpt__Img__Rseq *r)
 {
 	return r && (r->len < 32 || r->len > 1024 || r->ptr % 32) ? "bad rseq registration" : NULL;
@@ -958,6 +979,8 @@ const char *validate_task(const Ckpt__Img__Task *t, char *buf, size_t len)
 		if ((why = check_sigpending(&t->sigpending_shared[i])))
 			return why;
 	if ((why = check_ptimers(t)))
+		return why;
+	if ((why = check_sem_undo(t)))
 		return why;
 	return check_rseq(t->rseq);
 }

@@ -11,8 +11,9 @@
 # - a POSIX message queue with messages of 3 priorities, its attributes,
 #   and the workload's O_NONBLOCK descriptor on it;
 # - a POSIX queue with an mq_notify() registration, a full one, and a
-#   process that did semop() with SEM_UNDO while semaphore sets exist (its
-#   undo adjustments can't be read), and shared memory with
+#   process whose two threads share the undo list of a semop() with
+#   SEM_UNDO while semaphore sets exist (a shared list can't be read
+#   without applying it, nor shared again), and shared memory with
 #   kernel.shm_rmid_forced set make the checkpoint fail naming them, and
 #   the container keeps running;
 # - none of the objects is visible on the host.
@@ -65,5 +66,5 @@ refused() {
 refused mqnotify 'POSIX message queue /ckpt-ipc-mq-empty: an mq_notify\(\) registration .*not saved'
 refused mqfull 'POSIX message queue /ckpt-ipc-mq: it is full'
 refused shmforced "the container's IPC namespace: kernel.shm_rmid_forced is set"
-refused semundo 'task [0-9]+ .*thread [0-9]+: SysV semaphore undo list: it has one \(made by semop\(\) with SEM_UNDO'
+refused semundo 'task [0-9]+ .*thread [0-9]+: SysV semaphore undo list: its threads share one \(made by semop\(\) with SEM_UNDO'
 pass

@@ -111,6 +111,43 @@ static void restore_check(void **state)
 	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), 0);
 }
 
+/* The waits a stop ends with -EINTR: a time left only with -EINTR in the
+ * registers, and none for a call without a timeout. */
+static void restore_check_eintr(void **state)
+{
+	struct user_regs_struct r = { 0 };
+	char why[128];
+
+	(void)state;
+	r.orig_rax = __NR_epoll_wait;
+	r.rax = (unsigned long long)-EINTR;
+	r.r10 = 20000;
+	assert_int_equal(sleep_restore_check(&r, 12000000000ull, why, sizeof(why)), 0);
+	r.rax = (unsigned long long)-516;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.rax = 0;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	/* timeout 0 never sleeps; -1 has none: 0 left only */
+	r.rax = (unsigned long long)-EINTR;
+	r.r10 = 0;
+	assert_int_equal(sleep_restore_check(&r, 0, why, sizeof(why)), -EINVAL);
+	r.r10 = (unsigned long long)-1;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	assert_int_equal(sleep_restore_check(&r, 0, why, sizeof(why)), 0);
+	r.orig_rax = __NR_semtimedop;
+	r.r10 = 0x1000;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), 0);
+	assert_int_equal(sleep_restore_check(&r, ~0ull, why, sizeof(why)), -ERANGE);
+	r.r10 = 0;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	r.orig_rax = __NR_semop;
+	assert_int_equal(sleep_restore_check(&r, 1, why, sizeof(why)), -EINVAL);
+	assert_int_equal(sleep_restore_check(&r, 0, why, sizeof(why)), 0);
+	r.orig_rax = __NR_epoll_pwait2;
+	r.r10 = 0x1000;
+	assert_int_equal(sleep_restore_check(&r, 5, why, sizeof(why)), 0);
+}
+
 static volatile pid_t sleeper_tid;
 static volatile uint64_t sleeper_t0;
 
@@ -163,6 +200,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parse_fixture),
 		cmocka_unit_test(parse_malformed),
+		cmocka_unit_test(restore_check_eintr),
 		cmocka_unit_test(restore_check),
 		cmocka_unit_test(live_stamp),
 	};

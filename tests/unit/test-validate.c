@@ -779,6 +779,49 @@ static void test_thread_state(void **state)
 	assert_non_null(validate_thread(&th, buf, sizeof(buf)));
 }
 
+/* An undo list: bounded, non-zero adjustments, one per semaphore. */
+static void test_task_sem_undo(void **state)
+{
+	Ckpt__Img__Task t = CKPT__IMG__TASK__INIT;
+	Ckpt__Img__MmInfo mm = CKPT__IMG__MM_INFO__INIT;
+	Ckpt__Img__SemUndo u[2] = { CKPT__IMG__SEM_UNDO__INIT, CKPT__IMG__SEM_UNDO__INIT }, *up[2] = { &u[0], &u[1] };
+	struct user_regs_struct regs = { .cs = 0x33, .ss = 0x2b, .rip = 0x401000, .rsp = 0x7ffd0000 };
+	uint8_t xs[1024] = { 0 };
+	char buf[128];
+
+	(void)state;
+	t.regs.data = (uint8_t *)&regs;
+	t.regs.len = sizeof(regs);
+	t.xstate.data = xs;
+	t.xstate.len = sizeof(xs);
+	t.comm = "t";
+	t.cwd = "/";
+	mm.exe = "/bin/t";
+	t.mm = &mm;
+	assert_null(validate_task(&t, buf, sizeof(buf)));
+	u[0].semid = 3;
+	u[0].num = 0;
+	u[0].adj = 1;
+	u[1].semid = 3;
+	u[1].num = 1;
+	u[1].adj = -32767;
+	t.sem_undo = up;
+	t.n_sem_undo = 2;
+	assert_null(validate_task(&t, buf, sizeof(buf)));
+	u[1].num = 0;                             /* two entries for one semaphore */
+	assert_non_null(validate_task(&t, buf, sizeof(buf)));
+	u[1].num = 1024;                          /* beyond any set */
+	assert_non_null(validate_task(&t, buf, sizeof(buf)));
+	u[1].num = 1;
+	u[1].adj = -32768;                        /* beyond SEMVMX */
+	assert_non_null(validate_task(&t, buf, sizeof(buf)));
+	u[1].adj = 0;                             /* nothing to undo */
+	assert_non_null(validate_task(&t, buf, sizeof(buf)));
+	u[1].adj = 2;
+	u[1].semid = -1;
+	assert_non_null(validate_task(&t, buf, sizeof(buf)));
+}
+
 static void test_thread(void **state)
 {
 	Ckpt__Img__Thread th = CKPT__IMG__THREAD__INIT;
@@ -1133,6 +1176,7 @@ int main(void)
 		cmocka_unit_test(test_tree_leaders),
 		cmocka_unit_test(test_mm),
 		cmocka_unit_test(test_thread),
+		cmocka_unit_test(test_task_sem_undo),
 		cmocka_unit_test(test_header_ns),
 		cmocka_unit_test(test_header_parent),
 		cmocka_unit_test(test_pty),

@@ -22,12 +22,14 @@
  * then sends the messages back, and pings a child asleep in mq_receive()
  * on /ckpt-ipc-ping, which answers on /ckpt-ipc-pong.
  * mqnotify, mqfull, semundo, shmforced: a queue with an mq_notify
- * registration, a full queue, a semop() with SEM_UNDO, a segment with
+ * registration, a full queue, a semop() with SEM_UNDO in a process with
+ * two threads (which share the list), a segment with
  * kernel.shm_rmid_forced set (the checkpoint must refuse them). */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
 #include <mqueue.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,13 @@
 #include "wl.h"
 
 static const unsigned short want[3] = { 7, 0, 32767 };
+
+static void *idle(void *arg)
+{
+	for (;;)
+		pause();
+	return arg;
+}
 
 static void check_sem(int id, int priv)
 {
@@ -452,8 +461,11 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[1], "semundo") == 0) {
 		struct sembuf op = { .sem_num = 0, .sem_op = 1, .sem_flg = SEM_UNDO };
 
+		pthread_t t;
+
+		/* a thread shares the list (CLONE_SYSVSEM) */
 		id = semget(IPC_PRIVATE, 1, 0600);
-		if (id < 0 || semop(id, &op, 1) < 0)
+		if (id < 0 || semop(id, &op, 1) < 0 || pthread_create(&t, NULL, idle, NULL))
 			fail("ipc semop SEM_UNDO: %s\n", strerror(errno));
 	} else if (strcmp(argv[1], "shmforced") == 0) {
 		int fd = open("/proc/sys/kernel/shm_rmid_forced", O_WRONLY | O_CLOEXEC);
