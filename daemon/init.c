@@ -18,6 +18,7 @@
 #include "ns.h"
 #include "rootfs.h"
 #include "spawn.h"
+#include "userns.h"
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -327,13 +328,17 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool
 {
 	char c;
 
-	/* cgroup v1: ckptd moves us into the container's cgroup by pid, then
-	 * closes its end; nothing may run before that. */
+	/* cgroup v1: ckptd moves us into the container's cgroup by pid; with
+	 * --userns it writes our user namespace's maps; then it closes its
+	 * end: nothing may run before that. */
 	if (sync_fd >= 0) {
 		while (read(sync_fd, &c, 1) < 0 && errno == EINTR)
 			;
 		close(sync_fd);
 	}
+	/* ckptd wrote the maps before it let us go */
+	if (fs->contain->userns && userns_become_root() < 0)
+		_exit(125);
 	init_setup_fds(log_fd, ctl_fd, ready_fd);
 	init_setup_signals();
 	init_setup_mounts(fs);
