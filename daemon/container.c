@@ -29,6 +29,7 @@
 #include <pwd.h>
 #include <strings.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <netinet/in.h>
 #include <linux/sched.h>
@@ -790,6 +791,12 @@ int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain
 	if (r->has_userns && r->userns) {
 		if (k.privileged || k.has_user) {
 			snprintf(why, len, "--userns: the workload is root of its own user namespace; not with --privileged or --user");
+			return -EINVAL;
+		}
+		/* the host's mounts under its own are locked: covered, not
+		 * gone; CAP_SYS_ADMIN of the namespace could uncover them */
+		if (k.caps & (1ull << CAP_SYS_ADMIN)) {
+			snprintf(why, len, "--userns: not with CAP_SYS_ADMIN (it could take off the mounts that hide the host's)");
 			return -EINVAL;
 		}
 		k.userns = true;

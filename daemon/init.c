@@ -336,8 +336,10 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool
 			;
 		close(sync_fd);
 	}
-	/* ckptd wrote the maps before it let us go */
-	if (fs->contain->userns && userns_become_root() < 0)
+	/* ckptd wrote the maps before it let us go. Our uid changed, which
+	 * left us not dumpable: our /proc files would be the host root's,
+	 * out of reach of the namespace's root (time offsets, ...). */
+	if (fs->contain->userns && (userns_become_root() < 0 || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
 		_exit(125);
 	init_setup_fds(log_fd, ctl_fd, ready_fd);
 	init_setup_signals();
