@@ -27,7 +27,7 @@
 
 static unsigned long base;
 static const char *hostfile, *hostname;
-static char ownfile[64];
+static char ownfile[80];
 static int ask_w, answer_r;
 
 static void check_map(const char *which)
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	signal(SIGUSR2, on_usr2);
 	if (hostname && sethostname(hostname, strlen(hostname)) < 0)
 		fail("sethostname: %s\n", strerror(errno));
-	snprintf(ownfile, sizeof(ownfile), "userns-own.%d", (int)getpid());
+	snprintf(ownfile, sizeof(ownfile), "userns-own.%lu.%d", base, (int)getpid());
 	fd = open(ownfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || fchown(fd, 1000, 1000) < 0)
 		fail("%s: chown 1000:1000: %s\n", ownfile, strerror(errno));
