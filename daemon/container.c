@@ -981,6 +981,9 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 {
 	_cleanup_close_ int ready_r = -1, ready_w = -1, sync_r = -1, sync_w = -1;
 	bool newnet = run && c->net.private_ns;
+	/* in a user namespace, /sys needs a network namespace that namespace
+	 * owns before init mounts it: a restart's init gets it at clone too */
+	bool clone_net = newnet || (c->contain.userns && c->net.private_ns);
 	char sockdir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	struct rootfs_config fs = { .contain = &c->contain };
 	int p[2];
@@ -998,10 +1001,11 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 		sync_r = p[0];
 		sync_w = p[1];
 	}
-	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, newnet, ret_pidfd);
+	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, clone_net, ret_pidfd);
 	if (pid < 0)
 		return log_errno(-errno, "container %s: clone3: %m", c->name);
 	if (pid == 0) {
+		ns_net_at_clone = clone_net && !run;
 		if (sync_w >= 0)
 			close(sync_w);     /* else we would wait for our own write end */
 		init_main(c->log_fd, ctl_child, sync_r, ready_w, c->tty, run, &fs);

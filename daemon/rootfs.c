@@ -58,7 +58,7 @@ static int mount_cgroup2(const char *path)
 /* The host's cgroup mounts go (detached: nothing left beneath to uncover);
  * each cgroup2 mount is made again in the container's cgroup namespace,
  * v1 hierarchies are not. */
-static int cg_remount(const struct cg_mounts *m)
+static int cg_remount(const struct cg_mounts *m, bool userns)
 {
 	size_t i;
 	int r;
@@ -69,7 +69,7 @@ static int cg_remount(const struct cg_mounts *m)
 				return -errno;
 			/* locked (a user namespace's): covered instead, and the
 			 * kernel mounts no cgroup2 right on the host's own root */
-			if ((r = mask_dir(m->path[i])) < 0)
+			if (userns && (r = mask_dir(m->path[i])) < 0)
 				return r;
 		}
 		if (m->v2[i] && (r = mount_cgroup2(m->path[i])) < 0)
@@ -262,7 +262,7 @@ static int host_root_setup(const struct rootfs_config *cfg, const struct cg_moun
 	if ((r = pts_setup()) < 0)
 		FAIL(r, "mounting /dev/pts");
 	if (!k->privileged) {
-		if ((r = cg_remount(cg)) < 0)
+		if ((r = cg_remount(cg, k->userns)) < 0)
 			FAIL(r, "mounting the container's cgroups");
 		for (i = 0; i < ROOTFS_MAX_HIDE && cfg->hide[i]; i++)
 			if ((r = mask_dir(cfg->hide[i])) < 0)

@@ -113,6 +113,27 @@ outside "$P-c" "$D"
 verify_ct "$P-c" userns
 log "c: d's image under a new name, in d's range once d is gone"
 
+# --root DIR owned by the range: root inside owns its root filesystem
+R=$(( POOL + 10 * N ))
+root=$TMP/root
+mkdir -p "$root"
+cp "$WL/userns" "$root/userns"
+for lib in $(ldd "$WL/userns" | grep -oE '/[^ ]+'); do
+	mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib"
+done
+chown -R "$R:$R" "$root"
+ckctl run "$P-r" --userns=$R --root "$root" --bind "$ROOTFILE:/hostfile" -- /userns base=$R hostfile=/hostfile \
+	>/dev/null || fail "run --userns --root"
+wait_log "$P-r" '^READY' 30
+fail_if_failed "$P-r"
+outside "$P-r" "$R"
+checkpoint_ct "$P-r"
+restart_ct "$P-r"
+outside "$P-r" "$R"
+verify_ct "$P-r" userns
+[ "$(stat -c %u "$root/userns-own.$R.2")" = $(( R + 1000 )) ] || fail "--root: its file is not host uid $(( R + 1000 ))"
+log "r: --root owned by the range, restarted"
+
 # a nested user namespace inside a --userns container: refused at checkpoint
 ckctl run "$P-n" --userns --cwd "$UNS" -- "$WL/refuse" userns >/dev/null || fail "run refuse userns"
 wait_log "$P-n" '^READY' 30
