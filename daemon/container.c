@@ -1198,7 +1198,7 @@ struct info_block {
 	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX];
 	char *publishp[CR_NET_MAX_PUBLISH];
 	char addr[16], host_addr[16], veth[IF_NAMESIZE];
-	char user[32];
+	char user[32], userns[32];
 	char bind[CONTAIN_MAX_BINDS][2 * CONTAIN_PATH_MAX + 4];
 	char *bindp[CONTAIN_MAX_BINDS];
 };
@@ -1224,6 +1224,10 @@ static void container_info_contain(const struct container *c, struct info_block 
 	}
 	b->ci.n_bind = k->nbinds;
 	b->ci.bind = b->bindp;
+	if (k->userns) {
+		snprintf(b->userns, sizeof(b->userns), "%u:%u", k->userns_base, k->userns_count);
+		b->ci.userns = b->userns;
+	}
 }
 
 static void container_info_net(const struct container *c, struct info_block *b)

@@ -122,6 +122,7 @@ struct ckpt_container {
 	const char *root;         /* its root filesystem; NULL: the host's */
 	size_t n_bind;
 	const char *const *bind;  /* "SRC:DST[:ro]" */
+	const char *userns;       /* "BASE:COUNT" (run --userns); NULL: the host's ids */
 };
 
 /* Progress of a checkpoint or restart: phase "freeze", "dump", ... */

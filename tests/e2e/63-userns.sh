@@ -59,6 +59,7 @@ run_userns() {
 # the first container: the pool's first range
 run_userns "$P-a" "$POOL" --userns --bind "$ROOTFILE:$ROOTFILE"
 outside "$P-a" "$POOL"
+[ "$(ct_field "$P-a" userns)" = "$POOL:$N" ] || fail "ckptctl --json list: userns '$(ct_field "$P-a" userns)'"
 verify_ct "$P-a" userns
 [ "$(cat "$ROOTFILE")" = host ] || fail "the host's root file changed"
 log "a: root of its namespace, $POOL.. on the host, host root's file out of reach"
