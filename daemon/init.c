@@ -2,7 +2,9 @@
 /* The container init, pid 1 of the container's pid namespace.
  *
  * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|
- * CLONE_NEWUTS|CLONE_NEWIPC); it makes the container's time namespace (ns.c) and lives
+ * CLONE_NEWUTS|CLONE_NEWIPC, and CLONE_NEWUSER with --userns: then it is
+ * root of that user namespace, which owns the others, once ckptd wrote
+ * its maps); it makes the container's time namespace (ns.c) and lives
  * in it, like every task of the container, and its mounts (rootfs.c). It keeps
  * every capability (the workload can't ptrace it: it has fewer); the
  * workload it forks gets the container's set, and restored tasks the
