@@ -56,6 +56,8 @@ int ctl_opt(struct ctl *c, int argc, char **argv, int *i, const char *lng, char 
 	    bool want_value, const char **ret_val);
 /* An argument that looks like an option ("-x", "--x") but matched nothing. */
 int ctl_unknown_opt(struct ctl *c, const char *arg);
+/* --userns=BASE (run, restart): 1 and *ret, or a usage error. */
+int parse_userns_base(struct ctl *c, const char *v, uint32_t *ret);
 bool ctl_is_opt(const char *arg);
 /* For verbs whose only argument is NAME: that NAME, checked. */
 int ctl_parse_name_only(struct ctl *c, int argc, char **argv, const char **ret_name);

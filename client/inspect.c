@@ -119,6 +119,19 @@ static void inspect_binds(struct inspect *in, const Ckpt__Img__Header *h)
 		f_str(in, "binds", buf);
 }
 
+/* A user namespace map: "INSIDE OUTSIDE COUNT,..." as in /proc/PID/uid_map */
+static void inspect_idmap(struct inspect *in, const char *key, Ckpt__Img__IdMapExtent *const *m, size_t n)
+{
+	char buf[256];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n && len < sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%s%u %u %u", i ? "," : "", m[i]->inside, m[i]->outside,
+				m[i]->count);
+	if (n)
+		f_str(in, key, buf);
+}
+
 static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 {
 	f_u64(in, "format_version", h->format_version);
@@ -158,6 +171,8 @@ static void inspect_header(struct inspect *in, const Ckpt__Img__Header *h)
 		f_u64(in, "user_gid", h->user_gid);
 	f_str(in, "root", h->root);
 	inspect_binds(in, h);
+	inspect_idmap(in, "userns_uid_map", h->userns_uid_map, h->n_userns_uid_map);
+	inspect_idmap(in, "userns_gid_map", h->userns_gid_map, h->n_userns_gid_map);
 	/* Only a sane power of two is used to count pages below. */
 	if (h->page_size >= 4096 && h->page_size <= (1u << 21) && !(h->page_size & (h->page_size - 1)))
 		in->page_size = h->page_size;

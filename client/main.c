@@ -9,7 +9,7 @@
 #endif
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--env-file FILE]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--user USER[:GROUP]] [--root DIR] [--bind SRC:DST[:ro]]... -- CMD [ARGS...]",
+	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--env-file FILE]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--user USER[:GROUP]] [--root DIR] [--bind SRC:DST[:ro]]... [--userns[=BASE]] -- CMD [ARGS...]",
 	  "start CMD in a new container (-t: with a console)", verb_run },
 	{ "Containers", "attach", "NAME", "connect this terminal to the console (Ctrl-] detaches)", verb_attach },
 	{ "Containers", "list", "", "list containers (NAME STATE PID HOSTPID IMAGES NET)", verb_list },
@@ -21,7 +21,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
 	{ "Images", "checkpoint", "NAME [--check] [--leave-running] [--incremental] [--timeout S] [--ghost-limit BYTES] [--external-unix drop] [--hook PHASE=CMD]... [-o FILE|-]",
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
-	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [--hook PHASE=CMD]... [-i FILE|-] [--allow-changed-files]",
+	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [--hook PHASE=CMD]... [-i FILE|-] [--allow-changed-files] [--userns=BASE]",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
 	{ "Images", "cancel", "NAME", "stop its checkpoint or restart; the container stays as it was", verb_cancel },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },

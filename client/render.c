@@ -82,6 +82,8 @@ void render_container_json(struct json *j, const char *key, const struct ckpt_co
 			json_str(j, NULL, ci->bind[i]);
 		json_arr_end(j);
 	}
+	if (ci->userns)
+		json_str(j, "userns", ci->userns);
 	json_arr_begin(j, "images");
 	for (size_t i = 0; i < ci->n_images; i++)
 		render_image_json(j, NULL, &ci->images[i]);

@@ -114,6 +114,20 @@ static int run_list_add(struct ctl *c, const char **list, size_t *n, size_t max,
 	return 1;
 }
 
+/* --userns=BASE: the first host id of the range, decimal, not 0. */
+int parse_userns_base(struct ctl *c, const char *v, uint32_t *ret)
+{
+	unsigned long b;
+	char *end;
+
+	errno = 0;
+	b = strtoul(v, &end, 10);
+	if (!v[0] || *end || errno || b == 0 || b > UINT32_MAX)
+		return ctl_usage(c, "--userns=BASE wants a host uid above 0, not '%s'", v);
+	*ret = b;
+	return 1;
+}
+
 /* What the container may do and see: 1 if argv[*i] was one of these
  * options, 0 if not, -errno on a usage error. ckptd checks the values. */
 static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, struct ckpt_run_opts *run,
@@ -135,6 +149,10 @@ static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, struct 
 	if ((r = ctl_opt(c, argc, argv, i, "--user", 'u', true, &val)) != 0) {
 		run->user = val;
 		return r;
+	}
+	if (streq(argv[*i], "--userns") || !strncmp(argv[*i], "--userns=", 9)) {
+		run->userns = true;
+		return argv[*i][8] ? parse_userns_base(c, argv[*i] + 9, &run->userns_base) : 1;
 	}
 	if ((r = ctl_opt(c, argc, argv, i, "--root", 0, true, &val)) != 0) {
 		if (r > 0 && val[0] != '/')

@@ -232,6 +232,9 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
 			if (r < 0 || (r = hooks_parse(c, val, hooks)) < 0)
 				return r;
+		} else if (!strncmp(argv[i], "--userns=", 9)) {
+			if ((r = parse_userns_base(c, argv[i] + 9, &rq->userns_base)) < 0)
+				return r;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (*ret_name) {

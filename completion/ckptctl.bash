@@ -12,14 +12,14 @@ STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 # The flags of a verb, and those of them that take a value.
 _ckptctl_flags() {
 	case $1 in
-	run) echo "-t --cwd --env --env-file --hostname --net --publish --" ;;
+	run) echo "-t --cwd --env --env-file --hostname --net --publish --userns --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
 	checkpoint) echo "--check --leave-running --incremental --timeout --ghost-limit --external-unix --hook --output -o" ;;
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
-	restart) echo "--image --timeout --trust-image --hook --input -i --allow-changed-files" ;;
+	restart) echo "--image --timeout --trust-image --hook --input -i --allow-changed-files --userns=" ;;
 	esac
 }
 _ckptctl_takes_value() {

@@ -22,12 +22,14 @@
 #include "statefile.h"
 #include "store.h"
 #include "worker.h"
+#include "userns.h"
 #include <event2/event.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <strings.h>
 #include <inttypes.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <netinet/in.h>
 #include <linux/sched.h>
@@ -351,7 +353,30 @@ static int container_save_contain(const struct cr_contain *k, char *buf, size_t 
 	for (i = 0; i < k->nbinds && n < len; i++)
 		n += snprintf(buf + n, len - n, "bind=%s:%s%s\n", k->binds[i].src, k->binds[i].dst,
 			      k->binds[i].ro ? ":ro" : "");
+	if (k->userns && n < len)
+		n += snprintf(buf + n, len - n, "userns=%u:%u\n", k->userns_base, k->userns_count);
 	return n;
+}
+
+/* userns=BASE:COUNT. A range not as ckptd writes it still makes a user
+ * namespace, with a map the kernel refuses: the container fails to
+ * start rather than run in the host's ids. */
+static void container_load_userns(struct cr_contain *k, const char *v)
+{
+	unsigned long b, n;
+	char *end;
+
+	k->userns = true;
+	k->userns_base = 0;
+	k->userns_count = 0;
+	b = strtoul(v, &end, 10);
+	if (*end++ != ':')
+		return;
+	n = strtoul(end, &end, 10);
+	if (*end || b > UINT32_MAX || n > UINT32_MAX || userns_range_check(b, n))
+		return;
+	k->userns_base = b;
+	k->userns_count = n;
 }
 
 /* One line of the record's containment part. What is not as ckptd writes
@@ -393,6 +418,8 @@ static void container_load_contain(struct cr_contain *k, const char *key, const 
 	} else if (streq(key, "bind") && k->nbinds < CONTAIN_MAX_BINDS &&
 		   contain_bind_parse(v, &k->binds[k->nbinds]) == 0)
 		k->nbinds++;
+	else if (streq(key, "userns"))
+		container_load_userns(k, v);
 }
 
 /* One line of the record's network part; anything not as ckptd writes it
@@ -542,7 +569,7 @@ static int container_load_state(struct container *c)
 		else if (streq(line, "net") || streq(line, "net_address") || streq(line, "publish"))
 			container_load_net(c, line, v);
 		else if (streq(line, "caps") || streq(line, "privileged") || streq(line, "user") ||
-			 streq(line, "root") || streq(line, "bind"))
+			 streq(line, "root") || streq(line, "bind") || streq(line, "userns"))
 			container_load_contain(&c->contain, line, v);
 		else if (streq(line, "cgroup") && container_cgroup_ours(c->name, v) && strlen(v) < sizeof(c->cg.dir)) {
 			snprintf(c->cg.dir, sizeof(c->cg.dir), "%s", v);
@@ -801,13 +828,80 @@ int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain
 		}
 	}
 	k.nbinds = r->n_bind;
+	if (r->has_userns && r->userns) {
+		if (k.privileged || k.has_user) {
+			snprintf(why, len, "--userns: the workload is root of its own user namespace; not with --privileged or --user");
+			return -EINVAL;
+		}
+		/* the host's mounts under its own are locked: covered, not
+		 * gone; CAP_SYS_ADMIN of the namespace could uncover them */
+		if (k.caps & (1ull << CAP_SYS_ADMIN)) {
+			snprintf(why, len, "--userns: not with CAP_SYS_ADMIN (it could take off the mounts that hide the host's)");
+			return -EINVAL;
+		}
+		k.userns = true;
+		k.userns_base = r->has_userns_base ? r->userns_base : 0;
+		k.userns_count = USERNS_COUNT;
+	}
 	*ret = k;
+	return 0;
+}
+
+int container_userns_assign(struct server *srv, const struct container *self, struct cr_contain *k, char *why, size_t len)
+{
+	struct userns_range used[256], want = { k->userns_base, k->userns_count };
+	const struct container *o;
+	const char *bad;
+	size_t n = 0;
+
+	if (!k->userns)
+		return 0;
+	for (o = srv->containers; o; o = o->next) {
+		if (o == self || !o->contain.userns)
+			continue;
+		if (k->userns_base && userns_overlap(want, (struct userns_range){ o->contain.userns_base, o->contain.userns_count })) {
+			snprintf(why, len, "--userns=%u: ids %u..%u overlap container %s's user namespace (%u..%u)", want.base,
+				 want.base, want.base + want.count - 1, o->name, o->contain.userns_base,
+				 o->contain.userns_base + o->contain.userns_count - 1);
+			return -EBUSY;
+		}
+		if (n == ARRAY_SIZE(used)) {
+			snprintf(why, len, "--userns: more than %zu containers with a user namespace", ARRAY_SIZE(used));
+			return -ENOSPC;
+		}
+		used[n++] = (struct userns_range){ o->contain.userns_base, o->contain.userns_count };
+	}
+	if (k->userns_base) {
+		if ((bad = userns_range_check(want.base, want.count))) {
+			snprintf(why, len, "--userns=%u: %s", want.base, bad);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (userns_pick(used, n, &k->userns_base) < 0) {
+		snprintf(why, len, "--userns: no free range left in ckptd's pool");
+		return -ENOSPC;
+	}
 	return 0;
 }
 
 int container_creds_limit(const struct container *c, struct cr_creds_limit *ret)
 {
-	return creds_allowed(c->owner_uid, c->contain.privileged ? CONTAIN_CAPS_ALL : c->contain.caps, ret);
+	int r = creds_allowed(c->owner_uid, c->contain.privileged ? CONTAIN_CAPS_ALL : c->contain.caps, ret);
+
+	if (r >= 0 && c->contain.userns)
+		ret->id_count = c->contain.userns_count;
+	return r;
+}
+
+uid_t container_file_uid(const struct container *c)
+{
+	return c->contain.userns ? c->contain.userns_base : c->owner_uid;
+}
+
+gid_t container_file_gid(const struct container *c)
+{
+	return c->contain.userns ? c->contain.userns_base : container_owner_gid(c);
 }
 
 gid_t container_owner_gid(const struct container *c)
@@ -831,6 +925,10 @@ int container_contain_member(uid_t member, struct cr_contain *k, char *why, size
 
 	if (k->privileged || k->caps & ~contain_default_caps()) {
 		snprintf(why, len, "only root may run a container with --privileged or --cap-add");
+		return -EPERM;
+	}
+	if (k->userns) {
+		snprintf(why, len, "--userns: only root may run a container in a user namespace");
 		return -EPERM;
 	}
 	if (k->has_user && k->uid != member) {
@@ -861,8 +959,10 @@ static void container_drain_now(struct container *c);
 static pid_t container_clone(struct container *c, int cgroup_fd, bool newnet, int *ret_pidfd)
 {
 	struct clone_args args = {
+		/* with CLONE_NEWUSER the kernel makes the user namespace
+		 * first: it owns every other namespace made here */
 		.flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD |
-			 (newnet ? CLONE_NEWNET : 0),
+			 (newnet ? CLONE_NEWNET : 0) | (c->contain.userns ? CLONE_NEWUSER : 0),
 		.pidfd = (uintptr_t)ret_pidfd,
 		.exit_signal = SIGCHLD,
 	};
@@ -923,6 +1023,9 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 {
 	_cleanup_close_ int ready_r = -1, ready_w = -1, sync_r = -1, sync_w = -1;
 	bool newnet = run && c->net.private_ns;
+	/* in a user namespace, /sys needs a network namespace that namespace
+	 * owns before init mounts it: a restart's init gets it at clone too */
+	bool clone_net = newnet || (c->contain.userns && c->net.private_ns);
 	char sockdir[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
 	struct rootfs_config fs = { .contain = &c->contain };
 	int p[2];
@@ -934,16 +1037,17 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 		return -errno;
 	ready_r = p[0];
 	ready_w = p[1];
-	if (c->cg.v1 || newnet) {
+	if (c->cg.v1 || newnet || c->contain.userns) {
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return -errno;
 		sync_r = p[0];
 		sync_w = p[1];
 	}
-	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, newnet, ret_pidfd);
+	pid = container_clone(c, c->cg.v1 ? -1 : cgroup_fd, clone_net, ret_pidfd);
 	if (pid < 0)
 		return log_errno(-errno, "container %s: clone3: %m", c->name);
 	if (pid == 0) {
+		ns_net_at_clone = clone_net && !run;
 		if (sync_w >= 0)
 			close(sync_w);     /* else we would wait for our own write end */
 		init_main(c->log_fd, ctl_child, sync_r, ready_w, c->tty, run, &fs);
@@ -954,6 +1058,15 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 		if (r < 0) {
 			container_abort_init(pid, ret_pidfd);
 			return log_errno(r, "container %s: moving init %d into %s: %m", c->name, pid, c->cg.dir);
+		}
+	}
+	if (c->contain.userns) {
+		r = userns_write_maps(pid, c->contain.userns_base, c->contain.userns_count);
+		if (r < 0) {
+			container_abort_init(pid, ret_pidfd);
+			snprintf(why, whylen, "writing its user namespace's maps (0 %u %u): %s", c->contain.userns_base,
+				 c->contain.userns_count, strerror(-r));
+			return log_errno(r, "container %s: %s", c->name, why);
 		}
 	}
 	if (newnet) {
@@ -1250,7 +1363,7 @@ struct info_block {
 	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX];
 	char *publishp[CR_NET_MAX_PUBLISH];
 	char addr[16], host_addr[16], veth[IF_NAMESIZE];
-	char user[32];
+	char user[32], userns[32];
 	char bind[CONTAIN_MAX_BINDS][2 * CONTAIN_PATH_MAX + 4];
 	char *bindp[CONTAIN_MAX_BINDS];
 };
@@ -1276,6 +1389,10 @@ static void container_info_contain(const struct container *c, struct info_block 
 	}
 	b->ci.n_bind = k->nbinds;
 	b->ci.bind = b->bindp;
+	if (k->userns) {
+		snprintf(b->userns, sizeof(b->userns), "%u:%u", k->userns_base, k->userns_count);
+		b->ci.userns = b->userns;
+	}
 }
 
 static void container_info_net(const struct container *c, struct info_block *b)

@@ -151,12 +151,20 @@ void container_find_workload(struct container *c);
 /* What a run asks the container may do and see (--cap-add, --cap-drop,
  * --privileged, --user, --root, --bind), checked; 0, or -errno and why. */
 int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain *ret, char *why, size_t len);
+/* A --userns container's host range: the one k names, if no other
+ * container (but self) holds a part of it, else the lowest free one of
+ * the pool (userns.h). No-op without --userns. 0 or -errno, why said. */
+int container_userns_assign(struct server *srv, const struct container *self, struct cr_contain *k, char *why, size_t len);
 
 /* The most any of its tasks may hold (creds_allowed): its owner's bound
  * and its capability set. 0 or -errno. */
 struct cr_creds_limit;
 /* The owner's primary group (its passwd entry; its uid if it has none). */
 gid_t container_owner_gid(const struct container *c);
+/* Whom files are opened as for the container: its owner, or with --userns
+ * the host ids of its namespace's root. */
+uid_t container_file_uid(const struct container *c);
+gid_t container_file_gid(const struct container *c);
 /* Make k a member's: the member's ids and groups, no capability; -EPERM
  * (why set) if the request asked for more. */
 int container_contain_member(uid_t member, struct cr_contain *k, char *why, size_t len);

@@ -2,7 +2,9 @@
 /* The container init, pid 1 of the container's pid namespace.
  *
  * It is ckptd code running in the child of clone3(CLONE_NEWPID|CLONE_NEWNS|
- * CLONE_NEWUTS|CLONE_NEWIPC); it makes the container's time namespace (ns.c) and lives
+ * CLONE_NEWUTS|CLONE_NEWIPC, and CLONE_NEWUSER with --userns: then it is
+ * root of that user namespace, which owns the others, once ckptd wrote
+ * its maps); it makes the container's time namespace (ns.c) and lives
  * in it, like every task of the container, and its mounts (rootfs.c). It keeps
  * every capability (the workload can't ptrace it: it has fewer); the
  * workload it forks gets the container's set, and restored tasks the
@@ -18,6 +20,7 @@
 #include "ns.h"
 #include "rootfs.h"
 #include "spawn.h"
+#include "userns.h"
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
@@ -327,13 +330,19 @@ _Noreturn void init_main(int log_fd, int ctl_fd, int sync_fd, int ready_fd, bool
 {
 	char c;
 
-	/* cgroup v1: ckptd moves us into the container's cgroup by pid, then
-	 * closes its end; nothing may run before that. */
+	/* cgroup v1: ckptd moves us into the container's cgroup by pid; with
+	 * --userns it writes our user namespace's maps; then it closes its
+	 * end: nothing may run before that. */
 	if (sync_fd >= 0) {
 		while (read(sync_fd, &c, 1) < 0 && errno == EINTR)
 			;
 		close(sync_fd);
 	}
+	/* ckptd wrote the maps before it let us go. Our uid changed, which
+	 * left us not dumpable: our /proc files would be the host root's,
+	 * out of reach of the namespace's root (time offsets, ...). */
+	if (fs->contain->userns && (userns_become_root() < 0 || prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
+		_exit(125);
 	init_setup_fds(log_fd, ctl_fd, ready_fd);
 	init_setup_signals();
 	init_setup_mounts(fs);

@@ -111,8 +111,14 @@ static int time_setup(const struct cr_ns_config *cfg)
 	return setns(fd, CLONE_NEWTIME) < 0 ? -errno : 0;
 }
 
+bool ns_net_at_clone;
+
 int ns_setup(const struct cr_ns_config *cfg)
 {
+	/* a --userns init has its network namespace from clone3 already (its
+	 * /sys needs one its user namespace owns): the image's must be private */
+	if (ns_net_at_clone)
+		return cfg->net_private ? 0 : -EINVAL;
 	/* restart: the image's network is private; the worker configures it */
 	if (cfg->net_private && unshare(CLONE_NEWNET) < 0)
 		return -errno;

@@ -23,6 +23,9 @@ void ns_default_hostname(const char *container, char buf[NS_HOSTNAME_MAX + 1]);
  * namespace with offsets that make its clocks read cfg's now (or the
  * host's, without cfg->has_clocks), and enter it, so that init and every
  * task it forks share it. Returns 0 or -errno. */
+/* Set in a restart's init that clone3 gave a network namespace of its own
+ * (run --userns, --net private): ns_setup makes no other. */
+extern bool ns_net_at_clone;
 int ns_setup(const struct cr_ns_config *cfg);
 /* In the init of a restart, after ns_setup and before the first task: the
  * semaphore set again, at its id, with its key, owner, mode and values. */

@@ -22,6 +22,7 @@
 #include "opqueue.h"
 #include "server.h"
 #include "store.h"
+#include "userns.h"
 #include "validate.h"
 #include "wire.h"
 #include "worker.h"
@@ -491,6 +492,10 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		conn_reply_error(cn, E(ERR_PERMISSION_DENIED), "run %s: %s", r->name, why);
 		return;
 	}
+	if (container_userns_assign(cn->srv, c, &contain, why, sizeof(why)) < 0) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: %s", r->name, why);
+		return;
+	}
 	why[0] = '\0';
 	/* with --root, cwd and program are the root's: init says if they fail */
 	if (!contain.root[0] && (stat(cwd, &st) < 0 || !S_ISDIR(st.st_mode))) {
@@ -908,7 +913,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
 		.key = cn->srv->keys ? &cn->srv->keys->keys[0] : NULL,
 		.contain = &c->contain, .creds_limit = &limit,
-		.owner_uid = c->owner_uid, .owner_gid = container_owner_gid(c),
+		.owner_uid = container_file_uid(c), .owner_gid = container_file_gid(c),
 		.external_unix_drop = r->external_unix_drop,
 	};
 	ops_incr_request(c, r, &job);
@@ -1149,7 +1154,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
 		.contain = &c->contain, .creds_limit = &limit,
-		.owner_uid = c->owner_uid, .owner_gid = container_owner_gid(c),
+		.owner_uid = container_file_uid(c), .owner_gid = container_file_gid(c),
 		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = c->console_fd,
 		.deadline_ms = server_deadline_ms(cn->srv, timeout_s), .allow_changed_files = allow_changed,
 		.keys = cn->srv->keys ? cn->srv->keys->keys : NULL,
@@ -1307,6 +1312,23 @@ static void ops_restart_defer(struct conn *cn, struct container *c, int stream_f
 	cn->waiting = c;
 }
 
+/* restart --userns=BASE into a new container (root only). */
+static int ops_restart_userns(struct conn *cn, struct container *c, uint32_t base, char *why, size_t len)
+{
+	if (cn->uid != 0) {
+		snprintf(why, len, "--userns: only root may restore a container in a user namespace");
+		return -EPERM;
+	}
+	if (!base) {
+		snprintf(why, len, "--userns=BASE: give the image's range (ckptctl inspect shows it)");
+		return -EINVAL;
+	}
+	c->contain.userns = true;
+	c->contain.userns_base = base;
+	c->contain.userns_count = USERNS_COUNT;
+	return container_userns_assign(cn->srv, c, &c->contain, why, len);
+}
+
 void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	const Ckpt__Rpc__RestartRequest *r = req->restart;
@@ -1377,6 +1399,17 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 			return;
 		}
+		/* a --userns image: in the range root names, the image's (its header says) */
+		if (r->has_userns_base && (k = ops_restart_userns(cn, c, r->userns_base, why, sizeof(why))) < 0) {
+			conn_reply_error(cn, k == -EPERM ? E(ERR_PERMISSION_DENIED) : E(ERR_INVALID_REQUEST), "restart %s: %s",
+					 r->name, why);
+			container_destroy(c);
+			return;
+		}
+	} else if (r->has_userns_base && (!c->contain.userns || c->contain.userns_base != r->userns_base)) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: --userns=%u: the container exists; its user namespace is its own",
+				 r->name, r->userns_base);
+		return;
 	}
 	image_fd = ops_restart_image(cn, c, r, fds, image_id);
 	if (image_fd < 0) {

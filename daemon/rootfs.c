@@ -58,14 +58,20 @@ static int mount_cgroup2(const char *path)
 /* The host's cgroup mounts go (detached: nothing left beneath to uncover);
  * each cgroup2 mount is made again in the container's cgroup namespace,
  * v1 hierarchies are not. */
-static int cg_remount(const struct cg_mounts *m)
+static int cg_remount(const struct cg_mounts *m, bool userns)
 {
 	size_t i;
 	int r;
 
 	for (i = m->n; i-- > 0;) {
-		if (umount2(m->path[i], MNT_DETACH) < 0 && errno != EINVAL)
-			return -errno;
+		if (umount2(m->path[i], MNT_DETACH) < 0) {
+			if (errno != EINVAL)
+				return -errno;
+			/* locked (a user namespace's): covered instead, and the
+			 * kernel mounts no cgroup2 right on the host's own root */
+			if (userns && (r = mask_dir(m->path[i])) < 0)
+				return r;
+		}
 		if (m->v2[i] && (r = mount_cgroup2(m->path[i])) < 0)
 			return r;
 	}
@@ -172,7 +178,10 @@ static int dev_setup(const char *root)
 	return make_target(p, false);
 }
 
-static int proc_setup(const char *root)
+/* userns: in a user namespace (run --userns) the host's mounts came in
+ * locked: they can only be covered, and only CAP_SYS_ADMIN of the
+ * namespace could take the cover off, which such a container never has. */
+static int proc_setup(const char *root, bool userns)
 {
 	char p[CONTAIN_PATH_MAX + 32];
 	int r;
@@ -181,7 +190,7 @@ static int proc_setup(const char *root)
 	if (root[0] && (r = mkdir_p(p, 0555)) < 0)
 		return r;
 	/* the host's /proc goes, not merely covered: nothing to uncover */
-	if (!root[0] && umount2("/proc", MNT_DETACH) < 0)
+	if (!root[0] && umount2("/proc", MNT_DETACH) < 0 && !(userns && errno == EINVAL))
 		return -errno;
 	return mount("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 ? -errno : 0;
 }
@@ -227,7 +236,7 @@ static int root_setup(const struct cr_contain *k, const char **ret_what)
 
 	if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		FAIL(-errno, "binding the root directory");
-	if ((r = proc_setup(root)) < 0)
+	if ((r = proc_setup(root, k->userns)) < 0)
 		FAIL(r, "mounting /proc in the root");
 	if ((r = dev_setup(root)) < 0)
 		FAIL(r, "making /dev in the root");
@@ -248,12 +257,12 @@ static int host_root_setup(const struct rootfs_config *cfg, const struct cg_moun
 	size_t i;
 	int r;
 
-	if ((r = proc_setup("")) < 0)
+	if ((r = proc_setup("", k->userns)) < 0)
 		FAIL(r, "mounting /proc");
 	if ((r = pts_setup()) < 0)
 		FAIL(r, "mounting /dev/pts");
 	if (!k->privileged) {
-		if ((r = cg_remount(cg)) < 0)
+		if ((r = cg_remount(cg, k->userns)) < 0)
 			FAIL(r, "mounting the container's cgroups");
 		for (i = 0; i < ROOTFS_MAX_HIDE && cfg->hide[i]; i++)
 			if ((r = mask_dir(cfg->hide[i])) < 0)

@@ -77,6 +77,7 @@ void ckpt_decode_container(const Ckpt__Rpc__ContainerInfo *ci, struct ckpt_conta
 		.user = ci->user,
 		.root = ci->root,
 		.n_bind = ci->n_bind, .bind = (const char *const *)ci->bind,
+		.userns = ci->userns,
 	};
 }
 

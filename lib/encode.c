@@ -99,6 +99,9 @@ int ckpt_encode_run(const char *name, const struct ckpt_run_opts *o, Ckpt__Rpc__
 	rq->root = (char *)o->root;
 	rq->bind = (char **)o->bind;
 	rq->n_bind = o->n_bind;
+	rq->has_userns = rq->userns = o->userns;
+	rq->has_userns_base = o->userns && o->userns_base;
+	rq->userns_base = o->userns_base;
 	return 0;
 }
 
@@ -191,5 +194,7 @@ int ckpt_encode_restart(const char *name, const struct ckpt_restart_opts *o,
 	rq->timeout_s = o->timeout_s;
 	rq->has_trust_image = rq->trust_image = o->trust_image;
 	rq->has_allow_changed_files = rq->allow_changed_files = o->allow_changed_files;
+	rq->has_userns_base = o->userns_base != 0;
+	rq->userns_base = o->userns_base;
 	return 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* A container's capability set, user, root and binds (contain.h). */
 #include "contain.h"
+#include "userns.h"
 #include "macro.h"
 #include <linux/capability.h>
 #include <stdio.h>
@@ -124,6 +125,15 @@ void contain_to_header(const struct cr_contain *c, Ckpt__Img__Header *h, struct 
 	}
 	h->n_binds = i;
 	h->binds = i ? st->bp : NULL;
+	if (c->userns) {
+		ckpt__img__id_map_extent__init(&st->map);
+		st->map.inside = 0;
+		st->map.outside = c->userns_base;
+		st->map.count = c->userns_count;
+		st->mapp[0] = &st->map;
+		h->n_userns_uid_map = h->n_userns_gid_map = 1;
+		h->userns_uid_map = h->userns_gid_map = st->mapp;
+	}
 }
 
 static bool binds_equal(const Ckpt__Img__Header *h, const struct cr_contain *c)
@@ -158,5 +168,14 @@ const char *contain_check_header(const Ckpt__Img__Header *h, const struct cr_con
 		return "its root filesystem differs from this container's";
 	if (!binds_equal(h, c))
 		return "its binds differ from this container's";
+	if (!h->n_userns_uid_map && !h->n_userns_gid_map && !c->userns)
+		return NULL;
+	if (!c->userns)
+		return "it ran in a user namespace (run --userns), this container does not";
+	if (!userns_map_is(h->userns_uid_map, h->n_userns_uid_map, c->userns_base, c->userns_count) ||
+	    !userns_map_is(h->userns_gid_map, h->n_userns_gid_map, c->userns_base, c->userns_count)) {
+		snprintf(buf, len, "its user namespace map is not this container's (0 %u %u)", c->userns_base, c->userns_count);
+		return buf;
+	}
 	return NULL;
 }

@@ -34,6 +34,9 @@ struct cr_contain {
 	char root[CONTAIN_PATH_MAX];     /* "": the host's root */
 	uint32_t nbinds;
 	struct contain_bind binds[CONTAIN_MAX_BINDS];
+	bool userns;                     /* run --userns (userns.h): */
+	uint32_t userns_base;            /* ids 0.. inside are base.. on the host */
+	uint32_t userns_count;
 };
 
 /* Root's containers by default: what a service commonly needs, nothing
@@ -53,9 +56,11 @@ bool contain_path_ok(const char *p);
 struct contain_hdr {
 	Ckpt__Img__ContainBind b[CONTAIN_MAX_BINDS];
 	Ckpt__Img__ContainBind *bp[CONTAIN_MAX_BINDS];
+	Ckpt__Img__IdMapExtent map;
+	Ckpt__Img__IdMapExtent *mapp[1];
 };
 void contain_to_header(const struct cr_contain *c, Ckpt__Img__Header *h, struct contain_hdr *st);
 /* Whether an image's container may come back in container c: its set no
- * larger, and the same user, root and binds (restart sets those up before
+ * larger, and the same user, root, binds and user namespace map (restart sets those up before
  * it reads the image). NULL, or why not. */
 const char *contain_check_header(const Ckpt__Img__Header *h, const struct cr_contain *c, char *buf, size_t len);

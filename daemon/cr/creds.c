@@ -5,6 +5,8 @@
  * container's privileges, which these may take away. No task gets more
  * than its container may have (creds_allowed). */
 #include "creds.h"
+#include "contain.h"
+#include "userns.h"
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
@@ -146,4 +148,11 @@ void creds_queue(struct rbatch *b, const Ckpt__Img__Creds *c, const struct proc_
 			rbatch_add(b, __NR_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0, 0);
 	if (c->no_new_privs)
 		rbatch_add(b, __NR_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
+}
+
+int creds_status_inside(const struct cr_contain *k, struct proc_status *st, uint32_t *ret_bad)
+{
+	if (!k || !k->userns)
+		return 0;
+	return userns_status_inside(st, k->userns_base, k->userns_count, ret_bad) ? 0 : -ERANGE;
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 struct restore_ctx;
+struct cr_contain;
 
 /* A Creds record and the storage it points into. */
 struct creds_buf {
@@ -27,3 +28,7 @@ int creds_allowed(uid_t owner, uint64_t capset, struct cr_creds_limit *ret);
 /* NULL if a task may have c in this restart, else why not. */
 const char *creds_may_restore(const struct restore_ctx *ctx, const Ckpt__Img__Creds *c, char *buf, size_t len);
 void creds_queue(struct rbatch *b, const Ckpt__Img__Creds *c, const struct proc_status *now, bool keepcaps, bool locked);
+/* A status read from the host, its ids as the container's user namespace
+ * sees them (run --userns; no change otherwise): 0, or -ERANGE with the
+ * host id that has no place in it in *ret_bad. */
+int creds_status_inside(const struct cr_contain *k, struct proc_status *st, uint32_t *ret_bad);

@@ -14,6 +14,7 @@
 #include "restore.h"
 #include "ipc.h"
 #include "sem_undo.h"
+#include "contain.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -598,7 +599,27 @@ static int msq_create(const Ckpt__Img__SysvMsq *q)
 	return 0;
 }
 
-static int mq_create(const Ckpt__Img__PosixMq *q)
+/* In a user namespace (run --userns) the mqueue filesystem creates files
+ * only for an fsuid and fsgid it maps: the namespace's root's, for the
+ * open alone (fs capabilities go and come back with fsuid 0). */
+static mqd_t mq_open_as(const char *path, struct mq_attr *at, const struct cr_contain *k)
+{
+	mqd_t mq;
+	int e;
+
+	if (!k || !k->userns)
+		return mq_open(path, O_CREAT | O_EXCL | O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0600, at);
+	syscall(SYS_setfsgid, k->userns_base);
+	syscall(SYS_setfsuid, k->userns_base);
+	mq = mq_open(path, O_CREAT | O_EXCL | O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0600, at);
+	e = errno;
+	syscall(SYS_setfsuid, 0);
+	syscall(SYS_setfsgid, 0);
+	errno = e;
+	return mq;
+}
+
+static int mq_create(const Ckpt__Img__PosixMq *q, const struct cr_contain *k)
 {
 	struct mq_attr at = { .mq_maxmsg = q->maxmsg, .mq_msgsize = q->msgsize };
 	char path[CR_MQ_NAME_MAX + 2];
@@ -607,7 +628,7 @@ static int mq_create(const Ckpt__Img__PosixMq *q)
 	int r = 0;
 
 	snprintf(path, sizeof(path), "/%s", q->name);
-	mq = mq_open(path, O_CREAT | O_EXCL | O_WRONLY | O_NONBLOCK | O_CLOEXEC, 0600, &at);
+	mq = mq_open_as(path, &at, k);
 	if (mq < 0)
 		return -errno;
 	/* mq_send() queues by priority, FIFO within one: the saved order */
@@ -648,6 +669,24 @@ static int write_sysctl(const char *s)
 	return write(fd, eq + 1, n) == (ssize_t)n ? 0 : -errno;
 }
 
+/* In a user namespace (run --userns) the IPC namespace's sysctls are its
+ * root's to write: the kernel checks them by effective uid alone, no
+ * capability counts. The worker takes that euid for the write (its
+ * effective capabilities go and come back with euid 0). */
+static int write_sysctl_as(const char *s, const struct cr_contain *k)
+{
+	int r;
+
+	if (!k || !k->userns)
+		return write_sysctl(s);
+	if (syscall(SYS_setresuid, -1, k->userns_base, -1) < 0)
+		return -errno;
+	r = write_sysctl(s);
+	if (syscall(SYS_setresuid, -1, 0, -1) < 0)
+		return -errno;
+	return r;
+}
+
 int ipc_restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 {
 	_cleanup_close_ int ns = -1;
@@ -666,7 +705,7 @@ int ipc_restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 			       ctx->req->init_pid);
 	/* limits first: the objects were made within them */
 	for (i = 0; i < h->n_ipc_sysctls; i++) {
-		r = write_sysctl(h->ipc_sysctls[i]);
+		r = write_sysctl_as(h->ipc_sysctls[i], ctx->req->contain);
 		if (r < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "setting %s in the container's IPC namespace", h->ipc_sysctls[i]);
 	}
@@ -679,7 +718,7 @@ int ipc_restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 		}
 	}
 	for (i = 0; i < h->n_posix_mqs; i++) {
-		r = mq_create(h->posix_mqs[i]);
+		r = mq_create(h->posix_mqs[i], ctx->req->contain);
 		if (r < 0) {
 			snprintf(obj, sizeof(obj), "POSIX message queue /%s", h->posix_mqs[i]->name);
 			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");

@@ -46,6 +46,22 @@ static int restore_net(struct restore_ctx *ctx)
 	return 0;
 }
 
+/* Host ids (the worker's view) as the container's user namespace sees
+ * them; false if one is not of it. No user namespace: unchanged. */
+static bool restore_ids_inside(const struct restore_ctx *ctx, uint32_t *uid, uint32_t *gid)
+{
+	const struct cr_contain *k = ctx->req->contain;
+
+	if (!k || !k->userns)
+		return true;
+	if (*uid < k->userns_base || *uid - k->userns_base >= k->userns_count || *gid < k->userns_base ||
+	    *gid - k->userns_base >= k->userns_count)
+		return false;
+	*uid -= k->userns_base;
+	*gid -= k->userns_base;
+	return true;
+}
+
 /* The container's namespaces, set up by its init before the first task is
  * born into them: the hostname, and clocks that continue from where they
  * were when the container was frozen. An image without them gets the
@@ -82,11 +98,15 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 
 		set = (struct cr_sem_set){ .key = m->key, .id = m->id, .mode = m->mode, .uid = m->uid,
 					   .gid = m->gid, .nsems = m->n_values };
+		snprintf(obj, sizeof(obj), "SysV semaphore set key %#x (semid %d)", (unsigned)m->key, m->id);
+		/* saved as the host sees them; init sets them inside the container's user namespace */
+		if (!restore_ids_inside(ctx, &set.uid, &set.gid))
+			return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, obj, "its owner %u:%u is not of the container's user namespace",
+					   m->uid, m->gid);
 		for (size_t k = 0; k < m->n_values; k++)
 			set.values[k] = m->values[k];
 		r = spawn_sem_create(ctx->req->init_ctl_fd, &set);
 		if (r < 0) {
-			snprintf(obj, sizeof(obj), "SysV semaphore set key %#x (semid %d)", (unsigned)m->key, m->id);
 			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "creating it again in the container's IPC namespace");
 		}
 	}

@@ -225,6 +225,7 @@ static int thread_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t
 {
 	char path[64];
 	_cleanup_close_ int fd = -1;
+	uint32_t bad;
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", p->pid, p->tids[k]);
@@ -232,6 +233,10 @@ static int thread_status(struct dump_ctx *ctx, const struct dump_proc *p, size_t
 	r = fd < 0 ? -errno : proc_parse_status(fd, st);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: reading its status", p->pid, p->nstids[k]);
+	if (creds_status_inside(ctx->req->contain, st, &bad) < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0,
+			       "task %d: thread %d: its credentials: id %u is not mapped in the container's user namespace",
+			       p->pid, p->nstids[k], bad);
 	return 0;
 }
 

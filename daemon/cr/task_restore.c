@@ -180,11 +180,15 @@ static int restore_creds(struct restore_ctx *ctx, struct rproc *p, struct rtask 
 			 const Ckpt__Img__Creds *c, const Ckpt__Img__ThreadAttrs *a, bool *changed)
 {
 	struct proc_status st;
+	uint32_t bad;
 	int r;
 
 	r = proc_status_pid(rt->pid, &st);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading the status of thread %d (host)", p->tt->pid, rt->pid);
+	if (creds_status_inside(ctx->req->contain, &st, &bad) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, 0, "task %d: thread %d (host): id %u is not mapped in the container's user namespace",
+			       p->tt->pid, rt->pid, bad);
 	if (creds_match(c, &st))
 		return 0;
 	*changed = true;
@@ -196,10 +200,11 @@ static int check_creds(struct restore_ctx *ctx, struct rproc *p, pid_t host, pid
 {
 	struct proc_status st;
 	int r = proc_status_pid(host, &st);
+	uint32_t bad;
 
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: reading its status", p->tt->pid, tid);
-	if (!creds_match(c, &st))
+	if (creds_status_inside(ctx->req->contain, &st, &bad) < 0 || !creds_match(c, &st))
 		return cr_fail(ctx->err, CR_ERR_KERNEL, 0, "task %d: thread %d: credentials: the kernel did not take the saved ones (uid %u, gid %u, capabilities %#llx)",
 			       p->tt->pid, tid, c->uid[1], c->gid[1], (unsigned long long)c->cap_eff);
 	return 0;

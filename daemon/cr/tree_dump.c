@@ -3,6 +3,7 @@
  * frozen, so nothing forks or exits meanwhile), whether restart can rebuild
  * their relations, and the TREE record. */
 #include "dump.h"
+#include "creds.h"
 #include "log.h"
 #include "macro.h"
 #include <linux/kcmp.h>
@@ -79,6 +80,7 @@ static int collect_threads(struct dump_ctx *ctx, struct dump_proc *p, size_t *to
 static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, size_t *total)
 {
 	const struct proc_stat *ps = &p->ps;
+	uint32_t bad;
 	size_t i;
 	int r;
 
@@ -87,6 +89,9 @@ static int collect_one(struct dump_ctx *ctx, struct dump_proc *p, pid_t ppid, si
 		r = proc_stat_pid(p->pid, &p->ps);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading its status", p->pid);
+	if (creds_status_inside(ctx->req->contain, &p->st, &bad) < 0)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "its credentials",
+				   "task (host pid %d): id %u is not mapped in the container's user namespace", p->pid, bad);
 	p->nspid = ns_last(p->st.nspid, p->st.nspid_n);
 	p->nspgid = ns_last(p->st.nspgid, p->st.nspgid_n);
 	p->nssid = ns_last(p->st.nssid, p->st.nssid_n);

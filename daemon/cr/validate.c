@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Pure checks of image records, shared by restart and checkpoint (validate.h). */
 #include "validate.h"
+#include "userns.h"
 #include "ipc.h"
 #include "sleep.h"
 #include "arch.h"
@@ -884,8 +885,26 @@ static bool group_in(uint32_t g, const struct cr_creds_limit *lim)
 	return false;
 }
 
+/* In a user namespace every id must be one of its map. */
+static const char *ids_mapped(const Ckpt__Img__Creds *c, uint32_t count, char *buf, size_t len)
+{
+	const uint32_t *v[3] = { c->uid, c->gid, c->groups };
+	size_t n[3] = { c->n_uid, c->n_gid, c->n_groups };
+	static const char *const what[3] = { "uid", "gid", "group" };
+
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < n[k]; i++)
+			if (v[k][i] >= count) {
+				snprintf(buf, len, "%s %u, not mapped in the container's user namespace (0..%u)", what[k],
+					 v[k][i], count - 1);
+				return buf;
+			}
+	return NULL;
+}
+
 const char *validate_creds_allowed(const Ckpt__Img__Creds *c, const struct cr_creds_limit *lim, char *buf, size_t len)
 {
+	const char *why;
 	uint64_t all;
 	size_t i;
 
@@ -899,6 +918,8 @@ const char *validate_creds_allowed(const Ckpt__Img__Creds *c, const struct cr_cr
 			 (unsigned long long)(all & ~lim->caps), (unsigned long long)lim->caps);
 		return buf;
 	}
+	if (lim->id_count && (why = ids_mapped(c, lim->id_count, buf, len)))
+		return why;
 	if (!lim->ids_fixed)
 		return NULL;
 	for (i = 0; i < c->n_uid; i++)
@@ -1221,8 +1242,7 @@ const char *validate_header_ns(const Ckpt__Img__Header *h)
 	if (why)
 		return why;
 	if (h->net) {
-		const char *why = validate_net(h->net);
-
+		why = validate_net(h->net);
 		if (why)
 			return why;
 	}
@@ -1247,5 +1267,10 @@ const char *validate_header_ns(const Ckpt__Img__Header *h)
 			if (h->sysv_sems[k]->id == s->id || (s->key != 0 && h->sysv_sems[k]->key == s->key))
 				return "SysV semaphore set: id or key twice";
 	}
+	if ((why = userns_map_check(h->userns_uid_map, h->n_userns_uid_map)) ||
+	    (why = userns_map_check(h->userns_gid_map, h->n_userns_gid_map)))
+		return why;
+	if (!h->n_userns_uid_map != !h->n_userns_gid_map)
+		return "a user namespace with a uid_map and no gid_map, or the other way";
 	return check_queues(h);
 }

@@ -58,6 +58,7 @@ struct cr_creds_limit {
 	uint32_t uid, gid;
 	uint32_t ngroups;
 	uint32_t groups[CR_MAX_GROUPS];
+	uint32_t id_count;   /* run --userns: every id below it (as seen inside); 0: any */
 };
 /* A TASK's or THREAD's credentials within lim (NULL lim: no bound; NULL c:
  * refused, a task without credentials would keep its creator's). */

@@ -123,6 +123,7 @@ struct ckpt_container {
 	const char *root;         /* its root filesystem; NULL: the host's */
 	size_t n_bind;
 	const char *const *bind;  /* "SRC:DST[:ro]" */
+	const char *userns;       /* "BASE:COUNT" (run --userns); NULL: the host's ids */
 };
 
 /* Progress of a checkpoint or restart: phase "freeze", "dump", ... */
@@ -178,6 +179,8 @@ struct ckpt_run_opts {
 	const char *root;         /* absolute host dir: its root filesystem; NULL: the host's */
 	size_t n_bind;
 	const char *const *bind;  /* "SRC:DST[:ro]" */
+	bool userns;              /* a user namespace of its own (root only) */
+	uint32_t userns_base;     /* its host range's first id; 0: ckptd picks */
 };
 struct ckpt_container_result {
 	struct ckpt_container container;
@@ -254,6 +257,7 @@ struct ckpt_restart_opts {
 	const char *const *notify, *const *wait;
 	bool trust_image;         /* restore without a MAC ckptd trusts (root only) */
 	bool allow_changed_files; /* reopen regular files whose size or mtime changed */
+	uint32_t userns_base;     /* a new container of a --userns image: its range (root only) */
 };
 struct ckpt_restart_result {
 	struct ckpt_container container;

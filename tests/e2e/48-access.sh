@@ -114,6 +114,8 @@ fail_if_failed "$P-a"
 runs_as_member "$P-a" "restarted"
 refused_as "$UA" "only root may" run "$P-p" --privileged --cwd "$WORK" -- /bin/true
 refused_as "$UA" "runs as the member" run "$P-p" --user 0 --cwd "$WORK" -- /bin/true
+refused_as "$UA" "only root may run a container in a user namespace" run "$P-p" --userns --cwd "$WORK" -- /bin/true
+refused_as "$UA" "only root may restore a container in a user namespace" restart "$P-p" --userns=1879048192 -i /dev/null
 log "$UA ran, checkpointed and restarted $P-a: $(last_log "$P-a" '^PASS counter')"
 
 # --- the outsider: every verb refused before anything is decoded ---
