@@ -676,7 +676,9 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 			c->state = CONTAINER_STOPPED;
 			container_save(c);
 		}
-		ops_checkpoint_event(c);
+		/* a --check wrote nothing: nothing was checkpointed */
+		if (!c->op_check)
+			ops_checkpoint_event(c);
 		conn_send(c->op_conn, final, NULL, 0);
 		op_end(c);
 		return;
