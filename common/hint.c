@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The hint table (hint.h). A row is the fix for one kind of error, written
+ * as ckptctl commands; in it %N is the container, %A the kind's argument,
+ * %U the user and %I " -i FILE" when the image came from a file. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hint.h"
+#include "macro.h"
+#include "rpc.pb-c.h"
+
+#define E(x) CKPT__RPC__ERROR_CODE__##x
+
+struct hint_row {
+	const char *text;
+	const char *arg;         /* %A when the facts give none */
+};
+
+static const struct hint_row hint_rows[HINT_KIND_MAX] = {
+	[HINT_NO_CONTAINER] = { "'ckptctl list' shows the containers you may use" },
+	[HINT_NO_CONTAINER_RESTART] = { "'ckptctl list' shows the containers you may use; "
+					"'ckptctl restart %N -i FILE' makes %N from an image file" },
+	[HINT_NO_IMAGE] = { "'ckptctl images %N' lists its images" },
+	[HINT_NO_STORED_IMAGE] = { "'ckptctl checkpoint %N' stores one; "
+				   "'ckptctl restart %N -i FILE' restarts from an image file" },
+	[HINT_NAME_TAKEN] = { "'ckptctl rm %N' removes it and its images, or choose another name" },
+	[HINT_NAME_TAKEN_OTHER] = { "choose another name: this one is another user's container" },
+	[HINT_BUSY] = { "'ckptctl cancel %N' stops its %A (it stays as it was), or wait for it to end",
+			"operation" },
+	[HINT_BUSY_WAIT] = { "wait for its %A to end, then try again", "operation" },
+	[HINT_MAX_OPS] = { "try again once one has ended, or raise ckptd's --max-ops" },
+	[HINT_RUNNING] = { "checkpoint it first ('ckptctl checkpoint %N'), "
+			   "or restart the image under a new name: 'ckptctl restart NEWNAME -i FILE'" },
+	[HINT_CHECKPOINTED] = { "it has no processes until 'ckptctl restart %N' brings them back" },
+	[HINT_STOPPED] = { "its workload has ended ('ckptctl logs %N' shows how); "
+			   "'ckptctl run %N -- CMD' starts it again" },
+	[HINT_UNTRUSTED] = { "if you trust where it came from, 'ckptctl restart %N%I --trust-image'; "
+			     "or copy the image.key of the ckptd that wrote it into %A",
+			     "ckptd's --trusted-keys directory" },
+	[HINT_FILE_CHANGED] = { "if the program copes with the file as it is now, "
+				"'ckptctl restart %N%I --allow-changed-files'" },
+	[HINT_CAPABILITY] = { "the container lacks %A: one run with '--cap-add %A' has it "
+			      "('ckptctl run NAME --cap-add %A -- CMD')", "that capability" },
+	[HINT_PORT_TAKEN] = { "publish another host port, or free this one with 'ckptctl rm %A'",
+			      "the container that has it" },
+	[HINT_PORT_IN_USE] = { "a program on the host holds that port ('ss -ltnup' shows which): "
+			       "publish another host port" },
+	[HINT_EMFILE] = { "ckptd ran out of file descriptors: raise its limit "
+			  "(LimitNOFILE= in ckptd.service, or 'ulimit -n' before starting ckptd)" },
+	[HINT_STORE_FULL] = { "the store is full: 'ckptctl images' lists the images, 'ckptctl images rm NAME ID' "
+			      "removes one; or write the image elsewhere with '-o FILE'" },
+	[HINT_REFUSED] = { "'ckptctl checkpoint %N --check' lists everything a checkpoint would refuse, at once" },
+	[HINT_DENIED] = { "join group %A: as root, 'usermod -aG %A %U', then log in again", "ckpt" },
+	[HINT_DENIED_NO_GROUP] = { "only root may use ckptd until group %A exists: as root, "
+				   "'groupadd --system %A', restart ckptd, then 'usermod -aG %A %U'", "ckpt" },
+	[HINT_NO_DAEMON] = { "is ckptd running? 'systemctl start ckptd', or run 'ckptd' as root "
+			     "(--socket or $CKPTD_SOCKET names another socket)" },
+};
+
+size_t hint_format(const struct hint_facts *f, char *buf, size_t len)
+{
+	const struct hint_row *row;
+	size_t n = 0;
+
+	if (!len)
+		return 0;
+	buf[0] = '\0';
+	if (f->kind <= HINT_NONE || f->kind >= HINT_KIND_MAX || !hint_rows[f->kind].text)
+		return 0;
+	row = &hint_rows[f->kind];
+	for (const char *p = row->text; *p && n + 1 < len; p++) {
+		const char *sub = NULL;
+
+		if (*p == '%' && p[1]) {
+			switch (*++p) {
+			case 'N': sub = f->name ? f->name : "NAME"; break;
+			case 'A': sub = f->arg ? f->arg : row->arg ? row->arg : ""; break;
+			case 'U': sub = f->user ? f->user : "USER"; break;
+			case 'I': sub = f->from_file ? " -i FILE" : ""; break;
+			default: sub = "%"; p--; break;   /* not a placeholder: as it is */
+			}
+			n += snprintf(buf + n, len - n, "%s", sub);
+			n = MIN(n, len - 1);
+			continue;
+		}
+		buf[n++] = *p;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* The first "CAP_XXX" in s, into arg. */
+static bool hint_capability(const char *s, char *arg, size_t arg_len)
+{
+	const char *p = s ? strstr(s, "CAP_") : NULL;
+	size_t n;
+
+	if (!p || !arg_len)
+		return false;
+	n = 4 + strspn(p + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_");
+	if (n == 4)
+		return false;
+	snprintf(arg, arg_len, "%.*s", (int)n, p);
+	return true;
+}
+
+enum hint_kind hint_classify(const char *verb, int code, int sys_errno, const char *reason, char *arg,
+			     size_t arg_len)
+{
+	bool checkpoint = verb && streq(verb, "checkpoint");
+
+	if (arg_len)
+		arg[0] = '\0';
+	switch (sys_errno) {
+	case EKEYREJECTED:
+		return HINT_UNTRUSTED;
+	case EMFILE:
+	case ENFILE:
+		return HINT_EMFILE;
+	case ENOSPC:
+	case EDQUOT:
+		return HINT_STORE_FULL;
+	case EADDRINUSE:
+		return HINT_PORT_IN_USE;
+	}
+	/* the engine names the option that restores a changed file anyway */
+	if (reason && strstr(reason, "--allow-changed-files"))
+		return HINT_FILE_CHANGED;
+	if ((code == E(ERR_UNSUPPORTED) || code == E(ERR_BAD_IMAGE)) && hint_capability(reason, arg, arg_len))
+		return HINT_CAPABILITY;
+	if (checkpoint && code == E(ERR_UNSUPPORTED))
+		return HINT_REFUSED;
+	return HINT_NONE;
+}
