@@ -46,6 +46,7 @@ static void ctl_connect_hint(struct ctl *c)
 	struct passwd *pw = getpwuid(getuid());
 	struct group *gr = NULL;
 	struct stat st;
+	bool seen;
 
 	switch (c->derr.sys_errno) {
 	case ENOENT:
@@ -54,10 +55,12 @@ static void ctl_connect_hint(struct ctl *c)
 		break;
 	case EACCES:
 	case EPERM:
-		/* the socket's group is the one ckptd lets in (root's: none) */
-		if (stat(c->socket_path, &st) == 0 && st.st_gid != 0)
+		/* the socket's group is the one ckptd lets in; root's means
+		 * there is none (a socket out of sight: the default's) */
+		seen = stat(c->socket_path, &st) == 0;
+		if (seen && st.st_gid)
 			gr = getgrgid(st.st_gid);
-		hf.kind = gr ? HINT_DENIED : HINT_DENIED_NO_GROUP;
+		hf.kind = gr || !seen ? HINT_DENIED : HINT_DENIED_NO_GROUP;
 		hf.arg = gr ? gr->gr_name : NULL;
 		hf.user = pw ? pw->pw_name : NULL;
 		break;

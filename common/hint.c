@@ -124,6 +124,10 @@ enum hint_kind hint_classify(const char *verb, int code, int sys_errno, const ch
 	case EADDRINUSE:
 		return HINT_PORT_IN_USE;
 	}
+	/* the image reader's word for a MAC it can't accept, whose errno a
+	 * restart does not pass on */
+	if (code == E(ERR_BAD_IMAGE) && reason && strstr(reason, "image not signed"))
+		return HINT_UNTRUSTED;
 	/* the engine names the option that restores a changed file anyway */
 	if (reason && strstr(reason, "--allow-changed-files"))
 		return HINT_FILE_CHANGED;

@@ -107,6 +107,9 @@ static void test_classify(void **state)
 	(void)state;
 	assert_int_equal(hint_classify("restart", E(ERR_BAD_IMAGE), EKEYREJECTED, "image not signed", arg, sizeof(arg)),
 			 HINT_UNTRUSTED);
+	assert_int_equal(hint_classify("restart", E(ERR_BAD_IMAGE), 0,
+				       "image: image not signed by this ckptd or a trusted key (key id 0a1b)", arg, sizeof(arg)),
+			 HINT_UNTRUSTED);
 	assert_int_equal(hint_classify("restart", E(ERR_KERNEL), EMFILE, "", arg, sizeof(arg)), HINT_EMFILE);
 	assert_int_equal(hint_classify("checkpoint", E(ERR_IO), ENOSPC, "", arg, sizeof(arg)), HINT_STORE_FULL);
 	assert_int_equal(hint_classify("import", E(ERR_IO), EDQUOT, "", arg, sizeof(arg)), HINT_STORE_FULL);
