@@ -18,43 +18,46 @@ struct hint_row {
 };
 
 static const struct hint_row hint_rows[HINT_KIND_MAX] = {
-	[HINT_NO_CONTAINER] = { "'ckptctl list' shows the containers you may use" },
-	[HINT_NO_CONTAINER_RESTART] = { "'ckptctl list' shows the containers you may use; "
+	[HINT_NO_CONTAINER] = { .text = "'ckptctl list' shows the containers you may use" },
+	[HINT_NO_CONTAINER_RESTART] = { .text = "'ckptctl list' shows the containers you may use; "
 					"'ckptctl restart %N -i FILE' makes %N from an image file" },
-	[HINT_NO_IMAGE] = { "'ckptctl images %N' lists its images" },
-	[HINT_NO_STORED_IMAGE] = { "'ckptctl checkpoint %N' stores one; "
+	[HINT_NO_IMAGE] = { .text = "'ckptctl images %N' lists its images" },
+	[HINT_NO_STORED_IMAGE] = { .text = "'ckptctl checkpoint %N' stores one; "
 				   "'ckptctl restart %N -i FILE' restarts from an image file" },
-	[HINT_NAME_TAKEN] = { "'ckptctl rm %N' removes it and its images, or choose another name" },
-	[HINT_NAME_TAKEN_OTHER] = { "choose another name: this one is another user's container" },
-	[HINT_BUSY] = { "'ckptctl cancel %N' stops its %A (it stays as it was), or wait for it to end",
-			"operation" },
-	[HINT_BUSY_WAIT] = { "wait for its %A to end, then try again", "operation" },
-	[HINT_MAX_OPS] = { "try again once one has ended, or raise ckptd's --max-ops" },
-	[HINT_RUNNING] = { "checkpoint it first ('ckptctl checkpoint %N'), "
+	[HINT_NAME_TAKEN] = { .text = "'ckptctl rm %N' removes it and its images, or choose another name" },
+	[HINT_NAME_TAKEN_OTHER] = { .text = "choose another name: this one is another user's container" },
+	[HINT_BUSY] = { .text = "'ckptctl cancel %N' stops its %A (it stays as it was), or wait for it to end",
+		.arg = "operation" },
+	[HINT_BUSY_WAIT] = { .text = "wait for its %A to end, then try again", .arg = "operation" },
+	[HINT_MAX_OPS] = { .text = "try again once one has ended, or raise ckptd's --max-ops" },
+	[HINT_RUNNING] = { .text = "checkpoint it first ('ckptctl checkpoint %N'), "
 			   "or restart the image under a new name: 'ckptctl restart NEWNAME -i FILE'" },
-	[HINT_CHECKPOINTED] = { "it has no processes until 'ckptctl restart %N' brings them back" },
-	[HINT_STOPPED] = { "its workload has ended ('ckptctl logs %N' shows how); "
+	[HINT_CHECKPOINTED] = { .text = "it has no processes until 'ckptctl restart %N' brings them back" },
+	[HINT_STOPPED] = { .text = "its workload has ended ('ckptctl logs %N' shows how); "
 			   "'ckptctl run %N -- CMD' starts it again" },
-	[HINT_UNTRUSTED] = { "if you trust where it came from, 'ckptctl restart %N%I --trust-image'; "
+	[HINT_UNTRUSTED] = { .text = "if you trust where it came from, 'ckptctl restart %N%I --trust-image'; "
 			     "or copy the image.key of the ckptd that wrote it into %A",
-			     "ckptd's --trusted-keys directory" },
-	[HINT_FILE_CHANGED] = { "if the program copes with the file as it is now, "
+				.arg = "ckptd's --trusted-keys directory" },
+	[HINT_FILE_CHANGED] = { .text = "if the program copes with the file as it is now, "
 				"'ckptctl restart %N%I --allow-changed-files'" },
-	[HINT_CAPABILITY] = { "the container lacks %A: one run with '--cap-add %A' has it "
-			      "('ckptctl run NAME --cap-add %A -- CMD')", "that capability" },
-	[HINT_PORT_TAKEN] = { "publish another host port, or free this one with 'ckptctl rm %A'",
-			      "the container that has it" },
-	[HINT_PORT_IN_USE] = { "a program on the host holds that port ('ss -ltnup' shows which): "
+	[HINT_CAPABILITY] = { .text = "the container lacks %A: one run with '--cap-add %A' has it "
+			      "('ckptctl run NAME --cap-add %A -- CMD')",
+				.arg = "that capability" },
+	[HINT_PORT_TAKEN] = { .text = "publish another host port, or free this one with 'ckptctl rm %A'",
+		.arg = "the container that has it" },
+	[HINT_PORT_IN_USE] = { .text = "a program on the host holds that port ('ss -ltnup' shows which): "
 			       "publish another host port" },
-	[HINT_EMFILE] = { "ckptd ran out of file descriptors: raise its limit "
+	[HINT_EMFILE] = { .text = "ckptd ran out of file descriptors: raise its limit "
 			  "(LimitNOFILE= in ckptd.service, or 'ulimit -n' before starting ckptd)" },
-	[HINT_STORE_FULL] = { "the store is full: 'ckptctl images' lists the images, 'ckptctl images rm NAME ID' "
+	[HINT_STORE_FULL] = { .text = "the store is full: 'ckptctl images' lists the images, 'ckptctl images rm NAME ID' "
 			      "removes one; or write the image elsewhere with '-o FILE'" },
-	[HINT_REFUSED] = { "'ckptctl checkpoint %N --check' lists everything a checkpoint would refuse, at once" },
-	[HINT_DENIED] = { "join group %A: as root, 'usermod -aG %A %U', then log in again", "ckpt" },
-	[HINT_DENIED_NO_GROUP] = { "only root may use ckptd until group %A exists: as root, "
-				   "'groupadd --system %A', restart ckptd, then 'usermod -aG %A %U'", "ckpt" },
-	[HINT_NO_DAEMON] = { "is ckptd running? 'systemctl start ckptd', or run 'ckptd' as root "
+	[HINT_REFUSED] = { .text = "'ckptctl checkpoint %N --check' lists everything a checkpoint would refuse, at once" },
+	[HINT_DENIED] = { .text = "join group %A: as root, 'usermod -aG %A %U', then log in again",
+		.arg = "ckpt" },
+	[HINT_DENIED_NO_GROUP] = { .text = "only root may use ckptd until group %A exists: as root, "
+				   "'groupadd --system %A', restart ckptd, then 'usermod -aG %A %U'",
+					.arg = "ckpt" },
+	[HINT_NO_DAEMON] = { .text = "is ckptd running? 'systemctl start ckptd', or run 'ckptd' as root "
 			     "(--socket or $CKPTD_SOCKET names another socket)" },
 };
 
