@@ -134,7 +134,10 @@ enum hint_kind hint_classify(const char *verb, int code, int sys_errno, const ch
 	/* the engine names the option that restores a changed file anyway */
 	if (reason && strstr(reason, "--allow-changed-files"))
 		return HINT_FILE_CHANGED;
-	if ((code == E(ERR_UNSUPPORTED) || code == E(ERR_BAD_IMAGE)) && hint_capability(reason, arg, arg_len))
+	/* a capability the container lacks; one its task dropped is the
+	 * task's own doing, which no option of the container changes */
+	if ((code == E(ERR_UNSUPPORTED) || code == E(ERR_BAD_IMAGE)) && !strstr(reason ? reason : "", "the task lacks") &&
+	    hint_capability(reason, arg, arg_len))
 		return HINT_CAPABILITY;
 	if (checkpoint && code == E(ERR_UNSUPPORTED))
 		return HINT_REFUSED;

@@ -131,6 +131,10 @@ static void test_classify(void **state)
 	assert_int_equal(hint_classify("checkpoint", E(ERR_UNSUPPORTED), 0, "needs CAP_SYS_RESOURCE", arg, 8),
 			 HINT_CAPABILITY);
 	assert_string_equal(arg, "CAP_SYS");
+	/* a capability the task dropped is no container's to add */
+	assert_int_equal(hint_classify("checkpoint", E(ERR_UNSUPPORTED), 0,
+				       "set, and restoring them needs CAP_SETPCAP, which the task lacks", arg, sizeof(arg)),
+			 HINT_REFUSED);
 	/* any other refusal of a checkpoint: --check shows them all */
 	assert_int_equal(hint_classify("checkpoint", E(ERR_UNSUPPORTED), 0, "vsock sockets are not supported", arg,
 				       sizeof(arg)), HINT_REFUSED);
