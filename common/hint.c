@@ -45,8 +45,10 @@ static const struct hint_row hint_rows[HINT_KIND_MAX] = {
 				.arg = "that capability" },
 	[HINT_PORT_TAKEN] = { .text = "publish another host port, or free this one with 'ckptctl rm %A'",
 		.arg = "the container that has it" },
-	[HINT_PORT_IN_USE] = { .text = "a program on the host holds that port ('ss -ltnup' shows which): "
-			       "publish another host port" },
+	[HINT_PORT_IN_USE] = { .text = "something else holds that address or port ('ss -ltnup' shows what): "
+			       "free it and try again" },
+	[HINT_NET_HELD] = { .text = "'ckptctl checkpoint %A' (or 'ckptctl rm %A') frees it for this restart",
+			    .arg = "the container that has it" },
 	[HINT_EMFILE] = { .text = "ckptd ran out of file descriptors: raise its limit "
 			  "(LimitNOFILE= in ckptd.service, or 'ulimit -n' before starting ckptd)" },
 	[HINT_STORE_FULL] = { .text = "the store is full: 'ckptctl images' lists the images, 'ckptctl images rm NAME ID' "
@@ -108,6 +110,22 @@ static bool hint_capability(const char *s, char *arg, size_t arg_len)
 	return true;
 }
 
+/* "... container NAME's, which is running": NAME, into arg. */
+static bool hint_holder(const char *s, char *arg, size_t arg_len)
+{
+	const char *p = s ? strstr(s, "is container ") : NULL;
+	const char *end;
+
+	if (!p || !arg_len)
+		return false;
+	p += strlen("is container ");
+	end = strstr(p, "'s");
+	if (!end || end == p)
+		return false;
+	snprintf(arg, arg_len, "%.*s", (int)(end - p), p);
+	return true;
+}
+
 enum hint_kind hint_classify(const char *verb, int code, int sys_errno, const char *reason, char *arg,
 			     size_t arg_len)
 {
@@ -125,7 +143,7 @@ enum hint_kind hint_classify(const char *verb, int code, int sys_errno, const ch
 	case EDQUOT:
 		return HINT_STORE_FULL;
 	case EADDRINUSE:
-		return HINT_PORT_IN_USE;
+		return hint_holder(reason, arg, arg_len) ? HINT_NET_HELD : HINT_PORT_IN_USE;
 	}
 	/* the image reader's word for a MAC it can't accept, whose errno a
 	 * restart does not pass on */

@@ -27,7 +27,8 @@ enum hint_kind {
 	HINT_FILE_CHANGED,       /* a file changed since the checkpoint */
 	HINT_CAPABILITY,         /* the container lacks capability arg ("CAP_NET_ADMIN") */
 	HINT_PORT_TAKEN,         /* the host port is published by container arg */
-	HINT_PORT_IN_USE,        /* the host port is held by something outside ckptd */
+	HINT_PORT_IN_USE,        /* an address or port is held by something outside ckptd */
+	HINT_NET_HELD,           /* a restart's address or port is running container arg's */
 	HINT_EMFILE,             /* ckptd ran out of file descriptors */
 	HINT_STORE_FULL,         /* the image store's filesystem (or quota) is full */
 	HINT_REFUSED,            /* a checkpoint refused an object: --check lists them all */

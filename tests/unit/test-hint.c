@@ -114,6 +114,11 @@ static void test_classify(void **state)
 	assert_int_equal(hint_classify("checkpoint", E(ERR_IO), ENOSPC, "", arg, sizeof(arg)), HINT_STORE_FULL);
 	assert_int_equal(hint_classify("import", E(ERR_IO), EDQUOT, "", arg, sizeof(arg)), HINT_STORE_FULL);
 	assert_int_equal(hint_classify("restart", E(ERR_KERNEL), EADDRINUSE, "", arg, sizeof(arg)), HINT_PORT_IN_USE);
+	/* a running container holds what the restart needs: it can let it go */
+	assert_int_equal(hint_classify("restart", E(ERR_BAD_STATE), EADDRINUSE,
+				       "its published port 8080:80/tcp is container web-2's, which is running", arg,
+				       sizeof(arg)), HINT_NET_HELD);
+	assert_string_equal(arg, "web-2");
 	assert_int_equal(hint_classify("restart", E(ERR_BAD_STATE), 0,
 				       "reopening /w/f: it was modified since the checkpoint (mtime 1 -> 2; "
 				       "--allow-changed-files restores it anyway)", arg, sizeof(arg)),
