@@ -17,6 +17,15 @@
 
 #define CTL_NAME_MAX 64
 
+/* json.c: a minimal streaming JSON writer (no library). key is NULL inside
+ * arrays. Commas are handled by the writer. */
+#define JSON_MAX_DEPTH 16
+struct json {
+	FILE *f;
+	int depth;
+	bool first[JSON_MAX_DEPTH];
+};
+
 struct ctl {
 	const char *socket_path;   /* resolved by wire_socket_path() */
 	const char *verb;
@@ -29,6 +38,7 @@ struct ctl {
 	bool stdout_is_image;      /* -o -: --json output goes to stderr */
 	const char *cancel_name;   /* Ctrl-C while waiting cancels this container's operation */
 	struct ckpt_error derr;    /* the failed call's error, as fields (--json) */
+	struct json out;           /* the --json object being written (ctl_json_begin) */
 };
 
 struct ctl_verb {
@@ -105,14 +115,6 @@ int hooks_parse(struct ctl *c, const char *val, struct ctl_hooks *hk);
  * CKPT_PHASE, CKPT_INIT_PID and CKPT_NETNS set; its exit status answers. */
 int hooks_run(const struct ckpt_phase *p, char *reason, size_t reason_size, void *userdata);
 
-/* json.c: a minimal streaming JSON writer (no library). key is NULL inside
- * arrays. Commas are handled by the writer. */
-#define JSON_MAX_DEPTH 16
-struct json {
-	FILE *f;
-	int depth;
-	bool first[JSON_MAX_DEPTH];
-};
 void json_init(struct json *j, FILE *f);
 void json_string(FILE *f, const char *s);     /* quoted and escaped; NULL -> null */
 void json_obj_begin(struct json *j, const char *key);
@@ -129,6 +131,14 @@ void json_null(struct json *j, const char *key);
 void json_raw_begin(struct json *j, const char *key);
 /* End the document with a newline and flush. */
 int json_finish(struct json *j);
+/* A verb's --json answer: one object, on one line, on stdout (stderr when
+ * stdout carries an image). The verb writes only its keys between these
+ * two; ctl_json_end returns json_finish's result. */
+struct json *ctl_json_begin(struct ctl *c);
+int ctl_json_end(struct ctl *c);
+/* The keys an error object and a --check refusal share, where set:
+ * task_pid, task_host_pid, object, reason, hint. */
+void json_error_fields(struct json *j, const struct ckpt_error *e);
 
 /* render.c: shared renderers. */
 const char *render_state(enum ckpt_state s);

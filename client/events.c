@@ -20,19 +20,16 @@ static int on_event(const struct ckpt_event *ev, void *userdata)
 
 	/* "subscribed" is printed too: a script can wait for it */
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "type", ev->type);
+		json_str(j, "type", ev->type);
 		if (ev->container)
-			json_str(&j, "container", ev->container);
-		json_i64(&j, "time_us", ev->time_us);
+			json_str(j, "container", ev->container);
+		json_i64(j, "time_us", ev->time_us);
 		if (ev->details)
-			json_str(&j, "details", ev->details);
-		json_obj_end(&j);
-		/* json_finish ends the line and flushes: a reader sees it now */
-		return json_finish(&j) < 0 ? -EIO : 0;
+			json_str(j, "details", ev->details);
+		/* the line ends and is flushed: a reader sees it now */
+		return ctl_json_end(c) < 0 ? -EIO : 0;
 	} else {
 		char when[64];
 		time_t t = (time_t)(ev->time_us / 1000000);

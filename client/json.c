@@ -159,3 +159,33 @@ int json_finish(struct json *j)
 		return negerrno();
 	return 0;
 }
+
+/* ---- the one --json path of the verbs ---- */
+
+struct json *ctl_json_begin(struct ctl *c)
+{
+	/* an image on stdout keeps it: the object goes to stderr then */
+	json_init(&c->out, c->stdout_is_image ? stderr : stdout);
+	json_obj_begin(&c->out, NULL);
+	return &c->out;
+}
+
+int ctl_json_end(struct ctl *c)
+{
+	json_obj_end(&c->out);
+	return json_finish(&c->out);
+}
+
+void json_error_fields(struct json *j, const struct ckpt_error *e)
+{
+	if (e->task_pid)
+		json_i64(j, "task_pid", e->task_pid);
+	if (e->task_host_pid)
+		json_i64(j, "task_host_pid", e->task_host_pid);
+	if (e->object[0])
+		json_str(j, "object", e->object);
+	if (e->reason[0])
+		json_str(j, "reason", e->reason);
+	if (e->hint[0])
+		json_str(j, "hint", e->hint);
+}

@@ -108,31 +108,24 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
-/* --json: the error as one object, {"error": {...}}, for programs. */
+/* --json: the error as one object, {"error": {...}}, for programs, the
+ * same for every verb. */
 static void report_json(struct ctl *c, int r)
 {
 	const struct ckpt_error *d = &c->derr;
 	/* a refusal of ckptd's, not one of ours or of the exchange */
 	bool daemon = d->code_name && d->code != CKPT_E_CLIENT;
-	struct json j;
+	struct json *j;
 
-	json_init(&j, c->stdout_is_image ? stderr : stdout);
-	json_obj_begin(&j, NULL);
-	json_obj_begin(&j, "error");
-	json_str(&j, "code", daemon ? d->code_name : c->usage_error ? "USAGE" : "CLIENT");
-	json_str(&j, "message", c->error);
-	json_i64(&j, "errno", daemon ? d->sys_errno : -r);
-	if (d->task_pid)
-		json_i64(&j, "task_pid", d->task_pid);
-	if (d->task_host_pid)
-		json_i64(&j, "task_host_pid", d->task_host_pid);
-	if (d->object[0])
-		json_str(&j, "object", d->object);
-	if (d->reason[0])
-		json_str(&j, "reason", d->reason);
-	json_obj_end(&j);
-	json_obj_end(&j);
-	json_finish(&j);
+	/* whatever a failed verb had begun is left behind: this is the answer */
+	j = ctl_json_begin(c);
+	json_obj_begin(j, "error");
+	json_str(j, "code", daemon ? d->code_name : c->usage_error ? "USAGE" : "CLIENT");
+	json_str(j, "message", c->error);
+	json_i64(j, "errno", daemon ? d->sys_errno : -r);
+	json_error_fields(j, d);
+	json_obj_end(j);
+	ctl_json_end(c);
 }
 
 static int report(struct ctl *c, int r)
@@ -150,6 +143,8 @@ static int report(struct ctl *c, int r)
 		fprintf(stderr, "ckptctl: %s: %s\n", c->verb, c->error);
 	else
 		fprintf(stderr, "ckptctl: %s\n", c->error);
+	if (c->derr.hint[0])
+		fprintf(stderr, "hint: %s\n", c->derr.hint);
 	return c->usage_error ? 2 : 1;
 }
 

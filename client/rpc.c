@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* ckptctl's connection to ckptd: libckpt's, with progress on the terminal
  * and the library's errors recorded as ckptctl's. */
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "ckptctl.h"
+#include "hint.h"
 #include "macro.h"
 
 struct ctl_cancel {
@@ -25,7 +29,43 @@ int ctl_lib(struct ctl *c, int r)
 	render_progress_clear(c);
 	if (r >= 0)
 		return r;
+	/* the first error is the one reported: a later failure of the
+	 * library must not lend it its fields and hint */
+	if (c->error[0]) {
+		memset(&c->derr, 0, sizeof(c->derr));
+		return r;
+	}
 	return ctl_fail(c, r, "%s", c->derr.message[0] ? c->derr.message : strerror(-r));
+}
+
+/* Why ckptd could not be reached, and what to do about it: start it, or
+ * join the group the socket lets in. */
+static void ctl_connect_hint(struct ctl *c)
+{
+	struct hint_facts hf = { .kind = HINT_NONE };
+	struct passwd *pw = getpwuid(getuid());
+	struct group *gr = NULL;
+	struct stat st;
+	bool seen;
+
+	switch (c->derr.sys_errno) {
+	case ENOENT:
+	case ECONNREFUSED:
+		hf.kind = HINT_NO_DAEMON;
+		break;
+	case EACCES:
+	case EPERM:
+		/* the socket's group is the one ckptd lets in; root's means
+		 * there is none (a socket out of sight: the default's) */
+		seen = stat(c->socket_path, &st) == 0;
+		if (seen && st.st_gid)
+			gr = getgrgid(st.st_gid);
+		hf.kind = gr || !seen ? HINT_DENIED : HINT_DENIED_NO_GROUP;
+		hf.arg = gr ? gr->gr_name : NULL;
+		hf.user = pw ? pw->pw_name : NULL;
+		break;
+	}
+	hint_format(&hf, c->derr.hint, sizeof(c->derr.hint));
 }
 
 int ctl_connect(struct ctl *c)
@@ -35,6 +75,8 @@ int ctl_connect(struct ctl *c)
 	if (c->h)
 		return 0;
 	r = ckpt_connect(c->socket_path, &c->h, &c->derr);
+	if (r < 0 && c->derr.code == CKPT_E_CLIENT)
+		ctl_connect_hint(c);
 	if (r < 0)
 		return ctl_lib(c, r);
 	ckpt_set_progress(c->h, on_progress, c);

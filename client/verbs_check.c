@@ -11,34 +11,24 @@
 
 static void check_json(struct ctl *c, const char *name, const struct ckpt_checkpoint_result *cr)
 {
-	struct json j;
+	struct json *j = ctl_json_begin(c);
 
-	json_init(&j, stdout);
-	json_obj_begin(&j, NULL);
-	json_str(&j, "name", name);
-	json_bool(&j, "ok", cr->n_errors == 0);
-	json_arr_begin(&j, "errors");
+	json_str(j, "name", name);
+	json_bool(j, "ok", cr->n_errors == 0);
+	json_arr_begin(j, "errors");
 	for (size_t i = 0; i < cr->n_errors; i++) {
 		const struct ckpt_error *e = &cr->errors[i];
 
-		json_obj_begin(&j, NULL);
-		json_str(&j, "code", e->code_name);
-		json_str(&j, "message", e->message);
-		if (e->task_pid)
-			json_i64(&j, "task_pid", e->task_pid);
-		if (e->task_host_pid)
-			json_i64(&j, "task_host_pid", e->task_host_pid);
-		if (e->object[0])
-			json_str(&j, "object", e->object);
-		if (e->reason[0])
-			json_str(&j, "reason", e->reason);
+		json_obj_begin(j, NULL);
+		json_str(j, "code", e->code_name);
+		json_str(j, "message", e->message);
+		json_error_fields(j, e);
 		if (e->sys_errno)
-			json_i64(&j, "sys_errno", e->sys_errno);
-		json_obj_end(&j);
+			json_i64(j, "sys_errno", e->sys_errno);
+		json_obj_end(j);
 	}
-	json_arr_end(&j);
-	json_obj_end(&j);
-	json_finish(&j);
+	json_arr_end(j);
+	ctl_json_end(c);
 }
 
 void checkpoint_check_render(struct ctl *c, const char *name, const struct ckpt_checkpoint_result *cr)
@@ -57,6 +47,9 @@ void checkpoint_check_render(struct ctl *c, const char *name, const struct ckpt_
 		return;
 	}
 	printf("%s: a checkpoint would refuse %zu object%s:\n", name, refused, refused == 1 ? "" : "s");
-	for (size_t i = 0; i < cr->n_errors; i++)
+	for (size_t i = 0; i < cr->n_errors; i++) {
 		printf("  %s\n", cr->errors[i].message);
+		if (cr->errors[i].hint[0])
+			printf("    hint: %s\n", cr->errors[i].hint);
+	}
 }

@@ -262,13 +262,10 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_run(c->h, name, &run, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		render_container_json(&j, "container", &res.container);
-		json_obj_end(&j);
-		json_finish(&j);
+		render_container_json(j, "container", &res.container);
+		ctl_json_end(c);
 	} else {
 		const struct ckpt_container *ci = &res.container;
 
@@ -322,16 +319,13 @@ int verb_list(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_list(c->h, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_arr_begin(&j, "containers");
+		json_arr_begin(j, "containers");
 		for (size_t i = 0; i < res.n_containers; i++)
-			render_container_json(&j, NULL, &res.containers[i]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_finish(&j);
+			render_container_json(j, NULL, &res.containers[i]);
+		json_arr_end(j);
+		ctl_json_end(c);
 	} else {
 		list_table(&res);
 	}
@@ -514,14 +508,11 @@ int verb_kill(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_kill(c->h, name, sig, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", name);
-		json_i64(&j, "signal", sig);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_str(j, "name", name);
+		json_i64(j, "signal", sig);
+		ctl_json_end(c);
 	} else {
 		printf("sent SIG%s to %s\n", sigabbrev_np(sig) ?: "?", name);
 	}
@@ -538,14 +529,11 @@ int verb_rm(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_rm(c->h, name, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", name);
-		json_bool(&j, "removed", true);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_str(j, "name", name);
+		json_bool(j, "removed", true);
+		ctl_json_end(c);
 	} else {
 		printf("removed %s\n", name);
 	}
@@ -567,15 +555,12 @@ int verb_cancel(struct ctl *c, int argc, char **argv)
 	canceled = res.canceled;
 	op = res.operation ? res.operation : "operation";
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", name);
-		json_str(&j, "operation", op);
-		json_bool(&j, "canceled", canceled);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_str(j, "name", name);
+		json_str(j, "operation", op);
+		json_bool(j, "canceled", canceled);
+		ctl_json_end(c);
 	} else if (canceled) {
 		printf("canceled the %s of %s\n", op, name);
 	} else {
@@ -600,21 +585,18 @@ int verb_version(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_version(c->h, &v, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_obj_begin(&j, "client");
-		json_str(&j, "version", CKPTD_VERSION);
-		json_u64(&j, "proto_version", CKPT_PROTO_VERSION);
-		json_obj_end(&j);
-		json_obj_begin(&j, "daemon");
-		json_str(&j, "version", v.version);
-		json_u64(&j, "proto_version", v.proto_version);
-		json_u64(&j, "image_version", v.image_version);
-		json_obj_end(&j);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_obj_begin(j, "client");
+		json_str(j, "version", CKPTD_VERSION);
+		json_u64(j, "proto_version", CKPT_PROTO_VERSION);
+		json_obj_end(j);
+		json_obj_begin(j, "daemon");
+		json_str(j, "version", v.version);
+		json_u64(j, "proto_version", v.proto_version);
+		json_u64(j, "image_version", v.image_version);
+		json_obj_end(j);
+		ctl_json_end(c);
 	} else {
 		printf("ckptd %s (protocol %u, image format %u)\n", v.version,
 		       v.proto_version, v.image_version);
@@ -626,7 +608,6 @@ int verb_version(struct ctl *c, int argc, char **argv)
 int verb_check(struct ctl *c, int argc, char **argv)
 {
 	struct ckpt_check_result res = {}, *cr = &res;
-	struct json j;
 	int r, w = 7;
 
 	if ((r = no_args(c, argc, argv)) < 0)
@@ -634,20 +615,19 @@ int verb_check(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_check(c->h, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_arr_begin(&j, "features");
+		struct json *j = ctl_json_begin(c);
+
+		json_arr_begin(j, "features");
 		for (size_t i = 0; i < cr->n_features; i++) {
-			json_obj_begin(&j, NULL);
-			json_str(&j, "name", cr->features[i].name);
-			json_bool(&j, "ok", cr->features[i].ok);
+			json_obj_begin(j, NULL);
+			json_str(j, "name", cr->features[i].name);
+			json_bool(j, "ok", cr->features[i].ok);
 			if (cr->features[i].detail)
-				json_str(&j, "detail", cr->features[i].detail);
-			json_obj_end(&j);
+				json_str(j, "detail", cr->features[i].detail);
+			json_obj_end(j);
 		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_arr_end(j);
+		ctl_json_end(c);
 	} else {
 		for (size_t i = 0; i < cr->n_features; i++)
 			w = MAX(w, (int)strlen(cr->features[i].name));

@@ -112,29 +112,26 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 	const char *where = cr->image_id ?: (a->output && !streq(a->output, "-") ? a->output : "-");
 
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, out);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", a->name);
+		json_str(j, "name", a->name);
 		if (cr->image_id)
-			json_str(&j, "image_id", cr->image_id);
+			json_str(j, "image_id", cr->image_id);
 		if (a->output)
-			json_str(&j, "output", a->output);
-		json_bool(&j, "leave_running", a->o.leave_running);
-		json_u64(&j, "image_bytes", cr->image_bytes);
+			json_str(j, "output", a->output);
+		json_bool(j, "leave_running", a->o.leave_running);
+		json_u64(j, "image_bytes", cr->image_bytes);
 		if (cr->has_pages)
-			json_u64(&j, "pages", cr->pages);
-		json_u64(&j, "frozen_us", cr->frozen_us);
-		json_u64(&j, "total_us", cr->total_us);
+			json_u64(j, "pages", cr->pages);
+		json_u64(j, "frozen_us", cr->frozen_us);
+		json_u64(j, "total_us", cr->total_us);
 		if (cr->copy)
-			json_str(&j, "copy", cr->copy);
+			json_str(j, "copy", cr->copy);
 		if (cr->parent_id)
-			json_str(&j, "parent_id", cr->parent_id);
+			json_str(j, "parent_id", cr->parent_id);
 		if (cr->full_reason)
-			json_str(&j, "full_reason", cr->full_reason);
-		json_obj_end(&j);
-		json_finish(&j);
+			json_str(j, "full_reason", cr->full_reason);
+		ctl_json_end(c);
 		return;
 	}
 	fprintf(out, "checkpointed %s: image %s, %" PRIu64 " bytes, frozen %.1f ms, total %.1f ms%s%s\n",
@@ -255,15 +252,12 @@ static void restart_render(struct ctl *c, const struct ckpt_restart_result *rr)
 	const struct ckpt_container *ci = &rr->container;
 
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		render_container_json(&j, "container", ci);
-		json_u64(&j, "image_bytes", rr->image_bytes);
-		json_u64(&j, "total_us", rr->total_us);
-		json_obj_end(&j);
-		json_finish(&j);
+		render_container_json(j, "container", ci);
+		json_u64(j, "image_bytes", rr->image_bytes);
+		json_u64(j, "total_us", rr->total_us);
+		ctl_json_end(c);
 		return;
 	}
 	printf("restarted %s: pid %d (host pid %d), %" PRIu64 " bytes, total %.1f ms\n",
@@ -367,15 +361,12 @@ static int images_rm(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_image_rm(c->h, argv[2], argv[3], &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", argv[2]);
-		json_str(&j, "image_id", argv[3]);
-		json_bool(&j, "removed", true);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_str(j, "name", argv[2]);
+		json_str(j, "image_id", argv[3]);
+		json_bool(j, "removed", true);
+		ctl_json_end(c);
 	} else {
 		printf("removed image %s of %s\n", argv[3], argv[2]);
 	}
@@ -403,16 +394,13 @@ int verb_images(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_images(c->h, name, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_arr_begin(&j, "images");
+		json_arr_begin(j, "images");
 		for (size_t i = 0; i < res.n_images; i++)
-			render_image_json(&j, NULL, &res.images[i]);
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_finish(&j);
+			render_image_json(j, NULL, &res.images[i]);
+		json_arr_end(j);
+		ctl_json_end(c);
 	} else {
 		images_table(&res);
 	}

@@ -28,26 +28,23 @@ int verb_ps(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_ps(c->h, name, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", name);
-		json_arr_begin(&j, "processes");
+		json_str(j, "name", name);
+		json_arr_begin(j, "processes");
 		for (size_t i = 0; i < res.n_processes; i++) {
 			const struct ckpt_process *pi = &res.processes[i];
 
-			json_obj_begin(&j, NULL);
-			json_i64(&j, "pid", pi->pid);
-			json_i64(&j, "host_pid", pi->host_pid);
-			json_i64(&j, "ppid", pi->ppid);
-			json_str(&j, "state", pi->state);
-			json_str(&j, "command", pi->command);
-			json_obj_end(&j);
+			json_obj_begin(j, NULL);
+			json_i64(j, "pid", pi->pid);
+			json_i64(j, "host_pid", pi->host_pid);
+			json_i64(j, "ppid", pi->ppid);
+			json_str(j, "state", pi->state);
+			json_str(j, "command", pi->command);
+			json_obj_end(j);
 		}
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_arr_end(j);
+		ctl_json_end(c);
 	} else {
 		ps_table(&res);
 	}
@@ -66,23 +63,21 @@ int verb_wait(struct ctl *c, int argc, char **argv)
 		return r;
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_wait(c->h, name, &res, &c->derr))) < 0)
 		return r;
-	if (c->json) {
-		struct json j;
+	/* without a status it failed: one answer, the error object */
+	if (!ci->has_exit_status) {
+		r = ctl_fail(c, -ENODATA, "%s stopped, its exit status is unknown (ckptd restarted meanwhile)",
+			     ci->name);
+	} else if (c->json) {
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		render_container_json(&j, "container", ci);
-		json_obj_end(&j);
-		json_finish(&j);
-	} else if (ci->has_exit_status) {
+		render_container_json(j, "container", ci);
+		ctl_json_end(c);
+	} else {
 		printf("%s exited with status %d\n", ci->name, ci->exit_status);
 	}
 	/* the workload's status becomes ours, as with the shell's wait */
 	if (ci->has_exit_status)
 		c->exit_status = ci->exit_status & 0xff;
-	else
-		r = ctl_fail(c, -ENODATA, "%s stopped, its exit status is unknown (ckptd restarted meanwhile)",
-			     ci->name);
 	ckpt_container_result_free(&res);
 	return r;
 }
@@ -99,21 +94,18 @@ int verb_stats(struct ctl *c, int argc, char **argv)
 	if ((r = ctl_connect(c)) < 0 || (r = ctl_lib(c, ckpt_stats(c->h, name, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", name);
-		json_str(&j, "state", render_state(s->state));
+		json_str(j, "name", name);
+		json_str(j, "state", render_state(s->state));
 		if (s->has_memory_bytes) {
-			json_u64(&j, "memory_bytes", s->memory_bytes);
-			json_str(&j, "memory_source", s->memory_source);
+			json_u64(j, "memory_bytes", s->memory_bytes);
+			json_str(j, "memory_source", s->memory_source);
 		}
-		json_u64(&j, "processes", s->processes);
-		json_u64(&j, "images", s->images);
-		json_u64(&j, "image_bytes", s->image_bytes);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_u64(j, "processes", s->processes);
+		json_u64(j, "images", s->images);
+		json_u64(j, "image_bytes", s->image_bytes);
+		ctl_json_end(c);
 	} else {
 		if (s->has_memory_bytes)
 			render_size(mem, sizeof(mem), s->memory_bytes);

@@ -97,16 +97,13 @@ int verb_export(struct ctl *c, int argc, char **argv)
 		FILE *out = to_stdout ? stderr : stdout;
 
 		if (c->json) {
-			struct json j;
+			struct json *j = ctl_json_begin(c);
 
-			json_init(&j, out);
-			json_obj_begin(&j, NULL);
-			json_str(&j, "name", name);
-			json_str(&j, "image_id", res.image_id);
-			json_str(&j, "output", output);
-			json_u64(&j, "image_bytes", bytes);
-			json_obj_end(&j);
-			json_finish(&j);
+			json_str(j, "name", name);
+			json_str(j, "image_id", res.image_id);
+			json_str(j, "output", output);
+			json_u64(j, "image_bytes", bytes);
+			ctl_json_end(c);
 		} else {
 			fprintf(out, "exported %s image %s to %s: %" PRIu64 " bytes\n", name,
 				res.image_id, output, bytes);
@@ -158,16 +155,13 @@ int verb_import(struct ctl *c, int argc, char **argv)
 	    (r = ctl_lib(c, ckpt_import(c->h, name, &(struct ckpt_import_opts){ .fd = fd }, &res, &c->derr))) < 0)
 		return r;
 	if (c->json) {
-		struct json j;
+		struct json *j = ctl_json_begin(c);
 
-		json_init(&j, stdout);
-		json_obj_begin(&j, NULL);
-		json_str(&j, "name", name);
-		json_str(&j, "image_id", res.image_id);
-		json_u64(&j, "image_bytes", res.image_bytes);
-		json_bool(&j, "created", res.created);
-		json_obj_end(&j);
-		json_finish(&j);
+		json_str(j, "name", name);
+		json_str(j, "image_id", res.image_id);
+		json_u64(j, "image_bytes", res.image_bytes);
+		json_bool(j, "created", res.created);
+		ctl_json_end(c);
 	} else {
 		printf("imported into %s%s: image %s, %" PRIu64 " bytes\n", name,
 		       res.created ? " (created)" : "", res.image_id,

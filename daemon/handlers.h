@@ -40,6 +40,10 @@ void query_wait_gone(struct container *ct);
 void console_attach(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 
 /* ops.c: container lifecycle */
+/* Answer with an error whose hint (hint.h) hf describes; hf NULL: none. */
+struct hint_facts;
+void ops_refuse(struct conn *cn, Ckpt__Rpc__ErrorCode code, const struct hint_facts *hf, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Validate name and find it; on failure answered (INVALID_REQUEST, NOT_FOUND), NULL. */
 struct container *ops_lookup(struct conn *cn, const char *name);
 void ops_run(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);

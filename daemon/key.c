@@ -182,6 +182,7 @@ int key_ring_load(int state_fd, const char *trusted_dir, struct key_ring *ret)
 		key_ring_free(&ring);
 		return r;
 	}
+	ring.trusted_dir = trusted_dir;
 	mac_key_id_hex(ring.keys[0].id, hex);
 	log_info("image key id %s; %zu trusted key(s) from %s", hex, ring.n - 1, trusted_dir);
 	for (size_t i = 1; i < ring.n; i++) {

@@ -18,6 +18,7 @@
 struct key_ring {
 	struct mac_key *keys;    /* [0]: ckptd's own, then the trusted ones */
 	size_t n;
+	const char *trusted_dir; /* where the trusted ones come from (for hints) */
 };
 
 /* Load STATE/keys/image.key, making it first if there is none. */

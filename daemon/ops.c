@@ -13,6 +13,7 @@
 #include "intent.h"
 #include "events.h"
 #include "handlers.h"
+#include "hint.h"
 #include "init.h"
 #include "key.h"
 #include "log.h"
@@ -41,6 +42,24 @@ static const char *const op_names[] = {
 	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_IMPORT] = "import", [OP_RUN] = "run",
 };
 
+void ops_refuse(struct conn *cn, Ckpt__Rpc__ErrorCode code, const struct hint_facts *hf, const char *fmt, ...)
+{
+	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
+	char msg[1024], hint[256] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	e.code = code;
+	e.message = msg;
+	if (hf && hint_format(hf, hint, sizeof(hint)))
+		e.hint = hint;
+	conn_reply_error_msg(cn, &e);
+}
+
+#define HINT(...) (&(struct hint_facts){ __VA_ARGS__ })
+
 struct container *ops_lookup(struct conn *cn, const char *name)
 {
 	struct container *c;
@@ -56,7 +75,8 @@ struct container *ops_lookup(struct conn *cn, const char *name)
 	if (c && !access_may_act(cn->uid, c->owner_uid))
 		c = NULL;
 	if (!c)
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container", name);
+		ops_refuse(cn, E(ERR_NOT_FOUND), HINT(.kind = HINT_NO_CONTAINER, .name = name),
+			   "container %s: no such container", name);
 	return c;
 }
 
@@ -66,15 +86,32 @@ static bool ops_name_free_for(struct conn *cn, const char *verb, struct containe
 {
 	if (!c || access_may_act(cn->uid, c->owner_uid))
 		return true;
-	conn_reply_error(cn, E(ERR_EXISTS), "%s %s: the name is taken by another user's container", verb, c->name);
+	ops_refuse(cn, E(ERR_EXISTS), HINT(.kind = HINT_NAME_TAKEN_OTHER, .name = c->name),
+		   "%s %s: the name is taken by another user's container", verb, c->name);
 	return false;
+}
+
+/* An operation that needs its processes, on a container without them;
+ * fmt has one %s, its state. */
+static void ops_refuse_not_running(struct conn *cn, struct container *c, const char *fmt)
+{
+	bool ckpt = c->state == CONTAINER_CHECKPOINTED;
+	char what[128];
+
+	snprintf(what, sizeof(what), fmt, ckpt ? "checkpointed" : "stopped");
+	ops_refuse(cn, E(ERR_BAD_STATE), HINT(.kind = ckpt ? HINT_CHECKPOINTED : HINT_STOPPED, .name = c->name),
+		   "container %s: %s", c->name, what);
 }
 
 static bool ops_idle(struct conn *cn, struct container *c)
 {
 	if (c->op == OP_NONE)
 		return true;
-	conn_reply_error(cn, E(ERR_BUSY), "container %s: busy with a %s", c->name, op_names[c->op]);
+	/* ckptctl cancel stops a checkpoint or restart; the rest are short */
+	ops_refuse(cn, E(ERR_BUSY),
+		   HINT(.kind = c->op == OP_CHECKPOINT || c->op == OP_RESTART ? HINT_BUSY : HINT_BUSY_WAIT,
+			.name = c->name, .arg = op_names[c->op]),
+		   "container %s: busy with a %s", c->name, op_names[c->op]);
 	return false;
 }
 
@@ -110,6 +147,7 @@ void op_end(struct container *c)
 	c->op_wait_init = false;
 	c->op_new = false;
 	c->op_check = false;
+	c->op_from_fd = false;
 	c->op_image_id[0] = '\0';
 	if (c->op_result)
 		ckpt__rpc__response__free_unpacked(c->op_result, NULL);
@@ -133,11 +171,33 @@ static void op_set_error(struct container *c, Ckpt__Rpc__ErrorCode code, const c
 	va_end(ap);
 }
 
+/* The hint for an engine error of c's operation, as hint_classify
+ * reads it, with what only ckptd knows filled in. */
+static size_t op_hint(const struct container *c, int code, int sys_errno, const char *reason,
+		      char *buf, size_t len)
+{
+	char arg[64];
+	struct hint_facts hf = {
+		.kind = hint_classify(op_names[c->op], code, sys_errno, reason, arg, sizeof(arg)),
+		.name = c->name, .arg = arg[0] ? arg : NULL, .from_file = c->op_from_fd,
+	};
+
+	if (hf.kind == HINT_UNTRUSTED)
+		hf.arg = c->srv->keys ? c->srv->keys->trusted_dir : NULL;
+	/* a full disk that is not the store's is the client's to free */
+	if (hf.kind == HINT_STORE_FULL && c->op == OP_CHECKPOINT && !c->op_image_id[0])
+		hf.kind = HINT_NONE;
+	/* one that ran --check has seen the whole list */
+	if (hf.kind == HINT_REFUSED && c->op_check)
+		hf.kind = HINT_NONE;
+	return hint_format(&hf, buf, len);
+}
+
 static void op_reply_error(struct container *c)
 {
 	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
 	struct op_err_detail *d = &c->op_err_detail;
-	char msg[sizeof(c->op_err_msg)];
+	char msg[sizeof(c->op_err_msg)], hint[256];
 
 	snprintf(msg, sizeof(msg), "%s", c->op_err_msg[0] ? c->op_err_msg : "operation failed");
 	e.code = c->op_err_code ? c->op_err_code : E(ERR_INTERNAL);
@@ -150,6 +210,8 @@ static void op_reply_error(struct container *c)
 	e.task_host_pid = d->task_host_pid;
 	e.object = d->object[0] ? d->object : NULL;
 	e.reason = d->reason[0] ? d->reason : NULL;
+	if (op_hint(c, e.code, d->sys_errno, d->reason[0] ? d->reason : msg, hint, sizeof(hint)))
+		e.hint = hint;
 	conn_reply_error_msg(c->op_conn, &e);
 }
 
@@ -289,8 +351,8 @@ static bool ops_slot(struct conn *cn, const char *name)
 		n += c->op_worker != NULL;
 	if (n < cn->srv->max_ops)
 		return true;
-	conn_reply_error(cn, E(ERR_BUSY), "container %s: ckptd runs %d checkpoints and restarts already (--max-ops); try again later",
-			 name, n);
+	ops_refuse(cn, E(ERR_BUSY), HINT(.kind = HINT_MAX_OPS),
+		   "container %s: ckptd runs %d checkpoints and restarts already (--max-ops)", name, n);
 	return false;
 }
 
@@ -437,8 +499,8 @@ static bool ops_run_ports_free(struct conn *cn, const char *name, struct contain
 
 		if (b) {
 			net_format_publish(&net->publish[i], p);
-			conn_reply_error(cn, E(ERR_EXISTS), "run %s: host port %s is published by container %s",
-					 name, p, b->name);
+			ops_refuse(cn, E(ERR_EXISTS), HINT(.kind = HINT_PORT_TAKEN, .arg = b->name),
+				   "run %s: host port %s is published by container %s", name, p, b->name);
 			return false;
 		}
 	}
@@ -480,8 +542,9 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		return;
 	/* A stopped container is replaced: new argv and init, same log and images. */
 	if (c && c->state != CONTAINER_STOPPED) {
-		conn_reply_error(cn, E(ERR_EXISTS), "container %s: already exists and is %s", r->name,
-				 c->state == CONTAINER_RUNNING ? "running" : "checkpointed");
+		ops_refuse(cn, E(ERR_EXISTS), HINT(.kind = HINT_NAME_TAKEN, .name = r->name),
+			   "container %s: already exists and is %s", r->name,
+			   c->state == CONTAINER_RUNNING ? "running" : "checkpointed");
 		return;
 	}
 	if (container_contain_from_run(r, &contain, why, sizeof(why)) < 0) {
@@ -707,6 +770,22 @@ static void ops_checkpoint_damaged(struct container *c, int wait_status, int hel
 	ops_run_pending(c);
 }
 
+/* Each refusal a --check found gets the hint of its own kind. */
+static void ops_check_hints(const struct container *c, Ckpt__Rpc__CheckpointResponse *cr)
+{
+	char hint[256];
+
+	for (size_t i = 0; i < cr->n_errors; i++) {
+		Ckpt__Rpc__Error *e = cr->errors[i];
+
+		if (e->hint || !op_hint(c, e->code, e->has_sys_errno ? e->sys_errno : 0, e->reason ? e->reason : e->message,
+					hint, sizeof(hint)))
+			continue;
+		/* freed with the reply, by protobuf-c's default allocator */
+		e->hint = strdup(hint);
+	}
+}
+
 static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
 {
 	struct container *c = ud;
@@ -745,6 +824,8 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 	}
 	c->op_result = final;
 	if (final->checkpoint && c->op_check)
+		ops_check_hints(c, final->checkpoint);
+	if (final->checkpoint && c->op_check)
 		log_fields(LOG_LVL_INFO, (struct log_field[]){ { "CKPT_CONTAINER", c->name }, { "CKPT_OPERATION", "check" } },
 			   2, "container %s: checkpoint --check found %zu refusals", c->name, final->checkpoint->n_errors);
 	else if (final->checkpoint)
@@ -755,7 +836,9 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 			c->state = CONTAINER_STOPPED;
 			container_save(c);
 		}
-		ops_checkpoint_event(c);
+		/* a --check wrote nothing: nothing was checkpointed */
+		if (!c->op_check)
+			ops_checkpoint_event(c);
 		conn_send(c->op_conn, final, NULL, 0);
 		op_end(c);
 		return;
@@ -858,8 +941,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	    !ops_phases(cn, "checkpoint", c->name, r->notify, false, &job.phases))
 		return;
 	if (c->state != CONTAINER_RUNNING || c->init_pid <= 0) {
-		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is %s, not running", c->name,
-				 c->state == CONTAINER_CHECKPOINTED ? "checkpointed" : "stopped");
+		ops_refuse_not_running(cn, c, "is %s, not running");
 		return;
 	}
 	if (!ops_slot(cn, c->name))
@@ -1042,7 +1124,8 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 		}
 		snprintf(id, STORE_ID_MAX, "%s", r->image_id);
 	} else if (store_newest(c->dir_fd, id) < 0) {
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: has no stored image", c->name);
+		ops_refuse(cn, E(ERR_NOT_FOUND), HINT(.kind = HINT_NO_STORED_IMAGE, .name = c->name),
+			   "container %s: has no stored image", c->name);
 		return -ENOENT;
 	}
 	fd = store_open(c->dir_fd, id);
@@ -1052,12 +1135,12 @@ static int ops_restart_image(struct conn *cn, struct container *c, const Ckpt__R
 		fd = -ENOENT;
 	}
 	if (fd < 0)
-		conn_reply_error(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO), "container %s: image %s: %s",
-				 c->name, id, strerror(-fd));
+		ops_refuse(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO),
+			   fd == -ENOENT ? HINT(.kind = HINT_NO_IMAGE, .name = c->name) : NULL,
+			   "container %s: image %s: %s", c->name, id, strerror(-fd));
 	return fd;
 }
 
-/* Spawn a fresh init and a worker restoring image_fd into it. */
 /* The parents of stored image id (an incremental one), opened, parent
  * first; how many, or -errno with the answer sent. */
 static int ops_restart_chain(struct conn *cn, struct container *c, const char *id, int fds[CR_INCR_CHAIN_MAX],
@@ -1109,8 +1192,9 @@ static int ops_restart_chain(struct conn *cn, struct container *c, const char *i
 	return n;
 }
 
-static void ops_restart_start(struct conn *cn, struct container *c, bool created, int fd, const char *image_id,
-			      uint32_t timeout_s, bool allow_changed, bool trust_image, const struct worker_phases *phases)
+/* Spawn a fresh init and a worker restoring fd (image_id's, with its parents when stored) into it. */
+static void ops_restart_start(struct conn *cn, struct container *c, bool created, bool from_fd, int fd,
+			      const char *image_id, uint32_t timeout_s, bool allow_changed, bool trust_image, const struct worker_phases *phases)
 {
 	static int pfds[CR_INCR_CHAIN_MAX];
 	static char pids[CR_INCR_CHAIN_MAX][STORE_ID_MAX];
@@ -1181,6 +1265,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	snprintf(what, sizeof(what), "restart %s", c->name);
 	op_begin(c, OP_RESTART, cn);
 	c->op_new = created;
+	c->op_from_fd = from_fd;
 	k = intent_write(c->dir_fd, &job.intent);
 	if (k >= 0)
 		k = net_busy_list(cn->srv, c, cn->uid, &busy, &job.net_nbusy);
@@ -1266,7 +1351,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL);
+	ops_restart_start(cn, c, false, true, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -1365,8 +1450,8 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	if (!ops_name_free_for(cn, "restart", c))
 		return;
 	if (!c && !r->from_fd) {
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: no such container (an image stream creates it)",
-				 r->name);
+		ops_refuse(cn, E(ERR_NOT_FOUND), HINT(.kind = HINT_NO_CONTAINER_RESTART, .name = r->name),
+			   "container %s: no such container (an image stream creates it)", r->name);
 		return;
 	}
 	if (c && r->from_fd && c->op == OP_CHECKPOINT && !c->op_leave_running && !c->pending_conn) {
@@ -1382,7 +1467,8 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	if (c && !ops_idle(cn, c))
 		return;
 	if (c && c->state == CONTAINER_RUNNING) {
-		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is running", c->name);
+		ops_refuse(cn, E(ERR_BAD_STATE), HINT(.kind = HINT_RUNNING, .name = c->name),
+			   "container %s: is running", c->name);
 		return;
 	}
 	if (!c) {
@@ -1417,7 +1503,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
-	ops_restart_start(cn, c, created, TAKE_FD(image_fd), image_id, r->timeout_s, r->allow_changed_files,
+	ops_restart_start(cn, c, created, r->from_fd, TAKE_FD(image_fd), image_id, r->timeout_s, r->allow_changed_files,
 			  r->trust_image, &phases);
 }
 
@@ -1455,7 +1541,7 @@ void ops_kill(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t n
 		return;
 	}
 	if (c->state != CONTAINER_RUNNING || c->init_pid <= 0) {
-		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: is not running", c->name);
+		ops_refuse_not_running(cn, c, "is %s, not running");
 		return;
 	}
 	if (sig == SIGKILL) {

@@ -6,6 +6,7 @@
 #include "access.h"
 #include "container.h"
 #include "handlers.h"
+#include "hint.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -141,9 +142,12 @@ static struct container *lookup_running(struct conn *cn, const char *verb, const
 	struct container *c = ops_lookup(cn, name);
 
 	if (c && (c->state != CONTAINER_RUNNING || c->op != OP_NONE || !c->has_cgroup)) {
-		conn_reply_error(cn, E(ERR_BAD_STATE), "%s: container %s is %s, not running", verb, c->name,
-				 c->op != OP_NONE ? "busy" : c->state == CONTAINER_CHECKPOINTED ? "checkpointed" :
-				 "stopped");
+		ops_refuse(cn, E(ERR_BAD_STATE),
+			   &(struct hint_facts){ .kind = c->op != OP_NONE ? HINT_BUSY_WAIT :
+						 c->state == CONTAINER_CHECKPOINTED ? HINT_CHECKPOINTED : HINT_STOPPED,
+						 .name = c->name },
+			   "%s: container %s is %s, not running", verb, c->name,
+			   c->op != OP_NONE ? "busy" : c->state == CONTAINER_CHECKPOINTED ? "checkpointed" : "stopped");
 		return NULL;
 	}
 	return c;
@@ -304,7 +308,8 @@ void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	}
 	/* a checkpoint may be writing it, a restart reading it */
 	if (c->op != OP_NONE) {
-		conn_reply_error(cn, E(ERR_BUSY), "images rm: container %s is busy", c->name);
+		ops_refuse(cn, E(ERR_BUSY), &(struct hint_facts){ .kind = HINT_BUSY_WAIT, .name = c->name },
+			   "images rm: container %s is busy", c->name);
 		return;
 	}
 	r = query_image_owner(c, id);
@@ -319,7 +324,8 @@ void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	if (r >= 0)
 		r = store_remove(c->dir_fd, id);
 	if (r == -ENOENT) {
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "images rm: container %s has no image %s", c->name, id);
+		ops_refuse(cn, E(ERR_NOT_FOUND), &(struct hint_facts){ .kind = HINT_NO_IMAGE, .name = c->name },
+			   "images rm: container %s has no image %s", c->name, id);
 		return;
 	}
 	if (r < 0) {

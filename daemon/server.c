@@ -5,6 +5,7 @@
 #include "container.h"
 #include "events.h"
 #include "handlers.h"
+#include "hint.h"
 #include "log.h"
 #include "logrot.h"
 #include "opqueue.h"
@@ -14,6 +15,7 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <sys/socket.h>
@@ -244,8 +246,15 @@ static void refuse_peer(struct server *srv, int fd, const struct ucred *cred)
 {
 	Ckpt__Rpc__Response resp = CKPT__RPC__RESPONSE__INIT;
 	Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
-	char msg[160];
+	struct passwd pw, *user = NULL;
+	char msg[160], hint[256], pwbuf[1024];
 
+	/* the fix: join the group (or have it made), named as it is configured */
+	(void)getpwuid_r(cred->uid, &pw, pwbuf, sizeof(pwbuf), &user);
+	if (hint_format(&(struct hint_facts){ .kind = srv->access.has_group ? HINT_DENIED : HINT_DENIED_NO_GROUP,
+					       .arg = srv->access.group, .user = user ? user->pw_name : NULL },
+			hint, sizeof(hint)))
+		e.hint = hint;
 	if (srv->access.has_group)
 		snprintf(msg, sizeof(msg), "permission denied: uid %u may not use ckptd: it is neither root "
 			 "nor in group %s", (unsigned)cred->uid, srv->access.group);

@@ -7,6 +7,8 @@
 #include "container.h"
 #include "access.h"
 #include "handlers.h"
+#include "hint.h"
+#include "key.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -39,13 +41,15 @@ void transfer_export(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, s
 		}
 		snprintf(id, sizeof(id), "%s", r->image_id);
 	} else if (store_newest(c->dir_fd, id) < 0) {
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: has no stored image", c->name);
+		ops_refuse(cn, E(ERR_NOT_FOUND), &(struct hint_facts){ .kind = HINT_NO_STORED_IMAGE, .name = c->name },
+			   "container %s: has no stored image", c->name);
 		return;
 	}
 	fd = store_open(c->dir_fd, id);
 	if (fd < 0) {
-		conn_reply_error(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO), "container %s: image %s: %s",
-				 c->name, id, fd == -ENOENT ? "no such image" : strerror(-fd));
+		ops_refuse(cn, fd == -ENOENT ? E(ERR_NOT_FOUND) : E(ERR_IO),
+			   fd == -ENOENT ? &(struct hint_facts){ .kind = HINT_NO_IMAGE, .name = c->name } : NULL,
+			   "container %s: image %s: %s", c->name, id, fd == -ENOENT ? "no such image" : strerror(-fd));
 		return;
 	}
 	if (fstat(fd, &st) < 0) {
@@ -54,7 +58,8 @@ void transfer_export(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, s
 	}
 	/* an image is its owner's, whoever holds the container now */
 	if (!access_may_act(cn->uid, st.st_uid)) {
-		conn_reply_error(cn, E(ERR_NOT_FOUND), "container %s: image %s: no such image", c->name, id);
+		ops_refuse(cn, E(ERR_NOT_FOUND), &(struct hint_facts){ .kind = HINT_NO_IMAGE, .name = c->name },
+			   "container %s: image %s: no such image", c->name, id);
 		return;
 	}
 	if (store_parent(c->dir_fd, id, parent) > 0) {
@@ -114,6 +119,25 @@ static int worker_import(void *arg, int report_fd)
 	return wire_send_msg(report_fd, &resp.base, NULL, 0);
 }
 
+/* The worker's error, with the hint of its kind (a full store, mostly). */
+static void import_reply_error(struct conn *cn, const struct container *c, Ckpt__Rpc__Error *e)
+{
+	char arg[64], hint[256];
+	struct hint_facts hf = {
+		.kind = hint_classify("import", e->code, e->has_sys_errno ? e->sys_errno : 0,
+				      e->reason ? e->reason : e->message, arg, sizeof(arg)),
+		.name = c->name, .arg = arg[0] ? arg : NULL,
+	};
+
+	if (hf.kind == HINT_UNTRUSTED)
+		hf.arg = c->srv->keys ? c->srv->keys->trusted_dir : NULL;
+	if (!e->hint && hint_format(&hf, hint, sizeof(hint)))
+		e->hint = hint;
+	conn_reply_error_msg(cn, e);
+	if (e->hint == hint)
+		e->hint = NULL;   /* not the reply's to free */
+}
+
 static void import_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
 {
 	struct container *c = ud;
@@ -127,7 +151,7 @@ static void import_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
 		if (!final)
 			store_abort(c->dir_fd, c->op_image_id);   /* it died before it could */
 		if (final && final->error)
-			conn_reply_error_msg(cn, final->error);
+			import_reply_error(cn, c, final->error);
 		else
 			conn_reply_error(cn, E(ERR_INTERNAL), "import %s: the import worker died (status 0x%x)",
 					 c->name, wait_status);
@@ -183,11 +207,13 @@ void transfer_import(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, s
 	c = container_find(cn->srv, r->name);
 	/* into another user's container: not even its name leaks */
 	if (c && !access_may_act(cn->uid, c->owner_uid)) {
-		conn_reply_error(cn, E(ERR_EXISTS), "import %s: the name is taken by another user's container", r->name);
+		ops_refuse(cn, E(ERR_EXISTS), &(struct hint_facts){ .kind = HINT_NAME_TAKEN_OTHER, .name = r->name },
+			   "import %s: the name is taken by another user's container", r->name);
 		return;
 	}
 	if (c && c->op != OP_NONE) {
-		conn_reply_error(cn, E(ERR_BUSY), "container %s: busy", c->name);
+		ops_refuse(cn, E(ERR_BUSY), &(struct hint_facts){ .kind = HINT_BUSY_WAIT, .name = c->name },
+			   "container %s: busy", c->name);
 		return;
 	}
 	if (!c) {

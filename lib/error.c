@@ -112,6 +112,7 @@ int ckpt_err_from_proto(struct ckpt_error *err, const Ckpt__Rpc__Error *e)
 	copy_printable(err->message, sizeof(err->message), e->message);
 	copy_printable(err->object, sizeof(err->object), e->object);
 	copy_printable(err->reason, sizeof(err->reason), e->reason);
+	copy_printable(err->hint, sizeof(err->hint), e->hint);
 	if (!err->message[0])
 		snprintf(err->message, sizeof(err->message), "ckptd error %s", err->code_name);
 	return r;

@@ -27,7 +27,7 @@
 extern "C" {
 #endif
 
-#define CKPT_API_VERSION 2
+#define CKPT_API_VERSION 3
 #define CKPT_PROTO_VERSION 1   /* of proto/rpc.proto, as VersionResponse reports it */
 
 #if defined(CKPT_BUILDING_LIB) && defined(__GNUC__)
@@ -66,6 +66,9 @@ struct ckpt_error {
 	char message[512];        /* one printable line that says it all */
 	char object[128];         /* what could not be saved or restored; "" */
 	char reason[384];         /* why, without task and object; "" */
+	/* API 3: what the user can do about it, where ckptd (or, for a
+	 * failure to reach ckptd, ckptctl) knows: one printable line; "" */
+	char hint[256];
 };
 
 enum ckpt_state {

@@ -205,6 +205,7 @@ verify_ct "$D" "net-serve ifaces=eth0,lo served=6"
 # $C can't come back while $D has its address
 out=$(ckctl restart "$C" 2>&1) && fail "restart $C while $D holds its address succeeded"
 echo "$out" | grep "container $D's, which is running" >/dev/null || fail "restart $C: unclear error: $out"
+echo "$out" | grep "^hint: .ckptctl checkpoint $D. (or .ckptctl rm $D.) frees it" >/dev/null || fail "restart $C: no hint to free it: $out"
 expect_state "$C" checkpointed
 
 # --- nothing left ---

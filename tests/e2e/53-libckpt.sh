@@ -23,10 +23,10 @@ cflags=$(pkg-config --cflags ckpt) && libs=$(pkg-config --libs ckpt) || fail "pk
 # the sysroot is prefixed to libdir as to -I and -L
 libdir=$(pkg-config --variable=libdir ckpt)
 case $libdir in "$root"/*) ;; *) fail "libdir $libdir is outside the scratch root" ;; esac
-so=$libdir/libckpt.so.1
-[ -e "$so" ] || fail "no libckpt.so.1 in $libdir"
+so=$libdir/libckpt.so.2
+[ -e "$so" ] || fail "no libckpt.so.2 in $libdir"
 soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[ "$soname" = libckpt.so.1 ] || fail "soname '$soname', not libckpt.so.1"
+[ "$soname" = libckpt.so.2 ] || fail "soname '$soname', not libckpt.so.2"
 other=$(nm -D --defined-only "$so" | awk '$2 ~ /^[TDB]$/ && $3 !~ /^ckpt_/ { print $3 }')
 [ -z "$other" ] || fail "libckpt.so exports more than its API: $(echo "$other" | head -n 5 | tr '\n' ' ')"
 
@@ -39,8 +39,8 @@ cc -Wall -Werror -o "$TMP/example-static" "$REPO/tests/clients/ckpt-example.c" $
 	"$libdir/libckpt.a" $pblibs ||
 	fail "link the example against the static libckpt"
 ldd "$TMP/example-static" | grep -q libckpt && fail "the static example needs libckpt.so"
-LD_LIBRARY_PATH=$libdir ldd "$TMP/example" | grep -q "libckpt.so.1 => $root" ||
-	fail "the example does not load the installed libckpt.so.1"
+LD_LIBRARY_PATH=$libdir ldd "$TMP/example" | grep -q "libckpt.so.2 => $root" ||
+	fail "the example does not load the installed libckpt.so.2"
 
 start_ckptd
 LD_LIBRARY_PATH=$libdir "$TMP/example" "$SOCK" "$WL" "$WORK" "$P" >"$TMP/example.out" 2>&1 ||

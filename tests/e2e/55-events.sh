@@ -6,7 +6,8 @@
 # failing hook aborts the checkpoint (the container runs on) or the restart
 # (nothing is left of it).
 # `ckptctl events`: a subscriber sees a short workload's life as it
-# happens, in order (started, checkpointed, restarted, exited, removed), as
+# happens, in order (started, checkpointed, restarted, exited, removed; a
+# checkpoint --check is none of them), as
 # JSON lines, and in the human form. A subscriber that stops reading is dropped with a last
 # "overflow" event while ckptd goes on serving the others, who miss nothing.
 . "$(dirname "$0")/lib.sh"
@@ -69,6 +70,8 @@ all=$SUB
 w=$P-short
 ckctl run "$w" --cwd "$WORK" -- sh -c 'echo READY; sleep 4; echo DONE; exit 7' >/dev/null || fail "run $w"
 wait_log "$w" '^READY'
+# a --check saves nothing: no checkpointed event for it
+ckctl checkpoint "$w" --check >/dev/null || fail "checkpoint $w --check"
 ckctl checkpoint "$w" >/dev/null || fail "checkpoint $w"
 ckctl restart "$w" >/dev/null || fail "restart $w"
 wait_log "$w" '^DONE' 30

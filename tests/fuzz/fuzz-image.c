@@ -11,11 +11,11 @@
  * as `restart --trust-image` does, so the checks behind the MAC are
  * reached, and verifying its MACs (IMG_MAC records, the tail's) under the
  * key in $CKPT_FUZZ_KEY (the seeds' ckptd's image.key; else a fixed one). */
-#include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include "plan.h"
 #include "validate.h"
+#include <endian.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,18 +30,16 @@ static void fix_checksums(uint8_t *buf, size_t size)
 
 	while (off + sizeof(struct image_rec_hdr) <= size) {
 		struct image_rec_hdr h;
-		struct ckpt_hash_state s;
+		uint64_t len;
 
 		memcpy(&h, buf + off, sizeof(h));
-		if (h.length > size - off - sizeof(h))
+		len = le64toh(h.length);
+		if (len > size - off - sizeof(h))
 			break;
-		ckpt_hash_init(&s, chain);
-		ckpt_hash_update(&s, &h.type, sizeof(h.type));
-		ckpt_hash_update(&s, &h.length, sizeof(h.length));
-		ckpt_hash_update(&s, buf + off + sizeof(h), h.length);
-		h.checksum = chain = ckpt_hash_final(&s);
+		chain = image_record_checksum(chain, le32toh(h.type), len, buf + off + sizeof(h));
+		h.checksum = htole64(chain);
 		memcpy(buf + off, &h, sizeof(h));
-		off += sizeof(h) + h.length;
+		off += sizeof(h) + len;
 	}
 }
 

@@ -170,6 +170,7 @@ static void test_error_from_proto(void **state)
 	pe.task_host_pid = 4242;
 	pe.object = "fd 4 (/dev/kmsg)";
 	pe.reason = "a character device";
+	pe.hint = "'ckptctl checkpoint w --check' lists them\r\033[2J";
 	assert_int_equal(ckpt_err_from_proto(&e, &pe), -EOPNOTSUPP);
 	assert_int_equal(e.code, CKPT_E_UNSUPPORTED);
 	assert_string_equal(e.code_name, "ERR_UNSUPPORTED");
@@ -178,6 +179,7 @@ static void test_error_from_proto(void **state)
 	assert_int_equal(e.task_host_pid, 4242);
 	assert_string_equal(e.object, "fd 4 (/dev/kmsg)");
 	assert_string_equal(e.reason, "a character device");
+	assert_string_equal(e.hint, "'ckptctl checkpoint w --check' lists them  [2J");
 	/* control bytes from the wire never reach a terminal */
 	for (const char *s = e.message; *s; s++)
 		assert_true((unsigned char)*s >= 0x20 && *s != 0x7f);

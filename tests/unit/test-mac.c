@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <endian.h>
 
-#include "hash.h"
 #include "image.h"
 #include "image.pb-c.h"
 #include "mac.h"
@@ -150,16 +150,12 @@ static void rechecksum(int fd)
 	assert_int_equal(pread(fd, buf, size, 0), size);
 	for (size_t off = 0; off + HDR <= (size_t)size;) {
 		struct image_rec_hdr h;
-		struct ckpt_hash_state s;
 
 		memcpy(&h, buf + off, HDR);
-		ckpt_hash_init(&s, chain);
-		ckpt_hash_update(&s, &h.type, sizeof(h.type));
-		ckpt_hash_update(&s, &h.length, sizeof(h.length));
-		ckpt_hash_update(&s, buf + off + HDR, h.length);
-		h.checksum = chain = ckpt_hash_final(&s);
+		chain = image_record_checksum(chain, le32toh(h.type), le64toh(h.length), buf + off + HDR);
+		h.checksum = htole64(chain);
 		memcpy(buf + off, &h, HDR);
-		off += HDR + h.length;
+		off += HDR + le64toh(h.length);
 	}
 	assert_int_equal(pwrite(fd, buf, size, 0), size);
 	free(buf);
