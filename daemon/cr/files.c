@@ -880,6 +880,27 @@ static int reopen_mqueue(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	return mq;
 }
 
+int files_open_as_owner(struct restore_ctx *ctx, const Ckpt__Img__File *f, bool allow_changed, char *why, size_t len)
+{
+	_cleanup_close_ int rootfd = -1;
+	struct fs_ident saved;
+	char buf[64];
+	int fd, r;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return snprintf(why, len, "the container's root: %m"), -errno;
+	/* an image opens nothing its owner could not */
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return snprintf(why, len, "taking the identity of the owner (uid %u, gid %u): %s", ctx->req->owner_uid,
+				ctx->req->owner_gid, strerror(-r)), r;
+	fd = open_in_root(rootfd, f, allow_changed, why, len);
+	fs_ident_leave(&saved);
+	return fd;
+}
+
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1;
@@ -914,22 +935,21 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	default:
 		break;
 	}
-	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
-	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
-	/* an image opens nothing its owner could not */
-	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
-	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reopening %s: taking the identity of the owner (uid %u, gid %u)",
-			       f->path, ctx->req->owner_uid, ctx->req->owner_gid);
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO) {
+		snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+		rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
+		/* an image opens nothing its owner could not */
+		r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reopening %s: taking the identity of the owner (uid %u, gid %u)",
+				       f->path, ctx->req->owner_uid, ctx->req->owner_gid);
 		fd = r = reopen_fifo(ctx, rootfd, f);
-	else
-		fd = open_in_root(rootfd, f, ctx->req->allow_changed_files, why, sizeof(why));
-	fs_ident_leave(&saved);
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
+		fs_ident_leave(&saved);
 		return r < 0 ? r : TAKE_FD(fd);
+	}
+	fd = files_open_as_owner(ctx, f, ctx->req->allow_changed_files, why, sizeof(why));
 	if (fd == -ESTALE)
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "reopening %s: %s", f->path, why);
 	if (fd < 0)

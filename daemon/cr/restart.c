@@ -383,6 +383,7 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	Ckpt__Img__Pagemap *pm = NULL;
 	int r = 0;
 
+	ctx->plan = pl;
 	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &pl->recs[i];
 
@@ -401,6 +402,7 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: more pages than the metadata has segments");
 	}
 	free(sc.next);
+	ctx->plan = NULL;
 	return r;
 }
 
@@ -502,6 +504,7 @@ static void free_proc(struct rproc *p, bool ok)
 	free(p->stale_fds);
 	free(p->locks);
 	free(p->owners);
+	free(p->map_slots);
 	if (p->task)
 		protobuf_c_message_free_unpacked(&p->task->base, NULL);
 	if (p->mm)
@@ -536,6 +539,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 		close(ctx->pool[i]);
 	free(ctx->pool);
 	free(ctx->late);
+	mm_restore_files_free(ctx);
 	sock_unix_restore_done(ctx);
 	sock_tcp_restore_end(ctx, false);
 	tty_restore_done(ctx);
