@@ -248,6 +248,11 @@ struct ckpt_restart_opts {
 	const char *const *notify, *const *wait;
 	bool trust_image;         /* restore without a MAC ckptd trusts (root only) */
 	bool allow_changed_files; /* reopen regular files whose size or mtime changed */
+	/* a restart under a new name: the new container's privileges, which
+	 * must cover the image's (root only) */
+	bool privileged;
+	size_t n_cap_add;
+	const char *const *cap_add;
 };
 struct ckpt_restart_result {
 	struct ckpt_container container;
