@@ -377,7 +377,7 @@ static int open_mapped(struct restore_ctx *ctx, pid_t pid, const Ckpt__Img__Vma 
 	f.flags = map_rdwr(v) ? O_RDWR : O_RDONLY;
 	fd = files_open_as_owner(ctx, &f, false, why, sizeof(why));
 	if (fd < 0)
-		return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, fd == -ESTALE ? 0 : -fd,
+		return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, 0,
 			       "task %d: mapped file %s: opening it as the container's owner (uid %u): %s",
 			       pid, v->path, ctx->req->owner_uid, why);
 	r = check_mapped_file(ctx, pid, v, fd);
