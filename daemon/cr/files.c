@@ -703,7 +703,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) ||
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) || tty_is_devtty(f) ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE)
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
@@ -972,7 +972,7 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 			    f->path ? ")" : "", why);
 	/* a /proc file or a pidfd names tasks that don't exist yet: opened
 	 * by its holder once they all do (files_restore_late) */
-	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD) {
+	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD && !tty_is_devtty(f)) {
 		fd = r = reopen(ctx, f);
 		if (fd >= 0)
 			slot = r = restore_pool_add(ctx, fd);
@@ -985,7 +985,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .kind = f->kind, .pos = f->has_pos ? f->pos : 0,
 						   .pidfd_pid = f->pidfd_pid, .pidfd_thread = f->pidfd_thread,
 						   .pty_index = f->pty_index };
-		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
+		/* /dev/tty too: opened by its task on its controlling terminal */
+		if (o && (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC || tty_is_devtty(f)) && !(o->proc_path = strdup(f->path))) {
 			free(o);
 			o = NULL;
 		}
@@ -1142,7 +1143,9 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, l->file_id);
 	pid_t named = o->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ? o->pidfd_pid : validate_proc_pid(o->proc_path);
 	const char *what = o->proc_path ? o->proc_path : "its pidfd";
+	bool devtty = o->kind == CKPT__IMG__FILE_KIND__FILE_CHR;
 	long addr, k, ret;
+	int r;
 
 	if (named && !find_proc(ctx, named))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u: %s names no task of the image", p->tt->pid, l->fd, what);
@@ -1151,6 +1154,8 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 		ret = rsys(&p->rt, __NR_dup3, first->fd, l->fd, l->cloexec ? O_CLOEXEC : 0);
 		return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: dup of fd %u", p->tt->pid, l->fd, first->fd) : 0;
 	}
+	if (devtty && (r = tty_restore_devtty_path(ctx, p->tt->pid, l->fd)) < 0)
+		return r;
 	if (o->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD) {
 		k = open_pidfd(ctx, p, o);
 	} else {
@@ -1167,11 +1172,11 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 	}
 	/* seq_file's lseek reads up to the offset: a reader goes on where it
 	 * was, in contents computed afresh */
-	if (ret >= 0 && o->proc_path && !(o->flags & O_PATH) && o->pos)
+	if (ret >= 0 && o->proc_path && !devtty && !(o->flags & O_PATH) && o->pos)
 		ret = rsys(&p->rt, __NR_lseek, l->fd, o->pos, SEEK_SET);
 	if (ret < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: installing %s", p->tt->pid, l->fd, what);
-	return 0;
+	return devtty ? tty_restore_devtty_check(ctx, p, l->fd, o->pty_index) : 0;
 }
 
 int files_restore_late(struct restore_ctx *ctx)

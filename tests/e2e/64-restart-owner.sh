@@ -17,6 +17,9 @@
 # - a member's process holding a file root deleted: the checkpoint is
 #   refused (restart would make it again as the member, who can't give it
 #   to root), and the workload keeps running;
+# - a shell under run -t reading and answering through /dev/tty (fd 5)
+#   across two restarts; a /dev/tty held by a process that left the
+#   session of its terminal (setsid) refused at checkpoint;
 # - images of a --privileged and a --cap-add NET_ADMIN container restarted
 #   under a new name: refused without the option, the refusal naming it;
 #   restored with it, the contain workload finding its capabilities; a
@@ -144,6 +147,31 @@ echo "$out" | grep -q "fd 3 ($D/roots (deleted)): a file deleted while open, own
 	fail "$P-held: refused, but not for its deleted file: $out"
 expect_state "$P-held" running
 info "$P-held: $out"
+
+# --- /dev/tty on the console ----------------------------------------------------
+CONSOLE=$REPO/tests/tools/console.py
+console() { "$PYTHON" "$CONSOLE" "$CKPTCTL" "$SOCK" "$@"; }
+# a shell that reads lines from /dev/tty (fd 5) and answers through it
+ckctl run -t "$P-tty" -- bash --norc --noprofile -c \
+	'exec 5<>/dev/tty; while read -r l <&5; do echo "tty:$l:$(readlink /proc/self/fd/5)" >&5; done' >/dev/null ||
+	fail "run -t $P-tty"
+console "$P-tty" 'one\r' 'tty:one:/dev/tty' || fail "$P-tty: no answer through /dev/tty"
+for _ in 1 2; do
+	checkpoint_ct "$P-tty"
+	restart_ct "$P-tty"
+	pid=$(host_pid "$P-tty")
+	[ "$(stat -L -c '%t:%T' "/proc/$pid/fd/5")" = 5:0 ] || fail "$P-tty: fd 5 is $(stat -L -c '%t:%T' "/proc/$pid/fd/5"), not /dev/tty"
+	console "$P-tty" 'two\r' 'tty:two:/dev/tty' || fail "$P-tty: no answer through /dev/tty after a restart"
+done
+# a /dev/tty whose terminal is no longer its process's controlling terminal
+ckctl run -t "$P-notty" -- bash --norc --noprofile -c 'exec 5<>/dev/tty; exec setsid -w sleep 1000' >/dev/null ||
+	fail "run -t $P-notty"
+sleep 1
+out=$(ckctl checkpoint "$P-notty" 2>&1) && fail "$P-notty: checkpointed a /dev/tty of no controlling terminal: $out"
+echo "$out" | grep -q "fd 5 (/dev/tty): /dev/tty opened on a terminal that is not its controlling terminal" ||
+	fail "$P-notty: refused, but not for its /dev/tty: $out"
+expect_state "$P-notty" running
+info "$P-notty: $out"
 
 # --- privileged images under a new name ----------------------------------------
 ALL=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
