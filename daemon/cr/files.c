@@ -737,6 +737,39 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	return 0;
 }
 
+/* Checkpoint: a file pid maps (path, opened with flags) opened the way
+ * restart will open it for the mapping (mm_restore.c): from the task's
+ * root, as the owner; it must be the file mapped (st). */
+int files_probe_mapped(struct dump_ctx *ctx, pid_t pid, const char *path, uint32_t flags, const struct stat *st, const char *obj)
+{
+	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+	char root[64], why[256] = "";
+	_cleanup_close_ int rootfd = -1, nfd = -1;
+	struct fs_ident saved;
+	struct stat nst;
+	int r;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
+	f.kind = CKPT__IMG__FILE_KIND__FILE_REG;
+	f.path = (char *)path;
+	f.flags = flags;
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: %s: taking the identity of the owner (uid %u, gid %u)",
+			       pid, obj, ctx->req->owner_uid, ctx->req->owner_gid);
+	nfd = open_in_root(rootfd, &f, true, why, sizeof(why));
+	fs_ident_leave(&saved);
+	if (nfd >= 0 && (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev || nst.st_ino != st->st_ino))
+		snprintf(why, sizeof(why), "its path now names another file");
+	if (why[0])
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %s: restart could not open it as the container's owner "
+			       "(uid %u): %s", pid, obj, ctx->req->owner_uid, why);
+	return 0;
+}
+
 /* ---- restore ---- */
 
 static const char *lock_name(const Ckpt__Img__FileLock *l, char *buf, size_t len)

@@ -14,6 +14,8 @@
 #   refused, naming the file and the owner, the file not opened for
 #   reading, no process left and nothing mapping it; the untouched image
 #   then restores;
+# - a program the member runs, made unreadable to the member: the
+#   checkpoint is refused naming its mapping, the workload running on;
 # - a member's process holding a file root deleted: the checkpoint is
 #   refused (restart would make it again as the member, who can't give it
 #   to root), and the workload keeps running;
@@ -116,6 +118,19 @@ for _ in 1 2; do
 	member_cycle "$P-gh" ghosts
 done
 log "the member's mappings, deleted files and watches came back twice: $(last_log "$P-gh" '^PASS ghosts')"
+
+# a program the member runs, which it may no longer read: refused at
+# checkpoint, naming the mapping
+install -m 755 -o "$uid_a" "$(command -v sleep)" "$D/mysleep" || fail "install $D/mysleep"
+uctl "$UA" run "$P-map" --cwd "$D" -- "$D/mysleep" 1000 >/dev/null || fail "$UA: run $D/mysleep"
+expect_state "$P-map" running
+chmod 000 "$D/mysleep"
+out=$(uctl "$UA" checkpoint "$P-map" 2>&1) && fail "$P-map: checkpointed a mapping its owner can't open: $out"
+chmod 755 "$D/mysleep"
+echo "$out" | grep -Eq "mapping [0-9a-fx-]+ $D/mysleep: restart could not open it as the container's owner \(uid $uid_a\): Permission denied" ||
+	fail "$P-map: refused, but not for its mapping: $out"
+expect_state "$P-map" running
+info "$P-map: $out"
 
 # --- a mapping and a watch of what the owner can't read -----------------------
 uctl "$UA" checkpoint "$P-mem" -o - > "$TMP/mem.img" || fail "$UA: checkpoint $P-mem -o -"
