@@ -198,9 +198,12 @@ static int check_image_id(struct ctl *c, const char *id)
 	return 0;
 }
 
+#define RESTART_MAX_CAPS 64
+
 static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_name,
 			 struct ckpt_restart_opts *rq, struct ctl_hooks *hooks, const char **ret_input)
 {
+	static const char *caps[RESTART_MAX_CAPS];
 	const char *val;
 	int r;
 
@@ -232,6 +235,17 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 		} else if (!strncmp(argv[i], "--userns=", 9)) {
 			if ((r = parse_userns_base(c, argv[i] + 9, &rq->userns_base)) < 0)
 				return r;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--privileged", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			rq->privileged = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--cap-add", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (rq->n_cap_add >= RESTART_MAX_CAPS)
+				return ctl_usage(c, "too many --cap-add (at most %d)", RESTART_MAX_CAPS);
+			caps[rq->n_cap_add++] = val;
+			rq->cap_add = caps;
 		} else if (ctl_is_opt(argv[i])) {
 			return ctl_unknown_opt(c, argv[i]);
 		} else if (*ret_name) {
@@ -244,6 +258,8 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 		return ctl_usage(c, "missing NAME");
 	if (rq->image_id && *ret_input)
 		return ctl_usage(c, "--image and -i exclude each other");
+	if ((rq->privileged || rq->n_cap_add) && !*ret_input)
+		return ctl_usage(c, "--privileged and --cap-add are for a restart under a new name, with -i");
 	return ctl_check_name(c, *ret_name);
 }
 

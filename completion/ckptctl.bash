@@ -19,12 +19,12 @@ _ckptctl_flags() {
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
-	restart) echo "--image --timeout --trust-image --hook --input -i --allow-changed-files --userns=" ;;
+	restart) echo "--image --timeout --trust-image --hook --input -i --allow-changed-files --userns= --privileged --cap-add" ;;
 	esac
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook|--cap-add) return 0 ;;
 	esac
 	return 1
 }

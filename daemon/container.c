@@ -1481,3 +1481,23 @@ void container_info_free(Ckpt__Rpc__ContainerInfo *ci)
 	free(b->iip);
 	free(b);
 }
+
+int container_contain_from_restart(const Ckpt__Rpc__RestartRequest *r, struct cr_contain *k, char *why, size_t len)
+{
+	uint64_t caps = contain_default_caps();
+	int n;
+
+	for (size_t i = 0; i < r->n_cap_add; i++) {
+		if (!strcasecmp(r->cap_add[i], "ALL"))
+			caps = CONTAIN_CAPS_ALL;
+		else if ((n = contain_cap_number(r->cap_add[i])) >= 0)
+			caps |= 1ull << n;
+		else {
+			snprintf(why, len, "--cap-add: unknown capability '%.40s' (names as in capabilities(7), or ALL)", r->cap_add[i]);
+			return -EINVAL;
+		}
+	}
+	k->privileged = r->has_privileged && r->privileged;
+	k->caps = k->privileged ? CONTAIN_CAPS_ALL : caps;
+	return 0;
+}

@@ -169,6 +169,9 @@ gid_t container_file_gid(const struct container *c);
 /* Make k a member's: the member's ids and groups, no capability; -EPERM
  * (why set) if the request asked for more. */
 int container_contain_member(uid_t member, struct cr_contain *k, char *why, size_t len);
+/* A restart under a new name: --privileged and --cap-add (root's) on top
+ * of the default set in k. 0, or -EINVAL with why. */
+int container_contain_from_restart(const Ckpt__Rpc__RestartRequest *r, struct cr_contain *k, char *why, size_t len);
 int container_creds_limit(const struct container *c, struct cr_creds_limit *ret);
 
 /* ContainerInfo for replies; free with container_info_free(). */

@@ -1442,6 +1442,12 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: both an image id and an fd given", r->name);
 		return;
 	}
+	/* what an image had, only root gives again */
+	if ((r->privileged || r->n_cap_add) && cn->uid != 0) {
+		conn_reply_error(cn, E(ERR_PERMISSION_DENIED), "restart %s: only root may restart a container with --privileged or --cap-add",
+				 r->name);
+		return;
+	}
 	if (!ops_phases(cn, "restart", r->name, r->notify, true, &phases))
 		return;
 	c = container_find(cn->srv, r->name);
@@ -1452,6 +1458,11 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 	if (!c && !r->from_fd) {
 		ops_refuse(cn, E(ERR_NOT_FOUND), HINT(.kind = HINT_NO_CONTAINER_RESTART, .name = r->name),
 			   "container %s: no such container (an image stream creates it)", r->name);
+		return;
+	}
+	if (c && (r->privileged || r->n_cap_add)) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: --privileged and --cap-add are for a restart under a new "
+				 "name; container %s keeps its own privileges", r->name, r->name);
 		return;
 	}
 	if (c && r->from_fd && c->op == OP_CHECKPOINT && !c->op_leave_running && !c->pending_conn) {
@@ -1479,6 +1490,11 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			return;
 		}
 		created = true;
+		if (cn->uid == 0 && (k = container_contain_from_restart(r, &c->contain, why, sizeof(why))) < 0) {
+			conn_reply_error(cn, E(ERR_INVALID_REQUEST), "restart %s: %s", r->name, why);
+			container_destroy(c);
+			return;
+		}
 		/* a member's comes back as the member's, whatever the image says */
 		if (cn->uid != 0 && (k = container_contain_member(cn->uid, &c->contain, why, sizeof(why))) < 0) {
 			conn_reply_error(cn, E(ERR_PERMISSION_DENIED), "restart %s: %s", r->name, why);

@@ -196,5 +196,10 @@ int ckpt_encode_restart(const char *name, const struct ckpt_restart_opts *o,
 	rq->has_allow_changed_files = rq->allow_changed_files = o->allow_changed_files;
 	rq->has_userns_base = o->userns_base != 0;
 	rq->userns_base = o->userns_base;
+	if (o->n_cap_add && !o->cap_add)
+		return ckpt_err_invalid(err, "restart %s: n_cap_add without cap_add", name);
+	rq->has_privileged = rq->privileged = o->privileged;
+	rq->cap_add = (char **)o->cap_add;
+	rq->n_cap_add = o->n_cap_add;
 	return 0;
 }

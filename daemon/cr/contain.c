@@ -151,15 +151,22 @@ static bool binds_equal(const Ckpt__Img__Header *h, const struct cr_contain *c)
 
 const char *contain_check_header(const Ckpt__Img__Header *h, const struct cr_contain *c, char *buf, size_t len)
 {
-	char names[512];
+	char names[512], *p, *comma;
 
+	if (h->has_privileged && h->privileged && !c->privileged)
+		return "it was privileged, this container is not (root may restart its image under a new name with --privileged)";
 	if (h->has_contain_caps && (h->contain_caps & ~c->caps)) {
 		contain_caps_format(h->contain_caps & ~c->caps, names, sizeof(names));
-		snprintf(buf, len, "its capability set holds %s, beyond this container's", names);
+		snprintf(buf, len, "its capability set holds %s, beyond this container's (root may restart its image under a new name with", names);
+		for (p = names; p && *p; p = comma ? comma + 1 : NULL) {
+			comma = strchr(p, ',');
+			if (comma)
+				*comma = 0;
+			snprintf(buf + strlen(buf), len - strlen(buf), " --cap-add %s", p);
+		}
+		snprintf(buf + strlen(buf), len - strlen(buf), ")");
 		return buf;
 	}
-	if (h->has_privileged && h->privileged && !c->privileged)
-		return "it was privileged, this container is not";
 	if (h->n_binds > CONTAIN_MAX_BINDS || h->n_user_groups > CR_MAX_GROUPS)
 		return "too many binds or groups";
 	if (h->has_user_uid != c->has_user || (c->has_user && (h->user_uid != c->uid || h->user_gid != c->gid)))

@@ -118,6 +118,9 @@ int files_dump_owners(struct dump_ctx *ctx, struct dump_proc *p, uint64_t code, 
 /* Reopen FILE f of task pid's fd (stat st) as restart will, and close it:
  * refuses what restart could not reopen. */
 int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *f, const struct stat *st);
+/* A mapped file (path, as restart opens it with flags) opened as restart
+ * will: from pid's root, as the owner, the same file as st. obj names it. */
+int files_probe_mapped(struct dump_ctx *ctx, pid_t pid, const char *path, uint32_t flags, const struct stat *st, const char *obj);
 /* dump_write.c: write one metadata record of task pid (host pid; 0: none)
  * after checking it as restart will (validate.h): a record restart would
  * refuse fails the checkpoint, before anything is killed. */

@@ -706,7 +706,7 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	if (f->kind == CKPT__IMG__FILE_KIND__FILE_LOG || f->kind == CKPT__IMG__FILE_KIND__FILE_PIPE ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MEMFD || evfd_kind(f->kind) || f->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_SOCKET || f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO ||
-	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) ||
+	    f->kind == CKPT__IMG__FILE_KIND__FILE_GHOST || f->kind == CKPT__IMG__FILE_KIND__FILE_INOTIFY || tty_kind(f->kind) || tty_is_devtty(f) ||
 	    f->kind == CKPT__IMG__FILE_KIND__FILE_MQUEUE || f->kind == CKPT__IMG__FILE_KIND__FILE_FANOTIFY)
 		return 0;
 	snprintf(root, sizeof(root), "/proc/%d/root", pid);
@@ -737,6 +737,39 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 	}
 	if (why[0])
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: fd %d (%s): restart could not reopen it: %s", pid, fd, f->path, why);
+	return 0;
+}
+
+/* Checkpoint: a file pid maps (path, opened with flags) opened the way
+ * restart will open it for the mapping (mm_restore.c): from the task's
+ * root, as the owner; it must be the file mapped (st). */
+int files_probe_mapped(struct dump_ctx *ctx, pid_t pid, const char *path, uint32_t flags, const struct stat *st, const char *obj)
+{
+	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+	char root[64], why[256] = "";
+	_cleanup_close_ int rootfd = -1, nfd = -1;
+	struct fs_ident saved;
+	struct stat nst;
+	int r;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: its root", pid);
+	f.kind = CKPT__IMG__FILE_KIND__FILE_REG;
+	f.path = (char *)path;
+	f.flags = flags;
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: %s: taking the identity of the owner (uid %u, gid %u)",
+			       pid, obj, ctx->req->owner_uid, ctx->req->owner_gid);
+	nfd = open_in_root(rootfd, &f, true, why, sizeof(why));
+	fs_ident_leave(&saved);
+	if (nfd >= 0 && (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev || nst.st_ino != st->st_ino))
+		snprintf(why, sizeof(why), "its path now names another file");
+	if (why[0])
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: %s: restart could not open it as the container's owner "
+			       "(uid %u): %s", pid, obj, ctx->req->owner_uid, why);
 	return 0;
 }
 
@@ -883,6 +916,27 @@ static int reopen_mqueue(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	return mq;
 }
 
+int files_open_as_owner(struct restore_ctx *ctx, const Ckpt__Img__File *f, bool allow_changed, char *why, size_t len)
+{
+	_cleanup_close_ int rootfd = -1;
+	struct fs_ident saved;
+	char buf[64];
+	int fd, r;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return snprintf(why, len, "the container's root: %m"), -errno;
+	/* an image opens nothing its owner could not */
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return snprintf(why, len, "taking the identity of the owner (uid %u, gid %u): %s", ctx->req->owner_uid,
+				ctx->req->owner_gid, strerror(-r)), r;
+	fd = open_in_root(rootfd, f, allow_changed, why, len);
+	fs_ident_leave(&saved);
+	return fd;
+}
+
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1;
@@ -919,22 +973,21 @@ static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	default:
 		break;
 	}
-	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
-	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
-	/* an image opens nothing its owner could not */
-	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
-	if (r < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reopening %s: taking the identity of the owner (uid %u, gid %u)",
-			       f->path, ctx->req->owner_uid, ctx->req->owner_gid);
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO) {
+		snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+		rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
+		/* an image opens nothing its owner could not */
+		r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "reopening %s: taking the identity of the owner (uid %u, gid %u)",
+				       f->path, ctx->req->owner_uid, ctx->req->owner_gid);
 		fd = r = reopen_fifo(ctx, rootfd, f);
-	else
-		fd = open_in_root(rootfd, f, ctx->req->allow_changed_files, why, sizeof(why));
-	fs_ident_leave(&saved);
-	if (f->kind == CKPT__IMG__FILE_KIND__FILE_FIFO)
+		fs_ident_leave(&saved);
 		return r < 0 ? r : TAKE_FD(fd);
+	}
+	fd = files_open_as_owner(ctx, f, ctx->req->allow_changed_files, why, sizeof(why));
 	if (fd == -ESTALE)
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "reopening %s: %s", f->path, why);
 	if (fd < 0)
@@ -978,7 +1031,7 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 	}
 	/* a /proc file or a pidfd names tasks that don't exist yet: opened
 	 * by its holder once they all do (files_restore_late) */
-	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD) {
+	if (r >= 0 && f->kind != CKPT__IMG__FILE_KIND__FILE_PROC && f->kind != CKPT__IMG__FILE_KIND__FILE_PIDFD && !tty_is_devtty(f)) {
 		fd = r = files_make(ctx, f);
 		if (fd >= 0)
 			slot = r = restore_pool_add(ctx, fd);
@@ -989,7 +1042,8 @@ int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len)
 			*o = (struct restore_obj){ .slot = slot, .pipe = { -1, -1 }, .flags = f->flags, .kind = f->kind, .pos = f->has_pos ? f->pos : 0,
 						   .pidfd_pid = f->pidfd_pid, .pidfd_thread = f->pidfd_thread,
 						   .pty_index = f->pty_index, .dfd = -1, .rep = -1 };
-		if (o && f->kind == CKPT__IMG__FILE_KIND__FILE_PROC && !(o->proc_path = strdup(f->path))) {
+		/* /dev/tty too: opened by its task on its controlling terminal */
+		if (o && (f->kind == CKPT__IMG__FILE_KIND__FILE_PROC || tty_is_devtty(f)) && !(o->proc_path = strdup(f->path))) {
 			free(o);
 			o = NULL;
 		}
@@ -1153,7 +1207,9 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 	struct restore_obj *o = objhash_find_id(ctx->objs, OBJ_FILE, l->file_id);
 	pid_t named = o->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD ? o->pidfd_pid : validate_proc_pid(o->proc_path);
 	const char *what = o->proc_path ? o->proc_path : "its pidfd";
+	bool devtty = o->kind == CKPT__IMG__FILE_KIND__FILE_CHR;
 	long addr, k, ret;
+	int r;
 
 	if (named && !find_proc(ctx, named))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: fd %u: %s names no task of the image", p->tt->pid, l->fd, what);
@@ -1162,6 +1218,8 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 		ret = rsys(&p->rt, __NR_dup3, first->fd, l->fd, l->cloexec ? O_CLOEXEC : 0);
 		return ret < 0 ? cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: dup of fd %u", p->tt->pid, l->fd, first->fd) : 0;
 	}
+	if (devtty && (r = tty_restore_devtty_path(ctx, p->tt->pid, l->fd)) < 0)
+		return r;
 	if (o->kind == CKPT__IMG__FILE_KIND__FILE_PIDFD) {
 		k = open_pidfd(ctx, p, o);
 	} else {
@@ -1178,11 +1236,11 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 	}
 	/* seq_file's lseek reads up to the offset: a reader goes on where it
 	 * was, in contents computed afresh */
-	if (ret >= 0 && o->proc_path && !(o->flags & O_PATH) && o->pos)
+	if (ret >= 0 && o->proc_path && !devtty && !(o->flags & O_PATH) && o->pos)
 		ret = rsys(&p->rt, __NR_lseek, l->fd, o->pos, SEEK_SET);
 	if (ret < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: installing %s", p->tt->pid, l->fd, what);
-	return 0;
+	return devtty ? tty_restore_devtty_check(ctx, p, l->fd, o->pty_index) : 0;
 }
 
 int files_restore_late(struct restore_ctx *ctx)

@@ -4,6 +4,7 @@
 #include "fsident.h"
 #include "macro.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -66,4 +67,31 @@ void fs_ident_leave(const struct fs_ident *saved)
 	syscall(SYS_setfsuid, saved->fsuid);
 	syscall(SYS_setfsgid, saved->fsgid);
 	syscall(SYS_setgroups, saved->ngroups, saved->groups);
+}
+
+int fs_ident_may(uid_t uid, gid_t gid, int fd, int mode)
+{
+	struct fs_ident saved;
+	int r = fs_ident_enter(uid, gid, &saved);
+
+	if (r < 0)
+		return r;
+	/* AT_EACCESS: the fs identity, not the real one */
+	r = (int)syscall(SYS_faccessat2, fd, "", mode, AT_EACCESS | AT_EMPTY_PATH) < 0 ? -errno : 0;
+	fs_ident_leave(&saved);
+	return r;
+}
+
+bool fs_ident_has_group(uid_t uid, gid_t gid, gid_t g)
+{
+	gid_t groups[CR_MAX_GROUPS];
+	int n;
+
+	if (uid == 0 || g == gid)
+		return true;
+	n = owner_groups(uid, gid, groups);
+	for (int i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
 }

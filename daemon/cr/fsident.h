@@ -21,3 +21,8 @@ struct fs_ident {
 int fs_ident_enter(uid_t uid, gid_t gid, struct fs_ident *saved);
 /* Give back what fs_ident_enter saved. */
 void fs_ident_leave(const struct fs_ident *saved);
+/* Whether uid (gid and uid's groups) may access what fd refers to with
+ * mode (R_OK, W_OK, X_OK): 0 or -errno (-EACCES: it may not). */
+int fs_ident_may(uid_t uid, gid_t gid, int fd, int mode);
+/* Whether uid with gid has group g (root has every group). */
+bool fs_ident_has_group(uid_t uid, gid_t gid, gid_t g);

@@ -5,6 +5,7 @@
  * again as an unlinked file in the directory it was in (same filesystem,
  * same owner and mode) and the descriptions and mappings use that. */
 #include "restore.h"
+#include "fsident.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -13,6 +14,7 @@
 #include <linux/openat2.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #define DELETED " (deleted)"
 
@@ -60,6 +62,28 @@ static int ghost_dir(int rootfd, const char *path)
 
 /* ---- checkpoint ---- */
 
+/* Restart makes it again as the container's owner: in a directory the
+ * owner may write, owned by the owner and one of its groups. */
+static int ghost_check_owner(struct dump_ctx *ctx, int dirfd, const struct stat *st, const char *obj)
+{
+	uid_t uid = ctx->req->owner_uid;
+	gid_t gid = ctx->req->owner_gid;
+	const char *what = S_ISDIR(st->st_mode) ? "a removed directory" : "a file deleted while open";
+	int r;
+
+	if (uid && st->st_uid != uid)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s, owned by uid %u: restart makes it again as the "
+				   "container's owner (uid %u), who can't give it away", what, (unsigned)st->st_uid, (unsigned)uid);
+	if (!fs_ident_has_group(uid, gid, st->st_gid))
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s, of group %u: the container's owner (uid %u) is not "
+				   "in that group, and restart makes it again as the owner", what, (unsigned)st->st_gid, (unsigned)uid);
+	r = fs_ident_may(uid, gid, dirfd, W_OK | X_OK);
+	if (r < 0)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s, and restart could not make it again where it was: "
+				   "the container's owner (uid %u) may not write its directory (%s)", what, (unsigned)uid, strerror(-r));
+	return 0;
+}
+
 static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const struct stat *st, const char *obj)
 {
 	_cleanup_close_ int rootfd = -1, dirfd = -1;
@@ -83,7 +107,7 @@ static int ghost_check(struct dump_ctx *ctx, pid_t pid, const char *where, const
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s, and restart could not make it again where it was: "
 				   "its directory: %s", S_ISDIR(st->st_mode) ? "a removed directory" : "a file deleted while open",
 				   strerror(-dirfd));
-	return 0;
+	return ghost_check_owner(ctx, dirfd, st, obj);
 }
 
 int ghost_dump(struct dump_ctx *ctx, pid_t pid, const char *path, const char *link, const char *obj, uint32_t *ret_id)
@@ -235,7 +259,25 @@ static int ghost_create(int dirfd, const char *path, uint32_t id, bool dir)
 	return -EEXIST;
 }
 
+static int ghost_make_as_owner(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m);
+
+/* Made as the owner (its fsuid, fsgid and groups): an image makes no
+ * file where its owner could not, nor gives one to another user. */
 static int ghost_make(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m)
+{
+	struct fs_ident saved;
+	int fd, r;
+
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "the deleted file %s: taking the identity of the owner (uid %u, gid %u)",
+			       m->path, ctx->req->owner_uid, ctx->req->owner_gid);
+	fd = ghost_make_as_owner(ctx, m);
+	fs_ident_leave(&saved);
+	return fd;
+}
+
+static int ghost_make_as_owner(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m)
 {
 	_cleanup_close_ int rootfd = -1, dirfd = -1, fd = -1;
 	char buf[64];
@@ -257,9 +299,13 @@ static int ghost_make(struct restore_ctx *ctx, const Ckpt__Img__Ghost *m)
 	dirfd = TAKE_FD(fd);
 	fd = ghost_create(dirfd, m->path, m->id, m->dir);
 	if (fd < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, -fd, "the deleted file %s: making it again", m->path);
-	if (fchown(fd, m->uid, m->gid) < 0 || fchmod(fd, m->mode) < 0 || (!m->dir && ftruncate(fd, m->size) < 0))
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: its owner, mode and size", m->path);
+		return cr_fail(ctx->err, CR_ERR_IO, -fd, "the deleted file %s: making it again as the container's owner (uid %u)",
+			       m->path, ctx->req->owner_uid);
+	if (fchown(fd, m->uid, m->gid) < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: giving it to uid %u, gid %u as the container's owner (uid %u)",
+			       m->path, m->uid, m->gid, ctx->req->owner_uid);
+	if (fchmod(fd, m->mode) < 0 || (!m->dir && ftruncate(fd, m->size) < 0))
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s: its mode and size", m->path);
 	if (fstat(fd, &st) < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the deleted file %s", m->path);
 	if (st.st_nlink)

@@ -7,6 +7,7 @@
  * program finds every watch under the number it knows. Events not yet
  * read are refused. */
 #include "restore.h"
+#include "fsident.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -19,6 +20,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
 
 #define HANDLE_MAX 128
 
@@ -162,15 +164,50 @@ static int fail_fd(struct dump_ctx *ctx, int fd, const char *fmt, int arg, const
 	return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", why);
 }
 
+/* Restart adds the watch as the container's owner, by the path in the
+ * task's root: the owner must reach it there and may read it. */
+static int probe_watch(struct dump_ctx *ctx, pid_t pid, const char *path, const struct stat *st)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int rootfd = -1, t = -1;
+	struct fs_ident saved;
+	struct stat nst;
+	char root[64];
+	int r;
+
+	snprintf(root, sizeof(root), "/proc/%d/root", pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return r;
+	t = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	r = t < 0 ? -errno : 0;
+	fs_ident_leave(&saved);
+	if (r < 0)
+		return r;
+	if (fstat(t, &nst) < 0 || nst.st_dev != st->st_dev || nst.st_ino != st->st_ino)
+		return -ESTALE;
+	return fs_ident_may(ctx->req->owner_uid, ctx->req->owner_gid, t, R_OK);
+}
+
 static int add_watch(struct dump_ctx *ctx, pid_t pid, int fd, const struct watch_line *wl, Ckpt__Img__File *f)
 {
 	Ckpt__Img__InotifyWatch *w;
-	char p[PATH_MAX];
+	char p[PATH_MAX], why[PATH_MAX + 128];
 	struct stat st = { 0 };
+	int r;
 
 	if (watch_path(pid, wl, p, sizeof(p), &st) < 0)
 		return fail_fd(ctx, fd, "watch %d: what it watches has no path in the container (deleted, or on a "
 			       "filesystem it can't be found on)%s", wl->wd, "");
+	r = probe_watch(ctx, pid, p, &st);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "%s: restart could not watch it again as the container's owner (uid %u): %s", p,
+			 ctx->req->owner_uid, r == -ESTALE ? "its path names another file there" : strerror(-r));
+		return fail_fd(ctx, fd, "watch %d on %s", wl->wd, why);
+	}
 	if (f->n_inotify_watches >= CR_INOTIFY_MAX_WATCHES)
 		return fail_fd(ctx, fd, "more than %d watches%s", CR_INOTIFY_MAX_WATCHES, "");
 	w = malloc(sizeof(*w));
@@ -276,7 +313,8 @@ static int add_saved(struct restore_ctx *ctx, int fd, int rootfd, const Ckpt__Im
 	int wd;
 
 	if (t < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "file %u (inotify): watch %d on %s", id, w->wd, w->path);
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "file %u (inotify): watch %d on %s (as the container's owner, uid %u)",
+			       id, w->wd, w->path, ctx->req->owner_uid);
 	if (fstat(t, &st) < 0 || (st.st_mode & S_IFMT) != w->ftype)
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %u (inotify): watch %d: %s is no longer the same kind of file",
 			       id, w->wd, w->path);
@@ -284,7 +322,8 @@ static int add_saved(struct restore_ctx *ctx, int fd, int rootfd, const Ckpt__Im
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", t);
 	wd = inotify_add_watch(fd, self, w->mask);
 	if (wd < 0)
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u (inotify): watch %d on %s", id, w->wd, w->path);
+		return cr_fail(ctx->err, errno == EACCES ? CR_ERR_IO : CR_ERR_KERNEL, errno, "file %u (inotify): watch %d on %s (as the container's owner, uid %u)",
+			       id, w->wd, w->path, ctx->req->owner_uid);
 	if (wd != w->wd)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u (inotify): watch on %s came back as wd %d, not %d "
 			       "(one file watched twice?)", id, w->path, wd, w->wd);
@@ -295,6 +334,7 @@ int inotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1, spare = -1;
 	char buf[64], spare_path[64];
+	struct fs_ident saved;
 	int next = 1, r = 0;
 	size_t i;
 
@@ -305,15 +345,23 @@ int inotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 	if (fd < 0 || spare < 0 || rootfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "file %u (inotify): making it", f->id);
 	snprintf(spare_path, sizeof(spare_path), "/proc/self/fd/%d", spare);
+	/* an image watches nothing its owner could not */
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (inotify): taking the identity of the owner (uid %u, gid %u)",
+			       f->id, ctx->req->owner_uid, ctx->req->owner_gid);
 	for (i = 0; i < f->n_inotify_watches && r >= 0; i++) {
 		const Ckpt__Img__InotifyWatch *w = f->inotify_watches[i];
 
 		r = spend_wds(fd, spare_path, &next, w->wd);
-		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (inotify): reaching watch descriptor %d", f->id, w->wd);
+		if (r < 0) {
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (inotify): reaching watch descriptor %d", f->id, w->wd);
+			break;
+		}
 		r = add_saved(ctx, fd, rootfd, w, f->id);
 		next = w->wd + 1;
 	}
+	fs_ident_leave(&saved);
 	if (r >= 0 && (r = drain(fd)) < 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (inotify): reading its queue", f->id);
 	if (r >= 0 && !(f->flags & O_NONBLOCK) && fcntl(fd, F_SETFL, 0) < 0)

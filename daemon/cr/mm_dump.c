@@ -433,12 +433,15 @@ static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma 
 	size_t i, n = 0;
 	int r;
 
+	const Ckpt__Img__Vma *probed = NULL;   /* a library's mappings come in a row: probed once */
+
 	for (i = 0; i < p->nvmas; i++) {
 		const struct proc_vma *v = &p->vmas[i];
 		Ckpt__Img__Vma *e = &ents[n];
 		struct proc_vma vv;
 		const char *why;
 		struct stat st;
+		char obj[PATH_MAX + 64];
 
 		if (path_is(v, "[vsyscall]"))
 			continue;   /* fixed by the kernel, the same in every process */
@@ -456,6 +459,15 @@ static int build_vmas(struct dump_ctx *ctx, struct dump_proc *p, Ckpt__Img__Vma 
 				       (unsigned long)v->start, (unsigned long)v->end, v->path ? v->path : "[anon]", why);
 		if (is_shm_kind(e->kind) && (r = vma_shm(ctx, p->pid, v, e)) < 0)
 			return r;
+		/* restart opens it as the owner, in the container's root (mm_restore.c) */
+		if ((e->kind == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || e->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED) &&
+		    !(probed && streq(probed->path, e->path) && probed->file_rdwr == e->file_rdwr)) {
+			snprintf(obj, sizeof(obj), "mapping %#lx-%#lx %s", (unsigned long)v->start, (unsigned long)v->end, e->path);
+			r = files_probe_mapped(ctx, p->pid, e->path, e->file_rdwr ? O_RDWR : O_RDONLY, &st, obj);
+			if (r < 0)
+				return r;
+			probed = e;
+		}
 		if (e->kind < CKPT__IMG__VMA_KIND__VMA_VDSO || e->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD ||
 		    e->kind == CKPT__IMG__VMA_KIND__VMA_SYSV_SHM) {
 			e->has_inherit = true;

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include "plan.h"
 #include "rbatch.h"
 #include "validate.h"
 #include <fcntl.h>
@@ -311,18 +312,166 @@ int restore_batch_room(struct restore_ctx *ctx, struct rproc *p, struct rtask *r
 	return restore_batch_run(ctx, p, rt, b, what);
 }
 
-/* A mapped file must be the one the image saw. */
-static int check_mapped_file(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+/* A file the image maps, opened once per path and access by the worker
+ * (files_open_as_owner: in the container's root, as the owner), held in
+ * the pool the tasks inherit: a mapping gets only what its owner may read
+ * or write, whatever root could. */
+struct mapped_file {
+	char *path;
+	bool rdwr;
+	int slot;
+};
+
+static bool is_file(Ckpt__Img__VmaKind k)
 {
-	char buf[PATH_MAX + 64];
+	return k == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || k == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED;
+}
+
+static bool map_rdwr(const Ckpt__Img__Vma *v)
+{
+	return v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr;
+}
+
+static struct mapped_file *mapped_find(struct restore_ctx *ctx, const Ckpt__Img__Vma *v)
+{
+	for (size_t i = 0; i < ctx->nmapped; i++)
+		if (ctx->mapped[i].rdwr == map_rdwr(v) && streq(ctx->mapped[i].path, v->path))
+			return &ctx->mapped[i];
+	return NULL;
+}
+
+/* A mapped file must be the one the image saw, the fd's own stat. */
+static int check_mapped_file(struct restore_ctx *ctx, pid_t pid, const Ckpt__Img__Vma *v, int fd)
+{
 	struct stat st;
 
-	if (!cr_task_path(ctx->req->init_pid, v->path, buf, sizeof(buf)) || stat(buf, &st) < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", ctx->cur->tt->pid, v->path);
+	if (fstat(fd, &st) < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: mapped file %s", pid, v->path);
 	if (!S_ISREG(st.st_mode) || (v->has_file_size && (uint64_t)st.st_size != v->file_size) ||
 	    (v->has_file_mtime_ns && st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec != v->file_mtime_ns))
-		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: mapped file %s changed since the checkpoint", ctx->cur->tt->pid, v->path);
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: mapped file %s changed since the checkpoint", pid, v->path);
 	return 0;
+}
+
+/* A description of its own for each mapping (one shared by adjacent
+ * mappings would let the kernel merge them): the first is the owner's
+ * open, the others reopen that same file with the same access. */
+static int open_mapped(struct restore_ctx *ctx, pid_t pid, const Ckpt__Img__Vma *v)
+{
+	Ckpt__Img__File f = CKPT__IMG__FILE__INIT;
+	struct mapped_file *m = mapped_find(ctx, v), *grown;
+	char why[256] = "", self[64];
+	int fd, slot, r;
+
+	if (m) {
+		r = check_mapped_file(ctx, pid, v, ctx->pool[m->slot]);
+		if (r < 0)
+			return r;
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", ctx->pool[m->slot]);
+		fd = open(self, (m->rdwr ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+		if (fd < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: mapped file %s: opening it again", pid, v->path);
+		return restore_pool_add(ctx, fd);
+	}
+	f.kind = CKPT__IMG__FILE_KIND__FILE_REG;
+	f.path = v->path;
+	f.flags = map_rdwr(v) ? O_RDWR : O_RDONLY;
+	fd = files_open_as_owner(ctx, &f, false, why, sizeof(why));
+	if (fd < 0)
+		return cr_fail(ctx->err, fd == -ESTALE ? CR_ERR_BAD_STATE : CR_ERR_IO, 0,
+			       "task %d: mapped file %s: opening it as the container's owner (uid %u): %s",
+			       pid, v->path, ctx->req->owner_uid, why);
+	r = check_mapped_file(ctx, pid, v, fd);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	slot = restore_pool_add(ctx, fd);
+	if (slot < 0)
+		return slot;
+	grown = realloc(ctx->mapped, (ctx->nmapped + 1) * sizeof(*grown));
+	if (!grown)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "mapped files");
+	ctx->mapped = grown;
+	m = &ctx->mapped[ctx->nmapped];
+	*m = (struct mapped_file){ .path = strdup(v->path), .rdwr = map_rdwr(v), .slot = slot };
+	if (!m->path)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "mapped files");
+	ctx->nmapped++;
+	return slot;
+}
+
+static struct rproc *proc_of(struct restore_ctx *ctx, pid_t pid)
+{
+	for (size_t i = 0; i < ctx->nprocs; i++)
+		if (ctx->procs[i].tt->pid == pid && !ctx->procs[i].tt->zombie)
+			return &ctx->procs[i];
+	return NULL;
+}
+
+/* The files of one process's mappings, their slots in p->map_slots. */
+static int open_mm_files(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Mm *mm)
+{
+	int r = 0;
+
+	if (p->map_slots)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: a second mm record", p->tt->pid);
+	p->map_slots = malloc((mm->n_vmas + 1) * sizeof(*p->map_slots));
+	if (!p->map_slots)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "mapped files");
+	p->nmap_slots = mm->n_vmas;
+	for (size_t k = 0; k < mm->n_vmas && r >= 0; k++) {
+		const Ckpt__Img__Vma *v = mm->vmas[k];
+
+		p->map_slots[k] = -1;
+		if (!is_file(v->kind) || (v->has_inherit && v->inherit))
+			continue;
+		if (!v->path)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: a file mapping without a path", p->tt->pid);
+		r = p->map_slots[k] = open_mapped(ctx, p->tt->pid, v);
+	}
+	return r < 0 ? r : 0;
+}
+
+int mm_restore_open_files(struct restore_ctx *ctx)
+{
+	const struct restart_plan *pl = ctx->plan;
+	struct rproc *p = NULL;
+	int r = 0;
+
+	for (size_t i = 0; pl && i < pl->nrecs && r >= 0; i++) {
+		const struct plan_rec *rec = &pl->recs[i];
+		Ckpt__Img__Task *t;
+		Ckpt__Img__Mm *mm;
+
+		if (rec->type == IMG_TASK) {
+			t = image_unpack(&ctx->rd, &ckpt__img__task__descriptor, rec->payload, rec->len);
+			if (!t)
+				return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task record: %s", ctx->rd.error);
+			p = proc_of(ctx, t->pid);
+			protobuf_c_message_free_unpacked(&t->base, NULL);
+		}
+		if (rec->type != IMG_MM)
+			continue;
+		if (!p)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "an mm record of no live task of the tree");
+		mm = image_unpack(&ctx->rd, &ckpt__img__mm__descriptor, rec->payload, rec->len);
+		if (!mm)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record: %s", ctx->rd.error);
+		r = open_mm_files(ctx, p, mm);
+		protobuf_c_message_free_unpacked(&mm->base, NULL);
+		p = NULL;
+	}
+	return r;
+}
+
+void mm_restore_files_free(struct restore_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->nmapped; i++)
+		free(ctx->mapped[i].path);
+	free(ctx->mapped);
+	ctx->mapped = NULL;
+	ctx->nmapped = 0;
 }
 
 static uint32_t map_prot(const Ckpt__Img__Vma *v)
@@ -331,21 +480,15 @@ static uint32_t map_prot(const Ckpt__Img__Vma *v)
 	return has_pages(v) ? v->prot | PROT_READ | PROT_WRITE : v->prot;
 }
 
-static bool is_file(Ckpt__Img__VmaKind k)
-{
-	return k == CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE || k == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED;
-}
-
-/* First batch: anonymous and shared memory mapped at once, files opened
- * (their fds come back in the calls' results). */
-static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img__Vma *v, size_t *ret_open)
+/* Mapping k of the current process, from the pool the task holds when it
+ * is not anonymous. */
+static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img__Vma *v, size_t k)
 {
 	unsigned long flags = (v->flags & MAP_FLAGS_OK) | MAP_FIXED, len = v->end - v->start;
-	int oflags = (v->kind == CKPT__IMG__VMA_KIND__VMA_FILE_SHARED && v->file_rdwr) ? O_RDWR : O_RDONLY;
+	struct rproc *p = ctx->cur;
 	struct restore_obj *o;
-	int r, shmflg;
+	int shmflg;
 
-	*ret_open = SIZE_MAX;
 	switch (v->kind) {
 	case CKPT__IMG__VMA_KIND__VMA_ANON:
 		if (v->droppable)
@@ -373,51 +516,28 @@ static int map_queue(struct restore_ctx *ctx, struct rbatch *b, const Ckpt__Img_
 		return 0;
 	case CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE:
 	case CKPT__IMG__VMA_KIND__VMA_FILE_SHARED:
-		r = check_mapped_file(ctx, v);
-		if (r < 0)
-			return r;
-		*ret_open = rbatch_add(b, __NR_openat, AT_FDCWD, rbatch_data(b, v->path, strlen(v->path) + 1), oflags | O_CLOEXEC, 0, 0, 0);
+		if (k >= p->nmap_slots || p->map_slots[k] < 0)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, 0, "task %d: mapped file %s was not opened", p->tt->pid, v->path);
+		rbatch_add(b, __NR_mmap, v->start, len, map_prot(v), flags, restore_pool_fd(ctx, p->map_slots[k]), v->pgoff);
 		return 0;
 	default:
 		return 0;
 	}
 }
 
-/* Map vmas[0..n) but the inherited and special ones, in two batches per
- * chunk: opens and anonymous maps, then file maps and closes. */
+/* Map vmas[0..n) but the inherited and special ones, in batches. */
 static int map_all(struct restore_ctx *ctx, struct rproc *p, struct rbatch *b, Ckpt__Img__Vma *const *vmas, size_t n)
 {
-	size_t i = 0, first, k, *open_at = calloc(n + 1, sizeof(size_t));
 	int r = 0;
 
-	if (!open_at)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "vma table");
-	while (i < n && r >= 0) {
-		for (first = i; i < n && r >= 0 && b->n < RBATCH_MAX_CALLS / 2 - 1 && b->used + PATH_MAX < RBATCH_MAX_DATA; i++) {
-			open_at[i] = SIZE_MAX;
-			if (is_special(vmas[i]->kind) || (vmas[i]->has_inherit && vmas[i]->inherit))
-				continue;
-			r = map_queue(ctx, b, vmas[i], &open_at[i]);
-		}
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		if (is_special(vmas[i]->kind) || (vmas[i]->has_inherit && vmas[i]->inherit))
+			continue;
+		r = restore_batch_room(ctx, p, &p->rt, b, 0, "mapping memory");
 		if (r >= 0)
-			r = restore_batch_run_keep(ctx, p, &p->rt, b, "opening files and mapping memory");
-		for (k = first; k < i && r >= 0; k++)
-			open_at[k] = open_at[k] == SIZE_MAX ? SIZE_MAX : (size_t)b->calls[open_at[k]].ret;
-		rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
-		for (k = first; k < i && r >= 0; k++) {
-			const Ckpt__Img__Vma *v = vmas[k];
-			long fd = (long)open_at[k];
-
-			if (open_at[k] == SIZE_MAX || !is_file(v->kind))
-				continue;
-			rbatch_add(b, __NR_mmap, v->start, v->end - v->start, map_prot(v), (v->flags & MAP_FLAGS_OK) | MAP_FIXED, fd, v->pgoff);
-			rbatch_add(b, __NR_close, fd, 0, 0, 0, 0, 0);
-		}
-		if (r >= 0)
-			r = restore_batch_run(ctx, p, &p->rt, b, "mapping files");
+			r = map_queue(ctx, b, vmas[i], i);
 	}
-	free(open_at);
-	return r;
+	return r < 0 ? r : restore_batch_run(ctx, p, &p->rt, b, "mapping memory");
 }
 
 static bool same_mapping(const Ckpt__Img__Vma *a, const Ckpt__Img__Vma *b)

@@ -421,6 +421,7 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	Ckpt__Img__Pagemap *pm = NULL;
 	int r = files_defer_scan(ctx, pl);
 
+	ctx->plan = pl;
 	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &pl->recs[i];
 
@@ -439,6 +440,7 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: more pages than the metadata has segments");
 	}
 	free(sc.next);
+	ctx->plan = NULL;
 	return r;
 }
 
@@ -544,6 +546,7 @@ static void free_proc(struct rproc *p, bool ok)
 	free(p->stale_fds);
 	free(p->locks);
 	free(p->owners);
+	free(p->map_slots);
 	if (p->task)
 		protobuf_c_message_free_unpacked(&p->task->base, NULL);
 	if (p->mm)
@@ -581,6 +584,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 		close(ctx->pool[i]);
 	free(ctx->pool);
 	free(ctx->late);
+	mm_restore_files_free(ctx);
 	sock_unix_restore_done(ctx);
 	sock_tcp_restore_end(ctx, false);
 	files_defer_free(ctx);

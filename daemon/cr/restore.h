@@ -33,6 +33,8 @@ struct rproc {
 	size_t nlocks;
 	struct rfown *owners;         /* its fds' SIGIO owners, set then too */
 	size_t nowners;
+	int *map_slots;               /* per mapping: its file's pool slot, or -1 */
+	size_t nmap_slots;
 };
 
 /* The SIGIO owner and signal of a description, set through an fd. */
@@ -80,6 +82,9 @@ struct restore_ctx {
 	struct tty_restore *ttys;     /* the ptys made so far (tty.c) */
 	struct files_defer *defer;    /* files made at their holders (files_defer.c) */
 	struct incr_chain *chain;     /* an incremental image's parents, indexed (incr.h) */
+	const struct restart_plan *plan;  /* the checked metadata being replayed */
+	struct mapped_file *mapped;   /* files the image maps, opened as the owner (mm_restore.c) */
+	size_t nmapped;
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */
@@ -127,6 +132,9 @@ static inline int restore_pool_fd(const struct restore_ctx *ctx, int slot)
 }
 
 /* files.c */
+/* f (a file reopened by path) opened in the container's root as its
+ * owner: the fd, or -errno with why in why (-ESTALE: not what was saved). */
+int files_open_as_owner(struct restore_ctx *ctx, const Ckpt__Img__File *f, bool allow_changed, char *why, size_t len);
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Make the object of file record f (the worker's fd), its locks taken. */
 int files_make(struct restore_ctx *ctx, const Ckpt__Img__File *f);
@@ -204,6 +212,10 @@ int thread_restore_state(struct restore_ctx *ctx, struct rproc *p);
 int thread_restore_hand_off(struct restore_ctx *ctx, struct rproc *p);
 
 /* mm_restore.c */
+/* Before the pool goes to init: every file the plan's mappings name,
+ * opened as files are (files_open_as_owner), into the pool. */
+int mm_restore_open_files(struct restore_ctx *ctx);
+void mm_restore_files_free(struct restore_ctx *ctx);
 int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len);
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);

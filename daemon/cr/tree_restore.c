@@ -59,6 +59,8 @@ int tree_restore(struct restore_ctx *ctx, const void *payload, size_t len)
 	/* Every file is in: unused pipe ends close, the rest go to init. */
 	pipe_restore_close_unused(ctx);
 	r = shm_restore_seal(ctx, false);
+	if (r >= 0)
+		r = mm_restore_open_files(ctx);
 	if (r < 0)
 		return r;
 	r = files_defer_channel(ctx);

@@ -34,6 +34,7 @@
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
 #define PTMX_RDEV makedev(5, 2)
+#define DEVTTY_RDEV makedev(5, 0)
 #define N_TTY_FULL 4095   /* what N_TTY's read buffer holds at most */
 #define PTS_MAJOR_FIRST 136
 #define PTS_MAJOR_LAST 143
@@ -685,6 +686,42 @@ void tty_dump_header_free(Ckpt__Img__Header *h)
 	h->cttys = NULL;
 }
 
+bool tty_is_devtty(const Ckpt__Img__File *f)
+{
+	return f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && f->has_rdev && f->rdev == DEVTTY_RDEV;
+}
+
+/* /dev/tty: a description of the process's controlling terminal as it was
+ * when opened (TIOCGDEV names it). Restart opens /dev/tty again in the
+ * task once its controlling terminal is set, so it must be that terminal
+ * still: a pty of the container's that the header gives back. */
+static const char *devtty_classify(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f)
+{
+	const struct dump_proc *p = NULL;
+	const Ckpt__Img__Ctty *c;
+	_cleanup_close_ int tfd = grab_fd(pid, fd);
+	unsigned int dev = 0;
+
+	for (size_t i = 0; i < ctx->nprocs && !p; i++)
+		if (ctx->procs[i].pid == pid)
+			p = &ctx->procs[i];
+	if (tfd < 0 || ioctl(tfd, TIOCGDEV, &dev) < 0)
+		return "/dev/tty whose terminal can't be read (TIOCGDEV)";
+	if (!p || decode_tty_nr(p->ps.tty_nr) != (dev_t)dev)
+		return "/dev/tty opened on a terminal that is not its controlling terminal (any more): restart opens /dev/tty on "
+		       "the controlling terminal it gives back";
+	c = ctx->ttys ? ctty_of(ctx->ttys, p->nssid) : NULL;
+	if (!is_pts(dev) || !c || c->index != pts_index(dev))
+		return "/dev/tty of a terminal other than the container's ptys";
+	f->kind = CKPT__IMG__FILE_KIND__FILE_CHR;
+	f->path = (char *)"/dev/tty";
+	f->has_rdev = true;
+	f->rdev = DEVTTY_RDEV;
+	f->has_pty_index = true;
+	f->pty_index = c->index;
+	return NULL;
+}
+
 bool tty_classify(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t flags,
 		  Ckpt__Img__File *f, const char **ret_why)
 {
@@ -693,10 +730,14 @@ bool tty_classify(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st
 
 	if (!S_ISCHR(st->st_mode) || (flags & O_PATH))
 		return false;
+	if (st->st_rdev == DEVTTY_RDEV) {
+		*ret_why = devtty_classify(ctx, pid, fd, f);
+		return true;
+	}
 	if (!is_pts(st->st_rdev) && st->st_rdev != PTMX_RDEV) {
 		if (!is_other_tty(st->st_rdev))
 			return false;
-		*ret_why = "terminals other than the ptys of the container's devpts (/dev/tty, consoles, serial lines) are not supported";
+		*ret_why = "terminals other than the ptys of the container's devpts (consoles, serial lines) are not supported";
 		return true;
 	}
 	idx = ctx->ttys ? end_of(ctx->ttys, pid, fd, st, &master) : -ENOENT;
@@ -1269,4 +1310,36 @@ void tty_restore_done(struct restore_ctx *ctx)
 	free(t->ctty_fd);
 	free(t);
 	ctx->ttys = NULL;
+}
+
+int tty_restore_devtty_path(struct restore_ctx *ctx, pid_t pid, uint32_t fd)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+	_cleanup_close_ int rootfd = -1, t = -1;
+	struct stat st;
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the container's root");
+	t = (int)syscall(SYS_openat2, rootfd, "/dev/tty", &how, sizeof(how));
+	if (t < 0 || fstat(t, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != DEVTTY_RDEV)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: fd %u (/dev/tty): the container's /dev/tty is not the device "
+			       "itself, reached through no symlink", pid, fd);
+	return 0;
+}
+
+int tty_restore_devtty_check(struct restore_ctx *ctx, struct rproc *p, uint32_t fd, uint32_t index)
+{
+	_cleanup_close_ int t = (int)syscall(SYS_pidfd_getfd, p->pidfd, fd, 0);
+	dev_t want = makedev(PTS_MAJOR_FIRST + index / 256, index % 256);
+	unsigned int dev = 0;
+
+	if (t < 0 || ioctl(t, TIOCGDEV, &dev) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: fd %u (/dev/tty): its terminal", p->tt->pid, fd);
+	if ((dev_t)dev != want)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "task %d: fd %u (/dev/tty): opened on device %u:%u, not on pts %u, "
+			       "its controlling terminal at the checkpoint", p->tt->pid, fd, major(dev), minor(dev), index);
+	return 0;
 }

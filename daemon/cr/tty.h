@@ -16,6 +16,8 @@ void tty_dump_header_free(Ckpt__Img__Header *h);
 bool tty_classify(struct dump_ctx *ctx, pid_t pid, int fd, const struct stat *st, uint32_t flags,
 		  Ckpt__Img__File *f, const char **ret_why);
 bool tty_kind(Ckpt__Img__FileKind kind);
+/* A /dev/tty description (a FILE_CHR of 5:0, on pty pty_index). */
+bool tty_is_devtty(const Ckpt__Img__File *f);
 /* The first File of a pty carries its state (f->pty). */
 int tty_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f);
 void tty_dump_free(Ckpt__Img__File *f);
@@ -33,3 +35,8 @@ int tty_restore_ctty(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__
  * locks (every slave is open). */
 int tty_restore_finish(struct restore_ctx *ctx);
 void tty_restore_done(struct restore_ctx *ctx);
+/* /dev/tty is opened by its task once its controlling terminal is back:
+ * first the container's /dev/tty is checked to be the device, through no
+ * symlink; then the task's new fd must be on pty index. */
+int tty_restore_devtty_path(struct restore_ctx *ctx, pid_t pid, uint32_t fd);
+int tty_restore_devtty_check(struct restore_ctx *ctx, struct rproc *p, uint32_t fd, uint32_t index);

@@ -77,6 +77,10 @@ static const char *validate_chr(const Ckpt__Img__File *f)
 		return "a device without its number";
 	if (!path_ok(f->path))
 		return "no absolute path, one with a . or .. component, or one longer than an image holds";
+	/* /dev/tty: opened by its task on the controlling terminal restart gives back */
+	if (f->kind == CKPT__IMG__FILE_KIND__FILE_CHR && f->rdev == makedev(5, 0))
+		return streq(f->path, "/dev/tty") && f->has_pty_index && f->pty_index <= CR_PTY_MAX_INDEX ? NULL
+		       : "/dev/tty without its path or the pty it was on";
 	if (!validate_chr_allowed(f->rdev))
 		return "a character device other than /dev/null, zero, full, random and urandom";
 	if (strncmp(f->path, "/dev/", 5) != 0)

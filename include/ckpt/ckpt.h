@@ -261,6 +261,11 @@ struct ckpt_restart_opts {
 	bool trust_image;         /* restore without a MAC ckptd trusts (root only) */
 	bool allow_changed_files; /* reopen regular files whose size or mtime changed */
 	uint32_t userns_base;     /* a new container of a --userns image: its range (root only) */
+	/* a restart under a new name: the new container's privileges, which
+	 * must cover the image's (root only) */
+	bool privileged;
+	size_t n_cap_add;
+	const char *const *cap_add;
 };
 struct ckpt_restart_result {
 	struct ckpt_container container;

@@ -124,10 +124,24 @@ static void test_header(void **state)
 	img.caps |= 1ull << CAP_SYS_ADMIN;
 	contain_to_header(&img, &h, &st);
 	assert_non_null(strstr(contain_check_header(&h, &k, buf, sizeof(buf)), "SYS_ADMIN"));
+	/* the hint names the option that would cover it, one per capability */
+	img.caps |= 1ull << CAP_NET_ADMIN;
+	contain_to_header(&img, &h, &st);
+	assert_non_null(strstr(contain_check_header(&h, &k, buf, sizeof(buf)), "--cap-add NET_ADMIN --cap-add SYS_ADMIN)"));
 	img.caps = k.caps;
 	img.privileged = true;
 	contain_to_header(&img, &h, &st);
-	assert_non_null(contain_check_header(&h, &k, buf, sizeof(buf)));
+	assert_non_null(strstr(contain_check_header(&h, &k, buf, sizeof(buf)), "--privileged"));
+	/* a privileged image holds every capability: the hint is --privileged */
+	img.caps = CONTAIN_CAPS_ALL;
+	contain_to_header(&img, &h, &st);
+	assert_non_null(strstr(contain_check_header(&h, &k, buf, sizeof(buf)), "with --privileged"));
+	k.privileged = true;
+	k.caps = CONTAIN_CAPS_ALL;
+	assert_null(contain_check_header(&h, &k, buf, sizeof(buf)));
+	k.privileged = false;
+	k.caps = contain_default_caps();
+	img.caps = k.caps;
 	img.privileged = false;
 	snprintf(img.root, sizeof(img.root), "/srv/root");
 	h = (Ckpt__Img__Header)CKPT__IMG__HEADER__INIT;

@@ -118,12 +118,47 @@ static void test_root(void **state)
 	fs_ident_leave(&saved);
 }
 
+/* fs_ident_may asks as the owner, then gives our identity back. */
+static void test_may(void **state)
+{
+	int fd;
+
+	(void)state;
+	fd = open(secret, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fs_ident_may(NOBODY, GROUP, fd, R_OK), -EACCES);
+	assert_int_equal(fs_ident_may(0, 0, fd, R_OK | W_OK), 0);
+	close(fd);
+	fd = open(grp, O_PATH | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fs_ident_may(NOBODY, GROUP, fd, R_OK), 0);
+	assert_int_equal(fs_ident_may(NOBODY, GROUP, fd, W_OK), -EACCES);
+	assert_int_equal(fs_ident_may(NOBODY, NOBODY, fd, R_OK), -EACCES);
+	close(fd);
+	fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(fs_ident_may(NOBODY, GROUP, fd, W_OK | X_OK), -EACCES);   /* 0755 root's */
+	close(fd);
+	assert_int_equal((uid_t)syscall(SYS_setfsuid, -1), 0);
+	assert_int_equal(can_open(secret), 0);
+}
+
+static void test_has_group(void **state)
+{
+	(void)state;
+	assert_true(fs_ident_has_group(NOBODY, GROUP, GROUP));
+	assert_false(fs_ident_has_group(NOBODY, NOBODY, GROUP));
+	assert_true(fs_ident_has_group(0, 0, GROUP));   /* root has every group */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owner),
 		cmocka_unit_test(test_group_only),
 		cmocka_unit_test(test_root),
+		cmocka_unit_test(test_may),
+		cmocka_unit_test(test_has_group),
 	};
 
 	if (geteuid() != 0)
