@@ -937,6 +937,29 @@ int files_open_as_owner(struct restore_ctx *ctx, const Ckpt__Img__File *f, bool 
 	return fd;
 }
 
+int files_open_cwd(struct restore_ctx *ctx, const char *path)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	_cleanup_close_ int rootfd = -1, fd = -1;
+	struct fs_ident saved;
+	char buf[64];
+	int r;
+
+	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
+	rootfd = open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return -errno;
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return r;
+	fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	/* chdir() needs search permission, which an O_PATH open does not check */
+	if (fd < 0 || syscall(SYS_faccessat2, fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) < 0)
+		r = -errno;
+	fs_ident_leave(&saved);
+	return r < 0 ? r : TAKE_FD(fd);
+}
+
 static int reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	_cleanup_close_ int fd = -1, rootfd = -1;

@@ -26,7 +26,6 @@
 static int spawn_by_init(struct restore_ctx *ctx, struct rproc *p, const Ckpt__Img__Fds *m)
 {
 	_cleanup_free_ struct spawn_fd *sfds = calloc(m->n_fds + 1, sizeof(*sfds));
-	char buf[PATH_MAX + 64];
 	_cleanup_close_ int cwd = -1;
 	struct spawn_req req;
 	size_t i;
@@ -45,7 +44,10 @@ static int spawn_by_init(struct restore_ctx *ctx, struct rproc *p, const Ckpt__I
 			return r;
 		cwd = fcntl(ctx->pool[r], F_DUPFD_CLOEXEC, 3);
 	} else {
-		cwd = !cr_task_path(ctx->req->init_pid, p->task->cwd, buf, sizeof(buf)) ? -1 : open(buf, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		cwd = files_open_cwd(ctx, p->task->cwd);
+		if (cwd < 0)
+			return cr_fail(ctx->err, CR_ERR_IO, -cwd, "task %d: working directory %s, as the owner (uid %u)",
+				       p->tt->pid, p->task->cwd, ctx->req->owner_uid);
 	}
 	if (cwd < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "task %d: working directory %s", p->tt->pid, p->task->cwd);
@@ -147,6 +149,15 @@ static int setup_forked(struct restore_ctx *ctx, struct rproc *c, const Ckpt__Im
 		r = restore_batch_room(ctx, c, &c->rt, b, PATH_MAX, "installing its fds");
 	if (r >= 0 && c->task->has_cwd_ghost)
 		r = cwd = ghost_restore_cwd(ctx, c->task);
+	/* the task changes to it itself, in its own root, but only into a
+	 * directory its owner may enter */
+	if (r >= 0 && !c->task->has_cwd_ghost) {
+		r = files_open_cwd(ctx, c->task->cwd);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_IO, -r, "task %d: working directory %s, as the owner (uid %u)",
+				       c->tt->pid, c->task->cwd, ctx->req->owner_uid);
+		close(r);
+	}
 	if (r < 0)
 		return r;
 	/* a removed cwd has no path: the ghost made again, in the pool */

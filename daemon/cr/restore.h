@@ -135,6 +135,10 @@ static inline int restore_pool_fd(const struct restore_ctx *ctx, int slot)
 /* f (a file reopened by path) opened in the container's root as its
  * owner: the fd, or -errno with why in why (-ESTALE: not what was saved). */
 int files_open_as_owner(struct restore_ctx *ctx, const Ckpt__Img__File *f, bool allow_changed, char *why, size_t len);
+/* A task's working directory, opened in the container's root as its owner
+ * (no symlink leads out of the root; a directory the owner may not enter
+ * is refused): the fd, or -errno. */
+int files_open_cwd(struct restore_ctx *ctx, const char *path);
 int files_restore_file(struct restore_ctx *ctx, const void *payload, size_t len);
 /* Make the object of file record f (the worker's fd), its locks taken. */
 int files_make(struct restore_ctx *ctx, const Ckpt__Img__File *f);

@@ -22,6 +22,8 @@
 # - a shell under run -t reading and answering through /dev/tty (fd 5)
 #   across two restarts; a /dev/tty held by a process that left the
 #   session of its terminal (setsid) refused at checkpoint;
+# - a working directory its owner may no longer enter: the restart is
+#   refused naming it, and goes through once the owner may again;
 # - images of a --privileged and a --cap-add NET_ADMIN container restarted
 #   under a new name: refused without the option, the refusal naming it;
 #   restored with it, the contain workload finding its capabilities; a
@@ -131,6 +133,23 @@ echo "$out" | grep -Eq "mapping [0-9a-fx-]+ $D/mysleep: restart could not open i
 	fail "$P-map: refused, but not for its mapping: $out"
 expect_state "$P-map" running
 info "$P-map: $out"
+
+# a working directory the owner may no longer enter by the restart: the
+# restart is refused naming it (restart opens it as the owner, in the
+# container's root), and goes through once the owner may again
+mkdir -p "$D/cwd" && chown "$uid_a" "$D/cwd"
+uctl "$UA" run "$P-cwd" --cwd "$D/cwd" -- "$(command -v sleep)" 1000 >/dev/null || fail "$UA: run sleep in $D/cwd"
+expect_state "$P-cwd" running
+uctl "$UA" checkpoint "$P-cwd" >/dev/null || fail "$UA: checkpoint $P-cwd"
+chown root "$D/cwd" && chmod 700 "$D/cwd"
+out=$(uctl "$UA" restart "$P-cwd" 2>&1) && fail "$P-cwd: restarted into a directory its owner may not enter: $out"
+echo "$out" | grep -q "working directory $D/cwd, as the owner (uid $uid_a): Permission denied" ||
+	fail "$P-cwd: refused, but not for its working directory: $out"
+expect_state "$P-cwd" checkpointed
+chown "$uid_a" "$D/cwd"
+uctl "$UA" restart "$P-cwd" >/dev/null || fail "$UA: restart $P-cwd once it may enter $D/cwd again"
+[ "$(readlink "/proc/$(host_pid "$P-cwd")/cwd")" = "$D/cwd" ] || fail "$P-cwd: cwd $(readlink "/proc/$(host_pid "$P-cwd")/cwd")"
+info "$P-cwd: $out"
 
 # --- a mapping and a watch of what the owner can't read -----------------------
 uctl "$UA" checkpoint "$P-mem" -o - > "$TMP/mem.img" || fail "$UA: checkpoint $P-mem -o -"
