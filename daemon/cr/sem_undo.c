@@ -159,10 +159,10 @@ static int diff_list(struct dump_ctx *ctx, const uint16_t *before, const uint16_
 	const struct ns_ipc *ipc = ctx->ipc;
 	size_t i, k, at = 0, n = 0;
 
+	/* all of them, however many: the holder takes the whole list back
+	 * before a list too long is refused */
 	for (at = 0; at < total; at++)
 		n += before[at] != after[at];
-	if (n > CR_MAX_SEM_UNDO)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "more than %d adjustments", CR_MAX_SEM_UNDO);
 	out->ents = calloc(n ? n : 1, sizeof(*out->ents));
 	out->ptrs = calloc(n ? n : 1, sizeof(*out->ptrs));
 	if (!out->ents || !out->ptrs)
@@ -218,15 +218,23 @@ static int measure(struct dump_ctx *ctx, struct dump_proc *p, struct rbatch *b, 
 	r = rbatch_run(b, &p->rt[0]);
 	if (r >= 0 && b->calls[0].ret < 0)
 		r = (int)b->calls[0].ret;
-	if (r < 0)
+	if (r < 0) {
+		raise_all(ipc, orig, -1);
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "injected unshare(CLONE_SYSVSEM)");
+	}
+	/* The list is applied: from here on, every way out gives the holder
+	 * its list back and the values their own, or says it could not. */
 	r = read_values(ipc, after);
-	if (r < 0)
-		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "reading the values it left");
-	/* The holder gets its list back before anything is refused. */
+	if (r < 0) {
+		raise_all(ipc, orig, -1);
+		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "reading the values it left (the list was applied "
+				   "and can't be made again: the container's semaphores are as after its exit)");
+	}
 	d = diff_list(ctx, before, after, total, out, obj, clamped, sizeof(clamped));
-	if (d < 0 && d != -ERANGE)
+	if (d < 0 && d != -ERANGE) {
+		raise_all(ipc, orig, -1);
 		return d;
+	}
 	r = take_list(b, &p->rt[0], out->ptrs, out->n);
 	if (r < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "making it again in the process (semop with SEM_UNDO)");
@@ -237,6 +245,8 @@ static int measure(struct dump_ctx *ctx, struct dump_proc *p, struct rbatch *b, 
 		r = -EIO;
 	if (r < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "putting the semaphores' values back");
+	if (out->n > CR_MAX_SEM_UNDO)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "more than %d adjustments", CR_MAX_SEM_UNDO);
 	return d < 0 ? cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, obj, "%s", clamped) : 0;
 }
 
