@@ -27,6 +27,7 @@
 #include "validate.h"
 #include "wire.h"
 #include "worker.h"
+#include <linux/capability.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -1272,6 +1273,10 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	job.net_busy = busy;
 	if (k >= 0)
 		k = worker_start(cn->srv, what, worker_restart, &job, keep, 5 + npar, &ops_restart_ops, c, &w);
+	/* image_fd, ctl_fd and the parents are closed here: the worker holds
+	 * them, and init sees EOF on its control socket when the worker is done. */
+	while (npar-- > 0)
+		close(pfds[npar]);
 	if (k < 0) {
 		op_set_error(c, E(ERR_INTERNAL), "container %s: starting the restart worker: %s",
 			     c->name, strerror(-k));
@@ -1280,10 +1285,6 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		return;
 	}
 	c->op_worker = w;
-	/* image_fd and ctl_fd are closed here: the worker holds them, and init
-	 * sees EOF on its control socket when the worker is done. */
-	while (npar-- > 0)
-		close(pfds[npar]);
 	return;
 fail:
 	while (npar-- > 0)
@@ -1406,6 +1407,11 @@ static int ops_restart_userns(struct conn *cn, struct container *c, uint32_t bas
 	}
 	if (!base) {
 		snprintf(why, len, "--userns=BASE: give the image's range (ckptctl inspect shows it)");
+		return -EINVAL;
+	}
+	/* as at run: the host's mounts under its own are only covered */
+	if (c->contain.privileged || (c->contain.caps & (1ull << CAP_SYS_ADMIN))) {
+		snprintf(why, len, "--userns: not with --privileged or CAP_SYS_ADMIN (it could take off the mounts that hide the host's)");
 		return -EINVAL;
 	}
 	c->contain.userns = true;
