@@ -1131,6 +1131,12 @@ static int split_late(struct restore_ctx *ctx, Ckpt__Img__Fds *m, size_t *ret_n)
 		}
 		ctx->late[ctx->nlate++] = (struct late_fd){ .proc = ctx->cur - ctx->procs, .fd = e->fd,
 							   .file_id = e->file_id, .cloexec = e->cloexec };
+		if (e->fown) {
+			struct late_fd *l = &ctx->late[ctx->nlate - 1];
+
+			l->has_own = true;
+			l->own = (struct rfown){ e->fd, e->fown->type, e->fown->pid, e->fown->signum, !!(o->flags & O_ASYNC) };
+		}
 	}
 	*ret_n = n;
 	return 0;
@@ -1156,7 +1162,9 @@ static int keep_fd_state(struct restore_ctx *ctx, struct rproc *p, const Ckpt__I
 
 		for (k = 0; k < e->n_posix_locks; k++)
 			p->locks[p->nlocks++] = (struct rlock){ e->fd, *e->posix_locks[k] };
-		if (e->fown)
+		/* a file opened late (a /proc file, a pidfd, /dev/tty) gets its
+		 * owner once it is there (install_late) */
+		if (e->fown && (o->slot >= 0 || o->deferred))
 			p->owners[p->nowners++] = (struct rfown){ e->fd, e->fown->type, e->fown->pid, e->fown->signum,
 								  !!(o->flags & O_ASYNC) };
 	}
@@ -1224,6 +1232,8 @@ static void unstale(struct rproc *p, uint32_t fd)
 			p->stale_fds[i--] = p->stale_fds[--p->nstale];
 }
 
+static int set_owner(struct restore_ctx *ctx, struct rproc *p, const struct rfown *w);
+
 static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const struct late_fd *first)
 {
 	struct rproc *p = &ctx->procs[l->proc];
@@ -1263,7 +1273,9 @@ static int install_late(struct restore_ctx *ctx, const struct late_fd *l, const 
 		ret = rsys(&p->rt, __NR_lseek, l->fd, o->pos, SEEK_SET);
 	if (ret < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: fd %u: installing %s", p->tt->pid, l->fd, what);
-	return devtty ? tty_restore_devtty_check(ctx, p, l->fd, o->pty_index) : 0;
+	if (devtty && (r = tty_restore_devtty_check(ctx, p, l->fd, o->pty_index)) < 0)
+		return r;
+	return l->has_own ? set_owner(ctx, p, &l->own) : 0;
 }
 
 int files_restore_late(struct restore_ctx *ctx)

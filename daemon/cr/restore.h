@@ -122,6 +122,8 @@ struct late_fd {
 	size_t proc;                  /* index in restore_ctx.procs */
 	uint32_t fd, file_id;
 	bool cloexec;
+	bool has_own;                 /* its SIGIO owner, set once it is installed */
+	struct rfown own;
 };
 
 /* The pool: objects the worker opened, handed to tasks at fixed numbers. */
