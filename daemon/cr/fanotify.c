@@ -9,6 +9,7 @@
  * (events that carry file handles, names or pidfds: not checked the same
  * after restart), and marks whose object has no path in the container. */
 #include "restore.h"
+#include "fhandle.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
@@ -22,8 +23,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
-#define HANDLE_MAX 128
-
 bool fanotify_classify(const char *link, Ckpt__Img__File *f)
 {
 	if (!streq(link, "anon_inode:[fanotify]"))
@@ -36,84 +35,31 @@ bool fanotify_classify(const char *link, Ckpt__Img__File *f)
 
 struct mark_line {
 	Ckpt__Img__FanotifyMarkKind kind;
-	unsigned long ino;
-	unsigned sdev;      /* the kernel's dev_t: major << 20 | minor */
+	struct fdinfo_inode in;     /* sdev also for a filesystem mark */
 	unsigned mnt_id;
 	uint32_t mflags, mask, ignored;
-	unsigned hbytes;
-	int htype;
-	unsigned char handle[HANDLE_MAX];
 };
-
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* One mark line of fdinfo (fs/notify/fdinfo.c fanotify_fdinfo). */
 static bool parse_mark(const char *line, struct mark_line *m)
 {
-	int n = 0, hi, lo;
-	const char *h;
+	int n = 0;
 
 	memset(m, 0, sizeof(*m));
 	if (sscanf(line, "fanotify ino:%lx sdev:%x mflags:%x mask:%x ignored_mask:%x fhandle-bytes:%x fhandle-type:%x f_handle:%n",
-		   &m->ino, &m->sdev, &m->mflags, &m->mask, &m->ignored, &m->hbytes, (unsigned *)&m->htype, &n) >= 7 && n) {
+		   &m->in.ino, &m->in.sdev, &m->mflags, &m->mask, &m->ignored, &m->in.hbytes, (unsigned *)&m->in.htype, &n) >= 7 && n) {
 		m->kind = CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_INODE;
-		if (m->hbytes == 0 || m->hbytes > HANDLE_MAX)
-			return false;
-		for (h = line + n, n = 0; n < (int)m->hbytes; n++, h += 2) {
-			hi = unhex(h[0]);
-			lo = hi < 0 ? -1 : unhex(h[1]);
-			if (lo < 0)
-				return false;
-			m->handle[n] = (unsigned char)(hi << 4 | lo);
-		}
-		return true;
+		return fdinfo_unhex_handle(line + n, &m->in);
 	}
 	if (sscanf(line, "fanotify mnt_id:%x mflags:%x mask:%x ignored_mask:%x", &m->mnt_id, &m->mflags, &m->mask, &m->ignored) == 4) {
 		m->kind = CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_MOUNT;
 		return true;
 	}
-	if (sscanf(line, "fanotify sdev:%x mflags:%x mask:%x ignored_mask:%x", &m->sdev, &m->mflags, &m->mask, &m->ignored) == 4) {
+	if (sscanf(line, "fanotify sdev:%x mflags:%x mask:%x ignored_mask:%x", &m->in.sdev, &m->mflags, &m->mask, &m->ignored) == 4) {
 		m->kind = CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_FILESYSTEM;
 		return true;
 	}
 	return false;
-}
-
-static char *read_fdinfo(pid_t pid, int fd)
-{
-	char path[64];
-	_cleanup_close_ int in = -1;
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap), *nb;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	in = open(path, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || !buf) {
-		free(buf);
-		return NULL;
-	}
-	while ((n = read(in, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096) {
-			if (cap > (size_t)CR_FANOTIFY_MAX_MARKS * 512 || !(nb = realloc(buf, cap * 2))) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = 0;
-	return buf;
 }
 
 /* The mount id of what path names (in the worker). */
@@ -129,32 +75,24 @@ static int mnt_id_of(const char *path, bool follow, uint64_t *ret)
 	return 0;
 }
 
-/* Where the task sees m's object: for an inode, its handle opened through
- * each mount of its filesystem until one gives a path that names the same
- * file; for a mount, its mount point, if that names it; for a filesystem,
- * the mount point of a mount of it. */
+/* Where the task sees m's object: for an inode, the path its handle gives
+ * (fhandle_path); for a mount, its mount point, if that names it; for a
+ * filesystem, the mount point of a mount of it. */
 static int mark_path(pid_t pid, const struct mark_line *m, char *ret, size_t len, struct stat *ret_st)
 {
-	_cleanup_free_ struct file_handle *fh = malloc(sizeof(*fh) + HANDLE_MAX);
 	_cleanup_fclose_ FILE *mi = NULL;
-	char path[PATH_MAX + 64], mnt[PATH_MAX], self[64], line[PATH_MAX * 2 + 256];
+	char path[PATH_MAX + 64], mnt[PATH_MAX], line[PATH_MAX * 2 + 256];
 	unsigned id, maj, mnr;
 	struct stat st;
 	uint64_t got = 0;
-	ssize_t n;
 
-	if (!fh)
-		return -ENOMEM;
+	if (m->kind == CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_INODE)
+		return fhandle_path(pid, &m->in, ret, len, ret_st);
 	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
 	mi = fopen(path, "re");
 	if (!mi)
 		return -errno;
-	fh->handle_bytes = m->hbytes;
-	fh->handle_type = m->htype;
-	memcpy(fh->f_handle, m->handle, m->hbytes);
 	while (fgets(line, sizeof(line), mi)) {
-		_cleanup_close_ int mfd = -1, fd = -1;
-
 		if (sscanf(line, "%u %*d %u:%u %*s %4095s", &id, &maj, &mnr, mnt) != 4 || strchr(mnt, '\\') ||
 		    !cr_task_path(pid, mnt, path, sizeof(path)))
 			continue;
@@ -165,28 +103,11 @@ static int mark_path(pid_t pid, const struct mark_line *m, char *ret, size_t len
 			snprintf(ret, len, "%s", mnt);
 			return 0;
 		}
-		if (maj != m->sdev >> 20 || mnr != (m->sdev & 0xfffff))
-			continue;
-		if (m->kind == CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_FILESYSTEM) {
-			if (stat(path, &st) < 0 || major(st.st_dev) != maj || minor(st.st_dev) != mnr)
-				continue;
-			*ret_st = st;
-			snprintf(ret, len, "%s", mnt);
-			return 0;
-		}
-		mfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* not O_PATH: open_by_handle_at refuses it */
-		fd = mfd < 0 ? -1 : (int)syscall(SYS_open_by_handle_at, mfd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-		n = readlink(self, ret, len);
-		if (n <= 0 || (size_t)n >= len)
-			continue;
-		ret[n] = 0;
-		if (ret[0] != '/' || strstr(ret, " (deleted)") || !cr_task_path(pid, ret, path, sizeof(path)) ||
-		    lstat(path, &st) < 0 || st.st_ino != m->ino || major(st.st_dev) != maj || minor(st.st_dev) != mnr)
+		if (!fdinfo_sdev_is(m->in.sdev, maj, mnr) || stat(path, &st) < 0 || major(st.st_dev) != maj ||
+		    minor(st.st_dev) != mnr)
 			continue;
 		*ret_st = st;
+		snprintf(ret, len, "%s", mnt);
 		return 0;
 	}
 	return -ENOENT;
@@ -251,7 +172,7 @@ static int add_mark(struct dump_ctx *ctx, pid_t pid, int fd, const struct mark_l
 int fanotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f)
 {
 	_cleanup_close_ int pidfd = -1, gfd = -1;
-	_cleanup_free_ char *info = read_fdinfo(pid, fd);
+	_cleanup_free_ char *info = fdinfo_read_all(pid, fd, CR_FANOTIFY_MAX_MARKS);
 	struct mark_line ml;
 	char *line, *save = NULL;
 	unsigned flags, eflags;

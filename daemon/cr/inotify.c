@@ -7,6 +7,7 @@
  * program finds every watch under the number it knows. Events not yet
  * read are refused. */
 #include "restore.h"
+#include "fhandle.h"
 #include "fsident.h"
 #include "validate.h"
 #include "log.h"
@@ -22,8 +23,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define HANDLE_MAX 128
-
 bool inotify_classify(const char *link, Ckpt__Img__File *f)
 {
 	if (!streq(link, "anon_inode:inotify"))
@@ -37,117 +36,18 @@ bool inotify_classify(const char *link, Ckpt__Img__File *f)
 /* One "inotify" line of fdinfo (fs/notify/fdinfo.c inotify_fdinfo). */
 struct watch_line {
 	int wd;
-	unsigned long ino;
-	unsigned sdev;      /* the kernel's dev_t: major << 20 | minor */
 	uint32_t mask;
-	unsigned hbytes;
-	int htype;
-	unsigned char handle[HANDLE_MAX];
+	struct fdinfo_inode in;
 };
-
-static int unhex(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 static bool parse_watch(const char *line, struct watch_line *w)
 {
-	int n = 0, hi, lo;
-	const char *h;
+	int n = 0;
 
 	if (sscanf(line, "inotify wd:%x ino:%lx sdev:%x mask:%x ignored_mask:%*x fhandle-bytes:%x fhandle-type:%x f_handle:%n",
-		   (unsigned *)&w->wd, &w->ino, &w->sdev, &w->mask, &w->hbytes, (unsigned *)&w->htype, &n) < 6 || !n)
+		   (unsigned *)&w->wd, &w->in.ino, &w->in.sdev, &w->mask, &w->in.hbytes, (unsigned *)&w->in.htype, &n) < 6 || !n)
 		return false;
-	if (w->wd <= 0 || w->hbytes == 0 || w->hbytes > HANDLE_MAX)
-		return false;
-	for (h = line + n, n = 0; n < (int)w->hbytes; n++, h += 2) {
-		hi = unhex(h[0]);
-		lo = hi < 0 ? -1 : unhex(h[1]);
-		if (lo < 0)
-			return false;
-		w->handle[n] = (unsigned char)(hi << 4 | lo);
-	}
-	return true;
-}
-
-/* fdinfo whole (it grows with the watches). */
-static char *read_fdinfo(pid_t pid, int fd)
-{
-	char path[64];
-	_cleanup_close_ int in = -1;
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap), *nb;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	in = open(path, O_RDONLY | O_CLOEXEC);
-	if (in < 0 || !buf) {
-		free(buf);
-		return NULL;
-	}
-	while ((n = read(in, buf + len, cap - len - 1)) > 0) {
-		len += n;
-		if (cap - len < 4096) {
-			if (cap > (size_t)CR_INOTIFY_MAX_WATCHES * 512 || !(nb = realloc(buf, cap * 2))) {
-				free(buf);
-				errno = EFBIG;
-				return NULL;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-	}
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = 0;
-	return buf;
-}
-
-/* The path, in the container, of what a watch names: the handle opened
- * through each mount of its filesystem the task sees, until one gives a
- * path that names the same file there. */
-static int watch_path(pid_t pid, const struct watch_line *w, char *ret, size_t len, struct stat *ret_st)
-{
-	_cleanup_free_ struct file_handle *fh = malloc(sizeof(*fh) + HANDLE_MAX);
-	_cleanup_fclose_ FILE *mi = NULL;
-	char path[PATH_MAX + 64], mnt[PATH_MAX], self[64], line[PATH_MAX * 2 + 256];
-	unsigned maj, mnr;
-	struct stat st;
-	ssize_t n;
-
-	if (!fh)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/mountinfo", pid);
-	mi = fopen(path, "re");
-	if (!mi)
-		return -errno;
-	fh->handle_bytes = w->hbytes;
-	fh->handle_type = w->htype;
-	memcpy(fh->f_handle, w->handle, w->hbytes);
-	while (fgets(line, sizeof(line), mi)) {
-		_cleanup_close_ int mfd = -1, fd = -1;
-
-		if (sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &mnr, mnt) != 3 || strchr(mnt, '\\') ||
-		    maj != w->sdev >> 20 || mnr != (w->sdev & 0xfffff) || !cr_task_path(pid, mnt, path, sizeof(path)))
-			continue;
-		mfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);   /* not O_PATH: open_by_handle_at refuses it */
-		fd = mfd < 0 ? -1 : (int)syscall(SYS_open_by_handle_at, mfd, fh, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-		n = readlink(self, ret, len);
-		if (n <= 0 || (size_t)n >= len)
-			continue;
-		ret[n] = 0;
-		if (ret[0] != '/' || strstr(ret, " (deleted)") || !cr_task_path(pid, ret, path, sizeof(path)) ||
-		    lstat(path, &st) < 0 || st.st_ino != w->ino || major(st.st_dev) != maj || minor(st.st_dev) != mnr)
-			continue;
-		*ret_st = st;
-		return 0;
-	}
-	return -ENOENT;
+	return w->wd > 0 && fdinfo_unhex_handle(line + n, &w->in);
 }
 
 static int cmp_wd(const void *a, const void *b)
@@ -199,7 +99,7 @@ static int add_watch(struct dump_ctx *ctx, pid_t pid, int fd, const struct watch
 	struct stat st = { 0 };
 	int r;
 
-	if (watch_path(pid, wl, p, sizeof(p), &st) < 0)
+	if (fhandle_path(pid, &wl->in, p, sizeof(p), &st) < 0)
 		return fail_fd(ctx, fd, "watch %d: what it watches has no path in the container (deleted, or on a "
 			       "filesystem it can't be found on)%s", wl->wd, "");
 	r = probe_watch(ctx, pid, p, &st);
@@ -227,7 +127,7 @@ static int add_watch(struct dump_ctx *ctx, pid_t pid, int fd, const struct watch
 int inotify_dump(struct dump_ctx *ctx, pid_t pid, int fd, Ckpt__Img__File *f)
 {
 	_cleanup_close_ int pidfd = -1, ifd = -1;
-	_cleanup_free_ char *info = read_fdinfo(pid, fd);
+	_cleanup_free_ char *info = fdinfo_read_all(pid, fd, CR_INOTIFY_MAX_WATCHES);
 	struct watch_line *wl = NULL;
 	char *line, *save = NULL;
 	int queued = 0, r = 0;

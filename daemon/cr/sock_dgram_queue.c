@@ -12,6 +12,7 @@
  * interface) is the requeue's. */
 #include "sock_dgram.h"
 #include "cr_limits.h"
+#include "inet_csum.h"
 #include "macro.h"
 #include <errno.h>
 #include <netinet/ip.h>
@@ -200,25 +201,6 @@ struct requeue {
 	size_t local_len;
 	char pkt[sizeof(struct ip6_hdr) + sizeof(struct udphdr) + CR_DGRAM_MAX_DATA6];
 };
-
-static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)b[len - 1] << 8;
-	return sum;
-}
-
-static uint16_t csum_fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
-	return htons(sum ? (uint16_t)sum : 0xffff);
-}
 
 static bool unicast4(const uint8_t *a)
 {
