@@ -10,12 +10,14 @@
  * after restart), and marks whose object has no path in the container. */
 #include "restore.h"
 #include "fhandle.h"
+#include "fsident.h"
 #include "validate.h"
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <sys/fanotify.h>
 #include <sys/ioctl.h>
@@ -267,14 +269,28 @@ static int add_saved(struct restore_ctx *ctx, int fd, int rootfd, const Ckpt__Im
 	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
 	_cleanup_close_ int t = -1;
 	unsigned how_flags = kind_flag[m->kind] | (m->mflags & FAN_MARK_EVICTABLE);
+	struct fs_ident saved;
 	char self[64];
 	struct stat st;
+	int r;
 
 	if (m->kind != CKPT__IMG__FANOTIFY_MARK_KIND__FAN_MARK_KIND_INODE)
 		how.flags &= ~O_NOFOLLOW;
+	/* as the owner: a mark needs read access to what it marks */
+	r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "file %u (fanotify): taking the identity of the owner (uid %u)", id,
+			       ctx->req->owner_uid);
 	t = (int)syscall(SYS_openat2, rootfd, m->path, &how, sizeof(how));
-	if (t < 0)
-		return cr_fail(ctx->err, CR_ERR_IO, errno, "file %u (fanotify): %s mark on %s", id, kind_name[m->kind], m->path);
+	r = t < 0 ? -errno : 0;
+	fs_ident_leave(&saved);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, -r, "file %u (fanotify): %s mark on %s, as the owner (uid %u)", id, kind_name[m->kind],
+			       m->path, ctx->req->owner_uid);
+	r = fs_ident_may(ctx->req->owner_uid, ctx->req->owner_gid, t, R_OK);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, -r, "file %u (fanotify): %s mark on %s: the owner (uid %u) may not read it",
+			       id, kind_name[m->kind], m->path, ctx->req->owner_uid);
 	if (fstat(t, &st) < 0 || (m->has_ftype && (st.st_mode & S_IFMT) != m->ftype))
 		return cr_fail(ctx->err, CR_ERR_BAD_STATE, 0, "file %u (fanotify): %s is no longer the same kind of file", id, m->path);
 	/* the magic link leads to the object itself, a symlink included */
@@ -293,12 +309,19 @@ static int add_saved(struct restore_ctx *ctx, int fd, int rootfd, const Ckpt__Im
 int fanotify_reopen(struct restore_ctx *ctx, const Ckpt__Img__File *f)
 {
 	const Ckpt__Img__Fanotify *g = f->fanotify;
+	const struct cr_creds_limit *lim = ctx->req->creds_limit;
 	_cleanup_close_ int fd = -1, rootfd = -1;
 	char buf[64];
 	int r = 0;
 
 	if (!g)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "file %u: a fanotify group without its state", f->id);
+	/* The worker makes the group, as root of the host: only for a
+	 * container whose tasks may hold what fanotify_init() asks of them,
+	 * CAP_SYS_ADMIN of the host's user namespace. */
+	if (lim && (!(lim->caps & (1ull << CAP_SYS_ADMIN)) || lim->id_count))
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "file %u: a fanotify group in a container that may not hold "
+			       "CAP_SYS_ADMIN of the host (run --cap-add SYS_ADMIN, not --userns)", f->id);
 	/* with its own flags: fdinfo shows them */
 	fd = fanotify_init(g->flags, g->event_flags);
 	snprintf(buf, sizeof(buf), "/proc/%d/root", ctx->req->init_pid);
