@@ -145,7 +145,13 @@ void incr_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 	s = incr_get(ctx);
 	if (!s)
 		return;
-	fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	/* user-mode faults only: what a task may make without CAP_SYS_PTRACE,
+	 * and all asynchronous write-protection needs (the kernel resolves
+	 * every fault itself, from user or kernel mode alike, and reports
+	 * none); kernels before 5.11 know no mode flag */
+	fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+	if (fd == -EINVAL)
+		fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		log_info("checkpoint: task %d: userfaultfd: %s: its memory is not tracked", p->pid, strerror((int)-fd));
 		return;
