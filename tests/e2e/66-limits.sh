@@ -54,7 +54,7 @@ check_limits() {
 # a leftover of a ckptd that died: remove our v1 limit cgroups too
 limits_cleanup() {
 	local d
-	for d in $(find /sys/fs/cgroup -maxdepth 6 -type d -name "ckptd-$P-*" 2>/dev/null); do
+	find /sys/fs/cgroup -maxdepth 6 -type d -name "ckptd-$P-*" 2>/dev/null | while read -r d; do
 		cg_destroy "$d"
 	done
 }
