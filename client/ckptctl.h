@@ -146,6 +146,8 @@ void render_container_json(struct json *j, const char *key, const struct ckpt_co
 void render_net(char *buf, size_t len, const struct ckpt_container *ci);
 void render_image_json(struct json *j, const char *key, const struct ckpt_image *ii);
 void render_size(char *buf, size_t len, uint64_t bytes);
+/* "memory_limit", "pids_limit", "cpus" (a decimal string, "0.5"): those set */
+void render_limits_json(struct json *j, uint64_t memory, uint32_t pids, uint32_t cpus_milli);
 void render_time(char *buf, size_t len, int64_t unix_secs);
 void render_progress(struct ctl *c, const char *phase, bool has_done, uint64_t done,
 		     bool has_total, uint64_t total);

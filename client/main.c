@@ -9,7 +9,7 @@
 #endif
 
 static const struct ctl_verb ctl_verbs[] = {
-	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--env-file FILE]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--user USER[:GROUP]] [--root DIR] [--bind SRC:DST[:ro]]... [--userns[=BASE]] -- CMD [ARGS...]",
+	{ "Containers", "run", "NAME [-t] [--cwd DIR] [--env K=V]... [--env-file FILE]... [--hostname H] [--net private|host] [--publish HOSTPORT:PORT[/tcp|/udp]]... [--cap-add CAP]... [--cap-drop CAP]... [--privileged] [--user USER[:GROUP]] [--root DIR] [--bind SRC:DST[:ro]]... [--userns[=BASE]] [--memory SIZE] [--pids N] [--cpus X] -- CMD [ARGS...]",
 	  "start CMD in a new container (-t: with a console)", verb_run },
 	{ "Containers", "attach", "NAME", "connect this terminal to the console (Ctrl-] detaches)", verb_attach },
 	{ "Containers", "list", "", "list containers (NAME STATE PID HOSTPID IMAGES NET)", verb_list },

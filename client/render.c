@@ -84,11 +84,26 @@ void render_container_json(struct json *j, const char *key, const struct ckpt_co
 	}
 	if (ci->userns)
 		json_str(j, "userns", ci->userns);
+	render_limits_json(j, ci->memory_limit, ci->pids_limit, ci->cpus_milli);
 	json_arr_begin(j, "images");
 	for (size_t i = 0; i < ci->n_images; i++)
 		render_image_json(j, NULL, &ci->images[i]);
 	json_arr_end(j);
 	json_obj_end(j);
+}
+
+void render_limits_json(struct json *j, uint64_t memory, uint32_t pids, uint32_t cpus_milli)
+{
+	char cpus[32];
+
+	if (memory)
+		json_u64(j, "memory_limit", memory);
+	if (pids)
+		json_u64(j, "pids_limit", pids);
+	if (cpus_milli) {
+		snprintf(cpus, sizeof(cpus), "%u.%03u", cpus_milli / 1000, cpus_milli % 1000);
+		json_str(j, "cpus", cpus);
+	}
 }
 
 /* "private 10.213.0.6 8080:80/tcp,..." / "host" / "-" */

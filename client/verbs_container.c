@@ -128,6 +128,76 @@ int parse_userns_base(struct ctl *c, const char *v, uint32_t *ret)
 	return 1;
 }
 
+/* --memory SIZE: bytes with an optional K, M or G suffix (powers of 1024). */
+static int parse_memory(struct ctl *c, const char *v, uint64_t *ret)
+{
+	unsigned long long x;
+	unsigned shift = 0;
+	char *end;
+
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (end != v && end[0] && !end[1])
+		shift = end[0] == 'K' || end[0] == 'k' ? 10 : end[0] == 'M' || end[0] == 'm' ? 20 :
+			end[0] == 'G' || end[0] == 'g' ? 30 : 64;
+	else if (end == v || *end)
+		shift = 64;
+	if (errno || shift == 64 || x == 0 || x > (UINT64_MAX >> shift) || v[0] == '-')
+		return ctl_usage(c, "--memory wants a size such as 64M (K, M or G suffix), not '%s'", v);
+	*ret = (uint64_t)x << shift;
+	return 1;
+}
+
+/* --cpus X: a decimal number of CPUs, to the thousandth (0.5, 2, 1.25). */
+static int parse_cpus(struct ctl *c, const char *v, uint32_t *ret)
+{
+	unsigned long whole = 0, frac = 0, scale = 100;
+	const char *p = v;
+
+	if (!*p || (*p == '.' && !p[1]))
+		goto bad;
+	for (; *p >= '0' && *p <= '9'; p++)
+		if ((whole = whole * 10 + (unsigned long)(*p - '0')) > 1000000)
+			goto bad;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10) {
+			if (!scale)
+				goto bad;
+			frac += (unsigned long)(*p - '0') * scale;
+		}
+	if (*p || whole * 1000 + frac == 0 || whole * 1000 + frac > UINT32_MAX)
+		goto bad;
+	*ret = (uint32_t)(whole * 1000 + frac);
+	return 1;
+bad:
+	return ctl_usage(c, "--cpus wants a positive decimal number of CPUs such as 0.5 (to 0.001), not '%s'", v);
+}
+
+/* --memory, --pids, --cpus: 1 if argv[*i] was one, 0 if not, -errno on a usage error. */
+static int run_limit_opt(struct ctl *c, int argc, char **argv, int *i, struct ckpt_run_opts *run)
+{
+	const char *val;
+	char *end;
+	unsigned long n;
+	int r;
+
+	if ((r = ctl_opt(c, argc, argv, i, "--memory", 0, true, &val)) != 0)
+		return r < 0 ? r : parse_memory(c, val, &run->memory_limit);
+	if ((r = ctl_opt(c, argc, argv, i, "--cpus", 0, true, &val)) != 0)
+		return r < 0 ? r : parse_cpus(c, val, &run->cpus_milli);
+	if ((r = ctl_opt(c, argc, argv, i, "--pids", 0, true, &val)) != 0) {
+		if (r < 0)
+			return r;
+		errno = 0;
+		n = strtoul(val, &end, 10);
+		if (!val[0] || *end || errno || n == 0 || n > 4194304 || val[0] == '-')
+			return ctl_usage(c, "--pids wants a process count from 1 to 4194304, not '%s'", val);
+		run->pids_limit = (uint32_t)n;
+		return 1;
+	}
+	return 0;
+}
+
 /* What the container may do and see: 1 if argv[*i] was one of these
  * options, 0 if not, -errno on a usage error. ckptd checks the values. */
 static int run_contain_opt(struct ctl *c, int argc, char **argv, int *i, struct ckpt_run_opts *run,
@@ -228,6 +298,9 @@ static int run(struct ctl *c, int argc, char **argv, char **env_bufs)
 				run.cols = ws.ws_col;
 			}
 		} else if ((r = run_contain_opt(c, argc, argv, &i, &run, &lists)) != 0) {
+			if (r < 0)
+				return r;
+		} else if ((r = run_limit_opt(c, argc, argv, &i, &run)) != 0) {
 			if (r < 0)
 				return r;
 		} else if (ctl_is_opt(argv[i])) {

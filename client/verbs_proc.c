@@ -105,6 +105,7 @@ int verb_stats(struct ctl *c, int argc, char **argv)
 		json_u64(j, "processes", s->processes);
 		json_u64(j, "images", s->images);
 		json_u64(j, "image_bytes", s->image_bytes);
+		render_limits_json(j, s->memory_limit, s->pids_limit, s->cpus_milli);
 		ctl_json_end(c);
 	} else {
 		if (s->has_memory_bytes)
@@ -114,6 +115,16 @@ int verb_stats(struct ctl *c, int argc, char **argv)
 		       "IMAGE BYTES");
 		printf("%-12s  %10s  %-14s  %5u  %6u  %s\n", render_state(s->state), mem,
 		       s->memory_source ?: "-", s->processes, s->images, img);
+		if (s->memory_limit || s->pids_limit || s->cpus_milli) {
+			char lim[32] = "-";
+
+			if (s->memory_limit)
+				render_size(lim, sizeof(lim), s->memory_limit);
+			printf("limits: memory %s, pids ", lim);
+			s->pids_limit ? printf("%u", s->pids_limit) : printf("-");
+			s->cpus_milli ? printf(", cpus %u.%03u\n", s->cpus_milli / 1000, s->cpus_milli % 1000)
+				      : printf(", cpus -\n");
+		}
 	}
 	ckpt_stats_result_free(&res);
 	return 0;

@@ -12,7 +12,7 @@ STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS"
 # The flags of a verb, and those of them that take a value.
 _ckptctl_flags() {
 	case $1 in
-	run) echo "-t --cwd --env --env-file --hostname --net --publish --userns --" ;;
+	run) echo "-t --cwd --env --env-file --hostname --net --publish --userns --memory --pids --cpus --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
 	checkpoint) echo "--check --leave-running --incremental --timeout --ghost-limit --external-unix --hook --output -o" ;;
@@ -24,7 +24,7 @@ _ckptctl_flags() {
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook|--cap-add) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook|--cap-add|--memory|--pids|--cpus) return 0 ;;
 	esac
 	return 1
 }

@@ -443,6 +443,26 @@ static void container_load_net(struct container *c, const char *key, const char 
 		c->net.npublish++;
 }
 
+/* A limit read back from the state file: one out of bounds is dropped. */
+static void container_load_limit(struct cg_limits *l, const char *key, const char *v)
+{
+	struct cg_limits t = *l;
+	unsigned long long x;
+	char *end, buf[128];
+
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || end == v || *end)
+		return;
+	if (streq(key, "limit_memory"))
+		t.memory = x;
+	else if (x <= UINT32_MAX)
+		*(streq(key, "limit_pids") ? &t.pids : &t.cpus_milli) = (uint32_t)x;
+	if ((t.memory && t.memory < CG_LIMIT_MEMORY_MIN) || cg_limits_check(&t, buf, sizeof(buf)))
+		return;
+	*l = t;
+}
+
 int container_save(struct container *c)
 {
 	char buf[STATE_FILE_MAX];
@@ -458,6 +478,9 @@ int container_save(struct container *c)
 		n += snprintf(buf + n, sizeof(buf) - n, "cgroup_v1=%d\ncgroup=%s\n", c->cg.v1, c->cg.dir);
 	if (c->hostname[0])
 		n += snprintf(buf + n, sizeof(buf) - n, "hostname=%s\n", c->hostname);
+	if (cg_limits_any(&c->limits))
+		n += snprintf(buf + n, sizeof(buf) - n, "limit_memory=%" PRIu64 "\nlimit_pids=%u\nlimit_cpus_milli=%u\n",
+			      c->limits.memory, c->limits.pids, c->limits.cpus_milli);
 	n += container_save_net(c, buf + n, sizeof(buf) - (size_t)n);
 	if (c->tty)
 		n += snprintf(buf + n, sizeof(buf) - n, "tty=1\n");
@@ -566,6 +589,8 @@ static int container_load_state(struct container *c)
 			c->exit_status = atoi(v);
 		} else if (streq(line, "cgroup_v1"))
 			c->cg.v1 = atoi(v);
+		else if (streq(line, "limit_memory") || streq(line, "limit_pids") || streq(line, "limit_cpus_milli"))
+			container_load_limit(&c->limits, line, v);
 		else if (streq(line, "net") || streq(line, "net_address") || streq(line, "publish"))
 			container_load_net(c, line, v);
 		else if (streq(line, "caps") || streq(line, "privileged") || streq(line, "user") ||
@@ -625,8 +650,10 @@ void container_cleanup_cgroup(struct container *c)
 {
 	int r;
 
-	if (!c->has_cgroup)
+	if (!c->has_cgroup) {
+		cg_limits_remove(c->name);
 		return;
+	}
 	cgroup_kill(&c->cg);
 	r = cgroup_remove(&c->cg);
 	if (r < 0 && r != -ENOENT) {
@@ -635,6 +662,7 @@ void container_cleanup_cgroup(struct container *c)
 		return;
 	}
 	c->has_cgroup = false;
+	cg_limits_remove(c->name);
 }
 
 static int container_load(struct server *srv, const char *name)
@@ -783,6 +811,29 @@ static int contain_user_from_run(const char *spec, struct cr_contain *k, char *w
 bad:
 	snprintf(why, len, "--user: '%.64s' is not USER[:GROUP]", spec);
 	return -EINVAL;
+}
+
+int container_limits_from_run(const Ckpt__Rpc__RunRequest *r, struct cg_limits *ret, char *why, size_t len)
+{
+	struct cg_limits l = {
+		.memory = r->has_memory_limit ? r->memory_limit : 0,
+		.pids = r->has_pids_limit ? r->pids_limit : 0,
+		.cpus_milli = r->has_cpus_milli ? r->cpus_milli : 0,
+	};
+	char buf[128];
+	const char *bad;
+
+	if ((r->has_memory_limit && !l.memory) || (r->has_pids_limit && !l.pids) || (r->has_cpus_milli && !l.cpus_milli)) {
+		snprintf(why, len, "a limit of 0 (--memory, --pids and --cpus want a positive value)");
+		return -EINVAL;
+	}
+	bad = cg_limits_check(&l, buf, sizeof(buf));
+	if (bad) {
+		snprintf(why, len, "%s", bad);
+		return -EINVAL;
+	}
+	*ret = l;
+	return 0;
 }
 
 int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain *ret, char *why, size_t len)
@@ -1037,7 +1088,9 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 		return -errno;
 	ready_r = p[0];
 	ready_w = p[1];
-	if (c->cg.v1 || newnet || c->contain.userns) {
+	bool limits = run && cg_limits_any(&c->limits);
+
+	if (c->cg.v1 || newnet || c->contain.userns || limits) {
 		if (pipe2(p, O_CLOEXEC) < 0)
 			return -errno;
 		sync_r = p[0];
@@ -1058,6 +1111,14 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 		if (r < 0) {
 			container_abort_init(pid, ret_pidfd);
 			return log_errno(r, "container %s: moving init %d into %s: %m", c->name, pid, c->cg.dir);
+		}
+	}
+	/* a restart's limits are the image's: its worker sets them */
+	if (limits) {
+		r = cg_limits_apply(c->name, &c->cg, &c->limits, pid, why, whylen);
+		if (r < 0) {
+			container_abort_init(pid, ret_pidfd);
+			return log_errno(r, "container %s: setting its limits: %s", c->name, why);
 		}
 	}
 	if (c->contain.userns) {
@@ -1239,8 +1300,10 @@ static bool container_cgroup_try_gone(struct container *c)
 {
 	int r;
 
-	if (!c->has_cgroup)
+	if (!c->has_cgroup) {
+		cg_limits_remove(c->name);
 		return true;
+	}
 	r = cgroup_try_remove(&c->cg);
 	if (r == -EBUSY)
 		return false;
@@ -1248,6 +1311,7 @@ static bool container_cgroup_try_gone(struct container *c)
 		log_debug("container %s: removing cgroup %s: %s", c->name, c->cg.dir, strerror(-r));
 	else
 		c->has_cgroup = false;
+	cg_limits_remove(c->name);
 	return true;
 }
 
@@ -1462,6 +1526,12 @@ int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 	}
 	container_info_net(c, b);
 	container_info_contain(c, b);
+	b->ci.has_memory_limit = c->limits.memory != 0;
+	b->ci.memory_limit = c->limits.memory;
+	b->ci.has_pids_limit = c->limits.pids != 0;
+	b->ci.pids_limit = c->limits.pids;
+	b->ci.has_cpus_milli = c->limits.cpus_milli != 0;
+	b->ci.cpus_milli = c->limits.cpus_milli;
 	if (c->state != CONTAINER_RUNNING && c->has_exit_status) {
 		b->ci.has_exit_status = true;
 		b->ci.exit_status = c->exit_status;

@@ -58,6 +58,7 @@ struct container {
 
 	struct store_cache images;   /* list answers from it (store_list_cached) */
 	struct cgroup cg;
+	struct cg_limits limits;   /* run --memory/--pids/--cpus, or a restored image's */
 	bool has_cgroup;
 	struct event *ev_cg_gone;    /* retries removing the cgroup of a dead init */
 	uint64_t cg_gone_deadline_ms;
@@ -152,6 +153,8 @@ void container_find_workload(struct container *c);
 /* What a run asks the container may do and see (--cap-add, --cap-drop,
  * --privileged, --user, --root, --bind), checked; 0, or -errno and why. */
 int container_contain_from_run(const Ckpt__Rpc__RunRequest *r, struct cr_contain *ret, char *why, size_t len);
+/* run --memory/--pids/--cpus, checked against their bounds. */
+int container_limits_from_run(const Ckpt__Rpc__RunRequest *r, struct cg_limits *ret, char *why, size_t len);
 /* A --userns container's host range: the one k names, if no other
  * container (but self) holds a part of it, else the lowest free one of
  * the pool (userns.h). No-op without --userns. 0 or -errno, why said. */

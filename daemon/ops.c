@@ -517,6 +517,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	const char *cwd = r->cwd ? r->cwd : "/";
 	struct init_run run = { .cwd = cwd };
 	static struct cr_contain contain;
+	struct cg_limits limits = { 0 };
 	struct container *c;
 	struct stat st;
 	bool created = false;
@@ -548,7 +549,8 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 			   c->state == CONTAINER_RUNNING ? "running" : "checkpointed");
 		return;
 	}
-	if (container_contain_from_run(r, &contain, why, sizeof(why)) < 0) {
+	if (container_contain_from_run(r, &contain, why, sizeof(why)) < 0 ||
+	    container_limits_from_run(r, &limits, why, sizeof(why)) < 0) {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "run %s: %s", r->name, why);
 		return;
 	}
@@ -598,6 +600,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		ns_default_hostname(c->name, c->hostname);
 	run.hostname = c->hostname;
 	c->contain = contain;
+	c->limits = limits;
 	c->net = net;
 	k = net.npublish ? net_alloc(cn->srv, c, &c->net) : 0;
 	if (k < 0)
@@ -995,7 +998,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,
 		.key = cn->srv->keys ? &cn->srv->keys->keys[0] : NULL,
-		.contain = &c->contain, .creds_limit = &limit,
+		.contain = &c->contain, .creds_limit = &limit, .limits = &c->limits,
 		.owner_uid = container_file_uid(c), .owner_gid = container_file_gid(c),
 		.external_unix_drop = r->external_unix_drop,
 	};
@@ -1079,6 +1082,11 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 	}
 	ops_log_done(c, "restart", true, NULL, final->restart->image_bytes, final->restart->total_us);
 	net_from_info(&c->net, final->restart->container);
+	c->limits = (struct cg_limits){
+		.memory = final->restart->container->memory_limit,
+		.pids = final->restart->container->pids_limit,
+		.cpus_milli = final->restart->container->cpus_milli,
+	};
 	fault_crash("restore-saving");
 	if (c->init_pid > 0) {
 		c->state = CONTAINER_RUNNING;
@@ -1238,7 +1246,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	job.dir_fd = c->dir_fd;
 	job.req = (struct cr_restart_req){
 		.name = c->name, .image_fd = image_fd, .init_pid = c->init_pid,
-		.contain = &c->contain, .creds_limit = &limit,
+		.contain = &c->contain, .creds_limit = &limit, .cgroup = &c->cg,
 		.owner_uid = container_file_uid(c), .owner_gid = container_file_gid(c),
 		.init_ctl_fd = ctl_fd, .log_fd = c->log_fd, .console_fd = c->console_fd,
 		.deadline_ms = server_deadline_ms(cn->srv, timeout_s), .allow_changed_files = allow_changed,

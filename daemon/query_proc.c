@@ -272,6 +272,12 @@ void query_stats(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 		return;
 	}
 	sr.images = k;
+	sr.has_memory_limit = c->limits.memory != 0;
+	sr.memory_limit = c->limits.memory;
+	sr.has_pids_limit = c->limits.pids != 0;
+	sr.pids_limit = c->limits.pids;
+	sr.has_cpus_milli = c->limits.cpus_milli != 0;
+	sr.cpus_milli = c->limits.cpus_milli;
 	for (size_t i = 0; i < k; i++)
 		sr.image_bytes += imgs[i].size;
 	resp.body_case = CKPT__RPC__RESPONSE__BODY_STATS;

@@ -744,6 +744,12 @@ int worker_restart(void *arg, int report_fd)
 	ci.has_pid = ci.has_host_pid = true;
 	ci.pid = st.root_pid;
 	ci.host_pid = st.root_host_pid;
+	ci.has_memory_limit = st.limits.memory != 0;
+	ci.memory_limit = st.limits.memory;
+	ci.has_pids_limit = st.limits.pids != 0;
+	ci.pids_limit = st.limits.pids;
+	ci.has_cpus_milli = st.limits.cpus_milli != 0;
+	ci.cpus_milli = st.limits.cpus_milli;
 	/* and the network it got, for the container's record */
 	ci.has_net = true;
 	ci.net = st.net.private_ns ? CKPT__RPC__NET_MODE__NET_PRIVATE : CKPT__RPC__NET_MODE__NET_HOST;

@@ -78,6 +78,7 @@ void ckpt_decode_container(const Ckpt__Rpc__ContainerInfo *ci, struct ckpt_conta
 		.root = ci->root,
 		.n_bind = ci->n_bind, .bind = (const char *const *)ci->bind,
 		.userns = ci->userns,
+		.memory_limit = ci->memory_limit, .pids_limit = ci->pids_limit, .cpus_milli = ci->cpus_milli,
 	};
 }
 

@@ -102,6 +102,12 @@ int ckpt_encode_run(const char *name, const struct ckpt_run_opts *o, Ckpt__Rpc__
 	rq->has_userns = rq->userns = o->userns;
 	rq->has_userns_base = o->userns && o->userns_base;
 	rq->userns_base = o->userns_base;
+	rq->has_memory_limit = o->memory_limit != 0;
+	rq->memory_limit = o->memory_limit;
+	rq->has_pids_limit = o->pids_limit != 0;
+	rq->pids_limit = o->pids_limit;
+	rq->has_cpus_milli = o->cpus_milli != 0;
+	rq->cpus_milli = o->cpus_milli;
 	return 0;
 }
 

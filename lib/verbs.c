@@ -491,6 +491,7 @@ int ckpt_stats(struct ckpt *h, const char *name, struct ckpt_stats_result *ret, 
 		.memory_source = s->memory_source,
 		.processes = s->processes, .images = s->images, .image_bytes = s->image_bytes,
 		.priv_ = p,
+		.memory_limit = s->memory_limit, .pids_limit = s->pids_limit, .cpus_milli = s->cpus_milli,
 	};
 	return 0;
 }

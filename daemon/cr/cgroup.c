@@ -48,7 +48,7 @@ static bool has_token(char *list, const char *tok)
 
 /* "id parent maj:min root mountpoint opts [optional...] - fstype source superopts":
  * true if this line is the hierarchy we look for; root and point point into line. */
-static bool mountinfo_match(char *line, bool v1, char **ret_root, char **ret_point)
+static bool mountinfo_match(char *line, const char *v1, char **ret_root, char **ret_point)
 {
 	char *f[6], *fstype, *super, *save = NULL, *sep;
 	int i;
@@ -69,7 +69,7 @@ static bool mountinfo_match(char *line, bool v1, char **ret_root, char **ret_poi
 	super = strtok_r(NULL, " ", &save);
 	if (!super)
 		return false;
-	if (v1 ? !streq(fstype, "cgroup") || !has_token(super, "freezer") : !streq(fstype, "cgroup2"))
+	if (v1 ? !streq(fstype, "cgroup") || !has_token(super, v1) : !streq(fstype, "cgroup2"))
 		return false;
 	unescape_octal(f[3]);
 	unescape_octal(f[4]);
@@ -80,7 +80,7 @@ static bool mountinfo_match(char *line, bool v1, char **ret_root, char **ret_poi
 	return true;
 }
 
-static int mountinfo_find(int fd, bool v1, char *root, size_t rlen, char *point, size_t plen)
+static int mountinfo_find(int fd, const char *v1, char *root, size_t rlen, char *point, size_t plen)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
@@ -113,7 +113,7 @@ static int mountinfo_find(int fd, bool v1, char *root, size_t rlen, char *point,
 int cgroup_parse_mountinfo(int fd, bool v1_freezer, char *ret_path, size_t len)
 {
 	char root[PATH_MAX], point[PATH_MAX];
-	int r = mountinfo_find(fd, v1_freezer, root, sizeof(root), point, sizeof(point));
+	int r = mountinfo_find(fd, v1_freezer ? "freezer" : NULL, root, sizeof(root), point, sizeof(point));
 
 	if (r < 0)
 		return r;
@@ -122,7 +122,7 @@ int cgroup_parse_mountinfo(int fd, bool v1_freezer, char *ret_path, size_t len)
 
 /* /proc/PID/cgroup: "0::/path" (v2) or "N:ctrl,ctrl:/path" (v1); the path is
  * the rest of the line and may itself hold ':'. */
-int cgroup_parse_self(int fd, bool v1_freezer, char *ret_path, size_t len)
+static int parse_self(int fd, const char *v1, char *ret_path, size_t len)
 {
 	_cleanup_fclose_ FILE *f = NULL;
 	_cleanup_free_ char *line = NULL;
@@ -144,8 +144,8 @@ int cgroup_parse_self(int fd, bool v1_freezer, char *ret_path, size_t len)
 			return -EINVAL;
 		line[strcspn(line, "\n")] = 0;
 		*a = *b = 0;
-		if (v1_freezer)
-			match = has_token(a + 1, "freezer");
+		if (v1)
+			match = has_token(a + 1, v1);
 		else
 			match = streq(line, "0") && a + 1 == b;
 		if (!match)
@@ -157,6 +157,11 @@ int cgroup_parse_self(int fd, bool v1_freezer, char *ret_path, size_t len)
 	return ferror(f) ? -EIO : -ENOENT;
 }
 
+int cgroup_parse_self(int fd, bool v1_freezer, char *ret_path, size_t len)
+{
+	return parse_self(fd, v1_freezer ? "freezer" : NULL, ret_path, len);
+}
+
 static int open_self(int fd, const char *path, int *ret_owned)
 {
 	if (fd >= 0)
@@ -165,7 +170,7 @@ static int open_self(int fd, const char *path, int *ret_owned)
 	return *ret_owned < 0 ? -errno : *ret_owned;
 }
 
-int cgroup_base_dir(int mountinfo_fd, int cgroup_fd, bool v1_freezer, char *ret_path, size_t len)
+static int base_dir(int mountinfo_fd, int cgroup_fd, const char *v1, char *ret_path, size_t len)
 {
 	_cleanup_close_ int mi_owned = -1, cg_owned = -1;
 	char root[PATH_MAX], point[PATH_MAX], self[PATH_MAX];
@@ -179,10 +184,10 @@ int cgroup_base_dir(int mountinfo_fd, int cgroup_fd, bool v1_freezer, char *ret_
 	cg = open_self(cgroup_fd, "/proc/self/cgroup", &cg_owned);
 	if (cg < 0)
 		return cg;
-	r = mountinfo_find(mi, v1_freezer, root, sizeof(root), point, sizeof(point));
+	r = mountinfo_find(mi, v1, root, sizeof(root), point, sizeof(point));
 	if (r < 0)
 		return r;
-	r = cgroup_parse_self(cg, v1_freezer, self, sizeof(self));
+	r = parse_self(cg, v1, self, sizeof(self));
 	if (r < 0)
 		return r;
 	/* Our path is relative to the cgroup namespace root; the mount may show
@@ -199,6 +204,16 @@ int cgroup_base_dir(int mountinfo_fd, int cgroup_fd, bool v1_freezer, char *ret_
 	if (streq(point, "/") && *rel)
 		return snprintf(ret_path, len, "%s", rel) < (int)len ? 0 : -ENAMETOOLONG;
 	return snprintf(ret_path, len, "%s%s", point, rel) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+int cgroup_base_dir(int mountinfo_fd, int cgroup_fd, bool v1_freezer, char *ret_path, size_t len)
+{
+	return base_dir(mountinfo_fd, cgroup_fd, v1_freezer ? "freezer" : NULL, ret_path, len);
+}
+
+int cgroup_v1_base_dir(const char *controller, char *ret_path, size_t len)
+{
+	return base_dir(-1, -1, controller, ret_path, len);
 }
 
 /* ---- small file helpers ---- */

@@ -238,6 +238,16 @@ static int write_header(struct ckpt_job *j)
 	}
 	if (j->ctx.req->contain)
 		contain_to_header(j->ctx.req->contain, &h, &contain);
+	if (j->ctx.req->limits) {
+		const struct cg_limits *l = j->ctx.req->limits;
+
+		h.has_limit_memory = l->memory != 0;
+		h.limit_memory = l->memory;
+		h.has_limit_pids = l->pids != 0;
+		h.limit_pids = l->pids;
+		h.has_limit_cpus_milli = l->cpus_milli != 0;
+		h.limit_cpus_milli = l->cpus_milli;
+	}
 	h.n_sysv_msqs = j->ipc.nmsqs;
 	h.sysv_msqs = j->ipc.msqs;
 	h.n_posix_mqs = j->ipc.nmqs;

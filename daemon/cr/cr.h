@@ -3,6 +3,8 @@
  * libsystemd: a worker process calls one of these and reports the result. */
 #pragma once
 #include "cr_limits.h"
+#include "cgroup.h"
+#include "cglimits.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -168,6 +170,7 @@ struct cr_checkpoint_req {
 	const struct cr_net_ops *net_ops; /* hold its traffic while frozen; may be NULL */
 	const struct mac_key *key; /* the image's MAC key (image.h); NULL: no MAC */
 	const struct cr_contain *contain; /* recorded in the header (contain.h); NULL: none */
+	const struct cg_limits *limits;   /* run --memory/--pids/--cpus, recorded in the header */
 	const struct cr_creds_limit *creds_limit; /* no task holds more (validate.h); NULL: no bound */
 	cr_progress_fn progress;
 	void *progress_arg;
@@ -218,6 +221,7 @@ struct cr_restart_req {
 	size_t nkeys;
 	bool trust_image;          /* root said so: no MAC is checked */
 	const struct cr_contain *contain; /* the container's, set up by its init; the image's must fit */
+	const struct cgroup *cgroup;      /* the container's: the image's limits are set on it */
 	const struct cr_creds_limit *creds_limit; /* no restored task gets more (validate.h) */
 	cr_progress_fn progress;
 	void *progress_arg;
@@ -240,6 +244,7 @@ struct cr_restart_stats {
 	uint64_t pages;
 	pid_t root_pid;            /* first task, pid inside the namespace */
 	pid_t root_host_pid;       /* the same task, host pid */
+	struct cg_limits limits;   /* the image's, now the container's */
 };
 
 /* On failure everything created inside the container is killed. */

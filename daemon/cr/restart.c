@@ -116,6 +116,35 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 	return cr_phase(ctx->req->phase, ctx->req->phase_arg, "namespaces-set-up", ctx->err);
 }
 
+/* run --memory/--pids/--cpus, on the restart's new cgroups before any task
+ * exists: init is in them, so every task it creates is too. */
+static int restore_limits(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
+{
+	struct cg_limits l = {
+		.memory = h->has_limit_memory ? h->limit_memory : 0,
+		.pids = h->has_limit_pids ? h->limit_pids : 0,
+		.cpus_milli = h->has_limit_cpus_milli ? h->limit_cpus_milli : 0,
+	};
+	char why[512];
+	const char *bad;
+	int r;
+
+	if ((h->has_limit_memory && !l.memory) || (h->has_limit_pids && !l.pids) ||
+	    (h->has_limit_cpus_milli && !l.cpus_milli))
+		return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, "the container's limits", "a limit of 0");
+	bad = cg_limits_check(&l, why, sizeof(why));
+	if (bad)
+		return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, "the container's limits", "%s", bad);
+	if (!cg_limits_any(&l))
+		return 0;
+	r = cg_limits_apply(ctx->req->name, ctx->req->cgroup, &l, ctx->req->init_pid, why, sizeof(why));
+	if (r < 0)
+		return cr_fail_obj(ctx->err, r == -EOPNOTSUPP ? CR_ERR_UNSUPPORTED : CR_ERR_IO, -r,
+				   "the container's limits", "%s", why);
+	ctx->limits = l;
+	return 0;
+}
+
 static int check_header(struct restore_ctx *ctx, const void *payload, size_t len)
 {
 	Ckpt__Img__Header *h;
@@ -141,7 +170,9 @@ static int check_header(struct restore_ctx *ctx, const void *payload, size_t len
 			       (unsigned long)h->xfeatures, (unsigned long)xf);
 	if (ctx->req->contain && (why = contain_check_header(h, ctx->req->contain, buf, sizeof(buf))))
 		return cr_fail_obj(ctx->err, CR_ERR_BAD_IMAGE, 0, "the container's privileges", "%s", why);
-	r = tty_restore_header(ctx, h);
+	r = restore_limits(ctx, h);
+	if (r >= 0)
+		r = tty_restore_header(ctx, h);
 	if (r >= 0)
 		r = incr_chain_open(ctx);
 	return r < 0 ? r : restore_ns(ctx, h);
@@ -628,7 +659,7 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 		*ret_stats = (struct cr_restart_stats){
 			.total_us = cr_now_us() - t0, .image_bytes = ctx.rd.offset, .pages = ctx.pages,
 			.root_pid = ctx.procs[0].tt->pid, .root_host_pid = ctx.procs[0].host_pid,
-			.net = ctx.net,
+			.net = ctx.net, .limits = ctx.limits,
 		};
 	restart_cleanup(&ctx, r >= 0);
 	/* an abort now fails the restart: the caller kills what runs */

@@ -56,6 +56,7 @@ struct restore_ctx {
 	struct cr_error *err;
 	struct image_reader rd;
 	Ckpt__Img__Header *hdr;
+	struct cg_limits limits;   /* the header's run --memory/--pids/--cpus */
 	uint64_t xfeatures;           /* this CPU's, probed with the header check */
 	struct cr_net_config net;     /* the image's network (Header.net) */
 	bool net_held;                /* its traffic dropped until the tasks run */

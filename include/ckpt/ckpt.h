@@ -127,6 +127,9 @@ struct ckpt_container {
 	size_t n_bind;
 	const char *const *bind;  /* "SRC:DST[:ro]" */
 	const char *userns;       /* "BASE:COUNT" (run --userns); NULL: the host's ids */
+	uint64_t memory_limit;    /* run --memory, bytes; 0: none */
+	uint32_t pids_limit;      /* run --pids; 0: none */
+	uint32_t cpus_milli;      /* run --cpus in thousandths of a CPU; 0: none */
 };
 
 /* Progress of a checkpoint or restart: phase "freeze", "dump", ... */
@@ -184,6 +187,9 @@ struct ckpt_run_opts {
 	const char *const *bind;  /* "SRC:DST[:ro]" */
 	bool userns;              /* a user namespace of its own (root only) */
 	uint32_t userns_base;     /* its host range's first id; 0: ckptd picks */
+	uint64_t memory_limit;    /* cgroup limits: bytes (at least 4 MiB); 0: none */
+	uint32_t pids_limit;      /* processes and threads; 0: none */
+	uint32_t cpus_milli;      /* thousandths of a CPU; 0: none */
 };
 struct ckpt_container_result {
 	struct ckpt_container container;
@@ -379,6 +385,9 @@ struct ckpt_stats_result {
 	uint32_t processes, images;
 	uint64_t image_bytes;
 	void *priv_;
+	uint64_t memory_limit;       /* its cgroup limits (run --memory/--pids/--cpus); 0: none */
+	uint32_t pids_limit;
+	uint32_t cpus_milli;         /* thousandths of a CPU */
 };
 CKPT_EXPORT int ckpt_stats(struct ckpt *h, const char *name, struct ckpt_stats_result *ret,
 			   struct ckpt_error *err);
