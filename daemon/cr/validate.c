@@ -1245,6 +1245,14 @@ const char *validate_header_ns(const Ckpt__Img__Header *h)
 
 	if (why)
 		return why;
+	/* the container's cgroup limits; how many CPUs this machine has is
+	 * restart's to check (cg_limits_check) */
+	if (h->has_limit_memory && (h->limit_memory < (4ull << 20) || h->limit_memory > (1ull << 50)))
+		return "memory limit out of range";
+	if (h->has_limit_pids && (h->limit_pids < 1 || h->limit_pids > 4194304))
+		return "pids limit out of range";
+	if (h->has_limit_cpus_milli && (h->limit_cpus_milli < 1 || h->limit_cpus_milli > 4096u * 1000))
+		return "cpu limit out of range";
 	if (h->net) {
 		why = validate_net(h->net);
 		if (why)

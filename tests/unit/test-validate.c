@@ -858,6 +858,28 @@ static void test_header_parent(void **state)
 	assert_non_null(validate_header_ns(&h));    /* a digest without a parent */
 }
 
+static void test_header_limits(void **state)
+{
+	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
+
+	(void)state;
+	h.has_limit_memory = h.has_limit_pids = h.has_limit_cpus_milli = true;
+	h.limit_memory = 64ull << 20;
+	h.limit_pids = 20;
+	h.limit_cpus_milli = 500;
+	assert_null(validate_header_ns(&h));
+	h.limit_memory = 4095;
+	assert_non_null(validate_header_ns(&h));
+	h.limit_memory = 64ull << 20;
+	h.limit_pids = 0;
+	assert_non_null(validate_header_ns(&h));
+	h.limit_pids = 4194305;
+	assert_non_null(validate_header_ns(&h));
+	h.limit_pids = 20;
+	h.limit_cpus_milli = 0;
+	assert_non_null(validate_header_ns(&h));
+}
+
 static void test_header_ns(void **state)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
@@ -1179,6 +1201,7 @@ int main(void)
 		cmocka_unit_test(test_task_sem_undo),
 		cmocka_unit_test(test_header_ns),
 		cmocka_unit_test(test_header_parent),
+		cmocka_unit_test(test_header_limits),
 		cmocka_unit_test(test_pty),
 		cmocka_unit_test(test_header_tty),
 		cmocka_unit_test(test_header_queues),
