@@ -33,23 +33,6 @@ const char *cg_limits_check(const struct cg_limits *l, char *buf, size_t len)
 	return NULL;
 }
 
-static int write_at(const char *dir, const char *file, const char *val)
-{
-	char path[PATH_MAX + 64];
-	_cleanup_close_ int fd = -1;
-	size_t n = strlen(val);
-	ssize_t w;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	w = write(fd, val, n);
-	if (w < 0)
-		return -errno;
-	return (size_t)w == n ? 0 : -EIO;
-}
-
 /* Whether the container's cgroup2 dir lists the controller as enabled for it. */
 static bool v2_has(const struct cgroup *cg, const char *ctrl)
 {
@@ -93,7 +76,7 @@ static int apply_one(const char *name, const struct cgroup *cg, const char *ctrl
 	int r;
 
 	if (v2_has(cg, ctrl)) {
-		r = write_at(cg->dir, v2file, v2val);
+		r = cgroup_write_file(cg->dir, v2file, v2val);
 		if (r < 0)
 			snprintf(why, whylen, "writing %s/%s: %s", cg->dir, v2file, strerror(-r));
 		return r;
@@ -108,17 +91,17 @@ static int apply_one(const char *name, const struct cgroup *cg, const char *ctrl
 		snprintf(why, whylen, "making cgroup %s: %s", dir, strerror(-r));
 		return r;
 	}
-	if (v1file2 && (r = write_at(dir, v1file2, v1val2)) < 0) {
+	if (v1file2 && (r = cgroup_write_file(dir, v1file2, v1val2)) < 0) {
 		snprintf(why, whylen, "writing %s/%s: %s", dir, v1file2, strerror(-r));
 		return r;
 	}
-	r = write_at(dir, v1file, v1val);
+	r = cgroup_write_file(dir, v1file, v1val);
 	if (r < 0) {
 		snprintf(why, whylen, "writing %s/%s: %s", dir, v1file, strerror(-r));
 		return r;
 	}
 	snprintf(buf, sizeof(buf), "%d", pid);
-	r = write_at(dir, "cgroup.procs", buf);
+	r = cgroup_write_file(dir, "cgroup.procs", buf);
 	if (r < 0)
 		snprintf(why, whylen, "moving init %d into %s: %s", pid, dir, strerror(-r));
 	return r;

@@ -218,7 +218,7 @@ int cgroup_v1_base_dir(const char *controller, char *ret_path, size_t len)
 
 /* ---- small file helpers ---- */
 
-static int write_file(const char *dir, const char *file, const char *val)
+int cgroup_write_file(const char *dir, const char *file, const char *val)
 {
 	char path[PATH_MAX + 64];
 	_cleanup_close_ int fd = -1;
@@ -360,7 +360,7 @@ int cgroup_attach(const struct cgroup *cg, pid_t pid)
 	if (pid <= 0)
 		return -EINVAL;
 	snprintf(buf, sizeof(buf), "%d", pid);
-	return write_file(cg->dir, "cgroup.procs", buf);
+	return cgroup_write_file(cg->dir, "cgroup.procs", buf);
 }
 
 /* ---- freeze / thaw ---- */
@@ -391,7 +391,7 @@ static int v2_freeze(const struct cgroup *cg, int timeout_ms)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = write_file(cg->dir, "cgroup.freeze", "1");
+	r = cgroup_write_file(cg->dir, "cgroup.freeze", "1");
 	if (r < 0)
 		return r;
 	for (;;) {
@@ -424,7 +424,7 @@ static int v1_freeze(const struct cgroup *cg, int timeout_ms)
 
 		/* Documentation/admin-guide/cgroup-v1/freezer-subsystem.rst: while
 		 * FREEZING, writing FROZEN again retries the tasks not yet frozen. */
-		r = write_file(cg->dir, "freezer.state", "FROZEN");
+		r = cgroup_write_file(cg->dir, "freezer.state", "FROZEN");
 		if (r < 0)
 			return r;
 		r = read_file(cg->dir, "freezer.state", state, sizeof(state));
@@ -453,7 +453,7 @@ int cgroup_freeze(const struct cgroup *cg, int timeout_ms)
 
 int cgroup_thaw(const struct cgroup *cg)
 {
-	return write_file(cg->dir, cg->v1 ? "freezer.state" : "cgroup.freeze", cg->v1 ? "THAWED" : "0");
+	return cgroup_write_file(cg->dir, cg->v1 ? "freezer.state" : "cgroup.freeze", cg->v1 ? "THAWED" : "0");
 }
 
 /* ---- pids, kill, remove ---- */
@@ -544,7 +544,7 @@ int cgroup_kill_nowait(const struct cgroup *cg)
 	r = cgroup_thaw(cg);
 	if (r == -ENOENT)
 		return 0;
-	if (!cg->v1 && write_file(cg->dir, "cgroup.kill", "1") == 0)
+	if (!cg->v1 && cgroup_write_file(cg->dir, "cgroup.kill", "1") == 0)
 		return 0;
 	r = kill_listed(cg, &left);
 	return r == -ENOENT ? 0 : r;
@@ -560,7 +560,7 @@ int cgroup_kill(const struct cgroup *cg)
 	if (r == -ENOENT)
 		return 0;      /* no cgroup, no members */
 	if (!cg->v1)
-		kill_file = write_file(cg->dir, "cgroup.kill", "1") == 0;
+		kill_file = cgroup_write_file(cg->dir, "cgroup.kill", "1") == 0;
 	for (;;) {
 		size_t left;
 

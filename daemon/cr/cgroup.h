@@ -24,6 +24,8 @@ int cgroup_parse_self(int fd, bool v1_freezer, char *ret_path, size_t len);
 int cgroup_base_dir(int mountinfo_fd, int cgroup_fd, bool v1_freezer, char *ret_path, size_t len);
 /* ckptd's own cgroup dir in the v1 hierarchy of CONTROLLER ("memory"). */
 int cgroup_v1_base_dir(const char *controller, char *ret_path, size_t len);
+/* Write val into DIR/FILE whole: 0, or -errno (-EIO: a short write). */
+int cgroup_write_file(const char *dir, const char *file, const char *val);
 
 /* Create (or reuse, if empty) <ckptd's cgroup>/ckptd-<name>. v2 first, v1 freezer fallback. */
 int cgroup_create(const char *name, struct cgroup *ret);
