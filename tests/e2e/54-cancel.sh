@@ -121,7 +121,9 @@ ckptd_stop
 # ---- bounds ----
 ckptd_start --max-ops 1 --queue-length 0 --max-conns-per-uid 4 --log-max-size 8K
 chat=$P-chat
-ckctl run "$chat" -- /bin/sh -c 'i=0; while :; do echo "line $i of the chatty container log"; i=$((i + 1)); sleep 0.005; done' >/dev/null ||
+# one process that never forks: a shell's sleep every 5 ms would be caught
+# mid-vfork by some checkpoints, which refuse a vfork in progress
+ckctl run "$chat" -- /usr/bin/perl -e '$| = 1; for (my $i = 0;; $i++) { print "line $i of the chatty container log\n"; select(undef, undef, undef, 0.005) }' >/dev/null ||
 	fail "run $chat"
 # (ckptctl itself, not ckctl, so that $! is the process holding the connections)
 "$CKPTCTL" --socket "$SOCK" logs -f "$chat" > "$TMP/follow" 2>&1 &
