@@ -111,6 +111,42 @@ int plan_end(struct restart_plan *pl)
 	return plan_add_msg(pl, IMG_META_END, &e.base);
 }
 
+void plan_unend(struct restart_plan *pl)
+{
+	struct plan_rec *rec = pl->nrecs ? &pl->recs[pl->nrecs - 1] : NULL;
+
+	if (!pl->ended || !rec || rec->type != IMG_META_END)
+		return;
+	pl->bytes -= rec->len;
+	free(rec->payload);
+	pl->nrecs--;
+	pl->ended = false;
+}
+
+int plan_replace_msg(struct restart_plan *pl, size_t i, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	struct plan_rec *rec = &pl->recs[i];
+	void *buf;
+
+	if (pl->ended)
+		return plan_fail(pl, -EPROTO, "a record changed after the end of the metadata");
+	if (len > IMAGE_MAX_META || pl->bytes - rec->len + len > CR_META_MAX_BYTES)
+		return plan_fail(pl, -EFBIG, "the metadata exceeds %llu bytes", (unsigned long long)CR_META_MAX_BYTES);
+	buf = malloc(len ? len : 1);
+	if (!buf)
+		return plan_fail(pl, -ENOMEM, "out of memory for the metadata");
+	if (protobuf_c_message_pack(msg, buf) != len) {
+		free(buf);
+		return plan_fail(pl, -EINVAL, "packing a %s record", image_rec_type_name(rec->type));
+	}
+	pl->bytes = pl->bytes - rec->len + len;
+	free(rec->payload);
+	rec->payload = buf;
+	rec->len = (uint32_t)len;
+	return 0;
+}
+
 Ckpt__Img__Segment *plan_segment_unpack(const void *payload, size_t len)
 {
 	Ckpt__Img__Segment *s = ckpt__img__segment__unpack(NULL, len, payload);

@@ -36,6 +36,10 @@ int plan_add(struct restart_plan *pl, uint32_t type, const void *payload, size_t
 int plan_add_msg(struct restart_plan *pl, uint32_t type, const ProtobufCMessage *msg);
 /* Append META_END with the plan's counts (the writer's side). */
 int plan_end(struct restart_plan *pl);
+/* Take META_END off again (the writer's side: records still to change). */
+void plan_unend(struct restart_plan *pl);
+/* Put msg, packed, in place of record i's payload (same type). */
+int plan_replace_msg(struct restart_plan *pl, size_t i, const ProtobufCMessage *msg);
 /* Check the whole metadata: each record as validate.h does, their order,
  * and what records say of each other (the tree and the task records,
  * every file, pipe and shared memory id referred to, the segments, the
