@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "netcfg.h"
 #include "proc.h"
+#include "sem_undo.h"
 #include "incr.h"
 #include "snapshot.h"
 #include "sleep.h"
@@ -561,6 +562,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = fault_inject(err, "ckpt-commit");
 	if (r >= 0 && req->commit)
 		r = req->commit(req->commit_arg, err);
+	if (r < 0)
+		sem_undo_note_failure(&j.ctx);
 	ckpt_finish(&j, r >= 0);
 	/* nothing is left to undo: told, never waited at */
 	if (r >= 0 && !req->leave_running)

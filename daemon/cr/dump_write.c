@@ -5,6 +5,7 @@
  * never kills a workload into an image restart would refuse. The metadata
  * is held in memory until then; the pages follow it, read by page jobs. */
 #include "dump.h"
+#include "sem_undo.h"
 #include "validate.h"
 #include "log.h"
 #include <fcntl.h>
@@ -150,6 +151,21 @@ int dump_meta_write(struct dump_ctx *ctx)
 	r = plan_check(&ctx->meta);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image's metadata: restart would refuse it: %s", ctx->meta.error);
+	/* Undo lists shared by threads are read by changing the container:
+	 * only once nothing else can be refused, and checked again after. */
+	if (sem_undo_shared(ctx)) {
+		plan_unend(&ctx->meta);
+		r = sem_undo_dump_shared(ctx);
+		if (r < 0)
+			return r;
+		r = plan_end(&ctx->meta);
+		if (r < 0)
+			return meta_fail(ctx, r);
+		r = plan_check(&ctx->meta);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image's metadata: restart would refuse it: %s",
+				       ctx->meta.error);
+	}
 	for (size_t i = 0; i < ctx->meta.nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &ctx->meta.recs[i];
 

@@ -491,7 +491,7 @@ void ipc_free(struct ns_ipc *ipc)
 }
 
 /* Undo lists: see sem_undo.c. */
-int ipc_check_undo(struct dump_ctx *ctx, const struct dump_proc *p)
+int ipc_check_undo(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	return sem_undo_check(ctx, p);
 }

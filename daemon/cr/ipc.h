@@ -48,9 +48,9 @@ struct ns_ipc {
 int ipc_read(struct cr_error *err, struct ns_ipc *ipc);
 void ipc_free(struct ns_ipc *ipc);
 const struct ipc_shm *ipc_find_shm(const struct ns_ipc *ipc, int id);
-/* Refuse a process whose threads did semop() with SEM_UNDO. */
+/* A process's SEM_UNDO list: refused if it can't be read (sem_undo.h). */
 struct dump_proc;
-int ipc_check_undo(struct dump_ctx *ctx, const struct dump_proc *p);
+int ipc_check_undo(struct dump_ctx *ctx, struct dump_proc *p);
 /* The SYSV_SHM records with their pages. */
 int ipc_dump_shms(struct dump_ctx *ctx, const struct ns_ipc *ipc);
 
