@@ -10,10 +10,11 @@
 #   one), at its id with its mode and msg_qbytes, still usable;
 # - a POSIX message queue with messages of 3 priorities, its attributes,
 #   and the workload's O_NONBLOCK descriptor on it;
-# - a POSIX queue with an mq_notify() registration, a full one, and a
+# - a POSIX queue with an mq_notify() registration, a full one, a
 #   process whose two threads share the undo list of a semop() with
-#   SEM_UNDO while semaphore sets exist (a shared list can't be read
-#   without applying it, nor shared again), and shared memory with
+#   SEM_UNDO while semaphore sets exist, checkpointed with --leave-running
+#   (a shared list can't be read without applying it, nor shared again;
+#   68-undo-shared restores it), and shared memory with
 #   kernel.shm_rmid_forced set make the checkpoint fail naming them, and
 #   the container keeps running;
 # - none of the objects is visible on the host.
@@ -52,8 +53,9 @@ restored mq
 
 refused() {
 	local mode=$1 re=$2 name=$P-$1 out t
+	shift 2
 	run_ct "$name" "$WL/ipc" "$mode"
-	out=$(ckctl checkpoint "$name" 2>&1) && fail "checkpoint with a $mode object succeeded"
+	out=$(ckctl checkpoint "$name" "$@" 2>&1) && fail "checkpoint $* with a $mode object succeeded"
 	log "$mode: $out"
 	echo "$out" | grep -Eq "$re" || fail "$mode: the error does not name the object ($re): $out"
 	[ "$(ct_state "$name")" = running ] || fail "$mode: container is '$(ct_state "$name")' after the refusal"
@@ -66,5 +68,5 @@ refused() {
 refused mqnotify 'POSIX message queue /ckpt-ipc-mq-empty: an mq_notify\(\) registration .*not saved'
 refused mqfull 'POSIX message queue /ckpt-ipc-mq: it is full'
 refused shmforced "the container's IPC namespace: kernel.shm_rmid_forced is set"
-refused semundo 'task [0-9]+ .*thread [0-9]+: SysV semaphore undo list: its threads share one \(made by semop\(\) with SEM_UNDO'
+refused semundo 'task [0-9]+ .*thread [0-9]+: SysV semaphore undo list: its threads share one .*not --leave-running' --leave-running
 pass
