@@ -36,7 +36,8 @@ struct dump_proc {
 	bool cwd_ghost;               /* its cwd was removed: the Ghost made for it ... */
 	uint32_t cwd_ghost_id;        /* ... by the first pass */
 	bool undo_shared;             /* its threads share a SEM_UNDO list, read last (sem_undo.h) */
-	bool undo_moved;              /* ... and read: its main thread alone holds it now */
+	bool undo_moved;              /* ... its threads left it to have it read ... */
+	bool undo_back;               /* ... and its main thread alone took it back */
 };
 
 /* What to read for one segment of pages, once the metadata is out

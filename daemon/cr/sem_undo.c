@@ -29,7 +29,9 @@
  * Restart makes each list again in its process before the hand-off, the
  * same way, keeping the saved values: the worker raises a semaphore by a
  * positive adjustment first, the holder's semop(-adj, SEM_UNDO) takes it
- * back; a negative one the holder adds and the worker takes back after. */
+ * back; a negative one the holder adds and the worker takes back after.
+ * The holder is the main thread: the others are created after it, with
+ * CLONE_SYSVSEM (thread_restore.c), and share the list again. */
 #include "sem_undo.h"
 #include "cr_limits.h"
 #include "dump.h"
@@ -281,6 +283,7 @@ static int retake(struct holder *h, Ckpt__Img__SemUndo *const *u, size_t n)
 		if (ret < 0)
 			return (int)ret;
 	}
+	h->p->undo_back = true;
 	return 0;
 }
 
@@ -521,10 +524,16 @@ void sem_undo_note_failure(struct dump_ctx *ctx)
 
 		if (!p->undo_moved)
 			continue;
-		snprintf(e->msg + n, sizeof(e->msg) - n,
-			 "; task %d's threads left the SEM_UNDO list they shared, so that it could be read: its main "
-			 "thread alone holds it again, the same adjustments and values, and its other threads share it no more",
-			 p->nspid ? p->nspid : p->pid);
+		if (p->undo_back)
+			snprintf(e->msg + n, sizeof(e->msg) - n,
+				 "; task %d's threads left the SEM_UNDO list they shared, so that it could be read: its main "
+				 "thread alone holds it again, the same adjustments and values, and its other threads share it no more",
+				 p->nspid ? p->nspid : p->pid);
+		else
+			snprintf(e->msg + n, sizeof(e->msg) - n,
+				 "; task %d's threads left the SEM_UNDO list they shared, so that it could be read, and it "
+				 "could not be taken back: some threads hold it no more, or it was applied as at the process's exit",
+				 p->nspid ? p->nspid : p->pid);
 		n = strlen(e->msg);
 	}
 }
