@@ -265,6 +265,48 @@ static void test_stream_shape(void **state)
 	}
 }
 
+/* A record changed after the plan was checked: reopened, replaced, ended
+ * and checked again (the checkpoint's late SEM_UNDO lists). */
+static void test_reopen(void **state)
+{
+	Ckpt__Img__SemUndo u = CKPT__IMG__SEM_UNDO__INIT, *uv[1] = { &u };
+	struct restart_plan pl;
+	Ckpt__Img__Task *t;
+	uint64_t bytes;
+	size_t i;
+
+	(void)state;
+	build(&pl, &(struct spec){ 0 });
+	assert_int_equal(plan_check(&pl), 0);
+	for (i = 0; pl.recs[i].type != IMG_TASK; i++)
+		;
+	t = ckpt__img__task__unpack(NULL, pl.recs[i].len, pl.recs[i].payload);
+	assert_non_null(t);
+	u.semid = 3;
+	u.num = 1;
+	u.adj = -4;
+	t->n_sem_undo = 1;
+	t->sem_undo = uv;
+	assert_int_equal(plan_replace_msg(&pl, i, &t->base), -EPROTO);   /* not once ended */
+	plan_unend(&pl);
+	assert_false(pl.ended);
+	bytes = pl.bytes;
+	assert_int_equal(plan_replace_msg(&pl, i, &t->base), 0);
+	assert_true(pl.bytes > bytes);
+	t->n_sem_undo = 0;
+	t->sem_undo = NULL;
+	protobuf_c_message_free_unpacked(&t->base, NULL);
+	assert_int_equal(plan_check(&pl), -EBADMSG);   /* no META_END */
+	assert_int_equal(plan_end(&pl), 0);
+	assert_int_equal(plan_check(&pl), 0);
+	t = ckpt__img__task__unpack(NULL, pl.recs[i].len, pl.recs[i].payload);
+	assert_non_null(t);
+	assert_int_equal(t->n_sem_undo, 1);
+	assert_int_equal(t->sem_undo[0]->adj, -4);
+	protobuf_c_message_free_unpacked(&t->base, NULL);
+	plan_free(&pl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -273,6 +315,7 @@ int main(void)
 		cmocka_unit_test(test_tasks),
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_stream_shape),
+		cmocka_unit_test(test_reopen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
