@@ -120,6 +120,8 @@ struct tcp_forge {
 	uint16_t peer_port, own_port;
 	uint32_t seq, ack;
 	uint16_t win;
+	unsigned state;               /* the connection's, at the checkpoint */
+	bool after_fin;               /* sent once our own FIN is out (CLOSING) */
 };
 /* Send it on the container's loopback (a raw socket: the source is the peer's). */
 int sock_tcp_forge_fin(const struct tcp_forge *f);

@@ -160,8 +160,11 @@ static int set_window(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock 
 	return 0;
 }
 
-/* The peer's FIN as it sent it (sock_tcp_forge.c), for a CLOSE_WAIT
- * connection whose peer is outside. */
+/* The peer's FIN as it sent it (sock_tcp_forge.c), for a connection that
+ * received it (CLOSE_WAIT, LAST_ACK, CLOSING) from a peer outside. It
+ * acknowledges what the peer had, never our own FIN: in LAST_ACK the
+ * peer's FIN came first; in CLOSING the FINs crossed, and ours is still
+ * unacknowledged. */
 static struct tcp_forge *new_forge(const Ckpt__Img__Socket *s)
 {
 	const Ckpt__Img__InetSock *in = s->inet;
@@ -177,7 +180,11 @@ static struct tcp_forge *new_forge(const Ckpt__Img__Socket *s)
 	f->peer_port = (uint16_t)in->dst_port;
 	f->own_port = (uint16_t)in->src_port;
 	f->seq = t->rcv_seq - 1;                           /* the FIN's own */
-	f->ack = t->snd_seq - (uint32_t)t->sndq.len;       /* what the peer had acknowledged */
+	/* what the peer had acknowledged */
+	f->ack = t->snd_seq - (uint32_t)t->sndq.len - (sock_tcp_fin_sent(t->state) ? 1 : 0);
+	/* CLOSING: it arrives after our FIN went out, as it did */
+	f->after_fin = t->state == TCP_CLOSING;
+	f->state = t->state;
 	f->win = (uint16_t)MIN(win, 65535u);
 	return f;
 }
@@ -390,8 +397,9 @@ static void entry_put(const struct sock_repaired *e, int fd)
 }
 
 /* Every peer's FIN is back (its receiver reads EOF), or the restart fails:
- * the program must not find its peer still open. */
-static int wait_fins(struct restore_ctx *ctx)
+ * the program must not find its peer still open. forged: only the FINs
+ * forged before our own go out (LAST_ACK). */
+static int wait_fins(struct restore_ctx *ctx, bool forged)
 {
 	const int deadline_ms = 3000;
 	struct timespec t0, now;
@@ -404,7 +412,7 @@ static int wait_fins(struct restore_ctx *ctx)
 			const struct sock_repaired *e = &ctx->repaired[i];
 			struct pollfd p = { .fd = -1, .events = POLLRDHUP };
 
-			if (!e->fin_in)
+			if (!e->fin_in || (forged && !(e->forge && e->fin_out && !e->forge->after_fin)))
 				continue;
 			p.fd = entry_fd(e);
 			if (!(p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP)))
@@ -533,11 +541,32 @@ static int connect_pending(struct restore_ctx *ctx)
 	return r;
 }
 
+static int forge_fins(struct restore_ctx *ctx, bool after_fin)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nrepaired && r >= 0; i++) {
+		const struct tcp_forge *f = ctx->repaired[i].forge;
+
+		if (f && f->after_fin == after_fin && (r = sock_tcp_forge_fin(f)) < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "a TCP connection in %s: forging its outside peer's FIN again",
+				    sock_tcp_state_name(f->state));
+	}
+	return r;
+}
+
 int sock_tcp_restore_close(struct restore_ctx *ctx)
 {
 	size_t i;
 	int r = connect_pending(ctx);
 
+	/* an outside peer's FIN that came before our own (CLOSE_WAIT,
+	 * LAST_ACK): in before our FIN goes, so LAST_ACK is reached from
+	 * CLOSE_WAIT as it was */
+	if (r >= 0)
+		r = forge_fins(ctx, false);
+	if (r >= 0)
+		r = wait_fins(ctx, true);
 	if (r < 0)
 		return r;
 	for (i = 0; i < ctx->nrepaired && r >= 0; i++) {
@@ -556,10 +585,10 @@ int sock_tcp_restore_close(struct restore_ctx *ctx)
 			r = connect_again(ctx, &own);
 		entry_put(e, own.fd);
 	}
-	for (i = 0; i < ctx->nrepaired && r >= 0; i++)
-		if (ctx->repaired[i].forge && (r = sock_tcp_forge_fin(ctx->repaired[i].forge)) < 0)
-			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "a TCP connection in CLOSE_WAIT: forging its outside peer's FIN again");
-	return r < 0 ? r : wait_fins(ctx);
+	/* CLOSING: the FINs crossed, ours went first */
+	if (r >= 0)
+		r = forge_fins(ctx, true);
+	return r < 0 ? r : wait_fins(ctx, false);
 }
 
 void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume)

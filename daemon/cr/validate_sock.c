@@ -52,8 +52,8 @@ static const char *check_tcp_established(const Ckpt__Img__InetSock *in, const Ck
 		return "a TCP connection with timestamps but no clock";
 	if (t->mss < 8 || t->mss > 65535)
 		return "a TCP MSS out of range";
-	if (t->peer_fin_outside && t->state != TCP_CLOSE_WAIT)
-		return "a peer's FIN to forge on a TCP connection not in CLOSE_WAIT";
+	if (t->peer_fin_outside && t->state != TCP_CLOSE_WAIT && t->state != TCP_LAST_ACK && t->state != TCP_CLOSING)
+		return "a peer's FIN to forge on a TCP connection that did not receive one";
 	if (t->peer_fin_outside && in->dst_addr.len != in->src_addr.len)
 		return "a peer's FIN to forge without both addresses of one family";
 	if (t->pending_connect && (t->state != TCP_ESTABLISHED || t->rcvq.len || t->shut_rd || !t->has_pending_rank))
