@@ -80,6 +80,18 @@ static void test_established(void **state)
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_CLOSE_WAIT;            /* closing: made like an established one */
 	assert_null(validate_socket(&s));
+	t.has_peer_fin_outside = t.peer_fin_outside = true;   /* its FIN forged: it received one */
+	assert_null(validate_socket(&s));
+	t.state = TCP_LAST_ACK;
+	assert_null(validate_socket(&s));
+	t.state = TCP_CLOSING;
+	assert_null(validate_socket(&s));
+	t.state = TCP_FIN_WAIT1;             /* it received none */
+	assert_non_null(validate_socket(&s));
+	t.state = TCP_ESTABLISHED;
+	assert_non_null(validate_socket(&s));
+	t.has_peer_fin_outside = t.peer_fin_outside = false;
+	t.state = TCP_CLOSE_WAIT;
 	t.state = TCP_FIN_WAIT2;             /* its FIN acknowledged, bytes still to send */
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_SYN_SENT;              /* a connect in progress with sequence numbers */
