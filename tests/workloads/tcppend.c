@@ -5,7 +5,8 @@
  *
  * The server (this process) listens on 127.0.0.1 and [::1] (ports the
  * kernel picks) and forks a client process, which connects five times,
- * 25 ms apart, alternating listeners (0, 1, 0, 1, 0): three wait in the
+ * 25 ms apart, alternating listeners (0, 1, 0, 1, 0), each from a port
+ * lower than the one before: three wait in the
  * IPv4 listener's accept queue, two in the IPv6 one's, none accepted
  * until the first verification. The client tells the server each
  * connection's port, in the order it connected. "data": the third
@@ -41,6 +42,7 @@
 #define ROUND_BYTES 4096
 #define EARLY "early\n"
 #define DATA_CONN 2
+#define CLIENT_PORT 45100
 
 static const int conn_lsn[NCONN] = { 0, 1, 0, 1, 0 };
 static int lsk[NLSN];
@@ -87,6 +89,22 @@ static void full_io(int fd, void *buf, size_t len, bool out, const char *what)
 	}
 }
 
+/* Each client end its own port, lower for each later one: the queue's
+ * order is not the ports'. The container's network is its own. */
+static void bind_port(int fd, int fam, uint16_t port)
+{
+	struct sockaddr_storage ss = { .ss_family = (sa_family_t)fam };
+
+	if (fam == AF_INET) {
+		((struct sockaddr_in *)&ss)->sin_port = htons(port);
+		((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else {
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	}
+	chk(bind(fd, (struct sockaddr *)&ss, alen(fam)), "binding a client end");
+}
+
 /* The client: connects, reports its ports, then echoes rounds. */
 static void client(int report)
 {
@@ -103,6 +121,7 @@ static void client(int report)
 		socklen_t len = sizeof(self[i]);
 
 		cl[i] = chk(socket(laddr[l].ss_family, SOCK_STREAM, 0), "socket");
+		bind_port(cl[i], laddr[l].ss_family, (uint16_t)(CLIENT_PORT - 10 * i));
 		chk(connect(cl[i], (struct sockaddr *)&laddr[l], alen(laddr[l].ss_family)), "connect");
 		chk(getsockname(cl[i], (struct sockaddr *)&self[i], &len), "getsockname");
 		len = sizeof(peer[i]);
