@@ -55,6 +55,9 @@ struct cr_error {
 	 * the engine can go on and find the next. NULL: the first error ends
 	 * the job, as always. */
 	struct cr_refusals *collect;
+	/* The first error may pass by itself: a checkpoint may thaw the
+	 * container, let it run a little and try again. */
+	bool transient;
 };
 
 /* How many refusals were collected so far (0 when not collecting). */
@@ -76,6 +79,8 @@ int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, 
  * message reads "task P (host H): OBJECT: REASON". */
 int cr_fail_obj(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+/* The first error is one the workload may clear by running on. */
+void cr_mark_transient(struct cr_error *err);
 /* From here on, errors concern this task (0, 0: none). */
 static inline void cr_error_scope(struct cr_error *e, pid_t pid, pid_t host_pid)
 {

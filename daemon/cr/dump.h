@@ -80,6 +80,7 @@ struct dump_ctx {
 	bool held_read;
 	struct sock_repaired *repaired;   /* TCP connections in repair mode (sock.h) */
 	size_t nrepaired;
+	struct tcp_pend *tcp_pend;    /* TCP sockets of the network, for accept queues (sock_tcp_pending.c) */
 	struct tty_dump *ttys;        /* the container's ptys (tty.c) */
 	struct snapshot *snap;        /* a background copy under way (snapshot.h) */
 	struct snapshot *snap_state;  /* ... its userfaultfds and pages, from the first one taken */

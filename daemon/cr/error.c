@@ -93,3 +93,5 @@ int cr_fail_obj(struct cr_error *e, enum cr_errcode code, int err, const char *o
 	va_end(ap);
 	return record(e, code, err, object, buf);
 }
+
+void cr_mark_transient(struct cr_error *err) { err->transient = true; }

@@ -37,6 +37,8 @@ int sock_refuse_filter(struct sock_dump *sd);
 struct nlmsghdr;
 struct nlattr;
 int sock_diag_find(const void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg);
+/* The same for one socket (req's id: its addresses and ports, no dump). */
+int sock_diag_get(const void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg);
 /* The attribute of type in the len bytes from first, or NULL. */
 const struct nlattr *sock_diag_attr(const void *first, size_t len, int type);
 
@@ -99,6 +101,12 @@ struct sock_repaired {
 	 * in repair mode, once every socket exists); fin_in: it waits for
 	 * its peer's; connect: not repaired, a connect in progress made again */
 	bool fin_out, fin_in, connect;
+	/* pending: a fresh socket, its peer waiting in a listener's accept
+	 * queue: connected to dst in rank order, then sndq written */
+	bool pending;
+	uint32_t rank;
+	uint8_t *sndq;
+	size_t sndq_len;
 	struct sockaddr_storage dst;  /* connect: where to */
 	socklen_t dstlen;
 	struct tcp_forge *forge;      /* fin_in from a peer outside: sent by the restart */
@@ -112,6 +120,8 @@ struct tcp_forge {
 	uint16_t peer_port, own_port;
 	uint32_t seq, ack;
 	uint16_t win;
+	unsigned state;               /* the connection's, at the checkpoint */
+	bool after_fin;               /* sent once our own FIN is out (CLOSING) */
 };
 /* Send it on the container's loopback (a raw socket: the source is the peer's). */
 int sock_tcp_forge_fin(const struct tcp_forge *f);
@@ -155,6 +165,19 @@ int sock_tcp_check_fin_peer(struct sock_dump *sd, unsigned state);
 /* A connect in progress (SYN_SENT): its destination, which getpeername
  * doesn't tell, from sock_diag. */
 int sock_tcp_syn_dst(struct sock_dump *sd);
+/* sock_tcp_pending.c: connections waiting in a listener's accept queue.
+ * A listener's (queued: its accept queue's length) is refused unless each
+ * is made again by its peer's connect at restart. sock_tcp_pending_peer:
+ * 1 when sd's peer waits there and is made so, 2 when it waits there and
+ * its listener refuses it, 0 when it is no such connection. */
+int sock_tcp_pending_listener(struct sock_dump *sd, uint32_t queued);
+int sock_tcp_pending_peer(struct sock_dump *sd);
+/* ... after its queues are read: its record says connect, not repair. */
+int sock_tcp_pending_mark(struct sock_dump *sd);
+void sock_tcp_pending_free(struct dump_ctx *ctx);
+/* Restart: 1 once the connection of fd, connected again, waits in its
+ * listener's accept queue; 0 not yet; -errno. */
+int sock_tcp_pending_queued(int fd);
 int sock_dgram_dump(struct sock_dump *sd);
 void sock_dgram_free(Ckpt__Img__Socket *s);
 int sock_dgram_restore(struct sock_restore *sr);

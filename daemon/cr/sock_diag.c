@@ -15,7 +15,7 @@
 
 #define DIAG_BUF (32 * 1024)
 
-static int diag_send(int nl, const void *req, size_t len)
+static int diag_send(int nl, const void *req, size_t len, uint16_t flags)
 {
 	struct {
 		struct nlmsghdr h;
@@ -28,7 +28,7 @@ static int diag_send(int nl, const void *req, size_t len)
 	memset(&msg, 0, sizeof(msg));
 	msg.h.nlmsg_len = NLMSG_LENGTH(len);
 	msg.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.h.nlmsg_flags = NLM_F_REQUEST | flags;
 	msg.h.nlmsg_seq = 1;
 	memcpy(msg.body, req, len);
 	if (sendto(nl, &msg, msg.h.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
@@ -79,8 +79,41 @@ int sock_diag_find(const void *req, size_t len, int (*fn)(const struct nlmsghdr 
 
 	if (nl < 0)
 		return -errno;
-	r = diag_send(nl, req, len);
+	r = diag_send(nl, req, len, NLM_F_DUMP);
 	return r < 0 ? r : diag_read(nl, fn, arg);
+}
+
+int sock_diag_get(const void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg)
+{
+	_cleanup_close_ int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	int r;
+	_cleanup_free_ char *buf = NULL;
+	const struct nlmsghdr *h;
+	ssize_t n;
+
+	if (nl < 0)
+		return -errno;
+	r = diag_send(nl, req, len, 0);
+	if (r < 0)
+		return r;
+	/* one answer: the socket, or an error (ENOENT: none) */
+	buf = malloc(DIAG_BUF);
+	if (!buf)
+		return -ENOMEM;
+	n = recv(nl, buf, DIAG_BUF, 0);
+	if (n < 0)
+		return -errno;
+	h = (const void *)buf;
+	if (!NLMSG_OK(h, (size_t)n))
+		return -EIO;
+	if (h->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = NLMSG_DATA(h);
+
+		if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+			return -EIO;
+		return e->error == -ENOENT ? 0 : e->error ? e->error : -EIO;
+	}
+	return fn(h, arg);
 }
 
 const struct nlattr *sock_diag_attr(const void *first, size_t len, int type)

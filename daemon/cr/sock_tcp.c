@@ -319,9 +319,9 @@ int sock_tcp_dump(struct sock_dump *sd)
 		return 0;
 	case TCP_LISTEN:
 		/* for a listener the kernel reports its accept queue here */
-		if (ti.tcpi_unacked)
-			return sock_refuse(sd, "a listening TCP socket with %u connections not accepted yet: "
-					   "connections in the accept queue are not supported", ti.tcpi_unacked);
+		r = sock_tcp_pending_listener(sd, ti.tcpi_unacked);
+		if (r < 0)
+			return r;
 		t->has_backlog = true;
 		t->backlog = ti.tcpi_sacked;
 		return 0;
@@ -331,7 +331,16 @@ int sock_tcp_dump(struct sock_dump *sd)
 	case TCP_CLOSE_WAIT:
 	case TCP_LAST_ACK:
 	case TCP_CLOSING:
-		r = sock_tcp_check_peer(sd);
+		/* a peer in an accept queue is the container's, made again by a connect */
+		r = ti.tcpi_state == TCP_ESTABLISHED ? sock_tcp_pending_peer(sd) : 0;
+		if (r == 1) {
+			r = dump_established(sd, t);
+			return r < 0 ? r : sock_tcp_pending_mark(sd);
+		}
+		if (r == 2)   /* its listener refuses it */
+			return dump_established(sd, t);
+		if (r >= 0)
+			r = sock_tcp_check_peer(sd);
 		if (r >= 0)
 			r = sock_tcp_check_fin_peer(sd, ti.tcpi_state);
 		return r < 0 ? r : dump_established(sd, t);
@@ -381,7 +390,7 @@ static void repair_off(const struct sock_repaired *e, struct pidfd_cache *c)
 {
 	int off = TCP_REPAIR_OFF, one = 1, fd = e->fd, pidfd;
 
-	if (e->connect)   /* never in repair mode */
+	if (e->connect || e->pending)   /* never in repair mode */
 		return;
 
 	if (e->pid) {
@@ -403,8 +412,10 @@ void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume)
 		repair_off(&(*v)[i], &c);
 	if (c.pidfd >= 0)
 		close(c.pidfd);
-	for (size_t i = 0; i < *n; i++)
+	for (size_t i = 0; i < *n; i++) {
 		free((*v)[i].forge);
+		free((*v)[i].sndq);
+	}
 	free(*v);
 	*v = NULL;
 	*n = 0;
@@ -413,4 +424,5 @@ void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume)
 void sock_tcp_dump_end(struct dump_ctx *ctx, bool resume)
 {
 	sock_repaired_end(&ctx->repaired, &ctx->nrepaired, resume);
+	sock_tcp_pending_free(ctx);
 }

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* The FIN of a peer outside the container, sent again by the restart.
  *
- * A connection in CLOSE_WAIT had its peer's FIN; the restart makes it as
- * it was before that FIN (sock_tcp_restore.c), and a peer inside the
- * container sends it again. A peer outside (a client through --publish,
- * in FIN_WAIT2 or TIME_WAIT) has it acknowledged and never sends it
- * again, so the restart forges the segment the peer sent: FIN|ACK from
- * the peer's address and port, at the sequence number after the last
- * byte received, acknowledging what the peer had acknowledged, with the
- * window it had announced. It goes through a raw socket on the
+ * A connection in CLOSE_WAIT, LAST_ACK or CLOSING had its peer's FIN; the
+ * restart makes it as it was before the FINs (sock_tcp_restore.c), and a
+ * peer inside the container sends it again. A peer outside (a client
+ * through --publish, in FIN_WAIT2, CLOSING or TIME_WAIT) has it
+ * acknowledged and never sends it again, so the restart forges the
+ * segment the peer sent: FIN|ACK from the peer's address and port, at the
+ * sequence number after the last byte received, acknowledging what the
+ * peer had acknowledged (never our own FIN), with the window it had
+ * announced. The order of the FINs is the one they had: before ours is
+ * sent again for LAST_ACK (CLOSE_WAIT, then shutdown: LAST_ACK), after it
+ * for CLOSING (FIN_WAIT1, then the peer's FIN: CLOSING), so the state and
+ * every sequence number are those of before. It goes through a raw socket on the
  * container's loopback: a packet with another host's source never leaves
  * the namespace. No timestamp option: the connection's last timestamp
  * from the peer is not known, and a segment without one passes the PAWS

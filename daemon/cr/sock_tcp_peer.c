@@ -125,7 +125,7 @@ int sock_tcp_check_fin_peer(struct sock_dump *sd, unsigned state)
 		return 0;
 	/* in a private network with a veth, a peer sock_diag doesn't see is
 	 * outside: its FIN can be forged from its address (it has it acked) */
-	if (!q.found && state == TCP_CLOSE_WAIT && net && net->private_ns && net->addr) {
+	if (!q.found && net && net->private_ns && net->addr) {
 		in->tcp->has_peer_fin_outside = in->tcp->peer_fin_outside = true;
 		return 0;
 	}
@@ -137,8 +137,7 @@ int sock_tcp_check_fin_peer(struct sock_dump *sd, unsigned state)
 	return sock_refuse(sd, "a TCP connection in state %s whose peer (%s port %u) %s: only a peer restored "
 			   "with it can send its FIN again", sock_tcp_state_name(state), addr, in->dst_port,
 			   q.found && !q.ino ? "has closed its socket (TIME_WAIT)" : q.found ? "is no socket of the container's tasks" :
-			   state == TCP_CLOSE_WAIT ? "is outside the container's network (not through --publish)" :
-			   "is outside the container (a FIN is forged again only for CLOSE_WAIT)");
+			   "is outside the container's network (not through --publish)");
 }
 
 int sock_tcp_check_peer(struct sock_dump *sd)

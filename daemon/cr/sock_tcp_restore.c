@@ -19,6 +19,9 @@
 #include <linux/filter.h>
 #include <sys/syscall.h>
 
+/* How long a connection made again may take to be queued again. */
+#define PEND_WAIT_MS 3000
+
 static int fail(struct sock_restore *sr, int err, const char *what)
 {
 	char name[96];
@@ -157,8 +160,11 @@ static int set_window(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock 
 	return 0;
 }
 
-/* The peer's FIN as it sent it (sock_tcp_forge.c), for a CLOSE_WAIT
- * connection whose peer is outside. */
+/* The peer's FIN as it sent it (sock_tcp_forge.c), for a connection that
+ * received it (CLOSE_WAIT, LAST_ACK, CLOSING) from a peer outside. It
+ * acknowledges what the peer had, never our own FIN: in LAST_ACK the
+ * peer's FIN came first; in CLOSING the FINs crossed, and ours is still
+ * unacknowledged. */
 static struct tcp_forge *new_forge(const Ckpt__Img__Socket *s)
 {
 	const Ckpt__Img__InetSock *in = s->inet;
@@ -174,7 +180,11 @@ static struct tcp_forge *new_forge(const Ckpt__Img__Socket *s)
 	f->peer_port = (uint16_t)in->dst_port;
 	f->own_port = (uint16_t)in->src_port;
 	f->seq = t->rcv_seq - 1;                           /* the FIN's own */
-	f->ack = t->snd_seq - (uint32_t)t->sndq.len;       /* what the peer had acknowledged */
+	/* what the peer had acknowledged */
+	f->ack = t->snd_seq - (uint32_t)t->sndq.len - (sock_tcp_fin_sent(t->state) ? 1 : 0);
+	/* CLOSING: it arrives after our FIN went out, as it did */
+	f->after_fin = t->state == TCP_CLOSING;
+	f->state = t->state;
 	f->win = (uint16_t)MIN(win, 65535u);
 	return f;
 }
@@ -274,6 +284,36 @@ static int restore_connecting(struct sock_restore *sr, int sk)
 	return 0;
 }
 
+/* A connection whose peer waited in a listener's accept queue: a fresh
+ * socket, bound where it was, connected by sock_tcp_restore_close in the
+ * queue's order (sock_tcp_pending.c), then given its unsent bytes. */
+static int restore_pending(struct sock_restore *sr, int sk)
+{
+	const Ckpt__Img__InetSock *in = sr->s->inet;
+	const ProtobufCBinaryData *q = &in->tcp->sndq;
+	struct restore_ctx *ctx = sr->ctx;
+	struct sock_repaired *v;
+	uint8_t *sndq = NULL;
+	int r = restore_bound(sr, sk);
+
+	if (r < 0)
+		return r;
+	v = realloc(ctx->repaired, (ctx->nrepaired + 1) * sizeof(*v));
+	if (v)
+		ctx->repaired = v;
+	if (v && q->len && !(sndq = malloc(q->len)))
+		v = NULL;
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "repaired connections");
+	if (q->len)
+		memcpy(sndq, q->data, q->len);
+	v += ctx->nrepaired++;
+	*v = (struct sock_repaired){ .fd = sk, .pending = true, .rank = in->tcp->pending_rank,
+				     .sndq = sndq, .sndq_len = q->len };
+	sock_inet_sockaddr(sr->s->family, &in->dst_addr, in->dst_port, &v->dst, &v->dstlen);
+	return 0;
+}
+
 /* SO_ATTACH_FILTER with the saved classic BPF program. */
 static int attach_filter(struct sock_restore *sr, int sk)
 {
@@ -307,7 +347,9 @@ int sock_tcp_restore(struct sock_restore *sr)
 	if (r >= 0) {
 		unsigned state = sr->s->inet->tcp->state;
 
-		if (state == TCP_SYN_SENT)
+		if (sr->s->inet->tcp->pending_connect)
+			r = restore_pending(sr, sk);
+		else if (state == TCP_SYN_SENT)
 			r = restore_connecting(sr, sk);
 		else if (state == TCP_ESTABLISHED || sock_tcp_fin_sent(state) || sock_tcp_fin_rcvd(state))
 			r = restore_established(sr, sk);
@@ -355,8 +397,9 @@ static void entry_put(const struct sock_repaired *e, int fd)
 }
 
 /* Every peer's FIN is back (its receiver reads EOF), or the restart fails:
- * the program must not find its peer still open. */
-static int wait_fins(struct restore_ctx *ctx)
+ * the program must not find its peer still open. forged: only the FINs
+ * forged before our own go out (LAST_ACK). */
+static int wait_fins(struct restore_ctx *ctx, bool forged)
 {
 	const int deadline_ms = 3000;
 	struct timespec t0, now;
@@ -369,7 +412,7 @@ static int wait_fins(struct restore_ctx *ctx)
 			const struct sock_repaired *e = &ctx->repaired[i];
 			struct pollfd p = { .fd = -1, .events = POLLRDHUP };
 
-			if (!e->fin_in)
+			if (!e->fin_in || (forged && !(e->forge && e->fin_out && !e->forge->after_fin)))
 				continue;
 			p.fd = entry_fd(e);
 			if (!(p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLRDHUP)))
@@ -386,11 +429,146 @@ static int wait_fins(struct restore_ctx *ctx)
 	}
 }
 
+static int ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int)((now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000);
+}
+
+/* Until fd can be written (events POLLOUT), or the deadline. */
+static int wait_out(int fd, const struct timespec *t0)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int left = PEND_WAIT_MS - ms_since(t0), n;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	n = poll(&p, 1, left);
+	if (n < 0)
+		return -errno;
+	return n ? 0 : -ETIMEDOUT;
+}
+
+static int connect_queued(int fd, const struct sock_repaired *e)
+{
+	struct timespec t0;
+	socklen_t len = sizeof(int);
+	int err = 0, r;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (connect(fd, (const struct sockaddr *)&e->dst, e->dstlen) < 0 && errno != EINPROGRESS)
+		return -errno;
+	r = wait_out(fd, &t0);
+	if (r >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		r = -errno;
+	if (r >= 0 && err)
+		r = -err;
+	/* the next one is queued after this one: wait until it is there */
+	while (r >= 0 && (r = sock_tcp_pending_queued(fd)) == 0) {
+		if (ms_since(&t0) > PEND_WAIT_MS)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int write_unsent(int fd, const struct sock_repaired *e)
+{
+	struct timespec t0;
+	size_t off = 0;
+	ssize_t n;
+	int r = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (r >= 0 && off < e->sndq_len) {
+		n = send(fd, e->sndq + off, e->sndq_len - off, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno == EAGAIN)
+			r = wait_out(fd, &t0);
+		else
+			r = n < 0 ? -errno : -EIO;
+	}
+	return r;
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+	const struct sock_repaired *x = *(const struct sock_repaired *const *)a, *y = *(const struct sock_repaired *const *)b;
+
+	return x->rank < y->rank ? -1 : x->rank > y->rank;
+}
+
+/* Connections whose peer waited in an accept queue, queued again in the
+ * order they were: each connect is done, and its peer queued, before the
+ * next starts. The program's file flags stay as they were. */
+static int connect_pending(struct restore_ctx *ctx)
+{
+	_cleanup_free_ struct sock_repaired **v = NULL;
+	size_t n = 0, i;
+	int r = 0;
+
+	for (i = 0; i < ctx->nrepaired; i++)
+		n += ctx->repaired[i].pending;
+	if (!n)
+		return 0;
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "connections to queue again");
+	for (i = 0, n = 0; i < ctx->nrepaired; i++)
+		if (ctx->repaired[i].pending)
+			v[n++] = &ctx->repaired[i];
+	qsort(v, n, sizeof(*v), cmp_rank);
+	for (i = 0; i < n && r >= 0; i++) {
+		const struct sock_repaired *e = v[i];
+		int fd = entry_fd(e), fl = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			r = -errno;
+		if (r >= 0)
+			r = connect_queued(fd, e);
+		if (r >= 0)
+			r = write_unsent(fd, e);
+		if (fl >= 0 && fcntl(fd, F_SETFL, fl) < 0 && r >= 0)
+			r = -errno;
+		entry_put(e, fd);
+		if (r < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task (host pid %d): fd %d: a TCP connection whose peer waited "
+				    "in an accept queue: connecting it again", e->pid, e->fd);
+	}
+	return r;
+}
+
+static int forge_fins(struct restore_ctx *ctx, bool after_fin)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->nrepaired && r >= 0; i++) {
+		const struct tcp_forge *f = ctx->repaired[i].forge;
+
+		if (f && f->after_fin == after_fin && (r = sock_tcp_forge_fin(f)) < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "a TCP connection in %s: forging its outside peer's FIN again",
+				    sock_tcp_state_name(f->state));
+	}
+	return r;
+}
+
 int sock_tcp_restore_close(struct restore_ctx *ctx)
 {
 	size_t i;
-	int r = 0;
+	int r = connect_pending(ctx);
 
+	/* an outside peer's FIN that came before our own (CLOSE_WAIT,
+	 * LAST_ACK): in before our FIN goes, so LAST_ACK is reached from
+	 * CLOSE_WAIT as it was */
+	if (r >= 0)
+		r = forge_fins(ctx, false);
+	if (r >= 0)
+		r = wait_fins(ctx, true);
+	if (r < 0)
+		return r;
 	for (i = 0; i < ctx->nrepaired && r >= 0; i++) {
 		const struct sock_repaired *e = &ctx->repaired[i];
 		struct sock_repaired own = *e;
@@ -407,10 +585,10 @@ int sock_tcp_restore_close(struct restore_ctx *ctx)
 			r = connect_again(ctx, &own);
 		entry_put(e, own.fd);
 	}
-	for (i = 0; i < ctx->nrepaired && r >= 0; i++)
-		if (ctx->repaired[i].forge && (r = sock_tcp_forge_fin(ctx->repaired[i].forge)) < 0)
-			r = cr_fail(ctx->err, CR_ERR_KERNEL, -r, "a TCP connection in CLOSE_WAIT: forging its outside peer's FIN again");
-	return r < 0 ? r : wait_fins(ctx);
+	/* CLOSING: the FINs crossed, ours went first */
+	if (r >= 0)
+		r = forge_fins(ctx, true);
+	return r < 0 ? r : wait_fins(ctx, false);
 }
 
 void sock_tcp_restore_end(struct restore_ctx *ctx, bool resume)

@@ -52,10 +52,12 @@ static const char *check_tcp_established(const Ckpt__Img__InetSock *in, const Ck
 		return "a TCP connection with timestamps but no clock";
 	if (t->mss < 8 || t->mss > 65535)
 		return "a TCP MSS out of range";
-	if (t->peer_fin_outside && t->state != TCP_CLOSE_WAIT)
-		return "a peer's FIN to forge on a TCP connection not in CLOSE_WAIT";
+	if (t->peer_fin_outside && t->state != TCP_CLOSE_WAIT && t->state != TCP_LAST_ACK && t->state != TCP_CLOSING)
+		return "a peer's FIN to forge on a TCP connection that did not receive one";
 	if (t->peer_fin_outside && in->dst_addr.len != in->src_addr.len)
 		return "a peer's FIN to forge without both addresses of one family";
+	if (t->pending_connect && (t->state != TCP_ESTABLISHED || t->rcvq.len || t->shut_rd || !t->has_pending_rank))
+		return "a TCP connection to connect again that is not established, has bytes received or no rank";
 	return NULL;
 }
 
@@ -82,7 +84,7 @@ static const char *check_tcp(int type, const Ckpt__Img__InetSock *in)
 	case TCP_SYN_SENT:
 		if (!in->src_port || !in->dst_port || !in->has_dst_addr || !in->dst_addr.len)
 			return "a TCP connect in progress without both of its addresses";
-		if (t->has_snd_seq || t->has_rcv_seq || t->sndq.len || t->rcvq.len)
+		if (t->has_snd_seq || t->has_rcv_seq || t->sndq.len || t->rcvq.len || t->pending_connect)
 			return "a TCP connect in progress with the state of a connection";
 		return NULL;
 	case TCP_LISTEN:
@@ -94,7 +96,8 @@ static const char *check_tcp(int type, const Ckpt__Img__InetSock *in)
 	default:
 		return "a TCP socket in a state restart doesn't make";
 	}
-	if (t->has_snd_seq || t->has_rcv_seq || t->sndq.len || t->rcvq.len || (in->dst_addr.len && in->has_dst_addr) || in->dst_port)
+	if (t->has_snd_seq || t->has_rcv_seq || t->sndq.len || t->rcvq.len || (in->dst_addr.len && in->has_dst_addr) || in->dst_port ||
+	    t->pending_connect)
 		return "a TCP socket with the state of a connection it is not";
 	return NULL;
 }

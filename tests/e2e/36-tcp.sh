@@ -9,7 +9,8 @@
 # restart -i -`; after each, the workload checks every byte end to end, its
 # options and addresses, and that its listeners accept new connections.
 # Then what is refused, by name, with the container left running: a
-# listener with a connection not accepted yet, a connection in CLOSE_WAIT.
+# listener with a connection not accepted yet that holds a byte, a
+# connection in CLOSE_WAIT.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd

@@ -7,8 +7,8 @@
 #    connections a chunk at a time, so neither the worker nor init needs
 #    more fds than one task has. Every connection delivers the bytes in
 #    flight and answers after the restart, twice.
-# 2. A listener with a connection not accepted yet is refused by name and
-#    the container goes on running.
+# 2. A listener with a connection not accepted yet that holds bytes it
+#    received is refused by name and the container goes on running.
 # 3. A client on the host, through --publish, sends a line and closes its
 #    side (FIN); the server in the container has read nothing (CLOSE_WAIT)
 #    when it is checkpointed. After the restart it reads the line, then
@@ -43,6 +43,7 @@ l = socket.socket()
 l.bind(("127.0.0.1", 0))
 l.listen(4)
 c = socket.create_connection(l.getsockname())
+c.sendall(b"x")
 print("READY backlog", flush=True)
 while True:
     time.sleep(1)

@@ -80,12 +80,64 @@ static void test_established(void **state)
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_CLOSE_WAIT;            /* closing: made like an established one */
 	assert_null(validate_socket(&s));
+	t.has_peer_fin_outside = t.peer_fin_outside = true;   /* its FIN forged: it received one */
+	assert_null(validate_socket(&s));
+	t.state = TCP_LAST_ACK;
+	assert_null(validate_socket(&s));
+	t.state = TCP_CLOSING;
+	assert_null(validate_socket(&s));
+	t.state = TCP_FIN_WAIT1;             /* it received none */
+	assert_non_null(validate_socket(&s));
+	t.state = TCP_ESTABLISHED;
+	assert_non_null(validate_socket(&s));
+	t.has_peer_fin_outside = t.peer_fin_outside = false;
+	t.state = TCP_CLOSE_WAIT;
 	t.state = TCP_FIN_WAIT2;             /* its FIN acknowledged, bytes still to send */
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_SYN_SENT;              /* a connect in progress with sequence numbers */
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_ESTABLISHED;
 	s.type = SOCK_DGRAM;                 /* TCP state on a datagram socket */
+	assert_non_null(validate_socket(&s));
+}
+
+/* A connection whose peer waited in an accept queue: established, with
+ * nothing received, and its rank; nothing else is connected again. */
+static void test_pending(void **state)
+{
+	Ckpt__Img__Socket s = CKPT__IMG__SOCKET__INIT;
+	Ckpt__Img__InetSock in = CKPT__IMG__INET_SOCK__INIT;
+	Ckpt__Img__TcpSock t = CKPT__IMG__TCP_SOCK__INIT;
+	uint8_t q[4] = "abc";
+
+	(void)state;
+	established(&s, &in, &t);
+	t.has_pending_connect = t.pending_connect = true;
+	assert_non_null(validate_socket(&s));   /* no rank */
+	t.has_pending_rank = true;
+	t.pending_rank = 3;
+	assert_null(validate_socket(&s));
+	t.sndq = (ProtobufCBinaryData){ sizeof(q), q };   /* unsent bytes: written after the connect */
+	assert_null(validate_socket(&s));
+	t.rcvq = (ProtobufCBinaryData){ sizeof(q), q };   /* received bytes: its peer sent nothing */
+	assert_non_null(validate_socket(&s));
+	t.rcvq = (ProtobufCBinaryData){ 0, NULL };
+	t.has_shut_rd = t.shut_rd = true;
+	assert_non_null(validate_socket(&s));
+	t.shut_rd = false;
+	t.state = TCP_FIN_WAIT1;
+	assert_non_null(validate_socket(&s));
+	t.state = TCP_SYN_SENT;
+	t.sndq.len = 0;
+	t.has_snd_seq = t.has_rcv_seq = false;
+	assert_non_null(validate_socket(&s));
+	t = (Ckpt__Img__TcpSock)CKPT__IMG__TCP_SOCK__INIT;
+	t.state = TCP_LISTEN;
+	t.has_backlog = true;
+	in.dst_addr.len = 0;
+	in.dst_port = 0;
+	assert_null(validate_socket(&s));
+	t.pending_connect = true;              /* a listener connected again */
 	assert_non_null(validate_socket(&s));
 }
 
@@ -181,6 +233,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_established),
+		cmocka_unit_test(test_pending),
 		cmocka_unit_test(test_listen_close),
 		cmocka_unit_test(test_filter),
 		cmocka_unit_test(test_options),

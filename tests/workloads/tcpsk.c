@@ -29,7 +29,8 @@
  * listener anew, sends a byte, accepts
  * and reads it: the listeners still listen where they did.
  *
- * "tcpsk pending": also a connection to the IPv4 listener not accepted;
+ * "tcpsk pending": also a connection to the IPv4 listener not accepted,
+ * holding a byte it received;
  * "tcpsk closewait": also a connection whose peer end the child closed
  * (this end in CLOSE_WAIT). The checkpoint must refuse both.
  *
@@ -510,6 +511,8 @@ static void refused_state(const char *mode)
 	if (!strcmp(mode, "pending")) {
 		fd = chk(socket(AF_INET, SOCK_STREAM, 0), "socket");
 		chk(connect(fd, (void *)&laddr[0], alen(AF_INET)), "connect");
+		if (write(fd, "p", 1) != 1)
+			fail("tcpsk: write to a pending connection: %s\n", strerror(errno));
 		extra_fds[0] = fd;
 		pending_mode = true;
 	} else if (!strcmp(mode, "closewait")) {

@@ -28,7 +28,7 @@
  *
  * unix|tcp: g22 also holds a unix socketpair with one of its ends in
  * flight (SCM_RIGHTS), or a listening TCP socket with a connection it has
- * not accepted (and that connection's other end), which a checkpoint must
+ * not accepted holding a byte (and that connection's other end), which a checkpoint must
  * refuse (18-tree-refusals.sh). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -328,9 +328,10 @@ static void make_refused(void)
 		if (self.sock < 0 || bind(self.sock, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 		    listen(self.sock, 4) < 0 || getsockname(self.sock, (struct sockaddr *)&a, &len) < 0)
 			fail("tree: tcp socket: %d\n", errno);
-		/* a connection waiting in its accept queue, never accepted */
+		/* a connection waiting in its accept queue, never accepted,
+		 * holding a byte (one with none is queued again at restart) */
 		cl = socket(AF_INET, SOCK_STREAM, 0);
-		if (cl < 0 || connect(cl, (struct sockaddr *)&a, sizeof(a)) < 0)
+		if (cl < 0 || connect(cl, (struct sockaddr *)&a, sizeof(a)) < 0 || write(cl, "q", 1) != 1)
 			fail("tree: tcp connect: %d\n", errno);
 	}
 }

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Connections waiting in a listener's accept queue: handshakes completed,
+ * not accept()ed yet. Such a connection (the child) has no file: sock_diag
+ * lists it with inode 0, at the listener's port, and there is no way to
+ * hand a socket to a listener's queue. So the restart makes it again for
+ * real: its peer, a socket of the container, is made afresh (bound where
+ * it was) and connects to the restored listener, which queues a new child
+ * as the first one was, with nothing received; what the peer had not sent
+ * yet is written after. The order is the queue's: children are queued as
+ * their handshakes complete, which sock_diag dates (tcpi_last_data_recv:
+ * the child's creation, for one that received nothing) to the kernel's
+ * tick; the restart connects in that order, one connection at a time.
+ *
+ * What can't be made this way is refused by name, as transient: a child
+ * that received bytes (a new handshake would lose its sequence numbers and
+ * a connect puts no bytes in its queue), one whose peer closed its side,
+ * one whose peer is outside the container (no socket to connect again).
+ * A running server accepts its queue: a checkpoint a moment later may
+ * find it empty. */
+#include "sock.h"
+#include "log.h"
+#include "macro.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The states read: listeners, children (ESTABLISHED, CLOSE_WAIT) and
+ * whatever a child's peer can be in. */
+#define PEND_STATES ((1u << TCP_ESTABLISHED) | (1u << TCP_SYN_SENT) | (1u << TCP_FIN_WAIT1) | \
+		     (1u << TCP_FIN_WAIT2) | (1u << TCP_CLOSE_WAIT) | (1u << TCP_LAST_ACK) | \
+		     (1u << TCP_LISTEN) | (1u << TCP_CLOSING))
+
+struct pend_key {
+	uint8_t src[16], dst[16];     /* as IPv6, IPv4 mapped */
+	uint16_t sport, dport;        /* host order */
+};
+
+struct pend_ent {
+	struct pend_key k;
+	uint8_t family, state;
+	uint32_t ino;
+	uint32_t rqueue;              /* unread bytes; a listener's: its accept queue */
+	uint32_t age_ms;              /* since its last data (a child's creation) */
+};
+
+struct tcp_pend {
+	struct pend_ent *v;
+	size_t n, cap;
+};
+
+static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+static void as_v6(int family, const void *addr, uint8_t out[16])
+{
+	if (family == AF_INET) {
+		memcpy(out, v4mapped, 12);
+		memcpy(out + 12, addr, 4);
+	} else {
+		memcpy(out, addr, 16);
+	}
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	return memcmp(&((const struct pend_ent *)a)->k, &((const struct pend_ent *)b)->k, sizeof(struct pend_key));
+}
+
+static bool is_child(const struct pend_ent *e)
+{
+	return !e->ino && (e->state == TCP_ESTABLISHED || e->state == TCP_CLOSE_WAIT);
+}
+
+static int add_ent(const struct nlmsghdr *h, void *arg)
+{
+	struct tcp_pend *t = arg;
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+	const struct nlattr *a;
+	struct pend_ent *e;
+
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct pend_ent *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	e = &t->v[t->n++];
+	memset(e, 0, sizeof(*e));
+	as_v6(m->idiag_family, m->id.idiag_src, e->k.src);
+	as_v6(m->idiag_family, m->id.idiag_dst, e->k.dst);
+	e->k.sport = ntohs(m->id.idiag_sport);
+	e->k.dport = ntohs(m->id.idiag_dport);
+	e->family = m->idiag_family;
+	e->state = m->idiag_state;
+	e->ino = m->idiag_inode;
+	e->rqueue = m->idiag_rqueue;
+	a = sock_diag_attr((const char *)m + NLMSG_ALIGN(sizeof(*m)), h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)), INET_DIAG_INFO);
+	if (a && a->nla_len >= NLA_HDRLEN + offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof(uint32_t)) {
+		const struct tcp_info *ti = (const void *)((const char *)a + NLA_HDRLEN);
+
+		memcpy(&e->age_ms, &ti->tcpi_last_data_recv, sizeof(e->age_ms));
+	}
+	return 0;
+}
+
+/* The network's TCP sockets, read once a checkpoint (the container is
+ * frozen: its own sockets don't change). */
+static int pend_read(struct sock_dump *sd, struct tcp_pend **ret)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct dump_ctx *ctx = sd->ctx;
+	struct tcp_pend *t = ctx->tcp_pend;
+	int r = 0;
+
+	if (t) {
+		*ret = t;
+		return 0;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "TCP sockets");
+	ctx->tcp_pend = t;
+	for (size_t i = 0; i < ARRAY_SIZE(families) && r >= 0; i++) {
+		struct inet_diag_req_v2 req = {
+			.sdiag_family = (uint8_t)families[i],
+			.sdiag_protocol = IPPROTO_TCP,
+			.idiag_ext = 1u << (INET_DIAG_INFO - 1),
+			.idiag_states = PEND_STATES,
+			.id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE },
+		};
+
+		r = sock_diag_find(&req, sizeof(req), add_ent, t);
+	}
+	if (r < 0)
+		return sock_fail(sd, -r, "sock_diag");
+	qsort(t->v, t->n, sizeof(*t->v), cmp_ent);
+	*ret = t;
+	return 0;
+}
+
+void sock_tcp_pending_free(struct dump_ctx *ctx)
+{
+	if (!ctx->tcp_pend)
+		return;
+	free(ctx->tcp_pend->v);
+	free(ctx->tcp_pend);
+	ctx->tcp_pend = NULL;
+}
+
+static const struct pend_ent *find(const struct tcp_pend *t, const struct pend_key *k)
+{
+	struct pend_ent key = { .k = *k };
+
+	return t->n ? bsearch(&key, t->v, t->n, sizeof(*t->v), cmp_ent) : NULL;
+}
+
+/* The socket at the other end of e's connection. */
+static const struct pend_ent *peer_of(const struct tcp_pend *t, const struct pend_ent *e)
+{
+	struct pend_key k;
+
+	memcpy(k.src, e->k.dst, 16);
+	memcpy(k.dst, e->k.src, 16);
+	k.sport = e->k.dport;
+	k.dport = e->k.sport;
+	return find(t, &k);
+}
+
+static bool wildcard(int family, const uint8_t a[16])
+{
+	static const uint8_t any6[16];
+
+	return family == AF_INET ? !memcmp(a, v4mapped, 12) && !memcmp(a + 12, any6, 4) : !memcmp(a, any6, 16);
+}
+
+/* Whether child c came through listener l: its family, its port, its
+ * address or the wildcard. */
+static bool child_of(const struct pend_ent *c, const struct pend_ent *l)
+{
+	return is_child(c) && c->family == l->family && c->k.sport == l->k.sport &&
+	       (wildcard(l->family, l->k.src) || !memcmp(c->k.src, l->k.src, 16));
+}
+
+/* The listener that queued child c: the one bound to its address, else
+ * the wildcard's, as the kernel picks. */
+static const struct pend_ent *listener_of(const struct tcp_pend *t, const struct pend_ent *c)
+{
+	const struct pend_ent *any = NULL;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pend_ent *l = &t->v[i];
+
+		if (l->state != TCP_LISTEN || !child_of(c, l))
+			continue;
+		if (!wildcard(l->family, l->k.src))
+			return l;
+		any = any ? any : l;
+	}
+	return any;
+}
+
+static bool held(struct sock_dump *sd, uint32_t ino, int *ret_err)
+{
+	pid_t pid;
+	int fd, r;
+
+	*ret_err = 0;
+	if (!ino)
+		return false;
+	r = sock_held_find(sd->ctx, ino, &pid, &fd);
+	if (r < 0)
+		*ret_err = sock_fail(sd, -r, "reading the container's fd tables");
+	return r > 0;
+}
+
+/* A refusal a running server clears by accepting its queue. */
+static int __attribute__((format(printf, 2, 3))) refuse_transient(struct sock_dump *sd, const char *fmt, ...)
+{
+	struct cr_error *err = sd->ctx->err;
+	bool first = err && err->code == CR_OK;
+	char why[384];
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	r = sock_refuse(sd, "%s", why);
+	if (first && err->code != CR_OK)
+		cr_mark_transient(err);
+	return r;
+}
+
+static void peer_name(const struct pend_ent *c, char *buf, size_t len)
+{
+	const uint8_t *a = c->k.dst;
+
+	if (!memcmp(a, v4mapped, 12))
+		inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+}
+
+static int get_int(struct sock_dump *sd, int level, int opt, const char *what, int *ret)
+{
+	socklen_t len = sizeof(*ret);
+
+	*ret = 0;
+	if (getsockopt(sd->sk, level, opt, ret, &len) < 0)
+		return sock_fail(sd, errno, what);
+	return 0;
+}
+
+/* Why child c can't be queued again by a connect, or NULL. */
+static const char *child_unfit(struct sock_dump *sd, const struct tcp_pend *t, const struct pend_ent *c, int *ret_err)
+{
+	const struct pend_ent *p;
+
+	*ret_err = 0;
+	if (c->state != TCP_ESTABLISHED)
+		return "was closed by its peer (its FIN waits with it)";
+	if (c->rqueue)
+		return "holds bytes it received";
+	p = peer_of(t, c);
+	if (!p || !held(sd, p->ino, ret_err))
+		return *ret_err ? "" : "is from a peer outside the container";
+	if (p->state != TCP_ESTABLISHED)
+		return "has a peer that closed its side";
+	return NULL;
+}
+
+int sock_tcp_pending_listener(struct sock_dump *sd, uint32_t queued)
+{
+	const Ckpt__Img__InetSock *in = sd->s->inet;
+	struct pend_ent self = { .family = (uint8_t)sd->s->family, .state = TCP_LISTEN };
+	struct tcp_pend *t;
+	size_t found = 0;
+	int v, r;
+
+	if (!queued)
+		return 0;
+	r = get_int(sd, SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", &v);
+	if (r >= 0 && v)
+		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet, in a group "
+					"of SO_REUSEPORT sockets: which of them a connection made again would reach "
+					"can't be chosen", queued);
+	if (r >= 0)
+		r = get_int(sd, IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT", &v);
+	if (r >= 0 && v)
+		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet and "
+					"TCP_DEFER_ACCEPT: a connection made again would wait for data before it is queued",
+					queued);
+	if (r >= 0)
+		r = pend_read(sd, &t);
+	if (r < 0)
+		return r;
+	if (in->src_addr.len == (sd->s->family == AF_INET ? 4u : 16u))
+		as_v6(sd->s->family, in->src_addr.data, self.k.src);
+	else if (sd->s->family == AF_INET)
+		memcpy(self.k.src, v4mapped, 12);
+	self.k.sport = (uint16_t)in->src_port;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pend_ent *c = &t->v[i];
+		const char *why;
+		char addr[64] = "?";
+		const struct pend_ent *l = child_of(c, &self) ? listener_of(t, c) : NULL;
+
+		if (!l || l->ino != sd->ino)
+			continue;
+		found++;
+		why = child_unfit(sd, t, c, &r);
+		if (r < 0)
+			return r;
+		if (!why)
+			continue;
+		peer_name(c, addr, sizeof(addr));
+		if (c->rqueue)
+			return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
+						"from %s port %u holds %u bytes it received: a connection is queued again "
+						"only with nothing received", queued, addr, c->k.dport, c->rqueue);
+		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
+					"from %s port %u %s: a connection is queued again only by its peer's connect, "
+					"a socket of the container with both sides open", queued, addr, c->k.dport, why);
+	}
+	if (found != queued)
+		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: %zu of them "
+					"found", queued, found);
+	return 0;
+}
+
+/* The child at the other end of sd's connection, if it is one. */
+static const struct pend_ent *child_peer(struct sock_dump *sd, const struct tcp_pend *t)
+{
+	const Ckpt__Img__InetSock *in = sd->s->inet;
+	size_t alen = sd->s->family == AF_INET ? 4 : 16;
+	const struct pend_ent *c;
+	struct pend_key k;
+
+	if (in->src_addr.len != alen || in->dst_addr.len != alen)
+		return NULL;
+	as_v6(sd->s->family, in->dst_addr.data, k.src);
+	as_v6(sd->s->family, in->src_addr.data, k.dst);
+	k.sport = (uint16_t)in->dst_port;
+	k.dport = (uint16_t)in->src_port;
+	c = find(t, &k);
+	return c && is_child(c) ? c : NULL;
+}
+
+int sock_tcp_pending_peer(struct sock_dump *sd)
+{
+	const struct pend_ent *c, *l;
+	struct tcp_pend *t;
+	int r = pend_read(sd, &t);
+
+	if (r < 0)
+		return r;
+	c = child_peer(sd, t);
+	l = c ? listener_of(t, c) : NULL;
+	if (!l || !held(sd, l->ino, &r))
+		return r;
+	/* one that can't be queued again: its listener refuses it by name */
+	if (child_unfit(sd, t, c, &r))
+		return r < 0 ? r : 2;
+	return 1;
+}
+
+/* The child's place among every child of the network: the oldest first,
+ * those of one tick by their peer's port. */
+static uint32_t rank_of(const struct tcp_pend *t, const struct pend_ent *c)
+{
+	uint32_t rank = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		const struct pend_ent *o = &t->v[i];
+
+		if (o == c || !is_child(o))
+			continue;
+		if (o->age_ms > c->age_ms || (o->age_ms == c->age_ms && cmp_ent(o, c) < 0))
+			rank++;
+	}
+	return rank;
+}
+
+int sock_tcp_pending_mark(struct sock_dump *sd)
+{
+	Ckpt__Img__TcpSock *tcp = sd->s->inet->tcp;
+	const struct pend_ent *c;
+	struct tcp_pend *t;
+	int r = pend_read(sd, &t);
+
+	if (r < 0)
+		return r;
+	c = child_peer(sd, t);
+	if (!c)
+		return sock_refuse(sd, "a TCP connection whose peer left the accept queue while it was read");
+	if (tcp->state != TCP_ESTABLISHED || tcp->rcvq.len || tcp->shut_rd)
+		return sock_refuse(sd, "a TCP connection whose peer waits in an accept queue, in state %s with %zu "
+				   "bytes received%s", sock_tcp_state_name(tcp->state), (size_t)tcp->rcvq.len,
+				   tcp->shut_rd ? " and its reading side shut" : "");
+	tcp->has_pending_connect = tcp->pending_connect = true;
+	tcp->has_pending_rank = true;
+	tcp->pending_rank = rank_of(t, c);
+	return 0;
+}
+
+static int match_queued(const struct nlmsghdr *h, void *arg)
+{
+	const struct inet_diag_msg *m = NLMSG_DATA(h);
+
+	(void)arg;
+	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+		return 0;
+	/* before the child exists the lookup finds its listener */
+	return m->idiag_state == TCP_ESTABLISHED && !m->idiag_inode;
+}
+
+static int lookup_child(int family, const uint8_t *lsn, uint16_t lport, const uint8_t *own, uint16_t port)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = (uint8_t)family,
+		.sdiag_protocol = IPPROTO_TCP,
+		.idiag_states = 1u << TCP_ESTABLISHED,
+		.id.idiag_sport = htons(lport),
+		.id.idiag_dport = htons(port),
+		.id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE },
+	};
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	memcpy(req.id.idiag_src, lsn, alen);
+	memcpy(req.id.idiag_dst, own, alen);
+	return sock_diag_get(&req, sizeof(req), match_queued, NULL);
+}
+
+int sock_tcp_pending_queued(int fd)
+{
+	struct sockaddr_storage own, lsn;
+	socklen_t olen = sizeof(own), llen = sizeof(lsn);
+	uint8_t o6[16], l6[16];
+	int r;
+
+	if (getsockname(fd, (struct sockaddr *)&own, &olen) < 0 || getpeername(fd, (struct sockaddr *)&lsn, &llen) < 0)
+		return -errno;
+	if (own.ss_family == AF_INET) {
+		const struct sockaddr_in *o = (const void *)&own, *l = (const void *)&lsn;
+
+		r = lookup_child(AF_INET, (const uint8_t *)&l->sin_addr, ntohs(l->sin_port),
+				 (const uint8_t *)&o->sin_addr, ntohs(o->sin_port));
+		if (r)
+			return r;
+		/* or the child of a dual-stack IPv6 listener */
+		as_v6(AF_INET, &l->sin_addr, l6);
+		as_v6(AF_INET, &o->sin_addr, o6);
+		return lookup_child(AF_INET6, l6, ntohs(l->sin_port), o6, ntohs(o->sin_port));
+	} else {
+		const struct sockaddr_in6 *o = (const void *)&own, *l = (const void *)&lsn;
+
+		return lookup_child(AF_INET6, (const uint8_t *)&l->sin6_addr, ntohs(l->sin6_port),
+				    (const uint8_t *)&o->sin6_addr, ntohs(o->sin6_port));
+	}
+}
