@@ -54,8 +54,10 @@ static int take_fd(pid_t pid, long fd)
 	if (r < 0)
 		return -errno;
 	if (fcntl(r, F_SETFD, FD_CLOEXEC) < 0) {
-		r = -errno;
-		return close(r), r;
+		int e = -errno;
+
+		close(r);
+		return e;
 	}
 	return r;
 }
@@ -96,9 +98,9 @@ static long pass_fd(struct rtask *t, uint64_t mem, int devfd, struct made *m)
 	r = rsys(t, __NR_socketpair, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, mem + OFF_SV);
 	if (r < 0)
 		return r;
-	r = rtask_read(t->pid, mem + OFF_SV, sv, sizeof(sv));
-	if (r < 0)
-		return r;
+	/* two fds are in its table now; unread, they could not be closed */
+	if (rtask_read(t->pid, mem + OFF_SV, sv, sizeof(sv)) < 0)
+		return -EEXIST;
 	m->fd[m->n++] = sv[0];
 	m->fd[m->n++] = sv[1];
 	ours = take_fd(t->pid, sv[0]);
@@ -123,9 +125,9 @@ static long pass_fd(struct rtask *t, uint64_t mem, int devfd, struct made *m)
 	r = rsys(t, __NR_recvmsg, m->fd[1], mem + OFF_MSG, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	if (r < 0)
 		return r;
-	r = rtask_read(t->pid, mem + OFF_CMSG, cbuf, sizeof(cbuf));
-	if (r < 0)
-		return r;
+	/* an fd is in its table now: unread, it could not be closed */
+	if (rtask_read(t->pid, mem + OFF_CMSG, cbuf, sizeof(cbuf)) < 0)
+		return -EEXIST;
 	c = (struct cmsghdr *)cbuf;
 	if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int)))
 		return -EPROTO;
