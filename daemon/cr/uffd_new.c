@@ -173,7 +173,7 @@ int uffd_new_in_task(struct rtask *t, uint64_t scratch, int flags, int *ret_uffd
 		long u = rsys(t, __NR_munmap, mem, SCRATCH_PAGE);
 
 		if (u < 0 && r == 0)
-			r = (int)u;
+			r = -EEXIST;   /* its mappings are no longer the ones read */
 	}
 	if (fd < 0 || ours < 0 || r < 0) {
 		if (ours >= 0)

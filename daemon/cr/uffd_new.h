@@ -11,7 +11,8 @@
  * syscall where the device is missing. scratch: the address of
  * UFFD_NEW_SCRATCH writable bytes in the task to use, or 0 (a page is
  * mapped and unmapped). t must be prepared (rtask_prepare). The task's fd
- * table is left exactly as it was: -EEXIST if an fd made in it could not
- * be closed. Returns 0 or -errno; *ret_uffd is untouched on failure. */
+ * table and mappings are left exactly as they were: -EEXIST if an fd or
+ * the page made in it could not be undone. Returns 0 or -errno; *ret_uffd
+ * is untouched on failure. */
 #define UFFD_NEW_SCRATCH 256
 int uffd_new_in_task(struct rtask *t, uint64_t scratch, int flags, int *ret_uffd);
