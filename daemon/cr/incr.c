@@ -5,6 +5,7 @@
 #include "log.h"
 #include "macro.h"
 #include "uapi_uffd.h"
+#include "uffd_new.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,41 +136,27 @@ int incr_vma_written(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt
 void incr_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	struct incr_state *s;
-	char path[64];
-	struct stat st;
-	long fd, r;
-	int pidfd, ufd;
+	int r, ufd;
 
 	if (!ctx->req->incremental || !ctx->req->leave_running || ctx->req->check_only || p->zombie)
 		return;
 	s = incr_get(ctx);
 	if (!s)
 		return;
-	/* user-mode faults only: what a task may make without CAP_SYS_PTRACE,
-	 * and all asynchronous write-protection needs (the kernel resolves
+	/* user-mode faults only: all asynchronous write-protection needs (the kernel resolves
 	 * every fault itself, from user or kernel mode alike, and reports
 	 * none); kernels before 5.11 know no mode flag */
-	fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-	if (fd == -EINVAL)
-		fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		log_info("checkpoint: task %d: userfaultfd: %s: its memory is not tracked", p->pid, strerror((int)-fd));
+	r = uffd_new_in_task(&p->rt[0], 0, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY, &ufd);
+	if (r == -EINVAL)
+		r = uffd_new_in_task(&p->rt[0], 0, O_CLOEXEC | O_NONBLOCK, &ufd);
+	if (r == -EEXIST || (r < 0 && p->rt[0].broken)) {
+		/* its fd table or mappings are no longer the ones saved */
+		cr_fail_obj(ctx->err, CR_ERR_KERNEL, (int)-r, "fd", "task %d: undoing what making a userfaultfd "
+			    "for write tracking made in it", p->pid);
 		return;
 	}
-	pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-	ufd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
-	if (pidfd >= 0)
-		close(pidfd);
-	if (ufd >= 0 && fcntl(ufd, F_SETFD, FD_CLOEXEC) < 0)
-		log_error("checkpoint: FD_CLOEXEC on a userfaultfd: %m");
-	r = rsys(&p->rt[0], __NR_close, fd);
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", p->pid, fd);
-	if (r < 0 || lstat(path, &st) == 0) {
-		/* its fd table is no longer the one saved */
-		cr_fail_obj(ctx->err, CR_ERR_KERNEL, r < 0 ? (int)-r : EEXIST, "fd", "task %d: closing the userfaultfd "
-			    "made in it (fd %ld) for write tracking", p->pid, fd);
-		if (ufd >= 0)
-			close(ufd);
+	if (r < 0) {
+		log_info("checkpoint: task %d: userfaultfd: %s: its memory is not tracked", p->pid, strerror((int)-r));
 		return;
 	}
 	s->uffd[p - ctx->procs] = ufd;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "macro.h"
 #include "uapi_uffd.h"
+#include "uffd_new.h"
 #include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -144,10 +145,7 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	struct snapshot *s;
 	struct snap_proc *sp;
-	char path[64];
-	struct stat st;
-	long fd, r;
-	int pidfd, ufd;
+	int r, ufd;
 
 	if (!ctx->req->leave_running || p->zombie)
 		return;
@@ -172,27 +170,18 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 	}
 	/* Faults in the kernel (a read(2) into protected memory) must wait
 	 * for the handler too: no UFFD_USER_MODE_ONLY. */
-	fd = rsys(&p->rt[0], __NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		fall_back(s, "task %d: userfaultfd: %s", p->pid, strerror((int)-fd));
+	r = uffd_new_in_task(&p->rt[0], 0, O_CLOEXEC | O_NONBLOCK, &ufd);
+	if (r == -EEXIST || (r < 0 && p->rt[0].broken)) {
+		/* its fd table or mappings are no longer the ones saved: fail rather than leave it */
+		snap_error(s, (int)r, "task %d: undoing what making a userfaultfd made in it", p->pid);
+		fall_back(s, "task %d: its userfaultfd could not be closed in it", p->pid);
 		return;
 	}
-	pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
-	ufd = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
-	if (ufd < 0)
-		fall_back(s, "task %d: taking its userfaultfd: %m", p->pid);
-	if (pidfd >= 0)
-		close(pidfd);
-	if (ufd >= 0 && fcntl(ufd, F_SETFD, FD_CLOEXEC) < 0)
-		log_error("checkpoint: FD_CLOEXEC on a userfaultfd: %m");
-	sp->uffd = ufd;
-	r = rsys(&p->rt[0], __NR_close, fd);
-	snprintf(path, sizeof(path), "/proc/%d/fd/%ld", p->pid, fd);
-	if (r < 0 || lstat(path, &st) == 0) {
-		/* its fd table is no longer the one saved: fail rather than leave it */
-		snap_error(s, r < 0 ? (int)r : -EEXIST, "task %d: closing the userfaultfd made in it (fd %ld)", p->pid, fd);
-		fall_back(s, "task %d: its userfaultfd could not be closed in it", p->pid);
+	if (r < 0) {
+		fall_back(s, "task %d: userfaultfd: %s", p->pid, strerror((int)-r));
+		return;
 	}
+	sp->uffd = ufd;
 }
 
 /* The mappings whose pages the job reads, with their pagemap now. */

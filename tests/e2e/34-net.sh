@@ -13,7 +13,9 @@
 # - during a checkpoint the container's traffic is held: a SYN to a
 #   published port without a listener, answered by a reset before, gets no
 #   answer at all while the checkpoint runs, and a reset again after a
-#   --leave-running checkpoint;
+#   --leave-running checkpoint (its memory copied while the container is
+#   stopped: a background copy lets it run on, and its traffic flow,
+#   once the metadata is read);
 # - `checkpoint -o - | restart other -i -`: the new container has the same
 #   address inside, its own veth, and serves the published port;
 # - bad --publish values and a host port published twice are refused, and
@@ -30,6 +32,8 @@ command -v nsenter >/dev/null || skip "no nsenter"
 # ckptd is gone: these go first.
 NET_TABLES=()
 trap 'rc=$?; for t in "${NET_TABLES[@]}"; do nft delete table ip "$t" 2>/dev/null; done; (exit $rc); e2e_cleanup' EXIT
+# the hold is checked over a whole checkpoint: the copy made while stopped
+export CKPTD_SNAPSHOT=frozen
 start_ckptd
 PY=$(python_bin)
 SERVE=$REPO/tests/workloads/net-serve.py

@@ -12,11 +12,10 @@
 
 # checkpoint_bg NAME IMG: --leave-running into IMG; the copy must have run
 # in the background (the stats say how memory was copied)
-# target NAME: a stopped container with SYS_PTRACE in its set, for a
-# snapshot of one to come back into (a restart never gives a task more than
-# its container may have)
+# target NAME: a stopped container of the default capability set, for a
+# snapshot of one to come back into
 target() {
-	ckctl run "$1" --cwd "$WORK" --cap-add SYS_PTRACE -- /bin/true >/dev/null || fail "run $1"
+	ckctl run "$1" --cwd "$WORK" -- /bin/true >/dev/null || fail "run $1"
 	for _ in $(seq 100); do
 		[ "$(ct_state "$1")" = stopped ] && return 0
 		sleep 0.1
@@ -58,10 +57,10 @@ start_ckptd
 
 # one process, 256 MiB written while it is copied
 name=$P-one
-# a userfaultfd that handles the kernel's own faults too takes
-# CAP_SYS_PTRACE (vm.unprivileged_userfaultfd is 0): without it the copy
-# is a frozen one, and the checkpoint says so
-run_wl_cap SYS_PTRACE "$name" "$WL/snapwriter" 256
+# a container of the default capability set: the userfaultfd that handles
+# the kernel's own faults too comes from /dev/userfaultfd, which needs no
+# CAP_SYS_PTRACE in the task
+run_wl "$name" "$WL/snapwriter" 256
 pid=$(host_pid "$name")
 snapshot "$pid" "$TMP/one.before"
 checkpoint_bg "$name" "$TMP/one.img"
@@ -85,7 +84,7 @@ ckctl rm "$P-copy" >/dev/null || fail "rm $P-copy"
 
 # a tree: two children forked after the memory was filled share its upper half
 tree=$P-tree
-run_wl_cap SYS_PTRACE "$tree" "$WL/snapwriter" 64 2
+run_wl "$tree" "$WL/snapwriter" 64 2
 checkpoint_bg "$tree" "$TMP/tree.img"
 for p in $(tree_host_pids "$tree"); do no_uffd "$p"; done
 pass_all "$tree" 3
@@ -102,7 +101,7 @@ ckctl rm "$tree" >/dev/null || fail "rm $tree"
 # running) of the same instant: shmem checks its shared counters against
 # private shadows
 shm=$P-shm
-run_wl_cap SYS_PTRACE "$shm" "$WL/shmem"
+run_wl "$shm" "$WL/shmem"
 verify_ct "$shm" shmem
 checkpoint_bg "$shm" "$TMP/shm.img"
 verify_ct "$shm" shmem
