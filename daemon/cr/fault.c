@@ -110,6 +110,10 @@ void fault_crash_worker(const char *point)
 		fault_kill_parent();
 	else if (m && strcmp(m, "kill-worker") == 0)
 		raise(SIGKILL);
+	else if (m && strcmp(m, "kill-both") == 0) {
+		kill(getppid(), SIGKILL);
+		raise(SIGKILL);
+	}
 }
 
 int fault_inject(struct cr_error *err, const char *point)
