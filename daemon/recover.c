@@ -25,31 +25,11 @@
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A recovery that takes longer is stuck: the container is damaged. */
 #define RECOVER_TIMEOUT_S 20
-#define SCRATCH_MAX (1u << 20)
-#define ADDR_MAX (1ull << 47)
-
-struct rec_task {
-	pid_t tid, tgid;
-	uint64_t start, sigmask, insn;
-	bool blocked, seized;
-	struct user_regs_struct regs;
-};
-
-struct rec_scratch {
-	pid_t tgid;
-	uint64_t addr, len;
-};
-
-struct rec {
-	struct rec_task *t;
-	size_t nt;
-	struct rec_scratch *s;
-	size_t ns;
-};
 
 static int fail(char *why, size_t len, int r, const char *fmt, ...)
 {
@@ -73,113 +53,19 @@ int recover_forget(int dir_fd)
 	return fsync(dir_fd) < 0 ? -errno : 0;
 }
 
-static int hexbytes(const char *h, void *out, size_t n)
-{
-	unsigned char *o = out;
-
-	if (strlen(h) != 2 * n)
-		return -EBADMSG;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-
-		if (sscanf(h + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)h[2 * i]) ||
-		    !isxdigit((unsigned char)h[2 * i + 1]))
-			return -EBADMSG;
-		o[i] = v;
-	}
-	return 0;
-}
-
-static int parse_task(struct rec *rc, char *line)
-{
-	struct rec_task t = { 0 };
-	char regs[2 * sizeof(t.regs) + 2];
-	int tid, tgid, blocked, n = 0;
-
-	if (rc->nt >= BORROW_MAX_TASKS)
-		return -E2BIG;
-	if (sscanf(line, "task %d %d %" SCNu64 " %" SCNx64 " %" SCNx64 " %d %*s%n", &tid, &tgid, &t.start, &t.sigmask,
-		   &t.insn, &blocked, &n) != 6 || line[n] != '\0')
-		return -EBADMSG;
-	if (tid <= 0 || tgid <= 0 || !t.start || (blocked != 0 && blocked != 1) || t.insn >= ADDR_MAX)
-		return -EBADMSG;
-	if (strlen(strrchr(line, ' ') + 1) >= sizeof(regs))
-		return -EBADMSG;
-	snprintf(regs, sizeof(regs), "%s", strrchr(line, ' ') + 1);
-	if (hexbytes(regs, &t.regs, sizeof(t.regs)) < 0)
-		return -EBADMSG;
-	for (size_t i = 0; i < rc->nt; i++)
-		if (rc->t[i].tid == tid)
-			return -EBADMSG;
-	t.tid = tid;
-	t.tgid = tgid;
-	t.blocked = blocked;
-	rc->t[rc->nt++] = t;
-	return 0;
-}
-
-static int parse_scratch(struct rec *rc, const char *line)
-{
-	struct rec_scratch s;
-	int tgid, n = 0;
-	bool known = false;
-
-	if (rc->ns >= BORROW_MAX_TASKS)
-		return -E2BIG;
-	if (sscanf(line, "scratch %d %" SCNx64 " %" SCNx64 "%n", &tgid, &s.addr, &s.len, &n) != 3 || line[n] != '\0')
-		return -EBADMSG;
-	if (tgid <= 0 || !s.len || s.len > SCRATCH_MAX || s.addr % 4096 || s.len % 4096 || !s.addr ||
-	    s.addr >= ADDR_MAX - s.len)
-		return -EBADMSG;
-	for (size_t i = 0; i < rc->nt; i++)
-		known |= rc->t[i].tgid == tgid;
-	for (size_t i = 0; i < rc->ns; i++)
-		if (rc->s[i].tgid == tgid)
-			return -EBADMSG;
-	if (!known)
-		return -EBADMSG;   /* a scratch area is mapped through one of its threads */
-	s.tgid = tgid;
-	rc->s[rc->ns++] = s;
-	return 0;
-}
-
-static int rec_read(int dir_fd, struct rec *rc)
+static int rec_read(int dir_fd, struct borrow_rec *rc)
 {
 	_cleanup_free_ char *buf = NULL;
-	char *line, *save = NULL;
 	size_t len;
 	int r;
 
 	r = statefile_read(dir_fd, BORROW_FILE, BORROW_FILE_MAX, &buf, &len);
 	if (r < 0)
 		return r;
-	if (strlen(buf) != len)
-		return -EBADMSG;
-	rc->t = calloc(BORROW_MAX_TASKS, sizeof(*rc->t));
-	rc->s = calloc(BORROW_MAX_TASKS, sizeof(*rc->s));
-	if (!rc->t || !rc->s)
-		return -ENOMEM;
-	/* tasks first: a scratch line names a process already listed */
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (strncmp(line, "task ", 5) == 0)
-			r = parse_task(rc, line);
-		else if (strncmp(line, "scratch ", 8) == 0)
-			r = parse_scratch(rc, line);
-		else
-			r = -EBADMSG;
-		if (r < 0)
-			return r;
-	}
-	return rc->nt ? 0 : -EBADMSG;
+	return borrow_parse(buf, len, rc);
 }
 
-static void rec_free(struct rec *rc)
-{
-	free(rc->t);
-	free(rc->s);
-}
-
-static bool same_task(const struct rec_task *t)
+static bool same_task(const struct borrow_rec_task *t)
 {
 	struct proc_stat st;
 	struct proc_status ps;
@@ -189,20 +75,29 @@ static bool same_task(const struct rec_task *t)
 }
 
 /* Its filters must not judge the munmap we inject. */
-static int seize(struct rec_task *t)
+static int seize(struct borrow_rec_task *t)
 {
 	long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
 
-	if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)o) < 0 &&
-	    ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
-		return -errno;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	int i;
+
+	for (i = 0;; i++) {
+		if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)o) == 0 ||
+		    ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) == 0)
+			break;
+		/* a dying tracer (an earlier recovery) lets go when it is gone */
+		if (errno != EPERM || i >= 100)
+			return -errno;
+		nanosleep(&ts, NULL);
+	}
 	t->seized = true;
 	if (ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL) < 0)
 		return -errno;
 	return 0;
 }
 
-static int set_exitkill(struct rec *rc, bool on)
+static int set_exitkill(struct borrow_rec *rc, bool on)
 {
 	long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP | (on ? PTRACE_O_EXITKILL : 0);
 
@@ -216,9 +111,9 @@ static int set_exitkill(struct rec *rc, bool on)
 /* munmap injected through one of the process's threads, in a window with
  * the cgroup thawed and every seized task bound to our life, as the
  * checkpoint's own injections are (borrow.h). */
-static int unmap_scratch(struct rec *rc, const struct rec_scratch *s, const struct cgroup *cg, char *why, size_t len)
+static int unmap_scratch(struct borrow_rec *rc, const struct borrow_rec_scratch *s, const struct cgroup *cg, char *why, size_t len)
 {
-	const struct rec_task *t = NULL;
+	const struct borrow_rec_task *t = NULL;
 	unsigned long args[6] = { s->addr, s->len };
 	uint64_t all = ~0ull;
 	long ret = -1;
@@ -248,7 +143,7 @@ static int unmap_scratch(struct rec *rc, const struct rec_scratch *s, const stru
 	return 0;
 }
 
-static int put_back(const struct rec_task *t, char *why, size_t len)
+static int put_back(const struct borrow_rec_task *t, char *why, size_t len)
 {
 	struct user_regs_struct regs = t->regs;
 	int r;
@@ -263,7 +158,7 @@ static int put_back(const struct rec_task *t, char *why, size_t len)
 	return 0;
 }
 
-static int recover(struct rec *rc, int dir_fd, const struct cgroup *cg, char *why, size_t len)
+static int recover(struct borrow_rec *rc, int dir_fd, const struct cgroup *cg, char *why, size_t len)
 {
 	size_t i;
 	int r;
@@ -274,7 +169,7 @@ static int recover(struct rec *rc, int dir_fd, const struct cgroup *cg, char *wh
 	if (r < 0)
 		return fail(why, len, r, "freezing cgroup %s: %s", cg->dir, strerror(-r));
 	for (i = 0; i < rc->nt; i++) {
-		struct rec_task *t = &rc->t[i];
+		struct borrow_rec_task *t = &rc->t[i];
 
 		if (!same_task(t))
 			return fail(why, len, -ESRCH, "task %d (process %d): gone, or no longer the task that was checkpointed",
@@ -327,7 +222,7 @@ int recover_borrowed(int dir_fd, const struct cgroup *cg, char *why, size_t len)
 {
 	struct sigaction sa = { .sa_handler = on_alarm };
 	struct itimerval it = { .it_value = { RECOVER_TIMEOUT_S, 0 } };
-	struct rec rc = { 0 };
+	struct borrow_rec rc = { 0 };
 	int r;
 
 	sigemptyset(&sa.sa_mask);
@@ -342,7 +237,7 @@ int recover_borrowed(int dir_fd, const struct cgroup *cg, char *why, size_t len)
 		r = fail(why, len, -ENOENT, "the container has no cgroup to freeze");
 	else
 		r = recover(&rc, dir_fd, cg, why, len);
-	rec_free(&rc);
+	borrow_rec_free(&rc);
 	return r;
 }
 

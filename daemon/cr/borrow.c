@@ -5,6 +5,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc.h"
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -83,10 +84,13 @@ int borrow_end(void)
 	B.ntasks = B.nscratch = 0;
 	B.running = false;
 	r = borrow_flush();
-	/* the record gone first: a task recovery would put back must never
-	 * have run in between */
-	if (B.frozen && r >= 0) {
-		r = cgroup_thaw(&B.cg);
+	/* The record gone first: a task recovery would put back must never
+	 * have run in between. Never left frozen, though: a record that
+	 * can't be removed is removed by ckptd when we answer. */
+	if (B.frozen) {
+		int e = cgroup_thaw(&B.cg);
+
+		r = r < 0 ? r : e;
 		B.frozen = false;
 	}
 	B.active = false;
@@ -295,4 +299,111 @@ int borrow_run_end(const struct rtask *t)
 		return r;
 	B.frozen = true;
 	return set_exitkill(false);
+}
+
+/* ---- reading it back (recovery) ---- */
+
+static int hexbytes(const char *h, void *out, size_t n)
+{
+	unsigned char *o = out;
+
+	if (strlen(h) != 2 * n)
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(h + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)h[2 * i]) ||
+		    !isxdigit((unsigned char)h[2 * i + 1]))
+			return -EBADMSG;
+		o[i] = v;
+	}
+	return 0;
+}
+
+static int parse_task(struct borrow_rec *rc, char *line)
+{
+	struct borrow_rec_task t = { 0 };
+	char regs[2 * sizeof(t.regs) + 2];
+	int tid, tgid, blocked, n = 0;
+
+	if (rc->nt >= BORROW_MAX_TASKS)
+		return -E2BIG;
+	if (sscanf(line, "task %d %d %" SCNu64 " %" SCNx64 " %" SCNx64 " %d %*s%n", &tid, &tgid, &t.start, &t.sigmask,
+		   &t.insn, &blocked, &n) != 6 || line[n] != '\0')
+		return -EBADMSG;
+	if (tid <= 0 || tgid <= 0 || !t.start || (blocked != 0 && blocked != 1) || t.insn >= BORROW_ADDR_MAX)
+		return -EBADMSG;
+	if (strlen(strrchr(line, ' ') + 1) >= sizeof(regs))
+		return -EBADMSG;
+	snprintf(regs, sizeof(regs), "%s", strrchr(line, ' ') + 1);
+	if (hexbytes(regs, &t.regs, sizeof(t.regs)) < 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < rc->nt; i++)
+		if (rc->t[i].tid == tid)
+			return -EBADMSG;
+	t.tid = tid;
+	t.tgid = tgid;
+	t.blocked = blocked;
+	rc->t[rc->nt++] = t;
+	return 0;
+}
+
+static int parse_scratch(struct borrow_rec *rc, const char *line)
+{
+	struct borrow_rec_scratch s;
+	int tgid, n = 0;
+	bool known = false;
+
+	if (rc->ns >= BORROW_MAX_TASKS)
+		return -E2BIG;
+	if (sscanf(line, "scratch %d %" SCNx64 " %" SCNx64 "%n", &tgid, &s.addr, &s.len, &n) != 3 || line[n] != '\0')
+		return -EBADMSG;
+	if (tgid <= 0 || !s.len || s.len > BORROW_SCRATCH_MAX || s.addr % 4096 || s.len % 4096 || !s.addr ||
+	    s.addr >= BORROW_ADDR_MAX - s.len)
+		return -EBADMSG;
+	for (size_t i = 0; i < rc->nt; i++)
+		known |= rc->t[i].tgid == tgid;
+	for (size_t i = 0; i < rc->ns; i++)
+		if (rc->s[i].tgid == tgid)
+			return -EBADMSG;
+	if (!known)
+		return -EBADMSG;   /* a scratch area is mapped through one of its threads */
+	s.tgid = tgid;
+	rc->s[rc->ns++] = s;
+	return 0;
+}
+
+int borrow_parse(const char *text, size_t len, struct borrow_rec *rc)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	int r;
+
+	*rc = (struct borrow_rec){ 0 };
+	if (len > BORROW_FILE_MAX || strnlen(text, len) != len)
+		return -EBADMSG;
+	buf = strndup(text, len);
+	rc->t = calloc(BORROW_MAX_TASKS, sizeof(*rc->t));
+	rc->s = calloc(BORROW_MAX_TASKS, sizeof(*rc->s));
+	if (!buf || !rc->t || !rc->s)
+		return -ENOMEM;
+	/* tasks first: a scratch line names a process already listed */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "task ", 5) == 0)
+			r = parse_task(rc, line);
+		else if (strncmp(line, "scratch ", 8) == 0)
+			r = parse_scratch(rc, line);
+		else
+			r = -EBADMSG;
+		if (r < 0)
+			return r;
+	}
+	return rc->nt ? 0 : -EBADMSG;
+}
+
+void borrow_rec_free(struct borrow_rec *rc)
+{
+	free(rc->t);
+	free(rc->s);
+	*rc = (struct borrow_rec){ 0 };
 }

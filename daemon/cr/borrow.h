@@ -66,3 +66,28 @@ int borrow_flush(void);
  * No-ops when the cgroup is not frozen. */
 int borrow_run_begin(const struct rtask *t);
 int borrow_run_end(const struct rtask *t);
+
+/* The record read back (recovery): every field bounded, or -EBADMSG. */
+#define BORROW_SCRATCH_MAX (1u << 20)
+#define BORROW_ADDR_MAX (1ull << 47)
+struct borrow_rec_task {
+	pid_t tid, tgid;
+	uint64_t start, sigmask, insn;
+	bool blocked, seized;
+	struct user_regs_struct regs;
+};
+
+struct borrow_rec_scratch {
+	pid_t tgid;
+	uint64_t addr, len;
+};
+
+struct borrow_rec {
+	struct borrow_rec_task *t;
+	size_t nt;
+	struct borrow_rec_scratch *s;
+	size_t ns;
+};
+
+int borrow_parse(const char *text, size_t len, struct borrow_rec *rc);
+void borrow_rec_free(struct borrow_rec *rc);
