@@ -104,7 +104,14 @@ static void fault_kill_parent(void)
 
 void fault_crash_worker(const char *point)
 {
+	static bool fired;
 	const char *m = fault_mode(point);
+
+	/* once: a point met again (after each batch) must not kill the
+	 * process we were reparented to */
+	if (!m || fired)
+		return;
+	fired = true;
 
 	if (m && strcmp(m, "crash") == 0)
 		fault_kill_parent();
