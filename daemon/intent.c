@@ -329,6 +329,15 @@ int intent_recover(struct container *c)
 	int r;
 
 	r = intent_read(c->dir_fd, &in);
+	if (r == -ENOENT && recover_needed(c->dir_fd)) {
+		/* a checkpoint --check records no intent, yet borrows */
+		if (intent_recover_borrowed(c)) {
+			if (c->has_cgroup)
+				cgroup_thaw(&c->cg);
+			return 0;
+		}
+		return container_save(c);
+	}
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {

@@ -885,6 +885,9 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 	int held = worker_borrowed(c->op_worker, &held_pid);
 
 	c->op_worker = NULL;
+	/* a worker that answered put its tasks back itself */
+	if (final)
+		recover_forget(c->dir_fd);
 	ops_incr_done(c, ok ? final->checkpoint : NULL);
 	if (!ok && !final && recover_needed(c->dir_fd)) {
 		if (ops_checkpoint_recover(c, wait_status, held, held_pid))
