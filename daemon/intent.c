@@ -5,6 +5,7 @@
 #include "macro.h"
 #include "net.h"
 #include "proc.h"
+#include "recover.h"
 #include "statefile.h"
 #include "store.h"
 #include <errno.h>
@@ -248,11 +249,35 @@ static void intent_undo_init(struct container *c)
 	c->has_exit_status = false;
 }
 
+/* The worker died holding tasks' registers (recover.h): put them back, or
+ * the container is damaged. False if it is damaged (and now stopped). */
+static bool intent_recover_borrowed(struct container *c)
+{
+	char why[256];
+
+	if (!recover_needed(c->dir_fd))
+		return true;
+	log_warn("container %s: its checkpoint worker died holding tasks' registers: putting them back", c->name);
+	if (c->has_cgroup && recover_borrowed_sync(c->dir_fd, &c->cg, why, sizeof(why)) >= 0) {
+		log_info("container %s: the tasks' registers are put back", c->name);
+		return true;
+	}
+	if (!c->has_cgroup)
+		snprintf(why, sizeof(why), "the container has no cgroup");
+	log_error("container %s: the tasks' registers could not be put back (%s): the container is damaged and stopped",
+		  c->name, why);
+	recover_forget(c->dir_fd);
+	intent_undo_init(c);
+	c->state = CONTAINER_STOPPED;
+	return false;
+}
+
 static void intent_recover_checkpoint(struct container *c, const struct intent *in)
 {
 	char why[128];
 
 	if (in->phase == INTENT_COMMITTED && !in->leave_running) {
+		recover_forget(c->dir_fd);   /* its tasks die anyway */
 		/* the image is stored: finish what the checkpoint had begun */
 		log_info("container %s: its checkpoint into image %s had committed: killing what is left",
 			 c->name, in->image_id[0] ? in->image_id : "(stream)");
@@ -262,6 +287,8 @@ static void intent_recover_checkpoint(struct container *c, const struct intent *
 	}
 	if (in->image_id[0] && in->phase == INTENT_BEGUN)
 		store_abort(c->dir_fd, in->image_id);
+	if (!intent_recover_borrowed(c))
+		return;
 	/* a worker killed outright thawed nothing and let no traffic through */
 	if (c->has_cgroup)
 		cgroup_thaw(&c->cg);
@@ -302,6 +329,15 @@ int intent_recover(struct container *c)
 	int r;
 
 	r = intent_read(c->dir_fd, &in);
+	if (r == -ENOENT && recover_needed(c->dir_fd)) {
+		/* a checkpoint --check records no intent, yet borrows */
+		if (intent_recover_borrowed(c)) {
+			if (c->has_cgroup)
+				cgroup_thaw(&c->cg);
+			return 0;
+		}
+		return container_save(c);
+	}
 	if (r == -ENOENT)
 		return 0;
 	if (r < 0) {

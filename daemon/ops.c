@@ -11,6 +11,7 @@
 #include "cr_limits.h"
 #include "fault.h"
 #include "intent.h"
+#include "recover.h"
 #include "events.h"
 #include "handlers.h"
 #include "hint.h"
@@ -748,23 +749,26 @@ static void ops_incr_done(struct container *c, const Ckpt__Rpc__CheckpointRespon
 	c->incr_lost = false;
 }
 
-/* The worker died holding tasks' registers and signal masks: the kernel
- * killed those tasks with it (PTRACE_O_EXITKILL, rtask.h) rather than let
- * them run on with ours. What is left of the container goes too, and it
- * is reported damaged, never running. */
-static void ops_checkpoint_damaged(struct container *c, int wait_status, int held, pid_t held_pid)
+/* The worker died holding tasks' registers and signal masks, and they
+ * could not be put back (recover.h): the kernel killed them with it
+ * (PTRACE_O_EXITKILL, rtask.h), or recovery found them gone or changed
+ * (why). What is left of the container goes too, and it is reported
+ * damaged, never running. */
+static void ops_checkpoint_damaged(struct container *c, int wait_status, int held, pid_t held_pid, const char *why)
 {
+	char how[48];
+
 	if (WIFSIGNALED(wait_status))
-		op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker was killed by signal %d while it held "
-			     "the registers of %d task%s (host pid %d among them): they were killed with it; the container is damaged and stopped",
-			     c->name, WTERMSIG(wait_status), held, held == 1 ? "" : "s", (int)held_pid);
+		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(wait_status));
 	else
-		op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker exited with %d while it held "
-			     "the registers of %d task%s (host pid %d among them): they were killed with it; the container is damaged and stopped",
-			     c->name, WEXITSTATUS(wait_status), held, held == 1 ? "" : "s", (int)held_pid);
+		snprintf(how, sizeof(how), "exited with %d", WEXITSTATUS(wait_status));
+	op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker %s while it held the registers of %d task%s "
+		     "(host pid %d among them), which could not be put back (%s); the container is damaged and stopped",
+		     c->name, how, held, held == 1 ? "" : "s", (int)held_pid, why);
 	ops_log_done(c, "checkpoint", false, NULL, 0, 0);
 	if (c->op_image_id[0])
 		store_abort(c->dir_fd, c->op_image_id);
+	recover_forget(c->dir_fd);
 	container_kill_all(c);
 	c->state = CONTAINER_STOPPED;
 	container_save(c);
@@ -772,6 +776,89 @@ static void ops_checkpoint_damaged(struct container *c, int wait_status, int hel
 	op_reply_error(c);
 	op_end(c);
 	ops_run_pending(c);
+}
+
+/* A failed checkpoint whose container is as it was (or has no init left). */
+static void ops_checkpoint_failed(struct container *c)
+{
+	ops_log_done(c, "checkpoint", false, NULL, 0, 0);
+	/* A worker that died can't have thawed; the engine already did otherwise. */
+	if (c->has_cgroup)
+		cgroup_thaw(&c->cg);
+	if (c->op_image_id[0])
+		store_abort(c->dir_fd, c->op_image_id);
+	if (c->init_pid == 0) {
+		c->state = CONTAINER_STOPPED;
+		container_save(c);
+		events_publish(c->srv, "damaged", c, "%s", c->op_err_msg);
+	}
+	op_reply_error(c);
+	op_end(c);
+	ops_run_pending(c);
+}
+
+/* A recovery worker (recover.h) after a checkpoint worker's death. */
+struct ops_recovery {
+	struct container *c;
+	int wait_status, held;
+	pid_t held_pid;
+};
+
+static void ops_recovery_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
+{
+	struct ops_recovery *rv = ud;
+	struct container *c = rv->c;
+	bool ok = final && !final->error && WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
+	char why[sizeof(c->op_err_msg) + 100];
+
+	c->op_worker = NULL;
+	if (!ok) {
+		if (final && final->error && final->error->message)
+			snprintf(why, sizeof(why), "%s", final->error->message);
+		else
+			snprintf(why, sizeof(why), "the recovery worker died (status %#x)", wait_status);
+		log_error("container %s: recovery: %s", c->name, why);
+		ops_checkpoint_damaged(c, rv->wait_status, rv->held, rv->held_pid, why);
+	} else {
+		op_worker_died(c, "checkpoint", rv->wait_status);
+		snprintf(why, sizeof(why), "%s; it held the registers of %d task%s, put back: the container runs on",
+			 c->op_err_msg, rv->held, rv->held == 1 ? "" : "s");
+		c->op_err_code = E(ERR_NONE);
+		op_set_error(c, E(ERR_INTERNAL), "%s", why);
+		log_info("container %s: the tasks' registers a dead checkpoint worker held are put back", c->name);
+		ops_checkpoint_failed(c);
+	}
+	if (final)
+		ckpt__rpc__response__free_unpacked(final, NULL);
+	free(rv);
+}
+
+static const struct worker_ops ops_recovery_ops = { .done = ops_recovery_done };
+
+/* The checkpoint worker died with a borrow record: a recovery worker puts
+ * the tasks back. False if none could be started. */
+static bool ops_checkpoint_recover(struct container *c, int wait_status, int held, pid_t held_pid)
+{
+	struct recover_job job = { .dir_fd = c->dir_fd, .cg = c->cg };
+	struct ops_recovery *rv = calloc(1, sizeof(*rv));
+	char what[96];
+	struct worker *w;
+	int keep[1] = { c->dir_fd };
+
+	if (!rv || !c->has_cgroup) {
+		free(rv);
+		return false;
+	}
+	*rv = (struct ops_recovery){ .c = c, .wait_status = wait_status, .held = held, .held_pid = held_pid };
+	snprintf(what, sizeof(what), "recovery of %s", c->name);
+	if (worker_start(c->srv, what, recover_worker, &job, keep, 1, &ops_recovery_ops, rv, &w) < 0) {
+		free(rv);
+		return false;
+	}
+	log_warn("container %s: the checkpoint worker died holding the registers of %d task%s: putting them back",
+		 c->name, held, held == 1 ? "" : "s");
+	c->op_worker = w;
+	return true;
 }
 
 /* Each refusal a --check found gets the hint of its own kind. */
@@ -798,9 +885,18 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 	int held = worker_borrowed(c->op_worker, &held_pid);
 
 	c->op_worker = NULL;
+	/* a worker that answered put its tasks back itself */
+	if (final)
+		recover_forget(c->dir_fd);
 	ops_incr_done(c, ok ? final->checkpoint : NULL);
+	if (!ok && !final && recover_needed(c->dir_fd)) {
+		if (ops_checkpoint_recover(c, wait_status, held, held_pid))
+			return;
+		ops_checkpoint_damaged(c, wait_status, held, held_pid, "no recovery worker could be started");
+		return;
+	}
 	if (!ok && !final && held > 0) {
-		ops_checkpoint_damaged(c, wait_status, held, held_pid);
+		ops_checkpoint_damaged(c, wait_status, held, held_pid, "they died with it");
 		return;
 	}
 	if (!ok) {
@@ -810,20 +906,7 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 			op_worker_died(c, "checkpoint", wait_status);
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
-		ops_log_done(c, "checkpoint", false, NULL, 0, 0);
-		/* A worker that died can't have thawed; the engine already did otherwise. */
-		if (c->has_cgroup)
-			cgroup_thaw(&c->cg);
-		if (c->op_image_id[0])
-			store_abort(c->dir_fd, c->op_image_id);
-		if (c->init_pid == 0) {
-			c->state = CONTAINER_STOPPED;
-			container_save(c);
-			events_publish(c->srv, "damaged", c, "%s", c->op_err_msg);
-		}
-		op_reply_error(c);
-		op_end(c);
-		ops_run_pending(c);
+		ops_checkpoint_failed(c);
 		return;
 	}
 	c->op_result = final;

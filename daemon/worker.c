@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Worker processes: fork, watch by pidfd, relay their Response messages. */
 #include "worker.h"
+#include "borrow.h"
+#include "recover.h"
+#include "statefile.h"
 #include "fault.h"
 #include "image.h"
 #include "net.h"
@@ -623,6 +626,17 @@ static int worker_checkpoint_commit(void *arg, struct cr_error *err)
 	return 0;
 }
 
+/* The borrow record (borrow.h) lives in the container's dir. */
+static int borrow_save(void *arg, const char *buf, size_t len)
+{
+	return statefile_write(*(int *)arg, BORROW_FILE, buf, len);
+}
+
+static int borrow_clear(void *arg)
+{
+	return recover_forget(*(int *)arg);
+}
+
 int worker_checkpoint(void *arg, int report_fd)
 {
 	struct worker_checkpoint_job *job = arg;
@@ -645,6 +659,8 @@ int worker_checkpoint(void *arg, int report_fd)
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);
+	if (job->dir_fd >= 0)
+		borrow_set_store(&(struct borrow_store){ .save = borrow_save, .clear = borrow_clear, .arg = &job->dir_fd });
 	if (job->req.check_only) {
 		struct cr_refusals refusals = { 0 };
 

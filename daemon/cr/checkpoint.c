@@ -4,6 +4,7 @@
  * Everything done to the container is recorded in struct ckpt_job and undone
  * in ckpt_finish(), whatever failed: the container is never left frozen. */
 #include "arch.h"
+#include "borrow.h"
 #include "sock.h"
 #include "cgroup.h"
 #include "contain.h"
@@ -102,6 +103,8 @@ static int freeze(struct ckpt_job *j)
 	return cr_enter_netns(j->ctx.req->init_pid, j->ctx.err);
 }
 
+static int borrow_tasks(struct ckpt_job *j);
+
 /* Seize every thread while frozen (a trap is then pending in each), thaw
  * so the traps can be taken, and wait for each stop. */
 static int seize(struct ckpt_job *j)
@@ -131,7 +134,7 @@ static int seize(struct ckpt_job *j)
 		for (k = 0; k < p->ntids; k++) {
 			r = rtask_wait_stop(p->tids[k]);
 			if (r >= 0)
-				r = rtask_prepare(&p->rt[k], p->tids[k]);
+				r = rtask_save(&p->rt[k], p->tids[k]);
 			if (r >= 0 && k == 0)
 				r = rtask_find_insn(&p->rt[0]);
 			if (r < 0)
@@ -139,7 +142,63 @@ static int seize(struct ckpt_job *j)
 			p->rt[k].insn = p->rt[0].insn;   /* one mm: one syscall instruction for all */
 		}
 	}
+	r = borrow_tasks(j);
+	if (r >= 0)
+		fault_crash_worker("ckpt-borrowed");
+	return r;
+}
+
+/* Frozen again (every task sits in its ptrace stop), and what is about to
+ * be borrowed recorded, in that order: a worker that dies in between
+ * leaves frozen tasks that no record names, which a thaw resumes as they
+ * were. Then their signals are blocked for the injections. */
+static int borrow_tasks(struct ckpt_job *j)
+{
+	struct dump_ctx *ctx = &j->ctx;
+	size_t i, k;
+	int r;
+
+	if (borrow_begin(&j->cg)) {
+		r = borrow_freeze();
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "freezing cgroup %s", j->cg.dir);
+		for (i = 0; i < ctx->nprocs; i++)
+			for (k = 0; k < ctx->procs[i].ntids; k++)
+				if ((r = borrow_note(&ctx->procs[i].rt[k], ctx->procs[i].pid)) < 0)
+					return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "task %d: thread %d: its borrow record",
+						       ctx->procs[i].pid, ctx->procs[i].tids[k]);
+		r = borrow_flush();
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the record of the tasks' registers");
+	}
+	for (i = 0; i < ctx->nprocs; i++) {
+		struct dump_proc *p = &ctx->procs[i];
+
+		for (k = 0; k < p->ntids; k++) {
+			r = rtask_block(&p->rt[k]);
+			if (r < 0)
+				return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: blocking its signals", p->pid, p->tids[k]);
+		}
+	}
 	return 0;
+}
+
+/* Every borrowed register and mask back, the record gone, the cgroup thawed. */
+static int put_back(struct ckpt_job *j)
+{
+	size_t i, k;
+	int r = 0;
+
+	for (i = 0; i < j->ctx.nprocs; i++)
+		for (k = 0; k < j->ctx.procs[i].ntids; k++)
+			if (j->ctx.procs[i].seized && j->ctx.procs[i].seized[k] && rtask_restore(&j->ctx.procs[i].rt[k]) < 0) {
+				log_error("task %d: thread %d: restoring its registers failed", j->ctx.procs[i].pid,
+					  j->ctx.procs[i].tids[k]);
+				r = -EIO;
+			}
+	if (borrow_end() < 0)
+		r = r < 0 ? r : -EIO;
+	return r;
 }
 
 /* Header.sysv_sems: one allocation for the messages and their values
@@ -330,6 +389,8 @@ static int dump_tasks(struct ckpt_job *j)
 			incr_take_uffd(&j->ctx, p);
 		for (k = 0; k < p->ntids && r >= 0; k++)
 			r = rtask_restore(&p->rt[k]);   /* injections done: back to the seized state */
+		if (r >= 0 && (r = borrow_flush()) < 0)
+			r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "task %d: updating the record of the tasks' registers", p->pid);
 		if (r >= 0)
 			r = files_dump_fds(&j->ctx, p);
 		if (r >= 0)
@@ -338,6 +399,9 @@ static int dump_tasks(struct ckpt_job *j)
 			r = 0;
 	}
 	cr_error_scope(j->ctx.err, 0, 0);
+	/* nothing is borrowed any more (--check's refused tasks neither) */
+	if (r >= 0 && put_back(j) < 0)
+		r = cr_fail(j->ctx.err, CR_ERR_KERNEL, EIO, "putting the tasks' registers back");
 	return r;
 }
 
@@ -434,6 +498,9 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 		name_tasks_in_error(j);
 	if (!ok && !j->ctx.w.ended)
 		image_write_error(&j->ctx.w, j->ctx.err->msg[0] ? j->ctx.err->msg : "checkpoint failed");
+	/* registers first, while still frozen; then the record goes */
+	if (borrow_active())
+		(void)put_back(j);
 	/* Thaw first: a task seized while frozen takes its trap only then
 	 * (the others stay in their ptrace stops). */
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)

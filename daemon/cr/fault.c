@@ -104,12 +104,23 @@ static void fault_kill_parent(void)
 
 void fault_crash_worker(const char *point)
 {
+	static bool fired;
 	const char *m = fault_mode(point);
+
+	/* once: a point met again (after each batch) must not kill the
+	 * process we were reparented to */
+	if (!m || fired)
+		return;
+	fired = true;
 
 	if (m && strcmp(m, "crash") == 0)
 		fault_kill_parent();
 	else if (m && strcmp(m, "kill-worker") == 0)
 		raise(SIGKILL);
+	else if (m && strcmp(m, "kill-both") == 0) {
+		kill(getppid(), SIGKILL);
+		raise(SIGKILL);
+	}
 }
 
 int fault_inject(struct cr_error *err, const char *point)

@@ -3,14 +3,17 @@
  * in ckptd's environment makes the engine fail at that point, so the tests
  * can drive every rollback path. Points: ckpt-frozen, ckpt-seized,
  * ckpt-pages, ckpt-tail, ckpt-commit, restore-spawned, restore-pages,
- * restore-handoff; the worker adds ckpt-injecting (a task's registers and
- * scratch area borrowed), ckpt-committed and restore-done (after
+ * restore-handoff; the worker adds ckpt-borrowed (the tasks' registers
+ * and signal masks borrowed), ckpt-injecting (and a scratch area mapped),
+ * ckpt-batched (a batch of calls just run in it), ckpt-committed and
+ * restore-done (after
  * the point of no return), ckptd ckpt-saving, restore-saving and run-saving
  * (before it records the outcome).
  *
  * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
- * <point>:kill-worker the worker: what the next ckptd, or this one, finds
- * must be consistent (intent.h).
+ * <point>:kill-worker the worker, <point>:kill-both (worker points only)
+ * both at once: what the next ckptd, or this one, finds must be
+ * consistent (intent.h, recover.h).
  *
  * The same points are where a canceled operation stops (cr_cancel). */
 #pragma once

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Batches of system calls run inside a seized task in one go. */
 #include "rbatch.h"
+#include "borrow.h"
+#include "fault.h"
 #include "macro.h"
+#include <errno.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 
 void rbatch_init(struct rbatch *b, uint64_t code_addr, uint64_t data_addr, uint64_t table_addr)
@@ -61,6 +65,30 @@ static int keep_stop_sig_action(struct rbatch *b, struct rtask *t, uint64_t act_
 	return ret < 0 ? (int)ret : 0;
 }
 
+/* Thawed for the batch when a checkpoint keeps the cgroup frozen
+ * (borrow.h). Its end, an int3, is a SIGTRAP delivery stop: a task
+ * detached there would take the signal. An interrupt trap is safe to be
+ * detached at, and to be recovered from. */
+static int run(struct rbatch *b, struct rtask *t)
+{
+	int r = borrow_run_begin(t), e;
+
+	if (r >= 0)
+		r = arch_run_batch(t->pid, &t->regs, b->code_addr, b->table_addr, b->n + 1);
+	if (r >= 0 && borrow_active()) {
+		if (ptrace(PTRACE_INTERRUPT, t->pid, NULL, NULL) < 0 || ptrace(PTRACE_CONT, t->pid, NULL, NULL) < 0)
+			r = -errno;
+		else
+			r = rtask_wait_stop(t->pid);
+	}
+	e = borrow_run_end(t);
+	if (r >= 0 && e < 0)
+		r = e;
+	if (r >= 0 && borrow_active())
+		fault_crash_worker("ckpt-batched");
+	return r;
+}
+
 int rbatch_run(struct rbatch *b, struct rtask *t)
 {
 	size_t code_len = arch_batch_code_end - arch_batch_code;
@@ -83,7 +111,7 @@ int rbatch_run(struct rbatch *b, struct rtask *t)
 	if (r >= 0 && b->n)
 		r = rtask_write(t->pid, b->table_addr, b->calls, (b->n + 1) * sizeof(b->calls[0]));
 	if (r >= 0 && b->n)
-		r = arch_run_batch(t->pid, &t->regs, b->code_addr, b->table_addr, b->n + 1);
+		r = run(b, t);
 	if (r >= 0 && b->n)
 		r = rtask_read(t->pid, b->table_addr, b->calls, (b->n + 1) * sizeof(b->calls[0]));
 	if (r >= 0 && b->used)

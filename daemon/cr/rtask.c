@@ -2,6 +2,7 @@
 /* Seizing tasks and running system calls inside them. */
 #include "fault.h"
 #include "rtask.h"
+#include "borrow.h"
 #include "arch.h"
 #include "macro.h"
 #include "proc.h"
@@ -65,27 +66,43 @@ static void ledger_note(pid_t pid, int delta)
 		__atomic_store_n(&ledger->pid, pid, __ATOMIC_SEQ_CST);
 }
 
-int rtask_prepare(struct rtask *t, pid_t pid)
+int rtask_save(struct rtask *t, pid_t pid)
 {
-	uint64_t all = ~0ull;
+	int r;
 
 	memset(t, 0, sizeof(*t));
 	t->pid = pid;
-	int r = arch_get_regs(pid, &t->regs);
-
+	r = arch_get_regs(pid, &t->regs);
 	if (r < 0)
 		return r;
 	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		return -errno;
-	/* from here on the task holds what is ours: it must not outlive us
-	 * holding it (rtask_ledger) */
-	if (ptrace(PTRACE_SETOPTIONS, pid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0)
-		return -errno;
 	t->prepared = true;
 	ledger_note(pid, 1);
-	if (ptrace(PTRACE_SETSIGMASK, pid, (void *)sizeof(uint64_t), &all) < 0)
-		return -errno;
 	return 0;
+}
+
+int rtask_block(struct rtask *t)
+{
+	uint64_t all = ~0ull;
+
+	/* From here on the task holds what is ours. Unless a borrow record
+	 * lets it be put back (borrow.h), it must not outlive us holding it
+	 * (rtask_ledger). */
+	if (!borrow_active() &&
+	    ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL)) < 0)
+		return -errno;
+	if (ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(uint64_t), &all) < 0)
+		return -errno;
+	borrow_blocked(t->pid);
+	return 0;
+}
+
+int rtask_prepare(struct rtask *t, pid_t pid)
+{
+	int r = rtask_save(t, pid);
+
+	return r < 0 ? r : rtask_block(t);
 }
 
 static int find_insn_in(pid_t pid, const struct proc_vma *v, uint64_t *ret)
@@ -138,7 +155,13 @@ long rtask_syscall(struct rtask *t, long nr, unsigned long a0, unsigned long a1,
 
 	if (t->broken)
 		return t->broken;
-	r = arch_inject_syscall(t->pid, &t->regs, t->insn, nr, args, &ret);
+	r = borrow_run_begin(t);
+	if (r >= 0)
+		r = arch_inject_syscall(t->pid, &t->regs, t->insn, nr, args, &ret);
+	if (r >= 0)
+		r = borrow_run_end(t);
+	else
+		(void)borrow_run_end(t);
 	if (r < 0) {
 		t->broken = r;
 		return r;
@@ -234,5 +257,6 @@ int rtask_restore(struct rtask *t)
 		return -errno;
 	t->prepared = false;
 	ledger_note(t->pid, -1);
+	borrow_drop(t->pid);
 	return 0;
 }

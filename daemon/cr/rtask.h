@@ -17,10 +17,13 @@ struct rtask {
 };
 
 /* What a worker borrows, for its parent to read if it dies: the tasks
- * whose registers and signal mask it holds right now. While it holds
- * them a task has PTRACE_O_EXITKILL: a worker killed then takes the task
- * with it, so that no task ever resumes with borrowed registers, a
- * blocked signal mask, or inside an injected call. */
+ * whose registers and signal mask it holds right now. A checkpoint
+ * records them (borrow.h) and keeps their cgroup frozen, so the next
+ * recovery puts them back; wherever that can't be (a restart's own new
+ * tasks, a v1 freezer, the moment an injected call runs) a borrowed task
+ * has PTRACE_O_EXITKILL: a worker killed then takes the task with it, so
+ * that no task ever resumes with borrowed registers, a blocked signal
+ * mask, or inside an injected call. */
 struct rtask_ledger {
 	int32_t borrowed;                /* tasks prepared and not yet restored */
 	int32_t pid;                     /* the last of them (host pid) */
@@ -37,6 +40,10 @@ int rtask_wait_stop(pid_t pid);
 /* Read regs and mask, block all signals so injected syscalls can't be
  * interrupted. insn: where a syscall instruction lives (see rtask_find_insn). */
 int rtask_prepare(struct rtask *t, pid_t pid);
+/* rtask_prepare in two steps, for a caller that records what it saved
+ * (borrow.h) before it changes anything: read regs and mask, then block. */
+int rtask_save(struct rtask *t, pid_t pid);
+int rtask_block(struct rtask *t);
 /* Find a syscall instruction in the task's [vdso] (any r-x mapping as fallback). */
 int rtask_find_insn(struct rtask *t);
 /* Run syscall nr in the task. Returns its result (-errno on failure); a

@@ -3,6 +3,7 @@
 #include "dump.h"
 #include "arch.h"
 #include "attrs.h"
+#include "borrow.h"
 #include "creds.h"
 #include "log.h"
 #include "fault.h"
@@ -536,17 +537,52 @@ static int task_dump_state(struct dump_ctx *ctx, struct dump_proc *p, struct tas
 	return r;
 }
 
+/* A hole for the scratch area, chosen before it is mapped so the borrow
+ * record can name it first: the tasks are stopped, nothing else maps
+ * there, and a recovery that unmaps it unmaps nothing else. */
+static int scratch_place(struct dump_ctx *ctx, struct dump_proc *p, uint64_t *ret)
+{
+	struct proc_vma *v = NULL;
+	size_t n = 0, i;
+	uint64_t cand = 1ull << 32;
+	int r;
+
+	r = proc_vmas_pid(p->pid, false, &v, &n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading maps", p->pid);
+	r = -ENOMEM;
+	while (cand + SC_LEN <= (1ull << 47) - (1ull << 30)) {
+		uint64_t lo = cand - PAGE_SZ, hi = cand + SC_LEN + PAGE_SZ, bump = 0;
+
+		for (i = 0; i < n; i++)
+			if (v[i].start < hi && v[i].end > lo)
+				bump = MAX(bump, v[i].end);
+		if (!bump) {
+			*ret = cand;
+			r = 0;
+			break;
+		}
+		cand = ALIGN_UP(bump + PAGE_SZ, 1ull << 21);
+	}
+	proc_vmas_free(v, n);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: no room for the checkpoint's scratch area", p->pid);
+	r = borrow_scratch(p->pid, *ret, SC_LEN);
+	return r < 0 ? cr_fail(ctx->err, CR_ERR_IO, -r, "task %d: recording the scratch area", p->pid) : 0;
+}
+
 /* Our memory in the task: RWX, or, in a process that denies writable and
  * executable mappings (PR_SET_MDWE), the code page read+exec over a
  * read+write area (rtask_write gets into it through /proc/PID/mem). */
-static long scratch_map(struct rtask *rt)
+static long scratch_map(struct rtask *rt, uint64_t at)
 {
 	long addr, ret;
+	int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE;
 
-	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	addr = rsys(rt, __NR_mmap, at, SC_LEN, PROT_READ | PROT_WRITE | PROT_EXEC, fl, -1, 0);
 	if (addr != -EACCES)
-		return addr;
-	addr = rsys(rt, __NR_mmap, 0, SC_LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return addr == (long)at || (addr < 0 && addr > -4096) ? addr : -EEXIST;
+	addr = rsys(rt, __NR_mmap, at, SC_LEN, PROT_READ | PROT_WRITE, fl, -1, 0);
 	if (addr < 0 && addr > -4096)
 		return addr;
 	ret = rsys(rt, __NR_mmap, addr, PAGE_SZ, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -567,8 +603,12 @@ static int suspend_seccomp(struct dump_ctx *ctx, struct dump_proc *p)
 		r = thread_status(ctx, p, k, &st);
 		if (r < 0)
 			return r;
-		if (st.seccomp && (r = seccomp_suspend(p->tids[k], false)) < 0)
+		if (!st.seccomp)
+			continue;
+		r = seccomp_suspend(p->tids[k], !borrow_active());
+		if (r < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: PTRACE_O_SUSPEND_SECCOMP", p->pid, p->nstids[k]);
+		borrow_opts(p->tids[k], PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP);
 	}
 	return 0;
 }
@@ -601,6 +641,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
 	struct rtask *rt = &p->rt[0];
+	uint64_t at = 0;
 	long addr, ret;
 	int r;
 
@@ -612,7 +653,10 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	if (r < 0)
 		return r;
 	/* Memory for batches of injected calls, in the process's own. */
-	addr = scratch_map(rt);
+	r = scratch_place(ctx, p, &at);
+	if (r < 0)
+		return r;
+	addr = scratch_map(rt, at);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
 	fault_crash_worker("ckpt-injecting");
@@ -624,6 +668,8 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	if (r >= 0)
 		r = files_dump_owners(ctx, p, addr, addr + SC_DATA, addr + SC_TABLE);
 	ret = rsys(rt, __NR_munmap, addr, SC_LEN);
+	if (ret == 0)
+		borrow_scratch_gone(p->pid);
 	if (r >= 0 && ret != 0)
 		r = cr_fail(ctx->err, CR_ERR_KERNEL, (int)-ret, "task %d: injected munmap", p->pid);
 	free(s->auxv);

@@ -8,9 +8,10 @@
 # after it, it is checkpointed with a complete image that restarts. A
 # restart interrupted before its hand-off leaves nothing running and its
 # image usable; after it, the container is recorded as running. No intent
-# record survives the recovery. The worker alone is killed too: before
-# it borrowed a task's registers the container runs on; while it holds
-# them the tasks die with it and the container is reported damaged.
+# record survives the recovery. The worker alone is killed too, and the
+# worker with ckptd: before it borrowed a task's registers the container
+# runs on; while it holds them, the tasks are put back from its record and
+# the container runs on as well.
 . "$(dirname "$0")/lib.sh"
 
 crash_ckptd() {
@@ -47,7 +48,7 @@ still_counting() {
 }
 
 # ---- checkpoint ----
-for point in ckpt-frozen ckpt-seized ckpt-pages ckpt-tail ckpt-commit ckpt-committed ckpt-saving; do
+for point in ckpt-frozen ckpt-seized ckpt-injecting ckpt-pages ckpt-tail ckpt-commit ckpt-committed ckpt-saving; do
 	unset CKPTD_FAULT
 	start_ckptd
 	name=$P-${point#ckpt-}
@@ -90,43 +91,91 @@ done
 
 # ---- the worker killed (CKPTD_FAULT=POINT:kill-worker) ----
 # Before it borrows anything (ckpt-frozen) the container runs on, checking
-# itself. Inside an injection (ckpt-injecting: a task's registers, signal
-# mask and a scratch mapping are the worker's) its tasks must never resume
-# with them: they die with the worker and the container is reported
-# damaged and stopped, never running.
-for point in ckpt-frozen ckpt-injecting; do
+# itself. From ckpt-borrowed on (the tasks' registers and signal masks are
+# the worker's), at ckpt-injecting (and a scratch mapping in the task) and
+# at ckpt-batched (a batch of calls just run there), the worker recorded
+# what it borrowed, and the cgroup was frozen: a recovery worker puts every
+# task back. The container runs on, same processes, untraced, thawed, no
+# scratch mapping left, its own checks pass, and it checkpoints again.
+# kill-both kills ckptd with the worker: the next ckptd recovers at start.
+
+# maps_of NAME: every task's mappings, by host pid
+maps_of() {
+	local pid
+	for pid in $(tree_host_pids "$1"); do
+		echo "## $pid"
+		cat "/proc/$pid/maps"
+	done
+}
+
+put_back() {
+	local name=$1 wl=$2 what=$3 before=$4 pid=$5
+	[ -e "$STATE/containers/$name/borrowed" ] && fail "$what: the borrow record survived: $(cat "$STATE/containers/$name/borrowed")"
+	check_tree_running "$name"
+	[ "$(host_pid "$name")" = "$pid" ] || fail "$what: $name has a new host pid"
+	maps_of "$name" > "$TMP/maps.after"
+	diff -u "$before" "$TMP/maps.after" >&2 || fail "$what: the tasks' mappings changed (a scratch mapping left?)"
+	[ "$(images_count "$name")" = 0 ] || fail "$what: an image was stored: $(ckctl images "$name")"
+	verify_ct "$name" "$wl"
+	# a ckptd without the fault checkpoints it
+	ckptd_stop
+	start_ckptd
+	checkpoint_ct "$name"
+	restart_ct "$name"
+	verify_ct "$name" "$wl"
+}
+
+for spec in ckpt-frozen:counter ckpt-borrowed:counter ckpt-injecting:threads ckpt-batched:threads; do
+	point=${spec%%:*} wl=${spec#*:}
 	unset CKPTD_FAULT
 	export CKPTD_FAULT=$point:kill-worker
 	start_ckptd
-	name=$P-kw-${point#ckpt-}
-	run_ct "$name" "$WL/counter"
-	wait_log "$name" '^counter 100$' 10
+	name=$P-kw-${point#ckpt-}-$wl
+	run_ct "$name" "$WL/$wl"
+	if [ "$wl" = counter ]; then wait_log "$name" '^counter 100$' 10; else verify_ct "$name" "$wl"; fi
 	pid=$(host_pid "$name")
+	maps_of "$name" > "$TMP/maps.before"
 	out=$(ckctl checkpoint "$name" 2>&1) && fail "$point: checkpoint answered success: $out"
 	unset CKPTD_FAULT
 	echo "$out" | grep -q "worker" || fail "$point: the answer does not name the worker's death: $out"
 	no_leftovers "$name" "$point:kill-worker"
 	case $point in
-	ckpt-injecting)
-		echo "$out" | grep -q "registers" || fail "$point: the answer does not say what the worker held: $out"
-		echo "$out" | grep -q "damaged" || fail "$point: the answer does not say the container is damaged: $out"
-		wait_state "$name" stopped 10
-		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && fail "$point: the task whose registers were borrowed (host pid $pid) still runs"
-		n=$(log_count "$name" '^counter ')
-		sleep 1
-		[ "$(log_count "$name" '^counter ')" = "$n" ] || fail "$point: the damaged container still counts"
-		[ "$(images_count "$name")" = 0 ] || fail "$point: an image was stored: $(ckctl images "$name")"
-		cgroup_empty "$name" "$point"
-		info "$point:kill-worker: its tasks died with the worker; reported damaged and stopped"
-		;;
-	*)
+	ckpt-frozen)
 		check_tree_running "$name"
 		[ "$(host_pid "$name")" = "$pid" ] || fail "$point: $name has a new host pid"
-		still_counting "$name"
+		verify_ct "$name" "$wl"
 		info "$point:kill-worker: nothing was borrowed: the container runs on"
 		;;
+	*)
+		echo "$out" | grep -q "put back: the container runs on" || fail "$point: the answer does not say the registers were put back: $out"
+		put_back "$name" "$wl" "$point:kill-worker" "$TMP/maps.before" "$pid"
+		info "$point:kill-worker ($wl): its tasks were put back; running, checked, checkpointed again"
+		;;
 	esac
+	ckctl rm "$name" >/dev/null || fail "rm $name"
+	ckptd_stop
+done
+
+for spec in ckpt-injecting:threads ckpt-batched:counter; do
+	point=${spec%%:*} wl=${spec#*:}
+	unset CKPTD_FAULT
+	start_ckptd
+	name=$P-kb-${point#ckpt-}-$wl
+	run_ct "$name" "$WL/$wl"
+	if [ "$wl" = counter ]; then wait_log "$name" '^counter 100$' 10; else verify_ct "$name" "$wl"; fi
+	pid=$(host_pid "$name")
+	maps_of "$name" > "$TMP/maps.before"
+	ckptd_stop
+	export CKPTD_FAULT=$point:kill-both
+	start_ckptd
+	out=$(ckctl checkpoint "$name" 2>&1) && fail "$point: checkpoint answered success: $out"
+	crash_ckptd "$point:kill-both"
+	unset CKPTD_FAULT
+	[ -e "$STATE/containers/$name/borrowed" ] || fail "$point:kill-both: no borrow record left for the next ckptd"
+	start_ckptd
+	no_leftovers "$name" "$point:kill-both"
+	put_back "$name" "$wl" "$point:kill-both" "$TMP/maps.before" "$pid"
+	info "$point:kill-both ($wl): the next ckptd put its tasks back; running, checked, checkpointed again"
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 	ckptd_stop
 done

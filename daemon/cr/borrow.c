@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The borrow record and the frozen cgroup around it (borrow.h). */
+#include "borrow.h"
+#include "fault.h"
+#include "log.h"
+#include "macro.h"
+#include "proc.h"
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+
+struct borrowed_task {
+	pid_t tid, tgid;
+	uint64_t start;
+	uint64_t sigmask, insn;
+	bool blocked;
+	long opts;                    /* its ptrace options but EXITKILL */
+	struct user_regs_struct regs;
+};
+
+struct borrowed_scratch {
+	pid_t tgid;
+	uint64_t addr, len;
+};
+
+static struct {
+	struct borrow_store store;
+	bool has_store;
+	bool active;
+	bool frozen;
+	bool written;                 /* a record is on disk */
+	bool dirty;                   /* ... older than this one */
+	bool running;                 /* thawed for an injected call */
+	struct cgroup cg;
+	struct borrowed_task *tasks;
+	size_t ntasks, cap;
+	struct borrowed_scratch *scratch;
+	size_t nscratch, scap;
+} B;
+
+void borrow_set_store(const struct borrow_store *s)
+{
+	B.store = *s;
+	B.has_store = true;
+}
+
+bool borrow_active(void)
+{
+	return B.active;
+}
+
+bool borrow_begin(const struct cgroup *cg)
+{
+	if (!B.has_store || cg->v1 || !cg->dir[0])
+		return false;
+	B.cg = *cg;
+	B.active = true;
+	return true;
+}
+
+int borrow_freeze(void)
+{
+	int r;
+
+	if (!B.active || B.frozen)
+		return 0;
+	r = cgroup_freeze(&B.cg, 10000);
+	if (r < 0)
+		return r;
+	B.frozen = true;
+	return 0;
+}
+
+int borrow_end(void)
+{
+	int r = 0;
+
+	if (!B.active)
+		return 0;
+	B.ntasks = B.nscratch = 0;
+	B.running = false;
+	r = borrow_flush();
+	/* The record gone first: a task recovery would put back must never
+	 * have run in between. Never left frozen, though: a record that
+	 * can't be removed is removed by ckptd when we answer. */
+	if (B.frozen) {
+		int e = cgroup_thaw(&B.cg);
+
+		r = r < 0 ? r : e;
+		B.frozen = false;
+	}
+	B.active = false;
+	return r;
+}
+
+static struct borrowed_task *find_task(pid_t tid)
+{
+	for (size_t i = 0; i < B.ntasks; i++)
+		if (B.tasks[i].tid == tid)
+			return &B.tasks[i];
+	return NULL;
+}
+
+int borrow_note(const struct rtask *t, pid_t tgid)
+{
+	struct borrowed_task *bt;
+	struct proc_stat st;
+	int r;
+
+	if (!B.active)
+		return 0;
+	r = proc_stat_pid(t->pid, &st);
+	if (r < 0)
+		return r;
+	bt = find_task(t->pid);
+	if (!bt) {
+		if (B.ntasks >= BORROW_MAX_TASKS)
+			return -E2BIG;
+		if (B.ntasks == B.cap) {
+			size_t cap = B.cap ? 2 * B.cap : 16;
+			void *n = realloc(B.tasks, cap * sizeof(*B.tasks));
+
+			if (!n)
+				return -ENOMEM;
+			B.tasks = n;
+			B.cap = cap;
+		}
+		bt = &B.tasks[B.ntasks++];
+	}
+	*bt = (struct borrowed_task){ .tid = t->pid, .tgid = tgid, .start = st.starttime, .sigmask = t->sigmask,
+				      .insn = t->insn, .opts = PTRACE_O_TRACESYSGOOD, .regs = t->regs };
+	B.dirty = true;
+	return 0;
+}
+
+void borrow_blocked(pid_t tid)
+{
+	struct borrowed_task *bt = find_task(tid);
+
+	if (bt) {
+		bt->blocked = true;
+		B.dirty = true;
+	}
+}
+
+void borrow_opts(pid_t tid, long opts)
+{
+	struct borrowed_task *bt = find_task(tid);
+
+	if (bt)
+		bt->opts = opts;
+}
+
+void borrow_drop(pid_t tid)
+{
+	struct borrowed_task *bt = find_task(tid);
+
+	if (bt) {
+		*bt = B.tasks[--B.ntasks];
+		B.dirty = true;
+	}
+}
+
+int borrow_scratch(pid_t tgid, uint64_t addr, uint64_t len)
+{
+	if (!B.active)
+		return 0;
+	/* one scratch area per process at a time */
+	for (size_t i = 0; i < B.nscratch; i++)
+		if (B.scratch[i].tgid == tgid)
+			return -EEXIST;
+	if (B.nscratch == B.scap) {
+		size_t cap = B.scap ? 2 * B.scap : 16;
+		void *n = realloc(B.scratch, cap * sizeof(*B.scratch));
+
+		if (!n)
+			return -ENOMEM;
+		B.scratch = n;
+		B.scap = cap;
+	}
+	B.scratch[B.nscratch++] = (struct borrowed_scratch){ tgid, addr, len };
+	return borrow_flush();
+}
+
+void borrow_scratch_gone(pid_t tgid)
+{
+	for (size_t i = 0; i < B.nscratch; i++)
+		if (B.scratch[i].tgid == tgid) {
+			B.scratch[i] = B.scratch[--B.nscratch];
+			(void)borrow_flush();
+			return;
+		}
+}
+
+static int put_task(char *buf, size_t cap, size_t *off, const struct borrowed_task *t)
+{
+	const unsigned char *rb = (const unsigned char *)&t->regs;
+	int n;
+
+	n = snprintf(buf + *off, cap - *off, "task %d %d %" PRIu64 " %" PRIx64 " %" PRIx64 " %d ", (int)t->tid,
+		     (int)t->tgid, t->start, t->sigmask, t->insn, t->blocked);
+	if (n < 0 || (size_t)n >= cap - *off)
+		return -E2BIG;
+	*off += n;
+	if (cap - *off < 2 * sizeof(t->regs) + 2)
+		return -E2BIG;
+	for (size_t i = 0; i < sizeof(t->regs); i++, *off += 2)
+		snprintf(buf + *off, 3, "%02x", rb[i]);
+	buf[(*off)++] = '\n';
+	return 0;
+}
+
+int borrow_flush(void)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t off = 0, cap;
+	int r;
+
+	if (!B.active)
+		return 0;
+	if (!B.ntasks && !B.nscratch) {
+		if (!B.written)
+			return 0;
+		r = B.store.clear(B.store.arg);
+		if (r >= 0)
+			B.written = B.dirty = false;
+		return r;
+	}
+	cap = B.ntasks * (2 * sizeof(struct user_regs_struct) + 160) + B.nscratch * 80 + 16;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < B.ntasks; i++) {
+		r = put_task(buf, cap, &off, &B.tasks[i]);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < B.nscratch; i++) {
+		int n = snprintf(buf + off, cap - off, "scratch %d %" PRIx64 " %" PRIx64 "\n", (int)B.scratch[i].tgid,
+				 B.scratch[i].addr, B.scratch[i].len);
+
+		if (n < 0 || (size_t)n >= cap - off)
+			return -E2BIG;
+		off += n;
+	}
+	r = B.store.save(B.store.arg, buf, off);
+	if (r >= 0)
+		B.written = true;
+	B.dirty = r < 0;
+	return r;
+}
+
+/* While an injection runs every borrowed task carries PTRACE_O_EXITKILL:
+ * the cgroup is thawed, and one detached now would run on in our code. */
+static int set_exitkill(bool on)
+{
+	for (size_t i = 0; i < B.ntasks; i++) {
+		long o = B.tasks[i].opts | (on ? PTRACE_O_EXITKILL : 0);
+
+		if (ptrace(PTRACE_SETOPTIONS, B.tasks[i].tid, NULL, (void *)o) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+int borrow_run_begin(const struct rtask *t)
+{
+	int r;
+
+	if (!B.frozen)
+		return 0;
+	/* the record says exactly what is borrowed before anything runs */
+	if (B.dirty && (r = borrow_flush()) < 0)
+		return r;
+	r = set_exitkill(true);
+	if (r < 0)
+		return r;
+	r = cgroup_thaw(&B.cg);
+	if (r < 0)
+		return r;
+	B.frozen = false;
+	B.running = true;
+	return 0;
+}
+
+int borrow_run_end(const struct rtask *t)
+{
+	int r;
+
+	if (!B.running)
+		return 0;
+	B.running = false;
+	r = cgroup_freeze(&B.cg, 10000);
+	if (r < 0)
+		return r;
+	B.frozen = true;
+	return set_exitkill(false);
+}
+
+/* ---- reading it back (recovery) ---- */
+
+static int hexbytes(const char *h, void *out, size_t n)
+{
+	unsigned char *o = out;
+
+	if (strlen(h) != 2 * n)
+		return -EBADMSG;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (sscanf(h + 2 * i, "%2x", &v) != 1 || !isxdigit((unsigned char)h[2 * i]) ||
+		    !isxdigit((unsigned char)h[2 * i + 1]))
+			return -EBADMSG;
+		o[i] = v;
+	}
+	return 0;
+}
+
+static int parse_task(struct borrow_rec *rc, char *line)
+{
+	struct borrow_rec_task t = { 0 };
+	char regs[2 * sizeof(t.regs) + 2];
+	int tid, tgid, blocked, n = 0;
+
+	if (rc->nt >= BORROW_MAX_TASKS)
+		return -E2BIG;
+	if (sscanf(line, "task %d %d %" SCNu64 " %" SCNx64 " %" SCNx64 " %d %*s%n", &tid, &tgid, &t.start, &t.sigmask,
+		   &t.insn, &blocked, &n) != 6 || line[n] != '\0')
+		return -EBADMSG;
+	if (tid <= 0 || tgid <= 0 || !t.start || (blocked != 0 && blocked != 1) || t.insn >= BORROW_ADDR_MAX)
+		return -EBADMSG;
+	if (strlen(strrchr(line, ' ') + 1) >= sizeof(regs))
+		return -EBADMSG;
+	snprintf(regs, sizeof(regs), "%s", strrchr(line, ' ') + 1);
+	if (hexbytes(regs, &t.regs, sizeof(t.regs)) < 0)
+		return -EBADMSG;
+	for (size_t i = 0; i < rc->nt; i++)
+		if (rc->t[i].tid == tid)
+			return -EBADMSG;
+	t.tid = tid;
+	t.tgid = tgid;
+	t.blocked = blocked;
+	rc->t[rc->nt++] = t;
+	return 0;
+}
+
+static int parse_scratch(struct borrow_rec *rc, const char *line)
+{
+	struct borrow_rec_scratch s;
+	int tgid, n = 0;
+	bool known = false;
+
+	if (rc->ns >= BORROW_MAX_TASKS)
+		return -E2BIG;
+	if (sscanf(line, "scratch %d %" SCNx64 " %" SCNx64 "%n", &tgid, &s.addr, &s.len, &n) != 3 || line[n] != '\0')
+		return -EBADMSG;
+	if (tgid <= 0 || !s.len || s.len > BORROW_SCRATCH_MAX || s.addr % 4096 || s.len % 4096 || !s.addr ||
+	    s.addr >= BORROW_ADDR_MAX - s.len)
+		return -EBADMSG;
+	for (size_t i = 0; i < rc->nt; i++)
+		known |= rc->t[i].tgid == tgid;
+	for (size_t i = 0; i < rc->ns; i++)
+		if (rc->s[i].tgid == tgid)
+			return -EBADMSG;
+	if (!known)
+		return -EBADMSG;   /* a scratch area is mapped through one of its threads */
+	s.tgid = tgid;
+	rc->s[rc->ns++] = s;
+	return 0;
+}
+
+int borrow_parse(const char *text, size_t len, struct borrow_rec *rc)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	int r;
+
+	*rc = (struct borrow_rec){ 0 };
+	if (len > BORROW_FILE_MAX || strnlen(text, len) != len)
+		return -EBADMSG;
+	buf = strndup(text, len);
+	rc->t = calloc(BORROW_MAX_TASKS, sizeof(*rc->t));
+	rc->s = calloc(BORROW_MAX_TASKS, sizeof(*rc->s));
+	if (!buf || !rc->t || !rc->s)
+		return -ENOMEM;
+	/* tasks first: a scratch line names a process already listed */
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "task ", 5) == 0)
+			r = parse_task(rc, line);
+		else if (strncmp(line, "scratch ", 8) == 0)
+			r = parse_scratch(rc, line);
+		else
+			r = -EBADMSG;
+		if (r < 0)
+			return r;
+	}
+	return rc->nt ? 0 : -EBADMSG;
+}
+
+void borrow_rec_free(struct borrow_rec *rc)
+{
+	free(rc->t);
+	free(rc->s);
+	*rc = (struct borrow_rec){ 0 };
+}

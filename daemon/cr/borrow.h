@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* What a checkpoint borrows from the container's tasks, recorded before it
+ * is borrowed: a worker that dies holding it leaves a record from which
+ * the next recovery (daemon/recover.c) puts every task back.
+ *
+ * While anything is borrowed the container's cgroup stays frozen (cgroup2
+ * counts ptrace-stopped tasks as frozen): a task the kernel detaches from
+ * a dead worker then stays in the kernel, frozen, until recovery seizes it
+ * again. Only while an injected call or batch runs is the cgroup thawed;
+ * for that window alone the running task carries PTRACE_O_EXITKILL, since
+ * a task resumed in the middle of our code can't be put back.
+ *
+ * The record (BORROW_FILE in the container's dir) is text, one line each:
+ *   task TID TGID STARTTIME SIGMASK INSN BLOCKED REGS
+ *   scratch TGID ADDR LEN
+ * numbers in decimal but SIGMASK, INSN, ADDR and LEN (hex), REGS the
+ * arch's general registers (struct user_regs_struct) as hex bytes. */
+#pragma once
+#include "cgroup.h"
+#include "rtask.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BORROW_FILE "borrowed"
+#define BORROW_MAX_TASKS 4096
+#define BORROW_FILE_MAX (BORROW_MAX_TASKS * (2 * sizeof(struct user_regs_struct) + 160) + 4096)
+
+/* Where the record goes: save writes it whole and durably, clear removes
+ * it (both 0 or -errno). Set by the worker; without it nothing is
+ * recorded and borrowed tasks keep PTRACE_O_EXITKILL throughout. */
+struct borrow_store {
+	int (*save)(void *arg, const char *buf, size_t len);
+	int (*clear)(void *arg);
+	void *arg;
+};
+void borrow_set_store(const struct borrow_store *s);
+
+/* Take charge of cg for a checkpoint: from borrow_freeze on, it is frozen
+ * whenever nothing injected runs. False without a store or for a v1
+ * freezer (whose frozen tasks can't be interrupted by a new tracer). */
+bool borrow_begin(const struct cgroup *cg);
+/* Freeze cg (the tasks sit in their ptrace stops). 0 or -errno. */
+int borrow_freeze(void);
+/* Every task put back: the record goes, then the cgroup thaws. */
+int borrow_end(void);
+bool borrow_active(void);
+
+/* rtask hooks. note: t's saved registers and mask, before any change
+ * (tgid: its process). */
+int borrow_note(const struct rtask *t, pid_t tgid);
+void borrow_blocked(pid_t tid);
+/* tid's ptrace options changed (PTRACE_O_SUSPEND_SECCOMP). */
+void borrow_opts(pid_t tid, long opts);
+void borrow_drop(pid_t tid);
+/* A scratch area at [addr, addr + len) in tgid, recorded before the mmap
+ * that makes it (at a fixed address, over a hole) and dropped after the
+ * munmap. */
+int borrow_scratch(pid_t tgid, uint64_t addr, uint64_t len);
+void borrow_scratch_gone(pid_t tgid);
+/* Write the record as it now is (removed when empty). */
+int borrow_flush(void);
+
+/* An injected call or batch in t runs between these two: the record
+ * written, the cgroup thawed, every borrowed task with PTRACE_O_EXITKILL.
+ * No-ops when the cgroup is not frozen. */
+int borrow_run_begin(const struct rtask *t);
+int borrow_run_end(const struct rtask *t);
+
+/* The record read back (recovery): every field bounded, or -EBADMSG. */
+#define BORROW_SCRATCH_MAX (1u << 20)
+#define BORROW_ADDR_MAX (1ull << 47)
+struct borrow_rec_task {
+	pid_t tid, tgid;
+	uint64_t start, sigmask, insn;
+	bool blocked, seized;
+	struct user_regs_struct regs;
+};
+
+struct borrow_rec_scratch {
+	pid_t tgid;
+	uint64_t addr, len;
+};
+
+struct borrow_rec {
+	struct borrow_rec_task *t;
+	size_t nt;
+	struct borrow_rec_scratch *s;
+	size_t ns;
+};
+
+int borrow_parse(const char *text, size_t len, struct borrow_rec *rc);
+void borrow_rec_free(struct borrow_rec *rc);
