@@ -20,17 +20,24 @@
 
 struct restore_ctx;
 
-/* dump: the pages of mapping v of p that were written since the parent
- * image, as a bitmap of its pages, re-protected (PAGEMAP_SCAN). *ret_map
- * NULL: every page counts as written (the mapping is not tracked, or the
- * image has no parent). Tracked mappings are scanned on every --incremental
- * checkpoint, so the next one counts from this one. */
-int incr_vma_written(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v,
-		     unsigned long **ret_map);
-static inline bool incr_test(const unsigned long *map, size_t i)
-{
-	return map[i / (8 * sizeof(long))] & (1ul << (i % (8 * sizeof(long))));
-}
+/* dump: the runs of mapping v of p, from the kernel's page tables walked
+ * by PAGEMAP_SCAN (no per-page work): its pages written since the parent
+ * image (INCR_WRITE, at most PAGEBUF_LEN each), re-protected, and the rest
+ * of its own pages (INCR_PARENT: the parent's); pages in neither are not
+ * its own. 0 and no runs: every page counts as written (the mapping is not
+ * tracked, or the image has no parent); 1: runs in *ret (free ret->v).
+ * Tracked mappings are scanned on every --incremental checkpoint, so the
+ * next one counts from this one. */
+enum { INCR_WRITE = 1, INCR_PARENT = 2 };
+struct incr_run_out {
+	uint64_t start, end;
+	int action;
+};
+struct incr_runs {
+	struct incr_run_out *v;
+	size_t n, cap;
+};
+int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v, struct incr_runs *ret);
 /* While p's threads are prepared for injection: a userfaultfd for its
  * mappings not yet tracked, made in it and taken out of it. */
 void incr_take_uffd(struct dump_ctx *ctx, struct dump_proc *p);
