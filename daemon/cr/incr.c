@@ -230,8 +230,10 @@ int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__I
 		free(w.v);
 		return 0;
 	}
+	/* anonymous memory has no page cache: no page lookup per entry */
 	if (r >= 0)
-		r = scan(fd, v->start, v->end, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, PAGE_IS_FILE, &own);
+		r = scan(fd, v->start, v->end, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			 v->kind == CKPT__IMG__VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE, &own);
 	if (r >= 0)
 		r = runs_of(&w, &own, ret);
 	free(w.v);
