@@ -14,6 +14,8 @@
 # the child's own child, which names it by digest, still restores); ckptd
 # killed mid-merge, before and after the child is replaced, leaves a
 # chain that restores; a replaced parent is still refused after a merge.
+# From its third step on incrwriter discards pages it wrote before: an
+# image must not take them from its parent.
 . "$(dirname "$0")/lib.sh"
 
 # incr NAME [ARGS...]: checkpoint --incremental, its --json answer in $out
