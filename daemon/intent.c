@@ -26,7 +26,6 @@
 static const char *const op_words[] = {
 	[OP_NONE] = "none", [OP_CHECKPOINT] = "checkpoint", [OP_RESTART] = "restart",
 	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_RUN] = "run",
-	[OP_IMAGE_RM] = "images rm",
 };
 static const char *const phase_words[] = {
 	[INTENT_BEGUN] = "begun", [INTENT_COMMITTED] = "committed", [INTENT_HANDED_OFF] = "handed-off",
