@@ -15,7 +15,11 @@
 # every page (SIGUSR2; "ok"); it is killed, the chain restarted from the
 # store, and the restarted program checks every page too ("ok").
 #
-# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2).
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2),
+# CKPT_BUILD_BASE: another build to compare with, its rounds interleaved
+# with CKPT_BUILD's in the same run (each row names its build). Every row
+# gives the load average at its start. ckptd's phase timings of each
+# checkpoint (its "us by phase" log line) go to stderr.
 set -u -o pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -63,22 +67,33 @@ sys.exit(0 if any(c["name"] == sys.argv[1] and c["state"] == "stopped" for c in 
 		n=$(ckctl logs "$name" | grep -c '^PASS')
 		ckctl kill "$name" --signal USR2 >/dev/null && wait_count "$name" '^PASS' $(( n + 1 )) 600 && rok=ok
 	fi
+	# where each checkpoint's time went (ckptd's log: "us by phase")
+	grep -o 'checkpoint [^:]*: us by phase:.*' "$TMP/ckptd.log" | sed "s/^/  $size MiB $(basename "$BUILD"): /" >&2
 	echo "$(echo "$full" | field image_bytes) $(echo "$full" | field total_us)" \
 	     "$(echo "$incr" | field image_bytes) $(echo "$incr" | field total_us) $ok $rok $(( (${t1:-$t0} - t0) / 1000 ))"
 	exit 0
 fi
 
-printf '%-9s %12s %10s %12s %10s %8s %8s %9s %9s %11s\n' memory "full bytes" "full ms" "incr bytes" "incr ms" \
-	"bytes %" "time %" verified restored "restart ms"
+BUILDS=("$BUILD")
+if [ -n "${CKPT_BUILD_BASE:-}" ]; then
+	[ -x "$CKPT_BUILD_BASE/ckptd" ] || { echo "bench: no ckptd in $CKPT_BUILD_BASE" >&2; exit 1; }
+	BUILDS=("$CKPT_BUILD_BASE" "$BUILD")
+fi
+printf '%-9s %-16s %6s %12s %10s %12s %10s %8s %8s %9s %9s %11s\n' memory build load "full bytes" "full ms" \
+	"incr bytes" "incr ms" "bytes %" "time %" verified restored "restart ms"
 for size in "${SIZES[@]}"; do
 	for _ in $(seq "$REPS"); do
-		r=$("$0" --round "$size") || r="- - - - NO NO -"
-		read -r fb ft ib it ok rok rt <<<"$r"
-		awk -v s="$size" -v fb="$fb" -v ft="$ft" -v ib="$ib" -v it="$it" -v ok="$ok" -v rok="$rok" -v rt="$rt" 'BEGIN {
-			bad = fb == "-" || ib == "-"
-			printf "%-9s %12s %10s %12s %10s %8s %8s %9s %9s %11s\n", s " MiB", fb,
-			       bad ? "-" : sprintf("%.1f", ft / 1000), ib, bad ? "-" : sprintf("%.1f", it / 1000),
-			       bad ? "-" : sprintf("%.2f", 100 * ib / fb), bad ? "-" : sprintf("%.2f", 100 * it / ft),
-			       ok, rok, rt == "-" ? "-" : sprintf("%.1f", rt / 1000) }'
+		for b in "${BUILDS[@]}"; do
+			load=$(cut -d' ' -f1 /proc/loadavg)
+			r=$(CKPT_BUILD=$b "$0" --round "$size") || r="- - - - NO NO -"
+			read -r fb ft ib it ok rok rt <<<"$r"
+			awk -v s="$size" -v b="$(basename "$b")" -v l="$load" -v fb="$fb" -v ft="$ft" -v ib="$ib" -v it="$it" \
+			    -v ok="$ok" -v rok="$rok" -v rt="$rt" 'BEGIN {
+				bad = fb == "-" || ib == "-"
+				printf "%-9s %-16s %6s %12s %10s %12s %10s %8s %8s %9s %9s %11s\n", s " MiB", b, l, fb,
+				       bad ? "-" : sprintf("%.1f", ft / 1000), ib, bad ? "-" : sprintf("%.1f", it / 1000),
+				       bad ? "-" : sprintf("%.2f", 100 * ib / fb), bad ? "-" : sprintf("%.2f", 100 * it / ft),
+				       ok, rok, rt == "-" ? "-" : sprintf("%.1f", rt / 1000) }'
+		done
 	done
 done
