@@ -25,7 +25,7 @@ enum container_state {
 };
 
 /* The operation holding a container busy; OP_NONE when idle. */
-enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM, OP_IMPORT, OP_RUN };
+enum op_kind { OP_NONE = 0, OP_CHECKPOINT, OP_RESTART, OP_KILL, OP_RM, OP_IMPORT, OP_RUN, OP_IMAGE_RM };
 
 struct container {
 	struct container *next;

@@ -30,6 +30,10 @@ void query_check(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t
 void query_ps(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void query_stats(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 void query_image_rm(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
+/* merge.c: images rm of image id, the parent of incremental image child:
+ * the child takes its pages, in a worker; the answer comes from there. */
+struct container;
+void merge_image_rm(struct conn *cn, struct container *c, const char *id, const char *child);
 void query_wait(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, size_t nfds);
 /* The container's state changed: answer the waits its workload's end completes. */
 void query_wait_wake(struct container *ct);

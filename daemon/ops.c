@@ -42,6 +42,7 @@
 static const char *const op_names[] = {
 	[OP_NONE] = "nothing", [OP_CHECKPOINT] = "checkpoint", [OP_RESTART] = "restart",
 	[OP_KILL] = "kill", [OP_RM] = "rm", [OP_IMPORT] = "import", [OP_RUN] = "run",
+	[OP_IMAGE_RM] = "images rm",
 };
 
 void ops_refuse(struct conn *cn, Ckpt__Rpc__ErrorCode code, const struct hint_facts *hf, const char *fmt, ...)

@@ -321,10 +321,17 @@ void query_image_rm(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	r = query_image_owner(c, id);
 	if (r >= 0 && !access_may_act(cn->uid, (uid_t)r))
 		r = -ENOENT;    /* not the peer's: not there for it */
-	if (r >= 0 && store_child(c->dir_fd, id, child) > 0) {
-		conn_reply_error(cn, E(ERR_BAD_STATE), "images rm: container %s: image %s is the parent of incremental "
-				 "image %s, which needs its pages: remove %s (and its own children) first, or restart "
-				 "the container from %s and take a full checkpoint", c->name, id, child, child, child);
+	if (r >= 0)
+		r = store_child(c->dir_fd, id, child);
+	if (r > 1) {
+		conn_reply_error(cn, E(ERR_BAD_STATE), "images rm: container %s: image %s is the parent of %d incremental "
+				 "images (%s and others), which need its pages: only an image with one child is merged "
+				 "into it; remove the others first", c->name, id, (int)r, child);
+		return;
+	}
+	if (r == 1) {
+		/* the child takes the pages it needs of it, in a worker */
+		merge_image_rm(cn, c, id, child);
 		return;
 	}
 	if (r >= 0)

@@ -435,12 +435,12 @@ int store_child(int dir_fd, const char *id, char ret_child[STORE_ID_MAX])
 	size_t n;
 	int r = store_list(dir_fd, &imgs, &n);
 
+	int found = 0;
+
 	for (size_t i = 0; r >= 0 && i < n; i++)
-		if (store_parent(dir_fd, imgs[i].id, parent) > 0 && streq(parent, id)) {
+		if (store_parent(dir_fd, imgs[i].id, parent) > 0 && streq(parent, id) && found++ == 0)
 			snprintf(ret_child, STORE_ID_MAX, "%s", imgs[i].id);
-			return 1;
-		}
-	return r < 0 ? r : 0;
+	return r < 0 ? r : found;
 }
 
 void store_cache_free(struct store_cache *sc)

@@ -59,7 +59,7 @@ int store_verify(int dir_fd, const char *id, const struct mac_key *keys, size_t 
 /* The image an incremental image names as its parent (its header's): 1
  * with it in ret_parent, 0 for a full image, or -errno. */
 int store_parent(int dir_fd, const char *id, char ret_parent[STORE_ID_MAX]);
-/* An image that names id as its parent: 1 with it in ret_child, 0: none. */
+/* How many images name id as their parent, the first of them in ret_child. */
 int store_child(int dir_fd, const char *id, char ret_child[STORE_ID_MAX]);
 /* Unlink ID.img (-ENOENT if absent) and fsync the images dir. */
 int store_remove(int dir_fd, const char *id);

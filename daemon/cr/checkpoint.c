@@ -22,12 +22,16 @@
 #include "sock.h"
 #include "tty.h"
 #include "validate.h"
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
+
+/* Where the time of a checkpoint goes (its log line). */
+enum { PH_FREEZE, PH_SEIZE, PH_META, PH_PAGES, PH_ARM, PH_TAIL, PH_COMMIT, CKPT_PHASES };
 
 struct ckpt_job {
 	struct dump_ctx ctx;
@@ -36,6 +40,7 @@ struct ckpt_job {
 	bool held;                 /* its traffic is dropped (cr_net_ops.hold) */
 	uint64_t t_start, t_frozen;
 	uint64_t t_released;       /* the tasks run again (0: not yet) */
+	uint64_t t_phase[CKPT_PHASES]; /* when each of ckpt_phase_names ended (log_info) */
 	struct cr_ns_config ns;    /* read when frozen: its clocks stop there */
 	struct ns_ipc ipc;         /* its IPC namespace's objects */
 	bool *refused;             /* --check: per process, something of it was refused */
@@ -46,6 +51,32 @@ struct ckpt_job {
  * --check nothing is collected and r is returned as it is. */
 #define STEP(j, call) ({ size_t _before = cr_refusal_count((j)->ctx.err); int _r = (call); \
 			 cr_refusal_absorbed((j)->ctx.err, _r, _before) ? 0 : _r; })
+
+/* Each mark is the end of the phase of that name, counted from the one
+ * before. */
+static const char *const ckpt_phase_names[CKPT_PHASES] = {
+	"freeze", "seize", "metadata", "pages", "arm", "tail+sync", "commit",
+};
+
+static void mark(struct ckpt_job *j, int phase)
+{
+	j->t_phase[phase] = cr_now_us();
+}
+
+static void log_phases(const struct ckpt_job *j)
+{
+	char buf[256];
+	size_t n = 0;
+	uint64_t prev = j->t_start;
+
+	for (int i = 0; i < CKPT_PHASES && n < sizeof(buf); i++) {
+		if (!j->t_phase[i])
+			continue;
+		n += snprintf(buf + n, sizeof(buf) - n, " %s %" PRIu64, ckpt_phase_names[i], j->t_phase[i] - prev);
+		prev = j->t_phase[i];
+	}
+	log_info("checkpoint %s: us by phase:%s", j->ctx.req->name, buf);
+}
 
 static void progress(struct ckpt_job *j, const char *phase)
 {
@@ -582,6 +613,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = cr_fail(err, CR_ERR_INTERNAL, -r, "the image's MAC");
 	else
 		r = freeze(&j);
+	mark(&j, PH_FREEZE);
 	if (r >= 0)
 		r = cr_phase(req->phase, req->phase_arg, "frozen", err);
 	if (r >= 0)
@@ -594,6 +626,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = STEP(&j, tree_check(&j.ctx));
 	if (r >= 0)
 		r = seize(&j);
+	mark(&j, PH_SEIZE);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-seized");
 	if (r >= 0)
@@ -609,18 +642,22 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	/* all of the metadata, checked as restart will check it, then the pages */
 	if (r >= 0)
 		r = dump_meta_write(&j.ctx);
+	mark(&j, PH_META);
 	if (r >= 0)
 		r = write_pages(&j);
 	else
 		snapshot_end(&j.ctx);
+	mark(&j, PH_PAGES);
 	/* still stopped: what is written from now on is the next image's */
 	if (r >= 0 && req->incremental && !req->check_only)
 		incr_arm(&j.ctx);
+	mark(&j, PH_ARM);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-tail");
 	/* a check writes into a sink: no tail, nothing to sync */
 	if (r >= 0 && !req->check_only)
 		r = write_tail(&j);
+	mark(&j, PH_TAIL);
 	if (r >= 0)
 		r = cr_phase(req->phase, req->phase_arg, "dumped", err);
 	if (r >= 0 && req->leave_running)
@@ -632,6 +669,9 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (r < 0)
 		sem_undo_note_failure(&j.ctx);
 	ckpt_finish(&j, r >= 0);
+	mark(&j, PH_COMMIT);
+	if (r >= 0)
+		log_phases(&j);
 	/* nothing is left to undo: told, never waited at */
 	if (r >= 0 && !req->leave_running)
 		(void)cr_phase(req->phase, req->phase_arg, "killed", err);

@@ -8,7 +8,10 @@
  * ckpt-batched (a batch of calls just run in it), ckpt-committed and
  * restore-done (after
  * the point of no return), ckptd ckpt-saving, restore-saving and run-saving
- * (before it records the outcome).
+ * (before it records the outcome). images rm of a parent (merge.c):
+ * merge-copy (both images checked), merge-written (the merged child
+ * synced, not yet in place), merge-renamed (in place, the parent not yet
+ * removed).
  *
  * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
  * <point>:kill-worker the worker, <point>:kill-both (worker points only)

@@ -16,8 +16,7 @@
 #include <unistd.h>
 
 #define INCR_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
-#define INCR_VEC 512               /* regions per PAGEMAP_SCAN call */
-#define BITS (8 * sizeof(unsigned long))
+#define INCR_VEC 4096              /* regions per PAGEMAP_SCAN call */
 
 struct incr_state {
 	int *uffd;                     /* per process (dump_ctx.procs); -1: none */
@@ -66,31 +65,61 @@ static int pagemap_fd(struct dump_ctx *ctx, struct incr_state *s, pid_t pid)
 	return s->pm_fd >= 0 ? s->pm_fd : cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening pagemap", pid);
 }
 
-/* PAGEMAP_SCAN over [start, end): pages written (or holding the zero page,
- * which a read of a discarded page maps unprotected-looking) set in map,
- * and protected again. -EPERM: the range is not tracked. */
-static int scan(int fd, uint64_t start, uint64_t end, unsigned long *map)
+/* Regions of one mapping, as PAGEMAP_SCAN reports them (sorted). */
+struct regions {
+	struct page_region *v;
+	size_t n, cap;
+};
+
+/* PAGEMAP_SCAN over [start, end): every region of pages in any category of
+ * anyof, its categories of ret. The kernel walks the page tables and
+ * reports runs, not pages; a region split across calls is joined again.
+ * flags PM_SCAN_WP_MATCHING protects what it reports again. -EPERM (with
+ * PM_SCAN_CHECK_WPASYNC): the range is not tracked. */
+static int scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t anyof, uint64_t ret,
+		struct regions *out)
 {
-	struct page_region vec[INCR_VEC];
 	struct pm_scan_arg a = {
-		.size = sizeof(a), .flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC,
-		.start = start, .end = end, .vec = (uintptr_t)vec, .vec_len = INCR_VEC,
-		.category_anyof_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
-		.return_mask = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
+		.size = sizeof(a), .flags = flags, .start = start, .end = end,
+		.category_anyof_mask = anyof, .return_mask = ret,
 	};
-	uint64_t base = start;
 
 	while (a.start < end) {
-		long n = ioctl(fd, PAGEMAP_SCAN, &a);
+		struct page_region *last;
+		size_t base;
+		long n;
 
+		if (out->cap - out->n < INCR_VEC) {
+			size_t cap = out->cap * 2 + INCR_VEC;
+			struct page_region *v;
+
+			if (cap > CR_INCR_RUNS_MAX)
+				return -E2BIG;
+			v = realloc(out->v, cap * sizeof(*v));
+			if (!v)
+				return -ENOMEM;
+			out->v = v;
+			out->cap = cap;
+		}
+		a.vec = (uintptr_t)(out->v + out->n);
+		a.vec_len = INCR_VEC;
+		n = ioctl(fd, PAGEMAP_SCAN, &a);
 		if (n < 0)
 			return -errno;
-		for (long k = 0; k < n; k++)
-			for (uint64_t p = vec[k].start; p < vec[k].end && p < end; p += PAGE_SZ) {
-				size_t i = (p - base) / PAGE_SZ;
+		base = out->n;
+		for (long k = 0; k < n; k++) {
+			struct page_region *g = &out->v[base + k];
 
-				map[i / BITS] |= 1ul << (i % BITS);
-			}
+			last = out->n ? &out->v[out->n - 1] : NULL;
+			g->start = MAX(g->start, start);
+			g->end = MIN(g->end, end);
+			if (g->start >= g->end)
+				continue;
+			if (last && last->end == g->start && last->categories == g->categories)
+				last->end = g->end;
+			else
+				out->v[out->n++] = *g;
+		}
 		if (a.walk_end <= a.start || a.walk_end >= end)
 			break;
 		a.start = a.walk_end;
@@ -98,15 +127,87 @@ static int scan(int fd, uint64_t start, uint64_t end, unsigned long *map)
 	return 0;
 }
 
-int incr_vma_written(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v,
-		     unsigned long **ret_map)
+/* The process's own pages (mm_dump.c want_page): present or swapped,
+ * not a file's page cache (a private file mapping's pages it never
+ * wrote; the zero page counts as its own, as the pagemap has it). */
+static bool own_region(const struct page_region *g)
 {
-	size_t n = (v->end - v->start) / PAGE_SZ;
-	_cleanup_free_ unsigned long *map = NULL;
+	return !(g->categories & PAGE_IS_FILE);
+}
+
+static int run_put(struct incr_runs *o, uint64_t start, uint64_t end, int action)
+{
+	/* a written run is read into the page buffer whole */
+	uint64_t most = action == INCR_WRITE ? PAGEBUF_LEN : UINT64_MAX;
+
+	while (start < end) {
+		uint64_t stop = end - start > most ? start + most : end;
+		struct incr_run_out *l = o->n ? &o->v[o->n - 1] : NULL;
+
+		if (l && l->action == action && l->end == start && (action != INCR_WRITE || stop - l->start <= most)) {
+			l->end = stop;
+		} else {
+			if (o->n == o->cap) {
+				size_t cap = o->cap ? 2 * o->cap : 64;
+				struct incr_run_out *v;
+
+				if (cap > CR_INCR_RUNS_MAX)
+					return -E2BIG;
+				v = realloc(o->v, cap * sizeof(*v));
+				if (!v)
+					return -ENOMEM;
+				o->v = v;
+				o->cap = cap;
+			}
+			o->v[o->n++] = (struct incr_run_out){ start, stop, action };
+		}
+		start = stop;
+	}
+	return 0;
+}
+
+static const struct page_region *next_own(const struct regions *r, size_t *i, uint64_t pos)
+{
+	while (*i < r->n && (r->v[*i].end <= pos || !own_region(&r->v[*i])))
+		(*i)++;
+	return *i < r->n ? &r->v[*i] : NULL;
+}
+
+/* The runs of a mapping: its own pages written since the parent image
+ * (w) are saved, the rest of its own pages (own) are the parent's; what
+ * is in neither is not its own now (never touched, or discarded since),
+ * and the fresh mapping of restart has it right. */
+static int runs_of(const struct regions *w, const struct regions *own, struct incr_runs *o)
+{
+	size_t i = 0, j = 0;
+	uint64_t pos = 0;
+	int r = 0;
+
+	for (;;) {
+		const struct page_region *a = next_own(w, &i, pos), *b = next_own(own, &j, pos);
+		uint64_t as = a ? MAX(a->start, pos) : UINT64_MAX, bs = b ? MAX(b->start, pos) : UINT64_MAX;
+
+		if (!a && !b)
+			return r;
+		if (a && as <= bs) {
+			r = run_put(o, as, a->end, INCR_WRITE);
+			pos = a->end;
+		} else {
+			pos = a ? MIN(b->end, as) : b->end;
+			r = run_put(o, bs, pos, INCR_PARENT);
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v, struct incr_runs *ret)
+{
+	struct regions w = { 0 }, own = { 0 };
 	struct incr_state *s;
 	int fd, r;
 
-	*ret_map = NULL;
+	*ret = (struct incr_runs){ 0 };
 	if (!ctx->req->incremental || !private_memory(v))
 		return 0;
 	s = incr_get(ctx);
@@ -115,21 +216,36 @@ int incr_vma_written(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt
 	fd = pagemap_fd(ctx, s, p->pid);
 	if (fd < 0)
 		return fd;
-	map = calloc((n + BITS - 1) / BITS, sizeof(*map));
-	if (!map)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: written-page bitmap", p->pid);
-	r = scan(fd, v->start, v->end, map);
-	if (r == -EPERM)
+	/* Pages written (or holding the zero page, which a read of a
+	 * discarded page maps unprotected-looking), protected again: the next
+	 * image counts from this one. */
+	r = scan(fd, v->start, v->end, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
+		 PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_FILE, &w);
+	if (r == -EPERM) {
+		free(w.v);
 		return 0;   /* not tracked since the parent: written whole */
-	if (r < 0)
-		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, "mapping", "task %d: PAGEMAP_SCAN of %#lx-%#lx",
-				   p->pid, (unsigned long)v->start, (unsigned long)v->end);
-	/* Scanned all the same: the next image counts from this one. An
-	 * image without a parent, or a mapping a forked child shares with
+	}
+	/* An image without a parent, or a mapping a forked child shares with
 	 * its parent (whose pages restart gets by fork), is written whole. */
-	if (!ctx->req->parent_id || (v->has_inherit && v->inherit))
+	if (r >= 0 && (!ctx->req->parent_id || (v->has_inherit && v->inherit))) {
+		free(w.v);
 		return 0;
-	*ret_map = TAKE_PTR(map);
+	}
+	/* anonymous memory has no page cache: no page lookup per entry */
+	if (r >= 0)
+		r = scan(fd, v->start, v->end, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+			 v->kind == CKPT__IMG__VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE, &own);
+	if (r >= 0)
+		r = runs_of(&w, &own, ret);
+	free(w.v);
+	free(own.v);
+	if (r < 0) {
+		free(ret->v);
+		*ret = (struct incr_runs){ 0 };
+		return cr_fail_obj(ctx->err, r == -ENOMEM ? CR_ERR_INTERNAL : CR_ERR_KERNEL, -r, "mapping",
+				   "task %d: PAGEMAP_SCAN of %#lx-%#lx", p->pid, (unsigned long)v->start,
+				   (unsigned long)v->end);
+	}
 	return 1;
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Incremental images, restart's side (incr.h): the parents an image names,
  * each read whole (checksums, tail, MAC as the child's), checked to be the
- * one named (the same container, the digest its child holds), and indexed:
+ * one named (the same container, the digest its child holds, or, for an
+ * image images rm rewrote, the digest of the image it replaced), and indexed:
  * for each task's segment, where its page runs are in the file and which
  * runs it leaves to its own parent. A PARENT_REF is then served from the
  * newest image that holds the pages. */
@@ -45,6 +46,7 @@ struct incr_chain {
 	struct incr_image *img;        /* parent first */
 	size_t n;
 	void *buf;
+	struct cr_error *err;
 };
 
 static struct incr_task *task_get(struct incr_image *im, int32_t pid, bool add)
@@ -169,8 +171,8 @@ static int index_record(struct image_reader *rd, struct incr_image *im, struct i
 	return r;
 }
 
-static int index_image(struct restore_ctx *ctx, struct incr_image *im, Ckpt__Img__Header **ret_hdr,
-		       uint64_t *ret_digest)
+static int index_image(struct cr_error *err, const struct incr_trust *t, struct incr_image *im,
+		       Ckpt__Img__Header **ret_hdr, uint64_t *ret_digest)
 {
 	struct index_state st = { 0 };
 	struct image_reader rd;
@@ -180,10 +182,10 @@ static int index_image(struct restore_ctx *ctx, struct incr_image *im, Ckpt__Img
 	int r;
 
 	image_reader_init(&rd, im->fd);
-	r = ctx->req->trust_image ? 0 : image_reader_verify(&rd, ctx->req->keys, ctx->req->nkeys);
+	r = t->trust ? 0 : image_reader_verify(&rd, t->keys, t->nkeys);
 	if (r < 0) {
 		image_reader_free(&rd);
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "the image's MAC keys");
+		return cr_fail(err, CR_ERR_INTERNAL, -r, "the image's MAC keys");
 	}
 	while ((r = image_read_record(&rd, &type, &p, &len)) > 0) {
 		if (type == IMG_HEADER && !*ret_hdr &&
@@ -198,7 +200,7 @@ static int index_image(struct restore_ctx *ctx, struct incr_image *im, Ckpt__Img
 	if (r == 0)
 		*ret_digest = rd.chain;
 	else
-		r = cr_fail(ctx->err, r == -ENOMEM ? CR_ERR_INTERNAL : CR_ERR_BAD_IMAGE, r == -EBADMSG ? 0 : -r,
+		r = cr_fail(err, r == -ENOMEM ? CR_ERR_INTERNAL : CR_ERR_BAD_IMAGE, r == -EBADMSG ? 0 : -r,
 			    "parent image %s: %s", im->id, rd.error[0] ? rd.error : "a malformed page record");
 	if (st.pm)
 		protobuf_c_message_free_unpacked(&st.pm->base, NULL);
@@ -215,6 +217,7 @@ int incr_chain_open(struct restore_ctx *ctx)
 	char wantbuf[64];
 	const char *want = h->parent_id;
 	uint64_t digest = h->parent_digest;
+	const struct incr_trust trust = { ctx->req->keys, ctx->req->nkeys, ctx->req->trust_image };
 	struct incr_chain *c;
 	size_t i;
 	int r = 0;
@@ -230,6 +233,7 @@ int incr_chain_open(struct restore_ctx *ctx)
 	c = ctx->chain = calloc(1, sizeof(*c));
 	if (!c || !(c->img = calloc(ctx->req->nparents, sizeof(*c->img))) || !(c->buf = malloc(PAGEBUF_LEN)))
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "the parent images' index");
+	c->err = ctx->err;
 	for (i = 0; i < ctx->req->nparents && r >= 0 && want; i++) {
 		struct incr_image *im = &c->img[c->n++];
 		Ckpt__Img__Header *ph = NULL;
@@ -240,10 +244,10 @@ int incr_chain_open(struct restore_ctx *ctx)
 		if (strcmp(im->id, want) != 0)
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: its parent is %.24s, not %s", want, im->id);
 		if (r >= 0)
-			r = index_image(ctx, im, &ph, &d);
+			r = index_image(ctx->err, &trust, im, &ph, &d);
 		if (r >= 0 && (!ph || !ph->container || !h->container || strcmp(ph->container, h->container) != 0))
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "parent image %s: of another container", im->id);
-		else if (r >= 0 && d != digest)
+		else if (r >= 0 && !incr_answers(ph, d, digest))
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "parent image %s: not the image its child was made "
 				    "after (its digest differs)", im->id);
 		want = NULL;
@@ -291,8 +295,10 @@ static bool inherited_there(const struct incr_task *t, uint64_t a, uint64_t b)
 	return false;
 }
 
-static int copy_data(struct restore_ctx *ctx, const struct incr_image *im, uint64_t off, uint64_t addr, uint64_t len)
+/* The restart's sink: pages into the task being restored. */
+static int copy_data(void *arg, const struct incr_image *im, uint64_t off, uint64_t addr, uint64_t len)
 {
+	struct restore_ctx *ctx = arg;
 	struct incr_chain *c = ctx->chain;
 
 	while (len) {
@@ -315,17 +321,22 @@ static int copy_data(struct restore_ctx *ctx, const struct incr_image *im, uint6
 	return 0;
 }
 
-/* [addr, end) of task pid as image level of the chain has it. */
-static int fill(struct restore_ctx *ctx, size_t level, int32_t pid, uint64_t addr, uint64_t end)
+/* [addr, end) of task pid as image level of the chain has it, handed to
+ * sink: its pages from the image that holds them, and what the oldest
+ * image leaves to a parent beyond the chain (an error without sink->ref). */
+static int fill(struct incr_chain *c, const struct incr_sink *sink, size_t level, int32_t pid, uint64_t addr,
+		uint64_t end)
 {
 	const struct incr_image *im;
 	const struct incr_task *t;
 	int r = 0;
 
-	if (level >= ctx->chain->n)
-		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: pages at %#lx of task %d left to a parent that "
+	if (level >= c->n && sink->ref)
+		return sink->ref(sink->arg, addr, end - addr);
+	if (level >= c->n)
+		return cr_fail(c->err, CR_ERR_BAD_IMAGE, 0, "image: pages at %#lx of task %d left to a parent that "
 			       "the chain lacks", (unsigned long)addr, pid);
-	im = &ctx->chain->img[level];
+	im = &c->img[level];
 	t = task_get((struct incr_image *)im, pid, false);
 	while (addr < end && r >= 0) {
 		uint64_t next, stop;
@@ -337,16 +348,16 @@ static int fill(struct restore_ctx *ctx, size_t level, int32_t pid, uint64_t add
 			 * page it had by fork from its parent is another's. */
 			stop = MIN(end, next);
 			if (inherited_there(t, addr, stop))
-				return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx that parent image %s "
+				return cr_fail(c->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx that parent image %s "
 					       "leaves to a forked mapping", pid, (unsigned long)addr, im->id);
 			addr = stop;
 			continue;
 		}
 		stop = MIN(end, x->vaddr + x->nr * PAGE_SZ);
 		if (x->kind == RUN_DATA)
-			r = copy_data(ctx, im, x->off + (addr - x->vaddr), addr, stop - addr);
+			r = sink->data(sink->arg, im, x->off + (addr - x->vaddr), addr, stop - addr);
 		else
-			r = fill(ctx, level + 1, pid, addr, stop);
+			r = fill(c, sink, level + 1, pid, addr, stop);
 		addr = stop;
 	}
 	return r;
@@ -354,15 +365,48 @@ static int fill(struct restore_ctx *ctx, size_t level, int32_t pid, uint64_t add
 
 int incr_chain_fill(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 {
+	const struct incr_sink sink = { .data = copy_data, .arg = ctx };
+
 	if (!ctx->chain)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: pages left to a parent it does not name");
-	return fill(ctx, 0, ctx->cur->tt->pid, pm->vaddr, pm->vaddr + pm->nr_pages * PAGE_SZ);
+	return fill(ctx->chain, &sink, 0, ctx->cur->tt->pid, pm->vaddr, pm->vaddr + pm->nr_pages * PAGE_SZ);
 }
 
-void incr_chain_free(struct restore_ctx *ctx)
+bool incr_answers(const Ckpt__Img__Header *ph, uint64_t digest, uint64_t named)
 {
-	struct incr_chain *c = ctx->chain;
+	return digest == named || (ph && ph->has_replaces_digest && ph->replaces_digest == named);
+}
 
+int incr_index_open(int fd, const char *id, const struct incr_trust *t, struct cr_error *err,
+		    struct incr_chain **ret, Ckpt__Img__Header **ret_hdr, uint64_t *ret_digest)
+{
+	struct incr_chain *c = calloc(1, sizeof(*c));
+	int r;
+
+	*ret = NULL;
+	*ret_hdr = NULL;
+	if (!c || !(c->img = calloc(1, sizeof(*c->img)))) {
+		free(c);
+		return cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "image %s: its index", id);
+	}
+	c->n = 1;
+	c->err = err;
+	c->img[0].fd = fd;
+	c->img[0].id = id;
+	*ret = c;
+	r = index_image(err, t, &c->img[0], ret_hdr, ret_digest);
+	if (r >= 0 && !*ret_hdr)
+		r = cr_fail(err, CR_ERR_BAD_IMAGE, 0, "image %s: no header", id);
+	return r;
+}
+
+int incr_index_fill(struct incr_chain *c, const struct incr_sink *sink, int32_t pid, uint64_t addr, uint64_t end)
+{
+	return fill(c, sink, 0, pid, addr, end);
+}
+
+static void chain_destroy(struct incr_chain *c)
+{
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++) {
@@ -375,5 +419,15 @@ void incr_chain_free(struct restore_ctx *ctx)
 	free(c->img);
 	free(c->buf);
 	free(c);
+}
+
+void incr_index_free(struct incr_chain *c)
+{
+	chain_destroy(c);
+}
+
+void incr_chain_free(struct restore_ctx *ctx)
+{
+	chain_destroy(ctx->chain);
 	ctx->chain = NULL;
 }

@@ -308,21 +308,29 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 			  int ppm_fd, const Ckpt__Img__Vma *v)
 {
 	static uint64_t pmebuf[PM_CHUNK], ppmebuf[PM_CHUNK];
-	_cleanup_free_ unsigned long *written = NULL;
+	struct incr_runs runs;
 	uint64_t addr = v->start;
 	int r;
 
 	if (v->kind != CKPT__IMG__VMA_KIND__VMA_ANON && v->kind != CKPT__IMG__VMA_KIND__VMA_FILE_PRIVATE &&
 	    !(v->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !(v->flags & MAP_SHARED)))
 		return 0;   /* no page of it is this process's own (want_page) */
-	r = incr_vma_written(ctx, p, v, &written);
+	r = incr_vma_runs(ctx, p, v, &runs);
 	if (r < 0)
 		return r;
+	if (r > 0) {
+		/* tracked since the parent image: the kernel's runs, nothing per page */
+		for (size_t k = 0; k < runs.n && r >= 0; k++)
+			r = flush_run(ctx, p, runs.v[k].action, runs.v[k].start, (runs.v[k].end - runs.v[k].start) / PAGE_SZ);
+		free(runs.v);
+		if (r >= 0 && ctx->req->progress)
+			ctx->req->progress(ctx->req->progress_arg, "memory", ctx->pages, 0);
+		return r < 0 ? r : 0;
+	}
 
 	while (addr < v->end) {
 		size_t n = MIN((v->end - addr) / PAGE_SZ, (uint64_t)PM_CHUNK), i, run = 0;
 		const uint64_t *pme = read_pagemap(ctx, p, pm_fd, addr, n, pmebuf), *ppme = NULL;
-		size_t off = (addr - v->start) / PAGE_SZ;
 		int act = 0, a;
 
 		if (pme && ppm_fd >= 0 && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
@@ -331,8 +339,6 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 			return -EIO;
 		for (i = 0; i <= n; i++) {
 			a = i < n ? page_action(v, pme[i], ppme ? &ppme[i] : NULL) : 0;
-			if (a == 1 && written && !incr_test(written, off + i))
-				a = 2;   /* not written since the parent image */
 			if (a == act && i < n) {
 				run++;
 				continue;

@@ -7,9 +7,15 @@
 # written since and name their parent. incrwriter rewrites 1% of its
 # 128 MiB between checkpoints, maps a new region and forks a child after
 # the first; restart of the last image follows the chain and every
-# process checks every word of its memory. The parent of an image can't
-# be removed from under it, nor can an incremental image be exported, and
-# a chain whose parent was replaced is refused.
+# process checks every word of its memory. An incremental image can't be
+# exported, and a chain whose parent was replaced is refused. Removing an
+# image that is a parent merges it into its child (images rm): the middle
+# of a chain, and the full image at its head (its child becomes full, and
+# the child's own child, which names it by digest, still restores); ckptd
+# killed mid-merge, before and after the child is replaced, leaves a
+# chain that restores; a replaced parent is still refused after a merge.
+# From its third step on incrwriter discards pages it wrote before: an
+# image must not take them from its parent.
 . "$(dirname "$0")/lib.sh"
 
 # incr NAME [ARGS...]: checkpoint --incremental, its --json answer in $out
@@ -17,6 +23,34 @@ incr() {
 	local name=$1
 	shift
 	out=$(ckctl --json checkpoint "$name" --incremental "$@" 2>&1) || fail "checkpoint $name --incremental $*: $out"
+}
+
+# chain_of NAME: "ID:PARENT ..." as images --json shows the store
+chain_of() {
+	ckctl --json images "$1" | "$PYTHON" -c '
+import json, sys
+print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.stdin)["images"]))'
+}
+
+# rm_crash NAME ID POINT: images rm NAME ID with ckptd killed at POINT of
+# the merge (daemon/cr/fault.h), then a fresh ckptd
+rm_crash() {
+	local i
+	ckptd_stop
+	CKPTD_FAULT=$3:crash start_ckptd
+	out=$(ckctl images rm "$1" "$2" 2>&1) && fail "images rm $2 succeeded with ckptd killed at $3: $out"
+	for i in $(seq 100); do
+		kill -0 "$CKPTD_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$CKPTD_PID" 2>/dev/null && fail "ckptd did not die at $3"
+	{ wait "$CKPTD_PID"; } 2>/dev/null
+	CKPTD_PID=
+	start_ckptd
+	for i in "$STATE/containers/$1/images/"*.tmp; do
+		[ -e "$i" ] && fail "$3: a leftover of the merge: $i"
+	done
+	return 0
 }
 
 # no_uffd_fd PID: ckptd's userfaultfds are not in the task's fd table
@@ -90,18 +124,23 @@ print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.st
 [ "$parents" = "$id1:- $id2:$id1 $id3:$id2" ] || fail "images shows the chain as '$parents'"
 ckctl images "$name" | grep -qE "^$name +$id3 .* $id2 +(yes|NO|-) " || fail "images does not show $id3's parent: $(ckctl images "$name")"
 
-# the middle image is its child's: its removal is refused with a hint;
 # an incremental image is not exported alone
-out=$(ckctl images rm "$name" "$id2" 2>&1) && fail "removing the parent $id2 of $id3 succeeded"
-case $out in *"parent of incremental image $id3"*) ;; *) fail "images rm $id2: unexpected answer: $out" ;; esac
 out=$(ckctl export "$name" "$id3" -o "$TMP/x.img" 2>&1) && fail "exporting incremental image $id3 succeeded"
 case $out in *"is incremental"*) ;; *) fail "export $id3: unexpected answer: $out" ;; esac
 rm -f "$TMP/x.img"
 
+# ckptd killed while it writes the merged copy of $id3: the old chain is whole
+rm_crash "$name" "$id2" merge-written
+[ "$(chain_of "$name")" = "$id1:- $id2:$id1 $id3:$id2" ] || fail "after a crash mid-merge: '$(chain_of "$name")'"
+# the middle image removed: its pages move into its child, which names its parent
+ckctl images rm "$name" "$id2" >/dev/null || fail "images rm $name $id2 (the parent of $id3)"
+[ "$(chain_of "$name")" = "$id1:- $id3:$id1" ] || fail "after images rm $id2 the chain is '$(chain_of "$name")'"
+info "images rm $id2: $id3 holds its pages and names $id1"
+
 # restart of the last image follows the chain: every word checks out
 restart_ct "$name" --image "$id3"
 passes "$name" 2
-info "restart of $id3 from the chain $id1 <- $id2 <- $id3: both processes pass"
+info "restart of $id3 from the chain $id1 <- $id3 (merged): both processes pass"
 
 # a restarted container has no tracking: its next one begins a new chain;
 # a checkpoint without --incremental ends it again
@@ -120,21 +159,54 @@ incr "$name" --leave-running
 passes "$name" 2
 info "a restart, and a plain checkpoint, begin a new chain"
 
-# a parent replaced by another image of the same id is refused by digest
+# the parent of a merged image replaced by another image of the same
+# container (a full one) is refused by digest
 ckctl kill "$name" >/dev/null 2>&1
 wait_state "$name" stopped 30
 dir=$STATE/containers/$name/images
-[ -f "$dir/$id1.img" ] && [ -f "$dir/$id2.img" ] || fail "images $id1 and $id2 are not in $dir"
-cp "$dir/$id2.img" "$TMP/saved.img"
-cp "$dir/$id1.img" "$dir/$id2.img.swap" && mv "$dir/$id2.img.swap" "$dir/$id2.img"
+[ -f "$dir/$id1.img" ] && [ -f "$dir/$id4.img" ] || fail "images $id1 and $id4 are not in $dir"
+cp "$dir/$id1.img" "$TMP/saved.img"
+cp "$dir/$id4.img" "$dir/$id1.img.swap" && mv "$dir/$id1.img.swap" "$dir/$id1.img"
 out=$(ckctl restart "$name" --image "$id3" 2>&1) && fail "restart with a replaced parent succeeded"
-case $out in *"parent image $id2: not the image its child was made after"*) ;;
+case $out in *"parent image $id1: not the image its child was made after"*) ;;
 	*) fail "replaced parent: unexpected error: $out" ;; esac
-mv "$TMP/saved.img" "$dir/$id2.img"
+mv "$TMP/saved.img" "$dir/$id1.img"
 expect_state "$name" stopped
 info "a replaced parent is refused: $out"
 # and the chain, whole again, restores
 restart_ct "$name" --image "$id3"
 passes "$name" 2
+
+# a chain of three: full $f <- $g <- $h
+incr "$name" --leave-running
+f=$(echo "$out" | json_get image_id)
+step "$name" 3
+incr "$name" --leave-running
+g=$(echo "$out" | json_get image_id)
+[ "$(echo "$out" | json_get parent_id)" = "$f" ] || fail "image $g does not name $f: $out"
+step "$name" 4
+incr "$name"
+h=$(echo "$out" | json_get image_id)
+[ "$(echo "$out" | json_get parent_id)" = "$g" ] || fail "image $h does not name $g: $out"
+expect_state "$name" checkpointed
+# ckptd killed once the merged $g is in place, before $f is removed: $g is
+# full now, $f still there and nobody's parent, and $h (which names $g by
+# its digest before the merge) restores
+rm_crash "$name" "$f" merge-renamed
+case " $(chain_of "$name") " in *" $f:- $g:- $h:$g "*) ;;
+	*) fail "after a crash past the merge: '$(chain_of "$name")'" ;; esac
+restart_ct "$name" --image "$h"
+passes "$name" 2
+info "ckptd killed mid-merge of $f into $g: $h restores from $g (merged)"
+ckctl kill "$name" >/dev/null 2>&1
+wait_state "$name" stopped 30
+# $f, now nobody's parent, goes; then $g, whose pages move into $h
+ckctl images rm "$name" "$f" >/dev/null || fail "images rm $f"
+ckctl images rm "$name" "$g" >/dev/null || fail "images rm $g (the parent of $h)"
+case " $(chain_of "$name") " in *" $h:- "*) ;; *) fail "$h still names a parent: '$(chain_of "$name")'" ;; esac
+[ -e "$dir/$f.img" ] || [ -e "$dir/$g.img" ] && fail "images $f and $g are still in the store"
+restart_ct "$name" --image "$h"
+passes "$name" 2
+info "images rm $f, then $g: $h is full and restores"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 pass

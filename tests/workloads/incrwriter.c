@@ -11,8 +11,10 @@
  * the first step also maps a new 1 MiB region (its own pattern) and forks
  * a child, which rewrites that region with a pattern of its own and
  * checks, besides, the big region as the fork left it (its copy of seq).
- * With "plain", steps only rewrite pages (bench/incremental.sh). Each
- * step ends with "STEP s".
+ * From the third step on, each step also discards (MADV_DONTNEED) 8
+ * pages it does not rewrite (p % 100 == (s + 50) % 100), which must then
+ * read as zeros. With "plain", steps only rewrite pages
+ * (bench/incremental.sh). Each step ends with "STEP s".
  *
  * SIGUSR2 (to the first process; it passes it on) checks every word of
  * every page: "PASS incrwriter <role> <steps>". */
@@ -30,6 +32,8 @@
 #define PG 4096UL
 #define WPP (PG / 8)
 #define EXTRA_PAGES 256
+#define DISCARDS 8
+#define DISCARDED UINT32_MAX      /* seq[p] of a page discarded: all zeros */
 
 static uint64_t *mem, *extra;
 static uint32_t *seq;
@@ -61,7 +65,7 @@ static void fill(uint64_t *pg, uint64_t p, uint64_t s)
 static void check(const uint64_t *pg, uint64_t p, uint64_t s, const char *what)
 {
 	for (size_t k = 0; k < WPP; k++)
-		if (pg[k] != word(p, s, k))
+		if (pg[k] != (s == DISCARDED ? 0 : word(p, s, k)))
 			fail("incrwriter %s: %s page %lu word %zu holds %#lx, not sequence %lu's\n", role, what,
 			     (unsigned long)p, k, (unsigned long)pg[k], (unsigned long)s);
 }
@@ -79,7 +83,12 @@ static void step(void)
 {
 	steps++;
 	for (size_t p = steps % 100; p < npages; p += 100)
-		fill(mem + p * WPP, p, ++seq[p]);
+		fill(mem + p * WPP, p, seq[p] = seq[p] == DISCARDED ? 1 : seq[p] + 1);
+	for (size_t p = (steps + 50) % 100, k = 0; steps >= 3 && !plain && k < DISCARDS && p < npages; p += 100, k++) {
+		if (madvise(mem + p * WPP, PG, MADV_DONTNEED) < 0)
+			fail("incrwriter: madvise: %m\n");
+		seq[p] = DISCARDED;
+	}
 	if (steps == 1 && !plain) {
 		extra = mmap(NULL, EXTRA_PAGES * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (extra == MAP_FAILED)
