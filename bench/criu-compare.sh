@@ -31,7 +31,9 @@
 # without soft-dirty tracking, pre-dump fails: "n/a (no soft-dirty)").
 #
 # Environment: CRIU (path of the criu binary), CKPT_BUILD (default build/,
-# built if missing), BENCH_REPS (3), BENCH_PREWARM (1: before each
+# built if missing), BENCH_STORE (tmpfs, or disk: both tools' images in a
+# directory on /tmp's file system, through the page cache, when memory
+# can't hold the program and its image at once), BENCH_REPS (3), BENCH_PREWARM (1: before each
 # checkpoint, write and delete up to 2x SIZE in the tmpfs, see bench/run.sh).
 set -u -o pipefail
 
@@ -286,7 +288,7 @@ soft_dirty="n/a (no soft-dirty)"
 grep -q 'pre-dump: succeeded' "$TMP/notes" 2>/dev/null && soft_dirty="n/a (not measured)"
 
 echo
-echo "ckptd vs CRIU $("$CRIU" --version | awk '/Version/ { print $2 }'): dirty anonymous memory, images on tmpfs ($(uname -r), $(nproc) cpus, $REPS rounds, median (min-max), times in ms)"
+echo "ckptd vs CRIU $("$CRIU" --version | awk '/Version/ { print $2 }'): dirty anonymous memory, images on ${BENCH_STORE:-tmpfs} ($(uname -r), $(nproc) cpus, $REPS rounds, median (min-max), times in ms)"
 echo
 echo "| size | tool | frozen | checkpoint | restart | first instr. eager / lazy | image MiB | incr. MiB after 1% (% of full) | --leave-running frozen | verified | load |"
 echo "|------|------|-------:|-----------:|--------:|--------------------------:|----------:|-------------------------------:|-----------------------:|----------|-----:|"

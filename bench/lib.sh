@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Shared by the benchmarks: a private ckptd in cgroups of its own with its
-# store on a tmpfs, and a trap that removes every container, process,
-# cgroup, mount and temporary file, whatever happens.
+# store on a tmpfs (or on disk: BENCH_STORE=disk), and a trap that removes
+# every container, process, cgroup, mount and temporary file, whatever
+# happens.
 #   . bench/lib.sh TAG       (after REPO and BUILD are set)
 # Gives: TMP, SOCK, STORE, CKPTD_PID, PYTHON, ckctl, now_ns, die, count,
 # wait_count NAME PATTERN N TIMEOUT_S.
@@ -58,8 +59,12 @@ for m in $(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo) \
 	mkdir -p "$m/$BENCH_TAG.$$" && CGS+=("$m/$BENCH_TAG.$$")
 done
 
-mkdir -p "$STORE"
-mount -t tmpfs -o mode=0700 "$BENCH_TAG" "$STORE" || die "mount tmpfs on $STORE"
+# BENCH_STORE=disk: the store in a directory of $TMP's file system instead,
+# for images that would not fit in memory next to the program (8 GiB)
+mkdir -m 0700 "$STORE"
+if [ "${BENCH_STORE:-tmpfs}" = tmpfs ]; then
+	mount -t tmpfs -o mode=0700 "$BENCH_TAG" "$STORE" || die "mount tmpfs on $STORE"
+fi
 (
 	for cg in "${CGS[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
 	exec "$BUILD/ckptd" --socket "$SOCK" --state-dir "$STORE/state"

@@ -19,7 +19,9 @@
 # clear_refs) and the highest VmHWM of its workers (ckptd-worker, one forked
 # per checkpoint or restart), sampled every 20 ms while the operation runs.
 #
-# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (1),
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_STORE
+# (tmpfs, or disk: images in a directory on /tmp's file system, through the
+# page cache, when memory can't hold both the program and its image), BENCH_REPS (1),
 # BENCH_PREWARM (1: before each checkpoint, write and delete up to 2x the
 # container's memory in the tmpfs, see bench/run.sh).
 set -u -o pipefail
@@ -134,7 +136,7 @@ measure() {	# CASE REP
 	ckctl rm "$name" >/dev/null 2>&1
 }
 
-echo "bench: $(nproc) cpus, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), store on tmpfs, $REPS reps, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench: $(nproc) cpus, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), store on ${BENCH_STORE:-tmpfs}, $REPS reps, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for rep in $(seq "$REPS"); do
 	for c in "${CASES[@]}"; do
 		measure "$c" "$rep"
@@ -142,7 +144,7 @@ for rep in $(seq "$REPS"); do
 done
 
 echo
-echo "ckptd scale: processes and memory ($(uname -r), $(nproc) cpus)"
+echo "ckptd scale: processes and memory, store on ${BENCH_STORE:-tmpfs} ($(uname -r), $(nproc) cpus)"
 echo
 echo "| case   | rep | procs |    MiB |   ckpt ms |  rest. ms | per proc or GiB (ckpt / rest.) | image MiB | ckpt peak MiB | rest. peak MiB | load | verified |"
 echo "|--------|----:|------:|-------:|----------:|----------:|--------------------------------|----------:|------------:|------------:|-----:|----------|"
