@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
 # Shared by the benchmarks: a private ckptd in cgroups of its own with its
-# store on a tmpfs, and a trap that removes every container, process,
-# cgroup, mount and temporary file, whatever happens.
+# store on a tmpfs (or on disk: BENCH_STORE=disk), and a trap that removes
+# every container, process, cgroup, mount and temporary file, whatever
+# happens.
 #   . bench/lib.sh TAG       (after REPO and BUILD are set)
 # Gives: TMP, SOCK, STORE, CKPTD_PID, PYTHON, ckctl, now_ns, die, count,
 # wait_count NAME PATTERN N TIMEOUT_S.
@@ -58,8 +59,12 @@ for m in $(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo) \
 	mkdir -p "$m/$BENCH_TAG.$$" && CGS+=("$m/$BENCH_TAG.$$")
 done
 
-mkdir -p "$STORE"
-mount -t tmpfs -o mode=0700 "$BENCH_TAG" "$STORE" || die "mount tmpfs on $STORE"
+# BENCH_STORE=disk: the store in a directory of $TMP's file system instead,
+# for images that would not fit in memory next to the program (8 GiB)
+mkdir -m 0700 "$STORE"
+if [ "${BENCH_STORE:-tmpfs}" = tmpfs ]; then
+	mount -t tmpfs -o mode=0700 "$BENCH_TAG" "$STORE" || die "mount tmpfs on $STORE"
+fi
 (
 	for cg in "${CGS[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
 	exec "$BUILD/ckptd" --socket "$SOCK" --state-dir "$STORE/state"
@@ -80,4 +85,87 @@ wait_count() {	# NAME PATTERN N TIMEOUT_S
 		sleep 0.1
 	done
 	return 1
+}
+
+# The helpers below are for bench/criu-compare.sh and bench/scale.sh.
+
+# jget FILE KEY: a top-level key of a JSON object in FILE, or 0
+jget() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2" 2>/dev/null || echo 0; }
+
+ms_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
+
+# bench_prewarm MIB: write and delete up to MIB in the store's tmpfs, so the
+# next allocations reuse pages the host already backs (see bench/run.sh);
+# never more than leaves 2 GiB of MemAvailable.
+bench_prewarm() {
+	local want=$1 avail
+	avail=$(awk '/MemAvailable/ { print int($2 / 1024) - 2048 }' /proc/meminfo)
+	[ "$want" -gt "$avail" ] && want=$avail
+	[ "$want" -ge 16 ] || return 0
+	dd if=/dev/zero of="$STORE/prewarm" bs=16M count=$(( want / 16 )) status=none
+	rm -f "$STORE/prewarm"
+}
+
+# Results, one value a line, under $TMP/res: put KEY VALUE; rstat KEY [FMT] prints
+# "median (min-max)" of the values, or "-" when there are none.
+mkdir -p "$TMP/res"
+put() { echo "$2" >>"$TMP/res/$1"; }
+rstat() {
+	[ -s "$TMP/res/$1" ] || { echo "-"; return; }
+	sort -g "$TMP/res/$1" | awk -v f="${2:-%.1f}" '
+		{ v[NR] = $1 }
+		END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		      if (NR == 1) printf f, m
+		      else printf f " (" f "-" f ")", m, v[1], v[NR] }'
+}
+nvals() { [ -s "$TMP/res/$1" ] && wc -l <"$TMP/res/$1" || echo 0; }
+
+# Peak RSS of ckptd and of its workers (one forked process per checkpoint or
+# restart): peak_start resets ckptd's VmHWM and samples its children's every
+# 20 ms in the background; peak_stop prints "DAEMON_KIB WORKER_KIB".
+peak_start() {
+	echo 5 >"/proc/$CKPTD_PID/clear_refs" 2>/dev/null
+	"$PYTHON" - "$CKPTD_PID" >"$TMP/peak.out" <<'PY' &
+import glob, os, signal, sys, time
+top = sys.argv[1]
+peak = 0
+stop = False
+def on_term(*_):
+    global stop
+    stop = True
+signal.signal(signal.SIGTERM, on_term)
+def hwm(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+while not stop:
+    for path in glob.glob(f"/proc/{top}/task/*/children"):
+        try:
+            kids = open(path).read().split()
+        except OSError:
+            continue
+        for k in kids:
+            try:
+                comm = open(f"/proc/{k}/comm").read().strip()
+            except OSError:
+                continue
+            if comm.startswith("ckptd"):
+                peak = max(peak, hwm(k))
+    time.sleep(0.02)
+print(peak)
+PY
+	PEAK_PID=$!
+}
+peak_stop() {
+	local d w
+	kill -TERM "$PEAK_PID" 2>/dev/null
+	wait "$PEAK_PID" 2>/dev/null
+	w=$(cat "$TMP/peak.out" 2>/dev/null)
+	d=$(awk '/^VmHWM:/ { print $2 }' "/proc/$CKPTD_PID/status" 2>/dev/null)
+	echo "${d:-0} ${w:-0}"
 }

@@ -318,10 +318,19 @@ int task_restore_release(struct restore_ctx *ctx, struct rproc *p)
 	if (r >= 0)
 		r = restore_pending(ctx, p, b, p->task);
 	if (r >= 0) {
-		size_t i;
+		size_t i, tail = p->task->n_rlimits + 3;
 
-		for (i = 0; i < p->nstale; i++)
+		/* One pidfd per child forked from it: a parent of hundreds
+		 * takes more than one batch to close them. */
+		for (i = 0; i < p->nstale && r >= 0; i++) {
+			r = restore_batch_room(ctx, p, &p->rt, b, 0, "queueing pending signals, closing its children's pidfds");
 			rbatch_add(b, __NR_close, p->stale_fds[i], 0, 0, 0, 0, 0);
+		}
+		/* mlockall, the limits and close_range go in one batch, the last */
+		if (r >= 0 && (b->n + tail >= RBATCH_MAX_CALLS || b->used + tail * 32 > RBATCH_MAX_DATA))
+			r = restore_batch_run(ctx, p, &p->rt, b, "queueing pending signals, closing its children's pidfds");
+	}
+	if (r >= 0) {
 		/* Last of its memory: from here on, new mappings come locked. */
 		if (p->task->has_mlockall)
 			rbatch_add(b, __NR_mlockall, p->task->mlockall, 0, 0, 0, 0, 0);

@@ -7,6 +7,9 @@
 # restart) comparing every process of the container before and after
 # (snapshot_tree: pids, parents, groups, sessions, states, threads, fds with
 # shared pipes, maps with shared objects) and a new PASS whose counters grew.
+# Last, a parent of 299 children (bench/forkmem), more than one batch of
+# injected calls holds: once, the same comparison (without maps) and a
+# PASS of all 300.
 . "$(dirname "$0")/lib.sh"
 
 start_ckptd
@@ -69,5 +72,29 @@ for obj in '/dev/zero (deleted)' '/memfd:wl-shmem (deleted)'; do
 	[ "$n" = 1 ] || fail "shmem: '$obj' is $n different objects after the restarts, want 1 shared"
 done
 ckctl rm "$P-shmem" >/dev/null || fail "rm $P-shmem"
+
+# a wide tree: one parent of 299 children, each with 1 MiB of its own. The
+# parent holds a pidfd of each child it forked until its last batch, which
+# closes them: more than one batch's worth.
+name=$P-wide
+log "wide: run"
+# (300 processes take a while to start on a loaded machine)
+ckctl run "$name" --cwd "$WORK" -- "$BUILD/bench/forkmem" private 299 1 >/dev/null || fail "run $name"
+wait_log "$name" '^READY' 120
+expect_state "$name" running
+verify_ct "$name" "forkmem private procs=300 "
+# nomaps: each child maps its memory after the fork, next to a region it
+# inherited; restart maps both afresh and the kernel merges them into one
+# line of /proc/PID/maps. Every child checks every page of it itself.
+snapshot_tree "$name" "$TMP/wide.before" nomaps
+[ "$(snap_count "$TMP/wide.before")" = 300 ] || fail "wide: $(snap_count "$TMP/wide.before") processes, want 300"
+checkpoint_ct "$name"
+[ -z "$(tree_host_pids "$name")" ] || fail "$name: checkpointed, but processes are left"
+restart_ct "$name"
+snapshot_tree "$name" "$TMP/wide.after" nomaps
+same_snap "$TMP/wide.before" "$TMP/wide.after" "wide"
+verify_ct "$name" "forkmem private procs=300 "
+log "wide: ok: $(last_log "$name" "^PASS forkmem")"
+ckctl rm "$name" >/dev/null || fail "rm $name"
 
 echo "PASS: $TEST_NAME"
