@@ -31,6 +31,7 @@ static const char *const image_type_names[] = {
 	[IMG_SEGMENT] = "segment", [IMG_META_END] = "meta-end",
 	[IMG_MAC] = "mac",
 	[IMG_PARENT_REF] = "parent-ref",
+	[IMG_ZPAGES] = "zpages",
 };
 
 const char *image_rec_type_name(uint32_t type)
@@ -45,7 +46,7 @@ static bool image_type_valid(uint32_t type)
 
 static uint64_t image_type_bound(uint32_t type)
 {
-	return type == IMG_PAGES ? IMAGE_MAX_PAGES : IMAGE_MAX_META;
+	return type == IMG_PAGES || type == IMG_ZPAGES ? IMAGE_MAX_PAGES : IMAGE_MAX_META;
 }
 
 uint64_t image_record_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload)
@@ -165,6 +166,7 @@ void image_writer_init(struct image_writer *w, int fd)
 void image_writer_free(struct image_writer *w)
 {
 	image_io_close(&w->io);
+	compress_free(&w->z);
 	mac_free(&w->mac);
 	w->keyed = false;
 	free(w->scratch);
@@ -242,11 +244,42 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	return 0;
 }
 
+void image_writer_set_compress(struct image_writer *w, bool on)
+{
+	w->compress = on;
+}
+
+/* A PAGES record, compressed if that makes it smaller. */
+static int image_write_pages(struct image_writer *w, const void *buf, size_t len)
+{
+	ssize_t n = -1;
+	int r;
+
+	if (len > IMAGE_MAX_PAGES)
+		return -EFBIG;
+	if (w->compress && len) {
+		n = compress_chunk(&w->z, buf, len);
+		if (n < 0)
+			return (int)n;
+	}
+	if (n >= 0 && (size_t)n < len)
+		r = image_write_raw(w, IMG_ZPAGES, w->z.buf, (size_t)n);
+	else
+		r = image_write_raw(w, IMG_PAGES, buf, len);
+	if (r < 0)
+		return r;
+	w->pages_in += len;
+	w->pages_out += n >= 0 && (size_t)n < len ? (size_t)n : len;
+	return 0;
+}
+
 int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
 	/* the stream's end is only written by image_write_tail/_error */
 	if (type == IMG_TAIL || type == IMG_ERROR)
 		return -EINVAL;
+	if (type == IMG_PAGES)
+		return image_write_pages(w, buf, len);
 	return image_write_raw(w, type, buf, len);
 }
 
@@ -451,6 +484,7 @@ void image_reader_free(struct image_reader *r)
 {
 	image_io_close(&r->io);
 	image_mac_drop(r);
+	compress_free(&r->z);
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;
@@ -656,6 +690,20 @@ static int image_take_error(struct image_reader *r, const void *payload, size_t 
 	return -EBADMSG;
 }
 
+/* A ZPAGES payload of len bytes in r->buf: checked and decompressed into
+ * r->z.buf; returns its size. */
+static int image_unzip(struct image_reader *r, size_t len)
+{
+	char why[160];
+	ssize_t n = decompress_chunk(&r->z, r->buf, len, IMAGE_MAX_PAGES, IMAGE_PAGE_UNIT, why, sizeof(why));
+
+	if (n == -ENOMEM)
+		return image_fail(r, -ENOMEM, "zpages record %" PRIu64 ": out of memory", r->records);
+	if (n < 0)
+		return image_fail(r, -EBADMSG, "zpages record %" PRIu64 ": %s", r->records, why);
+	return (int)n;
+}
+
 static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
 {
 	uint64_t len = 0, sum = 0;
@@ -694,6 +742,8 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 			return ret;
 		r->done = true;
 	}
+	if (type == IMG_ZPAGES && !r->raw_pages && (ret = image_unzip(r, len)) < 0)
+		return ret;
 	r->chain = sum;
 	r->offset += sizeof(struct image_rec_hdr) + len;
 	if (!r->done) {
@@ -703,6 +753,12 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 	*ret_type = type;
 	*ret_payload = r->buf;
 	*ret_len = len;
+	r->unzipped = type == IMG_ZPAGES && !r->raw_pages;
+	if (r->unzipped) {
+		*ret_type = IMG_PAGES;
+		*ret_payload = r->z.buf;
+		*ret_len = (size_t)ret;
+	}
 	return r->done ? 0 : 1;
 }
 
