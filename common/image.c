@@ -167,6 +167,7 @@ void image_writer_free(struct image_writer *w)
 {
 	image_io_close(&w->io);
 	compress_free(&w->z);
+	macpipe_free(&w->mp);
 	mac_free(&w->mac);
 	w->keyed = false;
 	free(w->scratch);
@@ -208,6 +209,22 @@ static int image_writev_full(const struct image_io *io, struct iovec *iov, int n
 	return 0;
 }
 
+static int image_writer_feed(void *arg, const void *buf, size_t len)
+{
+	return mac_update(&((struct image_writer *)arg)->mac, buf, len);
+}
+
+/* Page records go to the MAC thread, the rest after what it holds. */
+static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *h, const void *buf, size_t len)
+{
+	int r;
+
+	if (len >= MACPIPE_MIN)
+		return macpipe_feed(&w->mp, h, sizeof(*h), buf, len);
+	r = macpipe_wait(&w->mp);
+	return r < 0 ? r : image_mac_feed(&w->mac, h, buf, len);
+}
+
 static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
 	struct image_rec_hdr h;
@@ -226,7 +243,7 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EFBIG;
 	sum = image_record_checksum(w->chain, type, len, buf);
 	image_hdr_make(&h, type, len, sum);
-	if (w->keyed && (r = image_mac_feed(&w->mac, &h, buf, len)) < 0) {
+	if (w->keyed && (r = image_writer_mac(w, &h, buf, len)) < 0) {
 		/* the MAC no longer matches the stream: end it */
 		w->ended = true;
 		return r;
@@ -330,6 +347,7 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 	r = mac_init(&w->mac, key->key, sizeof(key->key));
 	if (r < 0)
 		return r;
+	macpipe_init(&w->mp, image_writer_feed, w);
 	memcpy(w->key_id, key->id, sizeof(w->key_id));
 	w->keyed = true;
 	return 0;
@@ -338,8 +356,10 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 /* The Mac of everything written so far, into m (mac: its storage). */
 static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[MAC_LEN])
 {
-	int r = mac_peek(&w->mac, mac);
+	int r = macpipe_wait(&w->mp);
 
+	if (r >= 0)
+		r = mac_peek(&w->mac, mac);
 	if (r < 0)
 		return r;
 	m->key_id = (ProtobufCBinaryData){ .len = MAC_KEY_ID_LEN, .data = w->key_id };
@@ -440,6 +460,7 @@ struct image_mac_cand {
 
 static void image_mac_drop(struct image_reader *r)
 {
+	macpipe_free(&r->mp);
 	for (size_t i = 0; i < r->ncand; i++)
 		mac_free(&r->cand[i].st);
 	if (r->cand)
@@ -447,6 +468,16 @@ static void image_mac_drop(struct image_reader *r)
 	free(r->cand);
 	r->cand = NULL;
 	r->ncand = 0;
+}
+
+static int image_reader_feed(void *arg, const void *buf, size_t len)
+{
+	struct image_reader *r = arg;
+
+	for (size_t i = 0; i < r->ncand; i++)
+		if (mac_update(&r->cand[i].st, buf, len) < 0)
+			return -EIO;
+	return 0;
 }
 
 int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size_t n)
@@ -460,6 +491,7 @@ int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size
 	r->verify = true;
 	if (!n)
 		return 0;
+	macpipe_init(&r->mp, image_reader_feed, r);
 	r->cand = calloc(n, sizeof(*r->cand));
 	if (!r->cand)
 		return -ENOMEM;
@@ -619,6 +651,8 @@ static int image_mac_check(struct image_reader *r, const Ckpt__Img__Mac *m)
 		return 0;
 	if (!m)
 		return image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key (it carries no MAC)");
+	if (macpipe_wait(&r->mp) < 0)
+		return image_fail(r, -EIO, "computing the image's MAC failed");
 	mac_key_id_hex(r->mac_key_id, hex);
 	for (size_t i = 0; i < r->ncand; i++) {
 		if (memcmp(r->cand[i].key.id, r->mac_key_id, MAC_KEY_ID_LEN))
@@ -670,12 +704,17 @@ static int image_check_tail(struct image_reader *r, const void *payload, size_t 
 static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len, uint64_t sum)
 {
 	struct image_rec_hdr h;
+	int ret;
 
+	if (!r->ncand)
+		return 0;
 	image_hdr_make(&h, type, len, sum);
-	for (size_t i = 0; i < r->ncand; i++)
-		if (image_mac_feed(&r->cand[i].st, &h, r->buf, len) < 0)
-			return image_fail(r, -EIO, "computing the image's MAC failed");
-	return 0;
+	if (len >= MACPIPE_MIN && r->ncand == 1)
+		ret = macpipe_feed(&r->mp, &h, sizeof(h), r->buf, len);
+	else if ((ret = macpipe_wait(&r->mp)) >= 0)
+		for (size_t i = 0; i < r->ncand && ret >= 0; i++)
+			ret = image_mac_feed(&r->cand[i].st, &h, r->buf, len);
+	return ret < 0 ? image_fail(r, -EIO, "computing the image's MAC failed") : 0;
 }
 
 /* An ERROR record: the writer gave up; its reason becomes ours. */

@@ -35,6 +35,7 @@
 
 #include "compress.h"
 #include "mac.h"
+#include "macpipe.h"
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
 #define IMAGE_FORMAT_VERSION 4
@@ -114,6 +115,7 @@ struct image_writer {
 	bool ended;              /* tail or error written */
 	bool keyed;              /* mac runs: IMG_MAC and the tail carry it */
 	struct mac_state mac;
+	struct macpipe mp;       /* ... fed page records on a second thread */
 	uint8_t key_id[MAC_KEY_ID_LEN];
 	bool compress;           /* PAGES go out as ZPAGES where they shrink */
 	struct compress_state z;
@@ -161,6 +163,7 @@ struct image_reader {
 	bool verify;
 	struct image_mac_cand *cand;
 	size_t ncand;
+	struct macpipe mp;       /* feeds them page records on a second thread */
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
 	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
 				  * or show an image must keep them */
