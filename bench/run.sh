@@ -8,6 +8,13 @@
 #
 #   bench/run.sh [SIZE_MIB...]      default: 64 1024
 #
+# Modes (BENCH_MODES, default "store pipe null zstd"): store (into the
+# store, then restart), pipe (checkpoint -o - | restart -i -), null
+# (checkpoint --leave-running -o - | cat > /dev/null: the checkpoint alone),
+# zstd (store with --compress zstd: the ratio and its cost). Each row has
+# the load average at its start and the peak RSS of ckptd's worker
+# (VmHWM of the ckptd-worker process, sampled every 50 ms).
+#
 # Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (3),
 # BENCH_PREWARM (1): before each measurement, write and delete 3x SIZE in the
 # tmpfs. On a VM whose host backs guest RAM lazily, the first touch of a page
@@ -59,18 +66,44 @@ baseline() {
 }
 baseline_rows=()
 
+# rss_watch: the peak VmHWM (KiB) of every ckptd-worker seen, into $TMP/rss
+# until $TMP/rss.stop appears
+rss_watch() {
+	local peak=0 p v
+	rm -f "$TMP/rss.stop"
+	while [ ! -e "$TMP/rss.stop" ]; do
+		for p in $(pgrep -x ckptd-worker); do
+			v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null)
+			[ -n "$v" ] && [ "$v" -gt "$peak" ] && peak=$v
+		done
+		echo "$peak" >"$TMP/rss"
+		sleep 0.05
+	done
+}
+
 measure() {	# SIZE_MIB MODE REP
-	local mib=$1 mode=$2 rep=$3 name=b$1-$2-$3 t0 t1 t2 n ok rc
+	local mib=$1 mode=$2 rep=$3 name=b$1-$2-$3 t0 t1 t2 n ok rc load watcher raw stored
 	ckctl run "$name" -- "$BUILD/tests/workloads/dirtymem" "$mib" >/dev/null || die "run $name"
 	wait_count "$name" '^READY' 1 120 || die "$name never got READY"
 	sleep 0.3
 	prewarm $(( mib * 3 ))
+	load=$(cut -d' ' -f1 /proc/loadavg)
+	echo 0 >"$TMP/rss"
+	rss_watch &
+	watcher=$!
 	t0=$(now_ns)
-	if [ "$mode" = store ]; then
-		ckctl --json checkpoint "$name" >"$TMP/ck.json" || die "checkpoint $name"
+	if [ "$mode" = store ] || [ "$mode" = zstd ]; then
+		local z=()
+		[ "$mode" = zstd ] && z=(--compress zstd)
+		ckctl --json checkpoint "$name" "${z[@]}" >"$TMP/ck.json" || die "checkpoint $name"
 		t1=$(now_ns)
 		ckctl --json restart "$name" >"$TMP/rs.json" || die "restart $name"
 		t2=$(now_ns)
+	elif [ "$mode" = null ]; then
+		ckctl --json checkpoint "$name" --leave-running -o - 2>"$TMP/ck.json" | cat >/dev/null
+		[ "${PIPESTATUS[0]}" = 0 ] || die "checkpoint $name -o -: $(cat "$TMP/ck.json")"
+		t1=$(now_ns)
+		t2=$t1
 	else
 		# as between two machines: the restart side creates the container
 		{ ckctl --json checkpoint "$name" -o - 2>"$TMP/ck.json"; echo $? >"$TMP/ck.rc"; now_ns >"$TMP/ck.end"; } |
@@ -83,23 +116,31 @@ measure() {	# SIZE_MIB MODE REP
 			die "pipe $name: checkpoint $(cat "$TMP/ck.rc"), restart $rc: $(cat "$TMP/ck.json")"
 		t1=$(cat "$TMP/ck.end")
 	fi
+	touch "$TMP/rss.stop"
+	wait "$watcher"
+	raw=$(jget "$TMP/ck.json" pages_raw_bytes)
+	stored=$(jget "$TMP/ck.json" pages_stored_bytes)
 	n=$(count "$name" '^PASS')
 	ckctl kill "$name" --signal USR2 >/dev/null
 	if wait_count "$name" '^PASS' $(( n + 1 )) 120; then ok=yes; else ok=NO; fi
 	ckctl rm "$name" >/dev/null
 	rows+=("$(awk -v mib="$mib" -v mode="$mode" -v rep="$rep" -v t0="$t0" -v t1="$t1" -v t2="$t2" \
-		-v fz="$(jget "$TMP/ck.json" frozen_us)" -v img="$(jget "$TMP/ck.json" image_bytes)" -v ok="$ok" 'BEGIN {
-		gib = mib / 1024; ck = (t1 - t0) / 1e9; rs = (t2 - (mode == "store" ? t1 : t0)) / 1e9
-		printf "%8s  %-5s  %3d  %9.1f  %9.1f  %9.1f  %10.2f  %11.2f  %9.1f  %s",
-			mib " MiB", mode, rep, ck * 1000, fz / 1000, rs * 1000,
-			gib / ck, (mode == "store" ? gib / rs : gib / ((t2 - t0) / 1e9)), img / 1048576, ok }')")
+		-v fz="$(jget "$TMP/ck.json" frozen_us)" -v img="$(jget "$TMP/ck.json" image_bytes)" -v ok="$ok" \
+		-v load="$load" -v rss="$(cat "$TMP/rss")" -v raw="$raw" -v stored="$stored" 'BEGIN {
+		gib = mib / 1024; ck = (t1 - t0) / 1e9; split_rs = (mode == "store" || mode == "zstd")
+		rs = (t2 - (split_rs ? t1 : t0)) / 1e9
+		ratio = raw > 0 ? sprintf("%.2f", raw / stored) : "-"
+		printf "%8s  %-5s  %3d  %9.1f  %9.1f  %9.1f  %10.2f  %11s  %9.1f  %5s  %8.1f  %5s  %s",
+			mib " MiB", mode, rep, ck * 1000, fz / 1000, (mode == "null" ? 0 : rs * 1000),
+			gib / ck, (mode == "null" ? "-" : sprintf("%.2f", split_rs ? gib / rs : gib / ((t2 - t0) / 1e9))),
+			img / 1048576, ratio, rss / 1024, load, ok }')")
 	echo "${rows[-1]}" >&2
 }
 
 echo "bench: $(nproc) cpus, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), store on tmpfs, $REPS reps" >&2
 for mib in "${SIZES[@]}"; do
 	baseline "$mib"
-	for mode in store pipe; do
+	for mode in ${BENCH_MODES:-store pipe null zstd}; do
 		for rep in $(seq "$REPS"); do
 			measure "$mib" "$mode" "$rep"
 		done
@@ -108,8 +149,8 @@ done
 
 echo
 echo "ckptd checkpoint/restart of dirty anonymous memory ($(uname -r), $(nproc) cpus)"
-printf "%8s  %-5s  %3s  %9s  %9s  %9s  %10s  %11s  %9s  %s\n" \
-	size mode rep "ckpt ms" "frozen ms" "rest. ms" "ckpt GiB/s" "rest. GiB/s" "image MiB" verified
+printf "%8s  %-5s  %3s  %9s  %9s  %9s  %10s  %11s  %9s  %5s  %8s  %5s  %s\n" \
+	size mode rep "ckpt ms" "frozen ms" "rest. ms" "ckpt GiB/s" "rest. GiB/s" "image MiB" zstd "wrk MiB" load verified
 for r in "${rows[@]}"; do
 	echo "$r"
 done
@@ -120,4 +161,7 @@ done
 echo
 echo "store: checkpoint into the store on tmpfs, then restart from it; GiB/s = size / wall time."
 echo "pipe: checkpoint A -o - | restart B -i - (as to another machine), both at once; 'rest. ms' and its GiB/s are the whole pipeline."
+echo "null: checkpoint --leave-running -o - | cat > /dev/null. zstd: as store, with --compress zstd; 'zstd' is page bytes / bytes stored."
+echo "wrk MiB: peak RSS (VmHWM) of the ckptd worker; load: 1-minute load average at the row's start."
+echo "MAC in line (before the second MAC thread): CKPT_MAC_INLINE=${CKPT_MAC_INLINE:-0}"
 echo "pre-warm: $PREWARM (see the header of bench/run.sh)"

@@ -61,6 +61,12 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0)
 				return r;
 			a->o.incremental = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--compress", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (strcmp(val, "zstd") && strcmp(val, "none"))
+				return ctl_usage(c, "--compress wants zstd or none, not '%s'", val);
+			a->o.compress = val;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--check", 0, false, &val)) != 0) {
 			if (r < 0)
 				return r;
@@ -99,6 +105,8 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 		return ctl_usage(c, "missing NAME");
 	if (a->o.check_only && (a->output || a->o.leave_running))
 		return ctl_usage(c, "--check saves nothing and leaves the container running: no -o, no --leave-running");
+	if (a->o.incremental && a->o.compress && streq(a->o.compress, "zstd"))
+		return ctl_usage(c, "--incremental images are the parents of later ones, read again by offset: no --compress");
 	if (a->o.incremental && (a->output || a->o.check_only))
 		return ctl_usage(c, "--incremental images are kept in the store, with their parents: no -o, no --check");
 	return ctl_check_name(c, a->name);
@@ -131,12 +139,19 @@ static void checkpoint_render(struct ctl *c, const struct checkpoint_args *a, bo
 			json_str(j, "parent_id", cr->parent_id);
 		if (cr->full_reason)
 			json_str(j, "full_reason", cr->full_reason);
+		if (cr->pages_raw_bytes) {
+			json_u64(j, "pages_raw_bytes", cr->pages_raw_bytes);
+			json_u64(j, "pages_stored_bytes", cr->pages_stored_bytes);
+		}
 		ctl_json_end(c);
 		return;
 	}
 	fprintf(out, "checkpointed %s: image %s, %" PRIu64 " bytes, frozen %.1f ms, total %.1f ms%s%s\n",
 		a->name, where, cr->image_bytes, cr->frozen_us / 1000.0, cr->total_us / 1000.0,
 		cr->copy ? ", memory copied " : "", cr->copy ? cr->copy : "");
+	if (cr->pages_raw_bytes)
+		fprintf(out, "compressed: %" PRIu64 " bytes of pages stored in %" PRIu64 "\n", cr->pages_raw_bytes,
+			cr->pages_stored_bytes);
 	if (cr->parent_id)
 		fprintf(out, "incremental: only the pages written since image %s\n", cr->parent_id);
 	else if (cr->full_reason)

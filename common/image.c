@@ -31,6 +31,7 @@ static const char *const image_type_names[] = {
 	[IMG_SEGMENT] = "segment", [IMG_META_END] = "meta-end",
 	[IMG_MAC] = "mac",
 	[IMG_PARENT_REF] = "parent-ref",
+	[IMG_ZPAGES] = "zpages",
 };
 
 const char *image_rec_type_name(uint32_t type)
@@ -45,7 +46,7 @@ static bool image_type_valid(uint32_t type)
 
 static uint64_t image_type_bound(uint32_t type)
 {
-	return type == IMG_PAGES ? IMAGE_MAX_PAGES : IMAGE_MAX_META;
+	return type == IMG_PAGES || type == IMG_ZPAGES ? IMAGE_MAX_PAGES : IMAGE_MAX_META;
 }
 
 uint64_t image_record_checksum(uint64_t chain, uint32_t type, uint64_t len, const void *payload)
@@ -165,6 +166,8 @@ void image_writer_init(struct image_writer *w, int fd)
 void image_writer_free(struct image_writer *w)
 {
 	image_io_close(&w->io);
+	compress_free(&w->z);
+	macpipe_free(&w->mp);
 	mac_free(&w->mac);
 	w->keyed = false;
 	free(w->scratch);
@@ -206,6 +209,22 @@ static int image_writev_full(const struct image_io *io, struct iovec *iov, int n
 	return 0;
 }
 
+static int image_writer_feed(void *arg, const void *buf, size_t len)
+{
+	return mac_update(&((struct image_writer *)arg)->mac, buf, len);
+}
+
+/* Page records go to the MAC thread, the rest after what it holds. */
+static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *h, const void *buf, size_t len)
+{
+	int r;
+
+	if (len >= MACPIPE_MIN)
+		return macpipe_feed(&w->mp, h, sizeof(*h), buf, len);
+	r = macpipe_wait(&w->mp);
+	return r < 0 ? r : image_mac_feed(&w->mac, h, buf, len);
+}
+
 static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
 	struct image_rec_hdr h;
@@ -224,7 +243,7 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EFBIG;
 	sum = image_record_checksum(w->chain, type, len, buf);
 	image_hdr_make(&h, type, len, sum);
-	if (w->keyed && (r = image_mac_feed(&w->mac, &h, buf, len)) < 0) {
+	if (w->keyed && (r = image_writer_mac(w, &h, buf, len)) < 0) {
 		/* the MAC no longer matches the stream: end it */
 		w->ended = true;
 		return r;
@@ -242,11 +261,42 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	return 0;
 }
 
+void image_writer_set_compress(struct image_writer *w, bool on)
+{
+	w->compress = on;
+}
+
+/* A PAGES record, compressed if that makes it smaller. */
+static int image_write_pages(struct image_writer *w, const void *buf, size_t len)
+{
+	ssize_t n = -1;
+	int r;
+
+	if (len > IMAGE_MAX_PAGES)
+		return -EFBIG;
+	if (w->compress && len) {
+		n = compress_chunk(&w->z, buf, len);
+		if (n < 0)
+			return (int)n;
+	}
+	if (n >= 0 && (size_t)n < len)
+		r = image_write_raw(w, IMG_ZPAGES, w->z.buf, (size_t)n);
+	else
+		r = image_write_raw(w, IMG_PAGES, buf, len);
+	if (r < 0)
+		return r;
+	w->pages_in += len;
+	w->pages_out += n >= 0 && (size_t)n < len ? (size_t)n : len;
+	return 0;
+}
+
 int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
 	/* the stream's end is only written by image_write_tail/_error */
 	if (type == IMG_TAIL || type == IMG_ERROR)
 		return -EINVAL;
+	if (type == IMG_PAGES)
+		return image_write_pages(w, buf, len);
 	return image_write_raw(w, type, buf, len);
 }
 
@@ -297,6 +347,7 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 	r = mac_init(&w->mac, key->key, sizeof(key->key));
 	if (r < 0)
 		return r;
+	macpipe_init(&w->mp, image_writer_feed, w);
 	memcpy(w->key_id, key->id, sizeof(w->key_id));
 	w->keyed = true;
 	return 0;
@@ -305,8 +356,10 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 /* The Mac of everything written so far, into m (mac: its storage). */
 static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[MAC_LEN])
 {
-	int r = mac_peek(&w->mac, mac);
+	int r = macpipe_wait(&w->mp);
 
+	if (r >= 0)
+		r = mac_peek(&w->mac, mac);
 	if (r < 0)
 		return r;
 	m->key_id = (ProtobufCBinaryData){ .len = MAC_KEY_ID_LEN, .data = w->key_id };
@@ -407,6 +460,7 @@ struct image_mac_cand {
 
 static void image_mac_drop(struct image_reader *r)
 {
+	macpipe_free(&r->mp);
 	for (size_t i = 0; i < r->ncand; i++)
 		mac_free(&r->cand[i].st);
 	if (r->cand)
@@ -414,6 +468,16 @@ static void image_mac_drop(struct image_reader *r)
 	free(r->cand);
 	r->cand = NULL;
 	r->ncand = 0;
+}
+
+static int image_reader_feed(void *arg, const void *buf, size_t len)
+{
+	struct image_reader *r = arg;
+
+	for (size_t i = 0; i < r->ncand; i++)
+		if (mac_update(&r->cand[i].st, buf, len) < 0)
+			return -EIO;
+	return 0;
 }
 
 int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size_t n)
@@ -427,6 +491,7 @@ int image_reader_verify(struct image_reader *r, const struct mac_key *keys, size
 	r->verify = true;
 	if (!n)
 		return 0;
+	macpipe_init(&r->mp, image_reader_feed, r);
 	r->cand = calloc(n, sizeof(*r->cand));
 	if (!r->cand)
 		return -ENOMEM;
@@ -451,6 +516,7 @@ void image_reader_free(struct image_reader *r)
 {
 	image_io_close(&r->io);
 	image_mac_drop(r);
+	compress_free(&r->z);
 	free(r->buf);
 	r->buf = NULL;
 	r->cap = 0;
@@ -585,6 +651,8 @@ static int image_mac_check(struct image_reader *r, const Ckpt__Img__Mac *m)
 		return 0;
 	if (!m)
 		return image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key (it carries no MAC)");
+	if (macpipe_wait(&r->mp) < 0)
+		return image_fail(r, -EIO, "computing the image's MAC failed");
 	mac_key_id_hex(r->mac_key_id, hex);
 	for (size_t i = 0; i < r->ncand; i++) {
 		if (memcmp(r->cand[i].key.id, r->mac_key_id, MAC_KEY_ID_LEN))
@@ -636,12 +704,17 @@ static int image_check_tail(struct image_reader *r, const void *payload, size_t 
 static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len, uint64_t sum)
 {
 	struct image_rec_hdr h;
+	int ret;
 
+	if (!r->ncand)
+		return 0;
 	image_hdr_make(&h, type, len, sum);
-	for (size_t i = 0; i < r->ncand; i++)
-		if (image_mac_feed(&r->cand[i].st, &h, r->buf, len) < 0)
-			return image_fail(r, -EIO, "computing the image's MAC failed");
-	return 0;
+	if (len >= MACPIPE_MIN && r->ncand == 1)
+		ret = macpipe_feed(&r->mp, &h, sizeof(h), r->buf, len);
+	else if ((ret = macpipe_wait(&r->mp)) >= 0)
+		for (size_t i = 0; i < r->ncand && ret >= 0; i++)
+			ret = image_mac_feed(&r->cand[i].st, &h, r->buf, len);
+	return ret < 0 ? image_fail(r, -EIO, "computing the image's MAC failed") : 0;
 }
 
 /* An ERROR record: the writer gave up; its reason becomes ours. */
@@ -654,6 +727,20 @@ static int image_take_error(struct image_reader *r, const void *payload, size_t 
 	snprintf(r->error, sizeof(r->error), "%s", e->message);
 	protobuf_c_message_free_unpacked(&e->base, NULL);
 	return -EBADMSG;
+}
+
+/* A ZPAGES payload of len bytes in r->buf: checked and decompressed into
+ * r->z.buf; returns its size. */
+static int image_unzip(struct image_reader *r, size_t len)
+{
+	char why[160];
+	ssize_t n = decompress_chunk(&r->z, r->buf, len, IMAGE_MAX_PAGES, IMAGE_PAGE_UNIT, why, sizeof(why));
+
+	if (n == -ENOMEM)
+		return image_fail(r, -ENOMEM, "zpages record %" PRIu64 ": out of memory", r->records);
+	if (n < 0)
+		return image_fail(r, -EBADMSG, "zpages record %" PRIu64 ": %s", r->records, why);
+	return (int)n;
 }
 
 static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
@@ -694,6 +781,8 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 			return ret;
 		r->done = true;
 	}
+	if (type == IMG_ZPAGES && !r->raw_pages && (ret = image_unzip(r, len)) < 0)
+		return ret;
 	r->chain = sum;
 	r->offset += sizeof(struct image_rec_hdr) + len;
 	if (!r->done) {
@@ -703,6 +792,12 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 	*ret_type = type;
 	*ret_payload = r->buf;
 	*ret_len = len;
+	r->unzipped = type == IMG_ZPAGES && !r->raw_pages;
+	if (r->unzipped) {
+		*ret_type = IMG_PAGES;
+		*ret_payload = r->z.buf;
+		*ret_len = (size_t)ret;
+	}
 	return r->done ? 0 : 1;
 }
 

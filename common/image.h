@@ -33,12 +33,16 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
+#include "compress.h"
 #include "mac.h"
+#include "macpipe.h"
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
 #define IMAGE_FORMAT_VERSION 4
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
+/* A PAGES payload is whole pages: what a ZPAGES frame states is checked so. */
+#define IMAGE_PAGE_UNIT 4096u
 
 enum image_rec_type {
 	IMG_HEADER = 1,
@@ -61,7 +65,8 @@ enum image_rec_type {
 	IMG_META_END = 19, /* a MetaEnd: the metadata part is over, the pages follow */
 	IMG_MAC = 20,      /* a Mac: the keyed MAC of every record before it */
 	IMG_PARENT_REF = 21, /* a Pagemap: pages of an incremental image that its parent holds */
-	IMG_TYPE_MAX = IMG_PARENT_REF,
+	IMG_ZPAGES = 23,   /* a PAGES payload as one zstd frame (compress.h) */
+	IMG_TYPE_MAX = IMG_ZPAGES,
 };
 
 struct image_rec_hdr {
@@ -110,7 +115,12 @@ struct image_writer {
 	bool ended;              /* tail or error written */
 	bool keyed;              /* mac runs: IMG_MAC and the tail carry it */
 	struct mac_state mac;
+	struct macpipe mp;       /* ... fed page records on a second thread */
 	uint8_t key_id[MAC_KEY_ID_LEN];
+	bool compress;           /* PAGES go out as ZPAGES where they shrink */
+	struct compress_state z;
+	uint64_t pages_in;       /* PAGES payload bytes given ... */
+	uint64_t pages_out;      /* ... and written for them, compressed or not */
 };
 
 void image_writer_init(struct image_writer *w, int fd);
@@ -130,6 +140,9 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key);
 /* Write an IMG_MAC record: the MAC of every record so far, so a reader can
  * authenticate them before acting on them. -ENOKEY without a key. */
 int image_write_mac(struct image_writer *w);
+/* Compress every PAGES record from here on (zstd, one frame a record;
+ * a chunk that does not shrink stays a plain PAGES record). */
+void image_writer_set_compress(struct image_writer *w, bool on);
 /* Best effort: end a failed stream with an ERROR record. */
 int image_write_error(struct image_writer *w, const char *message);
 
@@ -150,10 +163,16 @@ struct image_reader {
 	bool verify;
 	struct image_mac_cand *cand;
 	size_t ncand;
+	struct macpipe mp;       /* feeds them page records on a second thread */
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
 	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
 				  * or show an image must keep them */
 	bool mac_ok;             /* ... and every one verified */
+	bool raw_pages;          /* hand ZPAGES records out as they are (tools
+				  * that copy an image); else each is checked,
+				  * decompressed and handed out as PAGES */
+	bool unzipped;           /* ... as the record last handed out was */
+	struct compress_state z;
 	uint8_t mac_key_id[MAC_KEY_ID_LEN];   /* the key the last MAC names */
 };
 
@@ -171,10 +190,12 @@ int image_read_mac(struct image_reader *r);
 /* Read the next record (IMG_MAC records are checked and skipped here, and
  * returned only if r->pass_mac). Returns 1 with type/payload/len (payload valid until
  * the next call), 0 after a verified TAIL (the caller's signal that the image
- * is complete), or -errno with r->error saying why:
+ * is complete), or -errno with r->error saying why (a ZPAGES record comes
+ * out decompressed, as PAGES, unless r->raw_pages):
  *   -EPROTO   bad magic, unknown type, first record not HEADER
  *   -EFBIG    a length over its bound
- *   -EBADMSG  checksum mismatch, bad tail counts, ERROR record (message copied)
+ *   -EBADMSG  checksum mismatch, bad tail counts, ERROR record (message copied),
+ *             a ZPAGES frame that is corrupt or states a size out of bounds
  *   -EKEYREJECTED  verifying, and no given key made a MAC of the image, or it has none
  *   -ENODATA  stream ended before the tail (truncated)
  *   other     read(2) failed */

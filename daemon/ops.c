@@ -1045,6 +1045,16 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 				 c->name);
 		return;
 	}
+	if (r->incremental && r->compress && !strcmp(r->compress, "zstd")) {
+		conn_reply_error(cn, E(ERR_UNSUPPORTED), "checkpoint %s: --incremental images are read again by offset "
+				 "as the parents of later ones: no --compress", c->name);
+		return;
+	}
+	if (r->compress && strcmp(r->compress, "zstd") && strcmp(r->compress, "none")) {
+		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: compress wants zstd or none, not '%.40s'",
+				 c->name, r->compress);
+		return;
+	}
 	if (r->check_only) {
 		/* the engine goes through the motions: its image goes nowhere */
 		k = tmp_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -1078,6 +1088,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.name = c->name, .init_pid = c->init_pid, .cgroup_dir = c->cg.dir, .cgroup_v1 = c->cg.v1,
 		.image_fd = r->to_fd ? fds[0] : tmp_fd, .leave_running = r->leave_running || r->check_only,
 		.check_only = r->check_only,
+		.compress = r->compress && !strcmp(r->compress, "zstd"),
 		.deadline_ms = server_deadline_ms(cn->srv, r->timeout_s),
 		.log_dev = st.st_dev, .log_ino = st.st_ino, .net = &c->net, .console_fd = c->console_fd,
 		.ghost_limit = r->has_ghost_limit ? r->ghost_limit : CR_GHOST_LIMIT_DEFAULT,

@@ -359,6 +359,7 @@ int store_copy_verified(int in_fd, int out_fd, uint64_t deadline_ms, uint64_t *r
 	why[0] = '\0';
 	image_reader_init(&r, in_fd);
 	r.pass_mac = true;
+	r.raw_pages = true;   /* a copy keeps compressed pages as they are */
 	image_writer_init(&w, out_fd);
 	ret = deadline_ms ? image_io_set_deadline(&r.io, in_fd, false, deadline_ms) : 0;
 	if (ret < 0)

@@ -708,6 +708,11 @@ int worker_checkpoint(void *arg, int report_fd)
 	cr.frozen_us = st.frozen_us;
 	cr.total_us = st.total_us;
 	cr.copy = st.copy;
+	if (job->req.compress) {
+		cr.has_pages_raw_bytes = cr.has_pages_stored_bytes = true;
+		cr.pages_raw_bytes = st.pages_raw;
+		cr.pages_stored_bytes = st.pages_stored;
+	}
 	resp.final = true;
 	resp.body_case = CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
 	resp.checkpoint = &cr;

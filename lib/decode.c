@@ -128,6 +128,8 @@ int ckpt_decode_checkpoint(Ckpt__Rpc__Response *resp, struct ckpt_checkpoint_res
 		.copy = cr->copy,
 		.parent_id = cr->parent_id,
 		.full_reason = cr->full_reason,
+		.pages_raw_bytes = cr->pages_raw_bytes,
+		.pages_stored_bytes = cr->pages_stored_bytes,
 	};
 	return 0;
 }

@@ -46,7 +46,7 @@ E2E_TIMEOUT=${E2E_TIMEOUT:-600}
 PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler
 	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck
 	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container
-	  nftables iproute2 make coreutils libssl-dev dpkg-dev file
+	  nftables iproute2 make coreutils libssl-dev libzstd-dev dpkg-dev file
 	  redis-server tmux nodejs nginx-light)
 
 passed=0 failed=0 skipped=0

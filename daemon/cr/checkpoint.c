@@ -605,6 +605,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	cr_tune_stream(req->image_fd);
 	j.ctx.files = objhash_new(free_obj);
 	j.ctx.pagebuf = malloc(PAGEBUF_LEN);
+	image_writer_set_compress(&j.ctx.w, req->compress && !req->check_only);
 	if (!j.ctx.files || !j.ctx.pagebuf)
 		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint buffers");
 	else if (req->deadline_ms && (r = image_io_set_deadline(&j.ctx.w.io, req->image_fd, true, req->deadline_ms)) < 0)
@@ -685,6 +686,8 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		};
 		snprintf(ret_stats->copy, sizeof(ret_stats->copy), "%s", snapshot_mode(&j.ctx));
 		ret_stats->digest = j.ctx.w.chain;
+		ret_stats->pages_raw = j.ctx.w.pages_in;
+		ret_stats->pages_stored = j.ctx.w.pages_out;
 		if (req->leave_running)
 			ret_stats->nuffds = incr_take_fds(&j.ctx, &ret_stats->uffds);
 	}

@@ -194,6 +194,7 @@ struct cr_checkpoint_req {
 	 * processes (their VMAs registered with its userfaultfds). */
 	bool incremental;
 	bool incr_tracked;
+	bool compress;             /* --compress zstd: page chunks compressed (image.h ZPAGES) */
 	const char *parent_id;
 	uint64_t parent_digest;
 };
@@ -206,6 +207,7 @@ struct cr_checkpoint_stats {
 	uint32_t tasks;
 	char copy[200];            /* how memory was copied: "background", or "frozen: why" */
 	uint64_t digest;           /* the image's last record checksum (incr.h) */
+	uint64_t pages_raw, pages_stored;   /* page payload bytes, before and after compression */
 	int *uffds;                /* write tracking to keep (the caller closes and frees) */
 	size_t nuffds;
 };

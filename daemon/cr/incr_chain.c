@@ -157,7 +157,8 @@ static int index_record(struct image_reader *rd, struct incr_image *im, struct i
 	case IMG_PAGES:
 		if (!st->pm)
 			return -EBADMSG;
-		if (len != st->pm->nr_pages * PAGE_SZ)
+		/* its pages are read again by offset, as they are on disk */
+		if (len != st->pm->nr_pages * PAGE_SZ || rd->unzipped)
 			return -EBADMSG;
 		if (st->seg)
 			r = run_add(st->seg, st->pm->vaddr, st->pm->nr_pages, rd->rec_offset + sizeof(struct image_rec_hdr),

@@ -230,6 +230,8 @@ struct ckpt_checkpoint_opts {
 	/* only the pages written since the previous incremental checkpoint,
 	 * naming its image as the parent (the first of a chain is full) */
 	bool incremental;
+	/* "zstd": compress each chunk of pages on its own; NULL or "none": raw */
+	const char *compress;
 };
 struct ckpt_checkpoint_result {
 	const char *image_id;     /* NULL unless stored */
@@ -248,6 +250,8 @@ struct ckpt_checkpoint_result {
 	const char *copy;
 	const char *parent_id;    /* an incremental image: the parent it names */
 	const char *full_reason;  /* incremental asked, yet a full image: why */
+	/* compress: page bytes before compression and as stored (0 if not said) */
+	uint64_t pages_raw_bytes, pages_stored_bytes;
 };
 CKPT_EXPORT int ckpt_checkpoint(struct ckpt *h, const char *name, const struct ckpt_checkpoint_opts *opts,
 				struct ckpt_checkpoint_result *ret, struct ckpt_error *err);

@@ -9,7 +9,11 @@
  * imgmutate --replace OLD NEW IN OUT: copy an image, replacing every OLD
  * in page data by NEW (as long), and recompute the checksums: what anyone
  * who can write an image can do without its key. Prints how many it
- * replaced; exits 1 if none. For the MAC e2e test. */
+ * replaced; exits 1 if none. For the MAC e2e test.
+ *
+ * imgmutate --zpages IN OUT: copy an image, damaging one byte in the middle
+ * of every compressed page chunk (ZPAGES), and recompute the checksums.
+ * Prints how many it damaged; exits 1 if none. For the compression test. */
 #include "image.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +94,33 @@ static int replace(const char *old, const char *new, const char *inpath, const c
 	return save(outpath, buf, size);
 }
 
+static int damage_zpages(const char *inpath, const char *outpath)
+{
+	size_t count = 0;
+	unsigned char *buf;
+	long size;
+
+	if (!(buf = load(inpath, &size)))
+		return 2;
+	for (size_t off = 0; off + sizeof(struct image_rec_hdr) <= (size_t)size;) {
+		struct image_rec_hdr h;
+
+		memcpy(&h, buf + off, sizeof(h));
+		if (h.length > (size_t)size - off - sizeof(h))
+			return 2;
+		if (h.type == IMG_ZPAGES && h.length > 64) {
+			buf[off + sizeof(h) + h.length / 2] ^= 0x5a;
+			count++;
+		}
+		off += sizeof(h) + h.length;
+	}
+	printf("%zu\n", count);
+	if (!count)
+		return 1;
+	rechecksum(buf, size);
+	return save(outpath, buf, size);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned char *buf;
@@ -98,6 +129,8 @@ int main(int argc, char **argv)
 
 	if (argc == 6 && !strcmp(argv[1], "--replace"))
 		return replace(argv[2], argv[3], argv[4], argv[5]);
+	if (argc == 4 && !strcmp(argv[1], "--zpages"))
+		return damage_zpages(argv[2], argv[3]);
 	if (argc != 4 || !(buf = load(argv[1], &size)))
 		return 2;
 	srand(atoi(argv[3]));
@@ -106,7 +139,7 @@ int main(int argc, char **argv)
 		struct image_rec_hdr h;
 
 		memcpy(&h, buf + off, sizeof(h));
-		if (h.type != IMG_PAGES && h.type != IMG_TAIL && h.length > 0)
+		if (h.type != IMG_PAGES && h.type != IMG_ZPAGES && h.type != IMG_TAIL && h.length > 0)
 			cand[ncand++] = off;
 		off += sizeof(h) + h.length;
 	}

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The keyed MAC of page data on a second thread: HMAC-SHA256 runs at about
+ * the speed of the rest of a page copy put together (read, checksum, write),
+ * so the caller copies a chunk into the pipe's buffer and goes on with the
+ * next one while the thread MACs this one. Bytes reach the MAC in the order
+ * they are fed; a caller that feeds the MAC itself, or reads it, waits first
+ * (macpipe_wait), so nothing is ever MACed out of order. */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Below this, a record is MACed in the caller's thread (after a wait). */
+#define MACPIPE_MIN (64u << 10)
+
+struct macpipe {
+	/* what the thread does with each chunk: feed it to the MAC(s) */
+	int (*feed)(void *arg, const void *buf, size_t len);
+	void *arg;
+	bool started, busy, stop, off;
+	int err;                      /* the first failure of feed */
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	void *buf;
+	size_t len, cap;
+};
+
+/* Set up p (no thread yet); CKPT_MAC_INLINE=1 in the environment keeps
+ * every MAC in the caller's thread (for comparisons). */
+void macpipe_init(struct macpipe *p, int (*feed)(void *arg, const void *buf, size_t len), void *arg);
+/* Hand a (the record's header) and b (its payload) to the thread once it is
+ * done with the chunk before; 0 or -errno (a feed that failed before). */
+int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen);
+/* Wait until everything fed is MACed; 0 or the first failure. */
+int macpipe_wait(struct macpipe *p);
+/* Wait, end the thread, free the buffer. */
+void macpipe_free(struct macpipe *p);
