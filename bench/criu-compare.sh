@@ -11,9 +11,9 @@
 # built from source outside the tree, for this comparison only.
 #
 # A round, for each tool:
-#   ckptd  ckptctl run (a container of its own) with CAP_SYS_PTRACE, which a
-#          background snapshot needs; checkpoint --leave-running -o /dev/null
-#          (frozen time of a background snapshot); the program verifies every
+#   ckptd  ckptctl run (a container of its own, the default capability
+#          set: a background snapshot needs none); checkpoint
+#          --leave-running -o /dev/null (frozen time of a background snapshot); the program verifies every
 #          page; checkpoint into the store (wall time, frozen_us, image size);
 #          restart from it (wall time = time to the first instruction of an
 #          eager restart); the program verifies every page. If ckptctl has
@@ -146,7 +146,7 @@ fail_note() { echo "$1: $2" >>"$TMP/notes"; echo "bench: $1: $2" >&2; }
 
 round_ckptd() {	# MIB REP
 	local mib=$1 rep=$2 name=ck-$1-$2 t0 t1 t2
-	ckctl run "$name" --cap-add SYS_PTRACE -- "$DIRTY" "$mib" >/dev/null || { fail_note "ckptd $mib" "run failed"; return; }
+	ckctl run "$name" -- "$DIRTY" "$mib" >/dev/null || { fail_note "ckptd $mib" "run failed"; return; }
 	wait_count "$name" '^READY' 1 900 || { fail_note "ckptd $mib" "never READY"; ckctl rm "$name" >/dev/null 2>&1; return; }
 	if ckctl --json checkpoint "$name" --leave-running -o /dev/null >"$TMP/lr.json" 2>"$TMP/err"; then
 		put "ckptd.$mib.lr" "$(awk -v u="$(jget "$TMP/lr.json" frozen_us)" 'BEGIN { print u / 1000 }')"
@@ -184,7 +184,7 @@ round_ckptd() {	# MIB REP
 
 round_ckptd_incr() {	# MIB
 	local mib=$1 name=ci-$1 full incr
-	ckctl run "$name" --cap-add SYS_PTRACE -- "$BUILD/tests/workloads/incrwriter" "$mib" plain >/dev/null ||
+	ckctl run "$name" -- "$BUILD/tests/workloads/incrwriter" "$mib" plain >/dev/null ||
 		{ fail_note "ckptd $mib incremental" "run failed"; return; }
 	if wait_count "$name" '^READY' 1 900 &&
 	   ckctl --json checkpoint "$name" --leave-running --incremental >"$TMP/full.json" 2>"$TMP/err" &&
