@@ -7,6 +7,7 @@
  * start must keep its values. SIGUSR2: "PASS spawner N" (N spawns so far,
  * more than at the last verification). */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
@@ -19,12 +20,13 @@
 extern char **environ;
 
 #define TABLE_WORDS 4096
+#define SPAWN_OPENS 300
 
 static uint64_t table[TABLE_WORDS];
 
 /* ckptctl kill --signal USR2 signals every process of the container:
  * the children start with it blocked (the dash loop also ignores it). */
-static pid_t spawn(char *const argv[])
+static pid_t spawn(char *const argv[], const posix_spawn_file_actions_t *fa)
 {
 	posix_spawnattr_t a;
 	sigset_t usr2;
@@ -36,7 +38,7 @@ static pid_t spawn(char *const argv[])
 	posix_spawnattr_init(&a);
 	posix_spawnattr_setsigmask(&a, &usr2);
 	posix_spawnattr_setflags(&a, POSIX_SPAWN_SETSIGMASK);
-	r = posix_spawn(&pid, argv[0], NULL, &a, argv, environ);
+	r = posix_spawn(&pid, argv[0], fa, &a, argv, environ);
 	posix_spawnattr_destroy(&a);
 	if (r != 0)
 		fail("posix_spawn %s: %d\n", argv[0], r);
@@ -63,6 +65,7 @@ int main(void)
 	struct sigaction sa = { .sa_handler = on_usr2, .sa_flags = SA_RESTART };
 	char *loop[] = { "/bin/dash", "-c", "trap '' USR2; while :; do /bin/true; done", NULL };
 	char *one[] = { "/bin/true", NULL };
+	posix_spawn_file_actions_t fa;
 	uint64_t spawns = 0, last = 0;
 	pid_t shell, pid;
 	int st;
@@ -70,10 +73,17 @@ int main(void)
 	for (size_t i = 0; i < TABLE_WORDS; i++)
 		table[i] = i * 0x9e3779b97f4a7c15ull;
 	sigaction(SIGUSR2, &sa, NULL);
-	shell = spawn(loop);
+	/* the child opens and closes a file many times before its exec: a
+	 * freeze often finds the spawn in progress */
+	posix_spawn_file_actions_init(&fa);
+	for (int i = 0; i < SPAWN_OPENS; i++) {
+		posix_spawn_file_actions_addopen(&fa, 100, "/dev/null", O_RDONLY, 0);
+		posix_spawn_file_actions_addclose(&fa, 100);
+	}
+	shell = spawn(loop, NULL);
 	say("READY\n");
 	for (;;) {
-		pid = spawn(one);
+		pid = spawn(one, &fa);
 		while (waitpid(pid, &st, 0) < 0)
 			if (errno != EINTR)
 				fail("waitpid %d: %d\n", pid, errno);
