@@ -5,6 +5,7 @@
 # every container, process, cgroup, mount and temporary file, whatever
 # happens.
 #   . bench/lib.sh TAG       (after REPO and BUILD are set)
+# CKPT_BENCH_CONFIG: a ckptd.conf for that ckptd (default: the system's).
 # Gives: TMP, SOCK, STORE, CKPTD_PID, PYTHON, ckctl, now_ns, die, count,
 # wait_count NAME PATTERN N TIMEOUT_S.
 
@@ -67,7 +68,7 @@ if [ "${BENCH_STORE:-tmpfs}" = tmpfs ]; then
 fi
 (
 	for cg in "${CGS[@]}"; do echo "$BASHPID" >"$cg/cgroup.procs"; done
-	exec "$BUILD/ckptd" --socket "$SOCK" --state-dir "$STORE/state"
+	exec "$BUILD/ckptd" ${CKPT_BENCH_CONFIG:+--config "$CKPT_BENCH_CONFIG"} --socket "$SOCK" --state-dir "$STORE/state"
 ) >"$TMP/ckptd.log" 2>&1 </dev/null &
 CKPTD_PID=$!
 for _ in $(seq 100); do

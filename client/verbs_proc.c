@@ -6,14 +6,36 @@
 #include "macro.h"
 
 
+/* A command line may hold any byte but NUL: one row each, whatever it
+ * holds, so newlines, tabs, other control characters and backslashes are
+ * written as C escapes (--json keeps the raw string). */
+static void put_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '\\')
+			fputs("\\\\", stdout);
+		else if (ch == '\n')
+			fputs("\\n", stdout);
+		else if (ch == '\t')
+			fputs("\\t", stdout);
+		else if (ch < 0x20 || ch == 0x7f)
+			printf("\\x%02x", ch);
+		else
+			putchar(ch);
+	}
+}
+
 static void ps_table(const struct ckpt_ps_result *p)
 {
 	printf("%7s  %7s  %7s  %-5s  %s\n", "PID", "HOSTPID", "PPID", "STATE", "COMMAND");
 	for (size_t i = 0; i < p->n_processes; i++) {
 		const struct ckpt_process *pi = &p->processes[i];
 
-		printf("%7d  %7d  %7d  %-5s  %s\n", pi->pid, pi->host_pid, pi->ppid,
-		       pi->state ?: "?", pi->command ?: "");
+		printf("%7d  %7d  %7d  %-5s  ", pi->pid, pi->host_pid, pi->ppid, pi->state ?: "?");
+		put_escaped(pi->command ?: "");
+		putchar('\n');
 	}
 }
 

@@ -18,6 +18,7 @@ static const char *const key_names[_CONFIG_KEY_MAX] = {
 	[CONFIG_IDLE_TIMEOUT] = "idle_timeout",
 	[CONFIG_TIMEOUT] = "timeout",
 	[CONFIG_QUEUE_LENGTH] = "queue_length",
+	[CONFIG_LOOP_NICE] = "loop_nice",
 };
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
@@ -147,6 +148,18 @@ int config_set(struct ckptd_config *cfg, enum config_key k, const char *v, char 
 			return errf(-EINVAL, err, errlen, "'%s' is not 0 to %d operations", printable(v, q, sizeof(q)),
 				    CONFIG_QUEUE_LENGTH_MAX);
 		cfg->queue_length = (int)n;
+		break;
+	}
+	case CONFIG_LOOP_NICE: {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (!*v || *end || errno || n < CONFIG_LOOP_NICE_MIN || n > 0)
+			return errf(-EINVAL, err, errlen, "'%s' is not a nice value from %d to 0", printable(v, q, sizeof(q)),
+				    CONFIG_LOOP_NICE_MIN);
+		cfg->loop_nice = (int)n;
 		break;
 	}
 	default:

@@ -22,6 +22,10 @@
 #define CONFIG_SOCKET_MAX 108
 #define CONFIG_TIMEOUT_MAX 86400
 #define CONFIG_QUEUE_LENGTH_MAX 65536
+/* The event loop's nice value (loop_nice): below the workers' and the
+ * containers' (0), so that answers wait for no C/R work. */
+#define CONFIG_LOOP_NICE_DEFAULT (-5)
+#define CONFIG_LOOP_NICE_MIN (-20)
 
 /* Which settings a source gave; the others keep their defaults. */
 enum config_key {
@@ -32,6 +36,7 @@ enum config_key {
 	CONFIG_IDLE_TIMEOUT,
 	CONFIG_TIMEOUT,
 	CONFIG_QUEUE_LENGTH,
+	CONFIG_LOOP_NICE,
 	_CONFIG_KEY_MAX,
 };
 
@@ -44,6 +49,7 @@ struct ckptd_config {
 	int idle_timeout_s;
 	int timeout_s;
 	int queue_length;                      /* operations waiting beyond --max-ops */
+	int loop_nice;                         /* -20 to 0; what ckptd forks starts at 0 */
 };
 
 /* The setting's name in the file ("state_dir"). */

@@ -14,7 +14,9 @@
 #include <event2/event.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -175,13 +177,33 @@ static int parse_argv(int argc, char **argv)
 }
 
 /* Defaults, then the file (the default one may be missing), then argv. */
+/* The event loop answers every client: on a busy machine (workers copying
+ * memory, the containers themselves) a list or a cancel must not wait for
+ * their time slices. The loop runs at a better nice value; with
+ * SCHED_RESET_ON_FORK every process it forks (workers, container inits,
+ * hooks) starts at 0 again, so nothing it runs for others inherits it. */
+static void loop_priority(int nice)
+{
+	struct sched_param sp = { 0 };
+
+	if (nice == 0)
+		return;
+	if (sched_setscheduler(0, SCHED_OTHER | SCHED_RESET_ON_FORK, &sp) < 0) {
+		log_warn("loop_nice: SCHED_RESET_ON_FORK: %m; the event loop keeps its priority");
+		return;
+	}
+	if (setpriority(PRIO_PROCESS, 0, nice) < 0)
+		log_warn("loop_nice: setpriority %d: %m; the event loop keeps its priority", nice);
+}
+
 static int load_config(void)
 {
 	char why[PATH_MAX + 300];
 	int k, r;
 
 	cfg = (struct ckptd_config){ .log_level = log_get_level(), .idle_timeout_s = SERVER_IDLE_TIMEOUT_S,
-				     .timeout_s = SERVER_OP_TIMEOUT_S, .queue_length = OPQUEUE_LENGTH_DEFAULT };
+				     .timeout_s = SERVER_OP_TIMEOUT_S, .queue_length = OPQUEUE_LENGTH_DEFAULT,
+				     .loop_nice = CONFIG_LOOP_NICE_DEFAULT };
 	snprintf(cfg.group, sizeof(cfg.group), "%s", CONFIG_DEFAULT_GROUP);
 	snprintf(cfg.state_dir, sizeof(cfg.state_dir), "%s", DEFAULT_STATE_DIR);
 	r = config_load(arg_config ? arg_config : CONFIG_DEFAULT_PATH, &cfg, why, sizeof(why));
@@ -200,6 +222,7 @@ static int load_config(void)
 		case CONFIG_IDLE_TIMEOUT: cfg.idle_timeout_s = arg_cli.idle_timeout_s; break;
 		case CONFIG_TIMEOUT: cfg.timeout_s = arg_cli.timeout_s; break;
 		case CONFIG_QUEUE_LENGTH: cfg.queue_length = arg_cli.queue_length; break;
+		case CONFIG_LOOP_NICE: cfg.loop_nice = arg_cli.loop_nice; break;
 		default: break;
 		}
 		cfg.set |= 1u << k;
@@ -392,6 +415,7 @@ static int run(int argc, char **argv)
 	r = load_config();
 	if (r < 0)
 		return r;
+	loop_priority(cfg.loop_nice);
 	r = access_policy_init(&policy, cfg.group);
 	if (r < 0)
 		return log_errno(r, "looking up group %s: %m", cfg.group);

@@ -29,6 +29,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Where the time of a checkpoint goes (its log line). */
 enum { PH_FREEZE, PH_SEIZE, PH_META, PH_PAGES, PH_ARM, PH_TAIL, PH_COMMIT, CKPT_PHASES };
@@ -109,10 +110,6 @@ static int freeze(struct ckpt_job *j)
 {
 	int r;
 
-	r = hold_traffic(j);
-	if (r < 0)
-		return r;
-	progress(j, "freeze");
 	snprintf(j->cg.dir, sizeof(j->cg.dir), "%s", j->ctx.req->cgroup_dir);
 	j->cg.v1 = j->ctx.req->cgroup_v1;
 	/* When its sleepers went to sleep: the freeze wakes them. */
@@ -135,6 +132,76 @@ static int freeze(struct ckpt_job *j)
 }
 
 static int borrow_tasks(struct ckpt_job *j);
+
+/* Freeze, list the tree and check it. */
+static int freeze_tree(struct ckpt_job *j)
+{
+	int r = freeze(j);
+
+	if (r >= 0)
+		r = tree_collect(&j->ctx);
+	if (r >= 0 && j->ctx.req->check_only && !(j->refused = calloc(j->ctx.nprocs + 1, sizeof(bool))))
+		r = cr_fail(j->ctx.err, CR_ERR_INTERNAL, ENOMEM, "checkpoint --check table");
+	if (r >= 0)
+		r = STEP(j, tree_check(&j->ctx));
+	return r;
+}
+
+/* Forget what freeze_tree read and let the container run again. */
+static int unfreeze(struct ckpt_job *j)
+{
+	int r;
+
+	tree_free(&j->ctx);
+	ipc_free(&j->ipc);
+	sleep_census_free(j->ctx.sleeps);
+	j->ctx.sleeps = NULL;
+	free(j->refused);
+	j->refused = NULL;
+	r = cgroup_thaw(&j->cg);
+	if (r < 0)
+		return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "thawing cgroup %s", j->cg.dir);
+	j->frozen = false;
+	return 0;
+}
+
+/* The freeze may catch a state that passes by itself (cr_mark_transient:
+ * a shell between its vfork and its child's exec). Then the container
+ * runs on for a moment, longer each time, and is frozen again: the
+ * workload sees only the pause. Bounded by CR_TRANSIENT_* and the
+ * operation's deadline; past them the refusal stands and says so. */
+static int freeze_settled(struct ckpt_job *j)
+{
+	const struct cr_checkpoint_req *req = j->ctx.req;
+	struct cr_error *err = j->ctx.err;
+	uint64_t t0 = cr_now_us(), wait_ms = CR_TRANSIENT_WAIT_MS, budget_ms = CR_TRANSIENT_MAX_MS, spent_ms;
+	unsigned tries;
+	int r;
+
+	/* at most half of what is left to the operation: the rest is the image's */
+	if (req->deadline_ms)
+		budget_ms = MIN(budget_ms, req->deadline_ms > t0 / 1000 ? (req->deadline_ms - t0 / 1000) / 2 : 0);
+	progress(j, "freeze");
+	for (tries = 1;; tries++) {
+		r = freeze_tree(j);
+		if (!cr_error_transient(err))
+			return r;
+		spent_ms = (cr_now_us() - t0) / 1000;
+		if (tries >= CR_TRANSIENT_TRIES || spent_ms + wait_ms > budget_ms)
+			break;
+		log_info("container %s: %s; trying again in %llu ms", req->name, err->code != CR_OK ? err->msg : "a transient state",
+			 (unsigned long long)wait_ms);
+		cr_error_reset(err);
+		r = unfreeze(j);
+		if (r < 0)
+			return r;
+		usleep(wait_ms * 1000);
+		wait_ms *= 2;
+	}
+	cr_error_append(err, " (still so after %u freezes in %llu ms)", tries,
+			(unsigned long long)((cr_now_us() - t0) / 1000));
+	return r;
+}
 
 /* Seize every thread while frozen (a trap is then pending in each), thaw
  * so the traps can be taken, and wait for each stop. */
@@ -613,18 +680,14 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	else if (req->key && (r = image_writer_set_key(&j.ctx.w, req->key)) < 0)
 		r = cr_fail(err, CR_ERR_INTERNAL, -r, "the image's MAC");
 	else
-		r = freeze(&j);
+		r = hold_traffic(&j);
+	if (r >= 0)
+		r = freeze_settled(&j);
 	mark(&j, PH_FREEZE);
 	if (r >= 0)
 		r = cr_phase(req->phase, req->phase_arg, "frozen", err);
 	if (r >= 0)
 		r = fault_inject(err, "ckpt-frozen");
-	if (r >= 0)
-		r = tree_collect(&j.ctx);
-	if (r >= 0 && req->check_only && !(j.refused = calloc(j.ctx.nprocs + 1, sizeof(bool))))
-		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint --check table");
-	if (r >= 0)
-		r = STEP(&j, tree_check(&j.ctx));
 	if (r >= 0)
 		r = seize(&j);
 	mark(&j, PH_SEIZE);

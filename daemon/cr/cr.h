@@ -27,6 +27,7 @@ struct cr_refusal {
 	char object[128];
 	char reason[384];
 	char msg[512];
+	bool transient;            /* cr_mark_transient(): a state that passes by itself */
 };
 
 #define CR_REFUSALS_MAX 256
@@ -55,9 +56,14 @@ struct cr_error {
 	 * the engine can go on and find the next. NULL: the first error ends
 	 * the job, as always. */
 	struct cr_refusals *collect;
-	/* The first error may pass by itself: a checkpoint may thaw the
-	 * container, let it run a little and try again. */
+	/* The first error is a state that passes by itself (a vfork whose
+	 * child has not exec'ed yet): the checkpoint lets the container run a
+	 * moment and tries again (cr_mark_transient). */
 	bool transient;
+	/* failures recorded so far, and the count when the first error (or
+	 * the last refusal collected) was kept: cr_mark_transient marks only
+	 * the failure just recorded */
+	unsigned nfailed, kept_at;
 };
 
 /* How many refusals were collected so far (0 when not collecting). */
@@ -79,8 +85,16 @@ int cr_fail(struct cr_error *e, enum cr_errcode code, int err, const char *fmt, 
  * message reads "task P (host H): OBJECT: REASON". */
 int cr_fail_obj(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
-/* The first error is one the workload may clear by running on. */
-void cr_mark_transient(struct cr_error *err);
+/* The failure just recorded (by cr_fail or cr_fail_obj) is a state that
+ * passes by itself: the checkpoint may try again before it refuses. A
+ * failure that was not kept (not the first) is left as it is. */
+void cr_mark_transient(struct cr_error *e);
+/* The job's error, or one refusal collected, is transient. */
+bool cr_error_transient(const struct cr_error *e);
+/* Forget every error and refusal, to try the whole step again. */
+void cr_error_reset(struct cr_error *e);
+/* Add to the message of the error and of each transient refusal. */
+void cr_error_append(struct cr_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* From here on, errors concern this task (0, 0: none). */
 static inline void cr_error_scope(struct cr_error *e, pid_t pid, pid_t host_pid)
 {

@@ -32,6 +32,12 @@
 #define CR_MAX_SECCOMP_FILTERS 256    /* seccomp filters of a thread */
 #define CR_SECCOMP_MAX_INSNS 2048     /* BPF instructions of one filter (fits a batch) */
 #define CR_SOCK_MAX_OPTS 64           /* saved options of one socket */
+/* A checkpoint that froze a state passing by itself (cr_mark_transient)
+ * thaws and tries again: at most this many freezes, waiting the first
+ * delay, doubled each time, and never longer in all than the last bound. */
+#define CR_TRANSIENT_TRIES 8
+#define CR_TRANSIENT_WAIT_MS 2
+#define CR_TRANSIENT_MAX_MS 1000
 
 /* Published ports of one container. */
 #define CR_NET_MAX_PUBLISH 32

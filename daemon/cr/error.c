@@ -7,17 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
-static void collect(struct cr_refusals *l, pid_t pid, pid_t host, int err, const char *object,
+/* Returns whether the refusal was added. */
+static bool collect(struct cr_refusals *l, pid_t pid, pid_t host, int err, const char *object,
 		    const char *reason, const char *errtxt, const char *line)
 {
 	struct cr_refusal *f;
 
 	for (size_t i = 0; i < l->n; i++)
 		if (streq(l->v[i].msg, line))
-			return;    /* the same object refused by two paths */
+			return false;    /* the same object refused by two paths */
 	if (l->n >= CR_REFUSALS_MAX) {
 		l->truncated = true;
-		return;
+		return false;
 	}
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 8;
@@ -25,7 +26,7 @@ static void collect(struct cr_refusals *l, pid_t pid, pid_t host, int err, const
 		f = realloc(l->v, cap * sizeof(*f));
 		if (!f) {
 			l->truncated = true;
-			return;
+			return false;
 		}
 		l->v = f;
 		l->cap = cap;
@@ -35,6 +36,7 @@ static void collect(struct cr_refusals *l, pid_t pid, pid_t host, int err, const
 	snprintf(f->object, sizeof(f->object), "%s", object ? object : "");
 	snprintf(f->reason, sizeof(f->reason), "%s%s", reason, errtxt);
 	snprintf(f->msg, sizeof(f->msg), "%s", line);
+	return true;
 }
 
 static int record(struct cr_error *e, enum cr_errcode code, int err, const char *object, const char *reason)
@@ -56,11 +58,15 @@ static int record(struct cr_error *e, enum cr_errcode code, int err, const char 
 	else
 		snprintf(line, sizeof(line), "%s%s", reason, errtxt);
 	log_error("%s", line);
+	if (e)
+		e->nfailed++;
 	if (e && e->collect && code == CR_ERR_UNSUPPORTED && e->code == CR_OK) {
-		collect(e->collect, pid, host, err, object, reason, errtxt, line);
+		if (collect(e->collect, pid, host, err, object, reason, errtxt, line))
+			e->kept_at = e->nfailed;
 		return err > 0 ? -err : -EINVAL;
 	}
 	if (e && e->code == CR_OK) {
+		e->kept_at = e->nfailed;
 		e->code = code;
 		e->sys_errno = err > 0 ? err : 0;
 		e->task_pid = pid;
@@ -94,4 +100,65 @@ int cr_fail_obj(struct cr_error *e, enum cr_errcode code, int err, const char *o
 	return record(e, code, err, object, buf);
 }
 
-void cr_mark_transient(struct cr_error *err) { err->transient = true; }
+void cr_mark_transient(struct cr_error *e)
+{
+	if (!e || !e->nfailed || e->kept_at != e->nfailed)
+		return;
+	if (e->code != CR_OK)
+		e->transient = true;
+	else if (e->collect && e->collect->n)
+		e->collect->v[e->collect->n - 1].transient = true;
+}
+
+bool cr_error_transient(const struct cr_error *e)
+{
+	if (!e)
+		return false;
+	if (e->code != CR_OK)
+		return e->transient;
+	for (size_t i = 0; e->collect && i < e->collect->n; i++)
+		if (e->collect->v[i].transient)
+			return true;
+	return false;
+}
+
+void cr_error_reset(struct cr_error *e)
+{
+	struct cr_refusals *l = e->collect;
+
+	*e = (struct cr_error){ .collect = l };
+	if (l) {
+		l->n = 0;
+		l->truncated = false;
+	}
+}
+
+static void append(char *buf, size_t len, const char *txt)
+{
+	size_t n = strnlen(buf, len);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s", txt);
+}
+
+void cr_error_append(struct cr_error *e, const char *fmt, ...)
+{
+	char txt[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(txt, sizeof(txt), fmt, ap);
+	va_end(ap);
+	if (e->code != CR_OK) {
+		append(e->reason, sizeof(e->reason), txt);
+		append(e->msg, sizeof(e->msg), txt);
+	}
+	for (size_t i = 0; e->collect && i < e->collect->n; i++) {
+		struct cr_refusal *f = &e->collect->v[i];
+
+		if (f->transient) {
+			append(f->reason, sizeof(f->reason), txt);
+			append(f->msg, sizeof(f->msg), txt);
+		}
+	}
+}

@@ -7,7 +7,9 @@
 #include "log.h"
 #include "macro.h"
 #include <linux/kcmp.h>
+#include <linux/sched.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "cr_limits.h"
 #define TREE_MAX_PROCS CR_MAX_TASKS
@@ -278,18 +280,84 @@ static int cmp_kcmp(const void *a, const void *b)
 	return r == 1 ? -1 : r == 2 ? 1 : 0;
 }
 
+/* Thread tid of process pid is in a clone that waits for its child to
+ * exec or exit: vfork, or clone or clone3 with CLONE_VFORK. A blocked
+ * thread's /proc/TID/syscall names its call and arguments; clone3's flags
+ * are the first word of the struct its first argument points to. */
+static bool thread_in_vfork(pid_t pid, pid_t tid)
+{
+	_cleanup_free_ char *buf = NULL;
+	unsigned long long a0 = 0;
+	uint64_t flags = 0;
+	char path[64];
+	size_t len;
+	long nr;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	if (proc_read_file(path, &buf, &len) < 0 || sscanf(buf, "%ld %llx", &nr, &a0) != 2)
+		return false;    /* "running", or no call: not waiting in one */
+#ifdef SYS_vfork
+	if (nr == SYS_vfork)
+		return true;
+#endif
+	if (nr == SYS_clone)
+		return a0 & CLONE_VFORK;
+	if (nr == SYS_clone3) {
+		struct iovec local = { &flags, sizeof(flags) }, remote = { (void *)(uintptr_t)a0, sizeof(flags) };
+
+		return process_vm_readv(pid, &local, 1, &remote, 1, 0) == sizeof(flags) && (flags & CLONE_VFORK);
+	}
+	return false;
+}
+
+/* c is the child of a vfork still in progress: its parent shares its
+ * memory and one of the parent's threads waits in that vfork. */
+static bool vfork_child(const struct dump_ctx *ctx, const struct dump_proc *c)
+{
+	const struct dump_proc *p = c->parent >= 0 ? &ctx->procs[c->parent] : NULL;
+
+	if (!p || p->zombie || !kcmp_same(p->pid, c->pid, KCMP_VM))
+		return false;
+	for (size_t k = 0; k < p->ntids; k++)
+		if (thread_in_vfork(p->pid, p->tids[k]))
+			return true;
+	return false;
+}
+
+/* Processes that share memory: restart would make them separate copies,
+ * which is refused, unless all of them but one are children of a vfork in
+ * progress (between a shell's vfork and its child's exec): that passes by
+ * itself, so the refusal is marked transient and the checkpoint tries
+ * again a moment later. v[s..e) share one mm. */
+static int check_vm_group(struct dump_ctx *ctx, struct dump_proc **v, size_t s, size_t e)
+{
+	size_t i, vforked = 0;
+	int r;
+
+	for (i = s; i < e; i++)
+		vforked += vfork_child(ctx, v[i]);
+	if (vforked + 1 < e - s)
+		return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares memory with task %d (CLONE_VM without vfork): not supported",
+			       v[s + 1]->pid, v[s]->nspid);
+	for (i = s; i < e && !vfork_child(ctx, v[i]); i++)
+		;
+	r = cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares memory with its parent %d in a vfork: its exec or exit has not come yet",
+		    v[i]->pid, v[i]->nsppid);
+	cr_mark_transient(ctx->err);
+	return r;
+}
+
 /* Processes that share memory, an fd table or cwd/umask without being one
- * process's threads (vfork in progress, CLONE_FILES, CLONE_FS): restart
- * would make them separate copies. */
+ * process's threads (vfork in progress, CLONE_VM, CLONE_FILES, CLONE_FS):
+ * restart would make them separate copies. */
 static int check_process_sharing(struct dump_ctx *ctx)
 {
 	static const struct { int type; const char *what; } kinds[] = {
-		{ KCMP_VM, "memory (vfork in progress?)" },
 		{ KCMP_FILES, "an fd table (CLONE_FILES)" },
 		{ KCMP_FS, "cwd and umask (CLONE_FS)" },
 	};
 	_cleanup_free_ struct dump_proc **v = calloc(ctx->nprocs + 1, sizeof(*v));
-	size_t n = 0, i, k;
+	size_t n = 0, i, k, s;
 
 	if (!v)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task table");
@@ -303,6 +371,16 @@ static int check_process_sharing(struct dump_ctx *ctx)
 			if (kcmp_same(v[i - 1]->pid, v[i]->pid, kinds[k].type))
 				return cr_fail(ctx->err, CR_ERR_UNSUPPORTED, 0, "task %d: shares %s with task %d: not supported",
 					       v[i]->pid, kinds[k].what, v[i - 1]->nspid);
+	}
+	/* memory last: a vfork child shares nothing else, and only its
+	 * refusal may be tried again */
+	kcmp_type = KCMP_VM;
+	qsort(v, n, sizeof(*v), cmp_kcmp);
+	for (s = 0; s < n; s = i) {
+		for (i = s + 1; i < n && kcmp_same(v[s]->pid, v[i]->pid, KCMP_VM); i++)
+			;
+		if (i - s > 1)
+			return check_vm_group(ctx, v, s, i);
 	}
 	return 0;
 }

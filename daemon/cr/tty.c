@@ -181,6 +181,26 @@ static size_t canon_stream(const struct canon_chars *c, const struct tty_input *
 	return n + canon_quote(c, in->data + off, in->len - off, out + n);
 }
 
+/* The line discipline takes what the master wrote in from a work queue:
+ * wait (2 s at most) until the slave's input queue holds want bytes, or,
+ * with readable, exactly want bytes of which a line is readable. */
+static int wait_taken_in(int peer, size_t want, bool readable)
+{
+	for (int tries = 0;; tries++) {
+		struct pollfd pfd = { .fd = peer, .events = POLLIN };
+		int q = 0;
+
+		poll(&pfd, 1, 0);
+		if (ioctl(peer, TIOCINQ, &q) < 0)
+			return -errno;
+		if (readable ? (size_t)q == want && (pfd.revents & POLLIN) : (size_t)q >= want)
+			return 0;
+		if (tries >= 2000)
+			return -ETIMEDOUT;
+		msleep(1);
+	}
+}
+
 /* Canonical input typed again into master, peer an open of the slave
  * with its termios t. The line discipline takes it in from a work queue,
  * and the bytes must be in before t comes back: the last piece goes in
@@ -194,7 +214,7 @@ static int put_canon(int master, int peer, const struct termios *t, const struct
 	struct termios ti = *t;
 	_cleanup_free_ uint8_t *s = malloc(2 * in->len + in->nlines + 1);
 	size_t n, tail, sum;
-	int tries = 0, r, big;
+	int r, big;
 
 	if (!s)
 		return -ENOMEM;
@@ -218,22 +238,8 @@ static int put_canon(int master, int peer, const struct termios *t, const struct
 
 		r = w == (ssize_t)(n - tail) ? 0 : write_all(master, s + tail + (w > 0 ? w : 0), n - tail - (w > 0 ? w : 0));
 	}
-	while (r >= 0) {
-		struct pollfd pfd = { .fd = peer, .events = POLLIN };
-		int q = 0;
-
-		poll(&pfd, 1, 0);
-		if (!in->nlines)
-			break;
-		if (ioctl(peer, TIOCINQ, &q) < 0)
-			r = -errno;
-		else if ((size_t)q == sum && (pfd.revents & POLLIN))
-			break;
-		else if (++tries > 2000)
-			r = -ETIMEDOUT;
-		else
-			msleep(1);
-	}
+	if (r >= 0 && in->nlines)
+		r = wait_taken_in(peer, sum, true);
 	if (tcsetattr(peer, TCSANOW, t) < 0 && r >= 0)
 		r = -errno;
 	return r < 0 ? r : big ? -E2BIG : 0;
@@ -246,7 +252,7 @@ static int put_canon(int master, int peer, const struct termios *t, const struct
 static int tty_put_input(int master, int peer, const struct termios *t, const struct tty_input *in)
 {
 	struct termios ti = *t;
-	int n = 0, tries = 0, r;
+	int r;
 
 	if (canonical(t) && (in->len || in->nlines))
 		return put_canon(master, peer, t, in);
@@ -257,17 +263,8 @@ static int tty_put_input(int master, int peer, const struct termios *t, const st
 	if (tcsetattr(peer, TCSANOW, &ti) < 0)
 		return -errno;
 	r = write_all(master, in->data, in->len);
-	/* the slave takes them in from a work queue: wait until it has */
-	while (r >= 0) {
-		if (ioctl(peer, TIOCINQ, &n) < 0)
-			r = -errno;
-		else if ((size_t)n >= in->len)
-			break;
-		else if (++tries > 2000)
-			r = -ETIMEDOUT;
-		else
-			msleep(1);
-	}
+	if (r >= 0)
+		r = wait_taken_in(peer, in->len, false);
 	if (tcsetattr(peer, TCSANOW, t) < 0 && r >= 0)
 		r = -errno;
 	return r;

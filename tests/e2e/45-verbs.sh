@@ -13,7 +13,9 @@ py() { "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.
 
 # --- ps ---------------------------------------------------------------------
 ps=$P-ps
-ckctl run "$ps" --cwd "$WORK" -- sh -c 'sleep 301 & sleep 302 & echo READY; wait' >/dev/null || fail "run $ps"
+# sh's last argument holds a newline, a tab and an escape character
+ckctl run "$ps" --cwd "$WORK" -- sh -c 'sleep 301 & sleep 302 & echo READY; wait' sh "$(printf 'ps-arg\nline two\tx\033end')" >/dev/null ||
+	fail "run $ps"
 wait_log "$ps" '^READY' 30
 ckctl --json ps "$ps" >"$TMP/ps.json" || fail "ps --json"
 for cmd in 'sleep 301' 'sleep 302'; do
@@ -37,6 +39,12 @@ done <"$TMP/ps.rows"
 ckctl ps "$ps" >"$TMP/ps.txt" || fail "ps"
 head -n 1 "$TMP/ps.txt" | grep -q 'PID.*HOSTPID.*PPID.*STATE.*COMMAND' || fail "ps: no header: $(head -n 1 "$TMP/ps.txt")"
 grep -q 'sleep 302$' "$TMP/ps.txt" || fail "ps table lacks sleep 302"
+# control characters are escaped in the table (one row a process), raw in --json
+[ "$(wc -l <"$TMP/ps.txt")" = $(( $(py "len(d['processes'])" <"$TMP/ps.json") + 1 )) ] ||
+	fail "ps table: not one line a process: $(cat "$TMP/ps.txt")"
+grep -qF ' sh ps-arg\nline two\tx\x1bend' "$TMP/ps.txt" || fail "ps table: sh's argument not escaped: $(cat "$TMP/ps.txt")"
+[ "$(py "any(p['command'].endswith(' sh ps-arg\\nline two\\tx\\x1bend') for p in d['processes'])" <"$TMP/ps.json")" = True ] ||
+	fail "ps --json: sh's argument not kept raw: $(cat "$TMP/ps.json")"
 
 # --- stats --------------------------------------------------------------------
 ckctl --json stats "$ps" >"$TMP/stats.json" || fail "stats --json"

@@ -48,6 +48,7 @@ static void test_every_setting(void **state)
 			       "   # indented comment\n"
 			       "idle_timeout = 30\n"
 			       "queue_length = 0\n"
+			       "loop_nice = -7\n"
 			       "timeout = 86400", &cfg), 0);
 	assert_string_equal(cfg.group, "ops");
 	assert_string_equal(cfg.socket, "/run/x/ckptd.sock");
@@ -56,6 +57,7 @@ static void test_every_setting(void **state)
 	assert_int_equal(cfg.idle_timeout_s, 30);
 	assert_int_equal(cfg.timeout_s, 86400);
 	assert_int_equal(cfg.queue_length, 0);
+	assert_int_equal(cfg.loop_nice, -7);
 	assert_int_equal(cfg.set, (1u << _CONFIG_KEY_MAX) - 1);
 }
 
@@ -72,6 +74,22 @@ static void test_queue_length(void **state)
 	refused("queue_length = -1\n", "is not 0 to 65536");
 	refused("queue_length = 1e3\n", "is not 0 to 65536");
 	refused("queue_length = 99999999999999999999\n", "is not 0 to 65536");
+}
+
+/* -20 to 0, a nice value for the event loop. */
+static void test_loop_nice(void **state)
+{
+	struct ckptd_config cfg;
+
+	assert_int_equal(parse("loop_nice = -20\n", &cfg), 0);
+	assert_int_equal(cfg.loop_nice, -20);
+	assert_int_equal(parse("loop_nice = 0", &cfg), 0);
+	assert_int_equal(cfg.loop_nice, 0);
+	refused("loop_nice = -21\n", "line 1: loop_nice: '-21' is not a nice value from -20 to 0");
+	refused("loop_nice = 5\n", "is not a nice value");
+	refused("loop_nice = -\n", "is not a nice value");
+	refused("loop_nice = -5x\n", "is not a nice value");
+	refused("loop_nice = -99999999999999999999\n", "is not a nice value");
 }
 
 static void test_empty_keeps_defaults(void **state)
@@ -204,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_setting),
 		cmocka_unit_test(test_queue_length),
+		cmocka_unit_test(test_loop_nice),
 		cmocka_unit_test(test_empty_keeps_defaults),
 		cmocka_unit_test(test_unknown_and_malformed),
 		cmocka_unit_test(test_duplicates),
