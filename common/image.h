@@ -38,7 +38,7 @@
 #include "macpipe.h"
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
-#define IMAGE_FORMAT_VERSION 4
+#define IMAGE_FORMAT_VERSION 5
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 /* A PAGES payload is whole pages: what a ZPAGES frame states is checked so. */
