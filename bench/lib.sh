@@ -170,3 +170,21 @@ peak_stop() {
 	d=$(awk '/^VmHWM:/ { print $2 }' "/proc/$CKPTD_PID/status" 2>/dev/null)
 	echo "${d:-0} ${w:-0}"
 }
+
+# bench_verify NAME WANT: "yes", or why not. Asks the container's program
+# for a round (SIGUSR2) and waits for its PASS line, which must hold WANT.
+bench_verify() {
+	local n last
+	n=$(count "$1" '^PASS')
+	ckctl kill "$1" --signal USR2 >/dev/null 2>&1 || { echo "NO: could not signal it"; return; }
+	if ! wait_count "$1" '^PASS' $(( n + 1 )) 900; then
+		last=$(ckctl logs "$1" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-100)
+		echo "NO: ${last:-no PASS within 900 s}"
+		return
+	fi
+	last=$(ckctl logs "$1" 2>/dev/null | grep '^PASS' | tail -n 1)
+	case " $last " in
+	*" $2 "*) echo yes ;;
+	*) echo "NO: $last" ;;
+	esac
+}

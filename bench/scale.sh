@@ -57,22 +57,6 @@ setup_case() {
 	esac
 }
 
-# verify NAME: "yes", or why not
-verify() {
-	local n last
-	n=$(count "$1" '^PASS')
-	ckctl kill "$1" --signal USR2 >/dev/null 2>&1 || { echo "NO: could not signal it"; return; }
-	if ! wait_count "$1" '^PASS' $(( n + 1 )) 900; then
-		last=$(ckctl logs "$1" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-100)
-		echo "NO: ${last:-no PASS within 900 s}"
-		return
-	fi
-	last=$(ckctl logs "$1" 2>/dev/null | grep '^PASS' | tail -n 1)
-	case " $last " in
-	*" $WANT "*) echo yes ;;
-	*) echo "NO: $last" ;;
-	esac
-}
 
 rows=()
 row() {	# CASE REP CK_MS RS_MS IMG_BYTES D_CK W_CK D_RS W_RS VERDICT
@@ -131,7 +115,7 @@ measure() {	# CASE REP
 		ckctl rm "$name" >/dev/null 2>&1
 		return
 	fi
-	v=$(verify "$name")
+	v=$(bench_verify "$name" "$WANT")
 	row "$c" "$rep" "$ck" "$rs" "$img" "$dck" "$wck" "$drs" "$wrs" "$v"
 	ckctl rm "$name" >/dev/null 2>&1
 }

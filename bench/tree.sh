@@ -97,22 +97,6 @@ pss() {
 		awk '/^Pss:/ { s += $2 } END { printf "%.0f", s / 1024 }'
 }
 
-# verify NAME CASE: "yes", or why not. Asks for a round and waits for its PASS.
-verify() {
-	local n last
-	n=$(count "$1" '^PASS')
-	ckctl kill "$1" --signal USR2 >/dev/null 2>&1 || { echo "NO: could not signal it"; return; }
-	if ! wait_count "$1" '^PASS' $(( n + 1 )) 900; then
-		last=$(ckctl logs "$1" 2>/dev/null | grep '^FAIL' | tail -n 1 | cut -c 1-100)
-		echo "NO: ${last:-no PASS within 900 s}"
-		return
-	fi
-	last=$(ckctl logs "$1" 2>/dev/null | grep '^PASS' | tail -n 1)
-	case " $last " in
-	*" ${WANT[$2]} "*) echo yes ;;
-	*) echo "NO: $last" ;;
-	esac
-}
 
 rows=()
 
@@ -144,7 +128,7 @@ measure() {	# CASE REP
 	fi
 	setup=$(ckctl logs "$name" 2>/dev/null | sed -n 's/^READY.* setup_ms=\([0-9]*\).*/\1/p' | head -n 1)
 	if [ "$PRECHECK" = 1 ]; then
-		v=$(verify "$name" "$c")
+		v=$(bench_verify "$name" "${WANT[$c]}")
 		if [ "$v" != yes ]; then
 			row "$c" "$rep" "$setup" - - - - - - "before checkpoint: $v"
 			ckctl rm "$name" >/dev/null 2>&1
@@ -179,7 +163,7 @@ measure() {	# CASE REP
 		return
 	fi
 	post=$(pss "$name")
-	v=$(verify "$name" "$c")
+	v=$(bench_verify "$name" "${WANT[$c]}")
 	row "$c" "$rep" "$setup" "$ck" "$fz" "$rs" "$img" "$pre" "$post" "$v"
 	ckctl rm "$name" >/dev/null 2>&1
 }
