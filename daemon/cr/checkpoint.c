@@ -165,6 +165,23 @@ static int unfreeze(struct ckpt_job *j)
 	return 0;
 }
 
+/* Connections wait in an accept queue as the dump would refuse them (it
+ * names each): a running server accepts them in a moment. Only a network
+ * of the container's own is looked at; the host's queues are not its. */
+static bool queue_unsettled(struct ckpt_job *j)
+{
+	const struct cr_checkpoint_req *req = j->ctx.req;
+	int n;
+
+	if (!req->net || !req->net->private_ns)
+		return false;
+	n = sock_tcp_pending_unsettled();
+	if (n > 0)
+		log_info("container %s: %d connection(s) wait in an accept queue with bytes, a closed side or a peer outside",
+			 req->name, n);
+	return n > 0;
+}
+
 /* The freeze may catch a state that passes by itself (cr_mark_transient:
  * a shell between its vfork and its child's exec). Then the container
  * runs on for a moment, longer each time, and is frozen again: the
@@ -184,7 +201,7 @@ static int freeze_settled(struct ckpt_job *j)
 	progress(j, "freeze");
 	for (tries = 1;; tries++) {
 		r = freeze_tree(j);
-		if (!cr_error_transient(err))
+		if (!cr_error_transient(err) && !(r >= 0 && queue_unsettled(j)))
 			return r;
 		spent_ms = (cr_now_us() - t0) / 1000;
 		if (tries >= CR_TRANSIENT_TRIES || spent_ms + wait_ms > budget_ms)

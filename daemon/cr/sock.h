@@ -175,6 +175,11 @@ int sock_tcp_pending_peer(struct sock_dump *sd);
 /* ... after its queues are read: its record says connect, not repair. */
 int sock_tcp_pending_mark(struct sock_dump *sd);
 void sock_tcp_pending_free(struct dump_ctx *ctx);
+/* Checkpoint, frozen, in the container's network namespace: how many
+ * connections wait in an accept queue in a way the dump would refuse
+ * (bytes received, a peer outside or closing); -errno. A running server
+ * accepts them, so the freeze is worth trying again. */
+int sock_tcp_pending_unsettled(void);
 /* Restart: 1 once the connection of fd, connected again, waits in its
  * listener's accept queue; 0 not yet; -errno. */
 int sock_tcp_pending_queued(int fd);

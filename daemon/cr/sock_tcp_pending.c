@@ -120,23 +120,12 @@ static int add_ent(const struct nlmsghdr *h, void *arg)
 	return 0;
 }
 
-/* The network's TCP sockets, read once a checkpoint (the container is
- * frozen: its own sockets don't change). */
-static int pend_read(struct sock_dump *sd, struct tcp_pend **ret)
+/* Every TCP socket of the worker's network namespace, sorted. */
+static int pend_dump(struct tcp_pend *t)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
-	struct dump_ctx *ctx = sd->ctx;
-	struct tcp_pend *t = ctx->tcp_pend;
 	int r = 0;
 
-	if (t) {
-		*ret = t;
-		return 0;
-	}
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "TCP sockets");
-	ctx->tcp_pend = t;
 	for (size_t i = 0; i < ARRAY_SIZE(families) && r >= 0; i++) {
 		struct inet_diag_req_v2 req = {
 			.sdiag_family = (uint8_t)families[i],
@@ -148,9 +137,30 @@ static int pend_read(struct sock_dump *sd, struct tcp_pend **ret)
 
 		r = sock_diag_find(&req, sizeof(req), add_ent, t);
 	}
+	if (r >= 0)
+		qsort(t->v, t->n, sizeof(*t->v), cmp_ent);
+	return r;
+}
+
+/* The network's TCP sockets, read once a checkpoint (the container is
+ * frozen: its own sockets don't change). */
+static int pend_read(struct sock_dump *sd, struct tcp_pend **ret)
+{
+	struct dump_ctx *ctx = sd->ctx;
+	struct tcp_pend *t = ctx->tcp_pend;
+	int r;
+
+	if (t) {
+		*ret = t;
+		return 0;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "TCP sockets");
+	ctx->tcp_pend = t;
+	r = pend_dump(t);
 	if (r < 0)
 		return sock_fail(sd, -r, "sock_diag");
-	qsort(t->v, t->n, sizeof(*t->v), cmp_ent);
 	*ret = t;
 	return 0;
 }
@@ -474,4 +484,30 @@ int sock_tcp_pending_queued(int fd)
 		return lookup_child(AF_INET6, (const uint8_t *)&l->sin6_addr, ntohs(l->sin6_port),
 				    (const uint8_t *)&o->sin6_addr, ntohs(o->sin6_port));
 	}
+}
+
+/* A child the restart can't queue again by its peer's connect, as far as
+ * the network alone tells (whether the peer is held is for the dump). */
+static bool child_unsettled(const struct tcp_pend *t, const struct pend_ent *c)
+{
+	const struct pend_ent *p;
+
+	if (!is_child(c))
+		return false;
+	if (c->state != TCP_ESTABLISHED || c->rqueue)
+		return true;
+	p = peer_of(t, c);
+	return !p || p->state != TCP_ESTABLISHED;
+}
+
+int sock_tcp_pending_unsettled(void)
+{
+	struct tcp_pend t = { 0 };
+	int r, n = 0;
+
+	r = pend_dump(&t);
+	for (size_t i = 0; r >= 0 && i < t.n; i++)
+		n += child_unsettled(&t, &t.v[i]);
+	free(t.v);
+	return r < 0 ? r : n;
 }

@@ -69,6 +69,25 @@ verify_ct "$name" tcppend
 log "the workload goes on: $(last_log "$name" '^PASS')"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 
+# The same queue, but the server accepts it while the checkpoint runs: the
+# checkpoint finds the queue unsettled, lets the container run a moment and
+# freezes again, and succeeds once the server has accepted.
+name=$P-pend-retry
+run_wl "$name" "$WL/tcppend" data
+n=$(count_log "$name" '^PASS tcppend')
+pid=$(host_pid "$name")
+ckctl checkpoint "$name" --leave-running >"$TMP/retry.out" 2>&1 &
+ck=$!
+sleep 0.05
+# from the host: ckptd answers "busy" to a kill while it checkpoints
+kill -USR2 "$pid" || fail "kill -USR2 $pid"
+wait "$ck" || fail "checkpoint while the server accepts its queue: $(cat "$TMP/retry.out")"
+wait_log_count "$name" '^PASS tcppend' $(( n + 1 )) 60
+fail_if_failed "$name"
+verify_ct "$name" tcppend
+log "accepted while the checkpoint waited: $(last_log "$name" '^PASS')"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
 [ -n "$PYTHON" ] || skip "no python3"
 command -v nft >/dev/null || skip "no nft (nftables) for --publish"
 # ckptd removes a container's nft table when it ends; a test that fails
