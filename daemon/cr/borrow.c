@@ -35,6 +35,7 @@ static struct {
 	bool written;                 /* a record is on disk */
 	bool dirty;                   /* ... older than this one */
 	bool running;                 /* thawed for an injected call */
+	unsigned unsafe;              /* borrow_unsafe_begin nesting */
 	struct cgroup cg;
 	struct borrowed_task *tasks;
 	size_t ntasks, cap;
@@ -134,6 +135,9 @@ int borrow_note(const struct rtask *t, pid_t tgid)
 	*bt = (struct borrowed_task){ .tid = t->pid, .tgid = tgid, .start = st.starttime, .sigmask = t->sigmask,
 				      .insn = t->insn, .opts = PTRACE_O_TRACESYSGOOD, .regs = t->regs };
 	B.dirty = true;
+	if ((B.unsafe || B.running) &&
+	    ptrace(PTRACE_SETOPTIONS, bt->tid, NULL, (void *)(bt->opts | PTRACE_O_EXITKILL)) < 0)
+		return -errno;
 	return 0;
 }
 
@@ -298,7 +302,33 @@ int borrow_run_end(const struct rtask *t)
 	if (r < 0)
 		return r;
 	B.frozen = true;
+	return B.unsafe ? 0 : set_exitkill(false);
+}
+
+int borrow_unsafe_begin(void)
+{
+	if (!B.active)
+		return 0;
+	if (B.unsafe++ || B.running)
+		return 0;
+	return set_exitkill(true);
+}
+
+int borrow_unsafe_end(void)
+{
+	if (!B.active || !B.unsafe)
+		return 0;
+	if (--B.unsafe || B.running)
+		return 0;
 	return set_exitkill(false);
+}
+
+void borrow_lost(pid_t tid)
+{
+	struct borrowed_task *bt = find_task(tid);
+	long o = (bt ? bt->opts : PTRACE_O_TRACESYSGOOD) | PTRACE_O_EXITKILL;
+
+	ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)o);
 }
 
 /* ---- reading it back (recovery) ---- */

@@ -67,6 +67,17 @@ int borrow_flush(void);
 int borrow_run_begin(const struct rtask *t);
 int borrow_run_end(const struct rtask *t);
 
+/* A step recovery could not undo (a SysV undo list taken out and not yet
+ * back, a TCP socket in repair mode): between these two every borrowed
+ * task carries PTRACE_O_EXITKILL, so a worker that dies in it takes the
+ * tasks with it and the container is reported damaged, never running on
+ * with the step half done. They nest. 0 or -errno. */
+int borrow_unsafe_begin(void);
+int borrow_unsafe_end(void);
+/* tid's registers could not be put back: it must not outlive the worker
+ * (PTRACE_O_EXITKILL), whatever the record says. */
+void borrow_lost(pid_t tid);
+
 /* The record read back (recovery): every field bounded, or -EBADMSG. */
 #define BORROW_SCRATCH_MAX (1u << 20)
 #define BORROW_ADDR_MAX (1ull << 47)

@@ -309,6 +309,8 @@ static int put_back(struct ckpt_job *j)
 			if (j->ctx.procs[i].seized && j->ctx.procs[i].seized[k] && rtask_restore(&j->ctx.procs[i].rt[k]) < 0) {
 				log_error("task %d: thread %d: restoring its registers failed", j->ctx.procs[i].pid,
 					  j->ctx.procs[i].tids[k]);
+				/* it would run on in our code once we detach */
+				borrow_lost(j->ctx.procs[i].tids[k]);
 				r = -EIO;
 			}
 	if (borrow_end() < 0)

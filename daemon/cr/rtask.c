@@ -78,7 +78,6 @@ int rtask_save(struct rtask *t, pid_t pid)
 	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		return -errno;
 	t->prepared = true;
-	ledger_note(pid, 1);
 	return 0;
 }
 
@@ -94,6 +93,11 @@ int rtask_block(struct rtask *t)
 		return -errno;
 	if (ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(uint64_t), &all) < 0)
 		return -errno;
+	/* counted only now: a task merely seized is the container's as it was */
+	if (!t->counted) {
+		t->counted = true;
+		ledger_note(t->pid, 1);
+	}
 	borrow_blocked(t->pid);
 	return 0;
 }
@@ -256,7 +260,10 @@ int rtask_restore(struct rtask *t)
 	if (ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
 		return -errno;
 	t->prepared = false;
-	ledger_note(t->pid, -1);
+	if (t->counted) {
+		t->counted = false;
+		ledger_note(t->pid, -1);
+	}
 	borrow_drop(t->pid);
 	return 0;
 }

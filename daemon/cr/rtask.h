@@ -12,6 +12,7 @@ struct rtask {
 	uint64_t sigmask;                /* as seized */
 	uint64_t insn;                   /* address of a syscall instruction in it */
 	bool prepared;                   /* signals blocked for injection */
+	bool counted;                    /* in the ledger (rtask_block to rtask_restore) */
 	bool in_call;                    /* handed off in a syscall-entry stop (sleep_release) */
 	int broken;                      /* first ptrace failure (-errno) */
 };

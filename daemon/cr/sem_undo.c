@@ -33,6 +33,7 @@
  * The holder is the main thread: the others are created after it, with
  * CLONE_SYSVSEM (thread_restore.c), and share the list again. */
 #include "sem_undo.h"
+#include "borrow.h"
 #include "cr_limits.h"
 #include "dump.h"
 #include "ipc.h"
@@ -288,7 +289,25 @@ static int retake(struct holder *h, Ckpt__Img__SemUndo *const *u, size_t n)
 }
 
 /* With the worker in the container's IPC namespace. */
+static int measure_list(struct dump_ctx *ctx, struct holder *h, struct sem_undo *out, const char *obj);
+
+/* From the raise to the values put back, a dead worker would leave the
+ * semaphores raised and the list applied: no recovery can undo that, so
+ * the tasks go with the worker (borrow_unsafe_begin). */
 static int measure(struct dump_ctx *ctx, struct holder *h, struct sem_undo *out, const char *obj)
+{
+	int r = borrow_unsafe_begin(), e;
+
+	if (r < 0)
+		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "tying the tasks to the worker");
+	r = measure_list(ctx, h, out, obj);
+	e = borrow_unsafe_end();
+	if (r >= 0 && e < 0)
+		r = cr_fail_obj(ctx->err, CR_ERR_KERNEL, -e, obj, "untying the tasks from the worker");
+	return r;
+}
+
+static int measure_list(struct dump_ctx *ctx, struct holder *h, struct sem_undo *out, const char *obj)
 {
 	const struct ns_ipc *ipc = ctx->ipc;
 	_cleanup_free_ uint16_t *orig = NULL, *before = NULL, *after = NULL, *end = NULL;

@@ -11,6 +11,7 @@
  * own fd keeps the socket: the worker holds none (10,000 connections
  * would be as many fds). */
 #include "sock.h"
+#include "borrow.h"
 #include "cr_limits.h"
 #include "log.h"
 #include "macro.h"
@@ -81,7 +82,7 @@ static int keep_repaired(struct sock_dump *sd, int reuse)
 
 static int repair_on(struct sock_dump *sd)
 {
-	int reuse = 0, on = TCP_REPAIR_ON;
+	int reuse = 0, on = TCP_REPAIR_ON, r;
 	socklen_t len = sizeof(reuse);
 
 	/* repair mode forces address reuse, and turning it off clears it:
@@ -89,8 +90,17 @@ static int repair_on(struct sock_dump *sd)
 	if (sock_opt_int(sd, SOL_SOCKET, SO_REUSEADDR, &reuse) < 0 &&
 	    getsockopt(sd->sk, SOL_SOCKET, SO_REUSEADDR, &reuse, &len) < 0)
 		return sock_fail(sd, errno, "SO_REUSEADDR");
-	if (setsockopt(sd->sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0)
-		return sock_fail(sd, errno, "turning TCP repair mode on (needs CAP_NET_ADMIN in its network namespace)");
+	/* A connection in repair mode sends nothing, and a recovery after a
+	 * dead worker would not take it out: until every one is out again
+	 * (sock_repaired_end) the tasks go with the worker. */
+	if (!sd->ctx->nrepaired && (r = borrow_unsafe_begin()) < 0)
+		return sock_fail(sd, -r, "tying the tasks to the worker");
+	if (setsockopt(sd->sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
+		r = errno;
+		if (!sd->ctx->nrepaired)
+			borrow_unsafe_end();
+		return sock_fail(sd, r, "turning TCP repair mode on (needs CAP_NET_ADMIN in its network namespace)");
+	}
 	return keep_repaired(sd, reuse);
 }
 
@@ -410,6 +420,8 @@ void sock_repaired_end(struct sock_repaired **v, size_t *n, bool resume)
 
 	for (size_t i = 0; resume && i < *n; i++)
 		repair_off(&(*v)[i], &c);
+	if (*n)
+		borrow_unsafe_end();
 	if (c.pidfd >= 0)
 		close(c.pidfd);
 	for (size_t i = 0; i < *n; i++) {
