@@ -98,7 +98,7 @@ static void expect_bad(const char *text)
 
 static void test_refused(void **state)
 {
-	char regs[2 * sizeof(struct user_regs_struct) + 1], line[1024], bad[1024];
+	char regs[2 * sizeof(struct user_regs_struct) + 1], line[1024], bad[2 * sizeof(line) + 128];
 	struct borrow_rec rc;
 
 	memset(regs, 'a', sizeof(regs) - 1);
