@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -72,13 +73,38 @@ static void image_hdr_make(struct image_rec_hdr *h, uint32_t type, uint64_t len,
 	};
 }
 
-/* The MAC covers a record as it is on the wire: header, then payload. */
-static int image_mac_feed(struct mac_state *m, const struct image_rec_hdr *h, const void *payload, size_t len)
+static bool image_type_pages(uint32_t type)
 {
-	int r = mac_update(m, h, sizeof(*h));
-
-	return r < 0 ? r : mac_update(m, payload, len);
+	return type == IMG_PAGES || type == IMG_ZPAGES;
 }
+
+/* The MACs cover a record as it is on the wire: its header goes to the
+ * HMAC m, its payload too, unless it is page data: that goes to the page
+ * MAC pm. The header's checksum goes as zero: the unkeyed chain is a
+ * function of what the MACs cover (the reader recomputes it), and with it
+ * the HMAC would hang on page payloads through a hash anyone can forge;
+ * without it, page data is the page MAC's alone, and a change to it is
+ * that MAC's to catch. */
+static int image_mac_feed(struct mac_state *m, struct mac_state *pm, const struct image_rec_hdr *h, const void *payload,
+			  size_t len)
+{
+	struct image_rec_hdr hm = *h;
+	int r;
+
+	hm.checksum = 0;
+	r = mac_update(m, &hm, sizeof(hm));
+
+	if (r < 0)
+		return r;
+	return mac_update(image_type_pages(le32toh(h->type)) ? pm : m, payload, len);
+}
+
+/* What a MAC's HMAC covers after the records: the page MAC's state. */
+struct image_page_fields {
+	uint8_t salt[MAC_PAGE_SALT_LEN];
+	uint8_t iv[MAC_PAGE_IV_LEN];
+	uint8_t tag[MAC_PAGE_TAG_LEN];
+} __attribute__((packed));
 
 /* An fd handed to us (a client's pipe) may be O_NONBLOCK: wait, don't fail. */
 static uint64_t now_ms(void)
@@ -169,6 +195,7 @@ void image_writer_free(struct image_writer *w)
 	compress_free(&w->z);
 	macpipe_free(&w->mp);
 	mac_free(&w->mac);
+	mac_free(&w->gmac);
 	w->keyed = false;
 	free(w->scratch);
 	w->scratch = NULL;
@@ -209,12 +236,15 @@ static int image_writev_full(const struct image_io *io, struct iovec *iov, int n
 	return 0;
 }
 
-static int image_writer_feed(void *arg, const void *buf, size_t len)
+static int image_writer_feed(void *arg, const void *a, size_t alen, const void *b, size_t blen)
 {
-	return mac_update(&((struct image_writer *)arg)->mac, buf, len);
+	struct image_writer *w = arg;
+
+	(void)alen;
+	return image_mac_feed(&w->mac, &w->gmac, a, b, blen);
 }
 
-/* Page records go to the MAC thread, the rest after what it holds. */
+/* Large records go to the MAC thread, the rest after what it holds. */
 static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *h, const void *buf, size_t len)
 {
 	int r;
@@ -222,7 +252,7 @@ static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *
 	if (len >= MACPIPE_MIN)
 		return macpipe_feed(&w->mp, h, sizeof(*h), buf, len);
 	r = macpipe_wait(&w->mp);
-	return r < 0 ? r : image_mac_feed(&w->mac, h, buf, len);
+	return r < 0 ? r : image_mac_feed(&w->mac, &w->gmac, h, buf, len);
 }
 
 static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
@@ -241,6 +271,9 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EINVAL;
 	if (len > image_type_bound(type))
 		return -EFBIG;
+	/* a reader verifies pages under the key the first MAC gives it */
+	if (w->keyed && !w->mac_out && image_type_pages(type) && (r = image_write_mac(w)) < 0)
+		return r;
 	sum = image_record_checksum(w->chain, type, len, buf);
 	image_hdr_make(&h, type, len, sum);
 	if (w->keyed && (r = image_writer_mac(w, &h, buf, len)) < 0) {
@@ -337,6 +370,22 @@ int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessag
 	return image_write_record(w, type, w->scratch, (size_t)len);
 }
 
+/* A page key of this image alone: a fresh salt; one IV with it. */
+static int image_writer_page_key(struct image_writer *w, const struct mac_key *key)
+{
+	uint8_t pk[MAC_KEY_LEN];
+	int r;
+
+	if (getrandom(w->page_salt, sizeof(w->page_salt), 0) != sizeof(w->page_salt) ||
+	    getrandom(w->page_iv, sizeof(w->page_iv), 0) != sizeof(w->page_iv))
+		return errno ? -errno : -EIO;
+	r = mac_page_key(key->key, w->page_salt, pk);
+	if (r >= 0)
+		r = mac_gmac_init(&w->gmac, pk, w->page_iv);
+	explicit_bzero(pk, sizeof(pk));
+	return r;
+}
+
 int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 {
 	int r;
@@ -345,31 +394,46 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 	if (w->records || w->keyed)
 		return -EBUSY;
 	r = mac_init(&w->mac, key->key, sizeof(key->key));
-	if (r < 0)
+	if (r >= 0)
+		r = image_writer_page_key(w, key);
+	if (r < 0) {
+		mac_free(&w->mac);
+		mac_free(&w->gmac);
 		return r;
+	}
 	macpipe_init(&w->mp, image_writer_feed, w);
 	memcpy(w->key_id, key->id, sizeof(w->key_id));
 	w->keyed = true;
 	return 0;
 }
 
-/* The Mac of everything written so far, into m (mac: its storage). */
-static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[MAC_LEN])
+/* The Mac of everything written so far, into m (mac, pf: its storage):
+ * the page MAC's tag, then the HMAC of the records and the page fields. */
+static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[MAC_LEN], struct image_page_fields *pf)
 {
 	int r = macpipe_wait(&w->mp);
 
+	memcpy(pf->salt, w->page_salt, sizeof(pf->salt));
+	memcpy(pf->iv, w->page_iv, sizeof(pf->iv));
 	if (r >= 0)
-		r = mac_peek(&w->mac, mac);
+		r = mac_gmac_peek(&w->gmac, pf->tag);
+	if (r >= 0)
+		r = mac_peek_with(&w->mac, pf, sizeof(*pf), mac);
 	if (r < 0)
 		return r;
 	m->key_id = (ProtobufCBinaryData){ .len = MAC_KEY_ID_LEN, .data = w->key_id };
 	m->mac = (ProtobufCBinaryData){ .len = MAC_LEN, .data = mac };
+	m->has_page_salt = m->has_page_iv = m->has_page_tag = true;
+	m->page_salt = (ProtobufCBinaryData){ .len = sizeof(pf->salt), .data = pf->salt };
+	m->page_iv = (ProtobufCBinaryData){ .len = sizeof(pf->iv), .data = pf->iv };
+	m->page_tag = (ProtobufCBinaryData){ .len = sizeof(pf->tag), .data = pf->tag };
 	return 0;
 }
 
 int image_write_mac(struct image_writer *w)
 {
 	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
+	struct image_page_fields pf;
 	uint8_t mac[MAC_LEN];
 	ssize_t len;
 	int r;
@@ -378,12 +442,13 @@ int image_write_mac(struct image_writer *w)
 		return -EPIPE;
 	if (!w->keyed)
 		return -ENOKEY;
-	r = image_mac_now(w, &m, mac);
+	r = image_mac_now(w, &m, mac, &pf);
 	if (r < 0)
 		return r;
 	len = image_pack(w, &m.base);
 	if (len < 0)
 		return (int)len;
+	w->mac_out = true;
 	return image_write_record(w, IMG_MAC, w->scratch, (size_t)len);
 }
 
@@ -409,6 +474,7 @@ static int image_write_tail_of(struct image_writer *w, Ckpt__Img__Mac *m)
 int image_write_tail(struct image_writer *w)
 {
 	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
+	struct image_page_fields pf;
 	uint8_t mac[MAC_LEN];
 	int r;
 
@@ -416,7 +482,7 @@ int image_write_tail(struct image_writer *w)
 		return -EPIPE;
 	if (!w->keyed)
 		return image_write_tail_of(w, NULL);
-	r = image_mac_now(w, &m, mac);
+	r = image_mac_now(w, &m, mac, &pf);
 	if (r < 0)
 		return r;
 	return image_write_tail_of(w, &m);
@@ -463,6 +529,8 @@ static void image_mac_drop(struct image_reader *r)
 	macpipe_free(&r->mp);
 	for (size_t i = 0; i < r->ncand; i++)
 		mac_free(&r->cand[i].st);
+	mac_free(&r->gmac);
+	r->page_keyed = false;
 	if (r->cand)
 		explicit_bzero(r->cand, r->ncand * sizeof(*r->cand));
 	free(r->cand);
@@ -470,12 +538,13 @@ static void image_mac_drop(struct image_reader *r)
 	r->ncand = 0;
 }
 
-static int image_reader_feed(void *arg, const void *buf, size_t len)
+static int image_reader_feed(void *arg, const void *a, size_t alen, const void *b, size_t blen)
 {
 	struct image_reader *r = arg;
 
+	(void)alen;
 	for (size_t i = 0; i < r->ncand; i++)
-		if (mac_update(&r->cand[i].st, buf, len) < 0)
+		if (image_mac_feed(&r->cand[i].st, &r->gmac, a, b, blen) < 0)
 			return -EIO;
 	return 0;
 }
@@ -634,12 +703,66 @@ static void image_mac_keep(struct image_reader *r, size_t i)
 	r->ncand = 1;
 }
 
-/* m (NULL: the image has none) against the MAC of every record read so far. */
+#define IMAGE_NOT_SIGNED "image not signed by this ckptd or a trusted key"
+
+/* The page fields of m, checked for size; NULL if it has none. */
+static const char *image_page_fields(const Ckpt__Img__Mac *m, struct image_page_fields *ret)
+{
+	if (!m->has_page_salt || !m->has_page_iv || !m->has_page_tag)
+		return "";
+	if (m->page_salt.len != sizeof(ret->salt) || m->page_iv.len != sizeof(ret->iv) ||
+	    m->page_tag.len != sizeof(ret->tag))
+		return "malformed page MAC fields";
+	memcpy(ret->salt, m->page_salt.data, sizeof(ret->salt));
+	memcpy(ret->iv, m->page_iv.data, sizeof(ret->iv));
+	memcpy(ret->tag, m->page_tag.data, sizeof(ret->tag));
+	return NULL;
+}
+
+/* The first MAC that verifies names the key and, under its HMAC, the page
+ * MAC's salt and IV: from here on page payloads go to that page MAC. */
+static int image_page_mac_start(struct image_reader *r, const struct image_page_fields *pf)
+{
+	uint8_t pk[MAC_KEY_LEN];
+	int ret = mac_page_key(r->cand[0].key.key, pf->salt, pk);
+
+	if (ret >= 0)
+		ret = mac_gmac_init(&r->gmac, pk, pf->iv);
+	explicit_bzero(pk, sizeof(pk));
+	if (ret < 0)
+		return ret;
+	memcpy(r->page_salt, pf->salt, sizeof(r->page_salt));
+	memcpy(r->page_iv, pf->iv, sizeof(r->page_iv));
+	r->page_keyed = true;
+	return 0;
+}
+
+/* The page payloads read so far against the tag a verified MAC holds. */
+static int image_page_mac_check(struct image_reader *r, const struct image_page_fields *pf, const char *hex)
+{
+	uint8_t tag[MAC_PAGE_TAG_LEN];
+
+	if (!r->page_keyed && image_page_mac_start(r, pf) < 0)
+		return image_fail(r, -EIO, "computing the image's page MAC failed");
+	if (memcmp(pf->salt, r->page_salt, sizeof(pf->salt)) || memcmp(pf->iv, r->page_iv, sizeof(pf->iv)))
+		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: its page MAC changes key part-way)", hex);
+	if (mac_gmac_peek(&r->gmac, tag) < 0)
+		return image_fail(r, -EIO, "computing the image's page MAC failed");
+	if (!mac_tag_equal(tag, pf->tag))
+		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: the page MAC (AES-256-GMAC) does not "
+				  "match: page data altered since it was written)", hex);
+	return 0;
+}
+
+/* m (NULL: the image has none) against the MAC of every record read so
+ * far: its HMAC of the records and its page fields, then its page tag. */
 static int image_mac_check(struct image_reader *r, const Ckpt__Img__Mac *m)
 {
+	struct image_page_fields pf;
 	char hex[MAC_KEY_ID_HEX];
 	uint8_t mac[MAC_LEN];
 	bool known = false;
+	const char *why;
 
 	if (m && (m->key_id.len != MAC_KEY_ID_LEN || m->mac.len != MAC_LEN))
 		return image_fail(r, -EBADMSG, "malformed MAC (%zu-byte key id, %zu-byte MAC)", m->key_id.len, m->mac.len);
@@ -649,25 +772,34 @@ static int image_mac_check(struct image_reader *r, const Ckpt__Img__Mac *m)
 	}
 	if (!r->verify)
 		return 0;
+	r->mac_ok = false;
 	if (!m)
-		return image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key (it carries no MAC)");
+		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (it carries no MAC)");
+	mac_key_id_hex(r->mac_key_id, hex);
+	why = image_page_fields(m, &pf);
+	if (why && !*why)
+		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: its MAC has no page MAC: an image "
+				  "format before %d)", hex, IMAGE_FORMAT_VERSION);
+	if (why)
+		return image_fail(r, -EBADMSG, "%s", why);
 	if (macpipe_wait(&r->mp) < 0)
 		return image_fail(r, -EIO, "computing the image's MAC failed");
-	mac_key_id_hex(r->mac_key_id, hex);
 	for (size_t i = 0; i < r->ncand; i++) {
 		if (memcmp(r->cand[i].key.id, r->mac_key_id, MAC_KEY_ID_LEN))
 			continue;
 		known = true;
-		if (mac_peek(&r->cand[i].st, mac) < 0)
+		if (mac_peek_with(&r->cand[i].st, &pf, sizeof(pf), mac) < 0)
 			return image_fail(r, -EIO, "computing the image's MAC failed");
 		if (mac_equal(mac, m->mac.data)) {
+			int ret;
+
 			image_mac_keep(r, i);
-			r->mac_ok = true;
-			return 0;
+			ret = image_page_mac_check(r, &pf, hex);
+			r->mac_ok = ret >= 0;
+			return ret;
 		}
 	}
-	r->mac_ok = false;
-	return image_fail(r, -EKEYREJECTED, "image not signed by this ckptd or a trusted key (key id %s%s)", hex,
+	return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s%s)", hex,
 			  known ? ": a known key, but the MAC does not match: altered since it was written" : "");
 }
 
@@ -708,12 +840,15 @@ static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len,
 
 	if (!r->ncand)
 		return 0;
+	/* the writer puts a MAC before its first page */
+	if (image_type_pages(type) && !r->page_keyed)
+		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (no MAC before its page data)");
 	image_hdr_make(&h, type, len, sum);
 	if (len >= MACPIPE_MIN && r->ncand == 1)
 		ret = macpipe_feed(&r->mp, &h, sizeof(h), r->buf, len);
 	else if ((ret = macpipe_wait(&r->mp)) >= 0)
 		for (size_t i = 0; i < r->ncand && ret >= 0; i++)
-			ret = image_mac_feed(&r->cand[i].st, &h, r->buf, len);
+			ret = image_mac_feed(&r->cand[i].st, &r->gmac, &h, r->buf, len);
 	return ret < 0 ? image_fail(r, -EIO, "computing the image's MAC failed") : 0;
 }
 

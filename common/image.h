@@ -9,9 +9,16 @@
  * That chain detects corruption; it is no defence against whoever can write
  * the image, since anyone can compute it. Authenticity is the keyed MAC
  * (mac.h): a writer given a key feeds every record (its 24-byte header as
- * written, then its payload) to HMAC-SHA256; an IMG_MAC record and the
+ * written but for the checksum, as zero, then its payload) to HMAC-SHA256;
+ * an IMG_MAC record and the
  * TAIL carry the MAC of everything before them and the key's id, and a
  * reader given keys refuses an image whose MACs none of them made.
+ * Since format 6 the payloads of page records (PAGES, ZPAGES) go to the
+ * page MAC instead (AES-256-GMAC under a key of this image alone, mac.h):
+ * the HMAC still takes their headers, and every MAC (IMG_MAC, TAIL) carries
+ * the page MAC's salt, IV and tag so far, which its HMAC covers too. So one
+ * HMAC check covers every byte, and a reader learns the page key from the
+ * first MAC: a keyed writer puts one before its first page record.
  * The first record is HEADER, the last is TAIL (record and byte counts) or
  * ERROR (a writer failed part-way, with its reason). Payload sizes are
  * bounded: metadata <= IMAGE_MAX_META, pages <= IMAGE_MAX_PAGES.
@@ -38,7 +45,7 @@
 #include "macpipe.h"
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
-#define IMAGE_FORMAT_VERSION 5
+#define IMAGE_FORMAT_VERSION 6
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 /* A PAGES payload is whole pages: what a ZPAGES frame states is checked so. */
@@ -114,7 +121,11 @@ struct image_writer {
 	size_t scratch_cap;
 	bool ended;              /* tail or error written */
 	bool keyed;              /* mac runs: IMG_MAC and the tail carry it */
+	bool mac_out;            /* an IMG_MAC is out: readers have the page key */
 	struct mac_state mac;
+	struct mac_state gmac;   /* the page MAC, of page payloads */
+	uint8_t page_salt[MAC_PAGE_SALT_LEN];
+	uint8_t page_iv[MAC_PAGE_IV_LEN];
 	struct macpipe mp;       /* ... fed page records on a second thread */
 	uint8_t key_id[MAC_KEY_ID_LEN];
 	bool compress;           /* PAGES go out as ZPAGES where they shrink */
@@ -164,6 +175,10 @@ struct image_reader {
 	struct image_mac_cand *cand;
 	size_t ncand;
 	struct macpipe mp;       /* feeds them page records on a second thread */
+	bool page_keyed;         /* the first MAC verified: gmac runs */
+	struct mac_state gmac;   /* the page MAC under the key that MAC named */
+	uint8_t page_salt[MAC_PAGE_SALT_LEN];
+	uint8_t page_iv[MAC_PAGE_IV_LEN];
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
 	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
 				  * or show an image must keep them */
@@ -196,7 +211,8 @@ int image_read_mac(struct image_reader *r);
  *   -EFBIG    a length over its bound
  *   -EBADMSG  checksum mismatch, bad tail counts, ERROR record (message copied),
  *             a ZPAGES frame that is corrupt or states a size out of bounds
- *   -EKEYREJECTED  verifying, and no given key made a MAC of the image, or it has none
+ *   -EKEYREJECTED  verifying, and no given key made a MAC of the image, or it has none,
+ *             or its page MAC does not match
  *   -ENODATA  stream ended before the tail (truncated)
  *   other     read(2) failed */
 int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len);

@@ -39,3 +39,23 @@ void mac_free(struct mac_state *s);
 int mac_hmac_sha256(const uint8_t *key, size_t key_len, const void *data, size_t len, uint8_t ret[MAC_LEN]);
 /* Constant-time equality of two MACs. */
 bool mac_equal(const uint8_t a[MAC_LEN], const uint8_t b[MAC_LEN]);
+/* The MAC of everything fed so far followed by extra (len bytes), without
+ * feeding extra to s. */
+int mac_peek_with(const struct mac_state *s, const void *extra, size_t len, uint8_t ret[MAC_LEN]);
+
+/* The page MAC: AES-256-GMAC (GCM with the data as its only AAD) over the
+ * page payloads of one image, under a key used for that image alone:
+ * HMAC-SHA256(image key, "ckptd page mac" || salt), salt random per image.
+ * One key, one IV, one stream: the GCM nonce is never used twice. */
+#define MAC_PAGE_SALT_LEN 32
+#define MAC_PAGE_IV_LEN 12
+#define MAC_PAGE_TAG_LEN 16
+
+int mac_page_key(const uint8_t key[MAC_KEY_LEN], const uint8_t salt[MAC_PAGE_SALT_LEN], uint8_t ret[MAC_KEY_LEN]);
+/* s runs AES-256-GMAC under page_key and iv; fed with mac_update, ended
+ * with mac_free. */
+int mac_gmac_init(struct mac_state *s, const uint8_t page_key[MAC_KEY_LEN], const uint8_t iv[MAC_PAGE_IV_LEN]);
+/* The tag of everything fed so far; s can go on being fed. */
+int mac_gmac_peek(const struct mac_state *s, uint8_t ret[MAC_PAGE_TAG_LEN]);
+/* Constant-time equality of two tags. */
+bool mac_tag_equal(const uint8_t a[MAC_PAGE_TAG_LEN], const uint8_t b[MAC_PAGE_TAG_LEN]);

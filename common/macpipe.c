@@ -7,7 +7,8 @@
 
 #include "macpipe.h"
 
-void macpipe_init(struct macpipe *p, int (*feed)(void *arg, const void *buf, size_t len), void *arg)
+void macpipe_init(struct macpipe *p, int (*feed)(void *arg, const void *a, size_t alen, const void *b, size_t blen),
+		  void *arg)
 {
 	const char *inl = getenv("CKPT_MAC_INLINE");
 
@@ -29,7 +30,7 @@ static void *macpipe_main(void *arg)
 			break;
 		pthread_mutex_unlock(&p->lock);
 		/* the buffer is the thread's alone while busy */
-		int r = p->err ? 0 : p->feed(p->arg, p->buf, p->len);
+		int r = p->err ? 0 : p->feed(p->arg, p->buf, p->alen, (char *)p->buf + p->alen, p->len - p->alen);
 		pthread_mutex_lock(&p->lock);
 		if (r < 0 && !p->err)
 			p->err = r;
@@ -81,8 +82,7 @@ int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, s
 
 	if (p->off || (!p->started && macpipe_start(p) < 0)) {
 		/* no thread: the caller's own, in order */
-		r = p->feed(p->arg, a, alen);
-		return r < 0 ? r : p->feed(p->arg, b, blen);
+		return p->feed(p->arg, a, alen, b, blen);
 	}
 	r = macpipe_wait(p);
 	if (r < 0)
@@ -99,6 +99,7 @@ int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, s
 	memcpy(p->buf, a, alen);
 	memcpy((char *)p->buf + alen, b, blen);
 	pthread_mutex_lock(&p->lock);
+	p->alen = alen;
 	p->len = alen + blen;
 	p->busy = true;
 	pthread_cond_broadcast(&p->cond);

@@ -14,8 +14,9 @@
 #define MACPIPE_MIN (64u << 10)
 
 struct macpipe {
-	/* what the thread does with each chunk: feed it to the MAC(s) */
-	int (*feed)(void *arg, const void *buf, size_t len);
+	/* what the thread does with each chunk (a record's header a and its
+	 * payload b): feed them to the MAC(s) */
+	int (*feed)(void *arg, const void *a, size_t alen, const void *b, size_t blen);
 	void *arg;
 	bool started, busy, stop, off;
 	int err;                      /* the first failure of feed */
@@ -23,12 +24,13 @@ struct macpipe {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	void *buf;
-	size_t len, cap;
+	size_t alen, len, cap;
 };
 
 /* Set up p (no thread yet); CKPT_MAC_INLINE=1 in the environment keeps
  * every MAC in the caller's thread (for comparisons). */
-void macpipe_init(struct macpipe *p, int (*feed)(void *arg, const void *buf, size_t len), void *arg);
+void macpipe_init(struct macpipe *p, int (*feed)(void *arg, const void *a, size_t alen, const void *b, size_t blen),
+		  void *arg);
 /* Hand a (the record's header) and b (its payload) to the thread once it is
  * done with the chunk before; 0 or -errno (a feed that failed before). */
 int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* Keyed image MACs: HMAC-SHA256 through mac.h against RFC 4231, and the
- * image reader refusing what no given key made, after the unkeyed chain
- * checksums were fixed up the way anyone could. */
+/* Keyed image MACs: HMAC-SHA256 through mac.h against RFC 4231, the page
+ * MAC (AES-256-GMAC) against NIST's GCM vectors and its key derivation, and
+ * the image reader refusing what no given key made, or a changed page,
+ * after the unkeyed chain checksums were fixed up the way anyone could. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,6 +58,61 @@ static void test_rfc4231(void **state)
 	assert_false(mac_equal(got, want));
 }
 
+/* NIST GCM test vectors (gcmEncryptExtIV256, PT empty, AAD 128 bits,
+ * count 0): a GMAC, fed in pieces and peeked on the way. */
+static void test_gmac(void **state)
+{
+	uint8_t key[MAC_KEY_LEN], iv[MAC_PAGE_IV_LEN], aad[16], want[MAC_PAGE_TAG_LEN], got[MAC_PAGE_TAG_LEN];
+	uint8_t empty[MAC_PAGE_TAG_LEN];
+	struct mac_state s;
+
+	(void)state;
+	unhex("78dc4e0aaf52d935c3c01eea57428f00ca1fd475f5da86a49c8dd73d68c8e223", key, sizeof(key));
+	unhex("d79cf22d504cc793c3fb6c8a", iv, sizeof(iv));
+	unhex("b96baa8c1c75a671bfb2d08d06be5f36", aad, sizeof(aad));
+	unhex("3e5d486aa2e30b22e040b85723a06e76", want, sizeof(want));
+	assert_int_equal(mac_gmac_init(&s, key, iv), 0);
+	assert_int_equal(mac_gmac_peek(&s, empty), 0);
+	assert_int_equal(mac_update(&s, aad, 5), 0);
+	assert_int_equal(mac_gmac_peek(&s, got), 0);
+	assert_false(mac_tag_equal(got, want));
+	assert_int_equal(mac_update(&s, aad + 5, sizeof(aad) - 5), 0);
+	assert_int_equal(mac_gmac_peek(&s, got), 0);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_true(mac_tag_equal(got, want));
+	mac_free(&s);
+	/* the tag of nothing depends on the key and IV alone */
+	assert_false(mac_tag_equal(empty, want));
+	iv[0] ^= 1;
+	assert_int_equal(mac_gmac_init(&s, key, iv), 0);
+	assert_int_equal(mac_update(&s, aad, sizeof(aad)), 0);
+	assert_int_equal(mac_gmac_peek(&s, got), 0);
+	assert_false(mac_tag_equal(got, want));
+	mac_free(&s);
+}
+
+/* page key = HMAC-SHA256(image key, "ckptd page mac" || salt) */
+static void test_page_key(void **state)
+{
+	uint8_t key[MAC_KEY_LEN], salt[MAC_PAGE_SALT_LEN], want[MAC_KEY_LEN], got[MAC_KEY_LEN], other[MAC_KEY_LEN];
+
+	(void)state;
+	memset(key, 0x55, sizeof(key));
+	for (size_t i = 0; i < sizeof(salt); i++)
+		salt[i] = (uint8_t)i;
+	unhex("449f4c7f153d3586fe3b1206f86459fbb7ab5a7ef94c8fb3856df84da1704c6c", want, sizeof(want));
+	assert_int_equal(mac_page_key(key, salt, got), 0);
+	assert_memory_equal(got, want, sizeof(want));
+	/* another salt, another key; another image key, another key */
+	salt[31] ^= 1;
+	assert_int_equal(mac_page_key(key, salt, other), 0);
+	assert_memory_not_equal(other, want, sizeof(want));
+	salt[31] ^= 1;
+	key[0] ^= 1;
+	assert_int_equal(mac_page_key(key, salt, other), 0);
+	assert_memory_not_equal(other, want, sizeof(want));
+}
+
 static void key_make(struct mac_key *k, unsigned char fill)
 {
 	memset(k->key, fill, sizeof(k->key));
@@ -78,7 +134,8 @@ static void test_key_id(void **state)
 	assert_string_equal(hex, "66687aadf862bd77");
 }
 
-/* HEADER, PAGES, [MAC], PAGES, TAIL; returns the stream in a memfd. */
+/* HEADER, PAGES, [MAC], PAGES, TAIL (and, keyed, the MAC the writer puts
+ * before the first PAGES); returns the stream in a memfd. */
 static int write_image(const struct mac_key *key, bool mac_record)
 {
 	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
@@ -170,12 +227,23 @@ static void flip(int fd, off_t off)
 	assert_int_equal(pwrite(fd, &b, 1, off), 1);
 }
 
-static off_t second_record(int fd)
+/* The offset of the nth (from 0; -1: the last) record of type. */
+static off_t record_of(int fd, uint32_t type, int nth)
 {
+	off_t end = lseek(fd, 0, SEEK_END), off = 0, found = -1;
 	struct image_rec_hdr h;
 
-	assert_int_equal(pread(fd, &h, HDR, 0), (ssize_t)HDR);
-	return (off_t)(HDR + h.length);
+	while (off < end) {
+		assert_int_equal(pread(fd, &h, HDR, off), (ssize_t)HDR);
+		if (le32toh(h.type) == type) {
+			found = off;
+			if (nth >= 0 && nth-- == 0)
+				break;
+		}
+		off += HDR + le64toh(h.length);
+	}
+	assert_true(found >= 0 && nth < 0);
+	return found;
 }
 
 static void test_round_trip(void **state)
@@ -213,23 +281,20 @@ static void test_wrong_key(void **state)
 	key_make(&keys[1], 0x22);
 	mac_key_id_hex(keys[1].id, hex);
 	snprintf(want, sizeof(want), "image not signed by this ckptd or a trusted key (key id %s)", hex);
-	fd = write_image(&keys[1], true);
-	/* refused at the IMG_MAC record: nothing after it was handed out */
-	assert_int_equal(read_image(fd, keys, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
-	assert_int_equal(n, 2);
-	assert_non_null(strstr(err, want));
-	assert_int_equal(read_image(fd, NULL, 0, true, &n, err, sizeof(err)), -EKEYREJECTED);
-	close(fd);
-	/* without an IMG_MAC record, the tail refuses it */
-	fd = write_image(&keys[1], false);
-	assert_int_equal(read_image(fd, keys, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
-	assert_int_equal(n, 3);
-	assert_non_null(strstr(err, want));
-	close(fd);
-	/* an image without any MAC */
+	/* refused at the first IMG_MAC record, before any page */
+	for (int rec = 0; rec < 2; rec++) {
+		fd = write_image(&keys[1], rec);
+		assert_int_equal(read_image(fd, keys, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+		assert_int_equal(n, 1);
+		assert_non_null(strstr(err, want));
+		assert_int_equal(read_image(fd, NULL, 0, true, &n, err, sizeof(err)), -EKEYREJECTED);
+		close(fd);
+	}
+	/* an image without any MAC: refused at its first page */
 	fd = write_image(NULL, false);
 	assert_int_equal(read_image(fd, keys, 2, true, &n, err, sizeof(err)), -EKEYREJECTED);
-	assert_non_null(strstr(err, "carries no MAC"));
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(err, "no MAC before its page data"));
 	assert_int_equal(read_image(fd, NULL, 0, false, &n, err, sizeof(err)), 0);
 	close(fd);
 }
@@ -243,37 +308,128 @@ static void test_flipped_byte(void **state)
 
 	(void)state;
 	key_make(&key, 0x33);
-	/* a page byte before the IMG_MAC record */
+	/* a byte of the first page record, before the second IMG_MAC record */
 	fd = write_image(&key, true);
-	flip(fd, second_record(fd) + HDR + 100);
+	flip(fd, record_of(fd, IMG_PAGES, 0) + HDR + 100);
 	/* the unkeyed chain catches it: corrupt */
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "checksum mismatch"));
-	/* fixed up: only the MAC stands in the way, before the record after it */
+	/* fixed up: only the page MAC stands in the way, at the next MAC */
 	rechecksum(fd);
 	assert_int_equal(read_image(fd, NULL, 0, false, &n, err, sizeof(err)), 0);
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
 	assert_int_equal(n, 2);
-	assert_non_null(strstr(err, "the MAC does not match"));
+	assert_non_null(strstr(err, "the page MAC (AES-256-GMAC) does not match"));
 	close(fd);
 	/* the last byte of the last page: the tail refuses it */
 	fd = write_image(&key, true);
-	{
-		off_t end = lseek(fd, 0, SEEK_END);
-		struct image_rec_hdr h;
-		off_t off = 0, last_pages = 0;
-
-		while (off < end) {
-			assert_int_equal(pread(fd, &h, HDR, off), (ssize_t)HDR);
-			if (h.type == IMG_PAGES)
-				last_pages = off;
-			off += HDR + h.length;
-		}
-		flip(fd, last_pages + HDR + NPAGES * 4096 - 1);
-	}
+	flip(fd, record_of(fd, IMG_PAGES, -1) + HDR + NPAGES * 4096 - 1);
 	rechecksum(fd);
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
 	assert_int_equal(n, 3);
+	assert_non_null(strstr(err, "the page MAC (AES-256-GMAC) does not match"));
+	close(fd);
+	/* a byte of a record header (the HMAC's part): the MAC after it */
+	fd = write_image(&key, true);
+	flip(fd, record_of(fd, IMG_HEADER, 0) + HDR + 2);
+	rechecksum(fd);
+	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(err, "the MAC does not match"));
+	close(fd);
+}
+
+/* A MAC record's payload through edit(m), its checksums fixed up. */
+static void edit_mac(int fd, int nth, void (*edit)(Ckpt__Img__Mac *m))
+{
+	off_t off = record_of(fd, IMG_MAC, nth), size = lseek(fd, 0, SEEK_END);
+	struct image_rec_hdr h;
+	unsigned char *buf, *out;
+	Ckpt__Img__Mac *m;
+	size_t len, nlen;
+
+	assert_int_equal(pread(fd, &h, HDR, off), (ssize_t)HDR);
+	len = le64toh(h.length);
+	buf = malloc(size);
+	assert_non_null(buf);
+	assert_int_equal(pread(fd, buf, size, 0), size);
+	m = ckpt__img__mac__unpack(NULL, len, buf + off + HDR);
+	assert_non_null(m);
+	edit(m);
+	nlen = ckpt__img__mac__get_packed_size(m);
+	out = malloc(size + nlen);
+	assert_non_null(out);
+	memcpy(out, buf, off);
+	h.length = htole64(nlen);
+	memcpy(out + off, &h, HDR);
+	ckpt__img__mac__pack(m, out + off + HDR);
+	memcpy(out + off + HDR + nlen, buf + off + HDR + len, size - off - HDR - len);
+	assert_int_equal(ftruncate(fd, 0), 0);
+	assert_int_equal(pwrite(fd, out, size - len + nlen, 0), (ssize_t)(size - len + nlen));
+	ckpt__img__mac__free_unpacked(m, NULL);
+	free(buf);
+	free(out);
+	rechecksum(fd);
+}
+
+static void strip_page_mac(Ckpt__Img__Mac *m)
+{
+	m->has_page_salt = m->has_page_iv = m->has_page_tag = false;
+}
+
+static void zero_salt(Ckpt__Img__Mac *m)
+{
+	memset(m->page_salt.data, 0, m->page_salt.len);
+}
+
+/* The page MAC's salt and IV are the image's own, and its HMAC covers them. */
+static void test_page_fields(void **state)
+{
+	uint8_t salt[2][MAC_PAGE_SALT_LEN], iv[2][MAC_PAGE_IV_LEN];
+	struct mac_key key;
+	char err[256];
+	size_t n;
+	int fd;
+
+	(void)state;
+	key_make(&key, 0x66);
+	for (int i = 0; i < 2; i++) {
+		off_t off;
+		struct image_rec_hdr h;
+		unsigned char buf[256];
+		Ckpt__Img__Mac *m;
+
+		fd = write_image(&key, false);
+		off = record_of(fd, IMG_MAC, 0);
+		assert_int_equal(pread(fd, &h, HDR, off), (ssize_t)HDR);
+		assert_true(le64toh(h.length) <= sizeof(buf));
+		assert_int_equal(pread(fd, buf, le64toh(h.length), off + HDR), (ssize_t)le64toh(h.length));
+		m = ckpt__img__mac__unpack(NULL, le64toh(h.length), buf);
+		assert_non_null(m);
+		assert_true(m->has_page_salt && m->page_salt.len == MAC_PAGE_SALT_LEN);
+		assert_true(m->has_page_iv && m->page_iv.len == MAC_PAGE_IV_LEN);
+		assert_true(m->has_page_tag && m->page_tag.len == MAC_PAGE_TAG_LEN);
+		memcpy(salt[i], m->page_salt.data, MAC_PAGE_SALT_LEN);
+		memcpy(iv[i], m->page_iv.data, MAC_PAGE_IV_LEN);
+		ckpt__img__mac__free_unpacked(m, NULL);
+		close(fd);
+	}
+	/* two images of one key: two page keys */
+	assert_memory_not_equal(salt[0], salt[1], MAC_PAGE_SALT_LEN);
+	assert_memory_not_equal(iv[0], iv[1], MAC_PAGE_IV_LEN);
+	/* a MAC without its page fields (format 5's): refused, and said why */
+	fd = write_image(&key, false);
+	edit_mac(fd, 0, strip_page_mac);
+	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(err, "no page MAC: an image format before 6"));
+	close(fd);
+	/* a salt changed (another page key): the HMAC refuses it */
+	fd = write_image(&key, false);
+	edit_mac(fd, 0, zero_salt);
+	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(err, "the MAC does not match"));
 	close(fd);
 }
 
@@ -300,7 +456,7 @@ static int copy_image(int fd)
 		assert_int_equal(image_write_record(&w, type, p, len), 0);
 	}
 	assert_int_equal(ret, 0);
-	assert_int_equal(macs, 1);
+	assert_int_equal(macs, 2);
 	t = ckpt__img__tail__unpack(NULL, len, p);
 	assert_non_null(t);
 	assert_non_null(t->mac);
@@ -353,6 +509,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc4231),
 		cmocka_unit_test(test_key_id),
+		cmocka_unit_test(test_gmac),
+		cmocka_unit_test(test_page_key),
+		cmocka_unit_test(test_page_fields),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_flipped_byte),
