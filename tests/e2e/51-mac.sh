@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Images are authenticated with ckptd's own key. A page changed in an image
 # whose unkeyed checksums were recomputed (tests/tools/imgmutate --replace)
-# is refused for its MAC; root's --trust-image restores it anyway, changed
-# page included. An image from another ckptd (its own state dir and key)
+# is refused for its page MAC (AES-256-GMAC, its tag under the HMAC);
+# root's --trust-image restores it anyway, changed page included. An image from another ckptd (its own state dir and key)
 # is refused until that ckptd's key file is in --trusted-keys. `images`
 # says which stored images verify. A non-root peer can't --trust-image.
 . "$(dirname "$0")/lib.sh"
@@ -60,13 +60,13 @@ n=$("$MUT" --replace "$MARK" "$TAMPERED" "$TMP/good.img" "$TMP/tampered.img") ||
 log "marker replaced $n times"
 cmp -s "$TMP/good.img" "$TMP/tampered.img" && fail "the tampered image is the good one"
 out=$(ckctl restart "$P-m" -i "$TMP/tampered.img" 2>&1) && fail "a tampered image restored: $out"
-case $out in "ckptctl: restart: "*"image not signed by this ckptd or a trusted key (key id $KEY_A"*) ;;
-*) fail "tampered image: not refused for its MAC: $out" ;; esac
+case $out in "ckptctl: restart: "*"image not signed by this ckptd or a trusted key (key id $KEY_A: the page MAC (AES-256-GMAC) does not match"*) ;;
+*) fail "tampered image: not refused for its page MAC: $out" ;; esac
 log "tampered: $out"
 [ "$(ct_state "$P-m")" != running ] || fail "$P-m runs after a refused image"
 # the same image through a stream
 out=$(ckctl restart "$P-m" -i - <"$TMP/tampered.img" 2>&1) && fail "a tampered stream restored: $out"
-case $out in *"image not signed by this ckptd or a trusted key"*) ;; *) fail "tampered stream: $out" ;; esac
+case $out in *"image not signed by this ckptd or a trusted key (key id $KEY_A: the page MAC"*) ;; *) fail "tampered stream: $out" ;; esac
 # a byte flipped without fixing the checksums is corrupt, not untrusted
 cp "$TMP/good.img" "$TMP/flip.img"
 off=$(( $(stat -c %s "$TMP/good.img") / 2 ))
