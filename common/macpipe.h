@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* The keyed MAC of page data on a second thread: HMAC-SHA256 runs at about
- * the speed of the rest of a page copy put together (read, checksum, write),
- * so the caller copies a chunk into the pipe's buffer and goes on with the
- * next one while the thread MACs this one. Bytes reach the MAC in the order
+/* The keyed MACs of large records on a second thread (HMAC-SHA256, and for
+ * page data AES-256-GMAC: image.h): the caller copies a chunk into the
+ * pipe's buffer and goes on with the next one while the thread MACs this
+ * one. Bytes reach the MAC in the order
  * they are fed; a caller that feeds the MAC itself, or reads it, waits first
  * (macpipe_wait), so nothing is ever MACed out of order. */
 #pragma once
