@@ -102,7 +102,8 @@ struct sock_repaired {
 	 * its peer's; connect: not repaired, a connect in progress made again */
 	bool fin_out, fin_in, connect;
 	/* pending: a fresh socket, its peer waiting in a listener's accept
-	 * queue: connected to dst in rank order, then sndq written */
+	 * queue: connected to dst in rank order, then sndq written, then
+	 * (fin_out) its FIN sent */
 	bool pending;
 	uint32_t rank;
 	uint8_t *sndq;

@@ -278,20 +278,34 @@ static int get_int(struct sock_dump *sd, int level, int opt, const char *what, i
 	return 0;
 }
 
+/* The bytes child c received: its peer's FIN, which a child in
+ * CLOSE_WAIT received, counts one in the receive queue's sequence. */
+static uint32_t child_bytes(const struct pend_ent *c)
+{
+	return c->state == TCP_CLOSE_WAIT && c->rqueue ? c->rqueue - 1 : c->rqueue;
+}
+
+/* The states c's peer is in when c is queued again by a connect: open,
+ * or its FIN sent (shutdown(SHUT_WR)) and received by c. */
+static bool peer_fits(const struct pend_ent *c, const struct pend_ent *p)
+{
+	if (c->state == TCP_ESTABLISHED)
+		return p->state == TCP_ESTABLISHED;
+	return p->state == TCP_FIN_WAIT1 || p->state == TCP_FIN_WAIT2;
+}
+
 /* Why child c can't be queued again by a connect, or NULL. */
 static const char *child_unfit(struct sock_dump *sd, const struct tcp_pend *t, const struct pend_ent *c, int *ret_err)
 {
 	const struct pend_ent *p;
 
 	*ret_err = 0;
-	if (c->state != TCP_ESTABLISHED)
-		return "was closed by its peer (its FIN waits with it)";
-	if (c->rqueue)
+	if (child_bytes(c))
 		return "holds bytes it received";
 	p = peer_of(t, c);
 	if (!p || !held(sd, p->ino, ret_err))
 		return *ret_err ? "" : "is from a peer outside the container";
-	if (p->state != TCP_ESTABLISHED)
+	if (!peer_fits(c, p))
 		return "has a peer that closed its side";
 	return NULL;
 }
@@ -341,10 +355,10 @@ int sock_tcp_pending_listener(struct sock_dump *sd, uint32_t queued)
 		if (!why)
 			continue;
 		peer_name(c, addr, sizeof(addr));
-		if (c->rqueue)
+		if (child_bytes(c))
 			return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
 						"from %s port %u holds %u bytes it received: a connection is queued again "
-						"only with nothing received", queued, addr, c->k.dport, c->rqueue);
+						"only with nothing received", queued, addr, c->k.dport, child_bytes(c));
 		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
 					"from %s port %u %s: a connection is queued again only by its peer's connect, "
 					"a socket of the container with both sides open", queued, addr, c->k.dport, why);
@@ -420,7 +434,8 @@ int sock_tcp_pending_mark(struct sock_dump *sd)
 	c = child_peer(sd, t);
 	if (!c)
 		return sock_refuse(sd, "a TCP connection whose peer left the accept queue while it was read");
-	if (tcp->state != TCP_ESTABLISHED || tcp->rcvq.len || tcp->shut_rd)
+	if ((tcp->state != TCP_ESTABLISHED && tcp->state != TCP_FIN_WAIT1 && tcp->state != TCP_FIN_WAIT2) ||
+	    tcp->rcvq.len || tcp->shut_rd)
 		return sock_refuse(sd, "a TCP connection whose peer waits in an accept queue, in state %s with %zu "
 				   "bytes received%s", sock_tcp_state_name(tcp->state), (size_t)tcp->rcvq.len,
 				   tcp->shut_rd ? " and its reading side shut" : "");
@@ -494,10 +509,10 @@ static bool child_unsettled(const struct tcp_pend *t, const struct pend_ent *c)
 
 	if (!is_child(c))
 		return false;
-	if (c->state != TCP_ESTABLISHED || c->rqueue)
+	if (child_bytes(c))
 		return true;
 	p = peer_of(t, c);
-	return !p || p->state != TCP_ESTABLISHED;
+	return !p || !peer_fits(c, p);
 }
 
 int sock_tcp_pending_unsettled(void)
