@@ -415,7 +415,7 @@ int sock_tcp_pending_listener(struct sock_dump *sd, uint32_t queued)
 						"only with nothing received", queued, addr, c->k.dport, child_bytes(c));
 		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
 					"from %s port %u %s: a connection is queued again only by its peer's connect, "
-					"a socket of the container with both sides open", queued, addr, c->k.dport, why);
+					"a socket of the container open or with only its writing side shut", queued, addr, c->k.dport, why);
 	}
 	if (found != queued)
 		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: %zu of them "
