@@ -84,6 +84,12 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (strcmp(val, "drop"))
 				return ctl_usage(c, "--external-unix wants drop, not '%s'", val);
 			a->o.external_unix_drop = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--tcp-pending", 0, true, &val)) != 0) {
+			if (r < 0)
+				return r;
+			if (strcmp(val, "refuse") && strcmp(val, "reset"))
+				return ctl_usage(c, "--tcp-pending wants refuse or reset, not '%s'", val);
+			a->o.tcp_pending_reset = streq(val, "reset");
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--output", 'o', true, &val)) != 0) {
 			if (r < 0)
 				return r;

@@ -15,7 +15,7 @@ _ckptctl_flags() {
 	run) echo "-t --cwd --env --env-file --hostname --net --publish --userns --memory --pids --cpus --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--check --leave-running --incremental --compress --timeout --ghost-limit --external-unix --hook --output -o" ;;
+	checkpoint) echo "--check --leave-running --incremental --compress --timeout --ghost-limit --external-unix --tcp-pending --hook --output -o" ;;
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
@@ -24,7 +24,7 @@ _ckptctl_flags() {
 }
 _ckptctl_takes_value() {
 	case $1 in
-	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook|--cap-add|--memory|--pids|--cpus|--compress) return 0 ;;
+	--socket|--cwd|--env|-e|--env-file|--hostname|--net|--publish|--ghost-limit|--external-unix|--signal|-s|--timeout|--output|-o|--image|--input|-i|--hook|--cap-add|--memory|--pids|--cpus|--compress|--tcp-pending) return 0 ;;
 	esac
 	return 1
 }
@@ -92,6 +92,7 @@ _ckptctl() {
 	--net) _ckptctl_add -W "private host" -- "$cur"; return ;;
 	--external-unix) _ckptctl_add -W "drop" -- "$cur"; return ;;
 	--compress) _ckptctl_add -W "zstd none" -- "$cur"; return ;;
+	--tcp-pending) _ckptctl_add -W "refuse reset" -- "$cur"; return ;;
 	--signal|-s)
 		[[ $verb == kill ]] && _ckptctl_add -W "$_ckptctl_signals" -- "${cur^^}"
 		return ;;

@@ -539,6 +539,35 @@ int net_hold(pid_t init_pid, bool on, char *why, size_t whylen)
 	return net_nft(nsfd, on ? hold : release, why, whylen);
 }
 
+/* Rules in the hold's output chain that let one packet kind out: the
+ * RST of each connection (its own address and port first). */
+int net_pass_resets(pid_t init_pid, const struct cr_tcp_conn *v, size_t n, char *why, size_t whylen)
+{
+	_cleanup_free_ char *script = NULL;
+	_cleanup_close_ int nsfd = net_open_ns(init_pid);
+	size_t len = 0, cap = 256 * (n + 1);
+
+	if (nsfd < 0)
+		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
+	script = malloc(cap);
+	if (!script)
+		return net_fail(why, whylen, -ENOMEM, "out of memory");
+	script[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *ip = v[i].family == AF_INET ? "ip" : "ip6";
+		char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+		if (!inet_ntop(v[i].family, v[i].src, src, sizeof(src)) || !inet_ntop(v[i].family, v[i].dst, dst, sizeof(dst)))
+			return net_fail(why, whylen, -EINVAL, "an address of family %d", v[i].family);
+		len += (size_t)snprintf(script + len, cap - len,
+					"add rule inet " HOLD_TABLE " out %s saddr %s tcp sport %u %s daddr %s tcp dport %u "
+					"tcp flags & rst == rst accept\n", ip, src, v[i].sport, ip, dst, v[i].dport);
+		if (len >= cap)
+			return net_fail(why, whylen, -E2BIG, "the rules do not fit");
+	}
+	return net_nft(nsfd, script, why, whylen);
+}
+
 void net_cleanup(const char *container)
 {
 	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], script[128], why[NET_CMD_OUT_MAX];
@@ -661,8 +690,19 @@ static int net_hook_hold(void *arg, pid_t init_pid, bool on, struct cr_error *er
 	return 0;
 }
 
+static int net_hook_pass_resets(void *arg, pid_t init_pid, const struct cr_tcp_conn *v, size_t n, struct cr_error *err)
+{
+	char why[NET_CMD_OUT_MAX];
+	int r = net_pass_resets(init_pid, v, n, why, sizeof(why));
+
+	if (r < 0)
+		return cr_fail_obj(err, CR_ERR_KERNEL, -r, "the container's network", "letting resets out: %s", why);
+	return 0;
+}
+
 const struct cr_net_ops net_engine_ops = {
 	.setup = net_hook_setup,
 	.check = net_hook_check,
 	.hold = net_hook_hold,
+	.pass_resets = net_hook_pass_resets,
 };

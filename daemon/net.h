@@ -39,6 +39,8 @@ int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t
  * loopback's (on), or no more. The loopback carries what the namespace
  * says to itself, and the restart's packets forged from outside peers. */
 int net_hold(pid_t init_pid, bool on, char *why, size_t whylen);
+/* While held: let the RSTs of these connections out (inside the namespace). */
+int net_pass_resets(pid_t init_pid, const struct cr_tcp_conn *v, size_t n, char *why, size_t whylen);
 /* Remove what net_setup made on the host for this container, if anything is left. */
 void net_cleanup(const char *container);
 

@@ -1096,6 +1096,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.contain = &c->contain, .creds_limit = &limit, .limits = &c->limits,
 		.owner_uid = container_file_uid(c), .owner_gid = container_file_gid(c),
 		.external_unix_drop = r->external_unix_drop,
+		.tcp_pending_reset = r->tcp_pending_reset,
 	};
 	ops_incr_request(c, r, &job);
 	job.dir_fd = c->dir_fd;

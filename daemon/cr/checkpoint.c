@@ -175,7 +175,7 @@ static bool queue_unsettled(struct ckpt_job *j)
 
 	if (!req->net || !req->net->private_ns)
 		return false;
-	n = sock_tcp_pending_unsettled();
+	n = sock_tcp_pending_unsettled(req->tcp_pending_reset && (!req->leave_running || req->check_only));
 	if (n > 0)
 		log_info("container %s: %d connection(s) wait in an accept queue with bytes, a closed side or a peer outside",
 			 req->name, n);
@@ -618,6 +618,9 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 	/* registers first, while still frozen; then the record goes */
 	if (borrow_active())
 		(void)put_back(j);
+	/* --tcp-pending=reset: the image is whole and the tasks die next */
+	if (kill_them)
+		sock_tcp_pending_reset(&j->ctx, j->held ? j->ctx.req->net_ops : NULL);
 	/* Thaw first: a task seized while frozen takes its trap only then
 	 * (the others stay in their ptrace stops). */
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)

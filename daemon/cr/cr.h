@@ -133,6 +133,14 @@ struct cr_net_config {
 };
 
 /* What the service does to a container's network for the engine. */
+/* A TCP connection as its packets carry it: its own address and port,
+ * then its peer's (AF_INET: the first 4 bytes of each address). */
+struct cr_tcp_conn {
+	int family;
+	uint8_t src[16], dst[16];
+	uint16_t sport, dport;
+};
+
 struct cr_net_ops {
 	/* Restart: the init has a new network namespace and no task exists
 	 * yet; give it cfg's interfaces, addresses, routes and host NAT. */
@@ -141,6 +149,9 @@ struct cr_net_ops {
 	int (*check)(void *arg, pid_t init_pid, const struct cr_net_config *cfg, struct cr_error *err);
 	/* Drop every packet to or from the container (on), or stop (off). */
 	int (*hold)(void *arg, pid_t init_pid, bool on, struct cr_error *err);
+	/* Checkpoint, held, the container ending: let the resets of these
+	 * connections out (may be NULL). */
+	int (*pass_resets)(void *arg, pid_t init_pid, const struct cr_tcp_conn *v, size_t n, struct cr_error *err);
 	void *arg;
 };
 
@@ -181,6 +192,7 @@ struct cr_checkpoint_req {
 	bool check_only;           /* list refusals in err->collect; image_fd is a sink */
 	uint64_t ghost_limit;      /* bytes of one file deleted while open (ghost.c) */
 	bool external_unix_drop;   /* a unix peer outside: saved as hung up, not refused */
+	bool tcp_pending_reset;    /* a queued connection from outside: reset as the container ends, not refused */
 	uint64_t deadline_ms;      /* CLOCK_MONOTONIC; image I/O fails past it (0: none) */
 	dev_t log_dev;             /* fds on this inode are the container log */
 	int console_fd;            /* master of the console pty ckptd holds; -1: none */

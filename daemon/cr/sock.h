@@ -39,6 +39,9 @@ struct nlattr;
 int sock_diag_find(const void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg);
 /* The same for one socket (req's id: its addresses and ports, no dump). */
 int sock_diag_get(const void *req, size_t len, int (*fn)(const struct nlmsghdr *h, void *arg), void *arg);
+/* SOCK_DESTROY of that one socket: the kernel aborts it (a connection
+ * sends its peer an RST). */
+int sock_diag_destroy(const void *req, size_t len);
 /* The attribute of type in the len bytes from first, or NULL. */
 const struct nlattr *sock_diag_attr(const void *first, size_t len, int type);
 
@@ -102,7 +105,8 @@ struct sock_repaired {
 	 * its peer's; connect: not repaired, a connect in progress made again */
 	bool fin_out, fin_in, connect;
 	/* pending: a fresh socket, its peer waiting in a listener's accept
-	 * queue: connected to dst in rank order, then sndq written */
+	 * queue: connected to dst in rank order, then sndq written, then
+	 * (fin_out) its FIN sent */
 	bool pending;
 	uint32_t rank;
 	uint8_t *sndq;
@@ -177,9 +181,14 @@ int sock_tcp_pending_mark(struct sock_dump *sd);
 void sock_tcp_pending_free(struct dump_ctx *ctx);
 /* Checkpoint, frozen, in the container's network namespace: how many
  * connections wait in an accept queue in a way the dump would refuse
- * (bytes received, a peer outside or closing); -errno. A running server
- * accepts them, so the freeze is worth trying again. */
-int sock_tcp_pending_unsettled(void);
+ * (bytes received, a peer outside unless reset_outside, or closing);
+ * -errno. A running server accepts them, so the freeze is worth trying
+ * again. */
+int sock_tcp_pending_unsettled(bool reset_outside);
+/* --tcp-pending=reset, the image whole, the container about to be killed:
+ * the connections from outside the dump let through are reset (held: the
+ * container's traffic is held by these hooks). */
+void sock_tcp_pending_reset(struct dump_ctx *ctx, const struct cr_net_ops *held);
 /* Restart: 1 once the connection of fd, connected again, waits in its
  * listener's accept queue; 0 not yet; -errno. */
 int sock_tcp_pending_queued(int fd);

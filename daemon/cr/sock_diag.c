@@ -15,7 +15,7 @@
 
 #define DIAG_BUF (32 * 1024)
 
-static int diag_send(int nl, const void *req, size_t len, uint16_t flags)
+static int diag_send(int nl, const void *req, size_t len, uint16_t type, uint16_t flags)
 {
 	struct {
 		struct nlmsghdr h;
@@ -27,7 +27,7 @@ static int diag_send(int nl, const void *req, size_t len, uint16_t flags)
 		return -EINVAL;
 	memset(&msg, 0, sizeof(msg));
 	msg.h.nlmsg_len = NLMSG_LENGTH(len);
-	msg.h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.h.nlmsg_type = type;
 	msg.h.nlmsg_flags = NLM_F_REQUEST | flags;
 	msg.h.nlmsg_seq = 1;
 	memcpy(msg.body, req, len);
@@ -79,7 +79,7 @@ int sock_diag_find(const void *req, size_t len, int (*fn)(const struct nlmsghdr 
 
 	if (nl < 0)
 		return -errno;
-	r = diag_send(nl, req, len, NLM_F_DUMP);
+	r = diag_send(nl, req, len, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
 	return r < 0 ? r : diag_read(nl, fn, arg);
 }
 
@@ -93,7 +93,7 @@ int sock_diag_get(const void *req, size_t len, int (*fn)(const struct nlmsghdr *
 
 	if (nl < 0)
 		return -errno;
-	r = diag_send(nl, req, len, 0);
+	r = diag_send(nl, req, len, SOCK_DIAG_BY_FAMILY, 0);
 	if (r < 0)
 		return r;
 	/* one answer: the socket, or an error (ENOENT: none) */
@@ -114,6 +114,29 @@ int sock_diag_get(const void *req, size_t len, int (*fn)(const struct nlmsghdr *
 		return e->error == -ENOENT ? 0 : e->error ? e->error : -EIO;
 	}
 	return fn(h, arg);
+}
+
+int sock_diag_destroy(const void *req, size_t len)
+{
+	_cleanup_close_ int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} ack;
+	ssize_t n;
+	int r;
+
+	if (nl < 0)
+		return -errno;
+	r = diag_send(nl, req, len, SOCK_DESTROY, NLM_F_ACK);
+	if (r < 0)
+		return r;
+	n = recv(nl, &ack, sizeof(ack), MSG_TRUNC);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(ack) || ack.h.nlmsg_type != NLMSG_ERROR)
+		return -EIO;
+	return ack.e.error;
 }
 
 const struct nlattr *sock_diag_attr(const void *first, size_t len, int type)

@@ -341,8 +341,10 @@ int sock_tcp_dump(struct sock_dump *sd)
 	case TCP_CLOSE_WAIT:
 	case TCP_LAST_ACK:
 	case TCP_CLOSING:
-		/* a peer in an accept queue is the container's, made again by a connect */
-		r = ti.tcpi_state == TCP_ESTABLISHED ? sock_tcp_pending_peer(sd) : 0;
+		/* a peer in an accept queue is the container's, made again by a
+		 * connect (and a shutdown, if it sent its FIN) */
+		r = ti.tcpi_state == TCP_ESTABLISHED || ti.tcpi_state == TCP_FIN_WAIT1 || ti.tcpi_state == TCP_FIN_WAIT2
+			    ? sock_tcp_pending_peer(sd) : 0;
 		if (r == 1) {
 			r = dump_established(sd, t);
 			return r < 0 ? r : sock_tcp_pending_mark(sd);

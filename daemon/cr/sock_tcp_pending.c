@@ -11,12 +11,22 @@
  * the child's creation, for one that received nothing) to the kernel's
  * tick; the restart connects in that order, one connection at a time.
  *
+ * A child that received its peer's FIN (the peer shut its writing side)
+ * is made the same way, the new peer shutting its side after its bytes.
+ *
  * What can't be made this way is refused by name, as transient: a child
  * that received bytes (a new handshake would lose its sequence numbers and
- * a connect puts no bytes in its queue), one whose peer closed its side,
- * one whose peer is outside the container (no socket to connect again).
- * A running server accepts its queue: a checkpoint a moment later may
- * find it empty. */
+ * a connect puts no bytes in its queue; the bytes themselves can't be read
+ * but by accept(), which takes the child from the program's queue for
+ * good), one whose peer closed its side otherwise, one whose peer is
+ * outside the container (no socket to connect again). A running server
+ * accepts its queue: a checkpoint a moment later may find it empty.
+ *
+ * With --tcp-pending=reset a child from outside is reset instead, as the
+ * checkpoint ends the container: SOCK_DESTROY aborts it, which sends its
+ * peer an RST through the held traffic (cr_net_ops.pass_resets); the
+ * program never accepts it, it dies first. Under --leave-running it would
+ * stay in the running server's queue, so it is refused there. */
 #include "sock.h"
 #include "log.h"
 #include "macro.h"
@@ -59,6 +69,8 @@ struct pend_ent {
 struct tcp_pend {
 	struct pend_ent *v;
 	size_t n, cap;
+	struct cr_tcp_conn *reset;    /* children from outside, reset as the container ends */
+	size_t nreset;
 };
 
 static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
@@ -170,6 +182,7 @@ void sock_tcp_pending_free(struct dump_ctx *ctx)
 	if (!ctx->tcp_pend)
 		return;
 	free(ctx->tcp_pend->v);
+	free(ctx->tcp_pend->reset);
 	free(ctx->tcp_pend);
 	ctx->tcp_pend = NULL;
 }
@@ -278,22 +291,66 @@ static int get_int(struct sock_dump *sd, int level, int opt, const char *what, i
 	return 0;
 }
 
-/* Why child c can't be queued again by a connect, or NULL. */
+/* The bytes child c received: its peer's FIN, which a child in
+ * CLOSE_WAIT received, counts one in the receive queue's sequence. */
+static uint32_t child_bytes(const struct pend_ent *c)
+{
+	return c->state == TCP_CLOSE_WAIT && c->rqueue ? c->rqueue - 1 : c->rqueue;
+}
+
+/* The states c's peer is in when c is queued again by a connect: open,
+ * or its FIN sent (shutdown(SHUT_WR)) and received by c. */
+static bool peer_fits(const struct pend_ent *c, const struct pend_ent *p)
+{
+	if (c->state == TCP_ESTABLISHED)
+		return p->state == TCP_ESTABLISHED;
+	return p->state == TCP_FIN_WAIT1 || p->state == TCP_FIN_WAIT2;
+}
+
+static const char from_outside[] = "is from a peer outside the container";
+
+/* Why child c can't be queued again by a connect (from_outside: its peer
+ * is no socket of the container), or NULL. */
 static const char *child_unfit(struct sock_dump *sd, const struct tcp_pend *t, const struct pend_ent *c, int *ret_err)
 {
 	const struct pend_ent *p;
 
 	*ret_err = 0;
-	if (c->state != TCP_ESTABLISHED)
-		return "was closed by its peer (its FIN waits with it)";
-	if (c->rqueue)
-		return "holds bytes it received";
 	p = peer_of(t, c);
 	if (!p || !held(sd, p->ino, ret_err))
-		return *ret_err ? "" : "is from a peer outside the container";
-	if (p->state != TCP_ESTABLISHED)
+		return *ret_err ? "" : from_outside;
+	if (child_bytes(c))
+		return "holds bytes it received";
+	if (!peer_fits(c, p))
 		return "has a peer that closed its side";
 	return NULL;
+}
+
+/* --tcp-pending=reset: child c, from outside, is reset as the checkpoint
+ * ends the container. */
+static int reset_later(struct sock_dump *sd, struct tcp_pend *t, const struct pend_ent *c, uint32_t queued,
+		       const char *addr)
+{
+	const struct cr_checkpoint_req *req = sd->ctx->req;
+	struct cr_tcp_conn *v, *e;
+	bool v4 = !memcmp(c->k.src, v4mapped, 12);
+
+	if (req->leave_running && !req->check_only)
+		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one from %s "
+					"port %u %s: --tcp-pending=reset resets it only when the checkpoint ends the "
+					"container; with --leave-running the server would still accept it", queued, addr,
+					c->k.dport, from_outside);
+	v = realloc(t->reset, (t->nreset + 1) * sizeof(*v));
+	if (!v)
+		return cr_fail(sd->ctx->err, CR_ERR_INTERNAL, ENOMEM, "TCP connections to reset");
+	t->reset = v;
+	e = &v[t->nreset++];
+	*e = (struct cr_tcp_conn){ .family = v4 ? AF_INET : AF_INET6, .sport = c->k.sport, .dport = c->k.dport };
+	memcpy(e->src, c->k.src + (v4 ? 12 : 0), v4 ? 4 : 16);
+	memcpy(e->dst, c->k.dst + (v4 ? 12 : 0), v4 ? 4 : 16);
+	log_info("task %d: fd %d: the connection from %s port %u, not accepted yet, is reset as the container ends "
+		 "(--tcp-pending=reset)", sd->pid, sd->fd, addr, c->k.dport);
+	return 0;
 }
 
 int sock_tcp_pending_listener(struct sock_dump *sd, uint32_t queued)
@@ -341,13 +398,24 @@ int sock_tcp_pending_listener(struct sock_dump *sd, uint32_t queued)
 		if (!why)
 			continue;
 		peer_name(c, addr, sizeof(addr));
-		if (c->rqueue)
+		if (why == from_outside && sd->ctx->req->tcp_pending_reset) {
+			r = reset_later(sd, t, c, queued, addr);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (why == from_outside)
+			return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
+						"from %s port %u %s: no socket of the container can connect it again "
+						"(checkpoint --tcp-pending=reset resets it as the container ends)", queued,
+						addr, c->k.dport, why);
+		if (child_bytes(c))
 			return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
 						"from %s port %u holds %u bytes it received: a connection is queued again "
-						"only with nothing received", queued, addr, c->k.dport, c->rqueue);
+						"only with nothing received", queued, addr, c->k.dport, child_bytes(c));
 		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: the one "
 					"from %s port %u %s: a connection is queued again only by its peer's connect, "
-					"a socket of the container with both sides open", queued, addr, c->k.dport, why);
+					"a socket of the container open or with only its writing side shut", queued, addr, c->k.dport, why);
 	}
 	if (found != queued)
 		return refuse_transient(sd, "a listening TCP socket with %u connections not accepted yet: %zu of them "
@@ -420,7 +488,8 @@ int sock_tcp_pending_mark(struct sock_dump *sd)
 	c = child_peer(sd, t);
 	if (!c)
 		return sock_refuse(sd, "a TCP connection whose peer left the accept queue while it was read");
-	if (tcp->state != TCP_ESTABLISHED || tcp->rcvq.len || tcp->shut_rd)
+	if ((tcp->state != TCP_ESTABLISHED && tcp->state != TCP_FIN_WAIT1 && tcp->state != TCP_FIN_WAIT2) ||
+	    tcp->rcvq.len || tcp->shut_rd)
 		return sock_refuse(sd, "a TCP connection whose peer waits in an accept queue, in state %s with %zu "
 				   "bytes received%s", sock_tcp_state_name(tcp->state), (size_t)tcp->rcvq.len,
 				   tcp->shut_rd ? " and its reading side shut" : "");
@@ -487,27 +556,66 @@ int sock_tcp_pending_queued(int fd)
 }
 
 /* A child the restart can't queue again by its peer's connect, as far as
- * the network alone tells (whether the peer is held is for the dump). */
-static bool child_unsettled(const struct tcp_pend *t, const struct pend_ent *c)
+ * the network alone tells (whether the peer is held is for the dump);
+ * reset_outside: one from outside is reset, not refused. */
+static bool child_unsettled(const struct tcp_pend *t, const struct pend_ent *c, bool reset_outside)
 {
 	const struct pend_ent *p;
 
 	if (!is_child(c))
 		return false;
-	if (c->state != TCP_ESTABLISHED || c->rqueue)
-		return true;
 	p = peer_of(t, c);
-	return !p || p->state != TCP_ESTABLISHED;
+	if (!p)
+		return !reset_outside;
+	return child_bytes(c) || !peer_fits(c, p);
 }
 
-int sock_tcp_pending_unsettled(void)
+int sock_tcp_pending_unsettled(bool reset_outside)
 {
 	struct tcp_pend t = { 0 };
 	int r, n = 0;
 
 	r = pend_dump(&t);
 	for (size_t i = 0; r >= 0 && i < t.n; i++)
-		n += child_unsettled(&t, &t.v[i]);
+		n += child_unsettled(&t, &t.v[i], reset_outside);
 	free(t.v);
 	return r < 0 ? r : n;
+}
+
+static int destroy(const struct cr_tcp_conn *e)
+{
+	struct inet_diag_req_v2 req = {
+		.sdiag_family = (uint8_t)e->family,
+		.sdiag_protocol = IPPROTO_TCP,
+		.idiag_states = ~0u,
+		.id.idiag_sport = htons(e->sport),
+		.id.idiag_dport = htons(e->dport),
+		.id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE },
+	};
+	size_t alen = e->family == AF_INET ? 4 : 16;
+
+	memcpy(req.id.idiag_src, e->src, alen);
+	memcpy(req.id.idiag_dst, e->dst, alen);
+	return sock_diag_destroy(&req, sizeof(req));
+}
+
+void sock_tcp_pending_reset(struct dump_ctx *ctx, const struct cr_net_ops *held)
+{
+	const struct tcp_pend *t = ctx->tcp_pend;
+	struct cr_error e = { 0 };
+
+	if (!t || !t->nreset)
+		return;
+	/* the image is whole: a failure here can only be told */
+	if (held && (!held->pass_resets ||
+		     held->pass_resets(held->arg, ctx->req->init_pid, t->reset, t->nreset, &e) < 0))
+		log_error("container %s: letting %zu resets of connections not accepted yet out: %s", ctx->req->name,
+			  t->nreset, held->pass_resets ? e.msg : "not supported");
+	for (size_t i = 0; i < t->nreset; i++) {
+		int r = destroy(&t->reset[i]);
+
+		if (r < 0)
+			log_error("container %s: a TCP connection not accepted yet from port %u: SOCK_DESTROY: %s",
+				  ctx->req->name, t->reset[i].dport, strerror(-r));
+	}
 }

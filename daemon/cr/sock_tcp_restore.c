@@ -286,7 +286,8 @@ static int restore_connecting(struct sock_restore *sr, int sk)
 
 /* A connection whose peer waited in a listener's accept queue: a fresh
  * socket, bound where it was, connected by sock_tcp_restore_close in the
- * queue's order (sock_tcp_pending.c), then given its unsent bytes. */
+ * queue's order (sock_tcp_pending.c), then given its unsent bytes, then
+ * shut for writing if it had sent its FIN (FIN_WAIT1, FIN_WAIT2). */
 static int restore_pending(struct sock_restore *sr, int sk)
 {
 	const Ckpt__Img__InetSock *in = sr->s->inet;
@@ -309,7 +310,7 @@ static int restore_pending(struct sock_restore *sr, int sk)
 		memcpy(sndq, q->data, q->len);
 	v += ctx->nrepaired++;
 	*v = (struct sock_repaired){ .fd = sk, .pending = true, .rank = in->tcp->pending_rank,
-				     .sndq = sndq, .sndq_len = q->len };
+				     .sndq = sndq, .sndq_len = q->len, .fin_out = sock_tcp_fin_sent(in->tcp->state) };
 	sock_inet_sockaddr(sr->s->family, &in->dst_addr, in->dst_port, &v->dst, &v->dstlen);
 	return 0;
 }
@@ -494,6 +495,31 @@ static int write_unsent(int fd, const struct sock_repaired *e)
 	return r;
 }
 
+/* Its FIN, after its bytes; acknowledged (FIN_WAIT2) before the next
+ * connection: the peer waiting in the queue reads EOF once accepted. */
+static int shut_queued(int fd)
+{
+	struct timespec t0;
+	struct tcp_info ti;
+	socklen_t len;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (shutdown(fd, SHUT_WR) < 0)
+		return -errno;
+	for (;;) {
+		len = sizeof(ti);
+		if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+			return -errno;
+		if (ti.tcpi_state == TCP_FIN_WAIT2)
+			return 0;
+		if (ti.tcpi_state != TCP_FIN_WAIT1)
+			return -ECONNRESET;
+		if (ms_since(&t0) > PEND_WAIT_MS)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
 static int cmp_rank(const void *a, const void *b)
 {
 	const struct sock_repaired *x = *(const struct sock_repaired *const *)a, *y = *(const struct sock_repaired *const *)b;
@@ -531,6 +557,8 @@ static int connect_pending(struct restore_ctx *ctx)
 			r = connect_queued(fd, e);
 		if (r >= 0)
 			r = write_unsent(fd, e);
+		if (r >= 0 && e->fin_out)
+			r = shut_queued(fd);
 		if (fl >= 0 && fcntl(fd, F_SETFL, fl) < 0 && r >= 0)
 			r = -errno;
 		entry_put(e, fd);
@@ -573,7 +601,7 @@ int sock_tcp_restore_close(struct restore_ctx *ctx)
 		const struct sock_repaired *e = &ctx->repaired[i];
 		struct sock_repaired own = *e;
 
-		if (!e->fin_out && !e->connect)
+		if ((!e->fin_out && !e->connect) || e->pending)
 			continue;
 		own.fd = entry_fd(e);
 		own.pid = 0;

@@ -56,8 +56,9 @@ static const char *check_tcp_established(const Ckpt__Img__InetSock *in, const Ck
 		return "a peer's FIN to forge on a TCP connection that did not receive one";
 	if (t->peer_fin_outside && in->dst_addr.len != in->src_addr.len)
 		return "a peer's FIN to forge without both addresses of one family";
-	if (t->pending_connect && (t->state != TCP_ESTABLISHED || t->rcvq.len || t->shut_rd || !t->has_pending_rank))
-		return "a TCP connection to connect again that is not established, has bytes received or no rank";
+	if (t->pending_connect && ((t->state != TCP_ESTABLISHED && t->state != TCP_FIN_WAIT1 && t->state != TCP_FIN_WAIT2) ||
+				   t->rcvq.len || t->shut_rd || !t->has_pending_rank))
+		return "a TCP connection to connect again that is not established or half-closed, has bytes received or no rank";
 	return NULL;
 }
 

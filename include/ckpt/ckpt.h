@@ -232,6 +232,10 @@ struct ckpt_checkpoint_opts {
 	bool incremental;
 	/* "zstd": compress each chunk of pages on its own; NULL or "none": raw */
 	const char *compress;
+	/* a connection waiting in an accept queue whose client is outside
+	 * the container is reset as the checkpoint ends the container
+	 * (default: refused; refused with leave_running either way) */
+	bool tcp_pending_reset;
 };
 struct ckpt_checkpoint_result {
 	const char *image_id;     /* NULL unless stored */

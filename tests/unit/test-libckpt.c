@@ -106,6 +106,11 @@ static void test_checkpoint(void **state)
 	assert_true(rq.has_to_fd && rq.to_fd);
 	assert_true(rq.has_timeout_s && rq.timeout_s == 30);
 	assert_true(rq.has_ghost_limit && rq.ghost_limit == 0);
+	assert_false(rq.tcp_pending_reset);
+	o.tcp_pending_reset = true;
+	assert_int_equal(ckpt_encode_checkpoint("w", &o, &rq, &pn, &e), 0);
+	assert_true(rq.has_tcp_pending_reset && rq.tcp_pending_reset);
+	o.tcp_pending_reset = false;
 
 	assert_null(rq.notify);
 

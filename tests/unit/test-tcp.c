@@ -101,8 +101,9 @@ static void test_established(void **state)
 	assert_non_null(validate_socket(&s));
 }
 
-/* A connection whose peer waited in an accept queue: established, with
- * nothing received, and its rank; nothing else is connected again. */
+/* A connection whose peer waited in an accept queue: established or
+ * half-closed by itself, with nothing received, and its rank; nothing
+ * else is connected again. */
 static void test_pending(void **state)
 {
 	Ckpt__Img__Socket s = CKPT__IMG__SOCKET__INIT;
@@ -125,7 +126,14 @@ static void test_pending(void **state)
 	t.has_shut_rd = t.shut_rd = true;
 	assert_non_null(validate_socket(&s));
 	t.shut_rd = false;
-	t.state = TCP_FIN_WAIT1;
+	t.state = TCP_FIN_WAIT1;               /* its bytes, then its FIN */
+	assert_null(validate_socket(&s));
+	t.state = TCP_FIN_WAIT2;               /* its FIN acknowledged: no bytes left */
+	assert_non_null(validate_socket(&s));
+	t.sndq.len = 0;
+	assert_null(validate_socket(&s));
+	t.sndq.len = sizeof(q);
+	t.state = TCP_CLOSE_WAIT;              /* its peer's FIN received: it had a peer */
 	assert_non_null(validate_socket(&s));
 	t.state = TCP_SYN_SENT;
 	t.sndq.len = 0;

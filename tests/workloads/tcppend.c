@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* tcppend: connections waiting in a listener's accept queue.
  *
- *   tcppend [data]
+ *   tcppend [data|fin]
  *
  * The server (this process) listens on 127.0.0.1 and [::1] (ports the
  * kernel picks) and forks a client process, which connects five times,
@@ -11,7 +11,9 @@
  * until the first verification. The client tells the server each
  * connection's port, in the order it connected. "data": the third
  * connection also sends "early\n" before READY (a connection that
- * received bytes while it waited, which a checkpoint refuses).
+ * received bytes while it waited, which a checkpoint refuses). "fin": the
+ * fourth connection (IPv6) shuts its writing side before READY: it waits
+ * in the queue with its peer's FIN (CLOSE_WAIT), its client in FIN_WAIT2.
  *
  * SIGUSR2, the first time: each listener's queue holds its connections
  * (TCP_INFO), the server accepts them and each comes from the port of the
@@ -20,7 +22,10 @@
  * server sends 4096 bytes (byte n a function of the connection, the round
  * and n), the client checks them and sends them back, the server checks
  * the echo; the client also checks that its ends' addresses are those of
- * before. "PASS tcppend rounds=<n> conns=5 bytes=<checked>". */
+ * before. The half-closed one of "fin" reads EOF once accepted and after
+ * each round; its client checks the round and tells the server so on a
+ * pipe instead of echoing it. "PASS tcppend rounds=<n> conns=5
+ * bytes=<checked>". */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +47,7 @@
 #define ROUND_BYTES 4096
 #define EARLY "early\n"
 #define DATA_CONN 2
+#define FIN_CONN 3
 #define CLIENT_PORT 45100
 
 static const int conn_lsn[NCONN] = { 0, 1, 0, 1, 0 };
@@ -49,7 +55,13 @@ static int lsk[NLSN];
 static struct sockaddr_storage laddr[NLSN];
 static uint16_t conn_port[NCONN];     /* each connection's client port, in connect order */
 static int srv[NCONN];                /* the server's accepted ends, by connect order */
-static bool data_mode;
+static bool data_mode, fin_mode;
+static int ack_rd = -1;               /* fin: the client's word that it checked a round */
+
+static bool half_closed(int i)
+{
+	return fin_mode && i == FIN_CONN;
+}
 
 static int chk(int r, const char *what)
 {
@@ -129,10 +141,13 @@ static void client(int report)
 		conn_port[i] = port_of(&self[i]);
 		if (data_mode && i == DATA_CONN)
 			full_io(cl[i], EARLY, strlen(EARLY), true, "early bytes");
+		if (half_closed(i))
+			chk(shutdown(cl[i], SHUT_WR), "shutdown");
 		usleep(25000);   /* the accept queue's order is kept to the kernel's tick */
 	}
 	full_io(report, conn_port, sizeof(conn_port), true, "reporting the ports");
-	close(report);
+	if (!fin_mode)
+		close(report);
 	for (;;) {
 		struct pollfd p[NCONN];
 
@@ -169,7 +184,10 @@ static void client(int report)
 			chk(getpeername(cl[i], (struct sockaddr *)&a, &len), "getpeername");
 			if (memcmp(&a, &peer[i], alen(a.ss_family)))
 				fail("tcppend: client connection %d: its peer's address changed\n", i);
-			full_io(cl[i], buf[i], ROUND_BYTES, true, "echo");
+			if (half_closed(i))
+				full_io(report, "k", 1, true, "a round's word");
+			else
+				full_io(cl[i], buf[i], ROUND_BYTES, true, "echo");
 			got[i] = 0;
 			rounds[i]++;
 		}
@@ -207,6 +225,20 @@ static unsigned queued(int l)
 	return ti.tcpi_unacked;
 }
 
+/* The half-closed connection's end of stream: there at once. */
+static void expect_eof(int i)
+{
+	struct pollfd p = { .fd = srv[i], .events = POLLIN | POLLRDHUP };
+	char b;
+	ssize_t n;
+
+	if (poll(&p, 1, 5000) != 1)
+		fail("tcppend: connection %d: no end of stream\n", i);
+	n = recv(srv[i], &b, 1, MSG_DONTWAIT);
+	if (n != 0)
+		fail("tcppend: connection %d: %s where its end of stream was\n", i, n > 0 ? "a byte" : strerror(errno));
+}
+
 /* Each listener's queue, accepted: in the order the client connected. */
 static void accept_all(void)
 {
@@ -235,6 +267,8 @@ static void accept_all(void)
 			if (memcmp(b, EARLY, sizeof(b)))
 				fail("tcppend: connection %d: its early bytes changed\n", i);
 		}
+		if (half_closed(i))
+			expect_eof(i);
 	}
 }
 
@@ -247,8 +281,9 @@ int main(int argc, char **argv)
 	pid_t kid;
 
 	data_mode = argc > 1 && !strcmp(argv[1], "data");
-	if (argc > 1 && !data_mode)
-		fail("usage: tcppend [data]\n");
+	fin_mode = argc > 1 && !strcmp(argv[1], "fin");
+	if (argc > 1 && !data_mode && !fin_mode)
+		fail("usage: tcppend [data|fin]\n");
 	listen_on(0, AF_INET);
 	listen_on(1, AF_INET6);
 	chk(pipe(rep), "pipe");
@@ -259,7 +294,10 @@ int main(int argc, char **argv)
 	}
 	close(rep[1]);
 	full_io(rep[0], conn_port, sizeof(conn_port), false, "the client's ports");
-	close(rep[0]);
+	if (fin_mode)
+		ack_rd = rep[0];
+	else
+		close(rep[0]);
 	sigaction(SIGUSR2, &sa, NULL);
 	say("READY tcppend ports %u %u %u %u %u\n", conn_port[0], conn_port[1], conn_port[2], conn_port[3], conn_port[4]);
 	for (;;) {
@@ -280,6 +318,12 @@ int main(int argc, char **argv)
 			for (size_t n = 0; n < ROUND_BYTES; n++)
 				out[n] = pattern(i, rounds, n);
 			full_io(srv[i], out, sizeof(out), true, "a round");
+			if (half_closed(i)) {
+				full_io(ack_rd, in, 1, false, "the client's word");
+				expect_eof(i);
+				bytes += sizeof(out);
+				continue;
+			}
 			full_io(srv[i], in, sizeof(in), false, "an echo");
 			if (memcmp(in, out, sizeof(in)))
 				fail("tcppend: connection %d round %llu: the echo differs\n", i, (unsigned long long)rounds);
