@@ -9,7 +9,6 @@
  * client would retransmit into silence for many minutes; without them its
  * next segment reaches the host's own port, whose reset ends it at once. */
 #include "netct.h"
-#include "log.h"
 #include "macro.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,15 +26,6 @@
 #define NETCT_BUF (64 * 1024)
 #define NETCT_BATCH 1024        /* entries deleted per dump */
 #define NETCT_ROUNDS 16         /* dumps, when a batch was full */
-#define NETCT_ATTR_MAX 128      /* an IPv4 tuple is ~60 bytes */
-
-/* What a delete needs of an entry: its original tuple and its zone, as
- * the dump gave them (netlink attributes, header included). */
-struct netct_entry {
-	uint8_t tuple[NETCT_ATTR_MAX];
-	uint8_t zone[NETCT_ATTR_MAX];
-	uint16_t tuple_len, zone_len;
-};
 
 /* The attribute at p if a whole one lies before end, else NULL. */
 static const struct nlattr *nla_at(const void *p, const void *end)
@@ -89,8 +79,7 @@ static void netct_copy(uint8_t *dst, uint16_t *dst_len, const struct nlattr *a)
 	*dst_len = a->nla_len;
 }
 
-/* One conntrack message of a dump: kept in *e if a tuple holds addr. */
-static bool netct_match(const struct nlmsghdr *nh, uint32_t addr, struct netct_entry *e)
+bool netct_match(const struct nlmsghdr *nh, uint32_t addr, struct netct_entry *e)
 {
 	size_t off = NLMSG_SPACE(sizeof(struct nfgenmsg));
 	bool hit = false;

@@ -27,6 +27,7 @@ PY=$(python_bin)
 CONNTRACK=$(command -v conntrack || true)
 
 CLIENTS=()
+declare -A CPID      # a client's pid by its tag
 NET_TABLES=()
 trap 'rc=$?; for p in "${CLIENTS[@]}"; do kill "$p" 2>/dev/null; done
 	for t in "${NET_TABLES[@]}"; do nft delete table ip "$t" 2>/dev/null; done; (exit $rc); e2e_cleanup' EXIT
@@ -39,9 +40,9 @@ HOST_IP=$(ip -4 -o addr show scope global | awk '{ split($4, a, "/"); print a[1]
 # client TAG HOST [reset]: a client in the background, stuffed
 client() {
 	local tag=$1 host=$2
-	"$PY" -u "$LOOP" client "$host" "$HP" "$tag" ${3:-} >"$TMP/$tag.out" 2>&1 &
+	"$PY" -u "$LOOP" client "$host" "$HP" "$tag" ${3:+"$3"} >"$TMP/$tag.out" 2>&1 &
 	CLIENTS+=($!)
-	eval "PID_$tag=$!"
+	CPID[$tag]=$!
 }
 # stuffed NAME TAG...: each client and its server end have filled the buffers
 stuffed() {
@@ -55,15 +56,14 @@ stuffed() {
 }
 # go NAME TAG...: the server first, then the clients; every one checks
 go() {
-	local name=$1 tag pid n
+	local name=$1 tag n
 	shift
 	n=$(log_count "$name" '^PASS publish-loop [^s]')
 	ckctl kill "$name" --signal USR1 >/dev/null || fail "kill -USR1 $name"
 	sleep 1
-	for tag; do eval "kill -USR1 \$PID_$tag"; done
+	for tag; do kill -USR1 "${CPID[$tag]}"; done
 	for tag; do
-		eval "pid=\$PID_$tag"
-		wait "$pid" || fail "client $tag: $(cat "$TMP/$tag.out")"
+		wait "${CPID[$tag]}" || fail "client $tag: $(cat "$TMP/$tag.out")"
 		grep -q "^PASS publish-loop client $tag first=" "$TMP/$tag.out" || fail "client $tag: $(cat "$TMP/$tag.out")"
 		log "$(tail -n 1 "$TMP/$tag.out")"
 	done
@@ -146,8 +146,8 @@ if [ -n "$CONNTRACK" ]; then
 fi
 [ -z "$(ip route show "$ADDR/32")" ] || fail "$B removed: routes to $ADDR left: $(ip route show "$ADDR/32")"
 t0=$(now_ms)
-kill -USR1 "$PID_lo4"
-wait "$PID_lo4" || fail "client lo4: $(cat "$TMP/lo4.out")"
+kill -USR1 "${CPID[lo4]}"
+wait "${CPID[lo4]}" || fail "client lo4: $(cat "$TMP/lo4.out")"
 grep -q "^PASS publish-loop client lo4 reset" "$TMP/lo4.out" || fail "client lo4: $(cat "$TMP/lo4.out")"
 log "client lo4: reset $(( $(now_ms) - t0 )) ms after it went on"
 pass
