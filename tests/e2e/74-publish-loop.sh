@@ -136,6 +136,20 @@ ct_loop_binding "$HOSTEND" "$A removed, $B holding its address"
 go "$B" lo3
 
 # --- removed for good while checkpointed: a reset, at once ---
+# A host where something else uses NAT (another container's table, or
+# here the test's own) goes on translating what conntrack remembers:
+# without ckptd forgetting the address's entries, the client's segments
+# would follow them into the void.
+HOOK=${P}_nat
+NET_TABLES+=("$HOOK")
+nft -f - <<NFT || fail "nft: a NAT chain of the test's"
+table ip $HOOK {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		ct state new counter
+	}
+}
+NFT
 client lo4 127.0.0.1 reset
 stuffed "$B" lo4
 checkpoint_ct "$B"
@@ -150,4 +164,5 @@ kill -USR1 "${CPID[lo4]}"
 wait "${CPID[lo4]}" || fail "client lo4: $(cat "$TMP/lo4.out")"
 grep -q "^PASS publish-loop client lo4 reset" "$TMP/lo4.out" || fail "client lo4: $(cat "$TMP/lo4.out")"
 log "client lo4: reset $(( $(now_ms) - t0 )) ms after it went on"
+nft delete table ip "$HOOK"
 pass
