@@ -298,6 +298,7 @@ int container_destroy(struct container *c)
 	_cleanup_close_ int cfd = -1;
 	int r, fd;
 
+	net_release(c->srv, c);
 	container_cleanup_cgroup(c);
 	if (c->has_cgroup)
 		log_warn("container %s: cgroup %s left behind", c->name, c->cg.dir);
@@ -701,7 +702,7 @@ static int container_load(struct server *srv, const char *name)
 		c->init_start = 0;
 		container_cleanup_cgroup(c);
 		if (c->net.addr)
-			net_cleanup(c->name);    /* ckptd died before it could */
+			net_cleanup(c->name, c->state == CONTAINER_CHECKPOINTED);    /* ckptd died before it could */
 	}
 	store_clean_tmp(c->dir_fd);
 	return container_save(c);
@@ -1392,7 +1393,8 @@ void container_init_exited(struct container *c, int status)
 	c->exit_status = status;
 	/* a restart's network is the image's, which only its worker knew */
 	if (c->net.addr || c->op == OP_RESTART)
-		net_cleanup(c->name);
+		net_cleanup(c->name, c->op == OP_CHECKPOINT || c->op == OP_RESTART ||
+				     c->state == CONTAINER_CHECKPOINTED);    /* it comes back */
 	if (c->op == OP_NONE) {
 		c->state = CONTAINER_STOPPED;
 		container_save(c);

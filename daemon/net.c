@@ -11,19 +11,31 @@
  * DNATs each HOSTPORT to the container. Connections from the host itself
  * are DNATed in the output hook; those to 127.0.0.1 leave with a loopback
  * source, which the kernel drops on a real interface unless route_localnet
- * is set on it: it is, on the container's veth only, and a masquerade gives
- * them the veth's address so the container's answer finds its way back.
+ * is set on it: it is, on the container's veth only, and an SNAT to the
+ * host end's address lets the container's answer find its way back. Not a
+ * masquerade: the kernel forgets a masqueraded connection when its device
+ * goes down, and the veth goes at every checkpoint; an SNAT binding stays
+ * in the host's conntrack entry, and the restarted container, at the same
+ * address behind a veth of the same address, gets its clients back. While
+ * it is away their segments find no route (a loopback source may not leave
+ * by another interface; a client of the host's own address would find
+ * the default route, so the address has a blackhole route of its own
+ * under the veth's, for as long as a container holds it) and are lost,
+ * so they are sent again. When the address is given up for good the
+ * blackhole goes, and so do those connections (netct.c).
  *
  * Interfaces and the nft table are made with ip(8) and nft(8), run in a
  * child that entered the right network namespace. The veth goes away with
  * the container's namespace; net_cleanup removes the table (and the veth,
- * at once, rather than when the kernel gets to it). */
+ * at once, rather than when the kernel gets to it), or parks it while the
+ * container is checkpointed. */
 #include "net.h"
 #include "access.h"
 #include "container.h"
 #include "hash.h"
 #include "log.h"
 #include "macro.h"
+#include "netct.h"
 #include "server.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -42,6 +54,7 @@
 #define NET_CMD_OUT_MAX 512
 #define NET_SCRIPT_MAX 8192
 #define HOLD_TABLE "ckptd_hold"
+#define PARK_METRIC 1000000000u    /* the blackhole's: under any other route */
 
 int net_parse_publish(const char *s, struct cr_net_publish *ret)
 {
@@ -289,7 +302,7 @@ static int net_write_sysctl(const char *path, const char *val)
  * table is replaced whole, in one transaction. */
 static int net_nat(const char *container, const struct cr_net_config *cfg, char *why, size_t whylen)
 {
-	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], a[16], rules[NET_SCRIPT_MAX / 2];
+	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], a[16], h[16], rules[NET_SCRIPT_MAX / 2];
 	_cleanup_free_ char *script = malloc(NET_SCRIPT_MAX);
 	size_t i, n = 0;
 
@@ -297,6 +310,7 @@ static int net_nat(const char *container, const struct cr_net_config *cfg, char 
 		return -ENOMEM;
 	net_names(container, veth, table);
 	net_addr_str(cfg->addr, a);
+	net_addr_str(cfg->host_addr, h);
 	rules[0] = '\0';
 	for (i = 0; i < cfg->npublish; i++) {
 		const struct cr_net_publish *p = &cfg->publish[i];
@@ -313,8 +327,8 @@ static int net_nat(const char *container, const struct cr_net_config *cfg, char 
 		 "  chain pre {\n    type nat hook prerouting priority dstnat; policy accept;\n%2$s  }\n"
 		 "  chain out {\n    type nat hook output priority -100; policy accept;\n%2$s  }\n"
 		 "  chain post {\n    type nat hook postrouting priority srcnat; policy accept;\n"
-		 "    oifname \"%3$s\" ip saddr 127.0.0.0/8 masquerade\n  }\n"
-		 "}\n", table, rules, veth);
+		 "    oifname \"%3$s\" ip saddr 127.0.0.0/8 snat to %4$s\n  }\n"
+		 "}\n", table, rules, veth, h);
 	if (n >= NET_SCRIPT_MAX)
 		return net_fail(why, whylen, -E2BIG, "too many published ports");
 	return net_nft(-1, script, why, whylen);
@@ -346,6 +360,8 @@ static int net_veth(const char *container, pid_t init_pid, int nsfd, const struc
 		r = net_ip(-1, why, whylen, "addr add %s/32 dev %s", h, veth);
 	if (r >= 0)
 		r = net_ip(-1, why, whylen, "link set %s up", veth);
+	if (r >= 0)
+		r = net_ip(-1, why, whylen, "route replace blackhole %s/32 metric %u", a, PARK_METRIC);
 	if (r >= 0)
 		r = net_ip(-1, why, whylen, "route replace %s/32 dev %s", a, veth);
 	if (r >= 0)
@@ -405,7 +421,7 @@ int net_setup(const char *container, pid_t init_pid, const struct cr_net_config 
 	if (r >= 0 && cfg->addr)
 		r = net_nat(container, cfg, why, whylen);
 	if (r < 0)
-		net_cleanup(container);
+		net_cleanup(container, false);
 	return r;
 }
 
@@ -568,16 +584,52 @@ int net_pass_resets(pid_t init_pid, const struct cr_tcp_conn *v, size_t n, char 
 	return net_nft(nsfd, script, why, whylen);
 }
 
-void net_cleanup(const char *container)
+/* A parked container's table keeps one NAT chain with a rule that only
+ * counts: the kernel translates packets by their conntrack entries only
+ * while some NAT chain is hooked in, and tracks connections at all only
+ * while some rule needs it (the ct expression); without either a client's
+ * segment would reach the host's own port, and its reset. New connections
+ * are not DNATed. */
+void net_cleanup(const char *container, bool park)
 {
-	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], script[128], why[NET_CMD_OUT_MAX];
+	char veth[IF_NAMESIZE], table[NET_TABLE_MAX], script[256], why[NET_CMD_OUT_MAX];
+	int n;
 
 	net_names(container, veth, table);
-	snprintf(script, sizeof(script), "table ip %1$s\ndelete table ip %1$s\n", table);
+	n = snprintf(script, sizeof(script), "table ip %1$s\ndelete table ip %1$s\n", table);
+	if (park)
+		snprintf(script + n, sizeof(script) - n, "table ip %s {\n  chain parked {\n"
+			 "    type nat hook postrouting priority srcnat; policy accept;\n    ct state new counter\n  }\n}\n", table);
 	if (net_nft(-1, script, why, sizeof(why)) < 0)
-		log_warn("container %s: removing nft table %s: %s", container, table, why);
+		log_warn("container %s: %s nft table %s: %s", container, park ? "parking" : "removing", table, why);
 	if (if_nametoindex(veth) && net_ip(-1, why, sizeof(why), "link del %s", veth) < 0 && if_nametoindex(veth))
 		log_warn("container %s: removing %s: %s", container, veth, why);
+}
+
+void net_release(struct server *srv, const struct container *self)
+{
+	const struct container *c;
+	char a[16], why[NET_CMD_OUT_MAX];
+	int r;
+
+	if (!self->net.addr)
+		return;
+	net_cleanup(self->name, false);
+	for (c = srv->containers; c; c = c->next)
+		if (c != self && c->net.addr == self->net.addr)
+			return;     /* restarted from self's image: the connections are its */
+	net_addr_str(self->net.addr, a);
+	/* none if the container never ran with it */
+	if (net_ip(-1, why, sizeof(why), "route del blackhole %s/32 metric %u", a, PARK_METRIC) < 0 &&
+	    !strstr(why, "No such process"))
+		log_warn("container %s: removing the blackhole route of %s: %s", self->name, a, why);
+	r = netct_forget(self->net.addr);
+	if (r < 0)
+		log_warn("container %s: forgetting the host's connections to %s: %s", self->name,
+			 net_addr_str(self->net.addr, a), strerror(-r));
+	else if (r > 0)
+		log_info("container %s: the host forgot %d connection(s) to %s", self->name, r,
+			 net_addr_str(self->net.addr, a));
 }
 
 void net_from_info(struct cr_net_config *net, const Ckpt__Rpc__ContainerInfo *ci)

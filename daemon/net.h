@@ -41,8 +41,14 @@ int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t
 int net_hold(pid_t init_pid, bool on, char *why, size_t whylen);
 /* While held: let the RSTs of these connections out (inside the namespace). */
 int net_pass_resets(pid_t init_pid, const struct cr_tcp_conn *v, size_t n, char *why, size_t whylen);
-/* Remove what net_setup made on the host for this container, if anything is left. */
-void net_cleanup(const char *container);
+/* Remove what net_setup made on the host for this container, if anything
+ * is left; park: but for its table's hook, which keeps the NAT of its
+ * clients' connections working until it is restarted (or removed). */
+void net_cleanup(const char *container, bool park);
+/* self gives its address up for good (rm): its table goes, and the host's
+ * connections through its address end unless another container of srv
+ * holds that address. */
+void net_release(struct server *srv, const struct container *self);
 
 /* The network a restart's worker reports (ContainerInfo net fields). */
 void net_from_info(struct cr_net_config *net, const Ckpt__Rpc__ContainerInfo *ci);

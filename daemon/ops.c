@@ -1854,7 +1854,7 @@ void ops_abort(struct container *c)
 	}
 	if (c->op == OP_RESTART) {
 		container_kill_all(c);
-		net_cleanup(c->name);    /* ckptd won't be there when init is gone */
+		net_cleanup(c->name, true);    /* ckptd won't be there when init is gone */
 		ops_restart_failed(c);
 		return;
 	}

@@ -47,7 +47,7 @@ PACKAGES=(build-essential cmake pkg-config libevent-dev libprotobuf-c-dev protob
 	  libsystemd-dev libcmocka-dev python3 systemd util-linux procps clang shellcheck
 	  python3-protobuf protobuf-compiler scdoc man-db mmdebstrap systemd-container
 	  nftables iproute2 make coreutils libssl-dev libzstd-dev dpkg-dev file
-	  redis-server tmux nodejs nginx-light)
+	  redis-server tmux nodejs nginx-light conntrack)
 
 passed=0 failed=0 skipped=0
 failures=()

@@ -26,7 +26,9 @@
 #include <unistd.h>
 
 /* A private network is configured again before any task or socket exists,
- * and its traffic held until the tasks run again. */
+ * and its traffic held until the tasks run again: held from before the
+ * veth leads there, or an outside peer's segment (a host client's of a
+ * published port) would meet the reset of a namespace without sockets. */
 static int restore_net(struct restore_ctx *ctx)
 {
 	const struct cr_net_ops *ops = ctx->req->net_ops;
@@ -36,14 +38,13 @@ static int restore_net(struct restore_ctx *ctx)
 		return 0;
 	if (!ops)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the container's network", "a private network can't be set up here");
-	r = ops->setup(ops->arg, ctx->req->init_pid, &ctx->net, ctx->err);
-	if (r < 0 || !ctx->net.addr)
-		return r;    /* without a veth no peer is outside */
-	r = ops->hold(ops->arg, ctx->req->init_pid, true, ctx->err);
-	if (r < 0)
-		return r;
-	ctx->net_held = true;
-	return 0;
+	if (ctx->net.addr) {    /* without a veth no peer is outside */
+		r = ops->hold(ops->arg, ctx->req->init_pid, true, ctx->err);
+		if (r < 0)
+			return r;
+		ctx->net_held = true;
+	}
+	return ops->setup(ops->arg, ctx->req->init_pid, &ctx->net, ctx->err);
 }
 
 /* Host ids (the worker's view) as the container's user namespace sees

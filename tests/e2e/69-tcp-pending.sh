@@ -95,8 +95,7 @@ command -v nft >/dev/null || skip "no nft (nftables) for --publish"
 NET_TABLES=()
 trap 'rc=$?; kill "${client:-}" 2>/dev/null; for t in "${NET_TABLES[@]}"; do nft delete table ip "$t" 2>/dev/null; done; (exit $rc); e2e_cleanup' EXIT
 HP=$(( 20000 + ($$ % 20000) ))
-# the host's own address: a loopback client would be masqueraded, which
-# the kernel forgets when the veth goes at the checkpoint
+# the host's own address: DNAT only (74-publish-loop has a loopback client)
 HOST_IP=$(ip -4 -o addr show scope global | awk '{ split($4, a, "/"); print a[1]; exit }')
 [ -n "$HOST_IP" ] || skip "no global IPv4 address on the host for a client through --publish"
 # the server: MODE lastack or closing
