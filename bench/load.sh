@@ -11,8 +11,11 @@
 # Prints, per verb: requests, answered with success, answered with an
 # error (busy, bad state: expected under contention), lost (no answer:
 # ckptctl timed out or could not connect), p50/p99 of its wall time
-# (ckptctl included); the probe's list p50/p99/max; ckptd's RSS and fd
-# count at start, peak and end. Then it checks every container is in a
+# (ckptctl included); the probe's list p50/p99/max; where the loop's time
+# went (the scheduler's account of ckptd's main thread over the run: on a
+# CPU, runnable without one, wakeups) and the probe's own wait for a CPU,
+# which its round trips include; ckptd's RSS and fd count at start, peak
+# and end. Then it checks every container is in a
 # consistent state (running and verifying itself, or checkpointed with an
 # image that restarts). Never asserts on time; exits 1 if a request was
 # lost, a container is inconsistent, or ckptd's fds grew.
@@ -80,6 +83,7 @@ sleep 1
 echo "$(awk '/^VmRSS:/ { print $2 }' "/proc/$CKPTD_PID/status") $(find "/proc/$CKPTD_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)" >"$TMP/start"
 sample &
 sampler=$!
+cat "/proc/$CKPTD_PID/schedstat" >"$TMP/sched0"
 end=$(( $(date +%s) + SECONDS_ ))
 "$BUILD/bench/listprobe" "$SOCK" "$SECONDS_" >"$TMP/probe" &
 probe=$!
@@ -89,6 +93,7 @@ for i in $(seq 1 "$CLIENTS"); do
 	pids+=($!)
 done
 wait "${pids[@]}" "$probe"
+cat "/proc/$CKPTD_PID/schedstat" >"$TMP/sched1"
 
 # settle: every container runs again (or is restarted), and proves it
 bad=0
@@ -140,9 +145,20 @@ for verb in ("list", "logs", "checkpoint", "restart", "cancel", "run", "rm"):
 print(f"{'all':<11}{total:>9}   ({total / secs:.1f} requests/s)")
 probe = [l.strip() for l in open(os.path.join(tmp, "probe"))]
 us = [int(l) for l in probe if l.isdigit()]
-errs = len(probe) - len(us)
+errs = sum(1 for l in probe if l.startswith("error"))
 print(f"list probe: {len(us)} answered, {errs} errors; p50 {pct(us, 50) / 1000:.2f} ms, "
       f"p99 {pct(us, 99) / 1000:.2f} ms, max {max(us, default=0) / 1000:.2f} ms")
+def sched(f):
+    return [int(x) for x in open(os.path.join(tmp, f)).read().split()[:3]]
+a, b = sched("sched0"), sched("sched1")
+d = [y - x for x, y in zip(a, b)]
+print(f"ckptd loop: {d[0] / 1e6:.0f} ms on a CPU, {d[1] / 1e6:.0f} ms runnable without one, "
+      f"{d[2]} time slices ({d[1] / 1e6 / max(d[2], 1):.2f} ms wait per slice)")
+ps = [l for l in probe if l.startswith("sched ")]
+if ps:
+    _, cpu, wait, slices = ps[-1].split()
+    print(f"list probe itself: {int(cpu) / 1e6:.0f} ms on a CPU, {int(wait) / 1e6:.0f} ms runnable without one, "
+          f"{slices} time slices ({int(wait) / 1e6 / max(int(slices), 1):.2f} ms wait per slice)")
 def pair(f):
     a, b = open(os.path.join(tmp, f)).read().split()
     return int(a), int(b)

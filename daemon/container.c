@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "init.h"
 #include "log.h"
+#include "loopwatch.h"
 #include "macro.h"
 #include "net.h"
 #include "ns.h"
@@ -1269,6 +1270,8 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct container *c = arg;
 	int st, status = -1;
+	struct loopwatch lw;
+	pid_t pid = c->init_pid;
 
 	if (c->init_is_child) {
 		/* our unreaped child: its pid can't have been reused */
@@ -1279,7 +1282,9 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
 		if (p > 0)
 			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
+	loopwatch_begin(&lw);
 	container_init_exited(c, status);
+	loopwatch_end(&lw, "init %d exited", (int)pid);
 }
 
 /* How long the members of a dead init's cgroup may take to leave it before
