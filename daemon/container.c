@@ -1423,17 +1423,20 @@ Ckpt__Rpc__ContainerState container_rpc_state(const struct container *c)
 	}
 }
 
-/* One allocation per ContainerInfo; ci comes first so it can be freed from it. */
+/* One allocation per ContainerInfo; ci comes first so it can be freed from
+ * it. The publish and bind strings follow the block, only as many as the
+ * container has: a list builds one of these per container, and room for
+ * every possible bind (8 KiB) made each list grow and shrink the heap. */
 struct info_block {
 	Ckpt__Rpc__ContainerInfo ci;
 	struct store_image *imgs;
 	Ckpt__Rpc__ImageInfo *ii;
 	Ckpt__Rpc__ImageInfo **iip;
-	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX];
+	char (*publish)[NET_PUBLISH_STR_MAX];
 	char *publishp[CR_NET_MAX_PUBLISH];
 	char addr[16], host_addr[16], veth[IF_NAMESIZE];
 	char user[32], userns[32];
-	char bind[CONTAIN_MAX_BINDS][2 * CONTAIN_PATH_MAX + 4];
+	char (*bind)[2 * CONTAIN_PATH_MAX + 4];
 	char *bindp[CONTAIN_MAX_BINDS];
 };
 
@@ -1486,12 +1489,16 @@ static void container_info_net(const struct container *c, struct info_block *b)
 
 int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 {
-	struct info_block *b = calloc(1, sizeof(*b));
+	size_t npub = MIN(c->net.npublish, (size_t)CR_NET_MAX_PUBLISH);
+	size_t nbinds = MIN(c->contain.nbinds, (size_t)CONTAIN_MAX_BINDS);
+	struct info_block *b = calloc(1, sizeof(*b) + npub * sizeof(*b->publish) + nbinds * sizeof(*b->bind));
 	size_t n = 0, i;
 	int r;
 
 	if (!b)
 		return -ENOMEM;
+	b->publish = (void *)(b + 1);
+	b->bind = (void *)((char *)(b + 1) + npub * sizeof(*b->publish));
 	b->ci = (Ckpt__Rpc__ContainerInfo)CKPT__RPC__CONTAINER_INFO__INIT;
 	r = store_list_cached(c->dir_fd, &c->images, &b->imgs, &n);
 	if (r < 0 || (n && (!(b->ii = calloc(n, sizeof(*b->ii))) || !(b->iip = calloc(n, sizeof(*b->iip)))))) {
