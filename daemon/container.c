@@ -143,7 +143,7 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
-	c->init_pidfd = c->log_fd = c->pending_fd = c->console_fd = -1;
+	c->init_pidfd = c->log_fd = c->pending_fd = c->console_fd = c->init_ready_fd = -1;
 	c->contain.caps = contain_default_caps();   /* a record without caps= predates them */
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->dir_fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -233,6 +233,7 @@ void container_free(struct container *c)
 		event_free(c->ev_init);
 	if (c->ev_cg_gone)
 		event_free(c->ev_cg_gone);
+	container_unwatch_ready(c);
 	store_cache_free(&c->images);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
@@ -1027,15 +1028,49 @@ static pid_t container_clone(struct container *c, int cgroup_fd, bool newnet, in
 }
 
 /* Wait (bounded) until init closed its ready fd: the workload exists. */
+/* How long a run's answer waits for its init to say the workload exists. */
+#define CONTAINER_READY_S 2
+
 static void container_wait_ready(struct container *c, int ready_fd)
 {
 	struct pollfd p = { .fd = ready_fd, .events = POLLIN };
 	char b;
 
-	if (poll(&p, 1, 2000) <= 0)
+	if (poll(&p, 1, CONTAINER_READY_S * 1000) <= 0)
 		log_warn("container %s: init %d slow to start", c->name, c->init_pid);
 	else
 		(void)!read(ready_fd, &b, 1);
+}
+
+static void container_on_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct container *c = arg;
+	struct loopwatch lw;
+
+	loopwatch_begin(&lw);
+	if (what & EV_TIMEOUT)
+		log_warn("container %s: init %d slow to start", c->name, c->init_pid);
+	c->ready_done(c);
+	loopwatch_end(&lw, "run %s: its init is ready", c->name);
+}
+
+int container_watch_ready(struct container *c, void (*done)(struct container *c))
+{
+	struct timeval tv = { CONTAINER_READY_S, 0 };
+
+	c->ready_done = done;
+	c->ev_init_ready = event_new(c->srv->base, c->init_ready_fd, EV_READ, container_on_ready, c);
+	if (!c->ev_init_ready || event_add(c->ev_init_ready, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void container_unwatch_ready(struct container *c)
+{
+	if (c->ev_init_ready)
+		event_free(c->ev_init_ready);
+	c->ev_init_ready = NULL;
+	c->init_ready_fd = safe_close(c->init_ready_fd);
 }
 
 static void container_abort_init(pid_t pid, int *pidfd)
@@ -1140,11 +1175,15 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 	}
 	sync_w = safe_close(sync_w);
 	c->init_pid = pid;
-	/* run answers with the workload's pid, and a console is taken from
-	 * init once it made one; a restart's init is ready when it answers
+	/* a console is taken from init once it made one; run answers with
+	 * the workload's pid, once init says it exists: ops.c waits for that
+	 * in the loop (init_ready_fd), so that nothing else waits for an init
+	 * that has yet to get a CPU. A restart's init is ready when it answers
 	 * the worker, which waits for it instead of the loop. */
-	if (run || c->tty)
+	if (c->tty)
 		container_wait_ready(c, ready_r);
+	else if (run)
+		c->init_ready_fd = TAKE_FD(ready_r);
 	return 0;
 }
 
@@ -1190,7 +1229,7 @@ int container_spawn(struct container *c, const struct init_run *run, int *ret_ct
 		container_kill_all(c);
 		return log_errno(r, "container %s: taking its console from init: %m", c->name);
 	}
-	if (run)
+	if (run && c->init_ready_fd < 0)
 		container_find_workload(c);
 	log_info("container %s: init %d started in %s", c->name, c->init_pid, c->cg.dir);
 	if (ret_ctl_fd)
