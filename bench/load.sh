@@ -4,15 +4,20 @@
 # checkpoint, restart, cancel, run, rm) over CONTAINERS containers for
 # SECONDS, against one ckptd with its store on a tmpfs. Meanwhile a probe
 # (bench/listprobe) times `list` round trips on a connection of its own,
-# and ckptd's RSS and open fds are sampled every second.
+# and ckptd's RSS and open fds are sampled every second. A second probe
+# runs at SCHED_FIFO 2 when it may: its round trips leave out the wait of
+# a client for a CPU, and so time ckptd alone.
 #
 #   bench/load.sh [CLIENTS [CONTAINERS [SECONDS]]]      default: 50 20 60
 #
 # Prints, per verb: requests, answered with success, answered with an
 # error (busy, bad state: expected under contention), lost (no answer:
 # ckptctl timed out or could not connect), p50/p99 of its wall time
-# (ckptctl included); the probe's list p50/p99/max; ckptd's RSS and fd
-# count at start, peak and end. Then it checks every container is in a
+# (ckptctl included); the probe's list p50/p99/max; where the loop's time
+# went (the scheduler's account of ckptd's main thread over the run: on a
+# CPU, runnable without one, wakeups) and the probe's own wait for a CPU,
+# which its round trips include; ckptd's RSS and fd count at start, peak
+# and end. Then it checks every container is in a
 # consistent state (running and verifying itself, or checkpointed with an
 # image that restarts). Never asserts on time; exits 1 if a request was
 # lost, a container is inconsistent, or ckptd's fds grew.
@@ -80,15 +85,23 @@ sleep 1
 echo "$(awk '/^VmRSS:/ { print $2 }' "/proc/$CKPTD_PID/status") $(find "/proc/$CKPTD_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)" >"$TMP/start"
 sample &
 sampler=$!
+cat "/proc/$CKPTD_PID/schedstat" >"$TMP/sched0"
 end=$(( $(date +%s) + SECONDS_ ))
 "$BUILD/bench/listprobe" "$SOCK" "$SECONDS_" >"$TMP/probe" &
 probe=$!
+: >"$TMP/probe-rt"
+probe_rt=
+if chrt -f 2 true 2>/dev/null; then
+	chrt -f 2 "$BUILD/bench/listprobe" "$SOCK" "$SECONDS_" >"$TMP/probe-rt" &
+	probe_rt=$!
+fi
 pids=()
 for i in $(seq 1 "$CLIENTS"); do
 	client "$i" "$end" "$TMP/lat.$i" &
 	pids+=($!)
 done
-wait "${pids[@]}" "$probe"
+wait "${pids[@]}" "$probe" $probe_rt
+cat "/proc/$CKPTD_PID/schedstat" >"$TMP/sched1"
 
 # settle: every container runs again (or is restarted), and proves it
 bad=0
@@ -138,11 +151,27 @@ for verb in ("list", "logs", "checkpoint", "restart", "cancel", "run", "rm"):
     ms = [m for _, m in r]
     print(f"{verb:<11}{len(r):>9}{ok:>7}{err:>7}{ls:>6}{pct(ms, 50):>8}{pct(ms, 99):>8}")
 print(f"{'all':<11}{total:>9}   ({total / secs:.1f} requests/s)")
-probe = [l.strip() for l in open(os.path.join(tmp, "probe"))]
-us = [int(l) for l in probe if l.isdigit()]
-errs = len(probe) - len(us)
-print(f"list probe: {len(us)} answered, {errs} errors; p50 {pct(us, 50) / 1000:.2f} ms, "
-      f"p99 {pct(us, 99) / 1000:.2f} ms, max {max(us, default=0) / 1000:.2f} ms")
+def probe_line(f, what):
+    lines = [l.strip() for l in open(os.path.join(tmp, f))]
+    us = [int(l) for l in lines if l.isdigit()]
+    errs = sum(1 for l in lines if l.startswith("error"))
+    if us or errs:
+        print(f"{what}: {len(us)} answered, {errs} errors; p50 {pct(us, 50) / 1000:.2f} ms, "
+              f"p99 {pct(us, 99) / 1000:.2f} ms, max {max(us, default=0) / 1000:.2f} ms")
+    return lines
+probe = probe_line("probe", "list probe")
+probe_line("probe-rt", "list probe at SCHED_FIFO 2")
+def sched(f):
+    return [int(x) for x in open(os.path.join(tmp, f)).read().split()[:3]]
+a, b = sched("sched0"), sched("sched1")
+d = [y - x for x, y in zip(a, b)]
+print(f"ckptd loop: {d[0] / 1e6:.0f} ms on a CPU, {d[1] / 1e6:.0f} ms runnable without one, "
+      f"{d[2]} time slices ({d[1] / 1e6 / max(d[2], 1):.2f} ms wait per slice)")
+ps = [l for l in probe if l.startswith("sched ")]
+if ps:
+    _, cpu, wait, slices = ps[-1].split()
+    print(f"list probe itself: {int(cpu) / 1e6:.0f} ms on a CPU, {int(wait) / 1e6:.0f} ms runnable without one, "
+          f"{slices} time slices ({int(wait) / 1e6 / max(int(slices), 1):.2f} ms wait per slice)")
 def pair(f):
     a, b = open(os.path.join(tmp, f)).read().split()
     return int(a), int(b)

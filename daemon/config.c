@@ -19,6 +19,7 @@ static const char *const key_names[_CONFIG_KEY_MAX] = {
 	[CONFIG_TIMEOUT] = "timeout",
 	[CONFIG_QUEUE_LENGTH] = "queue_length",
 	[CONFIG_LOOP_NICE] = "loop_nice",
+	[CONFIG_LOOP_RT_PRIORITY] = "loop_rt_priority",
 };
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
@@ -160,6 +161,18 @@ int config_set(struct ckptd_config *cfg, enum config_key k, const char *v, char 
 			return errf(-EINVAL, err, errlen, "'%s' is not a nice value from %d to 0", printable(v, q, sizeof(q)),
 				    CONFIG_LOOP_NICE_MIN);
 		cfg->loop_nice = (int)n;
+		break;
+	}
+	case CONFIG_LOOP_RT_PRIORITY: {
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (!*v || *end || errno || v[0] == '-' || v[0] == '+' || n > CONFIG_LOOP_RT_PRIORITY_MAX)
+			return errf(-EINVAL, err, errlen, "'%s' is not a real-time priority from 0 to %d",
+				    printable(v, q, sizeof(q)), CONFIG_LOOP_RT_PRIORITY_MAX);
+		cfg->loop_rt_priority = (int)n;
 		break;
 	}
 	default:

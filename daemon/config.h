@@ -26,6 +26,11 @@
  * containers' (0), so that answers wait for no C/R work. */
 #define CONFIG_LOOP_NICE_DEFAULT (-5)
 #define CONFIG_LOOP_NICE_MIN (-20)
+/* The event loop's SCHED_RR priority (loop_rt_priority), 0: none (then
+ * loop_nice). At most 49: below the kernel's threaded interrupt handlers
+ * (SCHED_FIFO 50), which the loop must never hold up. */
+#define CONFIG_LOOP_RT_PRIORITY_DEFAULT 1
+#define CONFIG_LOOP_RT_PRIORITY_MAX 49
 
 /* Which settings a source gave; the others keep their defaults. */
 enum config_key {
@@ -37,6 +42,7 @@ enum config_key {
 	CONFIG_TIMEOUT,
 	CONFIG_QUEUE_LENGTH,
 	CONFIG_LOOP_NICE,
+	CONFIG_LOOP_RT_PRIORITY,
 	_CONFIG_KEY_MAX,
 };
 
@@ -50,6 +56,7 @@ struct ckptd_config {
 	int timeout_s;
 	int queue_length;                      /* operations waiting beyond --max-ops */
 	int loop_nice;                         /* -20 to 0; what ckptd forks starts at 0 */
+	int loop_rt_priority;                  /* 0 to 49; SCHED_RR, what ckptd forks starts at SCHED_OTHER */
 };
 
 /* The setting's name in the file ("state_dir"). */

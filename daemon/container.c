@@ -13,6 +13,7 @@
 #include "handlers.h"
 #include "init.h"
 #include "log.h"
+#include "loopwatch.h"
 #include "macro.h"
 #include "net.h"
 #include "ns.h"
@@ -142,7 +143,7 @@ static int container_alloc(struct server *srv, const char *name, bool create, st
 	if (!c)
 		return -ENOMEM;
 	c->srv = srv;
-	c->init_pidfd = c->log_fd = c->pending_fd = c->console_fd = -1;
+	c->init_pidfd = c->log_fd = c->pending_fd = c->console_fd = c->init_ready_fd = -1;
 	c->contain.caps = contain_default_caps();   /* a record without caps= predates them */
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->dir_fd = openat(cfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -232,6 +233,7 @@ void container_free(struct container *c)
 		event_free(c->ev_init);
 	if (c->ev_cg_gone)
 		event_free(c->ev_cg_gone);
+	container_unwatch_ready(c);
 	store_cache_free(&c->images);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
@@ -1027,15 +1029,49 @@ static pid_t container_clone(struct container *c, int cgroup_fd, bool newnet, in
 }
 
 /* Wait (bounded) until init closed its ready fd: the workload exists. */
+/* How long a run's answer waits for its init to say the workload exists. */
+#define CONTAINER_READY_S 2
+
 static void container_wait_ready(struct container *c, int ready_fd)
 {
 	struct pollfd p = { .fd = ready_fd, .events = POLLIN };
 	char b;
 
-	if (poll(&p, 1, 2000) <= 0)
+	if (poll(&p, 1, CONTAINER_READY_S * 1000) <= 0)
 		log_warn("container %s: init %d slow to start", c->name, c->init_pid);
 	else
 		(void)!read(ready_fd, &b, 1);
+}
+
+static void container_on_ready(evutil_socket_t fd, short what, void *arg)
+{
+	struct container *c = arg;
+	struct loopwatch lw;
+
+	loopwatch_begin(&lw);
+	if (what & EV_TIMEOUT)
+		log_warn("container %s: init %d slow to start", c->name, c->init_pid);
+	c->ready_done(c);
+	loopwatch_end(&lw, "run %s: its init is ready", c->name);
+}
+
+int container_watch_ready(struct container *c, void (*done)(struct container *c))
+{
+	struct timeval tv = { CONTAINER_READY_S, 0 };
+
+	c->ready_done = done;
+	c->ev_init_ready = event_new(c->srv->base, c->init_ready_fd, EV_READ, container_on_ready, c);
+	if (!c->ev_init_ready || event_add(c->ev_init_ready, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void container_unwatch_ready(struct container *c)
+{
+	if (c->ev_init_ready)
+		event_free(c->ev_init_ready);
+	c->ev_init_ready = NULL;
+	c->init_ready_fd = safe_close(c->init_ready_fd);
 }
 
 static void container_abort_init(pid_t pid, int *pidfd)
@@ -1140,11 +1176,15 @@ static int container_clone_init(struct container *c, const struct init_run *run,
 	}
 	sync_w = safe_close(sync_w);
 	c->init_pid = pid;
-	/* run answers with the workload's pid, and a console is taken from
-	 * init once it made one; a restart's init is ready when it answers
+	/* a console is taken from init once it made one; run answers with
+	 * the workload's pid, once init says it exists: ops.c waits for that
+	 * in the loop (init_ready_fd), so that nothing else waits for an init
+	 * that has yet to get a CPU. A restart's init is ready when it answers
 	 * the worker, which waits for it instead of the loop. */
-	if (run || c->tty)
+	if (c->tty)
 		container_wait_ready(c, ready_r);
+	else if (run)
+		c->init_ready_fd = TAKE_FD(ready_r);
 	return 0;
 }
 
@@ -1190,7 +1230,7 @@ int container_spawn(struct container *c, const struct init_run *run, int *ret_ct
 		container_kill_all(c);
 		return log_errno(r, "container %s: taking its console from init: %m", c->name);
 	}
-	if (run)
+	if (run && c->init_ready_fd < 0)
 		container_find_workload(c);
 	log_info("container %s: init %d started in %s", c->name, c->init_pid, c->cg.dir);
 	if (ret_ctl_fd)
@@ -1270,6 +1310,8 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct container *c = arg;
 	int st, status = -1;
+	struct loopwatch lw;
+	pid_t pid = c->init_pid;
 
 	if (c->init_is_child) {
 		/* our unreaped child: its pid can't have been reused */
@@ -1280,7 +1322,9 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
 		if (p > 0)
 			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
+	loopwatch_begin(&lw);
 	container_init_exited(c, status);
+	loopwatch_end(&lw, "init %d exited", (int)pid);
 }
 
 /* How long the members of a dead init's cgroup may take to leave it before
@@ -1420,17 +1464,20 @@ Ckpt__Rpc__ContainerState container_rpc_state(const struct container *c)
 	}
 }
 
-/* One allocation per ContainerInfo; ci comes first so it can be freed from it. */
+/* One allocation per ContainerInfo; ci comes first so it can be freed from
+ * it. The publish and bind strings follow the block, only as many as the
+ * container has: a list builds one of these per container, and room for
+ * every possible bind (8 KiB) made each list grow and shrink the heap. */
 struct info_block {
 	Ckpt__Rpc__ContainerInfo ci;
 	struct store_image *imgs;
 	Ckpt__Rpc__ImageInfo *ii;
 	Ckpt__Rpc__ImageInfo **iip;
-	char publish[CR_NET_MAX_PUBLISH][NET_PUBLISH_STR_MAX];
+	char (*publish)[NET_PUBLISH_STR_MAX];
 	char *publishp[CR_NET_MAX_PUBLISH];
 	char addr[16], host_addr[16], veth[IF_NAMESIZE];
 	char user[32], userns[32];
-	char bind[CONTAIN_MAX_BINDS][2 * CONTAIN_PATH_MAX + 4];
+	char (*bind)[2 * CONTAIN_PATH_MAX + 4];
 	char *bindp[CONTAIN_MAX_BINDS];
 };
 
@@ -1483,12 +1530,16 @@ static void container_info_net(const struct container *c, struct info_block *b)
 
 int container_info(struct container *c, Ckpt__Rpc__ContainerInfo **ret)
 {
-	struct info_block *b = calloc(1, sizeof(*b));
+	size_t npub = MIN(c->net.npublish, (size_t)CR_NET_MAX_PUBLISH);
+	size_t nbinds = MIN(c->contain.nbinds, (size_t)CONTAIN_MAX_BINDS);
+	struct info_block *b = calloc(1, sizeof(*b) + npub * sizeof(*b->publish) + nbinds * sizeof(*b->bind));
 	size_t n = 0, i;
 	int r;
 
 	if (!b)
 		return -ENOMEM;
+	b->publish = (void *)(b + 1);
+	b->bind = (void *)((char *)(b + 1) + npub * sizeof(*b->publish));
 	b->ci = (Ckpt__Rpc__ContainerInfo)CKPT__RPC__CONTAINER_INFO__INIT;
 	r = store_list_cached(c->dir_fd, &c->images, &b->imgs, &n);
 	if (r < 0 || (n && (!(b->ii = calloc(n, sizeof(*b->ii))) || !(b->iip = calloc(n, sizeof(*b->iip)))))) {

@@ -50,6 +50,9 @@ struct container {
 	uint64_t init_start;         /* /proc/PID/stat starttime, to recognise it after a restart */
 	int init_pidfd;
 	struct event *ev_init;
+	int init_ready_fd;           /* a run's init: EOF once its workload exists; -1: none */
+	struct event *ev_init_ready; /* container_watch_ready */
+	void (*ready_done)(struct container *c);
 	bool init_is_child;          /* we can collect its status (not re-adopted) */
 	pid_t workload_pid;          /* host pid of the task below init, 0 if unknown */
 	pid_t workload_nspid;
@@ -149,6 +152,12 @@ void container_incr_keep(struct container *c, int *fds, size_t n, const char *id
 int container_take_console(struct container *c);
 /* Fill workload_pid/workload_nspid from /proc. */
 void container_find_workload(struct container *c);
+/* A run's init (init_ready_fd, set by container_spawn when it does not
+ * wait itself): done(c) once it says the workload exists, is gone, or 2 s
+ * passed; the loop never blocks on it. container_unwatch_ready (done
+ * calls it) closes both. 0 or -ENOMEM (then call done yourself). */
+int container_watch_ready(struct container *c, void (*done)(struct container *c));
+void container_unwatch_ready(struct container *c);
 
 /* What a run asks the container may do and see (--cap-add, --cap-drop,
  * --privileged, --user, --root, --bind), checked; 0, or -errno and why. */

@@ -9,6 +9,7 @@
 #include "logrot.h"
 #include "container.h"
 #include "log.h"
+#include "loopwatch.h"
 #include "macro.h"
 #include "server.h"
 #include "wire.h"
@@ -99,11 +100,14 @@ static void logrot_on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *srv = arg;
 	struct container *c;
+	struct loopwatch lw;
 
 	if (srv->stopping)
 		return;
+	loopwatch_begin(&lw);
 	for (c = srv->containers; c; c = c->next)
 		logrot_check(c);
+	loopwatch_end(&lw, "checking log sizes");
 }
 
 int logrot_start(struct server *srv)

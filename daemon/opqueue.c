@@ -4,6 +4,7 @@
 #include "access.h"
 #include "container.h"
 #include "log.h"
+#include "loopwatch.h"
 #include "macro.h"
 #include "server.h"
 #include "wire.h"
@@ -187,7 +188,9 @@ static void opqueue_on_kick(evutil_socket_t fd, short what, void *arg)
 	struct server *srv = arg;
 	struct opqueue_entry *q;
 	bool moved = false;
+	struct loopwatch lw;
 
+	loopwatch_begin(&lw);
 	while ((q = srv->queue) && opqueue_running(srv) < srv->max_ops && !srv->stopping) {
 		entry_unlink(srv, q);
 		opqueue_start(srv, q);
@@ -196,6 +199,7 @@ static void opqueue_on_kick(evutil_socket_t fd, short what, void *arg)
 	}
 	if (moved && srv->queue)
 		opqueue_tell_positions(srv);
+	loopwatch_end(&lw, "starting queued operations");
 }
 
 void opqueue_kick(struct server *srv)

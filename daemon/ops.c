@@ -510,6 +510,59 @@ static bool ops_run_ports_free(struct conn *cn, const char *name, struct contain
 	return true;
 }
 
+/* Its init has said its workload exists (or could not start it, and is
+ * gone): the run is recorded and answered. A run that waited for its init
+ * (OP_RUN) ends once its state is set, so that its answer and any wait
+ * woken see the container as it is. */
+static void ops_run_started(struct container *c, struct conn *cn)
+{
+	int k;
+
+	if (c->init_pid <= 0) {
+		/* its exit found the run still busy and left the rest to us */
+		c->state = CONTAINER_STOPPED;
+		if (c->op == OP_RUN)
+			op_end(c);
+		container_save(c);
+		events_publish(c->srv, "exited", c, "status %d", c->exit_status);
+		intent_clear(c->dir_fd);
+		conn_reply_error(cn, E(ERR_KERNEL), "run %s: its init exited while starting (status %d)", c->name,
+				 c->has_exit_status ? c->exit_status : -1);
+		return;
+	}
+	c->state = CONTAINER_RUNNING;
+	if (c->op == OP_RUN)
+		op_end(c);
+	fault_crash("run-saving");
+	k = container_save(c);
+	if (k < 0) {
+		/* a container ckptd can't record would be lost at its next start */
+		conn_reply_error(cn, E(ERR_IO), "run %s: saving its state: %s; stopped it", c->name, strerror(-k));
+		container_kill_all(c);
+		return;
+	}
+	k = intent_clear(c->dir_fd);
+	if (k < 0)
+		log_errno(k, "container %s: clearing its intent record: %m", c->name);
+	events_publish(c->srv, "started", c, "host pid %d", (int)c->workload_pid);
+	ops_reply_container(c, cn, false, NULL);
+}
+
+/* The wait for its init is over (container_watch_ready): answer. */
+static void ops_run_ready(struct container *c)
+{
+	struct conn *cn = c->op_conn;
+
+	container_unwatch_ready(c);
+	if (c->init_pid > 0)
+		container_find_workload(c);
+	/* the answer goes to whoever still waits; the run happens regardless */
+	c->op_conn = NULL;
+	if (cn)
+		cn->waiting = NULL;
+	ops_run_started(c, cn);
+}
+
 void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	char why[512] = "";
@@ -618,6 +671,7 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 		k = container_spawn(c, &run, NULL, why, sizeof(why));
 	}
 	if (k < 0) {
+		c->init_ready_fd = safe_close(c->init_ready_fd);
 		if (why[0])
 			conn_reply_error(cn, E(ERR_KERNEL), "run %s: setting up its network: %s", r->name, why);
 		else
@@ -633,20 +687,13 @@ void ops_run(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nf
 	}
 	/* a stopped container run again is whoever ran it last's (root may reuse a member's) */
 	container_set_owner(c, cn->uid);
-	c->state = CONTAINER_RUNNING;
-	fault_crash("run-saving");
-	k = container_save(c);
-	if (k < 0) {
-		/* a container ckptd can't record would be lost at its next start */
-		conn_reply_error(cn, E(ERR_IO), "run %s: saving its state: %s; stopped it", r->name, strerror(-k));
-		container_kill_all(c);
+	if (c->init_ready_fd < 0) {
+		ops_run_started(c, cn);
 		return;
 	}
-	k = intent_clear(c->dir_fd);
-	if (k < 0)
-		log_errno(k, "container %s: clearing its intent record: %m", c->name);
-	events_publish(cn->srv, "started", c, "host pid %d", (int)c->workload_pid);
-	ops_reply_container(c, cn, false, NULL);
+	op_begin(c, OP_RUN, cn);
+	if (container_watch_ready(c, ops_run_ready) < 0)
+		ops_run_ready(c);
 }
 
 /* One line per finished checkpoint or restart, with the journal fields an
@@ -1837,6 +1884,10 @@ void ops_abort(struct container *c)
 {
 	if (c->op == OP_NONE)
 		return;
+	if (c->op == OP_RUN) {
+		ops_run_ready(c);       /* as if its 2 s were over */
+		return;
+	}
 	op_set_error(c, E(ERR_BUSY), "container %s: ckptd is shutting down", c->name);
 	/* its done() answers, and drops a container made for the import */
 	if (c->op == OP_IMPORT) {

@@ -8,6 +8,7 @@
 #include "hint.h"
 #include "log.h"
 #include "logrot.h"
+#include "loopwatch.h"
 #include "opqueue.h"
 #include "macro.h"
 #include "wire.h"
@@ -162,7 +163,7 @@ void server_dispatch(struct conn *c, const Ckpt__Rpc__Request *req, int *fds, si
 		h->fn(c, req, fds, nfds);
 }
 
-static void conn_dispatch(struct conn *c, size_t len, int *fds, size_t nfds)
+static void conn_dispatch(struct conn *c, size_t len, int *fds, size_t nfds, const char **ret_verb)
 {
 	Ckpt__Rpc__Request *req;
 
@@ -176,6 +177,7 @@ static void conn_dispatch(struct conn *c, size_t len, int *fds, size_t nfds)
 		goto out;
 	}
 	log_debug("client pid %d: %s", (int)c->pid, handlers[req->body_case].name);
+	*ret_verb = handlers[req->body_case].name;
 	if (c->srv->stopping || !opqueue_offer(c, req, c->srv->buf, len, fds, nfds))
 		server_dispatch(c, req, fds, nfds);
 out:
@@ -204,9 +206,8 @@ static void conn_touch(struct conn *c)
 	evtimer_add(c->idle, &tv);
 }
 
-static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+static void conn_read(struct conn *c, const char **ret_verb)
 {
-	struct conn *c = arg;
 	int fds[CKPT_RPC_MAX_FDS];
 	size_t nfds = 0;
 	ssize_t n;
@@ -235,8 +236,20 @@ static void conn_on_read(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
-	conn_dispatch(c, n, fds, nfds);
+	conn_dispatch(c, n, fds, nfds, ret_verb);
 	close_fds(fds, nfds);
+}
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	const char *verb = "a read";
+	pid_t pid = c->pid;
+	struct loopwatch lw;
+
+	loopwatch_begin(&lw);
+	conn_read(c, &verb);
+	loopwatch_end(&lw, "%s from client pid %d", verb, (int)pid);
 }
 
 /* A peer that may not use ckptd gets its answer at once and is closed: it
@@ -303,9 +316,8 @@ static int server_conns_of(const struct server *srv, uid_t uid)
 	return n;
 }
 
-static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+static void server_accept(struct server *srv, int lfd)
 {
-	struct server *srv = arg;
 	_cleanup_free_ gid_t *groups = NULL;
 	enum access_class who;
 	struct ucred cred;
@@ -359,6 +371,15 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 		return;
 	}
 	conn_touch(c);
+}
+
+static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+	struct loopwatch lw;
+
+	loopwatch_begin(&lw);
+	server_accept(arg, lfd);
+	loopwatch_end(&lw, "accepting a client");
 }
 
 uint64_t server_deadline_ms(const struct server *srv, uint32_t timeout_s)

@@ -8,6 +8,7 @@
 #include "image.h"
 #include "net.h"
 #include "log.h"
+#include "loopwatch.h"
 #include "opqueue.h"
 #include "rtask.h"
 #include "macro.h"
@@ -189,7 +190,12 @@ static void worker_read_reports(struct worker *w)
 
 static void worker_on_report(evutil_socket_t fd, short what, void *arg)
 {
-	worker_read_reports(arg);
+	struct worker *w = arg;
+	struct loopwatch lw;
+
+	loopwatch_begin(&lw);
+	worker_read_reports(w);
+	loopwatch_end(&lw, "%s: reports of worker %d", w->what, w->pid);
 }
 
 static void worker_free(struct worker *w)
@@ -243,6 +249,9 @@ static void worker_finish(struct worker *w, int status)
 static void worker_on_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	char name[sizeof(w->what)];
+	struct loopwatch lw;
+	pid_t pid = w->pid;
 	int st = 0;
 	pid_t p;
 
@@ -253,7 +262,10 @@ static void worker_on_exit(evutil_socket_t fd, short what, void *arg)
 		log_error("%s: waitpid %d: %m", w->what, w->pid);
 		st = W_EXITCODE(0, SIGKILL);
 	}
+	loopwatch_begin(&lw);
+	memcpy(name, w->what, sizeof(name));
 	worker_finish(w, st);
+	loopwatch_end(&lw, "%s: worker %d exited", name, (int)pid);
 }
 
 int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,

@@ -49,6 +49,7 @@ static void test_every_setting(void **state)
 			       "idle_timeout = 30\n"
 			       "queue_length = 0\n"
 			       "loop_nice = -7\n"
+			       "loop_rt_priority = 3\n"
 			       "timeout = 86400", &cfg), 0);
 	assert_string_equal(cfg.group, "ops");
 	assert_string_equal(cfg.socket, "/run/x/ckptd.sock");
@@ -58,6 +59,7 @@ static void test_every_setting(void **state)
 	assert_int_equal(cfg.timeout_s, 86400);
 	assert_int_equal(cfg.queue_length, 0);
 	assert_int_equal(cfg.loop_nice, -7);
+	assert_int_equal(cfg.loop_rt_priority, 3);
 	assert_int_equal(cfg.set, (1u << _CONFIG_KEY_MAX) - 1);
 }
 
@@ -90,6 +92,24 @@ static void test_loop_nice(void **state)
 	refused("loop_nice = -\n", "is not a nice value");
 	refused("loop_nice = -5x\n", "is not a nice value");
 	refused("loop_nice = -99999999999999999999\n", "is not a nice value");
+}
+
+/* 0 (none) to 49, a SCHED_RR priority for the event loop. */
+static void test_loop_rt_priority(void **state)
+{
+	struct ckptd_config cfg;
+
+	assert_int_equal(parse("loop_rt_priority = 49\n", &cfg), 0);
+	assert_int_equal(cfg.loop_rt_priority, 49);
+	assert_int_equal(parse("loop_rt_priority = 0", &cfg), 0);
+	assert_int_equal(cfg.loop_rt_priority, 0);
+	assert_true(cfg.set & (1u << CONFIG_LOOP_RT_PRIORITY));
+	refused("loop_rt_priority = 50\n", "line 1: loop_rt_priority: '50' is not a real-time priority from 0 to 49");
+	refused("loop_rt_priority = -1\n", "is not a real-time priority");
+	refused("loop_rt_priority = +1\n", "is not a real-time priority");
+	refused("loop_rt_priority = 1x\n", "is not a real-time priority");
+	refused("loop_rt_priority = \n", "loop_rt_priority");
+	refused("loop_rt_priority = 99999999999999999999\n", "is not a real-time priority");
 }
 
 static void test_empty_keeps_defaults(void **state)
@@ -223,6 +243,7 @@ int main(void)
 		cmocka_unit_test(test_every_setting),
 		cmocka_unit_test(test_queue_length),
 		cmocka_unit_test(test_loop_nice),
+		cmocka_unit_test(test_loop_rt_priority),
 		cmocka_unit_test(test_empty_keeps_defaults),
 		cmocka_unit_test(test_unknown_and_malformed),
 		cmocka_unit_test(test_duplicates),
