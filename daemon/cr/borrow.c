@@ -56,7 +56,7 @@ bool borrow_active(void)
 
 bool borrow_begin(const struct cgroup *cg)
 {
-	if (!B.has_store || cg->v1 || !cg->dir[0])
+	if (!B.has_store || !cg->dir[0])
 		return false;
 	B.cg = *cg;
 	B.active = true;
