@@ -51,6 +51,18 @@ in_v1() {
 	done
 }
 
+# init_untraced NAME: the container's init, which a checkpoint holds in a
+# ptrace stop while it borrows (so no thaw wakes it), was let go
+init_untraced() {
+	local init t
+	init=$(ct_init_host_pid "$1")
+	[ -n "$init" ] || fail "$1: no init"
+	for t in /proc/"$init"/task/*; do
+		grep -q '^TracerPid:[[:space:]]*0$' "$t/status" || fail "$1: init task ${t##*/} is traced: $(grep TracerPid "$t/status")"
+		grep -q '^State:[[:space:]]*[RSD]' "$t/status" || fail "$1: init task ${t##*/}: $(grep State "$t/status")"
+	done
+}
+
 maps_of() {
 	local pid
 	for pid in $(tree_host_pids "$1"); do
@@ -63,6 +75,7 @@ put_back() {
 	local name=$1 wl=$2 what=$3 before=$4 pid=$5
 	[ -e "$STATE/containers/$name/borrowed" ] && fail "$what: the borrow record survived: $(cat "$STATE/containers/$name/borrowed")"
 	check_tree_running "$name"
+	init_untraced "$name"
 	in_v1 "$name"
 	[ "$(host_pid "$name")" = "$pid" ] || fail "$what: $name has a new host pid"
 	maps_of "$name" > "$TMP/maps.after"
@@ -99,6 +112,7 @@ for spec in ckpt-frozen:counter ckpt-borrowed:counter ckpt-injecting:threads ckp
 	case $point in
 	ckpt-frozen)
 		check_tree_running "$name"
+		init_untraced "$name"
 		[ "$(host_pid "$name")" = "$pid" ] || fail "$point: $name has a new host pid"
 		verify_ct "$name" "$wl"
 		info "$point:kill-worker: nothing was borrowed: the container runs on"
@@ -139,4 +153,16 @@ for spec in ckpt-injecting:threads ckpt-batched:counter; do
 	ckctl rm "$name" >/dev/null || fail "rm $name"
 	ckptd_stop
 done
+# ---- no fault: a checkpoint that leaves it running lets every task go ----
+start_ckptd
+name=$P-lr
+start_wl "$name" threads
+out=$(ckctl checkpoint "$name" --leave-running 2>&1) || fail "checkpoint --leave-running: $out"
+check_tree_running "$name"
+init_untraced "$name"
+in_v1 "$name"
+verify_ct "$name" threads
+info "leave-running: thawed, untraced (init too), checked"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+ckptd_stop
 pass
