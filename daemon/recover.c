@@ -74,17 +74,19 @@ static bool same_task(const struct borrow_rec_task *t)
 	       proc_status_pid(t->tid, &ps) >= 0 && ps.tgid == t->tgid;
 }
 
-/* Its filters must not judge the munmap we inject. */
-static int seize(struct borrow_rec_task *t)
+/* Its filters must not judge the munmap we inject. Bound to our life
+ * from the start if it is to be thawed before its trap (wait_traps): a
+ * task not yet stopped takes no PTRACE_SETOPTIONS. */
+static int seize(struct borrow_rec_task *t, bool exitkill)
 {
-	long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
+	long o = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP | (exitkill ? PTRACE_O_EXITKILL : 0);
 
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 	int i;
 
 	for (i = 0;; i++) {
 		if (ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)o) == 0 ||
-		    ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) == 0)
+		    ptrace(PTRACE_SEIZE, t->tid, NULL, (void *)(o & ~PTRACE_O_SUSPEND_SECCOMP)) == 0)
 			break;
 		/* a dying tracer (an earlier recovery) lets go when it is gone */
 		if (errno != EPERM || i >= 100)
@@ -158,6 +160,36 @@ static int put_back(const struct borrow_rec_task *t, char *why, size_t len)
 	return 0;
 }
 
+/* Every seized task in its interrupt trap. On cgroup2 the interrupt wakes
+ * a frozen task into the trap. A task the v1 freezer froze stays in the
+ * kernel until thawed, and takes the pending trap before it could return
+ * to its own code: thawed for that moment, every task bound to our life
+ * since its seize (a recovery killed then takes them with it), frozen
+ * again after. */
+static int wait_traps(struct borrow_rec *rc, const struct cgroup *cg, char *why, size_t len)
+{
+	int r = 0, e;
+
+	if (cg->v1) {
+		r = cgroup_thaw(cg);
+		if (r < 0)
+			return fail(why, len, r, "thawing cgroup %s for the tasks' traps: %s", cg->dir, strerror(-r));
+	}
+	for (size_t i = 0; i < rc->nt && r >= 0; i++) {
+		r = rtask_wait_stop(rc->t[i].tid);
+		if (r < 0)
+			fail(why, len, r, "task %d: waiting for it to stop: %s", rc->t[i].tid, strerror(-r));
+	}
+	if (!cg->v1)
+		return r;
+	e = cgroup_freeze(cg, 10000);
+	if (r >= 0 && e < 0)
+		return fail(why, len, e, "freezing cgroup %s again: %s", cg->dir, strerror(-e));
+	if (r >= 0 && (r = set_exitkill(rc, false)) < 0)
+		return fail(why, len, r, "clearing PTRACE_O_EXITKILL: %s", strerror(-r));
+	return r;
+}
+
 static int recover(struct borrow_rec *rc, int dir_fd, const struct cgroup *cg, char *why, size_t len)
 {
 	size_t i;
@@ -174,19 +206,16 @@ static int recover(struct borrow_rec *rc, int dir_fd, const struct cgroup *cg, c
 		if (!same_task(t))
 			return fail(why, len, -ESRCH, "task %d (process %d): gone, or no longer the task that was checkpointed",
 				    t->tid, t->tgid);
-		r = seize(t);
+		r = seize(t, cg->v1);
 		/* seized, it can't be reaped and its pid reused: check again */
 		if (r >= 0 && !same_task(t))
 			r = -ESRCH;
 		if (r < 0)
 			return fail(why, len, r, "task %d: seizing it again: %s", t->tid, strerror(-r));
 	}
-	/* the interrupt wakes a frozen task into its trap: no thaw needed */
-	for (i = 0; i < rc->nt; i++) {
-		r = rtask_wait_stop(rc->t[i].tid);
-		if (r < 0)
-			return fail(why, len, r, "task %d: waiting for it to stop: %s", rc->t[i].tid, strerror(-r));
-	}
+	r = wait_traps(rc, cg, why, len);
+	if (r < 0)
+		return r;
 	for (i = 0; i < rc->ns; i++) {
 		r = unmap_scratch(rc, &rc->s[i], cg, why, len);
 		if (r < 0)

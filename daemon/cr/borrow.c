@@ -8,10 +8,12 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ptrace.h>
+#include <time.h>
 
 struct borrowed_task {
 	pid_t tid, tgid;
@@ -41,7 +43,20 @@ static struct {
 	size_t ntasks, cap;
 	struct borrowed_scratch *scratch;
 	size_t nscratch, scap;
+	pid_t *held;                  /* bystanders (hold_bystanders) */
+	size_t nheld, hcap;
+	/* what keeping it frozen cost: thaw windows, time in thaw and freeze */
+	unsigned windows, writes;
+	uint64_t thaw_us, freeze_us, write_us;
 } B;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
 
 void borrow_set_store(const struct borrow_store *s)
 {
@@ -56,11 +71,90 @@ bool borrow_active(void)
 
 bool borrow_begin(const struct cgroup *cg)
 {
-	if (!B.has_store || cg->v1 || !cg->dir[0])
+	if (!B.has_store || !cg->dir[0])
 		return false;
 	B.cg = *cg;
 	B.active = true;
 	return true;
+}
+
+static int held_add(pid_t tid)
+{
+	if (B.nheld == B.hcap) {
+		size_t cap = B.hcap ? 2 * B.hcap : 8;
+		void *n = realloc(B.held, cap * sizeof(*B.held));
+
+		if (!n)
+			return -ENOMEM;
+		B.held = n;
+		B.hcap = cap;
+	}
+	B.held[B.nheld++] = tid;
+	return 0;
+}
+
+/* Each thaw and freeze around an injected call would wait for every task
+ * of the cgroup the checkpoint does not hold (the container's init) to
+ * run out of the freezer's trap and back into it: a scheduling delay each
+ * time on a busy machine. Held in an interrupt trap while anything is
+ * borrowed, such a task counts as frozen (cgroup2; the v1 freezer freezes
+ * it where it stops) and no thaw wakes it. Nothing of it is borrowed or
+ * recorded: a worker that dies lets it go, frozen with the rest. The
+ * checkpoint's own tasks refuse a second tracer. Best effort: a task not
+ * held only makes the freeze wait for it. Called thawed. */
+static int hold_bystanders(void)
+{
+	char path[PATH_MAX + 32];
+	_cleanup_free_ char *buf = NULL;
+	size_t len, i;
+	char *p, *end;
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", B.cg.dir, B.cg.v1 ? "tasks" : "cgroup.threads");
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return r;
+	for (p = buf; *p; p = end + 1) {
+		long v = strtol(p, &end, 10);
+
+		if (end == p || *end != '\n' || v <= 0 || v > INT32_MAX)
+			return -EINVAL;
+		if (ptrace(PTRACE_SEIZE, (pid_t)v, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
+			continue;
+		r = held_add(v);
+		if (r < 0 || ptrace(PTRACE_INTERRUPT, (pid_t)v, NULL, NULL) < 0) {
+			/* not stopped: let go by its trap at the end (release_bystanders) */
+			return r < 0 ? r : -errno;
+		}
+	}
+	for (i = 0; i < B.nheld;) {
+		r = rtask_wait_stop(B.held[i]);
+		if (r == -ESRCH || r == -ECHILD) {
+			B.held[i] = B.held[--B.nheld];   /* gone */
+			continue;
+		}
+		if (r < 0)
+			return r;
+		i++;
+	}
+	return 0;
+}
+
+/* Detached while frozen, a bystander sits in the freezer's trap until the
+ * thaw. One not stopped yet (a failure before its trap) takes the trap
+ * once thawed: detached then. */
+static void release_bystanders(bool thawed)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < B.nheld; i++) {
+		if (ptrace(PTRACE_DETACH, B.held[i], NULL, NULL) == 0 || errno != ESRCH)
+			continue;
+		if (thawed && rtask_wait_stop(B.held[i]) >= 0 && ptrace(PTRACE_DETACH, B.held[i], NULL, NULL) == 0)
+			continue;
+		B.held[n++] = B.held[i];
+	}
+	B.nheld = n;
 }
 
 int borrow_freeze(void)
@@ -69,6 +163,12 @@ int borrow_freeze(void)
 
 	if (!B.active || B.frozen)
 		return 0;
+	r = hold_bystanders();
+	if (r < 0)
+		log_info("borrowed tasks: the cgroup's other tasks are not all held (%s): each freeze waits for them",
+			 strerror(-r));
+	if (r < 0 && cr_cancel_errno() < 0)
+		return cr_cancel_errno();
 	r = cgroup_freeze(&B.cg, 10000);
 	if (r < 0)
 		return r;
@@ -88,12 +188,21 @@ int borrow_end(void)
 	/* The record gone first: a task recovery would put back must never
 	 * have run in between. Never left frozen, though: a record that
 	 * can't be removed is removed by ckptd when we answer. */
+	release_bystanders(false);
 	if (B.frozen) {
 		int e = cgroup_thaw(&B.cg);
 
 		r = r < 0 ? r : e;
 		B.frozen = false;
 	}
+	release_bystanders(true);
+	if (B.nheld)
+		log_error("borrowed tasks: %zu task(s) of %s not let go (the worker's exit does)", B.nheld, B.cg.dir);
+	B.nheld = 0;
+	log_info("borrowed tasks: %u thaw windows, %" PRIu64 " us thawing, %" PRIu64 " us freezing, %u record writes, %" PRIu64
+		 " us writing", B.windows, B.thaw_us, B.freeze_us, B.writes, B.write_us);
+	B.windows = B.writes = 0;
+	B.thaw_us = B.freeze_us = B.write_us = 0;
 	B.active = false;
 	return r;
 }
@@ -222,6 +331,7 @@ int borrow_flush(void)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t off = 0, cap;
+	uint64_t t0;
 	int r;
 
 	if (!B.active)
@@ -251,7 +361,10 @@ int borrow_flush(void)
 			return -E2BIG;
 		off += n;
 	}
+	t0 = now_us();
 	r = B.store.save(B.store.arg, buf, off);
+	B.write_us += now_us() - t0;
+	B.writes++;
 	if (r >= 0)
 		B.written = true;
 	B.dirty = r < 0;
@@ -273,6 +386,7 @@ static int set_exitkill(bool on)
 
 int borrow_run_begin(const struct rtask *t)
 {
+	uint64_t t0;
 	int r;
 
 	if (!B.frozen)
@@ -283,9 +397,12 @@ int borrow_run_begin(const struct rtask *t)
 	r = set_exitkill(true);
 	if (r < 0)
 		return r;
+	t0 = now_us();
 	r = cgroup_thaw(&B.cg);
 	if (r < 0)
 		return r;
+	B.thaw_us += now_us() - t0;
+	B.windows++;
 	B.frozen = false;
 	B.running = true;
 	return 0;
@@ -293,14 +410,17 @@ int borrow_run_begin(const struct rtask *t)
 
 int borrow_run_end(const struct rtask *t)
 {
+	uint64_t t0;
 	int r;
 
 	if (!B.running)
 		return 0;
 	B.running = false;
+	t0 = now_us();
 	r = cgroup_freeze(&B.cg, 10000);
 	if (r < 0)
 		return r;
+	B.freeze_us += now_us() - t0;
 	B.frozen = true;
 	return B.unsafe ? 0 : set_exitkill(false);
 }

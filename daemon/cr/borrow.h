@@ -4,9 +4,9 @@
  * the next recovery (daemon/recover.c) puts every task back.
  *
  * While anything is borrowed the container's cgroup stays frozen (cgroup2
- * counts ptrace-stopped tasks as frozen): a task the kernel detaches from
- * a dead worker then stays in the kernel, frozen, until recovery seizes it
- * again. Only while an injected call or batch runs is the cgroup thawed;
+ * counts ptrace-stopped tasks as frozen; the v1 freezer freezes them in
+ * their stops): a task the kernel detaches from a dead worker then stays
+ * in the kernel, frozen, until recovery seizes it again. Only while an injected call or batch runs is the cgroup thawed;
  * for that window alone the running task carries PTRACE_O_EXITKILL, since
  * a task resumed in the middle of our code can't be put back.
  *
@@ -37,8 +37,8 @@ struct borrow_store {
 void borrow_set_store(const struct borrow_store *s);
 
 /* Take charge of cg for a checkpoint: from borrow_freeze on, it is frozen
- * whenever nothing injected runs. False without a store or for a v1
- * freezer (whose frozen tasks can't be interrupted by a new tracer). */
+ * whenever nothing injected runs (cgroup2 or the v1 freezer). False
+ * without a store. */
 bool borrow_begin(const struct cgroup *cg);
 /* Freeze cg (the tasks sit in their ptrace stops). 0 or -errno. */
 int borrow_freeze(void);
