@@ -303,7 +303,8 @@ static const uint64_t *read_pagemap(struct dump_ctx *ctx, const struct dump_proc
 	return NULL;
 }
 
-/* ppm_fd: the parent's pagemap for an inherited mapping (pp), else -1. */
+/* pp: the parent, for an inherited mapping (else NULL), and ppm_fd its
+ * pagemap (-1 under a background copy, which kept the pagemaps). */
 static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int pm_fd, const struct dump_proc *pp,
 			  int ppm_fd, const Ckpt__Img__Vma *v)
 {
@@ -333,7 +334,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 		const uint64_t *pme = read_pagemap(ctx, p, pm_fd, addr, n, pmebuf), *ppme = NULL;
 		int act = 0, a;
 
-		if (pme && ppm_fd >= 0 && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
+		if (pme && pp && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
 			pme = NULL;
 		if (!pme)
 			return -EIO;
@@ -529,12 +530,18 @@ int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
 	size_t i;
 	int r;
 
-	r = pm_fd = open_pagemap(ctx, p->pid);
-	if (r >= 0 && p->parent >= 0)
+	/* A background copy kept the pagemaps of the freeze: the process may
+	 * have exited since. */
+	if (!snapshot_active(ctx))
+		r = pm_fd = open_pagemap(ctx, p->pid);
+	else
+		r = 0;
+	if (r >= 0 && p->parent >= 0 && !snapshot_active(ctx))
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
 	for (i = 0; i < p->nvma_ents && r >= 0; i++)
-		r = dump_vma_pages(ctx, p, pm_fd, p->parent >= 0 ? &ctx->procs[p->parent] : NULL,
-				   v[i]->has_inherit && v[i]->inherit ? ppm_fd : -1, v[i]);
+		r = dump_vma_pages(ctx, p, pm_fd,
+				   p->parent >= 0 && v[i]->has_inherit && v[i]->inherit ? &ctx->procs[p->parent] : NULL,
+				   ppm_fd, v[i]);
 	return r < 0 ? r : 0;
 }
 
