@@ -117,18 +117,26 @@ step "$name" 3
 incr "$name" --leave-running
 g=$(echo "$out" | json_get image_id)
 [ "$(echo "$out" | json_get parent_id)" = "$f" ] || fail "image $g does not name $f: $out"
+bg=$(stat -c %s "$dir/$g.img")
+# nothing written since $g: the pages it wrote were protected again
+incr "$name" --leave-running --compress zstd
+x=$(echo "$out" | json_get image_id)
+[ "$(echo "$out" | json_get parent_id)" = "$g" ] || fail "image $x does not name $g: $out"
+bx=$(stat -c %s "$dir/$x.img")
+[ "$bx" -lt $(( bg / 4 )) ] || fail "image $x holds $bx bytes after no step, $g $bg after one: pages not protected again"
 step "$name" 4
 incr "$name" --compress zstd
 h=$(echo "$out" | json_get image_id)
-[ "$(echo "$out" | json_get parent_id)" = "$g" ] || fail "image $h does not name $g: $out"
+[ "$(echo "$out" | json_get parent_id)" = "$x" ] || fail "image $h does not name $x: $out"
 restart_ct "$name" --image "$h"
 passes "$name" 2
 stopped "$name"
 ckctl images rm "$name" "$g" >/dev/null || fail "images rm $g (plain, between compressed images)"
 ckctl images rm "$name" "$f" >/dev/null || fail "images rm $f"
+ckctl images rm "$name" "$x" >/dev/null || fail "images rm $x"
 case " $(chain_of "$name") " in *" $h:- "*) ;; *) fail "$h still names a parent: '$(chain_of "$name")'" ;; esac
 restart_ct "$name" --image "$h"
 passes "$name" 2
-info "mixed chain $f (zstd) <- $g (plain) <- $h (zstd): restored, merged, restored"
+info "mixed chain $f (zstd) <- $g (plain, $bg bytes) <- $x (zstd, nothing written: $bx bytes) <- $h (zstd): restored, merged, restored"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 pass
