@@ -63,7 +63,6 @@ struct snap_proc {
 	int mem_fd;              /* its /proc/PID/mem, opened at the freeze: reads
 				  * the memory of that mm or none (an exec or an
 				  * exit ends it), never another process's */
-	bool small;              /* copied whole while stopped */
 	struct snap_vma *v;
 	size_t nv;
 };
@@ -80,8 +79,9 @@ struct snapshot {
 	char error_msg[200];
 	char mode[200];                  /* "background", or "frozen: why" */
 	uint64_t precopied;
-	uint64_t small_copied;           /* ... of it for small processes */
-	size_t nsmall;
+	uint64_t small_copied;           /* copied while stopped for small processes and
+					  * mappings (SNAP_SMALL_TOTAL) ... */
+	size_t nsmall;                   /* ... and how many processes it copied whole */
 	void *batch;                     /* SNAP_BATCH pages */
 };
 
@@ -378,7 +378,6 @@ static int precopy_small(struct dump_ctx *ctx, size_t i)
 		s->small_copied = before;
 		return r == -E2BIG ? 0 : r;
 	}
-	sp->small = true;
 	s->nsmall++;
 	return 1;
 }
