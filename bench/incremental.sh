@@ -16,6 +16,7 @@
 # store, and the restarted program checks every page too ("ok").
 #
 # Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2),
+# BENCH_COMPRESS=zstd: both checkpoints --compress zstd,
 # CKPT_BUILD_BASE: another build to compare with, its rounds interleaved
 # with CKPT_BUILD's in the same run (each row names its build). Every row
 # gives the load average at its start, and the CPU time of each
@@ -52,12 +53,15 @@ if [ "${1:-}" = --round ]; then
 	ticks() { awk '{ print $16 + $17 }' "/proc/$CKPTD_PID/stat"; }
 	hz=$(getconf CLK_TCK)
 	c0=$(ticks)
-	full=$(ckctl --json checkpoint "$name" --leave-running --incremental) || die "checkpoint: $full"
+	zip=()
+	[ -n "${BENCH_COMPRESS:-}" ] && zip=(--compress "$BENCH_COMPRESS")
+	full=$(ckctl --json checkpoint "$name" --leave-running --incremental "${zip[@]}") || die "checkpoint: $full"
 	c1=$(ticks)
 	ckctl kill "$name" --signal USR1 >/dev/null || die "kill -USR1"
 	wait_count "$name" '^STEP 1' 1 600 || die "no step"
 	c2=$(ticks)
-	incr=$(ckctl --json checkpoint "$name" --leave-running --incremental) || die "checkpoint --incremental: $incr"
+	incr=$(ckctl --json checkpoint "$name" --leave-running --incremental "${zip[@]}") ||
+		die "checkpoint --incremental: $incr"
 	c3=$(ticks)
 	[ "$(echo "$incr" | field parent_id)" != - ] || die "not incremental: $incr"
 	ok=NO

@@ -111,8 +111,6 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 		return ctl_usage(c, "missing NAME");
 	if (a->o.check_only && (a->output || a->o.leave_running))
 		return ctl_usage(c, "--check saves nothing and leaves the container running: no -o, no --leave-running");
-	if (a->o.incremental && a->o.compress && streq(a->o.compress, "zstd"))
-		return ctl_usage(c, "--incremental images are the parents of later ones, read again by offset: no --compress");
 	if (a->o.incremental && (a->output || a->o.check_only))
 		return ctl_usage(c, "--incremental images are kept in the store, with their parents: no -o, no --check");
 	return ctl_check_name(c, a->name);

@@ -1092,11 +1092,6 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 				 c->name);
 		return;
 	}
-	if (r->incremental && r->compress && !strcmp(r->compress, "zstd")) {
-		conn_reply_error(cn, E(ERR_UNSUPPORTED), "checkpoint %s: --incremental images are read again by offset "
-				 "as the parents of later ones: no --compress", c->name);
-		return;
-	}
 	if (r->compress && strcmp(r->compress, "zstd") && strcmp(r->compress, "none")) {
 		conn_reply_error(cn, E(ERR_INVALID_REQUEST), "checkpoint %s: compress wants zstd or none, not '%.40s'",
 				 c->name, r->compress);

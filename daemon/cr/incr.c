@@ -17,6 +17,9 @@
 
 #define INCR_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
 #define INCR_VEC 4096              /* regions per PAGEMAP_SCAN call */
+/* Protecting a run by itself costs a call: about what walking this many
+ * page table entries does. */
+#define INCR_REPROTECT_PAGES 64
 
 struct incr_state {
 	int *uffd;                     /* per process (dump_ctx.procs); -1: none */
@@ -201,9 +204,46 @@ static int runs_of(const struct regions *w, const struct regions *own, struct in
 	}
 }
 
+/* The regions of all whose categories hold any of any, and none of FILE. */
+static int pick(const struct regions *all, uint64_t any, struct regions *out)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < all->n; i++)
+		n += (all->v[i].categories & any) && !(all->v[i].categories & PAGE_IS_FILE);
+	out->v = malloc((n + 1) * sizeof(*out->v));
+	if (!out->v)
+		return -ENOMEM;
+	out->cap = n + 1;
+	for (size_t i = 0; i < all->n; i++)
+		if ((all->v[i].categories & any) && !(all->v[i].categories & PAGE_IS_FILE))
+			out->v[out->n++] = all->v[i];
+	return 0;
+}
+
+/* Protect the written pages w of [start, end) again, so the next image
+ * counts from this one (the tasks are stopped). A few runs are protected
+ * one by one; many, by one more walk of the whole mapping. */
+static int reprotect(int fd, uint64_t start, uint64_t end, const struct regions *w)
+{
+	const uint64_t flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, any = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO;
+	struct regions scratch = { 0 };
+	int r = 0;
+
+	if (w->n * INCR_REPROTECT_PAGES > (end - start) / PAGE_SZ)
+		r = scan(fd, start, end, flags, any, any, &scratch);
+	else
+		for (size_t i = 0; i < w->n && r >= 0; i++) {
+			scratch.n = 0;
+			r = scan(fd, w->v[i].start, w->v[i].end, flags, any, any, &scratch);
+		}
+	free(scratch.v);
+	return r;
+}
+
 int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v, struct incr_runs *ret)
 {
-	struct regions w = { 0 }, own = { 0 };
+	struct regions all = { 0 }, w = { 0 }, own = { 0 };
 	struct incr_state *s;
 	int fd, r;
 
@@ -216,27 +256,34 @@ int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__I
 	fd = pagemap_fd(ctx, s, p->pid);
 	if (fd < 0)
 		return fd;
-	/* Pages written (or holding the zero page, which a read of a
-	 * discarded page maps unprotected-looking), protected again: the next
-	 * image counts from this one. */
-	r = scan(fd, v->start, v->end, PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, PAGE_IS_WRITTEN | PAGE_IS_PFNZERO,
-		 PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_FILE, &w);
+	/* One walk: the pages written (or holding the zero page, which a read
+	 * of a discarded page maps unprotected-looking) and the process's own
+	 * (present or swapped); anonymous memory has no page cache, so no page
+	 * lookup per entry. */
+	r = scan(fd, v->start, v->end, PM_SCAN_CHECK_WPASYNC,
+		 PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		 PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
+		 (v->kind == CKPT__IMG__VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE), &all);
 	if (r == -EPERM) {
-		free(w.v);
+		free(all.v);
 		return 0;   /* not tracked since the parent: written whole */
 	}
+	if (r >= 0)
+		r = pick(&all, PAGE_IS_WRITTEN | PAGE_IS_PFNZERO, &w);
+	if (r >= 0)
+		r = reprotect(fd, v->start, v->end, &w);
 	/* An image without a parent, or a mapping a forked child shares with
 	 * its parent (whose pages restart gets by fork), is written whole. */
 	if (r >= 0 && (!ctx->req->parent_id || (v->has_inherit && v->inherit))) {
+		free(all.v);
 		free(w.v);
 		return 0;
 	}
-	/* anonymous memory has no page cache: no page lookup per entry */
 	if (r >= 0)
-		r = scan(fd, v->start, v->end, 0, PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
-			 v->kind == CKPT__IMG__VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE, &own);
+		r = pick(&all, PAGE_IS_PRESENT | PAGE_IS_SWAPPED, &own);
 	if (r >= 0)
 		r = runs_of(&w, &own, ret);
+	free(all.v);
 	free(w.v);
 	free(own.v);
 	if (r < 0) {

@@ -61,18 +61,18 @@ void incr_chain_free(struct restore_ctx *ctx);
  * and what it leaves to its own parent), for images rm to fold it into
  * its child (incr_merge.c). */
 struct incr_chain;
-struct incr_image;
 struct mac_key;
 struct incr_trust {
 	const struct mac_key *keys;    /* the image must carry a MAC of one of them ... */
 	size_t nkeys;
 	bool trust;                    /* ... unless root said so (restart --trust-image) */
 };
-/* Where resolved pages go: data() gets len bytes at file offset off of
- * image im for address addr; ref() what the oldest image indexed leaves
- * to its own parent (NULL: that is an error). */
+/* Where resolved pages go: data() gets the len bytes (at most
+ * IMAGE_MAX_PAGES) of address addr, read from the image that holds them
+ * (decompressed if it is compressed); ref() what the oldest image indexed
+ * leaves to its own parent (NULL: that is an error). */
 struct incr_sink {
-	int (*data)(void *arg, const struct incr_image *im, uint64_t off, uint64_t addr, uint64_t len);
+	int (*data)(void *arg, uint64_t addr, const void *buf, uint64_t len);
 	int (*ref)(void *arg, uint64_t addr, uint64_t len);
 	void *arg;
 };
@@ -86,6 +86,8 @@ int incr_index_open(int fd, const char *id, const struct incr_trust *t, struct c
  * it, into sink. */
 int incr_index_fill(struct incr_chain *c, const struct incr_sink *sink, int32_t pid, uint64_t addr, uint64_t end);
 void incr_index_free(struct incr_chain *c);
+/* The image c indexed holds compressed pages (ZPAGES). */
+bool incr_index_compressed(const struct incr_chain *c);
 /* The image of header ph and digest is the parent a child named by the
  * digest named: it is that image, or a merge rewrote that image into it
  * (Header.replaces_digest). */

@@ -5,11 +5,14 @@
  * image images rm rewrote, the digest of the image it replaced), and indexed:
  * for each task's segment, where its page runs are in the file and which
  * runs it leaves to its own parent. A PARENT_REF is then served from the
- * newest image that holds the pages. */
+ * newest image that holds the pages. A compressed image's page runs are
+ * zstd frames (ZPAGES): a run is read whole by its offset, checked and
+ * decompressed again (compress.h), the last one kept for the next read. */
 #include "incr.h"
 #include "restore.h"
 #include "log.h"
 #include "macro.h"
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,8 @@ enum { RUN_DATA, RUN_PARENT };
 
 struct incr_run {
 	uint64_t vaddr, nr;
-	uint64_t off;                  /* RUN_DATA: file offset of the pages */
+	uint64_t off;                  /* RUN_DATA: file offset of the pages ... */
+	uint64_t zlen;                 /* ... and of their zstd frame this long (0: raw) */
 	int kind;
 };
 
@@ -40,12 +44,18 @@ struct incr_image {
 	const char *id;
 	struct incr_task *tasks;
 	size_t ntasks;
+	bool compressed;               /* it holds ZPAGES */
 };
 
 struct incr_chain {
 	struct incr_image *img;        /* parent first */
 	size_t n;
-	void *buf;
+	void *buf;                     /* PAGEBUF_LEN: raw pages read */
+	void *zbuf;                    /* a frame read ... */
+	size_t zcap;
+	struct compress_state z;       /* ... and decompressed: z.buf holds ... */
+	const struct incr_image *zim;  /* ... the frame at zoff of image zim */
+	uint64_t zoff;
 	struct cr_error *err;
 };
 
@@ -67,7 +77,7 @@ static struct incr_task *task_get(struct incr_image *im, int32_t pid, bool add)
 	return t;
 }
 
-static int run_add(struct incr_task *t, uint64_t vaddr, uint64_t nr, uint64_t off, int kind)
+static int run_add(struct incr_task *t, uint64_t vaddr, uint64_t nr, uint64_t off, uint64_t zlen, int kind)
 {
 	if (t->nruns == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 64;
@@ -81,7 +91,7 @@ static int run_add(struct incr_task *t, uint64_t vaddr, uint64_t nr, uint64_t of
 		t->runs = v;
 		t->cap = cap;
 	}
-	t->runs[t->nruns++] = (struct incr_run){ .vaddr = vaddr, .nr = nr, .off = off, .kind = kind };
+	t->runs[t->nruns++] = (struct incr_run){ .vaddr = vaddr, .nr = nr, .off = off, .zlen = zlen, .kind = kind };
 	return 0;
 }
 
@@ -152,17 +162,19 @@ static int index_record(struct image_reader *rd, struct incr_image *im, struct i
 			return -EBADMSG;
 		if (type == IMG_PAGEMAP)
 			return 0;
-		r = st->seg ? run_add(st->seg, st->pm->vaddr, st->pm->nr_pages, 0, RUN_PARENT) : -EBADMSG;
+		r = st->seg ? run_add(st->seg, st->pm->vaddr, st->pm->nr_pages, 0, 0, RUN_PARENT) : -EBADMSG;
 		break;
 	case IMG_PAGES:
 		if (!st->pm)
 			return -EBADMSG;
-		/* its pages are read again by offset, as they are on disk */
-		if (len != st->pm->nr_pages * PAGE_SZ || rd->unzipped)
+		/* its pages are read again by offset, as they are on disk: a
+		 * ZPAGES frame whole, of the length it has there */
+		if (len != st->pm->nr_pages * PAGE_SZ)
 			return -EBADMSG;
+		im->compressed |= rd->unzipped;
 		if (st->seg)
 			r = run_add(st->seg, st->pm->vaddr, st->pm->nr_pages, rd->rec_offset + sizeof(struct image_rec_hdr),
-				    RUN_DATA);
+				    rd->unzipped ? rd->offset - rd->rec_offset - sizeof(struct image_rec_hdr) : 0, RUN_DATA);
 		break;
 	default:
 		return 0;
@@ -297,29 +309,76 @@ static bool inherited_there(const struct incr_task *t, uint64_t a, uint64_t b)
 }
 
 /* The restart's sink: pages into the task being restored. */
-static int copy_data(void *arg, const struct incr_image *im, uint64_t off, uint64_t addr, uint64_t len)
+static int copy_data(void *arg, uint64_t addr, const void *buf, uint64_t len)
 {
 	struct restore_ctx *ctx = arg;
-	struct incr_chain *c = ctx->chain;
+	int r = rtask_write(ctx->cur->host_pid, addr, buf, len);
 
-	while (len) {
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->cur->tt->pid,
+			       (unsigned long)addr);
+	ctx->pages += len / PAGE_SZ;
+	return 0;
+}
+
+/* The frame of run x of im, decompressed into c->z.buf (the last one is
+ * kept: a run is read in PAGEBUF_LEN pieces). */
+static int unzip_run(struct incr_chain *c, const struct incr_image *im, const struct incr_run *x)
+{
+	char why[160];
+	ssize_t got;
+
+	if (c->zim == im && c->zoff == x->off)
+		return 0;
+	c->zim = NULL;
+	if (x->zlen > IMAGE_MAX_PAGES)
+		return cr_fail(c->err, CR_ERR_BAD_IMAGE, 0, "parent image %s: a compressed page record of %" PRIu64
+			       " bytes", im->id, x->zlen);
+	if (x->zlen > c->zcap) {
+		void *b = realloc(c->zbuf, x->zlen);
+
+		if (!b)
+			return cr_fail(c->err, CR_ERR_INTERNAL, ENOMEM, "parent image %s: reading its pages", im->id);
+		c->zbuf = b;
+		c->zcap = x->zlen;
+	}
+	got = pread(im->fd, c->zbuf, x->zlen, (off_t)x->off);
+	if (got != (ssize_t)x->zlen)
+		return cr_fail(c->err, got < 0 ? CR_ERR_IO : CR_ERR_BAD_IMAGE, got < 0 ? errno : 0,
+			       "parent image %s: reading pages at %#lx", im->id, (unsigned long)x->vaddr);
+	got = decompress_chunk(&c->z, c->zbuf, x->zlen, IMAGE_MAX_PAGES, PAGE_SZ, why, sizeof(why));
+	if (got == -ENOMEM)
+		return cr_fail(c->err, CR_ERR_INTERNAL, ENOMEM, "parent image %s: decompressing its pages", im->id);
+	if (got < 0 || (uint64_t)got != x->nr * PAGE_SZ)
+		return cr_fail(c->err, CR_ERR_BAD_IMAGE, 0, "parent image %s: zpages at %#lx: %s", im->id,
+			       (unsigned long)x->vaddr, got < 0 ? why : "not the pages its index holds");
+	c->zim = im;
+	c->zoff = x->off;
+	return 0;
+}
+
+/* [addr, addr + len) of data run x of im, to sink, PAGEBUF_LEN at a time. */
+static int run_data(struct incr_chain *c, const struct incr_sink *sink, const struct incr_image *im,
+		    const struct incr_run *x, uint64_t addr, uint64_t len)
+{
+	int r;
+
+	if (x->zlen) {
+		r = unzip_run(c, im, x);
+		return r < 0 ? r : sink->data(sink->arg, addr, (const char *)c->z.buf + (addr - x->vaddr), len);
+	}
+	for (r = 0; len && r >= 0;) {
 		size_t n = MIN(len, (uint64_t)PAGEBUF_LEN);
-		ssize_t got = pread(im->fd, c->buf, n, (off_t)off);
-		int r;
+		ssize_t got = pread(im->fd, c->buf, n, (off_t)(x->off + (addr - x->vaddr)));
 
 		if (got != (ssize_t)n)
-			return cr_fail(ctx->err, got < 0 ? CR_ERR_IO : CR_ERR_BAD_IMAGE, got < 0 ? errno : 0,
+			return cr_fail(c->err, got < 0 ? CR_ERR_IO : CR_ERR_BAD_IMAGE, got < 0 ? errno : 0,
 				       "parent image %s: reading pages at %#lx", im->id, (unsigned long)addr);
-		r = rtask_write(ctx->cur->host_pid, addr, c->buf, n);
-		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->cur->tt->pid,
-				       (unsigned long)addr);
-		ctx->pages += n / PAGE_SZ;
-		off += n;
+		r = sink->data(sink->arg, addr, c->buf, n);
 		addr += n;
 		len -= n;
 	}
-	return 0;
+	return r;
 }
 
 /* [addr, end) of task pid as image level of the chain has it, handed to
@@ -356,7 +415,7 @@ static int fill(struct incr_chain *c, const struct incr_sink *sink, size_t level
 		}
 		stop = MIN(end, x->vaddr + x->nr * PAGE_SZ);
 		if (x->kind == RUN_DATA)
-			r = sink->data(sink->arg, im, x->off + (addr - x->vaddr), addr, stop - addr);
+			r = run_data(c, sink, im, x, addr, stop - addr);
 		else
 			r = fill(c, sink, level + 1, pid, addr, stop);
 		addr = stop;
@@ -394,6 +453,11 @@ int incr_index_open(int fd, const char *id, const struct incr_trust *t, struct c
 	c->err = err;
 	c->img[0].fd = fd;
 	c->img[0].id = id;
+	if (!(c->buf = malloc(PAGEBUF_LEN))) {
+		free(c->img);
+		free(c);
+		return cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "image %s: its index", id);
+	}
 	*ret = c;
 	r = index_image(err, t, &c->img[0], ret_hdr, ret_digest);
 	if (r >= 0 && !*ret_hdr)
@@ -404,6 +468,11 @@ int incr_index_open(int fd, const char *id, const struct incr_trust *t, struct c
 int incr_index_fill(struct incr_chain *c, const struct incr_sink *sink, int32_t pid, uint64_t addr, uint64_t end)
 {
 	return fill(c, sink, 0, pid, addr, end);
+}
+
+bool incr_index_compressed(const struct incr_chain *c)
+{
+	return c && c->n && c->img[0].compressed;
 }
 
 static void chain_destroy(struct incr_chain *c)
@@ -419,6 +488,8 @@ static void chain_destroy(struct incr_chain *c)
 	}
 	free(c->img);
 	free(c->buf);
+	free(c->zbuf);
+	compress_free(&c->z);
 	free(c);
 }
 

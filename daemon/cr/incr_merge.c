@@ -6,7 +6,9 @@
  * itself left to its own parent); the rewritten image names the parent's
  * parent, or none if the parent was full. Every other record is copied as
  * it is, so the rewritten image restores the same state as the child did
- * with its parent.
+ * with its parent. Compressed page records of the child are copied as they
+ * are; if either image is compressed, the parent's pages are compressed
+ * again as they are written.
  *
  * The child's own children name it by digest, and the rewritten image's
  * digest is another: its header carries the digest of the image it
@@ -28,12 +30,11 @@ struct merge {
 	struct cr_error *err;
 	struct image_writer w;
 	const Ckpt__Img__Header *ph;   /* the parent's header */
-	void *buf;
 };
 
 /* The child read whole and checked: its header (the caller frees it) and
  * its digest. */
-static int child_check(struct merge *m, Ckpt__Img__Header **ret_hdr, uint64_t *ret_digest)
+static int child_check(struct merge *m, Ckpt__Img__Header **ret_hdr, uint64_t *ret_digest, bool *ret_zip)
 {
 	const struct incr_merge_req *q = m->req;
 	struct image_reader rd;
@@ -45,10 +46,12 @@ static int child_check(struct merge *m, Ckpt__Img__Header **ret_hdr, uint64_t *r
 	*ret_hdr = NULL;
 	image_reader_init(&rd, q->child_fd);
 	r = q->trust->trust ? 0 : image_reader_verify(&rd, q->trust->keys, q->trust->nkeys);
-	while (r >= 0 && (r = image_read_record(&rd, &type, &p, &len)) > 0)
+	while (r >= 0 && (r = image_read_record(&rd, &type, &p, &len)) > 0) {
+		*ret_zip |= rd.unzipped;
 		if (type == IMG_HEADER && !*ret_hdr &&
 		    !(*ret_hdr = image_unpack(&rd, &ckpt__img__header__descriptor, p, len)))
 			r = -EBADMSG;
+	}
 	if (r < 0)
 		r = cr_fail(m->err, CR_ERR_BAD_IMAGE, r == -EBADMSG ? 0 : -r, "image %s: %s", q->child_id,
 			    rd.error[0] ? rd.error : "a malformed header");
@@ -63,28 +66,24 @@ static int write_fail(struct merge *m, int r)
 	return cr_fail(m->err, CR_ERR_IO, -r, "image %s: writing its merged copy", m->req->child_id);
 }
 
-/* The parent's pages [addr, addr + len) at off of its file. */
-static int put_data(void *arg, const struct incr_image *im, uint64_t off, uint64_t addr, uint64_t len)
+/* The parent's pages [addr, addr + len), as records of the merged image. */
+static int put_data(void *arg, uint64_t addr, const void *buf, uint64_t len)
 {
 	struct merge *m = arg;
 
 	while (len) {
 		Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
 		size_t n = MIN(len, (uint64_t)PAGEBUF_LEN);
-		ssize_t got = pread(m->req->parent_fd, m->buf, n, (off_t)off);
 		int r;
 
-		if (got != (ssize_t)n)
-			return cr_fail(m->err, got < 0 ? CR_ERR_IO : CR_ERR_BAD_IMAGE, got < 0 ? errno : 0,
-				       "image %s: reading its pages at %#lx", m->req->parent_id, (unsigned long)addr);
 		pm.vaddr = addr;
 		pm.nr_pages = n / PAGE_SZ;
 		r = image_write_msg(&m->w, IMG_PAGEMAP, &pm.base);
 		if (r >= 0)
-			r = image_write_record(&m->w, IMG_PAGES, m->buf, n);
+			r = image_write_record(&m->w, IMG_PAGES, buf, n);
 		if (r < 0)
 			return write_fail(m, r);
-		off += n;
+		buf = (const char *)buf + n;
 		addr += n;
 		len -= n;
 	}
@@ -167,6 +166,7 @@ static int copy_child(struct merge *m, struct incr_chain *pc, Ckpt__Img__Header 
 		return cr_fail(m->err, CR_ERR_IO, errno, "image %s: reading it again", q->child_id);
 	image_reader_init(&rd, q->child_fd);
 	rd.pass_mac = true;
+	rd.raw_pages = true;   /* ZPAGES as they are: child_check unpacked each one */
 	r = q->trust->trust ? 0 : image_reader_verify(&rd, q->trust->keys, q->trust->nkeys);
 	while (r >= 0 && (r = image_read_record(&rd, &type, &p, &len)) > 0) {
 		Ckpt__Img__Segment *sg;
@@ -236,12 +236,12 @@ int incr_merge(const struct incr_merge_req *q, struct cr_error *err, uint64_t *r
 	struct incr_chain *pc = NULL;
 	Ckpt__Img__Header *ph = NULL, *ch = NULL;
 	uint64_t pd = 0, cd = 0;
+	bool zip = false;
 	int r;
 
 	image_writer_init(&m.w, q->out_fd);
-	m.buf = malloc(PAGEBUF_LEN);
-	r = m.buf ? 0 : cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "image %s: merge buffer", q->child_id);
-	if (r >= 0 && q->key && (r = image_writer_set_key(&m.w, q->key)) < 0)
+	r = 0;
+	if (q->key && (r = image_writer_set_key(&m.w, q->key)) < 0)
 		r = cr_fail(err, CR_ERR_INTERNAL, -r, "the merged image's MAC");
 	if (r >= 0)
 		r = incr_index_open(q->parent_fd, q->parent_id, q->trust, err, &pc, &ph, &pd);
@@ -249,7 +249,7 @@ int incr_merge(const struct incr_merge_req *q, struct cr_error *err, uint64_t *r
 	if (r >= 0 && ph->parent_id && !ph->has_parent_digest)
 		r = cr_fail(err, CR_ERR_BAD_IMAGE, 0, "image %s: a parent without its digest", q->parent_id);
 	if (r >= 0)
-		r = child_check(&m, &ch, &cd);
+		r = child_check(&m, &ch, &cd, &zip);
 	if (r >= 0 && (!ch->parent_id || strcmp(ch->parent_id, q->parent_id) != 0))
 		r = cr_fail(err, CR_ERR_BAD_IMAGE, 0, "image %s: its parent is not image %s", q->child_id, q->parent_id);
 	else if (r >= 0 && (!ph->container || !ch->container || strcmp(ph->container, ch->container) != 0))
@@ -258,6 +258,7 @@ int incr_merge(const struct incr_merge_req *q, struct cr_error *err, uint64_t *r
 	else if (r >= 0 && (!ch->has_parent_digest || !incr_answers(ph, pd, ch->parent_digest)))
 		r = cr_fail(err, CR_ERR_BAD_IMAGE, 0, "image %s: not the image its child %s was made after (its digest "
 			    "differs)", q->parent_id, q->child_id);
+	image_writer_set_compress(&m.w, zip || incr_index_compressed(pc));
 	if (r >= 0)
 		r = fault_inject(err, "merge-copy");
 	if (r >= 0)
@@ -270,6 +271,5 @@ int incr_merge(const struct incr_merge_req *q, struct cr_error *err, uint64_t *r
 		protobuf_c_message_free_unpacked(&ch->base, NULL);
 	incr_index_free(pc);
 	image_writer_free(&m.w);
-	free(m.buf);
 	return r < 0 ? r : 0;
 }

@@ -211,7 +211,26 @@ static bool same_frame(uint64_t a, uint64_t b)
 	return (a & PM_PRESENT) && (b & PM_PRESENT) && PM_PFN(a) && PM_PFN(a) == PM_PFN(b);
 }
 
-static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr)
+/* len bytes at addr of /proc/PID/mem open as fd (not pinned: rtask_read). */
+static int mem_pread(int fd, uint64_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(addr + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* mem_fd: p's /proc/PID/mem, opened once for all its runs (-1 under a
+ * background copy, which reads its own way). */
+static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, uint64_t addr, uint64_t nr)
 {
 	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
 	size_t len = nr * PAGE_SZ;
@@ -221,7 +240,7 @@ static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t a
 	if (snapshot_active(ctx))
 		r = snapshot_read(ctx, p, addr, nr, ctx->pagebuf);
 	else
-		r = rtask_read(pid, addr, ctx->pagebuf, len);
+		r = mem_pread(mem_fd, addr, ctx->pagebuf, len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading pages at %#lx+%zu", pid, (unsigned long)addr, len);
 	pm.vaddr = addr;
@@ -272,13 +291,14 @@ static int write_parent_ref(struct dump_ctx *ctx, uint64_t addr, uint64_t nr)
 }
 
 /* action: 1 write, 2 the parent has them, -1 drop, 0 nothing */
-static int flush_run(struct dump_ctx *ctx, const struct dump_proc *p, int action, uint64_t addr, uint64_t nr)
+static int flush_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, int action, uint64_t addr,
+		     uint64_t nr)
 {
 	if (!nr || !action)
 		return 0;
 	if (action == 2)
 		return write_parent_ref(ctx, addr, nr);
-	return action > 0 ? write_run(ctx, p, addr, nr) : write_drop(ctx, addr, nr);
+	return action > 0 ? write_run(ctx, p, mem_fd, addr, nr) : write_drop(ctx, addr, nr);
 }
 
 /* n pagemap entries of fd (or of a background copy's freeze: snapshot.h)
@@ -303,9 +323,10 @@ static const uint64_t *read_pagemap(struct dump_ctx *ctx, const struct dump_proc
 	return NULL;
 }
 
-/* ppm_fd: the parent's pagemap for an inherited mapping (pp), else -1. */
-static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int pm_fd, const struct dump_proc *pp,
-			  int ppm_fd, const Ckpt__Img__Vma *v)
+/* pp: the parent, for an inherited mapping (else NULL), and ppm_fd its
+ * pagemap (-1 under a background copy, which kept the pagemaps). */
+static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int pm_fd, int mem_fd,
+			  const struct dump_proc *pp, int ppm_fd, const Ckpt__Img__Vma *v)
 {
 	static uint64_t pmebuf[PM_CHUNK], ppmebuf[PM_CHUNK];
 	struct incr_runs runs;
@@ -321,7 +342,8 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 	if (r > 0) {
 		/* tracked since the parent image: the kernel's runs, nothing per page */
 		for (size_t k = 0; k < runs.n && r >= 0; k++)
-			r = flush_run(ctx, p, runs.v[k].action, runs.v[k].start, (runs.v[k].end - runs.v[k].start) / PAGE_SZ);
+			r = flush_run(ctx, p, mem_fd, runs.v[k].action, runs.v[k].start,
+				      (runs.v[k].end - runs.v[k].start) / PAGE_SZ);
 		free(runs.v);
 		if (r >= 0 && ctx->req->progress)
 			ctx->req->progress(ctx->req->progress_arg, "memory", ctx->pages, 0);
@@ -333,7 +355,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 		const uint64_t *pme = read_pagemap(ctx, p, pm_fd, addr, n, pmebuf), *ppme = NULL;
 		int act = 0, a;
 
-		if (pme && ppm_fd >= 0 && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
+		if (pme && pp && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
 			pme = NULL;
 		if (!pme)
 			return -EIO;
@@ -343,7 +365,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 				run++;
 				continue;
 			}
-			r = flush_run(ctx, p, act, addr + (i - run) * PAGE_SZ, run);
+			r = flush_run(ctx, p, mem_fd, act, addr + (i - run) * PAGE_SZ, run);
 			if (r < 0)
 				return r;
 			act = a;
@@ -524,17 +546,26 @@ int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
 
 int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
 {
-	_cleanup_close_ int pm_fd = -1, ppm_fd = -1;
+	_cleanup_close_ int pm_fd = -1, ppm_fd = -1, mem_fd = -1;
 	Ckpt__Img__Vma **v = p->vma_ptrs;
+	char path[64];
 	size_t i;
-	int r;
+	int r = 0;
 
-	r = pm_fd = open_pagemap(ctx, p->pid);
-	if (r >= 0 && p->parent >= 0)
+	/* A background copy kept the pagemaps of the freeze and reads the
+	 * memory its own way: the process may have exited since. */
+	if (!snapshot_active(ctx)) {
+		r = pm_fd = open_pagemap(ctx, p->pid);
+		snprintf(path, sizeof(path), "/proc/%d/mem", p->pid);
+		if (r >= 0 && (mem_fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			r = cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening its memory", p->pid);
+	}
+	if (r >= 0 && p->parent >= 0 && !snapshot_active(ctx))
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
 	for (i = 0; i < p->nvma_ents && r >= 0; i++)
-		r = dump_vma_pages(ctx, p, pm_fd, p->parent >= 0 ? &ctx->procs[p->parent] : NULL,
-				   v[i]->has_inherit && v[i]->inherit ? ppm_fd : -1, v[i]);
+		r = dump_vma_pages(ctx, p, pm_fd, mem_fd,
+				   p->parent >= 0 && v[i]->has_inherit && v[i]->inherit ? &ctx->procs[p->parent] : NULL,
+				   ppm_fd, v[i]);
 	return r < 0 ? r : 0;
 }
 

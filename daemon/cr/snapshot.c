@@ -33,10 +33,24 @@
 /* Memory that cannot be protected is copied while the tasks are stopped;
  * past this much the whole copy is a frozen one (ckptd's memory stays bounded). */
 #define SNAP_PRECOPY_MAX (256ull << 20)
+/* A process with no more of its own memory than this is copied whole while
+ * the tasks are stopped, up to SNAP_SMALL_TOTAL for all of them: the short-
+ * lived ones (a shell's child, a helper that runs and exits) are small,
+ * and a process that exits or execs before the background copy reads its
+ * pages leaves nothing to read. */
+#define SNAP_SMALL (8ull << 20)
+#define SNAP_SMALL_TOTAL (64ull << 20)
+/* Likewise a mapping of a bigger process with little of its own in it (a
+ * spawned child's stack, a malloc'd block): it may be unmapped before the
+ * background copy reads it. */
+#define SNAP_SMALL_VMA (1ull << 20)
+#define SNAP_BATCH 64            /* pages read in one call while stopped */
 
 /* One mapping the page job reads. */
 struct snap_vma {
 	uint64_t start, end;
+	bool anon;               /* private anonymous: its present pages are its own */
+	bool inherit;            /* shared copy-on-write with the parent's (dump.h) */
 	bool wp;                 /* registered and write-protected; else copied while stopped */
 	uint64_t *pme;           /* its pagemap at the freeze */
 	unsigned long *done;     /* pages the image no longer needs from the program */
@@ -46,6 +60,9 @@ struct snap_vma {
 struct snap_proc {
 	pid_t pid;
 	int uffd;                /* ours; -1: none */
+	int mem_fd;              /* its /proc/PID/mem, opened at the freeze: reads
+				  * the memory of that mm or none (an exec or an
+				  * exit ends it), never another process's */
 	struct snap_vma *v;
 	size_t nv;
 };
@@ -62,6 +79,10 @@ struct snapshot {
 	char error_msg[200];
 	char mode[200];                  /* "background", or "frozen: why" */
 	uint64_t precopied;
+	uint64_t small_copied;           /* copied while stopped for small processes and
+					  * mappings (SNAP_SMALL_TOTAL) ... */
+	size_t nsmall;                   /* ... and how many processes it copied whole */
+	void *batch;                     /* SNAP_BATCH pages */
 };
 
 #define BITS (8 * sizeof(unsigned long))
@@ -99,7 +120,7 @@ static struct snapshot *snap_get(struct dump_ctx *ctx)
 	}
 	s->nprocs = ctx->nprocs;
 	for (i = 0; i < s->nprocs; i++)
-		s->procs[i].uffd = -1;
+		s->procs[i].uffd = s->procs[i].mem_fd = -1;
 	s->wake_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	snprintf(s->mode, sizeof(s->mode), "background");
@@ -210,6 +231,8 @@ static int snap_collect(struct dump_ctx *ctx, size_t i)
 			continue;
 		v->start = e->start;
 		v->end = e->end;
+		v->anon = e->kind == CKPT__IMG__VMA_KIND__VMA_ANON;
+		v->inherit = e->has_inherit && e->inherit;
 		v->pme = malloc(n * sizeof(*v->pme));
 		v->done = calloc((n + BITS - 1) / BITS, sizeof(*v->done));
 		v->copy = calloc(n, sizeof(*v->copy));
@@ -232,18 +255,158 @@ static int wp_range(int uffd, uint64_t start, uint64_t len, bool on)
 	return 0;
 }
 
-/* Anonymous private memory is registered; the rest (file-backed private
- * mappings, which userfaultfd cannot write-protect) is copied now. */
-static int snap_protect_proc(struct snapshot *s, struct snap_proc *sp)
+/* len bytes at addr of the mm sp was frozen with. -ESRCH: that mm is gone
+ * (the process exited or exec'd). */
+static int mem_read(const struct snap_proc *sp, uint64_t addr, void *buf, size_t len)
 {
-	size_t k, i;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(sp->mem_fd, (char *)buf + done, len - done, (off_t)(addr + done));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ESRCH;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+#define PM_PFN(x) ((x) & ((1ull << 55) - 1))
+
+/* Page i of v is one the image takes from this process (mm_dump.c
+ * page_action, or more): not the frame its parent's pv still shares. */
+static bool own_page(const struct snap_vma *v, const struct snap_vma *pv, size_t i)
+{
+	uint64_t a = v->pme[i], b;
+
+	if (!wanted(a) && !(v->anon && (a & PM_PRESENT)))
+		return false;
+	if (!pv)
+		return true;
+	b = pv->pme[(v->start - pv->start) / PAGE_SZ + i];
+	return !((a & PM_PRESENT) && (b & PM_PRESENT) && PM_PFN(a) && PM_PFN(a) == PM_PFN(b));
+}
+
+static struct snap_vma *find_vma(struct snap_proc *sp, uint64_t addr);
+
+/* The parent's mapping v shares copy-on-write, if the freeze kept its pagemap. */
+static const struct snap_vma *parent_vma(struct dump_ctx *ctx, size_t i, const struct snap_vma *v)
+{
+	const struct dump_proc *p = &ctx->procs[i];
+	struct snap_vma *pv;
+
+	if (!v->inherit || p->parent < 0)
+		return NULL;
+	pv = find_vma(&ctx->snap_state->procs[p->parent], v->start);
+	return pv && v->end <= pv->end ? pv : NULL;
+}
+
+/* The pages of v the image takes, read now (the tasks are stopped),
+ * counted against *budget up to max. */
+static int precopy_vma(struct snapshot *s, struct snap_proc *sp, struct snap_vma *v, const struct snap_vma *pv,
+		       uint64_t *budget, uint64_t max)
+{
+	size_t n = (v->end - v->start) / PAGE_SZ, i = 0, j, k;
+	int r;
+
+	if (!s->batch && !(s->batch = malloc(SNAP_BATCH * PAGE_SZ)))
+		return -ENOMEM;
+	while (i < n) {
+		if (!own_page(v, pv, i)) {
+			i++;
+			continue;
+		}
+		for (j = i; j < n && j - i < SNAP_BATCH && own_page(v, pv, j); j++)
+			;
+		if (*budget + (j - i) * PAGE_SZ > max)
+			return -E2BIG;
+		r = mem_read(sp, v->start + i * PAGE_SZ, s->batch, (j - i) * PAGE_SZ);
+		if (r < 0)
+			return r;
+		for (k = i; k < j; k++) {
+			if (!(v->copy[k] = malloc(PAGE_SZ)))
+				return -ENOMEM;
+			memcpy(v->copy[k], (char *)s->batch + (k - i) * PAGE_SZ, PAGE_SZ);
+		}
+		*budget += (j - i) * PAGE_SZ;
+		i = j;
+	}
+	return 0;
+}
+
+/* How much of its own memory v of process i has, counted up to most + 1 page. */
+static uint64_t own_vma_bytes(struct dump_ctx *ctx, size_t i, const struct snap_vma *v, uint64_t most)
+{
+	const struct snap_vma *pv = parent_vma(ctx, i, v);
+	uint64_t b = 0;
+
+	for (size_t j = 0; j < (v->end - v->start) / PAGE_SZ && b <= most; j++)
+		b += own_page(v, pv, j) ? PAGE_SZ : 0;
+	return b;
+}
+
+/* How much of its own memory process i has, counted up to SNAP_SMALL + 1 page. */
+static uint64_t own_bytes(struct dump_ctx *ctx, size_t i)
+{
+	struct snap_proc *sp = &ctx->snap_state->procs[i];
+	uint64_t b = 0;
+
+	for (size_t k = 0; k < sp->nv && b <= SNAP_SMALL; k++)
+		b += own_vma_bytes(ctx, i, &sp->v[k], SNAP_SMALL - b);
+	return b;
+}
+
+/* A small process, copied whole now: the background copy needs nothing of
+ * it later. 1: copied; 0: not small, or past the budget. */
+static int precopy_small(struct dump_ctx *ctx, size_t i)
+{
+	struct snapshot *s = ctx->snap_state;
+	struct snap_proc *sp = &s->procs[i];
+	uint64_t own = own_bytes(ctx, i), before = s->small_copied;
+	int r = 0;
+
+	if (own > SNAP_SMALL || s->small_copied + own > SNAP_SMALL_TOTAL)
+		return 0;
+	for (size_t k = 0; k < sp->nv && r >= 0; k++)
+		r = precopy_vma(s, sp, &sp->v[k], parent_vma(ctx, i, &sp->v[k]), &s->small_copied, SNAP_SMALL_TOTAL);
+	if (r < 0) {
+		/* its copies so far are kept (snapshot_read takes them first) */
+		s->small_copied = before;
+		return r == -E2BIG ? 0 : r;
+	}
+	s->nsmall++;
+	return 1;
+}
+
+/* Anonymous private memory is registered; the rest (file-backed private
+ * mappings, which userfaultfd cannot write-protect), and mappings with
+ * little of their own, are copied now. */
+static int snap_protect_proc(struct dump_ctx *ctx, size_t i)
+{
+	struct snapshot *s = ctx->snap_state;
+	struct snap_proc *sp = &s->procs[i];
+	size_t k;
 	int r;
 
 	for (k = 0; k < sp->nv; k++) {
 		struct snap_vma *v = &sp->v[k];
 		struct uffdio_register reg = { .range = { .start = v->start, .len = v->end - v->start },
 					       .mode = UFFDIO_REGISTER_MODE_WP };
-		size_t n = (v->end - v->start) / PAGE_SZ;
+		uint64_t own = own_vma_bytes(ctx, i, v, SNAP_SMALL_VMA);
+		uint64_t before = s->small_copied;
+
+		if (own <= SNAP_SMALL_VMA && s->small_copied + own <= SNAP_SMALL_TOTAL) {
+			r = precopy_vma(s, sp, v, parent_vma(ctx, i, v), &s->small_copied, SNAP_SMALL_TOTAL);
+			if (r >= 0)
+				continue;
+			if (r != -E2BIG)
+				return r;
+			s->small_copied = before;   /* its copies so far are kept */
+		}
 
 		if (ioctl(sp->uffd, UFFDIO_REGISTER, &reg) == 0) {
 			r = wp_range(sp->uffd, v->start, v->end - v->start, true);
@@ -252,19 +415,9 @@ static int snap_protect_proc(struct snapshot *s, struct snap_proc *sp)
 			v->wp = true;
 			continue;
 		}
-		for (i = 0; i < n; i++) {
-			if (!wanted(v->pme[i]))
-				continue;
-			if (s->precopied >= SNAP_PRECOPY_MAX)
-				return -E2BIG;
-			v->copy[i] = malloc(PAGE_SZ);
-			if (!v->copy[i])
-				return -ENOMEM;
-			r = rtask_read(sp->pid, v->start + i * PAGE_SZ, v->copy[i], PAGE_SZ);
-			if (r < 0)
-				return r;
-			s->precopied += PAGE_SZ;
-		}
+		r = precopy_vma(s, sp, v, NULL, &s->precopied, SNAP_PRECOPY_MAX);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -300,7 +453,7 @@ static void on_write_fault(struct snapshot *s, struct snap_proc *sp, uint64_t ad
 
 		if (!test_bit(v->done, i) && !v->copy[i] && wanted(v->pme[i])) {
 			v->copy[i] = malloc(PAGE_SZ);
-			r = v->copy[i] ? rtask_read(sp->pid, addr, v->copy[i], PAGE_SZ) : -ENOMEM;
+			r = v->copy[i] ? mem_read(sp, addr, v->copy[i], PAGE_SZ) : -ENOMEM;
 			if (r < 0) {
 				free(v->copy[i]);
 				v->copy[i] = NULL;
@@ -427,12 +580,40 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 			fall_back(s, "shared memory saved after a task's pages");
 			goto frozen;
 		}
-	for (i = 0; i < s->nprocs && r >= 0; i++) {
+	/* every pagemap first: a child's own pages are told from its parent's */
+	for (i = 0; i < s->nprocs; i++) {
+		struct snap_proc *sp = &s->procs[i];
+		char path[64];
+
+		if (ctx->procs[i].zombie)
+			continue;
+		sp->pid = ctx->procs[i].pid;
+		snprintf(path, sizeof(path), "/proc/%d/mem", sp->pid);
+		sp->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+		r = sp->mem_fd < 0 ? -errno : snap_collect(ctx, i);
+		if (r < 0) {
+			fall_back(s, "task %d: reading its pagemap: %s", sp->pid, strerror(-r));
+			goto frozen;
+		}
+	}
+	for (i = 0; i < s->nprocs; i++) {
 		struct snap_proc *sp = &s->procs[i];
 		struct uffdio_api api = { .api = UFFD_API, .features = SNAP_FEATURES };
 
 		if (ctx->procs[i].zombie)
 			continue;
+		r = precopy_small(ctx, i);
+		if (r < 0) {
+			fall_back(s, "task %d: copying its memory: %s", sp->pid, strerror(-r));
+			goto frozen;
+		}
+		if (r > 0) {
+			/* nothing of it is protected: its userfaultfd is not needed */
+			if (sp->uffd >= 0)
+				close(sp->uffd);
+			sp->uffd = -1;
+			continue;
+		}
 		if (sp->uffd < 0) {
 			fall_back(s, "task %d has no userfaultfd", ctx->procs[i].pid);
 			goto frozen;
@@ -441,12 +622,7 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 			fall_back(s, "this kernel's userfaultfd lacks write-protection of unpopulated memory or its events (%m)");
 			goto frozen;
 		}
-		r = snap_collect(ctx, i);
-		if (r < 0) {
-			fall_back(s, "task %d: reading its pagemap: %s", sp->pid, strerror(-r));
-			goto frozen;
-		}
-		r = snap_protect_proc(s, sp);
+		r = snap_protect_proc(ctx, i);
 		if (r == -E2BIG) {
 			fall_back(s, "more than %llu MiB of memory userfaultfd cannot protect", SNAP_PRECOPY_MAX >> 20);
 			goto frozen;
@@ -456,6 +632,10 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 			goto frozen;
 		}
 	}
+	if (s->small_copied)
+		log_info("checkpoint: %zu small processes and small mappings (%llu KiB) copied while stopped", s->nsmall,
+			 (unsigned long long)(s->small_copied >> 10));
+	r = 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (s->wake_fd < 0) {
 		fall_back(s, "eventfd: %m");
@@ -503,7 +683,11 @@ int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 	/* Read first, then take the saved copies: a page the handler let go
 	 * during the read was saved before it was let go. */
 	if (v->wp)
-		r = rtask_read(p->pid, addr, buf, nr * PAGE_SZ);
+		r = mem_read(sp, addr, buf, nr * PAGE_SZ);
+	if (r == -ESRCH)
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, ESRCH, "task %d: it exited or exec'd before the background "
+			       "copy read its memory (more than %llu MiB of its own, too much to copy while stopped)",
+			       p->pid, SNAP_SMALL >> 20);
 	if (r < 0)
 		return r;
 	i0 = (addr - v->start) / PAGE_SZ;
@@ -566,6 +750,9 @@ int snapshot_end(struct dump_ctx *ctx)
 	for (i = 0; i < s->nprocs; i++) {
 		struct snap_proc *sp = &s->procs[i];
 
+		if (sp->mem_fd >= 0)
+			close(sp->mem_fd);
+		sp->mem_fd = -1;
 		if (sp->uffd < 0)
 			continue;
 		/* Unregistering clears the protection; closing wakes any thread
@@ -621,6 +808,7 @@ void snapshot_free(struct dump_ctx *ctx)
 		free(sp->v);
 	}
 	free(s->procs);
+	free(s->batch);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	ctx->snap_state = NULL;

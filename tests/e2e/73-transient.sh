@@ -8,9 +8,8 @@
 # restart; the workload checks itself after each.
 . "$(dirname "$0")/lib.sh"
 
-# The retry is a matter of the freeze: the copy is made while stopped. A
-# background copy of this container fails whenever one of its short-lived
-# processes exits before its pages were read, which is not what is tested.
+# The retry is a matter of the freeze: the copy is made while stopped
+# (57-snapshot takes background copies of this workload).
 export CKPTD_SNAPSHOT=frozen
 start_ckptd
 command -v dash >/dev/null || skip "no dash"
