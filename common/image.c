@@ -196,6 +196,7 @@ void image_writer_free(struct image_writer *w)
 	macpipe_free(&w->mp);
 	mac_free(&w->mac);
 	mac_free(&w->gmac);
+	explicit_bzero(w->page_key, sizeof(w->page_key));
 	w->keyed = false;
 	free(w->scratch);
 	w->scratch = NULL;
@@ -370,20 +371,31 @@ int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessag
 	return image_write_record(w, type, w->scratch, (size_t)len);
 }
 
-/* A page key of this image alone: a fresh salt; one IV with it. */
+/* The page MAC of segment seg: from one MAC record to the next. */
+static int page_mac_segment(struct mac_state *g, const uint8_t key[MAC_KEY_LEN], const uint8_t base_iv[MAC_PAGE_IV_LEN],
+			    uint32_t seg)
+{
+	uint8_t iv[MAC_PAGE_IV_LEN];
+
+	/* 2^32 segments would bring back the first nonce */
+	if (seg == UINT32_MAX)
+		return -EOVERFLOW;
+	mac_free(g);
+	mac_gmac_iv(base_iv, seg, iv);
+	return mac_gmac_init(g, key, iv);
+}
+
+/* A page key of this image alone: a fresh salt and base IV. */
 static int image_writer_page_key(struct image_writer *w, const struct mac_key *key)
 {
-	uint8_t pk[MAC_KEY_LEN];
 	int r;
 
 	if (getrandom(w->page_salt, sizeof(w->page_salt), 0) != sizeof(w->page_salt) ||
 	    getrandom(w->page_iv, sizeof(w->page_iv), 0) != sizeof(w->page_iv))
 		return errno ? -errno : -EIO;
-	r = mac_page_key(key->key, w->page_salt, pk);
-	if (r >= 0)
-		r = mac_gmac_init(&w->gmac, pk, w->page_iv);
-	explicit_bzero(pk, sizeof(pk));
-	return r;
+	r = mac_page_key(key->key, w->page_salt, w->page_key);
+	w->page_seg = 0;
+	return r < 0 ? r : page_mac_segment(&w->gmac, w->page_key, w->page_iv, 0);
 }
 
 int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
@@ -408,7 +420,8 @@ int image_writer_set_key(struct image_writer *w, const struct mac_key *key)
 }
 
 /* The Mac of everything written so far, into m (mac, pf: its storage):
- * the page MAC's tag, then the HMAC of the records and the page fields. */
+ * the tag of the page MAC's segment since the last MAC, then the HMAC of
+ * the records and the page fields; the next segment starts. */
 static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[MAC_LEN], struct image_page_fields *pf)
 {
 	int r = macpipe_wait(&w->mp);
@@ -419,6 +432,8 @@ static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[
 		r = mac_gmac_peek(&w->gmac, pf->tag);
 	if (r >= 0)
 		r = mac_peek_with(&w->mac, pf, sizeof(*pf), mac);
+	if (r >= 0)
+		r = page_mac_segment(&w->gmac, w->page_key, w->page_iv, ++w->page_seg);
 	if (r < 0)
 		return r;
 	m->key_id = (ProtobufCBinaryData){ .len = MAC_KEY_ID_LEN, .data = w->key_id };
@@ -530,6 +545,7 @@ static void image_mac_drop(struct image_reader *r)
 	for (size_t i = 0; i < r->ncand; i++)
 		mac_free(&r->cand[i].st);
 	mac_free(&r->gmac);
+	explicit_bzero(r->page_key, sizeof(r->page_key));
 	r->page_keyed = false;
 	if (r->cand)
 		explicit_bzero(r->cand, r->ncand * sizeof(*r->cand));
@@ -723,12 +739,11 @@ static const char *image_page_fields(const Ckpt__Img__Mac *m, struct image_page_
  * MAC's salt and IV: from here on page payloads go to that page MAC. */
 static int image_page_mac_start(struct image_reader *r, const struct image_page_fields *pf)
 {
-	uint8_t pk[MAC_KEY_LEN];
-	int ret = mac_page_key(r->cand[0].key.key, pf->salt, pk);
+	int ret = mac_page_key(r->cand[0].key.key, pf->salt, r->page_key);
 
+	r->page_seg = 0;
 	if (ret >= 0)
-		ret = mac_gmac_init(&r->gmac, pk, pf->iv);
-	explicit_bzero(pk, sizeof(pk));
+		ret = page_mac_segment(&r->gmac, r->page_key, pf->iv, 0);
 	if (ret < 0)
 		return ret;
 	memcpy(r->page_salt, pf->salt, sizeof(r->page_salt));
@@ -737,7 +752,8 @@ static int image_page_mac_start(struct image_reader *r, const struct image_page_
 	return 0;
 }
 
-/* The page payloads read so far against the tag a verified MAC holds. */
+/* The page payloads since the last MAC against the tag a verified MAC
+ * holds; the next segment starts. */
 static int image_page_mac_check(struct image_reader *r, const struct image_page_fields *pf, const char *hex)
 {
 	uint8_t tag[MAC_PAGE_TAG_LEN];
@@ -751,6 +767,8 @@ static int image_page_mac_check(struct image_reader *r, const struct image_page_
 	if (!mac_tag_equal(tag, pf->tag))
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: the page MAC (AES-256-GMAC) does not "
 				  "match: page data altered since it was written)", hex);
+	if (page_mac_segment(&r->gmac, r->page_key, r->page_iv, ++r->page_seg) < 0)
+		return image_fail(r, -EIO, "computing the image's page MAC failed");
 	return 0;
 }
 

@@ -126,6 +126,8 @@ struct image_writer {
 	struct mac_state gmac;   /* the page MAC, of page payloads */
 	uint8_t page_salt[MAC_PAGE_SALT_LEN];
 	uint8_t page_iv[MAC_PAGE_IV_LEN];
+	uint8_t page_key[MAC_KEY_LEN];
+	uint32_t page_seg;       /* segments the MACs out so far ended */
 	struct macpipe mp;       /* ... fed page records on a second thread */
 	uint8_t key_id[MAC_KEY_ID_LEN];
 	bool compress;           /* PAGES go out as ZPAGES where they shrink */
@@ -179,6 +181,8 @@ struct image_reader {
 	struct mac_state gmac;   /* the page MAC under the key that MAC named */
 	uint8_t page_salt[MAC_PAGE_SALT_LEN];
 	uint8_t page_iv[MAC_PAGE_IV_LEN];
+	uint8_t page_key[MAC_KEY_LEN];
+	uint32_t page_seg;       /* segments the verified MACs ended */
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
 	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
 				  * or show an image must keep them */

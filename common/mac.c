@@ -85,6 +85,13 @@ int mac_gmac_init(struct mac_state *s, const uint8_t page_key[MAC_KEY_LEN], cons
 	return mac_start(s, mac_gmac(), page_key, MAC_KEY_LEN, params);
 }
 
+void mac_gmac_iv(const uint8_t base[MAC_PAGE_IV_LEN], uint32_t seg, uint8_t ret[MAC_PAGE_IV_LEN])
+{
+	memcpy(ret, base, MAC_PAGE_IV_LEN);
+	for (int i = 0; i < 4; i++)
+		ret[MAC_PAGE_IV_LEN - 1 - i] ^= (uint8_t)(seg >> (8 * i));
+}
+
 int mac_page_key(const uint8_t key[MAC_KEY_LEN], const uint8_t salt[MAC_PAGE_SALT_LEN], uint8_t ret[MAC_KEY_LEN])
 {
 	static const char label[] = "ckptd page mac";

@@ -46,7 +46,10 @@ int mac_peek_with(const struct mac_state *s, const void *extra, size_t len, uint
 /* The page MAC: AES-256-GMAC (GCM with the data as its only AAD) over the
  * page payloads of one image, under a key used for that image alone:
  * HMAC-SHA256(image key, "ckptd page mac" || salt), salt random per image.
- * One key, one IV, one stream: the GCM nonce is never used twice. */
+ * Each MAC record of the image ends a segment: its tag covers the page
+ * payloads since the MAC before it, under a nonce of that segment alone
+ * (mac_gmac_iv), so no nonce ever gives two tags; the HMAC, which covers
+ * every tag, fixes the order of the segments. */
 #define MAC_PAGE_SALT_LEN 32
 #define MAC_PAGE_IV_LEN 12
 #define MAC_PAGE_TAG_LEN 16
@@ -55,6 +58,9 @@ int mac_page_key(const uint8_t key[MAC_KEY_LEN], const uint8_t salt[MAC_PAGE_SAL
 /* s runs AES-256-GMAC under page_key and iv; fed with mac_update, ended
  * with mac_free. */
 int mac_gmac_init(struct mac_state *s, const uint8_t page_key[MAC_KEY_LEN], const uint8_t iv[MAC_PAGE_IV_LEN]);
+/* The nonce of segment seg: the image's random IV with seg (big endian)
+ * XORed into its last four bytes. */
+void mac_gmac_iv(const uint8_t base[MAC_PAGE_IV_LEN], uint32_t seg, uint8_t ret[MAC_PAGE_IV_LEN]);
 /* The tag of everything fed so far; s can go on being fed. */
 int mac_gmac_peek(const struct mac_state *s, uint8_t ret[MAC_PAGE_TAG_LEN]);
 /* Constant-time equality of two tags. */

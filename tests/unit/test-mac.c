@@ -504,6 +504,94 @@ static void test_copy(void **state)
 	image_writer_free(&w);
 }
 
+/* The page tag of one segment as the reader must find it. */
+static void gmac_of(const uint8_t pk[MAC_KEY_LEN], const uint8_t base[MAC_PAGE_IV_LEN], uint32_t seg, const void *data,
+		    size_t len, uint8_t ret[MAC_PAGE_TAG_LEN])
+{
+	uint8_t iv[MAC_PAGE_IV_LEN];
+	struct mac_state s;
+
+	mac_gmac_iv(base, seg, iv);
+	assert_int_equal(mac_gmac_init(&s, pk, iv), 0);
+	if (len)
+		assert_int_equal(mac_update(&s, data, len), 0);
+	assert_int_equal(mac_gmac_peek(&s, ret), 0);
+	mac_free(&s);
+}
+
+/* A Mac's page fields, from the nth MAC record or (nth < 0) the tail. */
+static void page_fields_of(int fd, int nth, uint8_t salt[MAC_PAGE_SALT_LEN], uint8_t iv[MAC_PAGE_IV_LEN],
+			   uint8_t tag[MAC_PAGE_TAG_LEN])
+{
+	off_t off = record_of(fd, nth < 0 ? IMG_TAIL : IMG_MAC, nth < 0 ? 0 : nth);
+	struct image_rec_hdr h;
+	unsigned char buf[512];
+	Ckpt__Img__Tail *t = NULL;
+	Ckpt__Img__Mac *m;
+
+	assert_true(off >= 0);
+	assert_int_equal(pread(fd, &h, HDR, off), (ssize_t)HDR);
+	assert_true(le64toh(h.length) <= sizeof(buf));
+	assert_int_equal(pread(fd, buf, le64toh(h.length), off + HDR), (ssize_t)le64toh(h.length));
+	if (nth < 0) {
+		t = ckpt__img__tail__unpack(NULL, le64toh(h.length), buf);
+		assert_non_null(t);
+		m = t->mac;
+	} else {
+		m = ckpt__img__mac__unpack(NULL, le64toh(h.length), buf);
+	}
+	assert_non_null(m);
+	memcpy(salt, m->page_salt.data, MAC_PAGE_SALT_LEN);
+	memcpy(iv, m->page_iv.data, MAC_PAGE_IV_LEN);
+	memcpy(tag, m->page_tag.data, MAC_PAGE_TAG_LEN);
+	if (t)
+		ckpt__img__tail__free_unpacked(t, NULL);
+	else
+		ckpt__img__mac__free_unpacked(m, NULL);
+}
+
+/* Each MAC's tag covers the page payloads since the MAC before it, under
+ * a nonce of its own: one nonce giving two tags (of the empty prefix and
+ * of the whole stream) would give away GHASH's key and let pages be
+ * forged. write_image(.., true): MAC (before any page), PAGES, MAC,
+ * PAGES, tail. */
+static void test_segment_nonces(void **state)
+{
+	static unsigned char pages[NPAGES * 4096];
+	uint8_t salt[3][MAC_PAGE_SALT_LEN], iv[3][MAC_PAGE_IV_LEN], tag[3][MAC_PAGE_TAG_LEN];
+	uint8_t pk[MAC_KEY_LEN], want[MAC_PAGE_TAG_LEN], a[MAC_PAGE_IV_LEN], b[MAC_PAGE_IV_LEN];
+	struct mac_key key;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pages); i++)
+		pages[i] = (unsigned char)(i * 7 + 3);
+	key_make(&key, 0x77);
+	fd = write_image(&key, true);
+	page_fields_of(fd, 0, salt[0], iv[0], tag[0]);
+	page_fields_of(fd, 1, salt[1], iv[1], tag[1]);
+	page_fields_of(fd, -1, salt[2], iv[2], tag[2]);
+	close(fd);
+	assert_memory_equal(salt[0], salt[2], MAC_PAGE_SALT_LEN);
+	assert_memory_equal(iv[0], iv[2], MAC_PAGE_IV_LEN);
+	assert_int_equal(mac_page_key(key.key, salt[0], pk), 0);
+	gmac_of(pk, iv[0], 0, NULL, 0, want);
+	assert_memory_equal(tag[0], want, sizeof(want));
+	gmac_of(pk, iv[0], 1, pages, sizeof(pages), want);
+	assert_memory_equal(tag[1], want, sizeof(want));
+	gmac_of(pk, iv[0], 2, pages, sizeof(pages), want);
+	assert_memory_equal(tag[2], want, sizeof(want));
+	/* segment nonces: the base for 0, distinct after */
+	mac_gmac_iv(iv[0], 0, a);
+	assert_memory_equal(a, iv[0], MAC_PAGE_IV_LEN);
+	mac_gmac_iv(iv[0], 1, a);
+	mac_gmac_iv(iv[0], 2, b);
+	assert_memory_not_equal(a, iv[0], MAC_PAGE_IV_LEN);
+	assert_memory_not_equal(a, b, MAC_PAGE_IV_LEN);
+	mac_gmac_iv(iv[0], 0x01000000, b);
+	assert_memory_not_equal(b, iv[0], MAC_PAGE_IV_LEN);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key),
 		cmocka_unit_test(test_flipped_byte),
 		cmocka_unit_test(test_copy),
+		cmocka_unit_test(test_segment_nonces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
