@@ -103,6 +103,16 @@ static bool wanted(uint64_t pme)
 	return (pme & PM_SWAP) || ((pme & PM_PRESENT) && !(pme & PM_FILE));
 }
 
+/* Page i of v may go into the image: wanted, or present in a private
+ * anonymous mapping, where the page job writes every present page
+ * whatever else pagemap says of it. The fault and loss handlers ask the
+ * same question as the copy, so no page the image takes can be written
+ * before it was saved. */
+static bool needed(const struct snap_vma *v, size_t i)
+{
+	return wanted(v->pme[i]) || (v->anon && (v->pme[i] & PM_PRESENT));
+}
+
 static struct snapshot *snap_get(struct dump_ctx *ctx)
 {
 	struct snapshot *s = ctx->snap_state;
@@ -283,7 +293,7 @@ static bool own_page(const struct snap_vma *v, const struct snap_vma *pv, size_t
 {
 	uint64_t a = v->pme[i], b;
 
-	if (!wanted(a) && !(v->anon && (a & PM_PRESENT)))
+	if (!needed(v, i))
 		return false;
 	if (!pv)
 		return true;
@@ -451,7 +461,7 @@ static void on_write_fault(struct snapshot *s, struct snap_proc *sp, uint64_t ad
 	if (v && v->wp) {
 		size_t i = (addr - v->start) / PAGE_SZ;
 
-		if (!test_bit(v->done, i) && !v->copy[i] && wanted(v->pme[i])) {
+		if (!test_bit(v->done, i) && !v->copy[i] && needed(v, i)) {
 			v->copy[i] = malloc(PAGE_SZ);
 			r = v->copy[i] ? mem_read(sp, addr, v->copy[i], PAGE_SZ) : -ENOMEM;
 			if (r < 0) {
@@ -488,7 +498,7 @@ static void on_lost(struct snapshot *s, struct snap_proc *sp, uint64_t start, ui
 
 		for (; a < b; a += PAGE_SZ) {
 			i = (a - v->start) / PAGE_SZ;
-			if (wanted(v->pme[i]) && !test_bit(v->done, i) && !v->copy[i]) {
+			if (needed(v, i) && !test_bit(v->done, i) && !v->copy[i]) {
 				snap_error(s, -EBUSY, "task %d: the program %s memory at %#lx-%#lx while it was being "
 					   "copied", sp->pid, what, (unsigned long)start, (unsigned long)end);
 				break;
