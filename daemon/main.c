@@ -188,11 +188,24 @@ static int parse_argv(int argc, char **argv)
  * loop_nice applies. Either way SCHED_RESET_ON_FORK makes every process it
  * forks (workers, container inits, hooks) start at SCHED_OTHER, nice 0, so
  * nothing it runs for others inherits the precedence. */
+/* Real-time tasks held to a share of each period? Without it (-1) a loop
+ * gone runaway at SCHED_RR would keep its CPU from everyone else. */
+static bool rt_throttled(void)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/sys/kernel/sched_rt_runtime_us", "re");
+	long us = -1;
+
+	return f && fscanf(f, "%ld", &us) == 1 && us >= 0;
+}
+
 static void loop_priority(int rt_priority, int nice)
 {
 	struct sched_param sp = { .sched_priority = rt_priority };
 
-	if (rt_priority > 0) {
+	if (rt_priority > 0 && !rt_throttled()) {
+		log_warn("loop_rt_priority: sched_rt_runtime_us is -1 (no real-time throttling): the event loop runs "
+			 "at loop_nice %d instead", nice);
+	} else if (rt_priority > 0) {
 		if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) == 0)
 			return;
 		log_warn("loop_rt_priority: SCHED_RR %d: %m; the event loop runs at loop_nice %d instead",
