@@ -78,7 +78,9 @@ bool borrow_begin(const struct cgroup *cg)
 	return true;
 }
 
-static int held_add(pid_t tid)
+/* Room for one more held task, made before it is seized: a task seized
+ * and then not recorded would stay traced with no one to let it go. */
+static int held_room(void)
 {
 	if (B.nheld == B.hcap) {
 		size_t cap = B.hcap ? 2 * B.hcap : 8;
@@ -89,7 +91,6 @@ static int held_add(pid_t tid)
 		B.held = n;
 		B.hcap = cap;
 	}
-	B.held[B.nheld++] = tid;
 	return 0;
 }
 
@@ -119,12 +120,15 @@ static int hold_bystanders(void)
 
 		if (end == p || *end != '\n' || v <= 0 || v > INT32_MAX)
 			return -EINVAL;
+		r = held_room();
+		if (r < 0)
+			return r;
 		if (ptrace(PTRACE_SEIZE, (pid_t)v, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
 			continue;
-		r = held_add(v);
-		if (r < 0 || ptrace(PTRACE_INTERRUPT, (pid_t)v, NULL, NULL) < 0) {
+		B.held[B.nheld++] = (pid_t)v;
+		if (ptrace(PTRACE_INTERRUPT, (pid_t)v, NULL, NULL) < 0) {
 			/* not stopped: let go by its trap at the end (release_bystanders) */
-			return r < 0 ? r : -errno;
+			return -errno;
 		}
 	}
 	for (i = 0; i < B.nheld;) {
