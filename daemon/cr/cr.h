@@ -139,6 +139,7 @@ struct cr_tcp_conn {
 	int family;
 	uint8_t src[16], dst[16];
 	uint16_t sport, dport;
+	uint32_t cookie[2];      /* sock_diag's: this socket, not its listener */
 };
 
 struct cr_net_ops {

@@ -64,6 +64,7 @@ struct pend_ent {
 	uint32_t ino;
 	uint32_t rqueue;              /* unread bytes; a listener's: its accept queue */
 	uint32_t age_ms;              /* since its last data (a child's creation) */
+	uint32_t cookie[2];           /* sock_diag's, for SOCK_DESTROY */
 };
 
 struct tcp_pend {
@@ -123,6 +124,7 @@ static int add_ent(const struct nlmsghdr *h, void *arg)
 	e->state = m->idiag_state;
 	e->ino = m->idiag_inode;
 	e->rqueue = m->idiag_rqueue;
+	memcpy(e->cookie, m->id.idiag_cookie, sizeof(e->cookie));
 	a = sock_diag_attr((const char *)m + NLMSG_ALIGN(sizeof(*m)), h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)), INET_DIAG_INFO);
 	if (a && a->nla_len >= NLA_HDRLEN + offsetof(struct tcp_info, tcpi_last_data_recv) + sizeof(uint32_t)) {
 		const struct tcp_info *ti = (const void *)((const char *)a + NLA_HDRLEN);
@@ -348,6 +350,7 @@ static int reset_later(struct sock_dump *sd, struct tcp_pend *t, const struct pe
 	*e = (struct cr_tcp_conn){ .family = v4 ? AF_INET : AF_INET6, .sport = c->k.sport, .dport = c->k.dport };
 	memcpy(e->src, c->k.src + (v4 ? 12 : 0), v4 ? 4 : 16);
 	memcpy(e->dst, c->k.dst + (v4 ? 12 : 0), v4 ? 4 : 16);
+	memcpy(e->cookie, c->cookie, sizeof(e->cookie));
 	log_info("task %d: fd %d: the connection from %s port %u, not accepted yet, is reset as the container ends "
 		 "(--tcp-pending=reset)", sd->pid, sd->fd, addr, c->k.dport);
 	return 0;
@@ -590,7 +593,9 @@ static int destroy(const struct cr_tcp_conn *e)
 		.idiag_states = ~0u,
 		.id.idiag_sport = htons(e->sport),
 		.id.idiag_dport = htons(e->dport),
-		.id.idiag_cookie = { INET_DIAG_NOCOOKIE, INET_DIAG_NOCOOKIE },
+		/* with no cookie, a child gone meanwhile would find its
+		 * listener by the same ports, and destroy that */
+		.id.idiag_cookie = { e->cookie[0], e->cookie[1] },
 	};
 	size_t alen = e->family == AF_INET ? 4 : 16;
 
