@@ -68,6 +68,9 @@ const struct sock_opt_desc sock_optab[] = {
 	 * set again with half of it, forced past the sysctl cap as it was */
 	{ 0, SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", SOPT_BUF, sizeof(int), SO_RCVBUFFORCE, SOPT_EARLY, false },
 	{ 0, SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", SOPT_BUF, sizeof(int), SO_SNDBUFFORCE, SOPT_EARLY, false },
+	/* which of the two the program set (SOCK_SNDBUF_LOCK, SOCK_RCVBUF_LOCK):
+	 * setting either locks it, so sock_opts_restore sets this after them */
+	INT(SOL_SOCKET, SO_BUF_LOCK, SOPT_EARLY),
 	STRUCT(SOL_SOCKET, SO_LINGER, struct linger),
 	STRUCT(SOL_SOCKET, SO_RCVTIMEO_OLD, struct timeval),
 	STRUCT(SOL_SOCKET, SO_SNDTIMEO_OLD, struct timeval),

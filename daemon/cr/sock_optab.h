@@ -25,6 +25,9 @@ struct sock_opt_desc {
 };
 
 #define SOCK_OPTAB_MAX 256   /* rows the table may have */
+/* SO_BUF_LOCK's bits: SOCK_SNDBUF_LOCK (1) and SOCK_RCVBUF_LOCK (2), set by
+ * SO_SNDBUF and SO_RCVBUF; TCP grows an unlocked buffer by itself */
+#define SOCK_BUF_LOCKS 3
 
 extern const struct sock_opt_desc sock_optab[];
 extern const size_t sock_optab_len;

@@ -154,9 +154,23 @@ int sock_opt_int(struct sock_dump *sd, int level, int name, int *ret)
 	return -ENOENT;
 }
 
+/* Setting SO_SNDBUF or SO_RCVBUF locks it (TCP no longer grows it by
+ * itself): the locks go back as they were, the program's, after both,
+ * whatever the image's order; none when it had none. */
+static int set_buf_locks(struct sock_restore *sr, int sk, int locks)
+{
+	char name[96];
+
+	if (setsockopt(sk, SOL_SOCKET, SO_BUF_LOCK, &locks, sizeof(locks)) < 0)
+		return cr_fail(sr->ctx->err, CR_ERR_KERNEL, errno, "%s: setting SO_BUF_LOCK",
+			       sock_name(sr->f, name, sizeof(name)));
+	return 0;
+}
+
 int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase)
 {
 	char name[96];
+	int locks = -1;   /* -1: no buffer size and no lock saved */
 
 	for (size_t i = 0; i < sr->s->n_opts; i++) {
 		const Ckpt__Img__SockOpt *o = sr->s->opts[i];
@@ -170,14 +184,20 @@ int sock_opts_restore(struct sock_restore *sr, int sk, enum sock_opt_phase phase
 				       sock_name(sr->f, name, sizeof(name)), o->level, o->name);
 		if (d->phase != (int)phase)
 			continue;
+		if (d->level == SOL_SOCKET && d->name == SO_BUF_LOCK) {
+			memcpy(&locks, val, sizeof(locks));
+			continue;
+		}
 		if (d->kind == SOPT_BUF) {
 			memcpy(&half, val, sizeof(half));
 			half /= 2;
 			val = &half;
+			if (locks < 0)
+				locks = 0;
 		}
 		if (setsockopt(sk, d->level, d->set_name ? d->set_name : d->name, val, len) < 0)
 			return cr_fail(sr->ctx->err, CR_ERR_KERNEL, errno, "%s: setting %s",
 				       sock_name(sr->f, name, sizeof(name)), d->label);
 	}
-	return 0;
+	return locks < 0 ? 0 : set_buf_locks(sr, sk, locks);
 }

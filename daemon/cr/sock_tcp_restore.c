@@ -8,6 +8,7 @@
 #include "sock.h"
 #include "macro.h"
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -124,6 +125,53 @@ static int fill_queue(struct sock_restore *sr, int sk, int queue, const Protobuf
 	return r;
 }
 
+/* The buffer sizes and locks a connection has while its queues go back. */
+struct tcp_bufs {
+	int snd, rcv;
+	int locks;   /* -1: SO_BUF_LOCK unknown to the kernel */
+};
+
+static int get_sol(int sk, int opt, int *v)
+{
+	socklen_t len = sizeof(*v);
+
+	return getsockopt(sk, SOL_SOCKET, opt, v, &len) < 0 ? -errno : 0;
+}
+
+/* A queue that fit the connection's buffers at checkpoint may not fit
+ * them as the kernel charges a repaired one (its own segments, each with
+ * its overhead): the send queue is refused past SO_SNDBUF (EAGAIN), the
+ * receive queue past SO_RCVBUF (ENOMEM). Both are raised for the time
+ * of the fill, from the sizes the program's options gave (set_bufs puts
+ * them back). */
+static int raise_bufs(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock *t, struct tcp_bufs *b)
+{
+	int big = (int)MIN((t->sndq.len + t->rcvq.len) * 2 + (1u << 20), (size_t)INT_MAX / 4);
+
+	if (get_sol(sk, SO_SNDBUF, &b->snd) < 0 || get_sol(sk, SO_RCVBUF, &b->rcv) < 0)
+		return fail(sr, errno, "reading its buffer sizes");
+	if (get_sol(sk, SO_BUF_LOCK, &b->locks) < 0)
+		b->locks = -1;
+	if (setsockopt(sk, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)) < 0 ||
+	    setsockopt(sk, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		return fail(sr, errno, "raising its buffers for its queues");
+	return 0;
+}
+
+/* The sizes as they read before (the kernel doubles what is set), and
+ * the locks: a buffer the program never sized stays TCP's to grow. */
+static int set_bufs(struct sock_restore *sr, int sk, const struct tcp_bufs *b)
+{
+	int snd = b->snd / 2, rcv = b->rcv / 2;
+
+	if (setsockopt(sk, SOL_SOCKET, SO_SNDBUFFORCE, &snd, sizeof(snd)) < 0 ||
+	    setsockopt(sk, SOL_SOCKET, SO_RCVBUFFORCE, &rcv, sizeof(rcv)) < 0)
+		return fail(sr, errno, "setting its buffer sizes back");
+	if (b->locks >= 0 && setsockopt(sk, SOL_SOCKET, SO_BUF_LOCK, &b->locks, sizeof(b->locks)) < 0)
+		return fail(sr, errno, "SO_BUF_LOCK");
+	return 0;
+}
+
 static int set_options(struct sock_restore *sr, int sk, const Ckpt__Img__TcpSock *t)
 {
 	struct tcp_repair_opt o[4];
@@ -226,6 +274,7 @@ static int restore_established(struct sock_restore *sr, int sk)
 	uint32_t rcv_nxt = t->rcv_seq - (sock_tcp_fin_rcvd(t->state) ? 1 : 0);
 	uint32_t snd_nxt = t->snd_seq - (sock_tcp_fin_sent(t->state) ? 1 : 0);
 	struct sockaddr_storage ss;
+	struct tcp_bufs bufs;
 	socklen_t len;
 	int r;
 
@@ -245,9 +294,13 @@ static int restore_established(struct sock_restore *sr, int sk)
 	if (r >= 0)
 		r = set_options(sr, sk, t);
 	if (r >= 0)
+		r = raise_bufs(sr, sk, t, &bufs);
+	if (r >= 0)
 		r = fill_queue(sr, sk, TCP_RECV_QUEUE, &t->rcvq);
 	if (r >= 0)
 		r = fill_queue(sr, sk, TCP_SEND_QUEUE, &t->sndq);
+	if (r >= 0)
+		r = set_bufs(sr, sk, &bufs);
 	if (r >= 0)
 		r = set_int(sr, sk, TCP_REPAIR_QUEUE, TCP_NO_QUEUE, "TCP_REPAIR_QUEUE");
 	if (r >= 0)

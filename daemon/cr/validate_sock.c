@@ -18,6 +18,7 @@
 static const char *check_opt(int family, int type, const Ckpt__Img__SockOpt *o)
 {
 	const struct sock_opt_desc *d = sock_opt_find(family, o->level, o->name);
+	int v;
 
 	if (!d || (d->nostream && type == SOCK_STREAM))
 		return "a socket option restart doesn't set";
@@ -29,7 +30,14 @@ static const char *check_opt(int family, int type, const Ckpt__Img__SockOpt *o)
 			return "a socket option whose name is too long or holds a NUL";
 		return NULL;
 	default:
-		return o->value.len == d->len ? NULL : "a socket option of the wrong size";
+		if (o->value.len != d->len)
+			return "a socket option of the wrong size";
+		if (o->level == SOL_SOCKET && o->name == SO_BUF_LOCK) {
+			memcpy(&v, o->value.data, sizeof(v));
+			if (v & ~SOCK_BUF_LOCKS)
+				return "SO_BUF_LOCK with bits other than the two buffer locks";
+		}
+		return NULL;
 	}
 }
 
