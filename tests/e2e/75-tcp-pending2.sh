@@ -104,6 +104,10 @@ out=$(ckctl checkpoint "$name" --tcp-pending=reset --leave-running 2>&1) &&
 log "refused: $out"
 echo "$out" | grep -q -- "--leave-running" || fail "the error does not name --leave-running: $out"
 expect_state "$name" running
+# --check says yes to what the checkpoint will do
+out=$(ckctl checkpoint "$name" --check --tcp-pending=reset 2>&1) ||
+	fail "checkpoint --check --tcp-pending=reset said no: $out"
+expect_state "$name" running
 [ ! -e "$WORK/reset.out" ] || fail "the host client's connection ended before the checkpoint: $(cat "$WORK/reset.out")"
 checkpoint_ct "$name" --tcp-pending reset
 wait "$client" || fail "the host client failed"
