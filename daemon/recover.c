@@ -200,12 +200,16 @@ static int recover(struct borrow_rec *rc, int dir_fd, const struct cgroup *cg, c
 	r = cgroup_freeze(cg, 10000);
 	if (r < 0)
 		return fail(why, len, r, "freezing cgroup %s: %s", cg->dir, strerror(-r));
+	/* every task checked before any is seized: on the v1 freezer a seize
+	 * carries EXITKILL, and a recovery that stopped part-way would end
+	 * the tasks it had seized (on cgroup2 they stay frozen) */
+	for (i = 0; i < rc->nt; i++)
+		if (!same_task(&rc->t[i]))
+			return fail(why, len, -ESRCH, "task %d (process %d): gone, or no longer the task that was checkpointed",
+				    rc->t[i].tid, rc->t[i].tgid);
 	for (i = 0; i < rc->nt; i++) {
 		struct borrow_rec_task *t = &rc->t[i];
 
-		if (!same_task(t))
-			return fail(why, len, -ESRCH, "task %d (process %d): gone, or no longer the task that was checkpointed",
-				    t->tid, t->tgid);
 		r = seize(t, cg->v1);
 		/* seized, it can't be reaped and its pid reused: check again */
 		if (r >= 0 && !same_task(t))
