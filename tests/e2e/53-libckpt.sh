@@ -38,9 +38,13 @@ pblibs=$(pkg-config --libs libprotobuf-c) || fail "pkg-config libprotobuf-c"
 cc -Wall -Werror -o "$TMP/example-static" "$REPO/tests/clients/ckpt-example.c" $cflags \
 	"$libdir/libckpt.a" $pblibs ||
 	fail "link the example against the static libckpt"
-ldd "$TMP/example-static" | grep -q libckpt && fail "the static example needs libckpt.so"
-LD_LIBRARY_PATH=$libdir ldd "$TMP/example" | grep -q "libckpt.so.2 => $root" ||
-	fail "the example does not load the installed libckpt.so.2"
+# ldd's whole output first: grep -q ending the pipe early would kill ldd
+# with SIGPIPE, a failure under pipefail
+deps=$(ldd "$TMP/example-static") || fail "ldd of the static example"
+grep -q libckpt <<<"$deps" && fail "the static example needs libckpt.so"
+deps=$(LD_LIBRARY_PATH=$libdir ldd "$TMP/example") || fail "ldd of the example"
+grep -q "libckpt.so.2 => $root" <<<"$deps" ||
+	fail "the example does not load the installed libckpt.so.2: $deps"
 
 start_ckptd
 LD_LIBRARY_PATH=$libdir "$TMP/example" "$SOCK" "$WL" "$WORK" "$P" >"$TMP/example.out" 2>&1 ||
