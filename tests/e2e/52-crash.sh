@@ -13,26 +13,8 @@
 # runs on; while it holds them, the tasks are put back from its record and
 # the container runs on as well.
 . "$(dirname "$0")/lib.sh"
-
-crash_ckptd() {
-	local i
-	for i in $(seq 100); do
-		kill -0 "$CKPTD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$CKPTD_PID" 2>/dev/null && fail "$1: ckptd did not die at its crash point"
-	# (the shell would report the SIGKILL it expected)
-	{ wait "$CKPTD_PID"; } 2>/dev/null
-	CKPTD_PID=
-}
-
-# after_recovery NAME POINT: nothing of the interrupted operation is left
-no_leftovers() {
-	local name=$1 point=$2 d=$STATE/containers/$1
-	[ -e "$d/intent" ] && fail "$point: the intent record of $name survived the recovery: $(cat "$d/intent")"
-	[ -n "$(find "$d/images" -name '*.tmp' 2>/dev/null)" ] && fail "$point: partial image left: $(ls "$d/images")"
-	return 0
-}
+# shellcheck source=tests/e2e/crash-lib.sh
+. "$(dirname "$0")/crash-lib.sh"
 
 cgroup_empty() {
 	local cg
@@ -98,32 +80,6 @@ done
 # task back. The container runs on, same processes, untraced, thawed, no
 # scratch mapping left, its own checks pass, and it checkpoints again.
 # kill-both kills ckptd with the worker: the next ckptd recovers at start.
-
-# maps_of NAME: every task's mappings, by host pid
-maps_of() {
-	local pid
-	for pid in $(tree_host_pids "$1"); do
-		echo "## $pid"
-		cat "/proc/$pid/maps"
-	done
-}
-
-put_back() {
-	local name=$1 wl=$2 what=$3 before=$4 pid=$5
-	[ -e "$STATE/containers/$name/borrowed" ] && fail "$what: the borrow record survived: $(cat "$STATE/containers/$name/borrowed")"
-	check_tree_running "$name"
-	[ "$(host_pid "$name")" = "$pid" ] || fail "$what: $name has a new host pid"
-	maps_of "$name" > "$TMP/maps.after"
-	diff -u "$before" "$TMP/maps.after" >&2 || fail "$what: the tasks' mappings changed (a scratch mapping left?)"
-	[ "$(images_count "$name")" = 0 ] || fail "$what: an image was stored: $(ckctl images "$name")"
-	verify_ct "$name" "$wl"
-	# a ckptd without the fault checkpoints it
-	ckptd_stop
-	start_ckptd
-	checkpoint_ct "$name"
-	restart_ct "$name"
-	verify_ct "$name" "$wl"
-}
 
 for spec in ckpt-frozen:counter ckpt-borrowed:counter ckpt-injecting:threads ckpt-batched:threads; do
 	point=${spec%%:*} wl=${spec#*:}

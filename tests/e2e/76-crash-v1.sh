@@ -12,6 +12,8 @@
 # container runs on, same processes, untraced, THAWED, no scratch mapping
 # left, its own checks pass, and it checkpoints and restarts again.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/crash-lib.sh
+. "$(dirname "$0")/crash-lib.sh"
 
 V1=$(cg1_freezer_mount)
 [ -n "$V1" ] || skip "no v1 freezer hierarchy"
@@ -22,24 +24,6 @@ for cg in "${E2E_CGROUPS[@]}"; do
 	esac
 done
 [ "${have_v1:-0}" = 1 ] || skip "no v1 freezer cgroup for ckptd"
-
-crash_ckptd() {
-	local i
-	for i in $(seq 100); do
-		kill -0 "$CKPTD_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$CKPTD_PID" 2>/dev/null && fail "$1: ckptd did not die at its crash point"
-	{ wait "$CKPTD_PID"; } 2>/dev/null
-	CKPTD_PID=
-}
-
-no_leftovers() {
-	local name=$1 point=$2 d=$STATE/containers/$1
-	[ -e "$d/intent" ] && fail "$point: the intent record of $name survived the recovery: $(cat "$d/intent")"
-	[ -n "$(find "$d/images" -name '*.tmp' 2>/dev/null)" ] && fail "$point: partial image left: $(ls "$d/images")"
-	return 0
-}
 
 # in_v1 NAME: the container's tasks are in its own v1 freezer cgroup
 in_v1() {
@@ -63,32 +47,7 @@ init_untraced() {
 	done
 }
 
-maps_of() {
-	local pid
-	for pid in $(tree_host_pids "$1"); do
-		echo "## $pid"
-		cat "/proc/$pid/maps"
-	done
-}
-
-put_back() {
-	local name=$1 wl=$2 what=$3 before=$4 pid=$5
-	[ -e "$STATE/containers/$name/borrowed" ] && fail "$what: the borrow record survived: $(cat "$STATE/containers/$name/borrowed")"
-	check_tree_running "$name"
-	init_untraced "$name"
-	in_v1 "$name"
-	[ "$(host_pid "$name")" = "$pid" ] || fail "$what: $name has a new host pid"
-	maps_of "$name" > "$TMP/maps.after"
-	diff -u "$before" "$TMP/maps.after" >&2 || fail "$what: the tasks' mappings changed (a scratch mapping left?)"
-	[ "$(images_count "$name")" = 0 ] || fail "$what: an image was stored: $(ckctl images "$name")"
-	verify_ct "$name" "$wl"
-	ckptd_stop
-	start_ckptd
-	checkpoint_ct "$name"
-	restart_ct "$name"
-	in_v1 "$name"
-	verify_ct "$name" "$wl"
-}
+put_back_checks() { init_untraced "$1"; in_v1 "$1"; }
 
 start_wl() {
 	run_ct "$1" "$WL/$2"
