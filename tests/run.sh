@@ -136,7 +136,7 @@ if [ $unit = 1 ]; then
 
 	# libFuzzer harnesses, run by e2e 27-fuzz
 	if command -v clang >/dev/null; then
-		if CC=clang build "$BUILD_FUZZ" --target fuzz-image --target fuzz-proc --target fuzz-rpc \
+		if CC=clang build "$BUILD_FUZZ" --target fuzz-image --target fuzz-proc --target fuzz-rpc --target fuzz-spawn \
 			-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCKPT_FUZZ=ON; then
 			ok "build (fuzz)"
 		else

@@ -55,6 +55,60 @@ struct spawn_req {
 #define SPAWN_MAX_POOL (1u << 16)
 #define SPAWN_MAX_FD_NR CR_MAX_FD_NR
 
+/* The wire format: one SOCK_SEQPACKET datagram per request, a reply to
+ * each (the worker and init are the same binary). */
+#define SPAWN_MAGIC 0x4e505343u   /* "CSPN" */
+enum { SPAWN_OP_POOL = 1, SPAWN_OP_SPAWN = 2, SPAWN_OP_DROP = 3, SPAWN_OP_NS = 4, SPAWN_OP_SEM = 5 };
+
+struct spawn_head {
+	uint32_t magic, op;
+	/* POOL: fds ride along, for slots first..first+n-1 */
+	int32_t base;
+	uint32_t first, n;
+	/* SPAWN: the cwd fd rides along, then nfds entries follow */
+	int32_t pid, pgid, sid, exit_signal;
+	uint32_t umask;
+	uint32_t nfds;
+};
+/* POOL and DROP requests end here */
+#define SPAWN_HEAD_MIN offsetof(struct spawn_head, pid)
+
+struct spawn_fd_wire {
+	int32_t target;
+	uint32_t slot, cloexec;
+};
+
+struct spawn_msg {
+	struct spawn_head h;
+	struct spawn_fd_wire fds[SPAWN_MAX_FDS];
+};
+
+struct spawn_ns_msg {
+	uint32_t magic, op;
+	struct cr_ns_config cfg;
+};
+
+struct spawn_sem_msg {
+	uint32_t magic, op;
+	struct cr_sem_set set;
+};
+
+/* Most fds one request may carry (a POOL chunk, a SPAWN's cwd). */
+#define SPAWN_MAX_RECV (SPAWN_POOL_CHUNK + 1)
+
+/* What init has been told so far, which decides what it accepts next. */
+struct spawn_state {
+	int pool_base;        /* -1: no pool yet */
+	uint32_t pool_n;
+	bool ns_done, spawned;
+};
+
+/* Init side: every check of a received request (len bytes, nfds fds with
+ * it) against state st, before anything is changed: 0, or -EBADMSG
+ * (malformed), -EINVAL (out of range), -EBUSY (out of order) with the
+ * reason in why. Reads only len bytes of msg; no system call. */
+int spawn_check(const struct spawn_state *st, const void *msg, size_t len, size_t nfds, char *why, size_t whylen);
+
 /* Worker side. Hand init n fds to keep at base + index (sent in pieces). */
 int spawn_pool_send(int ctl_fd, int base, const int *fds, size_t n);
 /* Ask init to create a task. Returns a pidfd for it once the task has its

@@ -4,7 +4,8 @@
 # build-fuzz/ when clang is there): first every kept regression input
 # (tests/fuzz/regress/NAME/), then FUZZ_SECONDS (default 20) of fuzzing
 # from seeds: images this test makes with a real ckptd (a counter, shared
-# memory across processes, threads), the /proc fixtures of the unit tests.
+# memory across processes, threads), the /proc fixtures of the unit tests,
+# the worker-to-init requests of tests/fuzz/seeds-spawn/.
 # fuzz-image verifies MACs under that ckptd's key (CKPT_FUZZ_KEY), so the
 # seeds start out authentic.
 # A crash, a leak or a sanitizer report fails the test; its input is left
@@ -14,13 +15,13 @@
 
 FUZZ=${CKPT_BUILD_FUZZ:-$REPO/build-fuzz}/tests/fuzz
 SECS=${FUZZ_SECONDS:-20}
-for f in image proc rpc; do
+for f in image proc rpc spawn; do
 	[ -x "$FUZZ/fuzz-$f" ] || skip "no $FUZZ/fuzz-$f (build-fuzz needs clang)"
 done
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # seeds
-mkdir -p "$TMP/image" "$TMP/proc" "$TMP/rpc"
+mkdir -p "$TMP/image" "$TMP/proc" "$TMP/rpc" "$TMP/spawn"
 start_ckptd
 for wl in counter shmem threads; do
 	run_ct "$P-$wl" "$WL/$wl"
@@ -38,6 +39,7 @@ for fx in "$REPO"/tests/unit/fixtures/{maps,smaps,status,stat,fdinfo,limits}-*.t
 	i=$((i + 1))
 done
 printf '\x0a\x00' > "$TMP/rpc/empty-version"
+cp "$REPO"/tests/fuzz/seeds-spawn/* "$TMP/spawn/"
 export CKPT_FUZZ_KEY=$STATE/keys/image.key
 [ -s "$CKPT_FUZZ_KEY" ] || fail "no image key in $STATE/keys"
 
@@ -54,4 +56,5 @@ run_fuzzer() {
 run_fuzzer image
 run_fuzzer proc
 run_fuzzer rpc
+run_fuzzer spawn
 pass
