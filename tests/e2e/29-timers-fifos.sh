@@ -77,7 +77,7 @@ done
 wait_end() {
 	local ct=$1 t=$2 s=$3 st=$4 end took lo hi
 	end=$(( $(now_ms) + s * 1000 + 30000 ))
-	while ! logs "$ct" | grep -q '^EXIT'; do
+	while ! logs "$ct" | grep '^EXIT' >/dev/null; do
 		[ "$(now_ms)" -lt "$end" ] || fail "$ct: still running"
 		sleep 0.1
 	done

@@ -58,7 +58,7 @@ done
 check_no_fail "$A"
 
 # an IPC key of the workload is not the host's
-not_on_host() { ipcs "$1" | grep -qi "$2" && fail "key $2 is visible on the host: $(ipcs "$1")"; return 0; }
+not_on_host() { ipcs "$1" | grep -i "$2" >/dev/null && fail "key $2 is visible on the host: $(ipcs "$1")"; return 0; }
 
 S=$P-sem
 run_ct "$S" "$WL/ipc" sem

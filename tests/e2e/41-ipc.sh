@@ -22,7 +22,7 @@
 
 start_ckptd
 
-not_on_host() { ipcs "$1" | grep -qi "$2" && fail "key $2 is visible on the host: $(ipcs "$1")"; return 0; }
+not_on_host() { ipcs "$1" | grep -i "$2" >/dev/null && fail "key $2 is visible on the host: $(ipcs "$1")"; return 0; }
 
 restored() {
 	local mode=$1 name=$P-$1 id c pid

@@ -63,7 +63,7 @@ ckctl --json stats "$ps" >"$TMP/stats.json" || fail "stats --json after checkpoi
 [ "$(py "d['images']" <"$TMP/stats.json")" = 2 ] || fail "stats: images != 2: $(cat "$TMP/stats.json")"
 [ "$(py "d['image_bytes']" <"$TMP/stats.json")" = "$(py "sum(i['size'] for i in d['images'])" <"$TMP/images.json")" ] ||
 	fail "stats: image_bytes is not the sum of the images' sizes"
-ckctl stats "$ps" | grep -q '^running .* 2 ' || fail "stats table: $(ckctl stats "$ps")"
+ckctl stats "$ps" | grep '^running .* 2 ' >/dev/null || fail "stats table: $(ckctl stats "$ps")"
 
 # --- images rm ------------------------------------------------------------------
 ids=$(py "' '.join(i['id'] for i in d['images'])" <"$TMP/images.json")
@@ -82,7 +82,7 @@ ckctl images rm "$P-none" 1 >/dev/null 2>&1 && fail "images rm of an unknown con
 ckctl kill "$ps" >/dev/null || fail "kill $ps"
 wait_state "$ps" stopped 10
 restart_ct "$ps" --image "$last"
-ckctl ps "$ps" | grep -q 'sleep 301$' || fail "ps after restart from image $last"
+ckctl ps "$ps" | grep 'sleep 301$' >/dev/null || fail "ps after restart from image $last"
 ckctl rm "$ps" >/dev/null || fail "rm $ps"
 ckctl ps "$ps" >/dev/null 2>&1 && fail "ps of a removed container succeeded"
 
@@ -170,7 +170,7 @@ ckctl run "$ef" --cwd "$WORK" --env-file "$TMP/env" --env LAST=1 -- sh -c \
 	'echo "FOO=[$FOO] EQ=[$EQ] EMPTY=[${EMPTY-unset}] LAST=[$LAST] HOME=[${HOME-unset}]"; echo READY; sleep 300' >/dev/null ||
 	fail "run --env-file"
 wait_log "$ef" '^READY' 30
-ckctl logs "$ef" | grep -qxF 'FOO=[bar baz] EQ=[a=b] EMPTY=[] LAST=[1] HOME=[unset]' ||
+ckctl logs "$ef" | grep -xF 'FOO=[bar baz] EQ=[a=b] EMPTY=[] LAST=[1] HOME=[unset]' >/dev/null ||
 	fail "environment from --env-file: $(ckctl logs "$ef" | head -n 1)"
 printf 'GOOD=1\nnot a pair\n' >"$TMP/bad.env"
 st=0

@@ -98,7 +98,7 @@ runs_as_member "$P-a" "ran"
 [ "$(ct_field "$P-a" owner_uid)" = "$uid_a" ] || fail "$P-a: owner_uid '$(ct_field "$P-a" owner_uid)', want $uid_a"
 [ "$(ct_field "$P-a" owner)" = "$UA" ] || fail "$P-a: owner '$(ct_field "$P-a" owner)', want $UA"
 [ "$(names_of "$UA")" = "$P-a" ] || fail "$UA lists '$(names_of "$UA")', want only $P-a"
-uctl "$UA" logs "$P-a" | grep -q '^READY' || fail "$UA can't read its own container's log"
+uctl "$UA" logs "$P-a" | grep '^READY' >/dev/null || fail "$UA can't read its own container's log"
 uctl "$UA" ps "$P-a" >/dev/null || fail "$UA: ps of its own container"
 uctl "$UA" stats "$P-a" >/dev/null || fail "$UA: stats of its own container"
 uctl "$UA" checkpoint "$P-a" >/dev/null || fail "$UA: checkpoint of its own container"
@@ -131,7 +131,7 @@ done
 uctl "$UB" run "$P-b" --cwd "$WORK" -- "$WL/counter" >/dev/null || fail "$UB: run"
 wait_log "$P-b" '^READY'
 [ "$(names_of "$UB")" = "$P-b" ] || fail "$UB lists '$(names_of "$UB")', want only $P-b"
-uctl "$UB" --json images | grep -q "$P-a" && fail "$UB sees $P-a's images"
+uctl "$UB" --json images | grep "$P-a" >/dev/null && fail "$UB sees $P-a's images"
 for verb in "checkpoint $P-a" "restart $P-a" "logs $P-a" "attach $P-a" "ps $P-a" "wait $P-a" \
 	    "stats $P-a" "kill $P-a" "kill $P-a --signal USR2" "rm $P-a" "images $P-a" "images rm $P-a 1"; do
 	# shellcheck disable=SC2086
