@@ -40,3 +40,23 @@ static inline void closedirp(DIR **d) { if (*d) closedir(*d); }
 
 /* Return -errno, never a bare -1; errno is assumed positive and set. */
 static inline int negerrno(void) { return errno > 0 ? -errno : -EIO; }
+
+/* Room for element n of the array *vp (cap allocated, elem bytes each):
+ * doubled when full, first elements the first time. Overflow-checked by
+ * reallocarray. 0, or -ENOMEM with *vp and *cap as they were. */
+static inline int grow_array(void *vp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void **v = vp;
+	size_t c;
+	void *nv;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : first;
+	if (c < *cap || !(nv = reallocarray(*v, c, elem)))
+		return -ENOMEM;
+	*v = nv;
+	*cap = c;
+	return 0;
+}
+#define GROW(v, cap, n, first) grow_array(&(v), &(cap), (n), sizeof(*(v)), (first))

@@ -74,14 +74,8 @@ int store_list(int dir_fd, struct store_image **ret, size_t *ret_n)
 
 		if (!id || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 			continue;
-		if (n == cap) {
-			struct store_image *nv = reallocarray(v, cap ? cap * 2 : 8, sizeof(*v));
-
-			if (!nv)
-				return -ENOMEM;
-			v = nv;
-			cap = cap ? cap * 2 : 8;
-		}
+		if (GROW(v, cap, n, 8) < 0)
+			return -ENOMEM;
 		snprintf(v[n].id, sizeof(v[n].id), "%lu", id);
 		v[n].size = st.st_size;
 		v[n].mtime = st.st_mtime;

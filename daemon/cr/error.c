@@ -20,16 +20,9 @@ static bool collect(struct cr_refusals *l, pid_t pid, pid_t host, int err, const
 		l->truncated = true;
 		return false;
 	}
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 8;
-
-		f = realloc(l->v, cap * sizeof(*f));
-		if (!f) {
-			l->truncated = true;
-			return false;
-		}
-		l->v = f;
-		l->cap = cap;
+	if (GROW(l->v, l->cap, l->n, 8) < 0) {
+		l->truncated = true;
+		return false;
 	}
 	f = &l->v[l->n++];
 	*f = (struct cr_refusal){ .task_pid = pid, .task_host_pid = host, .sys_errno = err > 0 ? err : 0 };

@@ -54,15 +54,8 @@ static int cmp_u32(const void *a, const void *b)
 
 static int pin(struct files_defer *d, uint32_t id)
 {
-	if (d->npinned == d->pinned_cap) {
-		size_t cap = d->pinned_cap ? d->pinned_cap * 2 : 64;
-		uint32_t *v = realloc(d->pinned, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		d->pinned = v;
-		d->pinned_cap = cap;
-	}
+	if (GROW(d->pinned, d->pinned_cap, d->npinned, 64) < 0)
+		return -ENOMEM;
 	d->pinned[d->npinned++] = id;
 	return 0;
 }
@@ -163,15 +156,8 @@ int files_defer_fd(struct restore_ctx *ctx, struct restore_obj *o, const Ckpt__I
 {
 	struct files_defer *d = ctx->defer;
 
-	if (d->nfds == d->fds_cap) {
-		size_t cap = d->fds_cap ? d->fds_cap * 2 : 256;
-		struct late_fd *v = realloc(d->fds, cap * sizeof(*v));
-
-		if (!v)
-			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "fd table");
-		d->fds = v;
-		d->fds_cap = cap;
-	}
+	if (GROW(d->fds, d->fds_cap, d->nfds, 256) < 0)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "fd table");
 	d->fds[d->nfds++] = (struct late_fd){ .proc = ctx->cur - ctx->procs, .fd = e->fd, .file_id = e->file_id, .cloexec = e->cloexec };
 	o->users++;
 	return 0;

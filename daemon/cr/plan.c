@@ -56,15 +56,8 @@ int plan_add(struct restart_plan *pl, uint32_t type, const void *payload, size_t
 	if (len > IMAGE_MAX_META || pl->bytes + len > CR_META_MAX_BYTES || pl->nrecs >= CR_META_MAX_RECORDS)
 		return plan_fail(pl, -EFBIG, "the metadata exceeds %u records or %llu bytes", CR_META_MAX_RECORDS,
 				 (unsigned long long)CR_META_MAX_BYTES);
-	if (pl->nrecs == pl->cap) {
-		size_t cap = pl->cap ? pl->cap * 2 : 64;
-		struct plan_rec *v = realloc(pl->recs, cap * sizeof(*v));
-
-		if (!v)
-			return plan_fail(pl, -ENOMEM, "out of memory for the metadata");
-		pl->recs = v;
-		pl->cap = cap;
-	}
+	if (GROW(pl->recs, pl->cap, pl->nrecs, 64) < 0)
+		return plan_fail(pl, -ENOMEM, "out of memory for the metadata");
 	rec = &pl->recs[pl->nrecs];
 	rec->payload = malloc(len ? len : 1);
 	if (!rec->payload)

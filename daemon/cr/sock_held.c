@@ -29,15 +29,8 @@ static int cmp_held(const void *a, const void *b)
 
 static int add(struct dump_ctx *ctx, size_t *cap, uint32_t ino, pid_t pid, int fd)
 {
-	if (ctx->nheld == *cap) {
-		size_t n = *cap ? *cap * 2 : 256;
-		struct sock_held *v = realloc(ctx->held, n * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		ctx->held = v;
-		*cap = n;
-	}
+	if (GROW(ctx->held, *cap, ctx->nheld, 256) < 0)
+		return -ENOMEM;
 	ctx->held[ctx->nheld] = (struct sock_held){ ino, pid, fd, ctx->nheld };
 	ctx->nheld++;
 	return 0;

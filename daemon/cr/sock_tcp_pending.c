@@ -105,15 +105,8 @@ static int add_ent(const struct nlmsghdr *h, void *arg)
 
 	if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
 		return 0;
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		struct pend_ent *v = realloc(t->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		t->cap = cap;
-	}
+	if (GROW(t->v, t->cap, t->n, 256) < 0)
+		return -ENOMEM;
 	e = &t->v[t->n++];
 	memset(e, 0, sizeof(*e));
 	as_v6(m->idiag_family, m->id.idiag_src, e->k.src);

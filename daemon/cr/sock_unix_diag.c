@@ -125,15 +125,8 @@ static int parse_one(const struct nlmsghdr *h, struct usk_diag *d)
 
 static int add(struct usk_table *t, size_t *cap, const struct usk_diag *d)
 {
-	if (t->n == *cap) {
-		size_t c = *cap ? *cap * 2 : 64;
-		struct usk_diag *v = realloc(t->v, c * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		t->v = v;
-		*cap = c;
-	}
+	if (GROW(t->v, *cap, t->n, 64) < 0)
+		return -ENOMEM;
 	t->v[t->n++] = *d;
 	return 0;
 }

@@ -41,15 +41,8 @@ static struct usk_rent *add(struct restore_ctx *ctx, uint32_t ino, const char *w
 	}
 	if (!t && !(t = ctx->usk = calloc(1, sizeof(*t))))
 		goto nomem;
-	if (t->n == t->cap) {
-		size_t c = t->cap ? t->cap * 2 : 32;
-		struct usk_rent *v = realloc(t->v, c * sizeof(*v));
-
-		if (!v)
-			goto nomem;
-		t->v = v;
-		t->cap = c;
-	}
+	if (GROW(t->v, t->cap, t->n, 32) < 0)
+		goto nomem;
 	t->v[t->n] = (struct usk_rent){ .ino = ino, .fd = -1, .ahead = -1, .orphan = -1 };
 	return &t->v[t->n++];
 nomem:
