@@ -4,6 +4,7 @@
 #include "incr.h"
 #include "log.h"
 #include "macro.h"
+#include "proc.h"
 #include "uapi_uffd.h"
 #include "uffd_new.h"
 #include <fcntl.h>
@@ -314,6 +315,34 @@ static int wp_range(int uffd, uint64_t start, uint64_t len)
 	return 0;
 }
 
+/* [start, end) of p is tracked already, by a userfaultfd ckptd keeps. A
+ * registration covers whole VMAs (the kernel splits one to register part
+ * of it), so the first page of each of the kernel's mappings there tells
+ * (p->vmas, read with the tasks stopped): a probe of the whole range would
+ * walk all of its page tables for nothing. */
+static bool tracked(int fd, const struct dump_proc *p, uint64_t start, uint64_t end)
+{
+	struct pm_scan_arg probe = { .size = sizeof(probe), .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = end };
+	size_t i, seen = 0;
+
+	for (i = 0; i < p->nvmas; i++) {
+		const struct proc_vma *k = &p->vmas[i];
+
+		if (k->end <= start || k->start >= end)
+			continue;
+		probe.start = MAX(k->start, start);
+		probe.end = probe.start + PAGE_SZ;
+		if (ioctl(fd, PAGEMAP_SCAN, &probe) < 0)
+			return false;
+		seen++;
+	}
+	if (seen)
+		return true;
+	probe.start = start;
+	probe.end = end;
+	return ioctl(fd, PAGEMAP_SCAN, &probe) >= 0;
+}
+
 /* Register p's private mappings that are not tracked yet; how many. */
 static size_t arm_proc(struct dump_ctx *ctx, struct incr_state *s, const struct dump_proc *p, int uffd)
 {
@@ -330,13 +359,9 @@ static size_t arm_proc(struct dump_ctx *ctx, struct incr_state *s, const struct 
 		const Ckpt__Img__Vma *v = p->vma_ptrs[k];
 		struct uffdio_register reg = { .range = { .start = v->start, .len = v->end - v->start },
 					       .mode = UFFDIO_REGISTER_MODE_WP };
-		struct pm_scan_arg probe = { .size = sizeof(probe), .flags = PM_SCAN_CHECK_WPASYNC,
-					     .start = v->start, .end = v->end };
 
-		if (!private_memory(v))
+		if (!private_memory(v) || tracked(fd, p, v->start, v->end))
 			continue;
-		if (ioctl(fd, PAGEMAP_SCAN, &probe) >= 0)
-			continue;   /* tracked already, by a userfaultfd ckptd keeps */
 		if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
 			log_debug("checkpoint: task %d: %#lx-%#lx not tracked: %m", p->pid, (unsigned long)v->start,
 				  (unsigned long)v->end);
