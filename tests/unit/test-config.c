@@ -50,6 +50,7 @@ static void test_every_setting(void **state)
 			       "queue_length = 0\n"
 			       "loop_nice = -7\n"
 			       "loop_rt_priority = 3\n"
+			       "incremental = auto\n"
 			       "timeout = 86400", &cfg), 0);
 	assert_string_equal(cfg.group, "ops");
 	assert_string_equal(cfg.socket, "/run/x/ckptd.sock");
@@ -60,6 +61,7 @@ static void test_every_setting(void **state)
 	assert_int_equal(cfg.queue_length, 0);
 	assert_int_equal(cfg.loop_nice, -7);
 	assert_int_equal(cfg.loop_rt_priority, 3);
+	assert_true(cfg.incremental_auto);
 	assert_int_equal(cfg.set, (1u << _CONFIG_KEY_MAX) - 1);
 }
 
