@@ -358,8 +358,13 @@ int attrs_vma_policies(struct dump_ctx *ctx, const struct dump_proc *p, struct r
 			if (ret < 0)
 				return check_numa_maps(ctx, p);
 			if (m) {
-				snprintf(why, sizeof(why), "the mapping at 0x%" PRIx64 " has policy mode %" PRIu64
-					 ": not supported", p->vmas[first + k].start, m);
+				static const char *const names[] = { "default", "prefer", "bind", "interleave", "local",
+								     "prefer (many)", "weighted interleave" };
+				uint64_t mode_only = m & 0xff;   /* below MPOL_F_NUMA_BALANCING and the node flags */
+
+				snprintf(why, sizeof(why), "the mapping at 0x%" PRIx64 " has policy %s (mode %#" PRIx64
+					 "): not supported", p->vmas[first + k].start,
+					 mode_only < ARRAY_SIZE(names) ? names[mode_only] : "unknown", m);
 				return refuse(ctx, p, 0, "NUMA memory policy (mbind)", why);
 			}
 		}
