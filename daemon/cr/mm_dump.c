@@ -234,7 +234,6 @@ static int write_parent_ref(struct dump_ctx *ctx, uint64_t addr, uint64_t nr);
 
 /* mem_fd: p's /proc/PID/mem, opened once for all its runs (-1 under a
  * background copy, which reads its own way). */
-
 static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, uint64_t addr, uint64_t nr)
 {
 	size_t len = nr * PAGE_SZ;
@@ -286,7 +285,7 @@ static int write_incr_batch(struct dump_ctx *ctx, const struct dump_proc *p, int
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading pages at %#lx+%zu", p->pid,
 				       (unsigned long)(uintptr_t)remote[i].iov_base, local[i].iov_len);
 	}
-	for (i = 0, off = 0; *k < end && r >= 0; (*k)++) {
+	for (off = 0; *k < end && r >= 0; (*k)++) {
 		const struct incr_run_out *o = &runs->v[*k];
 		uint64_t nr = (o->end - o->start) / PAGE_SZ;
 
