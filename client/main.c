@@ -19,7 +19,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "Containers", "logs", "NAME [-f]", "copy the log to stdout (-f: follow until it stops)", verb_logs },
 	{ "Containers", "kill", "NAME [--signal N|NAME]", "signal the workload (default SIGKILL)", verb_kill },
 	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
-	{ "Images", "checkpoint", "NAME [--check] [--leave-running] [--incremental] [--compress zstd] [--timeout S] [--ghost-limit BYTES] [--external-unix drop] [--tcp-pending refuse|reset] [--hook PHASE=CMD]... [-o FILE|-]",
+	{ "Images", "checkpoint", "NAME [--check] [--leave-running] [--incremental] [--full] [--compress zstd] [--timeout S] [--ghost-limit BYTES] [--external-unix drop] [--tcp-pending refuse|reset] [--hook PHASE=CMD]... [-o FILE|-]",
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
 	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [--hook PHASE=CMD]... [-i FILE|-] [--allow-changed-files] [--userns=BASE] [--privileged] [--cap-add CAP]...",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },

@@ -61,6 +61,10 @@ static int checkpoint_parse(struct ctl *c, int argc, char **argv, struct checkpo
 			if (r < 0)
 				return r;
 			a->o.incremental = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--full", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			a->o.full = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--compress", 0, true, &val)) != 0) {
 			if (r < 0)
 				return r;

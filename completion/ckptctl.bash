@@ -15,7 +15,7 @@ _ckptctl_flags() {
 	run) echo "-t --cwd --env --env-file --hostname --net --publish --userns --memory --pids --cpus --" ;;
 	logs) echo "--follow -f" ;;
 	kill) echo "--signal" ;;
-	checkpoint) echo "--check --leave-running --incremental --compress --timeout --ghost-limit --external-unix --tcp-pending --hook --output -o" ;;
+	checkpoint) echo "--check --leave-running --incremental --full --compress --timeout --ghost-limit --external-unix --tcp-pending --hook --output -o" ;;
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
@@ -61,7 +61,7 @@ _ckptctl() {
 		--) [[ $verb == run ]] && after_dd=0 ;;
 		--socket) i=$((i + 1)); _ckptctl_sock=${COMP_WORDS[i]} ;;
 		--socket=*) _ckptctl_sock=${w#--socket=} ;;
-		-*=*|--json|--leave-running|--incremental|--trust-image|--check|--encode|--help|-h|-t|-f|--follow) ;;
+		-*=*|--json|--leave-running|--incremental|--full|--trust-image|--check|--encode|--help|-h|-t|-f|--follow) ;;
 		-*) _ckptctl_takes_value "$w" && i=$((i + 1)) ;;
 		*)
 			if [[ -z $verb ]]; then

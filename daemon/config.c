@@ -20,6 +20,7 @@ static const char *const key_names[_CONFIG_KEY_MAX] = {
 	[CONFIG_QUEUE_LENGTH] = "queue_length",
 	[CONFIG_LOOP_NICE] = "loop_nice",
 	[CONFIG_LOOP_RT_PRIORITY] = "loop_rt_priority",
+	[CONFIG_INCREMENTAL] = "incremental",
 };
 
 static const char *const log_level_names[] = { "error", "warning", "info", "debug" };
@@ -175,6 +176,11 @@ int config_set(struct ckptd_config *cfg, enum config_key k, const char *v, char 
 		cfg->loop_rt_priority = (int)n;
 		break;
 	}
+	case CONFIG_INCREMENTAL:
+		if (!streq(v, "auto") && !streq(v, "off"))
+			return errf(-EINVAL, err, errlen, "'%s' is not auto or off", printable(v, q, sizeof(q)));
+		cfg->incremental_auto = streq(v, "auto");
+		break;
 	default:
 		return errf(-EINVAL, err, errlen, "no such setting");
 	}

@@ -43,6 +43,7 @@ enum config_key {
 	CONFIG_QUEUE_LENGTH,
 	CONFIG_LOOP_NICE,
 	CONFIG_LOOP_RT_PRIORITY,
+	CONFIG_INCREMENTAL,
 	_CONFIG_KEY_MAX,
 };
 
@@ -57,6 +58,8 @@ struct ckptd_config {
 	int queue_length;                      /* operations waiting beyond --max-ops */
 	int loop_nice;                         /* -20 to 0; what ckptd forks starts at 0 */
 	int loop_rt_priority;                  /* 0 to 49; SCHED_RR, what ckptd forks starts at SCHED_OTHER */
+	bool incremental_auto;                 /* incremental = auto: a stored --leave-running checkpoint
+	                                        * arms write tracking and continues the container's chain */
 };
 
 /* The setting's name in the file ("state_dir"). */

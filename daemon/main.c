@@ -253,6 +253,7 @@ static int load_config(void)
 		case CONFIG_QUEUE_LENGTH: cfg.queue_length = arg_cli.queue_length; break;
 		case CONFIG_LOOP_NICE: cfg.loop_nice = arg_cli.loop_nice; break;
 		case CONFIG_LOOP_RT_PRIORITY: cfg.loop_rt_priority = arg_cli.loop_rt_priority; break;
+		case CONFIG_INCREMENTAL: cfg.incremental_auto = arg_cli.incremental_auto; break;
 		default: break;
 		}
 		cfg.set |= 1u << k;
@@ -499,6 +500,7 @@ static int run(int argc, char **argv)
 		srv->max_conns_per_uid = arg_max_conns_per_uid;
 		srv->max_ops = arg_max_ops;
 		srv->max_queue = cfg.queue_length;
+		srv->incremental_auto = cfg.incremental_auto;
 		srv->log_max_bytes = arg_log_max_bytes;
 	}
 	if (r >= 0)

@@ -1029,7 +1029,7 @@ static bool ops_fds_ok(struct conn *cn, const char *what, const char *name, bool
 /* The incremental part of a checkpoint request: the parent, if the chain
  * still holds (its tracking kept, its image stored), or why not. A plain
  * checkpoint ends the chain. */
-static void ops_incr_request(struct container *c, const Ckpt__Rpc__CheckpointRequest *r,
+static void ops_incr_request(struct container *c, const Ckpt__Rpc__CheckpointRequest *r, bool incremental,
 			     struct worker_checkpoint_job *job)
 {
 	static char parent[24];
@@ -1038,12 +1038,17 @@ static void ops_incr_request(struct container *c, const Ckpt__Rpc__CheckpointReq
 	job->req.incr_tracked = c->incr_nfds > 0;
 	if (r->check_only)
 		return;
-	if (!r->incremental) {
+	if (!incremental || r->full) {
 		container_incr_drop(c);
 		job->req.incr_tracked = false;
+	}
+	if (!incremental)
+		return;
+	job->req.incremental = true;
+	if (r->full) {
+		job->full_reason = "--full: the first image of a new chain";
 		return;
 	}
-	job->req.incremental = true;
 	if (!c->incr_parent[0]) {
 		job->full_reason = "the first image of a chain (no write tracking armed in the container)";
 		return;
@@ -1057,6 +1062,14 @@ static void ops_incr_request(struct container *c, const Ckpt__Rpc__CheckpointReq
 	snprintf(parent, sizeof(parent), "%s", c->incr_parent);
 	job->req.parent_id = parent;
 	job->req.parent_digest = c->incr_digest;
+}
+
+/* --incremental, or (ckptd.conf incremental = auto) a stored checkpoint
+ * that leaves the container running: it continues the chain, or begins
+ * one (arming the write tracking) if there is none or --full says so. */
+static bool ops_incremental(const struct conn *cn, const Ckpt__Rpc__CheckpointRequest *r)
+{
+	return r->incremental || (cn->srv->incremental_auto && r->leave_running && !r->to_fd && !r->check_only);
 }
 
 void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
@@ -1140,7 +1153,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		.external_unix_drop = r->external_unix_drop,
 		.tcp_pending_reset = r->tcp_pending_reset,
 	};
-	ops_incr_request(c, r, &job);
+	ops_incr_request(c, r, ops_incremental(cn, r), &job);
 	job.dir_fd = c->dir_fd;
 	job.image_id = id[0] ? id : NULL;
 	intent_from(&job.intent, c, OP_CHECKPOINT);
@@ -1174,7 +1187,7 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 	c->op_worker = w;
 	c->op_leave_running = r->leave_running || r->check_only;
 	c->op_check = r->check_only;
-	c->op_incremental = r->incremental;
+	c->op_incremental = ops_incremental(cn, r);
 	memcpy(c->op_image_id, id, sizeof(id));
 }
 

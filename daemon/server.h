@@ -81,6 +81,7 @@ struct server {
 	struct event *ev_queue;      /* starts queued operations from the loop */
 	uint64_t req_since_ms;       /* a queued request being started: when it came */
 	uint64_t log_max_bytes;      /* a container log rotates beyond this (0: never) */
+	bool incremental_auto;       /* ckptd.conf incremental = auto */
 	struct event *ev_log_check;  /* looks at the logs' sizes now and then */
 };
 

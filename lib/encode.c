@@ -171,6 +171,7 @@ int ckpt_encode_checkpoint(const char *name, const struct ckpt_checkpoint_opts *
 	rq->has_external_unix_drop = rq->external_unix_drop = o->external_unix_drop;
 	rq->has_incremental = rq->incremental = o->incremental;
 	rq->has_tcp_pending_reset = rq->tcp_pending_reset = o->tcp_pending_reset;
+	rq->has_full = rq->full = o->full;
 	if (o->compress && strcmp(o->compress, "zstd") && strcmp(o->compress, "none"))
 		return ckpt_err_invalid(err, "checkpoint %s: compress wants zstd or none, not '%.40s'", name, o->compress);
 	rq->compress = (char *)o->compress;

@@ -275,7 +275,10 @@ static int check_lsm(struct dump_ctx *ctx, const struct dump_proc *p)
 	return 0;
 }
 
-/* Per-mapping NUMA policies (mbind): refused unless every one is the default. */
+/* Per-mapping NUMA policies (mbind): refused unless every one is the
+ * default. numa_maps counts every page of every mapping to say so: the
+ * policies are asked of the process instead (attrs_vma_policies), this
+ * only where that can't answer. */
 static int check_numa_maps(struct dump_ctx *ctx, const struct dump_proc *p)
 {
 	char path[64], line[512], why[128];
@@ -317,8 +320,56 @@ static int proc_outside(struct dump_ctx *ctx, const struct dump_proc *p, struct 
 		s->a.has_autogroup_nice = true;
 		s->a.autogroup_nice = atoi(nice + 6);
 	}
-	r = check_lsm(ctx, p);
-	return r < 0 ? r : check_numa_maps(ctx, p);
+	return check_lsm(ctx, p);
+}
+
+#ifndef MPOL_F_ADDR
+#define MPOL_F_ADDR (1 << 1)
+#endif
+/* Mappings asked about per batch (a mode word each in its data area). */
+#define MPOL_BATCH 192
+
+int attrs_vma_policies(struct dump_ctx *ctx, const struct dump_proc *p, struct rbatch *b)
+{
+	char why[128];
+	size_t i = 0;
+
+	while (i < p->nvmas) {
+		size_t first = i, at[MPOL_BATCH], k0;
+		uint64_t mode[MPOL_BATCH];
+		int r;
+
+		rbatch_init(b, b->code_addr, b->data_addr, b->table_addr);
+		for (k0 = 0; i < p->nvmas && k0 < MPOL_BATCH; i++, k0++) {
+			mode[k0] = rbatch_space(b, sizeof(uint64_t));
+			at[k0] = rbatch_add(b, __NR_get_mempolicy, mode[k0], 0, 0, p->vmas[i].start, MPOL_F_ADDR, 0);
+		}
+		r = rbatch_run(b, &p->rt[0]);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: injected get_mempolicy", p->pid);
+		for (size_t k = 0; k < k0; k++) {
+			int64_t ret = b->calls[at[k]].ret;
+			uint64_t m = word(b, mode[k], sizeof(int));
+
+			if (ret == -ENOSYS)
+				return 0;   /* a kernel without NUMA has no policies */
+			if (ret == -EFAULT)
+				continue;   /* not in its mm: the gate area ([vsyscall]) */
+			if (ret < 0)
+				return check_numa_maps(ctx, p);
+			if (m) {
+				static const char *const names[] = { "default", "prefer", "bind", "interleave", "local",
+								     "prefer (many)", "weighted interleave" };
+				uint64_t mode_only = m & 0xff;   /* below MPOL_F_NUMA_BALANCING and the node flags */
+
+				snprintf(why, sizeof(why), "the mapping at 0x%" PRIx64 " has policy %s (mode %#" PRIx64
+					 "): not supported", p->vmas[first + k].start,
+					 mode_only < ARRAY_SIZE(names) ? names[mode_only] : "unknown", m);
+				return refuse(ctx, p, 0, "NUMA memory policy (mbind)", why);
+			}
+		}
+	}
+	return 0;
 }
 
 int attrs_proc_take(struct dump_ctx *ctx, const struct dump_proc *p, const struct rbatch *b,

@@ -46,6 +46,11 @@ int attrs_thread_take(struct dump_ctx *ctx, const struct dump_proc *p, size_t k,
 void attrs_proc_queue(struct rbatch *b, struct attrs_proc_calls *c);
 int attrs_proc_take(struct dump_ctx *ctx, const struct dump_proc *p, const struct rbatch *b,
 		    const struct attrs_proc_calls *c, struct attrs_proc *s);
+/* Per-mapping NUMA policies (mbind), refused unless every one is the
+ * default: get_mempolicy(MPOL_F_ADDR) at the start of each of p->vmas,
+ * injected through b (which it reuses), not numa_maps, which walks every
+ * page. */
+int attrs_vma_policies(struct dump_ctx *ctx, const struct dump_proc *p, struct rbatch *b);
 
 /* Restart: the records' fields, bounded and checked. */
 int attrs_check_thread(struct restore_ctx *ctx, pid_t pid, pid_t tid, const Ckpt__Img__ThreadAttrs *a);

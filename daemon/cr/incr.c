@@ -4,6 +4,7 @@
 #include "incr.h"
 #include "log.h"
 #include "macro.h"
+#include "proc.h"
 #include "uapi_uffd.h"
 #include "uffd_new.h"
 #include <fcntl.h>
@@ -16,10 +17,7 @@
 #include <unistd.h>
 
 #define INCR_FEATURES (UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED)
-#define INCR_VEC 4096              /* regions per PAGEMAP_SCAN call */
-/* Protecting a run by itself costs a call: about what walking this many
- * page table entries does. */
-#define INCR_REPROTECT_PAGES 64
+#define INCR_VEC 16384             /* regions per PAGEMAP_SCAN call */
 
 struct incr_state {
 	int *uffd;                     /* per process (dump_ctx.procs); -1: none */
@@ -88,12 +86,13 @@ static int scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t a
 	};
 
 	while (a.start < end) {
+		/* no more regions than pages: a small mapping, a small vector */
+		size_t base, want = MIN((uint64_t)INCR_VEC, (end - a.start) / PAGE_SZ + 1);
 		struct page_region *last;
-		size_t base;
 		long n;
 
-		if (out->cap - out->n < INCR_VEC) {
-			size_t cap = out->cap * 2 + INCR_VEC;
+		if (out->cap - out->n < want) {
+			size_t cap = out->cap * 2 + want;
 			struct page_region *v;
 
 			if (cap > CR_INCR_RUNS_MAX)
@@ -105,7 +104,7 @@ static int scan(int fd, uint64_t start, uint64_t end, uint64_t flags, uint64_t a
 			out->cap = cap;
 		}
 		a.vec = (uintptr_t)(out->v + out->n);
-		a.vec_len = INCR_VEC;
+		a.vec_len = want;
 		n = ioctl(fd, PAGEMAP_SCAN, &a);
 		if (n < 0)
 			return -errno;
@@ -221,26 +220,6 @@ static int pick(const struct regions *all, uint64_t any, struct regions *out)
 	return 0;
 }
 
-/* Protect the written pages w of [start, end) again, so the next image
- * counts from this one (the tasks are stopped). A few runs are protected
- * one by one; many, by one more walk of the whole mapping. */
-static int reprotect(int fd, uint64_t start, uint64_t end, const struct regions *w)
-{
-	const uint64_t flags = PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC, any = PAGE_IS_WRITTEN | PAGE_IS_PFNZERO;
-	struct regions scratch = { 0 };
-	int r = 0;
-
-	if (w->n * INCR_REPROTECT_PAGES > (end - start) / PAGE_SZ)
-		r = scan(fd, start, end, flags, any, any, &scratch);
-	else
-		for (size_t i = 0; i < w->n && r >= 0; i++) {
-			scratch.n = 0;
-			r = scan(fd, w->v[i].start, w->v[i].end, flags, any, any, &scratch);
-		}
-	free(scratch.v);
-	return r;
-}
-
 int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v, struct incr_runs *ret)
 {
 	struct regions all = { 0 }, w = { 0 }, own = { 0 };
@@ -259,8 +238,11 @@ int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__I
 	/* One walk: the pages written (or holding the zero page, which a read
 	 * of a discarded page maps unprotected-looking) and the process's own
 	 * (present or swapped); anonymous memory has no page cache, so no page
-	 * lookup per entry. */
-	r = scan(fd, v->start, v->end, PM_SCAN_CHECK_WPASYNC,
+	 * lookup per entry. The same walk protects the written ones again
+	 * (PM_SCAN_WP_MATCHING protects, of the pages it reports, those
+	 * written), so the next image counts from this one: the tasks are
+	 * stopped. */
+	r = scan(fd, v->start, v->end, PM_SCAN_CHECK_WPASYNC | PM_SCAN_WP_MATCHING,
 		 PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		 PAGE_IS_WRITTEN | PAGE_IS_PFNZERO | PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
 		 (v->kind == CKPT__IMG__VMA_KIND__VMA_ANON ? 0 : PAGE_IS_FILE), &all);
@@ -270,8 +252,6 @@ int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__I
 	}
 	if (r >= 0)
 		r = pick(&all, PAGE_IS_WRITTEN | PAGE_IS_PFNZERO, &w);
-	if (r >= 0)
-		r = reprotect(fd, v->start, v->end, &w);
 	/* An image without a parent, or a mapping a forked child shares with
 	 * its parent (whose pages restart gets by fork), is written whole. */
 	if (r >= 0 && (!ctx->req->parent_id || (v->has_inherit && v->inherit))) {
@@ -335,6 +315,34 @@ static int wp_range(int uffd, uint64_t start, uint64_t len)
 	return 0;
 }
 
+/* [start, end) of p is tracked already, by a userfaultfd ckptd keeps. A
+ * registration covers whole VMAs (the kernel splits one to register part
+ * of it), so the first page of each of the kernel's mappings there tells
+ * (p->vmas, read with the tasks stopped): a probe of the whole range would
+ * walk all of its page tables for nothing. */
+static bool tracked(int fd, const struct dump_proc *p, uint64_t start, uint64_t end)
+{
+	struct pm_scan_arg probe = { .size = sizeof(probe), .flags = PM_SCAN_CHECK_WPASYNC, .start = start, .end = end };
+	size_t i, seen = 0;
+
+	for (i = 0; i < p->nvmas; i++) {
+		const struct proc_vma *k = &p->vmas[i];
+
+		if (k->end <= start || k->start >= end)
+			continue;
+		probe.start = MAX(k->start, start);
+		probe.end = probe.start + PAGE_SZ;
+		if (ioctl(fd, PAGEMAP_SCAN, &probe) < 0)
+			return false;
+		seen++;
+	}
+	if (seen)
+		return true;
+	probe.start = start;
+	probe.end = end;
+	return ioctl(fd, PAGEMAP_SCAN, &probe) >= 0;
+}
+
 /* Register p's private mappings that are not tracked yet; how many. */
 static size_t arm_proc(struct dump_ctx *ctx, struct incr_state *s, const struct dump_proc *p, int uffd)
 {
@@ -351,13 +359,9 @@ static size_t arm_proc(struct dump_ctx *ctx, struct incr_state *s, const struct 
 		const Ckpt__Img__Vma *v = p->vma_ptrs[k];
 		struct uffdio_register reg = { .range = { .start = v->start, .len = v->end - v->start },
 					       .mode = UFFDIO_REGISTER_MODE_WP };
-		struct pm_scan_arg probe = { .size = sizeof(probe), .flags = PM_SCAN_CHECK_WPASYNC,
-					     .start = v->start, .end = v->end };
 
-		if (!private_memory(v))
+		if (!private_memory(v) || tracked(fd, p, v->start, v->end))
 			continue;
-		if (ioctl(fd, PAGEMAP_SCAN, &probe) >= 0)
-			continue;   /* tracked already, by a userfaultfd ckptd keeps */
 		if (ioctl(uffd, UFFDIO_REGISTER, &reg) < 0) {
 			log_debug("checkpoint: task %d: %#lx-%#lx not tracked: %m", p->pid, (unsigned long)v->start,
 				  (unsigned long)v->end);

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/uio.h>
 
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
@@ -228,11 +229,13 @@ static int mem_pread(int fd, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
+static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const void *buf);
+static int write_parent_ref(struct dump_ctx *ctx, uint64_t addr, uint64_t nr);
+
 /* mem_fd: p's /proc/PID/mem, opened once for all its runs (-1 under a
  * background copy, which reads its own way). */
 static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, uint64_t addr, uint64_t nr)
 {
-	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
 	size_t len = nr * PAGE_SZ;
 	pid_t pid = p->pid;
 	int r;
@@ -243,11 +246,71 @@ static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd
 		r = mem_pread(mem_fd, addr, ctx->pagebuf, len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading pages at %#lx+%zu", pid, (unsigned long)addr, len);
+	return put_pages(ctx, addr, nr, ctx->pagebuf);
+}
+
+/* The written runs of a tracked mapping (incr.h) from *k on, as many as
+ * the page buffer holds, read in one process_vm_readv (at 1% of the pages
+ * written a run is a page or two, and a read per run costs more than the
+ * copy); then the records of every run up to there, in order. */
+#define INCR_IOV 1024
+static int write_incr_batch(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, const struct incr_runs *runs,
+			    size_t *k)
+{
+	static struct iovec local[INCR_IOV], remote[INCR_IOV];
+	size_t n = 0, used = 0, end, i, off = 0;
+	ssize_t got;
+	int r = 0;
+
+	for (end = *k; end < runs->n; end++) {
+		uint64_t len = runs->v[end].end - runs->v[end].start;
+
+		if (runs->v[end].action != INCR_WRITE)
+			continue;
+		if (n == INCR_IOV || used + len > PAGEBUF_LEN)
+			break;
+		local[n] = (struct iovec){ (char *)ctx->pagebuf + used, len };
+		remote[n++] = (struct iovec){ (void *)(uintptr_t)runs->v[end].start, len };
+		used += len;
+	}
+	got = n ? process_vm_readv(p->pid, local, n, remote, n, 0) : 0;
+	/* what it did not read (no PROT_READ: /proc/PID/mem reads it all the same) */
+	for (i = 0; i < n && r >= 0; off += local[i++].iov_len) {
+		size_t from = got > (ssize_t)off ? MIN((size_t)got - off, local[i].iov_len) : 0;
+
+		if (from < local[i].iov_len)
+			r = mem_pread(mem_fd, (uintptr_t)remote[i].iov_base + from, (char *)local[i].iov_base + from,
+				      local[i].iov_len - from);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading pages at %#lx+%zu", p->pid,
+				       (unsigned long)(uintptr_t)remote[i].iov_base, local[i].iov_len);
+	}
+	for (off = 0; *k < end && r >= 0; (*k)++) {
+		const struct incr_run_out *o = &runs->v[*k];
+		uint64_t nr = (o->end - o->start) / PAGE_SZ;
+
+		if (o->action == INCR_WRITE) {
+			r = put_pages(ctx, o->start, nr, (char *)ctx->pagebuf + off);
+			off += nr * PAGE_SZ;
+		} else {
+			r = write_parent_ref(ctx, o->start, nr);
+		}
+	}
+	return r;
+}
+
+/* One run's records: its place, then its pages from buf. */
+static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const void *buf)
+{
+	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
+	size_t len = nr * PAGE_SZ;
+	int r;
+
 	pm.vaddr = addr;
 	pm.nr_pages = nr;
 	r = image_write_msg(&ctx->w, IMG_PAGEMAP, &pm.base);
 	if (r >= 0)
-		r = image_write_record(&ctx->w, IMG_PAGES, ctx->pagebuf, len);
+		r = image_write_record(&ctx->w, IMG_PAGES, buf, len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
 	ctx->pages += nr;
@@ -341,9 +404,15 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 		return r;
 	if (r > 0) {
 		/* tracked since the parent image: the kernel's runs, nothing per page */
-		for (size_t k = 0; k < runs.n && r >= 0; k++)
+		for (size_t k = 0; k < runs.n && r >= 0;) {
+			if (!snapshot_active(ctx)) {
+				r = write_incr_batch(ctx, p, mem_fd, &runs, &k);
+				continue;
+			}
 			r = flush_run(ctx, p, mem_fd, runs.v[k].action, runs.v[k].start,
 				      (runs.v[k].end - runs.v[k].start) / PAGE_SZ);
+			k++;
+		}
 		free(runs.v);
 		if (r >= 0 && ctx->req->progress)
 			ctx->req->progress(ctx->req->progress_arg, "memory", ctx->pages, 0);

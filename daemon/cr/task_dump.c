@@ -15,6 +15,7 @@
 #include "seccomp.h"
 #include "sleep.h"
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -378,7 +379,8 @@ static int dump_injected(struct dump_ctx *ctx, struct dump_proc *p, uint64_t add
 	s->t.itimers = s->itp;
 	s->t.sigactions = s->actp;
 	s->t.attrs = &s->attrs.a;
-	return attrs_proc_take(ctx, p, b, &ac, &s->attrs);
+	r = attrs_proc_take(ctx, p, b, &ac, &s->attrs);
+	return r < 0 ? r : attrs_vma_policies(ctx, p, b);
 }
 
 static int dump_mm_info(struct dump_ctx *ctx, pid_t pid, const struct proc_stat *ps, struct task_state *s)
@@ -613,14 +615,39 @@ static int suspend_seccomp(struct dump_ctx *ctx, struct dump_proc *p)
 	return 0;
 }
 
+/* The process's locked memory in kB (VmLck of /proc/PID/status, its
+ * mm->locked_vm): read without walking its page tables, as smaps does. */
+static int vm_locked_kb(pid_t pid, uint64_t *ret)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *l;
+	char path[64];
+	size_t len;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	r = proc_read_file(path, &buf, &len);
+	if (r < 0)
+		return r;
+	l = strstr(buf, "\nVmLck:");
+	return l && sscanf(l + 7, "%" SCNu64, ret) == 1 ? 0 : -EINVAL;
+}
+
 /* mlockall(MCL_FUTURE) leaves no trace in /proc but in what it does: a
- * new mapping (our scratch area) comes locked, "lf" too under MCL_ONFAULT. */
-static int dump_mlockall(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr, Ckpt__Img__Task *t)
+ * new mapping (our scratch area) comes locked, "lf" too under MCL_ONFAULT.
+ * The mapping counts in VmLck only if it came locked (locked_kb: VmLck
+ * before it was made, or UINT64_MAX): when VmLck did not grow, smaps, which
+ * walks every page of the process, need not be read. */
+static int dump_mlockall(struct dump_ctx *ctx, struct dump_proc *p, uint64_t addr, uint64_t locked_kb,
+			 Ckpt__Img__Task *t)
 {
 	struct proc_vma *v = NULL;
 	size_t n = 0, i;
+	uint64_t now;
 	int r;
 
+	if (locked_kb != UINT64_MAX && vm_locked_kb(p->pid, &now) >= 0 && now == locked_kb)
+		return 0;
 	r = proc_vmas_pid(p->pid, true, &v, &n);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading smaps", p->pid);
@@ -641,7 +668,7 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_free_ struct task_state *s = calloc(1, sizeof(*s));
 	struct rtask *rt = &p->rt[0];
-	uint64_t at = 0;
+	uint64_t at = 0, locked_kb = UINT64_MAX;
 	long addr, ret;
 	int r;
 
@@ -656,11 +683,13 @@ int task_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	r = scratch_place(ctx, p, &at);
 	if (r < 0)
 		return r;
+	if (vm_locked_kb(p->pid, &locked_kb) < 0)
+		locked_kb = UINT64_MAX;
 	addr = scratch_map(rt, at);
 	if (addr < 0 && addr > -4096)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, (int)-addr, "task %d: injected mmap", p->pid);
 	fault_crash_worker("ckpt-injecting");
-	r = dump_mlockall(ctx, p, addr, &s->t);
+	r = dump_mlockall(ctx, p, addr, locked_kb, &s->t);
 	if (r >= 0)
 		r = task_dump_state(ctx, p, s, addr);
 	if (r >= 0)

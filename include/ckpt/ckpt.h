@@ -236,6 +236,9 @@ struct ckpt_checkpoint_opts {
 	 * the container is reset as the checkpoint ends the container
 	 * (default: refused; refused with leave_running either way) */
 	bool tcp_pending_reset;
+	/* begin a new chain: no parent, every page written (with incremental,
+	 * or ckptd.conf incremental = auto, the tracking is armed afresh) */
+	bool full;
 };
 struct ckpt_checkpoint_result {
 	const char *image_id;     /* NULL unless stored */

@@ -67,4 +67,5 @@ refused timer "timer .*: clock -2: it counts a thread's CPU time"
 refused sharedfiles 'fd table|CLONE_FILES'
 refused sud 'syscall user dispatch.*not supported'
 refused mempolicy 'NUMA memory policy.*not supported'
+refused vmapolicy 'NUMA memory policy \(mbind\).*mapping at 0x[0-9a-f]+ has policy.*not supported'
 echo "PASS: $TEST_NAME"

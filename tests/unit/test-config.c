@@ -50,6 +50,7 @@ static void test_every_setting(void **state)
 			       "queue_length = 0\n"
 			       "loop_nice = -7\n"
 			       "loop_rt_priority = 3\n"
+			       "incremental = auto\n"
 			       "timeout = 86400", &cfg), 0);
 	assert_string_equal(cfg.group, "ops");
 	assert_string_equal(cfg.socket, "/run/x/ckptd.sock");
@@ -60,6 +61,7 @@ static void test_every_setting(void **state)
 	assert_int_equal(cfg.queue_length, 0);
 	assert_int_equal(cfg.loop_nice, -7);
 	assert_int_equal(cfg.loop_rt_priority, 3);
+	assert_true(cfg.incremental_auto);
 	assert_int_equal(cfg.set, (1u << _CONFIG_KEY_MAX) - 1);
 }
 
@@ -110,6 +112,21 @@ static void test_loop_rt_priority(void **state)
 	refused("loop_rt_priority = 1x\n", "is not a real-time priority");
 	refused("loop_rt_priority = \n", "loop_rt_priority");
 	refused("loop_rt_priority = 99999999999999999999\n", "is not a real-time priority");
+}
+
+/* auto: stored --leave-running checkpoints continue the chain; off: not. */
+static void test_incremental(void **state)
+{
+	struct ckptd_config cfg;
+
+	assert_int_equal(parse("incremental = auto\n", &cfg), 0);
+	assert_true(cfg.incremental_auto);
+	assert_true(cfg.set & (1u << CONFIG_INCREMENTAL));
+	assert_int_equal(parse("incremental = off\n", &cfg), 0);
+	assert_false(cfg.incremental_auto);
+	refused("incremental = on\n", "line 1: incremental: 'on' is not auto or off");
+	refused("incremental = Auto\n", "is not auto or off");
+	refused("incremental = \n", "incremental");
 }
 
 static void test_empty_keeps_defaults(void **state)
@@ -244,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_queue_length),
 		cmocka_unit_test(test_loop_nice),
 		cmocka_unit_test(test_loop_rt_priority),
+		cmocka_unit_test(test_incremental),
 		cmocka_unit_test(test_empty_keeps_defaults),
 		cmocka_unit_test(test_unknown_and_malformed),
 		cmocka_unit_test(test_duplicates),

@@ -14,7 +14,7 @@
  * timens: unshare(CLONE_NEWTIME) without a fork (a pending time namespace
  * for children); lease: a read lease on its own file; sud: syscall user dispatch on (every
  * call allowed by its selector); mempolicy: a NUMA policy (MPOL_BIND to
- * node 0); userns: unshare(CLONE_NEWUSER); pidns: unshare(CLONE_NEWPID), then
+ * node 0); vmapolicy: the same on one mapping of its own (mbind); userns: unshare(CLONE_NEWUSER); pidns: unshare(CLONE_NEWPID), then
  * a child (pid 1 of that namespace) that ticks while the parent waits;
  * tmpfile: an O_TMPFILE file never linked, open in its cwd; kmsg:
  * /dev/kmsg open (a device outside the allow list); fakeshm: an ordinary
@@ -182,11 +182,19 @@ static int setup(const char *mode, const char *arg)
 
 		if (syscall(SYS_set_mempolicy, 2 /* MPOL_BIND */, &nodes, 2))
 			return 1;
+	} else if (!strcmp(mode, "vmapolicy")) {
+		unsigned long nodes = 1;
+		char *m = mmap(NULL, 16 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		/* in the middle of more memory, so that it is a mapping of its own */
+		if (m == MAP_FAILED || syscall(SYS_mbind, m + 4 * 4096, 4 * 4096, 2 /* MPOL_BIND */, &nodes, 2, 0))
+			fail("vmapolicy: %m\n");
+		memset(m, 1, 16 * 4096);
 	} else if ((n = file_lease(mode)) <= 0) {
 		if (n)
 			fail("%s: %m\n", mode);
 	} else {
-		say("FAIL usage: refuse MODE... (socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy|userns|pidns|tmpfile|kmsg|fakeshm|cgroup MOUNT)\n");
+		say("FAIL usage: refuse MODE... (socket|fanotify|timer|sharedfiles|seccompnotif|netns|utsns|timens|lease|sud|mempolicy|vmapolicy|userns|pidns|tmpfile|kmsg|fakeshm|cgroup MOUNT)\n");
 		return 2;
 	}
 	return 0;

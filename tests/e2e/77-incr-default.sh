@@ -1,0 +1,121 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Incremental by default: with `incremental = auto` in ckptd.conf, a
+# stored --leave-running checkpoint without --incremental continues the
+# container's chain (the first of a container is full and arms the write
+# tracking); --full begins a new chain (a full image, the tracking armed
+# afresh, so the next one names it); a checkpoint that ends the container
+# continues nothing unless asked, and -o is a plain one (which ends the
+# chain). ckptd.conf
+# refuses a value other than auto or off. Restart of the last image of
+# each chain follows it, and every process of incrwriter checks every word
+# of its memory.
+. "$(dirname "$0")/lib.sh"
+
+# ck NAME [ARGS...]: checkpoint, its --json answer in $out
+ck() {
+	local name=$1
+	shift
+	out=$(ckctl --json checkpoint "$name" "$@" 2>&1) || fail "checkpoint $name $*: $out"
+}
+
+# passes NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
+passes() {
+	local n
+	n=$(log_count "$1" '^PASS incrwriter')
+	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
+	wait_log_count "$1" '^PASS incrwriter' $(( n + $2 )) 60
+	check_no_fail "$1"
+}
+
+# step NAME N: SIGUSR1, wait for "STEP N"
+step() {
+	ckctl kill "$1" --signal USR1 >/dev/null || fail "kill -USR1 $1"
+	wait_log "$1" "^STEP $2\$" 30
+}
+
+# parent_of NAME ID: the parent images --json shows for ID ("-": none)
+parent_of() {
+	ckctl --json images "$1" | "$PYTHON" -c '
+import json, sys
+print(next((i.get("parent_id", "-") for i in json.load(sys.stdin)["images"] if i["id"] == sys.argv[1]), "?"))' "$2"
+}
+
+# a value ckptd does not know stops it, naming the line
+printf 'incremental = on\n' > "$TMP/e2e.conf"
+out=$(timeout 10 "$CKPTD" --config "$TMP/e2e.conf" --socket "$TMP/bad.sock" --state-dir "$TMP/bad-state" 2>&1) &&
+	fail "ckptd started with incremental = on"
+case $out in *"line 1: incremental: 'on' is not auto or off"*) ;; *) fail "incremental = on: unexpected answer: $out" ;; esac
+
+printf 'incremental = auto\n' > "$TMP/e2e.conf"
+start_ckptd
+name=$P-auto
+run_wl "$name" "$WL/incrwriter" 64
+
+# the first stored --leave-running checkpoint: full, tracking armed
+ck "$name" --leave-running
+id1=$(echo "$out" | json_get image_id)
+full=$(echo "$out" | json_get image_bytes)
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "the first image names a parent: $out"
+[ -n "$(echo "$out" | json_get full_reason)" ] || fail "the first image of the chain names no reason for being full: $out"
+grep -qE '^VmFlags:.* uw( |$)' "/proc/$(host_pid "$name")/smaps" || fail "no mapping is write-tracked after $id1"
+
+# 1% written (a new mapping and a child too): the next one is incremental
+step "$name" 1
+ck "$name" --leave-running
+id2=$(echo "$out" | json_get image_id)
+b2=$(echo "$out" | json_get image_bytes)
+[ "$(echo "$out" | json_get parent_id)" = "$id1" ] || fail "image $id2 does not name $id1 without --incremental: $out"
+[ "$b2" -lt $(( full / 10 )) ] || fail "image $id2 holds $b2 bytes, not < 10% of $full"
+[ "$(parent_of "$name" "$id2")" = "$id1" ] || fail "images does not show $id1 as the parent of $id2"
+info "image $id2: incremental by default, $b2 bytes of $full"
+
+step "$name" 2
+ck "$name" --leave-running
+id3=$(echo "$out" | json_get image_id)
+[ "$(echo "$out" | json_get parent_id)" = "$id2" ] || fail "image $id3 does not name $id2: $out"
+passes "$name" 2
+
+# --full: a new chain, which the next one continues
+step "$name" 3
+ck "$name" --leave-running --full
+id4=$(echo "$out" | json_get image_id)
+b4=$(echo "$out" | json_get image_bytes)
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "--full named a parent: $out"
+case $(echo "$out" | json_get full_reason) in *--full*) ;; *) fail "--full gives no reason: $out" ;; esac
+[ "$b4" -gt $(( 64 << 20 )) ] || fail "--full image holds $b4 bytes, less than the workload's memory"
+[ "$(parent_of "$name" "$id4")" = - ] || fail "images shows a parent for $id4"
+step "$name" 4
+ck "$name" --leave-running
+id5=$(echo "$out" | json_get image_id)
+[ "$(echo "$out" | json_get parent_id)" = "$id4" ] || fail "image $id5 does not continue the new chain at $id4: $out"
+info "--full: $id4 begins a new chain, $id5 continues it"
+
+# restart of the last image of each chain: every word checks out
+passes "$name" 2
+ckctl kill "$name" >/dev/null 2>&1
+wait_state "$name" stopped 30
+restart_ct "$name" --image "$id3"
+passes "$name" 2
+info "restart of $id3 ($id1 <- $id2 <- $id3): both processes pass"
+ckctl kill "$name" >/dev/null 2>&1
+wait_state "$name" stopped 30
+restart_ct "$name" --image "$id5"
+passes "$name" 2
+info "restart of $id5 ($id4 <- $id5): both processes pass"
+
+# a restarted container has no chain: the next stored one is full again;
+# -o is a plain checkpoint, which ends the chain as ever, and one that ends
+# the container, unasked, is a full one too
+ck "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "the first image after a restart names a parent: $out"
+ckctl checkpoint "$name" --leave-running -o "$TMP/out.img" >/dev/null || fail "checkpoint -o"
+ck "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "the chain went on after a checkpoint -o: $out"
+rm -f "$TMP/out.img"
+step "$name" 5
+ck "$name"
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "a checkpoint that ends the container continued the chain: $out"
+expect_state "$name" checkpointed
+ckctl rm "$name" >/dev/null || fail "rm $name"
+pass
