@@ -272,6 +272,11 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EINVAL;
 	if (len > image_type_bound(type))
 		return -EFBIG;
+	/* written when the next record comes rather than at once, so the MAC
+	 * thread finishes the page payload meanwhile; a MAC or the tail ends
+	 * the segment itself, and an ERROR ends the stream */
+	if (w->mac_due && type != IMG_MAC && type != IMG_TAIL && type != IMG_ERROR && (r = image_write_mac(w)) < 0)
+		return r;
 	/* a reader verifies pages under the key the first MAC gives it */
 	if (w->keyed && !w->mac_out && image_type_pages(type) && (r = image_write_mac(w)) < 0)
 		return r;
@@ -292,6 +297,8 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	w->records++;
 	w->bytes += len;
 	w->offset += sizeof(h) + len;
+	/* each page record its own segment: a reader can verify it alone */
+	w->mac_due = w->keyed && image_type_pages(type) && !w->shared_page_seg;
 	return 0;
 }
 
@@ -426,6 +433,7 @@ static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[
 {
 	int r = macpipe_wait(&w->mp);
 
+	w->mac_due = false;
 	memcpy(pf->salt, w->page_salt, sizeof(pf->salt));
 	memcpy(pf->iv, w->page_iv, sizeof(pf->iv));
 	if (r >= 0)
