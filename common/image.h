@@ -199,6 +199,9 @@ struct image_reader {
 	bool unzipped;           /* ... as the record last handed out was */
 	struct compress_state z;
 	uint8_t mac_key_id[MAC_KEY_ID_LEN];   /* the key the last MAC names */
+	uint64_t page_recs;      /* page records met so far */
+	struct image_lazy *lazy; /* lazy mode (image_lazy.h): a hold on it */
+	bool skip_next;          /* ... leave the next page payload in the file */
 };
 
 void image_reader_init(struct image_reader *r, int fd);
