@@ -257,6 +257,14 @@ static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *
 	return r < 0 ? r : image_mac_feed(&w->mac, &w->gmac, h, buf, len);
 }
 
+/* The IMG_MAC due after a page record: written when the next record comes
+ * rather than at once, so the MAC thread finishes the payload meanwhile;
+ * before that record is packed, since the MAC is packed in w->scratch too. */
+static int image_end_page_segment(struct image_writer *w)
+{
+	return w->mac_due ? image_write_mac(w) : 0;
+}
+
 static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
 	struct image_rec_hdr h;
@@ -273,10 +281,8 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EINVAL;
 	if (len > image_type_bound(type))
 		return -EFBIG;
-	/* written when the next record comes rather than at once, so the MAC
-	 * thread finishes the page payload meanwhile; a MAC or the tail ends
-	 * the segment itself, and an ERROR ends the stream */
-	if (w->mac_due && type != IMG_MAC && type != IMG_TAIL && type != IMG_ERROR && (r = image_write_mac(w)) < 0)
+	/* a MAC or the tail ends the segment itself, an ERROR the stream */
+	if (type != IMG_MAC && type != IMG_TAIL && type != IMG_ERROR && (r = image_end_page_segment(w)) < 0)
 		return r;
 	/* a reader verifies pages under the key the first MAC gives it */
 	if (w->keyed && !w->mac_out && image_type_pages(type) && (r = image_write_mac(w)) < 0)
@@ -370,9 +376,12 @@ static ssize_t image_pack(struct image_writer *w, const ProtobufCMessage *msg)
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg)
 {
 	ssize_t len;
+	int r;
 
 	if (w->ended)
 		return -EPIPE;
+	if (type != IMG_MAC && (r = image_end_page_segment(w)) < 0)
+		return r;
 	len = image_pack(w, msg);
 	if (len < 0)
 		return (int)len;
