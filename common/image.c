@@ -251,6 +251,8 @@ static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *
 {
 	int r;
 
+	if (len >= MACPIPE_MIN && buf == w->ref_buf)
+		return macpipe_feed_ref(&w->mp, h, sizeof(*h), buf, len);
 	if (len >= MACPIPE_MIN)
 		return macpipe_feed(&w->mp, h, sizeof(*h), buf, len);
 	r = macpipe_wait(&w->mp);
@@ -346,6 +348,17 @@ int image_write_record(struct image_writer *w, uint32_t type, const void *buf, s
 	if (type == IMG_PAGES)
 		return image_write_pages(w, buf, len);
 	return image_write_raw(w, type, buf, len);
+}
+
+int image_write_record_ref(struct image_writer *w, uint32_t type, const void *buf, size_t len)
+{
+	int r;
+
+	/* a compressed payload is the writer's own buffer, and copied */
+	w->ref_buf = buf;
+	r = image_write_record(w, type, buf, len);
+	w->ref_buf = NULL;
+	return r;
 }
 
 /* Pack msg into w->scratch; returns its length or -errno. */
@@ -621,6 +634,11 @@ void image_reader_init(struct image_reader *r, int fd)
 	r->chain = IMAGE_MAGIC;
 }
 
+void image_reader_hold(struct image_reader *r)
+{
+	r->buf_busy = true;
+}
+
 void image_reader_free(struct image_reader *r)
 {
 	image_lazy_release(r->lazy);
@@ -629,8 +647,9 @@ void image_reader_free(struct image_reader *r)
 	image_mac_drop(r);
 	compress_free(&r->z);
 	free(r->buf);
-	r->buf = NULL;
-	r->cap = 0;
+	free(r->alt);
+	r->buf = r->alt = NULL;
+	r->cap = r->alt_cap = 0;
 }
 
 static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
@@ -685,6 +704,16 @@ static int image_reserve(struct image_reader *r, size_t len)
 	size_t cap;
 	void *p;
 
+	if (r->buf_busy) {
+		void *b = r->buf;
+		size_t c = r->cap;
+
+		r->buf = r->alt;
+		r->cap = r->alt_cap;
+		r->alt = b;
+		r->alt_cap = c;
+		r->buf_busy = false;
+	}
 	if (r->buf && r->cap >= len)
 		return 0;
 	cap = MAX((size_t)IMAGE_MIN_BUF, len);
@@ -894,9 +923,11 @@ static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len,
 	if (image_type_pages(type) && !r->page_keyed)
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (no MAC before its page data)");
 	image_hdr_make(&h, type, len, sum);
-	if (len >= MACPIPE_MIN && r->ncand == 1)
-		ret = macpipe_feed(&r->mp, &h, sizeof(h), r->buf, len);
-	else if ((ret = macpipe_wait(&r->mp)) >= 0)
+	if (len >= MACPIPE_MIN && r->ncand == 1) {
+		/* read where it is: the next record goes into the other buffer */
+		ret = macpipe_feed_ref(&r->mp, &h, sizeof(h), r->buf, len);
+		r->buf_busy = ret >= 0;
+	} else if ((ret = macpipe_wait(&r->mp)) >= 0)
 		for (size_t i = 0; i < r->ncand && ret >= 0; i++)
 			ret = image_mac_feed(&r->cand[i].st, &r->gmac, &h, r->buf, len);
 	return ret < 0 ? image_fail(r, -EIO, "computing the image's MAC failed") : 0;

@@ -134,6 +134,7 @@ struct image_writer {
 	uint8_t key_id[MAC_KEY_ID_LEN];
 	bool compress;           /* PAGES go out as ZPAGES where they shrink */
 	struct compress_state z;
+	const void *ref_buf;     /* a payload the MAC thread may read in place */
 	uint64_t pages_in;       /* PAGES payload bytes given ... */
 	uint64_t pages_out;      /* ... and written for them, compressed or not */
 	bool mac_due;            /* a page record went out: an IMG_MAC ends its
@@ -147,6 +148,11 @@ void image_writer_free(struct image_writer *w);
 /* Write one record (header + payload) with writev, retrying short writes.
  * Returns 0 or -errno (-EFBIG if len exceeds its bound). */
 int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len);
+/* The same, but the MAC thread reads buf in place instead of a copy: buf
+ * stays unchanged until the next record written so from another buffer
+ * (or the next MAC, tail or image_writer_free) returns. Two buffers used
+ * in turn keep that. */
+int image_write_record_ref(struct image_writer *w, uint32_t type, const void *buf, size_t len);
 /* Pack a protobuf message and write it as one record. */
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg);
 int image_write_tail(struct image_writer *w);
@@ -175,6 +181,9 @@ struct image_reader {
 	uint64_t rec_offset;     /* ... and of the record last handed out */
 	void *buf;               /* payload of the current record */
 	size_t cap;
+	void *alt;               /* the next one's, while the MAC thread reads buf */
+	size_t alt_cap;
+	bool buf_busy;           /* ... as it does now */
 	bool done;               /* tail verified */
 	char error[256];         /* why the last call failed */
 	/* MAC verification (image_reader_verify): one running MAC per
@@ -205,6 +214,10 @@ struct image_reader {
 };
 
 void image_reader_init(struct image_reader *r, int fd);
+/* The payload just handed out stays in use (another thread writes it out):
+ * the next record is read into the other buffer. It stays valid until a
+ * record read after that one is handed out too. */
+void image_reader_hold(struct image_reader *r);
 void image_reader_free(struct image_reader *r);
 /* Refuse the image unless keys[] made its MACs: an IMG_MAC record and the
  * TAIL must verify under one of them (copied; call before the first read).

@@ -30,7 +30,9 @@ static void *macpipe_main(void *arg)
 			break;
 		pthread_mutex_unlock(&p->lock);
 		/* the buffer is the thread's alone while busy */
-		int r = p->err ? 0 : p->feed(p->arg, p->buf, p->alen, (char *)p->buf + p->alen, p->len - p->alen);
+		int r = p->err ? 0
+			: p->ref ? p->feed(p->arg, p->hdr, p->alen, p->ref, p->len - p->alen)
+				 : p->feed(p->arg, p->buf, p->alen, (char *)p->buf + p->alen, p->len - p->alen);
 		pthread_mutex_lock(&p->lock);
 		if (r < 0 && !p->err)
 			p->err = r;
@@ -99,6 +101,29 @@ int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, s
 	memcpy(p->buf, a, alen);
 	memcpy((char *)p->buf + alen, b, blen);
 	pthread_mutex_lock(&p->lock);
+	p->ref = NULL;
+	p->alen = alen;
+	p->len = alen + blen;
+	p->busy = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
+int macpipe_feed_ref(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen)
+{
+	int r;
+
+	if (alen > sizeof(p->hdr))
+		return -EINVAL;
+	if (p->off || (!p->started && macpipe_start(p) < 0))
+		return p->feed(p->arg, a, alen, b, blen);
+	r = macpipe_wait(p);
+	if (r < 0)
+		return r;
+	memcpy(p->hdr, a, alen);
+	pthread_mutex_lock(&p->lock);
+	p->ref = b;
 	p->alen = alen;
 	p->len = alen + blen;
 	p->busy = true;

@@ -25,6 +25,8 @@ struct macpipe {
 	pthread_cond_t cond;
 	void *buf;
 	size_t alen, len, cap;
+	const void *ref;              /* a payload fed by reference (macpipe_feed_ref) ... */
+	unsigned char hdr[64];        /* ... and the header copied before it */
 };
 
 /* Set up p (no thread yet); CKPT_MAC_INLINE=1 in the environment keeps
@@ -34,6 +36,10 @@ void macpipe_init(struct macpipe *p, int (*feed)(void *arg, const void *a, size_
 /* Hand a (the record's header) and b (its payload) to the thread once it is
  * done with the chunk before; 0 or -errno (a feed that failed before). */
 int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen);
+/* The same without copying b: the thread reads it where it is, so the
+ * caller leaves it unchanged until the next feed or wait returns (two
+ * buffers used in turn do). alen is at most 64. */
+int macpipe_feed_ref(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen);
 /* Wait until everything fed is MACed; 0 or the first failure. */
 int macpipe_wait(struct macpipe *p);
 /* Wait, end the thread, free the buffer. */

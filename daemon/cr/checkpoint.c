@@ -694,8 +694,10 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	cr_tune_stream(req->image_fd);
 	j.ctx.files = objhash_new(free_obj);
 	j.ctx.pagebuf = malloc(PAGEBUF_LEN);
+	j.ctx.pagering[0] = malloc(PAGEBUF_LEN);
+	j.ctx.pagering[1] = malloc(PAGEBUF_LEN);
 	image_writer_set_compress(&j.ctx.w, req->compress && !req->check_only);
-	if (!j.ctx.files || !j.ctx.pagebuf)
+	if (!j.ctx.files || !j.ctx.pagebuf || !j.ctx.pagering[0] || !j.ctx.pagering[1])
 		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint buffers");
 	else if (req->deadline_ms && (r = image_io_set_deadline(&j.ctx.w.io, req->image_fd, true, req->deadline_ms)) < 0)
 		r = cr_fail(err, CR_ERR_IO, -r, "preparing the image stream");
@@ -783,6 +785,9 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	if (j.ctx.files)
 		objhash_free(j.ctx.files);
 	free(j.ctx.pagebuf);
+	/* after image_writer_free: its MAC thread may read them until then */
+	free(j.ctx.pagering[0]);
+	free(j.ctx.pagering[1]);
 	free(j.refused);
 	tty_dump_done(&j.ctx);
 	tree_free(&j.ctx);

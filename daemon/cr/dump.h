@@ -62,6 +62,9 @@ struct dump_ctx {
 	struct objhash *files;        /* open file descriptions, written once */
 	void *pagebuf;                /* staging for page data */
 	size_t pagebuf_len;
+	void *pagering[2];            /* a task's pages, read into each in turn: the MAC
+				       * thread reads one while the next is filled */
+	unsigned pagering_next;
 	uint64_t pages;
 	uint64_t vdso_hash;           /* of the first task's [vdso] */
 	uint64_t vdso_size, vvar_size, vvar_vclock_size;

@@ -19,6 +19,7 @@
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAP (1ull << 62)
 #define PM_FILE (1ull << 61)
+#define PM_EXCL (1ull << 56)   /* mapped by this process alone */
 #define PM_CHUNK (PAGEBUF_LEN / PAGE_SZ)   /* pagemap entries per read: a run never outgrows pagebuf */
 
 static bool path_is(const struct proc_vma *v, const char *name)
@@ -229,24 +230,51 @@ static int mem_pread(int fd, uint64_t addr, void *buf, size_t len)
 	return 0;
 }
 
-static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const void *buf);
+static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const void *buf, bool ref);
 static int write_parent_ref(struct dump_ctx *ctx, uint64_t addr, uint64_t nr);
 
+/* The same with process_vm_readv: one copy instead of two, pages taken in
+ * batches rather than one by one. It pins what it reads, and pinning an
+ * anonymous page shared copy-on-write unshares it: only for pages the
+ * process alone maps (PM_EXCL). What it can't read (protections) goes
+ * through /proc/PID/mem. */
+static int vm_pread(pid_t pid, int fd, uint64_t addr, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		struct iovec l = { (char *)buf + done, len - done };
+		struct iovec rem = { (void *)(uintptr_t)(addr + done), len - done };
+		ssize_t n = process_vm_readv(pid, &l, 1, &rem, 1, 0);
+
+		if (n <= 0)
+			return mem_pread(fd, addr + done, (char *)buf + done, len - done);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 /* mem_fd: p's /proc/PID/mem, opened once for all its runs (-1 under a
- * background copy, which reads its own way). */
-static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, uint64_t addr, uint64_t nr)
+ * background copy, which reads its own way); excl: every page of the run
+ * is present and p's alone. */
+static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, uint64_t addr, uint64_t nr, bool excl)
 {
 	size_t len = nr * PAGE_SZ;
+	void *buf = ctx->pagering[ctx->pagering_next];
 	pid_t pid = p->pid;
 	int r;
 
+	/* the other buffer: the MAC thread may still read this one's last run */
+	ctx->pagering_next ^= 1;
 	if (snapshot_active(ctx))
-		r = snapshot_read(ctx, p, addr, nr, ctx->pagebuf);
+		r = snapshot_read(ctx, p, addr, nr, buf);
+	else if (excl)
+		r = vm_pread(pid, mem_fd, addr, buf, len);
 	else
-		r = mem_pread(mem_fd, addr, ctx->pagebuf, len);
+		r = mem_pread(mem_fd, addr, buf, len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: reading pages at %#lx+%zu", pid, (unsigned long)addr, len);
-	return put_pages(ctx, addr, nr, ctx->pagebuf);
+	return put_pages(ctx, addr, nr, buf, true);
 }
 
 /* The written runs of a tracked mapping (incr.h) from *k on, as many as
@@ -290,7 +318,7 @@ static int write_incr_batch(struct dump_ctx *ctx, const struct dump_proc *p, int
 		uint64_t nr = (o->end - o->start) / PAGE_SZ;
 
 		if (o->action == INCR_WRITE) {
-			r = put_pages(ctx, o->start, nr, (char *)ctx->pagebuf + off);
+			r = put_pages(ctx, o->start, nr, (char *)ctx->pagebuf + off, false);
 			off += nr * PAGE_SZ;
 		} else {
 			r = write_parent_ref(ctx, o->start, nr);
@@ -299,8 +327,10 @@ static int write_incr_batch(struct dump_ctx *ctx, const struct dump_proc *p, int
 	return r;
 }
 
-/* One run's records: its place, then its pages from buf. */
-static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const void *buf)
+/* One run's records: its place, then its pages from buf (ref: read in
+ * place by the MAC thread, so buf is one of the two page buffers used in
+ * turn, image_write_record_ref). */
+static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const void *buf, bool ref)
 {
 	Ckpt__Img__Pagemap pm = CKPT__IMG__PAGEMAP__INIT;
 	size_t len = nr * PAGE_SZ;
@@ -310,7 +340,7 @@ static int put_pages(struct dump_ctx *ctx, uint64_t addr, uint64_t nr, const voi
 	pm.nr_pages = nr;
 	r = image_write_msg(&ctx->w, IMG_PAGEMAP, &pm.base);
 	if (r >= 0)
-		r = image_write_record(&ctx->w, IMG_PAGES, buf, len);
+		r = ref ? image_write_record_ref(&ctx->w, IMG_PAGES, buf, len) : image_write_record(&ctx->w, IMG_PAGES, buf, len);
 	if (r < 0)
 		return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
 	ctx->pages += nr;
@@ -355,13 +385,13 @@ static int write_parent_ref(struct dump_ctx *ctx, uint64_t addr, uint64_t nr)
 
 /* action: 1 write, 2 the parent has them, -1 drop, 0 nothing */
 static int flush_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, int action, uint64_t addr,
-		     uint64_t nr)
+		     uint64_t nr, bool excl)
 {
 	if (!nr || !action)
 		return 0;
 	if (action == 2)
 		return write_parent_ref(ctx, addr, nr);
-	return action > 0 ? write_run(ctx, p, mem_fd, addr, nr) : write_drop(ctx, addr, nr);
+	return action > 0 ? write_run(ctx, p, mem_fd, addr, nr, excl) : write_drop(ctx, addr, nr);
 }
 
 /* n pagemap entries of fd (or of a background copy's freeze: snapshot.h)
@@ -410,7 +440,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 				continue;
 			}
 			r = flush_run(ctx, p, mem_fd, runs.v[k].action, runs.v[k].start,
-				      (runs.v[k].end - runs.v[k].start) / PAGE_SZ);
+				      (runs.v[k].end - runs.v[k].start) / PAGE_SZ, false);
 			k++;
 		}
 		free(runs.v);
@@ -423,6 +453,7 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 		size_t n = MIN((v->end - addr) / PAGE_SZ, (uint64_t)PM_CHUNK), i, run = 0;
 		const uint64_t *pme = read_pagemap(ctx, p, pm_fd, addr, n, pmebuf), *ppme = NULL;
 		int act = 0, a;
+		bool excl = true;
 
 		if (pme && pp && !(ppme = read_pagemap(ctx, pp, ppm_fd, addr, n, ppmebuf)))
 			pme = NULL;
@@ -432,13 +463,15 @@ static int dump_vma_pages(struct dump_ctx *ctx, const struct dump_proc *p, int p
 			a = i < n ? page_action(v, pme[i], ppme ? &ppme[i] : NULL) : 0;
 			if (a == act && i < n) {
 				run++;
+				excl = excl && (pme[i] & (PM_PRESENT | PM_EXCL)) == (PM_PRESENT | PM_EXCL);
 				continue;
 			}
-			r = flush_run(ctx, p, mem_fd, act, addr + (i - run) * PAGE_SZ, run);
+			r = flush_run(ctx, p, mem_fd, act, addr + (i - run) * PAGE_SZ, run, excl);
 			if (r < 0)
 				return r;
 			act = a;
 			run = 1;
+			excl = i < n && (pme[i] & (PM_PRESENT | PM_EXCL)) == (PM_PRESENT | PM_EXCL);
 		}
 		/* past these pages, the program may write them freely */
 		if (snapshot_active(ctx) && snapshot_pagemap(ctx, p, addr, addr + n * PAGE_SZ))

@@ -15,6 +15,8 @@
 #include "rbatch.h"
 #include "validate.h"
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <limits.h>
 #include <linux/rseq.h>
 #include <sys/mman.h>
@@ -713,6 +715,9 @@ int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len)
 	return r;
 }
 
+/* Below this, a write is not worth a hand-over. */
+#define PUSH_MIN (64u << 10)
+
 static const Ckpt__Img__Vma *vma_find(const Ckpt__Img__Mm *mm, uint64_t addr)
 {
 	size_t lo = 0, hi = mm->n_vmas;
@@ -730,6 +735,136 @@ static const Ckpt__Img__Vma *vma_find(const Ckpt__Img__Mm *mm, uint64_t addr)
 	return NULL;
 }
 
+/* One write of pages into a task at a time, on a thread of its own, so the
+ * next record is read and checked while this one goes in. */
+struct page_push {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool busy, stop;
+	pid_t host_pid, pid;          /* the task (pid: in the container, for errors) */
+	uint64_t addr;
+	const void *buf;
+	size_t len;
+	int err;                      /* the first failure ... */
+	pid_t err_pid;                /* ... its task and address */
+	uint64_t err_addr;
+};
+
+static void *push_main(void *arg)
+{
+	struct page_push *pp = arg;
+
+	pthread_mutex_lock(&pp->lock);
+	for (;;) {
+		while (!pp->busy && !pp->stop)
+			pthread_cond_wait(&pp->cond, &pp->lock);
+		if (!pp->busy)
+			break;
+		pthread_mutex_unlock(&pp->lock);
+		int r = rtask_write(pp->host_pid, pp->addr, pp->buf, pp->len);
+		pthread_mutex_lock(&pp->lock);
+		if (r < 0 && !pp->err) {
+			pp->err = r;
+			pp->err_pid = pp->pid;
+			pp->err_addr = pp->addr;
+		}
+		pp->busy = false;
+		pthread_cond_broadcast(&pp->cond);
+	}
+	pthread_mutex_unlock(&pp->lock);
+	return NULL;
+}
+
+/* The thread takes no signal: the worker's handlers stay its own. */
+static struct page_push *push_start(void)
+{
+	struct page_push *pp = calloc(1, sizeof(*pp));
+	sigset_t all, old;
+
+	if (!pp)
+		return NULL;
+	pthread_mutex_init(&pp->lock, NULL);
+	pthread_cond_init(&pp->cond, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&pp->thread, NULL, push_main, pp)) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		pthread_cond_destroy(&pp->cond);
+		pthread_mutex_destroy(&pp->lock);
+		free(pp);
+		return NULL;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return pp;
+}
+
+int mm_restore_pages_flush(struct restore_ctx *ctx)
+{
+	struct page_push *pp = ctx->push;
+	int r;
+
+	if (!pp)
+		return 0;
+	pthread_mutex_lock(&pp->lock);
+	while (pp->busy)
+		pthread_cond_wait(&pp->cond, &pp->lock);
+	r = pp->err;
+	pthread_mutex_unlock(&pp->lock);
+	if (r < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", pp->err_pid,
+			       (unsigned long)pp->err_addr);
+	return 0;
+}
+
+void mm_restore_pages_free(struct restore_ctx *ctx)
+{
+	struct page_push *pp = ctx->push;
+
+	if (!pp)
+		return;
+	pthread_mutex_lock(&pp->lock);
+	while (pp->busy)
+		pthread_cond_wait(&pp->cond, &pp->lock);
+	pp->stop = true;
+	pthread_cond_broadcast(&pp->cond);
+	pthread_mutex_unlock(&pp->lock);
+	pthread_join(pp->thread, NULL);
+	pthread_cond_destroy(&pp->cond);
+	pthread_mutex_destroy(&pp->lock);
+	free(pp);
+	ctx->push = NULL;
+}
+
+/* Hand the reader's payload to the push thread once it is done with the
+ * one before; 1 if it took it, 0 if the caller writes it itself. */
+static int push_pages(struct restore_ctx *ctx, uint64_t addr, const void *pages, size_t len)
+{
+	struct page_push *pp;
+	int r;
+
+	/* a decompressed payload is rewritten by the next record's */
+	if (pages != ctx->rd.buf || ctx->rd.unzipped || len < PUSH_MIN)
+		return 0;
+	if (!ctx->push && !(ctx->push = push_start()))
+		return 0;
+	r = mm_restore_pages_flush(ctx);
+	if (r < 0)
+		return r;
+	pp = ctx->push;
+	image_reader_hold(&ctx->rd);
+	pthread_mutex_lock(&pp->lock);
+	pp->host_pid = ctx->cur->host_pid;
+	pp->pid = ctx->cur->tt->pid;
+	pp->addr = addr;
+	pp->buf = pages;
+	pp->len = len;
+	pp->busy = true;
+	pthread_cond_broadcast(&pp->cond);
+	pthread_mutex_unlock(&pp->lock);
+	return 1;
+}
+
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len)
 {
 	const Ckpt__Img__Vma *v;
@@ -742,8 +877,10 @@ int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, cons
 	    len != pm->nr_pages * PAGE_SZ || !v || !has_pages(v) || pm->vaddr + len > v->end)
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx (%lu) don't fit a saved mapping",
 			       ctx->cur->tt->pid, (unsigned long)pm->vaddr, (unsigned long)pm->nr_pages);
-	r = rtask_write(ctx->cur->host_pid, pm->vaddr, pages, len);
+	r = push_pages(ctx, pm->vaddr, pages, len);
 	if (r < 0)
+		return r;
+	if (r == 0 && (r = rtask_write(ctx->cur->host_pid, pm->vaddr, pages, len)) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: writing pages at %#lx", ctx->cur->tt->pid, (unsigned long)pm->vaddr);
 	ctx->pages += pm->nr_pages;
 	return fault_inject(ctx->err, "restore-pages");

@@ -287,6 +287,9 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 
 	if ((*pm != NULL) != (type == IMG_PAGES))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
+	/* anything but more pages may act on what the pages before made */
+	if (type != IMG_PAGEMAP && type != IMG_PAGES && (r = mm_restore_pages_flush(ctx)) < 0)
+		return r;
 	if (!in_order(ctx, type))
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "%s record out of order", image_rec_type_name(type));
 	if (type != IMG_SHM && type != IMG_GHOST && type != IMG_PAGEMAP && type != IMG_PAGES)
@@ -443,6 +446,9 @@ static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const st
 		if (r >= 0)
 			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
 	}
+	/* the segment's pages are in before what follows acts on its task */
+	if (r >= 0)
+		r = mm_restore_pages_flush(ctx);
 	return r < 0 ? r : 0;
 }
 
@@ -605,6 +611,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 {
 	size_t i;
 
+	mm_restore_pages_free(ctx);
 	for (i = 0; i < ctx->nprocs; i++)
 		free_proc(&ctx->procs[i], ok);
 	for (i = 0; i < ctx->nhelpers; i++)

@@ -55,6 +55,7 @@ struct restore_ctx {
 	const struct cr_restart_req *req;
 	struct cr_error *err;
 	struct image_reader rd;
+	struct page_push *push;       /* pages written into a task on a second thread (mm_restore.c) */
 	Ckpt__Img__Header *hdr;
 	struct cg_limits limits;   /* the header's run --memory/--pids/--cpus */
 	uint64_t xfeatures;           /* this CPU's, probed with the header check */
@@ -225,6 +226,12 @@ int mm_restore_open_files(struct restore_ctx *ctx);
 void mm_restore_files_free(struct restore_ctx *ctx);
 int mm_restore_layout(struct restore_ctx *ctx, const void *payload, size_t len);
 int mm_restore_pages(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, const void *pages, size_t len);
+/* Pages mm_restore_pages hands a second thread (the reader's payload, while
+ * the next record is read) are in the task once this returns 0; then any
+ * other record may act on the task. */
+int mm_restore_pages_flush(struct restore_ctx *ctx);
+/* Flush, ignoring its result, and end the thread. */
+void mm_restore_pages_free(struct restore_ctx *ctx);
 int mm_restore_drop(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
 /* A PARENT_REF of an incremental image: those pages from its parents. */
 int mm_restore_parent_ref(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm);
