@@ -45,6 +45,8 @@ if [ "${1:-}" = --round ]; then
 import json, sys
 j = json.load(sys.stdin)
 print(j["frozen_us"], j["total_us"], sys.argv[1], j.get("copy", "?"))' "$ok"
+	# where the frozen time went (ckptd's log): on stderr, under the row
+	grep -hoE '(us by phase|background copy armed, us):.*' "$TMP/ckptd.log" | sed 's/^/            /' >&2
 	exit 0
 fi
 
