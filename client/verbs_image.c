@@ -244,11 +244,7 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 			if (r < 0)
 				return r;
 			rq->allow_changed_files = true;
-		} else if ((r = ctl_opt(c, argc, argv, &i, "--trust-image", 0, false, &val)) != 0) {
-			if (r < 0)
-				return r;
-			rq->trust_image = true;
-		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
+XX, 0, true, &val)) != 0) {
 			if (r < 0 || (r = hooks_parse(c, val, hooks)) < 0)
 				return r;
 		} else if (!strncmp(argv[i], "--userns=", 9)) {
@@ -292,12 +288,16 @@ static void restart_render(struct ctl *c, const struct ckpt_restart_result *rr)
 		render_container_json(j, "container", ci);
 		json_u64(j, "image_bytes", rr->image_bytes);
 		json_u64(j, "total_us", rr->total_us);
+		if (rr->lazy_bytes)
+			json_u64(j, "lazy_bytes", rr->lazy_bytes);
 		ctl_json_end(c);
 		return;
 	}
 	printf("restarted %s: pid %d (host pid %d), %" PRIu64 " bytes, total %.1f ms\n",
 	       ci->name, ci->has_pid ? ci->pid : 0, ci->has_host_pid ? ci->host_pid : 0,
 	       rr->image_bytes, rr->total_us / 1000.0);
+	if (rr->lazy_bytes)
+		printf("filling %" PRIu64 " bytes of memory in the background\n", rr->lazy_bytes);
 }
 
 /* In "ckptctl checkpoint x -o - | ckptctl restart x -i -" both ends start
