@@ -244,7 +244,15 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 			if (r < 0)
 				return r;
 			rq->allow_changed_files = true;
-XX, 0, true, &val)) != 0) {
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--trust-image", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			rq->trust_image = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--lazy", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			rq->lazy = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
 			if (r < 0 || (r = hooks_parse(c, val, hooks)) < 0)
 				return r;
 		} else if (!strncmp(argv[i], "--userns=", 9)) {
