@@ -11,6 +11,7 @@
 #include "lazy.h"
 #include "image_lazy.h"
 #include "cr_limits.h"
+#include "fault.h"
 #include "uapi_uffd.h"
 #include "log.h"
 #include "macro.h"
@@ -381,12 +382,13 @@ static int on_msg(struct filler *f, size_t i, const struct uffd_msg *m)
 	return r < 0 ? fail(f, r, "out of memory for the lazy memory's pieces") : 0;
 }
 
-/* Read and handle what every space has to say; timeout as for poll. */
+/* Read and handle what every space has to say; timeout as for poll.
+ * Returns how many messages came, or -errno. */
 static int serve(struct filler *f, int timeout)
 {
 	struct pollfd *pfd = calloc(f->n, sizeof(*pfd));
 	size_t n = f->n;
-	int r = 0;
+	int r = 0, msgs = 0;
 
 	if (!pfd)
 		return fail(f, -ENOMEM, "out of memory");
@@ -401,7 +403,7 @@ static int serve(struct filler *f, int timeout)
 		if (!(pfd[i].revents & POLLIN))
 			continue;
 		while (r >= 0 && !f->sp[i].gone && (got = read(f->sp[i].uffd, m, sizeof(m))) > 0)
-			for (size_t k = 0; k < (size_t)got / sizeof(m[0]) && r >= 0; k++)
+			for (size_t k = 0; k < (size_t)got / sizeof(m[0]) && r >= 0; k++, msgs++)
 				r = on_msg(f, i, &m[k]);
 	}
 	free(pfd);
@@ -415,7 +417,7 @@ static int serve(struct filler *f, int timeout)
 		if (r == -EAGAIN)
 			r = retry_later(f, t.space, t.addr);
 	}
-	return r;
+	return r < 0 ? r : msgs;
 }
 
 static bool all_in(const struct filler *f)
@@ -434,6 +436,8 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 			    .report_fd = report_fd, .buf_ext = -1 };
 	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
 	uint64_t t0 = now_us();
+	/* tests: the background fill paced, one extent per 100 ms */
+	int pace = fault_at("lazy-fill-slow") ? 100 : 0;
 	uint32_t most = 1;
 	int r = 0;
 
@@ -449,9 +453,11 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 			f.cursor = 0;   /* pieces a fork or a changing mm left behind */
 		}
 		/* faults first; between them, the next extent in image order */
-		r = serve(&f, 0);
+		r = serve(&f, pace);
 		if (r < 0)
 			break;
+		if (pace && r > 0)
+			continue;
 		r = fill_ext(&f, (uint32_t)f.cursor);
 		if (r == -EAGAIN)
 			r = 0;   /* its mm's events first; the extent again after them */
