@@ -271,10 +271,9 @@ static int on_fork(struct filler *f, size_t i, int ufd)
 	fcntl(ufd, F_SETFD, FD_CLOEXEC);
 	/* ckptd holds it from now on: should we die, the child blocks, it never reads zeroes */
 	r = report(f, &rep, ufd);
-	if (r < 0) {
-		close(ufd);
-		return fail(f, r, "handing a forked child's userfaultfd to ckptd: %s", strerror(-r));
-	}
+	/* a ckptd that went away holds nothing: serve the child all the same */
+	if (r < 0)
+		log_warn("lazy restart: handing a forked child's userfaultfd to ckptd: %s", strerror(-r));
 	if (f->n == f->cap) {
 		size_t cap = f->cap * 2 + 4;
 		struct lazy_space *v = realloc(f->sp, cap * sizeof(*v));
