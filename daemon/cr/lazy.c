@@ -4,8 +4,10 @@
  * process inherits (a child forked during the restore copies its parent's
  * pages then, and they are not there yet) and that the process did not
  * inherit itself, not locked (mlock would fault it in during the restore),
- * and not holding a thread's rseq area, which the kernel writes into at
- * every return to user space, before any fault could be answered.
+ * not holding a thread's rseq area, which the kernel writes into at
+ * every return to user space, before any fault could be answered, and not
+ * wiped on fork. PROT_NONE mappings and MAP_DROPPABLE ones are filled as
+ * always too.
  * Everything else is filled from the stream as always. */
 #include "lazy.h"
 #include "restore.h"
@@ -164,10 +166,12 @@ static bool inherited_by_child(const struct lazy_proc *lp, const Ckpt__Img__Vma 
 	return false;
 }
 
+/* MADV_WIPEONFORK: a child's copy must be zeroes, not the parent's fill */
 static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
 {
 	return v->kind == CKPT__IMG__VMA_KIND__VMA_ANON && (v->flags & MAP_PRIVATE) && !v->droppable && !v->locked &&
-	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE && !inherited_by_child(lp, v);
+	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE && !inherited_by_child(lp, v) &&
+	       !(v->has_madv && (v->madv & MADV_BIT_WIPEONFORK));
 }
 
 static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
