@@ -6,12 +6,13 @@
 # right after each restart it reads and writes lazy pages through system
 # calls, forks a child that checks its own copy, discards a range (which
 # must read as zeroes) and moves another (checked at its new address),
-# then checks every page. The fill ends (fill-done). With the fill paced
-# (CKPTD_FAULT=lazy-fill-slow) the program verifies itself while most of
-# its memory is still in the image, a checkpoint is refused busy, and a
-# killed filler gets the container killed and said so, never left running
-# on memory it lacks. --lazy of a stream, with --trust-image and of an
-# incremental image are refused by name, nothing left behind.
+# then checks every page, all while most of its memory is still in the
+# image (the background fill paced by CKPTD_FAULT=lazy-fill-slow); the
+# fill ends (fill-done). During a fill a checkpoint is refused busy, kill
+# stops the filler, and a killed filler gets the container killed and
+# said so, never left running on memory it lacks. --lazy of a stream,
+# with --trust-image and of an incremental image are refused by name,
+# nothing left behind. Last, a lazy restart at full speed.
 . "$(dirname "$0")/lib.sh"
 
 MIB=256
@@ -48,25 +49,42 @@ post() {
 	verify_ct "$1" 'lazymem [0-9]'
 }
 
-start_ckptd
+fillers() {
+	local cg pid
+	for cg in "${E2E_CGROUPS[@]}"; do
+		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = ckptd-filler ] && echo "$pid"
+		done
+	done | sort -u
+}
+
+CKPTD_FAULT=lazy-fill-slow ckptd_start
 run_wl "$name" "$WL/lazymem" "$MIB"
 verify_ct "$name" 'lazymem [0-9]'
 checkpoint_ct "$name" --leave-running -o "$TMP/l.img"
 checkpoint_ct "$name"
 
-# from the store
+# from the store: the program runs on memory filled on demand
 lazy_restart "$name"
 post "$name"
+[ "$(fills_done)" = 0 ] || fail "the paced fill ended before the program had checked its memory: no test of filling on demand"
 wait_fill 1
 expect_state "$name" running
 verify_ct "$name" 'lazymem [0-9]'
 info "store: $(grep "every page is in" "$TMP/ckptd.log" | tail -n 1)"
 
-# from a file, under a new name
+# from a file, under a new name; a checkpoint waits for the fill, kill stops it
 lazy_restart "$P-f" -i "$TMP/l.img"
 post "$P-f"
-wait_fill 2
-verify_ct "$P-f" 'lazymem [0-9]'
+[ "$(fills_done)" = 1 ] || fail "the paced fill of $P-f ended before its checks"
+out=$(ckctl checkpoint "$P-f" 2>&1) && fail "checkpoint during the fill succeeded: $out"
+case $out in *"still being filled"*) ;; *) fail "checkpoint during the fill: unclear refusal: $out" ;; esac
+expect_state "$P-f" running
+[ -n "$(fillers)" ] || fail "no ckptd-filler in ckptd's cgroup during the paced fill"
+ckctl kill "$P-f" >/dev/null || fail "kill $P-f during the fill"
+wait_state "$P-f" stopped 30
+for i in $(seq 50); do [ -z "$(fillers)" ] && break; sleep 0.1; done
+[ -z "$(fillers)" ] || fail "the filler outlived its container"
 ckctl rm "$P-f" >/dev/null || fail "rm $P-f"
 
 # refused by name, before anything is made
@@ -88,35 +106,9 @@ restart_ct "$name"
 verify_ct "$name" 'lazymem [0-9]'
 info "refused: $out"
 
-# the fill paced: the program runs on demand-filled memory, a checkpoint
-# waits for the fill, kill stops the filler, and a filler that dies takes
-# the container with it
-fillers() {
-	local cg pid
-	for cg in "${E2E_CGROUPS[@]}"; do
-		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
-			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = ckptd-filler ] && echo "$pid"
-		done
-	done | sort -u
-}
-ckptd_stop
-CKPTD_FAULT=lazy-fill-slow ckptd_start
-expect_state "$name" running
-checkpoint_ct "$name"
-lazy_restart "$name"
-verify_ct "$name" 'lazymem [0-9]'
-[ "$(fills_done)" -lt 3 ] || fail "the paced fill ended before the program had checked its memory: no test of filling on demand"
-out=$(ckctl checkpoint "$name" 2>&1) && fail "checkpoint during the fill succeeded: $out"
-case $out in *"still being filled"*) ;; *) fail "checkpoint during the fill: unclear refusal: $out" ;; esac
-expect_state "$name" running
-[ -n "$(fillers)" ] || fail "no ckptd-filler in ckptd's cgroup during the paced fill"
-ckctl kill "$name" >/dev/null || fail "kill $name during the fill"
-wait_state "$name" stopped 30
-for i in $(seq 50); do [ -z "$(fillers)" ] && break; sleep 0.1; done
-[ -z "$(fillers)" ] || fail "the filler outlived its container"
-
 # the filler stopped: the program blocks on its first missing page; killed:
 # ckptd still holds the userfaultfds, so it never reads zeroes, and kills it
+checkpoint_ct "$name"
 lazy_restart "$name"
 filler=$(fillers)
 [ -n "$filler" ] || fail "no ckptd-filler in ckptd's cgroup during the paced fill"
@@ -134,4 +126,15 @@ sleep 0.5
 fail_if_failed "$name"
 ckptd_alive || fail "ckptd died with the filler"
 info "filler killed: $(grep "can't be filled" "$TMP/ckptd.log" | tail -n 1)"
+
+# at full speed
+ckptd_stop
+ckptd_start
+n=$(fills_done)
+ckctl restart "$name" --lazy >/dev/null || fail "restart $name --lazy (full speed)"
+expect_state "$name" running
+verify_ct "$name" 'lazymem [0-9]'
+wait_fill $(( n + 1 ))
+verify_ct "$name" 'lazymem [0-9]'
+info "full speed: $(grep "every page is in" "$TMP/ckptd.log" | tail -n 1)"
 pass

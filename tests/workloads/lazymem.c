@@ -8,12 +8,13 @@
  * discarded, one to be moved. Writes READY, then waits for signals.
  *
  * SIGUSR1 (sent right after a restart, while its memory is still being
- * filled): the kernel reads lazy pages (write() from the end of the big
- * mapping into a pipe) and writes into others (read() from it into the
- * middle of a page elsewhere, whose other bytes must still be the image's);
- * a child forked now checks its whole copy and exits 0 ("PASS lazymem-child");
- * the discard mapping gets MADV_DONTNEED and must read as zeroes; the move
- * mapping is mremap'd elsewhere and checked there. Then "POST ok".
+ * filled): the discard mapping gets MADV_DONTNEED and must read as zeroes;
+ * the move mapping is mremap'd elsewhere and checked there; the kernel
+ * reads lazy pages (write() from the end of the big mapping into a pipe)
+ * and writes into others (read() from it into the middle of a page
+ * elsewhere, whose other bytes must still be the image's); a child forked
+ * now checks its whole copy and exits 0 ("PASS lazymem-child"). Then
+ * "POST ok".
  *
  * SIGUSR2 checks every page (and the discarded and moved mappings, once
  * SIGUSR1 did its work): "PASS lazymem <iteration>". */
@@ -131,17 +132,9 @@ static void post_restart(void)
 	pid_t pid;
 	int st;
 
-	through_syscalls();
-	pid = fork();
-	if (pid < 0)
-		fail("lazymem: fork\n");
-	if (pid == 0) {
-		check(m, pages, 0, "main (child)");
-		check(discard, SIDE / PG, 1, "discard (child)");
-		check(moved, SIDE / PG, 2, "move (child)");
-		say("PASS lazymem-child\n");
-		_exit(0);
-	}
+	/* first, while the fill has not reached these mappings (the last in
+	 * address order): what is discarded must never be filled again, what
+	 * moves must be filled where it went */
 	if (madvise(discard, SIDE, MADV_DONTNEED) < 0)
 		fail("lazymem: madvise\n");
 	to = mmap(NULL, SIDE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -152,6 +145,17 @@ static void post_restart(void)
 		fail("lazymem: mremap\n");
 	moved = to;
 	post_done = 1;
+	through_syscalls();
+	pid = fork();
+	if (pid < 0)
+		fail("lazymem: fork\n");
+	if (pid == 0) {
+		check(m, pages, 0, "main (child)");
+		check_zero(discard, SIDE / PG, "discarded (child)");
+		check(moved, SIDE / PG, 2, "moved (child)");
+		say("PASS lazymem-child\n");
+		_exit(0);
+	}
 	check_zero(discard, SIDE / PG, "discarded");
 	check(moved, SIDE / PG, 2, "moved");
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
