@@ -106,8 +106,10 @@ restart_ct "$name"
 verify_ct "$name" 'lazymem [0-9]'
 info "refused: $out"
 
-# the filler stopped: the program blocks on its first missing page; killed:
-# ckptd still holds the userfaultfds, so it never reads zeroes, and kills it
+# the filler stopped: the program blocks on its first missing page. The
+# filler killed while ckptd is stopped too: ckptd still holds the
+# userfaultfds, so the program stays blocked, never reading zeroes; once
+# ckptd runs again it kills the container and says so
 checkpoint_ct "$name"
 lazy_restart "$name"
 filler=$(fillers)
@@ -116,13 +118,19 @@ filler=$(fillers)
 kill -STOP "$filler" || fail "kill -STOP $filler"
 n=$(count_log "$name" '^PASS lazymem [0-9]')
 ckctl kill "$name" --signal USR2 >/dev/null || fail "kill -USR2 $name"
-sleep 1
+sleep 2
 [ "$(count_log "$name" '^PASS lazymem [0-9]')" = "$n" ] || fail "$name checked its memory with its filler stopped"
+ctlog=$STATE/containers/$name/log
+[ -f "$ctlog" ] || fail "no log file $ctlog"
+kill -STOP "$CKPTD_PID" || fail "kill -STOP ckptd"
 kill -KILL "$filler" || fail "kill -KILL $filler"
+sleep 2
+lines=$(grep -cE '^(PASS lazymem [0-9]|FAIL)' "$ctlog")
+kill -CONT "$CKPTD_PID"
+[ "$lines" = "$n" ] || fail "$name went on once its filler died: $(grep -E '^(PASS lazymem [0-9]|FAIL)' "$ctlog" | tail -n 1)"
 wait_state "$name" stopped 30
 grep -q "container $name: its lazily restored memory can't be filled" "$TMP/ckptd.log" ||
 	fail "the filler's death is not in ckptd's log"
-sleep 0.5
 fail_if_failed "$name"
 ckptd_alive || fail "ckptd died with the filler"
 info "filler killed: $(grep "can't be filled" "$TMP/ckptd.log" | tail -n 1)"
