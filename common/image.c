@@ -17,6 +17,7 @@
 
 #include "hash.h"
 #include "image.h"
+#include "image_lazy.h"
 #include "image.pb-c.h"
 #include "macro.h"
 
@@ -256,6 +257,14 @@ static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *
 	return r < 0 ? r : image_mac_feed(&w->mac, &w->gmac, h, buf, len);
 }
 
+/* The IMG_MAC due after a page record: written when the next record comes
+ * rather than at once, so the MAC thread finishes the payload meanwhile;
+ * before that record is packed, since the MAC is packed in w->scratch too. */
+static int image_end_page_segment(struct image_writer *w)
+{
+	return w->mac_due ? image_write_mac(w) : 0;
+}
+
 static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
 {
 	struct image_rec_hdr h;
@@ -272,6 +281,9 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		return -EINVAL;
 	if (len > image_type_bound(type))
 		return -EFBIG;
+	/* a MAC or the tail ends the segment itself, an ERROR the stream */
+	if (type != IMG_MAC && type != IMG_TAIL && type != IMG_ERROR && (r = image_end_page_segment(w)) < 0)
+		return r;
 	/* a reader verifies pages under the key the first MAC gives it */
 	if (w->keyed && !w->mac_out && image_type_pages(type) && (r = image_write_mac(w)) < 0)
 		return r;
@@ -292,6 +304,8 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	w->records++;
 	w->bytes += len;
 	w->offset += sizeof(h) + len;
+	/* each page record its own segment: a reader can verify it alone */
+	w->mac_due = w->keyed && image_type_pages(type) && !w->shared_page_seg;
 	return 0;
 }
 
@@ -362,9 +376,12 @@ static ssize_t image_pack(struct image_writer *w, const ProtobufCMessage *msg)
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg)
 {
 	ssize_t len;
+	int r;
 
 	if (w->ended)
 		return -EPIPE;
+	if (type != IMG_MAC && (r = image_end_page_segment(w)) < 0)
+		return r;
 	len = image_pack(w, msg);
 	if (len < 0)
 		return (int)len;
@@ -383,6 +400,12 @@ static int page_mac_segment(struct mac_state *g, const uint8_t key[MAC_KEY_LEN],
 	mac_free(g);
 	mac_gmac_iv(base_iv, seg, iv);
 	return mac_gmac_init(g, key, iv);
+}
+
+int image_page_mac_segment(struct mac_state *g, const uint8_t key[MAC_KEY_LEN], const uint8_t base_iv[MAC_PAGE_IV_LEN],
+			   uint32_t seg)
+{
+	return page_mac_segment(g, key, base_iv, seg);
 }
 
 /* A page key of this image alone: a fresh salt and base IV. */
@@ -426,6 +449,7 @@ static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[
 {
 	int r = macpipe_wait(&w->mp);
 
+	w->mac_due = false;
 	memcpy(pf->salt, w->page_salt, sizeof(pf->salt));
 	memcpy(pf->iv, w->page_iv, sizeof(pf->iv));
 	if (r >= 0)
@@ -599,6 +623,8 @@ void image_reader_init(struct image_reader *r, int fd)
 
 void image_reader_free(struct image_reader *r)
 {
+	image_lazy_release(r->lazy);
+	r->lazy = NULL;
 	image_io_close(&r->io);
 	image_mac_drop(r);
 	compress_free(&r->z);
@@ -757,14 +783,20 @@ static int image_page_mac_start(struct image_reader *r, const struct image_page_
 static int image_page_mac_check(struct image_reader *r, const struct image_page_fields *pf, const char *hex)
 {
 	uint8_t tag[MAC_PAGE_TAG_LEN];
+	int kept;
 
 	if (!r->page_keyed && image_page_mac_start(r, pf) < 0)
 		return image_fail(r, -EIO, "computing the image's page MAC failed");
 	if (memcmp(pf->salt, r->page_salt, sizeof(pf->salt)) || memcmp(pf->iv, r->page_iv, sizeof(pf->iv)))
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: its page MAC changes key part-way)", hex);
-	if (mac_gmac_peek(&r->gmac, tag) < 0)
+	/* payloads left in the file: their tag, authentic under the HMAC just
+	 * checked, is compared when image_lazy_read reads them */
+	kept = r->lazy ? image_lazy_end_segment(r->lazy, r->page_seg, r->page_key, r->page_iv, pf->tag) : 0;
+	if (kept < 0)
+		return image_fail(r, kept, "keeping a page MAC for later reads: %s", strerror(-kept));
+	if (!kept && mac_gmac_peek(&r->gmac, tag) < 0)
 		return image_fail(r, -EIO, "computing the image's page MAC failed");
-	if (!mac_tag_equal(tag, pf->tag))
+	if (!kept && !mac_tag_equal(tag, pf->tag))
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: the page MAC (AES-256-GMAC) does not "
 				  "match: page data altered since it was written)", hex);
 	if (page_mac_segment(&r->gmac, r->page_key, r->page_iv, ++r->page_seg) < 0)
@@ -896,6 +928,52 @@ static int image_unzip(struct image_reader *r, size_t len)
 	return (int)n;
 }
 
+#define IMAGE_OLD_SEGMENTS "page-MAC segment %" PRIu32 " holds payloads read and payloads left for later: image " \
+	"made before per-record page MACs: restart without --lazy"
+
+/* Lazy mode: the payload stays in the file for image_lazy_read. */
+static int image_skip_payload(struct image_reader *r, uint32_t type, uint64_t len, uint64_t sum, uint32_t *ret_type,
+			      const void **ret_payload, size_t *ret_len)
+{
+	struct image_rec_hdr h;
+	int ret;
+
+	if (!r->page_keyed)
+		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (no MAC before its page data)");
+	if (image_lazy_note(r->lazy, r->page_seg, true) < 0)
+		return image_fail(r, -EPROTO, IMAGE_OLD_SEGMENTS, r->page_seg);
+	ret = image_lazy_add(r->lazy, r->offset + sizeof(h), len, type, r->page_seg);
+	if (ret == -ENODATA)
+		return image_fail(r, ret, "truncated: the file ends inside a %s record", image_rec_type_name(type));
+	if (ret < 0)
+		return image_fail(r, ret, "%s record %" PRIu64 ": keeping its place: %s", image_rec_type_name(type),
+				  r->records, strerror(-ret));
+	if (lseek(r->io.fd, (off_t)len, SEEK_CUR) < 0)
+		return image_fail(r, -errno, "skipping a %s record: %s", image_rec_type_name(type), strerror(errno));
+	/* its header goes to the HMAC as image_mac_feed gives it (checksum as
+	 * zero), its payload to no MAC here: image_lazy_read does that */
+	if (macpipe_wait(&r->mp) < 0)
+		return image_fail(r, -EIO, "computing the image's MAC failed");
+	image_hdr_make(&h, type, len, 0);
+	for (size_t i = 0; i < r->ncand; i++)
+		if (mac_update(&r->cand[i].st, &h, sizeof(h)) < 0)
+			return image_fail(r, -EIO, "computing the image's MAC failed");
+	/* The chain cannot be checked over a payload never read: the next
+	 * record is chained to this one's stored checksum instead. Nothing goes
+	 * unchecked for it: the HMAC, checked at the MAC record that follows,
+	 * covers this header and the segment's tag, and image_lazy_read
+	 * compares the payload with that tag before it hands out a byte. */
+	r->chain = sum;
+	r->offset += sizeof(h) + len;
+	r->records++;
+	r->bytes += len;
+	r->unzipped = false;
+	*ret_type = r->raw_pages ? type : IMG_PAGES;
+	*ret_payload = NULL;
+	*ret_len = len;
+	return 1;
+}
+
 static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void **ret_payload, size_t *ret_len)
 {
 	uint64_t len = 0, sum = 0;
@@ -910,6 +988,11 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 				  r->records);
 	if (ret < 0)
 		return ret;
+	if (image_type_pages(type)) {
+		r->page_recs++;
+		if (r->lazy && r->skip_next)
+			return image_skip_payload(r, type, len, sum, ret_type, ret_payload, ret_len);
+	}
 	ret = image_reserve(r, len);
 	if (ret < 0)
 		return image_fail(r, ret, "%s record of %" PRIu64 " bytes: out of memory", image_rec_type_name(type), len);
@@ -924,6 +1007,8 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 				  image_rec_type_name(type), r->records);
 	if (type == IMG_ERROR)
 		return image_take_error(r, r->buf, len);
+	if (r->lazy && image_type_pages(type) && image_lazy_note(r->lazy, r->page_seg, false) < 0)
+		return image_fail(r, -EPROTO, IMAGE_OLD_SEGMENTS, r->page_seg);
 	if (type == IMG_MAC && (ret = image_take_mac(r, r->buf, len)) < 0)
 		return ret;
 	if (type != IMG_TAIL && (ret = image_feed_cands(r, type, len, sum)) < 0)
@@ -964,6 +1049,7 @@ int image_read_record(struct image_reader *r, uint32_t *ret_type, const void **r
 	do
 		ret = image_read_one(r, ret_type, ret_payload, ret_len);
 	while (ret == 1 && *ret_type == IMG_MAC && !r->pass_mac);
+	r->skip_next = false;
 	return ret;
 }
 

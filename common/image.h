@@ -18,7 +18,9 @@
  * the HMAC still takes their headers, and every MAC (IMG_MAC, TAIL) carries
  * the page MAC's salt, IV and tag so far, which its HMAC covers too. So one
  * HMAC check covers every byte, and a reader learns the page key from the
- * first MAC: a keyed writer puts one before its first page record.
+ * first MAC: a keyed writer puts one before its first page record, and
+ * ends a segment after every page record (image_lazy.h), so that each
+ * payload can be verified alone.
  * The first record is HEADER, the last is TAIL (record and byte counts) or
  * ERROR (a writer failed part-way, with its reason). Payload sizes are
  * bounded: metadata <= IMAGE_MAX_META, pages <= IMAGE_MAX_PAGES.
@@ -134,6 +136,10 @@ struct image_writer {
 	struct compress_state z;
 	uint64_t pages_in;       /* PAGES payload bytes given ... */
 	uint64_t pages_out;      /* ... and written for them, compressed or not */
+	bool mac_due;            /* a page record went out: an IMG_MAC ends its
+				  * page-MAC segment before any other record */
+	bool shared_page_seg;    /* tests only: page records share segments,
+				  * the layout before per-record page MACs */
 };
 
 void image_writer_init(struct image_writer *w, int fd);
@@ -193,6 +199,9 @@ struct image_reader {
 	bool unzipped;           /* ... as the record last handed out was */
 	struct compress_state z;
 	uint8_t mac_key_id[MAC_KEY_ID_LEN];   /* the key the last MAC names */
+	uint64_t page_recs;      /* page records met so far */
+	struct image_lazy *lazy; /* lazy mode (image_lazy.h): a hold on it */
+	bool skip_next;          /* ... leave the next page payload in the file */
 };
 
 void image_reader_init(struct image_reader *r, int fd);
