@@ -136,11 +136,6 @@ void image_lazy_free(struct image_lazy *lz)
 	image_lazy_release(lz);
 }
 
-uint64_t image_lazy_file_size(const struct image_lazy *lz)
-{
-	return lz->size;
-}
-
 int image_lazy_note(struct image_lazy *lz, uint32_t seg, bool skipped)
 {
 	if (seg != lz->cur_seg) {

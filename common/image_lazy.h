@@ -61,15 +61,13 @@ void image_lazy_free(struct image_lazy *lz);
  * segment seg: -EPROTO if the segment then holds both. */
 int image_lazy_note(struct image_lazy *lz, uint32_t seg, bool skipped);
 /* The payload at stream offset off (from the reader's first record) was
- * left in the file. */
+ * left in the file: -ENODATA if it ends past the file's end. */
 int image_lazy_add(struct image_lazy *lz, uint64_t off, uint64_t len, uint32_t type, uint32_t seg);
 /* The verified MAC record that ends segment seg carries tag: kept if the
  * segment had skipped payloads; returns 1 if so (the caller then does not
  * compare it), 0 if the reader read them (it compares as always). */
 int image_lazy_end_segment(struct image_lazy *lz, uint32_t seg, const uint8_t key[MAC_KEY_LEN],
 			   const uint8_t base_iv[MAC_PAGE_IV_LEN], const uint8_t tag[MAC_PAGE_TAG_LEN]);
-/* The file's size, bounding every skip. */
-uint64_t image_lazy_file_size(const struct image_lazy *lz);
 /* The reader drops its hold on lz (image_reader_free). */
 void image_lazy_release(struct image_lazy *lz);
 /* The page MAC of segment seg: from one MAC record to the next. */
