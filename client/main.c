@@ -21,7 +21,7 @@ static const struct ctl_verb ctl_verbs[] = {
 	{ "Containers", "rm", "NAME", "kill if running, delete its images and log", verb_rm },
 	{ "Images", "checkpoint", "NAME [--check] [--leave-running] [--incremental] [--full] [--compress zstd] [--timeout S] [--ghost-limit BYTES] [--external-unix drop] [--tcp-pending refuse|reset] [--hook PHASE=CMD]... [-o FILE|-]",
 	  "image into the store, FILE, or stdout (-)", verb_checkpoint },
-	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [--hook PHASE=CMD]... [-i FILE|-] [--allow-changed-files] [--userns=BASE] [--privileged] [--cap-add CAP]...",
+	{ "Images", "restart", "NAME [--image ID] [--timeout S] [--trust-image] [--lazy] [--hook PHASE=CMD]... [-i FILE|-] [--allow-changed-files] [--userns=BASE] [--privileged] [--cap-add CAP]...",
 	  "restart from the newest/given stored image, FILE, or stdin (-)", verb_restart },
 	{ "Images", "cancel", "NAME", "stop its checkpoint or restart; the container stays as it was", verb_cancel },
 	{ "Images", "images", "[NAME] | rm NAME ID", "list stored images, or remove one", verb_images },

@@ -252,6 +252,10 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 			if (r < 0)
 				return r;
 			rq->trust_image = true;
+		} else if ((r = ctl_opt(c, argc, argv, &i, "--lazy", 0, false, &val)) != 0) {
+			if (r < 0)
+				return r;
+			rq->lazy = true;
 		} else if ((r = ctl_opt(c, argc, argv, &i, "--hook", 0, true, &val)) != 0) {
 			if (r < 0 || (r = hooks_parse(c, val, hooks)) < 0)
 				return r;
@@ -281,6 +285,8 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 		return ctl_usage(c, "missing NAME");
 	if (rq->image_id && *ret_input)
 		return ctl_usage(c, "--image and -i exclude each other");
+	if (rq->lazy && *ret_input && streq(*ret_input, "-"))
+		return ctl_usage(c, "--lazy needs a seekable image: the store's or -i FILE");
 	if ((rq->privileged || rq->n_cap_add) && !*ret_input)
 		return ctl_usage(c, "--privileged and --cap-add are for a restart under a new name, with -i");
 	return ctl_check_name(c, *ret_name);
@@ -296,12 +302,16 @@ static void restart_render(struct ctl *c, const struct ckpt_restart_result *rr)
 		render_container_json(j, "container", ci);
 		json_u64(j, "image_bytes", rr->image_bytes);
 		json_u64(j, "total_us", rr->total_us);
+		if (rr->lazy_bytes)
+			json_u64(j, "lazy_bytes", rr->lazy_bytes);
 		ctl_json_end(c);
 		return;
 	}
 	printf("restarted %s: pid %d (host pid %d), %" PRIu64 " bytes, total %.1f ms\n",
 	       ci->name, ci->has_pid ? ci->pid : 0, ci->has_host_pid ? ci->host_pid : 0,
 	       rr->image_bytes, rr->total_us / 1000.0);
+	if (rr->lazy_bytes)
+		printf("filling %" PRIu64 " bytes of memory in the background\n", rr->lazy_bytes);
 }
 
 /* In "ckptctl checkpoint x -o - | ckptctl restart x -i -" both ends start

@@ -19,7 +19,7 @@ _ckptctl_flags() {
 	export) echo "--output -o" ;;
 	import) echo "--input -i" ;;
 	inspect) echo "--encode" ;;
-	restart) echo "--image --timeout --trust-image --hook --input -i --allow-changed-files --userns= --privileged --cap-add" ;;
+	restart) echo "--image --timeout --trust-image --lazy --hook --input -i --allow-changed-files --userns= --privileged --cap-add" ;;
 	esac
 }
 _ckptctl_takes_value() {
@@ -61,7 +61,7 @@ _ckptctl() {
 		--) [[ $verb == run ]] && after_dd=0 ;;
 		--socket) i=$((i + 1)); _ckptctl_sock=${COMP_WORDS[i]} ;;
 		--socket=*) _ckptctl_sock=${w#--socket=} ;;
-		-*=*|--json|--leave-running|--incremental|--full|--trust-image|--check|--encode|--help|-h|-t|-f|--follow) ;;
+		-*=*|--json|--leave-running|--incremental|--full|--trust-image|--lazy|--check|--encode|--help|-h|-t|-f|--follow) ;;
 		-*) _ckptctl_takes_value "$w" && i=$((i + 1)) ;;
 		*)
 			if [[ -z $verb ]]; then

@@ -25,6 +25,7 @@
 #include "worker.h"
 #include "userns.h"
 #include <event2/event.h>
+#include "lazyfill.h"
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -260,6 +261,7 @@ void container_drop(struct container *c)
 {
 	struct container **p;
 
+	lazyfill_stop(c);
 	for (p = &c->srv->containers; *p; p = &(*p)->next)
 		if (*p == c) {
 			*p = c->next;
@@ -1428,6 +1430,7 @@ void container_init_exited(struct container *c, int status)
 		c->ev_init = NULL;
 	}
 	container_incr_drop(c);
+	lazyfill_stop(c);
 	c->init_pidfd = safe_close(c->init_pidfd);
 	c->console_fd = safe_close(c->console_fd);
 	c->init_pid = 0;

@@ -101,6 +101,8 @@ struct container {
 	bool incr_lost;              /* ... some of which could not be kept */
 	bool op_incremental;
 
+	struct lazy_fill *fill;      /* restart --lazy: its memory still filled (lazyfill.h) */
+
 	/* A restart from a stream that this container's own checkpoint feeds
 	 * (`ckptctl checkpoint x -o - | ckptctl restart x -i -`): it starts
 	 * when the checkpoint is over. */

@@ -17,6 +17,7 @@
 #include "hint.h"
 #include "init.h"
 #include "key.h"
+#include "lazyfill.h"
 #include "log.h"
 #include "macro.h"
 #include "net.h"
@@ -1092,6 +1093,12 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 		ops_refuse_not_running(cn, c, "is %s, not running");
 		return;
 	}
+	if (lazyfill_running(c)) {
+		ops_refuse(cn, E(ERR_BUSY), HINT(.kind = HINT_BUSY_WAIT, .name = c->name, .arg = "lazy restart's fill"),
+			   "container %s: its memory is still being filled (restart --lazy): checkpoint it once the fill "
+			   "is done (the fill-done event)", c->name);
+		return;
+	}
 	if (!ops_slot(cn, c->name))
 		return;
 	if (r->check_only && r->to_fd) {
@@ -1222,6 +1229,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
 		ops_log_done(c, "restart", false, NULL, 0, 0);
+		lazyfill_stop(c);
 		/* kill what was built; the answer goes out once init is gone */
 		if (c->init_pid == 0) {
 			ops_restart_failed(c);
@@ -1261,9 +1269,16 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 	op_end(c);
 }
 
+/* restart --lazy: the filler, held from before the tasks run */
+static void ops_restart_fds(void *ud, int *fds, size_t n)
+{
+	lazyfill_take(ud, fds, n);
+}
+
 static const struct worker_ops ops_restart_ops = {
 	.progress = op_relay_progress,
 	.done = ops_restart_done,
+	.fds = ops_restart_fds,
 };
 
 /* The image to restart from: the attached fd, --image ID, or the newest. */
@@ -1354,7 +1369,8 @@ static int ops_restart_chain(struct conn *cn, struct container *c, const char *i
 
 /* Spawn a fresh init and a worker restoring fd (image_id's, with its parents when stored) into it. */
 static void ops_restart_start(struct conn *cn, struct container *c, bool created, bool from_fd, int fd,
-			      const char *image_id, uint32_t timeout_s, bool allow_changed, bool trust_image, const struct worker_phases *phases)
+			      const char *image_id, uint32_t timeout_s, bool allow_changed, bool trust_image, const struct worker_phases *phases,
+			      bool lazy)
 {
 	static int pfds[CR_INCR_CHAIN_MAX];
 	static char pids[CR_INCR_CHAIN_MAX][STORE_ID_MAX];
@@ -1372,6 +1388,11 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 
 	if (image_id && image_id[0] && (npar = ops_restart_chain(cn, c, image_id, pfds, pids)) < 0) {
 		npar = 0;
+		goto fail;
+	}
+	if (lazy && npar) {
+		conn_reply_error(cn, E(ERR_UNSUPPORTED), "container %s: image %s is incremental: --lazy restarts a full "
+				 "image (restart without --lazy)", c->name, image_id);
 		goto fail;
 	}
 	k = container_creds_limit(c, &limit);
@@ -1405,6 +1426,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		.nkeys = cn->srv->keys ? cn->srv->keys->n : 0,
 		.trust_image = trust_image,
 		.parent_fds = pfds, .parent_ids = pidp, .nparents = (size_t)npar,
+		.lazy = lazy,
 	};
 	for (k = 0; k < npar; k++) {
 		pidp[k] = pids[k];
@@ -1511,7 +1533,7 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, true, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL);
+	ops_restart_start(cn, c, false, true, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL, false);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -1577,6 +1599,25 @@ static int ops_restart_userns(struct conn *cn, struct container *c, uint32_t bas
 	c->contain.userns_base = base;
 	c->contain.userns_count = USERNS_COUNT;
 	return container_userns_assign(cn->srv, c, &c->contain, why, len);
+}
+
+/* --lazy reads pages by their offset while the program runs, each
+ * verified under the image's key: a seekable image with its MAC. */
+static bool ops_restart_lazy_ok(struct conn *cn, const Ckpt__Rpc__RestartRequest *r, int image_fd)
+{
+	struct stat st;
+
+	if (fstat(image_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		conn_reply_error(cn, E(ERR_UNSUPPORTED), "restart %s: --lazy needs a seekable image: the store's or -i FILE",
+				 r->name);
+		return false;
+	}
+	if (r->trust_image) {
+		conn_reply_error(cn, E(ERR_UNSUPPORTED), "restart %s: --lazy needs an image verified under a key, not "
+				 "--trust-image: its pages are read, verified, while it runs", r->name);
+		return false;
+	}
+	return true;
 }
 
 void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
@@ -1684,8 +1725,13 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
+	if (r->lazy && !ops_restart_lazy_ok(cn, r, image_fd)) {
+		if (created)
+			container_destroy(c);
+		return;
+	}
 	ops_restart_start(cn, c, created, r->from_fd, TAKE_FD(image_fd), image_id, r->timeout_s, r->allow_changed_files,
-			  r->trust_image, &phases);
+			  r->trust_image, &phases, r->lazy);
 }
 
 /* ---- kill, rm ---- */

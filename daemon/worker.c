@@ -798,10 +798,22 @@ int worker_restart(void *arg, int report_fd)
 		net_names(job->req.name, veth, NULL);
 		ci.net_veth = veth;
 	}
+	/* the lazy fill's filler and userfaultfds: ckptd keeps them while it runs */
+	for (size_t i = 0; i < st.nlazy_fds; i += CKPT_RPC_MAX_FDS) {
+		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
+
+		if (wire_send_msg(report_fd, &hand.base, st.lazy_fds + i, MIN(st.nlazy_fds - i, (size_t)CKPT_RPC_MAX_FDS)) < 0)
+			log_error("container %s: handing over the lazy fill: %m", job->req.name);
+	}
+	for (size_t i = 0; i < st.nlazy_fds; i++)
+		close(st.lazy_fds[i]);
+	free(st.lazy_fds);
 	rr.container = &ci;
 	rr.has_image_bytes = rr.has_total_us = true;
 	rr.image_bytes = st.image_bytes;
 	rr.total_us = st.total_us;
+	rr.has_lazy_bytes = st.lazy_bytes != 0;
+	rr.lazy_bytes = st.lazy_bytes;
 	resp.final = true;
 	resp.body_case = CKPT__RPC__RESPONSE__BODY_RESTART;
 	resp.restart = &rr;

@@ -212,5 +212,6 @@ int ckpt_encode_restart(const char *name, const struct ckpt_restart_opts *o,
 	rq->has_privileged = rq->privileged = o->privileged;
 	rq->cap_add = (char **)o->cap_add;
 	rq->n_cap_add = o->n_cap_add;
+	rq->has_lazy = rq->lazy = o->lazy;
 	return 0;
 }

@@ -157,6 +157,7 @@ int ckpt_restart(struct ckpt *h, const char *name, const struct ckpt_restart_opt
 		.container = cr.container,
 		.image_bytes = resp->restart->image_bytes,
 		.total_us = resp->restart->total_us,
+		.lazy_bytes = resp->restart->lazy_bytes,
 		.priv_ = cr.priv_,
 	};
 	return 0;

@@ -269,6 +269,7 @@ struct cr_restart_req {
 	size_t nparents;
 	cr_phase_fn phase;         /* may be NULL */
 	void *phase_arg;
+	bool lazy;                 /* private memory filled after the tasks run (lazy.h) */
 };
 
 struct cr_restart_stats {
@@ -279,6 +280,12 @@ struct cr_restart_stats {
 	pid_t root_pid;            /* first task, pid inside the namespace */
 	pid_t root_host_pid;       /* the same task, host pid */
 	struct cg_limits limits;   /* the image's, now the container's */
+	/* lazy: the filler's report socket, its pidfd and a dup of every
+	 * userfaultfd it serves (the caller's to close and free); the page
+	 * bytes it fills after the return */
+	int *lazy_fds;
+	size_t nlazy_fds;
+	uint64_t lazy_bytes;
 };
 
 /* On failure everything created inside the container is killed. */

@@ -11,7 +11,8 @@
  * (before it records the outcome). images rm of a parent (merge.c):
  * merge-copy (both images checked), merge-written (the merged child
  * synced, not yet in place), merge-renamed (in place, the parent not yet
- * removed).
+ * removed). lazy-fill-slow paces the background fill of a lazy restart
+ * (one extent per 100 ms) so that a test can act while it runs.
  *
  * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
  * <point>:kill-worker the worker, <point>:kill-both (worker points only)

@@ -14,6 +14,8 @@
 #include "netcfg.h"
 #include "sock.h"
 #include "ipc.h"
+#include "lazy.h"
+#include "image_lazy.h"
 #include "validate.h"
 #include "arch.h"
 #include "log.h"
@@ -325,9 +327,11 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return on_parent_ref(ctx, p, len);
 	case IMG_PAGEMAP:
 		*pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
+		if (*pm && lazy_restore_wants(ctx, *pm))
+			image_reader_skip_next(&ctx->rd);   /* its pages stay in the file */
 		return *pm ? 0 : cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap: %s", ctx->rd.error);
 	case IMG_PAGES:
-		r = on_pages(ctx, *pm, p, len);
+		r = p ? on_pages(ctx, *pm, p, len) : lazy_restore_add(ctx, *pm, len);
 		protobuf_c_message_free_unpacked(&(*pm)->base, NULL);
 		*pm = NULL;
 		if (ctx->req->progress && (ctx->pages & 0x3fff) < len / PAGE_SZ)
@@ -340,6 +344,9 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 
 static int stream_fail(struct restore_ctx *ctx, int r)
 {
+	if (ctx->lazy && r == -EPROTO)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "%s: made before per-record page MACs: "
+				   "restart without --lazy", ctx->rd.error);
 	return cr_fail(ctx->err, r == -EBADMSG || r == -EPROTO || r == -EFBIG || r == -ENODATA || r == -EKEYREJECTED ?
 		       CR_ERR_BAD_IMAGE : CR_ERR_IO, 0, "image: %s", ctx->rd.error);
 }
@@ -460,6 +467,8 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	int r = files_defer_scan(ctx, pl);
 
 	ctx->plan = pl;
+	if (r >= 0)
+		r = lazy_restore_begin(ctx);
 	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &pl->recs[i];
 
@@ -533,6 +542,10 @@ static int finish(struct restore_ctx *ctx)
 		r = inotify_restore_drain(ctx);
 	if (r >= 0)
 		r = fanotify_restore_drain(ctx);
+	/* the last forks are done; from here on the filler answers every
+	 * fault in lazy memory, the restorer's own included */
+	if (r >= 0)
+		r = lazy_restore_start(ctx);
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -630,6 +643,7 @@ static void restart_cleanup(struct restore_ctx *ctx, bool ok)
 	tty_restore_done(ctx);
 	ipc_restore_free(ctx);
 	incr_chain_free(ctx);
+	lazy_restore_free(ctx, ok);
 	objhash_free(ctx->objs);
 	if (ctx->tree)
 		protobuf_c_message_free_unpacked(&ctx->tree->base, NULL);
@@ -669,9 +683,21 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 			.root_pid = ctx.procs[0].tt->pid, .root_host_pid = ctx.procs[0].host_pid,
 			.net = ctx.net, .limits = ctx.limits,
 		};
+	if (r >= 0 && ret_stats && lazy_restore_take(&ctx, &ret_stats->lazy_fds, &ret_stats->nlazy_fds,
+						     &ret_stats->lazy_bytes) < 0)
+		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
 	restart_cleanup(&ctx, r >= 0);
 	/* an abort now fails the restart: the caller kills what runs */
 	if (r >= 0)
 		r = cr_phase(req->phase, req->phase_arg, "resumed", err);
+	if (r < 0 && ret_stats && ret_stats->lazy_fds) {
+		/* the filler goes with the tasks */
+		syscall(SYS_pidfd_send_signal, ret_stats->lazy_fds[1], SIGKILL, NULL, 0);
+		for (size_t i = 0; i < ret_stats->nlazy_fds; i++)
+			close(ret_stats->lazy_fds[i]);
+		free(ret_stats->lazy_fds);
+		ret_stats->lazy_fds = NULL;
+		ret_stats->nlazy_fds = 0;
+	}
 	return r < 0 ? r : 0;
 }

@@ -87,6 +87,7 @@ struct restore_ctx {
 	const struct restart_plan *plan;  /* the checked metadata being replayed */
 	struct mapped_file *mapped;   /* files the image maps, opened as the owner (mm_restore.c) */
 	size_t nmapped;
+	struct lazy_restore *lazy;    /* restart --lazy (lazy.h) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */

@@ -283,10 +283,12 @@ struct ckpt_restart_opts {
 	bool privileged;
 	size_t n_cap_add;
 	const char *const *cap_add;
+	bool lazy;                /* run before the memory is in; fill it on demand */
 };
 struct ckpt_restart_result {
 	struct ckpt_container container;
 	uint64_t image_bytes, total_us;
+	uint64_t lazy_bytes;      /* lazy: page bytes filled after the reply */
 	void *priv_;
 };
 CKPT_EXPORT int ckpt_restart(struct ckpt *h, const char *name, const struct ckpt_restart_opts *opts,

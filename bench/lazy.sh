@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Benchmark (issue 11, target 3): restart --lazy against an eager restart,
+# interleaved round by round in the same run. Prints a table; never
+# asserts on time.
+#
+#   bench/lazy.sh [SIZE_MIB...]      default: 1024 8192
+#
+# The program is tests/workloads/dirtymem SIZE (every page dirty), its
+# image in ckptd's store (a tmpfs). "first instr." is the restart
+# request's wall time as ckptctl sees it: the request returns when the
+# restored tasks run, so it is the time to their first instruction. "all
+# in" is, for a lazy restart, the time from the request to ckptd's
+# fill-done event (every page in place); for an eager one the same as the
+# restart. After each round the program checks every page (SIGUSR2; "ok").
+# The load average is printed next to each row: the machine is shared.
+#
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2).
+set -u -o pipefail
+
+cd "$(dirname "$0")/.." || exit 1
+REPO=$(pwd)
+BUILD=${CKPT_BUILD:-$REPO/build}
+REPS=${BENCH_REPS:-2}
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(1024 8192)
+
+[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+if [ ! -x "$BUILD/ckptd" ] || [ ! -x "$BUILD/tests/workloads/dirtymem" ]; then
+	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+		cmake --build "$BUILD" -j "$(nproc)" >/dev/null || { echo "bench: build failed" >&2; exit 1; }
+fi
+. "$REPO/bench/lib.sh" ckpt-bench-lazy
+
+ckctl --json events >"$TMP/events.json" 2>/dev/null &
+EVENTS_PID=$!
+trap 'kill $EVENTS_PID 2>/dev/null; bench_cleanup' EXIT
+
+# fill_done_us NAME AFTER_US: the time of NAME's first fill-done event after AFTER_US
+fill_done_us() {
+	"$PYTHON" - "$TMP/events.json" "$1" "$2" <<'EOF'
+import json, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("type") == "fill-done" and e.get("container") == sys.argv[2] and e["time_us"] >= int(sys.argv[3]):
+        print(e["time_us"])
+        break
+EOF
+}
+
+printf '%-9s %-6s %14s %12s %8s  %s\n' "memory" "mode" "first instr." "all in" "verified" "load"
+for size in "${SIZES[@]}"; do
+	name=lazy$size
+	ckctl run "$name" -- "$BUILD/tests/workloads/dirtymem" "$size" >/dev/null || die "run dirtymem $size"
+	wait_count "$name" '^READY' 1 900 || die "dirtymem $size did not start"
+	passes=0
+	for _ in $(seq "$REPS"); do
+		for mode in eager lazy; do
+			ckctl checkpoint "$name" >/dev/null || die "checkpoint $name"
+			flag=
+			[ $mode = lazy ] && flag=--lazy
+			t0=$(now_ns)
+			ckctl restart "$name" $flag >/dev/null 2>"$TMP/err" || die "restart $name $flag: $(cat "$TMP/err")"
+			t1=$(now_ns)
+			first=$(( (t1 - t0) / 1000 ))
+			all=$first
+			if [ $mode = lazy ]; then
+				done_us=
+				for _ in $(seq 9000); do
+					done_us=$(fill_done_us "$name" $(( t0 / 1000 )))
+					[ -n "$done_us" ] && break
+					sleep 0.02
+				done
+				[ -n "$done_us" ] || die "$name: no fill-done event"
+				all=$(( done_us - t0 / 1000 ))
+			fi
+			ok=NO
+			ckctl kill "$name" --signal USR2 >/dev/null && wait_count "$name" '^PASS' $(( passes + 1 )) 900 && ok=ok
+			passes=$(( passes + 1 ))
+			awk -v s="$size" -v m="$mode" -v f="$first" -v a="$all" -v o="$ok" -v l="$(cut -d' ' -f1-3 /proc/loadavg)" 'BEGIN {
+				printf "%-9s %-6s %11.1f ms %9.1f ms %8s  %s\n", s " MiB", m, f / 1000, a / 1000, o, l }'
+		done
+	done
+	ckctl rm "$name" >/dev/null
+done

@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* lazy.h, the restorer's side. A mapping is filled lazily when its pages
+ * are its process's own: private anonymous memory that no child of the
+ * process inherits (a child forked during the restore copies its parent's
+ * pages then, and they are not there yet) and that the process did not
+ * inherit itself, not locked (mlock would fault it in during the restore),
+ * not holding a thread's rseq area, which the kernel writes into at
+ * every return to user space, before any fault could be answered, and not
+ * wiped on fork. PROT_NONE mappings and MAP_DROPPABLE ones are filled as
+ * always too.
+ * Everything else is filled from the stream as always. */
+#include "lazy.h"
+#include "restore.h"
+#include "image_lazy.h"
+#include "plan.h"
+#include "uffd_new.h"
+#include "uapi_uffd.h"
+#include "log.h"
+#include "macro.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <dirent.h>
+#include <unistd.h>
+
+struct lazy_range {
+	uint64_t lo, hi;
+};
+
+struct lazy_proc {
+	struct lazy_range *ranges;    /* its lazy mappings */
+	size_t nranges;
+	bool computed;
+	struct lazy_piece *v;         /* its pages left in the file, image order */
+	size_t n, cap;
+	uint64_t *inherited;          /* starts of mappings a child inherits */
+	size_t ninherited;
+	int uffd;
+};
+
+struct lazy_restore {
+	struct image_lazy *lz;
+	struct lazy_proc *procs;      /* as restore_ctx.procs */
+	size_t nprocs;
+	bool scanned;                 /* children's inherited mappings known */
+	uint32_t *ext_pages;          /* per extent of lz: its page count */
+	size_t next, ext_cap;
+	uint64_t bytes;
+	pid_t filler;
+	int filler_pidfd;
+	int report_fd;                /* ckptd's end of the filler's reports */
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+#define LAZY_UFFD_FEATURES (UFFD_FEATURE_EVENT_FORK | UFFD_FEATURE_EVENT_REMAP | UFFD_FEATURE_EVENT_REMOVE | \
+			    UFFD_FEATURE_EVENT_UNMAP)
+
+int lazy_restore_begin(struct restore_ctx *ctx)
+{
+	const struct restart_plan *pl = ctx->plan;
+	struct lazy_restore *l;
+	int r;
+
+	if (!ctx->req->lazy)
+		return 0;
+	if (ctx->req->nparents)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "it is incremental: --lazy restarts a full "
+				   "image (restart without --lazy)");
+	if (pl && pl->nrecs && pl->recs[0].type == IMG_HEADER) {
+		Ckpt__Img__Header *h = image_unpack(&ctx->rd, &ckpt__img__header__descriptor, pl->recs[0].payload,
+						    pl->recs[0].len);
+		bool incr = h && h->parent_id;
+
+		if (h)
+			protobuf_c_message_free_unpacked(&h->base, NULL);
+		if (incr)
+			return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "it is incremental: --lazy restarts "
+					   "a full image (restart without --lazy)");
+	}
+	l = ctx->lazy = calloc(1, sizeof(*l));
+	if (!l)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+	l->filler = -1;
+	l->filler_pidfd = l->report_fd = -1;
+	r = image_reader_set_lazy(&ctx->rd, &l->lz);
+	if (r == -ESPIPE)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "--lazy needs a seekable image: the store's "
+				   "or -i FILE");
+	if (r == -EPERM)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "--lazy needs an image verified under a "
+				   "key (not --trust-image): its pages are read, verified, while it runs");
+	if (r < 0)
+		return cr_fail_obj(ctx->err, CR_ERR_INTERNAL, -r, "the image", "reading it lazily");
+	return 0;
+}
+
+/* The children's inherited mappings, from their MM records in the plan. */
+static int scan_children(struct restore_ctx *ctx, struct lazy_restore *l)
+{
+	const struct restart_plan *pl = ctx->plan;
+	int cur = -1;
+
+	l->procs = calloc(ctx->nprocs, sizeof(*l->procs));
+	if (!l->procs)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+	l->nprocs = ctx->nprocs;
+	for (size_t i = 0; i < l->nprocs; i++)
+		l->procs[i].uffd = -1;
+	l->scanned = true;
+	for (size_t i = 0; pl && i < pl->nrecs; i++) {
+		const struct plan_rec *rec = &pl->recs[i];
+		struct lazy_proc *pp;
+		Ckpt__Img__Task *t;
+		Ckpt__Img__Mm *mm;
+
+		if (rec->type == IMG_TASK) {
+			t = image_unpack(&ctx->rd, &ckpt__img__task__descriptor, rec->payload, rec->len);
+			if (!t)
+				return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task record: %s", ctx->rd.error);
+			cur = -1;
+			for (size_t k = 0; k < ctx->nprocs; k++)
+				if (ctx->procs[k].tt->pid == t->pid && !ctx->procs[k].tt->zombie)
+					cur = (int)k;
+			protobuf_c_message_free_unpacked(&t->base, NULL);
+		}
+		if (rec->type != IMG_MM || cur < 0 || ctx->procs[cur].parent < 0)
+			continue;
+		pp = &l->procs[ctx->procs[cur].parent];
+		mm = image_unpack(&ctx->rd, &ckpt__img__mm__descriptor, rec->payload, rec->len);
+		if (!mm)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "mm record: %s", ctx->rd.error);
+		for (size_t k = 0; k < mm->n_vmas; k++) {
+			uint64_t *v;
+
+			if (!mm->vmas[k]->has_inherit || !mm->vmas[k]->inherit)
+				continue;
+			v = realloc(pp->inherited, (pp->ninherited + 1) * sizeof(*v));
+			if (!v) {
+				protobuf_c_message_free_unpacked(&mm->base, NULL);
+				return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+			}
+			pp->inherited = v;
+			pp->inherited[pp->ninherited++] = mm->vmas[k]->start;
+		}
+		protobuf_c_message_free_unpacked(&mm->base, NULL);
+	}
+	return 0;
+}
+
+static bool inherited_by_child(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
+{
+	for (size_t i = 0; i < lp->ninherited; i++)
+		if (lp->inherited[i] >= v->start && lp->inherited[i] < v->end)
+			return true;
+	return false;
+}
+
+/* MADV_WIPEONFORK: a child's copy must be zeroes, not the parent's fill */
+static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
+{
+	return v->kind == CKPT__IMG__VMA_KIND__VMA_ANON && (v->flags & MAP_PRIVATE) && !v->droppable && !v->locked &&
+	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE && !inherited_by_child(lp, v) &&
+	       !(v->has_madv && (v->madv & MADV_BIT_WIPEONFORK));
+}
+
+static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
+{
+	const Ckpt__Img__Mm *mm = p->mm;
+
+	lp->computed = true;
+	/* mlockall(MCL_CURRENT) at release would fault every page in */
+	if (p->task->has_mlockall && (p->task->mlockall & MCL_CURRENT))
+		return 0;
+	lp->ranges = calloc(mm->n_vmas + 1, sizeof(*lp->ranges));
+	if (!lp->ranges)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+	for (size_t i = 0; i < mm->n_vmas; i++)
+		if (vma_lazy(lp, mm->vmas[i]))
+			lp->ranges[lp->nranges++] = (struct lazy_range){ mm->vmas[i]->start, mm->vmas[i]->end };
+	return 0;
+}
+
+static bool holds_rseq(const struct rproc *p, uint64_t lo, uint64_t hi)
+{
+	if (p->task->rseq && p->task->rseq->ptr < hi && p->task->rseq->ptr + p->task->rseq->len > lo)
+		return true;
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i]->rseq && p->threads[i]->rseq->ptr < hi && p->threads[i]->rseq->ptr + p->threads[i]->rseq->len > lo)
+			return true;
+	return false;
+}
+
+static const struct lazy_range *range_of(const struct lazy_proc *lp, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < lp->nranges; i++)
+		if (lo >= lp->ranges[i].lo && hi <= lp->ranges[i].hi)
+			return &lp->ranges[i];
+	return NULL;
+}
+
+bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
+{
+	struct lazy_restore *l = ctx->lazy;
+	struct rproc *p = ctx->cur;
+	struct lazy_proc *lp;
+	uint64_t hi;
+
+	if (!l || !ctx->tree || !p || !p->mm || !p->task || pm->vaddr % PAGE_SZ || pm->nr_pages == 0 ||
+	    pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ)
+		return false;
+	if (!l->scanned && scan_children(ctx, l) < 0)
+		return false;
+	lp = &l->procs[p - ctx->procs];
+	if (!lp->computed && compute_ranges(ctx, p, lp) < 0)
+		return false;
+	hi = pm->vaddr + pm->nr_pages * PAGE_SZ;
+	return range_of(lp, pm->vaddr, hi) && !holds_rseq(p, pm->vaddr, hi);
+}
+
+int lazy_restore_add(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, size_t stored_len)
+{
+	struct lazy_restore *l = ctx->lazy;
+	struct lazy_proc *lp;
+	ssize_t ext = l ? image_lazy_last(l->lz) : -1;
+
+	if (!l || !l->procs || !ctx->cur || !stored_len || ext != (ssize_t)l->next || !lazy_restore_wants(ctx, pm))
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx (%lu) left in the file don't fit a "
+			       "lazily restored mapping", ctx->cur ? ctx->cur->tt->pid : 0, (unsigned long)pm->vaddr,
+			       (unsigned long)pm->nr_pages);
+	lp = &l->procs[ctx->cur - ctx->procs];
+	if (lp->n == lp->cap) {
+		size_t cap = lp->cap ? lp->cap * 2 : 64;
+		struct lazy_piece *v = realloc(lp->v, cap * sizeof(*v));
+
+		if (!v)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+		lp->v = v;
+		lp->cap = cap;
+	}
+	if (l->next == l->ext_cap) {
+		size_t cap = l->ext_cap ? l->ext_cap * 2 : 256;
+		uint32_t *v = realloc(l->ext_pages, cap * sizeof(*v));
+
+		if (!v)
+			return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+		l->ext_pages = v;
+		l->ext_cap = cap;
+	}
+	lp->v[lp->n++] = (struct lazy_piece){ .vaddr = pm->vaddr, .npages = (uint32_t)pm->nr_pages, .ext = (uint32_t)ext };
+	l->ext_pages[l->next++] = (uint32_t)pm->nr_pages;
+	l->bytes += pm->nr_pages * PAGE_SZ;
+	return 0;
+}
+
+/* A userfaultfd in p, registered on its lazy mappings that have pages. */
+static int register_proc(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = LAZY_UFFD_FEATURES };
+	int r = uffd_new_in_task(&p->rt, 0, O_CLOEXEC | O_NONBLOCK, &lp->uffd);
+
+	if (r < 0)
+		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, "its lazily restored memory", "making a userfaultfd in it");
+	if (ioctl(lp->uffd, UFFDIO_API, &api) < 0)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, errno, "its lazily restored memory",
+				   "this kernel's userfaultfd lacks the fork, remap, remove and unmap events");
+	for (size_t i = 0; i < lp->nranges; i++) {
+		struct uffdio_register reg = { .range = { lp->ranges[i].lo, lp->ranges[i].hi - lp->ranges[i].lo },
+					       .mode = UFFDIO_REGISTER_MODE_MISSING };
+		bool used = false;
+
+		for (size_t k = 0; k < lp->n && !used; k++)
+			used = lp->v[k].vaddr >= lp->ranges[i].lo && lp->v[k].vaddr < lp->ranges[i].hi;
+		if (used && ioctl(lp->uffd, UFFDIO_REGISTER, &reg) < 0)
+			return cr_fail_obj(ctx->err, CR_ERR_KERNEL, errno, "its lazily restored memory",
+					   "registering %#lx-%#lx with its userfaultfd", (unsigned long)lp->ranges[i].lo,
+					   (unsigned long)lp->ranges[i].hi);
+	}
+	return 0;
+}
+
+/* In the filler: nothing of the worker but what it serves from. */
+static void filler_close_fds(const int *keep, size_t nkeep, const struct stat *img)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int self = d ? dirfd(d) : -1;
+
+	while (d && (e = readdir(d))) {
+		int fd = atoi(e->d_name);
+		bool kept = fd == self || fd <= 2 || e->d_name[0] == '.';
+		struct stat st;
+
+		for (size_t i = 0; i < nkeep && !kept; i++)
+			kept = keep[i] == fd;
+		/* the image's dup that the lazy reader reads from */
+		if (!kept && fstat(fd, &st) == 0 && st.st_dev == img->st_dev && st.st_ino == img->st_ino)
+			kept = true;
+		if (!kept)
+			close(fd);
+	}
+	if (d)
+		closedir(d);
+}
+
+static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *l, int report_fd, const struct stat *img)
+{
+	struct lazy_space *sp = calloc(l->nprocs + 1, sizeof(*sp));
+	int *keep = calloc(l->nprocs + 1, sizeof(*keep));
+	size_t n = 0, nk = 0;
+	sigset_t none;
+	int r;
+
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGALRM, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_NAME, "ckptd-filler", 0, 0, 0);
+	if (!sp || !keep)
+		_exit(1);
+	keep[nk++] = report_fd;
+	for (size_t i = 0; i < l->nprocs; i++) {
+		struct lazy_proc *lp = &l->procs[i];
+
+		if (lp->uffd < 0)
+			continue;
+		keep[nk++] = lp->uffd;
+		sp[n++] = (struct lazy_space){ .uffd = lp->uffd, .v = lp->v, .n = lp->n, .cap = lp->cap };
+		lp->v = NULL;
+	}
+	filler_close_fds(keep, nk, img);
+	(void)ctx;
+	r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, report_fd);
+	_exit(r < 0 ? 1 : 0);
+}
+
+int lazy_restore_start(struct restore_ctx *ctx)
+{
+	struct lazy_restore *l = ctx->lazy;
+	struct stat img;
+	bool any = false;
+	int sv[2], r;
+	pid_t pid;
+
+	if (!l || !l->next)
+		return 0;
+	for (size_t i = 0; i < l->nprocs; i++) {
+		if (!l->procs[i].n)
+			continue;
+		cr_error_scope(ctx->err, ctx->procs[i].tt->pid, 0);
+		r = register_proc(ctx, &ctx->procs[i], &l->procs[i]);
+		if (r < 0)
+			return r;
+		any = true;
+	}
+	cr_error_scope(ctx->err, 0, 0);
+	if (!any)
+		return 0;
+	if (fstat(ctx->req->image_fd, &img) < 0)
+		return cr_fail(ctx->err, CR_ERR_IO, errno, "the image");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the filler's report socket");
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "starting the filler of the lazily restored memory");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		filler_main(ctx, l, sv[1], &img);
+	}
+	close(sv[1]);
+	l->report_fd = sv[0];
+	l->filler = pid;
+	l->filler_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (l->filler_pidfd < 0)
+		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the filler's pidfd");
+	log_info("lazy restart: filler %d serves %zu extents (%llu MiB)", (int)pid, l->next,
+		 (unsigned long long)(l->bytes >> 20));
+	return 0;
+}
+
+int lazy_restore_take(struct restore_ctx *ctx, int **ret_fds, size_t *ret_n, uint64_t *ret_bytes)
+{
+	struct lazy_restore *l = ctx->lazy;
+	int *fds;
+	size_t n = 0;
+
+	*ret_fds = NULL;
+	*ret_n = 0;
+	*ret_bytes = 0;
+	if (!l || l->report_fd < 0)
+		return 0;
+	fds = calloc(l->nprocs + 2, sizeof(*fds));
+	if (!fds)
+		return -ENOMEM;
+	fds[n++] = TAKE_FD(l->report_fd);
+	fds[n++] = TAKE_FD(l->filler_pidfd);
+	for (size_t i = 0; i < l->nprocs; i++)
+		if (l->procs[i].uffd >= 0)
+			fds[n++] = TAKE_FD(l->procs[i].uffd);
+	l->filler = -1;   /* ckptd's now */
+	*ret_fds = fds;
+	*ret_n = n;
+	*ret_bytes = l->bytes;
+	return 0;
+}
+
+void lazy_restore_free(struct restore_ctx *ctx, bool ok)
+{
+	struct lazy_restore *l = ctx->lazy;
+
+	if (!l)
+		return;
+	if (!ok && l->filler_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, l->filler_pidfd, SIGKILL, NULL, 0);
+	if (!ok && l->filler > 0)
+		waitpid(l->filler, NULL, 0);
+	close_fd(&l->filler_pidfd);
+	close_fd(&l->report_fd);
+	for (size_t i = 0; i < l->nprocs; i++) {
+		close_fd(&l->procs[i].uffd);
+		free(l->procs[i].ranges);
+		free(l->procs[i].v);
+		free(l->procs[i].inherited);
+	}
+	free(l->procs);
+	free(l->ext_pages);
+	if (l->lz)
+		image_lazy_free(l->lz);
+	free(l);
+	ctx->lazy = NULL;
+}

@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Lazy restart (restart --lazy): the private anonymous memory of a
+ * process is left in the image file while the tasks are rebuilt, each of
+ * its processes gets a userfaultfd registered on it just before release,
+ * and a filler process (lazy_fill.c) answers their faults from the image
+ * and pushes the rest in the background until every page is in. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct restore_ctx;
+struct image_lazy;
+struct Ckpt__Img__Pagemap;
+
+/* Pages of one PAGEMAP left in the file: its extent in the image_lazy
+ * table. In a mapping, a run of npages from vaddr whose first page is page
+ * `first` of the extent's payload. */
+struct lazy_piece {
+	uint64_t vaddr;
+	uint32_t npages;
+	uint32_t first;
+	uint32_t ext;
+	bool done;                    /* copied in (or found there) */
+	bool dead;                    /* unmapped or discarded: never filled, nor given to a fork */
+};
+
+/* One address space the filler serves: a restored process's, or one
+ * forked from it (which needs the same pages). */
+struct lazy_space {
+	int uffd;
+	struct lazy_piece *v;         /* sorted by ext, then first */
+	size_t n, cap;
+	bool gone;                    /* its mm exited */
+};
+
+/* What the filler tells ckptd over its report socket (SOCK_SEQPACKET). */
+enum lazy_report_kind {
+	LAZY_REPORT_UFFD = 1,         /* an fd rides along: a forked child's userfaultfd */
+	LAZY_REPORT_DONE = 2,         /* every page is in */
+	LAZY_REPORT_FAILED = 3,       /* the fill can't go on: why */
+};
+struct lazy_report {
+	uint32_t kind;
+	uint32_t pad;
+	uint64_t bytes;               /* DONE: page bytes copied in */
+	uint64_t us;                  /* DONE: from the filler's start */
+	char why[200];                /* FAILED */
+};
+
+/* restart.c: the reader goes lazy before its first page record. */
+int lazy_restore_begin(struct restore_ctx *ctx);
+/* This PAGEMAP's pages are to be left in the file. */
+bool lazy_restore_wants(struct restore_ctx *ctx, const struct Ckpt__Img__Pagemap *pm);
+/* Its PAGES record was left in the file: remember where. */
+int lazy_restore_add(struct restore_ctx *ctx, const struct Ckpt__Img__Pagemap *pm, size_t stored_len);
+/* Before the tasks are released: a userfaultfd in each process with lazy
+ * memory, registered on it, and the filler started. */
+int lazy_restore_start(struct restore_ctx *ctx);
+/* What ckptd keeps once the tasks run: the filler's report socket, its
+ * pidfd, then a dup of every userfaultfd (taken: *ret_fds to free).
+ * The page bytes the filler still has to copy. */
+int lazy_restore_take(struct restore_ctx *ctx, int **ret_fds, size_t *ret_n, uint64_t *ret_bytes);
+/* ok false: the filler is killed. */
+void lazy_restore_free(struct restore_ctx *ctx, bool ok);
+
+/* lazy_fill.c, in the filler: serve sp[0..n) (taken) until every piece is
+ * in or every space is gone; ext_pages[k]: the page count of extent k of
+ * lz. Reports on report_fd. Returns 0 or -errno. */
+int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
+		  int report_fd);

@@ -1,0 +1,473 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The filler of a lazy restart (lazy.h), a process of its own: it answers
+ * every fault in a lazy mapping first, by copying in the whole extent the
+ * faulting page belongs to (read and verified by image_lazy_read), and
+ * between faults pushes the other extents in image order. A fork gives it
+ * the child's userfaultfd: the child needs every extent its parent had
+ * left at the fork, so it gets them all again (pages it has already are
+ * skipped: EEXIST). An mremap moves the pieces of the moved range, a
+ * munmap or MADV_DONTNEED removes them: a fault there later is answered
+ * with a zero page, which is what the program would have read. */
+#include "lazy.h"
+#include "image_lazy.h"
+#include "cr_limits.h"
+#include "fault.h"
+#include "uapi_uffd.h"
+#include "log.h"
+#include "macro.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PG 4096ull
+#define FAULTS_MAX 256
+
+struct fault {
+	size_t space;
+	uint64_t addr;
+};
+
+struct filler {
+	struct image_lazy *lz;
+	const uint32_t *ext_pages;
+	size_t next;
+	struct lazy_space *sp;
+	size_t n, cap;
+	int report_fd;
+	uint8_t *buf;
+	ssize_t buf_ext;              /* the extent buf holds, or -1 */
+	size_t cursor;                /* the next extent of the background fill */
+	uint64_t bytes;
+	struct fault retry[FAULTS_MAX];   /* faults whose copy met a changing mm */
+	size_t nretry;
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int report(struct filler *f, const struct lazy_report *rep, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] __attribute__((aligned(8))) = { 0 };
+	struct iovec iov = { .iov_base = (void *)rep, .iov_len = sizeof(*rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	return sendmsg(f->report_fd, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+static int fail(struct filler *f, int r, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(struct filler *f, int r, const char *fmt, ...)
+{
+	struct lazy_report rep = { .kind = LAZY_REPORT_FAILED };
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rep.why, sizeof(rep.why), fmt, ap);
+	va_end(ap);
+	log_error("lazy restart: %s", rep.why);
+	report(f, &rep, -1);
+	return r;
+}
+
+/* The first piece of extent k in s (v is sorted by extent). */
+static size_t first_of(const struct lazy_space *s, uint32_t k)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (s->v[mid].ext < k)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int load(struct filler *f, uint32_t k)
+{
+	int r;
+
+	if (f->buf_ext == (ssize_t)k)
+		return 0;
+	f->buf_ext = -1;
+	r = image_lazy_read(f->lz, k, f->buf, (size_t)f->ext_pages[k] * PG);
+	if (r < 0)
+		return fail(f, r, "image: extent %u of the lazily restored memory: %s%s", k, strerror(-r),
+			    r == -EBADMSG ? " (its page MAC fails: the image file changed or is corrupt)" : "");
+	f->buf_ext = k;
+	return 0;
+}
+
+/* Copy piece p of s from the loaded extent: 0 (in, or nothing left to
+ * fill there), -EAGAIN (the mm changes: read its events first; p then
+ * covers what is left), -ESRCH (the mm is gone). */
+static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece *p)
+{
+	while (p->npages) {
+		struct uffdio_copy c = { .dst = p->vaddr, .src = (uint64_t)(uintptr_t)(f->buf + (uint64_t)p->first * PG),
+					 .len = (uint64_t)p->npages * PG };
+		uint64_t done;
+		int e = 0;
+
+		if (ioctl(s->uffd, UFFDIO_COPY, &c) < 0)
+			e = errno;
+		done = c.copy > 0 ? (uint64_t)c.copy / PG : 0;
+		f->bytes += done * PG;
+		if (!e)
+			done = p->npages;
+		else if (e == EEXIST)
+			done++;          /* that page is there: the rest, page by page */
+		p->vaddr += done * PG;
+		p->first += (uint32_t)done;
+		p->npages -= (uint32_t)done;
+		if (!e || e == EEXIST)
+			continue;
+		if (e == EAGAIN && !done)
+			return -EAGAIN;
+		if (e == EAGAIN)
+			continue;    /* a part went in: it stopped at a page that is there */
+		if (e == ESRCH)
+			return -ESRCH;
+		if (e == ENOENT)         /* no mapping registered there any more */
+			break;
+		return fail(f, -e, "filling %#llx: UFFDIO_COPY: %s", (unsigned long long)p->vaddr, strerror(e));
+	}
+	p->done = true;
+	return 0;
+}
+
+static void space_gone(struct lazy_space *s)
+{
+	s->gone = true;
+	if (s->uffd >= 0)
+		close(s->uffd);
+	s->uffd = -1;
+}
+
+/* Extent k into every space that still needs it. */
+static int fill_ext(struct filler *f, uint32_t k)
+{
+	bool loaded = false;
+	int r;
+
+	for (size_t i = 0; i < f->n; i++) {
+		struct lazy_space *s = &f->sp[i];
+
+		for (size_t j = first_of(s, k); !s->gone && j < s->n && s->v[j].ext == k; j++) {
+			if (s->v[j].done || s->v[j].dead)
+				continue;
+			if (!loaded && (r = load(f, k)) < 0)
+				return r;
+			loaded = true;
+			r = copy_piece(f, s, &s->v[j]);
+			if (r == -ESRCH)
+				space_gone(s);
+			else if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int grow(struct lazy_space *s, size_t more)
+{
+	if (s->n + more > s->cap) {
+		size_t cap = MAX(s->cap * 2, s->n + more + 16);
+		struct lazy_piece *v = realloc(s->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	return 0;
+}
+
+/* Split the pieces of s that straddle addr, so that each lies wholly on
+ * one side of it. */
+static int split_at(struct lazy_space *s, uint64_t addr)
+{
+	for (size_t j = 0; j < s->n; j++) {
+		struct lazy_piece *p = &s->v[j];
+		uint32_t head;
+
+		if (p->dead || !(p->vaddr < addr && addr < p->vaddr + (uint64_t)p->npages * PG))
+			continue;
+		if (grow(s, 1) < 0)
+			return -ENOMEM;
+		p = &s->v[j];
+		head = (uint32_t)((addr - p->vaddr) / PG);
+		memmove(&s->v[j + 2], &s->v[j + 1], (s->n - j - 1) * sizeof(*p));
+		s->v[j + 1] = *p;
+		s->v[j + 1].vaddr = addr;
+		s->v[j + 1].first += head;
+		s->v[j + 1].npages -= head;
+		p->npages = head;
+		s->n++;
+		j++;
+	}
+	return 0;
+}
+
+static bool inside(const struct lazy_piece *p, uint64_t lo, uint64_t hi)
+{
+	return p->npages && p->vaddr >= lo && p->vaddr + (uint64_t)p->npages * PG <= hi;
+}
+
+/* mremap moved [from, from+len) to `to`; munmap or MADV_DONTNEED took [lo, hi). */
+static int on_remap(struct lazy_space *s, uint64_t from, uint64_t to, uint64_t len)
+{
+	if (split_at(s, from) < 0 || split_at(s, from + len) < 0)
+		return -ENOMEM;
+	for (size_t j = 0; j < s->n; j++)
+		if (!s->v[j].dead && inside(&s->v[j], from, from + len))
+			s->v[j].vaddr = s->v[j].vaddr - from + to;
+	return 0;
+}
+
+static int on_remove(struct lazy_space *s, uint64_t lo, uint64_t hi)
+{
+	if (split_at(s, lo) < 0 || split_at(s, hi) < 0)
+		return -ENOMEM;
+	for (size_t j = 0; j < s->n; j++)
+		if (inside(&s->v[j], lo, hi))
+			s->v[j].dead = true;
+	return 0;
+}
+
+/* A fork of space i: the child needs every piece its parent had. */
+static int on_fork(struct filler *f, size_t i, int ufd)
+{
+	struct lazy_report rep = { .kind = LAZY_REPORT_UFFD };
+	struct lazy_space *s, c = { .uffd = ufd };
+	int r;
+
+	fcntl(ufd, F_SETFL, O_NONBLOCK);
+	fcntl(ufd, F_SETFD, FD_CLOEXEC);
+	/* ckptd holds it from now on: should we die, the child blocks, it never reads zeroes */
+	r = report(f, &rep, ufd);
+	/* a ckptd that went away holds nothing: serve the child all the same */
+	if (r < 0)
+		log_warn("lazy restart: handing a forked child's userfaultfd to ckptd: %s", strerror(-r));
+	if (f->n == f->cap) {
+		size_t cap = f->cap * 2 + 4;
+		struct lazy_space *v = realloc(f->sp, cap * sizeof(*v));
+
+		if (!v)
+			return fail(f, -ENOMEM, "out of memory for a forked child");
+		f->sp = v;
+		f->cap = cap;
+	}
+	s = &f->sp[i];
+	c.v = malloc((s->n + 1) * sizeof(*c.v));
+	if (!c.v)
+		return fail(f, -ENOMEM, "out of memory for a forked child");
+	for (size_t j = 0; j < s->n; j++)
+		if (!s->v[j].dead) {
+			c.v[c.n] = s->v[j];
+			c.v[c.n++].done = false;
+		}
+	c.cap = s->n + 1;
+	f->sp[f->n++] = c;
+	f->cursor = 0;
+	return 0;
+}
+
+static struct lazy_piece *piece_at(struct lazy_space *s, uint64_t addr)
+{
+	for (size_t j = 0; j < s->n; j++) {
+		struct lazy_piece *p = &s->v[j];
+
+		if (!p->done && !p->dead && p->vaddr <= addr && addr < p->vaddr + (uint64_t)p->npages * PG)
+			return p;
+	}
+	return NULL;
+}
+
+/* A fault at addr in space i: its extent, or a zero page where none is
+ * (memory the image holds no page of, or that was discarded since).
+ * -EAGAIN: try again once the mm's events are read. */
+static int on_fault(struct filler *f, size_t i, uint64_t addr)
+{
+	struct lazy_space *s = &f->sp[i];
+	struct lazy_piece *p;
+	struct uffdio_range wake = { .start = addr & ~(PG - 1), .len = PG };
+	int r = 0;
+
+	if (s->gone)
+		return 0;
+	p = piece_at(s, wake.start);
+	if (p) {
+		r = fill_ext(f, p->ext);
+		if (r < 0)
+			return r;
+		/* a piece may need the mm's events first */
+		if (!s->gone && piece_at(s, wake.start))
+			return -EAGAIN;
+	} else {
+		struct uffdio_zeropage z = { .range = wake };
+
+		if (ioctl(s->uffd, UFFDIO_ZEROPAGE, &z) < 0) {
+			if (errno == EAGAIN)
+				return -EAGAIN;
+			if (errno == ESRCH) {
+				space_gone(s);
+				return 0;
+			}
+			if (errno != EEXIST && errno != ENOENT)
+				return fail(f, -errno, "zero page at %#llx: %m", (unsigned long long)wake.start);
+		}
+	}
+	/* a copy that found the page there woke no one */
+	if (!s->gone && ioctl(s->uffd, UFFDIO_WAKE, &wake) < 0 && errno == ESRCH)
+		space_gone(s);
+	return 0;
+}
+
+static int retry_later(struct filler *f, size_t i, uint64_t addr)
+{
+	if (f->nretry == FAULTS_MAX)
+		return fail(f, -ENOBUFS, "more than %d faults wait for a changing address space", FAULTS_MAX);
+	f->retry[f->nretry++] = (struct fault){ i, addr };
+	return 0;
+}
+
+static int on_msg(struct filler *f, size_t i, const struct uffd_msg *m)
+{
+	struct lazy_space *s = &f->sp[i];
+	int r = 0;
+
+	switch (m->event) {
+	case UFFD_EVENT_PAGEFAULT:
+		r = on_fault(f, i, m->arg.pagefault.address);
+		return r == -EAGAIN ? retry_later(f, i, m->arg.pagefault.address) : r;
+	case UFFD_EVENT_FORK:
+		return on_fork(f, i, (int)m->arg.fork.ufd);
+	case UFFD_EVENT_REMAP:
+		r = on_remap(s, m->arg.remap.from, m->arg.remap.to, m->arg.remap.len);
+		break;
+	case UFFD_EVENT_REMOVE:
+	case UFFD_EVENT_UNMAP:
+		r = on_remove(s, m->arg.remove.start, m->arg.remove.end);
+		break;
+	default:
+		break;
+	}
+	return r < 0 ? fail(f, r, "out of memory for the lazy memory's pieces") : 0;
+}
+
+/* Read and handle what every space has to say; timeout as for poll.
+ * Returns how many messages came, or -errno. */
+static int serve(struct filler *f, int timeout)
+{
+	struct pollfd *pfd = calloc(f->n, sizeof(*pfd));
+	size_t n = f->n;
+	int r = 0, msgs = 0;
+
+	if (!pfd)
+		return fail(f, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){ .fd = f->sp[i].gone ? -1 : f->sp[i].uffd, .events = POLLIN };
+	if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+		r = fail(f, -errno, "poll: %m");
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		struct uffd_msg m[16];
+		ssize_t got;
+
+		if (!(pfd[i].revents & POLLIN))
+			continue;
+		while (r >= 0 && !f->sp[i].gone && (got = read(f->sp[i].uffd, m, sizeof(m))) > 0)
+			for (size_t k = 0; k < (size_t)got / sizeof(m[0]) && r >= 0; k++, msgs++)
+				r = on_msg(f, i, &m[k]);
+	}
+	free(pfd);
+	/* faults that met a changing mm, now that its events are read */
+	for (size_t k = 0, nr = f->nretry; k < nr && r >= 0; k++) {
+		struct fault t = f->retry[0];
+
+		memmove(&f->retry[0], &f->retry[1], (f->nretry - 1) * sizeof(t));
+		f->nretry--;
+		r = on_fault(f, t.space, t.addr);
+		if (r == -EAGAIN)
+			r = retry_later(f, t.space, t.addr);
+	}
+	return r < 0 ? r : msgs;
+}
+
+static bool all_in(const struct filler *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		for (size_t j = 0; !f->sp[i].gone && j < f->sp[i].n; j++)
+			if (!f->sp[i].v[j].done && !f->sp[i].v[j].dead)
+				return false;
+	return f->nretry == 0;
+}
+
+int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
+		  int report_fd)
+{
+	struct filler f = { .lz = lz, .ext_pages = ext_pages, .next = next, .sp = sp, .n = n, .cap = n,
+			    .report_fd = report_fd, .buf_ext = -1 };
+	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
+	uint64_t t0 = now_us();
+	/* tests: the background fill paced, one extent per 100 ms */
+	int pace = fault_at("lazy-fill-slow") ? 100 : 0;
+	uint32_t most = 1;
+	int r = 0;
+
+	for (size_t k = 0; k < next; k++)
+		most = MAX(most, ext_pages[k]);
+	f.buf = malloc((size_t)most * PG);
+	if (!f.buf)
+		return fail(&f, -ENOMEM, "out of memory for an extent of %u pages", most);
+	while (r >= 0) {
+		if (f.cursor >= f.next) {
+			if (all_in(&f))
+				break;
+			f.cursor = 0;   /* pieces a fork or a changing mm left behind */
+		}
+		/* faults first; between them, the next extent in image order */
+		r = serve(&f, pace);
+		if (r < 0)
+			break;
+		if (pace && r > 0)
+			continue;
+		r = fill_ext(&f, (uint32_t)f.cursor);
+		if (r == -EAGAIN)
+			r = 0;   /* its mm's events first; the extent again after them */
+		else if (r >= 0)
+			f.cursor++;
+	}
+	free(f.buf);
+	if (r < 0)
+		return r;
+	rep.bytes = f.bytes;
+	rep.us = now_us() - t0;
+	log_info("lazy restart: %llu bytes filled in %.1f ms", (unsigned long long)rep.bytes, rep.us / 1000.0);
+	return report(&f, &rep, -1);
+}

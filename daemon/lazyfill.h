@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* The fill of a restart --lazy, as ckptd sees it (daemon/cr/lazy.h): the
+ * restart's worker hands over the filler's report socket, its pidfd and a
+ * dup of every userfaultfd it serves. ckptd holding those means that a
+ * filler that dies leaves the faulting threads blocked, never reading
+ * zeroes where their data was: ckptd then kills the container. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+
+struct container;
+
+/* fds[n] (taken) from the restart's worker: the first ones are the report
+ * socket and the pidfd, then userfaultfds. */
+void lazyfill_take(struct container *c, int *fds, size_t n);
+/* A fill is under way. */
+bool lazyfill_running(const struct container *c);
+/* Kill the filler and let go of everything (the container goes). */
+void lazyfill_stop(struct container *c);
