@@ -843,9 +843,12 @@ static int push_pages(struct restore_ctx *ctx, uint64_t addr, const void *pages,
 	struct page_push *pp;
 	int r;
 
-	/* a decompressed payload is rewritten by the next record's */
+	/* A decompressed payload is rewritten by the next record's: written
+	 * here, after the one in flight. The reader's hold on that one's
+	 * buffer is one flag, which this record's own MAC may clear: the
+	 * records after it could be read into the buffer still being written. */
 	if (pages != ctx->rd.buf || ctx->rd.unzipped || len < PUSH_MIN)
-		return 0;
+		return mm_restore_pages_flush(ctx);
 	if (!ctx->push && !(ctx->push = push_start()))
 		return 0;
 	r = mm_restore_pages_flush(ctx);
