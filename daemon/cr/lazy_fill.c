@@ -125,12 +125,19 @@ static int load(struct filler *f, uint32_t k)
 
 /* Copy piece p of s from the loaded extent: 0 (in, or nothing left to
  * fill there), -EAGAIN (the mm changes: read its events first; p then
- * covers what is left), -ESRCH (the mm is gone). */
+ * covers what is left), -ESRCH (the mm is gone). One UFFDIO_COPY must lie
+ * in one mapping: a piece the program split since (mprotect, mlock,
+ * madvise of a part) gives ENOENT although every page of it is mapped, so
+ * on ENOENT the rest goes page by page, and only a page whose own copy
+ * gives ENOENT (nothing registered there any more) is skipped. */
 static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece *p)
 {
+	bool single = false;
+
 	while (p->npages) {
+		uint32_t len = single ? 1 : p->npages;
 		struct uffdio_copy c = { .dst = p->vaddr, .src = (uint64_t)(uintptr_t)(f->buf + (uint64_t)p->first * PG),
-					 .len = (uint64_t)p->npages * PG };
+					 .len = (uint64_t)len * PG };
 		uint64_t done;
 		int e = 0;
 
@@ -139,9 +146,9 @@ static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece 
 		done = c.copy > 0 ? (uint64_t)c.copy / PG : 0;
 		f->bytes += done * PG;
 		if (!e)
-			done = p->npages;
-		else if (e == EEXIST)
-			done++;          /* that page is there: the rest, page by page */
+			done = len;
+		else if (e == EEXIST || (e == ENOENT && single))
+			done++;          /* that page is there, or unmapped: the rest, page by page */
 		p->vaddr += done * PG;
 		p->first += (uint32_t)done;
 		p->npages -= (uint32_t)done;
@@ -153,8 +160,10 @@ static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece 
 			continue;    /* a part went in: it stopped at a page that is there */
 		if (e == ESRCH)
 			return -ESRCH;
-		if (e == ENOENT)         /* no mapping registered there any more */
-			break;
+		if (e == ENOENT) {
+			single = true;
+			continue;
+		}
 		return fail(f, -e, "filling %#llx: UFFDIO_COPY: %s", (unsigned long long)p->vaddr, strerror(e));
 	}
 	p->done = true;
