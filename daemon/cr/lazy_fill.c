@@ -4,8 +4,7 @@
  * faulting page belongs to (read and verified by image_lazy_read), and
  * between faults pushes the other extents in image order. A fork gives it
  * the child's userfaultfd: the child needs every extent its parent had
- * left at the fork, so it gets them all again (pages it has already are
- * skipped: EEXIST). An mremap moves the pieces of the moved range, a
+ * left at the fork, so it gets those (on_fork says why that is exact). An mremap moves the pieces of the moved range, a
  * munmap or MADV_DONTNEED removes them: a fault there later is answered
  * with a zero page, which is what the program would have read. */
 #include "lazy.h"
@@ -176,6 +175,9 @@ static void space_gone(struct lazy_space *s)
 	if (s->uffd >= 0)
 		close(s->uffd);
 	s->uffd = -1;
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
 }
 
 /* Extent k into every space that still needs it. */
@@ -269,7 +271,12 @@ static int on_remove(struct lazy_space *s, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-/* A fork of space i: the child needs every piece its parent had. */
+/* A fork of space i: the child needs every piece its parent still lacks.
+ * Its pieces are the parent's as they stand, done ones included, and that
+ * is exact: from the moment the fork copies the address space until its
+ * event is read here, every UFFDIO_COPY into the parent fails with EAGAIN
+ * (mmap_changing), so a piece done in the parent was copied in before the
+ * fork and the child has its pages; a dead one is gone in both. */
 static int on_fork(struct filler *f, size_t i, int ufd)
 {
 	struct lazy_report rep = { .kind = LAZY_REPORT_UFFD };
@@ -296,11 +303,9 @@ static int on_fork(struct filler *f, size_t i, int ufd)
 	c.v = malloc((s->n + 1) * sizeof(*c.v));
 	if (!c.v)
 		return fail(f, -ENOMEM, "out of memory for a forked child");
-	for (size_t j = 0; j < s->n; j++)
-		if (!s->v[j].dead) {
-			c.v[c.n] = s->v[j];
-			c.v[c.n++].done = false;
-		}
+	if (s->n)
+		memcpy(c.v, s->v, s->n * sizeof(*c.v));
+	c.n = s->n;
 	c.cap = s->n + 1;
 	f->sp[f->n++] = c;
 	f->cursor = 0;
