@@ -27,7 +27,6 @@
 #include <unistd.h>
 
 #define PG 4096ull
-#define FAULTS_MAX 256
 
 struct fault {
 	size_t space;
@@ -45,8 +44,8 @@ struct filler {
 	ssize_t buf_ext;              /* the extent buf holds, or -1 */
 	size_t cursor;                /* the next extent of the background fill */
 	uint64_t bytes;
-	struct fault retry[FAULTS_MAX];   /* faults whose copy met a changing mm */
-	size_t nretry;
+	struct fault *retry;          /* faults whose copy met a changing mm */
+	size_t nretry, retry_cap;
 };
 
 static uint64_t now_us(void)
@@ -365,8 +364,10 @@ static int on_fault(struct filler *f, size_t i, uint64_t addr)
 
 static int retry_later(struct filler *f, size_t i, uint64_t addr)
 {
-	if (f->nretry == FAULTS_MAX)
-		return fail(f, -ENOBUFS, "more than %d faults wait for a changing address space", FAULTS_MAX);
+	/* every thread of every task may wait at once: no fixed bound */
+	if (GROW(f->retry, f->retry_cap, f->nretry, 64) < 0)
+		return fail(f, -ENOMEM, "out of memory for %zu faults waiting for a changing address space",
+			    f->nretry + 1);
 	f->retry[f->nretry++] = (struct fault){ i, addr };
 	return 0;
 }
@@ -478,6 +479,7 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 			f.cursor++;
 	}
 	free(f.buf);
+	free(f.retry);
 	if (r < 0)
 		return r;
 	rep.bytes = f.bytes;
