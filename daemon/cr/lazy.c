@@ -48,6 +48,7 @@ struct lazy_restore {
 	struct lazy_proc *procs;      /* as restore_ctx.procs */
 	size_t nprocs;
 	bool scanned;                 /* children's inherited mappings known */
+	int err;                      /* a failed scan: sticks, fails the restart */
 	uint32_t *ext_pages;          /* per extent of lz: its page count */
 	size_t next, ext_cap;
 	uint64_t bytes;
@@ -219,10 +220,14 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 	if (!l || !ctx->tree || !p || !p->mm || !p->task || pm->vaddr % PAGE_SZ || pm->nr_pages == 0 ||
 	    pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ)
 		return false;
-	if (!l->scanned && scan_children(ctx, l) < 0)
+	/* a scan that failed partway leaves mappings lazy that a child
+	 * inherits: no further page is lazy, and the restart fails at start */
+	if (l->err)
+		return false;
+	if (!l->scanned && (l->err = scan_children(ctx, l)) < 0)
 		return false;
 	lp = &l->procs[p - ctx->procs];
-	if (!lp->computed && compute_ranges(ctx, p, lp) < 0)
+	if (!lp->computed && (l->err = compute_ranges(ctx, p, lp)) < 0)
 		return false;
 	hi = pm->vaddr + pm->nr_pages * PAGE_SZ;
 	return range_of(lp, pm->vaddr, hi) && !holds_rseq(p, pm->vaddr, hi);
@@ -351,6 +356,9 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	bool any = false;
 	int sv[2], r;
 	pid_t pid;
+
+	if (l && l->err < 0)
+		return l->err;
 
 	if (!l || !l->next)
 		return 0;
