@@ -433,6 +433,8 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok)
 		return;
 	if (!ok && l->filler_pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, l->filler_pidfd, SIGKILL, NULL, 0);
+	else if (!ok && l->filler > 0)
+		kill(l->filler, SIGKILL);   /* no pidfd: it is our unreaped child, its pid is its own */
 	if (!ok && l->filler > 0)
 		waitpid(l->filler, NULL, 0);
 	close_fd(&l->filler_pidfd);
