@@ -37,17 +37,25 @@ static int keep_uffd(struct lazy_fill *f, int fd)
 	return 0;
 }
 
+/* Kill the filler and stop listening to it; the userfaultfds stay. */
+static void filler_stop(struct container *c, struct lazy_fill *f)
+{
+	if (f->pidfd >= 0 && syscall(SYS_pidfd_send_signal, f->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
+		log_error("container %s: killing its filler: %m", c->name);
+	if (f->ev)
+		event_free(f->ev);
+	f->ev = NULL;
+	safe_close(f->report_fd);
+	f->report_fd = -1;
+}
+
 void lazyfill_stop(struct container *c)
 {
 	struct lazy_fill *f = c->fill;
 
 	if (!f)
 		return;
-	if (f->pidfd >= 0 && syscall(SYS_pidfd_send_signal, f->pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
-		log_error("container %s: killing its filler: %m", c->name);
-	if (f->ev)
-		event_free(f->ev);
-	safe_close(f->report_fd);
+	filler_stop(c, f);
 	safe_close(f->pidfd);
 	for (size_t i = 0; i < f->nuffds; i++)
 		safe_close(f->uffds[i]);
@@ -58,13 +66,19 @@ void lazyfill_stop(struct container *c)
 
 /* The filler died or gave up: the program must not run on without the
  * memory it lacks. The container is killed while the userfaultfds are
- * still held, so that no thread reads a page that never came. */
+ * still held, and they stay held until its init is gone (then every task
+ * is: container_init_exited frees them), since a kill without cgroup.kill
+ * is not synchronous: a thread still running would read a page that never
+ * came as zeroes once they closed. */
 static void fill_failed(struct container *c, const char *why)
 {
 	log_error("container %s: its lazily restored memory can't be filled (%s): killing it", c->name, why);
 	events_publish(c->srv, "fill-failed", c, "%s; the container is killed", why);
 	container_kill_all(c);
-	lazyfill_stop(c);
+	if (c->fill)
+		filler_stop(c, c->fill);
+	if (!c->init_pid)
+		lazyfill_stop(c);
 }
 
 static void on_report(evutil_socket_t fd, short what, void *arg)

@@ -1229,9 +1229,11 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		if (final)
 			ckpt__rpc__response__free_unpacked(final, NULL);
 		ops_log_done(c, "restart", false, NULL, 0, 0);
-		lazyfill_stop(c);
-		/* kill what was built; the answer goes out once init is gone */
+		/* kill what was built; the answer goes out once init is gone, and
+		 * the userfaultfds go with it (container_init_exited), not before:
+		 * a task still running would read its missing pages as zeroes */
 		if (c->init_pid == 0) {
+			lazyfill_stop(c);
 			ops_restart_failed(c);
 			return;
 		}

@@ -48,6 +48,7 @@ struct lazy_restore {
 	struct lazy_proc *procs;      /* as restore_ctx.procs */
 	size_t nprocs;
 	bool scanned;                 /* children's inherited mappings known */
+	int err;                      /* a failed scan: sticks, fails the restart */
 	uint32_t *ext_pages;          /* per extent of lz: its page count */
 	size_t next, ext_cap;
 	uint64_t bytes;
@@ -219,10 +220,14 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 	if (!l || !ctx->tree || !p || !p->mm || !p->task || pm->vaddr % PAGE_SZ || pm->nr_pages == 0 ||
 	    pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ)
 		return false;
-	if (!l->scanned && scan_children(ctx, l) < 0)
+	/* a scan that failed partway leaves mappings lazy that a child
+	 * inherits: no further page is lazy, and the restart fails at start */
+	if (l->err)
+		return false;
+	if (!l->scanned && (l->err = scan_children(ctx, l)) < 0)
 		return false;
 	lp = &l->procs[p - ctx->procs];
-	if (!lp->computed && compute_ranges(ctx, p, lp) < 0)
+	if (!lp->computed && (l->err = compute_ranges(ctx, p, lp)) < 0)
 		return false;
 	hi = pm->vaddr + pm->nr_pages * PAGE_SZ;
 	return range_of(lp, pm->vaddr, hi) && !holds_rseq(p, pm->vaddr, hi);
@@ -352,6 +357,9 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	int sv[2], r;
 	pid_t pid;
 
+	if (l && l->err < 0)
+		return l->err;
+
 	if (!l || !l->next)
 		return 0;
 	for (size_t i = 0; i < l->nprocs; i++) {
@@ -425,6 +433,8 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok)
 		return;
 	if (!ok && l->filler_pidfd >= 0)
 		syscall(SYS_pidfd_send_signal, l->filler_pidfd, SIGKILL, NULL, 0);
+	else if (!ok && l->filler > 0)
+		kill(l->filler, SIGKILL);   /* no pidfd: it is our unreaped child, its pid is its own */
 	if (!ok && l->filler > 0)
 		waitpid(l->filler, NULL, 0);
 	close_fd(&l->filler_pidfd);

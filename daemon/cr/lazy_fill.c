@@ -4,8 +4,7 @@
  * faulting page belongs to (read and verified by image_lazy_read), and
  * between faults pushes the other extents in image order. A fork gives it
  * the child's userfaultfd: the child needs every extent its parent had
- * left at the fork, so it gets them all again (pages it has already are
- * skipped: EEXIST). An mremap moves the pieces of the moved range, a
+ * left at the fork, so it gets those (on_fork says why that is exact). An mremap moves the pieces of the moved range, a
  * munmap or MADV_DONTNEED removes them: a fault there later is answered
  * with a zero page, which is what the program would have read. */
 #include "lazy.h"
@@ -28,7 +27,6 @@
 #include <unistd.h>
 
 #define PG 4096ull
-#define FAULTS_MAX 256
 
 struct fault {
 	size_t space;
@@ -46,8 +44,8 @@ struct filler {
 	ssize_t buf_ext;              /* the extent buf holds, or -1 */
 	size_t cursor;                /* the next extent of the background fill */
 	uint64_t bytes;
-	struct fault retry[FAULTS_MAX];   /* faults whose copy met a changing mm */
-	size_t nretry;
+	struct fault *retry;          /* faults whose copy met a changing mm */
+	size_t nretry, retry_cap;
 };
 
 static uint64_t now_us(void)
@@ -125,12 +123,19 @@ static int load(struct filler *f, uint32_t k)
 
 /* Copy piece p of s from the loaded extent: 0 (in, or nothing left to
  * fill there), -EAGAIN (the mm changes: read its events first; p then
- * covers what is left), -ESRCH (the mm is gone). */
+ * covers what is left), -ESRCH (the mm is gone). One UFFDIO_COPY must lie
+ * in one mapping: a piece the program split since (mprotect, mlock,
+ * madvise of a part) gives ENOENT although every page of it is mapped, so
+ * on ENOENT the rest goes page by page, and only a page whose own copy
+ * gives ENOENT (nothing registered there any more) is skipped. */
 static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece *p)
 {
+	bool single = false;
+
 	while (p->npages) {
+		uint32_t len = single ? 1 : p->npages;
 		struct uffdio_copy c = { .dst = p->vaddr, .src = (uint64_t)(uintptr_t)(f->buf + (uint64_t)p->first * PG),
-					 .len = (uint64_t)p->npages * PG };
+					 .len = (uint64_t)len * PG };
 		uint64_t done;
 		int e = 0;
 
@@ -139,9 +144,9 @@ static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece 
 		done = c.copy > 0 ? (uint64_t)c.copy / PG : 0;
 		f->bytes += done * PG;
 		if (!e)
-			done = p->npages;
-		else if (e == EEXIST)
-			done++;          /* that page is there: the rest, page by page */
+			done = len;
+		else if (e == EEXIST || (e == ENOENT && single))
+			done++;          /* that page is there, or unmapped: the rest, page by page */
 		p->vaddr += done * PG;
 		p->first += (uint32_t)done;
 		p->npages -= (uint32_t)done;
@@ -153,8 +158,10 @@ static int copy_piece(struct filler *f, struct lazy_space *s, struct lazy_piece 
 			continue;    /* a part went in: it stopped at a page that is there */
 		if (e == ESRCH)
 			return -ESRCH;
-		if (e == ENOENT)         /* no mapping registered there any more */
-			break;
+		if (e == ENOENT) {
+			single = true;
+			continue;
+		}
 		return fail(f, -e, "filling %#llx: UFFDIO_COPY: %s", (unsigned long long)p->vaddr, strerror(e));
 	}
 	p->done = true;
@@ -167,6 +174,9 @@ static void space_gone(struct lazy_space *s)
 	if (s->uffd >= 0)
 		close(s->uffd);
 	s->uffd = -1;
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
 }
 
 /* Extent k into every space that still needs it. */
@@ -260,7 +270,12 @@ static int on_remove(struct lazy_space *s, uint64_t lo, uint64_t hi)
 	return 0;
 }
 
-/* A fork of space i: the child needs every piece its parent had. */
+/* A fork of space i: the child needs every piece its parent still lacks.
+ * Its pieces are the parent's as they stand, done ones included, and that
+ * is exact: from the moment the fork copies the address space until its
+ * event is read here, every UFFDIO_COPY into the parent fails with EAGAIN
+ * (mmap_changing), so a piece done in the parent was copied in before the
+ * fork and the child has its pages; a dead one is gone in both. */
 static int on_fork(struct filler *f, size_t i, int ufd)
 {
 	struct lazy_report rep = { .kind = LAZY_REPORT_UFFD };
@@ -287,11 +302,9 @@ static int on_fork(struct filler *f, size_t i, int ufd)
 	c.v = malloc((s->n + 1) * sizeof(*c.v));
 	if (!c.v)
 		return fail(f, -ENOMEM, "out of memory for a forked child");
-	for (size_t j = 0; j < s->n; j++)
-		if (!s->v[j].dead) {
-			c.v[c.n] = s->v[j];
-			c.v[c.n++].done = false;
-		}
+	if (s->n)
+		memcpy(c.v, s->v, s->n * sizeof(*c.v));
+	c.n = s->n;
 	c.cap = s->n + 1;
 	f->sp[f->n++] = c;
 	f->cursor = 0;
@@ -351,8 +364,10 @@ static int on_fault(struct filler *f, size_t i, uint64_t addr)
 
 static int retry_later(struct filler *f, size_t i, uint64_t addr)
 {
-	if (f->nretry == FAULTS_MAX)
-		return fail(f, -ENOBUFS, "more than %d faults wait for a changing address space", FAULTS_MAX);
+	/* every thread of every task may wait at once: no fixed bound */
+	if (GROW(f->retry, f->retry_cap, f->nretry, 64) < 0)
+		return fail(f, -ENOMEM, "out of memory for %zu faults waiting for a changing address space",
+			    f->nretry + 1);
 	f->retry[f->nretry++] = (struct fault){ i, addr };
 	return 0;
 }
@@ -464,6 +479,7 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 			f.cursor++;
 	}
 	free(f.buf);
+	free(f.retry);
 	if (r < 0)
 		return r;
 	rep.bytes = f.bytes;

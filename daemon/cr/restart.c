@@ -691,8 +691,8 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 	if (r >= 0)
 		r = cr_phase(req->phase, req->phase_arg, "resumed", err);
 	if (r < 0 && ret_stats && ret_stats->lazy_fds) {
-		/* the filler goes with the tasks */
-		syscall(SYS_pidfd_send_signal, ret_stats->lazy_fds[1], SIGKILL, NULL, 0);
+		/* the tasks may run: the filler keeps serving them until ckptd
+		 * has killed them all, then exits as every space is gone */
 		for (size_t i = 0; i < ret_stats->nlazy_fds; i++)
 			close(ret_stats->lazy_fds[i]);
 		free(ret_stats->lazy_fds);

@@ -3,12 +3,15 @@
  *
  *   lazymem SIZE_MIB
  *
- * SIZE MiB of patterned private memory, and two 4 MiB mappings placed
+ * SIZE MiB of patterned private memory, and three 4 MiB mappings placed
  * above it (the last a lazy restart fills in the background): one to be
- * discarded, one to be moved. Writes READY, then waits for signals.
+ * discarded, one to be moved, one to be split. Writes READY, then waits
+ * for signals.
  *
  * SIGUSR1 (sent right after a restart, while its memory is still being
- * filled): the discard mapping gets MADV_DONTNEED and must read as zeroes;
+ * filled): a middle part of the split mapping becomes read-only (its
+ * pieces now span three mappings) and all of it must keep its data; the
+ * discard mapping gets MADV_DONTNEED and must read as zeroes;
  * the move mapping is mremap'd elsewhere and checked there; the kernel
  * reads lazy pages (write() from the end of the big mapping into a pipe)
  * and writes into others (read() from it into the middle of a page
@@ -32,9 +35,10 @@
 #define PG 4096UL
 #define WPP (PG / 8)
 #define SIDE (4UL << 20)
+#define SPLIT_AT 5UL     /* pages: off any extent boundary */
 
 static volatile sig_atomic_t got_usr1;
-static uint64_t *m, *discard, *moved;
+static uint64_t *m, *discard, *moved, *split;
 static size_t pages;
 static int post_done;
 
@@ -71,6 +75,7 @@ static void check_zero(const uint64_t *p, size_t npages, const char *what)
 static void check_all(void)
 {
 	check(m, pages, 0, "main");
+	check(split, SIDE / PG, 3, "split");
 	if (post_done) {
 		check_zero(discard, SIDE / PG, "discarded");
 		check(moved, SIDE / PG, 2, "moved");
@@ -135,6 +140,9 @@ static void post_restart(void)
 	/* first, while the fill has not reached these mappings (the last in
 	 * address order): what is discarded must never be filled again, what
 	 * moves must be filled where it went */
+	if (mprotect(split + SPLIT_AT * WPP, SIDE / 2, PROT_READ) < 0)
+		fail("lazymem: mprotect\n");
+	check(split, SIDE / PG, 3, "split");
 	if (madvise(discard, SIDE, MADV_DONTNEED) < 0)
 		fail("lazymem: madvise\n");
 	to = mmap(NULL, SIDE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -151,6 +159,7 @@ static void post_restart(void)
 		fail("lazymem: fork\n");
 	if (pid == 0) {
 		check(m, pages, 0, "main (child)");
+		check(split, SIDE / PG, 3, "split (child)");
 		check_zero(discard, SIDE / PG, "discarded (child)");
 		check(moved, SIDE / PG, 2, "moved (child)");
 		say("PASS lazymem-child\n");
@@ -178,14 +187,16 @@ int main(int argc, char **argv)
 	sigaction(SIGUSR1, &sa, NULL);
 	/* the side mappings first: mmap goes down, so they end up above the
 	 * big one, and a fill in address order reaches them last */
+	split = mmap(NULL, SIDE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	discard = mmap(NULL, SIDE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	moved = mmap(NULL, SIDE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	m = mmap(NULL, pages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED || discard == MAP_FAILED || moved == MAP_FAILED)
+	if (m == MAP_FAILED || discard == MAP_FAILED || moved == MAP_FAILED || split == MAP_FAILED)
 		fail("mmap %lu MiB\n", mib);
 	fill(m, pages, 0);
 	fill(discard, SIDE / PG, 1);
 	fill(moved, SIDE / PG, 2);
+	fill(split, SIDE / PG, 3);
 	say("READY %lu MiB\n", mib);
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
