@@ -23,12 +23,12 @@ fills_done() { grep -c "lazy restart: every page is in" "$TMP/ckptd.log"; }
 # wait_fill N: until N fills ended
 wait_fill() {
 	local i
-	for i in $(seq 600); do
+	for i in $(seq 1800); do
 		[ "$(fills_done)" -ge "$1" ] && return 0
 		grep -q "can't be filled" "$TMP/ckptd.log" && fail "a fill failed: $(grep "can't be filled" "$TMP/ckptd.log")"
 		sleep 0.1
 	done
-	fail "the lazy fill did not end within 60 s"
+	fail "the lazy fill did not end within 180 s"
 }
 
 # lazy_restart NAME ARGS...: restart --lazy, the reply's lazy_bytes checked
