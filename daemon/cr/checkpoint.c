@@ -587,11 +587,8 @@ static void kill_proc(struct dump_proc *p)
 				;
 }
 
-/* Detached, or, while its memory is copied in the background, kept
- * seized with its exit traced (snapshot_copy lets it go). */
-static void release_proc(struct dump_ctx *ctx, struct dump_proc *p)
+static void release_proc(struct dump_proc *p)
 {
-	bool watch = snapshot_watches(ctx, p);
 	size_t k;
 
 	for (k = 0; k < p->ntids; k++) {
@@ -599,10 +596,6 @@ static void release_proc(struct dump_ctx *ctx, struct dump_proc *p)
 			continue;
 		if (rtask_restore(&p->rt[k]) < 0)
 			log_error("task %d: thread %d: restoring its registers failed", p->pid, p->tids[k]);
-		else if (watch && snapshot_watch_thread(ctx, p, p->tids[k]) >= 0) {
-			p->seized[k] = false;
-			continue;
-		}
 		/* Seized but not yet stopped (a failure while frozen): it stops
 		 * at its trap once thawed; detach it then. */
 		if (ptrace(PTRACE_DETACH, p->tids[k], NULL, NULL) < 0 &&
@@ -646,7 +639,7 @@ static void ckpt_finish(struct ckpt_job *j, bool ok)
 		if (kill_them)
 			kill_proc(p);
 		else
-			release_proc(&j->ctx, p);
+			release_proc(p);
 	}
 	sock_tcp_dump_end(&j->ctx, false);
 	if (j->frozen && cgroup_thaw(&j->cg) < 0)
@@ -679,7 +672,7 @@ static int write_pages(struct ckpt_job *j)
 	if (r >= 0 && first < j->ctx.njobs) {
 		progress(j, "background");
 		ckpt_finish(j, true);
-		r = snapshot_copy(&j->ctx, first, j->ctx.njobs);
+		r = dump_page_jobs_run(&j->ctx, first, j->ctx.njobs);
 	}
 	/* on every path: nothing of the program may stay protected */
 	e = snapshot_end(&j->ctx);

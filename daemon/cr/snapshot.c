@@ -9,9 +9,7 @@
 #include "uapi_uffd.h"
 #include "uffd_new.h"
 #include <fcntl.h>
-#include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,9 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/ptrace.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define PM_PRESENT (1ull << 63)
@@ -49,10 +45,6 @@
  * background copy reads it. */
 #define SNAP_SMALL_VMA (1ull << 20)
 #define SNAP_BATCH 64            /* pages read in one call while stopped */
-/* A process whose exit stops it during the background copy has what the
- * image still needs of it copied then, up to this much in all (ckptd's
- * memory stays bounded); past it the checkpoint fails, named. */
-#define SNAP_EXIT_MAX (512ull << 20)
 
 /* One mapping the page job reads. */
 struct snap_vma {
@@ -73,13 +65,6 @@ struct snap_proc {
 				  * exit ends it), never another process's */
 	struct snap_vma *v;
 	size_t nv;
-	bool saved;              /* it exited: every page the image still needs is in copy[] */
-};
-
-/* A thread kept seized during the background copy, its exit traced. */
-struct snap_watch {
-	pid_t tid;               /* 0: no longer traced */
-	size_t proc;             /* index in dump_ctx.procs */
 };
 
 struct snapshot {
@@ -98,13 +83,6 @@ struct snapshot {
 					  * mappings (SNAP_SMALL_TOTAL) ... */
 	size_t nsmall;                   /* ... and how many processes it copied whole */
 	void *batch;                     /* SNAP_BATCH pages */
-	/* where the frozen time of the arming goes (us), for its log line */
-	uint64_t us_uffd, us_pagemap, us_precopy, us_register, us_wp;
-	uint64_t wp_bytes;
-	struct snap_watch *w;            /* the tracer's (snapshot_copy) */
-	size_t nw, cw;
-	uint64_t exit_copied;            /* SNAP_EXIT_MAX */
-	size_t nexits;                   /* processes whose exit finished their copy */
 };
 
 #define BITS (8 * sizeof(unsigned long))
@@ -198,7 +176,6 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	struct snapshot *s;
 	struct snap_proc *sp;
-	uint64_t t0;
 	int r, ufd;
 
 	if (!ctx->req->leave_running || p->zombie)
@@ -224,9 +201,7 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 	}
 	/* Faults in the kernel (a read(2) into protected memory) must wait
 	 * for the handler too: no UFFD_USER_MODE_ONLY. */
-	t0 = cr_now_us();
 	r = uffd_new_in_task(&p->rt[0], 0, O_CLOEXEC | O_NONBLOCK, &ufd);
-	s->us_uffd += cr_now_us() - t0;
 	if (r == -EEXIST || (r < 0 && p->rt[0].broken)) {
 		/* its fd table or mappings are no longer the ones saved: fail rather than leave it */
 		snap_error(s, (int)r, "task %d: undoing what making a userfaultfd made in it", p->pid);
@@ -424,7 +399,6 @@ static int snap_protect_proc(struct dump_ctx *ctx, size_t i)
 {
 	struct snapshot *s = ctx->snap_state;
 	struct snap_proc *sp = &s->procs[i];
-	uint64_t t0, t1;
 	size_t k;
 	int r;
 
@@ -444,19 +418,13 @@ static int snap_protect_proc(struct dump_ctx *ctx, size_t i)
 			s->small_copied = before;   /* its copies so far are kept */
 		}
 
-		t0 = cr_now_us();
 		if (ioctl(sp->uffd, UFFDIO_REGISTER, &reg) == 0) {
-			t1 = cr_now_us();
 			r = wp_range(sp->uffd, v->start, v->end - v->start, true);
-			s->us_register += t1 - t0;
-			s->us_wp += cr_now_us() - t1;
-			s->wp_bytes += v->end - v->start;
 			if (r < 0)
 				return r;
 			v->wp = true;
 			continue;
 		}
-		s->us_register += cr_now_us() - t0;
 		r = precopy_vma(s, sp, v, NULL, &s->precopied, SNAP_PRECOPY_MAX);
 		if (r < 0)
 			return r;
@@ -604,7 +572,6 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 {
 	struct snapshot *s = ctx->snap_state;
 	size_t i, first = 0;
-	uint64_t t0;
 	int r = 0;
 
 	*ret_first = ctx->njobs;
@@ -624,7 +591,6 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 			goto frozen;
 		}
 	/* every pagemap first: a child's own pages are told from its parent's */
-	t0 = cr_now_us();
 	for (i = 0; i < s->nprocs; i++) {
 		struct snap_proc *sp = &s->procs[i];
 		char path[64];
@@ -640,16 +606,13 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 			goto frozen;
 		}
 	}
-	s->us_pagemap = cr_now_us() - t0;
 	for (i = 0; i < s->nprocs; i++) {
 		struct snap_proc *sp = &s->procs[i];
 		struct uffdio_api api = { .api = UFFD_API, .features = SNAP_FEATURES };
 
 		if (ctx->procs[i].zombie)
 			continue;
-		t0 = cr_now_us();
 		r = precopy_small(ctx, i);
-		s->us_precopy += cr_now_us() - t0;
 		if (r < 0) {
 			fall_back(s, "task %d: copying its memory: %s", sp->pid, strerror(-r));
 			goto frozen;
@@ -682,9 +645,6 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 	if (s->small_copied)
 		log_info("checkpoint: %zu small processes and small mappings (%llu KiB) copied while stopped", s->nsmall,
 			 (unsigned long long)(s->small_copied >> 10));
-	log_info("checkpoint: background copy armed, us: userfaultfds %" PRIu64 " pagemaps %" PRIu64 " small copies %"
-		 PRIu64 " register %" PRIu64 " write-protect %" PRIu64 " (%" PRIu64 " MiB)", s->us_uffd, s->us_pagemap,
-		 s->us_precopy, s->us_register, s->us_wp, s->wp_bytes >> 20);
 	r = 0;
 	s->wake_fd = eventfd(0, EFD_CLOEXEC);
 	if (s->wake_fd < 0) {
@@ -725,7 +685,6 @@ int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 	struct snapshot *s = ctx->snap;
 	struct snap_proc *sp = &s->procs[p - ctx->procs];
 	struct snap_vma *v = find_vma(sp, addr);
-	bool gone = false;
 	size_t i, i0;
 	int r = 0;
 
@@ -735,13 +694,10 @@ int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 	 * during the read was saved before it was let go. */
 	if (v->wp)
 		r = mem_read(sp, addr, buf, nr * PAGE_SZ);
-	/* gone after its exit stop: what the image needs of it was saved there */
-	if (r == -ESRCH && __atomic_load_n(&sp->saved, __ATOMIC_ACQUIRE))
-		gone = true, r = 0;
 	if (r == -ESRCH)
-		return cr_fail(ctx->err, CR_ERR_BAD_STATE, ESRCH, "task %d: it exec'd or was killed (SIGKILL stops no "
-			       "exit) before the background copy read its memory (more than %llu MiB of its own, too "
-			       "much to copy while stopped)", p->pid, SNAP_SMALL >> 20);
+		return cr_fail(ctx->err, CR_ERR_BAD_STATE, ESRCH, "task %d: it exited or exec'd before the background "
+			       "copy read its memory (more than %llu MiB of its own, too much to copy while stopped)",
+			       p->pid, SNAP_SMALL >> 20);
 	if (r < 0)
 		return r;
 	i0 = (addr - v->start) / PAGE_SZ;
@@ -751,8 +707,8 @@ int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 
 		if (c)
 			memcpy((char *)buf + i * PAGE_SZ, c, PAGE_SZ);
-		else if (!v->wp || gone)
-			r = -EFAULT;   /* copied while stopped, or at its exit: every page the image takes is */
+		else if (!v->wp)
+			r = -EFAULT;   /* copied while stopped: every page it may write is */
 	}
 	if (s->error && r >= 0)
 		r = cr_fail(ctx->err, CR_ERR_BAD_STATE, -s->error, "background copy: %s", s->error_msg);
@@ -863,333 +819,7 @@ void snapshot_free(struct dump_ctx *ctx)
 	}
 	free(s->procs);
 	free(s->batch);
-	free(s->w);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	ctx->snap_state = NULL;
-}
-
-/* Exits during the background copy. A process whose memory is copied in
- * the background stays seized, running, with PTRACE_O_TRACEEXIT: its exit
- * stops in do_exit before its memory is released, what the image still
- * needs of it is copied there, and it goes on. Its other stops (a signal
- * being delivered, a group stop, a new thread) are passed on at once. The
- * tracer is the thread that seized the tasks: it serves the stops while
- * the page jobs run on a thread of their own. */
-
-bool snapshot_watches(const struct dump_ctx *ctx, const struct dump_proc *p)
-{
-	const struct snap_proc *sp;
-
-	if (!ctx->snap || p->zombie)
-		return false;
-	sp = &ctx->snap->procs[p - ctx->procs];
-	for (size_t k = 0; sp->uffd >= 0 && k < sp->nv; k++)
-		if (sp->v[k].wp)
-			return true;
-	return false;
-}
-
-static int watch_add(struct snapshot *s, pid_t tid, size_t proc)
-{
-	if (s->nw == s->cw) {
-		size_t c = s->cw ? 2 * s->cw : 16;
-		struct snap_watch *w = realloc(s->w, c * sizeof(*w));
-
-		if (!w)
-			return -ENOMEM;
-		s->w = w;
-		s->cw = c;
-	}
-	s->w[s->nw++] = (struct snap_watch){ .tid = tid, .proc = proc };
-	return 0;
-}
-
-static struct snap_watch *watch_find(struct snapshot *s, pid_t tid)
-{
-	for (size_t i = 0; i < s->nw; i++)
-		if (s->w[i].tid == tid)
-			return &s->w[i];
-	return NULL;
-}
-
-int snapshot_watch_thread(struct dump_ctx *ctx, const struct dump_proc *p, pid_t tid)
-{
-	struct snapshot *s = ctx->snap;
-	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEEXIT | PTRACE_O_TRACECLONE;
-	int r;
-
-	if (getenv("CKPTD_SNAPSHOT") && strcmp(getenv("CKPTD_SNAPSHOT"), "nowatch") == 0)
-		return -ENOTSUP;   /* to see the exits fail the copy (tests/e2e/57-snapshot.sh) */
-	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts) < 0)
-		return -errno;
-	r = watch_add(s, tid, (size_t)(p - ctx->procs));
-	if (r < 0)
-		return r;
-	if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0) {
-		s->nw--;
-		return -errno;
-	}
-	return 0;
-}
-
-/* Process i is in its exit stop: every page the image still needs of it,
- * copied now. A page is read without the lock and kept only if it is still
- * wanted then: the fault handler saves a page before it can change, so a
- * read that saw a change finds that page's copy already there. */
-static void save_exiting(struct snapshot *s, size_t i)
-{
-	struct snap_proc *sp = &s->procs[i];
-	uint64_t copied = 0;
-	int r = 0;
-
-	if (!s->batch && !(s->batch = malloc(SNAP_BATCH * PAGE_SZ)))
-		r = -ENOMEM;
-	for (size_t k = 0; k < sp->nv && r >= 0; k++) {
-		struct snap_vma *v = &sp->v[k];
-		size_t n = (v->end - v->start) / PAGE_SZ, a = 0, b;
-
-		if (!v->wp)
-			continue;
-		while (a < n && r >= 0) {
-			pthread_mutex_lock(&s->lock);
-			while (a < n && !(needed(v, a) && !test_bit(v->done, a) && !v->copy[a]))
-				a++;
-			for (b = a; b < n && b - a < SNAP_BATCH && needed(v, b) && !test_bit(v->done, b) && !v->copy[b]; b++)
-				;
-			pthread_mutex_unlock(&s->lock);
-			if (a == n)
-				break;
-			if (s->exit_copied + (b - a) * PAGE_SZ > SNAP_EXIT_MAX) {
-				r = -E2BIG;
-				break;
-			}
-			r = mem_read(sp, v->start + a * PAGE_SZ, s->batch, (b - a) * PAGE_SZ);
-			pthread_mutex_lock(&s->lock);
-			for (size_t j = a; j < b && r >= 0; j++) {
-				if (test_bit(v->done, j) || v->copy[j])
-					continue;
-				if (!(v->copy[j] = malloc(PAGE_SZ))) {
-					r = -ENOMEM;
-					break;
-				}
-				memcpy(v->copy[j], (char *)s->batch + (j - a) * PAGE_SZ, PAGE_SZ);
-				s->exit_copied += PAGE_SZ;
-				copied += PAGE_SZ;
-			}
-			pthread_mutex_unlock(&s->lock);
-			a = b;
-		}
-	}
-	pthread_mutex_lock(&s->lock);
-	if (r == -E2BIG)
-		snap_error(s, r, "task %d: it exited during the background copy, with more than %llu MiB (of all the "
-			   "processes that did) not yet copied", sp->pid, SNAP_EXIT_MAX >> 20);
-	else if (r < 0)
-		snap_error(s, r, "task %d: copying its memory at its exit: %s", sp->pid, strerror(-r));
-	pthread_mutex_unlock(&s->lock);
-	if (r >= 0) {
-		__atomic_store_n(&sp->saved, true, __ATOMIC_RELEASE);
-		s->nexits++;
-		log_debug("checkpoint: task %d exited during the background copy: %llu KiB copied at its exit stop",
-			  sp->pid, (unsigned long long)(copied >> 10));
-	}
-}
-
-static bool is_stop_signal(int sig)
-{
-	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
-}
-
-/* A thread of a process the tracer did not know yet (PTRACE_O_TRACECLONE
- * attached it): its process from /proc. */
-static int watch_adopt(struct dump_ctx *ctx, pid_t tid)
-{
-	char path[64], line[128];
-	FILE *f;
-	pid_t tgid = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Tgid: %d", &tgid) == 1)
-			break;
-	fclose(f);
-	for (size_t i = 0; i < ctx->nprocs; i++)
-		if (ctx->procs[i].pid == tgid)
-			return watch_add(ctx->snap_state, tid, i);
-	return -ESRCH;
-}
-
-/* One report of waitpid for tid: pass it on, or finish the copy of an
- * exiting process first. */
-static void serve(struct dump_ctx *ctx, pid_t tid, int st)
-{
-	struct snapshot *s = ctx->snap_state;
-	struct snap_watch *w = watch_find(s, tid);
-	unsigned long msg;
-	int ev, sig;
-
-	if (!w && WIFSTOPPED(st) && watch_adopt(ctx, tid) >= 0)
-		w = watch_find(s, tid);
-	if (!w) {
-		if (WIFSTOPPED(st) && ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0)
-			log_error("checkpoint: thread %d: PTRACE_DETACH: %m", tid);
-		return;
-	}
-	if (WIFEXITED(st) || WIFSIGNALED(st)) {
-		w->tid = 0;
-		return;
-	}
-	if (!WIFSTOPPED(st))
-		return;
-	ev = st >> 16;
-	sig = WSTOPSIG(st);
-	log_debug("checkpoint: thread %d: stop %#x during the background copy", tid, st);
-	if (ev == PTRACE_EVENT_EXIT) {
-		save_exiting(s, w->proc);
-		if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0 && errno != ESRCH)
-			log_error("checkpoint: thread %d: PTRACE_DETACH at its exit: %m", tid);
-		w->tid = 0;
-		return;
-	}
-	if (ev == PTRACE_EVENT_CLONE && ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && !watch_find(s, (pid_t)msg)) {
-		size_t proc = w->proc;   /* watch_add may move w */
-
-		if (watch_add(s, (pid_t)msg, proc) < 0)
-			log_error("checkpoint: thread %lu: no memory to keep it", msg);
-		w = watch_find(s, tid);
-	}
-	if (ev == PTRACE_EVENT_STOP && is_stop_signal(sig)) {
-		/* a group stop: it stays stopped, and tells us when it goes on */
-		if (ptrace(PTRACE_LISTEN, tid, NULL, NULL) < 0 && errno != ESRCH)
-			log_error("checkpoint: thread %d: PTRACE_LISTEN: %m", tid);
-		return;
-	}
-	/* a signal being delivered goes on to it; any other stop just ends */
-	if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)(ev || sig == (SIGTRAP | 0x80) ? 0 : sig)) < 0 &&
-	    errno != ESRCH)
-		log_error("checkpoint: thread %d: PTRACE_CONT: %m", tid);
-}
-
-/* Every watched thread detached: stopped first (a detach needs a stop),
- * the signal it was being given passed on, a group stop kept. */
-static void unwatch_all(struct dump_ctx *ctx)
-{
-	struct snapshot *s = ctx->snap_state;
-	int st;
-
-	for (size_t i = 0; i < s->nw; i++) {
-		pid_t tid = s->w[i].tid;
-
-		if (!tid)
-			continue;
-		if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0 && errno != ESRCH)
-			log_error("checkpoint: thread %d: PTRACE_INTERRUPT: %m", tid);
-		for (;;) {
-			pid_t got = waitpid(tid, &st, __WALL);
-			int ev, sig;
-
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got < 0 || WIFEXITED(st) || WIFSIGNALED(st))
-				break;
-			if (!WIFSTOPPED(st))
-				continue;
-			ev = st >> 16;
-			sig = WSTOPSIG(st);
-			if (ev == PTRACE_EVENT_CLONE) {
-				unsigned long msg;
-
-				if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0 && !watch_find(s, (pid_t)msg) &&
-				    watch_add(s, (pid_t)msg, s->w[i].proc) < 0)
-					log_error("checkpoint: thread %lu: no memory to release it", msg);
-			}
-			if (ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)(ev || sig == (SIGTRAP | 0x80) ? 0 : sig)) == 0 ||
-			    errno == ESRCH)
-				break;
-			log_error("checkpoint: thread %d: PTRACE_DETACH: %m", tid);
-			break;
-		}
-		s->w[i].tid = 0;
-	}
-	s->nw = 0;
-}
-
-struct pages_run {
-	struct dump_ctx *ctx;
-	size_t from, to;
-	int r;
-	pthread_t tracer;
-	bool done, seen;
-};
-
-static void on_wake(int sig)
-{
-	(void)sig;
-}
-
-static void *pages_thread(void *arg)
-{
-	struct pages_run *pr = arg;
-
-	pr->r = dump_page_jobs_run(pr->ctx, pr->from, pr->to);
-	__atomic_store_n(&pr->done, true, __ATOMIC_RELEASE);
-	/* the tracer waits in waitpid: interrupt it until it has seen the end
-	 * (a signal between its check and its wait would be lost) */
-	while (!__atomic_load_n(&pr->seen, __ATOMIC_ACQUIRE)) {
-		pthread_kill(pr->tracer, SIGURG);
-		usleep(1000);
-	}
-	return NULL;
-}
-
-int snapshot_copy(struct dump_ctx *ctx, size_t from, size_t to)
-{
-	struct snapshot *s = ctx->snap_state;
-	struct pages_run pr = { .ctx = ctx, .from = from, .to = to, .tracer = pthread_self() };
-	struct sigaction sa = { .sa_handler = on_wake }, old;
-	sigset_t block, prev;
-	pthread_t th;
-	bool any = false;
-	int r, st;
-
-	for (size_t i = 0; s && i < s->nw; i++)
-		any |= s->w[i].tid != 0;
-	log_debug("checkpoint: background copy: %zu threads seized, their exits traced", s ? s->nw : 0);
-	if (!any)
-		return dump_page_jobs_run(ctx, from, to);
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGURG, &sa, &old);
-	/* the page thread is not to take the wake-ups */
-	sigemptyset(&block);
-	sigaddset(&block, SIGURG);
-	pthread_sigmask(SIG_BLOCK, &block, &prev);
-	r = pthread_create(&th, NULL, pages_thread, &pr);
-	pthread_sigmask(SIG_SETMASK, &prev, NULL);
-	if (r != 0) {
-		unwatch_all(ctx);
-		sigaction(SIGURG, &old, NULL);
-		return dump_page_jobs_run(ctx, from, to);
-	}
-	while (!__atomic_load_n(&pr.done, __ATOMIC_ACQUIRE)) {
-		pid_t got = waitpid(-1, &st, __WALL);
-
-		if (got > 0)
-			serve(ctx, got, st);
-		else if (errno == ECHILD) {
-			log_debug("checkpoint: background copy: no thread left to serve");
-			break;   /* nothing left to serve: the page thread ends by itself */
-		}
-	}
-	__atomic_store_n(&pr.seen, true, __ATOMIC_RELEASE);
-	pthread_join(th, NULL);
-	unwatch_all(ctx);
-	sigaction(SIGURG, &old, NULL);
-	if (s->nexits)
-		log_info("checkpoint: %zu processes exited during the background copy, their copy finished at their exit",
-			 s->nexits);
-	return pr.r;
 }

@@ -36,17 +36,6 @@ int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 /* Stop the handler, unprotect and close everything (on every path; twice
  * is harmless). Returns the first error that made the copy inexact. */
 int snapshot_end(struct dump_ctx *ctx);
-/* Is p's memory copied in the background (it is then kept seized, running,
- * its exit traced, instead of being detached)? */
-bool snapshot_watches(const struct dump_ctx *ctx, const struct dump_proc *p);
-/* Thread tid of p, seized and stopped: resumed, kept seized with its exit
- * traced. < 0: not taken (detach it as usual). */
-int snapshot_watch_thread(struct dump_ctx *ctx, const struct dump_proc *p, pid_t tid);
-/* Page jobs [from, to) on a thread of their own, while this thread (the
- * tracer) serves the stops of the watched threads: an exit stop copies
- * what the image still needs of that process before it goes on. Every
- * watched thread is detached before it returns, whatever failed. */
-int snapshot_copy(struct dump_ctx *ctx, size_t from, size_t to);
 /* How memory was copied, for the stats: "background" or "frozen: why". */
 const char *snapshot_mode(const struct dump_ctx *ctx);
 void snapshot_free(struct dump_ctx *ctx);
