@@ -282,6 +282,20 @@ static int write_run(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd
  * written a run is a page or two, and a read per run costs more than the
  * copy); then the records of every run up to there, in order. */
 #define INCR_IOV 1024
+
+/* p forked in the tree, or forked a child there: its anonymous pages may be
+ * shared copy-on-write, and process_vm_readv pins them, which unshares a
+ * shared page (the checkpoint would change the memory the tree uses). */
+static bool shares_cow(const struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	if (p->parent >= 0)
+		return true;
+	for (size_t i = 0; i < ctx->nprocs; i++)
+		if (ctx->procs[i].parent == p - ctx->procs)
+			return true;
+	return false;
+}
+
 static int write_incr_batch(struct dump_ctx *ctx, const struct dump_proc *p, int mem_fd, const struct incr_runs *runs,
 			    size_t *k)
 {
@@ -301,8 +315,9 @@ static int write_incr_batch(struct dump_ctx *ctx, const struct dump_proc *p, int
 		remote[n++] = (struct iovec){ (void *)(uintptr_t)runs->v[end].start, len };
 		used += len;
 	}
-	got = n ? process_vm_readv(p->pid, local, n, remote, n, 0) : 0;
-	/* what it did not read (no PROT_READ: /proc/PID/mem reads it all the same) */
+	got = n && !shares_cow(ctx, p) ? process_vm_readv(p->pid, local, n, remote, n, 0) : 0;
+	/* what it did not read (no PROT_READ, or pages maybe shared:
+	 * /proc/PID/mem reads it all the same, without pinning) */
 	for (i = 0; i < n && r >= 0; off += local[i++].iov_len) {
 		size_t from = got > (ssize_t)off ? MIN((size_t)got - off, local[i].iov_len) : 0;
 
