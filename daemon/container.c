@@ -36,6 +36,7 @@
 #include <netinet/in.h>
 #include <linux/sched.h>
 #include <poll.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -297,21 +298,110 @@ static int rm_rf_at(int dir_fd)
 	return r;
 }
 
+/* Removing a container's directory can take long: a tmpfs frees every page
+ * of an 8 GiB image as it unlinks it. The loop only renames the directory
+ * out of the way (instant, atomic: the name is free again at once) and a
+ * thread of its own removes the rest. No container's name starts with '.',
+ * so a ckptd stopped half-way finds TRASH_PREFIX entries at its next start
+ * and removes them then. */
+#define TRASH_PREFIX ".rm-"
+
+struct trash {
+	int cfd;                          /* the containers directory */
+	char name[sizeof(TRASH_PREFIX) + CONTAINER_NAME_MAX + 24];
+};
+
+static void *trash_remove(void *arg)
+{
+	struct trash *t = arg;
+	int fd = openat(t->cfd, t->name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int r = fd < 0 ? -errno : rm_rf_at(fd);
+
+	if (r >= 0 && unlinkat(t->cfd, t->name, AT_REMOVEDIR) < 0)
+		r = -errno;
+	if (r < 0)
+		log_errno(r, "removing " CONTAINERS_DIR "/%s: %m (retried at ckptd's next start)", t->name);
+	close(t->cfd);
+	free(t);
+	return NULL;
+}
+
+/* Hands the removal of cfd/t->name to a thread; removes it here if no
+ * thread can be had. Takes t and t->cfd. */
+static void trash_start(struct trash *t)
+{
+	pthread_attr_t attr;
+	pthread_t th;
+	int r;
+
+	r = pthread_attr_init(&attr);
+	if (r == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		r = pthread_create(&th, &attr, trash_remove, t);
+		pthread_attr_destroy(&attr);
+	}
+	if (r != 0)
+		trash_remove(t);
+}
+
+/* Renames cfd/name to a trash name and starts its removal. */
+static int trash_dir(int cfd, const char *name)
+{
+	static unsigned long seq;
+	struct trash *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return -ENOMEM;
+	snprintf(t->name, sizeof(t->name), TRASH_PREFIX "%s.%d.%lu", name, (int)getpid(), ++seq);
+	if (renameat(cfd, name, cfd, t->name) < 0) {
+		int r = -errno;
+
+		free(t);
+		return r;
+	}
+	t->cfd = fcntl(cfd, F_DUPFD_CLOEXEC, 3);
+	if (t->cfd < 0) {
+		int r = -errno;
+
+		free(t);
+		return r;
+	}
+	trash_start(t);
+	return 0;
+}
+
+/* What an earlier ckptd left half-removed. */
+static void trash_sweep(int cfd, DIR *d)
+{
+	struct dirent *de;
+
+	rewinddir(d);
+	while ((de = readdir(d))) {
+		struct trash *t;
+
+		if (strncmp(de->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) != 0 || de->d_type != DT_DIR)
+			continue;
+		t = calloc(1, sizeof(*t));
+		if (!t || snprintf(t->name, sizeof(t->name), "%s", de->d_name) >= (int)sizeof(t->name) ||
+		    (t->cfd = fcntl(cfd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			free(t);
+			continue;
+		}
+		trash_start(t);
+	}
+}
+
 int container_destroy(struct container *c)
 {
 	_cleanup_close_ int cfd = -1;
-	int r, fd;
+	int r;
 
 	net_release(c->srv, c);
 	container_cleanup_cgroup(c);
 	if (c->has_cgroup)
 		log_warn("container %s: cgroup %s left behind", c->name, c->cg.dir);
-	fd = fcntl(c->dir_fd, F_DUPFD_CLOEXEC, 3);
-	r = fd < 0 ? -errno : rm_rf_at(fd);
-	if (r >= 0) {
-		cfd = containers_dir(c->srv);
-		r = cfd < 0 ? cfd : unlinkat(cfd, c->name, AT_REMOVEDIR) < 0 ? -errno : 0;
-	}
+	cfd = containers_dir(c->srv);
+	r = cfd < 0 ? cfd : trash_dir(cfd, c->name);
 	if (r < 0)
 		log_errno(r, "container %s: removing %s/" CONTAINERS_DIR "/%s: %m", c->name, c->srv->state_dir,
 			  c->name);
@@ -731,6 +821,7 @@ int container_load_all(struct server *srv)
 	while ((de = readdir(d)))
 		if (container_name_valid(de->d_name) && de->d_type == DT_DIR)
 			container_load(srv, de->d_name);
+	trash_sweep(fd, d);
 	return 0;
 }
 
