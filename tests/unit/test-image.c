@@ -20,7 +20,7 @@
 
 #include "image.h"
 #include "image.pb-c.h"
-#include "mac.h"
+#include "imgtest.h"
 
 #define BIG_PAGES (10u << 20)
 #define SMALL_PAGES 4096u
@@ -633,10 +633,8 @@ static int hold_image(const struct mac_key *key)
 {
 	static unsigned char buf[HOLD_LEN];
 	struct image_writer w;
-	int fd = mem_fd();
+	int fd = imgtest_writer(&w, key);
 
-	image_writer_init(&w, fd);
-	assert_int_equal(image_writer_set_key(&w, key), 0);
 	image_writer_set_compress(&w, true);
 	assert_int_equal(write_header(&w), 0);
 	assert_int_equal(image_write_mac(&w), 0);
@@ -689,8 +687,7 @@ static void test_hold(void **state)
 	(void)state;
 	assert_true(want && first);
 	hold_fill(first, 0);
-	memset(key.key, 0x5a, sizeof(key.key));
-	assert_int_equal(mac_key_set_id(&key), 0);
+	imgtest_key(&key, 0x5a);
 	fd = hold_image(&key);
 	image_reader_init(&r, fd);
 	assert_int_equal(image_reader_verify(&r, &key, 1), 0);
