@@ -9,6 +9,40 @@
 # Gives: TMP, SOCK, STORE, CKPTD_PID, PYTHON, ckctl, now_ns, die, count,
 # wait_count NAME PATTERN N TIMEOUT_S.
 
+#
+#   . bench/lib.sh --head PROGRAM [DEFAULT_SIZE...] -- "$@"
+# from the repository's top, is the head of a benchmark that takes sizes and
+# starts nothing: REPO, BUILD (CKPT_BUILD, default build/; built if ckptd or
+# tests/workloads/PROGRAM is missing), REPS (BENCH_REPS, default 2), SIZES
+# (the arguments after --, else the defaults); root only.
+
+bench_head() {
+	local prog=$1
+	shift
+	REPO=$(pwd)
+	BUILD=${CKPT_BUILD:-$REPO/build}
+	# shellcheck disable=SC2034  # the benchmark's, as SIZES
+	REPS=${BENCH_REPS:-2}
+	SIZES=()
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		SIZES+=("$1")
+		shift
+	done
+	shift
+	[ $# -gt 0 ] && SIZES=("$@")
+	[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
+	if [ ! -x "$BUILD/ckptd" ] || [ ! -x "$BUILD/tests/workloads/$prog" ]; then
+		cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
+			cmake --build "$BUILD" -j "$(nproc)" >/dev/null || { echo "bench: build failed" >&2; exit 1; }
+	fi
+}
+
+if [ "${1:-}" = --head ]; then
+	shift
+	bench_head "$@"
+	return 0
+fi
+
 BENCH_TAG=${1:-ckpt-bench}
 PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3

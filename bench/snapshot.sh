@@ -17,17 +17,8 @@
 set -u -o pipefail
 
 cd "$(dirname "$0")/.." || exit 1
-REPO=$(pwd)
-BUILD=${CKPT_BUILD:-$REPO/build}
-REPS=${BENCH_REPS:-2}
-SIZES=("$@")
-[ ${#SIZES[@]} -gt 0 ] || SIZES=(1024 8192)
-
-[ "$(id -u)" = 0 ] || { echo "bench: run as root" >&2; exit 1; }
-if [ ! -x "$BUILD/ckptd" ] || [ ! -x "$BUILD/tests/workloads/dirtymem" ]; then
-	cmake -S "$REPO" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null &&
-		cmake --build "$BUILD" -j "$(nproc)" >/dev/null || { echo "bench: build failed" >&2; exit 1; }
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh --head dirtymem 1024 8192 -- "$@"
 
 # one round: "frozen_us total_us verified copy..." on stdout
 if [ "${1:-}" = --round ]; then

@@ -632,11 +632,52 @@ void image_reader_init(struct image_reader *r, int fd)
 	r->fd = fd;
 	r->io.fd = fd;
 	r->chain = IMAGE_MAGIC;
+	pthread_mutex_init(&r->hold_lock, NULL);
+	pthread_cond_init(&r->hold_cond, NULL);
 }
 
-void image_reader_hold(struct image_reader *r)
+struct image_buf *image_reader_hold(struct image_reader *r, const void *payload)
 {
-	r->buf_busy = true;
+	struct image_buf *b = &r->bufs[r->cur];
+
+	if (!payload || payload != b->p || r->unzipped)
+		return NULL;
+	pthread_mutex_lock(&r->hold_lock);
+	b->holds++;
+	pthread_mutex_unlock(&r->hold_lock);
+	return b;
+}
+
+void image_reader_release(struct image_reader *r, struct image_buf *b)
+{
+	pthread_mutex_lock(&r->hold_lock);
+	if (b->holds && !--b->holds)
+		pthread_cond_broadcast(&r->hold_cond);
+	pthread_mutex_unlock(&r->hold_lock);
+}
+
+static bool image_buf_busy(struct image_reader *r, const struct image_buf *b)
+{
+	bool busy;
+
+	pthread_mutex_lock(&r->hold_lock);
+	busy = b->mac || b->holds;
+	pthread_mutex_unlock(&r->hold_lock);
+	return busy;
+}
+
+/* Until no other thread reads b. The MAC thread is done with it once it
+ * is idle; a MAC failure stays in the pipe for the next check to report. */
+static void image_buf_wait(struct image_reader *r, struct image_buf *b)
+{
+	if (b->mac) {
+		(void)macpipe_wait(&r->mp);
+		b->mac = false;
+	}
+	pthread_mutex_lock(&r->hold_lock);
+	while (b->holds)
+		pthread_cond_wait(&r->hold_cond, &r->hold_lock);
+	pthread_mutex_unlock(&r->hold_lock);
 }
 
 void image_reader_free(struct image_reader *r)
@@ -646,10 +687,12 @@ void image_reader_free(struct image_reader *r)
 	image_io_close(&r->io);
 	image_mac_drop(r);
 	compress_free(&r->z);
-	free(r->buf);
-	free(r->alt);
-	r->buf = r->alt = NULL;
-	r->cap = r->alt_cap = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(r->bufs); i++)
+		free(r->bufs[i].p);
+	memset(r->bufs, 0, sizeof(r->bufs));
+	r->buf = NULL;
+	pthread_cond_destroy(&r->hold_cond);
+	pthread_mutex_destroy(&r->hold_lock);
 }
 
 static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
@@ -701,29 +744,28 @@ static ssize_t image_read_full(const struct image_io *io, void *buf, size_t len)
 
 static int image_reserve(struct image_reader *r, size_t len)
 {
+	struct image_buf *b = &r->bufs[r->cur];
 	size_t cap;
 	void *p;
 
-	if (r->buf_busy) {
-		void *b = r->buf;
-		size_t c = r->cap;
-
-		r->buf = r->alt;
-		r->cap = r->alt_cap;
-		r->alt = b;
-		r->alt_cap = c;
-		r->buf_busy = false;
+	/* the current buffer if no other thread reads it, else the other one,
+	 * once they are done with it */
+	if (image_buf_busy(r, b)) {
+		r->cur = !r->cur;
+		b = &r->bufs[r->cur];
+		image_buf_wait(r, b);
 	}
-	if (r->buf && r->cap >= len)
+	r->buf = b->p;
+	if (b->p && b->cap >= len)
 		return 0;
 	cap = MAX((size_t)IMAGE_MIN_BUF, len);
 	/* no realloc: the old payload is dead, copying it would be wasted work */
 	p = malloc(cap);
 	if (!p)
 		return -ENOMEM;
-	free(r->buf);
-	r->buf = p;
-	r->cap = cap;
+	free(b->p);
+	r->buf = b->p = p;
+	b->cap = cap;
 	return 0;
 }
 
@@ -926,7 +968,7 @@ static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len,
 	if (len >= MACPIPE_MIN && r->ncand == 1) {
 		/* read where it is: the next record goes into the other buffer */
 		ret = macpipe_feed_ref(&r->mp, &h, sizeof(h), r->buf, len);
-		r->buf_busy = ret >= 0;
+		r->bufs[r->cur].mac = ret >= 0;
 	} else if ((ret = macpipe_wait(&r->mp)) >= 0)
 		for (size_t i = 0; i < r->ncand && ret >= 0; i++)
 			ret = image_mac_feed(&r->cand[i].st, &r->gmac, &h, r->buf, len);

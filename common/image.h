@@ -37,6 +37,7 @@
  * CR_META_MAX_BYTES/CR_META_MAX_RECORDS) before it acts on any, and knows
  * every mapping before the first page. */
 #pragma once
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -171,6 +172,15 @@ void image_writer_set_compress(struct image_writer *w, bool on);
 /* Best effort: end a failed stream with an ERROR record. */
 int image_write_error(struct image_writer *w, const char *message);
 
+/* A buffer of the reader and who else reads it: a record is never read
+ * into it while they do. */
+struct image_buf {
+	void *p;
+	size_t cap;
+	unsigned holds;          /* image_reader_hold, not yet released */
+	bool mac;                /* the MAC thread reads it (macpipe_feed_ref) */
+};
+
 struct image_reader {
 	int fd;
 	struct image_io io;
@@ -179,11 +189,11 @@ struct image_reader {
 	uint64_t chain;
 	uint64_t offset;         /* stream offset of the next record */
 	uint64_t rec_offset;     /* ... and of the record last handed out */
-	void *buf;               /* payload of the current record */
-	size_t cap;
-	void *alt;               /* the next one's, while the MAC thread reads buf */
-	size_t alt_cap;
-	bool buf_busy;           /* ... as it does now */
+	void *buf;               /* payload of the current record: bufs[cur].p */
+	struct image_buf bufs[2]; /* read into in turn while other threads read the other */
+	unsigned cur;
+	pthread_mutex_t hold_lock; /* bufs[].holds */
+	pthread_cond_t hold_cond;  /* ... fell to zero */
 	bool done;               /* tail verified */
 	char error[256];         /* why the last call failed */
 	/* MAC verification (image_reader_verify): one running MAC per
@@ -214,10 +224,13 @@ struct image_reader {
 };
 
 void image_reader_init(struct image_reader *r, int fd);
-/* The payload just handed out stays in use (another thread writes it out):
- * the next record is read into the other buffer. It stays valid until a
- * record read after that one is handed out too. */
-void image_reader_hold(struct image_reader *r);
+/* Keep payload, just handed out, for another thread (which writes it
+ * out): no record is read into its buffer until image_reader_release(r,
+ * the buffer returned), called from any thread; a read that finds both
+ * buffers held waits for one. NULL: payload is not in a buffer that can be
+ * kept (a decompressed one is rewritten by the next record's). */
+struct image_buf *image_reader_hold(struct image_reader *r, const void *payload);
+void image_reader_release(struct image_reader *r, struct image_buf *b);
 void image_reader_free(struct image_reader *r);
 /* Refuse the image unless keys[] made its MACs: an IMG_MAC record and the
  * TAIL must verify under one of them (copied; call before the first read).

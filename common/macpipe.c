@@ -78,17 +78,9 @@ int macpipe_wait(struct macpipe *p)
 	return r;
 }
 
-int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen)
+/* The chunk into the pipe's buffer: a, then b behind it. */
+static int macpipe_copy(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen)
 {
-	int r;
-
-	if (p->off || (!p->started && macpipe_start(p) < 0)) {
-		/* no thread: the caller's own, in order */
-		return p->feed(p->arg, a, alen, b, blen);
-	}
-	r = macpipe_wait(p);
-	if (r < 0)
-		return r;
 	if (p->cap < alen + blen) {
 		void *n = malloc(alen + blen);
 
@@ -100,8 +92,30 @@ int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, s
 	}
 	memcpy(p->buf, a, alen);
 	memcpy((char *)p->buf + alen, b, blen);
+	return 0;
+}
+
+/* Both feeds: once the thread is done with the chunk before, b is copied
+ * (by_ref false) or left where it is, and the thread is woken. */
+static int macpipe_hand(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen, bool by_ref)
+{
+	int r;
+
+	if (by_ref && alen > sizeof(p->hdr))
+		return -EINVAL;
+	if (p->off || (!p->started && macpipe_start(p) < 0)) {
+		/* no thread: the caller's own, in order */
+		return p->feed(p->arg, a, alen, b, blen);
+	}
+	r = macpipe_wait(p);
+	if (r < 0)
+		return r;
+	if (by_ref)
+		memcpy(p->hdr, a, alen);
+	else if ((r = macpipe_copy(p, a, alen, b, blen)) < 0)
+		return r;
 	pthread_mutex_lock(&p->lock);
-	p->ref = NULL;
+	p->ref = by_ref ? b : NULL;
 	p->alen = alen;
 	p->len = alen + blen;
 	p->busy = true;
@@ -110,26 +124,14 @@ int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, s
 	return 0;
 }
 
+int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen)
+{
+	return macpipe_hand(p, a, alen, b, blen, false);
+}
+
 int macpipe_feed_ref(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen)
 {
-	int r;
-
-	if (alen > sizeof(p->hdr))
-		return -EINVAL;
-	if (p->off || (!p->started && macpipe_start(p) < 0))
-		return p->feed(p->arg, a, alen, b, blen);
-	r = macpipe_wait(p);
-	if (r < 0)
-		return r;
-	memcpy(p->hdr, a, alen);
-	pthread_mutex_lock(&p->lock);
-	p->ref = b;
-	p->alen = alen;
-	p->len = alen + blen;
-	p->busy = true;
-	pthread_cond_broadcast(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	return 0;
+	return macpipe_hand(p, a, alen, b, blen, true);
 }
 
 void macpipe_free(struct macpipe *p)

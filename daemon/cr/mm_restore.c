@@ -746,6 +746,8 @@ struct page_push {
 	uint64_t addr;
 	const void *buf;
 	size_t len;
+	struct image_reader *rd;      /* buf is in rd's buffer held, given back when written */
+	struct image_buf *held;
 	int err;                      /* the first failure ... */
 	pid_t err_pid;                /* ... its task and address */
 	uint64_t err_addr;
@@ -763,6 +765,8 @@ static void *push_main(void *arg)
 			break;
 		pthread_mutex_unlock(&pp->lock);
 		int r = rtask_write(pp->host_pid, pp->addr, pp->buf, pp->len);
+
+		image_reader_release(pp->rd, pp->held);
 		pthread_mutex_lock(&pp->lock);
 		if (r < 0 && !pp->err) {
 			pp->err = r;
@@ -837,31 +841,35 @@ void mm_restore_pages_free(struct restore_ctx *ctx)
 }
 
 /* Hand the reader's payload to the push thread once it is done with the
- * one before; 1 if it took it, 0 if the caller writes it itself. */
+ * one before; 1 if it took it, 0 if the caller writes it itself. The
+ * reader reads nothing into the payload's buffer until the thread gives
+ * it back. */
 static int push_pages(struct restore_ctx *ctx, uint64_t addr, const void *pages, size_t len)
 {
+	struct image_buf *held;
 	struct page_push *pp;
 	int r;
 
-	/* A decompressed payload is rewritten by the next record's: written
-	 * here, after the one in flight. The reader's hold on that one's
-	 * buffer is one flag, which this record's own MAC may clear: the
-	 * records after it could be read into the buffer still being written. */
-	if (pages != ctx->rd.buf || ctx->rd.unzipped || len < PUSH_MIN)
-		return mm_restore_pages_flush(ctx);
-	if (!ctx->push && !(ctx->push = push_start()))
+	if (len < PUSH_MIN || !(held = image_reader_hold(&ctx->rd, pages)))
 		return 0;
+	if (!ctx->push && !(ctx->push = push_start())) {
+		image_reader_release(&ctx->rd, held);
+		return 0;
+	}
 	r = mm_restore_pages_flush(ctx);
-	if (r < 0)
+	if (r < 0) {
+		image_reader_release(&ctx->rd, held);
 		return r;
+	}
 	pp = ctx->push;
-	image_reader_hold(&ctx->rd);
 	pthread_mutex_lock(&pp->lock);
 	pp->host_pid = ctx->cur->host_pid;
 	pp->pid = ctx->cur->tt->pid;
 	pp->addr = addr;
 	pp->buf = pages;
 	pp->len = len;
+	pp->rd = &ctx->rd;
+	pp->held = held;
 	pp->busy = true;
 	pthread_cond_broadcast(&pp->cond);
 	pthread_mutex_unlock(&pp->lock);

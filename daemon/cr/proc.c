@@ -557,6 +557,38 @@ int proc_status_pid(pid_t pid, struct proc_status *ret)
 	return proc_parse_status(fd, ret);
 }
 
+int proc_status_field(const char *text, const char *key, int base, uint64_t *ret)
+{
+	size_t klen = strlen(key);
+	const char *l = text;
+
+	while (l) {
+		if (!strncmp(l, key, klen) && l[klen] == ':') {
+			const char *v = skip_blanks(l + klen + 1);
+			uint64_t n;
+
+			if (parse_u64(&v, base, &n) < 0 || (*v && *v != ' ' && *v != '\n'))
+				return -EINVAL;
+			*ret = n;
+			return 0;
+		}
+		l = strchr(l, '\n');
+		if (l)
+			l++;
+	}
+	return -ENOENT;
+}
+
+int proc_status_text(pid_t pid, char **ret_buf)
+{
+	_cleanup_close_ int fd = open_pid(pid, "status");
+	size_t len;
+
+	if (fd < 0)
+		return fd;
+	return read_fd_capped(fd, PROC_FILE_MAX, ret_buf, &len);
+}
+
 /* ---- stat ---- */
 
 #define STAT_LINE_MAX 4096

@@ -56,6 +56,12 @@ struct proc_status {
 };
 int proc_parse_status(int fd, struct proc_status *ret);
 int proc_status_pid(pid_t pid, struct proc_status *ret);
+/* One number of a status file's text (proc_status_text): the value of the
+ * line "key:" in base 10 or 16 (a "kB" after it allowed); 0, -ENOENT if no
+ * line has that key, -EINVAL if its value is not a number. */
+int proc_status_field(const char *text, const char *key, int base, uint64_t *ret);
+/* /proc/PID/status as a malloc'd NUL-terminated text. */
+int proc_status_text(pid_t pid, char **ret_buf);
 
 struct proc_stat {
 	pid_t pid;

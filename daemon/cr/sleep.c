@@ -430,22 +430,12 @@ static const char *census_left(const struct dump_ctx *ctx, pid_t tid, long nr, c
 static bool signal_waiting(pid_t tid, uint64_t mask)
 {
 	_cleanup_free_ char *buf = NULL;
-	const char *keys[] = { "\nSigPnd:", "\nShdPnd:" };
-	uint64_t pend = 0;
-	char path[64];
-	size_t len, i;
+	uint64_t pnd, shd;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", tid);
-	if (proc_read_file(path, &buf, &len) < 0)
+	if (proc_status_text(tid, &buf) < 0 || proc_status_field(buf, "SigPnd", 16, &pnd) < 0 ||
+	    proc_status_field(buf, "ShdPnd", 16, &shd) < 0)
 		return true;
-	for (i = 0; i < ARRAY_SIZE(keys); i++) {
-		const char *v = strstr(buf, keys[i]);
-
-		if (!v)
-			return true;
-		pend |= strtoull(v + strlen(keys[i]), NULL, 16);
-	}
-	return (pend & ~mask) != 0;
+	return ((pnd | shd) & ~mask) != 0;
 }
 
 /* A call a stop ended with -EINTR: 1 if the thread is to go back into it

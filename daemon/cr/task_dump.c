@@ -620,17 +620,9 @@ static int suspend_seccomp(struct dump_ctx *ctx, struct dump_proc *p)
 static int vm_locked_kb(pid_t pid, uint64_t *ret)
 {
 	_cleanup_free_ char *buf = NULL;
-	const char *l;
-	char path[64];
-	size_t len;
-	int r;
+	int r = proc_status_text(pid, &buf);
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	r = proc_read_file(path, &buf, &len);
-	if (r < 0)
-		return r;
-	l = strstr(buf, "\nVmLck:");
-	return l && sscanf(l + 7, "%" SCNu64, ret) == 1 ? 0 : -EINVAL;
+	return r < 0 ? r : proc_status_field(buf, "VmLck", 10, ret);
 }
 
 /* mlockall(MCL_FUTURE) leaves no trace in /proc but in what it does: a

@@ -46,13 +46,7 @@ no_uffd() {
 }
 
 # pass_all NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
-pass_all() {
-	local n
-	n=$(log_count "$1" '^PASS snapwriter')
-	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
-	wait_log_count "$1" '^PASS snapwriter' $(( n + $2 )) 60
-	check_no_fail "$1"
-}
+pass_all() { wl_passes "$1" snapwriter "$2"; }
 
 start_ckptd
 

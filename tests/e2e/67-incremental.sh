@@ -18,19 +18,8 @@
 # image must not take them from its parent.
 . "$(dirname "$0")/lib.sh"
 
-# incr NAME [ARGS...]: checkpoint --incremental, its --json answer in $out
-incr() {
-	local name=$1
-	shift
-	out=$(ckctl --json checkpoint "$name" --incremental "$@" 2>&1) || fail "checkpoint $name --incremental $*: $out"
-}
-
-# chain_of NAME: "ID:PARENT ..." as images --json shows the store
-chain_of() {
-	ckctl --json images "$1" | "$PYTHON" -c '
-import json, sys
-print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.stdin)["images"]))'
-}
+# shellcheck source=tests/e2e/incr-lib.sh
+. "$(dirname "$0")/incr-lib.sh"
 
 # rm_crash NAME ID POINT: images rm NAME ID with ckptd killed at POINT of
 # the merge (daemon/cr/fault.h), then a fresh ckptd
@@ -59,21 +48,6 @@ no_uffd_fd() {
 	for f in /proc/"$1"/fd/*; do
 		case $(readlink "$f") in *userfaultfd*) fail "pid $1: a userfaultfd in its fd table ($f)" ;; esac
 	done
-}
-
-# passes NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
-passes() {
-	local n
-	n=$(log_count "$1" '^PASS incrwriter')
-	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
-	wait_log_count "$1" '^PASS incrwriter' $(( n + $2 )) 60
-	check_no_fail "$1"
-}
-
-# step NAME N: SIGUSR1, wait for "STEP N"
-step() {
-	ckctl kill "$1" --signal USR1 >/dev/null || fail "kill -USR1 $1"
-	wait_log "$1" "^STEP $2\$" 30
 }
 
 start_ckptd
@@ -118,9 +92,7 @@ expect_state "$name" checkpointed
 info "image $id3: incremental, $b3 bytes"
 
 # images shows the chain
-parents=$(ckctl --json images "$name" | "$PYTHON" -c '
-import json, sys
-print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.stdin)["images"]))')
+parents=$(chain_of "$name")
 [ "$parents" = "$id1:- $id2:$id1 $id3:$id2" ] || fail "images shows the chain as '$parents'"
 ckctl images "$name" | grep -qE "^$name +$id3 .* $id2 +(yes|NO|-) " || fail "images does not show $id3's parent: $(ckctl images "$name")"
 
@@ -161,8 +133,7 @@ info "a restart, and a plain checkpoint, begin a new chain"
 
 # the parent of a merged image replaced by another image of the same
 # container (a full one) is refused by digest
-ckctl kill "$name" >/dev/null 2>&1
-wait_state "$name" stopped 30
+stopped "$name"
 dir=$STATE/containers/$name/images
 [ -f "$dir/$id1.img" ] && [ -f "$dir/$id4.img" ] || fail "images $id1 and $id4 are not in $dir"
 cp "$dir/$id1.img" "$TMP/saved.img"
@@ -198,8 +169,7 @@ case " $(chain_of "$name") " in *" $f:- $g:- $h:$g "*) ;;
 restart_ct "$name" --image "$h"
 passes "$name" 2
 info "ckptd killed mid-merge of $f into $g: $h restores from $g (merged)"
-ckctl kill "$name" >/dev/null 2>&1
-wait_state "$name" stopped 30
+stopped "$name"
 # $f, now nobody's parent, goes; then $g, whose pages move into $h
 ckctl images rm "$name" "$f" >/dev/null || fail "images rm $f"
 ckctl images rm "$name" "$g" >/dev/null || fail "images rm $g (the parent of $h)"

@@ -12,27 +12,8 @@
 # of its memory.
 . "$(dirname "$0")/lib.sh"
 
-# ck NAME [ARGS...]: checkpoint, its --json answer in $out
-ck() {
-	local name=$1
-	shift
-	out=$(ckctl --json checkpoint "$name" "$@" 2>&1) || fail "checkpoint $name $*: $out"
-}
-
-# passes NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
-passes() {
-	local n
-	n=$(log_count "$1" '^PASS incrwriter')
-	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
-	wait_log_count "$1" '^PASS incrwriter' $(( n + $2 )) 60
-	check_no_fail "$1"
-}
-
-# step NAME N: SIGUSR1, wait for "STEP N"
-step() {
-	ckctl kill "$1" --signal USR1 >/dev/null || fail "kill -USR1 $1"
-	wait_log "$1" "^STEP $2\$" 30
-}
+# shellcheck source=tests/e2e/incr-lib.sh
+. "$(dirname "$0")/incr-lib.sh"
 
 # parent_of NAME ID: the parent images --json shows for ID ("-": none)
 parent_of() {
@@ -93,13 +74,11 @@ info "--full: $id4 begins a new chain, $id5 continues it"
 
 # restart of the last image of each chain: every word checks out
 passes "$name" 2
-ckctl kill "$name" >/dev/null 2>&1
-wait_state "$name" stopped 30
+stopped "$name"
 restart_ct "$name" --image "$id3"
 passes "$name" 2
 info "restart of $id3 ($id1 <- $id2 <- $id3): both processes pass"
-ckctl kill "$name" >/dev/null 2>&1
-wait_state "$name" stopped 30
+stopped "$name"
 restart_ct "$name" --image "$id5"
 passes "$name" 2
 info "restart of $id5 ($id4 <- $id5): both processes pass"

@@ -9,16 +9,11 @@
 # merges and restores too, and a damaged compressed chunk of a parent is
 # refused by name.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/incr-lib.sh
+. "$(dirname "$0")/incr-lib.sh"
 
 MUT=$BUILD/tests/tools/imgmutate
 MIB=64
-
-# incr NAME [ARGS...]: checkpoint --incremental, its --json answer in $out
-incr() {
-	local name=$1
-	shift
-	out=$(ckctl --json checkpoint "$name" --incremental "$@" 2>&1) || fail "checkpoint $name --incremental $*: $out"
-}
 
 # shrunk: the answer in $out says the pages were compressed
 shrunk() {
@@ -27,31 +22,6 @@ shrunk() {
 	stored=$(echo "$out" | json_get pages_stored_bytes)
 	[ -n "$raw" ] && [ -n "$stored" ] || fail "no pages_raw_bytes/pages_stored_bytes in the answer: $out"
 	[ "$raw" -gt 0 ] && [ "$stored" -lt $(( raw * 3 / 4 )) ] || fail "pages stored in $stored bytes of $raw: not compressed"
-}
-
-chain_of() {
-	ckctl --json images "$1" | "$PYTHON" -c '
-import json, sys
-print(" ".join(i["id"] + ":" + i.get("parent_id", "-") for i in json.load(sys.stdin)["images"]))'
-}
-
-# passes NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
-passes() {
-	local n
-	n=$(log_count "$1" '^PASS incrwriter')
-	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
-	wait_log_count "$1" '^PASS incrwriter' $(( n + $2 )) 60
-	check_no_fail "$1"
-}
-
-step() {
-	ckctl kill "$1" --signal USR1 >/dev/null || fail "kill -USR1 $1"
-	wait_log "$1" "^STEP $2\$" 30
-}
-
-stopped() {
-	ckctl kill "$1" >/dev/null 2>&1
-	wait_state "$1" stopped 30
 }
 
 start_ckptd

@@ -404,6 +404,16 @@ restart_ct() {
 	expect_state "$name" running
 }
 
+# wl_passes NAME WORKLOAD COUNT: SIGUSR2 (verify now), then COUNT more
+# "PASS WORKLOAD" lines, one per process of a multi-process workload
+wl_passes() {
+	local n
+	n=$(count_log "$1" "^PASS $2")
+	ckctl kill "$1" --signal USR2 >/dev/null || fail "kill -USR2 $1"
+	wait_log_count "$1" "^PASS $2" $(( n + $3 )) 60
+	fail_if_failed "$1"
+}
+
 # --- more names the tests use -------------------------------------------------
 
 ct_state() { state_of "$1"; }

@@ -21,6 +21,7 @@
 #include "image.h"
 #include "image_lazy.h"
 #include "image.pb-c.h"
+#include "imgtest.h"
 #include "mac.h"
 
 #define HDR sizeof(struct image_rec_hdr)
@@ -55,28 +56,16 @@ static void fill(unsigned char *buf, size_t k)
 	}
 }
 
-static void key_make(struct mac_key *k, unsigned char fill_byte)
-{
-	memset(k->key, fill_byte, sizeof(k->key));
-	assert_int_equal(mac_key_set_id(k), 0);
-}
-
 /* HEADER, a metadata record, then for each of recs a PAGEMAP and its page
  * record, TAIL; shared: the layout before per-record page MACs. */
 static int write_image(const struct mac_key *key, bool shared)
 {
-	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
 	static unsigned char buf[512 * PG];
 	struct image_writer w;
-	int fd = memfd_create("lazy", MFD_CLOEXEC);
+	Ckpt__Img__Header h;
+	int fd = imgtest_writer(&w, key);
 
-	assert_true(fd >= 0);
-	h.format_version = IMAGE_FORMAT_VERSION;
-	h.arch = (char *)"x86_64";
-	h.page_size = PG;
-	h.container = (char *)"unit";
-	image_writer_init(&w, fd);
-	assert_int_equal(image_writer_set_key(&w, key), 0);
+	imgtest_header(&h);
 	w.shared_page_seg = shared;
 	image_writer_set_compress(&w, true);
 	assert_int_equal(image_write_msg(&w, IMG_HEADER, &h.base), 0);
@@ -122,37 +111,6 @@ static off_t record_of(int fd, uint32_t type, int nth)
 	}
 	fail_msg("no record %u", type);
 	return -1;
-}
-
-static void flip(int fd, off_t off)
-{
-	unsigned char b;
-
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x20;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-}
-
-/* The unkeyed chain as anyone can recompute it (image.h). */
-static void rechecksum(int fd)
-{
-	off_t size = lseek(fd, 0, SEEK_END);
-	unsigned char *buf = malloc(size);
-	uint64_t chain = IMAGE_MAGIC;
-
-	assert_non_null(buf);
-	assert_int_equal(pread(fd, buf, size, 0), size);
-	for (size_t off = 0; off + HDR <= (size_t)size;) {
-		struct image_rec_hdr h;
-
-		memcpy(&h, buf + off, HDR);
-		chain = image_record_checksum(chain, le32toh(h.type), le64toh(h.length), buf + off + HDR);
-		h.checksum = htole64(chain);
-		memcpy(buf + off, &h, HDR);
-		off += HDR + le64toh(h.length);
-	}
-	assert_int_equal(pwrite(fd, buf, size, 0), size);
-	free(buf);
 }
 
 /* Read fd in lazy mode, leaving the page records with skip[k] in the file;
@@ -222,7 +180,7 @@ static void test_writer_segments(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&key, 0x61);
+	imgtest_key(&key, 0x61);
 	fd = write_image(&key, false);
 	end = lseek(fd, 0, SEEK_END);
 	while (off < end) {
@@ -261,7 +219,7 @@ static void test_round_trip(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&key, 0x62);
+	imgtest_key(&key, 0x62);
 	for (size_t k = 0; k < NRECS; k++)
 		skip[k] = k % 2 == 1 || k == 2;
 	fd = write_image(&key, false);
@@ -304,12 +262,12 @@ static void test_flipped_payload(void **state)
 	int fd, ret;
 
 	(void)state;
-	key_make(&key, 0x63);
+	imgtest_key(&key, 0x63);
 	for (size_t k = 0; k < NRECS; k++)
 		skip[k] = true;
 	for (size_t victim = 2; victim <= 3; victim++) {
 		fd = write_image(&key, false);
-		flip(fd, record_of(fd, IMG_PAGES, (int)victim) + HDR + 17);
+		imgtest_flip(fd, record_of(fd, IMG_PAGES, (int)victim) + HDR + 17);
 		assert_int_equal(lazy_pass(fd, &key, skip, &lz, ext, err, sizeof(err)), 0);
 		memset(got, 0xaa, sizeof(got));
 		assert_int_equal(image_lazy_read(lz, (size_t)ext[victim], got, recs[victim].pages * PG), -EBADMSG);
@@ -323,7 +281,7 @@ static void test_flipped_payload(void **state)
 		/* the eager reader: the chain, and with the chain fixed up, the page MAC */
 		for (int fixed = 0; fixed < 2; fixed++) {
 			if (fixed)
-				rechecksum(fd);
+				imgtest_rechecksum(fd);
 			assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 			image_reader_init(&r, fd);
 			assert_int_equal(image_reader_verify(&r, &key, 1), 0);
@@ -357,7 +315,7 @@ static void test_flipped_tag(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&key, 0x64);
+	imgtest_key(&key, 0x64);
 	for (size_t k = 0; k < NRECS; k++)
 		skip[k] = true;
 	fd = write_image(&key, false);
@@ -373,8 +331,8 @@ static void test_flipped_tag(void **state)
 	at = memmem(payload, le64toh(h.length), m->page_tag.data, MAC_PAGE_TAG_LEN);
 	assert_non_null(at);
 	protobuf_c_message_free_unpacked(&m->base, NULL);
-	flip(fd, off + HDR + (at - payload) + 5);
-	rechecksum(fd);
+	imgtest_flip(fd, off + HDR + (at - payload) + 5);
+	imgtest_rechecksum(fd);
 	assert_int_equal(lazy_pass(fd, &key, skip, &lz, ext, err, sizeof(err)), -EKEYREJECTED);
 	assert_non_null(strstr(err, "the MAC does not match"));
 	/* nothing of that segment can be read: its tag was never kept */
@@ -407,7 +365,7 @@ static void test_old_layout(void **state)
 	int fd, ret;
 
 	(void)state;
-	key_make(&key, 0x65);
+	imgtest_key(&key, 0x65);
 	fd = write_image(&key, true);
 	for (size_t k = 0; k < NRECS; k++)
 		skip[k] = k != 1;
@@ -424,11 +382,11 @@ static void test_old_layout(void **state)
 	}
 	image_lazy_free(lz);
 	/* one flipped byte anywhere in the segment fails every extent of it */
-	flip(fd, record_of(fd, IMG_PAGES, 4) + HDR + 3);
+	imgtest_flip(fd, record_of(fd, IMG_PAGES, 4) + HDR + 3);
 	assert_int_equal(lazy_pass(fd, &key, skip, &lz, ext, err, sizeof(err)), 0);
 	assert_int_equal(image_lazy_read(lz, (size_t)ext[0], got, recs[0].pages * PG), -EBADMSG);
 	image_lazy_free(lz);
-	rechecksum(fd);
+	imgtest_rechecksum(fd);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	image_reader_init(&r, fd);
 	assert_int_equal(image_reader_verify(&r, &key, 1), 0);
@@ -452,7 +410,7 @@ static void test_refusals(void **state)
 	int fd, pfd[2], ret;
 
 	(void)state;
-	key_make(&key, 0x66);
+	imgtest_key(&key, 0x66);
 	fd = write_image(&key, false);
 	image_reader_init(&r, fd);
 	assert_int_equal(image_reader_set_lazy(&r, &lz), -EPERM);

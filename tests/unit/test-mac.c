@@ -18,6 +18,7 @@
 
 #include "image.h"
 #include "image.pb-c.h"
+#include "imgtest.h"
 #include "mac.h"
 
 #define HDR sizeof(struct image_rec_hdr)
@@ -113,12 +114,6 @@ static void test_page_key(void **state)
 	assert_memory_not_equal(other, want, sizeof(want));
 }
 
-static void key_make(struct mac_key *k, unsigned char fill)
-{
-	memset(k->key, fill, sizeof(k->key));
-	assert_int_equal(mac_key_set_id(k), 0);
-}
-
 static void test_key_id(void **state)
 {
 	struct mac_key k;
@@ -127,7 +122,7 @@ static void test_key_id(void **state)
 
 	(void)state;
 	/* SHA-256 of 32 zero bytes, first 8 bytes */
-	key_make(&k, 0);
+	imgtest_key(&k, 0);
 	unhex("66687aadf862bd776c8fc18b8e9f8e20089714856ee233b3902a591d0d5f2925", md, 32);
 	assert_memory_equal(k.id, md, MAC_KEY_ID_LEN);
 	mac_key_id_hex(k.id, hex);
@@ -138,22 +133,15 @@ static void test_key_id(void **state)
  * before the first PAGES); returns the stream in a memfd. */
 static int write_image(const struct mac_key *key, bool mac_record)
 {
-	Ckpt__Img__Header h = CKPT__IMG__HEADER__INIT;
 	static unsigned char pages[NPAGES * 4096];
 	struct image_writer w;
-	int fd = memfd_create("image", MFD_CLOEXEC);
+	Ckpt__Img__Header h;
+	int fd = imgtest_writer(&w, key);
 
-	assert_true(fd >= 0);
 	for (size_t i = 0; i < sizeof(pages); i++)
 		pages[i] = (unsigned char)(i * 7 + 3);
-	h.format_version = IMAGE_FORMAT_VERSION;
-	h.arch = (char *)"x86_64";
-	h.page_size = 4096;
-	h.container = (char *)"unit";
-	image_writer_init(&w, fd);
-	if (key)
-		assert_int_equal(image_writer_set_key(&w, key), 0);
-	else
+	imgtest_header(&h);
+	if (!key)
 		assert_int_equal(image_write_mac(&w), -ENOKEY);
 	assert_int_equal(image_write_msg(&w, IMG_HEADER, &h.base), 0);
 	if (key)
@@ -196,37 +184,6 @@ static int read_image(int fd, const struct mac_key *keys, size_t nkeys, bool ver
 	return ret;
 }
 
-/* The unkeyed chain as anyone can recompute it (image.h). */
-static void rechecksum(int fd)
-{
-	off_t size = lseek(fd, 0, SEEK_END);
-	unsigned char *buf = malloc(size);
-	uint64_t chain = IMAGE_MAGIC;
-
-	assert_non_null(buf);
-	assert_int_equal(pread(fd, buf, size, 0), size);
-	for (size_t off = 0; off + HDR <= (size_t)size;) {
-		struct image_rec_hdr h;
-
-		memcpy(&h, buf + off, HDR);
-		chain = image_record_checksum(chain, le32toh(h.type), le64toh(h.length), buf + off + HDR);
-		h.checksum = htole64(chain);
-		memcpy(buf + off, &h, HDR);
-		off += HDR + le64toh(h.length);
-	}
-	assert_int_equal(pwrite(fd, buf, size, 0), size);
-	free(buf);
-}
-
-static void flip(int fd, off_t off)
-{
-	unsigned char b;
-
-	assert_int_equal(pread(fd, &b, 1, off), 1);
-	b ^= 0x20;
-	assert_int_equal(pwrite(fd, &b, 1, off), 1);
-}
-
 /* The offset of the nth (from 0; -1: the last) record of type. */
 static off_t record_of(int fd, uint32_t type, int nth)
 {
@@ -254,8 +211,8 @@ static void test_round_trip(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&keys[0], 0x11);
-	key_make(&keys[1], 0x22);
+	imgtest_key(&keys[0], 0x11);
+	imgtest_key(&keys[1], 0x22);
 	for (int rec = 0; rec < 2; rec++) {
 		fd = write_image(&keys[1], rec);
 		/* the writer's key among others, and alone */
@@ -277,8 +234,8 @@ static void test_wrong_key(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&keys[0], 0x11);
-	key_make(&keys[1], 0x22);
+	imgtest_key(&keys[0], 0x11);
+	imgtest_key(&keys[1], 0x22);
 	mac_key_id_hex(keys[1].id, hex);
 	snprintf(want, sizeof(want), "image not signed by this ckptd or a trusted key (key id %s)", hex);
 	/* refused at the first IMG_MAC record, before any page */
@@ -307,15 +264,15 @@ static void test_flipped_byte(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&key, 0x33);
+	imgtest_key(&key, 0x33);
 	/* a byte of the first page record, before the second IMG_MAC record */
 	fd = write_image(&key, true);
-	flip(fd, record_of(fd, IMG_PAGES, 0) + HDR + 100);
+	imgtest_flip(fd, record_of(fd, IMG_PAGES, 0) + HDR + 100);
 	/* the unkeyed chain catches it: corrupt */
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EBADMSG);
 	assert_non_null(strstr(err, "checksum mismatch"));
 	/* fixed up: only the page MAC stands in the way, at the next MAC */
-	rechecksum(fd);
+	imgtest_rechecksum(fd);
 	assert_int_equal(read_image(fd, NULL, 0, false, &n, err, sizeof(err)), 0);
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
 	assert_int_equal(n, 2);
@@ -323,16 +280,16 @@ static void test_flipped_byte(void **state)
 	close(fd);
 	/* the last byte of the last page: the tail refuses it */
 	fd = write_image(&key, true);
-	flip(fd, record_of(fd, IMG_PAGES, -1) + HDR + NPAGES * 4096 - 1);
-	rechecksum(fd);
+	imgtest_flip(fd, record_of(fd, IMG_PAGES, -1) + HDR + NPAGES * 4096 - 1);
+	imgtest_rechecksum(fd);
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
 	assert_int_equal(n, 3);
 	assert_non_null(strstr(err, "the page MAC (AES-256-GMAC) does not match"));
 	close(fd);
 	/* a byte of a record header (the HMAC's part): the MAC after it */
 	fd = write_image(&key, true);
-	flip(fd, record_of(fd, IMG_HEADER, 0) + HDR + 2);
-	rechecksum(fd);
+	imgtest_flip(fd, record_of(fd, IMG_HEADER, 0) + HDR + 2);
+	imgtest_rechecksum(fd);
 	assert_int_equal(read_image(fd, &key, 1, true, &n, err, sizeof(err)), -EKEYREJECTED);
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(err, "the MAC does not match"));
@@ -369,7 +326,7 @@ static void edit_mac(int fd, int nth, void (*edit)(Ckpt__Img__Mac *m))
 	ckpt__img__mac__free_unpacked(m, NULL);
 	free(buf);
 	free(out);
-	rechecksum(fd);
+	imgtest_rechecksum(fd);
 }
 
 static void strip_page_mac(Ckpt__Img__Mac *m)
@@ -392,7 +349,7 @@ static void test_page_fields(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&key, 0x66);
+	imgtest_key(&key, 0x66);
 	for (int i = 0; i < 2; i++) {
 		off_t off;
 		struct image_rec_hdr h;
@@ -444,13 +401,11 @@ static int copy_image(int fd)
 	const void *p;
 	uint32_t type;
 	size_t len, macs = 0;
-	int out = memfd_create("copy", MFD_CLOEXEC), ret;
+	int out = imgtest_writer(&w, NULL), ret;
 
-	assert_true(out >= 0);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	image_reader_init(&r, fd);
 	r.pass_mac = true;
-	image_writer_init(&w, out);
 	while ((ret = image_read_record(&r, &type, &p, &len)) == 1) {
 		macs += type == IMG_MAC;
 		assert_int_equal(image_write_record(&w, type, p, len), 0);
@@ -477,7 +432,7 @@ static void test_copy(void **state)
 	int fd, copy;
 
 	(void)state;
-	key_make(&key, 0x44);
+	imgtest_key(&key, 0x44);
 	fd = write_image(&key, true);
 	copy = copy_image(fd);
 	size = lseek(fd, 0, SEEK_END);
@@ -566,7 +521,7 @@ static void test_segment_nonces(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof(pages); i++)
 		pages[i] = (unsigned char)(i * 7 + 3);
-	key_make(&key, 0x77);
+	imgtest_key(&key, 0x77);
 	fd = write_image(&key, true);
 	page_fields_of(fd, 0, salt[0], iv[0], tag[0]);
 	page_fields_of(fd, 1, salt[1], iv[1], tag[1]);

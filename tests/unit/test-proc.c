@@ -332,6 +332,50 @@ static void test_status_handmade(void **state)
 	assert_int_equal(st.seccomp, 2);
 }
 
+/* One field of a status text, as the checkpoint's spot reads use it. */
+static void test_status_field(void **state)
+{
+	const char *text = "VmPeak:\t   1 kB\nVmLck:\t      12 kB\nSigPnd:\t0000000000000100\n"
+			   "ShdPnd:\t8000000000000000\nXVmLck:\t7\nBad:\t12x\nEmpty:\t\nSigBlk:\t1ffffffffffffffff";
+	uint64_t v = 4242;
+
+	(void)state;
+	assert_int_equal(proc_status_field(text, "VmLck", 10, &v), 0);
+	assert_int_equal(v, 12);
+	assert_int_equal(proc_status_field(text, "SigPnd", 16, &v), 0);
+	assert_int_equal(v, 0x100);
+	assert_int_equal(proc_status_field(text, "ShdPnd", 16, &v), 0);
+	assert_int_equal(v, 0x8000000000000000ull);
+	/* a key only at a line's start, and whole */
+	assert_int_equal(proc_status_field("VmLck:\t3 kB", "VmLck", 10, &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(proc_status_field("XVmLck:\t7\n", "VmLck", 10, &v), -ENOENT);
+	assert_int_equal(proc_status_field(text, "VmLc", 10, &v), -ENOENT);
+	assert_int_equal(proc_status_field(text, "Sig", 16, &v), -ENOENT);
+	/* what is not a number is refused and leaves *ret alone */
+	v = 4242;
+	assert_int_equal(proc_status_field(text, "Bad", 10, &v), -EINVAL);
+	assert_int_equal(proc_status_field(text, "Empty", 10, &v), -EINVAL);
+	assert_int_equal(proc_status_field(text, "SigBlk", 16, &v), -EINVAL);
+	assert_int_equal(v, 4242);
+}
+
+/* The live status of this process carries the fields the spot reads want. */
+static void test_status_field_live(void **state)
+{
+	_cleanup_free_ char *text = NULL;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(proc_status_text(getpid(), &text), 0);
+	assert_int_equal(proc_status_field(text, "VmLck", 10, &v), 0);
+	assert_int_equal(proc_status_field(text, "SigPnd", 16, &v), 0);
+	assert_int_equal(proc_status_field(text, "ShdPnd", 16, &v), 0);
+	assert_int_equal(proc_status_field(text, "Pid", 10, &v), 0);
+	assert_int_equal(v, (uint64_t)getpid());
+	assert_int_equal(proc_status_text(0, &text), -EINVAL);
+}
+
 static void test_status_malformed(void **state)
 {
 	static const struct { const char *text; int err; } bad[] = {
@@ -838,6 +882,8 @@ int main(void)
 		cmocka_unit_test(test_status_nested),
 		cmocka_unit_test(test_status_handmade),
 		cmocka_unit_test(test_status_malformed),
+		cmocka_unit_test(test_status_field),
+		cmocka_unit_test(test_status_field_live),
 		cmocka_unit_test(test_stat_captured),
 		cmocka_unit_test(test_stat_nasty),
 		cmocka_unit_test(test_stat_malformed),
