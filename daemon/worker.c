@@ -16,6 +16,7 @@
 #include "wire.h"
 #include <event2/event.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
@@ -39,7 +40,17 @@ struct worker {
 	const struct worker_ops *ops;
 	void *ud;
 	struct rtask_ledger *ledger; /* shared with the child: what it borrows now */
+	uint64_t t_start, t_final;   /* when it started, when its answer came (us) */
+	bool answered;               /* done() came with its answer (done_at_answer) */
 };
+
+static uint64_t worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -164,6 +175,13 @@ static void worker_read_reports(struct worker *w)
 				close(fds[i]);
 			continue;
 		}
+		/* done() has come: what follows has no one to go to */
+		if (w->answered) {
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
+			ckpt__rpc__response__free_unpacked(resp, NULL);
+			continue;
+		}
 		if (nfds) {
 			if (!resp->final && !resp->progress && !resp->phase && resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET)
 				w->ops->fds(w->ud, fds, nfds);
@@ -177,8 +195,15 @@ static void worker_read_reports(struct worker *w)
 			}
 		}
 		if (resp->final) {
+			w->t_final = worker_now_us();
 			if (w->final)
 				ckpt__rpc__response__free_unpacked(w->final, NULL);
+			w->final = NULL;
+			if (w->ops->done_at_answer && !resp->error) {
+				w->answered = true;
+				w->ops->done(w->ud, resp, 0);
+				continue;
+			}
 			w->final = resp;
 			continue;
 		}
@@ -239,7 +264,11 @@ static void worker_finish(struct worker *w, int status)
 		log_error("%s: worker %d killed by signal %d", w->what, w->pid, WTERMSIG(status));
 	else
 		log_debug("%s: worker %d exited with %d", w->what, w->pid, WEXITSTATUS(status));
-	w->ops->done(w->ud, TAKE_PTR(w->final), status);
+	if (w->t_final)
+		log_info("%s: worker %d answered %" PRIu64 " us after its start, exited %" PRIu64 " us later", w->what,
+			 w->pid, w->t_final - w->t_start, worker_now_us() - w->t_final);
+	if (!w->answered)
+		w->ops->done(w->ud, TAKE_PTR(w->final), status);
 	worker_free(w);
 	/* its slot may be free now */
 	opqueue_kick(srv);
@@ -273,6 +302,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		 struct worker **ret)
 {
 	_cleanup_close_ int rfd = -1, cfd = -1, pidfd = -1;
+	uint64_t t_start = worker_now_us();
 	pid_t parent = getpid(), pid;
 	struct rtask_ledger *ledger;
 	struct worker *w;
@@ -309,7 +339,8 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		goto fail;
 	}
 	*w = (struct worker){ .srv = srv, .pid = pid, .pidfd = TAKE_FD(pidfd),
-			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud, .ledger = ledger };
+			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud, .ledger = ledger,
+			      .t_start = t_start };
 	snprintf(w->what, sizeof(w->what), "%s", what);
 	w->ev_pid = event_new(srv->base, w->pidfd, EV_READ | EV_PERSIST, worker_on_exit, w);
 	w->ev_report = event_new(srv->base, w->report_fd, EV_READ | EV_PERSIST, worker_on_report, w);
@@ -322,7 +353,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 	}
 	w->next = srv->workers;
 	srv->workers = w;
-	log_info("%s: worker %d started", what, pid);
+	log_info("%s: worker %d started (fork: %" PRIu64 " us)", what, pid, worker_now_us() - t_start);
 	*ret = w;
 	return 0;
 fail:
@@ -739,6 +770,7 @@ int worker_restart(void *arg, int report_fd)
 	Ckpt__Rpc__ContainerInfo ci = CKPT__RPC__CONTAINER_INFO__INIT;
 	struct cr_restart_stats st = { 0 };
 	struct cr_error err = { 0 };
+	uint64_t t[3];
 	int r;
 
 	struct cr_net_ops net_ops = net_engine_ops;
@@ -756,7 +788,9 @@ int worker_restart(void *arg, int report_fd)
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);
+	t[0] = worker_now_us();
 	r = intent_worker_begin(job->dir_fd, &job->intent);
+	t[1] = worker_now_us();
 	if (r < 0)
 		cr_fail(&err, CR_ERR_IO, -r, "container %s: recording the restart's intent", job->req.name);
 	else
@@ -766,10 +800,13 @@ int worker_restart(void *arg, int report_fd)
 		worker_send_error(report_fd, &err, r, "restart failed");
 		return r;
 	}
+	t[2] = worker_now_us();
 	/* Its tasks run: a ckptd that dies from here on must find it running. */
 	r = intent_phase(job->dir_fd, &job->intent, INTENT_HANDED_OFF);
 	if (r < 0)
 		log_errno(r, "container %s: recording the restart's hand-off: %m", job->req.name);
+	log_info("restart %s: worker us: intent %" PRIu64 " engine %" PRIu64 " hand-off record %" PRIu64, job->req.name,
+		 t[1] - t[0], t[2] - t[1], worker_now_us() - t[2]);
 	fault_crash_worker("restore-done");
 	/* The loop fills the rest of the container info; we only know the task. */
 	ci.name = (char *)job->req.name;
