@@ -763,8 +763,15 @@ static void ops_checkpointed(struct container *c)
 static void ops_incr_fds(void *ud, int *fds, size_t n)
 {
 	struct container *c = ud;
-	int *v = realloc(c->incr_new, (c->incr_nnew + n) * sizeof(int));
+	int *v;
 
+	/* the worker lost a part of it: the chain ends, the next one is full */
+	if (!n) {
+		log_error("container %s: write tracking: a part was not handed over", c->name);
+		c->incr_lost = true;
+		return;
+	}
+	v = realloc(c->incr_new, (c->incr_nnew + n) * sizeof(int));
 	if (!v || c->incr_nnew + n > CONTAINER_INCR_FDS_MAX) {
 		log_error("container %s: write tracking: too many userfaultfds", c->name);
 		c->incr_new = v ? v : c->incr_new;
@@ -1286,7 +1293,9 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 /* restart --lazy: the filler, held from before the tasks run */
 static void ops_restart_fds(void *ud, int *fds, size_t n)
 {
-	lazyfill_take(ud, fds, n);
+	/* a hand-over lost partway: the worker fails the restart itself */
+	if (n)
+		lazyfill_take(ud, fds, n);
 }
 
 static const struct worker_ops ops_restart_ops = {

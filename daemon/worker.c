@@ -182,6 +182,13 @@ static void worker_read_reports(struct worker *w)
 			ckpt__rpc__response__free_unpacked(resp, NULL);
 			continue;
 		}
+		/* an empty message: a hand-over of fds failed partway */
+		if (!nfds && w->ops->fds && !resp->final && !resp->progress && !resp->phase && !resp->error &&
+		    resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET) {
+			w->ops->fds(w->ud, NULL, 0);
+			ckpt__rpc__response__free_unpacked(resp, NULL);
+			continue;
+		}
 		if (nfds) {
 			if (!resp->final && !resp->progress && !resp->phase && resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET)
 				w->ops->fds(w->ud, fds, nfds);
@@ -646,6 +653,54 @@ static int worker_check_reply(int report_fd, const struct cr_error *err, int r)
 	return wire_send_msg(report_fd, &resp.base, NULL, 0);
 }
 
+/* Hand fds to ckptd (worker_ops.fds), a message per CKPT_RPC_MAX_FDS;
+ * they stay open here. 0, or the first failure. Under CKPTD_FAULT=fault
+ * all but the last go over, then it fails: a hand-over broken partway. */
+static int worker_hand_over(int report_fd, const int *fds, size_t n, const char *fault)
+{
+	size_t upto = n && fault_at(fault) ? n - 1 : n;
+	int r = 0;
+
+	for (size_t i = 0; i < upto && r >= 0; i += CKPT_RPC_MAX_FDS) {
+		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
+
+		r = wire_send_msg(report_fd, &hand.base, fds + i, MIN(upto - i, (size_t)CKPT_RPC_MAX_FDS));
+	}
+	return r >= 0 && upto < n ? -EPIPE : r;
+}
+
+/* A hand-over failed partway: an empty message tells ckptd that what it
+ * got of it is not the whole (worker_ops.fds with no fds). */
+static void worker_hand_over_lost(int report_fd)
+{
+	Ckpt__Rpc__Response lost = CKPT__RPC__RESPONSE__INIT;
+	int r = wire_send_msg(report_fd, &lost.base, NULL, 0);
+
+	if (r < 0)
+		log_errno(r, "telling ckptd that a hand-over failed: %m");
+}
+
+/* The lazy fill could not be handed over: ckptd could not keep the
+ * program from reading zeroes should the filler die. Its init is killed,
+ * and with it every task of its pid namespace, while the userfaultfds are
+ * still open here: init's pidfd tells when they are all gone. */
+static void worker_kill_container(const char *name, pid_t init_pid)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	int r;
+
+	if (pfd < 0 || syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0) {
+		log_error("container %s: killing init %d: %m", name, (int)init_pid);
+		return;
+	}
+	do
+		r = poll(&p, 1, 30000);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		log_error("container %s: init %d still there 30 s after SIGKILL", name, (int)init_pid);
+}
+
 /* The image is whole: store it, durably, and record that from here on the
  * checkpoint completes whatever happens (its tasks are killed next). */
 static int worker_checkpoint_commit(void *arg, struct cr_error *err)
@@ -727,12 +782,13 @@ int worker_checkpoint(void *arg, int report_fd)
 		worker_send_error(report_fd, &err, r, "checkpoint failed");
 		return r;
 	}
-	/* write tracking for the next one: ckptd keeps it for the container */
-	for (size_t i = 0; i < st.nuffds; i += CKPT_RPC_MAX_FDS) {
-		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
-
-		if (wire_send_msg(report_fd, &hand.base, st.uffds + i, MIN(st.nuffds - i, (size_t)CKPT_RPC_MAX_FDS)) < 0)
-			log_error("container %s: handing over write tracking: %m", job->req.name);
+	/* write tracking for the next one: ckptd keeps it for the container,
+	 * and a part of it lost makes the next incremental a full one */
+	r = worker_hand_over(report_fd, st.uffds, st.nuffds, "incr-hand-over");
+	if (r < 0) {
+		log_errno(r, "container %s: handing over write tracking: %m; the next incremental checkpoint is a full one",
+			  job->req.name);
+		worker_hand_over_lost(report_fd);
 	}
 	for (size_t i = 0; i < st.nuffds; i++)
 		close(st.uffds[i]);
@@ -836,15 +892,19 @@ int worker_restart(void *arg, int report_fd)
 		ci.net_veth = veth;
 	}
 	/* the lazy fill's filler and userfaultfds: ckptd keeps them while it runs */
-	for (size_t i = 0; i < st.nlazy_fds; i += CKPT_RPC_MAX_FDS) {
-		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
-
-		if (wire_send_msg(report_fd, &hand.base, st.lazy_fds + i, MIN(st.nlazy_fds - i, (size_t)CKPT_RPC_MAX_FDS)) < 0)
-			log_error("container %s: handing over the lazy fill: %m", job->req.name);
+	r = worker_hand_over(report_fd, st.lazy_fds, st.nlazy_fds, "lazy-hand-over");
+	if (r < 0) {
+		cr_fail(&err, CR_ERR_INTERNAL, -r, "container %s: handing the fill of its lazily restored memory over to "
+			"ckptd: the container is killed", job->req.name);
+		worker_kill_container(job->req.name, job->req.init_pid);
 	}
 	for (size_t i = 0; i < st.nlazy_fds; i++)
 		close(st.lazy_fds[i]);
 	free(st.lazy_fds);
+	if (r < 0) {
+		worker_send_error(report_fd, &err, r, "restart failed");
+		return r;
+	}
 	rr.container = &ci;
 	rr.has_image_bytes = rr.has_total_us = true;
 	rr.image_bytes = st.image_bytes;
