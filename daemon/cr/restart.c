@@ -336,7 +336,9 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		r = p ? on_pages(ctx, *pm, p, len) : lazy_restore_add(ctx, *pm, len);
 		protobuf_c_message_free_unpacked(&(*pm)->base, NULL);
 		*pm = NULL;
-		if (ctx->req->progress && (ctx->pages & 0x3fff) < len / PAGE_SZ)
+		/* a page count that crossed a 64 MiB mark; a lazy record adds
+		 * none (ctx->pages stays), and would say it once per record */
+		if (p && ctx->req->progress && (ctx->pages & 0x3fff) < len / PAGE_SZ)
 			ctx->req->progress(ctx->req->progress_arg, "memory", ctx->pages, 0);
 		return r;
 	default:
