@@ -15,7 +15,8 @@
 # restart. After each round the program checks every page (SIGUSR2; "ok").
 # The load average is printed next to each row: the machine is shared.
 #
-# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2).
+# Environment: CKPT_BUILD (default build/, built if missing), BENCH_REPS (2),
+# BENCH_PHASES=1: then ckptd's log lines of where each restart's time went.
 set -u -o pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -77,3 +78,8 @@ for size in "${SIZES[@]}"; do
 	done
 	ckctl rm "$name" >/dev/null
 done
+if [ "${BENCH_PHASES:-0}" = 1 ]; then
+	echo "ckptd's log, restart by phase (us):"
+	grep -E "restart lazy[0-9]+: (us by phase|worker us|answered|worker started)|^.*restart lazy[0-9]+: worker [0-9]+ (answered|started)" \
+		"$TMP/ckptd.log" | sed 's/^[^r]*restart /restart /'
+fi

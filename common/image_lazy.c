@@ -118,6 +118,26 @@ size_t image_lazy_count(const struct image_lazy *lz)
 	return (size_t)(image_lazy_last(lz) + 1);
 }
 
+int image_lazy_fits(const struct image_lazy *lz, size_t i, uint64_t npages)
+{
+	struct image_lazy *l = (struct image_lazy *)lz;
+	uint64_t want = npages * IMAGE_PAGE_UNIT;
+	struct image_extent e;
+
+	if (npages == 0 || npages > IMAGE_MAX_PAGES / IMAGE_PAGE_UNIT)
+		return -EPROTO;
+	pthread_mutex_lock(&l->lock);
+	if (i >= l->n) {
+		pthread_mutex_unlock(&l->lock);
+		return -ERANGE;
+	}
+	e = l->ext[i];
+	pthread_mutex_unlock(&l->lock);
+	if (e.type == IMG_ZPAGES)
+		return e.len && e.len < want ? 0 : -EPROTO;
+	return e.len == want ? 0 : -EPROTO;
+}
+
 void image_lazy_release(struct image_lazy *lz)
 {
 	int left;

@@ -53,6 +53,11 @@ ssize_t image_lazy_last(const struct image_lazy *lz);   /* -1: none yet */
  * extent i. */
 int image_lazy_read(struct image_lazy *lz, size_t i, void *buf, size_t cap);
 size_t image_lazy_count(const struct image_lazy *lz);
+/* Whether extent i can hold npages pages, as far as its stored length
+ * tells before it is read: a PAGES payload is exactly npages * 4096 bytes,
+ * a ZPAGES frame is smaller than that (a writer compresses only what
+ * shrinks) and not empty. 0, -EPROTO if not, -ERANGE if no extent i. */
+int image_lazy_fits(const struct image_lazy *lz, size_t i, uint64_t npages);
 void image_lazy_free(struct image_lazy *lz);
 
 /* ---- for image.c alone ---- */

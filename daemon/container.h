@@ -73,6 +73,7 @@ struct container {
 	struct worker *op_worker;
 	bool op_wait_init;           /* answer once init has exited */
 	bool op_check;               /* a checkpoint --check: nothing is saved */
+	uint64_t op_t_req;           /* a restart: when its request came (monotonic us) */
 	bool op_from_fd;             /* a restart from an image stream (for hints) */
 	bool op_new;                 /* restart created this entry: drop it on failure */
 	enum container_state op_prev_state;

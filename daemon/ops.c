@@ -36,6 +36,7 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #define E(x) CKPT__RPC__ERROR_CODE__##x
 #define OPS_MAX_ARGS 4096
@@ -142,6 +143,7 @@ void op_end(struct container *c)
 		if (r < 0)
 			log_errno(r, "container %s: clearing its intent record: %m", c->name);
 	}
+	c->op_t_req = 0;
 	op_reply_cancel(c);
 	if (c->op_conn)
 		c->op_conn->waiting = NULL;
@@ -761,8 +763,15 @@ static void ops_checkpointed(struct container *c)
 static void ops_incr_fds(void *ud, int *fds, size_t n)
 {
 	struct container *c = ud;
-	int *v = realloc(c->incr_new, (c->incr_nnew + n) * sizeof(int));
+	int *v;
 
+	/* the worker lost a part of it: the chain ends, the next one is full */
+	if (!n) {
+		log_error("container %s: write tracking: a part was not handed over", c->name);
+		c->incr_lost = true;
+		return;
+	}
+	v = realloc(c->incr_new, (c->incr_nnew + n) * sizeof(int));
 	if (!v || c->incr_nnew + n > CONTAINER_INCR_FDS_MAX) {
 		log_error("container %s: write tracking: too many userfaultfds", c->name);
 		c->incr_new = v ? v : c->incr_new;
@@ -1200,6 +1209,14 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 
 /* ---- restart ---- */
 
+static uint64_t ops_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void ops_restart_failed(struct container *c)
 {
 	c->state = c->op_prev_state;
@@ -1266,6 +1283,8 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 		events_publish(c->srv, "restarted", c, "host pid %d, %llu bytes", (int)c->workload_pid,
 			       (unsigned long long)final->restart->image_bytes);
 		ops_reply_container(c, c->op_conn, true, final->restart);
+		if (c->op_t_req)
+			log_info("restart %s: answered %" PRIu64 " us after the request", c->name, ops_now_us() - c->op_t_req);
 	}
 	ckpt__rpc__response__free_unpacked(final, NULL);
 	op_end(c);
@@ -1274,13 +1293,17 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 /* restart --lazy: the filler, held from before the tasks run */
 static void ops_restart_fds(void *ud, int *fds, size_t n)
 {
-	lazyfill_take(ud, fds, n);
+	/* a hand-over lost partway: the worker fails the restart itself */
+	if (n)
+		lazyfill_take(ud, fds, n);
 }
 
 static const struct worker_ops ops_restart_ops = {
 	.progress = op_relay_progress,
 	.done = ops_restart_done,
 	.fds = ops_restart_fds,
+	/* the tasks run when it answers: the client need not wait for its exit */
+	.done_at_answer = true,
 };
 
 /* The image to restart from: the attached fd, --image ID, or the newest. */
@@ -1388,6 +1411,8 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 
 	char why[512];
 
+	if (!c->op_t_req)
+		c->op_t_req = ops_now_us();
 	if (image_id && image_id[0] && (npar = ops_restart_chain(cn, c, image_id, pfds, pids)) < 0) {
 		npar = 0;
 		goto fail;
@@ -1468,6 +1493,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		return;
 	}
 	c->op_worker = w;
+	log_info("restart %s: worker started %" PRIu64 " us after the request", c->name, ops_now_us() - c->op_t_req);
 	return;
 fail:
 	while (npar-- > 0)
@@ -1625,6 +1651,7 @@ static bool ops_restart_lazy_ok(struct conn *cn, const Ckpt__Rpc__RestartRequest
 void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	const Ckpt__Rpc__RestartRequest *r = req->restart;
+	uint64_t t_req = ops_now_us();
 	struct worker_phases phases;
 	_cleanup_close_ int image_fd = -1;
 	char image_id[STORE_ID_MAX];
@@ -1732,6 +1759,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
+	c->op_t_req = t_req;
 	ops_restart_start(cn, c, created, r->from_fd, TAKE_FD(image_fd), image_id, r->timeout_s, r->allow_changed_files,
 			  r->trust_image, &phases, r->lazy);
 }

@@ -16,6 +16,7 @@
 #include "wire.h"
 #include <event2/event.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
 #include <time.h>
@@ -39,7 +40,17 @@ struct worker {
 	const struct worker_ops *ops;
 	void *ud;
 	struct rtask_ledger *ledger; /* shared with the child: what it borrows now */
+	uint64_t t_start, t_final;   /* when it started, when its answer came (us) */
+	bool answered;               /* done() came with its answer (done_at_answer) */
 };
+
+static uint64_t worker_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 static int cmp_int(const void *a, const void *b)
 {
@@ -164,6 +175,20 @@ static void worker_read_reports(struct worker *w)
 				close(fds[i]);
 			continue;
 		}
+		/* done() has come: what follows has no one to go to */
+		if (w->answered) {
+			for (size_t i = 0; i < nfds; i++)
+				close(fds[i]);
+			ckpt__rpc__response__free_unpacked(resp, NULL);
+			continue;
+		}
+		/* an empty message: a hand-over of fds failed partway */
+		if (!nfds && w->ops->fds && !resp->final && !resp->progress && !resp->phase && !resp->error &&
+		    resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET) {
+			w->ops->fds(w->ud, NULL, 0);
+			ckpt__rpc__response__free_unpacked(resp, NULL);
+			continue;
+		}
 		if (nfds) {
 			if (!resp->final && !resp->progress && !resp->phase && resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET)
 				w->ops->fds(w->ud, fds, nfds);
@@ -177,8 +202,15 @@ static void worker_read_reports(struct worker *w)
 			}
 		}
 		if (resp->final) {
+			w->t_final = worker_now_us();
 			if (w->final)
 				ckpt__rpc__response__free_unpacked(w->final, NULL);
+			w->final = NULL;
+			if (w->ops->done_at_answer && !resp->error) {
+				w->answered = true;
+				w->ops->done(w->ud, resp, 0);
+				continue;
+			}
 			w->final = resp;
 			continue;
 		}
@@ -239,7 +271,11 @@ static void worker_finish(struct worker *w, int status)
 		log_error("%s: worker %d killed by signal %d", w->what, w->pid, WTERMSIG(status));
 	else
 		log_debug("%s: worker %d exited with %d", w->what, w->pid, WEXITSTATUS(status));
-	w->ops->done(w->ud, TAKE_PTR(w->final), status);
+	if (w->t_final)
+		log_info("%s: worker %d answered %" PRIu64 " us after its start, exited %" PRIu64 " us later", w->what,
+			 w->pid, w->t_final - w->t_start, worker_now_us() - w->t_final);
+	if (!w->answered)
+		w->ops->done(w->ud, TAKE_PTR(w->final), status);
 	worker_free(w);
 	/* its slot may be free now */
 	opqueue_kick(srv);
@@ -273,6 +309,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		 struct worker **ret)
 {
 	_cleanup_close_ int rfd = -1, cfd = -1, pidfd = -1;
+	uint64_t t_start = worker_now_us();
 	pid_t parent = getpid(), pid;
 	struct rtask_ledger *ledger;
 	struct worker *w;
@@ -309,7 +346,8 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		goto fail;
 	}
 	*w = (struct worker){ .srv = srv, .pid = pid, .pidfd = TAKE_FD(pidfd),
-			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud, .ledger = ledger };
+			      .report_fd = TAKE_FD(rfd), .ops = ops, .ud = ud, .ledger = ledger,
+			      .t_start = t_start };
 	snprintf(w->what, sizeof(w->what), "%s", what);
 	w->ev_pid = event_new(srv->base, w->pidfd, EV_READ | EV_PERSIST, worker_on_exit, w);
 	w->ev_report = event_new(srv->base, w->report_fd, EV_READ | EV_PERSIST, worker_on_report, w);
@@ -322,7 +360,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 	}
 	w->next = srv->workers;
 	srv->workers = w;
-	log_info("%s: worker %d started", what, pid);
+	log_info("%s: worker %d started (fork: %" PRIu64 " us)", what, pid, worker_now_us() - t_start);
 	*ret = w;
 	return 0;
 fail:
@@ -615,6 +653,54 @@ static int worker_check_reply(int report_fd, const struct cr_error *err, int r)
 	return wire_send_msg(report_fd, &resp.base, NULL, 0);
 }
 
+/* Hand fds to ckptd (worker_ops.fds), a message per CKPT_RPC_MAX_FDS;
+ * they stay open here. 0, or the first failure. Under CKPTD_FAULT=fault
+ * all but the last go over, then it fails: a hand-over broken partway. */
+static int worker_hand_over(int report_fd, const int *fds, size_t n, const char *fault)
+{
+	size_t upto = n && fault_at(fault) ? n - 1 : n;
+	int r = 0;
+
+	for (size_t i = 0; i < upto && r >= 0; i += CKPT_RPC_MAX_FDS) {
+		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
+
+		r = wire_send_msg(report_fd, &hand.base, fds + i, MIN(upto - i, (size_t)CKPT_RPC_MAX_FDS));
+	}
+	return r >= 0 && upto < n ? -EPIPE : r;
+}
+
+/* A hand-over failed partway: an empty message tells ckptd that what it
+ * got of it is not the whole (worker_ops.fds with no fds). */
+static void worker_hand_over_lost(int report_fd)
+{
+	Ckpt__Rpc__Response lost = CKPT__RPC__RESPONSE__INIT;
+	int r = wire_send_msg(report_fd, &lost.base, NULL, 0);
+
+	if (r < 0)
+		log_errno(r, "telling ckptd that a hand-over failed: %m");
+}
+
+/* The lazy fill could not be handed over: ckptd could not keep the
+ * program from reading zeroes should the filler die. Its init is killed,
+ * and with it every task of its pid namespace, while the userfaultfds are
+ * still open here: init's pidfd tells when they are all gone. */
+static void worker_kill_container(const char *name, pid_t init_pid)
+{
+	_cleanup_close_ int pfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+	struct pollfd p = { .fd = pfd, .events = POLLIN };
+	int r;
+
+	if (pfd < 0 || syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0) {
+		log_error("container %s: killing init %d: %m", name, (int)init_pid);
+		return;
+	}
+	do
+		r = poll(&p, 1, 30000);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		log_error("container %s: init %d still there 30 s after SIGKILL", name, (int)init_pid);
+}
+
 /* The image is whole: store it, durably, and record that from here on the
  * checkpoint completes whatever happens (its tasks are killed next). */
 static int worker_checkpoint_commit(void *arg, struct cr_error *err)
@@ -696,12 +782,13 @@ int worker_checkpoint(void *arg, int report_fd)
 		worker_send_error(report_fd, &err, r, "checkpoint failed");
 		return r;
 	}
-	/* write tracking for the next one: ckptd keeps it for the container */
-	for (size_t i = 0; i < st.nuffds; i += CKPT_RPC_MAX_FDS) {
-		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
-
-		if (wire_send_msg(report_fd, &hand.base, st.uffds + i, MIN(st.nuffds - i, (size_t)CKPT_RPC_MAX_FDS)) < 0)
-			log_error("container %s: handing over write tracking: %m", job->req.name);
+	/* write tracking for the next one: ckptd keeps it for the container,
+	 * and a part of it lost makes the next incremental a full one */
+	r = worker_hand_over(report_fd, st.uffds, st.nuffds, "incr-hand-over");
+	if (r < 0) {
+		log_errno(r, "container %s: handing over write tracking: %m; the next incremental checkpoint is a full one",
+			  job->req.name);
+		worker_hand_over_lost(report_fd);
 	}
 	for (size_t i = 0; i < st.nuffds; i++)
 		close(st.uffds[i]);
@@ -739,6 +826,7 @@ int worker_restart(void *arg, int report_fd)
 	Ckpt__Rpc__ContainerInfo ci = CKPT__RPC__CONTAINER_INFO__INIT;
 	struct cr_restart_stats st = { 0 };
 	struct cr_error err = { 0 };
+	uint64_t t[3];
 	int r;
 
 	struct cr_net_ops net_ops = net_engine_ops;
@@ -756,7 +844,9 @@ int worker_restart(void *arg, int report_fd)
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);
+	t[0] = worker_now_us();
 	r = intent_worker_begin(job->dir_fd, &job->intent);
+	t[1] = worker_now_us();
 	if (r < 0)
 		cr_fail(&err, CR_ERR_IO, -r, "container %s: recording the restart's intent", job->req.name);
 	else
@@ -766,10 +856,13 @@ int worker_restart(void *arg, int report_fd)
 		worker_send_error(report_fd, &err, r, "restart failed");
 		return r;
 	}
+	t[2] = worker_now_us();
 	/* Its tasks run: a ckptd that dies from here on must find it running. */
 	r = intent_phase(job->dir_fd, &job->intent, INTENT_HANDED_OFF);
 	if (r < 0)
 		log_errno(r, "container %s: recording the restart's hand-off: %m", job->req.name);
+	log_info("restart %s: worker us: intent %" PRIu64 " engine %" PRIu64 " hand-off record %" PRIu64, job->req.name,
+		 t[1] - t[0], t[2] - t[1], worker_now_us() - t[2]);
 	fault_crash_worker("restore-done");
 	/* The loop fills the rest of the container info; we only know the task. */
 	ci.name = (char *)job->req.name;
@@ -799,15 +892,19 @@ int worker_restart(void *arg, int report_fd)
 		ci.net_veth = veth;
 	}
 	/* the lazy fill's filler and userfaultfds: ckptd keeps them while it runs */
-	for (size_t i = 0; i < st.nlazy_fds; i += CKPT_RPC_MAX_FDS) {
-		Ckpt__Rpc__Response hand = CKPT__RPC__RESPONSE__INIT;
-
-		if (wire_send_msg(report_fd, &hand.base, st.lazy_fds + i, MIN(st.nlazy_fds - i, (size_t)CKPT_RPC_MAX_FDS)) < 0)
-			log_error("container %s: handing over the lazy fill: %m", job->req.name);
+	r = worker_hand_over(report_fd, st.lazy_fds, st.nlazy_fds, "lazy-hand-over");
+	if (r < 0) {
+		cr_fail(&err, CR_ERR_INTERNAL, -r, "container %s: handing the fill of its lazily restored memory over to "
+			"ckptd: the container is killed", job->req.name);
+		worker_kill_container(job->req.name, job->req.init_pid);
 	}
 	for (size_t i = 0; i < st.nlazy_fds; i++)
 		close(st.lazy_fds[i]);
 	free(st.lazy_fds);
+	if (r < 0) {
+		worker_send_error(report_fd, &err, r, "restart failed");
+		return r;
+	}
 	rr.container = &ci;
 	rr.has_image_bytes = rr.has_total_us = true;
 	rr.image_bytes = st.image_bytes;

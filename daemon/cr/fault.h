@@ -13,6 +13,8 @@
  * synced, not yet in place), merge-renamed (in place, the parent not yet
  * removed). lazy-fill-slow paces the background fill of a lazy restart
  * (one extent per 100 ms) so that a test can act while it runs.
+ * lazy-hand-over and incr-hand-over break the worker's hand-over of a
+ * lazy restart's fill and of a checkpoint's write tracking partway.
  *
  * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
  * <point>:kill-worker the worker, <point>:kill-both (worker points only)

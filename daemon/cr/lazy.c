@@ -243,6 +243,12 @@ int lazy_restore_add(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, size
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx (%lu) left in the file don't fit a "
 			       "lazily restored mapping", ctx->cur ? ctx->cur->tt->pid : 0, (unsigned long)pm->vaddr,
 			       (unsigned long)pm->nr_pages);
+	/* bounded now, before anything runs: its fill would come too late
+	 * to refuse it (the MAC is checked then, the length is known now) */
+	if (image_lazy_fits(l->lz, (size_t)ext, pm->nr_pages) < 0)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "task %d: pages at %#lx (%lu) left in the file: their record "
+			       "holds %zu bytes, which are not those pages", ctx->cur->tt->pid, (unsigned long)pm->vaddr,
+			       (unsigned long)pm->nr_pages, stored_len);
 	lp = &l->procs[ctx->cur - ctx->procs];
 	if (lp->n == lp->cap) {
 		size_t cap = lp->cap ? lp->cap * 2 : 64;

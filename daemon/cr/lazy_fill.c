@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,16 @@ struct filler {
 	uint64_t bytes;
 	struct fault *retry;          /* faults whose copy met a changing mm */
 	size_t nretry, retry_cap;
+	/* the next extent of the background fill, read and verified on a
+	 * thread of its own while this one copies the extent before: its
+	 * pages come here only once their MAC matched, as load's */
+	pthread_t pf_thread;
+	bool pf_started, pf_stop;
+	pthread_mutex_t pf_lock;
+	pthread_cond_t pf_cond;
+	uint8_t *pf_buf;
+	ssize_t pf_want, pf_cur, pf_have;   /* asked for, being read, in pf_buf; -1: none */
+	int pf_r;                     /* image_lazy_read's answer for pf_have */
 };
 
 static uint64_t now_us(void)
@@ -106,6 +117,111 @@ static size_t first_of(const struct lazy_space *s, uint32_t k)
 	return lo;
 }
 
+/* Whether a space still needs a piece of extent k. */
+static bool wanted(const struct filler *f, uint32_t k)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct lazy_space *s = &f->sp[i];
+
+		for (size_t j = first_of(s, k); !s->gone && j < s->n && s->v[j].ext == k; j++)
+			if (!s->v[j].done && !s->v[j].dead)
+				return true;
+	}
+	return false;
+}
+
+static void *prefetch_main(void *arg)
+{
+	struct filler *f = arg;
+
+	pthread_mutex_lock(&f->pf_lock);
+	for (;;) {
+		ssize_t k;
+		int r;
+
+		while (!f->pf_stop && f->pf_want < 0)
+			pthread_cond_wait(&f->pf_cond, &f->pf_lock);
+		if (f->pf_stop)
+			break;
+		k = f->pf_cur = f->pf_want;
+		f->pf_want = -1;
+		f->pf_have = -1;
+		pthread_mutex_unlock(&f->pf_lock);
+		r = image_lazy_read(f->lz, (size_t)k, f->pf_buf, (size_t)f->ext_pages[k] * PG);
+		pthread_mutex_lock(&f->pf_lock);
+		f->pf_cur = -1;
+		f->pf_have = k;
+		f->pf_r = r;
+		pthread_cond_broadcast(&f->pf_cond);
+	}
+	pthread_mutex_unlock(&f->pf_lock);
+	return NULL;
+}
+
+/* Without the thread (no memory for it) every extent is read by load. */
+static void prefetch_start(struct filler *f, size_t most)
+{
+	f->pf_want = f->pf_cur = f->pf_have = -1;
+	pthread_mutex_init(&f->pf_lock, NULL);
+	pthread_cond_init(&f->pf_cond, NULL);
+	f->pf_buf = malloc(most * PG);
+	if (f->pf_buf && pthread_create(&f->pf_thread, NULL, prefetch_main, f) == 0)
+		f->pf_started = true;
+}
+
+static void prefetch_stop(struct filler *f)
+{
+	if (f->pf_started) {
+		pthread_mutex_lock(&f->pf_lock);
+		f->pf_stop = true;
+		pthread_cond_broadcast(&f->pf_cond);
+		pthread_mutex_unlock(&f->pf_lock);
+		pthread_join(f->pf_thread, NULL);
+	}
+	free(f->pf_buf);
+	pthread_cond_destroy(&f->pf_cond);
+	pthread_mutex_destroy(&f->pf_lock);
+}
+
+/* Ask the thread for extent k, unless it is busy: it is asked again then. */
+static void prefetch(struct filler *f, uint32_t k)
+{
+	if (!f->pf_started || f->buf_ext == (ssize_t)k)
+		return;
+	pthread_mutex_lock(&f->pf_lock);
+	if (f->pf_cur < 0 && f->pf_want < 0 && f->pf_have != (ssize_t)k) {
+		f->pf_want = k;
+		pthread_cond_signal(&f->pf_cond);
+	}
+	pthread_mutex_unlock(&f->pf_lock);
+}
+
+/* Extent k from the thread, if it has it or is reading it: 1 (in f->buf,
+ * *r its read's answer), 0 if load must read it itself. */
+static int prefetched(struct filler *f, uint32_t k, int *r)
+{
+	int got = 0;
+
+	if (!f->pf_started)
+		return 0;
+	pthread_mutex_lock(&f->pf_lock);
+	while (f->pf_want == (ssize_t)k || f->pf_cur == (ssize_t)k)
+		pthread_cond_wait(&f->pf_cond, &f->pf_lock);
+	/* the thread writes pf_buf only while pf_cur is set, which only a
+	 * prefetch() of ours starts */
+	if (f->pf_cur < 0 && f->pf_have == (ssize_t)k) {
+		uint8_t *b = f->buf;
+
+		f->buf = f->pf_buf;
+		f->pf_buf = b;
+		f->pf_have = -1;
+		*r = f->pf_r;
+		got = 1;
+	}
+	pthread_mutex_unlock(&f->pf_lock);
+	return got;
+}
+
 static int load(struct filler *f, uint32_t k)
 {
 	int r;
@@ -113,7 +229,11 @@ static int load(struct filler *f, uint32_t k)
 	if (f->buf_ext == (ssize_t)k)
 		return 0;
 	f->buf_ext = -1;
-	r = image_lazy_read(f->lz, k, f->buf, (size_t)f->ext_pages[k] * PG);
+	if (!prefetched(f, k, &r))
+		r = image_lazy_read(f->lz, k, f->buf, (size_t)f->ext_pages[k] * PG);
+	/* the next one is read while this one is copied in */
+	if (r >= 0 && k + 1 < f->next && wanted(f, k + 1))
+		prefetch(f, k + 1);
 	if (r < 0)
 		return fail(f, r, "image: extent %u of the lazily restored memory: %s%s", k, strerror(-r),
 			    r == -EBADMSG ? " (its page MAC fails: the image file changed or is corrupt)" : "");
@@ -461,6 +581,7 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	f.buf = malloc((size_t)most * PG);
 	if (!f.buf)
 		return fail(&f, -ENOMEM, "out of memory for an extent of %u pages", most);
+	prefetch_start(&f, most);
 	while (r >= 0) {
 		if (f.cursor >= f.next) {
 			if (all_in(&f))
@@ -479,6 +600,7 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 		else if (r >= 0)
 			f.cursor++;
 	}
+	prefetch_stop(&f);
 	free(f.buf);
 	free(f.retry);
 	if (r < 0)

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "macro.h"
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -116,6 +117,7 @@ static int restore_ns(struct restore_ctx *ctx, const Ckpt__Img__Header *h)
 	r = ipc_restore_ns(ctx, h);
 	if (r < 0)
 		return r;
+	ctx->t_phase[RP_NS] = cr_now_us();
 	return cr_phase(ctx->req->phase, ctx->req->phase_arg, "namespaces-set-up", ctx->err);
 }
 
@@ -334,7 +336,9 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		r = p ? on_pages(ctx, *pm, p, len) : lazy_restore_add(ctx, *pm, len);
 		protobuf_c_message_free_unpacked(&(*pm)->base, NULL);
 		*pm = NULL;
-		if (ctx->req->progress && (ctx->pages & 0x3fff) < len / PAGE_SZ)
+		/* a page count that crossed a 64 MiB mark; a lazy record adds
+		 * none (ctx->pages stays), and would say it once per record */
+		if (p && ctx->req->progress && (ctx->pages & 0x3fff) < len / PAGE_SZ)
 			ctx->req->progress(ctx->req->progress_arg, "memory", ctx->pages, 0);
 		return r;
 	default:
@@ -498,8 +502,10 @@ static int read_image(struct restore_ctx *ctx)
 
 	plan_init(&pl);
 	r = read_plan(ctx, &pl);
+	ctx->t_phase[RP_PLAN] = cr_now_us();
 	if (r >= 0)
 		r = replay(ctx, &pl);
+	ctx->t_phase[RP_MEMORY] = cr_now_us();
 	plan_free(&pl);
 	if (r >= 0 && (!ctx->tree || !ctx->cur || !ctx->cur->mm))
 		r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image ends without a complete task");
@@ -544,8 +550,10 @@ static int finish(struct restore_ctx *ctx)
 		r = fanotify_restore_drain(ctx);
 	/* the last forks are done; from here on the filler answers every
 	 * fault in lazy memory, the restorer's own included */
+	ctx->t_phase[RP_FINISH] = cr_now_us();
 	if (r >= 0)
 		r = lazy_restore_start(ctx);
+	ctx->t_phase[RP_LAZY] = cr_now_us();
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_release(ctx, &ctx->procs[i]);
@@ -565,6 +573,7 @@ static int finish(struct restore_ctx *ctx)
 	for (i = 0; i < ctx->nprocs && r >= 0; i++)
 		if (!ctx->procs[i].tt->zombie)
 			r = task_restore_hand_off(ctx, &ctx->procs[i]);
+	ctx->t_phase[RP_RELEASED] = cr_now_us();
 	return r;
 }
 
@@ -618,6 +627,27 @@ static void free_obj(uint32_t type, void *obj)
 	free(o->proc_path);
 	free(o->ghost_path);
 	free(o);
+}
+
+static const char *const restore_phase_names[RESTORE_PHASES] = {
+	[RP_PLAN] = "plan", [RP_NS] = "namespaces", [RP_MEMORY] = "tasks+memory", [RP_FINISH] = "finish",
+	[RP_LAZY] = "lazy", [RP_RELEASED] = "released", [RP_CLEANUP] = "cleanup",
+};
+
+/* Where a restart's time went, phase by phase from t0 (those it reached). */
+static void log_phases(const struct restore_ctx *ctx, uint64_t t0)
+{
+	char buf[256];
+	size_t n = 0;
+	uint64_t prev = t0;
+
+	for (int i = 0; i < RESTORE_PHASES && n < sizeof(buf); i++) {
+		if (!ctx->t_phase[i])
+			continue;
+		n += snprintf(buf + n, sizeof(buf) - n, " %s %" PRIu64, restore_phase_names[i], ctx->t_phase[i] - prev);
+		prev = ctx->t_phase[i];
+	}
+	log_info("restart %s: us by phase:%s", ctx->req->name ? ctx->req->name : "-", buf);
 }
 
 static void restart_cleanup(struct restore_ctx *ctx, bool ok)
@@ -687,6 +717,9 @@ int cr_restart(const struct cr_restart_req *req, struct cr_restart_stats *ret_st
 						     &ret_stats->lazy_bytes) < 0)
 		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
 	restart_cleanup(&ctx, r >= 0);
+	ctx.t_phase[RP_CLEANUP] = cr_now_us();
+	if (r >= 0)
+		log_phases(&ctx, t0);
 	/* an abort now fails the restart: the caller kills what runs */
 	if (r >= 0)
 		r = cr_phase(req->phase, req->phase_arg, "resumed", err);

@@ -51,6 +51,9 @@ struct rlock {
 	Ckpt__Img__FileLock l;
 };
 
+/* The restart's phases, timed for its "us by phase" log line (restart.c). */
+enum { RP_PLAN, RP_NS, RP_MEMORY, RP_FINISH, RP_LAZY, RP_RELEASED, RP_CLEANUP, RESTORE_PHASES };
+
 struct restore_ctx {
 	const struct cr_restart_req *req;
 	struct cr_error *err;
@@ -88,6 +91,7 @@ struct restore_ctx {
 	struct mapped_file *mapped;   /* files the image maps, opened as the owner (mm_restore.c) */
 	size_t nmapped;
 	struct lazy_restore *lazy;    /* restart --lazy (lazy.h) */
+	uint64_t t_phase[RESTORE_PHASES];   /* when each phase ended (restart.c) */
 };
 
 /* An object of the image, by id (objhash types OBJ_*). */

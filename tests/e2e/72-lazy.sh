@@ -10,7 +10,8 @@
 # image (the background fill paced by CKPTD_FAULT=lazy-fill-slow); the
 # fill ends (fill-done). During a fill a checkpoint is refused busy, kill
 # stops the filler, and a killed filler gets the container killed and
-# said so, never left running on memory it lacks. --lazy of a stream,
+# said so, never left running on memory it lacks, as is one whose fill
+# could not be handed over to ckptd. --lazy of a stream,
 # with --trust-image and of an incremental image are refused by name,
 # nothing left behind. Last, a lazy restart at full speed.
 . "$(dirname "$0")/lib.sh"
@@ -145,4 +146,26 @@ verify_ct "$name" 'lazymem [0-9]'
 wait_fill $(( n + 1 ))
 verify_ct "$name" 'lazymem [0-9]'
 info "full speed: $(grep "every page is in" "$TMP/ckptd.log" | tail -n 1)"
+
+# the fill handed over to ckptd broken partway (CKPTD_FAULT=lazy-hand-over):
+# ckptd could not keep the program from reading zeroes, so the restart
+# fails by name, the container killed, nothing of it left running
+checkpoint_ct "$name"
+ckptd_stop
+CKPTD_FAULT=lazy-hand-over ckptd_start
+out=$(ckctl restart "$name" --lazy 2>&1) && fail "restart --lazy with its fill's hand-over broken succeeded: $out"
+case $out in *"handing the fill of its lazily restored memory over to ckptd"*) ;;
+	*) fail "restart --lazy with its fill's hand-over broken: unclear error: $out" ;; esac
+expect_state "$name" checkpointed
+for i in $(seq 50); do [ -z "$(fillers)" ] && break; sleep 0.1; done
+[ -z "$(fillers)" ] || fail "a filler outlived the failed restart"
+for cg in "${E2E_CGROUPS[@]}"; do
+	for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = lazymem ] && fail "lazymem $pid runs after the failed restart"
+	done
+done
+ckptd_alive || fail "ckptd died"
+restart_ct "$name"
+verify_ct "$name" 'lazymem [0-9]'
+info "hand-over broken: $out"
 pass

@@ -9,7 +9,8 @@
 # chain). ckptd.conf
 # refuses a value other than auto or off. Restart of the last image of
 # each chain follows it, and every process of incrwriter checks every word
-# of its memory.
+# of its memory. Write tracking that could not all be handed over to ckptd
+# makes the next checkpoint a full one.
 . "$(dirname "$0")/lib.sh"
 
 # shellcheck source=tests/e2e/incr-lib.sh
@@ -96,5 +97,22 @@ step "$name" 5
 ck "$name"
 [ -z "$(echo "$out" | json_get parent_id)" ] || fail "a checkpoint that ends the container continued the chain: $out"
 expect_state "$name" checkpointed
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+# write tracking handed over to ckptd broken partway (CKPTD_FAULT=
+# incr-hand-over): what ckptd got of it does not cover every process, so
+# the next checkpoint is a full one, never an incremental one missing writes
+ckptd_stop
+CKPTD_FAULT=incr-hand-over start_ckptd
+name=$P-lost
+run_wl "$name" "$WL/incrwriter" 64
+ck "$name" --leave-running
+step "$name" 1
+ck "$name" --leave-running
+[ -z "$(echo "$out" | json_get parent_id)" ] || fail "a checkpoint after a broken hand-over of the write tracking named a parent: $out"
+[ -n "$(echo "$out" | json_get full_reason)" ] || fail "a full image after a broken hand-over names no reason: $out"
+grep -q "container $name: write tracking: a part was not handed over" "$TMP/ckptd.log" ||
+	fail "the broken hand-over is not in ckptd's log"
+passes "$name" 2
 ckctl rm "$name" >/dev/null || fail "rm $name"
 pass

@@ -244,6 +244,42 @@ static void test_round_trip(void **state)
 	image_lazy_free(lz);
 }
 
+/* What a PAGEMAP says of a payload left in the file is bounded by the
+ * payload's stored length before anything is read: whole pages for PAGES,
+ * fewer bytes than the pages for a ZPAGES frame. */
+static void test_fits(void **state)
+{
+	bool skip[NRECS];
+	ssize_t ext[NRECS];
+	struct image_lazy *lz;
+	struct mac_key key;
+	char err[256];
+	int fd;
+
+	(void)state;
+	key_make(&key, 0x66);
+	for (size_t k = 0; k < NRECS; k++)
+		skip[k] = true;
+	fd = write_image(&key, false);
+	assert_int_equal(lazy_pass(fd, &key, skip, &lz, ext, err, sizeof(err)), 0);
+	close(fd);
+	for (size_t k = 0; k < NRECS; k++) {
+		size_t i = (size_t)ext[k];
+
+		assert_int_equal(image_lazy_fits(lz, i, recs[k].pages), 0);
+		assert_int_equal(image_lazy_fits(lz, i, 0), -EPROTO);
+		assert_int_equal(image_lazy_fits(lz, i, IMAGE_MAX_PAGES / PG + 1), -EPROTO);
+		/* a frame says its size only when read: a PAGEMAP of more pages
+		 * than a frame's stored bytes is left to that read */
+		if (!recs[k].zip)
+			assert_int_equal(image_lazy_fits(lz, i, recs[k].pages + 1), -EPROTO);
+		if (recs[k].pages > 1 && !recs[k].zip)
+			assert_int_equal(image_lazy_fits(lz, i, recs[k].pages - 1), -EPROTO);
+	}
+	assert_int_equal(image_lazy_fits(lz, image_lazy_count(lz), 1), -ERANGE);
+	image_lazy_free(lz);
+}
+
 /* A flipped payload byte: the lazy pass cannot see it, image_lazy_read
  * refuses it and leaves nothing of it in buf; the eager reader refuses the
  * image as before. */
@@ -455,6 +491,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_segments),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_fits),
 		cmocka_unit_test(test_flipped_payload),
 		cmocka_unit_test(test_flipped_tag),
 		cmocka_unit_test(test_old_layout),
