@@ -202,6 +202,9 @@ void image_writer_free(struct image_writer *w)
 	free(w->scratch);
 	w->scratch = NULL;
 	w->scratch_cap = 0;
+	free(w->wbuf);
+	w->wbuf = NULL;
+	w->wlen = 0;
 }
 
 static int image_writev_full(const struct image_io *io, struct iovec *iov, int n)
@@ -259,12 +262,73 @@ static int image_writer_mac(struct image_writer *w, const struct image_rec_hdr *
 	return r < 0 ? r : image_mac_feed(&w->mac, &w->gmac, h, buf, len);
 }
 
+static int image_write_mac_rec(struct image_writer *w);
+
 /* The IMG_MAC due after a page record: written when the next record comes
  * rather than at once, so the MAC thread finishes the payload meanwhile;
  * before that record is packed, since the MAC is packed in w->scratch too. */
 static int image_end_page_segment(struct image_writer *w)
 {
-	return w->mac_due ? image_write_mac(w) : 0;
+	return w->mac_due ? image_write_mac_rec(w) : 0;
+}
+
+/* Records this small are gathered in w->wbuf and go out together: at 1%
+ * of a mapping written, an incremental image is thousands of records of a
+ * page or less, a system call each otherwise. */
+#define IMAGE_WBUF_SMALL (16u << 10)
+#define IMAGE_WBUF_CAP (256u << 10)
+
+/* What w->wbuf holds goes out, with the iovecs after it (n of them, maybe
+ * none) in the same call. */
+static int image_write_out(struct image_writer *w, struct iovec *iov, int n)
+{
+	struct iovec all[3];
+	int k = 0, r;
+
+	if (w->wlen)
+		all[k++] = (struct iovec){ .iov_base = w->wbuf, .iov_len = w->wlen };
+	for (int i = 0; i < n && k < (int)ARRAY_SIZE(all); i++)
+		all[k++] = iov[i];
+	if (!k)
+		return 0;
+	r = image_writev_full(&w->io, all, k);
+	w->wlen = 0;
+	return r;
+}
+
+/* A record (header, payload) into w->wbuf, or out with what it holds. */
+static int image_write_gather(struct image_writer *w, struct iovec iov[2], int n)
+{
+	size_t len = iov[0].iov_len + (n > 1 ? iov[1].iov_len : 0);
+
+	if (len > IMAGE_WBUF_SMALL)
+		return image_write_out(w, iov, n);
+	if (!w->wbuf && !(w->wbuf = malloc(IMAGE_WBUF_CAP)))
+		return image_write_out(w, iov, n);
+	if (w->wlen + len > IMAGE_WBUF_CAP) {
+		int r = image_write_out(w, NULL, 0);
+
+		if (r < 0)
+			return r;
+	}
+	for (int i = 0; i < n; i++) {
+		memcpy((char *)w->wbuf + w->wlen, iov[i].iov_base, iov[i].iov_len);
+		w->wlen += iov[i].iov_len;
+	}
+	return 0;
+}
+
+int image_writer_flush(struct image_writer *w)
+{
+	int r;
+
+	if (!w->wlen)
+		return 0;
+	r = image_write_out(w, NULL, 0);
+	/* part of a record may be out: nothing after it could be read */
+	if (r < 0)
+		w->ended = true;
+	return r;
 }
 
 static int image_write_raw(struct image_writer *w, uint32_t type, const void *buf, size_t len)
@@ -287,7 +351,7 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	if (type != IMG_MAC && type != IMG_TAIL && type != IMG_ERROR && (r = image_end_page_segment(w)) < 0)
 		return r;
 	/* a reader verifies pages under the key the first MAC gives it */
-	if (w->keyed && !w->mac_out && image_type_pages(type) && (r = image_write_mac(w)) < 0)
+	if (w->keyed && !w->mac_out && image_type_pages(type) && (r = image_write_mac_rec(w)) < 0)
 		return r;
 	sum = image_record_checksum(w->chain, type, len, buf);
 	image_hdr_make(&h, type, len, sum);
@@ -296,7 +360,10 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 		w->ended = true;
 		return r;
 	}
-	r = image_writev_full(&w->io, iov, len ? 2 : 1);
+	r = image_write_gather(w, iov, len ? 2 : 1);
+	/* the stream's end, and what a reader waits for, goes out now */
+	if (r >= 0 && (type == IMG_TAIL || type == IMG_ERROR))
+		r = image_write_out(w, NULL, 0);
 	if (r < 0) {
 		/* part of a record may be out: nothing after it could be read */
 		w->ended = true;
@@ -306,8 +373,12 @@ static int image_write_raw(struct image_writer *w, uint32_t type, const void *bu
 	w->records++;
 	w->bytes += len;
 	w->offset += sizeof(h) + len;
-	/* each page record its own segment: a reader can verify it alone */
-	w->mac_due = w->keyed && image_type_pages(type) && !w->shared_page_seg;
+	/* each page record its own segment: a reader can verify it alone
+	 * (with page_seg_bound, segments of that much) */
+	if (w->keyed && image_type_pages(type)) {
+		w->page_seg_bytes += len;
+		w->mac_due = !w->shared_page_seg && w->page_seg_bytes >= w->page_seg_bound;
+	}
 	return 0;
 }
 
@@ -463,6 +534,7 @@ static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[
 	int r = macpipe_wait(&w->mp);
 
 	w->mac_due = false;
+	w->page_seg_bytes = 0;
 	memcpy(pf->salt, w->page_salt, sizeof(pf->salt));
 	memcpy(pf->iv, w->page_iv, sizeof(pf->iv));
 	if (r >= 0)
@@ -482,7 +554,7 @@ static int image_mac_now(struct image_writer *w, Ckpt__Img__Mac *m, uint8_t mac[
 	return 0;
 }
 
-int image_write_mac(struct image_writer *w)
+static int image_write_mac_rec(struct image_writer *w)
 {
 	Ckpt__Img__Mac m = CKPT__IMG__MAC__INIT;
 	struct image_page_fields pf;
@@ -502,6 +574,14 @@ int image_write_mac(struct image_writer *w)
 		return (int)len;
 	w->mac_out = true;
 	return image_write_record(w, IMG_MAC, w->scratch, (size_t)len);
+}
+
+int image_write_mac(struct image_writer *w)
+{
+	int r = image_write_mac_rec(w);
+
+	/* a reader may act on what this MAC authenticates: it goes out now */
+	return r < 0 ? r : image_writer_flush(w);
 }
 
 static int image_write_tail_of(struct image_writer *w, Ckpt__Img__Mac *m)

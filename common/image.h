@@ -142,11 +142,19 @@ struct image_writer {
 				  * page-MAC segment before any other record */
 	bool shared_page_seg;    /* tests only: page records share segments,
 				  * the layout before per-record page MACs */
+	uint64_t page_seg_bound; /* 0: a page record is a segment; else a
+				  * segment ends once it holds this many
+				  * payload bytes (an image no lazy reader
+				  * reads: one with a parent) */
+	uint64_t page_seg_bytes; /* page payload bytes of this segment */
+	void *wbuf;              /* small records gathered, not yet out */
+	size_t wlen;
 };
 
 void image_writer_init(struct image_writer *w, int fd);
 void image_writer_free(struct image_writer *w);
-/* Write one record (header + payload) with writev, retrying short writes.
+/* Write one record (header + payload) with writev, retrying short writes;
+ * a small one may wait in the writer for the next (image_writer_flush).
  * Returns 0 or -errno (-EFBIG if len exceeds its bound). */
 int image_write_record(struct image_writer *w, uint32_t type, const void *buf, size_t len);
 /* The same, but the MAC thread reads buf in place instead of a copy: buf
@@ -157,6 +165,9 @@ int image_write_record_ref(struct image_writer *w, uint32_t type, const void *bu
 /* Pack a protobuf message and write it as one record. */
 int image_write_msg(struct image_writer *w, uint32_t type, const ProtobufCMessage *msg);
 int image_write_tail(struct image_writer *w);
+/* Small records are gathered and written together; the tail, an error
+ * record, image_write_mac and this send out what is gathered. */
+int image_writer_flush(struct image_writer *w);
 /* An unkeyed writer copying an image: its tail with the counts of what was
  * written and the copied image's own MAC m (NULL: none), so the copy is the
  * same bytes. -EINVAL on a keyed writer (its MAC is its own). */

@@ -697,6 +697,12 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	j.ctx.pagering[0] = malloc(PAGEBUF_LEN);
 	j.ctx.pagering[1] = malloc(PAGEBUF_LEN);
 	image_writer_set_compress(&j.ctx.w, req->compress && !req->check_only);
+	/* A lazy restart reads a page record alone, so each is a page-MAC
+	 * segment of its own; it refuses an image with a parent (lazy.c), and
+	 * images rm rewrites a child that loses its parent with a writer of
+	 * its own: here a segment may hold many records, and a MAC record
+	 * after each small one would cost more than the pages. */
+	j.ctx.w.page_seg_bound = req->parent_id ? CR_INCR_SEG_BYTES : 0;
 	if (!j.ctx.files || !j.ctx.pagebuf || !j.ctx.pagering[0] || !j.ctx.pagering[1])
 		r = cr_fail(err, CR_ERR_INTERNAL, ENOMEM, "checkpoint buffers");
 	else if (req->deadline_ms && (r = image_io_set_deadline(&j.ctx.w.io, req->image_fd, true, req->deadline_ms)) < 0)

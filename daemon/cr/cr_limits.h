@@ -97,3 +97,6 @@
  * parent may hold. */
 #define CR_INCR_CHAIN_MAX 16
 #define CR_INCR_RUNS_MAX (1u << 22)
+/* Page payload bytes of one page-MAC segment of an image with a parent
+ * (checkpoint.c): a reader verifies each at its MAC record. */
+#define CR_INCR_SEG_BYTES (1u << 20)

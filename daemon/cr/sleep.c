@@ -11,6 +11,8 @@
 #include "rtask.h"
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -66,6 +68,8 @@ struct sleep_census {
 	uint64_t t_freeze, t_frozen;  /* CLOCK_MONOTONIC before and after the freeze */
 	int64_t off[CPU_SETSIZE];     /* CLOCK_MONOTONIC - scheduler clock, per CPU */
 	bool has_off[CPU_SETSIZE];
+	pthread_t cal;                /* measures off while the freeze goes on */
+	bool cal_running;
 };
 
 /* A call whose relative timeout the kernel continues through a restart
@@ -247,6 +251,8 @@ static void sample(struct sleep_census *c, pid_t tid)
 	c->v[c->n++] = s;
 }
 
+static void calibrate_start(struct sleep_census *c);
+
 struct sleep_census *sleep_census_before(const char *cgroup_dir, bool v1)
 {
 	struct cgroup cg = { .v1 = v1 };
@@ -266,6 +272,8 @@ struct sleep_census *sleep_census_before(const char *cgroup_dir, bool v1)
 		for (k = 0; k < nt; k++)
 			sample(c, tids[k]);
 	}
+	if (c->n)
+		calibrate_start(c);
 	c->t_freeze = mono_ns();
 	return c;
 }
@@ -304,7 +312,8 @@ int sleep_cpu_offset(int cpu, int64_t *ret)
 	return 0;
 }
 
-/* Offsets of the CPUs the samples ran on. */
+/* Offsets of the CPUs the samples ran on (those that prove not to have
+ * slept through the freeze too: the census is taken before it is known). */
 static void calibrate(struct sleep_census *c)
 {
 	cpu_set_t keep;
@@ -317,7 +326,7 @@ static void calibrate(struct sleep_census *c)
 	for (i = 0; i < c->n; i++) {
 		int cpu = c->v[i].cpu;
 
-		if (!c->v[i].ok || cpu >= CPU_SETSIZE || tried[cpu])
+		if (cpu < 0 || cpu >= CPU_SETSIZE || tried[cpu])
 			continue;
 		tried[cpu] = true;
 		for (round = 0; round < CALIB_ROUNDS && !c->has_off[cpu]; round++) {
@@ -330,6 +339,33 @@ static void calibrate(struct sleep_census *c)
 	}
 	if (sched_setaffinity(0, sizeof(keep), &keep) < 0)
 		log_error("restoring the worker's CPU affinity: %m");
+}
+
+static void *calibrate_main(void *arg)
+{
+	calibrate(arg);
+	return NULL;
+}
+
+/* Under load a sched_yield on a busy CPU costs a time slice, and a clean
+ * run may take tens of them: on a thread of its own the calibration runs
+ * while the freeze reaches the tasks, rather than after, with the tasks
+ * frozen. It takes no signal: the worker's handlers stay its own. */
+static void calibrate_start(struct sleep_census *c)
+{
+	sigset_t all, old;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	c->cal_running = pthread_create(&c->cal, NULL, calibrate_main, c) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void calibrate_join(struct sleep_census *c)
+{
+	if (c->cal_running)
+		pthread_join(c->cal, NULL);
+	c->cal_running = false;
 }
 
 void sleep_census_after(struct sleep_census *c)
@@ -359,7 +395,10 @@ void sleep_census_after(struct sleep_census *c)
 		if (!s->ok)
 			log_debug("thread %d: switched %" PRIu64 " times around the freeze", s->tid, s->nvcsw[1] - s->nvcsw[0]);
 	}
-	calibrate(c);
+	if (c->cal_running)
+		calibrate_join(c);
+	else
+		calibrate(c);
 	for (i = 0; i < c->n; i++) {
 		struct sleep_sample *s = &c->v[i];
 		int64_t t0;
@@ -380,6 +419,8 @@ void sleep_census_after(struct sleep_census *c)
 
 void sleep_census_free(struct sleep_census *c)
 {
+	if (c)
+		calibrate_join(c);
 	if (c)
 		free(c->v);
 	free(c);

@@ -57,8 +57,9 @@ static void fill(unsigned char *buf, size_t k)
 }
 
 /* HEADER, a metadata record, then for each of recs a PAGEMAP and its page
- * record, TAIL; shared: the layout before per-record page MACs. */
-static int write_image(const struct mac_key *key, bool shared)
+ * record, TAIL; shared: the layout before per-record page MACs; bound: the
+ * writer's page_seg_bound. */
+static int write_image_bound(const struct mac_key *key, bool shared, uint64_t bound)
 {
 	static unsigned char buf[512 * PG];
 	struct image_writer w;
@@ -67,6 +68,7 @@ static int write_image(const struct mac_key *key, bool shared)
 
 	imgtest_header(&h);
 	w.shared_page_seg = shared;
+	w.page_seg_bound = bound;
 	image_writer_set_compress(&w, true);
 	assert_int_equal(image_write_msg(&w, IMG_HEADER, &h.base), 0);
 	assert_int_equal(image_write_record(&w, IMG_TASK, "task", 4), 0);
@@ -84,6 +86,11 @@ static int write_image(const struct mac_key *key, bool shared)
 	image_writer_free(&w);
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	return fd;
+}
+
+static int write_image(const struct mac_key *key, bool shared)
+{
+	return write_image_bound(key, shared, 0);
 }
 
 /* The type of the record after the one at off. */
@@ -203,6 +210,52 @@ static void test_writer_segments(void **state)
 	next_type(fd, &off);
 	assert_int_equal(next_type(fd, &off), IMG_PAGEMAP);
 	close(fd);
+}
+
+/* An image with a parent: a segment ends once it holds page_seg_bound
+ * bytes, so small page records share one; the eager reader verifies each
+ * segment at its MAC, and a flipped payload byte (the chain fixed up, as
+ * anyone can) is refused. */
+static void test_bounded_segments(void **state)
+{
+	struct mac_key key;
+	struct image_reader r;
+	size_t macs = 0, pages = 0;
+	off_t off, end;
+	const void *p;
+	uint32_t type;
+	size_t len;
+	int fd, ret;
+
+	(void)state;
+	key_make(&key, 0x66);
+	for (int flipped = 0; flipped < 2; flipped++) {
+		fd = write_image_bound(&key, false, 128 * PG);
+		end = lseek(fd, 0, SEEK_END);
+		off = record_of(fd, IMG_PAGES, 0);
+		for (macs = pages = 0; off < end;) {
+			uint32_t t = next_type(fd, &off);
+
+			macs += t == IMG_MAC;
+			pages += t == IMG_PAGES || t == IMG_ZPAGES;
+		}
+		assert_int_equal(pages, NRECS);
+		/* after the 512 pages, and none after the small ones around */
+		assert_true(macs >= 1 && macs < NRECS - 1);
+		if (flipped) {
+			flip(fd, record_of(fd, IMG_PAGES, 4) + HDR + 17);
+			rechecksum(fd);
+		}
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		image_reader_init(&r, fd);
+		assert_int_equal(image_reader_verify(&r, &key, 1), 0);
+		while ((ret = image_read_record(&r, &type, &p, &len)) == 1)
+			;
+		if (ret != (flipped ? -EKEYREJECTED : 0))
+			fail_msg("flipped %d: %d (%s)", flipped, ret, r.error);
+		image_reader_free(&r);
+		close(fd);
+	}
 }
 
 /* Skip every other page record, then read them back in reverse order after
@@ -490,6 +543,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_writer_segments),
+		cmocka_unit_test(test_bounded_segments),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_fits),
 		cmocka_unit_test(test_flipped_payload),
