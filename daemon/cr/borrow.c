@@ -399,8 +399,8 @@ int borrow_run_begin(const struct rtask *t)
 	 * and a record one change behind puts back what they are anyway (a
 	 * task let go keeps the registers it is named with; a scratch area
 	 * named and not mapped, or unmapped and still named, is a hole that
-	 * recovery's munmap leaves as it is). One write per process, not one
-	 * per change: the record grows with the tasks, and it is fsynced. */
+	 * recovery's munmap leaves as it is). Each write is synced: the
+	 * changes since the last injection go in one. */
 	if (B.active && B.dirty && (r = borrow_flush()) < 0)
 		return r;
 	if (!B.frozen)
