@@ -228,7 +228,7 @@ static void test_bounded_segments(void **state)
 	int fd, ret;
 
 	(void)state;
-	key_make(&key, 0x66);
+	imgtest_key(&key, 0x66);
 	for (int flipped = 0; flipped < 2; flipped++) {
 		fd = write_image_bound(&key, false, 128 * PG);
 		end = lseek(fd, 0, SEEK_END);
@@ -243,8 +243,8 @@ static void test_bounded_segments(void **state)
 		/* after the 512 pages, and none after the small ones around */
 		assert_true(macs >= 1 && macs < NRECS - 1);
 		if (flipped) {
-			flip(fd, record_of(fd, IMG_PAGES, 4) + HDR + 17);
-			rechecksum(fd);
+			imgtest_flip(fd, record_of(fd, IMG_PAGES, 4) + HDR + 17);
+			imgtest_rechecksum(fd);
 		}
 		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 		image_reader_init(&r, fd);
@@ -310,7 +310,7 @@ static void test_fits(void **state)
 	int fd;
 
 	(void)state;
-	key_make(&key, 0x66);
+	imgtest_key(&key, 0x66);
 	for (size_t k = 0; k < NRECS; k++)
 		skip[k] = true;
 	fd = write_image(&key, false);
