@@ -733,11 +733,11 @@ int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 		v->copy[i] = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);
-	/* A range left protected (the program has unmapped part of it) costs
-	 * the program a round trip through the handler, no more. */
-	if (v->wp && wp_range(sp->uffd, addr, nr * PAGE_SZ, false) < 0)
-		log_debug("checkpoint: task %d: un-protecting %#lx+%lu pages: %m", sp->pid, (unsigned long)addr,
-			  (unsigned long)nr);
+	/* The range stays protected: un-protecting costs more per page than
+	 * protecting did, and each call more again (the whole range is
+	 * un-protected in one call per mapping at the end, snapshot_end). A
+	 * page the program writes before then costs it a round trip through
+	 * the handler, which un-protects just that page. */
 	return 0;
 }
 
