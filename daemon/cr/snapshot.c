@@ -215,6 +215,66 @@ void snapshot_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 	sp->uffd = ufd;
 }
 
+/* Does any child of process i share the mapping at start copy-on-write? */
+static bool child_inherits(const struct dump_ctx *ctx, size_t i, uint64_t start)
+{
+	for (size_t c = 0; c < ctx->nprocs; c++) {
+		const struct dump_proc *cp = &ctx->procs[c];
+		size_t lo = 0, hi = cp->nvma_ents;
+
+		if (cp->parent < 0 || (size_t)cp->parent != i || cp->zombie)
+			continue;
+		while (lo < hi) {   /* the entries are sorted by address */
+			size_t mid = (lo + hi) / 2;
+
+			if (cp->vma_ptrs[mid]->start < start)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < cp->nvma_ents && cp->vma_ptrs[lo]->start == start && cp->vma_ptrs[lo]->has_inherit &&
+		    cp->vma_ptrs[lo]->inherit)
+			return true;
+	}
+	return false;
+}
+
+/* v's pagemap as the page jobs read it (present, swapped, the file's own
+ * page) from PAGEMAP_SCAN, which reports runs: a few calls where a read of
+ * /proc/PID/pagemap copies out and looks up every page. No frame numbers:
+ * only a mapping shared with a parent or child needs them (own_page). */
+static int scan_vma(int pm_fd, struct snap_vma *v)
+{
+	struct page_region rg[256];
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .start = v->start, .end = v->end, .vec = (uintptr_t)rg, .vec_len = ARRAY_SIZE(rg),
+		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
+		/* a file's own page only matters outside anonymous memory (needed) */
+		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | (v->anon ? 0 : PAGE_IS_FILE),
+	};
+
+	while (a.start < v->end) {
+		long got = ioctl(pm_fd, PAGEMAP_SCAN, &a);
+
+		if (got < 0)
+			return -errno;
+		for (long k = 0; k < got; k++) {
+			uint64_t c = rg[k].categories, e = MIN(rg[k].end, v->end);
+			uint64_t bits = (c & PAGE_IS_PRESENT ? PM_PRESENT : 0) | (c & PAGE_IS_SWAPPED ? PM_SWAP : 0) |
+					(c & PAGE_IS_FILE ? PM_FILE : 0);
+
+			for (uint64_t at = MAX(rg[k].start, v->start); at < e; at += PAGE_SZ)
+				v->pme[(at - v->start) / PAGE_SZ] = bits;
+		}
+		if (a.walk_end >= v->end)
+			break;
+		if (a.walk_end <= a.start)
+			return -EIO;   /* no progress: the rest would read as absent */
+		a.start = a.walk_end;
+	}
+	return 0;
+}
+
 /* The mappings whose pages the job reads, with their pagemap now. */
 static int snap_collect(struct dump_ctx *ctx, size_t i)
 {
@@ -223,6 +283,7 @@ static int snap_collect(struct dump_ctx *ctx, size_t i)
 	_cleanup_close_ int pm_fd = -1;
 	char path[64];
 	size_t k;
+	int r;
 
 	sp->v = calloc(p->nvma_ents ? p->nvma_ents : 1, sizeof(*sp->v));
 	if (!sp->v)
@@ -243,14 +304,20 @@ static int snap_collect(struct dump_ctx *ctx, size_t i)
 		v->end = e->end;
 		v->anon = e->kind == CKPT__IMG__VMA_KIND__VMA_ANON;
 		v->inherit = e->has_inherit && e->inherit;
-		v->pme = malloc(n * sizeof(*v->pme));
+		v->pme = calloc(n, sizeof(*v->pme));
 		v->done = calloc((n + BITS - 1) / BITS, sizeof(*v->done));
 		v->copy = calloc(n, sizeof(*v->copy));
 		sp->nv++;
 		if (!v->pme || !v->done || !v->copy)
 			return -ENOMEM;
-		if (pread(pm_fd, v->pme, n * 8, (e->start / PAGE_SZ) * 8) != (ssize_t)(n * 8))
-			return errno ? -errno : -EIO;
+		r = v->inherit || child_inherits(ctx, i, e->start) ? -ENOTTY : scan_vma(pm_fd, v);
+		if (r == -ENOTTY || r == -EINVAL) {   /* frame numbers wanted, or a kernel before 6.7 */
+			errno = 0;
+			if (pread(pm_fd, v->pme, n * 8, (e->start / PAGE_SZ) * 8) != (ssize_t)(n * 8))
+				return errno ? -errno : -EIO;
+		} else if (r < 0) {
+			return r;
+		}
 	}
 	return 0;
 }
@@ -733,11 +800,11 @@ int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 		v->copy[i] = NULL;
 	}
 	pthread_mutex_unlock(&s->lock);
-	/* A range left protected (the program has unmapped part of it) costs
-	 * the program a round trip through the handler, no more. */
-	if (v->wp && wp_range(sp->uffd, addr, nr * PAGE_SZ, false) < 0)
-		log_debug("checkpoint: task %d: un-protecting %#lx+%lu pages: %m", sp->pid, (unsigned long)addr,
-			  (unsigned long)nr);
+	/* The range stays protected: un-protecting costs more per page than
+	 * protecting did, and each call more again (the whole range is
+	 * un-protected in one call per mapping at the end, snapshot_end). A
+	 * page the program writes before then costs it a round trip through
+	 * the handler, which un-protects just that page. */
 	return 0;
 }
 

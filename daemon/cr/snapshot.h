@@ -31,7 +31,8 @@ static inline bool snapshot_active(const struct dump_ctx *ctx)
 const uint64_t *snapshot_pagemap(const struct dump_ctx *ctx, const struct dump_proc *p, uint64_t start, uint64_t end);
 /* Read nr pages of p at addr as they were at the freeze into buf. */
 int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr, void *buf);
-/* The page job is past [addr, addr + nr pages) of p: let the program write there freely. */
+/* The page job is past [addr, addr + nr pages) of p: the program may write there freely
+ * (its next write there no longer waits for a copy). */
 int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr);
 /* Stop the handler, unprotect and close everything (on every path; twice
  * is harmless). Returns the first error that made the copy inexact. */
