@@ -1302,8 +1302,6 @@ static const struct worker_ops ops_restart_ops = {
 	.progress = op_relay_progress,
 	.done = ops_restart_done,
 	.fds = ops_restart_fds,
-	/* the tasks run when it answers: the client need not wait for its exit */
-	.done_at_answer = true,
 };
 
 /* The image to restart from: the attached fd, --image ID, or the newest. */

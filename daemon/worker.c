@@ -41,7 +41,6 @@ struct worker {
 	void *ud;
 	struct rtask_ledger *ledger; /* shared with the child: what it borrows now */
 	uint64_t t_start, t_final;   /* when it started, when its answer came (us) */
-	bool answered;               /* done() came with its answer (done_at_answer) */
 };
 
 static uint64_t worker_now_us(void)
@@ -175,13 +174,6 @@ static void worker_read_reports(struct worker *w)
 				close(fds[i]);
 			continue;
 		}
-		/* done() has come: what follows has no one to go to */
-		if (w->answered) {
-			for (size_t i = 0; i < nfds; i++)
-				close(fds[i]);
-			ckpt__rpc__response__free_unpacked(resp, NULL);
-			continue;
-		}
 		/* an empty message: a hand-over of fds failed partway */
 		if (!nfds && w->ops->fds && !resp->final && !resp->progress && !resp->phase && !resp->error &&
 		    resp->body_case == CKPT__RPC__RESPONSE__BODY__NOT_SET) {
@@ -205,12 +197,6 @@ static void worker_read_reports(struct worker *w)
 			w->t_final = worker_now_us();
 			if (w->final)
 				ckpt__rpc__response__free_unpacked(w->final, NULL);
-			w->final = NULL;
-			if (w->ops->done_at_answer && !resp->error) {
-				w->answered = true;
-				w->ops->done(w->ud, resp, 0);
-				continue;
-			}
 			w->final = resp;
 			continue;
 		}
@@ -274,8 +260,7 @@ static void worker_finish(struct worker *w, int status)
 	if (w->t_final)
 		log_info("%s: worker %d answered %" PRIu64 " us after its start, exited %" PRIu64 " us later", w->what,
 			 w->pid, w->t_final - w->t_start, worker_now_us() - w->t_final);
-	if (!w->answered)
-		w->ops->done(w->ud, TAKE_PTR(w->final), status);
+	w->ops->done(w->ud, TAKE_PTR(w->final), status);
 	worker_free(w);
 	/* its slot may be free now */
 	opqueue_kick(srv);

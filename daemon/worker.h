@@ -27,10 +27,6 @@ struct worker_ops {
 	/* fds the worker handed over (a report without a body); the callee
 	 * owns them. NULL: a worker may send none. */
 	void (*fds)(void *ud, int *fds, size_t n);
-	/* done() comes with a final Response that is not an error as soon as
-	 * it arrives (wait_status 0), not at the worker's exit: for a worker
-	 * that has nothing left to do then but exit. */
-	bool done_at_answer;
 };
 
 /* Fork a worker running fn(arg). It keeps only the fds in keep[] (and its
