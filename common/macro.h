@@ -2,9 +2,11 @@
 /* Small helpers shared by ckptd and ckptctl: cleanup attributes and friends. */
 #pragma once
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 
@@ -60,3 +62,12 @@ static inline int grow_array(void *vp, size_t *cap, size_t n, size_t elem, size_
 	return 0;
 }
 #define GROW(v, cap, n, first) grow_array(&(v), &(cap), (n), sizeof(*(v)), (first))
+
+/* Microseconds on the monotonic clock: for durations and deadlines. */
+static inline uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}

@@ -1424,14 +1424,6 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
  * the cgroup is left behind for the next init to reuse. */
 #define CONTAINER_CG_DRAIN_MS 7000
 
-static uint64_t container_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* true once the cgroup is gone (or can't be removed for another reason
  * than members still leaving it). */
 static bool container_cgroup_try_gone(struct container *c)
@@ -1469,7 +1461,7 @@ static void container_on_cg_retry(evutil_socket_t fd, short what, void *arg)
 	struct container *c = arg;
 	struct timeval tv = { 0 };
 
-	if (!container_cgroup_try_gone(c) && container_now_ms() < c->cg_gone_deadline_ms) {
+	if (!container_cgroup_try_gone(c) && (mono_us() / 1000) < c->cg_gone_deadline_ms) {
 		c->cg_gone_wait_ms = MIN(c->cg_gone_wait_ms * 2, 100);
 		tv.tv_usec = c->cg_gone_wait_ms * 1000;
 		evtimer_add(c->ev_cg_gone, &tv);
@@ -1498,7 +1490,7 @@ static void container_drain_cgroup(struct container *c)
 		container_cgroup_drained(c);
 		return;
 	}
-	c->cg_gone_deadline_ms = container_now_ms() + CONTAINER_CG_DRAIN_MS;
+	c->cg_gone_deadline_ms = (mono_us() / 1000) + CONTAINER_CG_DRAIN_MS;
 	c->cg_gone_wait_ms = 2;
 	evtimer_add(c->ev_cg_gone, &tv);
 }

@@ -25,14 +25,6 @@ struct opqueue_entry {
 	uint64_t since_ms;           /* its arrival: the deadline counts from here */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int opqueue_running(const struct server *srv)
 {
 	const struct container *c;
@@ -129,7 +121,7 @@ bool opqueue_offer(struct conn *c, const Ckpt__Rpc__Request *req, const uint8_t 
 	q->len = len;
 	q->conn = c;
 	q->op = op;
-	q->since_ms = now_ms();
+	q->since_ms = (mono_us() / 1000);
 	snprintf(q->name, sizeof(q->name), "%s", name);
 	for (size_t i = 0; i < nfds; i++) {
 		q->fds[i] = fds[i];
@@ -162,7 +154,7 @@ static void opqueue_start(struct server *srv, struct opqueue_entry *q)
 	}
 	timeout_s = req->body_case == CKPT__RPC__REQUEST__BODY_CHECKPOINT ? req->checkpoint->timeout_s :
 		    req->restart->timeout_s;
-	if (now_ms() >= q->since_ms + (uint64_t)(timeout_s ? timeout_s : (uint32_t)srv->op_timeout_s) * 1000) {
+	if ((mono_us() / 1000) >= q->since_ms + (uint64_t)(timeout_s ? timeout_s : (uint32_t)srv->op_timeout_s) * 1000) {
 		Ckpt__Rpc__Error e = CKPT__RPC__ERROR__INIT;
 		char msg[256];
 
@@ -176,7 +168,7 @@ static void opqueue_start(struct server *srv, struct opqueue_entry *q)
 	} else {
 		srv->req_since_ms = q->since_ms;
 		log_info("container %s: its queued %s starts after %llu ms", q->name, q->op,
-			 (unsigned long long)(now_ms() - q->since_ms));
+			 (unsigned long long)((mono_us() / 1000) - q->since_ms));
 		server_dispatch(c, req, q->fds, q->nfds);
 		srv->req_since_ms = 0;
 	}

@@ -1209,14 +1209,6 @@ void ops_checkpoint(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, si
 
 /* ---- restart ---- */
 
-static uint64_t ops_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void ops_restart_failed(struct container *c)
 {
 	c->state = c->op_prev_state;
@@ -1284,7 +1276,7 @@ static void ops_restart_done(void *ud, Ckpt__Rpc__Response *final, int wait_stat
 			       (unsigned long long)final->restart->image_bytes);
 		ops_reply_container(c, c->op_conn, true, final->restart);
 		if (c->op_t_req)
-			log_info("restart %s: answered %" PRIu64 " us after the request", c->name, ops_now_us() - c->op_t_req);
+			log_info("restart %s: answered %" PRIu64 " us after the request", c->name, mono_us() - c->op_t_req);
 	}
 	ckpt__rpc__response__free_unpacked(final, NULL);
 	op_end(c);
@@ -1410,7 +1402,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 	char why[512];
 
 	if (!c->op_t_req)
-		c->op_t_req = ops_now_us();
+		c->op_t_req = mono_us();
 	if (image_id && image_id[0] && (npar = ops_restart_chain(cn, c, image_id, pfds, pids)) < 0) {
 		npar = 0;
 		goto fail;
@@ -1491,7 +1483,7 @@ static void ops_restart_start(struct conn *cn, struct container *c, bool created
 		return;
 	}
 	c->op_worker = w;
-	log_info("restart %s: worker started %" PRIu64 " us after the request", c->name, ops_now_us() - c->op_t_req);
+	log_info("restart %s: worker started %" PRIu64 " us after the request", c->name, mono_us() - c->op_t_req);
 	return;
 fail:
 	while (npar-- > 0)
@@ -1649,7 +1641,7 @@ static bool ops_restart_lazy_ok(struct conn *cn, const Ckpt__Rpc__RestartRequest
 void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_t nfds)
 {
 	const Ckpt__Rpc__RestartRequest *r = req->restart;
-	uint64_t t_req = ops_now_us();
+	uint64_t t_req = mono_us();
 	struct worker_phases phases;
 	_cleanup_close_ int image_fd = -1;
 	char image_id[STORE_ID_MAX];

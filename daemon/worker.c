@@ -43,14 +43,6 @@ struct worker {
 	uint64_t t_start, t_final;   /* when it started, when its answer came (us) */
 };
 
-static uint64_t worker_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static int cmp_int(const void *a, const void *b)
 {
 	return *(const int *)a - *(const int *)b;
@@ -194,7 +186,7 @@ static void worker_read_reports(struct worker *w)
 			}
 		}
 		if (resp->final) {
-			w->t_final = worker_now_us();
+			w->t_final = mono_us();
 			if (w->final)
 				ckpt__rpc__response__free_unpacked(w->final, NULL);
 			w->final = resp;
@@ -259,7 +251,7 @@ static void worker_finish(struct worker *w, int status)
 		log_debug("%s: worker %d exited with %d", w->what, w->pid, WEXITSTATUS(status));
 	if (w->t_final)
 		log_info("%s: worker %d answered %" PRIu64 " us after its start, exited %" PRIu64 " us later", w->what,
-			 w->pid, w->t_final - w->t_start, worker_now_us() - w->t_final);
+			 w->pid, w->t_final - w->t_start, mono_us() - w->t_final);
 	w->ops->done(w->ud, TAKE_PTR(w->final), status);
 	worker_free(w);
 	/* its slot may be free now */
@@ -294,7 +286,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 		 struct worker **ret)
 {
 	_cleanup_close_ int rfd = -1, cfd = -1, pidfd = -1;
-	uint64_t t_start = worker_now_us();
+	uint64_t t_start = mono_us();
 	pid_t parent = getpid(), pid;
 	struct rtask_ledger *ledger;
 	struct worker *w;
@@ -345,7 +337,7 @@ int worker_start(struct server *srv, const char *what, worker_fn fn, void *arg,
 	}
 	w->next = srv->workers;
 	srv->workers = w;
-	log_info("%s: worker %d started (fork: %" PRIu64 " us)", what, pid, worker_now_us() - t_start);
+	log_info("%s: worker %d started (fork: %" PRIu64 " us)", what, pid, mono_us() - t_start);
 	*ret = w;
 	return 0;
 fail:
@@ -829,9 +821,9 @@ int worker_restart(void *arg, int report_fd)
 	net_ops.arg = &net_arg;
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);
-	t[0] = worker_now_us();
+	t[0] = mono_us();
 	r = intent_worker_begin(job->dir_fd, &job->intent);
-	t[1] = worker_now_us();
+	t[1] = mono_us();
 	if (r < 0)
 		cr_fail(&err, CR_ERR_IO, -r, "container %s: recording the restart's intent", job->req.name);
 	else
@@ -841,13 +833,13 @@ int worker_restart(void *arg, int report_fd)
 		worker_send_error(report_fd, &err, r, "restart failed");
 		return r;
 	}
-	t[2] = worker_now_us();
+	t[2] = mono_us();
 	/* Its tasks run: a ckptd that dies from here on must find it running. */
 	r = intent_phase(job->dir_fd, &job->intent, INTENT_HANDED_OFF);
 	if (r < 0)
 		log_errno(r, "container %s: recording the restart's hand-off: %m", job->req.name);
 	log_info("restart %s: worker us: intent %" PRIu64 " engine %" PRIu64 " hand-off record %" PRIu64, job->req.name,
-		 t[1] - t[0], t[2] - t[1], worker_now_us() - t[2]);
+		 t[1] - t[0], t[2] - t[1], mono_us() - t[2]);
 	fault_crash_worker("restore-done");
 	/* The loop fills the rest of the container info; we only know the task. */
 	ci.name = (char *)job->req.name;

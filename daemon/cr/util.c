@@ -12,10 +12,7 @@
 
 uint64_t cr_now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+	return mono_us();
 }
 
 void cr_tune_stream(int fd)
