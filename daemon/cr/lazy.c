@@ -327,7 +327,9 @@ static void filler_close_fds(const int *keep, size_t nkeep, const struct stat *i
 static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *l, int report_fd, const struct stat *img)
 {
 	struct lazy_space *sp = calloc(l->nprocs + 1, sizeof(*sp));
-	int *keep = calloc(l->nprocs + 1, sizeof(*keep));
+	int *keep = calloc(l->nprocs + 2, sizeof(*keep));
+	/* the container's init: killed should the fill fail with ckptd gone */
+	int ct_pidfd = (int)syscall(SYS_pidfd_open, ctx->req->init_pid, 0);
 	size_t n = 0, nk = 0;
 	sigset_t none;
 	int r;
@@ -340,6 +342,10 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 	if (!sp || !keep)
 		_exit(1);
 	keep[nk++] = report_fd;
+	if (ct_pidfd >= 0)
+		keep[nk++] = ct_pidfd;
+	else
+		log_warn("lazy restart: the container's init %d: pidfd_open: %m", (int)ctx->req->init_pid);
 	for (size_t i = 0; i < l->nprocs; i++) {
 		struct lazy_proc *lp = &l->procs[i];
 
@@ -350,8 +356,7 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 		lp->v = NULL;
 	}
 	filler_close_fds(keep, nk, img);
-	(void)ctx;
-	r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, report_fd);
+	r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, report_fd, ct_pidfd);
 	_exit(r < 0 ? 1 : 0);
 }
 

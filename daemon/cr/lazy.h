@@ -67,6 +67,8 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok);
 
 /* lazy_fill.c, in the filler: serve sp[0..n) (taken) until every piece is
  * in or every space is gone; ext_pages[k]: the page count of extent k of
- * lz. Reports on report_fd. Returns 0 or -errno. */
+ * lz. Reports on report_fd. A failure with ckptd gone kills the container
+ * through ct_pidfd (its init's pidfd, or -1) before returning. Returns 0
+ * or -errno. */
 int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
-		  int report_fd);
+		  int report_fd, int ct_pidfd);

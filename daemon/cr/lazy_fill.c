@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ struct filler {
 	struct lazy_space *sp;
 	size_t n, cap;
 	int report_fd;
+	int ct_pidfd;                 /* the container's init, or -1 */
 	uint8_t *buf;
 	ssize_t buf_ext;              /* the extent buf holds, or -1 */
 	size_t cursor;                /* the next extent of the background fill */
@@ -99,6 +102,37 @@ static int fail(struct filler *f, int r, const char *fmt, ...)
 	log_error("lazy restart: %s", rep.why);
 	report(f, &rep, -1);
 	return r;
+}
+
+/* True when nobody holds the other end of the report socket: ckptd
+ * stopped (a filler outlives it, docs/design.md) and no report of ours
+ * will be read. */
+static bool ckptd_gone(int report_fd)
+{
+	struct pollfd p = { .fd = report_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* The fill failed with ckptd gone: ckptd can't kill the container nor
+ * hold the userfaultfds for it, and this filler's exit closes their last
+ * fds, after which every page not yet in reads as zeroes. So the filler
+ * kills the container itself (its init: the whole pid namespace goes with
+ * it) and exits only once the init is gone, when no task can return to
+ * user space any more. */
+static void kill_orphaned(int report_fd, int ct_pidfd)
+{
+	struct pollfd p = { .fd = ct_pidfd, .events = POLLIN };
+
+	if (ct_pidfd < 0 || !ckptd_gone(report_fd))
+		return;
+	log_error("lazy restart: the fill failed and ckptd is gone: killing the container");
+	if (syscall(SYS_pidfd_send_signal, ct_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
+		log_error("lazy restart: killing the container: %m");
+		return;
+	}
+	while (poll(&p, 1, -1) < 0 && errno == EINTR)
+		;
 }
 
 /* The first piece of extent k in s (v is sorted by extent). */
@@ -564,10 +598,10 @@ static bool all_in(const struct filler *f)
 }
 
 int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
-		  int report_fd)
+		  int report_fd, int ct_pidfd)
 {
 	struct filler f = { .lz = lz, .ext_pages = ext_pages, .next = next, .sp = sp, .n = n, .cap = n,
-			    .report_fd = report_fd, .buf_ext = -1 };
+			    .report_fd = report_fd, .ct_pidfd = ct_pidfd, .buf_ext = -1 };
 	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
 	uint64_t t0 = now_us();
 	/* tests: the background fill paced, one extent per 300 ms, so that
@@ -579,8 +613,11 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	for (size_t k = 0; k < next; k++)
 		most = MAX(most, ext_pages[k]);
 	f.buf = malloc((size_t)most * PG);
-	if (!f.buf)
-		return fail(&f, -ENOMEM, "out of memory for an extent of %u pages", most);
+	if (!f.buf) {
+		r = fail(&f, -ENOMEM, "out of memory for an extent of %u pages", most);
+		kill_orphaned(report_fd, ct_pidfd);
+		return r;
+	}
 	prefetch_start(&f, most);
 	while (r >= 0) {
 		if (f.cursor >= f.next) {
@@ -603,8 +640,10 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	prefetch_stop(&f);
 	free(f.buf);
 	free(f.retry);
-	if (r < 0)
+	if (r < 0) {
+		kill_orphaned(report_fd, ct_pidfd);
 		return r;
+	}
 	rep.bytes = f.bytes;
 	rep.us = now_us() - t0;
 	log_info("lazy restart: %llu bytes filled in %.1f ms", (unsigned long long)rep.bytes, rep.us / 1000.0);
