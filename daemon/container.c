@@ -821,6 +821,7 @@ int container_load_all(struct server *srv)
 	while ((de = readdir(d)))
 		if (container_name_valid(de->d_name) && de->d_type == DT_DIR)
 			container_load(srv, de->d_name);
+	lazyfill_adopt_all(srv);
 	trash_sweep(fd, d);
 	return 0;
 }

@@ -14,11 +14,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 struct lazy_fill {
-	int report_fd;
+	int report_fd;                /* -1 once adopted from an earlier ckptd */
 	int pidfd;
+	int status_fd;                /* adopted: the filler's status memfd (lazy.h) */
 	int *uffds;
 	size_t nuffds;
 	struct event *ev;
@@ -57,6 +61,7 @@ void lazyfill_stop(struct container *c)
 		return;
 	filler_stop(c, f);
 	safe_close(f->pidfd);
+	safe_close(f->status_fd);
 	for (size_t i = 0; i < f->nuffds; i++)
 		safe_close(f->uffds[i]);
 	free(f->uffds);
@@ -149,6 +154,7 @@ void lazyfill_take(struct container *c, int *fds, size_t n)
 		f = c->fill = calloc(1, sizeof(*f));
 		if (!f)
 			goto bad;
+		f->status_fd = -1;
 		f->report_fd = fds[i++];
 		f->pidfd = fds[i++];
 		f->ev = event_new(c->srv->base, f->report_fd, EV_READ | EV_PERSIST, on_report, c);
@@ -174,4 +180,162 @@ close_rest:
 bool lazyfill_running(const struct container *c)
 {
 	return c->fill != NULL;
+}
+
+/* ---- a fill that an earlier ckptd left going ---- */
+
+static int proc_comm(pid_t pid, char *buf, size_t len)
+{
+	char path[32];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
+static bool read_status(int fd, struct lazy_status *st)
+{
+	return pread(fd, st, sizeof(*st), 0) == (ssize_t)sizeof(*st) &&
+	       !memcmp(st->magic, LAZY_STATUS_MAGIC, sizeof(st->magic));
+}
+
+/* An adopted filler exited: its status says whether every page is in. */
+static void on_adopted_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct container *c = arg;
+	struct lazy_status st;
+
+	(void)fd;
+	(void)what;
+	if (!read_status(c->fill->status_fd, &st) || st.state != LAZY_STATUS_DONE) {
+		fill_failed(c, "its filler, left by an earlier ckptd, died before every page was in");
+		return;
+	}
+	log_info("container %s: lazy restart: every page is in (%llu bytes in %.1f ms)", c->name,
+		 (unsigned long long)st.bytes, st.us / 1000.0);
+	events_publish(c->srv, "fill-done", c, "%llu bytes in %.1f ms", (unsigned long long)st.bytes, st.us / 1000.0);
+	lazyfill_stop(c);
+}
+
+static struct container *filled_container(struct server *srv, pid_t init_pid)
+{
+	for (struct container *c = srv->containers; c; c = c->next)
+		if (c->state == CONTAINER_RUNNING && c->init_pid == init_pid && init_pid > 0)
+			return c;
+	return NULL;
+}
+
+/* Dups of the filler's status memfd and userfaultfds, through its pidfd. */
+static int take_filler_fds(pid_t pid, int pidfd, struct lazy_fill *f)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	char path[32], target[128];
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		bool uffd, status;
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = 0;
+		uffd = !strcmp(target, "anon_inode:[userfaultfd]");
+		status = !strncmp(target, "/memfd:" LAZY_STATUS_NAME " ", strlen("/memfd:" LAZY_STATUS_NAME " "));
+		if (!uffd && !status)
+			continue;
+		fd = (int)syscall(SYS_pidfd_getfd, pidfd, atoi(e->d_name), 0);
+		if (fd < 0)
+			return -errno;
+		if (uffd) {
+			if (keep_uffd(f, fd) < 0)
+				return -ENOMEM;
+		} else if (f->status_fd >= 0) {
+			close(fd);
+			return -EEXIST;
+		} else {
+			f->status_fd = fd;
+		}
+	}
+	return f->status_fd < 0 ? -ENOENT : 0;
+}
+
+/* One filler: the running container it fills, if any, holds its
+ * userfaultfds from now on and hears of its exit, as if it had started
+ * the fill. A filler of no running container is left alone: once its
+ * container is gone it has nothing to serve and exits. */
+static void adopt(struct server *srv, pid_t pid)
+{
+	struct lazy_fill *f = calloc(1, sizeof(*f));
+	struct container *c = NULL;
+	struct lazy_status st;
+	char comm[32] = "";
+	int r;
+
+	if (!f)
+		return;
+	f->report_fd = f->status_fd = -1;
+	f->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* the pid might have been reused since the scan: look again through the pidfd's pid */
+	if (f->pidfd < 0 || proc_comm(pid, comm, sizeof(comm)) < 0 || strcmp(comm, "ckptd-filler"))
+		goto drop;
+	r = take_filler_fds(pid, f->pidfd, f);
+	if (r < 0 || !read_status(f->status_fd, &st) || st.state != LAZY_STATUS_FILLING)
+		goto drop;
+	c = filled_container(srv, st.init_pid);
+	if (!c || c->fill)
+		goto drop;
+	f->ev = event_new(srv->base, f->pidfd, EV_READ, on_adopted_exit, c);
+	if (!f->ev || event_add(f->ev, NULL) < 0) {
+		c->fill = f;
+		fill_failed(c, "watching the filler an earlier ckptd left: out of memory");
+		return;
+	}
+	c->fill = f;
+	log_info("container %s: its lazily restored memory is still being filled by filler %d: watching it", c->name,
+		 (int)pid);
+	return;
+drop:
+	if (f->ev)
+		event_free(f->ev);
+	safe_close(f->pidfd);
+	safe_close(f->status_fd);
+	for (size_t i = 0; i < f->nuffds; i++)
+		safe_close(f->uffds[i]);
+	free(f->uffds);
+	free(f);
+}
+
+int lazyfill_adopt_all(struct server *srv)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d))) {
+		char comm[32];
+		pid_t pid = (pid_t)atoi(e->d_name);
+
+		if (pid > 0 && proc_comm(pid, comm, sizeof(comm)) == 0 && !strcmp(comm, "ckptd-filler"))
+			adopt(srv, pid);
+	}
+	return 0;
 }

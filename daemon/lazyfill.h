@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct container;
+struct server;
 
 /* fds[n] (taken) from the restart's worker: the first ones are the report
  * socket and the pidfd, then userfaultfds. */
@@ -17,3 +18,9 @@ void lazyfill_take(struct container *c, int *fds, size_t n);
 bool lazyfill_running(const struct container *c);
 /* Kill the filler and let go of everything (the container goes). */
 void lazyfill_stop(struct container *c);
+/* At start, after the containers are loaded: a filler that an earlier
+ * ckptd left going is found (by its status memfd, daemon/cr/lazy.h) and
+ * watched as if this ckptd had started it: a dup of each of its
+ * userfaultfds kept, the container busy until it ends, killed if it dies
+ * before every page is in. */
+int lazyfill_adopt_all(struct server *srv);

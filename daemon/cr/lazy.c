@@ -324,12 +324,29 @@ static void filler_close_fds(const int *keep, size_t nkeep, const struct stat *i
 		closedir(d);
 }
 
+/* The filler's status memfd (lazy.h), FILLING from the start. */
+static int status_new(pid_t init_pid)
+{
+	struct lazy_status st = { .magic = LAZY_STATUS_MAGIC, .init_pid = init_pid, .state = LAZY_STATUS_FILLING };
+	int fd = memfd_create(LAZY_STATUS_NAME, MFD_CLOEXEC);
+
+	if (fd >= 0 && pwrite(fd, &st, sizeof(st), 0) != (ssize_t)sizeof(st)) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0)
+		log_warn("lazy restart: the filler's status: %m; a ckptd started during the fill will not find it");
+	return fd;
+}
+
 static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *l, int report_fd, const struct stat *img)
 {
 	struct lazy_space *sp = calloc(l->nprocs + 1, sizeof(*sp));
-	int *keep = calloc(l->nprocs + 2, sizeof(*keep));
+	int *keep = calloc(l->nprocs + 3, sizeof(*keep));
 	/* the container's init: killed should the fill fail with ckptd gone */
-	int ct_pidfd = (int)syscall(SYS_pidfd_open, ctx->req->init_pid, 0);
+	struct lazy_fill_fds fds = { .report = report_fd,
+				     .ct = (int)syscall(SYS_pidfd_open, ctx->req->init_pid, 0),
+				     .status = status_new(ctx->req->init_pid) };
 	size_t n = 0, nk = 0;
 	sigset_t none;
 	int r;
@@ -342,10 +359,12 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 	if (!sp || !keep)
 		_exit(1);
 	keep[nk++] = report_fd;
-	if (ct_pidfd >= 0)
-		keep[nk++] = ct_pidfd;
+	if (fds.ct >= 0)
+		keep[nk++] = fds.ct;
 	else
 		log_warn("lazy restart: the container's init %d: pidfd_open: %m", (int)ctx->req->init_pid);
+	if (fds.status >= 0)
+		keep[nk++] = fds.status;
 	for (size_t i = 0; i < l->nprocs; i++) {
 		struct lazy_proc *lp = &l->procs[i];
 
@@ -356,7 +375,7 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 		lp->v = NULL;
 	}
 	filler_close_fds(keep, nk, img);
-	r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, report_fd, ct_pidfd);
+	r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, &fds);
 	_exit(r < 0 ? 1 : 0);
 }
 

@@ -49,6 +49,32 @@ struct lazy_report {
 	char why[200];                /* FAILED */
 };
 
+/* The filler's own fds besides its userfaultfds. */
+struct lazy_fill_fds {
+	int report; /* to ckptd (SOCK_SEQPACKET) */
+	int ct;     /* a pidfd of the container's init, or -1 */
+	int status; /* a memfd holding a struct lazy_status, or -1 */
+};
+
+/* The filler's state, in a memfd named LAZY_STATUS_NAME that it holds,
+ * so that a ckptd started while a fill goes on can find the filler, the
+ * container it fills (by its init's pid) and, once it has exited,
+ * whether every page went in (daemon/lazyfill.c). */
+#define LAZY_STATUS_NAME "ckptd-fill"
+#define LAZY_STATUS_MAGIC "CKPTFILL"
+enum lazy_status_state {
+	LAZY_STATUS_FILLING = 1,
+	LAZY_STATUS_DONE = 2,
+	LAZY_STATUS_FAILED = 3,
+};
+struct lazy_status {
+	char magic[8];
+	int32_t init_pid;             /* host pid of the container's init */
+	uint32_t state;
+	uint64_t bytes;               /* DONE: page bytes copied in */
+	uint64_t us;                  /* DONE: from the filler's start */
+};
+
 /* restart.c: the reader goes lazy before its first page record. */
 int lazy_restore_begin(struct restore_ctx *ctx);
 /* This PAGEMAP's pages are to be left in the file. */
@@ -67,8 +93,8 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok);
 
 /* lazy_fill.c, in the filler: serve sp[0..n) (taken) until every piece is
  * in or every space is gone; ext_pages[k]: the page count of extent k of
- * lz. Reports on report_fd. A failure with ckptd gone kills the container
- * through ct_pidfd (its init's pidfd, or -1) before returning. Returns 0
- * or -errno. */
+ * lz. Reports on fds->report and keeps fds->status up to date. A failure
+ * with ckptd gone kills the container through fds->ct before returning.
+ * Returns 0 or -errno. */
 int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
-		  int report_fd, int ct_pidfd);
+		  const struct lazy_fill_fds *fds);

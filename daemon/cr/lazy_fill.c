@@ -43,7 +43,7 @@ struct filler {
 	struct lazy_space *sp;
 	size_t n, cap;
 	int report_fd;
-	int ct_pidfd;                 /* the container's init, or -1 */
+	const struct lazy_fill_fds *fds;
 	uint8_t *buf;
 	ssize_t buf_ext;              /* the extent buf holds, or -1 */
 	size_t cursor;                /* the next extent of the background fill */
@@ -120,14 +120,14 @@ static bool ckptd_gone(int report_fd)
  * kills the container itself (its init: the whole pid namespace goes with
  * it) and exits only once the init is gone, when no task can return to
  * user space any more. */
-static void kill_orphaned(int report_fd, int ct_pidfd)
+static void kill_orphaned(const struct lazy_fill_fds *fds)
 {
-	struct pollfd p = { .fd = ct_pidfd, .events = POLLIN };
+	struct pollfd p = { .fd = fds->ct, .events = POLLIN };
 
-	if (ct_pidfd < 0 || !ckptd_gone(report_fd))
+	if (fds->ct < 0 || !ckptd_gone(fds->report))
 		return;
 	log_error("lazy restart: the fill failed and ckptd is gone: killing the container");
-	if (syscall(SYS_pidfd_send_signal, ct_pidfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
+	if (syscall(SYS_pidfd_send_signal, fds->ct, SIGKILL, NULL, 0) < 0 && errno != ESRCH) {
 		log_error("lazy restart: killing the container: %m");
 		return;
 	}
@@ -597,11 +597,35 @@ static bool all_in(const struct filler *f)
 	return f->nretry == 0;
 }
 
+/* The status a ckptd started later reads (lazy.h): DONE only once every
+ * page is in, so a filler that dies before can't pass for one that ended. */
+static void set_status(const struct lazy_fill_fds *fds, uint32_t state, const struct lazy_report *rep)
+{
+	struct lazy_status st;
+
+	if (fds->status < 0 || pread(fds->status, &st, sizeof(st), 0) != (ssize_t)sizeof(st))
+		return;
+	st.state = state;
+	if (rep) {
+		st.bytes = rep->bytes;
+		st.us = rep->us;
+	}
+	if (pwrite(fds->status, &st, sizeof(st), 0) != (ssize_t)sizeof(st))
+		log_warn("lazy restart: writing the filler's status: %m");
+}
+
+/* The fill failed: said, and the container killed if nobody else can. */
+static void failed(const struct lazy_fill_fds *fds)
+{
+	set_status(fds, LAZY_STATUS_FAILED, NULL);
+	kill_orphaned(fds);
+}
+
 int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
-		  int report_fd, int ct_pidfd)
+		  const struct lazy_fill_fds *fds)
 {
 	struct filler f = { .lz = lz, .ext_pages = ext_pages, .next = next, .sp = sp, .n = n, .cap = n,
-			    .report_fd = report_fd, .ct_pidfd = ct_pidfd, .buf_ext = -1 };
+			    .report_fd = fds->report, .fds = fds, .buf_ext = -1 };
 	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
 	uint64_t t0 = now_us();
 	/* tests: the background fill paced, one extent per 300 ms, so that
@@ -615,7 +639,7 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	f.buf = malloc((size_t)most * PG);
 	if (!f.buf) {
 		r = fail(&f, -ENOMEM, "out of memory for an extent of %u pages", most);
-		kill_orphaned(report_fd, ct_pidfd);
+		failed(fds);
 		return r;
 	}
 	prefetch_start(&f, most);
@@ -641,11 +665,12 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	free(f.buf);
 	free(f.retry);
 	if (r < 0) {
-		kill_orphaned(report_fd, ct_pidfd);
+		failed(fds);
 		return r;
 	}
 	rep.bytes = f.bytes;
 	rep.us = now_us() - t0;
+	set_status(fds, LAZY_STATUS_DONE, &rep);
 	log_info("lazy restart: %llu bytes filled in %.1f ms", (unsigned long long)rep.bytes, rep.us / 1000.0);
 	return report(&f, &rep, -1);
 }
