@@ -53,6 +53,18 @@ static void filler_stop(struct container *c, struct lazy_fill *f)
 	f->report_fd = -1;
 }
 
+/* Let go of its fds: closing the last fd of a userfaultfd unregisters
+ * what is left of it. */
+static void fill_free(struct lazy_fill *f)
+{
+	safe_close(f->pidfd);
+	safe_close(f->status_fd);
+	for (size_t i = 0; i < f->nuffds; i++)
+		safe_close(f->uffds[i]);
+	free(f->uffds);
+	free(f);
+}
+
 void lazyfill_stop(struct container *c)
 {
 	struct lazy_fill *f = c->fill;
@@ -60,12 +72,7 @@ void lazyfill_stop(struct container *c)
 	if (!f)
 		return;
 	filler_stop(c, f);
-	safe_close(f->pidfd);
-	safe_close(f->status_fd);
-	for (size_t i = 0; i < f->nuffds; i++)
-		safe_close(f->uffds[i]);
-	free(f->uffds);
-	free(f);
+	fill_free(f);
 	c->fill = NULL;
 }
 
@@ -313,14 +320,7 @@ static void adopt(struct server *srv, pid_t pid)
 		 (int)pid);
 	return;
 drop:
-	if (f->ev)
-		event_free(f->ev);
-	safe_close(f->pidfd);
-	safe_close(f->status_fd);
-	for (size_t i = 0; i < f->nuffds; i++)
-		safe_close(f->uffds[i]);
-	free(f->uffds);
-	free(f);
+	fill_free(f);
 }
 
 int lazyfill_adopt_all(struct server *srv)
