@@ -168,11 +168,16 @@ static bool inherited_by_child(const struct lazy_proc *lp, const Ckpt__Img__Vma 
 }
 
 /* MADV_WIPEONFORK: a child's copy must be zeroes, not the parent's fill */
-static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
+bool lazy_vma_shape(const Ckpt__Img__Vma *v)
 {
 	return v->kind == CKPT__IMG__VMA_KIND__VMA_ANON && (v->flags & MAP_PRIVATE) && !v->droppable && !v->locked &&
-	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE && !inherited_by_child(lp, v) &&
+	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE &&
 	       !(v->has_madv && (v->madv & MADV_BIT_WIPEONFORK));
+}
+
+static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
+{
+	return lazy_vma_shape(v) && !inherited_by_child(lp, v);
 }
 
 static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)

@@ -49,6 +49,14 @@ struct lazy_report {
 	char why[200];                /* FAILED */
 };
 
+/* A mapping whose pages a lazy restart may leave to its filler, as far
+ * as the mapping alone tells (not: a child inherits it, it holds an rseq
+ * area, the process called mlockall). The writer puts the pages of the
+ * others first in each task's segment (mm_dump_pages), so that a restart
+ * from a stream has them all before the tasks must run. */
+struct Ckpt__Img__Vma;
+bool lazy_vma_shape(const struct Ckpt__Img__Vma *v);
+
 /* restart.c: the reader goes lazy before its first page record. */
 int lazy_restore_begin(struct restore_ctx *ctx);
 /* This PAGEMAP's pages are to be left in the file. */
