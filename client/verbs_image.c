@@ -285,8 +285,6 @@ static int restart_parse(struct ctl *c, int argc, char **argv, const char **ret_
 		return ctl_usage(c, "missing NAME");
 	if (rq->image_id && *ret_input)
 		return ctl_usage(c, "--image and -i exclude each other");
-	if (rq->lazy && *ret_input && streq(*ret_input, "-"))
-		return ctl_usage(c, "--lazy needs a seekable image: the store's or -i FILE");
 	if ((rq->privileged || rq->n_cap_add) && !*ret_input)
 		return ctl_usage(c, "--privileged and --cap-add are for a restart under a new name, with -i");
 	return ctl_check_name(c, *ret_name);

@@ -778,6 +778,20 @@ void image_reader_free(struct image_reader *r)
 static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+int image_reader_before_fork(struct image_reader *r)
+{
+	return macpipe_wait(&r->mp);
+}
+
+void image_reader_after_fork(struct image_reader *r)
+{
+	macpipe_after_fork(&r->mp);
+	pthread_mutex_init(&r->hold_lock, NULL);
+	pthread_cond_init(&r->hold_cond, NULL);
+	r->io.deadline_ms = 0;
+	image_io_interrupted = NULL;
+}
+
 static int image_fail(struct image_reader *r, int err, const char *fmt, ...)
 {
 	va_list ap;

@@ -243,6 +243,11 @@ void image_reader_init(struct image_reader *r, int fd);
 struct image_buf *image_reader_hold(struct image_reader *r, const void *payload);
 void image_reader_release(struct image_reader *r, struct image_buf *b);
 void image_reader_free(struct image_reader *r);
+/* A reader handed to a child process that reads on (fork): before the
+ * fork, no MAC in flight (0, or the failure of one); in the child, its
+ * own locks and MAC thread, and no deadline (the parent's request had it). */
+int image_reader_before_fork(struct image_reader *r);
+void image_reader_after_fork(struct image_reader *r);
 /* Refuse the image unless keys[] made its MACs: an IMG_MAC record and the
  * TAIL must verify under one of them (copied; call before the first read).
  * A reader not told so checks no MAC: for tools that only look at an image,

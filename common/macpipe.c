@@ -134,6 +134,11 @@ int macpipe_feed_ref(struct macpipe *p, const void *a, size_t alen, const void *
 	return macpipe_hand(p, a, alen, b, blen, true);
 }
 
+void macpipe_after_fork(struct macpipe *p)
+{
+	p->started = p->busy = p->stop = false;
+}
+
 void macpipe_free(struct macpipe *p)
 {
 	if (p->started) {

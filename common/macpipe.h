@@ -42,5 +42,8 @@ int macpipe_feed(struct macpipe *p, const void *a, size_t alen, const void *b, s
 int macpipe_feed_ref(struct macpipe *p, const void *a, size_t alen, const void *b, size_t blen);
 /* Wait until everything fed is MACed; 0 or the first failure. */
 int macpipe_wait(struct macpipe *p);
+/* In a child forked after macpipe_wait: the thread stayed behind, the
+ * next feed starts one of the child's own. */
+void macpipe_after_fork(struct macpipe *p);
 /* Wait, end the thread, free the buffer. */
 void macpipe_free(struct macpipe *p);

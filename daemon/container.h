@@ -113,6 +113,7 @@ struct container {
 	int pending_err;             /* the spool failed: -errno */
 	bool pending_allow_changed;  /* its --allow-changed-files */
 	bool pending_trust;          /* restart it with --trust-image */
+	bool pending_lazy;           /* ... with --lazy */
 };
 
 bool container_name_valid(const char *name);

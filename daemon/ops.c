@@ -1551,7 +1551,8 @@ static void ops_run_pending(struct container *c)
 		conn_reply_error(cn, E(ERR_BAD_STATE), "container %s: the checkpoint feeding this restart failed; the container is still running", c->name);
 		return;
 	}
-	ops_restart_start(cn, c, false, true, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL, false);
+	ops_restart_start(cn, c, false, true, fd, NULL, 0, c->pending_allow_changed, c->pending_trust, NULL,
+			  c->pending_lazy);
 }
 
 static void ops_spool_done(void *ud, Ckpt__Rpc__Response *final, int wait_status)
@@ -1619,17 +1620,10 @@ static int ops_restart_userns(struct conn *cn, struct container *c, uint32_t bas
 	return container_userns_assign(cn->srv, c, &c->contain, why, len);
 }
 
-/* --lazy reads pages by their offset while the program runs, each
- * verified under the image's key: a seekable image with its MAC. */
-static bool ops_restart_lazy_ok(struct conn *cn, const Ckpt__Rpc__RestartRequest *r, int image_fd)
+/* --lazy reads pages while the program runs, each verified under the
+ * image's key (from a file by offset, from a stream in order). */
+static bool ops_restart_lazy_ok(struct conn *cn, const Ckpt__Rpc__RestartRequest *r)
 {
-	struct stat st;
-
-	if (fstat(image_fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		conn_reply_error(cn, E(ERR_UNSUPPORTED), "restart %s: --lazy needs a seekable image: the store's or -i FILE",
-				 r->name);
-		return false;
-	}
 	if (r->trust_image) {
 		conn_reply_error(cn, E(ERR_UNSUPPORTED), "restart %s: --lazy needs an image verified under a key, not "
 				 "--trust-image: its pages are read, verified, while it runs", r->name);
@@ -1696,7 +1690,10 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 					 "it can't be told of its phases)", r->name);
 			return;
 		}
+		if (r->lazy && !ops_restart_lazy_ok(cn, r))
+			return;
 		c->pending_allow_changed = r->allow_changed_files;
+		c->pending_lazy = r->lazy;   /* from the spool file, a seekable image */
 		ops_restart_defer(cn, c, fds[0], r->trust_image);   /* most likely fed by that very checkpoint */
 		return;
 	}
@@ -1744,7 +1741,7 @@ void ops_restart(struct conn *cn, const Ckpt__Rpc__Request *req, int *fds, size_
 			container_destroy(c);
 		return;
 	}
-	if (r->lazy && !ops_restart_lazy_ok(cn, r, image_fd)) {
+	if (r->lazy && !ops_restart_lazy_ok(cn, r)) {
 		if (created)
 			container_destroy(c);
 		return;

@@ -383,6 +383,7 @@ static int write_header(struct ckpt_job *j)
 	uname(&u);
 	h.format_version = IMAGE_FORMAT_VERSION;
 	h.arch = (char *)arch_name;
+	h.has_pages_lazy_last = h.pages_lazy_last = true;   /* mm_dump_pages */
 	h.page_size = PAGE_SZ;
 	h.kernel_release = u.release;
 	h.hostname = u.nodename;

@@ -38,6 +38,10 @@ struct dump_proc {
 	bool undo_shared;             /* its threads share a SEM_UNDO list, read last (sem_undo.h) */
 	bool undo_moved;              /* ... its threads left it to have it read ... */
 	bool undo_back;               /* ... and its main thread alone took it back */
+	struct dump_rseq {            /* its threads' rseq areas, as registered */
+		uint64_t ptr, len;
+	} *rseq;
+	size_t nrseq;
 };
 
 /* What to read for one segment of pages, once the metadata is out

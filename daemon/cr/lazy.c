@@ -55,6 +55,13 @@ struct lazy_restore {
 	pid_t filler;
 	int filler_pidfd;
 	int report_fd;                /* ckptd's end of the filler's reports */
+	/* from a stream (lazy.h struct lazy_stream) */
+	bool stream;
+	bool last_seg;                /* the last segment is being read */
+	Ckpt__Img__Pagemap *stop_pm;  /* where the reader stopped */
+	size_t stop_proc;             /* ... in whose pages */
+	uint64_t *bases, *ends;       /* per placeholder piece */
+	size_t nbases, bases_cap;
 };
 
 static void close_fd(int *fd)
@@ -71,6 +78,7 @@ int lazy_restore_begin(struct restore_ctx *ctx)
 {
 	const struct restart_plan *pl = ctx->plan;
 	struct lazy_restore *l;
+	bool lazy_last = false;
 	int r;
 
 	if (!ctx->req->lazy)
@@ -83,6 +91,7 @@ int lazy_restore_begin(struct restore_ctx *ctx)
 						    pl->recs[0].len);
 		bool incr = h && h->parent_id;
 
+		lazy_last = h && h->has_pages_lazy_last && h->pages_lazy_last;
 		if (h)
 			protobuf_c_message_free_unpacked(&h->base, NULL);
 		if (incr)
@@ -95,9 +104,16 @@ int lazy_restore_begin(struct restore_ctx *ctx)
 	l->filler = -1;
 	l->filler_pidfd = l->report_fd = -1;
 	r = image_reader_set_lazy(&ctx->rd, &l->lz);
-	if (r == -ESPIPE)
-		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "--lazy needs a seekable image: the store's "
-				   "or -i FILE");
+	/* a stream is read in order: the filler reads on where the reader
+	 * stops, which is worth it only if what must be in first comes first */
+	if (r == -ESPIPE && !lazy_last)
+		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "written before the pages a lazy restart "
+				   "leaves for later came last: restart it lazily from a file (-i FILE), or from the stream "
+				   "without --lazy");
+	if (r == -ESPIPE) {
+		l->stream = true;
+		return 0;
+	}
 	if (r == -EPERM)
 		return cr_fail_obj(ctx->err, CR_ERR_UNSUPPORTED, 0, "the image", "--lazy needs an image verified under a "
 				   "key (not --trust-image): its pages are read, verified, while it runs");
@@ -168,12 +184,19 @@ static bool inherited_by_child(const struct lazy_proc *lp, const Ckpt__Img__Vma 
 }
 
 /* MADV_WIPEONFORK: a child's copy must be zeroes, not the parent's fill */
-static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
+bool lazy_vma_shape(const Ckpt__Img__Vma *v)
 {
 	return v->kind == CKPT__IMG__VMA_KIND__VMA_ANON && (v->flags & MAP_PRIVATE) && !v->droppable && !v->locked &&
-	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE && !inherited_by_child(lp, v) &&
+	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE &&
 	       !(v->has_madv && (v->madv & MADV_BIT_WIPEONFORK));
 }
+
+static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
+{
+	return lazy_vma_shape(v) && !inherited_by_child(lp, v);
+}
+
+static bool holds_rseq(const struct rproc *p, uint64_t lo, uint64_t hi);
 
 static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
 {
@@ -187,7 +210,9 @@ static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_
 	if (!lp->ranges)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
 	for (size_t i = 0; i < mm->n_vmas; i++)
-		if (vma_lazy(lp, mm->vmas[i]))
+		/* from a stream, as the writer ordered them (mm_dump.c lazy_last) */
+		if (vma_lazy(lp, mm->vmas[i]) &&
+		    !(ctx->lazy->stream && holds_rseq(p, mm->vmas[i]->start, mm->vmas[i]->end)))
 			lp->ranges[lp->nranges++] = (struct lazy_range){ mm->vmas[i]->start, mm->vmas[i]->end };
 	return 0;
 }
@@ -222,7 +247,7 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 		return false;
 	/* a scan that failed partway leaves mappings lazy that a child
 	 * inherits: no further page is lazy, and the restart fails at start */
-	if (l->err)
+	if (l->err || (l->stream && (!l->last_seg || l->stop_pm)))
 		return false;
 	if (!l->scanned && (l->err = scan_children(ctx, l)) < 0)
 		return false;
@@ -231,6 +256,28 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 		return false;
 	hi = pm->vaddr + pm->nr_pages * PAGE_SZ;
 	return range_of(lp, pm->vaddr, hi) && !holds_rseq(p, pm->vaddr, hi);
+}
+
+void lazy_restore_last_segment(struct restore_ctx *ctx)
+{
+	if (ctx->lazy)
+		ctx->lazy->last_seg = true;
+}
+
+int lazy_restore_stop(struct restore_ctx *ctx, Ckpt__Img__Pagemap *pm)
+{
+	struct lazy_restore *l = ctx->lazy;
+
+	if (!l || !l->stream)
+		return 0;
+	l->stop_pm = pm;
+	l->stop_proc = (size_t)(ctx->cur - ctx->procs);
+	return 1;
+}
+
+bool lazy_restore_stopped(const struct restore_ctx *ctx)
+{
+	return ctx->lazy && ctx->lazy->stop_pm;
 }
 
 int lazy_restore_add(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, size_t stored_len)
@@ -288,7 +335,8 @@ static int register_proc(struct restore_ctx *ctx, struct rproc *p, struct lazy_p
 	for (size_t i = 0; i < lp->nranges; i++) {
 		struct uffdio_register reg = { .range = { lp->ranges[i].lo, lp->ranges[i].hi - lp->ranges[i].lo },
 					       .mode = UFFDIO_REGISTER_MODE_MISSING };
-		bool used = false;
+		/* from a stream, which of them has pages is not known yet */
+		bool used = ctx->lazy->stream;
 
 		for (size_t k = 0; k < lp->n && !used; k++)
 			used = lp->v[k].vaddr >= lp->ranges[i].lo && lp->v[k].vaddr < lp->ranges[i].hi;
@@ -375,8 +423,40 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 		lp->v = NULL;
 	}
 	filler_close_fds(keep, nk, img);
-	r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, &fds);
+	if (l->stream) {
+		struct lazy_stream st = { .rd = &ctx->rd, .pm = TAKE_PTR(l->stop_pm), .bases = l->bases, .ends = l->ends,
+					  .nbases = l->nbases, .pid = ctx->procs[l->stop_proc].tt->pid };
+
+		image_reader_after_fork(&ctx->rd);
+		r = lazy_fill_stream(&st, sp, n, &fds);
+	} else {
+		r = lazy_fill_run(l->lz, l->ext_pages, l->next, sp, n, &fds);
+	}
 	_exit(r < 0 ? 1 : 0);
+}
+
+/* From a stream: a placeholder piece per lazy range of the process where
+ * the reader stopped (split where a piece's page count would overflow). */
+static int stream_placeholders(struct restore_ctx *ctx, struct lazy_restore *l)
+{
+	struct lazy_proc *lp = &l->procs[l->stop_proc];
+
+	for (size_t i = 0; i < lp->nranges; i++)
+		for (uint64_t a = lp->ranges[i].lo, np; a + PAGE_SZ <= lp->ranges[i].hi;) {
+			np = MIN((lp->ranges[i].hi - a) / PAGE_SZ, (uint64_t)1 << 30);
+
+			if (GROW(lp->v, lp->cap, lp->n, 16) < 0 || GROW(l->bases, l->bases_cap, l->nbases, 16) < 0)
+				return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+			lp->v[lp->n++] = (struct lazy_piece){ .vaddr = a, .npages = (uint32_t)np, .ext = (uint32_t)l->nbases };
+			l->bases[l->nbases++] = a;
+			a += np * PAGE_SZ;
+		}
+	l->ends = calloc(l->nbases + 1, sizeof(*l->ends));
+	if (!l->ends)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+	for (size_t k = 0; k < lp->n; k++)
+		l->ends[k] = lp->v[k].vaddr + (uint64_t)lp->v[k].npages * PAGE_SZ;
+	return 0;
 }
 
 int lazy_restore_start(struct restore_ctx *ctx)
@@ -390,8 +470,15 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	if (l && l->err < 0)
 		return l->err;
 
-	if (!l || !l->next)
+	if (l && l->stream && l->stop_pm) {
+		if ((r = stream_placeholders(ctx, l)) < 0)
+			return r;
+		/* no more may be read here: the filler's from now on */
+		if ((r = image_reader_before_fork(&ctx->rd)) < 0)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: %s", ctx->rd.error);
+	} else if (!l || !l->next) {
 		return 0;
+	}
 	for (size_t i = 0; i < l->nprocs; i++) {
 		if (!l->procs[i].n)
 			continue;
@@ -424,8 +511,12 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	l->filler_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (l->filler_pidfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the filler's pidfd");
-	log_info("lazy restart: filler %d serves %zu extents (%llu MiB)", (int)pid, l->next,
-		 (unsigned long long)(l->bytes >> 20));
+	if (l->stream)
+		log_info("lazy restart: filler %d reads the rest of the stream from %#llx of task %d", (int)pid,
+			 (unsigned long long)l->stop_pm->vaddr, ctx->procs[l->stop_proc].tt->pid);
+	else
+		log_info("lazy restart: filler %d serves %zu extents (%llu MiB)", (int)pid, l->next,
+			 (unsigned long long)(l->bytes >> 20));
 	return 0;
 }
 
@@ -477,6 +568,10 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok)
 	}
 	free(l->procs);
 	free(l->ext_pages);
+	free(l->bases);
+	free(l->ends);
+	if (l->stop_pm)
+		protobuf_c_message_free_unpacked(&l->stop_pm->base, NULL);
 	if (l->lz)
 		image_lazy_free(l->lz);
 	free(l);

@@ -75,8 +75,43 @@ struct lazy_status {
 	uint64_t us;                  /* DONE: from the filler's start */
 };
 
+/* A mapping whose pages a lazy restart may leave to its filler, as far
+ * as the mapping alone tells (not: a child inherits it, it holds an rseq
+ * area, the process called mlockall). The writer puts the pages of the
+ * others first in each task's segment (mm_dump_pages), so that a restart
+ * from a stream has them all before the tasks must run. */
+struct Ckpt__Img__Vma;
+bool lazy_vma_shape(const struct Ckpt__Img__Vma *v);
+
+/* A restart from a stream (a pipe, a socket) can't read a page twice nor
+ * seek: the reader reads every segment but the last one's lazy pages
+ * itself (those it meets before are copied in as any), stops at the first
+ * lazy PAGEMAP of the last task segment, and once the tasks are released
+ * the filler reads the rest of the stream in order, copying each extent
+ * in as it arrives, verified, into every space that still has its
+ * addresses (placeholder pieces: ext indexes bases[], the original
+ * address of the piece's page 0, so moves and removals follow them), and
+ * checks the tail. */
+struct image_reader;
+struct lazy_stream {
+	struct image_reader *rd;      /* after the PAGEMAP in pm */
+	struct Ckpt__Img__Pagemap *pm;  /* the first lazy one: its PAGES come next */
+	const uint64_t *bases;        /* per placeholder piece: its original address */
+	const uint64_t *ends;         /* ... and the end of its mapping's lazy range */
+	size_t nbases;
+	pid_t pid;                    /* the task (in the container), for messages */
+};
+
 /* restart.c: the reader goes lazy before its first page record. */
 int lazy_restore_begin(struct restore_ctx *ctx);
+/* From a stream: the segment read next is the last one (lazy pages may be
+ * left to the filler only there). */
+void lazy_restore_last_segment(struct restore_ctx *ctx);
+/* From a stream, pm is lazy: the reader stops here, the filler reads on
+ * from it (pm taken). 1: stopped; <0: failed. */
+int lazy_restore_stop(struct restore_ctx *ctx, struct Ckpt__Img__Pagemap *pm);
+/* The reader stopped: the rest of the stream is the filler's. */
+bool lazy_restore_stopped(const struct restore_ctx *ctx);
 /* This PAGEMAP's pages are to be left in the file. */
 bool lazy_restore_wants(struct restore_ctx *ctx, const struct Ckpt__Img__Pagemap *pm);
 /* Its PAGES record was left in the file: remember where. */
@@ -98,3 +133,7 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok);
  * Returns 0 or -errno. */
 int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
 		  const struct lazy_fill_fds *fds);
+/* The same from a stream: sp[0..n) hold placeholder pieces (see
+ * lazy_stream); every extent is copied in as the stream brings it, a fault
+ * on a page not yet read waits for it, and the tail ends the fill. */
+int lazy_fill_stream(struct lazy_stream *st, struct lazy_space *sp, size_t n, const struct lazy_fill_fds *fds);

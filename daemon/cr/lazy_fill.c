@@ -9,6 +9,7 @@
  * with a zero page, which is what the program would have read. */
 #include "lazy.h"
 #include "image_lazy.h"
+#include "image.pb-c.h"
 #include "cr_limits.h"
 #include "fault.h"
 #include "uapi_uffd.h"
@@ -60,6 +61,11 @@ struct filler {
 	uint8_t *pf_buf;
 	ssize_t pf_want, pf_cur, pf_have;   /* asked for, being read, in pf_buf; -1: none */
 	int pf_r;                     /* image_lazy_read's answer for pf_have */
+	/* from a stream (lazy_fill_stream) */
+	struct lazy_stream *st;
+	uint64_t hw;                  /* original addresses below it are in, or never come */
+	uint64_t next_min;            /* the next PAGEMAP starts at or above it */
+	bool eof;                     /* the tail is read and verified */
 };
 
 static uint64_t now_us(void)
@@ -489,6 +495,14 @@ static int on_fault(struct filler *f, size_t i, uint64_t addr)
 	if (s->gone)
 		return 0;
 	p = piece_at(s, wake.start);
+	if (p && f->st) {
+		/* a placeholder: its page comes later in the stream, or never */
+		uint64_t orig = f->st->bases[p->ext] + (uint64_t)p->first * PG + (wake.start - p->vaddr);
+
+		if (!f->eof && orig >= f->hw)
+			return -EAGAIN;
+		p = NULL;
+	}
 	if (p) {
 		r = fill_ext(f, p->ext);
 		if (r < 0)
@@ -672,5 +686,217 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	rep.us = now_us() - t0;
 	set_status(fds, LAZY_STATUS_DONE, &rep);
 	log_info("lazy restart: %llu bytes filled in %.1f ms", (unsigned long long)rep.bytes, rep.us / 1000.0);
+	return report(&f, &rep, -1);
+}
+
+/* ---- from a stream ---- */
+
+/* Extent [x, x + n pages) of the original addresses, its pages at data,
+ * into every space where a placeholder still stands for a part of it.
+ * A copy that meets a changing mm reads its events, then goes again (what
+ * went in already gives EEXIST). */
+static int stream_copy(struct filler *f, uint64_t x, uint32_t n, uint8_t *data)
+{
+	uint64_t xe = x + (uint64_t)n * PG;
+	int r;
+
+	f->buf = data;
+	for (;;) {
+		r = 0;
+		for (size_t i = 0; i < f->n && r >= 0; i++) {
+			struct lazy_space *s = &f->sp[i];
+
+			for (size_t j = 0; !s->gone && j < s->n && r >= 0; j++) {
+				const struct lazy_piece *q = &s->v[j];
+				uint64_t olo = f->st->bases[q->ext] + (uint64_t)q->first * PG;
+				uint64_t a = MAX(olo, x), b = MIN(olo + (uint64_t)q->npages * PG, xe);
+				struct lazy_piece t;
+
+				if (q->dead || a >= b)
+					continue;
+				t = (struct lazy_piece){ .vaddr = q->vaddr + (a - olo), .npages = (uint32_t)((b - a) / PG),
+							 .first = (uint32_t)((a - x) / PG) };
+				r = copy_piece(f, s, &t);
+				if (r == -ESRCH) {
+					space_gone(s);
+					r = 0;
+				}
+			}
+		}
+		if (r != -EAGAIN)
+			break;
+		r = serve(f, 10);
+		if (r < 0)
+			break;
+	}
+	f->buf = NULL;
+	return r < 0 ? r : 0;
+}
+
+/* A PAGEMAP after the reader stopped: pages of the task's lazy mappings,
+ * in address order (mm_dump.c writes them so). Anything else would have
+ * had to be in before the task ran: refused, the container killed. */
+static int stream_check(struct filler *f, const Ckpt__Img__Pagemap *pm)
+{
+	const struct lazy_stream *st = f->st;
+	uint64_t end = pm->vaddr + pm->nr_pages * PG;
+
+	if (pm->vaddr % PG || !pm->nr_pages || pm->nr_pages > IMAGE_MAX_PAGES / PG || end < pm->vaddr)
+		return fail(f, -EBADMSG, "image: task %d: a bad pagemap at %#llx (%llu pages) among its lazy pages",
+			    st->pid, (unsigned long long)pm->vaddr, (unsigned long long)pm->nr_pages);
+	if (pm->vaddr < f->next_min)
+		return fail(f, -EBADMSG, "image: task %d: pages at %#llx come after those up to %#llx: out of order",
+			    st->pid, (unsigned long long)pm->vaddr, (unsigned long long)f->next_min);
+	for (size_t k = 0; k < st->nbases; k++)
+		if (pm->vaddr >= st->bases[k] && end <= st->ends[k]) {
+			f->next_min = end;
+			return 0;
+		}
+	return fail(f, -EBADMSG, "image: task %d: pages at %#llx (%llu) after its lazily restored ones are not of its "
+		    "lazily restored memory, and it runs already: the image was not written for a lazy restart from a "
+		    "stream", st->pid, (unsigned long long)pm->vaddr, (unsigned long long)pm->nr_pages);
+}
+
+/* What one PAGES record brought: held until the MAC after it verified it. */
+struct stream_pages {
+	Ckpt__Img__Pagemap *pm;
+	uint8_t *data;
+	struct image_buf *held;       /* data is the reader's, kept */
+	uint8_t *own;                 /* ... or a copy (a decompressed record) */
+	size_t own_cap;
+};
+
+static int stream_hold(struct filler *f, struct stream_pages *sp, const void *p, size_t len)
+{
+	struct image_reader *rd = f->st->rd;
+
+	if (len != sp->pm->nr_pages * PG)
+		return fail(f, -EBADMSG, "image: task %d: pages at %#llx: %zu bytes for %llu pages", f->st->pid,
+			    (unsigned long long)sp->pm->vaddr, len, (unsigned long long)sp->pm->nr_pages);
+	sp->held = image_reader_hold(rd, p);
+	if (sp->held) {
+		sp->data = (uint8_t *)p;
+		return 0;
+	}
+	if (sp->own_cap < len) {
+		free(sp->own);
+		sp->own_cap = 0;
+		if (!(sp->own = malloc(len)))
+			return fail(f, -ENOMEM, "out of memory for %zu bytes of pages", len);
+		sp->own_cap = len;
+	}
+	memcpy(sp->own, p, len);
+	sp->data = sp->own;
+	return 0;
+}
+
+static void stream_drop(struct filler *f, struct stream_pages *sp)
+{
+	if (sp->held)
+		image_reader_release(f->st->rd, sp->held);
+	sp->held = NULL;
+	sp->data = NULL;
+	if (sp->pm)
+		protobuf_c_message_free_unpacked(&sp->pm->base, NULL);
+	sp->pm = NULL;
+}
+
+/* The next record of the stream. */
+static int stream_step(struct filler *f, struct stream_pages *sp)
+{
+	struct image_reader *rd = f->st->rd;
+	const void *p;
+	uint32_t type = 0;
+	size_t len;
+	int r = image_read_record(rd, &type, &p, &len);
+
+	if (r < 0)
+		return fail(f, r, "image: %s", rd->error);
+	f->eof = r == 0;
+	if (sp->data) {
+		/* the MAC that ends its page-MAC segment, or the tail: verified */
+		if (!f->eof && type != IMG_MAC)
+			return fail(f, -EPROTO, "image: task %d: pages at %#llx not ended by their own MAC: made "
+				    "before per-record page MACs", f->st->pid, (unsigned long long)sp->pm->vaddr);
+		r = stream_copy(f, sp->pm->vaddr, (uint32_t)sp->pm->nr_pages, sp->data);
+		f->hw = sp->pm->vaddr + sp->pm->nr_pages * PG;
+		stream_drop(f, sp);
+		return r;
+	}
+	if (f->eof)
+		return sp->pm ? fail(f, -EBADMSG, "image: a pagemap without its pages at the end") : 0;
+	switch (type) {
+	case IMG_MAC:
+		return 0;
+	case IMG_PAGEMAP:
+		if (sp->pm)
+			return fail(f, -EBADMSG, "image: pagemap and pages records out of pairs");
+		sp->pm = image_unpack(rd, &ckpt__img__pagemap__descriptor, p, len);
+		if (!sp->pm)
+			return fail(f, -EBADMSG, "image: pagemap: %s", rd->error);
+		return stream_check(f, sp->pm);
+	case IMG_PAGES:
+		if (!sp->pm)
+			return fail(f, -EBADMSG, "image: pagemap and pages records out of pairs");
+		return stream_hold(f, sp, p, len);
+	default:
+		return fail(f, -EBADMSG, "image: a %s record after the lazily restored pages of task %d",
+			    image_rec_type_name(type), f->st->pid);
+	}
+}
+
+/* Until a uffd or the stream has something (or timeout ms). */
+static int stream_wait(struct filler *f, int timeout, bool *ret_stream)
+{
+	struct pollfd *pfd = calloc(f->n + 1, sizeof(*pfd));
+	int n;
+
+	if (!pfd)
+		return fail(f, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < f->n; i++)
+		pfd[i] = (struct pollfd){ .fd = f->sp[i].gone ? -1 : f->sp[i].uffd, .events = POLLIN };
+	pfd[f->n] = (struct pollfd){ .fd = f->eof ? -1 : f->st->rd->io.fd, .events = POLLIN };
+	n = poll(pfd, f->n + 1, timeout);
+	*ret_stream = n > 0 && (pfd[f->n].revents & (POLLIN | POLLHUP | POLLERR));
+	free(pfd);
+	return n < 0 && errno != EINTR ? fail(f, -errno, "poll: %m") : 0;
+}
+
+int lazy_fill_stream(struct lazy_stream *st, struct lazy_space *sp, size_t n, const struct lazy_fill_fds *fds)
+{
+	struct filler f = { .st = st, .sp = sp, .n = n, .cap = n, .report_fd = fds->report, .fds = fds, .buf_ext = -1 };
+	struct stream_pages pg = { .pm = TAKE_PTR(st->pm) };
+	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
+	uint64_t t0 = now_us();
+	/* tests: one record per 300 ms, so that the program's checks run first */
+	int pace = fault_at("lazy-fill-slow") ? 300 : 0;
+	int r;
+
+	/* MAC records too: a page payload is copied in only once the one
+	 * after it verified it */
+	st->rd->pass_mac = true;
+	r = pg.pm ? stream_check(&f, pg.pm) : 0;
+	while (r >= 0 && !(f.eof && !f.nretry)) {
+		bool readable = false;
+
+		/* faults and events first; at the end, the faults that waited */
+		r = stream_wait(&f, f.eof ? 10 : pace ? pace : -1, &readable);
+		if (r >= 0)
+			r = serve(&f, 0);
+		if (r >= 0 && !f.eof && (readable || pace))
+			r = stream_step(&f, &pg);
+	}
+	stream_drop(&f, &pg);
+	free(pg.own);
+	free(f.retry);
+	if (r < 0) {
+		failed(fds);
+		return r;
+	}
+	rep.bytes = f.bytes;
+	rep.us = now_us() - t0;
+	set_status(fds, LAZY_STATUS_DONE, &rep);
+	log_info("lazy restart: %llu bytes filled from the stream in %.1f ms", (unsigned long long)rep.bytes,
+		 rep.us / 1000.0);
 	return report(&f, &rep, -1);
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Saving an address space: which VMAs, what kind, which pages. */
 #include "dump.h"
+#include "lazy.h"
 #include "incr.h"
 #include "ipc.h"
 #include "fault.h"
@@ -661,6 +662,29 @@ int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	return r < 0 ? r : dump_task_pages_later(ctx, p);
 }
 
+/* Whether a lazy restart may leave v's pages to its filler: lazy.c's
+ * rule, with what only the whole tree tells (a child that inherits v, a
+ * thread's rseq area in it). */
+static bool lazy_last(const struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v)
+{
+	if (!lazy_vma_shape(v))
+		return false;
+	for (size_t i = 0; i < p->nrseq; i++)
+		if (p->rseq[i].ptr < v->end && p->rseq[i].ptr + p->rseq[i].len > v->start)
+			return false;
+	for (size_t c = 0; c < ctx->nprocs; c++) {
+		const struct dump_proc *ch = &ctx->procs[c];
+
+		if (ch->parent < 0 || &ctx->procs[ch->parent] != p || ch->zombie)
+			continue;
+		for (size_t k = 0; k < ch->nvma_ents; k++)
+			if (ch->vma_ptrs[k]->has_inherit && ch->vma_ptrs[k]->inherit && ch->vma_ptrs[k]->start >= v->start &&
+			    ch->vma_ptrs[k]->start < v->end)
+				return false;
+	}
+	return true;
+}
+
 int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	_cleanup_close_ int pm_fd = -1, ppm_fd = -1, mem_fd = -1;
@@ -679,10 +703,15 @@ int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
 	}
 	if (r >= 0 && p->parent >= 0 && !snapshot_active(ctx))
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
-	for (i = 0; i < p->nvma_ents && r >= 0; i++)
-		r = dump_vma_pages(ctx, p, pm_fd, mem_fd,
-				   p->parent >= 0 && v[i]->has_inherit && v[i]->inherit ? &ctx->procs[p->parent] : NULL,
-				   ppm_fd, v[i]);
+	/* what a lazy restart must fill before the tasks run first, then
+	 * what it can leave to its filler: from a stream, the tasks then
+	 * wait for the first part only (the header's pages_lazy_last) */
+	for (int pass = 0; pass < 2; pass++)
+		for (i = 0; i < p->nvma_ents && r >= 0; i++)
+			if (lazy_last(ctx, p, v[i]) == (pass == 1))
+				r = dump_vma_pages(ctx, p, pm_fd, mem_fd,
+						   p->parent >= 0 && v[i]->has_inherit && v[i]->inherit ?
+						   &ctx->procs[p->parent] : NULL, ppm_fd, v[i]);
 	return r < 0 ? r : 0;
 }
 

@@ -329,9 +329,17 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		return on_parent_ref(ctx, p, len);
 	case IMG_PAGEMAP:
 		*pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
-		if (*pm && lazy_restore_wants(ctx, *pm))
+		if (!*pm)
+			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap: %s", ctx->rd.error);
+		if (!lazy_restore_wants(ctx, *pm))
+			return 0;
+		/* from a stream the reader stops here: the rest is the filler's */
+		r = lazy_restore_stop(ctx, *pm);
+		if (r > 0)
+			*pm = NULL;
+		else
 			image_reader_skip_next(&ctx->rd);   /* its pages stay in the file */
-		return *pm ? 0 : cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap: %s", ctx->rd.error);
+		return r;
 	case IMG_PAGES:
 		r = p ? on_pages(ctx, *pm, p, len) : lazy_restore_add(ctx, *pm, len);
 		protobuf_c_message_free_unpacked(&(*pm)->base, NULL);
@@ -449,7 +457,9 @@ static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const st
 			break;
 		}
 		r = on_record(ctx, type, p, len, &pm);
-		if (r < 0)
+		if (r > 0)
+			r = 0;   /* the reader stopped (lazy_restore_stop) */
+		if (r < 0 || lazy_restore_stopped(ctx))
 			break;
 	}
 	if (pm) {
@@ -469,6 +479,11 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	struct seg_cursor sc = { 0 };
 	Ckpt__Img__Pagemap *pm = NULL;
 	int r = files_defer_scan(ctx, pl);
+	size_t last_seg = pl->nrecs;
+
+	for (size_t i = 0; i < pl->nrecs; i++)
+		if (pl->recs[i].type == IMG_SEGMENT)
+			last_seg = i;
 
 	ctx->plan = pl;
 	if (r >= 0)
@@ -476,12 +491,15 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &pl->recs[i];
 
+		if (rec->type == IMG_SEGMENT && i == last_seg)
+			lazy_restore_last_segment(ctx);
 		if (rec->type == IMG_SEGMENT)
 			r = read_segment(ctx, &sc, rec);
 		else if (rec->type != IMG_META_END)
 			r = on_record(ctx, rec->type, rec->payload, rec->len, &pm);
 	}
-	if (r >= 0 && (sc.next || !sc.tail)) {
+	/* stopped at the lazy pages: the filler reads the rest, and the tail */
+	if (r >= 0 && !lazy_restore_stopped(ctx) && (sc.next || !sc.tail)) {
 		const void *p;
 		uint32_t type;
 		size_t len;

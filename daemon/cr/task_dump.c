@@ -271,6 +271,18 @@ static int dump_thread_status(struct dump_ctx *ctx, const struct dump_proc *p, s
 	return r;
 }
 
+/* The page job orders a process's pages by it (mm_dump_pages). */
+static int note_rseq(struct dump_ctx *ctx, struct dump_proc *p, const Ckpt__Img__Rseq *rs)
+{
+	struct dump_rseq *v = realloc(p->rseq, (p->nrseq + 1) * sizeof(*v));
+
+	if (!v)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: rseq areas", p->pid);
+	p->rseq = v;
+	p->rseq[p->nrseq++] = (struct dump_rseq){ rs->ptr, rs->len };
+	return 0;
+}
+
 static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, uint64_t addr, struct thread_state *s)
 {
 	int r;
@@ -279,6 +291,8 @@ static int thread_collect(struct dump_ctx *ctx, struct dump_proc *p, size_t k, u
 	ckpt__img__rseq__init(&s->rseq);
 	s->th.tid = p->nstids[k];
 	r = dump_regs(ctx, &p->rt[k], s);
+	if (r >= 0 && s->th.rseq)
+		r = note_rseq(ctx, p, &s->rseq);
 	if (r >= 0 && (r = sleep_dump(ctx, p->tids[k], s->regs, s->th.sigmask, &s->th.timeout_left_ns)) > 0)
 		s->th.has_timeout_left_ns = true;
 	if (r >= 0)

@@ -499,6 +499,7 @@ void tree_free(struct dump_ctx *ctx)
 		for (size_t k = 0; k < p->nvma_ents; k++)
 			free(p->vma_ents[k].anon_name);
 		free(p->vma_ents);
+		free(p->rseq);
 		free(p->vma_ptrs);
 		for (size_t k = 0; p->fds && k < p->nfds; k++) {
 			free(p->fds[k].posix_locks);   /* one block with the locks */
