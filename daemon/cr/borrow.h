@@ -67,13 +67,24 @@ int borrow_flush(void);
 int borrow_run_begin(const struct rtask *t);
 int borrow_run_end(const struct rtask *t);
 
+/* Every task the checkpoint seized, borrowed or not (borrow_unsafe_begin
+ * ties them all). */
+int borrow_seized(pid_t tid);
+
 /* A step recovery could not undo (a SysV undo list taken out and not yet
- * back, a TCP socket in repair mode): between these two every borrowed
- * task carries PTRACE_O_EXITKILL, so a worker that dies in it takes the
- * tasks with it and the container is reported damaged, never running on
- * with the step half done. They nest. 0 or -errno. */
+ * back, a TCP socket in repair mode): between these two every seized
+ * task, borrowed or not, carries PTRACE_O_EXITKILL, and the worker's
+ * ledger counts the window (rtask_ledger.unsafe). A worker that dies in
+ * it takes every task with it, none runs on with the step half done, and
+ * ckptd reports the container damaged. They nest; they count even
+ * before borrow_begin and after borrow_end. 0 or -errno. */
 int borrow_unsafe_begin(void);
 int borrow_unsafe_end(void);
+/* A window is open, or an injected call runs: a task that changes its
+ * ptrace options now keeps PTRACE_O_EXITKILL. */
+bool borrow_tied(void);
+/* The ptrace options of a seized task given back (rtask_restore). */
+long borrow_given_back_opts(pid_t tid);
 /* tid's registers could not be put back: it must not outlive the worker
  * (PTRACE_O_EXITKILL), whatever the record says. */
 void borrow_lost(pid_t tid);

@@ -233,7 +233,9 @@ static int seize(struct ckpt_job *j)
 		struct dump_proc *p = &ctx->procs[i];
 
 		for (k = 0; k < p->ntids; k++) {
-			r = rtask_seize(p->tids[k], false);
+			r = borrow_seized(p->tids[k]);
+			if (r >= 0)
+				r = rtask_seize(p->tids[k], false);
 			if (r < 0)
 				return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: PTRACE_SEIZE", p->pid, p->tids[k]);
 			p->seized[k] = true;
