@@ -346,7 +346,8 @@ int borrow_scratch(pid_t tgid, uint64_t addr, uint64_t len)
 		B.scap = cap;
 	}
 	B.scratch[B.nscratch++] = (struct borrowed_scratch){ tgid, addr, len };
-	return borrow_flush();
+	B.dirty = true;   /* written before the injected mmap runs */
+	return 0;
 }
 
 void borrow_scratch_gone(pid_t tgid)
@@ -354,7 +355,7 @@ void borrow_scratch_gone(pid_t tgid)
 	for (size_t i = 0; i < B.nscratch; i++)
 		if (B.scratch[i].tgid == tgid) {
 			B.scratch[i] = B.scratch[--B.nscratch];
-			(void)borrow_flush();
+			B.dirty = true;
 			return;
 		}
 }
@@ -439,11 +440,17 @@ int borrow_run_begin(const struct rtask *t)
 	uint64_t t0;
 	int r;
 
+	/* The record says exactly what is borrowed before anything runs. Only
+	 * then: between two injections the tasks sit in their ptrace stops,
+	 * and a record one change behind puts back what they are anyway (a
+	 * task let go keeps the registers it is named with; a scratch area
+	 * named and not mapped, or unmapped and still named, is a hole that
+	 * recovery's munmap leaves as it is). Each write is synced: the
+	 * changes since the last injection go in one. */
+	if (B.active && B.dirty && (r = borrow_flush()) < 0)
+		return r;
 	if (!B.frozen)
 		return 0;
-	/* the record says exactly what is borrowed before anything runs */
-	if (B.dirty && (r = borrow_flush()) < 0)
-		return r;
 	r = set_exitkill(true);
 	if (r < 0)
 		return r;

@@ -3,6 +3,11 @@
  * is borrowed: a worker that dies holding it leaves a record from which
  * the next recovery (daemon/recover.c) puts every task back.
  *
+ * The checkpoint borrows one process at a time (its threads noted, the
+ * record written, their signals blocked), gives it back, and goes on to
+ * the next: the record, and what each thaw window does, stay the size of
+ * one process.
+ *
  * While anything is borrowed the container's cgroup stays frozen (cgroup2
  * counts ptrace-stopped tasks as frozen; the v1 freezer freezes them in
  * their stops): a task the kernel detaches from a dead worker then stays
@@ -54,11 +59,12 @@ void borrow_blocked(pid_t tid);
 void borrow_opts(pid_t tid, long opts);
 void borrow_drop(pid_t tid);
 /* A scratch area at [addr, addr + len) in tgid, recorded before the mmap
- * that makes it (at a fixed address, over a hole) and dropped after the
- * munmap. */
+ * that makes it (at a fixed address, over a hole: borrow_run_begin writes
+ * the record) and dropped after the munmap. */
 int borrow_scratch(pid_t tgid, uint64_t addr, uint64_t len);
 void borrow_scratch_gone(pid_t tgid);
-/* Write the record as it now is (removed when empty). */
+/* Write the record as it now is (removed when empty). Changes since the
+ * last write are written by borrow_run_begin at the latest. */
 int borrow_flush(void);
 
 /* An injected call or batch in t runs between these two: the record

@@ -62,6 +62,10 @@ static void test_round_trip(void **state)
 	borrow_blocked(me);
 	assert_int_equal(borrow_scratch(me, 0x100000000ull, 0x10000), 0);
 	assert_int_equal(borrow_scratch(me, 0x200000000ull, 0x10000), -EEXIST);
+	/* written before anything runs in a task: the injected mmap */
+	assert_int_equal(saved_len, 0);
+	assert_int_equal(borrow_run_begin(&b), 0);
+	assert_int_equal(borrow_run_end(&b), 0);
 	assert_true(saved_len > 0);
 
 	assert_int_equal(borrow_parse(saved, saved_len, &rc), 0);
@@ -82,6 +86,7 @@ static void test_round_trip(void **state)
 	/* put back: the record goes */
 	borrow_scratch_gone(me);
 	borrow_drop(me);
+	assert_int_equal(clears, 0);
 	assert_int_equal(borrow_flush(), 0);
 	assert_int_equal(clears, 1);
 	assert_int_equal(borrow_end(), 0);
