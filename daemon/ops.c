@@ -810,19 +810,26 @@ static void ops_incr_done(struct container *c, const Ckpt__Rpc__CheckpointRespon
 /* The worker died holding tasks' registers and signal masks, and they
  * could not be put back (recover.h): the kernel killed them with it
  * (PTRACE_O_EXITKILL, rtask.h), or recovery found them gone or changed
- * (why). What is left of the container goes too, and it is reported
- * damaged, never running. */
+ * (why). Or it died inside a step no recovery undoes (borrow.h,
+ * borrow_unsafe_begin): every task it had seized died with it (held < 0:
+ * the number of such steps open). What is left of the container goes
+ * too, and it is reported damaged, never running. */
 static void ops_checkpoint_damaged(struct container *c, int wait_status, int held, pid_t held_pid, const char *why)
 {
-	char how[48];
+	char how[48], what[200];
 
 	if (WIFSIGNALED(wait_status))
 		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(wait_status));
 	else
 		snprintf(how, sizeof(how), "exited with %d", WEXITSTATUS(wait_status));
-	op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker %s while it held the registers of %d task%s "
-		     "(host pid %d among them), which could not be put back (%s); the container is damaged and stopped",
-		     c->name, how, held, held == 1 ? "" : "s", (int)held_pid, why);
+	if (held < 0)
+		snprintf(what, sizeof(what), "in %d step%s no recovery undoes (a TCP connection in repair mode, or SysV "
+			 "semaphores raised to measure an undo list)", -held, held == -1 ? "" : "s");
+	else
+		snprintf(what, sizeof(what), "while it held the registers of %d task%s (host pid %d among them), which "
+			 "could not be put back", held, held == 1 ? "" : "s", (int)held_pid);
+	op_set_error(c, E(ERR_INTERNAL), "container %s: the checkpoint worker %s %s (%s); the container is damaged and stopped",
+		     c->name, how, what, why);
 	ops_log_done(c, "checkpoint", false, NULL, 0, 0);
 	if (c->op_image_id[0])
 		store_abort(c->dir_fd, c->op_image_id);
@@ -940,13 +947,19 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 	struct container *c = ud;
 	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
 	pid_t held_pid = 0;
-	int held = worker_borrowed(c->op_worker, &held_pid);
+	int held = worker_borrowed(c->op_worker, &held_pid), unsafe = worker_unsafe(c->op_worker);
 
 	c->op_worker = NULL;
 	/* a worker that answered put its tasks back itself */
 	if (final)
 		recover_forget(c->dir_fd);
 	ops_incr_done(c, ok ? final->checkpoint : NULL);
+	/* Before any recovery: its record, if any, can't undo such a step,
+	 * and the tasks it would put back died with the worker (borrow.h). */
+	if (!ok && !final && unsafe > 0) {
+		ops_checkpoint_damaged(c, wait_status, -unsafe, 0, "every task it had seized died with it");
+		return;
+	}
 	if (!ok && !final && recover_needed(c->dir_fd)) {
 		if (ops_checkpoint_recover(c, wait_status, held, held_pid))
 			return;

@@ -238,6 +238,11 @@ int worker_borrowed(const struct worker *w, pid_t *ret_pid)
 	return w->ledger->borrowed;
 }
 
+int worker_unsafe(const struct worker *w)
+{
+	return w && w->ledger ? __atomic_load_n(&w->ledger->unsafe, __ATOMIC_SEQ_CST) : 0;
+}
+
 static void worker_finish(struct worker *w, int status)
 {
 	struct server *srv = w->srv;

@@ -29,6 +29,14 @@ struct borrowed_scratch {
 	uint64_t addr, len;
 };
 
+/* A task the checkpoint seized. own: it holds what is ours with no record
+ * to put it back (prepared with nothing borrowed, or lost), so it carries
+ * PTRACE_O_EXITKILL of its own and keeps it when an unsafe window ends. */
+struct seized_task {
+	pid_t tid;
+	bool own;
+};
+
 static struct {
 	struct borrow_store store;
 	bool has_store;
@@ -45,6 +53,8 @@ static struct {
 	size_t nscratch, scap;
 	pid_t *held;                  /* bystanders (hold_bystanders) */
 	size_t nheld, hcap;
+	struct seized_task *seized;   /* borrow_seized */
+	size_t nseized, zcap;
 	/* what keeping it frozen cost: thaw windows, time in thaw and freeze */
 	unsigned windows, writes;
 	uint64_t thaw_us, freeze_us, write_us;
@@ -219,6 +229,39 @@ static struct borrowed_task *find_task(pid_t tid)
 	return NULL;
 }
 
+static struct seized_task *find_seized(pid_t tid)
+{
+	for (size_t i = 0; i < B.nseized; i++)
+		if (B.seized[i].tid == tid)
+			return &B.seized[i];
+	return NULL;
+}
+
+static void set_own(pid_t tid, bool own)
+{
+	struct seized_task *z = find_seized(tid);
+
+	if (z)
+		z->own = own;
+}
+
+int borrow_seized(pid_t tid)
+{
+	if (find_seized(tid))
+		return 0;
+	if (B.nseized == B.zcap) {
+		size_t cap = B.zcap ? 2 * B.zcap : 16;
+		void *n = realloc(B.seized, cap * sizeof(*B.seized));
+
+		if (!n)
+			return -ENOMEM;
+		B.seized = n;
+		B.zcap = cap;
+	}
+	B.seized[B.nseized++] = (struct seized_task){ .tid = tid };
+	return 0;
+}
+
 int borrow_note(const struct rtask *t, pid_t tgid)
 {
 	struct borrowed_task *bt;
@@ -258,6 +301,8 @@ void borrow_blocked(pid_t tid)
 {
 	struct borrowed_task *bt = find_task(tid);
 
+	if (!B.active)
+		set_own(tid, true);   /* rtask_block tied it: no record names it */
 	if (bt) {
 		bt->blocked = true;
 		B.dirty = true;
@@ -276,6 +321,7 @@ void borrow_drop(pid_t tid)
 {
 	struct borrowed_task *bt = find_task(tid);
 
+	set_own(tid, false);
 	if (bt) {
 		*bt = B.tasks[--B.ntasks];
 		B.dirty = true;
@@ -300,7 +346,8 @@ int borrow_scratch(pid_t tgid, uint64_t addr, uint64_t len)
 		B.scap = cap;
 	}
 	B.scratch[B.nscratch++] = (struct borrowed_scratch){ tgid, addr, len };
-	return borrow_flush();
+	B.dirty = true;   /* written before the injected mmap runs */
+	return 0;
 }
 
 void borrow_scratch_gone(pid_t tgid)
@@ -308,7 +355,7 @@ void borrow_scratch_gone(pid_t tgid)
 	for (size_t i = 0; i < B.nscratch; i++)
 		if (B.scratch[i].tgid == tgid) {
 			B.scratch[i] = B.scratch[--B.nscratch];
-			(void)borrow_flush();
+			B.dirty = true;
 			return;
 		}
 }
@@ -393,11 +440,17 @@ int borrow_run_begin(const struct rtask *t)
 	uint64_t t0;
 	int r;
 
+	/* The record says exactly what is borrowed before anything runs. Only
+	 * then: between two injections the tasks sit in their ptrace stops,
+	 * and a record one change behind puts back what they are anyway (a
+	 * task let go keeps the registers it is named with; a scratch area
+	 * named and not mapped, or unmapped and still named, is a hole that
+	 * recovery's munmap leaves as it is). Each write is synced: the
+	 * changes since the last injection go in one. */
+	if (B.active && B.dirty && (r = borrow_flush()) < 0)
+		return r;
 	if (!B.frozen)
 		return 0;
-	/* the record says exactly what is borrowed before anything runs */
-	if (B.dirty && (r = borrow_flush()) < 0)
-		return r;
 	r = set_exitkill(true);
 	if (r < 0)
 		return r;
@@ -429,22 +482,63 @@ int borrow_run_end(const struct rtask *t)
 	return B.unsafe ? 0 : set_exitkill(false);
 }
 
+/* The seized tasks nothing is borrowed from (not yet, or given back
+ * already), tied to the worker or let go. One gone (killed at the end)
+ * has nothing left to tie. */
+static int tie_seized(bool on)
+{
+	long o = PTRACE_O_TRACESYSGOOD | (on ? PTRACE_O_EXITKILL : 0);
+
+	for (size_t i = 0; i < B.nseized; i++) {
+		if (B.seized[i].own || find_task(B.seized[i].tid))
+			continue;
+		if (ptrace(PTRACE_SETOPTIONS, B.seized[i].tid, NULL, (void *)o) < 0 && errno != ESRCH)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Counted in the ledger before any task is tied, and uncounted after
+ * all are let go: ckptd never takes a window for closed while a task
+ * could still die with the worker for it. */
 int borrow_unsafe_begin(void)
 {
-	if (!B.active)
+	int r;
+
+	rtask_ledger_unsafe((int32_t)++B.unsafe);
+	if (B.unsafe > 1)
 		return 0;
-	if (B.unsafe++ || B.running)
-		return 0;
-	return set_exitkill(true);
+	r = tie_seized(true);
+	if (r >= 0 && B.active && !B.running)
+		r = set_exitkill(true);
+	return r;
 }
 
 int borrow_unsafe_end(void)
 {
-	if (!B.active || !B.unsafe)
+	int r = 0;
+
+	if (!B.unsafe)
 		return 0;
-	if (--B.unsafe || B.running)
-		return 0;
-	return set_exitkill(false);
+	if (B.unsafe == 1) {
+		r = tie_seized(false);
+		if (r >= 0 && B.active && !B.running)
+			r = set_exitkill(false);
+		if (r < 0)
+			return r;   /* still counted: the tasks may still be tied */
+	}
+	rtask_ledger_unsafe((int32_t)--B.unsafe);
+	return 0;
+}
+
+bool borrow_tied(void)
+{
+	return B.unsafe || B.running;
+}
+
+long borrow_given_back_opts(pid_t tid)
+{
+	return PTRACE_O_TRACESYSGOOD | (B.unsafe && find_seized(tid) ? PTRACE_O_EXITKILL : 0);
 }
 
 void borrow_lost(pid_t tid)
@@ -452,6 +546,7 @@ void borrow_lost(pid_t tid)
 	struct borrowed_task *bt = find_task(tid);
 	long o = (bt ? bt->opts : PTRACE_O_TRACESYSGOOD) | PTRACE_O_EXITKILL;
 
+	set_own(tid, true);
 	ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)o);
 }
 

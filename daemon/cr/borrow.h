@@ -3,6 +3,11 @@
  * is borrowed: a worker that dies holding it leaves a record from which
  * the next recovery (daemon/recover.c) puts every task back.
  *
+ * The checkpoint borrows one process at a time (its threads noted, the
+ * record written, their signals blocked), gives it back, and goes on to
+ * the next: the record, and what each thaw window does, stay the size of
+ * one process.
+ *
  * While anything is borrowed the container's cgroup stays frozen (cgroup2
  * counts ptrace-stopped tasks as frozen; the v1 freezer freezes them in
  * their stops): a task the kernel detaches from a dead worker then stays
@@ -54,11 +59,12 @@ void borrow_blocked(pid_t tid);
 void borrow_opts(pid_t tid, long opts);
 void borrow_drop(pid_t tid);
 /* A scratch area at [addr, addr + len) in tgid, recorded before the mmap
- * that makes it (at a fixed address, over a hole) and dropped after the
- * munmap. */
+ * that makes it (at a fixed address, over a hole: borrow_run_begin writes
+ * the record) and dropped after the munmap. */
 int borrow_scratch(pid_t tgid, uint64_t addr, uint64_t len);
 void borrow_scratch_gone(pid_t tgid);
-/* Write the record as it now is (removed when empty). */
+/* Write the record as it now is (removed when empty). Changes since the
+ * last write are written by borrow_run_begin at the latest. */
 int borrow_flush(void);
 
 /* An injected call or batch in t runs between these two: the record
@@ -67,13 +73,24 @@ int borrow_flush(void);
 int borrow_run_begin(const struct rtask *t);
 int borrow_run_end(const struct rtask *t);
 
+/* Every task the checkpoint seized, borrowed or not (borrow_unsafe_begin
+ * ties them all). */
+int borrow_seized(pid_t tid);
+
 /* A step recovery could not undo (a SysV undo list taken out and not yet
- * back, a TCP socket in repair mode): between these two every borrowed
- * task carries PTRACE_O_EXITKILL, so a worker that dies in it takes the
- * tasks with it and the container is reported damaged, never running on
- * with the step half done. They nest. 0 or -errno. */
+ * back, a TCP socket in repair mode): between these two every seized
+ * task, borrowed or not, carries PTRACE_O_EXITKILL, and the worker's
+ * ledger counts the window (rtask_ledger.unsafe). A worker that dies in
+ * it takes every task with it, none runs on with the step half done, and
+ * ckptd reports the container damaged. They nest; they count even
+ * before borrow_begin and after borrow_end. 0 or -errno. */
 int borrow_unsafe_begin(void);
 int borrow_unsafe_end(void);
+/* A window is open, or an injected call runs: a task that changes its
+ * ptrace options now keeps PTRACE_O_EXITKILL. */
+bool borrow_tied(void);
+/* The ptrace options of a seized task given back (rtask_restore). */
+long borrow_given_back_opts(pid_t tid);
 /* tid's registers could not be put back: it must not outlive the worker
  * (PTRACE_O_EXITKILL), whatever the record says. */
 void borrow_lost(pid_t tid);

@@ -233,7 +233,9 @@ static int seize(struct ckpt_job *j)
 		struct dump_proc *p = &ctx->procs[i];
 
 		for (k = 0; k < p->ntids; k++) {
-			r = rtask_seize(p->tids[k], false);
+			r = borrow_seized(p->tids[k]);
+			if (r >= 0)
+				r = rtask_seize(p->tids[k], false);
 			if (r < 0)
 				return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: PTRACE_SEIZE", p->pid, p->tids[k]);
 			p->seized[k] = true;
@@ -257,44 +259,52 @@ static int seize(struct ckpt_job *j)
 			p->rt[k].insn = p->rt[0].insn;   /* one mm: one syscall instruction for all */
 		}
 	}
-	r = borrow_tasks(j);
-	if (r >= 0)
-		fault_crash_worker("ckpt-borrowed");
-	return r;
+	return borrow_tasks(j);
 }
 
-/* Frozen again (every task sits in its ptrace stop), and what is about to
- * be borrowed recorded, in that order: a worker that dies in between
- * leaves frozen tasks that no record names, which a thaw resumes as they
- * were. Then their signals are blocked for the injections. */
+/* Frozen again: every task sits in its ptrace stop. Nothing is borrowed
+ * yet: a worker that dies now leaves frozen tasks that no record names,
+ * which a thaw resumes as they were. */
 static int borrow_tasks(struct ckpt_job *j)
 {
-	struct dump_ctx *ctx = &j->ctx;
-	size_t i, k;
 	int r;
 
 	if (borrow_begin(&j->cg)) {
 		r = borrow_freeze();
 		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "freezing cgroup %s", j->cg.dir);
-		for (i = 0; i < ctx->nprocs; i++)
-			for (k = 0; k < ctx->procs[i].ntids; k++)
-				if ((r = borrow_note(&ctx->procs[i].rt[k], ctx->procs[i].pid)) < 0)
-					return cr_fail(ctx->err, CR_ERR_INTERNAL, -r, "task %d: thread %d: its borrow record",
-						       ctx->procs[i].pid, ctx->procs[i].tids[k]);
-		r = borrow_flush();
-		if (r < 0)
-			return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the record of the tasks' registers");
+			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "freezing cgroup %s", j->cg.dir);
 	}
-	for (i = 0; i < ctx->nprocs; i++) {
-		struct dump_proc *p = &ctx->procs[i];
+	return 0;
+}
 
-		for (k = 0; k < p->ntids; k++) {
-			r = rtask_block(&p->rt[k]);
-			if (r < 0)
-				return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: blocking its signals", p->pid, p->tids[k]);
-		}
+/* One process borrowed at a time, just before its injections: what is
+ * about to be borrowed recorded, then its signals blocked. The record and
+ * the thaw windows' PTRACE_O_EXITKILL then cover its threads alone, not
+ * the whole container: the cost per process stays the same however many
+ * there are. A task not borrowed yet (or given back) is the container's
+ * as it was, and may run on whatever happens to the worker; but while a
+ * step no recovery undoes is under way (a connection in TCP repair mode,
+ * semaphores raised to measure an undo list) it is tied to the worker
+ * all the same (borrow_unsafe_begin), and ckptd, told by the worker's
+ * ledger, reports the container damaged. */
+static int borrow_proc(struct ckpt_job *j, struct dump_proc *p)
+{
+	size_t k;
+	int r;
+
+	for (k = 0; k < p->ntids; k++)
+		if ((r = borrow_note(&p->rt[k], p->pid)) < 0)
+			return cr_fail(j->ctx.err, CR_ERR_INTERNAL, -r, "task %d: thread %d: its borrow record", p->pid,
+				       p->tids[k]);
+	r = borrow_flush();
+	if (r < 0)
+		return cr_fail(j->ctx.err, CR_ERR_IO, -r, "task %d: writing the record of its threads' registers", p->pid);
+	for (k = 0; k < p->ntids; k++) {
+		r = rtask_block(&p->rt[k]);
+		if (r < 0)
+			return cr_fail(j->ctx.err, CR_ERR_KERNEL, -r, "task %d: thread %d: blocking its signals", p->pid, p->tids[k]);
 	}
+	fault_crash_worker("ckpt-borrowed");
 	return 0;
 }
 
@@ -500,15 +510,17 @@ static int dump_tasks(struct ckpt_job *j)
 		if (p->zombie || (j->refused && j->refused[i]))
 			continue;
 		cr_error_scope(j->ctx.err, p->nspid, p->pid);
-		r = task_dump(&j->ctx, p);
+		r = borrow_proc(j, p);
+		if (r >= 0)
+			r = task_dump(&j->ctx, p);
 		if (r >= 0)
 			snapshot_take_uffd(&j->ctx, p);
 		if (r >= 0)
 			incr_take_uffd(&j->ctx, p);
 		for (k = 0; k < p->ntids && r >= 0; k++)
 			r = rtask_restore(&p->rt[k]);   /* injections done: back to the seized state */
-		if (r >= 0 && (r = borrow_flush()) < 0)
-			r = cr_fail(j->ctx.err, CR_ERR_IO, -r, "task %d: updating the record of the tasks' registers", p->pid);
+		/* out of the record with the next process's first injection
+		 * (borrow_run_begin): still stopped, they are what it says */
 		if (r >= 0)
 			r = files_dump_fds(&j->ctx, p);
 		if (r >= 0)

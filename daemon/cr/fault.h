@@ -5,7 +5,8 @@
  * ckpt-pages, ckpt-tail, ckpt-commit, restore-spawned, restore-pages,
  * restore-handoff; the worker adds ckpt-borrowed (the tasks' registers
  * and signal masks borrowed), ckpt-injecting (and a scratch area mapped),
- * ckpt-batched (a batch of calls just run in it), ckpt-committed and
+ * ckpt-batched (a batch of calls just run in it), ckpt-repair (the
+ * first TCP connection put in repair mode), ckpt-committed and
  * restore-done (after
  * the point of no return), ckptd ckpt-saving, restore-saving and run-saving
  * (before it records the outcome). images rm of a parent (merge.c):

@@ -66,6 +66,12 @@ static void ledger_note(pid_t pid, int delta)
 		__atomic_store_n(&ledger->pid, pid, __ATOMIC_SEQ_CST);
 }
 
+void rtask_ledger_unsafe(int32_t n)
+{
+	if (ledger)
+		__atomic_store_n(&ledger->unsafe, n, __ATOMIC_SEQ_CST);
+}
+
 int rtask_save(struct rtask *t, pid_t pid)
 {
 	int r;
@@ -256,8 +262,9 @@ int rtask_restore(struct rtask *t)
 		return r;
 	if (ptrace(PTRACE_SETSIGMASK, t->pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		return -errno;
-	/* its own state again: our death no longer concerns it */
-	if (ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0)
+	/* its own state again: our death no longer concerns it, unless a
+	 * step no recovery undoes is under way (borrow_unsafe_begin) */
+	if (ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)borrow_given_back_opts(t->pid)) < 0)
 		return -errno;
 	t->prepared = false;
 	if (t->counted) {

@@ -13,6 +13,7 @@
 #include "sock.h"
 #include "borrow.h"
 #include "cr_limits.h"
+#include "fault.h"
 #include "log.h"
 #include "macro.h"
 #include <errno.h>
@@ -101,7 +102,10 @@ static int repair_on(struct sock_dump *sd)
 			borrow_unsafe_end();
 		return sock_fail(sd, r, "turning TCP repair mode on (needs CAP_NET_ADMIN in its network namespace)");
 	}
-	return keep_repaired(sd, reuse);
+	r = keep_repaired(sd, reuse);
+	if (r >= 0)
+		fault_crash_worker("ckpt-repair");
+	return r;
 }
 
 /* The bytes of one queue (TCP_SEND_QUEUE, TCP_RECV_QUEUE) and its

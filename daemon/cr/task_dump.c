@@ -621,7 +621,7 @@ static int suspend_seccomp(struct dump_ctx *ctx, struct dump_proc *p)
 			return r;
 		if (!st.seccomp)
 			continue;
-		r = seccomp_suspend(p->tids[k], !borrow_active());
+		r = seccomp_suspend(p->tids[k], !borrow_active() || borrow_tied());
 		if (r < 0)
 			return cr_fail(ctx->err, CR_ERR_KERNEL, -r, "task %d: thread %d: PTRACE_O_SUSPEND_SECCOMP", p->pid, p->nstids[k]);
 		borrow_opts(p->tids[k], PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP);

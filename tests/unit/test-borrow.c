@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "borrow.h"
+#include <sys/ptrace.h>
 
 static char saved[1 << 16];
 static size_t saved_len;
@@ -62,6 +63,10 @@ static void test_round_trip(void **state)
 	borrow_blocked(me);
 	assert_int_equal(borrow_scratch(me, 0x100000000ull, 0x10000), 0);
 	assert_int_equal(borrow_scratch(me, 0x200000000ull, 0x10000), -EEXIST);
+	/* written before anything runs in a task: the injected mmap */
+	assert_int_equal(saved_len, 0);
+	assert_int_equal(borrow_run_begin(&b), 0);
+	assert_int_equal(borrow_run_end(&b), 0);
 	assert_true(saved_len > 0);
 
 	assert_int_equal(borrow_parse(saved, saved_len, &rc), 0);
@@ -82,10 +87,45 @@ static void test_round_trip(void **state)
 	/* put back: the record goes */
 	borrow_scratch_gone(me);
 	borrow_drop(me);
+	assert_int_equal(clears, 0);
 	assert_int_equal(borrow_flush(), 0);
 	assert_int_equal(clears, 1);
 	assert_int_equal(borrow_end(), 0);
 	assert_false(borrow_active());
+}
+
+/* A step no recovery undoes is counted in the worker's ledger from its
+ * start to its end, nested, whether anything is borrowed or not; a
+ * seized task given back meanwhile stays tied to the worker. */
+static void test_unsafe_window(void **state)
+{
+	struct rtask_ledger ledger = { 0 };
+	pid_t me = getpid(), other = me + 1;
+
+	rtask_set_ledger(&ledger);
+	/* not traced by us: tying it finds nothing to tie (ESRCH) */
+	assert_int_equal(borrow_seized(me), 0);
+	assert_int_equal(borrow_seized(me), 0);
+	assert_false(borrow_tied());
+	assert_int_equal(borrow_given_back_opts(me), PTRACE_O_TRACESYSGOOD);
+	assert_int_equal(borrow_unsafe_begin(), 0);
+	assert_int_equal(ledger.unsafe, 1);
+	assert_true(borrow_tied());
+	assert_int_equal(borrow_given_back_opts(me), PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
+	assert_int_equal(borrow_given_back_opts(other), PTRACE_O_TRACESYSGOOD);   /* never seized */
+	assert_int_equal(borrow_unsafe_begin(), 0);
+	assert_int_equal(ledger.unsafe, 2);
+	assert_int_equal(borrow_unsafe_end(), 0);
+	assert_int_equal(ledger.unsafe, 1);
+	assert_int_equal(borrow_given_back_opts(me), PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
+	assert_int_equal(borrow_unsafe_end(), 0);
+	assert_int_equal(ledger.unsafe, 0);
+	assert_false(borrow_tied());
+	assert_int_equal(borrow_given_back_opts(me), PTRACE_O_TRACESYSGOOD);
+	/* an end with nothing open (a restart's connections) counts nothing */
+	assert_int_equal(borrow_unsafe_end(), 0);
+	assert_int_equal(ledger.unsafe, 0);
+	rtask_set_ledger(NULL);
 }
 
 static void expect_bad(const char *text)
@@ -149,6 +189,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_unsafe_window),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
