@@ -764,6 +764,8 @@ void image_reader_free(struct image_reader *r)
 {
 	image_lazy_release(r->lazy);
 	r->lazy = NULL;
+	free(r->win);
+	r->win = NULL;
 	image_io_close(&r->io);
 	image_mac_drop(r);
 	compress_free(&r->z);
@@ -822,6 +824,61 @@ static ssize_t image_read_full(const struct image_io *io, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* A lazy reader's read (image_lazy.h): from its window, refilled at pos;
+ * what is left of a payload larger than the window goes straight in. The
+ * file's own offset stays where lazy mode began. */
+static ssize_t image_read_window(struct image_reader *r, void *buf, size_t len)
+{
+	size_t done = 0, k;
+	ssize_t n;
+
+	while (done < len) {
+		if (r->win_off < r->win_len) {
+			k = MIN(len - done, r->win_len - r->win_off);
+			memcpy((char *)buf + done, r->win + r->win_off, k);
+			r->win_off += k;
+			r->pos += k;
+			done += k;
+			continue;
+		}
+		if (len - done >= IMAGE_WINDOW)
+			n = pread(r->io.fd, (char *)buf + done, len - done, (off_t)r->pos);
+		else
+			n = pread(r->io.fd, r->win, IMAGE_WINDOW, (off_t)r->pos);
+		if (n < 0 && errno == EINTR && image_io_eintr() == 0)
+			continue;
+		if (n < 0)
+			return errno == EINTR ? image_io_eintr() : -errno;
+		if (n == 0)
+			break;
+		if (len - done >= IMAGE_WINDOW) {
+			r->pos += (uint64_t)n;
+			done += (size_t)n;
+		} else {
+			r->win_off = 0;
+			r->win_len = (size_t)n;
+		}
+	}
+	return (ssize_t)done;
+}
+
+/* The next len bytes of the stream, as the reader's mode reads them. */
+static ssize_t image_read_in(struct image_reader *r, void *buf, size_t len)
+{
+	return r->win ? image_read_window(r, buf, len) : image_read_full(&r->io, buf, len);
+}
+
+/* Past len bytes a lazy reader leaves in the file. */
+static void image_skip_window(struct image_reader *r, uint64_t len)
+{
+	if (len < r->win_len - r->win_off) {
+		r->win_off += len;
+	} else {
+		r->win_off = r->win_len = 0;
+	}
+	r->pos += len;
+}
+
 static int image_reserve(struct image_reader *r, size_t len)
 {
 	struct image_buf *b = &r->bufs[r->cur];
@@ -857,7 +914,7 @@ static int image_read_hdr(struct image_reader *r, uint32_t *ret_type, uint64_t *
 	uint64_t len;
 	ssize_t n;
 
-	n = image_read_full(&r->io, &h, sizeof(h));
+	n = image_read_in(r, &h, sizeof(h));
 	if (n < 0)
 		return image_fail(r, (int)n, "reading a record header: %s", image_io_error((int)-n));
 	if (n == 0)
@@ -1101,8 +1158,7 @@ static int image_skip_payload(struct image_reader *r, uint32_t type, uint64_t le
 	if (ret < 0)
 		return image_fail(r, ret, "%s record %" PRIu64 ": keeping its place: %s", image_rec_type_name(type),
 				  r->records, strerror(-ret));
-	if (lseek(r->io.fd, (off_t)len, SEEK_CUR) < 0)
-		return image_fail(r, -errno, "skipping a %s record: %s", image_rec_type_name(type), strerror(errno));
+	image_skip_window(r, len);
 	/* its header goes to the HMAC as image_mac_feed gives it (checksum as
 	 * zero), its payload to no MAC here: image_lazy_read does that */
 	if (macpipe_wait(&r->mp) < 0)
@@ -1149,7 +1205,7 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 	ret = image_reserve(r, len);
 	if (ret < 0)
 		return image_fail(r, ret, "%s record of %" PRIu64 " bytes: out of memory", image_rec_type_name(type), len);
-	n = image_read_full(&r->io, r->buf, len);
+	n = image_read_in(r, r->buf, len);
 	if (n < 0)
 		return image_fail(r, (int)n, "reading a %s record: %s", image_rec_type_name(type), image_io_error((int)-n));
 	if ((uint64_t)n < len)

@@ -232,6 +232,11 @@ struct image_reader {
 	uint64_t page_recs;      /* page records met so far */
 	struct image_lazy *lazy; /* lazy mode (image_lazy.h): a hold on it */
 	bool skip_next;          /* ... leave the next page payload in the file */
+	/* ... which reads the file by offset (pread) through a window: the
+	 * records between two skipped payloads in one call, not two each */
+	uint64_t pos;            /* file offset of the next byte handed out */
+	char *win;               /* IMAGE_WINDOW bytes; win[win_off, win_len) */
+	size_t win_off, win_len; /* ... are the file's bytes from pos on */
 };
 
 void image_reader_init(struct image_reader *r, int fd);
