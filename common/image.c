@@ -664,6 +664,7 @@ static void image_mac_drop(struct image_reader *r)
 	mac_free(&r->gmac);
 	explicit_bzero(r->page_key, sizeof(r->page_key));
 	r->page_keyed = false;
+	r->gmac_due = false;
 	if (r->cand)
 		explicit_bzero(r->cand, r->ncand * sizeof(*r->cand));
 	free(r->cand);
@@ -976,6 +977,7 @@ static int image_page_mac_start(struct image_reader *r, const struct image_page_
 	int ret = mac_page_key(r->cand[0].key.key, pf->salt, r->page_key);
 
 	r->page_seg = 0;
+	r->gmac_due = false;
 	if (ret >= 0)
 		ret = page_mac_segment(&r->gmac, r->page_key, pf->iv, 0);
 	if (ret < 0)
@@ -984,6 +986,15 @@ static int image_page_mac_start(struct image_reader *r, const struct image_page_
 	memcpy(r->page_iv, pf->iv, sizeof(r->page_iv));
 	r->page_keyed = true;
 	return 0;
+}
+
+/* The page MAC of the reader's current segment, from when it is needed. */
+static int image_gmac_ready(struct image_reader *r)
+{
+	if (!r->gmac_due)
+		return 0;
+	r->gmac_due = false;
+	return page_mac_segment(&r->gmac, r->page_key, r->page_iv, r->page_seg);
 }
 
 /* The page payloads since the last MAC against the tag a verified MAC
@@ -1002,13 +1013,16 @@ static int image_page_mac_check(struct image_reader *r, const struct image_page_
 	kept = r->lazy ? image_lazy_end_segment(r->lazy, r->page_seg, r->page_key, r->page_iv, pf->tag) : 0;
 	if (kept < 0)
 		return image_fail(r, kept, "keeping a page MAC for later reads: %s", strerror(-kept));
-	if (!kept && mac_gmac_peek(&r->gmac, tag) < 0)
+	if (!kept && (image_gmac_ready(r) < 0 || mac_gmac_peek(&r->gmac, tag) < 0))
 		return image_fail(r, -EIO, "computing the image's page MAC failed");
 	if (!kept && !mac_tag_equal(tag, pf->tag))
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: the page MAC (AES-256-GMAC) does not "
 				  "match: page data altered since it was written)", hex);
-	if (page_mac_segment(&r->gmac, r->page_key, r->page_iv, ++r->page_seg) < 0)
+	/* 2^32 segments would bring back the first nonce (page_mac_segment) */
+	if (++r->page_seg == UINT32_MAX)
 		return image_fail(r, -EIO, "computing the image's page MAC failed");
+	mac_free(&r->gmac);
+	r->gmac_due = true;
 	return 0;
 }
 
@@ -1101,6 +1115,8 @@ static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len,
 	/* the writer puts a MAC before its first page */
 	if (image_type_pages(type) && !r->page_keyed)
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (no MAC before its page data)");
+	if (image_type_pages(type) && image_gmac_ready(r) < 0)
+		return image_fail(r, -EIO, "computing the image's MAC failed");
 	image_hdr_make(&h, type, len, sum);
 	if (len >= MACPIPE_MIN && r->ncand == 1) {
 		/* read where it is: the next record goes into the other buffer */

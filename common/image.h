@@ -219,6 +219,10 @@ struct image_reader {
 	uint8_t page_iv[MAC_PAGE_IV_LEN];
 	uint8_t page_key[MAC_KEY_LEN];
 	uint32_t page_seg;       /* segments the verified MACs ended */
+	bool gmac_due;           /* gmac is set up for segment page_seg when a
+				  * payload first goes to it: a lazy reader
+				  * skips most, and the AES key set-up of each
+				  * cost more than the rest of its records */
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
 	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
 				  * or show an image must keep them */
