@@ -664,6 +664,7 @@ static void image_mac_drop(struct image_reader *r)
 	mac_free(&r->gmac);
 	explicit_bzero(r->page_key, sizeof(r->page_key));
 	r->page_keyed = false;
+	r->gmac_due = false;
 	if (r->cand)
 		explicit_bzero(r->cand, r->ncand * sizeof(*r->cand));
 	free(r->cand);
@@ -764,6 +765,8 @@ void image_reader_free(struct image_reader *r)
 {
 	image_lazy_release(r->lazy);
 	r->lazy = NULL;
+	free(r->win);
+	r->win = NULL;
 	image_io_close(&r->io);
 	image_mac_drop(r);
 	compress_free(&r->z);
@@ -836,6 +839,61 @@ static ssize_t image_read_full(const struct image_io *io, void *buf, size_t len)
 	return (ssize_t)done;
 }
 
+/* A lazy reader's read (image_lazy.h): from its window, refilled at pos;
+ * what is left of a payload larger than the window goes straight in. The
+ * file's own offset stays where lazy mode began. */
+static ssize_t image_read_window(struct image_reader *r, void *buf, size_t len)
+{
+	size_t done = 0, k;
+	ssize_t n;
+
+	while (done < len) {
+		if (r->win_off < r->win_len) {
+			k = MIN(len - done, r->win_len - r->win_off);
+			memcpy((char *)buf + done, r->win + r->win_off, k);
+			r->win_off += k;
+			r->pos += k;
+			done += k;
+			continue;
+		}
+		if (len - done >= IMAGE_WINDOW)
+			n = pread(r->io.fd, (char *)buf + done, len - done, (off_t)r->pos);
+		else
+			n = pread(r->io.fd, r->win, IMAGE_WINDOW, (off_t)r->pos);
+		if (n < 0 && errno == EINTR && image_io_eintr() == 0)
+			continue;
+		if (n < 0)
+			return errno == EINTR ? image_io_eintr() : -errno;
+		if (n == 0)
+			break;
+		if (len - done >= IMAGE_WINDOW) {
+			r->pos += (uint64_t)n;
+			done += (size_t)n;
+		} else {
+			r->win_off = 0;
+			r->win_len = (size_t)n;
+		}
+	}
+	return (ssize_t)done;
+}
+
+/* The next len bytes of the stream, as the reader's mode reads them. */
+static ssize_t image_read_in(struct image_reader *r, void *buf, size_t len)
+{
+	return r->win ? image_read_window(r, buf, len) : image_read_full(&r->io, buf, len);
+}
+
+/* Past len bytes a lazy reader leaves in the file. */
+static void image_skip_window(struct image_reader *r, uint64_t len)
+{
+	if (len < r->win_len - r->win_off) {
+		r->win_off += len;
+	} else {
+		r->win_off = r->win_len = 0;
+	}
+	r->pos += len;
+}
+
 static int image_reserve(struct image_reader *r, size_t len)
 {
 	struct image_buf *b = &r->bufs[r->cur];
@@ -871,7 +929,7 @@ static int image_read_hdr(struct image_reader *r, uint32_t *ret_type, uint64_t *
 	uint64_t len;
 	ssize_t n;
 
-	n = image_read_full(&r->io, &h, sizeof(h));
+	n = image_read_in(r, &h, sizeof(h));
 	if (n < 0)
 		return image_fail(r, (int)n, "reading a record header: %s", image_io_error((int)-n));
 	if (n == 0)
@@ -933,6 +991,7 @@ static int image_page_mac_start(struct image_reader *r, const struct image_page_
 	int ret = mac_page_key(r->cand[0].key.key, pf->salt, r->page_key);
 
 	r->page_seg = 0;
+	r->gmac_due = false;
 	if (ret >= 0)
 		ret = page_mac_segment(&r->gmac, r->page_key, pf->iv, 0);
 	if (ret < 0)
@@ -941,6 +1000,15 @@ static int image_page_mac_start(struct image_reader *r, const struct image_page_
 	memcpy(r->page_iv, pf->iv, sizeof(r->page_iv));
 	r->page_keyed = true;
 	return 0;
+}
+
+/* The page MAC of the reader's current segment, from when it is needed. */
+static int image_gmac_ready(struct image_reader *r)
+{
+	if (!r->gmac_due)
+		return 0;
+	r->gmac_due = false;
+	return page_mac_segment(&r->gmac, r->page_key, r->page_iv, r->page_seg);
 }
 
 /* The page payloads since the last MAC against the tag a verified MAC
@@ -959,13 +1027,16 @@ static int image_page_mac_check(struct image_reader *r, const struct image_page_
 	kept = r->lazy ? image_lazy_end_segment(r->lazy, r->page_seg, r->page_key, r->page_iv, pf->tag) : 0;
 	if (kept < 0)
 		return image_fail(r, kept, "keeping a page MAC for later reads: %s", strerror(-kept));
-	if (!kept && mac_gmac_peek(&r->gmac, tag) < 0)
+	if (!kept && (image_gmac_ready(r) < 0 || mac_gmac_peek(&r->gmac, tag) < 0))
 		return image_fail(r, -EIO, "computing the image's page MAC failed");
 	if (!kept && !mac_tag_equal(tag, pf->tag))
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: the page MAC (AES-256-GMAC) does not "
 				  "match: page data altered since it was written)", hex);
-	if (page_mac_segment(&r->gmac, r->page_key, r->page_iv, ++r->page_seg) < 0)
+	/* 2^32 segments would bring back the first nonce (page_mac_segment) */
+	if (++r->page_seg == UINT32_MAX)
 		return image_fail(r, -EIO, "computing the image's page MAC failed");
+	mac_free(&r->gmac);
+	r->gmac_due = true;
 	return 0;
 }
 
@@ -1058,6 +1129,8 @@ static int image_feed_cands(struct image_reader *r, uint32_t type, uint64_t len,
 	/* the writer puts a MAC before its first page */
 	if (image_type_pages(type) && !r->page_keyed)
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (no MAC before its page data)");
+	if (image_type_pages(type) && image_gmac_ready(r) < 0)
+		return image_fail(r, -EIO, "computing the image's MAC failed");
 	image_hdr_make(&h, type, len, sum);
 	if (len >= MACPIPE_MIN && r->ncand == 1) {
 		/* read where it is: the next record goes into the other buffer */
@@ -1115,8 +1188,7 @@ static int image_skip_payload(struct image_reader *r, uint32_t type, uint64_t le
 	if (ret < 0)
 		return image_fail(r, ret, "%s record %" PRIu64 ": keeping its place: %s", image_rec_type_name(type),
 				  r->records, strerror(-ret));
-	if (lseek(r->io.fd, (off_t)len, SEEK_CUR) < 0)
-		return image_fail(r, -errno, "skipping a %s record: %s", image_rec_type_name(type), strerror(errno));
+	image_skip_window(r, len);
 	/* its header goes to the HMAC as image_mac_feed gives it (checksum as
 	 * zero), its payload to no MAC here: image_lazy_read does that */
 	if (macpipe_wait(&r->mp) < 0)
@@ -1163,7 +1235,7 @@ static int image_read_one(struct image_reader *r, uint32_t *ret_type, const void
 	ret = image_reserve(r, len);
 	if (ret < 0)
 		return image_fail(r, ret, "%s record of %" PRIu64 " bytes: out of memory", image_rec_type_name(type), len);
-	n = image_read_full(&r->io, r->buf, len);
+	n = image_read_in(r, r->buf, len);
 	if (n < 0)
 		return image_fail(r, (int)n, "reading a %s record: %s", image_rec_type_name(type), image_io_error((int)-n));
 	if ((uint64_t)n < len)

@@ -219,6 +219,10 @@ struct image_reader {
 	uint8_t page_iv[MAC_PAGE_IV_LEN];
 	uint8_t page_key[MAC_KEY_LEN];
 	uint32_t page_seg;       /* segments the verified MACs ended */
+	bool gmac_due;           /* gmac is set up for segment page_seg when a
+				  * payload first goes to it: a lazy reader
+				  * skips most, and the AES key set-up of each
+				  * cost more than the rest of its records */
 	bool mac_seen;           /* the image carried a MAC (IMG_MAC or tail) */
 	bool pass_mac;           /* hand IMG_MAC records out too: tools that copy
 				  * or show an image must keep them */
@@ -232,6 +236,11 @@ struct image_reader {
 	uint64_t page_recs;      /* page records met so far */
 	struct image_lazy *lazy; /* lazy mode (image_lazy.h): a hold on it */
 	bool skip_next;          /* ... leave the next page payload in the file */
+	/* ... which reads the file by offset (pread) through a window: the
+	 * records between two skipped payloads in one call, not two each */
+	uint64_t pos;            /* file offset of the next byte handed out */
+	char *win;               /* IMAGE_WINDOW bytes; win[win_off, win_len) */
+	size_t win_off, win_len; /* ... are the file's bytes from pos on */
 };
 
 void image_reader_init(struct image_reader *r, int fd);

@@ -80,11 +80,18 @@ int image_reader_set_lazy(struct image_reader *r, struct image_lazy **ret)
 	if ((uint64_t)pos < r->offset)
 		return -EINVAL;
 	lz = calloc(1, sizeof(*lz));
-	if (!lz)
+	r->win = malloc(IMAGE_WINDOW);
+	if (!lz || !r->win) {
+		free(lz);
+		free(r->win);
+		r->win = NULL;
 		return -ENOMEM;
+	}
 	lz->fd = fcntl(r->io.fd, F_DUPFD_CLOEXEC, 3);
 	if (lz->fd < 0) {
 		free(lz);
+		free(r->win);
+		r->win = NULL;
 		return -errno;
 	}
 	pthread_mutex_init(&lz->lock, NULL);
@@ -92,6 +99,8 @@ int image_reader_set_lazy(struct image_reader *r, struct image_lazy **ret)
 	lz->refs = 2;
 	lz->base = (uint64_t)pos - r->offset;
 	lz->size = (uint64_t)st.st_size;
+	r->pos = (uint64_t)pos;
+	r->win_off = r->win_len = 0;
 	r->lazy = lz;
 	*ret = lz;
 	return 0;

@@ -30,7 +30,7 @@ struct image_lazy;   /* opaque: fd (dup'ed), page key, base IV, tags, extents */
  * the next record, if it is PAGES or ZPAGES, come back from
  * image_read_record with *p == NULL and *len = its stored length (its type
  * as the reader hands out that record's type: IMG_PAGES unless
- * r->raw_pages), the payload left in the file (lseek past it); its extent
+ * r->raw_pages), the payload left in the file (read past it); its extent
  * is appended to the table and its index returned by image_lazy_last(). A
  * page-MAC segment whose payloads were skipped has its tag (authenticated
  * by that MAC record's HMAC, which is checked as always) stored instead of
@@ -40,6 +40,10 @@ struct image_lazy;   /* opaque: fd (dup'ed), page key, base IV, tags, extents */
  * -EBUSY: already lazy, or a page record was read. *ret stays valid after
  * image_reader_free(r) until image_lazy_free. */
 int image_reader_set_lazy(struct image_reader *r, struct image_lazy **ret);
+/* A lazy reader reads the file by offset through a window this large: a
+ * page record's payload is skipped, so what lies between two of them (a
+ * MAC, a PAGEMAP, the next header: some hundred bytes) comes in one read. */
+#define IMAGE_WINDOW 4096u
 void image_reader_skip_next(struct image_reader *r);
 ssize_t image_lazy_last(const struct image_lazy *lz);   /* -1: none yet */
 

@@ -488,6 +488,42 @@ static void test_old_layout(void **state)
 
 /* Lazy mode needs a keyed, verifying reader on a regular file, before its
  * first page record. */
+/* A lazy reader reads through a window and skips payloads by arithmetic:
+ * a file cut inside a skipped payload, inside a header or a record read
+ * through the window, or inside the tail is refused as truncated, never
+ * read as complete. */
+static void test_truncated(void **state)
+{
+	bool skip[NRECS];
+	ssize_t ext[NRECS];
+	struct image_lazy *lz;
+	struct mac_key key;
+	char err[256];
+
+	(void)state;
+	imgtest_key(&key, 0x65);
+	for (size_t k = 0; k < NRECS; k++)
+		skip[k] = k != 3;
+	for (int cut = 0; cut < 5; cut++) {
+		int fd = write_image(&key, false);
+		off_t end = lseek(fd, 0, SEEK_END), at;
+
+		switch (cut) {
+		case 0: at = record_of(fd, IMG_PAGES, 2) + HDR + 100; break;   /* a skipped payload */
+		case 1: at = record_of(fd, IMG_PAGES, 2) + HDR + 512 * PG; break; /* before the MAC after it */
+		case 2: at = record_of(fd, IMG_PAGEMAP, 4) + 5; break;           /* a header */
+		case 3: at = record_of(fd, IMG_PAGES, 3) + HDR + 7; break;       /* a payload read */
+		default: at = end - 3; break;                                    /* the tail */
+		}
+		assert_true(at > 0 && at < end);
+		assert_int_equal(ftruncate(fd, at), 0);
+		assert_true(lazy_pass(fd, &key, skip, &lz, ext, err, sizeof(err)) < 0);
+		assert_non_null(strstr(err, "truncated"));
+		image_lazy_free(lz);
+		close(fd);
+	}
+}
+
 static void test_refusals(void **state)
 {
 	struct image_lazy *lz = NULL;
@@ -549,6 +585,7 @@ int main(void)
 		cmocka_unit_test(test_flipped_payload),
 		cmocka_unit_test(test_flipped_tag),
 		cmocka_unit_test(test_old_layout),
+		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_refusals),
 	};
 
