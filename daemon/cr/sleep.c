@@ -70,6 +70,7 @@ struct sleep_census {
 	bool has_off[CPU_SETSIZE];
 	pthread_t cal;                /* measures off while the freeze goes on */
 	bool cal_running;
+	bool settled;                 /* slept_ns worked out (census_settle) */
 };
 
 /* A call whose relative timeout the kernel continues through a restart
@@ -395,6 +396,20 @@ void sleep_census_after(struct sleep_census *c)
 		if (!s->ok)
 			log_debug("thread %d: switched %" PRIu64 " times around the freeze", s->tid, s->nvcsw[1] - s->nvcsw[0]);
 	}
+	c->settled = false;
+}
+
+/* The clocks' offsets, once a left time is asked for: the calibration
+ * goes on while the tree is listed, seized and read (under load its
+ * yields wait for time slices, which the tasks frozen need not), and
+ * what it gives is used only here. */
+static void census_settle(struct sleep_census *c)
+{
+	size_t i;
+
+	if (c->settled)
+		return;
+	c->settled = true;
 	if (c->cal_running)
 		calibrate_join(c);
 	else
@@ -444,9 +459,13 @@ static const struct sleep_sample *census_find(const struct sleep_census *c, pid_
 static const char *census_left(const struct dump_ctx *ctx, pid_t tid, long nr, const uint64_t a[6],
 			       const struct sleep_call *c, uint64_t *ret_left_ns)
 {
-	const struct sleep_sample *s = census_find(ctx->sleeps, tid);
+	const struct sleep_sample *s;
 	uint64_t timeout = 0;
 	const char *why;
+
+	if (ctx->sleeps)
+		census_settle(ctx->sleeps);
+	s = census_find(ctx->sleeps, tid);
 
 	why = read_timeout(tid, c, a, &timeout) < 0 ? "its timeout is unreadable" :
 	      !s ? "it was not asleep in it before the freeze" :
