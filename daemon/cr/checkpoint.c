@@ -24,6 +24,7 @@
 #include "validate.h"
 #include <inttypes.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -697,6 +698,21 @@ static void free_obj(uint32_t type, void *obj)
 	free(obj);
 }
 
+/* A page buffer (free()d): PAGEBUF_LEN, aligned to it and asked to be one
+ * huge page. A worker's buffers are new memory, and filling one a small
+ * page at a time took 512 faults, some 13 ms of CPU on this project's
+ * paravirtualised VM (an incremental image's pages all pass through
+ * pagebuf); a huge page is one fault. Without transparent huge pages it
+ * is small pages, as before. */
+static void *page_buffer(void)
+{
+	void *b = aligned_alloc(PAGEBUF_LEN, PAGEBUF_LEN);
+
+	if (b)
+		(void)madvise(b, PAGEBUF_LEN, MADV_HUGEPAGE);
+	return b;
+}
+
 int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stats *ret_stats, struct cr_error *err)
 {
 	struct ckpt_job j = { .ctx = { .req = req, .err = err } };
@@ -706,9 +722,9 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 	image_writer_init(&j.ctx.w, req->image_fd);
 	cr_tune_stream(req->image_fd);
 	j.ctx.files = objhash_new(free_obj);
-	j.ctx.pagebuf = malloc(PAGEBUF_LEN);
-	j.ctx.pagering[0] = malloc(PAGEBUF_LEN);
-	j.ctx.pagering[1] = malloc(PAGEBUF_LEN);
+	j.ctx.pagebuf = page_buffer();
+	j.ctx.pagering[0] = page_buffer();
+	j.ctx.pagering[1] = page_buffer();
 	image_writer_set_compress(&j.ctx.w, req->compress && !req->check_only);
 	/* A lazy restart reads a page record alone, so each is a page-MAC
 	 * segment of its own; it refuses an image with a parent (lazy.c), and

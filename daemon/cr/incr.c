@@ -52,7 +52,8 @@ static bool private_memory(const Ckpt__Img__Vma *v)
 	       (v->kind == CKPT__IMG__VMA_KIND__VMA_MEMFD && !(v->flags & MAP_SHARED));
 }
 
-static int pagemap_fd(struct dump_ctx *ctx, struct incr_state *s, pid_t pid)
+/* pid's pagemap, kept open while the same task asks; -errno. */
+static int pagemap_open(struct incr_state *s, pid_t pid)
 {
 	char path[64];
 
@@ -63,7 +64,14 @@ static int pagemap_fd(struct dump_ctx *ctx, struct incr_state *s, pid_t pid)
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
 	s->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
 	s->pm_pid = pid;
-	return s->pm_fd >= 0 ? s->pm_fd : cr_fail(ctx->err, CR_ERR_KERNEL, errno, "task %d: opening pagemap", pid);
+	return s->pm_fd >= 0 ? s->pm_fd : -errno;
+}
+
+static int pagemap_fd(struct dump_ctx *ctx, struct incr_state *s, pid_t pid)
+{
+	int fd = pagemap_open(s, pid);
+
+	return fd >= 0 ? fd : cr_fail(ctx->err, CR_ERR_KERNEL, -fd, "task %d: opening pagemap", pid);
 }
 
 /* Regions of one mapping, as PAGEMAP_SCAN reports them (sorted). */
@@ -276,6 +284,25 @@ int incr_vma_runs(struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__I
 	return 1;
 }
 
+static bool tracked(int fd, const struct dump_proc *p, uint64_t start, uint64_t end);
+
+/* Every private mapping of p is tracked already (by a userfaultfd ckptd
+ * kept from an earlier checkpoint): a new one would register nothing. */
+static bool all_tracked(const struct dump_ctx *ctx, struct incr_state *s, const struct dump_proc *p)
+{
+	int fd;
+
+	if (!ctx->req->parent_id)
+		return false;
+	fd = pagemap_open(s, p->pid);
+	if (fd < 0)
+		return false;   /* only a shortcut lost: the uffd is made */
+	for (size_t k = 0; k < p->nvma_ents; k++)
+		if (private_memory(p->vma_ptrs[k]) && !tracked(fd, p, p->vma_ptrs[k]->start, p->vma_ptrs[k]->end))
+			return false;
+	return true;
+}
+
 void incr_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 {
 	struct incr_state *s;
@@ -285,6 +312,12 @@ void incr_take_uffd(struct dump_ctx *ctx, struct dump_proc *p)
 		return;
 	s = incr_get(ctx);
 	if (!s)
+		return;
+	/* Its making and taking are some ten system calls injected into the
+	 * task, each a round trip through the scheduler: none when the uffd
+	 * would be closed again at incr_arm. The tasks stay stopped until
+	 * then, so what is tracked now is tracked then. */
+	if (all_tracked(ctx, s, p))
 		return;
 	/* user-mode faults only: all asynchronous write-protection needs (the kernel resolves
 	 * every fault itself, from user or kernel mode alike, and reports

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -70,6 +71,8 @@ struct sleep_census {
 	bool has_off[CPU_SETSIZE];
 	pthread_t cal;                /* measures off while the freeze goes on */
 	bool cal_running;
+	atomic_bool cal_stop;         /* no one needs its answer: end soon */
+	bool settled;                 /* slept_ns worked out (census_settle) */
 };
 
 /* A call whose relative timeout the kernel continues through a restart
@@ -281,7 +284,7 @@ struct sleep_census *sleep_census_before(const char *cgroup_dir, bool v1)
 /* sched_yield() stamps this thread's se.exec_start with the CPU's clock,
  * between two CLOCK_MONOTONIC reads. Every run must agree (a tick between
  * the yield and the read would move the stamp): else no answer. */
-int sleep_cpu_offset(int cpu, int64_t *ret)
+static int cpu_offset(int cpu, int64_t *ret, atomic_bool *stop)
 {
 	int64_t lo = INT64_MIN, hi = INT64_MAX;
 	cpu_set_t set;
@@ -292,6 +295,8 @@ int sleep_cpu_offset(int cpu, int64_t *ret)
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		return -errno;
 	for (i = 0; i < CALIB_RUNS && clean < CALIB_CLEAN; i++) {
+		if (stop && atomic_load(stop))
+			return -ECANCELED;
 		uint64_t a, b, e, nv;
 
 		a = mono_ns();
@@ -312,6 +317,11 @@ int sleep_cpu_offset(int cpu, int64_t *ret)
 	return 0;
 }
 
+int sleep_cpu_offset(int cpu, int64_t *ret)
+{
+	return cpu_offset(cpu, ret, NULL);
+}
+
 /* Offsets of the CPUs the samples ran on (those that prove not to have
  * slept through the freeze too: the census is taken before it is known). */
 static void calibrate(struct sleep_census *c)
@@ -329,10 +339,10 @@ static void calibrate(struct sleep_census *c)
 		if (cpu < 0 || cpu >= CPU_SETSIZE || tried[cpu])
 			continue;
 		tried[cpu] = true;
-		for (round = 0; round < CALIB_ROUNDS && !c->has_off[cpu]; round++) {
+		for (round = 0; round < CALIB_ROUNDS && !c->has_off[cpu] && !atomic_load(&c->cal_stop); round++) {
 			if (round)
 				usleep(200);
-			c->has_off[cpu] = sleep_cpu_offset(cpu, &c->off[cpu]) >= 0;
+			c->has_off[cpu] = cpu_offset(cpu, &c->off[cpu], &c->cal_stop) >= 0;
 		}
 		if (!c->has_off[cpu])
 			log_debug("CPU %d: no steady measure of its scheduler clock", cpu);
@@ -395,6 +405,20 @@ void sleep_census_after(struct sleep_census *c)
 		if (!s->ok)
 			log_debug("thread %d: switched %" PRIu64 " times around the freeze", s->tid, s->nvcsw[1] - s->nvcsw[0]);
 	}
+	c->settled = false;
+}
+
+/* The clocks' offsets, once a left time is asked for: the calibration
+ * goes on while the tree is listed, seized and read (under load its
+ * yields wait for time slices, which the tasks frozen need not), and
+ * what it gives is used only here. */
+static void census_settle(struct sleep_census *c)
+{
+	size_t i;
+
+	if (c->settled)
+		return;
+	c->settled = true;
 	if (c->cal_running)
 		calibrate_join(c);
 	else
@@ -419,6 +443,10 @@ void sleep_census_after(struct sleep_census *c)
 
 void sleep_census_free(struct sleep_census *c)
 {
+	/* never asked for (no sampled thread's left time was): not waited
+	 * for either, past the yield it is in */
+	if (c)
+		atomic_store(&c->cal_stop, true);
 	if (c)
 		calibrate_join(c);
 	if (c)
@@ -444,9 +472,13 @@ static const struct sleep_sample *census_find(const struct sleep_census *c, pid_
 static const char *census_left(const struct dump_ctx *ctx, pid_t tid, long nr, const uint64_t a[6],
 			       const struct sleep_call *c, uint64_t *ret_left_ns)
 {
-	const struct sleep_sample *s = census_find(ctx->sleeps, tid);
+	const struct sleep_sample *s;
 	uint64_t timeout = 0;
 	const char *why;
+
+	if (ctx->sleeps)
+		census_settle(ctx->sleeps);
+	s = census_find(ctx->sleeps, tid);
 
 	why = read_timeout(tid, c, a, &timeout) < 0 ? "its timeout is unreadable" :
 	      !s ? "it was not asleep in it before the freeze" :

@@ -10,7 +10,10 @@
 # refuses a value other than auto or off. Restart of the last image of
 # each chain follows it, and every process of incrwriter checks every word
 # of its memory. Write tracking that could not all be handed over to ckptd
-# makes the next checkpoint a full one.
+# makes the next checkpoint a full one. Every private anonymous mapping of
+# every process is tracked after each checkpoint, a new one and a new
+# process's too, and stays so through one that finds all of them tracked
+# (and so makes no userfaultfd).
 . "$(dirname "$0")/lib.sh"
 
 # shellcheck source=tests/e2e/incr-lib.sh
@@ -51,11 +54,17 @@ b2=$(echo "$out" | json_get image_bytes)
 [ "$b2" -lt $(( full / 10 )) ] || fail "image $id2 holds $b2 bytes, not < 10% of $full"
 [ "$(parent_of "$name" "$id2")" = "$id1" ] || fail "images does not show $id1 as the parent of $id2"
 info "image $id2: incremental by default, $b2 bytes of $full"
+# the new mapping and the new process got a userfaultfd of their own
+u=$(untracked "$name")
+[ -z "$u" ] || fail "mappings without write tracking after $id2: $u"
 
 step "$name" 2
 ck "$name" --leave-running
 id3=$(echo "$out" | json_get image_id)
 [ "$(echo "$out" | json_get parent_id)" = "$id2" ] || fail "image $id3 does not name $id2: $out"
+# all tracked before it: it made no userfaultfd, and they still are
+u=$(untracked "$name")
+[ -z "$u" ] || fail "mappings without write tracking after $id3: $u"
 passes "$name" 2
 
 # --full: a new chain, which the next one continues

@@ -40,3 +40,24 @@ stopped() {
 	ckctl kill "$1" >/dev/null 2>&1
 	wait_state "$1" stopped 30
 }
+
+# untracked NAME: every private anonymous mapping (heap and stack too) of
+# every process of NAME that has no write tracking (no "uw" in its smaps
+# VmFlags), one "PID START-END" a line; nothing if all are tracked
+untracked() {
+	local pids kids i=0 p
+	pids=("$(host_pid "$1")")
+	while [ "$i" -lt "${#pids[@]}" ]; do
+		read -r -a kids < <(cat "/proc/${pids[$i]}"/task/*/children 2>/dev/null)
+		pids+=("${kids[@]}")
+		i=$(( i + 1 ))
+	done
+	for p in "${pids[@]}"; do
+		awk -v pid="$p" '
+			function out() { if (r != "" && !uw) print pid, r }
+			/^[0-9a-f]+-[0-9a-f]+ / { out(); r = ""; uw = 0
+				if ($2 ~ /p$/ && (NF == 5 || $6 ~ /^\[(heap|stack)\]$/)) r = $1; next }
+			/^VmFlags:/ { uw = / uw( |$)/ }
+			END { out() }' "/proc/$p/smaps"
+	done
+}
