@@ -809,20 +809,26 @@ static int stream_step(struct filler *f, struct stream_pages *sp)
 	uint32_t type = 0;
 	size_t len;
 	int r = image_read_record(rd, &type, &p, &len);
+	bool tail;
 
 	if (r < 0)
 		return fail(f, r, "image: %s", rd->error);
-	f->eof = r == 0;
+	/* f->eof only once the held pages are in: a fault waiting for them
+	 * while their copy meets a changing mm (stream_copy serves faults)
+	 * must wait, not get a zero page because the tail was read */
+	tail = r == 0;
 	if (sp->data) {
 		/* the MAC that ends its page-MAC segment, or the tail: verified */
-		if (!f->eof && type != IMG_MAC)
+		if (!tail && type != IMG_MAC)
 			return fail(f, -EPROTO, "image: task %d: pages at %#llx not ended by their own MAC: made "
 				    "before per-record page MACs", f->st->pid, (unsigned long long)sp->pm->vaddr);
 		r = stream_copy(f, sp->pm->vaddr, (uint32_t)sp->pm->nr_pages, sp->data);
 		f->hw = sp->pm->vaddr + sp->pm->nr_pages * PG;
+		f->eof = tail;
 		stream_drop(f, sp);
 		return r;
 	}
+	f->eof = tail;
 	if (f->eof)
 		return sp->pm ? fail(f, -EBADMSG, "image: a pagemap without its pages at the end") : 0;
 	switch (type) {
