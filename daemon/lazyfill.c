@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -220,12 +221,14 @@ static bool read_status(int fd, struct lazy_status *st)
 static void on_adopted_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct container *c = arg;
-	struct lazy_status st;
+	struct lazy_status st = { 0 };
 
 	(void)fd;
 	(void)what;
 	if (!read_status(c->fill->status_fd, &st) || st.state != LAZY_STATUS_DONE) {
-		fill_failed(c, "its filler, left by an earlier ckptd, died before every page was in");
+		fill_failed(c, st.state == LAZY_STATUS_FAILED ?
+				       "its fill failed while ckptd was stopped (the filler's log says why)" :
+				       "its filler, left by an earlier ckptd, died before every page was in");
 		return;
 	}
 	log_info("container %s: lazy restart: every page is in (%llu bytes in %.1f ms)", c->name,
@@ -284,6 +287,23 @@ static int take_filler_fds(pid_t pid, int pidfd, struct lazy_fill *f)
 	return f->status_fd < 0 ? -ENOENT : 0;
 }
 
+/* A filler forked by a ckptd of this very binary, running as we do: a
+ * name and a memfd anyone can make, so a process of another user posing
+ * as one is not taken for it. (A filler of a ckptd since upgraded is
+ * not adopted: it still kills its container should its fill fail.) */
+static bool ours(pid_t pid)
+{
+	struct stat exe, self, dir;
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &dir) < 0 || dir.st_uid != geteuid())
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return stat(path, &exe) == 0 && stat("/proc/self/exe", &self) == 0 && exe.st_dev == self.st_dev &&
+	       exe.st_ino == self.st_ino;
+}
+
 /* One filler: the running container it fills, if any, holds its
  * userfaultfds from now on and hears of its exit, as if it had started
  * the fill. A filler of no running container is left alone: once its
@@ -301,10 +321,13 @@ static void adopt(struct server *srv, pid_t pid)
 	f->report_fd = f->status_fd = -1;
 	f->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	/* the pid might have been reused since the scan: look again through the pidfd's pid */
-	if (f->pidfd < 0 || proc_comm(pid, comm, sizeof(comm)) < 0 || strcmp(comm, "ckptd-filler"))
+	if (f->pidfd < 0 || proc_comm(pid, comm, sizeof(comm)) < 0 || strcmp(comm, "ckptd-filler") || !ours(pid))
 		goto drop;
 	r = take_filler_fds(pid, f->pidfd, f);
-	if (r < 0 || !read_status(f->status_fd, &st) || st.state != LAZY_STATUS_FILLING)
+	/* a filler that failed is still waiting for the container to die:
+	 * adopted all the same, so its end is said (fill-failed) */
+	if (r < 0 || !read_status(f->status_fd, &st) ||
+	    (st.state != LAZY_STATUS_FILLING && st.state != LAZY_STATUS_FAILED))
 		goto drop;
 	c = filled_container(srv, st.init_pid);
 	if (!c || c->fill)
