@@ -372,6 +372,16 @@ static void filler_close_fds(const int *keep, size_t nkeep, const struct stat *i
 		closedir(d);
 }
 
+static void oom_protect(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "-1000", 5) != 5)
+		log_warn("lazy restart: the filler's oom_score_adj: %m");
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The filler's status memfd (lazy.h), FILLING from the start. */
 static int status_new(pid_t init_pid)
 {
@@ -404,6 +414,9 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "ckptd-filler", 0, 0, 0);
+	/* never the OOM killer's pick: with ckptd gone this is the last
+	 * holder of the userfaultfds, and its death would leave zeroes */
+	oom_protect();
 	if (!sp || !keep)
 		_exit(1);
 	keep[nk++] = report_fd;
@@ -489,6 +502,12 @@ int lazy_restore_start(struct restore_ctx *ctx)
 		any = true;
 	}
 	cr_error_scope(ctx->err, 0, 0);
+	/* a reader stopped in a stream has the rest of it, tail included, to
+	 * read: never released without a filler to read it */
+	if (!any && l->stream && l->stop_pm)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, 0,
+			       "lazy restart: task %d: the stream stopped at its lazy pages, but none is registered",
+			       ctx->procs[l->stop_proc].tt->pid);
 	if (!any)
 		return 0;
 	if (fstat(ctx->req->image_fd, &img) < 0)
