@@ -511,6 +511,10 @@ int borrow_unsafe_begin(void)
 	r = tie_seized(true);
 	if (r >= 0 && B.active && !B.running)
 		r = set_exitkill(true);
+	/* the caller gives up its step: the window closes again, the tasks
+	 * tied so far let go (should that fail too, it stays counted) */
+	if (r < 0)
+		(void)borrow_unsafe_end();
 	return r;
 }
 
