@@ -50,14 +50,7 @@ post() {
 	verify_ct "$1" 'lazymem [0-9]'
 }
 
-fillers() {
-	local cg pid
-	for cg in "${E2E_CGROUPS[@]}"; do
-		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
-			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = ckptd-filler ] && echo "$pid"
-		done
-	done | sort -u
-}
+fillers() { comm_pids ckptd-filler; }
 
 CKPTD_FAULT=lazy-fill-slow ckptd_start
 run_wl "$name" "$WL/lazymem" "$MIB"

@@ -16,16 +16,6 @@
 MIB=64
 name=$P-o
 
-# comm_pids COMM: the processes of that name in the test's cgroups
-comm_pids() {
-	local cg pid
-	for cg in "${E2E_CGROUPS[@]}"; do
-		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
-			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
-		done
-	done | sort -u
-}
-
 # lazy_restart_away: restart $name lazily, then stop ckptd; sets $filler
 lazy_restart_away() {
 	local out

@@ -172,6 +172,16 @@ ckptd_stop() {
 	CKPTD_PID=
 }
 
+# comm_pids COMM: the processes of that name in the test's cgroups
+comm_pids() {
+	local cg pid
+	for cg in "${E2E_CGROUPS[@]}"; do
+		for pid in $(cat "$cg/cgroup.procs" 2>/dev/null); do
+			[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
+		done
+	done | sort -u
+}
+
 ckptd_alive() { [ -n "$CKPTD_PID" ] && kill -0 "$CKPTD_PID" 2>/dev/null; }
 
 # --- set-up and tear-down ----------------------------------------------------
