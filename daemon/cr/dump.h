@@ -4,6 +4,7 @@
 #include "cr.h"
 #include "image.h"
 #include "image.pb-c.h"
+#include "lazy_rule.h"
 #include "objhash.h"
 #include "plan.h"
 #include "rtask.h"
@@ -38,10 +39,9 @@ struct dump_proc {
 	bool undo_shared;             /* its threads share a SEM_UNDO list, read last (sem_undo.h) */
 	bool undo_moved;              /* ... its threads left it to have it read ... */
 	bool undo_back;               /* ... and its main thread alone took it back */
-	struct dump_rseq {            /* its threads' rseq areas, as registered */
-		uint64_t ptr, len;
-	} *rseq;
+	struct lazy_area *rseq;       /* its threads' rseq areas, as registered */
 	size_t nrseq;
+	uint32_t mlockall;            /* what the Task record says of mlockall() */
 };
 
 /* What to read for one segment of pages, once the metadata is out

@@ -1,15 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* lazy.h, the restorer's side. A mapping is filled lazily when its pages
- * are its process's own: private anonymous memory that no child of the
- * process inherits (a child forked during the restore copies its parent's
- * pages then, and they are not there yet) and that the process did not
- * inherit itself, not locked (mlock would fault it in during the restore),
- * not holding a thread's rseq area, which the kernel writes into at
- * every return to user space, before any fault could be answered, and not
- * wiped on fork. PROT_NONE mappings and MAP_DROPPABLE ones are filled as
- * always too.
- * Everything else is filled from the stream as always. */
+/* lazy.h, the restorer's side. Which mappings are filled lazily:
+ * lazy_rule.h, the writer's rule too. */
 #include "lazy.h"
+#include "lazy_rule.h"
 #include "restore.h"
 #include "image_lazy.h"
 #include "plan.h"
@@ -40,6 +33,8 @@ struct lazy_proc {
 	size_t n, cap;
 	uint64_t *inherited;          /* starts of mappings a child inherits */
 	size_t ninherited;
+	struct lazy_area *rseq;       /* its threads' rseq areas */
+	size_t nrseq;
 	int uffd;
 };
 
@@ -183,48 +178,47 @@ static bool inherited_by_child(const struct lazy_proc *lp, const Ckpt__Img__Vma 
 	return false;
 }
 
-/* MADV_WIPEONFORK: a child's copy must be zeroes, not the parent's fill */
-bool lazy_vma_shape(const Ckpt__Img__Vma *v)
+/* The process's rseq areas, main thread first, as the writer noted them. */
+static int collect_rseq(struct restore_ctx *ctx, const struct rproc *p, struct lazy_proc *lp)
 {
-	return v->kind == CKPT__IMG__VMA_KIND__VMA_ANON && (v->flags & MAP_PRIVATE) && !v->droppable && !v->locked &&
-	       !(v->has_inherit && v->inherit) && v->prot != PROT_NONE &&
-	       !(v->has_madv && (v->madv & MADV_BIT_WIPEONFORK));
-}
-
-static bool vma_lazy(const struct lazy_proc *lp, const Ckpt__Img__Vma *v)
-{
-	return lazy_vma_shape(v) && !inherited_by_child(lp, v);
-}
-
-static bool holds_rseq(const struct rproc *p, uint64_t lo, uint64_t hi);
-
-static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
-{
-	const Ckpt__Img__Mm *mm = p->mm;
-
-	lp->computed = true;
-	/* mlockall(MCL_CURRENT) at release would fault every page in */
-	if (p->task->has_mlockall && (p->task->mlockall & MCL_CURRENT))
-		return 0;
-	lp->ranges = calloc(mm->n_vmas + 1, sizeof(*lp->ranges));
-	if (!lp->ranges)
+	lp->rseq = calloc(p->nthreads + 1, sizeof(*lp->rseq));
+	if (!lp->rseq)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
-	for (size_t i = 0; i < mm->n_vmas; i++)
-		/* from a stream, as the writer ordered them (mm_dump.c lazy_last) */
-		if (vma_lazy(lp, mm->vmas[i]) &&
-		    !(ctx->lazy->stream && holds_rseq(p, mm->vmas[i]->start, mm->vmas[i]->end)))
-			lp->ranges[lp->nranges++] = (struct lazy_range){ mm->vmas[i]->start, mm->vmas[i]->end };
+	if (p->task->rseq)
+		lp->rseq[lp->nrseq++] = (struct lazy_area){ p->task->rseq->ptr, p->task->rseq->len };
+	for (size_t i = 0; i < p->nthreads; i++)
+		if (p->threads[i]->rseq)
+			lp->rseq[lp->nrseq++] = (struct lazy_area){ p->threads[i]->rseq->ptr, p->threads[i]->rseq->len };
 	return 0;
 }
 
-static bool holds_rseq(const struct rproc *p, uint64_t lo, uint64_t hi)
+/* From a file, a mapping holding an rseq area stays lazy but for the
+ * pages that meet the area (lazy_restore_wants): its pages may come in
+ * any order. From a stream, the whole mapping is eager, as the writer
+ * ordered it. */
+static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
 {
-	if (p->task->rseq && p->task->rseq->ptr < hi && p->task->rseq->ptr + p->task->rseq->len > lo)
-		return true;
-	for (size_t i = 0; i < p->nthreads; i++)
-		if (p->threads[i]->rseq && p->threads[i]->rseq->ptr < hi && p->threads[i]->rseq->ptr + p->threads[i]->rseq->len > lo)
-			return true;
-	return false;
+	const Ckpt__Img__Mm *mm = p->mm;
+	int r;
+
+	lp->computed = true;
+	lp->ranges = calloc(mm->n_vmas + 1, sizeof(*lp->ranges));
+	if (!lp->ranges)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+	r = collect_rseq(ctx, p, lp);
+	for (size_t i = 0; i < mm->n_vmas && r >= 0; i++) {
+		const Ckpt__Img__Vma *v = mm->vmas[i];
+		struct lazy_facts f = {
+			.rseq = lp->rseq,
+			.nrseq = ctx->lazy->stream ? lp->nrseq : 0,
+			.child_inherits = inherited_by_child(lp, v),
+			.mlockall = p->task->has_mlockall ? p->task->mlockall : 0,
+		};
+
+		if (lazy_rule_vma(v, &f))
+			lp->ranges[lp->nranges++] = (struct lazy_range){ v->start, v->end };
+	}
+	return r;
 }
 
 static const struct lazy_range *range_of(const struct lazy_proc *lp, uint64_t lo, uint64_t hi)
@@ -255,7 +249,7 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 	if (!lp->computed && (l->err = compute_ranges(ctx, p, lp)) < 0)
 		return false;
 	hi = pm->vaddr + pm->nr_pages * PAGE_SZ;
-	return range_of(lp, pm->vaddr, hi) && !holds_rseq(p, pm->vaddr, hi);
+	return range_of(lp, pm->vaddr, hi) && !lazy_rule_rseq_in(lp->rseq, lp->nrseq, pm->vaddr, hi);
 }
 
 void lazy_restore_last_segment(struct restore_ctx *ctx)
@@ -584,6 +578,7 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok)
 		free(l->procs[i].ranges);
 		free(l->procs[i].v);
 		free(l->procs[i].inherited);
+		free(l->procs[i].rseq);
 	}
 	free(l->procs);
 	free(l->ext_pages);

@@ -75,14 +75,6 @@ struct lazy_status {
 	uint64_t us;                  /* DONE: from the filler's start */
 };
 
-/* A mapping whose pages a lazy restart may leave to its filler, as far
- * as the mapping alone tells (not: a child inherits it, it holds an rseq
- * area, the process called mlockall). The writer puts the pages of the
- * others first in each task's segment (mm_dump_pages), so that a restart
- * from a stream has them all before the tasks must run. */
-struct Ckpt__Img__Vma;
-bool lazy_vma_shape(const struct Ckpt__Img__Vma *v);
-
 /* A restart from a stream (a pipe, a socket) can't read a page twice nor
  * seek: the reader reads every segment but the last one's lazy pages
  * itself (those it meets before are copied in as any), stops at the first

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Saving an address space: which VMAs, what kind, which pages. */
 #include "dump.h"
-#include "lazy.h"
+#include "lazy_rule.h"
 #include "incr.h"
 #include "ipc.h"
 #include "fault.h"
@@ -662,17 +662,15 @@ int mm_dump(struct dump_ctx *ctx, struct dump_proc *p)
 	return r < 0 ? r : dump_task_pages_later(ctx, p);
 }
 
-/* Whether a lazy restart may leave v's pages to its filler: lazy.c's
- * rule, with what only the whole tree tells (a child that inherits v, a
- * thread's rseq area in it). */
+/* Whether a lazy restart may leave v's pages to its filler (lazy_rule.h),
+ * with what only the whole tree tells: a child that inherits v. */
 static bool lazy_last(const struct dump_ctx *ctx, const struct dump_proc *p, const Ckpt__Img__Vma *v)
 {
-	if (!lazy_vma_shape(v))
+	struct lazy_facts f = { .rseq = p->rseq, .nrseq = p->nrseq, .mlockall = p->mlockall };
+
+	if (!lazy_rule_vma(v, &f))      /* the children need not be walked */
 		return false;
-	for (size_t i = 0; i < p->nrseq; i++)
-		if (p->rseq[i].ptr < v->end && p->rseq[i].ptr + p->rseq[i].len > v->start)
-			return false;
-	for (size_t c = 0; c < ctx->nprocs; c++) {
+	for (size_t c = 0; c < ctx->nprocs && !f.child_inherits; c++) {
 		const struct dump_proc *ch = &ctx->procs[c];
 
 		if (ch->parent < 0 || &ctx->procs[ch->parent] != p || ch->zombie)
@@ -680,9 +678,9 @@ static bool lazy_last(const struct dump_ctx *ctx, const struct dump_proc *p, con
 		for (size_t k = 0; k < ch->nvma_ents; k++)
 			if (ch->vma_ptrs[k]->has_inherit && ch->vma_ptrs[k]->inherit && ch->vma_ptrs[k]->start >= v->start &&
 			    ch->vma_ptrs[k]->start < v->end)
-				return false;
+				f.child_inherits = true;
 	}
-	return true;
+	return lazy_rule_vma(v, &f);
 }
 
 int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)

@@ -274,12 +274,12 @@ static int dump_thread_status(struct dump_ctx *ctx, const struct dump_proc *p, s
 /* The page job orders a process's pages by it (mm_dump_pages). */
 static int note_rseq(struct dump_ctx *ctx, struct dump_proc *p, const Ckpt__Img__Rseq *rs)
 {
-	struct dump_rseq *v = realloc(p->rseq, (p->nrseq + 1) * sizeof(*v));
+	struct lazy_area *v = realloc(p->rseq, (p->nrseq + 1) * sizeof(*v));
 
 	if (!v)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "task %d: rseq areas", p->pid);
 	p->rseq = v;
-	p->rseq[p->nrseq++] = (struct dump_rseq){ rs->ptr, rs->len };
+	p->rseq[p->nrseq++] = (struct lazy_area){ rs->ptr, rs->len };
 	return 0;
 }
 
@@ -663,6 +663,7 @@ static int dump_mlockall(struct dump_ctx *ctx, struct dump_proc *p, uint64_t add
 		if (v[i].vmflags & VMF_LO) {
 			t->has_mlockall = true;
 			t->mlockall = MCL_FUTURE | (v[i].vmflags & VMF_LF ? MCL_ONFAULT : 0);
+			p->mlockall = t->mlockall;   /* the page job's lazy rule */
 		}
 		break;
 	}
