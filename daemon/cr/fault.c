@@ -120,7 +120,8 @@ void fault_crash_worker(const char *point)
 	else if (m && strcmp(m, "kill-both") == 0) {
 		kill(getppid(), SIGKILL);
 		raise(SIGKILL);
-	}
+	} else if (m && strcmp(m, "stop-worker") == 0)
+		raise(SIGSTOP);
 }
 
 int fault_inject(struct cr_error *err, const char *point)
@@ -139,6 +140,8 @@ int fault_inject(struct cr_error *err, const char *point)
 	}
 	if (strcmp(m, "kill-worker") == 0)
 		raise(SIGKILL);
+	if (strcmp(m, "stop-worker") == 0)
+		raise(SIGSTOP);
 	if (m[0])
 		return 0;
 	return cr_fail(err, CR_ERR_INTERNAL, 0, "fault injected at %s (CKPTD_FAULT)", point);

@@ -21,6 +21,9 @@
  * <point>:kill-worker the worker, <point>:kill-both (worker points only)
  * both at once: what the next ckptd, or this one, finds must be
  * consistent (intent.h, recover.h).
+ * <point>:stop-worker (worker points) stops the worker there (SIGSTOP):
+ * a test can then act while it sits at that point, e.g. stop ckptd and
+ * kill the worker, to see what the worker's death alone does.
  *
  * The same points are where a canceled operation stops (cr_cancel). */
 #pragma once

@@ -2,20 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # A checkpoint borrows one process at a time, but a step no recovery
 # undoes (a TCP connection in repair mode) covers every task it seized.
-# The worker is killed (CKPTD_FAULT=ckpt-repair:kill-worker) just after
-# it turned repair mode on for the first connection of tcpsk's parent:
-# the parent is given back already, its echo child not borrowed yet. No
-# task may run on with a connection in repair mode: every one died with
-# the worker, and ckptd says so (the container is damaged and stopped,
+# The worker stops (CKPTD_FAULT=ckpt-repair:stop-worker) just after it
+# turned repair mode on for the first connection of tcpsk's parent: the
+# parent is given back already, its echo child not borrowed yet. ckptd
+# is stopped and the worker killed: no task may run on with a connection
+# in repair mode, and every one must die with the worker alone, before
+# ckptd (which would kill a damaged container anyway) can act. ckptd,
+# let go again, says so (the container is damaged and stopped,
 # the answer and a "damaged" event name the step), nothing is left in
 # the cgroup, no borrow record, intent or image. A ckptd without the
 # fault then runs, checkpoints and restarts the workload again.
 . "$(dirname "$0")/lib.sh"
 
 BG=()
+WORKER=
 eval "e2e_cleanup_base() $(declare -f e2e_cleanup | tail -n +2)"
 e2e_cleanup() {
 	local rc=$? p
+	[ -n "$WORKER" ] && kill -KILL "$WORKER" 2>/dev/null
+	[ -n "$CKPTD_PID" ] && kill -CONT "$CKPTD_PID" 2>/dev/null
 	for p in "${BG[@]}"; do
 		kill "$p" 2>/dev/null
 	done
@@ -31,7 +36,22 @@ run_tcpsk() {
 	verify_ct "$1" tcpsk
 }
 
-export CKPTD_FAULT=ckpt-repair:kill-worker
+# stopped_worker: the child of ckptd stopped at the fault point
+stopped_worker() {
+	local p
+	for p in $(pgrep -P "$CKPTD_PID"); do
+		[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = T ] && echo "$p"
+	done
+}
+
+# gone PID: it exited (a zombie its frozen parent has not reaped is gone too)
+gone() {
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
+}
+
+export CKPTD_FAULT=ckpt-repair:stop-worker
 start_ckptd
 "$CKPTCTL" --socket "$SOCK" --json events >"$TMP/events.json" 2>"$TMP/events.err" &
 BG+=("$!")
@@ -46,8 +66,29 @@ run_tcpsk "$name"
 pids=$(tree_host_pids "$name")
 [ "$(echo "$pids" | wc -w)" -ge 2 ] || fail "tcpsk: want a parent and its echo child, got: $pids"
 cg=$(cgroup_dir_of "$(host_pid "$name")")
-out=$(ckctl checkpoint "$name" 2>&1) && fail "checkpoint answered success: $out"
+ckctl checkpoint "$name" >"$TMP/ckpt.out" 2>&1 &
+ckpt=$!
+BG+=("$ckpt")
 unset CKPTD_FAULT
+for _ in $(seq 300); do
+	WORKER=$(stopped_worker)
+	[ -n "$WORKER" ] && break
+	kill -0 "$ckpt" 2>/dev/null || fail "checkpoint ended before the fault point: $(cat "$TMP/ckpt.out")"
+	sleep 0.1
+done
+[ -n "$WORKER" ] || fail "no worker stopped at ckpt-repair within 30 s"
+[ "$(echo "$WORKER" | wc -w)" = 1 ] || fail "more than one stopped child of ckptd: $WORKER"
+# ckptd stopped: what happens now is the worker's death alone
+kill -STOP "$CKPTD_PID"
+kill -KILL "$WORKER"
+for pid in $pids; do
+	for _ in $(seq 100); do gone "$pid" && break; sleep 0.1; done
+	gone "$pid" || { ps -o pid,stat,comm -p "$pid" >&2; fail "host pid $pid runs on after the worker died in the repair window"; }
+done
+WORKER=
+kill -CONT "$CKPTD_PID"
+wait "$ckpt" && fail "checkpoint answered success: $(cat "$TMP/ckpt.out")"
+out=$(cat "$TMP/ckpt.out")
 info "answer: $out"
 echo "$out" | grep -q "worker was killed by signal 9" || fail "the answer does not name the worker's death: $out"
 echo "$out" | grep -q "repair mode" || fail "the answer does not name the step it died in: $out"
