@@ -170,6 +170,7 @@ round_ckptd() {	# MIB REP
 	put "ckptd.$mib.rest" "$(ms_since "$t1" "$t2")"
 	put "ckptd.$mib.img" "$(awk -v b="$(jget "$TMP/ck.json" image_bytes)" 'BEGIN { print b / 1048576 }')"
 	verify_ck "$name" && put "ckptd.$mib.ok" 1
+	[ $LAZY = yes ] && drop_images "$name"
 	if [ $LAZY = yes ] && ckctl checkpoint "$name" >/dev/null 2>"$TMP/err"; then
 		t0=$(now_ns)
 		if ckctl restart "$name" --lazy >/dev/null 2>"$TMP/err"; then

@@ -51,6 +51,7 @@ for size in "${SIZES[@]}"; do
 	passes=0
 	for _ in $(seq "$REPS"); do
 		for mode in eager lazy; do
+			drop_images "$name"
 			ckctl checkpoint "$name" >/dev/null || die "checkpoint $name"
 			flag=
 			[ $mode = lazy ] && flag=--lazy

@@ -129,6 +129,17 @@ jget() { "$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(s
 
 ms_since() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 
+# drop_images NAME: remove NAME's stored images, so that the next checkpoint
+# has the store to itself (a tmpfs holds half of memory: two 8 GiB images
+# do not fit in it)
+drop_images() {
+	local id
+	for id in $(ckctl --json images "$1" |
+		"$PYTHON" -c 'import json,sys; [print(i["id"]) for i in json.load(sys.stdin).get("images", [])]'); do
+		ckctl images rm "$1" "$id" >/dev/null || die "images rm $1 $id"
+	done
+}
+
 # bench_prewarm MIB: write and delete up to MIB in the store's tmpfs, so the
 # next allocations reuse pages the host already backs (see bench/run.sh);
 # never more than leaves 2 GiB of MemAvailable.
