@@ -92,16 +92,7 @@ bool borrow_begin(const struct cgroup *cg)
  * and then not recorded would stay traced with no one to let it go. */
 static int held_room(void)
 {
-	if (B.nheld == B.hcap) {
-		size_t cap = B.hcap ? 2 * B.hcap : 8;
-		void *n = realloc(B.held, cap * sizeof(*B.held));
-
-		if (!n)
-			return -ENOMEM;
-		B.held = n;
-		B.hcap = cap;
-	}
-	return 0;
+	return GROW(B.held, B.hcap, B.nheld, 8);
 }
 
 /* Each thaw and freeze around an injected call would wait for every task
@@ -249,15 +240,8 @@ int borrow_seized(pid_t tid)
 {
 	if (find_seized(tid))
 		return 0;
-	if (B.nseized == B.zcap) {
-		size_t cap = B.zcap ? 2 * B.zcap : 16;
-		void *n = realloc(B.seized, cap * sizeof(*B.seized));
-
-		if (!n)
-			return -ENOMEM;
-		B.seized = n;
-		B.zcap = cap;
-	}
+	if (GROW(B.seized, B.zcap, B.nseized, 16) < 0)
+		return -ENOMEM;
 	B.seized[B.nseized++] = (struct seized_task){ .tid = tid };
 	return 0;
 }

@@ -635,12 +635,28 @@ static void failed(const struct lazy_fill_fds *fds)
 	kill_orphaned(fds);
 }
 
+/* The end of a fill, r its outcome: failed (the container killed if
+ * nobody else can), or every page in: the status, then the report. */
+static int fill_end(struct filler *f, int r, uint64_t t0, const char *from)
+{
+	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
+
+	if (r < 0) {
+		failed(f->fds);
+		return r;
+	}
+	rep.bytes = f->bytes;
+	rep.us = now_us() - t0;
+	set_status(f->fds, LAZY_STATUS_DONE, &rep);
+	log_info("lazy restart: %llu bytes filled%s in %.1f ms", (unsigned long long)rep.bytes, from, rep.us / 1000.0);
+	return report(f, &rep, -1);
+}
+
 int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next, struct lazy_space *sp, size_t n,
 		  const struct lazy_fill_fds *fds)
 {
 	struct filler f = { .lz = lz, .ext_pages = ext_pages, .next = next, .sp = sp, .n = n, .cap = n,
 			    .report_fd = fds->report, .fds = fds, .buf_ext = -1 };
-	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
 	uint64_t t0 = now_us();
 	/* tests: the background fill paced, one extent per 300 ms, so that
 	 * the program's checks run first even on a loaded machine */
@@ -678,15 +694,7 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 	prefetch_stop(&f);
 	free(f.buf);
 	free(f.retry);
-	if (r < 0) {
-		failed(fds);
-		return r;
-	}
-	rep.bytes = f.bytes;
-	rep.us = now_us() - t0;
-	set_status(fds, LAZY_STATUS_DONE, &rep);
-	log_info("lazy restart: %llu bytes filled in %.1f ms", (unsigned long long)rep.bytes, rep.us / 1000.0);
-	return report(&f, &rep, -1);
+	return fill_end(&f, r, t0, "");
 }
 
 /* ---- from a stream ---- */
@@ -872,7 +880,6 @@ int lazy_fill_stream(struct lazy_stream *st, struct lazy_space *sp, size_t n, co
 {
 	struct filler f = { .st = st, .sp = sp, .n = n, .cap = n, .report_fd = fds->report, .fds = fds, .buf_ext = -1 };
 	struct stream_pages pg = { .pm = TAKE_PTR(st->pm) };
-	struct lazy_report rep = { .kind = LAZY_REPORT_DONE };
 	uint64_t t0 = now_us();
 	/* tests: one record per 300 ms, so that the program's checks run first */
 	int pace = fault_at("lazy-fill-slow") ? 300 : 0;
@@ -895,14 +902,5 @@ int lazy_fill_stream(struct lazy_stream *st, struct lazy_space *sp, size_t n, co
 	stream_drop(&f, &pg);
 	free(pg.own);
 	free(f.retry);
-	if (r < 0) {
-		failed(fds);
-		return r;
-	}
-	rep.bytes = f.bytes;
-	rep.us = now_us() - t0;
-	set_status(fds, LAZY_STATUS_DONE, &rep);
-	log_info("lazy restart: %llu bytes filled from the stream in %.1f ms", (unsigned long long)rep.bytes,
-		 rep.us / 1000.0);
-	return report(&f, &rep, -1);
+	return fill_end(&f, r, t0, " from the stream");
 }
