@@ -1514,7 +1514,7 @@ void container_init_exited(struct container *c, int status)
 		c->ev_init = NULL;
 	}
 	container_incr_drop(c);
-	lazyfill_stop(c);
+	lazyfill_init_exited(c);
 	c->init_pidfd = safe_close(c->init_pidfd);
 	c->console_fd = safe_close(c->console_fd);
 	c->init_pid = 0;

@@ -17,8 +17,12 @@
 #include <sys/syscall.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <unistd.h>
+
+/* how long the end of a dying filler may trail its container's init */
+#define FILLER_END_WAIT_MS 500
 
 struct lazy_fill {
 	int report_fd;                /* -1 once adopted from an earlier ckptd */
@@ -234,6 +238,27 @@ static void on_adopted_exit(evutil_socket_t fd, short what, void *arg)
 	log_info("container %s: lazy restart: every page is in (%llu bytes in %.1f ms)", c->name,
 		 (unsigned long long)st.bytes, st.us / 1000.0);
 	events_publish(c->srv, "fill-done", c, "%llu bytes in %.1f ms", (unsigned long long)st.bytes, st.us / 1000.0);
+	lazyfill_stop(c);
+}
+
+void lazyfill_init_exited(struct container *c)
+{
+	struct lazy_fill *f = c->fill;
+	struct pollfd p;
+
+	if (!f)
+		return;
+	p = (struct pollfd){ .fd = f->pidfd, .events = POLLIN };
+	/* a filler killed takes the init with it (its guard thread's exit),
+	 * but the rest of its threads, its report socket and its pidfd may
+	 * end after the init: a short wait, only when an init exits mid-fill */
+	if (f->ev && f->pidfd >= 0)
+		poll(&p, 1, FILLER_END_WAIT_MS);
+	/* no event: its failure is said already (filler_stop) */
+	if (f->ev && f->report_fd >= 0)
+		on_report(f->report_fd, EV_READ, c);   /* a report, or the filler's end */
+	else if (f->ev && f->status_fd >= 0 && poll(&p, 1, 0) == 1)
+		on_adopted_exit(f->pidfd, EV_READ, c);
 	lazyfill_stop(c);
 }
 

@@ -18,6 +18,11 @@ void lazyfill_take(struct container *c, int *fds, size_t n);
 bool lazyfill_running(const struct container *c);
 /* Kill the filler and let go of everything (the container goes). */
 void lazyfill_stop(struct container *c);
+/* The init exited while a fill went on: by the program's own end, or
+ * killed by the kernel with a filler that died (its guard, daemon/cr/
+ * lazy.c). The filler's end is heard first, so the latter is said as a
+ * failed fill (fill-failed); then as lazyfill_stop. */
+void lazyfill_init_exited(struct container *c);
 /* At start, after the containers are loaded: a filler that an earlier
  * ckptd left going is found (by its status memfd, daemon/cr/lazy.h) and
  * watched as if this ckptd had started it: a dup of each of its

@@ -10,6 +10,8 @@
 #include "uapi_uffd.h"
 #include "log.h"
 #include "macro.h"
+#include "ptguard.h"
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -19,6 +21,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <dirent.h>
+#include <string.h>
 #include <unistd.h>
 
 struct lazy_range {
@@ -391,22 +394,40 @@ static int status_new(pid_t init_pid)
 	return fd;
 }
 
-static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *l, int report_fd, const struct stat *img)
+/* Ties the container to the filler (ptguard.h): with ckptd gone the
+ * filler holds the last fds of the userfaultfds, and its death by a
+ * signal (a kill, a crash) would leave the program reading zeroes where
+ * its memory was: the kernel kills the container's init, and with it
+ * the pid namespace, instead. The worker traces the init until its own
+ * exit (sleep_release), so the guard takes it over only then. */
+static void guard_container(struct lazy_fill_fds *fds, pid_t init_pid, int worker_fd)
+{
+	sigset_t chld;
+	int r;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_SETMASK, &chld, NULL);
+	r = ptguard_start(&fds->guard, init_pid, worker_fd);
+	if (r < 0)
+		log_error("lazy restart: the container's init %d: starting its guard: %s: a kill of this filler would "
+			  "leave its memory unfilled", (int)init_pid, strerror(-r));
+}
+
+static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *l, int report_fd, int worker_fd,
+				  const struct stat *img)
 {
 	struct lazy_space *sp = calloc(l->nprocs + 1, sizeof(*sp));
-	int *keep = calloc(l->nprocs + 3, sizeof(*keep));
+	int *keep = calloc(l->nprocs + 4, sizeof(*keep));
 	/* the container's init: killed should the fill fail with ckptd gone */
 	struct lazy_fill_fds fds = { .report = report_fd,
 				     .ct = (int)syscall(SYS_pidfd_open, ctx->req->init_pid, 0),
 				     .status = status_new(ctx->req->init_pid) };
 	size_t n = 0, nk = 0;
-	sigset_t none;
 	int r;
 
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGALRM, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	prctl(PR_SET_NAME, "ckptd-filler", 0, 0, 0);
 	/* never the OOM killer's pick: with ckptd gone this is the last
 	 * holder of the userfaultfds, and its death would leave zeroes */
@@ -420,6 +441,8 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 		log_warn("lazy restart: the container's init %d: pidfd_open: %m", (int)ctx->req->init_pid);
 	if (fds.status >= 0)
 		keep[nk++] = fds.status;
+	if (worker_fd >= 0)
+		keep[nk++] = worker_fd;
 	for (size_t i = 0; i < l->nprocs; i++) {
 		struct lazy_proc *lp = &l->procs[i];
 
@@ -430,6 +453,7 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 		lp->v = NULL;
 	}
 	filler_close_fds(keep, nk, img);
+	guard_container(&fds, ctx->req->init_pid, worker_fd);
 	if (l->stream) {
 		struct lazy_stream st = { .rd = &ctx->rd, .pm = TAKE_PTR(l->stop_pm), .bases = l->bases, .ends = l->ends,
 					  .nbases = l->nbases, .pid = ctx->procs[l->stop_proc].tt->pid };
@@ -471,7 +495,7 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	struct lazy_restore *l = ctx->lazy;
 	struct stat img;
 	bool any = false;
-	int sv[2], r;
+	int sv[2], worker_fd, r;
 	pid_t pid;
 
 	if (l && l->err < 0)
@@ -508,16 +532,22 @@ int lazy_restore_start(struct restore_ctx *ctx)
 		return cr_fail(ctx->err, CR_ERR_IO, errno, "the image");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the filler's report socket");
-	pid = fork();
+	/* the filler's guard waits for this process's exit (guard_container) */
+	worker_fd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+	pid = worker_fd < 0 ? -1 : fork();
 	if (pid < 0) {
+		r = errno;
 		close(sv[0]);
 		close(sv[1]);
-		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "starting the filler of the lazily restored memory");
+		if (worker_fd >= 0)
+			close(worker_fd);
+		return cr_fail(ctx->err, CR_ERR_KERNEL, r, "starting the filler of the lazily restored memory");
 	}
 	if (pid == 0) {
 		close(sv[0]);
-		filler_main(ctx, l, sv[1], &img);
+		filler_main(ctx, l, sv[1], worker_fd, &img);
 	}
+	close(worker_fd);
 	close(sv[1]);
 	l->report_fd = sv[0];
 	l->filler = pid;

@@ -13,6 +13,7 @@
 struct restore_ctx;
 struct image_lazy;
 struct Ckpt__Img__Pagemap;
+struct ptguard;
 
 /* Pages of one PAGEMAP left in the file: its extent in the image_lazy
  * table. In a mapping, a run of npages from vaddr whose first page is page
@@ -54,6 +55,7 @@ struct lazy_fill_fds {
 	int report; /* to ckptd (SOCK_SEQPACKET) */
 	int ct;     /* a pidfd of the container's init, or -1 */
 	int status; /* a memfd holding a struct lazy_status, or -1 */
+	struct ptguard *guard;        /* ties the container to the filler, or NULL */
 };
 
 /* The filler's state, in a memfd named LAZY_STATUS_NAME that it holds,

@@ -15,6 +15,7 @@
 #include "uapi_uffd.h"
 #include "log.h"
 #include "macro.h"
+#include "ptguard.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -648,6 +649,8 @@ static int fill_end(struct filler *f, int r, uint64_t t0, const char *from)
 	rep.bytes = f->bytes;
 	rep.us = now_us() - t0;
 	set_status(f->fds, LAZY_STATUS_DONE, &rep);
+	/* every page is in: the container no longer needs this process */
+	ptguard_stop(f->fds->guard);
 	log_info("lazy restart: %llu bytes filled%s in %.1f ms", (unsigned long long)rep.bytes, from, rep.us / 1000.0);
 	return report(f, &rep, -1);
 }

@@ -10,7 +10,11 @@
 # - a fill that fails with no ckptd at all (a page record the filler has
 #   yet to read is spoiled in the image: its MAC fails) kills the
 #   container from the filler itself: the program is dead, never running
-#   on with holes in its memory.
+#   on with holes in its memory;
+# - a filler killed (SIGKILL) with no ckptd at all takes the container
+#   with it (its guard: the init is traced with PTRACE_O_EXITKILL while
+#   the fill goes on, stops passed on: a SIGSTOP and SIGCONT sent to it
+#   meanwhile act as they would untraced); a fill that ends lets it go.
 . "$(dirname "$0")/lib.sh"
 
 MIB=64
@@ -28,6 +32,28 @@ lazy_restart_away() {
 	kill -0 "$filler" 2>/dev/null || fail "the filler did not outlive ckptd"
 }
 
+# init_of PID: the init of PID's pid namespace (ckptd-init, its parent)
+init_of() {
+	local pp
+	pp=$(awk '/^PPid:/ { print $2 }' "/proc/$1/status")
+	awk '/^NSpid:/ { if ($NF == 1) ok = 1 } END { exit !ok }' "/proc/$pp/status" ||
+		fail "the parent $pp of $1 is not its pid namespace's init"
+	echo "$pp"
+}
+
+# guarded PID FILLER: whether a thread of FILLER traces PID
+guarded() {
+	local t
+	t=$(awk '/^TracerPid:/ { print $2 }' "/proc/$1/status")
+	[ "$t" != 0 ] && [ -d "/proc/$2/task/$t" ]
+}
+
+# stopped PID: whether it is stopped (T; t: in a tracer's stop)
+stopped() {
+	case $(awk '/^State:/ { print $2 }' "/proc/$1/status") in T | t) return 0 ;; esac
+	return 1
+}
+
 # wait_gone PID SECONDS
 wait_gone() {
 	local end=$(( SECONDS + $2 ))
@@ -41,6 +67,15 @@ verify_ct "$name" 'lazymem [0-9]'
 
 # found by the next ckptd: busy while it fills, its end heard
 lazy_restart_away
+ct_init=$(init_of "$(comm_pids lazymem)")
+for i in $(seq 50); do guarded "$ct_init" "$filler" && break; sleep 0.1; done
+guarded "$ct_init" "$filler" || fail "the container's init $ct_init is not guarded by its filler $filler"
+kill -STOP "$ct_init"
+for i in $(seq 50); do stopped "$ct_init" && break; sleep 0.1; done
+stopped "$ct_init" || fail "the container's init did not stop on SIGSTOP while guarded"
+kill -CONT "$ct_init"
+for i in $(seq 50); do ! stopped "$ct_init" && break; sleep 0.1; done
+! stopped "$ct_init" || fail "the container's init did not go on after SIGCONT while guarded"
 CKPTD_FAULT=lazy-fill-slow ckptd_start
 grep -q "container $name: its lazily restored memory is still being filled by filler $filler" "$TMP/ckptd.log" ||
 	fail "the next ckptd did not find the filler $filler"
@@ -50,6 +85,8 @@ wait_gone "$filler" 120 || fail "the adopted fill did not end within 120 s"
 for i in $(seq 50); do grep -q "container $name: lazy restart: every page is in" "$TMP/ckptd.log" && break; sleep 0.1; done
 grep -q "container $name: lazy restart: every page is in" "$TMP/ckptd.log" || fail "the adopted fill's end is not in ckptd's log"
 expect_state "$name" running
+[ "$(awk '/^TracerPid:/ { print $2 }' "/proc/$ct_init/status")" = 0 ] ||
+	fail "the container's init is still traced after its fill"
 verify_ct "$name" 'lazymem [0-9]'
 info "adopted: $(grep "every page is in" "$TMP/ckptd.log" | tail -n 1)"
 
@@ -63,6 +100,22 @@ grep -q "container $name: its lazily restored memory can't be filled (its filler
 	fail "the adopted filler's death is not in ckptd's log"
 [ -z "$(comm_pids lazymem)" ] || fail "lazymem runs on after its adopted filler died"
 ckptd_alive || fail "ckptd died"
+
+# no ckptd at all, and the filler killed: the container goes with it
+restart_ct "$name"
+verify_ct "$name" 'lazymem [0-9]'
+lazy_restart_away
+prog=$(comm_pids lazymem)
+ct_init=$(init_of "$prog")
+for i in $(seq 50); do guarded "$ct_init" "$filler" && break; sleep 0.1; done
+guarded "$ct_init" "$filler" || fail "the container's init $ct_init is not guarded by its filler $filler"
+kill -KILL "$filler"
+wait_gone "$prog" 10 || fail "the filler was killed with ckptd gone and the program runs on without its memory"
+CKPTD_FAULT=lazy-fill-slow ckptd_start
+st=$(state_of "$name")
+[ "$st" != running ] || fail "$name is running after its filler was killed"
+ckptd_alive || fail "ckptd died"
+info "filler killed with ckptd gone: $name $st"
 
 # no ckptd at all when the fill fails: the filler kills the container
 restart_ct "$name"

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* A guard ties a task's life to this process's through the kernel: a
+ * thread of its own holds the task PTRACE_SEIZEd with PTRACE_O_EXITKILL
+ * and passes on every stop the task reports (each signal delivered, a
+ * group stop), so the task runs as it would untraced; should this process
+ * die by any means, SIGKILL included, the kernel kills the task. A
+ * container's init killed so takes its whole pid namespace with it.
+ *
+ * The process that starts a guard must keep SIGCHLD blocked in every one
+ * of its threads (the guard thread learns of the task's stops from a
+ * signalfd) and must have no children of its own waiting to be reaped. */
+#pragma once
+#include <sys/types.h>
+
+struct ptguard;
+
+/* Start guarding pid, once after_fd (a pidfd of whatever traces pid
+ * now, or -1) reports that process's exit: a task is traced by one
+ * tracer at a time. */
+int ptguard_start(struct ptguard **ret, pid_t pid, int after_fd);
+/* Let the task go (detached, as it was: running, or stopped by a signal)
+ * and end the guard thread. g may be NULL. */
+void ptguard_stop(struct ptguard *g);
