@@ -1065,7 +1065,7 @@ static int image_mac_check(struct image_reader *r, const Ckpt__Img__Mac *m)
 	why = image_page_fields(m, &pf);
 	if (why && !*why)
 		return image_fail(r, -EKEYREJECTED, IMAGE_NOT_SIGNED " (key id %s: its MAC has no page MAC: an image "
-				  "format before %d)", hex, IMAGE_FORMAT_VERSION);
+				  "format before 6)", hex);
 	if (why)
 		return image_fail(r, -EBADMSG, "%s", why);
 	if (macpipe_wait(&r->mp) < 0)

@@ -32,7 +32,14 @@
  *             where a task's or a shared object's pages belong, META_END;
  *   pages:    for each segment in placeholder order, a SEGMENT marker (the
  *             placeholder's payload again) and its PAGEMAP/PAGES pairs
- *             and DROPs; then TAIL.
+ *             and DROPs; then (since format 7) the lazy parts; then TAIL.
+ * A lazy part holds the pages of one task's mappings that a lazy restart
+ * leaves to its filler (lazy_rule.h), which its task segment lacks: a
+ * SEGMENT marker no placeholder stands for (owner SEG_TASK, id the task's
+ * pid, index the segment count of META_END, then +1 per part), then its
+ * PAGEMAP/PAGES pairs, in address order. The parts come in the tasks'
+ * order, one per task at most. So a restart from a stream can release the
+ * tasks as soon as the first lazy part begins.
  * A reader can thus read and check all of the metadata (bounded by
  * CR_META_MAX_BYTES/CR_META_MAX_RECORDS) before it acts on any, and knows
  * every mapping before the first page. */
@@ -48,7 +55,7 @@
 #include "macpipe.h"
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
-#define IMAGE_FORMAT_VERSION 6
+#define IMAGE_FORMAT_VERSION 7
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 /* A PAGES payload is whole pages: what a ZPAGES frame states is checked so. */

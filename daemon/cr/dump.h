@@ -147,6 +147,8 @@ int dump_meta_write(struct dump_ctx *ctx);
 /* Then the pages, segment by segment, each after its SEGMENT marker:
  * jobs [from, to). */
 int dump_page_jobs_run(struct dump_ctx *ctx, size_t from, size_t to);
+/* After every job: the tasks' lazy parts (image.h), in job order. */
+int dump_lazy_parts_run(struct dump_ctx *ctx);
 void dump_page_jobs_free(struct dump_ctx *ctx);
 /* pipe.c: the PIPE record for the pipe behind /proc/PID/fd/FD, once;
  * its id in ret_id. */
@@ -197,7 +199,12 @@ void fanotify_dump_free(Ckpt__Img__File *f);
 int mm_collect(struct dump_ctx *ctx, struct dump_proc *p);
 int mm_dump(struct dump_ctx *ctx, struct dump_proc *p);
 /* The pages of p's private mappings (its page job). */
-int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p);
+/* The pages of p's mappings a lazy restart fills before the tasks run
+ * (lazy false: its segment), or those it leaves to its filler (true: its
+ * lazy part, image.h). */
+int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p, bool lazy);
+/* Whether p has a mapping whose pages go to its lazy part. */
+bool mm_dump_has_lazy(const struct dump_ctx *ctx, const struct dump_proc *p);
 /* mm.c: vdso/vvar facts for the header, from a task's maps. */
 int mm_dump_vdso_info(struct dump_ctx *ctx, pid_t pid);
 

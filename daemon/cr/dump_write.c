@@ -192,7 +192,7 @@ static int run_job(struct dump_ctx *ctx, const struct page_job *job)
 	if (job->owner != CKPT__IMG__SEGMENT_OWNER__SEG_TASK)
 		return shm_write_pages(ctx, job->fd, job->size, (uint32_t)job->id);
 	cr_error_scope(ctx->err, ctx->procs[job->proc].nspid, ctx->procs[job->proc].pid);
-	r = mm_dump_pages(ctx, &ctx->procs[job->proc]);
+	r = mm_dump_pages(ctx, &ctx->procs[job->proc], false);
 	cr_error_scope(ctx->err, 0, 0);
 	return r;
 }
@@ -203,6 +203,34 @@ int dump_page_jobs_run(struct dump_ctx *ctx, size_t from, size_t to)
 
 	for (size_t i = from; i < to && i < ctx->njobs && r >= 0; i++)
 		r = run_job(ctx, &ctx->jobs[i]);
+	return r;
+}
+
+int dump_lazy_parts_run(struct dump_ctx *ctx)
+{
+	uint32_t index = (uint32_t)ctx->njobs;
+	int r = 0;
+
+	for (size_t i = 0; i < ctx->njobs && r >= 0; i++) {
+		const struct page_job *job = &ctx->jobs[i];
+		Ckpt__Img__Segment s = CKPT__IMG__SEGMENT__INIT;
+		struct dump_proc *p;
+
+		if (job->owner != CKPT__IMG__SEGMENT_OWNER__SEG_TASK)
+			continue;
+		p = &ctx->procs[job->proc];
+		if (!mm_dump_has_lazy(ctx, p))
+			continue;
+		s.index = index++;
+		s.owner = job->owner;
+		s.id = job->id;
+		r = image_write_msg(&ctx->w, IMG_SEGMENT, &s.base);
+		if (r < 0)
+			return cr_fail(ctx->err, CR_ERR_IO, -r, "writing the image");
+		cr_error_scope(ctx->err, p->nspid, p->pid);
+		r = mm_dump_pages(ctx, p, true);
+		cr_error_scope(ctx->err, 0, 0);
+	}
 	return r;
 }
 

@@ -55,11 +55,12 @@ struct lazy_restore {
 	int report_fd;                /* ckptd's end of the filler's reports */
 	/* from a stream (lazy.h struct lazy_stream) */
 	bool stream;
-	bool last_seg;                /* the last segment is being read */
-	Ckpt__Img__Pagemap *stop_pm;  /* where the reader stopped */
-	size_t stop_proc;             /* ... in whose pages */
-	uint64_t *bases, *ends;       /* per placeholder piece */
+	bool stopped;                 /* the reader stopped at a lazy part ... */
+	size_t stop_proc;             /* ... of this process */
+	uint32_t next_index;          /* ... the part after it's Segment index */
+	struct lazy_base *bases;      /* per placeholder piece */
 	size_t nbases, bases_cap;
+	pid_t *pids;                  /* per process, as lazy_stream's */
 };
 
 static void close_fd(int *fd)
@@ -198,7 +199,7 @@ static int collect_rseq(struct restore_ctx *ctx, const struct rproc *p, struct l
 /* From a file, a mapping holding an rseq area stays lazy but for the
  * pages that meet the area (lazy_restore_wants): its pages may come in
  * any order. From a stream, the whole mapping is eager, as the writer
- * ordered it. */
+ * put it in the task's segment. */
 static int compute_ranges(struct restore_ctx *ctx, struct rproc *p, struct lazy_proc *lp)
 {
 	const Ckpt__Img__Mm *mm = p->mm;
@@ -243,8 +244,9 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 	    pm->nr_pages > IMAGE_MAX_PAGES / PAGE_SZ)
 		return false;
 	/* a scan that failed partway leaves mappings lazy that a child
-	 * inherits: no further page is lazy, and the restart fails at start */
-	if (l->err || (l->stream && (!l->last_seg || l->stop_pm)))
+	 * inherits: no further page is lazy, and the restart fails at start;
+	 * from a stream, every page before the first lazy part is read */
+	if (l->err || l->stream)
 		return false;
 	if (!l->scanned && (l->err = scan_children(ctx, l)) < 0)
 		return false;
@@ -255,26 +257,21 @@ bool lazy_restore_wants(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm)
 	return range_of(lp, pm->vaddr, hi) && !lazy_rule_rseq_in(lp->rseq, lp->nrseq, pm->vaddr, hi);
 }
 
-void lazy_restore_last_segment(struct restore_ctx *ctx)
-{
-	if (ctx->lazy)
-		ctx->lazy->last_seg = true;
-}
-
-int lazy_restore_stop(struct restore_ctx *ctx, Ckpt__Img__Pagemap *pm)
+int lazy_restore_stop(struct restore_ctx *ctx, size_t k, uint32_t next_index)
 {
 	struct lazy_restore *l = ctx->lazy;
 
 	if (!l || !l->stream)
 		return 0;
-	l->stop_pm = pm;
-	l->stop_proc = (size_t)(ctx->cur - ctx->procs);
+	l->stopped = true;
+	l->stop_proc = k;
+	l->next_index = next_index;
 	return 1;
 }
 
 bool lazy_restore_stopped(const struct restore_ctx *ctx)
 {
-	return ctx->lazy && ctx->lazy->stop_pm;
+	return ctx->lazy && ctx->lazy->stopped;
 }
 
 int lazy_restore_add(struct restore_ctx *ctx, const Ckpt__Img__Pagemap *pm, size_t stored_len)
@@ -455,8 +452,8 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 	filler_close_fds(keep, nk, img);
 	guard_container(&fds, ctx->req->init_pid, worker_fd);
 	if (l->stream) {
-		struct lazy_stream st = { .rd = &ctx->rd, .pm = TAKE_PTR(l->stop_pm), .bases = l->bases, .ends = l->ends,
-					  .nbases = l->nbases, .pid = ctx->procs[l->stop_proc].tt->pid };
+		struct lazy_stream st = { .rd = &ctx->rd, .bases = l->bases, .nbases = l->nbases, .pids = l->pids,
+					  .nprocs = l->nprocs, .cur = l->stop_proc, .next_index = l->next_index };
 
 		image_reader_after_fork(&ctx->rd);
 		r = lazy_fill_stream(&st, sp, n, &fds);
@@ -466,28 +463,38 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 	_exit(r < 0 ? 1 : 0);
 }
 
-/* From a stream: a placeholder piece per lazy range of the process where
- * the reader stopped (split where a piece's page count would overflow). */
+/* From a stream: a placeholder piece per lazy range of every process
+ * (split where a piece's page count would overflow): which of them have
+ * pages, the lazy parts still to come tell. */
 static int stream_placeholders(struct restore_ctx *ctx, struct lazy_restore *l)
 {
-	struct lazy_proc *lp = &l->procs[l->stop_proc];
+	int r = l->scanned ? 0 : scan_children(ctx, l);
 
-	for (size_t i = 0; i < lp->nranges; i++)
-		for (uint64_t a = lp->ranges[i].lo, np; a + PAGE_SZ <= lp->ranges[i].hi;) {
-			np = MIN((lp->ranges[i].hi - a) / PAGE_SZ, (uint64_t)1 << 30);
+	if (r >= 0 && !(l->pids = calloc(l->nprocs + 1, sizeof(*l->pids))))
+		r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+	for (size_t k = 0; k < l->nprocs && r >= 0; k++) {
+		struct rproc *p = &ctx->procs[k];
+		struct lazy_proc *lp = &l->procs[k];
 
-			if (GROW(lp->v, lp->cap, lp->n, 16) < 0 || GROW(l->bases, l->bases_cap, l->nbases, 16) < 0)
-				return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
-			lp->v[lp->n++] = (struct lazy_piece){ .vaddr = a, .npages = (uint32_t)np, .ext = (uint32_t)l->nbases };
-			l->bases[l->nbases++] = a;
-			a += np * PAGE_SZ;
-		}
-	l->ends = calloc(l->nbases + 1, sizeof(*l->ends));
-	if (!l->ends)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
-	for (size_t k = 0; k < lp->n; k++)
-		l->ends[k] = lp->v[k].vaddr + (uint64_t)lp->v[k].npages * PAGE_SZ;
-	return 0;
+		l->pids[k] = -1;
+		if (p->tt->zombie || !p->mm || !p->task)
+			continue;
+		l->pids[k] = p->tt->pid;
+		if (!lp->computed && (r = compute_ranges(ctx, p, lp)) < 0)
+			break;
+		for (size_t i = 0; i < lp->nranges; i++)
+			for (uint64_t a = lp->ranges[i].lo, np; a + PAGE_SZ <= lp->ranges[i].hi;) {
+				np = MIN((lp->ranges[i].hi - a) / PAGE_SZ, (uint64_t)1 << 30);
+
+				if (GROW(lp->v, lp->cap, lp->n, 16) < 0 || GROW(l->bases, l->bases_cap, l->nbases, 16) < 0)
+					return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy restart");
+				lp->v[lp->n++] = (struct lazy_piece){ .vaddr = a, .npages = (uint32_t)np,
+								      .ext = (uint32_t)l->nbases };
+				l->bases[l->nbases++] = (struct lazy_base){ .lo = a, .hi = a + np * PAGE_SZ, .owner = k };
+				a += np * PAGE_SZ;
+			}
+	}
+	return r;
 }
 
 int lazy_restore_start(struct restore_ctx *ctx)
@@ -501,7 +508,7 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	if (l && l->err < 0)
 		return l->err;
 
-	if (l && l->stream && l->stop_pm) {
+	if (l && l->stream && l->stopped) {
 		if ((r = stream_placeholders(ctx, l)) < 0)
 			return r;
 		/* no more may be read here: the filler's from now on */
@@ -522,9 +529,9 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	cr_error_scope(ctx->err, 0, 0);
 	/* a reader stopped in a stream has the rest of it, tail included, to
 	 * read: never released without a filler to read it */
-	if (!any && l->stream && l->stop_pm)
-		return cr_fail(ctx->err, CR_ERR_INTERNAL, 0,
-			       "lazy restart: task %d: the stream stopped at its lazy pages, but none is registered",
+	if (!any && l->stream && l->stopped)
+		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0,
+			       "image: the stream has a lazy part of task %d, but no process has lazily restored memory",
 			       ctx->procs[l->stop_proc].tt->pid);
 	if (!any)
 		return 0;
@@ -555,8 +562,8 @@ int lazy_restore_start(struct restore_ctx *ctx)
 	if (l->filler_pidfd < 0)
 		return cr_fail(ctx->err, CR_ERR_KERNEL, errno, "the filler's pidfd");
 	if (l->stream)
-		log_info("lazy restart: filler %d reads the rest of the stream from %#llx of task %d", (int)pid,
-			 (unsigned long long)l->stop_pm->vaddr, ctx->procs[l->stop_proc].tt->pid);
+		log_info("lazy restart: filler %d reads the rest of the stream from the lazy part of task %d", (int)pid,
+			 ctx->procs[l->stop_proc].tt->pid);
 	else
 		log_info("lazy restart: filler %d serves %zu extents (%llu MiB)", (int)pid, l->next,
 			 (unsigned long long)(l->bytes >> 20));
@@ -613,9 +620,7 @@ void lazy_restore_free(struct restore_ctx *ctx, bool ok)
 	free(l->procs);
 	free(l->ext_pages);
 	free(l->bases);
-	free(l->ends);
-	if (l->stop_pm)
-		protobuf_c_message_free_unpacked(&l->stop_pm->base, NULL);
+	free(l->pids);
 	if (l->lz)
 		image_lazy_free(l->lz);
 	free(l);

@@ -78,32 +78,40 @@ struct lazy_status {
 };
 
 /* A restart from a stream (a pipe, a socket) can't read a page twice nor
- * seek: the reader reads every segment but the last one's lazy pages
- * itself (those it meets before are copied in as any), stops at the first
- * lazy PAGEMAP of the last task segment, and once the tasks are released
- * the filler reads the rest of the stream in order, copying each extent
- * in as it arrives, verified, into every space that still has its
- * addresses (placeholder pieces: ext indexes bases[], the original
- * address of the piece's page 0, so moves and removals follow them), and
- * checks the tail. */
+ * seek: the reader reads every segment itself and stops at the first
+ * lazy part (image.h); once the tasks are released the filler reads the
+ * rest of the stream in order, each lazy part's extents copied in as they
+ * arrive, verified, into every space that still has the addresses of
+ * that part's process (placeholder pieces: ext indexes bases[], so moves
+ * and removals follow them), and checks the tail. */
 struct image_reader;
-struct lazy_stream {
-	struct image_reader *rd;      /* after the PAGEMAP in pm */
-	struct Ckpt__Img__Pagemap *pm;  /* the first lazy one: its PAGES come next */
-	const uint64_t *bases;        /* per placeholder piece: its original address */
-	const uint64_t *ends;         /* ... and the end of its mapping's lazy range */
-	size_t nbases;
-	pid_t pid;                    /* the task (in the container), for messages */
+struct lazy_base {
+	uint64_t lo;                  /* the original address of the piece's page 0 */
+	uint64_t hi;                  /* ... and the end of its lazy range */
+	size_t owner;                 /* its process: the index in pids[] */
 };
+struct lazy_stream {
+	struct image_reader *rd;      /* after the first lazy part's marker */
+	const struct lazy_base *bases;  /* per placeholder piece */
+	size_t nbases;
+	const pid_t *pids;            /* per process: its pid in the container, -1: none */
+	size_t nprocs;
+	size_t cur;                   /* the process whose lazy part comes first */
+	uint32_t next_index;          /* the Segment index of the lazy part after it */
+};
+
+/* The process a lazy part's marker s names, if its index is want and it
+ * is a task's: the k > after (-1: none yet) with pids[k] == s->id (pids
+ * as in lazy_stream). -1 if none: a marker out of order or of no live task. */
+struct Ckpt__Img__Segment;
+ssize_t lazy_part_owner(const struct Ckpt__Img__Segment *s, uint32_t want, const pid_t *pids, size_t n, ssize_t after);
 
 /* restart.c: the reader goes lazy before its first page record. */
 int lazy_restore_begin(struct restore_ctx *ctx);
-/* From a stream: the segment read next is the last one (lazy pages may be
- * left to the filler only there). */
-void lazy_restore_last_segment(struct restore_ctx *ctx);
-/* From a stream, pm is lazy: the reader stops here, the filler reads on
- * from it (pm taken). 1: stopped; <0: failed. */
-int lazy_restore_stop(struct restore_ctx *ctx, struct Ckpt__Img__Pagemap *pm);
+/* The lazy part of process k begins (its marker read; next_index: the
+ * marker's index + 1). From a stream the reader stops here, the filler
+ * reads on: 1. Else 0: the reader reads the part. */
+int lazy_restore_stop(struct restore_ctx *ctx, size_t k, uint32_t next_index);
 /* The reader stopped: the rest of the stream is the filler's. */
 bool lazy_restore_stopped(const struct restore_ctx *ctx);
 /* This PAGEMAP's pages are to be left in the file. */

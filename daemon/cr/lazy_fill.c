@@ -64,7 +64,9 @@ struct filler {
 	int pf_r;                     /* image_lazy_read's answer for pf_have */
 	/* from a stream (lazy_fill_stream) */
 	struct lazy_stream *st;
-	uint64_t hw;                  /* original addresses below it are in, or never come */
+	size_t cur;                   /* the process whose lazy part is being read */
+	uint32_t next_index;          /* the Segment index of the next lazy part */
+	uint64_t hw;                  /* its original addresses below it are in, or never come */
 	uint64_t next_min;            /* the next PAGEMAP starts at or above it */
 	bool eof;                     /* the tail is read and verified */
 };
@@ -483,6 +485,17 @@ static struct lazy_piece *piece_at(struct lazy_space *s, uint64_t addr)
 	return NULL;
 }
 
+/* From a stream: whether the page at original address orig of placeholder
+ * ext may still come. The lazy parts come in process order, each in
+ * address order: a page of a part passed, or below the last extent read
+ * in the current one, never comes. */
+static bool stream_later(const struct filler *f, uint32_t ext, uint64_t orig)
+{
+	size_t o = f->st->bases[ext].owner;
+
+	return !f->eof && (o > f->cur || (o == f->cur && orig >= f->hw));
+}
+
 /* A fault at addr in space i: its extent, or a zero page where none is
  * (memory the image holds no page of, or that was discarded since).
  * -EAGAIN: try again once the mm's events are read. */
@@ -498,9 +511,9 @@ static int on_fault(struct filler *f, size_t i, uint64_t addr)
 	p = piece_at(s, wake.start);
 	if (p && f->st) {
 		/* a placeholder: its page comes later in the stream, or never */
-		uint64_t orig = f->st->bases[p->ext] + (uint64_t)p->first * PG + (wake.start - p->vaddr);
+		uint64_t orig = f->st->bases[p->ext].lo + (uint64_t)p->first * PG + (wake.start - p->vaddr);
 
-		if (!f->eof && orig >= f->hw)
+		if (stream_later(f, p->ext, orig))
 			return -EAGAIN;
 		p = NULL;
 	}
@@ -702,8 +715,9 @@ int lazy_fill_run(struct image_lazy *lz, const uint32_t *ext_pages, size_t next,
 
 /* ---- from a stream ---- */
 
-/* Extent [x, x + n pages) of the original addresses, its pages at data,
- * into every space where a placeholder still stands for a part of it.
+/* Extent [x, x + n pages) of the original addresses of the current
+ * process, its pages at data, into every space where a placeholder of that
+ * process still stands for a part of it (a fork's included).
  * A copy that meets a changing mm reads its events, then goes again (what
  * went in already gives EEXIST). */
 static int stream_copy(struct filler *f, uint64_t x, uint32_t n, uint8_t *data)
@@ -719,11 +733,11 @@ static int stream_copy(struct filler *f, uint64_t x, uint32_t n, uint8_t *data)
 
 			for (size_t j = 0; !s->gone && j < s->n && r >= 0; j++) {
 				const struct lazy_piece *q = &s->v[j];
-				uint64_t olo = f->st->bases[q->ext] + (uint64_t)q->first * PG;
+				uint64_t olo = f->st->bases[q->ext].lo + (uint64_t)q->first * PG;
 				uint64_t a = MAX(olo, x), b = MIN(olo + (uint64_t)q->npages * PG, xe);
 				struct lazy_piece t;
 
-				if (q->dead || a >= b)
+				if (q->dead || a >= b || f->st->bases[q->ext].owner != f->cur)
 					continue;
 				t = (struct lazy_piece){ .vaddr = q->vaddr + (a - olo), .npages = (uint32_t)((b - a) / PG),
 							 .first = (uint32_t)((a - x) / PG) };
@@ -744,28 +758,60 @@ static int stream_copy(struct filler *f, uint64_t x, uint32_t n, uint8_t *data)
 	return r < 0 ? r : 0;
 }
 
-/* A PAGEMAP after the reader stopped: pages of the task's lazy mappings,
- * in address order (mm_dump.c writes them so). Anything else would have
- * had to be in before the task ran: refused, the container killed. */
+/* A PAGEMAP after the reader stopped: pages of the current process's lazy
+ * mappings, in address order (mm_dump.c writes them so). Anything else
+ * would have had to be in before the task ran: refused, the container
+ * killed. */
 static int stream_check(struct filler *f, const Ckpt__Img__Pagemap *pm)
 {
 	const struct lazy_stream *st = f->st;
+	pid_t pid = st->pids[f->cur];
 	uint64_t end = pm->vaddr + pm->nr_pages * PG;
 
 	if (pm->vaddr % PG || !pm->nr_pages || pm->nr_pages > IMAGE_MAX_PAGES / PG || end < pm->vaddr)
 		return fail(f, -EBADMSG, "image: task %d: a bad pagemap at %#llx (%llu pages) among its lazy pages",
-			    st->pid, (unsigned long long)pm->vaddr, (unsigned long long)pm->nr_pages);
+			    pid, (unsigned long long)pm->vaddr, (unsigned long long)pm->nr_pages);
 	if (pm->vaddr < f->next_min)
 		return fail(f, -EBADMSG, "image: task %d: pages at %#llx come after those up to %#llx: out of order",
-			    st->pid, (unsigned long long)pm->vaddr, (unsigned long long)f->next_min);
+			    pid, (unsigned long long)pm->vaddr, (unsigned long long)f->next_min);
 	for (size_t k = 0; k < st->nbases; k++)
-		if (pm->vaddr >= st->bases[k] && end <= st->ends[k]) {
+		if (st->bases[k].owner == f->cur && pm->vaddr >= st->bases[k].lo && end <= st->bases[k].hi) {
 			f->next_min = end;
 			return 0;
 		}
-	return fail(f, -EBADMSG, "image: task %d: pages at %#llx (%llu) after its lazily restored ones are not of its "
-		    "lazily restored memory, and it runs already: the image was not written for a lazy restart from a "
-		    "stream", st->pid, (unsigned long long)pm->vaddr, (unsigned long long)pm->nr_pages);
+	return fail(f, -EBADMSG, "image: task %d: pages at %#llx (%llu) in its lazy part are not of its lazily "
+		    "restored memory, and it runs already: the image was not written for a lazy restart from a stream",
+		    pid, (unsigned long long)pm->vaddr, (unsigned long long)pm->nr_pages);
+}
+
+/* The marker of the next lazy part: a later process's, in index order,
+ * or the image is refused (the container killed). */
+static int stream_part(struct filler *f, const void *p, size_t len)
+{
+	Ckpt__Img__Segment *s = image_unpack(f->st->rd, &ckpt__img__segment__descriptor, p, len);
+	ssize_t k;
+
+	if (!s)
+		return fail(f, -EBADMSG, "image: segment marker: %s", f->st->rd->error);
+	k = lazy_part_owner(s, f->next_index, f->st->pids, f->st->nprocs, (ssize_t)f->cur);
+	protobuf_c_message_free_unpacked(&s->base, NULL);
+	if (k < 0)
+		return fail(f, -EBADMSG, "image: after the lazy part of task %d, a segment marker that is not the lazy part "
+			    "of a later task", f->st->pids[f->cur]);
+	f->cur = (size_t)k;
+	f->next_index++;
+	f->hw = f->next_min = 0;
+	return 0;
+}
+
+ssize_t lazy_part_owner(const Ckpt__Img__Segment *s, uint32_t want, const pid_t *pids, size_t n, ssize_t after)
+{
+	if (s->index != want || s->owner != CKPT__IMG__SEGMENT_OWNER__SEG_TASK || s->id <= 0)
+		return -1;
+	for (size_t k = after < 0 ? 0 : (size_t)after + 1; k < n; k++)
+		if (pids[k] == s->id)
+			return (ssize_t)k;
+	return -1;
 }
 
 /* What one PAGES record brought: held until the MAC after it verified it. */
@@ -782,7 +828,7 @@ static int stream_hold(struct filler *f, struct stream_pages *sp, const void *p,
 	struct image_reader *rd = f->st->rd;
 
 	if (len != sp->pm->nr_pages * PG)
-		return fail(f, -EBADMSG, "image: task %d: pages at %#llx: %zu bytes for %llu pages", f->st->pid,
+		return fail(f, -EBADMSG, "image: task %d: pages at %#llx: %zu bytes for %llu pages", f->st->pids[f->cur],
 			    (unsigned long long)sp->pm->vaddr, len, (unsigned long long)sp->pm->nr_pages);
 	sp->held = image_reader_hold(rd, p);
 	if (sp->held) {
@@ -832,7 +878,7 @@ static int stream_step(struct filler *f, struct stream_pages *sp)
 		/* the MAC that ends its page-MAC segment, or the tail: verified */
 		if (!tail && type != IMG_MAC)
 			return fail(f, -EPROTO, "image: task %d: pages at %#llx not ended by their own MAC: made "
-				    "before per-record page MACs", f->st->pid, (unsigned long long)sp->pm->vaddr);
+				    "before per-record page MACs", f->st->pids[f->cur], (unsigned long long)sp->pm->vaddr);
 		r = stream_copy(f, sp->pm->vaddr, (uint32_t)sp->pm->nr_pages, sp->data);
 		f->hw = sp->pm->vaddr + sp->pm->nr_pages * PG;
 		f->eof = tail;
@@ -845,6 +891,10 @@ static int stream_step(struct filler *f, struct stream_pages *sp)
 	switch (type) {
 	case IMG_MAC:
 		return 0;
+	case IMG_SEGMENT:
+		if (sp->pm)
+			return fail(f, -EBADMSG, "image: a pagemap without its pages before a segment marker");
+		return stream_part(f, p, len);
 	case IMG_PAGEMAP:
 		if (sp->pm)
 			return fail(f, -EBADMSG, "image: pagemap and pages records out of pairs");
@@ -857,8 +907,8 @@ static int stream_step(struct filler *f, struct stream_pages *sp)
 			return fail(f, -EBADMSG, "image: pagemap and pages records out of pairs");
 		return stream_hold(f, sp, p, len);
 	default:
-		return fail(f, -EBADMSG, "image: a %s record after the lazily restored pages of task %d",
-			    image_rec_type_name(type), f->st->pid);
+		return fail(f, -EBADMSG, "image: a %s record in the lazy part of task %d", image_rec_type_name(type),
+			    f->st->pids[f->cur]);
 	}
 }
 
@@ -881,8 +931,9 @@ static int stream_wait(struct filler *f, int timeout, bool *ret_stream)
 
 int lazy_fill_stream(struct lazy_stream *st, struct lazy_space *sp, size_t n, const struct lazy_fill_fds *fds)
 {
-	struct filler f = { .st = st, .sp = sp, .n = n, .cap = n, .report_fd = fds->report, .fds = fds, .buf_ext = -1 };
-	struct stream_pages pg = { .pm = TAKE_PTR(st->pm) };
+	struct filler f = { .st = st, .sp = sp, .n = n, .cap = n, .report_fd = fds->report, .fds = fds, .buf_ext = -1,
+			    .cur = st->cur, .next_index = st->next_index };
+	struct stream_pages pg = { 0 };
 	uint64_t t0 = now_us();
 	/* tests: one record per 300 ms, so that the program's checks run first */
 	int pace = fault_at("lazy-fill-slow") ? 300 : 0;
@@ -891,7 +942,7 @@ int lazy_fill_stream(struct lazy_stream *st, struct lazy_space *sp, size_t n, co
 	/* MAC records too: a page payload is copied in only once the one
 	 * after it verified it */
 	st->rd->pass_mac = true;
-	r = pg.pm ? stream_check(&f, pg.pm) : 0;
+	r = 0;
 	while (r >= 0 && !(f.eof && !f.nretry)) {
 		bool readable = false;
 

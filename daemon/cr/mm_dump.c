@@ -683,7 +683,15 @@ static bool lazy_last(const struct dump_ctx *ctx, const struct dump_proc *p, con
 	return lazy_rule_vma(v, &f);
 }
 
-int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
+bool mm_dump_has_lazy(const struct dump_ctx *ctx, const struct dump_proc *p)
+{
+	for (size_t i = 0; i < p->nvma_ents; i++)
+		if (lazy_last(ctx, p, p->vma_ptrs[i]))
+			return true;
+	return false;
+}
+
+int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p, bool lazy)
 {
 	_cleanup_close_ int pm_fd = -1, ppm_fd = -1, mem_fd = -1;
 	Ckpt__Img__Vma **v = p->vma_ptrs;
@@ -701,15 +709,14 @@ int mm_dump_pages(struct dump_ctx *ctx, struct dump_proc *p)
 	}
 	if (r >= 0 && p->parent >= 0 && !snapshot_active(ctx))
 		r = ppm_fd = open_pagemap(ctx, ctx->procs[p->parent].pid);
-	/* what a lazy restart must fill before the tasks run first, then
-	 * what it can leave to its filler: from a stream, the tasks then
-	 * wait for the first part only (the header's pages_lazy_last) */
-	for (int pass = 0; pass < 2; pass++)
-		for (i = 0; i < p->nvma_ents && r >= 0; i++)
-			if (lazy_last(ctx, p, v[i]) == (pass == 1))
-				r = dump_vma_pages(ctx, p, pm_fd, mem_fd,
-						   p->parent >= 0 && v[i]->has_inherit && v[i]->inherit ?
-						   &ctx->procs[p->parent] : NULL, ppm_fd, v[i]);
+	/* what a lazy restart must fill before the tasks run (the task's
+	 * segment), or what it can leave to its filler (the task's lazy part,
+	 * after every segment: image.h) */
+	for (i = 0; i < p->nvma_ents && r >= 0; i++)
+		if (lazy_last(ctx, p, v[i]) == lazy)
+			r = dump_vma_pages(ctx, p, pm_fd, mem_fd,
+					   p->parent >= 0 && v[i]->has_inherit && v[i]->inherit ?
+					   &ctx->procs[p->parent] : NULL, ppm_fd, v[i]);
 	return r < 0 ? r : 0;
 }
 

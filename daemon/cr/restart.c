@@ -331,15 +331,9 @@ static int on_record(struct restore_ctx *ctx, uint32_t type, const void *p, size
 		*pm = image_unpack(&ctx->rd, &ckpt__img__pagemap__descriptor, p, len);
 		if (!*pm)
 			return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap: %s", ctx->rd.error);
-		if (!lazy_restore_wants(ctx, *pm))
-			return 0;
-		/* from a stream the reader stops here: the rest is the filler's */
-		r = lazy_restore_stop(ctx, *pm);
-		if (r > 0)
-			*pm = NULL;
-		else
+		if (lazy_restore_wants(ctx, *pm))
 			image_reader_skip_next(&ctx->rd);   /* its pages stay in the file */
-		return r;
+		return 0;
 	case IMG_PAGES:
 		r = p ? on_pages(ctx, *pm, p, len) : lazy_restore_add(ctx, *pm, len);
 		protobuf_c_message_free_unpacked(&(*pm)->base, NULL);
@@ -409,12 +403,54 @@ static int next_page_rec(struct restore_ctx *ctx, struct seg_cursor *sc, uint32_
 	return r;
 }
 
-/* Placeholder rec stands where its pages go: read them from the stream
- * (its marker, then PAGEMAP/PAGES pairs and DROPs up to the next marker
- * or the tail) and hand them to today's handlers. */
-static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const struct plan_rec *rec)
+/* The records of one segment or lazy part after its marker: PAGEMAP/PAGES
+ * pairs and DROPs up to the next marker (kept in sc) or the tail, handed
+ * to today's handlers. */
+static int read_part(struct restore_ctx *ctx, struct seg_cursor *sc)
 {
 	Ckpt__Img__Pagemap *pm = NULL;
+	const void *p;
+	uint32_t type;
+	size_t len;
+	int r;
+
+	for (;;) {
+		r = next_page_rec(ctx, sc, &type, &p, &len);
+		if (r <= 0)
+			break;
+		if (type == IMG_SEGMENT) {
+			sc->next = malloc(len ? len : 1);
+			if (!sc->next) {
+				r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "segment marker");
+				break;
+			}
+			memcpy(sc->next, p, len);
+			sc->next_len = len;
+			break;
+		}
+		if (type != IMG_PAGEMAP && type != IMG_PAGES && type != IMG_DROP && type != IMG_PARENT_REF) {
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: a %s record among the pages", image_rec_type_name(type));
+			break;
+		}
+		r = on_record(ctx, type, p, len, &pm);
+		if (r < 0)
+			break;
+	}
+	if (pm) {
+		protobuf_c_message_free_unpacked(&pm->base, NULL);
+		if (r >= 0)
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
+	}
+	/* the part's pages are in before what follows acts on its task */
+	if (r >= 0)
+		r = mm_restore_pages_flush(ctx);
+	return r < 0 ? r : 0;
+}
+
+/* Placeholder rec stands where its pages go: read them from the stream
+ * (its marker, then the rest of the segment). */
+static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const struct plan_rec *rec)
+{
 	const void *p;
 	uint32_t type;
 	size_t len;
@@ -438,38 +474,49 @@ static int read_segment(struct restore_ctx *ctx, struct seg_cursor *sc, const st
 		return cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: the pages do not follow the segments of the metadata");
 	free(sc->next);
 	sc->next = NULL;
-	for (;;) {
-		r = next_page_rec(ctx, sc, &type, &p, &len);
-		if (r <= 0)
-			break;
-		if (type == IMG_SEGMENT) {
-			sc->next = malloc(len ? len : 1);
-			if (!sc->next) {
-				r = cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "segment marker");
-				break;
-			}
-			memcpy(sc->next, p, len);
-			sc->next_len = len;
+	return read_part(ctx, sc);
+}
+
+/* The tasks' lazy parts after the segments (image.h), index the first
+ * one's: each read into its task as a segment is, unless a lazy restart
+ * from a stream stops at the first and leaves the rest to its filler. */
+static int read_lazy_parts(struct restore_ctx *ctx, struct seg_cursor *sc, uint32_t index)
+{
+	struct rproc *cur = ctx->cur;
+	pid_t *pids = calloc(ctx->nprocs + 1, sizeof(*pids));
+	ssize_t k = -1;
+	int r = 0;
+
+	if (!pids)
+		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy parts");
+	for (size_t i = 0; i < ctx->nprocs; i++)
+		pids[i] = ctx->procs[i].tt->zombie || !ctx->procs[i].mm ? -1 : ctx->procs[i].tt->pid;
+	while (r >= 0 && sc->next) {
+		Ckpt__Img__Segment *s = plan_segment_unpack(sc->next, sc->next_len);
+
+		k = s ? lazy_part_owner(s, index, pids, ctx->nprocs, k) : -1;
+		if (s)
+			protobuf_c_message_free_unpacked(&s->base, NULL);
+		if (k < 0) {
+			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: a segment marker after the segments that is not the "
+				    "lazy part of a later task");
 			break;
 		}
-		if (type != IMG_PAGEMAP && type != IMG_PAGES && type != IMG_DROP && type != IMG_PARENT_REF) {
-			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "image: a %s record among the pages", image_rec_type_name(type));
-			break;
-		}
-		r = on_record(ctx, type, p, len, &pm);
+		free(sc->next);
+		sc->next = NULL;
+		index++;
+		ctx->cur = &ctx->procs[k];
+		cr_error_scope(ctx->err, ctx->cur->tt->pid, 0);
+		/* from a stream the reader stops here: the rest is the filler's */
+		r = lazy_restore_stop(ctx, (size_t)k, index);
 		if (r > 0)
-			r = 0;   /* the reader stopped (lazy_restore_stop) */
-		if (r < 0 || lazy_restore_stopped(ctx))
 			break;
-	}
-	if (pm) {
-		protobuf_c_message_free_unpacked(&pm->base, NULL);
 		if (r >= 0)
-			r = cr_fail(ctx->err, CR_ERR_BAD_IMAGE, 0, "pagemap and pages records out of pairs");
+			r = read_part(ctx, sc);
 	}
-	/* the segment's pages are in before what follows acts on its task */
-	if (r >= 0)
-		r = mm_restore_pages_flush(ctx);
+	ctx->cur = cur;
+	cr_error_scope(ctx->err, cur ? cur->tt->pid : 0, 0);
+	free(pids);
 	return r < 0 ? r : 0;
 }
 
@@ -479,11 +526,7 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	struct seg_cursor sc = { 0 };
 	Ckpt__Img__Pagemap *pm = NULL;
 	int r = files_defer_scan(ctx, pl);
-	size_t last_seg = pl->nrecs;
-
-	for (size_t i = 0; i < pl->nrecs; i++)
-		if (pl->recs[i].type == IMG_SEGMENT)
-			last_seg = i;
+	uint32_t nsegs = 0;
 
 	ctx->plan = pl;
 	if (r >= 0)
@@ -491,13 +534,14 @@ static int replay(struct restore_ctx *ctx, const struct restart_plan *pl)
 	for (size_t i = 0; i < pl->nrecs && r >= 0; i++) {
 		const struct plan_rec *rec = &pl->recs[i];
 
-		if (rec->type == IMG_SEGMENT && i == last_seg)
-			lazy_restore_last_segment(ctx);
-		if (rec->type == IMG_SEGMENT)
+		if (rec->type == IMG_SEGMENT) {
 			r = read_segment(ctx, &sc, rec);
-		else if (rec->type != IMG_META_END)
+			nsegs++;
+		} else if (rec->type != IMG_META_END)
 			r = on_record(ctx, rec->type, rec->payload, rec->len, &pm);
 	}
+	if (r >= 0)
+		r = read_lazy_parts(ctx, &sc, nsegs);
 	/* stopped at the lazy pages: the filler reads the rest, and the tail */
 	if (r >= 0 && !lazy_restore_stopped(ctx) && (sc.next || !sc.tail)) {
 		const void *p;

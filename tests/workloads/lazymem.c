@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* lazymem: memory for a lazy restart to fill while the program uses it.
  *
- *   lazymem SIZE_MIB
+ *   lazymem SIZE_MIB [tree]
  *
  * SIZE MiB of patterned private memory, and three 4 MiB mappings placed
  * above it (the last a lazy restart fills in the background): one to be
@@ -20,7 +20,15 @@
  * "POST ok".
  *
  * SIGUSR2 checks every page (and the discarded and moved mappings, once
- * SIGUSR1 did its work): "PASS lazymem <iteration>". */
+ * SIGUSR1 did its work): "PASS lazymem <iteration>".
+ *
+ * tree: a worker is forked first, and it and the parent each map and fill
+ * all of the above on their own (nothing of it inherited, each with a
+ * pattern of its own). Both get SIGUSR1 and SIGUSR2 (ckptd signals every
+ * task of a container); the parent waits for the worker to be done
+ * ("WORKER POST ok", "PASS lazymem-worker <iteration>") before it does
+ * the same itself: a worker that fails fails the parent. */
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -41,12 +49,15 @@ static volatile sig_atomic_t got_usr1;
 static uint64_t *m, *discard, *moved, *split;
 static size_t pages;
 static int post_done;
+static uint64_t role;            /* tree: 0 in the parent, the worker's pattern in it */
+static pid_t worker = -1;        /* tree, in the parent */
+static int ack[2] = { -1, -1 };  /* the worker says it is done through it */
 
 static void on_usr1(int sig) { (void)sig; got_usr1 = 1; }
 
 static uint64_t word(uint64_t salt, size_t page, size_t w)
 {
-	return (page * 0x9e3779b97f4a7c15ULL) ^ (w << 48) ^ 0x5555aaaa0000ULL ^ salt;
+	return (page * 0x9e3779b97f4a7c15ULL) ^ (w << 48) ^ 0x5555aaaa0000ULL ^ salt ^ role;
 }
 
 static void fill(uint64_t *p, size_t npages, uint64_t salt)
@@ -169,7 +180,51 @@ static void post_restart(void)
 	check(moved, SIDE / PG, 2, "moved");
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		fail("lazymem: the child forked after the restart: status %#x\n", st);
-	say("POST ok\n");
+	say(role ? "WORKER POST ok\n" : "POST ok\n");
+}
+
+/* tree, in the parent: the worker does its work first */
+static void wait_worker(void)
+{
+	char c;
+	ssize_t n;
+
+	if (worker < 0)
+		return;
+	while ((n = read(ack[0], &c, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		fail("lazymem: the worker failed or is gone\n");
+}
+
+/* tree, in the worker: its work is done */
+static void done(void)
+{
+	if (ack[1] >= 0 && write(ack[1], "1", 1) != 1)
+		fail("lazymem: worker: telling the parent\n");
+}
+
+static void tree(void)
+{
+	if (pipe(ack) < 0)
+		fail("lazymem: pipe\n");
+	worker = fork();
+	if (worker < 0)
+		fail("lazymem: fork\n");
+	if (worker == 0) {
+		worker = -1;
+		role = 0x3c3c000000000000ULL;
+		/* its mappings elsewhere than the parent's: a mapping at a
+		 * parent's address, of its size, is taken as inherited, and
+		 * is then filled before the tasks run */
+		if (mmap(NULL, SIDE / 2, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
+			fail("lazymem: mmap\n");
+		close(ack[0]);
+		ack[0] = -1;
+	} else {
+		close(ack[1]);
+		ack[1] = -1;
+	}
 }
 
 int main(int argc, char **argv)
@@ -180,11 +235,13 @@ int main(int argc, char **argv)
 	sigset_t block, old;
 
 	pages = (mib << 20) / PG;
-	if (pages < 64)
-		fail("usage: lazymem SIZE_MIB (at least 1)\n");
+	if (pages < 64 || (argc > 2 && strcmp(argv[2], "tree")))
+		fail("usage: lazymem SIZE_MIB (at least 1) [tree]\n");
 	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
+	if (argc > 2)
+		tree();
 	/* the side mappings first: mmap goes down, so they end up above the
 	 * big one, and a fill in address order reaches them last */
 	split = mmap(NULL, SIDE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -197,7 +254,11 @@ int main(int argc, char **argv)
 	fill(discard, SIDE / PG, 1);
 	fill(moved, SIDE / PG, 2);
 	fill(split, SIDE / PG, 3);
-	say("READY %lu MiB\n", mib);
+	wait_worker();   /* tree: the worker's memory is ready too */
+	if (role)
+		done();
+	else
+		say("READY %lu MiB\n", mib);
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGUSR2);
@@ -209,12 +270,16 @@ int main(int argc, char **argv)
 			got_usr1 = 0;
 			if (post_done)
 				fail("lazymem: SIGUSR1 twice\n");
+			wait_worker();
 			post_restart();
+			done();
 		}
 		if (got_usr2) {
 			got_usr2 = 0;
+			wait_worker();
 			check_all();
-			say("PASS lazymem %lu\n", iter++);
+			say(role ? "PASS lazymem-worker %lu\n" : "PASS lazymem %lu\n", iter++);
+			done();
 		}
 	}
 }
