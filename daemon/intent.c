@@ -56,6 +56,8 @@ int intent_write(int dir_fd, const struct intent *in)
 		     op_words[in->op], phase_words[in->phase], state_words[in->prev], in->created,
 		     in->leave_running, in->image_id, in->cgroup, in->cgroup_v1, (int)in->init_pid,
 		     in->init_start, (int)in->worker_pid, in->worker_start);
+	if (n >= 0 && (size_t)n < sizeof(buf) && in->unsafe != BORROW_STEP_NONE)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "unsafe=%s\n", borrow_step_word(in->unsafe));
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	return statefile_write(dir_fd, INTENT_FILE, buf, n);
@@ -82,6 +84,11 @@ static int intent_parse_line(struct intent *in, const char *k, const char *v)
 		if (v[0] && !store_id_valid(v))
 			return -EBADMSG;
 		snprintf(in->image_id, sizeof(in->image_id), "%s", v);
+	} else if (streq(k, "unsafe")) {
+		/* a step this ckptd does not know is refused, never taken for none */
+		in->unsafe = borrow_step_parse(v);
+		if (in->unsafe == BORROW_STEP_NONE)
+			return -EBADMSG;
 	} else if (streq(k, "cgroup")) {
 		if (strlen(v) >= sizeof(in->cgroup))
 			return -EBADMSG;
@@ -180,6 +187,12 @@ int intent_phase(int dir_fd, struct intent *in, enum intent_phase phase)
 	return intent_write(dir_fd, in);
 }
 
+int intent_unsafe(int dir_fd, struct intent *in, enum borrow_step step)
+{
+	in->unsafe = step;
+	return in->worker_pid ? intent_write(dir_fd, in) : intent_worker_begin(dir_fd, in);
+}
+
 /* ---- recovery ---- */
 
 /* pid is still the process that started at start. */
@@ -272,6 +285,20 @@ static bool intent_recover_borrowed(struct container *c)
 	return false;
 }
 
+/* Its worker was in a step no recovery undoes (borrow.h) when ckptd died:
+ * every task it had seized died with the worker (PTRACE_O_EXITKILL),
+ * whichever of them went first. What is left goes too; the container is
+ * damaged, never running on, and its borrow record undoes nothing. */
+static void intent_recover_damaged(struct container *c, const struct intent *in)
+{
+	recover_forget(c->dir_fd);
+	intent_undo_init(c);
+	c->state = CONTAINER_STOPPED;
+	log_error("container %s: ckptd died while its checkpoint worker %d was in a step no recovery undoes (%s): "
+		  "every task it had seized died with it; the container is damaged and stopped",
+		  c->name, (int)in->worker_pid, borrow_step_what(in->unsafe));
+}
+
 static void intent_recover_checkpoint(struct container *c, const struct intent *in)
 {
 	char why[128];
@@ -287,6 +314,10 @@ static void intent_recover_checkpoint(struct container *c, const struct intent *
 	}
 	if (in->image_id[0] && in->phase == INTENT_BEGUN)
 		store_abort(c->dir_fd, in->image_id);
+	if (in->unsafe != BORROW_STEP_NONE) {
+		intent_recover_damaged(c, in);
+		return;
+	}
 	if (!intent_recover_borrowed(c))
 		return;
 	/* a worker killed outright thawed nothing and let no traffic through */

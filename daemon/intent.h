@@ -6,6 +6,7 @@
  * ckptd that finds one at start finishes or undoes the operation
  * (intent_recover) before it reports the container to anyone. */
 #pragma once
+#include "borrow.h"
 #include "container.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +31,9 @@ struct intent {
 	uint64_t init_start;
 	pid_t worker_pid;            /* its worker, which outlives ckptd long enough to roll back */
 	uint64_t worker_start;
+	/* checkpoint: the worker is in a step no recovery undoes (borrow.h):
+	 * should it die now, every task it seized dies with it */
+	enum borrow_step unsafe;
 };
 
 /* Write it durably (statefile_write). Returns 0 or -errno. */
@@ -45,6 +49,9 @@ void intent_from(struct intent *in, const struct container *c, enum op_kind op);
  * back; the next one waits for it), then each phase. */
 int intent_worker_begin(int dir_fd, struct intent *in);
 int intent_phase(int dir_fd, struct intent *in, enum intent_phase phase);
+/* ... and, before it begins one, the step no recovery undoes it is in
+ * (BORROW_STEP_NONE: none any more), itself among the record's fields. */
+int intent_unsafe(int dir_fd, struct intent *in, enum borrow_step step);
 
 /* At load, before the container's state is believed: finish or undo what
  * the record says was under way. Returns 1 if the container is gone (an

@@ -814,7 +814,8 @@ static void ops_incr_done(struct container *c, const Ckpt__Rpc__CheckpointRespon
  * borrow_unsafe_begin): every task it had seized died with it (held < 0:
  * the number of such steps open). What is left of the container goes
  * too, and it is reported damaged, never running. */
-static void ops_checkpoint_damaged(struct container *c, int wait_status, int held, pid_t held_pid, const char *why)
+static void ops_checkpoint_damaged(struct container *c, int wait_status, int held, pid_t held_pid, enum borrow_step step,
+				   const char *why)
 {
 	char how[48], what[200];
 
@@ -822,7 +823,10 @@ static void ops_checkpoint_damaged(struct container *c, int wait_status, int hel
 		snprintf(how, sizeof(how), "was killed by signal %d", WTERMSIG(wait_status));
 	else
 		snprintf(how, sizeof(how), "exited with %d", WEXITSTATUS(wait_status));
-	if (held < 0)
+	if (held < 0 && step != BORROW_STEP_NONE)
+		snprintf(what, sizeof(what), "in %d step%s no recovery undoes (%s%s)", -held, held == -1 ? "" : "s",
+			 held == -1 ? "" : "the first: ", borrow_step_what(step));
+	else if (held < 0)
 		snprintf(what, sizeof(what), "in %d step%s no recovery undoes (a TCP connection in repair mode, or SysV "
 			 "semaphores raised to measure an undo list)", -held, held == -1 ? "" : "s");
 	else
@@ -883,7 +887,7 @@ static void ops_recovery_done(void *ud, Ckpt__Rpc__Response *final, int wait_sta
 		else
 			snprintf(why, sizeof(why), "the recovery worker died (status %#x)", wait_status);
 		log_error("container %s: recovery: %s", c->name, why);
-		ops_checkpoint_damaged(c, rv->wait_status, rv->held, rv->held_pid, why);
+		ops_checkpoint_damaged(c, rv->wait_status, rv->held, rv->held_pid, BORROW_STEP_NONE, why);
 	} else {
 		op_worker_died(c, "checkpoint", rv->wait_status);
 		snprintf(why, sizeof(why), "%s; it held the registers of %d task%s, put back: the container runs on",
@@ -947,7 +951,8 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 	struct container *c = ud;
 	bool ok = final && !final->error && final->body_case == CKPT__RPC__RESPONSE__BODY_CHECKPOINT;
 	pid_t held_pid = 0;
-	int held = worker_borrowed(c->op_worker, &held_pid), unsafe = worker_unsafe(c->op_worker);
+	enum borrow_step step;
+	int held = worker_borrowed(c->op_worker, &held_pid), unsafe = worker_unsafe(c->op_worker, &step);
 
 	c->op_worker = NULL;
 	/* a worker that answered put its tasks back itself */
@@ -957,17 +962,17 @@ static void ops_checkpoint_done(void *ud, Ckpt__Rpc__Response *final, int wait_s
 	/* Before any recovery: its record, if any, can't undo such a step,
 	 * and the tasks it would put back died with the worker (borrow.h). */
 	if (!ok && !final && unsafe > 0) {
-		ops_checkpoint_damaged(c, wait_status, -unsafe, 0, "every task it had seized died with it");
+		ops_checkpoint_damaged(c, wait_status, -unsafe, 0, step, "every task it had seized died with it");
 		return;
 	}
 	if (!ok && !final && recover_needed(c->dir_fd)) {
 		if (ops_checkpoint_recover(c, wait_status, held, held_pid))
 			return;
-		ops_checkpoint_damaged(c, wait_status, held, held_pid, "no recovery worker could be started");
+		ops_checkpoint_damaged(c, wait_status, held, held_pid, BORROW_STEP_NONE, "no recovery worker could be started");
 		return;
 	}
 	if (!ok && !final && held > 0) {
-		ops_checkpoint_damaged(c, wait_status, held, held_pid, "they died with it");
+		ops_checkpoint_damaged(c, wait_status, held, held_pid, BORROW_STEP_NONE, "they died with it");
 		return;
 	}
 	if (!ok) {

@@ -238,9 +238,18 @@ int worker_borrowed(const struct worker *w, pid_t *ret_pid)
 	return w->ledger->borrowed;
 }
 
-int worker_unsafe(const struct worker *w)
+int worker_unsafe(const struct worker *w, enum borrow_step *ret_step)
 {
-	return w && w->ledger ? __atomic_load_n(&w->ledger->unsafe, __ATOMIC_SEQ_CST) : 0;
+	int n, step;
+
+	*ret_step = BORROW_STEP_NONE;
+	if (!w || !w->ledger)
+		return 0;
+	n = __atomic_load_n(&w->ledger->unsafe, __ATOMIC_SEQ_CST);
+	step = __atomic_load_n(&w->ledger->unsafe_step, __ATOMIC_SEQ_CST);
+	if (n > 0 && step > BORROW_STEP_NONE && step < BORROW_STEP_COUNT)
+		*ret_step = (enum borrow_step)step;
+	return n;
 }
 
 static void worker_finish(struct worker *w, int status)
@@ -709,12 +718,25 @@ static int worker_checkpoint_commit(void *arg, struct cr_error *err)
 /* The borrow record (borrow.h) lives in the container's dir. */
 static int borrow_save(void *arg, const char *buf, size_t len)
 {
-	return statefile_write(*(int *)arg, BORROW_FILE, buf, len);
+	const struct worker_checkpoint_job *job = arg;
+
+	return statefile_write(job->dir_fd, BORROW_FILE, buf, len);
 }
 
 static int borrow_clear(void *arg)
 {
-	return recover_forget(*(int *)arg);
+	const struct worker_checkpoint_job *job = arg;
+
+	return recover_forget(job->dir_fd);
+}
+
+/* A step no recovery undoes goes into the intent record: only the worker
+ * knows when it begins, and ckptd, should it die, leaves no ledger. */
+static int borrow_mark_unsafe(void *arg, enum borrow_step step)
+{
+	struct worker_checkpoint_job *job = arg;
+
+	return intent_unsafe(job->dir_fd, &job->intent, step);
 }
 
 int worker_checkpoint(void *arg, int report_fd)
@@ -740,7 +762,8 @@ int worker_checkpoint(void *arg, int report_fd)
 	job->req.net_ops = &net_ops;
 	worker_cancelable(job->req.deadline_ms);
 	if (job->dir_fd >= 0)
-		borrow_set_store(&(struct borrow_store){ .save = borrow_save, .clear = borrow_clear, .arg = &job->dir_fd });
+		borrow_set_store(&(struct borrow_store){ .save = borrow_save, .clear = borrow_clear,
+							 .unsafe = borrow_mark_unsafe, .arg = job });
 	if (job->req.check_only) {
 		struct cr_refusals refusals = { 0 };
 

@@ -41,8 +41,8 @@ void worker_kill(struct worker *w);
  * and the last of them in *ret_pid; read once it died. */
 int worker_borrowed(const struct worker *w, pid_t *ret_pid);
 /* Steps no recovery undoes (borrow_unsafe_begin) it had open when last
- * it said: read once it died. */
-int worker_unsafe(const struct worker *w);
+ * it said, and the outermost in *ret_step: read once it died. */
+int worker_unsafe(const struct worker *w, enum borrow_step *ret_step);
 /* Ask a checkpoint or restart worker to stop at its next safe point
  * (SIGTERM): it rolls back and answers ERR_CANCELED, unless it is past
  * its point of no return. */

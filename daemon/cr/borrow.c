@@ -46,6 +46,7 @@ static struct {
 	bool dirty;                   /* ... older than this one */
 	bool running;                 /* thawed for an injected call */
 	unsigned unsafe;              /* borrow_unsafe_begin nesting */
+	enum borrow_step step;        /* ... the outermost window's step */
 	struct cgroup cg;
 	struct borrowed_task *tasks;
 	size_t ntasks, cap;
@@ -66,6 +67,31 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+static const struct {
+	const char *word, *what;
+} steps[BORROW_STEP_COUNT] = {
+	[BORROW_STEP_TCP_REPAIR] = { "tcp-repair", "a TCP connection in repair mode" },
+	[BORROW_STEP_SEM_UNDO] = { "sem-undo", "SysV semaphores raised to measure an undo list" },
+};
+
+const char *borrow_step_word(enum borrow_step s)
+{
+	return (unsigned)s < BORROW_STEP_COUNT ? steps[s].word : NULL;
+}
+
+const char *borrow_step_what(enum borrow_step s)
+{
+	return (unsigned)s < BORROW_STEP_COUNT ? steps[s].what : NULL;
+}
+
+enum borrow_step borrow_step_parse(const char *word)
+{
+	for (unsigned i = 1; i < BORROW_STEP_COUNT; i++)
+		if (streq(steps[i].word, word))
+			return (enum borrow_step)i;
+	return BORROW_STEP_NONE;
 }
 
 void borrow_set_store(const struct borrow_store *s)
@@ -482,14 +508,28 @@ static int tie_seized(bool on)
 	return 0;
 }
 
-/* Counted in the ledger before any task is tied, and uncounted after
- * all are let go: ckptd never takes a window for closed while a task
- * could still die with the worker for it. */
-int borrow_unsafe_begin(void)
+/* The window's step on disk (borrow_store.unsafe), where a ckptd that
+ * died with the worker finds it. */
+static int mark_unsafe(enum borrow_step step)
+{
+	return B.has_store && B.store.unsafe ? B.store.unsafe(B.store.arg, step) : 0;
+}
+
+/* Recorded, then counted in the ledger, before any task is tied; and
+ * uncounted, then unrecorded, after all are let go: neither ckptd nor
+ * the next one takes a window for closed while a task could still die
+ * with the worker for it. */
+int borrow_unsafe_begin(enum borrow_step step)
 {
 	int r;
 
-	rtask_ledger_unsafe((int32_t)++B.unsafe);
+	if (!B.unsafe) {
+		r = mark_unsafe(step);
+		if (r < 0)
+			return r;
+		B.step = step;
+	}
+	rtask_ledger_unsafe((int32_t)++B.unsafe, (int32_t)B.step);
 	if (B.unsafe > 1)
 		return 0;
 	r = tie_seized(true);
@@ -515,7 +555,17 @@ int borrow_unsafe_end(void)
 		if (r < 0)
 			return r;   /* still counted: the tasks may still be tied */
 	}
-	rtask_ledger_unsafe((int32_t)--B.unsafe);
+	if (--B.unsafe)
+		rtask_ledger_unsafe((int32_t)B.unsafe, (int32_t)B.step);
+	else {
+		B.step = BORROW_STEP_NONE;
+		rtask_ledger_unsafe(0, BORROW_STEP_NONE);
+		/* left on disk, it only makes a recovery kill tasks that were
+		 * safe: no reason to fail the checkpoint for it */
+		r = mark_unsafe(BORROW_STEP_NONE);
+		if (r < 0)
+			log_errno(r, "recording the end of a step no recovery undoes: %m");
+	}
 	return 0;
 }
 

@@ -31,12 +31,30 @@
 #define BORROW_MAX_TASKS 4096
 #define BORROW_FILE_MAX (BORROW_MAX_TASKS * (2 * sizeof(struct user_regs_struct) + 160) + 4096)
 
+/* The steps no recovery undoes (borrow_unsafe_begin). */
+enum borrow_step {
+	BORROW_STEP_NONE = 0,
+	BORROW_STEP_TCP_REPAIR,      /* a TCP connection in repair mode */
+	BORROW_STEP_SEM_UNDO,        /* SysV semaphores raised to measure an undo list */
+	BORROW_STEP_COUNT
+};
+/* Its word in a record ("tcp-repair"), and what it is in words for people;
+ * NULL for none or one unknown. */
+const char *borrow_step_word(enum borrow_step s);
+const char *borrow_step_what(enum borrow_step s);
+/* The step a word names; BORROW_STEP_NONE if it names none. */
+enum borrow_step borrow_step_parse(const char *word);
+
 /* Where the record goes: save writes it whole and durably, clear removes
  * it (both 0 or -errno). Set by the worker; without it nothing is
- * recorded and borrowed tasks keep PTRACE_O_EXITKILL throughout. */
+ * recorded and borrowed tasks keep PTRACE_O_EXITKILL throughout.
+ * unsafe (may be NULL) records durably that a step no recovery undoes is
+ * about to begin, or (BORROW_STEP_NONE) that none is open any more: a
+ * worker that dies with ckptd leaves no ledger, only that (0 or -errno). */
 struct borrow_store {
 	int (*save)(void *arg, const char *buf, size_t len);
 	int (*clear)(void *arg);
+	int (*unsafe)(void *arg, enum borrow_step step);
 	void *arg;
 };
 void borrow_set_store(const struct borrow_store *s);
@@ -82,9 +100,12 @@ int borrow_seized(pid_t tid);
  * task, borrowed or not, carries PTRACE_O_EXITKILL, and the worker's
  * ledger counts the window (rtask_ledger.unsafe). A worker that dies in
  * it takes every task with it, none runs on with the step half done, and
- * ckptd reports the container damaged. They nest; they count even
- * before borrow_begin and after borrow_end. 0 or -errno. */
-int borrow_unsafe_begin(void);
+ * ckptd reports the container damaged. The first window is recorded
+ * (borrow_store.unsafe) before anything is tied, the last one's end after
+ * everything is let go: a ckptd that died with the worker learns it
+ * from there. They nest (the outermost step is the one named); they
+ * count even before borrow_begin and after borrow_end. 0 or -errno. */
+int borrow_unsafe_begin(enum borrow_step step);
 int borrow_unsafe_end(void);
 /* A window is open, or an injected call runs: a task that changes its
  * ptrace options now keeps PTRACE_O_EXITKILL. */

@@ -66,10 +66,13 @@ static void ledger_note(pid_t pid, int delta)
 		__atomic_store_n(&ledger->pid, pid, __ATOMIC_SEQ_CST);
 }
 
-void rtask_ledger_unsafe(int32_t n)
+void rtask_ledger_unsafe(int32_t n, int32_t step)
 {
-	if (ledger)
-		__atomic_store_n(&ledger->unsafe, n, __ATOMIC_SEQ_CST);
+	if (!ledger)
+		return;
+	/* the step first: a count the parent sees has its step */
+	__atomic_store_n(&ledger->unsafe_step, step, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&ledger->unsafe, n, __ATOMIC_SEQ_CST);
 }
 
 int rtask_save(struct rtask *t, pid_t pid)

@@ -29,11 +29,13 @@ struct rtask_ledger {
 	int32_t borrowed;                /* tasks prepared and not yet restored */
 	int32_t pid;                     /* the last of them (host pid) */
 	int32_t unsafe;                  /* steps no recovery undoes, open (borrow_unsafe_begin) */
+	int32_t unsafe_step;             /* ... the outermost (enum borrow_step) */
 };
 /* Where rtask_prepare and rtask_restore keep count (NULL: nowhere). */
 void rtask_set_ledger(struct rtask_ledger *l);
-/* The number of open unsafe windows (borrow.h), for the worker's parent. */
-void rtask_ledger_unsafe(int32_t n);
+/* The number of open unsafe windows (borrow.h) and the outermost one's
+ * step, for the worker's parent. */
+void rtask_ledger_unsafe(int32_t n, int32_t step);
 
 /* PTRACE_SEIZE + PTRACE_INTERRUPT and wait for the stop. exitkill: the task
  * dies if we do (restore side); never for checkpoint. */

@@ -296,7 +296,7 @@ static int measure_list(struct dump_ctx *ctx, struct holder *h, struct sem_undo 
  * the tasks go with the worker (borrow_unsafe_begin). */
 static int measure(struct dump_ctx *ctx, struct holder *h, struct sem_undo *out, const char *obj)
 {
-	int r = borrow_unsafe_begin(), e;
+	int r = borrow_unsafe_begin(BORROW_STEP_SEM_UNDO), e;
 
 	if (r < 0)
 		return cr_fail_obj(ctx->err, CR_ERR_KERNEL, -r, obj, "tying the tasks to the worker");

@@ -94,7 +94,7 @@ static int repair_on(struct sock_dump *sd)
 	/* A connection in repair mode sends nothing, and a recovery after a
 	 * dead worker would not take it out: until every one is out again
 	 * (sock_repaired_end) the tasks go with the worker. */
-	if (!sd->ctx->nrepaired && (r = borrow_unsafe_begin()) < 0)
+	if (!sd->ctx->nrepaired && (r = borrow_unsafe_begin(BORROW_STEP_TCP_REPAIR)) < 0)
 		return sock_fail(sd, -r, "tying the tasks to the worker");
 	if (setsockopt(sd->sk, IPPROTO_TCP, TCP_REPAIR, &on, sizeof(on)) < 0) {
 		r = errno;

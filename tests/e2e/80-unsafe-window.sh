@@ -13,6 +13,8 @@
 # the cgroup, no borrow record, intent or image. A ckptd without the
 # fault then runs, checkpoints and restarts the workload again.
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=tests/e2e/unsafe-lib.sh
+. "$(dirname "$0")/unsafe-lib.sh"
 
 BG=()
 WORKER=
@@ -26,29 +28,6 @@ e2e_cleanup() {
 	done
 	(exit "$rc")
 	e2e_cleanup_base
-}
-
-# tcpsk attaches a socket filter: CAP_NET_ADMIN (36-tcp.sh)
-run_tcpsk() {
-	ckctl run "$1" --cwd "$WORK" --cap-add NET_ADMIN -- "$WL/tcpsk" >/dev/null || fail "run $1"
-	wait_log "$1" '^READY' 30
-	expect_state "$1" running
-	verify_ct "$1" tcpsk
-}
-
-# stopped_worker: the child of ckptd stopped at the fault point
-stopped_worker() {
-	local p
-	for p in $(pgrep -P "$CKPTD_PID"); do
-		[ "$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null)" = T ] && echo "$p"
-	done
-}
-
-# gone PID: it exited (a zombie its frozen parent has not reaped is gone too)
-gone() {
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
 }
 
 export CKPTD_FAULT=ckpt-repair:stop-worker
@@ -70,14 +49,7 @@ ckctl checkpoint "$name" >"$TMP/ckpt.out" 2>&1 &
 ckpt=$!
 BG+=("$ckpt")
 unset CKPTD_FAULT
-for _ in $(seq 300); do
-	WORKER=$(stopped_worker)
-	[ -n "$WORKER" ] && break
-	kill -0 "$ckpt" 2>/dev/null || fail "checkpoint ended before the fault point: $(cat "$TMP/ckpt.out")"
-	sleep 0.1
-done
-[ -n "$WORKER" ] || fail "no worker stopped at ckpt-repair within 30 s"
-[ "$(echo "$WORKER" | wc -w)" = 1 ] || fail "more than one stopped child of ckptd: $WORKER"
+wait_stopped_worker "$ckpt" "$TMP/ckpt.out"
 # ckptd stopped: what happens now is the worker's death alone
 kill -STOP "$CKPTD_PID"
 kill -KILL "$WORKER"

@@ -126,9 +126,10 @@ cg_destroy() {
 # --- ckptd -----------------------------------------------------------------
 
 # ckptd_start [--activate] [extra ckptd args...]: a private ckptd on $SOCK,
-# in this test's cgroups; waits until it answers `version`.
+# in this test's cgroups; waits until it answers `version` (CKPTD_START_WAIT_S,
+# 10 s unless a test expects a long recovery first).
 ckptd_start() {
-	local activate=0 i
+	local activate=0 i wait_s=${CKPTD_START_WAIT_S:-10}
 	if [ "${1:-}" = --activate ]; then activate=1; shift; fi
 	mkdir -p "$STATE"
 	rm -f "$SOCK"
@@ -145,14 +146,14 @@ ckptd_start() {
 		exec "$CKPTD" --config "$TMP/e2e.conf" --socket "$SOCK" --state-dir "$STATE" "$@"
 	) >>"$TMP/ckptd.log" 2>&1 </dev/null &
 	CKPTD_PID=$!
-	for i in $(seq 100); do
+	for i in $(seq $(( wait_s * 10 ))); do
 		if [ -S "$SOCK" ] && CKCTL_TIMEOUT=5 ckctl version >/dev/null 2>&1; then
 			return 0
 		fi
 		kill -0 "$CKPTD_PID" 2>/dev/null || { CKPTD_PID=; fail "ckptd exited at start"; }
 		sleep 0.1
 	done
-	fail "ckptd did not answer on $SOCK within 10 s"
+	fail "ckptd did not answer on $SOCK within $wait_s s"
 }
 
 # ckptd_stop: SIGTERM and wait (operations get their grace period), then SIGKILL.

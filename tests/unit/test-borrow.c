@@ -35,6 +35,20 @@ static int clear(void *arg)
 	return 0;
 }
 
+/* What the unsafe-window hook was told, in order; fail_mark: it fails. */
+static enum borrow_step marks[8];
+static size_t nmarks;
+static int fail_mark;
+
+static int mark(void *arg, enum borrow_step step)
+{
+	if (fail_mark)
+		return fail_mark;
+	assert_true(nmarks < sizeof(marks) / sizeof(marks[0]));
+	marks[nmarks++] = step;
+	return 0;
+}
+
 static void fill(struct rtask *t, pid_t pid, unsigned char seed)
 {
 	memset(t, 0, sizeof(*t));
@@ -108,12 +122,12 @@ static void test_unsafe_window(void **state)
 	assert_int_equal(borrow_seized(me), 0);
 	assert_false(borrow_tied());
 	assert_int_equal(borrow_given_back_opts(me), PTRACE_O_TRACESYSGOOD);
-	assert_int_equal(borrow_unsafe_begin(), 0);
+	assert_int_equal(borrow_unsafe_begin(BORROW_STEP_TCP_REPAIR), 0);
 	assert_int_equal(ledger.unsafe, 1);
 	assert_true(borrow_tied());
 	assert_int_equal(borrow_given_back_opts(me), PTRACE_O_TRACESYSGOOD | PTRACE_O_EXITKILL);
 	assert_int_equal(borrow_given_back_opts(other), PTRACE_O_TRACESYSGOOD);   /* never seized */
-	assert_int_equal(borrow_unsafe_begin(), 0);
+	assert_int_equal(borrow_unsafe_begin(BORROW_STEP_TCP_REPAIR), 0);
 	assert_int_equal(ledger.unsafe, 2);
 	assert_int_equal(borrow_unsafe_end(), 0);
 	assert_int_equal(ledger.unsafe, 1);
@@ -126,6 +140,60 @@ static void test_unsafe_window(void **state)
 	assert_int_equal(borrow_unsafe_end(), 0);
 	assert_int_equal(ledger.unsafe, 0);
 	rtask_set_ledger(NULL);
+}
+
+/* The outermost window is recorded before it is counted and unrecorded
+ * once the last one closed; a window that can't be recorded does not
+ * open. Its step is in the ledger while it is open. */
+static void test_unsafe_mark(void **state)
+{
+	struct borrow_store st = { .save = save, .clear = clear, .unsafe = mark };
+	struct rtask_ledger ledger = { 0 };
+
+	borrow_set_store(&st);
+	rtask_set_ledger(&ledger);
+	nmarks = 0;
+	fail_mark = -EIO;
+	assert_int_equal(borrow_unsafe_begin(BORROW_STEP_TCP_REPAIR), -EIO);
+	assert_int_equal(ledger.unsafe, 0);
+	assert_false(borrow_tied());
+	fail_mark = 0;
+	assert_int_equal(borrow_unsafe_begin(BORROW_STEP_TCP_REPAIR), 0);
+	assert_int_equal(nmarks, 1);
+	assert_int_equal(marks[0], BORROW_STEP_TCP_REPAIR);
+	assert_int_equal(ledger.unsafe, 1);
+	assert_int_equal(ledger.unsafe_step, BORROW_STEP_TCP_REPAIR);
+	/* nested: the outermost step stays the one named */
+	assert_int_equal(borrow_unsafe_begin(BORROW_STEP_SEM_UNDO), 0);
+	assert_int_equal(nmarks, 1);
+	assert_int_equal(ledger.unsafe, 2);
+	assert_int_equal(ledger.unsafe_step, BORROW_STEP_TCP_REPAIR);
+	assert_int_equal(borrow_unsafe_end(), 0);
+	assert_int_equal(nmarks, 1);
+	assert_int_equal(borrow_unsafe_end(), 0);
+	assert_int_equal(nmarks, 2);
+	assert_int_equal(marks[1], BORROW_STEP_NONE);
+	assert_int_equal(ledger.unsafe, 0);
+	assert_int_equal(ledger.unsafe_step, BORROW_STEP_NONE);
+	assert_int_equal(borrow_unsafe_begin(BORROW_STEP_SEM_UNDO), 0);
+	assert_int_equal(marks[2], BORROW_STEP_SEM_UNDO);
+	assert_int_equal(borrow_unsafe_end(), 0);
+	assert_int_equal(nmarks, 4);
+	rtask_set_ledger(NULL);
+}
+
+/* Step words read back name the step they were written for, and no other. */
+static void test_step_words(void **state)
+{
+	for (int s = BORROW_STEP_NONE + 1; s < BORROW_STEP_COUNT; s++) {
+		assert_non_null(borrow_step_what(s));
+		assert_int_equal(borrow_step_parse(borrow_step_word(s)), s);
+	}
+	assert_null(borrow_step_word(BORROW_STEP_NONE));
+	assert_null(borrow_step_word(BORROW_STEP_COUNT));
+	assert_int_equal(borrow_step_parse(""), BORROW_STEP_NONE);
+	assert_int_equal(borrow_step_parse("tcp-repair "), BORROW_STEP_NONE);
+	assert_int_equal(borrow_step_parse("TCP-REPAIR"), BORROW_STEP_NONE);
 }
 
 static void expect_bad(const char *text)
@@ -190,6 +258,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_unsafe_window),
+		cmocka_unit_test(test_unsafe_mark),
+		cmocka_unit_test(test_step_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
