@@ -27,15 +27,30 @@
  * pattern of its own). Both get SIGUSR1 and SIGUSR2 (ckptd signals every
  * task of a container); the parent waits for the worker to be done
  * ("WORKER POST ok", "PASS lazymem-worker <iteration>") before it does
- * the same itself: a worker that fails fails the parent. */
+ * the same itself: a worker that fails fails the parent.
+ *
+ *   lazymem SIZE_MIB watch
+ *
+ * writes "MAP main ADDR" (the big mapping's address) before READY, and
+ * reads every page of the big mapping over and over besides, a thread for
+ * each 2 MiB (a pass, then 10 ms of sleep), so that a restarted one reads
+ * each part as soon as it is in. What it reads it says: a page it ever
+ * finds altered, it names with the value it read ("FAIL", and "forged"
+ * when the bytes are the image's inverted, as imgforge writes them); a
+ * page a thread has stayed on for a second ("WAITING page N", again each
+ * second it stays): a lazy page not copied in yet (or a thread not run
+ * for that long, on a loaded machine). */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wl.h"
@@ -227,6 +242,144 @@ static void tree(void)
 	}
 }
 
+#define SLICE 512UL   /* pages: one thread reads each 2 MiB */
+#define MAX_SLICES 4096UL
+#define IDLE SIZE_MAX
+
+/* The page each slice's thread reads now, IDLE between passes. */
+static size_t at[MAX_SLICES];
+
+/* Restarted lazily from a stream, libc's own memory (its .bss, above the
+ * big mapping) comes after the big mapping: a thread that touched it
+ * (clock_nanosleep does, write and vsnprintf may) would wait for the
+ * stream's end instead of reading on, or saying what it read. So the
+ * watching threads format their lines themselves and make their system
+ * calls with syscall(2), which touches nothing but the thread's own stack
+ * and TLS. */
+struct line {
+	char b[200];
+	size_t n;
+};
+
+static void put_s(struct line *l, const char *s)
+{
+	while (*s && l->n < sizeof(l->b))
+		l->b[l->n++] = *s++;
+}
+
+static void put_u(struct line *l, uint64_t v, unsigned base)
+{
+	char d[24];
+	size_t k = 0;
+
+	do
+		d[k++] = "0123456789abcdef"[v % base];
+	while ((v /= base));
+	if (base == 16)
+		put_s(l, "0x");
+	while (k && l->n < sizeof(l->b))
+		l->b[l->n++] = d[--k];
+}
+
+static void put_out(const struct line *l)
+{
+	if (syscall(SYS_write, 1, l->b, l->n) < 0)
+		syscall(SYS_exit_group, 3);
+}
+
+static void watch_nap(long ns)
+{
+	const struct timespec t = { 0, ns };
+
+	syscall(SYS_nanosleep, &t, NULL);
+}
+
+/* What a thread read where it wanted the image's word: said, then the
+ * process exits. */
+static void watch_fail(size_t page, size_t w, uint64_t v, uint64_t want)
+{
+	struct line l = { .n = 0 };
+
+	put_s(&l, "FAIL lazymem main page ");
+	put_u(&l, page, 10);
+	put_s(&l, " word ");
+	put_u(&l, w, 10);
+	put_s(&l, ": read ");
+	put_u(&l, v, 16);
+	put_s(&l, ", want ");
+	put_u(&l, want, 16);
+	put_s(&l, v == ~want ? ": forged (the image's bytes inverted)\n" : "\n");
+	put_out(&l);
+	syscall(SYS_exit_group, 1);
+}
+
+static void *watch_slice(void *arg)
+{
+	size_t first = (size_t)(uintptr_t)arg, n = pages - first < SLICE ? pages - first : SLICE, s = first / SLICE;
+
+	for (;;) {
+		for (size_t i = first; i < first + n; i++) {
+			__atomic_store_n(&at[s], i, __ATOMIC_RELAXED);
+			for (size_t w = 0; w < WPP; w++) {
+				uint64_t v = m[i * WPP + w], want = word(0, i, w);
+
+				if (v != want)
+					watch_fail(i, w, v, want);
+			}
+		}
+		__atomic_store_n(&at[s], IDLE, __ATOMIC_RELAXED);
+		watch_nap(10 * 1000 * 1000);
+	}
+	return NULL;
+}
+
+/* A thread that stays on one page for a second waits for it: said each
+ * second it waits ("WAITING page N"), so that a test can tell that it
+ * still waits after something it did. */
+static void *watch_waits(void *arg)
+{
+	size_t nslices = (size_t)(uintptr_t)arg, last[MAX_SLICES], still[MAX_SLICES];
+
+	for (size_t s = 0; s < nslices; s++) {
+		last[s] = IDLE;
+		still[s] = 0;
+	}
+	for (;;) {
+		watch_nap(100 * 1000 * 1000);
+		for (size_t s = 0; s < nslices; s++) {
+			size_t cur = __atomic_load_n(&at[s], __ATOMIC_RELAXED);
+
+			still[s] = cur == last[s] && cur != IDLE ? still[s] + 1 : 0;
+			last[s] = cur;
+			if (still[s] && still[s] % 10 == 0) {
+				struct line l = { .n = 0 };
+
+				put_s(&l, "WAITING page ");
+				put_u(&l, cur, 10);
+				put_s(&l, "\n");
+				put_out(&l);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void watch(void)
+{
+	size_t nslices = (pages + SLICE - 1) / SLICE;
+	pthread_t t;
+
+	if (nslices > MAX_SLICES)
+		fail("lazymem watch: at most %lu MiB\n", MAX_SLICES * SLICE * PG >> 20);
+	for (size_t s = 0; s < nslices; s++) {
+		at[s] = IDLE;
+		if (pthread_create(&t, NULL, watch_slice, (void *)(uintptr_t)(s * SLICE)))
+			fail("lazymem: pthread_create\n");
+	}
+	if (pthread_create(&t, NULL, watch_waits, (void *)(uintptr_t)nslices))
+		fail("lazymem: pthread_create\n");
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_usr2 };
@@ -235,12 +388,12 @@ int main(int argc, char **argv)
 	sigset_t block, old;
 
 	pages = (mib << 20) / PG;
-	if (pages < 64 || (argc > 2 && strcmp(argv[2], "tree")))
-		fail("usage: lazymem SIZE_MIB (at least 1) [tree]\n");
+	if (pages < 64 || (argc > 2 && strcmp(argv[2], "tree") && strcmp(argv[2], "watch")))
+		fail("usage: lazymem SIZE_MIB (at least 1) [tree | watch]\n");
 	sigaction(SIGUSR2, &sa, NULL);
 	sa.sa_handler = on_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
-	if (argc > 2)
+	if (argc > 2 && !strcmp(argv[2], "tree"))
 		tree();
 	/* the side mappings first: mmap goes down, so they end up above the
 	 * big one, and a fill in address order reaches them last */
@@ -255,14 +408,19 @@ int main(int argc, char **argv)
 	fill(moved, SIDE / PG, 2);
 	fill(split, SIDE / PG, 3);
 	wait_worker();   /* tree: the worker's memory is ready too */
-	if (role)
-		done();
-	else
-		say("READY %lu MiB\n", mib);
+	/* blocked before any thread starts: they are for this one alone */
 	sigemptyset(&block);
 	sigaddset(&block, SIGUSR1);
 	sigaddset(&block, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &block, &old);
+	if (argc > 2 && !strcmp(argv[2], "watch")) {
+		say("MAP main %p\n", (void *)m);
+		watch();
+	}
+	if (role)
+		done();
+	else
+		say("READY %lu MiB\n", mib);
 	for (;;) {
 		while (!got_usr1 && !got_usr2)
 			sigsuspend(&old);
