@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* imgforge [--no-fix] VADDR IN OUT: copy an image, inverting every byte of
  * one page record that a lazy restart from a stream leaves to its filler:
- * the PAGES record, in the last segment (a task's), whose pages hold
+ * the PAGES record, in a task's lazy part (or, format 6, in the last
+ * segment, a task's), whose pages hold
  * VADDR (a run of up to 2 MiB: wherever a program waits in it, it waits
  * on a forged page). Then it makes everything that is not keyed agree
  * again, as anyone who can write an image can: the checksum of that record
@@ -102,7 +103,10 @@ static int on_segment(struct forge *f, const uint8_t *p, size_t len)
 		f->last_seg = s->index;
 		f->last_is_task = s->owner == CKPT__IMG__SEGMENT_OWNER__SEG_TASK;
 	} else {
-		f->in_last = (int64_t)s->index == f->last_seg && f->last_is_task;
+		/* a task's lazy part, after the segments (format 7, image.h), or
+		 * the last segment when it is a task's (format 6) */
+		f->in_last = s->owner == CKPT__IMG__SEGMENT_OWNER__SEG_TASK &&
+			     ((int64_t)s->index > f->last_seg || ((int64_t)s->index == f->last_seg && f->last_is_task));
 	}
 	ckpt__img__segment__free_unpacked(s, NULL);
 	return 0;
@@ -230,7 +234,7 @@ int main(int argc, char **argv)
 	if (out != 1 && close(out) < 0 && !r)
 		r = die(2, "writing %s: %m", argv[3]);
 	if (!r && !f.forged)
-		r = die(1, "no page record of the last segment's task holds %#" PRIx64, f.vaddr);
+		r = die(1, "no page record of a lazy part holds %#" PRIx64, f.vaddr);
 	if (!r)
 		fprintf(stderr, "forged pages %#" PRIx64 " %" PRIu64 " end %" PRIu64 "\n", f.first, f.npages, f.end);
 	return r;
