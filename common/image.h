@@ -56,6 +56,11 @@
 
 #define IMAGE_MAGIC 0x54504b43u          /* "CKPT" */
 #define IMAGE_FORMAT_VERSION 7
+/* Format 6 differs only in where a lazy restart's pages are: last in each
+ * task's segment, with no lazy parts. Read as ever (from a stream every
+ * page is in before the tasks run), so images stored before an upgrade
+ * stay restorable. */
+#define IMAGE_FORMAT_OLDEST 6
 #define IMAGE_MAX_META (4u << 20)
 #define IMAGE_MAX_PAGES (64u << 20)
 /* A PAGES payload is whole pages: what a ZPAGES frame states is checked so. */

@@ -247,7 +247,7 @@ static const char *header_why(const Ckpt__Img__Header *h)
 {
 	const char *why;
 
-	if (h->format_version != IMAGE_FORMAT_VERSION)
+	if (h->format_version < IMAGE_FORMAT_OLDEST || h->format_version > IMAGE_FORMAT_VERSION)
 		return "an image format this ckptd does not read";
 	if (strcmp(h->arch, arch_name) != 0 || h->page_size != PLAN_PAGE_SIZE)
 		return "an image of another architecture or page size";
@@ -269,8 +269,9 @@ static int check_header(struct pcheck *c, const struct plan_rec *rec)
 	if (!c->hdr)
 		return bad(c, "malformed");
 	why = header_why(c->hdr);
-	if (why && c->hdr->format_version != IMAGE_FORMAT_VERSION)
-		return bad(c, "image format %u, this ckptd reads %u", c->hdr->format_version, IMAGE_FORMAT_VERSION);
+	if (why && (c->hdr->format_version < IMAGE_FORMAT_OLDEST || c->hdr->format_version > IMAGE_FORMAT_VERSION))
+		return bad(c, "image format %u, this ckptd reads %u to %u", c->hdr->format_version, IMAGE_FORMAT_OLDEST,
+			   IMAGE_FORMAT_VERSION);
 	return why ? bad(c, "%s", why) : 0;
 }
 

@@ -32,7 +32,7 @@ struct spec {
 	bool end_count;          /* META_END counts one record too many */
 	bool missing_task;       /* the tree has 3 live tasks, the image 2 */
 	bool task_count;         /* the header says 3 tasks */
-	bool old_format;         /* format version 3 */
+	uint32_t format;         /* the header's format version (0: this one) */
 	bool pages_in_meta;      /* a PAGEMAP among the metadata */
 	bool thread_unknown;     /* a THREAD whose tid the tree does not list */
 };
@@ -122,7 +122,7 @@ static void build(struct restart_plan *pl, const struct spec *sp)
 	uint32_t ntasks = sp->missing_task ? 3 : 2;
 
 	plan_init(pl);
-	h.format_version = sp->old_format ? 3 : IMAGE_FORMAT_VERSION;
+	h.format_version = sp->format ? sp->format : IMAGE_FORMAT_VERSION;
 	h.arch = (char *)arch_name;
 	h.page_size = 4096;
 	h.has_task_count = true;
@@ -231,7 +231,10 @@ static void test_stream_shape(void **state)
 	char junk[3] = { 1, 2, 3 };
 
 	(void)state;
-	expect(&(struct spec){ .old_format = true }, "image format 3");
+	expect(&(struct spec){ .format = 3 }, "image format 3");
+	expect(&(struct spec){ .format = IMAGE_FORMAT_OLDEST - 1 }, "image format");
+	expect(&(struct spec){ .format = IMAGE_FORMAT_OLDEST }, NULL);   /* stored before an upgrade */
+	expect(&(struct spec){ .format = IMAGE_FORMAT_VERSION + 1 }, "image format");
 	expect(&(struct spec){ .pages_in_meta = true }, NULL);   /* refused by plan_add, the rest stands */
 	/* nothing after META_END; no check before it */
 	build(&pl, &(struct spec){ 0 });
