@@ -639,6 +639,7 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 {
 	struct snapshot *s = ctx->snap_state;
 	size_t i, first = 0;
+	uint64_t t0 = cr_now_us(), t_scan;
 	int r = 0;
 
 	*ret_first = ctx->njobs;
@@ -673,6 +674,7 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 			goto frozen;
 		}
 	}
+	t_scan = cr_now_us();
 	for (i = 0; i < s->nprocs; i++) {
 		struct snap_proc *sp = &s->procs[i];
 		struct uffdio_api api = { .api = UFFD_API, .features = SNAP_FEATURES };
@@ -723,6 +725,9 @@ int snapshot_protect(struct dump_ctx *ctx, size_t *ret_first)
 		goto frozen;
 	}
 	s->thread_running = true;
+	/* what of the frozen time the arming took (bench/snapshot.sh prints it) */
+	log_info("checkpoint: background copy armed, us: pagemap %llu protect %llu",
+		 (unsigned long long)(t_scan - t0), (unsigned long long)(cr_now_us() - t_scan));
 	ctx->snap = s;
 	*ret_first = first;
 	return 0;
