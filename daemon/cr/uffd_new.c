@@ -12,6 +12,7 @@
 #include "uapi_uffd.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -62,18 +63,38 @@ static int take_fd(pid_t pid, long fd)
 	return r;
 }
 
-/* Close in the task what we made there; its fd table must then be what it
- * was, which /proc tells. */
+/* Whether the fds made form one run of numbers with no other fd among
+ * them (they are distinct): then one close_range closes them all. */
+static bool made_run(const struct made *m, long *ret_lo, long *ret_hi)
+{
+	long lo = m->fd[0], hi = m->fd[0];
+
+	for (size_t i = 1; i < m->n; i++) {
+		lo = MIN(lo, m->fd[i]);
+		hi = MAX(hi, m->fd[i]);
+	}
+	*ret_lo = lo;
+	*ret_hi = hi;
+	return m->n > 1 && hi - lo + 1 == (long)m->n;
+}
+
+/* Close in the task what we made there (each close a stop of the task:
+ * one call for all when they are a run, as fds taken lowest first mostly
+ * are); its fd table must then be what it was, which /proc tells. */
 static int unmake(struct rtask *t, struct made *m)
 {
 	char path[64];
 	struct stat st;
+	long lo, hi, r = 0;
+	bool run = m->n && made_run(m, &lo, &hi);
 	int ret = 0;
 	size_t i;
 
+	if (run)
+		r = rsys(t, __NR_close_range, lo, hi, 0);
 	for (i = 0; i < m->n; i++) {
-		long r = rsys(t, __NR_close, m->fd[i]);
-
+		if (!run)
+			r = rsys(t, __NR_close, m->fd[i]);
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", t->pid, m->fd[i]);
 		if ((r < 0 || lstat(path, &st) == 0) && ret == 0)
 			ret = r < 0 ? (int)r : -EEXIST;
