@@ -44,7 +44,7 @@ static int word_index(const char *const *words, size_t n, const char *w)
 	return -1;
 }
 
-static int intent_put(int dir_fd, const struct intent *in, bool durable)
+int intent_write(int dir_fd, const struct intent *in)
 {
 	char buf[INTENT_FILE_MAX];
 	int n;
@@ -60,12 +60,7 @@ static int intent_put(int dir_fd, const struct intent *in, bool durable)
 		n += snprintf(buf + n, sizeof(buf) - (size_t)n, "unsafe=%s\n", borrow_step_word(in->unsafe));
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
-	return durable ? statefile_write(dir_fd, INTENT_FILE, buf, n) : statefile_write_volatile(dir_fd, INTENT_FILE, buf, n);
-}
-
-int intent_write(int dir_fd, const struct intent *in)
-{
-	return intent_put(dir_fd, in, true);
+	return statefile_write(dir_fd, INTENT_FILE, buf, n);
 }
 
 static int intent_parse_line(struct intent *in, const char *k, const char *v)
@@ -195,8 +190,7 @@ int intent_phase(int dir_fd, struct intent *in, enum intent_phase phase)
 int intent_unsafe(int dir_fd, struct intent *in, enum borrow_step step)
 {
 	in->unsafe = step;
-	/* only a ckptd that dies needs it, and the program is frozen now */
-	return in->worker_pid ? intent_put(dir_fd, in, false) : intent_worker_begin(dir_fd, in);
+	return in->worker_pid ? intent_write(dir_fd, in) : intent_worker_begin(dir_fd, in);
 }
 
 /* ---- recovery ---- */

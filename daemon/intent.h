@@ -50,9 +50,7 @@ void intent_from(struct intent *in, const struct container *c, enum op_kind op);
 int intent_worker_begin(int dir_fd, struct intent *in);
 int intent_phase(int dir_fd, struct intent *in, enum intent_phase phase);
 /* ... and, before it begins one, the step no recovery undoes it is in
- * (BORROW_STEP_NONE: none any more), itself among the record's fields:
- * written, not synced (statefile_write_volatile), since a crash of the
- * machine kills every task anyway. */
+ * (BORROW_STEP_NONE: none any more), itself among the record's fields. */
 int intent_unsafe(int dir_fd, struct intent *in, enum borrow_step step);
 
 /* At load, before the container's state is believed: finish or undo what

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Small state files written atomically and durably (statefile.h). */
 #include "statefile.h"
-#include <stdbool.h>
 #include "macro.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +25,7 @@ static int write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static int write_file(int dir_fd, const char *name, const void *buf, size_t len, bool durable)
+int statefile_write(int dir_fd, const char *name, const void *buf, size_t len)
 {
 	char tmp[128];
 	_cleanup_close_ int fd = -1;
@@ -42,7 +41,7 @@ static int write_file(int dir_fd, const char *name, const void *buf, size_t len,
 		return -errno;
 	r = write_all(fd, buf, len);
 	/* a full disk may only show at fsync (delayed allocation) */
-	if (r >= 0 && durable && fsync(fd) < 0)
+	if (r >= 0 && fsync(fd) < 0)
 		r = -errno;
 	if (r >= 0 && renameat(dir_fd, tmp, dir_fd, name) < 0)
 		r = -errno;
@@ -51,17 +50,7 @@ static int write_file(int dir_fd, const char *name, const void *buf, size_t len,
 		return r;
 	}
 	/* the rename is durable only once the directory is */
-	return durable && fsync(dir_fd) < 0 ? -errno : 0;
-}
-
-int statefile_write(int dir_fd, const char *name, const void *buf, size_t len)
-{
-	return write_file(dir_fd, name, buf, len, true);
-}
-
-int statefile_write_volatile(int dir_fd, const char *name, const void *buf, size_t len)
-{
-	return write_file(dir_fd, name, buf, len, false);
+	return fsync(dir_fd) < 0 ? -errno : 0;
 }
 
 int statefile_read(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len)

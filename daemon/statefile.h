@@ -8,11 +8,6 @@
  * fsynced, renamed over name, the directory fsynced. On failure name
  * still holds its previous contents. Returns 0 or -errno. */
 int statefile_write(int dir_fd, const char *name, const void *buf, size_t len);
-/* The same without the fsyncs: whole or not at all, and it outlives
- * ckptd, but not the machine. For what only a ckptd that dies needs
- * (a machine that crashes takes every process with it anyway), where
- * a sync would cost time the program spends frozen. */
-int statefile_write_volatile(int dir_fd, const char *name, const void *buf, size_t len);
 /* Read dir_fd/name (never following a symlink) into a NUL-terminated
  * buffer of at most max bytes; -EFBIG if it is longer. */
 int statefile_read(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_len);
