@@ -85,10 +85,11 @@ static int intent_parse_line(struct intent *in, const char *k, const char *v)
 			return -EBADMSG;
 		snprintf(in->image_id, sizeof(in->image_id), "%s", v);
 	} else if (streq(k, "unsafe")) {
-		/* a step this ckptd does not know is refused, never taken for none */
+		/* a step this ckptd does not know is still one, never taken for
+		 * none: an unreadable record would let the container run on */
 		in->unsafe = borrow_step_parse(v);
 		if (in->unsafe == BORROW_STEP_NONE)
-			return -EBADMSG;
+			in->unsafe = BORROW_STEP_UNKNOWN;
 	} else if (streq(k, "cgroup")) {
 		if (strlen(v) >= sizeof(in->cgroup))
 			return -EBADMSG;

@@ -74,6 +74,7 @@ static const struct {
 } steps[BORROW_STEP_COUNT] = {
 	[BORROW_STEP_TCP_REPAIR] = { "tcp-repair", "a TCP connection in repair mode" },
 	[BORROW_STEP_SEM_UNDO] = { "sem-undo", "SysV semaphores raised to measure an undo list" },
+	[BORROW_STEP_UNKNOWN] = { "unknown", "a step this ckptd does not know (recorded by another version)" },
 };
 
 const char *borrow_step_word(enum borrow_step s)

@@ -36,6 +36,7 @@ enum borrow_step {
 	BORROW_STEP_NONE = 0,
 	BORROW_STEP_TCP_REPAIR,      /* a TCP connection in repair mode */
 	BORROW_STEP_SEM_UNDO,        /* SysV semaphores raised to measure an undo list */
+	BORROW_STEP_UNKNOWN,         /* read from a record: a step this ckptd does not know */
 	BORROW_STEP_COUNT
 };
 /* Its word in a record ("tcp-repair"), and what it is in words for people;
