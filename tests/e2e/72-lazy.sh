@@ -15,22 +15,10 @@
 # an incremental image are refused by name (a stream: 83-lazy-stream),
 # nothing left behind. Last, a lazy restart at full speed.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lazy-lib.sh"
 
 MIB=256
 name=$P-l
-
-fills_done() { grep -c "lazy restart: every page is in" "$TMP/ckptd.log"; }
-
-# wait_fill N: until N fills ended
-wait_fill() {
-	local i
-	for i in $(seq 1800); do
-		[ "$(fills_done)" -ge "$1" ] && return 0
-		grep -q "can't be filled" "$TMP/ckptd.log" && fail "a fill failed: $(grep "can't be filled" "$TMP/ckptd.log")"
-		sleep 0.1
-	done
-	fail "the lazy fill did not end within 180 s"
-}
 
 # lazy_restart NAME ARGS...: restart --lazy, the reply's lazy_bytes checked
 lazy_restart() {
@@ -49,8 +37,6 @@ post() {
 	[ "$(count_log "$1" '^PASS lazymem-child')" -ge 1 ] || fail "$1: the child forked after the restart did not pass"
 	verify_ct "$1" 'lazymem [0-9]'
 }
-
-fillers() { comm_pids ckptd-filler; }
 
 CKPTD_FAULT=lazy-fill-slow ckptd_start
 run_wl "$name" "$WL/lazymem" "$MIB"

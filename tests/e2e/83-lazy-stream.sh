@@ -10,24 +10,10 @@
 # for it. A stream cut short or corrupted in its lazy part kills the
 # container by name (fill-failed), nothing of it left running.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lazy-lib.sh"
 
 MIB=256
 name=$P-s
-
-fills_done() { grep -c "lazy restart: every page is in" "$TMP/ckptd.log"; }
-fills_failed() { grep -c "container $1: its lazily restored memory can't be filled" "$TMP/ckptd.log"; }
-
-# wait_fill N [F]: until N fills ended, none failed but the F expected
-wait_fill() {
-	local i
-	for i in $(seq 1800); do
-		[ "$(fills_done)" -ge "$1" ] && return 0
-		[ "$(grep -c "can't be filled" "$TMP/ckptd.log")" -gt "${2:-0}" ] &&
-			fail "a fill failed: $(grep "can't be filled" "$TMP/ckptd.log" | tail -n 1)"
-		sleep 0.1
-	done
-	fail "the lazy fill did not end within 180 s"
-}
 
 # post NAME: the workload's own checks right after a lazy restart
 post() {
@@ -35,22 +21,6 @@ post() {
 	wait_log "$1" '^POST ok' 120
 	[ "$(count_log "$1" '^PASS lazymem-child')" -ge 1 ] || fail "$1: the child forked after the restart did not pass"
 	verify_ct "$1" 'lazymem [0-9]'
-}
-
-fillers() { comm_pids ckptd-filler; }
-
-# killed NAME N: the Nth fill failed, the container stopped, nothing left
-killed() {
-	local i
-	for i in $(seq 300); do
-		[ "$(fills_failed "$1")" -ge "$2" ] && break
-		sleep 0.1
-	done
-	[ "$(fills_failed "$1")" -ge "$2" ] || fail "$1: no fill-failed in ckptd's log"
-	wait_state "$1" stopped 30
-	for i in $(seq 50); do [ -z "$(fillers)" ] && break; sleep 0.1; done
-	[ -z "$(fillers)" ] || fail "a filler outlived $1"
-	ckptd_alive || fail "ckptd died"
 }
 
 ckptd_start
