@@ -31,6 +31,7 @@ struct lazy_fill {
 	int *uffds;
 	size_t nuffds;
 	struct event *ev;
+	struct event *ev_end;         /* the init exited: the filler's end awaited */
 };
 
 static int keep_uffd(struct lazy_fill *f, int fd)
@@ -62,6 +63,8 @@ static void filler_stop(struct container *c, struct lazy_fill *f)
  * what is left of it. */
 static void fill_free(struct lazy_fill *f)
 {
+	if (f->ev_end)
+		event_free(f->ev_end);
 	safe_close(f->pidfd);
 	safe_close(f->status_fd);
 	for (size_t i = 0; i < f->nuffds; i++)
@@ -241,19 +244,35 @@ static void on_adopted_exit(evutil_socket_t fd, short what, void *arg)
 	lazyfill_stop(c);
 }
 
+/* The init exited and the filler still ran FILLER_END_WAIT_MS later:
+ * the program's own end, not the filler's. */
+static void on_end_waited(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	lazyfill_stop(arg);
+}
+
 void lazyfill_init_exited(struct container *c)
 {
 	struct lazy_fill *f = c->fill;
 	struct pollfd p;
+	struct timeval tv = { .tv_sec = 0, .tv_usec = FILLER_END_WAIT_MS * 1000 };
 
-	if (!f)
+	if (!f || f->ev_end)
 		return;
 	p = (struct pollfd){ .fd = f->pidfd, .events = POLLIN };
 	/* a filler killed takes the init with it (its guard thread's exit),
 	 * but the rest of its threads, its report socket and its pidfd may
-	 * end after the init: a short wait, only when an init exits mid-fill */
-	if (f->ev && f->pidfd >= 0)
-		poll(&p, 1, FILLER_END_WAIT_MS);
+	 * end after the init: its end, when it comes, is heard by the
+	 * watchers (on_report, on_adopted_exit: a failed fill, said, and
+	 * with the init gone, lazyfill_stop); still running after the wait,
+	 * it is stopped as the program's own end */
+	if (f->ev && f->pidfd >= 0 && poll(&p, 1, 0) == 0) {
+		f->ev_end = evtimer_new(c->srv->base, on_end_waited, c);
+		if (f->ev_end && evtimer_add(f->ev_end, &tv) == 0)
+			return;
+	}
 	/* no event: its failure is said already (filler_stop) */
 	if (f->ev && f->report_fd >= 0)
 		on_report(f->report_fd, EV_READ, c);   /* a report, or the filler's end */

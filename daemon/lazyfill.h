@@ -20,8 +20,10 @@ bool lazyfill_running(const struct container *c);
 void lazyfill_stop(struct container *c);
 /* The init exited while a fill went on: by the program's own end, or
  * killed by the kernel with a filler that died (its guard, daemon/cr/
- * lazy.c). The filler's end is heard first, so the latter is said as a
- * failed fill (fill-failed); then as lazyfill_stop. */
+ * lazy.c), whose own end may trail the init's. A filler that ends within
+ * a short wait (the loop goes on meanwhile) is heard as ever (the latter
+ * is a failed fill, fill-failed); one still running is stopped, as
+ * lazyfill_stop. */
 void lazyfill_init_exited(struct container *c);
 /* At start, after the containers are loaded: a filler that an earlier
  * ckptd left going is found (by its status memfd, daemon/cr/lazy.h) and
