@@ -275,24 +275,27 @@ static int scan_vma(int pm_fd, struct snap_vma *v)
 	return 0;
 }
 
-/* n zeroed entries of size; from 2 MiB on, asked to be huge pages: the
- * pagemap of 1 GiB is 2 MiB, and filling it a small page at a time took
- * 512 faults while the tasks were stopped (as page_buffer in checkpoint.c). */
+/* n zeroed entries of size; the 2 MiB-aligned part of a big table asked
+ * to be huge pages: the pagemap of 1 GiB is 2 MiB, and filling it a small
+ * page at a time took 512 faults while the tasks were stopped (as
+ * page_buffer in checkpoint.c). Still zeroed lazily (calloc's fresh
+ * pages): a sparse mapping of a TiB must not cost a 2 GiB memset. */
 static void *snap_zalloc(size_t n, size_t size)
 {
 	size_t len;
+	uintptr_t a, b;
 	void *p;
 
 	if (__builtin_mul_overflow(n, size, &len))
 		return NULL;
-	if (len < PAGEBUF_LEN)
-		return calloc(n, size);
-	len = (len + PAGEBUF_LEN - 1) & ~((size_t)PAGEBUF_LEN - 1);
-	p = aligned_alloc(PAGEBUF_LEN, len);
-	if (!p)
-		return NULL;
-	(void)madvise(p, len, MADV_HUGEPAGE);
-	return memset(p, 0, len);
+	p = calloc(n, size);
+	if (!p || len < PAGEBUF_LEN)
+		return p;
+	a = ((uintptr_t)p + PAGEBUF_LEN - 1) & ~((uintptr_t)PAGEBUF_LEN - 1);
+	b = ((uintptr_t)p + len) & ~((uintptr_t)PAGEBUF_LEN - 1);
+	if (b > a)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+	return p;
 }
 
 /* The mappings whose pages the job reads, with their pagemap now. */
