@@ -465,6 +465,11 @@ static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *
 	_exit(r < 0 ? 1 : 0);
 }
 
+pid_t lazy_part_pid(const struct rproc *p)
+{
+	return p->tt->zombie || !p->mm || !p->task ? -1 : p->tt->pid;
+}
+
 /* From a stream: a placeholder piece per lazy range of every process
  * (split where a piece's page count would overflow): which of them have
  * pages, the lazy parts still to come tell. */
@@ -478,10 +483,9 @@ static int stream_placeholders(struct restore_ctx *ctx, struct lazy_restore *l)
 		struct rproc *p = &ctx->procs[k];
 		struct lazy_proc *lp = &l->procs[k];
 
-		l->pids[k] = -1;
-		if (p->tt->zombie || !p->mm || !p->task)
+		l->pids[k] = lazy_part_pid(p);
+		if (l->pids[k] < 0)
 			continue;
-		l->pids[k] = p->tt->pid;
 		if (!lp->computed && (r = compute_ranges(ctx, p, lp)) < 0)
 			break;
 		for (size_t i = 0; i < lp->nranges; i++)

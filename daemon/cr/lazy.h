@@ -14,6 +14,7 @@ struct restore_ctx;
 struct image_lazy;
 struct Ckpt__Img__Pagemap;
 struct ptguard;
+struct rproc;
 
 /* Pages of one PAGEMAP left in the file: its extent in the image_lazy
  * table. In a mapping, a run of npages from vaddr whose first page is page
@@ -100,6 +101,9 @@ struct lazy_stream {
 	uint32_t next_index;          /* the Segment index of the lazy part after it */
 };
 
+/* The pid a lazy part of p's may name (the reader's and the filler's one
+ * rule), or -1: a zombie or a process with no memory of its own has none. */
+pid_t lazy_part_pid(const struct rproc *p);
 /* The process a lazy part's marker s names, if its index is want and it
  * is a task's: the k > after (-1: none yet) with pids[k] == s->id (pids
  * as in lazy_stream). -1 if none: a marker out of order or of no live task. */

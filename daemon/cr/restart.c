@@ -490,7 +490,7 @@ static int read_lazy_parts(struct restore_ctx *ctx, struct seg_cursor *sc, uint3
 	if (!pids)
 		return cr_fail(ctx->err, CR_ERR_INTERNAL, ENOMEM, "lazy parts");
 	for (size_t i = 0; i < ctx->nprocs; i++)
-		pids[i] = ctx->procs[i].tt->zombie || !ctx->procs[i].mm ? -1 : ctx->procs[i].tt->pid;
+		pids[i] = lazy_part_pid(&ctx->procs[i]);
 	while (r >= 0 && sc->next) {
 		Ckpt__Img__Segment *s = plan_segment_unpack(sc->next, sc->next_len);
 
