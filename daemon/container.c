@@ -1411,8 +1411,18 @@ static void container_on_init_exit(evutil_socket_t fd, short what, void *arg)
 		/* our unreaped child: its pid can't have been reused */
 		pid_t p = waitpid(c->init_pid, &st, WNOHANG);
 
-		if (p == 0)
+		if (p == 0) {
+			/* exited, but a tracer (a lazy fill's guard, daemon/cr/
+			 * ptguard.c) waits for it first: asked again shortly,
+			 * never spun on its pidfd, readable all the while */
+			struct timeval tv = { .tv_sec = 0, .tv_usec = 10000 };
+
+			if (fd >= 0 && (event_del(c->ev_init) < 0 ||
+					event_assign(c->ev_init, c->srv->base, -1, EV_TIMEOUT, container_on_init_exit, c) < 0))
+				log_error("container %s: init %d: waiting for its tracer to let it go", c->name, c->init_pid);
+			event_add(c->ev_init, &tv);
 			return;
+		}
 		if (p > 0)
 			status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
