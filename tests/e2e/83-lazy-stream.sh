@@ -54,21 +54,8 @@ verify_ct "$name" 'lazymem [0-9]'
 
 # held back halfway: the tasks run on the first half, faults wait for the rest
 checkpoint_ct "$name" -o "$TMP/s.img"
+held_back "$name" "$TMP/s.img"
 size=$(stat -c %s "$TMP/s.img")
-half=$(( size / 2 ))
-{ head -c "$half" "$TMP/s.img"; sleep 8; touch "$TMP/sent"; tail -c +$(( half + 1 )) "$TMP/s.img"; } |
-	ckctl restart "$name" -i - --lazy >"$TMP/rs.out" 2>"$TMP/rs.err" &
-feeder=$!
-for i in $(seq 300); do
-	[ "$(state_of "$name")" = running ] && break
-	[ -e "$TMP/sent" ] && break
-	sleep 0.05
-done
-[ "$(state_of "$name")" = running ] || fail "$name is '$(state_of "$name")' with half of its stream sent"
-[ -e "$TMP/sent" ] && fail "the restart waited for the whole stream"
-post "$name"
-[ -e "$TMP/sent" ] || fail "$name passed its checks before its stream's second half was sent"
-wait "$feeder" || fail "restart -i - --lazy (held back) failed: $(cat "$TMP/rs.err")"
 wait_fill 3
 verify_ct "$name" 'lazymem [0-9]'
 info "held back: $(grep "every page is in" "$TMP/ckptd.log" | tail -n 1)"

@@ -63,21 +63,8 @@ ckctl rm "$name-n" >/dev/null || fail "rm $name-n"
 # held back halfway: the parent's lazy part ends there at the earliest,
 # the worker's is all in the second half; the tasks run on the first half
 checkpoint_ct "$name" -o "$TMP/t.img"
+held_back "$name" "$TMP/t.img" "the worker's lazy pages"
 size=$(stat -c %s "$TMP/t.img")
-half=$(( size / 2 ))
-{ head -c "$half" "$TMP/t.img"; sleep 8; touch "$TMP/sent"; tail -c +$(( half + 1 )) "$TMP/t.img"; } |
-	ckctl restart "$name" -i - --lazy >"$TMP/rs.out" 2>"$TMP/rs.err" &
-feeder=$!
-for i in $(seq 300); do
-	[ "$(state_of "$name")" = running ] && break
-	[ -e "$TMP/sent" ] && break
-	sleep 0.05
-done
-[ "$(state_of "$name")" = running ] || fail "$name is '$(state_of "$name")' with half of its stream sent"
-[ -e "$TMP/sent" ] && fail "the restart waited for the whole stream (the worker's lazy pages)"
-post "$name"
-[ -e "$TMP/sent" ] || fail "$name passed its checks before its stream's second half was sent"
-wait "$feeder" || fail "restart -i - --lazy (held back) failed: $(cat "$TMP/rs.err")"
 wait_fill 2
 verify_tree "$name"
 info "held back: $(grep "every page is in" "$TMP/ckptd.log" | tail -n 1)"

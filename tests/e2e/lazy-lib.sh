@@ -34,3 +34,28 @@ killed() {
 	[ -z "$(fillers)" ] || fail "a filler outlived $1"
 	ckptd_alive || fail "ckptd died"
 }
+
+# held_back NAME IMG [WHY]: restart NAME lazily from IMG through a pipe
+# that pauses 8 s halfway. The tasks must run on the first half; the
+# calling test's `post NAME` checks then wait for their pages and may pass
+# only once the second half was sent (WHY: what the tasks would have
+# waited for otherwise, for the message).
+held_back() {
+	local size half feeder
+	size=$(stat -c %s "$2")
+	half=$(( size / 2 ))
+	rm -f "$TMP/sent"
+	{ head -c "$half" "$2"; sleep 8; touch "$TMP/sent"; tail -c +$(( half + 1 )) "$2"; } |
+		ckctl restart "$1" -i - --lazy >"$TMP/rs.out" 2>"$TMP/rs.err" &
+	feeder=$!
+	for _ in $(seq 300); do
+		[ "$(state_of "$1")" = running ] && break
+		[ -e "$TMP/sent" ] && break
+		sleep 0.05
+	done
+	[ "$(state_of "$1")" = running ] || fail "$1 is '$(state_of "$1")' with half of its stream sent"
+	[ -e "$TMP/sent" ] && fail "the restart waited for the whole stream${3:+ ($3)}"
+	post "$1"
+	[ -e "$TMP/sent" ] || fail "$1 passed its checks before its stream's second half was sent"
+	wait "$feeder" || fail "restart -i - --lazy (held back) failed: $(cat "$TMP/rs.err")"
+}
