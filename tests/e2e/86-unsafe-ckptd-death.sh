@@ -17,19 +17,6 @@
 # shellcheck source=tests/e2e/unsafe-lib.sh
 . "$(dirname "$0")/unsafe-lib.sh"
 
-BG=()
-WORKER=
-eval "e2e_cleanup_base() $(declare -f e2e_cleanup | tail -n +2)"
-e2e_cleanup() {
-	local rc=$? p
-	[ -n "$WORKER" ] && kill -KILL "$WORKER" 2>/dev/null
-	for p in "${BG[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	(exit "$rc")
-	e2e_cleanup_base
-}
-
 # all_gone WHAT PIDS...: each exited within 10 s
 all_gone() {
 	local what=$1 pid

@@ -41,3 +41,19 @@ gone() {
 	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
 	[ -z "$st" ] || [ "$st" = Z ] || [ "$st" = X ]
 }
+
+# Cleanup first of all: the stopped worker (killed), a ckptd stopped by the
+# test (continued), the test's background jobs ($BG); then lib.sh's.
+BG=()
+WORKER=
+eval "e2e_cleanup_base() $(declare -f e2e_cleanup | tail -n +2)"
+e2e_cleanup() {
+	local rc=$? p
+	[ -n "$WORKER" ] && kill -KILL "$WORKER" 2>/dev/null
+	[ -n "$CKPTD_PID" ] && kill -CONT "$CKPTD_PID" 2>/dev/null
+	for p in "${BG[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	(exit "$rc")
+	e2e_cleanup_base
+}
