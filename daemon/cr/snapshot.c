@@ -45,6 +45,13 @@
  * background copy reads it. */
 #define SNAP_SMALL_VMA (1ull << 20)
 #define SNAP_BATCH 64            /* pages read in one call while stopped */
+/* A mapping this big is write-protected, and its pagemap scanned, in two
+ * halves at once, split at a page table's boundary: the kernel walks one
+ * entry after another under the mmap lock held for reading, so the halves
+ * do not wait for each other, and a second CPU takes half of the time the
+ * tasks stay stopped for it. */
+#define SNAP_SPLIT (64ull << 20)
+#define SNAP_PMD (2ull << 20)
 
 /* One mapping the page job reads. */
 struct snap_vma {
@@ -239,40 +246,88 @@ static bool child_inherits(const struct dump_ctx *ctx, size_t i, uint64_t start)
 	return false;
 }
 
+/* A walk over [start, end) of one mapping, run by in_halves. */
+struct half {
+	int (*fn)(void *arg, uint64_t start, uint64_t end);
+	void *arg;
+	uint64_t start, end;
+	int r;
+};
+
+static void *half_run(void *arg)
+{
+	struct half *h = arg;
+
+	h->r = h->fn(h->arg, h->start, h->end);
+	return NULL;
+}
+
+/* fn over [start, end): a big range (SNAP_SPLIT) in two halves on two
+ * threads, the second half on a new one; on this one alone if none can be
+ * had. */
+static int in_halves(int (*fn)(void *arg, uint64_t start, uint64_t end), void *arg, uint64_t start, uint64_t end)
+{
+	uint64_t mid = (start + (end - start) / 2) & ~(SNAP_PMD - 1);
+	struct half h = { .fn = fn, .arg = arg, .start = mid, .end = end };
+	pthread_t t;
+	int r;
+
+	if (end - start < SNAP_SPLIT || mid <= start || pthread_create(&t, NULL, half_run, &h) != 0)
+		return fn(arg, start, end);
+	r = fn(arg, start, mid);
+	pthread_join(t, NULL);
+	return r < 0 ? r : h.r;
+}
+
+struct scan_arg {
+	int pm_fd;
+	struct snap_vma *v;
+};
+
 /* v's pagemap as the page jobs read it (present, swapped, the file's own
  * page) from PAGEMAP_SCAN, which reports runs: a few calls where a read of
  * /proc/PID/pagemap copies out and looks up every page. No frame numbers:
- * only a mapping shared with a parent or child needs them (own_page). */
-static int scan_vma(int pm_fd, struct snap_vma *v)
+ * only a mapping shared with a parent or child needs them (own_page). This
+ * much of it: [start, end). */
+static int scan_range(void *arg, uint64_t start, uint64_t end)
 {
+	const struct scan_arg *sa = arg;
+	struct snap_vma *v = sa->v;
 	struct page_region rg[256];
 	struct pm_scan_arg a = {
-		.size = sizeof(a), .start = v->start, .end = v->end, .vec = (uintptr_t)rg, .vec_len = ARRAY_SIZE(rg),
+		.size = sizeof(a), .start = start, .end = end, .vec = (uintptr_t)rg, .vec_len = ARRAY_SIZE(rg),
 		.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED,
 		/* a file's own page only matters outside anonymous memory (needed) */
 		.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | (v->anon ? 0 : PAGE_IS_FILE),
 	};
 
-	while (a.start < v->end) {
-		long got = ioctl(pm_fd, PAGEMAP_SCAN, &a);
+	while (a.start < end) {
+		long got = ioctl(sa->pm_fd, PAGEMAP_SCAN, &a);
 
 		if (got < 0)
 			return -errno;
 		for (long k = 0; k < got; k++) {
-			uint64_t c = rg[k].categories, e = MIN(rg[k].end, v->end);
+			uint64_t c = rg[k].categories, e = MIN(rg[k].end, end);
 			uint64_t bits = (c & PAGE_IS_PRESENT ? PM_PRESENT : 0) | (c & PAGE_IS_SWAPPED ? PM_SWAP : 0) |
 					(c & PAGE_IS_FILE ? PM_FILE : 0);
 
-			for (uint64_t at = MAX(rg[k].start, v->start); at < e; at += PAGE_SZ)
+			for (uint64_t at = MAX(rg[k].start, start); at < e; at += PAGE_SZ)
 				v->pme[(at - v->start) / PAGE_SZ] = bits;
 		}
-		if (a.walk_end >= v->end)
+		if (a.walk_end >= end)
 			break;
 		if (a.walk_end <= a.start)
 			return -EIO;   /* no progress: the rest would read as absent */
 		a.start = a.walk_end;
 	}
 	return 0;
+}
+
+static int scan_vma(int pm_fd, struct snap_vma *v)
+{
+	struct scan_arg sa = { .pm_fd = pm_fd, .v = v };
+
+	return in_halves(scan_range, &sa, v->start, v->end);
 }
 
 /* n zeroed entries of size; the 2 MiB-aligned part of a big table asked
@@ -353,6 +408,11 @@ static int wp_range(int uffd, uint64_t start, uint64_t len, bool on)
 		if (errno != EAGAIN && errno != EINTR)
 			return -errno;
 	return 0;
+}
+
+static int wp_on(void *arg, uint64_t start, uint64_t end)
+{
+	return wp_range(*(const int *)arg, start, end - start, true);
 }
 
 /* len bytes at addr of the mm sp was frozen with. -ESRCH: that mm is gone
@@ -509,7 +569,7 @@ static int snap_protect_proc(struct dump_ctx *ctx, size_t i)
 		}
 
 		if (ioctl(sp->uffd, UFFDIO_REGISTER, &reg) == 0) {
-			r = wp_range(sp->uffd, v->start, v->end - v->start, true);
+			r = in_halves(wp_on, &sp->uffd, v->start, v->end);
 			if (r < 0)
 				return r;
 			v->wp = true;
