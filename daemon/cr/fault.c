@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,17 +64,26 @@ int cr_wait_readable(int fd)
 	}
 }
 
-/* CKPTD_FAULT is POINT or POINT:MODE; NULL if it names another point. */
+/* CKPTD_FAULT is a comma-separated list of POINT or POINT:MODE: point's
+ * MODE ("" for none; it ends at the next comma), or NULL if the list
+ * does not name it. */
 static const char *fault_mode(const char *point)
 {
+	static __thread char mode[32];
 	const char *f = getenv("CKPTD_FAULT");
 	size_t n = strlen(point);
 
-	if (!f || strncmp(f, point, n) != 0)
-		return NULL;
-	if (f[n] == '\0')
-		return "";
-	return f[n] == ':' ? f + n + 1 : NULL;
+	for (; f && *f; f = strchr(f, ',') ? strchr(f, ',') + 1 : "") {
+		size_t len = strcspn(f, ",");
+
+		if (len < n || strncmp(f, point, n) != 0 || (len > n && f[n] != ':'))
+			continue;
+		if (len == n)
+			return "";
+		snprintf(mode, sizeof(mode), "%.*s", (int)(len - n - 1), f + n + 1);
+		return mode;
+	}
+	return NULL;
 }
 
 bool fault_at(const char *point)

@@ -16,6 +16,10 @@
  * (one extent per 100 ms) so that a test can act while it runs.
  * lazy-hand-over and incr-hand-over break the worker's hand-over of a
  * lazy restart's fill and of a checkpoint's write tracking partway.
+ * lazy-guard-seize makes the filler's guard fail to seize the container's
+ * init, as if another tracer held it (ptguard.h).
+ *
+ * Several points may be named at once, separated by commas.
  *
  * CKPTD_FAULT=<point>:crash kills ckptd (SIGKILL) there instead, and
  * <point>:kill-worker the worker, <point>:kill-both (worker points only)

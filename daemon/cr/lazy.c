@@ -398,7 +398,9 @@ static int status_new(pid_t init_pid)
  * signal (a kill, a crash) would leave the program reading zeroes where
  * its memory was: the kernel kills the container's init, and with it
  * the pid namespace, instead. The worker traces the init until its own
- * exit (sleep_release), so the guard takes it over only then. */
+ * exit (sleep_release), so the guard takes it over only then. A guard
+ * that can't be had fails the fill: a program that a kill of this
+ * process could leave reading zeroes is not left running. */
 static void guard_container(struct lazy_fill_fds *fds, pid_t init_pid, int worker_fd)
 {
 	sigset_t chld;
@@ -409,8 +411,7 @@ static void guard_container(struct lazy_fill_fds *fds, pid_t init_pid, int worke
 	sigprocmask(SIG_SETMASK, &chld, NULL);
 	r = ptguard_start(&fds->guard, init_pid, worker_fd);
 	if (r < 0)
-		log_error("lazy restart: the container's init %d: starting its guard: %s: a kill of this filler would "
-			  "leave its memory unfilled", (int)init_pid, strerror(-r));
+		fds->guard_error = r;   /* the fill fails at its first step (lazy_fill.c) */
 }
 
 static _Noreturn void filler_main(struct restore_ctx *ctx, struct lazy_restore *l, int report_fd, int worker_fd,

@@ -57,6 +57,7 @@ struct lazy_fill_fds {
 	int ct;     /* a pidfd of the container's init, or -1 */
 	int status; /* a memfd holding a struct lazy_status, or -1 */
 	struct ptguard *guard;        /* ties the container to the filler, or NULL */
+	int guard_error;              /* -errno: the guard could not be started */
 };
 
 /* The filler's state, in a memfd named LAZY_STATUS_NAME that it holds,

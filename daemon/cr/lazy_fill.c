@@ -144,6 +144,20 @@ static void kill_orphaned(const struct lazy_fill_fds *fds)
 		;
 }
 
+/* The container's init is not tied to this filler (ptguard.h): with
+ * ckptd gone, a kill of the filler would leave the program reading zeroes
+ * where its memory was, so the fill fails (and the container is killed)
+ * rather than go on unguarded. */
+static int guard_check(struct filler *f)
+{
+	int e = f->fds->guard_error ? f->fds->guard_error : ptguard_error(f->fds->guard);
+
+	if (!e)
+		return 0;
+	return fail(f, e, "the container's init could not be tied to its filler (%s): a kill of the filler would "
+		    "leave its memory unfilled", strerror(-e));
+}
+
 /* The first piece of extent k in s (v is sorted by extent). */
 static size_t first_of(const struct lazy_space *s, uint32_t k)
 {
@@ -582,16 +596,19 @@ static int on_msg(struct filler *f, size_t i, const struct uffd_msg *m)
  * Returns how many messages came, or -errno. */
 static int serve(struct filler *f, int timeout)
 {
-	struct pollfd *pfd = calloc(f->n, sizeof(*pfd));
+	struct pollfd *pfd = calloc(f->n + 1, sizeof(*pfd));
 	size_t n = f->n;
-	int r = 0, msgs = 0;
+	int r = guard_check(f), msgs = 0;
 
 	if (!pfd)
 		return fail(f, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){ .fd = f->sp[i].gone ? -1 : f->sp[i].uffd, .events = POLLIN };
-	if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+	pfd[n] = (struct pollfd){ .fd = ptguard_fail_fd(f->fds->guard), .events = POLLIN };
+	if (r >= 0 && poll(pfd, n + 1, timeout) < 0 && errno != EINTR)
 		r = fail(f, -errno, "poll: %m");
+	if (r >= 0 && (pfd[n].revents & POLLIN))
+		r = guard_check(f);
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		struct uffd_msg m[16];
 		ssize_t got;
@@ -915,7 +932,7 @@ static int stream_step(struct filler *f, struct stream_pages *sp)
 /* Until a uffd or the stream has something (or timeout ms). */
 static int stream_wait(struct filler *f, int timeout, bool *ret_stream)
 {
-	struct pollfd *pfd = calloc(f->n + 1, sizeof(*pfd));
+	struct pollfd *pfd = calloc(f->n + 2, sizeof(*pfd));
 	int n;
 
 	if (!pfd)
@@ -923,7 +940,9 @@ static int stream_wait(struct filler *f, int timeout, bool *ret_stream)
 	for (size_t i = 0; i < f->n; i++)
 		pfd[i] = (struct pollfd){ .fd = f->sp[i].gone ? -1 : f->sp[i].uffd, .events = POLLIN };
 	pfd[f->n] = (struct pollfd){ .fd = f->eof ? -1 : f->st->rd->io.fd, .events = POLLIN };
-	n = poll(pfd, f->n + 1, timeout);
+	/* a guard that fails wakes this up: serve, next, says so */
+	pfd[f->n + 1] = (struct pollfd){ .fd = ptguard_fail_fd(f->fds->guard), .events = POLLIN };
+	n = poll(pfd, f->n + 2, timeout);
 	*ret_stream = n > 0 && (pfd[f->n].revents & (POLLIN | POLLHUP | POLLERR));
 	free(pfd);
 	return n < 0 && errno != EINTR ? fail(f, -errno, "poll: %m") : 0;

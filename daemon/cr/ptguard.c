@@ -4,6 +4,7 @@
  * delivered, a group stop, and the interrupt that ends the guard: each
  * is passed on as an untraced task would take it. */
 #include "ptguard.h"
+#include "fault.h"
 #include "log.h"
 #include <errno.h>
 #include <poll.h>
@@ -27,6 +28,8 @@ struct ptguard {
 	pid_t pid;
 	int after_fd;
 	int stop_fd;                 /* eventfd: ptguard_stop asked */
+	int fail_fd;                 /* eventfd: the task could not be guarded */
+	int error;                   /* why (-errno), read by other threads */
 	int sig_fd;                  /* signalfd of SIGCHLD: the task stopped or exited */
 	pthread_t thread;
 };
@@ -49,6 +52,9 @@ static bool wait_for(struct ptguard *g, int fd, bool asked)
 
 static int seize(struct ptguard *g)
 {
+	/* tests: as if another tracer held the task */
+	if (fault_at("lazy-guard-seize"))
+		return -EPERM;
 	for (int i = 0; i < SEIZE_TRIES; i++) {
 		if (ptrace(PTRACE_SEIZE, g->pid, NULL, (void *)(uintptr_t)PTRACE_O_EXITKILL) == 0)
 			return 0;
@@ -81,6 +87,18 @@ static bool pass_on(struct ptguard *g, int st, bool stopping)
 	return !stopping && !(r < 0 && errno == ESRCH);
 }
 
+/* Said in the log, and to the caller through fail_fd: the task gone
+ * (ESRCH) is no failure, its life is over. */
+static void guard_failed(struct ptguard *g, int r)
+{
+	uint64_t one = 1;
+
+	log_error("task %d: PTRACE_SEIZE for its guard: %s: its life is not tied to ours", (int)g->pid, strerror(-r));
+	__atomic_store_n(&g->error, r, __ATOMIC_RELEASE);
+	if (write(g->fail_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		log_error("task %d: telling of its guard's failure: %m", (int)g->pid);
+}
+
 static void *guard_main(void *arg)
 {
 	struct ptguard *g = arg;
@@ -92,8 +110,7 @@ static void *guard_main(void *arg)
 	r = seize(g);
 	if (r < 0) {
 		if (r != -ESRCH)
-			log_error("task %d: PTRACE_SEIZE for its guard: %s: its life is not tied to ours", (int)g->pid,
-				  strerror(-r));
+			guard_failed(g, r);
 		return NULL;
 	}
 	log_info("task %d: guarded: it dies with this process", (int)g->pid);
@@ -132,11 +149,15 @@ int ptguard_start(struct ptguard **ret, pid_t pid, int after_fd)
 	sigaddset(&chld, SIGCHLD);
 	*g = (struct ptguard){ .pid = pid, .after_fd = after_fd,
 			       .stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+			       .fail_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 			       .sig_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK) };
-	r = g->stop_fd < 0 || g->sig_fd < 0 ? -errno : -pthread_create(&g->thread, NULL, guard_main, g);
+	r = g->stop_fd < 0 || g->fail_fd < 0 || g->sig_fd < 0 ? -errno
+								: -pthread_create(&g->thread, NULL, guard_main, g);
 	if (r < 0) {
 		if (g->stop_fd >= 0)
 			close(g->stop_fd);
+		if (g->fail_fd >= 0)
+			close(g->fail_fd);
 		if (g->sig_fd >= 0)
 			close(g->sig_fd);
 		free(g);
@@ -156,6 +177,17 @@ void ptguard_stop(struct ptguard *g)
 		log_error("task %d: stopping its guard: %m", (int)g->pid);
 	pthread_join(g->thread, NULL);
 	close(g->stop_fd);
+	close(g->fail_fd);
 	close(g->sig_fd);
 	free(g);
+}
+
+int ptguard_fail_fd(const struct ptguard *g)
+{
+	return g ? g->fail_fd : -1;
+}
+
+int ptguard_error(const struct ptguard *g)
+{
+	return g ? __atomic_load_n(&g->error, __ATOMIC_ACQUIRE) : 0;
 }

@@ -21,3 +21,9 @@ int ptguard_start(struct ptguard **ret, pid_t pid, int after_fd);
 /* Let the task go (detached, as it was: running, or stopped by a signal)
  * and end the guard thread. g may be NULL. */
 void ptguard_stop(struct ptguard *g);
+/* Should the guard fail while the task lives (it could not be seized:
+ * traced by another, say), the task is not tied to this process: the
+ * caller must act on it. This eventfd then becomes readable (-1 for a
+ * NULL g), and ptguard_error says why (-errno; 0 while all is well). */
+int ptguard_fail_fd(const struct ptguard *g);
+int ptguard_error(const struct ptguard *g);

@@ -14,7 +14,9 @@
 # - a filler killed (SIGKILL) with no ckptd at all takes the container
 #   with it (its guard: the init is traced with PTRACE_O_EXITKILL while
 #   the fill goes on, stops passed on: a SIGSTOP and SIGCONT sent to it
-#   meanwhile act as they would untraced); a fill that ends lets it go.
+#   meanwhile act as they would untraced); a fill that ends lets it go;
+# - a guard that can't seize the init fails the fill: the container is
+#   killed, by name (CKPTD_FAULT=lazy-guard-seize).
 . "$(dirname "$0")/lib.sh"
 
 MIB=64
@@ -149,4 +151,24 @@ st=$(state_of "$name")
 [ "$st" != running ] || fail "$name is running after its fill failed"
 ckptd_alive || fail "ckptd died"
 info "after ckptd's restart: $name $st"
+
+# a guard that can't be had (as if another tracer held the init): the
+# fill fails, by name, and the container goes, rather than run on untied
+# to its filler
+ckptd_stop
+CKPTD_FAULT=lazy-fill-slow,lazy-guard-seize ckptd_start
+# its image is the one spoiled above: the program anew
+ckctl rm "$name" >/dev/null || fail "rm $name"
+run_wl "$name" "$WL/lazymem" "$MIB"
+verify_ct "$name" 'lazymem [0-9]'
+checkpoint_ct "$name"
+out=$(ckctl restart "$name" --lazy 2>&1) || fail "restart $name --lazy: $out"
+wait_state "$name" stopped 30
+grep -q "container $name: its lazily restored memory can't be filled (the container's init could not be tied to its filler" \
+	"$TMP/ckptd.log" || fail "the guard's failure is not said as the fill's"
+[ -z "$(comm_pids lazymem)" ] || fail "lazymem runs on with its init not guarded"
+for i in $(seq 50); do [ -z "$(comm_pids ckptd-filler)" ] && break; sleep 0.1; done
+[ -z "$(comm_pids ckptd-filler)" ] || fail "the filler outlived a fill that failed"
+ckptd_alive || fail "ckptd died"
+info "$(grep "fill-failed\|can't be filled" "$TMP/ckptd.log" | tail -n 1)"
 pass
