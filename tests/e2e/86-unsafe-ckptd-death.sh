@@ -12,10 +12,13 @@
 # Either way the next ckptd reports the container damaged and stopped with
 # the step named (list, status and its log), never that it runs on; every
 # host pid of the container is gone, its cgroup empty, no image, intent
-# or borrow record left.
+# or borrow record left. And once more with ckptd killed after the window
+# closed: then the checkpoint stands.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/e2e/unsafe-lib.sh
 . "$(dirname "$0")/unsafe-lib.sh"
+# shellcheck source=tests/e2e/crash-lib.sh
+. "$(dirname "$0")/crash-lib.sh"
 
 # all_gone WHAT PIDS...: each exited within 10 s
 all_gone() {
@@ -83,7 +86,40 @@ round() {
 	ckptd_stop
 }
 
+# closed: ckptd dies once the window is over but before the checkpoint
+# committed (a --leave-running checkpoint: connections out of repair mode
+# and every task let go before the thaw; CKPTD_FAULT=ckpt-tail:crash, as
+# the image's tail is written): the step is out of the intent record by
+# then, so the next ckptd rolls the checkpoint back, and the container
+# runs on, not damaged, its connections working (tcpsk checks them)
+round_closed() {
+	local name=$P-closed log_at out pid
+	start_ckptd
+	run_tcpsk "$name"
+	pid=$(host_pid "$name")
+	ckptd_stop
+	export CKPTD_FAULT=ckpt-tail:crash
+	start_ckptd
+	unset CKPTD_FAULT
+	log_at=$(wc -l <"$TMP/ckptd.log")
+	out=$(ckctl checkpoint "$name" --leave-running 2>&1) && fail "closed: checkpoint answered success: $out"
+	crash_ckptd closed
+	start_ckptd
+	tail -n +"$((log_at + 1))" "$TMP/ckptd.log" >"$TMP/recovery-closed.log"
+	grep -F "container $name:" "$TMP/recovery-closed.log" | grep -qF "damaged" &&
+		fail "closed: reported damaged after its window closed: $(grep -F "$name" "$TMP/recovery-closed.log")"
+	no_leftovers "$name" closed
+	[ "$(state_of "$name")" = running ] || fail "closed: $name is $(state_of "$name"), want running"
+	[ "$(host_pid "$name")" = "$pid" ] || fail "closed: $name has a new host pid"
+	[ "$(images_count "$name")" = 0 ] || fail "closed: an image was stored: $(ckctl images "$name")"
+	verify_ct "$name" tcpsk
+	info "closed: $(grep -F "container $name:" "$TMP/recovery-closed.log" | tr '\n' ' ')"
+	ckctl rm "$name" >/dev/null || fail "closed: rm $name"
+	ckptd_stop
+}
+
 round both
 round stuck
+round_closed
 info "ckptd killed in the repair window: the next one reports the container damaged, naming the step"
 pass
