@@ -85,6 +85,22 @@ int mac_gmac_init(struct mac_state *s, const uint8_t page_key[MAC_KEY_LEN], cons
 	return mac_start(s, mac_gmac(), page_key, MAC_KEY_LEN, params);
 }
 
+int mac_warm(void)
+{
+	static const uint8_t key[MAC_KEY_LEN], iv[MAC_PAGE_IV_LEN];
+	struct mac_state s;
+	int r = mac_init(&s, key, sizeof(key));
+
+	if (r < 0)
+		return r;
+	mac_free(&s);
+	r = mac_gmac_init(&s, key, iv);
+	if (r < 0)
+		return r;
+	mac_free(&s);
+	return 0;
+}
+
 void mac_gmac_iv(const uint8_t base[MAC_PAGE_IV_LEN], uint32_t seg, uint8_t ret[MAC_PAGE_IV_LEN])
 {
 	memcpy(ret, base, MAC_PAGE_IV_LEN);

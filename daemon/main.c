@@ -467,6 +467,10 @@ static int run(int argc, char **argv)
 		key_ring_free(&keys);
 		return r;
 	}
+	/* before the first worker is forked: each inherits the tables */
+	r = mac_warm();
+	if (r < 0)
+		log_warn("preparing the image MACs: %s", strerror(-r));
 
 	lfd = listen_activated();
 	if (lfd == -ENOENT) {

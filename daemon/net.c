@@ -47,6 +47,7 @@
 #include <linux/netlink.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -447,10 +448,11 @@ static bool net_addr_ours(const struct ifaddrs *i, const struct cr_net_config *c
 	return true;    /* AF_PACKET: the link itself */
 }
 
-/* Lines of /proc/self/net/route: the IPv4 routes of the main table. */
+/* Lines of /proc/thread-self/net/route: the IPv4 routes of the main table
+ * of the calling thread's network namespace. */
 static int net_count_routes(void)
 {
-	FILE *f = fopen("/proc/self/net/route", "re");
+	FILE *f = fopen("/proc/thread-self/net/route", "re");
 	char line[256];
 	int n = -1;
 
@@ -514,7 +516,7 @@ static int net_nft_tables(char *out, size_t outlen)
 			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
 		.nf = { .nfgen_family = NFPROTO_UNSPEC, .version = NFNETLINK_V0 },
 	};
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
 
 	out[0] = '\0';
 	if (fd < 0)
@@ -544,75 +546,94 @@ static int net_nft_tables(char *out, size_t outlen)
 	}
 }
 
-/* In a child that entered the container's namespace; the reason goes to out. */
-static _Noreturn void net_check_child(int nsfd, const struct cr_net_config *cfg, int out)
+/* What net_check_thread is given and gives back. */
+struct net_check_arg {
+	int nsfd;
+	const struct cr_net_config *cfg;
+	char *why;
+	size_t whylen;
+	int r;       /* 0, or -EOPNOTSUPP with why, or -errno */
+};
+
+/* What was made inside the namespace we are in (the calling thread's),
+ * the first found said in why. */
+static int net_check_here(const struct cr_net_config *cfg, char *why, size_t whylen)
 {
 	struct if_nameindex *names, *n;
 	struct ifaddrs *ifa, *i;
 	char a[INET6_ADDRSTRLEN], tables[256];
 	int routes, r;
 
-	if (setns(nsfd, CLONE_NEWNET) < 0 || !(names = if_nameindex()) || getifaddrs(&ifa) < 0)
-		_exit(1);
+	if (!(names = if_nameindex()))
+		return -errno;
 	for (n = names; n->if_index; n++)
 		if (!streq(n->if_name, "lo") && !(cfg->addr && streq(n->if_name, "eth0"))) {
-			dprintf(out, "interface %s: made inside the container; ckptd restores lo%s only", n->if_name,
-				cfg->addr ? " and its eth0" : "");
-			_exit(0);
+			snprintf(why, whylen, "interface %s: made inside the container; ckptd restores lo%s only", n->if_name,
+				 cfg->addr ? " and its eth0" : "");
+			if_freenameindex(names);
+			return -EOPNOTSUPP;
 		}
+	if_freenameindex(names);
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
 	for (i = ifa; i; i = i->ifa_next)
 		if (i->ifa_addr && !net_addr_ours(i, cfg)) {
 			inet_ntop(i->ifa_addr->sa_family, i->ifa_addr->sa_family == AF_INET ?
 				  (void *)&((struct sockaddr_in *)i->ifa_addr)->sin_addr :
 				  (void *)&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, a, sizeof(a));
-			dprintf(out, "address %s on %s: added inside the container; ckptd restores the addresses it gave", a, i->ifa_name);
-			_exit(0);
+			snprintf(why, whylen, "address %s on %s: added inside the container; ckptd restores the addresses it gave",
+				 a, i->ifa_name);
+			freeifaddrs(ifa);
+			return -EOPNOTSUPP;
 		}
+	freeifaddrs(ifa);
 	routes = net_count_routes();
 	if (routes != (cfg->addr ? 2 : 0)) {
-		dprintf(out, "IPv4 routes: %d in its main table, ckptd made %d; routes made inside are not restored",
-			routes, cfg->addr ? 2 : 0);
-		_exit(0);
+		snprintf(why, whylen, "IPv4 routes: %d in its main table, ckptd made %d; routes made inside are not restored",
+			 routes, cfg->addr ? 2 : 0);
+		return -EOPNOTSUPP;
 	}
 	r = net_nft_tables(tables, sizeof(tables));
 	if (r < 0)
-		dprintf(out, "reading its nft tables: %s", strerror(-r));
+		snprintf(why, whylen, "reading its nft tables: %s", strerror(-r));
 	else if (tables[0])
-		dprintf(out, "nft tables made inside the container (%s): not restored", tables);
-	_exit(0);
+		snprintf(why, whylen, "nft tables made inside the container (%s): not restored", tables);
+	return why[0] ? -EOPNOTSUPP : 0;
+}
+
+/* A thread of its own enters the namespace (setns(CLONE_NEWNET) moves
+ * only the calling thread), so nothing else of the caller is ever in it,
+ * and it is left with the thread. A forked child did this before: the
+ * fork of a worker (its page tables, a child to schedule) cost a
+ * checkpoint some 10 ms before the freeze. */
+static void *net_check_thread(void *p)
+{
+	struct net_check_arg *a = p;
+
+	if (setns(a->nsfd, CLONE_NEWNET) < 0)
+		a->r = -errno;
+	else
+		a->r = net_check_here(a->cfg, a->why, a->whylen);
+	return NULL;
 }
 
 int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t whylen)
 {
 	_cleanup_close_ int nsfd = net_open_ns(init_pid);
-	int p[2], st;
-	ssize_t n = 0;
-	pid_t pid;
+	struct net_check_arg a = { .nsfd = nsfd, .cfg = cfg, .why = why, .whylen = whylen };
+	pthread_t th;
+	int r;
 
 	why[0] = '\0';
 	if (nsfd < 0)
 		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		close(p[0]);
-		net_check_child(nsfd, cfg, p[1]);
-	}
-	close(p[1]);
-	if (pid > 0)
-		while ((n = read(p[0], why, whylen - 1)) < 0 && errno == EINTR)
-			;
-	close(p[0]);
-	if (pid < 0)
-		return -errno;
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	if (n > 0) {
-		why[n] = '\0';
-		return -EOPNOTSUPP;
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+	r = pthread_create(&th, NULL, net_check_thread, &a);
+	if (r != 0)
+		return -r;
+	pthread_join(th, NULL);
+	if (a.r == -EOPNOTSUPP)
+		return a.r;
+	if (a.r < 0)
 		return net_fail(why, whylen, -EIO, "reading the interfaces of the container's network namespace");
 	return 0;
 }
