@@ -10,6 +10,7 @@
  * of its threads (the guard thread learns of the task's stops from a
  * signalfd) and must have no children of its own waiting to be reaped. */
 #pragma once
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct ptguard;
@@ -21,3 +22,10 @@ int ptguard_start(struct ptguard **ret, pid_t pid, int after_fd);
 /* Let the task go (detached, as it was: running, or stopped by a signal)
  * and end the guard thread. g may be NULL. */
 void ptguard_stop(struct ptguard *g);
+/* One stop st (waitpid's status) of a task traced by the calling thread
+ * passed on as the task would take it untraced: a signal about to be
+ * delivered is delivered, a group stop held (PTRACE_LISTEN) until SIGCONT,
+ * any other stop (an event, an interrupt) resumed; detach: the task let
+ * go at this stop instead, its signal delivered, its group stop kept.
+ * False once the task is no longer traced (gone, or let go). */
+bool ptguard_pass_on(pid_t pid, int st, bool detach);
