@@ -686,12 +686,14 @@ static int write_pages(struct ckpt_job *j)
 	if (r >= 0 && first < j->ctx.njobs) {
 		progress(j, "background");
 		ckpt_finish(j, true);
+		snapshot_watch_exits(&j->ctx);
 		r = dump_page_jobs_run(&j->ctx, first, j->ctx.njobs);
 	}
 	/* every task's job ran before (a background copy's too): what it
 	 * protected stays so until snapshot_end */
 	if (r >= 0)
 		r = dump_lazy_parts_run(&j->ctx);
+	snapshot_unwatch_exits(&j->ctx);
 	/* on every path: nothing of the program may stay protected */
 	e = snapshot_end(&j->ctx);
 	return r < 0 ? r : e;

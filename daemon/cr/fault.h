@@ -13,7 +13,9 @@
  * merge-copy (both images checked), merge-written (the merged child
  * synced, not yet in place), merge-renamed (in place, the parent not yet
  * removed). lazy-fill-slow paces the background fill of a lazy restart
- * (one extent per 100 ms) so that a test can act while it runs.
+ * (one extent per 100 ms) so that a test can act while it runs;
+ * ckpt-copy-slow paces a checkpoint's background copy of memory the same
+ * way (100 ms before each read).
  * lazy-hand-over and incr-hand-over break the worker's hand-over of a
  * lazy restart's fill and of a checkpoint's write tracking partway.
  * lazy-guard-seize makes the filler's guard fail to seize the container's

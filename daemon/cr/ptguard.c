@@ -2,7 +2,7 @@
 /* The guard thread (ptguard.h). The task is seized with no option but
  * EXITKILL, so the only stops it reports are a signal about to be
  * delivered, a group stop, and the interrupt that ends the guard: each
- * is passed on as an untraced task would take it. */
+ * is passed on as an untraced task would take it (ptguard_pass_on). */
 #include "ptguard.h"
 #include "fault.h"
 #include "log.h"
@@ -65,9 +65,7 @@ static int seize(struct ptguard *g)
 	return -errno;
 }
 
-/* One stop passed on; stopping: the task let go instead. False once the
- * task is no longer ours (gone, or let go). */
-static bool pass_on(struct ptguard *g, int st, bool stopping)
+bool ptguard_pass_on(pid_t pid, int st, bool detach)
 {
 	int sig = WSTOPSIG(st), ev = st >> 16;
 	/* a signal about to be delivered goes on being delivered */
@@ -76,15 +74,15 @@ static bool pass_on(struct ptguard *g, int st, bool stopping)
 
 	if (!WIFSTOPPED(st))
 		return false;   /* exited, killed: reaped as its tracer, its parent told */
-	if (stopping)
-		r = ptrace(PTRACE_DETACH, g->pid, NULL, (void *)deliver);   /* a group stop stays */
+	if (detach)
+		r = ptrace(PTRACE_DETACH, pid, NULL, (void *)deliver);   /* a group stop stays */
 	else if (ev == PTRACE_EVENT_STOP && group_stop_sig(sig))
-		r = ptrace(PTRACE_LISTEN, g->pid, NULL, NULL);   /* stopped, as untraced, until SIGCONT */
+		r = ptrace(PTRACE_LISTEN, pid, NULL, NULL);   /* stopped, as untraced, until SIGCONT */
 	else
-		r = ptrace(PTRACE_CONT, g->pid, NULL, (void *)deliver);
+		r = ptrace(PTRACE_CONT, pid, NULL, (void *)deliver);
 	if (r < 0 && errno != ESRCH)
-		log_error("task %d: its guard: passing on a stop (signal %d): %m", (int)g->pid, sig);
-	return !stopping && !(r < 0 && errno == ESRCH);
+		log_error("task %d: passing on a stop (signal %d) as its tracer: %m", (int)pid, sig);
+	return !detach && !(r < 0 && errno == ESRCH);
 }
 
 /* Said in the log, and to the caller through fail_fd: the task gone
@@ -129,7 +127,7 @@ static void *guard_main(void *arg)
 				return NULL;   /* gone */
 		}
 		while ((w = waitpid(g->pid, &st, __WALL | WNOHANG)) == g->pid)
-			if (!pass_on(g, st, stopping))
+			if (!ptguard_pass_on(g->pid, st, stopping))
 				return NULL;
 		if (w < 0 && errno == ECHILD)
 			return NULL;

@@ -10,6 +10,7 @@
  * of its threads (the guard thread learns of the task's stops from a
  * signalfd) and must have no children of its own waiting to be reaped. */
 #pragma once
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct ptguard;
@@ -27,3 +28,10 @@ void ptguard_stop(struct ptguard *g);
  * NULL g), and ptguard_error says why (-errno; 0 while all is well). */
 int ptguard_fail_fd(const struct ptguard *g);
 int ptguard_error(const struct ptguard *g);
+/* One stop st (waitpid's status) of a task traced by the calling thread
+ * passed on as the task would take it untraced: a signal about to be
+ * delivered is delivered, a group stop held (PTRACE_LISTEN) until SIGCONT,
+ * any other stop (an event, an interrupt) resumed; detach: the task let
+ * go at this stop instead, its signal delivered, its group stop kept.
+ * False once the task is no longer traced (gone, or let go). */
+bool ptguard_pass_on(pid_t pid, int st, bool detach);

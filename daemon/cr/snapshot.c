@@ -4,7 +4,9 @@
  * before the program's first write to it, and the page jobs reading the
  * rest while the program runs. */
 #include "snapshot.h"
+#include "fault.h"
 #include "log.h"
+#include "snap_exit.h"
 #include "macro.h"
 #include "uapi_uffd.h"
 #include "uffd_new.h"
@@ -44,6 +46,13 @@
  * spawned child's stack, a malloc'd block): it may be unmapped before the
  * background copy reads it. */
 #define SNAP_SMALL_VMA (1ull << 20)
+/* A process that exits during the background copy has the rest of its
+ * memory saved at its exit (snap_exit.h), up to this much for all of them
+ * (ckptd's memory stays bounded); past it, its exit fails the checkpoint. */
+#define SNAP_EXIT_MAX (1ull << 30)
+/* CKPTD_FAULT=ckpt-copy-slow: each read of the background copy waits this
+ * long first, so that a test can act while the copy runs */
+#define SNAP_SLOW_US 100000
 #define SNAP_BATCH 64            /* pages read in one call while stopped */
 /* A mapping this big is write-protected, and its pagemap scanned, in two
  * halves at once, split at a page table's boundary: the kernel walks one
@@ -72,6 +81,7 @@ struct snap_proc {
 				  * exit ends it), never another process's */
 	struct snap_vma *v;
 	size_t nv;
+	bool saved_at_exit;      /* every page the image takes from it is in copy[] (or done) */
 };
 
 struct snapshot {
@@ -89,6 +99,9 @@ struct snapshot {
 	uint64_t small_copied;           /* copied while stopped for small processes and
 					  * mappings (SNAP_SMALL_TOTAL) ... */
 	size_t nsmall;                   /* ... and how many processes it copied whole */
+	struct snap_exit *exits;         /* the exit watch while the tasks run */
+	pid_t *watched;                  /* the processes it watches (0: not) */
+	uint64_t exit_saved;             /* saved at exits (SNAP_EXIT_MAX) */
 	void *batch;                     /* SNAP_BATCH pages */
 };
 
@@ -835,24 +848,141 @@ const uint64_t *snapshot_pagemap(const struct dump_ctx *ctx, const struct dump_p
 	return v->pme + (start - v->start) / PAGE_SZ;
 }
 
+/* Pages [from, to) of v the image takes and has not yet: each read from
+ * the run it starts (one read per run) into a saved copy, at most
+ * SNAP_EXIT_MAX for all exits. Under the lock. */
+static int save_pages(struct snapshot *s, struct snap_proc *sp, struct snap_vma *v, const struct snap_vma *pv,
+		      size_t from, size_t to, void *buf, uint64_t *bytes)
+{
+	size_t i = from, j, k;
+	int r;
+
+	while (i < to) {
+		for (j = i; j < to && own_page(v, pv, j) && !test_bit(v->done, j) && !v->copy[j]; j++)
+			;
+		if (j == i) {
+			i++;
+			continue;
+		}
+		if (s->exit_saved + (j - i) * PAGE_SZ > SNAP_EXIT_MAX)
+			return -E2BIG;
+		r = mem_read(sp, v->start + i * PAGE_SZ, buf, (j - i) * PAGE_SZ);
+		if (r < 0)
+			return r;
+		for (k = i; k < j; k++) {
+			if (!(v->copy[k] = malloc(PAGE_SZ)))
+				return -ENOMEM;
+			memcpy(v->copy[k], (char *)buf + (k - i) * PAGE_SZ, PAGE_SZ);
+		}
+		s->exit_saved += (j - i) * PAGE_SZ;
+		*bytes += (j - i) * PAGE_SZ;
+		i = j;
+	}
+	return 0;
+}
+
+/* Process i is exiting (snap_exit.h), its mm held by the thread in its
+ * exit stop: every page the image still takes from it (as precopy_small
+ * counts them) is read now, SNAP_BATCH pages at a time under the lock (the
+ * fault handler saves the pages of the others in between). */
+static void save_at_exit(void *arg, size_t i)
+{
+	struct dump_ctx *ctx = arg;
+	struct snapshot *s = ctx->snap_state;
+	struct snap_proc *sp = &s->procs[i];
+	uint64_t t0 = cr_now_us(), bytes = 0;
+	void *buf = malloc(SNAP_BATCH * PAGE_SZ);
+	int r = buf ? 0 : -ENOMEM;
+
+	for (size_t k = 0; k < sp->nv && r >= 0; k++) {
+		struct snap_vma *v = &sp->v[k];
+		const struct snap_vma *pv = parent_vma(ctx, i, v);
+		size_t n = (v->end - v->start) / PAGE_SZ;
+
+		for (size_t j = 0; v->wp && j < n && r >= 0; j += SNAP_BATCH) {
+			pthread_mutex_lock(&s->lock);
+			r = save_pages(s, sp, v, pv, j, MIN(n, j + SNAP_BATCH), buf, &bytes);
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
+	free(buf);
+	pthread_mutex_lock(&s->lock);
+	if (r == -E2BIG)
+		snap_error(s, r, "task %d: it exited during the background copy, and the memory of its own not yet "
+			   "copied was past the %llu MiB that can be saved at exits", sp->pid, SNAP_EXIT_MAX >> 20);
+	else if (r < 0)
+		snap_error(s, r, "task %d: saving its memory at its exit during the background copy: %s", sp->pid,
+			   strerror(-r));
+	else
+		sp->saved_at_exit = true;
+	pthread_mutex_unlock(&s->lock);
+	log_info("checkpoint: task %d exits during the background copy: %llu KiB of its memory saved first, in %llu us",
+		 sp->pid, (unsigned long long)(bytes >> 10), (unsigned long long)(cr_now_us() - t0));
+}
+
+void snapshot_watch_exits(struct dump_ctx *ctx)
+{
+	struct snapshot *s = ctx->snap;
+	int r;
+
+	if (!s || s->exits)
+		return;
+	s->watched = calloc(s->nprocs ? s->nprocs : 1, sizeof(*s->watched));
+	if (!s->watched) {
+		log_error("checkpoint: no memory to watch for exits: one during the copy fails the checkpoint");
+		return;
+	}
+	/* the small processes are in copy[] already: nothing to save */
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].uffd >= 0 && s->procs[i].mem_fd >= 0 && !ctx->procs[i].zombie)
+			s->watched[i] = s->procs[i].pid;
+	r = snap_exit_start(&s->exits, s->watched, s->nprocs, save_at_exit, ctx);
+	if (r < 0)
+		log_error("checkpoint: starting the exit watch: %s: an exit during the copy fails the checkpoint",
+			  strerror(-r));
+}
+
+void snapshot_unwatch_exits(struct dump_ctx *ctx)
+{
+	struct snapshot *s = ctx->snap_state;
+
+	if (!s)
+		return;
+	snap_exit_stop(s->exits);
+	s->exits = NULL;
+	free(s->watched);
+	s->watched = NULL;
+}
+
 int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr, void *buf)
 {
 	struct snapshot *s = ctx->snap;
 	struct snap_proc *sp = &s->procs[p - ctx->procs];
 	struct snap_vma *v = find_vma(sp, addr);
+	bool gone = false;
 	size_t i, i0;
 	int r = 0;
 
 	if (!v || addr + nr * PAGE_SZ > v->end)
 		return -EFAULT;
+	if (fault_at("ckpt-copy-slow"))
+		usleep(SNAP_SLOW_US);
 	/* Read first, then take the saved copies: a page the handler let go
 	 * during the read was saved before it was let go. */
 	if (v->wp)
 		r = mem_read(sp, addr, buf, nr * PAGE_SZ);
-	if (r == -ESRCH)
-		return cr_fail(ctx->err, CR_ERR_BAD_STATE, ESRCH, "task %d: it exited or exec'd before the background "
-			       "copy read its memory (more than %llu MiB of its own, too much to copy while stopped)",
-			       p->pid, SNAP_SMALL >> 20);
+	if (r == -ESRCH) {
+		/* saved whole at its exit, before its memory went (save_at_exit) */
+		pthread_mutex_lock(&s->lock);
+		gone = sp->saved_at_exit;
+		pthread_mutex_unlock(&s->lock);
+		if (!gone)
+			return cr_fail(ctx->err, CR_ERR_BAD_STATE, ESRCH, "task %d: it exited or exec'd before the "
+				       "background copy read its memory (more than %llu MiB of its own, too much to copy "
+				       "while stopped), and its exit could not be held to save it first (an exec, a "
+				       "thread not traced)", p->pid, SNAP_SMALL >> 20);
+		r = 0;
+	}
 	if (r < 0)
 		return r;
 	i0 = (addr - v->start) / PAGE_SZ;
@@ -862,8 +992,8 @@ int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 
 		if (c)
 			memcpy((char *)buf + i * PAGE_SZ, c, PAGE_SZ);
-		else if (!v->wp)
-			r = -EFAULT;   /* copied while stopped: every page it may write is */
+		else if (!v->wp || gone)
+			r = -EFAULT;   /* copied while stopped, or at its exit: every page it may write is */
 	}
 	if (s->error && r >= 0)
 		r = cr_fail(ctx->err, CR_ERR_BAD_STATE, -s->error, "background copy: %s", s->error_msg);
@@ -957,6 +1087,7 @@ void snapshot_free(struct dump_ctx *ctx)
 
 	if (!s)
 		return;
+	snapshot_unwatch_exits(ctx);
 	snapshot_end(ctx);
 	for (i = 0; i < s->nprocs; i++) {
 		struct snap_proc *sp = &s->procs[i];

@@ -34,6 +34,13 @@ int snapshot_read(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 /* The page job is past [addr, addr + nr pages) of p: the program may write there freely
  * (its next write there no longer waits for a copy). */
 int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr, uint64_t nr);
+/* The tasks run again: hold a process's exit during the copy until the
+ * rest of its memory is saved (snap_exit.h). Without it (no memory, no
+ * thread), an exit during the copy fails the checkpoint, named. */
+void snapshot_watch_exits(struct dump_ctx *ctx);
+/* The copy is over (or failed): every task let go (every path; twice is
+ * harmless). */
+void snapshot_unwatch_exits(struct dump_ctx *ctx);
 /* Stop the handler, unprotect and close everything (on every path; twice
  * is harmless). Returns the first error that made the copy inexact. */
 int snapshot_end(struct dump_ctx *ctx);

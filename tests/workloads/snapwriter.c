@@ -14,7 +14,11 @@
  * and leaves the upper half as the fork left it (copy-on-write shared).
  *
  * SIGUSR2 (to the first process; it passes it on) checks every page against
- * the counter: "PASS snapwriter <role> <counter>". */
+ * the counter: "PASS snapwriter <role> <counter>". SIGUSR1 makes the
+ * process that gets it exit: "EXIT snapwriter <role> <counter>", then a
+ * thread it starts for it ends the process (exit_group) while the first
+ * thread still runs. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +39,13 @@ static volatile uint64_t counter;   /* the last write done */
 static pid_t children[MAX_CHILDREN];
 static int nchildren;
 static const char *role = "parent";
+static volatile sig_atomic_t got_usr1;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	got_usr1 = 1;
+}
 
 static void check_all(void)
 {
@@ -49,6 +60,12 @@ static void check_all(void)
 			     (unsigned long)pg[0], (unsigned long)pg[WPP - 1], (unsigned long)c, (unsigned long)want);
 	}
 	say("PASS snapwriter %s %lu\n", role, (unsigned long)c);
+}
+
+static void *ender(void *arg)
+{
+	(void)arg;
+	exit(0);
 }
 
 static void run(void)
@@ -70,6 +87,14 @@ static void run(void)
 			__atomic_signal_fence(__ATOMIC_SEQ_CST);
 			__atomic_store_n(&counter, i, __ATOMIC_RELEASE);
 		}
+		if (got_usr1) {
+			pthread_t t;
+
+			got_usr1 = 0;
+			say("EXIT snapwriter %s %lu\n", role, (unsigned long)counter);
+			if (pthread_create(&t, NULL, ender, NULL) != 0)
+				fail("snapwriter %s: pthread_create\n", role);
+		}
 		if (got_usr2) {
 			got_usr2 = 0;
 			for (int c = 0; c < nchildren; c++)
@@ -90,6 +115,8 @@ int main(int argc, char **argv)
 	if (npages < 2 || want_children < 0 || want_children > MAX_CHILDREN)
 		fail("usage: snapwriter SIZE_MIB [CHILDREN (0-%d)]\n", MAX_CHILDREN);
 	sigaction(SIGUSR2, &sa, NULL);
+	sa.sa_handler = on_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
 	mem = mmap(NULL, npages * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (mem == MAP_FAILED)
 		fail("snapwriter: mmap %lu MiB\n", mib);
