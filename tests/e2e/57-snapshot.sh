@@ -11,39 +11,8 @@
 # nothing write-protected.
 . "$(dirname "$0")/lib.sh"
 
-# checkpoint_bg NAME IMG: --leave-running into IMG; the copy must have run
-# in the background (the stats say how memory was copied)
-# target NAME: a stopped container of the default capability set, for a
-# snapshot of one to come back into
-target() {
-	ckctl run "$1" --cwd "$WORK" -- /bin/true >/dev/null || fail "run $1"
-	for _ in $(seq 100); do
-		[ "$(ct_state "$1")" = stopped ] && return 0
-		sleep 0.1
-	done
-	fail "$1: not stopped"
-}
-
-checkpoint_bg() {
-	local name=$1 img=$2 out copy frozen
-	out=$(ckctl --json checkpoint "$name" --leave-running -o "$img" 2>&1) || fail "checkpoint $name: $out"
-	copy=$(echo "$out" | json_get copy)
-	frozen=$(echo "$out" | json_get frozen_us)
-	[ "$copy" = background ] || fail "$name: memory was not copied in the background: $copy"
-	info "$name: frozen ${frozen} us, memory copied $copy"
-	expect_state "$name" running
-}
-
-# no_uffd PID: no userfaultfd left in its fd table, no write-protected mapping
-no_uffd() {
-	local f
-	for f in /proc/"$1"/fd/*; do
-		case $(readlink "$f") in *userfaultfd*) fail "pid $1: a userfaultfd is left in its fd table ($f)" ;; esac
-	done
-	grep -E '^VmFlags:.* (uw|um|ui)( |$)' "/proc/$1/smaps" >&2 &&
-		fail "pid $1: memory still registered with a userfaultfd"
-	return 0
-}
+# shellcheck source=tests/e2e/snap-lib.sh
+. "$(dirname "$0")/snap-lib.sh"
 
 # pass_all NAME COUNT: SIGUSR2, then COUNT more PASS lines (one per process)
 pass_all() { wl_passes "$1" snapwriter "$2"; }

@@ -1,0 +1,64 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The end of a background snapshot, while the program writes: once the
+# copy is done, the write-protection is lifted and the userfaultfd
+# unregistered with the program running. Programs that write all through
+# it keep exact memory, and so does the image: snapwriter (512 MiB,
+# writes without pause, checks each page against the write before it) and
+# dirtymem in its stall mode (rewrites old pages, maps and unmaps new
+# ones) pass in the original and in their restarted snapshots, with
+# nothing of the snapshot left in them; a second snapshot taken at once
+# after the first is exact too.
+. "$(dirname "$0")/lib.sh"
+
+# shellcheck source=tests/e2e/snap-lib.sh
+. "$(dirname "$0")/snap-lib.sh"
+
+# restored NAME IMG WORKLOAD: restart IMG into a new container NAME, which
+# must pass its workload's full check, then remove it
+restored() {
+	target "$1"
+	ckctl restart "$1" -i "$2" >/dev/null || fail "restart $1 from $2"
+	expect_state "$1" running
+	sleep 1   # snapwriter: a full pass of writes checks every page
+	verify_ct "$1" "$3"
+	ckctl rm "$1" >/dev/null || fail "rm $1"
+}
+
+start_ckptd
+
+# writes without pause, through the copy and the lifting of the protection
+name=$P-writer
+run_wl "$name" "$WL/snapwriter" 512
+pid=$(host_pid "$name")
+checkpoint_bg "$name" "$TMP/writer1.img"
+no_uffd "$pid"
+# the next snapshot at once: it protects what the first just let go
+checkpoint_bg "$name" "$TMP/writer2.img"
+no_uffd "$pid"
+verify_ct "$name" snapwriter
+c1=$(last_log "$name" '^PASS snapwriter' | awk '{print $4}')
+sleep 0.2
+verify_ct "$name" snapwriter
+c2=$(last_log "$name" '^PASS snapwriter' | awk '{print $4}')
+[ "$c2" -gt "$c1" ] || fail "$name: no progress after the snapshots ($c1, then $c2)"
+restored "$P-writer1" "$TMP/writer1.img" snapwriter
+restored "$P-writer2" "$TMP/writer2.img" snapwriter
+info "snapwriter: the original and both restarted snapshots pass"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+# old pages written again and new ones mapped and unmapped all through it
+stall=$P-stall
+run_wl "$stall" "$WL/dirtymem" 512 stall
+pid=$(host_pid "$stall")
+checkpoint_bg "$stall" "$TMP/stall.img"
+no_uffd "$pid"
+n=$(count_log "$stall" '^STALL')
+ckctl kill "$stall" --signal USR1 >/dev/null || fail "kill -USR1 $stall"
+wait_log_count "$stall" '^STALL' $(( n + 1 )) 30
+info "dirtymem: $(last_log "$stall" '^STALL' | awk '{ printf "longest gap %d us in %d iterations", $2, $3 }')"
+verify_ct "$stall" dirtymem
+restored "$P-stall2" "$TMP/stall.img" dirtymem
+info "dirtymem: the original and its restarted snapshot pass"
+ckctl rm "$stall" >/dev/null || fail "rm $stall"
+pass
