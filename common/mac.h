@@ -20,6 +20,10 @@ struct mac_key {
 	uint8_t id[MAC_KEY_ID_LEN];
 };
 
+/* Opens libcrypto, once (each function below does on first use): 0, or
+ * -ELIBACC, logged. A daemon calls it at start, before it forks. */
+int mac_lib_open(void);
+
 /* Fill key->id from key->key. Returns 0 or -errno. */
 int mac_key_set_id(struct mac_key *key);
 /* The id as 16 lowercase hex digits. */

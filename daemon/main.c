@@ -7,6 +7,7 @@
 #include "key.h"
 #include "journal.h"
 #include "log.h"
+#include "mac.h"
 #include "macro.h"
 #include "opqueue.h"
 #include "server.h"
@@ -460,6 +461,11 @@ static int run(int argc, char **argv)
 	if (r < 0)
 		return log_errno(r, "creating state dir %s: %m", cfg.state_dir);
 	r = check_state_dir(cfg.state_dir);
+	if (r < 0)
+		return r;
+	/* libcrypto is opened, not linked: here, once, rather than in
+	 * every worker a request forks */
+	r = mac_lib_open();
 	if (r < 0)
 		return r;
 	r = load_keys(&keys);

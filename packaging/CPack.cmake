@@ -19,10 +19,11 @@ set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://localhost/ckptd")
 # Shared library dependencies come from dpkg-shlibdeps; the rest is what
-# the maintainer scripts run (addgroup).
+# the maintainer scripts run (addgroup) and libcrypto, which the programs
+# open at run time (common/mac.c) and dpkg-shlibdeps cannot see.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, libssl3 (>= 3.0.0)")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 # conffiles lists every file the package holds under /etc; it is written
 # once the files are staged (conffiles.cmake), since other install rules
