@@ -51,6 +51,7 @@ struct snap_exit {
 	snap_exit_save_fn save;
 	void *arg;
 	int stop_fd;
+	int ready_fd;    /* eventfd: the first seize pass is over */
 	pthread_t thread;
 	struct watched *t;
 	size_t nt, cap;
@@ -113,6 +114,26 @@ static size_t proc_of(const struct snap_exit *w, pid_t tid)
 	return NO_PROC;
 }
 
+/* A zombie or dead thread (state Z or X in its stat). */
+static bool thread_dead(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 /* Every thread of process i, those it starts meanwhile too. */
 static void seize_proc(struct snap_exit *w, size_t i)
 {
@@ -134,7 +155,9 @@ static void seize_proc(struct snap_exit *w, size_t i)
 			if (tid <= 0 || find(w, tid))
 				continue;
 			if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)opts) < 0) {
-				if (errno != ESRCH)
+				/* a zombie leader (its pthread_exit) refuses with
+				 * EPERM: it holds no mm, nothing to watch */
+				if (errno != ESRCH && !(errno == EPERM && thread_dead(w->pids[i], tid)))
 					log_error("checkpoint: task %d: thread %d: PTRACE_SEIZE to watch for its exit: "
 						  "%m: its exit before the copy ends fails the checkpoint", w->pids[i], tid);
 				continue;
@@ -250,9 +273,14 @@ static void *watch_main(void *arg)
 	struct snap_exit *w = arg;
 	struct pollfd p = { .fd = w->stop_fd, .events = POLLIN };
 
+	uint64_t one = 1;
+
 	for (size_t i = 0; i < w->n; i++)
 		if (w->pids[i])
 			seize_proc(w, i);
+	log_info("checkpoint: exit watch: %zu threads seized", w->nt);
+	if (write(w->ready_fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		log_error("checkpoint: exit watch: telling it is ready: %m");
 	for (;;) {
 		int st;
 		pid_t tid = waitpid(-1, &st, __WALL | __WNOTHREAD | WNOHANG);
@@ -269,6 +297,14 @@ static void *watch_main(void *arg)
 	return NULL;
 }
 
+static void wait_ready(struct snap_exit *w)
+{
+	uint64_t v;
+
+	while (read(w->ready_fd, &v, sizeof(v)) < 0 && errno == EINTR)
+		;
+}
+
 int snap_exit_start(struct snap_exit **ret, const pid_t *pids, size_t n, snap_exit_save_fn save, void *arg)
 {
 	struct snap_exit *w = calloc(1, sizeof(*w));
@@ -278,15 +314,24 @@ int snap_exit_start(struct snap_exit **ret, const pid_t *pids, size_t n, snap_ex
 	if (!w)
 		return -ENOMEM;
 	*w = (struct snap_exit){ .pids = pids, .n = n, .saved = calloc(n ? n : 1, sizeof(bool)), .save = save,
-				 .arg = arg, .stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) };
-	r = !w->saved ? -ENOMEM : w->stop_fd < 0 ? -errno : -pthread_create(&w->thread, NULL, watch_main, w);
+				 .arg = arg, .stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+				 .ready_fd = eventfd(0, EFD_CLOEXEC) };
+	r = !w->saved			    ? -ENOMEM
+	    : w->stop_fd < 0 || w->ready_fd < 0 ? -errno
+						: -pthread_create(&w->thread, NULL, watch_main, w);
 	if (r < 0) {
 		if (w->stop_fd >= 0)
 			close(w->stop_fd);
+		if (w->ready_fd >= 0)
+			close(w->ready_fd);
 		free(w->saved);
 		free(w);
 		return r;
 	}
+	/* every thread seized before the copy goes on: an exit from then on
+	 * is held (one before, in the moment since the tasks were let go,
+	 * still fails the checkpoint, named) */
+	wait_ready(w);
 	*ret = w;
 	return 0;
 }
@@ -301,6 +346,7 @@ void snap_exit_stop(struct snap_exit *w)
 		log_error("checkpoint: ending the exit watch: %m");
 	pthread_join(w->thread, NULL);
 	close(w->stop_fd);
+	close(w->ready_fd);
 	free(w->saved);
 	free(w->t);
 	free(w);

@@ -642,7 +642,8 @@ static void on_write_fault(struct snapshot *s, struct snap_proc *sp, uint64_t ad
 
 		/* never leave the faulting thread waiting */
 		ioctl(sp->uffd, UFFDIO_WAKE, &wake);
-		if (r != -ENOENT)
+		/* unmapped since, or the process gone (its exit): nothing to let go */
+		if (r != -ENOENT && r != -ESRCH)
 			log_error("checkpoint: task %d: un-protecting page %#lx: %s", sp->pid, (unsigned long)addr,
 				  strerror(-r));
 	}

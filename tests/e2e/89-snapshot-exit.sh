@@ -26,11 +26,12 @@ mapfile -t kids < <(pgrep -P "$parent" | sort -n)
 [ "${#kids[@]}" = 3 ] || fail "$name: want 3 children of $parent, found ${kids[*]}"
 leaver=${kids[0]} stopper=${kids[1]} killed=${kids[2]}
 
-armed=$(grep -c 'background copy armed' "$TMP/ckptd.log")
+# the watch has seized every thread (the copy goes on only then)
+armed=$(grep -c 'exit watch: [0-9]* threads seized' "$TMP/ckptd.log")
 ckctl --json checkpoint "$name" --leave-running -o "$TMP/exit.img" >"$TMP/ckpt.out" 2>&1 &
 ck=$!
 for _ in $(seq 300); do
-	[ "$(grep -c 'background copy armed' "$TMP/ckptd.log")" -gt "$armed" ] && break
+	[ "$(grep -c 'exit watch: [0-9]* threads seized' "$TMP/ckptd.log")" -gt "$armed" ] && break
 	kill -0 "$ck" 2>/dev/null || break
 	sleep 0.1
 done
@@ -65,7 +66,9 @@ done
 passes=$(count_log "$name" '^PASS snapwriter child')
 kill -CONT "$stopper" || fail "kill -CONT $stopper"
 wait_log_count "$name" '^PASS snapwriter child' $(( passes + 1 )) 60
-grep -q TracerPid:.0 "/proc/$stopper/status" || fail "$stopper: still traced after the copy"
+for p in "$parent" "$stopper"; do
+	grep -q 'TracerPid:.0$' "/proc/$p/status" || fail "$p: still traced after the copy"
+done
 wl_passes "$name" snapwriter 1
 info "after the copy: the stopped child resumed at SIGCONT and took its signal"
 
