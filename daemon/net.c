@@ -629,12 +629,13 @@ int net_check(pid_t init_pid, const struct cr_net_config *cfg, char *why, size_t
 		return net_fail(why, whylen, nsfd, "opening the network namespace of init %d: %s", init_pid, strerror(-nsfd));
 	r = pthread_create(&th, NULL, net_check_thread, &a);
 	if (r != 0)
-		return -r;
+		return net_fail(why, whylen, -r, "a thread to check the network namespace: %s", strerror(r));
 	pthread_join(th, NULL);
 	if (a.r == -EOPNOTSUPP)
 		return a.r;
 	if (a.r < 0)
-		return net_fail(why, whylen, -EIO, "reading the interfaces of the container's network namespace");
+		return net_fail(why, whylen, -EIO, "reading the interfaces of the container's network namespace: %s",
+				strerror(-a.r));
 	return 0;
 }
 
