@@ -46,6 +46,7 @@ static void mac_lib_load(void)
 #define MAC_LIB_SYM(f)                                                                       \
 	if (!(l.f = (typeof(l.f))dlvsym(h, #f, MAC_LIBCRYPTO_VERSION))) {                    \
 		log_error("%s has no %s@%s", MAC_LIBCRYPTO, #f, MAC_LIBCRYPTO_VERSION);      \
+		dlclose(h);                                                                  \
 		return;                                                                      \
 	}
 	MAC_LIB_FUNCS(MAC_LIB_SYM)
