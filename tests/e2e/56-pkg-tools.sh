@@ -14,7 +14,6 @@
 #   and a vsock socket), no image written, the workload still running; a
 #   container with nothing to refuse passes.
 . "$(dirname "$0")/lib.sh"
-e2e_init
 start_ckptd
 
 # pyfield FILE EXPR: evaluate EXPR over the JSON document d in FILE
