@@ -114,24 +114,16 @@ static size_t proc_of(const struct snap_exit *w, pid_t tid)
 	return NO_PROC;
 }
 
-/* A zombie or dead thread (state Z or X in its stat). */
+/* A zombie or dead thread (state Z or X in its stat), or one gone. */
 static bool thread_dead(pid_t pid, pid_t tid)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char path[64], line[512];
+	const char *st;
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", pid, tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!read_line(path, line, sizeof(line)) || !(st = strrchr(line, ')')))
 		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+	return st[1] == ' ' && (st[2] == 'Z' || st[2] == 'X');
 }
 
 /* Every thread of process i, those it starts meanwhile too. */
@@ -195,14 +187,10 @@ static bool last_holder(struct snap_exit *w, const struct watched *x)
 	while (last && (e = readdir(d))) {
 		pid_t tid = (pid_t)atoi(e->d_name);
 		const struct watched *o = find(w, tid);
-		const char *st;
 
 		if (tid <= 0 || tid == x->tid || (o && o->exiting))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", w->pids[x->proc], tid);
-		if (!read_line(path, line, sizeof(line)) || !(st = strrchr(line, ')')))
-			continue;
-		last = st[1] != ' ' || (st[2] != 'Z' && st[2] != 'X') ? false : last;
+		last = thread_dead(w->pids[x->proc], tid);
 	}
 	closedir(d);
 	return last;
