@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 /* Where the time of a checkpoint goes (its log line). */
-enum { PH_FREEZE, PH_SEIZE, PH_META, PH_PAGES, PH_ARM, PH_TAIL, PH_COMMIT, CKPT_PHASES };
+enum { PH_FREEZE, PH_SEIZE, PH_META, PH_PAGES, PH_UNPROTECT, PH_ARM, PH_TAIL, PH_COMMIT, CKPT_PHASES };
 
 struct ckpt_job {
 	struct dump_ctx ctx;
@@ -57,7 +57,7 @@ struct ckpt_job {
 /* Each mark is the end of the phase of that name, counted from the one
  * before. */
 static const char *const ckpt_phase_names[CKPT_PHASES] = {
-	"freeze", "seize", "metadata", "pages", "arm", "tail+sync", "commit",
+	"freeze", "seize", "metadata", "pages", "unprotect", "arm", "tail+sync", "commit",
 };
 
 static void mark(struct ckpt_job *j, int phase)
@@ -694,6 +694,7 @@ static int write_pages(struct ckpt_job *j)
 	if (r >= 0)
 		r = dump_lazy_parts_run(&j->ctx);
 	snapshot_unwatch_exits(&j->ctx);
+	mark(j, PH_PAGES);
 	/* on every path: nothing of the program may stay protected */
 	e = snapshot_end(&j->ctx);
 	return r < 0 ? r : e;
@@ -776,7 +777,7 @@ int cr_checkpoint(const struct cr_checkpoint_req *req, struct cr_checkpoint_stat
 		r = write_pages(&j);
 	else
 		snapshot_end(&j.ctx);
-	mark(&j, PH_PAGES);
+	mark(&j, PH_UNPROTECT);
 	/* still stopped: what is written from now on is the next image's */
 	if (r >= 0 && req->incremental && !req->check_only)
 		incr_arm(&j.ctx);

@@ -15,7 +15,9 @@
  * removed). lazy-fill-slow paces the background fill of a lazy restart
  * (one extent per 100 ms) so that a test can act while it runs;
  * ckpt-copy-slow paces a checkpoint's background copy of memory the same
- * way (100 ms before each read).
+ * way (100 ms before each read); snap-lift-outside makes its end lift
+ * the write-protection from outside, as a failure to borrow a thread
+ * would (snap_lift.h).
  * lazy-hand-over and incr-hand-over break the worker's hand-over of a
  * lazy restart's fill and of a checkpoint's write tracking partway.
  * lazy-guard-seize makes the filler's guard fail to seize the container's

@@ -7,6 +7,7 @@
 #include "fault.h"
 #include "log.h"
 #include "snap_exit.h"
+#include "snap_lift.h"
 #include "macro.h"
 #include "uapi_uffd.h"
 #include "uffd_new.h"
@@ -1027,6 +1028,34 @@ int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 	return 0;
 }
 
+/* Lift sp's protection from inside it (snap_lift.h); what is left, the
+ * unregistering in snapshot_end lifts from outside. */
+static void lift_inside(struct snap_proc *sp)
+{
+	_cleanup_free_ struct snap_lift_range *rg = calloc(sp->nv ? sp->nv : 1, sizeof(*rg));
+	struct snap_lift_stats st;
+	char why[160] = "";
+	size_t n = 0;
+	int r;
+
+	for (size_t k = 0; rg && k < sp->nv; k++)
+		if (sp->v[k].wp)
+			rg[n++] = (struct snap_lift_range){ sp->v[k].start, sp->v[k].end };
+	if (!rg || !n)
+		return;
+	if (fault_at("snap-lift-outside")) {
+		log_info("checkpoint: task %d: protection lifted from outside (fault point)", sp->pid);
+		return;
+	}
+	r = snap_lift(sp->pid, sp->uffd, rg, n, &st, why, sizeof(why));
+	log_info("checkpoint: task %d: protection lifted from inside: %llu KiB in %llu ms, %llu moments, the longest %llu us",
+		 sp->pid, (unsigned long long)(st.bytes >> 10), (unsigned long long)(st.us / 1000),
+		 (unsigned long long)st.stops, (unsigned long long)st.longest_us);
+	if (r < 0)
+		log_error("checkpoint: task %d: lifting the protection from inside: %s: the rest is lifted from "
+			  "outside, which holds the program up", sp->pid, why);
+}
+
 int snapshot_end(struct dump_ctx *ctx)
 {
 	struct snapshot *s = ctx->snap_state;
@@ -1034,6 +1063,10 @@ int snapshot_end(struct dump_ctx *ctx)
 
 	if (!s)
 		return 0;
+	/* while the handler still serves the program's writes */
+	for (i = 0; i < s->nprocs; i++)
+		if (s->procs[i].uffd >= 0 && s->thread_running)
+			lift_inside(&s->procs[i]);
 	if (s->thread_running) {
 		uint64_t one = 1;
 
@@ -1051,8 +1084,9 @@ int snapshot_end(struct dump_ctx *ctx)
 		sp->mem_fd = -1;
 		if (sp->uffd < 0)
 			continue;
-		/* Unregistering clears the protection; closing wakes any thread
-		 * still waiting for a fault to be handled. */
+		/* Unregistering clears what protection is left (none once
+		 * lifted from inside, and then it is quick); closing wakes any
+		 * thread still waiting for a fault to be handled. */
 		for (k = 0; k < sp->nv; k++) {
 			struct uffdio_range rg = { .start = sp->v[k].start, .len = sp->v[k].end - sp->v[k].start };
 

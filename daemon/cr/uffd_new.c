@@ -44,11 +44,18 @@ struct made {
 	size_t n;
 };
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
 static int take_fd(pid_t pid, long fd)
 {
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int r;
 
+	/* a thread other than the leader has a pidfd of its own since 6.9 */
+	if (pidfd < 0 && errno == EINVAL)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
 	if (pidfd < 0)
 		return -errno;
 	r = (int)syscall(SYS_pidfd_getfd, pidfd, (int)fd, 0);
@@ -203,4 +210,23 @@ int uffd_new_in_task(struct rtask *t, uint64_t scratch, int flags, int *ret_uffd
 	}
 	*ret_uffd = ours;
 	return 0;
+}
+
+long uffd_give_to_task(struct rtask *t, uint64_t scratch, int fd)
+{
+	struct made m = { .n = 0 };
+	long in_task = pass_fd(t, scratch, fd, &m);
+	int r;
+
+	/* the socket pair goes; the fd passed stays, unless it failed */
+	if (in_task >= 0)
+		m.n--;
+	r = unmake(t, &m);
+	if (in_task < 0 || r == 0)
+		return in_task;
+	/* its socket pair stayed: take the fd back out too, then say so */
+	m.fd[0] = in_task;
+	m.n = 1;
+	(void)unmake(t, &m);
+	return r;
 }

@@ -16,3 +16,10 @@
  * is untouched on failure. */
 #define UFFD_NEW_SCRATCH 256
 int uffd_new_in_task(struct rtask *t, uint64_t scratch, int flags, int *ret_uffd);
+
+/* Put our fd (a userfaultfd or any other) into t's fd table, over a socket
+ * pair made in t and closed again there: returns its number in t, or
+ * -errno with nothing left in t (-EEXIST if something made in it could
+ * not be undone). scratch: UFFD_NEW_SCRATCH writable bytes in t. The
+ * caller closes it in t. */
+long uffd_give_to_task(struct rtask *t, uint64_t scratch, int fd);

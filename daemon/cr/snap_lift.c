@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* Lifting a background copy's write-protection from inside the program
+ * (snap_lift.h). Each moment: seize one thread, borrow it as a checkpoint
+ * does (registers and signal mask saved, every signal blocked,
+ * PTRACE_O_EXITKILL: should the worker die in the middle, the task must
+ * not resume inside our calls), give it the userfaultfd below its stack's
+ * red zone, make it lift chunk after chunk for a short budget, close the
+ * fd there, put everything back and detach. Then it runs, untraced, for at
+ * least as long as it was held. */
+#include "snap_lift.h"
+#include "arch.h"
+#include "fault.h"
+#include "macro.h"
+#include "proc.h"
+#include "rtask.h"
+#include "uapi_uffd.h"
+#include "uffd_new.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Lifted per call: half a page table's entries, a few milliseconds. */
+#define LIFT_CHUNK (1ull << 20)
+/* A thread is held no longer than this at a time (the call under way
+ * finishes first), then runs at least as long untraced. Most of a call's
+ * cost comes after it, as the thread leaves the kernel (some 2.5 ms a
+ * MiB here): it is in the next injected call's time, the close's for the
+ * last, and so in the hold. */
+#define LIFT_HOLD_US 4000
+#define LIFT_REST_MIN_US 1000
+/* Moments that lifted nothing (a signal to pass on, the lock busy, the
+ * thread gone and another picked) before the rest is left to unregistering. */
+#define LIFT_IDLE_MAX 50
+
+struct lift {
+	pid_t pid, tid;
+	int uffd;
+	uint64_t insn;                    /* a syscall instruction in it, found once */
+	const struct snap_lift_range *r;
+	size_t n, k;                      /* the range under way */
+	uint64_t at;                      /* where in it */
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The state letter of /proc/PID/task/TID/stat, 0 if it can't be read. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[64], buf[512], *p;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+/* The thread to borrow: a sleeping one first (the program's busy threads
+ * are then not held at all), else any running one. Stopped, traced or
+ * dead threads are not taken. 0: none. */
+static pid_t pick_thread(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	pid_t best = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		pid_t tid = (pid_t)atoi(e->d_name);
+		char s = tid > 0 ? thread_state(pid, tid) : 0;
+
+		if (s == 'S') {
+			best = tid;
+			break;
+		}
+		if ((s == 'R' || s == 'D') && !best)
+			best = tid;
+	}
+	closedir(d);
+	return best;
+}
+
+/* Seize tid and wait for its interrupt stop, passing on a signal that
+ * comes first. A thread in a group stop is let go as it is (-EBUSY): it
+ * is not ours to run. */
+static int seize_stopped(pid_t tid)
+{
+	int st, r = rtask_seize(tid, false);
+
+	if (r < 0)
+		return r;
+	for (;;) {
+		if (waitpid(tid, &st, __WALL) < 0) {
+			if (errno == EINTR && !cr_cancel_errno())
+				continue;
+			r = errno == EINTR ? cr_cancel_errno() : -errno;
+			break;
+		}
+		if (!WIFSTOPPED(st))
+			return -ESRCH;
+		if ((st >> 16) == PTRACE_EVENT_STOP) {
+			if (WSTOPSIG(st) == SIGTRAP)
+				return 0;
+			r = -EBUSY;
+			break;
+		}
+		/* a signal about to be delivered: delivered still */
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(st)) < 0) {
+			r = -errno;
+			break;
+		}
+	}
+	(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	return r;
+}
+
+static bool lift_done(const struct lift *l)
+{
+	return l->k >= l->n;
+}
+
+/* Lift chunks from inside with the task's fd tfd, until the budget from
+ * t0 is spent. Returns the bytes lifted or -errno. */
+static long lift_chunks(struct lift *l, struct rtask *t, long tfd, uint64_t arg, uint64_t t0)
+{
+	long lifted = 0, r;
+
+	while (!lift_done(l) && now_us() - t0 < LIFT_HOLD_US) {
+		const struct snap_lift_range *g = &l->r[l->k];
+		uint64_t end = MIN((l->at & ~(LIFT_CHUNK - 1)) + LIFT_CHUNK, g->end);
+		struct uffdio_writeprotect w = { .range = { .start = l->at, .len = end - l->at }, .mode = 0 };
+
+		r = rtask_write(t->pid, arg, &w, sizeof(w));
+		if (r >= 0)
+			r = rsys(t, __NR_ioctl, tfd, UFFDIO_WRITEPROTECT, arg);
+		if (r == -EAGAIN)
+			break;          /* the program changes its mappings: the next moment */
+		if (r < 0 && r != -ENOENT)
+			return r;       /* -ENOENT: unmapped since, nothing to lift */
+		if (r == 0)
+			lifted += (long)(end - l->at);
+		l->at = end;
+		if (l->at >= g->end && ++l->k < l->n)
+			l->at = l->r[l->k].start;
+	}
+	return lifted;
+}
+
+/* One moment. Returns the bytes lifted or -errno; *ret_us how long the
+ * thread was held. */
+static long moment(struct lift *l, uint64_t *ret_us)
+{
+	uint64_t t0 = now_us(), scratch;
+	struct rtask t = { .pid = l->tid };
+	long r, tfd = -1, e;
+
+	r = seize_stopped(l->tid);
+	if (r < 0)
+		return r;
+	r = rtask_prepare(&t, l->tid);
+	if (r >= 0 && !l->insn && (r = rtask_find_insn(&t)) >= 0)
+		l->insn = t.insn;
+	t.insn = l->insn;
+	/* the stack below the red zone is the thread's and unused while it
+	 * is held with its signals blocked */
+	scratch = (arch_regs_sp(&t.regs) - arch_red_zone - UFFD_NEW_SCRATCH) & ~(uint64_t)15;
+	if (r >= 0 && (tfd = uffd_give_to_task(&t, scratch, l->uffd)) < 0)
+		r = tfd;
+	if (r >= 0)
+		r = lift_chunks(l, &t, tfd, scratch, t0);
+	if (tfd >= 0 && (e = rsys(&t, __NR_close, tfd)) < 0 && r >= 0)
+		r = e == -EBADF ? -EEXIST : e;
+	e = t.prepared ? rtask_restore(&t) : 0;
+	if (e < 0 && r >= 0)
+		r = e;
+	if (ptrace(PTRACE_DETACH, l->tid, NULL, NULL) < 0 && r >= 0 && errno != ESRCH)
+		r = -errno;
+	*ret_us = now_us() - t0;
+	return r;
+}
+
+static bool process_gone(pid_t pid)
+{
+	char s = thread_state(pid, pid);
+
+	return s == 0 || s == 'Z' || s == 'X';
+}
+
+int snap_lift(pid_t pid, int uffd, const struct snap_lift_range *r, size_t n, struct snap_lift_stats *st,
+	      char *why, size_t whylen)
+{
+	struct lift l = { .pid = pid, .uffd = uffd, .r = r, .n = n, .at = n ? r[0].start : 0 };
+	uint64_t first = now_us(), held;
+	unsigned idle = 0;
+	long got;
+
+	memset(st, 0, sizeof(*st));
+	while (!lift_done(&l)) {
+		if (!l.tid && !(l.tid = pick_thread(pid))) {
+			if (process_gone(pid))
+				return 0;
+			snprintf(why, whylen, "no thread of it is running (stopped or traced)");
+			return -EBUSY;
+		}
+		held = 0;
+		got = moment(&l, &held);
+		st->stops++;
+		st->longest_us = MAX(st->longest_us, held);
+		if (got == -ESRCH || got == -EBUSY) {
+			if (process_gone(pid))
+				return 0;
+			l.tid = 0;      /* that thread exited or stopped: another */
+		} else if (got < 0) {
+			snprintf(why, whylen, "thread %d: %s", (int)l.tid, strerror((int)-got));
+			return (int)got;
+		}
+		if (got > 0) {
+			st->bytes += (uint64_t)got;
+			idle = 0;
+		} else if (++idle > LIFT_IDLE_MAX) {
+			snprintf(why, whylen, "thread %d: %u moments in a row lifted nothing", (int)l.tid, idle);
+			return -EAGAIN;
+		}
+		st->us = now_us() - first;
+		if (!lift_done(&l))
+			usleep((useconds_t)MAX(held, (uint64_t)LIFT_REST_MIN_US));
+	}
+	return 0;
+}
