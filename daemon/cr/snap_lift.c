@@ -17,7 +17,6 @@
 #include "uffd_new.h"
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -59,20 +58,12 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* The state letter of /proc/PID/task/TID/stat, 0 if it can't be read. */
-static char thread_state(pid_t pid, pid_t tid)
+/* The state letter of a thread's stat, 0 if it can't be read. */
+static char thread_state(pid_t tid)
 {
-	char path[64], buf[512], *p;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
+	struct proc_stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+	return proc_stat_pid(tid, &st) < 0 ? 0 : st.state;
 }
 
 /* The thread to borrow: a sleeping one first (the program's busy threads
@@ -91,7 +82,7 @@ static pid_t pick_thread(pid_t pid)
 		return 0;
 	while ((e = readdir(d))) {
 		pid_t tid = (pid_t)atoi(e->d_name);
-		char s = tid > 0 ? thread_state(pid, tid) : 0;
+		char s = tid > 0 ? thread_state(tid) : 0;
 
 		if (s == 'S') {
 			best = tid;
@@ -205,7 +196,7 @@ static long moment(struct lift *l, uint64_t *ret_us)
 
 static bool process_gone(pid_t pid)
 {
-	char s = thread_state(pid, pid);
+	char s = thread_state(pid);
 
 	return s == 0 || s == 'Z' || s == 'X';
 }
@@ -227,6 +218,7 @@ int snap_lift(pid_t pid, int uffd, const struct snap_lift_range *r, size_t n, st
 			return -EBUSY;
 		}
 		held = 0;
+		st->tid = l.tid;
 		got = moment(&l, &held);
 		st->stops++;
 		st->longest_us = MAX(st->longest_us, held);

@@ -26,6 +26,7 @@ struct snap_lift_stats {
 	uint64_t stops;          /* moments a thread was borrowed */
 	uint64_t longest_us;     /* the longest of them */
 	uint64_t us;             /* from the first moment to the last */
+	pid_t tid;               /* the thread borrowed last */
 };
 
 /* Lift the protection of the n ranges (ascending) of process pid, whose

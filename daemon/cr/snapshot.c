@@ -1048,9 +1048,9 @@ static void lift_inside(struct snap_proc *sp)
 		return;
 	}
 	r = snap_lift(sp->pid, sp->uffd, rg, n, &st, why, sizeof(why));
-	log_info("checkpoint: task %d: protection lifted from inside: %llu KiB in %llu ms, %llu moments, the longest %llu us",
-		 sp->pid, (unsigned long long)(st.bytes >> 10), (unsigned long long)(st.us / 1000),
-		 (unsigned long long)st.stops, (unsigned long long)st.longest_us);
+	log_info("checkpoint: task %d: protection lifted from inside: %llu KiB in %llu ms, %llu moments of thread %d, "
+		 "the longest %llu us", sp->pid, (unsigned long long)(st.bytes >> 10), (unsigned long long)(st.us / 1000),
+		 (unsigned long long)st.stops, (int)st.tid, (unsigned long long)st.longest_us);
 	if (r < 0)
 		log_error("checkpoint: task %d: lifting the protection from inside: %s: the rest is lifted from "
 			  "outside, which holds the program up", sp->pid, why);

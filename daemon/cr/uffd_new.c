@@ -53,8 +53,9 @@ static int take_fd(pid_t pid, long fd)
 	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	int r;
 
-	/* a thread other than the leader has a pidfd of its own since 6.9 */
-	if (pidfd < 0 && errno == EINVAL)
+	/* a thread other than the leader (ENOENT, EINVAL before 6.9) has a
+	 * pidfd of its own since 6.9 */
+	if (pidfd < 0 && (errno == ENOENT || errno == EINVAL))
 		pidfd = (int)syscall(SYS_pidfd_open, pid, PIDFD_THREAD);
 	if (pidfd < 0)
 		return -errno;
