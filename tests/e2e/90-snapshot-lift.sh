@@ -1,0 +1,85 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The end of a background snapshot lifts the write-protection from inside
+# the program, borrowing one of its threads a few milliseconds at a time
+# (daemon/cr/snap_lift.h), since lifting it from outside stalls the whole
+# program. snaplift writes its memory without pause from its main thread
+# while another thread sits in read() with a mask of its own and a third
+# in nanosleep() with every signal blocked; after each snapshot it checks
+# that every page, its fd table, each thread's mask and each blocked
+# call are as they were, and ckptd's log must say that all of its memory
+# was lifted from inside. A process stopped by SIGSTOP has no thread to
+# borrow: it is lifted from outside and stays stopped. With the fault
+# point snap-lift-outside the old path is checked the same way.
+. "$(dirname "$0")/lib.sh"
+
+# shellcheck source=tests/e2e/snap-lib.sh
+. "$(dirname "$0")/snap-lib.sh"
+
+state() { awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+
+# lifted_inside PID MIN_KIB: the last snapshot lifted at least MIN_KIB of
+# PID's memory from inside it, and logged no failure to
+lifted_inside() {
+	local line kib
+	line=$(grep "task $1: protection lifted from inside" "$TMP/ckptd.log" | tail -n 1)
+	[ -n "$line" ] || fail "pid $1: no lifting from inside in ckptd's log"
+	kib=$(echo "$line" | sed -nE 's/.*inside: ([0-9]+) KiB.*/\1/p')
+	[ "${kib:-0}" -ge "$2" ] || fail "pid $1: $kib KiB lifted from inside, want $2 at least: $line"
+	if grep "task $1: lifting the protection from inside:" "$TMP/ckptd.log" >&2; then
+		fail "pid $1: the lifting from inside failed"
+	fi
+	info "pid $1: ${line#*inside: }"
+}
+
+start_ckptd
+
+name=$P-lift
+run_wl "$name" "$WL/snaplift" 256
+pid=$(host_pid "$name")
+for round in 1 2; do
+	checkpoint_bg "$name" "$TMP/lift$round.img"
+	no_uffd "$pid"
+	lifted_inside "$pid" $(( 256 * 1024 ))
+	verify_ct "$name" snaplift
+done
+c1=$(last_log "$name" '^PASS snaplift' | awk '{ print $3 }')
+sleep 0.2
+verify_ct "$name" snaplift
+c2=$(last_log "$name" '^PASS snaplift' | awk '{ print $3 }')
+[ "$c2" -gt "$c1" ] || fail "$name: no progress after the snapshots ($c1, then $c2)"
+target "$P-back"
+ckctl restart "$P-back" -i "$TMP/lift2.img" >/dev/null || fail "restart $P-back"
+expect_state "$P-back" running
+verify_ct "$P-back" snaplift
+info "snaplift: the original after two snapshots and the second one restarted pass"
+ckctl rm "$P-back" >/dev/null || fail "rm $P-back"
+
+# stopped: nothing to borrow; lifted from outside, still stopped after
+kill -STOP "$pid" || fail "kill -STOP $pid"
+for _ in $(seq 50); do [ "$(state "$pid")" = T ] && break; sleep 0.1; done
+[ "$(state "$pid")" = T ] || fail "pid $pid: not stopped"
+checkpoint_bg "$name" "$TMP/stopped.img"
+grep -q "task $pid: lifting the protection from inside: no thread of it is running" "$TMP/ckptd.log" ||
+	fail "pid $pid: stopped, yet not said to be lifted from outside"
+no_uffd "$pid"
+[ "$(state "$pid")" = T ] || fail "pid $pid: no longer stopped after the snapshot ($(state "$pid"))"
+kill -CONT "$pid" || fail "kill -CONT $pid"
+verify_ct "$name" snaplift
+info "snaplift: stopped through a snapshot, lifted from outside, continued and passed"
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+# the lifting from outside, as when no thread can be borrowed
+ckptd_stop
+export CKPTD_FAULT=snap-lift-outside
+start_ckptd
+name=$P-out
+run_wl "$name" "$WL/snaplift" 64
+pid=$(host_pid "$name")
+checkpoint_bg "$name" "$TMP/out.img"
+grep -q "task $pid: protection lifted from outside (fault point)" "$TMP/ckptd.log" ||
+	fail "pid $pid: the fault point did not make it lift from outside"
+no_uffd "$pid"
+verify_ct "$name" snaplift
+ckctl rm "$name" >/dev/null || fail "rm $name"
+pass
