@@ -17,6 +17,7 @@
 #include "uffd_new.h"
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -36,7 +37,13 @@
  * MiB here): it is in the next injected call's time, the close's for the
  * last, and so in the hold. */
 #define LIFT_HOLD_US 4000
+/* A thread that did not run between two moments (it sleeps in a call,
+ * which goes on after) lost nothing to them: it is taken again once it
+ * has been left this long without running more than LIFT_IDLE_RUN_NS. */
 #define LIFT_REST_MIN_US 1000
+#define LIFT_IDLE_RUN_NS 100000
+/* Threads of a process looked at to pick the one to borrow. */
+#define LIFT_PICK_MAX 256
 /* Moments that lifted nothing (a signal to pass on, the lock busy, the
  * thread gone and another picked) before the rest is left to unregistering. */
 #define LIFT_IDLE_MAX 50
@@ -66,32 +73,74 @@ static char thread_state(pid_t tid)
 	return proc_stat_pid(tid, &st) < 0 ? 0 : st.state;
 }
 
-/* The thread to borrow: a sleeping one first (the program's busy threads
- * are then not held at all), else any running one. Stopped, traced or
- * dead threads are not taken. 0: none. */
+/* How long tid has run so far (ns; /proc/TID/schedstat), 0 if unknown. */
+static uint64_t thread_run_ns(pid_t tid)
+{
+	char path[64], buf[128];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) <= 0)
+		return 0;
+	buf[n] = 0;
+	return strtoull(buf, NULL, 10);
+}
+
+/* Let the thread run after a moment that held it held_us: as long again,
+ * or less if it does not run meanwhile. */
+static void rest(pid_t tid, uint64_t held_us)
+{
+	uint64_t t0 = now_us(), ran0 = thread_run_ns(tid), ran;
+
+	do {
+		usleep(LIFT_REST_MIN_US);
+		ran = thread_run_ns(tid);
+		if (ran0 && ran && ran - ran0 < LIFT_IDLE_RUN_NS)
+			return;
+	} while (now_us() - t0 < held_us);
+}
+
+/* The thread to borrow: the one that runs least over a millisecond (a
+ * thread asleep in a call loses nothing to a moment, and the program's
+ * busy threads are then not held at all). Stopped, traced or dead
+ * threads are not taken. 0: none. */
 static pid_t pick_thread(pid_t pid)
 {
+	pid_t tids[LIFT_PICK_MAX], best = 0;
+	uint64_t ran[LIFT_PICK_MAX], least = UINT64_MAX;
 	char path[64];
+	size_t n = 0;
 	DIR *d;
 	struct dirent *e;
-	pid_t best = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
 	if (!d)
 		return 0;
-	while ((e = readdir(d))) {
+	while ((e = readdir(d)) && n < LIFT_PICK_MAX) {
 		pid_t tid = (pid_t)atoi(e->d_name);
-		char s = tid > 0 ? thread_state(tid) : 0;
+		char st = tid > 0 ? thread_state(tid) : 0;
 
-		if (s == 'S') {
-			best = tid;
-			break;
+		if (st == 'S' || st == 'R' || st == 'D') {
+			tids[n] = tid;
+			ran[n++] = thread_run_ns(tid);
 		}
-		if ((s == 'R' || s == 'D') && !best)
-			best = tid;
 	}
 	closedir(d);
+	if (n > 1)
+		usleep(LIFT_REST_MIN_US);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t now = n > 1 ? thread_run_ns(tids[i]) : ran[i];
+
+		if (n > 1 && (!now || now < ran[i]))
+			continue;   /* gone meanwhile */
+		if (now - ran[i] < least) {
+			least = now - ran[i];
+			best = tids[i];
+		}
+	}
 	return best;
 }
 
@@ -239,7 +288,7 @@ int snap_lift(pid_t pid, int uffd, const struct snap_lift_range *r, size_t n, st
 		}
 		st->us = now_us() - first;
 		if (!lift_done(&l))
-			usleep((useconds_t)MAX(held, (uint64_t)LIFT_REST_MIN_US));
+			rest(l.tid, held);
 	}
 	return 0;
 }
