@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Lifting a background copy's write-protection from inside the program
  * (snap_lift.h). Each moment: seize one thread, borrow it as a checkpoint
- * does (registers and signal mask saved, every signal blocked,
- * PTRACE_O_EXITKILL: should the worker die in the middle, the task must
- * not resume inside our calls), give it the userfaultfd below its stack's
- * red zone, make it lift chunk after chunk for a short budget, close the
- * fd there, put everything back and detach. Then it runs, untraced, for at
- * least as long as it was held. */
+ * does (registers and signal mask saved, every signal blocked, its
+ * seccomp filters suspended, PTRACE_O_EXITKILL: should the worker die in
+ * the middle, the task must not resume inside our calls), check that it
+ * still runs the program of the freeze, map a scratch page in it, give it
+ * the userfaultfd, make it lift chunk after chunk for a short budget,
+ * close the fd and unmap the page there, put everything back and detach.
+ * Then it runs, untraced, for as long as it was held, or less if it
+ * sleeps. The program's other threads run meanwhile: our fd is checked
+ * to be ours (kcmp) before each use. */
 #include "snap_lift.h"
 #include "arch.h"
 #include "fault.h"
@@ -15,6 +18,11 @@
 #include "rtask.h"
 #include "uapi_uffd.h"
 #include "uffd_new.h"
+#include "borrow.h"
+#include "log.h"
+#include "seccomp.h"
+#include <linux/kcmp.h>
+#include <sys/mman.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +52,7 @@
 #define LIFT_IDLE_RUN_NS 100000
 /* Threads of a process looked at to pick the one to borrow. */
 #define LIFT_PICK_MAX 256
+#define LIFT_SCRATCH 4096
 /* Moments that lifted nothing (a signal to pass on, the lock busy, the
  * thread gone and another picked) before the rest is left to unregistering. */
 #define LIFT_IDLE_MAX 50
@@ -51,6 +60,8 @@
 struct lift {
 	pid_t pid, tid;
 	int uffd;
+	int mem_fd;                       /* its /proc/PID/mem of the freeze */
+	bool gone;                        /* the mm of the freeze is (exec, exit) */
 	uint64_t insn;                    /* a syscall instruction in it, found once */
 	const struct snap_lift_range *r;
 	size_t n, k;                      /* the range under way */
@@ -105,8 +116,9 @@ static void rest(pid_t tid, uint64_t held_us)
 /* The thread to borrow: the one that runs least over a millisecond (a
  * thread asleep in a call loses nothing to a moment, and the program's
  * busy threads are then not held at all). Stopped, traced or dead
- * threads are not taken. 0: none. */
-static pid_t pick_thread(pid_t pid)
+ * threads are not taken. 0: none; *ret_alive then says whether any
+ * thread of it is not dead. */
+static pid_t pick_thread(pid_t pid, bool *ret_alive)
 {
 	pid_t tids[LIFT_PICK_MAX], best = 0;
 	uint64_t ran[LIFT_PICK_MAX], least = UINT64_MAX;
@@ -115,6 +127,7 @@ static pid_t pick_thread(pid_t pid)
 	DIR *d;
 	struct dirent *e;
 
+	*ret_alive = false;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
 	if (!d)
@@ -123,7 +136,11 @@ static pid_t pick_thread(pid_t pid)
 		pid_t tid = (pid_t)atoi(e->d_name);
 		char st = tid > 0 ? thread_state(tid) : 0;
 
-		if (st == 'S' || st == 'R' || st == 'D') {
+		if (st && st != 'Z' && st != 'X')
+			*ret_alive = true;
+		/* not 'D': an interrupt does not end an uninterruptible
+		 * sleep (a vfork parent waits so for its child) */
+		if (st == 'S' || st == 'R') {
 			tids[n] = tid;
 			ran[n++] = thread_run_ns(tid);
 		}
@@ -155,9 +172,12 @@ static int seize_stopped(pid_t tid)
 		return r;
 	for (;;) {
 		if (waitpid(tid, &st, __WALL) < 0) {
-			if (errno == EINTR && !cr_cancel_errno())
+			/* a cancel is seen between moments: the stop of a
+			 * running or sleeping thread comes at once, and one
+			 * not waited for would leave it traced */
+			if (errno == EINTR)
 				continue;
-			r = errno == EINTR ? cr_cancel_errno() : -errno;
+			r = -errno;
 			break;
 		}
 		if (!WIFSTOPPED(st))
@@ -183,111 +203,187 @@ static bool lift_done(const struct lift *l)
 	return l->k >= l->n;
 }
 
-/* Lift chunks from inside with the task's fd tfd, until the budget from
- * t0 is spent. Returns the bytes lifted or -errno. */
-static long lift_chunks(struct lift *l, struct rtask *t, long tfd, uint64_t arg, uint64_t t0)
+/* Is the task's fd tfd still our userfaultfd? Its other threads run: the
+ * program may have closed the number and opened something else there. */
+static bool still_ours(const struct lift *l, long tfd)
 {
+	return syscall(SYS_kcmp, getpid(), l->tid, KCMP_FILE, l->uffd, tfd) == 0;
+}
+
+/* Lift chunks from inside with the task's fd tfd, for LIFT_HOLD_US from
+ * the first call (one call at least). Returns the bytes lifted or -errno;
+ * *ret_moved: whether the lifting got further (lifted, or found unmapped). */
+static long lift_chunks(struct lift *l, struct rtask *t, long tfd, uint64_t arg, bool *ret_moved)
+{
+	uint64_t t0 = now_us();
 	long lifted = 0, r;
 
-	while (!lift_done(l) && now_us() - t0 < LIFT_HOLD_US) {
+	do {
 		const struct snap_lift_range *g = &l->r[l->k];
 		uint64_t end = MIN((l->at & ~(LIFT_CHUNK - 1)) + LIFT_CHUNK, g->end);
 		struct uffdio_writeprotect w = { .range = { .start = l->at, .len = end - l->at }, .mode = 0 };
 
+		if (!still_ours(l, tfd))
+			return -EBADF;
 		r = rtask_write(t->pid, arg, &w, sizeof(w));
 		if (r >= 0)
 			r = rsys(t, __NR_ioctl, tfd, UFFDIO_WRITEPROTECT, arg);
 		if (r == -EAGAIN)
 			break;          /* the program changes its mappings: the next moment */
+		if (r == -ESRCH && !t->broken) {
+			l->gone = true;   /* the mm of the freeze is gone */
+			break;
+		}
 		if (r < 0 && r != -ENOENT)
 			return r;       /* -ENOENT: unmapped since, nothing to lift */
 		if (r == 0)
 			lifted += (long)(end - l->at);
+		*ret_moved = true;
 		l->at = end;
 		if (l->at >= g->end && ++l->k < l->n)
 			l->at = l->r[l->k].start;
-	}
+	} while (!lift_done(l) && now_us() - t0 < LIFT_HOLD_US);
 	return lifted;
+}
+
+/* The seized thread still runs in the mm of the freeze, and a syscall
+ * instruction is where we found it: else an exec (or the pid's reuse)
+ * made it another program, which is left alone. */
+static int same_program(struct lift *l, struct rtask *t)
+{
+	unsigned char b[8];
+	int r;
+
+	if (pread(l->mem_fd, b, 1, (off_t)l->r[0].start) == 0) {
+		l->gone = true;   /* that mm has no user left */
+		return -ESRCH;
+	}
+	if (!l->insn) {
+		r = rtask_find_insn(t);
+		l->insn = t->insn;
+		return r;
+	}
+	t->insn = l->insn;
+	if (arch_syscall_insn_len > sizeof(b) || rtask_read(l->tid, l->insn, b, arch_syscall_insn_len) < 0 ||
+	    memcmp(b, arch_syscall_insn, arch_syscall_insn_len) != 0)
+		return -ENOEXEC;
+	return 0;
+}
+
+/* A page in the task for the fd passing and the calls' arguments: its
+ * stack is not ours to write (below the red zone is another goroutine's
+ * stack in some runtimes). Mapped and unmapped within one moment. */
+static long scratch_map(struct rtask *t)
+{
+	long a = rsys(t, __NR_mmap, 0, LIFT_SCRATCH, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return a < 0 && a > -4096 ? a : (a & (LIFT_SCRATCH - 1) ? -EINVAL : a);
 }
 
 /* One moment. Returns the bytes lifted or -errno; *ret_us how long the
  * thread was held. */
-static long moment(struct lift *l, uint64_t *ret_us)
+/* Undo what the moment made in the task: our fd (unless the program
+ * took its number meanwhile), the scratch page. */
+static long moment_undo(struct lift *l, struct rtask *t, long tfd, long scratch)
 {
-	uint64_t t0 = now_us(), scratch;
+	long r = 0, e;
+
+	if (tfd >= 0 && still_ours(l, tfd) && (e = rsys(t, __NR_close, tfd)) < 0)
+		r = e;
+	if (scratch > 0 && (e = rsys(t, __NR_munmap, scratch, LIFT_SCRATCH)) < 0 && r == 0)
+		r = e;
+	return r;
+}
+
+/* Put the thread back and let it go; a thread that can't be put back is
+ * kept, tied to the worker (borrow_lost): it must not run on in our code. */
+static long moment_end(struct rtask *t, long r)
+{
+	long e = t->prepared ? rtask_restore(t) : 0;
+
+	if (e < 0 && e != -ESRCH) {
+		log_error("checkpoint: thread %d: putting back its registers after lifting: %s", (int)t->pid,
+			  strerror((int)-e));
+		borrow_lost(t->pid);
+		return e;
+	}
+	if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) < 0 && r >= 0 && errno != ESRCH)
+		r = -errno;
+	return e < 0 && r >= 0 ? e : r;
+}
+
+static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved)
+{
+	uint64_t t0 = now_us();
 	struct rtask t = { .pid = l->tid };
-	long r, tfd = -1, e;
+	long r, tfd = -1, scratch = 0, e;
 
 	r = seize_stopped(l->tid);
 	if (r < 0)
 		return r;
 	r = rtask_prepare(&t, l->tid);
-	if (r >= 0 && !l->insn && (r = rtask_find_insn(&t)) >= 0)
-		l->insn = t.insn;
-	t.insn = l->insn;
-	/* the stack below the red zone is the thread's and unused while it
-	 * is held with its signals blocked */
-	scratch = (arch_regs_sp(&t.regs) - arch_red_zone - UFFD_NEW_SCRATCH) & ~(uint64_t)15;
-	if (r >= 0 && (tfd = uffd_give_to_task(&t, scratch, l->uffd)) < 0)
+	/* its seccomp filters would judge, and may kill for, our calls */
+	if (r >= 0)
+		r = seccomp_suspend(l->tid, true);
+	if (r >= 0)
+		r = same_program(l, &t);
+	if (r >= 0 && (scratch = scratch_map(&t)) < 0)
+		r = scratch;
+	if (r >= 0 && (tfd = uffd_give_to_task(&t, (uint64_t)scratch, l->uffd)) < 0)
 		r = tfd;
 	if (r >= 0)
-		r = lift_chunks(l, &t, tfd, scratch, t0);
-	if (tfd >= 0 && (e = rsys(&t, __NR_close, tfd)) < 0 && r >= 0)
-		r = e == -EBADF ? -EEXIST : e;
-	e = t.prepared ? rtask_restore(&t) : 0;
+		r = lift_chunks(l, &t, tfd, (uint64_t)scratch, ret_moved);
+	e = moment_undo(l, &t, tfd, scratch);
 	if (e < 0 && r >= 0)
-		r = e;
-	if (ptrace(PTRACE_DETACH, l->tid, NULL, NULL) < 0 && r >= 0 && errno != ESRCH)
-		r = -errno;
+		r = -EEXIST;   /* something of ours may be left in it */
+	r = moment_end(&t, r);
 	*ret_us = now_us() - t0;
 	return r;
 }
 
-static bool process_gone(pid_t pid)
+int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, size_t n,
+	      struct snap_lift_stats *st, char *why, size_t whylen)
 {
-	char s = thread_state(pid);
-
-	return s == 0 || s == 'Z' || s == 'X';
-}
-
-int snap_lift(pid_t pid, int uffd, const struct snap_lift_range *r, size_t n, struct snap_lift_stats *st,
-	      char *why, size_t whylen)
-{
-	struct lift l = { .pid = pid, .uffd = uffd, .r = r, .n = n, .at = n ? r[0].start : 0 };
+	struct lift l = { .pid = pid, .uffd = uffd, .mem_fd = mem_fd, .r = r, .n = n, .at = n ? r[0].start : 0 };
 	uint64_t first = now_us(), held;
 	unsigned idle = 0;
 	long got;
 
 	memset(st, 0, sizeof(*st));
-	while (!lift_done(&l)) {
-		if (!l.tid && !(l.tid = pick_thread(pid))) {
-			if (process_gone(pid))
-				return 0;
+	while (!lift_done(&l) && !l.gone) {
+		bool alive, moved = false;
+
+		if (cr_canceled()) {
+			snprintf(why, whylen, "the checkpoint was canceled");
+			return -ECANCELED;
+		}
+		if (!l.tid && !(l.tid = pick_thread(pid, &alive))) {
+			if (!alive)
+				return 0;   /* gone: its memory with it */
 			snprintf(why, whylen, "no thread of it is running (stopped or traced)");
 			return -EBUSY;
 		}
 		held = 0;
 		st->tid = l.tid;
-		got = moment(&l, &held);
+		got = moment(&l, &held, &moved);
 		st->stops++;
 		st->longest_us = MAX(st->longest_us, held);
 		if (got == -ESRCH || got == -EBUSY) {
-			if (process_gone(pid))
-				return 0;
 			l.tid = 0;      /* that thread exited or stopped: another */
 		} else if (got < 0) {
 			snprintf(why, whylen, "thread %d: %s", (int)l.tid, strerror((int)-got));
 			return (int)got;
 		}
-		if (got > 0) {
+		if (got > 0)
 			st->bytes += (uint64_t)got;
+		if (moved)
 			idle = 0;
-		} else if (++idle > LIFT_IDLE_MAX) {
+		else if (++idle > LIFT_IDLE_MAX) {
 			snprintf(why, whylen, "thread %d: %u moments in a row lifted nothing", (int)l.tid, idle);
 			return -EAGAIN;
 		}
 		st->us = now_us() - first;
-		if (!lift_done(&l))
+		if (!lift_done(&l) && !l.gone && l.tid)
 			rest(l.tid, held);
 	}
 	return 0;

@@ -31,8 +31,11 @@ struct snap_lift_stats {
 
 /* Lift the protection of the n ranges (ascending) of process pid, whose
  * userfaultfd uffd is ours, from inside it; the handler of its faults
- * keeps running meanwhile. Returns 0 when all is lifted, or -errno with
- * the reason in why: what is left then is lifted by unregistering, from
- * outside, as before. The process gone is 0. */
-int snap_lift(pid_t pid, int uffd, const struct snap_lift_range *r, size_t n, struct snap_lift_stats *st,
-	      char *why, size_t whylen);
+ * keeps running meanwhile. mem_fd: its /proc/PID/mem opened at the
+ * freeze, which tells whether that mm is still the process's (an exec
+ * or a reused pid is left alone). Returns 0 when all is lifted, or
+ * -errno with the reason in why (-ECANCELED: the checkpoint was): what is
+ * left then is lifted by unregistering, from outside, as before. The
+ * process or its mm gone is 0. */
+int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, size_t n,
+	      struct snap_lift_stats *st, char *why, size_t whylen);

@@ -1047,7 +1047,9 @@ static void lift_inside(struct snap_proc *sp)
 		log_info("checkpoint: task %d: protection lifted from outside (fault point)", sp->pid);
 		return;
 	}
-	r = snap_lift(sp->pid, sp->uffd, rg, n, &st, why, sizeof(why));
+	if (sp->mem_fd < 0)
+		return;   /* nothing tells its mm from another: from outside */
+	r = snap_lift(sp->pid, sp->uffd, sp->mem_fd, rg, n, &st, why, sizeof(why));
 	log_info("checkpoint: task %d: protection lifted from inside: %llu KiB in %llu ms, %llu moments of thread %d, "
 		 "the longest %llu us", sp->pid, (unsigned long long)(st.bytes >> 10), (unsigned long long)(st.us / 1000),
 		 (unsigned long long)st.stops, (int)st.tid, (unsigned long long)st.longest_us);

@@ -88,8 +88,10 @@ static bool made_run(const struct made *m, long *ret_lo, long *ret_hi)
 
 /* Close in the task what we made there (each close a stop of the task:
  * one call for all when they are a run, as fds taken lowest first mostly
- * are); its fd table must then be what it was, which /proc tells. */
-static int unmake(struct rtask *t, struct made *m)
+ * are); its fd table must then be what it was, which /proc tells (check:
+ * only while its other threads are stopped; running, they may take a
+ * number just freed). */
+static int unmake(struct rtask *t, struct made *m, bool check)
 {
 	char path[64];
 	struct stat st;
@@ -104,7 +106,7 @@ static int unmake(struct rtask *t, struct made *m)
 		if (!run)
 			r = rsys(t, __NR_close, m->fd[i]);
 		snprintf(path, sizeof(path), "/proc/%d/fd/%ld", t->pid, m->fd[i]);
-		if ((r < 0 || lstat(path, &st) == 0) && ret == 0)
+		if ((r < 0 || (check && lstat(path, &st) == 0)) && ret == 0)
 			ret = r < 0 ? (int)r : -EEXIST;
 	}
 	m->n = 0;
@@ -197,7 +199,7 @@ int uffd_new_in_task(struct rtask *t, uint64_t scratch, int flags, int *ret_uffd
 		m.fd[m.n++] = fd;
 		ours = take_fd(t->pid, fd);
 	}
-	r = unmake(t, &m);
+	r = unmake(t, &m, true);
 	if (!scratch) {
 		long u = rsys(t, __NR_munmap, mem, SCRATCH_PAGE);
 
@@ -222,12 +224,12 @@ long uffd_give_to_task(struct rtask *t, uint64_t scratch, int fd)
 	/* the socket pair goes; the fd passed stays, unless it failed */
 	if (in_task >= 0)
 		m.n--;
-	r = unmake(t, &m);
+	r = unmake(t, &m, false);
 	if (in_task < 0 || r == 0)
 		return in_task;
 	/* its socket pair stayed: take the fd back out too, then say so */
 	m.fd[0] = in_task;
 	m.n = 1;
-	(void)unmake(t, &m);
+	(void)unmake(t, &m, false);
 	return r;
 }

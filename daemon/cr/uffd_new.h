@@ -19,7 +19,8 @@ int uffd_new_in_task(struct rtask *t, uint64_t scratch, int flags, int *ret_uffd
 
 /* Put our fd (a userfaultfd or any other) into t's fd table, over a socket
  * pair made in t and closed again there: returns its number in t, or
- * -errno with nothing left in t (-EEXIST if something made in it could
- * not be undone). scratch: UFFD_NEW_SCRATCH writable bytes in t. The
- * caller closes it in t. */
+ * -errno (-EEXIST if a close made in it failed). scratch:
+ * UFFD_NEW_SCRATCH writable bytes in t. For a task whose other threads
+ * may run: the fd table is not checked afterwards. The caller closes the
+ * fd in t. */
 long uffd_give_to_task(struct rtask *t, uint64_t scratch, int fd);

@@ -5,10 +5,11 @@
 # (daemon/cr/snap_lift.h), since lifting it from outside stalls the whole
 # program. snaplift writes its memory without pause from its main thread
 # while another thread sits in read() with a mask of its own and a third
-# in nanosleep() with every signal blocked; after each snapshot it checks
-# that every page, its fd table, each thread's mask and each blocked
-# call are as they were, and ckptd's log must say that all of its memory
-# was lifted from inside. A process stopped by SIGSTOP has no thread to
+# in nanosleep() with every signal blocked, both under a seccomp filter
+# that kills the process for any call the lifting injects; after each
+# snapshot it checks that every page, its fd table, each thread's mask
+# and each blocked call are as they were, and ckptd's log must say that
+# all of its memory was lifted from inside one of the sleeping threads. A process stopped by SIGSTOP has no thread to
 # borrow: it is lifted from outside and stays stopped. With the fault
 # point snap-lift-outside the old path is checked the same way.
 . "$(dirname "$0")/lib.sh"
@@ -19,9 +20,10 @@
 state() { awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # lifted_inside PID MIN_KIB: the last snapshot lifted at least MIN_KIB of
-# PID's memory from inside it, and logged no failure to
+# PID's memory from inside it, borrowing a thread that sleeps (not the
+# main one, which writes), and logged no failure to
 lifted_inside() {
-	local line kib
+	local line kib tid
 	line=$(grep "task $1: protection lifted from inside" "$TMP/ckptd.log" | tail -n 1)
 	[ -n "$line" ] || fail "pid $1: no lifting from inside in ckptd's log"
 	kib=$(echo "$line" | sed -nE 's/.*inside: ([0-9]+) KiB.*/\1/p')
@@ -29,6 +31,9 @@ lifted_inside() {
 	if grep "task $1: lifting the protection from inside:" "$TMP/ckptd.log" >&2; then
 		fail "pid $1: the lifting from inside failed"
 	fi
+	tid=$(echo "$line" | sed -nE 's/.* moments of thread ([0-9]+),.*/\1/p')
+	[ -n "$tid" ] && [ "$tid" != "$1" ] ||
+		fail "pid $1: thread '$tid' borrowed, not one of the two that sleep: $line"
 	info "pid $1: ${line#*inside: }"
 }
 

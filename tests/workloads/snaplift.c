@@ -13,7 +13,9 @@
  * with every signal blocked: these are the threads a lifting borrows.
  * Each checks, every time it comes back, that its call returned what it
  * should (one byte, the next in sequence, into the right buffer; a sleep
- * never cut short) and that its mask is still its own.
+ * never cut short) and that its mask is still its own. Both have a
+ * seccomp filter that kills the process for any call a lifting injects
+ * (socketpair, recvmsg, ioctl, mmap...), which they never make.
  *
  * SIGUSR2 (handled by the main thread) checks every page against the
  * counter, the main thread's own mask, and the fd table against the one
@@ -28,7 +30,12 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,10 +135,33 @@ static void check_mask(const sigset_t *want, const char *who)
 			     sigismember(&now, s) ? "blocked" : "not blocked");
 }
 
+/* This thread (alone) is killed with its process if it ever makes one of
+ * the calls a lifting injects: a borrowed thread's filters must not judge
+ * calls it never made. */
+static void forbid_injected_calls(const char *who)
+{
+	static const int nrs[] = { SYS_socketpair, SYS_recvmsg, SYS_sendmsg, SYS_ioctl, SYS_close_range,
+				   SYS_mmap, SYS_munmap };
+	struct sock_filter f[2 + 2 * sizeof(nrs) / sizeof(nrs[0])];
+	struct sock_fprog prog = { 0, f };
+	size_t n = 0;
+
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	for (size_t i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nrs[i], 0, 1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	}
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	prog.len = (unsigned short)n;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		fail("snaplift: %s: seccomp: %s\n", who, strerror(errno));
+}
+
 static void *reader(void *arg)
 {
 	(void)arg;
 	pthread_sigmask(SIG_SETMASK, &reader_mask, NULL);
+	forbid_injected_calls("reader");
 	for (;;) {
 		/* the byte lands in the middle, guarded on both sides */
 		unsigned char buf[3] = { 0xa5, 0, 0x5a };
@@ -156,6 +186,7 @@ static void *sleeper(void *arg)
 	(void)arg;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	forbid_injected_calls("sleeper");
 	for (;;) {
 		struct timespec t = { 0, 20 * 1000 * 1000 }, left = { 0, 0 };
 
