@@ -7,9 +7,10 @@
  * still runs the program of the freeze, map a scratch page in it, give it
  * the userfaultfd, make it lift chunk after chunk for a short budget,
  * close the fd and unmap the page there, put everything back and detach.
- * Then it runs, untraced, for as long as it was held, or less if it
- * sleeps. The program's other threads run meanwhile: our fd is checked
- * to be ours (kcmp) before each use. */
+ * Its other threads are held in their stops meanwhile (our fd is in the
+ * table they share: none may see it, fork with it or take its number).
+ * Then the process runs, untraced, for as long as it was held, or less
+ * if it is that one thread and it sleeps. */
 #include "snap_lift.h"
 #include "arch.h"
 #include "fault.h"
@@ -45,13 +46,18 @@
  * MiB here): it is in the next injected call's time, the close's for the
  * last, and so in the hold. */
 #define LIFT_HOLD_US 4000
-/* A thread that did not run between two moments (it sleeps in a call,
- * which goes on after) lost nothing to them: it is taken again once it
- * has been left this long without running more than LIFT_IDLE_RUN_NS. */
+/* A process of one thread that did not run between two moments (it
+ * sleeps in a call, which goes on after) lost nothing to them: it is
+ * taken again once left this long without running more than
+ * LIFT_IDLE_RUN_NS. */
 #define LIFT_REST_MIN_US 1000
 #define LIFT_IDLE_RUN_NS 100000
 /* Threads of a process looked at to pick the one to borrow. */
 #define LIFT_PICK_MAX 256
+/* Other threads held during a moment (more: lifted from outside), and
+ * how many times their list is read again for ones started meanwhile. */
+#define LIFT_HELD_MAX 4096
+#define LIFT_HOLD_ROUNDS 16
 #define LIFT_SCRATCH 4096
 /* Moments that lifted nothing (a signal to pass on, the lock busy, the
  * thread gone and another picked) before the rest is left to unregistering. */
@@ -99,24 +105,24 @@ static uint64_t thread_run_ns(pid_t tid)
 	return strtoull(buf, NULL, 10);
 }
 
-/* Let the thread run after a moment that held it held_us: as long again,
- * or less if it does not run meanwhile. */
-static void rest(pid_t tid, uint64_t held_us)
+/* Let the process run after a moment that held it held_us: as long
+ * again, or less if it has that one thread alone and it does not run
+ * meanwhile. */
+static void rest(pid_t tid, uint64_t held_us, bool alone)
 {
 	uint64_t t0 = now_us(), ran0 = thread_run_ns(tid), ran;
 
 	do {
 		usleep(LIFT_REST_MIN_US);
 		ran = thread_run_ns(tid);
-		if (ran0 && ran && ran - ran0 < LIFT_IDLE_RUN_NS)
+		if (alone && ran0 && ran && ran - ran0 < LIFT_IDLE_RUN_NS)
 			return;
 	} while (now_us() - t0 < held_us);
 }
 
 /* The thread to borrow: the one that runs least over a millisecond (a
- * thread asleep in a call loses nothing to a moment, and the program's
- * busy threads are then not held at all). Stopped, traced or dead
- * threads are not taken. 0: none; *ret_alive then says whether any
+ * call it sleeps in goes on after the moment; a busy one would lose its
+ * place). Stopped, traced or dead threads are not taken. 0: none; *ret_alive then says whether any
  * thread of it is not dead. */
 static pid_t pick_thread(pid_t pid, bool *ret_alive)
 {
@@ -161,41 +167,123 @@ static pid_t pick_thread(pid_t pid, bool *ret_alive)
 	return best;
 }
 
-/* Seize tid and wait for its interrupt stop, passing on a signal that
- * comes first. A thread in a group stop is let go as it is (-EBUSY): it
- * is not ours to run. */
-static int seize_stopped(pid_t tid)
+/* Wait for a seized thread's interrupt stop, passing on a signal that
+ * comes first; *ret_group: it sits in a group stop. */
+static int wait_stop(pid_t tid, bool *ret_group)
 {
-	int st, r = rtask_seize(tid, false);
+	int st;
 
-	if (r < 0)
-		return r;
 	for (;;) {
 		if (waitpid(tid, &st, __WALL) < 0) {
 			/* a cancel is seen between moments: the stop of a
 			 * running or sleeping thread comes at once, and one
-			 * not waited for would leave it traced */
+			 * not waited for would stay traced */
 			if (errno == EINTR)
 				continue;
-			r = -errno;
-			break;
+			return -errno;
 		}
 		if (!WIFSTOPPED(st))
 			return -ESRCH;
 		if ((st >> 16) == PTRACE_EVENT_STOP) {
-			if (WSTOPSIG(st) == SIGTRAP)
-				return 0;
-			r = -EBUSY;
-			break;
+			*ret_group = WSTOPSIG(st) != SIGTRAP;
+			return 0;
 		}
 		/* a signal about to be delivered: delivered still */
-		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(st)) < 0) {
-			r = -errno;
-			break;
-		}
+		if (ptrace(PTRACE_CONT, tid, NULL, (void *)(long)WSTOPSIG(st)) < 0)
+			return -errno;
 	}
+}
+
+/* Seize the thread to borrow and wait for its stop. One in a group stop
+ * is let go as it is (-EBUSY): it is not ours to run. */
+static int seize_stopped(pid_t tid)
+{
+	bool group = false;
+	int r = rtask_seize(tid, false);
+
+	if (r < 0)
+		return r;
+	r = wait_stop(tid, &group);
+	if (r == -ESRCH)
+		return r;
+	if (r == 0 && !group)
+		return 0;
 	(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
-	return r;
+	return r < 0 ? r : -EBUSY;
+}
+
+/* The process's other threads, held in their stops for a moment: while
+ * our fd is in the table they share, none of them may see it, fork a
+ * child that keeps it, or take its number. */
+struct held {
+	pid_t tid[LIFT_HELD_MAX];
+	size_t n;
+};
+
+static bool held_has(const struct held *h, pid_t tid)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (h->tid[i] == tid)
+			return true;
+	return false;
+}
+
+static void release_others(struct held *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		(void)ptrace(PTRACE_DETACH, h->tid[i], NULL, NULL);   /* stopped: it goes on; gone: nothing */
+	h->n = 0;
+}
+
+/* Seize and stop one more thread; 1 if it is held now, 0 if it is gone. */
+static int hold_one(struct held *h, pid_t tid)
+{
+	char st = thread_state(tid);
+	bool group;
+	int r;
+
+	if (!st || st == 'Z' || st == 'X')
+		return 0;
+	if (st == 'D')
+		return -EBUSY;   /* an interrupt does not end its sleep */
+	if (h->n == LIFT_HELD_MAX)
+		return -E2BIG;
+	if (rtask_seize(tid, false) < 0)
+		return errno == ESRCH ? 0 : -errno;
+	h->tid[h->n++] = tid;
+	r = wait_stop(tid, &group);
+	if (r == -ESRCH)
+		h->n--;
+	return r == -ESRCH ? 0 : r < 0 ? r : 1;
+}
+
+/* Hold every other thread of the process, those started meanwhile too. */
+static int hold_others(struct lift *l, struct held *h)
+{
+	char path[64];
+	int r = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)l->pid);
+	for (int round = 0; round < LIFT_HOLD_ROUNDS; round++) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+		bool more = false;
+
+		if (!d)
+			return -ESRCH;
+		while (r >= 0 && (e = readdir(d))) {
+			pid_t tid = (pid_t)atoi(e->d_name);
+
+			if (tid <= 0 || tid == l->tid || held_has(h, tid))
+				continue;
+			r = hold_one(h, tid);
+			more |= r > 0;
+		}
+		closedir(d);
+		if (r < 0 || !more)
+			return r < 0 ? r : 0;
+	}
+	return -EAGAIN;   /* threads keep coming */
 }
 
 static bool lift_done(const struct lift *l)
@@ -203,8 +291,9 @@ static bool lift_done(const struct lift *l)
 	return l->k >= l->n;
 }
 
-/* Is the task's fd tfd still our userfaultfd? Its other threads run: the
- * program may have closed the number and opened something else there. */
+/* Is the task's fd tfd still our userfaultfd? Checked before each use:
+ * another process sharing its fd table (CLONE_FILES without
+ * CLONE_THREAD) is not held and could have reused the number. */
 static bool still_ours(const struct lift *l, long tfd)
 {
 	return syscall(SYS_kcmp, getpid(), l->tid, KCMP_FILE, l->uffd, tfd) == 0;
@@ -312,16 +401,20 @@ static long moment_end(struct rtask *t, long r)
 	return e < 0 && r >= 0 ? e : r;
 }
 
-static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved)
+static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved, bool *ret_alone)
 {
 	uint64_t t0 = now_us();
 	struct rtask t = { .pid = l->tid };
+	struct held h = { .n = 0 };
 	long r, tfd = -1, scratch = 0, e;
 
 	r = seize_stopped(l->tid);
 	if (r < 0)
 		return r;
-	r = rtask_prepare(&t, l->tid);
+	r = hold_others(l, &h);
+	*ret_alone = h.n == 0;
+	if (r >= 0)
+		r = rtask_prepare(&t, l->tid);
 	/* its seccomp filters would judge, and may kill for, our calls */
 	if (r >= 0)
 		r = seccomp_suspend(l->tid, true);
@@ -337,6 +430,7 @@ static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved)
 	if (e < 0 && r >= 0)
 		r = -EEXIST;   /* something of ours may be left in it */
 	r = moment_end(&t, r);
+	release_others(&h);
 	*ret_us = now_us() - t0;
 	return r;
 }
@@ -351,7 +445,7 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 
 	memset(st, 0, sizeof(*st));
 	while (!lift_done(&l) && !l.gone) {
-		bool alive, moved = false;
+		bool alive, moved = false, alone = true;
 
 		if (cr_canceled()) {
 			snprintf(why, whylen, "the checkpoint was canceled");
@@ -365,7 +459,7 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 		}
 		held = 0;
 		st->tid = l.tid;
-		got = moment(&l, &held, &moved);
+		got = moment(&l, &held, &moved, &alone);
 		st->stops++;
 		st->longest_us = MAX(st->longest_us, held);
 		if (got == -ESRCH || got == -EBUSY) {
@@ -384,7 +478,7 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 		}
 		st->us = now_us() - first;
 		if (!lift_done(&l) && !l.gone && l.tid)
-			rest(l.tid, held);
+			rest(l.tid, held, alone);
 	}
 	return 0;
 }

@@ -7,11 +7,13 @@
  * Made by another process (the worker, through its userfaultfd), those
  * calls stall the program, and much of the machine, for as long, whatever
  * their size; made by a thread of the program itself, a call of a page
- * table's worth holds up that thread alone, for a few milliseconds. So one
- * thread of each process is borrowed for a moment at a time: seized, given
- * the userfaultfd, made to lift a few megabytes, cleaned up and let go,
- * then left to run at least as long before the next moment. Nothing of it
- * stays in the process between two moments: no fd, no mapping, no trace. */
+ * table's worth holds up that process alone, for a few milliseconds. So
+ * one thread of each process is borrowed for a moment at a time (its
+ * other threads held in their stops meanwhile): seized, given the
+ * userfaultfd, made to lift a few megabytes, cleaned up and let go, then
+ * the process is left to run at least as long before the next moment.
+ * Nothing of it stays in the process between two moments, and no thread
+ * of it runs while something of ours is in it. */
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
