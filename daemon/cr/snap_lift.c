@@ -159,8 +159,9 @@ static pid_t pick_thread(pid_t pid, bool *ret_alive)
 
 		if (n > 1 && (!now || now < ran[i]))
 			continue;   /* gone meanwhile */
-		if (now - ran[i] < least) {
-			least = now - ran[i];
+		/* the leader last among equals: most programs work there */
+		if (now - ran[i] + (tids[i] == pid) < least) {
+			least = now - ran[i] + (tids[i] == pid);
 			best = tids[i];
 		}
 	}

@@ -15,13 +15,15 @@
  * should (one byte, the next in sequence, into the right buffer; a sleep
  * never cut short) and that its mask is still its own. Both have a
  * seccomp filter that kills the process for any call a lifting injects
- * (socketpair, recvmsg, ioctl, mmap...), which they never make.
+ * (socketpair, recvmsg, ioctl, mmap...), which they never make. A fourth
+ * thread forks a child every 2 ms, which fails the program if its fd
+ * table holds a userfaultfd or a socket.
  *
  * SIGUSR2 (handled by the main thread) checks every page against the
  * counter, the main thread's own mask, and the fd table against the one
  * at start (the same numbers, each of the same kind, and a new open()
  * getting the same lowest free number); then it sends the reader its next byte and waits
- * for its answer: "PASS snaplift <counter> <bytes read> <sleeps>". */
+ * for its answer: "PASS snaplift <counter> <bytes read> <sleeps> <forks>". */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,6 +38,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,7 +52,7 @@ static uint64_t *mem;
 static size_t npages;
 static volatile uint64_t counter;
 static int pipe_fd[2];
-static volatile uint64_t bytes_read, sleeps;   /* what the two threads have done */
+static volatile uint64_t bytes_read, sleeps, forks;   /* what the threads have done */
 static sigset_t reader_mask, main_mask;
 
 struct fd_entry {
@@ -198,6 +201,44 @@ static void *sleeper(void *arg)
 	return NULL;
 }
 
+/* A child forked now has the fd table of the moment, which never holds
+ * a userfaultfd or a socket. Exits 0 if so. (Not a count: a child that a
+ * checkpoint catches in the middle of its listing lists a directory the
+ * restart opened again.) */
+static int child_check(void)
+{
+	struct fd_entry now[MAX_FDS];
+	int n = read_fds(now);
+
+	for (int i = 0; i < n; i++)
+		if (strstr(now[i].target, "userfaultfd") || strncmp(now[i].target, "socket:", 7) == 0)
+			return 2;
+	return 0;
+}
+
+/* Forks a child every 2 ms that checks its fds and exits; a child that
+ * saw a stray fd fails the program. */
+static void *forker(void *arg)
+{
+	struct timespec pause = { 0, 2 * 1000 * 1000 };
+
+	(void)arg;
+	for (;;) {
+		pid_t c = fork();
+		int st;
+
+		if (c < 0)
+			fail("snaplift: forker: fork: %s\n", strerror(errno));
+		if (c == 0)
+			_exit(child_check());
+		if (waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fail("snaplift: forker: a child saw a userfaultfd or a socket in its fd table (status %#x)\n", st);
+		__atomic_add_fetch(&forks, 1, __ATOMIC_RELEASE);
+		nanosleep(&pause, NULL);
+	}
+	return NULL;
+}
+
 static void check_all(void)
 {
 	uint64_t c = counter, want_read = bytes_read + 1;
@@ -220,10 +261,11 @@ static void check_all(void)
 		nanosleep(&pause, NULL);
 	if (bytes_read != want_read)
 		fail("snaplift: the reader did not read byte %lu\n", (unsigned long)want_read);
-	say("PASS snaplift %lu %lu %lu\n", (unsigned long)c, (unsigned long)bytes_read, (unsigned long)sleeps);
+	say("PASS snaplift %lu %lu %lu %lu\n", (unsigned long)c, (unsigned long)bytes_read, (unsigned long)sleeps,
+	    (unsigned long)forks);
 }
 
-static void run(void)
+static void __attribute__((noreturn)) run(void)
 {
 	uint64_t i = counter + 1;
 
@@ -271,10 +313,11 @@ int main(int argc, char **argv)
 	for (size_t p = 0; p < npages; p++)
 		mem[p * WPP] = mem[p * WPP + WPP - 1] = p;
 	counter = npages - 1;
-	if (pthread_create(&t, NULL, reader, NULL) || pthread_create(&t, NULL, sleeper, NULL))
-		fail("snaplift: pthread_create\n");
 	nfds_at_start = read_fds(fds_at_start);
 	lowest_free_at_start = lowest_free();
+	if (pthread_create(&t, NULL, reader, NULL) || pthread_create(&t, NULL, sleeper, NULL) ||
+	    pthread_create(&t, NULL, forker, NULL))
+		fail("snaplift: pthread_create\n");
 	say("READY snaplift %lu MiB\n", mib);
 	run();
 }
