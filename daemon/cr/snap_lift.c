@@ -59,6 +59,9 @@
 #define LIFT_HELD_MAX 4096
 #define LIFT_HOLD_ROUNDS 16
 #define LIFT_SCRATCH 4096
+/* CKPTD_FAULT=snap-lift-slow: each rest is this much longer, so that a
+ * test can act while the lifting runs */
+#define LIFT_SLOW_US 50000
 /* Moments that lifted nothing (a signal to pass on, the lock busy, the
  * thread gone and another picked) before the rest is left to unregistering. */
 #define LIFT_IDLE_MAX 50
@@ -112,6 +115,8 @@ static void rest(pid_t tid, uint64_t held_us, bool alone)
 {
 	uint64_t t0 = now_us(), ran0 = thread_run_ns(tid), ran;
 
+	if (fault_at("snap-lift-slow"))
+		usleep(LIFT_SLOW_US);
 	do {
 		usleep(LIFT_REST_MIN_US);
 		ran = thread_run_ns(tid);
@@ -445,6 +450,7 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 	long got;
 
 	memset(st, 0, sizeof(*st));
+	log_info("checkpoint: task %d: lifting the protection from inside", (int)pid);
 	while (!lift_done(&l) && !l.gone) {
 		bool alive, moved = false, alone = true;
 

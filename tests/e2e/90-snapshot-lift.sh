@@ -12,7 +12,9 @@
 # blocked call are as they were, and ckptd's log must say that all of its
 # memory was lifted from inside one of the threads that sleep. A process stopped by SIGSTOP has no thread to
 # borrow: it is lifted from outside and stays stopped. With the fault
-# point snap-lift-outside the old path is checked the same way.
+# point snap-lift-outside the old path is checked the same way; and a
+# checkpoint canceled while it lifts (slowed by snap-lift-slow) leaves the
+# program running, unprotected and unharmed.
 . "$(dirname "$0")/lib.sh"
 
 # shellcheck source=tests/e2e/snap-lib.sh
@@ -88,5 +90,31 @@ grep -q "task $pid: protection lifted from outside (fault point)" "$TMP/ckptd.lo
 	fail "pid $pid: the fault point did not make it lift from outside"
 no_uffd "$pid"
 verify_ct "$name" snaplift
+ckctl rm "$name" >/dev/null || fail "rm $name"
+
+# canceled while it lifts (slowed down): the rest is lifted from outside,
+# the checkpoint is canceled, the program runs on unharmed
+ckptd_stop
+export CKPTD_FAULT=snap-lift-slow
+start_ckptd
+name=$P-cancel
+run_wl "$name" "$WL/snaplift" 64
+pid=$(host_pid "$name")
+ckctl checkpoint "$name" --leave-running -o "$TMP/cancel.img" >"$TMP/cancel.out" 2>&1 &
+ck=$!
+for _ in $(seq 300); do
+	grep -q "task $pid: lifting the protection from inside$" "$TMP/ckptd.log" && break
+	sleep 0.1
+done
+grep -q "task $pid: lifting the protection from inside$" "$TMP/ckptd.log" || fail "pid $pid: the lifting never began"
+sleep 0.3
+out=$(ckctl cancel "$name" 2>&1) || fail "cancel of the checkpoint failed: $out"
+wait "$ck" && fail "the canceled checkpoint's client reported success: $(cat "$TMP/cancel.out")"
+grep -q "task $pid: lifting the protection from inside: the checkpoint was canceled" "$TMP/ckptd.log" ||
+	fail "pid $pid: the lifting did not end with the cancel"
+expect_state "$name" running
+no_uffd "$pid"
+verify_ct "$name" snaplift
+info "snaplift: canceled while lifting, it runs on and passes"
 ckctl rm "$name" >/dev/null || fail "rm $name"
 pass
