@@ -18,7 +18,7 @@
  * way (100 ms before each read); snap-lift-outside makes its end lift
  * the write-protection from outside, as a failure to borrow a thread
  * would (snap_lift.h), and snap-lift-slow paces the lifting from inside
- * (50 ms more between two moments).
+ * (one chunk a moment, 50 ms more between two).
  * lazy-hand-over and incr-hand-over break the worker's hand-over of a
  * lazy restart's fill and of a checkpoint's write tracking partway.
  * lazy-guard-seize makes the filler's guard fail to seize the container's

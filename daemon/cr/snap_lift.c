@@ -59,8 +59,8 @@
 #define LIFT_HELD_MAX 4096
 #define LIFT_HOLD_ROUNDS 16
 #define LIFT_SCRATCH 4096
-/* CKPTD_FAULT=snap-lift-slow: each rest is this much longer, so that a
- * test can act while the lifting runs */
+/* CKPTD_FAULT=snap-lift-slow: a moment lifts one chunk and each rest is
+ * this much longer, so that a test can act while the lifting runs */
 #define LIFT_SLOW_US 50000
 /* Moments that lifted nothing (a signal to pass on, the lock busy, the
  * thread gone and another picked) before the rest is left to unregistering. */
@@ -71,6 +71,7 @@ struct lift {
 	int uffd;
 	int mem_fd;                       /* its /proc/PID/mem of the freeze */
 	bool gone;                        /* the mm of the freeze is (exec, exit) */
+	bool slow;                        /* CKPTD_FAULT=snap-lift-slow */
 	uint64_t insn;                    /* a syscall instruction in it, found once */
 	const struct snap_lift_range *r;
 	size_t n, k;                      /* the range under way */
@@ -111,11 +112,11 @@ static uint64_t thread_run_ns(pid_t tid)
 /* Let the process run after a moment that held it held_us: as long
  * again, or less if it has that one thread alone and it does not run
  * meanwhile. */
-static void rest(pid_t tid, uint64_t held_us, bool alone)
+static void rest(pid_t tid, uint64_t held_us, bool alone, bool slow)
 {
 	uint64_t t0 = now_us(), ran0 = thread_run_ns(tid), ran;
 
-	if (fault_at("snap-lift-slow"))
+	if (slow)
 		usleep(LIFT_SLOW_US);
 	do {
 		usleep(LIFT_REST_MIN_US);
@@ -337,7 +338,7 @@ static long lift_chunks(struct lift *l, struct rtask *t, long tfd, uint64_t arg,
 		l->at = end;
 		if (l->at >= g->end && ++l->k < l->n)
 			l->at = l->r[l->k].start;
-	} while (!lift_done(l) && now_us() - t0 < LIFT_HOLD_US);
+	} while (!lift_done(l) && !l->slow && now_us() - t0 < LIFT_HOLD_US);
 	return lifted;
 }
 
@@ -450,6 +451,7 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 	long got;
 
 	memset(st, 0, sizeof(*st));
+	l.slow = fault_at("snap-lift-slow");
 	log_info("checkpoint: task %d: lifting the protection from inside", (int)pid);
 	while (!lift_done(&l) && !l.gone) {
 		bool alive, moved = false, alone = true;
@@ -485,7 +487,7 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 		}
 		st->us = now_us() - first;
 		if (!lift_done(&l) && !l.gone && l.tid)
-			rest(l.tid, held, alone);
+			rest(l.tid, held, alone, l.slow);
 	}
 	return 0;
 }

@@ -14,17 +14,6 @@
 # shellcheck source=tests/e2e/snap-lib.sh
 . "$(dirname "$0")/snap-lib.sh"
 
-# restored NAME IMG WORKLOAD: restart IMG into a new container NAME, which
-# must pass its workload's full check, then remove it
-restored() {
-	target "$1"
-	ckctl restart "$1" -i "$2" >/dev/null || fail "restart $1 from $2"
-	expect_state "$1" running
-	sleep 1   # snapwriter: a full pass of writes checks every page
-	verify_ct "$1" "$3"
-	ckctl rm "$1" >/dev/null || fail "rm $1"
-}
-
 start_ckptd
 
 # writes without pause, through the copy and the lifting of the protection

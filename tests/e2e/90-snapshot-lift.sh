@@ -41,6 +41,17 @@ lifted_inside() {
 	info "pid $1: ${line#*inside: }"
 }
 
+# with_fault POINT NAME: ckptd again with CKPTD_FAULT=POINT, and snaplift
+# (64 MiB) running in NAME; sets name and pid
+with_fault() {
+	ckptd_stop
+	export CKPTD_FAULT=$1
+	start_ckptd
+	name=$2
+	run_wl "$name" "$WL/snaplift" 64
+	pid=$(host_pid "$name")
+}
+
 start_ckptd
 
 name=$P-lift
@@ -57,12 +68,8 @@ sleep 0.2
 verify_ct "$name" snaplift
 c2=$(last_log "$name" '^PASS snaplift' | awk '{ print $3 }')
 [ "$c2" -gt "$c1" ] || fail "$name: no progress after the snapshots ($c1, then $c2)"
-target "$P-back"
-ckctl restart "$P-back" -i "$TMP/lift2.img" >/dev/null || fail "restart $P-back"
-expect_state "$P-back" running
-verify_ct "$P-back" snaplift
+restored "$P-back" "$TMP/lift2.img" snaplift
 info "snaplift: the original after two snapshots and the second one restarted pass"
-ckctl rm "$P-back" >/dev/null || fail "rm $P-back"
 
 # stopped: nothing to borrow; lifted from outside, still stopped after
 kill -STOP "$pid" || fail "kill -STOP $pid"
@@ -79,12 +86,7 @@ info "snaplift: stopped through a snapshot, lifted from outside, continued and p
 ckctl rm "$name" >/dev/null || fail "rm $name"
 
 # the lifting from outside, as when no thread can be borrowed
-ckptd_stop
-export CKPTD_FAULT=snap-lift-outside
-start_ckptd
-name=$P-out
-run_wl "$name" "$WL/snaplift" 64
-pid=$(host_pid "$name")
+with_fault snap-lift-outside "$P-out"
 checkpoint_bg "$name" "$TMP/out.img"
 grep -q "task $pid: protection lifted from outside (fault point)" "$TMP/ckptd.log" ||
 	fail "pid $pid: the fault point did not make it lift from outside"
@@ -94,12 +96,7 @@ ckctl rm "$name" >/dev/null || fail "rm $name"
 
 # canceled while it lifts (slowed down): the rest is lifted from outside,
 # the checkpoint is canceled, the program runs on unharmed
-ckptd_stop
-export CKPTD_FAULT=snap-lift-slow
-start_ckptd
-name=$P-cancel
-run_wl "$name" "$WL/snaplift" 64
-pid=$(host_pid "$name")
+with_fault snap-lift-slow "$P-cancel"
 ckctl checkpoint "$name" --leave-running -o "$TMP/cancel.img" >"$TMP/cancel.out" 2>&1 &
 ck=$!
 for _ in $(seq 300); do

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # shellcheck shell=bash
-# Shared by the background snapshot tests (57-snapshot, 88-snapshot-end),
+# Shared by the background snapshot tests (57-snapshot, 88-snapshot-end,
+# 90-snapshot-lift),
 # after lib.sh: a checkpoint that must have copied in the background, a
 # stopped container to restart a snapshot into, and the check that nothing
 # of the snapshot is left in a process.
@@ -37,4 +38,15 @@ no_uffd() {
 	grep -E '^VmFlags:.* (uw|um|ui)( |$)' "/proc/$1/smaps" >&2 &&
 		fail "pid $1: memory still registered with a userfaultfd"
 	return 0
+}
+
+# restored NAME IMG WORKLOAD: restart IMG into a new container NAME, which
+# must pass its workload's full check, then remove it
+restored() {
+	target "$1"
+	ckctl restart "$1" -i "$2" >/dev/null || fail "restart $1 from $2"
+	expect_state "$1" running
+	sleep 1   # snapwriter: a full pass of writes checks every page
+	verify_ct "$1" "$3"
+	ckctl rm "$1" >/dev/null || fail "rm $1"
 }
