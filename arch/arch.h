@@ -49,6 +49,7 @@ bool arch_regs_syscall(const void *regs, long *ret_nr, uint64_t args[6], long *r
  * arch_regs_prepare_resume to finish the way the kernel would. */
 void arch_regs_set_syscall_return(void *regs, long nr, long rv);
 uint64_t arch_regs_ip(const void *regs);
+void arch_regs_set_ip(void *regs, uint64_t ip);
 uint64_t arch_regs_sp(const void *regs);
 /* Make the context one stopped at the entry of system call nr with args,
  * its ip right after the instruction (as the kernel has it at a

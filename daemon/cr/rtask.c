@@ -75,6 +75,45 @@ void rtask_ledger_unsafe(int32_t n, int32_t step)
 	__atomic_store_n(&ledger->unsafe, n, __ATOMIC_SEQ_CST);
 }
 
+static int mem_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write);
+static int vm_io(pid_t pid, uint64_t addr, void *buf, size_t len, bool write);
+
+/* struct rseq_cs (linux/rseq.h), and where struct rseq holds its pointer. */
+struct rseq_cs_desc {
+	uint32_t version, flags;
+	uint64_t start_ip, post_commit_offset, abort_ip;
+};
+#define RSEQ_CS_OFFSET 8
+
+/* A thread stopped inside an rseq critical section: the kernel would
+ * abort the section as it returns to user space after any preemption,
+ * but a thread that returns from our injected calls returns elsewhere,
+ * and the kernel then drops the section unaborted; put back where it
+ * was, it would finish the section as if never preempted (on another
+ * CPU, perhaps). So it is moved to the section's abort handler first,
+ * and the section cleared, as the kernel does. Anything that does not
+ * check out (no rseq, a call under way, a bad signature) is left as it is. */
+static void rseq_abort(struct rtask *t)
+{
+	struct rtask_rseq_config rc;
+	struct rseq_cs_desc cs;
+	uint64_t cs_ptr = 0, ip = arch_regs_ip(&t->regs), args[6];
+	uint32_t sig;
+	long nr, rv;
+
+	if (rtask_rseq_config(t->pid, &rc) < 0 || !rc.ptr || arch_regs_syscall(&t->regs, &nr, args, &rv))
+		return;
+	if (mem_io(t->pid, rc.ptr + RSEQ_CS_OFFSET, &cs_ptr, sizeof(cs_ptr), false) < 0 || !cs_ptr ||
+	    mem_io(t->pid, cs_ptr, &cs, sizeof(cs), false) < 0 || ip - cs.start_ip >= cs.post_commit_offset ||
+	    mem_io(t->pid, cs.abort_ip - sizeof(sig), &sig, sizeof(sig), false) < 0 || sig != rc.sig)
+		return;
+	cs_ptr = 0;
+	if (vm_io(t->pid, rc.ptr + RSEQ_CS_OFFSET, &cs_ptr, sizeof(cs_ptr), true) < 0)
+		return;
+	/* what the task resumes with (rtask_restore), and what an image holds */
+	arch_regs_set_ip(&t->regs, cs.abort_ip);
+}
+
 int rtask_save(struct rtask *t, pid_t pid)
 {
 	int r;
@@ -84,6 +123,7 @@ int rtask_save(struct rtask *t, pid_t pid)
 	r = arch_get_regs(pid, &t->regs);
 	if (r < 0)
 		return r;
+	rseq_abort(t);
 	if (ptrace(PTRACE_GETSIGMASK, pid, (void *)sizeof(uint64_t), &t->sigmask) < 0)
 		return -errno;
 	t->prepared = true;
