@@ -317,3 +317,13 @@ int rtask_restore(struct rtask *t)
 	borrow_drop(t->pid);
 	return 0;
 }
+
+void rtask_forget(struct rtask *t)
+{
+	t->prepared = false;
+	if (t->counted) {
+		t->counted = false;
+		ledger_note(t->pid, -1);
+	}
+	borrow_drop(t->pid);
+}

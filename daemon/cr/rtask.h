@@ -75,3 +75,5 @@ int rtask_rseq_config(pid_t pid, struct rtask_rseq_config *ret);
 
 /* Put the seized registers and mask back (checkpoint side). */
 int rtask_restore(struct rtask *t);
+/* The task died while prepared: nothing to put back; out of the ledger. */
+void rtask_forget(struct rtask *t);

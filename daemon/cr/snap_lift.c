@@ -201,22 +201,57 @@ static int wait_stop(pid_t tid, bool *ret_group)
 	}
 }
 
+/* Let a thread we hold go; one that died while held is ours to reap (an
+ * exec waits for that, the process's parent too). A leader is not waited
+ * for: its reaping waits for the rest of its group. */
+static void let_go(pid_t pid, pid_t tid)
+{
+	int st;
+
+	if (ptrace(PTRACE_DETACH, tid, NULL, NULL) < 0 && errno == ESRCH)
+		(void)waitpid(tid, &st, __WALL | (tid == pid ? WNOHANG : 0));
+}
+
+/* PTRACE_SEIZE and PTRACE_INTERRUPT. A thread that has begun to exit
+ * refuses the seize (EPERM): gone, as one that is no more (-ESRCH). */
+static int seize(pid_t tid)
+{
+	char st;
+
+	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
+		int e = -errno;
+
+		st = thread_state(tid);
+		return e == -EPERM && (!st || st == 'Z' || st == 'X') ? -ESRCH : e;
+	}
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
+		int e = -errno;
+
+		(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);   /* running: fails; the kernel lets it go with us */
+		return e;
+	}
+	return 0;
+}
+
 /* Seize the thread to borrow and wait for its stop. One in a group stop
  * is let go as it is (-EBUSY): it is not ours to run. */
-static int seize_stopped(pid_t tid)
+static int seize_stopped(pid_t pid, pid_t tid)
 {
+	char path[64];
 	bool group = false;
-	int r = rtask_seize(tid, false);
+	int r = seize(tid);
 
 	if (r < 0)
 		return r;
 	r = wait_stop(tid, &group);
 	if (r == -ESRCH)
 		return r;
-	if (r == 0 && !group)
+	/* held, its number can't go to another: still a thread of pid? */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+	if (r == 0 && !group && access(path, F_OK) == 0)
 		return 0;
-	(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
-	return r < 0 ? r : -EBUSY;
+	let_go(pid, tid);
+	return r < 0 ? r : group ? -EBUSY : -ESRCH;
 }
 
 /* The process's other threads, held in their stops for a moment: while
@@ -235,11 +270,24 @@ static bool held_has(const struct held *h, pid_t tid)
 	return false;
 }
 
-static void release_others(struct held *h)
+static void release_others(struct held *h, pid_t pid)
 {
 	for (size_t i = 0; i < h->n; i++)
-		(void)ptrace(PTRACE_DETACH, h->tid[i], NULL, NULL);   /* stopped: it goes on; gone: nothing */
+		let_go(pid, h->tid[i]);
 	h->n = 0;
+}
+
+/* Reap the held threads that died (another thread's exec kills them):
+ * an exec holds the lock PTRACE_SEIZE waits for until they are reaped. */
+static void reap_dead(struct held *h)
+{
+	int st;
+
+	for (size_t i = 0; i < h->n;)
+		if (waitpid(h->tid[i], &st, __WALL | WNOHANG) == h->tid[i] && !WIFSTOPPED(st))
+			h->tid[i] = h->tid[--h->n];
+		else
+			i++;
 }
 
 /* Seize and stop one more thread; 1 if it is held now, 0 if it is gone. */
@@ -252,11 +300,13 @@ static int hold_one(struct held *h, pid_t tid)
 	if (!st || st == 'Z' || st == 'X')
 		return 0;
 	if (st == 'D')
-		return -EBUSY;   /* an interrupt does not end its sleep */
+		return -EINPROGRESS;   /* an interrupt does not end its sleep: later */
 	if (h->n == LIFT_HELD_MAX)
 		return -E2BIG;
-	if (rtask_seize(tid, false) < 0)
-		return errno == ESRCH ? 0 : -errno;
+	reap_dead(h);
+	r = seize(tid);
+	if (r < 0)
+		return r == -ESRCH ? 0 : r;
 	h->tid[h->n++] = tid;
 	r = wait_stop(tid, &group);
 	if (r == -ESRCH)
@@ -378,8 +428,8 @@ static long scratch_map(struct rtask *t)
 
 /* One moment. Returns the bytes lifted or -errno; *ret_us how long the
  * thread was held. */
-/* Undo what the moment made in the task: our fd (unless the program
- * took its number meanwhile), the scratch page. */
+/* Undo what the moment made in the task: our fd (unless another process
+ * sharing its fd table took its number meanwhile), the scratch page. */
 static long moment_undo(struct lift *l, struct rtask *t, long tfd, long scratch)
 {
 	long r = 0, e;
@@ -391,21 +441,27 @@ static long moment_undo(struct lift *l, struct rtask *t, long tfd, long scratch)
 	return r;
 }
 
-/* Put the thread back and let it go; a thread that can't be put back is
- * kept, tied to the worker (borrow_lost): it must not run on in our code. */
-static long moment_end(struct rtask *t, long r)
+/* Put the thread back and let it go. One that died meanwhile has nothing
+ * to put back. One that can't be put back is kept, tied to the worker
+ * (borrow_lost): it must not run on in our code, and dies with the
+ * worker (-ENOTRECOVERABLE: the checkpoint fails, saying so). */
+static long moment_end(struct lift *l, struct rtask *t, long r)
 {
 	long e = t->prepared ? rtask_restore(t) : 0;
 
-	if (e < 0 && e != -ESRCH) {
-		log_error("checkpoint: thread %d: putting back its registers after lifting: %s", (int)t->pid,
-			  strerror((int)-e));
-		borrow_lost(t->pid);
-		return e;
+	if (e == -ESRCH) {
+		rtask_forget(t);
+		let_go(l->pid, t->pid);
+		return -ESRCH;
 	}
-	if (ptrace(PTRACE_DETACH, t->pid, NULL, NULL) < 0 && r >= 0 && errno != ESRCH)
-		r = -errno;
-	return e < 0 && r >= 0 ? e : r;
+	if (e < 0) {
+		log_error("checkpoint: task %d: thread %d: putting back its registers after lifting: %s", (int)l->pid,
+			  (int)t->pid, strerror((int)-e));
+		borrow_lost(t->pid);
+		return -ENOTRECOVERABLE;
+	}
+	let_go(l->pid, t->pid);
+	return r;
 }
 
 static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved, bool *ret_alone)
@@ -415,7 +471,7 @@ static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved, bool *ret_
 	struct held h = { .n = 0 };
 	long r, tfd = -1, scratch = 0, e;
 
-	r = seize_stopped(l->tid);
+	r = seize_stopped(l->pid, l->tid);
 	if (r < 0)
 		return r;
 	r = hold_others(l, &h);
@@ -436,8 +492,8 @@ static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved, bool *ret_
 	e = moment_undo(l, &t, tfd, scratch);
 	if (e < 0 && r >= 0)
 		r = -EEXIST;   /* something of ours may be left in it */
-	r = moment_end(&t, r);
-	release_others(&h);
+	r = moment_end(l, &t, r);
+	release_others(&h, l->pid);
 	*ret_us = now_us() - t0;
 	return r;
 }
@@ -473,6 +529,12 @@ int snap_lift(pid_t pid, int uffd, int mem_fd, const struct snap_lift_range *r, 
 		st->longest_us = MAX(st->longest_us, held);
 		if (got == -ESRCH || got == -EBUSY) {
 			l.tid = 0;      /* that thread exited or stopped: another */
+		} else if (got == -EINPROGRESS) {
+			;               /* another thread sleeps uninterruptibly: later */
+		} else if (got == -ENOTRECOVERABLE) {
+			snprintf(why, whylen, "thread %d: its registers could not be put back: it dies with the worker",
+				 (int)l.tid);
+			return (int)got;
 		} else if (got < 0) {
 			snprintf(why, whylen, "thread %d: %s", (int)l.tid, strerror((int)-got));
 			return (int)got;

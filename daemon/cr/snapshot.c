@@ -1030,7 +1030,7 @@ int snapshot_done(struct dump_ctx *ctx, const struct dump_proc *p, uint64_t addr
 
 /* Lift sp's protection from inside it (snap_lift.h); what is left, the
  * unregistering in snapshot_end lifts from outside. */
-static void lift_inside(struct snap_proc *sp)
+static void lift_inside(struct snapshot *s, struct snap_proc *sp)
 {
 	_cleanup_free_ struct snap_lift_range *rg = calloc(sp->nv ? sp->nv : 1, sizeof(*rg));
 	struct snap_lift_stats st;
@@ -1053,7 +1053,9 @@ static void lift_inside(struct snap_proc *sp)
 	log_info("checkpoint: task %d: protection lifted from inside: %llu KiB in %llu ms, %llu moments of thread %d, "
 		 "the longest %llu us", sp->pid, (unsigned long long)(st.bytes >> 10), (unsigned long long)(st.us / 1000),
 		 (unsigned long long)st.stops, (int)st.tid, (unsigned long long)st.longest_us);
-	if (r < 0)
+	if (r == -ENOTRECOVERABLE)
+		snap_error(s, r, "task %d: lifting the write-protection: %s", sp->pid, why);
+	else if (r < 0)
 		log_error("checkpoint: task %d: lifting the protection from inside: %s: the rest is lifted from "
 			  "outside, which holds the program up", sp->pid, why);
 }
@@ -1068,7 +1070,7 @@ int snapshot_end(struct dump_ctx *ctx)
 	/* while the handler still serves the program's writes */
 	for (i = 0; i < s->nprocs; i++)
 		if (s->procs[i].uffd >= 0 && s->thread_running)
-			lift_inside(&s->procs[i]);
+			lift_inside(s, &s->procs[i]);
 	if (s->thread_running) {
 		uint64_t one = 1;
 

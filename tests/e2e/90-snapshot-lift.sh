@@ -25,9 +25,9 @@ state() { awk '/^State:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # lifted_inside PID MIN_KIB: the last snapshot lifted at least MIN_KIB of
 # PID's memory from inside it, borrowing one of the threads that sleep
 # (not the leader, which writes: its fd is taken with a pidfd of the
-# thread's own), and logged no failure to
+# thread's own), left no thread of it traced, and logged no failure to
 lifted_inside() {
-	local line kib tid
+	local line kib tid f
 	line=$(grep "task $1: protection lifted from inside" "$TMP/ckptd.log" | tail -n 1)
 	[ -n "$line" ] || fail "pid $1: no lifting from inside in ckptd's log"
 	kib=$(echo "$line" | sed -nE 's/.*inside: ([0-9]+) KiB.*/\1/p')
@@ -35,6 +35,9 @@ lifted_inside() {
 	if grep "task $1: lifting the protection from inside:" "$TMP/ckptd.log" >&2; then
 		fail "pid $1: the lifting from inside failed"
 	fi
+	for f in /proc/"$1"/task/*/status; do
+		awk '/^TracerPid:/ { exit $2 != 0 }' "$f" || fail "pid $1: ${f%/status} is still traced after the snapshot"
+	done
 	tid=$(echo "$line" | sed -nE 's/.* moments of thread ([0-9]+),.*/\1/p')
 	[ -d "/proc/$1/task/$tid" ] && [ "$tid" != "$1" ] ||
 		fail "pid $1: thread '$tid' borrowed, not one of those that sleep: $line"
