@@ -723,6 +723,11 @@ int files_probe(struct dump_ctx *ctx, pid_t pid, int fd, const Ckpt__Img__File *
 			snprintf(why, sizeof(why), "seeking to %lu: %m", (unsigned long)f->pos);
 		else if (fstat(nfd, &nst) < 0 || nst.st_dev != st->st_dev)
 			snprintf(why, sizeof(why), "it is not in the same /proc");
+		/* an entry stays while it is open, so its path finds it again,
+		 * unless its task is gone and the path now names another task
+		 * that took its pid: the fd fails with ESRCH, a reopen would not */
+		else if (nst.st_ino != st->st_ino)
+			snprintf(why, sizeof(why), "its task is gone, and its path now names another task that took its pid");
 	} else {
 		struct fs_ident saved;
 		int r = fs_ident_enter(ctx->req->owner_uid, ctx->req->owner_gid, &saved);
