@@ -94,6 +94,12 @@ static char thread_state(pid_t tid)
 	return proc_stat_pid(tid, &st) < 0 ? 0 : st.state;
 }
 
+/* A state of a thread that is no more, or is exiting. */
+static bool state_dead(char st)
+{
+	return !st || st == 'Z' || st == 'X';
+}
+
 /* How long tid has run so far (ns; /proc/TID/schedstat), 0 if unknown. */
 static uint64_t thread_run_ns(pid_t tid)
 {
@@ -114,22 +120,21 @@ static uint64_t thread_run_ns(pid_t tid)
  * meanwhile. */
 static void rest(pid_t tid, uint64_t held_us, bool alone, bool slow)
 {
-	uint64_t t0 = now_us(), ran0 = thread_run_ns(tid), ran;
+	uint64_t t0 = now_us(), ran0 = alone ? thread_run_ns(tid) : 0, ran;
 
 	if (slow)
 		usleep(LIFT_SLOW_US);
 	do {
 		usleep(LIFT_REST_MIN_US);
-		ran = thread_run_ns(tid);
-		if (alone && ran0 && ran && ran - ran0 < LIFT_IDLE_RUN_NS)
+		if (ran0 && (ran = thread_run_ns(tid)) && ran - ran0 < LIFT_IDLE_RUN_NS)
 			return;
 	} while (now_us() - t0 < held_us);
 }
 
 /* The thread to borrow: the one that runs least over a millisecond (a
  * call it sleeps in goes on after the moment; a busy one would lose its
- * place). Stopped, traced or dead threads are not taken. 0: none; *ret_alive then says whether any
- * thread of it is not dead. */
+ * place). Stopped, traced or dead threads are not taken. 0: none;
+ * *ret_alive then says whether any thread of it is not dead. */
 static pid_t pick_thread(pid_t pid, bool *ret_alive)
 {
 	pid_t tids[LIFT_PICK_MAX], best = 0;
@@ -148,7 +153,7 @@ static pid_t pick_thread(pid_t pid, bool *ret_alive)
 		pid_t tid = (pid_t)atoi(e->d_name);
 		char st = tid > 0 ? thread_state(tid) : 0;
 
-		if (st && st != 'Z' && st != 'X')
+		if (!state_dead(st))
 			*ret_alive = true;
 		/* not 'D': an interrupt does not end an uninterruptible
 		 * sleep (a vfork parent waits so for its child) */
@@ -212,25 +217,13 @@ static void let_go(pid_t pid, pid_t tid)
 		(void)waitpid(tid, &st, __WALL | (tid == pid ? WNOHANG : 0));
 }
 
-/* PTRACE_SEIZE and PTRACE_INTERRUPT. A thread that has begun to exit
- * refuses the seize (EPERM): gone, as one that is no more (-ESRCH). */
+/* rtask_seize. A thread that has begun to exit refuses the seize
+ * (EPERM): gone, as one that is no more (-ESRCH). */
 static int seize(pid_t tid)
 {
-	char st;
+	int r = rtask_seize(tid, false);
 
-	if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
-		int e = -errno;
-
-		st = thread_state(tid);
-		return e == -EPERM && (!st || st == 'Z' || st == 'X') ? -ESRCH : e;
-	}
-	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
-		int e = -errno;
-
-		(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);   /* running: fails; the kernel lets it go with us */
-		return e;
-	}
-	return 0;
+	return r == -EPERM && state_dead(thread_state(tid)) ? -ESRCH : r;
 }
 
 /* Seize the thread to borrow and wait for its stop. One in a group stop
@@ -297,7 +290,7 @@ static int hold_one(struct held *h, pid_t tid)
 	bool group;
 	int r;
 
-	if (!st || st == 'Z' || st == 'X')
+	if (state_dead(st))
 		return 0;
 	if (st == 'D')
 		return -EINPROGRESS;   /* an interrupt does not end its sleep: later */
@@ -394,26 +387,32 @@ static long lift_chunks(struct lift *l, struct rtask *t, long tfd, uint64_t arg,
 
 /* The seized thread still runs in the mm of the freeze, and a syscall
  * instruction is where we found it: else an exec (or the pid's reuse)
- * made it another program, which is left alone. */
+ * made it another program, which is left alone. The /proc/PID/mem of
+ * the freeze reads that mm (nothing once it is gone), whoever holds the
+ * pid now. */
 static int same_program(struct lift *l, struct rtask *t)
 {
 	unsigned char b[8];
+	ssize_t n;
 	int r;
 
-	if (pread(l->mem_fd, b, 1, (off_t)l->r[0].start) == 0) {
-		l->gone = true;   /* that mm has no user left */
-		return -ESRCH;
-	}
 	if (!l->insn) {
+		if (pread(l->mem_fd, b, 1, (off_t)l->r[0].start) == 0)
+			goto gone;
 		r = rtask_find_insn(t);
 		l->insn = t->insn;
 		return r;
 	}
 	t->insn = l->insn;
-	if (arch_syscall_insn_len > sizeof(b) || rtask_read(l->tid, l->insn, b, arch_syscall_insn_len) < 0 ||
-	    memcmp(b, arch_syscall_insn, arch_syscall_insn_len) != 0)
+	if (arch_syscall_insn_len > sizeof(b))
 		return -ENOEXEC;
-	return 0;
+	n = pread(l->mem_fd, b, arch_syscall_insn_len, (off_t)l->insn);
+	if (n == 0)
+		goto gone;
+	return n == (ssize_t)arch_syscall_insn_len && !memcmp(b, arch_syscall_insn, n) ? 0 : -ENOEXEC;
+gone:
+	l->gone = true;   /* that mm has no user left */
+	return -ESRCH;
 }
 
 /* A page in the task for the fd passing and the calls' arguments: its
@@ -426,8 +425,6 @@ static long scratch_map(struct rtask *t)
 	return a < 0 && a > -4096 ? a : (a & (LIFT_SCRATCH - 1) ? -EINVAL : a);
 }
 
-/* One moment. Returns the bytes lifted or -errno; *ret_us how long the
- * thread was held. */
 /* Undo what the moment made in the task: our fd (unless another process
  * sharing its fd table took its number meanwhile), the scratch page. */
 static long moment_undo(struct lift *l, struct rtask *t, long tfd, long scratch)
@@ -464,6 +461,9 @@ static long moment_end(struct lift *l, struct rtask *t, long r)
 	return r;
 }
 
+/* One moment. Returns the bytes lifted or -errno; *ret_us how long the
+ * process was held, *ret_moved whether the lifting got further,
+ * *ret_alone whether the thread borrowed was its only one. */
 static long moment(struct lift *l, uint64_t *ret_us, bool *ret_moved, bool *ret_alone)
 {
 	uint64_t t0 = now_us();
