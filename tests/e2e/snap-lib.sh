@@ -50,3 +50,15 @@ restored() {
 	verify_ct "$1" "$3"
 	ckctl rm "$1" >/dev/null || fail "rm $1"
 }
+
+# runs_on NAME WORKLOAD FIELD: two checks 0.2 s apart, and the counter in
+# field FIELD of its PASS line went up between them
+runs_on() {
+	local c1 c2
+	verify_ct "$1" "$2"
+	c1=$(last_log "$1" "^PASS $2" | awk -v f="$3" '{ print $f }')
+	sleep 0.2
+	verify_ct "$1" "$2"
+	c2=$(last_log "$1" "^PASS $2" | awk -v f="$3" '{ print $f }')
+	[ "$c2" -gt "$c1" ] || fail "$1: no progress after the snapshots ($c1, then $c2)"
+}
